@@ -1,0 +1,36 @@
+# Starlane build, test and benchmark entry points. `make test` is what CI runs.
+GO      ?= go
+BIN     ?= bin/starlane
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test test-short race bench proto lint dev clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/starlane
+
+# The full suite: unit, determinism (GOMAXPROCS 1 and 2, -race), multi-process tests.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -race -timeout 15m -run 'Determinism|Race' ./sim/...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+proto:
+	bash scripts/gen-proto.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+dev:
+	$(GO) run ./cmd/starlane dev
+
+clean:
+	rm -rf bin

@@ -1,0 +1,600 @@
+package controller
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+const (
+	// stateFormat is ClusterState.format_version written by this version.
+	stateFormat = 1
+	// maxEvents is how many events the FSM keeps; Watch resends the full state to
+	// a watcher that asks for older ones.
+	maxEvents = 4096
+	// dedupWindowMS is how long a request ID is remembered (command time).
+	dedupWindowMS = 15 * 60 * 1000
+	// maxDedup bounds the request-ID table.
+	maxDedup = 200_000
+	// MaxReplicas is the largest replica count a surface may ask for.
+	MaxReplicas = 7
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// state is the replicated catalog. Records are immutable once stored: Apply
+// replaces a record with a modified clone, so a snapshot only copies the maps.
+type state struct {
+	index        uint64
+	controllers  map[string]*pb.ControllerInfo
+	nodes        map[string]*pb.Node
+	surfaces     map[string]*pb.Surface
+	bridges      map[string]*pb.Bridge
+	events       []*pb.Event
+	droppedUpTo  uint64 // highest index of an event no longer kept
+	nextEventSeq uint64
+	joinToken    string
+	dedup        map[string]*pb.DedupEntry
+	dedupOrder   []string
+	lastUnixMS   int64
+}
+
+func newState() *state {
+	return &state{
+		controllers: map[string]*pb.ControllerInfo{},
+		nodes:       map[string]*pb.Node{},
+		surfaces:    map[string]*pb.Surface{},
+		bridges:     map[string]*pb.Bridge{},
+		dedup:       map[string]*pb.DedupEntry{},
+	}
+}
+
+// FSM is the controller's Raft state machine. It implements raft.BatchingFSM.
+// Apply is deterministic: it reads nothing but the command and the state.
+type FSM struct {
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	st      *state
+	changed chan struct{} // closed and replaced after every applied batch
+}
+
+// NewFSM returns an empty FSM.
+func NewFSM(log *slog.Logger) *FSM {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &FSM{log: log, st: newState(), changed: make(chan struct{})}
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// Apply applies one log entry.
+func (f *FSM) Apply(l *raft.Log) interface{} {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries under one lock acquisition.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	out := make([]interface{}, len(logs))
+	f.mu.Lock()
+	for i, l := range logs {
+		if l.Index > f.st.index {
+			f.st.index = l.Index
+		}
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		out[i] = f.applyBytes(l.Index, l.Data)
+	}
+	ch := f.changed
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	close(ch)
+	return out
+}
+
+func (f *FSM) applyBytes(index uint64, data []byte) *pb.CommandResult {
+	var cmd pb.Command
+	if err := proto.Unmarshal(data, &cmd); err != nil {
+		f.log.Error("undecodable raft command", "index", index, "err", err)
+		return &pb.CommandResult{Code: uint32(codes.Internal), Message: fmt.Sprintf("decode command at index %d: %v", index, err), Index: index}
+	}
+	return f.st.apply(index, &cmd, f.log)
+}
+
+// apply runs one decoded command; it is what ApplyBatch and tests call.
+func (s *state) apply(index uint64, cmd *pb.Command, log *slog.Logger) *pb.CommandResult {
+	if cmd.UnixMs > s.lastUnixMS {
+		s.lastUnixMS = cmd.UnixMs
+	}
+	s.expireDedup(cmd.UnixMs)
+	if cmd.RequestId != "" {
+		if d, ok := s.dedup[cmd.RequestId]; ok {
+			return d.Result
+		}
+	}
+	code, msg := s.applyOp(index, cmd)
+	if code == codes.Unimplemented && log != nil {
+		log.Error("raft command unknown to this controller version; upgrade this controller", "index", index)
+	}
+	res := &pb.CommandResult{Code: uint32(code), Message: msg, Index: index}
+	if cmd.RequestId != "" {
+		s.dedup[cmd.RequestId] = &pb.DedupEntry{RequestId: cmd.RequestId, UnixMs: cmd.UnixMs, Result: res}
+		s.dedupOrder = append(s.dedupOrder, cmd.RequestId)
+	}
+	return res
+}
+
+func (s *state) expireDedup(now int64) {
+	n := 0
+	for n < len(s.dedupOrder) {
+		id := s.dedupOrder[n]
+		d := s.dedup[id]
+		if d != nil && d.UnixMs >= now-dedupWindowMS && len(s.dedupOrder)-n <= maxDedup {
+			break
+		}
+		delete(s.dedup, id)
+		n++
+	}
+	if n > 0 {
+		s.dedupOrder = slices.Clone(s.dedupOrder[n:])
+	}
+}
+
+func (s *state) event(index uint64, unixMS int64, kind, subject, msg string) {
+	s.nextEventSeq++
+	s.events = append(s.events, &pb.Event{Index: index, Seq: s.nextEventSeq, UnixMs: unixMS, Kind: kind, Subject: subject, Message: msg})
+	if len(s.events) > maxEvents {
+		drop := len(s.events) - maxEvents
+		s.droppedUpTo = s.events[drop-1].Index
+		s.events = slices.Clone(s.events[drop:])
+	}
+}
+
+func fail(c codes.Code, format string, args ...any) (codes.Code, string) {
+	return c, fmt.Sprintf(format, args...)
+}
+
+// applyOp changes the state for one command. It returns a gRPC code and message;
+// a non-OK outcome changes nothing.
+func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
+	now := cmd.UnixMs
+	switch op := cmd.Op.(type) {
+	case *pb.Command_RegisterController:
+		c := op.RegisterController
+		if c.Id == "" || c.RaftAddress == "" {
+			return fail(codes.InvalidArgument, "controller needs an id and a raft address")
+		}
+		info := &pb.ControllerInfo{Id: c.Id, RaftAddress: c.RaftAddress, ApiAddress: c.ApiAddress}
+		if old := s.controllers[c.Id]; old != nil && proto.Equal(old, info) {
+			return codes.OK, ""
+		}
+		s.controllers[c.Id] = info
+		s.event(index, now, "controller.registered", c.Id, fmt.Sprintf("controller %s: raft %s, api %s", c.Id, c.RaftAddress, c.ApiAddress))
+
+	case *pb.Command_RemoveController:
+		id := op.RemoveController.Id
+		if s.controllers[id] == nil {
+			return codes.OK, ""
+		}
+		delete(s.controllers, id)
+		s.event(index, now, "controller.removed", id, "controller "+id+" left the cluster")
+
+	case *pb.Command_SetJoinToken:
+		t := op.SetJoinToken
+		if t.Token == "" {
+			return fail(codes.InvalidArgument, "empty join token")
+		}
+		if t.OnlyIfUnset && s.joinToken != "" {
+			return codes.OK, ""
+		}
+		s.joinToken = t.Token
+		s.event(index, now, "cluster.join_token", "", "node join token set")
+
+	case *pb.Command_RegisterNode:
+		n := op.RegisterNode.GetNode()
+		if n == nil || !nameRE.MatchString(n.Id) {
+			return fail(codes.InvalidArgument, "node id %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", n.GetId())
+		}
+		nn := &pb.Node{
+			Id: n.Id, Address: n.Address, Capacity: proto.Clone(orEmpty(n.Capacity)).(*pb.NodeCapacity),
+			Labels: maps.Clone(n.Labels), Version: n.Version, Bundles: sortedUnique(n.Bundles),
+			Status: pb.NodeStatus_NODE_STATUS_UP, RegisteredUnixMs: now, StatusChangedUnixMs: now, ModifyIndex: index,
+		}
+		if old := s.nodes[n.Id]; old != nil {
+			nn.Cordoned = old.Cordoned
+			if old.Status == pb.NodeStatus_NODE_STATUS_UP {
+				nn.StatusChangedUnixMs = old.StatusChangedUnixMs
+			}
+		}
+		s.nodes[n.Id] = nn
+		s.event(index, now, "node.registered", n.Id, fmt.Sprintf("node %s registered at %s (version %s)", n.Id, n.Address, n.Version))
+
+	case *pb.Command_SetNodeCordon:
+		c := op.SetNodeCordon
+		old := s.nodes[c.Id]
+		if old == nil {
+			return fail(codes.NotFound, "node %s not found", c.Id)
+		}
+		if old.Cordoned == c.Cordoned {
+			return codes.OK, ""
+		}
+		n := proto.Clone(old).(*pb.Node)
+		n.Cordoned, n.ModifyIndex = c.Cordoned, index
+		s.nodes[c.Id] = n
+		word := "uncordoned"
+		if c.Cordoned {
+			word = "cordoned"
+		}
+		s.event(index, now, "node."+word, c.Id, "node "+c.Id+" "+word)
+
+	case *pb.Command_MarkNodeDown:
+		c := op.MarkNodeDown
+		old := s.nodes[c.Id]
+		if old == nil {
+			return fail(codes.NotFound, "node %s not found", c.Id)
+		}
+		if c.RegisteredUnixMs != 0 && old.RegisteredUnixMs != c.RegisteredUnixMs {
+			return fail(codes.FailedPrecondition, "node %s registered again since its lease expired", c.Id)
+		}
+		if old.Status == pb.NodeStatus_NODE_STATUS_DOWN {
+			return codes.OK, ""
+		}
+		n := proto.Clone(old).(*pb.Node)
+		n.Status, n.StatusChangedUnixMs, n.ModifyIndex = pb.NodeStatus_NODE_STATUS_DOWN, now, index
+		s.nodes[c.Id] = n
+		s.event(index, now, "node.down", c.Id, fmt.Sprintf("node %s is down: %s", c.Id, c.Reason))
+
+	case *pb.Command_CreateSurface:
+		in := op.CreateSurface.GetSurface()
+		if in == nil || !nameRE.MatchString(in.Name) {
+			return fail(codes.InvalidArgument, "surface name %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", in.GetName())
+		}
+		if s.surfaces[in.Name] != nil {
+			return fail(codes.AlreadyExists, "surface %s already exists", in.Name)
+		}
+		if in.Replicas > MaxReplicas {
+			return fail(codes.InvalidArgument, "replicas %d: at most %d", in.Replicas, MaxReplicas)
+		}
+		if in.Pin != "" && s.nodes[in.Pin] == nil {
+			return fail(codes.NotFound, "cannot pin surface %s: node %s not found", in.Name, in.Pin)
+		}
+		sf := &pb.Surface{
+			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
+			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{},
+			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
+		}
+		if sf.Planet == "" {
+			sf.Planet = "nauvis"
+		}
+		if sf.Map == "" {
+			sf.Map = "starter"
+		}
+		if sf.Replicas == 0 {
+			sf.Replicas = 1
+		}
+		s.surfaces[sf.Name] = sf
+		s.event(index, now, "surface.created", sf.Name, fmt.Sprintf("surface %s created (planet %s, map %s, seed %d, replicas %d)", sf.Name, sf.Planet, sf.Map, sf.Seed, sf.Replicas))
+
+	case *pb.Command_DeleteSurface:
+		name := op.DeleteSurface.Name
+		if s.surfaces[name] == nil {
+			return fail(codes.NotFound, "surface %s not found", name)
+		}
+		delete(s.surfaces, name)
+		s.event(index, now, "surface.deleted", name, "surface "+name+" deleted")
+		for _, id := range sortedKeys(s.bridges) {
+			if b := s.bridges[id]; b.FromSurface == name || b.ToSurface == name {
+				delete(s.bridges, id)
+				s.event(index, now, "bridge.deleted", id, "bridge "+id+" deleted with surface "+name)
+			}
+		}
+
+	case *pb.Command_PinSurface:
+		c := op.PinSurface
+		old := s.surfaces[c.Name]
+		if old == nil {
+			return fail(codes.NotFound, "surface %s not found", c.Name)
+		}
+		if c.Node != "" && s.nodes[c.Node] == nil {
+			return fail(codes.NotFound, "cannot pin surface %s: node %s not found", c.Name, c.Node)
+		}
+		sf := proto.Clone(old).(*pb.Surface)
+		sf.Pin, sf.ModifyIndex = c.Node, index
+		s.surfaces[c.Name] = sf
+		if c.Node == "" {
+			s.event(index, now, "surface.unpinned", c.Name, "surface "+c.Name+" unpinned")
+		} else {
+			s.event(index, now, "surface.pinned", c.Name, "surface "+c.Name+" pinned to node "+c.Node)
+		}
+
+	case *pb.Command_SetSurfaceReplicas:
+		c := op.SetSurfaceReplicas
+		old := s.surfaces[c.Name]
+		if old == nil {
+			return fail(codes.NotFound, "surface %s not found", c.Name)
+		}
+		if c.Replicas < 1 || c.Replicas > MaxReplicas {
+			return fail(codes.InvalidArgument, "replicas %d: must be 1 to %d (the primary plus standbys)", c.Replicas, MaxReplicas)
+		}
+		sf := proto.Clone(old).(*pb.Surface)
+		sf.Replicas, sf.ModifyIndex = c.Replicas, index
+		s.surfaces[c.Name] = sf
+		s.event(index, now, "surface.replicas", c.Name, fmt.Sprintf("surface %s wants %d replicas", c.Name, c.Replicas))
+
+	case *pb.Command_ApplyPlan:
+		applied := 0
+		for _, ch := range op.ApplyPlan.Changes {
+			if s.applyChange(index, now, ch) {
+				applied++
+			}
+		}
+		return codes.OK, fmt.Sprintf("applied %d of %d changes", applied, len(op.ApplyPlan.Changes))
+
+	case *pb.Command_CreateBridge:
+		b := op.CreateBridge.GetBridge()
+		if b == nil || !nameRE.MatchString(b.Id) {
+			return fail(codes.InvalidArgument, "bridge id %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", b.GetId())
+		}
+		if s.bridges[b.Id] != nil {
+			return fail(codes.AlreadyExists, "bridge %s already exists", b.Id)
+		}
+		for _, sfc := range []string{b.FromSurface, b.ToSurface} {
+			if s.surfaces[sfc] == nil {
+				return fail(codes.NotFound, "bridge %s: surface %s not found", b.Id, sfc)
+			}
+		}
+		if b.FromSurface == b.ToSurface {
+			return fail(codes.InvalidArgument, "bridge %s links surface %s to itself", b.Id, b.FromSurface)
+		}
+		nb := proto.Clone(b).(*pb.Bridge)
+		nb.CreateIndex = index
+		s.bridges[b.Id] = nb
+		s.event(index, now, "bridge.created", b.Id, fmt.Sprintf("bridge %s: %s/%s -> %s/%s", b.Id, b.FromSurface, b.FromPort, b.ToSurface, b.ToPort))
+
+	case *pb.Command_DeleteBridge:
+		id := op.DeleteBridge.Id
+		if s.bridges[id] == nil {
+			return fail(codes.NotFound, "bridge %s not found", id)
+		}
+		delete(s.bridges, id)
+		s.event(index, now, "bridge.deleted", id, "bridge "+id+" deleted")
+
+	default:
+		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
+	}
+	return codes.OK, ""
+}
+
+// applyChange applies one plan change if the surface's epoch still matches and
+// every named node exists and is up. It reports whether it changed anything.
+func (s *state) applyChange(index uint64, now int64, ch *pb.PlanChange) bool {
+	old := s.surfaces[ch.Surface]
+	if old == nil || old.GetAssignment().GetEpoch() != ch.ExpectedEpoch {
+		return false
+	}
+	if a := ch.Assignment; a != nil {
+		for _, id := range append([]string{a.Primary}, a.Standbys...) {
+			if id == "" {
+				continue
+			}
+			if n := s.nodes[id]; n == nil || n.Status != pb.NodeStatus_NODE_STATUS_UP {
+				return false
+			}
+		}
+	}
+	sf := proto.Clone(old).(*pb.Surface)
+	sf.ModifyIndex = index
+	changed := false
+	if a := ch.Assignment; a != nil {
+		sf.Assignment = &pb.Assignment{Primary: a.Primary, Standbys: slices.Clone(a.Standbys), Epoch: index}
+		changed = true
+		kind := "surface.placed"
+		if a.Primary == "" {
+			kind = "surface.unassigned"
+		}
+		s.event(index, now, kind, sf.Name, fmt.Sprintf("surface %s epoch %d: primary %q, standbys %v: %s", sf.Name, index, a.Primary, a.Standbys, ch.Reason))
+	}
+	if ch.PlacementError != old.PlacementError {
+		sf.PlacementError = ch.PlacementError
+		changed = true
+		if ch.PlacementError != "" {
+			s.event(index, now, "surface.unplaced", sf.Name, fmt.Sprintf("surface %s: %s", sf.Name, ch.PlacementError))
+		} else {
+			s.event(index, now, "surface.placement_ok", sf.Name, "surface "+sf.Name+" is placed as asked")
+		}
+	}
+	if changed {
+		s.surfaces[sf.Name] = sf
+	}
+	return changed
+}
+
+func orEmpty(c *pb.NodeCapacity) *pb.NodeCapacity {
+	if c == nil {
+		return &pb.NodeCapacity{}
+	}
+	return c
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// toProto returns the canonical, ordered encoding of the state.
+func (s *state) toProto() *pb.ClusterState {
+	out := &pb.ClusterState{
+		FormatVersion: stateFormat, Index: s.index, Events: slices.Clone(s.events),
+		NextEventSeq: s.nextEventSeq, JoinToken: s.joinToken, LastUnixMs: s.lastUnixMS,
+	}
+	for _, k := range sortedKeys(s.controllers) {
+		out.Controllers = append(out.Controllers, s.controllers[k])
+	}
+	for _, k := range sortedKeys(s.nodes) {
+		out.Nodes = append(out.Nodes, s.nodes[k])
+	}
+	for _, k := range sortedKeys(s.surfaces) {
+		out.Surfaces = append(out.Surfaces, s.surfaces[k])
+	}
+	for _, k := range sortedKeys(s.bridges) {
+		out.Bridges = append(out.Bridges, s.bridges[k])
+	}
+	for _, id := range s.dedupOrder {
+		out.Dedup = append(out.Dedup, s.dedup[id])
+	}
+	if s.droppedUpTo > 0 {
+		// The first kept event tells a restored FSM what was dropped; keep it
+		// explicit so an empty event list after a drop is not mistaken for "all".
+		out.Events = append([]*pb.Event{{Index: s.droppedUpTo, Kind: "events.truncated"}}, out.Events...)
+	}
+	return out
+}
+
+func stateFromProto(p *pb.ClusterState) (*state, error) {
+	if p.FormatVersion > stateFormat {
+		return nil, fmt.Errorf("controller state format %d is newer than this controller understands (%d); upgrade the controller", p.FormatVersion, stateFormat)
+	}
+	s := newState()
+	s.index, s.nextEventSeq, s.joinToken, s.lastUnixMS = p.Index, p.NextEventSeq, p.JoinToken, p.LastUnixMs
+	for _, c := range p.Controllers {
+		s.controllers[c.Id] = c
+	}
+	for _, n := range p.Nodes {
+		s.nodes[n.Id] = n
+	}
+	for _, sf := range p.Surfaces {
+		s.surfaces[sf.Name] = sf
+	}
+	for _, b := range p.Bridges {
+		s.bridges[b.Id] = b
+	}
+	for _, e := range p.Events {
+		if e.Kind == "events.truncated" && e.Seq == 0 {
+			s.droppedUpTo = e.Index
+			continue
+		}
+		s.events = append(s.events, e)
+	}
+	for _, d := range p.Dedup {
+		s.dedup[d.RequestId] = d
+		s.dedupOrder = append(s.dedupOrder, d.RequestId)
+	}
+	return s, nil
+}
+
+// clone copies the maps (records are immutable), for snapshots and readers.
+func (s *state) clone() *state {
+	c := *s
+	c.controllers = maps.Clone(s.controllers)
+	c.nodes = maps.Clone(s.nodes)
+	c.surfaces = maps.Clone(s.surfaces)
+	c.bridges = maps.Clone(s.bridges)
+	c.events = slices.Clone(s.events)
+	c.dedup = maps.Clone(s.dedup)
+	c.dedupOrder = slices.Clone(s.dedupOrder)
+	return &c
+}
+
+// Snapshot captures the state; it copies map headers only, the encoding happens in
+// Persist, off the apply path.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return &fsmSnapshot{st: f.st.clone()}, nil
+}
+
+// Restore replaces the state with a snapshot's.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("read controller snapshot: %w", err)
+	}
+	st, err := decodeState(data)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.st = st
+	ch := f.changed
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	close(ch)
+	return nil
+}
+
+func decodeState(data []byte) (*state, error) {
+	var p pb.ClusterState
+	if err := proto.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("decode controller snapshot: %w", err)
+	}
+	if p.FormatVersion == 0 {
+		return nil, fmt.Errorf("decode controller snapshot: not a controller state (no format version)")
+	}
+	return stateFromProto(&p)
+}
+
+func encodeState(s *state) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(s.toProto())
+}
+
+type fsmSnapshot struct{ st *state }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	data, err := encodeState(s.st)
+	if err == nil {
+		_, err = sink.Write(data)
+	}
+	if err != nil {
+		sink.Cancel()
+		return fmt.Errorf("persist controller snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// read runs fn with the current state under the read lock. fn must not keep or
+// modify what it reads beyond the call (records may be shared).
+func (f *FSM) read(fn func(s *state)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.st)
+}
+
+// Changed returns a channel closed at the next applied batch or restore.
+func (f *FSM) Changed() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.changed
+}
+
+// Index returns the last applied log index.
+func (f *FSM) Index() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.index
+}

@@ -1,0 +1,403 @@
+// Package scheduler decides where surfaces run: it takes the cluster's nodes and
+// surfaces and returns a plan of assignments. It is pure — no Raft, gRPC or clock —
+// so the controller leader can run it on a copy of its state, re-check the plan
+// against the state it is about to change, and commit it.
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// TickBudgetUS is one core's time per tick at 60 UPS, in microseconds.
+const TickBudgetUS = 16_666
+
+// DefaultTickCostUS is the cost assumed for a surface that has not reported one.
+const DefaultTickCostUS = 1_000
+
+// Node is a worker as the scheduler sees it.
+type Node struct {
+	ID       string
+	Up       bool
+	Cordoned bool
+	// MaxSurfaces caps the shards (primaries and standbys) on the node; 0 = no cap.
+	MaxSurfaces int
+	// Cores gives the node Cores*TickBudgetUS of tick time; 0 counts as 1.
+	Cores int
+	// Bundles are the prototype bundle hashes the node has.
+	Bundles []string
+}
+
+// Surface is a surface with its current assignment and measured cost.
+type Surface struct {
+	Name string
+	// Bundle is the prototype bundle hash the surface needs; "" = any node.
+	Bundle string
+	// Replicas is the number of copies: primary plus Replicas-1 standbys (min 1).
+	Replicas int
+	// Pin, if set, is the only node allowed to run the primary.
+	Pin      string
+	Primary  string
+	Standbys []string
+	Epoch    uint64
+	// TickCostUS is the measured mean tick cost; 0 = unknown (DefaultTickCostUS).
+	TickCostUS uint64
+	// ConfirmedTicks holds the last confirmed tick reported per node, used to promote
+	// the most up-to-date standby.
+	ConfirmedTicks map[string]uint64
+	// PlacementError is the reason recorded by the last plan, if any.
+	PlacementError string
+}
+
+// State is the scheduler's input.
+type State struct {
+	Nodes    []Node
+	Surfaces []Surface
+}
+
+// Change is a new assignment or placement error for one surface.
+type Change struct {
+	Surface string
+	// ExpectedEpoch is the epoch the change was planned against (compare-and-swap).
+	ExpectedEpoch uint64
+	// Assign is set when Primary/Standbys replace the current assignment.
+	Assign   bool
+	Primary  string
+	Standbys []string
+	// PlacementError says what could not be done ("" = placed as asked).
+	PlacementError string
+	// Reason explains the change for the event log.
+	Reason string
+}
+
+// Plan is the scheduler's output: changes ordered by surface name.
+type Plan struct {
+	Changes []Change
+}
+
+type nodeLoad struct {
+	node    *Node
+	slots   int
+	costUS  uint64
+	bundles map[string]bool
+}
+
+func (l *nodeLoad) budget() uint64 {
+	c := l.node.Cores
+	if c <= 0 {
+		c = 1
+	}
+	return uint64(c) * TickBudgetUS
+}
+
+func cost(s *Surface) uint64 {
+	if s.TickCostUS == 0 {
+		return DefaultTickCostUS
+	}
+	return s.TickCostUS
+}
+
+// Schedule computes the plan for s: places unassigned surfaces, moves primaries and
+// standbys off down or cordoned nodes (promoting the most up-to-date standby),
+// honours pins and bundles, keeps standbys off their primary's node, and balances
+// by measured tick cost. Surfaces that already are as they should be get no change.
+func Schedule(s State) Plan {
+	loads := map[string]*nodeLoad{}
+	var order []string
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		l := &nodeLoad{node: n, bundles: map[string]bool{}}
+		for _, b := range n.Bundles {
+			l.bundles[b] = true
+		}
+		loads[n.ID] = l
+		order = append(order, n.ID)
+	}
+	sort.Strings(order)
+	surfaces := slices.Clone(s.Surfaces)
+	sort.Slice(surfaces, func(i, j int) bool { return surfaces[i].Name < surfaces[j].Name })
+	for i := range surfaces {
+		sf := &surfaces[i]
+		for _, id := range copies(sf) {
+			if l := loads[id]; l != nil {
+				l.slots++
+				l.costUS += cost(sf)
+			}
+		}
+	}
+
+	var plan Plan
+	for i := range surfaces {
+		sf := &surfaces[i]
+		if c, ok := placeOne(sf, loads, order); ok {
+			plan.Changes = append(plan.Changes, c)
+		}
+	}
+	return plan
+}
+
+func copies(s *Surface) []string {
+	var out []string
+	if s.Primary != "" {
+		out = append(out, s.Primary)
+	}
+	return append(out, s.Standbys...)
+}
+
+// exclusion says why a node cannot take a copy of s, or "" if it can.
+func exclusion(l *nodeLoad, s *Surface, taken []string) string {
+	n := l.node
+	switch {
+	case !n.Up:
+		return n.ID + " is down"
+	case n.Cordoned:
+		return n.ID + " is cordoned"
+	case s.Bundle != "" && !l.bundles[s.Bundle]:
+		return fmt.Sprintf("%s lacks prototype bundle %s", n.ID, short(s.Bundle))
+	case slices.Contains(taken, n.ID):
+		return n.ID + " already hosts a copy"
+	}
+	return ""
+}
+
+func fits(l *nodeLoad, s *Surface) string {
+	if l.node.MaxSurfaces > 0 && l.slots+1 > l.node.MaxSurfaces {
+		return fmt.Sprintf("%s is full (%d/%d surfaces)", l.node.ID, l.slots, l.node.MaxSurfaces)
+	}
+	if l.costUS+cost(s) > l.budget() {
+		return fmt.Sprintf("%s is over capacity (tick cost %d+%d us > %d us)", l.node.ID, l.costUS, cost(s), l.budget())
+	}
+	return ""
+}
+
+// usable reports whether an existing copy on id may stay there.
+func usable(loads map[string]*nodeLoad, s *Surface, id string) bool {
+	l := loads[id]
+	return l != nil && exclusion(l, s, nil) == ""
+}
+
+// pick returns the least loaded node that can take a new copy of s, or the reasons
+// why none can.
+func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string, only string) (string, []string) {
+	var best *nodeLoad
+	var why []string
+	for _, id := range order {
+		if only != "" && id != only {
+			continue
+		}
+		l := loads[id]
+		if r := exclusion(l, s, taken); r != "" {
+			why = append(why, r)
+			continue
+		}
+		if r := fits(l, s); r != "" {
+			why = append(why, r)
+			continue
+		}
+		if best == nil || less(l, best, cost(s)) {
+			best = l
+		}
+	}
+	if best == nil {
+		if only != "" && len(why) == 0 {
+			why = append(why, "node "+only+" is not registered")
+		}
+		if len(why) == 0 {
+			why = append(why, "no nodes are registered")
+		}
+		return "", why
+	}
+	return best.node.ID, nil
+}
+
+// less orders candidates by the load fraction they would have after taking c,
+// then by slots used, then by ID (the caller iterates IDs in order).
+func less(a, b *nodeLoad, c uint64) bool {
+	fa := (a.costUS + c) * b.budget()
+	fb := (b.costUS + c) * a.budget()
+	if fa != fb {
+		return fa < fb
+	}
+	return a.slots < b.slots
+}
+
+func placeOne(s *Surface, loads map[string]*nodeLoad, order []string) (Change, bool) {
+	want := s.Replicas
+	if want < 1 {
+		want = 1
+	}
+	var problems []string
+	var reasons []string
+
+	// Primary: keep it if it may stay; else promote the best standby; else pick.
+	primary := ""
+	if s.Primary != "" && usable(loads, s, s.Primary) && (s.Pin == "" || s.Pin == s.Primary) {
+		primary = s.Primary
+	}
+	if primary == "" && s.Pin == "" {
+		var best string
+		var bestTick uint64
+		for _, id := range s.Standbys {
+			if !usable(loads, s, id) {
+				continue
+			}
+			t := s.ConfirmedTicks[id]
+			if best == "" || t > bestTick {
+				best, bestTick = id, t
+			}
+		}
+		if best != "" {
+			primary = best
+			reasons = append(reasons, fmt.Sprintf("promoted standby %s", best))
+		}
+	}
+	if primary == "" {
+		id, why := pick(s, loads, order, nil, s.Pin)
+		if id == "" {
+			if s.Pin != "" {
+				problems = append(problems, fmt.Sprintf("pinned node %s cannot run it: %s", s.Pin, strings.Join(why, "; ")))
+			} else {
+				problems = append(problems, "no node can run the primary: "+strings.Join(why, "; "))
+			}
+			// A cordoned but running primary stays until somewhere else can take it.
+			if s.Primary != "" && loads[s.Primary] != nil && loads[s.Primary].node.Up && loads[s.Primary].node.Cordoned && (s.Pin == "" || s.Pin == s.Primary) {
+				primary = s.Primary
+			}
+		} else {
+			primary = id
+			add(loads, id, s)
+		}
+	}
+
+	// Standbys: keep usable ones, fill the rest.
+	var standbys []string
+	if primary != "" {
+		for _, id := range s.Standbys {
+			if id != primary && len(standbys) < want-1 && usable(loads, s, id) {
+				standbys = append(standbys, id)
+			}
+		}
+		for len(standbys) < want-1 {
+			taken := append([]string{primary}, standbys...)
+			id, why := pick(s, loads, order, taken, "")
+			if id == "" {
+				problems = append(problems, fmt.Sprintf("placed %d of %d standbys: %s", len(standbys), want-1, strings.Join(why, "; ")))
+				break
+			}
+			standbys = append(standbys, id)
+			add(loads, id, s)
+		}
+	}
+	// Free the load of copies that were dropped.
+	for _, id := range copies(s) {
+		if id != primary && !slices.Contains(standbys, id) {
+			if l := loads[id]; l != nil {
+				l.slots--
+				l.costUS -= cost(s)
+			}
+		}
+	}
+
+	errText := strings.Join(problems, "; ")
+	changed := primary != s.Primary || !slices.Equal(standbys, s.Standbys)
+	if !changed && errText == s.PlacementError {
+		return Change{}, false
+	}
+	c := Change{Surface: s.Name, ExpectedEpoch: s.Epoch, PlacementError: errText}
+	if changed {
+		c.Assign = true
+		c.Primary = primary
+		c.Standbys = standbys
+		if primary != s.Primary && len(reasons) == 0 {
+			switch {
+			case s.Primary == "":
+				reasons = append(reasons, "placed primary on "+primary)
+			case primary == "":
+				reasons = append(reasons, "primary "+s.Primary+" can no longer run it")
+			default:
+				reasons = append(reasons, fmt.Sprintf("moved primary from %s to %s", s.Primary, primary))
+			}
+		}
+		if !slices.Equal(standbys, s.Standbys) {
+			reasons = append(reasons, fmt.Sprintf("standbys [%s]", strings.Join(standbys, " ")))
+		}
+	}
+	c.Reason = strings.Join(reasons, "; ")
+	return c, true
+}
+
+func add(loads map[string]*nodeLoad, id string, s *Surface) {
+	l := loads[id]
+	l.slots++
+	l.costUS += cost(s)
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "…"
+	}
+	return h
+}
+
+// Check re-validates c against s, the state it is about to be committed to: the
+// epoch must not have moved, every named node must exist, be up (cordoned nodes may
+// keep a running primary), carry the bundle, and standbys must differ from the
+// primary and from each other, and a pin must be honoured.
+func Check(s State, c Change) error {
+	var sf *Surface
+	for i := range s.Surfaces {
+		if s.Surfaces[i].Name == c.Surface {
+			sf = &s.Surfaces[i]
+		}
+	}
+	if sf == nil {
+		return fmt.Errorf("surface %s no longer exists", c.Surface)
+	}
+	if sf.Epoch != c.ExpectedEpoch {
+		return fmt.Errorf("surface %s moved to epoch %d since the plan (epoch %d)", c.Surface, sf.Epoch, c.ExpectedEpoch)
+	}
+	if !c.Assign {
+		return nil
+	}
+	nodes := map[string]*Node{}
+	for i := range s.Nodes {
+		nodes[s.Nodes[i].ID] = &s.Nodes[i]
+	}
+	ok := func(id string, allowCordoned bool) error {
+		n := nodes[id]
+		switch {
+		case n == nil:
+			return fmt.Errorf("node %s does not exist", id)
+		case !n.Up:
+			return fmt.Errorf("node %s is down", id)
+		case n.Cordoned && !allowCordoned:
+			return fmt.Errorf("node %s is cordoned", id)
+		case sf.Bundle != "" && !slices.Contains(n.Bundles, sf.Bundle):
+			return fmt.Errorf("node %s lacks prototype bundle %s", id, short(sf.Bundle))
+		}
+		return nil
+	}
+	if c.Primary != "" {
+		if err := ok(c.Primary, c.Primary == sf.Primary); err != nil {
+			return err
+		}
+		if sf.Pin != "" && c.Primary != sf.Pin {
+			return fmt.Errorf("surface %s is pinned to %s, plan puts it on %s", sf.Name, sf.Pin, c.Primary)
+		}
+	} else if len(c.Standbys) > 0 {
+		return fmt.Errorf("surface %s: standbys without a primary", sf.Name)
+	}
+	seen := map[string]bool{c.Primary: true}
+	for _, id := range c.Standbys {
+		if seen[id] {
+			return fmt.Errorf("surface %s: node %s would host two copies", sf.Name, id)
+		}
+		seen[id] = true
+		if err := ok(id, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

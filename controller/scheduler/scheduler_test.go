@@ -1,0 +1,175 @@
+package scheduler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func up(id string) Node { return Node{ID: id, Up: true, Cores: 1} }
+
+func TestSchedule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		state State
+		want  []Change
+		// errHas is a substring every change's PlacementError must contain.
+		errHas string
+	}{
+		{
+			name:  "new surface goes to the least loaded node",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 5, TickCostUS: 5000}, {Name: "b", Replicas: 1}}},
+			want:  []Change{{Surface: "b", Assign: true, Primary: "n2", Reason: "placed primary on n2"}},
+		},
+		{
+			name:  "standby lands on another node than the primary",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 2}}},
+			want:  []Change{{Surface: "a", Assign: true, Primary: "n1", Standbys: []string{"n2"}, Reason: "placed primary on n1; standbys [n2]"}},
+		},
+		{
+			name: "down primary: the most up-to-date standby is promoted and a new standby placed",
+			state: State{Nodes: []Node{{ID: "n1", Cores: 1}, up("n2"), up("n3"), up("n4")}, Surfaces: []Surface{{
+				Name: "a", Replicas: 3, Primary: "n1", Standbys: []string{"n2", "n3"}, Epoch: 9,
+				ConfirmedTicks: map[string]uint64{"n2": 100, "n3": 250},
+			}}},
+			want: []Change{{Surface: "a", ExpectedEpoch: 9, Assign: true, Primary: "n3", Standbys: []string{"n2", "n4"}, Reason: "promoted standby n3; standbys [n2 n4]"}},
+		},
+		{
+			name:  "cordoned node loses its surface",
+			state: State{Nodes: []Node{{ID: "n1", Up: true, Cordoned: true}, up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 3}}},
+			want:  []Change{{Surface: "a", ExpectedEpoch: 3, Assign: true, Primary: "n2", Reason: "moved primary from n1 to n2"}},
+		},
+		{
+			name:   "cordoned node keeps its surface when nowhere else can take it",
+			state:  State{Nodes: []Node{{ID: "n1", Up: true, Cordoned: true}}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 3}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 3}},
+			errHas: "n1 is cordoned",
+		},
+		{
+			name:  "pin is honoured over load",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "x", Replicas: 1, Primary: "n1", TickCostUS: 9000}, {Name: "a", Replicas: 1, Pin: "n1"}}},
+			want:  []Change{{Surface: "a", Assign: true, Primary: "n1", Reason: "placed primary on n1"}},
+		},
+		{
+			name:  "pin moves a placed primary",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Pin: "n2", Primary: "n1", Epoch: 4}}},
+			want:  []Change{{Surface: "a", ExpectedEpoch: 4, Assign: true, Primary: "n2", Reason: "moved primary from n1 to n2"}},
+		},
+		{
+			name:   "pinned to a down node: unplaced with the reason",
+			state:  State{Nodes: []Node{{ID: "n1"}, up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Pin: "n1"}}},
+			want:   []Change{{Surface: "a"}},
+			errHas: "pinned node n1 cannot run it: n1 is down",
+		},
+		{
+			name:   "no node has the bundle",
+			state:  State{Nodes: []Node{{ID: "n1", Up: true, Bundles: []string{"aaaa"}}}, Surfaces: []Surface{{Name: "a", Replicas: 1, Bundle: "bbbb"}}},
+			want:   []Change{{Surface: "a"}},
+			errHas: "n1 lacks prototype bundle bbbb",
+		},
+		{
+			name:  "bundle picks the node that has it",
+			state: State{Nodes: []Node{up("n1"), {ID: "n2", Up: true, Bundles: []string{"bbbb"}}}, Surfaces: []Surface{{Name: "a", Replicas: 1, Bundle: "bbbb"}}},
+			want:  []Change{{Surface: "a", Assign: true, Primary: "n2", Reason: "placed primary on n2"}},
+		},
+		{
+			name:   "all nodes over capacity",
+			state:  State{Nodes: []Node{{ID: "n1", Up: true, MaxSurfaces: 1}}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 2}, {Name: "b", Replicas: 1}}},
+			want:   []Change{{Surface: "b"}},
+			errHas: "n1 is full (1/1 surfaces)",
+		},
+		{
+			name:   "tick cost budget is respected",
+			state:  State{Nodes: []Node{up("n1")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 2, TickCostUS: 16000}, {Name: "b", Replicas: 1}}},
+			want:   []Change{{Surface: "b"}},
+			errHas: "over capacity",
+		},
+		{
+			name:   "standby shortage keeps the primary and says so",
+			state:  State{Nodes: []Node{up("n1")}, Surfaces: []Surface{{Name: "a", Replicas: 2}}},
+			want:   []Change{{Surface: "a", Assign: true, Primary: "n1", Reason: "placed primary on n1"}},
+			errHas: "placed 0 of 1 standbys: n1 already hosts a copy",
+		},
+		{
+			name:  "settled surfaces get no change",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 2, Primary: "n1", Standbys: []string{"n2"}, Epoch: 7}}},
+		},
+		{
+			name:   "no nodes at all",
+			state:  State{Surfaces: []Surface{{Name: "a", Replicas: 1}}},
+			want:   []Change{{Surface: "a"}},
+			errHas: "no nodes are registered",
+		},
+		{
+			name:  "replicas lowered drops a standby",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Standbys: []string{"n2"}, Epoch: 7}}},
+			want:  []Change{{Surface: "a", ExpectedEpoch: 7, Assign: true, Primary: "n1", Reason: "standbys []"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := Schedule(tc.state).Changes
+			for i := range got {
+				if tc.errHas == "" && got[i].PlacementError != "" {
+					t.Errorf("unexpected placement error %q", got[i].PlacementError)
+				}
+				if tc.errHas != "" && !strings.Contains(got[i].PlacementError, tc.errHas) {
+					t.Errorf("placement error %q does not contain %q", got[i].PlacementError, tc.errHas)
+				}
+				got[i].PlacementError = ""
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+			// Every assigning change passes the leader's re-check against the input.
+			for _, c := range Schedule(tc.state).Changes {
+				if err := Check(tc.state, c); err != nil {
+					t.Errorf("Check rejects the scheduler's own change %+v: %v", c, err)
+				}
+			}
+		})
+	}
+}
+
+func TestScheduleSpreadsLoad(t *testing.T) {
+	t.Parallel()
+	s := State{Nodes: []Node{up("n1"), up("n2"), {ID: "n3", Up: true, Cores: 2}}}
+	for _, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		s.Surfaces = append(s.Surfaces, Surface{Name: name, Replicas: 1})
+	}
+	count := map[string]int{}
+	for _, c := range Schedule(s).Changes {
+		count[c.Primary]++
+	}
+	// n3 has twice the cores, so twice the surfaces.
+	if diff := cmp.Diff(map[string]int{"n1": 2, "n2": 2, "n3": 4}, count); diff != "" {
+		t.Errorf("spread (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckRejectsStalePlans(t *testing.T) {
+	t.Parallel()
+	s := State{Nodes: []Node{up("n1"), {ID: "n2"}, {ID: "n3", Up: true, Cordoned: true}}, Surfaces: []Surface{{Name: "a", Replicas: 2, Epoch: 10, Pin: "n1"}}}
+	for _, tc := range []struct {
+		c    Change
+		want string
+	}{
+		{Change{Surface: "a", ExpectedEpoch: 9, Assign: true, Primary: "n1"}, "moved to epoch 10"},
+		{Change{Surface: "zz", Assign: true}, "no longer exists"},
+		{Change{Surface: "a", ExpectedEpoch: 10, Assign: true, Primary: "n1", Standbys: []string{"n2"}}, "n2 is down"},
+		{Change{Surface: "a", ExpectedEpoch: 10, Assign: true, Primary: "n1", Standbys: []string{"n3"}}, "n3 is cordoned"},
+		{Change{Surface: "a", ExpectedEpoch: 10, Assign: true, Primary: "n1", Standbys: []string{"n1"}}, "two copies"},
+		{Change{Surface: "a", ExpectedEpoch: 10, Assign: true, Primary: "n9"}, "n9 does not exist"},
+	} {
+		err := Check(s, tc.c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check(%+v) = %v, want error containing %q", tc.c, err, tc.want)
+		}
+	}
+	if err := Check(s, Change{Surface: "a", ExpectedEpoch: 10, Assign: true, Primary: "n1"}); err != nil {
+		t.Errorf("valid change rejected: %v", err)
+	}
+}

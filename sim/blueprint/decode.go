@@ -1,0 +1,90 @@
+package blueprint
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Decode reads an exchange string with DefaultLimits.
+func Decode(s string) (*Object, error) { return DefaultLimits.Decode(s) }
+
+// Decode reads an exchange string as the game writes it: the version
+// character '0', then base64 of zlib-deflated JSON. Whitespace around and
+// inside the string (line-wrapped pastes) is ignored.
+func (l Limits) Decode(s string) (*Object, error) {
+	data, err := l.Inflate(s)
+	if err != nil {
+		return nil, err
+	}
+	return l.DecodeJSON(data)
+}
+
+// DecodeReader reads an exchange string from r (a file, or standard input),
+// refusing one longer than MaxStringBytes before reading it all.
+func (l Limits) DecodeReader(r io.Reader) (*Object, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(l.MaxStringBytes)+64))
+	if err != nil {
+		return nil, err
+	}
+	return l.Decode(string(b))
+}
+
+// Inflate checks the framing of an exchange string and returns its JSON.
+func (l Limits) Inflate(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, " \t\r\n") {
+		s = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, s)
+	}
+	if s == "" {
+		return nil, newError("", "empty input: expected a blueprint exchange string (it starts with 0)")
+	}
+	if len(s) > l.MaxStringBytes {
+		return nil, limitError("", "blueprint string is %d bytes, past the limit of %s", len(s), mib(l.MaxStringBytes))
+	}
+	switch s[0] {
+	case '0':
+	case '{':
+		return nil, newError("", "input is JSON, not an exchange string; export the blueprint from the game (it starts with 0)")
+	default:
+		r, _ := utf8.DecodeRuneInString(s)
+		return nil, newError("", "unsupported exchange string version %q: only version '0' (Factorio 0.15 to 2.x) exists", r)
+	}
+	body := strings.TrimRight(s[1:], "=")
+	raw, err := base64.RawStdEncoding.DecodeString(body)
+	if err != nil {
+		var ce base64.CorruptInputError
+		if errors.As(err, &ce) {
+			// +2: one for the version character, one to count from 1.
+			return nil, newError("", "malformed base64 at character %d of the string", int(ce)+2)
+		}
+		return nil, newError("", "malformed base64: %v", err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, newError("", "not zlib data after the base64 (%v); the string is damaged or not a blueprint", err)
+	}
+	var buf bytes.Buffer
+	buf.Grow(min(len(raw)*8, l.MaxJSONBytes) + 1)
+	n, err := buf.ReadFrom(io.LimitReader(zr, int64(l.MaxJSONBytes)+1))
+	if n > int64(l.MaxJSONBytes) {
+		return nil, limitError("", "blueprint JSON inflates past the limit of %s (a %d-byte string); refusing it", mib(l.MaxJSONBytes), len(s))
+	}
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, newError("", "truncated zlib data: the string was cut short")
+		}
+		return nil, newError("", "broken zlib data (%v); the string is damaged", err)
+	}
+	return buf.Bytes(), nil
+}

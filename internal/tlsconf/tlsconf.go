@@ -141,33 +141,45 @@ func loadPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// Listen opens a TCP listener on addr, wrapped in TLS when configured. Without TLS
-// it refuses any address that is not loopback and logs that it runs in plaintext.
-// what names the listener in messages ("gRPC API", "Raft").
+// Listen opens a TCP listener on addr, wrapped in TLS when configured (for raw
+// stream protocols such as Raft). See ListenTCP for the rules.
 func (c Config) Listen(addr, what string, log *slog.Logger) (net.Listener, error) {
+	ln, srv, err := c.ListenTCP(addr, what, log)
+	if err != nil || srv == nil {
+		return ln, err
+	}
+	return tls.NewListener(ln, srv), nil
+}
+
+// ListenTCP opens a plain TCP listener and returns the server TLS configuration
+// to use on it (nil for plaintext), for servers that do the handshake themselves
+// (gRPC, which needs ALPN and exposes the peer certificate to handlers). Without
+// TLS it refuses any address that is not loopback and logs that it runs in
+// plaintext. what names the listener in messages ("gRPC API", "Raft").
+func (c Config) ListenTCP(addr, what string, log *slog.Logger) (net.Listener, *tls.Config, error) {
 	srv, err := c.Server()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if srv == nil {
 		if err := CheckLoopback(addr); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: listen on %s: %w", what, addr, err)
+		return nil, nil, fmt.Errorf("%s: listen on %s: %w", what, addr, err)
 	}
 	if srv == nil {
 		if log != nil {
 			log.Warn("listening in plaintext on loopback only; pass --tls-cert/--tls-key/--tls-ca to serve other addresses", "listener", what, "addr", ln.Addr().String())
 		}
-		return ln, nil
+		return ln, nil, nil
 	}
 	if log != nil {
 		log.Info("listening with TLS", "listener", what, "addr", ln.Addr().String(), "client_certs", c.RequireClientCert)
 	}
-	return tls.NewListener(ln, srv), nil
+	return ln, srv, nil
 }
 
 // CheckLoopback returns an error unless addr's host is a loopback address (or

@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"context"
+	"crypto/subtle"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+type nodeAPI struct {
+	pb.UnimplementedNodeServiceServer
+	c *Controller
+}
+
+func (a *nodeAPI) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
+	c := a.c
+	if !c.IsLeader() {
+		return nil, status.Error(codes.Unavailable, "this controller is not the leader; retry")
+	}
+	var tok string
+	c.fsm.read(func(s *state) { tok = s.joinToken })
+	if tok == "" {
+		return nil, status.Error(codes.Unavailable, "the cluster has no join token yet; retry")
+	}
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(req.JoinToken)) != 1 {
+		return nil, status.Error(codes.Unauthenticated, "wrong join token; get it with `starlane cluster join-token`")
+	}
+	if req.Node == nil {
+		return nil, status.Error(codes.InvalidArgument, "register needs a node")
+	}
+	res, err := c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_RegisterNode{RegisterNode: &pb.RegisterNodeCmd{Node: req.Node}}})
+	if err != nil {
+		return nil, err
+	}
+	var reg int64
+	c.fsm.read(func(s *state) {
+		if n := s.nodes[req.Node.Id]; n != nil {
+			reg = n.RegisteredUnixMs
+		}
+	})
+	c.live.mu.Lock()
+	c.live.leases[req.Node.Id] = lease{deadline: c.now().Add(c.cfg.LeaseTTL), registeredMS: reg}
+	c.live.mu.Unlock()
+	return &pb.RegisterResponse{
+		NodeId: req.Node.Id, HeartbeatIntervalMs: uint32(c.cfg.HeartbeatInterval.Milliseconds()),
+		LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: res.Index,
+	}, nil
+}
+
+func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.HeartbeatResponse, error) {
+	c := a.c
+	if !c.IsLeader() {
+		return nil, status.Error(codes.Unavailable, "this controller is not the leader; retry")
+	}
+	var n *pb.Node
+	c.fsm.read(func(s *state) { n = s.nodes[req.NodeId] })
+	if n == nil {
+		return nil, status.Errorf(codes.NotFound, "node %s is not registered; register it", req.NodeId)
+	}
+	if n.Status != pb.NodeStatus_NODE_STATUS_UP {
+		return nil, status.Errorf(codes.FailedPrecondition, "node %s was marked down; register again before hosting shards", req.NodeId)
+	}
+	now := c.now()
+	shards := make([]*pb.ShardStats, len(req.Shards))
+	for i, sh := range req.Shards {
+		shards[i] = proto.Clone(sh).(*pb.ShardStats)
+	}
+	c.live.mu.Lock()
+	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards}
+	c.live.mu.Unlock()
+	return &pb.HeartbeatResponse{LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: c.raft.AppliedIndex()}, nil
+}
+
+func (a *nodeAPI) WatchAssignments(req *pb.WatchAssignmentsRequest, ss pb.NodeService_WatchAssignmentsServer) error {
+	c := a.c
+	var last []*pb.NodeAssignment
+	first := true
+	for {
+		ch := c.fsm.Changed()
+		var cur []*pb.NodeAssignment
+		var index uint64
+		exists := false
+		c.fsm.read(func(s *state) {
+			_, exists = s.nodes[req.NodeId]
+			cur, index = assignmentsOf(s, req.NodeId), s.index
+		})
+		if !exists {
+			return status.Errorf(codes.NotFound, "node %s is not registered", req.NodeId)
+		}
+		if first || !slices.EqualFunc(cur, last, func(x, y *pb.NodeAssignment) bool { return proto.Equal(x, y) }) {
+			if err := ss.Send(&pb.AssignmentsUpdate{Index: index, Assignments: cur}); err != nil {
+				return err
+			}
+			last, first = cur, false
+		}
+		select {
+		case <-ss.Context().Done():
+			return status.FromContextError(ss.Context().Err()).Err()
+		case <-c.ctx.Done():
+			return status.Error(codes.Unavailable, "controller shutting down; watch again")
+		case <-ch:
+		}
+	}
+}

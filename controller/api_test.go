@@ -1,0 +1,367 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/tlsconf/tlstest"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// heartbeater keeps a node's lease alive until stopped.
+func heartbeater(t *testing.T, cl *ctlclient.Client, id string, shards func() []*pb.ShardStats) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
+				var sh []*pb.ShardStats
+				if shards != nil {
+					sh = shards()
+				}
+				_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id, Shards: sh})
+				return err
+			})
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+func getSurface(t *testing.T, cl *ctlclient.Client, name string) *pb.GetSurfaceResponse {
+	t.Helper()
+	var out *pb.GetSurfaceResponse
+	err := cl.Cluster(ctxT(t, 10*time.Second), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		var err error
+		out, err = c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: name})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("get surface %s: %v", name, err)
+	}
+	return out
+}
+
+func waitSurface(t *testing.T, cl *ctlclient.Client, name string, what string, ok func(*pb.Surface) bool) *pb.Surface {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last *pb.Surface
+	for time.Now().Before(deadline) {
+		last = getSurface(t, cl, name).Surface
+		if ok(last) {
+			return last
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	t.Fatalf("surface %s never got %s; last: %v", name, what, last)
+	return nil
+}
+
+func register(t *testing.T, cl *ctlclient.Client, token string, n *pb.Node) error {
+	t.Helper()
+	rid := ctlclient.NewRequestID()
+	return cl.Node(ctxT(t, 10*time.Second), func(ctx context.Context, c pb.NodeServiceClient) error {
+		_, err := c.Register(ctx, &pb.RegisterRequest{RequestId: rid, JoinToken: token, Node: n})
+		return err
+	})
+}
+
+// TestClusterAPI drives the operator and node APIs through a follower only: writes
+// and linearizable reads are forwarded, nodes register with the join token, the
+// scheduler places a surface with a standby, and when the primary's lease expires
+// the standby is promoted with a higher epoch.
+func TestClusterAPI(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 3, false, nil)
+	l := tc.waitLeader(5 * time.Second)
+	f := (l + 1) % 3
+	cl := tc.client(f)
+	ctx := ctxT(t, 60*time.Second)
+
+	// Health: every member serves once a leader is known.
+	for i := range 3 {
+		conn, _ := grpc.NewClient(tc.cfgs[i].BindAddr, grpc.WithTransportCredentials(mustCreds(t)))
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: pb.ClusterService_ServiceDesc.ServiceName})
+			if err == nil && resp.Status == healthpb.HealthCheckResponse_SERVING {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health of controller %d: %v %v", i, resp, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		conn.Close()
+	}
+
+	var token string
+	if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetJoinToken(ctx, &pb.GetJoinTokenRequest{})
+		if err == nil {
+			token = r.Token
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		b, err := os.ReadFile(filepath.Join(tc.cfgs[i].DataDir, "join-token"))
+		if err != nil || strings.TrimSpace(string(b)) != token {
+			t.Errorf("controller %d join-token file = %q, %v; want %q", i, b, err, token)
+		}
+	}
+	if err := register(t, cl, "wrong", &pb.Node{Id: "n1"}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("register with a wrong token: %v, want Unauthenticated", err)
+	}
+	for _, id := range []string{"n1", "n2"} {
+		if err := register(t, cl, token, &pb.Node{Id: id, Address: id + ":7100", Capacity: &pb.NodeCapacity{Cores: 4}}); err != nil {
+			t.Fatalf("register %s: %v", id, err)
+		}
+	}
+	stop1 := heartbeater(t, cl, "n1", nil)
+	defer stop1()
+	stop2 := heartbeater(t, cl, "n2", func() []*pb.ShardStats {
+		return []*pb.ShardStats{{Surface: "nauvis", Role: pb.ShardRole_SHARD_ROLE_STANDBY, ConfirmedTick: 600, TickCostUs: 2000, UpsMilli: 60000}}
+	})
+	defer stop2()
+
+	rid := ctlclient.NewRequestID()
+	create := func() error {
+		return cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: "nauvis", Seed: 7, Replicas: 2})
+			return err
+		})
+	}
+	if err := create(); err != nil {
+		t.Fatalf("create via follower: %v", err)
+	}
+	if err := create(); err != nil {
+		t.Fatalf("retry with the same request ID must return the first outcome, got %v", err)
+	}
+	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis"})
+		return err
+	})
+	if status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("second create with a new request ID: %v, want AlreadyExists", err)
+	}
+
+	placed := waitSurface(t, cl, "nauvis", "a primary and a standby", func(s *pb.Surface) bool {
+		return s.Assignment.Primary != "" && len(s.Assignment.Standbys) == 1
+	})
+	if placed.Assignment.Primary == placed.Assignment.Standbys[0] {
+		t.Fatalf("primary and standby on the same node: %v", placed.Assignment)
+	}
+	// Put the primary on n1 so that killing n1 means promoting n2.
+	if placed.Assignment.Primary != "n1" {
+		if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.PinSurface(ctx, &pb.PinSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis", Node: "n1"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		placed = waitSurface(t, cl, "nauvis", "primary n1", func(s *pb.Surface) bool { return s.Assignment.Primary == "n1" })
+		cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.PinSurface(ctx, &pb.PinSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis"})
+			return err
+		})
+	}
+
+	stop1()
+	moved := waitSurface(t, cl, "nauvis", "primary n2 after n1 died", func(s *pb.Surface) bool { return s.Assignment.Primary == "n2" })
+	if moved.Assignment.Epoch <= placed.Assignment.Epoch {
+		t.Fatalf("epoch did not grow on failover: %d -> %d", placed.Assignment.Epoch, moved.Assignment.Epoch)
+	}
+	if !strings.Contains(moved.PlacementError, "placed 0 of 1 standbys") {
+		t.Errorf("placement error = %q, want the standby shortage explained", moved.PlacementError)
+	}
+	got := getSurface(t, cl, "nauvis")
+	if got.Surface.Stats == nil || len(got.Surface.Stats.Shards) == 0 {
+		t.Errorf("surface stats from heartbeats missing: %v", got.Surface.Stats)
+	}
+	kinds := map[string]bool{}
+	for _, e := range got.Events {
+		kinds[e.Kind] = true
+	}
+	for _, k := range []string{"surface.created", "surface.placed", "surface.unplaced"} {
+		if !kinds[k] {
+			t.Errorf("surface events lack %s: %v", k, got.Events)
+		}
+	}
+	var node *pb.GetNodeResponse
+	cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		node, err = c.GetNode(ctx, &pb.GetNodeRequest{Id: "n1"})
+		return err
+	})
+	if node.GetNode().GetStatus() != pb.NodeStatus_NODE_STATUS_DOWN {
+		t.Errorf("n1 status = %v, want down", node.GetNode().GetStatus())
+	}
+
+	// Watch from the start replays the full state, then events follow.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	conn, _ := grpc.NewClient(tc.cfgs[f].BindAddr, grpc.WithTransportCredentials(mustCreds(t)))
+	defer conn.Close()
+	ws, err := pb.NewClusterServiceClient(conn).Watch(wctx, &pb.WatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := ws.Recv()
+	if err != nil || first.GetFullState() == nil || len(first.GetFullState().Surfaces) != 1 {
+		t.Fatalf("first watch message: %v %v", first, err)
+	}
+	cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.SetSurfaceReplicas(ctx, &pb.SetSurfaceReplicasRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis", Replicas: 1})
+		return err
+	})
+	for {
+		m, err := ws.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.GetEvent().GetKind() == "surface.replicas" {
+			break
+		}
+	}
+}
+
+func mustCreds(t *testing.T) credentials.TransportCredentials {
+	c, err := ctlclient.Credentials(tlsconf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestUnplaceableSurfaceSaysWhy(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 1, false, nil)
+	cl := tc.client()
+	ctx := ctxT(t, 30*time.Second)
+	var token string
+	cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetJoinToken(ctx, &pb.GetJoinTokenRequest{})
+		token = r.GetToken()
+		return err
+	})
+	if err := register(t, cl, token, &pb.Node{Id: "n1", Bundles: []string{"aaaa"}}); err != nil {
+		t.Fatal(err)
+	}
+	defer heartbeater(t, cl, "n1", nil)()
+	cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "gleba", BundleHash: "91c2beef"})
+		return err
+	})
+	s := waitSurface(t, cl, "gleba", "a placement error", func(s *pb.Surface) bool { return s.PlacementError != "" })
+	if !strings.Contains(s.PlacementError, "n1 lacks prototype bundle 91c2beef") {
+		t.Fatalf("placement error %q does not name the missing bundle", s.PlacementError)
+	}
+}
+
+func TestSnapshotBackupRestore(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 3, false, nil)
+	cl := tc.client()
+	ctx := ctxT(t, 60*time.Second)
+	mk := func(name string) {
+		t.Helper()
+		if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: name})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func() []string {
+		var names []string
+		cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+			names = nil
+			for _, s := range r.GetSurfaces() {
+				names = append(names, s.Name)
+			}
+			return err
+		})
+		return names
+	}
+	mk("a")
+	mk("b")
+	var buf bytes.Buffer
+	if _, err := cl.SaveSnapshot(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	mk("c")
+	if _, err := cl.RestoreSnapshot(ctx, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(list(), ","); got != "a,b" {
+		t.Fatalf("after restore surfaces = %s, want a,b", got)
+	}
+	// Every controller has the restored state.
+	for i := range 3 {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			tc.get(i).fsm.read(func(s *state) { n = len(s.surfaces) })
+			if n == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("controller %d has %d surfaces after restore", i, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if _, err := cl.RestoreSnapshot(ctx, strings.NewReader("garbage")); err == nil || !strings.Contains(err.Error(), "not a Starlane controller backup") {
+		t.Fatalf("restore of garbage: %v", err)
+	}
+}
+
+func TestTLSCluster(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca, cert, key := tlstest.WriteCerts(t, dir)
+	tlsCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca}
+	tc := newCluster(t, 3, false, func(i int, c *Config) { c.TLS = tlsCfg })
+	cl, err := ctlclient.Dial(tc.addrs(), tlsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := ctxT(t, 20*time.Second)
+	if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis"})
+		return err
+	}); err != nil {
+		t.Fatalf("TLS client: %v", err)
+	}
+	plain := tc.client()
+	plain.AttemptTimeout = 300 * time.Millisecond
+	err = plain.Cluster(ctxT(t, time.Second), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+		return err
+	})
+	if err == nil {
+		t.Fatal("plaintext client talked to a TLS controller")
+	}
+}

@@ -1,0 +1,446 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// Config configures one controller.
+type Config struct {
+	// ID names this controller in the Raft group; empty reads DataDir/controller-id
+	// or creates one there.
+	ID      string
+	DataDir string
+	// BindAddr is the gRPC API listen address; RaftBind the Raft transport's.
+	BindAddr string
+	RaftBind string
+	// APIAdvertise and RaftAdvertise are the addresses peers use; empty = the bind
+	// address (which must then be a concrete IP).
+	APIAdvertise  string
+	RaftAdvertise string
+	// Bootstrap starts a new single-voter cluster if DataDir has no Raft state.
+	Bootstrap bool
+	// Join lists API addresses of existing controllers to join through.
+	Join []string
+	// JoinToken is the node join token a bootstrapping controller installs; empty
+	// generates one.
+	JoinToken string
+	TLS       tlsconf.Config
+
+	// HeartbeatInterval is what nodes are told to use; LeaseTTL is how long the
+	// leader waits for a heartbeat before marking a node down.
+	HeartbeatInterval time.Duration
+	LeaseTTL          time.Duration
+	// ElectionTimeout sets Raft's heartbeat and election timeouts (lease: half).
+	ElectionTimeout time.Duration
+	// SnapshotThreshold is how many log entries trigger a Raft snapshot.
+	SnapshotThreshold uint64
+
+	Logger *slog.Logger
+	// RaftLogLevel is hashicorp/raft's own log level ("off", "error", "warn", "info").
+	RaftLogLevel string
+	Metrics      prometheus.Registerer
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	// Transport replaces the TCP Raft transport (tests use raft's in-memory one).
+	Transport raft.Transport
+}
+
+// Controller is one running controller.
+type Controller struct {
+	cfg    Config
+	id     string
+	log    *slog.Logger
+	now    func() time.Time
+	fsm    *FSM
+	raft   *raft.Raft
+	trans  raft.Transport
+	store  *raftboltdb.BoltStore
+	apiLn  net.Listener
+	apiAdv string
+	grpc   *grpc.Server
+	health *health.Server
+	fwd    *forwarder
+	met    *metrics
+
+	leaderReady atomic.Bool
+	leaderMu    sync.Mutex
+	leaderStop  context.CancelFunc
+	leaderDone  chan struct{}
+	live        *liveState
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// New opens the data directory, starts Raft and the gRPC server. It returns once
+// both listen; joining (with Config.Join) continues in the background.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = time.Second
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Second
+	}
+	if cfg.LeaseTTL <= cfg.HeartbeatInterval {
+		return nil, fmt.Errorf("lease TTL %v must be longer than the heartbeat interval %v", cfg.LeaseTTL, cfg.HeartbeatInterval)
+	}
+	if cfg.ElectionTimeout <= 0 {
+		cfg.ElectionTimeout = time.Second
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("controller needs --data-dir")
+	}
+	if cfg.Bootstrap && len(cfg.Join) > 0 {
+		return nil, errors.New("use either --bootstrap or --join, not both")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	id, err := loadID(cfg.DataDir, cfg.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.fsm = NewFSM(c.log)
+	if err := c.start(); err != nil {
+		c.closeAll()
+		return nil, err
+	}
+	return c, nil
+}
+
+func loadID(dir, want string) (string, error) {
+	file := filepath.Join(dir, "controller-id")
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		have := strings.TrimSpace(string(b))
+		if want != "" && want != have {
+			return "", fmt.Errorf("data dir %s belongs to controller %q, not %q; use another --data-dir or drop --id", dir, have, want)
+		}
+		return have, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("read controller id: %w", err)
+	}
+	if want == "" {
+		want = "c-" + randomHex(4)
+	}
+	if !nameRE.MatchString(want) {
+		return "", fmt.Errorf("controller id %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", want)
+	}
+	if err := os.WriteFile(file, []byte(want+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write controller id: %w", err)
+	}
+	return want, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+func (c *Controller) start() error {
+	cfg := c.cfg
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.LevelFromString(orDefault(cfg.RaftLogLevel, "warn")), Output: os.Stderr})
+	if strings.EqualFold(cfg.RaftLogLevel, "off") {
+		hl = hclog.NewNullLogger()
+	}
+
+	// API listener first: its address goes into the controller record.
+	ln, srvTLS, err := cfg.TLS.ListenTCP(cfg.BindAddr, "gRPC API", c.log)
+	if err != nil {
+		return err
+	}
+	c.apiLn = ln
+	c.apiAdv = orDefault(cfg.APIAdvertise, ln.Addr().String())
+
+	if cfg.Transport != nil {
+		c.trans = cfg.Transport
+	} else {
+		rl, err := cfg.TLS.Listen(cfg.RaftBind, "Raft", c.log)
+		if err != nil {
+			return err
+		}
+		adv := rl.Addr()
+		if cfg.RaftAdvertise != "" {
+			if adv, err = net.ResolveTCPAddr("tcp", cfg.RaftAdvertise); err != nil {
+				rl.Close()
+				return fmt.Errorf("--raft-advertise: %w", err)
+			}
+		}
+		c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: &streamLayer{Listener: rl, adv: adv, tls: cfg.TLS}, MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,
+		})
+	}
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("open raft store %s: %w (is another controller using this data dir?)", filepath.Join(cfg.DataDir, "raft.db"), err)
+	}
+	c.store = store
+	logs, err := raft.NewLogCache(1024, store)
+	if err != nil {
+		return err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hl)
+	if err != nil {
+		return fmt.Errorf("open snapshot store: %w", err)
+	}
+
+	notify := make(chan bool, 16)
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.id)
+	rc.HeartbeatTimeout = cfg.ElectionTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.ElectionTimeout / 2
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
+	rc.NotifyCh = notify
+	rc.Logger = hl
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	existing, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		return fmt.Errorf("inspect raft state: %w", err)
+	}
+	r, err := raft.NewRaft(rc, c.fsm, logs, store, snaps, c.trans)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	c.raft = r
+	switch {
+	case cfg.Bootstrap && !existing:
+		c.log.Info("bootstrapping a new cluster", "raft", c.trans.LocalAddr())
+		f := r.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: c.trans.LocalAddr(), Suffrage: raft.Voter}}})
+		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	case cfg.Bootstrap:
+		c.log.Info("data dir already holds cluster state; --bootstrap ignored")
+	case !existing && len(cfg.Join) == 0:
+		return errors.New("empty data dir: start the first controller with --bootstrap and the others with --join ADDR")
+	}
+
+	c.met = newMetrics(cfg.Metrics, c)
+	c.fwd = newForwarder(c)
+	c.health = health.NewServer()
+	c.setHealth(false)
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(c.met.unary, c.fwd.unary)}
+	if srvTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
+	}
+	c.grpc = grpc.NewServer(opts...)
+	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
+	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
+	healthpb.RegisterHealthServer(c.grpc, c.health)
+	reflection.Register(c.grpc)
+
+	c.goRun(func() {
+		if err := c.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			c.log.Error("gRPC server stopped", "err", err)
+		}
+	})
+	c.goRun(func() { c.watchLeadership(notify) })
+	c.goRun(c.watchHealth)
+	c.goRun(c.writeJoinTokenFile)
+	if len(cfg.Join) > 0 {
+		c.goRun(c.joinLoop)
+	}
+	c.log.Info("controller started", "api", c.apiAdv, "raft", c.trans.LocalAddr(), "data_dir", cfg.DataDir)
+	return nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (c *Controller) goRun(fn func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+}
+
+// ID returns the controller's Raft server ID.
+func (c *Controller) ID() string { return c.id }
+
+// APIAddr returns the address the gRPC API is reachable at.
+func (c *Controller) APIAddr() string { return c.apiAdv }
+
+// RaftAddr returns the Raft transport address.
+func (c *Controller) RaftAddr() string { return string(c.trans.LocalAddr()) }
+
+// Raft exposes the Raft node (tests and metrics).
+func (c *Controller) Raft() *raft.Raft { return c.raft }
+
+// IsLeader reports whether this controller is the leader and ready to serve.
+func (c *Controller) IsLeader() bool {
+	return c.raft.State() == raft.Leader && c.leaderReady.Load()
+}
+
+// Shutdown stops the controller. graceful hands leadership to another voter first
+// and lets in-flight calls finish.
+func (c *Controller) Shutdown(graceful bool) error {
+	var err error
+	c.stopOnce.Do(func() {
+		if graceful && c.raft != nil && c.raft.State() == raft.Leader {
+			if ferr := c.raft.LeadershipTransfer().Error(); ferr != nil {
+				c.log.Info("no leadership transfer before shutdown", "err", ferr)
+			} else {
+				c.log.Info("leadership transferred before shutdown")
+			}
+		}
+		c.cancel()
+		if c.grpc != nil {
+			if graceful {
+				done := make(chan struct{})
+				go func() { c.grpc.GracefulStop(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(3 * time.Second):
+					c.grpc.Stop()
+				}
+			} else {
+				c.grpc.Stop()
+			}
+		}
+		err = c.closeAll()
+		c.wg.Wait()
+	})
+	return err
+}
+
+func (c *Controller) closeAll() error {
+	c.cancel()
+	var errs []error
+	if c.raft != nil {
+		errs = append(errs, c.raft.Shutdown().Error())
+	}
+	if c.grpc == nil && c.apiLn != nil {
+		c.apiLn.Close()
+	}
+	if cl, ok := c.trans.(io.Closer); ok && c.cfg.Transport == nil {
+		errs = append(errs, cl.Close())
+	}
+	if c.store != nil {
+		errs = append(errs, c.store.Close())
+	}
+	if c.fwd != nil {
+		c.fwd.close()
+	}
+	return errors.Join(errs...)
+}
+
+// watchHealth keeps the gRPC health status in line with "a leader is known".
+func (c *Controller) watchHealth() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	last := false
+	first := true
+	for {
+		known := c.raft.Leader() != ""
+		if known != last || first {
+			c.setHealth(known)
+			last, first = known, false
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Controller) setHealth(serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, svc := range []string{"", pb.ClusterService_ServiceDesc.ServiceName, pb.NodeService_ServiceDesc.ServiceName} {
+		c.health.SetServingStatus(svc, st)
+	}
+}
+
+// writeJoinTokenFile keeps DATA_DIR/join-token equal to the replicated token.
+func (c *Controller) writeJoinTokenFile() {
+	written := ""
+	for {
+		ch := c.fsm.Changed()
+		var tok string
+		c.fsm.read(func(s *state) { tok = s.joinToken })
+		if tok != "" && tok != written {
+			file := filepath.Join(c.cfg.DataDir, "join-token")
+			if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+				c.log.Error("write join token file", "file", file, "err", err)
+			} else {
+				written = tok
+			}
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}
+
+// leaderAPIAddr returns the API address of the current leader, if known.
+func (c *Controller) leaderAPIAddr() (id, addr string) {
+	_, lid := c.raft.LeaderWithID()
+	if lid == "" {
+		return "", ""
+	}
+	if string(lid) == c.id {
+		return c.id, c.apiAdv
+	}
+	c.fsm.read(func(s *state) {
+		if ci := s.controllers[string(lid)]; ci != nil {
+			addr = ci.ApiAddress
+		}
+	})
+	return string(lid), addr
+}

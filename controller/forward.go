@@ -1,0 +1,170 @@
+package controller
+
+import (
+	"context"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// forwardedKey marks a call a follower forwarded, so it is never forwarded twice.
+const forwardedKey = "starlane-forwarded-by"
+
+// leaderTrailer names the leader's API address in a stream's trailer when a
+// leader-only stream reaches a follower.
+const leaderTrailer = "starlane-leader"
+
+// leaderMethods are the unary RPCs served by the leader: writes and linearizable
+// reads. Everything else is answered locally.
+var leaderMethods = map[string]bool{}
+
+func init() {
+	for _, m := range []string{
+		pb.ClusterService_JoinController_FullMethodName,
+		pb.ClusterService_RemoveController_FullMethodName,
+		pb.ClusterService_TransferLeadership_FullMethodName,
+		pb.ClusterService_GetJoinToken_FullMethodName,
+		pb.ClusterService_ListNodes_FullMethodName,
+		pb.ClusterService_GetNode_FullMethodName,
+		pb.ClusterService_CordonNode_FullMethodName,
+		pb.ClusterService_CreateSurface_FullMethodName,
+		pb.ClusterService_ListSurfaces_FullMethodName,
+		pb.ClusterService_GetSurface_FullMethodName,
+		pb.ClusterService_DeleteSurface_FullMethodName,
+		pb.ClusterService_PinSurface_FullMethodName,
+		pb.ClusterService_SetSurfaceReplicas_FullMethodName,
+		pb.NodeService_Register_FullMethodName,
+		pb.NodeService_Heartbeat_FullMethodName,
+	} {
+		leaderMethods[m] = true
+	}
+}
+
+// forwarder sends leader-only calls that reach a follower on to the leader,
+// transparently to the caller.
+type forwarder struct {
+	c     *Controller
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+func newForwarder(c *Controller) *forwarder {
+	return &forwarder{c: c, conns: map[string]*grpc.ClientConn{}}
+}
+
+func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if !leaderMethods[info.FullMethod] || f.c.IsLeader() {
+		return handler(ctx, req)
+	}
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedKey)) > 0 {
+		return nil, status.Error(codes.Unavailable, "forwarded to a controller that is no longer the leader; retry")
+	}
+	id, addr := f.c.leaderAPIAddr()
+	if id == "" || addr == "" {
+		return nil, status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+	}
+	if id == f.c.id {
+		return nil, status.Error(codes.Unavailable, "this controller is becoming the leader; retry")
+	}
+	conn, err := f.conn(addr)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "dial leader %s at %s: %v", id, addr, err)
+	}
+	reply, err := newReply(info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, f.c.id)
+	if err := conn.Invoke(ctx, info.FullMethod, req, reply); err != nil {
+		return nil, err
+	}
+	f.c.met.forwarded.Inc()
+	return reply, nil
+}
+
+// newReply makes an empty response message for a full method name.
+func newReply(fullMethod string) (proto.Message, error) {
+	// "/starlane.v1.ClusterService/CreateSurface" -> "starlane.v1.ClusterService.CreateSurface"
+	name := fullMethod[1:]
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			name = name[:i] + "." + name[i+1:]
+			break
+		}
+	}
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "forward %s: %v", fullMethod, err)
+	}
+	md, ok := d.(protoreflect.MethodDescriptor)
+	if !ok {
+		return nil, status.Errorf(codes.Internal, "forward %s: not a method", fullMethod)
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "forward %s: %v", fullMethod, err)
+	}
+	return mt.New().Interface(), nil
+}
+
+func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cc := f.conns[addr]; cc != nil {
+		return cc, nil
+	}
+	creds, err := TransportCredentials(f.c.cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return nil, err
+	}
+	f.conns[addr] = cc
+	return cc, nil
+}
+
+func (f *forwarder) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for addr, cc := range f.conns {
+		cc.Close()
+		delete(f.conns, addr)
+	}
+}
+
+// TransportCredentials returns gRPC client credentials for the TLS settings:
+// TLS when configured, plaintext otherwise.
+func TransportCredentials(t tlsconf.Config) (credentials.TransportCredentials, error) {
+	cfg, err := t.Client()
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return insecure.NewCredentials(), nil
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// notLeaderStream is the error a leader-only stream returns on a follower; the
+// trailer tells the client where the leader is.
+func (c *Controller) notLeaderStream(ss grpc.ServerStream) error {
+	_, addr := c.leaderAPIAddr()
+	if addr != "" && addr != c.apiAdv {
+		ss.SetTrailer(metadata.Pairs(leaderTrailer, addr))
+		return status.Errorf(codes.Unavailable, "not the leader; the leader is at %s", addr)
+	}
+	return status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+}

@@ -1,0 +1,399 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/starlane/starlane/controller/scheduler"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// applyTimeout bounds how long a proposal waits to enter Raft's queue.
+const applyTimeout = 10 * time.Second
+
+// liveState is what only the leader knows: node leases and the latest heartbeat
+// stats. It is rebuilt from scratch each time leadership is won.
+type liveState struct {
+	mu     sync.Mutex
+	leases map[string]lease
+}
+
+type lease struct {
+	deadline     time.Time
+	registeredMS int64
+	lastBeat     time.Time
+	shards       []*pb.ShardStats
+}
+
+func newLiveState() *liveState { return &liveState{leases: map[string]lease{}} }
+
+func (l *liveState) reset() {
+	l.mu.Lock()
+	l.leases = map[string]lease{}
+	l.mu.Unlock()
+}
+
+// snapshot returns a copy of the leases.
+func (l *liveState) snapshot() map[string]lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]lease, len(l.leases))
+	for k, v := range l.leases {
+		out[k] = v
+	}
+	return out
+}
+
+// watchLeadership starts leader-only work when leadership is won and stops it when
+// lost. It drains NotifyCh promptly so Raft never blocks on it.
+func (c *Controller) watchLeadership(notify <-chan bool) {
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.stopLeading()
+			return
+		case isLeader := <-notify:
+			if isLeader {
+				c.startLeading()
+			} else {
+				c.stopLeading()
+			}
+		}
+	}
+}
+
+func (c *Controller) startLeading() {
+	c.leaderMu.Lock()
+	defer c.leaderMu.Unlock()
+	if c.leaderStop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	done := make(chan struct{})
+	c.leaderStop, c.leaderDone = cancel, done
+	go func() {
+		defer close(done)
+		c.lead(ctx)
+	}()
+}
+
+func (c *Controller) stopLeading() {
+	c.leaderMu.Lock()
+	stop, done := c.leaderStop, c.leaderDone
+	c.leaderStop, c.leaderDone = nil, nil
+	c.leaderMu.Unlock()
+	c.leaderReady.Store(false)
+	if stop != nil {
+		stop()
+		<-done
+		c.log.Info("lost leadership")
+	}
+}
+
+// lead is the leader's work: a Barrier so the FSM holds every committed entry,
+// then self-registration, the join token, lease timers and the scheduler loop.
+func (c *Controller) lead(ctx context.Context) {
+	for {
+		err := c.raft.Barrier(applyTimeout).Error()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrRaftShutdown) {
+			return
+		}
+		c.log.Warn("leader barrier failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	c.live.reset()
+	now := c.now()
+	var up []*pb.Node
+	c.fsm.read(func(s *state) {
+		for _, n := range s.nodes {
+			if n.Status == pb.NodeStatus_NODE_STATUS_UP {
+				up = append(up, n)
+			}
+		}
+	})
+	c.live.mu.Lock()
+	for _, n := range up {
+		c.live.leases[n.Id] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs}
+	}
+	c.live.mu.Unlock()
+	c.leaderReady.Store(true)
+	c.log.Info("won leadership", "term", c.raft.CurrentTerm(), "nodes_up", len(up))
+
+	c.ensureSelfRegistered(ctx)
+	c.ensureJoinToken(ctx)
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.expireLeases(ctx) }()
+	go func() { defer wg.Done(); c.reconcile(ctx) }()
+	wg.Wait()
+}
+
+func (c *Controller) ensureSelfRegistered(ctx context.Context) {
+	want := &pb.ControllerInfo{Id: c.id, RaftAddress: c.RaftAddr(), ApiAddress: c.apiAdv}
+	var have *pb.ControllerInfo
+	c.fsm.read(func(s *state) { have = s.controllers[c.id] })
+	if have != nil && proto.Equal(have, want) {
+		return
+	}
+	cmd := &pb.Command{Op: &pb.Command_RegisterController{RegisterController: &pb.RegisterControllerCmd{Id: c.id, RaftAddress: want.RaftAddress, ApiAddress: want.ApiAddress}}}
+	if _, err := c.propose(ctx, cmd); err != nil && ctx.Err() == nil {
+		c.log.Warn("register this controller's API address", "err", err)
+	}
+}
+
+func (c *Controller) ensureJoinToken(ctx context.Context) {
+	var have string
+	c.fsm.read(func(s *state) { have = s.joinToken })
+	if have != "" {
+		return
+	}
+	tok := c.cfg.JoinToken
+	if tok == "" {
+		tok = "slj-" + randomHex(16)
+	}
+	cmd := &pb.Command{Op: &pb.Command_SetJoinToken{SetJoinToken: &pb.SetJoinTokenCmd{Token: tok, OnlyIfUnset: true}}}
+	if _, err := c.propose(ctx, cmd); err != nil && ctx.Err() == nil {
+		c.log.Warn("install the node join token", "err", err)
+	}
+}
+
+// expireLeases commits NodeDown for every node whose lease ran out.
+func (c *Controller) expireLeases(ctx context.Context) {
+	period := c.cfg.LeaseTTL / 20
+	if period < 10*time.Millisecond {
+		period = 10 * time.Millisecond
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := c.now()
+		for id, l := range c.live.snapshot() {
+			if now.Before(l.deadline) {
+				continue
+			}
+			reason := fmt.Sprintf("no heartbeat for %v", c.cfg.LeaseTTL)
+			cmd := &pb.Command{Op: &pb.Command_MarkNodeDown{MarkNodeDown: &pb.MarkNodeDownCmd{Id: id, Reason: reason, RegisteredUnixMs: l.registeredMS}}}
+			_, err := c.propose(ctx, cmd)
+			if err != nil && ctx.Err() != nil {
+				return
+			}
+			if err != nil && status.Code(err) != codes.FailedPrecondition && status.Code(err) != codes.NotFound {
+				c.log.Warn("commit node down", "node", id, "err", err)
+				continue
+			}
+			c.live.mu.Lock()
+			if cur, ok := c.live.leases[id]; ok && cur.registeredMS == l.registeredMS && !now.Before(cur.deadline) {
+				delete(c.live.leases, id)
+			}
+			c.live.mu.Unlock()
+			if err == nil {
+				c.log.Warn("node lease expired; marked down", "node", id)
+			}
+		}
+	}
+}
+
+// reconcile runs the scheduler after every FSM change (debounced) and once a
+// second, and commits its plan after re-checking it.
+func (c *Controller) reconcile(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var noop []byte // a plan that changed nothing; not proposed again until the tick
+	for {
+		ch := c.fsm.Changed()
+		var err error
+		if noop, err = c.scheduleOnce(ctx, noop); err != nil && ctx.Err() == nil {
+			c.log.Warn("placement round failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			// Let a burst of writes land before planning again.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		case <-t.C:
+			noop = nil
+		}
+	}
+}
+
+// schedulerState converts the FSM state and live stats into scheduler input.
+func (c *Controller) schedulerState() scheduler.State {
+	live := c.live.snapshot()
+	cost := map[string]uint64{}
+	ticks := map[string]map[string]uint64{}
+	for nodeID, l := range live {
+		for _, sh := range l.shards {
+			if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && sh.TickCostUs > 0 {
+				cost[sh.Surface] = sh.TickCostUs
+			}
+			if ticks[sh.Surface] == nil {
+				ticks[sh.Surface] = map[string]uint64{}
+			}
+			ticks[sh.Surface][nodeID] = sh.ConfirmedTick
+		}
+	}
+	var st scheduler.State
+	c.fsm.read(func(s *state) {
+		for _, id := range sortedKeys(s.nodes) {
+			n := s.nodes[id]
+			st.Nodes = append(st.Nodes, scheduler.Node{
+				ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
+				MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
+				Bundles: slices.Clone(n.Bundles),
+			})
+		}
+		for _, name := range sortedKeys(s.surfaces) {
+			sf := s.surfaces[name]
+			st.Surfaces = append(st.Surfaces, scheduler.Surface{
+				Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
+				Primary: sf.GetAssignment().GetPrimary(), Standbys: slices.Clone(sf.GetAssignment().GetStandbys()),
+				Epoch: sf.GetAssignment().GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
+				PlacementError: sf.PlacementError,
+			})
+		}
+	})
+	return st
+}
+
+// scheduleOnce plans and commits one round. skip is the encoding of a plan that
+// changed nothing last time; it returns the encoding of this round's plan if that
+// too changed nothing.
+func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, error) {
+	plan := scheduler.Schedule(c.schedulerState())
+	if len(plan.Changes) == 0 {
+		return nil, nil
+	}
+	// Re-check against the state as it is now, right before committing; the FSM
+	// compare-and-swaps on epochs for what changes after this point.
+	now := c.schedulerState()
+	var changes []*pb.PlanChange
+	for _, ch := range plan.Changes {
+		if err := scheduler.Check(now, ch); err != nil {
+			c.log.Info("dropping stale placement", "surface", ch.Surface, "err", err)
+			continue
+		}
+		pc := &pb.PlanChange{Surface: ch.Surface, ExpectedEpoch: ch.ExpectedEpoch, PlacementError: ch.PlacementError, Reason: ch.Reason}
+		if ch.Assign {
+			pc.Assignment = &pb.Assignment{Primary: ch.Primary, Standbys: ch.Standbys}
+		}
+		changes = append(changes, pc)
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	op := &pb.ApplyPlanCmd{Changes: changes}
+	enc, _ := proto.MarshalOptions{Deterministic: true}.Marshal(op)
+	if skip != nil && string(enc) == string(skip) {
+		return skip, nil
+	}
+	res, err := c.propose(ctx, &pb.Command{Op: &pb.Command_ApplyPlan{ApplyPlan: op}})
+	if err == nil && strings.HasPrefix(res.Message, "applied 0 ") {
+		return enc, nil
+	}
+	return nil, err
+}
+
+// propose stamps cmd with the time (and a request ID if it has none), commits it
+// through Raft and returns its result; a non-OK result becomes a gRPC status error.
+func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandResult, error) {
+	if cmd.RequestId == "" {
+		cmd.RequestId = "ctl-" + randomHex(12)
+	}
+	cmd.UnixMs = c.now().UnixMilli()
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "encode command: %v", err)
+	}
+	start := time.Now()
+	f := c.raft.Apply(data, applyTimeout)
+	errc := make(chan error, 1)
+	go func() { errc <- f.Error() }()
+	select {
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case err = <-errc:
+	}
+	c.met.observeApply(time.Since(start), err)
+	if err != nil {
+		return nil, raftError(err)
+	}
+	res, ok := f.Response().(*pb.CommandResult)
+	if !ok {
+		return nil, status.Errorf(codes.Internal, "command at index %d gave no result", f.Index())
+	}
+	if res.Code != 0 {
+		return res, status.Error(codes.Code(res.Code), res.Message)
+	}
+	return res, nil
+}
+
+// raftError maps Raft's errors to gRPC statuses the client knows to retry.
+func raftError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return status.Error(codes.Unavailable, "this controller is not the leader; retry")
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return status.Error(codes.Unavailable, "leadership lost while committing: the outcome is unknown; retry with the same request_id")
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return status.Error(codes.Unavailable, "raft queue full or no quorum; retry")
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return status.Error(codes.Unavailable, "controller is shutting down; retry on another controller")
+	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return status.Error(codes.Unavailable, "leadership transfer in progress; retry")
+	}
+	return status.Errorf(codes.Internal, "raft: %v", err)
+}
+
+// linearize makes the following FSM read linearizable: it must run on the ready
+// leader; it notes the commit index, confirms leadership with a quorum, and waits
+// until the FSM has applied up to that index.
+func (c *Controller) linearize(ctx context.Context) error {
+	if !c.IsLeader() {
+		return status.Error(codes.Unavailable, "this controller is not the leader; retry")
+	}
+	idx := c.raft.CommitIndex()
+	if err := c.raft.VerifyLeader().Error(); err != nil {
+		return raftError(err)
+	}
+	return c.waitApplied(ctx, idx)
+}
+
+func (c *Controller) waitApplied(ctx context.Context, idx uint64) error {
+	for c.raft.AppliedIndex() < idx {
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-c.fsm.Changed():
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package ctlclient dials the Starlane controllers with the shared TLS settings
+// and retries calls across them: operator commands, the node agent and tests use
+// it so that leader changes and dead controllers look like a short delay, never
+// like a failure or a duplicated write.
+package ctlclient
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// DefaultAttemptTimeout bounds one try against one controller.
+const DefaultAttemptTimeout = 5 * time.Second
+
+// Client talks to a set of controllers, any of which may answer.
+type Client struct {
+	addrs []string
+	conns []*grpc.ClientConn
+	// AttemptTimeout bounds each try of a unary call.
+	AttemptTimeout time.Duration
+
+	mu  sync.Mutex
+	cur int
+}
+
+// ParseAddrs splits a comma-separated --controller value.
+func ParseAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Dial prepares connections to every address (gRPC connects lazily).
+func Dial(addrs []string, t tlsconf.Config) (*Client, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("no controller address: pass --controller HOST:PORT or set STARLANE_CONTROLLER")
+	}
+	creds, err := Credentials(t)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{addrs: addrs, AttemptTimeout: DefaultAttemptTimeout}
+	for _, a := range addrs {
+		cc, err := grpc.NewClient(a, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("controller address %q: %w", a, err)
+		}
+		c.conns = append(c.conns, cc)
+	}
+	return c, nil
+}
+
+// Credentials returns gRPC transport credentials for the TLS settings.
+func Credentials(t tlsconf.Config) (credentials.TransportCredentials, error) {
+	cfg, err := t.Client()
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return insecure.NewCredentials(), nil
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// Close closes every connection.
+func (c *Client) Close() error {
+	var errs []error
+	for _, cc := range c.conns {
+		errs = append(errs, cc.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// NewRequestID returns a fresh request ID for a mutating call. Reuse it when
+// retrying the same logical operation.
+func NewRequestID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "req-" + hex.EncodeToString(b)
+}
+
+// Retryable reports whether err means "try again, maybe elsewhere": no leader,
+// controller down, or this attempt timed out.
+func Retryable(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
+		return true
+	}
+	return false
+}
+
+func (c *Client) pick() (int, *grpc.ClientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur, c.conns[c.cur]
+}
+
+// next moves to the next controller unless another caller already did.
+func (c *Client) next(from int) {
+	c.mu.Lock()
+	if c.cur == from {
+		c.cur = (c.cur + 1) % len(c.conns)
+	}
+	c.mu.Unlock()
+}
+
+// prefer makes the controller at addr the first one tried, if it is known.
+func (c *Client) prefer(addr string) *grpc.ClientConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.addrs {
+		if a == addr {
+			c.cur = i
+			return c.conns[i]
+		}
+	}
+	return nil
+}
+
+// Do runs fn against a controller, retrying retryable errors on the next
+// controller until ctx ends. Mutating calls must carry a request ID set before Do,
+// so that a retry after an unknown outcome is not applied twice.
+func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
+	backoff := 20 * time.Millisecond
+	for {
+		i, cc := c.pick()
+		actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+		err := fn(actx, cc)
+		cancel()
+		if err == nil || !Retryable(err) || ctx.Err() != nil {
+			if err != nil && ctx.Err() != nil && Retryable(err) {
+				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)
+			}
+			return err
+		}
+		c.next(i)
+		if i == len(c.conns)-1 || len(c.conns) == 1 {
+			// A full round failed: back off before the next one.
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 500*time.Millisecond)
+		}
+	}
+}
+
+// Cluster runs fn with a ClusterService client, with Do's retries.
+func (c *Client) Cluster(ctx context.Context, fn func(ctx context.Context, cl pb.ClusterServiceClient) error) error {
+	return c.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		return fn(ctx, pb.NewClusterServiceClient(cc))
+	})
+}
+
+// Node runs fn with a NodeService client, with Do's retries.
+func (c *Client) Node(ctx context.Context, fn func(ctx context.Context, cl pb.NodeServiceClient) error) error {
+	return c.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		return fn(ctx, pb.NewNodeServiceClient(cc))
+	})
+}

@@ -23,6 +23,6 @@ Start here:
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand()
+	root.AddCommand(newBlueprintCmd(nil))
 	return root
 }

@@ -62,6 +62,9 @@ func (l Limits) Inflate(s string) ([]byte, error) {
 	}
 	body := strings.TrimRight(s[1:], "=")
 	raw, err := base64.RawStdEncoding.DecodeString(body)
+	if err != nil && len(body)%4 == 1 && strings.IndexFunc(body, notBase64) < 0 {
+		return nil, newError("", "the string ends in the middle of a base64 group: it was cut short")
+	}
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
@@ -87,4 +90,8 @@ func (l Limits) Inflate(s string) ([]byte, error) {
 		return nil, newError("", "broken zlib data (%v); the string is damaged", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func notBase64(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '/')
 }

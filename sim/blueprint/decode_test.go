@@ -93,7 +93,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"version character", "1" + good[1:], `unsupported exchange string version '1'`},
 		{"raw JSON", `{"blueprint":{}}`, "input is JSON, not an exchange string"},
 		{"bad base64", good[:10] + "!" + good[11:], "malformed base64 at character 11"},
-		{"base64 length", "0abcde", "malformed base64"},
+		{"base64 length", "0abcde", "ends in the middle of a base64 group: it was cut short"},
 		{"not zlib", "0" + base64.StdEncoding.EncodeToString([]byte("hello world")), "not zlib data"},
 		{"truncated zlib", good[:len(good)-12], "zlib"},
 		{"bad checksum", corruptChecksum(t, good), "broken zlib data"},
@@ -130,6 +130,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"items wrong shape", ent(`{"entity_number":2,"name":"b","position":{"x":1,"y":1},"items":"x"}`), "blueprint.entities[1].items: expected array (2.0) or object (1.x) of item requests, got string"},
 		{"unterminated string", pack(t, `{"blueprint":{"label":"abc`), "blueprint.label: malformed JSON at byte 26: unexpected end of input in string"},
 		{"invalid utf8", pack(t, "{\"blueprint\":{\"label\":\"a\xffb\"}}"), "blueprint.label: malformed JSON at byte 24: invalid UTF-8 in string"},
+		{"duplicate key", ent(`{"entity_number":2,"name":"b","name":"c","position":{"x":1,"y":1}}`), `blueprint.entities[1]: key "name" appears twice`},
 		{"odd key", pack(t, `{"blueprint":{"entities":[{"a b":1,"entity_number":1,"name":"x","position":1}]}}`), `blueprint.entities[0].position: expected object, got number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package blueprint
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -169,8 +170,14 @@ func (r *reader) enter() error {
 
 // object reads a JSON object, calling fn once per key with the reader
 // positioned on that key's value; fn must consume the value. The key is on
-// the path stack while fn runs.
-func (r *reader) object(fn func(key string) error) error {
+// the path stack while fn runs. A key that appears twice is an error: the
+// game never writes one, and which of the two counts would be a guess.
+func (r *reader) object(fn func(key string) error) error { return r.readObject(fn, true) }
+
+// anyObject is object without the duplicate check, for values kept raw.
+func (r *reader) anyObject(fn func(key string) error) error { return r.readObject(fn, false) }
+
+func (r *reader) readObject(fn func(key string) error, unique bool) error {
 	if c := r.peek(); c != '{' {
 		return r.want("object", c)
 	}
@@ -183,6 +190,10 @@ func (r *reader) object(fn func(key string) error) error {
 		r.depth--
 		return nil
 	}
+	// Few keys: a scan of a small array; many (a hostile object): a map.
+	var small [16]string
+	seen := small[:0]
+	var many map[string]bool
 	for {
 		if c := r.peek(); c != '"' {
 			if c == 0 {
@@ -195,6 +206,23 @@ func (r *reader) object(fn func(key string) error) error {
 			return err
 		}
 		key := r.intern(kb)
+		if unique {
+			dup := many[key]
+			if many == nil {
+				dup = slices.Contains(seen, key)
+				if seen = append(seen, key); len(seen) == len(small) {
+					many = make(map[string]bool, 2*len(small))
+					for _, k := range seen {
+						many[k] = true
+					}
+				}
+			} else {
+				many[key] = true
+			}
+			if dup {
+				return r.fail("key %q appears twice", key)
+			}
+		}
 		if r.peek() != ':' {
 			return r.syntax("expected ':' after object key " + strconv.Quote(key))
 		}
@@ -474,7 +502,7 @@ func (r *reader) skip() ([]byte, error) {
 func (r *reader) skipValue() error {
 	switch c := r.peek(); {
 	case c == '{':
-		return r.object(func(string) error { return r.skipValue() })
+		return r.anyObject(func(string) error { return r.skipValue() })
 	case c == '[':
 		return r.array(func(int) error { return r.skipValue() })
 	case c == '"':

@@ -230,13 +230,14 @@ func (d *decoder) blueprint(bp *Blueprint, parent *pending) error {
 			if isNull, err := r.null(); isNull || err != nil {
 				return err
 			}
-			err = r.array(func(i int) error {
+			err = r.array(func(int) error {
 				d.entities++
 				if d.entities > d.lim.MaxEntities {
 					return limitError(r.path(), "more than the limit of %d entities", d.lim.MaxEntities)
 				}
 				bp.Entities = append(bp.Entities, Entity{})
-				return d.entity(&bp.Entities[len(bp.Entities)-1], i, p)
+				// The index into all entities read so far, for legacy wires.
+				return d.entity(&bp.Entities[len(bp.Entities)-1], len(bp.Entities)-1, p)
 			})
 		case "wires":
 			if isNull, err := r.null(); isNull || err != nil {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const blueprintDir = "../../testdata/blueprints"
+
+// runStarlane runs the CLI with args and stdin, returning stdout, stderr and
+// the error Execute returned (main turns any error into a non-zero exit).
+func runStarlane(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetArgs(args)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err := root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestBlueprintInspectJSONContract(t *testing.T) {
+	path := filepath.Join(blueprintDir, "oil_processing_1_1.txt")
+	out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 {
+		t.Errorf("--json printed %d lines, want one object on one line:\n%s", n+1, out)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output is not one JSON object: %v\n%s", err, out)
+	}
+	want := map[string]string{
+		"kind":         `"blueprint"`,
+		"label":        `"Crude Oil Processing - step 1"`,
+		"game_version": `"1.1.8.0"`,
+		"blueprints":   `1`,
+		"entities":     `242`,
+		"wires":        `10`,
+	}
+	for k, v := range want {
+		if string(got[k]) != v {
+			t.Errorf("%s = %s, want %s", k, got[k], v)
+		}
+	}
+	var counts map[string]int
+	if err := json.Unmarshal(got["entity_counts"], &counts); err != nil || counts["pipe-to-ground"] != 114 || counts["steel-chest"] != 1 || len(counts) != 10 {
+		t.Errorf("entity_counts = %s (%v)", got["entity_counts"], err)
+	}
+	if _, ok := got["unsupported"]; !ok {
+		t.Error("no unsupported field")
+	}
+}
+
+func TestBlueprintInspectStdinAndText(t *testing.T) {
+	s, err := os.ReadFile(filepath.Join(blueprintDir, "rs_latch_2_0.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, string(s), "blueprint", "inspect", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`blueprint "RS Latch" (Factorio 2.0.12.2)`, "6 entities, 7 wires, 5 parameters", "3  decider-combinator", "1  power-switch"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBlueprintInspectBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join(blueprintDir, "belt_balancer_4x4.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"empty", "", "empty input"},
+		{"version", "2" + string(good[1:]), "unsupported exchange string version '2'"},
+		{"base64", string(good[:30]) + "%%%" + string(good[33:]), "malformed base64 at character 31"},
+		{"cut short", string(good[:len(good)/2]), "cut short"},
+		{"truncated", string(good[:len(good)/2+1]), "truncated zlib data"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name+".txt")
+			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", path)
+			if err == nil {
+				t.Fatalf("no error; output %s", out)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q, want it to name the file and contain %q", err, tc.want)
+			}
+			if out != "" {
+				t.Errorf("printed %q on failure", out)
+			}
+		})
+	}
+	if _, _, err := runStarlane(t, "", "blueprint", "inspect", filepath.Join(dir, "missing.txt")); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, _, err := runStarlane(t, "", "blueprint", "inspect"); err == nil {
+		t.Error("no FILE argument accepted")
+	}
+}
+
+func TestBlueprintInspectUnsupportedNames(t *testing.T) {
+	cmd := newBlueprintCmd(func(name string) bool { return name == "transport-belt" })
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"inspect", filepath.Join(blueprintDir, "belt_balancer_4x4.txt")})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	i := strings.Index(text, "not in the prototype bundle")
+	if i < 0 {
+		t.Fatalf("no unsupported section:\n%s", text)
+	}
+	lines := strings.Split(strings.TrimSpace(text[i:]), "\n")[1:]
+	want := []string{"  6  splitter", "  4  underground-belt"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("unsupported lines %q, want %q", lines, want)
+	}
+}

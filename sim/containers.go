@@ -1,0 +1,261 @@
+package sim
+
+// Containers: chests, infinity chests (editor sources and voids) and bridge ports. A bridge
+// export port moves what inserters put into it to its outbox, within the credit its
+// receiver granted; a bridge import port receives deliveries as ticked inputs. Items leave
+// and enter a surface only through these ticked inputs, so replaying a tick log recreates
+// every outbox exactly.
+
+type container struct {
+	ent  EntityID
+	kind Kind
+	off  int32 // slots in Surface.stacks
+	n    int32
+	inf  *InfinitySettings
+	port int32 // index into Surface.ports, -1 if not a port
+}
+
+// OutboxEntry is a stack that left a surface through an export port and waits to be
+// acknowledged by the receiving surface.
+type OutboxEntry struct {
+	Seq   uint64
+	Tick  uint64
+	Item  ItemID
+	Count int32
+}
+
+type port struct {
+	ent    EntityID
+	export bool
+	// Export: seq is the last sequence number used, credit how many outbox entries may be
+	// unacknowledged at once (each is at most one stack), outbox the unacknowledged ones.
+	// Import: seq is the high-water mark of applied deliveries.
+	seq    uint64
+	credit int64
+	outbox []OutboxEntry
+}
+
+func (s *Surface) addContainer(id EntityID, p *EntityProto, sp *BuildSpec) int32 {
+	c := container{ent: id, kind: p.Kind, off: int32(len(s.stacks)), n: p.Slots, port: -1}
+	s.stacks = append(s.stacks, make([]Stack, p.Slots)...)
+	if p.Kind == KindInfinityChest && sp.Infinity != nil {
+		inf := *sp.Infinity
+		inf.Filters = append([]InfinityFilter(nil), sp.Infinity.Filters...)
+		c.inf = &inf
+	}
+	if p.Kind == KindBridgeExport || p.Kind == KindBridgeImport {
+		c.port = int32(len(s.ports))
+		s.ports = append(s.ports, port{ent: id, export: p.Kind == KindBridgeExport})
+	}
+	i := s.allocSlot(p.Kind, len(s.chests))
+	if int(i) == len(s.chests) {
+		s.chests = append(s.chests, c)
+	} else {
+		s.chests[i] = c
+	}
+	s.active[KindContainer].set(i)
+	return i
+}
+
+func (s *Surface) removeContainer(i int32) []Stack {
+	c := &s.chests[i]
+	items := slotsDrain(s.stacks[c.off:c.off+c.n], nil)
+	if c.port >= 0 {
+		p := &s.ports[c.port]
+		// An export port's unacknowledged outbox stays owed to its receiver; removing the
+		// port abandons it, which the statistics record as voided.
+		for _, e := range p.outbox {
+			s.stats.void(e.Item, int64(e.Count))
+		}
+		s.ports[c.port] = port{}
+	}
+	if c.kind == KindInfinityChest {
+		// What an infinity chest held was created by it; it goes back to the void.
+		for _, st := range items {
+			s.stats.void(st.Item, int64(st.Count))
+		}
+		items = nil
+	}
+	s.chests[i] = container{port: -1}
+	return items
+}
+
+func (s *Surface) updateContainer(i int32) {
+	c := &s.chests[i]
+	switch c.kind {
+	case KindInfinityChest:
+		s.updateInfinity(c)
+	case KindBridgeExport:
+		s.updateExport(c)
+	}
+	s.sleep(KindContainer, i)
+}
+
+// updateInfinity makes an infinity chest's contents match its filters.
+func (s *Surface) updateInfinity(c *container) {
+	if c.inf == nil {
+		return
+	}
+	slots := s.stacks[c.off : c.off+c.n]
+	changed := false
+	for _, f := range c.inf.Filters {
+		id, _ := s.b.ItemID(f.Item)
+		have := slotsCount(slots, id)
+		mode := f.Mode
+		if mode == "" {
+			mode = "at-least"
+		}
+		if have < f.Count && mode != "at-most" {
+			got := s.slotsInsert(slots, id, f.Count-have)
+			s.stats.create(id, int64(got))
+			changed = changed || got > 0
+		}
+		if have > f.Count && mode != "at-least" {
+			got := slotsRemove(slots, id, have-f.Count)
+			s.stats.void(id, int64(got))
+			changed = changed || got > 0
+		}
+	}
+	if c.inf.RemoveUnfiltered {
+		for k := range slots {
+			if slots[k].Count == 0 || s.infinityFiltered(c.inf, slots[k].Item) {
+				continue
+			}
+			s.stats.void(slots[k].Item, int64(slots[k].Count))
+			slots[k] = Stack{}
+			changed = true
+		}
+	}
+	if changed {
+		s.changed(c.ent)
+	}
+}
+
+func (s *Surface) infinityFiltered(inf *InfinitySettings, item ItemID) bool {
+	name := s.b.ItemName(item)
+	for _, f := range inf.Filters {
+		if f.Item == name {
+			return true
+		}
+	}
+	return false
+}
+
+// updateExport moves an export port's contents to its outbox while credit allows.
+func (s *Surface) updateExport(c *container) {
+	p := &s.ports[c.port]
+	slots := s.stacks[c.off : c.off+c.n]
+	moved := false
+	for k := len(slots) - 1; k >= 0 && int64(len(p.outbox)) < p.credit; k-- {
+		if slots[k].Count == 0 {
+			continue
+		}
+		p.seq++
+		p.outbox = append(p.outbox, OutboxEntry{Seq: p.seq, Tick: s.tick, Item: slots[k].Item, Count: slots[k].Count})
+		s.stats.bridgeOut(slots[k].Item, int64(slots[k].Count))
+		s.hash = (s.hash ^ p.seq<<8 ^ uint64(slots[k].Item)) * 0x100000001b3
+		slots[k] = Stack{}
+		moved = true
+	}
+	if moved {
+		s.changed(c.ent)
+	}
+}
+
+// portOf returns the port of a bridge port entity.
+func (s *Surface) portOf(id EntityID, export bool) (*port, *container, bool) {
+	if id == 0 || int(id) >= len(s.ents) || !s.ents[id].alive() {
+		return nil, nil, false
+	}
+	e := &s.ents[id]
+	want := KindBridgeImport
+	if export {
+		want = KindBridgeExport
+	}
+	if e.kind != want {
+		return nil, nil, false
+	}
+	c := &s.chests[e.slot]
+	return &s.ports[c.port], c, true
+}
+
+// applyAck drops acknowledged outbox entries and takes the receiver's new credit.
+func (s *Surface) applyAck(id EntityID, seq uint64, credit int64) error {
+	p, c, ok := s.portOf(id, true)
+	if !ok {
+		return errNoPort(id, "export")
+	}
+	k := 0
+	for k < len(p.outbox) && p.outbox[k].Seq <= seq {
+		k++
+	}
+	if k > 0 {
+		n := copy(p.outbox, p.outbox[k:])
+		p.outbox = p.outbox[:n]
+	}
+	if credit < 0 {
+		credit = 0
+	}
+	p.credit = credit
+	s.active[KindContainer].set(s.ents[c.ent].slot)
+	return nil
+}
+
+// applyDelivery puts a delivered stack into an import port. A delivery at or below the
+// high-water mark is a duplicate and ignored; one that skips a sequence number, or does
+// not fit, is refused and will be sent again.
+func (s *Surface) applyDelivery(id EntityID, seq uint64, item ItemID, n int32) error {
+	p, c, ok := s.portOf(id, false)
+	if !ok {
+		return errNoPort(id, "import")
+	}
+	switch {
+	case seq <= p.seq:
+		return nil
+	case seq != p.seq+1:
+		return errSeqGap(p.seq, seq)
+	}
+	slots := s.stacks[c.off : c.off+c.n]
+	if s.slotsRoom(slots, item) < n {
+		return errPortFull(id, n)
+	}
+	s.slotsInsert(slots, item, n)
+	p.seq = seq
+	s.stats.bridgeIn(item, int64(n))
+	s.changed(c.ent)
+	return nil
+}
+
+// Outbox returns the unacknowledged outbox of an export port (shared; do not modify).
+func (s *Surface) Outbox(id EntityID) []OutboxEntry {
+	p, _, ok := s.portOf(id, true)
+	if !ok {
+		return nil
+	}
+	return p.outbox
+}
+
+// ImportHighWater returns the last applied delivery sequence of an import port.
+func (s *Surface) ImportHighWater(id EntityID) uint64 {
+	p, _, ok := s.portOf(id, false)
+	if !ok {
+		return 0
+	}
+	return p.seq
+}
+
+// ImportRoom returns how many free slots an import port has: the credit, in outbox
+// entries of at most one stack each, that its receiver can grant.
+func (s *Surface) ImportRoom(id EntityID) int64 {
+	_, c, ok := s.portOf(id, false)
+	if !ok {
+		return 0
+	}
+	var room int64
+	for _, st := range s.stacks[c.off : c.off+c.n] {
+		if st.Count == 0 {
+			room++
+		}
+	}
+	return room
+}

@@ -1,0 +1,369 @@
+package sim
+
+import "math"
+
+// Inserters swing between a pickup and a drop position given by the prototype vectors,
+// rotated with the entity's direction (the direction names the pickup side). A swing from
+// pickup to drop takes half a turn at the prototype's rotation speed, as in the game: a
+// yellow inserter moving chest to chest completes a cycle every 72 ticks.
+
+// Inserter states.
+const (
+	insPickup   uint8 = iota // at the pickup position, waiting for something to take
+	insToDrop                // swinging towards the drop position
+	insDrop                  // at the drop position, waiting to put the hand down
+	insToPickup              // swinging back
+)
+
+// target is what an inserter or drill reaches at a position.
+type target struct {
+	ent  EntityID
+	kind Kind
+	slot int32
+	lane [2]int32 // belts: the lanes of the node at the tile
+	lo   int32    // belts: start of the pickup window, or the drop position
+	side int8     // belts (drop): which of the two lanes the item goes on
+}
+
+func (t *target) isBelt() bool {
+	return t.kind == KindBelt || t.kind == KindUnderground || t.kind == KindSplitter
+}
+
+type inserter struct {
+	ent    EntityID
+	proto  int32
+	state  uint8
+	burner bool
+	bulk   bool
+	move   int32 // swing progress, SatOne per tick at full power
+	half   int32 // ticks per half swing
+	hand   ItemID
+	handN  int32
+	pick   target
+	drop   target
+	net    int32
+	power  int64 // watts while moving
+	fuel   burnerState
+}
+
+// inserterHalfSwing returns the ticks of a half swing: half a turn of rotation, or the
+// change in arm length, whichever takes longer.
+func inserterHalfSwing(p *EntityProto) int32 {
+	rot := (500 + p.Rotation - 1) / p.Rotation
+	dp := int64(abs32(p.Pickup.Y)) * 1000 / TileUnits
+	di := int64(abs32(p.Insert.Y)) * 1000 / TileUnits
+	ext := int32((abs64(di-dp) + int64(p.Extension) - 1) / int64(p.Extension))
+	return max(rot, ext, 1)
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func (s *Surface) addInserter(id EntityID, p *EntityProto) int32 {
+	pi := s.ents[id].proto
+	in := inserter{ent: id, proto: pi, burner: p.Burner, bulk: p.Bulk, half: inserterHalfSwing(p), net: -1,
+		power: (p.EnergyPerRotation*int64(p.Rotation) + p.EnergyPerMove*int64(p.Extension)) * TicksPerSecond / 1000}
+	i := s.allocSlot(KindInserter, len(s.ins))
+	if int(i) == len(s.ins) {
+		s.ins = append(s.ins, in)
+	} else {
+		s.ins[i] = in
+	}
+	s.active[KindInserter].set(i)
+	return i
+}
+
+func (s *Surface) removeInserter(i int32) []Stack {
+	in := &s.ins[i]
+	var items []Stack
+	items = addStack(items, in.hand, in.handN)
+	items = addStack(items, in.fuel.fuel, in.fuel.n)
+	s.ins[i] = inserter{net: -1}
+	return items
+}
+
+// handSize is how many items an inserter carries per swing, from research bonuses.
+func (s *Surface) handSize(in *inserter) int32 {
+	if in.bulk {
+		return 2 + s.force.bulkBonus
+	}
+	return 1 + s.force.inserterBonus
+}
+
+const anyAmount = math.MaxInt32
+
+// accepts returns how many of an item a target takes now.
+func (s *Surface) accepts(t *target, item ItemID) int32 {
+	switch t.kind {
+	case KindBelt, KindUnderground, KindSplitter:
+		return anyAmount
+	case KindContainer, KindInfinityChest, KindBridgeExport:
+		c := &s.chests[t.slot]
+		return s.slotsRoom(s.stacks[c.off:c.off+c.n], item)
+	case KindAssembler, KindFurnace:
+		return s.crafterAccepts(&s.crafters[t.slot], item)
+	case KindLab:
+		return s.labAccepts(&s.labs[t.slot], item)
+	case KindDrill:
+		d := &s.drills[t.slot]
+		if d.burner {
+			return s.fuelAccepts(&d.fuel, item)
+		}
+	case KindInserter:
+		in := &s.ins[t.slot]
+		if in.burner {
+			return s.fuelAccepts(&in.fuel, item)
+		}
+	}
+	return 0
+}
+
+// insertInto puts up to n items into a non-belt target and returns how many went in.
+func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
+	var got int32
+	switch t.kind {
+	case KindContainer, KindInfinityChest, KindBridgeExport:
+		c := &s.chests[t.slot]
+		got = s.slotsInsert(s.stacks[c.off:c.off+c.n], item, n)
+	case KindAssembler, KindFurnace:
+		got = s.crafterInsert(t.slot, item, n)
+	case KindLab:
+		l := &s.labs[t.slot]
+		if k := s.labInput(l, item); k >= 0 && k < len(l.packs) {
+			l.packs[k] += n
+			got = n
+		}
+	case KindDrill:
+		if d := &s.drills[t.slot]; d.burner {
+			got = s.fuelInsert(&d.fuel, item, n)
+		}
+	case KindInserter:
+		if in := &s.ins[t.slot]; in.burner {
+			got = s.fuelInsert(&in.fuel, item, n)
+		}
+	}
+	if got > 0 {
+		s.changed(t.ent)
+	}
+	return got
+}
+
+// offer returns an item a source holds that the drop target accepts, and how many there are.
+func (s *Surface) offer(src, drop *target) (ItemID, int32) {
+	switch src.kind {
+	case KindContainer, KindInfinityChest, KindBridgeImport:
+		c := &s.chests[src.slot]
+		slots := s.stacks[c.off : c.off+c.n]
+		for i := len(slots) - 1; i >= 0; i-- {
+			if slots[i].Count > 0 && s.accepts(drop, slots[i].Item) > 0 {
+				return slots[i].Item, slotsCount(slots, slots[i].Item)
+			}
+		}
+	case KindAssembler, KindFurnace:
+		return s.crafterOffer(&s.crafters[src.slot], drop)
+	case KindLab:
+		l := &s.labs[src.slot]
+		for k, id := range s.b.labIn[l.proto] {
+			if k < len(l.packs) && l.packs[k] > 0 && s.accepts(drop, id) > 0 {
+				return id, l.packs[k]
+			}
+		}
+	}
+	return 0, 0
+}
+
+// take removes up to n items from a non-belt source and returns how many it got.
+func (s *Surface) take(src *target, item ItemID, n int32) int32 {
+	var got int32
+	switch src.kind {
+	case KindContainer, KindInfinityChest, KindBridgeImport:
+		c := &s.chests[src.slot]
+		got = slotsRemove(s.stacks[c.off:c.off+c.n], item, n)
+	case KindAssembler, KindFurnace:
+		got = s.crafterTake(&s.crafters[src.slot], item, n)
+	case KindLab:
+		l := &s.labs[src.slot]
+		if k := s.labInput(l, item); k >= 0 && k < len(l.packs) {
+			got = min(n, l.packs[k])
+			l.packs[k] -= got
+		}
+	}
+	if got > 0 {
+		s.changed(src.ent)
+	}
+	return got
+}
+
+// updateInserter advances one inserter by a tick.
+func (s *Surface) updateInserter(i int32) {
+	in := &s.ins[i]
+	if in.ent == 0 {
+		s.sleep(KindInserter, i)
+		return
+	}
+	switch in.state {
+	case insPickup:
+		s.inserterPickup(i, in)
+	case insDrop:
+		s.inserterDrop(i, in)
+	default:
+		if !s.inserterMove(i, in) {
+			return
+		}
+		if in.state == insToDrop {
+			in.state = insDrop
+			s.inserterDrop(i, in)
+		} else {
+			in.state = insPickup
+			s.inserterPickup(i, in)
+		}
+	}
+}
+
+// inserterMove advances a swing and reports whether it arrived.
+func (s *Surface) inserterMove(i int32, in *inserter) bool {
+	var gain int32
+	if in.burner {
+		if !s.burn(&in.fuel, in.power) {
+			s.sleep(KindInserter, i) // woken when fuel is put in
+			return false
+		}
+		gain = SatOne
+	} else {
+		if in.net < 0 {
+			s.sleep(KindInserter, i) // woken when the power topology changes
+			return false
+		}
+		n := &s.nets[in.net]
+		n.demand += in.power
+		gain = n.sat
+	}
+	in.move += gain
+	if in.move < in.half*SatOne {
+		return false
+	}
+	in.move = 0
+	return true
+}
+
+func (s *Surface) inserterPickup(i int32, in *inserter) {
+	if in.drop.kind == KindNone || in.pick.kind == KindNone {
+		s.sleep(KindInserter, i) // woken when the targets are re-resolved
+		return
+	}
+	hand := s.handSize(in)
+	if in.pick.isBelt() {
+		want := hand
+		if in.handN > 0 {
+			want = min(hand, s.accepts(&in.drop, in.hand))
+		}
+		if in.handN < want {
+			if li, j, it := s.beltPick(in); j >= 0 {
+				s.laneRemoveAt(li, j)
+				in.hand = it
+				in.handN++
+				s.hash = (s.hash ^ uint64(in.ent)<<8 ^ uint64(it)) * 0x100000001b3
+				want = min(hand, s.accepts(&in.drop, it))
+			}
+		}
+		if in.handN > 0 && in.handN >= want {
+			s.inserterRefuel(in)
+			if in.handN > 0 {
+				in.state, in.move = insToDrop, 0
+			}
+		}
+		return
+	}
+	item, avail := s.offer(&in.pick, &in.drop)
+	if item == 0 {
+		s.sleep(KindInserter, i) // woken when the source or the target changes
+		return
+	}
+	n := min(hand, avail, s.accepts(&in.drop, item))
+	got := s.take(&in.pick, item, n)
+	if got == 0 {
+		s.sleep(KindInserter, i)
+		return
+	}
+	in.hand, in.handN = item, got
+	s.hash = (s.hash ^ uint64(in.ent)<<8 ^ uint64(item)) * 0x100000001b3
+	s.inserterRefuel(in)
+	if in.handN > 0 {
+		in.state, in.move = insToDrop, 0
+	}
+}
+
+// inserterRefuel lets a burner inserter keep one fuel item from its hand when it has none.
+func (s *Surface) inserterRefuel(in *inserter) {
+	if in.burner && in.fuel.n == 0 && in.fuel.energy < in.power*int64(in.half)*2 && s.b.Items[in.hand-1].FuelValue > 0 {
+		in.fuel.fuel, in.fuel.n = in.hand, 1
+		in.handN--
+		if in.handN == 0 {
+			in.hand = 0
+		}
+	}
+}
+
+// beltPick finds an item on the pickup tile's lanes that the drop target accepts, nearest
+// the lane end first.
+func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
+	bestLane, bestJ, bestD := int32(-1), int32(-1), int32(math.MaxInt32)
+	var bestItem ItemID
+	lo, hi := in.pick.lo, in.pick.lo+TileUnits
+	for _, li := range in.pick.lane {
+		if li < 0 {
+			continue
+		}
+		l := &s.lanes[li]
+		var pos int32
+		for j := int32(0); j < l.n; j++ {
+			pos += *s.gapAt(l, j)
+			if pos >= hi || pos >= bestD {
+				break
+			}
+			if pos < lo {
+				continue
+			}
+			it := s.itemAt(l, j)
+			if in.handN > 0 && it != in.hand {
+				continue
+			}
+			if s.accepts(&in.drop, it) > 0 {
+				bestLane, bestJ, bestD, bestItem = li, j, pos, it
+				break
+			}
+		}
+	}
+	return bestLane, bestJ, bestItem
+}
+
+func (s *Surface) inserterDrop(i int32, in *inserter) {
+	if in.handN == 0 {
+		in.hand = 0
+		in.state, in.move = insToPickup, 0
+		return
+	}
+	if in.drop.isBelt() {
+		li := in.drop.lane[in.drop.side]
+		if li >= 0 && s.laneInsert(li, in.drop.lo, in.hand) {
+			in.handN--
+			s.hash = (s.hash ^ uint64(in.ent)<<9) * 0x100000001b3
+		}
+	} else if in.drop.kind != KindNone && s.accepts(&in.drop, in.hand) > 0 {
+		got := s.insertInto(&in.drop, in.hand, in.handN)
+		in.handN -= got
+		s.hash = (s.hash ^ uint64(in.ent)<<9 ^ uint64(got)) * 0x100000001b3
+	}
+	if in.handN == 0 {
+		in.hand = 0
+		in.state, in.move = insToPickup, 0
+		return
+	}
+	if !in.drop.isBelt() {
+		s.sleep(KindInserter, i) // woken when the target changes
+	}
+}

@@ -1,0 +1,316 @@
+package sim
+
+// Transport lines, as Factorio implements belts: a lane is a run of belt tiles whose items
+// are stored front to back as gaps (distance to the item in front, or to the lane end for
+// the front item), never as absolute positions. Moving every item on a flowing lane is one
+// subtraction on the front gap; a blocked lane only touches the items that are still
+// closing up behind the blocked front. Positions are 1/256 tile; an item is 64 long.
+
+const (
+	itemSpacing  = 64 // minimum distance between two items on a lane
+	maxLaneTiles = 32 // transport lines are split every this many tiles
+)
+
+// Lane end kinds.
+const (
+	endNone  uint8 = iota // items stop at the end
+	endLane               // items continue onto the back of lane next
+	endSide               // items side-load into lane next at position pos
+	endSplit              // items enter splitter next, which picks an output lane
+)
+
+type lane struct {
+	off, mask int32 // ring buffer: item j is at laneItems[off + (head+j)&mask]
+	head, n   int32
+	total     int32 // distance from the lane end to the last item
+	length    int32
+	speed     int32
+	comp      int32 // items 1..comp are known to sit exactly itemSpacing behind the one in front
+	end       uint8
+	lane      uint8 // endSplit: which lane (0 left, 1 right) of the splitter this is
+	side      uint8 // endSplit: which input side
+	next      int32
+	pos       int32
+	nodeOff   int32 // nodes of the lane, from its end, in laneNodes
+	nodeN     int32
+}
+
+func (s *Surface) gapAt(l *lane, j int32) *int32 {
+	return &s.laneGaps[l.off+(l.head+j)&l.mask]
+}
+
+func (s *Surface) itemAt(l *lane, j int32) ItemID {
+	return s.laneItems[l.off+(l.head+j)&l.mask]
+}
+
+// laneLimit returns how far past its end (negative) or short of it (positive) the front
+// item of a lane may move this tick.
+func (s *Surface) laneLimit(l *lane, item ItemID) int32 {
+	switch l.end {
+	case endLane:
+		return s.tailLimit(l.next, l.speed)
+	case endSide:
+		if s.laneHasRoom(&s.lanes[l.next], l.pos) {
+			return -l.speed
+		}
+		return 0
+	case endSplit:
+		a, b := s.splitOutputs(l, item)
+		lim := int32(0)
+		if a >= 0 {
+			lim = s.tailLimit(a, l.speed)
+		}
+		if b >= 0 {
+			lim = min(lim, s.tailLimit(b, l.speed))
+		}
+		return lim
+	}
+	return 0
+}
+
+// tailLimit is the front limit for an item about to enter the back of lane t.
+func (s *Surface) tailLimit(t int32, speed int32) int32 {
+	b := &s.lanes[t]
+	if b.n == 0 {
+		return -speed
+	}
+	return itemSpacing + b.total - b.length
+}
+
+// updateLane moves a lane's items one tick.
+func (s *Surface) updateLane(li int32) {
+	l := &s.lanes[li]
+	if l.n == 0 {
+		s.laneSleep(li)
+		return
+	}
+	r := l.speed
+	g0 := s.gapAt(l, 0)
+	d0 := *g0
+	if d0-r >= itemSpacing {
+		// Front item is far from the end: every item moves the full speed.
+		*g0 = d0 - r
+		l.total -= r
+		return
+	}
+	limit := s.laneLimit(l, s.itemAt(l, 0))
+	nd := max(d0-r, limit)
+	if nd > d0 {
+		nd = d0
+	}
+	m := d0 - nd
+	*g0 = nd
+	if m < r {
+		// The front is held back: items behind it close up until one moves freely.
+		i := max(l.comp, 0) + 1
+		for ; i < l.n && m < r; i++ {
+			g := s.gapAt(l, i)
+			mi := min(r, *g+m-itemSpacing)
+			*g = *g - mi + m
+			if mi < r && i == l.comp+1 {
+				l.comp = i
+			}
+			m = mi
+		}
+	}
+	l.total -= m
+	if nd < 0 {
+		s.laneTransfer(li, nd)
+		return
+	}
+	if !s.noSleep && l.end == endNone && nd == 0 && l.comp >= l.n-1 {
+		s.laneSleep(li)
+	}
+}
+
+// laneTransfer moves the front item of lane li, which is nd (< 0) past the end, onward.
+func (s *Surface) laneTransfer(li int32, nd int32) {
+	l := &s.lanes[li]
+	item := s.itemAt(l, 0)
+	switch l.end {
+	case endLane:
+		s.lanePushBack(l.next, s.lanes[l.next].length+nd, item)
+	case endSide:
+		if !s.laneInsert(l.next, l.pos, item) {
+			// laneLimit saw room; nothing can have taken it since within this tick.
+			*s.gapAt(l, 0) = 0
+			l.total -= nd
+			return
+		}
+	case endSplit:
+		out := s.splitChoose(l, item)
+		s.lanePushBack(out, s.lanes[out].length+nd, item)
+	default:
+		*s.gapAt(l, 0) = 0
+		return
+	}
+	s.lanePopFront(li, nd)
+	s.hash = (s.hash ^ uint64(li)<<16 ^ uint64(item)) * 0x100000001b3
+}
+
+// lanePopFront removes the front item; nd is its (negative) final position, which the
+// next item's gap absorbs.
+func (s *Surface) lanePopFront(li int32, nd int32) {
+	l := &s.lanes[li]
+	l.head = (l.head + 1) & l.mask
+	l.n--
+	if l.n == 0 {
+		l.total = 0
+		l.head = 0
+	} else {
+		*s.gapAt(l, 0) += nd
+	}
+	l.comp = max(l.comp-1, 0)
+}
+
+// lanePushBack appends an item at distance d from the end; the caller guarantees spacing.
+func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
+	l := &s.lanes[li]
+	j := (l.head + l.n) & l.mask
+	s.laneItems[l.off+j] = item
+	if l.n == 0 {
+		s.laneGaps[l.off+j] = d
+	} else {
+		s.laneGaps[l.off+j] = d - l.total
+	}
+	l.total = d
+	l.n++
+	s.laneActive.set(li)
+}
+
+// laneHasRoom reports whether an item fits at position d of a lane.
+func (s *Surface) laneHasRoom(l *lane, d int32) bool {
+	if d < 0 || d >= l.length {
+		return false
+	}
+	if l.n == int32(l.mask)+1 {
+		return false
+	}
+	var pos int32
+	for j := int32(0); j < l.n; j++ {
+		pos += *s.gapAt(l, j)
+		if pos > d-itemSpacing && pos < d+itemSpacing {
+			return false
+		}
+		if pos >= d+itemSpacing {
+			return true
+		}
+	}
+	return true
+}
+
+// laneInsert puts an item at position d if it fits, keeping items in order.
+func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
+	l := &s.lanes[li]
+	if d < 0 || d >= l.length || l.n == l.mask+1 {
+		return false
+	}
+	var pos, prev int32
+	j := int32(0)
+	for ; j < l.n; j++ {
+		p := pos + *s.gapAt(l, j)
+		if p > d-itemSpacing && p < d+itemSpacing {
+			return false
+		}
+		if p >= d+itemSpacing {
+			break
+		}
+		prev, pos = p, p
+	}
+	if j == l.n {
+		s.lanePushBack(li, d, item)
+		return true
+	}
+	// Open a hole at index j by moving items j..n-1 one slot back.
+	for k := l.n; k > j; k-- {
+		dst := l.off + (l.head+k)&l.mask
+		src := l.off + (l.head+k-1)&l.mask
+		s.laneItems[dst] = s.laneItems[src]
+		s.laneGaps[dst] = s.laneGaps[src]
+	}
+	l.n++
+	if j == 0 {
+		prev = 0
+	}
+	next := s.gapAt(l, j+1)
+	*next -= d - prev
+	*s.gapAt(l, j) = d - prev
+	s.laneItems[l.off+(l.head+j)&l.mask] = item
+	l.comp = min(l.comp, max(j-1, 0))
+	s.laneActive.set(li)
+	return true
+}
+
+// laneFind returns the index and item of the item closest to the lane end whose position
+// lies in [lo, hi) and which ok accepts.
+func (s *Surface) laneFind(l *lane, lo, hi int32, ok func(ItemID) bool) (int32, ItemID) {
+	var pos int32
+	for j := int32(0); j < l.n; j++ {
+		pos += *s.gapAt(l, j)
+		if pos >= hi {
+			break
+		}
+		if pos >= lo {
+			if it := s.itemAt(l, j); ok(it) {
+				return j, it
+			}
+		}
+	}
+	return -1, 0
+}
+
+// laneRemoveAt removes item j from a lane; the item behind it keeps its position.
+func (s *Surface) laneRemoveAt(li int32, j int32) {
+	l := &s.lanes[li]
+	if j == 0 {
+		g := *s.gapAt(l, 0)
+		s.lanePopFront(li, g)
+		s.laneActive.set(li)
+		return
+	}
+	g := *s.gapAt(l, j)
+	if j == l.n-1 {
+		l.total -= g
+	} else {
+		*s.gapAt(l, j+1) += g
+	}
+	for k := j; k < l.n-1; k++ {
+		dst := l.off + (l.head+k)&l.mask
+		src := l.off + (l.head+k+1)&l.mask
+		s.laneItems[dst] = s.laneItems[src]
+		s.laneGaps[dst] = s.laneGaps[src]
+	}
+	l.n--
+	l.comp = min(l.comp, j-1)
+	s.laneActive.set(li)
+}
+
+func (s *Surface) laneSleep(li int32) {
+	if !s.noSleep {
+		s.laneActive.clear(li)
+	}
+}
+
+// laneCount returns how many of each item a lane holds, adding to counts.
+func (s *Surface) laneCount(l *lane, counts []int64) {
+	for j := int32(0); j < l.n; j++ {
+		counts[s.itemAt(l, j)]++
+	}
+}
+
+// updateLanes moves every active lane.
+func (s *Surface) updateLanes() {
+	b := s.laneActive
+	for w := 0; w < len(b); w++ {
+		var done uint64
+		for {
+			m := b[w] &^ done
+			if m == 0 {
+				break
+			}
+			bit := trailingZeros(m)
+			done |= (uint64(1) << uint(bit) << 1) - 1
+			s.updateLane(int32(w<<6 | bit))
+		}
+	}
+}

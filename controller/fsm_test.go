@@ -144,7 +144,9 @@ func TestFSMCommandsSurviveSnapshot(t *testing.T) {
 			func(t *testing.T, s *pb.ClusterState) { wantEq(t, "cordoned", s.Nodes[0].Cordoned, true) }},
 		{"cordon missing node", c(&pb.SetNodeCordonCmd{Id: "n9", Cordoned: true}), codes.NotFound, nil},
 		{"mark node down", c(&pb.MarkNodeDownCmd{Id: "n2", Reason: "lease expired"}), codes.OK,
-			func(t *testing.T, s *pb.ClusterState) { wantEq(t, "status", s.Nodes[1].Status, pb.NodeStatus_NODE_STATUS_DOWN) }},
+			func(t *testing.T, s *pb.ClusterState) {
+				wantEq(t, "status", s.Nodes[1].Status, pb.NodeStatus_NODE_STATUS_DOWN)
+			}},
 		{"mark re-registered node down", c(&pb.MarkNodeDownCmd{Id: "n2", RegisteredUnixMs: 1}), codes.FailedPrecondition, nil},
 		{"create surface", newSurface("vulcanus"), codes.OK,
 			func(t *testing.T, s *pb.ClusterState) {

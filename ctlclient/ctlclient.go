@@ -31,11 +31,13 @@ const DefaultAttemptTimeout = 5 * time.Second
 type Client struct {
 	addrs []string
 	conns []*grpc.ClientConn
+	creds credentials.TransportCredentials
 	// AttemptTimeout bounds each try of a unary call.
 	AttemptTimeout time.Duration
 
-	mu  sync.Mutex
-	cur int
+	mu    sync.Mutex
+	cur   int
+	extra map[string]*grpc.ClientConn // leaders found outside addrs
 }
 
 // ParseAddrs splits a comma-separated --controller value.
@@ -58,7 +60,7 @@ func Dial(addrs []string, t tlsconf.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{addrs: addrs, AttemptTimeout: DefaultAttemptTimeout}
+	c := &Client{addrs: addrs, creds: creds, AttemptTimeout: DefaultAttemptTimeout, extra: map[string]*grpc.ClientConn{}}
 	for _, a := range addrs {
 		cc, err := grpc.NewClient(a, grpc.WithTransportCredentials(creds))
 		if err != nil {
@@ -88,6 +90,11 @@ func (c *Client) Close() error {
 	for _, cc := range c.conns {
 		errs = append(errs, cc.Close())
 	}
+	c.mu.Lock()
+	for _, cc := range c.extra {
+		errs = append(errs, cc.Close())
+	}
+	c.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -126,17 +133,26 @@ func (c *Client) next(from int) {
 	c.mu.Unlock()
 }
 
-// prefer makes the controller at addr the first one tried, if it is known.
-func (c *Client) prefer(addr string) *grpc.ClientConn {
+// prefer makes the controller at addr the first one tried if it is one of the
+// configured ones, and returns a connection to it either way.
+func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, a := range c.addrs {
 		if a == addr {
 			c.cur = i
-			return c.conns[i]
+			return c.conns[i], nil
 		}
 	}
-	return nil
+	if cc := c.extra[addr]; cc != nil {
+		return cc, nil
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(c.creds))
+	if err != nil {
+		return nil, err
+	}
+	c.extra[addr] = cc
+	return cc, nil
 }
 
 // Do runs fn against a controller, retrying retryable errors on the next

@@ -9,14 +9,13 @@ import (
 	"io"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
 // leaderConn finds the leader's connection: through GetStatus, dialing the
 // leader's address when it is not among the configured ones.
-func (c *Client) leaderConn(ctx context.Context) (*grpc.ClientConn, func(), error) {
+func (c *Client) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 	var st *pb.GetStatusResponse
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
 		var err error
@@ -27,13 +26,9 @@ func (c *Client) leaderConn(ctx context.Context) (*grpc.ClientConn, func(), erro
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if cc := c.prefer(st.LeaderApiAddress); cc != nil {
-		return cc, func() {}, nil
-	}
-	_, cur := c.pick()
-	return cur, func() {}, nil
+	return c.prefer(st.LeaderApiAddress)
 }
 
 var errNoLeader = errors.New("no controller leader is known right now")
@@ -43,13 +38,11 @@ var errNoLeader = errors.New("no controller leader is known right now")
 func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) (uint64, error) {
 	var index uint64
 	err := c.Do(ctx, func(ctx context.Context, _ *grpc.ClientConn) error {
-		cc, done, err := c.leaderConn(ctx)
+		cc, err := c.leaderConn(ctx)
 		if err != nil {
 			return err
 		}
-		defer done()
-		var trailer metadata.MD
-		stream, err := pb.NewClusterServiceClient(cc).SaveSnapshot(ctx, &pb.SaveSnapshotRequest{}, grpc.Trailer(&trailer))
+		stream, err := pb.NewClusterServiceClient(cc).SaveSnapshot(ctx, &pb.SaveSnapshotRequest{})
 		if err != nil {
 			return err
 		}
@@ -62,9 +55,6 @@ func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) (uint64, error) 
 				break
 			}
 			if err != nil {
-				if l := trailer.Get("starlane-leader"); len(l) > 0 {
-					c.prefer(l[0])
-				}
 				return err
 			}
 			if hdr == nil {
@@ -113,11 +103,10 @@ func (c *Client) RestoreSnapshot(ctx context.Context, r io.Reader) (uint64, erro
 	}
 	var index uint64
 	err = c.Do(ctx, func(ctx context.Context, _ *grpc.ClientConn) error {
-		cc, done, err := c.leaderConn(ctx)
+		cc, err := c.leaderConn(ctx)
 		if err != nil {
 			return err
 		}
-		defer done()
 		stream, err := pb.NewClusterServiceClient(cc).RestoreSnapshot(ctx)
 		if err != nil {
 			return err

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+type peerJSON struct {
+	ID          string `json:"id"`
+	RaftAddress string `json:"raft_address"`
+	APIAddress  string `json:"api_address"`
+	Suffrage    string `json:"suffrage"`
+	Leader      bool   `json:"leader"`
+}
+
+func peersJSON(ps []*pb.ControllerPeer) []peerJSON {
+	out := []peerJSON{}
+	for _, p := range ps {
+		out = append(out, peerJSON{ID: p.Id, RaftAddress: p.RaftAddress, APIAddress: p.ApiAddress, Suffrage: p.Suffrage, Leader: p.Leader})
+	}
+	return out
+}
+
+func newClusterCmd() *cobra.Command {
+	o := &opFlags{}
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Inspect and manage the controllers' Raft cluster",
+	}
+	o.add(cmd)
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the leader, term, Raft indexes and peers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				s, err := c.GetStatus(ctx, &pb.GetStatusRequest{})
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				if o.json {
+					return printJSON(w, map[string]any{
+						"id": s.Id, "state": s.State, "leader_id": s.LeaderId, "leader_address": s.LeaderApiAddress,
+						"term": s.Term, "commit_index": s.CommitIndex, "applied_index": s.AppliedIndex, "last_index": s.LastIndex,
+						"peers": peersJSON(s.Peers),
+					})
+				}
+				leader := s.LeaderId
+				if leader == "" {
+					leader = "(none known)"
+				}
+				fmt.Fprintf(w, "answered by:  %s (%s)\nleader:       %s %s\nterm:         %d\ncommit index: %d\napplied:      %d\n\n",
+					s.Id, s.State, leader, s.LeaderApiAddress, s.Term, s.CommitIndex, s.AppliedIndex)
+				printPeers(cmd, s.Peers)
+				return nil
+			})
+		},
+	}
+
+	peers := &cobra.Command{
+		Use:   "peers",
+		Short: "List the controllers (Raft peers) with their API addresses",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.ListControllers(ctx, &pb.ListControllersRequest{})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), peersJSON(r.Peers))
+				}
+				printPeers(cmd, r.Peers)
+				return nil
+			})
+		},
+	}
+
+	removePeer := &cobra.Command{
+		Use:   "remove-peer ID",
+		Short: "Remove a controller from the cluster (the leader hands over first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.RemoveController(ctx, &pb.RemoveControllerRequest{RequestId: rid, Id: args[0]})
+				if err != nil {
+					return err
+				}
+				return done(cmd, o, map[string]any{"removed": args[0], "index": r.Index}, "removed controller %s (index %d)", args[0], r.Index)
+			})
+		},
+	}
+
+	transfer := &cobra.Command{
+		Use:   "transfer-leadership [ID]",
+		Short: "Hand leadership to another controller (a chosen one with ID)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			to := ""
+			if len(args) == 1 {
+				to = args[0]
+			}
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.TransferLeadership(ctx, &pb.TransferLeadershipRequest{ToId: to})
+				if err != nil {
+					return err
+				}
+				return done(cmd, o, map[string]any{"leader_id": r.LeaderId}, "leader is now %s", r.LeaderId)
+			})
+		},
+	}
+
+	joinToken := &cobra.Command{
+		Use:   "join-token",
+		Short: "Print the token worker nodes join with",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.GetJoinToken(ctx, &pb.GetJoinTokenRequest{})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"token": r.Token})
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), r.Token)
+				return nil
+			})
+		},
+	}
+
+	snapshot := &cobra.Command{Use: "snapshot", Short: "Back up or restore the controller state"}
+	save := &cobra.Command{
+		Use:   "save FILE",
+		Short: "Write a backup of the replicated state to FILE",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".starlane-backup-*")
+			if err != nil {
+				return fmt.Errorf("create backup file: %w", err)
+			}
+			defer os.Remove(tmp.Name())
+			var index uint64
+			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				var err error
+				index, err = cl.SaveSnapshot(ctx, tmp)
+				return err
+			})
+			if cerr := tmp.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("write backup: %w", cerr)
+			}
+			if err != nil {
+				return err
+			}
+			if err := os.Rename(tmp.Name(), args[0]); err != nil {
+				return fmt.Errorf("write backup: %w", err)
+			}
+			return done(cmd, o, map[string]any{"file": args[0], "index": index}, "saved controller state at index %d to %s", index, args[0])
+		},
+	}
+	restore := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Replace the whole replicated state with a backup",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("open backup: %w", err)
+			}
+			defer f.Close()
+			var index uint64
+			if err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				var err error
+				index, err = cl.RestoreSnapshot(ctx, f)
+				return err
+			}); err != nil {
+				return err
+			}
+			return done(cmd, o, map[string]any{"file": args[0], "index": index}, "restored controller state from %s (index %d)", args[0], index)
+		},
+	}
+	snapshot.AddCommand(save, restore)
+	cmd.AddCommand(status, peers, removePeer, transfer, joinToken, snapshot)
+	return cmd
+}
+
+func printPeers(cmd *cobra.Command, peers []*pb.ControllerPeer) {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tAPI\tRAFT\tSUFFRAGE\tLEADER")
+	for _, p := range peers {
+		l := ""
+		if p.Leader {
+			l = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Id, p.ApiAddress, p.RaftAddress, p.Suffrage, l)
+	}
+	tw.Flush()
+}
+
+// done prints the result of a mutating command: JSON or one line of text.
+func done(cmd *cobra.Command, o *opFlags, js map[string]any, format string, args ...any) error {
+	if o.json {
+		return printJSON(cmd.OutOrStdout(), js)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), format+"\n", args...)
+	return nil
+}

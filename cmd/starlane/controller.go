@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/controller"
+	"github.com/starlane/starlane/internal/tlsconf"
+)
+
+func newControllerCmd() *cobra.Command {
+	var (
+		cfg         controller.Config
+		join        string
+		logLevel    string
+		metricsBind string
+	)
+	cmd := &cobra.Command{
+		Use:   "controller --data-dir D --bind HOST:PORT --raft-bind HOST:PORT (--bootstrap | --join ADDR)",
+		Short: "Run a Raft-replicated controller (start 1, 3 or 5 of them)",
+		Long: `Run one controller of the cluster. Start the first one with --bootstrap; start the
+others with --join pointing at any running controller's API address. A restarted
+controller finds its state in --data-dir and needs neither flag.
+
+Without --tls-cert/--tls-key/--tls-ca every listener runs in plaintext and only
+on loopback addresses.`,
+		Example: `  starlane controller --data-dir /var/lib/starlane/c1 --bind 127.0.0.1:7400 --raft-bind 127.0.0.1:7401 --bootstrap
+  starlane controller --data-dir /var/lib/starlane/c2 --bind 127.0.0.1:7410 --raft-bind 127.0.0.1:7411 --join 127.0.0.1:7400`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			cfg.Join = splitList(join)
+			cfg.RaftLogLevel = logLevel
+			if logLevel == "info" {
+				cfg.RaftLogLevel = "warn" // raft's info lines are per heartbeat-ish noise
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Metrics = reg
+			c, err := controller.New(cfg)
+			if err != nil {
+				return err
+			}
+			if metricsBind != "" {
+				if err := serveMetrics(cfg.TLS, metricsBind, reg, log); err != nil {
+					c.Shutdown(false)
+					return err
+				}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			log.Info("shutting down; handing over leadership first if leader")
+			return c.Shutdown(true)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the Raft log, snapshots, controller-id and join-token (required)")
+	f.StringVar(&cfg.BindAddr, "bind", "127.0.0.1:7400", "gRPC API listen address")
+	f.StringVar(&cfg.RaftBind, "raft-bind", "127.0.0.1:7401", "Raft transport listen address")
+	f.StringVar(&cfg.APIAdvertise, "advertise", "", "API address other controllers and clients use (default: the --bind address)")
+	f.StringVar(&cfg.RaftAdvertise, "raft-advertise", "", "Raft address peers use (default: the --raft-bind address)")
+	f.StringVar(&cfg.ID, "id", "", "controller ID (default: kept in DATA_DIR/controller-id, generated on first start)")
+	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster with this controller as its only voter (ignored once the data dir has state)")
+	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
+	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
+	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
+	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
+	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", time.Second, "Raft heartbeat/election timeout; leader failover takes about 1-2x this")
+	f.StringVar(&metricsBind, "metrics-bind", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:7402); off when empty")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cfg.TLS.AddFlags(f)
+	cmd.MarkFlagRequired("data-dir")
+	cmd.MarkFlagsMutuallyExclusive("bootstrap", "join")
+	return cmd
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+	ln, srvTLS, err := t.ListenTCP(addr, "metrics", log)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		var err error
+		if srvTLS != nil {
+			err = srv.Serve(tls.NewListener(ln, srvTLS))
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+type nodeJSON struct {
+	ID            string            `json:"id"`
+	Address       string            `json:"address"`
+	Status        string            `json:"status"`
+	Cordoned      bool              `json:"cordoned"`
+	Version       string            `json:"version"`
+	Labels        map[string]string `json:"labels"`
+	Bundles       []string          `json:"bundles"`
+	MaxSurfaces   uint32            `json:"max_surfaces"`
+	Cores         uint32            `json:"cores"`
+	LastHeartbeat int64             `json:"last_heartbeat_unix_ms"`
+	Shards        []shardJSON       `json:"shards"`
+	Surfaces      []nodeSurfaceJSON `json:"surfaces,omitempty"`
+}
+
+type shardJSON struct {
+	Surface       string  `json:"surface"`
+	Role          string  `json:"role"`
+	Epoch         uint64  `json:"epoch"`
+	Tick          uint64  `json:"tick"`
+	ConfirmedTick uint64  `json:"confirmed_tick"`
+	StateHash     string  `json:"state_hash"`
+	UPS           float64 `json:"ups"`
+	TickCostUS    uint64  `json:"tick_cost_us"`
+	EntityCount   uint64  `json:"entity_count"`
+}
+
+type nodeSurfaceJSON struct {
+	Surface string `json:"surface"`
+	Role    string `json:"role"`
+	Epoch   uint64 `json:"epoch"`
+}
+
+func roleName(r pb.ShardRole) string {
+	switch r {
+	case pb.ShardRole_SHARD_ROLE_PRIMARY:
+		return "primary"
+	case pb.ShardRole_SHARD_ROLE_STANDBY:
+		return "standby"
+	}
+	return "unknown"
+}
+
+func statusName(s pb.NodeStatus) string {
+	switch s {
+	case pb.NodeStatus_NODE_STATUS_UP:
+		return "up"
+	case pb.NodeStatus_NODE_STATUS_DOWN:
+		return "down"
+	}
+	return "unknown"
+}
+
+func shardToJSON(s *pb.ShardStats) shardJSON {
+	return shardJSON{Surface: s.Surface, Role: roleName(s.Role), Epoch: s.Epoch, Tick: s.Tick, ConfirmedTick: s.ConfirmedTick,
+		StateHash: s.StateHash, UPS: float64(s.UpsMilli) / 1000, TickCostUS: s.TickCostUs, EntityCount: s.EntityCount}
+}
+
+func toNodeJSON(n *pb.Node) nodeJSON {
+	out := nodeJSON{ID: n.Id, Address: n.Address, Status: statusName(n.Status), Cordoned: n.Cordoned, Version: n.Version,
+		Labels: n.Labels, Bundles: n.Bundles, MaxSurfaces: n.GetCapacity().GetMaxSurfaces(), Cores: n.GetCapacity().GetCores(),
+		LastHeartbeat: n.LastHeartbeatUnixMs, Shards: []shardJSON{}}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	if out.Bundles == nil {
+		out.Bundles = []string{}
+	}
+	for _, s := range n.Shards {
+		out.Shards = append(out.Shards, shardToJSON(s))
+	}
+	return out
+}
+
+// newNodeCmd is the `node` group. Its own RunE stays free: a later version runs
+// the worker agent as `starlane node --controller ... --join-token ...`.
+func newNodeCmd() *cobra.Command {
+	o := &opFlags{}
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Inspect and manage worker nodes",
+	}
+	o.add(cmd)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List worker nodes with status and lease",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					out := []nodeJSON{}
+					for _, n := range r.Nodes {
+						out = append(out, toNodeJSON(n))
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tADDRESS\tSTATUS\tSHARDS\tLAST HEARTBEAT\tVERSION")
+				for _, n := range r.Nodes {
+					st := statusName(n.Status)
+					if n.Cordoned {
+						st += ",cordoned"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Id, n.Address, st, len(n.Shards), ago(n.LastHeartbeatUnixMs), n.Version)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show one node, its surfaces and shard stats",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: args[0]})
+				if err != nil {
+					return err
+				}
+				out := toNodeJSON(r.Node)
+				out.Surfaces = []nodeSurfaceJSON{}
+				for _, a := range r.Surfaces {
+					out.Surfaces = append(out.Surfaces, nodeSurfaceJSON{Surface: a.Surface.GetName(), Role: roleName(a.Role), Epoch: a.Epoch})
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				w := cmd.OutOrStdout()
+				labels := []string{}
+				for k, v := range out.Labels {
+					labels = append(labels, k+"="+v)
+				}
+				sort.Strings(labels)
+				fmt.Fprintf(w, "node:       %s\naddress:    %s\nstatus:     %s\ncordoned:   %v\nversion:    %s\ncapacity:   %d cores, max %d surfaces\nlabels:     %s\nbundles:    %s\nheartbeat:  %s\n",
+					out.ID, out.Address, out.Status, out.Cordoned, out.Version, out.Cores, out.MaxSurfaces,
+					strings.Join(labels, " "), strings.Join(out.Bundles, " "), ago(out.LastHeartbeat))
+				fmt.Fprintln(w, "\nsurfaces:")
+				for _, s := range out.Surfaces {
+					fmt.Fprintf(w, "  %s\t%s\tepoch %d\n", s.Surface, s.Role, s.Epoch)
+				}
+				return nil
+			})
+		},
+	}
+
+	cordon := func(use, short string, to bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " ID",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				rid := ctlclient.NewRequestID()
+				return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+					r, err := c.CordonNode(ctx, &pb.CordonNodeRequest{RequestId: rid, Id: args[0], Cordoned: to})
+					if err != nil {
+						return err
+					}
+					return done(cmd, o, map[string]any{"node": args[0], "cordoned": to, "index": r.Index}, "node %s %sed", args[0], use)
+				})
+			},
+		}
+	}
+	cmd.AddCommand(list, get,
+		cordon("cordon", "Stop placing surfaces on a node and move its surfaces away", true),
+		cordon("uncordon", "Allow placing surfaces on a node again", false))
+	return cmd
+}
+
+func ago(unixMS int64) string {
+	if unixMS == 0 {
+		return "-"
+	}
+	d := time.Since(time.UnixMilli(unixMS)).Round(100 * time.Millisecond)
+	return d.String() + " ago"
+}

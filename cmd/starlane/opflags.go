@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// opFlags are the flags every operator command takes.
+type opFlags struct {
+	controller string
+	json       bool
+	timeout    time.Duration
+	tls        tlsconf.Config
+}
+
+func (o *opFlags) add(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	def := os.Getenv("STARLANE_CONTROLLER")
+	if def == "" {
+		def = "127.0.0.1:7400"
+	}
+	f.StringVar(&o.controller, "controller", def, "controller API address(es), comma-separated (env STARLANE_CONTROLLER)")
+	f.BoolVar(&o.json, "json", false, "print machine-readable JSON")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long (controllers are retried until then)")
+	o.tls.AddFlags(f)
+}
+
+// run dials the controllers and runs fn with a deadline.
+func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) error {
+	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	return apiErr(fn(ctx, cl))
+}
+
+// cluster runs one ClusterService call with retries.
+func (o *opFlags) cluster(fn func(ctx context.Context, c pb.ClusterServiceClient) error) error {
+	return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+		return cl.Cluster(ctx, fn)
+	})
+}
+
+// apiErr turns a gRPC status into a plain message a user can act on.
+func apiErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return fmt.Errorf("controller unavailable: %s", st.Message())
+	}
+	return fmt.Errorf("%s", st.Message())
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

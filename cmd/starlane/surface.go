@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// builtinMaps are the maps a surface can start from without a save file.
+var builtinMaps = []string{"starter", "megabase-10k"}
+
+// surfaceJSON is the stable `surface get/list --json` shape.
+type surfaceJSON struct {
+	Name           string      `json:"name"`
+	Planet         string      `json:"planet"`
+	Seed           uint64      `json:"seed"`
+	Map            string      `json:"map"`
+	Bundle         string      `json:"bundle"`
+	Replicas       uint32      `json:"replicas"`
+	Pin            string      `json:"pin"`
+	Primary        string      `json:"primary"`
+	Standbys       []string    `json:"standbys"`
+	Epoch          uint64      `json:"epoch"`
+	PlacementError string      `json:"placement_error"`
+	CreateIndex    uint64      `json:"create_index"`
+	ModifyIndex    uint64      `json:"modify_index"`
+	Stats          *statsJSON  `json:"stats"`
+	Events         []eventJSON `json:"events,omitempty"`
+	Index          uint64      `json:"index,omitempty"`
+}
+
+type statsJSON struct {
+	Tick          uint64          `json:"tick"`
+	ConfirmedTick uint64          `json:"confirmed_tick"`
+	StateHash     string          `json:"state_hash"`
+	UPS           float64         `json:"ups"`
+	TickCostUS    uint64          `json:"tick_cost_us"`
+	EntityCount   uint64          `json:"entity_count"`
+	Reported      int64           `json:"reported_unix_ms"`
+	Shards        []nodeShardJSON `json:"shards"`
+}
+
+type nodeShardJSON struct {
+	Node string `json:"node"`
+	shardJSON
+}
+
+type eventJSON struct {
+	Index   uint64 `json:"index"`
+	Time    string `json:"time"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+func toSurfaceJSON(s *pb.Surface) surfaceJSON {
+	out := surfaceJSON{Name: s.Name, Planet: s.Planet, Seed: s.Seed, Map: s.Map, Bundle: s.BundleHash, Replicas: s.Replicas,
+		Pin: s.Pin, Primary: s.GetAssignment().GetPrimary(), Standbys: s.GetAssignment().GetStandbys(),
+		Epoch: s.GetAssignment().GetEpoch(), PlacementError: s.PlacementError, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+	if out.Standbys == nil {
+		out.Standbys = []string{}
+	}
+	if st := s.Stats; st != nil {
+		out.Stats = &statsJSON{Tick: st.Tick, ConfirmedTick: st.ConfirmedTick, StateHash: st.StateHash, UPS: float64(st.UpsMilli) / 1000,
+			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{}}
+		for _, sh := range st.Shards {
+			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
+		}
+	}
+	return out
+}
+
+func newSurfaceCmd() *cobra.Command {
+	o := &opFlags{}
+	cmd := &cobra.Command{
+		Use:   "surface",
+		Short: "Create, inspect and place surfaces (planets)",
+	}
+	o.add(cmd)
+
+	var (
+		mapName  string
+		seed     uint64
+		replicas uint32
+		node     string
+		planet   string
+		bundle   string
+	)
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a surface; the scheduler places it on a node",
+		Example: `  starlane surface create nauvis --map megabase-10k --seed 42 --replicas 2
+  starlane surface create gleba --node n2 --bundle 91c2...`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isBuiltinMap(mapName) {
+				if _, err := os.Stat(mapName); err != nil {
+					return fmt.Errorf("--map %q is neither %s nor a readable save file", mapName, strings.Join(builtinMaps, ", "))
+				}
+			}
+			if replicas < 1 {
+				return fmt.Errorf("--replicas %d: need at least 1 (the primary)", replicas)
+			}
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
+					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					js := toSurfaceJSON(r.Surface)
+					js.Index = r.Index
+					return printJSON(cmd.OutOrStdout(), js)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created surface %s (index %d); see `starlane surface get %s` for its placement\n", args[0], r.Index, args[0])
+				return nil
+			})
+		},
+	}
+	cf := create.Flags()
+	cf.StringVar(&mapName, "map", "starter", "starter, megabase-10k or a save file")
+	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
+	cf.Uint32Var(&replicas, "replicas", 1, "copies to keep: the primary plus replicas-1 standbys on other nodes")
+	cf.StringVar(&node, "node", "", "pin the primary to this node")
+	cf.StringVar(&planet, "planet", "nauvis", "planet type")
+	cf.StringVar(&bundle, "bundle", "", "prototype bundle hash the surface runs with (empty = unset)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List surfaces with their placement",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					out := []surfaceJSON{}
+					for _, s := range r.Surfaces {
+						out = append(out, toSurfaceJSON(s))
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tPLANET\tPRIMARY\tSTANDBYS\tEPOCH\tUPS\tSTATUS")
+				for _, s := range r.Surfaces {
+					js := toSurfaceJSON(s)
+					ups := "-"
+					if js.Stats != nil && js.Stats.Reported != 0 {
+						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
+					}
+					st := "placed"
+					if js.PlacementError != "" {
+						st = "problem: " + js.PlacementError
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, st)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a surface: placement, epoch, stats and recent events",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: args[0]})
+				if err != nil {
+					return err
+				}
+				js := toSurfaceJSON(r.Surface)
+				js.Index = r.Index
+				js.Events = []eventJSON{}
+				for _, e := range r.Events {
+					js.Events = append(js.Events, eventJSON{Index: e.Index, Time: time.UnixMilli(e.UnixMs).UTC().Format(time.RFC3339), Kind: e.Kind, Message: e.Message})
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), js)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "surface:   %s\nplanet:    %s\nmap:       %s (seed %d)\nbundle:    %s\nreplicas:  %d\npin:       %s\nprimary:   %s\nstandbys:  %s\nepoch:     %d\n",
+					js.Name, js.Planet, js.Map, js.Seed, orDash(js.Bundle), js.Replicas, orDash(js.Pin), orDash(js.Primary), orDash(strings.Join(js.Standbys, ", ")), js.Epoch)
+				if js.PlacementError != "" {
+					fmt.Fprintf(w, "problem:   %s\n", js.PlacementError)
+				}
+				if st := js.Stats; st != nil {
+					fmt.Fprintf(w, "tick:      %d (confirmed %d), %.1f UPS, %d us/tick, %d entities, hash %s\n", st.Tick, st.ConfirmedTick, st.UPS, st.TickCostUS, st.EntityCount, orDash(st.StateHash))
+				}
+				fmt.Fprintln(w, "\nevents:")
+				for _, e := range js.Events {
+					fmt.Fprintf(w, "  %s  #%d  %s  %s\n", e.Time, e.Index, e.Kind, e.Message)
+				}
+				return nil
+			})
+		},
+	}
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a surface and its assignment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.DeleteSurface(ctx, &pb.DeleteSurfaceRequest{RequestId: rid, Name: args[0]})
+				if err != nil {
+					return err
+				}
+				return done(cmd, o, map[string]any{"deleted": args[0], "index": r.Index}, "deleted surface %s", args[0])
+			})
+		},
+	}
+
+	var unpin bool
+	pin := &cobra.Command{
+		Use:   "pin NAME NODE | pin NAME --unpin",
+		Short: "Pin a surface's primary to a node (or unpin it)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if unpin && len(args) != 1 || !unpin && len(args) != 2 {
+				return fmt.Errorf("usage: starlane surface pin NAME NODE, or starlane surface pin NAME --unpin")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			node := ""
+			if !unpin {
+				node = args[1]
+			}
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.PinSurface(ctx, &pb.PinSurfaceRequest{RequestId: rid, Name: args[0], Node: node})
+				if err != nil {
+					return err
+				}
+				if unpin {
+					return done(cmd, o, map[string]any{"surface": args[0], "pin": "", "index": r.Index}, "surface %s unpinned", args[0])
+				}
+				return done(cmd, o, map[string]any{"surface": args[0], "pin": node, "index": r.Index}, "surface %s pinned to %s", args[0], node)
+			})
+		},
+	}
+	pin.Flags().BoolVar(&unpin, "unpin", false, "remove the pin")
+
+	reps := &cobra.Command{
+		Use:   "replicas NAME R",
+		Short: "Set how many copies (primary + standbys) a surface keeps",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.ParseUint(args[1], 10, 32)
+			if err != nil || n < 1 {
+				return fmt.Errorf("replicas %q: give a whole number of at least 1", args[1])
+			}
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.SetSurfaceReplicas(ctx, &pb.SetSurfaceReplicasRequest{RequestId: rid, Name: args[0], Replicas: uint32(n)})
+				if err != nil {
+					return err
+				}
+				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %d replicas", args[0], n)
+			})
+		},
+	}
+	cmd.AddCommand(create, list, get, del, pin, reps)
+	return cmd
+}
+
+func isBuiltinMap(m string) bool {
+	for _, b := range builtinMaps {
+		if m == b {
+			return true
+		}
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -118,18 +118,25 @@ func (s *Surface) setRecipe(ci int32, ri int32) []Stack {
 	c.in, c.out = [maxIngredients]int32{}, [maxResults]int32{}
 	c.work, c.crafting = 0, false
 	c.recipe = ri
-	c.limit = [maxIngredients]int32{}
-	if ri >= 0 {
-		r := &s.b.Recipes[ri]
-		// Keep enough for IngredientTicks of crafting, and at least two crafts.
-		crafts := (int64(s.b.IngredientTicks)*int64(c.speed) + r.Work - 1) / r.Work
-		mult := int32(1 + max(crafts, 1))
-		for k, ing := range r.Ingredients {
-			c.limit[k] = ing.Amount * mult
-		}
-	}
+	c.limit = s.recipeLimits(c.speed, ri)
 	s.active[KindAssembler].set(ci)
 	return out
+}
+
+// recipeLimits returns how many of each ingredient inserters keep in a machine: enough for
+// IngredientTicks of crafting, and at least two crafts.
+func (s *Surface) recipeLimits(speed int32, ri int32) [maxIngredients]int32 {
+	var lim [maxIngredients]int32
+	if ri < 0 {
+		return lim
+	}
+	r := &s.b.Recipes[ri]
+	crafts := (int64(s.b.IngredientTicks)*int64(speed) + r.Work - 1) / r.Work
+	mult := int32(1 + max(crafts, 1))
+	for k, ing := range r.Ingredients {
+		lim[k] = ing.Amount * mult
+	}
+	return lim
 }
 
 // crafterContents lists what a machine holds; with inProgress, the ingredients of a craft

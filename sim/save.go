@@ -1,0 +1,466 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"hash/fnv"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Saves: a fixed header, then the zstd-compressed state. The header carries the format
+// version, the prototype bundle's hash and a checksum of the compressed body, so that a
+// save from a newer Starlane, for another mod set, truncated or corrupted is refused with
+// a message saying which. Only state is saved: lanes, networks, targets and active sets
+// are rebuilt on load from the entities, exactly as they were.
+//
+// Format history:
+//
+//	1  first format
+//	2  production statistics keep their last-minute rings (version 1 kept totals only)
+
+// SaveVersion is the save format this build writes.
+const SaveVersion = 2
+
+var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
+
+const (
+	headerSize  = 8 + 4 + 4 + 8 + 32
+	maxSaveBody = 2 << 30
+)
+
+// ErrNewerSave is returned for saves written by a newer format version.
+var ErrNewerSave = errors.New("save is from a newer Starlane")
+
+// SaveInfo is what a save's header says.
+type SaveInfo struct {
+	Version    uint32
+	BundleHash string
+	Tick       uint64
+	Name       string
+	Planet     string
+}
+
+// Save writes the surface to w.
+func (s *Surface) Save(w io.Writer) error { return s.save(w, SaveVersion) }
+
+func (s *Surface) save(w io.Writer, version uint32) error {
+	body := s.encodeState(version)
+	var zbuf bytes.Buffer
+	zw, err := zstd.NewWriter(&zbuf, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(body); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	var hdr [headerSize]byte
+	copy(hdr[:8], saveMagic[:])
+	binary.LittleEndian.PutUint32(hdr[8:], version)
+	binary.LittleEndian.PutUint32(hdr[12:], crc32.ChecksumIEEE(zbuf.Bytes()))
+	binary.LittleEndian.PutUint64(hdr[16:], uint64(zbuf.Len()))
+	hashBytes, err := hexDecode(s.b.Hash())
+	if err != nil {
+		return err
+	}
+	copy(hdr[24:], hashBytes)
+	if _, err := w.Write(hdr[:]); err != nil {
+		return fmt.Errorf("write save: %w", err)
+	}
+	if _, err := w.Write(zbuf.Bytes()); err != nil {
+		return fmt.Errorf("write save: %w", err)
+	}
+	return nil
+}
+
+// FullHash hashes the complete state (everything a save holds). It is much more expensive
+// than Hash and meant to be compared every few hundred ticks or on demand.
+func (s *Surface) FullHash() uint64 {
+	h := fnv.New64a()
+	h.Write(s.encodeState(SaveVersion))
+	return h.Sum64()
+}
+
+func hexDecode(s string) ([]byte, error) {
+	if len(s) != 64 {
+		return nil, fmt.Errorf("bundle hash %q is not 64 hex digits", s)
+	}
+	out := make([]byte, 32)
+	for i := 0; i < 32; i++ {
+		var v byte
+		for _, c := range []byte{s[2*i], s[2*i+1]} {
+			v <<= 4
+			switch {
+			case c >= '0' && c <= '9':
+				v |= c - '0'
+			case c >= 'a' && c <= 'f':
+				v |= c - 'a' + 10
+			default:
+				return nil, fmt.Errorf("bundle hash %q is not hex", s)
+			}
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+func hexEncode(p []byte) string {
+	out := make([]byte, 2*len(p))
+	for i, b := range p {
+		out[2*i], out[2*i+1] = hexDigits[b>>4], hexDigits[b&15]
+	}
+	return string(out)
+}
+
+// readSave reads and checks a save's header and returns its body.
+func readSave(r io.Reader) (SaveInfo, []byte, error) {
+	var info SaveInfo
+	var hdr [headerSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return info, nil, fmt.Errorf("not a Starlane save (header: %w)", err)
+	}
+	if !bytes.Equal(hdr[:8], saveMagic[:]) {
+		return info, nil, errors.New("not a Starlane save (bad magic)")
+	}
+	info.Version = binary.LittleEndian.Uint32(hdr[8:])
+	sum := binary.LittleEndian.Uint32(hdr[12:])
+	n := binary.LittleEndian.Uint64(hdr[16:])
+	info.BundleHash = hexEncode(hdr[24:56])
+	if info.Version > SaveVersion {
+		return info, nil, fmt.Errorf("%w: the save has format version %d, this build reads versions 1 to %d; upgrade Starlane to load it",
+			ErrNewerSave, info.Version, SaveVersion)
+	}
+	if info.Version == 0 {
+		return info, nil, errors.New("corrupt save: format version 0")
+	}
+	if n > maxSaveBody {
+		return info, nil, fmt.Errorf("corrupt save: body length %d exceeds the %d byte limit", n, maxSaveBody)
+	}
+	z := make([]byte, n)
+	if _, err := io.ReadFull(r, z); err != nil {
+		return info, nil, fmt.Errorf("truncated save: want %d bytes of body: %w", n, err)
+	}
+	if crc32.ChecksumIEEE(z) != sum {
+		return info, nil, errors.New("corrupt save: body checksum mismatch")
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSaveBody))
+	if err != nil {
+		return info, nil, err
+	}
+	defer zr.Close()
+	body, err := io.ReadAll(io.LimitReader(zr, maxSaveBody))
+	if err != nil {
+		return info, nil, fmt.Errorf("corrupt save: %w", err)
+	}
+	return info, body, nil
+}
+
+// ReadSaveInfo reads a save's header and identity without building the surface.
+func ReadSaveInfo(r io.Reader) (SaveInfo, error) {
+	info, body, err := readSave(r)
+	if err != nil {
+		return info, err
+	}
+	d := decoder{buf: body}
+	info.Name, info.Planet = d.str(maxName), d.str(maxName)
+	d.u()
+	info.Tick = d.u()
+	return info, d.err
+}
+
+// Load reads a save made with bundle b.
+func Load(b *Bundle, r io.Reader) (*Surface, error) {
+	info, body, err := readSave(r)
+	if err != nil {
+		return nil, err
+	}
+	if info.BundleHash != b.Hash() {
+		return nil, fmt.Errorf("save was made with prototype bundle %s, this build has %s: load it with the same bundle",
+			info.BundleHash[:12], b.ShortHash())
+	}
+	s, err := decodeState(b, body, info.Version)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt save: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Surface) encodeState(version uint32) []byte {
+	var e encoder
+	e.buf = make([]byte, 0, 1<<16)
+	e.str(s.name)
+	e.str(s.planet)
+	e.u(s.seed)
+	e.u(s.tick)
+	for _, v := range s.rng.s {
+		e.u(v)
+	}
+	e.u(s.hash)
+	e.u(uint64(len(s.gen.patches)))
+	for _, p := range s.gen.patches {
+		e.u(uint64(p.Resource))
+		e.i(int64(p.X))
+		e.i(int64(p.Y))
+		e.i(int64(p.W))
+		e.i(int64(p.H))
+		e.u(uint64(p.Amount))
+	}
+	// Research.
+	f := &s.force
+	e.i(int64(f.research))
+	e.b(f.repeat)
+	e.i(f.progress)
+	e.u(uint64(len(f.done)))
+	for _, d := range f.done {
+		e.b(d)
+	}
+	e.i(int64(f.inserterBonus))
+	e.i(int64(f.bulkBonus))
+
+	// Touched chunks, in key order.
+	keys := make([]chunkKey, 0, len(s.chunks))
+	for k, c := range s.chunks {
+		if c.mined {
+			keys = append(keys, k)
+		}
+	}
+	sortChunkKeys(keys)
+	e.u(uint64(len(keys)))
+	for _, k := range keys {
+		c := s.chunks[k]
+		e.i(int64(k.cx))
+		e.i(int64(k.cy))
+		for i := range c.amount {
+			e.u(uint64(c.amount[i]))
+		}
+	}
+
+	// Entities.
+	e.u(uint64(len(s.ents)))
+	for i := 1; i < len(s.ents); i++ {
+		en := &s.ents[i]
+		e.i(int64(en.proto))
+		if en.proto < 0 {
+			continue
+		}
+		e.u(uint64(en.dir))
+		e.i(int64(en.x))
+		e.i(int64(en.y))
+		e.i(int64(en.slot))
+	}
+	labelIDs := make([]EntityID, 0, len(s.labels))
+	for id := range s.labels {
+		labelIDs = append(labelIDs, id)
+	}
+	sortIDs(labelIDs)
+	e.u(uint64(len(labelIDs)))
+	for _, id := range labelIDs {
+		e.u(uint64(id))
+		e.str(s.labels[id])
+	}
+	for k := range s.free {
+		e.u(uint64(len(s.free[k])))
+		for _, v := range s.free[k] {
+			e.i(int64(v))
+		}
+	}
+
+	// Kind state, slot by slot.
+	e.u(uint64(len(s.belts)))
+	for i := range s.belts {
+		n := &s.belts[i]
+		e.u(uint64(n.ent))
+		e.b(n.alive)
+		e.u(uint64(n.kind))
+		e.u(uint64(n.dir))
+		e.i(int64(n.x))
+		e.i(int64(n.y))
+		e.b(n.out)
+		e.i(int64(n.split))
+		e.u(uint64(n.side))
+	}
+	e.u(uint64(len(s.splitters)))
+	for i := range s.splitters {
+		sp := &s.splitters[i]
+		e.u(uint64(sp.ent))
+		e.i(int64(sp.node[0]))
+		e.i(int64(sp.node[1]))
+		e.i(int64(sp.inPrio))
+		e.i(int64(sp.outPrio))
+		e.u(uint64(sp.filter))
+		e.u(uint64(sp.toggle[0]))
+		e.u(uint64(sp.toggle[1]))
+	}
+	e.u(uint64(len(s.ins)))
+	for i := range s.ins {
+		in := &s.ins[i]
+		e.u(uint64(in.ent))
+		e.u(uint64(in.state))
+		e.i(int64(in.move))
+		e.u(uint64(in.hand))
+		e.i(int64(in.handN))
+		encodeBurner(&e, &in.fuel)
+	}
+	e.u(uint64(len(s.crafters)))
+	for i := range s.crafters {
+		c := &s.crafters[i]
+		e.u(uint64(c.ent))
+		e.i(int64(c.recipe))
+		for _, v := range c.in {
+			e.i(int64(v))
+		}
+		for _, v := range c.out {
+			e.i(int64(v))
+		}
+		e.i(c.work)
+		e.b(c.crafting)
+		encodeBurner(&e, &c.fuel)
+	}
+	e.u(uint64(len(s.drills)))
+	for i := range s.drills {
+		d := &s.drills[i]
+		e.u(uint64(d.ent))
+		e.u(uint64(len(d.tiles)))
+		for _, t := range d.tiles {
+			e.i(int64(t.X))
+			e.i(int64(t.Y))
+		}
+		e.i(int64(d.cur))
+		e.i(d.work)
+		e.u(uint64(d.held))
+		e.b(d.done)
+		encodeBurner(&e, &d.fuel)
+	}
+	e.u(uint64(len(s.labs)))
+	for i := range s.labs {
+		l := &s.labs[i]
+		e.u(uint64(l.ent))
+		for _, v := range l.packs {
+			e.i(int64(v))
+		}
+		e.i(l.work)
+		e.b(l.working)
+	}
+	e.u(uint64(len(s.chests)))
+	for i := range s.chests {
+		c := &s.chests[i]
+		e.u(uint64(c.ent))
+		if c.ent == 0 {
+			continue
+		}
+		for _, st := range s.stacks[c.off : c.off+c.n] {
+			e.u(uint64(st.Item))
+			e.i(int64(st.Count))
+		}
+		e.b(c.inf != nil)
+		if c.inf != nil {
+			e.b(c.inf.RemoveUnfiltered)
+			e.u(uint64(len(c.inf.Filters)))
+			for _, f := range c.inf.Filters {
+				e.str(f.Item)
+				e.i(int64(f.Count))
+				e.str(f.Mode)
+			}
+		}
+		e.i(int64(c.port))
+	}
+	e.u(uint64(len(s.ports)))
+	for i := range s.ports {
+		p := &s.ports[i]
+		e.u(uint64(p.ent))
+		e.b(p.export)
+		e.u(p.seq)
+		e.i(p.credit)
+		e.u(uint64(len(p.outbox)))
+		for _, o := range p.outbox {
+			e.u(o.Seq)
+			e.u(o.Tick)
+			e.u(uint64(o.Item))
+			e.i(int64(o.Count))
+		}
+	}
+	e.u(uint64(len(s.poles)))
+	for i := range s.poles {
+		e.u(uint64(s.poles[i].ent))
+	}
+	e.u(uint64(len(s.gens)))
+	for i := range s.gens {
+		e.u(uint64(s.gens[i].ent))
+		e.i(s.gens[i].energy)
+	}
+
+	// Lanes (their layout is rebuilt from the belts; items are saved lane by lane).
+	e.u(uint64(len(s.lanes)))
+	for li := range s.lanes {
+		l := &s.lanes[li]
+		e.i(int64(l.length))
+		e.u(uint64(l.n))
+		for j := int32(0); j < l.n; j++ {
+			e.u(uint64(s.itemAt(l, j)))
+			e.i(int64(*s.gapAt(l, j)))
+		}
+	}
+	e.u(uint64(len(s.nets)))
+	for i := range s.nets {
+		e.i(int64(s.nets[i].sat))
+		e.i(s.nets[i].energy)
+	}
+
+	// Players.
+	e.u(uint64(len(s.players)))
+	for _, p := range s.players {
+		e.u(uint64(p.id))
+		e.str(p.name)
+		e.i(int64(p.pos.X))
+		e.i(int64(p.pos.Y))
+		e.b(p.online)
+		e.u(uint64(len(p.inv)))
+		for _, st := range p.inv {
+			e.u(uint64(st.Item))
+			e.i(int64(st.Count))
+		}
+	}
+
+	// Statistics.
+	st := &s.stats
+	e.i(st.researched)
+	for _, c := range []*counter{&st.produced, &st.consumed, &st.lab} {
+		for i := range c.total {
+			e.i(c.total[i])
+			if version >= 2 {
+				e.i(c.cur[i])
+				e.i(c.minute[i])
+				for _, v := range c.ring[i] {
+					e.i(v)
+				}
+			}
+		}
+	}
+	for _, arr := range [][]int64{st.created, st.voided, st.spilled, st.bridgedOut, st.bridgedIn} {
+		for _, v := range arr {
+			e.i(v)
+		}
+	}
+	return e.buf
+}
+
+func encodeBurner(e *encoder, b *burnerState) {
+	e.u(uint64(b.fuel))
+	e.i(int64(b.n))
+	e.i(b.energy)
+}
+
+func sortChunkKeys(k []chunkKey) {
+	sortSlice(k, func(a, b chunkKey) bool { return a.cy < b.cy || (a.cy == b.cy && a.cx < b.cx) })
+}
+
+func sortIDs(ids []EntityID) { sortSlice(ids, func(a, b EntityID) bool { return a < b }) }

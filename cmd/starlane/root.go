@@ -23,6 +23,6 @@ Start here:
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newBlueprintCmd(nil), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd())
+	root.AddCommand(newBlueprintCmd(nil), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd())
 	return root
 }

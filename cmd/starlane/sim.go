@@ -1,0 +1,305 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/sim"
+)
+
+func newSimCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run a surface's simulation headless",
+		Long: `Run the deterministic factory simulation of one surface in this process, without
+a cluster: useful to try maps, blueprints and saves, and to check determinism.`,
+	}
+	cmd.AddCommand(newSimRunCmd(), newSimMapsCmd())
+	return cmd
+}
+
+// openSurface loads a built-in map by name or a save file by path.
+func openSurface(mapArg string, seed uint64) (*sim.Surface, error) {
+	b := sim.DefaultBundle()
+	for _, m := range sim.Maps() {
+		if m.Name == mapArg {
+			return sim.NewMap(b, mapArg, seed, "")
+		}
+	}
+	f, err := os.Open(mapArg)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			names := []string{}
+			for _, m := range sim.Maps() {
+				names = append(names, m.Name)
+			}
+			return nil, fmt.Errorf("no built-in map or save file %q (built-in maps: %s)", mapArg, strings.Join(names, ", "))
+		}
+		return nil, err
+	}
+	defer f.Close()
+	s, err := sim.Load(b, f)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", mapArg, err)
+	}
+	return s, nil
+}
+
+// runSummary is what `sim run --json` prints. Field names are a contract.
+type runSummary struct {
+	Map                  string             `json:"map"`
+	Surface              string             `json:"surface"`
+	Planet               string             `json:"planet"`
+	Seed                 uint64             `json:"seed"`
+	Tick                 uint64             `json:"tick"`
+	TicksRun             int                `json:"ticks_run"`
+	Entities             int                `json:"entities"`
+	Hash                 string             `json:"hash"`
+	FullHash             string             `json:"full_hash"`
+	Production           map[string]int64   `json:"production"`
+	Consumption          map[string]int64   `json:"consumption"`
+	ProductionPerMinute  map[string]float64 `json:"production_per_minute"`
+	ConsumptionPerMinute map[string]float64 `json:"consumption_per_minute"`
+	SPM                  float64            `json:"spm"`
+	SPMByPack            map[string]float64 `json:"spm_by_pack"`
+	Researched           int64              `json:"research_units"`
+	Rejected             int                `json:"rejected_actions"`
+	ElapsedSeconds       float64            `json:"elapsed_seconds"`
+	UPS                  float64            `json:"ups"`
+	Saved                string             `json:"saved,omitempty"`
+}
+
+func newSimRunCmd() *cobra.Command {
+	var (
+		mapArg, bpFile, at, saveTo string
+		seed                       uint64
+		ticks, index               int
+		asJSON                     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a map or save for a number of ticks and print a summary",
+		Long: `Run a built-in map or a save file for --ticks ticks (60 ticks are one game second)
+as fast as possible and print a summary: the tick reached, entity count, state
+hashes, production and consumption, and science per minute (SPM).
+
+--map takes a built-in map (see 'starlane sim maps') or the path of a save.
+--save writes the surface after the run; 'sim run --map FILE' continues it.
+--blueprint pastes a blueprint exchange string onto the map before the run,
+offset by --at X,Y whole tiles (--index N picks an entry of a book).`,
+		Example: `  starlane sim run --map starter --ticks 3600
+  starlane sim run --map megabase-10k --ticks 600 --json
+  starlane sim run --map starter --ticks 36000 --save starter.sav && starlane sim run --map starter.sav --ticks 60`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ticks < 0 {
+				return fmt.Errorf("--ticks %d must not be negative", ticks)
+			}
+			s, err := openSurface(mapArg, seed)
+			if err != nil {
+				return err
+			}
+			if bpFile != "" {
+				if err := pasteBlueprintFile(cmd.InOrStdin(), s, bpFile, at, index); err != nil {
+					return err
+				}
+			}
+			rejected := 0
+			for _, r := range s.LastResults() {
+				if r.Err != "" {
+					rejected++
+				}
+			}
+			start := time.Now()
+			progress := newProgress(cmd.ErrOrStderr(), ticks)
+			for i := 0; i < ticks; i++ {
+				s.Step(nil)
+				progress.update(i + 1)
+			}
+			elapsed := time.Since(start)
+			sum := summarize(s, mapArg, ticks, elapsed)
+			sum.Rejected = rejected
+			if saveTo != "" {
+				if err := writeSave(s, saveTo); err != nil {
+					return err
+				}
+				sum.Saved = saveTo
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(sum)
+			}
+			printSummary(cmd.OutOrStdout(), sum)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&mapArg, "map", "starter", "built-in map name or save file")
+	f.Uint64Var(&seed, "seed", 1, "map seed (built-in maps only)")
+	f.IntVar(&ticks, "ticks", 3600, "ticks to run (60 per game second)")
+	f.StringVar(&bpFile, "blueprint", "", "blueprint exchange string file to paste before running (- for stdin)")
+	f.StringVar(&at, "at", "0,0", "tile offset X,Y for --blueprint")
+	f.IntVar(&index, "index", -1, "book entry to paste (default: the book's active entry or the first)")
+	f.StringVar(&saveTo, "save", "", "write the surface to this file after the run")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func summarize(s *sim.Surface, mapArg string, ticks int, elapsed time.Duration) runSummary {
+	p := s.Production()
+	sum := runSummary{
+		Map: mapArg, Surface: s.Name(), Planet: s.Planet(), Seed: s.Seed(), Tick: s.Tick(), TicksRun: ticks,
+		Entities: s.EntityCount(), Hash: fmt.Sprintf("%016x", s.Hash()), FullHash: fmt.Sprintf("%016x", s.FullHash()),
+		Production: p.Produced, Consumption: p.Consumed,
+		ProductionPerMinute: p.ProducedPerMinute, ConsumptionPerMinute: p.ConsumedPerMinute,
+		SPM: p.SPM, SPMByPack: p.SPMByPack, Researched: p.Researched,
+		ElapsedSeconds: elapsed.Seconds(),
+	}
+	if elapsed > 0 {
+		sum.UPS = float64(ticks) / elapsed.Seconds()
+	}
+	return sum
+}
+
+func printSummary(w io.Writer, s runSummary) {
+	fmt.Fprintf(w, "surface %s (%s, seed %d) at tick %d (%s of game time)\n", s.Surface, s.Planet, s.Seed, s.Tick,
+		(time.Duration(s.Tick) * time.Second / sim.TicksPerSecond).String())
+	fmt.Fprintf(w, "entities %d   hash %s   full hash %s\n", s.Entities, s.Hash, s.FullHash)
+	fmt.Fprintf(w, "ran %d ticks in %.2fs (%.0f UPS)\n", s.TicksRun, s.ElapsedSeconds, s.UPS)
+	if s.SPM > 0 || len(s.SPMByPack) > 0 {
+		fmt.Fprintf(w, "science per minute: %.1f", s.SPM)
+		for _, k := range sortedKeys(s.SPMByPack) {
+			fmt.Fprintf(w, "   %s %.1f", k, s.SPMByPack[k])
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.Production) > 0 || len(s.Consumption) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "item\tproduced\tconsumed\tproduced/min\tconsumed/min\t")
+		keys := map[string]bool{}
+		for k := range s.Production {
+			keys[k] = true
+		}
+		for k := range s.Consumption {
+			keys[k] = true
+		}
+		names := make([]string, 0, len(keys))
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t\n", k, s.Production[k], s.Consumption[k],
+				s.ProductionPerMinute[k], s.ConsumptionPerMinute[k])
+		}
+		tw.Flush()
+	}
+	if s.Rejected > 0 {
+		fmt.Fprintf(w, "%d actions were rejected\n", s.Rejected)
+	}
+	if s.Saved != "" {
+		fmt.Fprintf(w, "saved to %s\n", s.Saved)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// writeSave writes a save atomically: to a temporary file first, then renamed.
+func writeSave(s *sim.Surface, path string) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	if err := s.Save(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func parseXY(s string) (int32, int32, error) {
+	a, b, ok := strings.Cut(s, ",")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not X,Y", s)
+	}
+	x, err := strconv.ParseInt(strings.TrimSpace(a), 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not X,Y: %w", s, err)
+	}
+	y, err := strconv.ParseInt(strings.TrimSpace(b), 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not X,Y: %w", s, err)
+	}
+	return int32(x), int32(y), nil
+}
+
+// pasteBlueprintFile is replaced when blueprint pasting lands.
+func pasteBlueprintFile(stdin io.Reader, s *sim.Surface, file, at string, index int) error {
+	return errors.New("--blueprint: pasting blueprints is not supported yet")
+}
+
+func newSimMapsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "maps",
+		Short: "List the built-in maps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			for _, m := range sim.Maps() {
+				fmt.Fprintf(tw, "%s\t%s\n", m.Name, m.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+// progress prints a progress line to stderr now and then during long runs.
+type progress struct {
+	w     io.Writer
+	total int
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	now := time.Now()
+	return &progress{w: w, total: total, start: now, last: now}
+}
+
+func (p *progress) update(n int) {
+	if n%64 != 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 2*time.Second {
+		return
+	}
+	p.last = now
+	rate := float64(n) / now.Sub(p.start).Seconds()
+	eta := time.Duration(float64(p.total-n)/rate) * time.Second
+	fmt.Fprintf(p.w, "tick %d/%d (%.0f%%, %.0f UPS, about %s left)\n", n, p.total, 100*float64(n)/float64(p.total), rate, eta.Round(time.Second))
+}

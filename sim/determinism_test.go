@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// randomInputs drives a surface with a few players acting randomly: building whatever
+// they carry at random spots, rotating, mining, feeding machines and taking products.
+// The same seed always gives the same inputs; many of them are rejected (collisions, no
+// room, out of reach), which is part of what is being tested.
+type randomInputs struct {
+	r       rng
+	players []uint32
+	b       *Bundle
+}
+
+func newRandomInputs(b *Bundle, seed uint64, players int) *randomInputs {
+	ri := &randomInputs{r: newRNG(seed), b: b}
+	for i := 0; i < players; i++ {
+		ri.players = append(ri.players, uint32(i+1))
+	}
+	return ri
+}
+
+var randomBuildable = []string{
+	"transport-belt", "fast-transport-belt", "underground-belt", "splitter", "burner-inserter", "inserter",
+	"long-handed-inserter", "fast-inserter", "wooden-chest", "iron-chest", "stone-furnace",
+	"burner-mining-drill", "electric-mining-drill", "assembling-machine-1", "lab", "small-electric-pole",
+	"medium-electric-pole", "solar-panel", "accumulator",
+}
+
+var randomRecipes = []string{"iron-gear-wheel", "copper-cable", "electronic-circuit", "automation-science-pack", "transport-belt", "inserter"}
+var randomItems = []string{"coal", "iron-plate", "copper-plate", "iron-ore", "copper-ore", "iron-gear-wheel", "automation-science-pack"}
+
+// near returns a random tile within reach of a player, preferring tiles with an entity so
+// that actions on entities often hit one.
+func (ri *randomInputs) near(s *Surface, pid uint32) (int32, int32) {
+	cx, cy := int32(0), int32(0)
+	if p := s.findPlayer(pid); p != nil {
+		cx, cy = tileOfPos(p.pos.X), tileOfPos(p.pos.Y)
+	}
+	x, y := cx+int32(ri.r.intn(14))-7, cy+int32(ri.r.intn(14))-7
+	for try := 0; try < 8; try++ {
+		tx, ty := cx+int32(ri.r.intn(14))-7, cy+int32(ri.r.intn(14))-7
+		if s.EntityAt(tx, ty) != 0 {
+			return tx, ty
+		}
+	}
+	return x, y
+}
+
+func (ri *randomInputs) tick(s *Surface, t uint64) []Input {
+	var in []Input
+	if t == 1 {
+		for _, p := range ri.players {
+			in = append(in, Input{Player: p, Data: EncodeAction(Action{Kind: ActJoin, Name: fmt.Sprintf("bot%d", p)})})
+		}
+		return in
+	}
+	if t%600 == 2 {
+		// The shard tops up everyone's inventory.
+		for _, p := range ri.players {
+			for _, name := range []string{"transport-belt", "inserter", "coal", "iron-plate", "electric-mining-drill", "small-electric-pole"} {
+				in = append(in, Input{Player: 0, Data: EncodeAction(Action{Kind: ActGive, Target: p, Name: name, Count: 20})})
+			}
+		}
+	}
+	for _, p := range ri.players {
+		if ri.r.intn(4) != 0 {
+			continue
+		}
+		x, y := ri.near(s, p)
+		var a Action
+		switch ri.r.intn(9) {
+		case 0, 1, 2:
+			a = Action{Kind: ActBuild, Build: BuildSpec{Name: randomBuildable[ri.r.intn(uint64(len(randomBuildable)))],
+				X: x, Y: y, Dir: Dir(ri.r.intn(4) * 4)}}
+			if a.Build.Name == "assembling-machine-1" {
+				a.Build.Recipe = randomRecipes[ri.r.intn(uint64(len(randomRecipes)))]
+			}
+			if a.Build.Name == "underground-belt" && ri.r.intn(2) == 0 {
+				a.Build.Underground = "output"
+			}
+		case 3:
+			a = Action{Kind: ActMine, X: x, Y: y}
+		case 4:
+			a = Action{Kind: ActRotate, X: x, Y: y}
+		case 5:
+			a = Action{Kind: ActInsert, X: x, Y: y, Name: randomItems[ri.r.intn(uint64(len(randomItems)))], Count: int32(1 + ri.r.intn(10))}
+		case 6:
+			a = Action{Kind: ActTake, X: x, Y: y, Name: randomItems[ri.r.intn(uint64(len(randomItems)))], Count: int32(1 + ri.r.intn(10))}
+		case 7:
+			a = Action{Kind: ActSetRecipe, X: x, Y: y, Name: randomRecipes[ri.r.intn(uint64(len(randomRecipes)))]}
+		case 8:
+			// Wander towards a random entity, at most a few tiles at a time.
+			tx, ty := int32(ri.r.intn(40))-10, int32(ri.r.intn(30))-20
+			if len(s.ents) > 1 {
+				if e := &s.ents[1+ri.r.intn(uint64(len(s.ents)-1))]; e.alive() {
+					tx, ty = e.x, e.y
+				}
+			}
+			px, py := x, y
+			if pl := s.findPlayer(p); pl != nil {
+				px, py = tileOfPos(pl.pos.X), tileOfPos(pl.pos.Y)
+			}
+			step := func(from, to int32) int32 { return from + max(-6, min(6, to-from)) }
+			a = Action{Kind: ActMove, X: step(px, tx)*TileUnits + 128, Y: step(py, ty)*TileUnits + 128}
+		}
+		in = append(in, Input{Player: p, Data: EncodeAction(a)})
+	}
+	return in
+}
+
+// hashRun runs a map with random inputs and returns the hash after every tick. It fails
+// the test if too few of the random actions took effect to exercise the simulation.
+func hashRun(t testing.TB, mapName string, ticks int, sleeping bool) []uint64 {
+	t.Helper()
+	s, err := NewMap(DefaultBundle(), mapName, 7, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetSleeping(sleeping)
+	ri := newRandomInputs(s.b, 99, 3)
+	out := make([]uint64, 0, ticks)
+	applied := map[ActionKind]int{}
+	for i := 1; i <= ticks; i++ {
+		s.Step(ri.tick(s, uint64(i)))
+		for _, r := range s.LastResults() {
+			if r.Err == "" {
+				applied[r.Kind]++
+			}
+		}
+		out = append(out, s.Hash())
+	}
+	for _, k := range []ActionKind{ActBuild, ActMine, ActRotate, ActInsert} {
+		if applied[k] < 5 {
+			t.Fatalf("only %d %s actions took effect in %d ticks: %v", applied[k], k, ticks, applied)
+		}
+	}
+	return out
+}
+
+func TestDeterminismSleepingChangesNothing(t *testing.T) {
+	t.Parallel()
+	const ticks = 6000
+	a := hashRun(t, "starter", ticks, true)
+	b := hashRun(t, "starter", ticks, false)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("tick %d: hash %016x with sleeping, %016x without: sleeping changed the simulation", i+1, a[i], b[i])
+		}
+	}
+}
+
+func TestDeterminismSaveLoadContinues(t *testing.T) {
+	t.Parallel()
+	b := DefaultBundle()
+	s, err := NewMap(b, "starter", 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri := newRandomInputs(b, 5, 3)
+	var inputs [][]Input
+	for i := 1; i <= 4000; i++ {
+		inputs = append(inputs, ri.tick(s, uint64(i)))
+		s.Step(inputs[i-1])
+	}
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	saved := buf.Bytes()
+	loaded, err := Load(b, bytes.NewReader(saved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Hash() != s.Hash() || loaded.FullHash() != s.FullHash() {
+		t.Fatalf("after load: hash %016x/%016x, before save %016x/%016x", loaded.Hash(), loaded.FullHash(), s.Hash(), s.FullHash())
+	}
+	for i := 4001; i <= 9000; i++ {
+		in := ri.tick(s, uint64(i))
+		s.Step(in)
+		loaded.Step(in)
+		if s.Hash() != loaded.Hash() {
+			t.Fatalf("tick %d: the loaded copy diverged (%016x vs %016x)", s.Tick(), loaded.Hash(), s.Hash())
+		}
+	}
+	if s.FullHash() != loaded.FullHash() {
+		t.Fatalf("full hashes differ at the end")
+	}
+	// Saving again gives the same bytes: the save is canonical.
+	var a, c bytes.Buffer
+	if err := s.Save(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Save(&c); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), c.Bytes()) {
+		t.Fatalf("the two surfaces save differently")
+	}
+}
+
+// TestDeterminismAcrossProcesses runs the same inputs in child processes with GOMAXPROCS
+// 1 and 2 and compares their hash sequences with this process's.
+func TestDeterminismAcrossProcesses(t *testing.T) {
+	if os.Getenv("STARLANE_DETERMINISM_CHILD") != "" {
+		return
+	}
+	const ticks = 3000
+	want := digest(hashRun(t, "starter", ticks, true))
+	for _, procs := range []int{1, 2} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestDeterminismChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "STARLANE_DETERMINISM_CHILD="+strconv.Itoa(ticks), "GOMAXPROCS="+strconv.Itoa(procs))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child with GOMAXPROCS=%d: %v\n%s", procs, err, out)
+		}
+		got := ""
+		for _, line := range strings.Split(string(out), "\n") {
+			if d, ok := strings.CutPrefix(line, "DIGEST "); ok {
+				got = strings.Fields(d)[0]
+			}
+		}
+		if got != want {
+			t.Errorf("GOMAXPROCS=%d: hash sequence digest %s, this process %s\n%s", procs, got, want, out)
+		}
+	}
+}
+
+func TestDeterminismChild(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("STARLANE_DETERMINISM_CHILD"))
+	if err != nil {
+		return // only does something as a child of TestDeterminismAcrossProcesses
+	}
+	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", digest(hashRun(t, "starter", n, true)), runtime.GOMAXPROCS(0))
+}
+
+func digest(hs []uint64) string {
+	h := fnv.New64a()
+	for _, v := range hs {
+		fmt.Fprintf(h, "%x,", v)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}

@@ -1,0 +1,109 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func starterSave(t *testing.T, version uint32) (*Surface, []byte) {
+	t.Helper()
+	s, err := NewMap(DefaultBundle(), "starter", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Run(60 * 90)
+	var buf bytes.Buffer
+	if err := s.save(&buf, version); err != nil {
+		t.Fatal(err)
+	}
+	return s, buf.Bytes()
+}
+
+func TestSaveRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	_, good := starterSave(t, SaveVersion)
+	newer := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint32(newer[8:], SaveVersion+1)
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 0x40
+	other := append([]byte(nil), good...)
+	other[30] ^= 1 // bundle hash
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "not a Starlane save"},
+		{"not a save", []byte("hello, this is not a save file at all, not even close........"), "bad magic"},
+		{"truncated header", good[:20], "not a Starlane save"},
+		{"truncated body", good[:len(good)-10], "truncated save"},
+		{"corrupt body", flipped, "checksum mismatch"},
+		{"newer version", newer, "format version 3, this build reads versions 1 to 2"},
+		{"other bundle", other, "prototype bundle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(DefaultBundle(), bytes.NewReader(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	_, err := Load(DefaultBundle(), bytes.NewReader(newer))
+	if !errors.Is(err, ErrNewerSave) {
+		t.Errorf("a newer save's error does not match ErrNewerSave: %v", err)
+	}
+}
+
+// TestSaveMigratesVersion1 loads a version 1 save (production statistics without their
+// last-minute rings) and checks everything else comes back and the rings start empty.
+func TestSaveMigratesVersion1(t *testing.T) {
+	t.Parallel()
+	s, old := starterSave(t, 1)
+	info, err := ReadSaveInfo(bytes.NewReader(old))
+	if err != nil || info.Version != 1 || info.Tick != s.Tick() {
+		t.Fatalf("save info %+v, %v", info, err)
+	}
+	loaded, err := Load(DefaultBundle(), bytes.NewReader(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Hash() != s.Hash() {
+		t.Fatalf("hash %016x after migration, %016x before", loaded.Hash(), s.Hash())
+	}
+	a, b := s.Production(), loaded.Production()
+	if a.Produced["iron-plate"] != b.Produced["iron-plate"] || b.Produced["iron-plate"] == 0 {
+		t.Errorf("totals not kept: %d vs %d", a.Produced["iron-plate"], b.Produced["iron-plate"])
+	}
+	if len(b.ProducedPerMinute) != 0 {
+		t.Errorf("version 1 has no per-minute figures, the migration invented %v", b.ProducedPerMinute)
+	}
+	// After another minute the figures are back.
+	loaded.Run(60 * 61)
+	if loaded.Production().ProducedPerMinute["iron-plate"] == 0 {
+		t.Errorf("per-minute figures did not resume after migration")
+	}
+}
+
+func TestLoadNeverPanicsOnCorruptBodies(t *testing.T) {
+	t.Parallel()
+	s, _ := starterSave(t, SaveVersion)
+	body := s.encodeState(SaveVersion)
+	r := newRNG(3)
+	for i := 0; i < 300; i++ {
+		mut := append([]byte(nil), body...)
+		for k := 0; k < 1+int(r.intn(4)); k++ {
+			mut[r.intn(uint64(len(mut)))] = byte(r.next())
+		}
+		if r.intn(3) == 0 {
+			mut = mut[:r.intn(uint64(len(mut)))]
+		}
+		// Either an error or a consistent surface that can run; never a panic.
+		got, err := decodeState(DefaultBundle(), mut, SaveVersion)
+		if err == nil {
+			got.Run(10)
+		}
+	}
+}

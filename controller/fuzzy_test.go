@@ -1,0 +1,347 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// chaosTransport wraps raft's in-memory transport and drops or delays outgoing
+// RPCs, in the spirit of hashicorp/raft's fuzzy tests.
+type chaosTransport struct {
+	*raft.InmemTransport
+	mu      sync.Mutex
+	rng     *rand.Rand
+	drop    float64 // probability an RPC is lost
+	maxWait time.Duration
+}
+
+var errDropped = errors.New("chaos: message dropped")
+
+func (c *chaosTransport) set(drop float64, maxWait time.Duration) {
+	c.mu.Lock()
+	c.drop, c.maxWait = drop, maxWait
+	c.mu.Unlock()
+}
+
+func (c *chaosTransport) disturb() error {
+	c.mu.Lock()
+	drop := c.rng.Float64() < c.drop
+	var wait time.Duration
+	if c.maxWait > 0 {
+		wait = time.Duration(c.rng.Int64N(int64(c.maxWait)))
+	}
+	c.mu.Unlock()
+	time.Sleep(wait)
+	if drop {
+		return errDropped
+	}
+	return nil
+}
+
+func (c *chaosTransport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
+}
+
+func (c *chaosTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
+	if err := c.disturb(); err != nil {
+		return err
+	}
+	return c.InmemTransport.AppendEntries(id, target, args, resp)
+}
+
+func (c *chaosTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+	if err := c.disturb(); err != nil {
+		return err
+	}
+	return c.InmemTransport.RequestVote(id, target, args, resp)
+}
+
+func (c *chaosTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	if err := c.disturb(); err != nil {
+		return err
+	}
+	return c.InmemTransport.RequestPreVote(id, target, args, resp)
+}
+
+// recordingFSM records every command it applies, to compare the nodes' histories.
+type recordingFSM struct {
+	*FSM
+	mu      sync.Mutex
+	applied []appliedEntry
+}
+
+type appliedEntry struct {
+	Index uint64
+	Data  string
+}
+
+func (r *recordingFSM) Apply(l *raft.Log) interface{} { return r.ApplyBatch([]*raft.Log{l})[0] }
+
+func (r *recordingFSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	r.mu.Lock()
+	for _, l := range logs {
+		if l.Type == raft.LogCommand {
+			r.applied = append(r.applied, appliedEntry{l.Index, string(l.Data)})
+		}
+	}
+	r.mu.Unlock()
+	return r.FSM.ApplyBatch(logs)
+}
+
+func (r *recordingFSM) history() []appliedEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]appliedEntry(nil), r.applied...)
+}
+
+type fuzzyNode struct {
+	id    raft.ServerID
+	r     *raft.Raft
+	fsm   *recordingFSM
+	inmem *raft.InmemTransport
+	trans *chaosTransport
+}
+
+// TestFuzzyRaftCluster runs a five-member Raft group of controller FSMs while
+// messages are dropped and delayed, members and the leader are cut off and
+// healed, and clients keep writing. Afterwards every member must have applied the
+// same commands in the same order, every acknowledged write must be in the state,
+// and no term may have had two leaders.
+func TestFuzzyRaftCluster(t *testing.T) {
+	t.Parallel()
+	run := 8 * time.Second
+	if testing.Short() {
+		run = 2 * time.Second
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+
+	const n = 5
+	var (
+		nodes   []*fuzzyNode
+		termsMu sync.Mutex
+		leaders = map[uint64]raft.ServerID{}
+		dupTerm atomic.Value
+	)
+	var servers []raft.Server
+	for i := 0; i < n; i++ {
+		id := raft.ServerID(fmt.Sprintf("f%d", i))
+		addr, inmem := raft.NewInmemTransport(raft.ServerAddress(id))
+		servers = append(servers, raft.Server{ID: id, Address: addr, Suffrage: raft.Voter})
+		nodes = append(nodes, &fuzzyNode{id: id, inmem: inmem, fsm: &recordingFSM{FSM: NewFSM(nil)},
+			trans: &chaosTransport{InmemTransport: inmem, rng: rand.New(rand.NewPCG(seed, uint64(i)+2))}})
+	}
+	connectAll := func(cut map[int]bool) {
+		for i, a := range nodes {
+			a.inmem.DisconnectAll()
+			for j, b := range nodes {
+				if i != j && !cut[i] && !cut[j] {
+					a.inmem.Connect(b.inmem.LocalAddr(), b.inmem)
+				}
+			}
+		}
+	}
+	connectAll(nil)
+	for _, nd := range nodes {
+		conf := raft.DefaultConfig()
+		conf.LocalID = nd.id
+		conf.HeartbeatTimeout = 100 * time.Millisecond
+		conf.ElectionTimeout = 100 * time.Millisecond
+		conf.LeaderLeaseTimeout = 50 * time.Millisecond
+		conf.CommitTimeout = 5 * time.Millisecond
+		conf.BatchApplyCh = true
+		conf.SnapshotThreshold = 1 << 30 // keep full logs so histories compare entry by entry
+		conf.Logger = hclog.NewNullLogger()
+		store := raft.NewInmemStore()
+		r, err := raft.NewRaft(conf, nd.fsm, store, store, raft.NewInmemSnapshotStore(), nd.trans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.r = r
+		id := nd.id
+		r.RegisterObserver(raft.NewObserver(nil, false, func(o *raft.Observation) bool {
+			// Runs on Raft's own goroutine as the state changes, so the term read
+			// here is the term the node won.
+			if st, ok := o.Data.(raft.RaftState); ok && st == raft.Leader {
+				term := r.CurrentTerm()
+				termsMu.Lock()
+				if prev, ok := leaders[term]; ok && prev != id {
+					dupTerm.Store(fmt.Sprintf("term %d had leaders %s and %s", term, prev, id))
+				}
+				leaders[term] = id
+				termsMu.Unlock()
+			}
+			return false
+		}))
+		defer r.Shutdown()
+	}
+	if err := nodes[0].r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatal(err)
+	}
+
+	leader := func() *fuzzyNode {
+		for _, nd := range nodes {
+			if nd.r.State() == raft.Leader {
+				return nd
+			}
+		}
+		return nil
+	}
+
+	// Writers: create uniquely named surfaces and toggle replicas; remember what
+	// the cluster acknowledged.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var ackMu sync.Mutex
+	acked := map[string]bool{}
+	var seq atomic.Int64
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				l := leader()
+				if l == nil {
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				k := seq.Add(1)
+				name := fmt.Sprintf("s%d", k)
+				cmd := &pb.Command{RequestId: name, UnixMs: k, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: &pb.Surface{Name: name, Replicas: 1}}}}
+				if k%3 == 0 {
+					cmd.Op = &pb.Command_SetSurfaceReplicas{SetSurfaceReplicas: &pb.SetSurfaceReplicasCmd{Name: fmt.Sprintf("s%d", k-1), Replicas: 2}}
+				}
+				data, _ := proto.Marshal(cmd)
+				f := l.r.Apply(data, 200*time.Millisecond)
+				if f.Error() == nil {
+					if res := f.Response().(*pb.CommandResult); res.Code == 0 && cmd.GetCreateSurface() != nil {
+						ackMu.Lock()
+						acked[name] = true
+						ackMu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+
+	// Chaos: drops and delays on every link, plus partitions of random members
+	// and of the leader.
+	for _, nd := range nodes {
+		nd.trans.set(0.05, 3*time.Millisecond)
+	}
+	deadline := time.Now().Add(run)
+	for round := 0; time.Now().Before(deadline); round++ {
+		cut := map[int]bool{}
+		choice := rng.IntN(5)
+		if round == 0 {
+			choice = 0 // always exercise at least one leader isolation
+		}
+		switch choice {
+		case 0, 3: // leader cut off from everyone
+			if l := leader(); l != nil {
+				for i, nd := range nodes {
+					if nd == l {
+						cut[i] = true
+					}
+				}
+			}
+		case 1: // a minority of two
+			cut[rng.IntN(n)], cut[rng.IntN(n)] = true, true
+		case 2: // heavy loss on one member
+			nodes[rng.IntN(n)].trans.set(0.5, 10*time.Millisecond)
+		}
+		connectAll(cut)
+		time.Sleep(time.Duration(200+rng.IntN(400)) * time.Millisecond)
+		for _, nd := range nodes {
+			nd.trans.set(0.05, 3*time.Millisecond)
+		}
+		connectAll(nil)
+		time.Sleep(time.Duration(100+rng.IntN(200)) * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+
+	// Heal completely and let everyone catch up on one final write.
+	for _, nd := range nodes {
+		nd.trans.set(0, 0)
+	}
+	connectAll(nil)
+	var final uint64
+	for end := time.Now().Add(20 * time.Second); ; {
+		if l := leader(); l != nil {
+			if f := l.r.Barrier(time.Second); f.Error() == nil {
+				final = l.r.LastIndex()
+				break
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatal("no leader after healing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, nd := range nodes {
+		for end := time.Now().Add(20 * time.Second); nd.r.AppliedIndex() < final; {
+			if time.Now().After(end) {
+				t.Fatalf("%s stuck at applied index %d < %d", nd.id, nd.r.AppliedIndex(), final)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	if v := dupTerm.Load(); v != nil {
+		t.Fatal(v)
+	}
+	ref := nodes[0].fsm.history()
+	if len(ref) < 50 {
+		t.Fatalf("only %d commands applied; the chaos left no room for progress", len(ref))
+	}
+	for _, nd := range nodes[1:] {
+		if diff := cmp.Diff(ref, nd.fsm.history()); diff != "" {
+			t.Fatalf("%s applied a different command history than %s:\n%s", nd.id, nodes[0].id, diff)
+		}
+		if diff := cmp.Diff(stateOf(nodes[0].fsm.FSM), stateOf(nd.fsm.FSM), protocmp.Transform()); diff != "" {
+			t.Fatalf("%s state differs:\n%s", nd.id, diff)
+		}
+	}
+	st := stateOf(nodes[0].fsm.FSM)
+	have := map[string]bool{}
+	for _, s := range st.Surfaces {
+		have[s.Name] = true
+	}
+	ackMu.Lock()
+	defer ackMu.Unlock()
+	for name := range acked {
+		if !have[name] {
+			t.Errorf("acknowledged write %s was lost", name)
+		}
+	}
+	termsMu.Lock()
+	defer termsMu.Unlock()
+	t.Logf("%d commands applied, %d acknowledged creates, %d terms with a leader", len(ref), len(acked), len(leaders))
+	minTerms := 3
+	if testing.Short() {
+		minTerms = 2
+	}
+	if len(leaders) < minTerms {
+		t.Errorf("only %d terms had a leader: the chaos did not force elections", len(leaders))
+	}
+}

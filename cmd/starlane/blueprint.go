@@ -77,7 +77,7 @@ func readBlueprint(stdin io.Reader, name string) (*blueprint.Object, error) {
 	} else {
 		name = "standard input"
 	}
-	o, err := blueprint.DefaultLimits.DecodeReader(r)
+	o, err := blueprint.DefaultLimits().DecodeReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("blueprint in %s: %w", name, err)
 	}

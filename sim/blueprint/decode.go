@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// Decode reads an exchange string with DefaultLimits.
-func Decode(s string) (*Object, error) { return DefaultLimits.Decode(s) }
+// Decode reads an exchange string with DefaultLimits().
+func Decode(s string) (*Object, error) { return DefaultLimits().Decode(s) }
 
 // Decode reads an exchange string as the game writes it: the version
 // character '0', then base64 of zlib-deflated JSON. Whitespace around and
@@ -25,11 +25,16 @@ func (l Limits) Decode(s string) (*Object, error) {
 }
 
 // DecodeReader reads an exchange string from r (a file, or standard input),
-// refusing one longer than MaxStringBytes before reading it all.
+// refusing one longer than MaxStringBytes (plus a quarter for line breaks)
+// before reading it all.
 func (l Limits) DecodeReader(r io.Reader) (*Object, error) {
-	b, err := io.ReadAll(io.LimitReader(r, int64(l.MaxStringBytes)+64))
+	limit := int64(l.MaxStringBytes) + int64(l.MaxStringBytes)/4
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, limitError("", "input is longer than %d bytes, past the blueprint string limit of %s", limit, mib(l.MaxStringBytes))
 	}
 	return l.Decode(string(b))
 }

@@ -181,7 +181,7 @@ func TestZipBombRefused(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	t.Parallel()
-	small := DefaultLimits
+	small := DefaultLimits()
 	small.MaxStringBytes = 100
 	small.MaxEntities = 2
 	small.MaxBookDepth = 2
@@ -217,6 +217,10 @@ func TestLimits(t *testing.T) {
 	_, err := small.Decode(pack(t, three))
 	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "past the limit of 100 bytes") {
 		t.Errorf("long string: error %v, want the 100-byte limit", err)
+	}
+	_, err = small.DecodeReader(strings.NewReader(strings.Repeat("A", 126)))
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "input is longer than 125 bytes") {
+		t.Errorf("long reader: error %v, want the limit", err)
 	}
 	small.MaxJSONBytes = 50
 	_, err = small.DecodeJSON([]byte(three))

@@ -86,6 +86,12 @@ func (r *reader) syntax(what string) error {
 	return newError(r.path(), "malformed JSON at byte %d: %s", r.pos, what)
 }
 
+// eof reports whether only whitespace is left.
+func (r *reader) eof() bool {
+	r.ws()
+	return r.pos >= len(r.data)
+}
+
 func (r *reader) ws() {
 	for r.pos < len(r.data) {
 		switch r.data[r.pos] {
@@ -98,7 +104,7 @@ func (r *reader) ws() {
 }
 
 // peek returns the first byte of the next value (after whitespace), or 0 at
-// the end of the input.
+// the end of the input; callers tell a NUL byte from the end with eof.
 func (r *reader) peek() byte {
 	r.ws()
 	if r.pos >= len(r.data) {
@@ -123,8 +129,6 @@ func describe(c byte) string {
 		return "null"
 	case c == '-' || c >= '0' && c <= '9':
 		return "number"
-	case c == 0:
-		return "end of input"
 	default:
 		return strconv.QuoteRune(rune(c))
 	}
@@ -132,7 +136,7 @@ func describe(c byte) string {
 
 func (r *reader) want(kind string, c byte) error {
 	switch {
-	case c == 0:
+	case r.eof():
 		return r.syntax("unexpected end of input, expected " + kind)
 	case !strings.ContainsRune("{[\"tfn-0123456789", rune(c)):
 		return r.syntax("unexpected character " + describe(c) + ", expected " + kind)
@@ -196,7 +200,7 @@ func (r *reader) readObject(fn func(key string) error, unique bool) error {
 	var many map[string]bool
 	for {
 		if c := r.peek(); c != '"' {
-			if c == 0 {
+			if r.eof() {
 				return r.syntax("unexpected end of input in object")
 			}
 			return r.syntax("expected a string key in object, got " + describe(c))
@@ -239,9 +243,10 @@ func (r *reader) readObject(fn func(key string) error, unique bool) error {
 			r.pos++
 			r.depth--
 			return nil
-		case 0:
-			return r.syntax("unexpected end of input in object")
 		default:
+			if r.eof() {
+				return r.syntax("unexpected end of input in object")
+			}
 			return r.syntax("expected ',' or '}' after object value, got " + describe(r.data[r.pos]))
 		}
 	}
@@ -275,9 +280,10 @@ func (r *reader) array(fn func(i int) error) error {
 			r.pos++
 			r.depth--
 			return nil
-		case 0:
-			return r.syntax("unexpected end of input in array")
 		default:
+			if r.eof() {
+				return r.syntax("unexpected end of input in array")
+			}
 			return r.syntax("expected ',' or ']' after array element, got " + describe(r.data[r.pos]))
 		}
 	}
@@ -516,7 +522,7 @@ func (r *reader) skipValue() error {
 	case c == '-' || c >= '0' && c <= '9':
 		_, err := r.number()
 		return err
-	case c == 0:
+	case r.eof():
 		return r.syntax("unexpected end of input, expected a value")
 	default:
 		return r.syntax("unexpected character " + describe(c))
@@ -525,7 +531,7 @@ func (r *reader) skipValue() error {
 
 // end checks that only whitespace follows the top-level value.
 func (r *reader) end() error {
-	if r.peek() != 0 {
+	if !r.eof() {
 		return r.syntax("unexpected data after the top-level value")
 	}
 	return nil

@@ -28,18 +28,19 @@ type Limits struct {
 	MaxWires int
 }
 
-// DefaultLimits are generous for any real base (the biggest published
-// megabase books hold a few hundred thousand entities) and keep a hostile
-// string well under a gigabyte of memory.
-var DefaultLimits = Limits{
-	MaxStringBytes: 32 << 20,
-	MaxJSONBytes:   64 << 20,
-	MaxJSONDepth:   128,
-	MaxBookDepth:   16,
-	MaxBlueprints:  100_000,
-	MaxEntities:    1_000_000,
-	MaxTiles:       2_000_000,
-	MaxWires:       1_000_000,
+// DefaultLimits returns limits generous for real bases (a million entities)
+// that keep a hostile string well under a gigabyte of memory.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxStringBytes: 32 << 20,
+		MaxJSONBytes:   64 << 20,
+		MaxJSONDepth:   128,
+		MaxBookDepth:   16,
+		MaxBlueprints:  100_000,
+		MaxEntities:    1_000_000,
+		MaxTiles:       2_000_000,
+		MaxWires:       1_000_000,
+	}
 }
 
 // ErrLimit is wrapped by every error about a string that exceeds Limits.

@@ -372,5 +372,6 @@ func (v Version) String() string {
 // the oldest there is.
 func (v Version) Legacy() bool { return v.Parts()[0] < 2 }
 
-// Version20 is the first Factorio 2.0 release, for blueprints Starlane writes.
-var Version20 = MakeVersion(2, 0, 0, 0)
+// Version20 is the first Factorio 2.0 release (2.0.0.0), for blueprints
+// Starlane writes.
+const Version20 Version = 2 << 48

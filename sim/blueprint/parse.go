@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// DecodeJSON decodes the JSON inside an exchange string with DefaultLimits.
-func DecodeJSON(data []byte) (*Object, error) { return DefaultLimits.DecodeJSON(data) }
+// DecodeJSON decodes the JSON inside an exchange string with DefaultLimits().
+func DecodeJSON(data []byte) (*Object, error) { return DefaultLimits().DecodeJSON(data) }
 
 // DecodeJSON decodes the JSON inside an exchange string: one object whose
 // key is blueprint, blueprint_book, upgrade_planner or deconstruction_planner.

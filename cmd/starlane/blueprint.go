@@ -13,34 +13,58 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/sim"
 	"github.com/starlane/starlane/sim/blueprint"
 )
 
-// newBlueprintCmd groups the blueprint commands. supported tells whether the
-// prototype bundle has an entity; nil when no bundle is available.
-func newBlueprintCmd(supported func(name string) bool) *cobra.Command {
+// entityBundle is what the blueprint commands need of a prototype bundle;
+// *sim.Bundle has it.
+type entityBundle interface {
+	Has(name string) bool
+	UnsupportedReason(name string) string
+	ShortHash() string
+}
+
+// newBlueprintCmd groups the blueprint commands, checking entity names
+// against the built-in prototype bundle.
+func newBlueprintCmd() *cobra.Command {
+	return newBlueprintCmdWith(func() entityBundle { return sim.DefaultBundle() })
+}
+
+// newBlueprintCmdWith takes the bundle lazily, so commands that never look
+// at entity names do not build it.
+func newBlueprintCmdWith(bundle func() entityBundle) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "blueprint",
 		Short: "Read Factorio blueprint exchange strings",
 		Long: `Read the blueprint exchange strings players copy out of Factorio 1.x and 2.0:
 single blueprints, blueprint books and planners.`,
 	}
-	cmd.AddCommand(newBlueprintInspectCmd(supported))
+	cmd.AddCommand(newBlueprintInspectCmd(bundle))
 	return cmd
 }
 
-func newBlueprintInspectCmd(supported func(name string) bool) *cobra.Command {
+// inspectJSON is the --json object: the package's summary (whose field
+// names are a contract) plus the bundle the names were checked against.
+type inspectJSON struct {
+	blueprint.Summary
+	Bundle string `json:"bundle"`
+}
+
+func newBlueprintInspectCmd(bundle func() entityBundle) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "inspect FILE|-",
 		Short: "Show what a blueprint string holds",
 		Long: `Show what a blueprint exchange string holds: its kind, label and game version,
 the blueprints of a book (flattened, with the index --index N selects), entity
-counts, wires, tiles, and the entities the prototype bundle lacks.
+counts, wires, tiles, and the entities the built-in prototype bundle lacks
+(a paste refuses those unless --skip-unknown is given).
 
 FILE holds the string as copied from the game; - reads standard input.
 --json prints one object with the fields kind, label, game_version, blueprints,
-entities, entity_counts, wires and unsupported (and more).`,
+entities, entity_counts, wires and unsupported, plus tiles, parameters,
+entries (one per blueprint), planners and bundle.`,
 		Example: `  starlane blueprint inspect balancer.txt
   xclip -o | starlane blueprint inspect --json -`,
 		Args: cobra.ExactArgs(1),
@@ -49,14 +73,12 @@ entities, entity_counts, wires and unsupported (and more).`,
 			if err != nil {
 				return err
 			}
-			sum := blueprint.Inspect(o, supported)
+			b := bundle()
+			sum := blueprint.Inspect(o, b.Has)
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(inspectJSON{sum, b.ShortHash()})
 			}
-			if supported == nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "note: no prototype bundle loaded; entity names were not checked")
-			}
-			return writeSummary(cmd.OutOrStdout(), sum, supported != nil)
+			return writeSummary(cmd.OutOrStdout(), sum, b)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of text")
@@ -84,7 +106,7 @@ func readBlueprint(stdin io.Reader, name string) (*blueprint.Object, error) {
 	return o, nil
 }
 
-func writeSummary(out io.Writer, s blueprint.Summary, checked bool) error {
+func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	kind := strings.ReplaceAll(string(s.Kind), "_", " ")
 	head := kind
@@ -112,13 +134,19 @@ func writeSummary(out io.Writer, s blueprint.Summary, checked bool) error {
 	}
 	if len(s.EntityCounts) > 0 {
 		fmt.Fprintln(w, "\nentities:")
-		writeCounts(w, s.EntityCounts)
+		writeCounts(w, s.EntityCounts, nil)
 	}
 	if len(s.Unsupported) > 0 {
-		fmt.Fprintln(w, "\nnot in the prototype bundle (a paste refuses these unless --skip-unknown):")
-		writeCounts(w, s.Unsupported)
-	} else if checked && s.Entities > 0 {
-		fmt.Fprintln(w, "\nevery entity is in the prototype bundle")
+		fmt.Fprintf(w, "\nnot in prototype bundle %s (a paste refuses these unless --skip-unknown):\n", b.ShortHash())
+		writeCounts(w, s.Unsupported, func(name string) string {
+			// The generic reason repeats the heading; keep specific ones.
+			if r := b.UnsupportedReason(name); !strings.HasPrefix(r, "not in prototype bundle") {
+				return r
+			}
+			return ""
+		})
+	} else if s.Entities > 0 {
+		fmt.Fprintf(w, "\nevery entity is in prototype bundle %s\n", b.ShortHash())
 	}
 	if s.Kind == blueprint.KindBook && len(s.Entries) > 0 {
 		fmt.Fprintln(w, "\nblueprints (select one with --index N):")
@@ -139,8 +167,9 @@ func writeSummary(out io.Writer, s blueprint.Summary, checked bool) error {
 	return w.Flush()
 }
 
-// writeCounts lists name counts, largest first.
-func writeCounts(w io.Writer, counts map[string]int) {
+// writeCounts lists name counts, largest first, with a note per name when
+// note is set.
+func writeCounts(w io.Writer, counts map[string]int, note func(string) string) {
 	names := make([]string, 0, len(counts))
 	for n := range counts {
 		names = append(names, n)
@@ -150,6 +179,10 @@ func writeCounts(w io.Writer, counts map[string]int) {
 	})
 	width := len(strconv.Itoa(counts[names[0]]))
 	for _, n := range names {
+		if note != nil {
+			fmt.Fprintf(w, "  %*d  %s\t  %s\n", width, counts[n], n, note(n))
+			continue
+		}
 		fmt.Fprintf(w, "  %*d  %s\n", width, counts[n], n)
 	}
 }

@@ -117,8 +117,20 @@ func TestBlueprintInspectBadInput(t *testing.T) {
 	}
 }
 
+// beltsOnly is a bundle that simulates transport belts and nothing else.
+type beltsOnly struct{}
+
+func (beltsOnly) Has(name string) bool { return name == "transport-belt" }
+func (beltsOnly) ShortHash() string    { return "0123456789ab" }
+func (beltsOnly) UnsupportedReason(name string) string {
+	if name == "splitter" {
+		return "splitters are off today"
+	}
+	return "not in prototype bundle 0123456789ab"
+}
+
 func TestBlueprintInspectUnsupportedNames(t *testing.T) {
-	cmd := newBlueprintCmd(func(name string) bool { return name == "transport-belt" })
+	cmd := newBlueprintCmdWith(func() entityBundle { return beltsOnly{} })
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"inspect", filepath.Join(blueprintDir, "belt_balancer_4x4.txt")})
@@ -126,13 +138,43 @@ func TestBlueprintInspectUnsupportedNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	i := strings.Index(text, "not in the prototype bundle")
+	i := strings.Index(text, "not in prototype bundle 0123456789ab")
 	if i < 0 {
 		t.Fatalf("no unsupported section:\n%s", text)
 	}
-	lines := strings.Split(strings.TrimSpace(text[i:]), "\n")[1:]
-	want := []string{"  6  splitter", "  4  underground-belt"}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(text[i:]), "\n")[1:] {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	want := []string{"6 splitter splitters are off today", "4 underground-belt"}
 	if !slices.Equal(lines, want) {
 		t.Errorf("unsupported lines %q, want %q", lines, want)
+	}
+}
+
+// TestBlueprintInspectUsesSimBundle checks the CLI asks the simulation's own
+// bundle: fluids are out of scope (DESIGN.md), inserters and chests are in.
+func TestBlueprintInspectUsesSimBundle(t *testing.T) {
+	out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", filepath.Join(blueprintDir, "oil_processing_1_1.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Unsupported map[string]int `json:"unsupported"`
+		Bundle      string         `json:"bundle"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Unsupported["pipe"] != 93 || got.Unsupported["pipe-to-ground"] != 114 {
+		t.Errorf("fluid entities not reported unsupported: %v", got.Unsupported)
+	}
+	for _, name := range []string{"inserter", "steel-chest"} {
+		if _, bad := got.Unsupported[name]; bad {
+			t.Errorf("%s reported unsupported: %v", name, got.Unsupported)
+		}
+	}
+	if got.Bundle == "" {
+		t.Error("no bundle hash in --json output")
 	}
 }

@@ -180,8 +180,10 @@ func writeCounts(w io.Writer, counts map[string]int, note func(string) string) {
 	width := len(strconv.Itoa(counts[names[0]]))
 	for _, n := range names {
 		if note != nil {
-			fmt.Fprintf(w, "  %*d  %s\t  %s\n", width, counts[n], n, note(n))
-			continue
+			if text := note(n); text != "" {
+				fmt.Fprintf(w, "  %*d  %s\t  %s\n", width, counts[n], n, text)
+				continue
+			}
 		}
 		fmt.Fprintf(w, "  %*d  %s\n", width, counts[n], n)
 	}

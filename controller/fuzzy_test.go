@@ -285,25 +285,31 @@ func TestFuzzyRaftCluster(t *testing.T) {
 		nd.trans.set(0, 0)
 	}
 	connectAll(nil)
-	var final uint64
-	for end := time.Now().Add(20 * time.Second); ; {
-		if l := leader(); l != nil {
-			if f := l.r.Barrier(time.Second); f.Error() == nil {
-				final = l.r.LastIndex()
-				break
-			}
-		}
+	// A new leader may still commit entries an old one replicated, so wait until
+	// every member has applied the same last index and that stays so.
+	for end, stable := time.Now().Add(30*time.Second), 0; stable < 3; {
 		if time.Now().After(end) {
-			t.Fatal("no leader after healing")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, nd := range nodes {
-		for end := time.Now().Add(20 * time.Second); nd.r.AppliedIndex() < final; {
-			if time.Now().After(end) {
-				t.Fatalf("%s stuck at applied index %d < %d", nd.id, nd.r.AppliedIndex(), final)
+			var idx []uint64
+			for _, nd := range nodes {
+				idx = append(idx, nd.r.AppliedIndex())
 			}
-			time.Sleep(10 * time.Millisecond)
+			t.Fatalf("members did not converge after healing: applied %v", idx)
+		}
+		l := leader()
+		if l == nil || l.r.Barrier(time.Second).Error() != nil {
+			stable = 0
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		time.Sleep(200 * time.Millisecond)
+		same := l.r.State() == raft.Leader
+		for _, nd := range nodes {
+			same = same && nd.r.AppliedIndex() == l.r.LastIndex()
+		}
+		if same {
+			stable++
+		} else {
+			stable = 0
 		}
 	}
 

@@ -1,0 +1,501 @@
+// Command benchcontroller measures a three-member Starlane controller cluster and
+// a three-member etcd cluster side by side on loopback: sequential and concurrent
+// small-write throughput and latency, and the time from killing the leader with
+// SIGKILL to the next acknowledged write. It is run by scripts/bench-controller.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+func main() {
+	var (
+		starlane = flag.String("starlane", "bin/starlane", "starlane binary")
+		etcdBin  = flag.String("etcd", "etcd", "etcd binary")
+		runs     = flag.Int("runs", 5, "runs per system")
+		dur      = flag.Duration("duration", 5*time.Second, "length of each throughput phase")
+		clients  = flag.Int("clients", 64, "concurrent clients")
+		only     = flag.String("only", "", "run only this system (starlane or etcd)")
+	)
+	flag.Parse()
+	systems := []system{&starlaneSys{bin: *starlane}, &etcdSys{bin: *etcdBin}}
+	results := map[string][]result{}
+	for r := 0; r < *runs; r++ {
+		for _, s := range systems {
+			if *only != "" && s.name() != *only {
+				continue
+			}
+			res, err := runOnce(s, *dur, *clients)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s run %d: %v\n", s.name(), r+1, err)
+				os.Exit(1)
+			}
+			fmt.Fprintf(os.Stderr, "%s run %d: seq %.0f w/s p50 %.2f ms | conc %.0f w/s p50 %.2f ms p99 %.2f ms | failover %.2f s\n",
+				s.name(), r+1, res.seqRate, ms(res.seqP50), res.concRate, ms(res.concP50), ms(res.concP99), res.failover.Seconds())
+			results[s.name()] = append(results[s.name()], res)
+		}
+	}
+	fmt.Printf("| system | sequential writes/s | sequential p50 | sequential p99 | %d-client writes/s | %d-client p50 | %d-client p99 | leader kill -> next write (median; all runs) |\n", *clients, *clients, *clients)
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	for _, s := range systems {
+		rs := results[s.name()]
+		if len(rs) == 0 {
+			continue
+		}
+		med := func(f func(result) float64) float64 {
+			v := make([]float64, len(rs))
+			for i, r := range rs {
+				v[i] = f(r)
+			}
+			sort.Float64s(v)
+			return v[len(v)/2]
+		}
+		var fo []string
+		for _, r := range rs {
+			fo = append(fo, fmt.Sprintf("%.2f", r.failover.Seconds()))
+		}
+		fmt.Printf("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.2f s (%s) |\n", s.name(),
+			med(func(r result) float64 { return r.seqRate }), med(func(r result) float64 { return ms(r.seqP50) }), med(func(r result) float64 { return ms(r.seqP99) }),
+			med(func(r result) float64 { return r.concRate }), med(func(r result) float64 { return ms(r.concP50) }), med(func(r result) float64 { return ms(r.concP99) }),
+			med(func(r result) float64 { return r.failover.Seconds() }), strings.Join(fo, ", "))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type result struct {
+	seqRate, concRate float64
+	seqP50, seqP99    time.Duration
+	concP50, concP99  time.Duration
+	failover          time.Duration
+}
+
+// system is one cluster under test.
+type system interface {
+	name() string
+	// start launches three members in dir and returns their client addresses.
+	start(dir string) ([]string, error)
+	// leader returns the index of the current leader.
+	leader(ctx context.Context, conns []*grpc.ClientConn) (int, error)
+	// write performs one small write with a unique key.
+	write(ctx context.Context, cc *grpc.ClientConn, key string) error
+	kill(i int)
+	stop()
+}
+
+func runOnce(s system, dur time.Duration, clients int) (result, error) {
+	var res result
+	dir, err := os.MkdirTemp("", "bench-controller-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	addrs, err := s.start(dir)
+	defer s.stop()
+	if err != nil {
+		return res, err
+	}
+	var conns []*grpc.ClientConn
+	for _, a := range addrs {
+		cc, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return res, err
+		}
+		defer cc.Close()
+		conns = append(conns, cc)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var l int
+	for {
+		if l, err = s.leader(ctx, conns); err == nil {
+			if err = s.write(ctx, conns[l], "warm-0"); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("cluster never became ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Extra connections to the leader for the concurrent phase, as etcd's own
+	// benchmark tool spreads clients over several connections.
+	lconns := []*grpc.ClientConn{conns[l]}
+	for i := 0; i < 7; i++ {
+		cc, err := grpc.NewClient(addrs[l], grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return res, err
+		}
+		defer cc.Close()
+		lconns = append(lconns, cc)
+	}
+	var keyN atomic.Int64
+	key := func() string { return fmt.Sprintf("k%09d", keyN.Add(1)) }
+	for i := 0; i < 200; i++ {
+		if err := s.write(ctx, conns[l], key()); err != nil {
+			return res, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	res.seqRate, res.seqP50, res.seqP99, err = load(s, lconns[:1], 1, dur, key)
+	if err != nil {
+		return res, fmt.Errorf("sequential: %w", err)
+	}
+	res.concRate, res.concP50, res.concP99, err = load(s, lconns, clients, dur, key)
+	if err != nil {
+		return res, fmt.Errorf("concurrent: %w", err)
+	}
+	res.failover, err = failover(s, conns, l, key)
+	return res, err
+}
+
+// load runs n writers for d and returns writes/s and latency percentiles.
+func load(s system, conns []*grpc.ClientConn, n int, d time.Duration, key func() string) (float64, time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	var lats []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(cc *grpc.ClientConn) {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t := time.Now()
+				err := s.write(context.Background(), cc, key())
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			mu.Unlock()
+		}(conns[i%len(conns)])
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if firstErr != nil {
+		return 0, 0, 0, firstErr
+	}
+	slices.Sort(lats)
+	return float64(len(lats)) / el.Seconds(), lats[len(lats)/2], lats[len(lats)*99/100], nil
+}
+
+// failover keeps one writer going over all members (moving on after an error or
+// a 1 s attempt timeout), SIGKILLs the leader and returns the time to the next
+// acknowledged write.
+func failover(s system, conns []*grpc.ClientConn, leader int, key func() string) (time.Duration, error) {
+	var killed atomic.Int64
+	got := make(chan time.Time, 1)
+	stop := make(chan struct{})
+	go func() {
+		cur := leader
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := s.write(ctx, conns[cur], key())
+			cancel()
+			if err != nil {
+				cur = (cur + 1) % len(conns)
+				if cur == leader {
+					time.Sleep(20 * time.Millisecond)
+				}
+				continue
+			}
+			if k := killed.Load(); k != 0 && time.Now().UnixNano() > k {
+				select {
+				case got <- time.Now():
+				default:
+				}
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	at := time.Now()
+	killed.Store(at.UnixNano())
+	s.kill(leader)
+	select {
+	case t := <-got:
+		return t.Sub(at), nil
+	case <-time.After(30 * time.Second):
+		close(stop)
+		return 0, errors.New("no write succeeded within 30 s of the leader kill")
+	}
+}
+
+func freePorts(n int) ([]string, error) {
+	var out []string
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
+
+type procs struct{ cmds []*exec.Cmd }
+
+func (p *procs) launch(dir, name, bin string, args ...string) error {
+	f, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c := exec.Command(bin, args...)
+	c.Stdout, c.Stderr = f, f
+	if err := c.Start(); err != nil {
+		return err
+	}
+	p.cmds = append(p.cmds, c)
+	return nil
+}
+
+func (p *procs) kill(i int) {
+	p.cmds[i].Process.Signal(syscall.SIGKILL)
+	p.cmds[i].Wait()
+}
+
+func (p *procs) stop() {
+	for _, c := range p.cmds {
+		if c.ProcessState == nil {
+			c.Process.Signal(syscall.SIGKILL)
+			c.Wait()
+		}
+	}
+	p.cmds = nil
+}
+
+// starlaneSys runs `starlane controller` with default timeouts.
+type starlaneSys struct {
+	bin string
+	procs
+	addrs []string
+}
+
+func (s *starlaneSys) name() string { return "starlane" }
+
+func (s *starlaneSys) start(dir string) ([]string, error) {
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	s.addrs = []string{ports[0], ports[2], ports[4]}
+	for i := 0; i < 3; i++ {
+		args := []string{"controller", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", filepath.Join(dir, fmt.Sprintf("c%d", i+1)),
+			"--bind", ports[2*i], "--raft-bind", ports[2*i+1], "--log-level", "warn"}
+		if i == 0 {
+			args = append(args, "--bootstrap")
+		} else {
+			args = append(args, "--join", ports[0])
+		}
+		if err := s.launch(dir, fmt.Sprintf("c%d", i+1), s.bin, args...); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			time.Sleep(1500 * time.Millisecond) // let it win its first election
+		}
+	}
+	// Wait until all three are voters.
+	cc, err := grpc.NewClient(ports[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		st, err := pb.NewClusterServiceClient(cc).GetStatus(context.Background(), &pb.GetStatusRequest{})
+		if err != nil {
+			continue
+		}
+		v := 0
+		for _, p := range st.Peers {
+			if p.Suffrage == "voter" {
+				v++
+			}
+		}
+		if v == 3 {
+			return s.addrs, nil
+		}
+	}
+	return nil, errors.New("starlane controllers did not form a 3-voter cluster")
+}
+
+func (s *starlaneSys) leader(ctx context.Context, conns []*grpc.ClientConn) (int, error) {
+	for _, cc := range conns {
+		st, err := pb.NewClusterServiceClient(cc).GetStatus(ctx, &pb.GetStatusRequest{})
+		if err != nil {
+			continue
+		}
+		for i, a := range s.addrs {
+			if a == st.LeaderApiAddress {
+				return i, nil
+			}
+		}
+	}
+	return 0, errors.New("no leader")
+}
+
+var reqN atomic.Int64
+
+func (s *starlaneSys) write(ctx context.Context, cc *grpc.ClientConn, key string) error {
+	_, err := pb.NewClusterServiceClient(cc).CreateSurface(ctx, &pb.CreateSurfaceRequest{
+		RequestId: fmt.Sprintf("bench-%d-%d", os.Getpid(), reqN.Add(1)), Name: key,
+	})
+	return err
+}
+
+// etcdSys runs etcd with default timeouts (heartbeat 100 ms, election 1000 ms).
+type etcdSys struct {
+	bin string
+	procs
+}
+
+func (e *etcdSys) name() string { return "etcd" }
+
+func (e *etcdSys) start(dir string) ([]string, error) {
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	var cluster []string
+	for i := 0; i < 3; i++ {
+		cluster = append(cluster, fmt.Sprintf("e%d=http://%s", i+1, ports[2*i+1]))
+	}
+	var addrs []string
+	for i := 0; i < 3; i++ {
+		client, peer := ports[2*i], ports[2*i+1]
+		addrs = append(addrs, client)
+		err := e.launch(dir, fmt.Sprintf("e%d", i+1), e.bin,
+			"--name", fmt.Sprintf("e%d", i+1), "--data-dir", filepath.Join(dir, fmt.Sprintf("e%d", i+1)),
+			"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
+			"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
+			"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", "bench", "--logger", "zap", "--log-level", "error")
+		if err != nil {
+			return nil, err
+		}
+	}
+	return addrs, nil
+}
+
+// raw is a pre-encoded protobuf message; etcd is called without its client
+// library, with hand-encoded PutRequest and StatusRequest messages.
+type raw struct{ b []byte }
+
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return v.(*raw).b, nil }
+func (rawCodec) Unmarshal(b []byte, v any) error {
+	v.(*raw).b = append([]byte(nil), b...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }
+
+func (e *etcdSys) write(ctx context.Context, cc *grpc.ClientConn, key string) error {
+	// etcdserverpb.PutRequest{key: 1, value: 2}
+	b := protowire.AppendTag(nil, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, []byte(key))
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendBytes(b, []byte("small-value-0123456789abcdef"))
+	return cc.Invoke(ctx, "/etcdserverpb.KV/Put", &raw{b}, &raw{}, grpc.ForceCodec(rawCodec{}))
+}
+
+func (e *etcdSys) leader(ctx context.Context, conns []*grpc.ClientConn) (int, error) {
+	for i, cc := range conns {
+		var out raw
+		if err := cc.Invoke(ctx, "/etcdserverpb.Maintenance/Status", &raw{}, &out, grpc.ForceCodec(rawCodec{})); err != nil {
+			continue
+		}
+		// StatusResponse{header: 1 {member_id: 2}, leader: 4}
+		var member, leader uint64
+		walk(out.b, func(num protowire.Number, v uint64, sub []byte) {
+			switch num {
+			case 1:
+				walk(sub, func(n protowire.Number, v uint64, _ []byte) {
+					if n == 2 {
+						member = v
+					}
+				})
+			case 4:
+				leader = v
+			}
+		})
+		if leader != 0 && leader == member {
+			return i, nil
+		}
+	}
+	return 0, errors.New("no leader")
+}
+
+func walk(b []byte, fn func(protowire.Number, uint64, []byte)) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return
+			}
+			fn(num, v, nil)
+			b = b[n:]
+		case protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return
+			}
+			fn(num, 0, v)
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return
+			}
+			b = b[n:]
+		}
+	}
+}

@@ -251,3 +251,40 @@ func digest(hs []uint64) string {
 	}
 	return fmt.Sprintf("%016x", h.Sum64())
 }
+
+func TestEntityHashesNameTheEntityThatDiffers(t *testing.T) {
+	t.Parallel()
+	a, err := NewMap(DefaultBundle(), "starter", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Run(600)
+	var buf bytes.Buffer
+	if err := a.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(DefaultBundle(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tamper with one lab in the copy, as a desync would.
+	var lab EntityID
+	b.Entities(func(e EntityInfo) bool {
+		if e.Kind == KindLab {
+			lab = e.ID
+			return false
+		}
+		return true
+	})
+	b.labs[b.ents[lab].slot].packs[0] += 3
+	ha, hb := a.EntityHashes(), b.EntityHashes()
+	var differ []uint32
+	for id, h := range ha {
+		if hb[id] != h {
+			differ = append(differ, id)
+		}
+	}
+	if len(differ) != 1 || differ[0] != uint32(lab) {
+		t.Fatalf("entities that differ: %v, want just the lab #%d", differ, lab)
+	}
+}

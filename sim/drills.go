@@ -18,6 +18,9 @@ type drill struct {
 	usage  int64
 	net    int32
 	fuel   burnerState
+	// The chunk and index of tiles[cur], cached (derived state, not saved).
+	curChunk *chunk
+	curIdx   int
 }
 
 func (s *Surface) addDrill(id EntityID, pi int) int32 {
@@ -75,6 +78,9 @@ func (s *Surface) drillOutput(d *drill) bool {
 
 // nextResource finds the next tile with resource left, starting at d.cur.
 func (s *Surface) nextResource(d *drill) (*chunk, int, bool) {
+	if c := d.curChunk; c != nil && c.amount[d.curIdx] > 0 {
+		return c, d.curIdx, true
+	}
 	n := int32(len(d.tiles))
 	for k := int32(0); k < n; k++ {
 		i := (d.cur + k) % n
@@ -82,6 +88,7 @@ func (s *Surface) nextResource(d *drill) (*chunk, int, bool) {
 		c, ci := s.chunkAt(t.X, t.Y)
 		if c.amount[ci] > 0 {
 			d.cur = i
+			d.curChunk, d.curIdx = c, ci
 			return c, ci, true
 		}
 	}
@@ -137,6 +144,7 @@ func (s *Surface) updateDrill(i int32) {
 	c.amount[ci]--
 	c.mined = true
 	d.cur = (d.cur + 1) % int32(len(d.tiles))
+	d.curChunk = nil
 	d.held = res
 	s.stats.produce(res, 1)
 	s.drillOutput(d)

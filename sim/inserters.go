@@ -122,6 +122,45 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 	return 0
 }
 
+// wantsAny reports whether a target might accept some item now. It is exact for machines
+// and labs (all inputs at their limits means nothing is accepted) and true for anything
+// else that takes items.
+func (s *Surface) wantsAny(t *target) bool {
+	switch t.kind {
+	case KindNone, KindBridgeImport, KindSolar, KindAccumulator, KindEnergyInterface, KindPole:
+		return false
+	case KindAssembler, KindFurnace:
+		c := &s.crafters[t.slot]
+		if c.burner && c.fuel.n < fuelLimit {
+			return true
+		}
+		if c.recipe < 0 || (c.furnace && c.in[0] == 0 && !c.crafting && c.out[0] == 0) {
+			return true
+		}
+		for k := range s.b.ingIDs[c.recipe] {
+			if c.in[k] < c.limit[k] {
+				return true
+			}
+		}
+		return false
+	case KindLab:
+		l := &s.labs[t.slot]
+		for k, id := range s.b.labIn[l.proto] {
+			if id != 0 && k < len(l.packs) && l.packs[k] < labPackLimit {
+				return true
+			}
+		}
+		return false
+	case KindDrill:
+		d := &s.drills[t.slot]
+		return d.burner && d.fuel.n < fuelLimit
+	case KindInserter:
+		in := &s.ins[t.slot]
+		return in.burner && in.fuel.n < fuelLimit
+	}
+	return true
+}
+
 // insertInto puts up to n items into a non-belt target and returns how many went in.
 func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 	var got int32
@@ -257,6 +296,11 @@ func (s *Surface) inserterPickup(i int32, in *inserter) {
 	}
 	hand := s.handSize(in)
 	if in.pick.isBelt() {
+		if in.handN == 0 && !s.wantsAny(&in.drop) {
+			// Nothing on the belt could be taken now: wait for the target to change.
+			s.sleep(KindInserter, i)
+			return
+		}
 		want := hand
 		if in.handN > 0 {
 			want = min(hand, s.accepts(&in.drop, in.hand))

@@ -56,6 +56,8 @@ type generator struct {
 	res     []ItemID // resources of the planet, parallel to planet.Resources
 	weights uint32
 	patches []Patch
+	// byChunk lists, per chunk, the patches overlapping it (in patch order).
+	byChunk map[chunkKey][]int32
 }
 
 func newGenerator(b *Bundle, seed uint64, planet string, patches []Patch) (generator, error) {
@@ -63,7 +65,18 @@ func newGenerator(b *Bundle, seed uint64, planet string, patches []Patch) (gener
 	if !ok {
 		return generator{}, fmt.Errorf("unknown planet %q (known: nauvis, vulcanus, fulgora, gleba, aquilo)", planet)
 	}
-	g := generator{seed: seed, planet: p, patches: patches}
+	g := generator{seed: seed, planet: p, patches: patches, byChunk: map[chunkKey][]int32{}}
+	for i, pt := range patches {
+		if pt.W <= 0 || pt.H <= 0 || pt.W > 1<<16 || pt.H > 1<<16 {
+			return generator{}, fmt.Errorf("patch %d: size %dx%d out of range", i, pt.W, pt.H)
+		}
+		for cy := pt.Y >> chunkBits; cy <= (pt.Y+pt.H-1)>>chunkBits; cy++ {
+			for cx := pt.X >> chunkBits; cx <= (pt.X+pt.W-1)>>chunkBits; cx++ {
+				k := chunkKey{cx, cy}
+				g.byChunk[k] = append(g.byChunk[k], int32(i))
+			}
+		}
+	}
 	for _, r := range p.Resources {
 		id, ok := b.ItemID(r.Name)
 		if !ok {
@@ -89,8 +102,10 @@ func (g *generator) hash(a, b int32, salt uint64) uint64 {
 
 // tile returns the generated resource and amount of one tile.
 func (g *generator) tile(x, y int32) (ItemID, uint32) {
-	for i := len(g.patches) - 1; i >= 0; i-- {
-		p := &g.patches[i]
+	k, _ := chunkOf(x, y)
+	list := g.byChunk[k]
+	for i := len(list) - 1; i >= 0; i-- {
+		p := &g.patches[list[i]]
 		if x >= p.X && x < p.X+p.W && y >= p.Y && y < p.Y+p.H {
 			return p.Resource, p.Amount
 		}

@@ -29,14 +29,16 @@ type generatorEnt struct {
 type network struct {
 	sat    int32 // satisfaction for the current tick, of SatOne
 	demand int64 // requested this tick by working entities
-	drain  int64 // always drawn by connected idle consumers
-	solar  int64 // peak production of connected solar panels, W
-	acc    int64 // connected accumulators
-	accCap int64 // per accumulator
-	accIn  int64
-	accOut int64
-	energy int64 // stored in the network's accumulators
-	eei    bool  // an electric-energy-interface (unlimited source) is connected
+	// lastDemand is the whole demand of the last tick, drain included (for reports).
+	lastDemand int64
+	drain      int64 // always drawn by connected idle consumers
+	solar      int64 // peak production of connected solar panels, W
+	acc        int64 // connected accumulators
+	accCap     int64 // per accumulator
+	accIn      int64
+	accOut     int64
+	energy     int64 // stored in the network's accumulators
+	eei        bool  // an electric-energy-interface (unlimited source) is connected
 }
 
 func (s *Surface) addPole(id EntityID) int32 {
@@ -335,6 +337,7 @@ func (s *Surface) updatePower() {
 		n := &s.nets[i]
 		demand := n.demand + n.drain
 		n.demand = 0
+		n.lastDemand = demand
 		if n.eei {
 			n.sat = SatOne
 			continue

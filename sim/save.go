@@ -277,116 +277,35 @@ func (s *Surface) encodeState(version uint32) []byte {
 	// Kind state, slot by slot.
 	e.u(uint64(len(s.belts)))
 	for i := range s.belts {
-		n := &s.belts[i]
-		e.u(uint64(n.ent))
-		e.b(n.alive)
-		e.u(uint64(n.kind))
-		e.u(uint64(n.dir))
-		e.i(int64(n.x))
-		e.i(int64(n.y))
-		e.b(n.out)
-		e.i(int64(n.split))
-		e.u(uint64(n.side))
+		s.encodeBeltNode(&e, int32(i))
 	}
 	e.u(uint64(len(s.splitters)))
 	for i := range s.splitters {
-		sp := &s.splitters[i]
-		e.u(uint64(sp.ent))
-		e.i(int64(sp.node[0]))
-		e.i(int64(sp.node[1]))
-		e.i(int64(sp.inPrio))
-		e.i(int64(sp.outPrio))
-		e.u(uint64(sp.filter))
-		e.u(uint64(sp.toggle[0]))
-		e.u(uint64(sp.toggle[1]))
+		s.encodeSplitter(&e, int32(i))
 	}
 	e.u(uint64(len(s.ins)))
 	for i := range s.ins {
-		in := &s.ins[i]
-		e.u(uint64(in.ent))
-		e.u(uint64(in.state))
-		e.i(int64(in.move))
-		e.u(uint64(in.hand))
-		e.i(int64(in.handN))
-		encodeBurner(&e, &in.fuel)
+		s.encodeInserter(&e, int32(i))
 	}
 	e.u(uint64(len(s.crafters)))
 	for i := range s.crafters {
-		c := &s.crafters[i]
-		e.u(uint64(c.ent))
-		e.i(int64(c.recipe))
-		for _, v := range c.in {
-			e.i(int64(v))
-		}
-		for _, v := range c.out {
-			e.i(int64(v))
-		}
-		e.i(c.work)
-		e.b(c.crafting)
-		encodeBurner(&e, &c.fuel)
+		s.encodeCrafter(&e, int32(i))
 	}
 	e.u(uint64(len(s.drills)))
 	for i := range s.drills {
-		d := &s.drills[i]
-		e.u(uint64(d.ent))
-		e.u(uint64(len(d.tiles)))
-		for _, t := range d.tiles {
-			e.i(int64(t.X))
-			e.i(int64(t.Y))
-		}
-		e.i(int64(d.cur))
-		e.i(d.work)
-		e.u(uint64(d.held))
-		e.b(d.done)
-		encodeBurner(&e, &d.fuel)
+		s.encodeDrill(&e, int32(i))
 	}
 	e.u(uint64(len(s.labs)))
 	for i := range s.labs {
-		l := &s.labs[i]
-		e.u(uint64(l.ent))
-		for _, v := range l.packs {
-			e.i(int64(v))
-		}
-		e.i(l.work)
-		e.b(l.working)
+		s.encodeLab(&e, int32(i))
 	}
 	e.u(uint64(len(s.chests)))
 	for i := range s.chests {
-		c := &s.chests[i]
-		e.u(uint64(c.ent))
-		if c.ent == 0 {
-			continue
-		}
-		for _, st := range s.stacks[c.off : c.off+c.n] {
-			e.u(uint64(st.Item))
-			e.i(int64(st.Count))
-		}
-		e.b(c.inf != nil)
-		if c.inf != nil {
-			e.b(c.inf.RemoveUnfiltered)
-			e.u(uint64(len(c.inf.Filters)))
-			for _, f := range c.inf.Filters {
-				e.str(f.Item)
-				e.i(int64(f.Count))
-				e.str(f.Mode)
-			}
-		}
-		e.i(int64(c.port))
+		s.encodeContainer(&e, int32(i))
 	}
 	e.u(uint64(len(s.ports)))
 	for i := range s.ports {
-		p := &s.ports[i]
-		e.u(uint64(p.ent))
-		e.b(p.export)
-		e.u(p.seq)
-		e.i(p.credit)
-		e.u(uint64(len(p.outbox)))
-		for _, o := range p.outbox {
-			e.u(o.Seq)
-			e.u(o.Tick)
-			e.u(uint64(o.Item))
-			e.i(int64(o.Count))
-		}
+		s.encodePort(&e, int32(i))
 	}
 	e.u(uint64(len(s.poles)))
 	for i := range s.poles {
@@ -464,3 +383,164 @@ func sortChunkKeys(k []chunkKey) {
 }
 
 func sortIDs(ids []EntityID) { sortSlice(ids, func(a, b EntityID) bool { return a < b }) }
+
+// Per-record encoders, shared by saves, the full hash and per-entity digests.
+
+func (s *Surface) encodeBeltNode(e *encoder, i int32) {
+	n := &s.belts[i]
+	e.u(uint64(n.ent))
+	e.b(n.alive)
+	e.u(uint64(n.kind))
+	e.u(uint64(n.dir))
+	e.i(int64(n.x))
+	e.i(int64(n.y))
+	e.b(n.out)
+	e.i(int64(n.split))
+	e.u(uint64(n.side))
+}
+
+func (s *Surface) encodeSplitter(e *encoder, i int32) {
+	sp := &s.splitters[i]
+	e.u(uint64(sp.ent))
+	e.i(int64(sp.node[0]))
+	e.i(int64(sp.node[1]))
+	e.i(int64(sp.inPrio))
+	e.i(int64(sp.outPrio))
+	e.u(uint64(sp.filter))
+	e.u(uint64(sp.toggle[0]))
+	e.u(uint64(sp.toggle[1]))
+}
+
+func (s *Surface) encodeInserter(e *encoder, i int32) {
+	in := &s.ins[i]
+	e.u(uint64(in.ent))
+	e.u(uint64(in.state))
+	e.i(int64(in.move))
+	e.u(uint64(in.hand))
+	e.i(int64(in.handN))
+	encodeBurner(e, &in.fuel)
+}
+
+func (s *Surface) encodeCrafter(e *encoder, i int32) {
+	c := &s.crafters[i]
+	e.u(uint64(c.ent))
+	e.i(int64(c.recipe))
+	for _, v := range c.in {
+		e.i(int64(v))
+	}
+	for _, v := range c.out {
+		e.i(int64(v))
+	}
+	e.i(c.work)
+	e.b(c.crafting)
+	encodeBurner(e, &c.fuel)
+}
+
+func (s *Surface) encodeDrill(e *encoder, i int32) {
+	d := &s.drills[i]
+	e.u(uint64(d.ent))
+	e.u(uint64(len(d.tiles)))
+	for _, t := range d.tiles {
+		e.i(int64(t.X))
+		e.i(int64(t.Y))
+	}
+	e.i(int64(d.cur))
+	e.i(d.work)
+	e.u(uint64(d.held))
+	e.b(d.done)
+	encodeBurner(e, &d.fuel)
+}
+
+func (s *Surface) encodeLab(e *encoder, i int32) {
+	l := &s.labs[i]
+	e.u(uint64(l.ent))
+	for _, v := range l.packs {
+		e.i(int64(v))
+	}
+	e.i(l.work)
+	e.b(l.working)
+}
+
+func (s *Surface) encodeContainer(e *encoder, i int32) {
+	c := &s.chests[i]
+	e.u(uint64(c.ent))
+	if c.ent == 0 {
+		return
+	}
+	for _, st := range s.stacks[c.off : c.off+c.n] {
+		e.u(uint64(st.Item))
+		e.i(int64(st.Count))
+	}
+	e.b(c.inf != nil)
+	if c.inf != nil {
+		e.b(c.inf.RemoveUnfiltered)
+		e.u(uint64(len(c.inf.Filters)))
+		for _, f := range c.inf.Filters {
+			e.str(f.Item)
+			e.i(int64(f.Count))
+			e.str(f.Mode)
+		}
+	}
+	e.i(int64(c.port))
+}
+
+func (s *Surface) encodePort(e *encoder, i int32) {
+	p := &s.ports[i]
+	e.u(uint64(p.ent))
+	e.b(p.export)
+	e.u(p.seq)
+	e.i(p.credit)
+	e.u(uint64(len(p.outbox)))
+	for _, o := range p.outbox {
+		e.u(o.Seq)
+		e.u(o.Tick)
+		e.u(uint64(o.Item))
+		e.i(int64(o.Count))
+	}
+}
+
+// EntityHashes returns a digest of every live entity's state (position, direction and
+// what it holds, belt items included), by entity ID. Comparing two peers' digests names
+// the entities a desync touched.
+func (s *Surface) EntityHashes() map[uint32]uint64 {
+	out := make(map[uint32]uint64, len(s.ents))
+	var e encoder
+	for id := 1; id < len(s.ents); id++ {
+		en := &s.ents[id]
+		if !en.alive() {
+			continue
+		}
+		e.buf = e.buf[:0]
+		e.i(int64(en.proto))
+		e.u(uint64(en.dir))
+		e.i(int64(en.x))
+		e.i(int64(en.y))
+		switch en.kind {
+		case KindBelt, KindUnderground, KindSplitter:
+			for _, st := range s.contents(EntityID(id)) {
+				e.u(uint64(st.Item))
+				e.i(int64(st.Count))
+			}
+			if en.kind == KindSplitter {
+				s.encodeSplitter(&e, en.slot)
+			}
+		case KindInserter:
+			s.encodeInserter(&e, en.slot)
+		case KindAssembler, KindFurnace:
+			s.encodeCrafter(&e, en.slot)
+		case KindDrill:
+			s.encodeDrill(&e, en.slot)
+		case KindLab:
+			s.encodeLab(&e, en.slot)
+		case KindContainer, KindInfinityChest, KindBridgeExport, KindBridgeImport:
+			s.encodeContainer(&e, en.slot)
+			if c := &s.chests[en.slot]; c.port >= 0 {
+				s.encodePort(&e, c.port)
+			}
+		}
+		h := fnv.New64a()
+		h.Write(e.buf)
+		out[uint32(id)] = h.Sum64()
+	}
+	return out
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -32,7 +34,7 @@ type benchResult struct {
 
 func newBenchCmd() *cobra.Command {
 	var (
-		mapArg         string
+		mapArg, prof   string
 		seed           uint64
 		ticks, runs, w int
 		asJSON         bool
@@ -69,6 +71,16 @@ state first (its factories fill their belts and buffers).`,
 					progress.update(i + 1)
 				}
 				runtime.GC()
+				if prof != "" && r == 0 {
+					f, err := os.Create(prof)
+					if err != nil {
+						return err
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						return err
+					}
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				times := make([]float64, ticks)
@@ -122,5 +134,6 @@ state first (its factories fill their belts and buffers).`,
 	f.IntVar(&runs, "runs", 1, "number of runs")
 	f.IntVar(&w, "warmup", 0, "ticks to run before measuring")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.StringVar(&prof, "cpuprofile", "", "write a CPU profile of the measured ticks of the first run to this file")
 	return cmd
 }

@@ -1,0 +1,102 @@
+package sim
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+)
+
+// The megabase benchmarks run on a base that has reached steady state (all belts and
+// buffers filled, labs researching at 10,000 SPM): generating and warming it up takes a
+// few tens of seconds, once per benchmark binary.
+var (
+	warmOnce sync.Once
+	warmSave []byte
+	warmErr  error
+)
+
+const megaWarmupTicks = 40000
+
+func warmMegabase(b *testing.B) *Surface {
+	b.Helper()
+	warmOnce.Do(func() {
+		s, err := NewMap(DefaultBundle(), "megabase-10k", 1, "")
+		if err != nil {
+			warmErr = err
+			return
+		}
+		s.Run(megaWarmupTicks)
+		var buf bytes.Buffer
+		warmErr = s.Save(&buf)
+		warmSave = buf.Bytes()
+	})
+	if warmErr != nil {
+		b.Fatal(warmErr)
+	}
+	s, err := Load(DefaultBundle(), bytes.NewReader(warmSave))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkMegabaseTick measures one steady-state tick of megabase-10k.
+func BenchmarkMegabaseTick(b *testing.B) {
+	s := warmMegabase(b)
+	s.Run(120) // let the woken-on-load entities settle back to sleep
+	if spm := s.Production().SPM; spm < 9000 {
+		b.Fatalf("the megabase is not at steady state: %.0f SPM", spm)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Step(nil)
+	}
+	b.ReportMetric(float64(s.EntityCount()), "entities")
+}
+
+func BenchmarkMegabaseSave(b *testing.B) {
+	s := warmMegabase(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(buf.Len()))
+	}
+}
+
+func BenchmarkMegabaseLoad(b *testing.B) {
+	warmMegabase(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(DefaultBundle(), bytes.NewReader(warmSave)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(warmSave)))
+}
+
+func BenchmarkMegabaseGenerate(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := NewMap(DefaultBundle(), "megabase-10k", 1, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStarterTick(b *testing.B) {
+	s, err := NewMap(DefaultBundle(), "starter", 1, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Run(3600)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Step(nil)
+	}
+}

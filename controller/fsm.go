@@ -20,8 +20,9 @@ import (
 const (
 	// stateFormat is ClusterState.format_version written by this version.
 	stateFormat = 1
-	// maxEvents is how many events the FSM keeps; Watch resends the full state to
-	// a watcher that asks for older ones.
+	// maxEvents is how many events the FSM keeps at least (up to twice as many, so
+	// that trimming is amortised); Watch resends the full state to a watcher that
+	// asks for older ones.
 	maxEvents = 4096
 	// dedupWindowMS is how long a request ID is remembered (command time).
 	dedupWindowMS = 15 * 60 * 1000
@@ -46,7 +47,8 @@ type state struct {
 	nextEventSeq uint64
 	joinToken    string
 	dedup        map[string]*pb.DedupEntry
-	dedupOrder   []string
+	dedupOrder   []string // insertion order; entries before dedupHead are expired
+	dedupHead    int
 	lastUnixMS   int64
 }
 
@@ -138,25 +140,26 @@ func (s *state) apply(index uint64, cmd *pb.Command, log *slog.Logger) *pb.Comma
 }
 
 func (s *state) expireDedup(now int64) {
-	n := 0
-	for n < len(s.dedupOrder) {
-		id := s.dedupOrder[n]
+	for s.dedupHead < len(s.dedupOrder) {
+		id := s.dedupOrder[s.dedupHead]
 		d := s.dedup[id]
-		if d != nil && d.UnixMs >= now-dedupWindowMS && len(s.dedupOrder)-n <= maxDedup {
+		if d != nil && d.UnixMs >= now-dedupWindowMS && len(s.dedupOrder)-s.dedupHead <= maxDedup {
 			break
 		}
 		delete(s.dedup, id)
-		n++
+		s.dedupHead++
 	}
-	if n > 0 {
-		s.dedupOrder = slices.Clone(s.dedupOrder[n:])
+	// Compact only when half the slice is dead, so expiry stays O(1) amortised.
+	if s.dedupHead > 1024 && s.dedupHead*2 > len(s.dedupOrder) {
+		s.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
+		s.dedupHead = 0
 	}
 }
 
 func (s *state) event(index uint64, unixMS int64, kind, subject, msg string) {
 	s.nextEventSeq++
 	s.events = append(s.events, &pb.Event{Index: index, Seq: s.nextEventSeq, UnixMs: unixMS, Kind: kind, Subject: subject, Message: msg})
-	if len(s.events) > maxEvents {
+	if len(s.events) >= 2*maxEvents {
 		drop := len(s.events) - maxEvents
 		s.droppedUpTo = s.events[drop-1].Index
 		s.events = slices.Clone(s.events[drop:])
@@ -462,7 +465,7 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, k := range sortedKeys(s.bridges) {
 		out.Bridges = append(out.Bridges, s.bridges[k])
 	}
-	for _, id := range s.dedupOrder {
+	for _, id := range s.dedupOrder[s.dedupHead:] {
 		out.Dedup = append(out.Dedup, s.dedup[id])
 	}
 	if s.droppedUpTo > 0 {
@@ -514,7 +517,8 @@ func (s *state) clone() *state {
 	c.bridges = maps.Clone(s.bridges)
 	c.events = slices.Clone(s.events)
 	c.dedup = maps.Clone(s.dedup)
-	c.dedupOrder = slices.Clone(s.dedupOrder)
+	c.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
+	c.dedupHead = 0
 	return &c
 }
 

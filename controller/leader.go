@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -224,10 +223,15 @@ func (c *Controller) reconcile(ctx context.Context) {
 	var noop []byte // a plan that changed nothing; not proposed again until the tick
 	for {
 		ch := c.fsm.Changed()
+		start := time.Now()
 		var err error
 		if noop, err = c.scheduleOnce(ctx, noop); err != nil && ctx.Err() == nil {
 			c.log.Warn("placement round failed", "err", err)
 		}
+		// A round reads the whole catalog; on a huge catalog under a write storm,
+		// wait twenty times as long as the last round took so placement never
+		// takes more than about a twentieth of a core from serving writes.
+		pause := max(100*time.Millisecond, 20*time.Since(start))
 		select {
 		case <-ctx.Done():
 			return
@@ -236,7 +240,7 @@ func (c *Controller) reconcile(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(pause):
 			}
 		case <-t.C:
 			noop = nil
@@ -244,8 +248,10 @@ func (c *Controller) reconcile(ctx context.Context) {
 	}
 }
 
-// schedulerState converts the FSM state and live stats into scheduler input.
-func (c *Controller) schedulerState() scheduler.State {
+// schedulerState converts the FSM state and live stats into scheduler input. If
+// only is non-nil, just those surfaces are included (for re-checking a plan).
+// The FSM lock is held only to copy record pointers (records are immutable).
+func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 	live := c.live.snapshot()
 	cost := map[string]uint64{}
 	ticks := map[string]map[string]uint64{}
@@ -260,26 +266,43 @@ func (c *Controller) schedulerState() scheduler.State {
 			ticks[sh.Surface][nodeID] = sh.ConfirmedTick
 		}
 	}
-	var st scheduler.State
+	var nodes []*pb.Node
+	var surfaces []*pb.Surface
 	c.fsm.read(func(s *state) {
-		for _, id := range sortedKeys(s.nodes) {
-			n := s.nodes[id]
-			st.Nodes = append(st.Nodes, scheduler.Node{
-				ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
-				MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
-				Bundles: slices.Clone(n.Bundles),
-			})
+		nodes = make([]*pb.Node, 0, len(s.nodes))
+		for _, n := range s.nodes {
+			nodes = append(nodes, n)
 		}
-		for _, name := range sortedKeys(s.surfaces) {
-			sf := s.surfaces[name]
-			st.Surfaces = append(st.Surfaces, scheduler.Surface{
-				Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
-				Primary: sf.GetAssignment().GetPrimary(), Standbys: slices.Clone(sf.GetAssignment().GetStandbys()),
-				Epoch: sf.GetAssignment().GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
-				PlacementError: sf.PlacementError,
-			})
+		if only != nil {
+			for name := range only {
+				if sf := s.surfaces[name]; sf != nil {
+					surfaces = append(surfaces, sf)
+				}
+			}
+			return
+		}
+		surfaces = make([]*pb.Surface, 0, len(s.surfaces))
+		for _, sf := range s.surfaces {
+			surfaces = append(surfaces, sf)
 		}
 	})
+	st := scheduler.State{Nodes: make([]scheduler.Node, 0, len(nodes)), Surfaces: make([]scheduler.Surface, 0, len(surfaces))}
+	for _, n := range nodes {
+		st.Nodes = append(st.Nodes, scheduler.Node{
+			ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
+			MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
+			Bundles: n.Bundles, // read-only in the scheduler
+		})
+	}
+	for _, sf := range surfaces {
+		a := sf.GetAssignment()
+		st.Surfaces = append(st.Surfaces, scheduler.Surface{
+			Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
+			Primary: a.GetPrimary(), Standbys: a.GetStandbys(), // read-only in the scheduler
+			Epoch: a.GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
+			PlacementError: sf.PlacementError,
+		})
+	}
 	return st
 }
 
@@ -287,16 +310,20 @@ func (c *Controller) schedulerState() scheduler.State {
 // changed nothing last time; it returns the encoding of this round's plan if that
 // too changed nothing.
 func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, error) {
-	plan := scheduler.Schedule(c.schedulerState())
+	plan := scheduler.Schedule(c.schedulerState(nil))
 	if len(plan.Changes) == 0 {
 		return nil, nil
 	}
 	// Re-check against the state as it is now, right before committing; the FSM
 	// compare-and-swaps on epochs for what changes after this point.
-	now := c.schedulerState()
+	names := make(map[string]bool, len(plan.Changes))
+	for _, ch := range plan.Changes {
+		names[ch.Surface] = true
+	}
+	check := scheduler.NewChecker(c.schedulerState(names))
 	var changes []*pb.PlanChange
 	for _, ch := range plan.Changes {
-		if err := scheduler.Check(now, ch); err != nil {
+		if err := check.Check(ch); err != nil {
 			c.log.Info("dropping stale placement", "surface", ch.Surface, "err", err)
 			continue
 		}

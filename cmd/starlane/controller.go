@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +30,7 @@ func newControllerCmd() *cobra.Command {
 		join        string
 		logLevel    string
 		metricsBind string
+		gcPercent   int
 	)
 	cmd := &cobra.Command{
 		Use:   "controller --data-dir D --bind HOST:PORT --raft-bind HOST:PORT (--bootstrap | --join ADDR)",
@@ -48,6 +51,9 @@ on loopback addresses.`,
 			}
 			cfg.Logger = log
 			cfg.Join = splitList(join)
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(gcPercent)
+			}
 			cfg.RaftLogLevel = logLevel
 			if logLevel == "info" {
 				cfg.RaftLogLevel = "warn" // raft's info lines are per heartbeat-ish noise
@@ -84,9 +90,12 @@ on loopback addresses.`,
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
-	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", time.Second, "Raft heartbeat/election timeout; leader failover takes about 1-2x this")
-	f.StringVar(&metricsBind, "metrics-bind", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:7402); off when empty")
+	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")
+	f.StringVar(&metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	// The catalog heap is small and write storms allocate a lot per request:
+	// collecting less often buys about a third more write throughput on 2 cores.
+	f.IntVar(&gcPercent, "gc-percent", 400, "Go GC target percentage for this process (the GOGC environment variable wins)")
 	cfg.TLS.AddFlags(f)
 	cmd.MarkFlagRequired("data-dir")
 	cmd.MarkFlagsMutuallyExclusive("bootstrap", "join")
@@ -118,6 +127,8 @@ func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		var err error

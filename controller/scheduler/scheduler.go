@@ -99,7 +99,7 @@ func cost(s *Surface) uint64 {
 	return s.TickCostUS
 }
 
-// Schedule computes the plan for s: places unassigned surfaces, moves primaries and
+// Schedule computes the plan for s (s is only read; its order does not matter): places unassigned surfaces, moves primaries and
 // standbys off down or cordoned nodes (promoting the most up-to-date standby),
 // honours pins and bundles, keeps standbys off their primary's node, and balances
 // by measured tick cost. Surfaces that already are as they should be get no change.
@@ -117,7 +117,7 @@ func Schedule(s State) Plan {
 	}
 	sort.Strings(order)
 	surfaces := slices.Clone(s.Surfaces)
-	sort.Slice(surfaces, func(i, j int) bool { return surfaces[i].Name < surfaces[j].Name })
+	slices.SortFunc(surfaces, func(a, b Surface) int { return strings.Compare(a.Name, b.Name) })
 	for i := range surfaces {
 		sf := &surfaces[i]
 		for _, id := range copies(sf) {
@@ -346,12 +346,30 @@ func short(h string) string {
 // keep a running primary), carry the bundle, and standbys must differ from the
 // primary and from each other, and a pin must be honoured.
 func Check(s State, c Change) error {
-	var sf *Surface
+	return NewChecker(s).Check(c)
+}
+
+// Checker re-validates many changes against one state (see Check).
+type Checker struct {
+	surfaces map[string]*Surface
+	nodes    map[string]*Node
+}
+
+// NewChecker indexes s for Check calls.
+func NewChecker(s State) *Checker {
+	k := &Checker{surfaces: make(map[string]*Surface, len(s.Surfaces)), nodes: make(map[string]*Node, len(s.Nodes))}
 	for i := range s.Surfaces {
-		if s.Surfaces[i].Name == c.Surface {
-			sf = &s.Surfaces[i]
-		}
+		k.surfaces[s.Surfaces[i].Name] = &s.Surfaces[i]
 	}
+	for i := range s.Nodes {
+		k.nodes[s.Nodes[i].ID] = &s.Nodes[i]
+	}
+	return k
+}
+
+// Check re-validates one change; see the package function Check.
+func (k *Checker) Check(c Change) error {
+	sf := k.surfaces[c.Surface]
 	if sf == nil {
 		return fmt.Errorf("surface %s no longer exists", c.Surface)
 	}
@@ -361,12 +379,8 @@ func Check(s State, c Change) error {
 	if !c.Assign {
 		return nil
 	}
-	nodes := map[string]*Node{}
-	for i := range s.Nodes {
-		nodes[s.Nodes[i].ID] = &s.Nodes[i]
-	}
 	ok := func(id string, allowCordoned bool) error {
-		n := nodes[id]
+		n := k.nodes[id]
 		switch {
 		case n == nil:
 			return fmt.Errorf("node %s does not exist", id)

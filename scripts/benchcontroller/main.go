@@ -36,9 +36,10 @@ func main() {
 		dur      = flag.Duration("duration", 5*time.Second, "length of each throughput phase")
 		clients  = flag.Int("clients", 64, "concurrent clients")
 		only     = flag.String("only", "", "run only this system (starlane or etcd)")
+		metrics  = flag.Bool("metrics", false, "start the controllers with --metrics-bind (addresses printed) to profile them")
 	)
 	flag.Parse()
-	systems := []system{&starlaneSys{bin: *starlane}, &etcdSys{bin: *etcdBin}}
+	systems := []system{&starlaneSys{bin: *starlane, metrics: *metrics}, &etcdSys{bin: *etcdBin}}
 	results := map[string][]result{}
 	for r := 0; r < *runs; r++ {
 		for _, s := range systems {
@@ -224,6 +225,7 @@ func failover(s system, conns []*grpc.ClientConn, leader int, key func() string)
 				return
 			default:
 			}
+			began := time.Now().UnixNano()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			err := s.write(ctx, conns[cur], key())
 			cancel()
@@ -234,7 +236,9 @@ func failover(s system, conns []*grpc.ClientConn, leader int, key func() string)
 				}
 				continue
 			}
-			if k := killed.Load(); k != 0 && time.Now().UnixNano() > k {
+			// Count only a write sent after the kill: one already in flight may
+			// have been answered by the old leader just before it died.
+			if k := killed.Load(); k != 0 && began > k {
 				select {
 				case got <- time.Now():
 				default:
@@ -249,6 +253,17 @@ func failover(s system, conns []*grpc.ClientConn, leader int, key func() string)
 	s.kill(leader)
 	select {
 	case t := <-got:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var alive []*grpc.ClientConn
+		for i, cc := range conns {
+			if i != leader {
+				alive = append(alive, cc)
+			}
+		}
+		if _, err := s.leader(ctx, alive); err != nil {
+			return 0, fmt.Errorf("after the kill no surviving member is leader: %w", err)
+		}
 		return t.Sub(at), nil
 	case <-time.After(30 * time.Second):
 		close(stop)
@@ -309,7 +324,8 @@ func (p *procs) stop() {
 
 // starlaneSys runs `starlane controller` with default timeouts.
 type starlaneSys struct {
-	bin string
+	bin     string
+	metrics bool
 	procs
 	addrs []string
 }
@@ -317,7 +333,7 @@ type starlaneSys struct {
 func (s *starlaneSys) name() string { return "starlane" }
 
 func (s *starlaneSys) start(dir string) ([]string, error) {
-	ports, err := freePorts(6)
+	ports, err := freePorts(9)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +341,10 @@ func (s *starlaneSys) start(dir string) ([]string, error) {
 	for i := 0; i < 3; i++ {
 		args := []string{"controller", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", filepath.Join(dir, fmt.Sprintf("c%d", i+1)),
 			"--bind", ports[2*i], "--raft-bind", ports[2*i+1], "--log-level", "warn"}
+		if s.metrics {
+			args = append(args, "--metrics-bind", ports[6+i])
+			fmt.Fprintf(os.Stderr, "c%d: api %s metrics http://%s/metrics\n", i+1, ports[2*i], ports[6+i])
+		}
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {

@@ -35,7 +35,7 @@ const (
 	ActGive                   // system: Target player; Name: item; Count
 	ActDeliver                // system: Entity: import port; Seq; Name: item; Count
 	ActAck                    // system: Entity: export port; Seq: acknowledged; Credit
-	ActPaste                  // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index
+	ActPaste                  // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
 	numActions
 )
 
@@ -59,13 +59,14 @@ type Action struct {
 	Entity EntityID
 	Seq    uint64
 	Credit int64
+	Flags  uint32
 	Build  BuildSpec
 	Data   []byte
 }
 
 const (
 	maxName      = 256
-	maxPasteSize = 8 << 20
+	maxPasteSize = 32 << 20 // blueprint.DefaultLimits().MaxStringBytes
 	playerReach  = 10 * TileUnits // the game's character build and reach distance
 	maxStep      = 10 * TileUnits
 )
@@ -108,6 +109,7 @@ func EncodeAction(a Action) []byte {
 		e.i(int64(a.X))
 		e.i(int64(a.Y))
 		e.i(int64(a.Count))
+		e.u(uint64(a.Flags))
 		e.bytes(a.Data)
 	}
 	return e.buf
@@ -199,6 +201,7 @@ func DecodeAction(p []byte) (Action, error) {
 	case ActPaste:
 		a.X, a.Y = d.i32(), d.i32()
 		a.Count = d.i32()
+		a.Flags = d.u32()
 		a.Data = d.raw(maxPasteSize)
 	}
 	if d.err != nil {
@@ -795,9 +798,4 @@ func (s *Surface) SetResearch(name string) error {
 		s.active[KindLab].set(int32(i))
 	}
 	return nil
-}
-
-// doPaste applies a blueprint paste.
-func (s *Surface) doPaste(p *player, a *Action) (EntityID, error) {
-	return 0, errors.New("blueprint pasting is not available yet")
 }

@@ -40,7 +40,7 @@ func newBlueprintCmdWith(bundle func() entityBundle) *cobra.Command {
 		Long: `Read the blueprint exchange strings players copy out of Factorio 1.x and 2.0:
 single blueprints, blueprint books and planners.`,
 	}
-	cmd.AddCommand(newBlueprintInspectCmd(bundle))
+	cmd.AddCommand(newBlueprintInspectCmd(bundle), newBlueprintExportCmd())
 	return cmd
 }
 

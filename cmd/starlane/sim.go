@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/sim"
+	"github.com/starlane/starlane/sim/blueprint"
 )
 
 func newSimCmd() *cobra.Command {
@@ -73,7 +74,7 @@ type runSummary struct {
 	SPM                  float64            `json:"spm"`
 	SPMByPack            map[string]float64 `json:"spm_by_pack"`
 	Researched           int64              `json:"research_units"`
-	Rejected             int                `json:"rejected_actions"`
+	Blueprint            *pasteSummary      `json:"blueprint,omitempty"`
 	ElapsedSeconds       float64            `json:"elapsed_seconds"`
 	UPS                  float64            `json:"ups"`
 	Saved                string             `json:"saved,omitempty"`
@@ -84,7 +85,7 @@ func newSimRunCmd() *cobra.Command {
 		mapArg, bpFile, at, saveTo string
 		seed                       uint64
 		ticks, index               int
-		asJSON                     bool
+		asJSON, skipUnknown        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -109,26 +110,49 @@ offset by --at X,Y whole tiles (--index N picks an entry of a book).`,
 			if err != nil {
 				return err
 			}
+			// A paste is the first tick's input, applied like a player's.
+			var first []sim.Input
+			var pasted *pasteSummary
 			if bpFile != "" {
-				if err := pasteBlueprintFile(cmd.InOrStdin(), s, bpFile, at, index); err != nil {
+				if ticks < 1 {
+					return errors.New("--blueprint needs at least one tick (--ticks 1 or more)")
+				}
+				str, err := readBlueprintString(cmd.InOrStdin(), bpFile)
+				if err != nil {
 					return err
 				}
-			}
-			rejected := 0
-			for _, r := range s.LastResults() {
-				if r.Err != "" {
-					rejected++
+				x, y, err := parseXY(at)
+				if err != nil {
+					return fmt.Errorf("--at: %w", err)
 				}
+				var flags uint32
+				if skipUnknown {
+					flags |= sim.PasteSkipUnknown
+				}
+				// Plan first for the report (what is skipped, how it snaps to the grid);
+				// the tick applies the same action with the same checks.
+				plan, err := planPaste(str, x, y, index, skipUnknown)
+				if err != nil {
+					return fmt.Errorf("blueprint %s: %w", bpFile, err)
+				}
+				pasted = &plan
+				first = []sim.Input{{Player: 0, Data: sim.EncodeAction(sim.PasteAction(str, x, y, max(index, 0), flags))}}
 			}
 			start := time.Now()
 			progress := newProgress(cmd.ErrOrStderr(), ticks)
 			for i := 0; i < ticks; i++ {
-				s.Step(nil)
+				s.Step(first)
+				if first != nil {
+					if r := s.LastResults()[0]; r.Err != "" {
+						return fmt.Errorf("blueprint %s: %s", bpFile, r.Err)
+					}
+					first = nil
+				}
 				progress.update(i + 1)
 			}
 			elapsed := time.Since(start)
 			sum := summarize(s, mapArg, ticks, elapsed)
-			sum.Rejected = rejected
+			sum.Blueprint = pasted
 			if saveTo != "" {
 				if err := writeSave(s, saveTo); err != nil {
 					return err
@@ -150,7 +174,8 @@ offset by --at X,Y whole tiles (--index N picks an entry of a book).`,
 	f.IntVar(&ticks, "ticks", 3600, "ticks to run (60 per game second)")
 	f.StringVar(&bpFile, "blueprint", "", "blueprint exchange string file to paste before running (- for stdin)")
 	f.StringVar(&at, "at", "0,0", "tile offset X,Y for --blueprint")
-	f.IntVar(&index, "index", -1, "book entry to paste (default: the book's active entry or the first)")
+	f.IntVar(&index, "index", 0, "book entry to paste, from 0 (books are flattened as 'blueprint inspect' lists them)")
+	f.BoolVar(&skipUnknown, "skip-unknown", false, "leave out entities the prototype bundle cannot simulate instead of refusing the paste")
 	f.StringVar(&saveTo, "save", "", "write the surface to this file after the run")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
@@ -205,8 +230,16 @@ func printSummary(w io.Writer, s runSummary) {
 		}
 		tw.Flush()
 	}
-	if s.Rejected > 0 {
-		fmt.Fprintf(w, "%d actions were rejected\n", s.Rejected)
+	if b := s.Blueprint; b != nil {
+		fmt.Fprintf(w, "pasted %d entities at %d,%d (snapped %s,%s tiles onto the grid)", b.Entities, b.At[0], b.At[1],
+			strconv.FormatFloat(b.Shift[0], 'f', -1, 64), strconv.FormatFloat(b.Shift[1], 'f', -1, 64))
+		if len(b.Skipped) > 0 {
+			fmt.Fprintf(w, "; left out %v", b.Skipped)
+		}
+		if b.TilesIgnored > 0 {
+			fmt.Fprintf(w, "; %d tiles ignored (floors are not simulated)", b.TilesIgnored)
+		}
+		fmt.Fprintln(w)
 	}
 	if s.Saved != "" {
 		fmt.Fprintf(w, "saved to %s\n", s.Saved)
@@ -257,9 +290,55 @@ func parseXY(s string) (int32, int32, error) {
 	return int32(x), int32(y), nil
 }
 
-// pasteBlueprintFile is replaced when blueprint pasting lands.
-func pasteBlueprintFile(stdin io.Reader, s *sim.Surface, file, at string, index int) error {
-	return errors.New("--blueprint: pasting blueprints is not supported yet")
+// pasteSummary reports a paste in `sim run --json`.
+type pasteSummary struct {
+	At           [2]int32       `json:"at"`
+	Index        int            `json:"index"`
+	Entities     int            `json:"entities"`
+	Skipped      map[string]int `json:"skipped,omitempty"`
+	TilesIgnored int            `json:"tiles_ignored,omitempty"`
+	Shift        [2]float64     `json:"shift"`
+}
+
+// planPaste checks a paste without a surface and summarises it.
+func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummary, error) {
+	o, err := blueprint.Decode(str)
+	if err != nil {
+		return pasteSummary{}, err
+	}
+	bp, err := o.Select(max(index, 0))
+	if err != nil {
+		return pasteSummary{}, err
+	}
+	specs, skipped, shift, err := sim.PlanPaste(sim.DefaultBundle(), bp, x, y, skipUnknown)
+	if err != nil {
+		return pasteSummary{}, err
+	}
+	return pasteSummary{At: [2]int32{x, y}, Index: max(index, 0), Entities: len(specs), Skipped: skipped,
+		TilesIgnored: len(bp.Tiles),
+		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
+}
+
+// readBlueprintString reads an exchange string from a file or standard input ("-").
+func readBlueprintString(stdin io.Reader, name string) (string, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return "", fmt.Errorf("read blueprint: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	limit := blueprint.DefaultLimits().MaxStringBytes
+	raw, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return "", fmt.Errorf("read blueprint: %w", err)
+	}
+	if len(raw) > limit {
+		return "", fmt.Errorf("blueprint in %s is over the %d byte limit", name, limit)
+	}
+	return strings.TrimSpace(string(raw)), nil
 }
 
 func newSimMapsCmd() *cobra.Command {

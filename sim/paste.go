@@ -1,0 +1,310 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/starlane/starlane/sim/blueprint"
+)
+
+// Blueprint pasting and export. A paste is one action applied at one tick: the string is
+// decoded by every peer, checked as a whole (unknown entities, collisions with the map
+// and within the blueprint, items in the character's inventory), and then built entirely
+// or not at all.
+
+// Paste flags.
+const (
+	// PasteSkipUnknown builds what the bundle knows and leaves out the rest, instead of
+	// refusing a blueprint with entities the bundle lacks.
+	PasteSkipUnknown uint32 = 1 << iota
+)
+
+// PasteResult describes what a paste built or would build.
+type PasteResult struct {
+	Built    int
+	Skipped  map[string]int // unknown entities left out with PasteSkipUnknown
+	Tiles    int            // blueprint tiles (floors are not simulated)
+	Entities []EntityID
+	// Shift is how far (in 1/256 tile) the blueprint was moved to sit on the tile grid:
+	// game-made strings often place entities half a tile off it, and the game snaps
+	// them the same way. Exporting with this as the origin gives the string's positions.
+	Shift Vec
+}
+
+// gridShift returns the shift, under a tile in each axis, that puts every entity's
+// top-left corner on the tile grid; the entities must agree on it.
+func gridShift(b *Bundle, bp *blueprint.Blueprint) (Vec, error) {
+	var shift Vec
+	first := true
+	for i := range bp.Entities {
+		be := &bp.Entities[i]
+		pi, ok := b.Entity(be.Name)
+		if !ok || !Dir(be.Direction).valid() {
+			continue
+		}
+		w, h := footprint(&b.Entities[pi], Dir(be.Direction))
+		s := Vec{mod(-(be.Position.X - w*TileUnits/2), TileUnits), mod(-(be.Position.Y - h*TileUnits/2), TileUnits)}
+		if first {
+			shift, first = s, false
+		} else if s != shift {
+			return Vec{}, fmt.Errorf("entity %d (%s) at %s is not on the same tile grid as the others", be.Number, be.Name, be.Position)
+		}
+	}
+	return shift, nil
+}
+
+func mod(a, m int32) int32 {
+	r := a % m
+	if r < 0 {
+		r += m
+	}
+	return r
+}
+
+// PlanPaste turns a blueprint into build specs offset by whole tiles (dx, dy) after
+// snapping it to the tile grid. It fails on entities the bundle lacks (listing them,
+// unless skipUnknown), on entities off the blueprint's grid and on diagonal directions.
+func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, map[string]int, Vec, error) {
+	unknown := map[string]int{}
+	var specs []BuildSpec
+	shift, err := gridShift(b, bp)
+	if err != nil {
+		return nil, nil, shift, err
+	}
+	for i := range bp.Entities {
+		be := &bp.Entities[i]
+		pi, ok := b.Entity(be.Name)
+		if !ok {
+			unknown[be.Name]++
+			continue
+		}
+		d := Dir(be.Direction)
+		if !d.valid() {
+			return nil, nil, shift, fmt.Errorf("entity %d (%s) faces direction %d; only north, east, south and west are simulated",
+				be.Number, be.Name, be.Direction)
+		}
+		w, h := footprint(&b.Entities[pi], d)
+		// The blueprint gives the entity's centre; after the shift its corner is whole.
+		lx := be.Position.X + shift.X - w*TileUnits/2
+		ly := be.Position.Y + shift.Y - h*TileUnits/2
+		sp := BuildSpec{Name: be.Name, X: floorDiv(lx, TileUnits) + dx, Y: floorDiv(ly, TileUnits) + dy, Dir: d,
+			Recipe: be.Recipe, InputPriority: be.InputPriority, OutputPriority: be.OutputPriority}
+		if b.Entities[pi].Kind == KindUnderground {
+			sp.Underground = be.Type
+			if sp.Underground == "" {
+				sp.Underground = "input"
+			}
+		}
+		if be.Filter != nil {
+			sp.Filter = be.Filter.Name
+		}
+		if be.Infinity != nil {
+			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
+			for _, f := range be.Infinity.Filters {
+				inf.Filters = append(inf.Filters, InfinityFilter{Item: f.Name, Count: int32(min(f.Count, 1<<31-1)), Mode: f.Mode})
+			}
+			sp.Infinity = inf
+		}
+		specs = append(specs, sp)
+	}
+	if len(unknown) > 0 && !skipUnknown {
+		return nil, unknown, shift, fmt.Errorf("the blueprint has entities prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
+			b.ShortHash(), describeCounts(b, unknown))
+	}
+	return specs, unknown, shift, nil
+}
+
+// describeCounts lists names with counts and the bundle's reason, sorted by name.
+func describeCounts(b *Bundle, m map[string]int) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		p := fmt.Sprintf("%s ×%d", n, m[n])
+		if r, ok := b.Unsupported[n]; ok {
+			p += " (" + r + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// paste checks a whole paste and builds it, or changes nothing.
+func (s *Surface) paste(p *player, specs []BuildSpec) ([]EntityID, error) {
+	// Entities of the blueprint must not overlap each other or the map.
+	claimed := map[TilePos]int{}
+	need := map[ItemID]int32{}
+	protos := make([]int, len(specs))
+	for i := range specs {
+		sp := &specs[i]
+		pi, err := s.checkBuild(sp)
+		if err != nil {
+			return nil, fmt.Errorf("blueprint entity %d: %w", i+1, err)
+		}
+		protos[i] = pi
+		w, h := footprint(&s.b.Entities[pi], sp.Dir)
+		for y := sp.Y; y < sp.Y+h; y++ {
+			for x := sp.X; x < sp.X+w; x++ {
+				if j, dup := claimed[TilePos{x, y}]; dup {
+					return nil, fmt.Errorf("blueprint entities %d (%s) and %d (%s) overlap at %d,%d",
+						j+1, specs[j].Name, i+1, sp.Name, x, y)
+				}
+				claimed[TilePos{x, y}] = i
+			}
+		}
+		if p != nil {
+			item := s.b.placer[pi]
+			if item == 0 {
+				return nil, fmt.Errorf("%s cannot be built by players", sp.Name)
+			}
+			need[item]++
+		}
+	}
+	if p != nil {
+		missing := map[string]int{}
+		for item, n := range need {
+			if have := slotsCount(p.inv, item); have < n {
+				missing[s.b.ItemName(item)] = int(n - have)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("not enough items in the inventory: missing %s", describeCounts(s.b, missing))
+		}
+	}
+	ids := make([]EntityID, 0, len(specs))
+	for i := range specs {
+		if specs[i].Underground == "" && s.b.Entities[protos[i]].Kind == KindUnderground {
+			specs[i].Underground = "input"
+		}
+		ids = append(ids, s.build(protos[i], &specs[i]))
+		if p != nil {
+			slotsRemove(p.inv, s.b.placer[protos[i]], 1)
+		}
+	}
+	return ids, nil
+}
+
+// doPaste applies a paste action.
+func (s *Surface) doPaste(p *player, a *Action) (EntityID, error) {
+	res, err := s.pasteString(p, string(a.Data), a.X, a.Y, int(a.Count), a.Flags&PasteSkipUnknown != 0)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Entities) == 0 {
+		return 0, nil
+	}
+	return res.Entities[0], nil
+}
+
+func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, skipUnknown bool) (PasteResult, error) {
+	var res PasteResult
+	o, err := blueprint.Decode(str)
+	if err != nil {
+		return res, fmt.Errorf("blueprint: %w", err)
+	}
+	if index < 0 {
+		index = 0
+	}
+	bp, err := o.Select(index)
+	if err != nil {
+		return res, fmt.Errorf("blueprint: %w", err)
+	}
+	specs, skipped, shift, err := PlanPaste(s.b, bp, dx, dy, skipUnknown)
+	if err != nil {
+		return res, err
+	}
+	ids, err := s.paste(p, specs)
+	if err != nil {
+		return res, err
+	}
+	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift}, nil
+}
+
+// PasteAction returns the action that pastes a blueprint string offset by (dx, dy) whole
+// tiles; index picks a book entry (flattened, from 0).
+func PasteAction(str string, dx, dy int32, index int, flags uint32) Action {
+	return Action{Kind: ActPaste, Data: []byte(str), X: dx, Y: dy, Count: int32(index), Flags: flags}
+}
+
+// ExportBlueprint returns the entities whose top-left tile lies in the rectangle
+// [x0, x1] × [y0, y1] as a Factorio 2.0 blueprint, with positions relative to origin (in
+// 1/256 tile; zero keeps world positions, so pasting the result at 0,0 onto an empty
+// surface puts every entity back where it was).
+func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string) (*blueprint.Blueprint, error) {
+	if x1 < x0 || y1 < y0 {
+		return nil, errors.New("export area is empty: the second corner must be south-east of the first")
+	}
+	// The bundle's version reads like "2.0.77 (where it came from)".
+	ver, err := blueprint.ParseVersion(strings.Fields(s.b.Version + " ")[0])
+	if err != nil || ver.Legacy() {
+		ver = blueprint.Version20
+	}
+	bp := &blueprint.Blueprint{Label: label, Version: ver}
+	ids := s.entitiesIn(x0, y0, x1, y1)
+	for _, id := range ids {
+		e := &s.ents[id]
+		p := &s.b.Entities[e.proto]
+		be := blueprint.Entity{Number: uint32(len(bp.Entities) + 1), Name: p.Name,
+			Position:  blueprint.Position{X: e.x*TileUnits + e.w*TileUnits/2 - origin.X, Y: e.y*TileUnits + e.h*TileUnits/2 - origin.Y},
+			Direction: blueprint.Direction(e.dir)}
+		switch e.kind {
+		case KindAssembler:
+			if r := s.crafters[e.slot].recipe; r >= 0 {
+				be.Recipe = s.b.Recipes[r].Name
+			}
+		case KindUnderground:
+			be.Type = "input"
+			if s.belts[e.slot].out {
+				be.Type = "output"
+			}
+		case KindSplitter:
+			sp := &s.splitters[e.slot]
+			be.InputPriority, be.OutputPriority = prioName(sp.inPrio), prioName(sp.outPrio)
+			if sp.filter != 0 {
+				be.Filter = &blueprint.ItemFilter{Name: s.b.ItemName(sp.filter)}
+			}
+		case KindInfinityChest:
+			if inf := s.chests[e.slot].inf; inf != nil {
+				bi := &blueprint.InfinitySettings{RemoveUnfilteredItems: inf.RemoveUnfiltered}
+				for k, f := range inf.Filters {
+					bi.Filters = append(bi.Filters, blueprint.InfinityFilter{Index: k + 1, Name: f.Item, Count: int64(f.Count), Mode: f.Mode})
+				}
+				be.Infinity = bi
+			}
+		}
+		bp.Entities = append(bp.Entities, be)
+	}
+	return bp, nil
+}
+
+func prioName(p int8) string {
+	switch p {
+	case 0:
+		return "left"
+	case 1:
+		return "right"
+	}
+	return ""
+}
+
+// entitiesIn lists, in ID order, the entities whose top-left tile lies in a rectangle.
+func (s *Surface) entitiesIn(x0, y0, x1, y1 int32) []EntityID {
+	var ids []EntityID
+	for id := 1; id < len(s.ents); id++ {
+		e := &s.ents[id]
+		if e.alive() && e.x >= x0 && e.x <= x1 && e.y >= y0 && e.y <= y1 {
+			ids = append(ids, EntityID(id))
+		}
+	}
+	return ids
+}
+
+// Paste pastes a blueprint string directly (as the shard, without a character).
+func (s *Surface) Paste(str string, dx, dy int32, index int, flags uint32) (PasteResult, error) {
+	return s.pasteString(nil, str, dx, dy, index, flags&PasteSkipUnknown != 0)
+}

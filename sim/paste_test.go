@@ -1,0 +1,212 @@
+package sim
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/starlane/starlane/sim/blueprint"
+)
+
+func realBlueprint(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../testdata/blueprints/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+type placed struct {
+	Name string
+	X, Y int32
+	Dir  blueprint.Direction
+}
+
+func entitiesOf(bp *blueprint.Blueprint, dx, dy int32) []placed {
+	var out []placed
+	for _, e := range bp.Entities {
+		out = append(out, placed{e.Name, e.Position.X + dx*TileUnits, e.Position.Y + dy*TileUnits, e.Direction})
+	}
+	return out
+}
+
+func sortPlaced(p []placed) {
+	sortSlice(p, func(a, b placed) bool {
+		if a.Y != b.Y {
+			return a.Y < b.Y
+		}
+		if a.X != b.X {
+			return a.X < b.X
+		}
+		return a.Name < b.Name
+	})
+}
+
+func TestPasteRealBlueprintsRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		dx, dy int32
+	}{
+		{"belt_balancer_4x4.txt", 0, 0},
+		{"belt_balancer_4x4.txt", 17, -9},
+		{"underground_lint_2_0_72.txt", 3, 4},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			str := realBlueprint(t, tc.file)
+			o, err := blueprint.Decode(str)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig, _ := o.Select(0)
+			s := newTestSurface(t)
+			res, err := s.Paste(str, tc.dx, tc.dy, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Built != len(orig.Entities) || s.EntityCount() != len(orig.Entities) {
+				t.Fatalf("built %d of %d entities", res.Built, len(orig.Entities))
+			}
+			s.Run(60) // the pasted belts run
+			// Export relative to where the paste put the blueprint's origin.
+			origin := Vec{tc.dx*TileUnits + res.Shift.X, tc.dy*TileUnits + res.Shift.Y}
+			bp, err := s.ExportBlueprint(-1000, -1000, 1000, 1000, origin, "export")
+			if err != nil {
+				t.Fatal(err)
+			}
+			exported, err := blueprint.EncodeBlueprint(bp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := blueprint.Decode(exported)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := back.Select(0)
+			want := entitiesOf(orig, 0, 0)
+			have := entitiesOf(got, 0, 0)
+			sortPlaced(want)
+			sortPlaced(have)
+			if d := cmp.Diff(want, have); d != "" {
+				t.Errorf("export(paste(s)) differs from s (-want +got):\n%s", d)
+			}
+			sum := blueprint.Inspect(back, s.b.Has)
+			if sum.Entities != len(orig.Entities) || len(sum.Unsupported) != 0 {
+				t.Errorf("inspect of the export: %+v", sum)
+			}
+		})
+	}
+}
+
+func TestPasteRefusesUnknownEntitiesUnlessSkipped(t *testing.T) {
+	s := newTestSurface(t)
+	str := realBlueprint(t, "oil_processing_1_1.txt")
+	_, err := s.Paste(str, 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "oil-refinery ×8") || !strings.Contains(err.Error(), "pipe ×93") {
+		t.Fatalf("paste of a fluid build: %v, want a refusal listing the unknown entities", err)
+	}
+	if s.EntityCount() != 0 {
+		t.Fatalf("a refused paste built %d entities", s.EntityCount())
+	}
+	res, err := s.Paste(str, 0, 0, 0, PasteSkipUnknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// medium-electric-pole ×11, inserter ×1, steel-chest ×1 are simulated.
+	if res.Built != 13 || res.Skipped["pipe"] != 93 {
+		t.Fatalf("skip-unknown paste built %d, skipped %v", res.Built, res.Skipped)
+	}
+}
+
+func TestPasteIsAllOrNothing(t *testing.T) {
+	s := newTestSurface(t)
+	str := realBlueprint(t, "belt_balancer_4x4.txt")
+	if _, err := s.Paste(str, 0, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	n := s.EntityCount()
+	// Overlapping the first paste by one tile: refused entirely.
+	if _, err := s.Paste(str, 1, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "collides") {
+		t.Fatalf("overlapping paste: %v", err)
+	}
+	if s.EntityCount() != n {
+		t.Fatalf("a rejected paste changed the entity count from %d to %d", n, s.EntityCount())
+	}
+	// As a player action the character must carry the items: the starter kit has 10
+	// splitters, the balancer needs 6, so the first paste works and the second does not.
+	s.Step([]Input{{Player: 1, Data: EncodeAction(Action{Kind: ActJoin, Name: "p"})}})
+	splitter, _ := s.b.ItemID("splitter")
+	before := slotsCount(s.findPlayer(1).inv, splitter)
+	s.Step([]Input{{Player: 1, Data: EncodeAction(PasteAction(str, 0, 30, 0, 0))}})
+	if r := s.LastResults()[0]; r.Err != "" {
+		t.Fatalf("player paste rejected: %s", r.Err)
+	}
+	if got := slotsCount(s.findPlayer(1).inv, splitter); got != before-6 {
+		t.Fatalf("the paste used %d splitters from the inventory, want 6", before-got)
+	}
+	n = s.EntityCount()
+	s.Step([]Input{{Player: 1, Data: EncodeAction(PasteAction(str, 0, 60, 0, 0))}})
+	if r := s.LastResults()[0]; !strings.Contains(r.Err, "missing splitter ×2") {
+		t.Fatalf("second player paste: %q, want it refused for 2 missing splitters", r.Err)
+	}
+	if s.EntityCount() != n {
+		t.Fatalf("a refused paste built %d entities", s.EntityCount()-n)
+	}
+}
+
+// TestPastedBalancerBalances feeds one input of the real 4×4 balancer blueprint and checks
+// that its four outputs each get a quarter of the items.
+func TestPastedBalancerBalances(t *testing.T) {
+	s := newTestSurface(t)
+	res, err := s.Paste(realBlueprint(t, "belt_balancer_4x4.txt"), 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Shift != (Vec{128, 128}) {
+		t.Fatalf("shift %v, want half a tile each way", res.Shift)
+	}
+	// The balancer occupies tiles x -2..1, y -4..3 and runs north.
+	for x := int32(-2); x <= 1; x++ {
+		for y := int32(4); y <= 40; y++ {
+			mustBuild(t, s, BuildSpec{Name: "transport-belt", X: x, Y: y, Dir: North})
+		}
+		for y := int32(-5); y >= -60; y-- {
+			mustBuild(t, s, BuildSpec{Name: "transport-belt", X: x, Y: y, Dir: North})
+		}
+	}
+	s.prepare()
+	iron, _ := s.b.ItemID("iron-plate")
+	fed := 0
+	for y := int32(4); y <= 40; y++ {
+		n := &s.belts[s.nodeAt(-2, y)]
+		for side := 0; side < 2; side++ {
+			for k := int32(0); k < 4; k++ {
+				if s.laneInsert(n.lane[side], (n.k+1)*TileUnits-1-k*itemSpacing, iron) {
+					fed++
+				}
+			}
+		}
+	}
+	s.Run(60 * 60)
+	total := 0
+	var out [4]int
+	for i, x := range []int32{-2, -1, 0, 1} {
+		for y := int32(-5); y >= -60; y-- {
+			for _, st := range s.peekNode(s.nodeAt(x, y), nil) {
+				out[i] += int(st.Count)
+			}
+		}
+		total += out[i]
+	}
+	t.Logf("fed %d, outputs %v", fed, out)
+	if total != fed {
+		t.Fatalf("fed %d items, %d reached the outputs", fed, total)
+	}
+	for i, n := range out {
+		if n < fed/4-fed/20 || n > fed/4+fed/20 {
+			t.Errorf("output %d got %d of %d items; a 4x4 balancer gives each output a quarter: %v", i, n, fed, out)
+		}
+	}
+}

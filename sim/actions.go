@@ -66,7 +66,7 @@ type Action struct {
 
 const (
 	maxName      = 256
-	maxPasteSize = 32 << 20 // blueprint.DefaultLimits().MaxStringBytes
+	maxPasteSize = 32 << 20       // blueprint.DefaultLimits().MaxStringBytes
 	playerReach  = 10 * TileUnits // the game's character build and reach distance
 	maxStep      = 10 * TileUnits
 )

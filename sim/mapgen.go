@@ -1,6 +1,9 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Map generation. Every tile's resource is a pure function of the surface seed, its planet
 // and the tile coordinates, so chunks can be generated lazily in any order and every peer
@@ -26,8 +29,8 @@ type PlanetResource struct {
 	Weight uint32
 }
 
-// Planets lists the built-in planets. Resources are limited to ores in the vanilla bundle.
-var Planets = map[string]Planet{
+// planets lists the built-in planets. Resources are limited to ores in the vanilla bundle.
+var planets = map[string]Planet{
 	"nauvis": {Name: "nauvis", PatchChance: 160, Richness: 1000, ClearRadius: 96,
 		Resources: []PlanetResource{{"iron-ore", 4}, {"copper-ore", 3}, {"coal", 2}, {"stone", 1}}},
 	"vulcanus": {Name: "vulcanus", PatchChance: 120, Richness: 1500, ClearRadius: 96,
@@ -50,6 +53,16 @@ type Patch struct {
 
 const regionBits = 7 // 128-tile regions, at most one procedural patch each
 
+// PlanetNames lists the built-in planets in name order.
+func PlanetNames() []string {
+	names := make([]string, 0, len(planets))
+	for n := range planets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 type generator struct {
 	seed    uint64
 	planet  Planet
@@ -61,7 +74,7 @@ type generator struct {
 }
 
 func newGenerator(b *Bundle, seed uint64, planet string, patches []Patch) (generator, error) {
-	p, ok := Planets[planet]
+	p, ok := planets[planet]
 	if !ok {
 		return generator{}, fmt.Errorf("unknown planet %q (known: nauvis, vulcanus, fulgora, gleba, aquilo)", planet)
 	}

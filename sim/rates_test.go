@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"testing"
 )
@@ -164,12 +165,32 @@ func TestAssemblingMachine1Speed(t *testing.T) {
 }
 
 func TestInserterChestToChestCycle(t *testing.T) {
-	// A yellow inserter turns at 0.014 turns/tick: half a turn takes ceil(0.5/0.014) = 36
-	// ticks, so a full cycle is 72 ticks (0.83 items/s, as the wiki lists).
+	// An inserter turns at its rotation speed (turns per tick): half a turn takes
+	// ceil(0.5/speed) ticks, so a yellow inserter (0.014) cycles in 72 ticks, 0.83 items/s
+	// as the wiki lists.
+	raw, err := os.ReadFile("../testdata/factorio/factorio-facts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Entities struct {
+			Inserter map[string]json.RawMessage `json:"inserter"`
+		} `json:"entities"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	cycle := func(name string) int {
+		var in struct {
+			Rotation float64 `json:"rotation_speed"`
+		}
+		json.Unmarshal(f.Entities.Inserter[name], &in)
+		return 2 * int(math.Ceil(0.5/in.Rotation-1e-9))
+	}
 	for _, tc := range []struct {
 		name  string
 		ticks int
-	}{{"inserter", 72}, {"fast-inserter", 26}, {"long-handed-inserter", 50}} {
+	}{{"inserter", cycle("inserter")}, {"fast-inserter", cycle("fast-inserter")}, {"long-handed-inserter", cycle("long-handed-inserter")}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestSurface(t)
 			powered(t, s, 5, 0)
@@ -189,5 +210,52 @@ func TestInserterChestToChestCycle(t *testing.T) {
 				t.Errorf("%s moved %d items in %d ticks, want 50 (one per %d ticks)", tc.name, b-a, tc.ticks*50, tc.ticks)
 			}
 		})
+	}
+}
+
+func TestPowerShortageSlowsMachinesInProportion(t *testing.T) {
+	// One solar panel at noon gives 60 kW; an assembling machine 1 asks 75 kW while
+	// working plus its 2.5 kW drain, so the network is satisfied to 60/77.5 and the machine
+	// crafts at that fraction of its speed.
+	s := newTestSurface(t)
+	mustBuild(t, s, BuildSpec{Name: "assembling-machine-1", X: 0, Y: 0, Recipe: "iron-gear-wheel"})
+	mustBuild(t, s, BuildSpec{Name: "small-electric-pole", X: 3, Y: 1})
+	mustBuild(t, s, BuildSpec{Name: "solar-panel", X: 4, Y: 0})
+	s.prepare()
+	_, err := s.doInsert(nil, 0, 0, "iron-plate", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gears, _ := s.b.ItemID("iron-gear-wheel")
+	s.Run(600) // 10 s, well before dusk
+	got := float64(s.stats.produced.total[gears])
+	want := 10 * 60.0 / 77.5 // gears per second at full power is 1
+	if got < want-1 || got > want+1 {
+		t.Errorf("made %.0f gears in 10 s on a 60/77.5 satisfied network, want about %.1f", got, want)
+	}
+	if sat := float64(s.nets[0].sat) / SatOne; sat < 0.76 || sat > 0.79 {
+		t.Errorf("satisfaction %.3f, want 60/77.5 = 0.774", sat)
+	}
+}
+
+func TestBurnerFurnaceBurnsCoalByFuelValue(t *testing.T) {
+	// A stone furnace uses 90 kW; coal holds 4 MJ: one coal lasts 44.4 s of smelting.
+	s := newTestSurface(t)
+	furnace := mustBuild(t, s, BuildSpec{Name: "stone-furnace", X: 0, Y: 0})
+	s.prepare()
+	if _, err := s.doInsert(nil, 0, 0, "coal", 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.doInsert(nil, 0, 0, "iron-ore", 50); err != nil {
+		t.Fatal(err)
+	}
+	coal, _ := s.b.ItemID("coal")
+	s.Run(60 * 100) // 100 s of smelting: 3.2 s per plate at speed 1
+	burnt := s.stats.consumed.total[coal]
+	if burnt != 3 { // 100 s / 44.4 s per coal, rounded up: the third coal is burning
+		t.Errorf("burnt %d coal in 100 s, want 3", burnt)
+	}
+	if n := countIn(s, furnace, "iron-plate"); n != 31 { // 100 / 3.2
+		t.Errorf("smelted %d plates in 100 s, want 31", n)
 	}
 }

@@ -4,7 +4,7 @@ BIN     ?= bin/starlane
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short race bench proto lint dev clean
+.PHONY: build test test-short race bench proto lint dev docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/starlane
@@ -31,6 +31,12 @@ lint:
 
 dev:
 	$(GO) run ./cmd/starlane dev
+
+# A FROM-scratch image around the static binary (no registry needed).
+docker: build
+	cp $(BIN) deploy/starlane
+	docker build -t starlane:$(VERSION) -t starlane:latest deploy
+	rm -f deploy/starlane
 
 clean:
 	rm -rf bin

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
@@ -363,5 +364,55 @@ func TestTLSCluster(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("plaintext client talked to a TLS controller")
+	}
+}
+
+// TestHealthAndReflection: a controller that knows no leader reports NOT_SERVING,
+// and server reflection lists the public services (so grpcurl works).
+func TestHealthAndReflection(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig(t, 0)
+	cfg.Join = []string{"127.0.0.1:1"} // nobody there: no leader ever
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown(false)
+	conn, err := grpc.NewClient(c.APIAddr(), grpc.WithTransportCredentials(mustCreds(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := ctxT(t, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("health without a leader = %v, %v; want NOT_SERVING", resp, err)
+	}
+	// Writes fail fast with UNAVAILABLE instead of hanging.
+	_, err = pb.NewClusterServiceClient(conn).CreateSurface(ctx, &pb.CreateSurfaceRequest{Name: "x"})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("write without a leader: %v, want Unavailable", err)
+	}
+
+	rc, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rc.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range r.GetListServicesResponse().GetService() {
+		names = append(names, s.Name)
+	}
+	for _, want := range []string{"starlane.v1.ClusterService", "starlane.v1.NodeService", "grpc.health.v1.Health"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("reflection lists %v, missing %s", names, want)
+		}
 	}
 }

@@ -72,8 +72,7 @@ func apiErr(err error) error {
 	return fmt.Errorf("%s", st.Message())
 }
 
+// printJSON prints v as one JSON document on one line (pipe it to jq to read).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return json.NewEncoder(w).Encode(v)
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/controller"
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// startController runs a one-member controller and two registered nodes that
+// keep heartbeating; it returns the API address.
+func startController(t *testing.T) string {
+	t.Helper()
+	c, err := controller.New(controller.Config{
+		ID: "c1", DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, JoinToken: "tok", ElectionTimeout: 200 * time.Millisecond,
+		HeartbeatInterval: 100 * time.Millisecond, LeaseTTL: time.Second, RaftLogLevel: "off",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	cl, err := ctlclient.Dial([]string{c.APIAddr()}, tlsconf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	for _, id := range []string{"n1", "n2"} {
+		err := cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
+			_, err := n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: "tok", Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 2}}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for _, id := range []string{"n1", "n2"} {
+				cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
+					_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id})
+					return err
+				})
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return c.APIAddr()
+}
+
+// TestSurfaceCLIContract runs the operator commands against a live controller and
+// checks the --json fields other tools depend on.
+func TestSurfaceCLIContract(t *testing.T) {
+	addr := startController(t)
+	t.Setenv("STARLANE_CONTROLLER", addr) // the default for --controller
+
+	if _, _, err := runStarlane(t, "", "surface", "create", "nauvis", "--replicas", "2", "--seed", "42"); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _, err := runStarlane(t, "", "surface", "get", "nauvis", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("surface get --json is not a JSON object: %v\n%s", err, out)
+		}
+		if string(got["primary"]) != `""` && string(got["standbys"]) != `[]` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("surface never placed: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var primary string
+	var standbys []string
+	var epoch uint64
+	if json.Unmarshal(got["primary"], &primary) != nil || json.Unmarshal(got["standbys"], &standbys) != nil || json.Unmarshal(got["epoch"], &epoch) != nil {
+		t.Fatalf("primary/standbys/epoch have the wrong JSON types: %s %s %s", got["primary"], got["standbys"], got["epoch"])
+	}
+	if primary == "" || len(standbys) != 1 || standbys[0] == primary || epoch == 0 {
+		t.Fatalf("primary %q standbys %v epoch %d: want a primary, one standby on another node, epoch > 0", primary, standbys, epoch)
+	}
+	if string(got["seed"]) != "42" || string(got["replicas"]) != "2" {
+		t.Errorf("seed %s replicas %s", got["seed"], got["replicas"])
+	}
+
+	// Cordoning the primary's node moves the primary (new epoch).
+	if _, _, err := runStarlane(t, "", "node", "cordon", primary, "--controller", addr); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, "", "node", "get", primary, "--json")
+	if err != nil || !strings.Contains(out, `"cordoned":true`) {
+		t.Fatalf("node get after cordon: %v %s", err, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, _, _ = runStarlane(t, "", "surface", "get", "nauvis", "--json")
+		var s struct {
+			Primary string `json:"primary"`
+			Epoch   uint64 `json:"epoch"`
+		}
+		json.Unmarshal([]byte(out), &s)
+		if s.Primary != "" && s.Primary != primary && s.Epoch > epoch {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cordon did not move the primary off %s: %s", primary, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	out, _, err = runStarlane(t, "", "cluster", "status", "--json")
+	if err != nil || !strings.Contains(out, `"leader_id":"c1"`) {
+		t.Fatalf("cluster status --json: %v %s", err, out)
+	}
+	out, _, err = runStarlane(t, "", "cluster", "join-token")
+	if err != nil || strings.TrimSpace(out) != "tok" {
+		t.Fatalf("cluster join-token = %q, %v", out, err)
+	}
+	out, _, err = runStarlane(t, "", "surface", "list")
+	if err != nil || !strings.Contains(out, "nauvis") {
+		t.Fatalf("surface list: %v\n%s", err, out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"surface", "get", "vulcanus"}, "surface vulcanus not found"},
+		{[]string{"surface", "create", "nauvis"}, "surface nauvis already exists"},
+		{[]string{"surface", "replicas", "nauvis", "0"}, "at least 1"},
+		{[]string{"surface", "pin", "nauvis", "n9"}, "node n9 not found"},
+		{[]string{"surface", "create", "fulgora", "--map", "no-such-save.sav"}, "neither starter, megabase-10k nor a readable save file"},
+		{[]string{"node", "cordon", "n9"}, "node n9 not found"},
+		{[]string{"surface", "list", "--controller", "127.0.0.1:1", "--timeout", "300ms"}, "controller unavailable"},
+	} {
+		_, _, err := runStarlane(t, "", tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}

@@ -18,7 +18,9 @@ type MapInfo struct {
 
 var builtinMaps = []MapInfo{
 	{"empty", "a blank surface with the planet's procedural resources", genEmpty},
-	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs", genStarter},
+	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs; surplus plates leave through bridge port \"out\", port \"in\" unloads into a chest", genStarter},
+	{"outpost", "a solar-powered mining outpost: drills fill bridge port \"out\" with coal and stone, port \"in\" unloads into chests", genOutpost},
+	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub},
 	{"megabase-10k", "a generated base researching at 10,000 SPM of red and green science, from ore to labs", genMegabase},
 }
 
@@ -124,6 +126,13 @@ func genStarter(b *Bundle, seed uint64, name string) (*Surface, error) {
 	l.put("lab", 18, 2, North)
 	l.put("inserter", 21, 3, West) // lab -> lab
 	l.put("lab", 22, 2, North)
+	// Bridge ports: plates backing up at the end of the belt leave through the export
+	// port; whatever arrives at the import port is unloaded into a chest.
+	l.put("inserter", 19, -1, South) // belt -> export port
+	l.spec(BuildSpec{Name: "bridge-export", X: 19, Y: -2, Label: "out"})
+	l.spec(BuildSpec{Name: "bridge-import", X: 23, Y: -4, Label: "in"})
+	l.put("inserter", 23, -3, North) // import port -> chest
+	l.put("steel-chest", 23, -2, North)
 	// Power: substations over the factory and over a solar field to the north.
 	l.put("substation", 9, -3, North)
 	l.put("substation", 20, -2, North)
@@ -131,6 +140,78 @@ func genStarter(b *Bundle, seed uint64, name string) (*Surface, error) {
 	l.put("substation", 28, -10, North)
 	l.fill("solar-panel", 6, -22, 24, -5, 30)
 	l.fill("accumulator", 26, -18, 37, -5, 24)
+	if l.err != nil {
+		return nil, l.err
+	}
+	s.chargeAccumulators()
+	return s, nil
+}
+
+// genOutpost builds a mining outpost that ships coal and stone out and stores what comes in.
+func genOutpost(b *Bundle, seed uint64, name string) (*Surface, error) {
+	coal, _ := b.ItemID("coal")
+	stone, _ := b.ItemID("stone")
+	if name == "" {
+		name = "vulcanus"
+	}
+	s, err := NewSurface(b, Config{Name: name, Planet: "vulcanus", Seed: seed,
+		Patches: []Patch{{Resource: coal, X: 0, Y: 2, W: 3, H: 3, Amount: 100000},
+			{Resource: stone, X: 4, Y: 2, W: 3, H: 3, Amount: 100000}}})
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{s: s}
+	// Both drills drop straight into the export port between them, via a chest and an
+	// inserter each (a drill fills the chest in front of it).
+	l.put("electric-mining-drill", 0, 2, North)
+	l.put("electric-mining-drill", 4, 2, North)
+	l.put("iron-chest", 1, 1, North)
+	l.put("iron-chest", 5, 1, North)
+	l.put("fast-inserter", 2, 1, West) // coal chest -> export port
+	l.spec(BuildSpec{Name: "bridge-export", X: 3, Y: 1, Label: "out"})
+	l.put("fast-inserter", 4, 1, East) // stone chest -> export port
+	l.spec(BuildSpec{Name: "bridge-import", X: 3, Y: -3, Label: "in"})
+	l.put("fast-inserter", 3, -2, North) // import port -> chest
+	l.put("steel-chest", 3, -1, North)
+	l.put("fast-inserter", 4, -3, West) // import port -> second chest
+	l.put("steel-chest", 5, -3, North)
+	l.put("substation", 7, -1, North)
+	l.put("substation", 20, -1, North)
+	l.fill("solar-panel", 10, -8, 28, 7, 8)
+	l.fill("accumulator", 10, -8, 28, 7, 6)
+	if l.err != nil {
+		return nil, l.err
+	}
+	s.chargeAccumulators()
+	return s, nil
+}
+
+// genHub builds a warehouse: each import port unloads into a steel chest that an inserter
+// moves on to the matching export port, so stock passes through and backs up in chests.
+func genHub(b *Bundle, seed uint64, name string) (*Surface, error) {
+	if name == "" {
+		name = "fulgora"
+	}
+	s, err := NewSurface(b, Config{Name: name, Planet: "fulgora", Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{s: s}
+	for i := int32(0); i < 4; i++ {
+		x := i * 3
+		l.spec(BuildSpec{Name: "bridge-import", X: x, Y: 0, Label: fmt.Sprintf("in%d", i+1)})
+		l.put("fast-inserter", x, 1, North) // import -> warehouse
+		for k := int32(0); k < 4; k++ {
+			l.put("steel-chest", x, 2+2*k, North)
+			l.put("fast-inserter", x, 3+2*k, North) // down the warehouse column
+		}
+		l.spec(BuildSpec{Name: "bridge-export", X: x, Y: 10, Label: fmt.Sprintf("out%d", i+1)})
+	}
+	l.put("substation", -3, 4, North)
+	l.put("substation", 12, 4, North)
+	l.put("substation", 25, 4, North)
+	l.fill("solar-panel", 16, -4, 34, 13, 12)
+	l.fill("accumulator", 16, -4, 34, 13, 10)
 	if l.err != nil {
 		return nil, l.err
 	}

@@ -564,8 +564,10 @@ func (s *Surface) peekNode(ni int32, out []Stack) []Stack {
 // peekRange lists the items on lanes between tiles k and k+span from their end.
 func (s *Surface) peekRange(lanes [2]int32, k, span int32, out []Stack) []Stack {
 	lo, hi := k*TileUnits, (k+span)*TileUnits
+	// Between a belt edit and the next rebuild the old lanes are still consistent for
+	// every node they hold (new nodes have none yet), so reading them is right.
 	for _, li := range lanes {
-		if li < 0 || s.beltsDirty {
+		if li < 0 {
 			continue
 		}
 		l := &s.lanes[li]

@@ -1,0 +1,271 @@
+package shard
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// loop is the tick goroutine: it owns the simulation. It ticks on a fixed schedule
+// of 1/UPS, runs late ticks back to back to catch up after a stall (never sleeping
+// while behind), gives up ticks that are more than MaxLag late, and stops
+// sequencing while the node's lease is expired.
+func (s *Shard) loop() {
+	defer close(s.loopDone)
+	interval := time.Second / time.Duration(s.cfg.UPS)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	next := s.cfg.Now()
+	win := window{start: next}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case fn := <-s.inspect:
+			fn(s.sim)
+			continue
+		default:
+		}
+		now := s.cfg.Now()
+		if s.err() != nil || s.leaseExpired(now) {
+			if s.err() == nil && !s.fenced.Swap(true) {
+				s.log.Warn("lease expired: stopped sequencing until the node renews it", "tick", s.executed.Load())
+				s.met.fenced.Set(1)
+			}
+			select {
+			case <-s.stop:
+				return
+			case fn := <-s.inspect:
+				fn(s.sim)
+			case <-s.wake:
+			case <-time.After(100 * time.Millisecond):
+			}
+			next = s.cfg.Now()
+			continue
+		}
+		if s.fenced.Swap(false) {
+			s.log.Info("lease renewed: sequencing again", "tick", s.executed.Load())
+			s.met.fenced.Set(0)
+			next = now
+		}
+		if wait := next.Sub(now); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-s.stop:
+				timer.Stop()
+				return
+			case fn := <-s.inspect:
+				timer.Stop()
+				fn(s.sim)
+			case <-s.wake:
+				timer.Stop()
+			case <-timer.C:
+			}
+			continue
+		}
+		s.tickOnce(now, &win)
+		next = next.Add(interval)
+		if behind := s.cfg.Now().Sub(next); behind > s.cfg.MaxLag {
+			lost := uint64(behind / interval)
+			s.met.skipped.Add(float64(lost))
+			s.log.Warn("tick loop fell too far behind; skipping ticks instead of catching up", "behind", behind.Round(time.Millisecond), "skipped", lost)
+			next = s.cfg.Now()
+		}
+	}
+}
+
+func (s *Shard) leaseExpired(now time.Time) bool {
+	l := s.lease.Load()
+	return l != 0 && now.UnixNano() >= l
+}
+
+// window accumulates one second of tick measurements for UPS and mean cost.
+type window struct {
+	start time.Time
+	ticks int
+	cost  time.Duration
+}
+
+// tickOnce runs the pipeline for one tick: sequence, hand the batch to the log
+// writer (durable), execute, capture outputs, and advance confirmation (release).
+// Execution does not wait for the batch to be durable: nothing the tick produced
+// leaves the shard before it is confirmed, so running ahead is safe and hides the
+// disk (and, with standbys, the replication) latency.
+func (s *Shard) tickOnce(start time.Time, win *window) {
+	sim := s.sim
+	t := sim.Tick() + 1
+	inputs := s.seq.take(t)
+	s.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: sim.Hash(), Inputs: inputs}}
+
+	stepStart := s.cfg.Now()
+	sim.Step(inputs)
+	stepped := s.cfg.Now()
+	if got := sim.Tick(); got != t {
+		s.fail(fmt.Errorf("simulation stepped to tick %d, expected %d", got, t))
+		return
+	}
+	h := sim.Hash()
+	if len(s.outlets) > 0 {
+		vals := make([]any, len(s.outlets))
+		for i, o := range s.outlets {
+			vals[i] = o.Capture(sim, t)
+		}
+		s.relMu.Lock()
+		s.captured = append(s.captured, captured{tick: t, vals: vals})
+		s.relMu.Unlock()
+	}
+	if t%s.cfg.CheckpointEvery == 0 {
+		var buf bytes.Buffer
+		if err := sim.Save(&buf); err != nil {
+			s.log.Error("checkpoint failed; the log keeps growing until one succeeds", "tick", t, "err", err)
+		} else {
+			s.wch <- writeReq{ckpt: &Checkpoint{Tick: t, Hash: h, Data: buf.Bytes()}}
+		}
+	}
+	end := s.cfg.Now()
+	cost := end.Sub(start)
+	s.putRecord(Record{Tick: t, Inputs: inputs, Hash: h, Cost: cost})
+	s.executed.Store(t)
+
+	win.ticks++
+	win.cost += cost
+	if el := end.Sub(win.start); el >= time.Second {
+		ups := float64(win.ticks) / el.Seconds()
+		mean := win.cost / time.Duration(win.ticks)
+		s.met.ups.Set(ups)
+		if ec, ok := sim.(EntityCounter); ok {
+			n := ec.EntityCount()
+			s.met.entities.Set(float64(n))
+			s.setStats(func(st *Stats) { st.Entities = n })
+		}
+		s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
+		*win = window{start: end}
+	}
+	s.setStats(func(st *Stats) { st.Tick, st.Hash = t, h })
+	s.met.tick.Set(float64(t))
+	s.met.tickSeconds.Observe(cost.Seconds())
+	s.met.simSeconds.Observe(stepped.Sub(stepStart).Seconds())
+	s.met.overheadSeconds.Observe((cost - stepped.Sub(stepStart)).Seconds())
+	s.advance()
+}
+
+// writer is the durable stage: it commits queued batches and checkpoints in order,
+// many per bbolt transaction (group commit), and marks them durable.
+func (s *Shard) writer() {
+	defer close(s.wDone)
+	var batches []*Batch
+	var cps []*Checkpoint
+	add := func(r writeReq) {
+		if r.batch != nil {
+			batches = append(batches, r.batch)
+		}
+		if r.ckpt != nil {
+			cps = append(cps, r.ckpt)
+		}
+	}
+	for req := range s.wch {
+		batches, cps = batches[:0], cps[:0]
+		add(req)
+	drain:
+		for len(batches) < 512 {
+			select {
+			case r, ok := <-s.wch:
+				if !ok {
+					break drain
+				}
+				add(r)
+			default:
+				break drain
+			}
+		}
+		if s.err() != nil {
+			continue
+		}
+		start := s.cfg.Now()
+		if err := s.store.write(batches, cps, keepCheckpoints); err != nil {
+			s.fail(fmt.Errorf("write the input log: %w", err))
+			continue
+		}
+		s.met.commitSeconds.Observe(s.cfg.Now().Sub(start).Seconds())
+		if len(batches) > 0 {
+			s.durable.Store(batches[len(batches)-1].Tick)
+		}
+		if len(cps) > 0 {
+			s.met.checkpoint.Set(float64(cps[len(cps)-1].Tick))
+		}
+		s.advance()
+	}
+}
+
+// Outlet receives what each tick produced for the outside world, and is given it
+// only once the tick is confirmed (output commit). Bridges (outbox entries and
+// acks) plug in here.
+type Outlet interface {
+	// Capture runs on the tick goroutine right after tick t executed; it may read
+	// sim but not keep it.
+	Capture(sim Simulation, t uint64) any
+	// Release runs once t is confirmed, in tick order, with what Capture returned.
+	// It must not block.
+	Release(t uint64, v any)
+}
+
+// AddOutlet registers an outlet; call it before Start.
+func (s *Shard) AddOutlet(o Outlet) {
+	s.relMu.Lock()
+	s.outlets = append(s.outlets, o)
+	s.relMu.Unlock()
+}
+
+// SetStandbys names the standbys whose acknowledgement confirms ticks: with none, a
+// tick is confirmed once it is durable here; with some, it must also have been
+// acknowledged (Ack) by at least one of them. Standbys already named keep their
+// acknowledged tick.
+func (s *Shard) SetStandbys(names []string) {
+	s.relMu.Lock()
+	next := make(map[string]uint64, len(names))
+	for _, n := range names {
+		next[n] = s.replicas[n]
+	}
+	s.replicas = next
+	s.relMu.Unlock()
+	s.advance()
+}
+
+// Ack records that standby name durably holds every tick up to t.
+func (s *Shard) Ack(name string, t uint64) {
+	s.relMu.Lock()
+	if cur, ok := s.replicas[name]; ok && t > cur {
+		s.replicas[name] = t
+	}
+	s.relMu.Unlock()
+	s.advance()
+}
+
+// advance recomputes the confirmed tick and releases captured outputs up to it.
+func (s *Shard) advance() {
+	s.relMu.Lock()
+	c := min(s.durable.Load(), s.executed.Load())
+	if len(s.replicas) > 0 {
+		var best uint64
+		for _, a := range s.replicas {
+			best = max(best, a)
+		}
+		c = min(c, best)
+	}
+	if c > s.confirmed.Load() {
+		s.confirmed.Store(c)
+		s.met.confirmed.Set(float64(c))
+		n := 0
+		for n < len(s.captured) && s.captured[n].tick <= c {
+			for i, o := range s.outlets {
+				o.Release(s.captured[n].tick, s.captured[n].vals[i])
+			}
+			n++
+		}
+		if n > 0 {
+			s.captured = append(s.captured[:0], s.captured[n:]...)
+		}
+	}
+	s.relMu.Unlock()
+	s.notifyAll()
+}

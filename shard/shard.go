@@ -1,0 +1,471 @@
+package shard
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures one shard.
+type Config struct {
+	// Name is the surface name (metrics label, reports).
+	Name string
+	// Dir holds the shard's store (shard.db) and desync reports.
+	Dir string
+	// New creates the initial state when the store has none; Load reads a checkpoint.
+	New  func() (Simulation, error)
+	Load func(r io.Reader) (Simulation, error)
+	// Epoch is the assignment epoch this shard starts sequencing under.
+	Epoch uint64
+
+	// UPS is the target tick rate (60).
+	UPS int
+	// CheckpointEvery is the checkpoint period in ticks (1800); the log before the
+	// older of the two newest checkpoints is truncated.
+	CheckpointEvery uint64
+	// MaxLag is how far behind schedule the loop may fall before it gives up on the
+	// lost ticks instead of catching them up (1s).
+	MaxLag time.Duration
+	// History is how many recent ticks are kept in memory for players and hash checks
+	// (7200: two minutes).
+	History int
+	// MaxInputsPerTick bounds one batch; more inputs wait for later ticks (1024).
+	MaxInputsPerTick int
+	// MaxPending bounds inputs waiting to be sequenced; Submit fails beyond it (16384).
+	MaxPending int
+
+	// JoinInput and LeaveInput encode the simulation's own join and leave actions
+	// for a player session; nil sends nothing.
+	JoinInput  func(player uint32, name string) []byte
+	LeaveInput func(player uint32) []byte
+
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Name == "" || c.Dir == "" {
+		return errors.New("shard needs a name and a directory")
+	}
+	if c.New == nil || c.Load == nil {
+		return errors.New("shard needs New and Load")
+	}
+	if c.UPS <= 0 {
+		c.UPS = 60
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 1800
+	}
+	if c.MaxLag <= 0 {
+		c.MaxLag = time.Second
+	}
+	if c.History <= 0 {
+		c.History = 7200
+	}
+	if c.MaxInputsPerTick <= 0 {
+		c.MaxInputsPerTick = 1024
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 16384
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// keepCheckpoints is how many checkpoints the store keeps; the log starts after the
+// oldest. Two let a join or desync replay that started from the older one finish.
+const keepCheckpoints = 2
+
+// Errors a caller can check with errors.Is.
+var (
+	ErrClosed  = errors.New("shard stopped")
+	ErrBusy    = errors.New("too many inputs waiting to be sequenced; retry")
+	ErrFenced  = errors.New("shard is fenced: its node could not renew its lease")
+	ErrTooOld  = errors.New("the requested ticks are no longer kept")
+	ErrUnknown = errors.New("tick not kept")
+)
+
+// Record is one executed tick as it leaves the shard.
+type Record struct {
+	Tick   uint64
+	Inputs []Input
+	// Hash is the state hash after the tick (0 when read back from the log).
+	Hash uint64
+	// Cost is the wall time of the whole tick on the primary.
+	Cost time.Duration
+}
+
+// Stats is a point-in-time summary for heartbeats.
+type Stats struct {
+	Tick, Confirmed uint64
+	Hash            uint64
+	// UPS and TickCost cover the last full second.
+	UPS      float64
+	TickCost time.Duration
+	Entities int
+	Players  int
+	Epoch    uint64
+	Fenced   bool
+	Err      error
+}
+
+// Shard runs one surface.
+type Shard struct {
+	cfg   Config
+	log   *slog.Logger
+	store *Store
+	met   *shardMetrics
+	sim   Simulation // owned by the tick goroutine once started
+
+	seq sequencer
+
+	// Pipeline positions; each only grows.
+	executed  atomic.Uint64
+	durable   atomic.Uint64
+	confirmed atomic.Uint64
+
+	wch     chan writeReq
+	writeMu sync.Mutex // guards failure below
+	failure error
+
+	relMu    sync.Mutex
+	replicas map[string]uint64 // acks by standby; confirmation needs one if non-empty
+	outlets  []Outlet
+	captured []captured
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced when executed or confirmed moves
+
+	ringMu sync.RWMutex
+	ring   []ringSlot // by tick % len
+
+	epoch     atomic.Uint64
+	termEpoch uint64
+	lease     atomic.Int64 // unix nanos; 0 = no lease
+	fenced    atomic.Bool
+	wake      chan struct{}
+	inspect   chan func(Simulation)
+
+	statsMu sync.Mutex
+	stats   Stats
+
+	sessMu   sync.Mutex
+	sessions map[uint32]*Session
+
+	started  atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{}
+	loopDone chan struct{}
+	wDone    chan struct{}
+}
+
+type writeReq struct {
+	batch *Batch
+	ckpt  *Checkpoint
+}
+
+type captured struct {
+	tick uint64
+	vals []any
+}
+
+// Open loads the shard's state: the newest checkpoint and the log after it, replayed
+// and checked against the hashes recorded with it; or, with an empty store, a new
+// state from Config.New, checkpointed at once so that players always have a base.
+// It does not start ticking.
+func Open(cfg Config) (*Shard, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(filepath.Join(cfg.Dir, "shard.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Shard{
+		cfg: cfg, log: cfg.Logger.With("surface", cfg.Name), store: store,
+		wch: make(chan writeReq, 4096), replicas: map[string]uint64{}, notify: make(chan struct{}),
+		ring: make([]ringSlot, cfg.History), termEpoch: cfg.Epoch, wake: make(chan struct{}, 1),
+		inspect: make(chan func(Simulation), 16), sessions: map[uint32]*Session{},
+		stop: make(chan struct{}), loopDone: make(chan struct{}), wDone: make(chan struct{}),
+	}
+	s.seq.init(cfg.MaxPending, cfg.MaxInputsPerTick)
+	s.epoch.Store(cfg.Epoch)
+	s.met = cfg.Metrics.forShard(cfg.Name)
+	if err := s.restore(); err != nil {
+		store.Close()
+		s.met.delete()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Shard) restore() error {
+	start := s.cfg.Now()
+	cp, err := s.store.LatestCheckpoint(^uint64(0))
+	if err != nil {
+		return err
+	}
+	var sim Simulation
+	if cp == nil {
+		if sim, err = s.cfg.New(); err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := sim.Save(&buf); err != nil {
+			return fmt.Errorf("save the initial checkpoint: %w", err)
+		}
+		cp = &Checkpoint{Tick: sim.Tick(), Hash: sim.Hash(), Data: buf.Bytes()}
+		if err := s.store.write(nil, []*Checkpoint{cp}, keepCheckpoints); err != nil {
+			return fmt.Errorf("write the initial checkpoint: %w", err)
+		}
+	} else {
+		if sim, err = s.cfg.Load(bytes.NewReader(cp.Data)); err != nil {
+			return fmt.Errorf("load checkpoint at tick %d: %w", cp.Tick, err)
+		}
+		if sim.Tick() != cp.Tick || sim.Hash() != cp.Hash {
+			return fmt.Errorf("checkpoint at tick %d loads as tick %d with hash %016x, not %016x: the store is corrupt or this build simulates differently",
+				cp.Tick, sim.Tick(), sim.Hash(), cp.Hash)
+		}
+	}
+	s.putRecord(Record{Tick: sim.Tick(), Hash: sim.Hash()})
+	_, last, err := s.store.LogRange()
+	if err != nil {
+		return err
+	}
+	replayed := 0
+	if last > cp.Tick {
+		err = s.store.Batches(cp.Tick+1, last, func(b Batch) error {
+			if b.PrevHash != sim.Hash() {
+				return fmt.Errorf("replaying tick %d: state hash before it is %016x, the log recorded %016x: the simulation is not deterministic or the store is corrupt",
+					b.Tick, sim.Hash(), b.PrevHash)
+			}
+			sim.Step(b.Inputs)
+			s.putRecord(Record{Tick: b.Tick, Inputs: b.Inputs, Hash: sim.Hash()})
+			replayed++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	t := sim.Tick()
+	s.sim = sim
+	s.executed.Store(t)
+	s.durable.Store(t)
+	s.confirmed.Store(t)
+	s.setStats(func(st *Stats) { st.Tick, st.Confirmed, st.Hash, st.Epoch = t, t, sim.Hash(), s.epoch.Load() })
+	s.met.tick.Set(float64(t))
+	s.met.confirmed.Set(float64(t))
+	if ec, ok := sim.(EntityCounter); ok {
+		s.met.entities.Set(float64(ec.EntityCount()))
+	}
+	s.log.Info("shard state loaded", "tick", t, "hash", fmt.Sprintf("%016x", sim.Hash()), "checkpoint", cp.Tick,
+		"replayed", replayed, "took", s.cfg.Now().Sub(start).Round(time.Millisecond))
+	return nil
+}
+
+// Start starts the log writer and the tick loop.
+func (s *Shard) Start() {
+	if !s.started.CompareAndSwap(false, true) {
+		return
+	}
+	go s.writer()
+	go s.loop()
+}
+
+// Stop stops ticking, flushes the log, ends every session and closes the store.
+// Every tick executed before Stop is durable when it returns.
+func (s *Shard) Stop() error {
+	var err error
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		if s.started.Load() {
+			<-s.loopDone
+			close(s.wch)
+			<-s.wDone
+		}
+		s.notifyAll()
+		s.sessMu.Lock()
+		for _, se := range s.sessions {
+			se.closeLocked()
+		}
+		s.sessMu.Unlock()
+		err = s.store.Close()
+		s.met.delete()
+		if ferr := s.err(); ferr != nil {
+			err = errors.Join(ferr, err)
+		}
+	})
+	return err
+}
+
+// Name returns the surface name.
+func (s *Shard) Name() string { return s.cfg.Name }
+
+// Store returns the shard's store (for replication and tools; read only).
+func (s *Shard) Store() *Store { return s.store }
+
+// Executed, Durable and Confirmed return the pipeline positions.
+func (s *Shard) Executed() uint64  { return s.executed.Load() }
+func (s *Shard) Durable() uint64   { return s.durable.Load() }
+func (s *Shard) Confirmed() uint64 { return s.confirmed.Load() }
+
+// Epoch returns the current assignment epoch; TermEpoch the epoch this shard
+// started sequencing under.
+func (s *Shard) Epoch() uint64     { return s.epoch.Load() }
+func (s *Shard) TermEpoch() uint64 { return s.termEpoch }
+
+// SetEpoch moves the shard to a newer epoch of the same primary term (the
+// assignment changed, e.g. a standby was added). Older epochs are refused.
+func (s *Shard) SetEpoch(e uint64) error {
+	for {
+		cur := s.epoch.Load()
+		if e < cur {
+			return &EpochError{Got: e, Current: cur, Surface: s.cfg.Name}
+		}
+		if s.epoch.CompareAndSwap(cur, e) {
+			s.setStats(func(st *Stats) { st.Epoch = e })
+			return nil
+		}
+	}
+}
+
+// SetLease sets the deadline after which the shard stops sequencing by itself
+// (self-fencing) until the lease is extended. The zero time means no lease.
+func (s *Shard) SetLease(deadline time.Time) {
+	if deadline.IsZero() {
+		s.lease.Store(0)
+	} else {
+		s.lease.Store(deadline.UnixNano())
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Submit queues an input for the next tick at or after target (0: the next tick).
+// Late inputs go to a later tick; they never stall the surface.
+func (s *Shard) Submit(in Input, target uint64) error {
+	select {
+	case <-s.stop:
+		return ErrClosed
+	default:
+	}
+	return s.seq.submit(in, target)
+}
+
+// Inspect runs fn on the tick goroutine between two ticks and waits for it. fn must
+// not keep sim or change it.
+func (s *Shard) Inspect(fn func(sim Simulation)) error {
+	done := make(chan struct{})
+	wrapped := func(sim Simulation) { defer close(done); fn(sim) }
+	if !s.started.Load() {
+		return errors.New("shard not started")
+	}
+	select {
+	case s.inspect <- wrapped:
+	case <-s.stop:
+		return ErrClosed
+	}
+	select {
+	case <-done:
+		return nil
+	case <-s.loopDone:
+		select {
+		case <-done:
+			return nil
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// Stats returns the latest summary.
+func (s *Shard) Stats() Stats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	st := s.stats
+	st.Confirmed = s.confirmed.Load()
+	st.Fenced = s.fenced.Load()
+	st.Err = s.err()
+	s.sessMu.Lock()
+	st.Players = len(s.sessions)
+	s.sessMu.Unlock()
+	return st
+}
+
+func (s *Shard) setStats(fn func(*Stats)) {
+	s.statsMu.Lock()
+	fn(&s.stats)
+	s.statsMu.Unlock()
+}
+
+func (s *Shard) err() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.failure
+}
+
+func (s *Shard) fail(err error) {
+	s.writeMu.Lock()
+	if s.failure == nil {
+		s.failure = err
+		s.log.Error("shard failed; it stops sequencing", "err", err)
+	}
+	s.writeMu.Unlock()
+}
+
+// changed returns a channel closed at the next move of executed or confirmed.
+func (s *Shard) changed() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+func (s *Shard) notifyAll() {
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
+}
+
+type ringSlot struct {
+	rec Record
+	set bool
+}
+
+func (s *Shard) putRecord(r Record) {
+	s.ringMu.Lock()
+	s.ring[r.Tick%uint64(len(s.ring))] = ringSlot{rec: r, set: true}
+	s.ringMu.Unlock()
+}
+
+// record returns the kept record of tick t.
+func (s *Shard) record(t uint64) (Record, bool) {
+	s.ringMu.RLock()
+	defer s.ringMu.RUnlock()
+	sl := s.ring[t%uint64(len(s.ring))]
+	return sl.rec, sl.set && sl.rec.Tick == t
+}
+
+// HashAt returns the state hash after tick t if it is still kept in memory.
+func (s *Shard) HashAt(t uint64) (uint64, bool) {
+	if t > s.executed.Load() {
+		return 0, false
+	}
+	r, ok := s.record(t)
+	return r.Hash, ok
+}

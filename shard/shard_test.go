@@ -1,0 +1,323 @@
+package shard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func openStarted(t *testing.T, cfg Config) *Shard {
+	t.Helper()
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+func TestInputsAreSequencedConfirmedAndStreamed(t *testing.T) {
+	t.Parallel()
+	s := openStarted(t, testConfig(t.TempDir()))
+	j, err := s.Join(JoinRequest{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Checkpoint == nil || j.Checkpoint.Tick != 0 {
+		t.Fatalf("a new player should start from the tick-0 checkpoint, got %+v", j.Checkpoint)
+	}
+	// An input aimed at a tick long past lands in a later tick instead of being lost.
+	if err := j.Session.Act([]byte{10}, 1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []Input
+	var last uint64
+	for len(got) < 2 {
+		recs, err := j.Session.Next(ctx, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Tick != last+1 {
+				t.Fatalf("stream skipped from tick %d to %d", last, r.Tick)
+			}
+			last = r.Tick
+			if r.Tick > s.Confirmed() {
+				t.Fatalf("tick %d left the shard before it was confirmed (%d)", r.Tick, s.Confirmed())
+			}
+			got = append(got, r.Inputs...)
+		}
+	}
+	if got[0].Player != j.Session.Player() || string(got[0].Data) != "\x01" || string(got[1].Data) != "\x0a" {
+		t.Fatalf("want the join then the action of player %d, got %+v", j.Session.Player(), got)
+	}
+}
+
+func TestConfirmationWaitsForAStandbyAndReleasesInOrder(t *testing.T) {
+	t.Parallel()
+	s, err := Open(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &recordingOutlet{}
+	s.AddOutlet(out)
+	s.SetStandbys([]string{"b"})
+	s.Start()
+	defer s.Stop()
+	if !waitFor(5*time.Second, func() bool { return s.Durable() >= 30 }) {
+		t.Fatal("log did not become durable")
+	}
+	if c := s.Confirmed(); c != 0 {
+		t.Fatalf("confirmed %d without a standby acknowledgement", c)
+	}
+	if n := out.count(); n != 0 {
+		t.Fatalf("%d outputs released before confirmation", n)
+	}
+	s.Ack("b", 20)
+	if c := s.Confirmed(); c != 20 {
+		t.Fatalf("confirmed %d after the standby acknowledged 20", c)
+	}
+	s.Ack("nobody", 25) // not a standby: ignored
+	if c := s.Confirmed(); c != 20 {
+		t.Fatalf("an unknown standby's ack moved confirmation to %d", c)
+	}
+	ticks := out.ticks()
+	if len(ticks) != 20 {
+		t.Fatalf("released %d ticks, want 20", len(ticks))
+	}
+	for i, tk := range ticks {
+		if tk != uint64(i+1) {
+			t.Fatalf("release order %v", ticks)
+		}
+	}
+	s.SetStandbys(nil)
+	if !waitFor(5*time.Second, func() bool { return s.Confirmed() > 20 }) {
+		t.Fatal("without standbys, durable ticks should be confirmed")
+	}
+}
+
+type recordingOutlet struct {
+	mu sync.Mutex
+	ts []uint64
+}
+
+func (o *recordingOutlet) Capture(sim Simulation, t uint64) any { return sim.Hash() }
+func (o *recordingOutlet) Release(t uint64, v any) {
+	o.mu.Lock()
+	o.ts = append(o.ts, t)
+	o.mu.Unlock()
+}
+func (o *recordingOutlet) count() int { o.mu.Lock(); defer o.mu.Unlock(); return len(o.ts) }
+func (o *recordingOutlet) ticks() []uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]uint64(nil), o.ts...)
+}
+
+func TestRestartResumesAtTheSameTickAndHash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := Open(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	for i := 0; i < 200; i++ {
+		s.Submit(Input{Player: uint32(1 + i%3), Data: []byte{byte(i)}}, 0)
+		time.Sleep(200 * time.Microsecond)
+	}
+	if !waitFor(5*time.Second, func() bool { return s.Executed() > 130 }) {
+		t.Fatal("shard did not tick")
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats()
+	cps, _ := s.store.CheckpointTicks()
+	_ = cps
+
+	s2, err := Open(testConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Stop()
+	after := s2.Stats()
+	if after.Tick != before.Tick || after.Hash != before.Hash || s2.Confirmed() != before.Tick {
+		t.Fatalf("restart resumed at tick %d hash %016x (confirmed %d), stopped at tick %d hash %016x",
+			after.Tick, after.Hash, s2.Confirmed(), before.Tick, before.Hash)
+	}
+	// Checkpoints every 50 ticks; two are kept and the log starts after the older.
+	cps, err = s2.store.CheckpointTicks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last, _ := s2.store.LogRange()
+	if len(cps) != 2 || cps[1] != before.Tick/50*50 || first != cps[0]+1 || last != before.Tick {
+		t.Fatalf("checkpoints %v, log %d..%d at tick %d: want the two newest checkpoints and the log after the older", cps, first, last, before.Tick)
+	}
+}
+
+func TestTickLoopCatchesUpAfterAStallWithoutBusyWaiting(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t.TempDir())
+	cfg.UPS = 60
+	var stalled sync.Once
+	cfg.New = func() (Simulation, error) {
+		f := newFake()
+		f.stall = func(t uint64) {
+			if t == 10 {
+				stalled.Do(func() { time.Sleep(400 * time.Millisecond) })
+			}
+		}
+		return f, nil
+	}
+	var ru0 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	s := openStarted(t, cfg)
+	time.Sleep(1500 * time.Millisecond)
+	got, el := s.Executed(), time.Since(start)
+	want := uint64(el.Seconds() * 60)
+	// After a 400 ms stall (24 ticks) the loop must have caught up to schedule.
+	if got+6 < want || got > want+2 {
+		t.Fatalf("after %v the shard is at tick %d, want about %d: it did not catch up", el, got, want)
+	}
+	var ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+	// Other parallel tests share the process; a busy-waiting loop alone would burn
+	// the whole 1.5 s of one core.
+	if cpu > 1200*time.Millisecond {
+		t.Fatalf("process used %v of CPU in %v: the loop busy-waits", cpu, el)
+	}
+}
+
+func TestExpiredLeaseStopsSequencing(t *testing.T) {
+	t.Parallel()
+	s := openStarted(t, testConfig(t.TempDir()))
+	s.SetLease(time.Now().Add(100 * time.Millisecond))
+	if !waitFor(3*time.Second, func() bool { return s.Stats().Fenced }) {
+		t.Fatal("shard did not fence itself when its lease ran out")
+	}
+	frozen := s.Executed()
+	time.Sleep(150 * time.Millisecond)
+	if s.Executed() != frozen {
+		t.Fatalf("a fenced shard kept sequencing: %d -> %d", frozen, s.Executed())
+	}
+	s.SetLease(time.Now().Add(time.Hour))
+	if !waitFor(3*time.Second, func() bool { return s.Executed() > frozen+10 }) {
+		t.Fatal("shard did not resume after its lease was renewed")
+	}
+}
+
+func TestEpochChecks(t *testing.T) {
+	t.Parallel()
+	s := openStarted(t, testConfig(t.TempDir())) // term epoch 5
+	if err := s.SetEpoch(9); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		epoch uint64
+		ok    bool
+	}{{4, false}, {5, true}, {9, true}, {10, false}} {
+		err := s.CheckEpoch(tc.epoch)
+		var ee *EpochError
+		if tc.ok != (err == nil) || (err != nil && !errors.As(err, &ee)) {
+			t.Errorf("epoch %d: got %v", tc.epoch, err)
+		}
+	}
+	if _, err := s.Join(JoinRequest{Name: "late", Epoch: 3}); err == nil {
+		t.Fatal("a join stamped with a stale epoch was accepted")
+	}
+	if err := s.SetEpoch(7); err == nil {
+		t.Fatal("the epoch went backwards")
+	}
+}
+
+func TestDesyncIsDetectedAndReportedEntityByEntity(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStarted(t, testConfig(dir))
+	j, err := s.Join(JoinRequest{Name: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := loadFake(bytesReader(j.Checkpoint.Data))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for client.Tick() < 40 {
+		recs, err := j.Session.Next(ctx, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			client.Step(r.Inputs)
+			if r.Tick == 20 {
+				// Tamper: the client's own counter changes without an input.
+				client.(*fakeSim).counters[j.Session.Player()] += 1000
+			}
+		}
+	}
+	if d, err := j.Session.CheckHash(19, mustHash(t, s, 19)); d != nil || err != nil {
+		t.Fatalf("matching hash reported as %v, %v", d, err)
+	}
+	d, err := j.Session.CheckHash(client.Tick(), client.Hash())
+	if err != nil || d == nil {
+		t.Fatalf("tampered client not detected: %v %v", d, err)
+	}
+	var state bytesBuf
+	client.Save(&state)
+	rep, err := j.Session.Report(*d, state.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Entities) != 1 || rep.Entities[0].ID != j.Session.Player() || rep.StateTick != client.Tick() {
+		t.Fatalf("report should name exactly the tampered entity %d: %+v", j.Session.Player(), rep)
+	}
+	raw, err := os.ReadFile(rep.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk DesyncReport
+	if err := json.Unmarshal(raw, &onDisk); err != nil || onDisk.Tick != d.Tick || len(onDisk.Entities) != 1 {
+		t.Fatalf("report on disk: %s (%v)", raw, err)
+	}
+}
+
+func mustHash(t *testing.T, s *Shard, tick uint64) uint64 {
+	h, ok := s.HashAt(tick)
+	if !ok {
+		t.Fatalf("no hash kept for tick %d", tick)
+	}
+	return h
+}
+
+func TestResumeJoinSkipsTheCheckpoint(t *testing.T) {
+	t.Parallel()
+	s := openStarted(t, testConfig(t.TempDir()))
+	if !waitFor(5*time.Second, func() bool { return s.Confirmed() > 70 }) {
+		t.Fatal("no progress")
+	}
+	j, err := s.Join(JoinRequest{Name: "carol", ResumeTick: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Checkpoint != nil || j.Start != 60 {
+		t.Fatalf("resume at 60 gave checkpoint=%v start=%d", j.Checkpoint != nil, j.Start)
+	}
+	recs, err := j.Session.Next(context.Background(), 4)
+	if err != nil || recs[0].Tick != 61 {
+		t.Fatalf("resumed stream starts at %v (%v)", recs, err)
+	}
+	if _, err := s.Join(JoinRequest{Name: "carol"}); !errors.Is(err, ErrAlreadyPlaying) {
+		t.Fatalf("second session for one name: %v", err)
+	}
+}

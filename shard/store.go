@@ -1,0 +1,305 @@
+package shard
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store is a shard's durable state in one bbolt file: the input log (one record per
+// tick), the latest checkpoints, and the player name table. Writes happen from one
+// goroutine (the shard's log writer); reads may run concurrently.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+var (
+	bucketLog    = []byte("log")
+	bucketCkpt   = []byte("checkpoints")
+	bucketMeta   = []byte("meta")
+	bucketPlayer = []byte("players")
+	keyNextID    = []byte("next_player")
+	keyFormat    = []byte("format")
+)
+
+// storeFormat is the on-disk layout version of a shard store.
+const storeFormat = 1
+
+// ErrStoreLocked means another process has the store open.
+var ErrStoreLocked = errors.New("shard store is in use by another process")
+
+// Batch is the input log record of one tick: the inputs applied at Tick, in order,
+// and the state hash right before them (the hash after Tick-1), which lets a replay
+// check that it follows the same history.
+type Batch struct {
+	Tick     uint64
+	PrevHash uint64
+	Inputs   []Input
+}
+
+// Checkpoint is a saved simulation state at Tick with its hash.
+type Checkpoint struct {
+	Tick uint64
+	Hash uint64
+	Data []byte
+}
+
+// OpenStore opens (creating if needed) the store file at path.
+func OpenStore(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create shard dir: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrStoreLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open shard store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketMeta, bucketPlayer} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if v := m.Get(keyFormat); v != nil {
+			if f := binary.BigEndian.Uint32(v); f > storeFormat {
+				return fmt.Errorf("shard store %s has format %d, this build reads up to %d: upgrade this node", path, f, storeFormat)
+			}
+			return nil
+		}
+		return m.Put(keyFormat, binary.BigEndian.AppendUint32(nil, storeFormat))
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+func tickKey(t uint64) []byte { return binary.BigEndian.AppendUint64(nil, t) }
+
+func encodeBatch(b *Batch) []byte {
+	n := 8 + binary.MaxVarintLen64
+	for _, in := range b.Inputs {
+		n += 2*binary.MaxVarintLen32 + len(in.Data)
+	}
+	buf := make([]byte, 0, n)
+	buf = binary.LittleEndian.AppendUint64(buf, b.PrevHash)
+	buf = binary.AppendUvarint(buf, uint64(len(b.Inputs)))
+	for _, in := range b.Inputs {
+		buf = binary.AppendUvarint(buf, uint64(in.Player))
+		buf = binary.AppendUvarint(buf, uint64(len(in.Data)))
+		buf = append(buf, in.Data...)
+	}
+	return buf
+}
+
+// decodeBatch decodes a log record; it copies, so v may be bbolt memory.
+func decodeBatch(tick uint64, v []byte) (Batch, error) {
+	b := Batch{Tick: tick}
+	bad := func(what string) (Batch, error) {
+		return Batch{}, fmt.Errorf("input log record for tick %d is corrupt (%s)", tick, what)
+	}
+	if len(v) < 8 {
+		return bad("short")
+	}
+	b.PrevHash = binary.LittleEndian.Uint64(v)
+	v = v[8:]
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)) {
+		return bad("count")
+	}
+	v = v[k:]
+	b.Inputs = make([]Input, 0, n)
+	for i := uint64(0); i < n; i++ {
+		p, k := binary.Uvarint(v)
+		if k <= 0 || p > 1<<32-1 {
+			return bad("player")
+		}
+		v = v[k:]
+		l, k := binary.Uvarint(v)
+		if k <= 0 || l > uint64(len(v)-k) {
+			return bad("length")
+		}
+		v = v[k:]
+		b.Inputs = append(b.Inputs, Input{Player: uint32(p), Data: append([]byte(nil), v[:l]...)})
+		v = v[l:]
+	}
+	if len(v) != 0 {
+		return bad("trailing bytes")
+	}
+	return b, nil
+}
+
+// write is one log-writer transaction: batches in tick order, then checkpoints,
+// then truncation behind the oldest of the keep newest checkpoints. bbolt fsyncs on
+// commit, so when write returns everything in it is durable.
+func (s *Store) write(batches []*Batch, cps []*Checkpoint, keep int) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		lb := tx.Bucket(bucketLog)
+		for _, b := range batches {
+			if err := lb.Put(tickKey(b.Tick), encodeBatch(b)); err != nil {
+				return err
+			}
+		}
+		if len(cps) == 0 {
+			return nil
+		}
+		cb := tx.Bucket(bucketCkpt)
+		for _, cp := range cps {
+			v := binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(cp.Data)), cp.Hash)
+			if err := cb.Put(tickKey(cp.Tick), append(v, cp.Data...)); err != nil {
+				return err
+			}
+		}
+		return truncate(tx, keep)
+	})
+}
+
+// truncate keeps the newest keep checkpoints and the log after the oldest of them.
+func truncate(tx *bolt.Tx, keep int) error {
+	cb := tx.Bucket(bucketCkpt)
+	var ticks [][]byte
+	c := cb.Cursor()
+	for k, _ := c.Last(); k != nil && len(ticks) < keep; k, _ = c.Prev() {
+		ticks = append(ticks, append([]byte(nil), k...))
+	}
+	if len(ticks) < keep {
+		return nil
+	}
+	oldest := ticks[len(ticks)-1]
+	var drop [][]byte
+	for k, _ := c.First(); k != nil && string(k) < string(oldest); k, _ = c.Next() {
+		drop = append(drop, append([]byte(nil), k...))
+	}
+	for _, k := range drop {
+		if err := cb.Delete(k); err != nil {
+			return err
+		}
+	}
+	drop = drop[:0]
+	lc := tx.Bucket(bucketLog).Cursor()
+	for k, _ := lc.First(); k != nil && string(k) <= string(oldest); k, _ = lc.Next() {
+		drop = append(drop, append([]byte(nil), k...))
+	}
+	lb := tx.Bucket(bucketLog)
+	for _, k := range drop {
+		if err := lb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LatestCheckpoint returns the newest checkpoint at or before tick, or nil if
+// there is none.
+func (s *Store) LatestCheckpoint(atOrBefore uint64) (*Checkpoint, error) {
+	var out *Checkpoint
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCkpt).Cursor()
+		k, v := c.Seek(tickKey(atOrBefore))
+		if k == nil || binary.BigEndian.Uint64(k) > atOrBefore {
+			k, v = c.Prev()
+		}
+		if k == nil {
+			return nil
+		}
+		if len(v) < 8 {
+			return fmt.Errorf("checkpoint at tick %d is corrupt", binary.BigEndian.Uint64(k))
+		}
+		out = &Checkpoint{Tick: binary.BigEndian.Uint64(k), Hash: binary.LittleEndian.Uint64(v), Data: append([]byte(nil), v[8:]...)}
+		return nil
+	})
+	return out, err
+}
+
+// CheckpointTicks lists the ticks of the stored checkpoints, oldest first.
+func (s *Store) CheckpointTicks() ([]uint64, error) {
+	var out []uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCkpt).ForEach(func(k, _ []byte) error {
+			out = append(out, binary.BigEndian.Uint64(k))
+			return nil
+		})
+	})
+	return out, err
+}
+
+// LogRange returns the first and last tick in the input log (0, 0 when empty).
+func (s *Store) LogRange() (first, last uint64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLog).Cursor()
+		if k, _ := c.First(); k != nil {
+			first = binary.BigEndian.Uint64(k)
+		}
+		if k, _ := c.Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return first, last, err
+}
+
+// Batches calls fn for each logged tick in [from, to], in order. A gap in that range
+// is an error: the caller asked for history the log no longer (or never) had.
+func (s *Store) Batches(from, to uint64, fn func(Batch) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLog).Cursor()
+		want := from
+		for k, v := c.Seek(tickKey(from)); k != nil && want <= to; k, v = c.Next() {
+			t := binary.BigEndian.Uint64(k)
+			if t != want {
+				return fmt.Errorf("input log has no tick %d (next is %d)", want, t)
+			}
+			b, err := decodeBatch(t, v)
+			if err != nil {
+				return err
+			}
+			if err := fn(b); err != nil {
+				return err
+			}
+			want++
+		}
+		if want <= to {
+			return fmt.Errorf("input log ends before tick %d", want)
+		}
+		return nil
+	})
+}
+
+// PlayerID returns the ID of the player called name, allocating the next free one
+// (starting at 1) the first time the name is seen.
+func (s *Store) PlayerID(name string) (uint32, error) {
+	var id uint32
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketPlayer)
+		if v := pb.Get([]byte(name)); v != nil {
+			id = binary.BigEndian.Uint32(v)
+			return nil
+		}
+		m := tx.Bucket(bucketMeta)
+		id = 1
+		if v := m.Get(keyNextID); v != nil {
+			id = binary.BigEndian.Uint32(v)
+		}
+		if err := m.Put(keyNextID, binary.BigEndian.AppendUint32(nil, id+1)); err != nil {
+			return err
+		}
+		return pb.Put([]byte(name), binary.BigEndian.AppendUint32(nil, id))
+	})
+	return id, err
+}

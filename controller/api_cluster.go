@@ -270,6 +270,7 @@ func (c *Controller) liveSurface(sf *pb.Surface, live map[string]lease) *pb.Surf
 			if nodeID == sf.GetAssignment().GetPrimary() && sh.Epoch == sf.GetAssignment().GetEpoch() {
 				st.Tick, st.ConfirmedTick, st.StateHash = sh.Tick, sh.ConfirmedTick, sh.StateHash
 				st.UpsMilli, st.TickCostUs, st.EntityCount = sh.UpsMilli, sh.TickCostUs, sh.EntityCount
+				st.Production = proto.Clone(sh.Production).(*pb.ProductionStats)
 				st.ReportedUnixMs = l.lastBeat.UnixMilli()
 			}
 		}

@@ -107,3 +107,16 @@ func (a *nodeAPI) WatchAssignments(req *pb.WatchAssignmentsRequest, ss pb.NodeSe
 		}
 	}
 }
+
+func (a *nodeAPI) RefuseAssignment(ctx context.Context, req *pb.RefuseAssignmentRequest) (*pb.RefuseAssignmentResponse, error) {
+	if req.NodeId == "" || req.Surface == "" || req.Reason == "" {
+		return nil, status.Error(codes.InvalidArgument, "a refusal needs the node, the surface and the reason")
+	}
+	cmd := &pb.Command{RequestId: req.RequestId, Op: &pb.Command_RefuseAssignment{RefuseAssignment: &pb.RefuseAssignmentCmd{
+		Surface: req.Surface, Node: req.NodeId, Epoch: req.Epoch, Reason: req.Reason}}}
+	res, err := a.c.propose(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.RefuseAssignmentResponse{Index: res.Index}, nil
+}

@@ -223,6 +223,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 			}
 		}
 		s.nodes[n.Id] = nn
+		s.clearRefusals(n.Id, index)
 		s.event(index, now, "node.registered", n.Id, fmt.Sprintf("node %s registered at %s (version %s)", n.Id, n.Address, n.Version))
 
 	case *pb.Command_SetNodeCordon:
@@ -374,6 +375,9 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		delete(s.bridges, id)
 		s.event(index, now, "bridge.deleted", id, "bridge "+id+" deleted")
+
+	case *pb.Command_RefuseAssignment:
+		return s.applyRefusal(index, now, op.RefuseAssignment)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)

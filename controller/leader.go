@@ -300,7 +300,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 			Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
 			Primary: a.GetPrimary(), Standbys: a.GetStandbys(), // read-only in the scheduler
 			Epoch: a.GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
-			PlacementError: sf.PlacementError,
+			PlacementError: sf.PlacementError, Refused: refusalsOf(sf),
 		})
 	}
 	return st

@@ -49,6 +49,9 @@ type Surface struct {
 	ConfirmedTicks map[string]uint64
 	// PlacementError is the reason recorded by the last plan, if any.
 	PlacementError string
+	// Refused maps nodes that refused to run the surface to their reason; no copy
+	// goes there.
+	Refused map[string]string
 }
 
 // State is the scheduler's input.
@@ -158,6 +161,8 @@ func exclusion(l *nodeLoad, s *Surface, taken []string) string {
 		return fmt.Sprintf("%s lacks prototype bundle %s", n.ID, short(s.Bundle))
 	case slices.Contains(taken, n.ID):
 		return n.ID + " already hosts a copy"
+	case s.Refused[n.ID] != "":
+		return n.ID + " refused it: " + s.Refused[n.ID]
 	}
 	return ""
 }
@@ -390,6 +395,8 @@ func (k *Checker) Check(c Change) error {
 			return fmt.Errorf("node %s is cordoned", id)
 		case sf.Bundle != "" && !slices.Contains(n.Bundles, sf.Bundle):
 			return fmt.Errorf("node %s lacks prototype bundle %s", id, short(sf.Bundle))
+		case sf.Refused[id] != "":
+			return fmt.Errorf("node %s refused surface %s: %s", id, sf.Name, sf.Refused[id])
 		}
 		return nil
 	}

@@ -1,4 +1,4 @@
 // Package starlanev1 holds the Starlane public gRPC API (ClusterService,
-// NodeService) and the controller's Raft command format, generated from the
+// NodeService, ShardService) and the controller's Raft command format, generated from the
 // .proto files beside it by `make proto`.
 package starlanev1

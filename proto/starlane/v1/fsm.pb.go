@@ -49,6 +49,7 @@ type Command struct {
 	//	*Command_ApplyPlan
 	//	*Command_CreateBridge
 	//	*Command_DeleteBridge
+	//	*Command_RefuseAssignment
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -222,6 +223,15 @@ func (x *Command) GetDeleteBridge() *DeleteBridgeCmd {
 	return nil
 }
 
+func (x *Command) GetRefuseAssignment() *RefuseAssignmentCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RefuseAssignment); ok {
+			return x.RefuseAssignment
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -278,6 +288,10 @@ type Command_DeleteBridge struct {
 	DeleteBridge *DeleteBridgeCmd `protobuf:"bytes,22,opt,name=delete_bridge,json=deleteBridge,proto3,oneof"`
 }
 
+type Command_RefuseAssignment struct {
+	RefuseAssignment *RefuseAssignmentCmd `protobuf:"bytes,23,opt,name=refuse_assignment,json=refuseAssignment,proto3,oneof"`
+}
+
 func (*Command_RegisterController) isCommand_Op() {}
 
 func (*Command_RemoveController) isCommand_Op() {}
@@ -303,6 +317,8 @@ func (*Command_ApplyPlan) isCommand_Op() {}
 func (*Command_CreateBridge) isCommand_Op() {}
 
 func (*Command_DeleteBridge) isCommand_Op() {}
+
+func (*Command_RefuseAssignment) isCommand_Op() {}
 
 type RegisterControllerCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -981,6 +997,75 @@ func (x *CreateBridgeCmd) GetBridge() *Bridge {
 	return nil
 }
 
+// RefuseAssignmentCmd: a node cannot run a surface it was assigned under epoch.
+type RefuseAssignmentCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseAssignmentCmd) Reset() {
+	*x = RefuseAssignmentCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseAssignmentCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseAssignmentCmd) ProtoMessage() {}
+
+func (x *RefuseAssignmentCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseAssignmentCmd.ProtoReflect.Descriptor instead.
+func (*RefuseAssignmentCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RefuseAssignmentCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *RefuseAssignmentCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *RefuseAssignmentCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RefuseAssignmentCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type DeleteBridgeCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -990,7 +1075,7 @@ type DeleteBridgeCmd struct {
 
 func (x *DeleteBridgeCmd) Reset() {
 	*x = DeleteBridgeCmd{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[14]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1087,7 @@ func (x *DeleteBridgeCmd) String() string {
 func (*DeleteBridgeCmd) ProtoMessage() {}
 
 func (x *DeleteBridgeCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[14]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1100,7 @@ func (x *DeleteBridgeCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBridgeCmd.ProtoReflect.Descriptor instead.
 func (*DeleteBridgeCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteBridgeCmd) GetId() string {
@@ -1038,7 +1123,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[15]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1135,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[15]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1148,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CommandResult) GetCode() uint32 {
@@ -1098,7 +1183,7 @@ type ControllerInfo struct {
 
 func (x *ControllerInfo) Reset() {
 	*x = ControllerInfo{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1195,7 @@ func (x *ControllerInfo) String() string {
 func (*ControllerInfo) ProtoMessage() {}
 
 func (x *ControllerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1208,7 @@ func (x *ControllerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerInfo.ProtoReflect.Descriptor instead.
 func (*ControllerInfo) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ControllerInfo) GetId() string {
@@ -1158,7 +1243,7 @@ type DedupEntry struct {
 
 func (x *DedupEntry) Reset() {
 	*x = DedupEntry{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1255,7 @@ func (x *DedupEntry) String() string {
 func (*DedupEntry) ProtoMessage() {}
 
 func (x *DedupEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1268,7 @@ func (x *DedupEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DedupEntry.ProtoReflect.Descriptor instead.
 func (*DedupEntry) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DedupEntry) GetRequestId() string {
@@ -1227,7 +1312,7 @@ type ClusterState struct {
 
 func (x *ClusterState) Reset() {
 	*x = ClusterState{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1324,7 @@ func (x *ClusterState) String() string {
 func (*ClusterState) ProtoMessage() {}
 
 func (x *ClusterState) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1337,7 @@ func (x *ClusterState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterState.ProtoReflect.Descriptor instead.
 func (*ClusterState) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClusterState) GetFormatVersion() uint32 {
@@ -1336,7 +1421,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xf6\a\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xc7\b\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1356,7 +1441,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"apply_plan\x18\x14 \x01(\v2\x19.starlane.v1.ApplyPlanCmdH\x00R\tapplyPlan\x12C\n" +
 	"\rcreate_bridge\x18\x15 \x01(\v2\x1c.starlane.v1.CreateBridgeCmdH\x00R\fcreateBridge\x12C\n" +
-	"\rdelete_bridge\x18\x16 \x01(\v2\x1c.starlane.v1.DeleteBridgeCmdH\x00R\fdeleteBridgeB\x04\n" +
+	"\rdelete_bridge\x18\x16 \x01(\v2\x1c.starlane.v1.DeleteBridgeCmdH\x00R\fdeleteBridge\x12O\n" +
+	"\x11refuse_assignment\x18\x17 \x01(\v2 .starlane.v1.RefuseAssignmentCmdH\x00R\x10refuseAssignmentB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -1399,7 +1485,12 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x0fplacement_error\x18\x04 \x01(\tR\x0eplacementError\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\">\n" +
 	"\x0fCreateBridgeCmd\x12+\n" +
-	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\"!\n" +
+	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\"q\n" +
+	"\x13RefuseAssignmentCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"!\n" +
 	"\x0fDeleteBridgeCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
 	"\rCommandResult\x12\x12\n" +
@@ -1445,7 +1536,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),               // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil), // 1: starlane.v1.RegisterControllerCmd
@@ -1461,16 +1552,17 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ApplyPlanCmd)(nil),          // 11: starlane.v1.ApplyPlanCmd
 	(*PlanChange)(nil),            // 12: starlane.v1.PlanChange
 	(*CreateBridgeCmd)(nil),       // 13: starlane.v1.CreateBridgeCmd
-	(*DeleteBridgeCmd)(nil),       // 14: starlane.v1.DeleteBridgeCmd
-	(*CommandResult)(nil),         // 15: starlane.v1.CommandResult
-	(*ControllerInfo)(nil),        // 16: starlane.v1.ControllerInfo
-	(*DedupEntry)(nil),            // 17: starlane.v1.DedupEntry
-	(*ClusterState)(nil),          // 18: starlane.v1.ClusterState
-	(*Node)(nil),                  // 19: starlane.v1.Node
-	(*Surface)(nil),               // 20: starlane.v1.Surface
-	(*Assignment)(nil),            // 21: starlane.v1.Assignment
-	(*Bridge)(nil),                // 22: starlane.v1.Bridge
-	(*Event)(nil),                 // 23: starlane.v1.Event
+	(*RefuseAssignmentCmd)(nil),   // 14: starlane.v1.RefuseAssignmentCmd
+	(*DeleteBridgeCmd)(nil),       // 15: starlane.v1.DeleteBridgeCmd
+	(*CommandResult)(nil),         // 16: starlane.v1.CommandResult
+	(*ControllerInfo)(nil),        // 17: starlane.v1.ControllerInfo
+	(*DedupEntry)(nil),            // 18: starlane.v1.DedupEntry
+	(*ClusterState)(nil),          // 19: starlane.v1.ClusterState
+	(*Node)(nil),                  // 20: starlane.v1.Node
+	(*Surface)(nil),               // 21: starlane.v1.Surface
+	(*Assignment)(nil),            // 22: starlane.v1.Assignment
+	(*Bridge)(nil),                // 23: starlane.v1.Bridge
+	(*Event)(nil),                 // 24: starlane.v1.Event
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -1485,24 +1577,25 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	10, // 9: starlane.v1.Command.set_surface_replicas:type_name -> starlane.v1.SetSurfaceReplicasCmd
 	11, // 10: starlane.v1.Command.apply_plan:type_name -> starlane.v1.ApplyPlanCmd
 	13, // 11: starlane.v1.Command.create_bridge:type_name -> starlane.v1.CreateBridgeCmd
-	14, // 12: starlane.v1.Command.delete_bridge:type_name -> starlane.v1.DeleteBridgeCmd
-	19, // 13: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	20, // 14: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 15: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	21, // 16: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	22, // 17: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	15, // 18: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	16, // 19: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	19, // 20: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	20, // 21: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	22, // 22: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	23, // 23: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	17, // 24: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	15, // 12: starlane.v1.Command.delete_bridge:type_name -> starlane.v1.DeleteBridgeCmd
+	14, // 13: starlane.v1.Command.refuse_assignment:type_name -> starlane.v1.RefuseAssignmentCmd
+	20, // 14: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	21, // 15: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 16: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	22, // 17: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	23, // 18: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	16, // 19: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	17, // 20: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	20, // 21: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	21, // 22: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	23, // 23: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	24, // 24: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	18, // 25: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -1525,6 +1618,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_ApplyPlan)(nil),
 		(*Command_CreateBridge)(nil),
 		(*Command_DeleteBridge)(nil),
+		(*Command_RefuseAssignment)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1532,7 +1626,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

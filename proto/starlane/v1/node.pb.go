@@ -23,6 +23,126 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RefuseAssignmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface       string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseAssignmentRequest) Reset() {
+	*x = RefuseAssignmentRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseAssignmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseAssignmentRequest) ProtoMessage() {}
+
+func (x *RefuseAssignmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseAssignmentRequest.ProtoReflect.Descriptor instead.
+func (*RefuseAssignmentRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RefuseAssignmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RefuseAssignmentRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *RefuseAssignmentRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *RefuseAssignmentRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RefuseAssignmentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RefuseAssignmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefuseAssignmentResponse) Reset() {
+	*x = RefuseAssignmentResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefuseAssignmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefuseAssignmentResponse) ProtoMessage() {}
+
+func (x *RefuseAssignmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefuseAssignmentResponse.ProtoReflect.Descriptor instead.
+func (*RefuseAssignmentResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RefuseAssignmentResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type RegisterRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -36,7 +156,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +168,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +181,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RegisterRequest) GetRequestId() string {
@@ -97,7 +217,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +229,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +242,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RegisterResponse) GetNodeId() string {
@@ -163,7 +283,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +295,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +308,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HeartbeatRequest) GetNodeId() string {
@@ -217,7 +337,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +349,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +362,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HeartbeatResponse) GetLeaseTtlMs() uint32 {
@@ -268,7 +388,7 @@ type WatchAssignmentsRequest struct {
 
 func (x *WatchAssignmentsRequest) Reset() {
 	*x = WatchAssignmentsRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +400,7 @@ func (x *WatchAssignmentsRequest) String() string {
 func (*WatchAssignmentsRequest) ProtoMessage() {}
 
 func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +413,7 @@ func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*WatchAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WatchAssignmentsRequest) GetNodeId() string {
@@ -313,7 +433,7 @@ type AssignmentsUpdate struct {
 
 func (x *AssignmentsUpdate) Reset() {
 	*x = AssignmentsUpdate{}
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +445,7 @@ func (x *AssignmentsUpdate) String() string {
 func (*AssignmentsUpdate) ProtoMessage() {}
 
 func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +458,7 @@ func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsUpdate.ProtoReflect.Descriptor instead.
 func (*AssignmentsUpdate) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AssignmentsUpdate) GetIndex() uint64 {
@@ -359,7 +479,16 @@ var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"v\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\x99\x01\n" +
+	"\x17RefuseAssignmentRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"0\n" +
+	"\x18RefuseAssignmentResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"v\n" +
 	"\x0fRegisterRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -383,11 +512,12 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"h\n" +
 	"\x11AssignmentsUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
-	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments2\xfe\x01\n" +
+	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments2\xdf\x02\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
-	"\x10WatchAssignments\x12$.starlane.v1.WatchAssignmentsRequest\x1a\x1e.starlane.v1.AssignmentsUpdate0\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x10WatchAssignments\x12$.starlane.v1.WatchAssignmentsRequest\x1a\x1e.starlane.v1.AssignmentsUpdate0\x01\x12_\n" +
+	"\x10RefuseAssignment\x12$.starlane.v1.RefuseAssignmentRequest\x1a%.starlane.v1.RefuseAssignmentResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_node_proto_rawDescOnce sync.Once
@@ -401,33 +531,37 @@ func file_starlane_v1_node_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_node_proto_rawDescData
 }
 
-var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_starlane_v1_node_proto_goTypes = []any{
-	(*RegisterRequest)(nil),         // 0: starlane.v1.RegisterRequest
-	(*RegisterResponse)(nil),        // 1: starlane.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),        // 2: starlane.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),       // 3: starlane.v1.HeartbeatResponse
-	(*WatchAssignmentsRequest)(nil), // 4: starlane.v1.WatchAssignmentsRequest
-	(*AssignmentsUpdate)(nil),       // 5: starlane.v1.AssignmentsUpdate
-	(*Node)(nil),                    // 6: starlane.v1.Node
-	(*ShardStats)(nil),              // 7: starlane.v1.ShardStats
-	(*NodeAssignment)(nil),          // 8: starlane.v1.NodeAssignment
+	(*RefuseAssignmentRequest)(nil),  // 0: starlane.v1.RefuseAssignmentRequest
+	(*RefuseAssignmentResponse)(nil), // 1: starlane.v1.RefuseAssignmentResponse
+	(*RegisterRequest)(nil),          // 2: starlane.v1.RegisterRequest
+	(*RegisterResponse)(nil),         // 3: starlane.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),         // 4: starlane.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 5: starlane.v1.HeartbeatResponse
+	(*WatchAssignmentsRequest)(nil),  // 6: starlane.v1.WatchAssignmentsRequest
+	(*AssignmentsUpdate)(nil),        // 7: starlane.v1.AssignmentsUpdate
+	(*Node)(nil),                     // 8: starlane.v1.Node
+	(*ShardStats)(nil),               // 9: starlane.v1.ShardStats
+	(*NodeAssignment)(nil),           // 10: starlane.v1.NodeAssignment
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
-	6, // 0: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
-	7, // 1: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	8, // 2: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	0, // 3: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	2, // 4: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	4, // 5: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	1, // 6: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	3, // 7: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	5, // 8: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8,  // 0: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
+	9,  // 1: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
+	10, // 2: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	2,  // 3: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	4,  // 4: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	6,  // 5: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	0,  // 6: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	3,  // 7: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	5,  // 8: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	7,  // 9: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	1,  // 10: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	7,  // [7:11] is the sub-list for method output_type
+	3,  // [3:7] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -443,7 +577,7 @@ func file_starlane_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_node_proto_rawDesc), len(file_starlane_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

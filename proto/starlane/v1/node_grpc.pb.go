@@ -24,6 +24,7 @@ const (
 	NodeService_Register_FullMethodName         = "/starlane.v1.NodeService/Register"
 	NodeService_Heartbeat_FullMethodName        = "/starlane.v1.NodeService/Heartbeat"
 	NodeService_WatchAssignments_FullMethodName = "/starlane.v1.NodeService/WatchAssignments"
+	NodeService_RefuseAssignment_FullMethodName = "/starlane.v1.NodeService/RefuseAssignment"
 )
 
 // NodeServiceClient is the client API for NodeService service.
@@ -46,6 +47,12 @@ type NodeServiceClient interface {
 	// again after every change, each stamped with the Raft index. Local (the answering
 	// controller's applied state). Errors: NOT_FOUND.
 	WatchAssignments(ctx context.Context, in *WatchAssignmentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AssignmentsUpdate], error)
+	// RefuseAssignment records that the node cannot run a surface it was assigned
+	// (it lacks the prototype bundle, the save needs a newer format, ...): an event
+	// with the reason, and the surface is placed elsewhere. Write; applies only if
+	// epoch is still the surface's epoch. Errors: NOT_FOUND, FAILED_PRECONDITION
+	// (the assignment changed meanwhile).
+	RefuseAssignment(ctx context.Context, in *RefuseAssignmentRequest, opts ...grpc.CallOption) (*RefuseAssignmentResponse, error)
 }
 
 type nodeServiceClient struct {
@@ -95,6 +102,16 @@ func (c *nodeServiceClient) WatchAssignments(ctx context.Context, in *WatchAssig
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NodeService_WatchAssignmentsClient = grpc.ServerStreamingClient[AssignmentsUpdate]
 
+func (c *nodeServiceClient) RefuseAssignment(ctx context.Context, in *RefuseAssignmentRequest, opts ...grpc.CallOption) (*RefuseAssignmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RefuseAssignmentResponse)
+	err := c.cc.Invoke(ctx, NodeService_RefuseAssignment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServiceServer is the server API for NodeService service.
 // All implementations must embed UnimplementedNodeServiceServer
 // for forward compatibility.
@@ -115,6 +132,12 @@ type NodeServiceServer interface {
 	// again after every change, each stamped with the Raft index. Local (the answering
 	// controller's applied state). Errors: NOT_FOUND.
 	WatchAssignments(*WatchAssignmentsRequest, grpc.ServerStreamingServer[AssignmentsUpdate]) error
+	// RefuseAssignment records that the node cannot run a surface it was assigned
+	// (it lacks the prototype bundle, the save needs a newer format, ...): an event
+	// with the reason, and the surface is placed elsewhere. Write; applies only if
+	// epoch is still the surface's epoch. Errors: NOT_FOUND, FAILED_PRECONDITION
+	// (the assignment changed meanwhile).
+	RefuseAssignment(context.Context, *RefuseAssignmentRequest) (*RefuseAssignmentResponse, error)
 	mustEmbedUnimplementedNodeServiceServer()
 }
 
@@ -133,6 +156,9 @@ func (UnimplementedNodeServiceServer) Heartbeat(context.Context, *HeartbeatReque
 }
 func (UnimplementedNodeServiceServer) WatchAssignments(*WatchAssignmentsRequest, grpc.ServerStreamingServer[AssignmentsUpdate]) error {
 	return status.Error(codes.Unimplemented, "method WatchAssignments not implemented")
+}
+func (UnimplementedNodeServiceServer) RefuseAssignment(context.Context, *RefuseAssignmentRequest) (*RefuseAssignmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RefuseAssignment not implemented")
 }
 func (UnimplementedNodeServiceServer) mustEmbedUnimplementedNodeServiceServer() {}
 func (UnimplementedNodeServiceServer) testEmbeddedByValue()                     {}
@@ -202,6 +228,24 @@ func _NodeService_WatchAssignments_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type NodeService_WatchAssignmentsServer = grpc.ServerStreamingServer[AssignmentsUpdate]
 
+func _NodeService_RefuseAssignment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefuseAssignmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).RefuseAssignment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_RefuseAssignment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).RefuseAssignment(ctx, req.(*RefuseAssignmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NodeService_ServiceDesc is the grpc.ServiceDesc for NodeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -216,6 +260,10 @@ var NodeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Heartbeat",
 			Handler:    _NodeService_Heartbeat_Handler,
+		},
+		{
+			MethodName: "RefuseAssignment",
+			Handler:    _NodeService_RefuseAssignment_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -348,8 +348,17 @@ type ShardStats struct {
 	// ups is updates per second over the last heartbeat interval, times 1000.
 	UpsMilli uint64 `protobuf:"varint,7,opt,name=ups_milli,json=upsMilli,proto3" json:"ups_milli,omitempty"`
 	// tick_cost_us is the mean wall time of one tick in microseconds.
-	TickCostUs    uint64 `protobuf:"varint,8,opt,name=tick_cost_us,json=tickCostUs,proto3" json:"tick_cost_us,omitempty"`
-	EntityCount   uint64 `protobuf:"varint,9,opt,name=entity_count,json=entityCount,proto3" json:"entity_count,omitempty"`
+	TickCostUs  uint64 `protobuf:"varint,8,opt,name=tick_cost_us,json=tickCostUs,proto3" json:"tick_cost_us,omitempty"`
+	EntityCount uint64 `protobuf:"varint,9,opt,name=entity_count,json=entityCount,proto3" json:"entity_count,omitempty"`
+	// production is the surface's production statistics (primaries only).
+	Production *ProductionStats `protobuf:"bytes,10,opt,name=production,proto3" json:"production,omitempty"`
+	// players is the number of connected player sessions.
+	Players uint32 `protobuf:"varint,11,opt,name=players,proto3" json:"players,omitempty"`
+	// fenced is set while the shard has stopped sequencing because the node could
+	// not renew its lease.
+	Fenced bool `protobuf:"varint,12,opt,name=fenced,proto3" json:"fenced,omitempty"`
+	// error says why the shard is not running here (loading, failed), if it is not.
+	Error         string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -447,6 +456,237 @@ func (x *ShardStats) GetEntityCount() uint64 {
 	return 0
 }
 
+func (x *ShardStats) GetProduction() *ProductionStats {
+	if x != nil {
+		return x.Production
+	}
+	return nil
+}
+
+func (x *ShardStats) GetPlayers() uint32 {
+	if x != nil {
+		return x.Players
+	}
+	return 0
+}
+
+func (x *ShardStats) GetFenced() bool {
+	if x != nil {
+		return x.Fenced
+	}
+	return false
+}
+
+func (x *ShardStats) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// ProductionStats is a surface's production panel: totals since the map was
+// created and rates over the last minute, per item.
+type ProductionStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*ItemProduction      `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// spm is science packs per minute (the research rate).
+	Spm           float64 `protobuf:"fixed64,2,opt,name=spm,proto3" json:"spm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductionStats) Reset() {
+	*x = ProductionStats{}
+	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductionStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductionStats) ProtoMessage() {}
+
+func (x *ProductionStats) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductionStats.ProtoReflect.Descriptor instead.
+func (*ProductionStats) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ProductionStats) GetItems() []*ItemProduction {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ProductionStats) GetSpm() float64 {
+	if x != nil {
+		return x.Spm
+	}
+	return 0
+}
+
+type ItemProduction struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Item              string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Produced          int64                  `protobuf:"varint,2,opt,name=produced,proto3" json:"produced,omitempty"`
+	Consumed          int64                  `protobuf:"varint,3,opt,name=consumed,proto3" json:"consumed,omitempty"`
+	ProducedPerMinute float64                `protobuf:"fixed64,4,opt,name=produced_per_minute,json=producedPerMinute,proto3" json:"produced_per_minute,omitempty"`
+	ConsumedPerMinute float64                `protobuf:"fixed64,5,opt,name=consumed_per_minute,json=consumedPerMinute,proto3" json:"consumed_per_minute,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ItemProduction) Reset() {
+	*x = ItemProduction{}
+	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemProduction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemProduction) ProtoMessage() {}
+
+func (x *ItemProduction) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemProduction.ProtoReflect.Descriptor instead.
+func (*ItemProduction) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ItemProduction) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ItemProduction) GetProduced() int64 {
+	if x != nil {
+		return x.Produced
+	}
+	return 0
+}
+
+func (x *ItemProduction) GetConsumed() int64 {
+	if x != nil {
+		return x.Consumed
+	}
+	return 0
+}
+
+func (x *ItemProduction) GetProducedPerMinute() float64 {
+	if x != nil {
+		return x.ProducedPerMinute
+	}
+	return 0
+}
+
+func (x *ItemProduction) GetConsumedPerMinute() float64 {
+	if x != nil {
+		return x.ConsumedPerMinute
+	}
+	return 0
+}
+
+// Refusal is a node's refusal to run a surface it was assigned, with the exact
+// reason (missing prototype bundle, save format newer than the node reads, ...).
+// The scheduler does not place the surface on that node again until it registers
+// anew.
+type Refusal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	UnixMs        int64                  `protobuf:"varint,4,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Refusal) Reset() {
+	*x = Refusal{}
+	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Refusal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Refusal) ProtoMessage() {}
+
+func (x *Refusal) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
+func (*Refusal) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Refusal) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Refusal) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Refusal) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Refusal) GetUnixMs() int64 {
+	if x != nil {
+		return x.UnixMs
+	}
+	return 0
+}
+
 // Assignment says which nodes run a surface. epoch only grows: it is the Raft index
 // of the command that made this assignment, and every shard message carries it.
 type Assignment struct {
@@ -460,7 +700,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	mi := &file_starlane_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +712,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	mi := &file_starlane_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +725,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Assignment) GetPrimary() string {
@@ -520,14 +760,16 @@ type SurfaceStats struct {
 	EntityCount    uint64                 `protobuf:"varint,6,opt,name=entity_count,json=entityCount,proto3" json:"entity_count,omitempty"`
 	ReportedUnixMs int64                  `protobuf:"varint,7,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
 	// shards holds one entry per node reporting this surface (primary and standbys).
-	Shards        []*NodeShardStats `protobuf:"bytes,8,rep,name=shards,proto3" json:"shards,omitempty"`
+	Shards []*NodeShardStats `protobuf:"bytes,8,rep,name=shards,proto3" json:"shards,omitempty"`
+	// production is the primary's production statistics.
+	Production    *ProductionStats `protobuf:"bytes,9,opt,name=production,proto3" json:"production,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SurfaceStats) Reset() {
 	*x = SurfaceStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	mi := &file_starlane_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +781,7 @@ func (x *SurfaceStats) String() string {
 func (*SurfaceStats) ProtoMessage() {}
 
 func (x *SurfaceStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	mi := &file_starlane_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +794,7 @@ func (x *SurfaceStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurfaceStats.ProtoReflect.Descriptor instead.
 func (*SurfaceStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SurfaceStats) GetTick() uint64 {
@@ -611,6 +853,13 @@ func (x *SurfaceStats) GetShards() []*NodeShardStats {
 	return nil
 }
 
+func (x *SurfaceStats) GetProduction() *ProductionStats {
+	if x != nil {
+		return x.Production
+	}
+	return nil
+}
+
 // NodeShardStats is one node's report about one surface.
 type NodeShardStats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -622,7 +871,7 @@ type NodeShardStats struct {
 
 func (x *NodeShardStats) Reset() {
 	*x = NodeShardStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	mi := &file_starlane_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +883,7 @@ func (x *NodeShardStats) String() string {
 func (*NodeShardStats) ProtoMessage() {}
 
 func (x *NodeShardStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	mi := &file_starlane_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +896,7 @@ func (x *NodeShardStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeShardStats.ProtoReflect.Descriptor instead.
 func (*NodeShardStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NodeShardStats) GetNode() string {
@@ -685,6 +934,8 @@ type Surface struct {
 	CreatedUnixMs  int64  `protobuf:"varint,10,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
 	CreateIndex    uint64 `protobuf:"varint,11,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
 	ModifyIndex    uint64 `protobuf:"varint,12,opt,name=modify_index,json=modifyIndex,proto3" json:"modify_index,omitempty"`
+	// refusals are the nodes that refused to run this surface, and why.
+	Refusals []*Refusal `protobuf:"bytes,13,rep,name=refusals,proto3" json:"refusals,omitempty"`
 	// stats is live heartbeat data held by the leader (not replicated).
 	Stats         *SurfaceStats `protobuf:"bytes,20,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -693,7 +944,7 @@ type Surface struct {
 
 func (x *Surface) Reset() {
 	*x = Surface{}
-	mi := &file_starlane_v1_types_proto_msgTypes[6]
+	mi := &file_starlane_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +956,7 @@ func (x *Surface) String() string {
 func (*Surface) ProtoMessage() {}
 
 func (x *Surface) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[6]
+	mi := &file_starlane_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +969,7 @@ func (x *Surface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Surface.ProtoReflect.Descriptor instead.
 func (*Surface) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Surface) GetName() string {
@@ -805,6 +1056,13 @@ func (x *Surface) GetModifyIndex() uint64 {
 	return 0
 }
 
+func (x *Surface) GetRefusals() []*Refusal {
+	if x != nil {
+		return x.Refusals
+	}
+	return nil
+}
+
 func (x *Surface) GetStats() *SurfaceStats {
 	if x != nil {
 		return x.Stats
@@ -828,7 +1086,7 @@ type Bridge struct {
 
 func (x *Bridge) Reset() {
 	*x = Bridge{}
-	mi := &file_starlane_v1_types_proto_msgTypes[7]
+	mi := &file_starlane_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +1098,7 @@ func (x *Bridge) String() string {
 func (*Bridge) ProtoMessage() {}
 
 func (x *Bridge) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[7]
+	mi := &file_starlane_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +1111,7 @@ func (x *Bridge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bridge.ProtoReflect.Descriptor instead.
 func (*Bridge) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Bridge) GetId() string {
@@ -918,7 +1176,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1188,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1201,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetIndex() uint64 {
@@ -1004,7 +1262,7 @@ type ControllerPeer struct {
 
 func (x *ControllerPeer) Reset() {
 	*x = ControllerPeer{}
-	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1274,7 @@ func (x *ControllerPeer) String() string {
 func (*ControllerPeer) ProtoMessage() {}
 
 func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1287,7 @@ func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerPeer.ProtoReflect.Descriptor instead.
 func (*ControllerPeer) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ControllerPeer) GetId() string {
@@ -1081,7 +1339,7 @@ type ClusterView struct {
 
 func (x *ClusterView) Reset() {
 	*x = ClusterView{}
-	mi := &file_starlane_v1_types_proto_msgTypes[10]
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1351,7 @@ func (x *ClusterView) String() string {
 func (*ClusterView) ProtoMessage() {}
 
 func (x *ClusterView) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[10]
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1364,7 @@ func (x *ClusterView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterView.ProtoReflect.Descriptor instead.
 func (*ClusterView) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ClusterView) GetIndex() uint64 {
@@ -1169,7 +1427,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x03\n" +
 	"\n" +
 	"ShardStats\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
@@ -1182,12 +1440,33 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\tups_milli\x18\a \x01(\x04R\bupsMilli\x12 \n" +
 	"\ftick_cost_us\x18\b \x01(\x04R\n" +
 	"tickCostUs\x12!\n" +
-	"\fentity_count\x18\t \x01(\x04R\ventityCount\"X\n" +
+	"\fentity_count\x18\t \x01(\x04R\ventityCount\x12<\n" +
+	"\n" +
+	"production\x18\n" +
+	" \x01(\v2\x1c.starlane.v1.ProductionStatsR\n" +
+	"production\x12\x18\n" +
+	"\aplayers\x18\v \x01(\rR\aplayers\x12\x16\n" +
+	"\x06fenced\x18\f \x01(\bR\x06fenced\x12\x14\n" +
+	"\x05error\x18\r \x01(\tR\x05error\"V\n" +
+	"\x0fProductionStats\x121\n" +
+	"\x05items\x18\x01 \x03(\v2\x1b.starlane.v1.ItemProductionR\x05items\x12\x10\n" +
+	"\x03spm\x18\x02 \x01(\x01R\x03spm\"\xbc\x01\n" +
+	"\x0eItemProduction\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x1a\n" +
+	"\bproduced\x18\x02 \x01(\x03R\bproduced\x12\x1a\n" +
+	"\bconsumed\x18\x03 \x01(\x03R\bconsumed\x12.\n" +
+	"\x13produced_per_minute\x18\x04 \x01(\x01R\x11producedPerMinute\x12.\n" +
+	"\x13consumed_per_minute\x18\x05 \x01(\x01R\x11consumedPerMinute\"d\n" +
+	"\aRefusal\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x17\n" +
+	"\aunix_ms\x18\x04 \x01(\x03R\x06unixMs\"X\n" +
 	"\n" +
 	"Assignment\x12\x18\n" +
 	"\aprimary\x18\x01 \x01(\tR\aprimary\x12\x1a\n" +
 	"\bstandbys\x18\x02 \x03(\tR\bstandbys\x12\x14\n" +
-	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\xa9\x02\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\xe7\x02\n" +
 	"\fSurfaceStats\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12%\n" +
 	"\x0econfirmed_tick\x18\x02 \x01(\x04R\rconfirmedTick\x12\x1d\n" +
@@ -1198,10 +1477,13 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"tickCostUs\x12!\n" +
 	"\fentity_count\x18\x06 \x01(\x04R\ventityCount\x12(\n" +
 	"\x10reported_unix_ms\x18\a \x01(\x03R\x0ereportedUnixMs\x123\n" +
-	"\x06shards\x18\b \x03(\v2\x1b.starlane.v1.NodeShardStatsR\x06shards\"S\n" +
+	"\x06shards\x18\b \x03(\v2\x1b.starlane.v1.NodeShardStatsR\x06shards\x12<\n" +
+	"\n" +
+	"production\x18\t \x01(\v2\x1c.starlane.v1.ProductionStatsR\n" +
+	"production\"S\n" +
 	"\x0eNodeShardStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12-\n" +
-	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xab\x03\n" +
+	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xdd\x03\n" +
 	"\aSurface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06planet\x18\x02 \x01(\tR\x06planet\x12\x12\n" +
@@ -1218,7 +1500,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x0fcreated_unix_ms\x18\n" +
 	" \x01(\x03R\rcreatedUnixMs\x12!\n" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12!\n" +
-	"\fmodify_index\x18\f \x01(\x04R\vmodifyIndex\x12/\n" +
+	"\fmodify_index\x18\f \x01(\x04R\vmodifyIndex\x120\n" +
+	"\brefusals\x18\r \x03(\v2\x14.starlane.v1.RefusalR\brefusals\x12/\n" +
 	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xb3\x01\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -1271,42 +1554,49 @@ func file_starlane_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_starlane_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_starlane_v1_types_proto_goTypes = []any{
-	(NodeStatus)(0),        // 0: starlane.v1.NodeStatus
-	(ShardRole)(0),         // 1: starlane.v1.ShardRole
-	(*NodeCapacity)(nil),   // 2: starlane.v1.NodeCapacity
-	(*Node)(nil),           // 3: starlane.v1.Node
-	(*ShardStats)(nil),     // 4: starlane.v1.ShardStats
-	(*Assignment)(nil),     // 5: starlane.v1.Assignment
-	(*SurfaceStats)(nil),   // 6: starlane.v1.SurfaceStats
-	(*NodeShardStats)(nil), // 7: starlane.v1.NodeShardStats
-	(*Surface)(nil),        // 8: starlane.v1.Surface
-	(*Bridge)(nil),         // 9: starlane.v1.Bridge
-	(*Event)(nil),          // 10: starlane.v1.Event
-	(*ControllerPeer)(nil), // 11: starlane.v1.ControllerPeer
-	(*ClusterView)(nil),    // 12: starlane.v1.ClusterView
-	nil,                    // 13: starlane.v1.Node.LabelsEntry
+	(NodeStatus)(0),         // 0: starlane.v1.NodeStatus
+	(ShardRole)(0),          // 1: starlane.v1.ShardRole
+	(*NodeCapacity)(nil),    // 2: starlane.v1.NodeCapacity
+	(*Node)(nil),            // 3: starlane.v1.Node
+	(*ShardStats)(nil),      // 4: starlane.v1.ShardStats
+	(*ProductionStats)(nil), // 5: starlane.v1.ProductionStats
+	(*ItemProduction)(nil),  // 6: starlane.v1.ItemProduction
+	(*Refusal)(nil),         // 7: starlane.v1.Refusal
+	(*Assignment)(nil),      // 8: starlane.v1.Assignment
+	(*SurfaceStats)(nil),    // 9: starlane.v1.SurfaceStats
+	(*NodeShardStats)(nil),  // 10: starlane.v1.NodeShardStats
+	(*Surface)(nil),         // 11: starlane.v1.Surface
+	(*Bridge)(nil),          // 12: starlane.v1.Bridge
+	(*Event)(nil),           // 13: starlane.v1.Event
+	(*ControllerPeer)(nil),  // 14: starlane.v1.ControllerPeer
+	(*ClusterView)(nil),     // 15: starlane.v1.ClusterView
+	nil,                     // 16: starlane.v1.Node.LabelsEntry
 }
 var file_starlane_v1_types_proto_depIdxs = []int32{
 	2,  // 0: starlane.v1.Node.capacity:type_name -> starlane.v1.NodeCapacity
-	13, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
+	16, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
 	0,  // 2: starlane.v1.Node.status:type_name -> starlane.v1.NodeStatus
 	4,  // 3: starlane.v1.Node.shards:type_name -> starlane.v1.ShardStats
 	1,  // 4: starlane.v1.ShardStats.role:type_name -> starlane.v1.ShardRole
-	7,  // 5: starlane.v1.SurfaceStats.shards:type_name -> starlane.v1.NodeShardStats
-	4,  // 6: starlane.v1.NodeShardStats.stats:type_name -> starlane.v1.ShardStats
-	5,  // 7: starlane.v1.Surface.assignment:type_name -> starlane.v1.Assignment
-	6,  // 8: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
-	11, // 9: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
-	3,  // 10: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
-	8,  // 11: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
-	9,  // 12: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	5,  // 5: starlane.v1.ShardStats.production:type_name -> starlane.v1.ProductionStats
+	6,  // 6: starlane.v1.ProductionStats.items:type_name -> starlane.v1.ItemProduction
+	10, // 7: starlane.v1.SurfaceStats.shards:type_name -> starlane.v1.NodeShardStats
+	5,  // 8: starlane.v1.SurfaceStats.production:type_name -> starlane.v1.ProductionStats
+	4,  // 9: starlane.v1.NodeShardStats.stats:type_name -> starlane.v1.ShardStats
+	8,  // 10: starlane.v1.Surface.assignment:type_name -> starlane.v1.Assignment
+	7,  // 11: starlane.v1.Surface.refusals:type_name -> starlane.v1.Refusal
+	9,  // 12: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
+	14, // 13: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
+	3,  // 14: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
+	11, // 15: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
+	12, // 16: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_types_proto_init() }
@@ -1320,7 +1610,7 @@ func file_starlane_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_types_proto_rawDesc), len(file_starlane_v1_types_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

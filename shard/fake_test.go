@@ -106,7 +106,9 @@ func (f *fakeSim) EntityHashes() map[uint32]uint64 {
 	return out
 }
 
-func (f *fakeSim) DescribeEntity(id uint32) string { return "counter of player " + string(rune('0'+id%10)) }
+func (f *fakeSim) DescribeEntity(id uint32) string {
+	return "counter of player " + string(rune('0'+id%10))
+}
 
 // testConfig returns a shard config over the fake simulation in dir.
 func testConfig(dir string) Config {

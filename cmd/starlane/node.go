@@ -88,15 +88,32 @@ func toNodeJSON(n *pb.Node) nodeJSON {
 	return out
 }
 
-// newNodeCmd is the `node` group. Its own RunE stays free: a later version runs
-// the worker agent as `starlane node --controller ... --join-token ...`.
+// newNodeCmd is the `node` group: with --join-token and --data-dir it runs the
+// worker agent; its subcommands inspect and manage nodes.
 func newNodeCmd() *cobra.Command {
 	o := &opFlags{}
+	af := &agentFlags{}
 	cmd := &cobra.Command{
-		Use:   "node",
-		Short: "Inspect and manage worker nodes",
+		Use:   "node --controller ADDR --join-token T --data-dir D --bind HOST:PORT [--name N] [--capacity-cores C]",
+		Short: "Run a worker node, or inspect and manage nodes",
+		Long: `With --join-token and --data-dir, run a worker node: it registers with the
+controller, heartbeats, and runs the surfaces the scheduler assigns it, keeping each
+one's input log and checkpoints under --data-dir. Stop it with Ctrl-C (SIGINT) or
+SIGTERM: every executed tick is flushed first.
+
+Without them, use the subcommands below to inspect and manage nodes.`,
+		Example: `  starlane node --controller 127.0.0.1:7400 --join-token slj-... --data-dir /var/lib/starlane/n1 --bind 127.0.0.1:7500 --name n1
+  starlane node list`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("join-token") && !cmd.Flags().Changed("data-dir") {
+				return cmd.Help()
+			}
+			return runAgent(cmd, o, af)
+		},
 	}
 	o.add(cmd)
+	af.add(cmd)
 
 	list := &cobra.Command{
 		Use:   "list",

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/node"
+)
+
+// agentFlags are the flags of `starlane node` when it runs the worker agent.
+type agentFlags struct {
+	cfg         node.Config
+	labels      []string
+	metricsBind string
+	logLevel    string
+}
+
+func (a *agentFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&a.cfg.JoinToken, "join-token", "", "the cluster's node join token (`starlane cluster join-token`)")
+	f.StringVar(&a.cfg.DataDir, "data-dir", "", "directory for the node ID and every shard's input log and checkpoints")
+	f.StringVar(&a.cfg.Bind, "bind", "127.0.0.1:7500", "node API listen address (players, other nodes)")
+	f.StringVar(&a.cfg.Advertise, "advertise", "", "address others dial for this node (default: the --bind address)")
+	f.StringVar(&a.cfg.Name, "name", "", "node ID (default: kept in DATA_DIR/node-id, generated on first start)")
+	f.Uint32Var(&a.cfg.Cores, "capacity-cores", 1, "CPU cores this node offers for tick work")
+	f.Uint32Var(&a.cfg.MaxSurfaces, "max-surfaces", 0, "most shards this node hosts (0: no limit)")
+	f.StringSliceVar(&a.labels, "label", nil, "KEY=VALUE label for placement (repeatable)")
+	f.Uint64Var(&a.cfg.CheckpointEvery, "checkpoint-every", 1800, "checkpoint each shard every this many ticks; the input log before the older of the last two is truncated")
+	f.DurationVar(&a.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "give up registering with the controller after this long")
+	f.StringVar(&a.metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:7502; off when empty")
+	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// runAgent runs the worker agent until SIGINT or SIGTERM.
+func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
+	log, err := newLogger(a.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := a.cfg
+	cfg.Controllers = ctlclient.ParseAddrs(o.controller)
+	cfg.TLS = o.tls
+	cfg.Logger = log
+	cfg.Version = version
+	cfg.Labels = map[string]string{}
+	for _, l := range a.labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--label %q: use KEY=VALUE", l)
+		}
+		cfg.Labels[k] = v
+	}
+	if cfg.CheckpointEvery == 0 {
+		return fmt.Errorf("--checkpoint-every must be at least 1 tick")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Metrics = reg
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	if a.metricsBind != "" {
+		if err := serveMetrics(o.tls, a.metricsBind, reg, log); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "node %s serving on %s (data in %s)\n", n.ID(), n.Addr(), cfg.DataDir)
+	err = n.Run(ctx)
+	log.Info("node stopped")
+	return err
+}

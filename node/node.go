@@ -1,0 +1,347 @@
+// Package node is the worker agent: it registers with the controllers, renews its
+// lease with heartbeats that carry per-shard stats, watches its assignments and
+// reconciles them into running shards (refusing, with the exact reason, those it
+// cannot run), fences its primaries when the lease cannot be renewed, and serves
+// the node's gRPC APIs (ShardService for players) and metrics.
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/shard"
+	"github.com/starlane/starlane/sim"
+)
+
+// Config configures a node agent.
+type Config struct {
+	Controllers []string
+	JoinToken   string
+	DataDir     string
+	// Bind is the node API listen address; Advertise what others dial (default Bind).
+	Bind      string
+	Advertise string
+	// Name is the node ID; empty keeps the one in DataDir/node-id or makes one.
+	Name        string
+	Cores       uint32
+	MaxSurfaces uint32
+	Labels      map[string]string
+	TLS         tlsconf.Config
+	Version     string
+
+	// CheckpointEvery is the shards' checkpoint period in ticks.
+	CheckpointEvery uint64
+	// HashEvery is how often players report their hash, in ticks (60).
+	HashEvery uint32
+	// ConnectTimeout bounds the first registration (10s).
+	ConnectTimeout time.Duration
+	// FenceAfter is the fraction of the controller's lease TTL after the last
+	// successful heartbeat at which the node stops sequencing its primaries (0.6).
+	FenceAfter float64
+
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	Now     func() time.Time
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Node is a running node agent.
+type Node struct {
+	cfg    Config
+	id     string
+	log    *slog.Logger
+	lock   *os.File
+	ln     net.Listener
+	creds  credentials.TransportCredentials
+	ctl    *ctlclient.Client
+	grpc   *grpc.Server
+	shMet  *shard.Metrics
+	bundle *sim.Bundle
+
+	heartbeatEvery time.Duration
+	leaseTTL       time.Duration
+
+	mu      sync.Mutex
+	shards  map[string]*hosted
+	refused map[string]string // surface@epoch -> reason, reported once
+	// needSync is set after re-registering, until the assignments are read again.
+	needSync bool
+	// lastIndex is the Raft index of the newest assignment set applied.
+	lastIndex uint64
+	// leaseUntil is when the primaries must stop sequencing without a heartbeat.
+	leaseUntil time.Time
+}
+
+// hosted is one assignment on this node and its shard, once started.
+type hosted struct {
+	name   string
+	epoch  uint64
+	role   pb.ShardRole
+	sf     *pb.Surface
+	sh     *shard.Shard // nil while starting, for standbys, or after a failure
+	err    string
+	cancel context.CancelFunc
+	// started is closed when the start attempt ended; stopped when the shard has
+	// stopped after that.
+	started chan struct{}
+	stopped chan struct{}
+}
+
+// New validates the configuration, locks the data directory, listens on the bind
+// address and registers with the controllers. Any failure undoes what was done,
+// so nothing is left half-started; the errors are one line a user can act on.
+func New(cfg Config) (*Node, error) {
+	if len(cfg.Controllers) == 0 {
+		return nil, errors.New("no controller address: pass --controller HOST:PORT")
+	}
+	if cfg.JoinToken == "" {
+		return nil, errors.New("no join token: pass --join-token (get it with `starlane cluster join-token`)")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("no data directory: pass --data-dir DIR")
+	}
+	if cfg.Bind == "" {
+		return nil, errors.New("no listen address: pass --bind HOST:PORT")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Bind); err != nil {
+		return nil, fmt.Errorf("--bind %q is not HOST:PORT", cfg.Bind)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.FenceAfter <= 0 || cfg.FenceAfter >= 1 {
+		cfg.FenceAfter = 0.6
+	}
+	if cfg.HashEvery == 0 {
+		cfg.HashEvery = 60
+	}
+	if cfg.Cores == 0 {
+		cfg.Cores = 1
+	}
+	if err := cfg.TLS.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	n := &Node{cfg: cfg, shards: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle()}
+	ok := false
+	defer func() {
+		if !ok {
+			n.closeResources()
+		}
+	}()
+	lock, err := os.OpenFile(filepath.Join(cfg.DataDir, "node.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("data dir %s is in use by another starlane node; give each node its own --data-dir", cfg.DataDir)
+	}
+	n.lock = lock
+	if n.id, err = loadID(cfg.DataDir, cfg.Name); err != nil {
+		return nil, err
+	}
+	n.log = cfg.Logger.With("node", n.id)
+
+	ln, srvTLS, err := cfg.TLS.ListenTCP(cfg.Bind, "node API", n.log)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("port %s is already in use (another node or program listens there); pick another --bind", cfg.Bind)
+		}
+		return nil, err
+	}
+	n.ln = ln
+	adv := cfg.Advertise
+	if adv == "" {
+		host, _, _ := net.SplitHostPort(cfg.Bind)
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return nil, fmt.Errorf("--bind %s listens on every address: pass --advertise HOST:PORT so players and nodes can dial this one", cfg.Bind)
+		}
+		adv = ln.Addr().String()
+	}
+	n.cfg.Advertise = adv
+
+	if n.ctl, err = ctlclient.Dial(cfg.Controllers, cfg.TLS); err != nil {
+		return nil, err
+	}
+	if n.creds, err = ctlclient.Credentials(cfg.TLS); err != nil {
+		return nil, err
+	}
+	n.shMet = shard.NewMetrics(cfg.Metrics)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
+	defer cancel()
+	if err := n.register(ctx); err != nil {
+		return nil, err
+	}
+	var opts []grpc.ServerOption
+	if srvTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
+	}
+	n.grpc = grpc.NewServer(opts...)
+	pb.RegisterShardServiceServer(n.grpc, &playAPI{n: n})
+	ok = true
+	return n, nil
+}
+
+func loadID(dir, want string) (string, error) {
+	file := filepath.Join(dir, "node-id")
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		have := strings.TrimSpace(string(b))
+		if want != "" && want != have {
+			return "", fmt.Errorf("data dir %s belongs to node %q, not %q; use another --data-dir or drop --name", dir, have, want)
+		}
+		return have, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	if want == "" {
+		b := make([]byte, 3)
+		rand.Read(b)
+		want = "n-" + hex.EncodeToString(b)
+	}
+	if !nameRE.MatchString(want) {
+		return "", fmt.Errorf("--name %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", want)
+	}
+	if err := os.WriteFile(file, []byte(want+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return want, nil
+}
+
+// ID returns the node's ID; Addr the address it advertises.
+func (n *Node) ID() string   { return n.id }
+func (n *Node) Addr() string { return n.cfg.Advertise }
+
+// register registers the node and sets the heartbeat timing it is given.
+func (n *Node) register(ctx context.Context) error {
+	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
+		Id: n.id, Address: n.cfg.Advertise, Capacity: &pb.NodeCapacity{Cores: n.cfg.Cores, MaxSurfaces: n.cfg.MaxSurfaces},
+		Labels: n.cfg.Labels, Version: n.cfg.Version, Bundles: []string{n.bundle.Hash()},
+	}}
+	var res *pb.RegisterResponse
+	sent := n.cfg.Now()
+	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
+		var err error
+		res, err = c.Register(ctx, req)
+		return err
+	})
+	if err != nil {
+		return registerError(n.cfg.Controllers, err)
+	}
+	n.mu.Lock()
+	n.heartbeatEvery = time.Duration(res.HeartbeatIntervalMs) * time.Millisecond
+	n.leaseTTL = time.Duration(res.LeaseTtlMs) * time.Millisecond
+	n.leaseUntil = sent.Add(time.Duration(float64(n.leaseTTL) * n.cfg.FenceAfter))
+	n.mu.Unlock()
+	n.log.Info("registered", "address", n.cfg.Advertise, "heartbeat", n.heartbeatEvery, "lease_ttl", n.leaseTTL, "index", res.Index)
+	return nil
+}
+
+func registerError(addrs []string, err error) error {
+	where := strings.Join(addrs, ", ")
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.Unauthenticated:
+		return fmt.Errorf("the controller at %s rejected the join token: %s", where, st.Message())
+	case codes.InvalidArgument:
+		return fmt.Errorf("the controller at %s refused to register this node: %s", where, st.Message())
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
+		msg = strings.Trim(msg[i+len("desc = "):], `"`)
+	}
+	return fmt.Errorf("cannot reach the controller at %s: %s; check --controller and that a controller runs there", where, msg)
+}
+
+// Run serves the node APIs, heartbeats and reconciles assignments until ctx ends,
+// then stops every shard (flushing its log) and the servers.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- n.grpc.Serve(n.ln) }()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
+	go func() { defer wg.Done(); n.watchLoop(ctx) }()
+	n.log.Info("node running", "api", n.cfg.Advertise, "data_dir", n.cfg.DataDir)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+		err = fmt.Errorf("node API server stopped: %w", err)
+	}
+	cancel()
+	wg.Wait()
+	n.stopAll()
+	stopped := make(chan struct{})
+	go func() { n.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		n.grpc.Stop()
+	}
+	n.closeResources()
+	return err
+}
+
+func (n *Node) closeResources() {
+	if n.ctl != nil {
+		n.ctl.Close()
+	}
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	if n.lock != nil {
+		n.lock.Close()
+	}
+}
+
+// stopAll stops every shard, in parallel.
+func (n *Node) stopAll() {
+	n.mu.Lock()
+	hs := make([]*hosted, 0, len(n.shards))
+	for _, h := range n.shards {
+		hs = append(hs, h)
+	}
+	n.shards = map[string]*hosted{}
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.stopHosted(h) }()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,283 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/shard"
+)
+
+const (
+	checkpointChunk = 1 << 20
+	maxClientState  = 256 << 20
+	ticksPerMessage = 64
+)
+
+type playAPI struct {
+	pb.UnimplementedShardServiceServer
+	n *Node
+}
+
+// shardError maps shard errors to gRPC statuses.
+func shardError(err error) error {
+	var ee *shard.EpochError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, shard.ErrAlreadyPlaying):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, shard.ErrClosed):
+		return status.Error(codes.Unavailable, "the surface stopped on this node; join again")
+	case errors.Is(err, shard.ErrBusy):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	case errors.Is(err, shard.ErrTooOld):
+		return status.Error(codes.OutOfRange, err.Error()+"; join again for a checkpoint")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+func (a *playAPI) GetShard(ctx context.Context, req *pb.GetShardRequest) (*pb.GetShardResponse, error) {
+	sh := a.n.primary(req.Surface)
+	if sh == nil {
+		return nil, status.Errorf(codes.NotFound, "surface %s does not run on node %s", req.Surface, a.n.id)
+	}
+	st := sh.Stats()
+	out := &pb.GetShardResponse{Surface: req.Surface, Epoch: st.Epoch, Tick: st.Tick, ConfirmedTick: st.Confirmed, Hash: st.Hash,
+		Players: uint32(st.Players), Fenced: st.Fenced}
+	if ts, err := sh.Store().CheckpointTicks(); err == nil && len(ts) > 0 {
+		out.CheckpointTick = ts[len(ts)-1]
+	}
+	return out, nil
+}
+
+// Play runs one player session; see shard.proto.
+func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
+	first, err := ss.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil {
+		return status.Error(codes.InvalidArgument, "the first message of a session must be Hello")
+	}
+	sh := a.n.primary(hello.Surface)
+	if sh == nil {
+		return a.redirect(ss, hello.Surface)
+	}
+	if hello.BundleHash != "" && hello.BundleHash != a.n.bundle.Hash() {
+		return status.Errorf(codes.FailedPrecondition, "your prototype bundle %s differs from the surface's %s: use the same Starlane build or bundle",
+			short(hello.BundleHash), a.n.bundle.ShortHash())
+	}
+	j, err := sh.Join(shard.JoinRequest{Name: hello.PlayerName, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
+	if err != nil {
+		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) {
+			return shardError(err)
+		}
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	se := j.Session
+	defer se.Close()
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+
+	w := &pb.Welcome{Surface: hello.Surface, PlayerId: se.Player(), StartTick: j.Start, Resumed: j.Checkpoint == nil,
+		Ups: 60, HashEvery: a.n.cfg.HashEvery, Node: a.n.id, BundleHash: a.n.bundle.Hash()}
+	if j.Checkpoint != nil {
+		w.StartHash, w.CheckpointBytes = j.Checkpoint.Hash, uint64(len(j.Checkpoint.Data))
+	} else if h, ok := sh.HashAt(j.Start); ok {
+		w.StartHash = h
+	}
+	if err := ss.Send(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Welcome{Welcome: w}}); err != nil {
+		return err
+	}
+	if cp := j.Checkpoint; cp != nil {
+		for off := 0; off < len(cp.Data) || off == 0; off += checkpointChunk {
+			end := min(off+checkpointChunk, len(cp.Data))
+			msg := &pb.CheckpointChunk{Data: cp.Data[off:end], Last: end == len(cp.Data)}
+			if err := ss.Send(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Checkpoint{Checkpoint: msg}}); err != nil {
+				return err
+			}
+			if end == len(cp.Data) {
+				break
+			}
+		}
+	}
+
+	// One goroutine sends (gRPC streams allow one sender): ticks as they are
+	// confirmed, and replies the receiver queues.
+	out := make(chan *pb.PlayResponse, 16)
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, out) }()
+
+	var state []byte
+	var pending *shard.Desync
+	for {
+		m, err := ss.Recv()
+		if err != nil {
+			cancel()
+			if serr := <-sendErr; serr != nil && status.Code(serr) != codes.Canceled {
+				return serr
+			}
+			return nil
+		}
+		if err := sh.CheckEpoch(m.Epoch); err != nil {
+			cancel()
+			<-sendErr
+			return shardError(err)
+		}
+		switch msg := m.Msg.(type) {
+		case *pb.PlayRequest_Action:
+			if err := se.Act(msg.Action.Data, msg.Action.TargetTick); err != nil && !errors.Is(err, shard.ErrBusy) {
+				cancel()
+				<-sendErr
+				return shardError(err)
+			}
+		case *pb.PlayRequest_HashReport:
+			d, err := se.CheckHash(msg.HashReport.Tick, msg.HashReport.Hash)
+			if err == nil && d != nil && pending == nil {
+				pending = d
+				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Desync{Desync: &pb.Desync{Tick: d.Tick, ServerHash: d.Server, ClientHash: d.ClientHash}}}
+			}
+		case *pb.PlayRequest_DesyncState:
+			if pending == nil || msg.DesyncState.DesyncTick != pending.Tick {
+				continue
+			}
+			state = append(state, msg.DesyncState.Data...)
+			if len(state) > maxClientState {
+				cancel()
+				<-sendErr
+				return status.Errorf(codes.ResourceExhausted, "client state over %d bytes", maxClientState)
+			}
+			if !msg.DesyncState.Last {
+				continue
+			}
+			d, data := *pending, state
+			pending, state = nil, nil
+			go func() {
+				rep, err := se.Report(d, data)
+				msg := &pb.DesyncReport{Tick: d.Tick}
+				if err != nil {
+					msg.Note = "the node could not write a report: " + err.Error()
+				} else {
+					msg.Path, msg.DifferingEntities, msg.Note = rep.Path, uint32(len(rep.Entities)), rep.Note
+					for i, e := range rep.Entities {
+						if i == 20 {
+							break
+						}
+						msg.Entities = append(msg.Entities, fmt.Sprintf("#%d %s (server %s, client %s)", e.ID, e.What, e.Server, e.Client))
+					}
+				}
+				select {
+				case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_DesyncReport{DesyncReport: msg}}:
+				case <-ctx.Done():
+				}
+			}()
+		case *pb.PlayRequest_Ping:
+			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
+				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
+		case *pb.PlayRequest_Hello:
+			cancel()
+			<-sendErr
+			return status.Error(codes.InvalidArgument, "Hello was already sent on this session")
+		}
+	}
+}
+
+func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, sh *shard.Shard, se *shard.Session, out <-chan *pb.PlayResponse) error {
+	ticks := make(chan []shard.Record, 4)
+	tickErr := make(chan error, 1)
+	go func() {
+		for {
+			recs, err := se.Next(ctx, ticksPerMessage)
+			if err != nil {
+				tickErr <- err
+				return
+			}
+			select {
+			case ticks <- recs:
+			case <-ctx.Done():
+				tickErr <- ctx.Err()
+				return
+			}
+		}
+	}()
+	for {
+		var msg *pb.PlayResponse
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case err := <-tickErr:
+			return shardError(err)
+		case m := <-out:
+			msg = m
+		case recs := <-ticks:
+			tb := &pb.TickBatch{Ticks: make([]*pb.Tick, len(recs)), ExecutedTick: sh.Executed()}
+			for i, r := range recs {
+				t := &pb.Tick{Tick: r.Tick, CostUs: uint32(min(r.Cost/time.Microsecond, 1<<31)), Inputs: make([]*pb.Input, len(r.Inputs))}
+				for k, in := range r.Inputs {
+					t.Inputs[k] = &pb.Input{Player: in.Player, Data: in.Data}
+				}
+				tb.Ticks[i] = t
+			}
+			msg = &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Ticks{Ticks: tb}}
+		}
+		if err := ss.Send(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// redirect tells the client where the surface runs, asking the controllers.
+func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error {
+	n := a.n
+	n.mu.Lock()
+	h := n.shards[surface]
+	n.mu.Unlock()
+	if h != nil {
+		if h.err != "" {
+			return status.Errorf(codes.Unavailable, "surface %s does not run on node %s: %s", surface, n.id, h.err)
+		}
+		return status.Errorf(codes.Unavailable, "surface %s is starting on node %s; retry in a moment", surface, n.id)
+	}
+	ctx, cancel := context.WithTimeout(ss.Context(), 3*time.Second)
+	defer cancel()
+	var sf *pb.Surface
+	var node *pb.Node
+	err := n.ctl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: surface})
+		if err != nil {
+			return err
+		}
+		sf = r.Surface
+		if p := sf.GetAssignment().GetPrimary(); p != "" {
+			nr, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: p})
+			if err != nil {
+				return err
+			}
+			node = nr.Node
+		}
+		return nil
+	})
+	switch {
+	case status.Code(err) == codes.NotFound && sf == nil:
+		return status.Errorf(codes.NotFound, "there is no surface %s", surface)
+	case err != nil:
+		return status.Errorf(codes.NotFound, "surface %s does not run on node %s, and the controllers could not say where it runs: %v", surface, n.id, err)
+	case node == nil:
+		return status.Errorf(codes.Unavailable, "surface %s has no primary right now: %s", surface, sf.PlacementError)
+	case node.Id == n.id:
+		return status.Errorf(codes.Unavailable, "surface %s is being started on node %s; retry in a moment", surface, n.id)
+	}
+	return ss.Send(&pb.PlayResponse{Epoch: sf.Assignment.Epoch, Msg: &pb.PlayResponse_Redirect{Redirect: &pb.Redirect{
+		Surface: surface, Node: node.Id, Address: node.Address, Reason: fmt.Sprintf("surface %s runs on node %s", surface, node.Id)}}})
+}

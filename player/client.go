@@ -1,0 +1,414 @@
+// Package player is the lockstep client: it joins a surface on the node that runs
+// its primary, loads the checkpoint, simulates every confirmed tick itself, sends
+// the player's actions, reports its state hash, and on a desync sends its state,
+// waits for the report and resyncs. `starlane play`, `starlane bot` and the tests
+// use it.
+package player
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
+)
+
+// Options configure a client.
+type Options struct {
+	// Node is the address of a node; the client follows redirects to the primary.
+	Node    string
+	Surface string
+	Name    string
+	TLS     tlsconf.Config
+	Version string
+	// ReconnectFor is how long Run keeps trying to get back in after the stream
+	// breaks (30s).
+	ReconnectFor time.Duration
+	// OnEvent, if set, is told about joins, desyncs, reports and reconnects.
+	OnEvent func(Event)
+	// TamperAt, if non-zero, corrupts the local state after that tick (tests and
+	// the desync drill): a chest appears that the surface does not have.
+	TamperAt uint64
+}
+
+// Event is something a user of the client may want to show.
+type Event struct {
+	Kind    string // "joined", "resumed", "desync", "report", "reconnect", "redirect"
+	Message string
+	Report  *pb.DesyncReport
+}
+
+// Client is one player's lockstep session with its local simulation.
+type Client struct {
+	opts   Options
+	bundle *sim.Bundle
+
+	addr   string
+	conn   *grpc.ClientConn
+	stream pb.ShardService_PlayClient
+	cancel context.CancelFunc
+
+	// Sim is the local copy of the surface; read it only from Run's callback.
+	Sim       *sim.Surface
+	player    uint32
+	epoch     uint64
+	hashEvery uint64
+	nodeName  string
+
+	sendMu sync.Mutex
+
+	mu       sync.Mutex
+	desyncs  int
+	actions  int
+	costs    []uint32
+	executed uint64
+	rtt      time.Duration
+	tampered bool
+}
+
+// Dial joins the surface and loads its state.
+func Dial(ctx context.Context, o Options) (*Client, error) {
+	if o.Node == "" || o.Surface == "" || o.Name == "" {
+		return nil, errors.New("a client needs a node address, a surface and a player name")
+	}
+	if o.ReconnectFor <= 0 {
+		o.ReconnectFor = 30 * time.Second
+	}
+	c := &Client{opts: o, bundle: sim.DefaultBundle(), addr: o.Node}
+	if err := c.join(ctx, 0); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Player returns the player's ID on the surface; Epoch the surface epoch.
+func (c *Client) Player() uint32 { return c.player }
+func (c *Client) Epoch() uint64  { return c.epoch }
+
+// NodeName returns the node serving the session; Addr its address.
+func (c *Client) NodeName() string { return c.nodeName }
+func (c *Client) Addr() string     { return c.addr }
+
+func (c *Client) event(kind, format string, args ...any) {
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(Event{Kind: kind, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// join opens a session; with resume > 0 it asks to continue from its own state.
+func (c *Client) join(ctx context.Context, resume uint64) error {
+	for hop := 0; ; hop++ {
+		if c.conn == nil {
+			creds, err := ctlclient.Credentials(c.opts.TLS)
+			if err != nil {
+				return err
+			}
+			if c.conn, err = grpc.NewClient(c.addr, grpc.WithTransportCredentials(creds),
+				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))); err != nil {
+				return fmt.Errorf("node address %q: %w", c.addr, err)
+			}
+		}
+		sctx, cancel := context.WithCancel(context.Background())
+		stream, err := pb.NewShardServiceClient(c.conn).Play(sctx)
+		if err == nil {
+			err = stream.Send(&pb.PlayRequest{Epoch: 0, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{
+				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version}}})
+		}
+		var first *pb.PlayResponse
+		if err == nil {
+			first, err = recvCtx(ctx, stream)
+		}
+		if err != nil {
+			cancel()
+			return err
+		}
+		if r := first.GetRedirect(); r != nil {
+			cancel()
+			if hop >= 3 {
+				return fmt.Errorf("redirected too often (last: %s)", r.Reason)
+			}
+			c.event("redirect", "%s; following to %s", r.Reason, r.Address)
+			c.conn.Close()
+			c.conn, c.addr = nil, r.Address
+			continue
+		}
+		w := first.GetWelcome()
+		if w == nil {
+			cancel()
+			return fmt.Errorf("node answered Hello with %T, not Welcome", first.Msg)
+		}
+		if !w.Resumed {
+			var buf bytes.Buffer
+			for {
+				m, err := recvCtx(ctx, stream)
+				if err != nil {
+					cancel()
+					return fmt.Errorf("receive checkpoint: %w", err)
+				}
+				ch := m.GetCheckpoint()
+				if ch == nil {
+					cancel()
+					return fmt.Errorf("expected checkpoint data, got %T", m.Msg)
+				}
+				buf.Write(ch.Data)
+				if ch.Last {
+					break
+				}
+			}
+			s, err := sim.Load(c.bundle, &buf)
+			if err != nil {
+				cancel()
+				return fmt.Errorf("load the surface's checkpoint: %w", err)
+			}
+			if s.Tick() != w.StartTick || s.Hash() != w.StartHash {
+				cancel()
+				return fmt.Errorf("checkpoint loads as tick %d hash %016x, the node said tick %d hash %016x", s.Tick(), s.Hash(), w.StartTick, w.StartHash)
+			}
+			c.Sim = s
+		}
+		c.stream, c.cancel = stream, cancel
+		c.player, c.epoch, c.hashEvery, c.nodeName = w.PlayerId, first.Epoch, uint64(max(w.HashEvery, 1)), w.Node
+		if w.Resumed {
+			c.event("resumed", "resumed %s at tick %d on node %s", c.opts.Surface, w.StartTick, w.Node)
+		} else {
+			c.event("joined", "joined %s as player %d at tick %d on node %s (%d byte checkpoint)", c.opts.Surface, w.PlayerId, w.StartTick, w.Node, w.CheckpointBytes)
+		}
+		return nil
+	}
+}
+
+func recvCtx(ctx context.Context, s pb.ShardService_PlayClient) (*pb.PlayResponse, error) {
+	type res struct {
+		m   *pb.PlayResponse
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() { m, err := s.Recv(); ch <- res{m, err} }()
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Client) send(m *pb.PlayRequest) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	m.Epoch = c.epoch
+	return c.stream.Send(m)
+}
+
+// Act sends an encoded action for the next tick. Call it from Run's callback.
+func (c *Client) Act(a sim.Action) error {
+	c.mu.Lock()
+	c.actions++
+	c.mu.Unlock()
+	return c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_Action{Action: &pb.PlayerAction{TargetTick: c.Sim.Tick() + 1, Data: sim.EncodeAction(a)}}})
+}
+
+// Ping measures the round trip to the node; the answer arrives in Run.
+func (c *Client) Ping() error {
+	return c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_Ping{Ping: &pb.Ping{ClientUnixNano: time.Now().UnixNano()}}})
+}
+
+// ServerTick returns the primary's newest executed tick last heard of.
+func (c *Client) ServerTick() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.executed
+}
+
+// Stats is what a client measured.
+type Stats struct {
+	Desyncs, Actions int
+	Tick             uint64
+	// ServerTick is the primary's newest executed tick last heard of.
+	ServerTick uint64
+	RTT        time.Duration
+	// TickCosts are the primary's tick times (us) of every tick received.
+	TickCosts []uint32
+}
+
+// Stats returns a copy of the client's measurements.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := Stats{Desyncs: c.desyncs, Actions: c.actions, ServerTick: c.executed, RTT: c.rtt, TickCosts: append([]uint32(nil), c.costs...)}
+	if c.Sim != nil {
+		st.Tick = c.Sim.Tick()
+	}
+	return st
+}
+
+// Run applies confirmed ticks as they arrive and calls onTick after each, until ctx
+// ends. A broken stream is rejoined (resuming from the local state when the node
+// still has the log after it); a desync is reported and resynced.
+func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
+	for {
+		err := c.runStream(ctx, onTick)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var rs *resync
+		resume := c.Sim.Tick()
+		if errors.As(err, &rs) {
+			resume = 0
+		} else if code := status.Code(err); code == codes.FailedPrecondition || code == codes.OutOfRange {
+			resume = 0 // the stream's epoch or history is gone: start from a checkpoint
+		}
+		c.event("reconnect", "session ended (%v); joining again", err)
+		deadline := time.Now().Add(c.opts.ReconnectFor)
+		for {
+			if c.cancel != nil {
+				c.cancel()
+			}
+			jerr := c.join(ctx, resume)
+			if jerr == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("could not rejoin %s within %v: %w", c.opts.Surface, c.opts.ReconnectFor, jerr)
+			}
+			if status.Code(jerr) == codes.Unavailable || status.Code(jerr) == codes.AlreadyExists {
+				// The node is restarting, or our old session has not ended there yet.
+				if c.conn != nil && status.Code(jerr) == codes.Unavailable {
+					c.conn.Close()
+					c.conn, c.addr = nil, c.opts.Node
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// resync ends a stream after a desync report: the client must load a checkpoint.
+type resync struct{ tick uint64 }
+
+func (r *resync) Error() string { return fmt.Sprintf("resync after the desync at tick %d", r.tick) }
+
+func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
+	defer c.cancel()
+	msgs := make(chan *pb.PlayResponse, 64)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			m, err := c.stream.Recv()
+			if err != nil {
+				errc <- err
+				close(msgs)
+				return
+			}
+			msgs <- m
+		}
+	}()
+	for {
+		var m *pb.PlayResponse
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m = <-msgs:
+		}
+		if m == nil {
+			err := <-errc
+			if err == io.EOF {
+				err = errors.New("the node ended the session")
+			}
+			return err
+		}
+		if m.Epoch > c.epoch {
+			c.epoch = m.Epoch
+		}
+		switch msg := m.Msg.(type) {
+		case *pb.PlayResponse_Ticks:
+			c.mu.Lock()
+			c.executed = msg.Ticks.ExecutedTick
+			c.mu.Unlock()
+			for _, t := range msg.Ticks.Ticks {
+				if want := c.Sim.Tick() + 1; t.Tick != want {
+					return fmt.Errorf("the node sent tick %d, the local state is at %d", t.Tick, want-1)
+				}
+				in := make([]sim.Input, len(t.Inputs))
+				for i, x := range t.Inputs {
+					in[i] = sim.Input{Player: x.Player, Data: x.Data}
+				}
+				c.Sim.Step(in)
+				c.mu.Lock()
+				c.costs = append(c.costs, t.CostUs)
+				c.mu.Unlock()
+				if c.opts.TamperAt != 0 && t.Tick == c.opts.TamperAt && !c.tampered {
+					c.tampered = true
+					c.Sim.Build(sim.BuildSpec{Name: "wooden-chest", X: 900, Y: 900})
+				}
+				if t.Tick%c.hashEvery == 0 {
+					if err := c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_HashReport{HashReport: &pb.HashReport{Tick: t.Tick, Hash: c.Sim.Hash()}}}); err != nil {
+						return err
+					}
+				}
+				if onTick != nil {
+					onTick(t.Tick)
+				}
+			}
+		case *pb.PlayResponse_Desync:
+			c.mu.Lock()
+			c.desyncs++
+			c.mu.Unlock()
+			d := msg.Desync
+			c.event("desync", "desync at tick %d: the surface's hash is %016x, ours %016x; sending our state for the report", d.Tick, d.ServerHash, d.ClientHash)
+			var buf bytes.Buffer
+			if err := c.Sim.Save(&buf); err != nil {
+				return err
+			}
+			data := buf.Bytes()
+			for off := 0; ; off += 1 << 20 {
+				end := min(off+1<<20, len(data))
+				if err := c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_DesyncState{DesyncState: &pb.DesyncState{DesyncTick: d.Tick, Data: data[off:end], Last: end == len(data)}}}); err != nil {
+					return err
+				}
+				if end == len(data) {
+					break
+				}
+			}
+		case *pb.PlayResponse_DesyncReport:
+			r := msg.DesyncReport
+			if c.opts.OnEvent != nil {
+				c.opts.OnEvent(Event{Kind: "report", Report: r, Message: fmt.Sprintf("desync report %s: %d entities differ", r.Path, r.DifferingEntities)})
+			}
+			return &resync{tick: r.Tick}
+		case *pb.PlayResponse_Pong:
+			c.mu.Lock()
+			c.rtt = time.Since(time.Unix(0, msg.Pong.ClientUnixNano))
+			c.executed = msg.Pong.ExecutedTick
+			c.mu.Unlock()
+		}
+	}
+}
+
+// Close ends the session.
+func (c *Client) Close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}

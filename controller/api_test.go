@@ -416,3 +416,89 @@ func TestHealthAndReflection(t *testing.T) {
 		}
 	}
 }
+
+// TestMembership: joins are idempotent, a graceful shutdown of the leader
+// transfers leadership instead of leaving the cluster to time out, and removing
+// the leader hands leadership over first.
+func TestMembership(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 3, false, nil)
+	cl := tc.client()
+	ctx := ctxT(t, 60*time.Second)
+	peers := func() []*pb.ControllerPeer {
+		t.Helper()
+		var out []*pb.ControllerPeer
+		if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			st, err := c.GetStatus(ctx, &pb.GetStatusRequest{})
+			out = st.GetPeers()
+			if err == nil && st.LeaderId == "" {
+				return status.Error(codes.Unavailable, "no leader yet")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if n := len(peers()); n != 3 {
+		t.Fatalf("%d peers, want 3", n)
+	}
+	// Joining again with the same ID and address changes nothing.
+	c2 := tc.get(1)
+	for _, voter := range []bool{false, true} {
+		if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.JoinController(ctx, &pb.JoinControllerRequest{RequestId: ctlclient.NewRequestID(), Id: c2.ID(), RaftAddress: c2.RaftAddr(), ApiAddress: c2.APIAddr(), Voter: voter})
+			return err
+		}); err != nil {
+			t.Fatalf("repeated join: %v", err)
+		}
+	}
+	for _, p := range peers() {
+		if p.Suffrage != "voter" {
+			t.Fatalf("repeated join changed %s to %s", p.Id, p.Suffrage)
+		}
+	}
+
+	// A graceful shutdown of the leader hands leadership over before it stops: a
+	// new leader is there at once, sooner than the 300 ms heartbeat timeout after
+	// which the followers would even start an election.
+	l := tc.waitLeader(5 * time.Second)
+	if err := tc.get(l).Shutdown(true); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	for tc.leader() < 0 || tc.leader() == l {
+		if time.Since(stopped) > 250*time.Millisecond {
+			t.Fatal("graceful shutdown of the leader did not hand leadership over")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tc.kill(l) // forget the stopped instance
+	tc.start(l)
+	tc.waitVoters(3, 20*time.Second)
+
+	// Remove the leader: it hands over first, then the new leader removes it.
+	l = tc.waitLeader(5 * time.Second)
+	old := tc.get(l).ID()
+	if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.RemoveController(ctx, &pb.RemoveControllerRequest{RequestId: ctlclient.NewRequestID(), Id: old})
+		return err
+	}); err != nil {
+		t.Fatalf("remove the leader: %v", err)
+	}
+	ps := peers()
+	if len(ps) != 2 {
+		t.Fatalf("after removing %s: peers %v", old, ps)
+	}
+	for _, p := range ps {
+		if p.Id == old {
+			t.Fatalf("removed controller %s is still a peer", old)
+		}
+	}
+	if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.RemoveController(ctx, &pb.RemoveControllerRequest{RequestId: ctlclient.NewRequestID(), Id: "nobody"})
+		return err
+	}); status.Code(err) != codes.NotFound {
+		t.Fatalf("remove an unknown controller: %v, want NotFound", err)
+	}
+}

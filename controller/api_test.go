@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -23,8 +24,10 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
-// heartbeater keeps a node's lease alive until stopped.
-func heartbeater(t *testing.T, cl *ctlclient.Client, id string, shards func() []*pb.ShardStats) (stop func()) {
+// heartbeater keeps a node's lease alive until stopped; like a node agent, it
+// registers again if the controller marked the node down (a heartbeat delayed past
+// the TTL on a loaded machine).
+func heartbeater(t *testing.T, cl *ctlclient.Client, id, token string, shards func() []*pb.ShardStats) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -37,6 +40,9 @@ func heartbeater(t *testing.T, cl *ctlclient.Client, id string, shards func() []
 					sh = shards()
 				}
 				_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id, Shards: sh})
+				if status.Code(err) == codes.FailedPrecondition {
+					_, err = n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: token, Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 4}}})
+				}
 				return err
 			})
 			select {
@@ -139,9 +145,9 @@ func TestClusterAPI(t *testing.T) {
 			t.Fatalf("register %s: %v", id, err)
 		}
 	}
-	stop1 := heartbeater(t, cl, "n1", nil)
+	stop1 := heartbeater(t, cl, "n1", token, nil)
 	defer stop1()
-	stop2 := heartbeater(t, cl, "n2", func() []*pb.ShardStats {
+	stop2 := heartbeater(t, cl, "n2", token, func() []*pb.ShardStats {
 		return []*pb.ShardStats{{Surface: "nauvis", Role: pb.ShardRole_SHARD_ROLE_STANDBY, ConfirmedTick: 600, TickCostUs: 2000, UpsMilli: 60000}}
 	})
 	defer stop2()
@@ -268,7 +274,7 @@ func TestUnplaceableSurfaceSaysWhy(t *testing.T) {
 	if err := register(t, cl, token, &pb.Node{Id: "n1", Bundles: []string{"aaaa"}}); err != nil {
 		t.Fatal(err)
 	}
-	defer heartbeater(t, cl, "n1", nil)()
+	defer heartbeater(t, cl, "n1", token, nil)()
 	cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "gleba", BundleHash: "91c2beef"})
 		return err
@@ -467,7 +473,15 @@ func TestMembership(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	for tc.leader() < 0 || tc.leader() == l {
+	raftLeader := func() bool {
+		for i := range 3 {
+			if c := tc.get(i); i != l && c != nil && c.Raft().State() == raft.Leader {
+				return true
+			}
+		}
+		return false
+	}
+	for !raftLeader() {
 		if time.Since(stopped) > 250*time.Millisecond {
 			t.Fatal("graceful shutdown of the leader did not hand leadership over")
 		}

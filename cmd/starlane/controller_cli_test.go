@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -50,6 +53,9 @@ func startController(t *testing.T) string {
 			for _, id := range []string{"n1", "n2"} {
 				cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
 					_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id})
+					if status.Code(err) == codes.FailedPrecondition { // marked down: register again
+						_, err = n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: "tok", Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 2}}})
+					}
 					return err
 				})
 			}

@@ -279,34 +279,40 @@ func (c *Controller) liveSurface(sf *pb.Surface, live map[string]lease) *pb.Surf
 	return out
 }
 
-func (a *clusterAPI) ListNodes(ctx context.Context, _ *pb.ListNodesRequest) (*pb.ListNodesResponse, error) {
-	if err := a.c.linearize(ctx); err != nil {
-		return nil, err
+// readLinearizable runs fn on the state after making the read linearizable (see
+// linearize), with the leader's live lease data.
+func (c *Controller) readLinearizable(ctx context.Context, fn func(s *state, live map[string]lease)) error {
+	if err := c.linearize(ctx); err != nil {
+		return err
 	}
-	live := a.c.live.snapshot()
+	live := c.live.snapshot()
+	c.fsm.read(func(s *state) { fn(s, live) })
+	return nil
+}
+
+func (a *clusterAPI) ListNodes(ctx context.Context, _ *pb.ListNodesRequest) (*pb.ListNodesResponse, error) {
 	out := &pb.ListNodesResponse{}
-	a.c.fsm.read(func(s *state) {
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
 		for _, id := range sortedKeys(s.nodes) {
 			out.Nodes = append(out.Nodes, a.c.liveNode(s.nodes[id], live))
 		}
 	})
-	return out, nil
+	return out, err
 }
 
 func (a *clusterAPI) GetNode(ctx context.Context, req *pb.GetNodeRequest) (*pb.GetNodeResponse, error) {
-	if err := a.c.linearize(ctx); err != nil {
-		return nil, err
-	}
-	live := a.c.live.snapshot()
 	var out *pb.GetNodeResponse
-	a.c.fsm.read(func(s *state) {
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		n := s.nodes[req.Id]
 		if n == nil {
 			return
 		}
 		out = &pb.GetNodeResponse{Node: a.c.liveNode(n, live), Surfaces: assignmentsOf(s, req.Id), Index: s.index}
 	})
+	if err != nil {
+		return nil, err
+	}
 	if out == nil {
 		return nil, status.Errorf(codes.NotFound, "node %s not found", req.Id)
 	}
@@ -359,27 +365,19 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 }
 
 func (a *clusterAPI) ListSurfaces(ctx context.Context, _ *pb.ListSurfacesRequest) (*pb.ListSurfacesResponse, error) {
-	if err := a.c.linearize(ctx); err != nil {
-		return nil, err
-	}
-	live := a.c.live.snapshot()
 	out := &pb.ListSurfacesResponse{}
-	a.c.fsm.read(func(s *state) {
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
 		for _, name := range sortedKeys(s.surfaces) {
 			out.Surfaces = append(out.Surfaces, a.c.liveSurface(s.surfaces[name], live))
 		}
 	})
-	return out, nil
+	return out, err
 }
 
 func (a *clusterAPI) GetSurface(ctx context.Context, req *pb.GetSurfaceRequest) (*pb.GetSurfaceResponse, error) {
-	if err := a.c.linearize(ctx); err != nil {
-		return nil, err
-	}
-	live := a.c.live.snapshot()
 	var out *pb.GetSurfaceResponse
-	a.c.fsm.read(func(s *state) {
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		sf := s.surfaces[req.Name]
 		if sf == nil {
 			return
@@ -392,6 +390,9 @@ func (a *clusterAPI) GetSurface(ctx context.Context, req *pb.GetSurfaceRequest) 
 		}
 		slices.Reverse(out.Events)
 	})
+	if err != nil {
+		return nil, err
+	}
 	if out == nil {
 		return nil, status.Errorf(codes.NotFound, "surface %s not found", req.Name)
 	}

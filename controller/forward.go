@@ -6,15 +6,13 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -124,7 +122,7 @@ func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if cc := f.conns[addr]; cc != nil {
 		return cc, nil
 	}
-	creds, err := TransportCredentials(f.c.cfg.TLS)
+	creds, err := ctlclient.Credentials(f.c.cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -143,19 +141,6 @@ func (f *forwarder) close() {
 		cc.Close()
 		delete(f.conns, addr)
 	}
-}
-
-// TransportCredentials returns gRPC client credentials for the TLS settings:
-// TLS when configured, plaintext otherwise.
-func TransportCredentials(t tlsconf.Config) (credentials.TransportCredentials, error) {
-	cfg, err := t.Client()
-	if err != nil {
-		return nil, err
-	}
-	if cfg == nil {
-		return insecure.NewCredentials(), nil
-	}
-	return credentials.NewTLS(cfg), nil
 }
 
 // notLeaderStream is the error a leader-only stream returns on a follower; the

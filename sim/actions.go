@@ -36,11 +36,13 @@ const (
 	ActDeliver                // system: Entity: import port; Seq; Name: item; Count
 	ActAck                    // system: Entity: export port; Seq: acknowledged; Credit
 	ActPaste                  // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
+	ActSetPortFilter          // system: Entity: export port; Names: items it takes (none: any)
 	numActions
 )
 
 var actionNames = [...]string{"none", "join", "leave", "move", "build", "mine", "rotate",
-	"set-recipe", "insert", "take", "set-research", "set-label", "give", "deliver", "ack", "paste"}
+	"set-recipe", "insert", "take", "set-research", "set-label", "give", "deliver", "ack", "paste",
+	"set-port-filter"}
 
 func (k ActionKind) String() string {
 	if int(k) < len(actionNames) {
@@ -60,6 +62,7 @@ type Action struct {
 	Seq    uint64
 	Credit int64
 	Flags  uint32
+	Names  []string
 	Build  BuildSpec
 	Data   []byte
 }
@@ -111,6 +114,12 @@ func EncodeAction(a Action) []byte {
 		e.i(int64(a.Count))
 		e.u(uint64(a.Flags))
 		e.bytes(a.Data)
+	case ActSetPortFilter:
+		e.u(uint64(a.Entity))
+		e.u(uint64(len(a.Names)))
+		for _, n := range a.Names {
+			e.str(n)
+		}
 	}
 	return e.buf
 }
@@ -203,6 +212,12 @@ func DecodeAction(p []byte) (Action, error) {
 		a.Count = d.i32()
 		a.Flags = d.u32()
 		a.Data = d.raw(maxPasteSize)
+	case ActSetPortFilter:
+		a.Entity = EntityID(d.u32())
+		n := d.n(1000)
+		for i := 0; i < n && d.err == nil; i++ {
+			a.Names = append(a.Names, d.str(maxName))
+		}
 	}
 	if d.err != nil {
 		return a, fmt.Errorf("malformed %s action: %w", a.Kind, d.err)
@@ -403,7 +418,7 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 			return 0, errors.New("the shard has no character")
 		}
 		return 0, s.join(pid, a.Name)
-	case ActGive, ActDeliver, ActAck:
+	case ActGive, ActDeliver, ActAck, ActSetPortFilter:
 		if pid != 0 {
 			return 0, errNotAllowed
 		}
@@ -488,6 +503,8 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 		return a.Entity, s.applyAck(a.Entity, a.Seq, a.Credit)
 	case ActPaste:
 		return s.doPaste(p, a)
+	case ActSetPortFilter:
+		return a.Entity, s.setPortFilter(a.Entity, a.Names)
 	}
 	return 0, fmt.Errorf("action %s is not supported", a.Kind)
 }

@@ -33,6 +33,40 @@ type port struct {
 	seq    uint64
 	credit int64
 	outbox []OutboxEntry
+	// filter, when set, is the only items inserters may put into an export port.
+	filter []ItemID
+}
+
+// setPortFilter limits the items an export port takes (none: any item).
+func (s *Surface) setPortFilter(id EntityID, names []string) error {
+	p, c, ok := s.portOf(id, true)
+	if !ok {
+		return errNoPort(id, "export")
+	}
+	var f []ItemID
+	for _, n := range names {
+		item, err := s.itemByName(n)
+		if err != nil {
+			return err
+		}
+		f = append(f, item)
+	}
+	p.filter = f
+	s.changed(c.ent)
+	return nil
+}
+
+// portTakes reports whether an export port's filter lets an item in.
+func (p *port) takes(item ItemID) bool {
+	if len(p.filter) == 0 {
+		return true
+	}
+	for _, f := range p.filter {
+		if f == item {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Surface) addContainer(id EntityID, p *EntityProto, sp *BuildSpec) int32 {

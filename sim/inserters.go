@@ -103,6 +103,9 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 		return anyAmount
 	case KindContainer, KindInfinityChest, KindBridgeExport:
 		c := &s.chests[t.slot]
+		if c.port >= 0 && !s.ports[c.port].takes(item) {
+			return 0
+		}
 		return s.slotsRoom(s.stacks[c.off:c.off+c.n], item)
 	case KindAssembler, KindFurnace:
 		return s.crafterAccepts(&s.crafters[t.slot], item)

@@ -414,6 +414,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		for k := 0; k < no && d.err == nil; k++ {
 			p.outbox = append(p.outbox, OutboxEntry{Seq: d.u(), Tick: d.u(), Item: d.item(b), Count: d.i32()})
 		}
+		if version >= 3 {
+			nf := d.n(len(b.Items))
+			for k := 0; k < nf && d.err == nil; k++ {
+				p.filter = append(p.filter, d.item(b))
+			}
+		}
 		if d.err != nil {
 			return d.err
 		}

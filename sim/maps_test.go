@@ -105,3 +105,65 @@ func TestExportPortsFillWithoutABridge(t *testing.T) {
 		t.Fatalf("with credit 3 the outbox holds %d entries", n)
 	}
 }
+
+func TestBridgePortViewAndFilter(t *testing.T) {
+	s, err := NewMap(DefaultBundle(), "starter", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, export, err := s.BridgePort("out")
+	if err != nil || !export {
+		t.Fatalf("port out: %d %v %v", out, export, err)
+	}
+	in, export, err := s.BridgePort("in")
+	if err != nil || export {
+		t.Fatalf("port in: %d %v %v", in, export, err)
+	}
+	if _, _, err := s.BridgePort("nope"); err == nil {
+		t.Fatal("a missing label resolved")
+	}
+	// Only copper may leave: iron stays on the belt.
+	s.Step([]Input{
+		{Player: 0, Data: s.BridgeFilterInput(out, []string{"copper-plate"})},
+		{Player: 0, Data: s.BridgeAckInput(out, 0, 100)},
+	})
+	for _, r := range s.LastResults() {
+		if r.Err != "" {
+			t.Fatal(r.Err)
+		}
+	}
+	s.Run(60 * 300)
+	n := 0
+	s.BridgeOutbox(out, 0, func(seq, tick uint64, item string, count int32) bool {
+		if item != "copper-plate" {
+			t.Errorf("entry %d carries %s through a copper-only port", seq, item)
+		}
+		n++
+		return true
+	})
+	if n == 0 {
+		t.Fatal("nothing left through the port in five minutes")
+	}
+	last, acked, credit := s.BridgeExportState(out)
+	if last != uint64(n) || acked != 0 || credit != 100 {
+		t.Errorf("export state %d %d %d, want %d 0 100", last, acked, credit, n)
+	}
+	// Deliver two stacks to the import port, one twice: the duplicate is ignored.
+	s.Step([]Input{
+		{Player: 0, Data: s.BridgeDeliverInput(in, 1, "coal", 10)},
+		{Player: 0, Data: s.BridgeDeliverInput(in, 1, "coal", 10)},
+		{Player: 0, Data: s.BridgeDeliverInput(in, 3, "coal", 10)}, // gap: refused
+		{Player: 0, Data: s.BridgeDeliverInput(in, 2, "stone", 5)},
+	})
+	if hwm, _ := s.BridgeImportState(in); hwm != 2 {
+		t.Fatalf("high-water mark %d, want 2", hwm)
+	}
+	if got := s.Production().BridgedIn; got["coal"] != 10 || got["stone"] != 5 {
+		t.Fatalf("bridged in %v", got)
+	}
+	// A player cannot forge deliveries.
+	s.Step([]Input{{Player: 5, Data: s.BridgeDeliverInput(in, 3, "coal", 10)}})
+	if r := s.LastResults()[0]; r.Err == "" {
+		t.Fatal("a player delivered items")
+	}
+}

@@ -22,9 +22,10 @@ import (
 //
 //	1  first format
 //	2  production statistics keep their last-minute rings (version 1 kept totals only)
+//	3  export ports keep an item filter (older saves: no filter)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 2
+const SaveVersion = 3
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
@@ -306,6 +307,13 @@ func (s *Surface) encodeState(version uint32) []byte {
 	e.u(uint64(len(s.ports)))
 	for i := range s.ports {
 		s.encodePort(&e, int32(i))
+		if version >= 3 {
+			p := &s.ports[i]
+			e.u(uint64(len(p.filter)))
+			for _, f := range p.filter {
+				e.u(uint64(f))
+			}
+		}
 	}
 	e.u(uint64(len(s.poles)))
 	for i := range s.poles {

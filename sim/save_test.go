@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -41,7 +42,7 @@ func TestSaveRejectsBadInput(t *testing.T) {
 		{"truncated header", good[:20], "not a Starlane save"},
 		{"truncated body", good[:len(good)-10], "truncated save"},
 		{"corrupt body", flipped, "checksum mismatch"},
-		{"newer version", newer, "format version 3, this build reads versions 1 to 2"},
+		{"newer version", newer, fmt.Sprintf("format version %d, this build reads versions 1 to %d", SaveVersion+1, SaveVersion)},
 		{"other bundle", other, "prototype bundle"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

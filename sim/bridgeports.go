@@ -1,0 +1,75 @@
+package sim
+
+import "fmt"
+
+// The bridge runtime's view of a surface's ports. These methods use only basic types so
+// that the bridge package can declare the interface it needs without importing sim.
+
+// BridgePort finds a port by entity ID (decimal) or label and says whether it exports.
+func (s *Surface) BridgePort(name string) (id uint32, export bool, err error) {
+	var eid EntityID
+	if _, scanErr := fmt.Sscanf(name, "%d", &eid); scanErr == nil && fmt.Sprint(eid) == name {
+		if !s.validEntity(eid) {
+			return 0, false, fmt.Errorf("surface %s has no entity #%d", s.name, eid)
+		}
+	} else if eid = s.FindByLabel(name); eid == 0 {
+		return 0, false, fmt.Errorf("surface %s has no entity labelled %q", s.name, name)
+	}
+	switch s.ents[eid].kind {
+	case KindBridgeExport:
+		return uint32(eid), true, nil
+	case KindBridgeImport:
+		return uint32(eid), false, nil
+	}
+	return 0, false, fmt.Errorf("%s #%d on surface %s is not a bridge port", s.b.Entities[s.ents[eid].proto].Name, eid, s.name)
+}
+
+// BridgeOutbox calls fn, in sequence order, for the unacknowledged outbox entries of an
+// export port with a sequence above after, until fn returns false.
+func (s *Surface) BridgeOutbox(port uint32, after uint64, fn func(seq, tick uint64, item string, count int32) bool) {
+	for _, e := range s.Outbox(EntityID(port)) {
+		if e.Seq <= after {
+			continue
+		}
+		if !fn(e.Seq, e.Tick, s.b.ItemName(e.Item), e.Count) {
+			return
+		}
+	}
+}
+
+// BridgeExportState returns an export port's last used sequence number, its acknowledged
+// high-water mark (entries at or below it are gone from the outbox) and its credit.
+func (s *Surface) BridgeExportState(port uint32) (last, acked uint64, credit int64) {
+	p, _, ok := s.portOf(EntityID(port), true)
+	if !ok {
+		return 0, 0, 0
+	}
+	acked = p.seq
+	if len(p.outbox) > 0 {
+		acked = p.outbox[0].Seq - 1
+	}
+	return p.seq, acked, p.credit
+}
+
+// BridgeImportState returns an import port's high-water mark (the last delivery applied)
+// and the credit it can grant (free slots, each taking one delivered stack).
+func (s *Surface) BridgeImportState(port uint32) (hwm uint64, room int64) {
+	return s.ImportHighWater(EntityID(port)), s.ImportRoom(EntityID(port))
+}
+
+// BridgeDeliverInput encodes the shard input that delivers one outbox entry.
+func (s *Surface) BridgeDeliverInput(port uint32, seq uint64, item string, count int32) []byte {
+	return EncodeAction(Action{Kind: ActDeliver, Entity: EntityID(port), Seq: seq, Name: item, Count: count})
+}
+
+// BridgeAckInput encodes the shard input that acknowledges deliveries up to seq and sets
+// the credit (outbox entries allowed in flight).
+func (s *Surface) BridgeAckInput(port uint32, seq uint64, credit int64) []byte {
+	return EncodeAction(Action{Kind: ActAck, Entity: EntityID(port), Seq: seq, Credit: credit})
+}
+
+// BridgeFilterInput encodes the shard input that limits which items inserters may put
+// into an export port (none: any item).
+func (s *Surface) BridgeFilterInput(port uint32, items []string) []byte {
+	return EncodeAction(Action{Kind: ActSetPortFilter, Entity: EntityID(port), Names: items})
+}

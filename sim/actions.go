@@ -20,23 +20,23 @@ type ActionKind uint8
 
 // Actions. New kinds are only ever appended: their numbers are part of the input log.
 const (
-	ActNone        ActionKind = iota
-	ActJoin                   // Name: player name. Creates the character on first join.
-	ActLeave                  // the character stays where it is
-	ActMove                   // X, Y: position in 1/256 tile, at most maxStep from the character
-	ActBuild                  // Build: an entity from the character's inventory
-	ActMine                   // X, Y: tile; the entity and its contents go to the inventory
-	ActRotate                 // X, Y: tile; turn a belt, underground or inserter clockwise
-	ActSetRecipe              // X, Y: tile; Name: recipe ("" clears)
-	ActInsert                 // X, Y: tile; Name: item; Count
-	ActTake                   // X, Y: tile; Name: item; Count
-	ActSetResearch            // Name: technology ("" stops research)
-	ActSetLabel               // X, Y: tile; Name: label
-	ActGive                   // system: Target player; Name: item; Count
-	ActDeliver                // system: Entity: import port; Seq; Name: item; Count
-	ActAck                    // system: Entity: export port; Seq: acknowledged; Credit
-	ActPaste                  // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
-	ActSetPortFilter          // system: Entity: export port; Names: items it takes (none: any)
+	ActNone          ActionKind = iota
+	ActJoin                     // Name: player name. Creates the character on first join.
+	ActLeave                    // the character stays where it is
+	ActMove                     // X, Y: position in 1/256 tile, at most maxStep from the character
+	ActBuild                    // Build: an entity from the character's inventory
+	ActMine                     // X, Y: tile; the entity and its contents go to the inventory
+	ActRotate                   // X, Y: tile; turn a belt, underground or inserter clockwise
+	ActSetRecipe                // X, Y: tile; Name: recipe ("" clears)
+	ActInsert                   // X, Y: tile; Name: item; Count
+	ActTake                     // X, Y: tile; Name: item; Count
+	ActSetResearch              // Name: technology ("" stops research)
+	ActSetLabel                 // X, Y: tile; Name: label
+	ActGive                     // system: Target player; Name: item; Count
+	ActDeliver                  // system: Entity: import port; Seq; Name: item; Count
+	ActAck                      // system: Entity: export port; Seq: acknowledged; Credit
+	ActPaste                    // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
+	ActSetPortFilter            // system: Entity: export port; Names: items it takes (none: any)
 	numActions
 )
 

@@ -15,6 +15,7 @@ import (
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
 )
 
 // startController runs a one-member controller and two registered nodes that
@@ -40,7 +41,7 @@ func startController(t *testing.T) string {
 	t.Cleanup(func() { cancel(); <-done })
 	for _, id := range []string{"n1", "n2"} {
 		err := cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
-			_, err := n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: "tok", Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 2}}})
+			_, err := n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: "tok", Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 2}, Bundles: []string{sim.DefaultBundle().Hash()}}})
 			return err
 		})
 		if err != nil {
@@ -153,7 +154,7 @@ func TestSurfaceCLIContract(t *testing.T) {
 		{[]string{"surface", "create", "nauvis"}, "surface nauvis already exists"},
 		{[]string{"surface", "replicas", "nauvis", "0"}, "at least 1"},
 		{[]string{"surface", "pin", "nauvis", "n9"}, "node n9 not found"},
-		{[]string{"surface", "create", "fulgora", "--map", "no-such-save.sav"}, "neither starter, megabase-10k nor a readable save file"},
+		{[]string{"surface", "create", "fulgora", "--map", "no-such-save.sav"}, "nor a readable save file"},
 		{[]string{"node", "cordon", "n9"}, "node n9 not found"},
 		{[]string{"surface", "list", "--controller", "127.0.0.1:1", "--timeout", "300ms"}, "controller unavailable"},
 	} {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,10 +15,17 @@ import (
 
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
 )
 
 // builtinMaps are the maps a surface can start from without a save file.
-var builtinMaps = []string{"starter", "megabase-10k"}
+func builtinMaps() []string {
+	var out []string
+	for _, m := range sim.Maps() {
+		out = append(out, m.Name)
+	}
+	return out
+}
 
 // surfaceJSON is the stable `surface get/list --json` shape.
 type surfaceJSON struct {
@@ -47,6 +56,33 @@ type statsJSON struct {
 	EntityCount   uint64          `json:"entity_count"`
 	Reported      int64           `json:"reported_unix_ms"`
 	Shards        []nodeShardJSON `json:"shards"`
+	// Production is the primary's production panel (absent until it reports).
+	Production *productionJSON `json:"production,omitempty"`
+}
+
+type productionJSON struct {
+	SPM   float64              `json:"spm"`
+	Items []itemProductionJSON `json:"items"`
+}
+
+type itemProductionJSON struct {
+	Item              string  `json:"item"`
+	Produced          int64   `json:"produced"`
+	Consumed          int64   `json:"consumed"`
+	ProducedPerMinute float64 `json:"produced_per_minute"`
+	ConsumedPerMinute float64 `json:"consumed_per_minute"`
+}
+
+func toProductionJSON(p *pb.ProductionStats) *productionJSON {
+	if p == nil {
+		return nil
+	}
+	out := &productionJSON{SPM: p.Spm, Items: []itemProductionJSON{}}
+	for _, it := range p.Items {
+		out.Items = append(out.Items, itemProductionJSON{Item: it.Item, Produced: it.Produced, Consumed: it.Consumed,
+			ProducedPerMinute: it.ProducedPerMinute, ConsumedPerMinute: it.ConsumedPerMinute})
+	}
+	return out
 }
 
 type nodeShardJSON struct {
@@ -70,7 +106,8 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	}
 	if st := s.Stats; st != nil {
 		out.Stats = &statsJSON{Tick: st.Tick, ConfirmedTick: st.ConfirmedTick, StateHash: st.StateHash, UPS: float64(st.UpsMilli) / 1000,
-			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{}}
+			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{},
+			Production: toProductionJSON(st.Production)}
 		for _, sh := range st.Shards {
 			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
 		}
@@ -102,9 +139,29 @@ func newSurfaceCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !isBuiltinMap(mapName) {
-				if _, err := os.Stat(mapName); err != nil {
-					return fmt.Errorf("--map %q is neither %s nor a readable save file", mapName, strings.Join(builtinMaps, ", "))
+				f, err := os.Open(mapName)
+				if err != nil {
+					return fmt.Errorf("--map %q is neither %s nor a readable save file", mapName, strings.Join(builtinMaps(), ", "))
 				}
+				info, err := sim.ReadSaveInfo(f)
+				f.Close()
+				switch {
+				case errors.Is(err, sim.ErrNewerSave):
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v; nodes that cannot load it will refuse the surface\n", err)
+				case err != nil:
+					return fmt.Errorf("--map %s: %w", mapName, err)
+				}
+				if bundle == "" {
+					bundle = info.BundleHash
+				}
+				// Nodes open the save by path: make it mean the same file on every node
+				// of a one-machine cluster.
+				if mapName, err = filepath.Abs(mapName); err != nil {
+					return err
+				}
+			}
+			if bundle == "" {
+				bundle = sim.DefaultBundle().Hash()
 			}
 			if replicas < 1 {
 				return fmt.Errorf("--replicas %d: need at least 1 (the primary)", replicas)
@@ -127,12 +184,12 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cf := create.Flags()
-	cf.StringVar(&mapName, "map", "starter", "starter, megabase-10k or a save file")
+	cf.StringVar(&mapName, "map", "starter", "a built-in map (empty, starter, outpost, hub, megabase-10k) or a save file")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
 	cf.Uint32Var(&replicas, "replicas", 1, "copies to keep: the primary plus replicas-1 standbys on other nodes")
 	cf.StringVar(&node, "node", "", "pin the primary to this node")
 	cf.StringVar(&planet, "planet", "nauvis", "planet type")
-	cf.StringVar(&bundle, "bundle", "", "prototype bundle hash the surface runs with (empty = unset)")
+	cf.StringVar(&bundle, "bundle", "", "prototype bundle hash the surface runs with (default: the save's, or this build's default bundle)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -277,7 +334,7 @@ func newSurfaceCmd() *cobra.Command {
 }
 
 func isBuiltinMap(m string) bool {
-	for _, b := range builtinMaps {
+	for _, b := range builtinMaps() {
 		if m == b {
 			return true
 		}

@@ -1,0 +1,467 @@
+package node_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/player"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
+)
+
+// bin is the starlane binary, built once for every test in this package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "starlane-node-test")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "starlane")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/starlane/starlane/cmd/starlane").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build starlane: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// starlane runs the binary and returns stdout, stderr and the exit code.
+func starlane(t *testing.T, timeout time.Duration, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("starlane %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+type clusterInfo struct {
+	Controller string            `json:"controller"`
+	Nodes      map[string]string `json:"nodes"`
+	Surfaces   map[string]string `json:"surfaces"`
+	JoinToken  string            `json:"join_token"`
+	PIDs       map[string]int    `json:"pids"`
+}
+
+// startDev runs `starlane dev` and waits for its cluster.json.
+func startDev(t *testing.T, dir string) (*exec.Cmd, *clusterInfo) {
+	t.Helper()
+	cmd := exec.Command(bin, "dev", "--data-dir", dir, "--port", "0", "--checkpoint-every", "600")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "cluster.json")); err == nil {
+			var ci clusterInfo
+			if err := json.Unmarshal(b, &ci); err != nil {
+				t.Fatal(err)
+			}
+			return cmd, &ci
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("starlane dev did not write cluster.json:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func readCluster(t *testing.T, dir string) *clusterInfo {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "cluster.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ci clusterInfo
+	if err := json.Unmarshal(b, &ci); err != nil {
+		t.Fatal(err)
+	}
+	return &ci
+}
+
+type surfaceJSON struct {
+	Primary        string `json:"primary"`
+	Epoch          uint64 `json:"epoch"`
+	PlacementError string `json:"placement_error"`
+	Stats          *struct {
+		Tick       uint64  `json:"tick"`
+		StateHash  string  `json:"state_hash"`
+		UPS        float64 `json:"ups"`
+		Production *struct {
+			Items []struct {
+				Item     string `json:"item"`
+				Produced int64  `json:"produced"`
+			} `json:"items"`
+		} `json:"production"`
+	} `json:"stats"`
+	Events []struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"events"`
+}
+
+func getSurface(t *testing.T, ctl, name string) surfaceJSON {
+	t.Helper()
+	out, errOut, code := starlane(t, 30*time.Second, "surface", "get", name, "--json", "--controller", ctl)
+	if code != 0 {
+		t.Fatalf("surface get %s: %s", name, errOut)
+	}
+	var s surfaceJSON
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("surface get %s: %v\n%s", name, err, out)
+	}
+	return s
+}
+
+type botJSON struct {
+	Desyncs   int     `json:"desyncs"`
+	Actions   int     `json:"actions"`
+	Ticks     uint64  `json:"ticks"`
+	TickP99MS float64 `json:"tick_p99_ms"`
+}
+
+func runBots(t *testing.T, node, surface string, count, ticks int, extra ...string) (botJSON, string, int) {
+	args := append([]string{"bot", "--node", node, "--surface", surface, "--count", fmt.Sprint(count), "--ticks", fmt.Sprint(ticks), "--json"}, extra...)
+	out, errOut, code := starlane(t, time.Duration(ticks)*time.Second/60+2*time.Minute, args...)
+	var r botJSON
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("bot --json printed %q (%v); stderr:\n%s", out, err, errOut)
+	}
+	return r, errOut, code
+}
+
+// TestDevCluster runs the README's first command with real processes on loopback
+// and checks what a user would: bots play without desyncs, a tampered client is
+// caught and resyncs, stale epochs are refused, a save the nodes cannot load is
+// refused with its reason, a node killed with SIGKILL resumes its surfaces where
+// they were, and bad node flags fail with one clear line.
+func TestDevCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	dev, ci := startDev(t, dir)
+	defer func() {
+		dev.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- dev.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("starlane dev did not stop cleanly on SIGINT: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			dev.Process.Kill()
+			t.Error("starlane dev did not stop within 30s of SIGINT")
+		}
+	}()
+	for _, s := range []string{"nauvis", "vulcanus", "fulgora"} {
+		if ci.Surfaces[s] == "" || ci.Nodes[ci.Surfaces[s]] == "" {
+			t.Fatalf("cluster.json: surface %s not placed: %+v", s, ci)
+		}
+	}
+
+	t.Run("SurfaceGetShowsTickHashUPSAndProduction", func(t *testing.T) {
+		var s surfaceJSON
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s = getSurface(t, ci.Controller, "nauvis")
+			if st := s.Stats; st != nil && st.Production != nil && len(st.Production.Items) > 0 && st.UPS > 30 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if s.Primary != ci.Surfaces["nauvis"] || s.Stats == nil || s.Stats.Tick == 0 || len(s.Stats.StateHash) != 16 || s.Stats.UPS < 30 {
+			t.Fatalf("surface get nauvis: %+v", s)
+		}
+		if s.Stats.Production == nil || len(s.Stats.Production.Items) == 0 {
+			t.Fatalf("no production statistics for the starter factory: %+v", s.Stats)
+		}
+	})
+
+	t.Run("NodeCLIBadInput", func(t *testing.T) { testNodeCLIBadInput(t, ci) })
+
+	t.Run("StaleEpochIsRejected", func(t *testing.T) {
+		s := getSurface(t, ci.Controller, "nauvis")
+		for _, ep := range []uint64{s.Epoch - 1, s.Epoch + 1} {
+			code, msg := helloWithEpoch(t, ci.Nodes[s.Primary], "nauvis", ep)
+			if code != codes.FailedPrecondition || !strings.Contains(msg, "epoch") {
+				t.Errorf("hello with epoch %d (current %d): %v %q", ep, s.Epoch, code, msg)
+			}
+		}
+		if code, msg := helloWithEpoch(t, ci.Nodes[s.Primary], "nauvis", s.Epoch); code != codes.OK {
+			t.Errorf("hello with the current epoch %d: %v %q", s.Epoch, code, msg)
+		}
+	})
+
+	t.Run("FiveBotsOnTwoSurfacesWithoutDesyncs", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for _, job := range []struct {
+			surface string
+			count   int
+		}{{"nauvis", 3}, {"vulcanus", 2}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Dial the other node on purpose: the bots follow its redirect.
+				other := ci.Nodes["n1"]
+				if ci.Surfaces[job.surface] == "n1" {
+					other = ci.Nodes["n2"]
+				}
+				r, errOut, code := runBots(t, other, job.surface, job.count, 3600)
+				if code != 0 || r.Desyncs != 0 || r.Ticks != 3600 || r.Actions < 10*job.count || r.TickP99MS <= 0 {
+					t.Errorf("%d bots on %s: %+v (exit %d)\n%s", job.count, job.surface, r, code, errOut)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+
+	t.Run("TamperedClientIsToldReportedAndResyncs", func(t *testing.T) {
+		s := getSurface(t, ci.Controller, "fulgora")
+		r, errOut, code := runBots(t, ci.Nodes[s.Primary], "fulgora", 1, 600, "--tamper-at", fmt.Sprint(s.Stats.Tick+240))
+		if code != 3 || r.Desyncs != 1 {
+			t.Fatalf("tampered bot: %+v exit %d\n%s", r, code, errOut)
+		}
+		if !strings.Contains(errOut, "joining again") || !strings.Contains(errOut, "1 entities differ") {
+			t.Fatalf("the bot was not told, or did not resync:\n%s", errOut)
+		}
+		reports, _ := filepath.Glob(filepath.Join(dir, s.Primary, "shards", "fulgora", "desync", "*.json"))
+		if len(reports) != 1 {
+			t.Fatalf("desync reports: %v", reports)
+		}
+		b, _ := os.ReadFile(reports[0])
+		var rep struct {
+			ServerHash string `json:"server_hash"`
+			ClientHash string `json:"client_hash"`
+			Entities   []struct {
+				What   string `json:"what"`
+				Server string `json:"server"`
+			} `json:"entities"`
+		}
+		json.Unmarshal(b, &rep)
+		if len(rep.Entities) != 1 || !strings.HasPrefix(rep.Entities[0].What, "wooden-chest") || rep.Entities[0].Server != "missing" || rep.ServerHash == rep.ClientHash {
+			t.Fatalf("report does not name the chest only the client has:\n%s", b)
+		}
+	})
+
+	t.Run("SaveFromANewerFormatIsRefusedWithItsReason", func(t *testing.T) {
+		save := filepath.Join(t.TempDir(), "future.save")
+		s, _ := sim.NewMap(sim.DefaultBundle(), "empty", 1, "")
+		var buf bytes.Buffer
+		s.Save(&buf)
+		data := buf.Bytes()
+		binary.LittleEndian.PutUint32(data[8:], sim.SaveVersion+1)
+		os.WriteFile(save, data, 0o600)
+		if _, errOut, code := starlane(t, 30*time.Second, "surface", "create", "future", "--map", save, "--controller", ci.Controller); code != 0 {
+			t.Fatalf("surface create: %s", errOut)
+		}
+		want := fmt.Sprintf("format version %d", sim.SaveVersion+1)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s := getSurface(t, ci.Controller, "future")
+			refused := 0
+			for _, e := range s.Events {
+				if e.Kind == "surface.refused" && strings.Contains(e.Message, want) {
+					refused++
+				}
+			}
+			if refused == 2 && s.Primary == "" && strings.Contains(s.PlacementError, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("want both nodes to refuse with %q and the surface unplaced: %+v", want, s)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		starlane(t, 30*time.Second, "surface", "delete", "future", "--controller", ci.Controller)
+	})
+
+	t.Run("KilledNodeResumesItsSurfacesWithContinuousHashes", func(t *testing.T) {
+		victim := ci.Surfaces["nauvis"]
+		var mu sync.Mutex
+		var events []string
+		c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes[victim], Surface: "nauvis", Name: "survivor",
+			OnEvent: func(e player.Event) { mu.Lock(); events = append(events, e.Kind+": "+e.Message); mu.Unlock() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var killedAt, resumedFrom uint64
+		var after int
+		runErr := make(chan error, 1)
+		var once sync.Once
+		killed := make(chan struct{})
+		go func() {
+			runErr <- c.Run(ctx, func(tk uint64) {
+				if tk > c.ServerTick()+30 {
+					return // still catching up
+				}
+				select {
+				case <-killed:
+					after++
+					if after == 600 {
+						cancel()
+					}
+				default:
+					once.Do(func() {})
+				}
+			})
+		}()
+		time.Sleep(3 * time.Second)
+		killedAt = c.Stats().Tick
+		pid := ci.PIDs[victim]
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		close(killed)
+		if err := <-runErr; err != nil {
+			t.Fatalf("client did not get back in: %v\n%v", err, events)
+		}
+		st := c.Stats()
+		mu.Lock()
+		defer mu.Unlock()
+		resumed := false
+		for _, e := range events {
+			if strings.HasPrefix(e, "resumed: ") {
+				resumed = true
+				fmt.Sscanf(e[strings.Index(e, " at tick ")+len(" at tick "):], "%d", &resumedFrom)
+			}
+		}
+		// The client kept its own state across the kill and continued from the log
+		// of the restarted node; 600 ticks of hash reports after that matched.
+		if !resumed || resumedFrom < killedAt || st.Desyncs != 0 || after < 600 {
+			t.Fatalf("killed at tick %d; resumed=%v from %d, desyncs %d, %d ticks after; events:\n%s",
+				killedAt, resumed, resumedFrom, st.Desyncs, after, strings.Join(events, "\n"))
+		}
+		if nci := readCluster(t, dir); nci.PIDs[victim] == pid {
+			t.Fatalf("cluster.json still names the killed process %d", pid)
+		}
+		if s := getSurface(t, ci.Controller, "nauvis"); s.Primary != victim {
+			t.Fatalf("nauvis moved to %s instead of resuming on %s", s.Primary, victim)
+		}
+	})
+}
+
+// helloWithEpoch opens a raw session stamped with epoch and returns how the node
+// answered.
+func helloWithEpoch(t *testing.T, addr, surface string, epoch uint64) (codes.Code, string) {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := pb.NewShardServiceClient(cc).Play(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Send(&pb.PlayRequest{Epoch: epoch, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{Surface: surface, PlayerName: fmt.Sprintf("epoch-%d", epoch)}}})
+	m, err := st.Recv()
+	if err != nil {
+		s := status.Convert(err)
+		return s.Code(), s.Message()
+	}
+	if m.GetWelcome() == nil {
+		return codes.Unknown, fmt.Sprintf("%T", m.Msg)
+	}
+	return codes.OK, ""
+}
+
+func testNodeCLIBadInput(t *testing.T, ci *clusterInfo) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free := func() string {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	dead := free() // nothing listens there
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong token", []string{"--controller", ci.Controller, "--join-token", "slj-wrong", "--bind", free()}, "rejected the join token"},
+		{"unreachable controller", []string{"--controller", dead, "--join-token", ci.JoinToken, "--bind", free(), "--connect-timeout", "2s"}, "cannot reach the controller at " + dead},
+		{"port in use", []string{"--controller", ci.Controller, "--join-token", ci.JoinToken, "--bind", busy.Addr().String()}, "already in use"},
+		{"bad name", []string{"--controller", ci.Controller, "--join-token", ci.JoinToken, "--bind", free(), "--name", "Bad Name"}, "--name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			args := append([]string{"node", "--data-dir", dataDir}, tc.args...)
+			_, errOut, code := starlane(t, 30*time.Second, args...)
+			lines := nonEmptyLines(errOut)
+			if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant one line containing %q", code, errOut, tc.want)
+			}
+			// Nothing half-started: the node never registered, and its data dir is free.
+			if id, err := os.ReadFile(filepath.Join(dataDir, "node-id")); err == nil {
+				out, _, _ := starlane(t, 30*time.Second, "node", "list", "--json", "--controller", ci.Controller)
+				if strings.Contains(out, `"id":"`+strings.TrimSpace(string(id))+`"`) {
+					t.Fatalf("a failed node registered: %s", out)
+				}
+			}
+			f, err := os.OpenFile(filepath.Join(dataDir, "node.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+			if err == nil {
+				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+					t.Fatalf("data dir still locked after the failed start")
+				}
+				f.Close()
+			}
+		})
+	}
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.Contains(l, "level=") {
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdamore/tcell/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -312,6 +313,8 @@ func TestDevCluster(t *testing.T) {
 		starlane(t, 30*time.Second, "surface", "delete", "future", "--controller", ci.Controller)
 	})
 
+	t.Run("PlayShowsTheMapAndWalks", func(t *testing.T) { testPlay(t, ci) })
+
 	t.Run("KilledNodeResumesItsSurfacesWithContinuousHashes", func(t *testing.T) {
 		victim := ci.Surfaces["nauvis"]
 		var mu sync.Mutex
@@ -378,6 +381,80 @@ func TestDevCluster(t *testing.T) {
 			t.Fatalf("nauvis moved to %s instead of resuming on %s", s.Primary, victim)
 		}
 	})
+}
+
+// testPlay drives `starlane play`'s terminal client on a simulated screen.
+func testPlay(t *testing.T, ci *clusterInfo) {
+	c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes["n1"], Surface: "nauvis", Name: "tui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	screen := tcell.NewSimulationScreen("")
+	if err := screen.Init(); err != nil {
+		t.Fatal(err)
+	}
+	screen.SetSize(80, 24)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- player.RunTUI(ctx, c, screen) }()
+	text := func() string {
+		cells, w, h := screen.GetContents()
+		var b strings.Builder
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if r := cells[y*w+x].Runes; len(r) > 0 {
+					b.WriteRune(r[0])
+				} else {
+					b.WriteByte(' ')
+				}
+			}
+			b.WriteByte('\n')
+		}
+		return b.String()
+	}
+	var pos1 string
+	waitUntil := func(what string, cond func(string) bool) string {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			s := text()
+			if cond(s) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("screen never showed %s:\n%s", what, s)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	posOf := func(s string) string {
+		i := strings.Index(s, " at ")
+		j := strings.Index(s[i:], "\n")
+		return s[i : i+j]
+	}
+	s := waitUntil("the character and UPS", func(s string) bool {
+		return strings.Contains(s, "@") && strings.Contains(s, " UPS") && strings.Contains(s, "player ")
+	})
+	pos1 = posOf(s[strings.Index(s, "player "):])
+	for i := 0; i < 3; i++ {
+		screen.InjectKey(tcell.KeyRune, 'd', tcell.ModNone)
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitUntil("the character walking east", func(s string) bool {
+		i := strings.Index(s, "player ")
+		return i >= 0 && posOf(s[i:]) != pos1
+	})
+	screen.InjectKey(tcell.KeyRune, 'q', tcell.ModNone)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("q did not quit")
+	}
+	cancel()
 }
 
 // helloWithEpoch opens a raw session stamped with epoch and returns how the node

@@ -166,7 +166,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&nodeAddr, "node", "127.0.0.1:7500", "address of a node (the bots follow a redirect to the surface's primary)")
+	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (the bots follow a redirect to the surface's primary)")
 	f.StringVar(&surface, "surface", "", "surface to join")
 	f.IntVar(&count, "count", 1, "number of bots")
 	f.Uint64Var(&ticks, "ticks", 600, "ticks each bot simulates before the run ends")

@@ -23,6 +23,6 @@ Start here:
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd(), newBotCmd(), newDevCmd())
+	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd(), newBotCmd(), newDevCmd(), newPlayCmd())
 	return root
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/player"
+)
+
+func newPlayCmd() *cobra.Command {
+	var (
+		nodeAddr, surface, name string
+		tlsCfg                  tlsconf.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "play --node ADDR --surface S [--name N]",
+		Short: "Join a surface as a player in the terminal",
+		Long: `Join a surface as a lockstep player: the node sends the latest checkpoint and
+every confirmed tick, and this terminal client simulates the surface itself.
+
+Keys: arrows or WASD walk, [ and ] pick what to build, b builds it on the tile you
+face, m mines that tile, r rotates it, q or Esc quits. The bottom lines show the
+tick, UPS, ping and the outcome of your last action.`,
+		Example: `  starlane play --node 127.0.0.1:7410 --surface nauvis`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if surface == "" {
+				return errors.New("--surface is required")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version})
+			if err != nil {
+				return fmt.Errorf("join %s at %s: %w", surface, nodeAddr, apiErr(err))
+			}
+			defer c.Close()
+			screen, err := tcell.NewScreen()
+			if err != nil {
+				return fmt.Errorf("open the terminal: %w", err)
+			}
+			if err := screen.Init(); err != nil {
+				return fmt.Errorf("open the terminal: %w", err)
+			}
+			err = player.RunTUI(ctx, c, screen)
+			screen.Fini()
+			return err
+		},
+	}
+	def := os.Getenv("USER")
+	if def == "" {
+		def = "player"
+	}
+	f := cmd.Flags()
+	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (followed to the surface's primary)")
+	f.StringVar(&surface, "surface", "", "surface to join")
+	f.StringVar(&name, "name", def, "player name (your character is kept under it)")
+	tlsCfg.AddFlags(f)
+	return cmd
+}

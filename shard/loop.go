@@ -252,7 +252,8 @@ func (s *Shard) advance() {
 		}
 		c = min(c, best)
 	}
-	if c > s.confirmed.Load() {
+	moved := c > s.confirmed.Load()
+	if moved {
 		s.confirmed.Store(c)
 		s.met.confirmed.Set(float64(c))
 		n := 0
@@ -267,5 +268,5 @@ func (s *Shard) advance() {
 		}
 	}
 	s.relMu.Unlock()
-	s.notifyAll()
+	s.notifyAll(moved)
 }

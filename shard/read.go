@@ -11,21 +11,25 @@ import (
 // streams read it. A tick that is neither in memory nor in the log any more gives
 // an error wrapping ErrTooOld.
 func (s *Shard) ReadConfirmed(ctx context.Context, from uint64, max int) ([]Record, error) {
-	return s.read(ctx, from, max, s.confirmed.Load)
+	return s.read(ctx, from, max, true)
 }
 
 // ReadExecuted is ReadConfirmed bounded by the executed tick instead: standby
 // replication reads it, since a standby's acknowledgement is what confirms a tick.
 func (s *Shard) ReadExecuted(ctx context.Context, from uint64, max int) ([]Record, error) {
-	return s.read(ctx, from, max, s.executed.Load)
+	return s.read(ctx, from, max, false)
 }
 
-func (s *Shard) read(ctx context.Context, from uint64, max int, upto func() uint64) ([]Record, error) {
+func (s *Shard) read(ctx context.Context, from uint64, max int, confirmed bool) ([]Record, error) {
 	if max <= 0 {
 		max = 1
 	}
+	upto := s.executed.Load
+	if confirmed {
+		upto = s.confirmed.Load
+	}
 	for {
-		ch := s.changed()
+		ch := s.changed(confirmed)
 		select {
 		case <-s.stop:
 			return nil, ErrClosed

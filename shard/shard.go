@@ -145,8 +145,9 @@ type Shard struct {
 	replicas map[string]uint64 // acks by standby; confirmation needs one if non-empty
 	outlets  []Outlet
 	captured []captured
-	notifyMu sync.Mutex
-	notify   chan struct{} // closed and replaced when executed or confirmed moves
+	notifyMu   sync.Mutex
+	notify     chan struct{} // closed and replaced when executed moves
+	confNotify chan struct{} // closed and replaced when confirmed moves
 
 	ringMu sync.RWMutex
 	ring   []ringSlot // by tick % len
@@ -195,7 +196,7 @@ func Open(cfg Config) (*Shard, error) {
 	}
 	s := &Shard{
 		cfg: cfg, log: cfg.Logger.With("surface", cfg.Name), store: store,
-		wch: make(chan writeReq, 4096), replicas: map[string]uint64{}, notify: make(chan struct{}),
+		wch: make(chan writeReq, 4096), replicas: map[string]uint64{}, notify: make(chan struct{}), confNotify: make(chan struct{}),
 		ring: make([]ringSlot, cfg.History), termEpoch: cfg.Epoch, wake: make(chan struct{}, 1),
 		inspect: make(chan func(Simulation), 16), sessions: map[uint32]*Session{},
 		stop: make(chan struct{}), loopDone: make(chan struct{}), wDone: make(chan struct{}),
@@ -296,7 +297,7 @@ func (s *Shard) Stop() error {
 			close(s.wch)
 			<-s.wDone
 		}
-		s.notifyAll()
+		s.notifyAll(true)
 		s.sessMu.Lock()
 		for _, se := range s.sessions {
 			se.closeLocked()
@@ -428,17 +429,27 @@ func (s *Shard) fail(err error) {
 	s.writeMu.Unlock()
 }
 
-// changed returns a channel closed at the next move of executed or confirmed.
-func (s *Shard) changed() <-chan struct{} {
+// changed returns a channel closed at the next move of the executed tick, or of
+// the confirmed tick if confirmed is set. Player streams wait on the confirmed one
+// only, so they wake once per tick, not twice.
+func (s *Shard) changed(confirmed bool) <-chan struct{} {
 	s.notifyMu.Lock()
 	defer s.notifyMu.Unlock()
+	if confirmed {
+		return s.confNotify
+	}
 	return s.notify
 }
 
-func (s *Shard) notifyAll() {
+// notifyAll wakes readers of the executed tick, and of the confirmed tick if conf.
+func (s *Shard) notifyAll(conf bool) {
 	s.notifyMu.Lock()
 	close(s.notify)
 	s.notify = make(chan struct{})
+	if conf {
+		close(s.confNotify)
+		s.confNotify = make(chan struct{})
+	}
 	s.notifyMu.Unlock()
 }
 

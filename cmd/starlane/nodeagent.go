@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ type agentFlags struct {
 	labels      []string
 	metricsBind string
 	logLevel    string
+	cpuProfile  string
 }
 
 func (a *agentFlags) add(cmd *cobra.Command) {
@@ -39,6 +41,8 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&a.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "give up registering with the controller after this long")
 	f.StringVar(&a.metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:7502; off when empty")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file")
+	f.MarkHidden("cpu-profile")
 }
 
 // runAgent runs the worker agent until SIGINT or SIGTERM.
@@ -76,6 +80,16 @@ func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
 		if err := serveMetrics(o.tls, a.metricsBind, reg, log); err != nil {
 			return err
 		}
+	}
+	if a.cpuProfile != "" {
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "node %s serving on %s (data in %s)\n", n.ID(), n.Addr(), cfg.DataDir)
 	err = n.Run(ctx)

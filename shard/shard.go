@@ -141,10 +141,10 @@ type Shard struct {
 	writeMu sync.Mutex // guards failure below
 	failure error
 
-	relMu    sync.Mutex
-	replicas map[string]uint64 // acks by standby; confirmation needs one if non-empty
-	outlets  []Outlet
-	captured []captured
+	relMu      sync.Mutex
+	replicas   map[string]uint64 // acks by standby; confirmation needs one if non-empty
+	outlets    []Outlet
+	captured   []captured
 	notifyMu   sync.Mutex
 	notify     chan struct{} // closed and replaced when executed moves
 	confNotify chan struct{} // closed and replaced when confirmed moves

@@ -105,10 +105,13 @@ func (s *Shard) tickOnce(start time.Time, win *window) {
 		return
 	}
 	h := sim.Hash()
-	if len(s.outlets) > 0 {
-		vals := make([]any, len(s.outlets))
-		for i, o := range s.outlets {
-			vals[i] = o.Capture(sim, t)
+	s.relMu.Lock()
+	outlets := s.outlets // replaced, never modified in place, by Add/RemoveOutlet
+	s.relMu.Unlock()
+	if len(outlets) > 0 {
+		vals := make([]capturedVal, len(outlets))
+		for i, o := range outlets {
+			vals[i] = capturedVal{o, o.Capture(sim, t)}
 		}
 		s.relMu.Lock()
 		s.captured = append(s.captured, captured{tick: t, vals: vals})
@@ -209,11 +212,35 @@ type Outlet interface {
 	Release(t uint64, v any)
 }
 
-// AddOutlet registers an outlet; call it before Start.
+// AddOutlet registers an outlet, before Start or while the shard runs: it captures
+// from the next tick on.
 func (s *Shard) AddOutlet(o Outlet) {
 	s.relMu.Lock()
-	s.outlets = append(s.outlets, o)
+	s.outlets = append(s.outlets[:len(s.outlets):len(s.outlets)], o)
 	s.relMu.Unlock()
+}
+
+// RemoveOutlet unregisters an outlet; what it captured and was not released yet is
+// dropped.
+func (s *Shard) RemoveOutlet(o Outlet) {
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	next := make([]Outlet, 0, len(s.outlets))
+	for _, x := range s.outlets {
+		if x != o {
+			next = append(next, x)
+		}
+	}
+	s.outlets = next
+	for i := range s.captured {
+		vals := s.captured[i].vals[:0:0]
+		for _, cv := range s.captured[i].vals {
+			if cv.o != o {
+				vals = append(vals, cv)
+			}
+		}
+		s.captured[i].vals = vals
+	}
 }
 
 // SetStandbys names the standbys whose acknowledgement confirms ticks: with none, a
@@ -258,8 +285,8 @@ func (s *Shard) advance() {
 		s.met.confirmed.Set(float64(c))
 		n := 0
 		for n < len(s.captured) && s.captured[n].tick <= c {
-			for i, o := range s.outlets {
-				o.Release(s.captured[n].tick, s.captured[n].vals[i])
+			for _, cv := range s.captured[n].vals {
+				cv.o.Release(s.captured[n].tick, cv.v)
 			}
 			n++
 		}

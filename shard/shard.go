@@ -179,7 +179,12 @@ type writeReq struct {
 
 type captured struct {
 	tick uint64
-	vals []any
+	vals []capturedVal
+}
+
+type capturedVal struct {
+	o Outlet
+	v any
 }
 
 // Open loads the shard's state: the newest checkpoint and the log after it, replayed

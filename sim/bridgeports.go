@@ -73,3 +73,30 @@ func (s *Surface) BridgeAckInput(port uint32, seq uint64, credit int64) []byte {
 func (s *Surface) BridgeFilterInput(port uint32, items []string) []byte {
 	return EncodeAction(Action{Kind: ActSetPortFilter, Entity: EntityID(port), Names: items})
 }
+
+// BridgeCounts returns, per item name, what a port moved (left through an export port,
+// or was delivered to an import port) and, for an export port, what its receiver
+// acknowledged. The counts are state: they survive restarts and agree on every peer.
+func (s *Surface) BridgeCounts(port uint32) (moved, acked map[string]int64) {
+	moved, acked = map[string]int64{}, map[string]int64{}
+	e := EntityID(port)
+	if !s.validEntity(e) {
+		return moved, acked
+	}
+	k := s.ents[e].kind
+	if k != KindBridgeExport && k != KindBridgeImport {
+		return moved, acked
+	}
+	p := &s.ports[s.chests[s.ents[e].slot].port]
+	for id, n := range p.moved {
+		if n != 0 {
+			moved[s.b.ItemName(ItemID(id))] = n
+		}
+	}
+	for id, n := range p.acked {
+		if n != 0 {
+			acked[s.b.ItemName(ItemID(id))] = n
+		}
+	}
+	return moved, acked
+}

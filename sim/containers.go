@@ -35,6 +35,16 @@ type port struct {
 	outbox []OutboxEntry
 	// filter, when set, is the only items inserters may put into an export port.
 	filter []ItemID
+	// moved counts, per item, what left through an export port or was delivered to an
+	// import port; acked counts what an export port's receiver acknowledged.
+	moved, acked []int64
+}
+
+func (p *port) count(list *[]int64, items int, item ItemID, n int64) {
+	if *list == nil {
+		*list = make([]int64, items+1)
+	}
+	(*list)[item] += n
 }
 
 // setPortFilter limits the items an export port takes (none: any item).
@@ -187,6 +197,7 @@ func (s *Surface) updateExport(c *container) {
 		p.seq++
 		p.outbox = append(p.outbox, OutboxEntry{Seq: p.seq, Tick: s.tick, Item: slots[k].Item, Count: slots[k].Count})
 		s.stats.bridgeOut(slots[k].Item, int64(slots[k].Count))
+		p.count(&p.moved, len(s.b.Items), slots[k].Item, int64(slots[k].Count))
 		s.hash = (s.hash ^ p.seq<<8 ^ uint64(slots[k].Item)) * 0x100000001b3
 		slots[k] = Stack{}
 		moved = true
@@ -221,6 +232,7 @@ func (s *Surface) applyAck(id EntityID, seq uint64, credit int64) error {
 	}
 	k := 0
 	for k < len(p.outbox) && p.outbox[k].Seq <= seq {
+		p.count(&p.acked, len(s.b.Items), p.outbox[k].Item, int64(p.outbox[k].Count))
 		k++
 	}
 	if k > 0 {
@@ -256,6 +268,7 @@ func (s *Surface) applyDelivery(id EntityID, seq uint64, item ItemID, n int32) e
 	s.slotsInsert(slots, item, n)
 	p.seq = seq
 	s.stats.bridgeIn(item, int64(n))
+	p.count(&p.moved, len(s.b.Items), item, int64(n))
 	s.changed(c.ent)
 	return nil
 }

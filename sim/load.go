@@ -76,6 +76,9 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 		c, _ := s.chunkAt(k.cx<<chunkBits, k.cy<<chunkBits)
 		for j := range c.amount {
 			c.amount[j] = d.u32()
+			if c.res[j] == 0 && c.amount[j] != 0 && d.err == nil {
+				return nil, fmt.Errorf("chunk %d,%d: ore on a tile without a resource", k.cx, k.cy)
+			}
 		}
 		c.mined = true
 	}
@@ -154,6 +157,19 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 	return s, nil
 }
 
+func decodeCounts(d *decoder, b *Bundle) []int64 {
+	n := d.n(len(b.Items))
+	if n == 0 {
+		return nil
+	}
+	list := make([]int64, len(b.Items)+1)
+	for k := 0; k < n && d.err == nil; k++ {
+		id := d.item(b)
+		list[id] = d.i()
+	}
+	return list
+}
+
 func (d *decoder) item(b *Bundle) ItemID {
 	v := d.u()
 	if v > uint64(len(b.Items)) {
@@ -186,6 +202,20 @@ func decodeBurner(d *decoder, b *Bundle, st *burnerState) {
 	st.fuel = d.item(b)
 	st.n = d.i32()
 	st.energy = d.i()
+	d.checkStack(b, st.fuel, st.n)
+}
+
+// checkStack fails the decoder on a stack that could not exist: items without an item
+// type, negative counts, or more than a few stacks' worth.
+func (d *decoder) checkStack(b *Bundle, item ItemID, n int32) {
+	switch {
+	case n < 0:
+		d.fail(fmt.Errorf("negative item count %d", n))
+	case item == 0 && n != 0:
+		d.fail(fmt.Errorf("%d items of no item type", n))
+	case item != 0 && n > 64*b.Items[item-1].StackSize:
+		d.fail(fmt.Errorf("%d %s in one stack", n, b.Items[item-1].Name))
+	}
 }
 
 func (s *Surface) decodeKinds(d *decoder, version uint32) error {
@@ -263,6 +293,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		in.move = d.i32()
 		in.hand = d.item(b)
 		in.handN = d.i32()
+		d.checkStack(b, in.hand, in.handN)
 		decodeBurner(d, b, &in.fuel)
 		in.net = -1
 		if d.err != nil {
@@ -289,9 +320,11 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		c.recipe = d.i32()
 		for k := range c.in {
 			c.in[k] = d.i32()
+			d.checkStack(b, 1, c.in[k])
 		}
 		for k := range c.out {
 			c.out[k] = d.i32()
+			d.checkStack(b, 1, c.out[k])
 		}
 		c.work = d.i()
 		c.crafting = d.b()
@@ -352,6 +385,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		l.ent = EntityID(d.u32())
 		for k := range l.packs {
 			l.packs[k] = d.i32()
+			d.checkStack(b, 1, l.packs[k])
 		}
 		l.work = d.i()
 		l.working = d.b()
@@ -383,7 +417,9 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		p := &b.Entities[s.ents[c.ent].proto]
 		c.kind, c.off, c.n = p.Kind, int32(len(s.stacks)), p.Slots
 		for k := int32(0); k < p.Slots; k++ {
-			s.stacks = append(s.stacks, Stack{Item: d.item(b), Count: d.i32()})
+			st := Stack{Item: d.item(b), Count: d.i32()}
+			d.checkStack(b, st.Item, st.Count)
+			s.stacks = append(s.stacks, st)
 		}
 		if d.b() {
 			inf := &InfinitySettings{RemoveUnfiltered: d.b()}
@@ -412,13 +448,19 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		p.credit = d.i()
 		no := d.n(maxCount)
 		for k := 0; k < no && d.err == nil; k++ {
-			p.outbox = append(p.outbox, OutboxEntry{Seq: d.u(), Tick: d.u(), Item: d.item(b), Count: d.i32()})
+			o := OutboxEntry{Seq: d.u(), Tick: d.u(), Item: d.item(b), Count: d.i32()}
+			if o.Item == 0 || o.Count <= 0 {
+				d.fail(fmt.Errorf("outbox entry %d is empty", o.Seq))
+			}
+			p.outbox = append(p.outbox, o)
 		}
 		if version >= 3 {
 			nf := d.n(len(b.Items))
 			for k := 0; k < nf && d.err == nil; k++ {
 				p.filter = append(p.filter, d.item(b))
 			}
+			p.moved = decodeCounts(d, b)
+			p.acked = decodeCounts(d, b)
 		}
 		if d.err != nil {
 			return d.err
@@ -567,6 +609,7 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 		p.inv = make([]Stack, ni)
 		for k := range p.inv {
 			p.inv[k] = Stack{Item: d.item(b), Count: d.i32()}
+			d.checkStack(b, p.inv[k].Item, p.inv[k].Count)
 		}
 		if i > 0 && p.id <= s.players[len(s.players)-1].id {
 			return fmt.Errorf("players out of order")

@@ -313,6 +313,8 @@ func (s *Surface) encodeState(version uint32) []byte {
 			for _, f := range p.filter {
 				e.u(uint64(f))
 			}
+			encodeCounts(&e, p.moved)
+			encodeCounts(&e, p.acked)
 		}
 	}
 	e.u(uint64(len(s.poles)))
@@ -378,6 +380,23 @@ func (s *Surface) encodeState(version uint32) []byte {
 		}
 	}
 	return e.buf
+}
+
+// encodeCounts writes the non-zero entries of a per-item count list.
+func encodeCounts(e *encoder, list []int64) {
+	n := 0
+	for _, v := range list {
+		if v != 0 {
+			n++
+		}
+	}
+	e.u(uint64(n))
+	for id, v := range list {
+		if v != 0 {
+			e.u(uint64(id))
+			e.i(v)
+		}
+	}
 }
 
 func encodeBurner(e *encoder, b *burnerState) {

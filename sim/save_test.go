@@ -93,7 +93,7 @@ func TestLoadNeverPanicsOnCorruptBodies(t *testing.T) {
 	s, _ := starterSave(t, SaveVersion)
 	body := s.encodeState(SaveVersion)
 	r := newRNG(3)
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 500; i++ {
 		mut := append([]byte(nil), body...)
 		for k := 0; k < 1+int(r.intn(4)); k++ {
 			mut[r.intn(uint64(len(mut)))] = byte(r.next())

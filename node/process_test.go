@@ -381,6 +381,61 @@ func TestDevCluster(t *testing.T) {
 			t.Fatalf("nauvis moved to %s instead of resuming on %s", s.Primary, victim)
 		}
 	})
+
+	// Last: it may leave the surfaces on new epochs.
+	t.Run("NodeCutOffFromTheControllerFencesItself", func(t *testing.T) {
+		ci := readCluster(t, dir)
+		nodeAddr := ci.Nodes[ci.Surfaces["nauvis"]]
+		shardOf := func() (*pb.GetShardResponse, error) {
+			cc, err := grpc.NewClient(nodeAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return nil, err
+			}
+			defer cc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			return pb.NewShardServiceClient(cc).GetShard(ctx, &pb.GetShardRequest{Surface: "nauvis"})
+		}
+		if r, err := shardOf(); err != nil || r.Fenced {
+			t.Fatalf("before: %v %v", r, err)
+		}
+		ctl := ci.PIDs["controller"]
+		stopped := time.Now()
+		if err := syscall.Kill(ctl, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		var fencedAfter time.Duration
+		for time.Since(stopped) < 4500*time.Millisecond {
+			if r, err := shardOf(); err == nil && r.Fenced {
+				fencedAfter = time.Since(stopped)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		a, _ := shardOf()
+		time.Sleep(300 * time.Millisecond)
+		b, _ := shardOf()
+		syscall.Kill(ctl, syscall.SIGCONT)
+		// The controller's lease is 5s from the last heartbeat it received; the node
+		// must have stopped sequencing well before.
+		if fencedAfter == 0 || fencedAfter > 4*time.Second {
+			t.Fatalf("node did not fence itself within 4s of losing the controller (lease TTL 5s)")
+		}
+		if a == nil || b == nil || a.Tick != b.Tick {
+			t.Fatalf("a fenced shard kept ticking: %v -> %v", a, b)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			s := getSurface(t, ci.Controller, "nauvis")
+			if s.Stats != nil && s.Stats.Tick > b.Tick+60 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("nauvis did not tick again after the controller came back: %+v", s)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
 }
 
 // testPlay drives `starlane play`'s terminal client on a simulated screen.

@@ -70,8 +70,13 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	for i, sh := range req.Shards {
 		shards[i] = proto.Clone(sh).(*pb.ShardStats)
 	}
+	bridges := make([]*pb.BridgeEndStats, len(req.Bridges))
+	for i, b := range req.Bridges {
+		bridges[i] = proto.Clone(b).(*pb.BridgeEndStats)
+		bridges[i].ReportedUnixMs = now.UnixMilli()
+	}
 	c.live.mu.Lock()
-	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards}
+	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
 	c.live.mu.Unlock()
 	return &pb.HeartbeatResponse{LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: c.raft.AppliedIndex()}, nil
 }
@@ -79,24 +84,29 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 func (a *nodeAPI) WatchAssignments(req *pb.WatchAssignmentsRequest, ss pb.NodeService_WatchAssignmentsServer) error {
 	c := a.c
 	var last []*pb.NodeAssignment
+	var lastRoutes []*pb.BridgeRoute
 	first := true
+	same := func(x, y proto.Message) bool { return proto.Equal(x, y) }
 	for {
 		ch := c.fsm.Changed()
 		var cur []*pb.NodeAssignment
+		var routes []*pb.BridgeRoute
 		var index uint64
 		exists := false
 		c.fsm.read(func(s *state) {
 			_, exists = s.nodes[req.NodeId]
 			cur, index = assignmentsOf(s, req.NodeId), s.index
+			routes = bridgeRoutesOf(s, req.NodeId)
 		})
 		if !exists {
 			return status.Errorf(codes.NotFound, "node %s is not registered", req.NodeId)
 		}
-		if first || !slices.EqualFunc(cur, last, func(x, y *pb.NodeAssignment) bool { return proto.Equal(x, y) }) {
-			if err := ss.Send(&pb.AssignmentsUpdate{Index: index, Assignments: cur}); err != nil {
+		if first || !slices.EqualFunc(cur, last, func(x, y *pb.NodeAssignment) bool { return same(x, y) }) ||
+			!slices.EqualFunc(routes, lastRoutes, func(x, y *pb.BridgeRoute) bool { return same(x, y) }) {
+			if err := ss.Send(&pb.AssignmentsUpdate{Index: index, Assignments: cur, Bridges: routes}); err != nil {
 				return err
 			}
-			last, first = cur, false
+			last, lastRoutes, first = cur, routes, false
 		}
 		select {
 		case <-ss.Context().Done():

@@ -363,8 +363,23 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if b.FromSurface == b.ToSurface {
 			return fail(codes.InvalidArgument, "bridge %s links surface %s to itself", b.Id, b.FromSurface)
 		}
+		if b.FromPort == "" || b.ToPort == "" {
+			return fail(codes.InvalidArgument, "bridge %s needs an export port and an import port", b.Id)
+		}
+		// A port carries one bridge: its sequence numbers and high-water mark are the
+		// bridge's.
+		for _, id := range sortedKeys(s.bridges) {
+			o := s.bridges[id]
+			if o.FromSurface == b.FromSurface && o.FromPort == b.FromPort {
+				return fail(codes.AlreadyExists, "port %s:%s already sends bridge %s", b.FromSurface, b.FromPort, o.Id)
+			}
+			if o.ToSurface == b.ToSurface && o.ToPort == b.ToPort {
+				return fail(codes.AlreadyExists, "port %s:%s already receives bridge %s", b.ToSurface, b.ToPort, o.Id)
+			}
+		}
 		nb := proto.Clone(b).(*pb.Bridge)
 		nb.CreateIndex = index
+		nb.Status = nil
 		s.bridges[b.Id] = nb
 		s.event(index, now, "bridge.created", b.Id, fmt.Sprintf("bridge %s: %s/%s -> %s/%s", b.Id, b.FromSurface, b.FromPort, b.ToSurface, b.ToPort))
 

@@ -181,9 +181,12 @@ func TestFSMCommandsSurviveSnapshot(t *testing.T) {
 				wantEq(t, "error", s.Surfaces[0].PlacementError, "no node has prototype bundle x")
 				wantEq(t, "event", s.Events[len(s.Events)-1].Kind, "surface.unplaced")
 			}},
-		{"create bridge", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "copper", FromSurface: "gleba", ToSurface: "nauvis"}}), codes.OK,
+		{"create bridge", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "copper", FromSurface: "gleba", FromPort: "out", ToSurface: "nauvis", ToPort: "in", Items: []string{"copper-plate"}}}), codes.OK,
 			func(t *testing.T, s *pb.ClusterState) { wantLen(t, "bridges", len(s.Bridges), 2) }},
-		{"create bridge to itself", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "loop", FromSurface: "gleba", ToSurface: "gleba"}}), codes.InvalidArgument, nil},
+		{"create bridge without ports", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "copper", FromSurface: "gleba", ToSurface: "nauvis"}}), codes.InvalidArgument, nil},
+		{"create bridge on a used export port", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "tin", FromSurface: "nauvis", FromPort: "e1", ToSurface: "gleba", ToPort: "i2"}}), codes.AlreadyExists, nil},
+		{"create bridge on a used import port", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "tin", FromSurface: "nauvis", FromPort: "e2", ToSurface: "gleba", ToPort: "i1"}}), codes.AlreadyExists, nil},
+		{"create bridge to itself", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "loop", FromSurface: "gleba", FromPort: "a", ToSurface: "gleba", ToPort: "b"}}), codes.InvalidArgument, nil},
 		{"delete bridge", c(&pb.DeleteBridgeCmd{Id: "iron"}), codes.OK,
 			func(t *testing.T, s *pb.ClusterState) { wantLen(t, "bridges", len(s.Bridges), 0) }},
 		{"unknown command from a newer version", c(nil), codes.Unimplemented, nil},

@@ -32,6 +32,7 @@ type lease struct {
 	registeredMS int64
 	lastBeat     time.Time
 	shards       []*pb.ShardStats
+	bridges      []*pb.BridgeEndStats
 }
 
 func newLiveState() *liveState { return &liveState{leases: map[string]lease{}} }

@@ -167,3 +167,40 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 		t.Fatal("a player delivered items")
 	}
 }
+
+// TestItemTotalsBalanceWithStatistics checks the census against the statistics on the
+// busy starter factory with players acting: everything held equals everything created,
+// produced and bridged in, minus everything consumed, voided and bridged out.
+func TestItemTotalsBalanceWithStatistics(t *testing.T) {
+	s, err := NewMap(DefaultBundle(), "starter", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Step([]Input{{Player: 0, Data: s.BridgeAckInput(uint32(s.FindByLabel("out")), 0, 20)}})
+	ri := newRandomInputs(s.b, 4, 3)
+	for i := 2; i <= 20000; i++ {
+		s.Step(ri.tick(s, uint64(i)))
+	}
+	outbox := map[string]int64{}
+	s.BridgeOutbox(uint32(s.FindByLabel("out")), 0, func(_, _ uint64, item string, n int32) bool {
+		outbox[item] += int64(n)
+		return true
+	})
+	p := s.Production()
+	have := s.ItemTotals()
+	names := map[string]bool{}
+	for _, m := range []map[string]int64{have, p.Produced, p.Consumed, p.Created, p.Voided, p.BridgedIn, p.BridgedOut} {
+		for k := range m {
+			names[k] = true
+		}
+	}
+	for k := range names {
+		want := p.Created[k] + p.Produced[k] + p.BridgedIn[k] - p.Consumed[k] - p.Voided[k] - p.BridgedOut[k] - p.Spilled[k]
+		if have[k] != want {
+			t.Errorf("%s: the surface holds %d, the statistics say %d", k, have[k], want)
+		}
+	}
+	if len(outbox) == 0 {
+		t.Errorf("nothing went through the export port")
+	}
+}

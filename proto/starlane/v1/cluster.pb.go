@@ -1601,6 +1601,390 @@ func (x *SetSurfaceReplicasResponse) GetIndex() uint64 {
 	return 0
 }
 
+type CreateBridgeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Bridge        *Bridge                `protobuf:"bytes,2,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBridgeRequest) Reset() {
+	*x = CreateBridgeRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBridgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBridgeRequest) ProtoMessage() {}
+
+func (x *CreateBridgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBridgeRequest.ProtoReflect.Descriptor instead.
+func (*CreateBridgeRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CreateBridgeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateBridgeRequest) GetBridge() *Bridge {
+	if x != nil {
+		return x.Bridge
+	}
+	return nil
+}
+
+type CreateBridgeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bridge        *Bridge                `protobuf:"bytes,1,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBridgeResponse) Reset() {
+	*x = CreateBridgeResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBridgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBridgeResponse) ProtoMessage() {}
+
+func (x *CreateBridgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBridgeResponse.ProtoReflect.Descriptor instead.
+func (*CreateBridgeResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CreateBridgeResponse) GetBridge() *Bridge {
+	if x != nil {
+		return x.Bridge
+	}
+	return nil
+}
+
+func (x *CreateBridgeResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type ListBridgesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBridgesRequest) Reset() {
+	*x = ListBridgesRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBridgesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBridgesRequest) ProtoMessage() {}
+
+func (x *ListBridgesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBridgesRequest.ProtoReflect.Descriptor instead.
+func (*ListBridgesRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{32}
+}
+
+type ListBridgesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bridges       []*Bridge              `protobuf:"bytes,1,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBridgesResponse) Reset() {
+	*x = ListBridgesResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBridgesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBridgesResponse) ProtoMessage() {}
+
+func (x *ListBridgesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBridgesResponse.ProtoReflect.Descriptor instead.
+func (*ListBridgesResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListBridgesResponse) GetBridges() []*Bridge {
+	if x != nil {
+		return x.Bridges
+	}
+	return nil
+}
+
+func (x *ListBridgesResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type GetBridgeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBridgeRequest) Reset() {
+	*x = GetBridgeRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBridgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBridgeRequest) ProtoMessage() {}
+
+func (x *GetBridgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBridgeRequest.ProtoReflect.Descriptor instead.
+func (*GetBridgeRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetBridgeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type GetBridgeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bridge        *Bridge                `protobuf:"bytes,1,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBridgeResponse) Reset() {
+	*x = GetBridgeResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBridgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBridgeResponse) ProtoMessage() {}
+
+func (x *GetBridgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBridgeResponse.ProtoReflect.Descriptor instead.
+func (*GetBridgeResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetBridgeResponse) GetBridge() *Bridge {
+	if x != nil {
+		return x.Bridge
+	}
+	return nil
+}
+
+func (x *GetBridgeResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type DeleteBridgeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBridgeRequest) Reset() {
+	*x = DeleteBridgeRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBridgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBridgeRequest) ProtoMessage() {}
+
+func (x *DeleteBridgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBridgeRequest.ProtoReflect.Descriptor instead.
+func (*DeleteBridgeRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeleteBridgeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DeleteBridgeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type DeleteBridgeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBridgeResponse) Reset() {
+	*x = DeleteBridgeResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBridgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBridgeResponse) ProtoMessage() {}
+
+func (x *DeleteBridgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBridgeResponse.ProtoReflect.Descriptor instead.
+func (*DeleteBridgeResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DeleteBridgeResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type WatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// from_index: send events with index > from_index. 0 sends the full state first.
@@ -1611,7 +1995,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2007,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2020,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{30}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchRequest) GetFromIndex() uint64 {
@@ -1660,7 +2044,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +2056,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +2069,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{31}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WatchResponse) GetIndex() uint64 {
@@ -1745,7 +2129,7 @@ type SaveSnapshotRequest struct {
 
 func (x *SaveSnapshotRequest) Reset() {
 	*x = SaveSnapshotRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +2141,7 @@ func (x *SaveSnapshotRequest) String() string {
 func (*SaveSnapshotRequest) ProtoMessage() {}
 
 func (x *SaveSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +2154,7 @@ func (x *SaveSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SaveSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{32}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{40}
 }
 
 // SnapshotChunk is one piece of a backup stream. The first chunk carries the
@@ -1789,7 +2173,7 @@ type SnapshotChunk struct {
 
 func (x *SnapshotChunk) Reset() {
 	*x = SnapshotChunk{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2185,7 @@ func (x *SnapshotChunk) String() string {
 func (*SnapshotChunk) ProtoMessage() {}
 
 func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +2198,7 @@ func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotChunk.ProtoReflect.Descriptor instead.
 func (*SnapshotChunk) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{33}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SnapshotChunk) GetFormat() string {
@@ -1854,7 +2238,7 @@ type RestoreSnapshotResponse struct {
 
 func (x *RestoreSnapshotResponse) Reset() {
 	*x = RestoreSnapshotResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +2250,7 @@ func (x *RestoreSnapshotResponse) String() string {
 func (*RestoreSnapshotResponse) ProtoMessage() {}
 
 func (x *RestoreSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +2263,7 @@ func (x *RestoreSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*RestoreSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{34}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RestoreSnapshotResponse) GetIndex() uint64 {
@@ -1901,7 +2285,7 @@ type NodeAssignment struct {
 
 func (x *NodeAssignment) Reset() {
 	*x = NodeAssignment{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2297,7 @@ func (x *NodeAssignment) String() string {
 func (*NodeAssignment) ProtoMessage() {}
 
 func (x *NodeAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2310,7 @@ func (x *NodeAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAssignment.ProtoReflect.Descriptor instead.
 func (*NodeAssignment) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{35}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NodeAssignment) GetSurface() *Surface {
@@ -2055,6 +2439,28 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\breplicas\x18\x03 \x01(\rR\breplicas\"2\n" +
 	"\x1aSetSurfaceReplicasResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"a\n" +
+	"\x13CreateBridgeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12+\n" +
+	"\x06bridge\x18\x02 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\"Y\n" +
+	"\x14CreateBridgeResponse\x12+\n" +
+	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"\x14\n" +
+	"\x12ListBridgesRequest\"Z\n" +
+	"\x13ListBridgesResponse\x12-\n" +
+	"\abridges\x18\x01 \x03(\v2\x13.starlane.v1.BridgeR\abridges\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"\"\n" +
+	"\x10GetBridgeRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"V\n" +
+	"\x11GetBridgeResponse\x12+\n" +
+	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"D\n" +
+	"\x13DeleteBridgeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\",\n" +
+	"\x14DeleteBridgeResponse\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\"-\n" +
 	"\fWatchRequest\x12\x1d\n" +
 	"\n" +
@@ -2076,7 +2482,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x0eNodeAssignment\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12*\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x16.starlane.v1.ShardRoleR\x04role\x12\x14\n" +
-	"\x05epoch\x18\x03 \x01(\x04R\x05epoch2\x86\f\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch2\xce\x0e\n" +
 	"\x0eClusterService\x12J\n" +
 	"\tGetStatus\x12\x1d.starlane.v1.GetStatusRequest\x1a\x1e.starlane.v1.GetStatusResponse\x12\\\n" +
 	"\x0fListControllers\x12#.starlane.v1.ListControllersRequest\x1a$.starlane.v1.ListControllersResponse\x12Y\n" +
@@ -2095,7 +2501,11 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\rDeleteSurface\x12!.starlane.v1.DeleteSurfaceRequest\x1a\".starlane.v1.DeleteSurfaceResponse\x12M\n" +
 	"\n" +
 	"PinSurface\x12\x1e.starlane.v1.PinSurfaceRequest\x1a\x1f.starlane.v1.PinSurfaceResponse\x12e\n" +
-	"\x12SetSurfaceReplicas\x12&.starlane.v1.SetSurfaceReplicasRequest\x1a'.starlane.v1.SetSurfaceReplicasResponse\x12@\n" +
+	"\x12SetSurfaceReplicas\x12&.starlane.v1.SetSurfaceReplicasRequest\x1a'.starlane.v1.SetSurfaceReplicasResponse\x12S\n" +
+	"\fCreateBridge\x12 .starlane.v1.CreateBridgeRequest\x1a!.starlane.v1.CreateBridgeResponse\x12P\n" +
+	"\vListBridges\x12\x1f.starlane.v1.ListBridgesRequest\x1a .starlane.v1.ListBridgesResponse\x12J\n" +
+	"\tGetBridge\x12\x1d.starlane.v1.GetBridgeRequest\x1a\x1e.starlane.v1.GetBridgeResponse\x12S\n" +
+	"\fDeleteBridge\x12 .starlane.v1.DeleteBridgeRequest\x1a!.starlane.v1.DeleteBridgeResponse\x12@\n" +
 	"\x05Watch\x12\x19.starlane.v1.WatchRequest\x1a\x1a.starlane.v1.WatchResponse0\x01\x12N\n" +
 	"\fSaveSnapshot\x12 .starlane.v1.SaveSnapshotRequest\x1a\x1a.starlane.v1.SnapshotChunk0\x01\x12U\n" +
 	"\x0fRestoreSnapshot\x12\x1a.starlane.v1.SnapshotChunk\x1a$.starlane.v1.RestoreSnapshotResponse(\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
@@ -2112,7 +2522,7 @@ func file_starlane_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_cluster_proto_rawDescData
 }
 
-var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_starlane_v1_cluster_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),           // 0: starlane.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),          // 1: starlane.v1.GetStatusResponse
@@ -2144,74 +2554,95 @@ var file_starlane_v1_cluster_proto_goTypes = []any{
 	(*PinSurfaceResponse)(nil),         // 27: starlane.v1.PinSurfaceResponse
 	(*SetSurfaceReplicasRequest)(nil),  // 28: starlane.v1.SetSurfaceReplicasRequest
 	(*SetSurfaceReplicasResponse)(nil), // 29: starlane.v1.SetSurfaceReplicasResponse
-	(*WatchRequest)(nil),               // 30: starlane.v1.WatchRequest
-	(*WatchResponse)(nil),              // 31: starlane.v1.WatchResponse
-	(*SaveSnapshotRequest)(nil),        // 32: starlane.v1.SaveSnapshotRequest
-	(*SnapshotChunk)(nil),              // 33: starlane.v1.SnapshotChunk
-	(*RestoreSnapshotResponse)(nil),    // 34: starlane.v1.RestoreSnapshotResponse
-	(*NodeAssignment)(nil),             // 35: starlane.v1.NodeAssignment
-	(*ControllerPeer)(nil),             // 36: starlane.v1.ControllerPeer
-	(*Node)(nil),                       // 37: starlane.v1.Node
-	(*Surface)(nil),                    // 38: starlane.v1.Surface
-	(*Event)(nil),                      // 39: starlane.v1.Event
-	(*ClusterView)(nil),                // 40: starlane.v1.ClusterView
-	(ShardRole)(0),                     // 41: starlane.v1.ShardRole
+	(*CreateBridgeRequest)(nil),        // 30: starlane.v1.CreateBridgeRequest
+	(*CreateBridgeResponse)(nil),       // 31: starlane.v1.CreateBridgeResponse
+	(*ListBridgesRequest)(nil),         // 32: starlane.v1.ListBridgesRequest
+	(*ListBridgesResponse)(nil),        // 33: starlane.v1.ListBridgesResponse
+	(*GetBridgeRequest)(nil),           // 34: starlane.v1.GetBridgeRequest
+	(*GetBridgeResponse)(nil),          // 35: starlane.v1.GetBridgeResponse
+	(*DeleteBridgeRequest)(nil),        // 36: starlane.v1.DeleteBridgeRequest
+	(*DeleteBridgeResponse)(nil),       // 37: starlane.v1.DeleteBridgeResponse
+	(*WatchRequest)(nil),               // 38: starlane.v1.WatchRequest
+	(*WatchResponse)(nil),              // 39: starlane.v1.WatchResponse
+	(*SaveSnapshotRequest)(nil),        // 40: starlane.v1.SaveSnapshotRequest
+	(*SnapshotChunk)(nil),              // 41: starlane.v1.SnapshotChunk
+	(*RestoreSnapshotResponse)(nil),    // 42: starlane.v1.RestoreSnapshotResponse
+	(*NodeAssignment)(nil),             // 43: starlane.v1.NodeAssignment
+	(*ControllerPeer)(nil),             // 44: starlane.v1.ControllerPeer
+	(*Node)(nil),                       // 45: starlane.v1.Node
+	(*Surface)(nil),                    // 46: starlane.v1.Surface
+	(*Event)(nil),                      // 47: starlane.v1.Event
+	(*Bridge)(nil),                     // 48: starlane.v1.Bridge
+	(*ClusterView)(nil),                // 49: starlane.v1.ClusterView
+	(ShardRole)(0),                     // 50: starlane.v1.ShardRole
 }
 var file_starlane_v1_cluster_proto_depIdxs = []int32{
-	36, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
-	36, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
-	37, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
-	37, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
-	35, // 4: starlane.v1.GetNodeResponse.surfaces:type_name -> starlane.v1.NodeAssignment
-	38, // 5: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	38, // 6: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
-	38, // 7: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	39, // 8: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
-	40, // 9: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
-	39, // 10: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
-	38, // 11: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
-	41, // 12: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
-	0,  // 13: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
-	2,  // 14: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
-	4,  // 15: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
-	6,  // 16: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
-	8,  // 17: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
-	10, // 18: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
-	12, // 19: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
-	14, // 20: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
-	16, // 21: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
-	18, // 22: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
-	20, // 23: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
-	22, // 24: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
-	24, // 25: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
-	26, // 26: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
-	28, // 27: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
-	30, // 28: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
-	32, // 29: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
-	33, // 30: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
-	1,  // 31: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
-	3,  // 32: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
-	5,  // 33: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
-	7,  // 34: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
-	9,  // 35: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
-	11, // 36: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
-	13, // 37: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
-	15, // 38: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
-	17, // 39: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
-	19, // 40: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
-	21, // 41: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
-	23, // 42: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
-	25, // 43: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
-	27, // 44: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
-	29, // 45: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
-	31, // 46: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
-	33, // 47: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
-	34, // 48: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
-	31, // [31:49] is the sub-list for method output_type
-	13, // [13:31] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	44, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
+	44, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
+	45, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
+	45, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
+	43, // 4: starlane.v1.GetNodeResponse.surfaces:type_name -> starlane.v1.NodeAssignment
+	46, // 5: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	46, // 6: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
+	46, // 7: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	47, // 8: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
+	48, // 9: starlane.v1.CreateBridgeRequest.bridge:type_name -> starlane.v1.Bridge
+	48, // 10: starlane.v1.CreateBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	48, // 11: starlane.v1.ListBridgesResponse.bridges:type_name -> starlane.v1.Bridge
+	48, // 12: starlane.v1.GetBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	49, // 13: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
+	47, // 14: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
+	46, // 15: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
+	50, // 16: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
+	0,  // 17: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
+	2,  // 18: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
+	4,  // 19: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
+	6,  // 20: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
+	8,  // 21: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
+	10, // 22: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
+	12, // 23: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
+	14, // 24: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
+	16, // 25: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
+	18, // 26: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
+	20, // 27: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
+	22, // 28: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
+	24, // 29: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
+	26, // 30: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
+	28, // 31: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
+	30, // 32: starlane.v1.ClusterService.CreateBridge:input_type -> starlane.v1.CreateBridgeRequest
+	32, // 33: starlane.v1.ClusterService.ListBridges:input_type -> starlane.v1.ListBridgesRequest
+	34, // 34: starlane.v1.ClusterService.GetBridge:input_type -> starlane.v1.GetBridgeRequest
+	36, // 35: starlane.v1.ClusterService.DeleteBridge:input_type -> starlane.v1.DeleteBridgeRequest
+	38, // 36: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
+	40, // 37: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
+	41, // 38: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
+	1,  // 39: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
+	3,  // 40: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
+	5,  // 41: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
+	7,  // 42: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
+	9,  // 43: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
+	11, // 44: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
+	13, // 45: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
+	15, // 46: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
+	17, // 47: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
+	19, // 48: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
+	21, // 49: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
+	23, // 50: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
+	25, // 51: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
+	27, // 52: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
+	29, // 53: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
+	31, // 54: starlane.v1.ClusterService.CreateBridge:output_type -> starlane.v1.CreateBridgeResponse
+	33, // 55: starlane.v1.ClusterService.ListBridges:output_type -> starlane.v1.ListBridgesResponse
+	35, // 56: starlane.v1.ClusterService.GetBridge:output_type -> starlane.v1.GetBridgeResponse
+	37, // 57: starlane.v1.ClusterService.DeleteBridge:output_type -> starlane.v1.DeleteBridgeResponse
+	39, // 58: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
+	41, // 59: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
+	42, // 60: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
+	39, // [39:61] is the sub-list for method output_type
+	17, // [17:39] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_cluster_proto_init() }
@@ -2220,7 +2651,7 @@ func file_starlane_v1_cluster_proto_init() {
 		return
 	}
 	file_starlane_v1_types_proto_init()
-	file_starlane_v1_cluster_proto_msgTypes[31].OneofWrappers = []any{
+	file_starlane_v1_cluster_proto_msgTypes[39].OneofWrappers = []any{
 		(*WatchResponse_FullState)(nil),
 		(*WatchResponse_Event)(nil),
 	}
@@ -2230,7 +2661,7 @@ func file_starlane_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_cluster_proto_rawDesc), len(file_starlane_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,10 @@ const (
 	ClusterService_DeleteSurface_FullMethodName      = "/starlane.v1.ClusterService/DeleteSurface"
 	ClusterService_PinSurface_FullMethodName         = "/starlane.v1.ClusterService/PinSurface"
 	ClusterService_SetSurfaceReplicas_FullMethodName = "/starlane.v1.ClusterService/SetSurfaceReplicas"
+	ClusterService_CreateBridge_FullMethodName       = "/starlane.v1.ClusterService/CreateBridge"
+	ClusterService_ListBridges_FullMethodName        = "/starlane.v1.ClusterService/ListBridges"
+	ClusterService_GetBridge_FullMethodName          = "/starlane.v1.ClusterService/GetBridge"
+	ClusterService_DeleteBridge_FullMethodName       = "/starlane.v1.ClusterService/DeleteBridge"
 	ClusterService_Watch_FullMethodName              = "/starlane.v1.ClusterService/Watch"
 	ClusterService_SaveSnapshot_FullMethodName       = "/starlane.v1.ClusterService/SaveSnapshot"
 	ClusterService_RestoreSnapshot_FullMethodName    = "/starlane.v1.ClusterService/RestoreSnapshot"
@@ -99,6 +103,17 @@ type ClusterServiceClient interface {
 	// SetSurfaceReplicas sets the number of copies (primary + standbys). Write.
 	// Errors: NOT_FOUND, INVALID_ARGUMENT.
 	SetSurfaceReplicas(ctx context.Context, in *SetSurfaceReplicasRequest, opts ...grpc.CallOption) (*SetSurfaceReplicasResponse, error)
+	// CreateBridge declares a bridge from an export port to an import port. Write.
+	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
+	// ALREADY_EXISTS (the id, or a port already used by another bridge).
+	CreateBridge(ctx context.Context, in *CreateBridgeRequest, opts ...grpc.CallOption) (*CreateBridgeResponse, error)
+	// ListBridges lists bridges in id order with their live status. Linearizable.
+	ListBridges(ctx context.Context, in *ListBridgesRequest, opts ...grpc.CallOption) (*ListBridgesResponse, error)
+	// GetBridge returns one bridge with its live status. Linearizable. Errors: NOT_FOUND.
+	GetBridge(ctx context.Context, in *GetBridgeRequest, opts ...grpc.CallOption) (*GetBridgeResponse, error)
+	// DeleteBridge removes a bridge; items in flight stay in the source's outbox.
+	// Write. Errors: NOT_FOUND.
+	DeleteBridge(ctx context.Context, in *DeleteBridgeRequest, opts ...grpc.CallOption) (*DeleteBridgeResponse, error)
 	// Watch streams events from from_index on. If the events since from_index are no
 	// longer kept, the stream first sends the full state. Local (the answering
 	// controller's applied state; every message carries its Raft index).
@@ -269,6 +284,46 @@ func (c *clusterServiceClient) SetSurfaceReplicas(ctx context.Context, in *SetSu
 	return out, nil
 }
 
+func (c *clusterServiceClient) CreateBridge(ctx context.Context, in *CreateBridgeRequest, opts ...grpc.CallOption) (*CreateBridgeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateBridgeResponse)
+	err := c.cc.Invoke(ctx, ClusterService_CreateBridge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) ListBridges(ctx context.Context, in *ListBridgesRequest, opts ...grpc.CallOption) (*ListBridgesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBridgesResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ListBridges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) GetBridge(ctx context.Context, in *GetBridgeRequest, opts ...grpc.CallOption) (*GetBridgeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBridgeResponse)
+	err := c.cc.Invoke(ctx, ClusterService_GetBridge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) DeleteBridge(ctx context.Context, in *DeleteBridgeRequest, opts ...grpc.CallOption) (*DeleteBridgeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteBridgeResponse)
+	err := c.cc.Invoke(ctx, ClusterService_DeleteBridge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *clusterServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ClusterService_ServiceDesc.Streams[0], ClusterService_Watch_FullMethodName, cOpts...)
@@ -378,6 +433,17 @@ type ClusterServiceServer interface {
 	// SetSurfaceReplicas sets the number of copies (primary + standbys). Write.
 	// Errors: NOT_FOUND, INVALID_ARGUMENT.
 	SetSurfaceReplicas(context.Context, *SetSurfaceReplicasRequest) (*SetSurfaceReplicasResponse, error)
+	// CreateBridge declares a bridge from an export port to an import port. Write.
+	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
+	// ALREADY_EXISTS (the id, or a port already used by another bridge).
+	CreateBridge(context.Context, *CreateBridgeRequest) (*CreateBridgeResponse, error)
+	// ListBridges lists bridges in id order with their live status. Linearizable.
+	ListBridges(context.Context, *ListBridgesRequest) (*ListBridgesResponse, error)
+	// GetBridge returns one bridge with its live status. Linearizable. Errors: NOT_FOUND.
+	GetBridge(context.Context, *GetBridgeRequest) (*GetBridgeResponse, error)
+	// DeleteBridge removes a bridge; items in flight stay in the source's outbox.
+	// Write. Errors: NOT_FOUND.
+	DeleteBridge(context.Context, *DeleteBridgeRequest) (*DeleteBridgeResponse, error)
 	// Watch streams events from from_index on. If the events since from_index are no
 	// longer kept, the stream first sends the full state. Local (the answering
 	// controller's applied state; every message carries its Raft index).
@@ -442,6 +508,18 @@ func (UnimplementedClusterServiceServer) PinSurface(context.Context, *PinSurface
 }
 func (UnimplementedClusterServiceServer) SetSurfaceReplicas(context.Context, *SetSurfaceReplicasRequest) (*SetSurfaceReplicasResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetSurfaceReplicas not implemented")
+}
+func (UnimplementedClusterServiceServer) CreateBridge(context.Context, *CreateBridgeRequest) (*CreateBridgeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBridge not implemented")
+}
+func (UnimplementedClusterServiceServer) ListBridges(context.Context, *ListBridgesRequest) (*ListBridgesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBridges not implemented")
+}
+func (UnimplementedClusterServiceServer) GetBridge(context.Context, *GetBridgeRequest) (*GetBridgeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBridge not implemented")
+}
+func (UnimplementedClusterServiceServer) DeleteBridge(context.Context, *DeleteBridgeRequest) (*DeleteBridgeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBridge not implemented")
 }
 func (UnimplementedClusterServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
@@ -743,6 +821,78 @@ func _ClusterService_SetSurfaceReplicas_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_CreateBridge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBridgeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).CreateBridge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_CreateBridge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).CreateBridge(ctx, req.(*CreateBridgeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_ListBridges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBridgesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ListBridges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ListBridges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ListBridges(ctx, req.(*ListBridgesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_GetBridge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBridgeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).GetBridge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_GetBridge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).GetBridge(ctx, req.(*GetBridgeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_DeleteBridge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteBridgeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).DeleteBridge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_DeleteBridge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).DeleteBridge(ctx, req.(*DeleteBridgeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ClusterService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -838,6 +988,22 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetSurfaceReplicas",
 			Handler:    _ClusterService_SetSurfaceReplicas_Handler,
+		},
+		{
+			MethodName: "CreateBridge",
+			Handler:    _ClusterService_CreateBridge_Handler,
+		},
+		{
+			MethodName: "ListBridges",
+			Handler:    _ClusterService_ListBridges_Handler,
+		},
+		{
+			MethodName: "GetBridge",
+			Handler:    _ClusterService_GetBridge_Handler,
+		},
+		{
+			MethodName: "DeleteBridge",
+			Handler:    _ClusterService_DeleteBridge_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -274,9 +274,11 @@ func (x *RegisterResponse) GetIndex() uint64 {
 }
 
 type HeartbeatRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Shards        []*ShardStats          `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Shards []*ShardStats          `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	// bridges reports the bridge ends this node runs.
+	Bridges       []*BridgeEndStats `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -321,6 +323,13 @@ func (x *HeartbeatRequest) GetNodeId() string {
 func (x *HeartbeatRequest) GetShards() []*ShardStats {
 	if x != nil {
 		return x.Shards
+	}
+	return nil
+}
+
+func (x *HeartbeatRequest) GetBridges() []*BridgeEndStats {
+	if x != nil {
+		return x.Bridges
 	}
 	return nil
 }
@@ -424,9 +433,12 @@ func (x *WatchAssignmentsRequest) GetNodeId() string {
 }
 
 type AssignmentsUpdate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Assignments   []*NodeAssignment      `protobuf:"bytes,2,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Index       uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Assignments []*NodeAssignment      `protobuf:"bytes,2,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// bridges lists the bridges with an end on one of this node's primaries, with
+	// where the other end runs.
+	Bridges       []*BridgeRoute `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -475,6 +487,13 @@ func (x *AssignmentsUpdate) GetAssignments() []*NodeAssignment {
 	return nil
 }
 
+func (x *AssignmentsUpdate) GetBridges() []*BridgeRoute {
+	if x != nil {
+		return x.Bridges
+	}
+	return nil
+}
+
 var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
@@ -500,19 +519,21 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\rR\x13heartbeatIntervalMs\x12 \n" +
 	"\flease_ttl_ms\x18\x03 \x01(\rR\n" +
 	"leaseTtlMs\x12\x14\n" +
-	"\x05index\x18\x04 \x01(\x04R\x05index\"\\\n" +
+	"\x05index\x18\x04 \x01(\x04R\x05index\"\x93\x01\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12/\n" +
-	"\x06shards\x18\x02 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\"K\n" +
+	"\x06shards\x18\x02 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x125\n" +
+	"\abridges\x18\x03 \x03(\v2\x1b.starlane.v1.BridgeEndStatsR\abridges\"K\n" +
 	"\x11HeartbeatResponse\x12 \n" +
 	"\flease_ttl_ms\x18\x01 \x01(\rR\n" +
 	"leaseTtlMs\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"2\n" +
 	"\x17WatchAssignmentsRequest\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"h\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x9c\x01\n" +
 	"\x11AssignmentsUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
-	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments2\xdf\x02\n" +
+	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
+	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges2\xdf\x02\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
@@ -543,25 +564,29 @@ var file_starlane_v1_node_proto_goTypes = []any{
 	(*AssignmentsUpdate)(nil),        // 7: starlane.v1.AssignmentsUpdate
 	(*Node)(nil),                     // 8: starlane.v1.Node
 	(*ShardStats)(nil),               // 9: starlane.v1.ShardStats
-	(*NodeAssignment)(nil),           // 10: starlane.v1.NodeAssignment
+	(*BridgeEndStats)(nil),           // 10: starlane.v1.BridgeEndStats
+	(*NodeAssignment)(nil),           // 11: starlane.v1.NodeAssignment
+	(*BridgeRoute)(nil),              // 12: starlane.v1.BridgeRoute
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
 	8,  // 0: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
 	9,  // 1: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	10, // 2: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	2,  // 3: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	4,  // 4: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	6,  // 5: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	0,  // 6: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	3,  // 7: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	5,  // 8: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	7,  // 9: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	1,  // 10: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	7,  // [7:11] is the sub-list for method output_type
-	3,  // [3:7] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	10, // 2: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
+	11, // 3: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	12, // 4: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
+	2,  // 5: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	4,  // 6: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	6,  // 7: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	0,  // 8: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	3,  // 9: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	5,  // 10: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	7,  // 11: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	1,  // 12: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	9,  // [9:13] is the sub-list for method output_type
+	5,  // [5:9] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }

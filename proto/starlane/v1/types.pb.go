@@ -1073,13 +1073,20 @@ func (x *Surface) GetStats() *SurfaceStats {
 // Bridge is a declared directed link from an export port on one surface to an
 // import port on another.
 type Bridge struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	FromSurface   string                 `protobuf:"bytes,2,opt,name=from_surface,json=fromSurface,proto3" json:"from_surface,omitempty"`
-	FromPort      string                 `protobuf:"bytes,3,opt,name=from_port,json=fromPort,proto3" json:"from_port,omitempty"`
-	ToSurface     string                 `protobuf:"bytes,4,opt,name=to_surface,json=toSurface,proto3" json:"to_surface,omitempty"`
-	ToPort        string                 `protobuf:"bytes,5,opt,name=to_port,json=toPort,proto3" json:"to_port,omitempty"`
-	CreateIndex   uint64                 `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	FromSurface string                 `protobuf:"bytes,2,opt,name=from_surface,json=fromSurface,proto3" json:"from_surface,omitempty"`
+	// from_port names the bridge-export entity on from_surface: its entity ID or label.
+	FromPort  string `protobuf:"bytes,3,opt,name=from_port,json=fromPort,proto3" json:"from_port,omitempty"`
+	ToSurface string `protobuf:"bytes,4,opt,name=to_surface,json=toSurface,proto3" json:"to_surface,omitempty"`
+	// to_port names the bridge-import entity on to_surface: its entity ID or label.
+	ToPort      string `protobuf:"bytes,5,opt,name=to_port,json=toPort,proto3" json:"to_port,omitempty"`
+	CreateIndex uint64 `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// items, if any, are the only items the export port takes.
+	Items []string `protobuf:"bytes,7,rep,name=items,proto3" json:"items,omitempty"`
+	// status is live data from the two ends' heartbeats, held by the leader (not
+	// replicated).
+	Status        *BridgeStatus `protobuf:"bytes,20,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1156,6 +1163,491 @@ func (x *Bridge) GetCreateIndex() uint64 {
 	return 0
 }
 
+func (x *Bridge) GetItems() []string {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Bridge) GetStatus() *BridgeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// BridgeEndStats is what the node running one end of a bridge reports about it in
+// each heartbeat. The item counts come from the simulation's state, so they survive
+// restarts and failovers.
+type BridgeEndStats struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Bridge string                 `protobuf:"bytes,1,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	// side is "sender" (the export end) or "receiver" (the import end).
+	Side    string `protobuf:"bytes,2,opt,name=side,proto3" json:"side,omitempty"`
+	Surface string `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch   uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// items: per item, what the port moved (sender: left the surface; receiver:
+	// delivered into it) and, at the sender, what the receiver acknowledged.
+	Items []*BridgeItemCount `protobuf:"bytes,5,rep,name=items,proto3" json:"items,omitempty"`
+	// sender: last sequence number used; receiver: high-water mark applied.
+	LastSeq uint64 `protobuf:"varint,6,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// sender: acknowledged high-water mark.
+	AckedSeq uint64 `protobuf:"varint,7,opt,name=acked_seq,json=ackedSeq,proto3" json:"acked_seq,omitempty"`
+	// sender: credit the receiver granted; receiver: credit it grants.
+	Credit int64 `protobuf:"varint,8,opt,name=credit,proto3" json:"credit,omitempty"`
+	// sender: unacknowledged outbox entries.
+	OutboxEntries uint32 `protobuf:"varint,9,opt,name=outbox_entries,json=outboxEntries,proto3" json:"outbox_entries,omitempty"`
+	// rates over the last heartbeat interval.
+	StacksPerSecond float64 `protobuf:"fixed64,10,opt,name=stacks_per_second,json=stacksPerSecond,proto3" json:"stacks_per_second,omitempty"`
+	ItemsPerSecond  float64 `protobuf:"fixed64,11,opt,name=items_per_second,json=itemsPerSecond,proto3" json:"items_per_second,omitempty"`
+	// receiver: ticks from leaving the sender's state to being applied here
+	// (wall time in ticks of 1/60 s), over the last heartbeat interval.
+	LatencyTicksP50 float64 `protobuf:"fixed64,12,opt,name=latency_ticks_p50,json=latencyTicksP50,proto3" json:"latency_ticks_p50,omitempty"`
+	LatencyTicksP99 float64 `protobuf:"fixed64,13,opt,name=latency_ticks_p99,json=latencyTicksP99,proto3" json:"latency_ticks_p99,omitempty"`
+	Connected       bool    `protobuf:"varint,14,opt,name=connected,proto3" json:"connected,omitempty"`
+	// error says why the end is not working (unknown port, stale epoch, ...).
+	Error          string `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
+	ReportedUnixMs int64  `protobuf:"varint,16,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BridgeEndStats) Reset() {
+	*x = BridgeEndStats{}
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BridgeEndStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BridgeEndStats) ProtoMessage() {}
+
+func (x *BridgeEndStats) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BridgeEndStats.ProtoReflect.Descriptor instead.
+func (*BridgeEndStats) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BridgeEndStats) GetBridge() string {
+	if x != nil {
+		return x.Bridge
+	}
+	return ""
+}
+
+func (x *BridgeEndStats) GetSide() string {
+	if x != nil {
+		return x.Side
+	}
+	return ""
+}
+
+func (x *BridgeEndStats) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *BridgeEndStats) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetItems() []*BridgeItemCount {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BridgeEndStats) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetAckedSeq() uint64 {
+	if x != nil {
+		return x.AckedSeq
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetCredit() int64 {
+	if x != nil {
+		return x.Credit
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetOutboxEntries() uint32 {
+	if x != nil {
+		return x.OutboxEntries
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetStacksPerSecond() float64 {
+	if x != nil {
+		return x.StacksPerSecond
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetItemsPerSecond() float64 {
+	if x != nil {
+		return x.ItemsPerSecond
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetLatencyTicksP50() float64 {
+	if x != nil {
+		return x.LatencyTicksP50
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetLatencyTicksP99() float64 {
+	if x != nil {
+		return x.LatencyTicksP99
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *BridgeEndStats) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *BridgeEndStats) GetReportedUnixMs() int64 {
+	if x != nil {
+		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+type BridgeItemCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Moved         int64                  `protobuf:"varint,2,opt,name=moved,proto3" json:"moved,omitempty"`
+	Acked         int64                  `protobuf:"varint,3,opt,name=acked,proto3" json:"acked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BridgeItemCount) Reset() {
+	*x = BridgeItemCount{}
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BridgeItemCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BridgeItemCount) ProtoMessage() {}
+
+func (x *BridgeItemCount) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BridgeItemCount.ProtoReflect.Descriptor instead.
+func (*BridgeItemCount) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *BridgeItemCount) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *BridgeItemCount) GetMoved() int64 {
+	if x != nil {
+		return x.Moved
+	}
+	return 0
+}
+
+func (x *BridgeItemCount) GetAcked() int64 {
+	if x != nil {
+		return x.Acked
+	}
+	return 0
+}
+
+// BridgeStatus merges the two ends of a bridge.
+type BridgeStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// items: per item, exported (left the source's state), delivered (applied at the
+	// destination), acked, and inflight (exported, not yet delivered, as last reported).
+	Items         []*BridgeItemStatus `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	Sender        *BridgeEndStats     `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	Receiver      *BridgeEndStats     `protobuf:"bytes,3,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BridgeStatus) Reset() {
+	*x = BridgeStatus{}
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BridgeStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BridgeStatus) ProtoMessage() {}
+
+func (x *BridgeStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BridgeStatus.ProtoReflect.Descriptor instead.
+func (*BridgeStatus) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BridgeStatus) GetItems() []*BridgeItemStatus {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BridgeStatus) GetSender() *BridgeEndStats {
+	if x != nil {
+		return x.Sender
+	}
+	return nil
+}
+
+func (x *BridgeStatus) GetReceiver() *BridgeEndStats {
+	if x != nil {
+		return x.Receiver
+	}
+	return nil
+}
+
+type BridgeItemStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Exported      int64                  `protobuf:"varint,2,opt,name=exported,proto3" json:"exported,omitempty"`
+	Delivered     int64                  `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	Acked         int64                  `protobuf:"varint,4,opt,name=acked,proto3" json:"acked,omitempty"`
+	Inflight      int64                  `protobuf:"varint,5,opt,name=inflight,proto3" json:"inflight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BridgeItemStatus) Reset() {
+	*x = BridgeItemStatus{}
+	mi := &file_starlane_v1_types_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BridgeItemStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BridgeItemStatus) ProtoMessage() {}
+
+func (x *BridgeItemStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BridgeItemStatus.ProtoReflect.Descriptor instead.
+func (*BridgeItemStatus) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BridgeItemStatus) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *BridgeItemStatus) GetExported() int64 {
+	if x != nil {
+		return x.Exported
+	}
+	return 0
+}
+
+func (x *BridgeItemStatus) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *BridgeItemStatus) GetAcked() int64 {
+	if x != nil {
+		return x.Acked
+	}
+	return 0
+}
+
+func (x *BridgeItemStatus) GetInflight() int64 {
+	if x != nil {
+		return x.Inflight
+	}
+	return 0
+}
+
+// BridgeRoute tells a node about a bridge one of its primaries takes part in: where
+// both ends run and under which epochs.
+type BridgeRoute struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bridge        *Bridge                `protobuf:"bytes,1,opt,name=bridge,proto3" json:"bridge,omitempty"`
+	FromNode      string                 `protobuf:"bytes,2,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	FromAddress   string                 `protobuf:"bytes,3,opt,name=from_address,json=fromAddress,proto3" json:"from_address,omitempty"`
+	FromEpoch     uint64                 `protobuf:"varint,4,opt,name=from_epoch,json=fromEpoch,proto3" json:"from_epoch,omitempty"`
+	ToNode        string                 `protobuf:"bytes,5,opt,name=to_node,json=toNode,proto3" json:"to_node,omitempty"`
+	ToAddress     string                 `protobuf:"bytes,6,opt,name=to_address,json=toAddress,proto3" json:"to_address,omitempty"`
+	ToEpoch       uint64                 `protobuf:"varint,7,opt,name=to_epoch,json=toEpoch,proto3" json:"to_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BridgeRoute) Reset() {
+	*x = BridgeRoute{}
+	mi := &file_starlane_v1_types_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BridgeRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BridgeRoute) ProtoMessage() {}
+
+func (x *BridgeRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BridgeRoute.ProtoReflect.Descriptor instead.
+func (*BridgeRoute) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BridgeRoute) GetBridge() *Bridge {
+	if x != nil {
+		return x.Bridge
+	}
+	return nil
+}
+
+func (x *BridgeRoute) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
+func (x *BridgeRoute) GetFromAddress() string {
+	if x != nil {
+		return x.FromAddress
+	}
+	return ""
+}
+
+func (x *BridgeRoute) GetFromEpoch() uint64 {
+	if x != nil {
+		return x.FromEpoch
+	}
+	return 0
+}
+
+func (x *BridgeRoute) GetToNode() string {
+	if x != nil {
+		return x.ToNode
+	}
+	return ""
+}
+
+func (x *BridgeRoute) GetToAddress() string {
+	if x != nil {
+		return x.ToAddress
+	}
+	return ""
+}
+
+func (x *BridgeRoute) GetToEpoch() uint64 {
+	if x != nil {
+		return x.ToEpoch
+	}
+	return 0
+}
+
 // Event is one entry of the cluster's event log.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1176,7 +1668,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	mi := &file_starlane_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1680,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	mi := &file_starlane_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1693,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Event) GetIndex() uint64 {
@@ -1262,7 +1754,7 @@ type ControllerPeer struct {
 
 func (x *ControllerPeer) Reset() {
 	*x = ControllerPeer{}
-	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	mi := &file_starlane_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1766,7 @@ func (x *ControllerPeer) String() string {
 func (*ControllerPeer) ProtoMessage() {}
 
 func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	mi := &file_starlane_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1779,7 @@ func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerPeer.ProtoReflect.Descriptor instead.
 func (*ControllerPeer) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ControllerPeer) GetId() string {
@@ -1339,7 +1831,7 @@ type ClusterView struct {
 
 func (x *ClusterView) Reset() {
 	*x = ClusterView{}
-	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	mi := &file_starlane_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1843,7 @@ func (x *ClusterView) String() string {
 func (*ClusterView) ProtoMessage() {}
 
 func (x *ClusterView) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	mi := &file_starlane_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1856,7 @@ func (x *ClusterView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterView.ProtoReflect.Descriptor instead.
 func (*ClusterView) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClusterView) GetIndex() uint64 {
@@ -1502,7 +1994,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12!\n" +
 	"\fmodify_index\x18\f \x01(\x04R\vmodifyIndex\x120\n" +
 	"\brefusals\x18\r \x03(\v2\x14.starlane.v1.RefusalR\brefusals\x12/\n" +
-	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xb3\x01\n" +
+	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xfc\x01\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\ffrom_surface\x18\x02 \x01(\tR\vfromSurface\x12\x1b\n" +
@@ -1510,7 +2002,51 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"to_surface\x18\x04 \x01(\tR\ttoSurface\x12\x17\n" +
 	"\ato_port\x18\x05 \x01(\tR\x06toPort\x12!\n" +
-	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\"\x90\x01\n" +
+	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12\x14\n" +
+	"\x05items\x18\a \x03(\tR\x05items\x121\n" +
+	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xa3\x04\n" +
+	"\x0eBridgeEndStats\x12\x16\n" +
+	"\x06bridge\x18\x01 \x01(\tR\x06bridge\x12\x12\n" +
+	"\x04side\x18\x02 \x01(\tR\x04side\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x122\n" +
+	"\x05items\x18\x05 \x03(\v2\x1c.starlane.v1.BridgeItemCountR\x05items\x12\x19\n" +
+	"\blast_seq\x18\x06 \x01(\x04R\alastSeq\x12\x1b\n" +
+	"\tacked_seq\x18\a \x01(\x04R\backedSeq\x12\x16\n" +
+	"\x06credit\x18\b \x01(\x03R\x06credit\x12%\n" +
+	"\x0eoutbox_entries\x18\t \x01(\rR\routboxEntries\x12*\n" +
+	"\x11stacks_per_second\x18\n" +
+	" \x01(\x01R\x0fstacksPerSecond\x12(\n" +
+	"\x10items_per_second\x18\v \x01(\x01R\x0eitemsPerSecond\x12*\n" +
+	"\x11latency_ticks_p50\x18\f \x01(\x01R\x0flatencyTicksP50\x12*\n" +
+	"\x11latency_ticks_p99\x18\r \x01(\x01R\x0flatencyTicksP99\x12\x1c\n" +
+	"\tconnected\x18\x0e \x01(\bR\tconnected\x12\x14\n" +
+	"\x05error\x18\x0f \x01(\tR\x05error\x12(\n" +
+	"\x10reported_unix_ms\x18\x10 \x01(\x03R\x0ereportedUnixMs\"Q\n" +
+	"\x0fBridgeItemCount\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x14\n" +
+	"\x05moved\x18\x02 \x01(\x03R\x05moved\x12\x14\n" +
+	"\x05acked\x18\x03 \x01(\x03R\x05acked\"\xb1\x01\n" +
+	"\fBridgeStatus\x123\n" +
+	"\x05items\x18\x01 \x03(\v2\x1d.starlane.v1.BridgeItemStatusR\x05items\x123\n" +
+	"\x06sender\x18\x02 \x01(\v2\x1b.starlane.v1.BridgeEndStatsR\x06sender\x127\n" +
+	"\breceiver\x18\x03 \x01(\v2\x1b.starlane.v1.BridgeEndStatsR\breceiver\"\x92\x01\n" +
+	"\x10BridgeItemStatus\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x1a\n" +
+	"\bexported\x18\x02 \x01(\x03R\bexported\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\x14\n" +
+	"\x05acked\x18\x04 \x01(\x03R\x05acked\x12\x1a\n" +
+	"\binflight\x18\x05 \x01(\x03R\binflight\"\xec\x01\n" +
+	"\vBridgeRoute\x12+\n" +
+	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\x12\x1b\n" +
+	"\tfrom_node\x18\x02 \x01(\tR\bfromNode\x12!\n" +
+	"\ffrom_address\x18\x03 \x01(\tR\vfromAddress\x12\x1d\n" +
+	"\n" +
+	"from_epoch\x18\x04 \x01(\x04R\tfromEpoch\x12\x17\n" +
+	"\ato_node\x18\x05 \x01(\tR\x06toNode\x12\x1d\n" +
+	"\n" +
+	"to_address\x18\x06 \x01(\tR\ttoAddress\x12\x19\n" +
+	"\bto_epoch\x18\a \x01(\x04R\atoEpoch\"\x90\x01\n" +
 	"\x05Event\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x17\n" +
@@ -1554,29 +2090,34 @@ func file_starlane_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_starlane_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_starlane_v1_types_proto_goTypes = []any{
-	(NodeStatus)(0),         // 0: starlane.v1.NodeStatus
-	(ShardRole)(0),          // 1: starlane.v1.ShardRole
-	(*NodeCapacity)(nil),    // 2: starlane.v1.NodeCapacity
-	(*Node)(nil),            // 3: starlane.v1.Node
-	(*ShardStats)(nil),      // 4: starlane.v1.ShardStats
-	(*ProductionStats)(nil), // 5: starlane.v1.ProductionStats
-	(*ItemProduction)(nil),  // 6: starlane.v1.ItemProduction
-	(*Refusal)(nil),         // 7: starlane.v1.Refusal
-	(*Assignment)(nil),      // 8: starlane.v1.Assignment
-	(*SurfaceStats)(nil),    // 9: starlane.v1.SurfaceStats
-	(*NodeShardStats)(nil),  // 10: starlane.v1.NodeShardStats
-	(*Surface)(nil),         // 11: starlane.v1.Surface
-	(*Bridge)(nil),          // 12: starlane.v1.Bridge
-	(*Event)(nil),           // 13: starlane.v1.Event
-	(*ControllerPeer)(nil),  // 14: starlane.v1.ControllerPeer
-	(*ClusterView)(nil),     // 15: starlane.v1.ClusterView
-	nil,                     // 16: starlane.v1.Node.LabelsEntry
+	(NodeStatus)(0),          // 0: starlane.v1.NodeStatus
+	(ShardRole)(0),           // 1: starlane.v1.ShardRole
+	(*NodeCapacity)(nil),     // 2: starlane.v1.NodeCapacity
+	(*Node)(nil),             // 3: starlane.v1.Node
+	(*ShardStats)(nil),       // 4: starlane.v1.ShardStats
+	(*ProductionStats)(nil),  // 5: starlane.v1.ProductionStats
+	(*ItemProduction)(nil),   // 6: starlane.v1.ItemProduction
+	(*Refusal)(nil),          // 7: starlane.v1.Refusal
+	(*Assignment)(nil),       // 8: starlane.v1.Assignment
+	(*SurfaceStats)(nil),     // 9: starlane.v1.SurfaceStats
+	(*NodeShardStats)(nil),   // 10: starlane.v1.NodeShardStats
+	(*Surface)(nil),          // 11: starlane.v1.Surface
+	(*Bridge)(nil),           // 12: starlane.v1.Bridge
+	(*BridgeEndStats)(nil),   // 13: starlane.v1.BridgeEndStats
+	(*BridgeItemCount)(nil),  // 14: starlane.v1.BridgeItemCount
+	(*BridgeStatus)(nil),     // 15: starlane.v1.BridgeStatus
+	(*BridgeItemStatus)(nil), // 16: starlane.v1.BridgeItemStatus
+	(*BridgeRoute)(nil),      // 17: starlane.v1.BridgeRoute
+	(*Event)(nil),            // 18: starlane.v1.Event
+	(*ControllerPeer)(nil),   // 19: starlane.v1.ControllerPeer
+	(*ClusterView)(nil),      // 20: starlane.v1.ClusterView
+	nil,                      // 21: starlane.v1.Node.LabelsEntry
 }
 var file_starlane_v1_types_proto_depIdxs = []int32{
 	2,  // 0: starlane.v1.Node.capacity:type_name -> starlane.v1.NodeCapacity
-	16, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
+	21, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
 	0,  // 2: starlane.v1.Node.status:type_name -> starlane.v1.NodeStatus
 	4,  // 3: starlane.v1.Node.shards:type_name -> starlane.v1.ShardStats
 	1,  // 4: starlane.v1.ShardStats.role:type_name -> starlane.v1.ShardRole
@@ -1588,15 +2129,21 @@ var file_starlane_v1_types_proto_depIdxs = []int32{
 	8,  // 10: starlane.v1.Surface.assignment:type_name -> starlane.v1.Assignment
 	7,  // 11: starlane.v1.Surface.refusals:type_name -> starlane.v1.Refusal
 	9,  // 12: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
-	14, // 13: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
-	3,  // 14: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
-	11, // 15: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
-	12, // 16: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	15, // 13: starlane.v1.Bridge.status:type_name -> starlane.v1.BridgeStatus
+	14, // 14: starlane.v1.BridgeEndStats.items:type_name -> starlane.v1.BridgeItemCount
+	16, // 15: starlane.v1.BridgeStatus.items:type_name -> starlane.v1.BridgeItemStatus
+	13, // 16: starlane.v1.BridgeStatus.sender:type_name -> starlane.v1.BridgeEndStats
+	13, // 17: starlane.v1.BridgeStatus.receiver:type_name -> starlane.v1.BridgeEndStats
+	12, // 18: starlane.v1.BridgeRoute.bridge:type_name -> starlane.v1.Bridge
+	19, // 19: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
+	3,  // 20: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
+	11, // 21: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
+	12, // 22: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_types_proto_init() }
@@ -1610,7 +2157,7 @@ func file_starlane_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_types_proto_rawDesc), len(file_starlane_v1_types_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

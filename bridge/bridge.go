@@ -1,0 +1,148 @@
+// Package bridge moves items between surfaces on different nodes exactly once. A Sender
+// runs beside the shard of a bridge's source surface: it takes the export port's outbox
+// entries only once the tick that made them is confirmed and streams them to the node
+// running the destination. A Receiver runs beside the destination's shard: it submits
+// deliveries as inputs (the simulation ignores duplicates and applies them in order) and
+// acknowledges the high-water mark only once the tick that applied it is confirmed. The
+// sender applies the acknowledgement as an input that prunes its outbox. See DESIGN.md.
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/shard"
+)
+
+// Sim is what the bridge runtime reads from a simulation inside a shard's Capture
+// (between ticks, on the tick goroutine). *sim.Surface implements it.
+type Sim interface {
+	BridgePort(name string) (id uint32, export bool, err error)
+	BridgeOutbox(port uint32, after uint64, fn func(seq, tick uint64, item string, count int32) bool)
+	BridgeExportState(port uint32) (last, acked uint64, credit int64)
+	BridgeImportState(port uint32) (hwm uint64, room int64)
+	BridgeCounts(port uint32) (moved, acked map[string]int64)
+}
+
+// Codec encodes the shard inputs a bridge submits; the node provides the simulation's
+// encoders.
+type Codec interface {
+	DeliverInput(port uint32, seq uint64, item string, count int32) []byte
+	AckInput(port uint32, seq uint64, credit int64) []byte
+	FilterInput(port uint32, items []string) []byte
+}
+
+// Shard is the part of the shard runtime a bridge end uses (*shard.Shard).
+type Shard interface {
+	AddOutlet(o shard.Outlet)
+	RemoveOutlet(o shard.Outlet)
+	Submit(in shard.Input, target uint64) error
+	Inspect(fn func(sim shard.Simulation)) error
+	Epoch() uint64
+}
+
+// Route is where a bridge's two ends run, as the controller last said.
+type Route struct {
+	Bridge      string
+	FromSurface string
+	FromPort    string
+	FromEpoch   uint64
+	ToSurface   string
+	ToPort      string
+	ToEpoch     uint64
+	ToAddress   string
+	Items       []string
+}
+
+// RouteFromProto converts the controller's route.
+func RouteFromProto(r *pb.BridgeRoute) Route {
+	b := r.GetBridge()
+	return Route{Bridge: b.GetId(), FromSurface: b.GetFromSurface(), FromPort: b.GetFromPort(), FromEpoch: r.GetFromEpoch(),
+		ToSurface: b.GetToSurface(), ToPort: b.GetToPort(), ToEpoch: r.GetToEpoch(), ToAddress: r.GetToAddress(), Items: b.GetItems()}
+}
+
+// Config holds what both ends share.
+type Config struct {
+	// Node is this node's ID (logs, hellos).
+	Node   string
+	Codec  Codec
+	Logger *slog.Logger
+	// Metrics, if set, receives the bridge metrics.
+	Metrics *Metrics
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Resend is how long the sender waits for acknowledgement progress before it
+	// sends unacknowledged entries again (1 s).
+	Resend time.Duration
+	// MaxBatch bounds the entries of one message (4096).
+	MaxBatch int
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Resend <= 0 {
+		c.Resend = time.Second
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 4096
+	}
+}
+
+// errBadPort is a configuration problem the operator must fix (it is reported, not
+// retried quickly).
+var errBadPort = errors.New("bad port")
+
+// resolvePort finds the port a bridge end uses on its surface.
+func resolvePort(sh Shard, name string, export bool) (uint32, error) {
+	var id uint32
+	var err error
+	ierr := sh.Inspect(func(s shard.Simulation) {
+		bs, ok := s.(Sim)
+		if !ok {
+			err = fmt.Errorf("%w: the simulation has no bridge ports", errBadPort)
+			return
+		}
+		var isExport bool
+		id, isExport, err = bs.BridgePort(name)
+		if err == nil && isExport != export {
+			want := "bridge-import"
+			if export {
+				want = "bridge-export"
+			}
+			err = fmt.Errorf("%w: port %s is not a %s", errBadPort, name, want)
+		} else if err != nil {
+			err = fmt.Errorf("%w: %v", errBadPort, err)
+		}
+	})
+	if ierr != nil {
+		return 0, ierr
+	}
+	return id, err
+}
+
+// itemCounts converts count maps for heartbeats, in item order.
+func itemCounts(moved, acked map[string]int64) []*pb.BridgeItemCount {
+	names := make([]string, 0, len(moved))
+	for n := range moved {
+		names = append(names, n)
+	}
+	for n := range acked {
+		if _, ok := moved[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sortStrings(names)
+	out := make([]*pb.BridgeItemCount, 0, len(names))
+	for _, n := range names {
+		out = append(out, &pb.BridgeItemCount{Item: n, Moved: moved[n], Acked: acked[n]})
+	}
+	return out
+}

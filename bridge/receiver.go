@@ -1,0 +1,294 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/shard"
+)
+
+// tick is one game tick of wall time, for latency in ticks.
+const tick = time.Second / 60
+
+// Receiver is a bridge's receiving end beside the destination surface's shard: it
+// submits deliveries as inputs and acknowledges what confirmed ticks applied.
+type Receiver struct {
+	cfg  Config
+	sh   Shard
+	port uint32
+
+	mu        sync.Mutex
+	route     Route
+	submitted uint64 // highest sequence submitted to the shard
+	hwm       uint64 // high-water mark at the last confirmed tick
+	room      int64  // credit at the last confirmed tick
+	confirmed bool   // hwm and room come from a confirmed tick
+	pending   map[uint64]pendingEntry
+	latencies []float64 // ticks, since the last Stats
+	active    *rstream
+	rates     rateMeter
+	lastErr   string
+}
+
+type pendingEntry struct {
+	exportedUS int64
+	count      int32
+}
+
+// rstream is the one sender stream a receiver serves at a time.
+type rstream struct {
+	notify chan struct{}
+	done   chan struct{}
+}
+
+// NewReceiver starts a bridge's receiving end beside the destination surface's shard.
+func NewReceiver(cfg Config, sh Shard, route Route) (*Receiver, error) {
+	cfg.defaults()
+	port, err := resolvePort(sh, route.ToPort, false)
+	if err != nil {
+		return nil, fmt.Errorf("bridge %s: surface %s: %w", route.Bridge, route.ToSurface, err)
+	}
+	r := &Receiver{cfg: cfg, sh: sh, port: port, route: route, pending: map[uint64]pendingEntry{}}
+	sh.AddOutlet(r)
+	return r, nil
+}
+
+// Update gives the receiver the controller's latest route.
+func (r *Receiver) Update(rt Route) {
+	r.mu.Lock()
+	r.route = rt
+	r.mu.Unlock()
+}
+
+// Stop ends the receiver and the stream it serves.
+func (r *Receiver) Stop() {
+	r.sh.RemoveOutlet(r)
+	r.mu.Lock()
+	if r.active != nil {
+		close(r.active.done)
+		r.active = nil
+	}
+	r.mu.Unlock()
+}
+
+type receiverState struct {
+	hwm  uint64
+	room int64
+}
+
+// Capture reads the import port's high-water mark and free room after a tick.
+func (r *Receiver) Capture(sim shard.Simulation, _ uint64) any {
+	bs, ok := sim.(Sim)
+	if !ok {
+		return nil
+	}
+	hwm, room := bs.BridgeImportState(r.port)
+	return receiverState{hwm, room}
+}
+
+// Release makes a confirmed tick's state the one acknowledged.
+func (r *Receiver) Release(_ uint64, v any) {
+	st, ok := v.(receiverState)
+	if !ok {
+		return
+	}
+	now := r.cfg.Now()
+	r.mu.Lock()
+	changed := !r.confirmed || st.hwm != r.hwm || st.room != r.room
+	if st.hwm > r.hwm {
+		var items int64
+		for seq, p := range r.pending {
+			if seq <= st.hwm {
+				r.latencies = append(r.latencies, float64(now.UnixMicro()-p.exportedUS)/float64(tick.Microseconds()))
+				items += int64(p.count)
+				delete(r.pending, seq)
+			}
+		}
+		if m := r.cfg.Metrics; m != nil {
+			m.items.WithLabelValues(r.route.Bridge, "receiver").Add(float64(items))
+		}
+	}
+	r.hwm, r.room, r.confirmed = st.hwm, st.room, true
+	if len(r.latencies) > 100000 {
+		r.latencies = r.latencies[len(r.latencies)-100000:]
+	}
+	a := r.active
+	r.mu.Unlock()
+	if changed && a != nil {
+		select {
+		case a.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// checkEpochs refuses a sender whose epochs are not the current ones.
+func (r *Receiver) checkEpochs(from, to uint64) error {
+	r.mu.Lock()
+	rt := r.route
+	r.mu.Unlock()
+	if cur := r.sh.Epoch(); to != cur {
+		return status.Errorf(codes.FailedPrecondition, "surface %s runs epoch %d here, the sender addressed epoch %d", rt.ToSurface, cur, to)
+	}
+	if from < rt.FromEpoch {
+		return status.Errorf(codes.FailedPrecondition, "the sender of surface %s is at epoch %d, the current primary's is %d", rt.FromSurface, from, rt.FromEpoch)
+	}
+	if from > rt.FromEpoch {
+		return status.Errorf(codes.Unavailable, "surface %s epoch %d is newer than this node knows (%d); retry", rt.FromSurface, from, rt.FromEpoch)
+	}
+	return nil
+}
+
+// serve runs one sender's stream, replacing any earlier one.
+func (r *Receiver) serve(st pb.BridgeService_TransferServer, h *pb.BridgeHello) error {
+	if err := r.checkEpochs(h.FromEpoch, h.ToEpoch); err != nil {
+		return err
+	}
+	a := &rstream{notify: make(chan struct{}, 1), done: make(chan struct{})}
+	r.mu.Lock()
+	if r.active != nil {
+		close(r.active.done)
+	}
+	r.active = a
+	r.lastErr = ""
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.active == a {
+			r.active = nil
+		}
+		r.mu.Unlock()
+	}()
+	a.notify <- struct{}{} // tell the sender where to start at once
+
+	errc := make(chan error, 2)
+	go func() { errc <- r.sendAcks(st, a) }()
+	go func() { errc <- r.receive(st, a) }()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, io.EOF) {
+			r.mu.Lock()
+			r.lastErr = err.Error()
+			r.mu.Unlock()
+		}
+		return err
+	case <-a.done:
+		return status.Error(codes.Aborted, "a newer stream of this bridge replaced this one")
+	}
+}
+
+func (r *Receiver) sendAcks(st pb.BridgeService_TransferServer, a *rstream) error {
+	for {
+		select {
+		case <-a.done:
+			return nil
+		case <-st.Context().Done():
+			return st.Context().Err()
+		case <-a.notify:
+		}
+		r.mu.Lock()
+		ready := r.confirmed
+		ack := &pb.BridgeAck{ToEpoch: r.sh.Epoch(), Hwm: r.hwm, Credit: r.room}
+		r.mu.Unlock()
+		if !ready {
+			continue
+		}
+		if err := st.Send(ack); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Receiver) receive(st pb.BridgeService_TransferServer, a *rstream) error {
+	for {
+		msg, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		b := msg.GetBatch()
+		if b == nil {
+			return status.Error(codes.InvalidArgument, "expected a batch after the hello")
+		}
+		if err := r.checkEpochs(b.FromEpoch, b.ToEpoch); err != nil {
+			return err
+		}
+		if err := r.submit(b); err != nil {
+			return err
+		}
+	}
+}
+
+// submit hands a batch's new entries to the shard in sequence order. Entries a confirmed
+// tick already applied are dropped here; the simulation drops any other duplicate.
+func (r *Receiver) submit(b *pb.BridgeBatch) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b.Resend {
+		// The sender saw no progress: whatever was submitted past the confirmed
+		// high-water mark was refused (out of order, or no room) and goes in again.
+		r.submitted = min(r.submitted, r.hwm)
+	}
+	if !r.confirmed {
+		return nil // the high-water mark is not known yet; the sender resends
+	}
+	for _, e := range b.Entries {
+		next := max(r.submitted, r.hwm) + 1
+		if e.Seq < next {
+			continue
+		}
+		if e.Seq != next {
+			// A gap: the missing entries come with the sender's next resend.
+			break
+		}
+		in := shard.Input{Data: r.cfg.Codec.DeliverInput(r.port, e.Seq, e.Item, e.Count)}
+		if err := r.sh.Submit(in, 0); err != nil {
+			if errors.Is(err, shard.ErrClosed) {
+				return status.Error(codes.Unavailable, "the destination shard stopped")
+			}
+			break // busy: the rest comes with the next resend
+		}
+		r.submitted = e.Seq
+		if len(r.pending) < 1<<20 {
+			r.pending[e.Seq] = pendingEntry{e.ExportedUnixUs, e.Count}
+		}
+		r.rates.add(int64(e.Count))
+	}
+	return nil
+}
+
+// Stats reports the receiving end for heartbeats.
+func (r *Receiver) Stats() *pb.BridgeEndStats {
+	out := &pb.BridgeEndStats{Side: "receiver"}
+	var moved map[string]int64
+	_ = r.sh.Inspect(func(sim shard.Simulation) {
+		if bs, ok := sim.(Sim); ok {
+			moved, _ = bs.BridgeCounts(r.port)
+		}
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out.Bridge, out.Surface, out.Epoch = r.route.Bridge, r.route.ToSurface, r.sh.Epoch()
+	out.Items = itemCounts(moved, nil)
+	out.LastSeq, out.Credit, out.Connected, out.Error = r.hwm, r.room, r.active != nil, r.lastErr
+	out.StacksPerSecond, out.ItemsPerSecond = r.rates.rate(r.cfg.Now())
+	if len(r.latencies) > 0 {
+		sort.Float64s(r.latencies)
+		out.LatencyTicksP50 = r.latencies[len(r.latencies)/2]
+		out.LatencyTicksP99 = r.latencies[min(len(r.latencies)-1, len(r.latencies)*99/100)]
+		if m := r.cfg.Metrics; m != nil {
+			for _, l := range r.latencies {
+				m.latency.WithLabelValues(r.route.Bridge).Observe(l)
+			}
+		}
+		r.latencies = r.latencies[:0]
+	}
+	return out
+}

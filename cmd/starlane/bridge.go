@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// bridgeJSON is the stable `bridge get/list --json` shape.
+type bridgeJSON struct {
+	Name        string           `json:"name"`
+	From        string           `json:"from"`
+	To          string           `json:"to"`
+	Items       []string         `json:"items"`
+	CreateIndex uint64           `json:"create_index"`
+	Stats       []bridgeItemJSON `json:"stats"`
+	// Totals over all items.
+	Exported        int64          `json:"exported"`
+	Delivered       int64          `json:"delivered"`
+	Acked           int64          `json:"acked"`
+	Inflight        int64          `json:"inflight"`
+	ItemsPerSecond  float64        `json:"items_per_second"`
+	StacksPerSecond float64        `json:"stacks_per_second"`
+	LatencyTicksP50 float64        `json:"latency_ticks_p50"`
+	LatencyTicksP99 float64        `json:"latency_ticks_p99"`
+	Sender          *bridgeEndJSON `json:"sender"`
+	Receiver        *bridgeEndJSON `json:"receiver"`
+	Index           uint64         `json:"index,omitempty"`
+}
+
+type bridgeItemJSON struct {
+	Item      string `json:"item"`
+	Exported  int64  `json:"exported"`
+	Delivered int64  `json:"delivered"`
+	Acked     int64  `json:"acked"`
+	Inflight  int64  `json:"inflight"`
+}
+
+type bridgeEndJSON struct {
+	Surface   string `json:"surface"`
+	Epoch     uint64 `json:"epoch"`
+	LastSeq   uint64 `json:"last_seq"`
+	AckedSeq  uint64 `json:"acked_seq,omitempty"`
+	Credit    int64  `json:"credit"`
+	Outbox    uint32 `json:"outbox_entries,omitempty"`
+	Connected bool   `json:"connected"`
+	Error     string `json:"error,omitempty"`
+	Reported  int64  `json:"reported_unix_ms"`
+}
+
+func toBridgeEndJSON(e *pb.BridgeEndStats) *bridgeEndJSON {
+	if e == nil {
+		return nil
+	}
+	return &bridgeEndJSON{Surface: e.Surface, Epoch: e.Epoch, LastSeq: e.LastSeq, AckedSeq: e.AckedSeq, Credit: e.Credit,
+		Outbox: e.OutboxEntries, Connected: e.Connected, Error: e.Error, Reported: e.ReportedUnixMs}
+}
+
+func toBridgeJSON(b *pb.Bridge) bridgeJSON {
+	out := bridgeJSON{Name: b.Id, From: b.FromSurface + ":" + b.FromPort, To: b.ToSurface + ":" + b.ToPort,
+		Items: b.Items, CreateIndex: b.CreateIndex, Stats: []bridgeItemJSON{}}
+	if out.Items == nil {
+		out.Items = []string{}
+	}
+	st := b.GetStatus()
+	for _, it := range st.GetItems() {
+		out.Stats = append(out.Stats, bridgeItemJSON{Item: it.Item, Exported: it.Exported, Delivered: it.Delivered, Acked: it.Acked, Inflight: it.Inflight})
+		out.Exported += it.Exported
+		out.Delivered += it.Delivered
+		out.Acked += it.Acked
+		out.Inflight += it.Inflight
+	}
+	if s := st.GetSender(); s != nil {
+		out.ItemsPerSecond, out.StacksPerSecond = s.ItemsPerSecond, s.StacksPerSecond
+	}
+	if r := st.GetReceiver(); r != nil {
+		out.LatencyTicksP50, out.LatencyTicksP99 = r.LatencyTicksP50, r.LatencyTicksP99
+	}
+	out.Sender, out.Receiver = toBridgeEndJSON(st.GetSender()), toBridgeEndJSON(st.GetReceiver())
+	return out
+}
+
+// parseEnd reads SURFACE:PORT.
+func parseEnd(flag, s string) (string, string, error) {
+	surface, port, ok := strings.Cut(s, ":")
+	if !ok || surface == "" || port == "" {
+		return "", "", fmt.Errorf("--%s %q: want SURFACE:PORT, where PORT is a bridge port's entity ID or label", flag, s)
+	}
+	return surface, port, nil
+}
+
+func newBridgeCmd() *cobra.Command {
+	o := &opFlags{}
+	cmd := &cobra.Command{
+		Use:   "bridge",
+		Short: "Declare and watch bridges: exactly-once item links between surfaces",
+		Long: `A bridge moves items from a bridge-export port on one surface to a
+bridge-import port on another, exactly once, whatever fails: items leave the
+source only at confirmed ticks, the destination ignores duplicates, and the
+source forgets them only once the destination confirmed applying them.`,
+	}
+	o.add(cmd)
+
+	var from, to, name, items string
+	create := &cobra.Command{
+		Use:   "create --from SURFACE:PORT --to SURFACE:PORT",
+		Short: "Declare a bridge from an export port to an import port",
+		Example: `  starlane bridge create --from nauvis:out --to vulcanus:in
+  starlane bridge create --from vulcanus:out --to nauvis:in --items coal,stone --name coal-home`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs, fp, err := parseEnd("from", from)
+			if err != nil {
+				return err
+			}
+			ts, tp, err := parseEnd("to", to)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = fs + "-to-" + ts
+			}
+			var list []string
+			for _, it := range strings.Split(items, ",") {
+				if it = strings.TrimSpace(it); it != "" {
+					list = append(list, it)
+				}
+			}
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.CreateBridge(ctx, &pb.CreateBridgeRequest{RequestId: rid, Bridge: &pb.Bridge{
+					Id: name, FromSurface: fs, FromPort: fp, ToSurface: ts, ToPort: tp, Items: list}})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					js := toBridgeJSON(r.Bridge)
+					js.Index = r.Index
+					return printJSON(cmd.OutOrStdout(), js)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created bridge %s: %s:%s -> %s:%s (index %d)\n", name, fs, fp, ts, tp, r.Index)
+				return nil
+			})
+		},
+	}
+	cf := create.Flags()
+	cf.StringVar(&from, "from", "", "source SURFACE:PORT (a bridge-export entity's ID or label)")
+	cf.StringVar(&to, "to", "", "destination SURFACE:PORT (a bridge-import entity's ID or label)")
+	cf.StringVar(&name, "name", "", "bridge name (default FROM-to-TO)")
+	cf.StringVar(&items, "items", "", "comma-separated items the bridge carries (default: any)")
+	_ = create.MarkFlagRequired("from")
+	_ = create.MarkFlagRequired("to")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List bridges with what they moved",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.ListBridges(ctx, &pb.ListBridgesRequest{})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					out := []bridgeJSON{}
+					for _, b := range r.Bridges {
+						out = append(out, toBridgeJSON(b))
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tFROM\tTO\tEXPORTED\tDELIVERED\tINFLIGHT\tITEMS/S\tSTATUS")
+				for _, b := range r.Bridges {
+					js := toBridgeJSON(b)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%s\n", js.Name, js.From, js.To, js.Exported, js.Delivered, js.Inflight, js.ItemsPerSecond, bridgeState(js))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a bridge: per item exported, delivered, acked and in flight; rate and latency",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.GetBridge(ctx, &pb.GetBridgeRequest{Id: args[0]})
+				if err != nil {
+					return err
+				}
+				js := toBridgeJSON(r.Bridge)
+				js.Index = r.Index
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), js)
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "bridge:    %s\nfrom:      %s\nto:        %s\nitems:     %s\nstatus:    %s\n", js.Name, js.From, js.To,
+					orDash(strings.Join(js.Items, ", ")), bridgeState(js))
+				fmt.Fprintf(w, "rate:      %.1f items/s (%.1f stacks/s)   latency p50 %.1f ticks, p99 %.1f ticks\n\n",
+					js.ItemsPerSecond, js.StacksPerSecond, js.LatencyTicksP50, js.LatencyTicksP99)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "item\texported\tdelivered\tacked\tinflight\t")
+				for _, it := range js.Stats {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", it.Item, it.Exported, it.Delivered, it.Acked, it.Inflight)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Remove a bridge (items in flight stay in the source's outbox)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rid := ctlclient.NewRequestID()
+			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.DeleteBridge(ctx, &pb.DeleteBridgeRequest{RequestId: rid, Id: args[0]})
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"deleted": args[0], "index": r.Index})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted bridge %s (index %d)\n", args[0], r.Index)
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(create, list, get, del)
+	return cmd
+}
+
+// bridgeState summarises both ends for humans.
+func bridgeState(js bridgeJSON) string {
+	switch {
+	case js.Sender != nil && js.Sender.Error != "":
+		return "sender: " + js.Sender.Error
+	case js.Receiver != nil && js.Receiver.Error != "":
+		return "receiver: " + js.Receiver.Error
+	case js.Sender == nil || js.Receiver == nil:
+		return "waiting for both ends to report"
+	case !js.Sender.Connected:
+		return "connecting"
+	}
+	return "flowing"
+}

@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"sort"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// Bridges: declared in Raft; their live status comes from the two ends' heartbeats.
+
+func (a *clusterAPI) CreateBridge(ctx context.Context, req *pb.CreateBridgeRequest) (*pb.CreateBridgeResponse, error) {
+	b := req.GetBridge()
+	if b == nil || b.Id == "" {
+		return nil, status.Error(codes.InvalidArgument, "a bridge needs an id")
+	}
+	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateBridge{CreateBridge: &pb.CreateBridgeCmd{Bridge: b}}})
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.CreateBridgeResponse{Index: res.Index}
+	a.c.fsm.read(func(s *state) {
+		if cur := s.bridges[b.Id]; cur != nil {
+			out.Bridge = proto.Clone(cur).(*pb.Bridge)
+		}
+	})
+	return out, nil
+}
+
+func (a *clusterAPI) ListBridges(ctx context.Context, _ *pb.ListBridgesRequest) (*pb.ListBridgesResponse, error) {
+	out := &pb.ListBridgesResponse{}
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
+		out.Index = s.index
+		for _, id := range sortedKeys(s.bridges) {
+			out.Bridges = append(out.Bridges, liveBridge(s, s.bridges[id], live))
+		}
+	})
+	return out, err
+}
+
+func (a *clusterAPI) GetBridge(ctx context.Context, req *pb.GetBridgeRequest) (*pb.GetBridgeResponse, error) {
+	var out *pb.GetBridgeResponse
+	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
+		if b := s.bridges[req.Id]; b != nil {
+			out = &pb.GetBridgeResponse{Bridge: liveBridge(s, b, live), Index: s.index}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, status.Errorf(codes.NotFound, "bridge %s not found", req.Id)
+	}
+	return out, nil
+}
+
+func (a *clusterAPI) DeleteBridge(ctx context.Context, req *pb.DeleteBridgeRequest) (*pb.DeleteBridgeResponse, error) {
+	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_DeleteBridge{DeleteBridge: &pb.DeleteBridgeCmd{Id: req.Id}}})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.DeleteBridgeResponse{Index: res.Index}, nil
+}
+
+// liveBridge adds the status the two ends last reported: the sender from the node
+// running the source's primary under its current epoch, the receiver likewise.
+func liveBridge(s *state, b *pb.Bridge, live map[string]lease) *pb.Bridge {
+	out := proto.Clone(b).(*pb.Bridge)
+	from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
+	st := &pb.BridgeStatus{}
+	for _, nodeID := range sortedKeys(live) {
+		for _, e := range live[nodeID].bridges {
+			if e.Bridge != b.Id {
+				continue
+			}
+			switch {
+			case e.Side == "sender" && nodeID == from.GetPrimary() && e.Epoch == from.GetEpoch():
+				st.Sender = proto.Clone(e).(*pb.BridgeEndStats)
+			case e.Side == "receiver" && nodeID == to.GetPrimary() && e.Epoch == to.GetEpoch():
+				st.Receiver = proto.Clone(e).(*pb.BridgeEndStats)
+			}
+		}
+	}
+	type counts struct{ exported, delivered, acked int64 }
+	items := map[string]*counts{}
+	get := func(name string) *counts {
+		if items[name] == nil {
+			items[name] = &counts{}
+		}
+		return items[name]
+	}
+	for _, it := range st.Sender.GetItems() {
+		c := get(it.Item)
+		c.exported, c.acked = it.Moved, it.Acked
+	}
+	for _, it := range st.Receiver.GetItems() {
+		get(it.Item).delivered = it.Moved
+	}
+	names := make([]string, 0, len(items))
+	for n := range items {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := items[n]
+		st.Items = append(st.Items, &pb.BridgeItemStatus{Item: n, Exported: c.exported, Delivered: c.delivered,
+			Acked: c.acked, Inflight: max(c.exported-c.delivered, 0)})
+	}
+	if st.Sender != nil || st.Receiver != nil {
+		out.Status = st
+	}
+	return out
+}
+
+// bridgeRoutesOf lists the bridges with an end on one of node's primaries.
+func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
+	var out []*pb.BridgeRoute
+	for _, id := range sortedKeys(s.bridges) {
+		b := s.bridges[id]
+		from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
+		if from.GetPrimary() != node && to.GetPrimary() != node {
+			continue
+		}
+		r := &pb.BridgeRoute{Bridge: proto.Clone(b).(*pb.Bridge),
+			FromNode: from.GetPrimary(), FromEpoch: from.GetEpoch(), ToNode: to.GetPrimary(), ToEpoch: to.GetEpoch()}
+		if n := s.nodes[r.FromNode]; n != nil {
+			r.FromAddress = n.Address
+		}
+		if n := s.nodes[r.ToNode]; n != nil {
+			r.ToAddress = n.Address
+		}
+		out = append(out, r)
+	}
+	return out
+}

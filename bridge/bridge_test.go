@@ -59,7 +59,6 @@ func loopSurface(name string, plates int32) (*sim.Surface, error) {
 	return s, nil
 }
 
-
 func openShard(t *testing.T, dir, name string, epoch uint64, plates int32) *shard.Shard {
 	t.Helper()
 	sh, err := shard.Open(shard.Config{Name: name, Dir: dir, Epoch: epoch, UPS: 240, CheckpointEvery: 300,

@@ -32,31 +32,68 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// rateMeter counts stacks and items and reports their rates since it was last read.
+// rateMeter counts stacks and items in one-second buckets and reports the rates over
+// the last rateWindow seconds.
 type rateMeter struct {
-	mu     sync.Mutex
-	stacks int64
-	items  int64
-	since  time.Time
+	mu      sync.Mutex
+	buckets [rateWindow]struct {
+		sec           int64
+		stacks, items int64
+	}
 }
 
-func (r *rateMeter) add(items int64) {
+const rateWindow = 10
+
+func (r *rateMeter) add(now time.Time, items int64) {
 	r.mu.Lock()
-	r.stacks++
-	r.items += items
+	sec := now.Unix()
+	b := &r.buckets[sec%rateWindow]
+	if b.sec != sec {
+		b.sec, b.stacks, b.items = sec, 0, 0
+	}
+	b.stacks++
+	b.items += items
 	r.mu.Unlock()
 }
 
 func (r *rateMeter) rate(now time.Time) (stacks, items float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.since.IsZero() {
-		if d := now.Sub(r.since).Seconds(); d > 0 {
-			stacks, items = float64(r.stacks)/d, float64(r.items)/d
+	sec := now.Unix()
+	for _, b := range r.buckets {
+		if b.sec > sec-rateWindow && b.sec <= sec {
+			stacks += float64(b.stacks)
+			items += float64(b.items)
 		}
 	}
-	r.stacks, r.items, r.since = 0, 0, now
-	return stacks, items
+	return stacks / rateWindow, items / rateWindow
+}
+
+// latencyRing keeps the latest latency samples for percentiles.
+type latencyRing struct {
+	samples []float64
+	next    int
+}
+
+const latencySamples = 4096
+
+func (l *latencyRing) add(v float64) {
+	if len(l.samples) < latencySamples {
+		l.samples = append(l.samples, v)
+		return
+	}
+	l.samples[l.next] = v
+	l.next = (l.next + 1) % latencySamples
+}
+
+// percentiles returns the median and the 99th percentile of the kept samples.
+func (l *latencyRing) percentiles() (p50, p99 float64) {
+	if len(l.samples) == 0 {
+		return 0, 0
+	}
+	s := append([]float64(nil), l.samples...)
+	sort.Float64s(s)
+	return s[len(s)/2], s[min(len(s)-1, len(s)*99/100)]
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -32,7 +31,7 @@ type Receiver struct {
 	room      int64  // credit at the last confirmed tick
 	confirmed bool   // hwm and room come from a confirmed tick
 	pending   map[uint64]pendingEntry
-	latencies []float64 // ticks, since the last Stats
+	latencies latencyRing // ticks
 	active    *rstream
 	rates     rateMeter
 	lastErr   string
@@ -107,8 +106,13 @@ func (r *Receiver) Release(_ uint64, v any) {
 		var items int64
 		for seq, p := range r.pending {
 			if seq <= st.hwm {
-				r.latencies = append(r.latencies, float64(now.UnixMicro()-p.exportedUS)/float64(tick.Microseconds()))
+				l := float64(now.UnixMicro()-p.exportedUS) / float64(tick.Microseconds())
+				r.latencies.add(l)
+				if m := r.cfg.Metrics; m != nil {
+					m.latency.WithLabelValues(r.route.Bridge).Observe(l)
+				}
 				items += int64(p.count)
+				r.rates.add(now, int64(p.count))
 				delete(r.pending, seq)
 			}
 		}
@@ -117,9 +121,6 @@ func (r *Receiver) Release(_ uint64, v any) {
 		}
 	}
 	r.hwm, r.room, r.confirmed = st.hwm, st.room, true
-	if len(r.latencies) > 100000 {
-		r.latencies = r.latencies[len(r.latencies)-100000:]
-	}
 	a := r.active
 	r.mu.Unlock()
 	if changed && a != nil {
@@ -259,7 +260,6 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 		if len(r.pending) < 1<<20 {
 			r.pending[e.Seq] = pendingEntry{e.ExportedUnixUs, e.Count}
 		}
-		r.rates.add(int64(e.Count))
 	}
 	return nil
 }
@@ -279,16 +279,6 @@ func (r *Receiver) Stats() *pb.BridgeEndStats {
 	out.Items = itemCounts(moved, nil)
 	out.LastSeq, out.Credit, out.Connected, out.Error = r.hwm, r.room, r.active != nil, r.lastErr
 	out.StacksPerSecond, out.ItemsPerSecond = r.rates.rate(r.cfg.Now())
-	if len(r.latencies) > 0 {
-		sort.Float64s(r.latencies)
-		out.LatencyTicksP50 = r.latencies[len(r.latencies)/2]
-		out.LatencyTicksP99 = r.latencies[min(len(r.latencies)-1, len(r.latencies)*99/100)]
-		if m := r.cfg.Metrics; m != nil {
-			for _, l := range r.latencies {
-				m.latency.WithLabelValues(r.route.Bridge).Observe(l)
-			}
-		}
-		r.latencies = r.latencies[:0]
-	}
+	out.LatencyTicksP50, out.LatencyTicksP99 = r.latencies.percentiles()
 	return out
 }

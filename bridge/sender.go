@@ -291,7 +291,7 @@ func (s *Sender) onAck(hwm uint64, credit int64) {
 		i := 0
 		var items int64
 		for i < len(s.queue) && s.queue[i].Seq <= hwm {
-			s.rates.add(int64(s.queue[i].Count))
+			s.rates.add(s.cfg.Now(), int64(s.queue[i].Count))
 			items += int64(s.queue[i].Count)
 			i++
 		}

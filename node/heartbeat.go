@@ -30,7 +30,7 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 		case <-time.After(every):
 		}
 		sent := n.cfg.Now()
-		req := &pb.HeartbeatRequest{NodeId: n.id, Shards: n.shardStats()}
+		req := &pb.HeartbeatRequest{NodeId: n.id, Shards: n.shardStats(), Bridges: n.bridgeStats()}
 		actx, cancel := context.WithTimeout(ctx, every)
 		var res *pb.HeartbeatResponse
 		err := n.ctl.Node(actx, func(ctx context.Context, c pb.NodeServiceClient) error {

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/bridge"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -69,16 +70,17 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Node is a running node agent.
 type Node struct {
-	cfg    Config
-	id     string
-	log    *slog.Logger
-	lock   *os.File
-	ln     net.Listener
-	creds  credentials.TransportCredentials
-	ctl    *ctlclient.Client
-	grpc   *grpc.Server
-	shMet  *shard.Metrics
-	bundle *sim.Bundle
+	cfg     Config
+	id      string
+	log     *slog.Logger
+	lock    *os.File
+	ln      net.Listener
+	creds   credentials.TransportCredentials
+	ctl     *ctlclient.Client
+	grpc    *grpc.Server
+	shMet   *shard.Metrics
+	bundle  *sim.Bundle
+	bridges *bridgeSet
 
 	heartbeatEvery time.Duration
 	leaseTTL       time.Duration
@@ -209,6 +211,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.grpc = grpc.NewServer(opts...)
 	pb.RegisterShardServiceServer(n.grpc, &playAPI{n: n})
+	n.bridges = newBridgeSet(bridge.Config{Node: n.id, Codec: simCodec{}, Logger: n.log,
+		Metrics: bridge.NewMetrics(cfg.Metrics), Now: cfg.Now})
+	pb.RegisterBridgeServiceServer(n.grpc, n.bridges.server)
 	ok = true
 	return n, nil
 }
@@ -293,9 +298,10 @@ func (n *Node) Run(ctx context.Context) error {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- n.grpc.Serve(n.ln) }()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); n.watchLoop(ctx) }()
+	go func() { defer wg.Done(); n.bridgeLoop(ctx) }()
 	n.log.Info("node running", "api", n.cfg.Advertise, "data_dir", n.cfg.DataDir)
 	var err error
 	select {

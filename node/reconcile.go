@@ -110,6 +110,7 @@ func (n *Node) apply(ctx context.Context, up *pb.AssignmentsUpdate) {
 		go n.stopHosted(h)
 	}
 	n.grantLeases()
+	n.setRoutes(up.Bridges)
 	if len(stop)+len(start) > 0 {
 		n.log.Info("assignments changed", "index", up.Index, "starting", len(start), "stopping", len(stop))
 	}
@@ -154,6 +155,7 @@ func (n *Node) startHosted(ctx context.Context, h *hosted, prev *hosted) {
 	n.mu.Unlock()
 	n.grantLeases()
 	sh.Start()
+	n.kickBridges()
 	n.log.Info("surface running", "surface", h.name, "epoch", h.epoch, "tick", sh.Executed())
 }
 

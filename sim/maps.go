@@ -19,7 +19,7 @@ type MapInfo struct {
 var builtinMaps = []MapInfo{
 	{"empty", "a blank surface with the planet's procedural resources", genEmpty},
 	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs; surplus plates leave through bridge port \"out\", port \"in\" unloads into a chest", genStarter},
-	{"outpost", "a solar-powered mining outpost: drills fill bridge port \"out\" with coal and stone, port \"in\" unloads into chests", genOutpost},
+	{"outpost", "a solar-powered mining outpost: coal leaves through bridge port \"out\", stone through \"out2\"; port \"in\" unloads into chests", genOutpost},
 	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub},
 	{"megabase-10k", "a generated base researching at 10,000 SPM of red and green science, from ore to labs", genMegabase},
 }
@@ -161,21 +161,22 @@ func genOutpost(b *Bundle, seed uint64, name string) (*Surface, error) {
 		return nil, err
 	}
 	l := &layout{s: s}
-	// Both drills drop straight into the export port between them, via a chest and an
-	// inserter each (a drill fills the chest in front of it).
+	// Each drill fills the chest in front of it; an inserter moves coal to export port
+	// "out" and stone to export port "out2".
 	l.put("electric-mining-drill", 0, 2, North)
 	l.put("electric-mining-drill", 4, 2, North)
 	l.put("iron-chest", 1, 1, North)
 	l.put("iron-chest", 5, 1, North)
 	l.put("fast-inserter", 2, 1, West) // coal chest -> export port
 	l.spec(BuildSpec{Name: "bridge-export", X: 3, Y: 1, Label: "out"})
-	l.put("fast-inserter", 4, 1, East) // stone chest -> export port
+	l.put("fast-inserter", 6, 1, West) // stone chest -> second export port
+	l.spec(BuildSpec{Name: "bridge-export", X: 7, Y: 1, Label: "out2"})
 	l.spec(BuildSpec{Name: "bridge-import", X: 3, Y: -3, Label: "in"})
 	l.put("fast-inserter", 3, -2, North) // import port -> chest
 	l.put("steel-chest", 3, -1, North)
 	l.put("fast-inserter", 4, -3, West) // import port -> second chest
 	l.put("steel-chest", 5, -3, North)
-	l.put("substation", 7, -1, North)
+	l.put("substation", 8, -1, North)
 	l.put("substation", 20, -1, North)
 	l.fill("solar-panel", 10, -8, 28, 7, 8)
 	l.fill("accumulator", 10, -8, 28, 7, 6)

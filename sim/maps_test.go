@@ -47,7 +47,7 @@ func TestDevWorldMapsRunPoweredWithTheirPorts(t *testing.T) {
 		ports []string
 	}{
 		{"starter", []string{"out", "in"}},
-		{"outpost", []string{"out", "in"}},
+		{"outpost", []string{"out", "out2", "in"}},
 		{"hub", []string{"in1", "in2", "in3", "in4", "out1", "out2", "out3", "out4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -159,6 +159,10 @@ func (d *devCluster) run(basePort int) error {
 	if err := d.checkPortsFree(); err != nil {
 		return err
 	}
+	// A cluster.json left by an earlier run must not be mistaken for this one.
+	if err := os.Remove(filepath.Join(d.dir, "cluster.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d.procs = map[string]*devProc{}

@@ -20,6 +20,7 @@ var builtinMaps = []MapInfo{
 	{"empty", "a blank surface with the planet's procedural resources", genEmpty},
 	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs; surplus plates leave through bridge port \"out\", port \"in\" unloads into a chest", genStarter},
 	{"outpost", "a solar-powered mining outpost: coal leaves through bridge port \"out\", stone through \"out2\"; port \"in\" unloads into chests", genOutpost},
+	{"loop", "a closed test world: 2,000 iron plates leave through bridge port \"out\"; port \"in\" unloads into a chest that also feeds \"out\"", genLoop},
 	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub},
 	{"megabase-10k", "a generated base researching at 10,000 SPM of red and green science, from ore to labs", genMegabase},
 }
@@ -217,6 +218,36 @@ func genHub(b *Bundle, seed uint64, name string) (*Surface, error) {
 		return nil, l.err
 	}
 	s.chargeAccumulators()
+	return s, nil
+}
+
+// genLoop builds half of a closed world for bridge tests: whatever arrives goes out
+// again, so two loop surfaces bridged both ways pass the same plates back and forth and
+// their total never changes. Power comes from an electric-energy-interface.
+func genLoop(b *Bundle, seed uint64, name string) (*Surface, error) {
+	if name == "" {
+		name = "nauvis"
+	}
+	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{s: s}
+	l.put("steel-chest", 0, 0, North)
+	l.put("fast-inserter", 1, 0, West) // chest -> export port
+	l.spec(BuildSpec{Name: "bridge-export", X: 2, Y: 0, Label: "out"})
+	l.spec(BuildSpec{Name: "bridge-import", X: 0, Y: 2, Label: "in"})
+	l.put("fast-inserter", 1, 2, West) // import port -> chest
+	l.put("steel-chest", 2, 2, North)
+	l.put("fast-inserter", 2, 1, South) // chest -> export port
+	l.put("substation", 4, 1, North)
+	l.put("electric-energy-interface", 6, 1, North)
+	if l.err != nil {
+		return nil, l.err
+	}
+	if _, err := s.doInsert(nil, 0, 0, "iron-plate", 2000); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

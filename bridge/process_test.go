@@ -1,0 +1,171 @@
+package bridge
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/internal/faultproxy"
+	"github.com/starlane/starlane/internal/proctest"
+)
+
+// bin is the starlane binary, built once for the multi-process tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "starlane-bridge-test")
+	if err != nil {
+		panic(err)
+	}
+	if bin, err = proctest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type bridgeGet struct {
+	Exported  int64 `json:"exported"`
+	Delivered int64 `json:"delivered"`
+	Sender    *struct {
+		Connected bool   `json:"connected"`
+		Error     string `json:"error"`
+	} `json:"sender"`
+}
+
+// TestBridgesSurviveFaults runs two real nodes with two loop surfaces bridged both ways,
+// through proxies that drop, duplicate, delay and reorder bridge messages, and meanwhile
+// kills and restarts the nodes, partitions them and breaks their streams. At the end no
+// plate may be lost or duplicated: the plates on both surfaces plus those in flight are
+// the 4,000 the two maps started with.
+func TestBridgesSurviveFaults(t *testing.T) {
+	duration, minFaults := 150*time.Second, 200
+	if testing.Short() {
+		duration, minFaults = 25*time.Second, 30
+	}
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	const transfer = "/starlane.v1.BridgeService/Transfer"
+	bind := map[string]string{"n1": proctest.FreeAddr(t), "n2": proctest.FreeAddr(t)}
+	proxies := map[string]*faultproxy.Proxy{}
+	for i, n := range []string{"n1", "n2"} {
+		p, err := faultproxy.Start("127.0.0.1:0", bind[n], uint64(i+1), transfer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		proxies[n] = p
+		c.StartNodeAt(n, bind[n], p.Addr(), "--checkpoint-every", "300")
+	}
+	c.CLI("surface", "create", "a", "--map", "loop", "--node", "n1")
+	c.CLI("surface", "create", "b", "--map", "loop", "--node", "n2")
+	c.CLI("bridge", "create", "--from", "a:out", "--to", "b:in", "--name", "ab")
+	c.CLI("bridge", "create", "--from", "b:out", "--to", "a:in", "--name", "ba")
+	delivered := func(name string) int64 {
+		var g bridgeGet
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "bridge", "get", name, "--json", "--controller", c.CtlAddr)
+		if code != 0 || jsonUnmarshal(out, &g) != nil {
+			return -1
+		}
+		return g.Delivered
+	}
+	proctest.Eventually(t, 60*time.Second, "plates to cross both bridges", func() bool {
+		return delivered("ab") > 0 && delivered("ba") > 0
+	})
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	faults := map[string]int{}
+	for _, p := range proxies {
+		p.SetFaults(faultproxy.Faults{Drop: 0.03, Dup: 0.03, Reorder: 0.03, Delay: 0.03, MaxDelay: 80 * time.Millisecond})
+	}
+	end := time.Now().Add(duration)
+	for time.Now().Before(end) {
+		time.Sleep(time.Duration(150+rng.IntN(450)) * time.Millisecond)
+		n := []string{"n1", "n2"}[rng.IntN(2)]
+		switch k := rng.IntN(10); {
+		case k < 3:
+			c.Nodes[n].Kill()
+			time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
+			c.Nodes[n].Restart(t)
+			faults["kill -9 "+n]++
+		case k < 4:
+			c.Nodes["n1"].Kill()
+			c.Nodes["n2"].Kill()
+			time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
+			c.Nodes["n1"].Restart(t)
+			c.Nodes["n2"].Restart(t)
+			faults["kill -9 both"]++
+		case k < 7:
+			proxies[n].Partition(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
+			faults["partition "+n]++
+		default:
+			proxies[n].BreakStreams()
+			faults["break streams "+n]++
+		}
+	}
+	for _, p := range proxies {
+		p.SetFaults(faultproxy.Faults{})
+		for k, v := range p.Counts() {
+			if k != "partition" && k != "break" {
+				faults["message "+k] += int(v)
+			}
+		}
+	}
+	total := 0
+	kinds := make([]string, 0, len(faults))
+	for k, v := range faults {
+		total += v
+		kinds = append(kinds, fmt.Sprintf("%s: %d", k, v))
+	}
+	sort.Strings(kinds)
+	t.Logf("%d faults: %s", total, strings.Join(kinds, ", "))
+	if total < minFaults {
+		t.Errorf("only %d faults ran, want at least %d", total, minFaults)
+	}
+
+	// Quiet again: the bridges must flow again by themselves.
+	before := delivered("ab")
+	proctest.Eventually(t, 60*time.Second, "the bridges to flow again after the faults", func() bool {
+		return delivered("ab") > before+20
+	})
+	c.Nodes["n1"].Stop()
+	c.Nodes["n2"].Stop()
+
+	a := storeCensus(t, filepath.Join(dir, "n1", "shards", "a"), "a")
+	b := storeCensus(t, filepath.Join(dir, "n2", "shards", "b"), "b")
+	flightAB, flightBA := inflight(a, b), inflight(b, a)
+	plates := a.items["iron-plate"] + b.items["iron-plate"] + flightAB["iron-plate"] + flightBA["iron-plate"]
+	t.Logf("a: %d plates at tick %d, b: %d at tick %d, in flight a->b %d, b->a %d; a->b exported %d delivered %d; b->a exported %d delivered %d",
+		a.items["iron-plate"], a.tick, b.items["iron-plate"], b.tick, flightAB["iron-plate"], flightBA["iron-plate"],
+		a.exported["iron-plate"], b.delivered["iron-plate"], b.exported["iron-plate"], a.delivered["iron-plate"])
+	if plates != 4000 {
+		t.Fatalf("%d plates exist after the faults, the maps started with 4000: %d lost or duplicated", plates, 4000-plates)
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to census
+		flight   map[string]int64
+	}{{"a->b", a, b, flightAB}, {"b->a", b, a, flightBA}} {
+		if got := tc.to.delivered["iron-plate"] + tc.flight["iron-plate"]; got != tc.from.exported["iron-plate"] {
+			t.Errorf("%s: %d exported, but %d delivered and %d in flight", tc.name, tc.from.exported["iron-plate"], tc.to.delivered["iron-plate"], tc.flight["iron-plate"])
+		}
+	}
+}
+
+// storeCensus opens a stopped node's shard store and takes the census at its last
+// confirmed tick.
+func storeCensus(t *testing.T, dir, name string) census {
+	t.Helper()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("no shard store for %s: %v", name, err)
+	}
+	return takeCensusAt(t, dir, name)
+}
+

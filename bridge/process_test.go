@@ -168,4 +168,3 @@ func storeCensus(t *testing.T, dir, name string) census {
 	}
 	return takeCensusAt(t, dir, name)
 }
-

@@ -259,4 +259,3 @@ func (p *Proxy) pump(ctx context.Context, faulty bool, recv func(any) error, sen
 		}
 	}
 }
-

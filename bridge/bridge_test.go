@@ -267,3 +267,59 @@ func TestBridgeLoopConservesItems(t *testing.T) {
 		t.Errorf("a->b: exported %d, delivered %d + in flight %d", a.exported["iron-plate"], b.delivered["iron-plate"], flightAB["iron-plate"])
 	}
 }
+
+// TestStalledReceiverBoundsMemory bridges two loop surfaces and then stalls the
+// destination (its shard stops ticking, so it acknowledges nothing more). The source must
+// keep at most the credit it was granted in its outbox, the sender must queue no more, and
+// the plates back up in the source's export port instead of piling up anywhere.
+func TestStalledReceiverBoundsMemory(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	cfg := Config{Node: "test", Codec: simCodec{}, Resend: 200 * time.Millisecond}
+	d := &dialer{}
+	defer d.close()
+	srv := NewServer()
+	addr := serve(t, srv)
+	a, b := openShard(t, dirA, "a", 1), openShard(t, dirB, "b", 1)
+	defer a.Stop()
+	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 1, ToSurface: "b", ToPort: "in", ToEpoch: 1, ToAddress: addr}
+	r, err := NewReceiver(cfg, b, route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	srv.Add("ab", r)
+	s, err := NewSender(cfg, a, route, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	waitFor(t, 30*time.Second, "plates to cross", func() bool { return deliveredSoFar(t, b) > 30 })
+	b.Stop()         // the destination stalls
+	const slots = 48 // credit is at most the import port's slots
+	exportPort := func() (n int64) {
+		_ = a.Inspect(func(ss shard.Simulation) {
+			sa := ss.(*sim.Surface)
+			out, _, _ := sa.BridgePort("out")
+			info, _ := sa.Entity(sim.EntityID(out))
+			for _, st := range sa.Contents(sim.EntityID(info.ID)) {
+				n += int64(st.Count)
+			}
+		})
+		return n
+	}
+	waitFor(t, 30*time.Second, "plates to back up in the export port", func() bool { return exportPort() > 40 })
+	var outbox []int
+	for i := 0; i < 8; i++ {
+		time.Sleep(250 * time.Millisecond)
+		st := s.Stats()
+		s.mu.Lock()
+		q := len(s.queue)
+		s.mu.Unlock()
+		if st.OutboxEntries > slots || q > slots {
+			t.Fatalf("with the destination stalled the source holds %d outbox entries and the sender queues %d; the bound is %d",
+				st.OutboxEntries, q, slots)
+		}
+		outbox = append(outbox, int(st.OutboxEntries))
+	}
+	t.Logf("outbox entries while stalled: %v; plates backed up in the export port: %d", outbox, exportPort())
+}

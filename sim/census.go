@@ -70,3 +70,11 @@ func (s *Surface) ItemTotals() map[string]int64 {
 	}
 	return out
 }
+
+// Contents returns what an entity holds (as mining it would give back), merged by item.
+func (s *Surface) Contents(id EntityID) []Stack {
+	if !s.validEntity(id) {
+		return nil
+	}
+	return s.contents(id)
+}

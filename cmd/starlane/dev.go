@@ -48,11 +48,13 @@ type clusterJSON struct {
 	Controller string            `json:"controller"`
 	Nodes      map[string]string `json:"nodes"`
 	Surfaces   map[string]string `json:"surfaces"`
-	JoinToken  string            `json:"join_token"`
-	DataDir    string            `json:"data_dir"`
-	Metrics    map[string]string `json:"metrics"`
-	PIDs       map[string]int    `json:"pids"`
-	Logs       string            `json:"logs"`
+	// Bridges maps each bridge to "FROM:PORT -> TO:PORT".
+	Bridges   map[string]string `json:"bridges"`
+	JoinToken string            `json:"join_token"`
+	DataDir   string            `json:"data_dir"`
+	Metrics   map[string]string `json:"metrics"`
+	PIDs      map[string]int    `json:"pids"`
+	Logs      string            `json:"logs"`
 }
 
 // devSurfaces is the default world.
@@ -62,7 +64,15 @@ var devSurfaces = []struct {
 }{
 	{"nauvis", "nauvis", "starter", 1},
 	{"vulcanus", "vulcanus", "outpost", 2},
-	{"fulgora", "fulgora", "outpost", 3},
+	{"fulgora", "fulgora", "hub", 3},
+}
+
+// devBridges link the default world: nauvis's surplus plates go to vulcanus, vulcanus's
+// coal comes back, and its stone goes to the hub on fulgora.
+var devBridges = []*pb.Bridge{
+	{Id: "nauvis-to-vulcanus", FromSurface: "nauvis", FromPort: "out", ToSurface: "vulcanus", ToPort: "in"},
+	{Id: "vulcanus-to-nauvis", FromSurface: "vulcanus", FromPort: "out", ToSurface: "nauvis", ToPort: "in"},
+	{Id: "vulcanus-to-hub", FromSurface: "vulcanus", FromPort: "out2", ToSurface: "fulgora", ToPort: "in1"},
 }
 
 func defaultDevDir() string {
@@ -279,6 +289,18 @@ func (d *devCluster) start(ctx context.Context) error {
 			return fmt.Errorf("create surface %s: %w", s.name, apiErr(err))
 		}
 	}
+	for _, b := range devBridges {
+		req := &pb.CreateBridgeRequest{RequestId: "dev-bridge-" + b.Id, Bridge: b}
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := cl.Cluster(cctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.CreateBridge(ctx, req)
+			return err
+		})
+		cancel()
+		if err != nil && status.Code(err) != codes.AlreadyExists {
+			return fmt.Errorf("create bridge %s: %w", b.Id, apiErr(err))
+		}
+	}
 	var surfaces []*pb.Surface
 	if err := d.waitFor(ctx, 90*time.Second, "every surface to tick on a node", func() bool {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -306,6 +328,7 @@ func (d *devCluster) start(ctx context.Context) error {
 
 	d.mu.Lock()
 	d.info = clusterJSON{Controller: ctlAddr, Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token,
+		Bridges: map[string]string{},
 		DataDir: d.dir, Metrics: map[string]string{"controller": "http://" + d.addr(d.ports.ControllerMet) + "/metrics"},
 		Logs: filepath.Join(d.dir, "logs")}
 	for _, n := range d.ports.Nodes {
@@ -314,6 +337,9 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 	for _, sf := range surfaces {
 		d.info.Surfaces[sf.Name] = sf.GetAssignment().GetPrimary()
+	}
+	for _, b := range devBridges {
+		d.info.Bridges[b.Id] = b.FromSurface + ":" + b.FromPort + " -> " + b.ToSurface + ":" + b.ToPort
 	}
 	d.mu.Unlock()
 	if err := d.writeClusterJSON(); err != nil {
@@ -334,9 +360,12 @@ func (d *devCluster) start(ctx context.Context) error {
 	for _, n := range names {
 		fmt.Fprintf(w, "  surface %-9s on %s\n", n, d.info.Surfaces[n])
 	}
+	for _, b := range devBridges {
+		fmt.Fprintf(w, "  bridge  %-19s %s\n", b.Id, d.info.Bridges[b.Id])
+	}
 	fmt.Fprintf(w, "  cluster.json %s, logs in %s\n", filepath.Join(d.dir, "cluster.json"), d.info.Logs)
-	fmt.Fprintf(w, "Try:\n  starlane surface list --controller %s\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
-		ctlAddr, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
+	fmt.Fprintf(w, "Try:\n  starlane surface list --controller %s\n  starlane bridge list --controller %s\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
+		ctlAddr, ctlAddr, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
 	return nil
 }
 

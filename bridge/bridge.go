@@ -30,7 +30,8 @@ type Sim interface {
 // Codec encodes the shard inputs a bridge submits; the node provides the simulation's
 // encoders.
 type Codec interface {
-	DeliverInput(port uint32, seq uint64, item string, count int32) []byte
+	// DeliverInput delivers consecutive entries, the first with sequence first.
+	DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte
 	AckInput(port uint32, seq uint64, credit int64) []byte
 	FilterInput(port uint32, items []string) []byte
 }

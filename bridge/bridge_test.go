@@ -20,8 +20,8 @@ import (
 // simCodec encodes bridge inputs with the simulation's actions (the node does the same).
 type simCodec struct{}
 
-func (simCodec) DeliverInput(port uint32, seq uint64, item string, count int32) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: seq, Name: item, Count: count})
+func (simCodec) DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
+	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: first, Names: items, Counts: counts})
 }
 func (simCodec) AckInput(port uint32, seq uint64, credit int64) []byte {
 	return sim.EncodeAction(sim.Action{Kind: sim.ActAck, Entity: sim.EntityID(port), Seq: seq, Credit: credit})
@@ -44,7 +44,7 @@ func openShard(t *testing.T, dir, name string, epoch uint64) *shard.Shard {
 }
 
 // serve starts a BridgeService on loopback.
-func serve(t *testing.T, srv pb.BridgeServiceServer) string {
+func serve(t testing.TB, srv pb.BridgeServiceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

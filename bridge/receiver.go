@@ -17,6 +17,9 @@ import (
 // tick is one game tick of wall time, for latency in ticks.
 const tick = time.Second / 60
 
+// latencyPerTick bounds the latency samples taken per confirmed tick.
+const latencyPerTick = 16
+
 // Receiver is a bridge's receiving end beside the destination surface's shard: it
 // submits deliveries as inputs and acknowledges what confirmed ticks applied.
 type Receiver struct {
@@ -103,18 +106,26 @@ func (r *Receiver) Release(_ uint64, v any) {
 	r.mu.Lock()
 	changed := !r.confirmed || st.hwm != r.hwm || st.room != r.room
 	if st.hwm > r.hwm {
+		// Latency of the entries this tick applied; at most latencyPerTick samples per tick,
+		// spread over the run, so the kept samples cover seconds even at high rates.
+		applied := st.hwm - r.hwm
+		step := max(applied/latencyPerTick, 1)
 		var items int64
-		for seq, p := range r.pending {
-			if seq <= st.hwm {
+		for seq := r.hwm + 1; seq <= st.hwm; seq++ {
+			p, ok := r.pending[seq]
+			if !ok {
+				continue
+			}
+			if (seq-r.hwm-1)%step == 0 {
 				l := float64(now.UnixMicro()-p.exportedUS) / float64(tick.Microseconds())
 				r.latencies.add(l)
 				if m := r.cfg.Metrics; m != nil {
 					m.latency.WithLabelValues(r.route.Bridge).Observe(l)
 				}
-				items += int64(p.count)
-				r.rates.add(now, int64(p.count))
-				delete(r.pending, seq)
 			}
+			items += int64(p.count)
+			r.rates.add(now, int64(p.count))
+			delete(r.pending, seq)
 		}
 		if m := r.cfg.Metrics; m != nil {
 			m.items.WithLabelValues(r.route.Bridge, "receiver").Add(float64(items))
@@ -240,24 +251,34 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 	if !r.confirmed {
 		return nil // the high-water mark is not known yet; the sender resends
 	}
+	// One input carries the batch's run of new, consecutive entries.
+	var items []string
+	var counts []int32
+	first := max(r.submitted, r.hwm) + 1
+	next := first
 	for _, e := range b.Entries {
-		next := max(r.submitted, r.hwm) + 1
 		if e.Seq < next {
 			continue
 		}
 		if e.Seq != next {
-			// A gap: the missing entries come with the sender's next resend.
-			break
+			break // a gap: the missing entries come with the sender's next resend
 		}
-		in := shard.Input{Data: r.cfg.Codec.DeliverInput(r.port, e.Seq, e.Item, e.Count)}
-		if err := r.sh.Submit(in, 0); err != nil {
-			if errors.Is(err, shard.ErrClosed) {
-				return status.Error(codes.Unavailable, "the destination shard stopped")
-			}
-			break // busy: the rest comes with the next resend
+		items, counts = append(items, e.Item), append(counts, e.Count)
+		next++
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	in := shard.Input{Data: r.cfg.Codec.DeliverInput(r.port, first, items, counts)}
+	if err := r.sh.Submit(in, 0); err != nil {
+		if errors.Is(err, shard.ErrClosed) {
+			return status.Error(codes.Unavailable, "the destination shard stopped")
 		}
-		r.submitted = e.Seq
-		if len(r.pending) < 1<<20 {
+		return nil // busy: the entries come again with the next resend
+	}
+	r.submitted = next - 1
+	for _, e := range b.Entries {
+		if e.Seq >= first && e.Seq < next && len(r.pending) < 1<<20 {
 			r.pending[e.Seq] = pendingEntry{e.ExportedUnixUs, e.Count}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -37,10 +38,10 @@ type Sender struct {
 
 	mu        sync.Mutex
 	route     Route
-	queue     []*pb.BridgeEntry // released (confirmed) and not yet acknowledged, in order
-	acked     uint64            // the receiver's acknowledged high-water mark
-	credit    int64             // the receiver's last credit
-	ackedSent uint64            // hwm and credit last submitted as an ack input
+	queue     []entry // released (confirmed) and not yet acknowledged, in order
+	acked     uint64  // the receiver's acknowledged high-water mark
+	credit    int64   // the receiver's last credit
+	ackedSent uint64  // hwm and credit last submitted as an ack input
 	creditSet int64
 	ackInput  bool // an ack input was submitted at least once
 	sent      uint64
@@ -50,9 +51,18 @@ type Sender struct {
 	rates     rateMeter
 }
 
+// entry is one outbox entry as the sender keeps it (plain values: capturing thousands
+// per tick must cost the source's tick little).
+type entry struct {
+	seq, tick  uint64
+	item       string
+	count      int32
+	exportedUS int64
+}
+
 // captureOut is what a tick gave a sender: new entries and the port's state.
 type captureOut struct {
-	entries []*pb.BridgeEntry
+	entries []entry
 	acked   uint64
 	credit  int64
 	first   bool
@@ -112,8 +122,11 @@ func (s *Sender) Capture(sim shard.Simulation, t uint64) any {
 	out := captureOut{first: s.capFirst}
 	last, acked, credit := bs.BridgeExportState(s.port)
 	if last > s.capSeq || s.capFirst {
+		// Latency is measured from here: the tick that took the items out of the state.
+		now := s.cfg.Now().UnixMicro()
+		out.entries = make([]entry, 0, min(last-s.capSeq, 1<<16))
 		bs.BridgeOutbox(s.port, s.capSeq, func(seq, tick uint64, item string, count int32) bool {
-			out.entries = append(out.entries, &pb.BridgeEntry{Seq: seq, Tick: tick, Item: item, Count: count})
+			out.entries = append(out.entries, entry{seq, tick, item, count, now})
 			return true
 		})
 		s.capSeq = last
@@ -129,7 +142,6 @@ func (s *Sender) Release(_ uint64, v any) {
 	if !ok {
 		return
 	}
-	now := s.cfg.Now().UnixMicro()
 	s.mu.Lock()
 	if c.first {
 		// The source (re)started: what it acknowledged is its own state.
@@ -137,10 +149,9 @@ func (s *Sender) Release(_ uint64, v any) {
 		s.ackedSent = max(s.ackedSent, c.acked)
 	}
 	for _, e := range c.entries {
-		if e.Seq <= s.acked || (len(s.queue) > 0 && e.Seq <= s.queue[len(s.queue)-1].Seq) {
+		if e.seq <= s.acked || (len(s.queue) > 0 && e.seq <= s.queue[len(s.queue)-1].seq) {
 			continue
 		}
-		e.ExportedUnixUs = now
 		s.queue = append(s.queue, e)
 	}
 	s.mu.Unlock()
@@ -250,17 +261,20 @@ func (s *Sender) stream() error {
 	}
 }
 
-// pendingLocked returns the queued entries not yet sent on this stream.
+// pendingLocked returns the queued entries not yet sent on this stream, as messages.
 func (s *Sender) pendingLocked() []*pb.BridgeEntry {
-	i := 0
-	for i < len(s.queue) && s.queue[i].Seq <= s.sent {
-		i++
-	}
+	i := sort.Search(len(s.queue), func(i int) bool { return s.queue[i].seq > s.sent })
 	if i == len(s.queue) {
 		return nil
 	}
-	out := make([]*pb.BridgeEntry, len(s.queue)-i)
-	copy(out, s.queue[i:])
+	n := len(s.queue) - i
+	slab := make([]pb.BridgeEntry, n)
+	out := make([]*pb.BridgeEntry, n)
+	for k := range out {
+		e, m := &s.queue[i+k], &slab[k]
+		m.Seq, m.Tick, m.Item, m.Count, m.ExportedUnixUs = e.seq, e.tick, e.item, e.count, e.exportedUS
+		out[k] = m
+	}
 	return out
 }
 
@@ -290,9 +304,10 @@ func (s *Sender) onAck(hwm uint64, credit int64) {
 		s.progress = s.cfg.Now()
 		i := 0
 		var items int64
-		for i < len(s.queue) && s.queue[i].Seq <= hwm {
-			s.rates.add(s.cfg.Now(), int64(s.queue[i].Count))
-			items += int64(s.queue[i].Count)
+		now := s.cfg.Now()
+		for i < len(s.queue) && s.queue[i].seq <= hwm {
+			s.rates.add(now, int64(s.queue[i].count))
+			items += int64(s.queue[i].count)
 			i++
 		}
 		if m := s.cfg.Metrics; m != nil {

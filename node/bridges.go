@@ -22,8 +22,8 @@ import (
 // simCodec encodes bridge inputs as the simulation's actions.
 type simCodec struct{}
 
-func (simCodec) DeliverInput(port uint32, seq uint64, item string, count int32) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: seq, Name: item, Count: count})
+func (simCodec) DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
+	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: first, Names: items, Counts: counts})
 }
 
 func (simCodec) AckInput(port uint32, seq uint64, credit int64) []byte {

@@ -33,7 +33,7 @@ const (
 	ActSetResearch              // Name: technology ("" stops research)
 	ActSetLabel                 // X, Y: tile; Name: label
 	ActGive                     // system: Target player; Name: item; Count
-	ActDeliver                  // system: Entity: import port; Seq; Name: item; Count
+	ActDeliver                  // system: Entity: import port; Seq: the first delivery's sequence; Names, Counts: one stack each
 	ActAck                      // system: Entity: export port; Seq: acknowledged; Credit
 	ActPaste                    // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
 	ActSetPortFilter            // system: Entity: export port; Names: items it takes (none: any)
@@ -63,6 +63,7 @@ type Action struct {
 	Credit int64
 	Flags  uint32
 	Names  []string
+	Counts []int32
 	Build  BuildSpec
 	Data   []byte
 }
@@ -102,8 +103,15 @@ func EncodeAction(a Action) []byte {
 	case ActDeliver:
 		e.u(uint64(a.Entity))
 		e.u(a.Seq)
-		e.str(a.Name)
-		e.i(int64(a.Count))
+		e.u(uint64(len(a.Names)))
+		for i, n := range a.Names {
+			e.str(n)
+			var c int32
+			if i < len(a.Counts) {
+				c = a.Counts[i]
+			}
+			e.i(int64(c))
+		}
 	case ActAck:
 		e.u(uint64(a.Entity))
 		e.u(a.Seq)
@@ -201,8 +209,11 @@ func DecodeAction(p []byte) (Action, error) {
 	case ActDeliver:
 		a.Entity = EntityID(d.u32())
 		a.Seq = d.u()
-		a.Name = d.str(maxName)
-		a.Count = d.i32()
+		n := d.n(1 << 16)
+		for i := 0; i < n && d.err == nil; i++ {
+			a.Names = append(a.Names, d.str(maxName))
+			a.Counts = append(a.Counts, d.i32())
+		}
 	case ActAck:
 		a.Entity = EntityID(d.u32())
 		a.Seq = d.u()
@@ -491,14 +502,21 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 		s.stats.create(item, int64(a.Count))
 		return 0, nil
 	case ActDeliver:
-		item, err := s.itemByName(a.Name)
-		if err != nil {
-			return 0, err
+		// Deliveries apply in order; the first that cannot (a gap, no room, bad data)
+		// stops the rest, which the sender sends again.
+		for i, name := range a.Names {
+			item, err := s.itemByName(name)
+			if err != nil {
+				return a.Entity, err
+			}
+			if c := a.Counts[i]; c <= 0 || c > s.b.Items[item-1].StackSize {
+				return a.Entity, fmt.Errorf("delivery of %d %s is not between 1 and a stack", c, name)
+			}
+			if err := s.applyDelivery(a.Entity, a.Seq+uint64(i), item, a.Counts[i]); err != nil {
+				return a.Entity, err
+			}
 		}
-		if a.Count <= 0 || a.Count > s.b.Items[item-1].StackSize {
-			return 0, fmt.Errorf("delivery of %d %s is not between 1 and a stack", a.Count, a.Name)
-		}
-		return a.Entity, s.applyDelivery(a.Entity, a.Seq, item, a.Count)
+		return a.Entity, nil
 	case ActAck:
 		return a.Entity, s.applyAck(a.Entity, a.Seq, a.Credit)
 	case ActPaste:

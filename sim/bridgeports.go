@@ -57,9 +57,10 @@ func (s *Surface) BridgeImportState(port uint32) (hwm uint64, room int64) {
 	return s.ImportHighWater(EntityID(port)), s.ImportRoom(EntityID(port))
 }
 
-// BridgeDeliverInput encodes the shard input that delivers one outbox entry.
-func (s *Surface) BridgeDeliverInput(port uint32, seq uint64, item string, count int32) []byte {
-	return EncodeAction(Action{Kind: ActDeliver, Entity: EntityID(port), Seq: seq, Name: item, Count: count})
+// BridgeDeliverInput encodes the shard input that delivers consecutive outbox entries,
+// the first with sequence first.
+func (s *Surface) BridgeDeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
+	return EncodeAction(Action{Kind: ActDeliver, Entity: EntityID(port), Seq: first, Names: items, Counts: counts})
 }
 
 // BridgeAckInput encodes the shard input that acknowledges deliveries up to seq and sets

@@ -19,7 +19,7 @@ func FuzzStep(f *testing.F) {
 		{Kind: ActSetRecipe, X: 10, Y: 2, Name: "copper-cable"},
 		{Kind: ActMove, X: 512, Y: -512},
 		{Kind: ActGive, Target: 1, Name: "coal", Count: 10},
-		{Kind: ActDeliver, Entity: 3, Seq: 1, Name: "coal", Count: 1},
+		{Kind: ActDeliver, Entity: 3, Seq: 1, Names: []string{"coal", "stone"}, Counts: []int32{1, 5}},
 		{Kind: ActAck, Entity: 3, Seq: 1, Credit: 5},
 		{Kind: ActSetResearch, Name: "automation"},
 		{Kind: ActPaste, Data: []byte("0eNqrVkrKKU0tKMrMK1GyqlYqLknMzUxRsqpWKkktLlGyMjQwMDE0MDE2sTQzqq0FAOfWDlw="), X: 2, Y: 2},

@@ -150,10 +150,10 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 	}
 	// Deliver two stacks to the import port, one twice: the duplicate is ignored.
 	s.Step([]Input{
-		{Player: 0, Data: s.BridgeDeliverInput(in, 1, "coal", 10)},
-		{Player: 0, Data: s.BridgeDeliverInput(in, 1, "coal", 10)},
-		{Player: 0, Data: s.BridgeDeliverInput(in, 3, "coal", 10)}, // gap: refused
-		{Player: 0, Data: s.BridgeDeliverInput(in, 2, "stone", 5)},
+		{Player: 0, Data: s.BridgeDeliverInput(in, 1, []string{"coal"}, []int32{10})},
+		{Player: 0, Data: s.BridgeDeliverInput(in, 1, []string{"coal"}, []int32{10})},
+		{Player: 0, Data: s.BridgeDeliverInput(in, 3, []string{"coal"}, []int32{10})}, // gap: refused
+		{Player: 0, Data: s.BridgeDeliverInput(in, 2, []string{"stone"}, []int32{5})},
 	})
 	if hwm, _ := s.BridgeImportState(in); hwm != 2 {
 		t.Fatalf("high-water mark %d, want 2", hwm)
@@ -162,7 +162,7 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 		t.Fatalf("bridged in %v", got)
 	}
 	// A player cannot forge deliveries.
-	s.Step([]Input{{Player: 5, Data: s.BridgeDeliverInput(in, 3, "coal", 10)}})
+	s.Step([]Input{{Player: 5, Data: s.BridgeDeliverInput(in, 3, []string{"coal"}, []int32{10})}})
 	if r := s.LastResults()[0]; r.Err == "" {
 		t.Fatal("a player delivered items")
 	}

@@ -25,6 +25,8 @@ type DesyncReport struct {
 	Note       string       `json:"note,omitempty"`
 	// Path is where the report was written.
 	Path string `json:"-"`
+	// ServerHashValue and ClientHashValue are the hashes as numbers.
+	ServerHashValue, ClientHashValue uint64 `json:"-"`
 }
 
 // EntityDiff is one entity whose digest differs (or that exists on one side only).
@@ -42,14 +44,29 @@ const maxReportedEntities = 1000
 // desynced). The shard rebuilds its own state at that tick from a checkpoint and
 // the log, off the tick goroutine, and compares the two entity by entity.
 func (se *Session) Report(d Desync, clientState []byte) (*DesyncReport, error) {
-	sh := se.sh
-	rep := &DesyncReport{Surface: sh.cfg.Name, Player: se.player, PlayerName: se.name, Tick: d.Tick,
+	return se.sh.report(d, clientState, se.player, se.name, fmt.Sprintf("player-%d", se.player))
+}
+
+// ReportStandby writes the desync report of a hot standby (node) whose state hash
+// differed from this primary's at d.Tick, from the standby's saved state; the
+// client fields of the report describe the standby.
+func (s *Shard) ReportStandby(node string, d Desync, state []byte) (*DesyncReport, error) {
+	return s.report(d, state, 0, "standby "+node, "standby-"+node)
+}
+
+func (sh *Shard) report(d Desync, clientState []byte, player uint32, name, fileTag string) (*DesyncReport, error) {
+	rep := &DesyncReport{Surface: sh.cfg.Name, Player: player, PlayerName: name, Tick: d.Tick,
 		ServerHash: fmt.Sprintf("%016x", d.Server), ClientHash: fmt.Sprintf("%016x", d.ClientHash), Entities: []EntityDiff{}}
+	rep.ServerHashValue, rep.ClientHashValue = d.Server, d.ClientHash
 	client, err := sh.cfg.Load(bytes.NewReader(clientState))
 	if err != nil {
 		rep.Note = "the client's state does not load: " + err.Error()
 	} else {
 		rep.StateTick = client.Tick()
+		if d.ClientHash == 0 && client.Tick() == d.Tick {
+			rep.ClientHashValue = client.Hash()
+			rep.ClientHash = fmt.Sprintf("%016x", client.Hash())
+		}
 		server, err := sh.stateAt(rep.StateTick)
 		if err != nil {
 			rep.Note = fmt.Sprintf("cannot rebuild the shard's state at tick %d: %v", rep.StateTick, err)
@@ -61,12 +78,12 @@ func (se *Session) Report(d Desync, clientState []byte) (*DesyncReport, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("tick-%d-player-%d", d.Tick, se.player))
+	base := filepath.Join(dir, fmt.Sprintf("tick-%d-%s", d.Tick, fileTag))
 	for i := 2; ; i++ {
 		if _, err := os.Stat(base + ".json"); os.IsNotExist(err) {
 			break
 		}
-		base = filepath.Join(dir, fmt.Sprintf("tick-%d-player-%d-%d", d.Tick, se.player, i))
+		base = filepath.Join(dir, fmt.Sprintf("tick-%d-%s-%d", d.Tick, fileTag, i))
 	}
 	if err := os.WriteFile(base+".client.save", clientState, 0o600); err != nil {
 		return nil, fmt.Errorf("write desync report: %w", err)
@@ -76,14 +93,14 @@ func (se *Session) Report(d Desync, clientState []byte) (*DesyncReport, error) {
 		return nil, fmt.Errorf("write desync report: %w", err)
 	}
 	rep.Path = base + ".json"
-	sh.log.Warn("desync report written", "player", se.name, "tick", d.Tick, "differing_entities", len(rep.Entities), "report", rep.Path)
+	sh.log.Warn("desync report written", "player", name, "tick", d.Tick, "differing_entities", len(rep.Entities), "report", rep.Path)
 	return rep, nil
 }
 
-// stateAt rebuilds the shard's state after confirmed tick t.
+// stateAt rebuilds the shard's state after durable tick t.
 func (s *Shard) stateAt(t uint64) (Simulation, error) {
-	if t > s.confirmed.Load() {
-		return nil, fmt.Errorf("tick %d is not confirmed yet", t)
+	if t > s.durable.Load() {
+		return nil, fmt.Errorf("tick %d is not in the log yet", t)
 	}
 	cp, err := s.store.LatestCheckpoint(t)
 	if err != nil {

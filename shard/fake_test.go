@@ -19,7 +19,11 @@ type fakeSim struct {
 	stall func(t uint64)
 }
 
-func newFake() *fakeSim { return &fakeSim{counters: map[uint32]uint64{}} }
+func newFake() *fakeSim {
+	f := &fakeSim{counters: map[uint32]uint64{}}
+	f.hash = f.computeHash()
+	return f
+}
 
 func (f *fakeSim) Step(in []Input) {
 	if f.stall != nil {

@@ -27,10 +27,15 @@ func (s *Shard) loop() {
 		default:
 		}
 		now := s.cfg.Now()
-		if s.err() != nil || s.leaseExpired(now) {
-			if s.err() == nil && !s.fenced.Swap(true) {
+		expired := s.leaseExpired(now)
+		if s.err() != nil || expired || s.held.Load() {
+			if s.err() == nil && expired && !s.fenced.Swap(true) {
 				s.log.Warn("lease expired: stopped sequencing until the node renews it", "tick", s.executed.Load())
 				s.met.fenced.Set(1)
+			}
+			if !expired && s.fenced.Swap(false) {
+				s.log.Info("lease renewed", "tick", s.executed.Load())
+				s.met.fenced.Set(0)
 			}
 			select {
 			case <-s.stop:
@@ -46,7 +51,6 @@ func (s *Shard) loop() {
 		if s.fenced.Swap(false) {
 			s.log.Info("lease renewed: sequencing again", "tick", s.executed.Load())
 			s.met.fenced.Set(0)
-			next = now
 		}
 		if wait := next.Sub(now); wait > 0 {
 			timer.Reset(wait)
@@ -95,7 +99,8 @@ func (s *Shard) tickOnce(start time.Time, win *window) {
 	sim := s.sim
 	t := sim.Tick() + 1
 	inputs := s.seq.take(t)
-	s.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: sim.Hash(), Inputs: inputs}}
+	prev := sim.Hash()
+	s.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: prev, Inputs: inputs}}
 
 	stepStart := s.cfg.Now()
 	sim.Step(inputs)
@@ -127,8 +132,11 @@ func (s *Shard) tickOnce(start time.Time, win *window) {
 	}
 	end := s.cfg.Now()
 	cost := end.Sub(start)
-	s.putRecord(Record{Tick: t, Inputs: inputs, Hash: h, Cost: cost})
+	s.putRecord(Record{Tick: t, Inputs: inputs, PrevHash: prev, Hash: h, Cost: cost})
 	s.executed.Store(t)
+	if s.termStartMS.Load() == 0 {
+		s.termStartMS.Store(end.UnixMilli())
+	}
 
 	win.ticks++
 	win.cost += cost
@@ -195,6 +203,7 @@ func (s *Shard) writer() {
 		}
 		if len(cps) > 0 {
 			s.met.checkpoint.Set(float64(cps[len(cps)-1].Tick))
+			s.ckptTick.Store(cps[len(cps)-1].Tick)
 		}
 		s.advance()
 	}

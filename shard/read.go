@@ -55,7 +55,7 @@ func (s *Shard) collect(from, to uint64) ([]Record, error) {
 		r, ok := s.record(t)
 		if !ok {
 			err := s.store.Batches(t, to, func(b Batch) error {
-				out = append(out, Record{Tick: b.Tick, Inputs: b.Inputs})
+				out = append(out, Record{Tick: b.Tick, Inputs: b.Inputs, PrevHash: b.PrevHash})
 				return nil
 			})
 			if err != nil {
@@ -75,4 +75,30 @@ func (s *Shard) collect(from, to uint64) ([]Record, error) {
 // confirmed tick.
 func (s *Shard) LatestCheckpoint() (*Checkpoint, error) {
 	return s.store.LatestCheckpoint(s.confirmed.Load())
+}
+
+// HashAfter returns the state hash after tick t, if the shard can still stream
+// the ticks after t (from memory or the log): a standby whose copy ends at t with
+// that hash can continue from there instead of starting over from a checkpoint.
+func (s *Shard) HashAfter(t uint64) (uint64, bool) {
+	ex := s.executed.Load()
+	switch {
+	case t > ex:
+		return 0, false
+	case t == ex:
+		r, ok := s.record(t)
+		return r.Hash, ok && r.Hash != 0
+	}
+	if r, ok := s.record(t + 1); ok {
+		return r.PrevHash, true
+	}
+	var h uint64
+	found := false
+	if t+1 <= s.durable.Load() {
+		err := s.store.Batches(t+1, t+1, func(b Batch) error { h, found = b.PrevHash, true; return nil })
+		if err != nil {
+			return 0, false
+		}
+	}
+	return h, found
 }

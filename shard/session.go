@@ -82,6 +82,12 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 	if err := s.err(); err != nil {
 		return nil, err
 	}
+	if s.standby.Load() {
+		return nil, ErrStandby
+	}
+	if s.fenced.Load() {
+		return nil, ErrFenced
+	}
 	if req.Epoch != 0 {
 		if err := s.CheckEpoch(req.Epoch); err != nil {
 			return nil, err
@@ -94,6 +100,7 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 	if err != nil {
 		return nil, fmt.Errorf("player table: %w", err)
 	}
+	s.playerGen.Add(1)
 	se := &Session{sh: s, player: id, name: req.Name, finished: make(chan struct{})}
 	s.sessMu.Lock()
 	if _, dup := s.sessions[id]; dup {
@@ -105,7 +112,10 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 	s.sessMu.Unlock()
 
 	j := &Joined{Session: se}
-	if r := req.ResumeTick; r > 0 && r <= s.confirmed.Load() && s.available(r+1) {
+	// A client resumes from its own state when it holds no tick the shard has not
+	// confirmed and the shard can still stream what follows it (from memory or the
+	// log, or because it has not executed it yet: a fresh primary at that tick).
+	if r := req.ResumeTick; r > 0 && r <= s.confirmed.Load() && (r >= s.executed.Load() || s.available(r+1)) {
 		j.Start = r
 	} else {
 		cp, err := s.LatestCheckpoint()

@@ -45,6 +45,18 @@ type Config struct {
 	JoinInput  func(player uint32, name string) []byte
 	LeaveInput func(player uint32) []byte
 
+	// Term is the epoch the primary's term began at (the assignment's
+	// primary_since); it is recorded in the store. With Fresh set, a store that
+	// holds another term's state is discarded and the surface starts from New:
+	// the controller said no copy of it exists anywhere. Without Fresh and with a
+	// Term, a store without state is an error (ErrNoState) instead of a new
+	// surface: the state must come from this node's copy.
+	Term  uint64
+	Fresh bool
+	// HashEvery is how often (ticks) a hot standby compares its state hash with
+	// the primary's (60).
+	HashEvery uint64
+
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (time.Now when nil).
@@ -76,6 +88,9 @@ func (c *Config) defaults() error {
 	if c.MaxPending <= 0 {
 		c.MaxPending = 16384
 	}
+	if c.HashEvery == 0 {
+		c.HashEvery = 60
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,12 +111,18 @@ var (
 	ErrFenced  = errors.New("shard is fenced: its node could not renew its lease")
 	ErrTooOld  = errors.New("the requested ticks are no longer kept")
 	ErrUnknown = errors.New("tick not kept")
+	// ErrNoState means the store holds no copy of the surface to start from.
+	ErrNoState = errors.New("this node holds no copy of the surface's state")
+	// ErrStandby means the call needs a primary, and the shard is a standby.
+	ErrStandby = errors.New("the shard is a standby")
 )
 
 // Record is one executed tick as it leaves the shard.
 type Record struct {
 	Tick   uint64
 	Inputs []Input
+	// PrevHash is the state hash before the tick (after Tick-1).
+	PrevHash uint64
 	// Hash is the state hash after the tick (0 when read back from the log).
 	Hash uint64
 	// Cost is the wall time of the whole tick on the primary.
@@ -164,6 +185,28 @@ type Shard struct {
 
 	sessMu   sync.Mutex
 	sessions map[uint32]*Session
+	// playerGen moves whenever a join may have added a player name (replication
+	// sends the table again).
+	playerGen atomic.Uint64
+
+	// held stops sequencing while set (Freeze: a live migration's handoff).
+	held atomic.Bool
+	// ckptTick is the tick of the newest durable checkpoint.
+	ckptTick atomic.Uint64
+	// termStart is the tick this primary's term continued after, and when its
+	// first tick executed (unix ms, 0 until then).
+	termStart   uint64
+	termStartMS atomic.Int64
+
+	// Standby mode (see standby.go). The tick goroutine is not running then; the
+	// replication follower calls Append, Install and StoreCheckpoint from one
+	// goroutine.
+	standby   atomic.Bool
+	hot       bool
+	hasState  bool   // the copy holds a checkpoint (and the log after it)
+	posHash   uint64 // state hash after the executed tick, 0 if unknown (warm)
+	sbMu      sync.Mutex
+	sbDesyncs atomic.Uint64
 
 	started  atomic.Bool
 	stopOnce sync.Once
@@ -192,6 +235,53 @@ type capturedVal struct {
 // state from Config.New, checkpointed at once so that players always have a base.
 // It does not start ticking.
 func Open(cfg Config) (*Shard, error) {
+	s, err := newShard(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openTerm(); err != nil {
+		s.store.Close()
+		s.met.delete()
+		return nil, err
+	}
+	if err := s.restore(true); err != nil {
+		s.store.Close()
+		s.met.delete()
+		return nil, err
+	}
+	s.termStart = s.executed.Load()
+	return s, nil
+}
+
+// openTerm applies Config.Term and Fresh to the store before loading it.
+func (s *Shard) openTerm() error {
+	if s.cfg.Term == 0 {
+		return nil
+	}
+	have, err := s.store.Term()
+	if err != nil {
+		return err
+	}
+	if have == s.cfg.Term {
+		return nil
+	}
+	if s.cfg.Fresh {
+		if err := s.store.Wipe(); err != nil {
+			return fmt.Errorf("discard the old copy of %s: %w", s.cfg.Name, err)
+		}
+		if have != 0 {
+			s.log.Info("discarded an old copy of the surface: the controller starts it from its map", "old_term", have, "term", s.cfg.Term)
+		}
+	} else if cp, err := s.store.LatestCheckpoint(^uint64(0)); err != nil {
+		return err
+	} else if cp == nil {
+		return fmt.Errorf("%w (surface %s, term %d)", ErrNoState, s.cfg.Name, s.cfg.Term)
+	}
+	return s.store.SetTerm(s.cfg.Term)
+}
+
+// newShard opens the store and builds the shard around it without loading state.
+func newShard(cfg Config) (*Shard, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -209,21 +299,21 @@ func Open(cfg Config) (*Shard, error) {
 	s.seq.init(cfg.MaxPending, cfg.MaxInputsPerTick)
 	s.epoch.Store(cfg.Epoch)
 	s.met = cfg.Metrics.forShard(cfg.Name)
-	if err := s.restore(); err != nil {
-		store.Close()
-		s.met.delete()
-		return nil, err
-	}
 	return s, nil
 }
 
-func (s *Shard) restore() error {
+// restore loads the newest checkpoint and replays the log after it; an empty store
+// gets a new state from Config.New if create is set (else ErrNoState).
+func (s *Shard) restore(create bool) error {
 	start := s.cfg.Now()
 	cp, err := s.store.LatestCheckpoint(^uint64(0))
 	if err != nil {
 		return err
 	}
 	var sim Simulation
+	if cp == nil && !create {
+		return fmt.Errorf("%w (surface %s)", ErrNoState, s.cfg.Name)
+	}
 	if cp == nil {
 		if sim, err = s.cfg.New(); err != nil {
 			return err
@@ -258,7 +348,7 @@ func (s *Shard) restore() error {
 					b.Tick, sim.Hash(), b.PrevHash)
 			}
 			sim.Step(b.Inputs)
-			s.putRecord(Record{Tick: b.Tick, Inputs: b.Inputs, Hash: sim.Hash()})
+			s.putRecord(Record{Tick: b.Tick, Inputs: b.Inputs, PrevHash: b.PrevHash, Hash: sim.Hash()})
 			replayed++
 			return nil
 		})
@@ -268,6 +358,8 @@ func (s *Shard) restore() error {
 	}
 	t := sim.Tick()
 	s.sim = sim
+	s.hasState, s.posHash = true, sim.Hash()
+	s.ckptTick.Store(cp.Tick)
 	s.executed.Store(t)
 	s.durable.Store(t)
 	s.confirmed.Store(t)
@@ -282,9 +374,10 @@ func (s *Shard) restore() error {
 	return nil
 }
 
-// Start starts the log writer and the tick loop.
+// Start starts the log writer and the tick loop. A standby does not start: it is
+// promoted first.
 func (s *Shard) Start() {
-	if !s.started.CompareAndSwap(false, true) {
+	if s.standby.Load() || !s.started.CompareAndSwap(false, true) {
 		return
 	}
 	go s.writer()
@@ -485,3 +578,9 @@ func (s *Shard) HashAt(t uint64) (uint64, bool) {
 	r, ok := s.record(t)
 	return r.Hash, ok
 }
+
+// PlayerGen changes whenever the player name table may have changed.
+func (s *Shard) PlayerGen() uint64 { return s.playerGen.Load() }
+
+// Fenced reports whether the shard stopped sequencing because its lease expired.
+func (s *Shard) Fenced() bool { return s.fenced.Load() }

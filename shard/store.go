@@ -26,6 +26,7 @@ var (
 	bucketPlayer = []byte("players")
 	keyNextID    = []byte("next_player")
 	keyFormat    = []byte("format")
+	keyTerm      = []byte("term")
 )
 
 // storeFormat is the on-disk layout version of a shard store.
@@ -302,4 +303,95 @@ func (s *Store) PlayerID(name string) (uint32, error) {
 		return pb.Put([]byte(name), binary.BigEndian.AppendUint32(nil, id))
 	})
 	return id, err
+}
+
+// Term returns the primary term recorded with the state (0 if none).
+func (s *Store) Term() (uint64, error) {
+	var t uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyTerm); len(v) == 8 {
+			t = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return t, err
+}
+
+// SetTerm records the primary term the state belongs to.
+func (s *Store) SetTerm(t uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyTerm, binary.BigEndian.AppendUint64(nil, t))
+	})
+}
+
+// Wipe discards the state: log, checkpoints, players and term.
+func (s *Store) Wipe() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketPlayer} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if err := m.Delete(keyTerm); err != nil {
+			return err
+		}
+		return m.Delete(keyNextID)
+	})
+}
+
+// install replaces the log and checkpoints with one checkpoint (a standby starting
+// over from its primary's state). Players are kept: they come from the primary.
+func (s *Store) install(cp *Checkpoint) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLog, bucketCkpt} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		v := binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(cp.Data)), cp.Hash)
+		return tx.Bucket(bucketCkpt).Put(tickKey(cp.Tick), append(v, cp.Data...))
+	})
+}
+
+// Players returns the player name table.
+func (s *Store) Players() (map[string]uint32, error) {
+	out := map[string]uint32{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPlayer).ForEach(func(k, v []byte) error {
+			if len(v) == 4 {
+				out[string(k)] = binary.BigEndian.Uint32(v)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PutPlayers adds entries to the player name table (a standby copying its
+// primary's), keeping the next free ID past every ID it holds.
+func (s *Store) PutPlayers(names map[string]uint32) error {
+	if len(names) == 0 {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		pb, m := tx.Bucket(bucketPlayer), tx.Bucket(bucketMeta)
+		next := uint32(1)
+		if v := m.Get(keyNextID); len(v) == 4 {
+			next = binary.BigEndian.Uint32(v)
+		}
+		for name, id := range names {
+			if err := pb.Put([]byte(name), binary.BigEndian.AppendUint32(nil, id)); err != nil {
+				return err
+			}
+			next = max(next, id+1)
+		}
+		return m.Put(keyNextID, binary.BigEndian.AppendUint32(nil, next))
+	})
 }

@@ -958,10 +958,13 @@ type CreateSurfaceRequest struct {
 	// map defaults to "starter".
 	Map        string `protobuf:"bytes,5,opt,name=map,proto3" json:"map,omitempty"`
 	BundleHash string `protobuf:"bytes,6,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
-	// replicas defaults to 1 (no standby).
+	// replicas is the number of copies (primary + standbys); 0 means one standby
+	// when the cluster has two or more nodes up, else none.
 	Replicas uint32 `protobuf:"varint,7,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	// pin optionally names the node that must run the primary.
-	Pin           string `protobuf:"bytes,8,opt,name=pin,proto3" json:"pin,omitempty"`
+	Pin string `protobuf:"bytes,8,opt,name=pin,proto3" json:"pin,omitempty"`
+	// standby_mode defaults to hot.
+	StandbyMode   StandbyMode `protobuf:"varint,9,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1050,6 +1053,13 @@ func (x *CreateSurfaceRequest) GetPin() string {
 		return x.Pin
 	}
 	return ""
+}
+
+func (x *CreateSurfaceRequest) GetStandbyMode() StandbyMode {
+	if x != nil {
+		return x.StandbyMode
+	}
+	return StandbyMode_STANDBY_MODE_UNSPECIFIED
 }
 
 type CreateSurfaceResponse struct {
@@ -1601,6 +1611,242 @@ func (x *SetSurfaceReplicasResponse) GetIndex() uint64 {
 	return 0
 }
 
+type SetSurfaceStandbyModeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Mode          StandbyMode            `protobuf:"varint,3,opt,name=mode,proto3,enum=starlane.v1.StandbyMode" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceStandbyModeRequest) Reset() {
+	*x = SetSurfaceStandbyModeRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceStandbyModeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceStandbyModeRequest) ProtoMessage() {}
+
+func (x *SetSurfaceStandbyModeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceStandbyModeRequest.ProtoReflect.Descriptor instead.
+func (*SetSurfaceStandbyModeRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SetSurfaceStandbyModeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetSurfaceStandbyModeRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetSurfaceStandbyModeRequest) GetMode() StandbyMode {
+	if x != nil {
+		return x.Mode
+	}
+	return StandbyMode_STANDBY_MODE_UNSPECIFIED
+}
+
+type SetSurfaceStandbyModeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceStandbyModeResponse) Reset() {
+	*x = SetSurfaceStandbyModeResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceStandbyModeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceStandbyModeResponse) ProtoMessage() {}
+
+func (x *SetSurfaceStandbyModeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceStandbyModeResponse.ProtoReflect.Descriptor instead.
+func (*SetSurfaceStandbyModeResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SetSurfaceStandbyModeResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type MoveSurfaceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// to is the target node; empty lets the controller choose.
+	To            string `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSurfaceRequest) Reset() {
+	*x = MoveSurfaceRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSurfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSurfaceRequest) ProtoMessage() {}
+
+func (x *MoveSurfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSurfaceRequest.ProtoReflect.Descriptor instead.
+func (*MoveSurfaceRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *MoveSurfaceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *MoveSurfaceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MoveSurfaceRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type MoveSurfaceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// target is the node the surface moves to (the chosen one when `to` was empty).
+	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// from is the primary when the move started.
+	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	// already is set when the surface already runs on the target.
+	Already       bool   `protobuf:"varint,3,opt,name=already,proto3" json:"already,omitempty"`
+	Index         uint64 `protobuf:"varint,4,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSurfaceResponse) Reset() {
+	*x = MoveSurfaceResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSurfaceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSurfaceResponse) ProtoMessage() {}
+
+func (x *MoveSurfaceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSurfaceResponse.ProtoReflect.Descriptor instead.
+func (*MoveSurfaceResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *MoveSurfaceResponse) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *MoveSurfaceResponse) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MoveSurfaceResponse) GetAlready() bool {
+	if x != nil {
+		return x.Already
+	}
+	return false
+}
+
+func (x *MoveSurfaceResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type CreateBridgeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1611,7 +1857,7 @@ type CreateBridgeRequest struct {
 
 func (x *CreateBridgeRequest) Reset() {
 	*x = CreateBridgeRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1869,7 @@ func (x *CreateBridgeRequest) String() string {
 func (*CreateBridgeRequest) ProtoMessage() {}
 
 func (x *CreateBridgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[30]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1882,7 @@ func (x *CreateBridgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBridgeRequest.ProtoReflect.Descriptor instead.
 func (*CreateBridgeRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{30}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateBridgeRequest) GetRequestId() string {
@@ -1663,7 +1909,7 @@ type CreateBridgeResponse struct {
 
 func (x *CreateBridgeResponse) Reset() {
 	*x = CreateBridgeResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1921,7 @@ func (x *CreateBridgeResponse) String() string {
 func (*CreateBridgeResponse) ProtoMessage() {}
 
 func (x *CreateBridgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[31]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1934,7 @@ func (x *CreateBridgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBridgeResponse.ProtoReflect.Descriptor instead.
 func (*CreateBridgeResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{31}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateBridgeResponse) GetBridge() *Bridge {
@@ -1713,7 +1959,7 @@ type ListBridgesRequest struct {
 
 func (x *ListBridgesRequest) Reset() {
 	*x = ListBridgesRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1971,7 @@ func (x *ListBridgesRequest) String() string {
 func (*ListBridgesRequest) ProtoMessage() {}
 
 func (x *ListBridgesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[32]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1984,7 @@ func (x *ListBridgesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBridgesRequest.ProtoReflect.Descriptor instead.
 func (*ListBridgesRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{32}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{36}
 }
 
 type ListBridgesResponse struct {
@@ -1751,7 +1997,7 @@ type ListBridgesResponse struct {
 
 func (x *ListBridgesResponse) Reset() {
 	*x = ListBridgesResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +2009,7 @@ func (x *ListBridgesResponse) String() string {
 func (*ListBridgesResponse) ProtoMessage() {}
 
 func (x *ListBridgesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[33]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +2022,7 @@ func (x *ListBridgesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBridgesResponse.ProtoReflect.Descriptor instead.
 func (*ListBridgesResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{33}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListBridgesResponse) GetBridges() []*Bridge {
@@ -1802,7 +2048,7 @@ type GetBridgeRequest struct {
 
 func (x *GetBridgeRequest) Reset() {
 	*x = GetBridgeRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +2060,7 @@ func (x *GetBridgeRequest) String() string {
 func (*GetBridgeRequest) ProtoMessage() {}
 
 func (x *GetBridgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[34]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +2073,7 @@ func (x *GetBridgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBridgeRequest.ProtoReflect.Descriptor instead.
 func (*GetBridgeRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{34}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetBridgeRequest) GetId() string {
@@ -1847,7 +2093,7 @@ type GetBridgeResponse struct {
 
 func (x *GetBridgeResponse) Reset() {
 	*x = GetBridgeResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +2105,7 @@ func (x *GetBridgeResponse) String() string {
 func (*GetBridgeResponse) ProtoMessage() {}
 
 func (x *GetBridgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[35]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +2118,7 @@ func (x *GetBridgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBridgeResponse.ProtoReflect.Descriptor instead.
 func (*GetBridgeResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{35}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetBridgeResponse) GetBridge() *Bridge {
@@ -1899,7 +2145,7 @@ type DeleteBridgeRequest struct {
 
 func (x *DeleteBridgeRequest) Reset() {
 	*x = DeleteBridgeRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1911,7 +2157,7 @@ func (x *DeleteBridgeRequest) String() string {
 func (*DeleteBridgeRequest) ProtoMessage() {}
 
 func (x *DeleteBridgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[36]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1924,7 +2170,7 @@ func (x *DeleteBridgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBridgeRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBridgeRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{36}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteBridgeRequest) GetRequestId() string {
@@ -1950,7 +2196,7 @@ type DeleteBridgeResponse struct {
 
 func (x *DeleteBridgeResponse) Reset() {
 	*x = DeleteBridgeResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2208,7 @@ func (x *DeleteBridgeResponse) String() string {
 func (*DeleteBridgeResponse) ProtoMessage() {}
 
 func (x *DeleteBridgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[37]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2221,7 @@ func (x *DeleteBridgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBridgeResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBridgeResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{37}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteBridgeResponse) GetIndex() uint64 {
@@ -1995,7 +2241,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2253,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[38]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2266,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{38}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WatchRequest) GetFromIndex() uint64 {
@@ -2044,7 +2290,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2302,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[39]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2315,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{39}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchResponse) GetIndex() uint64 {
@@ -2129,7 +2375,7 @@ type SaveSnapshotRequest struct {
 
 func (x *SaveSnapshotRequest) Reset() {
 	*x = SaveSnapshotRequest{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2387,7 @@ func (x *SaveSnapshotRequest) String() string {
 func (*SaveSnapshotRequest) ProtoMessage() {}
 
 func (x *SaveSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[40]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2400,7 @@ func (x *SaveSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SaveSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{40}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{44}
 }
 
 // SnapshotChunk is one piece of a backup stream. The first chunk carries the
@@ -2173,7 +2419,7 @@ type SnapshotChunk struct {
 
 func (x *SnapshotChunk) Reset() {
 	*x = SnapshotChunk{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2431,7 @@ func (x *SnapshotChunk) String() string {
 func (*SnapshotChunk) ProtoMessage() {}
 
 func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[41]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2444,7 @@ func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotChunk.ProtoReflect.Descriptor instead.
 func (*SnapshotChunk) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{41}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SnapshotChunk) GetFormat() string {
@@ -2238,7 +2484,7 @@ type RestoreSnapshotResponse struct {
 
 func (x *RestoreSnapshotResponse) Reset() {
 	*x = RestoreSnapshotResponse{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2496,7 @@ func (x *RestoreSnapshotResponse) String() string {
 func (*RestoreSnapshotResponse) ProtoMessage() {}
 
 func (x *RestoreSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[42]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2509,7 @@ func (x *RestoreSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*RestoreSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{42}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RestoreSnapshotResponse) GetIndex() uint64 {
@@ -2275,17 +2521,20 @@ func (x *RestoreSnapshotResponse) GetIndex() uint64 {
 
 // NodeAssignment is one surface a node must run and in which role.
 type NodeAssignment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surface       *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
-	Role          ShardRole              `protobuf:"varint,2,opt,name=role,proto3,enum=starlane.v1.ShardRole" json:"role,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Role    ShardRole              `protobuf:"varint,2,opt,name=role,proto3,enum=starlane.v1.ShardRole" json:"role,omitempty"`
+	Epoch   uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// addresses maps the surface's primary and standby nodes to their API addresses
+	// (standbys dial the primary; players learn where to go after a failover).
+	Addresses     map[string]string `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeAssignment) Reset() {
 	*x = NodeAssignment{}
-	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2546,7 @@ func (x *NodeAssignment) String() string {
 func (*NodeAssignment) ProtoMessage() {}
 
 func (x *NodeAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_cluster_proto_msgTypes[43]
+	mi := &file_starlane_v1_cluster_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2559,7 @@ func (x *NodeAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAssignment.ProtoReflect.Descriptor instead.
 func (*NodeAssignment) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{43}
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NodeAssignment) GetSurface() *Surface {
@@ -2332,6 +2581,13 @@ func (x *NodeAssignment) GetEpoch() uint64 {
 		return x.Epoch
 	}
 	return 0
+}
+
+func (x *NodeAssignment) GetAddresses() map[string]string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
 }
 
 var File_starlane_v1_cluster_proto protoreflect.FileDescriptor
@@ -2395,7 +2651,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcordoned\x18\x03 \x01(\bR\bcordoned\"*\n" +
 	"\x12CordonNodeResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\xd6\x01\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x93\x02\n" +
 	"\x14CreateSurfaceRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2406,7 +2662,8 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\vbundle_hash\x18\x06 \x01(\tR\n" +
 	"bundleHash\x12\x1a\n" +
 	"\breplicas\x18\a \x01(\rR\breplicas\x12\x10\n" +
-	"\x03pin\x18\b \x01(\tR\x03pin\"]\n" +
+	"\x03pin\x18\b \x01(\tR\x03pin\x12;\n" +
+	"\fstandby_mode\x18\t \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\"]\n" +
 	"\x15CreateSurfaceResponse\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"\x15\n" +
@@ -2439,7 +2696,24 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\breplicas\x18\x03 \x01(\rR\breplicas\"2\n" +
 	"\x1aSetSurfaceReplicasResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"a\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x7f\n" +
+	"\x1cSetSurfaceStandbyModeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
+	"\x04mode\x18\x03 \x01(\x0e2\x18.starlane.v1.StandbyModeR\x04mode\"5\n" +
+	"\x1dSetSurfaceStandbyModeResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"W\n" +
+	"\x12MoveSurfaceRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\"q\n" +
+	"\x13MoveSurfaceResponse\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x18\n" +
+	"\aalready\x18\x03 \x01(\bR\aalready\x12\x14\n" +
+	"\x05index\x18\x04 \x01(\x04R\x05index\"a\n" +
 	"\x13CreateBridgeRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12+\n" +
@@ -2478,11 +2752,15 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\"/\n" +
 	"\x17RestoreSnapshotResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\x82\x01\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x8a\x02\n" +
 	"\x0eNodeAssignment\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12*\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x16.starlane.v1.ShardRoleR\x04role\x12\x14\n" +
-	"\x05epoch\x18\x03 \x01(\x04R\x05epoch2\xce\x0e\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12H\n" +
+	"\taddresses\x18\x04 \x03(\v2*.starlane.v1.NodeAssignment.AddressesEntryR\taddresses\x1a<\n" +
+	"\x0eAddressesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x90\x10\n" +
 	"\x0eClusterService\x12J\n" +
 	"\tGetStatus\x12\x1d.starlane.v1.GetStatusRequest\x1a\x1e.starlane.v1.GetStatusResponse\x12\\\n" +
 	"\x0fListControllers\x12#.starlane.v1.ListControllersRequest\x1a$.starlane.v1.ListControllersResponse\x12Y\n" +
@@ -2501,7 +2779,9 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\rDeleteSurface\x12!.starlane.v1.DeleteSurfaceRequest\x1a\".starlane.v1.DeleteSurfaceResponse\x12M\n" +
 	"\n" +
 	"PinSurface\x12\x1e.starlane.v1.PinSurfaceRequest\x1a\x1f.starlane.v1.PinSurfaceResponse\x12e\n" +
-	"\x12SetSurfaceReplicas\x12&.starlane.v1.SetSurfaceReplicasRequest\x1a'.starlane.v1.SetSurfaceReplicasResponse\x12S\n" +
+	"\x12SetSurfaceReplicas\x12&.starlane.v1.SetSurfaceReplicasRequest\x1a'.starlane.v1.SetSurfaceReplicasResponse\x12n\n" +
+	"\x15SetSurfaceStandbyMode\x12).starlane.v1.SetSurfaceStandbyModeRequest\x1a*.starlane.v1.SetSurfaceStandbyModeResponse\x12P\n" +
+	"\vMoveSurface\x12\x1f.starlane.v1.MoveSurfaceRequest\x1a .starlane.v1.MoveSurfaceResponse\x12S\n" +
 	"\fCreateBridge\x12 .starlane.v1.CreateBridgeRequest\x1a!.starlane.v1.CreateBridgeResponse\x12P\n" +
 	"\vListBridges\x12\x1f.starlane.v1.ListBridgesRequest\x1a .starlane.v1.ListBridgesResponse\x12J\n" +
 	"\tGetBridge\x12\x1d.starlane.v1.GetBridgeRequest\x1a\x1e.starlane.v1.GetBridgeResponse\x12S\n" +
@@ -2522,127 +2802,140 @@ func file_starlane_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_cluster_proto_rawDescData
 }
 
-var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_starlane_v1_cluster_proto_goTypes = []any{
-	(*GetStatusRequest)(nil),           // 0: starlane.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),          // 1: starlane.v1.GetStatusResponse
-	(*ListControllersRequest)(nil),     // 2: starlane.v1.ListControllersRequest
-	(*ListControllersResponse)(nil),    // 3: starlane.v1.ListControllersResponse
-	(*JoinControllerRequest)(nil),      // 4: starlane.v1.JoinControllerRequest
-	(*JoinControllerResponse)(nil),     // 5: starlane.v1.JoinControllerResponse
-	(*RemoveControllerRequest)(nil),    // 6: starlane.v1.RemoveControllerRequest
-	(*RemoveControllerResponse)(nil),   // 7: starlane.v1.RemoveControllerResponse
-	(*TransferLeadershipRequest)(nil),  // 8: starlane.v1.TransferLeadershipRequest
-	(*TransferLeadershipResponse)(nil), // 9: starlane.v1.TransferLeadershipResponse
-	(*GetJoinTokenRequest)(nil),        // 10: starlane.v1.GetJoinTokenRequest
-	(*GetJoinTokenResponse)(nil),       // 11: starlane.v1.GetJoinTokenResponse
-	(*ListNodesRequest)(nil),           // 12: starlane.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),          // 13: starlane.v1.ListNodesResponse
-	(*GetNodeRequest)(nil),             // 14: starlane.v1.GetNodeRequest
-	(*GetNodeResponse)(nil),            // 15: starlane.v1.GetNodeResponse
-	(*CordonNodeRequest)(nil),          // 16: starlane.v1.CordonNodeRequest
-	(*CordonNodeResponse)(nil),         // 17: starlane.v1.CordonNodeResponse
-	(*CreateSurfaceRequest)(nil),       // 18: starlane.v1.CreateSurfaceRequest
-	(*CreateSurfaceResponse)(nil),      // 19: starlane.v1.CreateSurfaceResponse
-	(*ListSurfacesRequest)(nil),        // 20: starlane.v1.ListSurfacesRequest
-	(*ListSurfacesResponse)(nil),       // 21: starlane.v1.ListSurfacesResponse
-	(*GetSurfaceRequest)(nil),          // 22: starlane.v1.GetSurfaceRequest
-	(*GetSurfaceResponse)(nil),         // 23: starlane.v1.GetSurfaceResponse
-	(*DeleteSurfaceRequest)(nil),       // 24: starlane.v1.DeleteSurfaceRequest
-	(*DeleteSurfaceResponse)(nil),      // 25: starlane.v1.DeleteSurfaceResponse
-	(*PinSurfaceRequest)(nil),          // 26: starlane.v1.PinSurfaceRequest
-	(*PinSurfaceResponse)(nil),         // 27: starlane.v1.PinSurfaceResponse
-	(*SetSurfaceReplicasRequest)(nil),  // 28: starlane.v1.SetSurfaceReplicasRequest
-	(*SetSurfaceReplicasResponse)(nil), // 29: starlane.v1.SetSurfaceReplicasResponse
-	(*CreateBridgeRequest)(nil),        // 30: starlane.v1.CreateBridgeRequest
-	(*CreateBridgeResponse)(nil),       // 31: starlane.v1.CreateBridgeResponse
-	(*ListBridgesRequest)(nil),         // 32: starlane.v1.ListBridgesRequest
-	(*ListBridgesResponse)(nil),        // 33: starlane.v1.ListBridgesResponse
-	(*GetBridgeRequest)(nil),           // 34: starlane.v1.GetBridgeRequest
-	(*GetBridgeResponse)(nil),          // 35: starlane.v1.GetBridgeResponse
-	(*DeleteBridgeRequest)(nil),        // 36: starlane.v1.DeleteBridgeRequest
-	(*DeleteBridgeResponse)(nil),       // 37: starlane.v1.DeleteBridgeResponse
-	(*WatchRequest)(nil),               // 38: starlane.v1.WatchRequest
-	(*WatchResponse)(nil),              // 39: starlane.v1.WatchResponse
-	(*SaveSnapshotRequest)(nil),        // 40: starlane.v1.SaveSnapshotRequest
-	(*SnapshotChunk)(nil),              // 41: starlane.v1.SnapshotChunk
-	(*RestoreSnapshotResponse)(nil),    // 42: starlane.v1.RestoreSnapshotResponse
-	(*NodeAssignment)(nil),             // 43: starlane.v1.NodeAssignment
-	(*ControllerPeer)(nil),             // 44: starlane.v1.ControllerPeer
-	(*Node)(nil),                       // 45: starlane.v1.Node
-	(*Surface)(nil),                    // 46: starlane.v1.Surface
-	(*Event)(nil),                      // 47: starlane.v1.Event
-	(*Bridge)(nil),                     // 48: starlane.v1.Bridge
-	(*ClusterView)(nil),                // 49: starlane.v1.ClusterView
-	(ShardRole)(0),                     // 50: starlane.v1.ShardRole
+	(*GetStatusRequest)(nil),              // 0: starlane.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),             // 1: starlane.v1.GetStatusResponse
+	(*ListControllersRequest)(nil),        // 2: starlane.v1.ListControllersRequest
+	(*ListControllersResponse)(nil),       // 3: starlane.v1.ListControllersResponse
+	(*JoinControllerRequest)(nil),         // 4: starlane.v1.JoinControllerRequest
+	(*JoinControllerResponse)(nil),        // 5: starlane.v1.JoinControllerResponse
+	(*RemoveControllerRequest)(nil),       // 6: starlane.v1.RemoveControllerRequest
+	(*RemoveControllerResponse)(nil),      // 7: starlane.v1.RemoveControllerResponse
+	(*TransferLeadershipRequest)(nil),     // 8: starlane.v1.TransferLeadershipRequest
+	(*TransferLeadershipResponse)(nil),    // 9: starlane.v1.TransferLeadershipResponse
+	(*GetJoinTokenRequest)(nil),           // 10: starlane.v1.GetJoinTokenRequest
+	(*GetJoinTokenResponse)(nil),          // 11: starlane.v1.GetJoinTokenResponse
+	(*ListNodesRequest)(nil),              // 12: starlane.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),             // 13: starlane.v1.ListNodesResponse
+	(*GetNodeRequest)(nil),                // 14: starlane.v1.GetNodeRequest
+	(*GetNodeResponse)(nil),               // 15: starlane.v1.GetNodeResponse
+	(*CordonNodeRequest)(nil),             // 16: starlane.v1.CordonNodeRequest
+	(*CordonNodeResponse)(nil),            // 17: starlane.v1.CordonNodeResponse
+	(*CreateSurfaceRequest)(nil),          // 18: starlane.v1.CreateSurfaceRequest
+	(*CreateSurfaceResponse)(nil),         // 19: starlane.v1.CreateSurfaceResponse
+	(*ListSurfacesRequest)(nil),           // 20: starlane.v1.ListSurfacesRequest
+	(*ListSurfacesResponse)(nil),          // 21: starlane.v1.ListSurfacesResponse
+	(*GetSurfaceRequest)(nil),             // 22: starlane.v1.GetSurfaceRequest
+	(*GetSurfaceResponse)(nil),            // 23: starlane.v1.GetSurfaceResponse
+	(*DeleteSurfaceRequest)(nil),          // 24: starlane.v1.DeleteSurfaceRequest
+	(*DeleteSurfaceResponse)(nil),         // 25: starlane.v1.DeleteSurfaceResponse
+	(*PinSurfaceRequest)(nil),             // 26: starlane.v1.PinSurfaceRequest
+	(*PinSurfaceResponse)(nil),            // 27: starlane.v1.PinSurfaceResponse
+	(*SetSurfaceReplicasRequest)(nil),     // 28: starlane.v1.SetSurfaceReplicasRequest
+	(*SetSurfaceReplicasResponse)(nil),    // 29: starlane.v1.SetSurfaceReplicasResponse
+	(*SetSurfaceStandbyModeRequest)(nil),  // 30: starlane.v1.SetSurfaceStandbyModeRequest
+	(*SetSurfaceStandbyModeResponse)(nil), // 31: starlane.v1.SetSurfaceStandbyModeResponse
+	(*MoveSurfaceRequest)(nil),            // 32: starlane.v1.MoveSurfaceRequest
+	(*MoveSurfaceResponse)(nil),           // 33: starlane.v1.MoveSurfaceResponse
+	(*CreateBridgeRequest)(nil),           // 34: starlane.v1.CreateBridgeRequest
+	(*CreateBridgeResponse)(nil),          // 35: starlane.v1.CreateBridgeResponse
+	(*ListBridgesRequest)(nil),            // 36: starlane.v1.ListBridgesRequest
+	(*ListBridgesResponse)(nil),           // 37: starlane.v1.ListBridgesResponse
+	(*GetBridgeRequest)(nil),              // 38: starlane.v1.GetBridgeRequest
+	(*GetBridgeResponse)(nil),             // 39: starlane.v1.GetBridgeResponse
+	(*DeleteBridgeRequest)(nil),           // 40: starlane.v1.DeleteBridgeRequest
+	(*DeleteBridgeResponse)(nil),          // 41: starlane.v1.DeleteBridgeResponse
+	(*WatchRequest)(nil),                  // 42: starlane.v1.WatchRequest
+	(*WatchResponse)(nil),                 // 43: starlane.v1.WatchResponse
+	(*SaveSnapshotRequest)(nil),           // 44: starlane.v1.SaveSnapshotRequest
+	(*SnapshotChunk)(nil),                 // 45: starlane.v1.SnapshotChunk
+	(*RestoreSnapshotResponse)(nil),       // 46: starlane.v1.RestoreSnapshotResponse
+	(*NodeAssignment)(nil),                // 47: starlane.v1.NodeAssignment
+	nil,                                   // 48: starlane.v1.NodeAssignment.AddressesEntry
+	(*ControllerPeer)(nil),                // 49: starlane.v1.ControllerPeer
+	(*Node)(nil),                          // 50: starlane.v1.Node
+	(StandbyMode)(0),                      // 51: starlane.v1.StandbyMode
+	(*Surface)(nil),                       // 52: starlane.v1.Surface
+	(*Event)(nil),                         // 53: starlane.v1.Event
+	(*Bridge)(nil),                        // 54: starlane.v1.Bridge
+	(*ClusterView)(nil),                   // 55: starlane.v1.ClusterView
+	(ShardRole)(0),                        // 56: starlane.v1.ShardRole
 }
 var file_starlane_v1_cluster_proto_depIdxs = []int32{
-	44, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
-	44, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
-	45, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
-	45, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
-	43, // 4: starlane.v1.GetNodeResponse.surfaces:type_name -> starlane.v1.NodeAssignment
-	46, // 5: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	46, // 6: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
-	46, // 7: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	47, // 8: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
-	48, // 9: starlane.v1.CreateBridgeRequest.bridge:type_name -> starlane.v1.Bridge
-	48, // 10: starlane.v1.CreateBridgeResponse.bridge:type_name -> starlane.v1.Bridge
-	48, // 11: starlane.v1.ListBridgesResponse.bridges:type_name -> starlane.v1.Bridge
-	48, // 12: starlane.v1.GetBridgeResponse.bridge:type_name -> starlane.v1.Bridge
-	49, // 13: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
-	47, // 14: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
-	46, // 15: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
-	50, // 16: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
-	0,  // 17: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
-	2,  // 18: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
-	4,  // 19: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
-	6,  // 20: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
-	8,  // 21: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
-	10, // 22: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
-	12, // 23: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
-	14, // 24: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
-	16, // 25: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
-	18, // 26: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
-	20, // 27: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
-	22, // 28: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
-	24, // 29: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
-	26, // 30: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
-	28, // 31: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
-	30, // 32: starlane.v1.ClusterService.CreateBridge:input_type -> starlane.v1.CreateBridgeRequest
-	32, // 33: starlane.v1.ClusterService.ListBridges:input_type -> starlane.v1.ListBridgesRequest
-	34, // 34: starlane.v1.ClusterService.GetBridge:input_type -> starlane.v1.GetBridgeRequest
-	36, // 35: starlane.v1.ClusterService.DeleteBridge:input_type -> starlane.v1.DeleteBridgeRequest
-	38, // 36: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
-	40, // 37: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
-	41, // 38: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
-	1,  // 39: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
-	3,  // 40: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
-	5,  // 41: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
-	7,  // 42: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
-	9,  // 43: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
-	11, // 44: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
-	13, // 45: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
-	15, // 46: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
-	17, // 47: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
-	19, // 48: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
-	21, // 49: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
-	23, // 50: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
-	25, // 51: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
-	27, // 52: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
-	29, // 53: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
-	31, // 54: starlane.v1.ClusterService.CreateBridge:output_type -> starlane.v1.CreateBridgeResponse
-	33, // 55: starlane.v1.ClusterService.ListBridges:output_type -> starlane.v1.ListBridgesResponse
-	35, // 56: starlane.v1.ClusterService.GetBridge:output_type -> starlane.v1.GetBridgeResponse
-	37, // 57: starlane.v1.ClusterService.DeleteBridge:output_type -> starlane.v1.DeleteBridgeResponse
-	39, // 58: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
-	41, // 59: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
-	42, // 60: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
-	39, // [39:61] is the sub-list for method output_type
-	17, // [17:39] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	49, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
+	49, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
+	50, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
+	50, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
+	47, // 4: starlane.v1.GetNodeResponse.surfaces:type_name -> starlane.v1.NodeAssignment
+	51, // 5: starlane.v1.CreateSurfaceRequest.standby_mode:type_name -> starlane.v1.StandbyMode
+	52, // 6: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	52, // 7: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
+	52, // 8: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	53, // 9: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
+	51, // 10: starlane.v1.SetSurfaceStandbyModeRequest.mode:type_name -> starlane.v1.StandbyMode
+	54, // 11: starlane.v1.CreateBridgeRequest.bridge:type_name -> starlane.v1.Bridge
+	54, // 12: starlane.v1.CreateBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	54, // 13: starlane.v1.ListBridgesResponse.bridges:type_name -> starlane.v1.Bridge
+	54, // 14: starlane.v1.GetBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	55, // 15: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
+	53, // 16: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
+	52, // 17: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
+	56, // 18: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
+	48, // 19: starlane.v1.NodeAssignment.addresses:type_name -> starlane.v1.NodeAssignment.AddressesEntry
+	0,  // 20: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
+	2,  // 21: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
+	4,  // 22: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
+	6,  // 23: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
+	8,  // 24: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
+	10, // 25: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
+	12, // 26: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
+	14, // 27: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
+	16, // 28: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
+	18, // 29: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
+	20, // 30: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
+	22, // 31: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
+	24, // 32: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
+	26, // 33: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
+	28, // 34: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
+	30, // 35: starlane.v1.ClusterService.SetSurfaceStandbyMode:input_type -> starlane.v1.SetSurfaceStandbyModeRequest
+	32, // 36: starlane.v1.ClusterService.MoveSurface:input_type -> starlane.v1.MoveSurfaceRequest
+	34, // 37: starlane.v1.ClusterService.CreateBridge:input_type -> starlane.v1.CreateBridgeRequest
+	36, // 38: starlane.v1.ClusterService.ListBridges:input_type -> starlane.v1.ListBridgesRequest
+	38, // 39: starlane.v1.ClusterService.GetBridge:input_type -> starlane.v1.GetBridgeRequest
+	40, // 40: starlane.v1.ClusterService.DeleteBridge:input_type -> starlane.v1.DeleteBridgeRequest
+	42, // 41: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
+	44, // 42: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
+	45, // 43: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
+	1,  // 44: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
+	3,  // 45: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
+	5,  // 46: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
+	7,  // 47: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
+	9,  // 48: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
+	11, // 49: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
+	13, // 50: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
+	15, // 51: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
+	17, // 52: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
+	19, // 53: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
+	21, // 54: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
+	23, // 55: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
+	25, // 56: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
+	27, // 57: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
+	29, // 58: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
+	31, // 59: starlane.v1.ClusterService.SetSurfaceStandbyMode:output_type -> starlane.v1.SetSurfaceStandbyModeResponse
+	33, // 60: starlane.v1.ClusterService.MoveSurface:output_type -> starlane.v1.MoveSurfaceResponse
+	35, // 61: starlane.v1.ClusterService.CreateBridge:output_type -> starlane.v1.CreateBridgeResponse
+	37, // 62: starlane.v1.ClusterService.ListBridges:output_type -> starlane.v1.ListBridgesResponse
+	39, // 63: starlane.v1.ClusterService.GetBridge:output_type -> starlane.v1.GetBridgeResponse
+	41, // 64: starlane.v1.ClusterService.DeleteBridge:output_type -> starlane.v1.DeleteBridgeResponse
+	43, // 65: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
+	45, // 66: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
+	46, // 67: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
+	44, // [44:68] is the sub-list for method output_type
+	20, // [20:44] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_cluster_proto_init() }
@@ -2651,7 +2944,7 @@ func file_starlane_v1_cluster_proto_init() {
 		return
 	}
 	file_starlane_v1_types_proto_init()
-	file_starlane_v1_cluster_proto_msgTypes[39].OneofWrappers = []any{
+	file_starlane_v1_cluster_proto_msgTypes[43].OneofWrappers = []any{
 		(*WatchResponse_FullState)(nil),
 		(*WatchResponse_Event)(nil),
 	}
@@ -2661,7 +2954,7 @@ func file_starlane_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_cluster_proto_rawDesc), len(file_starlane_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

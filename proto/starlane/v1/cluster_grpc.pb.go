@@ -21,28 +21,30 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClusterService_GetStatus_FullMethodName          = "/starlane.v1.ClusterService/GetStatus"
-	ClusterService_ListControllers_FullMethodName    = "/starlane.v1.ClusterService/ListControllers"
-	ClusterService_JoinController_FullMethodName     = "/starlane.v1.ClusterService/JoinController"
-	ClusterService_RemoveController_FullMethodName   = "/starlane.v1.ClusterService/RemoveController"
-	ClusterService_TransferLeadership_FullMethodName = "/starlane.v1.ClusterService/TransferLeadership"
-	ClusterService_GetJoinToken_FullMethodName       = "/starlane.v1.ClusterService/GetJoinToken"
-	ClusterService_ListNodes_FullMethodName          = "/starlane.v1.ClusterService/ListNodes"
-	ClusterService_GetNode_FullMethodName            = "/starlane.v1.ClusterService/GetNode"
-	ClusterService_CordonNode_FullMethodName         = "/starlane.v1.ClusterService/CordonNode"
-	ClusterService_CreateSurface_FullMethodName      = "/starlane.v1.ClusterService/CreateSurface"
-	ClusterService_ListSurfaces_FullMethodName       = "/starlane.v1.ClusterService/ListSurfaces"
-	ClusterService_GetSurface_FullMethodName         = "/starlane.v1.ClusterService/GetSurface"
-	ClusterService_DeleteSurface_FullMethodName      = "/starlane.v1.ClusterService/DeleteSurface"
-	ClusterService_PinSurface_FullMethodName         = "/starlane.v1.ClusterService/PinSurface"
-	ClusterService_SetSurfaceReplicas_FullMethodName = "/starlane.v1.ClusterService/SetSurfaceReplicas"
-	ClusterService_CreateBridge_FullMethodName       = "/starlane.v1.ClusterService/CreateBridge"
-	ClusterService_ListBridges_FullMethodName        = "/starlane.v1.ClusterService/ListBridges"
-	ClusterService_GetBridge_FullMethodName          = "/starlane.v1.ClusterService/GetBridge"
-	ClusterService_DeleteBridge_FullMethodName       = "/starlane.v1.ClusterService/DeleteBridge"
-	ClusterService_Watch_FullMethodName              = "/starlane.v1.ClusterService/Watch"
-	ClusterService_SaveSnapshot_FullMethodName       = "/starlane.v1.ClusterService/SaveSnapshot"
-	ClusterService_RestoreSnapshot_FullMethodName    = "/starlane.v1.ClusterService/RestoreSnapshot"
+	ClusterService_GetStatus_FullMethodName             = "/starlane.v1.ClusterService/GetStatus"
+	ClusterService_ListControllers_FullMethodName       = "/starlane.v1.ClusterService/ListControllers"
+	ClusterService_JoinController_FullMethodName        = "/starlane.v1.ClusterService/JoinController"
+	ClusterService_RemoveController_FullMethodName      = "/starlane.v1.ClusterService/RemoveController"
+	ClusterService_TransferLeadership_FullMethodName    = "/starlane.v1.ClusterService/TransferLeadership"
+	ClusterService_GetJoinToken_FullMethodName          = "/starlane.v1.ClusterService/GetJoinToken"
+	ClusterService_ListNodes_FullMethodName             = "/starlane.v1.ClusterService/ListNodes"
+	ClusterService_GetNode_FullMethodName               = "/starlane.v1.ClusterService/GetNode"
+	ClusterService_CordonNode_FullMethodName            = "/starlane.v1.ClusterService/CordonNode"
+	ClusterService_CreateSurface_FullMethodName         = "/starlane.v1.ClusterService/CreateSurface"
+	ClusterService_ListSurfaces_FullMethodName          = "/starlane.v1.ClusterService/ListSurfaces"
+	ClusterService_GetSurface_FullMethodName            = "/starlane.v1.ClusterService/GetSurface"
+	ClusterService_DeleteSurface_FullMethodName         = "/starlane.v1.ClusterService/DeleteSurface"
+	ClusterService_PinSurface_FullMethodName            = "/starlane.v1.ClusterService/PinSurface"
+	ClusterService_SetSurfaceReplicas_FullMethodName    = "/starlane.v1.ClusterService/SetSurfaceReplicas"
+	ClusterService_SetSurfaceStandbyMode_FullMethodName = "/starlane.v1.ClusterService/SetSurfaceStandbyMode"
+	ClusterService_MoveSurface_FullMethodName           = "/starlane.v1.ClusterService/MoveSurface"
+	ClusterService_CreateBridge_FullMethodName          = "/starlane.v1.ClusterService/CreateBridge"
+	ClusterService_ListBridges_FullMethodName           = "/starlane.v1.ClusterService/ListBridges"
+	ClusterService_GetBridge_FullMethodName             = "/starlane.v1.ClusterService/GetBridge"
+	ClusterService_DeleteBridge_FullMethodName          = "/starlane.v1.ClusterService/DeleteBridge"
+	ClusterService_Watch_FullMethodName                 = "/starlane.v1.ClusterService/Watch"
+	ClusterService_SaveSnapshot_FullMethodName          = "/starlane.v1.ClusterService/SaveSnapshot"
+	ClusterService_RestoreSnapshot_FullMethodName       = "/starlane.v1.ClusterService/RestoreSnapshot"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -103,6 +105,18 @@ type ClusterServiceClient interface {
 	// SetSurfaceReplicas sets the number of copies (primary + standbys). Write.
 	// Errors: NOT_FOUND, INVALID_ARGUMENT.
 	SetSurfaceReplicas(ctx context.Context, in *SetSurfaceReplicasRequest, opts ...grpc.CallOption) (*SetSurfaceReplicasResponse, error)
+	// SetSurfaceStandbyMode makes the surface's standbys hot (simulate and compare
+	// hashes) or warm (store only). Write. Errors: NOT_FOUND, INVALID_ARGUMENT.
+	SetSurfaceStandbyMode(ctx context.Context, in *SetSurfaceStandbyModeRequest, opts ...grpc.CallOption) (*SetSurfaceStandbyModeResponse, error)
+	// MoveSurface starts a live migration of the surface's primary to node `to`
+	// (empty: the least loaded node that can run it, preferring a standby that is
+	// already in sync). The target becomes a standby, catches up, and the primary
+	// then stops at a tick both agree on and hands over under a new epoch; follow
+	// progress with GetSurface (migration, stats.shards[].replicas, last_move).
+	// Returns at once. Write. Errors: NOT_FOUND (surface or node),
+	// FAILED_PRECONDITION (the surface is not running, its primary is down, or
+	// another move is in progress), INVALID_ARGUMENT (the node cannot run it).
+	MoveSurface(ctx context.Context, in *MoveSurfaceRequest, opts ...grpc.CallOption) (*MoveSurfaceResponse, error)
 	// CreateBridge declares a bridge from an export port to an import port. Write.
 	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
 	// ALREADY_EXISTS (the id, or a port already used by another bridge).
@@ -284,6 +298,26 @@ func (c *clusterServiceClient) SetSurfaceReplicas(ctx context.Context, in *SetSu
 	return out, nil
 }
 
+func (c *clusterServiceClient) SetSurfaceStandbyMode(ctx context.Context, in *SetSurfaceStandbyModeRequest, opts ...grpc.CallOption) (*SetSurfaceStandbyModeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetSurfaceStandbyModeResponse)
+	err := c.cc.Invoke(ctx, ClusterService_SetSurfaceStandbyMode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) MoveSurface(ctx context.Context, in *MoveSurfaceRequest, opts ...grpc.CallOption) (*MoveSurfaceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoveSurfaceResponse)
+	err := c.cc.Invoke(ctx, ClusterService_MoveSurface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *clusterServiceClient) CreateBridge(ctx context.Context, in *CreateBridgeRequest, opts ...grpc.CallOption) (*CreateBridgeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateBridgeResponse)
@@ -433,6 +467,18 @@ type ClusterServiceServer interface {
 	// SetSurfaceReplicas sets the number of copies (primary + standbys). Write.
 	// Errors: NOT_FOUND, INVALID_ARGUMENT.
 	SetSurfaceReplicas(context.Context, *SetSurfaceReplicasRequest) (*SetSurfaceReplicasResponse, error)
+	// SetSurfaceStandbyMode makes the surface's standbys hot (simulate and compare
+	// hashes) or warm (store only). Write. Errors: NOT_FOUND, INVALID_ARGUMENT.
+	SetSurfaceStandbyMode(context.Context, *SetSurfaceStandbyModeRequest) (*SetSurfaceStandbyModeResponse, error)
+	// MoveSurface starts a live migration of the surface's primary to node `to`
+	// (empty: the least loaded node that can run it, preferring a standby that is
+	// already in sync). The target becomes a standby, catches up, and the primary
+	// then stops at a tick both agree on and hands over under a new epoch; follow
+	// progress with GetSurface (migration, stats.shards[].replicas, last_move).
+	// Returns at once. Write. Errors: NOT_FOUND (surface or node),
+	// FAILED_PRECONDITION (the surface is not running, its primary is down, or
+	// another move is in progress), INVALID_ARGUMENT (the node cannot run it).
+	MoveSurface(context.Context, *MoveSurfaceRequest) (*MoveSurfaceResponse, error)
 	// CreateBridge declares a bridge from an export port to an import port. Write.
 	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
 	// ALREADY_EXISTS (the id, or a port already used by another bridge).
@@ -508,6 +554,12 @@ func (UnimplementedClusterServiceServer) PinSurface(context.Context, *PinSurface
 }
 func (UnimplementedClusterServiceServer) SetSurfaceReplicas(context.Context, *SetSurfaceReplicasRequest) (*SetSurfaceReplicasResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetSurfaceReplicas not implemented")
+}
+func (UnimplementedClusterServiceServer) SetSurfaceStandbyMode(context.Context, *SetSurfaceStandbyModeRequest) (*SetSurfaceStandbyModeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetSurfaceStandbyMode not implemented")
+}
+func (UnimplementedClusterServiceServer) MoveSurface(context.Context, *MoveSurfaceRequest) (*MoveSurfaceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MoveSurface not implemented")
 }
 func (UnimplementedClusterServiceServer) CreateBridge(context.Context, *CreateBridgeRequest) (*CreateBridgeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateBridge not implemented")
@@ -821,6 +873,42 @@ func _ClusterService_SetSurfaceReplicas_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_SetSurfaceStandbyMode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetSurfaceStandbyModeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).SetSurfaceStandbyMode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_SetSurfaceStandbyMode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).SetSurfaceStandbyMode(ctx, req.(*SetSurfaceStandbyModeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_MoveSurface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveSurfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).MoveSurface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_MoveSurface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).MoveSurface(ctx, req.(*MoveSurfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ClusterService_CreateBridge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateBridgeRequest)
 	if err := dec(in); err != nil {
@@ -988,6 +1076,14 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetSurfaceReplicas",
 			Handler:    _ClusterService_SetSurfaceReplicas_Handler,
+		},
+		{
+			MethodName: "SetSurfaceStandbyMode",
+			Handler:    _ClusterService_SetSurfaceStandbyMode_Handler,
+		},
+		{
+			MethodName: "MoveSurface",
+			Handler:    _ClusterService_MoveSurface_Handler,
 		},
 		{
 			MethodName: "CreateBridge",

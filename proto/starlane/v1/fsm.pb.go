@@ -50,6 +50,15 @@ type Command struct {
 	//	*Command_CreateBridge
 	//	*Command_DeleteBridge
 	//	*Command_RefuseAssignment
+	//	*Command_UpdateReplicas
+	//	*Command_PromoteStandby
+	//	*Command_MoveSurface
+	//	*Command_BeginHandoff
+	//	*Command_CompleteHandoff
+	//	*Command_AbortHandoff
+	//	*Command_CancelMove
+	//	*Command_StandbyDesync
+	//	*Command_SetSurfaceStandbyMode
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -232,6 +241,87 @@ func (x *Command) GetRefuseAssignment() *RefuseAssignmentCmd {
 	return nil
 }
 
+func (x *Command) GetUpdateReplicas() *UpdateReplicasCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateReplicas); ok {
+			return x.UpdateReplicas
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPromoteStandby() *PromoteStandbyCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PromoteStandby); ok {
+			return x.PromoteStandby
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetMoveSurface() *MoveSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveSurface); ok {
+			return x.MoveSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetBeginHandoff() *BeginHandoffCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_BeginHandoff); ok {
+			return x.BeginHandoff
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCompleteHandoff() *CompleteHandoffCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CompleteHandoff); ok {
+			return x.CompleteHandoff
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAbortHandoff() *AbortHandoffCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AbortHandoff); ok {
+			return x.AbortHandoff
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCancelMove() *CancelMoveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CancelMove); ok {
+			return x.CancelMove
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStandbyDesync() *StandbyDesyncCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StandbyDesync); ok {
+			return x.StandbyDesync
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetSurfaceStandbyMode() *SetSurfaceStandbyModeCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetSurfaceStandbyMode); ok {
+			return x.SetSurfaceStandbyMode
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -292,6 +382,42 @@ type Command_RefuseAssignment struct {
 	RefuseAssignment *RefuseAssignmentCmd `protobuf:"bytes,23,opt,name=refuse_assignment,json=refuseAssignment,proto3,oneof"`
 }
 
+type Command_UpdateReplicas struct {
+	UpdateReplicas *UpdateReplicasCmd `protobuf:"bytes,24,opt,name=update_replicas,json=updateReplicas,proto3,oneof"`
+}
+
+type Command_PromoteStandby struct {
+	PromoteStandby *PromoteStandbyCmd `protobuf:"bytes,25,opt,name=promote_standby,json=promoteStandby,proto3,oneof"`
+}
+
+type Command_MoveSurface struct {
+	MoveSurface *MoveSurfaceCmd `protobuf:"bytes,26,opt,name=move_surface,json=moveSurface,proto3,oneof"`
+}
+
+type Command_BeginHandoff struct {
+	BeginHandoff *BeginHandoffCmd `protobuf:"bytes,27,opt,name=begin_handoff,json=beginHandoff,proto3,oneof"`
+}
+
+type Command_CompleteHandoff struct {
+	CompleteHandoff *CompleteHandoffCmd `protobuf:"bytes,28,opt,name=complete_handoff,json=completeHandoff,proto3,oneof"`
+}
+
+type Command_AbortHandoff struct {
+	AbortHandoff *AbortHandoffCmd `protobuf:"bytes,29,opt,name=abort_handoff,json=abortHandoff,proto3,oneof"`
+}
+
+type Command_CancelMove struct {
+	CancelMove *CancelMoveCmd `protobuf:"bytes,30,opt,name=cancel_move,json=cancelMove,proto3,oneof"`
+}
+
+type Command_StandbyDesync struct {
+	StandbyDesync *StandbyDesyncCmd `protobuf:"bytes,31,opt,name=standby_desync,json=standbyDesync,proto3,oneof"`
+}
+
+type Command_SetSurfaceStandbyMode struct {
+	SetSurfaceStandbyMode *SetSurfaceStandbyModeCmd `protobuf:"bytes,32,opt,name=set_surface_standby_mode,json=setSurfaceStandbyMode,proto3,oneof"`
+}
+
 func (*Command_RegisterController) isCommand_Op() {}
 
 func (*Command_RemoveController) isCommand_Op() {}
@@ -319,6 +445,24 @@ func (*Command_CreateBridge) isCommand_Op() {}
 func (*Command_DeleteBridge) isCommand_Op() {}
 
 func (*Command_RefuseAssignment) isCommand_Op() {}
+
+func (*Command_UpdateReplicas) isCommand_Op() {}
+
+func (*Command_PromoteStandby) isCommand_Op() {}
+
+func (*Command_MoveSurface) isCommand_Op() {}
+
+func (*Command_BeginHandoff) isCommand_Op() {}
+
+func (*Command_CompleteHandoff) isCommand_Op() {}
+
+func (*Command_AbortHandoff) isCommand_Op() {}
+
+func (*Command_CancelMove) isCommand_Op() {}
+
+func (*Command_StandbyDesync) isCommand_Op() {}
+
+func (*Command_SetSurfaceStandbyMode) isCommand_Op() {}
 
 type RegisterControllerCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1110,6 +1254,707 @@ func (x *DeleteBridgeCmd) GetId() string {
 	return ""
 }
 
+// UpdateReplicasCmd: the primary (node) under epoch reports standbys that caught up
+// (added to synced, same epoch) and standbys to drop (new epoch; each is kept off
+// the surface until cooldown_until_ms).
+type UpdateReplicasCmd struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Surface         string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node            string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch           uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Synced          []string               `protobuf:"bytes,4,rep,name=synced,proto3" json:"synced,omitempty"`
+	Drop            []*DroppedStandby      `protobuf:"bytes,5,rep,name=drop,proto3" json:"drop,omitempty"`
+	CooldownUntilMs int64                  `protobuf:"varint,6,opt,name=cooldown_until_ms,json=cooldownUntilMs,proto3" json:"cooldown_until_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateReplicasCmd) Reset() {
+	*x = UpdateReplicasCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicasCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicasCmd) ProtoMessage() {}
+
+func (x *UpdateReplicasCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicasCmd.ProtoReflect.Descriptor instead.
+func (*UpdateReplicasCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UpdateReplicasCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *UpdateReplicasCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *UpdateReplicasCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *UpdateReplicasCmd) GetSynced() []string {
+	if x != nil {
+		return x.Synced
+	}
+	return nil
+}
+
+func (x *UpdateReplicasCmd) GetDrop() []*DroppedStandby {
+	if x != nil {
+		return x.Drop
+	}
+	return nil
+}
+
+func (x *UpdateReplicasCmd) GetCooldownUntilMs() int64 {
+	if x != nil {
+		return x.CooldownUntilMs
+	}
+	return 0
+}
+
+// PromoteStandbyCmd: every synced standby reported losing the primary under epoch;
+// promote the one with the highest tick (ties: lowest node ID) among those up.
+type PromoteStandbyCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reports       []*StandbyReport       `protobuf:"bytes,3,rep,name=reports,proto3" json:"reports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteStandbyCmd) Reset() {
+	*x = PromoteStandbyCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteStandbyCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteStandbyCmd) ProtoMessage() {}
+
+func (x *PromoteStandbyCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteStandbyCmd.ProtoReflect.Descriptor instead.
+func (*PromoteStandbyCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PromoteStandbyCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *PromoteStandbyCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *PromoteStandbyCmd) GetReports() []*StandbyReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+type StandbyReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Tick          uint64                 `protobuf:"varint,2,opt,name=tick,proto3" json:"tick,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StandbyReport) Reset() {
+	*x = StandbyReport{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StandbyReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StandbyReport) ProtoMessage() {}
+
+func (x *StandbyReport) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StandbyReport.ProtoReflect.Descriptor instead.
+func (*StandbyReport) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StandbyReport) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *StandbyReport) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *StandbyReport) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// MoveSurfaceCmd starts a live migration to target (chosen before proposing).
+type MoveSurfaceCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveSurfaceCmd) Reset() {
+	*x = MoveSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveSurfaceCmd) ProtoMessage() {}
+
+func (x *MoveSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*MoveSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MoveSurfaceCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *MoveSurfaceCmd) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *MoveSurfaceCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// BeginHandoffCmd asks the primary under epoch to hand over to the migration target.
+type BeginHandoffCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeginHandoffCmd) Reset() {
+	*x = BeginHandoffCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeginHandoffCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeginHandoffCmd) ProtoMessage() {}
+
+func (x *BeginHandoffCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeginHandoffCmd.ProtoReflect.Descriptor instead.
+func (*BeginHandoffCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BeginHandoffCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *BeginHandoffCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *BeginHandoffCmd) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+// CompleteHandoffCmd switches the primary to the handoff target after tick.
+type CompleteHandoffCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Tick          uint64                 `protobuf:"varint,4,opt,name=tick,proto3" json:"tick,omitempty"`
+	StopUnixMs    int64                  `protobuf:"varint,5,opt,name=stop_unix_ms,json=stopUnixMs,proto3" json:"stop_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteHandoffCmd) Reset() {
+	*x = CompleteHandoffCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteHandoffCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteHandoffCmd) ProtoMessage() {}
+
+func (x *CompleteHandoffCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteHandoffCmd.ProtoReflect.Descriptor instead.
+func (*CompleteHandoffCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CompleteHandoffCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *CompleteHandoffCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *CompleteHandoffCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *CompleteHandoffCmd) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *CompleteHandoffCmd) GetStopUnixMs() int64 {
+	if x != nil {
+		return x.StopUnixMs
+	}
+	return 0
+}
+
+// AbortHandoffCmd clears a handoff the primary gave up on.
+type AbortHandoffCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortHandoffCmd) Reset() {
+	*x = AbortHandoffCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortHandoffCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortHandoffCmd) ProtoMessage() {}
+
+func (x *AbortHandoffCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortHandoffCmd.ProtoReflect.Descriptor instead.
+func (*AbortHandoffCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AbortHandoffCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *AbortHandoffCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *AbortHandoffCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *AbortHandoffCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// CancelMoveCmd ends a migration that cannot finish (target gone, timed out).
+type CancelMoveCmd struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Reason  string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// start_index must match the migration's, so an old decision cannot cancel a
+	// newer move.
+	StartIndex    uint64 `protobuf:"varint,3,opt,name=start_index,json=startIndex,proto3" json:"start_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelMoveCmd) Reset() {
+	*x = CancelMoveCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelMoveCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelMoveCmd) ProtoMessage() {}
+
+func (x *CancelMoveCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelMoveCmd.ProtoReflect.Descriptor instead.
+func (*CancelMoveCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CancelMoveCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *CancelMoveCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelMoveCmd) GetStartIndex() uint64 {
+	if x != nil {
+		return x.StartIndex
+	}
+	return 0
+}
+
+// StandbyDesyncCmd records a hot standby's hash mismatch as an event.
+type StandbyDesyncCmd struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Surface           string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Primary           string                 `protobuf:"bytes,2,opt,name=primary,proto3" json:"primary,omitempty"`
+	Standby           string                 `protobuf:"bytes,3,opt,name=standby,proto3" json:"standby,omitempty"`
+	Epoch             uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Tick              uint64                 `protobuf:"varint,5,opt,name=tick,proto3" json:"tick,omitempty"`
+	PrimaryHash       uint64                 `protobuf:"fixed64,6,opt,name=primary_hash,json=primaryHash,proto3" json:"primary_hash,omitempty"`
+	StandbyHash       uint64                 `protobuf:"fixed64,7,opt,name=standby_hash,json=standbyHash,proto3" json:"standby_hash,omitempty"`
+	ReportPath        string                 `protobuf:"bytes,8,opt,name=report_path,json=reportPath,proto3" json:"report_path,omitempty"`
+	DifferingEntities uint32                 `protobuf:"varint,9,opt,name=differing_entities,json=differingEntities,proto3" json:"differing_entities,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StandbyDesyncCmd) Reset() {
+	*x = StandbyDesyncCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StandbyDesyncCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StandbyDesyncCmd) ProtoMessage() {}
+
+func (x *StandbyDesyncCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StandbyDesyncCmd.ProtoReflect.Descriptor instead.
+func (*StandbyDesyncCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *StandbyDesyncCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *StandbyDesyncCmd) GetPrimary() string {
+	if x != nil {
+		return x.Primary
+	}
+	return ""
+}
+
+func (x *StandbyDesyncCmd) GetStandby() string {
+	if x != nil {
+		return x.Standby
+	}
+	return ""
+}
+
+func (x *StandbyDesyncCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *StandbyDesyncCmd) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *StandbyDesyncCmd) GetPrimaryHash() uint64 {
+	if x != nil {
+		return x.PrimaryHash
+	}
+	return 0
+}
+
+func (x *StandbyDesyncCmd) GetStandbyHash() uint64 {
+	if x != nil {
+		return x.StandbyHash
+	}
+	return 0
+}
+
+func (x *StandbyDesyncCmd) GetReportPath() string {
+	if x != nil {
+		return x.ReportPath
+	}
+	return ""
+}
+
+func (x *StandbyDesyncCmd) GetDifferingEntities() uint32 {
+	if x != nil {
+		return x.DifferingEntities
+	}
+	return 0
+}
+
+type SetSurfaceStandbyModeCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Mode          StandbyMode            `protobuf:"varint,2,opt,name=mode,proto3,enum=starlane.v1.StandbyMode" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceStandbyModeCmd) Reset() {
+	*x = SetSurfaceStandbyModeCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceStandbyModeCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceStandbyModeCmd) ProtoMessage() {}
+
+func (x *SetSurfaceStandbyModeCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceStandbyModeCmd.ProtoReflect.Descriptor instead.
+func (*SetSurfaceStandbyModeCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetSurfaceStandbyModeCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetSurfaceStandbyModeCmd) GetMode() StandbyMode {
+	if x != nil {
+		return x.Mode
+	}
+	return StandbyMode_STANDBY_MODE_UNSPECIFIED
+}
+
 // CommandResult is the outcome of one command, remembered for request-ID dedup.
 type CommandResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1123,7 +1968,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1980,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[16]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1993,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CommandResult) GetCode() uint32 {
@@ -1183,7 +2028,7 @@ type ControllerInfo struct {
 
 func (x *ControllerInfo) Reset() {
 	*x = ControllerInfo{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +2040,7 @@ func (x *ControllerInfo) String() string {
 func (*ControllerInfo) ProtoMessage() {}
 
 func (x *ControllerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[17]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +2053,7 @@ func (x *ControllerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerInfo.ProtoReflect.Descriptor instead.
 func (*ControllerInfo) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ControllerInfo) GetId() string {
@@ -1243,7 +2088,7 @@ type DedupEntry struct {
 
 func (x *DedupEntry) Reset() {
 	*x = DedupEntry{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +2100,7 @@ func (x *DedupEntry) String() string {
 func (*DedupEntry) ProtoMessage() {}
 
 func (x *DedupEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[18]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +2113,7 @@ func (x *DedupEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DedupEntry.ProtoReflect.Descriptor instead.
 func (*DedupEntry) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DedupEntry) GetRequestId() string {
@@ -1312,7 +2157,7 @@ type ClusterState struct {
 
 func (x *ClusterState) Reset() {
 	*x = ClusterState{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +2169,7 @@ func (x *ClusterState) String() string {
 func (*ClusterState) ProtoMessage() {}
 
 func (x *ClusterState) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[19]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +2182,7 @@ func (x *ClusterState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterState.ProtoReflect.Descriptor instead.
 func (*ClusterState) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ClusterState) GetFormatVersion() uint32 {
@@ -1421,7 +2266,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xc7\b\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xe0\r\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1442,7 +2287,17 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"apply_plan\x18\x14 \x01(\v2\x19.starlane.v1.ApplyPlanCmdH\x00R\tapplyPlan\x12C\n" +
 	"\rcreate_bridge\x18\x15 \x01(\v2\x1c.starlane.v1.CreateBridgeCmdH\x00R\fcreateBridge\x12C\n" +
 	"\rdelete_bridge\x18\x16 \x01(\v2\x1c.starlane.v1.DeleteBridgeCmdH\x00R\fdeleteBridge\x12O\n" +
-	"\x11refuse_assignment\x18\x17 \x01(\v2 .starlane.v1.RefuseAssignmentCmdH\x00R\x10refuseAssignmentB\x04\n" +
+	"\x11refuse_assignment\x18\x17 \x01(\v2 .starlane.v1.RefuseAssignmentCmdH\x00R\x10refuseAssignment\x12I\n" +
+	"\x0fupdate_replicas\x18\x18 \x01(\v2\x1e.starlane.v1.UpdateReplicasCmdH\x00R\x0eupdateReplicas\x12I\n" +
+	"\x0fpromote_standby\x18\x19 \x01(\v2\x1e.starlane.v1.PromoteStandbyCmdH\x00R\x0epromoteStandby\x12@\n" +
+	"\fmove_surface\x18\x1a \x01(\v2\x1b.starlane.v1.MoveSurfaceCmdH\x00R\vmoveSurface\x12C\n" +
+	"\rbegin_handoff\x18\x1b \x01(\v2\x1c.starlane.v1.BeginHandoffCmdH\x00R\fbeginHandoff\x12L\n" +
+	"\x10complete_handoff\x18\x1c \x01(\v2\x1f.starlane.v1.CompleteHandoffCmdH\x00R\x0fcompleteHandoff\x12C\n" +
+	"\rabort_handoff\x18\x1d \x01(\v2\x1c.starlane.v1.AbortHandoffCmdH\x00R\fabortHandoff\x12=\n" +
+	"\vcancel_move\x18\x1e \x01(\v2\x1a.starlane.v1.CancelMoveCmdH\x00R\n" +
+	"cancelMove\x12F\n" +
+	"\x0estandby_desync\x18\x1f \x01(\v2\x1d.starlane.v1.StandbyDesyncCmdH\x00R\rstandbyDesync\x12`\n" +
+	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyModeB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -1492,7 +2347,61 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"!\n" +
 	"\x0fDeleteBridgeCmd\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xcc\x01\n" +
+	"\x11UpdateReplicasCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06synced\x18\x04 \x03(\tR\x06synced\x12/\n" +
+	"\x04drop\x18\x05 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x12*\n" +
+	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\"y\n" +
+	"\x11PromoteStandbyCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x124\n" +
+	"\areports\x18\x03 \x03(\v2\x1a.starlane.v1.StandbyReportR\areports\"O\n" +
+	"\rStandbyReport\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
+	"\x04tick\x18\x02 \x01(\x04R\x04tick\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"Z\n" +
+	"\x0eMoveSurfaceCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"Y\n" +
+	"\x0fBeginHandoffCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\"\x8e\x01\n" +
+	"\x12CompleteHandoffCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04tick\x18\x04 \x01(\x04R\x04tick\x12 \n" +
+	"\fstop_unix_ms\x18\x05 \x01(\x03R\n" +
+	"stopUnixMs\"m\n" +
+	"\x0fAbortHandoffCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"b\n" +
+	"\rCancelMoveCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vstart_index\x18\x03 \x01(\x04R\n" +
+	"startIndex\"\xa0\x02\n" +
+	"\x10StandbyDesyncCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x18\n" +
+	"\aprimary\x18\x02 \x01(\tR\aprimary\x12\x18\n" +
+	"\astandby\x18\x03 \x01(\tR\astandby\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04tick\x18\x05 \x01(\x04R\x04tick\x12!\n" +
+	"\fprimary_hash\x18\x06 \x01(\x06R\vprimaryHash\x12!\n" +
+	"\fstandby_hash\x18\a \x01(\x06R\vstandbyHash\x12\x1f\n" +
+	"\vreport_path\x18\b \x01(\tR\n" +
+	"reportPath\x12-\n" +
+	"\x12differing_entities\x18\t \x01(\rR\x11differingEntities\"\\\n" +
+	"\x18SetSurfaceStandbyModeCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
+	"\x04mode\x18\x02 \x01(\x0e2\x18.starlane.v1.StandbyModeR\x04mode\"S\n" +
 	"\rCommandResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -1536,33 +2445,45 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_starlane_v1_fsm_proto_goTypes = []any{
-	(*Command)(nil),               // 0: starlane.v1.Command
-	(*RegisterControllerCmd)(nil), // 1: starlane.v1.RegisterControllerCmd
-	(*RemoveControllerCmd)(nil),   // 2: starlane.v1.RemoveControllerCmd
-	(*SetJoinTokenCmd)(nil),       // 3: starlane.v1.SetJoinTokenCmd
-	(*RegisterNodeCmd)(nil),       // 4: starlane.v1.RegisterNodeCmd
-	(*SetNodeCordonCmd)(nil),      // 5: starlane.v1.SetNodeCordonCmd
-	(*MarkNodeDownCmd)(nil),       // 6: starlane.v1.MarkNodeDownCmd
-	(*CreateSurfaceCmd)(nil),      // 7: starlane.v1.CreateSurfaceCmd
-	(*DeleteSurfaceCmd)(nil),      // 8: starlane.v1.DeleteSurfaceCmd
-	(*PinSurfaceCmd)(nil),         // 9: starlane.v1.PinSurfaceCmd
-	(*SetSurfaceReplicasCmd)(nil), // 10: starlane.v1.SetSurfaceReplicasCmd
-	(*ApplyPlanCmd)(nil),          // 11: starlane.v1.ApplyPlanCmd
-	(*PlanChange)(nil),            // 12: starlane.v1.PlanChange
-	(*CreateBridgeCmd)(nil),       // 13: starlane.v1.CreateBridgeCmd
-	(*RefuseAssignmentCmd)(nil),   // 14: starlane.v1.RefuseAssignmentCmd
-	(*DeleteBridgeCmd)(nil),       // 15: starlane.v1.DeleteBridgeCmd
-	(*CommandResult)(nil),         // 16: starlane.v1.CommandResult
-	(*ControllerInfo)(nil),        // 17: starlane.v1.ControllerInfo
-	(*DedupEntry)(nil),            // 18: starlane.v1.DedupEntry
-	(*ClusterState)(nil),          // 19: starlane.v1.ClusterState
-	(*Node)(nil),                  // 20: starlane.v1.Node
-	(*Surface)(nil),               // 21: starlane.v1.Surface
-	(*Assignment)(nil),            // 22: starlane.v1.Assignment
-	(*Bridge)(nil),                // 23: starlane.v1.Bridge
-	(*Event)(nil),                 // 24: starlane.v1.Event
+	(*Command)(nil),                  // 0: starlane.v1.Command
+	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
+	(*RemoveControllerCmd)(nil),      // 2: starlane.v1.RemoveControllerCmd
+	(*SetJoinTokenCmd)(nil),          // 3: starlane.v1.SetJoinTokenCmd
+	(*RegisterNodeCmd)(nil),          // 4: starlane.v1.RegisterNodeCmd
+	(*SetNodeCordonCmd)(nil),         // 5: starlane.v1.SetNodeCordonCmd
+	(*MarkNodeDownCmd)(nil),          // 6: starlane.v1.MarkNodeDownCmd
+	(*CreateSurfaceCmd)(nil),         // 7: starlane.v1.CreateSurfaceCmd
+	(*DeleteSurfaceCmd)(nil),         // 8: starlane.v1.DeleteSurfaceCmd
+	(*PinSurfaceCmd)(nil),            // 9: starlane.v1.PinSurfaceCmd
+	(*SetSurfaceReplicasCmd)(nil),    // 10: starlane.v1.SetSurfaceReplicasCmd
+	(*ApplyPlanCmd)(nil),             // 11: starlane.v1.ApplyPlanCmd
+	(*PlanChange)(nil),               // 12: starlane.v1.PlanChange
+	(*CreateBridgeCmd)(nil),          // 13: starlane.v1.CreateBridgeCmd
+	(*RefuseAssignmentCmd)(nil),      // 14: starlane.v1.RefuseAssignmentCmd
+	(*DeleteBridgeCmd)(nil),          // 15: starlane.v1.DeleteBridgeCmd
+	(*UpdateReplicasCmd)(nil),        // 16: starlane.v1.UpdateReplicasCmd
+	(*PromoteStandbyCmd)(nil),        // 17: starlane.v1.PromoteStandbyCmd
+	(*StandbyReport)(nil),            // 18: starlane.v1.StandbyReport
+	(*MoveSurfaceCmd)(nil),           // 19: starlane.v1.MoveSurfaceCmd
+	(*BeginHandoffCmd)(nil),          // 20: starlane.v1.BeginHandoffCmd
+	(*CompleteHandoffCmd)(nil),       // 21: starlane.v1.CompleteHandoffCmd
+	(*AbortHandoffCmd)(nil),          // 22: starlane.v1.AbortHandoffCmd
+	(*CancelMoveCmd)(nil),            // 23: starlane.v1.CancelMoveCmd
+	(*StandbyDesyncCmd)(nil),         // 24: starlane.v1.StandbyDesyncCmd
+	(*SetSurfaceStandbyModeCmd)(nil), // 25: starlane.v1.SetSurfaceStandbyModeCmd
+	(*CommandResult)(nil),            // 26: starlane.v1.CommandResult
+	(*ControllerInfo)(nil),           // 27: starlane.v1.ControllerInfo
+	(*DedupEntry)(nil),               // 28: starlane.v1.DedupEntry
+	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
+	(*Node)(nil),                     // 30: starlane.v1.Node
+	(*Surface)(nil),                  // 31: starlane.v1.Surface
+	(*Assignment)(nil),               // 32: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 33: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 34: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 35: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 36: starlane.v1.Event
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -1579,23 +2500,35 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	13, // 11: starlane.v1.Command.create_bridge:type_name -> starlane.v1.CreateBridgeCmd
 	15, // 12: starlane.v1.Command.delete_bridge:type_name -> starlane.v1.DeleteBridgeCmd
 	14, // 13: starlane.v1.Command.refuse_assignment:type_name -> starlane.v1.RefuseAssignmentCmd
-	20, // 14: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	21, // 15: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 16: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	22, // 17: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	23, // 18: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	16, // 19: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	17, // 20: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	20, // 21: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	21, // 22: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	23, // 23: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	24, // 24: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	18, // 25: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	16, // 14: starlane.v1.Command.update_replicas:type_name -> starlane.v1.UpdateReplicasCmd
+	17, // 15: starlane.v1.Command.promote_standby:type_name -> starlane.v1.PromoteStandbyCmd
+	19, // 16: starlane.v1.Command.move_surface:type_name -> starlane.v1.MoveSurfaceCmd
+	20, // 17: starlane.v1.Command.begin_handoff:type_name -> starlane.v1.BeginHandoffCmd
+	21, // 18: starlane.v1.Command.complete_handoff:type_name -> starlane.v1.CompleteHandoffCmd
+	22, // 19: starlane.v1.Command.abort_handoff:type_name -> starlane.v1.AbortHandoffCmd
+	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
+	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
+	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
+	30, // 23: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	31, // 24: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 25: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	32, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	33, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	34, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	18, // 29: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	35, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 31: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 32: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	30, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	31, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	33, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	36, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 37: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -1619,6 +2552,15 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_CreateBridge)(nil),
 		(*Command_DeleteBridge)(nil),
 		(*Command_RefuseAssignment)(nil),
+		(*Command_UpdateReplicas)(nil),
+		(*Command_PromoteStandby)(nil),
+		(*Command_MoveSurface)(nil),
+		(*Command_BeginHandoff)(nil),
+		(*Command_CompleteHandoff)(nil),
+		(*Command_AbortHandoff)(nil),
+		(*Command_CancelMove)(nil),
+		(*Command_StandbyDesync)(nil),
+		(*Command_SetSurfaceStandbyMode)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1626,7 +2568,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -23,6 +23,678 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type UpdateReplicasRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId    string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface   string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch     uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// synced: standbys that now hold every confirmed tick.
+	Synced []string `protobuf:"bytes,5,rep,name=synced,proto3" json:"synced,omitempty"`
+	// drop: standbys to remove, with the reason.
+	Drop          []*DroppedStandby `protobuf:"bytes,6,rep,name=drop,proto3" json:"drop,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateReplicasRequest) Reset() {
+	*x = UpdateReplicasRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicasRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicasRequest) ProtoMessage() {}
+
+func (x *UpdateReplicasRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicasRequest.ProtoReflect.Descriptor instead.
+func (*UpdateReplicasRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *UpdateReplicasRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateReplicasRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *UpdateReplicasRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *UpdateReplicasRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *UpdateReplicasRequest) GetSynced() []string {
+	if x != nil {
+		return x.Synced
+	}
+	return nil
+}
+
+func (x *UpdateReplicasRequest) GetDrop() []*DroppedStandby {
+	if x != nil {
+		return x.Drop
+	}
+	return nil
+}
+
+type UpdateReplicasResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// epoch is the surface's epoch after the update.
+	Epoch         uint64 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateReplicasResponse) Reset() {
+	*x = UpdateReplicasResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateReplicasResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateReplicasResponse) ProtoMessage() {}
+
+func (x *UpdateReplicasResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateReplicasResponse.ProtoReflect.Descriptor instead.
+func (*UpdateReplicasResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *UpdateReplicasResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *UpdateReplicasResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+type ReportPrimaryLostRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	NodeId  string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface string                 `protobuf:"bytes,2,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch   uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// tick is the last tick the standby holds durably.
+	Tick          uint64 `protobuf:"varint,4,opt,name=tick,proto3" json:"tick,omitempty"`
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportPrimaryLostRequest) Reset() {
+	*x = ReportPrimaryLostRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportPrimaryLostRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportPrimaryLostRequest) ProtoMessage() {}
+
+func (x *ReportPrimaryLostRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportPrimaryLostRequest.ProtoReflect.Descriptor instead.
+func (*ReportPrimaryLostRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReportPrimaryLostRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReportPrimaryLostRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *ReportPrimaryLostRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ReportPrimaryLostRequest) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *ReportPrimaryLostRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReportPrimaryLostResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// promoted is set once the leader committed a promotion for this report.
+	Promoted      bool `protobuf:"varint,1,opt,name=promoted,proto3" json:"promoted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportPrimaryLostResponse) Reset() {
+	*x = ReportPrimaryLostResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportPrimaryLostResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportPrimaryLostResponse) ProtoMessage() {}
+
+func (x *ReportPrimaryLostResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportPrimaryLostResponse.ProtoReflect.Descriptor instead.
+func (*ReportPrimaryLostResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReportPrimaryLostResponse) GetPromoted() bool {
+	if x != nil {
+		return x.Promoted
+	}
+	return false
+}
+
+type CompleteHandoffRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId    string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface   string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch     uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// tick is the last tick the old primary executed; the target holds it.
+	Tick uint64 `protobuf:"varint,5,opt,name=tick,proto3" json:"tick,omitempty"`
+	// stop_unix_ms is when the old primary stopped sequencing.
+	StopUnixMs    int64 `protobuf:"varint,6,opt,name=stop_unix_ms,json=stopUnixMs,proto3" json:"stop_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteHandoffRequest) Reset() {
+	*x = CompleteHandoffRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteHandoffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteHandoffRequest) ProtoMessage() {}
+
+func (x *CompleteHandoffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteHandoffRequest.ProtoReflect.Descriptor instead.
+func (*CompleteHandoffRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CompleteHandoffRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CompleteHandoffRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *CompleteHandoffRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *CompleteHandoffRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *CompleteHandoffRequest) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *CompleteHandoffRequest) GetStopUnixMs() int64 {
+	if x != nil {
+		return x.StopUnixMs
+	}
+	return 0
+}
+
+type CompleteHandoffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteHandoffResponse) Reset() {
+	*x = CompleteHandoffResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteHandoffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteHandoffResponse) ProtoMessage() {}
+
+func (x *CompleteHandoffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteHandoffResponse.ProtoReflect.Descriptor instead.
+func (*CompleteHandoffResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CompleteHandoffResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type AbortHandoffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface       string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortHandoffRequest) Reset() {
+	*x = AbortHandoffRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortHandoffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortHandoffRequest) ProtoMessage() {}
+
+func (x *AbortHandoffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortHandoffRequest.ProtoReflect.Descriptor instead.
+func (*AbortHandoffRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AbortHandoffRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AbortHandoffRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *AbortHandoffRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *AbortHandoffRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *AbortHandoffRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AbortHandoffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortHandoffResponse) Reset() {
+	*x = AbortHandoffResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortHandoffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortHandoffResponse) ProtoMessage() {}
+
+func (x *AbortHandoffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortHandoffResponse.ProtoReflect.Descriptor instead.
+func (*AbortHandoffResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AbortHandoffResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type ReportStandbyDesyncRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// node_id is the primary's node, which wrote the report.
+	NodeId            string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface           string `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Standby           string `protobuf:"bytes,4,opt,name=standby,proto3" json:"standby,omitempty"`
+	Epoch             uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Tick              uint64 `protobuf:"varint,6,opt,name=tick,proto3" json:"tick,omitempty"`
+	PrimaryHash       uint64 `protobuf:"fixed64,7,opt,name=primary_hash,json=primaryHash,proto3" json:"primary_hash,omitempty"`
+	StandbyHash       uint64 `protobuf:"fixed64,8,opt,name=standby_hash,json=standbyHash,proto3" json:"standby_hash,omitempty"`
+	ReportPath        string `protobuf:"bytes,9,opt,name=report_path,json=reportPath,proto3" json:"report_path,omitempty"`
+	DifferingEntities uint32 `protobuf:"varint,10,opt,name=differing_entities,json=differingEntities,proto3" json:"differing_entities,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ReportStandbyDesyncRequest) Reset() {
+	*x = ReportStandbyDesyncRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportStandbyDesyncRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportStandbyDesyncRequest) ProtoMessage() {}
+
+func (x *ReportStandbyDesyncRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportStandbyDesyncRequest.ProtoReflect.Descriptor instead.
+func (*ReportStandbyDesyncRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReportStandbyDesyncRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReportStandbyDesyncRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReportStandbyDesyncRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *ReportStandbyDesyncRequest) GetStandby() string {
+	if x != nil {
+		return x.Standby
+	}
+	return ""
+}
+
+func (x *ReportStandbyDesyncRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ReportStandbyDesyncRequest) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *ReportStandbyDesyncRequest) GetPrimaryHash() uint64 {
+	if x != nil {
+		return x.PrimaryHash
+	}
+	return 0
+}
+
+func (x *ReportStandbyDesyncRequest) GetStandbyHash() uint64 {
+	if x != nil {
+		return x.StandbyHash
+	}
+	return 0
+}
+
+func (x *ReportStandbyDesyncRequest) GetReportPath() string {
+	if x != nil {
+		return x.ReportPath
+	}
+	return ""
+}
+
+func (x *ReportStandbyDesyncRequest) GetDifferingEntities() uint32 {
+	if x != nil {
+		return x.DifferingEntities
+	}
+	return 0
+}
+
+type ReportStandbyDesyncResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportStandbyDesyncResponse) Reset() {
+	*x = ReportStandbyDesyncResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportStandbyDesyncResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportStandbyDesyncResponse) ProtoMessage() {}
+
+func (x *ReportStandbyDesyncResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportStandbyDesyncResponse.ProtoReflect.Descriptor instead.
+func (*ReportStandbyDesyncResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReportStandbyDesyncResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type RefuseAssignmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -36,7 +708,7 @@ type RefuseAssignmentRequest struct {
 
 func (x *RefuseAssignmentRequest) Reset() {
 	*x = RefuseAssignmentRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	mi := &file_starlane_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +720,7 @@ func (x *RefuseAssignmentRequest) String() string {
 func (*RefuseAssignmentRequest) ProtoMessage() {}
 
 func (x *RefuseAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
+	mi := &file_starlane_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +733,7 @@ func (x *RefuseAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*RefuseAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RefuseAssignmentRequest) GetRequestId() string {
@@ -108,7 +780,7 @@ type RefuseAssignmentResponse struct {
 
 func (x *RefuseAssignmentResponse) Reset() {
 	*x = RefuseAssignmentResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	mi := &file_starlane_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +792,7 @@ func (x *RefuseAssignmentResponse) String() string {
 func (*RefuseAssignmentResponse) ProtoMessage() {}
 
 func (x *RefuseAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
+	mi := &file_starlane_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +805,7 @@ func (x *RefuseAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*RefuseAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RefuseAssignmentResponse) GetIndex() uint64 {
@@ -156,7 +828,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +840,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +853,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RegisterRequest) GetRequestId() string {
@@ -217,7 +889,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +901,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +914,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RegisterResponse) GetNodeId() string {
@@ -285,7 +957,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +969,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +982,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HeartbeatRequest) GetNodeId() string {
@@ -346,7 +1018,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +1030,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +1043,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HeartbeatResponse) GetLeaseTtlMs() uint32 {
@@ -397,7 +1069,7 @@ type WatchAssignmentsRequest struct {
 
 func (x *WatchAssignmentsRequest) Reset() {
 	*x = WatchAssignmentsRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	mi := &file_starlane_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +1081,7 @@ func (x *WatchAssignmentsRequest) String() string {
 func (*WatchAssignmentsRequest) ProtoMessage() {}
 
 func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	mi := &file_starlane_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +1094,7 @@ func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*WatchAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchAssignmentsRequest) GetNodeId() string {
@@ -445,7 +1117,7 @@ type AssignmentsUpdate struct {
 
 func (x *AssignmentsUpdate) Reset() {
 	*x = AssignmentsUpdate{}
-	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	mi := &file_starlane_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +1129,7 @@ func (x *AssignmentsUpdate) String() string {
 func (*AssignmentsUpdate) ProtoMessage() {}
 
 func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	mi := &file_starlane_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +1142,7 @@ func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsUpdate.ProtoReflect.Descriptor instead.
 func (*AssignmentsUpdate) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AssignmentsUpdate) GetIndex() uint64 {
@@ -498,7 +1170,62 @@ var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\x99\x01\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xc8\x01\n" +
+	"\x15UpdateReplicasRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06synced\x18\x05 \x03(\tR\x06synced\x12/\n" +
+	"\x04drop\x18\x06 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\"D\n" +
+	"\x16UpdateReplicasResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\x8f\x01\n" +
+	"\x18ReportPrimaryLostRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x02 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04tick\x18\x04 \x01(\x04R\x04tick\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"7\n" +
+	"\x19ReportPrimaryLostResponse\x12\x1a\n" +
+	"\bpromoted\x18\x01 \x01(\bR\bpromoted\"\xb6\x01\n" +
+	"\x16CompleteHandoffRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04tick\x18\x05 \x01(\x04R\x04tick\x12 \n" +
+	"\fstop_unix_ms\x18\x06 \x01(\x03R\n" +
+	"stopUnixMs\"/\n" +
+	"\x17CompleteHandoffResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x95\x01\n" +
+	"\x13AbortHandoffRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\",\n" +
+	"\x14AbortHandoffResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xc8\x02\n" +
+	"\x1aReportStandbyDesyncRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x18\n" +
+	"\astandby\x18\x04 \x01(\tR\astandby\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04tick\x18\x06 \x01(\x04R\x04tick\x12!\n" +
+	"\fprimary_hash\x18\a \x01(\x06R\vprimaryHash\x12!\n" +
+	"\fstandby_hash\x18\b \x01(\x06R\vstandbyHash\x12\x1f\n" +
+	"\vreport_path\x18\t \x01(\tR\n" +
+	"reportPath\x12-\n" +
+	"\x12differing_entities\x18\n" +
+	" \x01(\rR\x11differingEntities\"3\n" +
+	"\x1bReportStandbyDesyncResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x99\x01\n" +
 	"\x17RefuseAssignmentRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -533,12 +1260,17 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x11AssignmentsUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
-	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges2\xdf\x02\n" +
+	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges2\xbb\x06\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
 	"\x10WatchAssignments\x12$.starlane.v1.WatchAssignmentsRequest\x1a\x1e.starlane.v1.AssignmentsUpdate0\x01\x12_\n" +
-	"\x10RefuseAssignment\x12$.starlane.v1.RefuseAssignmentRequest\x1a%.starlane.v1.RefuseAssignmentResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x10RefuseAssignment\x12$.starlane.v1.RefuseAssignmentRequest\x1a%.starlane.v1.RefuseAssignmentResponse\x12Y\n" +
+	"\x0eUpdateReplicas\x12\".starlane.v1.UpdateReplicasRequest\x1a#.starlane.v1.UpdateReplicasResponse\x12b\n" +
+	"\x11ReportPrimaryLost\x12%.starlane.v1.ReportPrimaryLostRequest\x1a&.starlane.v1.ReportPrimaryLostResponse\x12\\\n" +
+	"\x0fCompleteHandoff\x12#.starlane.v1.CompleteHandoffRequest\x1a$.starlane.v1.CompleteHandoffResponse\x12S\n" +
+	"\fAbortHandoff\x12 .starlane.v1.AbortHandoffRequest\x1a!.starlane.v1.AbortHandoffResponse\x12h\n" +
+	"\x13ReportStandbyDesync\x12'.starlane.v1.ReportStandbyDesyncRequest\x1a(.starlane.v1.ReportStandbyDesyncResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_node_proto_rawDescOnce sync.Once
@@ -552,41 +1284,63 @@ func file_starlane_v1_node_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_node_proto_rawDescData
 }
 
-var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_starlane_v1_node_proto_goTypes = []any{
-	(*RefuseAssignmentRequest)(nil),  // 0: starlane.v1.RefuseAssignmentRequest
-	(*RefuseAssignmentResponse)(nil), // 1: starlane.v1.RefuseAssignmentResponse
-	(*RegisterRequest)(nil),          // 2: starlane.v1.RegisterRequest
-	(*RegisterResponse)(nil),         // 3: starlane.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),         // 4: starlane.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 5: starlane.v1.HeartbeatResponse
-	(*WatchAssignmentsRequest)(nil),  // 6: starlane.v1.WatchAssignmentsRequest
-	(*AssignmentsUpdate)(nil),        // 7: starlane.v1.AssignmentsUpdate
-	(*Node)(nil),                     // 8: starlane.v1.Node
-	(*ShardStats)(nil),               // 9: starlane.v1.ShardStats
-	(*BridgeEndStats)(nil),           // 10: starlane.v1.BridgeEndStats
-	(*NodeAssignment)(nil),           // 11: starlane.v1.NodeAssignment
-	(*BridgeRoute)(nil),              // 12: starlane.v1.BridgeRoute
+	(*UpdateReplicasRequest)(nil),       // 0: starlane.v1.UpdateReplicasRequest
+	(*UpdateReplicasResponse)(nil),      // 1: starlane.v1.UpdateReplicasResponse
+	(*ReportPrimaryLostRequest)(nil),    // 2: starlane.v1.ReportPrimaryLostRequest
+	(*ReportPrimaryLostResponse)(nil),   // 3: starlane.v1.ReportPrimaryLostResponse
+	(*CompleteHandoffRequest)(nil),      // 4: starlane.v1.CompleteHandoffRequest
+	(*CompleteHandoffResponse)(nil),     // 5: starlane.v1.CompleteHandoffResponse
+	(*AbortHandoffRequest)(nil),         // 6: starlane.v1.AbortHandoffRequest
+	(*AbortHandoffResponse)(nil),        // 7: starlane.v1.AbortHandoffResponse
+	(*ReportStandbyDesyncRequest)(nil),  // 8: starlane.v1.ReportStandbyDesyncRequest
+	(*ReportStandbyDesyncResponse)(nil), // 9: starlane.v1.ReportStandbyDesyncResponse
+	(*RefuseAssignmentRequest)(nil),     // 10: starlane.v1.RefuseAssignmentRequest
+	(*RefuseAssignmentResponse)(nil),    // 11: starlane.v1.RefuseAssignmentResponse
+	(*RegisterRequest)(nil),             // 12: starlane.v1.RegisterRequest
+	(*RegisterResponse)(nil),            // 13: starlane.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),            // 14: starlane.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),           // 15: starlane.v1.HeartbeatResponse
+	(*WatchAssignmentsRequest)(nil),     // 16: starlane.v1.WatchAssignmentsRequest
+	(*AssignmentsUpdate)(nil),           // 17: starlane.v1.AssignmentsUpdate
+	(*DroppedStandby)(nil),              // 18: starlane.v1.DroppedStandby
+	(*Node)(nil),                        // 19: starlane.v1.Node
+	(*ShardStats)(nil),                  // 20: starlane.v1.ShardStats
+	(*BridgeEndStats)(nil),              // 21: starlane.v1.BridgeEndStats
+	(*NodeAssignment)(nil),              // 22: starlane.v1.NodeAssignment
+	(*BridgeRoute)(nil),                 // 23: starlane.v1.BridgeRoute
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
-	8,  // 0: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
-	9,  // 1: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	10, // 2: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
-	11, // 3: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	12, // 4: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	2,  // 5: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	4,  // 6: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	6,  // 7: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	0,  // 8: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	3,  // 9: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	5,  // 10: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	7,  // 11: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	1,  // 12: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	18, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
+	19, // 1: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
+	20, // 2: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
+	21, // 3: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
+	22, // 4: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	23, // 5: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
+	12, // 6: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	14, // 7: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	16, // 8: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	10, // 9: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	0,  // 10: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	2,  // 11: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	4,  // 12: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	6,  // 13: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	8,  // 14: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	13, // 15: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	15, // 16: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	17, // 17: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	11, // 18: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	1,  // 19: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	3,  // 20: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	5,  // 21: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	7,  // 22: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	9,  // 23: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	15, // [15:24] is the sub-list for method output_type
+	6,  // [6:15] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -602,7 +1356,7 @@ func file_starlane_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_node_proto_rawDesc), len(file_starlane_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,10 +21,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NodeService_Register_FullMethodName         = "/starlane.v1.NodeService/Register"
-	NodeService_Heartbeat_FullMethodName        = "/starlane.v1.NodeService/Heartbeat"
-	NodeService_WatchAssignments_FullMethodName = "/starlane.v1.NodeService/WatchAssignments"
-	NodeService_RefuseAssignment_FullMethodName = "/starlane.v1.NodeService/RefuseAssignment"
+	NodeService_Register_FullMethodName            = "/starlane.v1.NodeService/Register"
+	NodeService_Heartbeat_FullMethodName           = "/starlane.v1.NodeService/Heartbeat"
+	NodeService_WatchAssignments_FullMethodName    = "/starlane.v1.NodeService/WatchAssignments"
+	NodeService_RefuseAssignment_FullMethodName    = "/starlane.v1.NodeService/RefuseAssignment"
+	NodeService_UpdateReplicas_FullMethodName      = "/starlane.v1.NodeService/UpdateReplicas"
+	NodeService_ReportPrimaryLost_FullMethodName   = "/starlane.v1.NodeService/ReportPrimaryLost"
+	NodeService_CompleteHandoff_FullMethodName     = "/starlane.v1.NodeService/CompleteHandoff"
+	NodeService_AbortHandoff_FullMethodName        = "/starlane.v1.NodeService/AbortHandoff"
+	NodeService_ReportStandbyDesync_FullMethodName = "/starlane.v1.NodeService/ReportStandbyDesync"
 )
 
 // NodeServiceClient is the client API for NodeService service.
@@ -53,6 +58,33 @@ type NodeServiceClient interface {
 	// epoch is still the surface's epoch. Errors: NOT_FOUND, FAILED_PRECONDITION
 	// (the assignment changed meanwhile).
 	RefuseAssignment(ctx context.Context, in *RefuseAssignmentRequest, opts ...grpc.CallOption) (*RefuseAssignmentResponse, error)
+	// UpdateReplicas is the primary's report about its standbys: those that caught up
+	// join the surface's synced set (the set whose acknowledgement confirms ticks);
+	// those that fell too far behind or disconnected are dropped from the assignment
+	// under a new epoch, kept off for a cool-down, and the scheduler places a
+	// replacement. Write; applies only if node_id is the primary under epoch.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION (the assignment changed meanwhile).
+	UpdateReplicas(ctx context.Context, in *UpdateReplicasRequest, opts ...grpc.CallOption) (*UpdateReplicasResponse, error)
+	// ReportPrimaryLost is a synced standby's report that it lost the primary's
+	// replication stream and has stopped acknowledging that primary under epoch.
+	// Once every synced standby has reported, the leader promotes the one holding
+	// the most ticks without waiting for the primary's lease to expire: the old
+	// primary can no longer confirm anything, since confirming needs a synced
+	// standby's acknowledgement. Leader only (followers forward). Errors:
+	// FAILED_PRECONDITION (the epoch moved on).
+	ReportPrimaryLost(ctx context.Context, in *ReportPrimaryLostRequest, opts ...grpc.CallOption) (*ReportPrimaryLostResponse, error)
+	// CompleteHandoff: the primary, asked to hand the surface over, stopped at tick
+	// and the target acknowledged holding it; the target becomes the primary under a
+	// new epoch and this node its standby. Write; compare-and-swap on epoch.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION (no handoff under that epoch).
+	CompleteHandoff(ctx context.Context, in *CompleteHandoffRequest, opts ...grpc.CallOption) (*CompleteHandoffResponse, error)
+	// AbortHandoff: the target did not acknowledge in time; the primary resumed
+	// sequencing. The controller retries the move later (three attempts). Write.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION.
+	AbortHandoff(ctx context.Context, in *AbortHandoffRequest, opts ...grpc.CallOption) (*AbortHandoffResponse, error)
+	// ReportStandbyDesync records a hot standby whose state hash differed from the
+	// primary's: an event with the desync report the primary wrote. Write.
+	ReportStandbyDesync(ctx context.Context, in *ReportStandbyDesyncRequest, opts ...grpc.CallOption) (*ReportStandbyDesyncResponse, error)
 }
 
 type nodeServiceClient struct {
@@ -112,6 +144,56 @@ func (c *nodeServiceClient) RefuseAssignment(ctx context.Context, in *RefuseAssi
 	return out, nil
 }
 
+func (c *nodeServiceClient) UpdateReplicas(ctx context.Context, in *UpdateReplicasRequest, opts ...grpc.CallOption) (*UpdateReplicasResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateReplicasResponse)
+	err := c.cc.Invoke(ctx, NodeService_UpdateReplicas_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeServiceClient) ReportPrimaryLost(ctx context.Context, in *ReportPrimaryLostRequest, opts ...grpc.CallOption) (*ReportPrimaryLostResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportPrimaryLostResponse)
+	err := c.cc.Invoke(ctx, NodeService_ReportPrimaryLost_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeServiceClient) CompleteHandoff(ctx context.Context, in *CompleteHandoffRequest, opts ...grpc.CallOption) (*CompleteHandoffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteHandoffResponse)
+	err := c.cc.Invoke(ctx, NodeService_CompleteHandoff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeServiceClient) AbortHandoff(ctx context.Context, in *AbortHandoffRequest, opts ...grpc.CallOption) (*AbortHandoffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AbortHandoffResponse)
+	err := c.cc.Invoke(ctx, NodeService_AbortHandoff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *nodeServiceClient) ReportStandbyDesync(ctx context.Context, in *ReportStandbyDesyncRequest, opts ...grpc.CallOption) (*ReportStandbyDesyncResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportStandbyDesyncResponse)
+	err := c.cc.Invoke(ctx, NodeService_ReportStandbyDesync_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServiceServer is the server API for NodeService service.
 // All implementations must embed UnimplementedNodeServiceServer
 // for forward compatibility.
@@ -138,6 +220,33 @@ type NodeServiceServer interface {
 	// epoch is still the surface's epoch. Errors: NOT_FOUND, FAILED_PRECONDITION
 	// (the assignment changed meanwhile).
 	RefuseAssignment(context.Context, *RefuseAssignmentRequest) (*RefuseAssignmentResponse, error)
+	// UpdateReplicas is the primary's report about its standbys: those that caught up
+	// join the surface's synced set (the set whose acknowledgement confirms ticks);
+	// those that fell too far behind or disconnected are dropped from the assignment
+	// under a new epoch, kept off for a cool-down, and the scheduler places a
+	// replacement. Write; applies only if node_id is the primary under epoch.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION (the assignment changed meanwhile).
+	UpdateReplicas(context.Context, *UpdateReplicasRequest) (*UpdateReplicasResponse, error)
+	// ReportPrimaryLost is a synced standby's report that it lost the primary's
+	// replication stream and has stopped acknowledging that primary under epoch.
+	// Once every synced standby has reported, the leader promotes the one holding
+	// the most ticks without waiting for the primary's lease to expire: the old
+	// primary can no longer confirm anything, since confirming needs a synced
+	// standby's acknowledgement. Leader only (followers forward). Errors:
+	// FAILED_PRECONDITION (the epoch moved on).
+	ReportPrimaryLost(context.Context, *ReportPrimaryLostRequest) (*ReportPrimaryLostResponse, error)
+	// CompleteHandoff: the primary, asked to hand the surface over, stopped at tick
+	// and the target acknowledged holding it; the target becomes the primary under a
+	// new epoch and this node its standby. Write; compare-and-swap on epoch.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION (no handoff under that epoch).
+	CompleteHandoff(context.Context, *CompleteHandoffRequest) (*CompleteHandoffResponse, error)
+	// AbortHandoff: the target did not acknowledge in time; the primary resumed
+	// sequencing. The controller retries the move later (three attempts). Write.
+	// Errors: NOT_FOUND, FAILED_PRECONDITION.
+	AbortHandoff(context.Context, *AbortHandoffRequest) (*AbortHandoffResponse, error)
+	// ReportStandbyDesync records a hot standby whose state hash differed from the
+	// primary's: an event with the desync report the primary wrote. Write.
+	ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error)
 	mustEmbedUnimplementedNodeServiceServer()
 }
 
@@ -159,6 +268,21 @@ func (UnimplementedNodeServiceServer) WatchAssignments(*WatchAssignmentsRequest,
 }
 func (UnimplementedNodeServiceServer) RefuseAssignment(context.Context, *RefuseAssignmentRequest) (*RefuseAssignmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RefuseAssignment not implemented")
+}
+func (UnimplementedNodeServiceServer) UpdateReplicas(context.Context, *UpdateReplicasRequest) (*UpdateReplicasResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateReplicas not implemented")
+}
+func (UnimplementedNodeServiceServer) ReportPrimaryLost(context.Context, *ReportPrimaryLostRequest) (*ReportPrimaryLostResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportPrimaryLost not implemented")
+}
+func (UnimplementedNodeServiceServer) CompleteHandoff(context.Context, *CompleteHandoffRequest) (*CompleteHandoffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteHandoff not implemented")
+}
+func (UnimplementedNodeServiceServer) AbortHandoff(context.Context, *AbortHandoffRequest) (*AbortHandoffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AbortHandoff not implemented")
+}
+func (UnimplementedNodeServiceServer) ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportStandbyDesync not implemented")
 }
 func (UnimplementedNodeServiceServer) mustEmbedUnimplementedNodeServiceServer() {}
 func (UnimplementedNodeServiceServer) testEmbeddedByValue()                     {}
@@ -246,6 +370,96 @@ func _NodeService_RefuseAssignment_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NodeService_UpdateReplicas_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicasRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).UpdateReplicas(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_UpdateReplicas_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).UpdateReplicas(ctx, req.(*UpdateReplicasRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NodeService_ReportPrimaryLost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportPrimaryLostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).ReportPrimaryLost(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_ReportPrimaryLost_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).ReportPrimaryLost(ctx, req.(*ReportPrimaryLostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NodeService_CompleteHandoff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteHandoffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).CompleteHandoff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_CompleteHandoff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).CompleteHandoff(ctx, req.(*CompleteHandoffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NodeService_AbortHandoff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AbortHandoffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).AbortHandoff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_AbortHandoff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).AbortHandoff(ctx, req.(*AbortHandoffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NodeService_ReportStandbyDesync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportStandbyDesyncRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).ReportStandbyDesync(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_ReportStandbyDesync_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).ReportStandbyDesync(ctx, req.(*ReportStandbyDesyncRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NodeService_ServiceDesc is the grpc.ServiceDesc for NodeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -264,6 +478,26 @@ var NodeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RefuseAssignment",
 			Handler:    _NodeService_RefuseAssignment_Handler,
+		},
+		{
+			MethodName: "UpdateReplicas",
+			Handler:    _NodeService_UpdateReplicas_Handler,
+		},
+		{
+			MethodName: "ReportPrimaryLost",
+			Handler:    _NodeService_ReportPrimaryLost_Handler,
+		},
+		{
+			MethodName: "CompleteHandoff",
+			Handler:    _NodeService_CompleteHandoff_Handler,
+		},
+		{
+			MethodName: "AbortHandoff",
+			Handler:    _NodeService_AbortHandoff_Handler,
+		},
+		{
+			MethodName: "ReportStandbyDesync",
+			Handler:    _NodeService_ReportStandbyDesync_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

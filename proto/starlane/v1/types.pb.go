@@ -129,6 +129,123 @@ func (ShardRole) EnumDescriptor() ([]byte, []int) {
 	return file_starlane_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
+// StandbyMode is how a surface's standbys keep their copy.
+type StandbyMode int32
+
+const (
+	// STANDBY_MODE_UNSPECIFIED means hot.
+	StandbyMode_STANDBY_MODE_UNSPECIFIED StandbyMode = 0
+	// STANDBY_MODE_HOT: standbys simulate every tick and compare state hashes with
+	// the primary every few ticks (a continuous cross-machine determinism check);
+	// promotion needs no replay.
+	StandbyMode_STANDBY_MODE_HOT StandbyMode = 1
+	// STANDBY_MODE_WARM: standbys only store checkpoints and the input log, and
+	// replay them when promoted (less CPU, slower failover).
+	StandbyMode_STANDBY_MODE_WARM StandbyMode = 2
+)
+
+// Enum value maps for StandbyMode.
+var (
+	StandbyMode_name = map[int32]string{
+		0: "STANDBY_MODE_UNSPECIFIED",
+		1: "STANDBY_MODE_HOT",
+		2: "STANDBY_MODE_WARM",
+	}
+	StandbyMode_value = map[string]int32{
+		"STANDBY_MODE_UNSPECIFIED": 0,
+		"STANDBY_MODE_HOT":         1,
+		"STANDBY_MODE_WARM":        2,
+	}
+)
+
+func (x StandbyMode) Enum() *StandbyMode {
+	p := new(StandbyMode)
+	*p = x
+	return p
+}
+
+func (x StandbyMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StandbyMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_starlane_v1_types_proto_enumTypes[2].Descriptor()
+}
+
+func (StandbyMode) Type() protoreflect.EnumType {
+	return &file_starlane_v1_types_proto_enumTypes[2]
+}
+
+func (x StandbyMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StandbyMode.Descriptor instead.
+func (StandbyMode) EnumDescriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+// PrimaryStart says how the current primary of an assignment got the surface's
+// state when its term began.
+type PrimaryStart int32
+
+const (
+	// PRIMARY_START_UNSPECIFIED: assignments made before this field existed.
+	PrimaryStart_PRIMARY_START_UNSPECIFIED PrimaryStart = 0
+	// PRIMARY_START_FRESH: the surface had no state anywhere; it starts from its map
+	// (any older store of it on the node is discarded).
+	PrimaryStart_PRIMARY_START_FRESH PrimaryStart = 1
+	// PRIMARY_START_PROMOTED: a standby holding every confirmed tick was promoted
+	// after the previous primary failed.
+	PrimaryStart_PRIMARY_START_PROMOTED PrimaryStart = 2
+	// PRIMARY_START_HANDOFF: a live migration: the previous primary stopped at
+	// start_tick and this one continues after it.
+	PrimaryStart_PRIMARY_START_HANDOFF PrimaryStart = 3
+)
+
+// Enum value maps for PrimaryStart.
+var (
+	PrimaryStart_name = map[int32]string{
+		0: "PRIMARY_START_UNSPECIFIED",
+		1: "PRIMARY_START_FRESH",
+		2: "PRIMARY_START_PROMOTED",
+		3: "PRIMARY_START_HANDOFF",
+	}
+	PrimaryStart_value = map[string]int32{
+		"PRIMARY_START_UNSPECIFIED": 0,
+		"PRIMARY_START_FRESH":       1,
+		"PRIMARY_START_PROMOTED":    2,
+		"PRIMARY_START_HANDOFF":     3,
+	}
+)
+
+func (x PrimaryStart) Enum() *PrimaryStart {
+	p := new(PrimaryStart)
+	*p = x
+	return p
+}
+
+func (x PrimaryStart) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PrimaryStart) Descriptor() protoreflect.EnumDescriptor {
+	return file_starlane_v1_types_proto_enumTypes[3].Descriptor()
+}
+
+func (PrimaryStart) Type() protoreflect.EnumType {
+	return &file_starlane_v1_types_proto_enumTypes[3]
+}
+
+func (x PrimaryStart) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PrimaryStart.Descriptor instead.
+func (PrimaryStart) EnumDescriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
 // NodeCapacity is what a node offers to the scheduler.
 type NodeCapacity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -358,9 +475,22 @@ type ShardStats struct {
 	// not renew its lease.
 	Fenced bool `protobuf:"varint,12,opt,name=fenced,proto3" json:"fenced,omitempty"`
 	// error says why the shard is not running here (loading, failed), if it is not.
-	Error         string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
+	// replicas (primary only): how each standby of the surface keeps up.
+	Replicas []*ReplicaStats `protobuf:"bytes,14,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	// standby_mode (standby only): hot or warm. For a standby, tick and
+	// confirmed_tick are the last tick it holds durably.
+	StandbyMode StandbyMode `protobuf:"varint,15,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
+	// following (standby only): connected to the primary's replication stream.
+	Following bool `protobuf:"varint,16,opt,name=following,proto3" json:"following,omitempty"`
+	// term_start_tick and term_start_unix_ms (primary only): the tick this
+	// primary's term continued after, and when it executed its first tick.
+	TermStartTick   uint64 `protobuf:"varint,17,opt,name=term_start_tick,json=termStartTick,proto3" json:"term_start_tick,omitempty"`
+	TermStartUnixMs int64  `protobuf:"varint,18,opt,name=term_start_unix_ms,json=termStartUnixMs,proto3" json:"term_start_unix_ms,omitempty"`
+	// standby_desyncs (standby only): hot-standby hash mismatches with the primary.
+	StandbyDesyncs uint64 `protobuf:"varint,19,opt,name=standby_desyncs,json=standbyDesyncs,proto3" json:"standby_desyncs,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ShardStats) Reset() {
@@ -484,6 +614,155 @@ func (x *ShardStats) GetError() string {
 	return ""
 }
 
+func (x *ShardStats) GetReplicas() []*ReplicaStats {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
+func (x *ShardStats) GetStandbyMode() StandbyMode {
+	if x != nil {
+		return x.StandbyMode
+	}
+	return StandbyMode_STANDBY_MODE_UNSPECIFIED
+}
+
+func (x *ShardStats) GetFollowing() bool {
+	if x != nil {
+		return x.Following
+	}
+	return false
+}
+
+func (x *ShardStats) GetTermStartTick() uint64 {
+	if x != nil {
+		return x.TermStartTick
+	}
+	return 0
+}
+
+func (x *ShardStats) GetTermStartUnixMs() int64 {
+	if x != nil {
+		return x.TermStartUnixMs
+	}
+	return 0
+}
+
+func (x *ShardStats) GetStandbyDesyncs() uint64 {
+	if x != nil {
+		return x.StandbyDesyncs
+	}
+	return 0
+}
+
+// ReplicaStats is the primary's view of one standby.
+type ReplicaStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// connected: the standby follows the replication stream now.
+	Connected bool `protobuf:"varint,2,opt,name=connected,proto3" json:"connected,omitempty"`
+	// synced: the controller counts the standby as holding every confirmed tick.
+	Synced bool `protobuf:"varint,3,opt,name=synced,proto3" json:"synced,omitempty"`
+	// acked_tick is the last tick the standby holds durably.
+	AckedTick uint64 `protobuf:"varint,4,opt,name=acked_tick,json=ackedTick,proto3" json:"acked_tick,omitempty"`
+	// lag_ticks is how many executed ticks the standby does not hold yet;
+	// lag_bytes what they (and a checkpoint in flight) weigh.
+	LagTicks uint64 `protobuf:"varint,5,opt,name=lag_ticks,json=lagTicks,proto3" json:"lag_ticks,omitempty"`
+	LagBytes uint64 `protobuf:"varint,6,opt,name=lag_bytes,json=lagBytes,proto3" json:"lag_bytes,omitempty"`
+	// catching_up: the standby is receiving a checkpoint or old log.
+	CatchingUp    bool  `protobuf:"varint,7,opt,name=catching_up,json=catchingUp,proto3" json:"catching_up,omitempty"`
+	LastAckUnixMs int64 `protobuf:"varint,8,opt,name=last_ack_unix_ms,json=lastAckUnixMs,proto3" json:"last_ack_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaStats) Reset() {
+	*x = ReplicaStats{}
+	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaStats) ProtoMessage() {}
+
+func (x *ReplicaStats) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaStats.ProtoReflect.Descriptor instead.
+func (*ReplicaStats) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplicaStats) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ReplicaStats) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *ReplicaStats) GetSynced() bool {
+	if x != nil {
+		return x.Synced
+	}
+	return false
+}
+
+func (x *ReplicaStats) GetAckedTick() uint64 {
+	if x != nil {
+		return x.AckedTick
+	}
+	return 0
+}
+
+func (x *ReplicaStats) GetLagTicks() uint64 {
+	if x != nil {
+		return x.LagTicks
+	}
+	return 0
+}
+
+func (x *ReplicaStats) GetLagBytes() uint64 {
+	if x != nil {
+		return x.LagBytes
+	}
+	return 0
+}
+
+func (x *ReplicaStats) GetCatchingUp() bool {
+	if x != nil {
+		return x.CatchingUp
+	}
+	return false
+}
+
+func (x *ReplicaStats) GetLastAckUnixMs() int64 {
+	if x != nil {
+		return x.LastAckUnixMs
+	}
+	return 0
+}
+
 // ProductionStats is a surface's production panel: totals since the map was
 // created and rates over the last minute, per item.
 type ProductionStats struct {
@@ -497,7 +776,7 @@ type ProductionStats struct {
 
 func (x *ProductionStats) Reset() {
 	*x = ProductionStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	mi := &file_starlane_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +788,7 @@ func (x *ProductionStats) String() string {
 func (*ProductionStats) ProtoMessage() {}
 
 func (x *ProductionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[3]
+	mi := &file_starlane_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +801,7 @@ func (x *ProductionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductionStats.ProtoReflect.Descriptor instead.
 func (*ProductionStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ProductionStats) GetItems() []*ItemProduction {
@@ -552,7 +831,7 @@ type ItemProduction struct {
 
 func (x *ItemProduction) Reset() {
 	*x = ItemProduction{}
-	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	mi := &file_starlane_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +843,7 @@ func (x *ItemProduction) String() string {
 func (*ItemProduction) ProtoMessage() {}
 
 func (x *ItemProduction) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[4]
+	mi := &file_starlane_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +856,7 @@ func (x *ItemProduction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemProduction.ProtoReflect.Descriptor instead.
 func (*ItemProduction) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ItemProduction) GetItem() string {
@@ -620,18 +899,21 @@ func (x *ItemProduction) GetConsumedPerMinute() float64 {
 // The scheduler does not place the surface on that node again until it registers
 // anew.
 type Refusal struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	UnixMs        int64                  `protobuf:"varint,4,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Node   string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Reason string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Epoch  uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	UnixMs int64                  `protobuf:"varint,4,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	// until_unix_ms, if set, ends the refusal then (a dropped standby may be placed
+	// there again afterwards); 0 lasts until the node registers anew.
+	UntilUnixMs   int64 `protobuf:"varint,5,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Refusal) Reset() {
 	*x = Refusal{}
-	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	mi := &file_starlane_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +925,7 @@ func (x *Refusal) String() string {
 func (*Refusal) ProtoMessage() {}
 
 func (x *Refusal) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[5]
+	mi := &file_starlane_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +938,7 @@ func (x *Refusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
 func (*Refusal) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Refusal) GetNode() string {
@@ -687,20 +969,41 @@ func (x *Refusal) GetUnixMs() int64 {
 	return 0
 }
 
+func (x *Refusal) GetUntilUnixMs() int64 {
+	if x != nil {
+		return x.UntilUnixMs
+	}
+	return 0
+}
+
 // Assignment says which nodes run a surface. epoch only grows: it is the Raft index
 // of the command that made this assignment, and every shard message carries it.
 type Assignment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Primary       string                 `protobuf:"bytes,1,opt,name=primary,proto3" json:"primary,omitempty"`
-	Standbys      []string               `protobuf:"bytes,2,rep,name=standbys,proto3" json:"standbys,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Primary  string                 `protobuf:"bytes,1,opt,name=primary,proto3" json:"primary,omitempty"`
+	Standbys []string               `protobuf:"bytes,2,rep,name=standbys,proto3" json:"standbys,omitempty"`
+	Epoch    uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// synced are the standbys that hold every confirmed tick: the primary confirms a
+	// tick only once one of them has it, and only they may be promoted. A new
+	// standby joins it once it has caught up; a lagging one leaves it through Raft.
+	Synced []string `protobuf:"bytes,4,rep,name=synced,proto3" json:"synced,omitempty"`
+	// primary_since is the epoch the current primary's term began at.
+	PrimarySince uint64 `protobuf:"varint,5,opt,name=primary_since,json=primarySince,proto3" json:"primary_since,omitempty"`
+	// start says how the current primary got the state when its term began.
+	Start PrimaryStart `protobuf:"varint,6,opt,name=start,proto3,enum=starlane.v1.PrimaryStart" json:"start,omitempty"`
+	// handoff_to, while set, asks the primary to stop sequencing and hand the
+	// surface over to this standby (live migration).
+	HandoffTo string `protobuf:"bytes,7,opt,name=handoff_to,json=handoffTo,proto3" json:"handoff_to,omitempty"`
+	// start_tick (handoff): the last tick of the previous primary; this one
+	// continues after it.
+	StartTick     uint64 `protobuf:"varint,8,opt,name=start_tick,json=startTick,proto3" json:"start_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_starlane_v1_types_proto_msgTypes[6]
+	mi := &file_starlane_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +1015,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[6]
+	mi := &file_starlane_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +1028,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Assignment) GetPrimary() string {
@@ -743,6 +1046,224 @@ func (x *Assignment) GetStandbys() []string {
 }
 
 func (x *Assignment) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Assignment) GetSynced() []string {
+	if x != nil {
+		return x.Synced
+	}
+	return nil
+}
+
+func (x *Assignment) GetPrimarySince() uint64 {
+	if x != nil {
+		return x.PrimarySince
+	}
+	return 0
+}
+
+func (x *Assignment) GetStart() PrimaryStart {
+	if x != nil {
+		return x.Start
+	}
+	return PrimaryStart_PRIMARY_START_UNSPECIFIED
+}
+
+func (x *Assignment) GetHandoffTo() string {
+	if x != nil {
+		return x.HandoffTo
+	}
+	return ""
+}
+
+func (x *Assignment) GetStartTick() uint64 {
+	if x != nil {
+		return x.StartTick
+	}
+	return 0
+}
+
+// Migration is a live move of a surface's primary to another node.
+type Migration struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// target is the node that becomes the primary.
+	Target        string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	StartedUnixMs int64  `protobuf:"varint,2,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	StartIndex    uint64 `protobuf:"varint,3,opt,name=start_index,json=startIndex,proto3" json:"start_index,omitempty"`
+	// attempts counts handoffs that were begun and aborted.
+	Attempts  uint32 `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// handoff_unix_ms is when the current handoff was asked for.
+	HandoffUnixMs int64 `protobuf:"varint,6,opt,name=handoff_unix_ms,json=handoffUnixMs,proto3" json:"handoff_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Migration) Reset() {
+	*x = Migration{}
+	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Migration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Migration) ProtoMessage() {}
+
+func (x *Migration) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Migration.ProtoReflect.Descriptor instead.
+func (*Migration) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Migration) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Migration) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *Migration) GetStartIndex() uint64 {
+	if x != nil {
+		return x.StartIndex
+	}
+	return 0
+}
+
+func (x *Migration) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Migration) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *Migration) GetHandoffUnixMs() int64 {
+	if x != nil {
+		return x.HandoffUnixMs
+	}
+	return 0
+}
+
+// Move is the record of the last completed migration of a surface.
+type Move struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	From  string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To    string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// tick is the last tick the old primary executed; the new one continued after it.
+	Tick uint64 `protobuf:"varint,3,opt,name=tick,proto3" json:"tick,omitempty"`
+	// stop_unix_ms is when the old primary stopped sequencing.
+	StopUnixMs    int64  `protobuf:"varint,4,opt,name=stop_unix_ms,json=stopUnixMs,proto3" json:"stop_unix_ms,omitempty"`
+	StartedUnixMs int64  `protobuf:"varint,5,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	DoneUnixMs    int64  `protobuf:"varint,6,opt,name=done_unix_ms,json=doneUnixMs,proto3" json:"done_unix_ms,omitempty"`
+	Epoch         uint64 `protobuf:"varint,7,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Move) Reset() {
+	*x = Move{}
+	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Move) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Move) ProtoMessage() {}
+
+func (x *Move) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Move.ProtoReflect.Descriptor instead.
+func (*Move) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Move) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Move) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Move) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *Move) GetStopUnixMs() int64 {
+	if x != nil {
+		return x.StopUnixMs
+	}
+	return 0
+}
+
+func (x *Move) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *Move) GetDoneUnixMs() int64 {
+	if x != nil {
+		return x.DoneUnixMs
+	}
+	return 0
+}
+
+func (x *Move) GetEpoch() uint64 {
 	if x != nil {
 		return x.Epoch
 	}
@@ -769,7 +1290,7 @@ type SurfaceStats struct {
 
 func (x *SurfaceStats) Reset() {
 	*x = SurfaceStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[7]
+	mi := &file_starlane_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +1302,7 @@ func (x *SurfaceStats) String() string {
 func (*SurfaceStats) ProtoMessage() {}
 
 func (x *SurfaceStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[7]
+	mi := &file_starlane_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +1315,7 @@ func (x *SurfaceStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurfaceStats.ProtoReflect.Descriptor instead.
 func (*SurfaceStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SurfaceStats) GetTick() uint64 {
@@ -871,7 +1392,7 @@ type NodeShardStats struct {
 
 func (x *NodeShardStats) Reset() {
 	*x = NodeShardStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1404,7 @@ func (x *NodeShardStats) String() string {
 func (*NodeShardStats) ProtoMessage() {}
 
 func (x *NodeShardStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[8]
+	mi := &file_starlane_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1417,7 @@ func (x *NodeShardStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeShardStats.ProtoReflect.Descriptor instead.
 func (*NodeShardStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NodeShardStats) GetNode() string {
@@ -934,8 +1455,15 @@ type Surface struct {
 	CreatedUnixMs  int64  `protobuf:"varint,10,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
 	CreateIndex    uint64 `protobuf:"varint,11,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
 	ModifyIndex    uint64 `protobuf:"varint,12,opt,name=modify_index,json=modifyIndex,proto3" json:"modify_index,omitempty"`
-	// refusals are the nodes that refused to run this surface, and why.
+	// refusals are the nodes that refused to run this surface, and why. Standbys
+	// dropped for lagging are listed here too, with an expiry.
 	Refusals []*Refusal `protobuf:"bytes,13,rep,name=refusals,proto3" json:"refusals,omitempty"`
+	// standby_mode is how its standbys keep their copy (hot by default).
+	StandbyMode StandbyMode `protobuf:"varint,14,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
+	// migration is the live move in progress, if any.
+	Migration *Migration `protobuf:"bytes,15,opt,name=migration,proto3" json:"migration,omitempty"`
+	// last_move is the last completed live move.
+	LastMove *Move `protobuf:"bytes,16,opt,name=last_move,json=lastMove,proto3" json:"last_move,omitempty"`
 	// stats is live heartbeat data held by the leader (not replicated).
 	Stats         *SurfaceStats `protobuf:"bytes,20,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -944,7 +1472,7 @@ type Surface struct {
 
 func (x *Surface) Reset() {
 	*x = Surface{}
-	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1484,7 @@ func (x *Surface) String() string {
 func (*Surface) ProtoMessage() {}
 
 func (x *Surface) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[9]
+	mi := &file_starlane_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1497,7 @@ func (x *Surface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Surface.ProtoReflect.Descriptor instead.
 func (*Surface) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Surface) GetName() string {
@@ -1063,6 +1591,27 @@ func (x *Surface) GetRefusals() []*Refusal {
 	return nil
 }
 
+func (x *Surface) GetStandbyMode() StandbyMode {
+	if x != nil {
+		return x.StandbyMode
+	}
+	return StandbyMode_STANDBY_MODE_UNSPECIFIED
+}
+
+func (x *Surface) GetMigration() *Migration {
+	if x != nil {
+		return x.Migration
+	}
+	return nil
+}
+
+func (x *Surface) GetLastMove() *Move {
+	if x != nil {
+		return x.LastMove
+	}
+	return nil
+}
+
 func (x *Surface) GetStats() *SurfaceStats {
 	if x != nil {
 		return x.Stats
@@ -1093,7 +1642,7 @@ type Bridge struct {
 
 func (x *Bridge) Reset() {
 	*x = Bridge{}
-	mi := &file_starlane_v1_types_proto_msgTypes[10]
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1654,7 @@ func (x *Bridge) String() string {
 func (*Bridge) ProtoMessage() {}
 
 func (x *Bridge) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[10]
+	mi := &file_starlane_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1667,7 @@ func (x *Bridge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bridge.ProtoReflect.Descriptor instead.
 func (*Bridge) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Bridge) GetId() string {
@@ -1215,7 +1764,7 @@ type BridgeEndStats struct {
 
 func (x *BridgeEndStats) Reset() {
 	*x = BridgeEndStats{}
-	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	mi := &file_starlane_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1776,7 @@ func (x *BridgeEndStats) String() string {
 func (*BridgeEndStats) ProtoMessage() {}
 
 func (x *BridgeEndStats) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[11]
+	mi := &file_starlane_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1789,7 @@ func (x *BridgeEndStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeEndStats.ProtoReflect.Descriptor instead.
 func (*BridgeEndStats) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BridgeEndStats) GetBridge() string {
@@ -1366,7 +1915,7 @@ type BridgeItemCount struct {
 
 func (x *BridgeItemCount) Reset() {
 	*x = BridgeItemCount{}
-	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	mi := &file_starlane_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1927,7 @@ func (x *BridgeItemCount) String() string {
 func (*BridgeItemCount) ProtoMessage() {}
 
 func (x *BridgeItemCount) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[12]
+	mi := &file_starlane_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1940,7 @@ func (x *BridgeItemCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeItemCount.ProtoReflect.Descriptor instead.
 func (*BridgeItemCount) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BridgeItemCount) GetItem() string {
@@ -1429,7 +1978,7 @@ type BridgeStatus struct {
 
 func (x *BridgeStatus) Reset() {
 	*x = BridgeStatus{}
-	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	mi := &file_starlane_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1990,7 @@ func (x *BridgeStatus) String() string {
 func (*BridgeStatus) ProtoMessage() {}
 
 func (x *BridgeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[13]
+	mi := &file_starlane_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +2003,7 @@ func (x *BridgeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeStatus.ProtoReflect.Descriptor instead.
 func (*BridgeStatus) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BridgeStatus) GetItems() []*BridgeItemStatus {
@@ -1491,7 +2040,7 @@ type BridgeItemStatus struct {
 
 func (x *BridgeItemStatus) Reset() {
 	*x = BridgeItemStatus{}
-	mi := &file_starlane_v1_types_proto_msgTypes[14]
+	mi := &file_starlane_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +2052,7 @@ func (x *BridgeItemStatus) String() string {
 func (*BridgeItemStatus) ProtoMessage() {}
 
 func (x *BridgeItemStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[14]
+	mi := &file_starlane_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +2065,7 @@ func (x *BridgeItemStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeItemStatus.ProtoReflect.Descriptor instead.
 func (*BridgeItemStatus) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BridgeItemStatus) GetItem() string {
@@ -1571,7 +2120,7 @@ type BridgeRoute struct {
 
 func (x *BridgeRoute) Reset() {
 	*x = BridgeRoute{}
-	mi := &file_starlane_v1_types_proto_msgTypes[15]
+	mi := &file_starlane_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +2132,7 @@ func (x *BridgeRoute) String() string {
 func (*BridgeRoute) ProtoMessage() {}
 
 func (x *BridgeRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[15]
+	mi := &file_starlane_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +2145,7 @@ func (x *BridgeRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BridgeRoute.ProtoReflect.Descriptor instead.
 func (*BridgeRoute) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BridgeRoute) GetBridge() *Bridge {
@@ -1668,7 +2217,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_starlane_v1_types_proto_msgTypes[16]
+	mi := &file_starlane_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +2229,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[16]
+	mi := &file_starlane_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +2242,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Event) GetIndex() uint64 {
@@ -1754,7 +2303,7 @@ type ControllerPeer struct {
 
 func (x *ControllerPeer) Reset() {
 	*x = ControllerPeer{}
-	mi := &file_starlane_v1_types_proto_msgTypes[17]
+	mi := &file_starlane_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +2315,7 @@ func (x *ControllerPeer) String() string {
 func (*ControllerPeer) ProtoMessage() {}
 
 func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[17]
+	mi := &file_starlane_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +2328,7 @@ func (x *ControllerPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerPeer.ProtoReflect.Descriptor instead.
 func (*ControllerPeer) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ControllerPeer) GetId() string {
@@ -1831,7 +2380,7 @@ type ClusterView struct {
 
 func (x *ClusterView) Reset() {
 	*x = ClusterView{}
-	mi := &file_starlane_v1_types_proto_msgTypes[18]
+	mi := &file_starlane_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2392,7 @@ func (x *ClusterView) String() string {
 func (*ClusterView) ProtoMessage() {}
 
 func (x *ClusterView) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_types_proto_msgTypes[18]
+	mi := &file_starlane_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2405,7 @@ func (x *ClusterView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterView.ProtoReflect.Descriptor instead.
 func (*ClusterView) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ClusterView) GetIndex() uint64 {
@@ -1894,6 +2443,59 @@ func (x *ClusterView) GetBridges() []*Bridge {
 	return nil
 }
 
+// DroppedStandby is a standby a primary asks to remove, and why.
+type DroppedStandby struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DroppedStandby) Reset() {
+	*x = DroppedStandby{}
+	mi := &file_starlane_v1_types_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DroppedStandby) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DroppedStandby) ProtoMessage() {}
+
+func (x *DroppedStandby) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_types_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DroppedStandby.ProtoReflect.Descriptor instead.
+func (*DroppedStandby) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_types_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *DroppedStandby) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *DroppedStandby) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_starlane_v1_types_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_types_proto_rawDesc = "" +
@@ -1919,7 +2521,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x05\n" +
 	"\n" +
 	"ShardStats\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
@@ -1939,7 +2541,24 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"production\x12\x18\n" +
 	"\aplayers\x18\v \x01(\rR\aplayers\x12\x16\n" +
 	"\x06fenced\x18\f \x01(\bR\x06fenced\x12\x14\n" +
-	"\x05error\x18\r \x01(\tR\x05error\"V\n" +
+	"\x05error\x18\r \x01(\tR\x05error\x125\n" +
+	"\breplicas\x18\x0e \x03(\v2\x19.starlane.v1.ReplicaStatsR\breplicas\x12;\n" +
+	"\fstandby_mode\x18\x0f \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\x12\x1c\n" +
+	"\tfollowing\x18\x10 \x01(\bR\tfollowing\x12&\n" +
+	"\x0fterm_start_tick\x18\x11 \x01(\x04R\rtermStartTick\x12+\n" +
+	"\x12term_start_unix_ms\x18\x12 \x01(\x03R\x0ftermStartUnixMs\x12'\n" +
+	"\x0fstandby_desyncs\x18\x13 \x01(\x04R\x0estandbyDesyncs\"\xfb\x01\n" +
+	"\fReplicaStats\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1c\n" +
+	"\tconnected\x18\x02 \x01(\bR\tconnected\x12\x16\n" +
+	"\x06synced\x18\x03 \x01(\bR\x06synced\x12\x1d\n" +
+	"\n" +
+	"acked_tick\x18\x04 \x01(\x04R\tackedTick\x12\x1b\n" +
+	"\tlag_ticks\x18\x05 \x01(\x04R\blagTicks\x12\x1b\n" +
+	"\tlag_bytes\x18\x06 \x01(\x04R\blagBytes\x12\x1f\n" +
+	"\vcatching_up\x18\a \x01(\bR\n" +
+	"catchingUp\x12'\n" +
+	"\x10last_ack_unix_ms\x18\b \x01(\x03R\rlastAckUnixMs\"V\n" +
 	"\x0fProductionStats\x121\n" +
 	"\x05items\x18\x01 \x03(\v2\x1b.starlane.v1.ItemProductionR\x05items\x12\x10\n" +
 	"\x03spm\x18\x02 \x01(\x01R\x03spm\"\xbc\x01\n" +
@@ -1948,17 +2567,44 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\bproduced\x18\x02 \x01(\x03R\bproduced\x12\x1a\n" +
 	"\bconsumed\x18\x03 \x01(\x03R\bconsumed\x12.\n" +
 	"\x13produced_per_minute\x18\x04 \x01(\x01R\x11producedPerMinute\x12.\n" +
-	"\x13consumed_per_minute\x18\x05 \x01(\x01R\x11consumedPerMinute\"d\n" +
+	"\x13consumed_per_minute\x18\x05 \x01(\x01R\x11consumedPerMinute\"\x88\x01\n" +
 	"\aRefusal\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x17\n" +
-	"\aunix_ms\x18\x04 \x01(\x03R\x06unixMs\"X\n" +
+	"\aunix_ms\x18\x04 \x01(\x03R\x06unixMs\x12\"\n" +
+	"\runtil_unix_ms\x18\x05 \x01(\x03R\vuntilUnixMs\"\x84\x02\n" +
 	"\n" +
 	"Assignment\x12\x18\n" +
 	"\aprimary\x18\x01 \x01(\tR\aprimary\x12\x1a\n" +
 	"\bstandbys\x18\x02 \x03(\tR\bstandbys\x12\x14\n" +
-	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\xe7\x02\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06synced\x18\x04 \x03(\tR\x06synced\x12#\n" +
+	"\rprimary_since\x18\x05 \x01(\x04R\fprimarySince\x12/\n" +
+	"\x05start\x18\x06 \x01(\x0e2\x19.starlane.v1.PrimaryStartR\x05start\x12\x1d\n" +
+	"\n" +
+	"handoff_to\x18\a \x01(\tR\thandoffTo\x12\x1d\n" +
+	"\n" +
+	"start_tick\x18\b \x01(\x04R\tstartTick\"\xcf\x01\n" +
+	"\tMigration\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\tR\x06target\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x02 \x01(\x03R\rstartedUnixMs\x12\x1f\n" +
+	"\vstart_index\x18\x03 \x01(\x04R\n" +
+	"startIndex\x12\x1a\n" +
+	"\battempts\x18\x04 \x01(\rR\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x12&\n" +
+	"\x0fhandoff_unix_ms\x18\x06 \x01(\x03R\rhandoffUnixMs\"\xc0\x01\n" +
+	"\x04Move\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
+	"\x04tick\x18\x03 \x01(\x04R\x04tick\x12 \n" +
+	"\fstop_unix_ms\x18\x04 \x01(\x03R\n" +
+	"stopUnixMs\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12 \n" +
+	"\fdone_unix_ms\x18\x06 \x01(\x03R\n" +
+	"doneUnixMs\x12\x14\n" +
+	"\x05epoch\x18\a \x01(\x04R\x05epoch\"\xe7\x02\n" +
 	"\fSurfaceStats\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12%\n" +
 	"\x0econfirmed_tick\x18\x02 \x01(\x04R\rconfirmedTick\x12\x1d\n" +
@@ -1975,7 +2621,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"production\"S\n" +
 	"\x0eNodeShardStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12-\n" +
-	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xdd\x03\n" +
+	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\x80\x05\n" +
 	"\aSurface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06planet\x18\x02 \x01(\tR\x06planet\x12\x12\n" +
@@ -1993,7 +2639,10 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	" \x01(\x03R\rcreatedUnixMs\x12!\n" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12!\n" +
 	"\fmodify_index\x18\f \x01(\x04R\vmodifyIndex\x120\n" +
-	"\brefusals\x18\r \x03(\v2\x14.starlane.v1.RefusalR\brefusals\x12/\n" +
+	"\brefusals\x18\r \x03(\v2\x14.starlane.v1.RefusalR\brefusals\x12;\n" +
+	"\fstandby_mode\x18\x0e \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\x124\n" +
+	"\tmigration\x18\x0f \x01(\v2\x16.starlane.v1.MigrationR\tmigration\x12.\n" +
+	"\tlast_move\x18\x10 \x01(\v2\x11.starlane.v1.MoveR\blastMove\x12/\n" +
 	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xfc\x01\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2066,7 +2715,10 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\vcontrollers\x18\x02 \x03(\v2\x1b.starlane.v1.ControllerPeerR\vcontrollers\x12'\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x11.starlane.v1.NodeR\x05nodes\x120\n" +
 	"\bsurfaces\x18\x04 \x03(\v2\x14.starlane.v1.SurfaceR\bsurfaces\x12-\n" +
-	"\abridges\x18\x05 \x03(\v2\x13.starlane.v1.BridgeR\abridges*S\n" +
+	"\abridges\x18\x05 \x03(\v2\x13.starlane.v1.BridgeR\abridges\"<\n" +
+	"\x0eDroppedStandby\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*S\n" +
 	"\n" +
 	"NodeStatus\x12\x1b\n" +
 	"\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x12\n" +
@@ -2075,7 +2727,16 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\tShardRole\x12\x1a\n" +
 	"\x16SHARD_ROLE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SHARD_ROLE_PRIMARY\x10\x01\x12\x16\n" +
-	"\x12SHARD_ROLE_STANDBY\x10\x02B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x12SHARD_ROLE_STANDBY\x10\x02*X\n" +
+	"\vStandbyMode\x12\x1c\n" +
+	"\x18STANDBY_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10STANDBY_MODE_HOT\x10\x01\x12\x15\n" +
+	"\x11STANDBY_MODE_WARM\x10\x02*}\n" +
+	"\fPrimaryStart\x12\x1d\n" +
+	"\x19PRIMARY_START_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13PRIMARY_START_FRESH\x10\x01\x12\x1a\n" +
+	"\x16PRIMARY_START_PROMOTED\x10\x02\x12\x19\n" +
+	"\x15PRIMARY_START_HANDOFF\x10\x03B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_types_proto_rawDescOnce sync.Once
@@ -2089,61 +2750,73 @@ func file_starlane_v1_types_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_types_proto_rawDescData
 }
 
-var file_starlane_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_starlane_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_starlane_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_starlane_v1_types_proto_goTypes = []any{
 	(NodeStatus)(0),          // 0: starlane.v1.NodeStatus
 	(ShardRole)(0),           // 1: starlane.v1.ShardRole
-	(*NodeCapacity)(nil),     // 2: starlane.v1.NodeCapacity
-	(*Node)(nil),             // 3: starlane.v1.Node
-	(*ShardStats)(nil),       // 4: starlane.v1.ShardStats
-	(*ProductionStats)(nil),  // 5: starlane.v1.ProductionStats
-	(*ItemProduction)(nil),   // 6: starlane.v1.ItemProduction
-	(*Refusal)(nil),          // 7: starlane.v1.Refusal
-	(*Assignment)(nil),       // 8: starlane.v1.Assignment
-	(*SurfaceStats)(nil),     // 9: starlane.v1.SurfaceStats
-	(*NodeShardStats)(nil),   // 10: starlane.v1.NodeShardStats
-	(*Surface)(nil),          // 11: starlane.v1.Surface
-	(*Bridge)(nil),           // 12: starlane.v1.Bridge
-	(*BridgeEndStats)(nil),   // 13: starlane.v1.BridgeEndStats
-	(*BridgeItemCount)(nil),  // 14: starlane.v1.BridgeItemCount
-	(*BridgeStatus)(nil),     // 15: starlane.v1.BridgeStatus
-	(*BridgeItemStatus)(nil), // 16: starlane.v1.BridgeItemStatus
-	(*BridgeRoute)(nil),      // 17: starlane.v1.BridgeRoute
-	(*Event)(nil),            // 18: starlane.v1.Event
-	(*ControllerPeer)(nil),   // 19: starlane.v1.ControllerPeer
-	(*ClusterView)(nil),      // 20: starlane.v1.ClusterView
-	nil,                      // 21: starlane.v1.Node.LabelsEntry
+	(StandbyMode)(0),         // 2: starlane.v1.StandbyMode
+	(PrimaryStart)(0),        // 3: starlane.v1.PrimaryStart
+	(*NodeCapacity)(nil),     // 4: starlane.v1.NodeCapacity
+	(*Node)(nil),             // 5: starlane.v1.Node
+	(*ShardStats)(nil),       // 6: starlane.v1.ShardStats
+	(*ReplicaStats)(nil),     // 7: starlane.v1.ReplicaStats
+	(*ProductionStats)(nil),  // 8: starlane.v1.ProductionStats
+	(*ItemProduction)(nil),   // 9: starlane.v1.ItemProduction
+	(*Refusal)(nil),          // 10: starlane.v1.Refusal
+	(*Assignment)(nil),       // 11: starlane.v1.Assignment
+	(*Migration)(nil),        // 12: starlane.v1.Migration
+	(*Move)(nil),             // 13: starlane.v1.Move
+	(*SurfaceStats)(nil),     // 14: starlane.v1.SurfaceStats
+	(*NodeShardStats)(nil),   // 15: starlane.v1.NodeShardStats
+	(*Surface)(nil),          // 16: starlane.v1.Surface
+	(*Bridge)(nil),           // 17: starlane.v1.Bridge
+	(*BridgeEndStats)(nil),   // 18: starlane.v1.BridgeEndStats
+	(*BridgeItemCount)(nil),  // 19: starlane.v1.BridgeItemCount
+	(*BridgeStatus)(nil),     // 20: starlane.v1.BridgeStatus
+	(*BridgeItemStatus)(nil), // 21: starlane.v1.BridgeItemStatus
+	(*BridgeRoute)(nil),      // 22: starlane.v1.BridgeRoute
+	(*Event)(nil),            // 23: starlane.v1.Event
+	(*ControllerPeer)(nil),   // 24: starlane.v1.ControllerPeer
+	(*ClusterView)(nil),      // 25: starlane.v1.ClusterView
+	(*DroppedStandby)(nil),   // 26: starlane.v1.DroppedStandby
+	nil,                      // 27: starlane.v1.Node.LabelsEntry
 }
 var file_starlane_v1_types_proto_depIdxs = []int32{
-	2,  // 0: starlane.v1.Node.capacity:type_name -> starlane.v1.NodeCapacity
-	21, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
+	4,  // 0: starlane.v1.Node.capacity:type_name -> starlane.v1.NodeCapacity
+	27, // 1: starlane.v1.Node.labels:type_name -> starlane.v1.Node.LabelsEntry
 	0,  // 2: starlane.v1.Node.status:type_name -> starlane.v1.NodeStatus
-	4,  // 3: starlane.v1.Node.shards:type_name -> starlane.v1.ShardStats
+	6,  // 3: starlane.v1.Node.shards:type_name -> starlane.v1.ShardStats
 	1,  // 4: starlane.v1.ShardStats.role:type_name -> starlane.v1.ShardRole
-	5,  // 5: starlane.v1.ShardStats.production:type_name -> starlane.v1.ProductionStats
-	6,  // 6: starlane.v1.ProductionStats.items:type_name -> starlane.v1.ItemProduction
-	10, // 7: starlane.v1.SurfaceStats.shards:type_name -> starlane.v1.NodeShardStats
-	5,  // 8: starlane.v1.SurfaceStats.production:type_name -> starlane.v1.ProductionStats
-	4,  // 9: starlane.v1.NodeShardStats.stats:type_name -> starlane.v1.ShardStats
-	8,  // 10: starlane.v1.Surface.assignment:type_name -> starlane.v1.Assignment
-	7,  // 11: starlane.v1.Surface.refusals:type_name -> starlane.v1.Refusal
-	9,  // 12: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
-	15, // 13: starlane.v1.Bridge.status:type_name -> starlane.v1.BridgeStatus
-	14, // 14: starlane.v1.BridgeEndStats.items:type_name -> starlane.v1.BridgeItemCount
-	16, // 15: starlane.v1.BridgeStatus.items:type_name -> starlane.v1.BridgeItemStatus
-	13, // 16: starlane.v1.BridgeStatus.sender:type_name -> starlane.v1.BridgeEndStats
-	13, // 17: starlane.v1.BridgeStatus.receiver:type_name -> starlane.v1.BridgeEndStats
-	12, // 18: starlane.v1.BridgeRoute.bridge:type_name -> starlane.v1.Bridge
-	19, // 19: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
-	3,  // 20: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
-	11, // 21: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
-	12, // 22: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	8,  // 5: starlane.v1.ShardStats.production:type_name -> starlane.v1.ProductionStats
+	7,  // 6: starlane.v1.ShardStats.replicas:type_name -> starlane.v1.ReplicaStats
+	2,  // 7: starlane.v1.ShardStats.standby_mode:type_name -> starlane.v1.StandbyMode
+	9,  // 8: starlane.v1.ProductionStats.items:type_name -> starlane.v1.ItemProduction
+	3,  // 9: starlane.v1.Assignment.start:type_name -> starlane.v1.PrimaryStart
+	15, // 10: starlane.v1.SurfaceStats.shards:type_name -> starlane.v1.NodeShardStats
+	8,  // 11: starlane.v1.SurfaceStats.production:type_name -> starlane.v1.ProductionStats
+	6,  // 12: starlane.v1.NodeShardStats.stats:type_name -> starlane.v1.ShardStats
+	11, // 13: starlane.v1.Surface.assignment:type_name -> starlane.v1.Assignment
+	10, // 14: starlane.v1.Surface.refusals:type_name -> starlane.v1.Refusal
+	2,  // 15: starlane.v1.Surface.standby_mode:type_name -> starlane.v1.StandbyMode
+	12, // 16: starlane.v1.Surface.migration:type_name -> starlane.v1.Migration
+	13, // 17: starlane.v1.Surface.last_move:type_name -> starlane.v1.Move
+	14, // 18: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
+	20, // 19: starlane.v1.Bridge.status:type_name -> starlane.v1.BridgeStatus
+	19, // 20: starlane.v1.BridgeEndStats.items:type_name -> starlane.v1.BridgeItemCount
+	21, // 21: starlane.v1.BridgeStatus.items:type_name -> starlane.v1.BridgeItemStatus
+	18, // 22: starlane.v1.BridgeStatus.sender:type_name -> starlane.v1.BridgeEndStats
+	18, // 23: starlane.v1.BridgeStatus.receiver:type_name -> starlane.v1.BridgeEndStats
+	17, // 24: starlane.v1.BridgeRoute.bridge:type_name -> starlane.v1.Bridge
+	24, // 25: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
+	5,  // 26: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
+	16, // 27: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
+	17, // 28: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_types_proto_init() }
@@ -2156,8 +2829,8 @@ func file_starlane_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_types_proto_rawDesc), len(file_starlane_v1_types_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   20,
+			NumEnums:      4,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

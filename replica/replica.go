@@ -79,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		following: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starlane_standby_following",
 			Help: "1 while a standby follows its primary's replication stream."}, []string{"surface"}),
 		handoffSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starlane_handoff_wait_seconds",
-			Help: "Time a primary stood frozen in a handoff until the target held its last tick.",
+			Help:    "Time a primary stood frozen in a handoff until the target held its last tick.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2}}),
 	}
 	if reg != nil {

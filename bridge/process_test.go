@@ -64,6 +64,7 @@ func TestBridgesSurviveFaults(t *testing.T) {
 		proxies[n] = p
 		c.StartNodeAt(n, bind[n], p.Addr(), "--checkpoint-every", "300")
 	}
+	c.WaitNodes("n1", "n2")
 	c.CLI("surface", "create", "a", "--map", "loop", "--node", "n1")
 	c.CLI("surface", "create", "b", "--map", "loop", "--node", "n2")
 	c.CLI("bridge", "create", "--from", "a:out", "--to", "b:in", "--name", "ab")

@@ -246,3 +246,31 @@ func (c *Cluster) JSON(v any, args ...string) {
 	c.t.Helper()
 	JSON(c.t, c.Bin, v, append(args, "--controller", c.CtlAddr)...)
 }
+
+// WaitNodes waits until the named nodes are registered and up.
+func (c *Cluster) WaitNodes(names ...string) {
+	c.t.Helper()
+	Eventually(c.t, 30*time.Second, "nodes "+strings.Join(names, ", ")+" to register", func() bool {
+		out, _, code := Run(c.t, c.Bin, 10*time.Second, "node", "list", "--json", "--controller", c.CtlAddr)
+		if code != 0 {
+			return false
+		}
+		var nodes []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		if json.Unmarshal([]byte(out), &nodes) != nil {
+			return false
+		}
+		up := map[string]bool{}
+		for _, n := range nodes {
+			up[n.ID] = strings.EqualFold(n.Status, "up")
+		}
+		for _, n := range names {
+			if !up[n] {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -48,14 +49,63 @@ func scrape(tb testing.TB, url, prefix string) float64 {
 	return sum
 }
 
+// nodeSample is what the benchmark reads from the node's /metrics at one moment.
+type nodeSample struct {
+	at                   time.Time
+	cpu, sim, loop, tick float64
+	players              float64
+}
+
+func sampleNode(tb testing.TB, metrics string) nodeSample {
+	return nodeSample{
+		at:      time.Now(),
+		cpu:     scrape(tb, metrics, "process_cpu_seconds_total"),
+		sim:     scrape(tb, metrics, `starlane_shard_sim_seconds_sum{surface="nauvis"}`),
+		loop:    scrape(tb, metrics, `starlane_shard_overhead_seconds_sum{surface="nauvis"}`),
+		tick:    scrape(tb, metrics, `starlane_shard_tick{surface="nauvis"}`),
+		players: scrape(tb, metrics, `starlane_shard_players{surface="nauvis"}`),
+	}
+}
+
+// perTick returns the node's CPU, the simulation's time and the tick loop's own
+// overhead between a and z, in milliseconds per tick.
+func perTick(a, z nodeSample) (cpu, sim, loop float64) {
+	n := z.tick - a.tick
+	return (z.cpu - a.cpu) / n * 1000, (z.sim - a.sim) / n * 1000, (z.loop - a.loop) / n * 1000
+}
+
+func loadAvg() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
 // BenchmarkHundredBots runs one node process with one surface (the starter map)
-// and 100 lockstep bots in another process, and reports the primary's tick time
-// p99 as the bots saw it, and the node process's CPU per tick split into the
-// simulation and everything else (sequencing, the input log, 100 player streams,
-// heartbeats, GC): the runtime's overhead.
+// and 100 lockstep bots in another process (100 connections, each bot simulating
+// its own copy and acting about every 20 ticks), and reports the primary's tick
+// time p99 as the bots saw it, and the node process's CPU per tick on top of the
+// simulation: everything the node spends besides stepping the surface
+// (sequencing, the input log, 100 player streams, heartbeats, GC).
+//
+// The CPU figures come from the node's /metrics over a steady window: after all
+// 100 bots have joined and caught up, and before any of them leaves, so joins
+// and checkpoint downloads are not counted. The same figures with no player
+// connected (idle-*) are taken first; per-player-us/tick is the difference,
+// per player. STARLANE_BENCH_NODE_PROFILE=FILE also saves a CPU profile of the
+// node over the steady window (from its /debug/pprof/profile).
 //
 //	go test ./node/ -run '^$' -bench HundredBots -benchtime 1x
 func BenchmarkHundredBots(b *testing.B) {
+	const (
+		bots   = 100
+		idle   = 10 * time.Second
+		settle = 3 * time.Second
+		window = 20 * time.Second
+	)
 	dir := b.TempDir()
 	ctl, raft, node, met := freeAddr(b), freeAddr(b), freeAddr(b), freeAddr(b)
 	start := func(name string, args ...string) *exec.Cmd {
@@ -70,46 +120,106 @@ func BenchmarkHundredBots(b *testing.B) {
 	}
 	start("controller", "controller", "--data-dir", filepath.Join(dir, "c"), "--bind", ctl, "--raft-bind", raft, "--bootstrap", "--join-token", "bench-token", "--log-level", "warn")
 	time.Sleep(2 * time.Second)
-	nodeCmd := start("node", "node", "--controller", ctl, "--join-token", "bench-token", "--data-dir", filepath.Join(dir, "n"), "--bind", node,
-		"--name", "bench", "--metrics-bind", met, "--log-level", "warn", "--cpu-profile", os.Getenv("STARLANE_BENCH_NODE_PROFILE"))
-	_ = nodeCmd
+	start("node", "node", "--controller", ctl, "--join-token", "bench-token", "--data-dir", filepath.Join(dir, "n"), "--bind", node,
+		"--name", "bench", "--metrics-bind", met, "--log-level", "warn")
 	time.Sleep(time.Second)
 	out, errOut, code := runCmd(b, "surface", "create", "nauvis", "--map", "starter", "--controller", ctl)
 	if code != 0 {
 		b.Fatalf("surface create: %s %s", out, errOut)
 	}
 	metrics := "http://" + met + "/metrics"
-	deadline := time.Now().Add(30 * time.Second)
-	for scrape(b, metrics, `starlane_shard_tick{surface="nauvis"}`) < 60 {
-		if time.Now().After(deadline) {
-			b.Fatal("surface did not start")
+	waitFor := func(what string, limit time.Duration, ok func(nodeSample) bool) {
+		deadline := time.Now().Add(limit)
+		for !ok(sampleNode(b, metrics)) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%s within %v", what, limit)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	const ticks = 1800
+	waitFor("the surface did not start", 30*time.Second, func(s nodeSample) bool { return s.tick >= 60 })
+
+	i0 := sampleNode(b, metrics)
+	time.Sleep(idle)
+	i1 := sampleNode(b, metrics)
+	idleCPU, idleSim, _ := perTick(i0, i1)
+
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cpu0 := scrape(b, metrics, "process_cpu_seconds_total")
-		sim0 := scrape(b, metrics, `starlane_shard_sim_seconds_sum{surface="nauvis"}`)
-		tick0 := scrape(b, metrics, `starlane_shard_tick{surface="nauvis"}`)
-		over0 := scrape(b, metrics, `starlane_shard_overhead_seconds_sum{surface="nauvis"}`)
-		out, errOut, code := runCmd(b, "bot", "--node", node, "--surface", "nauvis", "--count", "100", "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
-		var r botJSON
-		if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || r.Desyncs != 0 {
-			b.Fatalf("bots: %s (exit %d)\n%s", out, code, errOut)
+		waitFor("players of the previous round did not leave", time.Minute, func(s nodeSample) bool { return s.players == 0 })
+		// The bots run long enough to outlast the window: each counts its ticks from
+		// when it caught up with the surface.
+		ticks := int((settle+window)/time.Second)*60 + 1200
+		bot := exec.Command(bin, "bot", "--node", node, "--surface", "nauvis", "--count", fmt.Sprint(bots), "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
+		var botOut, botErr bytes.Buffer
+		bot.Stdout, bot.Stderr = &botOut, &botErr
+		if err := bot.Start(); err != nil {
+			b.Fatal(err)
 		}
-		cpu1 := scrape(b, metrics, "process_cpu_seconds_total")
-		sim1 := scrape(b, metrics, `starlane_shard_sim_seconds_sum{surface="nauvis"}`)
-		tick1 := scrape(b, metrics, `starlane_shard_tick{surface="nauvis"}`)
-		over1 := scrape(b, metrics, `starlane_shard_overhead_seconds_sum{surface="nauvis"}`)
-		n := tick1 - tick0
+		botDone := make(chan error, 1)
+		go func() { botDone <- bot.Wait() }()
+		waitFor("the bots did not all join", 2*time.Minute, func(s nodeSample) bool { return s.players == bots })
+		time.Sleep(settle)
+
+		var prof chan error
+		if path := os.Getenv("STARLANE_BENCH_NODE_PROFILE"); path != "" {
+			prof = make(chan error, 1)
+			go func() {
+				prof <- fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", met, int(window/time.Second)), path)
+			}()
+		}
+		a := sampleNode(b, metrics)
+		time.Sleep(window)
+		z := sampleNode(b, metrics)
+		load := loadAvg()
+		if z.players != bots {
+			b.Fatalf("%v of %d bots were still connected at the end of the window: the window is not steady; bots: %s", z.players, bots, botErr.String())
+		}
+		if prof != nil {
+			if err := <-prof; err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := <-botDone; err != nil {
+			b.Fatalf("bots: %v: %s\n%s", err, botOut.String(), botErr.String())
+		}
+		var r botJSON
+		if err := json.Unmarshal(botOut.Bytes(), &r); err != nil || r.Desyncs != 0 {
+			b.Fatalf("bots: %s (%v)\n%s", botOut.String(), err, botErr.String())
+		}
+		cpu, sim, loop := perTick(a, z)
 		b.ReportMetric(r.TickP99MS, "tick-p99-ms")
-		b.ReportMetric((cpu1-cpu0)/n*1000, "node-cpu-ms/tick")
-		b.ReportMetric((sim1-sim0)/n*1000, "sim-ms/tick")
-		b.ReportMetric((cpu1-cpu0-(sim1-sim0))/n*1000, "overhead-ms/tick")
-		b.ReportMetric((over1-over0)/n*1000, "loop-overhead-ms/tick")
-		b.ReportMetric(float64(r.Actions)/n, "actions/tick")
+		b.ReportMetric(cpu, "node-cpu-ms/tick")
+		b.ReportMetric(sim, "sim-ms/tick")
+		b.ReportMetric(cpu-sim, "overhead-ms/tick")
+		b.ReportMetric(loop, "loop-overhead-ms/tick")
+		b.ReportMetric(idleCPU-idleSim, "idle-overhead-ms/tick")
+		b.ReportMetric((cpu-sim-(idleCPU-idleSim))/bots*1000, "per-player-us/tick")
+		b.ReportMetric(float64(r.Actions)/float64(r.Ticks), "actions/tick")
+		b.ReportMetric((z.tick-a.tick)/z.at.Sub(a.at).Seconds(), "ups")
+		b.ReportMetric(load, "loadavg")
 	}
+}
+
+// fetchProfile saves the CPU profile served at url to path.
+func fetchProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func runCmd(tb testing.TB, args ...string) (string, string, int) {

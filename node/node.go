@@ -55,6 +55,11 @@ type Config struct {
 	CheckpointEvery uint64
 	// HashEvery is how often players report their hash, in ticks (60).
 	HashEvery uint32
+	// PlayerBatchTicks is how many confirmed ticks a player's stream gathers into
+	// one message (2); 1 sends every tick on its own. A player who has just acted
+	// gets every tick as soon as it is confirmed, so only other players' actions
+	// reach it up to PlayerBatchTicks-1 ticks later.
+	PlayerBatchTicks uint32
 	// ConnectTimeout bounds the first registration (10s).
 	ConnectTimeout time.Duration
 	// FenceAfter is the fraction of the controller's lease TTL after the last
@@ -144,6 +149,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.HashEvery == 0 {
 		cfg.HashEvery = 60
+	}
+	if cfg.PlayerBatchTicks == 0 {
+		cfg.PlayerBatchTicks = 2
 	}
 	if cfg.Cores == 0 {
 		cfg.Cores = 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -21,7 +22,8 @@ const (
 
 type playAPI struct {
 	pb.UnimplementedShardServiceServer
-	n *Node
+	n     *Node
+	feeds feeds
 }
 
 // shardError maps shard errors to gRPC statuses.
@@ -117,7 +119,8 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	// confirmed, and replies the receiver queues.
 	out := make(chan *pb.PlayResponse, 16)
 	sendErr := make(chan error, 1)
-	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, out) }()
+	var eagerUntil atomic.Uint64
+	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &eagerUntil) }()
 
 	var state []byte
 	var pending *shard.Desync
@@ -137,6 +140,7 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 		}
 		switch msg := m.Msg.(type) {
 		case *pb.PlayRequest_Action:
+			eagerUntil.Store(sh.Executed() + eagerTicks)
 			if err := se.Act(msg.Action.Data, msg.Action.TargetTick); err != nil && !errors.Is(err, shard.ErrBusy) {
 				cancel()
 				<-sendErr
@@ -193,46 +197,78 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	}
 }
 
-func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, sh *shard.Shard, se *shard.Session, out <-chan *pb.PlayResponse) error {
-	ticks := make(chan []shard.Record, 4)
-	tickErr := make(chan error, 1)
-	go func() {
-		for {
-			recs, err := se.Next(ctx, ticksPerMessage)
-			if err != nil {
-				tickErr <- err
-				return
+// eagerTicks is how long after a player's action its stream sends every tick
+// as soon as it is confirmed, instead of gathering PlayerBatchTicks: long enough
+// for the action to be sequenced (the next tick, later if the tick is full) and
+// made durable.
+const eagerTicks = 10
+
+// sendLoop is the session's only sender: confirmed ticks, and the replies the
+// receiver queues on out. It waits for the shard's confirmed tick to move in the
+// same select as for replies, so a player costs one goroutine wake-up per batch
+// here (and one in gRPC's writer), and sends all the ticks it is behind on, up to
+// ticksPerMessage, in one message taken from the shard's feed: encoded once for
+// every player it fits.
+//
+// Ticks go out when the confirmed tick crosses a multiple of batch (every player
+// on the same ticks, so they share one encoding), when the player acted in the
+// last eagerTicks ticks (eagerUntil, set by the receiver), or when a tick has
+// waited longer than a batch takes (the shard stopped ticking, e.g. fenced).
+func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, sh *shard.Shard, se *shard.Session, start uint64,
+	out <-chan *pb.PlayResponse, eagerUntil *atomic.Uint64) error {
+	feed := a.feeds.acquire(sh)
+	defer a.feeds.release(feed)
+	shared := sharedEncoding(ss)
+	batch := uint64(a.n.cfg.PlayerBatchTicks)
+	maxHold := time.Duration(batch+1) * time.Second / 60
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	defer hold.Stop()
+	holding, expired := false, false
+	next := start + 1
+	for {
+		changed := sh.ConfirmedChanged()
+		if c := sh.Confirmed(); c >= next {
+			if batch <= 1 || c/batch > (next-1)/batch || c <= eagerUntil.Load() || expired || c-next+1 >= ticksPerMessage {
+				if holding {
+					hold.Stop()
+					holding, expired = false, false
+				}
+				to := min(c, next+ticksPerMessage-1)
+				msg, err := feed.frame(ss, shared, next, to)
+				if err != nil {
+					return shardError(err)
+				}
+				if err := ss.SendMsg(msg); err != nil {
+					return err
+				}
+				next = to + 1
+				select {
+				case m := <-out:
+					if err := ss.Send(m); err != nil {
+						return err
+					}
+				default:
+				}
+				continue
 			}
-			select {
-			case ticks <- recs:
-			case <-ctx.Done():
-				tickErr <- ctx.Err()
-				return
+			if !holding {
+				hold.Reset(maxHold)
+				holding = true
 			}
 		}
-	}()
-	for {
-		var msg *pb.PlayResponse
 		select {
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
-		case err := <-tickErr:
-			return shardError(err)
+		case <-se.Done():
+			return shardError(shard.ErrClosed)
 		case m := <-out:
-			msg = m
-		case recs := <-ticks:
-			tb := &pb.TickBatch{Ticks: make([]*pb.Tick, len(recs)), ExecutedTick: sh.Executed()}
-			for i, r := range recs {
-				t := &pb.Tick{Tick: r.Tick, CostUs: uint32(min(r.Cost/time.Microsecond, 1<<31)), Inputs: make([]*pb.Input, len(r.Inputs))}
-				for k, in := range r.Inputs {
-					t.Inputs[k] = &pb.Input{Player: in.Player, Data: in.Data}
-				}
-				tb.Ticks[i] = t
+			if err := ss.Send(m); err != nil {
+				return err
 			}
-			msg = &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Ticks{Ticks: tb}}
-		}
-		if err := ss.Send(msg); err != nil {
-			return err
+		case <-hold.C:
+			expired = true
+		case <-changed:
 		}
 	}
 }

@@ -77,6 +77,9 @@ type Client struct {
 	tampered bool
 }
 
+// streamWindow is the client's HTTP/2 receive window, per stream and per connection.
+const streamWindow = 4 << 20
+
 // Dial joins the surface and loads its state.
 func Dial(ctx context.Context, o Options) (*Client, error) {
 	if o.Node == "" || o.Surface == "" || o.Name == "" {
@@ -116,7 +119,14 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 				return err
 			}
 			if c.conn, err = grpc.NewClient(c.addr, grpc.WithTransportCredentials(creds),
-				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20))); err != nil {
+				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+				// Static flow-control windows: with gRPC's dynamic ones (BDP
+				// estimation) the client answers almost every tick message with a
+				// WINDOW_UPDATE and a PING, which the node has to read and ack,
+				// for every player, 60 times a second. 4 MiB is plenty for a
+				// checkpoint download and for a lockstep stream of a few hundred
+				// bytes a tick.
+				grpc.WithStaticStreamWindowSize(streamWindow), grpc.WithStaticConnWindowSize(streamWindow)); err != nil {
 				return fmt.Errorf("node address %q: %w", c.addr, err)
 			}
 		}

@@ -14,6 +14,13 @@ func (s *Shard) ReadConfirmed(ctx context.Context, from uint64, max int) ([]Reco
 	return s.read(ctx, from, max, true)
 }
 
+// ConfirmedChanged returns a channel that is closed when the confirmed tick next
+// moves, or the shard stops. Take it before reading Confirmed so that a move in
+// between is not missed. A player's stream waits on it in the same select as its
+// other work, instead of parking a second goroutine in ReadConfirmed; once
+// Confirmed has moved, ReadConfirmed returns without waiting.
+func (s *Shard) ConfirmedChanged() <-chan struct{} { return s.changed(true) }
+
 // ReadExecuted is ReadConfirmed bounded by the executed tick instead: standby
 // replication reads it, since a standby's acknowledgement is what confirms a tick.
 func (s *Shard) ReadExecuted(ctx context.Context, from uint64, max int) ([]Record, error) {

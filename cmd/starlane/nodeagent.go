@@ -38,6 +38,7 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.Uint32Var(&a.cfg.MaxSurfaces, "max-surfaces", 0, "most shards this node hosts (0: no limit)")
 	f.StringSliceVar(&a.labels, "label", nil, "KEY=VALUE label for placement (repeatable)")
 	f.Uint64Var(&a.cfg.CheckpointEvery, "checkpoint-every", 1800, "checkpoint each shard every this many ticks; the input log before the older of the last two is truncated")
+	f.Uint32Var(&a.cfg.PlayerBatchTicks, "player-batch-ticks", 2, "send players confirmed ticks in messages of this many (1: every tick at once); a player who just acted gets every tick at once")
 	f.DurationVar(&a.cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "give up registering with the controller after this long")
 	f.StringVar(&a.metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:7502; off when empty")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -66,6 +67,9 @@ func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
 	}
 	if cfg.CheckpointEvery == 0 {
 		return fmt.Errorf("--checkpoint-every must be at least 1 tick")
+	}
+	if cfg.PlayerBatchTicks < 1 || cfg.PlayerBatchTicks > 30 {
+		return fmt.Errorf("--player-batch-ticks %d: use 1 (every tick at once) to 30", cfg.PlayerBatchTicks)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

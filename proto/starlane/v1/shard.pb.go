@@ -700,10 +700,15 @@ func (x *Tick) GetCostUs() uint32 {
 	return 0
 }
 
+// TickBatch is one or more consecutive confirmed ticks, continuing the stream
+// where the previous batch ended. A node sends a player the ticks it is behind
+// on in one batch, and may gather a few ticks into one batch (`starlane node
+// --player-batch-ticks`, 2 by default) except for a player that has just acted.
 type TickBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Ticks []*Tick                `protobuf:"bytes,1,rep,name=ticks,proto3" json:"ticks,omitempty"`
-	// executed_tick is the primary's newest executed tick when the batch was sent.
+	// executed_tick is the primary's newest executed tick when the batch was made
+	// (one batch is encoded once and sent to every player it fits).
 	ExecutedTick  uint64 `protobuf:"varint,2,opt,name=executed_tick,json=executedTick,proto3" json:"executed_tick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1,16 +1,21 @@
 package bridge
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -109,40 +114,64 @@ type outboxItem struct {
 	count int32
 }
 
-func takeCensus(t *testing.T, dir, name string) census { return takeCensusAt(t, dir, name) }
-
-// takeCensusAt reads the census of the shard store in dir.
-func takeCensusAt(t *testing.T, dir, name string) census {
+// takeCensus rebuilds a stopped shard's surface at its last durable (confirmed) tick.
+// The last confirmed states of all surfaces form a consistent cut, though their tick
+// numbers differ (surfaces keep their own clocks): every delivery a surface applied came
+// from an entry its source released only after confirming the tick that exported it, so
+// that export is in the source's last confirmed state too.
+func takeCensus(t *testing.T, dir, name string) census {
 	t.Helper()
-	sh, err := shard.Open(shard.Config{Name: name, Dir: dir, Epoch: 1,
-		New:  func() (shard.Simulation, error) { return nil, fmt.Errorf("no state") },
-		Load: func(r io.Reader) (shard.Simulation, error) { return sim.Load(sim.DefaultBundle(), r) }})
+	return censusAt(t, dir, ^uint64(0))
+}
+
+// censusAt rebuilds a stopped shard's surface at tick at (or its newest durable tick,
+// if earlier) from its store, the way a restart would, and takes the census there.
+func censusAt(t *testing.T, dir string, at uint64) census {
+	t.Helper()
+	st, err := shard.OpenStore(filepath.Join(dir, "shard.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sh.Stop()
-	var c census
-	sh.Start()
-	err = sh.Inspect(func(ss shard.Simulation) {
-		s := ss.(*sim.Surface)
-		c.items, c.tick = s.ItemTotals(), s.Tick()
-		out, _, _ := s.BridgePort("out")
-		in, _, _ := s.BridgePort("in")
-		s.BridgeOutbox(out, 0, func(seq, _ uint64, item string, n int32) bool {
-			c.outbox = append(c.outbox, outboxItem{seq, item, n})
-			return true
-		})
-		c.hwm, _ = s.BridgeImportState(in)
-		c.exported, _ = s.BridgeCounts(out)
-		c.delivered, _ = s.BridgeCounts(in)
-		p := s.Production()
-		c.bridgedOut, c.bridgedIn = p.BridgedOut, p.BridgedIn
-		for _, n := range p.Created {
-			c.createdTotal += n
+	defer st.Close()
+	if _, last, err := st.LogRange(); err == nil && last > 0 {
+		at = min(at, last)
+	}
+	cp, err := st.LatestCheckpoint(at)
+	if err != nil || cp == nil {
+		t.Fatalf("no checkpoint at or before tick %d in %s: %v", at, dir, err)
+	}
+	s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(cp.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at == ^uint64(0) {
+		at = cp.Tick // no log after the checkpoint
+	}
+	err = st.Batches(cp.Tick+1, at, func(b shard.Batch) error {
+		if b.PrevHash != s.Hash() {
+			return fmt.Errorf("tick %d: the log does not follow the state", b.Tick)
 		}
+		s.Step(b.Inputs)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var c census
+	c.items, c.tick = s.ItemTotals(), s.Tick()
+	out, _, _ := s.BridgePort("out")
+	in, _, _ := s.BridgePort("in")
+	s.BridgeOutbox(out, 0, func(seq, _ uint64, item string, n int32) bool {
+		c.outbox = append(c.outbox, outboxItem{seq, item, n})
+		return true
+	})
+	c.hwm, _ = s.BridgeImportState(in)
+	c.exported, _ = s.BridgeCounts(out)
+	c.delivered, _ = s.BridgeCounts(in)
+	p := s.Production()
+	c.bridgedOut, c.bridgedIn = p.BridgedOut, p.BridgedIn
+	for _, n := range p.Created {
+		c.createdTotal += n
 	}
 	return c
 }
@@ -322,4 +351,78 @@ func TestStalledReceiverBoundsMemory(t *testing.T) {
 		outbox = append(outbox, int(st.OutboxEntries))
 	}
 	t.Logf("outbox entries while stalled: %v; plates backed up in the export port: %d", outbox, exportPort())
+}
+
+// TestStaleEpochsAreRefused checks the receiver's fencing: a sender from an older epoch
+// of the source (a fenced old primary) and a sender addressing another epoch of the
+// destination are refused; a source epoch newer than the receiver knows is retried.
+func TestStaleEpochsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	b := openShard(t, dir, "b", 7)
+	defer b.Stop()
+	srv := NewServer()
+	addr := serve(t, srv)
+	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, ToSurface: "b", ToPort: "in", ToEpoch: 7}
+	r, err := NewReceiver(Config{Codec: simCodec{}}, b, route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	srv.Add("ab", r)
+	d := &dialer{}
+	defer d.close()
+	client, err := d.dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to uint64
+		want     codes.Code
+	}{
+		{"old source primary", 4, 7, codes.FailedPrecondition},
+		{"old destination epoch", 5, 6, codes.FailedPrecondition},
+		{"newer destination epoch", 5, 8, codes.FailedPrecondition},
+		{"source epoch not known yet", 6, 7, codes.Unavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			st, err := client.Transfer(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: tc.from, ToSurface: "b", ToEpoch: tc.to}}})
+			_, err = st.Recv()
+			if status.Code(err) != tc.want {
+				t.Fatalf("hello from epoch %d to epoch %d: %v, want %s", tc.from, tc.to, err, tc.want)
+			}
+		})
+	}
+	// The current epochs are accepted: the receiver answers with its high-water mark.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := client.Transfer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: 5, ToSurface: "b", ToEpoch: 7}}})
+	ack, err := st.Recv()
+	if err != nil || ack.ToEpoch != 7 {
+		t.Fatalf("current epochs: ack %v, %v", ack, err)
+	}
+	// A batch from a stale source epoch on an open stream ends it.
+	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: 4, ToEpoch: 7,
+		Entries: []*pb.BridgeEntry{{Seq: 1, Item: "iron-plate", Count: 1}}}}})
+	for {
+		if _, err := st.Recv(); err != nil {
+			if status.Code(err) != codes.FailedPrecondition {
+				t.Fatalf("stale batch: %v, want FailedPrecondition", err)
+			}
+			break
+		}
+	}
+	if hwm, _ := r.Stats().LastSeq, 0; hwm != 0 {
+		t.Fatalf("a stale batch was applied: high-water mark %d", hwm)
+	}
 }

@@ -332,7 +332,13 @@ func assignmentsOf(s *state, node string) []*pb.NodeAssignment {
 			role = pb.ShardRole_SHARD_ROLE_STANDBY
 		}
 		if role != pb.ShardRole_SHARD_ROLE_UNSPECIFIED {
-			out = append(out, &pb.NodeAssignment{Surface: sf, Role: role, Epoch: a.Epoch})
+			addrs := map[string]string{}
+			for _, id := range append([]string{a.GetPrimary()}, a.GetStandbys()...) {
+				if n := s.nodes[id]; n != nil {
+					addrs[id] = n.Address
+				}
+			}
+			out = append(out, &pb.NodeAssignment{Surface: sf, Role: role, Epoch: a.Epoch, Addresses: addrs})
 		}
 	}
 	return out
@@ -350,7 +356,24 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	if req.Name == "" {
 		return nil, status.Error(codes.InvalidArgument, "surface name is required")
 	}
-	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: req.Replicas, Pin: req.Pin}
+	replicas := req.Replicas
+	if replicas == 0 {
+		// The default: one standby once the cluster has a second node to put it on.
+		up := 0
+		a.c.fsm.read(func(s *state) {
+			for _, n := range s.nodes {
+				if n.Status == pb.NodeStatus_NODE_STATUS_UP {
+					up++
+				}
+			}
+		})
+		replicas = 1
+		if up >= 2 {
+			replicas = 2
+		}
+	}
+	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: replicas, Pin: req.Pin,
+		StandbyMode: req.StandbyMode}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf}}})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -194,8 +195,34 @@ func TestClusterAPI(t *testing.T) {
 		})
 	}
 
+	// Only a standby that holds every confirmed tick may be promoted: the primary
+	// says when it has caught up. A report from a node that is not the primary, or
+	// for an old epoch, changes nothing.
+	updateReplicas := func(node string, epoch uint64) error {
+		return cl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
+			_, err := c.UpdateReplicas(ctx, &pb.UpdateReplicasRequest{RequestId: ctlclient.NewRequestID(), NodeId: node, Surface: "nauvis", Epoch: epoch, Synced: []string{"n2"}})
+			return err
+		})
+	}
+	if err := updateReplicas("n2", placed.Assignment.Epoch); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("a standby reporting itself synced: %v, want FailedPrecondition", err)
+	}
+	if err := updateReplicas("n1", placed.Assignment.Epoch-1); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("a report for an old epoch: %v, want FailedPrecondition", err)
+	}
+	if err := updateReplicas("n1", placed.Assignment.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	synced := waitSurface(t, cl, "nauvis", "n2 synced", func(s *pb.Surface) bool { return slices.Contains(s.Assignment.Synced, "n2") })
+	if synced.Assignment.Epoch != placed.Assignment.Epoch {
+		t.Fatalf("marking a standby synced changed the epoch %d -> %d", placed.Assignment.Epoch, synced.Assignment.Epoch)
+	}
+
 	stop1()
 	moved := waitSurface(t, cl, "nauvis", "primary n2 after n1 died", func(s *pb.Surface) bool { return s.Assignment.Primary == "n2" })
+	if moved.Assignment.Start != pb.PrimaryStart_PRIMARY_START_PROMOTED || moved.Assignment.PrimarySince != moved.Assignment.Epoch {
+		t.Errorf("promotion recorded as %v since %d (epoch %d)", moved.Assignment.Start, moved.Assignment.PrimarySince, moved.Assignment.Epoch)
+	}
 	if moved.Assignment.Epoch <= placed.Assignment.Epoch {
 		t.Fatalf("epoch did not grow on failover: %d -> %d", placed.Assignment.Epoch, moved.Assignment.Epoch)
 	}

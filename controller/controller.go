@@ -95,6 +95,7 @@ type Controller struct {
 	leaderStop  context.CancelFunc
 	leaderDone  chan struct{}
 	live        *liveState
+	lost        lostReports
 
 	ctx      context.Context
 	cancel   context.CancelFunc

@@ -44,6 +44,13 @@ func init() {
 		pb.ClusterService_SetSurfaceReplicas_FullMethodName,
 		pb.NodeService_Register_FullMethodName,
 		pb.NodeService_Heartbeat_FullMethodName,
+		pb.ClusterService_SetSurfaceStandbyMode_FullMethodName,
+		pb.ClusterService_MoveSurface_FullMethodName,
+		pb.NodeService_UpdateReplicas_FullMethodName,
+		pb.NodeService_ReportPrimaryLost_FullMethodName,
+		pb.NodeService_CompleteHandoff_FullMethodName,
+		pb.NodeService_AbortHandoff_FullMethodName,
+		pb.NodeService_ReportStandbyDesync_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}

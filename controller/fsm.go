@@ -275,9 +275,12 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if in.Pin != "" && s.nodes[in.Pin] == nil {
 			return fail(codes.NotFound, "cannot pin surface %s: node %s not found", in.Name, in.Pin)
 		}
+		if in.StandbyMode != pb.StandbyMode_STANDBY_MODE_UNSPECIFIED && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_HOT && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_WARM {
+			return fail(codes.InvalidArgument, "standby mode must be hot or warm")
+		}
 		sf := &pb.Surface{
 			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
-			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{},
+			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{}, StandbyMode: in.StandbyMode,
 			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
 		}
 		if sf.Planet == "" {
@@ -394,6 +397,25 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 	case *pb.Command_RefuseAssignment:
 		return s.applyRefusal(index, now, op.RefuseAssignment)
 
+	case *pb.Command_UpdateReplicas:
+		return s.applyUpdateReplicas(index, now, op.UpdateReplicas)
+	case *pb.Command_PromoteStandby:
+		return s.applyPromoteStandby(index, now, op.PromoteStandby)
+	case *pb.Command_MoveSurface:
+		return s.applyMoveSurface(index, now, op.MoveSurface)
+	case *pb.Command_BeginHandoff:
+		return s.applyBeginHandoff(index, now, op.BeginHandoff)
+	case *pb.Command_CompleteHandoff:
+		return s.applyCompleteHandoff(index, now, op.CompleteHandoff)
+	case *pb.Command_AbortHandoff:
+		return s.applyAbortHandoff(index, now, op.AbortHandoff)
+	case *pb.Command_CancelMove:
+		return s.applyCancelMove(index, now, op.CancelMove)
+	case *pb.Command_StandbyDesync:
+		return s.applyStandbyDesync(index, now, op.StandbyDesync)
+	case *pb.Command_SetSurfaceStandbyMode:
+		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
+
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
 	}
@@ -416,12 +438,20 @@ func (s *state) applyChange(index uint64, now int64, ch *pb.PlanChange) bool {
 				return false
 			}
 		}
+		// The primary moves only to a standby holding every confirmed tick, or to a
+		// surface without primary; anything else would start it from its map.
+		if op := old.GetAssignment().GetPrimary(); op != "" && a.Primary != op && !slices.Contains(old.GetAssignment().GetSynced(), a.Primary) {
+			return false
+		}
 	}
 	sf := proto.Clone(old).(*pb.Surface)
 	sf.ModifyIndex = index
 	changed := false
 	if a := ch.Assignment; a != nil {
-		sf.Assignment = &pb.Assignment{Primary: a.Primary, Standbys: slices.Clone(a.Standbys), Epoch: index}
+		sf.Assignment = nextAssignment(old.GetAssignment(), a.Primary, a.Standbys, index)
+		if sf.Assignment.Primary != old.GetAssignment().GetPrimary() || sf.Assignment.Primary == "" {
+			sf.Migration = nil
+		}
 		changed = true
 		kind := "surface.placed"
 		if a.Primary == "" {

@@ -30,15 +30,12 @@ func (s *state) applyRefusal(index uint64, now int64, c *pb.RefuseAssignmentCmd)
 	sf.ModifyIndex = index
 	sf.Refusals = slices.DeleteFunc(sf.Refusals, func(r *pb.Refusal) bool { return r.Node == c.Node })
 	sf.Refusals = append(sf.Refusals, &pb.Refusal{Node: c.Node, Reason: c.Reason, Epoch: c.Epoch, UnixMs: now})
-	na := &pb.Assignment{Primary: a.GetPrimary(), Epoch: index}
-	for _, id := range a.GetStandbys() {
-		if id != c.Node {
-			na.Standbys = append(na.Standbys, id)
-		}
-	}
+	na := nextAssignment(a, a.GetPrimary(), without(a.GetStandbys(), c.Node), index)
 	if na.Primary == c.Node {
-		na.Primary = ""
-		na.Standbys = nil // standbys without a primary are re-planned with it
+		na = &pb.Assignment{Epoch: index} // standbys without a primary are re-planned with it
+		sf.Migration = nil
+	} else if m := sf.Migration; m != nil && m.Target == c.Node {
+		sf.Migration = nil
 	}
 	sf.Assignment = na
 	s.surfaces[c.Surface] = sf
@@ -61,14 +58,17 @@ func (s *state) clearRefusals(node string, index uint64) {
 	}
 }
 
-// refusalsOf maps refusing nodes to their reasons, for the scheduler.
-func refusalsOf(sf *pb.Surface) map[string]string {
+// refusalsOf maps refusing nodes to their reasons, for the scheduler; refusals
+// that expired by nowMS (dropped standbys' cool-down) are left out.
+func refusalsOf(sf *pb.Surface, nowMS int64) map[string]string {
 	if len(sf.Refusals) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(sf.Refusals))
 	for _, r := range sf.Refusals {
-		out[r.Node] = r.Reason
+		if r.UntilUnixMs == 0 || r.UntilUnixMs > nowMS {
+			out[r.Node] = r.Reason
+		}
 	}
 	return out
 }

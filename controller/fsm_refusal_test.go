@@ -53,7 +53,7 @@ func TestRefusalIsAnEventAndKeepsTheSurfaceOffThatNode(t *testing.T) {
 			st.Nodes = append(st.Nodes, scheduler.Node{ID: id, Up: true, Cores: 1})
 		}
 		sf := s.surfaces["gleba"]
-		st.Surfaces = append(st.Surfaces, scheduler.Surface{Name: sf.Name, Replicas: 1, Epoch: sf.Assignment.Epoch, Refused: refusalsOf(sf)})
+		st.Surfaces = append(st.Surfaces, scheduler.Surface{Name: sf.Name, Replicas: 1, Epoch: sf.Assignment.Epoch, Refused: refusalsOf(sf, 0)})
 	})
 	plan := scheduler.Schedule(st)
 	if len(plan.Changes) != 1 || plan.Changes[0].Primary != "n2" {

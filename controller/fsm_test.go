@@ -89,6 +89,26 @@ func c(op any) *pb.Command {
 		cmd.Op = &pb.Command_CreateBridge{CreateBridge: o}
 	case *pb.DeleteBridgeCmd:
 		cmd.Op = &pb.Command_DeleteBridge{DeleteBridge: o}
+	case *pb.RefuseAssignmentCmd:
+		cmd.Op = &pb.Command_RefuseAssignment{RefuseAssignment: o}
+	case *pb.UpdateReplicasCmd:
+		cmd.Op = &pb.Command_UpdateReplicas{UpdateReplicas: o}
+	case *pb.PromoteStandbyCmd:
+		cmd.Op = &pb.Command_PromoteStandby{PromoteStandby: o}
+	case *pb.MoveSurfaceCmd:
+		cmd.Op = &pb.Command_MoveSurface{MoveSurface: o}
+	case *pb.BeginHandoffCmd:
+		cmd.Op = &pb.Command_BeginHandoff{BeginHandoff: o}
+	case *pb.CompleteHandoffCmd:
+		cmd.Op = &pb.Command_CompleteHandoff{CompleteHandoff: o}
+	case *pb.AbortHandoffCmd:
+		cmd.Op = &pb.Command_AbortHandoff{AbortHandoff: o}
+	case *pb.CancelMoveCmd:
+		cmd.Op = &pb.Command_CancelMove{CancelMove: o}
+	case *pb.StandbyDesyncCmd:
+		cmd.Op = &pb.Command_StandbyDesync{StandbyDesync: o}
+	case *pb.SetSurfaceStandbyModeCmd:
+		cmd.Op = &pb.Command_SetSurfaceStandbyMode{SetSurfaceStandbyMode: o}
 	case nil:
 	default:
 		panic(fmt.Sprintf("unknown op %T", op))

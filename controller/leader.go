@@ -219,8 +219,11 @@ func (c *Controller) expireLeases(ctx context.Context) {
 // reconcile runs the scheduler after every FSM change (debounced) and once a
 // second, and commits its plan after re-checking it.
 func (c *Controller) reconcile(ctx context.Context) {
+	// Once a second, and faster while a live move waits for its target to catch up.
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	fast := time.NewTicker(100 * time.Millisecond)
+	defer fast.Stop()
 	var noop []byte // a plan that changed nothing; not proposed again until the tick
 	for {
 		ch := c.fsm.Changed()
@@ -229,22 +232,32 @@ func (c *Controller) reconcile(ctx context.Context) {
 		if noop, err = c.scheduleOnce(ctx, noop); err != nil && ctx.Err() == nil {
 			c.log.Warn("placement round failed", "err", err)
 		}
+		c.migrate(ctx)
 		// A round reads the whole catalog; on a huge catalog under a write storm,
 		// wait twenty times as long as the last round took so placement never
 		// takes more than about a twentieth of a core from serving writes.
 		pause := max(100*time.Millisecond, 20*time.Since(start))
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-			// Let a burst of writes land before planning again.
+	wait:
+		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(pause):
+			case <-ch:
+				// Let a burst of writes land before planning again.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
+				break wait
+			case <-t.C:
+				noop = nil
+				break wait
+			case <-fast.C:
+				if c.moving() {
+					c.migrate(ctx)
+				}
 			}
-		case <-t.C:
-			noop = nil
 		}
 	}
 }
@@ -256,6 +269,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 	live := c.live.snapshot()
 	cost := map[string]uint64{}
 	ticks := map[string]map[string]uint64{}
+	now := c.now().UnixMilli()
 	for nodeID, l := range live {
 		for _, sh := range l.shards {
 			if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && sh.TickCostUs > 0 {
@@ -301,7 +315,8 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 			Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
 			Primary: a.GetPrimary(), Standbys: a.GetStandbys(), // read-only in the scheduler
 			Epoch: a.GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
-			PlacementError: sf.PlacementError, Refused: refusalsOf(sf),
+			PlacementError: sf.PlacementError, Refused: refusalsOf(sf, now),
+			Synced: a.GetSynced(), MigrationTarget: sf.GetMigration().GetTarget(),
 		})
 	}
 	return st
@@ -323,6 +338,7 @@ func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, err
 	}
 	check := scheduler.NewChecker(c.schedulerState(names))
 	var changes []*pb.PlanChange
+	var moves []*pb.Command
 	for _, ch := range plan.Changes {
 		if err := check.Check(ch); err != nil {
 			c.log.Info("dropping stale placement", "surface", ch.Surface, "err", err)
@@ -332,7 +348,15 @@ func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, err
 		if ch.Assign {
 			pc.Assignment = &pb.Assignment{Primary: ch.Primary, Standbys: ch.Standbys}
 		}
+		if ch.Migrate != "" {
+			moves = append(moves, &pb.Command{Op: &pb.Command_MoveSurface{MoveSurface: &pb.MoveSurfaceCmd{Surface: ch.Surface, Target: ch.Migrate, Reason: ch.Reason}}})
+		}
 		changes = append(changes, pc)
+	}
+	for _, m := range moves {
+		if _, err := c.propose(ctx, m); err != nil && ctx.Err() == nil {
+			c.log.Info("could not start a move", "surface", m.GetMoveSurface().Surface, "err", err)
+		}
 	}
 	if len(changes) == 0 {
 		return nil, nil
@@ -424,4 +448,18 @@ func (c *Controller) waitApplied(ctx context.Context, idx uint64) error {
 		}
 	}
 	return nil
+}
+
+// moving reports whether a live move is in progress anywhere.
+func (c *Controller) moving() bool {
+	found := false
+	c.fsm.read(func(s *state) {
+		for _, sf := range s.surfaces {
+			if sf.Migration != nil {
+				found = true
+				return
+			}
+		}
+	})
+	return found
 }

@@ -62,6 +62,28 @@ func newMetrics(reg prometheus.Registerer, c *Controller) *metrics {
 			c.fsm.read(func(s *state) { n = len(s.surfaces) })
 			return float64(n)
 		}),
+		gauge("starlane_controller_surfaces_under_replicated", "Surfaces with fewer synced standbys than their replicas setting asks for.", func() float64 {
+			n := 0
+			c.fsm.read(func(s *state) {
+				for _, sf := range s.surfaces {
+					if underReplicated(sf) {
+						n++
+					}
+				}
+			})
+			return float64(n)
+		}),
+		gauge("starlane_controller_surfaces_moving", "Surfaces with a live move in progress.", func() float64 {
+			n := 0
+			c.fsm.read(func(s *state) {
+				for _, sf := range s.surfaces {
+					if sf.Migration != nil {
+						n++
+					}
+				}
+			})
+			return float64(n)
+		}),
 	)
 	return m
 }

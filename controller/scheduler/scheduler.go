@@ -47,6 +47,11 @@ type Surface struct {
 	// ConfirmedTicks holds the last confirmed tick reported per node, used to promote
 	// the most up-to-date standby.
 	ConfirmedTicks map[string]uint64
+	// Synced are the standbys that hold every confirmed tick; only they may be
+	// promoted.
+	Synced []string
+	// MigrationTarget is the node a live move in progress goes to ("" = none).
+	MigrationTarget string
 	// PlacementError is the reason recorded by the last plan, if any.
 	PlacementError string
 	// Refused maps nodes that refused to run the surface to their reason; no copy
@@ -73,6 +78,9 @@ type Change struct {
 	PlacementError string
 	// Reason explains the change for the event log.
 	Reason string
+	// Migrate, if set, starts a live move of the primary to this node: the primary
+	// stays until the target has caught up as a standby and taken over.
+	Migrate string
 }
 
 // Plan is the scheduler's output: changes ordered by surface name.
@@ -107,6 +115,27 @@ func cost(s *Surface) uint64 {
 // honours pins and bundles, keeps standbys off their primary's node, and balances
 // by measured tick cost. Surfaces that already are as they should be get no change.
 func Schedule(s State) Plan {
+	loads, order := buildLoads(s)
+	surfaces := slices.Clone(s.Surfaces)
+	slices.SortFunc(surfaces, func(a, b Surface) int { return strings.Compare(a.Name, b.Name) })
+	moving := map[string]int{} // moves in progress by source node
+	for i := range surfaces {
+		if sf := &surfaces[i]; sf.MigrationTarget != "" {
+			moving[sf.Primary]++
+		}
+	}
+	var plan Plan
+	for i := range surfaces {
+		sf := &surfaces[i]
+		if c, ok := placeOne(sf, loads, order, moving); ok {
+			plan.Changes = append(plan.Changes, c)
+		}
+	}
+	return plan
+}
+
+// buildLoads indexes the nodes and counts every surface's copies on them.
+func buildLoads(s State) (map[string]*nodeLoad, []string) {
 	loads := map[string]*nodeLoad{}
 	var order []string
 	for i := range s.Nodes {
@@ -119,10 +148,8 @@ func Schedule(s State) Plan {
 		order = append(order, n.ID)
 	}
 	sort.Strings(order)
-	surfaces := slices.Clone(s.Surfaces)
-	slices.SortFunc(surfaces, func(a, b Surface) int { return strings.Compare(a.Name, b.Name) })
-	for i := range surfaces {
-		sf := &surfaces[i]
+	for i := range s.Surfaces {
+		sf := &s.Surfaces[i]
 		for _, id := range copies(sf) {
 			if l := loads[id]; l != nil {
 				l.slots++
@@ -130,15 +157,7 @@ func Schedule(s State) Plan {
 			}
 		}
 	}
-
-	var plan Plan
-	for i := range surfaces {
-		sf := &surfaces[i]
-		if c, ok := placeOne(sf, loads, order); ok {
-			plan.Changes = append(plan.Changes, c)
-		}
-	}
-	return plan
+	return loads, order
 }
 
 func copies(s *Surface) []string {
@@ -228,37 +247,20 @@ func less(a, b *nodeLoad, c uint64) bool {
 	return a.slots < b.slots
 }
 
-func placeOne(s *Surface, loads map[string]*nodeLoad, order []string) (Change, bool) {
+func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map[string]int) (Change, bool) {
 	want := s.Replicas
 	if want < 1 {
 		want = 1
 	}
 	var problems []string
 	var reasons []string
+	migrate := ""
 
-	// Primary: keep it if it may stay; else promote the best standby; else pick.
+	up := func(id string) bool { l := loads[id]; return l != nil && l.node.Up }
 	primary := ""
-	if s.Primary != "" && usable(loads, s, s.Primary) && (s.Pin == "" || s.Pin == s.Primary) {
-		primary = s.Primary
-	}
-	if primary == "" && s.Pin == "" {
-		var best string
-		var bestTick uint64
-		for _, id := range s.Standbys {
-			if !usable(loads, s, id) {
-				continue
-			}
-			t := s.ConfirmedTicks[id]
-			if best == "" || t > bestTick {
-				best, bestTick = id, t
-			}
-		}
-		if best != "" {
-			primary = best
-			reasons = append(reasons, fmt.Sprintf("promoted standby %s", best))
-		}
-	}
-	if primary == "" {
+	switch cur := s.Primary; {
+	case cur == "":
+		// Nothing holds the surface's state: place it fresh.
 		id, why := pick(s, loads, order, nil, s.Pin)
 		if id == "" {
 			if s.Pin != "" {
@@ -266,24 +268,83 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string) (Change, b
 			} else {
 				problems = append(problems, "no node can run the primary: "+strings.Join(why, "; "))
 			}
-			// A cordoned but running primary stays until somewhere else can take it.
-			if s.Primary != "" && loads[s.Primary] != nil && loads[s.Primary].node.Up && loads[s.Primary].node.Cordoned && (s.Pin == "" || s.Pin == s.Primary) {
-				primary = s.Primary
-			}
 		} else {
 			primary = id
 			add(loads, id, s)
 		}
-	}
-
-	// Standbys: keep usable ones, fill the rest.
-	var standbys []string
-	if primary != "" {
-		for _, id := range s.Standbys {
-			if id != primary && len(standbys) < want-1 && usable(loads, s, id) {
-				standbys = append(standbys, id)
+	case !up(cur):
+		// Failover: only a standby holding every confirmed tick may take over.
+		var best string
+		var bestTick uint64
+		for _, id := range s.Synced {
+			if id == cur || !slices.Contains(s.Standbys, id) || !usable(loads, s, id) {
+				continue
+			}
+			t := s.ConfirmedTicks[id]
+			if best == "" || t > bestTick || t == bestTick && id < best {
+				best, bestTick = id, t
 			}
 		}
+		if best != "" {
+			primary = best
+			reasons = append(reasons, fmt.Sprintf("promoted standby %s", best))
+		} else {
+			primary = cur // keep the assignment: the state is only there
+			problems = append(problems, fmt.Sprintf("primary %s is down and no standby holds every confirmed tick; the surface resumes when %s is back", cur, cur))
+		}
+	default:
+		primary = cur
+		// A primary on a node it should leave (cordoned, or pinned elsewhere) moves
+		// live: the target catches up as a standby, then takes over.
+		leave := ""
+		if r := exclusion(loads[cur], s, nil); r != "" {
+			leave = r
+		} else if s.Pin != "" && s.Pin != cur {
+			leave = "pinned to " + s.Pin
+		}
+		switch {
+		case leave == "" || s.MigrationTarget != "":
+		case moving[cur] > 0:
+			problems = append(problems, fmt.Sprintf("waiting to move off %s (%s) after the surface moving off it now", cur, leave))
+		default:
+			target, why := moveTarget(s, loads, order)
+			if target == "" {
+				problems = append(problems, fmt.Sprintf("cannot move off %s (%s): %s", cur, leave, strings.Join(why, "; ")))
+			} else {
+				migrate = target
+				moving[cur]++
+				reasons = append(reasons, fmt.Sprintf("moving to %s (%s)", target, leave))
+			}
+		}
+	}
+
+	// Standbys: keep the move's target and usable ones (synced first), fill the rest.
+	// While the surface waits for its down primary, its standbys stay as they are.
+	var standbys []string
+	if primary != "" && !up(primary) {
+		standbys = s.Standbys
+	} else if primary != "" {
+		target := s.MigrationTarget
+		if target == "" {
+			target = migrate
+		}
+		extra := 0
+		if target != "" && target != primary {
+			standbys = append(standbys, target)
+			extra = 1
+			if !slices.Contains(s.Standbys, target) {
+				add(loads, target, s)
+			}
+		}
+		for _, synced := range []bool{true, false} {
+			for _, id := range s.Standbys {
+				if id != primary && !slices.Contains(standbys, id) && slices.Contains(s.Synced, id) == synced &&
+					len(standbys) < want-1+extra && usable(loads, s, id) {
+					standbys = append(standbys, id)
+				}
+			}
+		}
+		want += extra
 		for len(standbys) < want-1 {
 			taken := append([]string{primary}, standbys...)
 			id, why := pick(s, loads, order, taken, "")
@@ -306,11 +367,18 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string) (Change, b
 	}
 
 	errText := strings.Join(problems, "; ")
-	changed := primary != s.Primary || !slices.Equal(standbys, s.Standbys)
-	if !changed && errText == s.PlacementError {
+	// A move adds its target as a standby itself; the plan only asks for it.
+	if migrate != "" && !slices.Contains(s.Standbys, migrate) {
+		standbys = slices.DeleteFunc(standbys, func(id string) bool { return id == migrate })
+	}
+	changed := primary != s.Primary || !sameSet(standbys, s.Standbys)
+	if !changed && errText == s.PlacementError && migrate == "" {
 		return Change{}, false
 	}
-	c := Change{Surface: s.Name, ExpectedEpoch: s.Epoch, PlacementError: errText}
+	if !changed {
+		standbys = s.Standbys
+	}
+	c := Change{Surface: s.Name, ExpectedEpoch: s.Epoch, PlacementError: errText, Migrate: migrate}
 	if changed {
 		c.Assign = true
 		c.Primary = primary
@@ -325,12 +393,62 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string) (Change, b
 				reasons = append(reasons, fmt.Sprintf("moved primary from %s to %s", s.Primary, primary))
 			}
 		}
-		if !slices.Equal(standbys, s.Standbys) {
+		if !sameSet(standbys, s.Standbys) {
 			reasons = append(reasons, fmt.Sprintf("standbys [%s]", strings.Join(standbys, " ")))
 		}
 	}
 	c.Reason = strings.Join(reasons, "; ")
 	return c, true
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// moveTarget picks where a live move goes: the pin if set, else a synced standby
+// that may run it (already caught up; the most up-to-date), else the least loaded
+// node that can take a new copy.
+func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string, []string) {
+	if s.Pin != "" {
+		if l := loads[s.Pin]; l != nil && exclusion(l, s, nil) == "" {
+			return s.Pin, nil
+		}
+		return pick(s, loads, order, []string{s.Primary}, s.Pin)
+	}
+	var best string
+	var bestTick uint64
+	for _, id := range s.Synced {
+		if id != s.Primary && slices.Contains(s.Standbys, id) && usable(loads, s, id) {
+			if t := s.ConfirmedTicks[id]; best == "" || t > bestTick {
+				best, bestTick = id, t
+			}
+		}
+	}
+	if best != "" {
+		return best, nil
+	}
+	return pick(s, loads, order, append([]string{s.Primary}, s.Standbys...), "")
+}
+
+// MoveTarget is where the controller moves a surface when the operator names no
+// node: see moveTarget. It returns "" and the reasons if nowhere fits.
+func MoveTarget(st State, surface string) (string, string) {
+	loads, order := buildLoads(st)
+	for i := range st.Surfaces {
+		if s := &st.Surfaces[i]; s.Name == surface {
+			id, why := moveTarget(s, loads, order)
+			return id, strings.Join(why, "; ")
+		}
+	}
+	return "", "surface " + surface + " not found"
 }
 
 func add(loads map[string]*nodeLoad, id string, s *Surface) {
@@ -401,10 +519,16 @@ func (k *Checker) Check(c Change) error {
 		return nil
 	}
 	if c.Primary != "" {
-		if err := ok(c.Primary, c.Primary == sf.Primary); err != nil {
+		if c.Primary == sf.Primary {
+			// A primary that stays may be cordoned, pinned elsewhere or down (its
+			// surface waits for it).
+		} else if err := ok(c.Primary, false); err != nil {
 			return err
 		}
-		if sf.Pin != "" && c.Primary != sf.Pin {
+		if sf.Primary != "" && c.Primary != sf.Primary && !slices.Contains(sf.Synced, c.Primary) {
+			return fmt.Errorf("surface %s: %s does not hold every confirmed tick; only a synced standby may take over from %s", sf.Name, c.Primary, sf.Primary)
+		}
+		if sf.Pin != "" && c.Primary != sf.Pin && sf.Primary == "" {
 			return fmt.Errorf("surface %s is pinned to %s, plan puts it on %s", sf.Name, sf.Pin, c.Primary)
 		}
 	} else if len(c.Standbys) > 0 {

@@ -18,6 +18,8 @@ func TestSchedule(t *testing.T) {
 		want  []Change
 		// errHas is a substring every change's PlacementError must contain.
 		errHas string
+		// errOf, if set, overrides errHas per surface.
+		errOf map[string]string
 	}{
 		{
 			name:  "new surface goes to the least loaded node",
@@ -32,15 +34,49 @@ func TestSchedule(t *testing.T) {
 		{
 			name: "down primary: the most up-to-date standby is promoted and a new standby placed",
 			state: State{Nodes: []Node{{ID: "n1", Cores: 1}, up("n2"), up("n3"), up("n4")}, Surfaces: []Surface{{
-				Name: "a", Replicas: 3, Primary: "n1", Standbys: []string{"n2", "n3"}, Epoch: 9,
+				Name: "a", Replicas: 3, Primary: "n1", Standbys: []string{"n2", "n3"}, Epoch: 9, Synced: []string{"n2", "n3"},
 				ConfirmedTicks: map[string]uint64{"n2": 100, "n3": 250},
 			}}},
 			want: []Change{{Surface: "a", ExpectedEpoch: 9, Assign: true, Primary: "n3", Standbys: []string{"n2", "n4"}, Reason: "promoted standby n3; standbys [n2 n4]"}},
 		},
 		{
-			name:  "cordoned node loses its surface",
+			name: "down primary: a standby still catching up is not promoted, the surface waits",
+			state: State{Nodes: []Node{{ID: "n1", Cores: 1}, up("n2"), up("n3")}, Surfaces: []Surface{{
+				Name: "a", Replicas: 2, Primary: "n1", Standbys: []string{"n2"}, Epoch: 9,
+				ConfirmedTicks: map[string]uint64{"n2": 900},
+			}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 9}},
+			errHas: "primary n1 is down and no standby holds every confirmed tick",
+		},
+		{
+			name: "down primary without standbys waits instead of starting over elsewhere",
+			state: State{Nodes: []Node{{ID: "n1", Cores: 1}, up("n2")}, Surfaces: []Surface{{
+				Name: "a", Replicas: 1, Primary: "n1", Epoch: 4}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 4}},
+			errHas: "resumes when n1 is back",
+		},
+		{
+			name:  "cordoned node: its surface moves live",
 			state: State{Nodes: []Node{{ID: "n1", Up: true, Cordoned: true}, up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Primary: "n1", Epoch: 3}}},
-			want:  []Change{{Surface: "a", ExpectedEpoch: 3, Assign: true, Primary: "n2", Reason: "moved primary from n1 to n2"}},
+			want:  []Change{{Surface: "a", ExpectedEpoch: 3, Migrate: "n2", Reason: "moving to n2 (n1 is cordoned)"}},
+		},
+		{
+			name: "cordoned node: a synced standby is the move's target, one surface at a time",
+			state: State{Nodes: []Node{{ID: "n1", Up: true, Cordoned: true}, up("n2"), up("n3")}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Primary: "n1", Standbys: []string{"n3"}, Synced: []string{"n3"}, Epoch: 3},
+				{Name: "b", Replicas: 2, Primary: "n1", Standbys: []string{"n2"}, Synced: []string{"n2"}, Epoch: 4},
+			}},
+			want: []Change{
+				{Surface: "a", ExpectedEpoch: 3, Assign: true, Primary: "n1", Standbys: []string{"n3", "n2"}, Migrate: "n3", Reason: "moving to n3 (n1 is cordoned); standbys [n3 n2]"},
+				{Surface: "b", ExpectedEpoch: 4},
+			},
+			errOf: map[string]string{"b": "waiting to move off n1 (n1 is cordoned) after the surface moving off it now"},
+		},
+		{
+			name: "a move in progress keeps its target as an extra standby",
+			state: State{Nodes: []Node{up("n1"), up("n2"), up("n3")}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Primary: "n1", Standbys: []string{"n2", "n3"}, Synced: []string{"n2"}, MigrationTarget: "n3", Epoch: 3},
+			}},
 		},
 		{
 			name:   "cordoned node keeps its surface when nowhere else can take it",
@@ -54,9 +90,9 @@ func TestSchedule(t *testing.T) {
 			want:  []Change{{Surface: "a", Assign: true, Primary: "n1", Reason: "placed primary on n1"}},
 		},
 		{
-			name:  "pin moves a placed primary",
+			name:  "pin moves a placed primary live",
 			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Pin: "n2", Primary: "n1", Epoch: 4}}},
-			want:  []Change{{Surface: "a", ExpectedEpoch: 4, Assign: true, Primary: "n2", Reason: "moved primary from n1 to n2"}},
+			want:  []Change{{Surface: "a", ExpectedEpoch: 4, Migrate: "n2", Reason: "moving to n2 (pinned to n2)"}},
 		},
 		{
 			name:   "pinned to a down node: unplaced with the reason",
@@ -113,11 +149,15 @@ func TestSchedule(t *testing.T) {
 			t.Parallel()
 			got := Schedule(tc.state).Changes
 			for i := range got {
-				if tc.errHas == "" && got[i].PlacementError != "" {
+				errHas := tc.errHas
+				if tc.errOf != nil {
+					errHas = tc.errOf[got[i].Surface]
+				}
+				if errHas == "" && got[i].PlacementError != "" {
 					t.Errorf("unexpected placement error %q", got[i].PlacementError)
 				}
-				if tc.errHas != "" && !strings.Contains(got[i].PlacementError, tc.errHas) {
-					t.Errorf("placement error %q does not contain %q", got[i].PlacementError, tc.errHas)
+				if errHas != "" && !strings.Contains(got[i].PlacementError, errHas) {
+					t.Errorf("placement error %q does not contain %q", got[i].PlacementError, errHas)
 				}
 				got[i].PlacementError = ""
 			}

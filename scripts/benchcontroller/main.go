@@ -9,7 +9,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,10 +37,23 @@ func main() {
 		runs     = flag.Int("runs", 5, "runs per system")
 		dur      = flag.Duration("duration", 5*time.Second, "length of each throughput phase")
 		clients  = flag.Int("clients", 64, "concurrent clients")
+		static   = flag.Bool("static-windows", false, "give the benchmark's client connections static HTTP/2 flow-control windows (no BDP pings), as ctlclient has, for both systems")
 		only     = flag.String("only", "", "run only this system (starlane or etcd)")
 		metrics  = flag.Bool("metrics", false, "start the controllers with --metrics-bind (addresses printed) to profile them")
+		profDir  = flag.String("profile", "", "write CPU profiles of the Starlane leader and a follower for each phase of each run to this directory (implies -metrics)")
+		traceDur = flag.Duration("trace", 0, "with -profile, also write a 'go tool trace' execution trace of this length of the leader in each phase")
 	)
 	flag.Parse()
+	if *static {
+		dialOpts = append(dialOpts, grpc.WithStaticStreamWindowSize(1<<20), grpc.WithStaticConnWindowSize(4<<20))
+	}
+	if *profDir != "" {
+		*metrics = true
+		if err := os.MkdirAll(*profDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	systems := []system{&starlaneSys{bin: *starlane, metrics: *metrics}, &etcdSys{bin: *etcdBin}}
 	results := map[string][]result{}
 	for r := 0; r < *runs; r++ {
@@ -46,18 +61,19 @@ func main() {
 			if *only != "" && s.name() != *only {
 				continue
 			}
-			res, err := runOnce(s, *dur, *clients)
+			res, err := runOnce(s, *dur, *clients, profiler{dir: *profDir, run: r + 1, trace: *traceDur})
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s run %d: %v\n", s.name(), r+1, err)
 				os.Exit(1)
 			}
-			fmt.Fprintf(os.Stderr, "%s run %d: seq %.0f w/s p50 %.2f ms | conc %.0f w/s p50 %.2f ms p99 %.2f ms | failover %.2f s\n",
-				s.name(), r+1, res.seqRate, ms(res.seqP50), res.concRate, ms(res.concP50), ms(res.concP99), res.failover.Seconds())
+			fmt.Fprintf(os.Stderr, "%s run %d: seq %.0f w/s p50 %.2f ms | conc %.0f w/s p50 %.2f ms p99 %.2f ms, CPU/write members %d µs client %d µs | failover %.2f s | load %s\n",
+				s.name(), r+1, res.seqRate, ms(res.seqP50), res.concRate, ms(res.concP50), ms(res.concP99),
+				res.concSrvCPU.Microseconds(), res.concCliCPU.Microseconds(), res.failover.Seconds(), loadavg())
 			results[s.name()] = append(results[s.name()], res)
 		}
 	}
-	fmt.Printf("| system | sequential writes/s | sequential p50 | sequential p99 | %d-client writes/s | %d-client p50 | %d-client p99 | leader kill -> next write (median; all runs) |\n", *clients, *clients, *clients)
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| system | sequential writes/s | sequential p50 | sequential p99 | %d-client writes/s | %d-client p50 | %d-client p99 | %d-client CPU per write (members + client) | leader kill -> next write (median; all runs) |\n", *clients, *clients, *clients, *clients)
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, s := range systems {
 		rs := results[s.name()]
 		if len(rs) == 0 {
@@ -75,11 +91,21 @@ func main() {
 		for _, r := range rs {
 			fo = append(fo, fmt.Sprintf("%.2f", r.failover.Seconds()))
 		}
-		fmt.Printf("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.2f s (%s) |\n", s.name(),
+		fmt.Printf("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.0f + %.0f µs | %.2f s (%s) |\n", s.name(),
 			med(func(r result) float64 { return r.seqRate }), med(func(r result) float64 { return ms(r.seqP50) }), med(func(r result) float64 { return ms(r.seqP99) }),
 			med(func(r result) float64 { return r.concRate }), med(func(r result) float64 { return ms(r.concP50) }), med(func(r result) float64 { return ms(r.concP99) }),
+			med(func(r result) float64 { return float64(r.concSrvCPU.Microseconds()) }), med(func(r result) float64 { return float64(r.concCliCPU.Microseconds()) }),
 			med(func(r result) float64 { return r.failover.Seconds() }), strings.Join(fo, ", "))
 	}
+}
+
+// loadavg is the 1-minute load average, for the record.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -88,7 +114,10 @@ type result struct {
 	seqRate, concRate float64
 	seqP50, seqP99    time.Duration
 	concP50, concP99  time.Duration
-	failover          time.Duration
+	// CPU time per write in the 64-client phase, summed over the three members,
+	// and of this benchmark process (the client).
+	concSrvCPU, concCliCPU time.Duration
+	failover               time.Duration
 }
 
 // system is one cluster under test.
@@ -102,9 +131,78 @@ type system interface {
 	write(ctx context.Context, cc *grpc.ClientConn, key string) error
 	kill(i int)
 	stop()
+	// cpu is the CPU time the members have used so far.
+	cpu() time.Duration
 }
 
-func runOnce(s system, dur time.Duration, clients int) (result, error) {
+// profiler fetches CPU profiles from the members' /debug/pprof/profile while a
+// phase runs; a system without profile endpoints is skipped.
+type profiler struct {
+	dir   string
+	run   int
+	trace time.Duration
+}
+
+// start profiles the leader and one follower for d and returns a function that
+// waits for the profiles to be written.
+func (p profiler) start(s system, leader int, phase string, d time.Duration) func() {
+	ps, ok := s.(interface{ profileURL(i int) string })
+	if p.dir == "" || !ok || d < 2*time.Second {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	for _, i := range []int{leader, (leader + 1) % 3} {
+		role := "leader"
+		if i != leader {
+			role = "follower"
+		}
+		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", ps.profileURL(i), int((d-time.Second)/time.Second))
+		file := filepath.Join(p.dir, fmt.Sprintf("%s-run%d-%s-%s.pprof", s.name(), p.run, phase, role))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fetch(url, file); err != nil {
+				fmt.Fprintf(os.Stderr, "profile %s: %v\n", file, err)
+			}
+		}()
+	}
+	if p.trace > 0 {
+		// Traced in the middle of the phase, after the CPU profile started.
+		url := fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", ps.profileURL(leader), p.trace.Seconds())
+		file := filepath.Join(p.dir, fmt.Sprintf("%s-run%d-%s-leader.trace", s.name(), p.run, phase))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Second)
+			if err := fetch(url, file); err != nil {
+				fmt.Fprintf(os.Stderr, "trace %s: %v\n", file, err)
+			}
+		}()
+	}
+	return wg.Wait
+}
+
+func fetch(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func runOnce(s system, dur time.Duration, clients int, prof profiler) (result, error) {
 	var res result
 	dir, err := os.MkdirTemp("", "bench-controller-")
 	if err != nil {
@@ -118,7 +216,7 @@ func runOnce(s system, dur time.Duration, clients int) (result, error) {
 	}
 	var conns []*grpc.ClientConn
 	for _, a := range addrs {
-		cc, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(a, dialOpts...)
 		if err != nil {
 			return res, err
 		}
@@ -143,7 +241,7 @@ func runOnce(s system, dur time.Duration, clients int) (result, error) {
 	// benchmark tool spreads clients over several connections.
 	lconns := []*grpc.ClientConn{conns[l]}
 	for i := 0; i < 7; i++ {
-		cc, err := grpc.NewClient(addrs[l], grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(addrs[l], dialOpts...)
 		if err != nil {
 			return res, err
 		}
@@ -157,11 +255,15 @@ func runOnce(s system, dur time.Duration, clients int) (result, error) {
 			return res, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	res.seqRate, res.seqP50, res.seqP99, err = load(s, lconns[:1], 1, dur, key)
+	wait := prof.start(s, l, "seq", dur)
+	res.seqRate, res.seqP50, res.seqP99, _, _, err = load(s, lconns[:1], 1, dur, key)
+	wait()
 	if err != nil {
 		return res, fmt.Errorf("sequential: %w", err)
 	}
-	res.concRate, res.concP50, res.concP99, err = load(s, lconns, clients, dur, key)
+	wait = prof.start(s, l, "conc", dur)
+	res.concRate, res.concP50, res.concP99, res.concSrvCPU, res.concCliCPU, err = load(s, lconns, clients, dur, key)
+	wait()
 	if err != nil {
 		return res, fmt.Errorf("concurrent: %w", err)
 	}
@@ -169,8 +271,10 @@ func runOnce(s system, dur time.Duration, clients int) (result, error) {
 	return res, err
 }
 
-// load runs n writers for d and returns writes/s and latency percentiles.
-func load(s system, conns []*grpc.ClientConn, n int, d time.Duration, key func() string) (float64, time.Duration, time.Duration, error) {
+// load runs n writers for d and returns writes/s, latency percentiles and the CPU
+// time per write of the members and of the client.
+func load(s system, conns []*grpc.ClientConn, n int, d time.Duration, key func() string) (rate float64, p50, p99, srvCPU, cliCPU time.Duration, err error) {
+	srv0, cli0 := s.cpu(), selfCPU()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var mu sync.Mutex
@@ -203,11 +307,22 @@ func load(s system, conns []*grpc.ClientConn, n int, d time.Duration, key func()
 	}
 	wg.Wait()
 	el := time.Since(start)
+	srv1, cli1 := s.cpu(), selfCPU()
 	if firstErr != nil {
-		return 0, 0, 0, firstErr
+		return 0, 0, 0, 0, 0, firstErr
 	}
 	slices.Sort(lats)
-	return float64(len(lats)) / el.Seconds(), lats[len(lats)/2], lats[len(lats)*99/100], nil
+	w := time.Duration(len(lats))
+	return float64(len(lats)) / el.Seconds(), lats[len(lats)/2], lats[len(lats)*99/100], (srv1 - srv0) / w, (cli1 - cli0) / w, nil
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // failover keeps one writer going over all members (moving on after an error or
@@ -307,6 +422,29 @@ func (p *procs) launch(dir, name, bin string, args ...string) error {
 	return nil
 }
 
+// cpu sums user+system CPU time of the running members (from /proc, in clock
+// ticks of 10 ms).
+func (p *procs) cpu() time.Duration {
+	var sum time.Duration
+	for _, c := range p.cmds {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name; utime and stime are the
+		// 14th and 15th fields of the whole line.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		var ut, st int64
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &st)
+		sum += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return sum
+}
+
 func (p *procs) kill(i int) {
 	p.cmds[i].Process.Signal(syscall.SIGKILL)
 	p.cmds[i].Wait()
@@ -327,8 +465,11 @@ type starlaneSys struct {
 	bin     string
 	metrics bool
 	procs
-	addrs []string
+	addrs       []string
+	metricAddrs []string
 }
+
+func (s *starlaneSys) profileURL(i int) string { return "http://" + s.metricAddrs[i] }
 
 func (s *starlaneSys) name() string { return "starlane" }
 
@@ -338,6 +479,7 @@ func (s *starlaneSys) start(dir string) ([]string, error) {
 		return nil, err
 	}
 	s.addrs = []string{ports[0], ports[2], ports[4]}
+	s.metricAddrs = ports[6:9]
 	for i := 0; i < 3; i++ {
 		args := []string{"controller", "--id", fmt.Sprintf("c%d", i+1), "--data-dir", filepath.Join(dir, fmt.Sprintf("c%d", i+1)),
 			"--bind", ports[2*i], "--raft-bind", ports[2*i+1], "--log-level", "warn"}
@@ -398,11 +540,23 @@ func (s *starlaneSys) leader(ctx context.Context, conns []*grpc.ClientConn) (int
 
 var reqN atomic.Int64
 
+// Field numbers of CreateSurfaceRequest, from its descriptor.
+var (
+	createFields  = (&pb.CreateSurfaceRequest{}).ProtoReflect().Descriptor().Fields()
+	fieldReqID    = createFields.ByName("request_id").Number()
+	fieldSurfName = createFields.ByName("name").Number()
+)
+
+// write creates a surface named key with a fresh request ID, as ctlclient does.
+// Like etcd's Put below, the request is encoded by hand and the reply is not
+// decoded, so the client spends the same (small) CPU per write on both systems:
+// the client shares the machine's two cores with the members.
 func (s *starlaneSys) write(ctx context.Context, cc *grpc.ClientConn, key string) error {
-	_, err := pb.NewClusterServiceClient(cc).CreateSurface(ctx, &pb.CreateSurfaceRequest{
-		RequestId: fmt.Sprintf("bench-%d-%d", os.Getpid(), reqN.Add(1)), Name: key,
-	})
-	return err
+	b := protowire.AppendTag(nil, fieldReqID, protowire.BytesType)
+	b = protowire.AppendString(b, fmt.Sprintf("bench-%d-%d", os.Getpid(), reqN.Add(1)))
+	b = protowire.AppendTag(b, fieldSurfName, protowire.BytesType)
+	b = protowire.AppendString(b, key)
+	return cc.Invoke(ctx, pb.ClusterService_CreateSurface_FullMethodName, &raw{b}, &raw{}, grpc.ForceCodec(rawCodec{}))
 }
 
 // etcdSys runs etcd with default timeouts (heartbeat 100 ms, election 1000 ms).
@@ -519,3 +673,7 @@ func walk(b []byte, fn func(protowire.Number, uint64, []byte)) {
 		}
 	}
 }
+
+// dialOpts are the benchmark client's connection options, the same for both
+// systems.
+var dialOpts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}

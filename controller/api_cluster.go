@@ -379,11 +379,9 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 		return nil, err
 	}
 	out := &pb.CreateSurfaceResponse{Index: res.Index}
-	a.c.fsm.read(func(s *state) {
-		if cur := s.surfaces[req.Name]; cur != nil {
-			out.Surface = proto.Clone(cur).(*pb.Surface)
-		}
-	})
+	// Stored records are immutable (Apply replaces, never modifies), so the
+	// response may share the record: gRPC only reads it to encode the reply.
+	a.c.fsm.read(func(s *state) { out.Surface = s.surfaces[req.Name] })
 	return out, nil
 }
 

@@ -27,6 +27,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -273,7 +274,12 @@ func (c *Controller) start() error {
 	c.fwd = newForwarder(c)
 	c.health = health.NewServer()
 	c.setHealth(false)
-	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(c.met.unary, c.fwd.unary)}
+	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(c.met.unary, c.fwd.unary),
+		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
+		grpc.StaticStreamWindowSize(ctlclient.StreamWindow),
+		grpc.StaticConnWindowSize(ctlclient.ConnWindow),
+	}
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}
@@ -417,7 +423,7 @@ func (c *Controller) setHealth(serving bool) {
 func (c *Controller) writeJoinTokenFile() {
 	written := ""
 	for {
-		ch := c.fsm.Changed()
+		ch := c.fsm.TokenChanged()
 		var tok string
 		c.fsm.read(func(s *state) { tok = s.joinToken })
 		if tok != "" && tok != written {

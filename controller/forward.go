@@ -133,7 +133,7 @@ func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	cc, err := grpc.NewClient(addr, ctlclient.DialOptions(creds)...)
 	if err != nil {
 		return nil, err
 	}

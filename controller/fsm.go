@@ -70,6 +70,9 @@ type FSM struct {
 	mu      sync.RWMutex
 	st      *state
 	changed chan struct{} // closed and replaced after every applied batch
+	// tokenChanged is closed and replaced when the join token changes, so the
+	// token-file writer does not wake up for every write.
+	tokenChanged chan struct{}
 }
 
 // NewFSM returns an empty FSM.
@@ -77,7 +80,7 @@ func NewFSM(log *slog.Logger) *FSM {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FSM{log: log, st: newState(), changed: make(chan struct{})}
+	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{})}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -91,6 +94,7 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	f.mu.Lock()
+	token := f.st.joinToken
 	for i, l := range logs {
 		if l.Index > f.st.index {
 			f.st.index = l.Index
@@ -100,11 +104,23 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		}
 		out[i] = f.applyBytes(l.Index, l.Data)
 	}
-	ch := f.changed
-	f.changed = make(chan struct{})
+	wake := f.swapNotifyLocked(token)
 	f.mu.Unlock()
-	close(ch)
+	wake()
 	return out
+}
+
+// swapNotifyLocked replaces the Changed channel, and the TokenChanged one if the
+// join token is no longer oldToken, and returns a function that closes the old
+// ones (to call after unlocking). f.mu must be held.
+func (f *FSM) swapNotifyLocked(oldToken string) func() {
+	changed, token := f.changed, f.tokenChanged
+	f.changed = make(chan struct{})
+	if f.st.joinToken == oldToken {
+		return func() { close(changed) }
+	}
+	f.tokenChanged = make(chan struct{})
+	return func() { close(changed); close(token) }
 }
 
 func (f *FSM) applyBytes(index uint64, data []byte) *pb.CommandResult {
@@ -591,11 +607,11 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
+	token := f.st.joinToken
 	f.st = st
-	ch := f.changed
-	f.changed = make(chan struct{})
+	wake := f.swapNotifyLocked(token)
 	f.mu.Unlock()
-	close(ch)
+	wake()
 	return nil
 }
 
@@ -643,6 +659,13 @@ func (f *FSM) Changed() <-chan struct{} {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.changed
+}
+
+// TokenChanged returns a channel closed when the join token next changes.
+func (f *FSM) TokenChanged() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.tokenChanged
 }
 
 // Index returns the last applied log index.

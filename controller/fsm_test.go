@@ -326,3 +326,53 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 		t.Fatalf("newer format: %v", err)
 	}
 }
+
+// The join-token file writer waits on TokenChanged: it must fire when a command or
+// a restore changes the token, and must not fire for every other write.
+func TestFSMTokenChangedOnlyOnTokenChange(t *testing.T) {
+	f := NewFSM(nil)
+	fired := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	ch := f.TokenChanged()
+	applyCmd(t, f, newSurface("a"))
+	if fired(ch) {
+		t.Fatal("TokenChanged fired for a surface create")
+	}
+	applyCmd(t, f, c(&pb.SetJoinTokenCmd{Token: "tok1"}))
+	if !fired(ch) {
+		t.Fatal("TokenChanged did not fire when the token was set")
+	}
+	ch = f.TokenChanged()
+	applyCmd(t, f, c(&pb.SetJoinTokenCmd{Token: "tok1"}))
+	applyCmd(t, f, c(&pb.SetJoinTokenCmd{Token: "other", OnlyIfUnset: true}))
+	if fired(ch) {
+		t.Fatal("TokenChanged fired although the token stayed tok1")
+	}
+
+	// A restore that brings another token fires it too.
+	g := NewFSM(nil)
+	applyCmd(t, g, c(&pb.SetJoinTokenCmd{Token: "tok2"}))
+	snap, err := g.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sink bufSink
+	if err := snap.Persist(&sink); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(io.NopCloser(&sink)); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(ch) {
+		t.Fatal("TokenChanged did not fire when a restore changed the token")
+	}
+	var tok string
+	f.read(func(s *state) { tok = s.joinToken })
+	wantEq(t, "token after restore", tok, "tok2")
+}

@@ -375,6 +375,14 @@ func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, err
 
 // propose stamps cmd with the time (and a request ID if it has none), commits it
 // through Raft and returns its result; a non-OK result becomes a gRPC status error.
+//
+// Once the command is in Raft's queue, propose waits for its outcome in the
+// calling goroutine, whatever ctx does: Raft always settles the future — applied,
+// leadership lost (the leader steps down within its lease timeout when it cannot
+// reach a quorum) or shut down — and a caller that gave up has its own deadline
+// anyway. Waiting here instead of in a helper goroutine saves a goroutine and a
+// wake-up per write, and an answer that arrives is the real outcome rather than
+// "unknown".
 func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandResult, error) {
 	if cmd.RequestId == "" {
 		cmd.RequestId = "ctl-" + randomHex(12)
@@ -384,15 +392,12 @@ func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandR
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode command: %v", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
 	start := time.Now()
 	f := c.raft.Apply(data, applyTimeout)
-	errc := make(chan error, 1)
-	go func() { errc <- f.Error() }()
-	select {
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
-	case err = <-errc:
-	}
+	err = f.Error()
 	c.met.observeApply(time.Since(start), err)
 	if err != nil {
 		return nil, raftError(err)

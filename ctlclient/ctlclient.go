@@ -27,6 +27,27 @@ import (
 // DefaultAttemptTimeout bounds one try against one controller.
 const DefaultAttemptTimeout = 5 * time.Second
 
+// StreamWindow and ConnWindow are the HTTP/2 flow-control windows of every
+// controller connection, client and server side. Setting them statically turns
+// off gRPC's bandwidth-delay-product estimation, which otherwise answers data
+// frames with PING frames: on a request/response API of small messages that is
+// an extra frame, write and wake-up per call on both ends. The controller moves
+// kilobytes per call (snapshots in 1 MiB chunks), so a fixed 1 MiB stream window
+// never throttles it.
+const (
+	StreamWindow = 1 << 20
+	ConnWindow   = 4 << 20
+)
+
+// DialOptions are the options every connection to a controller uses.
+func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithStaticStreamWindowSize(StreamWindow),
+		grpc.WithStaticConnWindowSize(ConnWindow),
+	}
+}
+
 // Client talks to a set of controllers, any of which may answer.
 type Client struct {
 	addrs []string
@@ -62,7 +83,7 @@ func Dial(addrs []string, t tlsconf.Config) (*Client, error) {
 	}
 	c := &Client{addrs: addrs, creds: creds, AttemptTimeout: DefaultAttemptTimeout, extra: map[string]*grpc.ClientConn{}}
 	for _, a := range addrs {
-		cc, err := grpc.NewClient(a, grpc.WithTransportCredentials(creds))
+		cc, err := grpc.NewClient(a, DialOptions(creds)...)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("controller address %q: %w", a, err)
@@ -147,7 +168,7 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 	if cc := c.extra[addr]; cc != nil {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(c.creds))
+	cc, err := grpc.NewClient(addr, DialOptions(c.creds)...)
 	if err != nil {
 		return nil, err
 	}

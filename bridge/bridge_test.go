@@ -22,19 +22,6 @@ import (
 	"github.com/starlane/starlane/sim"
 )
 
-// simCodec encodes bridge inputs with the simulation's actions (the node does the same).
-type simCodec struct{}
-
-func (simCodec) DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: first, Names: items, Counts: counts})
-}
-func (simCodec) AckInput(port uint32, seq uint64, credit int64) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActAck, Entity: sim.EntityID(port), Seq: seq, Credit: credit})
-}
-func (simCodec) FilterInput(port uint32, items []string) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActSetPortFilter, Entity: sim.EntityID(port), Names: items})
-}
-
 // openShard runs a surface of the built-in closed "loop" map (2,000 plates).
 func openShard(t *testing.T, dir, name string, epoch uint64) *shard.Shard {
 	t.Helper()
@@ -220,7 +207,7 @@ func deliveredSoFar(t *testing.T, sh *shard.Shard) int64 {
 func TestBridgeLoopConservesItems(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	const platesA, platesB = 2000, 2000
-	cfg := Config{Node: "test", Codec: simCodec{}, Resend: 200 * time.Millisecond}
+	cfg := Config{Node: "test", Codec: sim.BridgeCodec{}, Resend: 200 * time.Millisecond}
 	d := &dialer{}
 	defer d.close()
 	srvA, srvB := NewServer(), NewServer()
@@ -303,7 +290,7 @@ func TestBridgeLoopConservesItems(t *testing.T) {
 // the plates back up in the source's export port instead of piling up anywhere.
 func TestStalledReceiverBoundsMemory(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
-	cfg := Config{Node: "test", Codec: simCodec{}, Resend: 200 * time.Millisecond}
+	cfg := Config{Node: "test", Codec: sim.BridgeCodec{}, Resend: 200 * time.Millisecond}
 	d := &dialer{}
 	defer d.close()
 	srv := NewServer()
@@ -363,7 +350,7 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 	srv := NewServer()
 	addr := serve(t, srv)
 	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, ToSurface: "b", ToPort: "in", ToEpoch: 7}
-	r, err := NewReceiver(Config{Codec: simCodec{}}, b, route)
+	r, err := NewReceiver(Config{Codec: sim.BridgeCodec{}}, b, route)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,28 +11,12 @@ import (
 	"github.com/starlane/starlane/bridge"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
-	"github.com/starlane/starlane/sim"
 )
 
 // The node runs the ends of the bridges its primaries take part in: a sender beside the
 // source surface's shard, a receiver (served by this node's BridgeService) beside the
 // destination's. The controller's routes say where the other end runs and under which
 // epochs; an end only runs while the local shard is primary under the route's epoch.
-
-// simCodec encodes bridge inputs as the simulation's actions.
-type simCodec struct{}
-
-func (simCodec) DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActDeliver, Entity: sim.EntityID(port), Seq: first, Names: items, Counts: counts})
-}
-
-func (simCodec) AckInput(port uint32, seq uint64, credit int64) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActAck, Entity: sim.EntityID(port), Seq: seq, Credit: credit})
-}
-
-func (simCodec) FilterInput(port uint32, items []string) []byte {
-	return sim.EncodeAction(sim.Action{Kind: sim.ActSetPortFilter, Entity: sim.EntityID(port), Names: items})
-}
 
 type bridgeEnd struct {
 	sh       *shard.Shard

@@ -219,7 +219,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.grpc = grpc.NewServer(opts...)
 	pb.RegisterShardServiceServer(n.grpc, &playAPI{n: n})
-	n.bridges = newBridgeSet(bridge.Config{Node: n.id, Codec: simCodec{}, Logger: n.log,
+	n.bridges = newBridgeSet(bridge.Config{Node: n.id, Codec: sim.BridgeCodec{}, Logger: n.log,
 		Metrics: bridge.NewMetrics(cfg.Metrics), Now: cfg.Now})
 	pb.RegisterBridgeServiceServer(n.grpc, n.bridges.server)
 	ok = true

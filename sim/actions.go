@@ -740,20 +740,30 @@ func (s *Surface) doSetRecipe(p *player, x, y int32, name string) (EntityID, err
 	return id, nil
 }
 
-func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, error) {
+// itemAction resolves the entity, item and count of an insert or take action and checks
+// the character's reach.
+func (s *Surface) itemAction(p *player, x, y int32, name string, count int32) (EntityID, *entity, ItemID, error) {
 	id, err := s.entityAtTile(x, y)
 	if err != nil {
-		return 0, err
+		return 0, nil, 0, err
 	}
 	item, err := s.itemByName(name)
 	if err != nil {
-		return 0, err
+		return 0, nil, 0, err
 	}
 	if count <= 0 {
-		return 0, fmt.Errorf("count %d must be positive", count)
+		return 0, nil, 0, fmt.Errorf("count %d must be positive", count)
 	}
 	e := &s.ents[id]
 	if err := s.inReach(p, e.centre()); err != nil {
+		return 0, nil, 0, err
+	}
+	return id, e, item, nil
+}
+
+func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, error) {
+	id, e, item, err := s.itemAction(p, x, y, name, count)
+	if err != nil {
 		return 0, err
 	}
 	if p != nil {
@@ -781,19 +791,8 @@ func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (Ent
 }
 
 func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (EntityID, error) {
-	id, err := s.entityAtTile(x, y)
+	id, e, item, err := s.itemAction(p, x, y, name, count)
 	if err != nil {
-		return 0, err
-	}
-	item, err := s.itemByName(name)
-	if err != nil {
-		return 0, err
-	}
-	if count <= 0 {
-		return 0, fmt.Errorf("count %d must be positive", count)
-	}
-	e := &s.ents[id]
-	if err := s.inReach(p, e.centre()); err != nil {
 		return 0, err
 	}
 	if p != nil {

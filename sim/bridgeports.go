@@ -57,21 +57,24 @@ func (s *Surface) BridgeImportState(port uint32) (hwm uint64, room int64) {
 	return s.ImportHighWater(EntityID(port)), s.ImportRoom(EntityID(port))
 }
 
-// BridgeDeliverInput encodes the shard input that delivers consecutive outbox entries,
-// the first with sequence first.
-func (s *Surface) BridgeDeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
+// BridgeCodec encodes the shard inputs the bridge runtime submits (it satisfies the
+// bridge package's Codec).
+type BridgeCodec struct{}
+
+// DeliverInput delivers consecutive outbox entries to an import port, the first with
+// sequence first.
+func (BridgeCodec) DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte {
 	return EncodeAction(Action{Kind: ActDeliver, Entity: EntityID(port), Seq: first, Names: items, Counts: counts})
 }
 
-// BridgeAckInput encodes the shard input that acknowledges deliveries up to seq and sets
-// the credit (outbox entries allowed in flight).
-func (s *Surface) BridgeAckInput(port uint32, seq uint64, credit int64) []byte {
+// AckInput acknowledges an export port's deliveries up to seq and sets its credit
+// (outbox entries allowed in flight).
+func (BridgeCodec) AckInput(port uint32, seq uint64, credit int64) []byte {
 	return EncodeAction(Action{Kind: ActAck, Entity: EntityID(port), Seq: seq, Credit: credit})
 }
 
-// BridgeFilterInput encodes the shard input that limits which items inserters may put
-// into an export port (none: any item).
-func (s *Surface) BridgeFilterInput(port uint32, items []string) []byte {
+// FilterInput limits which items inserters may put into an export port (none: any).
+func (BridgeCodec) FilterInput(port uint32, items []string) []byte {
 	return EncodeAction(Action{Kind: ActSetPortFilter, Entity: EntityID(port), Names: items})
 }
 

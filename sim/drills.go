@@ -118,21 +118,10 @@ func (s *Surface) updateDrill(i int32) {
 		s.sleep(KindDrill, i)
 		return
 	}
-	var gain int64
-	if d.burner {
-		if !s.burn(&d.fuel, d.usage) {
-			s.sleep(KindDrill, i) // woken when fuel is put in
-			return
-		}
-		gain = int64(d.speed)
-	} else {
-		if d.net < 0 {
-			s.sleep(KindDrill, i)
-			return
-		}
-		n := &s.nets[d.net]
-		n.demand += d.usage
-		gain = int64(d.speed) * int64(n.sat) / SatOne
+	gain, ok := s.energy(d.burner, &d.fuel, d.net, d.usage, d.speed)
+	if !ok {
+		s.sleep(KindDrill, i) // woken when fuel is put in or the power topology changes
+		return
 	}
 	d.work += gain
 	res := c.res[ci]

@@ -16,6 +16,25 @@ type burnerState struct {
 	energy int64
 }
 
+// energy draws one tick of energy for a machine working at speed, from its fuel or its
+// network, and returns the progress it makes (speed scaled by the network's
+// satisfaction). It reports false when the machine cannot work at all: no fuel, or no
+// network (both change only by an event that wakes the machine).
+func (s *Surface) energy(burner bool, fuel *burnerState, net int32, usage int64, speed int32) (int64, bool) {
+	if burner {
+		if !s.burn(fuel, usage) {
+			return 0, false
+		}
+		return int64(speed), true
+	}
+	if net < 0 {
+		return 0, false
+	}
+	n := &s.nets[net]
+	n.demand += usage
+	return int64(speed) * int64(n.sat) / SatOne, true
+}
+
 // burn takes one tick's worth of energy (need) from a burner, burning fuel when the buffer
 // runs low. It reports false when there is not enough energy.
 func (s *Surface) burn(b *burnerState, need int64) bool {
@@ -288,21 +307,10 @@ func (s *Surface) updateCrafter(ci int32) {
 		s.sleep(KindAssembler, ci)
 		return
 	}
-	var gain int64
-	if c.burner {
-		if !s.burn(&c.fuel, c.usage) {
-			s.sleep(KindAssembler, ci) // woken when fuel is put in
-			return
-		}
-		gain = int64(c.speed)
-	} else {
-		if c.net < 0 {
-			s.sleep(KindAssembler, ci) // woken when the power topology changes
-			return
-		}
-		n := &s.nets[c.net]
-		n.demand += c.usage
-		gain = int64(c.speed) * int64(n.sat) / SatOne
+	gain, ok := s.energy(c.burner, &c.fuel, c.net, c.usage, c.speed)
+	if !ok {
+		s.sleep(KindAssembler, ci) // woken when fuel is put in or the power topology changes
+		return
 	}
 	c.work += gain
 	if c.work < r.Work {
@@ -440,13 +448,12 @@ func (s *Surface) updateLab(li int32) {
 		l.working = true
 		s.changed(l.ent)
 	}
-	if l.net < 0 {
+	gain, ok := s.energy(false, nil, l.net, l.usage, l.speed)
+	if !ok {
 		s.sleep(KindLab, li)
 		return
 	}
-	n := &s.nets[l.net]
-	n.demand += l.usage
-	l.work += int64(l.speed) * int64(n.sat) / SatOne
+	l.work += gain
 	if l.work < t.Work {
 		return
 	}

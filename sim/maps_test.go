@@ -124,8 +124,8 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 	}
 	// Only copper may leave: iron stays on the belt.
 	s.Step([]Input{
-		{Player: 0, Data: s.BridgeFilterInput(out, []string{"copper-plate"})},
-		{Player: 0, Data: s.BridgeAckInput(out, 0, 100)},
+		{Player: 0, Data: BridgeCodec{}.FilterInput(out, []string{"copper-plate"})},
+		{Player: 0, Data: BridgeCodec{}.AckInput(out, 0, 100)},
 	})
 	for _, r := range s.LastResults() {
 		if r.Err != "" {
@@ -150,10 +150,10 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 	}
 	// Deliver two stacks to the import port, one twice: the duplicate is ignored.
 	s.Step([]Input{
-		{Player: 0, Data: s.BridgeDeliverInput(in, 1, []string{"coal"}, []int32{10})},
-		{Player: 0, Data: s.BridgeDeliverInput(in, 1, []string{"coal"}, []int32{10})},
-		{Player: 0, Data: s.BridgeDeliverInput(in, 3, []string{"coal"}, []int32{10})}, // gap: refused
-		{Player: 0, Data: s.BridgeDeliverInput(in, 2, []string{"stone"}, []int32{5})},
+		{Player: 0, Data: BridgeCodec{}.DeliverInput(in, 1, []string{"coal"}, []int32{10})},
+		{Player: 0, Data: BridgeCodec{}.DeliverInput(in, 1, []string{"coal"}, []int32{10})},
+		{Player: 0, Data: BridgeCodec{}.DeliverInput(in, 3, []string{"coal"}, []int32{10})}, // gap: refused
+		{Player: 0, Data: BridgeCodec{}.DeliverInput(in, 2, []string{"stone"}, []int32{5})},
 	})
 	if hwm, _ := s.BridgeImportState(in); hwm != 2 {
 		t.Fatalf("high-water mark %d, want 2", hwm)
@@ -162,7 +162,7 @@ func TestBridgePortViewAndFilter(t *testing.T) {
 		t.Fatalf("bridged in %v", got)
 	}
 	// A player cannot forge deliveries.
-	s.Step([]Input{{Player: 5, Data: s.BridgeDeliverInput(in, 3, []string{"coal"}, []int32{10})}})
+	s.Step([]Input{{Player: 5, Data: BridgeCodec{}.DeliverInput(in, 3, []string{"coal"}, []int32{10})}})
 	if r := s.LastResults()[0]; r.Err == "" {
 		t.Fatal("a player delivered items")
 	}
@@ -176,7 +176,7 @@ func TestItemTotalsBalanceWithStatistics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Step([]Input{{Player: 0, Data: s.BridgeAckInput(uint32(s.FindByLabel("out")), 0, 20)}})
+	s.Step([]Input{{Player: 0, Data: BridgeCodec{}.AckInput(uint32(s.FindByLabel("out")), 0, 20)}})
 	ri := newRandomInputs(s.b, 4, 3)
 	for i := 2; i <= 20000; i++ {
 		s.Step(ri.tick(s, uint64(i)))

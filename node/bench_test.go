@@ -51,27 +51,28 @@ func scrape(tb testing.TB, url, prefix string) float64 {
 
 // nodeSample is what the benchmark reads from the node's /metrics at one moment.
 type nodeSample struct {
-	at                   time.Time
-	cpu, sim, loop, tick float64
-	players              float64
+	at                            time.Time
+	cpu, sim, simWall, loop, tick float64
+	players                       float64
 }
 
 func sampleNode(tb testing.TB, metrics string) nodeSample {
 	return nodeSample{
 		at:      time.Now(),
 		cpu:     scrape(tb, metrics, "process_cpu_seconds_total"),
-		sim:     scrape(tb, metrics, `starlane_shard_sim_seconds_sum{surface="nauvis"}`),
+		sim:     scrape(tb, metrics, `starlane_shard_sim_cpu_seconds_total{surface="nauvis"}`),
+		simWall: scrape(tb, metrics, `starlane_shard_sim_seconds_sum{surface="nauvis"}`),
 		loop:    scrape(tb, metrics, `starlane_shard_overhead_seconds_sum{surface="nauvis"}`),
 		tick:    scrape(tb, metrics, `starlane_shard_tick{surface="nauvis"}`),
 		players: scrape(tb, metrics, `starlane_shard_players{surface="nauvis"}`),
 	}
 }
 
-// perTick returns the node's CPU, the simulation's time and the tick loop's own
-// overhead between a and z, in milliseconds per tick.
-func perTick(a, z nodeSample) (cpu, sim, loop float64) {
+// perTick returns the node's CPU, the simulation's CPU and wall time, and the
+// tick loop's own overhead (wall time) between a and z, in milliseconds per tick.
+func perTick(a, z nodeSample) (cpu, sim, simWall, loop float64) {
 	n := z.tick - a.tick
-	return (z.cpu - a.cpu) / n * 1000, (z.sim - a.sim) / n * 1000, (z.loop - a.loop) / n * 1000
+	return (z.cpu - a.cpu) / n * 1000, (z.sim - a.sim) / n * 1000, (z.simWall - a.simWall) / n * 1000, (z.loop - a.loop) / n * 1000
 }
 
 func loadAvg() float64 {
@@ -93,10 +94,13 @@ func loadAvg() float64 {
 //
 // The CPU figures come from the node's /metrics over a steady window: after all
 // 100 bots have joined and caught up, and before any of them leaves, so joins
-// and checkpoint downloads are not counted. The same figures with no player
-// connected (idle-*) are taken first; per-player-us/tick is the difference,
-// per player. STARLANE_BENCH_NODE_PROFILE=FILE also saves a CPU profile of the
-// node over the steady window (from its /debug/pprof/profile).
+// and checkpoint downloads are not counted. The simulation's share is its CPU
+// time (starlane_shard_sim_cpu_seconds_total), not its wall time, which
+// preemption on a busy machine inflates. The same figures with no player
+// connected (idle-*) are taken first; per-player-us/tick is the difference, per
+// player. STARLANE_BENCH_NODE_PROFILE=FILE also saves a CPU profile of the node
+// over the steady window (from its /debug/pprof/profile);
+// STARLANE_BENCH_PLAYER_BATCH=N runs the node with --player-batch-ticks N.
 //
 //	go test ./node/ -run '^$' -bench HundredBots -benchtime 1x
 func BenchmarkHundredBots(b *testing.B) {
@@ -120,8 +124,12 @@ func BenchmarkHundredBots(b *testing.B) {
 	}
 	start("controller", "controller", "--data-dir", filepath.Join(dir, "c"), "--bind", ctl, "--raft-bind", raft, "--bootstrap", "--join-token", "bench-token", "--log-level", "warn")
 	time.Sleep(2 * time.Second)
-	start("node", "node", "--controller", ctl, "--join-token", "bench-token", "--data-dir", filepath.Join(dir, "n"), "--bind", node,
-		"--name", "bench", "--metrics-bind", met, "--log-level", "warn")
+	nodeArgs := []string{"node", "--controller", ctl, "--join-token", "bench-token", "--data-dir", filepath.Join(dir, "n"), "--bind", node,
+		"--name", "bench", "--metrics-bind", met, "--log-level", "warn"}
+	if v := os.Getenv("STARLANE_BENCH_PLAYER_BATCH"); v != "" {
+		nodeArgs = append(nodeArgs, "--player-batch-ticks", v)
+	}
+	nodeCmd := start("node", nodeArgs...)
 	time.Sleep(time.Second)
 	out, errOut, code := runCmd(b, "surface", "create", "nauvis", "--map", "starter", "--controller", ctl)
 	if code != 0 {
@@ -142,7 +150,7 @@ func BenchmarkHundredBots(b *testing.B) {
 	i0 := sampleNode(b, metrics)
 	time.Sleep(idle)
 	i1 := sampleNode(b, metrics)
-	idleCPU, idleSim, _ := perTick(i0, i1)
+	idleCPU, idleSim, _, _ := perTick(i0, i1)
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -168,9 +176,9 @@ func BenchmarkHundredBots(b *testing.B) {
 				prof <- fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", met, int(window/time.Second)), path)
 			}()
 		}
-		a := sampleNode(b, metrics)
+		a, wa := sampleNode(b, metrics), writeCalls(nodeCmd.Process.Pid)
 		time.Sleep(window)
-		z := sampleNode(b, metrics)
+		z, wz := sampleNode(b, metrics), writeCalls(nodeCmd.Process.Pid)
 		load := loadAvg()
 		if z.players != bots {
 			b.Fatalf("%v of %d bots were still connected at the end of the window: the window is not steady; bots: %s", z.players, bots, botErr.String())
@@ -187,18 +195,40 @@ func BenchmarkHundredBots(b *testing.B) {
 		if err := json.Unmarshal(botOut.Bytes(), &r); err != nil || r.Desyncs != 0 {
 			b.Fatalf("bots: %s (%v)\n%s", botOut.String(), err, botErr.String())
 		}
-		cpu, sim, loop := perTick(a, z)
+		cpu, sim, simWall, loop := perTick(a, z)
 		b.ReportMetric(r.TickP99MS, "tick-p99-ms")
 		b.ReportMetric(cpu, "node-cpu-ms/tick")
 		b.ReportMetric(sim, "sim-ms/tick")
+		b.ReportMetric(simWall, "sim-wall-ms/tick")
 		b.ReportMetric(cpu-sim, "overhead-ms/tick")
 		b.ReportMetric(loop, "loop-overhead-ms/tick")
 		b.ReportMetric(idleCPU-idleSim, "idle-overhead-ms/tick")
 		b.ReportMetric((cpu-sim-(idleCPU-idleSim))/bots*1000, "per-player-us/tick")
 		b.ReportMetric(float64(r.Actions)/float64(r.Ticks), "actions/tick")
+		if wa >= 0 && wz >= 0 {
+			b.ReportMetric(float64(wz-wa)/(z.tick-a.tick), "node-writes/tick")
+		}
 		b.ReportMetric((z.tick-a.tick)/z.at.Sub(a.at).Seconds(), "ups")
 		b.ReportMetric(load, "loadavg")
 	}
+}
+
+// writeCalls returns how many write system calls process pid has made (Linux's
+// /proc/PID/io syscw: socket writes to players and the input log's writes), or -1.
+func writeCalls(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // fetchProfile saves the CPU profile served at url to path.

@@ -7,7 +7,7 @@ type Metrics struct {
 	tickSeconds, simSeconds, overheadSeconds, commitSeconds *prometheus.HistogramVec
 	ups, entities, tick, confirmed, checkpoint, players     *prometheus.GaugeVec
 	fenced                                                  *prometheus.GaugeVec
-	desyncs, skipped                                        *prometheus.CounterVec
+	desyncs, skipped, simCPU                                *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: unregistered).
@@ -32,10 +32,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		fenced:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starlane_shard_fenced", Help: "1 while the shard has stopped sequencing because its node's lease expired."}, lbl),
 		desyncs:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starlane_shard_desyncs_total", Help: "Client hash reports that did not match."}, lbl),
 		skipped:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starlane_shard_skipped_ticks_total", Help: "Ticks given up because the loop fell more than the maximum lag behind."}, lbl),
+		simCPU: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starlane_shard_sim_cpu_seconds_total",
+			Help: "CPU time of the simulation's steps (the tick thread's, so not inflated by preemption like starlane_shard_sim_seconds)."}, lbl),
 	}
 	if reg != nil {
 		reg.MustRegister(m.tickSeconds, m.simSeconds, m.overheadSeconds, m.commitSeconds, m.ups, m.entities, m.tick,
-			m.confirmed, m.checkpoint, m.players, m.fenced, m.desyncs, m.skipped)
+			m.confirmed, m.checkpoint, m.players, m.fenced, m.desyncs, m.skipped, m.simCPU)
 	}
 	return m
 }
@@ -46,7 +48,7 @@ type shardMetrics struct {
 	tickSeconds, simSeconds, overheadSeconds, commitSeconds prometheus.Observer
 	ups, entities, tick, confirmed, checkpoint, players     prometheus.Gauge
 	fenced                                                  prometheus.Gauge
-	desyncs, skipped                                        prometheus.Counter
+	desyncs, skipped, simCPU                                prometheus.Counter
 }
 
 func (m *Metrics) forShard(name string) *shardMetrics {
@@ -61,6 +63,7 @@ func (m *Metrics) forShard(name string) *shardMetrics {
 		confirmed: m.confirmed.WithLabelValues(name), checkpoint: m.checkpoint.WithLabelValues(name),
 		players: m.players.WithLabelValues(name), fenced: m.fenced.WithLabelValues(name),
 		desyncs: m.desyncs.WithLabelValues(name), skipped: m.skipped.WithLabelValues(name),
+		simCPU: m.simCPU.WithLabelValues(name),
 	}
 }
 
@@ -68,7 +71,7 @@ func (m *Metrics) forShard(name string) *shardMetrics {
 func (sm *shardMetrics) delete() {
 	m := sm.parent
 	for _, v := range []interface{ DeleteLabelValues(...string) bool }{m.tickSeconds, m.simSeconds, m.overheadSeconds,
-		m.commitSeconds, m.ups, m.entities, m.tick, m.confirmed, m.checkpoint, m.players, m.fenced, m.desyncs, m.skipped} {
+		m.commitSeconds, m.ups, m.entities, m.tick, m.confirmed, m.checkpoint, m.players, m.fenced, m.desyncs, m.skipped, m.simCPU} {
 		v.DeleteLabelValues(sm.name)
 	}
 }

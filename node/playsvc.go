@@ -119,8 +119,9 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	// confirmed, and replies the receiver queues.
 	out := make(chan *pb.PlayResponse, 16)
 	sendErr := make(chan error, 1)
-	var eagerUntil atomic.Uint64
-	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &eagerUntil) }()
+	var acted atomic.Uint64
+	poke := make(chan struct{}, 1)
+	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &acted, poke) }()
 
 	var state []byte
 	var pending *shard.Desync
@@ -140,11 +141,17 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 		}
 		switch msg := m.Msg.(type) {
 		case *pb.PlayRequest_Action:
-			eagerUntil.Store(sh.Executed() + eagerTicks)
+			// The action goes into a tick after the executed one: until that tick is
+			// sent back, the sender sends every tick at once.
+			acted.Store(max(sh.Executed(), 1))
 			if err := se.Act(msg.Action.Data, msg.Action.TargetTick); err != nil && !errors.Is(err, shard.ErrBusy) {
 				cancel()
 				<-sendErr
 				return shardError(err)
+			}
+			select {
+			case poke <- struct{}{}:
+			default:
 			}
 		case *pb.PlayRequest_HashReport:
 			d, err := se.CheckHash(msg.HashReport.Tick, msg.HashReport.Hash)
@@ -197,65 +204,64 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	}
 }
 
-// eagerTicks is how long after a player's action its stream sends every tick
-// as soon as it is confirmed, instead of gathering PlayerBatchTicks: long enough
-// for the action to be sequenced (the next tick, later if the tick is full) and
-// made durable.
-const eagerTicks = 10
+// eagerTicks bounds how long a player's stream sends every tick at once while it
+// waits for the player's action to come back in a tick (an action the shard
+// dropped, e.g. with its queue full, never does).
+const eagerTicks = 60
 
 // sendLoop is the session's only sender: confirmed ticks, and the replies the
-// receiver queues on out. It waits for the shard's confirmed tick to move in the
-// same select as for replies, so a player costs one goroutine wake-up per batch
-// here (and one in gRPC's writer), and sends all the ticks it is behind on, up to
+// receiver queues on out. It waits for new ticks in the same select as for
+// replies, so a player costs one goroutine wake-up per message here (and one in
+// gRPC's writer), and sends all the ticks it is behind on, up to
 // ticksPerMessage, in one message taken from the shard's feed: encoded once for
 // every player it fits.
 //
 // Ticks go out when the confirmed tick crosses a multiple of batch (every player
-// on the same ticks, so they share one encoding), when the player acted in the
-// last eagerTicks ticks (eagerUntil, set by the receiver), or when a tick has
-// waited longer than a batch takes (the shard stopped ticking, e.g. fenced).
+// on the same ticks, so they share one encoding, and the feed wakes them only
+// then); at once while the player waits for its own action to come back (acted
+// is the executed tick when it last acted, set by the receiver, which pokes the
+// loop); or when the feed released them because the shard stopped short of the
+// next multiple (fenced, stopped).
 func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, sh *shard.Shard, se *shard.Session, start uint64,
-	out <-chan *pb.PlayResponse, eagerUntil *atomic.Uint64) error {
-	feed := a.feeds.acquire(sh)
+	out <-chan *pb.PlayResponse, acted *atomic.Uint64, poke <-chan struct{}) error {
+	batch := uint64(a.n.cfg.PlayerBatchTicks)
+	feed := a.feeds.acquire(sh, batch)
 	defer a.feeds.release(feed)
 	shared := sharedEncoding(ss)
-	batch := uint64(a.n.cfg.PlayerBatchTicks)
-	maxHold := time.Duration(batch+1) * time.Second / 60
-	hold := time.NewTimer(time.Hour)
-	hold.Stop()
-	defer hold.Stop()
-	holding, expired := false, false
+	me := se.Player()
+	var answered uint64 // the last acted value whose action has been sent back
 	next := start + 1
 	for {
-		changed := sh.ConfirmedChanged()
-		if c := sh.Confirmed(); c >= next {
-			if batch <= 1 || c/batch > (next-1)/batch || c <= eagerUntil.Load() || expired || c-next+1 >= ticksPerMessage {
-				if holding {
-					hold.Stop()
-					holding, expired = false, false
-				}
-				to := min(c, next+ticksPerMessage-1)
-				msg, err := feed.frame(ss, shared, next, to)
-				if err != nil {
-					return shardError(err)
-				}
-				if err := ss.SendMsg(msg); err != nil {
+		tickCh, batchCh := sh.ConfirmedChanged(), feed.boundaryCrossed()
+		c := sh.Confirmed()
+		act := acted.Load()
+		waiting := act > answered && c < act+eagerTicks
+		eager := batch <= 1 || waiting
+		if c >= next && (eager || c/batch > (next-1)/batch || next <= feed.flushTo.Load() || c-next+1 >= ticksPerMessage) {
+			to := min(c, next+ticksPerMessage-1)
+			m, err := feed.frame(ss, shared, next, to)
+			if err != nil {
+				return shardError(err)
+			}
+			if err := ss.SendMsg(m.msg); err != nil {
+				return err
+			}
+			next = to + 1
+			if waiting && m.has(me, act) {
+				answered = act
+			}
+			select {
+			case m := <-out:
+				if err := ss.Send(m); err != nil {
 					return err
 				}
-				next = to + 1
-				select {
-				case m := <-out:
-					if err := ss.Send(m); err != nil {
-						return err
-					}
-				default:
-				}
-				continue
+			default:
 			}
-			if !holding {
-				hold.Reset(maxHold)
-				holding = true
-			}
+			continue
+		}
+		wake := batchCh
+		if eager {
+			wake = tickCh
 		}
 		select {
 		case <-ctx.Done():
@@ -266,9 +272,8 @@ func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, s
 			if err := ss.Send(m); err != nil {
 				return err
 			}
-		case <-hold.C:
-			expired = true
-		case <-changed:
+		case <-poke:
+		case <-wake:
 		}
 	}
 }

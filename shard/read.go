@@ -109,3 +109,9 @@ func (s *Shard) HashAfter(t uint64) (uint64, bool) {
 	}
 	return h, found
 }
+
+// ConfirmedState rebuilds the state at the confirmed tick from the newest checkpoint and
+// the log, off the tick goroutine, for reads that must not see unconfirmed ticks.
+func (s *Shard) ConfirmedState() (Simulation, error) {
+	return s.stateAt(min(s.confirmed.Load(), s.durable.Load()))
+}

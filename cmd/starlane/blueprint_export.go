@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -25,24 +26,26 @@ type exportSummary struct {
 
 func newBlueprintExportCmd() *cobra.Command {
 	var (
-		mapArg, area, origin, label, out string
-		seed                             uint64
-		asJSON                           bool
+		mapArg, surface, area, origin, label, out string
+		seed                                      uint64
 	)
+	o := &opFlags{}
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Write a region of a save or map back to a blueprint exchange string",
-		Long: `Write the entities of a rectangular region of a save (or built-in map) to a
-Factorio 2.0 blueprint exchange string that decodes to the same entities:
-names, positions, directions, recipes, underground types, splitter settings and
-infinity chest filters.
+		Short: "Write a region of a save, map or running surface back to a blueprint exchange string",
+		Long: `Write the entities of a rectangular region of a save (or built-in map), or of a
+running surface of a cluster (--surface, at its confirmed tick), to a Factorio 2.0
+blueprint exchange string that decodes to the same entities: names, positions,
+directions, recipes, underground types, splitter settings and infinity chest
+filters.
 
 --area X0,Y0,X1,Y1 selects entities whose top-left tile lies in the rectangle.
 Positions are world positions minus --origin (tiles, fractions allowed): after
 'sim run --blueprint S --at X,Y', exporting with --origin X+sx,Y+sy, where sx,sy
 is the reported snap shift, gives back the positions written in S.`,
 		Example: `  starlane sim run --map empty --blueprint balancer.txt --at 0,0 --ticks 1 --save b.sav
-  starlane blueprint export --map b.sav --area -10,-10,10,10 --origin 0.5,0.5`,
+  starlane blueprint export --map b.sav --area -10,-10,10,10 --origin 0.5,0.5
+  starlane blueprint export --surface nauvis --area 0,-20,40,10 --controller 127.0.0.1:7400`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			x0, y0, x1, y1, err := parseArea(area)
@@ -53,7 +56,17 @@ is the reported snap shift, gives back the positions written in S.`,
 			if err != nil {
 				return fmt.Errorf("--origin: %w", err)
 			}
-			s, err := openSurface(mapArg, seed)
+			var s *sim.Surface
+			switch {
+			case (mapArg == "") == (surface == ""):
+				return fmt.Errorf("give either --map (a save or built-in map) or --surface (a running surface)")
+			case surface != "":
+				ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+				defer cancel()
+				s, err = loadLive(ctx, o, surface)
+			default:
+				s, err = openSurface(mapArg, seed)
+			}
 			if err != nil {
 				return err
 			}
@@ -70,7 +83,7 @@ is the reported snap shift, gives back the positions written in S.`,
 					return fmt.Errorf("write %s: %w", out, err)
 				}
 			}
-			if asJSON {
+			if o.json {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(exportSummary{String: str, Entities: len(bp.Entities),
 					Label: label, Area: [4]int{int(x0), int(y0), int(x1), int(y1)}, Out: out})
 			}
@@ -81,15 +94,15 @@ is the reported snap shift, gives back the positions written in S.`,
 			return nil
 		},
 	}
+	o.add(cmd)
 	f := cmd.Flags()
-	f.StringVar(&mapArg, "map", "", "save file or built-in map to export from (required)")
+	f.StringVar(&mapArg, "map", "", "save file or built-in map to export from")
+	f.StringVar(&surface, "surface", "", "running surface to export from (asks the cluster at --controller)")
 	f.Uint64Var(&seed, "seed", 1, "map seed (built-in maps only)")
 	f.StringVar(&area, "area", "", "region X0,Y0,X1,Y1 in tiles (required)")
 	f.StringVar(&origin, "origin", "0,0", "tile position X,Y that becomes the blueprint's 0,0 (fractions allowed)")
 	f.StringVar(&label, "label", "", "blueprint label")
 	f.StringVar(&out, "out", "", "write the string to this file instead of standard output")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object")
-	_ = cmd.MarkFlagRequired("map")
 	_ = cmd.MarkFlagRequired("area")
 	return cmd
 }

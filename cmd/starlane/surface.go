@@ -329,7 +329,7 @@ func newSurfaceCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list, get, del, pin, reps)
+	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o))
 	return cmd
 }
 

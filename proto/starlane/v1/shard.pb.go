@@ -23,6 +23,110 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GetStateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStateRequest) Reset() {
+	*x = GetStateRequest{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStateRequest) ProtoMessage() {}
+
+func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
+func (*GetStateRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetStateRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+type StateChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tick          uint64                 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateChunk) Reset() {
+	*x = StateChunk{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateChunk) ProtoMessage() {}
+
+func (x *StateChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateChunk.ProtoReflect.Descriptor instead.
+func (*StateChunk) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StateChunk) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *StateChunk) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *StateChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type PlayRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// epoch is the surface epoch the client last heard (0 in a first Hello).
@@ -41,7 +145,7 @@ type PlayRequest struct {
 
 func (x *PlayRequest) Reset() {
 	*x = PlayRequest{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[0]
+	mi := &file_starlane_v1_shard_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +157,7 @@ func (x *PlayRequest) String() string {
 func (*PlayRequest) ProtoMessage() {}
 
 func (x *PlayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[0]
+	mi := &file_starlane_v1_shard_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +170,7 @@ func (x *PlayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayRequest.ProtoReflect.Descriptor instead.
 func (*PlayRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{0}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PlayRequest) GetEpoch() uint64 {
@@ -182,7 +286,7 @@ type PlayResponse struct {
 
 func (x *PlayResponse) Reset() {
 	*x = PlayResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[1]
+	mi := &file_starlane_v1_shard_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +298,7 @@ func (x *PlayResponse) String() string {
 func (*PlayResponse) ProtoMessage() {}
 
 func (x *PlayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[1]
+	mi := &file_starlane_v1_shard_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +311,7 @@ func (x *PlayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayResponse.ProtoReflect.Descriptor instead.
 func (*PlayResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{1}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PlayResponse) GetEpoch() uint64 {
@@ -350,7 +454,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[2]
+	mi := &file_starlane_v1_shard_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +466,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[2]
+	mi := &file_starlane_v1_shard_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +479,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{2}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Hello) GetSurface() string {
@@ -434,7 +538,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	mi := &file_starlane_v1_shard_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +550,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	mi := &file_starlane_v1_shard_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +563,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Welcome) GetSurface() string {
@@ -544,7 +648,7 @@ type CheckpointChunk struct {
 
 func (x *CheckpointChunk) Reset() {
 	*x = CheckpointChunk{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[4]
+	mi := &file_starlane_v1_shard_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +660,7 @@ func (x *CheckpointChunk) String() string {
 func (*CheckpointChunk) ProtoMessage() {}
 
 func (x *CheckpointChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[4]
+	mi := &file_starlane_v1_shard_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +673,7 @@ func (x *CheckpointChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointChunk.ProtoReflect.Descriptor instead.
 func (*CheckpointChunk) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckpointChunk) GetData() []byte {
@@ -596,7 +700,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[5]
+	mi := &file_starlane_v1_shard_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -608,7 +712,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[5]
+	mi := &file_starlane_v1_shard_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -621,7 +725,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Input) GetPlayer() uint32 {
@@ -651,7 +755,7 @@ type Tick struct {
 
 func (x *Tick) Reset() {
 	*x = Tick{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[6]
+	mi := &file_starlane_v1_shard_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +767,7 @@ func (x *Tick) String() string {
 func (*Tick) ProtoMessage() {}
 
 func (x *Tick) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[6]
+	mi := &file_starlane_v1_shard_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +780,7 @@ func (x *Tick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tick.ProtoReflect.Descriptor instead.
 func (*Tick) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Tick) GetTick() uint64 {
@@ -716,7 +820,7 @@ type TickBatch struct {
 
 func (x *TickBatch) Reset() {
 	*x = TickBatch{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[7]
+	mi := &file_starlane_v1_shard_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +832,7 @@ func (x *TickBatch) String() string {
 func (*TickBatch) ProtoMessage() {}
 
 func (x *TickBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[7]
+	mi := &file_starlane_v1_shard_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +845,7 @@ func (x *TickBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TickBatch.ProtoReflect.Descriptor instead.
 func (*TickBatch) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TickBatch) GetTicks() []*Tick {
@@ -769,7 +873,7 @@ type PlayerAction struct {
 
 func (x *PlayerAction) Reset() {
 	*x = PlayerAction{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[8]
+	mi := &file_starlane_v1_shard_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +885,7 @@ func (x *PlayerAction) String() string {
 func (*PlayerAction) ProtoMessage() {}
 
 func (x *PlayerAction) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[8]
+	mi := &file_starlane_v1_shard_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +898,7 @@ func (x *PlayerAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerAction.ProtoReflect.Descriptor instead.
 func (*PlayerAction) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PlayerAction) GetTargetTick() uint64 {
@@ -821,7 +925,7 @@ type HashReport struct {
 
 func (x *HashReport) Reset() {
 	*x = HashReport{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[9]
+	mi := &file_starlane_v1_shard_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +937,7 @@ func (x *HashReport) String() string {
 func (*HashReport) ProtoMessage() {}
 
 func (x *HashReport) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[9]
+	mi := &file_starlane_v1_shard_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +950,7 @@ func (x *HashReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashReport.ProtoReflect.Descriptor instead.
 func (*HashReport) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HashReport) GetTick() uint64 {
@@ -875,7 +979,7 @@ type Desync struct {
 
 func (x *Desync) Reset() {
 	*x = Desync{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[10]
+	mi := &file_starlane_v1_shard_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +991,7 @@ func (x *Desync) String() string {
 func (*Desync) ProtoMessage() {}
 
 func (x *Desync) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[10]
+	mi := &file_starlane_v1_shard_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1004,7 @@ func (x *Desync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Desync.ProtoReflect.Descriptor instead.
 func (*Desync) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Desync) GetTick() uint64 {
@@ -936,7 +1040,7 @@ type DesyncState struct {
 
 func (x *DesyncState) Reset() {
 	*x = DesyncState{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[11]
+	mi := &file_starlane_v1_shard_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1052,7 @@ func (x *DesyncState) String() string {
 func (*DesyncState) ProtoMessage() {}
 
 func (x *DesyncState) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[11]
+	mi := &file_starlane_v1_shard_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1065,7 @@ func (x *DesyncState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DesyncState.ProtoReflect.Descriptor instead.
 func (*DesyncState) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DesyncState) GetDesyncTick() uint64 {
@@ -1000,7 +1104,7 @@ type DesyncReport struct {
 
 func (x *DesyncReport) Reset() {
 	*x = DesyncReport{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[12]
+	mi := &file_starlane_v1_shard_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1116,7 @@ func (x *DesyncReport) String() string {
 func (*DesyncReport) ProtoMessage() {}
 
 func (x *DesyncReport) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[12]
+	mi := &file_starlane_v1_shard_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1129,7 @@ func (x *DesyncReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DesyncReport.ProtoReflect.Descriptor instead.
 func (*DesyncReport) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DesyncReport) GetTick() uint64 {
@@ -1072,7 +1176,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[13]
+	mi := &file_starlane_v1_shard_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1188,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[13]
+	mi := &file_starlane_v1_shard_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1201,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Ping) GetClientUnixNano() int64 {
@@ -1118,7 +1222,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[14]
+	mi := &file_starlane_v1_shard_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1234,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[14]
+	mi := &file_starlane_v1_shard_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1247,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Pong) GetClientUnixNano() int64 {
@@ -1180,7 +1284,7 @@ type Redirect struct {
 
 func (x *Redirect) Reset() {
 	*x = Redirect{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[15]
+	mi := &file_starlane_v1_shard_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1296,7 @@ func (x *Redirect) String() string {
 func (*Redirect) ProtoMessage() {}
 
 func (x *Redirect) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[15]
+	mi := &file_starlane_v1_shard_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1309,7 @@ func (x *Redirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
 func (*Redirect) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Redirect) GetSurface() string {
@@ -1245,7 +1349,7 @@ type GetShardRequest struct {
 
 func (x *GetShardRequest) Reset() {
 	*x = GetShardRequest{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[16]
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1361,7 @@ func (x *GetShardRequest) String() string {
 func (*GetShardRequest) ProtoMessage() {}
 
 func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[16]
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1374,7 @@ func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardRequest.ProtoReflect.Descriptor instead.
 func (*GetShardRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetShardRequest) GetSurface() string {
@@ -1296,7 +1400,7 @@ type GetShardResponse struct {
 
 func (x *GetShardResponse) Reset() {
 	*x = GetShardResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[17]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1412,7 @@ func (x *GetShardResponse) String() string {
 func (*GetShardResponse) ProtoMessage() {}
 
 func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[17]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1425,7 @@ func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardResponse.ProtoReflect.Descriptor instead.
 func (*GetShardResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetShardResponse) GetSurface() string {
@@ -1384,7 +1488,14 @@ var File_starlane_v1_shard_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\"\xaf\x02\n" +
+	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\"+\n" +
+	"\x0fGetStateRequest\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\"J\n" +
+	"\n" +
+	"StateChunk\x12\x12\n" +
+	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xaf\x02\n" +
 	"\vPlayRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12*\n" +
 	"\x05hello\x18\n" +
@@ -1492,10 +1603,11 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04hash\x18\x05 \x01(\x06R\x04hash\x12\x18\n" +
 	"\aplayers\x18\x06 \x01(\rR\aplayers\x12\x16\n" +
 	"\x06fenced\x18\a \x01(\bR\x06fenced\x12'\n" +
-	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick2\x98\x01\n" +
+	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick2\xdd\x01\n" +
 	"\fShardService\x12?\n" +
 	"\x04Play\x12\x18.starlane.v1.PlayRequest\x1a\x19.starlane.v1.PlayResponse(\x010\x01\x12G\n" +
-	"\bGetShard\x12\x1c.starlane.v1.GetShardRequest\x1a\x1d.starlane.v1.GetShardResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\bGetShard\x12\x1c.starlane.v1.GetShardRequest\x1a\x1d.starlane.v1.GetShardResponse\x12C\n" +
+	"\bGetState\x12\x1c.starlane.v1.GetStateRequest\x1a\x17.starlane.v1.StateChunk0\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_shard_proto_rawDescOnce sync.Once
@@ -1509,48 +1621,52 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_starlane_v1_shard_proto_goTypes = []any{
-	(*PlayRequest)(nil),      // 0: starlane.v1.PlayRequest
-	(*PlayResponse)(nil),     // 1: starlane.v1.PlayResponse
-	(*Hello)(nil),            // 2: starlane.v1.Hello
-	(*Welcome)(nil),          // 3: starlane.v1.Welcome
-	(*CheckpointChunk)(nil),  // 4: starlane.v1.CheckpointChunk
-	(*Input)(nil),            // 5: starlane.v1.Input
-	(*Tick)(nil),             // 6: starlane.v1.Tick
-	(*TickBatch)(nil),        // 7: starlane.v1.TickBatch
-	(*PlayerAction)(nil),     // 8: starlane.v1.PlayerAction
-	(*HashReport)(nil),       // 9: starlane.v1.HashReport
-	(*Desync)(nil),           // 10: starlane.v1.Desync
-	(*DesyncState)(nil),      // 11: starlane.v1.DesyncState
-	(*DesyncReport)(nil),     // 12: starlane.v1.DesyncReport
-	(*Ping)(nil),             // 13: starlane.v1.Ping
-	(*Pong)(nil),             // 14: starlane.v1.Pong
-	(*Redirect)(nil),         // 15: starlane.v1.Redirect
-	(*GetShardRequest)(nil),  // 16: starlane.v1.GetShardRequest
-	(*GetShardResponse)(nil), // 17: starlane.v1.GetShardResponse
+	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
+	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
+	(*PlayRequest)(nil),      // 2: starlane.v1.PlayRequest
+	(*PlayResponse)(nil),     // 3: starlane.v1.PlayResponse
+	(*Hello)(nil),            // 4: starlane.v1.Hello
+	(*Welcome)(nil),          // 5: starlane.v1.Welcome
+	(*CheckpointChunk)(nil),  // 6: starlane.v1.CheckpointChunk
+	(*Input)(nil),            // 7: starlane.v1.Input
+	(*Tick)(nil),             // 8: starlane.v1.Tick
+	(*TickBatch)(nil),        // 9: starlane.v1.TickBatch
+	(*PlayerAction)(nil),     // 10: starlane.v1.PlayerAction
+	(*HashReport)(nil),       // 11: starlane.v1.HashReport
+	(*Desync)(nil),           // 12: starlane.v1.Desync
+	(*DesyncState)(nil),      // 13: starlane.v1.DesyncState
+	(*DesyncReport)(nil),     // 14: starlane.v1.DesyncReport
+	(*Ping)(nil),             // 15: starlane.v1.Ping
+	(*Pong)(nil),             // 16: starlane.v1.Pong
+	(*Redirect)(nil),         // 17: starlane.v1.Redirect
+	(*GetShardRequest)(nil),  // 18: starlane.v1.GetShardRequest
+	(*GetShardResponse)(nil), // 19: starlane.v1.GetShardResponse
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
-	2,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
-	8,  // 1: starlane.v1.PlayRequest.action:type_name -> starlane.v1.PlayerAction
-	9,  // 2: starlane.v1.PlayRequest.hash_report:type_name -> starlane.v1.HashReport
-	11, // 3: starlane.v1.PlayRequest.desync_state:type_name -> starlane.v1.DesyncState
-	13, // 4: starlane.v1.PlayRequest.ping:type_name -> starlane.v1.Ping
-	3,  // 5: starlane.v1.PlayResponse.welcome:type_name -> starlane.v1.Welcome
-	4,  // 6: starlane.v1.PlayResponse.checkpoint:type_name -> starlane.v1.CheckpointChunk
-	7,  // 7: starlane.v1.PlayResponse.ticks:type_name -> starlane.v1.TickBatch
-	10, // 8: starlane.v1.PlayResponse.desync:type_name -> starlane.v1.Desync
-	12, // 9: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
-	14, // 10: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
-	15, // 11: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
-	5,  // 12: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
-	6,  // 13: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
-	0,  // 14: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	16, // 15: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	1,  // 16: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	17, // 17: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	16, // [16:18] is the sub-list for method output_type
-	14, // [14:16] is the sub-list for method input_type
+	4,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
+	10, // 1: starlane.v1.PlayRequest.action:type_name -> starlane.v1.PlayerAction
+	11, // 2: starlane.v1.PlayRequest.hash_report:type_name -> starlane.v1.HashReport
+	13, // 3: starlane.v1.PlayRequest.desync_state:type_name -> starlane.v1.DesyncState
+	15, // 4: starlane.v1.PlayRequest.ping:type_name -> starlane.v1.Ping
+	5,  // 5: starlane.v1.PlayResponse.welcome:type_name -> starlane.v1.Welcome
+	6,  // 6: starlane.v1.PlayResponse.checkpoint:type_name -> starlane.v1.CheckpointChunk
+	9,  // 7: starlane.v1.PlayResponse.ticks:type_name -> starlane.v1.TickBatch
+	12, // 8: starlane.v1.PlayResponse.desync:type_name -> starlane.v1.Desync
+	14, // 9: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
+	16, // 10: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
+	17, // 11: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
+	7,  // 12: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
+	8,  // 13: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
+	2,  // 14: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	18, // 15: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 16: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	3,  // 17: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	19, // 18: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 19: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -1561,14 +1677,14 @@ func file_starlane_v1_shard_proto_init() {
 	if File_starlane_v1_shard_proto != nil {
 		return
 	}
-	file_starlane_v1_shard_proto_msgTypes[0].OneofWrappers = []any{
+	file_starlane_v1_shard_proto_msgTypes[2].OneofWrappers = []any{
 		(*PlayRequest_Hello)(nil),
 		(*PlayRequest_Action)(nil),
 		(*PlayRequest_HashReport)(nil),
 		(*PlayRequest_DesyncState)(nil),
 		(*PlayRequest_Ping)(nil),
 	}
-	file_starlane_v1_shard_proto_msgTypes[1].OneofWrappers = []any{
+	file_starlane_v1_shard_proto_msgTypes[3].OneofWrappers = []any{
 		(*PlayResponse_Welcome)(nil),
 		(*PlayResponse_Checkpoint)(nil),
 		(*PlayResponse_Ticks)(nil),
@@ -1583,7 +1699,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

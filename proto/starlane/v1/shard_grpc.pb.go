@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ShardService_Play_FullMethodName     = "/starlane.v1.ShardService/Play"
 	ShardService_GetShard_FullMethodName = "/starlane.v1.ShardService/GetShard"
+	ShardService_GetState_FullMethodName = "/starlane.v1.ShardService/GetState"
 )
 
 // ShardServiceClient is the client API for ShardService service.
@@ -48,6 +49,12 @@ type ShardServiceClient interface {
 	// GetShard returns a shard's position and hash on this node. Local.
 	// Errors: NOT_FOUND.
 	GetShard(ctx context.Context, in *GetShardRequest, opts ...grpc.CallOption) (*GetShardResponse, error)
+	// GetState streams a save of the surface at its confirmed tick (rebuilt from the
+	// newest checkpoint and the input log, so nothing unconfirmed leaves the node), for
+	// operators: downloading a live surface, exporting a blueprint from it. The first
+	// chunk carries the tick and epoch. Errors: NOT_FOUND (not a primary here),
+	// UNAVAILABLE (the shard stopped).
+	GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StateChunk], error)
 }
 
 type shardServiceClient struct {
@@ -81,6 +88,25 @@ func (c *shardServiceClient) GetShard(ctx context.Context, in *GetShardRequest, 
 	return out, nil
 }
 
+func (c *shardServiceClient) GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StateChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ShardService_ServiceDesc.Streams[1], ShardService_GetState_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetStateRequest, StateChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ShardService_GetStateClient = grpc.ServerStreamingClient[StateChunk]
+
 // ShardServiceServer is the server API for ShardService service.
 // All implementations must embed UnimplementedShardServiceServer
 // for forward compatibility.
@@ -104,6 +130,12 @@ type ShardServiceServer interface {
 	// GetShard returns a shard's position and hash on this node. Local.
 	// Errors: NOT_FOUND.
 	GetShard(context.Context, *GetShardRequest) (*GetShardResponse, error)
+	// GetState streams a save of the surface at its confirmed tick (rebuilt from the
+	// newest checkpoint and the input log, so nothing unconfirmed leaves the node), for
+	// operators: downloading a live surface, exporting a blueprint from it. The first
+	// chunk carries the tick and epoch. Errors: NOT_FOUND (not a primary here),
+	// UNAVAILABLE (the shard stopped).
+	GetState(*GetStateRequest, grpc.ServerStreamingServer[StateChunk]) error
 	mustEmbedUnimplementedShardServiceServer()
 }
 
@@ -119,6 +151,9 @@ func (UnimplementedShardServiceServer) Play(grpc.BidiStreamingServer[PlayRequest
 }
 func (UnimplementedShardServiceServer) GetShard(context.Context, *GetShardRequest) (*GetShardResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetShard not implemented")
+}
+func (UnimplementedShardServiceServer) GetState(*GetStateRequest, grpc.ServerStreamingServer[StateChunk]) error {
+	return status.Error(codes.Unimplemented, "method GetState not implemented")
 }
 func (UnimplementedShardServiceServer) mustEmbedUnimplementedShardServiceServer() {}
 func (UnimplementedShardServiceServer) testEmbeddedByValue()                      {}
@@ -166,6 +201,17 @@ func _ShardService_GetShard_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ShardService_GetState_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetStateRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ShardServiceServer).GetState(m, &grpc.GenericServerStream[GetStateRequest, StateChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ShardService_GetStateServer = grpc.ServerStreamingServer[StateChunk]
+
 // ShardService_ServiceDesc is the grpc.ServiceDesc for ShardService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -184,6 +230,11 @@ var ShardService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _ShardService_Play_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "GetState",
+			Handler:       _ShardService_GetState_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "starlane/v1/shard.proto",

@@ -11,8 +11,8 @@ import (
 // of 1/UPS, runs late ticks back to back to catch up after a stall (never sleeping
 // while behind), gives up ticks that are more than MaxLag late, and stops
 // sequencing while the node's lease is expired.
-func (s *Shard) loop() {
-	defer close(s.loopDone)
+func (s *Shard) loop(r *run) {
+	defer close(r.loopDone)
 	interval := time.Second / time.Duration(s.cfg.UPS)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -20,7 +20,7 @@ func (s *Shard) loop() {
 	win := window{start: next}
 	for {
 		select {
-		case <-s.stop:
+		case <-r.halt:
 			return
 		case fn := <-s.inspect:
 			fn(s.sim)
@@ -39,7 +39,7 @@ func (s *Shard) loop() {
 				s.met.fenced.Set(0)
 			}
 			select {
-			case <-s.stop:
+			case <-r.halt:
 				return
 			case fn := <-s.inspect:
 				fn(s.sim)
@@ -56,7 +56,7 @@ func (s *Shard) loop() {
 		if wait := next.Sub(now); wait > 0 {
 			timer.Reset(wait)
 			select {
-			case <-s.stop:
+			case <-r.halt:
 				timer.Stop()
 				return
 			case fn := <-s.inspect:
@@ -68,7 +68,7 @@ func (s *Shard) loop() {
 			}
 			continue
 		}
-		s.tickOnce(now, &win)
+		s.tickOnce(r, now, &win)
 		next = next.Add(interval)
 		if behind := s.cfg.Now().Sub(next); behind > s.cfg.MaxLag {
 			lost := uint64(behind / interval)
@@ -96,12 +96,12 @@ type window struct {
 // Execution does not wait for the batch to be durable: nothing the tick produced
 // leaves the shard before it is confirmed, so running ahead is safe and hides the
 // disk (and, with standbys, the replication) latency.
-func (s *Shard) tickOnce(start time.Time, win *window) {
+func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	sim := s.sim
 	t := sim.Tick() + 1
 	inputs := s.seq.take(t)
 	prev := sim.Hash()
-	s.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: prev, Inputs: inputs}}
+	r.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: prev, Inputs: inputs}}
 
 	// The step's CPU time (not only its wall time, which a busy machine inflates
 	// with preemption) tells the runtime's own CPU cost apart from the simulation's.
@@ -137,7 +137,7 @@ func (s *Shard) tickOnce(start time.Time, win *window) {
 		if err := sim.Save(&buf); err != nil {
 			s.log.Error("checkpoint failed; the log keeps growing until one succeeds", "tick", t, "err", err)
 		} else {
-			s.wch <- writeReq{ckpt: &Checkpoint{Tick: t, Hash: h, Data: buf.Bytes()}}
+			r.wch <- writeReq{ckpt: &Checkpoint{Tick: t, Hash: h, Data: buf.Bytes()}}
 		}
 	}
 	end := s.cfg.Now()
@@ -173,8 +173,8 @@ func (s *Shard) tickOnce(start time.Time, win *window) {
 
 // writer is the durable stage: it commits queued batches and checkpoints in order,
 // many per bbolt transaction (group commit), and marks them durable.
-func (s *Shard) writer() {
-	defer close(s.wDone)
+func (s *Shard) writer(r *run) {
+	defer close(r.wDone)
 	var batches []*Batch
 	var cps []*Checkpoint
 	add := func(r writeReq) {
@@ -185,17 +185,17 @@ func (s *Shard) writer() {
 			cps = append(cps, r.ckpt)
 		}
 	}
-	for req := range s.wch {
+	for req := range r.wch {
 		batches, cps = batches[:0], cps[:0]
 		add(req)
 	drain:
 		for len(batches) < 512 {
 			select {
-			case r, ok := <-s.wch:
+			case q, ok := <-r.wch:
 				if !ok {
 					break drain
 				}
-				add(r)
+				add(q)
 			default:
 				break drain
 			}

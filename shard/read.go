@@ -42,6 +42,9 @@ func (s *Shard) read(ctx context.Context, from uint64, max int, confirmed bool) 
 			return nil, ErrClosed
 		default:
 		}
+		if s.standby.Load() {
+			return nil, ErrStandby
+		}
 		if limit := upto(); from <= limit {
 			return s.collect(from, min(limit, from+uint64(max)-1))
 		}

@@ -208,11 +208,20 @@ type Shard struct {
 	sbMu      sync.Mutex
 	sbDesyncs atomic.Uint64
 
-	started  atomic.Bool
+	// runMu guards cur, the tick loop and log writer while they run: from Start
+	// (or Promote's Start) until Stop or Demote.
+	runMu    sync.Mutex
+	cur      *run
 	stopOnce sync.Once
-	stop     chan struct{}
+	stop     chan struct{} // closed by Stop: the shard is gone
+}
+
+// run is one stretch of sequencing: a tick loop and a log writer.
+type run struct {
+	halt     chan struct{} // closed to end the run (Stop or Demote)
 	loopDone chan struct{}
 	wDone    chan struct{}
+	wch      chan writeReq
 }
 
 type writeReq struct {
@@ -291,10 +300,10 @@ func newShard(cfg Config) (*Shard, error) {
 	}
 	s := &Shard{
 		cfg: cfg, log: cfg.Logger.With("surface", cfg.Name), store: store,
-		wch: make(chan writeReq, 4096), replicas: map[string]uint64{}, notify: make(chan struct{}), confNotify: make(chan struct{}),
+		replicas: map[string]uint64{}, notify: make(chan struct{}), confNotify: make(chan struct{}),
 		ring: make([]ringSlot, cfg.History), termEpoch: cfg.Epoch, wake: make(chan struct{}, 1),
 		inspect: make(chan func(Simulation), 16), sessions: map[uint32]*Session{},
-		stop: make(chan struct{}), loopDone: make(chan struct{}), wDone: make(chan struct{}),
+		stop: make(chan struct{}),
 	}
 	s.seq.init(cfg.MaxPending, cfg.MaxInputsPerTick)
 	s.epoch.Store(cfg.Epoch)
@@ -377,11 +386,42 @@ func (s *Shard) restore(create bool) error {
 // Start starts the log writer and the tick loop. A standby does not start: it is
 // promoted first.
 func (s *Shard) Start() {
-	if s.standby.Load() || !s.started.CompareAndSwap(false, true) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.standby.Load() || s.cur != nil {
 		return
 	}
-	go s.writer()
-	go s.loop()
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	r := &run{halt: make(chan struct{}), loopDone: make(chan struct{}), wDone: make(chan struct{}), wch: make(chan writeReq, 4096)}
+	s.cur = r
+	go s.writer(r)
+	go s.loop(r)
+}
+
+// halt ends the current run, if any: the loop stops after the tick in progress
+// and the writer after making every executed tick durable.
+func (s *Shard) halt() {
+	s.runMu.Lock()
+	r := s.cur
+	s.cur = nil
+	s.runMu.Unlock()
+	if r == nil {
+		return
+	}
+	close(r.halt)
+	<-r.loopDone
+	close(r.wch)
+	<-r.wDone
+}
+
+func (s *Shard) running() *run {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.cur
 }
 
 // Stop stops ticking, flushes the log, ends every session and closes the store.
@@ -390,11 +430,7 @@ func (s *Shard) Stop() error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.stop)
-		if s.started.Load() {
-			<-s.loopDone
-			close(s.wch)
-			<-s.wDone
-		}
+		s.halt()
 		s.notifyAll(true)
 		s.sessMu.Lock()
 		for _, se := range s.sessions {
@@ -463,6 +499,9 @@ func (s *Shard) Submit(in Input, target uint64) error {
 		return ErrClosed
 	default:
 	}
+	if s.standby.Load() {
+		return ErrStandby
+	}
 	return s.seq.submit(in, target)
 }
 
@@ -471,18 +510,22 @@ func (s *Shard) Submit(in Input, target uint64) error {
 func (s *Shard) Inspect(fn func(sim Simulation)) error {
 	done := make(chan struct{})
 	wrapped := func(sim Simulation) { defer close(done); fn(sim) }
-	if !s.started.Load() {
+	r := s.running()
+	if r == nil {
+		if s.standby.Load() {
+			return ErrStandby
+		}
 		return errors.New("shard not started")
 	}
 	select {
 	case s.inspect <- wrapped:
-	case <-s.stop:
+	case <-r.loopDone:
 		return ErrClosed
 	}
 	select {
 	case <-done:
 		return nil
-	case <-s.loopDone:
+	case <-r.loopDone:
 		select {
 		case <-done:
 			return nil

@@ -278,14 +278,14 @@ func (s *Shard) Promote(epoch uint64) error {
 	s.termEpoch = epoch
 	s.epoch.Store(epoch)
 	s.termStart = t
+	s.termStartMS.Store(0)
 	s.setStats(func(st *Stats) { st.Tick, st.Confirmed, st.Epoch = t, t, epoch })
 	if ec, ok := s.sim.(EntityCounter); ok {
 		s.met.entities.Set(float64(ec.EntityCount()))
 	}
-	if s.cfg.Term != 0 {
-		if err := s.store.SetTerm(s.cfg.Term); err != nil {
-			return err
-		}
+	// A promoted term begins at the promoting assignment's epoch.
+	if err := s.store.SetTerm(epoch); err != nil {
+		return err
 	}
 	s.standby.Store(false)
 	s.log.Info("standby promoted", "tick", t, "epoch", epoch, "hot", s.hot, "took", s.cfg.Now().Sub(start).Round(time.Millisecond))
@@ -329,3 +329,46 @@ func (s *Shard) TermStart() (uint64, time.Time) {
 
 // Config returns the shard's configuration.
 func (s *Shard) Config() Config { return s.cfg }
+
+// Demote turns a frozen primary into a standby of the same copy, in place: the tick
+// loop and log writer stop (every executed tick is durable), player sessions end,
+// and a hot standby keeps the simulation, so it can follow the new primary at once
+// (a live migration's old primary).
+func (s *Shard) Demote(hot bool) error {
+	if s.standby.Load() {
+		return nil
+	}
+	if !s.held.Load() {
+		return errors.New("freeze the shard before demoting it")
+	}
+	s.halt()
+	if err := s.err(); err != nil {
+		return err
+	}
+	s.sbMu.Lock()
+	t := s.executed.Load()
+	r, _ := s.record(t)
+	s.hot, s.hasState, s.posHash = hot, true, r.Hash
+	if !hot {
+		s.sim = nil
+	}
+	s.durable.Store(t)
+	s.confirmed.Store(t)
+	s.standby.Store(true)
+	s.held.Store(false)
+	s.fenced.Store(false)
+	s.sbMu.Unlock()
+	s.relMu.Lock()
+	s.replicas, s.captured, s.outlets = map[string]uint64{}, nil, nil
+	s.relMu.Unlock()
+	s.seq.take(^uint64(0))
+	s.sessMu.Lock()
+	for _, se := range s.sessions {
+		se.closeLocked()
+	}
+	s.met.players.Set(0)
+	s.sessMu.Unlock()
+	s.notifyAll(true)
+	s.log.Info("primary demoted to standby", "tick", t, "hot", hot)
+	return nil
+}

@@ -263,3 +263,65 @@ func TestFreshTermDiscardsAnOldCopyButARestartKeepsIt(t *testing.T) {
 		t.Fatalf("want ErrNoState, got %v", err)
 	}
 }
+
+// TestMoveBackAndForthInPlace hands a surface between two shards repeatedly, as live
+// migration does: the old primary freezes, the new one holds its last tick and is
+// promoted, the old one is demoted in place and follows. Hashes stay continuous
+// and every tick is confirmed once, by the shard that ran it.
+func TestMoveBackAndForthInPlace(t *testing.T) {
+	t.Parallel()
+	a, err := Open(testConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	a.Start()
+	b, err := OpenStandby(testConfig(t.TempDir()), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	installLatest(t, a, b)
+	primary, standby := a, b
+	hashes := map[uint64]uint64{}
+	epoch := uint64(10)
+	for i := 0; i < 6; i++ {
+		if i > 0 {
+			primary.SetStandbys([]string{"s"})
+		}
+		target := primary.Executed() + 25
+		if !waitFor(5*time.Second, func() bool { return primary.Executed() >= target }) {
+			t.Fatalf("move %d: the primary does not tick", i)
+		}
+		last, err := primary.Freeze()
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicate(t, primary, standby, "s", last)
+		for tk := last - 20; tk <= last; tk++ {
+			h, ok := primary.HashAt(tk)
+			if !ok {
+				t.Fatalf("no hash at %d", tk)
+			}
+			if old, seen := hashes[tk]; seen && old != h {
+				t.Fatalf("tick %d had hash %016x, now %016x", tk, old, h)
+			}
+			hashes[tk] = h
+		}
+		if err := primary.Demote(true); err != nil {
+			t.Fatal(err)
+		}
+		epoch++
+		if err := standby.Promote(epoch); err != nil {
+			t.Fatal(err)
+		}
+		standby.Start()
+		if h, _ := standby.HashAt(last); h != hashes[last] {
+			t.Fatalf("move %d: the new primary is at %016x after tick %d, the old one was at %016x", i, h, last, hashes[last])
+		}
+		if pos, _, ok := primary.Position(); !ok || pos != last {
+			t.Fatalf("move %d: the demoted primary holds %d (ok %v), want %d", i, pos, ok, last)
+		}
+		primary, standby = standby, primary
+	}
+}

@@ -113,9 +113,9 @@ func (n *Node) shardStats() []*pb.ShardStats {
 	out := make([]*pb.ShardStats, 0, len(hs))
 	for _, h := range hs {
 		n.mu.Lock()
-		sh, errText := h.sh, h.err
+		sh, errText, epoch, role := h.sh, h.err, h.epoch, h.role
 		n.mu.Unlock()
-		ss := &pb.ShardStats{Surface: h.name, Epoch: h.epoch, Role: h.role, Error: errText}
+		ss := &pb.ShardStats{Surface: h.name, Epoch: epoch, Role: role, Error: errText}
 		if sh == nil {
 			if ss.Error == "" {
 				ss.Error = "starting"
@@ -127,14 +127,20 @@ func (n *Node) shardStats() []*pb.ShardStats {
 		ss.Epoch, ss.Tick, ss.ConfirmedTick, ss.StateHash = st.Epoch, st.Tick, st.Confirmed, hex16(st.Hash)
 		ss.UpsMilli, ss.TickCostUs, ss.EntityCount = uint64(st.UPS*1000), uint64(st.TickCost.Microseconds()), uint64(st.Entities)
 		ss.Players, ss.Fenced = uint32(st.Players), st.Fenced
+		if role == pb.ShardRole_SHARD_ROLE_STANDBY {
+			ss.Epoch, ss.UpsMilli, ss.TickCostUs, ss.Players, ss.Fenced = epoch, 0, 0, 0, false
+		}
 		if st.Err != nil {
 			ss.Error = st.Err.Error()
 		}
-		_ = sh.Inspect(func(s shard.Simulation) {
-			if surf, ok := s.(*sim.Surface); ok {
-				ss.Production = productionStats(surf.Production())
-			}
-		})
+		if !sh.IsStandby() {
+			_ = sh.Inspect(func(s shard.Simulation) {
+				if surf, ok := s.(*sim.Surface); ok {
+					ss.Production = productionStats(surf.Production())
+				}
+			})
+		}
+		n.replicaStats(h, ss)
 		out = append(out, ss)
 	}
 	return out

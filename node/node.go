@@ -31,6 +31,7 @@ import (
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/replica"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
 )
@@ -65,6 +66,18 @@ type Config struct {
 	// FenceAfter is the fraction of the controller's lease TTL after the last
 	// successful heartbeat at which the node stops sequencing its primaries (0.6).
 	FenceAfter float64
+	// StandbyLostAfter is how long a synced standby's replication stream may be
+	// broken or silent before it reports the primary lost, which lets the
+	// controller promote without waiting for the primary's lease (1s).
+	StandbyLostAfter time.Duration
+	// StandbyDropAfter is how long a synced standby may be disconnected or far
+	// behind before its primary asks the controller to drop it, so the primary
+	// stops waiting for it to confirm ticks (1s; ten times that for a standby
+	// still catching up).
+	StandbyDropAfter time.Duration
+	// HandoffTimeout bounds how long a primary stands frozen in a live move's
+	// handoff, waiting for the target to hold its last tick (2s).
+	HandoffTimeout time.Duration
 
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
@@ -90,8 +103,16 @@ type Node struct {
 	heartbeatEvery time.Duration
 	leaseTTL       time.Duration
 
+	repl        *replica.Server
+	replMet     *replica.Metrics
+	replConnsMu sync.Mutex
+	replConns   map[string]*grpc.ClientConn
+
 	mu      sync.Mutex
 	shards  map[string]*hosted
+	// closing holds surfaces being torn down, so that a new copy of the same
+	// surface waits for the store.
+	closing map[string]*hosted
 	refused map[string]string // surface@epoch -> reason, reported once
 	// needSync is set after re-registering, until the assignments are read again.
 	needSync bool
@@ -101,19 +122,30 @@ type Node struct {
 	leaseUntil time.Time
 }
 
-// hosted is one assignment on this node and its shard, once started.
+// hosted is one surface this node holds a copy of, and what it does for it. Its
+// worker (runHosted) applies the surface's assignments in order — start, promote,
+// demote, new epoch, stop — so no two of them overlap.
 type hosted struct {
 	name   string
-	epoch  uint64
-	role   pb.ShardRole
-	sf     *pb.Surface
-	sh     *shard.Shard // nil while starting, for standbys, or after a failure
-	err    string
+	ctx    context.Context
 	cancel context.CancelFunc
-	// started is closed when the start attempt ended; stopped when the shard has
-	// stopped after that.
-	started chan struct{}
-	stopped chan struct{}
+	ops    chan *pb.NodeAssignment // closed to stop
+	done   chan struct{}           // closed when torn down
+
+	// Guarded by Node.mu.
+	role  pb.ShardRole
+	epoch uint64
+	asg   *pb.NodeAssignment // the assignment applied last
+	sh    *shard.Shard       // nil while starting, or after a failure
+	src   *replica.Source    // primary: the standbys' replication source
+	fol   *replica.Follower  // standby: following the primary
+	err   string
+	// handoffEpoch is the epoch a handoff was started for.
+	handoffEpoch uint64
+	// watch and reporting: the primary's standby bookkeeping (replicaLoop).
+	watch       map[string]*standbyWatch
+	reporting   bool
+	fencedSince time.Time
 }
 
 // New validates the configuration, locks the data directory, listens on the bind
@@ -153,6 +185,15 @@ func New(cfg Config) (*Node, error) {
 	if cfg.PlayerBatchTicks == 0 {
 		cfg.PlayerBatchTicks = 2
 	}
+	if cfg.StandbyLostAfter <= 0 {
+		cfg.StandbyLostAfter = time.Second
+	}
+	if cfg.StandbyDropAfter <= 0 {
+		cfg.StandbyDropAfter = time.Second
+	}
+	if cfg.HandoffTimeout <= 0 {
+		cfg.HandoffTimeout = 2 * time.Second
+	}
 	if cfg.Cores == 0 {
 		cfg.Cores = 1
 	}
@@ -162,7 +203,8 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, shards: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle()}
+	n := &Node{cfg: cfg, shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
+		replConns: map[string]*grpc.ClientConn{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -222,6 +264,9 @@ func New(cfg Config) (*Node, error) {
 	n.bridges = newBridgeSet(bridge.Config{Node: n.id, Codec: sim.BridgeCodec{}, Logger: n.log,
 		Metrics: bridge.NewMetrics(cfg.Metrics), Now: cfg.Now})
 	pb.RegisterBridgeServiceServer(n.grpc, n.bridges.server)
+	n.replMet = replica.NewMetrics(cfg.Metrics)
+	n.repl = replica.NewServer(replica.Config{Node: n.id, Logger: n.log, Metrics: n.replMet, Now: cfg.Now, HashEvery: cfg.HashEvery})
+	pb.RegisterReplicationServiceServer(n.grpc, n.repl)
 	ok = true
 	return n, nil
 }
@@ -306,7 +351,8 @@ func (n *Node) Run(ctx context.Context) error {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- n.grpc.Serve(n.ln) }()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); n.watchLoop(ctx) }()
 	go func() { defer wg.Done(); n.bridgeLoop(ctx) }()
@@ -343,19 +389,24 @@ func (n *Node) closeResources() {
 	}
 }
 
-// stopAll stops every shard, in parallel.
+// stopAll stops every shard, in parallel, and waits for them.
 func (n *Node) stopAll() {
 	n.mu.Lock()
-	hs := make([]*hosted, 0, len(n.shards))
+	hs := make([]*hosted, 0, len(n.shards)+len(n.closing))
 	for _, h := range n.shards {
+		close(h.ops)
+		hs = append(hs, h)
+	}
+	for _, h := range n.closing {
 		hs = append(hs, h)
 	}
 	n.shards = map[string]*hosted{}
 	n.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, h := range hs {
-		wg.Add(1)
-		go func() { defer wg.Done(); n.stopHosted(h) }()
+		h.cancel()
 	}
-	wg.Wait()
+	for _, h := range hs {
+		<-h.done
+	}
+	n.closeReplConns()
 }

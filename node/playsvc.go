@@ -93,7 +93,7 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	defer cancel()
 
 	w := &pb.Welcome{Surface: hello.Surface, PlayerId: se.Player(), StartTick: j.Start, Resumed: j.Checkpoint == nil,
-		Ups: 60, HashEvery: a.n.cfg.HashEvery, Node: a.n.id, BundleHash: a.n.bundle.Hash()}
+		Ups: 60, HashEvery: a.n.cfg.HashEvery, Node: a.n.id, BundleHash: a.n.bundle.Hash(), Peers: a.n.peers(hello.Surface)}
 	if j.Checkpoint != nil {
 		w.StartHash, w.CheckpointBytes = j.Checkpoint.Hash, uint64(len(j.Checkpoint.Data))
 	} else if h, ok := sh.HashAt(j.Start); ok {
@@ -267,6 +267,13 @@ func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, s
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		case <-se.Done():
+			// The session ended because this node stopped running the primary (a
+			// live move or a failover) or lost its lease: send the client on.
+			if r := a.n.sessionEnded(sh); r != nil {
+				if err := ss.Send(&pb.PlayResponse{Epoch: r.epoch, Msg: &pb.PlayResponse_Redirect{Redirect: r.msg}}); err != nil {
+					return err
+				}
+			}
 			return shardError(shard.ErrClosed)
 		case m := <-out:
 			if err := ss.Send(m); err != nil {
@@ -281,12 +288,20 @@ func (a *playAPI) sendLoop(ctx context.Context, ss pb.ShardService_PlayServer, s
 // redirect tells the client where the surface runs, asking the controllers.
 func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error {
 	n := a.n
+	if r := n.primaryElsewhere(surface); r != nil {
+		// This node keeps a standby copy: it knows the primary from its assignment.
+		return ss.Send(&pb.PlayResponse{Epoch: r.epoch, Msg: &pb.PlayResponse_Redirect{Redirect: r.msg}})
+	}
 	n.mu.Lock()
 	h := n.shards[surface]
+	var errText string
+	if h != nil {
+		errText = h.err
+	}
 	n.mu.Unlock()
 	if h != nil {
-		if h.err != "" {
-			return status.Errorf(codes.Unavailable, "surface %s does not run on node %s: %s", surface, n.id, h.err)
+		if errText != "" {
+			return status.Errorf(codes.Unavailable, "surface %s does not run on node %s: %s", surface, n.id, errText)
 		}
 		return status.Errorf(codes.Unavailable, "surface %s is starting on node %s; retry in a moment", surface, n.id)
 	}

@@ -56,9 +56,9 @@ func (n *Node) watchLoop(ctx context.Context) {
 	}
 }
 
-// apply reconciles the running shards with one full assignment set: it starts new
-// primaries, stops shards no longer assigned here, moves a running primary to a
-// newer epoch of its term, and refuses standby roles (not supported yet).
+// apply reconciles the hosted surfaces with one full assignment set: each
+// surface's worker gets its new assignment (start, promote, demote, new epoch), and
+// surfaces no longer assigned here are stopped.
 func (n *Node) apply(ctx context.Context, up *pb.AssignmentsUpdate) {
 	n.mu.Lock()
 	if up.Index < n.lastIndex {
@@ -71,48 +71,36 @@ func (n *Node) apply(ctx context.Context, up *pb.AssignmentsUpdate) {
 	for _, a := range up.Assignments {
 		want[a.Surface.GetName()] = a
 	}
-	var stop []*hosted
-	var start []*hosted
+	stopping, starting := 0, 0
 	for name, h := range n.shards {
-		a := want[name]
-		switch {
-		case a == nil || a.Role != h.role || a.Epoch < h.epoch:
+		if want[name] == nil {
 			delete(n.shards, name)
-			stop = append(stop, h)
-		case a.Epoch > h.epoch && h.sh != nil:
-			if err := h.sh.SetEpoch(a.Epoch); err == nil {
-				h.epoch, h.sf = a.Epoch, a.Surface
-			}
-		case a.Epoch > h.epoch:
-			// Not running (still loading, refused or failed): start over under the new epoch.
-			delete(n.shards, name)
-			stop = append(stop, h)
+			n.closing[name] = h
+			close(h.ops)
+			stopping++
 		}
 	}
+	var send []*hosted
+	var asg []*pb.NodeAssignment
 	for name, a := range want {
-		if _, ok := n.shards[name]; ok {
-			continue
+		h := n.shards[name]
+		if h == nil {
+			hctx, cancel := context.WithCancel(ctx)
+			h = &hosted{name: name, ctx: hctx, cancel: cancel, ops: make(chan *pb.NodeAssignment, 64), done: make(chan struct{})}
+			n.shards[name] = h
+			go n.runHosted(h, n.closing[name])
+			starting++
 		}
-		var prev *hosted
-		for _, h := range stop {
-			if h.name == name {
-				prev = h
-			}
-		}
-		hctx, cancel := context.WithCancel(ctx)
-		h := &hosted{name: name, epoch: a.Epoch, role: a.Role, sf: a.Surface, cancel: cancel, started: make(chan struct{}), stopped: make(chan struct{})}
-		n.shards[name] = h
-		start = append(start, h)
-		go n.startHosted(hctx, h, prev)
+		send = append(send, h)
+		asg = append(asg, a)
 	}
 	n.mu.Unlock()
-	for _, h := range stop {
-		go n.stopHosted(h)
+	for i, h := range send {
+		h.ops <- asg[i]
 	}
-	n.grantLeases()
 	n.setRoutes(up.Bridges)
-	if len(stop)+len(start) > 0 {
-		n.log.Info("assignments changed", "index", up.Index, "starting", len(start), "stopping", len(stop))
+	if stopping+starting > 0 {
+		n.log.Info("assignments changed", "index", up.Index, "starting", starting, "stopping", stopping)
 	}
 }
 
@@ -121,55 +109,164 @@ type refusal struct{ reason string }
 
 func (r *refusal) Error() string { return r.reason }
 
-// startHosted opens and starts the shard of one assignment, after the previous
-// shard of the same surface (if any) has stopped.
-func (n *Node) startHosted(ctx context.Context, h *hosted, prev *hosted) {
-	defer close(h.started)
+// runHosted applies a surface's assignments in order until they stop, then tears
+// the surface down. It starts only after an earlier copy of the surface on this
+// node (prev) is gone, since both would use the same store.
+func (n *Node) runHosted(h *hosted, prev *hosted) {
+	defer close(h.done)
 	if prev != nil {
-		<-prev.stopped
+		<-prev.done
 	}
-	if h.role != pb.ShardRole_SHARD_ROLE_PRIMARY {
-		n.refuse(ctx, h, "this node cannot run standbys yet: standby replication is not part of this version")
-		return
+	ops := h.ops
+	for closed := false; !closed; {
+		a, ok := <-ops
+		if !ok {
+			break
+		}
+		// Only the newest queued assignment matters.
+	drain:
+		for {
+			select {
+			case b, ok := <-ops:
+				if !ok {
+					closed = true
+					break drain
+				}
+				a = b
+			default:
+				break drain
+			}
+		}
+		if !closed {
+			n.step(h, a)
+		}
 	}
-	sh, err := n.openShard(h)
+	h.cancel()
+	n.teardown(h)
+	n.mu.Lock()
+	if n.closing[h.name] == h {
+		delete(n.closing, h.name)
+	}
+	n.mu.Unlock()
+}
+
+// step moves one surface to assignment a.
+func (n *Node) step(h *hosted, a *pb.NodeAssignment) {
+	n.mu.Lock()
+	sh, role, cur := h.sh, h.role, h.asg
+	n.mu.Unlock()
+	primary := a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY
+	switch {
+	case sh == nil:
+		if cur != nil && cur.Epoch == a.Epoch && cur.Role == a.Role {
+			return // this start already failed or was refused
+		}
+		n.start(h, a)
+	case role == pb.ShardRole_SHARD_ROLE_STANDBY && primary:
+		n.promote(h, a)
+	case role == pb.ShardRole_SHARD_ROLE_PRIMARY && !primary:
+		n.demote(h, a)
+	case primary && termOf(cur) != termOf(a) && termOf(cur) != 0:
+		// A new term for a primary this node already runs: its copy may not be the
+		// one the term continues from. Start over from the store.
+		n.log.Warn("new primary term for a running primary; reopening", "surface", h.name, "old_term", termOf(cur), "term", termOf(a))
+		n.teardown(h)
+		n.start(h, a)
+	case primary:
+		n.updatePrimary(h, a)
+	case modeOf(cur) != modeOf(a):
+		n.teardown(h)
+		n.start(h, a)
+	default:
+		n.mu.Lock()
+		h.epoch, h.asg = a.Epoch, a
+		fol := h.fol
+		n.mu.Unlock()
+		p := a.Surface.GetAssignment().GetPrimary()
+		fol.Update(p, a.Addresses[p], a.Epoch)
+	}
+}
+
+func termOf(a *pb.NodeAssignment) uint64 { return a.GetSurface().GetAssignment().GetPrimarySince() }
+
+func modeOf(a *pb.NodeAssignment) pb.StandbyMode {
+	if m := a.GetSurface().GetStandbyMode(); m == pb.StandbyMode_STANDBY_MODE_WARM {
+		return m
+	}
+	return pb.StandbyMode_STANDBY_MODE_HOT
+}
+
+// start opens the surface's copy in the assignment's role.
+func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
+	n.mu.Lock()
+	h.role, h.epoch, h.asg, h.err = a.Role, a.Epoch, a, ""
+	n.mu.Unlock()
+	var sh *shard.Shard
+	var err error
+	if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+		sh, err = n.openShard(a)
+	} else {
+		sh, err = n.openStandby(a)
+	}
 	var rf *refusal
 	switch {
 	case errors.As(err, &rf) || errors.Is(err, sim.ErrNewerSave):
-		n.refuse(ctx, h, err.Error())
+		n.refuse(h.ctx, h, a.Epoch, err.Error())
 		return
 	case err != nil:
 		n.mu.Lock()
 		h.err = "cannot start: " + err.Error()
 		n.mu.Unlock()
-		n.log.Error("cannot start surface", "surface", h.name, "err", err)
+		n.log.Error("cannot start surface", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		return
 	}
-	n.mu.Lock()
-	if ctx.Err() != nil {
-		n.mu.Unlock()
-		sh.Stop()
+	if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+		n.runPrimary(h, a, sh)
+		n.log.Info("surface running", "surface", h.name, "epoch", a.Epoch, "tick", sh.Executed())
 		return
 	}
-	h.sh = sh
-	n.mu.Unlock()
-	n.grantLeases()
-	sh.Start()
-	n.kickBridges()
-	n.log.Info("surface running", "surface", h.name, "epoch", h.epoch, "tick", sh.Executed())
+	n.runStandby(h, a, sh)
+	tick, _, ok := sh.Position()
+	n.log.Info("standby running", "surface", h.name, "epoch", a.Epoch, "tick", tick, "has_copy", ok, "hot", sh.Hot())
 }
 
-// openShard checks that this node can run the surface and opens its shard.
-func (n *Node) openShard(h *hosted) (*shard.Shard, error) {
-	sf := h.sf
-	if want := sf.GetBundleHash(); want != "" && want != n.bundle.Hash() {
-		return nil, &refusal{fmt.Sprintf("node %s lacks prototype bundle %s (it has %s); give the node that bundle or let the surface run elsewhere",
-			n.id, short(want), n.bundle.ShortHash())}
+func roleWord(r pb.ShardRole) string {
+	if r == pb.ShardRole_SHARD_ROLE_STANDBY {
+		return "standby"
 	}
+	return "primary"
+}
+
+// teardown stops whatever runs for the surface; every executed tick is durable
+// when it returns.
+func (n *Node) teardown(h *hosted) {
+	n.mu.Lock()
+	sh, fol, src := h.sh, h.fol, h.src
+	h.sh, h.fol, h.src = nil, nil, nil
+	n.mu.Unlock()
+	if fol != nil {
+		fol.Stop()
+	}
+	if src != nil {
+		n.repl.Remove(src)
+	}
+	if sh != nil {
+		if err := sh.Stop(); err != nil {
+			n.log.Warn("stop surface", "surface", h.name, "err", err)
+		} else {
+			n.log.Info("surface stopped here", "surface", h.name, "tick", sh.Executed())
+		}
+		n.kickBridges()
+	}
+}
+
+// shardConfig is the shard configuration of a surface on this node.
+func (n *Node) shardConfig(a *pb.NodeAssignment) shard.Config {
+	sf := a.Surface
 	b := n.bundle
-	cfg := shard.Config{
-		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: h.epoch,
-		CheckpointEvery: n.cfg.CheckpointEvery, Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
+	return shard.Config{
+		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: a.Epoch,
+		CheckpointEvery: n.cfg.CheckpointEvery, HashEvery: uint64(n.cfg.HashEvery), Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
 		Load: func(r io.Reader) (shard.Simulation, error) {
 			s, err := sim.Load(b, r)
 			if err != nil {
@@ -183,7 +280,38 @@ func (n *Node) openShard(h *hosted) (*shard.Shard, error) {
 		},
 		LeaveInput: func(uint32) []byte { return sim.EncodeAction(sim.Action{Kind: sim.ActLeave}) },
 	}
+}
+
+func (n *Node) checkBundle(sf *pb.Surface) error {
+	if want := sf.GetBundleHash(); want != "" && want != n.bundle.Hash() {
+		return &refusal{fmt.Sprintf("node %s lacks prototype bundle %s (it has %s); give the node that bundle or let the surface run elsewhere",
+			n.id, short(want), n.bundle.ShortHash())}
+	}
+	return nil
+}
+
+// openShard checks that this node can run the surface and opens its shard as
+// primary. The assignment says where the state comes from: a fresh term starts
+// from the map (discarding any older copy here); any other term continues from
+// this node's copy.
+func (n *Node) openShard(a *pb.NodeAssignment) (*shard.Shard, error) {
+	if err := n.checkBundle(a.Surface); err != nil {
+		return nil, err
+	}
+	cfg := n.shardConfig(a)
+	as := a.Surface.GetAssignment()
+	cfg.Term, cfg.Fresh = as.GetPrimarySince(), as.GetStart() == pb.PrimaryStart_PRIMARY_START_FRESH
 	return shard.Open(cfg)
+}
+
+// openStandby checks that this node can keep a copy of the surface and opens it.
+func (n *Node) openStandby(a *pb.NodeAssignment) (*shard.Shard, error) {
+	if err := n.checkBundle(a.Surface); err != nil {
+		return nil, err
+	}
+	cfg := n.shardConfig(a)
+	cfg.New = func() (shard.Simulation, error) { return nil, shard.ErrNoState }
+	return shard.OpenStandby(cfg, modeOf(a) == pb.StandbyMode_STANDBY_MODE_HOT)
 }
 
 // newSurface creates a surface's first state from its map: a built-in map, or a
@@ -213,12 +341,12 @@ func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
 }
 
 // refuse tells the controller this node will not run the assignment, and why.
-func (n *Node) refuse(ctx context.Context, h *hosted, reason string) {
+func (n *Node) refuse(ctx context.Context, h *hosted, epoch uint64, reason string) {
 	n.mu.Lock()
 	h.err = "refused: " + reason
 	n.mu.Unlock()
-	n.log.Error("refusing assignment", "surface", h.name, "epoch", h.epoch, "reason", reason)
-	req := &pb.RefuseAssignmentRequest{RequestId: ctlclient.NewRequestID(), NodeId: n.id, Surface: h.name, Epoch: h.epoch, Reason: reason}
+	n.log.Error("refusing assignment", "surface", h.name, "epoch", epoch, "reason", reason)
+	req := &pb.RefuseAssignmentRequest{RequestId: ctlclient.NewRequestID(), NodeId: n.id, Surface: h.name, Epoch: epoch, Reason: reason}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := n.ctl.Node(rctx, func(ctx context.Context, c pb.NodeServiceClient) error {
@@ -228,24 +356,6 @@ func (n *Node) refuse(ctx context.Context, h *hosted, reason string) {
 	if err != nil && status.Code(err) != codes.FailedPrecondition && ctx.Err() == nil {
 		n.log.Warn("report refusal", "surface", h.name, "err", err)
 	}
-}
-
-// stopHosted stops a shard once its start finished; every executed tick is
-// durable when it returns.
-func (n *Node) stopHosted(h *hosted) {
-	h.cancel()
-	<-h.started
-	n.mu.Lock()
-	sh := h.sh
-	n.mu.Unlock()
-	if sh != nil {
-		if err := sh.Stop(); err != nil {
-			n.log.Warn("stop surface", "surface", h.name, "err", err)
-		} else {
-			n.log.Info("surface stopped here", "surface", h.name, "tick", sh.Executed())
-		}
-	}
-	close(h.stopped)
 }
 
 // primary returns the running primary shard of a surface on this node.

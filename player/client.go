@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ type Client struct {
 	epoch     uint64
 	hashEvery uint64
 	nodeName  string
+	// peers are the surface's other copies, as the last Welcome named them.
+	peers []string
 
 	sendMu sync.Mutex
 
@@ -146,6 +149,9 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 		}
 		if r := first.GetRedirect(); r != nil {
 			cancel()
+			if r.Address == "" {
+				return status.Errorf(codes.Unavailable, "%s", r.Reason)
+			}
 			if hop >= 3 {
 				return fmt.Errorf("redirected too often (last: %s)", r.Reason)
 			}
@@ -190,6 +196,9 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 		}
 		c.stream, c.cancel = stream, cancel
 		c.player, c.epoch, c.hashEvery, c.nodeName = w.PlayerId, first.Epoch, uint64(max(w.HashEvery, 1)), w.Node
+		if len(w.Peers) > 0 {
+			c.peers = w.Peers
+		}
 		if w.Resumed {
 			c.event("resumed", "resumed %s at tick %d on node %s", c.opts.Surface, w.StartTick, w.Node)
 		} else {
@@ -273,6 +282,7 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 			return nil
 		}
 		var rs *resync
+		var mv *moved
 		resume := c.Sim.Tick()
 		if errors.As(err, &rs) {
 			resume = 0
@@ -280,8 +290,11 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 			resume = 0 // the stream's epoch or history is gone: start from a checkpoint
 		}
 		c.event("reconnect", "session ended (%v); joining again", err)
+		if errors.As(err, &mv) && mv.addr == "" {
+			c.nextNode()
+		}
 		deadline := time.Now().Add(c.opts.ReconnectFor)
-		for {
+		for attempt := 0; ; attempt++ {
 			if c.cancel != nil {
 				c.cancel()
 			}
@@ -295,20 +308,52 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("could not rejoin %s within %v: %w", c.opts.Surface, c.opts.ReconnectFor, jerr)
 			}
-			if status.Code(jerr) == codes.Unavailable || status.Code(jerr) == codes.AlreadyExists {
-				// The node is restarting, or our old session has not ended there yet.
-				if c.conn != nil && status.Code(jerr) == codes.Unavailable {
-					c.conn.Close()
-					c.conn, c.addr = nil, c.opts.Node
-				}
+			if status.Code(jerr) != codes.AlreadyExists {
+				// The node is gone, restarting, fenced or no longer has the surface:
+				// try the surface's other copies (one of them takes over) and the
+				// node we were first given, in turn. Our old session on a node that
+				// is still there just has not ended yet (AlreadyExists): retry it.
+				c.nextNode()
 			}
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(250 * time.Millisecond):
+			case <-time.After(min(time.Duration(attempt+1)*50*time.Millisecond, 250*time.Millisecond)):
 			}
 		}
 	}
+}
+
+// moved ends a stream whose node stopped running the surface's primary (a live
+// move or a failover): the client follows to addr at once, resuming from its own
+// state; an empty addr means try the other copies.
+type moved struct {
+	addr, reason string
+}
+
+func (m *moved) Error() string {
+	if m.addr == "" {
+		return m.reason
+	}
+	return fmt.Sprintf("%s; following to %s", m.reason, m.addr)
+}
+
+// nextNode moves on to the next node that may run the surface: the copies the
+// last Welcome named, then the node the client was first given.
+func (c *Client) nextNode() {
+	cands := []string{}
+	for _, a := range append(append([]string{c.addr}, c.peers...), c.opts.Node) {
+		if a != "" && !slices.Contains(cands, a) {
+			cands = append(cands, a)
+		}
+	}
+	i := slices.Index(cands, c.addr)
+	next := cands[(i+1)%len(cands)]
+	if next != c.addr && c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+	c.addr = next
 }
 
 // resync ends a stream after a desync report: the client must load a checkpoint.
@@ -404,6 +449,17 @@ func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
 				c.opts.OnEvent(Event{Kind: "report", Report: r, Message: fmt.Sprintf("desync report %s: %d entities differ", r.Path, r.DifferingEntities)})
 			}
 			return &resync{tick: r.Tick}
+		case *pb.PlayResponse_Redirect:
+			r := msg.Redirect
+			c.event("redirect", "%s", r.Reason)
+			if r.Address != "" && r.Address != c.addr {
+				if c.conn != nil {
+					c.conn.Close()
+					c.conn = nil
+				}
+				c.addr = r.Address
+			}
+			return &moved{addr: r.Address, reason: r.Reason}
 		case *pb.PlayResponse_Pong:
 			c.mu.Lock()
 			c.rtt = time.Since(time.Unix(0, msg.Pong.ClientUnixNano))

@@ -236,3 +236,20 @@ func (se *Session) closeLocked() bool {
 	}
 	return true
 }
+
+// EndSessions ends every player session without queueing leave inputs: their
+// clients join again, elsewhere if the surface has moved (a fenced primary).
+func (s *Shard) EndSessions() {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	for _, se := range s.sessions {
+		se.closeLocked()
+	}
+}
+
+// Players returns the number of player sessions.
+func (s *Shard) Players() int {
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	return len(s.sessions)
+}

@@ -109,7 +109,28 @@ func TestSurfaceCLIContract(t *testing.T) {
 		t.Errorf("seed %s replicas %s", got["seed"], got["replicas"])
 	}
 
-	// Cordoning the primary's node moves the primary (new epoch).
+	// The replication block: mode, synced set, per-standby lag. These nodes run no
+	// shards, so the standby never catches up: the surface is under-replicated.
+	var repl struct {
+		Mode            string   `json:"mode"`
+		Synced          []string `json:"synced"`
+		UnderReplicated bool     `json:"under_replicated"`
+		Standbys        []struct {
+			Node      string `json:"node"`
+			Synced    bool   `json:"synced"`
+			Connected bool   `json:"connected"`
+			AckedTick uint64 `json:"acked_tick"`
+			LagTicks  uint64 `json:"lag_ticks"`
+			LagBytes  uint64 `json:"lag_bytes"`
+		} `json:"standbys"`
+	}
+	if err := json.Unmarshal(got["replication"], &repl); err != nil || repl.Mode != "hot" || repl.Synced == nil || !repl.UnderReplicated ||
+		len(repl.Standbys) != 1 || repl.Standbys[0].Node != standbys[0] || repl.Standbys[0].Synced {
+		t.Fatalf("replication %s (%v)", got["replication"], err)
+	}
+
+	// Cordoning the primary's node starts a live move to the other node: it becomes
+	// the primary once it has caught up (these fake nodes never do).
 	if _, _, err := runStarlane(t, "", "node", "cordon", primary, "--controller", addr); err != nil {
 		t.Fatal(err)
 	}
@@ -120,15 +141,19 @@ func TestSurfaceCLIContract(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		out, _, _ = runStarlane(t, "", "surface", "get", "nauvis", "--json")
 		var s struct {
-			Primary string `json:"primary"`
-			Epoch   uint64 `json:"epoch"`
+			Primary     string `json:"primary"`
+			Replication struct {
+				Migration *struct {
+					Target string `json:"target"`
+				} `json:"migration"`
+			} `json:"replication"`
 		}
 		json.Unmarshal([]byte(out), &s)
-		if s.Primary != "" && s.Primary != primary && s.Epoch > epoch {
+		if s.Primary == primary && s.Replication.Migration != nil && s.Replication.Migration.Target == standbys[0] {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cordon did not move the primary off %s: %s", primary, out)
+			t.Fatalf("cordon did not start moving the primary off %s: %s", primary, out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -156,6 +181,10 @@ func TestSurfaceCLIContract(t *testing.T) {
 		{[]string{"surface", "pin", "nauvis", "n9"}, "node n9 not found"},
 		{[]string{"surface", "create", "fulgora", "--map", "no-such-save.sav"}, "nor a readable save file"},
 		{[]string{"node", "cordon", "n9"}, "node n9 not found"},
+		{[]string{"surface", "move", "nauvis", "--to", "n9"}, "node n9 not found"},
+		{[]string{"surface", "move", "vulcanus", "--to", "n1"}, "surface vulcanus not found"},
+		{[]string{"surface", "standby-mode", "nauvis", "lukewarm"}, "use hot"},
+		{[]string{"surface", "create", "gleba", "--standby-mode", "cold"}, "--standby-mode"},
 		{[]string{"surface", "list", "--controller", "127.0.0.1:1", "--timeout", "300ms"}, "controller unavailable"},
 	} {
 		_, _, err := runStarlane(t, "", tc.args...)

@@ -199,7 +199,7 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 			},
 		}
 	}
-	cmd.AddCommand(list, get,
+	cmd.AddCommand(list, get, newNodeDrainCmd(o),
 		cordon("cordon", "Stop placing surfaces on a node and move its surfaces away", true),
 		cordon("uncordon", "Allow placing surfaces on a node again", false))
 	return cmd

@@ -45,6 +45,8 @@ type surfaceJSON struct {
 	Stats          *statsJSON  `json:"stats"`
 	Events         []eventJSON `json:"events,omitempty"`
 	Index          uint64      `json:"index,omitempty"`
+	// Replication: standby mode, synced set, per-standby lag, moves.
+	Replication *replicationJSON `json:"replication"`
 }
 
 type statsJSON struct {
@@ -104,6 +106,7 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	if out.Standbys == nil {
 		out.Standbys = []string{}
 	}
+	out.Replication = toReplicationJSON(s)
 	if st := s.Stats; st != nil {
 		out.Stats = &statsJSON{Tick: st.Tick, ConfirmedTick: st.ConfirmedTick, StateHash: st.StateHash, UPS: float64(st.UpsMilli) / 1000,
 			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{},
@@ -124,12 +127,13 @@ func newSurfaceCmd() *cobra.Command {
 	o.add(cmd)
 
 	var (
-		mapName  string
-		seed     uint64
-		replicas uint32
-		node     string
-		planet   string
-		bundle   string
+		mapName     string
+		seed        uint64
+		replicas    uint32
+		node        string
+		planet      string
+		bundle      string
+		standbyMode string
 	)
 	create := &cobra.Command{
 		Use:   "create NAME",
@@ -163,13 +167,14 @@ func newSurfaceCmd() *cobra.Command {
 			if bundle == "" {
 				bundle = sim.DefaultBundle().Hash()
 			}
-			if replicas < 1 {
-				return fmt.Errorf("--replicas %d: need at least 1 (the primary)", replicas)
+			mode, err := parseStandbyMode(standbyMode)
+			if err != nil {
+				return fmt.Errorf("--standby-mode: %w", err)
 			}
 			rid := ctlclient.NewRequestID()
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
 				r, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node})
+					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode})
 				if err != nil {
 					return err
 				}
@@ -186,7 +191,8 @@ func newSurfaceCmd() *cobra.Command {
 	cf := create.Flags()
 	cf.StringVar(&mapName, "map", "starter", "a built-in map (empty, starter, outpost, hub, megabase-10k) or a save file")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
-	cf.Uint32Var(&replicas, "replicas", 1, "copies to keep: the primary plus replicas-1 standbys on other nodes")
+	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
+	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
 	cf.StringVar(&node, "node", "", "pin the primary to this node")
 	cf.StringVar(&planet, "planet", "nauvis", "planet type")
 	cf.StringVar(&bundle, "bundle", "", "prototype bundle hash the surface runs with (default: the save's, or this build's default bundle)")
@@ -254,6 +260,9 @@ func newSurfaceCmd() *cobra.Command {
 				}
 				if st := js.Stats; st != nil {
 					fmt.Fprintf(w, "tick:      %d (confirmed %d), %.1f UPS, %d us/tick, %d entities, hash %s\n", st.Tick, st.ConfirmedTick, st.UPS, st.TickCostUS, st.EntityCount, orDash(st.StateHash))
+				}
+				if js.Primary != "" {
+					printReplication(w, js.Replication)
 				}
 				fmt.Fprintln(w, "\nevents:")
 				for _, e := range js.Events {
@@ -329,7 +338,7 @@ func newSurfaceCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o))
+	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o))
 	return cmd
 }
 

@@ -413,9 +413,9 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// moveTarget picks where a live move goes: the pin if set, else a synced standby
-// that may run it (already caught up; the most up-to-date), else the least loaded
-// node that can take a new copy.
+// moveTarget picks where a live move goes: the pin if set, else a standby that may
+// run it (synced first, then the most up-to-date), else the least loaded node that
+// can take a new copy.
 func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string, []string) {
 	if s.Pin != "" {
 		if l := loads[s.Pin]; l != nil && exclusion(l, s, nil) == "" {
@@ -423,13 +423,18 @@ func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string,
 		}
 		return pick(s, loads, order, []string{s.Primary}, s.Pin)
 	}
+	// A standby already holding a copy catches up fastest: synced first, then the
+	// most up-to-date.
 	var best string
 	var bestTick uint64
-	for _, id := range s.Synced {
-		if id != s.Primary && slices.Contains(s.Standbys, id) && usable(loads, s, id) {
-			if t := s.ConfirmedTicks[id]; best == "" || t > bestTick {
-				best, bestTick = id, t
-			}
+	bestSynced := false
+	for _, id := range s.Standbys {
+		if id == s.Primary || !usable(loads, s, id) {
+			continue
+		}
+		synced, t := slices.Contains(s.Synced, id), s.ConfirmedTicks[id]
+		if best == "" || synced && !bestSynced || synced == bestSynced && t > bestTick {
+			best, bestTick, bestSynced = id, t, synced
 		}
 	}
 	if best != "" {

@@ -529,9 +529,13 @@ type Welcome struct {
 	CheckpointBytes uint64 `protobuf:"varint,6,opt,name=checkpoint_bytes,json=checkpointBytes,proto3" json:"checkpoint_bytes,omitempty"`
 	Ups             uint32 `protobuf:"varint,7,opt,name=ups,proto3" json:"ups,omitempty"`
 	// hash_every is how often (in ticks) the client reports its hash.
-	HashEvery     uint32 `protobuf:"varint,8,opt,name=hash_every,json=hashEvery,proto3" json:"hash_every,omitempty"`
-	Node          string `protobuf:"bytes,9,opt,name=node,proto3" json:"node,omitempty"`
-	BundleHash    string `protobuf:"bytes,10,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
+	HashEvery  uint32 `protobuf:"varint,8,opt,name=hash_every,json=hashEvery,proto3" json:"hash_every,omitempty"`
+	Node       string `protobuf:"bytes,9,opt,name=node,proto3" json:"node,omitempty"`
+	BundleHash string `protobuf:"bytes,10,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
+	// peers are the API addresses of the nodes holding the surface's other copies
+	// (its standbys): if this node goes away, one of them takes over, and a client
+	// that cannot reach this node asks them.
+	Peers         []string `protobuf:"bytes,11,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -634,6 +638,13 @@ func (x *Welcome) GetBundleHash() string {
 		return x.BundleHash
 	}
 	return ""
+}
+
+func (x *Welcome) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
 }
 
 // CheckpointChunk is a piece of the saved state; data of all chunks concatenated
@@ -1271,7 +1282,10 @@ func (x *Pong) GetConfirmedTick() uint64 {
 	return 0
 }
 
-// Redirect names the node that runs the surface's primary.
+// Redirect names the node that runs the surface's primary. It also ends a
+// session whose node stopped running the primary (a live move, or a failover):
+// the client joins there again, resuming from its own state. An empty address
+// means this node does not know where the primary is now: try the Welcome's peers.
 type Redirect struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -1527,7 +1541,7 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"resumeTick\x12\x1f\n" +
 	"\vbundle_hash\x18\x04 \x01(\tR\n" +
 	"bundleHash\x12%\n" +
-	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\"\xa9\x02\n" +
+	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\"\xbf\x02\n" +
 	"\aWelcome\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1b\n" +
 	"\tplayer_id\x18\x02 \x01(\rR\bplayerId\x12\x1d\n" +
@@ -1543,7 +1557,8 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04node\x18\t \x01(\tR\x04node\x12\x1f\n" +
 	"\vbundle_hash\x18\n" +
 	" \x01(\tR\n" +
-	"bundleHash\"9\n" +
+	"bundleHash\x12\x14\n" +
+	"\x05peers\x18\v \x03(\tR\x05peers\"9\n" +
 	"\x0fCheckpointChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
 	"\x04last\x18\x02 \x01(\bR\x04last\"3\n" +

@@ -108,8 +108,8 @@ type Node struct {
 	replConnsMu sync.Mutex
 	replConns   map[string]*grpc.ClientConn
 
-	mu      sync.Mutex
-	shards  map[string]*hosted
+	mu     sync.Mutex
+	shards map[string]*hosted
 	// closing holds surfaces being torn down, so that a new copy of the same
 	// surface waits for the store.
 	closing map[string]*hosted

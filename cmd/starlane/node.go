@@ -39,6 +39,12 @@ type shardJSON struct {
 	UPS           float64 `json:"ups"`
 	TickCostUS    uint64  `json:"tick_cost_us"`
 	EntityCount   uint64  `json:"entity_count"`
+	// TermStartTick: a primary's term continued after this tick (a promoted or
+	// moved primary took over there).
+	TermStartTick uint64 `json:"term_start_tick"`
+	// Following: a standby is connected to its primary's replication stream.
+	Following bool `json:"following,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 type nodeSurfaceJSON struct {
@@ -69,7 +75,8 @@ func statusName(s pb.NodeStatus) string {
 
 func shardToJSON(s *pb.ShardStats) shardJSON {
 	return shardJSON{Surface: s.Surface, Role: roleName(s.Role), Epoch: s.Epoch, Tick: s.Tick, ConfirmedTick: s.ConfirmedTick,
-		StateHash: s.StateHash, UPS: float64(s.UpsMilli) / 1000, TickCostUS: s.TickCostUs, EntityCount: s.EntityCount}
+		StateHash: s.StateHash, UPS: float64(s.UpsMilli) / 1000, TickCostUS: s.TickCostUs, EntityCount: s.EntityCount,
+		TermStartTick: s.TermStartTick, Following: s.Following, Error: s.Error}
 }
 
 func toNodeJSON(n *pb.Node) nodeJSON {

@@ -43,7 +43,7 @@ type shardJSON struct {
 	// moved primary took over there).
 	TermStartTick uint64 `json:"term_start_tick"`
 	// Following: a standby is connected to its primary's replication stream.
-	Following bool `json:"following,omitempty"`
+	Following bool   `json:"following,omitempty"`
 	Error     string `json:"error,omitempty"`
 }
 

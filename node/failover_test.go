@@ -464,10 +464,10 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 	}
 	dir := t.TempDir()
 	c := proctest.StartCluster(t, bin, dir)
-	for _, n := range []string{"n1", "n2"} {
+	for _, n := range []string{"n1", "n2", "n3"} {
 		c.StartNode(n, "--checkpoint-every", "300")
 	}
-	c.WaitNodes("n1", "n2")
+	c.WaitNodes("n1", "n2", "n3")
 	loopWorld(t, c, "n1", "n2")
 	unpinWhenPlaced(t, c, map[string]string{"a": "n1", "b": "n2"})
 	waitReplicated(t, c, "a", "b")
@@ -536,6 +536,41 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 			t.Errorf("player %d had to reload a checkpoint instead of resuming:\n%s", i, p.log())
 		}
 	}
+
+	// Drain the node the surface ended on: every copy leaves it, primaries live.
+	var drain struct {
+		Node     string `json:"node"`
+		Cordoned bool   `json:"cordoned"`
+		Moves    []struct {
+			Surface    string `json:"surface"`
+			To         string `json:"to"`
+			SwitchTick uint64 `json:"switch_tick"`
+			PauseMS    int64  `json:"pause_ms"`
+		} `json:"moves"`
+		StandbysMoved []string `json:"standbys_moved"`
+	}
+	drained := surfaceOf(t, c, "a").Primary
+	c.JSON(&drain, "node", "drain", drained)
+	t.Logf("drained %s: %+v", drained, drain)
+	if !drain.Cordoned || len(drain.Moves) == 0 || drain.Moves[0].Surface != "a" || drain.Moves[0].To == drained {
+		t.Errorf("drain of %s: %+v", drained, drain)
+	}
+	var held struct {
+		Surfaces []struct {
+			Surface string `json:"surface"`
+		} `json:"surfaces"`
+	}
+	c.JSON(&held, "node", "get", drained)
+	if len(held.Surfaces) != 0 {
+		t.Errorf("%s still holds %+v after the drain", drained, held.Surfaces)
+	}
+	for _, p := range players {
+		want := p.c.Stats().Tick + 60
+		proctest.Eventually(t, 30*time.Second, "players to play on after the drain", func() bool { return p.c.Stats().Tick > want })
+		if st := p.c.Stats(); st.Desyncs != 0 {
+			t.Errorf("desyncs after the drain: %d", st.Desyncs)
+		}
+	}
 	cancel()
 	before := delivered(t, c, "ab") + delivered(t, c, "ba")
 	proctest.Eventually(t, 60*time.Second, "the bridges to keep flowing", func() bool { return delivered(t, c, "ab")+delivered(t, c, "ba") > before+20 })
@@ -544,7 +579,7 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 		p.Stop()
 	}
 	if got := plates(t, dir, final); got != 4000 {
-		t.Fatalf("%d plates after %d moves, the maps started with 4000", got, moves)
+		t.Fatalf("%d plates after %d moves and a drain, the maps started with 4000", got, moves)
 	}
 }
 
@@ -662,5 +697,81 @@ func TestPrimaryCutOffFromTheControllerFencesItself(t *testing.T) {
 	}
 	if got := plates(t, dir, final); got != 4000 {
 		t.Fatalf("%d plates after the partition, the maps started with 4000", got)
+	}
+}
+
+// TestLaggingStandbyIsDroppedAndReplaced freezes the node of a surface's only
+// synced standby (SIGSTOP: its connection stays open, it just stops
+// acknowledging). The primary stops confirming ticks only until the controller
+// has dropped the standby through Raft; the surface shows as under-replicated,
+// and a replacement standby on the third node catches up from a checkpoint.
+func TestLaggingStandbyIsDroppedAndReplaced(t *testing.T) {
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	for _, n := range []string{"n1", "n2", "n3"} {
+		c.StartNode(n, "--checkpoint-every", "300")
+	}
+	c.WaitNodes("n1", "n2", "n3")
+	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
+	waitReplicated(t, c, "a")
+	stuck := surfaceOf(t, c, "a").Standbys[0]
+	probe := &shardProbe{}
+	defer probe.close()
+
+	// Watch the primary's confirmed tick: the longest time it stood still.
+	stop := make(chan struct{})
+	stall := make(chan time.Duration, 1)
+	go func() {
+		var last uint64
+		since, longest := time.Now(), time.Duration(0)
+		for {
+			select {
+			case <-stop:
+				stall <- max(longest, time.Since(since))
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if r := probe.get(c.NodeAddrs["n1"], "a"); r != nil && r.ConfirmedTick != last {
+				longest = max(longest, time.Since(since))
+				last, since = r.ConfirmedTick, time.Now()
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	c.Nodes[stuck].Pause()
+	defer c.Nodes[stuck].Resume()
+	frozen := time.Now()
+	var replacement string
+	proctest.Eventually(t, 60*time.Second, "a replacement standby to catch up", func() bool {
+		s := surfaceOf(t, c, "a")
+		if len(s.Replication.Synced) == 1 && s.Replication.Synced[0] != stuck {
+			replacement = s.Replication.Synced[0]
+			return true
+		}
+		return false
+	})
+	replaced := time.Since(frozen)
+	close(stop)
+	longest := <-stall
+	s := surfaceOf(t, c, "a")
+	var dropped, underReplicated bool
+	for _, e := range s.Events {
+		if e.Kind == "surface.standby_dropped" && strings.Contains(e.Message, stuck) {
+			dropped = true
+		}
+		if e.Kind == "surface.standby_dropped" && strings.Contains(e.Message, "synced []") {
+			underReplicated = true
+		}
+	}
+	t.Logf("froze %s; the primary's confirmed tick stood still for at most %v; %s synced as the replacement %v after the freeze",
+		stuck, longest.Round(time.Millisecond), replacement, replaced.Round(time.Millisecond))
+	if !dropped || !underReplicated {
+		t.Errorf("no standby_dropped event leaving the surface under-replicated: %+v", s.Events)
+	}
+	if replacement == "" || replacement == "n1" || replacement == stuck {
+		t.Errorf("replacement %q", replacement)
+	}
+	if longest > 3*time.Second {
+		t.Errorf("the primary stopped confirming for %v while its standby hung", longest)
 	}
 }

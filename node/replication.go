@@ -33,6 +33,9 @@ const (
 	// unsyncedDropFactor: a standby that is not synced is dropped after this many
 	// StandbyDropAfter periods without a connection.
 	unsyncedDropFactor = 10
+	// staleAck: a lagging standby that acknowledged nothing for this long counts as
+	// behind.
+	staleAck = 300 * time.Millisecond
 	// fencedPlayersAfter: players of a primary fenced this long are sent on.
 	fencedPlayersAfter = 2 * time.Second
 )
@@ -333,7 +336,11 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 			watch[s] = w
 		}
 		isSynced := slices.Contains(as.GetSynced(), s)
-		bad := !r.Connected || isSynced && r.LagTicks > dropLagTicks
+		// A synced standby holds up confirmation as soon as it stops acknowledging:
+		// it is behind if it lags far, or lags at all without acknowledging anything
+		// for a while (a hung process keeps its connection open).
+		stale := r.LagTicks > syncLagTicks && now.Sub(time.UnixMilli(r.LastAckUnixMs)) > staleAck
+		bad := !r.Connected || isSynced && (r.LagTicks > dropLagTicks || stale)
 		switch {
 		case !bad:
 			w.behindSince = time.Time{}

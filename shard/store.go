@@ -286,7 +286,18 @@ func (s *Store) Batches(from, to uint64, fn func(Batch) error) error {
 // (starting at 1) the first time the name is seen.
 func (s *Store) PlayerID(name string) (uint32, error) {
 	var id uint32
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// A known name needs no write (and no fsync): players rejoining after a move or
+	// a failover are looked up, not allocated.
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketPlayer).Get([]byte(name)); len(v) == 4 {
+			id = binary.BigEndian.Uint32(v)
+		}
+		return nil
+	})
+	if err != nil || id != 0 {
+		return id, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		pb := tx.Bucket(bucketPlayer)
 		if v := pb.Get([]byte(name)); v != nil {
 			id = binary.BigEndian.Uint32(v)

@@ -223,8 +223,13 @@ func newSurfaceCmd() *cobra.Command {
 						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
 					}
 					st := "placed"
-					if js.PlacementError != "" {
+					switch r := js.Replication; {
+					case js.PlacementError != "":
 						st = "problem: " + js.PlacementError
+					case r.Migration != nil:
+						st = "moving to " + r.Migration.Target
+					case r.UnderReplicated:
+						st = "placed, under-replicated"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, st)
 				}

@@ -44,7 +44,7 @@ type replSurface struct {
 	} `json:"events"`
 }
 
-func surfaceOf(t *testing.T, c *proctest.Cluster, name string) replSurface {
+func surfaceOf(t testing.TB, c *proctest.Cluster, name string) replSurface {
 	t.Helper()
 	var s replSurface
 	c.JSON(&s, "surface", "get", name)
@@ -52,7 +52,7 @@ func surfaceOf(t *testing.T, c *proctest.Cluster, name string) replSurface {
 }
 
 // waitReplicated waits until every surface has a primary and a synced standby.
-func waitReplicated(t *testing.T, c *proctest.Cluster, names ...string) {
+func waitReplicated(t testing.TB, c *proctest.Cluster, names ...string) {
 	t.Helper()
 	proctest.Eventually(t, 90*time.Second, "surfaces "+strings.Join(names, ", ")+" to have a synced standby", func() bool {
 		for _, n := range names {
@@ -145,7 +145,7 @@ func (w *watcher) pos(name string) (int32, int32, bool) {
 }
 
 // join starts a client on surface via addr; act makes it a bot that acts.
-func join(t *testing.T, ctx context.Context, addr, surface, name string, act bool) *watcher {
+func join(t testing.TB, ctx context.Context, addr, surface, name string, act bool) *watcher {
 	t.Helper()
 	w := &watcher{arrived: map[uint64]time.Time{}, done: make(chan struct{}), acts: make(chan sim.Action, 4)}
 	c, err := player.Dial(ctx, player.Options{Node: addr, Surface: surface, Name: name, ReconnectFor: time.Minute,
@@ -194,7 +194,7 @@ func (w *watcher) log() string {
 // node that ran its primary and counts the iron plates on both loop surfaces and in
 // flight between them, leaving out those players' characters brought along. The
 // loop map puts 2,000 plates on each surface.
-func plates(t *testing.T, dir string, where map[string]string) int64 {
+func plates(t testing.TB, dir string, where map[string]string) int64 {
 	t.Helper()
 	type cen struct {
 		items  map[string]int64
@@ -268,7 +268,7 @@ func plates(t *testing.T, dir string, where map[string]string) int64 {
 // loopWorld creates the closed world: loop surfaces a and b bridged both ways,
 // with their primaries on the given nodes (pinned to place them, then unpinned so
 // the scheduler is free to fail them over).
-func loopWorld(t *testing.T, c *proctest.Cluster, aOn, bOn string) {
+func loopWorld(t testing.TB, c *proctest.Cluster, aOn, bOn string) {
 	t.Helper()
 	c.CLI("surface", "create", "a", "--map", "loop", "--node", aOn)
 	c.CLI("surface", "create", "b", "--map", "loop", "--node", bOn)
@@ -278,7 +278,7 @@ func loopWorld(t *testing.T, c *proctest.Cluster, aOn, bOn string) {
 
 // unpinWhenPlaced waits for each surface's primary to be on its node, then unpins
 // it so that the scheduler may fail it over.
-func unpinWhenPlaced(t *testing.T, c *proctest.Cluster, on map[string]string) {
+func unpinWhenPlaced(t testing.TB, c *proctest.Cluster, on map[string]string) {
 	t.Helper()
 	for s, n := range on {
 		proctest.Eventually(t, 30*time.Second, "surface "+s+" on "+n, func() bool { return surfaceOf(t, c, s).Primary == n })
@@ -286,7 +286,7 @@ func unpinWhenPlaced(t *testing.T, c *proctest.Cluster, on map[string]string) {
 	}
 }
 
-func delivered(t *testing.T, c *proctest.Cluster, bridge string) int64 {
+func delivered(t testing.TB, c *proctest.Cluster, bridge string) int64 {
 	out, _, code := proctest.Run(t, c.Bin, 10*time.Second, "bridge", "get", bridge, "--json", "--controller", c.CtlAddr)
 	var g struct {
 		Delivered int64 `json:"delivered"`

@@ -309,10 +309,14 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 	if err := ack(pos); err != nil {
 		return recvError(st)
 	}
+	var held *pb.FollowResponse // a message taken while gathering ticks
 	for {
-		m, err := next()
-		if err != nil {
-			return err
+		m := held
+		held = nil
+		if m == nil {
+			if m, err = next(); err != nil {
+				return err
+			}
 		}
 		if m == nil {
 			continue
@@ -325,10 +329,31 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 			if err := putPlayers(sh, msg.Ticks.Players); err != nil {
 				return err
 			}
-			if len(msg.Ticks.Ticks) == 0 {
+			ticks := msg.Ticks.Ticks
+			// Group commit: every tick message already here goes into one write and
+			// one acknowledgement.
+		gather:
+			for len(ticks) < 4096 {
+				select {
+				case more := <-msgs:
+					mt := more.GetTicks()
+					if mt == nil || more.Epoch < epoch {
+						held = more
+						break gather
+					}
+					if err := putPlayers(sh, mt.Players); err != nil {
+						return err
+					}
+					ticks = append(ticks, mt.Ticks...)
+				default:
+					break gather
+				}
+			}
+			if len(ticks) == 0 {
 				continue // keepalive
 			}
-			d, err := sh.Append(toReplicated(msg.Ticks.Ticks))
+			silence.Reset(f.cfg.LostAfter)
+			d, err := sh.Append(toReplicated(ticks))
 			var mm *shard.Mismatch
 			if errors.As(err, &mm) {
 				_ = ack(d)

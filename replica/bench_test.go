@@ -3,9 +3,9 @@ package replica
 import (
 	"context"
 	"fmt"
-	"slices"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 

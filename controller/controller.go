@@ -74,6 +74,10 @@ type Config struct {
 	Transport raft.Transport
 }
 
+// apiStreamWorkers is how many goroutines serve gRPC calls (see NumStreamWorkers
+// in start): enough for the benchmark's 64 concurrent writers and then some.
+const apiStreamWorkers = 128
+
 // Controller is one running controller.
 type Controller struct {
 	cfg    Config
@@ -281,6 +285,12 @@ func (c *Controller) start() error {
 		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
 		grpc.StaticStreamWindowSize(ctlclient.StreamWindow),
 		grpc.StaticConnWindowSize(ctlclient.ConnWindow),
+		// Calls run on long-lived workers instead of a new goroutine each: a
+		// write waits milliseconds in Raft deep in its handler, and every fresh
+		// goroutine grew (copied) its stack on the way there. Beyond this many
+		// calls at once (or with long streams holding workers) gRPC falls back
+		// to a goroutine per call.
+		grpc.NumStreamWorkers(apiStreamWorkers),
 	}
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))

@@ -184,6 +184,7 @@ func TestSurfaceCLIContract(t *testing.T) {
 		{[]string{"surface", "move", "nauvis", "--to", "n9"}, "node n9 not found"},
 		{[]string{"surface", "move", "vulcanus", "--to", "n1"}, "surface vulcanus not found"},
 		{[]string{"surface", "standby-mode", "nauvis", "lukewarm"}, "use hot"},
+		{[]string{"node", "drain", "n9"}, "node n9 not found"},
 		{[]string{"surface", "create", "gleba", "--standby-mode", "cold"}, "--standby-mode"},
 		{[]string{"surface", "list", "--controller", "127.0.0.1:1", "--timeout", "300ms"}, "controller unavailable"},
 	} {

@@ -271,9 +271,33 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writer) (drainJSON, error) {
 	start := time.Now()
 	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}}
+	// A surface pinned to the node cannot leave it: say so before touching anything.
+	var pinned []string
+	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		if _, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: id}); err != nil {
+			return err
+		}
+		r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+		if err != nil {
+			return err
+		}
+		for _, sf := range r.Surfaces {
+			if sf.Pin == id {
+				pinned = append(pinned, sf.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	if len(pinned) > 0 {
+		return out, fmt.Errorf("cannot drain %s: %s pinned to it; unpin (`starlane surface pin NAME --unpin`) or pin elsewhere first",
+			id, strings.Join(pinned, ", ")+map[bool]string{true: " is", false: " are"}[len(pinned) == 1])
+	}
 	rid := ctlclient.NewRequestID()
 	var cordonIndex uint64
-	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 		r, err := c.CordonNode(ctx, &pb.CordonNodeRequest{RequestId: rid, Id: id, Cordoned: true})
 		if err == nil {
 			cordonIndex = r.Index

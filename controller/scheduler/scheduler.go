@@ -418,6 +418,9 @@ func sameSet(a, b []string) bool {
 // can take a new copy.
 func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string, []string) {
 	if s.Pin != "" {
+		if s.Pin == s.Primary {
+			return "", []string{"it is pinned to " + s.Pin}
+		}
 		if l := loads[s.Pin]; l != nil && exclusion(l, s, nil) == "" {
 			return s.Pin, nil
 		}

@@ -90,6 +90,12 @@ func TestSchedule(t *testing.T) {
 			want:  []Change{{Surface: "a", Assign: true, Primary: "n1", Reason: "placed primary on n1"}},
 		},
 		{
+			name:   "pinned to its cordoned node: it stays and says why",
+			state:  State{Nodes: []Node{{ID: "n1", Up: true, Cordoned: true}, up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Pin: "n1", Primary: "n1", Epoch: 4}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 4}},
+			errHas: "cannot move off n1 (n1 is cordoned): it is pinned to n1",
+		},
+		{
 			name:  "pin moves a placed primary live",
 			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 1, Pin: "n2", Primary: "n1", Epoch: 4}}},
 			want:  []Change{{Surface: "a", ExpectedEpoch: 4, Migrate: "n2", Reason: "moving to n2 (pinned to n2)"}},

@@ -66,14 +66,14 @@ func main() {
 				fmt.Fprintf(os.Stderr, "%s run %d: %v\n", s.name(), r+1, err)
 				os.Exit(1)
 			}
-			fmt.Fprintf(os.Stderr, "%s run %d: seq %.0f w/s p50 %.2f ms | conc %.0f w/s p50 %.2f ms p99 %.2f ms, CPU/write members %d µs client %d µs | failover %.2f s | load %s\n",
+			fmt.Fprintf(os.Stderr, "%s run %d: seq %.0f w/s p50 %.2f ms | conc %.0f w/s p50 %.2f ms p99 %.2f ms, CPU/write members %d µs client %d µs | peak RSS %d MiB | failover %.2f s | load %s\n",
 				s.name(), r+1, res.seqRate, ms(res.seqP50), res.concRate, ms(res.concP50), ms(res.concP99),
-				res.concSrvCPU.Microseconds(), res.concCliCPU.Microseconds(), res.failover.Seconds(), loadavg())
+				res.concSrvCPU.Microseconds(), res.concCliCPU.Microseconds(), res.peakRSS, res.failover.Seconds(), loadavg())
 			results[s.name()] = append(results[s.name()], res)
 		}
 	}
-	fmt.Printf("| system | sequential writes/s | sequential p50 | sequential p99 | %d-client writes/s | %d-client p50 | %d-client p99 | %d-client CPU per write (members + client) | leader kill -> next write (median; all runs) |\n", *clients, *clients, *clients, *clients)
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| system | sequential writes/s | sequential p50 | sequential p99 | %d-client writes/s | %d-client p50 | %d-client p99 | %d-client CPU per write (members + client) | peak member RSS | leader kill -> next write (median; all runs) |\n", *clients, *clients, *clients, *clients)
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range systems {
 		rs := results[s.name()]
 		if len(rs) == 0 {
@@ -91,10 +91,11 @@ func main() {
 		for _, r := range rs {
 			fo = append(fo, fmt.Sprintf("%.2f", r.failover.Seconds()))
 		}
-		fmt.Printf("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.0f + %.0f µs | %.2f s (%s) |\n", s.name(),
+		fmt.Printf("| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.0f + %.0f µs | %.0f MiB | %.2f s (%s) |\n", s.name(),
 			med(func(r result) float64 { return r.seqRate }), med(func(r result) float64 { return ms(r.seqP50) }), med(func(r result) float64 { return ms(r.seqP99) }),
 			med(func(r result) float64 { return r.concRate }), med(func(r result) float64 { return ms(r.concP50) }), med(func(r result) float64 { return ms(r.concP99) }),
 			med(func(r result) float64 { return float64(r.concSrvCPU.Microseconds()) }), med(func(r result) float64 { return float64(r.concCliCPU.Microseconds()) }),
+			med(func(r result) float64 { return float64(r.peakRSS) }),
 			med(func(r result) float64 { return r.failover.Seconds() }), strings.Join(fo, ", "))
 	}
 }
@@ -117,7 +118,10 @@ type result struct {
 	// CPU time per write in the 64-client phase, summed over the three members,
 	// and of this benchmark process (the client).
 	concSrvCPU, concCliCPU time.Duration
-	failover               time.Duration
+	// peakRSS is the largest peak resident set of a member after the
+	// throughput phases, in MiB.
+	peakRSS  int
+	failover time.Duration
 }
 
 // system is one cluster under test.
@@ -133,6 +137,8 @@ type system interface {
 	stop()
 	// cpu is the CPU time the members have used so far.
 	cpu() time.Duration
+	// peakRSS is the largest peak resident set size of a member, in MiB.
+	peakRSS() int
 }
 
 // profiler fetches CPU profiles from the members' /debug/pprof/profile while a
@@ -267,6 +273,7 @@ func runOnce(s system, dur time.Duration, clients int, prof profiler) (result, e
 	if err != nil {
 		return res, fmt.Errorf("concurrent: %w", err)
 	}
+	res.peakRSS = s.peakRSS()
 	res.failover, err = failover(s, conns, l, key)
 	return res, err
 }
@@ -443,6 +450,24 @@ func (p *procs) cpu() time.Duration {
 		sum += time.Duration(ut+st) * 10 * time.Millisecond
 	}
 	return sum
+}
+
+func (p *procs) peakRSS() int {
+	most := 0
+	for _, c := range p.cmds {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+				var kb int
+				fmt.Sscan(f[1], &kb)
+				most = max(most, kb/1024)
+			}
+		}
+	}
+	return most
 }
 
 func (p *procs) kill(i int) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -773,5 +774,56 @@ func TestLaggingStandbyIsDroppedAndReplaced(t *testing.T) {
 	}
 	if longest > 3*time.Second {
 		t.Errorf("the primary stopped confirming for %v while its standby hung", longest)
+	}
+}
+
+// TestHotStandbyDesyncIsAnEventWithAReport runs a hot standby that simulates
+// differently (a node started with the hidden --tamper-standby-at): the standby's
+// hash check catches it, the primary writes a desync report naming the entity that
+// differs, the controller records a surface.desync event, and the standby starts
+// over from a checkpoint and is synced again.
+func TestHotStandbyDesyncIsAnEventWithAReport(t *testing.T) {
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1", "--checkpoint-every", "300")
+	c.StartNode("n2", "--checkpoint-every", "300", "--tamper-standby-at", "400")
+	c.WaitNodes("n1", "n2")
+	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
+	var event string
+	proctest.Eventually(t, 60*time.Second, "a surface.desync event", func() bool {
+		for _, e := range surfaceOf(t, c, "a").Events {
+			if e.Kind == "surface.desync" {
+				event = e.Message
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("event: %s", event)
+	reports, _ := filepath.Glob(filepath.Join(dir, "n1", "shards", "a", "desync", "*standby-n2.json"))
+	if len(reports) != 1 || !strings.Contains(event, reports[0]) || !strings.Contains(event, "1 entities differ") {
+		t.Fatalf("reports %v for event %q", reports, event)
+	}
+	b, _ := os.ReadFile(reports[0])
+	var rep struct {
+		Entities []struct {
+			What   string `json:"what"`
+			Server string `json:"server"`
+		} `json:"entities"`
+	}
+	json.Unmarshal(b, &rep)
+	if len(rep.Entities) != 1 || !strings.HasPrefix(rep.Entities[0].What, "wooden-chest") || rep.Entities[0].Server != "missing" {
+		t.Fatalf("the report does not name the chest only the standby has:\n%s", b)
+	}
+	// The standby starts over from a checkpoint and keeps up again.
+	at := surfaceOf(t, c, "a").Stats.Tick
+	proctest.Eventually(t, 30*time.Second, "the standby to be synced past the desync", func() bool {
+		s := surfaceOf(t, c, "a")
+		return s.Stats != nil && s.Stats.Tick > at+120 && len(s.Replication.Synced) == 1 && s.Replication.Synced[0] == "n2"
+	})
+	for _, e := range surfaceOf(t, c, "a").Events {
+		if e.Kind == "surface.desync" && e.Message != event {
+			t.Errorf("a second desync: %s", e.Message)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,6 +79,10 @@ type Config struct {
 	// HandoffTimeout bounds how long a primary stands frozen in a live move's
 	// handoff, waiting for the target to hold its last tick (2s).
 	HandoffTimeout time.Duration
+	// TamperStandbyAt, if non-zero, makes this node's hot standbys build a chest
+	// nobody asked for after that tick (tests and drills of the standby desync
+	// check; never in production).
+	TamperStandbyAt uint64
 
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
@@ -107,6 +112,8 @@ type Node struct {
 	replMet     *replica.Metrics
 	replConnsMu sync.Mutex
 	replConns   map[string]*grpc.ClientConn
+	// tamperedOnce: Config.TamperStandbyAt desyncs one standby once.
+	tamperedOnce atomic.Bool
 
 	mu     sync.Mutex
 	shards map[string]*hosted

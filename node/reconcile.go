@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -311,6 +312,16 @@ func (n *Node) openStandby(a *pb.NodeAssignment) (*shard.Shard, error) {
 	}
 	cfg := n.shardConfig(a)
 	cfg.New = func() (shard.Simulation, error) { return nil, shard.ErrNoState }
+	if at := n.cfg.TamperStandbyAt; at != 0 {
+		load := cfg.Load
+		cfg.Load = func(r io.Reader) (shard.Simulation, error) {
+			s, err := load(r)
+			if err != nil {
+				return nil, err
+			}
+			return &tampered{Surface: s.(*sim.Surface), at: at, once: &n.tamperedOnce}, nil
+		}
+	}
 	return shard.OpenStandby(cfg, modeOf(a) == pb.StandbyMode_STANDBY_MODE_HOT)
 }
 
@@ -376,3 +387,19 @@ func short(h string) string {
 }
 
 func hex16(v uint64) string { return fmt.Sprintf("%016x", v) }
+
+// tampered is a simulation that builds a chest nobody asked for after tick at
+// (Config.TamperStandbyAt): a hot standby running it falls out of step with its
+// primary, which the hash check must catch.
+type tampered struct {
+	*sim.Surface
+	at   uint64
+	once *atomic.Bool // one desync per node process: the resync must then hold
+}
+
+func (t *tampered) Step(in []shard.Input) {
+	t.Surface.Step(in)
+	if t.Surface.Tick() == t.at && t.once.CompareAndSwap(false, true) {
+		t.Surface.Build(sim.BuildSpec{Name: "wooden-chest", X: 900, Y: 900})
+	}
+}

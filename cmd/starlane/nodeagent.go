@@ -47,6 +47,8 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file")
 	f.MarkHidden("cpu-profile")
+	f.Uint64Var(&a.cfg.TamperStandbyAt, "tamper-standby-at", 0, "tests: hot standbys here desync on purpose after this tick")
+	f.MarkHidden("tamper-standby-at")
 }
 
 // runAgent runs the worker agent until SIGINT or SIGTERM.

@@ -170,7 +170,7 @@ func (a *clusterAPI) RemoveController(ctx context.Context, req *pb.RemoveControl
 	if req.Id == c.id {
 		// A leader leaves only after handing over, so the cluster never waits out
 		// an election for it.
-		if err := c.raft.LeadershipTransfer().Error(); err != nil {
+		if err := c.transferLeadership(); err != nil {
 			return nil, status.Errorf(codes.FailedPrecondition, "cannot remove the leader: leadership transfer failed: %v", err)
 		}
 		return nil, status.Error(codes.Unavailable, "leadership transferred away from the controller being removed; retry")
@@ -191,7 +191,10 @@ func (a *clusterAPI) TransferLeadership(ctx context.Context, req *pb.TransferLea
 	c := a.c
 	var f raft.Future
 	if req.ToId == "" {
-		f = c.raft.LeadershipTransfer()
+		if err := c.transferLeadership(); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "leadership transfer: %v", err)
+		}
+		f = nil
 	} else {
 		cf := c.raft.GetConfiguration()
 		if err := cf.Error(); err != nil {
@@ -214,8 +217,10 @@ func (a *clusterAPI) TransferLeadership(ctx context.Context, req *pb.TransferLea
 		}
 		f = c.raft.LeadershipTransferToServer(target.ID, target.Address)
 	}
-	if err := f.Error(); err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "leadership transfer: %v", err)
+	if f != nil {
+		if err := f.Error(); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "leadership transfer: %v", err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

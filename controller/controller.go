@@ -352,13 +352,27 @@ func (c *Controller) IsLeader() bool {
 	return c.raft.State() == raft.Leader && c.leaderReady.Load()
 }
 
+// transferLeadership hands leadership to the most up-to-date voter. A transfer can fail
+// on a transient error — the transport's pooled connection to a follower that restarted
+// breaks on the first TimeoutNow — so it tries a few times before giving up.
+func (c *Controller) transferLeadership() error {
+	var err error
+	for try := 0; try < 3 && c.raft.State() == raft.Leader; try++ {
+		if err = c.raft.LeadershipTransfer().Error(); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
 // Shutdown stops the controller. graceful hands leadership to another voter first
 // and lets in-flight calls finish.
 func (c *Controller) Shutdown(graceful bool) error {
 	var err error
 	c.stopOnce.Do(func() {
 		if graceful && c.raft != nil && c.raft.State() == raft.Leader {
-			if ferr := c.raft.LeadershipTransfer().Error(); ferr != nil {
+			if ferr := c.transferLeadership(); ferr != nil {
 				c.log.Info("no leadership transfer before shutdown", "err", ferr)
 			} else {
 				c.log.Info("leadership transferred before shutdown")

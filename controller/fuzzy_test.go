@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,6 +255,9 @@ func TestFuzzyRaftCluster(t *testing.T) {
 		choice := rng.IntN(5)
 		if round == 0 {
 			choice = 0 // always exercise at least one leader isolation
+			for end := time.Now().Add(10 * time.Second); leader() == nil && time.Now().Before(end); {
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
 		switch choice {
 		case 0, 3: // leader cut off from everyone
@@ -271,6 +275,15 @@ func TestFuzzyRaftCluster(t *testing.T) {
 		}
 		connectAll(cut)
 		time.Sleep(time.Duration(200+rng.IntN(400)) * time.Millisecond)
+		if round == 0 {
+			// The first isolation lasts until another leader is elected (a slow run,
+			// under -race say, still gets at least one election).
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				if l := leader(); l != nil && !cut[slices.Index(nodes, l)] {
+					break
+				}
+			}
+		}
 		for _, nd := range nodes {
 			nd.trans.set(0.05, 3*time.Millisecond)
 		}

@@ -365,15 +365,24 @@ func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
 	defer c.cancel()
 	msgs := make(chan *pb.PlayResponse, 64)
 	errc := make(chan error, 1)
+	// The reader keeps its own stream: after a reconnect c.stream is the next one, which
+	// this goroutine, still draining the old stream, must not read.
+	st := c.stream
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		for {
-			m, err := c.stream.Recv()
+			m, err := st.Recv()
 			if err != nil {
 				errc <- err
 				close(msgs)
 				return
 			}
-			msgs <- m
+			select {
+			case msgs <- m:
+			case <-done:
+				return
+			}
 		}
 	}()
 	for {

@@ -3,7 +3,6 @@ package bridge
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,19 +16,7 @@ import (
 // bin is the starlane binary, built once for the multi-process tests.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "starlane-bridge-test")
-	if err != nil {
-		panic(err)
-	}
-	if bin, err = proctest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { proctest.Main(m, &bin) }
 
 type bridgeGet struct {
 	Exported  int64 `json:"exported"`

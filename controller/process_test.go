@@ -14,20 +14,10 @@ import (
 	"time"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
-
-// buildStarlane compiles the starlane binary into dir.
-func buildStarlane(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "starlane")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/starlane/starlane/cmd/starlane")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build starlane: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func freePorts(t *testing.T, n int) []string {
 	t.Helper()
@@ -73,7 +63,7 @@ func (p *proc) start(t *testing.T, bin string) {
 // old leader rejoins and catches up after a restart.
 func TestThreeControllerProcesses(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildStarlane(t, dir)
+	bin := mustBuild(t, dir)
 	ports := freePorts(t, 6)
 	api := []string{ports[0], ports[2], ports[4]}
 	procs := make([]*proc, 3)
@@ -277,4 +267,14 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func(ctx context.Con
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %v waiting for %s", d, what)
+}
+
+// mustBuild compiles the starlane binary into dir.
+func mustBuild(t *testing.T, dir string) string {
+	t.Helper()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/player"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
@@ -31,38 +32,12 @@ import (
 // bin is the starlane binary, built once for every test in this package.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "starlane-node-test")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "starlane")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/starlane/starlane/cmd/starlane").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build starlane: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { proctest.Main(m, &bin) }
 
 // starlane runs the binary and returns stdout, stderr and the exit code.
 func starlane(t *testing.T, timeout time.Duration, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("starlane %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return proctest.Run(t, bin, timeout, args...)
 }
 
 type clusterInfo struct {

@@ -274,3 +274,21 @@ func (c *Cluster) WaitNodes(names ...string) {
 		return true
 	})
 }
+
+// Main builds the binary into a temporary directory, sets *bin to its path, runs the
+// package's tests and cleans up: call it from TestMain.
+func Main(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "starlane-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -34,6 +34,10 @@ type Config struct {
 	MaxTicks int
 	// Keepalive is how often an idle primary tells its standbys it is alive (200ms).
 	Keepalive time.Duration
+	// AwaitPrimary is how long a Follow stream naming a surface this node does not
+	// serve yet, or a newer epoch than its shard's, waits for that promotion to land
+	// before it is refused (500ms).
+	AwaitPrimary time.Duration
 }
 
 func (c *Config) defaults() {
@@ -51,6 +55,9 @@ func (c *Config) defaults() {
 	}
 	if c.Keepalive <= 0 {
 		c.Keepalive = 200 * time.Millisecond
+	}
+	if c.AwaitPrimary <= 0 {
+		c.AwaitPrimary = 500 * time.Millisecond
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -243,5 +245,82 @@ func TestLosingThePrimaryIsReportedOnce(t *testing.T) {
 	}
 	if c, _ := f.Status(); c {
 		t.Fatal("still connected")
+	}
+}
+
+// A standby that dials a node a moment before its promotion lands is served once
+// it does, instead of being refused into a redial backoff; a stale epoch is
+// refused at once, and a surface that never arrives is refused after AwaitPrimary.
+func TestFollowWaitsForAPromotionAboutToLand(t *testing.T) {
+	t.Parallel()
+	p, err := shard.Open(shardConfig(t.TempDir(), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetStandbys([]string{"n2"})
+	p.Start()
+	t.Cleanup(func() { p.Stop() })
+	waitFor(t, 10*time.Second, "a first checkpoint", func() bool { return p.Executed() > 130 })
+
+	server := NewServer(Config{Node: "n1", AwaitPrimary: 2 * time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	pb.RegisterReplicationServiceServer(gs, server)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := pb.NewReplicationServiceClient(conn)
+	follow := func(surface string, epoch uint64) (*pb.FollowResponse, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		t.Cleanup(cancel)
+		st, err := client.Follow(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Send(&pb.FollowRequest{Epoch: epoch, Msg: &pb.FollowRequest_Hello{Hello: &pb.FollowHello{Surface: surface, Node: "n2"}}}); err != nil {
+			return nil, err
+		}
+		return st.Recv()
+	}
+
+	// The promotion lands 150ms after the standby asks.
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		server.Add("nauvis", p, []string{"n2"})
+	}()
+	m, err := follow("nauvis", p.Epoch())
+	if err != nil || m.GetStart() == nil {
+		t.Fatalf("a standby dialling just before the promotion got %v, %v; want the stream's start", m, err)
+	}
+
+	// A newer epoch the running shard is about to move to is waited for too.
+	next := p.Epoch() + 1
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		p.SetEpoch(next)
+	}()
+	if m, err := follow("nauvis", next); err != nil || m.GetStart() == nil {
+		t.Fatalf("a standby of the epoch about to be set got %v, %v; want the stream's start", m, err)
+	}
+
+	start := time.Now()
+	if _, err := follow("nauvis", p.TermEpoch()-1); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("a stale epoch got %v; want FailedPrecondition", err)
+	} else if waited := time.Since(start); waited > time.Second {
+		t.Fatalf("a stale epoch was refused only after %v", waited)
+	}
+
+	start = time.Now()
+	if _, err := follow("vulcanus", p.Epoch()); status.Code(err) != codes.NotFound {
+		t.Fatalf("a surface this node never serves got %v; want NotFound", err)
+	} else if waited := time.Since(start); waited < 2*time.Second {
+		t.Fatalf("refused after %v, before AwaitPrimary", waited)
 	}
 }

@@ -22,12 +22,13 @@ type Server struct {
 	cfg     Config
 	mu      sync.Mutex
 	sources map[string]*Source
+	added   chan struct{} // closed and replaced when a source is added
 }
 
 // NewServer returns a server without sources.
 func NewServer(cfg Config) *Server {
 	cfg.defaults()
-	return &Server{cfg: cfg, sources: map[string]*Source{}}
+	return &Server{cfg: cfg, sources: map[string]*Source{}, added: make(chan struct{})}
 }
 
 // Source is the primary's end of replication for one surface: who may follow, and
@@ -81,6 +82,8 @@ func (s *Server) Add(surface string, sh *shard.Shard, standbys []string) *Source
 		old.close()
 	}
 	s.sources[surface] = src
+	close(s.added)
+	s.added = make(chan struct{})
 	s.mu.Unlock()
 	return src
 }
@@ -241,13 +244,48 @@ func (s *Server) Follow(st pb.ReplicationService_FollowServer) error {
 	if h == nil {
 		return status.Error(codes.InvalidArgument, "the first message of a replication stream must be a hello")
 	}
-	s.mu.Lock()
-	src := s.sources[h.Surface]
-	s.mu.Unlock()
-	if src == nil {
-		return status.Errorf(codes.NotFound, "node %s does not run the primary of surface %s", s.cfg.Node, h.Surface)
+	src, err := s.await(st.Context(), h.Surface, first.Epoch)
+	if err != nil {
+		return err
 	}
 	return src.serve(st, first.Epoch, h)
+}
+
+// await returns the source of surface once its shard serves epoch. A standby that
+// learns of a new epoch may dial the new primary a moment before that node has
+// applied its promotion (a live move's old primary, demoted, races the target's
+// promotion); refusing it then would cost the standby a redial backoff, and the new
+// primary's confirmations wait for it. So a newer epoch, or no source yet, is
+// waited for up to Config.AwaitPrimary; an older epoch is refused at once.
+func (s *Server) await(ctx context.Context, surface string, epoch uint64) (*Source, error) {
+	deadline := time.NewTimer(s.cfg.AwaitPrimary)
+	defer deadline.Stop()
+	// Promotion raises a running shard's epoch without telling the server: poll it.
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		s.mu.Lock()
+		src, added := s.sources[surface], s.added
+		s.mu.Unlock()
+		var err error
+		if src == nil {
+			err = status.Errorf(codes.NotFound, "node %s does not run the primary of surface %s", s.cfg.Node, surface)
+		} else if e := src.sh.CheckEpoch(epoch); e != nil {
+			if err = epochStatus(e); status.Code(err) != codes.Unavailable {
+				return nil, err
+			}
+		} else {
+			return src, nil
+		}
+		select {
+		case <-added:
+		case <-poll.C:
+		case <-deadline.C:
+			return nil, err
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
 }
 
 func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h *pb.FollowHello) error {

@@ -2,10 +2,12 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,9 @@ import (
 // storing only), unthrottled (as many ticks per second as it can) and at 60 UPS, and
 // reports the primary's ticks per second (ups), its mean and p99 tick time, and how
 // far confirmation trailed execution.
+//
+// It also reports the process's CPU time per tick, standby included: on a machine
+// with few cores, whether primary and standby together need more than it has.
 //
 //	go test ./replica/ -run '^$' -bench 'PrimaryTicks/megabase-10k/(alone|hot|warm)$' -benchtime 3000x
 //	go test ./replica/ -run '^$' -bench 'PrimaryTicks/megabase-10k/60ups' -benchtime 600x
@@ -44,24 +49,30 @@ func BenchmarkPrimaryTicks(b *testing.B) {
 	}
 }
 
+// benchShardConfig is the benchmark's shard; base is the map a primary starts from
+// (nil for a standby, which starts from the primary's checkpoint).
+func benchShardConfig(dir string, ups int, base *sim.Surface) shard.Config {
+	bundle := sim.DefaultBundle()
+	return shard.Config{Name: "nauvis", Dir: dir, Epoch: 7, UPS: ups, MaxLag: time.Hour, CheckpointEvery: 1800, HashEvery: 60,
+		New: func() (shard.Simulation, error) {
+			if base == nil {
+				return nil, errors.New("a standby starts from its primary's checkpoint")
+			}
+			var buf bytesBuffer
+			if err := base.Save(&buf); err != nil {
+				return nil, err
+			}
+			return sim.Load(bundle, &buf)
+		},
+		Load: func(r io.Reader) (shard.Simulation, error) { return sim.Load(bundle, r) },
+	}
+}
+
 func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	if ups == 0 {
 		ups = 1_000_000
 	}
-	bundle := sim.DefaultBundle()
-	cfg := func(dir string) shard.Config {
-		return shard.Config{Name: "nauvis", Dir: dir, Epoch: 7, UPS: ups, MaxLag: time.Hour, CheckpointEvery: 1800, HashEvery: 60,
-			New: func() (shard.Simulation, error) {
-				var buf bytesBuffer
-				if err := base.Save(&buf); err != nil {
-					return nil, err
-				}
-				return sim.Load(bundle, &buf)
-			},
-			Load: func(r io.Reader) (shard.Simulation, error) { return sim.Load(bundle, r) },
-		}
-	}
-	p, err := shard.Open(cfg(b.TempDir()))
+	p, err := shard.Open(benchShardConfig(b.TempDir(), ups, base))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +83,7 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	}
 	p.SetStandbys(standbys)
 	server := NewServer(Config{Node: "n1"})
-	server.Add("nauvis", p, standbys)
+	src := server.Add("nauvis", p, standbys)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -82,27 +93,31 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	go srv.Serve(ln)
 	defer srv.Stop()
 	if mode != "alone" {
-		sb, err := shard.OpenStandby(cfg(b.TempDir()), mode == "hot")
+		stop, err := followStandby(ln.Addr().String(), b.TempDir(), mode == "hot")
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer sb.Stop()
-		conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close()
-		f := NewFollower(FollowerConfig{Config: Config{Node: "n2"}, Surface: "nauvis", Shard: sb,
-			Dial: func(string) (pb.ReplicationServiceClient, error) { return pb.NewReplicationServiceClient(conn), nil }})
-		defer f.Stop()
-		f.Update("n1", ln.Addr().String(), 7)
+		defer stop()
 	}
 	p.Start()
-	// Warm up: the standby has its copy and confirms.
-	for p.Confirmed() < 60 {
-		time.Sleep(time.Millisecond)
+	// Warm up: confirmation runs and the standby has caught up from its starting
+	// checkpoint (a standby that cannot keep up with an unthrottled primary is
+	// reported, and measured anyway).
+	caughtUp := func() bool {
+		st := src.Stats()
+		return len(standbys) == 0 || len(st) == 1 && st[0].Connected && st[0].AckedTick+120 >= p.Executed()
+	}
+	for deadline := time.Now().Add(30 * time.Second); p.Confirmed() < 60 || !caughtUp(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			if p.Confirmed() < 60 {
+				b.Fatalf("confirmed only %d ticks in 30s", p.Confirmed())
+			}
+			b.Logf("the standby has not caught up in 30s (%+v at tick %d); measuring anyway", src.Stats(), p.Executed())
+			break
+		}
 	}
 	from, fromConfirmed := p.Executed(), p.Confirmed()
+	cpu0 := processCPU()
 	b.ResetTimer()
 	start := time.Now()
 	var trail uint64
@@ -113,6 +128,7 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	el := time.Since(start)
 	b.StopTimer()
 	ticks := p.Executed() - from
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(ticks), "process-cpu-us/tick")
 	recs, err := p.ReadExecuted(context.Background(), from+1, int(ticks))
 	if err == nil && len(recs) > 0 {
 		costs := make([]time.Duration, len(recs))
@@ -143,4 +159,31 @@ func (w *bytesBuffer) Read(p []byte) (int, error) {
 	n := copy(p, w.b[w.off:])
 	w.off += n
 	return n, nil
+}
+
+// followStandby runs a standby of surface nauvis in this process, following the
+// primary at addr; stop ends it.
+func followStandby(addr, dir string, hot bool) (stop func(), err error) {
+	sb, err := shard.OpenStandby(benchShardConfig(dir, 60, nil), hot)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		sb.Stop()
+		return nil, err
+	}
+	f := NewFollower(FollowerConfig{Config: Config{Node: "n2"}, Surface: "nauvis", Shard: sb,
+		Dial: func(string) (pb.ReplicationServiceClient, error) { return pb.NewReplicationServiceClient(conn), nil }})
+	f.Update("n1", addr, 7)
+	return func() { f.Stop(); conn.Close(); sb.Stop() }, nil
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

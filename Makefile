@@ -4,7 +4,7 @@ BIN     ?= bin/starlane
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short race bench proto lint dev docker clean
+.PHONY: build test test-short bench proto lint dev docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/starlane

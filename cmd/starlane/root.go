@@ -23,6 +23,6 @@ Start here:
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newDevCmd(), newPlayCmd())
+	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newDevCmd(), newPlayCmd(), newTLSCmd())
 	return root
 }

@@ -1,4 +1,4 @@
-package tlsconf
+package tlsconf_test
 
 import (
 	"crypto/tls"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/tlsconf/tlstest"
 )
 
@@ -24,7 +25,7 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 		{":0", false},
 		{"10.1.2.3:7000", false},
 	} {
-		err := CheckLoopback(tc.addr)
+		err := tlsconf.CheckLoopback(tc.addr)
 		if (err == nil) != tc.ok {
 			t.Errorf("CheckLoopback(%q) = %v, want ok=%v", tc.addr, err, tc.ok)
 		}
@@ -32,7 +33,7 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 			t.Errorf("error for %q does not say how to fix it: %v", tc.addr, err)
 		}
 	}
-	var c Config
+	var c tlsconf.Config
 	if _, err := c.Listen("0.0.0.0:0", "test", nil); err == nil {
 		t.Fatal("plaintext listener on 0.0.0.0 was accepted")
 	}
@@ -40,13 +41,13 @@ func TestPlaintextOnlyOnLoopback(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	if err := (Config{CertFile: "a"}).Validate(); err == nil {
+	if err := (tlsconf.Config{CertFile: "a"}).Validate(); err == nil {
 		t.Error("cert without key accepted")
 	}
-	if err := (Config{CertFile: "a", KeyFile: "b", RequireClientCert: true}).Validate(); err == nil {
+	if err := (tlsconf.Config{CertFile: "a", KeyFile: "b", RequireClientCert: true}).Validate(); err == nil {
 		t.Error("client cert verification without CA accepted")
 	}
-	if _, err := (Config{CAFile: filepath.Join(t.TempDir(), "missing.pem")}).Client(); err == nil {
+	if _, err := (tlsconf.Config{CAFile: filepath.Join(t.TempDir(), "missing.pem")}).Client(); err == nil {
 		t.Error("missing CA file accepted")
 	}
 }
@@ -57,7 +58,7 @@ func TestMutualTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ca, cert, key := tlstest.WriteCerts(t, dir)
-	srvCfg := Config{CertFile: cert, KeyFile: key, CAFile: ca, RequireClientCert: true}
+	srvCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca, RequireClientCert: true}
 	ln, err := srvCfg.Listen("127.0.0.1:0", "test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func TestMutualTLS(t *testing.T) {
 	}()
 	addr := ln.Addr().String()
 
-	good, err := (Config{CertFile: cert, KeyFile: key, CAFile: ca}).ClientFor(addr)
+	good, err := (tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca}).ClientFor(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestMutualTLS(t *testing.T) {
 	}
 	c.Close()
 
-	noCert, _ := (Config{CAFile: ca}).ClientFor(addr)
+	noCert, _ := (tlsconf.Config{CAFile: ca}).ClientFor(addr)
 	c, err = tls.Dial("tcp", addr, noCert)
 	if err == nil {
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))

@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/tlsconf/tlstest"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -397,6 +399,52 @@ func TestTLSCluster(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("plaintext client talked to a TLS controller")
+	}
+}
+
+// TestTLSClusterByHostName: controllers that advertise host names, with certificates
+// that name only those hosts (no IP address), form a cluster — peers dial each other
+// by the advertised name, not the IP it resolved to.
+func TestTLSClusterByHostName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca, err := tlsconf.NewCA("test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.WriteCA(dir); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := ca.WriteIssued(dir, "controller", []string{"localhost"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: filepath.Join(dir, tlsconf.CAFileName)}
+	tc := newCluster(t, 3, false, func(i int, c *Config) {
+		c.TLS = tlsCfg
+		ports := []string{proctest.FreeAddr(t), proctest.FreeAddr(t)}
+		byName := func(addr string) string {
+			_, port, _ := net.SplitHostPort(addr)
+			return net.JoinHostPort("localhost", port)
+		}
+		c.BindAddr, c.APIAdvertise = ports[0], byName(ports[0])
+		c.RaftBind, c.RaftAdvertise = ports[1], byName(ports[1])
+	})
+	for _, c := range tc.ctls {
+		if host, _, _ := net.SplitHostPort(c.RaftAddr()); host != "localhost" {
+			t.Fatalf("controller advertises Raft at %s; want the name it was given", c.RaftAddr())
+		}
+	}
+	cl, err := ctlclient.Dial(tc.addrs(), tlsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Cluster(ctxT(t, 20*time.Second), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis"})
+		return err
+	}); err != nil {
+		t.Fatalf("write through a cluster joined by host name: %v", err)
 	}
 }
 

@@ -210,10 +210,11 @@ func (c *Controller) start() error {
 		}
 		adv := rl.Addr()
 		if cfg.RaftAdvertise != "" {
-			if adv, err = net.ResolveTCPAddr("tcp", cfg.RaftAdvertise); err != nil {
+			if err := checkAdvertise(cfg.RaftAdvertise); err != nil {
 				rl.Close()
 				return fmt.Errorf("--raft-advertise: %w", err)
 			}
+			adv = advertisedAddr(cfg.RaftAdvertise)
 		}
 		c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 			Stream: &streamLayer{Listener: rl, adv: adv, tls: cfg.TLS}, MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,

@@ -449,7 +449,10 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 			return 0, errors.New("the shard has no character")
 		}
 		to := Vec{a.X, a.Y}
-		dx, dy := int64(to.X-p.pos.X), int64(to.Y-p.pos.Y)
+		if !onMap(int64(floorDiv(to.X, TileUnits)), int64(floorDiv(to.Y, TileUnits)), 1, 1) {
+			return 0, fmt.Errorf("cannot walk to %d,%d: outside the map", floorDiv(to.X, TileUnits), floorDiv(to.Y, TileUnits))
+		}
+		dx, dy := int64(to.X)-int64(p.pos.X), int64(to.Y)-int64(p.pos.Y)
 		if dx*dx+dy*dy > int64(maxStep)*int64(maxStep) {
 			return 0, fmt.Errorf("cannot walk %.1f tiles in one step, the limit is %d", float64(isqrt(dx*dx+dy*dy))/TileUnits, maxStep/TileUnits)
 		}

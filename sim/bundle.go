@@ -21,6 +21,10 @@ const (
 	TicksPerSecond = 60
 	// TileUnits is the number of fixed-point position units in one tile (Factorio's MapPosition).
 	TileUnits = 256
+	// MapRadius bounds the map: entities and the character stay within this many
+	// tiles of the origin on each axis (tiles -MapRadius to MapRadius-1), the game's
+	// own limit. Fixed-point positions of the whole map then fit in an int32.
+	MapRadius = 1_000_000
 	// WorkPerSecond is the number of work units in one second of recipe or mining time at
 	// speed 1: progress per tick is the machine speed in hundredths (speed 1 = 100/tick).
 	WorkPerSecond = 6000

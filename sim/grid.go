@@ -87,6 +87,11 @@ func (s *Surface) areaFree(x, y, w, h int32) EntityID {
 	return 0
 }
 
+// onMap reports whether a w×h footprint with its top-left tile at x, y lies on the map.
+func onMap(x, y int64, w, h int32) bool {
+	return x >= -MapRadius && y >= -MapRadius && x+int64(w) <= MapRadius && y+int64(h) <= MapRadius
+}
+
 func floorDiv(a, b int32) int32 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {

@@ -89,7 +89,12 @@ func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		// The blueprint gives the entity's centre; after the shift its corner is whole.
 		lx := be.Position.X + shift.X - w*TileUnits/2
 		ly := be.Position.Y + shift.Y - h*TileUnits/2
-		sp := BuildSpec{Name: be.Name, X: floorDiv(lx, TileUnits) + dx, Y: floorDiv(ly, TileUnits) + dy, Dir: d,
+		x, y := int64(floorDiv(lx, TileUnits))+int64(dx), int64(floorDiv(ly, TileUnits))+int64(dy)
+		if !onMap(x, y, w, h) {
+			return nil, nil, shift, fmt.Errorf("entity %d (%s) would be at %d,%d, outside the map (tiles %d to %d on each axis)",
+				be.Number, be.Name, x, y, -MapRadius, MapRadius-1)
+		}
+		sp := BuildSpec{Name: be.Name, X: int32(x), Y: int32(y), Dir: d,
 			Recipe: be.Recipe, InputPriority: be.InputPriority, OutputPriority: be.OutputPriority}
 		if b.Entities[pi].Kind == KindUnderground {
 			sp.Underground = be.Type
@@ -234,9 +239,6 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	o, err := blueprint.Decode(str)
 	if err != nil {
 		return res, fmt.Errorf("blueprint: %w", err)
-	}
-	if index < 0 {
-		index = 0
 	}
 	bp, err := o.Select(index)
 	if err != nil {

@@ -237,3 +237,44 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 		t.Fatalf("the machine was built with recipe %q", info.Recipe)
 	}
 }
+
+// Nothing is built off the map: a build, a paste offset near the int32 range (which
+// used to wrap around and overlap) and a walk are refused whole, the map's edge
+// tiles are usable, and a negative book index is refused instead of meaning 0.
+func TestBuildAndPasteStayOnTheMap(t *testing.T) {
+	s := newTestSurface(t)
+	str := realBlueprint(t, "belt_balancer_4x4.txt")
+	for _, at := range [][2]int32{{MapRadius, 0}, {0, -MapRadius - 1}, {1<<31 - 3, 0}, {-1 << 31, -1 << 31}} {
+		if _, err := s.Paste(str, at[0], at[1], 0, 0); err == nil || !strings.Contains(err.Error(), "outside the map") {
+			t.Errorf("paste at %v: %v; want it refused as outside the map", at, err)
+		}
+	}
+	for _, sp := range []BuildSpec{{Name: "wooden-chest", X: MapRadius, Y: 0}, {Name: "assembling-machine-1", X: MapRadius - 2, Y: 0},
+		{Name: "splitter", X: 1<<31 - 1, Y: 0}, {Name: "wooden-chest", X: 0, Y: -1 << 31}} {
+		if _, err := s.Build(sp); err == nil || !strings.Contains(err.Error(), "outside the map") {
+			t.Errorf("build %+v: %v; want it refused as outside the map", sp, err)
+		}
+	}
+	if s.EntityCount() != 0 {
+		t.Fatalf("%d entities built off the map", s.EntityCount())
+	}
+	for _, sp := range []BuildSpec{{Name: "wooden-chest", X: MapRadius - 1, Y: MapRadius - 1}, {Name: "assembling-machine-1", X: -MapRadius, Y: -MapRadius}} {
+		if _, err := s.Build(sp); err != nil {
+			t.Errorf("build at the map's edge %+v: %v", sp, err)
+		}
+	}
+	if _, err := s.Paste(str, MapRadius-10, MapRadius-10, 0, 0); err != nil {
+		t.Errorf("paste just inside the edge: %v", err)
+	}
+	if _, err := s.Paste(str, 0, 0, -1, 0); err == nil || !strings.Contains(err.Error(), "index -1") {
+		t.Errorf("paste with index -1: %v; want it refused", err)
+	}
+
+	s.Step([]Input{{Player: 1, Data: EncodeAction(Action{Kind: ActJoin, Name: "p"})}})
+	pos := s.findPlayer(1).pos
+	far := Vec{pos.X - (1 << 31 - 1) + TileUnits, pos.Y}
+	s.Step([]Input{{Player: 1, Data: EncodeAction(Action{Kind: ActMove, X: far.X, Y: far.Y})}})
+	if r := s.LastResults()[0]; r.Err == "" {
+		t.Errorf("a walk across the int32 range was accepted; the character is at %v", s.findPlayer(1).pos)
+	}
+}

@@ -141,7 +141,7 @@ unknown entities out instead).`,
 					return fmt.Errorf("blueprint %s: %w", bpFile, err)
 				}
 				pasted = &plan
-				first = []sim.Input{{Player: 0, Data: sim.EncodeAction(sim.PasteAction(str, x, y, max(index, 0), flags))}}
+				first = []sim.Input{{Player: 0, Data: sim.EncodeAction(sim.PasteAction(str, x, y, index, flags))}}
 			}
 			start := time.Now()
 			progress := newProgress(cmd.ErrOrStderr(), ticks)
@@ -311,7 +311,7 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 	if err != nil {
 		return pasteSummary{}, err
 	}
-	bp, err := o.Select(max(index, 0))
+	bp, err := o.Select(index)
 	if err != nil {
 		return pasteSummary{}, err
 	}
@@ -319,7 +319,7 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 	if err != nil {
 		return pasteSummary{}, err
 	}
-	return pasteSummary{At: [2]int32{x, y}, Index: max(index, 0), Entities: len(specs), Skipped: skipped,
+	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped,
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
 }

@@ -1,0 +1,416 @@
+// Command dockertest runs the multi-host fault tests against the compose cluster of
+// deploy/docker-compose.yml: three controllers and three nodes, each a container
+// with its own address, all over mutual TLS. It kills the Raft leader, kills the
+// node running a primary, freezes one (docker pause) and cuts one off the network
+// (docker network disconnect), and checks after each that the cluster writes
+// again, that every surface ticks again on another node without losing a confirmed
+// tick, and that the node it lost comes back as a follower, not a second primary.
+// It prints what it measured and exits non-zero on the first broken expectation.
+// The containers and volumes are removed at the end. Run by scripts/test-docker.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	project = flag.String("project", fmt.Sprintf("starlane-test-%d", os.Getpid()), "compose project name")
+	file    = flag.String("file", "deploy/docker-compose.yml", "compose file")
+	image   = flag.String("image", "starlane:latest", "image the compose file runs")
+	keep    = flag.Bool("keep", false, "leave the cluster running at the end (for a look around)")
+	verbose = flag.Bool("v", false, "print every command")
+)
+
+func main() {
+	flag.Parse()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		down()
+		os.Exit(130)
+	}()
+	err := run()
+	if *keep && err == nil {
+		fmt.Printf("cluster left running: docker-compose -f %s -p %s down -v\n", *file, *project)
+	} else {
+		if err != nil {
+			fmt.Println("\n--- logs of the cluster ---")
+			out, _ := exec.Command("docker-compose", "-f", *file, "-p", *project, "logs", "--no-color", "--tail", "40").CombinedOutput()
+			os.Stdout.Write(out)
+		}
+		down()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		os.Exit(1)
+	}
+	fmt.Println("PASS")
+}
+
+func down() {
+	exec.Command("docker-compose", "-f", *file, "-p", *project, "down", "-v", "--timeout", "3").Run()
+}
+
+func compose(args ...string) error {
+	_, err := cmd("docker-compose", append([]string{"-f", *file, "-p", *project}, args...)...)
+	return err
+}
+
+func docker(args ...string) error {
+	_, err := cmd("docker", args...)
+	return err
+}
+
+func cmd(name string, args ...string) ([]byte, error) {
+	if *verbose {
+		fmt.Println("+", name, strings.Join(args, " "))
+	}
+	var out, errb bytes.Buffer
+	c := exec.Command(name, args...)
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.Bytes(), nil
+}
+
+func container(service string) string { return *project + "_" + service + "_1" }
+func network() string                 { return *project + "_default" }
+
+// cli runs the starlane CLI in a throwaway container on the cluster's network,
+// with the operator's certificate, and decodes its --json output into v.
+func cli(v any, args ...string) error {
+	full := append([]string{"run", "--rm", "--network", network(), "-v", *project + "_tls:/tls:ro", *image}, args...)
+	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s",
+		"--tls-ca", "/tls/ca.pem", "--tls-cert", "/tls/operator.pem", "--tls-key", "/tls/operator-key.pem", "--json")
+	out, err := cmd("docker", full...)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	return json.Unmarshal(out, v)
+}
+
+type shardJSON struct {
+	Node        string `json:"node"`
+	Role        string `json:"role"`
+	Epoch       uint64 `json:"epoch"`
+	Confirmed   uint64 `json:"confirmed_tick"`
+	StateHash   string `json:"state_hash"`
+	TermStart   uint64 `json:"term_start_tick"`
+	ReportedUms int64  `json:"reported_unix_ms"`
+}
+
+type surfaceJSON struct {
+	Name     string   `json:"name"`
+	Primary  string   `json:"primary"`
+	Standbys []string `json:"standbys"`
+	Epoch    uint64   `json:"epoch"`
+	Stats    *struct {
+		Confirmed uint64      `json:"confirmed_tick"`
+		UPS       float64     `json:"ups"`
+		Shards    []shardJSON `json:"shards"`
+	} `json:"stats"`
+	Replication struct {
+		Synced []string `json:"synced"`
+	} `json:"replication"`
+}
+
+type nodeJSON struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func surfaces() (map[string]surfaceJSON, error) {
+	var list []surfaceJSON
+	if err := cli(&list, "surface", "list"); err != nil {
+		return nil, err
+	}
+	m := map[string]surfaceJSON{}
+	for _, s := range list {
+		m[s.Name] = s
+	}
+	return m, nil
+}
+
+// confirmedOn returns the confirmed tick the surface's primary reports, and
+// whether that primary is node (any node when node is "").
+func (s surfaceJSON) confirmedOn(node string) (uint64, bool) {
+	if s.Stats == nil {
+		return 0, false
+	}
+	for _, sh := range s.Stats.Shards {
+		if sh.Role == "primary" && sh.Node == s.Primary && (node == "" || sh.Node == node) {
+			return sh.Confirmed, true
+		}
+	}
+	return 0, false
+}
+
+// waitFor polls cond until it holds or d passes; cond's error explains the state.
+func waitFor(d time.Duration, what string, cond func() error) (time.Duration, error) {
+	start := time.Now()
+	var last error
+	for time.Since(start) < d {
+		if last = cond(); last == nil {
+			return time.Since(start), nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("%s: not within %v: %v", what, d, last)
+}
+
+var world = []struct{ name, mapName string }{{"nauvis", "starter"}, {"vulcanus", "outpost"}, {"fulgora", "hub"}}
+
+// healthy: every surface has a ticking primary and a synced standby.
+func healthy() error {
+	m, err := surfaces()
+	if err != nil {
+		return err
+	}
+	for _, w := range world {
+		s := m[w.name]
+		if _, ok := s.confirmedOn(""); !ok || s.Stats.UPS < 30 {
+			return fmt.Errorf("%s: not ticking on a primary (%+v)", w.name, s)
+		}
+		if len(s.Replication.Synced) == 0 {
+			return fmt.Errorf("%s: no synced standby yet", w.name)
+		}
+	}
+	return nil
+}
+
+func nodesUp(want int) error {
+	var nodes []nodeJSON
+	if err := cli(&nodes, "node", "list"); err != nil {
+		return err
+	}
+	up := 0
+	for _, n := range nodes {
+		if n.Status == "up" {
+			up++
+		}
+	}
+	if up != want {
+		return fmt.Errorf("%d nodes up, want %d: %+v", up, want, nodes)
+	}
+	return nil
+}
+
+func leader() (string, error) {
+	var st struct {
+		Leader string `json:"leader_id"`
+		Peers  []struct {
+			ID       string `json:"id"`
+			Suffrage string `json:"suffrage"`
+		} `json:"peers"`
+	}
+	if err := cli(&st, "cluster", "status"); err != nil {
+		return "", err
+	}
+	if st.Leader == "" {
+		return "", errors.New("no leader")
+	}
+	return st.Leader, nil
+}
+
+// failover takes the primary of surface away with fault (and undoes it with heal),
+// then checks the surface ticks again on another node from at least the confirmed
+// tick seen before, and that the old node comes back without being primary.
+func failover(surface, what string, fault, heal func(node string) error) error {
+	m, err := surfaces()
+	if err != nil {
+		return err
+	}
+	s := m[surface]
+	old := s.Primary
+	before, ok := s.confirmedOn(old)
+	if !ok {
+		return fmt.Errorf("%s: no primary before %s", surface, what)
+	}
+	oldEpoch := s.Epoch
+	if err := fault(old); err != nil {
+		return err
+	}
+	var after uint64
+	took, err := waitFor(30*time.Second, surface+" ticking on another node after "+what, func() error {
+		m, err := surfaces()
+		if err != nil {
+			return err
+		}
+		s := m[surface]
+		c, ok := s.confirmedOn("")
+		if !ok || s.Primary == old || s.Epoch <= oldEpoch {
+			return fmt.Errorf("primary %s epoch %d", s.Primary, s.Epoch)
+		}
+		if c <= before {
+			return fmt.Errorf("new primary %s confirmed %d, not yet past %d", s.Primary, c, before)
+		}
+		after, m[surface] = c, s
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   %s confirming again on %s %.1fs after the fault (confirmed tick %d before, %d after; polled about once a second)\n",
+		surface, m[surface].Primary, took.Seconds(), before, after)
+	if err := heal(old); err != nil {
+		return err
+	}
+	if _, err := waitFor(60*time.Second, what+": "+old+" back up", func() error { return nodesUp(3) }); err != nil {
+		return err
+	}
+	// The old node must not act as the primary again: the surface stays on its new
+	// primary, the confirmed tick only grows, and the cluster heals its standbys.
+	if _, err := waitFor(60*time.Second, "every surface with a synced standby after "+what, healthy); err != nil {
+		return err
+	}
+	m, err = surfaces()
+	if err != nil {
+		return err
+	}
+	s = m[surface]
+	c, _ := s.confirmedOn("")
+	if s.Primary == old && s.Epoch <= oldEpoch {
+		return fmt.Errorf("%s: %s is primary again under the old epoch %d", surface, old, s.Epoch)
+	}
+	if c < after {
+		return fmt.Errorf("%s: confirmed tick went back from %d to %d after %s healed", surface, after, c, old)
+	}
+	for _, sh := range s.Stats.Shards {
+		if sh.Node == old && sh.Role == "primary" && s.Primary != old {
+			return fmt.Errorf("%s: %s still reports itself primary after it healed", surface, old)
+		}
+	}
+	return nil
+}
+
+func run() error {
+	for _, tool := range []string{"docker", "docker-compose"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is not installed", tool)
+		}
+	}
+	if err := docker("image", "inspect", *image); err != nil {
+		return fmt.Errorf("image %s missing (make docker): %w", *image, err)
+	}
+	start := time.Now()
+	if err := compose("up", "-d"); err != nil {
+		return err
+	}
+	if _, err := waitFor(60*time.Second, "three nodes registered", func() error { return nodesUp(3) }); err != nil {
+		return err
+	}
+	fmt.Printf("cluster up: 3 controllers, 3 nodes (%.1fs)\n", time.Since(start).Seconds())
+	for _, w := range world {
+		if err := cli(nil, "surface", "create", w.name, "--map", w.mapName, "--replicas", "2"); err != nil {
+			return err
+		}
+	}
+	if took, err := waitFor(60*time.Second, "every surface placed, ticking, with a synced standby", healthy); err != nil {
+		return err
+	} else {
+		fmt.Printf("3 surfaces ticking with a synced standby each (%.1fs)\n", took.Seconds())
+	}
+
+	// 1. The Raft leader is killed: the others elect one and take writes.
+	l, err := leader()
+	if err != nil {
+		return err
+	}
+	killed := time.Now()
+	if err := docker("kill", container(l)); err != nil {
+		return err
+	}
+	n := 0
+	if _, err := waitFor(30*time.Second, "a write after killing leader "+l, func() error {
+		n++
+		return cli(nil, "surface", "create", fmt.Sprintf("probe-%d", n), "--map", "empty", "--replicas", "1")
+	}); err != nil {
+		return err
+	}
+	nl, _ := leader()
+	fmt.Printf("1. docker kill leader %s: next write acknowledged %.1fs after the kill (new leader %s)\n", l, time.Since(killed).Seconds(), nl)
+	if nl == l {
+		return fmt.Errorf("the killed controller %s is still reported leader", l)
+	}
+	if err := docker("start", container(l)); err != nil {
+		return err
+	}
+	if _, err := waitFor(30*time.Second, l+" back in the cluster", func() error {
+		var peers []struct {
+			ID string `json:"id"`
+		}
+		if err := cli(&peers, "cluster", "peers"); err != nil {
+			return err
+		}
+		if len(peers) != 3 {
+			return fmt.Errorf("%d peers", len(peers))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := waitFor(30*time.Second, "surfaces healthy after the leader kill", healthy); err != nil {
+		return err
+	}
+
+	// 2. The node running nauvis's primary is killed (SIGKILL) and started again.
+	fmt.Println("2. docker kill the node running nauvis's primary, then docker start it:")
+	if err := failover("nauvis", "docker kill",
+		func(node string) error { return docker("kill", container(node)) },
+		func(node string) error { return docker("start", container(node)) }); err != nil {
+		return err
+	}
+
+	// 3. The node running vulcanus's primary is frozen past its lease, then thawed:
+	// it wakes up believing it is primary and must not act as one.
+	fmt.Println("3. docker pause the node running vulcanus's primary for 10s, then unpause it:")
+	if err := failover("vulcanus", "docker pause",
+		func(node string) error { return docker("pause", container(node)) },
+		func(node string) error { time.Sleep(10 * time.Second); return docker("unpause", container(node)) }); err != nil {
+		return err
+	}
+
+	// 4. The node running fulgora's primary loses the network (controllers and the
+	// other nodes), then gets it back.
+	fmt.Println("4. docker network disconnect the node running fulgora's primary, then reconnect it:")
+	if err := failover("fulgora", "docker network disconnect",
+		func(node string) error { return docker("network", "disconnect", network(), container(node)) },
+		func(node string) error {
+			time.Sleep(3 * time.Second)
+			return docker("network", "connect", "--alias", node, network(), container(node))
+		}); err != nil {
+		return err
+	}
+
+	m, err := surfaces()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, w := range world {
+		c, _ := m[w.name].confirmedOn("")
+		fmt.Printf("   %s: primary %s, standbys %v, epoch %d, confirmed tick %d\n", w.name, m[w.name].Primary, m[w.name].Standbys, m[w.name].Epoch, c)
+	}
+	fmt.Printf("all checks passed in %.0fs (%d surfaces)\n", time.Since(start).Seconds(), len(names))
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,11 +42,12 @@ func (l Limits) DecodeReader(r io.Reader) (*Object, error) {
 
 // Inflate checks the framing of an exchange string and returns its JSON.
 func (l Limits) Inflate(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, " \t\r\n") {
+	// Pastes from editors and web pages bring a byte-order mark, line breaks and
+	// non-breaking spaces; none of them is part of an exchange string.
+	s = strings.TrimPrefix(strings.TrimSpace(s), "\ufeff")
+	if strings.IndexFunc(s, isSpace) >= 0 {
 		s = strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', '\r', '\n':
+			if isSpace(r) {
 				return -1
 			}
 			return r
@@ -96,6 +98,8 @@ func (l Limits) Inflate(s string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+func isSpace(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b' }
 
 func notBase64(r rune) bool {
 	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '/')

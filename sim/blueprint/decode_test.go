@@ -234,8 +234,11 @@ func TestWhitespaceAndPaddingTolerated(t *testing.T) {
 	s := realStrings(t)["rs_latch_2_0"]
 	wrapped := "\n  " + s[:40] + "\r\n" + s[40:80] + " " + s[80:] + "\n"
 	unpadded := strings.TrimRight(s, "=")
+	// From a Windows editor (byte-order mark) and a web page (non-breaking spaces).
+	bom := "\ufeff" + s + "\r\n"
+	web := "\u00a0" + s[:60] + "\u00a0" + s[60:] + "\u200b"
 	want := mustDecode(t, s)
-	for _, in := range []string{wrapped, unpadded} {
+	for _, in := range []string{wrapped, unpadded, bom, web} {
 		if diff := cmp.Diff(want, mustDecode(t, in)); diff != "" {
 			t.Errorf("decoding a reformatted string differs:\n%s", diff)
 		}

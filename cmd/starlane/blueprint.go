@@ -146,7 +146,7 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 			return ""
 		})
 	} else if s.Entities > 0 {
-		fmt.Fprintf(w, "\nevery entity is in prototype bundle %s\n", b.ShortHash())
+		fmt.Fprintf(w, "\nevery entity type is in prototype bundle %s (recipes, filters and placement are checked when pasting)\n", b.ShortHash())
 	}
 	if s.Kind == blueprint.KindBook && len(s.Entries) > 0 {
 		fmt.Fprintln(w, "\nblueprints (select one with --index N):")

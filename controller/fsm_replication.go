@@ -273,9 +273,11 @@ func (s *state) applyCompleteHandoff(index uint64, now int64, c *pb.CompleteHand
 	}
 	// The old primary holds the whole history up to the switch tick: it stays as a
 	// synced standby (first), unless its node is being drained.
+	// A surface without standbys (replicas 1) keeps none: the old primary is then
+	// neither a standby nor in the set that confirms the new primary's ticks.
 	var standbys, synced []string
 	if n := s.nodes[old]; n != nil && !n.Cordoned && activeRefusal(sf, old, now) == "" {
-		standbys, synced = []string{old}, []string{old}
+		standbys = []string{old}
 	}
 	for _, x := range a.Standbys {
 		if x != target && x != old {
@@ -284,6 +286,9 @@ func (s *state) applyCompleteHandoff(index uint64, now int64, c *pb.CompleteHand
 	}
 	if want := max(int(sf.Replicas), 1) - 1; len(standbys) > want {
 		standbys = standbys[:want]
+	}
+	if slices.Contains(standbys, old) {
+		synced = []string{old}
 	}
 	for _, x := range a.Synced {
 		if x != target && slices.Contains(standbys, x) && !slices.Contains(synced, x) {

@@ -231,3 +231,43 @@ func TestFSMLiveMove(t *testing.T) {
 		t.Fatal(diff)
 	}
 }
+
+// TestFSMLiveMoveWithOneReplica: a surface without standbys (replicas 1) that moves
+// ends with no standby at all — and so none in the set that confirms its ticks, or
+// its new primary would wait for the old node forever.
+func TestFSMLiveMoveWithOneReplica(t *testing.T) {
+	t.Parallel()
+	f := NewFSM(nil)
+	setup := append(replBase(),
+		c(&pb.CreateSurfaceCmd{Surface: &pb.Surface{Name: "solo", Seed: 1, Replicas: 1}}),
+		c(&pb.ApplyPlanCmd{Changes: []*pb.PlanChange{{Surface: "solo", Assignment: &pb.Assignment{Primary: "n1"}}}}))
+	for _, cmd := range setup {
+		if res := applyCmd(t, f, cmd); res.Code != 0 {
+			t.Fatalf("setup: %v", res)
+		}
+	}
+	solo := func() *pb.Assignment {
+		for _, sf := range stateOf(f).Surfaces {
+			if sf.Name == "solo" {
+				return sf.Assignment
+			}
+		}
+		t.Fatal("no surface solo")
+		return nil
+	}
+	apply := func(op any) {
+		t.Helper()
+		if res := applyCmd(t, f, c(op)); res.Code != 0 {
+			t.Fatalf("%T: %v (%s)", op, codes.Code(res.Code), res.Message)
+		}
+	}
+	apply(&pb.MoveSurfaceCmd{Surface: "solo", Target: "n3"})
+	e := solo().Epoch
+	apply(&pb.UpdateReplicasCmd{Surface: "solo", Node: "n1", Epoch: e, Synced: []string{"n3"}})
+	apply(&pb.BeginHandoffCmd{Surface: "solo", Epoch: solo().Epoch, Target: "n3"})
+	apply(&pb.CompleteHandoffCmd{Surface: "solo", Node: "n1", Epoch: solo().Epoch, Tick: 900})
+	a := solo()
+	if a.Primary != "n3" || len(a.Standbys) != 0 || len(a.Synced) != 0 {
+		t.Fatalf("after moving a one-replica surface: primary %s, standbys %v, synced %v; want n3 alone", a.Primary, a.Standbys, a.Synced)
+	}
+}

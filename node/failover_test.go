@@ -573,6 +573,28 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 		}
 	}
 	cancel()
+
+	// A surface kept without standbys (replicas 1) moves too, confirms on its new
+	// node, and its bridges flow on (below).
+	c.CLI("surface", "replicas", "b", "1")
+	proctest.Eventually(t, 30*time.Second, "b to keep no standby", func() bool { return len(surfaceOf(t, c, "b").Standbys) == 0 })
+	from := surfaceOf(t, c, "b").Primary
+	target := ""
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if n != from && n != drained {
+			target = n
+		}
+	}
+	var solo result
+	c.JSON(&solo, "surface", "move", "b", "--to", target)
+	proctest.Eventually(t, 30*time.Second, "b to confirm past the switch on its new node", func() bool {
+		s := surfaceOf(t, c, "b")
+		return s.Primary == solo.To && s.Stats != nil && s.Stats.ConfirmedTick > solo.SwitchTick+60
+	})
+	if s := surfaceOf(t, c, "b"); len(s.Standbys) != 0 || len(s.Replication.Synced) != 0 {
+		t.Errorf("b after a move with replicas 1: standbys %v, synced %v", s.Standbys, s.Replication.Synced)
+	}
+
 	before := delivered(t, c, "ab") + delivered(t, c, "ba")
 	proctest.Eventually(t, 60*time.Second, "the bridges to keep flowing", func() bool { return delivered(t, c, "ab")+delivered(t, c, "ba") > before+20 })
 	final := map[string]string{"a": surfaceOf(t, c, "a").Primary, "b": surfaceOf(t, c, "b").Primary}

@@ -45,13 +45,27 @@ type standbyWatch struct {
 	behindSince time.Time // first seen disconnected or lagging, zero while fine
 }
 
+// confirmSet is who must hold a tick before the primary confirms it: the synced
+// standbys. A node the assignment lists as synced but not as a standby is left out
+// (an older controller kept a moved surface's old primary there after cutting its
+// standbys to none, and the new primary waited for it forever).
+func confirmSet(as *pb.Assignment) []string {
+	var out []string
+	for _, s := range as.GetSynced() {
+		if slices.Contains(as.GetStandbys(), s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // runPrimary serves a primary shard: replication source, confirm set, lease,
 // tick loop, bridges.
 func (n *Node) runPrimary(h *hosted, a *pb.NodeAssignment, sh *shard.Shard) {
 	as := a.Surface.GetAssignment()
 	src := n.repl.Add(h.name, sh, as.GetStandbys())
 	src.OnDesync(func(node string, d shard.Desync, rep *shard.DesyncReport) { n.reportDesync(h, node, d, rep) })
-	sh.SetStandbys(as.GetSynced())
+	sh.SetStandbys(confirmSet(as))
 	n.mu.Lock()
 	h.sh, h.src, h.fol = sh, src, nil
 	h.role, h.epoch, h.asg, h.err = a.Role, a.Epoch, a, ""
@@ -145,7 +159,7 @@ func (n *Node) updatePrimary(h *hosted, a *pb.NodeAssignment) {
 	}
 	as := a.Surface.GetAssignment()
 	src.SetStandbys(as.GetStandbys())
-	sh.SetStandbys(as.GetSynced())
+	sh.SetStandbys(confirmSet(as))
 	n.maybeHandoff(h, a)
 }
 

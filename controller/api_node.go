@@ -33,6 +33,25 @@ func (a *nodeAPI) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.Re
 	if req.Node == nil {
 		return nil, status.Error(codes.InvalidArgument, "register needs a node")
 	}
+	// A node that is up keeps its name: a second process registering it from
+	// another address would take over its address while the first still runs its
+	// surfaces. A restart at the same address, or after the lease ran out, is fine.
+	var upAt string
+	c.fsm.read(func(s *state) {
+		if n := s.nodes[req.Node.Id]; n != nil && n.Status == pb.NodeStatus_NODE_STATUS_UP && n.Address != req.Node.Address {
+			upAt = n.Address
+		}
+	})
+	if upAt != "" {
+		c.live.mu.Lock()
+		l, ok := c.live.leases[req.Node.Id]
+		c.live.mu.Unlock()
+		if ok && c.now().Before(l.deadline) {
+			return nil, status.Errorf(codes.AlreadyExists,
+				"node %s is up at %s and heartbeating: another process already uses this name; pick another --name, or stop that node (its lease runs out %v after its last heartbeat)",
+				req.Node.Id, upAt, c.cfg.LeaseTTL)
+		}
+	}
 	res, err := c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_RegisterNode{RegisterNode: &pb.RegisterNodeCmd{Node: req.Node}}})
 	if err != nil {
 		return nil, err

@@ -340,7 +340,7 @@ func registerError(addrs []string, err error) error {
 	switch st.Code() {
 	case codes.Unauthenticated:
 		return fmt.Errorf("the controller at %s rejected the join token: %s", where, st.Message())
-	case codes.InvalidArgument:
+	case codes.InvalidArgument, codes.AlreadyExists:
 		return fmt.Errorf("the controller at %s refused to register this node: %s", where, st.Message())
 	}
 	msg := err.Error()

@@ -555,6 +555,7 @@ func testNodeCLIBadInput(t *testing.T, ci *clusterInfo) {
 		{"unreachable controller", []string{"--controller", dead, "--join-token", ci.JoinToken, "--bind", free(), "--connect-timeout", "2s"}, "cannot reach the controller at " + dead},
 		{"port in use", []string{"--controller", ci.Controller, "--join-token", ci.JoinToken, "--bind", busy.Addr().String()}, "already in use"},
 		{"bad name", []string{"--controller", ci.Controller, "--join-token", ci.JoinToken, "--bind", free(), "--name", "Bad Name"}, "--name"},
+		{"name of a running node", []string{"--controller", ci.Controller, "--join-token", ci.JoinToken, "--bind", free(), "--name", "n1"}, "another process already uses this name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dataDir := t.TempDir()
@@ -564,8 +565,22 @@ func testNodeCLIBadInput(t *testing.T, ci *clusterInfo) {
 			if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant one line containing %q", code, errOut, tc.want)
 			}
-			// Nothing half-started: the node never registered, and its data dir is free.
-			if id, err := os.ReadFile(filepath.Join(dataDir, "node-id")); err == nil {
+			// Nothing half-started: the node never registered (the running n1 kept its
+			// address), and its data dir is free.
+			var nodes []struct {
+				ID      string `json:"id"`
+				Address string `json:"address"`
+			}
+			out, _, _ := starlane(t, 30*time.Second, "node", "list", "--json", "--controller", ci.Controller)
+			if err := json.Unmarshal([]byte(out), &nodes); err != nil {
+				t.Fatalf("node list: %v: %s", err, out)
+			}
+			for _, n := range nodes {
+				if want, ok := ci.Nodes[n.ID]; ok && n.Address != want {
+					t.Fatalf("node %s is now registered at %s, not %s", n.ID, n.Address, want)
+				}
+			}
+			if id, err := os.ReadFile(filepath.Join(dataDir, "node-id")); err == nil && ci.Nodes[strings.TrimSpace(string(id))] == "" {
 				out, _, _ := starlane(t, 30*time.Second, "node", "list", "--json", "--controller", ci.Controller)
 				if strings.Contains(out, `"id":"`+strings.TrimSpace(string(id))+`"`) {
 					t.Fatalf("a failed node registered: %s", out)

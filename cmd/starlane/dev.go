@@ -97,7 +97,8 @@ func newDevCmd() *cobra.Command {
 		Short: "Run a whole local cluster: a controller, two nodes and a default world",
 		Long: `Start a single-voter controller and two worker nodes as child processes on
 loopback, and create the default world: nauvis running the starter factory,
-vulcanus and fulgora running mining outposts, each on a node the scheduler picks.
+vulcanus a mining outpost and fulgora a storage hub, each on a node the scheduler
+picks.
 The addresses, the join token and the data directory are printed, and written to
 DATA_DIR/cluster.json once everything ticks. A node or controller that dies is
 restarted. Ctrl-C stops everything cleanly; running it again with the same data
@@ -108,6 +109,9 @@ directory resumes where it stopped.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if port < 0 || port > 65000 {
 				return fmt.Errorf("--port %d: give a base port up to 65000, or 0 for random free ports", port)
+			}
+			if _, err := newLogger(logLevel); err != nil {
+				return err
 			}
 			abs, err := filepath.Abs(dir)
 			if err != nil {

@@ -29,7 +29,7 @@ type agentFlags struct {
 
 func (a *agentFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&a.cfg.JoinToken, "join-token", "", "the cluster's node join token (`starlane cluster join-token`)")
+	f.StringVar(&a.cfg.JoinToken, "join-token", "", "the cluster's node join token (print it with: starlane cluster join-token)")
 	f.StringVar(&a.cfg.DataDir, "data-dir", "", "directory for the node ID and every shard's input log and checkpoints")
 	f.StringVar(&a.cfg.Bind, "bind", "127.0.0.1:7500", "node API listen address (players, other nodes)")
 	f.StringVar(&a.cfg.Advertise, "advertise", "", "address others dial for this node (default: the --bind address)")

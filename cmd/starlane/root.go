@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 )
 
@@ -24,5 +26,24 @@ Start here:
 		Version:       version,
 	}
 	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newDevCmd(), newPlayCmd(), newTLSCmd())
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group that does nothing itself
+// fail on a subcommand it does not have (cobra prints the group's help and exits 0,
+// so a script with a typo would carry on), and print its help when given none.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q; run '%s --help' for its commands", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	}
 }

@@ -407,19 +407,8 @@ func TestTLSCluster(t *testing.T) {
 // by the advertised name, not the IP it resolved to.
 func TestTLSClusterByHostName(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	ca, err := tlsconf.NewCA("test CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ca.WriteCA(dir); err != nil {
-		t.Fatal(err)
-	}
-	cert, key, err := ca.WriteIssued(dir, "controller", []string{"localhost"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: filepath.Join(dir, tlsconf.CAFileName)}
+	ca, cert, key := tlstest.WriteCertsFor(t, t.TempDir(), "localhost")
+	tlsCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca}
 	tc := newCluster(t, 3, false, func(i int, c *Config) {
 		c.TLS = tlsCfg
 		ports := []string{proctest.FreeAddr(t), proctest.FreeAddr(t)}

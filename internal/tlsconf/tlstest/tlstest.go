@@ -14,11 +14,17 @@ import (
 // it into dir and returns the three file names (ca, cert, key).
 func WriteCerts(t testing.TB, dir string) (caFile, certFile, keyFile string) {
 	t.Helper()
+	return WriteCertsFor(t, dir, "127.0.0.1", "::1", "localhost")
+}
+
+// WriteCertsFor is WriteCerts with a certificate for the given hosts only.
+func WriteCertsFor(t testing.TB, dir string, hosts ...string) (caFile, certFile, keyFile string) {
+	t.Helper()
 	ca, err := tlsconf.NewCA("starlane test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := ca.Issue("starlane test", []string{"127.0.0.1", "::1", "localhost"}, time.Hour)
+	certPEM, keyPEM, err := ca.Issue("starlane test", hosts, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

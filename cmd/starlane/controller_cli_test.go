@@ -185,6 +185,8 @@ func TestSurfaceCLIContract(t *testing.T) {
 		{[]string{"surface", "move", "vulcanus", "--to", "n1"}, "surface vulcanus not found"},
 		{[]string{"surface", "standby-mode", "nauvis", "lukewarm"}, "use hot"},
 		{[]string{"node", "drain", "n9"}, "node n9 not found"},
+		// The other node is cordoned: nowhere to go, said at once.
+		{[]string{"node", "drain", standbys[0], "--wait", "1m"}, "no other node is up and uncordoned"},
 		{[]string{"surface", "create", "gleba", "--standby-mode", "cold"}, "--standby-mode"},
 		{[]string{"surface", "list", "--controller", "127.0.0.1:1", "--timeout", "300ms"}, "controller unavailable"},
 	} {

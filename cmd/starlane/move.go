@@ -271,11 +271,24 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writer) (drainJSON, error) {
 	start := time.Now()
 	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}}
-	// A surface pinned to the node cannot leave it: say so before touching anything.
-	var pinned []string
+	// A surface pinned to the node cannot leave it, and nothing leaves when no other
+	// node can take it: say so before touching anything.
+	var pinned, others []string
+	holds := false
 	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
-		if _, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: id}); err != nil {
+		nr, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: id})
+		if err != nil {
 			return err
+		}
+		holds = len(nr.Surfaces) > 0
+		nodes, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes.Nodes {
+			if n.Id != id && n.Status == pb.NodeStatus_NODE_STATUS_UP && !n.Cordoned {
+				others = append(others, n.Id)
+			}
 		}
 		r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
 		if err != nil {
@@ -294,6 +307,9 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 	if len(pinned) > 0 {
 		return out, fmt.Errorf("cannot drain %s: %s pinned to it; unpin (`starlane surface pin NAME --unpin`) or pin elsewhere first",
 			id, strings.Join(pinned, ", ")+map[bool]string{true: " is", false: " are"}[len(pinned) == 1])
+	}
+	if holds && len(others) == 0 {
+		return out, fmt.Errorf("cannot drain %s: no other node is up and uncordoned to take its surfaces; start or uncordon one first", id)
 	}
 	rid := ctlclient.NewRequestID()
 	var cordonIndex uint64

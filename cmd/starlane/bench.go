@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -115,9 +114,7 @@ state first (its factories fill their belts and buffers).`,
 			res.AllocsPerTik = float64(allocs) / float64(ticks*runs)
 			res.BytesPerTick = float64(bytes) / float64(ticks*runs)
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return printJSON(cmd.OutOrStdout(), res)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "map %s: %d entities, %d ticks x %d runs (after %d warm-up ticks)\n", mapArg, res.Entities, ticks, runs, w)

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +111,15 @@ unknown entities out instead).`,
 			if ticks < 0 {
 				return fmt.Errorf("--ticks %d must not be negative", ticks)
 			}
+			// A save that cannot be written is said before the run, not after it.
+			if saveTo != "" {
+				f, err := os.CreateTemp(filepath.Dir(saveTo), ".starlane-save-check-*")
+				if err != nil {
+					return fmt.Errorf("--save %s: cannot write there: %w", saveTo, err)
+				}
+				f.Close()
+				os.Remove(f.Name())
+			}
 			s, err := openSurface(mapArg, seed)
 			if err != nil {
 				return err
@@ -165,9 +174,7 @@ unknown entities out instead).`,
 				sum.Saved = saveTo
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(sum)
+				return printJSON(cmd.OutOrStdout(), sum)
 			}
 			printSummary(cmd.OutOrStdout(), sum)
 			return nil

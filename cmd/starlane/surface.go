@@ -339,7 +339,7 @@ func newSurfaceCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %d replicas", args[0], n)
+				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %s", args[0], plural(int(n), "replica"))
 			})
 		},
 	}

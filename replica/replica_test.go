@@ -202,8 +202,9 @@ func TestHotStandbyDesyncIsReportedAndResynced(t *testing.T) {
 	var reportedEntities atomic.Int32
 	r.src.OnDesync(func(node string, d shard.Desync, rep *shard.DesyncReport) {
 		if node == "n2" && d.Server != d.ClientHash {
-			reports.Add(1)
+			// The entities first: the test reads them once it sees the report.
 			reportedEntities.Store(int32(len(rep.Entities)))
+			reports.Add(1)
 		}
 	})
 	waitFor(t, 10*time.Second, "the primary to tick", func() bool { return r.primary.Executed() > 10 })

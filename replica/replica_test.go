@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -200,10 +201,12 @@ func TestHotStandbyDesyncIsReportedAndResynced(t *testing.T) {
 	r := newRig(t, "n2")
 	var reports atomic.Int32
 	var reportedEntities atomic.Int32
+	var note atomic.Value
 	r.src.OnDesync(func(node string, d shard.Desync, rep *shard.DesyncReport) {
 		if node == "n2" && d.Server != d.ClientHash {
 			// The entities first: the test reads them once it sees the report.
 			reportedEntities.Store(int32(len(rep.Entities)))
+			note.Store(fmt.Sprintf("report at tick %d (state at %d): %s", rep.Tick, rep.StateTick, rep.Note))
 			reports.Add(1)
 		}
 	})
@@ -211,7 +214,7 @@ func TestHotStandbyDesyncIsReportedAndResynced(t *testing.T) {
 	sb, _ := r.standby("n2", t.TempDir(), true, r.primary.Executed()+100, nil)
 	waitFor(t, 20*time.Second, "a desync report", func() bool { return reports.Load() == 1 })
 	if sb.StandbyDesyncs() != 1 || reportedEntities.Load() != 1 {
-		t.Fatalf("desyncs %d, differing entities %d; want 1 and 1 (the chest)", sb.StandbyDesyncs(), reportedEntities.Load())
+		t.Fatalf("desyncs %d, differing entities %d; want 1 and 1 (the chest); %v", sb.StandbyDesyncs(), reportedEntities.Load(), note.Load())
 	}
 	// It starts over from a checkpoint and keeps up again, without another desync.
 	at := r.primary.Executed()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // DesyncReport says where a client's state left the shard's: the tick whose hashes
@@ -99,8 +100,12 @@ func (sh *Shard) report(d Desync, clientState []byte, player uint32, name, fileT
 
 // stateAt rebuilds the shard's state after durable tick t.
 func (s *Shard) stateAt(t uint64) (Simulation, error) {
-	if t > s.durable.Load() {
-		return nil, fmt.Errorf("tick %d is not in the log yet", t)
+	// A report can name a tick that has run (and reached the standbys) but is not
+	// durable yet, which takes a few milliseconds: wait for it that long.
+	for deadline := time.Now().Add(5 * time.Second); t > s.durable.Load(); time.Sleep(2 * time.Millisecond) {
+		if t > s.executed.Load() || time.Now().After(deadline) {
+			return nil, fmt.Errorf("tick %d is not in the log yet", t)
+		}
 	}
 	cp, err := s.store.LatestCheckpoint(t)
 	if err != nil {

@@ -5,6 +5,7 @@
 package ctlclient
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -55,6 +56,12 @@ type Client struct {
 	creds credentials.TransportCredentials
 	// AttemptTimeout bounds each try of a unary call.
 	AttemptTimeout time.Duration
+	// Waiting, if set, is told once when a call has found no controller to answer
+	// for WaitingAfter (2s) and goes on retrying, so a tool can say so instead of
+	// sitting silent until its deadline.
+	Waiting      func(err error)
+	WaitingAfter time.Duration
+	waitingOnce  sync.Once
 
 	mu    sync.Mutex
 	cur   int
@@ -181,6 +188,7 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 // so that a retry after an unknown outcome is not applied twice.
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	backoff := 20 * time.Millisecond
+	start := time.Now()
 	for {
 		i, cc := c.pick()
 		actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
@@ -195,6 +203,9 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 		c.next(i)
 		if i == len(c.conns)-1 || len(c.conns) == 1 {
 			// A full round failed: back off before the next one.
+			if after := cmp.Or(c.WaitingAfter, 2*time.Second); c.Waiting != nil && time.Since(start) >= after {
+				c.waitingOnce.Do(func() { c.Waiting(err) })
+			}
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)

@@ -44,6 +44,13 @@ func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) 
 		return err
 	}
 	defer cl.Close()
+	cl.Waiting = func(err error) {
+		msg := err.Error()
+		if st, ok := status.FromError(err); ok {
+			msg = st.Message()
+		}
+		fmt.Fprintf(os.Stderr, "starlane: no controller answers at %s yet (%s); retrying until --timeout %v\n", o.controller, msg, o.timeout)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	return apiErr(fn(ctx, cl))

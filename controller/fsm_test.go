@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,11 +58,12 @@ func stateOf(f *FSM) *pb.ClusterState {
 	return p
 }
 
-var reqSeq int
+// reqSeq numbers commands across tests, which run in parallel.
+var reqSeq atomic.Int64
 
 func c(op any) *pb.Command {
-	reqSeq++
-	cmd := &pb.Command{RequestId: fmt.Sprintf("req-%d", reqSeq), UnixMs: 1_700_000_000_000 + int64(reqSeq)*1000}
+	seq := reqSeq.Add(1)
+	cmd := &pb.Command{RequestId: fmt.Sprintf("req-%d", seq), UnixMs: 1_700_000_000_000 + seq*1000}
 	switch o := op.(type) {
 	case *pb.RegisterControllerCmd:
 		cmd.Op = &pb.Command_RegisterController{RegisterController: o}

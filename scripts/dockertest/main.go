@@ -247,6 +247,7 @@ func failover(surface, what string, fault, heal func(node string) error) error {
 		return err
 	}
 	var after uint64
+	var now string
 	took, err := waitFor(30*time.Second, surface+" ticking on another node after "+what, func() error {
 		m, err := surfaces()
 		if err != nil {
@@ -260,14 +261,14 @@ func failover(surface, what string, fault, heal func(node string) error) error {
 		if c <= before {
 			return fmt.Errorf("new primary %s confirmed %d, not yet past %d", s.Primary, c, before)
 		}
-		after, m[surface] = c, s
+		after, now = c, s.Primary
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("   %s confirming again on %s %.1fs after the fault (confirmed tick %d before, %d after; polled about once a second)\n",
-		surface, m[surface].Primary, took.Seconds(), before, after)
+	fmt.Printf("   %s confirming again on %s (was on %s) %.1fs after the fault (confirmed tick %d before, %d after; polled about once a second)\n",
+		surface, now, old, took.Seconds(), before, after)
 	if err := heal(old); err != nil {
 		return err
 	}

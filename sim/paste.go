@@ -67,11 +67,18 @@ func mod(a, m int32) int32 {
 // snapping it to the tile grid. It fails on entities the bundle lacks (listing them,
 // unless skipUnknown), on entities off the blueprint's grid and on diagonal directions.
 func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, map[string]int, Vec, error) {
+	specs, _, unknown, shift, err := planPaste(b, bp, dx, dy, skipUnknown)
+	return specs, unknown, shift, err
+}
+
+// planPaste is PlanPaste that also returns each spec's entity_number, for errors.
+func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
 	unknown := map[string]int{}
 	var specs []BuildSpec
+	var nums []uint32
 	shift, err := gridShift(b, bp)
 	if err != nil {
-		return nil, nil, shift, err
+		return nil, nil, nil, shift, err
 	}
 	for i := range bp.Entities {
 		be := &bp.Entities[i]
@@ -82,7 +89,7 @@ func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		}
 		d := Dir(be.Direction)
 		if !d.valid() {
-			return nil, nil, shift, fmt.Errorf("entity %d (%s) faces direction %d; only north, east, south and west are simulated",
+			return nil, nil, nil, shift, fmt.Errorf("entity %d (%s) faces direction %d; only north, east, south and west are simulated",
 				be.Number, be.Name, be.Direction)
 		}
 		w, h := footprint(&b.Entities[pi], d)
@@ -91,7 +98,7 @@ func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		ly := be.Position.Y + shift.Y - h*TileUnits/2
 		x, y := int64(floorDiv(lx, TileUnits))+int64(dx), int64(floorDiv(ly, TileUnits))+int64(dy)
 		if !onMap(x, y, w, h) {
-			return nil, nil, shift, fmt.Errorf("entity %d (%s) would be at %d,%d, outside the map (tiles %d to %d on each axis)",
+			return nil, nil, nil, shift, fmt.Errorf("entity %d (%s) would be at %d,%d, outside the map (tiles %d to %d on each axis)",
 				be.Number, be.Name, x, y, -MapRadius, MapRadius-1)
 		}
 		sp := BuildSpec{Name: be.Name, X: int32(x), Y: int32(y), Dir: d,
@@ -141,12 +148,13 @@ func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 			sp.Infinity.Filters = kept
 		}
 		specs = append(specs, sp)
+		nums = append(nums, be.Number)
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
+		return nil, nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
 			b.ShortHash(), describeCounts(b, unknown))
 	}
-	return specs, unknown, shift, nil
+	return specs, nums, unknown, shift, nil
 }
 
 // describeCounts lists names with counts and the bundle's reason, sorted by name.
@@ -167,8 +175,9 @@ func describeCounts(b *Bundle, m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// paste checks a whole paste and builds it, or changes nothing.
-func (s *Surface) paste(p *player, specs []BuildSpec) ([]EntityID, error) {
+// paste checks a whole paste and builds it, or changes nothing. nums are the
+// specs' entity_numbers, which errors name.
+func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID, error) {
 	// Entities of the blueprint must not overlap each other or the map.
 	claimed := map[TilePos]int{}
 	need := map[ItemID]int32{}
@@ -177,7 +186,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec) ([]EntityID, error) {
 		sp := &specs[i]
 		pi, err := s.checkBuild(sp)
 		if err != nil {
-			return nil, fmt.Errorf("blueprint entity %d: %w", i+1, err)
+			return nil, fmt.Errorf("blueprint entity %d: %w", nums[i], err)
 		}
 		protos[i] = pi
 		w, h := footprint(&s.b.Entities[pi], sp.Dir)
@@ -185,7 +194,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec) ([]EntityID, error) {
 			for x := sp.X; x < sp.X+w; x++ {
 				if j, dup := claimed[TilePos{x, y}]; dup {
 					return nil, fmt.Errorf("blueprint entities %d (%s) and %d (%s) overlap at %d,%d",
-						j+1, specs[j].Name, i+1, sp.Name, x, y)
+						nums[j], specs[j].Name, nums[i], sp.Name, x, y)
 				}
 				claimed[TilePos{x, y}] = i
 			}
@@ -244,11 +253,11 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, fmt.Errorf("blueprint: %w", err)
 	}
-	specs, skipped, shift, err := PlanPaste(s.b, bp, dx, dy, skipUnknown)
+	specs, nums, skipped, shift, err := planPaste(s.b, bp, dx, dy, skipUnknown)
 	if err != nil {
 		return res, err
 	}
-	ids, err := s.paste(p, specs)
+	ids, err := s.paste(p, specs, nums)
 	if err != nil {
 		return res, err
 	}

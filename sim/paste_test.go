@@ -272,9 +272,38 @@ func TestBuildAndPasteStayOnTheMap(t *testing.T) {
 
 	s.Step([]Input{{Player: 1, Data: EncodeAction(Action{Kind: ActJoin, Name: "p"})}})
 	pos := s.findPlayer(1).pos
-	far := Vec{pos.X - (1 << 31 - 1) + TileUnits, pos.Y}
+	far := Vec{pos.X - (1<<31 - 1) + TileUnits, pos.Y}
 	s.Step([]Input{{Player: 1, Data: EncodeAction(Action{Kind: ActMove, X: far.X, Y: far.Y})}})
 	if r := s.LastResults()[0]; r.Err == "" {
 		t.Errorf("a walk across the int32 range was accepted; the character is at %v", s.findPlayer(1).pos)
+	}
+}
+
+// Paste errors name entities by their entity_number, as the blueprint and the game
+// do, not by their place in the list.
+func TestPasteErrorsNameEntityNumbers(t *testing.T) {
+	s := newTestSurface(t)
+	centre := func(x int32) blueprint.Position { return blueprint.Position{X: x*256 + 128, Y: 128} }
+	bp := &blueprint.Blueprint{Version: blueprint.MakeVersion(2, 0, 72, 0), Entities: []blueprint.Entity{
+		{Number: 7, Name: "wooden-chest", Position: centre(0)},
+		{Number: 42, Name: "iron-chest", Position: centre(5)},
+		{Number: 99, Name: "steel-chest", Position: centre(5)},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "entities 42 (iron-chest) and 99 (steel-chest) overlap") {
+		t.Fatalf("overlapping paste: %v; want it to name entities 42 and 99", err)
+	}
+	if _, err := s.Build(BuildSpec{Name: "wooden-chest", X: 0, Y: 0}); err != nil {
+		t.Fatal(err)
+	}
+	bp.Entities = bp.Entities[:2]
+	if str, err = blueprint.EncodeBlueprint(bp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "blueprint entity 7:") {
+		t.Fatalf("paste onto a chest: %v; want it to name entity 7", err)
 	}
 }

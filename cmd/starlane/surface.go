@@ -280,16 +280,29 @@ func newSurfaceCmd() *cobra.Command {
 
 	del := &cobra.Command{
 		Use:   "delete NAME",
-		Short: "Delete a surface and its assignment",
+		Short: "Delete a surface, its assignment and the bridges to and from it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rid := ctlclient.NewRequestID()
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+				// The bridges go with the surface: name them.
+				bridges := []string{}
+				if br, err := c.ListBridges(ctx, &pb.ListBridgesRequest{}); err == nil {
+					for _, b := range br.Bridges {
+						if b.FromSurface == args[0] || b.ToSurface == args[0] {
+							bridges = append(bridges, b.Id)
+						}
+					}
+				}
 				r, err := c.DeleteSurface(ctx, &pb.DeleteSurfaceRequest{RequestId: rid, Name: args[0]})
 				if err != nil {
 					return err
 				}
-				return done(cmd, o, map[string]any{"deleted": args[0], "index": r.Index}, "deleted surface %s", args[0])
+				also := ""
+				if len(bridges) > 0 {
+					also = " and its " + plural(len(bridges), "bridge") + ": " + strings.Join(bridges, ", ")
+				}
+				return done(cmd, o, map[string]any{"deleted": args[0], "bridges_deleted": bridges, "index": r.Index}, "deleted surface %s%s", args[0], also)
 			})
 		},
 	}

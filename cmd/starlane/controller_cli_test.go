@@ -196,3 +196,33 @@ func TestSurfaceCLIContract(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a surface deletes the bridges to and from it, and says which.
+func TestSurfaceDeleteNamesItsBridges(t *testing.T) {
+	t.Setenv("STARLANE_CONTROLLER", startController(t))
+	for _, name := range []string{"a", "b", "c"} {
+		if _, _, err := runStarlane(t, "", "surface", "create", name, "--map", "empty"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, br := range [][2]string{{"a:out", "b:in"}, {"b:out", "a:in"}, {"b:out2", "c:in"}} {
+		if _, _, err := runStarlane(t, "", "bridge", "create", "--from", br[0], "--to", br[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, err := runStarlane(t, "", "surface", "delete", "a", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Deleted string   `json:"deleted"`
+		Bridges []string `json:"bridges_deleted"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Deleted != "a" || len(res.Bridges) != 2 {
+		t.Fatalf("surface delete --json: %v %s; want a and its two bridges", err, out)
+	}
+	out, _, err = runStarlane(t, "", "bridge", "list", "--json")
+	if err != nil || strings.Count(out, `"from":`) != 1 || !strings.Contains(out, `"to":"c:in"`) {
+		t.Fatalf("bridges left: %v %s; want only b to c", err, out)
+	}
+}

@@ -249,8 +249,16 @@ func TestFuzzyRaftCluster(t *testing.T) {
 	for _, nd := range nodes {
 		nd.trans.set(0.05, 3*time.Millisecond)
 	}
-	deadline := time.Now().Add(run)
-	for round := 0; time.Now().Before(deadline); round++ {
+	// The chaos runs for run, and on a machine so loaded that elections keep
+	// failing, on until enough writes got through to make the checks below mean
+	// something (up to a minute more).
+	deadline, hard := time.Now().Add(run), time.Now().Add(run+time.Minute)
+	ackedCount := func() int {
+		ackMu.Lock()
+		defer ackMu.Unlock()
+		return len(acked)
+	}
+	for round := 0; time.Now().Before(deadline) || ackedCount() < 50 && time.Now().Before(hard); round++ {
 		cut := map[int]bool{}
 		choice := rng.IntN(5)
 		if round == 0 {

@@ -101,10 +101,25 @@ func (sh *Shard) report(d Desync, clientState []byte, player uint32, name, fileT
 // stateAt rebuilds the shard's state after durable tick t.
 func (s *Shard) stateAt(t uint64) (Simulation, error) {
 	// A report can name a tick that has run (and reached the standbys) but is not
-	// durable yet, which takes a few milliseconds: wait for it that long.
-	for deadline := time.Now().Add(5 * time.Second); t > s.durable.Load(); time.Sleep(2 * time.Millisecond) {
-		if t > s.executed.Load() || time.Now().After(deadline) {
-			return nil, fmt.Errorf("tick %d is not in the log yet", t)
+	// durable yet, which takes a few milliseconds: wait for it, woken by the
+	// pipeline as it advances.
+	notYet := fmt.Errorf("tick %d is not in the log yet", t)
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	for {
+		ch := s.changed(false)
+		if t <= s.durable.Load() {
+			break
+		}
+		if t > s.executed.Load() {
+			return nil, notYet
+		}
+		select {
+		case <-ch:
+		case <-s.stop:
+			return nil, ErrClosed
+		case <-deadline.C:
+			return nil, notYet
 		}
 	}
 	cp, err := s.store.LatestCheckpoint(t)

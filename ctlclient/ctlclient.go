@@ -5,7 +5,6 @@
 package ctlclient
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -49,6 +48,9 @@ func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
 	}
 }
 
+// waitingAfter is how long Do retries before it tells Client.Waiting.
+const waitingAfter = 2 * time.Second
+
 // Client talks to a set of controllers, any of which may answer.
 type Client struct {
 	addrs []string
@@ -57,11 +59,10 @@ type Client struct {
 	// AttemptTimeout bounds each try of a unary call.
 	AttemptTimeout time.Duration
 	// Waiting, if set, is told once when a call has found no controller to answer
-	// for WaitingAfter (2s) and goes on retrying, so a tool can say so instead of
-	// sitting silent until its deadline.
-	Waiting      func(err error)
-	WaitingAfter time.Duration
-	waitingOnce  sync.Once
+	// for waitingAfter and goes on retrying, so a tool can say so instead of sitting
+	// silent until its deadline.
+	Waiting     func(err error)
+	waitingOnce sync.Once
 
 	mu    sync.Mutex
 	cur   int
@@ -203,7 +204,7 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 		c.next(i)
 		if i == len(c.conns)-1 || len(c.conns) == 1 {
 			// A full round failed: back off before the next one.
-			if after := cmp.Or(c.WaitingAfter, 2*time.Second); c.Waiting != nil && time.Since(start) >= after {
+			if c.Waiting != nil && time.Since(start) >= waitingAfter {
 				c.waitingOnce.Do(func() { c.Waiting(err) })
 			}
 			select {

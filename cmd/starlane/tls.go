@@ -151,7 +151,7 @@ it is what an init container of a compose cluster runs (deploy/docker-compose.ym
 			out = append(out, caRec)
 			for _, name := range args {
 				hs := hostsFor(name)
-				certFile, keyFile := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+				certFile, keyFile := tlsconf.IssuedFiles(dir, name)
 				if _, err := os.Stat(certFile); err == nil {
 					out = append(out, certJSON{Name: name, Cert: certFile, Key: keyFile, Hosts: hs})
 					continue

@@ -141,6 +141,11 @@ func LoadCA(dir string) (*CA, error) {
 	return &CA{Cert: cert, Key: key, PEM: certPEM}, nil
 }
 
+// IssuedFiles are the certificate and key files WriteIssued writes for name.
+func IssuedFiles(dir, name string) (certFile, keyFile string) {
+	return filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+}
+
 // WriteIssued issues a certificate for hosts and writes NAME.pem and NAME-key.pem
 // into dir, refusing to replace existing files. It returns the two paths.
 func (ca *CA) WriteIssued(dir, name string, hosts []string, valid time.Duration) (certFile, keyFile string, err error) {
@@ -148,7 +153,7 @@ func (ca *CA) WriteIssued(dir, name string, hosts []string, valid time.Duration)
 	if err != nil {
 		return "", "", err
 	}
-	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+	certFile, keyFile = IssuedFiles(dir, name)
 	if err := writeNew(certFile, certPEM, 0o644); err != nil {
 		return "", "", err
 	}

@@ -2,18 +2,17 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/starlane/starlane/internal/proctest"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
@@ -49,30 +48,24 @@ func BenchmarkPrimaryTicks(b *testing.B) {
 	}
 }
 
-// benchShardConfig is the benchmark's shard; base is the map a primary starts from
-// (nil for a standby, which starts from the primary's checkpoint).
-func benchShardConfig(dir string, ups int, base *sim.Surface) shard.Config {
-	bundle := sim.DefaultBundle()
-	return shard.Config{Name: "nauvis", Dir: dir, Epoch: 7, UPS: ups, MaxLag: time.Hour, CheckpointEvery: 1800, HashEvery: 60,
-		New: func() (shard.Simulation, error) {
-			if base == nil {
-				return nil, errors.New("a standby starts from its primary's checkpoint")
-			}
-			var buf bytesBuffer
-			if err := base.Save(&buf); err != nil {
-				return nil, err
-			}
-			return sim.Load(bundle, &buf)
-		},
-		Load: func(r io.Reader) (shard.Simulation, error) { return sim.Load(bundle, r) },
-	}
-}
-
 func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	if ups == 0 {
 		ups = 1_000_000
 	}
-	p, err := shard.Open(benchShardConfig(b.TempDir(), ups, base))
+	bundle := sim.DefaultBundle()
+	cfg := func(dir string) shard.Config {
+		return shard.Config{Name: "nauvis", Dir: dir, Epoch: 7, UPS: ups, MaxLag: time.Hour, CheckpointEvery: 1800, HashEvery: 60,
+			New: func() (shard.Simulation, error) {
+				var buf bytesBuffer
+				if err := base.Save(&buf); err != nil {
+					return nil, err
+				}
+				return sim.Load(bundle, &buf)
+			},
+			Load: func(r io.Reader) (shard.Simulation, error) { return sim.Load(bundle, r) },
+		}
+	}
+	p, err := shard.Open(cfg(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,11 +86,20 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	go srv.Serve(ln)
 	defer srv.Stop()
 	if mode != "alone" {
-		stop, err := followStandby(ln.Addr().String(), b.TempDir(), mode == "hot")
+		sb, err := shard.OpenStandby(cfg(b.TempDir()), mode == "hot")
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer stop()
+		defer sb.Stop()
+		conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		f := NewFollower(FollowerConfig{Config: Config{Node: "n2"}, Surface: "nauvis", Shard: sb,
+			Dial: func(string) (pb.ReplicationServiceClient, error) { return pb.NewReplicationServiceClient(conn), nil }})
+		defer f.Stop()
+		f.Update("n1", ln.Addr().String(), 7)
 	}
 	p.Start()
 	// Warm up: confirmation runs and the standby has caught up from its starting
@@ -117,7 +119,7 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 		}
 	}
 	from, fromConfirmed := p.Executed(), p.Confirmed()
-	cpu0 := processCPU()
+	cpu0 := proctest.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	var trail uint64
@@ -128,7 +130,7 @@ func benchPrimary(b *testing.B, base *sim.Surface, mode string, ups int) {
 	el := time.Since(start)
 	b.StopTimer()
 	ticks := p.Executed() - from
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(ticks), "process-cpu-us/tick")
+	b.ReportMetric(float64((proctest.CPUTime()-cpu0).Microseconds())/float64(ticks), "process-cpu-us/tick")
 	recs, err := p.ReadExecuted(context.Background(), from+1, int(ticks))
 	if err == nil && len(recs) > 0 {
 		costs := make([]time.Duration, len(recs))
@@ -159,31 +161,4 @@ func (w *bytesBuffer) Read(p []byte) (int, error) {
 	n := copy(p, w.b[w.off:])
 	w.off += n
 	return n, nil
-}
-
-// followStandby runs a standby of surface nauvis in this process, following the
-// primary at addr; stop ends it.
-func followStandby(addr, dir string, hot bool) (stop func(), err error) {
-	sb, err := shard.OpenStandby(benchShardConfig(dir, 60, nil), hot)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
-	if err != nil {
-		sb.Stop()
-		return nil, err
-	}
-	f := NewFollower(FollowerConfig{Config: Config{Node: "n2"}, Surface: "nauvis", Shard: sb,
-		Dial: func(string) (pb.ReplicationServiceClient, error) { return pb.NewReplicationServiceClient(conn), nil }})
-	f.Update("n1", addr, 7)
-	return func() { f.Stop(); conn.Close(); sb.Stop() }, nil
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

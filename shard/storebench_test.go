@@ -2,17 +2,10 @@ package shard
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/starlane/starlane/internal/proctest"
+)
 
 // BenchmarkStoreWriteTick measures one tick's durable write (a small batch, and every
 // 600 ticks a 300 KiB checkpoint with truncation), with the process's CPU time per tick.
@@ -24,7 +17,7 @@ func BenchmarkStoreWriteTick(b *testing.B) {
 	defer st.Close()
 	ckpt := make([]byte, 300<<10)
 	in := []Input{{Player: 1, Data: make([]byte, 40)}}
-	c0 := cpuTime()
+	c0 := proctest.CPUTime()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
 		var cps []*Checkpoint
@@ -35,5 +28,5 @@ func BenchmarkStoreWriteTick(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-us/tick")
+	b.ReportMetric(float64((proctest.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-us/tick")
 }

@@ -30,6 +30,16 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// CPUTime is the user and system CPU time this process has used, for benchmarks
+// that report CPU per unit of work.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // FreeAddr returns a loopback address with a port nobody listens on right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()

@@ -4,7 +4,7 @@ BIN     ?= bin/starlane
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short test-docker bench proto lint dev docker clean
+.PHONY: build test test-short test-docker fuzz bench proto lint dev docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/starlane
@@ -16,6 +16,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
 	$(GO) test -count=1 -race -short -timeout 15m ./sim/... ./shard/... ./replica/... ./bridge/... ./controller/... ./ctlclient/... ./node/... ./player/...
+	FUZZTIME=5s bash scripts/fuzz FuzzRequest FuzzLoad
+
+# The fuzz targets of the request validators and the decoders, for longer.
+fuzz:
+	bash scripts/fuzz
 
 # Multi-host fault tests: the compose cluster of deploy/ in containers (needs Docker
 # and docker-compose; CI runs it after `make test`).

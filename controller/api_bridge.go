@@ -31,13 +31,12 @@ func (a *clusterAPI) CreateBridge(ctx context.Context, req *pb.CreateBridgeReque
 	return out, nil
 }
 
-func (a *clusterAPI) ListBridges(ctx context.Context, _ *pb.ListBridgesRequest) (*pb.ListBridgesResponse, error) {
+func (a *clusterAPI) ListBridges(ctx context.Context, req *pb.ListBridgesRequest) (*pb.ListBridgesResponse, error) {
 	out := &pb.ListBridgesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		for _, id := range sortedKeys(s.bridges) {
-			out.Bridges = append(out.Bridges, liveBridge(s, s.bridges[id], live))
-		}
+		out.Bridges, out.NextPageToken = pageOf(sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], live) },
+			req.PageSize, req.PageToken)
 	})
 	return out, err
 }

@@ -295,13 +295,12 @@ func (c *Controller) readLinearizable(ctx context.Context, fn func(s *state, liv
 	return nil
 }
 
-func (a *clusterAPI) ListNodes(ctx context.Context, _ *pb.ListNodesRequest) (*pb.ListNodesResponse, error) {
+func (a *clusterAPI) ListNodes(ctx context.Context, req *pb.ListNodesRequest) (*pb.ListNodesResponse, error) {
 	out := &pb.ListNodesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		for _, id := range sortedKeys(s.nodes) {
-			out.Nodes = append(out.Nodes, a.c.liveNode(s.nodes[id], live))
-		}
+		out.Nodes, out.NextPageToken = pageOf(sortedKeys(s.nodes), func(id string) *pb.Node { return a.c.liveNode(s.nodes[id], live) },
+			req.PageSize, req.PageToken)
 	})
 	return out, err
 }
@@ -379,7 +378,14 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	}
 	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: replicas, Pin: req.Pin,
 		StandbyMode: req.StandbyMode}
-	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf}}})
+	if len(req.Save) > 0 {
+		sum := sha256.Sum256(req.Save)
+		sf.SaveSha256, sf.Map = hex.EncodeToString(sum[:]), req.SaveName
+		if sf.Map == "" {
+			sf.Map = "save " + sf.SaveSha256[:12]
+		}
+	}
+	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf, Save: req.Save}}})
 	if err != nil {
 		return nil, err
 	}
@@ -390,13 +396,12 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	return out, nil
 }
 
-func (a *clusterAPI) ListSurfaces(ctx context.Context, _ *pb.ListSurfacesRequest) (*pb.ListSurfacesResponse, error) {
+func (a *clusterAPI) ListSurfaces(ctx context.Context, req *pb.ListSurfacesRequest) (*pb.ListSurfacesResponse, error) {
 	out := &pb.ListSurfacesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		for _, name := range sortedKeys(s.surfaces) {
-			out.Surfaces = append(out.Surfaces, a.c.liveSurface(s.surfaces[name], live))
-		}
+		out.Surfaces, out.NextPageToken = pageOf(sortedKeys(s.surfaces), func(name string) *pb.Surface { return a.c.liveSurface(s.surfaces[name], live) },
+			req.PageSize, req.PageToken)
 	})
 	return out, err
 }

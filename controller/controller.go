@@ -28,7 +28,9 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -53,6 +55,9 @@ type Config struct {
 	// generates one.
 	JoinToken string
 	TLS       tlsconf.Config
+	// Catalog names the planets and built-in maps requests may ask for (the
+	// simulation's); empty accepts any well-formed name.
+	Catalog validate.Catalog
 
 	// HeartbeatInterval is what nodes are told to use; LeaseTTL is how long the
 	// leader waits for a heartbeat before marking a node down.
@@ -112,6 +117,9 @@ type Controller struct {
 // New opens the data directory, starts Raft and the gRPC server. It returns once
 // both listen; joining (with Config.Join) continues in the background.
 func New(cfg Config) (*Controller, error) {
+	if err := cfg.TLS.RequireOwnRole(tlsconf.RoleController); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -204,7 +212,7 @@ func (c *Controller) start() error {
 	if cfg.Transport != nil {
 		c.trans = cfg.Transport
 	} else {
-		rl, err := cfg.TLS.Listen(cfg.RaftBind, "Raft", c.log)
+		rl, err := cfg.TLS.Listen(cfg.RaftBind, "Raft", c.log, tlsconf.RoleController)
 		if err != nil {
 			return err
 		}
@@ -277,7 +285,12 @@ func (c *Controller) start() error {
 	c.health = health.NewServer()
 	c.setHealth(false)
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(c.met.unary, c.fwd.unary),
+		// Who may call what is decided first, before metrics or forwarding: a
+		// refused call never reaches the leader.
+		grpc.ChainUnaryInterceptor(authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary),
+		grpc.ChainStreamInterceptor(authz.Controller.Stream),
+		grpc.MaxRecvMsgSize(validate.MaxRequestBytes),
+		grpc.MaxSendMsgSize(validate.MaxResponseBytes),
 		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
 		grpc.StaticStreamWindowSize(ctlclient.StreamWindow),
 		grpc.StaticConnWindowSize(ctlclient.ConnWindow),

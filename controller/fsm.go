@@ -50,6 +50,9 @@ type state struct {
 	dedupOrder   []string // insertion order; entries before dedupHead are expired
 	dedupHead    int
 	lastUnixMS   int64
+	// saves holds the content of the saves surfaces start from, by sha256; a
+	// save is kept while a surface refers to it (fsm_saves.go).
+	saves map[string][]byte
 }
 
 func newState() *state {
@@ -59,6 +62,7 @@ func newState() *state {
 		surfaces:    map[string]*pb.Surface{},
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
+		saves:       map[string][]byte{},
 	}
 }
 
@@ -294,10 +298,16 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if in.StandbyMode != pb.StandbyMode_STANDBY_MODE_UNSPECIFIED && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_HOT && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_WARM {
 			return fail(codes.InvalidArgument, "standby mode must be hot or warm")
 		}
+		if code, msg := s.checkSave(in, op.CreateSurface.Save); code != codes.OK {
+			return code, msg
+		}
 		sf := &pb.Surface{
 			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
 			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{}, StandbyMode: in.StandbyMode,
-			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
+			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index, SaveSha256: in.SaveSha256,
+		}
+		if sf.SaveSha256 != "" {
+			s.saves[sf.SaveSha256] = op.CreateSurface.Save
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"
@@ -316,7 +326,9 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if s.surfaces[name] == nil {
 			return fail(codes.NotFound, "surface %s not found", name)
 		}
+		gone := s.surfaces[name]
 		delete(s.surfaces, name)
+		s.dropSaveIfUnused(gone.SaveSha256)
 		s.event(index, now, "surface.deleted", name, "surface "+name+" deleted")
 		for _, id := range sortedKeys(s.bridges) {
 			if b := s.bridges[id]; b.FromSurface == name || b.ToSurface == name {
@@ -533,6 +545,9 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, id := range s.dedupOrder[s.dedupHead:] {
 		out.Dedup = append(out.Dedup, s.dedup[id])
 	}
+	for _, h := range sortedKeys(s.saves) {
+		out.Saves = append(out.Saves, &pb.StoredSave{Sha256: h, Data: s.saves[h]})
+	}
 	if s.droppedUpTo > 0 {
 		// The first kept event tells a restored FSM what was dropped; keep it
 		// explicit so an empty event list after a drop is not mistaken for "all".
@@ -570,6 +585,9 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 		s.dedup[d.RequestId] = d
 		s.dedupOrder = append(s.dedupOrder, d.RequestId)
 	}
+	for _, sv := range p.Saves {
+		s.saves[sv.Sha256] = sv.Data
+	}
 	return s, nil
 }
 
@@ -582,6 +600,7 @@ func (s *state) clone() *state {
 	c.bridges = maps.Clone(s.bridges)
 	c.events = slices.Clone(s.events)
 	c.dedup = maps.Clone(s.dedup)
+	c.saves = maps.Clone(s.saves)
 	c.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
 	c.dedupHead = 0
 	return &c

@@ -31,6 +31,9 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	if cfg == nil {
 		return d.Dial("tcp", string(addr))
 	}
+	// Raft traffic goes to controllers only: a node's certificate, valid for the
+	// same CA and perhaps the same host, never receives log entries.
+	cfg.VerifyConnection = tlsconf.RequireRoles(tlsconf.RoleController)
 	return tls.DialWithDialer(d, "tcp", string(addr), cfg)
 }
 

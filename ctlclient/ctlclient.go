@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -45,6 +46,7 @@ func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithStaticStreamWindowSize(StreamWindow),
 		grpc.WithStaticConnWindowSize(ConnWindow),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(validate.MaxResponseBytes), grpc.MaxCallSendMsgSize(validate.MaxRequestBytes)),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/starlane/starlane/bridge"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 )
@@ -209,7 +210,7 @@ func (n *Node) dialBridge(addr string) (pb.BridgeServiceClient, error) {
 	c := b.conns[addr]
 	if c == nil {
 		var err error
-		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(n.creds))
+		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(n.creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(validate.MaxNodeMessageBytes)))
 		if err != nil {
 			return nil, err
 		}

@@ -30,7 +30,9 @@ import (
 
 	"github.com/starlane/starlane/bridge"
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/replica"
 	"github.com/starlane/starlane/shard"
@@ -159,6 +161,9 @@ type hosted struct {
 // address and registers with the controllers. Any failure undoes what was done,
 // so nothing is left half-started; the errors are one line a user can act on.
 func New(cfg Config) (*Node, error) {
+	if err := cfg.TLS.RequireOwnRole(tlsconf.RoleNode); err != nil {
+		return nil, err
+	}
 	if len(cfg.Controllers) == 0 {
 		return nil, errors.New("no controller address: pass --controller HOST:PORT")
 	}
@@ -262,7 +267,12 @@ func New(cfg Config) (*Node, error) {
 	if err := n.register(ctx); err != nil {
 		return nil, err
 	}
-	var opts []grpc.ServerOption
+	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(authz.Node.Unary, validate.Checker{}.Unary),
+		grpc.ChainStreamInterceptor(authz.Node.Stream),
+		grpc.MaxRecvMsgSize(validate.MaxNodeMessageBytes),
+		grpc.MaxSendMsgSize(validate.MaxNodeMessageBytes),
+	}
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 )
@@ -75,6 +76,9 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	hello := first.GetHello()
 	if hello == nil {
 		return status.Error(codes.InvalidArgument, "the first message of a session must be Hello")
+	}
+	if err := (validate.Checker{}).Request(hello); err != nil {
+		return err
 	}
 	sh := a.n.primary(hello.Surface)
 	if sh == nil {

@@ -3,10 +3,11 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
@@ -326,16 +328,22 @@ func (n *Node) openStandby(a *pb.NodeAssignment) (*shard.Shard, error) {
 }
 
 // newSurface creates a surface's first state from its map: a built-in map, or a
-// save file on this node.
+// save the controllers keep by hash. A node never opens a path a request named.
 func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
-	for _, m := range sim.Maps() {
-		if m.Name == sf.Map {
-			return sim.NewMap(n.bundle, sf.Map, sf.Seed, sf.Name)
+	if sf.SaveSha256 == "" {
+		for _, m := range sim.Maps() {
+			if m.Name == sf.Map {
+				return sim.NewMap(n.bundle, sf.Map, sf.Seed, sf.Name)
+			}
 		}
+		return nil, &refusal{fmt.Sprintf("surface %s names map %s, which is not a built-in map of node %s (saves are sent as content: re-create it with starlane surface create --map FILE)",
+			sf.Name, validate.Quote(sf.Map), n.id)}
 	}
-	data, err := os.ReadFile(sf.Map)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	data, err := n.fetchSave(ctx, sf.SaveSha256)
 	if err != nil {
-		return nil, &refusal{fmt.Sprintf("node %s cannot read the save %s: %v", n.id, sf.Map, errors.Unwrap(err))}
+		return nil, err
 	}
 	info, err := sim.ReadSaveInfo(bytes.NewReader(data))
 	if err != nil {
@@ -349,6 +357,41 @@ func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
 		return nil, &refusal{fmt.Sprintf("node %s cannot load the save %s: %v", n.id, sf.Map, err)}
 	}
 	return s, nil
+}
+
+// fetchSave downloads a save from the controllers by its hash and checks it.
+func (n *Node) fetchSave(ctx context.Context, hash string) ([]byte, error) {
+	var data []byte
+	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
+		st, err := c.GetSave(ctx, &pb.GetSaveRequest{Sha256: hash})
+		if err != nil {
+			return err
+		}
+		data = data[:0]
+		for {
+			ch, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if ch.Total > validate.MaxSaveBytes || uint64(len(data)+len(ch.Data)) > validate.MaxSaveBytes {
+				return fmt.Errorf("save %s is over the %d byte limit", hash[:12], validate.MaxSaveBytes)
+			}
+			if ch.Total > 0 && data == nil {
+				data = make([]byte, 0, ch.Total)
+			}
+			data = append(data, ch.Data...)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch save %s from the controllers: %w", hash[:12], err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != hash {
+		return nil, fmt.Errorf("save %s from the controllers does not match its hash; will fetch again", hash[:12])
+	}
+	return data, nil
 }
 
 // refuse tells the controller this node will not run the assignment, and why.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/replica"
 	"github.com/starlane/starlane/shard"
@@ -423,7 +424,7 @@ func (n *Node) dialRepl(addr string) (pb.ReplicationServiceClient, error) {
 	c := n.replConns[addr]
 	if c == nil {
 		var err error
-		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(n.creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(n.creds), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(validate.MaxNodeMessageBytes)))
 		if err != nil {
 			return nil, err
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -122,7 +123,7 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 				return err
 			}
 			if c.conn, err = grpc.NewClient(c.addr, grpc.WithTransportCredentials(creds),
-				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+				grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(validate.MaxNodeMessageBytes)),
 				// Static flow-control windows: with gRPC's dynamic ones (BDP
 				// estimation) the client answers almost every tick message with a
 				// WINDOW_UPDATE and a PING, which the node has to read and ack,

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 )
@@ -277,6 +278,9 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 		return fmt.Errorf("the primary answered the hello with %T", first.Msg)
 	}
 	if start.Checkpoint {
+		if start.CheckpointBytes > validate.MaxSaveBytes {
+			return fmt.Errorf("the primary's checkpoint declares %d bytes, over the %d MiB limit of a save; refusing it", start.CheckpointBytes, validate.MaxSaveBytes>>20)
+		}
 		var buf bytes.Buffer
 		for {
 			m, err := next()
@@ -289,6 +293,9 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 			c := m.GetCheckpoint()
 			if c == nil {
 				return fmt.Errorf("expected checkpoint data, got %T", m.Msg)
+			}
+			if buf.Len()+len(c.Data) > validate.MaxSaveBytes {
+				return fmt.Errorf("the primary's checkpoint is over the %d MiB limit of a save; refusing it", validate.MaxSaveBytes>>20)
 			}
 			buf.Write(c.Data)
 			if c.Last {

@@ -29,10 +29,13 @@ const SaveVersion = 3
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
-const (
-	headerSize  = 8 + 4 + 4 + 8 + 32
-	maxSaveBody = 2 << 30
-)
+const headerSize = 8 + 4 + 4 + 8 + 32
+
+// DefaultMaxStateBytes is the largest decompressed state a save or checkpoint
+// may hold unless the caller sets another limit (LoadLimited): a megabase's
+// state is tens of MB, so this refuses a decompression bomb long before it
+// exhausts a machine.
+const DefaultMaxStateBytes = 512 << 20
 
 // ErrNewerSave is returned for saves written by a newer format version.
 var ErrNewerSave = errors.New("save is from a newer Starlane")
@@ -51,17 +54,14 @@ func (s *Surface) Save(w io.Writer) error { return s.save(w, SaveVersion) }
 
 func (s *Surface) save(w io.Writer, version uint32) error {
 	body := s.encodeState(version)
-	var zbuf bytes.Buffer
-	zw, err := zstd.NewWriter(&zbuf, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	// EncodeAll writes one frame that declares its content size, which readers
+	// check against their limit before inflating anything.
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return err
 	}
-	if _, err := zw.Write(body); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
+	zbuf := bytes.NewBuffer(zw.EncodeAll(body, nil))
+	zw.Close()
 	var hdr [headerSize]byte
 	copy(hdr[:8], saveMagic[:])
 	binary.LittleEndian.PutUint32(hdr[8:], version)
@@ -122,8 +122,14 @@ func hexEncode(p []byte) string {
 	return string(out)
 }
 
-// readSave reads and checks a save's header and returns its body.
-func readSave(r io.Reader) (SaveInfo, []byte, error) {
+// readSave reads and checks a save's header and returns its body, holding at
+// most about max bytes of state however the save lies. The compressed body is
+// read as it arrives (a header claiming gigabytes allocates nothing up front),
+// and the state is decompressed into a buffer of the size the zstd frame
+// declares, refused when that is over max and cut off one byte past it (a bomb
+// that declares little and inflates much). Saves without a declared size (older
+// builds) are cut off at max.
+func readSave(r io.Reader, max int64) (SaveInfo, []byte, error) {
 	var info SaveInfo
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -143,31 +149,72 @@ func readSave(r io.Reader) (SaveInfo, []byte, error) {
 	if info.Version == 0 {
 		return info, nil, errors.New("corrupt save: format version 0")
 	}
-	if n > maxSaveBody {
-		return info, nil, fmt.Errorf("corrupt save: body length %d exceeds the %d byte limit", n, maxSaveBody)
+	if n > uint64(max) {
+		return info, nil, fmt.Errorf("corrupt save: body length %d exceeds the %d byte limit", n, max)
 	}
-	z := make([]byte, n)
-	if _, err := io.ReadFull(r, z); err != nil {
-		return info, nil, fmt.Errorf("truncated save: want %d bytes of body: %w", n, err)
+	var zb bytes.Buffer
+	if _, err := zb.ReadFrom(io.LimitReader(r, int64(n))); err != nil {
+		return info, nil, fmt.Errorf("read save: %w", err)
+	}
+	z := zb.Bytes()
+	if uint64(len(z)) != n {
+		return info, nil, fmt.Errorf("truncated save: want %d bytes of body, got %d", n, len(z))
 	}
 	if crc32.ChecksumIEEE(z) != sum {
 		return info, nil, errors.New("corrupt save: body checksum mismatch")
 	}
-	zr, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSaveBody))
-	if err != nil {
-		return info, nil, err
-	}
-	defer zr.Close()
-	body, err := io.ReadAll(io.LimitReader(zr, maxSaveBody))
+	body, err := inflate(z, max)
 	if err != nil {
 		return info, nil, fmt.Errorf("corrupt save: %w", err)
 	}
 	return info, body, nil
 }
 
+// inflate decompresses a save body into a buffer of exactly its size, never
+// holding more than max bytes of state (see readSave). A frame that declares
+// its size is refused when that is over max and when it inflates to anything
+// else; one that does not (saves of older builds) is measured first by
+// decompressing into nothing, then decoded into a buffer of that size.
+func inflate(z []byte, max int64) ([]byte, error) {
+	var fh zstd.Header
+	if err := fh.Decode(z); err != nil {
+		return nil, err
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max)),
+		zstd.WithDecoderMaxWindow(uint64(min(max, zstd.MaxWindowSize))))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	size := int64(fh.FrameContentSize)
+	if !fh.HasFCS {
+		n, err := io.Copy(io.Discard, io.LimitReader(zr, max+1))
+		if err != nil {
+			return nil, err
+		}
+		if n > max {
+			return nil, fmt.Errorf("the state inflates past the %d byte limit", max)
+		}
+		if err := zr.Reset(bytes.NewReader(z)); err != nil {
+			return nil, err
+		}
+		size = n
+	} else if fh.FrameContentSize > uint64(max) {
+		return nil, fmt.Errorf("the state declares %d bytes, over the %d byte limit", fh.FrameContentSize, max)
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(zr, body); err != nil {
+		return nil, fmt.Errorf("the state is shorter than the %d bytes it declares: %w", size, err)
+	}
+	if n, _ := io.Copy(io.Discard, io.LimitReader(zr, 1)); n > 0 {
+		return nil, fmt.Errorf("the state inflates past the %d bytes it declares", size)
+	}
+	return body, nil
+}
+
 // ReadSaveInfo reads a save's header and identity without building the surface.
 func ReadSaveInfo(r io.Reader) (SaveInfo, error) {
-	info, body, err := readSave(r)
+	info, body, err := readSave(r, DefaultMaxStateBytes)
 	if err != nil {
 		return info, err
 	}
@@ -178,9 +225,13 @@ func ReadSaveInfo(r io.Reader) (SaveInfo, error) {
 	return info, d.err
 }
 
-// Load reads a save made with bundle b.
-func Load(b *Bundle, r io.Reader) (*Surface, error) {
-	info, body, err := readSave(r)
+// Load reads a save made with bundle b, with at most DefaultMaxStateBytes of
+// state.
+func Load(b *Bundle, r io.Reader) (*Surface, error) { return LoadLimited(b, r, DefaultMaxStateBytes) }
+
+// LoadLimited reads a save made with bundle b whose state is at most max bytes.
+func LoadLimited(b *Bundle, r io.Reader, max int64) (*Surface, error) {
+	info, body, err := readSave(r, max)
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ source forgets them only once the destination confirmed applying them.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.ListBridges(ctx, &pb.ListBridgesRequest{})
+				r, err := ctlclient.ListBridges(ctx, c)
 				if err != nil {
 					return err
 				}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/validate"
+	"github.com/starlane/starlane/sim"
 )
 
 func newControllerCmd() *cobra.Command {
@@ -61,6 +63,7 @@ on loopback addresses.`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Metrics = reg
+			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps()}
 			c, err := controller.New(cfg)
 			if err != nil {
 				return err

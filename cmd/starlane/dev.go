@@ -312,7 +312,7 @@ func (d *devCluster) start(ctx context.Context) error {
 		var r *pb.ListSurfacesResponse
 		err := cl.Cluster(qctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 			var err error
-			r, err = c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+			r, err = ctlclient.ListSurfaces(ctx, c)
 			return err
 		})
 		if err != nil {

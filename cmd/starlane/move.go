@@ -281,7 +281,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 			return err
 		}
 		holds = len(nr.Surfaces) > 0
-		nodes, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+		nodes, err := ctlclient.ListNodes(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 				others = append(others, n.Id)
 			}
 		}
-		r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+		r, err := ctlclient.ListSurfaces(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -336,7 +336,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 			if nr, err = c.GetNode(ctx, &pb.GetNodeRequest{Id: id}); err != nil {
 				return err
 			}
-			sr, err = c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+			sr, err = ctlclient.ListSurfaces(ctx, c)
 			return err
 		})
 		if err != nil {

@@ -128,7 +128,7 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+				r, err := ctlclient.ListNodes(ctx, c)
 				if err != nil {
 					return err
 				}

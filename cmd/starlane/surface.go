@@ -1,9 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -142,27 +144,19 @@ func newSurfaceCmd() *cobra.Command {
   starlane surface create gleba --node n2 --bundle 91c2...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var save []byte
+			var saveName string
 			if !isBuiltinMap(mapName) {
-				f, err := os.Open(mapName)
+				// A save travels as content: the controllers keep it by hash and
+				// nodes fetch it from them, so it need not exist on any node.
+				data, info, err := readSaveFile(mapName)
 				if err != nil {
-					return fmt.Errorf("--map %q is neither %s nor a readable save file", mapName, strings.Join(builtinMaps(), ", "))
-				}
-				info, err := sim.ReadSaveInfo(f)
-				f.Close()
-				switch {
-				case errors.Is(err, sim.ErrNewerSave):
-					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v; nodes that cannot load it will refuse the surface\n", err)
-				case err != nil:
-					return fmt.Errorf("--map %s: %w", mapName, err)
+					return err
 				}
 				if bundle == "" {
 					bundle = info.BundleHash
 				}
-				// Nodes open the save by path: make it mean the same file on every node
-				// of a one-machine cluster.
-				if mapName, err = filepath.Abs(mapName); err != nil {
-					return err
-				}
+				save, saveName, mapName = data, filepath.Base(mapName), ""
 			}
 			if bundle == "" {
 				bundle = sim.DefaultBundle().Hash()
@@ -174,7 +168,7 @@ func newSurfaceCmd() *cobra.Command {
 			rid := ctlclient.NewRequestID()
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
 				r, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode})
+					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, Save: save, SaveName: saveName})
 				if err != nil {
 					return err
 				}
@@ -189,7 +183,7 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cf := create.Flags()
-	cf.StringVar(&mapName, "map", "starter", "a built-in map (empty, starter, outpost, hub, megabase-10k) or a save file")
+	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is sent to the controllers")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
 	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
@@ -203,7 +197,7 @@ func newSurfaceCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{})
+				r, err := ctlclient.ListSurfaces(ctx, c)
 				if err != nil {
 					return err
 				}
@@ -287,7 +281,7 @@ func newSurfaceCmd() *cobra.Command {
 			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
 				// The bridges go with the surface: name them.
 				bridges := []string{}
-				if br, err := c.ListBridges(ctx, &pb.ListBridgesRequest{}); err == nil {
+				if br, err := ctlclient.ListBridges(ctx, c); err == nil {
 					for _, b := range br.Bridges {
 						if b.FromSurface == args[0] || b.ToSurface == args[0] {
 							bridges = append(bridges, b.Id)
@@ -374,4 +368,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// readSaveFile reads a save to send as content and checks it here first: a
+// save that no node could load (not a save, corrupt, from a newer Starlane, too
+// large) fails now, not later in a status column.
+func readSaveFile(name string) ([]byte, sim.SaveInfo, error) {
+	var info sim.SaveInfo
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, info, fmt.Errorf("--map %q is neither a built-in map (%s) nor a readable save file", name, strings.Join(builtinMaps(), ", "))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, validate.MaxSaveBytes+1))
+	if err != nil {
+		return nil, info, fmt.Errorf("--map %s: %w", name, err)
+	}
+	if len(data) > validate.MaxSaveBytes {
+		return nil, info, fmt.Errorf("--map %s is over the %d MiB limit of a save", name, validate.MaxSaveBytes>>20)
+	}
+	if info, err = sim.ReadSaveInfo(bytes.NewReader(data)); err != nil {
+		return nil, info, fmt.Errorf("--map %s: %w", name, err)
+	}
+	return data, info, nil
 }

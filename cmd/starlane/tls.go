@@ -17,6 +17,7 @@ import (
 
 type certJSON struct {
 	Name  string   `json:"name"`
+	Role  string   `json:"role,omitempty"`
 	Cert  string   `json:"cert"`
 	Key   string   `json:"key"`
 	Hosts []string `json:"hosts"`
@@ -28,16 +29,25 @@ func newTLSCmd() *cobra.Command {
 		dir    string
 		valid  time.Duration
 		hosts  []string
+		role   string
 		asJSON bool
+		byRole = map[tlsconf.Role]*[]string{}
 	)
 	cmd := &cobra.Command{
 		Use:   "tls",
-		Short: "Make a cluster CA and certificates for controllers, nodes and clients",
+		Short: "Make a cluster CA and certificates for controllers, nodes, operators and players",
 		Long: `Every Starlane listener that is not on loopback needs TLS: --tls-cert, --tls-key and
 --tls-ca on controllers, nodes and the CLI. These commands make a small private CA and
 certificates signed by it (ECDSA P-256, usable to serve and to dial), so a cluster on
 several hosts needs no other tool. Keep ca-key.pem off the cluster's hosts once the
 certificates are made.
+
+TLS is mutual: every listener demands a certificate from the cluster CA, and the role
+written into it decides what its holder may call:
+  controller  Raft and controller-to-controller calls
+  node        the node protocol, bridges and replication between nodes
+  operator    the operator API (surfaces, bridges, join token, snapshots) and surface downloads
+  player      joining and playing a surface, nothing else
 
 Each certificate names its host (the NAME argument and every --host) and, so that
 local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.`,
@@ -68,7 +78,7 @@ local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
 				fmt.Fprintf(cmd.OutOrStdout(), "%-5s %s (%s)\n", state, c.Cert, c.Key)
 				continue
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%-5s %s (%s) for %s\n", state, c.Cert, c.Key, strings.Join(c.Hosts, ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "%-5s %s (%s), %s, for %s\n", state, c.Cert, c.Key, c.Role, strings.Join(c.Hosts, ", "))
 		}
 		return nil
 	}
@@ -99,35 +109,64 @@ local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
 	}
 
 	cert := &cobra.Command{
-		Use:   "cert NAME",
-		Short: "Make NAME.pem and NAME-key.pem, signed by the CA in --dir",
-		Example: `  starlane tls cert c1 --dir /etc/starlane/tls --host 10.0.0.11
-  starlane tls cert operator --dir /etc/starlane/tls    # a certificate for the CLI`,
+		Use:   "cert NAME --role ROLE",
+		Short: "Make NAME.pem and NAME-key.pem with a role, signed by the CA in --dir",
+		Example: `  starlane tls cert c1 --role controller --dir /etc/starlane/tls --host 10.0.0.11
+  starlane tls cert n1 --role node --dir /etc/starlane/tls --host 10.0.0.21
+  starlane tls cert alice --role operator --dir /etc/starlane/tls    # for the CLI`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if role == "" {
+				return fmt.Errorf("--role is required: one of controller, node, operator, player")
+			}
+			r, err := tlsconf.ParseRole(role)
+			if err != nil {
+				return err
+			}
 			c, err := tlsconf.LoadCA(dir)
 			if err != nil {
 				return fmt.Errorf("%w (make one with: starlane tls ca --dir %s)", err, dir)
 			}
 			hs := hostsFor(args[0])
-			certFile, keyFile, err := c.WriteIssued(dir, args[0], hs, valid)
+			certFile, keyFile, err := c.WriteIssued(dir, args[0], r, hs, valid)
 			if err != nil {
 				return err
 			}
-			return report(cmd, []certJSON{{Name: args[0], Cert: certFile, Key: keyFile, Hosts: hs, New: true}})
+			return report(cmd, []certJSON{{Name: args[0], Role: string(r), Cert: certFile, Key: keyFile, Hosts: hs, New: true}})
 		},
 	}
 	cert.Flags().StringSliceVar(&hosts, "host", nil, "another DNS name or IP address the certificate is valid for (repeatable)")
+	cert.Flags().StringVar(&role, "role", "", "what the holder may do: controller, node, operator or player (required)")
 
 	initCmd := &cobra.Command{
-		Use:   "init NAME...",
-		Short: "Make the CA if missing and a certificate for each NAME that has none (idempotent)",
+		Use:   "init --controller NAMES --node NAMES [--operator NAMES] [--player NAMES]",
+		Short: "Make the CA if missing and a certificate for each name that has none (idempotent)",
 		Long: `init makes what is missing and keeps what exists: the CA, then NAME.pem and
-NAME-key.pem for each NAME (its host name). Run it again with more names to add hosts;
-it is what an init container of a compose cluster runs (deploy/docker-compose.yml).`,
-		Example: "  starlane tls init --dir ./tls c1 c2 c3 n1 n2 n3 operator",
-		Args:    cobra.MinimumNArgs(1),
+NAME-key.pem for each name, with the role of the flag that names it (the name is also
+its host name). Run it again with more names to add hosts; it is what an init container
+of a compose cluster runs (deploy/docker-compose.yml). A kept certificate must carry
+the role asked for: one made before roles existed is reported, not silently reused.`,
+		Example: "  starlane tls init --dir ./tls --controller c1,c2,c3 --node n1,n2,n3 --operator operator",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("name each certificate with the flag of its role (--controller, --node, --operator, --player), e.g. --node %s", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			type want struct {
+				name string
+				role tlsconf.Role
+			}
+			var wants []want
+			for _, r := range tlsconf.Roles {
+				for _, n := range *byRole[r] {
+					wants = append(wants, want{n, r})
+				}
+			}
+			if len(wants) == 0 {
+				return fmt.Errorf("name at least one certificate: --controller, --node, --operator or --player")
+			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
@@ -149,22 +188,34 @@ it is what an init container of a compose cluster runs (deploy/docker-compose.ym
 				return err
 			}
 			out = append(out, caRec)
-			for _, name := range args {
+			for _, w := range wants {
+				name := w.name
 				hs := hostsFor(name)
 				certFile, keyFile := tlsconf.IssuedFiles(dir, name)
 				if _, err := os.Stat(certFile); err == nil {
-					out = append(out, certJSON{Name: name, Cert: certFile, Key: keyFile, Hosts: hs})
+					have, err := tlsconf.ReadRole(certFile)
+					if err != nil {
+						return fmt.Errorf("%s exists: %w; remove it (and %s) and run init again", certFile, err, keyFile)
+					}
+					if have != w.role {
+						return fmt.Errorf("%s exists with role %s, not %s; remove it (and %s) and run init again", certFile, have, w.role, keyFile)
+					}
+					out = append(out, certJSON{Name: name, Role: string(w.role), Cert: certFile, Key: keyFile, Hosts: hs})
 					continue
 				}
-				if certFile, keyFile, err = c.WriteIssued(dir, name, hs, valid); err != nil {
+				if certFile, keyFile, err = c.WriteIssued(dir, name, w.role, hs, valid); err != nil {
 					return err
 				}
-				out = append(out, certJSON{Name: name, Cert: certFile, Key: keyFile, Hosts: hs, New: true})
+				out = append(out, certJSON{Name: name, Role: string(w.role), Cert: certFile, Key: keyFile, Hosts: hs, New: true})
 			}
 			return report(cmd, out)
 		},
 	}
 	initCmd.Flags().StringSliceVar(&hosts, "host", nil, "another DNS name or IP address every new certificate is valid for (repeatable)")
+	for _, r := range tlsconf.Roles {
+		byRole[r] = new([]string)
+		initCmd.Flags().StringSliceVar(byRole[r], string(r), nil, fmt.Sprintf("names (hosts) to make %s certificates for (comma-separated, repeatable)", r))
+	}
 
 	cmd.AddCommand(ca, cert, initCmd)
 	return cmd

@@ -53,9 +53,12 @@ func NewCA(name string, valid time.Duration) (*CA, error) {
 }
 
 // Issue makes a certificate and key for hosts (DNS names or IP addresses), usable
-// both to serve and to dial (controllers and nodes are both), signed by the CA. It
-// returns them PEM-encoded.
-func (ca *CA) Issue(name string, hosts []string, valid time.Duration) (certPEM, keyPEM []byte, err error) {
+// both to serve and to dial (controllers and nodes are both), signed by the CA,
+// carrying role. It returns them PEM-encoded.
+func (ca *CA) Issue(name string, role Role, hosts []string, valid time.Duration) (certPEM, keyPEM []byte, err error) {
+	if role, err = ParseRole(string(role)); err != nil {
+		return nil, nil, err
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -66,7 +69,7 @@ func (ca *CA) Issue(name string, hosts []string, valid time.Duration) (certPEM, 
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: name},
+		SerialNumber: serial, Subject: pkix.Name{CommonName: name, OrganizationalUnit: []string{string(role)}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(valid),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
@@ -146,10 +149,11 @@ func IssuedFiles(dir, name string) (certFile, keyFile string) {
 	return filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
 }
 
-// WriteIssued issues a certificate for hosts and writes NAME.pem and NAME-key.pem
-// into dir, refusing to replace existing files. It returns the two paths.
-func (ca *CA) WriteIssued(dir, name string, hosts []string, valid time.Duration) (certFile, keyFile string, err error) {
-	certPEM, keyPEM, err := ca.Issue(name, hosts, valid)
+// WriteIssued issues a certificate with role for hosts and writes NAME.pem and
+// NAME-key.pem into dir, refusing to replace existing files. It returns the two
+// paths.
+func (ca *CA) WriteIssued(dir, name string, role Role, hosts []string, valid time.Duration) (certFile, keyFile string, err error) {
+	certPEM, keyPEM, err := ca.Issue(name, role, hosts, valid)
 	if err != nil {
 		return "", "", err
 	}
@@ -186,4 +190,21 @@ func writeNew(name string, data []byte, perm os.FileMode) error {
 
 func newSerial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+}
+
+// ReadRole returns the role of the certificate in file (PEM).
+func ReadRole(file string) (Role, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return "", fmt.Errorf("%s is not PEM", file)
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	return RoleOf(cert)
 }

@@ -28,7 +28,7 @@ func TestCAIssuesCertificatesForItsHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, _, err := loaded.WriteIssued(dir, "n1", []string{"n1", "10.0.0.7"}, time.Hour)
+	certFile, _, err := loaded.WriteIssued(dir, "n1", tlsconf.RoleNode, []string{"n1", "10.0.0.7"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +40,9 @@ func TestCAIssuesCertificatesForItsHosts(t *testing.T) {
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r, err := tlsconf.RoleOf(cert); err != nil || r != tlsconf.RoleNode {
+		t.Errorf("role of n1.pem = %q, %v; want node", r, err)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
@@ -63,11 +66,28 @@ func TestCAIssuesCertificatesForItsHosts(t *testing.T) {
 	if err := ca.WriteCA(dir); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("writing the CA again: %v; want a refusal", err)
 	}
-	if _, _, err := loaded.WriteIssued(dir, "n1", []string{"n1"}, time.Hour); err == nil {
+	if _, _, err := loaded.WriteIssued(dir, "n1", tlsconf.RoleNode, []string{"n1"}, time.Hour); err == nil {
 		t.Error("a second n1 certificate replaced the first")
 	}
 	if again, _ := os.ReadFile(certFile); string(again) != string(data) {
 		t.Error("n1.pem changed")
+	}
+}
+
+// Issuing needs a known role; a certificate without one is refused when loaded.
+func TestIssueNeedsARole(t *testing.T) {
+	t.Parallel()
+	ca, err := tlsconf.NewCA("test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []tlsconf.Role{"", "admin", "nodes"} {
+		if _, _, err := ca.Issue("x", r, []string{"x"}, time.Hour); err == nil {
+			t.Errorf("issued a certificate with role %q", r)
+		}
+	}
+	if _, err := tlsconf.ParseRole("Operator"); err != nil {
+		t.Errorf("ParseRole is not case-insensitive: %v", err)
 	}
 }
 

@@ -1,11 +1,9 @@
 // Package tlsconf holds the TLS settings shared by every Starlane listener and
 // client (gRPC and Raft): one set of flags, one place that decides whether a
 // connection is encrypted. Without certificates a process runs in plaintext, and
-// then only on loopback addresses.
-//
-// Mutual TLS, join tokens and ACL tokens are layered on top later: RequireClientCert
-// turns on client verification and Config is the one value every listener and
-// dialer receives, so adding fields here reaches all of them.
+// then only on loopback addresses. With them every connection is mutual TLS: a
+// listener demands a client certificate signed by the cluster CA, and the role
+// written into that certificate (roles.go) decides what the peer may call.
 package tlsconf
 
 import (
@@ -27,11 +25,9 @@ type Config struct {
 	// needs both to serve TLS; a client presents them when given.
 	CertFile string
 	KeyFile  string
-	// CAFile is the cluster CA (PEM) that peers' certificates are checked against.
+	// CAFile is the cluster CA (PEM) that peers' certificates are checked against,
+	// both ways: servers demand a client certificate signed by it.
 	CAFile string
-	// RequireClientCert makes servers demand and verify a client certificate
-	// signed by CAFile (mutual TLS).
-	RequireClientCert bool
 }
 
 // AddFlags registers --tls-cert, --tls-key and --tls-ca on fs.
@@ -48,16 +44,24 @@ func (c Config) Enabled() bool {
 
 // Validate checks that the settings make sense together.
 func (c Config) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return errors.New("--tls-cert and --tls-key must be given together")
 	}
-	if c.RequireClientCert && c.CAFile == "" {
-		return errors.New("client certificate verification needs --tls-ca")
+	if c.CAFile == "" {
+		return errors.New("TLS needs --tls-ca, the cluster CA that every peer's certificate is checked against (make one with: starlane tls init)")
+	}
+	if c.CertFile == "" {
+		return errors.New("TLS needs a certificate of this process: pass --tls-cert and --tls-key (every listener demands one; make it with: starlane tls cert NAME --role operator)")
 	}
 	return nil
 }
 
 // Server returns the TLS configuration for a listener, or nil for plaintext.
+// Every TLS listener is mutual: a client without a certificate signed by the
+// cluster CA fails the handshake.
 func (c Config) Server() (*tls.Config, error) {
 	if !c.Enabled() {
 		return nil, nil
@@ -65,30 +69,69 @@ func (c Config) Server() (*tls.Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if c.CertFile == "" {
-		return nil, errors.New("serving TLS needs --tls-cert and --tls-key")
+	cert, err := c.loadPair()
+	if err != nil {
+		return nil, err
 	}
+	pool, err := loadPool(c.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}, nil
+}
+
+// loadPair loads this process's certificate and checks that it carries a role,
+// so a certificate from before roles fails at start, not at the first call.
+func (c Config) loadPair() (tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("load TLS key pair %s, %s: %w", c.CertFile, c.KeyFile, err)
+		return cert, fmt.Errorf("load TLS key pair %s, %s: %w", c.CertFile, c.KeyFile, err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pool, err := loadPool(c.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.VerifyClientCertIfGiven
-		if c.RequireClientCert {
-			cfg.ClientAuth = tls.RequireAndVerifyClientCert
-		}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return cert, fmt.Errorf("TLS certificate %s: %w", c.CertFile, err)
 	}
-	return cfg, nil
+	if _, err := RoleOf(leaf); err != nil {
+		return cert, fmt.Errorf("TLS certificate %s: %w", c.CertFile, err)
+	}
+	cert.Leaf = leaf
+	return cert, nil
+}
+
+// RequireOwnRole checks, at start, that this process's certificate carries
+// want (a controller started with a node's certificate fails here, not at the
+// first refused call). Without TLS it passes.
+func (c Config) RequireOwnRole(want Role) error {
+	have, err := c.Role()
+	if err != nil || !c.Enabled() {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("TLS certificate %s has role %s; a %s needs a %s certificate (make one with: starlane tls cert NAME --role %s)",
+			c.CertFile, have, want, want, want)
+	}
+	return nil
+}
+
+// Role returns the role of this process's own certificate ("" without TLS).
+func (c Config) Role() (Role, error) {
+	if !c.Enabled() {
+		return "", nil
+	}
+	if err := c.Validate(); err != nil {
+		return "", err
+	}
+	cert, err := c.loadPair()
+	if err != nil {
+		return "", err
+	}
+	return RoleOf(cert.Leaf)
 }
 
 // Client returns the TLS configuration for dialing, or nil for plaintext. The
-// server's certificate is checked against CAFile (or the system roots).
+// server's certificate is checked against CAFile, and this process's own is
+// presented (every Starlane listener demands one).
 func (c Config) Client() (*tls.Config, error) {
 	if !c.Enabled() {
 		return nil, nil
@@ -96,22 +139,15 @@ func (c Config) Client() (*tls.Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pool, err := loadPool(c.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = pool
+	pool, err := loadPool(c.CAFile)
+	if err != nil {
+		return nil, err
 	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load TLS key pair %s, %s: %w", c.CertFile, c.KeyFile, err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	cert, err := c.loadPair()
+	if err != nil {
+		return nil, err
 	}
-	return cfg, nil
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // ClientFor returns Client() with ServerName set from addr's host, for dialers that
@@ -142,12 +178,18 @@ func loadPool(file string) (*x509.CertPool, error) {
 }
 
 // Listen opens a TCP listener on addr, wrapped in TLS when configured (for raw
-// stream protocols such as Raft). See ListenTCP for the rules.
-func (c Config) Listen(addr, what string, log *slog.Logger) (net.Listener, error) {
+// stream protocols such as Raft), that completes a handshake only with clients
+// whose certificate carries one of roles. See ListenTCP for the rules.
+func (c Config) Listen(addr, what string, log *slog.Logger, roles ...Role) (net.Listener, error) {
 	ln, srv, err := c.ListenTCP(addr, what, log)
 	if err != nil || srv == nil {
 		return ln, err
 	}
+	if len(roles) == 0 {
+		ln.Close()
+		return nil, fmt.Errorf("%s: a TLS listener needs the roles it accepts", what)
+	}
+	srv.VerifyConnection = RequireRoles(roles...)
 	return tls.NewListener(ln, srv), nil
 }
 
@@ -177,7 +219,7 @@ func (c Config) ListenTCP(addr, what string, log *slog.Logger) (net.Listener, *t
 		return ln, nil, nil
 	}
 	if log != nil {
-		log.Info("listening with TLS", "listener", what, "addr", ln.Addr().String(), "client_certs", c.RequireClientCert)
+		log.Info("listening with mutual TLS", "listener", what, "addr", ln.Addr().String())
 	}
 	return ln, srv, nil
 }

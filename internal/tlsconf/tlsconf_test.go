@@ -2,6 +2,7 @@ package tlsconf_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"path/filepath"
 	"strings"
@@ -44,22 +45,25 @@ func TestValidate(t *testing.T) {
 	if err := (tlsconf.Config{CertFile: "a"}).Validate(); err == nil {
 		t.Error("cert without key accepted")
 	}
-	if err := (tlsconf.Config{CertFile: "a", KeyFile: "b", RequireClientCert: true}).Validate(); err == nil {
-		t.Error("client cert verification without CA accepted")
+	if err := (tlsconf.Config{CertFile: "a", KeyFile: "b"}).Validate(); err == nil {
+		t.Error("TLS without a CA accepted")
+	}
+	if err := (tlsconf.Config{CAFile: "ca.pem"}).Validate(); err == nil || !strings.Contains(err.Error(), "--tls-cert") {
+		t.Errorf("TLS without a certificate of its own: %v; want a refusal that names --tls-cert", err)
 	}
 	if _, err := (tlsconf.Config{CAFile: filepath.Join(t.TempDir(), "missing.pem")}).Client(); err == nil {
 		t.Error("missing CA file accepted")
 	}
 }
 
-// TestMutualTLS checks that a TLS listener talks to a client using the same CA,
-// that it accepts non-loopback binds, and that required client certs are enforced.
+// TestMutualTLS checks that a TLS listener talks to a client using the same CA
+// with the role it takes, and refuses in the handshake a client with no
+// certificate, with a certificate of another CA, without a role, or with
+// another role.
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	ca, cert, key := tlstest.WriteCerts(t, dir)
-	srvCfg := tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca, RequireClientCert: true}
-	ln, err := srvCfg.Listen("127.0.0.1:0", "test", nil)
+	certs := tlstest.Write(t, t.TempDir())
+	ln, err := certs.Config(tlsconf.RoleController).Listen("127.0.0.1:0", "test", nil, tlsconf.RoleController)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,32 +78,60 @@ func TestMutualTLS(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().String()
+	echo := func(cfg *tls.Config) error {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return err
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return err
+		}
+		if string(buf) != "ping" {
+			t.Fatalf("echo = %q", buf)
+		}
+		return nil
+	}
 
-	good, err := (tlsconf.Config{CertFile: cert, KeyFile: key, CAFile: ca}).ClientFor(addr)
+	good, err := certs.Config(tlsconf.RoleController).ClientFor(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := tls.Dial("tcp", addr, good)
-	if err != nil {
-		t.Fatalf("mTLS dial: %v", err)
+	if err := echo(good); err != nil {
+		t.Fatalf("controller certificate: %v", err)
 	}
-	if _, err := c.Write([]byte("ping")); err != nil {
+
+	pool := x509.NewCertPool()
+	pool.AddCert(certs.CA.Cert)
+	other := tlstest.Write(t, t.TempDir())
+	otherCfg, err := other.Config(tlsconf.RoleController).ClientFor(addr)
+	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo = %q, %v", buf, err)
-	}
-	c.Close()
-
-	noCert, _ := (tlsconf.Config{CAFile: ca}).ClientFor(addr)
-	c, err = tls.Dial("tcp", addr, noCert)
+	otherCfg.RootCAs = pool // trusts the server; its own certificate is from another CA
+	noRole, err := certs.WriteCert(t, "legacy", "").Client()
 	if err == nil {
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		_, err = c.Read(buf)
-		c.Close()
+		t.Fatal("a client certificate without a role was loaded")
 	}
-	if err == nil {
-		t.Fatal("server accepted a client without certificate")
+	legacyCert, _ := tls.LoadX509KeyPair(tlsconf.IssuedFiles(certs.Dir, "legacy"))
+	noRole = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", Certificates: []tls.Certificate{legacyCert}}
+	nodeCfg, err := certs.Config(tlsconf.RoleNode).ClientFor(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]*tls.Config{
+		"no certificate":   {RootCAs: pool, ServerName: "127.0.0.1"},
+		"another CA":       otherCfg,
+		"no role":          noRole,
+		"node certificate": nodeCfg,
+	} {
+		if err := echo(cfg); err == nil {
+			t.Errorf("%s: the Raft-style listener talked to it", name)
+		}
 	}
 }

@@ -652,7 +652,12 @@ func (x *GetJoinTokenResponse) GetIndex() uint64 {
 }
 
 type ListNodesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most records to return (0: 500, at most 2000); a page is
+	// also cut short before its encoding reaches 2 MiB.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the previous page's next_page_token ("" for the first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -687,10 +692,26 @@ func (*ListNodesRequest) Descriptor() ([]byte, []int) {
 	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{12}
 }
 
+func (x *ListNodesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNodesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListNodesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nodes         []*Node                `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Nodes []*Node                `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Index uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// next_page_token continues the list; "" on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -737,6 +758,13 @@ func (x *ListNodesResponse) GetIndex() uint64 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *ListNodesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetNodeRequest struct {
@@ -955,7 +983,8 @@ type CreateSurfaceRequest struct {
 	// planet defaults to "nauvis".
 	Planet string `protobuf:"bytes,3,opt,name=planet,proto3" json:"planet,omitempty"`
 	Seed   uint64 `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
-	// map defaults to "starter".
+	// map is a built-in map's name (`starlane sim maps`); it defaults to "starter".
+	// It is never a path: to start from a save, send its content in save.
 	Map        string `protobuf:"bytes,5,opt,name=map,proto3" json:"map,omitempty"`
 	BundleHash string `protobuf:"bytes,6,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
 	// replicas is the number of copies (primary + standbys); 0 means one standby
@@ -964,7 +993,12 @@ type CreateSurfaceRequest struct {
 	// pin optionally names the node that must run the primary.
 	Pin string `protobuf:"bytes,8,opt,name=pin,proto3" json:"pin,omitempty"`
 	// standby_mode defaults to hot.
-	StandbyMode   StandbyMode `protobuf:"varint,9,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
+	StandbyMode StandbyMode `protobuf:"varint,9,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
+	// save is the content of a save file to start from instead of a map (at most
+	// 64 MiB). The controllers keep it by its sha256; nodes fetch it by hash.
+	Save []byte `protobuf:"bytes,10,opt,name=save,proto3" json:"save,omitempty"`
+	// save_name is what the surface list shows for the save (its file name).
+	SaveName      string `protobuf:"bytes,11,opt,name=save_name,json=saveName,proto3" json:"save_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1062,6 +1096,20 @@ func (x *CreateSurfaceRequest) GetStandbyMode() StandbyMode {
 	return StandbyMode_STANDBY_MODE_UNSPECIFIED
 }
 
+func (x *CreateSurfaceRequest) GetSave() []byte {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *CreateSurfaceRequest) GetSaveName() string {
+	if x != nil {
+		return x.SaveName
+	}
+	return ""
+}
+
 type CreateSurfaceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Surface       *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -1115,7 +1163,12 @@ func (x *CreateSurfaceResponse) GetIndex() uint64 {
 }
 
 type ListSurfacesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most records to return (0: 500, at most 2000); a page is
+	// also cut short before its encoding reaches 2 MiB.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the previous page's next_page_token ("" for the first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1150,10 +1203,26 @@ func (*ListSurfacesRequest) Descriptor() ([]byte, []int) {
 	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{20}
 }
 
+func (x *ListSurfacesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSurfacesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListSurfacesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surfaces      []*Surface             `protobuf:"bytes,1,rep,name=surfaces,proto3" json:"surfaces,omitempty"`
-	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Surfaces []*Surface             `protobuf:"bytes,1,rep,name=surfaces,proto3" json:"surfaces,omitempty"`
+	Index    uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// next_page_token continues the list; "" on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1200,6 +1269,13 @@ func (x *ListSurfacesResponse) GetIndex() uint64 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *ListSurfacesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetSurfaceRequest struct {
@@ -1952,7 +2028,12 @@ func (x *CreateBridgeResponse) GetIndex() uint64 {
 }
 
 type ListBridgesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most records to return (0: 500, at most 2000); a page is
+	// also cut short before its encoding reaches 2 MiB.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the previous page's next_page_token ("" for the first page).
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1987,10 +2068,26 @@ func (*ListBridgesRequest) Descriptor() ([]byte, []int) {
 	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{36}
 }
 
+func (x *ListBridgesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBridgesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListBridgesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Bridges       []*Bridge              `protobuf:"bytes,1,rep,name=bridges,proto3" json:"bridges,omitempty"`
-	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Bridges []*Bridge              `protobuf:"bytes,1,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	Index   uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// next_page_token continues the list; "" on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2037,6 +2134,13 @@ func (x *ListBridgesResponse) GetIndex() uint64 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *ListBridgesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetBridgeRequest struct {
@@ -2634,11 +2738,15 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x13GetJoinTokenRequest\"B\n" +
 	"\x14GetJoinTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\x12\n" +
-	"\x10ListNodesRequest\"R\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"N\n" +
+	"\x10ListNodesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"z\n" +
 	"\x11ListNodesResponse\x12'\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x11.starlane.v1.NodeR\x05nodes\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\" \n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\" \n" +
 	"\x0eGetNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x87\x01\n" +
 	"\x0fGetNodeResponse\x12%\n" +
@@ -2651,7 +2759,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcordoned\x18\x03 \x01(\bR\bcordoned\"*\n" +
 	"\x12CordonNodeResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\x93\x02\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xc4\x02\n" +
 	"\x14CreateSurfaceRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2663,14 +2771,21 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"bundleHash\x12\x1a\n" +
 	"\breplicas\x18\a \x01(\rR\breplicas\x12\x10\n" +
 	"\x03pin\x18\b \x01(\tR\x03pin\x12;\n" +
-	"\fstandby_mode\x18\t \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\"]\n" +
+	"\fstandby_mode\x18\t \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\x12\x12\n" +
+	"\x04save\x18\n" +
+	" \x01(\fR\x04save\x12\x1b\n" +
+	"\tsave_name\x18\v \x01(\tR\bsaveName\"]\n" +
 	"\x15CreateSurfaceResponse\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\x15\n" +
-	"\x13ListSurfacesRequest\"^\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"Q\n" +
+	"\x13ListSurfacesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x86\x01\n" +
 	"\x14ListSurfacesResponse\x120\n" +
 	"\bsurfaces\x18\x01 \x03(\v2\x14.starlane.v1.SurfaceR\bsurfaces\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"'\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"'\n" +
 	"\x11GetSurfaceRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x86\x01\n" +
 	"\x12GetSurfaceResponse\x12.\n" +
@@ -2720,11 +2835,15 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x06bridge\x18\x02 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\"Y\n" +
 	"\x14CreateBridgeResponse\x12+\n" +
 	"\x06bridge\x18\x01 \x01(\v2\x13.starlane.v1.BridgeR\x06bridge\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\x14\n" +
-	"\x12ListBridgesRequest\"Z\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"P\n" +
+	"\x12ListBridgesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x82\x01\n" +
 	"\x13ListBridgesResponse\x12-\n" +
 	"\abridges\x18\x01 \x03(\v2\x13.starlane.v1.BridgeR\abridges\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\"\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\"\n" +
 	"\x10GetBridgeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"V\n" +
 	"\x11GetBridgeResponse\x12+\n" +

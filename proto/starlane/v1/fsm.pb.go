@@ -780,8 +780,11 @@ func (x *MarkNodeDownCmd) GetRegisteredUnixMs() int64 {
 }
 
 type CreateSurfaceCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surface       *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	// save is the content of the save the surface starts from (surface.save_sha256
+	// names it); stored once per hash while a surface refers to it.
+	Save          []byte `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -819,6 +822,13 @@ func (*CreateSurfaceCmd) Descriptor() ([]byte, []int) {
 func (x *CreateSurfaceCmd) GetSurface() *Surface {
 	if x != nil {
 		return x.Surface
+	}
+	return nil
+}
+
+func (x *CreateSurfaceCmd) GetSave() []byte {
+	if x != nil {
+		return x.Save
 	}
 	return nil
 }
@@ -2151,6 +2161,7 @@ type ClusterState struct {
 	JoinToken     string                 `protobuf:"bytes,9,opt,name=join_token,json=joinToken,proto3" json:"join_token,omitempty"`
 	Dedup         []*DedupEntry          `protobuf:"bytes,10,rep,name=dedup,proto3" json:"dedup,omitempty"`
 	LastUnixMs    int64                  `protobuf:"varint,11,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
+	Saves         []*StoredSave          `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2262,6 +2273,66 @@ func (x *ClusterState) GetLastUnixMs() int64 {
 	return 0
 }
 
+func (x *ClusterState) GetSaves() []*StoredSave {
+	if x != nil {
+		return x.Saves
+	}
+	return nil
+}
+
+// StoredSave is a save's content kept by the controllers, by its sha256.
+type StoredSave struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoredSave) Reset() {
+	*x = StoredSave{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoredSave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoredSave) ProtoMessage() {}
+
+func (x *StoredSave) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoredSave.ProtoReflect.Descriptor instead.
+func (*StoredSave) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *StoredSave) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *StoredSave) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
@@ -2317,9 +2388,10 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x0fMarkNodeDownCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12,\n" +
-	"\x12registered_unix_ms\x18\x03 \x01(\x03R\x10registeredUnixMs\"B\n" +
+	"\x12registered_unix_ms\x18\x03 \x01(\x03R\x10registeredUnixMs\"V\n" +
 	"\x10CreateSurfaceCmd\x12.\n" +
-	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\"&\n" +
+	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x12\n" +
+	"\x04save\x18\x02 \x01(\fR\x04save\"&\n" +
 	"\x10DeleteSurfaceCmd\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"7\n" +
 	"\rPinSurfaceCmd\x12\x12\n" +
@@ -2416,7 +2488,7 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xd6\x03\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\x85\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +
@@ -2431,7 +2503,12 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05dedup\x18\n" +
 	" \x03(\v2\x17.starlane.v1.DedupEntryR\x05dedup\x12 \n" +
 	"\flast_unix_ms\x18\v \x01(\x03R\n" +
-	"lastUnixMsB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"lastUnixMs\x12-\n" +
+	"\x05saves\x18\f \x03(\v2\x17.starlane.v1.StoredSaveR\x05saves\"8\n" +
+	"\n" +
+	"StoredSave\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04dataB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_fsm_proto_rawDescOnce sync.Once
@@ -2445,7 +2522,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -2477,13 +2554,14 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ControllerInfo)(nil),           // 27: starlane.v1.ControllerInfo
 	(*DedupEntry)(nil),               // 28: starlane.v1.DedupEntry
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
-	(*Node)(nil),                     // 30: starlane.v1.Node
-	(*Surface)(nil),                  // 31: starlane.v1.Surface
-	(*Assignment)(nil),               // 32: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 33: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 34: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 35: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 36: starlane.v1.Event
+	(*StoredSave)(nil),               // 30: starlane.v1.StoredSave
+	(*Node)(nil),                     // 31: starlane.v1.Node
+	(*Surface)(nil),                  // 32: starlane.v1.Surface
+	(*Assignment)(nil),               // 33: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 34: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 35: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 36: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 37: starlane.v1.Event
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2509,26 +2587,27 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	30, // 23: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	31, // 24: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	31, // 23: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	32, // 24: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
 	12, // 25: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	32, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	33, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	34, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	33, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	34, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	35, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
 	18, // 29: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	35, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	36, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
 	26, // 31: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
 	27, // 32: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	30, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	31, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	33, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	36, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	31, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	32, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	34, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	37, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
 	28, // 37: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	30, // 38: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2568,7 +2647,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

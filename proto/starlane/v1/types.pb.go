@@ -1440,7 +1440,8 @@ type Surface struct {
 	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Planet string                 `protobuf:"bytes,2,opt,name=planet,proto3" json:"planet,omitempty"`
 	Seed   uint64                 `protobuf:"varint,3,opt,name=seed,proto3" json:"seed,omitempty"`
-	// map is "starter", "megabase-10k" or the name of a save file.
+	// map is a built-in map's name ("starter", "megabase-10k"), or, for a surface
+	// made from a save (save_sha256 set), the save's name as the operator gave it.
 	Map string `protobuf:"bytes,4,opt,name=map,proto3" json:"map,omitempty"`
 	// bundle_hash is the prototype bundle (mod set) the surface runs with; empty = unset.
 	BundleHash string `protobuf:"bytes,5,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
@@ -1464,6 +1465,9 @@ type Surface struct {
 	Migration *Migration `protobuf:"bytes,15,opt,name=migration,proto3" json:"migration,omitempty"`
 	// last_move is the last completed live move.
 	LastMove *Move `protobuf:"bytes,16,opt,name=last_move,json=lastMove,proto3" json:"last_move,omitempty"`
+	// save_sha256 names the save the surface starts from when it has no state
+	// anywhere (instead of map); nodes fetch it with NodeService.GetSave.
+	SaveSha256 string `protobuf:"bytes,17,opt,name=save_sha256,json=saveSha256,proto3" json:"save_sha256,omitempty"`
 	// stats is live heartbeat data held by the leader (not replicated).
 	Stats         *SurfaceStats `protobuf:"bytes,20,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1610,6 +1614,13 @@ func (x *Surface) GetLastMove() *Move {
 		return x.LastMove
 	}
 	return nil
+}
+
+func (x *Surface) GetSaveSha256() string {
+	if x != nil {
+		return x.SaveSha256
+	}
+	return ""
 }
 
 func (x *Surface) GetStats() *SurfaceStats {
@@ -2621,7 +2632,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"production\"S\n" +
 	"\x0eNodeShardStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12-\n" +
-	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\x80\x05\n" +
+	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xa1\x05\n" +
 	"\aSurface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06planet\x18\x02 \x01(\tR\x06planet\x12\x12\n" +
@@ -2642,7 +2653,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\brefusals\x18\r \x03(\v2\x14.starlane.v1.RefusalR\brefusals\x12;\n" +
 	"\fstandby_mode\x18\x0e \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\x124\n" +
 	"\tmigration\x18\x0f \x01(\v2\x16.starlane.v1.MigrationR\tmigration\x12.\n" +
-	"\tlast_move\x18\x10 \x01(\v2\x11.starlane.v1.MoveR\blastMove\x12/\n" +
+	"\tlast_move\x18\x10 \x01(\v2\x11.starlane.v1.MoveR\blastMove\x12\x1f\n" +
+	"\vsave_sha256\x18\x11 \x01(\tR\n" +
+	"saveSha256\x12/\n" +
 	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xfc\x01\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +

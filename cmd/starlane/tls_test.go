@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/proctest"
+	"github.com/starlane/starlane/internal/tlsconf"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+
+// TestTLSInitWritesRoles: `tls init` makes one certificate per name with the
+// role of its flag, keeps what exists, and refuses names without a role.
+func TestTLSInitWritesRoles(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runStarlane(t, "", "tls", "init", "--dir", dir, "--controller", "c1,c2", "--node", "n1", "--operator", "op", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certs []certJSON
+	if err := json.Unmarshal([]byte(out), &certs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]tlsconf.Role{"c1": "controller", "c2": "controller", "n1": "node", "op": "operator"}
+	for name, role := range want {
+		cert, _ := tlsconf.IssuedFiles(dir, name)
+		if got, err := tlsconf.ReadRole(cert); err != nil || got != role {
+			t.Errorf("%s: role %q, %v; want %s", name, got, err, role)
+		}
+	}
+	if len(certs) != 5 || !certs[0].New || certs[1].Role != "controller" {
+		t.Errorf("init reported %+v", certs)
+	}
+	out, _, err = runStarlane(t, "", "tls", "init", "--dir", dir, "--node", "n1,n2", "--json")
+	if err != nil || !strings.Contains(out, `"name":"n2","role":"node"`) {
+		t.Fatalf("second init: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tls", "init", "--dir", dir, "c3"}, "name each certificate with the flag of its role"},
+		{[]string{"tls", "init", "--dir", dir, "--operator", "n1"}, "exists with role node, not operator"},
+		{[]string{"tls", "cert", "x", "--dir", dir}, "--role is required"},
+		{[]string{"tls", "cert", "x", "--dir", dir, "--role", "admin"}, `unknown certificate role "admin"`},
+	} {
+		if _, _, err := runStarlane(t, "", tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestTLSClusterWithRoles runs a controller and a node on mutual TLS with the
+// certificates `tls init` makes: the node registers and runs a surface with its
+// node certificate, the operator's certificate drives the CLI, and a CLI with
+// only the CA, or with the node's certificate, fails at once with a reason.
+func TestTLSClusterWithRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and a node")
+	}
+	dir := t.TempDir()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsDir := filepath.Join(dir, "tls")
+	proctest.Run(t, bin, time.Minute, "tls", "init", "--dir", tlsDir, "--controller", "c1", "--node", "n1", "--operator", "op")
+	flags := func(name string) []string {
+		cert, key := tlsconf.IssuedFiles(tlsDir, name)
+		return []string{"--tls-ca", filepath.Join(tlsDir, "ca.pem"), "--tls-cert", cert, "--tls-key", key}
+	}
+	ctl, raft, nodeAddr := proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)
+	proctest.Start(t, "controller", bin, filepath.Join(dir, "c1.log"), append([]string{"controller", "--data-dir", filepath.Join(dir, "c1"),
+		"--bind", ctl, "--raft-bind", raft, "--bootstrap", "--join-token", "slj-tls-test"}, flags("c1")...)...)
+	op := func(timeout time.Duration, args ...string) (string, string, int) {
+		return proctest.Run(t, bin, timeout, append(append(args, "--controller", ctl), flags("op")...)...)
+	}
+	proctest.Eventually(t, 30*time.Second, "the controller to elect itself", func() bool {
+		_, _, code := op(5*time.Second, "cluster", "status", "--timeout", "2s")
+		return code == 0
+	})
+	proctest.Start(t, "n1", bin, filepath.Join(dir, "n1.log"), append([]string{"node", "--controller", ctl, "--join-token", "slj-tls-test",
+		"--data-dir", filepath.Join(dir, "n1"), "--bind", nodeAddr, "--name", "n1"}, flags("n1")...)...)
+	if out, errOut, code := op(30*time.Second, "surface", "create", "nauvis", "--map", "outpost"); code != 0 {
+		t.Fatalf("operator create: exit %d\n%s%s", code, out, errOut)
+	}
+	proctest.Eventually(t, 60*time.Second, "nauvis to tick on n1 over mutual TLS", func() bool {
+		out, _, code := op(10*time.Second, "surface", "get", "nauvis", "--json")
+		var s struct {
+			Stats *struct{ Tick uint64 } `json:"stats"`
+		}
+		return code == 0 && jsonInto(out, &s) && s.Stats != nil && s.Stats.Tick > 120
+	})
+
+	// The node's listener (players, downloads, bridges, replication) checks
+	// roles too.
+	proctest.Run(t, bin, time.Minute, "tls", "init", "--dir", tlsDir, "--player", "alice")
+	nodeAs := func(name string) pb.ShardServiceClient {
+		cfg := tlsconf.Config{CAFile: filepath.Join(tlsDir, "ca.pem")}
+		if name != "" {
+			cfg.CertFile, cfg.KeyFile = tlsconf.IssuedFiles(tlsDir, name)
+		}
+		creds, err := ctlclient.Credentials(cfg)
+		if name == "" {
+			pool := x509.NewCertPool()
+			caPEM, _ := os.ReadFile(filepath.Join(tlsDir, "ca.pem"))
+			pool.AppendCertsFromPEM(caPEM)
+			creds, err = credentials.NewTLS(&tls.Config{RootCAs: pool}), nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc, err := grpc.NewClient(nodeAddr, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cc.Close() })
+		return pb.NewShardServiceClient(cc)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := nodeAs("op").GetShard(ctx, &pb.GetShardRequest{Surface: "nauvis"}); err != nil {
+		t.Errorf("operator reading the shard from its node: %v", err)
+	}
+	opCreds, err := ctlclient.Credentials(tlsconf.Config{CAFile: filepath.Join(tlsDir, "ca.pem"),
+		CertFile: filepath.Join(tlsDir, "op.pem"), KeyFile: filepath.Join(tlsDir, "op-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who  string
+		call func(pb.ShardServiceClient) error
+		code codes.Code
+	}{
+		{"", func(c pb.ShardServiceClient) error { _, err := c.GetShard(ctx, &pb.GetShardRequest{Surface: "nauvis"}); return err }, codes.Unavailable},
+		{"alice", func(c pb.ShardServiceClient) error {
+			st, err := c.GetState(ctx, &pb.GetStateRequest{Surface: "nauvis"})
+			if err == nil {
+				_, err = st.Recv()
+			}
+			return err
+		}, codes.PermissionDenied},
+		{"op", func(c pb.ShardServiceClient) error {
+			// An operator's certificate is not a node's: no replication stream.
+			cc, err := grpc.NewClient(nodeAddr, grpc.WithTransportCredentials(opCreds))
+			if err != nil {
+				return err
+			}
+			defer cc.Close()
+			st, err := pb.NewReplicationServiceClient(cc).Follow(ctx)
+			if err == nil {
+				_, err = st.Recv()
+			}
+			return err
+		}, codes.PermissionDenied},
+	} {
+		if err := tc.call(nodeAs(tc.who)); status.Code(err) != tc.code {
+			t.Errorf("node API as %q: %v; want %v", tc.who, err, tc.code)
+		}
+	}
+
+	cert, key := tlsconf.IssuedFiles(tlsDir, "n1")
+	for name, args := range map[string][]string{
+		"only the CA":          {"--tls-ca", filepath.Join(tlsDir, "ca.pem")},
+		"the node certificate": {"--tls-ca", filepath.Join(tlsDir, "ca.pem"), "--tls-cert", cert, "--tls-key", key},
+	} {
+		start := time.Now()
+		_, errOut, code := proctest.Run(t, bin, 30*time.Second, append([]string{"cluster", "join-token", "--controller", ctl, "--timeout", "10s"}, args...)...)
+		want := map[string]string{"only the CA": "TLS needs a certificate of this process", "the node certificate": "has role node"}[name]
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("join token with %s: exit %d, %q; want exit 1 and %q", name, code, errOut, want)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("join token with %s took %v to fail; a refusal is not worth retrying", name, took)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package validate
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// fuzzed lists the request types the fuzzer builds from raw protobuf bytes:
+// every request the validator knows, so each of its branches is fuzzed.
+var fuzzed = []func() proto.Message{
+	func() proto.Message { return &pb.JoinControllerRequest{} },
+	func() proto.Message { return &pb.RemoveControllerRequest{} },
+	func() proto.Message { return &pb.TransferLeadershipRequest{} },
+	func() proto.Message { return &pb.GetNodeRequest{} },
+	func() proto.Message { return &pb.CordonNodeRequest{} },
+	func() proto.Message { return &pb.CreateSurfaceRequest{} },
+	func() proto.Message { return &pb.GetSurfaceRequest{} },
+	func() proto.Message { return &pb.DeleteSurfaceRequest{} },
+	func() proto.Message { return &pb.PinSurfaceRequest{} },
+	func() proto.Message { return &pb.SetSurfaceReplicasRequest{} },
+	func() proto.Message { return &pb.SetSurfaceStandbyModeRequest{} },
+	func() proto.Message { return &pb.MoveSurfaceRequest{} },
+	func() proto.Message { return &pb.CreateBridgeRequest{} },
+	func() proto.Message { return &pb.GetBridgeRequest{} },
+	func() proto.Message { return &pb.DeleteBridgeRequest{} },
+	func() proto.Message { return &pb.ListSurfacesRequest{} },
+	func() proto.Message { return &pb.ListNodesRequest{} },
+	func() proto.Message { return &pb.ListBridgesRequest{} },
+	func() proto.Message { return &pb.RegisterRequest{} },
+	func() proto.Message { return &pb.HeartbeatRequest{} },
+	func() proto.Message { return &pb.WatchAssignmentsRequest{} },
+	func() proto.Message { return &pb.RefuseAssignmentRequest{} },
+	func() proto.Message { return &pb.UpdateReplicasRequest{} },
+	func() proto.Message { return &pb.ReportPrimaryLostRequest{} },
+	func() proto.Message { return &pb.CompleteHandoffRequest{} },
+	func() proto.Message { return &pb.AbortHandoffRequest{} },
+	func() proto.Message { return &pb.ReportStandbyDesyncRequest{} },
+	func() proto.Message { return &pb.GetSaveRequest{} },
+	func() proto.Message { return &pb.GetShardRequest{} },
+	func() proto.Message { return &pb.Hello{} },
+	func() proto.Message { return &pb.GetStateRequest{} },
+}
+
+var catalog = Catalog{Planets: []string{"aquilo", "fulgora", "gleba", "nauvis", "vulcanus"}, Maps: []string{"empty", "starter"}}
+
+// FuzzRequest decodes arbitrary bytes as each request type and checks the
+// validator's promises: it never panics; a refusal is InvalidArgument with a
+// short message; an accepted request carries no string over the free-text
+// limit (1 KiB), no list over the heartbeat limit, and UTF-8 only in its text.
+func FuzzRequest(f *testing.F) {
+	seeds := []proto.Message{
+		&pb.CreateSurfaceRequest{Name: "nauvis", Planet: "nauvis", Map: "starter", Replicas: 2},
+		&pb.CreateSurfaceRequest{Name: "zero", Map: "/dev/zero"},
+		&pb.CreateSurfaceRequest{Name: "big", Planet: strings.Repeat("x", 5000)},
+		&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in", Items: []string{"iron-plate"}}},
+		&pb.RegisterRequest{JoinToken: "slj-x", Node: &pb.Node{Id: "n1", Address: "127.0.0.1:7420", Labels: map[string]string{"zone": "a"}}},
+		&pb.HeartbeatRequest{NodeId: "n1", Shards: []*pb.ShardStats{{Surface: "nauvis", Error: "disk full"}}},
+		&pb.JoinControllerRequest{Id: "c2", RaftAddress: "127.0.0.1:7401", ApiAddress: "127.0.0.1:7400"},
+	}
+	for _, s := range seeds {
+		b, _ := proto.Marshal(s)
+		for i, mk := range fuzzed {
+			if proto.MessageName(mk()) == proto.MessageName(s) {
+				f.Add(uint8(i), b)
+			}
+		}
+	}
+	c := Checker{Catalog: catalog}
+	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
+		msg := fuzzed[int(kind)%len(fuzzed)]()
+		if err := proto.Unmarshal(data, msg); err != nil {
+			return
+		}
+		err := c.Request(msg)
+		if err != nil {
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument {
+				t.Fatalf("%s refused with %v, want InvalidArgument", proto.MessageName(msg), st.Code())
+			}
+			if len(st.Message()) > 600 {
+				t.Fatalf("refusal of %s is %d bytes: a bad value must be quoted short", proto.MessageName(msg), len(st.Message()))
+			}
+			return
+		}
+		walk(t, msg.ProtoReflect())
+	})
+}
+
+func walk(t *testing.T, m protoreflect.Message) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			if v.List().Len() > 2*MaxShardsPerNode {
+				t.Fatalf("accepted %s with %d entries", fd.FullName(), v.List().Len())
+			}
+			for i := 0; i < v.List().Len(); i++ {
+				check(t, fd, v.List().Get(i))
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				check(t, fd.MapKey(), k.Value())
+				check(t, fd.MapValue(), mv)
+				return true
+			})
+		default:
+			check(t, fd, v)
+		}
+		return true
+	})
+}
+
+func check(t *testing.T, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if s := v.String(); len(s) > MaxTextBytes || !utf8.ValidString(s) {
+			t.Fatalf("accepted %s of %d bytes (valid UTF-8: %v)", fd.FullName(), len(s), utf8.ValidString(s))
+		}
+	case protoreflect.MessageKind:
+		walk(t, v.Message())
+	}
+}
+
+// TestRefusalsNameTheFieldAndQuoteShort: a table of refusals a user meets.
+func TestRefusalsNameTheFieldAndQuoteShort(t *testing.T) {
+	c := Checker{Catalog: catalog}
+	long := strings.Repeat("n", 5<<20)
+	for _, tc := range []struct {
+		req  any
+		want string
+	}{
+		{&pb.CreateSurfaceRequest{Name: long}, `name: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"… (5242880 bytes) is not a valid name`},
+		{&pb.CreateSurfaceRequest{Name: "a", Planet: "pluto"}, `planet: unknown planet "pluto": this cluster knows aquilo, fulgora, gleba, nauvis, vulcanus`},
+		{&pb.CreateSurfaceRequest{Name: "a", Map: "/etc/passwd"}, `map: "/etc/passwd" is not a built-in map (empty, starter)`},
+		{&pb.CreateSurfaceRequest{Name: "a", Map: "starter", Save: []byte("x")}, "either a built-in map or a save"},
+		{&pb.CreateSurfaceRequest{Name: "a", BundleHash: "91c2"}, `bundle_hash: "91c2" is not a hash`},
+		{&pb.SetSurfaceReplicasRequest{Name: "a", Replicas: 0}, "replicas: 0 is out of range"},
+		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", ToSurface: "b", Status: &pb.BridgeStatus{}}}, "bridge.status: is reported by the nodes"},
+		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", ToSurface: "B"}}, `bridge.to_surface: "B" is not a valid name`},
+		{&pb.RegisterRequest{Node: &pb.Node{Id: "n1", Address: "n1"}}, `node.address: "n1" is not HOST:PORT`},
+		{&pb.HeartbeatRequest{NodeId: "n1", Shards: []*pb.ShardStats{{Surface: "s", Error: long}}}, "shards.error"},
+		{&pb.ListSurfacesRequest{PageSize: 1 << 20}, "page_size: 1048576 is over the limit of 2000"},
+		{&pb.GetSaveRequest{Sha256: "../../etc/passwd"}, "sha256"},
+	} {
+		err := c.Request(tc.req)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {
+			t.Errorf("%T: %v; want InvalidArgument containing %q", tc.req, err, tc.want)
+		}
+		if err != nil && len(err.Error()) > 400 {
+			t.Errorf("%T: refusal is %d bytes long", tc.req, len(err.Error()))
+		}
+	}
+	for _, ok := range []any{
+		&pb.CreateSurfaceRequest{Name: "nauvis"},
+		&pb.CreateSurfaceRequest{Name: "gleba", Planet: "gleba", Map: "", Save: []byte("content"), SaveName: "gleba.sav"},
+		&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in"}},
+		&pb.RegisterRequest{JoinToken: "t", Node: &pb.Node{Id: "n1", Address: "[::1]:7420"}},
+	} {
+		if err := c.Request(ok); err != nil {
+			t.Errorf("%T refused: %v", ok, err)
+		}
+	}
+}

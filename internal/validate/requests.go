@@ -1,0 +1,235 @@
+package validate
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// Catalog is what a cluster knows by name: the planets its maps can be
+// generated for and its built-in maps. The controller is given it at start (it
+// comes from the simulation, which the controller does not import).
+type Catalog struct {
+	Planets []string
+	Maps    []string
+}
+
+// Checker checks requests against a catalog.
+type Checker struct {
+	Catalog Catalog
+}
+
+// Unary is a server interceptor that refuses an invalid request before its
+// handler (and so before forwarding, Raft or a shard) sees it.
+func (c Checker) Unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := c.Request(req); err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+// Request checks one request message of the public API. Messages without
+// fields to check pass.
+func (c Checker) Request(req any) error {
+	switch r := req.(type) {
+	// ClusterService.
+	case *pb.JoinControllerRequest:
+		// Raft addresses are the transport's (host:port over TCP, opaque in tests).
+		return first(RequestID(r.RequestId), Name("id", r.Id),
+			Printable("raft_address", r.RaftAddress, MaxAddressBytes, true), Address("api_address", r.ApiAddress, true))
+	case *pb.RemoveControllerRequest:
+		return first(RequestID(r.RequestId), Name("id", r.Id))
+	case *pb.TransferLeadershipRequest:
+		return OptName("to_id", r.ToId)
+	case *pb.GetNodeRequest:
+		return Name("id", r.Id)
+	case *pb.CordonNodeRequest:
+		return first(RequestID(r.RequestId), Name("id", r.Id))
+	case *pb.CreateSurfaceRequest:
+		return c.createSurface(r)
+	case *pb.GetSurfaceRequest:
+		return Name("name", r.Name)
+	case *pb.DeleteSurfaceRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name))
+	case *pb.PinSurfaceRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name), OptName("node", r.Node))
+	case *pb.SetSurfaceReplicasRequest:
+		err := first(RequestID(r.RequestId), Name("name", r.Name))
+		if err == nil && (r.Replicas < 1 || r.Replicas > MaxReplicas) {
+			err = Invalid("replicas", "%d is out of range: a surface has 1 (no standby) to %d copies", r.Replicas, MaxReplicas)
+		}
+		return err
+	case *pb.SetSurfaceStandbyModeRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name), standbyMode("mode", r.Mode))
+	case *pb.MoveSurfaceRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name), OptName("to", r.To))
+	case *pb.CreateBridgeRequest:
+		return first(RequestID(r.RequestId), bridge(r.Bridge))
+	case *pb.GetBridgeRequest:
+		return Name("id", r.Id)
+	case *pb.DeleteBridgeRequest:
+		return first(RequestID(r.RequestId), Name("id", r.Id))
+	case *pb.ListSurfacesRequest:
+		return page(r.PageSize, r.PageToken)
+	case *pb.ListNodesRequest:
+		return page(r.PageSize, r.PageToken)
+	case *pb.ListBridgesRequest:
+		return page(r.PageSize, r.PageToken)
+
+	// NodeService.
+	case *pb.RegisterRequest:
+		return first(RequestID(r.RequestId), Text("join_token", r.JoinToken, MaxTokenBytes), node(r.Node))
+	case *pb.HeartbeatRequest:
+		return heartbeat(r)
+	case *pb.WatchAssignmentsRequest:
+		return Name("node_id", r.NodeId)
+	case *pb.RefuseAssignmentRequest:
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+	case *pb.UpdateReplicasRequest:
+		err := first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
+			Count("synced", len(r.Synced), MaxReplicas), Count("drop", len(r.Drop), MaxReplicas))
+		for _, s := range r.Synced {
+			err = first(err, Name("synced", s))
+		}
+		for _, d := range r.Drop {
+			err = first(err, Name("drop.node", d.GetNode()), Text("drop.reason", d.GetReason(), MaxTextBytes))
+		}
+		return err
+	case *pb.ReportPrimaryLostRequest:
+		return first(Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+	case *pb.CompleteHandoffRequest:
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface))
+	case *pb.AbortHandoffRequest:
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+	case *pb.ReportStandbyDesyncRequest:
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
+			Name("standby", r.Standby), Text("report_path", r.ReportPath, MaxTextBytes))
+	case *pb.GetSaveRequest:
+		return Hash("sha256", r.Sha256, true)
+
+	// Node API.
+	case *pb.Hello:
+		return first(Name("surface", r.Surface), Label("player_name", r.PlayerName, true),
+			Hash("bundle_hash", r.BundleHash, false), Text("client_version", r.ClientVersion, 64))
+	case *pb.GetShardRequest:
+		return Name("surface", r.Surface)
+	case *pb.GetStateRequest:
+		return Name("surface", r.Surface)
+	}
+	return nil
+}
+
+func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
+	err := first(RequestID(r.RequestId), Name("name", r.Name),
+		OneOf("planet", r.Planet, c.Catalog.Planets, true, "planet"),
+		Hash("bundle_hash", r.BundleHash, false), OptName("pin", r.Pin), standbyMode("standby_mode", r.StandbyMode),
+		Label("save_name", r.SaveName, false))
+	if err != nil {
+		return err
+	}
+	if r.Replicas > MaxReplicas {
+		return Invalid("replicas", "%d is out of range: a surface has 1 (no standby) to %d copies (0 picks the default)", r.Replicas, MaxReplicas)
+	}
+	if len(r.Save) > 0 {
+		if r.Map != "" {
+			return Invalid("map", "give either a built-in map or a save's content, not both")
+		}
+		if len(r.Save) > MaxSaveBytes {
+			return Invalid("save", "is %d bytes, at most %d are allowed", len(r.Save), MaxSaveBytes)
+		}
+		return nil
+	}
+	// A map is a built-in map's name, never a path: nodes open no file a
+	// request names (a save is sent as content instead).
+	if err := OneOf("map", r.Map, c.Catalog.Maps, true, "built-in map"); err != nil {
+		return Invalid("map", "%s is not a built-in map (%s); to start from a save file, send its content (starlane surface create --map FILE reads the file and does)",
+			Quote(r.Map), joinOr(c.Catalog.Maps))
+	}
+	return nil
+}
+
+func joinOr(names []string) string {
+	if len(names) == 0 {
+		return "none known"
+	}
+	out := names[0]
+	for _, n := range names[1:] {
+		out += ", " + n
+	}
+	return out
+}
+
+func standbyMode(field string, m pb.StandbyMode) error {
+	if _, ok := pb.StandbyMode_name[int32(m)]; !ok {
+		return Invalid(field, "unknown standby mode %d", m)
+	}
+	return nil
+}
+
+func bridge(b *pb.Bridge) error {
+	if b == nil {
+		return Invalid("bridge", "is required")
+	}
+	err := first(Name("bridge.id", b.Id), Name("bridge.from_surface", b.FromSurface), Label("bridge.from_port", b.FromPort, false),
+		Name("bridge.to_surface", b.ToSurface), Label("bridge.to_port", b.ToPort, false), Count("bridge.items", len(b.Items), MaxBridgeItems))
+	for _, it := range b.Items {
+		err = first(err, Label("bridge.items", it, true))
+	}
+	if err == nil && b.Status != nil {
+		err = Invalid("bridge.status", "is reported by the nodes, not set by a request")
+	}
+	return err
+}
+
+func node(n *pb.Node) error {
+	if n == nil {
+		return Invalid("node", "is required")
+	}
+	err := first(Name("node.id", n.Id), Address("node.address", n.Address, false), Text("node.version", n.Version, 64),
+		Count("node.labels", len(n.Labels), MaxLabels), Count("node.bundles", len(n.Bundles), MaxBundles),
+		Count("node.shards", len(n.Shards), MaxShardsPerNode))
+	for k, v := range n.Labels {
+		err = first(err, Label("node.labels key", k, true), Text("node.labels value", v, MaxLabelValue))
+	}
+	for _, h := range n.Bundles {
+		err = first(err, Hash("node.bundles", h, true))
+	}
+	return err
+}
+
+func heartbeat(r *pb.HeartbeatRequest) error {
+	err := first(Name("node_id", r.NodeId), Count("shards", len(r.Shards), MaxShardsPerNode), Count("bridges", len(r.Bridges), 2*MaxShardsPerNode))
+	for _, s := range r.Shards {
+		if err != nil {
+			return err
+		}
+		err = first(Name("shards.surface", s.Surface), Text("shards.error", s.Error, MaxTextBytes),
+			Text("shards.state_hash", s.StateHash, 64), Count("shards.replicas", len(s.Replicas), MaxReplicas))
+	}
+	for _, b := range r.Bridges {
+		if err != nil {
+			return err
+		}
+		err = first(Name("bridges.bridge", b.Bridge), Name("bridges.surface", b.Surface), Label("bridges.side", b.Side, false),
+			Text("bridges.error", b.Error, MaxTextBytes), Count("bridges.items", len(b.Items), MaxBridgeItems))
+	}
+	return err
+}
+
+func page(size uint32, token string) error {
+	if size > MaxPageSize {
+		return Invalid("page_size", "%d is over the limit of %d", size, MaxPageSize)
+	}
+	return Label("page_token", token, false)
+}
+
+func first(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

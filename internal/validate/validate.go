@@ -1,0 +1,210 @@
+// Package validate holds the documented limit of every request field of the
+// public gRPC API and checks them at the edge, before a request reaches Raft,
+// a shard or a log line. A refusal is an InvalidArgument status that names the
+// field, the limit and how to fix it, and quotes at most a short prefix of the
+// bad value, so a hostile field is never stored, forwarded or echoed whole.
+//
+// The limits (docs/api-limits.md lists them for users):
+//
+//	names (surfaces, nodes, bridges, controllers)   1–63 of [a-z0-9._-], starting alphanumeric
+//	request IDs                                      ≤ 64 printable ASCII
+//	planets and built-in maps                        from the cluster's known set
+//	saves sent as content                            ≤ MaxSaveBytes
+//	bundle hashes                                    64 lowercase hex digits
+//	addresses                                        HOST:PORT, ≤ 255 bytes
+//	join tokens                                      ≤ 128 bytes
+//	free text (reasons, errors, versions)            ≤ 1,024 bytes
+//	port labels, item names                          ≤ 63 bytes, printable
+//	lists in one request                             see the Max* constants
+//
+// gRPC message sizes are set on every server and client from the constants
+// here too (MaxRequestBytes, MaxResponseBytes, MaxNodeMessageBytes).
+package validate
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Limits of single fields and lists.
+const (
+	MaxNameBytes      = 63
+	MaxRequestIDBytes = 64
+	MaxAddressBytes   = 255
+	MaxTokenBytes     = 128
+	MaxTextBytes      = 1024
+	MaxLabelBytes     = 63
+	MaxLabelValue     = 255
+	MaxLabels         = 32
+	MaxBundles        = 64
+	MaxBridgeItems    = 64
+	MaxReplicas       = 5
+	// MaxShardsPerNode bounds the shard and bridge lists of one heartbeat.
+	MaxShardsPerNode = 8192
+	// MaxSaveBytes is the largest save a client may send as content (a compressed
+	// megabase save is a few MB).
+	MaxSaveBytes = 64 << 20
+	// quoteBytes is how much of a bad value an error message quotes.
+	quoteBytes = 32
+)
+
+// gRPC message limits. A request that carries a save is the largest; lists are
+// paged so that no response comes near MaxResponseBytes.
+const (
+	MaxRequestBytes     = MaxSaveBytes + 1<<20
+	MaxResponseBytes    = 16 << 20
+	MaxNodeMessageBytes = 64 << 20
+	// PageBytes is the size at which a list page is cut short.
+	PageBytes = 2 << 20
+	// DefaultPageSize and MaxPageSize bound the records of one list page.
+	DefaultPageSize = 500
+	MaxPageSize     = 2000
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Quote returns at most a short prefix of v, quoted, for an error message.
+func Quote(v string) string {
+	if len(v) <= quoteBytes {
+		return strconv.Quote(v)
+	}
+	cut := quoteBytes
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(v[:cut]), len(v))
+}
+
+// Invalid returns an InvalidArgument status for field.
+func Invalid(field, format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, "%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// Name checks a required name.
+func Name(field, v string) error {
+	if v == "" {
+		return Invalid(field, "is required")
+	}
+	if !nameRE.MatchString(v) {
+		return Invalid(field, "%s is not a valid name: use 1-%d lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", Quote(v), MaxNameBytes)
+	}
+	return nil
+}
+
+// OptName checks a name that may be empty.
+func OptName(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	return Name(field, v)
+}
+
+// RequestID checks a request ID (empty means the call is not retried).
+func RequestID(v string) error {
+	return Printable("request_id", v, MaxRequestIDBytes, false)
+}
+
+// Text checks free text (a reason, an error, a version).
+func Text(field, v string, max int) error {
+	if len(v) > max {
+		return Invalid(field, "%s is longer than %d bytes", Quote(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return Invalid(field, "%s is not UTF-8", Quote(v))
+	}
+	return nil
+}
+
+// Label checks a short printable label (a bridge port, an item name).
+func Label(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return Invalid(field, "is required")
+		}
+		return nil
+	}
+	return Printable(field, v, MaxLabelBytes, required)
+}
+
+// Printable checks a value of at most max printable ASCII characters.
+func Printable(field, v string, max int, required bool) error {
+	if v == "" && required {
+		return Invalid(field, "is required")
+	}
+	if len(v) > max || !printable(v) {
+		return Invalid(field, "%s: use at most %d printable ASCII characters", Quote(v), max)
+	}
+	return nil
+}
+
+// Address checks a HOST:PORT address.
+func Address(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return Invalid(field, "is required")
+		}
+		return nil
+	}
+	if len(v) > MaxAddressBytes {
+		return Invalid(field, "%s is longer than %d bytes", Quote(v), MaxAddressBytes)
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || host == "" || !printable(host) {
+		return Invalid(field, "%s is not HOST:PORT", Quote(v))
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return Invalid(field, "%s has no valid port (1-65535)", Quote(v))
+	}
+	return nil
+}
+
+// Hash checks a content hash (64 lowercase hex digits); empty is allowed
+// unless required.
+func Hash(field, v string, required bool) error {
+	if v == "" && !required {
+		return nil
+	}
+	if len(v) != 64 || strings.Trim(v, "0123456789abcdef") != "" {
+		return Invalid(field, "%s is not a hash: want 64 lowercase hex digits", Quote(v))
+	}
+	return nil
+}
+
+// OneOf checks that v is empty (when allowed) or one of known.
+func OneOf(field, v string, known []string, emptyOK bool, what string) error {
+	if v == "" && emptyOK {
+		return nil
+	}
+	if len(known) == 0 {
+		return Name(field, v)
+	}
+	if !slices.Contains(known, v) {
+		return Invalid(field, "unknown %s %s: this cluster knows %s", what, Quote(v), strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// Count checks the length of a list.
+func Count(field string, n, max int) error {
+	if n > max {
+		return Invalid(field, "has %d entries, at most %d are allowed", n, max)
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

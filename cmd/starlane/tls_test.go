@@ -22,7 +22,6 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
-
 // TestTLSInitWritesRoles: `tls init` makes one certificate per name with the
 // role of its flag, keeps what exists, and refuses names without a role.
 func TestTLSInitWritesRoles(t *testing.T) {
@@ -146,7 +145,10 @@ func TestTLSClusterWithRoles(t *testing.T) {
 		call func(pb.ShardServiceClient) error
 		code codes.Code
 	}{
-		{"", func(c pb.ShardServiceClient) error { _, err := c.GetShard(ctx, &pb.GetShardRequest{Surface: "nauvis"}); return err }, codes.Unavailable},
+		{"", func(c pb.ShardServiceClient) error {
+			_, err := c.GetShard(ctx, &pb.GetShardRequest{Surface: "nauvis"})
+			return err
+		}, codes.Unavailable},
 		{"alice", func(c pb.ShardServiceClient) error {
 			st, err := c.GetState(ctx, &pb.GetStateRequest{Surface: "nauvis"})
 			if err == nil {

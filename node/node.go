@@ -59,6 +59,10 @@ type Config struct {
 	CheckpointEvery uint64
 	// HashEvery is how often players report their hash, in ticks (60).
 	HashEvery uint32
+	// MaxStateBytes bounds the decompressed state of a save or checkpoint this
+	// node loads (sim.DefaultMaxStateBytes when 0): a larger one is refused
+	// before it is inflated.
+	MaxStateBytes int64
 	// PlayerBatchTicks is how many confirmed ticks a player's stream gathers into
 	// one message (2); 1 sends every tick on its own. A player who has just acted
 	// gets every tick as soon as it is confirmed, so only other players' actions

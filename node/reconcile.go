@@ -271,7 +271,7 @@ func (n *Node) shardConfig(a *pb.NodeAssignment) shard.Config {
 		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: a.Epoch,
 		CheckpointEvery: n.cfg.CheckpointEvery, HashEvery: uint64(n.cfg.HashEvery), Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
 		Load: func(r io.Reader) (shard.Simulation, error) {
-			s, err := sim.Load(b, r)
+			s, err := sim.LoadLimited(b, r, n.maxState())
 			if err != nil {
 				return nil, err
 			}
@@ -352,11 +352,18 @@ func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
 	if info.BundleHash != n.bundle.Hash() {
 		return nil, &refusal{fmt.Sprintf("the save %s was made with prototype bundle %s, node %s has %s", sf.Map, short(info.BundleHash), n.id, n.bundle.ShortHash())}
 	}
-	s, err := sim.Load(n.bundle, bytes.NewReader(data))
+	s, err := sim.LoadLimited(n.bundle, bytes.NewReader(data), n.maxState())
 	if err != nil {
 		return nil, &refusal{fmt.Sprintf("node %s cannot load the save %s: %v", n.id, sf.Map, err)}
 	}
 	return s, nil
+}
+
+func (n *Node) maxState() int64 {
+	if n.cfg.MaxStateBytes > 0 {
+		return n.cfg.MaxStateBytes
+	}
+	return sim.DefaultMaxStateBytes
 }
 
 // fetchSave downloads a save from the controllers by its hash and checks it.

@@ -378,14 +378,21 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	}
 	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: replicas, Pin: req.Pin,
 		StandbyMode: req.StandbyMode}
-	if len(req.Save) > 0 {
-		sum := sha256.Sum256(req.Save)
-		sf.SaveSha256, sf.Map = hex.EncodeToString(sum[:]), req.SaveName
-		if sf.Map == "" {
-			sf.Map = "save " + sf.SaveSha256[:12]
+	switch {
+	case req.FromSave != "":
+		// The FSM resolves the name or hash, so the surface names the save
+		// recorded when the command applies.
+		sf.SaveSha256 = req.FromSave
+	case len(req.Save) > 0:
+		// Content sent inline is stored as an upload would be; the log carries
+		// only its hash.
+		info, err := a.c.storeInlineSave(ctx, req)
+		if err != nil {
+			return nil, err
 		}
+		sf.SaveSha256 = info.Sha256
 	}
-	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf, Save: req.Save}}})
+	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf}}})
 	if err != nil {
 		return nil, err
 	}

@@ -149,23 +149,3 @@ func (a *nodeAPI) RefuseAssignment(ctx context.Context, req *pb.RefuseAssignment
 	}
 	return &pb.RefuseAssignmentResponse{Index: res.Index}, nil
 }
-
-// saveChunk is the size of the chunks GetSave streams.
-const saveChunk = 1 << 20
-
-func (a *nodeAPI) GetSave(req *pb.GetSaveRequest, ss pb.NodeService_GetSaveServer) error {
-	data, ok := a.c.fsm.save(req.Sha256)
-	if !ok {
-		return status.Errorf(codes.NotFound, "controller %s holds no save %s", a.c.id, req.Sha256)
-	}
-	for off := 0; off < len(data); off += saveChunk {
-		msg := &pb.SaveChunk{Data: data[off:min(off+saveChunk, len(data))]}
-		if off == 0 {
-			msg.Total = uint64(len(data))
-		}
-		if err := ss.Send(msg); err != nil {
-			return err
-		}
-	}
-	return nil
-}

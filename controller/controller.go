@@ -29,6 +29,7 @@ import (
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -94,6 +95,8 @@ type Controller struct {
 	rounds *rounds
 	trans  raft.Transport
 	store  *raftboltdb.BoltStore
+	// blobs holds the content of uploaded saves (and bundles), by sha256.
+	blobs  *blobstore.Store
 	apiLn  net.Listener
 	apiAdv string
 	grpc   *grpc.Server
@@ -234,6 +237,9 @@ func (c *Controller) start() error {
 		return fmt.Errorf("open raft store %s: %w (is another controller using this data dir?)", filepath.Join(cfg.DataDir, "raft.db"), err)
 	}
 	c.store = store
+	if c.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return err
+	}
 	logs, err := raft.NewLogCache(1024, store)
 	if err != nil {
 		return err
@@ -307,6 +313,8 @@ func (c *Controller) start() error {
 	c.grpc = grpc.NewServer(opts...)
 	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
+	pb.RegisterSaveServiceServer(c.grpc, &saveAPI{c: c})
+	pb.RegisterBlobServiceServer(c.grpc, &blobAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
 
@@ -318,6 +326,7 @@ func (c *Controller) start() error {
 	c.goRun(func() { c.watchLeadership(notify) })
 	c.goRun(c.watchHealth)
 	c.goRun(c.writeJoinTokenFile)
+	c.goRun(c.syncBlobs)
 	if len(cfg.Join) > 0 {
 		c.goRun(c.joinLoop)
 	}

@@ -50,9 +50,9 @@ type state struct {
 	dedupOrder   []string // insertion order; entries before dedupHead are expired
 	dedupHead    int
 	lastUnixMS   int64
-	// saves holds the content of the saves surfaces start from, by sha256; a
-	// save is kept while a surface refers to it (fsm_saves.go).
-	saves map[string][]byte
+	// saves are the uploaded saves by name; their content is in the
+	// controllers' blob stores (fsm_saves.go).
+	saves map[string]*pb.SaveInfo
 }
 
 func newState() *state {
@@ -62,7 +62,7 @@ func newState() *state {
 		surfaces:    map[string]*pb.Surface{},
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
-		saves:       map[string][]byte{},
+		saves:       map[string]*pb.SaveInfo{},
 	}
 }
 
@@ -298,16 +298,19 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if in.StandbyMode != pb.StandbyMode_STANDBY_MODE_UNSPECIFIED && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_HOT && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_WARM {
 			return fail(codes.InvalidArgument, "standby mode must be hot or warm")
 		}
-		if code, msg := s.checkSave(in, op.CreateSurface.Save); code != codes.OK {
-			return code, msg
+		var save *pb.SaveInfo
+		if in.SaveSha256 != "" {
+			if save = s.saveByRef(in.SaveSha256); save == nil {
+				return fail(codes.NotFound, "surface %s: there is no save %s; upload it first (starlane save upload FILE)", in.Name, in.SaveSha256)
+			}
 		}
 		sf := &pb.Surface{
 			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
 			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{}, StandbyMode: in.StandbyMode,
-			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index, SaveSha256: in.SaveSha256,
+			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
 		}
-		if sf.SaveSha256 != "" {
-			s.saves[sf.SaveSha256] = op.CreateSurface.Save
+		if save != nil {
+			sf.SaveSha256, sf.Map = save.Sha256, save.Name
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"
@@ -326,9 +329,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if s.surfaces[name] == nil {
 			return fail(codes.NotFound, "surface %s not found", name)
 		}
-		gone := s.surfaces[name]
 		delete(s.surfaces, name)
-		s.dropSaveIfUnused(gone.SaveSha256)
 		s.event(index, now, "surface.deleted", name, "surface "+name+" deleted")
 		for _, id := range sortedKeys(s.bridges) {
 			if b := s.bridges[id]; b.FromSurface == name || b.ToSurface == name {
@@ -443,6 +444,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyStandbyDesync(index, now, op.StandbyDesync)
 	case *pb.Command_SetSurfaceStandbyMode:
 		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
+	case *pb.Command_PutSave:
+		return s.applyPutSave(index, now, op.PutSave)
+	case *pb.Command_DeleteSave:
+		return s.applyDeleteSave(index, now, op.DeleteSave)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
@@ -545,8 +550,8 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, id := range s.dedupOrder[s.dedupHead:] {
 		out.Dedup = append(out.Dedup, s.dedup[id])
 	}
-	for _, h := range sortedKeys(s.saves) {
-		out.Saves = append(out.Saves, &pb.StoredSave{Sha256: h, Data: s.saves[h]})
+	for _, n := range sortedKeys(s.saves) {
+		out.Saves = append(out.Saves, s.saves[n])
 	}
 	if s.droppedUpTo > 0 {
 		// The first kept event tells a restored FSM what was dropped; keep it
@@ -586,7 +591,7 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 		s.dedupOrder = append(s.dedupOrder, d.RequestId)
 	}
 	for _, sv := range p.Saves {
-		s.saves[sv.Sha256] = sv.Data
+		s.saves[sv.Name] = sv
 	}
 	return s, nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/starlane/starlane/bridge"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -99,12 +100,14 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Node is a running node agent.
 type Node struct {
-	cfg     Config
-	id      string
-	log     *slog.Logger
-	lock    *os.File
-	ln      net.Listener
-	creds   credentials.TransportCredentials
+	cfg   Config
+	id    string
+	log   *slog.Logger
+	lock  *os.File
+	ln    net.Listener
+	creds credentials.TransportCredentials
+	// blobs caches the saves this node fetched from the controllers.
+	blobs   *blobstore.Store
 	ctl     *ctlclient.Client
 	grpc    *grpc.Server
 	shMet   *shard.Metrics
@@ -263,6 +266,9 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if n.creds, err = ctlclient.Credentials(cfg.TLS); err != nil {
+		return nil, err
+	}
+	if n.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
 		return nil, err
 	}
 	n.shMet = shard.NewMetrics(cfg.Metrics)

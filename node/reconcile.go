@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -366,39 +365,24 @@ func (n *Node) maxState() int64 {
 	return sim.DefaultMaxStateBytes
 }
 
-// fetchSave downloads a save from the controllers by its hash and checks it.
+// fetchSave downloads a save from the controllers by its hash into this
+// node's blob cache (resuming an interrupted download; the hash is checked)
+// and returns its content.
 func (n *Node) fetchSave(ctx context.Context, hash string) ([]byte, error) {
-	var data []byte
-	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
-		st, err := c.GetSave(ctx, &pb.GetSaveRequest{Sha256: hash})
-		if err != nil {
+	if _, ok := n.blobs.Size(hash); !ok {
+		err := n.ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+			err := blobstore.Fetch(ctx, pb.NewBlobServiceClient(cc), n.blobs, hash, validate.MaxSaveBytes)
+			if status.Code(err) == codes.NotFound {
+				// This controller has not fetched it yet; another has.
+				return status.Error(codes.Unavailable, err.Error())
+			}
 			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fetch save %s from the controllers: %w", hash[:12], err)
 		}
-		data = data[:0]
-		for {
-			ch, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if ch.Total > validate.MaxSaveBytes || uint64(len(data)+len(ch.Data)) > validate.MaxSaveBytes {
-				return fmt.Errorf("save %s is over the %d byte limit", hash[:12], validate.MaxSaveBytes)
-			}
-			if ch.Total > 0 && data == nil {
-				data = make([]byte, 0, ch.Total)
-			}
-			data = append(data, ch.Data...)
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fetch save %s from the controllers: %w", hash[:12], err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != hash {
-		return nil, fmt.Errorf("save %s from the controllers does not match its hash; will fetch again", hash[:12])
-	}
-	return data, nil
+	return n.blobs.ReadAll(hash)
 }
 
 // refuse tells the controller this node will not run the assignment, and why.

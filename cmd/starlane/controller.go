@@ -63,7 +63,8 @@ on loopback addresses.`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Metrics = reg
-			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps()}
+			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps(), SaveVersion: sim.SaveVersion,
+				Bundles: []string{sim.DefaultBundle().Hash()}}
 			c, err := controller.New(cfg)
 			if err != nil {
 				return err

@@ -95,7 +95,7 @@ func TestHostileRequestsAreRefusedAtTheAPI(t *testing.T) {
 			Stats *struct{ Tick uint64 } `json:"stats"`
 		}
 		out, _, code := proctest.Run(t, bin, 10*time.Second, "surface", "get", "gleba", "--json", "--controller", c.CtlAddr)
-		return code == 0 && jsonInto(out, &s) && s.Map == "outpost.sav" && s.Stats != nil && s.Stats.Tick > 180
+		return code == 0 && jsonInto(out, &s) && s.Map == "outpost" && s.Stats != nil && s.Stats.Tick > 180
 	})
 }
 

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -130,6 +130,7 @@ func newSurfaceCmd() *cobra.Command {
 
 	var (
 		mapName     string
+		fromSave    string
 		seed        uint64
 		replicas    uint32
 		node        string
@@ -144,11 +145,14 @@ func newSurfaceCmd() *cobra.Command {
   starlane surface create gleba --node n2 --bundle 91c2...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var save []byte
-			var saveName string
-			if !isBuiltinMap(mapName) {
-				// A save travels as content: the controllers keep it by hash and
-				// nodes fetch it from them, so it need not exist on any node.
+			var upload []byte
+			var uploadInfo sim.SaveInfo
+			if fromSave != "" && cmd.Flags().Changed("map") {
+				return errors.New("give --map or --save, not both")
+			}
+			if fromSave == "" && !isBuiltinMap(mapName) {
+				// A save file is uploaded first: the controllers keep it by hash
+				// and nodes fetch it from them, so it need not exist on any node.
 				data, info, err := readSaveFile(mapName)
 				if err != nil {
 					return err
@@ -156,7 +160,7 @@ func newSurfaceCmd() *cobra.Command {
 				if bundle == "" {
 					bundle = info.BundleHash
 				}
-				save, saveName, mapName = data, filepath.Base(mapName), ""
+				upload, uploadInfo = data, info
 			}
 			if bundle == "" {
 				bundle = sim.DefaultBundle().Hash()
@@ -166,9 +170,21 @@ func newSurfaceCmd() *cobra.Command {
 				return fmt.Errorf("--standby-mode: %w", err)
 			}
 			rid := ctlclient.NewRequestID()
-			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, Save: save, SaveName: saveName})
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				req := &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
+					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave}
+				if upload != nil {
+					up, err := uploadSave(ctx, cl, saveNameOf(mapName), upload, uploadInfo, cmd.ErrOrStderr())
+					if err != nil {
+						return fmt.Errorf("upload %s: %w", mapName, err)
+					}
+					req.Map, req.FromSave = "", up.Save.Sha256
+				}
+				var r *pb.CreateSurfaceResponse
+				err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) (err error) {
+					r, err = c.CreateSurface(ctx, req)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -183,7 +199,8 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cf := create.Flags()
-	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is sent to the controllers")
+	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is uploaded first (starlane save upload)")
+	cf.StringVar(&fromSave, "save", "", "start from an uploaded save, by name or sha256 (see `starlane save list`)")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
 	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")

@@ -8,6 +8,8 @@ const (
 	shardSvc    = "/starlane.v1.ShardService/"
 	bridgeSvc   = "/starlane.v1.BridgeService/"
 	replication = "/starlane.v1.ReplicationService/"
+	saveSvc     = "/starlane.v1.SaveService/"
+	blobSvc     = "/starlane.v1.BlobService/"
 	health      = "/grpc.health.v1.Health/"
 	reflectV1   = "/grpc.reflection.v1.ServerReflection/"
 	reflectV1a  = "/grpc.reflection.v1alpha.ServerReflection/"
@@ -33,6 +35,10 @@ var Controller = Policy{
 	cluster + "GetSurface":     {operator, controller, node},
 	cluster + "GetNode":        {operator, controller, node},
 	nodeSvc:                    {node, controller},
+	saveSvc:                    {operator, controller},
+	saveSvc + "PutSave":        {controller},
+	blobSvc + "FetchBlob":      {controller, node, operator},
+	blobSvc + "WantBlob":       {controller},
 	health:                     anyRole,
 	reflectV1:                  {operator, controller},
 	reflectV1a:                 {operator, controller},

@@ -44,5 +44,3 @@ func Fetch(ctx context.Context, cl pb.BlobServiceClient, blobs *Store, hash stri
 	}
 	return w.Commit()
 }
-
-

@@ -192,11 +192,22 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	backoff := 20 * time.Millisecond
 	start := time.Now()
+	tlsFails := 0
 	for {
 		i, cc := c.pick()
 		actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
 		err := fn(actx, cc)
 		cancel()
+		// A TLS failure seen on every controller in turn is a setup mistake,
+		// not an outage: say what is wrong now instead of retrying to the
+		// deadline.
+		if why := tlsProblem(err); why != "" {
+			if tlsFails++; tlsFails >= len(c.conns) {
+				return fmt.Errorf("%w: %s (%s)", ErrTLS, why, status.Convert(err).Message())
+			}
+		} else {
+			tlsFails = 0
+		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil && Retryable(err) {
 				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)

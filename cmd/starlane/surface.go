@@ -150,6 +150,9 @@ func newSurfaceCmd() *cobra.Command {
 			if fromSave != "" && cmd.Flags().Changed("map") {
 				return errors.New("give --map or --save, not both")
 			}
+			if fromSave != "" {
+				mapName = ""
+			}
 			if fromSave == "" && !isBuiltinMap(mapName) {
 				// A save file is uploaded first: the controllers keep it by hash
 				// and nodes fetch it from them, so it need not exist on any node.

@@ -301,6 +301,7 @@ func (c *Controller) start() error {
 		// to a goroutine per call.
 		grpc.NumStreamWorkers(apiStreamWorkers),
 	}
+	opts = append(opts, ctlclient.ServerKeepalive()...)
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}

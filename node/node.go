@@ -277,6 +277,7 @@ func New(cfg Config) (*Node, error) {
 		grpc.MaxRecvMsgSize(validate.MaxNodeMessageBytes),
 		grpc.MaxSendMsgSize(validate.MaxNodeMessageBytes),
 	}
+	opts = append(opts, ctlclient.ServerKeepalive()...)
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}

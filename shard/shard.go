@@ -294,7 +294,18 @@ func newShard(cfg Config) (*Shard, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(filepath.Join(cfg.Dir, "shard.db"))
+	path := filepath.Join(cfg.Dir, "shard.db")
+	store, err := OpenStore(path)
+	if errors.Is(err, ErrStoreCorrupt) {
+		// The file is not used again: moved aside, it leaves room for a new copy
+		// (a standby's from its primary) and stays for the operator to inspect.
+		to, qerr := Quarantine(path, cfg.Now())
+		if qerr != nil {
+			return nil, errors.Join(err, qerr)
+		}
+		cfg.Logger.Error("shard store is corrupt; moved it aside", "surface", cfg.Name, "err", err, "moved_to", to)
+		return nil, fmt.Errorf("%w; moved aside to %s", err, to)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package controller_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,5 +111,74 @@ func TestPausedFirstControllerCostsLittle(t *testing.T) {
 	}
 	if worst := paused[len(paused)-1]; worst > base[len(base)-1]+time.Second {
 		t.Errorf("slowest command with the first controller paused took %v (all running: %v)", worst, base[len(base)-1])
+	}
+}
+
+// TestRebuildControllerFromPeers damages one of three controllers' raft.db while
+// it is stopped: started again it refuses (exit 1, naming the file and
+// --rebuild-from-peers); started with --rebuild-from-peers it moves the damaged
+// files aside, rejoins, copies the state from its peers and becomes a voter again.
+func TestRebuildControllerFromPeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three controller processes; runs without -short")
+	}
+	dir := t.TempDir()
+	bin := mustBuild(t, dir)
+	api, procs := startThree(t, bin, dir)
+	ctl := strings.Join(api, ",")
+	for i := 0; i < 10; i++ {
+		if _, errOut, code := proctest.Run(t, bin, 20*time.Second, "surface", "create", fmt.Sprintf("s%02d", i), "--controller", ctl); code != 0 {
+			t.Fatalf("create: %s", errOut)
+		}
+	}
+	// c3 is damaged (c1 bootstrapped and may lead; a follower shows the rebuild).
+	procs[2].Stop()
+	db := filepath.Join(dir, "c3", "raft.db")
+	overwrite := func(off int64) {
+		f, err := os.OpenFile(db, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt(bytes.Repeat([]byte{0xa5}, 48), off)
+		f.Close()
+	}
+	overwrite(16)
+	overwrite(int64(os.Getpagesize()) + 16)
+	args := procs[2].Args()
+	exited, code, out, _ := runUntilServingOrExit(t, bin, filepath.Join(dir, "c3-refused.log"), args, api[2])
+	if !exited || code != 1 || !strings.Contains(out, db) || !strings.Contains(out, "--rebuild-from-peers") {
+		t.Fatalf("a damaged controller started again: exited %v, code %d\n%s", exited, code, out)
+	}
+	for i := 10; i < 15; i++ { // the others go on meanwhile
+		if _, errOut, code := proctest.Run(t, bin, 20*time.Second, "surface", "create", fmt.Sprintf("s%02d", i), "--controller", ctl); code != 0 {
+			t.Fatalf("create with c3 down: %s", errOut)
+		}
+	}
+	proctest.Start(t, "c3-rebuilt", bin, filepath.Join(dir, "c3-rebuilt.log"), append(args, "--rebuild-from-peers")...)
+	var commit uint64
+	waitFor(t, 10*time.Second, "the leader's commit index", func(ctx context.Context) bool {
+		st, err := status(ctx, api[0])
+		if err != nil || st.LeaderApiAddress == "" {
+			return false
+		}
+		lst, err := status(ctx, st.LeaderApiAddress)
+		commit = lst.GetCommitIndex()
+		return err == nil
+	})
+	waitFor(t, 30*time.Second, "c3 to rejoin as a voter and catch up", func(ctx context.Context) bool {
+		st, err := status(ctx, api[2])
+		if err != nil || st.State != "follower" || st.AppliedIndex < commit {
+			return false
+		}
+		for _, p := range st.Peers {
+			if p.Id == "c3" && p.Suffrage == "voter" {
+				return true
+			}
+		}
+		return false
+	})
+	moved, _ := filepath.Glob(db + ".damaged-*")
+	if len(moved) != 1 {
+		t.Errorf("the damaged raft.db was not kept aside: %v", moved)
 	}
 }

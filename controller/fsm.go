@@ -471,6 +471,8 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyCancelMove(index, now, op.CancelMove)
 	case *pb.Command_StandbyDesync:
 		return s.applyStandbyDesync(index, now, op.StandbyDesync)
+	case *pb.Command_ShardFailed:
+		return s.applyShardFailed(index, now, op.ShardFailed)
 	case *pb.Command_SetSurfaceStandbyMode:
 		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
 

@@ -156,10 +156,17 @@ func (n *Node) runHosted(h *hosted, prev *hosted) {
 // step moves one surface to assignment a.
 func (n *Node) step(h *hosted, a *pb.NodeAssignment) {
 	n.mu.Lock()
-	sh, role, cur := h.sh, h.role, h.asg
+	sh, role, cur, restart := h.sh, h.role, h.asg, h.restart
+	h.restart = false
 	n.mu.Unlock()
 	primary := a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY
 	switch {
+	case restart && cur == a, sh != nil && sh.Stats().Err != nil:
+		// A failed copy's retry (failure.go), or a new assignment for a failed
+		// copy: reopen it from its store in the role asked for.
+		n.log.Info("reopening the surface after a failure", "surface", h.name, "role", roleWord(a.Role))
+		n.teardown(h)
+		n.start(h, a)
 	case sh == nil:
 		if cur != nil && cur.Epoch == a.Epoch && cur.Role == a.Role {
 			return // this start already failed or was refused
@@ -211,10 +218,36 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 	} else {
 		sh, err = n.openStandby(a)
 	}
+	if errors.Is(err, shard.ErrStoreCorrupt) {
+		// The damaged file was moved aside: a standby starts a new copy from its
+		// primary at once; a primary finds no state and waits for a standby to
+		// take over (or, fresh, starts from its map).
+		n.log.Error("surface store corrupt; moved aside, opening a new copy", "surface", h.name, "role", roleWord(a.Role), "err", err)
+		corrupt := failureText(err)
+		if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+			sh, err = n.openShard(a)
+		} else {
+			sh, err = n.openStandby(a)
+		}
+		if err != nil {
+			n.mu.Lock()
+			h.err = corrupt
+			n.mu.Unlock()
+			n.log.Error("cannot start surface after moving its corrupt store aside", "surface", h.name, "err", err)
+			return
+		}
+	}
 	var rf *refusal
 	switch {
 	case errors.As(err, &rf) || errors.Is(err, sim.ErrNewerSave):
 		n.refuse(h.ctx, h, a.Epoch, err.Error())
+		return
+	case errors.Is(err, shard.ErrDiskFull):
+		n.mu.Lock()
+		h.err = failureText(err)
+		n.mu.Unlock()
+		n.log.Error("cannot start surface: disk full; retrying", "surface", h.name, "role", roleWord(a.Role), "err", err)
+		n.retryLater(h, a, 0)
 		return
 	case err != nil:
 		n.mu.Lock()
@@ -223,6 +256,9 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 		n.log.Error("cannot start surface", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		return
 	}
+	n.mu.Lock()
+	h.startedAt, h.failedEpoch = n.cfg.Now(), 0
+	n.mu.Unlock()
 	if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
 		n.runPrimary(h, a, sh)
 		n.log.Info("surface running", "surface", h.name, "epoch", a.Epoch, "tick", sh.Executed())

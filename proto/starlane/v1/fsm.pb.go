@@ -59,6 +59,7 @@ type Command struct {
 	//	*Command_CancelMove
 	//	*Command_StandbyDesync
 	//	*Command_SetSurfaceStandbyMode
+	//	*Command_ShardFailed
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -322,6 +323,15 @@ func (x *Command) GetSetSurfaceStandbyMode() *SetSurfaceStandbyModeCmd {
 	return nil
 }
 
+func (x *Command) GetShardFailed() *ShardFailedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ShardFailed); ok {
+			return x.ShardFailed
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -418,6 +428,11 @@ type Command_SetSurfaceStandbyMode struct {
 	SetSurfaceStandbyMode *SetSurfaceStandbyModeCmd `protobuf:"bytes,32,opt,name=set_surface_standby_mode,json=setSurfaceStandbyMode,proto3,oneof"`
 }
 
+type Command_ShardFailed struct {
+	// 40 on: storage and disk failures (33-39 left for replication commands).
+	ShardFailed *ShardFailedCmd `protobuf:"bytes,40,opt,name=shard_failed,json=shardFailed,proto3,oneof"`
+}
+
 func (*Command_RegisterController) isCommand_Op() {}
 
 func (*Command_RemoveController) isCommand_Op() {}
@@ -463,6 +478,8 @@ func (*Command_CancelMove) isCommand_Op() {}
 func (*Command_StandbyDesync) isCommand_Op() {}
 
 func (*Command_SetSurfaceStandbyMode) isCommand_Op() {}
+
+func (*Command_ShardFailed) isCommand_Op() {}
 
 type RegisterControllerCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2337,7 +2354,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xe0\r\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\"\xa2\x0e\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2368,7 +2385,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\vcancel_move\x18\x1e \x01(\v2\x1a.starlane.v1.CancelMoveCmdH\x00R\n" +
 	"cancelMove\x12F\n" +
 	"\x0estandby_desync\x18\x1f \x01(\v2\x1d.starlane.v1.StandbyDesyncCmdH\x00R\rstandbyDesync\x12`\n" +
-	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyModeB\x04\n" +
+	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x12@\n" +
+	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailedB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2555,13 +2573,14 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*DedupEntry)(nil),               // 28: starlane.v1.DedupEntry
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
 	(*StoredSave)(nil),               // 30: starlane.v1.StoredSave
-	(*Node)(nil),                     // 31: starlane.v1.Node
-	(*Surface)(nil),                  // 32: starlane.v1.Surface
-	(*Assignment)(nil),               // 33: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 34: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 35: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 36: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 37: starlane.v1.Event
+	(*ShardFailedCmd)(nil),           // 31: starlane.v1.ShardFailedCmd
+	(*Node)(nil),                     // 32: starlane.v1.Node
+	(*Surface)(nil),                  // 33: starlane.v1.Surface
+	(*Assignment)(nil),               // 34: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 35: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 36: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 37: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 38: starlane.v1.Event
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2587,27 +2606,28 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	31, // 23: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	32, // 24: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 25: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	33, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	34, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	35, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 29: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	36, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 31: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 32: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	31, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	32, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	34, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	37, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 37: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	30, // 38: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	31, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	32, // 24: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	33, // 25: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 26: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	34, // 27: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	35, // 28: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	36, // 29: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	18, // 30: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	37, // 31: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 32: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 33: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	32, // 34: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	33, // 35: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	35, // 36: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	38, // 37: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 38: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	30, // 39: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2615,6 +2635,7 @@ func file_starlane_v1_fsm_proto_init() {
 	if File_starlane_v1_fsm_proto != nil {
 		return
 	}
+	file_starlane_v1_failure_proto_init()
 	file_starlane_v1_types_proto_init()
 	file_starlane_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterController)(nil),
@@ -2640,6 +2661,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_CancelMove)(nil),
 		(*Command_StandbyDesync)(nil),
 		(*Command_SetSurfaceStandbyMode)(nil),
+		(*Command_ShardFailed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

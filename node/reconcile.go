@@ -221,11 +221,13 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 	if errors.Is(err, shard.ErrStoreCorrupt) {
 		// The damaged file was moved aside: a standby starts a new copy from its
 		// primary at once; a primary finds no state and waits for a standby to
-		// take over (or, fresh, starts from its map).
-		n.log.Error("surface store corrupt; moved aside, opening a new copy", "surface", h.name, "role", roleWord(a.Role), "err", err)
+		// take over. Never from its map, even in a term that began fresh: the
+		// file held the surface's history, and a new state would replace the
+		// standbys' copies of it.
+		n.log.Error("surface store corrupt; moved aside", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		corrupt := failureText(err)
 		if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
-			sh, err = n.openShard(a)
+			sh, err = n.openPrimary(a, false)
 		} else {
 			sh, err = n.openStandby(a)
 		}
@@ -334,12 +336,16 @@ func (n *Node) checkBundle(sf *pb.Surface) error {
 // from the map (discarding any older copy here); any other term continues from
 // this node's copy.
 func (n *Node) openShard(a *pb.NodeAssignment) (*shard.Shard, error) {
+	return n.openPrimary(a, a.Surface.GetAssignment().GetStart() == pb.PrimaryStart_PRIMARY_START_FRESH)
+}
+
+// openPrimary opens the primary; fresh allows starting from the map.
+func (n *Node) openPrimary(a *pb.NodeAssignment, fresh bool) (*shard.Shard, error) {
 	if err := n.checkBundle(a.Surface); err != nil {
 		return nil, err
 	}
 	cfg := n.shardConfig(a)
-	as := a.Surface.GetAssignment()
-	cfg.Term, cfg.Fresh = as.GetPrimarySince(), as.GetStart() == pb.PrimaryStart_PRIMARY_START_FRESH
+	cfg.Term, cfg.Fresh = a.Surface.GetAssignment().GetPrimarySince(), fresh
 	return shard.Open(cfg)
 }
 

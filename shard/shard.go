@@ -274,6 +274,12 @@ func (s *Shard) openTerm() error {
 	if have == s.cfg.Term {
 		return nil
 	}
+	if s.cfg.Fresh && have == 0 && hasQuarantined(s.cfg.Dir) {
+		// A store of this surface was moved aside as corrupt: the surface has a
+		// history here, and starting it from its map would replace the copies of
+		// it that other nodes hold.
+		return fmt.Errorf("%w (surface %s: its store was moved aside as corrupt; it continues from another copy)", ErrNoState, s.cfg.Name)
+	}
 	if s.cfg.Fresh {
 		if err := s.store.Wipe(); err != nil {
 			return fmt.Errorf("discard the old copy of %s: %w", s.cfg.Name, err)

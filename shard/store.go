@@ -116,6 +116,12 @@ type Checkpoint struct {
 	Data []byte
 }
 
+// hasQuarantined reports whether dir holds a store moved aside by Quarantine.
+func hasQuarantined(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "shard.db.corrupt-*"))
+	return len(m) > 0
+}
+
 // OpenStore opens (creating if needed) the store file at path. An existing file
 // is checked first (boltcheck): a damaged one is ErrStoreCorrupt, never a panic.
 func OpenStore(path string) (*Store, error) {

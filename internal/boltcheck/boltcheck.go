@@ -65,7 +65,7 @@ type checker struct {
 	pages    int
 }
 
-// Check verifies the bbolt file at path: at least one valid meta page, a file long
+// Check verifies the bbolt file at path: two valid meta pages, a file long
 // enough for every page the newest valid meta counts, and bucket trees whose pages
 // are in range, referenced once, of the right type, with elements inside their
 // page and keys in order. It gives up with ErrBudget after budget (0: no limit).
@@ -107,18 +107,21 @@ func (c *checker) run() error {
 	if err0 != nil && err1 != nil && ps != 4096 {
 		m1, err1 = c.readMeta(4096, 1)
 	}
-	var m meta
+	// Both meta pages must be valid. bbolt would open a file with one damaged
+	// meta page from the other, which is the transaction before: if the damaged
+	// one was the newer, what the last transaction committed (and its caller was
+	// told was durable) would silently be gone.
 	switch {
 	case err0 != nil && err1 != nil:
 		return corrupt("both meta pages are invalid (page 0: %v; page 1: %v)", err0, err1)
 	case err0 != nil:
-		m = m1
+		return corrupt("meta page 0 is invalid (%v): opening from page 1 would go back to the transaction before and lose what the last one committed", err0)
 	case err1 != nil:
-		m = m0
-	case m1.txid > m0.txid:
+		return corrupt("meta page 1 is invalid (%v): opening from page 0 would go back to the transaction before and lose what the last one committed", err1)
+	}
+	m := m0
+	if m1.txid > m0.txid {
 		m = m1
-	default:
-		m = m0
 	}
 	c.pageSize, c.hwm = int64(m.pageSize), m.hwm
 	if need := int64(m.hwm) * c.pageSize; c.size < need {

@@ -147,8 +147,8 @@ func TestCheckGuardsBbolt(t *testing.T) {
 	cases := []damage{
 		{"8KiB in the middle", false, overwrite(used/2/ps*ps, 8192)},
 		{"the log bucket's root page", true, overwrite(logRoot*ps, 64)},
-		{"meta page 0", false, overwrite(16, 48)},
-		{"meta page 1", false, overwrite(ps+16, 48)},
+		{"meta page 0", true, overwrite(16, 48)},
+		{"meta page 1", true, overwrite(ps+16, 48)},
 		{"both meta pages", true, func(b []byte) []byte { overwrite(16, 48)(b); return overwrite(ps+16, 48)(b) }},
 		{"truncated to half", true, func(b []byte) []byte { return b[:used/2] }},
 		{"truncated mid-page", true, func(b []byte) []byte { return b[:used-ps*3-100] }},

@@ -77,6 +77,34 @@ type FSM struct {
 	// tokenChanged is closed and replaced when the join token changes, so the
 	// token-file writer does not wake up for every write.
 	tokenChanged chan struct{}
+
+	// halt is set by the first committed entry that does not verify: from then
+	// on nothing is applied (halted is closed), since skipping an entry would
+	// make this member's state differ from its peers'.
+	halt     *HaltError
+	halted   chan struct{}
+	haltOnce sync.Once
+}
+
+// HaltError is a committed log entry the FSM could not apply; the FSM applies
+// nothing after it.
+type HaltError struct {
+	Index uint64
+	Err   error
+}
+
+func (e *HaltError) Error() string {
+	return fmt.Sprintf("committed Raft log entry %d cannot be applied: %v", e.Index, e.Err)
+}
+
+// Halted is closed once the FSM stopped applying; Halt then returns why.
+func (f *FSM) Halted() <-chan struct{} { return f.halted }
+
+// Halt returns the entry the FSM stopped at, or nil.
+func (f *FSM) Halt() *HaltError {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.halt
 }
 
 // NewFSM returns an empty FSM.
@@ -84,7 +112,7 @@ func NewFSM(log *slog.Logger) *FSM {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{})}
+	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{}), halted: make(chan struct{})}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -100,13 +128,24 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	f.mu.Lock()
 	token := f.st.joinToken
 	for i, l := range logs {
+		if f.halt != nil {
+			out[i] = &pb.CommandResult{Code: uint32(codes.Unavailable), Message: "this controller stopped applying the Raft log: " + f.halt.Error(), Index: l.Index}
+			continue
+		}
+		if l.Type == raft.LogCommand {
+			cmd, err := verifyCommand(l.Data, l.Extensions)
+			if err != nil {
+				f.halt = &HaltError{Index: l.Index, Err: err}
+				f.log.Error("committed Raft log entry cannot be applied; this controller stops applying and serving", "index", l.Index, "err", err)
+				f.haltOnce.Do(func() { close(f.halted) })
+				out[i] = &pb.CommandResult{Code: uint32(codes.Unavailable), Message: "this controller stopped applying the Raft log: " + f.halt.Error(), Index: l.Index}
+				continue
+			}
+			out[i] = f.st.apply(l.Index, cmd, f.log)
+		}
 		if l.Index > f.st.index {
 			f.st.index = l.Index
 		}
-		if l.Type != raft.LogCommand {
-			continue
-		}
-		out[i] = f.applyBytes(l.Index, l.Data)
 	}
 	wake := f.swapNotifyLocked(token)
 	f.mu.Unlock()
@@ -125,15 +164,6 @@ func (f *FSM) swapNotifyLocked(oldToken string) func() {
 	}
 	f.tokenChanged = make(chan struct{})
 	return func() { close(changed); close(token) }
-}
-
-func (f *FSM) applyBytes(index uint64, data []byte) *pb.CommandResult {
-	var cmd pb.Command
-	if err := proto.Unmarshal(data, &cmd); err != nil {
-		f.log.Error("undecodable raft command", "index", index, "err", err)
-		return &pb.CommandResult{Code: uint32(codes.Internal), Message: fmt.Sprintf("decode command at index %d: %v", index, err), Index: index}
-	}
-	return f.st.apply(index, &cmd, f.log)
 }
 
 // apply runs one decoded command; it is what ApplyBatch and tests call.
@@ -442,6 +472,8 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyCancelMove(index, now, op.CancelMove)
 	case *pb.Command_StandbyDesync:
 		return s.applyStandbyDesync(index, now, op.StandbyDesync)
+	case *pb.Command_ShardFailed:
+		return s.applyShardFailed(index, now, op.ShardFailed)
 	case *pb.Command_SetSurfaceStandbyMode:
 		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
 	case *pb.Command_PutSave:

@@ -162,6 +162,13 @@ type hosted struct {
 	watch       map[string]*standbyWatch
 	reporting   bool
 	fencedSince time.Time
+	// Failure handling (failure.go): failedEpoch is the epoch+1 a failure was
+	// handled under; restart makes the next step reopen the copy; retries and
+	// startedAt drive the backoff.
+	failedEpoch uint64
+	restart     bool
+	retries     int
+	startedAt   time.Time
 }
 
 // New validates the configuration, locks the data directory, listens on the bind
@@ -283,6 +290,7 @@ func New(cfg Config) (*Node, error) {
 		grpc.MaxRecvMsgSize(validate.MaxNodeMessageBytes),
 		grpc.MaxSendMsgSize(validate.MaxNodeMessageBytes),
 	}
+	opts = append(opts, ctlclient.ServerKeepalive()...)
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}
@@ -378,8 +386,9 @@ func (n *Node) Run(ctx context.Context) error {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- n.grpc.Serve(n.ln) }()
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
+	go func() { defer wg.Done(); n.failureLoop(ctx) }()
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); n.watchLoop(ctx) }()
 	go func() { defer wg.Done(); n.bridgeLoop(ctx) }()

@@ -274,6 +274,12 @@ func (s *Shard) openTerm() error {
 	if have == s.cfg.Term {
 		return nil
 	}
+	if s.cfg.Fresh && have == 0 && hasQuarantined(s.cfg.Dir) {
+		// A store of this surface was moved aside as corrupt: the surface has a
+		// history here, and starting it from its map would replace the copies of
+		// it that other nodes hold.
+		return fmt.Errorf("%w (surface %s: its store was moved aside as corrupt; it continues from another copy)", ErrNoState, s.cfg.Name)
+	}
 	if s.cfg.Fresh {
 		if err := s.store.Wipe(); err != nil {
 			return fmt.Errorf("discard the old copy of %s: %w", s.cfg.Name, err)
@@ -294,7 +300,18 @@ func newShard(cfg Config) (*Shard, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(filepath.Join(cfg.Dir, "shard.db"))
+	path := filepath.Join(cfg.Dir, "shard.db")
+	store, err := OpenStore(path)
+	if errors.Is(err, ErrStoreCorrupt) {
+		// The file is not used again: moved aside, it leaves room for a new copy
+		// (a standby's from its primary) and stays for the operator to inspect.
+		to, qerr := Quarantine(path, cfg.Now())
+		if qerr != nil {
+			return nil, errors.Join(err, qerr)
+		}
+		cfg.Logger.Error("shard store is corrupt; moved it aside", "surface", cfg.Name, "err", err, "moved_to", to)
+		return nil, fmt.Errorf("%w; moved aside to %s", err, to)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,12 @@ func newControllerCmd() *cobra.Command {
 others with --join pointing at any running controller's API address. A restarted
 controller finds its state in --data-dir and needs neither flag.
 
+A controller whose Raft storage (DATA_DIR/raft.db) is damaged refuses to start
+and says so; one of several controllers rebuilds itself from its peers when
+started again with --rebuild-from-peers --join ADDR (the damaged files are moved
+aside, never deleted). Pass --rebuild-from-peers always to let it do that by
+itself.
+
 Without --tls-cert/--tls-key/--tls-ca every listener runs in plaintext and only
 on loopback addresses.`,
 		Example: `  starlane controller --data-dir /var/lib/starlane/c1 --bind 127.0.0.1:7400 --raft-bind 127.0.0.1:7401 --bootstrap
@@ -77,7 +83,12 @@ on loopback addresses.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case err := <-c.Failed():
+				c.Shutdown(false)
+				return err
+			}
 			log.Info("shutting down; handing over leadership first if leader")
 			return c.Shutdown(true)
 		},
@@ -90,6 +101,7 @@ on loopback addresses.`,
 	f.StringVar(&cfg.RaftAdvertise, "raft-advertise", "", "Raft address peers use (default: the --raft-bind address)")
 	f.StringVar(&cfg.ID, "id", "", "controller ID (default: kept in DATA_DIR/controller-id, generated on first start)")
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster with this controller as its only voter (ignored once the data dir has state)")
+	f.BoolVar(&cfg.RebuildFromPeers, "rebuild-from-peers", false, "if this controller's Raft storage is damaged, move it aside and rejoin through --join as a new member that copies the state from its peers (instead of refusing to start)")
 	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
@@ -96,10 +96,7 @@ latest confirmed tick. 'sim run --map FILE' runs it locally; 'surface create
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out+".tmp", data, 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", out, err)
-			}
-			if err := os.Rename(out+".tmp", out); err != nil {
+			if err := atomicfile.Write(out, data, 0o644); err != nil {
 				return err
 			}
 			if o.json {

@@ -238,6 +238,8 @@ func newSurfaceCmd() *cobra.Command {
 					}
 					st := "placed"
 					switch r := js.Replication; {
+					case failedStatus(js) != "":
+						st = failedStatus(js)
 					case js.PlacementError != "":
 						st = "problem: " + js.PlacementError
 					case r.Migration != nil:
@@ -411,4 +413,20 @@ func readSaveFile(name string) ([]byte, sim.SaveInfo, error) {
 		return nil, info, fmt.Errorf("--map %s: %w", name, err)
 	}
 	return data, info, nil
+}
+
+// failedStatus is "failed: KIND on NODE" when the primary's node reports its copy
+// failed (a full disk, a corrupt store, a start that failed), else "".
+func failedStatus(js surfaceJSON) string {
+	if js.Stats == nil || js.Primary == "" {
+		return ""
+	}
+	for _, sh := range js.Stats.Shards {
+		if sh.Node != js.Primary || sh.Role != "primary" || sh.Error == "" || sh.Error == "starting" {
+			continue
+		}
+		kind, _, _ := strings.Cut(sh.Error, ":")
+		return "failed: " + kind + " on " + sh.Node
+	}
+	return ""
 }

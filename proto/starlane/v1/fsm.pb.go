@@ -59,6 +59,7 @@ type Command struct {
 	//	*Command_CancelMove
 	//	*Command_StandbyDesync
 	//	*Command_SetSurfaceStandbyMode
+	//	*Command_ShardFailed
 	//	*Command_PutSave
 	//	*Command_DeleteSave
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -324,6 +325,15 @@ func (x *Command) GetSetSurfaceStandbyMode() *SetSurfaceStandbyModeCmd {
 	return nil
 }
 
+func (x *Command) GetShardFailed() *ShardFailedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ShardFailed); ok {
+			return x.ShardFailed
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetPutSave() *PutSaveCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_PutSave); ok {
@@ -438,13 +448,18 @@ type Command_SetSurfaceStandbyMode struct {
 	SetSurfaceStandbyMode *SetSurfaceStandbyModeCmd `protobuf:"bytes,32,opt,name=set_surface_standby_mode,json=setSurfaceStandbyMode,proto3,oneof"`
 }
 
+type Command_ShardFailed struct {
+	// 40 on: storage and disk failures (33-39 left for replication commands).
+	ShardFailed *ShardFailedCmd `protobuf:"bytes,40,opt,name=shard_failed,json=shardFailed,proto3,oneof"`
+}
+
 type Command_PutSave struct {
-	// 40+: the operator plane (saves, bundles).
-	PutSave *PutSaveCmd `protobuf:"bytes,40,opt,name=put_save,json=putSave,proto3,oneof"`
+	// 50 on: the operator plane (saves, bundles).
+	PutSave *PutSaveCmd `protobuf:"bytes,50,opt,name=put_save,json=putSave,proto3,oneof"`
 }
 
 type Command_DeleteSave struct {
-	DeleteSave *DeleteSaveCmd `protobuf:"bytes,41,opt,name=delete_save,json=deleteSave,proto3,oneof"`
+	DeleteSave *DeleteSaveCmd `protobuf:"bytes,51,opt,name=delete_save,json=deleteSave,proto3,oneof"`
 }
 
 func (*Command_RegisterController) isCommand_Op() {}
@@ -492,6 +507,8 @@ func (*Command_CancelMove) isCommand_Op() {}
 func (*Command_StandbyDesync) isCommand_Op() {}
 
 func (*Command_SetSurfaceStandbyMode) isCommand_Op() {}
+
+func (*Command_ShardFailed) isCommand_Op() {}
 
 func (*Command_PutSave) isCommand_Op() {}
 
@@ -2397,7 +2414,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xd5\x0e\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\x97\x0f\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2428,9 +2445,10 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\vcancel_move\x18\x1e \x01(\v2\x1a.starlane.v1.CancelMoveCmdH\x00R\n" +
 	"cancelMove\x12F\n" +
 	"\x0estandby_desync\x18\x1f \x01(\v2\x1d.starlane.v1.StandbyDesyncCmdH\x00R\rstandbyDesync\x12`\n" +
-	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x124\n" +
-	"\bput_save\x18( \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
-	"\vdelete_save\x18) \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
+	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x12@\n" +
+	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailed\x124\n" +
+	"\bput_save\x182 \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
+	"\vdelete_save\x183 \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
 	"deleteSaveB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
@@ -2619,14 +2637,15 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
 	(*PutSaveCmd)(nil),               // 30: starlane.v1.PutSaveCmd
 	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
-	(*Node)(nil),                     // 32: starlane.v1.Node
-	(*Surface)(nil),                  // 33: starlane.v1.Surface
-	(*Assignment)(nil),               // 34: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 35: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 36: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 37: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 38: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 39: starlane.v1.SaveInfo
+	(*ShardFailedCmd)(nil),           // 32: starlane.v1.ShardFailedCmd
+	(*Node)(nil),                     // 33: starlane.v1.Node
+	(*Surface)(nil),                  // 34: starlane.v1.Surface
+	(*Assignment)(nil),               // 35: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 36: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 37: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 38: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 39: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 40: starlane.v1.SaveInfo
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2652,30 +2671,31 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	30, // 23: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
-	31, // 24: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
-	32, // 25: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	33, // 26: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 27: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	34, // 28: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	35, // 29: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	36, // 30: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 31: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	37, // 32: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 33: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 34: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	32, // 35: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	33, // 36: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	35, // 37: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	38, // 38: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 39: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	39, // 40: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	39, // 41: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	32, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
+	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
+	33, // 26: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	34, // 27: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 28: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	35, // 29: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	36, // 30: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	37, // 31: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	18, // 32: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	38, // 33: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 34: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 35: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	33, // 36: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	34, // 37: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	36, // 38: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	39, // 39: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 40: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	40, // 41: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	40, // 42: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2683,6 +2703,7 @@ func file_starlane_v1_fsm_proto_init() {
 	if File_starlane_v1_fsm_proto != nil {
 		return
 	}
+	file_starlane_v1_failure_proto_init()
 	file_starlane_v1_types_proto_init()
 	file_starlane_v1_saves_proto_init()
 	file_starlane_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
@@ -2709,6 +2730,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_CancelMove)(nil),
 		(*Command_StandbyDesync)(nil),
 		(*Command_SetSurfaceStandbyMode)(nil),
+		(*Command_ShardFailed)(nil),
 		(*Command_PutSave)(nil),
 		(*Command_DeleteSave)(nil),
 	}

@@ -86,7 +86,8 @@ func (d *dialer) close() {
 type census struct {
 	items        map[string]int64
 	outbox       []outboxItem
-	hwm          uint64
+	space        uint64 // the export port's sequence space
+	s            *sim.Surface
 	exported     map[string]int64
 	delivered    map[string]int64
 	tick         uint64
@@ -152,7 +153,8 @@ func censusAt(t *testing.T, dir string, at uint64) census {
 		c.outbox = append(c.outbox, outboxItem{seq, item, n})
 		return true
 	})
-	c.hwm, _ = s.BridgeImportState(in)
+	c.space, _ = s.BridgePortSpace(out)
+	c.s = s
 	c.exported, _ = s.BridgeCounts(out)
 	c.delivered, _ = s.BridgeCounts(in)
 	p := s.Production()
@@ -163,11 +165,13 @@ func censusAt(t *testing.T, dir string, at uint64) census {
 	return c
 }
 
-// inflight sums the entries of a sender's outbox the receiver has not applied.
+// inflight sums the entries of a sender's outbox the receiver has not applied (above
+// the receiver's mark for the sender's space).
 func inflight(sender, receiver census) map[string]int64 {
 	out := map[string]int64{}
+	hwm, _ := receiver.s.BridgeImportMark(sender.space)
 	for _, e := range sender.outbox {
-		if e.seq > receiver.hwm {
+		if e.seq > hwm {
 			out[e.item] += int64(e.count)
 		}
 	}
@@ -371,6 +375,7 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 		{"old destination epoch", 5, 6, codes.FailedPrecondition},
 		{"newer destination epoch", 5, 8, codes.FailedPrecondition},
 		{"source epoch not known yet", 6, 7, codes.Unavailable},
+		{"no sequence space", 5, 7, codes.FailedPrecondition},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -379,7 +384,11 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: tc.from, ToSurface: "b", ToEpoch: tc.to}}})
+			space := uint64(42)
+			if tc.name == "no sequence space" {
+				space = 0
+			}
+			st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: tc.from, ToSurface: "b", ToEpoch: tc.to, Space: space}}})
 			_, err = st.Recv()
 			if status.Code(err) != tc.want {
 				t.Fatalf("hello from epoch %d to epoch %d: %v, want %s", tc.from, tc.to, err, tc.want)
@@ -393,13 +402,13 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: 5, ToSurface: "b", ToEpoch: 7}}})
+	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: 5, ToSurface: "b", ToEpoch: 7, Space: 42}}})
 	ack, err := st.Recv()
 	if err != nil || ack.ToEpoch != 7 {
 		t.Fatalf("current epochs: ack %v, %v", ack, err)
 	}
 	// A batch from a stale source epoch on an open stream ends it.
-	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: 4, ToEpoch: 7,
+	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: 4, ToEpoch: 7, Space: 42,
 		Entries: []*pb.BridgeEntry{{Seq: 1, Item: "iron-plate", Count: 1}}}}})
 	for {
 		if _, err := st.Recv(); err != nil {

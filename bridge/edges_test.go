@@ -160,8 +160,9 @@ func conserve(t *testing.T, a, b census, want int64) {
 // created again from its map, and a bridge from it to the same import port is created.
 // The new surface's numbers start over at 1 while the import port's mark stands where
 // the old bridge left it. Failed on the old main: the new bridge's first stacks were
-// dropped as duplicates and then acknowledged (about 50 of 4,000 plates vanished).
+// dropped as duplicates and then acknowledged (41 of 4,041 plates vanished).
 func TestRecreatedSourceSurface(t *testing.T) {
+	t.Parallel()
 	e := newEdge(t)
 	dirA := t.TempDir()
 	a := openShard(t, dirA, "a", 1)
@@ -191,8 +192,9 @@ func TestRecreatedSourceSurface(t *testing.T) {
 
 // TestRecreatedBridgeFromAnotherSurface deletes a bridge and creates one into the same
 // import port from another surface, whose numbers start at 1. Failed on the old main
-// the same way as the repro.
+// the same way as the repro (41 plates vanished).
 func TestRecreatedBridgeFromAnotherSurface(t *testing.T) {
+	t.Parallel()
 	e := newEdge(t)
 	dirA, dirC := t.TempDir(), t.TempDir()
 	a := openShard(t, dirA, "a", 1)
@@ -219,8 +221,10 @@ func TestRecreatedBridgeFromAnotherSurface(t *testing.T) {
 
 // TestRebuiltExportPort mines the source's export port once its outbox is empty and
 // builds it again with the same label: a new port, whose numbers start at 1. Failed on
-// the old main: the rebuilt port's first stacks were dropped as duplicates.
+// the old main: the rebuilt port's first stacks were dropped as duplicates (41 plates
+// vanished).
 func TestRebuiltExportPort(t *testing.T) {
+	t.Parallel()
 	e := newEdge(t)
 	dirA := t.TempDir()
 	a := openShard(t, dirA, "a", 1)
@@ -245,9 +249,10 @@ func TestRebuiltExportPort(t *testing.T) {
 
 // TestRelabelledExportPort moves the label "out" from the source's export port to a new
 // one holding 100 plates the shard put in. The bridge follows the label to a port whose
-// numbers start at 1. Failed on the old main: the new port's stack was dropped as a
-// duplicate and acknowledged (100 plates vanished).
+// numbers start at 1. Failed on the old main: the new port's stack, numbered below the
+// import port's mark, never arrived.
 func TestRelabelledExportPort(t *testing.T) {
+	t.Parallel()
 	e := newEdge(t)
 	dirA := t.TempDir()
 	a := openShard(t, dirA, "a", 1)
@@ -280,8 +285,9 @@ func TestRelabelledExportPort(t *testing.T) {
 // TestMinedExportPortKeepsItsOutbox tries to mine the source's export port while its
 // outbox holds unacknowledged stacks (the bridge is down): the shard refuses, and the
 // stacks arrive once the bridge runs again. Failed on the old main: mining voided the
-// outbox.
+// outbox (and the bridge had no port left).
 func TestMinedExportPortKeepsItsOutbox(t *testing.T) {
+	t.Parallel()
 	e := newEdge(t)
 	dirA := t.TempDir()
 	a := openShard(t, dirA, "a", 1)

@@ -308,9 +308,9 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 		// high-water mark was refused (out of order, or no room) and goes in again.
 		r.submitted = min(r.submitted, r.hwm)
 	}
-	if !r.confirmed {
-		return nil // the high-water mark is not known yet; the sender resends
-	}
+	// Before the first confirmed tick of this space the mark is not known here; the
+	// sender's floor is a safe start: entries between it and the surface's mark are
+	// duplicates the simulation skips, and a start below the mark leaves no gap.
 	// One input carries the batch's run of new, consecutive entries.
 	var items []string
 	var counts []int32

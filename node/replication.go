@@ -381,6 +381,12 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 	if len(synced) == 0 && len(drop) == 0 {
 		return
 	}
+	if len(synced) > 0 {
+		// Count a standby's acknowledgements before the controller may promote it:
+		// the controller's synced set must never hold a standby the primary does not
+		// wait for, or a promotion could land below a confirmed tick.
+		sh.SetStandbys(append(confirmSet(as), synced...))
+	}
 	n.mu.Lock()
 	h.reporting = true
 	n.mu.Unlock()
@@ -402,6 +408,14 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 		})
 		if err != nil && status.Code(err) != codes.FailedPrecondition && ctx.Err() == nil {
 			n.log.Warn("report standbys", "surface", h.name, "err", err)
+		}
+		if err != nil && len(synced) > 0 {
+			// Not recorded (as far as this node knows): confirm as the assignment says.
+			// If it was recorded after all, the assignment names them shortly.
+			n.mu.Lock()
+			cur := h.asg
+			n.mu.Unlock()
+			sh.SetStandbys(confirmSet(cur.Surface.GetAssignment()))
 		}
 		// Wait for the assignment to show the change before judging again.
 		deadline := time.Now().Add(2 * time.Second)

@@ -359,7 +359,7 @@ func (s *Shard) Demote(hot bool) error {
 	s.fenced.Store(false)
 	s.sbMu.Unlock()
 	s.relMu.Lock()
-	s.replicas, s.captured, s.outlets = map[string]uint64{}, nil, nil
+	s.replicas, s.acks, s.captured, s.outlets = map[string]uint64{}, map[string]uint64{}, nil, nil
 	s.relMu.Unlock()
 	s.seq.take(^uint64(0))
 	s.sessMu.Lock()

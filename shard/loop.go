@@ -280,6 +280,14 @@ func (s *Shard) SetStandbys(names []string) {
 	s.advance()
 }
 
+// Confirms reports whether standby name is one whose acknowledgements confirm ticks.
+func (s *Shard) Confirms(name string) bool {
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	_, ok := s.replicas[name]
+	return ok
+}
+
 // Ack records that standby name durably holds every tick up to t.
 func (s *Shard) Ack(name string, t uint64) {
 	s.relMu.Lock()

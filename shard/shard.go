@@ -205,6 +205,7 @@ type Shard struct {
 	standby   atomic.Bool
 	hot       bool
 	hasState  bool   // the copy holds a checkpoint (and the log after it)
+	needCkpt  bool   // the copy must start over from a checkpoint (kept until installed)
 	posHash   uint64 // state hash after the executed tick, 0 if unknown (warm)
 	sbMu      sync.Mutex
 	sbDesyncs atomic.Uint64

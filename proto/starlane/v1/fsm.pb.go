@@ -1275,8 +1275,11 @@ type UpdateReplicasCmd struct {
 	Synced          []string               `protobuf:"bytes,4,rep,name=synced,proto3" json:"synced,omitempty"`
 	Drop            []*DroppedStandby      `protobuf:"bytes,5,rep,name=drop,proto3" json:"drop,omitempty"`
 	CooldownUntilMs int64                  `protobuf:"varint,6,opt,name=cooldown_until_ms,json=cooldownUntilMs,proto3" json:"cooldown_until_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// unsync: synced standbys that stay standbys but no longer hold every confirmed
+	// tick (a copy about to be replaced by a checkpoint), with the reason.
+	Unsync        []*DroppedStandby `protobuf:"bytes,7,rep,name=unsync,proto3" json:"unsync,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateReplicasCmd) Reset() {
@@ -1349,6 +1352,13 @@ func (x *UpdateReplicasCmd) GetCooldownUntilMs() int64 {
 		return x.CooldownUntilMs
 	}
 	return 0
+}
+
+func (x *UpdateReplicasCmd) GetUnsync() []*DroppedStandby {
+	if x != nil {
+		return x.Unsync
+	}
+	return nil
 }
 
 // PromoteStandbyCmd: every synced standby reported losing the primary under epoch;
@@ -2419,14 +2429,15 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"!\n" +
 	"\x0fDeleteBridgeCmd\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xcc\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x81\x02\n" +
 	"\x11UpdateReplicasCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06synced\x18\x04 \x03(\tR\x06synced\x12/\n" +
 	"\x04drop\x18\x05 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x12*\n" +
-	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\"y\n" +
+	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\x123\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"y\n" +
 	"\x11PromoteStandbyCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x124\n" +
@@ -2593,21 +2604,22 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	33, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
 	34, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
 	35, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 29: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	36, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 31: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 32: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	31, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	32, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	34, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	37, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 37: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	30, // 38: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	35, // 29: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 30: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	36, // 31: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 32: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 33: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	31, // 34: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	32, // 35: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	34, // 36: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	37, // 37: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 38: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	30, // 39: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }

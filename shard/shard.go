@@ -380,7 +380,9 @@ func (s *Shard) restore(create bool) error {
 	// A primary opening its store does not know what its standbys hold: it confirms
 	// its ticks again once SetStandbys names them and they acknowledge (or at once,
 	// with none named, when it starts).
-	s.setStats(func(st *Stats) { st.Tick, st.Confirmed, st.Hash, st.Epoch = t, s.confirmed.Load(), sim.Hash(), s.epoch.Load() })
+	s.setStats(func(st *Stats) {
+		st.Tick, st.Confirmed, st.Hash, st.Epoch = t, s.confirmed.Load(), sim.Hash(), s.epoch.Load()
+	})
 	s.met.tick.Set(float64(t))
 	if ec, ok := sim.(EntityCounter); ok {
 		s.met.entities.Set(float64(ec.EntityCount()))

@@ -5,6 +5,10 @@
 // (docker network disconnect), and checks after each that the cluster writes
 // again, that every surface ticks again on another node without losing a confirmed
 // tick, and that the node it lost comes back as a follower, not a second primary.
+// Then it bridges two loop surfaces with two standbys each and checks, by counting
+// plates in the nodes' stores, that bridge re-creation, killed primaries (alone and
+// with their best standby), paused standbys and a re-created surface neither lose
+// nor duplicate a plate (bridges.go).
 // It prints what it measured and exits non-zero on the first broken expectation.
 // The containers and volumes are removed at the end. Run by scripts/test-docker.
 package main
@@ -172,6 +176,14 @@ var world = []struct{ name, mapName string }{{"nauvis", "starter"}, {"vulcanus",
 
 // healthy: every surface has a ticking primary and a synced standby.
 func healthy() error {
+	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
+	// ways, under bridge re-creation, killed primaries (alone and with their best
+	// standby), paused standbys and a re-created surface; plates counted from the stores.
+	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
+	if err := bridgePhase(); err != nil {
+		return err
+	}
+
 	m, err := surfaces()
 	if err != nil {
 		return err

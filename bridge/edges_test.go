@@ -314,3 +314,34 @@ func TestMinedExportPortKeepsItsOutbox(t *testing.T) {
 	bc := e.finish()
 	conserve(t, takeCensus(t, dirA, "a"), bc, 4000)
 }
+
+// TestBridgeFilterCanBeCleared creates a bridge that carries copper only, then creates
+// it again without an item list: the export port must take any item again. Failed on
+// the old main: a sender only ever set a filter, so the port kept carrying copper only.
+func TestBridgeFilterCanBeCleared(t *testing.T) {
+	t.Parallel()
+	e := newEdge(t)
+	a := openShard(t, t.TempDir(), "a", 1)
+	defer a.Stop()
+	rt := e.route("a-to-b", "a")
+	e.receive(rt)
+	filter := func() (f []string) {
+		_ = a.Inspect(func(ss shard.Simulation) {
+			s := ss.(*sim.Surface)
+			out, _, _ := s.BridgePort("out")
+			f = s.BridgePortFilter(out)
+		})
+		return f
+	}
+	copper := rt
+	copper.Items = []string{"copper-plate"}
+	s := e.send(a, copper)
+	waitFor(t, 10*time.Second, "the copper filter", func() bool { return len(filter()) == 1 })
+	s.Stop()
+	rt.CreateIndex = 2
+	s = e.send(a, rt)
+	defer s.Stop()
+	waitFor(t, 10*time.Second, "the filter to be cleared", func() bool { return len(filter()) == 0 })
+	before := deliveredSoFar(t, e.b)
+	waitFor(t, 30*time.Second, "plates to cross again", func() bool { return deliveredSoFar(t, e.b) > before+10 })
+}

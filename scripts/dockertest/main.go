@@ -176,14 +176,6 @@ var world = []struct{ name, mapName string }{{"nauvis", "starter"}, {"vulcanus",
 
 // healthy: every surface has a ticking primary and a synced standby.
 func healthy() error {
-	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
-	// ways, under bridge re-creation, killed primaries (alone and with their best
-	// standby), paused standbys and a re-created surface; plates counted from the stores.
-	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
-	if err := bridgePhase(); err != nil {
-		return err
-	}
-
 	m, err := surfaces()
 	if err != nil {
 		return err
@@ -402,6 +394,14 @@ func run() error {
 			time.Sleep(3 * time.Second)
 			return docker("network", "connect", "--alias", node, network(), container(node))
 		}); err != nil {
+		return err
+	}
+
+	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
+	// ways, under bridge re-creation, killed primaries (alone and with their best
+	// standby), paused standbys and a re-created surface; plates counted from the stores.
+	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
+	if err := bridgePhase(); err != nil {
 		return err
 	}
 

@@ -239,3 +239,48 @@ func TestLegacyMarkContinues(t *testing.T) {
 		t.Fatalf("mark %d known %v", hwm, known)
 	}
 }
+
+// TestSaveVersion3MigratesPorts loads a format-3 save (before sequence spaces) whose
+// export port has an outbox and whose import port a mark: the export port is unbound
+// and keeps its entries (a sender binds it and carries them into its space), and the
+// import port's mark is continued by the first space delivered to it.
+func TestSaveVersion3MigratesPorts(t *testing.T) {
+	a, b, out, in := loopPair(t)
+	c := BridgeCodec{}
+	stepSys(a, c.AckInput(out, 0, 5)) // format 3: credit without a space
+	a.Run(300)
+	stepSys(b, c.DeliverInput(in, 1, []string{"iron-plate", "iron-plate", "iron-plate"}, []int32{10, 10, 10}))
+	var bufA, bufB bytes.Buffer
+	if err := a.save(&bufA, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.save(&bufB, 3); err != nil {
+		t.Fatal(err)
+	}
+	la, err := Load(DefaultBundle(), &bufA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := Load(DefaultBundle(), &bufB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := outboxOf(la, out)
+	if len(es) == 0 {
+		t.Fatal("the migrated export port lost its outbox")
+	}
+	if sp, _ := la.BridgePortSpace(out); sp != 0 {
+		t.Fatalf("a format-3 port is bound to space %x", sp)
+	}
+	if errs := stepSys(la, c.BindInput(out, 11, "b:in")); errs[0] != "" {
+		t.Fatalf("binding a migrated port with an outbox: %s", errs[0])
+	}
+	if got := outboxOf(la, out); len(got) < len(es) {
+		t.Fatalf("binding dropped entries: %d, had %d", len(got), len(es))
+	}
+	before := lb.ItemTotals()["iron-plate"]
+	stepSys(lb, c.DeliverSpaceInput(in, 11, 0, 1, []string{"iron-plate", "iron-plate", "iron-plate", "iron-plate"}, []int32{10, 10, 10, 10}))
+	if got := lb.ItemTotals()["iron-plate"] - before; got != 10 {
+		t.Fatalf("%d plates applied after migration, want 10 (entry 4 only)", got)
+	}
+}

@@ -153,9 +153,7 @@ func (s *Sender) bind(now bool) {
 func newSpace() uint64 {
 	var b [8]byte
 	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			panic(err) // crypto/rand never fails on supported systems
-		}
+		_, _ = rand.Read(b[:]) // never returns an error (crypto/rand, Go 1.24+)
 		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
 			return v
 		}

@@ -25,9 +25,12 @@ import (
 //	1  first format
 //	2  production statistics keep their last-minute rings (version 1 kept totals only)
 //	3  export ports keep an item filter (older saves: no filter)
+//	4  bridge sequence spaces: export ports keep their space and destination, import
+//	   ports what they lost, the surface its marks by space (older saves: unbound ports
+//	   whose marks the first space continues)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 3
+const SaveVersion = 4
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
@@ -364,6 +367,20 @@ func (s *Surface) encodeState(version uint32) []byte {
 			}
 			encodeCounts(&e, p.moved)
 			encodeCounts(&e, p.acked)
+		}
+		if version >= 4 {
+			p := &s.ports[i]
+			e.u(p.space)
+			e.str(p.dest)
+			e.i(p.lost)
+		}
+	}
+	if version >= 4 {
+		e.u(uint64(len(s.marks)))
+		for _, m := range s.marks {
+			e.u(m.space)
+			e.u(m.seq)
+			e.u(m.used)
 		}
 	}
 	e.u(uint64(len(s.poles)))

@@ -52,14 +52,22 @@ type bridgeEndJSON struct {
 	Connected bool   `json:"connected"`
 	Error     string `json:"error,omitempty"`
 	Reported  int64  `json:"reported_unix_ms"`
+	// Space is the export port's sequence space; LostSeqs, at the receiver, counts
+	// sequence numbers it gave up because it had lost acknowledged deliveries.
+	Space    string `json:"space,omitempty"`
+	LostSeqs int64  `json:"lost_seqs,omitempty"`
 }
 
 func toBridgeEndJSON(e *pb.BridgeEndStats) *bridgeEndJSON {
 	if e == nil {
 		return nil
 	}
-	return &bridgeEndJSON{Surface: e.Surface, Epoch: e.Epoch, LastSeq: e.LastSeq, AckedSeq: e.AckedSeq, Credit: e.Credit,
-		Outbox: e.OutboxEntries, Connected: e.Connected, Error: e.Error, Reported: e.ReportedUnixMs}
+	out := &bridgeEndJSON{Surface: e.Surface, Epoch: e.Epoch, LastSeq: e.LastSeq, AckedSeq: e.AckedSeq, Credit: e.Credit,
+		Outbox: e.OutboxEntries, Connected: e.Connected, Error: e.Error, Reported: e.ReportedUnixMs, LostSeqs: e.LostSeqs}
+	if e.Space != 0 {
+		out.Space = fmt.Sprintf("%016x", e.Space)
+	}
+	return out
 }
 
 func toBridgeJSON(b *pb.Bridge) bridgeJSON {
@@ -203,6 +211,9 @@ source forgets them only once the destination confirmed applying them.`,
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "bridge:    %s\nfrom:      %s\nto:        %s\nitems:     %s\nstatus:    %s\n", js.Name, js.From, js.To,
 					orDash(strings.Join(js.Items, ", ")), bridgeState(js))
+				if r := js.Receiver; r != nil && r.LostSeqs > 0 {
+					fmt.Fprintf(w, "LOST:      %d stacks: %s had acknowledged them and then lost them (a failure beyond what its standbys cover)\n", r.LostSeqs, r.Surface)
+				}
 				fmt.Fprintf(w, "rate:      %.1f items/s (%.1f stacks/s)   latency p50 %.1f ticks, p99 %.1f ticks\n\n",
 					js.ItemsPerSecond, js.StacksPerSecond, js.LatencyTicksP50, js.LatencyTicksP99)
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

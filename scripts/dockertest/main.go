@@ -5,6 +5,10 @@
 // (docker network disconnect), and checks after each that the cluster writes
 // again, that every surface ticks again on another node without losing a confirmed
 // tick, and that the node it lost comes back as a follower, not a second primary.
+// Then it bridges two loop surfaces with two standbys each and checks, by counting
+// plates in the nodes' stores, that bridge re-creation, killed primaries (alone and
+// with their best standby), paused standbys and a re-created surface neither lose
+// nor duplicate a plate (bridges.go).
 // It prints what it measured and exits non-zero on the first broken expectation.
 // The containers and volumes are removed at the end. Run by scripts/test-docker.
 package main
@@ -410,7 +414,15 @@ func run() error {
 		return err
 	}
 
-	// 5. A save that exists on no node's disk: uploaded from this host, run as a
+	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
+	// ways, under bridge re-creation, killed primaries (alone and with their best
+	// standby), paused standbys and a re-created surface; plates counted from the stores.
+	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
+	if err := bridgePhase(); err != nil {
+		return err
+	}
+
+	// 6. A save that exists on no node's disk: uploaded from this host, run as a
 	// surface, moved, and downloaded again with the same hash.
 	if err := saveRoundTrip(); err != nil {
 		return err
@@ -496,7 +508,7 @@ func saveRoundTrip() error {
 	if !bytes.Equal(back, orig) {
 		return errors.New("the downloaded save differs from the uploaded one")
 	}
-	fmt.Printf("5. save uploaded from this host (held by %d controllers), gleba started from it on %s, moved to %s, save downloaded with an equal sha256 (%.1fs)\n",
+	fmt.Printf("6. save uploaded from this host (held by %d controllers), gleba started from it on %s, moved to %s, save downloaded with an equal sha256 (%.1fs)\n",
 		up.Replicas, from, m["gleba"].Primary, time.Since(start).Seconds())
 	return nil
 }

@@ -1315,8 +1315,11 @@ type UpdateReplicasCmd struct {
 	Synced          []string               `protobuf:"bytes,4,rep,name=synced,proto3" json:"synced,omitempty"`
 	Drop            []*DroppedStandby      `protobuf:"bytes,5,rep,name=drop,proto3" json:"drop,omitempty"`
 	CooldownUntilMs int64                  `protobuf:"varint,6,opt,name=cooldown_until_ms,json=cooldownUntilMs,proto3" json:"cooldown_until_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// unsync: synced standbys that stay standbys but no longer hold every confirmed
+	// tick (a copy about to be replaced by a checkpoint), with the reason.
+	Unsync        []*DroppedStandby `protobuf:"bytes,7,rep,name=unsync,proto3" json:"unsync,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateReplicasCmd) Reset() {
@@ -1389,6 +1392,13 @@ func (x *UpdateReplicasCmd) GetCooldownUntilMs() int64 {
 		return x.CooldownUntilMs
 	}
 	return 0
+}
+
+func (x *UpdateReplicasCmd) GetUnsync() []*DroppedStandby {
+	if x != nil {
+		return x.Unsync
+	}
+	return nil
 }
 
 // PromoteStandbyCmd: every synced standby reported losing the primary under epoch;
@@ -2499,14 +2509,15 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"!\n" +
 	"\x0fDeleteBridgeCmd\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xcc\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x81\x02\n" +
 	"\x11UpdateReplicasCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06synced\x18\x04 \x03(\tR\x06synced\x12/\n" +
 	"\x04drop\x18\x05 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x12*\n" +
-	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\"y\n" +
+	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\x123\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"y\n" +
 	"\x11PromoteStandbyCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x124\n" +
@@ -2680,22 +2691,23 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	35, // 29: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
 	36, // 30: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
 	37, // 31: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 32: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	38, // 33: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 34: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 35: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	33, // 36: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	34, // 37: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	36, // 38: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	39, // 39: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 40: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	40, // 41: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	40, // 42: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	37, // 32: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 33: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	38, // 34: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 35: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 36: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	33, // 37: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	34, // 38: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	36, // 39: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	39, // 40: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 41: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	40, // 42: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	40, // 43: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }

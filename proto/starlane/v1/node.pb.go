@@ -32,7 +32,11 @@ type UpdateReplicasRequest struct {
 	// synced: standbys that now hold every confirmed tick.
 	Synced []string `protobuf:"bytes,5,rep,name=synced,proto3" json:"synced,omitempty"`
 	// drop: standbys to remove, with the reason.
-	Drop          []*DroppedStandby `protobuf:"bytes,6,rep,name=drop,proto3" json:"drop,omitempty"`
+	Drop []*DroppedStandby `protobuf:"bytes,6,rep,name=drop,proto3" json:"drop,omitempty"`
+	// unsync: synced standbys to count as not synced any more (they stay standbys):
+	// a copy that must start over from a checkpoint is reported here before the
+	// primary sends it one, so the controller never promotes it meanwhile.
+	Unsync        []*DroppedStandby `protobuf:"bytes,7,rep,name=unsync,proto3" json:"unsync,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +109,13 @@ func (x *UpdateReplicasRequest) GetSynced() []string {
 func (x *UpdateReplicasRequest) GetDrop() []*DroppedStandby {
 	if x != nil {
 		return x.Drop
+	}
+	return nil
+}
+
+func (x *UpdateReplicasRequest) GetUnsync() []*DroppedStandby {
+	if x != nil {
+		return x.Unsync
 	}
 	return nil
 }
@@ -1170,7 +1181,7 @@ var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xc8\x01\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xfd\x01\n" +
 	"\x15UpdateReplicasRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1178,7 +1189,8 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06synced\x18\x05 \x03(\tR\x06synced\x12/\n" +
-	"\x04drop\x18\x06 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\"D\n" +
+	"\x04drop\x18\x06 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x123\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"D\n" +
 	"\x16UpdateReplicasResponse\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\x8f\x01\n" +
@@ -1313,34 +1325,35 @@ var file_starlane_v1_node_proto_goTypes = []any{
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
 	18, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
-	19, // 1: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
-	20, // 2: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	21, // 3: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
-	22, // 4: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	23, // 5: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	12, // 6: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	14, // 7: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	16, // 8: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	10, // 9: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	0,  // 10: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
-	2,  // 11: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
-	4,  // 12: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
-	6,  // 13: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
-	8,  // 14: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
-	13, // 15: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	15, // 16: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	17, // 17: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	11, // 18: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	1,  // 19: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
-	3,  // 20: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
-	5,  // 21: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
-	7,  // 22: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
-	9,  // 23: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
-	15, // [15:24] is the sub-list for method output_type
-	6,  // [6:15] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	18, // 1: starlane.v1.UpdateReplicasRequest.unsync:type_name -> starlane.v1.DroppedStandby
+	19, // 2: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
+	20, // 3: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
+	21, // 4: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
+	22, // 5: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	23, // 6: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
+	12, // 7: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	14, // 8: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	16, // 9: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	10, // 10: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	0,  // 11: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	2,  // 12: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	4,  // 13: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	6,  // 14: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	8,  // 15: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	13, // 16: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	15, // 17: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	17, // 18: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	11, // 19: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	1,  // 20: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	3,  // 21: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	5,  // 22: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	7,  // 23: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	9,  // 24: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }

@@ -1769,8 +1769,14 @@ type BridgeEndStats struct {
 	// error says why the end is not working (unknown port, stale epoch, ...).
 	Error          string `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	ReportedUnixMs int64  `protobuf:"varint,16,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// space is the export port's sequence space (both ends report the one in use).
+	Space uint64 `protobuf:"varint,17,opt,name=space,proto3" json:"space,omitempty"`
+	// receiver: sequence numbers the destination gave up because the sender said
+	// they were acknowledged while it had not applied them (it lost confirmed state
+	// in a failure beyond what replication covers). Zero unless that happened.
+	LostSeqs      int64 `protobuf:"varint,18,opt,name=lost_seqs,json=lostSeqs,proto3" json:"lost_seqs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BridgeEndStats) Reset() {
@@ -1911,6 +1917,20 @@ func (x *BridgeEndStats) GetError() string {
 func (x *BridgeEndStats) GetReportedUnixMs() int64 {
 	if x != nil {
 		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetSpace() uint64 {
+	if x != nil {
+		return x.Space
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetLostSeqs() int64 {
+	if x != nil {
+		return x.LostSeqs
 	}
 	return 0
 }
@@ -2666,7 +2686,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\ato_port\x18\x05 \x01(\tR\x06toPort\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12\x14\n" +
 	"\x05items\x18\a \x03(\tR\x05items\x121\n" +
-	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xa3\x04\n" +
+	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xd6\x04\n" +
 	"\x0eBridgeEndStats\x12\x16\n" +
 	"\x06bridge\x18\x01 \x01(\tR\x06bridge\x12\x12\n" +
 	"\x04side\x18\x02 \x01(\tR\x04side\x12\x18\n" +
@@ -2684,7 +2704,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x11latency_ticks_p99\x18\r \x01(\x01R\x0flatencyTicksP99\x12\x1c\n" +
 	"\tconnected\x18\x0e \x01(\bR\tconnected\x12\x14\n" +
 	"\x05error\x18\x0f \x01(\tR\x05error\x12(\n" +
-	"\x10reported_unix_ms\x18\x10 \x01(\x03R\x0ereportedUnixMs\"Q\n" +
+	"\x10reported_unix_ms\x18\x10 \x01(\x03R\x0ereportedUnixMs\x12\x14\n" +
+	"\x05space\x18\x11 \x01(\x04R\x05space\x12\x1b\n" +
+	"\tlost_seqs\x18\x12 \x01(\x03R\blostSeqs\"Q\n" +
 	"\x0fBridgeItemCount\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x14\n" +
 	"\x05moved\x18\x02 \x01(\x03R\x05moved\x12\x14\n" +

@@ -96,6 +96,7 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	}
 	c.live.mu.Lock()
 	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	c.live.touchLocked()
 	c.live.mu.Unlock()
 	return &pb.HeartbeatResponse{LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: c.raft.AppliedIndex()}, nil
 }

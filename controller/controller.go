@@ -307,6 +307,7 @@ func (c *Controller) start() error {
 	c.grpc = grpc.NewServer(opts...)
 	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
+	pb.RegisterStatsServiceServer(c.grpc, &statsAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
 

@@ -250,6 +250,8 @@ func (c *Controller) liveNode(n *pb.Node, live map[string]lease) *pb.Node {
 	if l, ok := live[n.Id]; ok {
 		if !l.lastBeat.IsZero() {
 			out.LastHeartbeatUnixMs = l.lastBeat.UnixMilli()
+			out.HeartbeatAgeMs = c.now().Sub(l.lastBeat).Milliseconds()
+			out.Stale = n.Status == pb.NodeStatus_NODE_STATUS_UP && c.staleAfter(l.lastBeat)
 		}
 		for _, sh := range l.shards {
 			out.Shards = append(out.Shards, proto.Clone(sh).(*pb.ShardStats))
@@ -277,11 +279,18 @@ func (c *Controller) liveSurface(sf *pb.Surface, live map[string]lease) *pb.Surf
 				st.UpsMilli, st.TickCostUs, st.EntityCount = sh.UpsMilli, sh.TickCostUs, sh.EntityCount
 				st.Production = proto.Clone(sh.Production).(*pb.ProductionStats)
 				st.ReportedUnixMs = l.lastBeat.UnixMilli()
+				st.AgeMs, st.Stale = c.now().Sub(l.lastBeat).Milliseconds(), c.staleAfter(l.lastBeat)
 			}
 		}
 	}
 	out.Stats = st
 	return out
+}
+
+// staleAfter reports whether a heartbeat received at t is too old to show its
+// stats as live: more than two heartbeat intervals ago.
+func (c *Controller) staleAfter(t time.Time) bool {
+	return c.now().Sub(t) > 2*c.cfg.HeartbeatInterval+c.cfg.HeartbeatInterval/2
 }
 
 // readLinearizable runs fn on the state after making the read linearizable (see

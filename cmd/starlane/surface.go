@@ -52,14 +52,18 @@ type surfaceJSON struct {
 }
 
 type statsJSON struct {
-	Tick          uint64          `json:"tick"`
-	ConfirmedTick uint64          `json:"confirmed_tick"`
-	StateHash     string          `json:"state_hash"`
-	UPS           float64         `json:"ups"`
-	TickCostUS    uint64          `json:"tick_cost_us"`
-	EntityCount   uint64          `json:"entity_count"`
-	Reported      int64           `json:"reported_unix_ms"`
-	Shards        []nodeShardJSON `json:"shards"`
+	Tick          uint64  `json:"tick"`
+	ConfirmedTick uint64  `json:"confirmed_tick"`
+	StateHash     string  `json:"state_hash"`
+	UPS           float64 `json:"ups"`
+	TickCostUS    uint64  `json:"tick_cost_us"`
+	EntityCount   uint64  `json:"entity_count"`
+	Reported      int64   `json:"reported_unix_ms"`
+	// AgeMS is how old the primary's report is; Stale says it is too old to be
+	// live (the primary's node has missed two heartbeats).
+	AgeMS  int64           `json:"age_ms"`
+	Stale  bool            `json:"stale"`
+	Shards []nodeShardJSON `json:"shards"`
 	// Production is the primary's production panel (absent until it reports).
 	Production *productionJSON `json:"production,omitempty"`
 }
@@ -111,7 +115,7 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	out.Replication = toReplicationJSON(s)
 	if st := s.Stats; st != nil {
 		out.Stats = &statsJSON{Tick: st.Tick, ConfirmedTick: st.ConfirmedTick, StateHash: st.StateHash, UPS: float64(st.UpsMilli) / 1000,
-			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{},
+			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, AgeMS: st.AgeMs, Stale: st.Stale, Shards: []nodeShardJSON{},
 			Production: toProductionJSON(st.Production)}
 		for _, sh := range st.Shards {
 			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
@@ -233,13 +237,17 @@ func newSurfaceCmd() *cobra.Command {
 				for _, s := range r.Surfaces {
 					js := toSurfaceJSON(s)
 					ups := "-"
-					if js.Stats != nil && js.Stats.Reported != 0 {
+					if js.Stats != nil && js.Stats.Reported != 0 && !js.Stats.Stale {
 						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
 					}
 					st := "placed"
 					switch r := js.Replication; {
 					case failedStatus(js) != "":
 						st = failedStatus(js)
+					case js.Stats != nil && js.Stats.Stale:
+						st = fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
+					case js.Primary != "" && js.Stats == nil:
+						st = "placed, not reporting yet"
 					case js.PlacementError != "":
 						st = "problem: " + js.PlacementError
 					case r.Migration != nil:

@@ -85,7 +85,9 @@ func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
 // with GOAWAY), and that drop a client that stops answering pings.
 func ServerKeepalive() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveTime / 2, PermitWithoutStream: true}),
+		// Permissive on purpose: other clients of the node's server (bridges,
+		// replication) may ping more often than ctlclient does.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 250 * time.Millisecond, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -194,7 +195,23 @@ func TestDoPassesOverAControllerThatTimedOut(t *testing.T) {
 		}
 		return time.Since(start)
 	}
+	// Both connections ready, the hung controller current: the first call pays
+	// one try for it.
+	for _, cc := range c.conns {
+		cc.Connect()
+		for cc.GetState() != connectivity.Ready {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if !cc.WaitForStateChange(ctx, cc.GetState()) {
+				cancel()
+				t.Fatal("a connection did not become ready")
+			}
+			cancel()
+		}
+	}
 	first := call()
+	if first < 900*time.Millisecond {
+		t.Fatalf("the first call took %v: it did not try the hung controller first", first)
+	}
 	c.mu.Lock()
 	c.cur = 0 // as if another call had moved back to the hung one
 	c.mu.Unlock()

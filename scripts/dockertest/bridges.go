@@ -93,7 +93,7 @@ type loopCensus struct {
 // surface's store from the node running its primary, and rebuilds the surfaces.
 func census() (map[string]loopCensus, error) {
 	// All at once, so that no standby outlives its primary long enough to take over.
-	if err := docker("stop", "--time", "20", container("n1"), container("n2"), container("n3")); err != nil {
+	if err := docker("stop", "--time", "10", container("n1"), container("n2"), container("n3")); err != nil {
 		return nil, err
 	}
 	// Where the primaries are now (the controllers keep running).
@@ -266,12 +266,14 @@ func bridgeFaults(rng *rand.Rand, faults ...int) error {
 				return err
 			}
 		}
+		began := time.Now()
 		if _, err := waitFor(120*time.Second, "both loop surfaces ticking with a synced standby", loopHealthy(1)); err != nil {
 			return err
 		}
 		if err := flowing("the bridges to flow again"); err != nil {
 			return err
 		}
+		fmt.Printf("     healthy and flowing again %.0fs later\n", time.Since(began).Seconds())
 	}
 	return nil
 }
@@ -345,6 +347,7 @@ func bridgePhase() error {
 	if err != nil {
 		return err
 	}
+	fmt.Printf("   census taken at %.0fs into the phase\n", time.Since(start).Seconds())
 	if err := conserved(c, 4000, "before la is re-created"); err != nil {
 		return err
 	}

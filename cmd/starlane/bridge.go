@@ -94,15 +94,6 @@ func toBridgeJSON(b *pb.Bridge) bridgeJSON {
 	return out
 }
 
-// parseEnd reads SURFACE:PORT.
-func parseEnd(flag, s string) (string, string, error) {
-	surface, port, ok := strings.Cut(s, ":")
-	if !ok || surface == "" || port == "" {
-		return "", "", fmt.Errorf("--%s %q: want SURFACE:PORT, where PORT is a bridge port's entity ID or label", flag, s)
-	}
-	return surface, port, nil
-}
-
 func newBridgeCmd() *cobra.Command {
 	o := &opFlags{}
 	cmd := &cobra.Command{
@@ -123,27 +114,12 @@ source forgets them only once the destination confirmed applying them.`,
   starlane bridge create --from vulcanus:out --to nauvis:in --items coal,stone --name coal-home`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fs, fp, err := parseEnd("from", from)
+			br, err := ctlclient.NewBridge(from, to, name, items)
 			if err != nil {
 				return err
 			}
-			ts, tp, err := parseEnd("to", to)
-			if err != nil {
-				return err
-			}
-			if name == "" {
-				name = fs + "-to-" + ts
-			}
-			var list []string
-			for _, it := range strings.Split(items, ",") {
-				if it = strings.TrimSpace(it); it != "" {
-					list = append(list, it)
-				}
-			}
-			rid := ctlclient.NewRequestID()
-			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.CreateBridge(ctx, &pb.CreateBridgeRequest{RequestId: rid, Bridge: &pb.Bridge{
-					Id: name, FromSurface: fs, FromPort: fp, ToSurface: ts, ToPort: tp, Items: list}})
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				r, err := cl.CreateBridge(ctx, br)
 				if err != nil {
 					return err
 				}
@@ -152,7 +128,7 @@ source forgets them only once the destination confirmed applying them.`,
 					js.Index = r.Index
 					return printJSON(cmd.OutOrStdout(), js)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "created bridge %s: %s:%s -> %s:%s (index %d)\n", name, fs, fp, ts, tp, r.Index)
+				fmt.Fprintf(cmd.OutOrStdout(), "created bridge %s: %s:%s -> %s:%s (index %d)\n", br.Id, br.FromSurface, br.FromPort, br.ToSurface, br.ToPort, r.Index)
 				return nil
 			})
 		},

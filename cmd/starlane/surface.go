@@ -372,7 +372,7 @@ func newSurfaceCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o))
+	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o), newSurfaceMapCmd(o))
 	return cmd
 }
 

@@ -33,6 +33,8 @@ func newControllerCmd() *cobra.Command {
 		logLevel    string
 		metricsBind string
 		gcPercent   int
+		// withDashboard serves the web dashboard on the metrics address.
+		withDashboard bool
 	)
 	cmd := &cobra.Command{
 		Use:   "controller --data-dir D --bind HOST:PORT --raft-bind HOST:PORT (--bootstrap | --join ADDR)",
@@ -76,7 +78,17 @@ on loopback addresses.`,
 				return err
 			}
 			if metricsBind != "" {
-				if err := serveMetrics(cfg.TLS, metricsBind, reg, log); err != nil {
+				var pages []http.Handler
+				if withDashboard {
+					dash, err := startDashboard(c, cfg, log)
+					if err != nil {
+						c.Shutdown(false)
+						return err
+					}
+					defer dash.Close()
+					pages = append(pages, dash.Handler())
+				}
+				if err := serveMetrics(cfg.TLS, metricsBind, reg, log, pages...); err != nil {
 					c.Shutdown(false)
 					return err
 				}
@@ -107,7 +119,8 @@ on loopback addresses.`,
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")
-	f.StringVar(&metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
+	f.StringVar(&metricsBind, "metrics-bind", "", "serve the web dashboard (/), Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
+	f.BoolVar(&withDashboard, "dashboard", true, "serve the web dashboard at / on the --metrics-bind address")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	// The catalog heap is small and write storms allocate a lot per request:
 	// collecting less often buys about a third more write throughput on 2 cores.
@@ -136,7 +149,9 @@ func splitList(s string) []string {
 	return out
 }
 
-func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+// serveMetrics serves /metrics and /debug/pprof/ on addr, and pages (the controller's
+// dashboard) at / when given.
+func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger, pages ...http.Handler) error {
 	ln, srvTLS, err := t.ListenTCP(addr, "metrics", log)
 	if err != nil {
 		return err
@@ -146,6 +161,9 @@ func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for _, p := range pages {
+		mux.Handle("/", p)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		var err error

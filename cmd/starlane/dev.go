@@ -45,9 +45,11 @@ type devPorts struct {
 // clusterJSON is DATA_DIR/cluster.json, written once the dev cluster is ready and
 // again whenever a process is restarted.
 type clusterJSON struct {
-	Controller string            `json:"controller"`
-	Nodes      map[string]string `json:"nodes"`
-	Surfaces   map[string]string `json:"surfaces"`
+	Controller string `json:"controller"`
+	// Dashboard is the controller's web dashboard.
+	Dashboard string            `json:"dashboard"`
+	Nodes     map[string]string `json:"nodes"`
+	Surfaces  map[string]string `json:"surfaces"`
 	// Bridges maps each bridge to "FROM:PORT -> TO:PORT".
 	Bridges   map[string]string `json:"bridges"`
 	JoinToken string            `json:"join_token"`
@@ -342,7 +344,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 
 	d.mu.Lock()
-	d.info = clusterJSON{Controller: ctlAddr, Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token,
+	d.info = clusterJSON{Controller: ctlAddr, Dashboard: "http://" + d.addr(d.ports.ControllerMet) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token,
 		Bridges: map[string]string{},
 		DataDir: d.dir, Metrics: map[string]string{"controller": "http://" + d.addr(d.ports.ControllerMet) + "/metrics"},
 		Logs: filepath.Join(d.dir, "logs")}
@@ -362,6 +364,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 	w := d.out
 	fmt.Fprintf(w, "starlane dev is running; data in %s\n", d.dir)
+	fmt.Fprintf(w, "  dashboard    %s\n", d.info.Dashboard)
 	fmt.Fprintf(w, "  controller   %s   metrics %s\n", ctlAddr, d.info.Metrics["controller"])
 	for _, n := range d.ports.Nodes {
 		fmt.Fprintf(w, "  node %-7s %s   metrics %s\n", n.Name, d.info.Nodes[n.Name], d.info.Metrics[n.Name])

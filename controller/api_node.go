@@ -97,6 +97,7 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	c.live.mu.Lock()
 	prev := c.live.leases[req.NodeId]
 	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	c.live.touchLocked()
 	c.live.mu.Unlock()
 	c.reportFailures(req.NodeId, prev.shards, shards)
 	return &pb.HeartbeatResponse{LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: c.raft.AppliedIndex()}, nil

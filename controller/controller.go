@@ -328,6 +328,7 @@ func (c *Controller) start() error {
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
 	pb.RegisterSaveServiceServer(c.grpc, &saveAPI{c: c})
 	pb.RegisterBlobServiceServer(c.grpc, &blobAPI{c: c})
+	pb.RegisterStatsServiceServer(c.grpc, &statsAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
 

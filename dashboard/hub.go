@@ -11,11 +11,14 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
-// The hub is the one live feed of a dashboard, shared by every open page: a Watch
-// stream on the controller's FSM brings each event the moment it is applied (and
-// triggers a fresh read of the tables), and one round of reads per stats interval
-// brings the nodes' heartbeat stats (tick, UPS, lag, bridge rates), which live only
-// in the leader's memory. Pages receive both over server-sent events; no page polls.
+// The hub is the one live feed of a dashboard, shared by every open page. Two
+// streams feed it and nothing is polled: Watch on the controller's FSM brings each
+// event the moment it is applied, and WatchStats on the leader brings the catalog
+// with the nodes' heartbeat stats (tick, UPS, lag, bridge rates, which never enter
+// Raft) each time a heartbeat or a commit changes them. The controllers' own Raft
+// roles and terms are asked of each controller when an event arrives and every few
+// seconds (a term can change without a commit reaching this member). Pages receive
+// the result over server-sent events.
 
 // historyPoints is how many UPS samples a sparkline shows (5 minutes at 1 s).
 const historyPoints = 300
@@ -31,11 +34,15 @@ type message struct {
 type hub struct {
 	s *Server
 
-	mu      sync.Mutex
-	snap    *Snapshot
-	events  []Event
-	history map[string][]float64
-	subs    map[chan message]struct{}
+	mu        sync.Mutex
+	live      *pb.LiveStats // the latest from WatchStats
+	statsErr  string        // why there are no live stats now
+	ctrls     []Controller
+	snap      *Snapshot
+	events    []Event
+	history   map[string][]float64
+	sampledMS int64
+	subs      map[chan message]struct{}
 
 	refresh chan struct{}
 }
@@ -46,10 +53,15 @@ func newHub(s *Server) *hub {
 
 func (h *hub) run(ctx context.Context) {
 	go h.watch(ctx)
-	t := time.NewTicker(h.s.cfg.StatsInterval)
+	go h.stats(ctx)
+	t := time.NewTicker(controllersEvery)
 	defer t.Stop()
 	for {
-		h.update(ctx)
+		ctrls := h.s.controllers(ctx)
+		h.mu.Lock()
+		h.ctrls = ctrls
+		h.publishLocked()
+		h.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
@@ -58,6 +70,10 @@ func (h *hub) run(ctx context.Context) {
 		}
 	}
 }
+
+// controllersEvery is how often the controllers are asked for their Raft state
+// when no event prompts it.
+const controllersEvery = 5 * time.Second
 
 // poke asks for a fresh read soon (the FSM changed).
 func (h *hub) poke() {
@@ -116,23 +132,103 @@ func (h *hub) addEvent(e Event) {
 	h.mu.Unlock()
 }
 
-// update reads the tables once and sends the new snapshot to every page.
-func (h *hub) update(ctx context.Context) {
-	snap := h.s.read(ctx)
-	h.mu.Lock()
-	for i := range snap.Surfaces {
-		sf := &snap.Surfaces[i]
-		hist := append(h.history[sf.Name], sf.UPS)
+// stats follows WatchStats, on the leader wherever it is.
+func (h *hub) stats(ctx context.Context) {
+	addr := h.s.cfg.SelfAddr
+	for ctx.Err() == nil {
+		leader, err := h.statsOnce(ctx, addr)
+		if ctx.Err() != nil {
+			return
+		}
+		if leader != "" && leader != addr {
+			addr = leader // the stream's trailer named the leader: go there at once
+			continue
+		}
+		addr = h.s.cfg.SelfAddr
+		h.mu.Lock()
+		h.statsErr = "no live stats: " + errText(err)
+		h.publishLocked()
+		h.mu.Unlock()
+		h.poke() // the leader may have changed: ask the controllers
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// statsOnce reads one WatchStats stream from the controller at addr until it ends;
+// it returns the leader's address when the controller named it.
+func (h *hub) statsOnce(ctx context.Context, addr string) (string, error) {
+	cc, err := h.s.conn(addr)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := pb.NewStatsServiceClient(cc).WatchStats(ctx, &pb.WatchStatsRequest{MinIntervalMs: uint32(h.s.cfg.StatsInterval.Milliseconds())})
+	if err != nil {
+		return "", err
+	}
+	for {
+		m, err := st.Recv()
+		if err != nil {
+			if l := st.Trailer().Get(leaderTrailer); len(l) > 0 {
+				return l[0], err
+			}
+			return "", err
+		}
+		h.mu.Lock()
+		h.live, h.statsErr = m, ""
+		h.sampleLocked(m)
+		h.publishLocked()
+		h.mu.Unlock()
+	}
+}
+
+// leaderTrailer is the trailer a follower names the leader in (controller/forward.go).
+const leaderTrailer = "starlane-leader"
+
+// sampleLocked adds a point to each surface's UPS history, at most one a second.
+func (h *hub) sampleLocked(m *pb.LiveStats) {
+	if m.UnixMs-h.sampledMS < 1000 {
+		return
+	}
+	h.sampledMS = m.UnixMs
+	for _, sf := range m.Surfaces {
+		hist := append(h.history[sf.Name], float64(sf.GetStats().GetUpsMilli())/1000)
 		if len(hist) > historyPoints {
 			hist = hist[len(hist)-historyPoints:]
 		}
 		h.history[sf.Name] = hist
-		sf.History = hist
+	}
+}
+
+// publishLocked builds the snapshot from the latest stats and controller states and
+// sends it to every page.
+func (h *hub) publishLocked() {
+	snap := &Snapshot{UnixMS: time.Now().UnixMilli(), Served: h.s.cfg.ControllerID, Controllers: h.ctrls, Error: h.statsErr}
+	for _, c := range h.ctrls {
+		if c.State == "leader" {
+			snap.Leader = c.ID
+		}
+	}
+	if m := h.live; m != nil {
+		snap.Index = m.Index
+		snap.Nodes = buildNodes(m.Nodes, m.Surfaces, m.UnixMs, h.s.cfg.HeartbeatInterval.Milliseconds())
+		for _, sf := range m.Surfaces {
+			s := buildSurface(sf)
+			s.History = h.history[sf.Name]
+			snap.Surfaces = append(snap.Surfaces, s)
+		}
+		for _, b := range m.Bridges {
+			snap.Bridges = append(snap.Bridges, buildBridge(b))
+		}
 	}
 	h.snap = snap
 	data, _ := json.Marshal(snap)
 	h.broadcastLocked(message{"state", data})
-	h.mu.Unlock()
 }
 
 func (h *hub) broadcastLocked(m message) {
@@ -189,65 +285,35 @@ func (s *Server) conn(addr string) (*grpc.ClientConn, error) {
 	return cc, nil
 }
 
-// read builds a snapshot: the controllers each answer for themselves; nodes, surfaces
-// and bridges come from linearizable reads with the leader's live stats.
-func (s *Server) read(ctx context.Context) *Snapshot {
+// controllers asks every member of the Raft group for its own state.
+func (s *Server) controllers(ctx context.Context) []Controller {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	snap := &Snapshot{UnixMS: time.Now().UnixMilli(), Served: s.cfg.ControllerID}
-	var nodes *pb.ListNodesResponse
-	var surfaces *pb.ListSurfacesResponse
-	var bridges *pb.ListBridgesResponse
 	var peers *pb.ListControllersResponse
 	err := s.cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 		var err error
-		if peers, err = c.ListControllers(ctx, &pb.ListControllersRequest{}); err != nil {
-			return err
-		}
-		if nodes, err = c.ListNodes(ctx, &pb.ListNodesRequest{}); err != nil {
-			return err
-		}
-		if surfaces, err = c.ListSurfaces(ctx, &pb.ListSurfacesRequest{}); err != nil {
-			return err
-		}
-		bridges, err = c.ListBridges(ctx, &pb.ListBridgesRequest{})
+		peers, err = c.ListControllers(ctx, &pb.ListControllersRequest{})
 		return err
 	})
 	if err != nil {
-		snap.Error = "cannot read the cluster: " + errText(err)
-		// Keep showing what the controllers say about themselves.
-		if peers == nil {
-			snap.Controllers = []Controller{s.status(ctx, &pb.ControllerPeer{Id: s.cfg.ControllerID, ApiAddress: s.cfg.SelfAddr})}
+		// Still show what this controller says about itself.
+		c := s.status(ctx, &pb.ControllerPeer{Id: s.cfg.ControllerID, ApiAddress: s.cfg.SelfAddr})
+		if c.Error == "" {
+			c.Error = "members unknown: " + errText(err)
 		}
+		return []Controller{c}
 	}
-	if peers != nil {
-		var wg sync.WaitGroup
-		snap.Controllers = make([]Controller, len(peers.Peers))
-		for i, p := range peers.Peers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				snap.Controllers[i] = s.status(ctx, p)
-			}()
-		}
-		wg.Wait()
-		for _, c := range snap.Controllers {
-			if c.State == "leader" {
-				snap.Leader = c.ID
-			}
-		}
+	out := make([]Controller, len(peers.Peers))
+	var wg sync.WaitGroup
+	for i, p := range peers.Peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = s.status(ctx, p)
+		}()
 	}
-	if nodes != nil && surfaces != nil && bridges != nil {
-		snap.Index = max(nodes.Index, surfaces.Index, bridges.Index)
-		snap.Nodes = buildNodes(nodes.Nodes, surfaces.Surfaces, snap.UnixMS, s.cfg.HeartbeatInterval.Milliseconds())
-		for _, sf := range surfaces.Surfaces {
-			snap.Surfaces = append(snap.Surfaces, buildSurface(sf))
-		}
-		for _, b := range bridges.Bridges {
-			snap.Bridges = append(snap.Bridges, buildBridge(b))
-		}
-	}
-	return snap
+	wg.Wait()
+	return out
 }
 
 // status asks one controller for its own Raft state.

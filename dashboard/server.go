@@ -43,7 +43,8 @@ type Config struct {
 	// HeartbeatInterval is the nodes' heartbeat interval (a node whose heartbeat is
 	// three intervals late shows as stale).
 	HeartbeatInterval time.Duration
-	// StatsInterval is how often the live stats are read (default 1 s, the heartbeat).
+	// StatsInterval is the least time between two live stats updates the leader
+	// pushes (default 500 ms).
 	StatsInterval time.Duration
 	// MapRefresh is the least time between two downloads of a surface for its map
 	// (default 2 s): map tiles are cached per state downloaded.
@@ -84,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.HeartbeatInterval = time.Second
 	}
 	if cfg.StatsInterval <= 0 {
-		cfg.StatsInterval = time.Second
+		cfg.StatsInterval = 500 * time.Millisecond
 	}
 	if cfg.MapRefresh <= 0 {
 		cfg.MapRefresh = 2 * time.Second

@@ -131,12 +131,13 @@ func (d *drawer) fillPx(x0, y0, x1, y1 int32, c color.RGBA) {
 	if x0 >= x1 || y0 >= y1 {
 		return
 	}
-	v := [4]uint8{c.R, c.G, c.B, c.A}
-	for y := y0; y < y1; y++ {
-		row := d.img.Pix[int(y)*d.img.Stride+int(x0)*4 : int(y)*d.img.Stride+int(x1)*4]
-		for i := 0; i < len(row); i += 4 {
-			copy(row[i:i+4], v[:])
-		}
+	pix, stride := d.img.Pix, d.img.Stride
+	first := pix[int(y0)*stride+int(x0)*4 : int(y0)*stride+int(x1)*4]
+	for i := 0; i+3 < len(first); i += 4 {
+		first[i], first[i+1], first[i+2], first[i+3] = c.R, c.G, c.B, c.A
+	}
+	for y := y0 + 1; y < y1; y++ {
+		copy(pix[int(y)*stride+int(x0)*4:], first)
 	}
 }
 
@@ -157,39 +158,28 @@ func (d *drawer) ground(s *sim.Surface) {
 		res[i+1], has[i+1] = ResourceColor(b.Items[i].Name)
 	}
 	g := GroundColor(s.Planet())
-	for y := d.a.Y0; y <= d.a.Y1; y++ {
-		x := d.a.X0
-		for x <= d.a.X1 {
-			// One run of equal colour at a time: long stretches of bare ground are one fill.
-			c := d.tileGround(s, x, y, g, res, has)
-			x1 := x + 1
-			for x1 <= d.a.X1 && d.tileGround(s, x1, y, g, res, has) == c {
-				x1++
-			}
-			d.fill(x, y, x1, y+1, c, 0)
-			x = x1
+	a := d.a
+	// Beyond the map's edge: out-of-map.
+	in := Area{max(a.X0, -sim.MapRadius), max(a.Y0, -sim.MapRadius), min(a.X1, sim.MapRadius-1), min(a.Y1, sim.MapRadius-1)}
+	if in != a {
+		d.fill(a.X0, a.Y0, a.X1+1, a.Y1+1, outOfMapColor, 0)
+	}
+	if in.X0 > in.X1 || in.Y0 > in.Y1 {
+		return
+	}
+	d.fill(in.X0, in.Y0, in.X1+1, in.Y1+1, g, 0)
+	s.TilesIn(in.X0, in.Y0, in.X1, in.Y1, func(x, y int32, _ sim.EntityID, r sim.ItemID, amount uint32) {
+		if r != 0 && amount > 0 && int(r) < len(res) && has[r] {
+			d.fill(x, y, x+1, y+1, res[r], 0)
 		}
-	}
-}
-
-func (d *drawer) tileGround(s *sim.Surface, x, y int32, g color.RGBA, res []color.RGBA, has []bool) color.RGBA {
-	if x < -sim.MapRadius || y < -sim.MapRadius || x >= sim.MapRadius || y >= sim.MapRadius {
-		return outOfMapColor
-	}
-	if r, amount := s.ResourceAt(x, y); r != 0 && amount > 0 && int(r) < len(res) && has[r] {
-		return res[r]
-	}
-	return g
+	})
 }
 
 // entities paints every entity that overlaps the area as a box in its kind's colour,
 // with a darker outline where a tile is big enough to show one.
 func (d *drawer) entities(s *sim.Surface) {
 	a := d.a
-	s.Entities(func(e sim.EntityInfo) bool {
-		if e.X > a.X1 || e.Y > a.Y1 || e.X+e.W <= a.X0 || e.Y+e.H <= a.Y0 {
-			return true
-		}
+	s.EntitiesIn(a.X0, a.Y0, a.X1, a.Y1, func(e sim.EntityInfo) bool {
 		c := EntityColor(e.Kind)
 		if d.sc >= 4 && (e.W > 1 || e.H > 1) {
 			d.fill(e.X, e.Y, e.X+e.W, e.Y+e.H, darker(c), 0)

@@ -80,3 +80,47 @@ func (s *Surface) ChunkTouched(x, y int32) bool {
 	c, _ := s.peekChunk(x, y)
 	return c != nil
 }
+
+// TilesIn calls fn for every tile of the rectangle x0..x1 × y0..y1 (corners
+// included), row by row, with the entity on it (0: none) and its resource (0: none,
+// else the ore's item and amount). It reads chunk by chunk, which is much cheaper
+// than EntityAt and ResourceAt per tile over large areas.
+func (s *Surface) TilesIn(x0, y0, x1, y1 int32, fn func(x, y int32, ent EntityID, res ItemID, amount uint32)) {
+	for cy := y0 >> chunkBits; cy <= y1>>chunkBits; cy++ {
+		for cx := x0 >> chunkBits; cx <= x1>>chunkBits; cx++ {
+			c := s.chunks[chunkKey{cx, cy}]
+			ty0, ty1 := max(y0, cy<<chunkBits), min(y1, cy<<chunkBits+chunkMask)
+			tx0, tx1 := max(x0, cx<<chunkBits), min(x1, cx<<chunkBits+chunkMask)
+			for y := ty0; y <= ty1; y++ {
+				for x := tx0; x <= tx1; x++ {
+					if c == nil {
+						r, a := s.gen.tile(x, y)
+						fn(x, y, 0, r, a)
+						continue
+					}
+					i := int(y&chunkMask)<<chunkBits | int(x&chunkMask)
+					fn(x, y, c.ent[i], c.res[i], c.amount[i])
+				}
+			}
+		}
+	}
+}
+
+// EntitiesIn calls fn once for every entity with a tile in the rectangle x0..x1 ×
+// y0..y1 (corners included), in no particular order.
+func (s *Surface) EntitiesIn(x0, y0, x1, y1 int32, fn func(EntityInfo) bool) {
+	stop := false
+	s.TilesIn(x0, y0, x1, y1, func(x, y int32, id EntityID, _ ItemID, _ uint32) {
+		if id == 0 || stop {
+			return
+		}
+		// Report an entity at its first tile inside the rectangle only.
+		e := &s.ents[id]
+		if x != max(e.x, x0) || y != max(e.y, y0) {
+			return
+		}
+		if info, ok := s.Entity(id); ok && !fn(info) {
+			stop = true
+		}
+	})
+}

@@ -165,7 +165,7 @@ function renderSurfaces() {
       h("td", { class: "tick" }, s.tick),
       h("td", {}, f1(s.ups)),
       h("td", { class: "spark" }, sparkline(s.ups_history || [])),
-      h("td", {}, (s.spm || []).map((p) => [p.pack.replace("-science-pack", "") + " " + f1(p.per_minute), h("br")])),
+      h("td", {}, (s.spm || []).length ? s.spm.map((p) => [p.pack.replace("-science-pack", "") + " " + f1(p.per_minute) + "/min", h("br")]) : "—"),
       h("td", {}, (s.standbys || []).length ? s.standbys.map((b) => [b.node + " (" + b.lag_ticks + " ticks, " + b.state + ")" + (b.synced ? " ✓" : ""), h("br")]) : "none"),
       h("td", { class: "actions" }, s.problem ? h("small", { class: "bad" }, s.problem) : null,
         h("select", { "aria-label": "move " + s.name + " to" }, h("option", { value: "" }, "any node"), others.map((n) => h("option", { value: n }, n))),

@@ -20,6 +20,7 @@ import (
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/tlsconf/tlstest"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -366,6 +367,68 @@ func TestMapTileErrors(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want || len(b) == 0 {
 			t.Errorf("GET %s: %d %q, want %d with a reason", path, resp.StatusCode, b, want)
+		}
+	}
+}
+
+// With TLS, the dashboard's own calls (as its controller) pass the API's
+// authorization, and only an operator's certificate opens it.
+func TestTLSDashboardNeedsOperatorCertificate(t *testing.T) {
+	certs := tlstest.Write(t, t.TempDir())
+	ctlTLS := certs.Config(tlsconf.RoleController)
+	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, TLS: ctlTLS, RaftLogLevel: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), TLS: ctlTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(d.Close)
+	srv := httptest.NewUnstartedServer(d.Handler())
+	if srv.TLS, err = ctlTLS.Server(); err != nil {
+		t.Fatal(err)
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client := func(role tlsconf.Role) *http.Client {
+		cfg, err := certs.Config(role).Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	}
+
+	op := client(tlsconf.RoleOperator)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var body struct{ State Snapshot }
+		resp, err := op.Get(srv.URL + "/api/state")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+		}
+		s := body.State
+		if err == nil && resp.StatusCode == 200 && s.Index > 0 && s.Error == "" && len(s.Controllers) == 1 && s.Controllers[0].State == "leader" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard never showed live state over TLS: %v %+v", err, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, role := range []tlsconf.Role{tlsconf.RoleNode, tlsconf.RolePlayer} {
+		resp, err := client(role).Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(b), "role operator") {
+			t.Errorf("dashboard with a %s certificate: %d %q, want 403 asking for an operator certificate", role, resp.StatusCode, b)
 		}
 	}
 }

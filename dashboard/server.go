@@ -144,8 +144,34 @@ func (s *Server) Close() {
 	s.connMu.Unlock()
 }
 
-// Handler serves the pages, the event stream, the maps and the actions.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves the pages, the event stream, the maps and the actions. With TLS
+// the listener has already demanded a certificate from the cluster CA; only an
+// operator's opens the dashboard (its reads and actions are the operator API's).
+// Without TLS the listener is on loopback only and every request passes, as the
+// gRPC API's authorization does.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkPeer(r); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+func checkPeer(r *http.Request) error {
+	if r.TLS == nil {
+		return nil
+	}
+	role, name, err := tlsconf.PeerRole(*r.TLS)
+	if err != nil {
+		return fmt.Errorf("the dashboard needs a client certificate with role operator: %v", err)
+	}
+	if role != tlsconf.RoleOperator {
+		return fmt.Errorf("certificate %q has role %s; the dashboard needs a certificate with role operator", name, role)
+	}
+	return nil
+}
 
 func (s *Server) routes() {
 	m := http.NewServeMux()

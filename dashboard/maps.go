@@ -52,7 +52,8 @@ type mapState struct {
 	tick    uint64
 	node    string
 	fetched time.Time
-	bounds  render.Area // the tiles holding entities
+	cost    time.Duration // how long the last download and load took
+	bounds  render.Area   // the tiles holding entities
 }
 
 func newMapCache(s *Server) *mapCache {
@@ -71,9 +72,12 @@ func (m *mapCache) state(ctx context.Context, surface string, wantTick uint64) (
 	m.mu.Unlock()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.surf != nil && (wantTick <= st.tick || time.Since(st.fetched) < m.s.cfg.MapRefresh) {
+	// A big surface costs its node a save and this controller a load per download:
+	// never spend more than a tenth of the time on it.
+	if st.surf != nil && (wantTick <= st.tick || time.Since(st.fetched) < max(m.s.cfg.MapRefresh, 10*st.cost)) {
 		return st, nil
 	}
+	start := time.Now()
 	ss, err := m.s.cl.FetchState(ctx, surface)
 	if err != nil {
 		if st.surf != nil {
@@ -86,7 +90,7 @@ func (m *mapCache) state(ctx context.Context, surface string, wantTick uint64) (
 	if err != nil {
 		return nil, fmt.Errorf("load surface %s at tick %d: %w", surface, ss.Tick, err)
 	}
-	st.surf, st.tick, st.node, st.fetched = s, ss.Tick, ss.Node, time.Now()
+	st.surf, st.tick, st.node, st.fetched, st.cost = s, ss.Tick, ss.Node, time.Now(), time.Since(start)
 	b := render.Area{X0: 1 << 30, Y0: 1 << 30, X1: -1 << 30, Y1: -1 << 30}
 	s.Entities(func(e sim.EntityInfo) bool {
 		b.X0, b.Y0 = min(b.X0, e.X), min(b.Y0, e.Y)

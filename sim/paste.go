@@ -27,6 +27,8 @@ type PasteResult struct {
 	Skipped  map[string]int // unknown entities left out with PasteSkipUnknown
 	Tiles    int            // blueprint tiles (floors are not simulated)
 	Entities []EntityID
+	// Renamed lists the 1.x names the paste migrated to their 2.0 prototypes.
+	Renamed []blueprint.Renamed
 	// Shift is how far (in 1/256 tile) the blueprint was moved to sit on the tile grid:
 	// game-made strings often place entities half a tile off it, and the game snaps
 	// them the same way. Exporting with this as the origin gives the string's positions.
@@ -66,13 +68,25 @@ func mod(a, m int32) int32 {
 // PlanPaste turns a blueprint into build specs offset by whole tiles (dx, dy) after
 // snapping it to the tile grid. It fails on entities the bundle lacks (listing them,
 // unless skipUnknown), on entities off the blueprint's grid and on diagonal directions.
+// A Factorio 1.x blueprint is first migrated to 2.0 names as the game does
+// (blueprint.Migrate).
 func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, map[string]int, Vec, error) {
-	specs, _, unknown, shift, err := planPaste(b, bp, dx, dy, skipUnknown)
+	specs, _, unknown, shift, _, err := planPaste(b, bp, dx, dy, skipUnknown)
 	return specs, unknown, shift, err
 }
 
-// planPaste is PlanPaste that also returns each spec's entity_number, for errors.
-func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
+// planPaste is PlanPaste that also returns each spec's entity_number, for errors,
+// and the renames the migration applied.
+func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, []blueprint.Renamed, error) {
+	bp, renamed, err := blueprint.Migrate(bp)
+	if err != nil {
+		return nil, nil, nil, Vec{}, nil, fmt.Errorf("blueprint: %w", err)
+	}
+	specs, nums, unknown, shift, err := planMigrated(b, bp, dx, dy, skipUnknown)
+	return specs, nums, unknown, shift, renamed, err
+}
+
+func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
 	unknown := map[string]int{}
 	var specs []BuildSpec
 	var nums []uint32
@@ -111,6 +125,13 @@ func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		}
 		if be.Filter != nil {
 			sp.Filter = be.Filter.Name
+		}
+		if b.Entities[pi].Kind == KindInserter {
+			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
+				// Inserter filters are not simulated: an inserter built without
+				// them would move items the blueprint says it must not.
+				unknown["setting filters on "+be.Name+" (inserter filters are not simulated)"]++
+			}
 		}
 		if be.Infinity != nil {
 			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
@@ -253,7 +274,7 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, fmt.Errorf("blueprint: %w", err)
 	}
-	specs, nums, skipped, shift, err := planPaste(s.b, bp, dx, dy, skipUnknown)
+	specs, nums, skipped, shift, renamed, err := planPaste(s.b, bp, dx, dy, skipUnknown)
 	if err != nil {
 		return res, err
 	}
@@ -261,7 +282,7 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, err
 	}
-	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift}, nil
+	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed}, nil
 }
 
 // PasteAction returns the action that pastes a blueprint string offset by (dx, dy) whole

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/starlane/starlane/sim/module"
 )
 
 // Units used everywhere in the simulation. All are integers.
@@ -57,6 +59,7 @@ const (
 	KindEnergyInterface
 	KindBridgeExport
 	KindBridgeImport
+	KindBeacon
 	numKinds
 )
 
@@ -66,7 +69,7 @@ var kindNames = [...]string{
 	KindFurnace: "furnace", KindDrill: "mining-drill", KindLab: "lab", KindContainer: "container",
 	KindInfinityChest: "infinity-container", KindPole: "electric-pole", KindSolar: "solar-panel",
 	KindAccumulator: "accumulator", KindEnergyInterface: "energy-interface",
-	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import",
+	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import", KindBeacon: "beacon",
 }
 
 func (k Kind) String() string {
@@ -101,6 +104,8 @@ type ItemProto struct {
 	PlaceResult string `json:"place_result,omitempty"`
 	// MiningWork is the work to mine one unit when the item is a resource (0: not one).
 	MiningWork int64 `json:"mining_work,omitempty"`
+	// Module is set when the item is a module.
+	Module *ModuleProto `json:"module,omitempty"`
 }
 
 // RecipeProto is a recipe prototype.
@@ -114,6 +119,9 @@ type RecipeProto struct {
 	// Fluid names the fluid this recipe needs; fluids are not simulated, so such a
 	// recipe cannot be set on a machine.
 	Fluid string `json:"fluid,omitempty"`
+	// Productivity says whether productivity modules act on this recipe (the
+	// game's allow_productivity: intermediates only).
+	Productivity bool `json:"allow_productivity,omitempty"`
 }
 
 // TechProto is a technology prototype.
@@ -179,6 +187,16 @@ type EntityProto struct {
 	Buffer     int64 `json:"buffer,omitempty"`
 	FlowIn     int64 `json:"flow_in,omitempty"`
 	FlowOut    int64 `json:"flow_out,omitempty"`
+
+	// Module receivers: slots, the effects they accept and whether beacons reach them.
+	ModuleSlots    int32          `json:"module_slots,omitempty"`
+	AllowedEffects module.Allowed `json:"allowed_effects,omitempty"`
+	BeaconTarget   bool           `json:"beacon_target,omitempty"`
+	// Beacons: how far beyond their footprint they reach (tiles), distribution
+	// effectivity in percent and the 2.0 profile in ten-thousandths.
+	BeaconReach  int32   `json:"beacon_reach,omitempty"`
+	Distribution int32   `json:"distribution,omitempty"`
+	Profile      []int32 `json:"profile,omitempty"`
 }
 
 // Bundle is a versioned set of prototypes. Its content hash is a surface's "mod set":
@@ -197,6 +215,11 @@ type Bundle struct {
 	Techs           []TechProto   `json:"technologies"`
 	// Unsupported maps known game entities this bundle cannot simulate to the reason.
 	Unsupported map[string]string `json:"unsupported"`
+	// RefusedItems maps known game items the bundle cannot simulate (quality
+	// modules) to the reason.
+	RefusedItems map[string]string `json:"refused_items,omitempty"`
+	// ModuleLimits bound a receiver's summed module effects.
+	ModuleLimits module.Limits `json:"module_limits"`
 
 	hash      string
 	itemIdx   map[string]ItemID
@@ -323,6 +346,12 @@ func (b *Bundle) index() error {
 		if e.Kind == KindNone || e.Kind >= numKinds {
 			return fmt.Errorf("entity %s: unknown kind %d", e.Name, e.Kind)
 		}
+		if e.ModuleSlots < 0 || e.ModuleSlots > maxModules {
+			return fmt.Errorf("entity %s: %d module slots, at most %d are supported", e.Name, e.ModuleSlots, maxModules)
+		}
+		if e.Kind == KindBeacon && (len(e.Profile) == 0 || e.Distribution <= 0) {
+			return fmt.Errorf("beacon %s: needs a profile and a distribution effectivity", e.Name)
+		}
 		b.entIdx[e.Name] = i
 		if id, ok := b.itemIdx[e.Name]; ok {
 			b.placer[i] = id
@@ -413,7 +442,7 @@ func (b *Bundle) WriteJSON(w io.Writer) error {
 	return enc.Encode(b)
 }
 
-//go:embed data/factorio-2.0.77.json data/starlane-extras.json
+//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json
 var bundleData embed.FS
 
 var (
@@ -436,7 +465,12 @@ func DefaultBundle() *Bundle {
 			defaultBundleErr = err
 			return
 		}
-		defaultBundle, defaultBundleErr = BundleFromFacts(facts, extras)
+		modules, err := bundleData.ReadFile("data/modules.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, modules)
 	})
 	if defaultBundleErr != nil {
 		// The embedded data is part of the binary; failing here is a build defect.
@@ -452,8 +486,14 @@ const (
 )
 
 // BundleFromFacts converts the Factorio facts file (read from the game's prototype data)
-// and Starlane's extras into a bundle.
+// and Starlane's extras into a bundle, without modules and beacons.
 func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
+	return BundleFromData(factsJSON, extrasJSON, nil)
+}
+
+// BundleFromData is BundleFromFacts plus the module and beacon data
+// (data/modules.json); nil modulesJSON leaves them out.
+func BundleFromData(factsJSON, extrasJSON, modulesJSON []byte) (*Bundle, error) {
 	var f factsFile
 	if err := json.Unmarshal(factsJSON, &f); err != nil {
 		return nil, fmt.Errorf("facts file: %w", err)
@@ -535,6 +575,11 @@ func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
 	}
 	if err := addFactsEntities(b, &f, &x); err != nil {
 		return nil, err
+	}
+	if modulesJSON != nil {
+		if err := addModules(b, modulesJSON, f.Sizes["beacon"]); err != nil {
+			return nil, fmt.Errorf("modules file: %w", err)
+		}
 	}
 	if err := b.index(); err != nil {
 		return nil, err

@@ -119,6 +119,9 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 		s.labels[id] = label
 	}
 	for k := range s.free {
+		if version < 4 && Kind(k) == KindBeacon {
+			continue // beacons came with format 4
+		}
 		n := d.n(maxSlotList)
 		s.free[k] = nil
 		for j := 0; j < n && d.err == nil; j++ {
@@ -326,9 +329,13 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			c.out[k] = d.i32()
 			d.checkStack(b, 1, c.out[k])
 		}
-		c.work = d.i()
+		c.work = workFrom(d.i(), version)
 		c.crafting = d.b()
 		decodeBurner(d, b, &c.fuel)
+		if version >= 4 {
+			decodeMods(d, b, &c.mods)
+			c.bonus = d.i32()
+		}
 		c.net = -1
 		if d.err != nil {
 			return d.err
@@ -344,8 +351,11 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		pi := s.ents[c.ent].proto
 		p := &b.Entities[pi]
-		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed, p.EnergyUsage
+		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed*effOne, p.EnergyUsage
 		c.limit = s.recipeLimits(c.speed, c.recipe)
+		if err := s.checkLoadedModules(c.ent, &c.mods, c.bonus); err != nil {
+			return err
+		}
 	}
 	n = d.n(maxCount)
 	s.drills = make([]drill, n)
@@ -357,10 +367,17 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			dr.tiles = append(dr.tiles, TilePos{d.i32(), d.i32()})
 		}
 		dr.cur = d.i32()
-		dr.work = d.i()
+		dr.work = workFrom(d.i(), version)
 		dr.held = d.item(b)
 		dr.done = d.b()
 		decodeBurner(d, b, &dr.fuel)
+		if version >= 4 {
+			decodeMods(d, b, &dr.mods)
+			dr.bonus = d.i32()
+			dr.extra = d.i32()
+			dr.last = d.item(b)
+			d.checkStack(b, dr.last, dr.extra)
+		}
 		dr.net = -1
 		if d.err != nil {
 			return d.err
@@ -376,7 +393,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		pi := s.ents[dr.ent].proto
 		p := &b.Entities[pi]
-		dr.proto, dr.burner, dr.speed, dr.usage = pi, p.Burner, p.Speed, p.EnergyUsage
+		dr.proto, dr.burner, dr.speed, dr.usage = pi, p.Burner, p.Speed*effOne, p.EnergyUsage
+		if err := s.checkLoadedModules(dr.ent, &dr.mods, dr.bonus); err != nil {
+			return err
+		}
 	}
 	n = d.n(maxCount)
 	s.labs = make([]lab, n)
@@ -387,8 +407,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			l.packs[k] = d.i32()
 			d.checkStack(b, 1, l.packs[k])
 		}
-		l.work = d.i()
+		l.work = workFrom(d.i(), version)
 		l.working = d.b()
+		if version >= 4 {
+			decodeMods(d, b, &l.mods)
+			l.bonus = d.i32()
+		}
 		l.net = -1
 		if d.err != nil {
 			return d.err
@@ -398,7 +422,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		if l.ent != 0 {
 			pi := s.ents[l.ent].proto
-			l.proto, l.speed, l.usage = pi, b.Entities[pi].Speed, b.Entities[pi].EnergyUsage
+			l.proto, l.speed, l.usage = pi, b.Entities[pi].Speed*effOne, b.Entities[pi].EnergyUsage
+			if err := s.checkLoadedModules(l.ent, &l.mods, l.bonus); err != nil {
+				return err
+			}
 		}
 	}
 	n = d.n(maxCount)
@@ -508,6 +535,29 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			g.kind = s.ents[g.ent].kind
 		}
 	}
+	if version >= 4 {
+		n = d.n(maxCount)
+		s.beacons = make([]beacon, n)
+		for i := range s.beacons {
+			bc := &s.beacons[i]
+			bc.ent = EntityID(d.u32())
+			decodeMods(d, b, &bc.mods)
+			bc.net = -1
+			if d.err != nil {
+				return d.err
+			}
+			if err := s.checkOwner(bc.ent, KindBeacon, i); err != nil {
+				return err
+			}
+			if bc.ent != 0 {
+				bc.proto = s.ents[bc.ent].proto
+				if err := s.checkLoadedModules(bc.ent, &bc.mods, 0); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	s.effectsDirty = true
 	// Every live entity must own its slot.
 	for i := 1; i < len(s.ents); i++ {
 		e := &s.ents[i]
@@ -530,6 +580,8 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			owner = slotEnt(s.poles, e.slot, func(x *pole) EntityID { return x.ent })
 		case KindSolar:
 			owner = slotEnt(s.gens, e.slot, func(x *generatorEnt) EntityID { return x.ent })
+		case KindBeacon:
+			owner = slotEnt(s.beacons, e.slot, func(x *beacon) EntityID { return x.ent })
 		default:
 			owner = EntityID(i)
 		}
@@ -637,4 +689,42 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 		}
 	}
 	return d.err
+}
+
+// workFrom converts a saved work counter to this build's units.
+func workFrom(w int64, version uint32) int64 {
+	if version < 4 {
+		return w * effOne
+	}
+	return w
+}
+
+func decodeMods(d *decoder, b *Bundle, m *modSlots) {
+	for k := range m {
+		m[k] = d.item(b)
+	}
+}
+
+// checkLoadedModules refuses module slots a running surface could not have:
+// non-modules, modules the entity does not accept, more than its slots, gaps,
+// or a productivity bar out of range.
+func (s *Surface) checkLoadedModules(id EntityID, m *modSlots, bonus int32) error {
+	if bonus < 0 || bonus >= 100 {
+		return fmt.Errorf("entity #%d: productivity bar %d out of range", id, bonus)
+	}
+	p := &s.b.Entities[s.ents[id].proto]
+	gap := false
+	for k, item := range m {
+		if item == 0 {
+			gap = true
+			continue
+		}
+		if gap || int32(k) >= p.ModuleSlots {
+			return fmt.Errorf("entity #%d: module in slot %d of %d", id, k, p.ModuleSlots)
+		}
+		if err := s.checkModule(p, item); err != nil {
+			return fmt.Errorf("entity #%d: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -86,12 +86,15 @@ type crafter struct {
 	in       [maxIngredients]int32
 	limit    [maxIngredients]int32 // inserters fill an ingredient up to this
 	out      [maxResults]int32
-	work     int64
+	work     int64 // in 1/effOne work units
 	crafting bool
-	speed    int32
+	speed    int32 // crafting speed in hundredths × (100 + speed effect)
 	usage    int64
 	net      int32
 	fuel     burnerState
+	mods     modSlots
+	prod     int32 // productivity effect, percent
+	bonus    int32 // productivity bar, percent
 }
 
 func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
@@ -114,7 +117,7 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 func (s *Surface) addCrafter(id EntityID, pi int, recipe string) int32 {
 	p := &s.b.Entities[pi]
 	c := crafter{ent: id, proto: int32(pi), furnace: p.Kind == KindFurnace, burner: p.Burner,
-		recipe: -1, speed: p.Speed, usage: p.EnergyUsage, net: -1}
+		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1}
 	i := s.allocSlot(KindAssembler, len(s.crafters))
 	if int(i) == len(s.crafters) {
 		s.crafters = append(s.crafters, c)
@@ -135,7 +138,7 @@ func (s *Surface) setRecipe(ci int32, ri int32) []Stack {
 	c := &s.crafters[ci]
 	out := s.crafterContents(c, nil, false)
 	c.in, c.out = [maxIngredients]int32{}, [maxResults]int32{}
-	c.work, c.crafting = 0, false
+	c.work, c.crafting, c.bonus = 0, false, 0
 	c.recipe = ri
 	c.limit = s.recipeLimits(c.speed, ri)
 	s.active[KindAssembler].set(ci)
@@ -150,7 +153,8 @@ func (s *Surface) recipeLimits(speed int32, ri int32) [maxIngredients]int32 {
 		return lim
 	}
 	r := &s.b.Recipes[ri]
-	crafts := (int64(s.b.IngredientTicks)*int64(speed) + r.Work - 1) / r.Work
+	work := r.Work * effOne
+	crafts := (int64(s.b.IngredientTicks)*int64(speed) + work - 1) / work
 	mult := int32(1 + max(crafts, 1))
 	for k, ing := range r.Ingredients {
 		lim[k] = ing.Amount * mult
@@ -181,7 +185,7 @@ func (s *Surface) crafterContents(c *crafter, out []Stack, inProgress bool) []St
 
 func (s *Surface) removeCrafter(ci int32) []Stack {
 	c := &s.crafters[ci]
-	items := s.crafterContents(c, nil, true)
+	items := addModStacks(s.crafterContents(c, nil, true), &c.mods)
 	if c.crafting {
 		// The ingredients of the unfinished craft go back, as in the game.
 		r := &s.b.Recipes[c.recipe]
@@ -313,14 +317,18 @@ func (s *Surface) updateCrafter(ci int32) {
 		return
 	}
 	c.work += gain
-	if c.work < r.Work {
+	if c.work < r.Work*effOne {
 		return
 	}
-	c.work -= r.Work
+	c.work -= r.Work * effOne
 	c.crafting = false
+	times := int32(1)
+	if r.Productivity {
+		times += bonusCrafts(&c.bonus, c.prod)
+	}
 	for k, res := range r.Results {
-		c.out[k] += res.Amount
-		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount))
+		c.out[k] += res.Amount * times
+		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount*times))
 	}
 	s.hash = (s.hash ^ uint64(c.ent)) * 0x100000001b3
 	if !s.startCraft(c, r) {
@@ -365,18 +373,21 @@ type lab struct {
 	ent     EntityID
 	proto   int32
 	packs   [8]int32 // per lab input
-	work    int64
+	work    int64    // in 1/effOne work units
 	working bool
-	speed   int32
+	speed   int32 // research speed in hundredths × (100 + speed effect)
 	usage   int64
 	net     int32
+	mods    modSlots
+	prod    int32 // productivity effect, percent
+	bonus   int32 // productivity bar, percent
 }
 
 const labPackLimit = 2 // inserters keep this many units' worth of each pack in a lab
 
 func (s *Surface) addLab(id EntityID, pi int) int32 {
 	p := &s.b.Entities[pi]
-	l := lab{ent: id, proto: int32(pi), speed: p.Speed, usage: p.EnergyUsage, net: -1}
+	l := lab{ent: id, proto: int32(pi), speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1}
 	i := s.allocSlot(KindLab, len(s.labs))
 	if int(i) == len(s.labs) {
 		s.labs = append(s.labs, l)
@@ -395,7 +406,7 @@ func (s *Surface) labContents(l *lab, out []Stack) []Stack {
 }
 
 func (s *Surface) removeLab(li int32) []Stack {
-	items := s.labContents(&s.labs[li], nil)
+	items := addModStacks(s.labContents(&s.labs[li], nil), &s.labs[li].mods)
 	s.labs[li] = lab{net: -1}
 	return items
 }
@@ -454,13 +465,14 @@ func (s *Surface) updateLab(li int32) {
 		return
 	}
 	l.work += gain
-	if l.work < t.Work {
+	if l.work < t.Work*effOne {
 		return
 	}
-	l.work -= t.Work
+	l.work -= t.Work * effOne
 	l.working = false
 	s.hash = (s.hash ^ uint64(l.ent)<<1) * 0x100000001b3
-	f.progress++
+	// Research productivity: a full bonus bar is one more unit done.
+	f.progress += 1 + int64(bonusCrafts(&l.bonus, l.prod))
 	if f.progress >= t.Count {
 		s.researchDone()
 	}

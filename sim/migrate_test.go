@@ -69,3 +69,39 @@ func TestPasteRefusesInserterFiltersItCannotHonour(t *testing.T) {
 		t.Errorf("built %s, want fast-inserter", e.Name)
 	}
 }
+
+func TestPasteCarriesModulesFromBothEras(t *testing.T) {
+	// 1.1 writes module requests as {"name": count} and calls efficiency modules
+	// effectivity modules; 2.0 writes where each goes.
+	legacy := packJSON(t, `{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"assembling-machine-3","position":{"x":1.5,"y":1.5},"recipe":"iron-gear-wheel","items":{"productivity-module-3":2,"effectivity-module-2":2}},
+ {"entity_number":2,"name":"beacon","position":{"x":1.5,"y":4.5},"items":{"speed-module-3":2}},
+ {"entity_number":3,"name":"substation","position":{"x":4,"y":1}},
+ {"entity_number":4,"name":"electric-energy-interface","position":{"x":4,"y":4}}]}}`)
+	modern := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954142211,"entities":[
+ {"entity_number":1,"name":"assembling-machine-3","position":{"x":1.5,"y":1.5},"recipe":"iron-gear-wheel","items":[
+   {"id":{"name":"productivity-module-3"},"items":{"in_inventory":[{"inventory":4,"stack":0},{"inventory":4,"stack":1}]}},
+   {"id":{"name":"efficiency-module-2"},"items":{"in_inventory":[{"inventory":4,"stack":2},{"inventory":4,"stack":3}]}}]},
+ {"entity_number":2,"name":"beacon","position":{"x":1.5,"y":4.5},"items":[{"id":{"name":"speed-module-3"},"items":{"in_inventory":[{"inventory":1,"stack":0},{"inventory":1,"stack":1}]}}]},
+ {"entity_number":3,"name":"substation","position":{"x":4,"y":1}},
+ {"entity_number":4,"name":"electric-energy-interface","position":{"x":4,"y":4}}]}}`)
+	for name, str := range map[string]string{"1.1": legacy, "2.0": modern} {
+		s := newTestSurface(t)
+		res, err := s.Paste(str, 0, 0, 0, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		info, _ := s.Modules(res.Entities[0])
+		// 2 × 10 % productivity; speed 2 × -15 % plus one beacon's 150 %.
+		if len(info.Modules) != 4 || info.Beacons != 1 || info.Effect.Productivity != 20 || info.Effect.Speed != 120 {
+			t.Errorf("%s: modules %+v", name, info)
+		}
+	}
+	s := newTestSurface(t)
+	_, err := s.Paste(packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954142211,"entities":[
+ {"entity_number":1,"name":"assembling-machine-3","position":{"x":1.5,"y":1.5},"items":[
+   {"id":{"name":"quality-module-3","quality":"legendary"},"items":{"in_inventory":[{"inventory":4,"stack":0}]}}]}]}}`), 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "quality-module-3 (quality is not simulated)") {
+		t.Errorf("paste with a quality module: %v, want a refusal naming it", err)
+	}
+}

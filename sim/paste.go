@@ -126,6 +126,24 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if be.Filter != nil {
 			sp.Filter = be.Filter.Name
 		}
+		for _, it := range be.Items {
+			ip, known := b.ItemID(it.Name)
+			switch {
+			case b.RefusedItems[it.Name] != "":
+				unknown["item "+it.Name+" ("+b.RefusedItems[it.Name]+")"] += int(it.Count)
+			case !known:
+				unknown["item "+it.Name]++
+			case b.Items[ip-1].Module == nil:
+				// Other requests (fuel, ammunition) are deliveries the game's robots
+				// would make; the paste builds the entity empty.
+			case it.Quality != "" && it.Quality != "normal":
+				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
+			default:
+				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
+					sp.Modules = append(sp.Modules, it.Name)
+				}
+			}
+		}
 		if b.Entities[pi].Kind == KindInserter {
 			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
 				// Inserter filters are not simulated: an inserter built without
@@ -226,6 +244,10 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 				return nil, fmt.Errorf("%s cannot be built by players", sp.Name)
 			}
 			need[item]++
+			for name, n := range countNames(sp.Modules) {
+				id, _ := s.b.ItemID(name)
+				need[id] += n
+			}
 		}
 	}
 	if p != nil {
@@ -248,6 +270,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 		if p != nil {
 			slotsRemove(p.inv, s.b.placer[protos[i]], 1)
 		}
+		s.takeModules(p, specs[i].Modules)
 	}
 	return ids, nil
 }

@@ -237,6 +237,15 @@ func (s *Surface) rebuildPower() {
 		}
 		l.net = netAt(l.ent)
 	}
+	for i := range s.beacons {
+		bc := &s.beacons[i]
+		if bc.ent == 0 {
+			continue
+		}
+		// A beacon draws its whole usage all the time, working machines or not.
+		bc.net = netAt(bc.ent)
+		addDrain(bc.net, s.b.Entities[bc.proto].EnergyUsage)
+	}
 	for i := range s.gens {
 		g := &s.gens[i]
 		if g.ent == 0 {

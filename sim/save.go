@@ -23,9 +23,12 @@ import (
 //	1  first format
 //	2  production statistics keep their last-minute rings (version 1 kept totals only)
 //	3  export ports keep an item filter (older saves: no filter)
+//	4  modules and beacons: module slots and productivity bars of machines, drills and
+//	   labs, beacon records, one more free-slot list; work counters of machines, drills
+//	   and labs in 1/100 work units (older saves: no modules, work × 100)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 3
+const SaveVersion = 4
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
@@ -320,6 +323,9 @@ func (s *Surface) encodeState(version uint32) []byte {
 		e.str(s.labels[id])
 	}
 	for k := range s.free {
+		if version < 4 && Kind(k) == KindBeacon {
+			continue
+		}
 		e.u(uint64(len(s.free[k])))
 		for _, v := range s.free[k] {
 			e.i(int64(v))
@@ -341,15 +347,15 @@ func (s *Surface) encodeState(version uint32) []byte {
 	}
 	e.u(uint64(len(s.crafters)))
 	for i := range s.crafters {
-		s.encodeCrafter(&e, int32(i))
+		s.encodeCrafter(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.drills)))
 	for i := range s.drills {
-		s.encodeDrill(&e, int32(i))
+		s.encodeDrill(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.labs)))
 	for i := range s.labs {
-		s.encodeLab(&e, int32(i))
+		s.encodeLab(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.chests)))
 	for i := range s.chests {
@@ -376,6 +382,13 @@ func (s *Surface) encodeState(version uint32) []byte {
 	for i := range s.gens {
 		e.u(uint64(s.gens[i].ent))
 		e.i(s.gens[i].energy)
+	}
+	if version >= 4 {
+		e.u(uint64(len(s.beacons)))
+		for i := range s.beacons {
+			e.u(uint64(s.beacons[i].ent))
+			encodeMods(&e, &s.beacons[i].mods)
+		}
 	}
 
 	// Lanes (their layout is rebuilt from the belts; items are saved lane by lane).
@@ -499,7 +512,7 @@ func (s *Surface) encodeInserter(e *encoder, i int32) {
 	encodeBurner(e, &in.fuel)
 }
 
-func (s *Surface) encodeCrafter(e *encoder, i int32) {
+func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 	c := &s.crafters[i]
 	e.u(uint64(c.ent))
 	e.i(int64(c.recipe))
@@ -509,12 +522,30 @@ func (s *Surface) encodeCrafter(e *encoder, i int32) {
 	for _, v := range c.out {
 		e.i(int64(v))
 	}
-	e.i(c.work)
+	e.i(workIn(c.work, version))
 	e.b(c.crafting)
 	encodeBurner(e, &c.fuel)
+	if version >= 4 {
+		encodeMods(e, &c.mods)
+		e.i(int64(c.bonus))
+	}
 }
 
-func (s *Surface) encodeDrill(e *encoder, i int32) {
+// workIn converts a work counter to a save version's units.
+func workIn(w int64, version uint32) int64 {
+	if version < 4 {
+		return w / effOne
+	}
+	return w
+}
+
+func encodeMods(e *encoder, m *modSlots) {
+	for _, id := range m {
+		e.u(uint64(id))
+	}
+}
+
+func (s *Surface) encodeDrill(e *encoder, i int32, version uint32) {
 	d := &s.drills[i]
 	e.u(uint64(d.ent))
 	e.u(uint64(len(d.tiles)))
@@ -523,20 +554,30 @@ func (s *Surface) encodeDrill(e *encoder, i int32) {
 		e.i(int64(t.Y))
 	}
 	e.i(int64(d.cur))
-	e.i(d.work)
+	e.i(workIn(d.work, version))
 	e.u(uint64(d.held))
 	e.b(d.done)
 	encodeBurner(e, &d.fuel)
+	if version >= 4 {
+		encodeMods(e, &d.mods)
+		e.i(int64(d.bonus))
+		e.i(int64(d.extra))
+		e.u(uint64(d.last))
+	}
 }
 
-func (s *Surface) encodeLab(e *encoder, i int32) {
+func (s *Surface) encodeLab(e *encoder, i int32, version uint32) {
 	l := &s.labs[i]
 	e.u(uint64(l.ent))
 	for _, v := range l.packs {
 		e.i(int64(v))
 	}
-	e.i(l.work)
+	e.i(workIn(l.work, version))
 	e.b(l.working)
+	if version >= 4 {
+		encodeMods(e, &l.mods)
+		e.i(int64(l.bonus))
+	}
 }
 
 func (s *Surface) encodeContainer(e *encoder, i int32) {
@@ -605,11 +646,13 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 		case KindInserter:
 			s.encodeInserter(&e, en.slot)
 		case KindAssembler, KindFurnace:
-			s.encodeCrafter(&e, en.slot)
+			s.encodeCrafter(&e, en.slot, SaveVersion)
 		case KindDrill:
-			s.encodeDrill(&e, en.slot)
+			s.encodeDrill(&e, en.slot, SaveVersion)
 		case KindLab:
-			s.encodeLab(&e, en.slot)
+			s.encodeLab(&e, en.slot, SaveVersion)
+		case KindBeacon:
+			encodeMods(&e, &s.beacons[en.slot].mods)
 		case KindContainer, KindInfinityChest, KindBridgeExport, KindBridgeImport:
 			s.encodeContainer(&e, en.slot)
 			if c := &s.chests[en.slot]; c.port >= 0 {

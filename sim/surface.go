@@ -120,6 +120,7 @@ type Surface struct {
 	gens      []generatorEnt
 	nets      []network
 	ports     []port
+	beacons   []beacon
 
 	free [numKinds][]int32 // free slots per kind
 
@@ -133,6 +134,8 @@ type Surface struct {
 	beltsDirty   bool
 	targetsDirty bool
 	powerDirty   bool
+	effectsDirty bool        // module effects must be recomputed (modules.go)
+	effects      []entEffect // by EntityID: beacons reaching it and its total effect
 	watchers     [][]watcher // by EntityID
 	active       [numKinds]bitset
 	laneActive   bitset
@@ -343,6 +346,8 @@ type BuildSpec struct {
 	Infinity *InfinitySettings
 	// Label names bridge ports and other entities for operators.
 	Label string
+	// Modules go into the entity's module slots (machines, labs, beacons).
+	Modules []string
 }
 
 // InfinitySettings mirror the game's blueprint field infinity_settings.
@@ -385,11 +390,22 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 		return 0, fmt.Errorf("cannot build %s at %d,%d: collides with %s #%d at %d,%d",
 			sp.Name, sp.X, sp.Y, s.b.Entities[be.proto].Name, blocker, be.x, be.y)
 	}
+	if err := s.checkModules(p, sp.Modules); err != nil {
+		return 0, fmt.Errorf("cannot build %s: %w", sp.Name, err)
+	}
 	switch p.Kind {
 	case KindAssembler:
 		if sp.Recipe != "" {
 			if err := s.recipeAllowed(p, sp.Recipe); err != nil {
 				return 0, err
+			}
+			ri, _ := s.b.Recipe(sp.Recipe)
+			var m modSlots
+			for k, n := range sp.Modules {
+				m[k], _ = s.b.ItemID(n)
+			}
+			if !s.b.Recipes[ri].Productivity && s.hasProductivity(&m) {
+				return 0, fmt.Errorf("cannot build %s: %w", sp.Name, s.prodRecipeError(sp.Recipe))
 			}
 		}
 	case KindUnderground:
@@ -457,7 +473,10 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 		e.slot = s.addPole(id)
 	case KindSolar, KindAccumulator, KindEnergyInterface:
 		e.slot = s.addGenerator(id, p)
+	case KindBeacon:
+		e.slot = s.addBeacon(id, pi)
 	}
+	s.setModules(id, sp.Modules)
 	s.topologyChanged(p.Kind)
 	s.hash = mix64(s.hash ^ uint64(id)<<20 ^ uint64(pi))
 	return id
@@ -470,6 +489,8 @@ func (s *Surface) topologyChanged(k Kind) {
 		s.beltsDirty = true
 	case KindPole:
 		s.powerDirty = true
+	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab:
+		s.effectsDirty = true
 	}
 	// Any entity can be an inserter's or drill's source or target, or need power.
 	s.targetsDirty = true
@@ -483,7 +504,9 @@ func (s *Surface) Build(sp BuildSpec) (EntityID, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.build(pi, &sp), nil
+	id := s.build(pi, &sp)
+	s.takeModules(nil, sp.Modules)
+	return id, nil
 }
 
 // remove deletes an entity and returns the items it held (contents, hands, belts).
@@ -509,6 +532,8 @@ func (s *Surface) remove(id EntityID) []Stack {
 		s.removePole(e.slot)
 	case KindSolar, KindAccumulator, KindEnergyInterface:
 		s.removeGenerator(e.slot)
+	case KindBeacon:
+		items = s.removeBeacon(e.slot)
 	}
 	fam := slotFamily(e.kind)
 	s.free[fam] = append(s.free[fam], e.slot)
@@ -542,14 +567,22 @@ func (s *Surface) prepare() {
 	if s.powerDirty {
 		s.rebuildPower()
 		s.powerDirty = false
+		if len(s.beacons) > 0 {
+			s.effectsDirty = true // a beacon transmits only while on a network
+		}
 	}
 	if s.targetsDirty {
 		s.resolveTargets()
 		s.targetsDirty = false
+	}
+	if s.effectsDirty {
+		s.recomputeEffects()
+		s.effectsDirty = false
 	}
 }
 
 // scratch holds reusable buffers so that steady-state ticks do not allocate.
 type scratch struct {
 	stacks []Stack
+	ids    []EntityID
 }

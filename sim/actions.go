@@ -615,6 +615,10 @@ func (s *Surface) contents(id EntityID) []Stack {
 		out = addModStacks(out, &s.labs[e.slot].mods)
 	case KindBeacon:
 		out = addModStacks(out, &s.beacons[e.slot].mods)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		fe := &s.fents[e.slot]
+		out = addStack(out, fe.fuel.fuel, fe.fuel.n)
+		out = addModStacks(out, &fe.mods)
 	case KindContainer, KindBridgeExport, KindBridgeImport:
 		c := &s.chests[e.slot]
 		for _, st := range s.stacks[c.off : c.off+c.n] {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/starlane/starlane/sim/fluid"
 	"github.com/starlane/starlane/sim/module"
 )
 
@@ -60,6 +61,12 @@ const (
 	KindBridgeExport
 	KindBridgeImport
 	KindBeacon
+	KindPipe // pipes, pipes-to-ground and storage tanks
+	KindPump
+	KindOffshorePump
+	KindBoiler
+	KindSteamEngine
+	KindPumpjack
 	numKinds
 )
 
@@ -70,6 +77,8 @@ var kindNames = [...]string{
 	KindInfinityChest: "infinity-container", KindPole: "electric-pole", KindSolar: "solar-panel",
 	KindAccumulator: "accumulator", KindEnergyInterface: "energy-interface",
 	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import", KindBeacon: "beacon",
+	KindPipe: "pipe", KindPump: "pump", KindOffshorePump: "offshore-pump", KindBoiler: "boiler",
+	KindSteamEngine: "steam-engine", KindPumpjack: "pumpjack",
 }
 
 func (k Kind) String() string {
@@ -106,6 +115,11 @@ type ItemProto struct {
 	MiningWork int64 `json:"mining_work,omitempty"`
 	// Module is set when the item is a module.
 	Module *ModuleProto `json:"module,omitempty"`
+	// Fluid marks a fluid: it lives in fluid boxes, never in inventories. A
+	// fluid resource (crude oil) gives Yield per mining cycle at Normal amount.
+	Fluid  bool         `json:"fluid,omitempty"`
+	Normal int64        `json:"normal,omitempty"`
+	Yield  fluid.Amount `json:"yield,omitempty"`
 }
 
 // RecipeProto is a recipe prototype.
@@ -116,9 +130,9 @@ type RecipeProto struct {
 	Work        int64        `json:"work"`
 	Ingredients []ItemAmount `json:"ingredients"`
 	Results     []ItemAmount `json:"results"`
-	// Fluid names the fluid this recipe needs; fluids are not simulated, so such a
-	// recipe cannot be set on a machine.
-	Fluid string `json:"fluid,omitempty"`
+	// FluidIn and FluidOut are the recipe's fluids, with the machine box each uses.
+	FluidIn  []FluidAmount `json:"fluid_in,omitempty"`
+	FluidOut []FluidAmount `json:"fluid_out,omitempty"`
 	// Productivity says whether productivity modules act on this recipe (the
 	// game's allow_productivity: intermediates only).
 	Productivity bool `json:"allow_productivity,omitempty"`
@@ -197,6 +211,15 @@ type EntityProto struct {
 	BeaconReach  int32   `json:"beacon_reach,omitempty"`
 	Distribution int32   `json:"distribution,omitempty"`
 	Profile      []int32 `json:"profile,omitempty"`
+
+	// Fluid boxes; an assembling machine has them only with a fluid recipe.
+	Boxes                []FluidBoxProto `json:"fluid_boxes,omitempty"`
+	BoxesNeedFluidRecipe bool            `json:"boxes_need_fluid_recipe,omitempty"`
+	// Pumps, offshore pumps: fluid moved per tick; steam engines: steam used per
+	// tick at full power (Production is then that power). FluidMade is what an
+	// offshore pump pumps.
+	PumpRate  fluid.Amount `json:"pump_rate,omitempty"`
+	FluidMade string       `json:"fluid_made,omitempty"`
 }
 
 // Bundle is a versioned set of prototypes. Its content hash is a surface's "mod set":
@@ -335,6 +358,23 @@ func (b *Bundle) index() error {
 				return fmt.Errorf("recipe %s: amount of %s must be positive", r.Name, ia.Name)
 			}
 		}
+		for k := range r.FluidIn {
+			id, ok := b.itemIdx[r.FluidIn[k].Name]
+			if !ok || !b.Items[id-1].Fluid {
+				return fmt.Errorf("recipe %s uses unknown fluid %s", r.Name, r.FluidIn[k].Name)
+			}
+			b.Recipes[i].FluidIn[k].id = id
+		}
+		for k := range r.FluidOut {
+			id, ok := b.itemIdx[r.FluidOut[k].Name]
+			if !ok || !b.Items[id-1].Fluid {
+				return fmt.Errorf("recipe %s makes unknown fluid %s", r.Name, r.FluidOut[k].Name)
+			}
+			b.Recipes[i].FluidOut[k].id = id
+		}
+		if len(r.FluidIn) > maxFluidBoxes || len(r.FluidOut) > 3 {
+			return fmt.Errorf("recipe %s: too many fluids", r.Name)
+		}
 		b.recipeIdx[r.Name] = i
 	}
 	b.entIdx = make(map[string]int, len(b.Entities))
@@ -401,7 +441,7 @@ func (b *Bundle) index() error {
 			b.smelt[i][j] = -1
 		}
 		for ri, r := range b.Recipes {
-			if len(r.Ingredients) != 1 || r.Fluid != "" {
+			if len(r.Ingredients) != 1 || len(r.FluidIn) > 0 || len(r.FluidOut) > 0 {
 				continue
 			}
 			for _, c := range e.Categories {
@@ -442,7 +482,7 @@ func (b *Bundle) WriteJSON(w io.Writer) error {
 	return enc.Encode(b)
 }
 
-//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json
+//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json data/fluids.json
 var bundleData embed.FS
 
 var (
@@ -470,7 +510,12 @@ func DefaultBundle() *Bundle {
 			defaultBundleErr = err
 			return
 		}
-		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, modules)
+		fluids, err := bundleData.ReadFile("data/fluids.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, fluids, modules)
 	})
 	if defaultBundleErr != nil {
 		// The embedded data is part of the binary; failing here is a build defect.
@@ -488,12 +533,12 @@ const (
 // BundleFromFacts converts the Factorio facts file (read from the game's prototype data)
 // and Starlane's extras into a bundle, without modules and beacons.
 func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
-	return BundleFromData(factsJSON, extrasJSON, nil)
+	return BundleFromData(factsJSON, extrasJSON, nil, nil)
 }
 
-// BundleFromData is BundleFromFacts plus the module and beacon data
-// (data/modules.json); nil modulesJSON leaves them out.
-func BundleFromData(factsJSON, extrasJSON, modulesJSON []byte) (*Bundle, error) {
+// BundleFromData is BundleFromFacts plus the fluid data (data/fluids.json) and
+// the module and beacon data (data/modules.json); nil leaves either out.
+func BundleFromData(factsJSON, extrasJSON, fluidsJSON, modulesJSON []byte) (*Bundle, error) {
 	var f factsFile
 	if err := json.Unmarshal(factsJSON, &f); err != nil {
 		return nil, fmt.Errorf("facts file: %w", err)
@@ -536,9 +581,10 @@ func BundleFromData(factsJSON, extrasJSON, modulesJSON []byte) (*Bundle, error) 
 	}
 	for name, r := range f.Recipes {
 		rp := RecipeProto{Name: name, Category: r.Category, Work: secondsToWork(r.EnergyRequired)}
+		fluids := false
 		for _, in := range r.Ingredients {
 			if in.Type == "fluid" {
-				rp.Fluid = in.Name
+				fluids = true
 				continue
 			}
 			rp.Ingredients = append(rp.Ingredients, ItemAmount{in.Name, in.Amount})
@@ -546,10 +592,8 @@ func BundleFromData(factsJSON, extrasJSON, modulesJSON []byte) (*Bundle, error) 
 		for _, out := range r.Results {
 			rp.Results = append(rp.Results, ItemAmount{out.Name, out.Amount})
 		}
-		if rp.Fluid != "" {
-			// Keep the recipe so the bundle knows it, but it names an item set that may
-			// include fluids; machines refuse it with a clear reason.
-			rp.Ingredients = nil
+		if fluids {
+			continue // recipes with fluids come from the fluid data, with their boxes
 		}
 		b.Recipes = append(b.Recipes, rp)
 	}
@@ -575,6 +619,11 @@ func BundleFromData(factsJSON, extrasJSON, modulesJSON []byte) (*Bundle, error) 
 	}
 	if err := addFactsEntities(b, &f, &x); err != nil {
 		return nil, err
+	}
+	if fluidsJSON != nil {
+		if err := addFluids(b, fluidsJSON, &f); err != nil {
+			return nil, fmt.Errorf("fluids file: %w", err)
+		}
 	}
 	if modulesJSON != nil {
 		if err := addModules(b, modulesJSON, f.Sizes["beacon"]); err != nil {

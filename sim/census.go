@@ -72,6 +72,13 @@ func (s *Surface) ItemTotals() map[string]int64 {
 			add(m, 1)
 		}
 	}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		add(fe.fuel.fuel, int64(fe.fuel.n))
+		for _, m := range fe.mods {
+			add(m, 1)
+		}
+	}
 	for _, p := range s.players {
 		for _, st := range p.inv {
 			add(st.Item, int64(st.Count))

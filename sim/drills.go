@@ -10,18 +10,18 @@ type drill struct {
 	burner bool
 	tiles  []TilePos // resource tiles in the mining area, in row order
 	cur    int32     // next tile to mine from
-	work   int64 // in 1/effOne work units
+	work   int64     // in 1/effOne work units
 	held   ItemID
 	extra  int32 // units productivity added, still to put down (of held's item)
-	done   bool // every tile is depleted
+	done   bool  // every tile is depleted
 	drop   target
 	speed  int32 // mining speed in hundredths × (100 + speed effect)
 	usage  int64
 	net    int32
 	fuel   burnerState
 	mods   modSlots
-	prod   int32 // productivity effect, percent
-	bonus  int32 // productivity bar, percent
+	prod   int32  // productivity effect, percent
+	bonus  int32  // productivity bar, percent
 	last   ItemID // the resource extra units are of
 	// The chunk and index of tiles[cur], cached (derived state, not saved).
 	curChunk *chunk
@@ -38,7 +38,7 @@ func (s *Surface) addDrill(id EntityID, pi int) int32 {
 	x0, y0 := tileOfPos(c.X-half), tileOfPos(c.Y-half)
 	for y := y0; y < y0+p.MiningArea; y++ {
 		for x := x0; x < x0+p.MiningArea; x++ {
-			if r, a := s.ResourceAt(x, y); r != 0 && a > 0 {
+			if r, a := s.ResourceAt(x, y); r != 0 && a > 0 && !s.b.Items[r-1].Fluid {
 				d.tiles = append(d.tiles, TilePos{x, y})
 			}
 		}

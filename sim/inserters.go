@@ -121,6 +121,8 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 		if in.burner {
 			return s.fuelAccepts(&in.fuel, item)
 		}
+	case KindBoiler:
+		return s.fuelAccepts(&s.fents[t.slot].fuel, item)
 	}
 	return 0
 }
@@ -130,8 +132,11 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 // else that takes items.
 func (s *Surface) wantsAny(t *target) bool {
 	switch t.kind {
-	case KindNone, KindBridgeImport, KindSolar, KindAccumulator, KindEnergyInterface, KindPole:
+	case KindNone, KindBridgeImport, KindSolar, KindAccumulator, KindEnergyInterface, KindPole,
+		KindBeacon, KindPipe, KindPump, KindOffshorePump, KindSteamEngine, KindPumpjack:
 		return false
+	case KindBoiler:
+		return s.fents[t.slot].fuel.n < fuelLimit
 	case KindAssembler, KindFurnace:
 		c := &s.crafters[t.slot]
 		if c.burner && c.fuel.n < fuelLimit {
@@ -187,6 +192,8 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 		if in := &s.ins[t.slot]; in.burner {
 			got = s.fuelInsert(&in.fuel, item, n)
 		}
+	case KindBoiler:
+		got = s.fuelInsert(&s.fents[t.slot].fuel, item, n)
 	}
 	if got > 0 {
 		s.changed(t.ent)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"github.com/starlane/starlane/sim/fluid"
 	"slices"
 )
 
@@ -335,7 +336,14 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		if version >= 4 {
 			decodeMods(d, b, &c.mods)
 			c.bonus = d.i32()
+			for k := range c.fout {
+				c.fout[k] = fluid.Amount(d.i())
+				if c.fout[k] < 0 || c.fout[k] > 1<<40 {
+					d.fail(fmt.Errorf("machine %d: fluid result %d out of range", i, c.fout[k]))
+				}
+			}
 		}
+		c.fseg = [maxFluidBoxes]int32{-1, -1, -1, -1, -1}
 		c.net = -1
 		if d.err != nil {
 			return d.err
@@ -523,7 +531,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		g := &s.gens[i]
 		g.ent = EntityID(d.u32())
 		g.energy = d.i()
-		g.net = -1
+		g.net, g.seg = -1, -1
 		if d.err != nil {
 			return d.err
 		}
@@ -556,8 +564,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 				}
 			}
 		}
+		if err := s.decodeFluids(d); err != nil {
+			return err
+		}
 	}
 	s.effectsDirty = true
+	s.fluidDirty = true
 	// Every live entity must own its slot.
 	for i := 1; i < len(s.ents); i++ {
 		e := &s.ents[i]
@@ -582,6 +594,8 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			owner = slotEnt(s.gens, e.slot, func(x *generatorEnt) EntityID { return x.ent })
 		case KindBeacon:
 			owner = slotEnt(s.beacons, e.slot, func(x *beacon) EntityID { return x.ent })
+		case KindPipe:
+			owner = slotEnt(s.fents, e.slot, func(x *fluidEnt) EntityID { return x.ent })
 		default:
 			owner = EntityID(i)
 		}

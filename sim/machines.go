@@ -1,6 +1,10 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/starlane/starlane/sim/fluid"
+)
 
 // Crafting machines (assembling machines and furnaces) and labs. A machine crafts while it
 // has ingredients, output room and energy; otherwise it sleeps until an inventory change
@@ -93,8 +97,10 @@ type crafter struct {
 	net      int32
 	fuel     burnerState
 	mods     modSlots
-	prod     int32 // productivity effect, percent
-	bonus    int32 // productivity bar, percent
+	prod     int32                // productivity effect, percent
+	bonus    int32                // productivity bar, percent
+	fout     [3]fluid.Amount      // fluid results waiting for room
+	fseg     [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)
 }
 
 func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
@@ -103,8 +109,24 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 		return fmt.Errorf("no such recipe %q", name)
 	}
 	r := &s.b.Recipes[ri]
-	if r.Fluid != "" {
-		return fmt.Errorf("recipe %s needs fluid %s; fluids are not simulated", name, r.Fluid)
+	var ins, outs int8
+	for _, bp := range p.Boxes {
+		switch bp.Flow {
+		case flowIn:
+			ins++
+		case flowOut:
+			outs++
+		}
+	}
+	for _, fa := range r.FluidIn {
+		if fa.Box >= ins {
+			return fmt.Errorf("%s cannot craft %s: it needs fluid input box %d for %s, the machine has %d", p.Name, name, fa.Box+1, fa.Name, ins)
+		}
+	}
+	for _, fa := range r.FluidOut {
+		if fa.Box >= outs {
+			return fmt.Errorf("%s cannot craft %s: it needs fluid output box %d for %s, the machine has %d", p.Name, name, fa.Box+1, fa.Name, outs)
+		}
 	}
 	for _, c := range p.Categories {
 		if c == r.Category {
@@ -117,7 +139,7 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 func (s *Surface) addCrafter(id EntityID, pi int, recipe string) int32 {
 	p := &s.b.Entities[pi]
 	c := crafter{ent: id, proto: int32(pi), furnace: p.Kind == KindFurnace, burner: p.Burner,
-		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1}
+		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1, fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
 	i := s.allocSlot(KindAssembler, len(s.crafters))
 	if int(i) == len(s.crafters) {
 		s.crafters = append(s.crafters, c)
@@ -139,6 +161,10 @@ func (s *Surface) setRecipe(ci int32, ri int32) []Stack {
 	out := s.crafterContents(c, nil, false)
 	c.in, c.out = [maxIngredients]int32{}, [maxResults]int32{}
 	c.work, c.crafting, c.bonus = 0, false, 0
+	c.fout = [3]fluid.Amount{}
+	if s.b.Entities[c.proto].BoxesNeedFluidRecipe {
+		s.fluidDirty = true // the machine's fluid boxes come and go with fluid recipes
+	}
 	c.recipe = ri
 	c.limit = s.recipeLimits(c.speed, ri)
 	s.active[KindAssembler].set(ci)
@@ -193,7 +219,7 @@ func (s *Surface) removeCrafter(ci int32) []Stack {
 			s.stats.unconsume(s.b.ingIDs[c.recipe][k], int64(ing.Amount))
 		}
 	}
-	s.crafters[ci] = crafter{recipe: -1, net: -1}
+	s.crafters[ci] = crafter{recipe: -1, net: -1, fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
 	return items
 }
 
@@ -308,7 +334,10 @@ func (s *Surface) updateCrafter(ci int32) {
 	}
 	r := &s.b.Recipes[c.recipe]
 	if !c.crafting && !s.startCraft(c, r) {
-		s.sleep(KindAssembler, ci)
+		if len(r.FluidIn) == 0 && len(r.FluidOut) == 0 {
+			s.sleep(KindAssembler, ci)
+		}
+		// A machine waiting for fluid stays awake: segments do not wake machines.
 		return
 	}
 	gain, ok := s.energy(c.burner, &c.fuel, c.net, c.usage, c.speed)
@@ -330,6 +359,14 @@ func (s *Surface) updateCrafter(ci int32) {
 		c.out[k] += res.Amount * times
 		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount*times))
 	}
+	for k, fa := range r.FluidOut {
+		a := fa.Amount * fluid.Amount(times)
+		c.fout[k] += a
+		s.fluidStat(fa.id, a, false)
+	}
+	if len(r.FluidOut) > 0 {
+		s.flushFluids(c, r)
+	}
 	s.hash = (s.hash ^ uint64(c.ent)) * 0x100000001b3
 	if !s.startCraft(c, r) {
 		c.work = 0
@@ -350,10 +387,14 @@ func (s *Surface) startCraft(c *crafter, r *RecipeProto) bool {
 			return false
 		}
 	}
+	if (len(r.FluidIn) > 0 || len(r.FluidOut) > 0) && !s.crafterFluidsReady(c, r) {
+		return false
+	}
 	for k, ing := range r.Ingredients {
 		c.in[k] -= ing.Amount
 		s.stats.consume(s.b.ingIDs[c.recipe][k], int64(ing.Amount))
 	}
+	s.takeFluids(c, r)
 	c.crafting = true
 	s.changed(c.ent)
 	return true

@@ -219,6 +219,8 @@ func (s *Surface) moduleSlots(id EntityID) (*modSlots, *EntityProto) {
 		return &s.labs[e.slot].mods, p
 	case KindBeacon:
 		return &s.beacons[e.slot].mods, p
+	case KindPumpjack:
+		return &s.fents[e.slot].mods, p
 	}
 	return nil, p
 }
@@ -446,6 +448,12 @@ func (s *Surface) recomputeEffects() {
 		l := &s.labs[i]
 		if l.ent != 0 {
 			apply(l.ent, &l.mods, &l.speed, &l.usage, &l.prod)
+		}
+	}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		if fe.ent != 0 && fe.kind == KindPumpjack {
+			apply(fe.ent, &fe.mods, &fe.speed, &fe.usage, &fe.prod)
 		}
 	}
 }

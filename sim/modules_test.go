@@ -83,10 +83,10 @@ func TestBeaconProfileByCount(t *testing.T) {
 		beacons int
 		speed   int32 // percent, truncated
 	}{
-		{1, 150},  // 100 % × 1.5 × 1
-		{2, 212},  // 2 × 150 × 0.7071
-		{4, 300},  // 4 × 150 × 0.5
-		{8, 424},  // 8 × 150 × 0.3535
+		{1, 150}, // 100 % × 1.5 × 1
+		{2, 212}, // 2 × 150 × 0.7071
+		{4, 300}, // 4 × 150 × 0.5
+		{8, 424}, // 8 × 150 × 0.3535
 	} {
 		s, am := beaconedAssembler(t, "iron-gear-wheel", nil, tc.beacons, []string{"speed-module-3", "speed-module-3"}, nil)
 		info, _ := s.Modules(am)

@@ -161,11 +161,8 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		// Settings naming recipes or items the bundle lacks are unknown too: with
 		// skipUnknown the entity is built without them.
 		if sp.Recipe != "" {
-			if ri, ok := b.Recipe(sp.Recipe); !ok {
+			if _, ok := b.Recipe(sp.Recipe); !ok {
 				unknown["recipe "+sp.Recipe]++
-				sp.Recipe = ""
-			} else if b.Recipes[ri].Fluid != "" {
-				unknown["recipe "+sp.Recipe+" (needs fluids)"]++
 				sp.Recipe = ""
 			}
 		}

@@ -389,6 +389,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 			e.u(uint64(s.beacons[i].ent))
 			encodeMods(&e, &s.beacons[i].mods)
 		}
+		s.encodeFluids(&e)
 	}
 
 	// Lanes (their layout is rebuilt from the belts; items are saved lane by lane).
@@ -528,6 +529,9 @@ func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 	if version >= 4 {
 		encodeMods(e, &c.mods)
 		e.i(int64(c.bonus))
+		for _, a := range c.fout {
+			e.i(int64(a))
+		}
 	}
 }
 

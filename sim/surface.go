@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"sort"
+
+	"github.com/starlane/starlane/sim/fluid"
 )
 
 // EntityID identifies an entity on a surface. IDs are never reused; 0 means none.
@@ -121,6 +123,11 @@ type Surface struct {
 	nets      []network
 	ports     []port
 	beacons   []beacon
+	fents     []fluidEnt // pipes, tanks, pumps, offshore pumps, boilers, pumpjacks
+	// Fluid segments hold the fluid (state); fluidRem carries thousandths of fluid
+	// statistics per fluid (state).
+	fsegs    []fluid.Segment
+	fluidRem []fluid.Amount
 
 	free [numKinds][]int32 // free slots per kind
 
@@ -134,7 +141,13 @@ type Surface struct {
 	beltsDirty   bool
 	targetsDirty bool
 	powerDirty   bool
-	effectsDirty bool        // module effects must be recomputed (modules.go)
+	effectsDirty bool                      // module effects must be recomputed (modules.go)
+	fluidDirty   bool                      // fluid nodes and segments must be rebuilt (fluids.go)
+	fluidPending map[fluidNode]fluid.Share // loaded box contents, until the first rebuild
+	fnodes       []fluidNode
+	fnodeVol     []fluid.Amount
+	fnodeSeg     []int32
+	fconns       map[TilePos][]fconnPt
 	effects      []entEffect // by EntityID: beacons reaching it and its total effect
 	watchers     [][]watcher // by EntityID
 	active       [numKinds]bitset
@@ -311,8 +324,10 @@ func slotFamily(k Kind) Kind {
 		return KindAssembler
 	case KindInfinityChest, KindBridgeExport, KindBridgeImport:
 		return KindContainer
-	case KindAccumulator, KindEnergyInterface:
+	case KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		return KindSolar
+	case KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		return KindPipe
 	}
 	return k
 }
@@ -393,6 +408,9 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 	if err := s.checkModules(p, sp.Modules); err != nil {
 		return 0, fmt.Errorf("cannot build %s: %w", sp.Name, err)
 	}
+	if err := s.checkFluidMix(p, sp); err != nil {
+		return 0, err
+	}
 	switch p.Kind {
 	case KindAssembler:
 		if sp.Recipe != "" {
@@ -471,10 +489,12 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 		e.slot = s.addContainer(id, p, sp)
 	case KindPole:
 		e.slot = s.addPole(id)
-	case KindSolar, KindAccumulator, KindEnergyInterface:
+	case KindSolar, KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		e.slot = s.addGenerator(id, p)
 	case KindBeacon:
 		e.slot = s.addBeacon(id, pi)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		e.slot = s.addFluidEnt(id, pi)
 	}
 	s.setModules(id, sp.Modules)
 	s.topologyChanged(p.Kind)
@@ -489,8 +509,11 @@ func (s *Surface) topologyChanged(k Kind) {
 		s.beltsDirty = true
 	case KindPole:
 		s.powerDirty = true
-	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab:
+	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab, KindPumpjack:
 		s.effectsDirty = true
+	}
+	if len(s.fsegs) > 0 || len(s.fents) > 0 || k == KindAssembler || k == KindSteamEngine {
+		s.fluidDirty = true // a machine or a pipe may join or leave a segment
 	}
 	// Any entity can be an inserter's or drill's source or target, or need power.
 	s.targetsDirty = true
@@ -530,10 +553,12 @@ func (s *Surface) remove(id EntityID) []Stack {
 		items = s.removeContainer(e.slot)
 	case KindPole:
 		s.removePole(e.slot)
-	case KindSolar, KindAccumulator, KindEnergyInterface:
+	case KindSolar, KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		s.removeGenerator(e.slot)
 	case KindBeacon:
 		items = s.removeBeacon(e.slot)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		items = s.removeFluidEnt(e.slot)
 	}
 	fam := slotFamily(e.kind)
 	s.free[fam] = append(s.free[fam], e.slot)
@@ -559,6 +584,10 @@ func (s *Surface) Remove(id EntityID) ([]Stack, error) {
 
 // prepare rebuilds derived state after topology changes. It runs before updates each tick.
 func (s *Surface) prepare() {
+	if s.fluidDirty {
+		s.rebuildFluids()
+		s.fluidDirty = false
+	}
 	if s.beltsDirty {
 		s.rebuildBelts()
 		s.beltsDirty = false

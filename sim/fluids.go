@@ -713,7 +713,12 @@ func (s *Surface) updateBoiler(fe *fluidEnt) {
 		return
 	}
 	need := p.EnergyUsage * int64(a) / int64(fluid.Unit)
-	if !s.burn(&fe.fuel, need) {
+	had := fe.fuel.n
+	ok := s.burn(&fe.fuel, need)
+	if fe.fuel.n != had {
+		s.changed(fe.ent) // wakes the inserters that feed it
+	}
+	if !ok {
 		return
 	}
 	water.Take(fluid.ID(wid), a)

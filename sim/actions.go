@@ -601,7 +601,7 @@ func (s *Surface) contents(id EntityID) []Stack {
 		in := &s.ins[e.slot]
 		out = addStack(out, in.hand, in.handN)
 		out = addStack(out, in.fuel.fuel, in.fuel.n)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		out = s.crafterContents(&s.crafters[e.slot], out, true)
 		out = addModStacks(out, &s.crafters[e.slot].mods)
 	case KindDrill:

@@ -67,6 +67,7 @@ const (
 	KindBoiler
 	KindSteamEngine
 	KindPumpjack
+	KindRocketSilo
 	numKinds
 )
 
@@ -78,7 +79,7 @@ var kindNames = [...]string{
 	KindAccumulator: "accumulator", KindEnergyInterface: "energy-interface",
 	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import", KindBeacon: "beacon",
 	KindPipe: "pipe", KindPump: "pump", KindOffshorePump: "offshore-pump", KindBoiler: "boiler",
-	KindSteamEngine: "steam-engine", KindPumpjack: "pumpjack",
+	KindSteamEngine: "steam-engine", KindPumpjack: "pumpjack", KindRocketSilo: "rocket-silo",
 }
 
 func (k Kind) String() string {
@@ -120,6 +121,9 @@ type ItemProto struct {
 	Fluid  bool         `json:"fluid,omitempty"`
 	Normal int64        `json:"normal,omitempty"`
 	Yield  fluid.Amount `json:"yield,omitempty"`
+	// LaunchItem and LaunchCount are what a rocket launched with this item gives.
+	LaunchItem  string `json:"launch_item,omitempty"`
+	LaunchCount int32  `json:"launch_count,omitempty"`
 }
 
 // RecipeProto is a recipe prototype.
@@ -220,6 +224,13 @@ type EntityProto struct {
 	// offshore pump pumps.
 	PumpRate  fluid.Amount `json:"pump_rate,omitempty"`
 	FluidMade string       `json:"fluid_made,omitempty"`
+
+	// Rocket silos: the fixed recipe, parts per rocket, launch time and the power
+	// drawn while launching.
+	FixedRecipe string `json:"fixed_recipe,omitempty"`
+	RocketParts int32  `json:"rocket_parts,omitempty"`
+	LaunchTicks int32  `json:"launch_ticks,omitempty"`
+	ActiveUsage int64  `json:"active_usage,omitempty"`
 }
 
 // Bundle is a versioned set of prototypes. Its content hash is a surface's "mod set":
@@ -409,8 +420,8 @@ func (b *Bundle) index() error {
 			}
 			b.techIngIDs[i] = append(b.techIngIDs[i], id)
 		}
-		if len(t.Ingredients) > maxIngredients {
-			return fmt.Errorf("technology %s has %d ingredients, at most %d are supported", t.Name, len(t.Ingredients), maxIngredients)
+		if len(t.Ingredients) > maxTechPacks {
+			return fmt.Errorf("technology %s has %d ingredients, at most %d are supported", t.Name, len(t.Ingredients), maxTechPacks)
 		}
 	}
 	b.ingIDs = make([][]ItemID, len(b.Recipes))
@@ -482,7 +493,7 @@ func (b *Bundle) WriteJSON(w io.Writer) error {
 	return enc.Encode(b)
 }
 
-//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json data/fluids.json
+//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json data/fluids.json data/science.json
 var bundleData embed.FS
 
 var (
@@ -515,7 +526,12 @@ func DefaultBundle() *Bundle {
 			defaultBundleErr = err
 			return
 		}
-		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, fluids, modules)
+		science, err := bundleData.ReadFile("data/science.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, fluids, science, modules)
 	})
 	if defaultBundleErr != nil {
 		// The embedded data is part of the binary; failing here is a build defect.
@@ -527,18 +543,21 @@ func DefaultBundle() *Bundle {
 // maxIngredients and maxResults bound recipe shapes so machine state stays flat.
 const (
 	maxIngredients = 6
+	// maxTechPacks bounds a technology's packs (a lab has at most 8 inputs).
+	maxTechPacks = 8
 	maxResults     = 4
 )
 
 // BundleFromFacts converts the Factorio facts file (read from the game's prototype data)
 // and Starlane's extras into a bundle, without modules and beacons.
 func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
-	return BundleFromData(factsJSON, extrasJSON, nil, nil)
+	return BundleFromData(factsJSON, extrasJSON, nil, nil, nil)
 }
 
-// BundleFromData is BundleFromFacts plus the fluid data (data/fluids.json) and
-// the module and beacon data (data/modules.json); nil leaves either out.
-func BundleFromData(factsJSON, extrasJSON, fluidsJSON, modulesJSON []byte) (*Bundle, error) {
+// BundleFromData is BundleFromFacts plus the fluid data (data/fluids.json), the
+// science and rocket data (data/science.json, which needs the fluid data) and the
+// module and beacon data (data/modules.json); nil leaves one out.
+func BundleFromData(factsJSON, extrasJSON, fluidsJSON, scienceJSON, modulesJSON []byte) (*Bundle, error) {
 	var f factsFile
 	if err := json.Unmarshal(factsJSON, &f); err != nil {
 		return nil, fmt.Errorf("facts file: %w", err)
@@ -623,6 +642,14 @@ func BundleFromData(factsJSON, extrasJSON, fluidsJSON, modulesJSON []byte) (*Bun
 	if fluidsJSON != nil {
 		if err := addFluids(b, fluidsJSON, &f); err != nil {
 			return nil, fmt.Errorf("fluids file: %w", err)
+		}
+	}
+	if scienceJSON != nil {
+		if fluidsJSON == nil {
+			return nil, fmt.Errorf("science file: needs the fluid data")
+		}
+		if err := addScience(b, scienceJSON); err != nil {
+			return nil, fmt.Errorf("science file: %w", err)
 		}
 	}
 	if modulesJSON != nil {

@@ -43,6 +43,12 @@ func (s *Surface) ItemTotals() map[string]int64 {
 		for _, m := range c.mods {
 			add(m, 1)
 		}
+		if c.isSilo {
+			add(c.silo.cargo, 1)
+			add(c.silo.res, int64(c.silo.resN))
+			rp, _ := s.b.ItemID("rocket-part")
+			add(rp, int64(c.silo.parts))
+		}
 	}
 	for i := range s.drills {
 		d := &s.drills[i]

@@ -290,7 +290,13 @@ func addFluids(b *Bundle, raw []byte, f *factsFile) error {
 		b.Entities = append(b.Entities, e)
 		delete(b.Unsupported, name)
 	}
-	for name, r := range x.Recipes {
+	return addRecipes(b, x.Recipes)
+}
+
+// addRecipes adds (or replaces) recipes written as {"category", "time", "in":
+// [[type, name, amount, fluidbox_index?]...], "out": [...]}.
+func addRecipes(b *Bundle, recipes map[string]json.RawMessage) error {
+	for name, r := range recipes {
 		if strings.HasPrefix(name, "_") {
 			continue
 		}

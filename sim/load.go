@@ -343,6 +343,18 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 				}
 			}
 		}
+		if version >= 4 {
+			st := &c.silo
+			st.parts = d.i32()
+			st.cargo = d.item(b)
+			st.launch = d.i32()
+			st.res = d.item(b)
+			st.resN = d.i32()
+			d.checkStack(b, st.res, st.resN)
+			if st.parts < 0 || st.parts > 1<<20 || st.launch < 0 || st.launch > 1<<20 {
+				d.fail(fmt.Errorf("machine %d: rocket state out of range", i))
+			}
+		}
 		c.fseg = [maxFluidBoxes]int32{-1, -1, -1, -1, -1}
 		c.net = -1
 		if d.err != nil {
@@ -360,6 +372,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		pi := s.ents[c.ent].proto
 		p := &b.Entities[pi]
 		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed*effOne, p.EnergyUsage
+		c.isSilo = p.Kind == KindRocketSilo
+		if !c.isSilo && c.silo != (siloState{}) {
+			return fmt.Errorf("machine %d: rocket state on a %s", i, p.Name)
+		}
 		c.limit = s.recipeLimits(c.speed, c.recipe)
 		if err := s.checkLoadedModules(c.ent, &c.mods, c.bonus); err != nil {
 			return err

@@ -100,6 +100,8 @@ type crafter struct {
 	prod     int32                // productivity effect, percent
 	bonus    int32                // productivity bar, percent
 	fout     [3]fluid.Amount      // fluid results waiting for room
+	isSilo   bool
+	silo     siloState
 	fseg     [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)
 }
 
@@ -140,6 +142,10 @@ func (s *Surface) addCrafter(id EntityID, pi int, recipe string) int32 {
 	p := &s.b.Entities[pi]
 	c := crafter{ent: id, proto: int32(pi), furnace: p.Kind == KindFurnace, burner: p.Burner,
 		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1, fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
+	if p.Kind == KindRocketSilo {
+		c.isSilo = true
+		recipe = p.FixedRecipe
+	}
 	i := s.allocSlot(KindAssembler, len(s.crafters))
 	if int(i) == len(s.crafters) {
 		s.crafters = append(s.crafters, c)
@@ -206,6 +212,12 @@ func (s *Surface) crafterContents(c *crafter, out []Stack, inProgress bool) []St
 		}
 	}
 	out = addStack(out, c.fuel.fuel, c.fuel.n)
+	if c.isSilo {
+		out = addStack(out, c.silo.cargo, 1)
+		out = addStack(out, c.silo.res, c.silo.resN)
+		rp, _ := s.b.ItemID("rocket-part")
+		out = addStack(out, rp, c.silo.parts)
+	}
 	return out
 }
 
@@ -240,6 +252,11 @@ func (s *Surface) furnaceRecipe(c *crafter, item ItemID) int32 {
 
 // crafterAccepts returns how many of an item an inserter may put into a machine now.
 func (s *Surface) crafterAccepts(c *crafter, item ItemID) int32 {
+	if c.isSilo {
+		if n := s.siloAccepts(c, item); n > 0 {
+			return n
+		}
+	}
 	if c.burner {
 		if n := s.fuelAccepts(&c.fuel, item); n > 0 {
 			return n
@@ -265,6 +282,10 @@ func (s *Surface) crafterAccepts(c *crafter, item ItemID) int32 {
 // inserters, a hand is put in whole once the machine wants any of it.
 func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 	c := &s.crafters[ci]
+	if c.isSilo && s.siloAccepts(c, item) > 0 {
+		c.silo.cargo = item
+		return 1
+	}
 	if c.burner && s.fuelAccepts(&c.fuel, item) > 0 {
 		return s.fuelInsert(&c.fuel, item, n)
 	}
@@ -291,6 +312,9 @@ func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 
 // crafterOffer returns a product an inserter may take for a drop target.
 func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
+	if c.isSilo && c.silo.resN > 0 && s.accepts(drop, c.silo.res) > 0 {
+		return c.silo.res, c.silo.resN
+	}
 	if c.recipe < 0 {
 		return 0, 0
 	}
@@ -308,6 +332,15 @@ func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
 }
 
 func (s *Surface) crafterTake(c *crafter, item ItemID, n int32) int32 {
+	if c.isSilo && item == c.silo.res && c.silo.resN > 0 {
+		n = min(n, c.silo.resN)
+		c.silo.resN -= n
+		if c.silo.resN == 0 {
+			c.silo.res = 0
+		}
+		s.active[KindAssembler].set(s.ents[c.ent].slot) // room for the next launch
+		return n
+	}
 	if c.recipe < 0 {
 		return 0
 	}
@@ -333,6 +366,9 @@ func (s *Surface) updateCrafter(ci int32) {
 		return
 	}
 	r := &s.b.Recipes[c.recipe]
+	if c.isSilo && !c.crafting && s.updateSilo(ci, c, &s.b.Entities[c.proto]) {
+		return
+	}
 	if !c.crafting && !s.startCraft(c, r) {
 		if len(r.FluidIn) == 0 && len(r.FluidOut) == 0 {
 			s.sleep(KindAssembler, ci)
@@ -356,7 +392,11 @@ func (s *Surface) updateCrafter(ci int32) {
 		times += bonusCrafts(&c.bonus, c.prod)
 	}
 	for k, res := range r.Results {
-		c.out[k] += res.Amount * times
+		if c.isSilo {
+			c.silo.parts += res.Amount * times // built into the rocket
+		} else {
+			c.out[k] += res.Amount * times
+		}
 		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount*times))
 	}
 	for k, fa := range r.FluidOut {
@@ -368,7 +408,7 @@ func (s *Surface) updateCrafter(ci int32) {
 		s.flushFluids(c, r)
 	}
 	s.hash = (s.hash ^ uint64(c.ent)) * 0x100000001b3
-	if !s.startCraft(c, r) {
+	if (c.isSilo && c.silo.parts >= s.b.Entities[c.proto].RocketParts) || !s.startCraft(c, r) {
 		c.work = 0
 	}
 	s.changed(c.ent)
@@ -520,8 +560,8 @@ func (s *Surface) updateLab(li int32) {
 }
 
 // labTechInputs maps a tech's ingredients to a lab's input slots (-1: lab cannot take it).
-func (s *Surface) labTechInputs(l *lab, tech int32) [maxIngredients]int {
-	var out [maxIngredients]int
+func (s *Surface) labTechInputs(l *lab, tech int32) [maxTechPacks]int {
+	var out [maxTechPacks]int
 	for k, id := range s.b.techIngIDs[tech] {
 		out[k] = s.labInput(l, id)
 	}

@@ -211,7 +211,7 @@ func (s *Surface) moduleSlots(id EntityID) (*modSlots, *EntityProto) {
 		return nil, p
 	}
 	switch e.kind {
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		return &s.crafters[e.slot].mods, p
 	case KindDrill:
 		return &s.drills[e.slot].mods, p

@@ -213,10 +213,10 @@ func TestPastedBalancerBalances(t *testing.T) {
 }
 
 func TestPasteUnknownRecipesAndItems(t *testing.T) {
-	// A 2.0 blueprint of an assembling machine making rocket fuel (the bundle has no
+	// A 2.0 blueprint of an assembling machine making kovarex enrichment (the bundle has no
 	// such recipe) and a splitter filtering an unknown item.
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
-		{Number: 1, Name: "assembling-machine-2", Position: blueprint.Position{X: 384, Y: 384}, Recipe: "rocket-fuel"},
+		{Number: 1, Name: "assembling-machine-2", Position: blueprint.Position{X: 384, Y: 384}, Recipe: "kovarex-enrichment-process"},
 		{Number: 2, Name: "splitter", Position: blueprint.Position{X: 1024, Y: 128}, Filter: &blueprint.ItemFilter{Name: "uranium-238"}},
 	}}
 	str, err := blueprint.EncodeBlueprint(bp)
@@ -224,14 +224,14 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newTestSurface(t)
-	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "recipe rocket-fuel ×1") || !strings.Contains(err.Error(), "item uranium-238 ×1") {
+	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "recipe kovarex-enrichment-process ×1") || !strings.Contains(err.Error(), "item uranium-238 ×1") {
 		t.Fatalf("paste with unknown recipe and item: %v", err)
 	}
 	res, err := s.Paste(str, 0, 0, 0, PasteSkipUnknown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Built != 2 || res.Skipped["recipe rocket-fuel"] != 1 {
+	if res.Built != 2 || res.Skipped["recipe kovarex-enrichment-process"] != 1 {
 		t.Fatalf("skip-unknown paste: %+v", res)
 	}
 	if info, _ := s.Entity(res.Entities[0]); info.Recipe != "" {

@@ -532,6 +532,12 @@ func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 		for _, a := range c.fout {
 			e.i(int64(a))
 		}
+		st := &c.silo
+		e.i(int64(st.parts))
+		e.u(uint64(st.cargo))
+		e.i(int64(st.launch))
+		e.u(uint64(st.res))
+		e.i(int64(st.resN))
 	}
 }
 
@@ -649,7 +655,7 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 			}
 		case KindInserter:
 			s.encodeInserter(&e, en.slot)
-		case KindAssembler, KindFurnace:
+		case KindAssembler, KindFurnace, KindRocketSilo:
 			s.encodeCrafter(&e, en.slot, SaveVersion)
 		case KindDrill:
 			s.encodeDrill(&e, en.slot, SaveVersion)

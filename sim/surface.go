@@ -278,7 +278,7 @@ func (s *Surface) Entity(id EntityID) (EntityInfo, bool) {
 	e := &s.ents[id]
 	info := EntityInfo{ID: id, Name: s.b.Entities[e.proto].Name, Kind: e.kind, Dir: e.dir,
 		X: e.x, Y: e.y, W: e.w, H: e.h, Label: s.labels[id]}
-	if e.kind == KindAssembler || e.kind == KindFurnace {
+	if e.kind == KindAssembler || e.kind == KindFurnace || e.kind == KindRocketSilo {
 		if r := s.crafters[e.slot].recipe; r >= 0 {
 			info.Recipe = s.b.Recipes[r].Name
 		}
@@ -320,7 +320,7 @@ func slotFamily(k Kind) Kind {
 	switch k {
 	case KindUnderground:
 		return KindBelt
-	case KindFurnace:
+	case KindFurnace, KindRocketSilo:
 		return KindAssembler
 	case KindInfinityChest, KindBridgeExport, KindBridgeImport:
 		return KindContainer
@@ -412,6 +412,10 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 		return 0, err
 	}
 	switch p.Kind {
+	case KindRocketSilo:
+		if sp.Recipe != "" && sp.Recipe != p.FixedRecipe {
+			return 0, fmt.Errorf("cannot build %s with recipe %s: its recipe is always %s", sp.Name, sp.Recipe, p.FixedRecipe)
+		}
 	case KindAssembler:
 		if sp.Recipe != "" {
 			if err := s.recipeAllowed(p, sp.Recipe); err != nil {
@@ -479,7 +483,7 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 		e.slot = s.addSplitter(id, sp)
 	case KindInserter:
 		e.slot = s.addInserter(id, p)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		e.slot = s.addCrafter(id, pi, sp.Recipe)
 	case KindDrill:
 		e.slot = s.addDrill(id, pi)
@@ -509,7 +513,7 @@ func (s *Surface) topologyChanged(k Kind) {
 		s.beltsDirty = true
 	case KindPole:
 		s.powerDirty = true
-	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab, KindPumpjack:
+	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab, KindPumpjack, KindRocketSilo:
 		s.effectsDirty = true
 	}
 	if len(s.fsegs) > 0 || len(s.fents) > 0 || k == KindAssembler || k == KindSteamEngine {
@@ -543,7 +547,7 @@ func (s *Surface) remove(id EntityID) []Stack {
 		items = s.removeSplitter(e.slot)
 	case KindInserter:
 		items = s.removeInserter(e.slot)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		items = s.removeCrafter(e.slot)
 	case KindDrill:
 		items = s.removeDrill(e.slot)

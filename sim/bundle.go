@@ -545,7 +545,7 @@ const (
 	maxIngredients = 6
 	// maxTechPacks bounds a technology's packs (a lab has at most 8 inputs).
 	maxTechPacks = 8
-	maxResults     = 4
+	maxResults   = 4
 )
 
 // BundleFromFacts converts the Factorio facts file (read from the game's prototype data)

@@ -97,9 +97,9 @@ type crafter struct {
 	net      int32
 	fuel     burnerState
 	mods     modSlots
-	prod     int32                // productivity effect, percent
-	bonus    int32                // productivity bar, percent
-	fout     [3]fluid.Amount      // fluid results waiting for room
+	prod     int32           // productivity effect, percent
+	bonus    int32           // productivity bar, percent
+	fout     [3]fluid.Amount // fluid results waiting for room
 	isSilo   bool
 	silo     siloState
 	fseg     [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)

@@ -20,11 +20,11 @@ import (
 // platforms does not exist there.
 
 type scienceFile struct {
-	Items    map[string]json.RawMessage `json:"items"`
-	Launch   map[string]json.RawMessage `json:"launch_products"`
-	Recipes  map[string]json.RawMessage `json:"recipes"`
-	Silo     json.RawMessage            `json:"rocket_silo"`
-	Techs    map[string]json.RawMessage `json:"technologies"`
+	Items   map[string]json.RawMessage `json:"items"`
+	Launch  map[string]json.RawMessage `json:"launch_products"`
+	Recipes map[string]json.RawMessage `json:"recipes"`
+	Silo    json.RawMessage            `json:"rocket_silo"`
+	Techs   map[string]json.RawMessage `json:"technologies"`
 }
 
 func addScience(b *Bundle, raw []byte) error {

@@ -25,7 +25,7 @@ const (
 
 // decodeState rebuilds a surface from a save body of the given format version. Every
 // index read is checked; anything inconsistent is an error naming what is wrong.
-func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error) {
+func decodeState(b *Bundle, body []byte, version uint32, rm *remap) (s *Surface, err error) {
 	defer func() {
 		// The checks below should catch every inconsistency; this keeps a corrupt save
 		// that slips past them an error rather than a crash.
@@ -33,7 +33,7 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 			s, err = nil, fmt.Errorf("inconsistent state: %v", r)
 		}
 	}()
-	d := &decoder{buf: body}
+	d := &decoder{buf: body, remap: rm}
 	name, planet := d.str(maxName), d.str(maxName)
 	seed := d.u()
 	cfg := Config{Name: name, Planet: planet, Seed: seed}
@@ -60,7 +60,20 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 	f.research = d.i32()
 	f.repeat = d.b()
 	f.progress = d.i()
-	if nd := d.n(len(b.Techs)); nd > 0 {
+	if rm != nil {
+		if f.research >= int32(len(rm.techs)) || f.research < -1 {
+			return nil, fmt.Errorf("research %d out of range", f.research)
+		}
+		if f.research >= 0 {
+			f.research = rm.techs[f.research]
+		}
+		if nd := d.n(len(rm.techs)); nd > 0 {
+			f.done = make([]bool, len(b.Techs))
+			for i := 0; i < nd; i++ {
+				f.done[rm.techs[i]] = d.b()
+			}
+		}
+	} else if nd := d.n(len(b.Techs)); nd > 0 {
 		f.done = make([]bool, nd)
 		for i := range f.done {
 			f.done[i] = d.b()
@@ -93,6 +106,12 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 	for i := 1; i < ne && d.err == nil; i++ {
 		en := &s.ents[i]
 		en.proto = d.i32()
+		if rm != nil && en.proto >= 0 {
+			if int(en.proto) >= len(rm.ents) {
+				return nil, fmt.Errorf("entity #%d: prototype %d out of range", i, en.proto)
+			}
+			en.proto = rm.ents[en.proto]
+		}
 		if en.proto < 0 {
 			en.proto = -1
 			continue
@@ -120,8 +139,8 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 		s.labels[id] = label
 	}
 	for k := range s.free {
-		if version < 4 && Kind(k) == KindBeacon {
-			continue // beacons came with format 4
+		if version < 4 && Kind(k) >= KindBeacon {
+			continue // beacons and the kinds after them came with format 4
 		}
 		n := d.n(maxSlotList)
 		s.free[k] = nil
@@ -162,7 +181,7 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 }
 
 func decodeCounts(d *decoder, b *Bundle) []int64 {
-	n := d.n(len(b.Items))
+	n := d.n(d.itemCount(b))
 	if n == 0 {
 		return nil
 	}
@@ -176,9 +195,12 @@ func decodeCounts(d *decoder, b *Bundle) []int64 {
 
 func (d *decoder) item(b *Bundle) ItemID {
 	v := d.u()
-	if v > uint64(len(b.Items)) {
+	if v > uint64(d.itemCount(b)) {
 		d.fail(fmt.Errorf("item %d out of range", v))
 		return 0
+	}
+	if d.remap != nil {
+		return d.remap.items[v]
 	}
 	return ItemID(v)
 }
@@ -322,6 +344,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		c := &s.crafters[i]
 		c.ent = EntityID(d.u32())
 		c.recipe = d.i32()
+		if rm := d.remap; rm != nil && c.recipe >= 0 {
+			if int(c.recipe) >= len(rm.recipes) {
+				return fmt.Errorf("machine %d: recipe %d out of range", i, c.recipe)
+			}
+			c.recipe = rm.recipes[c.recipe]
+		}
 		for k := range c.in {
 			c.in[k] = d.i32()
 			d.checkStack(b, 1, c.in[k])
@@ -506,7 +534,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			p.outbox = append(p.outbox, o)
 		}
 		if version >= 3 {
-			nf := d.n(len(b.Items))
+			nf := d.n(d.itemCount(b))
 			for k := 0; k < nf && d.err == nil; k++ {
 				p.filter = append(p.filter, d.item(b))
 			}
@@ -700,8 +728,17 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 	}
 	st := &s.stats
 	st.researched = d.i()
+	// Per-item arrays are in the save's item order: with an earlier bundle, item i
+	// of the save is slot[i] here.
+	slot := func(i int) int { return i }
+	nItems := len(b.Items) + 1
+	if d.remap != nil {
+		slot = func(i int) int { return int(d.remap.items[i]) }
+		nItems = len(d.remap.items)
+	}
 	for _, c := range []*counter{&st.produced, &st.consumed, &st.lab} {
-		for i := range c.total {
+		for j := 0; j < nItems; j++ {
+			i := slot(j)
 			c.total[i] = d.i()
 			if version >= 2 {
 				c.cur[i] = d.i()
@@ -714,8 +751,8 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 		}
 	}
 	for _, arr := range [][]int64{st.created, st.voided, st.spilled, st.bridgedOut, st.bridgedIn} {
-		for i := range arr {
-			arr[i] = d.i()
+		for j := 0; j < nItems; j++ {
+			arr[slot(j)] = d.i()
 		}
 	}
 	return d.err

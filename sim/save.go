@@ -238,11 +238,18 @@ func LoadLimited(b *Bundle, r io.Reader, max int64) (*Surface, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rm *remap
 	if info.BundleHash != b.Hash() {
-		return nil, fmt.Errorf("save was made with prototype bundle %s, this build has %s: load it with the same bundle",
-			info.BundleHash[:12], b.ShortHash())
+		rm, err = legacyRemap(b, info.BundleHash)
+		if err != nil {
+			return nil, err
+		}
+		if rm == nil {
+			return nil, fmt.Errorf("save was made with prototype bundle %s, this build has %s: load it with the same bundle",
+				info.BundleHash[:12], b.ShortHash())
+		}
 	}
-	s, err := decodeState(b, body, info.Version)
+	s, err := decodeState(b, body, info.Version, rm)
 	if err != nil {
 		return nil, fmt.Errorf("corrupt save: %w", err)
 	}
@@ -323,7 +330,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 		e.str(s.labels[id])
 	}
 	for k := range s.free {
-		if version < 4 && Kind(k) == KindBeacon {
+		if version < 4 && Kind(k) >= KindBeacon {
 			continue
 		}
 		e.u(uint64(len(s.free[k])))

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"sort"
 	"strings"
 	"testing"
 
@@ -323,5 +324,28 @@ func TestFluidRecipesNeedFluidBoxes(t *testing.T) {
 	}
 	if _, err := s.Build(BuildSpec{Name: "chemical-plant", X: 5, Y: 0, Recipe: "basic-oil-processing"}); err == nil {
 		t.Error("a chemical plant accepted an oil-processing recipe")
+	}
+}
+
+func TestEntityHashesNameFluidDifferences(t *testing.T) {
+	a := steamColumn(t, 10)
+	b := steamColumn(t, 10)
+	a.Run(300)
+	b.Run(300)
+	// Take a little steam out of one column of b: its boiler and engines differ.
+	boiler := b.EntityAt(30, 0)
+	seg := b.seg(b.fents[b.ents[boiler].slot].seg[1])
+	seg.Amount -= fluid.Unit
+	ha, hb := a.EntityHashes(), b.EntityHashes()
+	var differ []string
+	for id, h := range ha {
+		if hb[id] != h {
+			e, _ := b.Entity(EntityID(id))
+			differ = append(differ, e.Name)
+		}
+	}
+	sort.Strings(differ)
+	if strings.Join(differ, ",") != "boiler,steam-engine,steam-engine" {
+		t.Errorf("entities named by the desync: %v, want the boiler and its two engines", differ)
 	}
 }

@@ -670,6 +670,26 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 			s.encodeLab(&e, en.slot, SaveVersion)
 		case KindBeacon:
 			encodeMods(&e, &s.beacons[en.slot].mods)
+		case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+			// The entity's own state and its segments' contents, so a desync in a
+			// fluid system names the entities of the segments that differ.
+			fe := &s.fents[en.slot]
+			encodeBurner(&e, &fe.fuel)
+			e.i(fe.work)
+			e.i(int64(fe.held))
+			encodeMods(&e, &fe.mods)
+			e.i(int64(fe.bonus))
+			for _, si := range fe.seg {
+				if sg := s.seg(si); sg != nil {
+					e.u(uint64(sg.Fluid))
+					e.i(int64(sg.Amount))
+				}
+			}
+		case KindSteamEngine:
+			if sg := s.seg(s.gens[en.slot].seg); sg != nil {
+				e.u(uint64(sg.Fluid))
+				e.i(int64(sg.Amount))
+			}
 		case KindContainer, KindInfinityChest, KindBridgeExport, KindBridgeImport:
 			s.encodeContainer(&e, en.slot)
 			if c := &s.chests[en.slot]; c.port >= 0 {

@@ -516,8 +516,9 @@ func (s *Surface) topologyChanged(k Kind) {
 	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab, KindPumpjack, KindRocketSilo:
 		s.effectsDirty = true
 	}
-	if len(s.fsegs) > 0 || len(s.fents) > 0 || k == KindAssembler || k == KindSteamEngine {
-		s.fluidDirty = true // a machine or a pipe may join or leave a segment
+	switch k {
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindSteamEngine, KindPumpjack, KindAssembler:
+		s.fluidDirty = true // a fluid box joins or leaves a segment
 	}
 	// Any entity can be an inserter's or drill's source or target, or need power.
 	s.targetsDirty = true

@@ -349,3 +349,33 @@ func TestEntityHashesNameFluidDifferences(t *testing.T) {
 		t.Errorf("entities named by the desync: %v, want the boiler and its two engines", differ)
 	}
 }
+
+func TestElectricEnginesNeedLubricant(t *testing.T) {
+	// An assembling machine 3 makes an electric engine unit from an engine unit, 2
+	// circuits and 15 lubricant in 10 s / 1.25 = 8 s: 7.5 a minute while lubricant
+	// lasts, none without it.
+	s := newTestSurface(t)
+	powered(t, s, 5, -6)
+	am := mustBuild(t, s, BuildSpec{Name: "assembling-machine-3", X: 0, Y: 0, Recipe: "electric-engine-unit"})
+	// Lubricant input (0, -1) north: tile (1, 0) facing north; a tank whose south
+	// connection (bottom-right tile) sits at (1, -1).
+	tank := mustBuild(t, s, BuildSpec{Name: "storage-tank", X: -1, Y: -3})
+	mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: -2, Y: 1, Infinity: &InfinitySettings{Filters: []InfinityFilter{
+		{Item: "engine-unit", Count: 20, Mode: "exactly"}, {Item: "electronic-circuit", Count: 40, Mode: "exactly"}}}})
+	mustBuild(t, s, BuildSpec{Name: "fast-inserter", X: -1, Y: 1, Dir: West})
+	mustBuild(t, s, BuildSpec{Name: "fast-inserter", X: 3, Y: 1, Dir: West})
+	mustBuild(t, s, BuildSpec{Name: "steel-chest", X: 4, Y: 1})
+	engines, _ := s.b.ItemID("electric-engine-unit")
+	s.Run(600)
+	if got := s.stats.produced.total[engines]; got != 0 {
+		t.Fatalf("made %d engines without lubricant", got)
+	}
+	fill(t, s, tank, "lubricant", 15*30)
+	s.Run(3600)
+	if got := s.stats.produced.total[engines]; got < 7 || got > 8 {
+		t.Errorf("made %d engines in a minute with lubricant, want 7.5", got)
+	}
+	if _, n := segAmount(s, am, 0); n > 15*30-15*7 {
+		t.Errorf("lubricant left %d, want 15 used per engine", n)
+	}
+}

@@ -44,10 +44,10 @@ func (s *Surface) ItemTotals() map[string]int64 {
 			add(m, 1)
 		}
 		if c.isSilo {
-			add(c.silo.cargo, 1)
-			add(c.silo.res, int64(c.silo.resN))
+			add(c.x.silo.cargo, 1)
+			add(c.x.silo.res, int64(c.x.silo.resN))
 			rp, _ := s.b.ItemID("rocket-part")
-			add(rp, int64(c.silo.parts))
+			add(rp, int64(c.x.silo.parts))
 		}
 	}
 	for i := range s.drills {

@@ -540,7 +540,9 @@ func (s *Surface) rebuildFluids() {
 	// Hand each machine the segments of its boxes.
 	for i := range s.crafters {
 		c := &s.crafters[i]
-		c.fseg = [maxFluidBoxes]int32{-1, -1, -1, -1, -1}
+		if c.x != nil {
+			c.x.fseg = [maxFluidBoxes]int32{-1, -1, -1, -1, -1}
+		}
 	}
 	for i := range s.fents {
 		s.fents[i].seg = [2]int32{-1, -1}
@@ -553,7 +555,9 @@ func (s *Surface) rebuildFluids() {
 		seg := s.fnodeSeg[ni]
 		switch slotFamily(e.kind) {
 		case KindAssembler:
-			s.crafters[e.slot].fseg[n.box] = seg
+			if x := s.crafters[e.slot].x; x != nil {
+				x.fseg[n.box] = seg
+			}
 		case KindPipe:
 			if n.box < 2 {
 				s.fents[e.slot].seg[n.box] = seg
@@ -786,7 +790,7 @@ func (s *Surface) crafterFluidsReady(c *crafter, r *RecipeProto) bool {
 		return false
 	}
 	for _, fa := range r.FluidIn {
-		sg := s.seg(c.fseg[s.inBox(c, fa.Box)])
+		sg := s.seg(c.x.fseg[s.inBox(c, fa.Box)])
 		if sg == nil || sg.Has(fluid.ID(fa.id)) < fa.Amount {
 			return false
 		}
@@ -818,7 +822,7 @@ func (s *Surface) boxIndex(c *crafter, flow int8, k int8) int {
 
 func (s *Surface) takeFluids(c *crafter, r *RecipeProto) {
 	for _, fa := range r.FluidIn {
-		s.seg(c.fseg[s.inBox(c, fa.Box)]).Take(fluid.ID(fa.id), fa.Amount)
+		s.seg(c.x.fseg[s.inBox(c, fa.Box)]).Take(fluid.ID(fa.id), fa.Amount)
 		s.fluidStat(fa.id, -fa.Amount, false)
 	}
 }
@@ -828,13 +832,13 @@ func (s *Surface) takeFluids(c *crafter, r *RecipeProto) {
 func (s *Surface) flushFluids(c *crafter, r *RecipeProto) bool {
 	done := true
 	for k, fa := range r.FluidOut {
-		if c.fout[k] == 0 {
+		if c.x.fout[k] == 0 {
 			continue
 		}
-		if sg := s.seg(c.fseg[s.outBox(c, fa.Box)]); sg != nil {
-			c.fout[k] -= sg.Put(fluid.ID(fa.id), c.fout[k])
+		if sg := s.seg(c.x.fseg[s.outBox(c, fa.Box)]); sg != nil {
+			c.x.fout[k] -= sg.Put(fluid.ID(fa.id), c.x.fout[k])
 		}
-		if c.fout[k] > 0 {
+		if c.x.fout[k] > 0 {
 			done = false
 		}
 	}

@@ -361,18 +361,19 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		c.work = workFrom(d.i(), version)
 		c.crafting = d.b()
 		decodeBurner(d, b, &c.fuel)
+		var x crafterExt
 		if version >= 4 {
 			decodeMods(d, b, &c.mods)
 			c.bonus = d.i32()
-			for k := range c.fout {
-				c.fout[k] = fluid.Amount(d.i())
-				if c.fout[k] < 0 || c.fout[k] > 1<<40 {
-					d.fail(fmt.Errorf("machine %d: fluid result %d out of range", i, c.fout[k]))
+			for k := range x.fout {
+				x.fout[k] = fluid.Amount(d.i())
+				if x.fout[k] < 0 || x.fout[k] > 1<<40 {
+					d.fail(fmt.Errorf("machine %d: fluid result %d out of range", i, x.fout[k]))
 				}
 			}
 		}
 		if version >= 4 {
-			st := &c.silo
+			st := &x.silo
 			st.parts = d.i32()
 			st.cargo = d.item(b)
 			st.launch = d.i32()
@@ -383,7 +384,6 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 				d.fail(fmt.Errorf("machine %d: rocket state out of range", i))
 			}
 		}
-		c.fseg = [maxFluidBoxes]int32{-1, -1, -1, -1, -1}
 		c.net = -1
 		if d.err != nil {
 			return d.err
@@ -401,7 +401,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		p := &b.Entities[pi]
 		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed*effOne, p.EnergyUsage
 		c.isSilo = p.Kind == KindRocketSilo
-		if !c.isSilo && c.silo != (siloState{}) {
+		if c.x = newCrafterExt(p); c.x != nil {
+			c.x.fout, c.x.silo = x.fout, x.silo
+		} else if x != (crafterExt{}) {
+			return fmt.Errorf("machine %d: fluid or rocket state on a %s", i, p.Name)
+		}
+		if !c.isSilo && x.silo != (siloState{}) {
 			return fmt.Errorf("machine %d: rocket state on a %s", i, p.Name)
 		}
 		c.limit = s.recipeLimits(c.speed, c.recipe)

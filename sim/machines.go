@@ -99,10 +99,24 @@ type crafter struct {
 	mods     modSlots
 	prod     int32           // productivity effect, percent
 	bonus    int32           // productivity bar, percent
-	fout     [3]fluid.Amount // fluid results waiting for room
 	isSilo   bool
-	silo     siloState
-	fseg     [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)
+	// x holds what only machines with fluid boxes and silos need, apart so that
+	// the crafters the tick walks stay small.
+	x *crafterExt
+}
+
+// crafterExt is the state of a machine with fluid boxes or a rocket silo.
+type crafterExt struct {
+	fout [3]fluid.Amount      // fluid results waiting for room
+	fseg [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)
+	silo siloState
+}
+
+func newCrafterExt(p *EntityProto) *crafterExt {
+	if len(p.Boxes) == 0 && p.Kind != KindRocketSilo {
+		return nil
+	}
+	return &crafterExt{fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
 }
 
 func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
@@ -141,7 +155,7 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 func (s *Surface) addCrafter(id EntityID, pi int, recipe string) int32 {
 	p := &s.b.Entities[pi]
 	c := crafter{ent: id, proto: int32(pi), furnace: p.Kind == KindFurnace, burner: p.Burner,
-		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1, fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
+		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1, x: newCrafterExt(p)}
 	if p.Kind == KindRocketSilo {
 		c.isSilo = true
 		recipe = p.FixedRecipe
@@ -167,7 +181,9 @@ func (s *Surface) setRecipe(ci int32, ri int32) []Stack {
 	out := s.crafterContents(c, nil, false)
 	c.in, c.out = [maxIngredients]int32{}, [maxResults]int32{}
 	c.work, c.crafting, c.bonus = 0, false, 0
-	c.fout = [3]fluid.Amount{}
+	if c.x != nil {
+		c.x.fout = [3]fluid.Amount{}
+	}
 	if s.b.Entities[c.proto].BoxesNeedFluidRecipe {
 		s.fluidDirty = true // the machine's fluid boxes come and go with fluid recipes
 	}
@@ -213,10 +229,10 @@ func (s *Surface) crafterContents(c *crafter, out []Stack, inProgress bool) []St
 	}
 	out = addStack(out, c.fuel.fuel, c.fuel.n)
 	if c.isSilo {
-		out = addStack(out, c.silo.cargo, 1)
-		out = addStack(out, c.silo.res, c.silo.resN)
+		out = addStack(out, c.x.silo.cargo, 1)
+		out = addStack(out, c.x.silo.res, c.x.silo.resN)
 		rp, _ := s.b.ItemID("rocket-part")
-		out = addStack(out, rp, c.silo.parts)
+		out = addStack(out, rp, c.x.silo.parts)
 	}
 	return out
 }
@@ -231,7 +247,7 @@ func (s *Surface) removeCrafter(ci int32) []Stack {
 			s.stats.unconsume(s.b.ingIDs[c.recipe][k], int64(ing.Amount))
 		}
 	}
-	s.crafters[ci] = crafter{recipe: -1, net: -1, fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
+	s.crafters[ci] = crafter{recipe: -1, net: -1}
 	return items
 }
 
@@ -283,7 +299,7 @@ func (s *Surface) crafterAccepts(c *crafter, item ItemID) int32 {
 func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 	c := &s.crafters[ci]
 	if c.isSilo && s.siloAccepts(c, item) > 0 {
-		c.silo.cargo = item
+		c.x.silo.cargo = item
 		return 1
 	}
 	if c.burner && s.fuelAccepts(&c.fuel, item) > 0 {
@@ -312,8 +328,8 @@ func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 
 // crafterOffer returns a product an inserter may take for a drop target.
 func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
-	if c.isSilo && c.silo.resN > 0 && s.accepts(drop, c.silo.res) > 0 {
-		return c.silo.res, c.silo.resN
+	if c.isSilo && c.x.silo.resN > 0 && s.accepts(drop, c.x.silo.res) > 0 {
+		return c.x.silo.res, c.x.silo.resN
 	}
 	if c.recipe < 0 {
 		return 0, 0
@@ -332,11 +348,11 @@ func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
 }
 
 func (s *Surface) crafterTake(c *crafter, item ItemID, n int32) int32 {
-	if c.isSilo && item == c.silo.res && c.silo.resN > 0 {
-		n = min(n, c.silo.resN)
-		c.silo.resN -= n
-		if c.silo.resN == 0 {
-			c.silo.res = 0
+	if c.isSilo && item == c.x.silo.res && c.x.silo.resN > 0 {
+		n = min(n, c.x.silo.resN)
+		c.x.silo.resN -= n
+		if c.x.silo.resN == 0 {
+			c.x.silo.res = 0
 		}
 		s.active[KindAssembler].set(s.ents[c.ent].slot) // room for the next launch
 		return n
@@ -393,7 +409,7 @@ func (s *Surface) updateCrafter(ci int32) {
 	}
 	for k, res := range r.Results {
 		if c.isSilo {
-			c.silo.parts += res.Amount * times // built into the rocket
+			c.x.silo.parts += res.Amount * times // built into the rocket
 		} else {
 			c.out[k] += res.Amount * times
 		}
@@ -401,14 +417,14 @@ func (s *Surface) updateCrafter(ci int32) {
 	}
 	for k, fa := range r.FluidOut {
 		a := fa.Amount * fluid.Amount(times)
-		c.fout[k] += a
+		c.x.fout[k] += a
 		s.fluidStat(fa.id, a, false)
 	}
 	if len(r.FluidOut) > 0 {
 		s.flushFluids(c, r)
 	}
 	s.hash = (s.hash ^ uint64(c.ent)) * 0x100000001b3
-	if (c.isSilo && c.silo.parts >= s.b.Entities[c.proto].RocketParts) || !s.startCraft(c, r) {
+	if (c.isSilo && c.x.silo.parts >= s.b.Entities[c.proto].RocketParts) || !s.startCraft(c, r) {
 		c.work = 0
 	}
 	s.changed(c.ent)

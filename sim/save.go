@@ -536,10 +536,14 @@ func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 	if version >= 4 {
 		encodeMods(e, &c.mods)
 		e.i(int64(c.bonus))
-		for _, a := range c.fout {
+		x := c.x
+		if x == nil {
+			x = &crafterExt{}
+		}
+		for _, a := range x.fout {
 			e.i(int64(a))
 		}
-		st := &c.silo
+		st := &x.silo
 		e.i(int64(st.parts))
 		e.u(uint64(st.cargo))
 		e.i(int64(st.launch))

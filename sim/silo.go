@@ -132,7 +132,7 @@ type siloState struct {
 
 // siloAccepts: a silo takes one item that has launch products into its rocket.
 func (s *Surface) siloAccepts(c *crafter, item ItemID) int32 {
-	if c.silo.cargo == 0 && c.silo.launch == 0 && s.b.Items[item-1].LaunchCount > 0 {
+	if c.x.silo.cargo == 0 && c.x.silo.launch == 0 && s.b.Items[item-1].LaunchCount > 0 {
 		return 1
 	}
 	return 0
@@ -142,7 +142,7 @@ func (s *Surface) siloAccepts(c *crafter, item ItemID) int32 {
 // the rocket (launching, or waiting for a satellite or for room for the
 // products) and must not craft parts.
 func (s *Surface) updateSilo(ci int32, c *crafter, p *EntityProto) bool {
-	st := &c.silo
+	st := &c.x.silo
 	if st.launch > 0 {
 		if c.net >= 0 {
 			s.nets[c.net].demand += p.ActiveUsage

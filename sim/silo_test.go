@@ -31,17 +31,17 @@ func TestRocketLaunch(t *testing.T) {
 	rp, _ := s.b.ItemID("rocket-part")
 	c := &s.crafters[s.ents[silo].slot]
 	// 300 s of parts plus the launch, and a little for the first ingredients.
-	for tick := 0; tick < 310*60 && c.silo.launch == 0; tick++ {
+	for tick := 0; tick < 310*60 && c.x.silo.launch == 0; tick++ {
 		s.Step(nil)
 	}
-	if c.silo.launch == 0 || c.silo.parts != 100 || c.silo.cargo == 0 {
-		t.Fatalf("no launch after 310 s: %d parts, cargo %d", c.silo.parts, c.silo.cargo)
+	if c.x.silo.launch == 0 || c.x.silo.parts != 100 || c.x.silo.cargo == 0 {
+		t.Fatalf("no launch after 310 s: %d parts, cargo %d", c.x.silo.parts, c.x.silo.cargo)
 	}
 	started := s.Tick()
 	if started < 300*60 {
 		t.Errorf("the launch started at tick %d, before 100 parts could take 18,000 ticks", started)
 	}
-	for c.silo.launch > 0 {
+	for c.x.silo.launch > 0 {
 		s.Step(nil)
 	}
 	if took := s.Tick() - started; took != 1545 {
@@ -58,7 +58,7 @@ func TestRocketLaunch(t *testing.T) {
 		t.Errorf("space science taken out of the silo: %d, want 1,000", got)
 	}
 	// The silo builds the next rocket meanwhile.
-	if c.silo.parts == 0 {
+	if c.x.silo.parts == 0 {
 		t.Error("no parts for the next rocket")
 	}
 }

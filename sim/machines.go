@@ -97,8 +97,8 @@ type crafter struct {
 	net      int32
 	fuel     burnerState
 	mods     modSlots
-	prod     int32           // productivity effect, percent
-	bonus    int32           // productivity bar, percent
+	prod     int32 // productivity effect, percent
+	bonus    int32 // productivity bar, percent
 	isSilo   bool
 	// x holds what only machines with fluid boxes and silos need, apart so that
 	// the crafters the tick walks stay small.

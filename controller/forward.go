@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -51,6 +52,10 @@ func init() {
 		pb.NodeService_CompleteHandoff_FullMethodName,
 		pb.NodeService_AbortHandoff_FullMethodName,
 		pb.NodeService_ReportStandbyDesync_FullMethodName,
+		pb.SaveService_ListSaves_FullMethodName,
+		pb.SaveService_GetSave_FullMethodName,
+		pb.SaveService_DeleteSave_FullMethodName,
+		pb.SaveService_PutSave_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}
@@ -96,6 +101,31 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	}
 	f.c.met.forwarded.Inc()
 	return reply, nil
+}
+
+// call makes a leader-only call on behalf of this controller (not of a client):
+// to itself when it leads, else to the leader, retrying while leadership moves.
+func (f *forwarder) call(ctx context.Context, method string, req, reply proto.Message) error {
+	backoff := 50 * time.Millisecond
+	for {
+		_, addr := f.c.leaderAPIAddr()
+		err := status.Error(codes.Unavailable, "no controller leader is known right now")
+		if addr != "" {
+			var conn *grpc.ClientConn
+			if conn, err = f.conn(addr); err == nil {
+				err = conn.Invoke(ctx, method, req, reply)
+			}
+		}
+		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // newReply makes an empty response message for a full method name.

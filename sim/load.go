@@ -139,8 +139,8 @@ func decodeState(b *Bundle, body []byte, version uint32, rm *remap) (s *Surface,
 		s.labels[id] = label
 	}
 	for k := range s.free {
-		if version < 4 && Kind(k) >= KindBeacon {
-			continue // beacons and the kinds after them came with format 4
+		if version < 5 && Kind(k) >= KindBeacon {
+			continue // beacons and the kinds after them came with format 5
 		}
 		n := d.n(maxSlotList)
 		s.free[k] = nil
@@ -362,7 +362,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		c.crafting = d.b()
 		decodeBurner(d, b, &c.fuel)
 		var x crafterExt
-		if version >= 4 {
+		if version >= 5 {
 			decodeMods(d, b, &c.mods)
 			c.bonus = d.i32()
 			for k := range x.fout {
@@ -372,7 +372,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 				}
 			}
 		}
-		if version >= 4 {
+		if version >= 5 {
 			st := &x.silo
 			st.parts = d.i32()
 			st.cargo = d.item(b)
@@ -428,7 +428,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		dr.held = d.item(b)
 		dr.done = d.b()
 		decodeBurner(d, b, &dr.fuel)
-		if version >= 4 {
+		if version >= 5 {
 			decodeMods(d, b, &dr.mods)
 			dr.bonus = d.i32()
 			dr.extra = d.i32()
@@ -466,7 +466,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		l.work = workFrom(d.i(), version)
 		l.working = d.b()
-		if version >= 4 {
+		if version >= 5 {
 			decodeMods(d, b, &l.mods)
 			l.bonus = d.i32()
 		}
@@ -546,6 +546,25 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			p.moved = decodeCounts(d, b)
 			p.acked = decodeCounts(d, b)
 		}
+		if version >= 4 {
+			p.space = d.u()
+			p.dest = d.str(maxDest)
+			p.lost = d.i()
+		}
+		if d.err != nil {
+			return d.err
+		}
+	}
+	if version >= 4 {
+		n := d.n(maxSpaceMarks)
+		s.marks = make([]spaceMark, 0, n)
+		for k := 0; k < n && d.err == nil; k++ {
+			m := spaceMark{space: d.u(), seq: d.u(), used: d.u()}
+			if m.space == 0 || len(s.marks) > 0 && s.marks[len(s.marks)-1].space >= m.space {
+				d.fail(fmt.Errorf("bridge marks are not sorted by space at %d", k))
+			}
+			s.marks = append(s.marks, m)
+		}
 		if d.err != nil {
 			return d.err
 		}
@@ -592,7 +611,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			g.kind = s.ents[g.ent].kind
 		}
 	}
-	if version >= 4 {
+	if version >= 5 {
 		n = d.n(maxCount)
 		s.beacons = make([]beacon, n)
 		for i := range s.beacons {
@@ -765,7 +784,7 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 
 // workFrom converts a saved work counter to this build's units.
 func workFrom(w int64, version uint32) int64 {
-	if version < 4 {
+	if version < 5 {
 		return w * effOne
 	}
 	return w

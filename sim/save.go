@@ -10,6 +10,8 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/starlane/starlane/sim/savefile"
 )
 
 // Saves: a fixed header, then the zstd-compressed state. The header carries the format
@@ -23,16 +25,20 @@ import (
 //	1  first format
 //	2  production statistics keep their last-minute rings (version 1 kept totals only)
 //	3  export ports keep an item filter (older saves: no filter)
-//	4  modules and beacons: module slots and productivity bars of machines, drills and
-//	   labs, beacon records, one more free-slot list; work counters of machines, drills
-//	   and labs in 1/100 work units (older saves: no modules, work × 100)
+//	4  bridge sequence spaces: export ports keep their space and destination, import
+//	   ports what they lost, the surface its marks by space (older saves: unbound ports
+//	   whose marks the first space continues)
+//	5  modules, beacons, fluids and rockets: module slots and productivity bars of
+//	   machines, drills and labs, beacons, fluid entities and the contents of every
+//	   fluid box, rocket silos; free-slot lists for the new kinds; work counters of
+//	   machines, drills and labs in 1/100 work units (older saves: none of these, work × 100)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 4
+const SaveVersion = 5
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
-const headerSize = 8 + 4 + 4 + 8 + 32
+const headerSize = savefile.HeaderSize
 
 // DefaultMaxStateBytes is the largest decompressed state a save or checkpoint
 // may hold unless the caller sets another limit (LoadLimited): a megabase's
@@ -138,20 +144,16 @@ func readSave(r io.Reader, max int64) (SaveInfo, []byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return info, nil, fmt.Errorf("not a Starlane save (header: %w)", err)
 	}
-	if !bytes.Equal(hdr[:8], saveMagic[:]) {
-		return info, nil, errors.New("not a Starlane save (bad magic)")
-	}
-	info.Version = binary.LittleEndian.Uint32(hdr[8:])
-	sum := binary.LittleEndian.Uint32(hdr[12:])
-	n := binary.LittleEndian.Uint64(hdr[16:])
-	info.BundleHash = hexEncode(hdr[24:56])
-	if info.Version > SaveVersion {
+	h, err := savefile.Parse(hdr[:], SaveVersion)
+	info.Version, info.BundleHash = h.Version, h.BundleHash
+	if errors.Is(err, savefile.ErrNewer) {
 		return info, nil, fmt.Errorf("%w: the save has format version %d, this build reads versions 1 to %d; upgrade Starlane to load it",
 			ErrNewerSave, info.Version, SaveVersion)
 	}
-	if info.Version == 0 {
-		return info, nil, errors.New("corrupt save: format version 0")
+	if err != nil {
+		return info, nil, err
 	}
+	sum, n := h.BodySum, h.BodyLen
 	if n > uint64(max) {
 		return info, nil, fmt.Errorf("corrupt save: body length %d exceeds the %d byte limit", n, max)
 	}
@@ -330,7 +332,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 		e.str(s.labels[id])
 	}
 	for k := range s.free {
-		if version < 4 && Kind(k) >= KindBeacon {
+		if version < 5 && Kind(k) >= KindBeacon {
 			continue
 		}
 		e.u(uint64(len(s.free[k])))
@@ -380,6 +382,20 @@ func (s *Surface) encodeState(version uint32) []byte {
 			encodeCounts(&e, p.moved)
 			encodeCounts(&e, p.acked)
 		}
+		if version >= 4 {
+			p := &s.ports[i]
+			e.u(p.space)
+			e.str(p.dest)
+			e.i(p.lost)
+		}
+	}
+	if version >= 4 {
+		e.u(uint64(len(s.marks)))
+		for _, m := range s.marks {
+			e.u(m.space)
+			e.u(m.seq)
+			e.u(m.used)
+		}
 	}
 	e.u(uint64(len(s.poles)))
 	for i := range s.poles {
@@ -390,7 +406,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 		e.u(uint64(s.gens[i].ent))
 		e.i(s.gens[i].energy)
 	}
-	if version >= 4 {
+	if version >= 5 {
 		e.u(uint64(len(s.beacons)))
 		for i := range s.beacons {
 			e.u(uint64(s.beacons[i].ent))
@@ -533,7 +549,7 @@ func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 	e.i(workIn(c.work, version))
 	e.b(c.crafting)
 	encodeBurner(e, &c.fuel)
-	if version >= 4 {
+	if version >= 5 {
 		encodeMods(e, &c.mods)
 		e.i(int64(c.bonus))
 		x := c.x
@@ -554,7 +570,7 @@ func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 
 // workIn converts a work counter to a save version's units.
 func workIn(w int64, version uint32) int64 {
-	if version < 4 {
+	if version < 5 {
 		return w / effOne
 	}
 	return w
@@ -579,7 +595,7 @@ func (s *Surface) encodeDrill(e *encoder, i int32, version uint32) {
 	e.u(uint64(d.held))
 	e.b(d.done)
 	encodeBurner(e, &d.fuel)
-	if version >= 4 {
+	if version >= 5 {
 		encodeMods(e, &d.mods)
 		e.i(int64(d.bonus))
 		e.i(int64(d.extra))
@@ -595,7 +611,7 @@ func (s *Surface) encodeLab(e *encoder, i int32, version uint32) {
 	}
 	e.i(workIn(l.work, version))
 	e.b(l.working)
-	if version >= 4 {
+	if version >= 5 {
 		encodeMods(e, &l.mods)
 		e.i(int64(l.bonus))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/node"
+	"github.com/starlane/starlane/sim"
 )
 
 // agentFlags are the flags of `starlane node` when it runs the worker agent.
@@ -43,6 +44,7 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&a.cfg.StandbyLostAfter, "standby-lost-after", time.Second, "a synced standby reports its primary lost after its replication stream has been broken or silent this long (faster failover than the lease)")
 	f.DurationVar(&a.cfg.StandbyDropAfter, "standby-drop-after", time.Second, "a primary asks to drop a synced standby that has been disconnected or far behind this long, so it stops waiting for it")
 	f.DurationVar(&a.cfg.HandoffTimeout, "handoff-timeout", 2*time.Second, "how long a primary stays stopped in a live move waiting for the target to hold its last tick")
+	f.Int64Var(&a.cfg.MaxStateBytes, "max-state-bytes", sim.DefaultMaxStateBytes, "refuse a save or checkpoint whose decompressed state is larger (a decompression bomb is refused before it is inflated)")
 	f.StringVar(&a.metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:7502; off when empty")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file")

@@ -5,9 +5,12 @@ import "github.com/starlane/starlane/internal/tlsconf"
 const (
 	cluster     = "/starlane.v1.ClusterService/"
 	nodeSvc     = "/starlane.v1.NodeService/"
+	statsSvc    = "/starlane.v1.StatsService/"
 	shardSvc    = "/starlane.v1.ShardService/"
 	bridgeSvc   = "/starlane.v1.BridgeService/"
 	replication = "/starlane.v1.ReplicationService/"
+	saveSvc     = "/starlane.v1.SaveService/"
+	blobSvc     = "/starlane.v1.BlobService/"
 	health      = "/grpc.health.v1.Health/"
 	reflectV1   = "/grpc.reflection.v1.ServerReflection/"
 	reflectV1a  = "/grpc.reflection.v1alpha.ServerReflection/"
@@ -33,6 +36,11 @@ var Controller = Policy{
 	cluster + "GetSurface":     {operator, controller, node},
 	cluster + "GetNode":        {operator, controller, node},
 	nodeSvc:                    {node, controller},
+	saveSvc:                    {operator, controller},
+	saveSvc + "PutSave":        {controller},
+	blobSvc + "FetchBlob":      {controller, node, operator},
+	blobSvc + "WantBlob":       {controller},
+	statsSvc:                   {operator, controller},
 	health:                     anyRole,
 	reflectV1:                  {operator, controller},
 	reflectV1a:                 {operator, controller},
@@ -40,10 +48,10 @@ var Controller = Policy{
 
 // Node is who may call a node's gRPC API: other nodes stream bridges and
 // replication; players and operators play; operators download a running
-// surface's state.
+// surface's state, and so do controllers, whose web dashboards draw its map.
 var Node = Policy{
 	shardSvc:              {player, operator},
-	shardSvc + "GetState": {operator},
+	shardSvc + "GetState": {operator, controller},
 	bridgeSvc:             {node},
 	replication:           {node},
 	health:                anyRole,

@@ -414,7 +414,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if b == nil || !nameRE.MatchString(b.Id) {
 			return fail(codes.InvalidArgument, "bridge id %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", b.GetId())
 		}
-		if s.bridges[b.Id] != nil {
+		if o := s.bridges[b.Id]; o != nil {
+			if o.FromSurface != b.FromSurface || o.FromPort != b.FromPort || o.ToSurface != b.ToSurface || o.ToPort != b.ToPort {
+				return fail(codes.AlreadyExists, "a bridge named %s already links %s:%s -> %s:%s; name this one with --name", b.Id, o.FromSurface, o.FromPort, o.ToSurface, o.ToPort)
+			}
 			return fail(codes.AlreadyExists, "bridge %s already exists", b.Id)
 		}
 		for _, sfc := range []string{b.FromSurface, b.ToSurface} {

@@ -180,3 +180,34 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestBridgeNameCollisionSaysWhichBridge: a bridge whose (default) name is
+// taken by a bridge between other ports is refused with the other bridge's
+// ends, not taken for the same one.
+func TestBridgeNameCollisionSaysWhichBridge(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 1, false, nil)
+	cl := tc.client()
+	ctx := ctxT(t, 20*time.Second)
+	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		for _, n := range []string{"a", "b"} {
+			if _, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: n}); err != nil {
+				return err
+			}
+		}
+		_, err := c.CreateBridge(ctx, &pb.CreateBridgeRequest{RequestId: ctlclient.NewRequestID(),
+			Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateBridge(ctx, &pb.CreateBridgeRequest{RequestId: ctlclient.NewRequestID(),
+			Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: "out2", ToSurface: "b", ToPort: "in2"}})
+		return err
+	})
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(err.Error(), "already links a:out -> b:in; name this one with --name") {
+		t.Fatalf("colliding bridge name: %v", err)
+	}
+}

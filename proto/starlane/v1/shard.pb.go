@@ -1355,8 +1355,11 @@ func (x *Redirect) GetReason() string {
 }
 
 type GetShardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	// ports asks whether these bridge ports exist on the surface with the given
+	// direction (the controller checks a new bridge's ends this way).
+	Ports         []*PortQuery `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1398,6 +1401,66 @@ func (x *GetShardRequest) GetSurface() string {
 	return ""
 }
 
+func (x *GetShardRequest) GetPorts() []*PortQuery {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+type PortQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the port's entity ID (decimal) or label.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Export        bool   `protobuf:"varint,2,opt,name=export,proto3" json:"export,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortQuery) Reset() {
+	*x = PortQuery{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortQuery) ProtoMessage() {}
+
+func (x *PortQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortQuery.ProtoReflect.Descriptor instead.
+func (*PortQuery) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PortQuery) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PortQuery) GetExport() bool {
+	if x != nil {
+		return x.Export
+	}
+	return false
+}
+
 type GetShardResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Surface        string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -1408,13 +1471,16 @@ type GetShardResponse struct {
 	Players        uint32                 `protobuf:"varint,6,opt,name=players,proto3" json:"players,omitempty"`
 	Fenced         bool                   `protobuf:"varint,7,opt,name=fenced,proto3" json:"fenced,omitempty"`
 	CheckpointTick uint64                 `protobuf:"varint,8,opt,name=checkpoint_tick,json=checkpointTick,proto3" json:"checkpoint_tick,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// port_errors answers ports, in order: "" when the port exists with that
+	// direction, else what is wrong.
+	PortErrors    []string `protobuf:"bytes,9,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetShardResponse) Reset() {
 	*x = GetShardResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1492,7 @@ func (x *GetShardResponse) String() string {
 func (*GetShardResponse) ProtoMessage() {}
 
 func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1505,7 @@ func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardResponse.ProtoReflect.Descriptor instead.
 func (*GetShardResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetShardResponse) GetSurface() string {
@@ -1496,6 +1562,13 @@ func (x *GetShardResponse) GetCheckpointTick() uint64 {
 		return x.CheckpointTick
 	}
 	return 0
+}
+
+func (x *GetShardResponse) GetPortErrors() []string {
+	if x != nil {
+		return x.PortErrors
+	}
+	return nil
 }
 
 var File_starlane_v1_shard_proto protoreflect.FileDescriptor
@@ -1607,9 +1680,13 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"+\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"Y\n" +
 	"\x0fGetShardRequest\x12\x18\n" +
-	"\asurface\x18\x01 \x01(\tR\asurface\"\xec\x01\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12,\n" +
+	"\x05ports\x18\x02 \x03(\v2\x16.starlane.v1.PortQueryR\x05ports\"7\n" +
+	"\tPortQuery\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06export\x18\x02 \x01(\bR\x06export\"\x8d\x02\n" +
 	"\x10GetShardResponse\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -1618,7 +1695,9 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04hash\x18\x05 \x01(\x06R\x04hash\x12\x18\n" +
 	"\aplayers\x18\x06 \x01(\rR\aplayers\x12\x16\n" +
 	"\x06fenced\x18\a \x01(\bR\x06fenced\x12'\n" +
-	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick2\xdd\x01\n" +
+	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick\x12\x1f\n" +
+	"\vport_errors\x18\t \x03(\tR\n" +
+	"portErrors2\xdd\x01\n" +
 	"\fShardService\x12?\n" +
 	"\x04Play\x12\x18.starlane.v1.PlayRequest\x1a\x19.starlane.v1.PlayResponse(\x010\x01\x12G\n" +
 	"\bGetShard\x12\x1c.starlane.v1.GetShardRequest\x1a\x1d.starlane.v1.GetShardResponse\x12C\n" +
@@ -1636,7 +1715,7 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
 	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
@@ -1657,7 +1736,8 @@ var file_starlane_v1_shard_proto_goTypes = []any{
 	(*Pong)(nil),             // 16: starlane.v1.Pong
 	(*Redirect)(nil),         // 17: starlane.v1.Redirect
 	(*GetShardRequest)(nil),  // 18: starlane.v1.GetShardRequest
-	(*GetShardResponse)(nil), // 19: starlane.v1.GetShardResponse
+	(*PortQuery)(nil),        // 19: starlane.v1.PortQuery
+	(*GetShardResponse)(nil), // 20: starlane.v1.GetShardResponse
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
 	4,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
@@ -1674,17 +1754,18 @@ var file_starlane_v1_shard_proto_depIdxs = []int32{
 	17, // 11: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
 	7,  // 12: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
 	8,  // 13: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
-	2,  // 14: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	18, // 15: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	0,  // 16: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
-	3,  // 17: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	19, // 18: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	1,  // 19: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	19, // 14: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
+	2,  // 15: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	18, // 16: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 17: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	3,  // 18: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	20, // 19: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 20: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	18, // [18:21] is the sub-list for method output_type
+	15, // [15:18] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_shard_proto_init() }
@@ -1714,7 +1795,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

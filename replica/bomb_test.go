@@ -55,6 +55,9 @@ func (h *hostilePrimary) Follow(st pb.ReplicationService_FollowServer) error {
 // the standby without taking its memory. Before the limits a standby gathered
 // chunks without bound and inflated checkpoints whole.
 func TestCheckpointBombIsRefusedByTheStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes and inflates a 1.5 GB bomb; runs without -short")
+	}
 	bomb := mustBomb(t, 1500<<20)
 	for _, tc := range []struct {
 		name string

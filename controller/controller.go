@@ -55,6 +55,10 @@ type Config struct {
 	// generates one.
 	JoinToken string
 	TLS       tlsconf.Config
+	// AdminToken is installed as the first admin operator token when the cluster
+	// has never had one (bootstrap); empty installs none, and a cluster without
+	// operator tokens admits every call its certificates allow (tests, embedding).
+	AdminToken string
 	// Catalog names the planets and built-in maps requests may ask for (the
 	// simulation's); empty accepts any well-formed name.
 	Catalog validate.Catalog
@@ -287,8 +291,10 @@ func (c *Controller) start() error {
 	opts := []grpc.ServerOption{
 		// Who may call what is decided first, before metrics or forwarding: a
 		// refused call never reaches the leader.
-		grpc.ChainUnaryInterceptor(authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary),
-		grpc.ChainStreamInterceptor(authz.Controller.Stream),
+		// Operator tokens are checked after forwarding: a follower sends the
+		// caller's token on, and the leader, whose state is newest, checks it.
+		grpc.ChainUnaryInterceptor(authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
+		grpc.ChainStreamInterceptor(authz.Controller.Stream, c.tokens().Stream),
 		grpc.MaxRecvMsgSize(validate.MaxRequestBytes),
 		grpc.MaxSendMsgSize(validate.MaxResponseBytes),
 		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
@@ -307,6 +313,7 @@ func (c *Controller) start() error {
 	c.grpc = grpc.NewServer(opts...)
 	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
+	pb.RegisterAccessServiceServer(c.grpc, &accessAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
 
@@ -347,6 +354,18 @@ func (c *Controller) goRun(fn func()) {
 		defer c.wg.Done()
 		fn()
 	}()
+}
+
+// tokens is the operator-token check of this controller's API.
+func (c *Controller) tokens() authz.Tokens {
+	return authz.Tokens{Store: c.fsm, Now: c.now}
+}
+
+// Authorize checks an operator token for a full gRPC method name, as the API
+// does: other front ends of this controller (the web dashboard) call it for
+// the actions they offer.
+func (c *Controller) Authorize(token, method string) (authz.Caller, error) {
+	return c.tokens().Check(token, method)
 }
 
 // ID returns the controller's Raft server ID.
@@ -458,7 +477,7 @@ func (c *Controller) setHealth(serving bool) {
 	if serving {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
-	for _, svc := range []string{"", pb.ClusterService_ServiceDesc.ServiceName, pb.NodeService_ServiceDesc.ServiceName} {
+	for _, svc := range []string{"", pb.ClusterService_ServiceDesc.ServiceName, pb.NodeService_ServiceDesc.ServiceName, pb.AccessService_ServiceDesc.ServiceName} {
 		c.health.SetServingStatus(svc, st)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -51,6 +52,16 @@ func init() {
 		pb.NodeService_CompleteHandoff_FullMethodName,
 		pb.NodeService_AbortHandoff_FullMethodName,
 		pb.NodeService_ReportStandbyDesync_FullMethodName,
+		pb.AccessService_CreateToken_FullMethodName,
+		pb.AccessService_ListTokens_FullMethodName,
+		pb.AccessService_RevokeToken_FullMethodName,
+		pb.AccessService_ListAudit_FullMethodName,
+		pb.AccessService_CreatePlayer_FullMethodName,
+		pb.AccessService_ListPlayers_FullMethodName,
+		pb.AccessService_SetPlayer_FullMethodName,
+		pb.AccessService_GetAccessSettings_FullMethodName,
+		pb.AccessService_SetAccessSettings_FullMethodName,
+		pb.AccessService_IssueTicket_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}
@@ -91,6 +102,16 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 		return nil, err
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, f.c.id)
+	// The caller's credentials go on with the call: the leader checks the
+	// operator token (or a node's join token) itself and trusts no word of the
+	// forwarding controller about who the caller is.
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		for _, k := range []string{authz.AuthorizationKey, authz.JoinTokenKey} {
+			for _, v := range md.Get(k) {
+				ctx = metadata.AppendToOutgoingContext(ctx, k, v)
+			}
+		}
+	}
 	if err := conn.Invoke(ctx, info.FullMethod, req, reply); err != nil {
 		return nil, err
 	}

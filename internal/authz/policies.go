@@ -4,6 +4,7 @@ import "github.com/starlane/starlane/internal/tlsconf"
 
 const (
 	cluster     = "/starlane.v1.ClusterService/"
+	accessSvc   = "/starlane.v1.AccessService/"
 	nodeSvc     = "/starlane.v1.NodeService/"
 	shardSvc    = "/starlane.v1.ShardService/"
 	bridgeSvc   = "/starlane.v1.BridgeService/"
@@ -33,9 +34,14 @@ var Controller = Policy{
 	cluster + "GetSurface":     {operator, controller, node},
 	cluster + "GetNode":        {operator, controller, node},
 	nodeSvc:                    {node, controller},
-	health:                     anyRole,
-	reflectV1:                  {operator, controller},
-	reflectV1a:                 {operator, controller},
+	// Access: operators; players ask for their tickets; a node relays an RCON
+	// /ban (its operator token, not its certificate, grants the right).
+	accessSvc:                 {operator, controller},
+	accessSvc + "IssueTicket": {operator, controller, player},
+	accessSvc + "SetPlayer":   {operator, controller, node},
+	health:                    anyRole,
+	reflectV1:                 {operator, controller},
+	reflectV1a:                {operator, controller},
 }
 
 // Node is who may call a node's gRPC API: other nodes stream bridges and

@@ -59,7 +59,11 @@ type Command struct {
 	//	*Command_CancelMove
 	//	*Command_StandbyDesync
 	//	*Command_SetSurfaceStandbyMode
-	Op            isCommand_Op `protobuf_oneof:"op"`
+	//	*Command_Access
+	Op isCommand_Op `protobuf_oneof:"op"`
+	// actor is the operator who asked for the command; set, the command is
+	// written to the audit log with its outcome.
+	Actor         *Actor `protobuf:"bytes,90,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +326,22 @@ func (x *Command) GetSetSurfaceStandbyMode() *SetSurfaceStandbyModeCmd {
 	return nil
 }
 
+func (x *Command) GetAccess() *AccessCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Access); ok {
+			return x.Access
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -418,6 +438,11 @@ type Command_SetSurfaceStandbyMode struct {
 	SetSurfaceStandbyMode *SetSurfaceStandbyModeCmd `protobuf:"bytes,32,opt,name=set_surface_standby_mode,json=setSurfaceStandbyMode,proto3,oneof"`
 }
 
+type Command_Access struct {
+	// Access (tokens, players, settings) lives in access.proto.
+	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
+}
+
 func (*Command_RegisterController) isCommand_Op() {}
 
 func (*Command_RemoveController) isCommand_Op() {}
@@ -463,6 +488,8 @@ func (*Command_CancelMove) isCommand_Op() {}
 func (*Command_StandbyDesync) isCommand_Op() {}
 
 func (*Command_SetSurfaceStandbyMode) isCommand_Op() {}
+
+func (*Command_Access) isCommand_Op() {}
 
 type RegisterControllerCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2162,6 +2189,7 @@ type ClusterState struct {
 	Dedup         []*DedupEntry          `protobuf:"bytes,10,rep,name=dedup,proto3" json:"dedup,omitempty"`
 	LastUnixMs    int64                  `protobuf:"varint,11,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
 	Saves         []*StoredSave          `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
+	Access        *AccessState           `protobuf:"bytes,100,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2280,6 +2308,13 @@ func (x *ClusterState) GetSaves() []*StoredSave {
 	return nil
 }
 
+func (x *ClusterState) GetAccess() *AccessState {
+	if x != nil {
+		return x.Access
+	}
+	return nil
+}
+
 // StoredSave is a save's content kept by the controllers, by its sha256.
 type StoredSave struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2337,7 +2372,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\xe0\r\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x17starlane/v1/types.proto\"\xbc\x0e\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2368,7 +2403,9 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\vcancel_move\x18\x1e \x01(\v2\x1a.starlane.v1.CancelMoveCmdH\x00R\n" +
 	"cancelMove\x12F\n" +
 	"\x0estandby_desync\x18\x1f \x01(\v2\x1d.starlane.v1.StandbyDesyncCmdH\x00R\rstandbyDesync\x12`\n" +
-	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyModeB\x04\n" +
+	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x120\n" +
+	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
+	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2488,7 +2525,7 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\x85\x04\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xb7\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +
@@ -2504,7 +2541,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	" \x03(\v2\x17.starlane.v1.DedupEntryR\x05dedup\x12 \n" +
 	"\flast_unix_ms\x18\v \x01(\x03R\n" +
 	"lastUnixMs\x12-\n" +
-	"\x05saves\x18\f \x03(\v2\x17.starlane.v1.StoredSaveR\x05saves\"8\n" +
+	"\x05saves\x18\f \x03(\v2\x17.starlane.v1.StoredSaveR\x05saves\x120\n" +
+	"\x06access\x18d \x01(\v2\x18.starlane.v1.AccessStateR\x06access\"8\n" +
 	"\n" +
 	"StoredSave\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
@@ -2555,13 +2593,16 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*DedupEntry)(nil),               // 28: starlane.v1.DedupEntry
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
 	(*StoredSave)(nil),               // 30: starlane.v1.StoredSave
-	(*Node)(nil),                     // 31: starlane.v1.Node
-	(*Surface)(nil),                  // 32: starlane.v1.Surface
-	(*Assignment)(nil),               // 33: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 34: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 35: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 36: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 37: starlane.v1.Event
+	(*AccessCmd)(nil),                // 31: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 32: starlane.v1.Actor
+	(*Node)(nil),                     // 33: starlane.v1.Node
+	(*Surface)(nil),                  // 34: starlane.v1.Surface
+	(*Assignment)(nil),               // 35: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 36: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 37: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 38: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 39: starlane.v1.Event
+	(*AccessState)(nil),              // 40: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2587,27 +2628,30 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	31, // 23: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	32, // 24: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 25: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	33, // 26: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	34, // 27: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	35, // 28: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 29: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	36, // 30: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 31: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 32: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	31, // 33: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	32, // 34: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	34, // 35: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	37, // 36: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 37: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	30, // 38: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	31, // 23: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	32, // 24: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	33, // 25: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	34, // 26: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 27: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	35, // 28: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	36, // 29: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	37, // 30: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	18, // 31: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	38, // 32: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 33: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 34: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	33, // 35: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	34, // 36: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	36, // 37: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	39, // 38: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 39: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	30, // 40: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
+	40, // 41: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2615,6 +2659,7 @@ func file_starlane_v1_fsm_proto_init() {
 	if File_starlane_v1_fsm_proto != nil {
 		return
 	}
+	file_starlane_v1_access_proto_init()
 	file_starlane_v1_types_proto_init()
 	file_starlane_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterController)(nil),
@@ -2640,6 +2685,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_CancelMove)(nil),
 		(*Command_StandbyDesync)(nil),
 		(*Command_SetSurfaceStandbyMode)(nil),
+		(*Command_Access)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

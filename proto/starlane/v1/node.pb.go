@@ -1206,7 +1206,9 @@ type AssignmentsUpdate struct {
 	Assignments []*NodeAssignment      `protobuf:"bytes,2,rep,name=assignments,proto3" json:"assignments,omitempty"`
 	// bridges lists the bridges with an end on one of this node's primaries, with
 	// where the other end runs.
-	Bridges       []*BridgeRoute `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	Bridges []*BridgeRoute `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	// player_access is the ticket key and the banned players (access.proto).
+	PlayerAccess  *PlayerAccess `protobuf:"bytes,100,opt,name=player_access,json=playerAccess,proto3" json:"player_access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1262,11 +1264,18 @@ func (x *AssignmentsUpdate) GetBridges() []*BridgeRoute {
 	return nil
 }
 
+func (x *AssignmentsUpdate) GetPlayerAccess() *PlayerAccess {
+	if x != nil {
+		return x.PlayerAccess
+	}
+	return nil
+}
+
 var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"(\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"(\n" +
 	"\x0eGetSaveRequest\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"5\n" +
 	"\tSaveChunk\x12\x14\n" +
@@ -1357,11 +1366,12 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"leaseTtlMs\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"2\n" +
 	"\x17WatchAssignmentsRequest\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x9c\x01\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xdc\x01\n" +
 	"\x11AssignmentsUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
-	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges2\xfd\x06\n" +
+	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges\x12>\n" +
+	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess2\xfd\x06\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
@@ -1414,6 +1424,7 @@ var file_starlane_v1_node_proto_goTypes = []any{
 	(*BridgeEndStats)(nil),              // 23: starlane.v1.BridgeEndStats
 	(*NodeAssignment)(nil),              // 24: starlane.v1.NodeAssignment
 	(*BridgeRoute)(nil),                 // 25: starlane.v1.BridgeRoute
+	(*PlayerAccess)(nil),                // 26: starlane.v1.PlayerAccess
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
 	20, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
@@ -1422,31 +1433,32 @@ var file_starlane_v1_node_proto_depIdxs = []int32{
 	23, // 3: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
 	24, // 4: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
 	25, // 5: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	14, // 6: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	16, // 7: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	18, // 8: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	12, // 9: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	2,  // 10: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
-	4,  // 11: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
-	6,  // 12: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
-	8,  // 13: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
-	10, // 14: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
-	0,  // 15: starlane.v1.NodeService.GetSave:input_type -> starlane.v1.GetSaveRequest
-	15, // 16: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	17, // 17: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	19, // 18: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	13, // 19: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	3,  // 20: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
-	5,  // 21: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
-	7,  // 22: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
-	9,  // 23: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
-	11, // 24: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
-	1,  // 25: starlane.v1.NodeService.GetSave:output_type -> starlane.v1.SaveChunk
-	16, // [16:26] is the sub-list for method output_type
-	6,  // [6:16] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	26, // 6: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
+	14, // 7: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	16, // 8: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	18, // 9: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	12, // 10: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	2,  // 11: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	4,  // 12: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	6,  // 13: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	8,  // 14: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	10, // 15: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	0,  // 16: starlane.v1.NodeService.GetSave:input_type -> starlane.v1.GetSaveRequest
+	15, // 17: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	17, // 18: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	19, // 19: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	13, // 20: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	3,  // 21: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	5,  // 22: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	7,  // 23: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	9,  // 24: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	11, // 25: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	1,  // 26: starlane.v1.NodeService.GetSave:output_type -> starlane.v1.SaveChunk
+	17, // [17:27] is the sub-list for method output_type
+	7,  // [7:17] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -1454,6 +1466,7 @@ func file_starlane_v1_node_proto_init() {
 	if File_starlane_v1_node_proto != nil {
 		return
 	}
+	file_starlane_v1_access_proto_init()
 	file_starlane_v1_cluster_proto_init()
 	file_starlane_v1_types_proto_init()
 	type x struct{}

@@ -448,6 +448,9 @@ type Hello struct {
 	// bundle_hash is the client's prototype bundle; a mismatch is refused.
 	BundleHash    string `protobuf:"bytes,4,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
 	ClientVersion string `protobuf:"bytes,5,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// ticket is a player ticket from the controllers (AccessService.IssueTicket);
+	// a node that has the cluster's ticket key admits only its player.
+	Ticket        string `protobuf:"bytes,100,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -513,6 +516,13 @@ func (x *Hello) GetBundleHash() string {
 func (x *Hello) GetClientVersion() string {
 	if x != nil {
 		return x.ClientVersion
+	}
+	return ""
+}
+
+func (x *Hello) GetTicket() string {
+	if x != nil {
+		return x.Ticket
 	}
 	return ""
 }
@@ -1532,7 +1542,7 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\rdesync_report\x18\x0e \x01(\v2\x19.starlane.v1.DesyncReportH\x00R\fdesyncReport\x12'\n" +
 	"\x04pong\x18\x0f \x01(\v2\x11.starlane.v1.PongH\x00R\x04pong\x123\n" +
 	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirectB\x05\n" +
-	"\x03msg\"\xab\x01\n" +
+	"\x03msg\"\xc3\x01\n" +
 	"\x05Hello\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1f\n" +
 	"\vplayer_name\x18\x02 \x01(\tR\n" +
@@ -1541,7 +1551,8 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"resumeTick\x12\x1f\n" +
 	"\vbundle_hash\x18\x04 \x01(\tR\n" +
 	"bundleHash\x12%\n" +
-	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\"\xbf\x02\n" +
+	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x16\n" +
+	"\x06ticket\x18d \x01(\tR\x06ticket\"\xbf\x02\n" +
 	"\aWelcome\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1b\n" +
 	"\tplayer_id\x18\x02 \x01(\rR\bplayerId\x12\x1d\n" +

@@ -264,7 +264,9 @@ func (c *Controller) ensureAccessKeys(ctx context.Context) {
 // operator made (nodes, the leader's own work).
 func actorFor(ctx context.Context, cmd *pb.Command) *pb.Actor {
 	cl, ok := authz.CallerFrom(ctx)
-	if !ok || cl.Name == "" || cl.Name == "node certificate" || cl.Name == "node join token" {
+	// Not audited: nodes and the leader's own work; controllers joining (no
+	// token, the only writes an anonymous caller reaches).
+	if !ok || cl.Name == "" || cl.Name == "node certificate" || cl.Name == "node join token" || cl.Name == "anonymous" {
 		return nil
 	}
 	return &pb.Actor{Name: cl.Name, TokenId: cl.TokenID, Role: cl.Role.String(), Method: cl.Method, What: summarize(cmd)}

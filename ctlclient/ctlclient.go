@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -65,6 +66,9 @@ type Client struct {
 	// silent until its deadline.
 	Waiting     func(err error)
 	waitingOnce sync.Once
+	// Token is the operator token sent with every call ("authorization: Bearer
+	// TOKEN"); empty sends none.
+	Token string
 
 	mu    sync.Mutex
 	cur   int
@@ -192,6 +196,9 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	backoff := 20 * time.Millisecond
 	start := time.Now()
+	if c.Token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.Token)
+	}
 	for {
 		i, cc := c.pick()
 		actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)

@@ -110,6 +110,8 @@ type Node struct {
 	shMet   *shard.Metrics
 	bundle  *sim.Bundle
 	bridges *bridgeSet
+	// gate admits players (tickets, bans) and holds their sessions.
+	gate *gate
 
 	heartbeatEvery time.Duration
 	leaseTTL       time.Duration
@@ -219,7 +221,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
+	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
 		replConns: map[string]*grpc.ClientConn{}}
 	ok := false
 	defer func() {

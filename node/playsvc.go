@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -67,8 +69,22 @@ func (a *playAPI) GetShard(ctx context.Context, req *pb.GetShardRequest) (*pb.Ge
 	return out, nil
 }
 
-// Play runs one player session; see shard.proto.
+// Play runs one player session; see shard.proto. A session ends when the player
+// leaves or is kicked (a ban, the console's /kick): the session runs in its own
+// goroutine so that a kick ends the call while it waits for the player.
 func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
+	kick := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.play(ss, kick) }()
+	select {
+	case err := <-done:
+		return err
+	case err := <-kick:
+		return err
+	}
+}
+
+func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	first, err := ss.Recv()
 	if err != nil {
 		return err
@@ -88,7 +104,12 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 		return status.Errorf(codes.FailedPrecondition, "your prototype bundle %s differs from the surface's %s: use the same Starlane build or bundle",
 			short(hello.BundleHash), a.n.bundle.ShortHash())
 	}
-	j, err := sh.Join(shard.JoinRequest{Name: hello.PlayerName, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
+	name, err := a.n.gate.admit(hello)
+	if err != nil {
+		return err
+	}
+	defer a.n.gate.track(name, kick)()
+	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
 			errors.Is(err, shard.ErrFenced) || errors.Is(err, shard.ErrStandby) {
@@ -316,6 +337,9 @@ func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error 
 	}
 	ctx, cancel := context.WithTimeout(ss.Context(), 3*time.Second)
 	defer cancel()
+	// The join token lets the node locate a surface without TLS (with TLS its
+	// node certificate does); it grants nothing else of the operator API.
+	ctx = metadata.AppendToOutgoingContext(ctx, authz.JoinTokenKey, n.cfg.JoinToken)
 	var sf *pb.Surface
 	var node *pb.Node
 	err := n.ctl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {

@@ -39,6 +39,9 @@ type Options struct {
 	ReconnectFor time.Duration
 	// OnEvent, if set, is told about joins, desyncs, reports and reconnects.
 	OnEvent func(Event)
+	// Ticket, if set, returns a player ticket for Name (Tickets.Get); a cluster
+	// admits players with a ticket only.
+	Ticket func(ctx context.Context, name string) (string, error)
 	// TamperAt, if non-zero, corrupts the local state after that tick (tests and
 	// the desync drill): a chest appears that the surface does not have.
 	TamperAt uint64
@@ -134,11 +137,19 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 				return fmt.Errorf("node address %q: %w", c.addr, err)
 			}
 		}
+		var tk string
+		if c.opts.Ticket != nil {
+			var err error
+			if tk, err = c.opts.Ticket(ctx, c.opts.Name); err != nil {
+				return err
+			}
+		}
 		sctx, cancel := context.WithCancel(context.Background())
 		stream, err := pb.NewShardServiceClient(c.conn).Play(sctx)
 		if err == nil {
 			err = stream.Send(&pb.PlayRequest{Epoch: 0, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{
-				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version}}})
+				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version,
+				Ticket: tk}}})
 		}
 		var first *pb.PlayResponse
 		if err == nil {

@@ -92,7 +92,11 @@ func network() string                 { return *project + "_default" }
 // with the operator's certificate, and decodes its --json output into v.
 func cli(v any, args ...string) error {
 	full := append([]string{"run", "--rm", "--network", network(), "-v", *project + "_tls:/tls:ro", *image}, args...)
-	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s",
+	token := os.Getenv("STARLANE_TOKEN")
+	if token == "" {
+		token = "slo-compose-cluster-admin-token" // deploy/docker-compose.yml's default
+	}
+	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s", "--token", token,
 		"--tls-ca", "/tls/ca.pem", "--tls-cert", "/tls/operator.pem", "--tls-key", "/tls/operator-key.pem", "--json")
 	out, err := cmd("docker", full...)
 	if err != nil {

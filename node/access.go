@@ -1,0 +1,130 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/internal/ticket"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// gate admits players: once the controllers sent the cluster's ticket key, a
+// player joins only with a valid ticket, as the ticket's player, and not while
+// banned. A ban that arrives later closes the player's sessions.
+type gate struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	pub      ed25519.PublicKey
+	banned   map[string]bool
+	sessions map[string][]chan error // player -> kick channels of its sessions
+}
+
+func newGate(now func() time.Time) *gate {
+	return &gate{now: now, banned: map[string]bool{}, sessions: map[string][]chan error{}}
+}
+
+// update takes the access part of an assignments update and closes the
+// sessions of players banned since the last one.
+func (g *gate) update(pa *pb.PlayerAccess) {
+	if pa == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(pa.TicketPublicKey) == ed25519.PublicKeySize {
+		g.pub = slices.Clone(pa.TicketPublicKey)
+	}
+	banned := map[string]bool{}
+	for _, n := range pa.Banned {
+		banned[n] = true
+		if !g.banned[n] {
+			g.kickLocked(n, status.Errorf(codes.PermissionDenied, "player %s was banned", n))
+		}
+	}
+	g.banned = banned
+}
+
+// kick closes every session of player with err; it reports how many.
+func (g *gate) kick(player string, err error) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.kickLocked(player, err)
+}
+
+func (g *gate) kickLocked(player string, err error) int {
+	n := 0
+	for _, ch := range g.sessions[player] {
+		select {
+		case ch <- err:
+			n++
+		default:
+		}
+	}
+	return n
+}
+
+// errNoTicket is a join without a ticket on a cluster that issues them.
+var errNoTicket = errors.New("no ticket")
+
+// admit checks a Hello and returns the name the player plays as.
+func (g *gate) admit(h *pb.Hello) (string, error) {
+	g.mu.Lock()
+	pub := g.pub
+	g.mu.Unlock()
+	name := h.PlayerName
+	if pub != nil {
+		c, err := ticket.Verify(pub, h.Ticket, g.now())
+		if err != nil {
+			return "", status.Error(codes.Unauthenticated, err.Error())
+		}
+		if name != "" && name != c.Player {
+			return "", status.Errorf(codes.PermissionDenied, "the ticket is for player %s, not %s", c.Player, name)
+		}
+		name = c.Player
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.banned[name] {
+		return "", status.Errorf(codes.PermissionDenied, "player %s is banned", name)
+	}
+	return name, nil
+}
+
+// track registers a session's kick channel; the returned function unregisters it.
+func (g *gate) track(player string, kick chan error) func() {
+	g.mu.Lock()
+	g.sessions[player] = append(g.sessions[player], kick)
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list := slices.DeleteFunc(g.sessions[player], func(c chan error) bool { return c == kick })
+		if len(list) == 0 {
+			delete(g.sessions, player)
+		} else {
+			g.sessions[player] = list
+		}
+	}
+}
+
+// players returns the names of the connected players, sorted.
+func (g *gate) players() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for n := range g.sessions {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (g *gate) String() string { return fmt.Sprintf("gate(%d players)", len(g.players())) }

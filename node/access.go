@@ -2,8 +2,8 @@ package node
 
 import (
 	"crypto/ed25519"
-	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,11 +23,16 @@ type gate struct {
 	mu       sync.Mutex
 	pub      ed25519.PublicKey
 	banned   map[string]bool
-	sessions map[string][]chan error // player -> kick channels of its sessions
+	sessions map[string][]session // player -> its sessions on this node
+}
+
+type session struct {
+	surface string
+	kick    chan error
 }
 
 func newGate(now func() time.Time) *gate {
-	return &gate{now: now, banned: map[string]bool{}, sessions: map[string][]chan error{}}
+	return &gate{now: now, banned: map[string]bool{}, sessions: map[string][]session{}}
 }
 
 // update takes the access part of an assignments update and closes the
@@ -53,6 +58,9 @@ func (g *gate) update(pa *pb.PlayerAccess) {
 
 // kick closes every session of player with err; it reports how many.
 func (g *gate) kick(player string, err error) int {
+	if g == nil {
+		return 0
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.kickLocked(player, err)
@@ -60,9 +68,9 @@ func (g *gate) kick(player string, err error) int {
 
 func (g *gate) kickLocked(player string, err error) int {
 	n := 0
-	for _, ch := range g.sessions[player] {
+	for _, se := range g.sessions[player] {
 		select {
-		case ch <- err:
+		case se.kick <- err:
 			n++
 		default:
 		}
@@ -98,17 +106,17 @@ func (g *gate) admit(h *pb.Hello) (string, error) {
 }
 
 // track registers a session's kick channel; the returned function unregisters it.
-func (g *gate) track(player string, kick chan error) func() {
+func (g *gate) track(player, surface string, kick chan error) func() {
 	if g == nil {
 		return func() {}
 	}
 	g.mu.Lock()
-	g.sessions[player] = append(g.sessions[player], kick)
+	g.sessions[player] = append(g.sessions[player], session{surface: surface, kick: kick})
 	g.mu.Unlock()
 	return func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		list := slices.DeleteFunc(g.sessions[player], func(c chan error) bool { return c == kick })
+		list := slices.DeleteFunc(g.sessions[player], func(s session) bool { return s.kick == kick })
 		if len(list) == 0 {
 			delete(g.sessions, player)
 		} else {
@@ -117,16 +125,29 @@ func (g *gate) track(player string, kick chan error) func() {
 	}
 }
 
-// players returns the names of the connected players, sorted.
-func (g *gate) players() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	var out []string
-	for n := range g.sessions {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+type surfacePlayers struct {
+	surface string
+	players []string
 }
 
-func (g *gate) String() string { return fmt.Sprintf("gate(%d players)", len(g.players())) }
+// players returns the connected players by surface, sorted.
+func (g *gate) players() []surfacePlayers {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	by := map[string][]string{}
+	for name, list := range g.sessions {
+		for _, s := range list {
+			by[s.surface] = append(by[s.surface], name)
+		}
+	}
+	g.mu.Unlock()
+	var out []surfacePlayers
+	for sf, names := range by {
+		slices.Sort(names)
+		out = append(out, surfacePlayers{sf, slices.Compact(names)})
+	}
+	slices.SortFunc(out, func(a, b surfacePlayers) int { return strings.Compare(a.surface, b.surface) })
+	return out
+}

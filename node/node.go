@@ -34,6 +34,7 @@ import (
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/rcon"
 	"github.com/starlane/starlane/replica"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
@@ -90,6 +91,14 @@ type Config struct {
 	// check; never in production).
 	TamperStandbyAt uint64
 
+	// RCONBind, if set, serves the admin console over Source RCON there
+	// (loopback only without TLS); RCONPassword is its password.
+	RCONBind     string
+	RCONPassword string
+	// ConsoleToken is an operator token (role operate) the console's /ban and
+	// /unban use; without it they only kick.
+	ConsoleToken string
+
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
 	Now     func() time.Time
@@ -112,6 +121,9 @@ type Node struct {
 	bridges *bridgeSet
 	// gate admits players (tickets, bans) and holds their sessions.
 	gate *gate
+	// rcon serves the admin console (console.go) when --rcon-bind is set.
+	rcon   *rcon.Server
+	rconLn net.Listener
 
 	heartbeatEvery time.Duration
 	leaseTTL       time.Duration
@@ -251,6 +263,19 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.ln = ln
+	if cfg.RCONBind != "" {
+		if cfg.RCONPassword == "" {
+			ln.Close()
+			return nil, errors.New("--rcon-bind needs a password: put one in the file --rcon-password-file names")
+		}
+		rln, _, err := cfg.TLS.ListenTCP(cfg.RCONBind, "RCON console", n.log)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--rcon-bind: %w", err)
+		}
+		n.rconLn = rln
+		n.rcon = &rcon.Server{Password: cfg.RCONPassword, Handle: n.Console, Log: n.log.With("listener", "rcon")}
+	}
 	adv := cfg.Advertise
 	if adv == "" {
 		host, _, _ := net.SplitHostPort(cfg.Bind)
@@ -325,6 +350,14 @@ func loadID(dir, want string) (string, error) {
 func (n *Node) ID() string   { return n.id }
 func (n *Node) Addr() string { return n.cfg.Advertise }
 
+// RCONAddr returns the RCON console's listen address ("" when off).
+func (n *Node) RCONAddr() string {
+	if n.rconLn == nil {
+		return ""
+	}
+	return n.rconLn.Addr().String()
+}
+
 // register registers the node and sets the heartbeat timing it is given.
 func (n *Node) register(ctx context.Context) error {
 	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
@@ -373,6 +406,14 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- n.grpc.Serve(n.ln) }()
+	if n.rcon != nil {
+		go func() {
+			if err := n.rcon.Serve(n.rconLn); err != nil {
+				n.log.Error("RCON console stopped", "err", err)
+			}
+		}()
+		n.log.Info("RCON console listening", "addr", n.rconLn.Addr().String())
+	}
 	var wg sync.WaitGroup
 	wg.Add(4)
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
@@ -401,6 +442,11 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func (n *Node) closeResources() {
+	if n.rcon != nil {
+		n.rcon.Close()
+	} else if n.rconLn != nil {
+		n.rconLn.Close()
+	}
 	if n.ctl != nil {
 		n.ctl.Close()
 	}

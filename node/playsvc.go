@@ -108,7 +108,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	if err != nil {
 		return err
 	}
-	defer a.n.gate.track(name, kick)()
+	defer a.n.gate.track(name, hello.Surface, kick)()
 	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||

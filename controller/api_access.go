@@ -260,6 +260,11 @@ func (c *Controller) ensureAccessKeys(ctx context.Context) {
 	}
 }
 
+// withoutCaller hides the caller from propose, so the command is not audited.
+func withoutCaller(ctx context.Context) context.Context {
+	return authz.WithCaller(ctx, authz.Caller{})
+}
+
 // actorFor describes the caller of ctx for the audit log, or nil for calls no
 // operator made (nodes, the leader's own work).
 func actorFor(ctx context.Context, cmd *pb.Command) *pb.Actor {
@@ -313,4 +318,51 @@ func writeFields(b *strings.Builder, m protoreflect.Message, prefix string, dept
 		}
 		return true
 	})
+}
+
+// maxChatText bounds a chat line, as the game's console does in practice.
+const maxChatText = 500
+
+func (a *accessAPI) PostChat(ctx context.Context, req *pb.PostChatRequest) (*pb.PostChatResponse, error) {
+	if len(req.Text) > maxChatText {
+		return nil, status.Errorf(codes.InvalidArgument, "text: %d bytes, at most %d", len(req.Text), maxChatText)
+	}
+	m := &pb.ChatMessage{Player: req.Player, Surface: req.Surface, Global: req.Global, Text: req.Text}
+	cmd := accessCmd(req.RequestId, &pb.AccessCmd{Op: &pb.AccessCmd_Chat{Chat: m}})
+	// Chat is not an operator write: it stays out of the audit log.
+	res, err := a.c.propose(withoutCaller(ctx), cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.PostChatResponse{Index: res.Index}, nil
+}
+
+// WatchChat streams the chat log after req.AfterIndex, then every new message.
+func (a *accessAPI) WatchChat(req *pb.WatchChatRequest, ss pb.AccessService_WatchChatServer) error {
+	c := a.c
+	after := req.AfterIndex
+	for {
+		ch := c.fsm.Changed()
+		var batch []*pb.ChatMessage
+		c.fsm.read(func(s *state) {
+			for _, m := range s.access.chat {
+				if m.Index > after {
+					batch = append(batch, m)
+				}
+			}
+		})
+		for _, m := range batch {
+			if err := ss.Send(m); err != nil {
+				return err
+			}
+			after = m.Index
+		}
+		select {
+		case <-ss.Context().Done():
+			return status.FromContextError(ss.Context().Err()).Err()
+		case <-c.ctx.Done():
+			return status.Error(codes.Unavailable, "controller shutting down; watch again")
+		case <-ch:
+		}
+	}
 }

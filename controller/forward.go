@@ -62,6 +62,7 @@ func init() {
 		pb.AccessService_GetAccessSettings_FullMethodName,
 		pb.AccessService_SetAccessSettings_FullMethodName,
 		pb.AccessService_IssueTicket_FullMethodName,
+		pb.AccessService_PostChat_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}

@@ -13,6 +13,10 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
+// maxChat is how many chat messages the FSM keeps (up to twice as many): what a
+// node that reconnects can catch up on.
+const maxChat = 256
+
 // maxAudit is how many audit entries the FSM keeps at least (up to twice as
 // many, trimmed in halves like the events).
 const maxAudit = 10_000
@@ -28,6 +32,7 @@ type accessState struct {
 	ticketSeed   []byte
 	audit        []*pb.AuditEntry
 	auditDropped uint64
+	chat         []*pb.ChatMessage
 }
 
 func newAccessState() accessState {
@@ -39,11 +44,13 @@ func (a accessState) clone() accessState {
 	c := a
 	c.tokens, c.byHash, c.players = maps.Clone(a.tokens), maps.Clone(a.byHash), maps.Clone(a.players)
 	c.audit = slices.Clone(a.audit)
+	c.chat = slices.Clone(a.chat)
 	return c
 }
 
 func (a accessState) toProto() *pb.AccessState {
-	out := &pb.AccessState{Settings: a.settings, TicketKeySeed: a.ticketSeed, Audit: slices.Clone(a.audit), AuditDropped: a.auditDropped}
+	out := &pb.AccessState{Settings: a.settings, TicketKeySeed: a.ticketSeed, Audit: slices.Clone(a.audit), AuditDropped: a.auditDropped,
+		Chat: slices.Clone(a.chat)}
 	for _, id := range sortedKeys(a.tokens) {
 		out.Tokens = append(out.Tokens, a.tokens[id])
 	}
@@ -67,7 +74,7 @@ func accessFromProto(p *pb.AccessState) accessState {
 	if p.Settings != nil {
 		a.settings = p.Settings
 	}
-	a.ticketSeed, a.audit, a.auditDropped = p.TicketKeySeed, p.Audit, p.AuditDropped
+	a.ticketSeed, a.audit, a.auditDropped, a.chat = p.TicketKeySeed, p.Audit, p.AuditDropped, p.Chat
 	return a
 }
 
@@ -198,6 +205,21 @@ func (s *state) applyAccess(index uint64, now int64, cmd *pb.AccessCmd) (codes.C
 		}
 		a.ticketSeed = slices.Clone(k.Seed)
 		s.event(index, now, "access.ticket_key", "", "player ticket key installed")
+
+	case *pb.AccessCmd_Chat:
+		m := op.Chat
+		if m.Text == "" || m.Player == "" {
+			return fail(codes.InvalidArgument, "a chat message needs a player and a text")
+		}
+		if !m.Global && m.Surface == "" {
+			return fail(codes.InvalidArgument, "a chat message goes to a surface or is global")
+		}
+		nm := proto.Clone(m).(*pb.ChatMessage)
+		nm.Index, nm.UnixMs = index, now
+		a.chat = append(a.chat, nm)
+		if len(a.chat) >= 2*maxChat {
+			a.chat = slices.Clone(a.chat[len(a.chat)-maxChat:])
+		}
 
 	default:
 		return fail(codes.Unimplemented, "access command at index %d is unknown to this controller version; upgrade it", index)

@@ -29,6 +29,8 @@ type gate struct {
 type session struct {
 	surface string
 	kick    chan error
+	// chat takes the chat lines for the session, in log order.
+	chat chan *pb.ChatMessage
 }
 
 func newGate(now func() time.Time) *gate {
@@ -106,12 +108,12 @@ func (g *gate) admit(h *pb.Hello) (string, error) {
 }
 
 // track registers a session's kick channel; the returned function unregisters it.
-func (g *gate) track(player, surface string, kick chan error) func() {
+func (g *gate) track(player, surface string, kick chan error, chat chan *pb.ChatMessage) func() {
 	if g == nil {
 		return func() {}
 	}
 	g.mu.Lock()
-	g.sessions[player] = append(g.sessions[player], session{surface: surface, kick: kick})
+	g.sessions[player] = append(g.sessions[player], session{surface: surface, kick: kick, chat: chat})
 	g.mu.Unlock()
 	return func() {
 		g.mu.Lock()
@@ -150,4 +152,34 @@ func (g *gate) players() []surfacePlayers {
 	}
 	slices.SortFunc(out, func(a, b surfacePlayers) int { return strings.Compare(a.surface, b.surface) })
 	return out
+}
+
+// chatQueue is how many chat lines a session may have waiting; a session that
+// falls further behind is closed rather than silently skipped.
+const chatQueue = 256
+
+// deliver hands a chat line to every session it is for: all of them for a
+// global line, the surface's otherwise. The lines arrive in log order and each
+// session's queue keeps it.
+func (g *gate) deliver(m *pb.ChatMessage) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, list := range g.sessions {
+		for _, se := range list {
+			if !m.Global && se.surface != m.Surface {
+				continue
+			}
+			select {
+			case se.chat <- m:
+			default:
+				select {
+				case se.kick <- status.Error(codes.ResourceExhausted, "the session fell too far behind the chat; join again"):
+				default:
+				}
+			}
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,7 +183,7 @@ func TestPlayerAccessAndConsole(t *testing.T) {
 		}
 		return status.Code(err) == codes.PermissionDenied && strings.Contains(err.Error(), "player bob is banned")
 	})
-	_, err = tickets(ctx, "bob")
+	_, err = ticketsFrom(t, c.CtlAddr)(ctx, "bob") // a fresh source: the first keeps bob's ticket
 	wantRefusal(t, "a ticket for banned bob", errorsCause(err), codes.PermissionDenied, "player bob is banned: griefing")
 	out := c.CLI("player", "list", "--json")
 	if !strings.Contains(out, `"name":"bob","admin":false,"banned":true,"ban_reason":"griefing"`) {
@@ -209,4 +211,87 @@ func errorsCause(err error) error {
 		e = u.Unwrap()
 	}
 	return err
+}
+
+// collect reads a session's chat lines in the background.
+func (s *session) collect() func() []string {
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		for {
+			m, err := s.st.Recv()
+			if err != nil {
+				return
+			}
+			if c := m.GetChat(); c != nil {
+				where := c.Surface
+				if c.Global {
+					where = "global"
+				}
+				mu.Lock()
+				lines = append(lines, where+" "+c.Player+": "+c.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
+}
+
+// TestChat: a surface's chat reaches its players only; the cluster-wide
+// channel reaches every surface's players, on both nodes, in one order.
+func TestChat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	t.Parallel()
+	c := proctest.StartCluster(t, bin, t.TempDir())
+	c.StartNode("n1")
+	c.StartNode("n2")
+	c.WaitNodes("n1", "n2")
+	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
+	c.CLI("surface", "create", "b", "--map", "starter", "--node", "n2")
+	tickets := ticketsFrom(t, c.CtlAddr)
+	join := func(node, surface, name string) *session {
+		t.Helper()
+		tk, err := tickets(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s *session
+		proctest.Eventually(t, 60*time.Second, name+" to join "+surface, func() bool {
+			s, err = hello(t, c.NodeAddrs[node], surface, name, tk)
+			return err == nil
+		})
+		return s
+	}
+	alice, carol, bob := join("n1", "a", "alice"), join("n1", "a", "carol"), join("n2", "b", "bob")
+	got := map[string]func() []string{"alice": alice.collect(), "carol": carol.collect(), "bob": bob.collect()}
+	say := func(s *session, text string, global bool) {
+		t.Helper()
+		if err := s.st.Send(&pb.PlayRequest{Msg: &pb.PlayRequest_Chat{Chat: &pb.ChatSend{Text: text, Global: global}}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // each line is committed before the next is said
+	}
+	say(alice, "hello a", false)
+	say(bob, "anyone?", true)
+	say(carol, "yes", true)
+	say(bob, "only b hears this", false)
+	want := map[string][]string{
+		"alice": {"a alice: hello a", "global bob: anyone?", "global carol: yes"},
+		"carol": {"a alice: hello a", "global bob: anyone?", "global carol: yes"},
+		"bob":   {"global bob: anyone?", "global carol: yes", "b bob: only b hears this"},
+	}
+	proctest.Eventually(t, 10*time.Second, "every chat line to arrive", func() bool {
+		for who, w := range want {
+			if !slices.Equal(got[who](), w) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -415,7 +415,8 @@ func (n *Node) Run(ctx context.Context) error {
 		n.log.Info("RCON console listening", "addr", n.rconLn.Addr().String())
 	}
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); n.chatLoop(ctx) }()
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); n.watchLoop(ctx) }()

@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -108,7 +106,8 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	if err != nil {
 		return err
 	}
-	defer a.n.gate.track(name, hello.Surface, kick)()
+	chat := make(chan *pb.ChatMessage, chatQueue)
+	defer a.n.gate.track(name, hello.Surface, kick, chat)()
 	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
@@ -152,6 +151,20 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	var acted atomic.Uint64
 	poke := make(chan struct{}, 1)
 	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &acted, poke) }()
+	go func() {
+		for {
+			select {
+			case m := <-chat:
+				select {
+				case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: m}}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	var state []byte
 	var pending *shard.Desync
@@ -226,6 +239,11 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 		case *pb.PlayRequest_Ping:
 			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
 				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
+		case *pb.PlayRequest_Chat:
+			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
+				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
+					Text: "your message was not sent: " + status.Convert(err).Message()}}}
+			}
 		case *pb.PlayRequest_Hello:
 			cancel()
 			<-sendErr
@@ -339,7 +357,7 @@ func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error 
 	defer cancel()
 	// The join token lets the node locate a surface without TLS (with TLS its
 	// node certificate does); it grants nothing else of the operator API.
-	ctx = metadata.AppendToOutgoingContext(ctx, authz.JoinTokenKey, n.cfg.JoinToken)
+	ctx = n.withJoinToken(ctx)
 	var sf *pb.Surface
 	var node *pb.Node
 	err := n.ctl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {

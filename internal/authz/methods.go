@@ -17,6 +17,7 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "ListAudit":         OpRead,
 	accessSvc + "ListPlayers":       OpRead,
 	accessSvc + "GetAccessSettings": OpRead,
+	accessSvc + "WatchChat":         OpRead,
 
 	// Operating the factory: create, move, drain, bridges, players.
 	cluster + "CordonNode":            OpOperate,
@@ -29,6 +30,7 @@ var OperatorMethods = map[string]OpRole{
 	cluster + "TransferLeadership":    OpOperate,
 	accessSvc + "CreatePlayer":        OpOperate,
 	accessSvc + "SetPlayer":           OpOperate,
+	accessSvc + "PostChat":            OpOperate,
 
 	// Administration: tokens, the join token, snapshots, membership, deletes.
 	cluster + "GetJoinToken":        OpAdmin,

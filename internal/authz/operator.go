@@ -167,6 +167,9 @@ type Tokens struct {
 var nodeReads = map[string]bool{
 	cluster + "GetSurface": true,
 	cluster + "GetNode":    true,
+	// Chat: a node posts what its players say and delivers the log to them.
+	accessSvc + "PostChat":  true,
+	accessSvc + "WatchChat": true,
 }
 
 // Check returns the caller for token calling method, or an UNAUTHENTICATED or

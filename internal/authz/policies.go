@@ -39,6 +39,8 @@ var Controller = Policy{
 	accessSvc:                 {operator, controller},
 	accessSvc + "IssueTicket": {operator, controller, player},
 	accessSvc + "SetPlayer":   {operator, controller, node},
+	accessSvc + "PostChat":    {operator, controller, node},
+	accessSvc + "WatchChat":   {operator, controller, node},
 	health:                    anyRole,
 	reflectV1:                 {operator, controller},
 	reflectV1a:                {operator, controller},

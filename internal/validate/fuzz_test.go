@@ -54,6 +54,8 @@ var fuzzed = []func() proto.Message{
 	func() proto.Message { return &pb.SetPlayerRequest{} },
 	func() proto.Message { return &pb.SetAccessSettingsRequest{} },
 	func() proto.Message { return &pb.IssueTicketRequest{} },
+	func() proto.Message { return &pb.PostChatRequest{} },
+	func() proto.Message { return &pb.WatchChatRequest{} },
 }
 
 var catalog = Catalog{Planets: []string{"aquilo", "fulgora", "gleba", "nauvis", "vulcanus"}, Maps: []string{"empty", "starter"}}

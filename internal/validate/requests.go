@@ -129,6 +129,17 @@ func (c Checker) Request(req any) error {
 			return Invalid("settings", "is required")
 		}
 		return RequestID(r.RequestId)
+	case *pb.PostChatRequest:
+		err := first(RequestID(r.RequestId), Label("player", r.Player, true), OptName("surface", r.Surface), Text("text", r.Text, MaxChatBytes))
+		if err == nil && r.Text == "" {
+			err = Invalid("text", "is empty")
+		}
+		if err == nil && !r.Global && r.Surface == "" {
+			err = Invalid("surface", "is required for a message that is not global")
+		}
+		return err
+	case *pb.WatchChatRequest:
+		return nil
 	case *pb.IssueTicketRequest:
 		return first(RequestID(r.RequestId), Name("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
 

@@ -40,6 +40,8 @@ const (
 	MaxRequestIDBytes = 64
 	MaxAddressBytes   = 255
 	MaxTokenBytes     = 128
+	// MaxChatBytes bounds a chat line.
+	MaxChatBytes = 500
 	// MaxTicketBytes bounds a player ticket (internal/ticket.MaxBytes).
 	MaxTicketBytes = 1024
 	// MaxTokenTTLSeconds bounds an operator token's lifetime (ten years).

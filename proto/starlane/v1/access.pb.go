@@ -25,6 +25,256 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ChatMessage is one line of chat, ordered by its Raft index.
+type ChatMessage struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Index  uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	UnixMs int64                  `protobuf:"varint,2,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	Player string                 `protobuf:"bytes,3,opt,name=player,proto3" json:"player,omitempty"`
+	// surface is where it was said; global messages go to every surface.
+	Surface       string `protobuf:"bytes,4,opt,name=surface,proto3" json:"surface,omitempty"`
+	Global        bool   `protobuf:"varint,5,opt,name=global,proto3" json:"global,omitempty"`
+	Text          string `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatMessage) Reset() {
+	*x = ChatMessage{}
+	mi := &file_starlane_v1_access_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatMessage) ProtoMessage() {}
+
+func (x *ChatMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_access_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
+func (*ChatMessage) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ChatMessage) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ChatMessage) GetUnixMs() int64 {
+	if x != nil {
+		return x.UnixMs
+	}
+	return 0
+}
+
+func (x *ChatMessage) GetPlayer() string {
+	if x != nil {
+		return x.Player
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *ChatMessage) GetGlobal() bool {
+	if x != nil {
+		return x.Global
+	}
+	return false
+}
+
+func (x *ChatMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type PostChatRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	Surface       string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Global        bool                   `protobuf:"varint,4,opt,name=global,proto3" json:"global,omitempty"`
+	Text          string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostChatRequest) Reset() {
+	*x = PostChatRequest{}
+	mi := &file_starlane_v1_access_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostChatRequest) ProtoMessage() {}
+
+func (x *PostChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_access_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostChatRequest.ProtoReflect.Descriptor instead.
+func (*PostChatRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PostChatRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PostChatRequest) GetPlayer() string {
+	if x != nil {
+		return x.Player
+	}
+	return ""
+}
+
+func (x *PostChatRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *PostChatRequest) GetGlobal() bool {
+	if x != nil {
+		return x.Global
+	}
+	return false
+}
+
+func (x *PostChatRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type PostChatResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostChatResponse) Reset() {
+	*x = PostChatResponse{}
+	mi := &file_starlane_v1_access_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostChatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostChatResponse) ProtoMessage() {}
+
+func (x *PostChatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_access_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostChatResponse.ProtoReflect.Descriptor instead.
+func (*PostChatResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PostChatResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type WatchChatRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AfterIndex    uint64                 `protobuf:"varint,1,opt,name=after_index,json=afterIndex,proto3" json:"after_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChatRequest) Reset() {
+	*x = WatchChatRequest{}
+	mi := &file_starlane_v1_access_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChatRequest) ProtoMessage() {}
+
+func (x *WatchChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_access_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChatRequest.ProtoReflect.Descriptor instead.
+func (*WatchChatRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchChatRequest) GetAfterIndex() uint64 {
+	if x != nil {
+		return x.AfterIndex
+	}
+	return 0
+}
+
 // OperatorToken is a token's record; the secret itself is never stored.
 type OperatorToken struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -47,7 +297,7 @@ type OperatorToken struct {
 
 func (x *OperatorToken) Reset() {
 	*x = OperatorToken{}
-	mi := &file_starlane_v1_access_proto_msgTypes[0]
+	mi := &file_starlane_v1_access_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -59,7 +309,7 @@ func (x *OperatorToken) String() string {
 func (*OperatorToken) ProtoMessage() {}
 
 func (x *OperatorToken) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[0]
+	mi := &file_starlane_v1_access_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -72,7 +322,7 @@ func (x *OperatorToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorToken.ProtoReflect.Descriptor instead.
 func (*OperatorToken) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{0}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *OperatorToken) GetId() string {
@@ -155,7 +405,7 @@ type Player struct {
 
 func (x *Player) Reset() {
 	*x = Player{}
-	mi := &file_starlane_v1_access_proto_msgTypes[1]
+	mi := &file_starlane_v1_access_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -167,7 +417,7 @@ func (x *Player) String() string {
 func (*Player) ProtoMessage() {}
 
 func (x *Player) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[1]
+	mi := &file_starlane_v1_access_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -180,7 +430,7 @@ func (x *Player) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Player.ProtoReflect.Descriptor instead.
 func (*Player) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{1}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Player) GetName() string {
@@ -247,7 +497,7 @@ type AccessSettings struct {
 
 func (x *AccessSettings) Reset() {
 	*x = AccessSettings{}
-	mi := &file_starlane_v1_access_proto_msgTypes[2]
+	mi := &file_starlane_v1_access_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +509,7 @@ func (x *AccessSettings) String() string {
 func (*AccessSettings) ProtoMessage() {}
 
 func (x *AccessSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[2]
+	mi := &file_starlane_v1_access_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +522,7 @@ func (x *AccessSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessSettings.ProtoReflect.Descriptor instead.
 func (*AccessSettings) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{2}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AccessSettings) GetSelfRegister() bool {
@@ -307,7 +557,7 @@ type Actor struct {
 
 func (x *Actor) Reset() {
 	*x = Actor{}
-	mi := &file_starlane_v1_access_proto_msgTypes[3]
+	mi := &file_starlane_v1_access_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +569,7 @@ func (x *Actor) String() string {
 func (*Actor) ProtoMessage() {}
 
 func (x *Actor) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[3]
+	mi := &file_starlane_v1_access_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +582,7 @@ func (x *Actor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Actor.ProtoReflect.Descriptor instead.
 func (*Actor) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Actor) GetName() string {
@@ -389,7 +639,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_starlane_v1_access_proto_msgTypes[4]
+	mi := &file_starlane_v1_access_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -401,7 +651,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[4]
+	mi := &file_starlane_v1_access_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -414,7 +664,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuditEntry) GetIndex() uint64 {
@@ -495,7 +745,7 @@ type PlayerTicket struct {
 
 func (x *PlayerTicket) Reset() {
 	*x = PlayerTicket{}
-	mi := &file_starlane_v1_access_proto_msgTypes[5]
+	mi := &file_starlane_v1_access_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +757,7 @@ func (x *PlayerTicket) String() string {
 func (*PlayerTicket) ProtoMessage() {}
 
 func (x *PlayerTicket) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[5]
+	mi := &file_starlane_v1_access_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +770,7 @@ func (x *PlayerTicket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerTicket.ProtoReflect.Descriptor instead.
 func (*PlayerTicket) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PlayerTicket) GetPlayer() string {
@@ -570,7 +820,7 @@ type PlayerAccess struct {
 
 func (x *PlayerAccess) Reset() {
 	*x = PlayerAccess{}
-	mi := &file_starlane_v1_access_proto_msgTypes[6]
+	mi := &file_starlane_v1_access_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +832,7 @@ func (x *PlayerAccess) String() string {
 func (*PlayerAccess) ProtoMessage() {}
 
 func (x *PlayerAccess) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[6]
+	mi := &file_starlane_v1_access_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +845,7 @@ func (x *PlayerAccess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerAccess.ProtoReflect.Descriptor instead.
 func (*PlayerAccess) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PlayerAccess) GetTicketPublicKey() []byte {
@@ -621,14 +871,16 @@ type AccessState struct {
 	Settings      *AccessSettings        `protobuf:"bytes,4,opt,name=settings,proto3" json:"settings,omitempty"`
 	TicketKeySeed []byte                 `protobuf:"bytes,5,opt,name=ticket_key_seed,json=ticketKeySeed,proto3" json:"ticket_key_seed,omitempty"`
 	// audit_dropped counts audit entries trimmed off the front.
-	AuditDropped  uint64 `protobuf:"varint,6,opt,name=audit_dropped,json=auditDropped,proto3" json:"audit_dropped,omitempty"`
+	AuditDropped uint64 `protobuf:"varint,6,opt,name=audit_dropped,json=auditDropped,proto3" json:"audit_dropped,omitempty"`
+	// chat is the newest chat messages.
+	Chat          []*ChatMessage `protobuf:"bytes,7,rep,name=chat,proto3" json:"chat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccessState) Reset() {
 	*x = AccessState{}
-	mi := &file_starlane_v1_access_proto_msgTypes[7]
+	mi := &file_starlane_v1_access_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +892,7 @@ func (x *AccessState) String() string {
 func (*AccessState) ProtoMessage() {}
 
 func (x *AccessState) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[7]
+	mi := &file_starlane_v1_access_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +905,7 @@ func (x *AccessState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessState.ProtoReflect.Descriptor instead.
 func (*AccessState) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AccessState) GetTokens() []*OperatorToken {
@@ -698,6 +950,13 @@ func (x *AccessState) GetAuditDropped() uint64 {
 	return 0
 }
 
+func (x *AccessState) GetChat() []*ChatMessage {
+	if x != nil {
+		return x.Chat
+	}
+	return nil
+}
+
 // AccessCmd changes the access state (one oneof member of Command).
 type AccessCmd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -709,6 +968,7 @@ type AccessCmd struct {
 	//	*AccessCmd_SetPlayer
 	//	*AccessCmd_SetSettings
 	//	*AccessCmd_SetTicketKey
+	//	*AccessCmd_Chat
 	Op            isAccessCmd_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -716,7 +976,7 @@ type AccessCmd struct {
 
 func (x *AccessCmd) Reset() {
 	*x = AccessCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[8]
+	mi := &file_starlane_v1_access_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +988,7 @@ func (x *AccessCmd) String() string {
 func (*AccessCmd) ProtoMessage() {}
 
 func (x *AccessCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[8]
+	mi := &file_starlane_v1_access_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1001,7 @@ func (x *AccessCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessCmd.ProtoReflect.Descriptor instead.
 func (*AccessCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AccessCmd) GetOp() isAccessCmd_Op {
@@ -805,6 +1065,15 @@ func (x *AccessCmd) GetSetTicketKey() *SetTicketKeyCmd {
 	return nil
 }
 
+func (x *AccessCmd) GetChat() *ChatMessage {
+	if x != nil {
+		if x, ok := x.Op.(*AccessCmd_Chat); ok {
+			return x.Chat
+		}
+	}
+	return nil
+}
+
 type isAccessCmd_Op interface {
 	isAccessCmd_Op()
 }
@@ -833,6 +1102,10 @@ type AccessCmd_SetTicketKey struct {
 	SetTicketKey *SetTicketKeyCmd `protobuf:"bytes,6,opt,name=set_ticket_key,json=setTicketKey,proto3,oneof"`
 }
 
+type AccessCmd_Chat struct {
+	Chat *ChatMessage `protobuf:"bytes,7,opt,name=chat,proto3,oneof"`
+}
+
 func (*AccessCmd_CreateToken) isAccessCmd_Op() {}
 
 func (*AccessCmd_RevokeToken) isAccessCmd_Op() {}
@@ -844,6 +1117,8 @@ func (*AccessCmd_SetPlayer) isAccessCmd_Op() {}
 func (*AccessCmd_SetSettings) isAccessCmd_Op() {}
 
 func (*AccessCmd_SetTicketKey) isAccessCmd_Op() {}
+
+func (*AccessCmd_Chat) isAccessCmd_Op() {}
 
 type CreateTokenCmd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -857,7 +1132,7 @@ type CreateTokenCmd struct {
 
 func (x *CreateTokenCmd) Reset() {
 	*x = CreateTokenCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[9]
+	mi := &file_starlane_v1_access_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1144,7 @@ func (x *CreateTokenCmd) String() string {
 func (*CreateTokenCmd) ProtoMessage() {}
 
 func (x *CreateTokenCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[9]
+	mi := &file_starlane_v1_access_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1157,7 @@ func (x *CreateTokenCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenCmd.ProtoReflect.Descriptor instead.
 func (*CreateTokenCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateTokenCmd) GetToken() *OperatorToken {
@@ -908,7 +1183,7 @@ type RevokeTokenCmd struct {
 
 func (x *RevokeTokenCmd) Reset() {
 	*x = RevokeTokenCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[10]
+	mi := &file_starlane_v1_access_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1195,7 @@ func (x *RevokeTokenCmd) String() string {
 func (*RevokeTokenCmd) ProtoMessage() {}
 
 func (x *RevokeTokenCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[10]
+	mi := &file_starlane_v1_access_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1208,7 @@ func (x *RevokeTokenCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenCmd.ProtoReflect.Descriptor instead.
 func (*RevokeTokenCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeTokenCmd) GetId() string {
@@ -952,7 +1227,7 @@ type PutPlayerCmd struct {
 
 func (x *PutPlayerCmd) Reset() {
 	*x = PutPlayerCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[11]
+	mi := &file_starlane_v1_access_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1239,7 @@ func (x *PutPlayerCmd) String() string {
 func (*PutPlayerCmd) ProtoMessage() {}
 
 func (x *PutPlayerCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[11]
+	mi := &file_starlane_v1_access_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1252,7 @@ func (x *PutPlayerCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPlayerCmd.ProtoReflect.Descriptor instead.
 func (*PutPlayerCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PutPlayerCmd) GetPlayer() *Player {
@@ -1001,7 +1276,7 @@ type SetPlayerCmd struct {
 
 func (x *SetPlayerCmd) Reset() {
 	*x = SetPlayerCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[12]
+	mi := &file_starlane_v1_access_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1288,7 @@ func (x *SetPlayerCmd) String() string {
 func (*SetPlayerCmd) ProtoMessage() {}
 
 func (x *SetPlayerCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[12]
+	mi := &file_starlane_v1_access_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1301,7 @@ func (x *SetPlayerCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPlayerCmd.ProtoReflect.Descriptor instead.
 func (*SetPlayerCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetPlayerCmd) GetName() string {
@@ -1073,7 +1348,7 @@ type SetAccessSettingsCmd struct {
 
 func (x *SetAccessSettingsCmd) Reset() {
 	*x = SetAccessSettingsCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[13]
+	mi := &file_starlane_v1_access_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1360,7 @@ func (x *SetAccessSettingsCmd) String() string {
 func (*SetAccessSettingsCmd) ProtoMessage() {}
 
 func (x *SetAccessSettingsCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[13]
+	mi := &file_starlane_v1_access_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1373,7 @@ func (x *SetAccessSettingsCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccessSettingsCmd.ProtoReflect.Descriptor instead.
 func (*SetAccessSettingsCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SetAccessSettingsCmd) GetSettings() *AccessSettings {
@@ -1118,7 +1393,7 @@ type SetTicketKeyCmd struct {
 
 func (x *SetTicketKeyCmd) Reset() {
 	*x = SetTicketKeyCmd{}
-	mi := &file_starlane_v1_access_proto_msgTypes[14]
+	mi := &file_starlane_v1_access_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1405,7 @@ func (x *SetTicketKeyCmd) String() string {
 func (*SetTicketKeyCmd) ProtoMessage() {}
 
 func (x *SetTicketKeyCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[14]
+	mi := &file_starlane_v1_access_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1418,7 @@ func (x *SetTicketKeyCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTicketKeyCmd.ProtoReflect.Descriptor instead.
 func (*SetTicketKeyCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetTicketKeyCmd) GetSeed() []byte {
@@ -1173,7 +1448,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[15]
+	mi := &file_starlane_v1_access_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1460,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[15]
+	mi := &file_starlane_v1_access_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1473,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateTokenRequest) GetRequestId() string {
@@ -1241,7 +1516,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[16]
+	mi := &file_starlane_v1_access_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1528,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[16]
+	mi := &file_starlane_v1_access_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1541,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateTokenResponse) GetToken() *OperatorToken {
@@ -1298,7 +1573,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[17]
+	mi := &file_starlane_v1_access_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1585,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[17]
+	mi := &file_starlane_v1_access_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1598,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{21}
 }
 
 type ListTokensResponse struct {
@@ -1336,7 +1611,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[18]
+	mi := &file_starlane_v1_access_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1623,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[18]
+	mi := &file_starlane_v1_access_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1636,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListTokensResponse) GetTokens() []*OperatorToken {
@@ -1388,7 +1663,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[19]
+	mi := &file_starlane_v1_access_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1675,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[19]
+	mi := &file_starlane_v1_access_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1688,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RevokeTokenRequest) GetRequestId() string {
@@ -1439,7 +1714,7 @@ type RevokeTokenResponse struct {
 
 func (x *RevokeTokenResponse) Reset() {
 	*x = RevokeTokenResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[20]
+	mi := &file_starlane_v1_access_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1726,7 @@ func (x *RevokeTokenResponse) String() string {
 func (*RevokeTokenResponse) ProtoMessage() {}
 
 func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[20]
+	mi := &file_starlane_v1_access_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1739,7 @@ func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{20}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RevokeTokenResponse) GetIndex() uint64 {
@@ -1484,7 +1759,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[21]
+	mi := &file_starlane_v1_access_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1771,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[21]
+	mi := &file_starlane_v1_access_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1784,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{21}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAuditRequest) GetLimit() uint32 {
@@ -1530,7 +1805,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[22]
+	mi := &file_starlane_v1_access_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1817,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[22]
+	mi := &file_starlane_v1_access_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1830,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{22}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -1591,7 +1866,7 @@ type CreatePlayerRequest struct {
 
 func (x *CreatePlayerRequest) Reset() {
 	*x = CreatePlayerRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[23]
+	mi := &file_starlane_v1_access_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1878,7 @@ func (x *CreatePlayerRequest) String() string {
 func (*CreatePlayerRequest) ProtoMessage() {}
 
 func (x *CreatePlayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[23]
+	mi := &file_starlane_v1_access_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1891,7 @@ func (x *CreatePlayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePlayerRequest.ProtoReflect.Descriptor instead.
 func (*CreatePlayerRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{23}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreatePlayerRequest) GetRequestId() string {
@@ -1659,7 +1934,7 @@ type CreatePlayerResponse struct {
 
 func (x *CreatePlayerResponse) Reset() {
 	*x = CreatePlayerResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[24]
+	mi := &file_starlane_v1_access_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1946,7 @@ func (x *CreatePlayerResponse) String() string {
 func (*CreatePlayerResponse) ProtoMessage() {}
 
 func (x *CreatePlayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[24]
+	mi := &file_starlane_v1_access_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1959,7 @@ func (x *CreatePlayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePlayerResponse.ProtoReflect.Descriptor instead.
 func (*CreatePlayerResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{24}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreatePlayerResponse) GetPlayer() *Player {
@@ -1716,7 +1991,7 @@ type ListPlayersRequest struct {
 
 func (x *ListPlayersRequest) Reset() {
 	*x = ListPlayersRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[25]
+	mi := &file_starlane_v1_access_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +2003,7 @@ func (x *ListPlayersRequest) String() string {
 func (*ListPlayersRequest) ProtoMessage() {}
 
 func (x *ListPlayersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[25]
+	mi := &file_starlane_v1_access_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +2016,7 @@ func (x *ListPlayersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlayersRequest.ProtoReflect.Descriptor instead.
 func (*ListPlayersRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{25}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{29}
 }
 
 type ListPlayersResponse struct {
@@ -1754,7 +2029,7 @@ type ListPlayersResponse struct {
 
 func (x *ListPlayersResponse) Reset() {
 	*x = ListPlayersResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[26]
+	mi := &file_starlane_v1_access_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +2041,7 @@ func (x *ListPlayersResponse) String() string {
 func (*ListPlayersResponse) ProtoMessage() {}
 
 func (x *ListPlayersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[26]
+	mi := &file_starlane_v1_access_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +2054,7 @@ func (x *ListPlayersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlayersResponse.ProtoReflect.Descriptor instead.
 func (*ListPlayersResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{26}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPlayersResponse) GetPlayers() []*Player {
@@ -1810,7 +2085,7 @@ type SetPlayerRequest struct {
 
 func (x *SetPlayerRequest) Reset() {
 	*x = SetPlayerRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[27]
+	mi := &file_starlane_v1_access_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +2097,7 @@ func (x *SetPlayerRequest) String() string {
 func (*SetPlayerRequest) ProtoMessage() {}
 
 func (x *SetPlayerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[27]
+	mi := &file_starlane_v1_access_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +2110,7 @@ func (x *SetPlayerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPlayerRequest.ProtoReflect.Descriptor instead.
 func (*SetPlayerRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{27}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetPlayerRequest) GetRequestId() string {
@@ -1890,7 +2165,7 @@ type SetPlayerResponse struct {
 
 func (x *SetPlayerResponse) Reset() {
 	*x = SetPlayerResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[28]
+	mi := &file_starlane_v1_access_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2177,7 @@ func (x *SetPlayerResponse) String() string {
 func (*SetPlayerResponse) ProtoMessage() {}
 
 func (x *SetPlayerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[28]
+	mi := &file_starlane_v1_access_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2190,7 @@ func (x *SetPlayerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPlayerResponse.ProtoReflect.Descriptor instead.
 func (*SetPlayerResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{28}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetPlayerResponse) GetPlayer() *Player {
@@ -1940,7 +2215,7 @@ type GetAccessSettingsRequest struct {
 
 func (x *GetAccessSettingsRequest) Reset() {
 	*x = GetAccessSettingsRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[29]
+	mi := &file_starlane_v1_access_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2227,7 @@ func (x *GetAccessSettingsRequest) String() string {
 func (*GetAccessSettingsRequest) ProtoMessage() {}
 
 func (x *GetAccessSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[29]
+	mi := &file_starlane_v1_access_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2240,7 @@ func (x *GetAccessSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{29}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{33}
 }
 
 type GetAccessSettingsResponse struct {
@@ -1977,7 +2252,7 @@ type GetAccessSettingsResponse struct {
 
 func (x *GetAccessSettingsResponse) Reset() {
 	*x = GetAccessSettingsResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[30]
+	mi := &file_starlane_v1_access_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2264,7 @@ func (x *GetAccessSettingsResponse) String() string {
 func (*GetAccessSettingsResponse) ProtoMessage() {}
 
 func (x *GetAccessSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[30]
+	mi := &file_starlane_v1_access_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2277,7 @@ func (x *GetAccessSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessSettingsResponse.ProtoReflect.Descriptor instead.
 func (*GetAccessSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{30}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetAccessSettingsResponse) GetSettings() *AccessSettings {
@@ -2022,7 +2297,7 @@ type SetAccessSettingsRequest struct {
 
 func (x *SetAccessSettingsRequest) Reset() {
 	*x = SetAccessSettingsRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[31]
+	mi := &file_starlane_v1_access_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2034,7 +2309,7 @@ func (x *SetAccessSettingsRequest) String() string {
 func (*SetAccessSettingsRequest) ProtoMessage() {}
 
 func (x *SetAccessSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[31]
+	mi := &file_starlane_v1_access_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2047,7 +2322,7 @@ func (x *SetAccessSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccessSettingsRequest.ProtoReflect.Descriptor instead.
 func (*SetAccessSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{31}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetAccessSettingsRequest) GetRequestId() string {
@@ -2073,7 +2348,7 @@ type SetAccessSettingsResponse struct {
 
 func (x *SetAccessSettingsResponse) Reset() {
 	*x = SetAccessSettingsResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[32]
+	mi := &file_starlane_v1_access_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2360,7 @@ func (x *SetAccessSettingsResponse) String() string {
 func (*SetAccessSettingsResponse) ProtoMessage() {}
 
 func (x *SetAccessSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[32]
+	mi := &file_starlane_v1_access_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2373,7 @@ func (x *SetAccessSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAccessSettingsResponse.ProtoReflect.Descriptor instead.
 func (*SetAccessSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{32}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetAccessSettingsResponse) GetIndex() uint64 {
@@ -2120,7 +2395,7 @@ type IssueTicketRequest struct {
 
 func (x *IssueTicketRequest) Reset() {
 	*x = IssueTicketRequest{}
-	mi := &file_starlane_v1_access_proto_msgTypes[33]
+	mi := &file_starlane_v1_access_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2407,7 @@ func (x *IssueTicketRequest) String() string {
 func (*IssueTicketRequest) ProtoMessage() {}
 
 func (x *IssueTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[33]
+	mi := &file_starlane_v1_access_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2420,7 @@ func (x *IssueTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTicketRequest.ProtoReflect.Descriptor instead.
 func (*IssueTicketRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{33}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *IssueTicketRequest) GetRequestId() string {
@@ -2181,7 +2456,7 @@ type IssueTicketResponse struct {
 
 func (x *IssueTicketResponse) Reset() {
 	*x = IssueTicketResponse{}
-	mi := &file_starlane_v1_access_proto_msgTypes[34]
+	mi := &file_starlane_v1_access_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2468,7 @@ func (x *IssueTicketResponse) String() string {
 func (*IssueTicketResponse) ProtoMessage() {}
 
 func (x *IssueTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_access_proto_msgTypes[34]
+	mi := &file_starlane_v1_access_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2481,7 @@ func (x *IssueTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueTicketResponse.ProtoReflect.Descriptor instead.
 func (*IssueTicketResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_access_proto_rawDescGZIP(), []int{34}
+	return file_starlane_v1_access_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *IssueTicketResponse) GetTicket() string {
@@ -2234,7 +2509,26 @@ var File_starlane_v1_access_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x18starlane/v1/access.proto\x12\vstarlane.v1\"\x90\x02\n" +
+	"\x18starlane/v1/access.proto\x12\vstarlane.v1\"\x9a\x01\n" +
+	"\vChatMessage\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
+	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x12\x16\n" +
+	"\x06player\x18\x03 \x01(\tR\x06player\x12\x18\n" +
+	"\asurface\x18\x04 \x01(\tR\asurface\x12\x16\n" +
+	"\x06global\x18\x05 \x01(\bR\x06global\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\"\x8e\x01\n" +
+	"\x0fPostChatRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06player\x18\x02 \x01(\tR\x06player\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x16\n" +
+	"\x06global\x18\x04 \x01(\bR\x06global\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\"(\n" +
+	"\x10PostChatResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"3\n" +
+	"\x10WatchChatRequest\x12\x1f\n" +
+	"\vafter_index\x18\x01 \x01(\x04R\n" +
+	"afterIndex\"\x90\x02\n" +
 	"\rOperatorToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2284,14 +2578,15 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\x06key_id\x18\x05 \x01(\tR\x05keyId\"R\n" +
 	"\fPlayerAccess\x12*\n" +
 	"\x11ticket_public_key\x18\x01 \x01(\fR\x0fticketPublicKey\x12\x16\n" +
-	"\x06banned\x18\x02 \x03(\tR\x06banned\"\xa5\x02\n" +
+	"\x06banned\x18\x02 \x03(\tR\x06banned\"\xd3\x02\n" +
 	"\vAccessState\x122\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x1a.starlane.v1.OperatorTokenR\x06tokens\x12-\n" +
 	"\aplayers\x18\x02 \x03(\v2\x13.starlane.v1.PlayerR\aplayers\x12-\n" +
 	"\x05audit\x18\x03 \x03(\v2\x17.starlane.v1.AuditEntryR\x05audit\x127\n" +
 	"\bsettings\x18\x04 \x01(\v2\x1b.starlane.v1.AccessSettingsR\bsettings\x12&\n" +
 	"\x0fticket_key_seed\x18\x05 \x01(\fR\rticketKeySeed\x12#\n" +
-	"\raudit_dropped\x18\x06 \x01(\x04R\fauditDropped\"\x9b\x03\n" +
+	"\raudit_dropped\x18\x06 \x01(\x04R\fauditDropped\x12,\n" +
+	"\x04chat\x18\a \x03(\v2\x18.starlane.v1.ChatMessageR\x04chat\"\xcb\x03\n" +
 	"\tAccessCmd\x12@\n" +
 	"\fcreate_token\x18\x01 \x01(\v2\x1b.starlane.v1.CreateTokenCmdH\x00R\vcreateToken\x12@\n" +
 	"\frevoke_token\x18\x02 \x01(\v2\x1b.starlane.v1.RevokeTokenCmdH\x00R\vrevokeToken\x12:\n" +
@@ -2300,7 +2595,8 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\n" +
 	"set_player\x18\x04 \x01(\v2\x19.starlane.v1.SetPlayerCmdH\x00R\tsetPlayer\x12F\n" +
 	"\fset_settings\x18\x05 \x01(\v2!.starlane.v1.SetAccessSettingsCmdH\x00R\vsetSettings\x12D\n" +
-	"\x0eset_ticket_key\x18\x06 \x01(\v2\x1c.starlane.v1.SetTicketKeyCmdH\x00R\fsetTicketKeyB\x04\n" +
+	"\x0eset_ticket_key\x18\x06 \x01(\v2\x1c.starlane.v1.SetTicketKeyCmdH\x00R\fsetTicketKey\x12.\n" +
+	"\x04chat\x18\a \x01(\v2\x18.starlane.v1.ChatMessageH\x00R\x04chatB\x04\n" +
 	"\x02op\"d\n" +
 	"\x0eCreateTokenCmd\x120\n" +
 	"\x05token\x18\x01 \x01(\v2\x1a.starlane.v1.OperatorTokenR\x05token\x12 \n" +
@@ -2399,7 +2695,7 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\x13IssueTicketResponse\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x12+\n" +
-	"\x06player\x18\x03 \x01(\v2\x13.starlane.v1.PlayerR\x06player2\xdb\x06\n" +
+	"\x06player\x18\x03 \x01(\v2\x13.starlane.v1.PlayerR\x06player2\xec\a\n" +
 	"\rAccessService\x12P\n" +
 	"\vCreateToken\x12\x1f.starlane.v1.CreateTokenRequest\x1a .starlane.v1.CreateTokenResponse\x12M\n" +
 	"\n" +
@@ -2411,7 +2707,9 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\tSetPlayer\x12\x1d.starlane.v1.SetPlayerRequest\x1a\x1e.starlane.v1.SetPlayerResponse\x12b\n" +
 	"\x11GetAccessSettings\x12%.starlane.v1.GetAccessSettingsRequest\x1a&.starlane.v1.GetAccessSettingsResponse\x12b\n" +
 	"\x11SetAccessSettings\x12%.starlane.v1.SetAccessSettingsRequest\x1a&.starlane.v1.SetAccessSettingsResponse\x12P\n" +
-	"\vIssueTicket\x12\x1f.starlane.v1.IssueTicketRequest\x1a .starlane.v1.IssueTicketResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\vIssueTicket\x12\x1f.starlane.v1.IssueTicketRequest\x1a .starlane.v1.IssueTicketResponse\x12G\n" +
+	"\bPostChat\x12\x1c.starlane.v1.PostChatRequest\x1a\x1d.starlane.v1.PostChatResponse\x12F\n" +
+	"\tWatchChat\x12\x1d.starlane.v1.WatchChatRequest\x1a\x18.starlane.v1.ChatMessage0\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_access_proto_rawDescOnce sync.Once
@@ -2425,92 +2723,102 @@ func file_starlane_v1_access_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_access_proto_rawDescData
 }
 
-var file_starlane_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_starlane_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_starlane_v1_access_proto_goTypes = []any{
-	(*OperatorToken)(nil),             // 0: starlane.v1.OperatorToken
-	(*Player)(nil),                    // 1: starlane.v1.Player
-	(*AccessSettings)(nil),            // 2: starlane.v1.AccessSettings
-	(*Actor)(nil),                     // 3: starlane.v1.Actor
-	(*AuditEntry)(nil),                // 4: starlane.v1.AuditEntry
-	(*PlayerTicket)(nil),              // 5: starlane.v1.PlayerTicket
-	(*PlayerAccess)(nil),              // 6: starlane.v1.PlayerAccess
-	(*AccessState)(nil),               // 7: starlane.v1.AccessState
-	(*AccessCmd)(nil),                 // 8: starlane.v1.AccessCmd
-	(*CreateTokenCmd)(nil),            // 9: starlane.v1.CreateTokenCmd
-	(*RevokeTokenCmd)(nil),            // 10: starlane.v1.RevokeTokenCmd
-	(*PutPlayerCmd)(nil),              // 11: starlane.v1.PutPlayerCmd
-	(*SetPlayerCmd)(nil),              // 12: starlane.v1.SetPlayerCmd
-	(*SetAccessSettingsCmd)(nil),      // 13: starlane.v1.SetAccessSettingsCmd
-	(*SetTicketKeyCmd)(nil),           // 14: starlane.v1.SetTicketKeyCmd
-	(*CreateTokenRequest)(nil),        // 15: starlane.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),       // 16: starlane.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),         // 17: starlane.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),        // 18: starlane.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),        // 19: starlane.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),       // 20: starlane.v1.RevokeTokenResponse
-	(*ListAuditRequest)(nil),          // 21: starlane.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),         // 22: starlane.v1.ListAuditResponse
-	(*CreatePlayerRequest)(nil),       // 23: starlane.v1.CreatePlayerRequest
-	(*CreatePlayerResponse)(nil),      // 24: starlane.v1.CreatePlayerResponse
-	(*ListPlayersRequest)(nil),        // 25: starlane.v1.ListPlayersRequest
-	(*ListPlayersResponse)(nil),       // 26: starlane.v1.ListPlayersResponse
-	(*SetPlayerRequest)(nil),          // 27: starlane.v1.SetPlayerRequest
-	(*SetPlayerResponse)(nil),         // 28: starlane.v1.SetPlayerResponse
-	(*GetAccessSettingsRequest)(nil),  // 29: starlane.v1.GetAccessSettingsRequest
-	(*GetAccessSettingsResponse)(nil), // 30: starlane.v1.GetAccessSettingsResponse
-	(*SetAccessSettingsRequest)(nil),  // 31: starlane.v1.SetAccessSettingsRequest
-	(*SetAccessSettingsResponse)(nil), // 32: starlane.v1.SetAccessSettingsResponse
-	(*IssueTicketRequest)(nil),        // 33: starlane.v1.IssueTicketRequest
-	(*IssueTicketResponse)(nil),       // 34: starlane.v1.IssueTicketResponse
+	(*ChatMessage)(nil),               // 0: starlane.v1.ChatMessage
+	(*PostChatRequest)(nil),           // 1: starlane.v1.PostChatRequest
+	(*PostChatResponse)(nil),          // 2: starlane.v1.PostChatResponse
+	(*WatchChatRequest)(nil),          // 3: starlane.v1.WatchChatRequest
+	(*OperatorToken)(nil),             // 4: starlane.v1.OperatorToken
+	(*Player)(nil),                    // 5: starlane.v1.Player
+	(*AccessSettings)(nil),            // 6: starlane.v1.AccessSettings
+	(*Actor)(nil),                     // 7: starlane.v1.Actor
+	(*AuditEntry)(nil),                // 8: starlane.v1.AuditEntry
+	(*PlayerTicket)(nil),              // 9: starlane.v1.PlayerTicket
+	(*PlayerAccess)(nil),              // 10: starlane.v1.PlayerAccess
+	(*AccessState)(nil),               // 11: starlane.v1.AccessState
+	(*AccessCmd)(nil),                 // 12: starlane.v1.AccessCmd
+	(*CreateTokenCmd)(nil),            // 13: starlane.v1.CreateTokenCmd
+	(*RevokeTokenCmd)(nil),            // 14: starlane.v1.RevokeTokenCmd
+	(*PutPlayerCmd)(nil),              // 15: starlane.v1.PutPlayerCmd
+	(*SetPlayerCmd)(nil),              // 16: starlane.v1.SetPlayerCmd
+	(*SetAccessSettingsCmd)(nil),      // 17: starlane.v1.SetAccessSettingsCmd
+	(*SetTicketKeyCmd)(nil),           // 18: starlane.v1.SetTicketKeyCmd
+	(*CreateTokenRequest)(nil),        // 19: starlane.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),       // 20: starlane.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),         // 21: starlane.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),        // 22: starlane.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),        // 23: starlane.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),       // 24: starlane.v1.RevokeTokenResponse
+	(*ListAuditRequest)(nil),          // 25: starlane.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),         // 26: starlane.v1.ListAuditResponse
+	(*CreatePlayerRequest)(nil),       // 27: starlane.v1.CreatePlayerRequest
+	(*CreatePlayerResponse)(nil),      // 28: starlane.v1.CreatePlayerResponse
+	(*ListPlayersRequest)(nil),        // 29: starlane.v1.ListPlayersRequest
+	(*ListPlayersResponse)(nil),       // 30: starlane.v1.ListPlayersResponse
+	(*SetPlayerRequest)(nil),          // 31: starlane.v1.SetPlayerRequest
+	(*SetPlayerResponse)(nil),         // 32: starlane.v1.SetPlayerResponse
+	(*GetAccessSettingsRequest)(nil),  // 33: starlane.v1.GetAccessSettingsRequest
+	(*GetAccessSettingsResponse)(nil), // 34: starlane.v1.GetAccessSettingsResponse
+	(*SetAccessSettingsRequest)(nil),  // 35: starlane.v1.SetAccessSettingsRequest
+	(*SetAccessSettingsResponse)(nil), // 36: starlane.v1.SetAccessSettingsResponse
+	(*IssueTicketRequest)(nil),        // 37: starlane.v1.IssueTicketRequest
+	(*IssueTicketResponse)(nil),       // 38: starlane.v1.IssueTicketResponse
 }
 var file_starlane_v1_access_proto_depIdxs = []int32{
-	0,  // 0: starlane.v1.AccessState.tokens:type_name -> starlane.v1.OperatorToken
-	1,  // 1: starlane.v1.AccessState.players:type_name -> starlane.v1.Player
-	4,  // 2: starlane.v1.AccessState.audit:type_name -> starlane.v1.AuditEntry
-	2,  // 3: starlane.v1.AccessState.settings:type_name -> starlane.v1.AccessSettings
-	9,  // 4: starlane.v1.AccessCmd.create_token:type_name -> starlane.v1.CreateTokenCmd
-	10, // 5: starlane.v1.AccessCmd.revoke_token:type_name -> starlane.v1.RevokeTokenCmd
-	11, // 6: starlane.v1.AccessCmd.put_player:type_name -> starlane.v1.PutPlayerCmd
-	12, // 7: starlane.v1.AccessCmd.set_player:type_name -> starlane.v1.SetPlayerCmd
-	13, // 8: starlane.v1.AccessCmd.set_settings:type_name -> starlane.v1.SetAccessSettingsCmd
-	14, // 9: starlane.v1.AccessCmd.set_ticket_key:type_name -> starlane.v1.SetTicketKeyCmd
-	0,  // 10: starlane.v1.CreateTokenCmd.token:type_name -> starlane.v1.OperatorToken
-	1,  // 11: starlane.v1.PutPlayerCmd.player:type_name -> starlane.v1.Player
-	2,  // 12: starlane.v1.SetAccessSettingsCmd.settings:type_name -> starlane.v1.AccessSettings
-	0,  // 13: starlane.v1.CreateTokenResponse.token:type_name -> starlane.v1.OperatorToken
-	0,  // 14: starlane.v1.ListTokensResponse.tokens:type_name -> starlane.v1.OperatorToken
-	4,  // 15: starlane.v1.ListAuditResponse.entries:type_name -> starlane.v1.AuditEntry
-	1,  // 16: starlane.v1.CreatePlayerResponse.player:type_name -> starlane.v1.Player
-	1,  // 17: starlane.v1.ListPlayersResponse.players:type_name -> starlane.v1.Player
-	1,  // 18: starlane.v1.SetPlayerResponse.player:type_name -> starlane.v1.Player
-	2,  // 19: starlane.v1.GetAccessSettingsResponse.settings:type_name -> starlane.v1.AccessSettings
-	2,  // 20: starlane.v1.SetAccessSettingsRequest.settings:type_name -> starlane.v1.AccessSettings
-	1,  // 21: starlane.v1.IssueTicketResponse.player:type_name -> starlane.v1.Player
-	15, // 22: starlane.v1.AccessService.CreateToken:input_type -> starlane.v1.CreateTokenRequest
-	17, // 23: starlane.v1.AccessService.ListTokens:input_type -> starlane.v1.ListTokensRequest
-	19, // 24: starlane.v1.AccessService.RevokeToken:input_type -> starlane.v1.RevokeTokenRequest
-	21, // 25: starlane.v1.AccessService.ListAudit:input_type -> starlane.v1.ListAuditRequest
-	23, // 26: starlane.v1.AccessService.CreatePlayer:input_type -> starlane.v1.CreatePlayerRequest
-	25, // 27: starlane.v1.AccessService.ListPlayers:input_type -> starlane.v1.ListPlayersRequest
-	27, // 28: starlane.v1.AccessService.SetPlayer:input_type -> starlane.v1.SetPlayerRequest
-	29, // 29: starlane.v1.AccessService.GetAccessSettings:input_type -> starlane.v1.GetAccessSettingsRequest
-	31, // 30: starlane.v1.AccessService.SetAccessSettings:input_type -> starlane.v1.SetAccessSettingsRequest
-	33, // 31: starlane.v1.AccessService.IssueTicket:input_type -> starlane.v1.IssueTicketRequest
-	16, // 32: starlane.v1.AccessService.CreateToken:output_type -> starlane.v1.CreateTokenResponse
-	18, // 33: starlane.v1.AccessService.ListTokens:output_type -> starlane.v1.ListTokensResponse
-	20, // 34: starlane.v1.AccessService.RevokeToken:output_type -> starlane.v1.RevokeTokenResponse
-	22, // 35: starlane.v1.AccessService.ListAudit:output_type -> starlane.v1.ListAuditResponse
-	24, // 36: starlane.v1.AccessService.CreatePlayer:output_type -> starlane.v1.CreatePlayerResponse
-	26, // 37: starlane.v1.AccessService.ListPlayers:output_type -> starlane.v1.ListPlayersResponse
-	28, // 38: starlane.v1.AccessService.SetPlayer:output_type -> starlane.v1.SetPlayerResponse
-	30, // 39: starlane.v1.AccessService.GetAccessSettings:output_type -> starlane.v1.GetAccessSettingsResponse
-	32, // 40: starlane.v1.AccessService.SetAccessSettings:output_type -> starlane.v1.SetAccessSettingsResponse
-	34, // 41: starlane.v1.AccessService.IssueTicket:output_type -> starlane.v1.IssueTicketResponse
-	32, // [32:42] is the sub-list for method output_type
-	22, // [22:32] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	4,  // 0: starlane.v1.AccessState.tokens:type_name -> starlane.v1.OperatorToken
+	5,  // 1: starlane.v1.AccessState.players:type_name -> starlane.v1.Player
+	8,  // 2: starlane.v1.AccessState.audit:type_name -> starlane.v1.AuditEntry
+	6,  // 3: starlane.v1.AccessState.settings:type_name -> starlane.v1.AccessSettings
+	0,  // 4: starlane.v1.AccessState.chat:type_name -> starlane.v1.ChatMessage
+	13, // 5: starlane.v1.AccessCmd.create_token:type_name -> starlane.v1.CreateTokenCmd
+	14, // 6: starlane.v1.AccessCmd.revoke_token:type_name -> starlane.v1.RevokeTokenCmd
+	15, // 7: starlane.v1.AccessCmd.put_player:type_name -> starlane.v1.PutPlayerCmd
+	16, // 8: starlane.v1.AccessCmd.set_player:type_name -> starlane.v1.SetPlayerCmd
+	17, // 9: starlane.v1.AccessCmd.set_settings:type_name -> starlane.v1.SetAccessSettingsCmd
+	18, // 10: starlane.v1.AccessCmd.set_ticket_key:type_name -> starlane.v1.SetTicketKeyCmd
+	0,  // 11: starlane.v1.AccessCmd.chat:type_name -> starlane.v1.ChatMessage
+	4,  // 12: starlane.v1.CreateTokenCmd.token:type_name -> starlane.v1.OperatorToken
+	5,  // 13: starlane.v1.PutPlayerCmd.player:type_name -> starlane.v1.Player
+	6,  // 14: starlane.v1.SetAccessSettingsCmd.settings:type_name -> starlane.v1.AccessSettings
+	4,  // 15: starlane.v1.CreateTokenResponse.token:type_name -> starlane.v1.OperatorToken
+	4,  // 16: starlane.v1.ListTokensResponse.tokens:type_name -> starlane.v1.OperatorToken
+	8,  // 17: starlane.v1.ListAuditResponse.entries:type_name -> starlane.v1.AuditEntry
+	5,  // 18: starlane.v1.CreatePlayerResponse.player:type_name -> starlane.v1.Player
+	5,  // 19: starlane.v1.ListPlayersResponse.players:type_name -> starlane.v1.Player
+	5,  // 20: starlane.v1.SetPlayerResponse.player:type_name -> starlane.v1.Player
+	6,  // 21: starlane.v1.GetAccessSettingsResponse.settings:type_name -> starlane.v1.AccessSettings
+	6,  // 22: starlane.v1.SetAccessSettingsRequest.settings:type_name -> starlane.v1.AccessSettings
+	5,  // 23: starlane.v1.IssueTicketResponse.player:type_name -> starlane.v1.Player
+	19, // 24: starlane.v1.AccessService.CreateToken:input_type -> starlane.v1.CreateTokenRequest
+	21, // 25: starlane.v1.AccessService.ListTokens:input_type -> starlane.v1.ListTokensRequest
+	23, // 26: starlane.v1.AccessService.RevokeToken:input_type -> starlane.v1.RevokeTokenRequest
+	25, // 27: starlane.v1.AccessService.ListAudit:input_type -> starlane.v1.ListAuditRequest
+	27, // 28: starlane.v1.AccessService.CreatePlayer:input_type -> starlane.v1.CreatePlayerRequest
+	29, // 29: starlane.v1.AccessService.ListPlayers:input_type -> starlane.v1.ListPlayersRequest
+	31, // 30: starlane.v1.AccessService.SetPlayer:input_type -> starlane.v1.SetPlayerRequest
+	33, // 31: starlane.v1.AccessService.GetAccessSettings:input_type -> starlane.v1.GetAccessSettingsRequest
+	35, // 32: starlane.v1.AccessService.SetAccessSettings:input_type -> starlane.v1.SetAccessSettingsRequest
+	37, // 33: starlane.v1.AccessService.IssueTicket:input_type -> starlane.v1.IssueTicketRequest
+	1,  // 34: starlane.v1.AccessService.PostChat:input_type -> starlane.v1.PostChatRequest
+	3,  // 35: starlane.v1.AccessService.WatchChat:input_type -> starlane.v1.WatchChatRequest
+	20, // 36: starlane.v1.AccessService.CreateToken:output_type -> starlane.v1.CreateTokenResponse
+	22, // 37: starlane.v1.AccessService.ListTokens:output_type -> starlane.v1.ListTokensResponse
+	24, // 38: starlane.v1.AccessService.RevokeToken:output_type -> starlane.v1.RevokeTokenResponse
+	26, // 39: starlane.v1.AccessService.ListAudit:output_type -> starlane.v1.ListAuditResponse
+	28, // 40: starlane.v1.AccessService.CreatePlayer:output_type -> starlane.v1.CreatePlayerResponse
+	30, // 41: starlane.v1.AccessService.ListPlayers:output_type -> starlane.v1.ListPlayersResponse
+	32, // 42: starlane.v1.AccessService.SetPlayer:output_type -> starlane.v1.SetPlayerResponse
+	34, // 43: starlane.v1.AccessService.GetAccessSettings:output_type -> starlane.v1.GetAccessSettingsResponse
+	36, // 44: starlane.v1.AccessService.SetAccessSettings:output_type -> starlane.v1.SetAccessSettingsResponse
+	38, // 45: starlane.v1.AccessService.IssueTicket:output_type -> starlane.v1.IssueTicketResponse
+	2,  // 46: starlane.v1.AccessService.PostChat:output_type -> starlane.v1.PostChatResponse
+	0,  // 47: starlane.v1.AccessService.WatchChat:output_type -> starlane.v1.ChatMessage
+	36, // [36:48] is the sub-list for method output_type
+	24, // [24:36] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_access_proto_init() }
@@ -2518,23 +2826,24 @@ func file_starlane_v1_access_proto_init() {
 	if File_starlane_v1_access_proto != nil {
 		return
 	}
-	file_starlane_v1_access_proto_msgTypes[8].OneofWrappers = []any{
+	file_starlane_v1_access_proto_msgTypes[12].OneofWrappers = []any{
 		(*AccessCmd_CreateToken)(nil),
 		(*AccessCmd_RevokeToken)(nil),
 		(*AccessCmd_PutPlayer)(nil),
 		(*AccessCmd_SetPlayer)(nil),
 		(*AccessCmd_SetSettings)(nil),
 		(*AccessCmd_SetTicketKey)(nil),
+		(*AccessCmd_Chat)(nil),
 	}
-	file_starlane_v1_access_proto_msgTypes[12].OneofWrappers = []any{}
-	file_starlane_v1_access_proto_msgTypes[27].OneofWrappers = []any{}
+	file_starlane_v1_access_proto_msgTypes[16].OneofWrappers = []any{}
+	file_starlane_v1_access_proto_msgTypes[31].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_access_proto_rawDesc), len(file_starlane_v1_access_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

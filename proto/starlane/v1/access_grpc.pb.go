@@ -33,6 +33,8 @@ const (
 	AccessService_GetAccessSettings_FullMethodName = "/starlane.v1.AccessService/GetAccessSettings"
 	AccessService_SetAccessSettings_FullMethodName = "/starlane.v1.AccessService/SetAccessSettings"
 	AccessService_IssueTicket_FullMethodName       = "/starlane.v1.AccessService/IssueTicket"
+	AccessService_PostChat_FullMethodName          = "/starlane.v1.AccessService/PostChat"
+	AccessService_WatchChat_FullMethodName         = "/starlane.v1.AccessService/WatchChat"
 )
 
 // AccessServiceClient is the client API for AccessService service.
@@ -76,6 +78,14 @@ type AccessServiceClient interface {
 	// not whitelisted player; UNAUTHENTICATED for a wrong key; NOT_FOUND for an
 	// unknown player without self-registration.
 	IssueTicket(ctx context.Context, in *IssueTicketRequest, opts ...grpc.CallOption) (*IssueTicketResponse, error)
+	// PostChat commits a chat message to the replicated chat log: to one
+	// surface's players, or (global) to every surface's players. Nodes post
+	// their players' messages (node certificate or join token); operators with
+	// role operate may post too. Write.
+	PostChat(ctx context.Context, in *PostChatRequest, opts ...grpc.CallOption) (*PostChatResponse, error)
+	// WatchChat streams the chat log from after_index on, in log order (the
+	// same order on every node). Local (any controller). Nodes; operators: read.
+	WatchChat(ctx context.Context, in *WatchChatRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChatMessage], error)
 }
 
 type accessServiceClient struct {
@@ -186,6 +196,35 @@ func (c *accessServiceClient) IssueTicket(ctx context.Context, in *IssueTicketRe
 	return out, nil
 }
 
+func (c *accessServiceClient) PostChat(ctx context.Context, in *PostChatRequest, opts ...grpc.CallOption) (*PostChatResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PostChatResponse)
+	err := c.cc.Invoke(ctx, AccessService_PostChat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *accessServiceClient) WatchChat(ctx context.Context, in *WatchChatRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChatMessage], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AccessService_ServiceDesc.Streams[0], AccessService_WatchChat_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchChatRequest, ChatMessage]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AccessService_WatchChatClient = grpc.ServerStreamingClient[ChatMessage]
+
 // AccessServiceServer is the server API for AccessService service.
 // All implementations must embed UnimplementedAccessServiceServer
 // for forward compatibility.
@@ -227,6 +266,14 @@ type AccessServiceServer interface {
 	// not whitelisted player; UNAUTHENTICATED for a wrong key; NOT_FOUND for an
 	// unknown player without self-registration.
 	IssueTicket(context.Context, *IssueTicketRequest) (*IssueTicketResponse, error)
+	// PostChat commits a chat message to the replicated chat log: to one
+	// surface's players, or (global) to every surface's players. Nodes post
+	// their players' messages (node certificate or join token); operators with
+	// role operate may post too. Write.
+	PostChat(context.Context, *PostChatRequest) (*PostChatResponse, error)
+	// WatchChat streams the chat log from after_index on, in log order (the
+	// same order on every node). Local (any controller). Nodes; operators: read.
+	WatchChat(*WatchChatRequest, grpc.ServerStreamingServer[ChatMessage]) error
 	mustEmbedUnimplementedAccessServiceServer()
 }
 
@@ -266,6 +313,12 @@ func (UnimplementedAccessServiceServer) SetAccessSettings(context.Context, *SetA
 }
 func (UnimplementedAccessServiceServer) IssueTicket(context.Context, *IssueTicketRequest) (*IssueTicketResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IssueTicket not implemented")
+}
+func (UnimplementedAccessServiceServer) PostChat(context.Context, *PostChatRequest) (*PostChatResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PostChat not implemented")
+}
+func (UnimplementedAccessServiceServer) WatchChat(*WatchChatRequest, grpc.ServerStreamingServer[ChatMessage]) error {
+	return status.Error(codes.Unimplemented, "method WatchChat not implemented")
 }
 func (UnimplementedAccessServiceServer) mustEmbedUnimplementedAccessServiceServer() {}
 func (UnimplementedAccessServiceServer) testEmbeddedByValue()                       {}
@@ -468,6 +521,35 @@ func _AccessService_IssueTicket_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccessService_PostChat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PostChatRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessServiceServer).PostChat(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccessService_PostChat_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessServiceServer).PostChat(ctx, req.(*PostChatRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AccessService_WatchChat_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchChatRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AccessServiceServer).WatchChat(m, &grpc.GenericServerStream[WatchChatRequest, ChatMessage]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AccessService_WatchChatServer = grpc.ServerStreamingServer[ChatMessage]
+
 // AccessService_ServiceDesc is the grpc.ServiceDesc for AccessService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -515,7 +597,17 @@ var AccessService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "IssueTicket",
 			Handler:    _AccessService_IssueTicket_Handler,
 		},
+		{
+			MethodName: "PostChat",
+			Handler:    _AccessService_PostChat_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchChat",
+			Handler:       _AccessService_WatchChat_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "starlane/v1/access.proto",
 }

@@ -24,6 +24,7 @@ import (
 type session struct {
 	st     pb.ShardService_PlayClient
 	cancel context.CancelFunc
+	epoch  uint64 // the Welcome's: every message carries it
 }
 
 // hello opens a raw session as name with ticket and returns it, or the refusal.
@@ -50,7 +51,7 @@ func hello(t *testing.T, addr, surface, name, ticket string) (*session, error) {
 		cancel()
 		t.Fatalf("first answer to %s: %v", name, m)
 	}
-	return &session{st: st, cancel: cancel}, nil
+	return &session{st: st, cancel: cancel, epoch: m.Epoch}, nil
 }
 
 // ended waits for a session to end and returns its status.
@@ -272,7 +273,7 @@ func TestChat(t *testing.T) {
 	got := map[string]func() []string{"alice": alice.collect(), "carol": carol.collect(), "bob": bob.collect()}
 	say := func(s *session, text string, global bool) {
 		t.Helper()
-		if err := s.st.Send(&pb.PlayRequest{Msg: &pb.PlayRequest_Chat{Chat: &pb.ChatSend{Text: text, Global: global}}}); err != nil {
+		if err := s.st.Send(&pb.PlayRequest{Epoch: s.epoch, Msg: &pb.PlayRequest_Chat{Chat: &pb.ChatSend{Text: text, Global: global}}}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(300 * time.Millisecond) // each line is committed before the next is said
@@ -286,12 +287,13 @@ func TestChat(t *testing.T) {
 		"carol": {"a alice: hello a", "global bob: anyone?", "global carol: yes"},
 		"bob":   {"global bob: anyone?", "global carol: yes", "b bob: only b hears this"},
 	}
-	proctest.Eventually(t, 10*time.Second, "every chat line to arrive", func() bool {
-		for who, w := range want {
-			if !slices.Equal(got[who](), w) {
-				return false
-			}
+	deadline := time.Now().Add(10 * time.Second)
+	for who, w := range want {
+		for !slices.Equal(got[who](), w) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
 		}
-		return true
-	})
+		if g := got[who](); !slices.Equal(g, w) {
+			t.Errorf("%s read %q; want %q", who, g, w)
+		}
+	}
 }

@@ -4,10 +4,14 @@ BIN     ?= bin/starlane
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-short test-docker fuzz bench proto lint dev docker clean
+.PHONY: build install test test-short test-docker fuzz bench proto lint dev docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/starlane
+
+# install puts starlane on PATH (in GOBIN, or GOPATH/bin).
+install:
+	CGO_ENABLED=0 $(GO) install -ldflags "$(LDFLAGS)" ./cmd/starlane
 
 # The full suite: unit, determinism (GOMAXPROCS 1 and 2), multi-process tests, then
 # the race detector over the short variants of every concurrent package and the

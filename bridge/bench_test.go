@@ -29,6 +29,8 @@ type portSim struct {
 	in     int64
 	room   int64
 	hash   uint64
+	space  uint64
+	dest   string
 }
 
 type portEntry struct{ seq, tick uint64 }
@@ -40,6 +42,11 @@ func (p *portSim) Step(inputs []shard.Input) {
 			continue
 		}
 		switch in.Data[0] {
+		case 'B':
+			space, n := binary.Uvarint(in.Data[1:])
+			if p.space == 0 {
+				p.space, p.dest = space, string(in.Data[1+n:])
+			}
 		case 'D':
 			first, n := binary.Uvarint(in.Data[1:])
 			count, _ := binary.Uvarint(in.Data[1+n:])
@@ -71,9 +78,11 @@ func (p *portSim) Hash() uint64 { return p.hash }
 
 func (p *portSim) Save(w io.Writer) error {
 	var buf []byte
-	for _, v := range []uint64{p.tick, uint64(p.rate), p.seq, p.acked, uint64(p.credit), uint64(p.out), p.hwm, uint64(p.in), uint64(p.room), p.hash, uint64(len(p.outbox))} {
+	for _, v := range []uint64{p.tick, uint64(p.rate), p.seq, p.acked, uint64(p.credit), uint64(p.out), p.hwm, uint64(p.in), uint64(p.room), p.hash, p.space, uint64(len(p.dest))} {
 		buf = binary.AppendUvarint(buf, v)
 	}
+	buf = append(buf, p.dest...)
+	buf = binary.AppendUvarint(buf, uint64(len(p.outbox)))
 	for _, e := range p.outbox {
 		buf = binary.AppendUvarint(buf, e.seq)
 		buf = binary.AppendUvarint(buf, e.tick)
@@ -99,6 +108,10 @@ func loadPortSim(r io.Reader) (shard.Simulation, error) {
 	p := &portSim{}
 	p.tick, p.rate, p.seq, p.acked = next(), int(next()), next(), next()
 	p.credit, p.out, p.hwm, p.in, p.room, p.hash = int64(next()), int64(next()), next(), int64(next()), int64(next()), next()
+	p.space = next()
+	if dl := next(); err == nil && dl <= uint64(len(data)) {
+		p.dest, data = string(data[:dl]), data[dl:]
+	}
 	n := next()
 	for i := uint64(0); i < n && err == nil; i++ {
 		p.outbox = append(p.outbox, portEntry{next(), next()})
@@ -127,6 +140,10 @@ func (p *portSim) BridgeOutbox(_ uint32, after uint64, fn func(seq, tick uint64,
 
 func (p *portSim) BridgeExportState(uint32) (uint64, uint64, int64) { return p.seq, p.acked, p.credit }
 func (p *portSim) BridgeImportState(uint32) (uint64, int64)         { return p.hwm, p.room }
+func (p *portSim) BridgePortSpace(uint32) (uint64, string)          { return p.space, p.dest }
+func (p *portSim) BridgeImportMark(uint64) (uint64, bool)           { return p.hwm, p.hwm > 0 }
+func (p *portSim) BridgeImportLost(uint32) int64                    { return 0 }
+func (p *portSim) BridgePortFilter(uint32) []string                 { return nil }
 func (p *portSim) BridgeCounts(port uint32) (map[string]int64, map[string]int64) {
 	if port == 1 {
 		return map[string]int64{"iron-plate": p.out * 100}, map[string]int64{"iron-plate": int64(p.acked) * 100}
@@ -136,10 +153,13 @@ func (p *portSim) BridgeCounts(port uint32) (map[string]int64, map[string]int64)
 
 type portCodec struct{}
 
-func (portCodec) DeliverInput(_ uint32, first uint64, items []string, _ []int32) []byte {
+func (portCodec) BindInput(_ uint32, space uint64, dest string) []byte {
+	return append(binary.AppendUvarint([]byte{'B'}, space), dest...)
+}
+func (portCodec) DeliverSpaceInput(_ uint32, _, _, first uint64, items []string, _ []int32) []byte {
 	return binary.AppendUvarint(binary.AppendUvarint([]byte{'D'}, first), uint64(len(items)))
 }
-func (portCodec) AckInput(_ uint32, seq uint64, credit int64) []byte {
+func (portCodec) AckSpaceInput(_ uint32, _, seq uint64, credit int64) []byte {
 	return binary.AppendVarint(binary.AppendUvarint([]byte{'A'}, seq), credit)
 }
 func (portCodec) FilterInput(uint32, []string) []byte { return nil }
@@ -243,11 +263,13 @@ func BenchmarkSenderCapture(b *testing.B) {
 	const perTick = 2000
 	p := &portSim{rate: perTick, credit: 1 << 30}
 	p.Step(nil)
-	s := &Sender{cfg: Config{Now: time.Now}, port: 1}
+	s := &Sender{cfg: Config{Now: time.Now}}
+	s.port.Store(1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s.capSeq, s.capFirst = p.seq-perTick, false
+		s.capSeq = p.seq - perTick
+		s.capFirst.Store(false)
 		v := s.Capture(p, p.tick).(captureOut)
 		if len(v.entries) != perTick {
 			b.Fatalf("captured %d entries", len(v.entries))

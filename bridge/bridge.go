@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -23,16 +24,27 @@ type Sim interface {
 	BridgePort(name string) (id uint32, export bool, err error)
 	BridgeOutbox(port uint32, after uint64, fn func(seq, tick uint64, item string, count int32) bool)
 	BridgeExportState(port uint32) (last, acked uint64, credit int64)
+	// BridgePortSpace is the sequence space an export port is bound to (0: none) and
+	// the destination it was bound for.
+	BridgePortSpace(port uint32) (space uint64, dest string)
+	// BridgeImportState's room is an import port's free slots.
 	BridgeImportState(port uint32) (hwm uint64, room int64)
+	// BridgeImportMark is the surface's mark for a space and whether it has one.
+	BridgeImportMark(space uint64) (hwm uint64, known bool)
+	BridgeImportLost(port uint32) int64
+	BridgePortFilter(port uint32) []string
 	BridgeCounts(port uint32) (moved, acked map[string]int64)
 }
 
 // Codec encodes the shard inputs a bridge submits; the node provides the simulation's
 // encoders.
 type Codec interface {
-	// DeliverInput delivers consecutive entries, the first with sequence first.
-	DeliverInput(port uint32, first uint64, items []string, counts []int32) []byte
-	AckInput(port uint32, seq uint64, credit int64) []byte
+	// BindInput binds an export port to a sequence space for a destination.
+	BindInput(port uint32, space uint64, dest string) []byte
+	// DeliverSpaceInput delivers consecutive entries of a space, the first with
+	// sequence first; base is the sender's acknowledged floor.
+	DeliverSpaceInput(port uint32, space, base, first uint64, items []string, counts []int32) []byte
+	AckSpaceInput(port uint32, space, seq uint64, credit int64) []byte
 	FilterInput(port uint32, items []string) []byte
 }
 
@@ -56,13 +68,25 @@ type Route struct {
 	ToEpoch     uint64
 	ToAddress   string
 	Items       []string
+	// CreateIndex tells a bridge re-created under the same name from the old one.
+	CreateIndex uint64
+}
+
+// Dest names the destination port an export port is bound for.
+func (r Route) Dest() string { return r.ToSurface + ":" + r.ToPort }
+
+// sameBridge reports whether two routes are of the same bridge between the same
+// ports (epochs and addresses may differ).
+func (r Route) sameBridge(o Route) bool {
+	return r.Bridge == o.Bridge && r.FromSurface == o.FromSurface && r.FromPort == o.FromPort && r.ToSurface == o.ToSurface &&
+		r.ToPort == o.ToPort && r.CreateIndex == o.CreateIndex && slices.Equal(r.Items, o.Items)
 }
 
 // RouteFromProto converts the controller's route.
 func RouteFromProto(r *pb.BridgeRoute) Route {
 	b := r.GetBridge()
 	return Route{Bridge: b.GetId(), FromSurface: b.GetFromSurface(), FromPort: b.GetFromPort(), FromEpoch: r.GetFromEpoch(),
-		ToSurface: b.GetToSurface(), ToPort: b.GetToPort(), ToEpoch: r.GetToEpoch(), ToAddress: r.GetToAddress(), Items: b.GetItems()}
+		ToSurface: b.GetToSurface(), ToPort: b.GetToPort(), ToEpoch: r.GetToEpoch(), ToAddress: r.GetToAddress(), Items: b.GetItems(), CreateIndex: b.GetCreateIndex()}
 }
 
 // Config holds what both ends share.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -25,14 +26,19 @@ const latencyPerTick = 16
 type Receiver struct {
 	cfg  Config
 	sh   Shard
-	port uint32
+	port atomic.Uint32
+	// space is the sequence space of the sender served (0: none yet); Capture reads it
+	// on the tick goroutine.
+	space atomic.Uint64
 
 	mu        sync.Mutex
 	route     Route
+	base      uint64 // the sender's acknowledged floor in space
 	submitted uint64 // highest sequence submitted to the shard
-	hwm       uint64 // high-water mark at the last confirmed tick
+	hwm       uint64 // high-water mark at the last confirmed tick (the base if the space is new there)
 	room      int64  // credit at the last confirmed tick
-	confirmed bool   // hwm and room come from a confirmed tick
+	lost      int64  // sequence numbers the port gave up (see sim's BridgeImportLost)
+	confirmed bool   // hwm and room come from a confirmed tick of this space
 	pending   map[uint64]pendingEntry
 	latencies latencyRing // ticks
 	active    *rstream
@@ -58,10 +64,31 @@ func NewReceiver(cfg Config, sh Shard, route Route) (*Receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge %s: surface %s: %w", route.Bridge, route.ToSurface, err)
 	}
-	r := &Receiver{cfg: cfg, sh: sh, port: port, route: route, pending: map[uint64]pendingEntry{}}
+	r := &Receiver{cfg: cfg, sh: sh, route: route, pending: map[uint64]pendingEntry{}}
+	r.port.Store(port)
 	sh.AddOutlet(r)
 	return r, nil
 }
+
+// Recheck resolves the port name again and follows it if it names another entity now
+// (the import port was rebuilt or the label moved). Marks are the surface's, by space,
+// so the new port continues where the old one stood.
+func (r *Receiver) Recheck() {
+	r.mu.Lock()
+	name := r.route.ToPort
+	r.mu.Unlock()
+	id, err := resolvePort(r.sh, name, false)
+	if err != nil {
+		r.mu.Lock()
+		r.lastErr = err.Error()
+		r.mu.Unlock()
+		return
+	}
+	r.port.Store(id)
+}
+
+// Stale says why the receiver must be started again ("" while it is current).
+func (r *Receiver) Stale() string { return "" }
 
 // Update gives the receiver the controller's latest route.
 func (r *Receiver) Update(rt Route) {
@@ -82,18 +109,27 @@ func (r *Receiver) Stop() {
 }
 
 type receiverState struct {
-	hwm  uint64
-	room int64
+	space uint64
+	hwm   uint64
+	known bool
+	room  int64
+	lost  int64
 }
 
-// Capture reads the import port's high-water mark and free room after a tick.
+// Capture reads the surface's mark for the served space and the import port's free
+// room after a tick.
 func (r *Receiver) Capture(sim shard.Simulation, _ uint64) any {
 	bs, ok := sim.(Sim)
 	if !ok {
 		return nil
 	}
-	hwm, room := bs.BridgeImportState(r.port)
-	return receiverState{hwm, room}
+	port := r.port.Load()
+	st := receiverState{space: r.space.Load(), lost: bs.BridgeImportLost(port)}
+	_, st.room = bs.BridgeImportState(port)
+	if st.space != 0 {
+		st.hwm, st.known = bs.BridgeImportMark(st.space)
+	}
+	return st
 }
 
 // Release makes a confirmed tick's state the one acknowledged.
@@ -104,6 +140,15 @@ func (r *Receiver) Release(_ uint64, v any) {
 	}
 	now := r.cfg.Now()
 	r.mu.Lock()
+	if st.space == 0 || st.space != r.space.Load() {
+		r.mu.Unlock()
+		return // captured for another sender's space
+	}
+	if !st.known {
+		// The surface has not met this space: it starts it at the sender's floor.
+		st.hwm = r.base
+	}
+	r.lost = st.lost
 	changed := !r.confirmed || st.hwm != r.hwm || st.room != r.room
 	if st.hwm > r.hwm {
 		// Latency of the entries this tick applied; at most latencyPerTick samples per tick,
@@ -164,11 +209,21 @@ func (r *Receiver) serve(st pb.BridgeService_TransferServer, h *pb.BridgeHello) 
 	if err := r.checkEpochs(h.FromEpoch, h.ToEpoch); err != nil {
 		return err
 	}
+	if h.Space == 0 {
+		return status.Errorf(codes.FailedPrecondition, "the sender of bridge %s names no sequence space: its node runs an older Starlane; upgrade it", h.Bridge)
+	}
 	a := &rstream{notify: make(chan struct{}, 1), done: make(chan struct{})}
 	r.mu.Lock()
 	if r.active != nil {
 		close(r.active.done)
 	}
+	if h.Space != r.space.Load() {
+		// Another space: nothing known of the old one applies to it.
+		r.space.Store(h.Space)
+		r.base, r.submitted, r.hwm, r.confirmed = h.Base, 0, 0, false
+		clear(r.pending)
+	}
+	r.base = max(r.base, h.Base)
 	r.active = a
 	r.lastErr = ""
 	r.mu.Unlock()
@@ -208,7 +263,7 @@ func (r *Receiver) sendAcks(st pb.BridgeService_TransferServer, a *rstream) erro
 		}
 		r.mu.Lock()
 		ready := r.confirmed
-		ack := &pb.BridgeAck{ToEpoch: r.sh.Epoch(), Hwm: r.hwm, Credit: r.room}
+		ack := &pb.BridgeAck{ToEpoch: r.sh.Epoch(), Hwm: r.hwm, Credit: r.room, Space: r.space.Load()}
 		r.mu.Unlock()
 		if !ready {
 			continue
@@ -243,18 +298,25 @@ func (r *Receiver) receive(st pb.BridgeService_TransferServer, a *rstream) error
 func (r *Receiver) submit(b *pb.BridgeBatch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	space := r.space.Load()
+	if b.Space != space {
+		return status.Errorf(codes.InvalidArgument, "a batch of sequence space %016x on a stream of space %016x", b.Space, space)
+	}
+	r.base = max(r.base, b.Base)
 	if b.Resend {
 		// The sender saw no progress: whatever was submitted past the confirmed
 		// high-water mark was refused (out of order, or no room) and goes in again.
 		r.submitted = min(r.submitted, r.hwm)
 	}
-	if !r.confirmed {
-		return nil // the high-water mark is not known yet; the sender resends
-	}
+	// Before the first confirmed tick of this space the mark is not known here; the
+	// sender's floor is a safe start: entries between it and the surface's mark are
+	// duplicates the simulation skips, and a start below the mark leaves no gap.
 	// One input carries the batch's run of new, consecutive entries.
 	var items []string
 	var counts []int32
-	first := max(r.submitted, r.hwm) + 1
+	// Below the sender's floor nothing is left to send; if this surface's mark is
+	// below it, the simulation counts the gap as lost.
+	first := max(r.submitted, r.hwm, r.base) + 1
 	next := first
 	for _, e := range b.Entries {
 		if e.Seq < next {
@@ -269,7 +331,7 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 	if len(items) == 0 {
 		return nil
 	}
-	in := shard.Input{Data: r.cfg.Codec.DeliverInput(r.port, first, items, counts)}
+	in := shard.Input{Data: r.cfg.Codec.DeliverSpaceInput(r.port.Load(), space, r.base, first, items, counts)}
 	if err := r.sh.Submit(in, 0); err != nil {
 		if errors.Is(err, shard.ErrClosed) {
 			return status.Error(codes.Unavailable, "the destination shard stopped")
@@ -289,9 +351,10 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 func (r *Receiver) Stats() *pb.BridgeEndStats {
 	out := &pb.BridgeEndStats{Side: "receiver"}
 	var moved map[string]int64
+	port := r.port.Load()
 	_ = r.sh.Inspect(func(sim shard.Simulation) {
 		if bs, ok := sim.(Sim); ok {
-			moved, _ = bs.BridgeCounts(r.port)
+			moved, _ = bs.BridgeCounts(port)
 		}
 	})
 	r.mu.Lock()
@@ -299,6 +362,7 @@ func (r *Receiver) Stats() *pb.BridgeEndStats {
 	out.Bridge, out.Surface, out.Epoch = r.route.Bridge, r.route.ToSurface, r.sh.Epoch()
 	out.Items = itemCounts(moved, nil)
 	out.LastSeq, out.Credit, out.Connected, out.Error = r.hwm, r.room, r.active != nil, r.lastErr
+	out.Space, out.LostSeqs = r.space.Load(), r.lost
 	out.StacksPerSecond, out.ItemsPerSecond = r.rates.rate(r.cfg.Now())
 	out.LatencyTicksP50, out.LatencyTicksP99 = r.latencies.percentiles()
 	return out

@@ -2,11 +2,15 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -25,19 +29,25 @@ type Sender struct {
 	cfg  Config
 	sh   Shard
 	dial Dialer
-	port uint32
+	port atomic.Uint32
+	dest string
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 	wake   chan struct{} // new entries, an ack or a route change
 
-	// capSeq is the last sequence captured; only the tick goroutine touches it.
+	// capSeq and capSpace are the last sequence and the space captured; only the tick
+	// goroutine touches them. capFirst makes the next capture read the whole outbox.
 	capSeq   uint64
-	capFirst bool
+	capSpace uint64
+	capFirst atomic.Bool
 
 	mu        sync.Mutex
 	route     Route
+	space     uint64  // the space the queue belongs to (0 until the port is bound)
+	bound     bool    // the port is bound to this bridge's destination (confirmed)
+	gen       uint64  // moves when the space changes: the stream starts over
 	queue     []entry // released (confirmed) and not yet acknowledged, in order
 	acked     uint64  // the receiver's acknowledged high-water mark
 	credit    int64   // the receiver's last credit
@@ -48,6 +58,8 @@ type Sender struct {
 	progress  time.Time // last time acked moved, or a stream started
 	connected bool
 	lastErr   string
+	lastBind  time.Time
+	stale     string // why this end must be started again (port or route changed)
 	rates     rateMeter
 }
 
@@ -66,9 +78,13 @@ type captureOut struct {
 	acked   uint64
 	credit  int64
 	first   bool
+	space   uint64
+	dest    string
 }
 
-// NewSender starts a bridge's sending end beside the source surface's shard.
+// NewSender starts a bridge's sending end beside the source surface's shard. It sets
+// the port's item filter to the route's (clearing it when the route has none) and
+// binds the port to the bridge's destination if it is not yet.
 func NewSender(cfg Config, sh Shard, route Route, dial Dialer) (*Sender, error) {
 	cfg.defaults()
 	port, err := resolvePort(sh, route.FromPort, true)
@@ -76,26 +92,112 @@ func NewSender(cfg Config, sh Shard, route Route, dial Dialer) (*Sender, error) 
 		return nil, fmt.Errorf("bridge %s: surface %s: %w", route.Bridge, route.FromSurface, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Sender{cfg: cfg, sh: sh, dial: dial, port: port, ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), wake: make(chan struct{}, 1), route: route, capFirst: true, progress: cfg.Now()}
-	if len(route.Items) > 0 {
+	s := &Sender{cfg: cfg, sh: sh, dial: dial, dest: route.Dest(), ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), wake: make(chan struct{}, 1), route: route, progress: cfg.Now()}
+	s.port.Store(port)
+	s.capFirst.Store(true)
+	var filter []string
+	_ = sh.Inspect(func(sim shard.Simulation) {
+		if bs, ok := sim.(Sim); ok {
+			filter = bs.BridgePortFilter(port)
+		}
+	})
+	if !slices.Equal(filter, route.Items) {
 		if err := sh.Submit(shard.Input{Data: cfg.Codec.FilterInput(port, route.Items)}, 0); err != nil {
 			cancel()
 			return nil, fmt.Errorf("bridge %s: set the item filter: %w", route.Bridge, err)
 		}
 	}
+	s.bind(true)
 	sh.AddOutlet(s)
 	go s.run()
 	return s, nil
 }
 
+// bind submits a binding of the port to this bridge's destination under a new space,
+// unless the port is bound for it already; at most every two seconds unless now. A
+// port whose outbox is owed to another destination keeps it: the simulation refuses
+// the binding and the sender reports why.
+func (s *Sender) bind(now bool) {
+	s.mu.Lock()
+	if !now && s.cfg.Now().Sub(s.lastBind) < 2*time.Second {
+		s.mu.Unlock()
+		return
+	}
+	s.lastBind = s.cfg.Now()
+	s.mu.Unlock()
+	port := s.port.Load()
+	var space uint64
+	var dest string
+	var owed int
+	_ = s.sh.Inspect(func(sim shard.Simulation) {
+		if bs, ok := sim.(Sim); ok {
+			space, dest = bs.BridgePortSpace(port)
+			bs.BridgeOutbox(port, 0, func(uint64, uint64, string, int32) bool { owed++; return true })
+		}
+	})
+	if space != 0 && dest == s.dest {
+		return
+	}
+	if space != 0 && owed > 0 {
+		s.mu.Lock()
+		s.lastErr = fmt.Sprintf("export port %s holds %d unacknowledged stacks for %s: bridge it to %s again until they are delivered, or use another port",
+			s.route.FromPort, owed, dest, dest)
+		s.mu.Unlock()
+		return
+	}
+	_ = s.sh.Submit(shard.Input{Data: s.cfg.Codec.BindInput(port, newSpace(), s.dest)}, 0)
+}
+
+// newSpace returns a random non-zero sequence space.
+func newSpace() uint64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:]) // never returns an error (crypto/rand, Go 1.24+)
+		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+			return v
+		}
+	}
+}
+
 // Update gives the sender the controller's latest route (the destination may have
-// moved, or an epoch changed).
+// moved, or an epoch changed). A route of another bridge identity (re-created, other
+// ports or items) marks the sender stale: the node starts it again.
 func (s *Sender) Update(r Route) {
 	s.mu.Lock()
+	if !s.route.sameBridge(r) && s.stale == "" {
+		s.stale = "the bridge was re-created or changed"
+	}
 	s.route = r
 	s.mu.Unlock()
 	s.poke()
+}
+
+// Stale says why the sender must be started again ("" while it is current).
+func (s *Sender) Stale() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stale
+}
+
+// Recheck resolves the port name again: when it names another entity now (the port
+// was rebuilt, or the label moved), the sender follows it and reads its state afresh.
+func (s *Sender) Recheck() {
+	s.mu.Lock()
+	name := s.route.FromPort
+	s.mu.Unlock()
+	id, err := resolvePort(s.sh, name, true)
+	if err != nil {
+		s.mu.Lock()
+		s.lastErr = err.Error()
+		s.mu.Unlock()
+		return
+	}
+	if id != s.port.Swap(id) {
+		s.capFirst.Store(true)
+		s.bind(true)
+		s.poke()
+	}
 }
 
 // Stop ends the sender; its unacknowledged entries stay in the source's outbox.
@@ -113,25 +215,29 @@ func (s *Sender) poke() {
 }
 
 // Capture reads the entries the tick added to the outbox (all of them on the first
-// tick, after a start or restart).
+// tick, after a start or restart, and whenever the port's space changed).
 func (s *Sender) Capture(sim shard.Simulation, t uint64) any {
 	bs, ok := sim.(Sim)
 	if !ok {
 		return nil
 	}
-	out := captureOut{first: s.capFirst}
-	last, acked, credit := bs.BridgeExportState(s.port)
-	if last > s.capSeq || s.capFirst {
+	port := s.port.Load()
+	space, dest := bs.BridgePortSpace(port)
+	out := captureOut{first: s.capFirst.Swap(false) || space != s.capSpace, space: space, dest: dest}
+	if out.first {
+		s.capSeq, s.capSpace = 0, space
+	}
+	last, acked, credit := bs.BridgeExportState(port)
+	if last > s.capSeq || out.first {
 		// Latency is measured from here: the tick that took the items out of the state.
 		now := s.cfg.Now().UnixMicro()
-		out.entries = make([]entry, 0, min(last-s.capSeq, 1<<16))
-		bs.BridgeOutbox(s.port, s.capSeq, func(seq, tick uint64, item string, count int32) bool {
+		out.entries = make([]entry, 0, min(last-min(s.capSeq, last), 1<<16))
+		bs.BridgeOutbox(port, s.capSeq, func(seq, tick uint64, item string, count int32) bool {
 			out.entries = append(out.entries, entry{seq, tick, item, count, now})
 			return true
 		})
 		s.capSeq = last
 	}
-	s.capFirst = false
 	out.acked, out.credit = acked, credit
 	return out
 }
@@ -144,18 +250,29 @@ func (s *Sender) Release(_ uint64, v any) {
 	}
 	s.mu.Lock()
 	if c.first {
-		// The source (re)started: what it acknowledged is its own state.
-		s.acked = max(s.acked, c.acked)
-		s.ackedSent = max(s.ackedSent, c.acked)
-	}
-	for _, e := range c.entries {
-		if e.seq <= s.acked || (len(s.queue) > 0 && e.seq <= s.queue[len(s.queue)-1].seq) {
-			continue
+		if c.space != s.space {
+			// A new space (or the first look at the port): what is queued belongs to
+			// the old one, which the port no longer holds.
+			s.space, s.queue, s.gen = c.space, s.queue[:0], s.gen+1
+			s.acked, s.ackedSent, s.sent, s.ackInput = c.acked, c.acked, c.acked, false
+		} else {
+			// The source (re)started: what it acknowledged is its own state.
+			s.acked = max(s.acked, c.acked)
+			s.ackedSent = max(s.ackedSent, c.acked)
 		}
-		s.queue = append(s.queue, e)
+	}
+	wasBound := s.bound
+	s.bound = c.space != 0 && c.dest == s.dest
+	if s.bound {
+		for _, e := range c.entries {
+			if e.seq <= s.acked || (len(s.queue) > 0 && e.seq <= s.queue[len(s.queue)-1].seq) {
+				continue
+			}
+			s.queue = append(s.queue, e)
+		}
 	}
 	s.mu.Unlock()
-	if len(c.entries) > 0 {
+	if len(c.entries) > 0 || wasBound != s.bound {
 		s.poke()
 	}
 }
@@ -199,6 +316,19 @@ func (s *Sender) stream() error {
 	if e := s.sh.Epoch(); e != r.FromEpoch {
 		return fmt.Errorf("this shard runs epoch %d, the route says %d: waiting for the controller", e, r.FromEpoch)
 	}
+	s.mu.Lock()
+	space, bound, gen, base := s.space, s.bound, s.gen, s.acked
+	s.mu.Unlock()
+	if !bound {
+		s.bind(false)
+		s.mu.Lock()
+		msg := s.lastErr
+		s.mu.Unlock()
+		if msg == "" {
+			msg = "waiting for the export port to be bound to this bridge's destination"
+		}
+		return errors.New(msg)
+	}
 	client, err := s.dial(r.ToAddress)
 	if err != nil {
 		return err
@@ -210,11 +340,12 @@ func (s *Sender) stream() error {
 		return err
 	}
 	if err := st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: r.Bridge,
-		FromSurface: r.FromSurface, FromEpoch: r.FromEpoch, ToSurface: r.ToSurface, ToEpoch: r.ToEpoch, Sender: s.cfg.Node}}}); err != nil {
+		FromSurface: r.FromSurface, FromEpoch: r.FromEpoch, ToSurface: r.ToSurface, ToEpoch: r.ToEpoch, Sender: s.cfg.Node,
+		Space: space, Base: base}}}); err != nil {
 		return recvErr(st)
 	}
 	recvDone := make(chan error, 1)
-	go func() { recvDone <- s.receiveAcks(st, r) }()
+	go func() { recvDone <- s.receiveAcks(st, r, space) }()
 
 	s.mu.Lock()
 	s.connected, s.lastErr = true, ""
@@ -226,9 +357,9 @@ func (s *Sender) stream() error {
 	defer ticker.Stop()
 	for {
 		s.mu.Lock()
-		if s.route.ToAddress != r.ToAddress || s.route.ToEpoch != r.ToEpoch || s.route.FromEpoch != r.FromEpoch {
+		if s.route.ToAddress != r.ToAddress || s.route.ToEpoch != r.ToEpoch || s.route.FromEpoch != r.FromEpoch || s.gen != gen || !s.bound {
 			s.mu.Unlock()
-			return nil // reconnect with the new route
+			return nil // reconnect with the new route or space
 		}
 		if s.sent > s.acked && s.cfg.Now().Sub(s.progress) > s.cfg.Resend {
 			// No progress: the receiver lost or refused something; send it all again.
@@ -236,11 +367,15 @@ func (s *Sender) stream() error {
 			s.progress = s.cfg.Now()
 		}
 		batch := s.pendingLocked()
+		base := s.acked
 		s.mu.Unlock()
 		for len(batch) > 0 {
 			n := min(len(batch), s.cfg.MaxBatch)
+			// Only the first message of a resend says so: the receiver starts over from
+			// its mark on it, and would drop the chunks after it as gaps otherwise.
 			msg := &pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: r.FromEpoch, ToEpoch: r.ToEpoch,
-				Entries: batch[:n], Resend: resend}}}
+				Entries: batch[:n], Resend: resend, Space: space, Base: base}}}
+			resend = false
 			if err := st.Send(msg); err != nil {
 				return recvErr(st)
 			}
@@ -279,7 +414,7 @@ func (s *Sender) pendingLocked() []*pb.BridgeEntry {
 }
 
 // receiveAcks applies the receiver's acknowledgements.
-func (s *Sender) receiveAcks(st pb.BridgeService_TransferClient, r Route) error {
+func (s *Sender) receiveAcks(st pb.BridgeService_TransferClient, r Route, space uint64) error {
 	for {
 		ack, err := st.Recv()
 		if err != nil {
@@ -288,17 +423,34 @@ func (s *Sender) receiveAcks(st pb.BridgeService_TransferClient, r Route) error 
 			}
 			return err
 		}
-		if ack.ToEpoch != r.ToEpoch {
-			// An acknowledgement from another epoch of the destination is not ours.
+		if ack.ToEpoch != r.ToEpoch || ack.Space != space {
+			// An acknowledgement from another epoch of the destination, or of another
+			// space, is not about these entries.
 			continue
 		}
-		s.onAck(ack.Hwm, ack.Credit)
+		if err := s.onAck(space, ack.Hwm, ack.Credit); err != nil {
+			return err
+		}
 	}
 }
 
-// onAck prunes the queue and submits the acknowledgement to the source's shard.
-func (s *Sender) onAck(hwm uint64, credit int64) {
+// onAck prunes the queue and submits the acknowledgement to the source's shard. An
+// ack above every entry released in its space is refused (and the stream ended): it
+// cannot be about these entries, and applying it would drop some unsent.
+func (s *Sender) onAck(space, hwm uint64, credit int64) error {
 	s.mu.Lock()
+	if space != s.space {
+		s.mu.Unlock()
+		return nil
+	}
+	top := s.acked
+	if len(s.queue) > 0 {
+		top = s.queue[len(s.queue)-1].seq
+	}
+	if hwm > top {
+		s.mu.Unlock()
+		return fmt.Errorf("the receiver acknowledged sequence %d of space %016x, above the last entry sent (%d): refused", hwm, space, top)
+	}
 	if hwm > s.acked {
 		s.acked = hwm
 		s.progress = s.cfg.Now()
@@ -322,7 +474,7 @@ func (s *Sender) onAck(hwm uint64, credit int64) {
 	}
 	s.mu.Unlock()
 	if submit {
-		if err := s.sh.Submit(shard.Input{Data: s.cfg.Codec.AckInput(s.port, hwm, credit)}, 0); err != nil {
+		if err := s.sh.Submit(shard.Input{Data: s.cfg.Codec.AckSpaceInput(s.port.Load(), space, hwm, credit)}, 0); err != nil {
 			// The ack comes again with the receiver's next change or after a reconnect.
 			s.mu.Lock()
 			s.ackInput = false
@@ -330,6 +482,7 @@ func (s *Sender) onAck(hwm uint64, credit int64) {
 		}
 	}
 	s.poke()
+	return nil
 }
 
 // recvErr returns the stream's real error after a failed Send.
@@ -351,21 +504,24 @@ func (s *Sender) Stats() *pb.BridgeEndStats {
 	var last, ackedSeq uint64
 	var credit int64
 	outbox := 0
+	var space uint64
+	port := s.port.Load()
 	_ = s.sh.Inspect(func(sim shard.Simulation) {
 		bs, ok := sim.(Sim)
 		if !ok {
 			return
 		}
-		moved, acked = bs.BridgeCounts(s.port)
-		last, ackedSeq, credit = bs.BridgeExportState(s.port)
-		bs.BridgeOutbox(s.port, 0, func(uint64, uint64, string, int32) bool { outbox++; return true })
+		moved, acked = bs.BridgeCounts(port)
+		last, ackedSeq, credit = bs.BridgeExportState(port)
+		space, _ = bs.BridgePortSpace(port)
+		bs.BridgeOutbox(port, 0, func(uint64, uint64, string, int32) bool { outbox++; return true })
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out.Bridge, out.Surface, out.Epoch = s.route.Bridge, s.route.FromSurface, s.route.FromEpoch
 	out.Items = itemCounts(moved, acked)
 	out.LastSeq, out.AckedSeq, out.Credit, out.OutboxEntries = last, ackedSeq, credit, uint32(outbox)
-	out.Connected, out.Error = s.connected, s.lastErr
+	out.Connected, out.Error, out.Space = s.connected, s.lastErr, space
 	out.StacksPerSecond, out.ItemsPerSecond = s.rates.rate(s.cfg.Now())
 	if m := s.cfg.Metrics; m != nil {
 		m.inflight.WithLabelValues(s.route.Bridge).Set(float64(outbox))

@@ -250,6 +250,8 @@ func (c *Controller) liveNode(n *pb.Node, live map[string]lease) *pb.Node {
 	if l, ok := live[n.Id]; ok {
 		if !l.lastBeat.IsZero() {
 			out.LastHeartbeatUnixMs = l.lastBeat.UnixMilli()
+			out.HeartbeatAgeMs = c.now().Sub(l.lastBeat).Milliseconds()
+			out.Stale = n.Status == pb.NodeStatus_NODE_STATUS_UP && c.staleAfter(l.lastBeat)
 		}
 		for _, sh := range l.shards {
 			out.Shards = append(out.Shards, proto.Clone(sh).(*pb.ShardStats))
@@ -277,11 +279,18 @@ func (c *Controller) liveSurface(sf *pb.Surface, live map[string]lease) *pb.Surf
 				st.UpsMilli, st.TickCostUs, st.EntityCount = sh.UpsMilli, sh.TickCostUs, sh.EntityCount
 				st.Production = proto.Clone(sh.Production).(*pb.ProductionStats)
 				st.ReportedUnixMs = l.lastBeat.UnixMilli()
+				st.AgeMs, st.Stale = c.now().Sub(l.lastBeat).Milliseconds(), c.staleAfter(l.lastBeat)
 			}
 		}
 	}
 	out.Stats = st
 	return out
+}
+
+// staleAfter reports whether a heartbeat received at t is too old to show its
+// stats as live: more than two heartbeat intervals ago.
+func (c *Controller) staleAfter(t time.Time) bool {
+	return c.now().Sub(t) > 2*c.cfg.HeartbeatInterval+c.cfg.HeartbeatInterval/2
 }
 
 // readLinearizable runs fn on the state after making the read linearizable (see
@@ -378,14 +387,21 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	}
 	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: replicas, Pin: req.Pin,
 		StandbyMode: req.StandbyMode}
-	if len(req.Save) > 0 {
-		sum := sha256.Sum256(req.Save)
-		sf.SaveSha256, sf.Map = hex.EncodeToString(sum[:]), req.SaveName
-		if sf.Map == "" {
-			sf.Map = "save " + sf.SaveSha256[:12]
+	switch {
+	case req.FromSave != "":
+		// The FSM resolves the name or hash, so the surface names the save
+		// recorded when the command applies.
+		sf.SaveSha256 = req.FromSave
+	case len(req.Save) > 0:
+		// Content sent inline is stored as an upload would be; the log carries
+		// only its hash.
+		info, err := a.c.storeInlineSave(ctx, req)
+		if err != nil {
+			return nil, err
 		}
+		sf.SaveSha256 = info.Sha256
 	}
-	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf, Save: req.Save}}})
+	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateSurface{CreateSurface: &pb.CreateSurfaceCmd{Surface: sf}}})
 	if err != nil {
 		return nil, err
 	}

@@ -95,8 +95,11 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 		bridges[i].ReportedUnixMs = now.UnixMilli()
 	}
 	c.live.mu.Lock()
+	prev := c.live.leases[req.NodeId]
 	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	c.live.touchLocked()
 	c.live.mu.Unlock()
+	c.reportFailures(req.NodeId, prev.shards, shards)
 	return &pb.HeartbeatResponse{LeaseTtlMs: uint32(c.cfg.LeaseTTL.Milliseconds()), Index: c.raft.AppliedIndex()}, nil
 }
 
@@ -151,24 +154,4 @@ func (a *nodeAPI) RefuseAssignment(ctx context.Context, req *pb.RefuseAssignment
 		return nil, err
 	}
 	return &pb.RefuseAssignmentResponse{Index: res.Index}, nil
-}
-
-// saveChunk is the size of the chunks GetSave streams.
-const saveChunk = 1 << 20
-
-func (a *nodeAPI) GetSave(req *pb.GetSaveRequest, ss pb.NodeService_GetSaveServer) error {
-	data, ok := a.c.fsm.save(req.Sha256)
-	if !ok {
-		return status.Errorf(codes.NotFound, "controller %s holds no save %s", a.c.id, req.Sha256)
-	}
-	for off := 0; off < len(data); off += saveChunk {
-		msg := &pb.SaveChunk{Data: data[off:min(off+saveChunk, len(data))]}
-		if off == 0 {
-			msg.Total = uint64(len(data))
-		}
-		if err := ss.Send(msg); err != nil {
-			return err
-		}
-	}
-	return nil
 }

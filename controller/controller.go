@@ -22,13 +22,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -49,6 +52,10 @@ type Config struct {
 	RaftAdvertise string
 	// Bootstrap starts a new single-voter cluster if DataDir has no Raft state.
 	Bootstrap bool
+	// RebuildFromPeers lets a controller whose Raft storage is damaged move it
+	// aside and rejoin through Join as a new member, copying the state from its
+	// peers. Without it such a controller refuses to start.
+	RebuildFromPeers bool
 	// Join lists API addresses of existing controllers to join through.
 	Join []string
 	// JoinToken is the node join token a bootstrapping controller installs; empty
@@ -98,6 +105,8 @@ type Controller struct {
 	rounds *rounds
 	trans  raft.Transport
 	store  *raftboltdb.BoltStore
+	// blobs holds the content of uploaded saves (and bundles), by sha256.
+	blobs  *blobstore.Store
 	apiLn  net.Listener
 	apiAdv string
 	grpc   *grpc.Server
@@ -111,6 +120,11 @@ type Controller struct {
 	leaderDone  chan struct{}
 	live        *liveState
 	lost        lostReports
+
+	// failed carries the StorageError once the FSM halted (see watchHalt).
+	failed     chan error
+	failedOnce sync.Once
+	halted     atomic.Pointer[StorageError]
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -155,7 +169,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState()}
+	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fsm = NewFSM(c.log)
 	if err := c.start(); err != nil {
@@ -233,11 +247,14 @@ func (c *Controller) start() error {
 		})
 	}
 
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), BoltOptions: boltOptions()})
+	store, err := c.openStore()
 	if err != nil {
-		return fmt.Errorf("open raft store %s: %w (is another controller using this data dir?)", filepath.Join(cfg.DataDir, "raft.db"), err)
+		return err
 	}
 	c.store = store
+	if c.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return err
+	}
 	logs, err := raft.NewLogCache(1024, store)
 	if err != nil {
 		return err
@@ -290,11 +307,12 @@ func (c *Controller) start() error {
 	c.setHealth(false)
 	opts := []grpc.ServerOption{
 		// Who may call what is decided first, before metrics or forwarding: a
-		// refused call never reaches the leader.
-		// Operator tokens are checked after forwarding: a follower sends the
-		// caller's token on, and the leader, whose state is newest, checks it.
-		grpc.ChainUnaryInterceptor(authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
-		grpc.ChainStreamInterceptor(authz.Controller.Stream, c.tokens().Stream),
+		// refused call never reaches the leader. A halted controller (damaged
+		// log) refuses everything before that. Operator tokens are checked
+		// after forwarding: a follower sends the caller's token on, and the
+		// leader, whose state is newest, checks it.
+		grpc.ChainUnaryInterceptor(c.refuseUnary, authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
+		grpc.ChainStreamInterceptor(c.refuseStream, authz.Controller.Stream, c.tokens().Stream),
 		grpc.MaxRecvMsgSize(validate.MaxRequestBytes),
 		grpc.MaxSendMsgSize(validate.MaxResponseBytes),
 		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
@@ -307,6 +325,7 @@ func (c *Controller) start() error {
 		// to a goroutine per call.
 		grpc.NumStreamWorkers(apiStreamWorkers),
 	}
+	opts = append(opts, ctlclient.ServerKeepalive()...)
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}
@@ -314,6 +333,9 @@ func (c *Controller) start() error {
 	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
 	pb.RegisterAccessServiceServer(c.grpc, &accessAPI{c: c})
+	pb.RegisterSaveServiceServer(c.grpc, &saveAPI{c: c})
+	pb.RegisterBlobServiceServer(c.grpc, &blobAPI{c: c})
+	pb.RegisterStatsServiceServer(c.grpc, &statsAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)
 
@@ -324,12 +346,54 @@ func (c *Controller) start() error {
 	})
 	c.goRun(func() { c.watchLeadership(notify) })
 	c.goRun(c.watchHealth)
+	c.goRun(c.watchHalt)
 	c.goRun(c.writeJoinTokenFile)
+	c.goRun(c.syncBlobs)
 	if len(cfg.Join) > 0 {
 		c.goRun(c.joinLoop)
 	}
 	c.log.Info("controller started", "api", c.apiAdv, "raft", c.trans.LocalAddr(), "data_dir", cfg.DataDir)
 	return nil
+}
+
+// openStore checks raft.db (structure, then every log entry) and opens it. A
+// damaged store is a *StorageError, or, with RebuildFromPeers, is moved aside
+// and replaced by an empty one after the peers dropped this member.
+func (c *Controller) openStore() (*raftboltdb.BoltStore, error) {
+	path := filepath.Join(c.cfg.DataDir, "raft.db")
+	open := func() (*raftboltdb.BoltStore, error) {
+		if err := c.checkStoreFile(path); err != nil {
+			return nil, err
+		}
+		store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: boltOptions()})
+		if err != nil {
+			if errors.Is(err, bbolt.ErrTimeout) {
+				return nil, fmt.Errorf("open raft store %s: %w (is another controller using this data dir?)", path, err)
+			}
+			return nil, &StorageError{ID: c.id, File: path, Err: fmt.Errorf("%w: %v", ErrStorage, err)}
+		}
+		if err := c.verifyLog(store, path); err != nil {
+			store.Close()
+			return nil, err
+		}
+		return store, nil
+	}
+	store, err := open()
+	var se *StorageError
+	if !errors.As(err, &se) || !c.cfg.RebuildFromPeers {
+		return store, err
+	}
+	if len(c.cfg.Join) == 0 {
+		return nil, fmt.Errorf("%w\n--rebuild-from-peers needs --join with the API address of a running controller", err)
+	}
+	c.log.Error("Raft storage damaged; rebuilding from peers (--rebuild-from-peers)", "err", se.Err, "file", path)
+	if err := c.leaveThroughPeers(); err != nil {
+		return nil, err
+	}
+	if err := c.quarantine(); err != nil {
+		return nil, err
+	}
+	return open()
 }
 
 // boltOptions are the bbolt options of the Raft log and stable store. The
@@ -367,6 +431,11 @@ func (c *Controller) tokens() authz.Tokens {
 func (c *Controller) Authorize(token, method string) (authz.Caller, error) {
 	return c.tokens().Check(token, method)
 }
+
+// InternalReadToken returns a read token for this process's own front ends (the
+// web dashboard), valid on every controller of the cluster; "" until the first
+// leader set the cluster up.
+func (c *Controller) InternalReadToken() string { return c.fsm.InternalReadToken() }
 
 // ID returns the controller's Raft server ID.
 func (c *Controller) ID() string { return c.id }
@@ -452,6 +521,51 @@ func (c *Controller) closeAll() error {
 	return errors.Join(errs...)
 }
 
+// Failed delivers, once, the error that stopped this controller while it ran: a
+// committed entry its FSM could not apply. The process should exit with it.
+func (c *Controller) Failed() <-chan error { return c.failed }
+
+// watchHalt stops the controller from taking part once its FSM halted: it no
+// longer votes or leads (Raft is shut down), answers every API call UNAVAILABLE
+// with the reason (clients go to another controller), and reports NOT_SERVING.
+func (c *Controller) watchHalt() {
+	select {
+	case <-c.ctx.Done():
+		return
+	case <-c.fsm.Halted():
+	}
+	h := c.fsm.Halt()
+	se := &StorageError{ID: c.id, File: filepath.Join(c.cfg.DataDir, "raft.db"), Index: h.Index, Err: fmt.Errorf("%w: %v", ErrStorage, h.Err)}
+	c.halted.Store(se)
+	c.setHealth(false)
+	c.log.Error("controller stopped: a committed entry cannot be applied", "index", h.Index, "file", se.File, "err", h.Err)
+	if err := c.raft.Shutdown().Error(); err != nil {
+		c.log.Warn("raft shutdown after halt", "err", err)
+	}
+	c.failedOnce.Do(func() { c.failed <- se })
+}
+
+func (c *Controller) refusal() error {
+	if se := c.halted.Load(); se != nil {
+		return status.Error(codes.Unavailable, se.Error())
+	}
+	return nil
+}
+
+func (c *Controller) refuseUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := c.refusal(); err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+func (c *Controller) refuseStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if err := c.refusal(); err != nil {
+		return err
+	}
+	return h(srv, ss)
+}
+
 // watchHealth keeps the gRPC health status in line with "a leader is known".
 func (c *Controller) watchHealth() {
 	t := time.NewTicker(100 * time.Millisecond)
@@ -459,7 +573,7 @@ func (c *Controller) watchHealth() {
 	last := false
 	first := true
 	for {
-		known := c.raft.Leader() != ""
+		known := c.raft.Leader() != "" && c.halted.Load() == nil
 		if known != last || first {
 			c.setHealth(known)
 			last, first = known, false

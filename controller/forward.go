@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -63,6 +64,10 @@ func init() {
 		pb.AccessService_SetAccessSettings_FullMethodName,
 		pb.AccessService_IssueTicket_FullMethodName,
 		pb.AccessService_PostChat_FullMethodName,
+		pb.SaveService_ListSaves_FullMethodName,
+		pb.SaveService_GetSave_FullMethodName,
+		pb.SaveService_DeleteSave_FullMethodName,
+		pb.SaveService_PutSave_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}
@@ -103,21 +108,37 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 		return nil, err
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, f.c.id)
-	// The caller's credentials go on with the call: the leader checks the
-	// operator token (or a node's join token) itself and trusts no word of the
-	// forwarding controller about who the caller is.
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		for _, k := range []string{authz.AuthorizationKey, authz.JoinTokenKey} {
-			for _, v := range md.Get(k) {
-				ctx = metadata.AppendToOutgoingContext(ctx, k, v)
-			}
-		}
-	}
+	ctx = withCallerCredentials(ctx)
 	if err := conn.Invoke(ctx, info.FullMethod, req, reply); err != nil {
 		return nil, err
 	}
 	f.c.met.forwarded.Inc()
 	return reply, nil
+}
+
+// call makes a leader-only call on behalf of this controller (not of a client):
+// to itself when it leads, else to the leader, retrying while leadership moves.
+func (f *forwarder) call(ctx context.Context, method string, req, reply proto.Message) error {
+	backoff := 50 * time.Millisecond
+	for {
+		_, addr := f.c.leaderAPIAddr()
+		err := status.Error(codes.Unavailable, "no controller leader is known right now")
+		if addr != "" {
+			var conn *grpc.ClientConn
+			if conn, err = f.conn(addr); err == nil {
+				err = conn.Invoke(withCallerCredentials(ctx), method, req, reply)
+			}
+		}
+		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // newReply makes an empty response message for a full method name.
@@ -181,4 +202,20 @@ func (c *Controller) notLeaderStream(ss grpc.ServerStream) error {
 		return status.Errorf(codes.Unavailable, "not the leader; the leader is at %s", addr)
 	}
 	return status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+}
+
+// withCallerCredentials sends the caller's credentials on with a call made for
+// it: the leader checks the operator token (or a node's join token) itself and
+// trusts no word of the forwarding controller about who the caller is.
+func withCallerCredentials(ctx context.Context) context.Context {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ctx
+	}
+	for _, k := range []string{authz.AuthorizationKey, authz.JoinTokenKey} {
+		for _, v := range md.Get(k) {
+			ctx = metadata.AppendToOutgoingContext(ctx, k, v)
+		}
+	}
+	return ctx
 }

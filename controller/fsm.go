@@ -50,10 +50,10 @@ type state struct {
 	dedupOrder   []string // insertion order; entries before dedupHead are expired
 	dedupHead    int
 	lastUnixMS   int64
-	// saves holds the content of the saves surfaces start from, by sha256; a
-	// save is kept while a surface refers to it (fsm_saves.go).
-	saves map[string][]byte
-	// access holds operator tokens, players and the audit log (fsm_access.go).
+	// saves are the uploaded saves by name; their content is in the
+	// controllers' blob stores (fsm_saves.go).
+	saves map[string]*pb.SaveInfo
+	// access holds operator tokens, players, the audit log and chat (fsm_access.go).
 	access accessState
 }
 
@@ -64,7 +64,7 @@ func newState() *state {
 		surfaces:    map[string]*pb.Surface{},
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
-		saves:       map[string][]byte{},
+		saves:       map[string]*pb.SaveInfo{},
 		access:      newAccessState(),
 	}
 }
@@ -80,6 +80,34 @@ type FSM struct {
 	// tokenChanged is closed and replaced when the join token changes, so the
 	// token-file writer does not wake up for every write.
 	tokenChanged chan struct{}
+
+	// halt is set by the first committed entry that does not verify: from then
+	// on nothing is applied (halted is closed), since skipping an entry would
+	// make this member's state differ from its peers'.
+	halt     *HaltError
+	halted   chan struct{}
+	haltOnce sync.Once
+}
+
+// HaltError is a committed log entry the FSM could not apply; the FSM applies
+// nothing after it.
+type HaltError struct {
+	Index uint64
+	Err   error
+}
+
+func (e *HaltError) Error() string {
+	return fmt.Sprintf("committed Raft log entry %d cannot be applied: %v", e.Index, e.Err)
+}
+
+// Halted is closed once the FSM stopped applying; Halt then returns why.
+func (f *FSM) Halted() <-chan struct{} { return f.halted }
+
+// Halt returns the entry the FSM stopped at, or nil.
+func (f *FSM) Halt() *HaltError {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.halt
 }
 
 // NewFSM returns an empty FSM.
@@ -87,7 +115,7 @@ func NewFSM(log *slog.Logger) *FSM {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{})}
+	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{}), halted: make(chan struct{})}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -103,13 +131,24 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	f.mu.Lock()
 	token := f.st.joinToken
 	for i, l := range logs {
+		if f.halt != nil {
+			out[i] = &pb.CommandResult{Code: uint32(codes.Unavailable), Message: "this controller stopped applying the Raft log: " + f.halt.Error(), Index: l.Index}
+			continue
+		}
+		if l.Type == raft.LogCommand {
+			cmd, err := verifyCommand(l.Data, l.Extensions)
+			if err != nil {
+				f.halt = &HaltError{Index: l.Index, Err: err}
+				f.log.Error("committed Raft log entry cannot be applied; this controller stops applying and serving", "index", l.Index, "err", err)
+				f.haltOnce.Do(func() { close(f.halted) })
+				out[i] = &pb.CommandResult{Code: uint32(codes.Unavailable), Message: "this controller stopped applying the Raft log: " + f.halt.Error(), Index: l.Index}
+				continue
+			}
+			out[i] = f.st.apply(l.Index, cmd, f.log)
+		}
 		if l.Index > f.st.index {
 			f.st.index = l.Index
 		}
-		if l.Type != raft.LogCommand {
-			continue
-		}
-		out[i] = f.applyBytes(l.Index, l.Data)
 	}
 	wake := f.swapNotifyLocked(token)
 	f.mu.Unlock()
@@ -128,15 +167,6 @@ func (f *FSM) swapNotifyLocked(oldToken string) func() {
 	}
 	f.tokenChanged = make(chan struct{})
 	return func() { close(changed); close(token) }
-}
-
-func (f *FSM) applyBytes(index uint64, data []byte) *pb.CommandResult {
-	var cmd pb.Command
-	if err := proto.Unmarshal(data, &cmd); err != nil {
-		f.log.Error("undecodable raft command", "index", index, "err", err)
-		return &pb.CommandResult{Code: uint32(codes.Internal), Message: fmt.Sprintf("decode command at index %d: %v", index, err), Index: index}
-	}
-	return f.st.apply(index, &cmd, f.log)
 }
 
 // apply runs one decoded command; it is what ApplyBatch and tests call.
@@ -304,16 +334,19 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if in.StandbyMode != pb.StandbyMode_STANDBY_MODE_UNSPECIFIED && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_HOT && in.StandbyMode != pb.StandbyMode_STANDBY_MODE_WARM {
 			return fail(codes.InvalidArgument, "standby mode must be hot or warm")
 		}
-		if code, msg := s.checkSave(in, op.CreateSurface.Save); code != codes.OK {
-			return code, msg
+		var save *pb.SaveInfo
+		if in.SaveSha256 != "" {
+			if save = s.saveByRef(in.SaveSha256); save == nil {
+				return fail(codes.NotFound, "surface %s: there is no save %s; upload it first (starlane save upload FILE)", in.Name, in.SaveSha256)
+			}
 		}
 		sf := &pb.Surface{
 			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
 			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{}, StandbyMode: in.StandbyMode,
-			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index, SaveSha256: in.SaveSha256,
+			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
 		}
-		if sf.SaveSha256 != "" {
-			s.saves[sf.SaveSha256] = op.CreateSurface.Save
+		if save != nil {
+			sf.SaveSha256, sf.Map = save.Sha256, save.Name
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"
@@ -332,9 +365,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if s.surfaces[name] == nil {
 			return fail(codes.NotFound, "surface %s not found", name)
 		}
-		gone := s.surfaces[name]
 		delete(s.surfaces, name)
-		s.dropSaveIfUnused(gone.SaveSha256)
 		s.event(index, now, "surface.deleted", name, "surface "+name+" deleted")
 		for _, id := range sortedKeys(s.bridges) {
 			if b := s.bridges[id]; b.FromSurface == name || b.ToSurface == name {
@@ -389,7 +420,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if b == nil || !nameRE.MatchString(b.Id) {
 			return fail(codes.InvalidArgument, "bridge id %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", b.GetId())
 		}
-		if s.bridges[b.Id] != nil {
+		if o := s.bridges[b.Id]; o != nil {
+			if o.FromSurface != b.FromSurface || o.FromPort != b.FromPort || o.ToSurface != b.ToSurface || o.ToPort != b.ToPort {
+				return fail(codes.AlreadyExists, "a bridge named %s already links %s:%s -> %s:%s; name this one with --name", b.Id, o.FromSurface, o.FromPort, o.ToSurface, o.ToPort)
+			}
 			return fail(codes.AlreadyExists, "bridge %s already exists", b.Id)
 		}
 		for _, sfc := range []string{b.FromSurface, b.ToSurface} {
@@ -447,10 +481,16 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyCancelMove(index, now, op.CancelMove)
 	case *pb.Command_StandbyDesync:
 		return s.applyStandbyDesync(index, now, op.StandbyDesync)
+	case *pb.Command_ShardFailed:
+		return s.applyShardFailed(index, now, op.ShardFailed)
 	case *pb.Command_SetSurfaceStandbyMode:
 		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
 	case *pb.Command_Access:
 		return s.applyAccess(index, now, op.Access)
+	case *pb.Command_PutSave:
+		return s.applyPutSave(index, now, op.PutSave)
+	case *pb.Command_DeleteSave:
+		return s.applyDeleteSave(index, now, op.DeleteSave)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
@@ -553,8 +593,8 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, id := range s.dedupOrder[s.dedupHead:] {
 		out.Dedup = append(out.Dedup, s.dedup[id])
 	}
-	for _, h := range sortedKeys(s.saves) {
-		out.Saves = append(out.Saves, &pb.StoredSave{Sha256: h, Data: s.saves[h]})
+	for _, n := range sortedKeys(s.saves) {
+		out.Saves = append(out.Saves, s.saves[n])
 	}
 	if s.droppedUpTo > 0 {
 		// The first kept event tells a restored FSM what was dropped; keep it
@@ -594,7 +634,7 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 		s.dedupOrder = append(s.dedupOrder, d.RequestId)
 	}
 	for _, sv := range p.Saves {
-		s.saves[sv.Sha256] = sv.Data
+		s.saves[sv.Name] = sv
 	}
 	s.access = accessFromProto(p.Access)
 	return s, nil

@@ -87,11 +87,23 @@ func (s *state) applyUpdateReplicas(index uint64, now int64, c *pb.UpdateReplica
 		}
 	}
 	added = without(added, dropped...)
-	if len(added) == 0 && len(dropped) == 0 {
+	var unsynced, unsyncWhy []string
+	for _, u := range c.Unsync {
+		if slices.Contains(a.Synced, u.Node) && !slices.Contains(dropped, u.Node) && !slices.Contains(unsynced, u.Node) {
+			unsynced = append(unsynced, u.Node)
+			unsyncWhy = append(unsyncWhy, u.Node+": "+u.Reason)
+		}
+	}
+	added = without(added, unsynced...)
+	if len(added) == 0 && len(dropped) == 0 && len(unsynced) == 0 {
 		return codes.OK, "nothing changed"
 	}
 	na := proto.Clone(a).(*pb.Assignment)
-	na.Synced = append(without(na.Synced, dropped...), added...)
+	na.Synced = append(without(na.Synced, append(dropped, unsynced...)...), added...)
+	if len(unsynced) > 0 {
+		s.event(index, now, "surface.standby_unsynced", c.Surface, fmt.Sprintf("surface %s: standby %s no longer holds every confirmed tick (%s); synced: %v",
+			c.Surface, strings.Join(unsynced, ", "), strings.Join(unsyncWhy, "; "), na.Synced))
+	}
 	if len(added) > 0 {
 		s.event(index, now, "surface.standby_synced", c.Surface, fmt.Sprintf("surface %s: standby %s holds every confirmed tick (synced: %v)",
 			c.Surface, strings.Join(added, ", "), na.Synced))

@@ -74,6 +74,19 @@ func TestFSMReplicationCommands(t *testing.T) {
 				wantEq(t, "event", lastEvent(s).Kind, "surface.standby_dropped")
 				wantEq(t, "under-replicated", underReplicated(sf), true)
 			}},
+		{name: "unsync a standby about to take a checkpoint: it stays a standby, same epoch, event",
+			cmd: c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n1", Epoch: 8, Unsync: []*pb.DroppedStandby{{Node: "n2", Reason: "resync after a desync"}}}),
+			check: func(t *testing.T, s *pb.ClusterState) {
+				a := nauvis(s).Assignment
+				wantEq(t, "epoch", a.Epoch, uint64(8))
+				wantEq(t, "standbys", strings.Join(a.Standbys, ","), "n2")
+				wantLen(t, "synced", len(a.Synced), 0)
+				wantEq(t, "event", lastEvent(s).Kind, "surface.standby_unsynced")
+			}},
+		{name: "an unsynced standby is not promoted",
+			cmds: []*pb.Command{c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n1", Epoch: 8, Unsync: []*pb.DroppedStandby{{Node: "n2", Reason: "resync"}}})},
+			cmd:  c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Reports: []*pb.StandbyReport{{Node: "n2", Tick: 900}}}),
+			code: codes.FailedPrecondition},
 		{name: "promotion once every synced standby lost the primary",
 			cmd: c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Reports: []*pb.StandbyReport{{Node: "n2", Tick: 900, Reason: "stream broke"}}}),
 			check: func(t *testing.T, s *pb.ClusterState) {

@@ -1,50 +1,83 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
-// Saves a surface starts from travel as content, never as a path: the client
-// reads the file and sends it, the controllers keep it by its sha256 in the
-// replicated state, and a node fetches it by hash (NodeService.GetSave) and
-// checks the hash. A node therefore opens no file a request names.
+// Saves a surface starts from travel as content, never as a path. An upload
+// lands in one controller's blob store, is copied to a majority of controllers,
+// and only then is recorded here: the Raft log carries the hash and metadata,
+// never the content. Every controller fetches the content of a recorded save it
+// lacks (blobsync.go), and a node fetches it by hash and checks it. A node
+// therefore opens no file a request names.
 
-// checkSave checks that a create command's save content and hash agree.
-func (s *state) checkSave(in *pb.Surface, data []byte) (codes.Code, string) {
-	switch {
-	case in.SaveSha256 == "" && len(data) == 0:
-		return codes.OK, ""
-	case in.SaveSha256 == "" || len(data) == 0:
-		return fail(codes.InvalidArgument, "surface %s: a save needs both its content and its hash", in.Name)
+func (s *state) applyPutSave(index uint64, now int64, c *pb.PutSaveCmd) (codes.Code, string) {
+	in := c.GetSave()
+	if in == nil || !nameRE.MatchString(in.Name) {
+		return fail(codes.InvalidArgument, "a save needs a name")
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != in.SaveSha256 {
-		return fail(codes.InvalidArgument, "surface %s: the save's content does not match its hash", in.Name)
+	if old := s.saves[in.Name]; old != nil {
+		if old.Sha256 == in.Sha256 {
+			return codes.OK, "" // the same upload again
+		}
+		return fail(codes.AlreadyExists, "save %s already exists with other content (%s); delete it first or pick another --name", in.Name, old.Sha256[:12])
 	}
+	sv := proto.Clone(in).(*pb.SaveInfo)
+	sv.CreatedUnixMs, sv.CreateIndex = now, index
+	s.saves[sv.Name] = sv
+	s.event(index, now, "save.uploaded", sv.Name, fmt.Sprintf("save %s uploaded (%d bytes, %s, tick %d)", sv.Name, sv.Size, sv.Sha256[:12], sv.Tick))
 	return codes.OK, ""
 }
 
-// dropSaveIfUnused forgets a save no surface refers to any more.
-func (s *state) dropSaveIfUnused(hash string) {
-	if hash == "" {
-		return
+func (s *state) applyDeleteSave(index uint64, now int64, c *pb.DeleteSaveCmd) (codes.Code, string) {
+	sv := s.saves[c.Name]
+	if sv == nil {
+		return fail(codes.NotFound, "save %s not found", c.Name)
 	}
-	for _, sf := range s.surfaces {
-		if sf.SaveSha256 == hash {
-			return
-		}
+	if users := s.surfacesUsing(sv.Sha256); len(users) > 0 {
+		return fail(codes.FailedPrecondition, "save %s is what surface %s starts from; delete the surface first", c.Name, users[0])
 	}
-	delete(s.saves, hash)
+	delete(s.saves, c.Name)
+	s.event(index, now, "save.deleted", c.Name, "save "+c.Name+" deleted")
+	return codes.OK, ""
 }
 
-// save returns a stored save's content.
-func (f *FSM) save(hash string) ([]byte, bool) {
+// saveByRef finds a save by name or sha256.
+func (s *state) saveByRef(ref string) *pb.SaveInfo {
+	if sv := s.saves[ref]; sv != nil {
+		return sv
+	}
+	for _, n := range sortedKeys(s.saves) {
+		if s.saves[n].Sha256 == ref {
+			return s.saves[n]
+		}
+	}
+	return nil
+}
+
+// surfacesUsing lists the surfaces that start from the save with hash h.
+func (s *state) surfacesUsing(h string) []string {
+	var out []string
+	for _, n := range sortedKeys(s.surfaces) {
+		if s.surfaces[n].SaveSha256 == h {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// savedHashes returns the hashes of every recorded save.
+func (f *FSM) savedHashes() map[string]uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	b, ok := f.st.saves[hash]
-	return b, ok
+	out := make(map[string]uint64, len(f.st.saves))
+	for _, sv := range f.st.saves {
+		out[sv.Sha256] = sv.Size
+	}
+	return out
 }

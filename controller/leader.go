@@ -25,6 +25,8 @@ const applyTimeout = 10 * time.Second
 type liveState struct {
 	mu     sync.Mutex
 	leases map[string]lease
+	// changed is closed when a heartbeat changes the leases (see api_stats.go).
+	changed chan struct{}
 }
 
 type lease struct {

@@ -99,7 +99,7 @@ func (a *nodeAPI) UpdateReplicas(ctx context.Context, req *pb.UpdateReplicasRequ
 		return nil, status.Error(codes.InvalidArgument, "a replica update needs the node and the surface")
 	}
 	cmd := &pb.Command{RequestId: req.RequestId, Op: &pb.Command_UpdateReplicas{UpdateReplicas: &pb.UpdateReplicasCmd{
-		Surface: req.Surface, Node: req.NodeId, Epoch: req.Epoch, Synced: req.Synced, Drop: req.Drop,
+		Surface: req.Surface, Node: req.NodeId, Epoch: req.Epoch, Synced: req.Synced, Drop: req.Drop, Unsync: req.Unsync,
 		CooldownUntilMs: a.c.now().Add(standbyCooldown).UnixMilli()}}}
 	res, err := a.c.propose(ctx, cmd)
 	if err != nil {

@@ -56,7 +56,7 @@ const maxRounds = 1
 // future and ctx's error. max 0 turns rounds off.
 func (q *rounds) apply(ctx context.Context, data []byte) (raft.ApplyFuture, error) {
 	if q.max <= 0 {
-		f := q.r.Apply(data, applyTimeout)
+		f := q.r.ApplyLog(commandLog(data), applyTimeout)
 		return f, f.Error()
 	}
 	p := &proposal{data: data}
@@ -65,7 +65,7 @@ func (q *rounds) apply(ctx context.Context, data []byte) (raft.ApplyFuture, erro
 		q.active++
 		q.mu.Unlock()
 		p.state.Store(proposalTaken)
-		p.f = q.r.Apply(data, applyTimeout)
+		p.f = q.r.ApplyLog(commandLog(data), applyTimeout)
 		q.wait([]*proposal{p}, p)
 		return p.f, p.f.Error()
 	}
@@ -112,7 +112,12 @@ func (q *rounds) wait(round []*proposal, self *proposal) {
 	}
 	q.mu.Unlock()
 	for _, p := range next {
-		p.f = q.r.Apply(p.data, applyTimeout)
+		p.f = q.r.ApplyLog(commandLog(p.data), applyTimeout)
 	}
 	next[0].wake <- next
+}
+
+// commandLog is the log entry of a proposed command, with its checksum.
+func commandLog(data []byte) raft.Log {
+	return raft.Log{Data: data, Extensions: commandExtensions(data)}
 }

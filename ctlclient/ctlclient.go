@@ -16,8 +16,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -26,8 +28,30 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
-// DefaultAttemptTimeout bounds one try against one controller.
+// DefaultAttemptTimeout bounds one try against one controller. A call with a
+// deadline gives each try at most a third of the time left (never less than
+// minAttempt), so one controller that accepts connections but never answers (a
+// paused process, a hung host) cannot use up a command's whole --timeout.
 const DefaultAttemptTimeout = 5 * time.Second
+
+// minAttempt is the shortest try Do makes while the call's deadline allows it.
+const minAttempt = 500 * time.Millisecond
+
+// connectGrace is how long Do waits for a controller connection to be ready before
+// it tries another controller that is. gRPC reports a connection ready only once
+// the server has answered the HTTP/2 handshake, so a paused controller, whose
+// kernel still accepts the TCP connection, is passed over after this long instead
+// of after a whole try.
+const connectGrace = 200 * time.Millisecond
+
+// Keepalive: a connection whose peer stops answering (paused, or its host gone
+// without a reset) is declared dead after KeepaliveTime+KeepaliveTimeout, and the
+// calls and streams on it fail over to another controller. Servers must permit
+// pings this often (ServerKeepalive).
+const (
+	KeepaliveTime    = 2 * time.Second
+	KeepaliveTimeout = 2 * time.Second
+)
 
 // StreamWindow and ConnWindow are the HTTP/2 flow-control windows of every
 // controller connection, client and server side. Setting them statically turns
@@ -48,6 +72,17 @@ func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
 		grpc.WithStaticStreamWindowSize(StreamWindow),
 		grpc.WithStaticConnWindowSize(ConnWindow),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(validate.MaxResponseBytes), grpc.MaxCallSendMsgSize(validate.MaxRequestBytes)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout, PermitWithoutStream: true}),
+	}
+}
+
+// ServerKeepalive are the server options that let clients ping as DialOptions
+// does (gRPC's default policy answers pings more often than every five minutes
+// with GOAWAY), and that drop a client that stops answering pings.
+func ServerKeepalive() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveTime / 2, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 	}
 }
 
@@ -67,8 +102,10 @@ type Client struct {
 	Waiting     func(err error)
 	waitingOnce sync.Once
 	// Token is the operator token sent with every call ("authorization: Bearer
-	// TOKEN"); empty sends none.
-	Token string
+	// TOKEN"); empty sends none. TokenFunc, if set and Token is empty, gives it
+	// at each call.
+	Token     string
+	TokenFunc func() string
 
 	mu    sync.Mutex
 	cur   int
@@ -153,10 +190,48 @@ func Retryable(err error) bool {
 	return false
 }
 
-func (c *Client) pick() (int, *grpc.ClientConn) {
+// pick returns the controller to try: the current one if its connection is ready;
+// otherwise the first ready one after it, waiting up to connectGrace for one to
+// become ready (every connection is asked to connect, so they do so in parallel);
+// failing that, the current one (a try on it fails fast if it refuses connections).
+func (c *Client) pick(ctx context.Context) (int, *grpc.ClientConn) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cur, c.conns[c.cur]
+	cur, conns := c.cur, c.conns
+	c.mu.Unlock()
+	if len(conns) == 1 || conns[cur].GetState() == connectivity.Ready {
+		return cur, conns[cur]
+	}
+	for _, cc := range conns {
+		cc.Connect()
+	}
+	deadline := time.Now().Add(connectGrace)
+	for {
+		for k := range conns {
+			i := (cur + k) % len(conns)
+			if conns[i].GetState() == connectivity.Ready {
+				c.mu.Lock()
+				if c.cur == cur {
+					c.cur = i
+				}
+				c.mu.Unlock()
+				return i, conns[i]
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return cur, conns[cur]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// attemptTimeout is the deadline of one try: AttemptTimeout, and with a deadline
+// on ctx at most a third of the time left, but not under minAttempt.
+func (c *Client) attemptTimeout(ctx context.Context) time.Duration {
+	d := c.AttemptTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, max(time.Until(dl)/3, minAttempt))
+	}
+	return d
 }
 
 // next moves to the next controller unless another caller already did.
@@ -196,14 +271,29 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	backoff := 20 * time.Millisecond
 	start := time.Now()
-	if c.Token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.Token)
+	tok := c.Token
+	if tok == "" && c.TokenFunc != nil {
+		tok = c.TokenFunc()
 	}
+	if tok != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
+	tlsFails := 0
 	for {
-		i, cc := c.pick()
-		actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+		i, cc := c.pick(ctx)
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(ctx))
 		err := fn(actx, cc)
 		cancel()
+		// A TLS failure seen on every controller in turn is a setup mistake,
+		// not an outage: say what is wrong now instead of retrying to the
+		// deadline.
+		if why := tlsProblem(err); why != "" {
+			if tlsFails++; tlsFails >= len(c.conns) {
+				return fmt.Errorf("%w: %s (%s)", ErrTLS, why, status.Convert(err).Message())
+			}
+		} else {
+			tlsFails = 0
+		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil && Retryable(err) {
 				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)

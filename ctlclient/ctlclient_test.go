@@ -3,12 +3,15 @@ package ctlclient
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -83,5 +86,67 @@ func TestBackupFileRoundTrip(t *testing.T) {
 		if _, _, err := readBackup(strings.NewReader(bad)); err == nil {
 			t.Errorf("readBackup(%q) accepted", bad)
 		}
+	}
+}
+
+// A controller that accepts connections but never answers (a paused process: its
+// kernel still completes the TCP handshake) costs a call at most connectGrace,
+// not a whole try, even when it is first in the list.
+func TestDoPassesOverAHungController(t *testing.T) {
+	t.Parallel()
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	go func() {
+		var held []net.Conn // accepted and never read or written
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(ServerKeepalive()...)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(ln)
+	defer srv.Stop()
+
+	c, err := Dial([]string{hung.Addr().String(), ln.Addr().String()}, tlsconf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = c.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		_, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+		return err
+	})
+	if took := time.Since(start); err != nil || took > connectGrace+250*time.Millisecond {
+		t.Fatalf("call with the first controller hung: %v after %v", err, took)
+	}
+}
+
+func TestAttemptTimeoutIsAShareOfTheDeadline(t *testing.T) {
+	t.Parallel()
+	c := &Client{AttemptTimeout: DefaultAttemptTimeout}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if d := c.attemptTimeout(ctx); d > time.Second || d < 900*time.Millisecond {
+		t.Errorf("a try of a call with 3s left may take %v, want about 1s", d)
+	}
+	if d := c.attemptTimeout(context.Background()); d != DefaultAttemptTimeout {
+		t.Errorf("a try without a deadline may take %v, want %v", d, DefaultAttemptTimeout)
 	}
 }

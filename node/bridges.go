@@ -20,7 +20,10 @@ import (
 // epochs; an end only runs while the local shard is primary under the route's epoch.
 
 type bridgeEnd struct {
-	sh       *shard.Shard
+	sh *shard.Shard
+	// term is the shard's term when the end started: a primary demoted and promoted
+	// again in place is the same shard, but demoting removed the end's outlet.
+	term     uint64
 	sender   *bridge.Sender
 	receiver *bridge.Receiver
 }
@@ -133,20 +136,31 @@ func (n *Node) reconcileBridges() {
 	}
 }
 
-// ensureEnd starts one end, or gives a running one the new route; an end whose shard
-// was replaced (restart, new epoch) starts over on the new shard.
+// ensureEnd starts one end, or gives a running one the new route and has it resolve
+// its port again (a rebuilt port, a moved label); an end whose shard was replaced
+// (restart, new epoch, a demoted primary promoted again) or whose bridge was re-created
+// starts over.
 func (n *Node) ensureEnd(key string, sh *shard.Shard, r bridge.Route, sender bool) {
 	b := n.bridges
 	b.mu.Lock()
 	e := b.ends[key]
 	b.mu.Unlock()
-	if e != nil && e.sh == sh {
+	if e != nil && e.sh == sh && e.term == sh.TermEpoch() {
 		if e.sender != nil {
 			e.sender.Update(r)
+			e.sender.Recheck()
 		} else {
 			e.receiver.Update(r)
+			e.receiver.Recheck()
 		}
-		return
+		why := ""
+		if e.sender != nil {
+			why = e.sender.Stale()
+		}
+		if why == "" {
+			return
+		}
+		n.log.Info("bridge end starts again", "bridge", r.Bridge, "end", key, "why", why)
 	}
 	if e != nil {
 		b.mu.Lock()
@@ -154,7 +168,7 @@ func (n *Node) ensureEnd(key string, sh *shard.Shard, r bridge.Route, sender boo
 		b.mu.Unlock()
 		n.stopEnd(key, e)
 	}
-	ne := &bridgeEnd{sh: sh}
+	ne := &bridgeEnd{sh: sh, term: sh.TermEpoch()}
 	var err error
 	if sender {
 		ne.sender, err = bridge.NewSender(b.cfg, sh, r, n.dialBridge)

@@ -200,7 +200,8 @@ func plates(t testing.TB, dir string, where map[string]string) int64 {
 	type cen struct {
 		items  map[string]int64
 		outbox map[uint64]int64
-		hwm    uint64
+		space  uint64 // the export port's sequence space
+		s      *sim.Surface
 	}
 	read := func(surface string) cen {
 		st, err := shard.OpenStore(filepath.Join(dir, where[surface], "shards", surface, "shard.db"))
@@ -241,25 +242,28 @@ func plates(t testing.TB, dir string, where map[string]string) int64 {
 			}
 		}
 		out, _, _ := s.BridgePort("out")
-		in, _, _ := s.BridgePort("in")
 		s.BridgeOutbox(out, 0, func(seq, _ uint64, item string, n int32) bool {
 			if item == "iron-plate" {
 				c.outbox[seq] = int64(n)
 			}
 			return true
 		})
-		c.hwm, _ = s.BridgeImportState(in)
+		c.space, _ = s.BridgePortSpace(out)
+		c.s = s
 		return c
 	}
 	a, b := read("a"), read("b")
 	total := a.items["iron-plate"] + b.items["iron-plate"]
+	// In flight: outbox entries above the destination's mark for the port's space.
+	hwmAB, _ := b.s.BridgeImportMark(a.space)
+	hwmBA, _ := a.s.BridgeImportMark(b.space)
 	for seq, n := range a.outbox {
-		if seq > b.hwm {
+		if seq > hwmAB {
 			total += n
 		}
 	}
 	for seq, n := range b.outbox {
-		if seq > a.hwm {
+		if seq > hwmBA {
 			total += n
 		}
 	}

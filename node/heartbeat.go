@@ -131,7 +131,7 @@ func (n *Node) shardStats() []*pb.ShardStats {
 			ss.Epoch, ss.UpsMilli, ss.TickCostUs, ss.Players, ss.Fenced = epoch, 0, 0, 0, false
 		}
 		if st.Err != nil {
-			ss.Error = st.Err.Error()
+			ss.Error = failureText(st.Err)
 		}
 		if !sh.IsStandby() {
 			_ = sh.Inspect(func(s shard.Simulation) {

@@ -31,6 +31,7 @@ import (
 	"github.com/starlane/starlane/bridge"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -108,12 +109,14 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Node is a running node agent.
 type Node struct {
-	cfg     Config
-	id      string
-	log     *slog.Logger
-	lock    *os.File
-	ln      net.Listener
-	creds   credentials.TransportCredentials
+	cfg   Config
+	id    string
+	log   *slog.Logger
+	lock  *os.File
+	ln    net.Listener
+	creds credentials.TransportCredentials
+	// blobs caches the saves this node fetched from the controllers.
+	blobs   *blobstore.Store
 	ctl     *ctlclient.Client
 	grpc    *grpc.Server
 	shMet   *shard.Metrics
@@ -173,6 +176,13 @@ type hosted struct {
 	watch       map[string]*standbyWatch
 	reporting   bool
 	fencedSince time.Time
+	// Failure handling (failure.go): failedEpoch is the epoch+1 a failure was
+	// handled under; restart makes the next step reopen the copy; retries and
+	// startedAt drive the backoff.
+	failedEpoch uint64
+	restart     bool
+	retries     int
+	startedAt   time.Time
 }
 
 // New validates the configuration, locks the data directory, listens on the bind
@@ -292,6 +302,9 @@ func New(cfg Config) (*Node, error) {
 	if n.creds, err = ctlclient.Credentials(cfg.TLS); err != nil {
 		return nil, err
 	}
+	if n.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		return nil, err
+	}
 	n.shMet = shard.NewMetrics(cfg.Metrics)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
 	defer cancel()
@@ -304,6 +317,7 @@ func New(cfg Config) (*Node, error) {
 		grpc.MaxRecvMsgSize(validate.MaxNodeMessageBytes),
 		grpc.MaxSendMsgSize(validate.MaxNodeMessageBytes),
 	}
+	opts = append(opts, ctlclient.ServerKeepalive()...)
 	if srvTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(srvTLS)))
 	}
@@ -415,9 +429,10 @@ func (n *Node) Run(ctx context.Context) error {
 		n.log.Info("RCON console listening", "addr", n.rconLn.Addr().String())
 	}
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); n.chatLoop(ctx) }()
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
+	go func() { defer wg.Done(); n.failureLoop(ctx) }()
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
 	go func() { defer wg.Done(); n.watchLoop(ctx) }()
 	go func() { defer wg.Done(); n.bridgeLoop(ctx) }()

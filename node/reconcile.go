@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -157,10 +156,17 @@ func (n *Node) runHosted(h *hosted, prev *hosted) {
 // step moves one surface to assignment a.
 func (n *Node) step(h *hosted, a *pb.NodeAssignment) {
 	n.mu.Lock()
-	sh, role, cur := h.sh, h.role, h.asg
+	sh, role, cur, restart := h.sh, h.role, h.asg, h.restart
+	h.restart = false
 	n.mu.Unlock()
 	primary := a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY
 	switch {
+	case restart && cur == a, sh != nil && sh.Stats().Err != nil:
+		// A failed copy's retry (failure.go), or a new assignment for a failed
+		// copy: reopen it from its store in the role asked for.
+		n.log.Info("reopening the surface after a failure", "surface", h.name, "role", roleWord(a.Role))
+		n.teardown(h)
+		n.start(h, a)
 	case sh == nil:
 		if cur != nil && cur.Epoch == a.Epoch && cur.Role == a.Role {
 			return // this start already failed or was refused
@@ -212,10 +218,38 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 	} else {
 		sh, err = n.openStandby(a)
 	}
+	if errors.Is(err, shard.ErrStoreCorrupt) {
+		// The damaged file was moved aside: a standby starts a new copy from its
+		// primary at once; a primary finds no state and waits for a standby to
+		// take over. Never from its map, even in a term that began fresh: the
+		// file held the surface's history, and a new state would replace the
+		// standbys' copies of it.
+		n.log.Error("surface store corrupt; moved aside", "surface", h.name, "role", roleWord(a.Role), "err", err)
+		corrupt := failureText(err)
+		if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+			sh, err = n.openPrimary(a, false)
+		} else {
+			sh, err = n.openStandby(a)
+		}
+		if err != nil {
+			n.mu.Lock()
+			h.err = corrupt
+			n.mu.Unlock()
+			n.log.Error("cannot start surface after moving its corrupt store aside", "surface", h.name, "err", err)
+			return
+		}
+	}
 	var rf *refusal
 	switch {
 	case errors.As(err, &rf) || errors.Is(err, sim.ErrNewerSave):
 		n.refuse(h.ctx, h, a.Epoch, err.Error())
+		return
+	case errors.Is(err, shard.ErrDiskFull):
+		n.mu.Lock()
+		h.err = failureText(err)
+		n.mu.Unlock()
+		n.log.Error("cannot start surface: disk full; retrying", "surface", h.name, "role", roleWord(a.Role), "err", err)
+		n.retryLater(h, a, 0)
 		return
 	case err != nil:
 		n.mu.Lock()
@@ -224,6 +258,9 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 		n.log.Error("cannot start surface", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		return
 	}
+	n.mu.Lock()
+	h.startedAt, h.failedEpoch = n.cfg.Now(), 0
+	n.mu.Unlock()
 	if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
 		n.runPrimary(h, a, sh)
 		n.log.Info("surface running", "surface", h.name, "epoch", a.Epoch, "tick", sh.Executed())
@@ -299,12 +336,16 @@ func (n *Node) checkBundle(sf *pb.Surface) error {
 // from the map (discarding any older copy here); any other term continues from
 // this node's copy.
 func (n *Node) openShard(a *pb.NodeAssignment) (*shard.Shard, error) {
+	return n.openPrimary(a, a.Surface.GetAssignment().GetStart() == pb.PrimaryStart_PRIMARY_START_FRESH)
+}
+
+// openPrimary opens the primary; fresh allows starting from the map.
+func (n *Node) openPrimary(a *pb.NodeAssignment, fresh bool) (*shard.Shard, error) {
 	if err := n.checkBundle(a.Surface); err != nil {
 		return nil, err
 	}
 	cfg := n.shardConfig(a)
-	as := a.Surface.GetAssignment()
-	cfg.Term, cfg.Fresh = as.GetPrimarySince(), as.GetStart() == pb.PrimaryStart_PRIMARY_START_FRESH
+	cfg.Term, cfg.Fresh = a.Surface.GetAssignment().GetPrimarySince(), fresh
 	return shard.Open(cfg)
 }
 
@@ -367,39 +408,24 @@ func (n *Node) maxState() int64 {
 	return sim.DefaultMaxStateBytes
 }
 
-// fetchSave downloads a save from the controllers by its hash and checks it.
+// fetchSave downloads a save from the controllers by its hash into this
+// node's blob cache (resuming an interrupted download; the hash is checked)
+// and returns its content.
 func (n *Node) fetchSave(ctx context.Context, hash string) ([]byte, error) {
-	var data []byte
-	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
-		st, err := c.GetSave(ctx, &pb.GetSaveRequest{Sha256: hash})
-		if err != nil {
+	if _, ok := n.blobs.Size(hash); !ok {
+		err := n.ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+			err := blobstore.Fetch(ctx, pb.NewBlobServiceClient(cc), n.blobs, hash, validate.MaxSaveBytes)
+			if status.Code(err) == codes.NotFound {
+				// This controller has not fetched it yet; another has.
+				return status.Error(codes.Unavailable, err.Error())
+			}
 			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fetch save %s from the controllers: %w", hash[:12], err)
 		}
-		data = data[:0]
-		for {
-			ch, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if ch.Total > validate.MaxSaveBytes || uint64(len(data)+len(ch.Data)) > validate.MaxSaveBytes {
-				return fmt.Errorf("save %s is over the %d byte limit", hash[:12], validate.MaxSaveBytes)
-			}
-			if ch.Total > 0 && data == nil {
-				data = make([]byte, 0, ch.Total)
-			}
-			data = append(data, ch.Data...)
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fetch save %s from the controllers: %w", hash[:12], err)
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != hash {
-		return nil, fmt.Errorf("save %s from the controllers does not match its hash; will fetch again", hash[:12])
-	}
-	return data, nil
+	return n.blobs.ReadAll(hash)
 }
 
 // refuse tells the controller this node will not run the assignment, and why.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -66,6 +67,16 @@ func (n *Node) runPrimary(h *hosted, a *pb.NodeAssignment, sh *shard.Shard) {
 	as := a.Surface.GetAssignment()
 	src := n.repl.Add(h.name, sh, as.GetStandbys())
 	src.OnDesync(func(node string, d shard.Desync, rep *shard.DesyncReport) { n.reportDesync(h, node, d, rep) })
+	var unsyncing atomic.Bool
+	src.OnResync(func(node, reason string) {
+		if !unsyncing.CompareAndSwap(false, true) {
+			return
+		}
+		go func() {
+			defer unsyncing.Store(false)
+			n.reportUnsync(h, sh, node, reason)
+		}()
+	})
 	sh.SetStandbys(confirmSet(as))
 	n.mu.Lock()
 	h.sh, h.src, h.fol = sh, src, nil
@@ -276,6 +287,42 @@ func (n *Node) reportDesync(h *hosted, standby string, d shard.Desync, rep *shar
 	}()
 }
 
+// reportUnsync tells the controller that a synced standby's copy must start over from
+// a checkpoint, and once it no longer counts the standby as synced, stops counting its
+// acknowledgements here too; the replication source sends the checkpoint after that.
+// Until then the standby keeps its copy, so a failover meanwhile can promote it.
+func (n *Node) reportUnsync(h *hosted, sh *shard.Shard, node, reason string) {
+	n.mu.Lock()
+	a, cur := h.asg, h.sh
+	n.mu.Unlock()
+	if a == nil || cur != sh {
+		return
+	}
+	req := &pb.UpdateReplicasRequest{RequestId: ctlclient.NewRequestID(), NodeId: n.id, Surface: h.name, Epoch: a.Epoch,
+		Unsync: []*pb.DroppedStandby{{Node: node, Reason: reason}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
+		_, err := c.UpdateReplicas(ctx, req)
+		return err
+	})
+	if err != nil {
+		n.log.Warn("report a standby unsynced before its resync", "surface", h.name, "standby", node, "err", err)
+		return
+	}
+	n.log.Info("standby no longer counts as synced: its copy starts over from a checkpoint", "surface", h.name, "standby", node, "reason", reason)
+	n.mu.Lock()
+	latest := h.asg
+	n.mu.Unlock()
+	var keep []string
+	for _, s := range confirmSet(latest.Surface.GetAssignment()) {
+		if s != node {
+			keep = append(keep, s)
+		}
+	}
+	sh.SetStandbys(keep)
+}
+
 // replicaLoop watches every primary's standbys and reports to the controller the
 // ones that caught up (synced) and the ones to drop (disconnected or lagging for
 // StandbyDropAfter): a synced standby that stops acknowledging stalls the
@@ -381,6 +428,12 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 	if len(synced) == 0 && len(drop) == 0 {
 		return
 	}
+	if len(synced) > 0 {
+		// Count a standby's acknowledgements before the controller may promote it:
+		// the controller's synced set must never hold a standby the primary does not
+		// wait for, or a promotion could land below a confirmed tick.
+		sh.SetStandbys(append(confirmSet(as), synced...))
+	}
 	n.mu.Lock()
 	h.reporting = true
 	n.mu.Unlock()
@@ -402,6 +455,14 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 		})
 		if err != nil && status.Code(err) != codes.FailedPrecondition && ctx.Err() == nil {
 			n.log.Warn("report standbys", "surface", h.name, "err", err)
+		}
+		if err != nil && len(synced) > 0 {
+			// Not recorded (as far as this node knows): confirm as the assignment says.
+			// If it was recorded after all, the assignment names them shortly.
+			n.mu.Lock()
+			cur := h.asg
+			n.mu.Unlock()
+			sh.SetStandbys(confirmSet(cur.Surface.GetAssignment()))
 		}
 		// Wait for the assignment to show the change before judging again.
 		deadline := time.Now().Add(2 * time.Second)

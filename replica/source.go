@@ -44,6 +44,7 @@ type Source struct {
 	closed  bool
 	// OnDesync, if set, is told about each hot standby desync report written.
 	onDesync func(node string, d shard.Desync, rep *shard.DesyncReport)
+	onResync func(node, reason string)
 	changed  chan struct{} // closed and replaced when an ack arrives
 }
 
@@ -109,6 +110,16 @@ func (src *Source) close() {
 		m.lagTicks.DeletePartialMatch(map[string]string{"surface": src.surface})
 		m.lagBytes.DeletePartialMatch(map[string]string{"surface": src.surface})
 	}
+}
+
+// OnResync sets the callback for a standby whose copy must start over from a
+// checkpoint while the primary still counts its acknowledgements: the node reports it
+// unsynced to the controller (and stops counting it) before the copy is replaced, so
+// it is never promoted in between. It must not block.
+func (src *Source) OnResync(fn func(node, reason string)) {
+	src.mu.Lock()
+	src.onResync = fn
+	src.mu.Unlock()
 }
 
 // OnDesync sets the callback for hot standby desync reports.
@@ -334,6 +345,18 @@ func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h 
 	next := h.Tick + 1
 	var cp *shard.Checkpoint
 	if hash, ok := sh.HashAfter(h.Tick); !h.HasState || !ok || hash != h.Hash {
+		src.mu.Lock()
+		cb := src.onResync
+		src.mu.Unlock()
+		if cb != nil && sh.Confirms(h.Node) {
+			// A synced copy is about to be replaced: first it must stop counting as one.
+			reason := fmt.Sprintf("its copy at tick %d must start over from a checkpoint", h.Tick)
+			if !h.HasState {
+				reason = "its copy must start over from a checkpoint (resync)"
+			}
+			cb(h.Node, reason)
+			return status.Errorf(codes.Unavailable, "standby %s of surface %s: %s; waiting until it no longer counts as synced", h.Node, src.surface, reason)
+		}
 		if cp, err = sh.Store().LatestCheckpoint(^uint64(0)); err != nil || cp == nil {
 			return status.Errorf(codes.Unavailable, "surface %s has no checkpoint to start a standby from yet: %v", src.surface, err)
 		}

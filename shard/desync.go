@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/starlane/starlane/internal/atomicfile"
 )
 
 // DesyncReport says where a client's state left the shard's: the tick whose hashes
@@ -86,11 +88,11 @@ func (sh *Shard) report(d Desync, clientState []byte, player uint32, name, fileT
 		}
 		base = filepath.Join(dir, fmt.Sprintf("tick-%d-%s-%d", d.Tick, fileTag, i))
 	}
-	if err := os.WriteFile(base+".client.save", clientState, 0o600); err != nil {
+	if err := atomicfile.Write(base+".client.save", clientState, 0o600); err != nil {
 		return nil, fmt.Errorf("write desync report: %w", err)
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(base+".json", append(js, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(base+".json", append(js, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("write desync report: %w", err)
 	}
 	rep.Path = base + ".json"

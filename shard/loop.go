@@ -264,23 +264,34 @@ func (s *Shard) RemoveOutlet(o Outlet) {
 }
 
 // SetStandbys names the standbys whose acknowledgement confirms ticks: with none, a
-// tick is confirmed once it is durable here; with some, it must also have been
-// acknowledged (Ack) by at least one of them. Standbys already named keep their
-// acknowledged tick.
+// tick is confirmed once it is durable here; with some, every one of them must have
+// acknowledged it (Ack). Confirming on the slowest named standby is what lets the
+// controller promote any synced standby without losing a confirmed tick, however many
+// there are. A newly named standby counts with the last tick it acknowledged in this
+// run (acknowledgements of unnamed standbys are kept for that).
 func (s *Shard) SetStandbys(names []string) {
 	s.relMu.Lock()
 	next := make(map[string]uint64, len(names))
 	for _, n := range names {
-		next[n] = s.replicas[n]
+		next[n] = s.acks[n]
 	}
 	s.replicas = next
 	s.relMu.Unlock()
 	s.advance()
 }
 
+// Confirms reports whether standby name is one whose acknowledgements confirm ticks.
+func (s *Shard) Confirms(name string) bool {
+	s.relMu.Lock()
+	defer s.relMu.Unlock()
+	_, ok := s.replicas[name]
+	return ok
+}
+
 // Ack records that standby name durably holds every tick up to t.
 func (s *Shard) Ack(name string, t uint64) {
 	s.relMu.Lock()
+	s.acks[name] = max(s.acks[name], t)
 	if cur, ok := s.replicas[name]; ok && t > cur {
 		s.replicas[name] = t
 	}
@@ -292,12 +303,8 @@ func (s *Shard) Ack(name string, t uint64) {
 func (s *Shard) advance() {
 	s.relMu.Lock()
 	c := min(s.durable.Load(), s.executed.Load())
-	if len(s.replicas) > 0 {
-		var best uint64
-		for _, a := range s.replicas {
-			best = max(best, a)
-		}
-		c = min(c, best)
+	for _, a := range s.replicas {
+		c = min(c, a)
 	}
 	moved := c > s.confirmed.Load()
 	if moved {

@@ -163,7 +163,8 @@ type Shard struct {
 	failure error
 
 	relMu      sync.Mutex
-	replicas   map[string]uint64 // acks by standby; confirmation needs one if non-empty
+	replicas   map[string]uint64 // acks of the standbys that confirm (SetStandbys); all must hold a tick
+	acks       map[string]uint64 // every standby's last ack in this run, named or not
 	outlets    []Outlet
 	captured   []captured
 	notifyMu   sync.Mutex
@@ -204,6 +205,7 @@ type Shard struct {
 	standby   atomic.Bool
 	hot       bool
 	hasState  bool   // the copy holds a checkpoint (and the log after it)
+	needCkpt  bool   // the copy must start over from a checkpoint (kept until installed)
 	posHash   uint64 // state hash after the executed tick, 0 if unknown (warm)
 	sbMu      sync.Mutex
 	sbDesyncs atomic.Uint64
@@ -274,6 +276,12 @@ func (s *Shard) openTerm() error {
 	if have == s.cfg.Term {
 		return nil
 	}
+	if s.cfg.Fresh && have == 0 && hasQuarantined(s.cfg.Dir) {
+		// A store of this surface was moved aside as corrupt: the surface has a
+		// history here, and starting it from its map would replace the copies of
+		// it that other nodes hold.
+		return fmt.Errorf("%w (surface %s: its store was moved aside as corrupt; it continues from another copy)", ErrNoState, s.cfg.Name)
+	}
 	if s.cfg.Fresh {
 		if err := s.store.Wipe(); err != nil {
 			return fmt.Errorf("discard the old copy of %s: %w", s.cfg.Name, err)
@@ -294,13 +302,24 @@ func newShard(cfg Config) (*Shard, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(filepath.Join(cfg.Dir, "shard.db"))
+	path := filepath.Join(cfg.Dir, "shard.db")
+	store, err := OpenStore(path)
+	if errors.Is(err, ErrStoreCorrupt) {
+		// The file is not used again: moved aside, it leaves room for a new copy
+		// (a standby's from its primary) and stays for the operator to inspect.
+		to, qerr := Quarantine(path, cfg.Now())
+		if qerr != nil {
+			return nil, errors.Join(err, qerr)
+		}
+		cfg.Logger.Error("shard store is corrupt; moved it aside", "surface", cfg.Name, "err", err, "moved_to", to)
+		return nil, fmt.Errorf("%w; moved aside to %s", err, to)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s := &Shard{
 		cfg: cfg, log: cfg.Logger.With("surface", cfg.Name), store: store,
-		replicas: map[string]uint64{}, notify: make(chan struct{}), confNotify: make(chan struct{}),
+		replicas: map[string]uint64{}, acks: map[string]uint64{}, notify: make(chan struct{}), confNotify: make(chan struct{}),
 		ring: make([]ringSlot, cfg.History), termEpoch: cfg.Epoch, wake: make(chan struct{}, 1),
 		inspect: make(chan func(Simulation), 16), sessions: map[uint32]*Session{},
 		stop: make(chan struct{}),
@@ -371,10 +390,17 @@ func (s *Shard) restore(create bool) error {
 	s.ckptTick.Store(cp.Tick)
 	s.executed.Store(t)
 	s.durable.Store(t)
-	s.confirmed.Store(t)
-	s.setStats(func(st *Stats) { st.Tick, st.Confirmed, st.Hash, st.Epoch = t, t, sim.Hash(), s.epoch.Load() })
+	if !create {
+		s.confirmed.Store(t)
+		s.met.confirmed.Set(float64(t))
+	}
+	// A primary opening its store does not know what its standbys hold: it confirms
+	// its ticks again once SetStandbys names them and they acknowledge (or at once,
+	// with none named, when it starts).
+	s.setStats(func(st *Stats) {
+		st.Tick, st.Confirmed, st.Hash, st.Epoch = t, s.confirmed.Load(), sim.Hash(), s.epoch.Load()
+	})
 	s.met.tick.Set(float64(t))
-	s.met.confirmed.Set(float64(t))
 	if ec, ok := sim.(EntityCounter); ok {
 		s.met.entities.Set(float64(ec.EntityCount()))
 	}

@@ -100,7 +100,7 @@ func (s *Shard) Hot() bool { return s.hot }
 func (s *Shard) Position() (tick, hash uint64, ok bool) {
 	s.sbMu.Lock()
 	defer s.sbMu.Unlock()
-	return s.durable.Load(), s.posHash, s.hasState
+	return s.durable.Load(), s.posHash, s.hasState && !s.needCkpt
 }
 
 // StandbyDesyncs counts the hash mismatches this hot standby found.
@@ -128,7 +128,7 @@ func (s *Shard) Install(cp *Checkpoint) error {
 	if err := s.store.install(cp); err != nil {
 		return fmt.Errorf("install checkpoint at tick %d: %w", cp.Tick, err)
 	}
-	s.sim = sim
+	s.sim, s.needCkpt = sim, false
 	s.ringMu.Lock()
 	clear(s.ring)
 	s.ringMu.Unlock()
@@ -155,8 +155,8 @@ func (s *Shard) Append(recs []Replicated) (uint64, error) {
 	}
 	s.sbMu.Lock()
 	defer s.sbMu.Unlock()
-	if !s.hasState {
-		return 0, fmt.Errorf("%w: the copy is empty; a checkpoint must come first", ErrDiverged)
+	if !s.hasState || s.needCkpt {
+		return 0, fmt.Errorf("%w: the copy is empty or being replaced; a checkpoint must come first", ErrDiverged)
 	}
 	if s.hot && s.sim == nil {
 		return 0, fmt.Errorf("%w: the simulation diverged; a checkpoint must come first", ErrDiverged)
@@ -229,10 +229,12 @@ func (s *Shard) SaveState() ([]byte, error) {
 }
 
 // Resync drops a hot standby's simulation after a mismatch, so that the copy asks
-// its primary for a checkpoint.
+// its primary for a checkpoint. The stored copy (checkpoint and log, the primary's
+// bytes) stays until Install replaces it: a promotion meanwhile loads it as a warm
+// standby would.
 func (s *Shard) Resync() {
 	s.sbMu.Lock()
-	s.hasState, s.sim = false, nil
+	s.sim, s.needCkpt = nil, true
 	s.sbMu.Unlock()
 }
 
@@ -244,7 +246,7 @@ func (s *Shard) StoreCheckpoint(cp *Checkpoint) error {
 	}
 	s.sbMu.Lock()
 	defer s.sbMu.Unlock()
-	if !s.hasState || cp.Tick > s.durable.Load() {
+	if !s.hasState || s.needCkpt || cp.Tick > s.durable.Load() {
 		return nil // it comes again with the next checkpoint
 	}
 	if err := s.store.write(nil, []*Checkpoint{cp}, keepCheckpoints); err != nil {
@@ -268,9 +270,12 @@ func (s *Shard) Promote(epoch uint64) error {
 	}
 	start := s.cfg.Now()
 	if s.sim == nil {
+		// A warm standby, or a hot one whose simulation was dropped for a resync
+		// before the new checkpoint came: the stored copy is the primary's log.
 		if err := s.restore(false); err != nil {
 			return err
 		}
+		s.needCkpt = false
 	}
 	t := s.durable.Load()
 	s.executed.Store(t)
@@ -359,7 +364,7 @@ func (s *Shard) Demote(hot bool) error {
 	s.fenced.Store(false)
 	s.sbMu.Unlock()
 	s.relMu.Lock()
-	s.replicas, s.captured, s.outlets = map[string]uint64{}, nil, nil
+	s.replicas, s.acks, s.captured, s.outlets = map[string]uint64{}, map[string]uint64{}, nil, nil
 	s.relMu.Unlock()
 	s.seq.take(^uint64(0))
 	s.sessMu.Lock()

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/starlane/starlane/internal/boltcheck"
 )
 
 // Store is a shard's durable state in one bbolt file: the input log (one record per
@@ -35,6 +39,67 @@ const storeFormat = 1
 // ErrStoreLocked means another process has the store open.
 var ErrStoreLocked = errors.New("shard store is in use by another process")
 
+// ErrStoreCorrupt means the store file is damaged: its structure failed the check
+// on open, or bbolt panicked or faulted reading it. The store is not used again;
+// Open moves such a file aside (Quarantine) and the surface continues from
+// another copy.
+var ErrStoreCorrupt = errors.New("store corrupt")
+
+// ErrDiskFull means a write found no space left on the store's file system. It
+// is a state, not a defect: the node retries once there is room again.
+var ErrDiskFull = errors.New("disk full")
+
+// checkBudget bounds the structure check of a store when it opens. A shard's
+// store holds two checkpoints and the log between them, a few megabytes read in
+// milliseconds; a check that takes longer than this is cut short (logged) rather
+// than holding up the surface.
+const checkBudget = 10 * time.Second
+
+// classify marks write errors that mean a full file system with ErrDiskFull.
+func classify(err error) error {
+	if err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) && !errors.Is(err, ErrDiskFull) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}
+
+// protect runs fn against the store and turns what bbolt does on a damaged file —
+// an assertion panic, or a memory fault reading a page past its mapping — into
+// ErrStoreCorrupt instead of a crash of the whole node.
+func (s *Store) protect(fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrStoreCorrupt, s.path, r)
+		}
+	}()
+	return classify(fn())
+}
+
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.protect(func() error { return s.db.View(fn) })
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.protect(func() error { return s.db.Update(fn) })
+}
+
+// Quarantine moves a damaged store file aside, next to where it was, with the
+// time in its name (never deleting it: an operator may want to look at it or
+// recover from it), and returns the new path.
+func Quarantine(path string, now time.Time) (string, error) {
+	to := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, to); err != nil {
+		return "", fmt.Errorf("move the damaged store %s aside: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return to, nil
+}
+
 // Batch is the input log record of one tick: the inputs applied at Tick, in order,
 // and the state hash right before them (the hash after Tick-1), which lets a replay
 // check that it follows the same history.
@@ -51,10 +116,22 @@ type Checkpoint struct {
 	Data []byte
 }
 
-// OpenStore opens (creating if needed) the store file at path.
+// hasQuarantined reports whether dir holds a store moved aside by Quarantine.
+func hasQuarantined(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "shard.db.corrupt-*"))
+	return len(m) > 0
+}
+
+// OpenStore opens (creating if needed) the store file at path. An existing file
+// is checked first (boltcheck): a damaged one is ErrStoreCorrupt, never a panic.
 func OpenStore(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create shard dir: %w", err)
+		return nil, classify(fmt.Errorf("create shard dir: %w", err))
+	}
+	if err := boltcheck.Check(path, checkBudget); errors.Is(err, boltcheck.ErrCorrupt) {
+		return nil, fmt.Errorf("%w: %s: %v", ErrStoreCorrupt, path, err)
+	} else if err != nil && !errors.Is(err, boltcheck.ErrBudget) {
+		return nil, fmt.Errorf("check shard store %s: %w", path, err)
 	}
 	// The freelist is rebuilt on open instead of being written at every commit (one
 	// commit per tick): about a fifth less CPU and a third less time per tick's write
@@ -65,9 +142,10 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrStoreLocked)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open shard store %s: %w", path, err)
+		return nil, classify(fmt.Errorf("open shard store %s: %w", path, err))
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	st := &Store{db: db, path: path}
+	err = st.update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketMeta, bucketPlayer} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -86,7 +164,7 @@ func OpenStore(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	return st, nil
 }
 
 // Close closes the file.
@@ -154,7 +232,7 @@ func decodeBatch(tick uint64, v []byte) (Batch, error) {
 // then truncation behind the oldest of the keep newest checkpoints. bbolt fsyncs on
 // commit, so when write returns everything in it is durable.
 func (s *Store) write(batches []*Batch, cps []*Checkpoint, keep int) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		lb := tx.Bucket(bucketLog)
 		for _, b := range batches {
 			if err := lb.Put(tickKey(b.Tick), encodeBatch(b)); err != nil {
@@ -214,7 +292,7 @@ func truncate(tx *bolt.Tx, keep int) error {
 // there is none.
 func (s *Store) LatestCheckpoint(atOrBefore uint64) (*Checkpoint, error) {
 	var out *Checkpoint
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketCkpt).Cursor()
 		k, v := c.Seek(tickKey(atOrBefore))
 		if k == nil || binary.BigEndian.Uint64(k) > atOrBefore {
@@ -235,7 +313,7 @@ func (s *Store) LatestCheckpoint(atOrBefore uint64) (*Checkpoint, error) {
 // CheckpointTicks lists the ticks of the stored checkpoints, oldest first.
 func (s *Store) CheckpointTicks() ([]uint64, error) {
 	var out []uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCkpt).ForEach(func(k, _ []byte) error {
 			out = append(out, binary.BigEndian.Uint64(k))
 			return nil
@@ -246,7 +324,7 @@ func (s *Store) CheckpointTicks() ([]uint64, error) {
 
 // LogRange returns the first and last tick in the input log (0, 0 when empty).
 func (s *Store) LogRange() (first, last uint64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		if k, _ := c.First(); k != nil {
 			first = binary.BigEndian.Uint64(k)
@@ -262,7 +340,7 @@ func (s *Store) LogRange() (first, last uint64, err error) {
 // Batches calls fn for each logged tick in [from, to], in order. A gap in that range
 // is an error: the caller asked for history the log no longer (or never) had.
 func (s *Store) Batches(from, to uint64, fn func(Batch) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		want := from
 		for k, v := c.Seek(tickKey(from)); k != nil && want <= to; k, v = c.Next() {
@@ -292,7 +370,7 @@ func (s *Store) PlayerID(name string) (uint32, error) {
 	var id uint32
 	// A known name needs no write (and no fsync): players rejoining after a move or
 	// a failover are looked up, not allocated.
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketPlayer).Get([]byte(name)); len(v) == 4 {
 			id = binary.BigEndian.Uint32(v)
 		}
@@ -301,7 +379,7 @@ func (s *Store) PlayerID(name string) (uint32, error) {
 	if err != nil || id != 0 {
 		return id, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		pb := tx.Bucket(bucketPlayer)
 		if v := pb.Get([]byte(name)); v != nil {
 			id = binary.BigEndian.Uint32(v)
@@ -323,7 +401,7 @@ func (s *Store) PlayerID(name string) (uint32, error) {
 // Term returns the primary term recorded with the state (0 if none).
 func (s *Store) Term() (uint64, error) {
 	var t uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyTerm); len(v) == 8 {
 			t = binary.BigEndian.Uint64(v)
 		}
@@ -334,14 +412,14 @@ func (s *Store) Term() (uint64, error) {
 
 // SetTerm records the primary term the state belongs to.
 func (s *Store) SetTerm(t uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyTerm, binary.BigEndian.AppendUint64(nil, t))
 	})
 }
 
 // Wipe discards the state: log, checkpoints, players and term.
 func (s *Store) Wipe() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketPlayer} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -361,7 +439,7 @@ func (s *Store) Wipe() error {
 // install replaces the log and checkpoints with one checkpoint (a standby starting
 // over from its primary's state). Players are kept: they come from the primary.
 func (s *Store) install(cp *Checkpoint) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLog, bucketCkpt} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -378,7 +456,7 @@ func (s *Store) install(cp *Checkpoint) error {
 // Players returns the player name table.
 func (s *Store) Players() (map[string]uint32, error) {
 	out := map[string]uint32{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPlayer).ForEach(func(k, v []byte) error {
 			if len(v) == 4 {
 				out[string(k)] = binary.BigEndian.Uint32(v)
@@ -395,7 +473,7 @@ func (s *Store) PutPlayers(names map[string]uint32) error {
 	if len(names) == 0 {
 		return nil
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		pb, m := tx.Bucket(bucketPlayer), tx.Bucket(bucketMeta)
 		next := uint32(1)
 		if v := m.Get(keyNextID); len(v) == 4 {

@@ -37,12 +37,15 @@ const (
 	ActAck                      // system: Entity: export port; Seq: acknowledged; Credit
 	ActPaste                    // Data: blueprint exchange string; X, Y: offset in tiles; Count: book index; Flags
 	ActSetPortFilter            // system: Entity: export port; Names: items it takes (none: any)
+	ActBindPort                 // system: Entity: export port; Space: sequence space; Name: destination
+	ActDeliverSpace             // system: Entity: import port; Space; Base: sender's acked floor; Seq: first; Names, Counts
+	ActAckSpace                 // system: Entity: export port; Space; Seq: acknowledged; Credit
 	numActions
 )
 
 var actionNames = [...]string{"none", "join", "leave", "move", "build", "mine", "rotate",
 	"set-recipe", "insert", "take", "set-research", "set-label", "give", "deliver", "ack", "paste",
-	"set-port-filter"}
+	"set-port-filter", "bind-port", "deliver-space", "ack-space"}
 
 func (k ActionKind) String() string {
 	if int(k) < len(actionNames) {
@@ -60,6 +63,8 @@ type Action struct {
 	Target uint32
 	Entity EntityID
 	Seq    uint64
+	Space  uint64
+	Base   uint64
 	Credit int64
 	Flags  uint32
 	Names  []string
@@ -128,6 +133,29 @@ func EncodeAction(a Action) []byte {
 		for _, n := range a.Names {
 			e.str(n)
 		}
+	case ActBindPort:
+		e.u(uint64(a.Entity))
+		e.u(a.Space)
+		e.str(a.Name)
+	case ActDeliverSpace:
+		e.u(uint64(a.Entity))
+		e.u(a.Space)
+		e.u(a.Base)
+		e.u(a.Seq)
+		e.u(uint64(len(a.Names)))
+		for i, n := range a.Names {
+			e.str(n)
+			var c int32
+			if i < len(a.Counts) {
+				c = a.Counts[i]
+			}
+			e.i(int64(c))
+		}
+	case ActAckSpace:
+		e.u(uint64(a.Entity))
+		e.u(a.Space)
+		e.u(a.Seq)
+		e.i(a.Credit)
 	}
 	return e.buf
 }
@@ -229,6 +257,22 @@ func DecodeAction(p []byte) (Action, error) {
 		for i := 0; i < n && d.err == nil; i++ {
 			a.Names = append(a.Names, d.str(maxName))
 		}
+	case ActBindPort:
+		a.Entity = EntityID(d.u32())
+		a.Space = d.u()
+		a.Name = d.str(maxDest)
+	case ActDeliverSpace:
+		a.Entity = EntityID(d.u32())
+		a.Space, a.Base, a.Seq = d.u(), d.u(), d.u()
+		n := d.n(1 << 16)
+		for i := 0; i < n && d.err == nil; i++ {
+			a.Names = append(a.Names, d.str(maxName))
+			a.Counts = append(a.Counts, d.i32())
+		}
+	case ActAckSpace:
+		a.Entity = EntityID(d.u32())
+		a.Space, a.Seq = d.u(), d.u()
+		a.Credit = d.i()
 	}
 	if d.err != nil {
 		return a, fmt.Errorf("malformed %s action: %w", a.Kind, d.err)
@@ -429,7 +473,7 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 			return 0, errors.New("the shard has no character")
 		}
 		return 0, s.join(pid, a.Name)
-	case ActGive, ActDeliver, ActAck, ActSetPortFilter:
+	case ActGive, ActDeliver, ActAck, ActSetPortFilter, ActBindPort, ActDeliverSpace, ActAckSpace:
 		if pid != 0 {
 			return 0, errNotAllowed
 		}
@@ -480,6 +524,11 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 		if err := s.inReach(p, s.ents[id].centre()); err != nil {
 			return 0, err
 		}
+		if a.Name != s.labels[id] {
+			if err := s.portHolds(id, "relabel"); err != nil {
+				return 0, err
+			}
+		}
 		if a.Name == "" {
 			delete(s.labels, id)
 		} else {
@@ -504,7 +553,7 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 		s.slotsInsert(t.inv, item, a.Count)
 		s.stats.create(item, int64(a.Count))
 		return 0, nil
-	case ActDeliver:
+	case ActDeliver, ActDeliverSpace:
 		// Deliveries apply in order; the first that cannot (a gap, no room, bad data)
 		// stops the rest, which the sender sends again.
 		for i, name := range a.Names {
@@ -515,7 +564,12 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 			if c := a.Counts[i]; c <= 0 || c > s.b.Items[item-1].StackSize {
 				return a.Entity, fmt.Errorf("delivery of %d %s is not between 1 and a stack", c, name)
 			}
-			if err := s.applyDelivery(a.Entity, a.Seq+uint64(i), item, a.Counts[i]); err != nil {
+			if a.Kind == ActDeliverSpace {
+				err = s.applyDeliverySpace(a.Entity, a.Space, a.Base, a.Seq+uint64(i), item, a.Counts[i])
+			} else {
+				err = s.applyDelivery(a.Entity, a.Seq+uint64(i), item, a.Counts[i])
+			}
+			if err != nil {
 				return a.Entity, err
 			}
 		}
@@ -526,6 +580,10 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 		return s.doPaste(p, a)
 	case ActSetPortFilter:
 		return a.Entity, s.setPortFilter(a.Entity, a.Names)
+	case ActBindPort:
+		return a.Entity, s.applyBind(a.Entity, a.Space, a.Name)
+	case ActAckSpace:
+		return a.Entity, s.applyAckSpace(a.Entity, a.Space, a.Seq, a.Credit)
 	}
 	return 0, fmt.Errorf("action %s is not supported", a.Kind)
 }
@@ -629,6 +687,9 @@ func (s *Surface) doMine(p *player, x, y int32) (EntityID, error) {
 		return 0, err
 	}
 	e := &s.ents[id]
+	if err := s.portHolds(id, "mine"); err != nil {
+		return 0, err
+	}
 	if p != nil {
 		if err := s.inReach(p, e.centre()); err != nil {
 			return 0, err

@@ -1,6 +1,9 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // The bridge runtime's view of a surface's ports. These methods use only basic types so
 // that the bridge package can declare the interface it needs without importing sim.
@@ -73,6 +76,24 @@ func (BridgeCodec) AckInput(port uint32, seq uint64, credit int64) []byte {
 	return EncodeAction(Action{Kind: ActAck, Entity: EntityID(port), Seq: seq, Credit: credit})
 }
 
+// BindInput binds an export port to a sequence space for a destination
+// ("surface:port"); see applyBind.
+func (BridgeCodec) BindInput(port uint32, space uint64, dest string) []byte {
+	return EncodeAction(Action{Kind: ActBindPort, Entity: EntityID(port), Space: space, Name: dest})
+}
+
+// DeliverSpaceInput delivers consecutive entries of a sequence space to an import
+// port, the first with sequence first; base is the sender's acknowledged floor.
+func (BridgeCodec) DeliverSpaceInput(port uint32, space, base, first uint64, items []string, counts []int32) []byte {
+	return EncodeAction(Action{Kind: ActDeliverSpace, Entity: EntityID(port), Space: space, Base: base, Seq: first, Names: items, Counts: counts})
+}
+
+// AckSpaceInput acknowledges an export port's entries of a space up to seq and sets
+// its credit.
+func (BridgeCodec) AckSpaceInput(port uint32, space, seq uint64, credit int64) []byte {
+	return EncodeAction(Action{Kind: ActAckSpace, Entity: EntityID(port), Space: space, Seq: seq, Credit: credit})
+}
+
 // FilterInput limits which items inserters may put into an export port (none: any).
 func (BridgeCodec) FilterInput(port uint32, items []string) []byte {
 	return EncodeAction(Action{Kind: ActSetPortFilter, Entity: EntityID(port), Names: items})
@@ -103,4 +124,48 @@ func (s *Surface) BridgeCounts(port uint32) (moved, acked map[string]int64) {
 		}
 	}
 	return moved, acked
+}
+
+// BridgePortSpace returns the sequence space an export port is bound to (0: none) and
+// the destination it was bound for.
+func (s *Surface) BridgePortSpace(port uint32) (space uint64, dest string) {
+	p, _, ok := s.portOf(EntityID(port), true)
+	if !ok {
+		return 0, ""
+	}
+	return p.space, p.dest
+}
+
+// BridgeImportMark returns the surface's high-water mark for a sequence space, and
+// whether the surface has met the space at all.
+func (s *Surface) BridgeImportMark(space uint64) (hwm uint64, known bool) {
+	i := sort.Search(len(s.marks), func(i int) bool { return s.marks[i].space >= space })
+	if i < len(s.marks) && s.marks[i].space == space {
+		return s.marks[i].seq, true
+	}
+	return 0, false
+}
+
+// BridgeImportLost returns how many sequence numbers an import port gave up because a
+// sender said they were acknowledged while this surface had not applied them (it had
+// lost confirmed state). Zero unless something failed beyond what replication covers.
+func (s *Surface) BridgeImportLost(port uint32) int64 {
+	p, _, ok := s.portOf(EntityID(port), false)
+	if !ok {
+		return 0
+	}
+	return p.lost
+}
+
+// BridgePortFilter returns the items an export port takes (none: any).
+func (s *Surface) BridgePortFilter(port uint32) []string {
+	p, _, ok := s.portOf(EntityID(port), true)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(p.filter))
+	for _, f := range p.filter {
+		out = append(out, s.b.ItemName(f))
+	}
+	return out
 }

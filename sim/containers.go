@@ -6,6 +6,12 @@ package sim
 // and enter a surface only through these ticked inputs, so replaying a tick log recreates
 // every outbox exactly.
 
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
 type container struct {
 	ent  EntityID
 	kind Kind
@@ -29,16 +35,35 @@ type port struct {
 	export bool
 	// Export: seq is the last sequence number used, credit how many outbox entries may be
 	// unacknowledged at once (each is at most one stack), outbox the unacknowledged ones.
-	// Import: seq is the high-water mark of applied deliveries.
+	// Import: seq is the high-water mark of deliveries applied without a sequence space
+	// (saves and logs from before spaces); the first delivery of a space continues it.
 	seq    uint64
 	credit int64
 	outbox []OutboxEntry
+	// Export: space names the port's sequence space (0: not bound yet) and dest the
+	// bridge destination ("surface:port") it was bound for. A space is a nonce the bridge
+	// runtime chooses: a new port, a port on a re-created surface, or a port bound to
+	// another destination starts a new one, so a receiver never mistakes its numbers for
+	// another space's. Import: lost counts sequence numbers a sender said were
+	// acknowledged that this surface never applied (it lost confirmed state).
+	space uint64
+	dest  string
+	lost  int64
 	// filter, when set, is the only items inserters may put into an export port.
 	filter []ItemID
 	// moved counts, per item, what left through an export port or was delivered to an
 	// import port; acked counts what an export port's receiver acknowledged.
 	moved, acked []int64
 }
+
+// spaceMark is a surface's high-water mark for one sequence space: the last delivery of
+// that space applied by any of its import ports, and the tick it was last used.
+type spaceMark struct {
+	space, seq, used uint64
+}
+
+// maxSpaceMarks bounds the marks a surface keeps; the least recently used goes first.
+const maxSpaceMarks = 256
 
 func (p *port) count(list *[]int64, items int, item ItemID, n int64) {
 	if *list == nil {
@@ -305,4 +330,144 @@ func (s *Surface) ImportRoom(id EntityID) int64 {
 		}
 	}
 	return room
+}
+
+// Sequence spaces. An export port numbers its outbox entries within a space it is bound
+// to; the receiving surface keeps one high-water mark per space (not per port), so a
+// rebuilt or relabelled import port continues where the old one stood. Every deliver
+// and ack names the space: a receiver meeting a new space starts it at the sender's
+// acknowledged floor (entries at or below it were acknowledged by an earlier copy of
+// the destination), never at another space's mark.
+
+// maxDest bounds a port binding's destination name.
+const maxDest = 512
+
+// applyBind binds an export port to a sequence space for a destination. A port already
+// bound for that destination keeps its space. Binding for another destination starts
+// a new space, and is refused while the port holds unacknowledged entries owed to the
+// old one: they would be lost.
+func (s *Surface) applyBind(id EntityID, space uint64, dest string) error {
+	p, c, ok := s.portOf(id, true)
+	if !ok {
+		return errNoPort(id, "export")
+	}
+	switch {
+	case space == 0:
+		return errors.New("a sequence space cannot be 0")
+	case dest == "" || len(dest) > maxDest:
+		return fmt.Errorf("bridge destination %q is empty or too long", dest)
+	case p.space == space || p.space != 0 && p.dest == dest:
+		return nil
+	case p.space != 0 && len(p.outbox) > 0:
+		return fmt.Errorf("export port #%d holds %d unacknowledged stacks for %s: binding it to %s would lose them; bridge it to %s again until they are delivered",
+			id, len(p.outbox), p.dest, dest, p.dest)
+	}
+	if p.space != 0 {
+		// The new destination grants its own credit.
+		p.credit = 0
+	}
+	p.space, p.dest = space, dest
+	s.hash = mix64(s.hash ^ space)
+	s.changed(c.ent)
+	return nil
+}
+
+// applyAckSpace drops an export port's entries its receiver acknowledged in the port's
+// space and takes the new credit. An ack of another space, or above the last sequence
+// number the port used, is refused: it cannot be about these entries.
+func (s *Surface) applyAckSpace(id EntityID, space, seq uint64, credit int64) error {
+	p, _, ok := s.portOf(id, true)
+	if !ok {
+		return errNoPort(id, "export")
+	}
+	if space == 0 || space != p.space {
+		return fmt.Errorf("ack for sequence space %016x refused: export port #%d is in space %016x", space, id, p.space)
+	}
+	if seq > p.seq {
+		return fmt.Errorf("ack of sequence %d refused: export port #%d has only used %d", seq, id, p.seq)
+	}
+	return s.applyAck(id, seq, credit)
+}
+
+// mark returns the surface's mark for a space, starting it at base if the space is
+// new. An import port holding a mark from before spaces (seq) hands it to the first
+// space it meets.
+func (s *Surface) mark(p *port, space, base uint64) *spaceMark {
+	i := sort.Search(len(s.marks), func(i int) bool { return s.marks[i].space >= space })
+	if i < len(s.marks) && s.marks[i].space == space {
+		return &s.marks[i]
+	}
+	start := base
+	if p.seq > 0 {
+		start = max(start, p.seq)
+		p.seq = 0
+	}
+	if len(s.marks) >= maxSpaceMarks {
+		old := 0
+		for k := range s.marks {
+			if s.marks[k].used < s.marks[old].used {
+				old = k
+			}
+		}
+		s.marks = append(s.marks[:old], s.marks[old+1:]...)
+		if old < i {
+			i--
+		}
+	}
+	s.marks = append(s.marks, spaceMark{})
+	copy(s.marks[i+1:], s.marks[i:])
+	s.marks[i] = spaceMark{space: space, seq: start, used: s.tick}
+	return &s.marks[i]
+}
+
+// applyDeliverySpace puts a delivered stack of a space into an import port. base is the
+// sender's acknowledged floor: a known mark below it means this surface lost deliveries
+// it had acknowledged; the mark moves up and the gap is counted as lost, never skipped
+// silently.
+func (s *Surface) applyDeliverySpace(id EntityID, space, base, seq uint64, item ItemID, n int32) error {
+	p, c, ok := s.portOf(id, false)
+	if !ok {
+		return errNoPort(id, "import")
+	}
+	if space == 0 {
+		return errors.New("a delivery needs a sequence space")
+	}
+	m := s.mark(p, space, base)
+	if base > m.seq {
+		p.lost += int64(base - m.seq)
+		m.seq = base
+	}
+	m.used = s.tick
+	switch {
+	case seq <= m.seq:
+		return nil
+	case seq != m.seq+1:
+		return errSeqGap(m.seq, seq)
+	}
+	slots := s.stacks[c.off : c.off+c.n]
+	if s.slotsRoom(slots, item) < n {
+		return errPortFull(id, n)
+	}
+	s.slotsInsert(slots, item, n)
+	m.seq = seq
+	s.stats.bridgeIn(item, int64(n))
+	p.count(&p.moved, len(s.b.Items), item, int64(n))
+	s.hash = (s.hash ^ seq<<8 ^ space ^ uint64(item)) * 0x100000001b3
+	s.changed(c.ent)
+	return nil
+}
+
+// portHolds refuses to remove or relabel an export port that holds unacknowledged
+// entries: its outbox is owed to a receiver, and only the port's bridge can settle it.
+func (s *Surface) portHolds(id EntityID, what string) error {
+	p, _, ok := s.portOf(id, true)
+	if !ok || len(p.outbox) == 0 {
+		return nil
+	}
+	var n int64
+	for _, e := range p.outbox {
+		n += int64(e.Count)
+	}
+	return fmt.Errorf("cannot %s bridge-export #%d: %d items in %d stacks are on their way to %s and not acknowledged yet; wait until its bridge delivers them (or stop feeding the port)",
+		what, id, n, len(p.outbox), p.dest)
 }

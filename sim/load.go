@@ -462,6 +462,25 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			p.moved = decodeCounts(d, b)
 			p.acked = decodeCounts(d, b)
 		}
+		if version >= 4 {
+			p.space = d.u()
+			p.dest = d.str(maxDest)
+			p.lost = d.i()
+		}
+		if d.err != nil {
+			return d.err
+		}
+	}
+	if version >= 4 {
+		n := d.n(maxSpaceMarks)
+		s.marks = make([]spaceMark, 0, n)
+		for k := 0; k < n && d.err == nil; k++ {
+			m := spaceMark{space: d.u(), seq: d.u(), used: d.u()}
+			if m.space == 0 || len(s.marks) > 0 && s.marks[len(s.marks)-1].space >= m.space {
+				d.fail(fmt.Errorf("bridge marks are not sorted by space at %d", k))
+			}
+			s.marks = append(s.marks, m)
+		}
 		if d.err != nil {
 			return d.err
 		}

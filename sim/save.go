@@ -10,6 +10,8 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/starlane/starlane/sim/savefile"
 )
 
 // Saves: a fixed header, then the zstd-compressed state. The header carries the format
@@ -23,13 +25,16 @@ import (
 //	1  first format
 //	2  production statistics keep their last-minute rings (version 1 kept totals only)
 //	3  export ports keep an item filter (older saves: no filter)
+//	4  bridge sequence spaces: export ports keep their space and destination, import
+//	   ports what they lost, the surface its marks by space (older saves: unbound ports
+//	   whose marks the first space continues)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 3
+const SaveVersion = 4
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
-const headerSize = 8 + 4 + 4 + 8 + 32
+const headerSize = savefile.HeaderSize
 
 // DefaultMaxStateBytes is the largest decompressed state a save or checkpoint
 // may hold unless the caller sets another limit (LoadLimited): a megabase's
@@ -135,20 +140,16 @@ func readSave(r io.Reader, max int64) (SaveInfo, []byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return info, nil, fmt.Errorf("not a Starlane save (header: %w)", err)
 	}
-	if !bytes.Equal(hdr[:8], saveMagic[:]) {
-		return info, nil, errors.New("not a Starlane save (bad magic)")
-	}
-	info.Version = binary.LittleEndian.Uint32(hdr[8:])
-	sum := binary.LittleEndian.Uint32(hdr[12:])
-	n := binary.LittleEndian.Uint64(hdr[16:])
-	info.BundleHash = hexEncode(hdr[24:56])
-	if info.Version > SaveVersion {
+	h, err := savefile.Parse(hdr[:], SaveVersion)
+	info.Version, info.BundleHash = h.Version, h.BundleHash
+	if errors.Is(err, savefile.ErrNewer) {
 		return info, nil, fmt.Errorf("%w: the save has format version %d, this build reads versions 1 to %d; upgrade Starlane to load it",
 			ErrNewerSave, info.Version, SaveVersion)
 	}
-	if info.Version == 0 {
-		return info, nil, errors.New("corrupt save: format version 0")
+	if err != nil {
+		return info, nil, err
 	}
+	sum, n := h.BodySum, h.BodyLen
 	if n > uint64(max) {
 		return info, nil, fmt.Errorf("corrupt save: body length %d exceeds the %d byte limit", n, max)
 	}
@@ -366,6 +367,20 @@ func (s *Surface) encodeState(version uint32) []byte {
 			}
 			encodeCounts(&e, p.moved)
 			encodeCounts(&e, p.acked)
+		}
+		if version >= 4 {
+			p := &s.ports[i]
+			e.u(p.space)
+			e.str(p.dest)
+			e.i(p.lost)
+		}
+	}
+	if version >= 4 {
+		e.u(uint64(len(s.marks)))
+		for _, m := range s.marks {
+			e.u(m.space)
+			e.u(m.seq)
+			e.u(m.used)
 		}
 	}
 	e.u(uint64(len(s.poles)))

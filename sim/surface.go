@@ -103,6 +103,7 @@ type Surface struct {
 
 	ents   []entity // index = EntityID; ents[0] is unused
 	labels map[EntityID]string
+	marks  []spaceMark // bridge high-water marks by sequence space, sorted (containers.go)
 
 	belts     []beltNode
 	splitters []splitter

@@ -52,14 +52,22 @@ type bridgeEndJSON struct {
 	Connected bool   `json:"connected"`
 	Error     string `json:"error,omitempty"`
 	Reported  int64  `json:"reported_unix_ms"`
+	// Space is the export port's sequence space; LostSeqs, at the receiver, counts
+	// sequence numbers it gave up because it had lost acknowledged deliveries.
+	Space    string `json:"space,omitempty"`
+	LostSeqs int64  `json:"lost_seqs,omitempty"`
 }
 
 func toBridgeEndJSON(e *pb.BridgeEndStats) *bridgeEndJSON {
 	if e == nil {
 		return nil
 	}
-	return &bridgeEndJSON{Surface: e.Surface, Epoch: e.Epoch, LastSeq: e.LastSeq, AckedSeq: e.AckedSeq, Credit: e.Credit,
-		Outbox: e.OutboxEntries, Connected: e.Connected, Error: e.Error, Reported: e.ReportedUnixMs}
+	out := &bridgeEndJSON{Surface: e.Surface, Epoch: e.Epoch, LastSeq: e.LastSeq, AckedSeq: e.AckedSeq, Credit: e.Credit,
+		Outbox: e.OutboxEntries, Connected: e.Connected, Error: e.Error, Reported: e.ReportedUnixMs, LostSeqs: e.LostSeqs}
+	if e.Space != 0 {
+		out.Space = fmt.Sprintf("%016x", e.Space)
+	}
+	return out
 }
 
 func toBridgeJSON(b *pb.Bridge) bridgeJSON {
@@ -86,15 +94,6 @@ func toBridgeJSON(b *pb.Bridge) bridgeJSON {
 	return out
 }
 
-// parseEnd reads SURFACE:PORT.
-func parseEnd(flag, s string) (string, string, error) {
-	surface, port, ok := strings.Cut(s, ":")
-	if !ok || surface == "" || port == "" {
-		return "", "", fmt.Errorf("--%s %q: want SURFACE:PORT, where PORT is a bridge port's entity ID or label", flag, s)
-	}
-	return surface, port, nil
-}
-
 func newBridgeCmd() *cobra.Command {
 	o := &opFlags{}
 	cmd := &cobra.Command{
@@ -115,27 +114,12 @@ source forgets them only once the destination confirmed applying them.`,
   starlane bridge create --from vulcanus:out --to nauvis:in --items coal,stone --name coal-home`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fs, fp, err := parseEnd("from", from)
+			br, err := ctlclient.NewBridge(from, to, name, items)
 			if err != nil {
 				return err
 			}
-			ts, tp, err := parseEnd("to", to)
-			if err != nil {
-				return err
-			}
-			if name == "" {
-				name = fs + "-to-" + ts
-			}
-			var list []string
-			for _, it := range strings.Split(items, ",") {
-				if it = strings.TrimSpace(it); it != "" {
-					list = append(list, it)
-				}
-			}
-			rid := ctlclient.NewRequestID()
-			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.CreateBridge(ctx, &pb.CreateBridgeRequest{RequestId: rid, Bridge: &pb.Bridge{
-					Id: name, FromSurface: fs, FromPort: fp, ToSurface: ts, ToPort: tp, Items: list}})
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				r, err := cl.CreateBridge(ctx, br)
 				if err != nil {
 					return err
 				}
@@ -144,7 +128,7 @@ source forgets them only once the destination confirmed applying them.`,
 					js.Index = r.Index
 					return printJSON(cmd.OutOrStdout(), js)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "created bridge %s: %s:%s -> %s:%s (index %d)\n", name, fs, fp, ts, tp, r.Index)
+				fmt.Fprintf(cmd.OutOrStdout(), "created bridge %s: %s:%s -> %s:%s (index %d)\n", br.Id, br.FromSurface, br.FromPort, br.ToSurface, br.ToPort, r.Index)
 				return nil
 			})
 		},
@@ -203,6 +187,9 @@ source forgets them only once the destination confirmed applying them.`,
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "bridge:    %s\nfrom:      %s\nto:        %s\nitems:     %s\nstatus:    %s\n", js.Name, js.From, js.To,
 					orDash(strings.Join(js.Items, ", ")), bridgeState(js))
+				if r := js.Receiver; r != nil && r.LostSeqs > 0 {
+					fmt.Fprintf(w, "LOST:      %d stacks: %s had acknowledged them and then lost them (a failure beyond what its standbys cover)\n", r.LostSeqs, r.Surface)
+				}
 				fmt.Fprintf(w, "rate:      %.1f items/s (%.1f stacks/s)   latency p50 %.1f ticks, p99 %.1f ticks\n\n",
 					js.ItemsPerSecond, js.StacksPerSecond, js.LatencyTicksP50, js.LatencyTicksP99)
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

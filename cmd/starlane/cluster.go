@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/atomicfile"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -146,25 +147,18 @@ func newClusterCmd() *cobra.Command {
 		Short: "Write a backup of the replicated state to FILE",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".starlane-backup-*")
-			if err != nil {
-				return fmt.Errorf("create backup file: %w", err)
-			}
-			defer os.Remove(tmp.Name())
 			var index uint64
-			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {
-				var err error
-				index, err = cl.SaveSnapshot(ctx, tmp)
-				return err
+			// Written atomically: a full disk or a failed download leaves any
+			// older backup at FILE whole and no partial file behind.
+			err := atomicfile.WriteFunc(args[0], 0o600, func(w io.Writer) error {
+				return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+					var err error
+					index, err = cl.SaveSnapshot(ctx, w)
+					return err
+				})
 			})
-			if cerr := tmp.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("write backup: %w", cerr)
-			}
 			if err != nil {
 				return err
-			}
-			if err := os.Rename(tmp.Name(), args[0]); err != nil {
-				return fmt.Errorf("write backup: %w", err)
 			}
 			return done(cmd, o, map[string]any{"file": args[0], "index": index}, "saved controller state at index %d to %s", index, args[0])
 		},

@@ -35,6 +35,8 @@ func newControllerCmd() *cobra.Command {
 		logLevel    string
 		metricsBind string
 		gcPercent   int
+		// withDashboard serves the web dashboard on the metrics address.
+		withDashboard bool
 	)
 	cmd := &cobra.Command{
 		Use:   "controller --data-dir D --bind HOST:PORT --raft-bind HOST:PORT (--bootstrap | --join ADDR)",
@@ -42,6 +44,12 @@ func newControllerCmd() *cobra.Command {
 		Long: `Run one controller of the cluster. Start the first one with --bootstrap; start the
 others with --join pointing at any running controller's API address. A restarted
 controller finds its state in --data-dir and needs neither flag.
+
+A controller whose Raft storage (DATA_DIR/raft.db) is damaged refuses to start
+and says so; one of several controllers rebuilds itself from its peers when
+started again with --rebuild-from-peers --join ADDR (the damaged files are moved
+aside, never deleted). Pass --rebuild-from-peers always to let it do that by
+itself.
 
 Without --tls-cert/--tls-key/--tls-ca every listener runs in plaintext and only
 on loopback addresses.`,
@@ -65,7 +73,8 @@ on loopback addresses.`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Metrics = reg
-			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps()}
+			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps(), SaveVersion: sim.SaveVersion,
+				Bundles: []string{sim.DefaultBundle().Hash()}}
 			printToken, err := firstAdminToken(&cfg)
 			if err != nil {
 				return err
@@ -75,7 +84,17 @@ on loopback addresses.`,
 				return err
 			}
 			if metricsBind != "" {
-				if err := serveMetrics(cfg.TLS, metricsBind, reg, log); err != nil {
+				var pages []http.Handler
+				if withDashboard {
+					dash, err := startDashboard(c, cfg, log)
+					if err != nil {
+						c.Shutdown(false)
+						return err
+					}
+					defer dash.Close()
+					pages = append(pages, dash.Handler())
+				}
+				if err := serveMetrics(cfg.TLS, metricsBind, reg, log, pages...); err != nil {
 					c.Shutdown(false)
 					return err
 				}
@@ -85,7 +104,12 @@ on loopback addresses.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case err := <-c.Failed():
+				c.Shutdown(false)
+				return err
+			}
 			log.Info("shutting down; handing over leadership first if leader")
 			return c.Shutdown(true)
 		},
@@ -98,13 +122,15 @@ on loopback addresses.`,
 	f.StringVar(&cfg.RaftAdvertise, "raft-advertise", "", "Raft address peers use (default: the --raft-bind address)")
 	f.StringVar(&cfg.ID, "id", "", "controller ID (default: kept in DATA_DIR/controller-id, generated on first start)")
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster with this controller as its only voter (ignored once the data dir has state)")
+	f.BoolVar(&cfg.RebuildFromPeers, "rebuild-from-peers", false, "if this controller's Raft storage is damaged, move it aside and rejoin through --join as a new member that copies the state from its peers (instead of refusing to start)")
 	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
 	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "first admin operator token to install when bootstrapping (env STARLANE_TOKEN; default: generated and printed once)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")
-	f.StringVar(&metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
+	f.StringVar(&metricsBind, "metrics-bind", "", "serve the web dashboard (/), Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
+	f.BoolVar(&withDashboard, "dashboard", true, "serve the web dashboard at / on the --metrics-bind address")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	// The catalog heap is small and write storms allocate a lot per request:
 	// collecting less often buys about a third more write throughput on 2 cores.
@@ -153,7 +179,9 @@ func splitList(s string) []string {
 	return out
 }
 
-func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+// serveMetrics serves /metrics and /debug/pprof/ on addr, and pages (the controller's
+// dashboard) at / when given.
+func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger, pages ...http.Handler) error {
 	ln, srvTLS, err := t.ListenTCP(addr, "metrics", log)
 	if err != nil {
 		return err
@@ -163,6 +191,9 @@ func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for _, p := range pages {
+		mux.Handle("/", p)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		var err error

@@ -48,9 +48,11 @@ type devPorts struct {
 // clusterJSON is DATA_DIR/cluster.json, written once the dev cluster is ready and
 // again whenever a process is restarted.
 type clusterJSON struct {
-	Controller string            `json:"controller"`
-	Nodes      map[string]string `json:"nodes"`
-	Surfaces   map[string]string `json:"surfaces"`
+	Controller string `json:"controller"`
+	// Dashboard is the controller's web dashboard.
+	Dashboard string            `json:"dashboard"`
+	Nodes     map[string]string `json:"nodes"`
+	Surfaces  map[string]string `json:"surfaces"`
 	// Bridges maps each bridge to "FROM:PORT -> TO:PORT".
 	Bridges   map[string]string `json:"bridges"`
 	JoinToken string            `json:"join_token"`
@@ -155,7 +157,18 @@ type devProc struct {
 	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// quickExits counts exits in a row within quickExit of starting.
+	quickExits int
 }
+
+// A process that exits within quickExit of starting, maxQuickExits times in a
+// row, is not started again: it is refusing to start (a damaged store, a port in
+// use), and restarting it forever would only hide the reason. Restarts after a
+// quick exit back off (1 s, 2 s, 4 s).
+const (
+	quickExit     = 10 * time.Second
+	maxQuickExits = 3
+)
 
 func (d *devCluster) run(basePort int) error {
 	var err error
@@ -367,7 +380,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 
 	d.mu.Lock()
-	d.info = clusterJSON{Controller: ctlAddr, Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token, Token: d.adminToken,
+	d.info = clusterJSON{Controller: ctlAddr, Dashboard: "http://" + d.addr(d.ports.ControllerMet) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token, Token: d.adminToken,
 		Bridges: map[string]string{},
 		DataDir: d.dir, Metrics: map[string]string{"controller": "http://" + d.addr(d.ports.ControllerMet) + "/metrics"},
 		Logs: filepath.Join(d.dir, "logs")}
@@ -387,6 +400,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 	w := d.out
 	fmt.Fprintf(w, "starlane dev is running; data in %s\n", d.dir)
+	fmt.Fprintf(w, "  dashboard    %s\n", d.info.Dashboard)
 	fmt.Fprintf(w, "  controller   %s   metrics %s\n", ctlAddr, d.info.Metrics["controller"])
 	for _, n := range d.ports.Nodes {
 		fmt.Fprintf(w, "  node %-7s %s   metrics %s\n", n.Name, d.info.Nodes[n.Name], d.info.Metrics[n.Name])
@@ -485,6 +499,7 @@ func (d *devCluster) launch(p *devProc) error {
 	d.mu.Lock()
 	p.cmd, p.done = cmd, done
 	d.mu.Unlock()
+	started := time.Now()
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
@@ -495,8 +510,19 @@ func (d *devCluster) launch(p *devProc) error {
 		if stopping {
 			return
 		}
-		fmt.Fprintf(d.out, "%s exited (%v); restarting it\n", p.name, err)
-		time.Sleep(time.Second)
+		if time.Since(started) < quickExit {
+			p.quickExits++
+		} else {
+			p.quickExits = 0
+		}
+		if p.quickExits >= maxQuickExits {
+			fmt.Fprintf(d.out, "%s exited %d times right after starting (%v); not restarting it. Its last words (%s):\n%s\n",
+				p.name, p.quickExits, err, filepath.Join(d.dir, "logs", p.name+".log"), lastLines(filepath.Join(d.dir, "logs", p.name+".log"), 3))
+			return
+		}
+		delay := time.Second << max(p.quickExits-1, 0)
+		fmt.Fprintf(d.out, "%s exited (%v); restarting it in %v\n", p.name, err, delay)
+		time.Sleep(delay)
 		d.mu.Lock()
 		stopping = d.stopping
 		d.mu.Unlock()
@@ -542,4 +568,19 @@ func (d *devCluster) shutdown() {
 	}
 	stop(func(n string) bool { return n != "controller" })
 	stop(func(n string) bool { return n == "controller" })
+}
+
+// lastLines returns the last n non-empty lines of a file, indented.
+func lastLines(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "  (" + err.Error() + ")"
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, "  "+l)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

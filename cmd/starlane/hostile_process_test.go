@@ -95,7 +95,7 @@ func TestHostileRequestsAreRefusedAtTheAPI(t *testing.T) {
 			Stats *struct{ Tick uint64 } `json:"stats"`
 		}
 		out, _, code := proctest.Run(t, bin, 10*time.Second, "surface", "get", "gleba", "--json", "--controller", c.CtlAddr)
-		return code == 0 && jsonInto(out, &s) && s.Map == "outpost.sav" && s.Stats != nil && s.Stats.Tick > 180
+		return code == 0 && jsonInto(out, &s) && s.Map == "outpost" && s.Stats != nil && s.Stats.Tick > 180
 	})
 }
 
@@ -144,4 +144,72 @@ func mustBomb(t *testing.T, size int64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSaveCommands: a save is uploaded once, listed, described, used by a
+// surface by name, downloaded with an equal hash, and deleted only once no
+// surface uses it; a save no node could load is refused before it is sent.
+func TestSaveCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and a node")
+	}
+	dir := t.TempDir()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	file := filepath.Join(dir, "Hub Base.sav")
+	proctest.Run(t, bin, time.Minute, "sim", "run", "--map", "hub", "--ticks", "60", "--save", file)
+	var up struct {
+		Name     string `json:"name"`
+		Sha256   string `json:"sha256"`
+		Replicas int    `json:"replicas"`
+	}
+	c.JSON(&up, "save", "upload", file)
+	if up.Name != "hub-base" || len(up.Sha256) != 64 || up.Replicas != 1 {
+		t.Fatalf("upload answered %+v", up)
+	}
+	c.CLI("surface", "create", "fulgora", "--save", "hub-base")
+	var list []struct{ Name string }
+	c.JSON(&list, "save", "list", "--json")
+	if len(list) != 1 || list[0].Name != "hub-base" {
+		t.Fatalf("save list: %+v", list)
+	}
+	var got struct{ Surfaces []string }
+	c.JSON(&got, "save", "get", up.Sha256, "--json")
+	if len(got.Surfaces) != 1 || got.Surfaces[0] != "fulgora" {
+		t.Fatalf("save get by hash: %+v", got)
+	}
+	back := filepath.Join(dir, "back.sav")
+	c.CLI("save", "download", "hub-base", "--out", back)
+	a, _ := os.ReadFile(file)
+	b, _ := os.ReadFile(back)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the downloaded save differs from the uploaded file")
+	}
+	if _, errOut, code := proctest.Run(t, bin, 30*time.Second, "save", "delete", "hub-base", "--controller", c.CtlAddr); code != 1 || !strings.Contains(errOut, "surface fulgora starts from") {
+		t.Fatalf("delete of a save in use: exit %d, %q", code, errOut)
+	}
+	corrupt := filepath.Join(dir, "corrupt.sav")
+	a[len(a)-5] ^= 0xff
+	os.WriteFile(corrupt, a, 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"save", "upload", corrupt}, "checksum mismatch"},
+		{[]string{"save", "upload", filepath.Join(dir, "missing.sav")}, "nor a readable save file"},
+		{[]string{"surface", "create", "gleba", "--save", "nosuch"}, "there is no save nosuch"},
+		{[]string{"surface", "create", "gleba", "--save", "hub-base", "--map", "starter"}, "give --map or --save, not both"},
+	} {
+		_, errOut, code := proctest.Run(t, bin, 30*time.Second, append(tc.args, "--controller", c.CtlAddr)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q; want exit 1 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	c.CLI("surface", "delete", "fulgora")
+	c.CLI("save", "delete", "hub-base")
 }

@@ -3,71 +3,28 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc"
 
 	"github.com/starlane/starlane/ctlclient"
-	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/sim"
 )
 
 // liveState downloads a save of a running surface at its confirmed tick from the node
 // that runs its primary.
 func liveState(ctx context.Context, o *opFlags, surface string) ([]byte, uint64, error) {
-	var addr string
-	err := o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-		r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: surface})
-		if err != nil {
-			return err
-		}
-		primary := r.Surface.GetAssignment().GetPrimary()
-		if primary == "" {
-			return fmt.Errorf("surface %s is not running on any node: %s", surface, orDash(r.Surface.GetPlacementError()))
-		}
-		n, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: primary})
-		if err != nil {
-			return err
-		}
-		addr = n.Node.GetAddress()
-		return nil
+	var st *ctlclient.SurfaceState
+	err := o.run(func(_ context.Context, cl *ctlclient.Client) error {
+		var err error
+		st, err = cl.FetchState(ctx, surface)
+		return err
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	creds, err := ctlclient.Credentials(o.tls)
-	if err != nil {
-		return nil, 0, err
-	}
-	conn, err := grpc.NewClient(addr, ctlclient.DialOptions(creds)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer conn.Close()
-	st, err := pb.NewShardServiceClient(conn).GetState(ctx, &pb.GetStateRequest{Surface: surface})
-	if err != nil {
-		return nil, 0, err
-	}
-	var data bytes.Buffer
-	var tick uint64
-	for {
-		c, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, 0, apiErr(fmt.Errorf("download surface %s from %s: %w", surface, addr, err))
-		}
-		if c.Tick != 0 {
-			tick = c.Tick
-		}
-		data.Write(c.Data)
-	}
-	return data.Bytes(), tick, nil
+	return st.Data, st.Tick, nil
 }
 
 // loadLive downloads a running surface and loads it.
@@ -96,10 +53,7 @@ latest confirmed tick. 'sim run --map FILE' runs it locally; 'surface create
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out+".tmp", data, 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", out, err)
-			}
-			if err := os.Rename(out+".tmp", out); err != nil {
+			if err := atomicfile.Write(out, data, 0o644); err != nil {
 				return err
 			}
 			if o.json {

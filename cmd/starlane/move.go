@@ -99,13 +99,7 @@ picks the node (a standby already in sync, else the least loaded).`,
 
 // moveSurface starts a move and follows it to the end, printing progress to log.
 func moveSurface(ctx context.Context, cl *ctlclient.Client, name, to string, log io.Writer) (moveJSON, error) {
-	rid := ctlclient.NewRequestID()
-	var res *pb.MoveSurfaceResponse
-	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
-		var err error
-		res, err = c.MoveSurface(ctx, &pb.MoveSurfaceRequest{RequestId: rid, Name: name, To: to})
-		return err
-	})
+	res, err := cl.StartMove(ctx, name, to)
 	if err != nil {
 		return moveJSON{}, err
 	}
@@ -273,53 +267,10 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}}
 	// A surface pinned to the node cannot leave it, and nothing leaves when no other
 	// node can take it: say so before touching anything.
-	var pinned, others []string
-	holds := false
-	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
-		nr, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: id})
-		if err != nil {
-			return err
-		}
-		holds = len(nr.Surfaces) > 0
-		nodes, err := ctlclient.ListNodes(ctx, c)
-		if err != nil {
-			return err
-		}
-		for _, n := range nodes.Nodes {
-			if n.Id != id && n.Status == pb.NodeStatus_NODE_STATUS_UP && !n.Cordoned {
-				others = append(others, n.Id)
-			}
-		}
-		r, err := ctlclient.ListSurfaces(ctx, c)
-		if err != nil {
-			return err
-		}
-		for _, sf := range r.Surfaces {
-			if sf.Pin == id {
-				pinned = append(pinned, sf.Name)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := cl.CheckDrain(ctx, id); err != nil {
 		return out, err
 	}
-	if len(pinned) > 0 {
-		return out, fmt.Errorf("cannot drain %s: %s pinned to it; unpin (`starlane surface pin NAME --unpin`) or pin elsewhere first",
-			id, strings.Join(pinned, ", ")+map[bool]string{true: " is", false: " are"}[len(pinned) == 1])
-	}
-	if holds && len(others) == 0 {
-		return out, fmt.Errorf("cannot drain %s: no other node is up and uncordoned to take its surfaces; start or uncordon one first", id)
-	}
-	rid := ctlclient.NewRequestID()
-	var cordonIndex uint64
-	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
-		r, err := c.CordonNode(ctx, &pb.CordonNodeRequest{RequestId: rid, Id: id, Cordoned: true})
-		if err == nil {
-			cordonIndex = r.Index
-		}
-		return err
-	})
+	cordonIndex, err := cl.Cordon(ctx, id, true)
 	if err != nil {
 		return out, err
 	}

@@ -25,8 +25,11 @@ type nodeJSON struct {
 	MaxSurfaces   uint32            `json:"max_surfaces"`
 	Cores         uint32            `json:"cores"`
 	LastHeartbeat int64             `json:"last_heartbeat_unix_ms"`
-	Shards        []shardJSON       `json:"shards"`
-	Surfaces      []nodeSurfaceJSON `json:"surfaces,omitempty"`
+	// Stale is set for a node listed up that has missed two heartbeats.
+	Stale          bool              `json:"stale"`
+	HeartbeatAgeMS int64             `json:"heartbeat_age_ms"`
+	Shards         []shardJSON       `json:"shards"`
+	Surfaces       []nodeSurfaceJSON `json:"surfaces,omitempty"`
 }
 
 type shardJSON struct {
@@ -82,7 +85,7 @@ func shardToJSON(s *pb.ShardStats) shardJSON {
 func toNodeJSON(n *pb.Node) nodeJSON {
 	out := nodeJSON{ID: n.Id, Address: n.Address, Status: statusName(n.Status), Cordoned: n.Cordoned, Version: n.Version,
 		Labels: n.Labels, Bundles: n.Bundles, MaxSurfaces: n.GetCapacity().GetMaxSurfaces(), Cores: n.GetCapacity().GetCores(),
-		LastHeartbeat: n.LastHeartbeatUnixMs, Shards: []shardJSON{}}
+		LastHeartbeat: n.LastHeartbeatUnixMs, Stale: n.Stale, HeartbeatAgeMS: n.HeartbeatAgeMs, Shards: []shardJSON{}}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
 	}
@@ -143,6 +146,9 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 				fmt.Fprintln(tw, "ID\tADDRESS\tSTATUS\tSHARDS\tLAST HEARTBEAT\tVERSION")
 				for _, n := range r.Nodes {
 					st := statusName(n.Status)
+					if n.Stale {
+						st = "stale"
+					}
 					if n.Cordoned {
 						st += ",cordoned"
 					}

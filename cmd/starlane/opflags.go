@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,8 +88,8 @@ func (o *opFlags) cluster(fn func(ctx context.Context, c pb.ClusterServiceClient
 
 // apiErr turns a gRPC status into a plain message a user can act on.
 func apiErr(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ctlclient.ErrTLS) {
+		return err
 	}
 	st, ok := status.FromError(err)
 	if !ok {

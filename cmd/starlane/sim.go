@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/sim"
 	"github.com/starlane/starlane/sim/blueprint"
 )
@@ -267,23 +268,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// writeSave writes a save atomically: to a temporary file first, then renamed.
+// writeSave writes a save atomically (atomicfile): a full disk or a crash leaves
+// the old file whole and no temporary file behind.
 func writeSave(s *sim.Surface, path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("save: %w", err)
-	}
-	if err := s.Save(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFunc(path, 0o644, s.Save)
 }
 
 func parseXY(s string) (int32, int32, error) {

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -52,14 +52,18 @@ type surfaceJSON struct {
 }
 
 type statsJSON struct {
-	Tick          uint64          `json:"tick"`
-	ConfirmedTick uint64          `json:"confirmed_tick"`
-	StateHash     string          `json:"state_hash"`
-	UPS           float64         `json:"ups"`
-	TickCostUS    uint64          `json:"tick_cost_us"`
-	EntityCount   uint64          `json:"entity_count"`
-	Reported      int64           `json:"reported_unix_ms"`
-	Shards        []nodeShardJSON `json:"shards"`
+	Tick          uint64  `json:"tick"`
+	ConfirmedTick uint64  `json:"confirmed_tick"`
+	StateHash     string  `json:"state_hash"`
+	UPS           float64 `json:"ups"`
+	TickCostUS    uint64  `json:"tick_cost_us"`
+	EntityCount   uint64  `json:"entity_count"`
+	Reported      int64   `json:"reported_unix_ms"`
+	// AgeMS is how old the primary's report is; Stale says it is too old to be
+	// live (the primary's node has missed two heartbeats).
+	AgeMS  int64           `json:"age_ms"`
+	Stale  bool            `json:"stale"`
+	Shards []nodeShardJSON `json:"shards"`
 	// Production is the primary's production panel (absent until it reports).
 	Production *productionJSON `json:"production,omitempty"`
 }
@@ -111,7 +115,7 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	out.Replication = toReplicationJSON(s)
 	if st := s.Stats; st != nil {
 		out.Stats = &statsJSON{Tick: st.Tick, ConfirmedTick: st.ConfirmedTick, StateHash: st.StateHash, UPS: float64(st.UpsMilli) / 1000,
-			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, Shards: []nodeShardJSON{},
+			TickCostUS: st.TickCostUs, EntityCount: st.EntityCount, Reported: st.ReportedUnixMs, AgeMS: st.AgeMs, Stale: st.Stale, Shards: []nodeShardJSON{},
 			Production: toProductionJSON(st.Production)}
 		for _, sh := range st.Shards {
 			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
@@ -130,6 +134,7 @@ func newSurfaceCmd() *cobra.Command {
 
 	var (
 		mapName     string
+		fromSave    string
 		seed        uint64
 		replicas    uint32
 		node        string
@@ -144,11 +149,17 @@ func newSurfaceCmd() *cobra.Command {
   starlane surface create gleba --node n2 --bundle 91c2...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var save []byte
-			var saveName string
-			if !isBuiltinMap(mapName) {
-				// A save travels as content: the controllers keep it by hash and
-				// nodes fetch it from them, so it need not exist on any node.
+			var upload []byte
+			var uploadInfo sim.SaveInfo
+			if fromSave != "" && cmd.Flags().Changed("map") {
+				return errors.New("give --map or --save, not both")
+			}
+			if fromSave != "" {
+				mapName = ""
+			}
+			if fromSave == "" && !isBuiltinMap(mapName) {
+				// A save file is uploaded first: the controllers keep it by hash
+				// and nodes fetch it from them, so it need not exist on any node.
 				data, info, err := readSaveFile(mapName)
 				if err != nil {
 					return err
@@ -156,7 +167,7 @@ func newSurfaceCmd() *cobra.Command {
 				if bundle == "" {
 					bundle = info.BundleHash
 				}
-				save, saveName, mapName = data, filepath.Base(mapName), ""
+				upload, uploadInfo = data, info
 			}
 			if bundle == "" {
 				bundle = sim.DefaultBundle().Hash()
@@ -166,9 +177,21 @@ func newSurfaceCmd() *cobra.Command {
 				return fmt.Errorf("--standby-mode: %w", err)
 			}
 			rid := ctlclient.NewRequestID()
-			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				r, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, Save: save, SaveName: saveName})
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				req := &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
+					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave}
+				if upload != nil {
+					up, err := uploadSave(ctx, cl, saveNameOf(mapName), upload, uploadInfo, cmd.ErrOrStderr())
+					if err != nil {
+						return fmt.Errorf("upload %s: %w", mapName, err)
+					}
+					req.Map, req.FromSave = "", up.Save.Sha256
+				}
+				var r *pb.CreateSurfaceResponse
+				err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) (err error) {
+					r, err = c.CreateSurface(ctx, req)
+					return err
+				})
 				if err != nil {
 					return err
 				}
@@ -183,7 +206,8 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cf := create.Flags()
-	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is sent to the controllers")
+	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is uploaded first (starlane save upload)")
+	cf.StringVar(&fromSave, "save", "", "start from an uploaded save, by name or sha256 (see `starlane save list`)")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
 	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
@@ -213,11 +237,17 @@ func newSurfaceCmd() *cobra.Command {
 				for _, s := range r.Surfaces {
 					js := toSurfaceJSON(s)
 					ups := "-"
-					if js.Stats != nil && js.Stats.Reported != 0 {
+					if js.Stats != nil && js.Stats.Reported != 0 && !js.Stats.Stale {
 						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
 					}
 					st := "placed"
 					switch r := js.Replication; {
+					case failedStatus(js) != "":
+						st = failedStatus(js)
+					case js.Stats != nil && js.Stats.Stale:
+						st = fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
+					case js.Primary != "" && js.Stats == nil:
+						st = "placed, not reporting yet"
 					case js.PlacementError != "":
 						st = "problem: " + js.PlacementError
 					case r.Migration != nil:
@@ -350,7 +380,7 @@ func newSurfaceCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o))
+	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o), newSurfaceMapCmd(o))
 	return cmd
 }
 
@@ -391,4 +421,20 @@ func readSaveFile(name string) ([]byte, sim.SaveInfo, error) {
 		return nil, info, fmt.Errorf("--map %s: %w", name, err)
 	}
 	return data, info, nil
+}
+
+// failedStatus is "failed: KIND on NODE" when the primary's node reports its copy
+// failed (a full disk, a corrupt store, a start that failed), else "".
+func failedStatus(js surfaceJSON) string {
+	if js.Stats == nil || js.Primary == "" {
+		return ""
+	}
+	for _, sh := range js.Stats.Shards {
+		if sh.Node != js.Primary || sh.Role != "primary" || sh.Error == "" || sh.Error == "starting" {
+			continue
+		}
+		kind, _, _ := strings.Cut(sh.Error, ":")
+		return "failed: " + kind + " on " + sh.Node
+	}
+	return ""
 }

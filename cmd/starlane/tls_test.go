@@ -176,13 +176,19 @@ func TestTLSClusterWithRoles(t *testing.T) {
 	}
 
 	cert, key := tlsconf.IssuedFiles(tlsDir, "n1")
+	otherDir := filepath.Join(dir, "other-tls")
+	proctest.Run(t, bin, time.Minute, "tls", "init", "--dir", otherDir, "--operator", "op")
+	otherCert, otherKey := tlsconf.IssuedFiles(otherDir, "op")
 	for name, args := range map[string][]string{
 		"only the CA":          {"--tls-ca", filepath.Join(tlsDir, "ca.pem")},
 		"the node certificate": {"--tls-ca", filepath.Join(tlsDir, "ca.pem"), "--tls-cert", cert, "--tls-key", key},
+		"another CA":           {"--tls-ca", filepath.Join(otherDir, "ca.pem"), "--tls-cert", otherCert, "--tls-key", otherKey},
+		"no TLS":               {},
 	} {
 		start := time.Now()
 		_, errOut, code := proctest.Run(t, bin, 30*time.Second, append([]string{"cluster", "join-token", "--controller", ctl, "--timeout", "10s"}, args...)...)
-		want := map[string]string{"only the CA": "TLS needs a certificate of this process", "the node certificate": "has role node"}[name]
+		want := map[string]string{"only the CA": "TLS needs a certificate of this process", "the node certificate": "has role node",
+			"another CA": "not signed by the CA given as --tls-ca", "no TLS": "it probably requires TLS"}[name]
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("join token with %s: exit %d, %q; want exit 1 and %q", name, code, errOut, want)
 		}

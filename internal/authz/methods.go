@@ -1,7 +1,7 @@
 package authz
 
-// OperatorMethods is the one table of the operator role each ClusterService and
-// AccessService method needs (docs/api-limits.md shows it). A method missing
+// OperatorMethods is the one table of the operator role each ClusterService,
+// AccessService, SaveService and StatsService method needs (docs/api-limits.md shows it). A method missing
 // here is refused to everyone, so a new RPC is closed until someone decides.
 var OperatorMethods = map[string]OpRole{
 	// Reads.
@@ -18,6 +18,9 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "ListPlayers":       OpRead,
 	accessSvc + "GetAccessSettings": OpRead,
 	accessSvc + "WatchChat":         OpRead,
+	saveSvc + "ListSaves":           OpRead,
+	saveSvc + "GetSave":             OpRead,
+	statsSvc + "WatchStats":         OpRead,
 
 	// Operating the factory: create, move, drain, bridges, players.
 	cluster + "CordonNode":            OpOperate,
@@ -31,6 +34,8 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "CreatePlayer":        OpOperate,
 	accessSvc + "SetPlayer":           OpOperate,
 	accessSvc + "PostChat":            OpOperate,
+	saveSvc + "UploadSave":            OpOperate,
+	saveSvc + "PutSave":               OpOperate, // the uploader's, forwarded by the controller it uploaded to
 
 	// Administration: tokens, the join token, snapshots, membership, deletes.
 	cluster + "GetJoinToken":        OpAdmin,

@@ -6,9 +6,12 @@ const (
 	cluster     = "/starlane.v1.ClusterService/"
 	accessSvc   = "/starlane.v1.AccessService/"
 	nodeSvc     = "/starlane.v1.NodeService/"
+	statsSvc    = "/starlane.v1.StatsService/"
 	shardSvc    = "/starlane.v1.ShardService/"
 	bridgeSvc   = "/starlane.v1.BridgeService/"
 	replication = "/starlane.v1.ReplicationService/"
+	saveSvc     = "/starlane.v1.SaveService/"
+	blobSvc     = "/starlane.v1.BlobService/"
 	health      = "/grpc.health.v1.Health/"
 	reflectV1   = "/grpc.reflection.v1.ServerReflection/"
 	reflectV1a  = "/grpc.reflection.v1alpha.ServerReflection/"
@@ -41,6 +44,11 @@ var Controller = Policy{
 	accessSvc + "SetPlayer":   {operator, controller, node},
 	accessSvc + "PostChat":    {operator, controller, node},
 	accessSvc + "WatchChat":   {operator, controller, node},
+	saveSvc:                   {operator, controller},
+	saveSvc + "PutSave":       {controller},
+	blobSvc + "FetchBlob":     {controller, node, operator},
+	blobSvc + "WantBlob":      {controller},
+	statsSvc:                  {operator, controller},
 	health:                    anyRole,
 	reflectV1:                 {operator, controller},
 	reflectV1a:                {operator, controller},
@@ -48,10 +56,10 @@ var Controller = Policy{
 
 // Node is who may call a node's gRPC API: other nodes stream bridges and
 // replication; players and operators play; operators download a running
-// surface's state.
+// surface's state, and so do controllers, whose web dashboards draw its map.
 var Node = Policy{
 	shardSvc:              {player, operator},
-	shardSvc + "GetState": {operator},
+	shardSvc + "GetState": {operator, controller},
 	bridgeSvc:             {node},
 	replication:           {node},
 	health:                anyRole,

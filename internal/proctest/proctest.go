@@ -184,6 +184,9 @@ func (p *Process) signal(sig syscall.Signal) {
 	p.mu.Unlock()
 }
 
+// Args returns the command line the process was started with (without the binary).
+func (p *Process) Args() []string { return append([]string(nil), p.args...) }
+
 // Log returns what the process wrote so far (for failure messages).
 func (p *Process) Log() string {
 	b, _ := os.ReadFile(p.log)

@@ -44,6 +44,11 @@ var fuzzed = []func() proto.Message{
 	func() proto.Message { return &pb.AbortHandoffRequest{} },
 	func() proto.Message { return &pb.ReportStandbyDesyncRequest{} },
 	func() proto.Message { return &pb.GetSaveRequest{} },
+	func() proto.Message { return &pb.FetchBlobRequest{} },
+	func() proto.Message { return &pb.DeleteSaveRequest{} },
+	func() proto.Message { return &pb.PutSaveRequest{} },
+	func() proto.Message { return &pb.WantBlobRequest{} },
+	func() proto.Message { return &pb.UploadSaveStart{} },
 	func() proto.Message { return &pb.GetShardRequest{} },
 	func() proto.Message { return &pb.Hello{} },
 	func() proto.Message { return &pb.GetStateRequest{} },
@@ -159,7 +164,9 @@ func TestRefusalsNameTheFieldAndQuoteShort(t *testing.T) {
 		{&pb.RegisterRequest{Node: &pb.Node{Id: "n1", Address: "n1"}}, `node.address: "n1" is not HOST:PORT`},
 		{&pb.HeartbeatRequest{NodeId: "n1", Shards: []*pb.ShardStats{{Surface: "s", Error: long}}}, "shards.error"},
 		{&pb.ListSurfacesRequest{PageSize: 1 << 20}, "page_size: 1048576 is over the limit of 2000"},
-		{&pb.GetSaveRequest{Sha256: "../../etc/passwd"}, "sha256"},
+		{&pb.FetchBlobRequest{Sha256: "../../etc/passwd"}, "sha256"},
+		{&pb.GetSaveRequest{Name: "../../etc/passwd"}, "names no save"},
+		{&pb.UploadSaveStart{Name: "s", Sha256: strings.Repeat("a", 64), Size: 1 << 40}, "size: 1099511627776 is out of range"},
 	} {
 		err := c.Request(tc.req)
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {

@@ -14,6 +14,10 @@ import (
 type Catalog struct {
 	Planets []string
 	Maps    []string
+	// SaveVersion is the newest save format the cluster's nodes load (0: any).
+	SaveVersion uint32
+	// Bundles are the prototype bundles saves may be made with (empty: any).
+	Bundles []string
 }
 
 // Checker checks requests against a catalog.
@@ -106,7 +110,7 @@ func (c Checker) Request(req any) error {
 	case *pb.ReportStandbyDesyncRequest:
 		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
 			Name("standby", r.Standby), Text("report_path", r.ReportPath, MaxTextBytes))
-	case *pb.GetSaveRequest:
+	case *pb.FetchBlobRequest:
 		return Hash("sha256", r.Sha256, true)
 
 	// AccessService.
@@ -142,6 +146,22 @@ func (c Checker) Request(req any) error {
 		return nil
 	case *pb.IssueTicketRequest:
 		return first(RequestID(r.RequestId), Name("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
+	// SaveService and BlobService.
+	case *pb.GetSaveRequest:
+		return SaveRef("name", r.Name, true)
+	case *pb.DeleteSaveRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name))
+	case *pb.PutSaveRequest:
+		return first(RequestID(r.RequestId), saveInfo(r.Save))
+	case *pb.WantBlobRequest:
+		return first(Hash("sha256", r.Sha256, true), Address("from", r.From, true))
+	case *pb.UploadSaveStart:
+		err := first(RequestID(r.RequestId), Name("name", r.Name), Hash("sha256", r.Sha256, true),
+			OptName("surface", r.Surface), Label("planet", r.Planet, false))
+		if err == nil && (r.Size == 0 || r.Size > MaxSaveBytes) {
+			err = Invalid("size", "%d is out of range: a save is 1 to %d bytes", r.Size, MaxSaveBytes)
+		}
+		return err
 
 	// Node API.
 	case *pb.Hello:
@@ -167,6 +187,12 @@ func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
 	if r.Replicas > MaxReplicas {
 		return Invalid("replicas", "%d is out of range: a surface has 1 (no standby) to %d copies (0 picks the default)", r.Replicas, MaxReplicas)
 	}
+	if r.FromSave != "" {
+		if r.Map != "" || len(r.Save) > 0 {
+			return Invalid("from_save", "give one of a built-in map, a save's content or an uploaded save")
+		}
+		return SaveRef("from_save", r.FromSave, true)
+	}
 	if len(r.Save) > 0 {
 		if r.Map != "" {
 			return Invalid("map", "give either a built-in map or a save's content, not both")
@@ -183,6 +209,18 @@ func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
 			Quote(r.Map), joinOr(c.Catalog.Maps))
 	}
 	return nil
+}
+
+func saveInfo(s *pb.SaveInfo) error {
+	if s == nil {
+		return Invalid("save", "is required")
+	}
+	err := first(Name("save.name", s.Name), Hash("save.sha256", s.Sha256, true), Hash("save.bundle_hash", s.BundleHash, false),
+		OptName("save.surface", s.Surface), Label("save.planet", s.Planet, false))
+	if err == nil && (s.Size == 0 || s.Size > MaxSaveBytes) {
+		err = Invalid("save.size", "%d is out of range: a save is 1 to %d bytes", s.Size, MaxSaveBytes)
+	}
+	return err
 }
 
 func joinOr(names []string) string {

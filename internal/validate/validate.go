@@ -184,6 +184,17 @@ func Hash(field, v string, required bool) error {
 	return nil
 }
 
+// SaveRef checks a reference to an uploaded save: its name or its sha256.
+func SaveRef(field, v string, required bool) error {
+	if v == "" && !required {
+		return nil
+	}
+	if Hash(field, v, true) == nil || Name(field, v) == nil {
+		return nil
+	}
+	return Invalid(field, "%s names no save: give a save's name (1-%d of a-z 0-9 . _ -) or its sha256", Quote(v), MaxNameBytes)
+}
+
 // OneOf checks that v is empty (when allowed) or one of known.
 func OneOf(field, v string, known []string, emptyOK bool, what string) error {
 	if v == "" && emptyOK {

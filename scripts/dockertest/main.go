@@ -5,12 +5,18 @@
 // (docker network disconnect), and checks after each that the cluster writes
 // again, that every surface ticks again on another node without losing a confirmed
 // tick, and that the node it lost comes back as a follower, not a second primary.
+// Then it bridges two loop surfaces with two standbys each and checks, by counting
+// plates in the nodes' stores, that bridge re-creation, killed primaries (alone and
+// with their best standby), paused standbys and a re-created surface neither lose
+// nor duplicate a plate (bridges.go).
 // It prints what it measured and exits non-zero on the first broken expectation.
 // The containers and volumes are removed at the end. Run by scripts/test-docker.
 package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -90,13 +97,17 @@ func network() string                 { return *project + "_default" }
 
 // cli runs the starlane CLI in a throwaway container on the cluster's network,
 // with the operator's certificate, and decodes its --json output into v.
-func cli(v any, args ...string) error {
-	full := append([]string{"run", "--rm", "--network", network(), "-v", *project + "_tls:/tls:ro", *image}, args...)
-	token := os.Getenv("STARLANE_TOKEN")
-	if token == "" {
-		token = "slo-compose-cluster-admin-token" // deploy/docker-compose.yml's default
+func cli(v any, args ...string) error { return cliWith(nil, v, args...) }
+
+// cliWith is cli with more `docker run -v` mounts (host files for uploads and
+// downloads).
+func cliWith(mounts []string, v any, args ...string) error {
+	full := []string{"run", "--rm", "--network", network(), "-v", *project + "_tls:/tls:ro"}
+	for _, m := range mounts {
+		full = append(full, "-v", m)
 	}
-	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s", "--token", token,
+	full = append(append(full, *image), args...)
+	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s", "--token", composeToken(),
 		"--tls-ca", "/tls/ca.pem", "--tls-cert", "/tls/operator.pem", "--tls-key", "/tls/operator-key.pem", "--json")
 	out, err := cmd("docker", full...)
 	if err != nil {
@@ -176,6 +187,12 @@ var world = []struct{ name, mapName string }{{"nauvis", "starter"}, {"vulcanus",
 
 // healthy: every surface has a ticking primary and a synced standby.
 func healthy() error {
+	// 5. A save that exists on no node's disk: uploaded from this host, run as a
+	// surface, moved, and downloaded again with the same hash.
+	if err := saveRoundTrip(); err != nil {
+		return err
+	}
+
 	m, err := surfaces()
 	if err != nil {
 		return err
@@ -397,6 +414,20 @@ func run() error {
 		return err
 	}
 
+	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
+	// ways, under bridge re-creation, killed primaries (alone and with their best
+	// standby), paused standbys and a re-created surface; plates counted from the stores.
+	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
+	if err := bridgePhase(); err != nil {
+		return err
+	}
+
+	// 6. A save that exists on no node's disk: uploaded from this host, run as a
+	// surface, moved, and downloaded again with the same hash.
+	if err := saveRoundTrip(); err != nil {
+		return err
+	}
+
 	m, err := surfaces()
 	if err != nil {
 		return err
@@ -407,4 +438,86 @@ func run() error {
 	}
 	fmt.Printf("all checks passed in %.0fs (%d surfaces)\n", time.Since(start).Seconds(), len(m))
 	return nil
+}
+
+// saveRoundTrip uploads a save from a directory only the CLI container sees,
+// starts a surface from it, moves that surface to another node, and downloads
+// the save again.
+func saveRoundTrip() error {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "starlane-saves-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o777)
+	mount := []string{dir + ":/saves"}
+	if _, err := cmd("docker", "run", "--rm", "-v", mount[0], *image, "sim", "run", "--map", "outpost", "--ticks", "300",
+		"--save", "/saves/outpost.sav"); err != nil {
+		return fmt.Errorf("make a save: %w", err)
+	}
+	orig, err := os.ReadFile(filepath.Join(dir, "outpost.sav"))
+	if err != nil {
+		return err
+	}
+	var up struct {
+		Sha256   string `json:"sha256"`
+		Replicas int    `json:"replicas"`
+	}
+	if err := cliWith(mount, &up, "save", "upload", "/saves/outpost.sav", "--name", "outpost-save"); err != nil {
+		return err
+	}
+	if want := sha256.Sum256(orig); up.Sha256 != hex.EncodeToString(want[:]) || up.Replicas < 2 {
+		return fmt.Errorf("upload answered sha256 %s on %d controllers; want %x on a majority", up.Sha256, up.Replicas, want)
+	}
+	if err := cli(nil, "surface", "create", "gleba", "--save", "outpost-save", "--replicas", "2"); err != nil {
+		return err
+	}
+	var from string
+	if _, err := waitFor(60*time.Second, "gleba ticking from the uploaded save", func() error {
+		m, err := surfaces()
+		if err != nil {
+			return err
+		}
+		g := m["gleba"]
+		if _, ok := g.confirmedOn(g.Primary); !ok || g.Primary == "" || g.Stats == nil || g.Stats.UPS < 30 {
+			return fmt.Errorf("gleba: primary %q", g.Primary)
+		}
+		from = g.Primary
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := cli(nil, "surface", "move", "gleba", "--wait", "60s"); err != nil {
+		return fmt.Errorf("move gleba off %s: %w", from, err)
+	}
+	m, err := surfaces()
+	if err != nil {
+		return err
+	}
+	if m["gleba"].Primary == from {
+		return fmt.Errorf("gleba still runs on %s after the move", from)
+	}
+	if err := cliWith(mount, nil, "save", "download", "outpost-save", "--out", "/saves/back.sav"); err != nil {
+		return err
+	}
+	back, err := os.ReadFile(filepath.Join(dir, "back.sav"))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(back, orig) {
+		return errors.New("the downloaded save differs from the uploaded one")
+	}
+	fmt.Printf("6. save uploaded from this host (held by %d controllers), gleba started from it on %s, moved to %s, save downloaded with an equal sha256 (%.1fs)\n",
+		up.Replicas, from, m["gleba"].Primary, time.Since(start).Seconds())
+	return nil
+}
+
+// composeToken is the operator token of the compose cluster: STARLANE_TOKEN, or
+// deploy/docker-compose.yml's default.
+func composeToken() string {
+	if t := os.Getenv("STARLANE_TOKEN"); t != "" {
+		return t
+	}
+	return "slo-compose-cluster-admin-token"
 }

@@ -113,7 +113,17 @@ type BridgeHello struct {
 	ToSurface   string                 `protobuf:"bytes,4,opt,name=to_surface,json=toSurface,proto3" json:"to_surface,omitempty"`
 	ToEpoch     uint64                 `protobuf:"varint,5,opt,name=to_epoch,json=toEpoch,proto3" json:"to_epoch,omitempty"`
 	// sender is the sending node's ID (for logs and metrics).
-	Sender        string `protobuf:"bytes,6,opt,name=sender,proto3" json:"sender,omitempty"`
+	Sender string `protobuf:"bytes,6,opt,name=sender,proto3" json:"sender,omitempty"`
+	// space is the sequence space of the export port's numbers: a nonce bound into
+	// the source's state, new whenever its numbers could start over (a new port, a
+	// re-created surface, another destination). The destination keeps one mark per
+	// space, so numbers of one space are never compared with another's. 0 (a sender
+	// from before spaces) is refused.
+	Space uint64 `protobuf:"varint,7,opt,name=space,proto3" json:"space,omitempty"`
+	// base is the sender's acknowledged floor in that space: every entry at or below
+	// it was acknowledged. A destination meeting the space for the first time starts
+	// its mark there.
+	Base          uint64 `protobuf:"varint,8,opt,name=base,proto3" json:"base,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +200,20 @@ func (x *BridgeHello) GetSender() string {
 	return ""
 }
 
+func (x *BridgeHello) GetSpace() uint64 {
+	if x != nil {
+		return x.Space
+	}
+	return 0
+}
+
+func (x *BridgeHello) GetBase() uint64 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
 type BridgeBatch struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	FromEpoch uint64                 `protobuf:"varint,1,opt,name=from_epoch,json=fromEpoch,proto3" json:"from_epoch,omitempty"`
@@ -197,7 +221,10 @@ type BridgeBatch struct {
 	Entries   []*BridgeEntry         `protobuf:"bytes,3,rep,name=entries,proto3" json:"entries,omitempty"`
 	// resend is set when the sender repeats entries the receiver has not
 	// acknowledged (after a reconnect or a stall): the receiver submits them again.
-	Resend        bool `protobuf:"varint,4,opt,name=resend,proto3" json:"resend,omitempty"`
+	Resend bool `protobuf:"varint,4,opt,name=resend,proto3" json:"resend,omitempty"`
+	// space and base as in the hello (the base only grows).
+	Space         uint64 `protobuf:"varint,5,opt,name=space,proto3" json:"space,omitempty"`
+	Base          uint64 `protobuf:"varint,6,opt,name=base,proto3" json:"base,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -258,6 +285,20 @@ func (x *BridgeBatch) GetResend() bool {
 		return x.Resend
 	}
 	return false
+}
+
+func (x *BridgeBatch) GetSpace() uint64 {
+	if x != nil {
+		return x.Space
+	}
+	return 0
+}
+
+func (x *BridgeBatch) GetBase() uint64 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
 }
 
 // BridgeEntry is one outbox entry: at most one stack of one item.
@@ -345,7 +386,9 @@ type BridgeAck struct {
 	// hwm is the last sequence applied in a confirmed tick.
 	Hwm uint64 `protobuf:"varint,2,opt,name=hwm,proto3" json:"hwm,omitempty"`
 	// credit is how many outbox entries the sender may have unacknowledged.
-	Credit        int64 `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	Credit int64 `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
+	// space the high-water mark belongs to; the sender ignores acks of another.
+	Space         uint64 `protobuf:"varint,4,opt,name=space,proto3" json:"space,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +444,13 @@ func (x *BridgeAck) GetCredit() int64 {
 	return 0
 }
 
+func (x *BridgeAck) GetSpace() uint64 {
+	if x != nil {
+		return x.Space
+	}
+	return 0
+}
+
 var File_starlane_v1_bridge_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_bridge_proto_rawDesc = "" +
@@ -410,7 +460,7 @@ const file_starlane_v1_bridge_proto_rawDesc = "" +
 	"BridgeSend\x120\n" +
 	"\x05hello\x18\x01 \x01(\v2\x18.starlane.v1.BridgeHelloH\x00R\x05hello\x120\n" +
 	"\x05batch\x18\x02 \x01(\v2\x18.starlane.v1.BridgeBatchH\x00R\x05batchB\x05\n" +
-	"\x03msg\"\xb9\x01\n" +
+	"\x03msg\"\xe3\x01\n" +
 	"\vBridgeHello\x12\x16\n" +
 	"\x06bridge\x18\x01 \x01(\tR\x06bridge\x12!\n" +
 	"\ffrom_surface\x18\x02 \x01(\tR\vfromSurface\x12\x1d\n" +
@@ -419,23 +469,28 @@ const file_starlane_v1_bridge_proto_rawDesc = "" +
 	"\n" +
 	"to_surface\x18\x04 \x01(\tR\ttoSurface\x12\x19\n" +
 	"\bto_epoch\x18\x05 \x01(\x04R\atoEpoch\x12\x16\n" +
-	"\x06sender\x18\x06 \x01(\tR\x06sender\"\x93\x01\n" +
+	"\x06sender\x18\x06 \x01(\tR\x06sender\x12\x14\n" +
+	"\x05space\x18\a \x01(\x04R\x05space\x12\x12\n" +
+	"\x04base\x18\b \x01(\x04R\x04base\"\xbd\x01\n" +
 	"\vBridgeBatch\x12\x1d\n" +
 	"\n" +
 	"from_epoch\x18\x01 \x01(\x04R\tfromEpoch\x12\x19\n" +
 	"\bto_epoch\x18\x02 \x01(\x04R\atoEpoch\x122\n" +
 	"\aentries\x18\x03 \x03(\v2\x18.starlane.v1.BridgeEntryR\aentries\x12\x16\n" +
-	"\x06resend\x18\x04 \x01(\bR\x06resend\"\x87\x01\n" +
+	"\x06resend\x18\x04 \x01(\bR\x06resend\x12\x14\n" +
+	"\x05space\x18\x05 \x01(\x04R\x05space\x12\x12\n" +
+	"\x04base\x18\x06 \x01(\x04R\x04base\"\x87\x01\n" +
 	"\vBridgeEntry\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x12\n" +
 	"\x04tick\x18\x02 \x01(\x04R\x04tick\x12\x12\n" +
 	"\x04item\x18\x03 \x01(\tR\x04item\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\x05R\x05count\x12(\n" +
-	"\x10exported_unix_us\x18\x05 \x01(\x03R\x0eexportedUnixUs\"P\n" +
+	"\x10exported_unix_us\x18\x05 \x01(\x03R\x0eexportedUnixUs\"f\n" +
 	"\tBridgeAck\x12\x19\n" +
 	"\bto_epoch\x18\x01 \x01(\x04R\atoEpoch\x12\x10\n" +
 	"\x03hwm\x18\x02 \x01(\x04R\x03hwm\x12\x16\n" +
-	"\x06credit\x18\x03 \x01(\x03R\x06credit2P\n" +
+	"\x06credit\x18\x03 \x01(\x03R\x06credit\x12\x14\n" +
+	"\x05space\x18\x04 \x01(\x04R\x05space2P\n" +
 	"\rBridgeService\x12?\n" +
 	"\bTransfer\x12\x17.starlane.v1.BridgeSend\x1a\x16.starlane.v1.BridgeAck(\x010\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 

@@ -36,7 +36,8 @@ type BridgeServiceClient interface {
 	// confirmed. The receiver answers with acks: its high-water mark (the last
 	// sequence applied in a confirmed tick) and the credit it grants (outbox entries
 	// the sender may have unacknowledged). Entries at or below the high-water mark are
-	// duplicates and ignored; the receiver applies entries in sequence order.
+	// duplicates and ignored; the receiver applies entries in sequence order. Marks,
+	// entries and acks belong to the export port's sequence space (see BridgeHello).
 	//
 	// Every message carries the epochs of both surfaces as the sender knows them.
 	// Errors: FAILED_PRECONDITION when an epoch is stale (the message says the
@@ -80,7 +81,8 @@ type BridgeServiceServer interface {
 	// confirmed. The receiver answers with acks: its high-water mark (the last
 	// sequence applied in a confirmed tick) and the credit it grants (outbox entries
 	// the sender may have unacknowledged). Entries at or below the high-water mark are
-	// duplicates and ignored; the receiver applies entries in sequence order.
+	// duplicates and ignored; the receiver applies entries in sequence order. Marks,
+	// entries and acks belong to the export port's sequence space (see BridgeHello).
 	//
 	// Every message carries the epochs of both surfaces as the sender knows them.
 	// Errors: FAILED_PRECONDITION when an epoch is stale (the message says the

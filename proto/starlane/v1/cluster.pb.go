@@ -995,10 +995,14 @@ type CreateSurfaceRequest struct {
 	// standby_mode defaults to hot.
 	StandbyMode StandbyMode `protobuf:"varint,9,opt,name=standby_mode,json=standbyMode,proto3,enum=starlane.v1.StandbyMode" json:"standby_mode,omitempty"`
 	// save is the content of a save file to start from instead of a map (at most
-	// 64 MiB). The controllers keep it by its sha256; nodes fetch it by hash.
+	// 64 MiB): the controller stores it as an uploaded save would be
+	// (SaveService) and the surface refers to it by hash.
 	Save []byte `protobuf:"bytes,10,opt,name=save,proto3" json:"save,omitempty"`
 	// save_name is what the surface list shows for the save (its file name).
-	SaveName      string `protobuf:"bytes,11,opt,name=save_name,json=saveName,proto3" json:"save_name,omitempty"`
+	SaveName string `protobuf:"bytes,11,opt,name=save_name,json=saveName,proto3" json:"save_name,omitempty"`
+	// from_save names an uploaded save (SaveService) by its name or sha256 to
+	// start from, instead of map or save.
+	FromSave      string `protobuf:"bytes,12,opt,name=from_save,json=fromSave,proto3" json:"from_save,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1106,6 +1110,13 @@ func (x *CreateSurfaceRequest) GetSave() []byte {
 func (x *CreateSurfaceRequest) GetSaveName() string {
 	if x != nil {
 		return x.SaveName
+	}
+	return ""
+}
+
+func (x *CreateSurfaceRequest) GetFromSave() string {
+	if x != nil {
+		return x.FromSave
 	}
 	return ""
 }
@@ -2759,7 +2770,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcordoned\x18\x03 \x01(\bR\bcordoned\"*\n" +
 	"\x12CordonNodeResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\xc4\x02\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xe1\x02\n" +
 	"\x14CreateSurfaceRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2774,7 +2785,8 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\fstandby_mode\x18\t \x01(\x0e2\x18.starlane.v1.StandbyModeR\vstandbyMode\x12\x12\n" +
 	"\x04save\x18\n" +
 	" \x01(\fR\x04save\x12\x1b\n" +
-	"\tsave_name\x18\v \x01(\tR\bsaveName\"]\n" +
+	"\tsave_name\x18\v \x01(\tR\bsaveName\x12\x1b\n" +
+	"\tfrom_save\x18\f \x01(\tR\bfromSave\"]\n" +
 	"\x15CreateSurfaceResponse\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"Q\n" +

@@ -59,6 +59,9 @@ type Command struct {
 	//	*Command_CancelMove
 	//	*Command_StandbyDesync
 	//	*Command_SetSurfaceStandbyMode
+	//	*Command_ShardFailed
+	//	*Command_PutSave
+	//	*Command_DeleteSave
 	//	*Command_Access
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
@@ -326,6 +329,33 @@ func (x *Command) GetSetSurfaceStandbyMode() *SetSurfaceStandbyModeCmd {
 	return nil
 }
 
+func (x *Command) GetShardFailed() *ShardFailedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ShardFailed); ok {
+			return x.ShardFailed
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutSave() *PutSaveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutSave); ok {
+			return x.PutSave
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteSave() *DeleteSaveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteSave); ok {
+			return x.DeleteSave
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetAccess() *AccessCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Access); ok {
@@ -438,6 +468,20 @@ type Command_SetSurfaceStandbyMode struct {
 	SetSurfaceStandbyMode *SetSurfaceStandbyModeCmd `protobuf:"bytes,32,opt,name=set_surface_standby_mode,json=setSurfaceStandbyMode,proto3,oneof"`
 }
 
+type Command_ShardFailed struct {
+	// 40 on: storage and disk failures (33-39 left for replication commands).
+	ShardFailed *ShardFailedCmd `protobuf:"bytes,40,opt,name=shard_failed,json=shardFailed,proto3,oneof"`
+}
+
+type Command_PutSave struct {
+	// 50 on: the operator plane (saves, bundles).
+	PutSave *PutSaveCmd `protobuf:"bytes,50,opt,name=put_save,json=putSave,proto3,oneof"`
+}
+
+type Command_DeleteSave struct {
+	DeleteSave *DeleteSaveCmd `protobuf:"bytes,51,opt,name=delete_save,json=deleteSave,proto3,oneof"`
+}
+
 type Command_Access struct {
 	// Access (tokens, players, settings) lives in access.proto.
 	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
@@ -488,6 +532,12 @@ func (*Command_CancelMove) isCommand_Op() {}
 func (*Command_StandbyDesync) isCommand_Op() {}
 
 func (*Command_SetSurfaceStandbyMode) isCommand_Op() {}
+
+func (*Command_ShardFailed) isCommand_Op() {}
+
+func (*Command_PutSave) isCommand_Op() {}
+
+func (*Command_DeleteSave) isCommand_Op() {}
 
 func (*Command_Access) isCommand_Op() {}
 
@@ -807,11 +857,8 @@ func (x *MarkNodeDownCmd) GetRegisteredUnixMs() int64 {
 }
 
 type CreateSurfaceCmd struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Surface *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
-	// save is the content of the save the surface starts from (surface.save_sha256
-	// names it); stored once per hash while a surface refers to it.
-	Save          []byte `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       *Surface               `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -849,13 +896,6 @@ func (*CreateSurfaceCmd) Descriptor() ([]byte, []int) {
 func (x *CreateSurfaceCmd) GetSurface() *Surface {
 	if x != nil {
 		return x.Surface
-	}
-	return nil
-}
-
-func (x *CreateSurfaceCmd) GetSave() []byte {
-	if x != nil {
-		return x.Save
 	}
 	return nil
 }
@@ -1302,8 +1342,11 @@ type UpdateReplicasCmd struct {
 	Synced          []string               `protobuf:"bytes,4,rep,name=synced,proto3" json:"synced,omitempty"`
 	Drop            []*DroppedStandby      `protobuf:"bytes,5,rep,name=drop,proto3" json:"drop,omitempty"`
 	CooldownUntilMs int64                  `protobuf:"varint,6,opt,name=cooldown_until_ms,json=cooldownUntilMs,proto3" json:"cooldown_until_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// unsync: synced standbys that stay standbys but no longer hold every confirmed
+	// tick (a copy about to be replaced by a checkpoint), with the reason.
+	Unsync        []*DroppedStandby `protobuf:"bytes,7,rep,name=unsync,proto3" json:"unsync,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateReplicasCmd) Reset() {
@@ -1376,6 +1419,13 @@ func (x *UpdateReplicasCmd) GetCooldownUntilMs() int64 {
 		return x.CooldownUntilMs
 	}
 	return 0
+}
+
+func (x *UpdateReplicasCmd) GetUnsync() []*DroppedStandby {
+	if x != nil {
+		return x.Unsync
+	}
+	return nil
 }
 
 // PromoteStandbyCmd: every synced standby reported losing the primary under epoch;
@@ -2188,7 +2238,7 @@ type ClusterState struct {
 	JoinToken     string                 `protobuf:"bytes,9,opt,name=join_token,json=joinToken,proto3" json:"join_token,omitempty"`
 	Dedup         []*DedupEntry          `protobuf:"bytes,10,rep,name=dedup,proto3" json:"dedup,omitempty"`
 	LastUnixMs    int64                  `protobuf:"varint,11,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
-	Saves         []*StoredSave          `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
+	Saves         []*SaveInfo            `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
 	Access        *AccessState           `protobuf:"bytes,100,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2301,7 +2351,7 @@ func (x *ClusterState) GetLastUnixMs() int64 {
 	return 0
 }
 
-func (x *ClusterState) GetSaves() []*StoredSave {
+func (x *ClusterState) GetSaves() []*SaveInfo {
 	if x != nil {
 		return x.Saves
 	}
@@ -2315,29 +2365,29 @@ func (x *ClusterState) GetAccess() *AccessState {
 	return nil
 }
 
-// StoredSave is a save's content kept by the controllers, by its sha256.
-type StoredSave struct {
+// PutSaveCmd records a save whose content the controllers hold in their blob
+// stores (the log carries only its hash and metadata).
+type PutSaveCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	Save          *SaveInfo              `protobuf:"bytes,1,opt,name=save,proto3" json:"save,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *StoredSave) Reset() {
-	*x = StoredSave{}
+func (x *PutSaveCmd) Reset() {
+	*x = PutSaveCmd{}
 	mi := &file_starlane_v1_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *StoredSave) String() string {
+func (x *PutSaveCmd) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*StoredSave) ProtoMessage() {}
+func (*PutSaveCmd) ProtoMessage() {}
 
-func (x *StoredSave) ProtoReflect() protoreflect.Message {
+func (x *PutSaveCmd) ProtoReflect() protoreflect.Message {
 	mi := &file_starlane_v1_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -2349,30 +2399,67 @@ func (x *StoredSave) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use StoredSave.ProtoReflect.Descriptor instead.
-func (*StoredSave) Descriptor() ([]byte, []int) {
+// Deprecated: Use PutSaveCmd.ProtoReflect.Descriptor instead.
+func (*PutSaveCmd) Descriptor() ([]byte, []int) {
 	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{30}
 }
 
-func (x *StoredSave) GetSha256() string {
+func (x *PutSaveCmd) GetSave() *SaveInfo {
 	if x != nil {
-		return x.Sha256
-	}
-	return ""
-}
-
-func (x *StoredSave) GetData() []byte {
-	if x != nil {
-		return x.Data
+		return x.Save
 	}
 	return nil
+}
+
+type DeleteSaveCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSaveCmd) Reset() {
+	*x = DeleteSaveCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSaveCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSaveCmd) ProtoMessage() {}
+
+func (x *DeleteSaveCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSaveCmd.ProtoReflect.Descriptor instead.
+func (*DeleteSaveCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeleteSaveCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x17starlane/v1/types.proto\"\xbc\x0e\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xf3\x0f\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2403,7 +2490,11 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\vcancel_move\x18\x1e \x01(\v2\x1a.starlane.v1.CancelMoveCmdH\x00R\n" +
 	"cancelMove\x12F\n" +
 	"\x0estandby_desync\x18\x1f \x01(\v2\x1d.starlane.v1.StandbyDesyncCmdH\x00R\rstandbyDesync\x12`\n" +
-	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x120\n" +
+	"\x18set_surface_standby_mode\x18  \x01(\v2%.starlane.v1.SetSurfaceStandbyModeCmdH\x00R\x15setSurfaceStandbyMode\x12@\n" +
+	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailed\x124\n" +
+	"\bput_save\x182 \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
+	"\vdelete_save\x183 \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
+	"deleteSave\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
 	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
@@ -2425,10 +2516,9 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x0fMarkNodeDownCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12,\n" +
-	"\x12registered_unix_ms\x18\x03 \x01(\x03R\x10registeredUnixMs\"V\n" +
+	"\x12registered_unix_ms\x18\x03 \x01(\x03R\x10registeredUnixMs\"B\n" +
 	"\x10CreateSurfaceCmd\x12.\n" +
-	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x12\n" +
-	"\x04save\x18\x02 \x01(\fR\x04save\"&\n" +
+	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\"&\n" +
 	"\x10DeleteSurfaceCmd\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"7\n" +
 	"\rPinSurfaceCmd\x12\x12\n" +
@@ -2456,14 +2546,15 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"!\n" +
 	"\x0fDeleteBridgeCmd\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xcc\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x81\x02\n" +
 	"\x11UpdateReplicasCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06synced\x18\x04 \x03(\tR\x06synced\x12/\n" +
 	"\x04drop\x18\x05 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x12*\n" +
-	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\"y\n" +
+	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\x123\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"y\n" +
 	"\x11PromoteStandbyCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x124\n" +
@@ -2525,7 +2616,7 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xb7\x04\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xb5\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +
@@ -2540,13 +2631,14 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x05dedup\x18\n" +
 	" \x03(\v2\x17.starlane.v1.DedupEntryR\x05dedup\x12 \n" +
 	"\flast_unix_ms\x18\v \x01(\x03R\n" +
-	"lastUnixMs\x12-\n" +
-	"\x05saves\x18\f \x03(\v2\x17.starlane.v1.StoredSaveR\x05saves\x120\n" +
-	"\x06access\x18d \x01(\v2\x18.starlane.v1.AccessStateR\x06access\"8\n" +
+	"lastUnixMs\x12+\n" +
+	"\x05saves\x18\f \x03(\v2\x15.starlane.v1.SaveInfoR\x05saves\x120\n" +
+	"\x06access\x18d \x01(\v2\x18.starlane.v1.AccessStateR\x06access\"7\n" +
 	"\n" +
-	"StoredSave\x12\x16\n" +
-	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04dataB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"PutSaveCmd\x12)\n" +
+	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"#\n" +
+	"\rDeleteSaveCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04nameB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_fsm_proto_rawDescOnce sync.Once
@@ -2560,7 +2652,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -2592,17 +2684,20 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ControllerInfo)(nil),           // 27: starlane.v1.ControllerInfo
 	(*DedupEntry)(nil),               // 28: starlane.v1.DedupEntry
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
-	(*StoredSave)(nil),               // 30: starlane.v1.StoredSave
-	(*AccessCmd)(nil),                // 31: starlane.v1.AccessCmd
-	(*Actor)(nil),                    // 32: starlane.v1.Actor
-	(*Node)(nil),                     // 33: starlane.v1.Node
-	(*Surface)(nil),                  // 34: starlane.v1.Surface
-	(*Assignment)(nil),               // 35: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 36: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 37: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 38: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 39: starlane.v1.Event
-	(*AccessState)(nil),              // 40: starlane.v1.AccessState
+	(*PutSaveCmd)(nil),               // 30: starlane.v1.PutSaveCmd
+	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
+	(*ShardFailedCmd)(nil),           // 32: starlane.v1.ShardFailedCmd
+	(*AccessCmd)(nil),                // 33: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 34: starlane.v1.Actor
+	(*Node)(nil),                     // 35: starlane.v1.Node
+	(*Surface)(nil),                  // 36: starlane.v1.Surface
+	(*Assignment)(nil),               // 37: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 38: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 39: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 40: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 41: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 42: starlane.v1.SaveInfo
+	(*AccessState)(nil),              // 43: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2628,30 +2723,35 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	31, // 23: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
-	32, // 24: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
-	33, // 25: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	34, // 26: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 27: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	35, // 28: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	36, // 29: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	37, // 30: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 31: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	38, // 32: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 33: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 34: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	33, // 35: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	34, // 36: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	36, // 37: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	39, // 38: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 39: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	30, // 40: starlane.v1.ClusterState.saves:type_name -> starlane.v1.StoredSave
-	40, // 41: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	32, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
+	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
+	33, // 26: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	34, // 27: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	35, // 28: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	36, // 29: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 30: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	37, // 31: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	38, // 32: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	39, // 33: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	39, // 34: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 35: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	40, // 36: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 37: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 38: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	35, // 39: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	36, // 40: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	38, // 41: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	41, // 42: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 43: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	42, // 44: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	43, // 45: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	42, // 46: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2660,7 +2760,9 @@ func file_starlane_v1_fsm_proto_init() {
 		return
 	}
 	file_starlane_v1_access_proto_init()
+	file_starlane_v1_failure_proto_init()
 	file_starlane_v1_types_proto_init()
+	file_starlane_v1_saves_proto_init()
 	file_starlane_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterController)(nil),
 		(*Command_RemoveController)(nil),
@@ -2685,6 +2787,9 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_CancelMove)(nil),
 		(*Command_StandbyDesync)(nil),
 		(*Command_SetSurfaceStandbyMode)(nil),
+		(*Command_ShardFailed)(nil),
+		(*Command_PutSave)(nil),
+		(*Command_DeleteSave)(nil),
 		(*Command_Access)(nil),
 	}
 	type x struct{}
@@ -2693,7 +2798,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -23,102 +23,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type GetSaveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *GetSaveRequest) Reset() {
-	*x = GetSaveRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *GetSaveRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*GetSaveRequest) ProtoMessage() {}
-
-func (x *GetSaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use GetSaveRequest.ProtoReflect.Descriptor instead.
-func (*GetSaveRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *GetSaveRequest) GetSha256() string {
-	if x != nil {
-		return x.Sha256
-	}
-	return ""
-}
-
-type SaveChunk struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Total         uint64                 `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SaveChunk) Reset() {
-	*x = SaveChunk{}
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SaveChunk) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SaveChunk) ProtoMessage() {}
-
-func (x *SaveChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SaveChunk.ProtoReflect.Descriptor instead.
-func (*SaveChunk) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *SaveChunk) GetTotal() uint64 {
-	if x != nil {
-		return x.Total
-	}
-	return 0
-}
-
-func (x *SaveChunk) GetData() []byte {
-	if x != nil {
-		return x.Data
-	}
-	return nil
-}
-
 type UpdateReplicasRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -128,14 +32,18 @@ type UpdateReplicasRequest struct {
 	// synced: standbys that now hold every confirmed tick.
 	Synced []string `protobuf:"bytes,5,rep,name=synced,proto3" json:"synced,omitempty"`
 	// drop: standbys to remove, with the reason.
-	Drop          []*DroppedStandby `protobuf:"bytes,6,rep,name=drop,proto3" json:"drop,omitempty"`
+	Drop []*DroppedStandby `protobuf:"bytes,6,rep,name=drop,proto3" json:"drop,omitempty"`
+	// unsync: synced standbys to count as not synced any more (they stay standbys):
+	// a copy that must start over from a checkpoint is reported here before the
+	// primary sends it one, so the controller never promotes it meanwhile.
+	Unsync        []*DroppedStandby `protobuf:"bytes,7,rep,name=unsync,proto3" json:"unsync,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateReplicasRequest) Reset() {
 	*x = UpdateReplicasRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -147,7 +55,7 @@ func (x *UpdateReplicasRequest) String() string {
 func (*UpdateReplicasRequest) ProtoMessage() {}
 
 func (x *UpdateReplicasRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[2]
+	mi := &file_starlane_v1_node_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -160,7 +68,7 @@ func (x *UpdateReplicasRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicasRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReplicasRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *UpdateReplicasRequest) GetRequestId() string {
@@ -205,6 +113,13 @@ func (x *UpdateReplicasRequest) GetDrop() []*DroppedStandby {
 	return nil
 }
 
+func (x *UpdateReplicasRequest) GetUnsync() []*DroppedStandby {
+	if x != nil {
+		return x.Unsync
+	}
+	return nil
+}
+
 type UpdateReplicasResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
@@ -216,7 +131,7 @@ type UpdateReplicasResponse struct {
 
 func (x *UpdateReplicasResponse) Reset() {
 	*x = UpdateReplicasResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +143,7 @@ func (x *UpdateReplicasResponse) String() string {
 func (*UpdateReplicasResponse) ProtoMessage() {}
 
 func (x *UpdateReplicasResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[3]
+	mi := &file_starlane_v1_node_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,7 +156,7 @@ func (x *UpdateReplicasResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReplicasResponse.ProtoReflect.Descriptor instead.
 func (*UpdateReplicasResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *UpdateReplicasResponse) GetIndex() uint64 {
@@ -272,7 +187,7 @@ type ReportPrimaryLostRequest struct {
 
 func (x *ReportPrimaryLostRequest) Reset() {
 	*x = ReportPrimaryLostRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +199,7 @@ func (x *ReportPrimaryLostRequest) String() string {
 func (*ReportPrimaryLostRequest) ProtoMessage() {}
 
 func (x *ReportPrimaryLostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[4]
+	mi := &file_starlane_v1_node_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,7 +212,7 @@ func (x *ReportPrimaryLostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPrimaryLostRequest.ProtoReflect.Descriptor instead.
 func (*ReportPrimaryLostRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReportPrimaryLostRequest) GetNodeId() string {
@@ -345,7 +260,7 @@ type ReportPrimaryLostResponse struct {
 
 func (x *ReportPrimaryLostResponse) Reset() {
 	*x = ReportPrimaryLostResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +272,7 @@ func (x *ReportPrimaryLostResponse) String() string {
 func (*ReportPrimaryLostResponse) ProtoMessage() {}
 
 func (x *ReportPrimaryLostResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[5]
+	mi := &file_starlane_v1_node_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +285,7 @@ func (x *ReportPrimaryLostResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportPrimaryLostResponse.ProtoReflect.Descriptor instead.
 func (*ReportPrimaryLostResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReportPrimaryLostResponse) GetPromoted() bool {
@@ -396,7 +311,7 @@ type CompleteHandoffRequest struct {
 
 func (x *CompleteHandoffRequest) Reset() {
 	*x = CompleteHandoffRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +323,7 @@ func (x *CompleteHandoffRequest) String() string {
 func (*CompleteHandoffRequest) ProtoMessage() {}
 
 func (x *CompleteHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[6]
+	mi := &file_starlane_v1_node_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +336,7 @@ func (x *CompleteHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHandoffRequest.ProtoReflect.Descriptor instead.
 func (*CompleteHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CompleteHandoffRequest) GetRequestId() string {
@@ -475,7 +390,7 @@ type CompleteHandoffResponse struct {
 
 func (x *CompleteHandoffResponse) Reset() {
 	*x = CompleteHandoffResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +402,7 @@ func (x *CompleteHandoffResponse) String() string {
 func (*CompleteHandoffResponse) ProtoMessage() {}
 
 func (x *CompleteHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[7]
+	mi := &file_starlane_v1_node_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +415,7 @@ func (x *CompleteHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteHandoffResponse.ProtoReflect.Descriptor instead.
 func (*CompleteHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CompleteHandoffResponse) GetIndex() uint64 {
@@ -523,7 +438,7 @@ type AbortHandoffRequest struct {
 
 func (x *AbortHandoffRequest) Reset() {
 	*x = AbortHandoffRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[8]
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +450,7 @@ func (x *AbortHandoffRequest) String() string {
 func (*AbortHandoffRequest) ProtoMessage() {}
 
 func (x *AbortHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[8]
+	mi := &file_starlane_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +463,7 @@ func (x *AbortHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortHandoffRequest.ProtoReflect.Descriptor instead.
 func (*AbortHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AbortHandoffRequest) GetRequestId() string {
@@ -595,7 +510,7 @@ type AbortHandoffResponse struct {
 
 func (x *AbortHandoffResponse) Reset() {
 	*x = AbortHandoffResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[9]
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +522,7 @@ func (x *AbortHandoffResponse) String() string {
 func (*AbortHandoffResponse) ProtoMessage() {}
 
 func (x *AbortHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[9]
+	mi := &file_starlane_v1_node_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +535,7 @@ func (x *AbortHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortHandoffResponse.ProtoReflect.Descriptor instead.
 func (*AbortHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AbortHandoffResponse) GetIndex() uint64 {
@@ -649,7 +564,7 @@ type ReportStandbyDesyncRequest struct {
 
 func (x *ReportStandbyDesyncRequest) Reset() {
 	*x = ReportStandbyDesyncRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[10]
+	mi := &file_starlane_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +576,7 @@ func (x *ReportStandbyDesyncRequest) String() string {
 func (*ReportStandbyDesyncRequest) ProtoMessage() {}
 
 func (x *ReportStandbyDesyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[10]
+	mi := &file_starlane_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +589,7 @@ func (x *ReportStandbyDesyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStandbyDesyncRequest.ProtoReflect.Descriptor instead.
 func (*ReportStandbyDesyncRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportStandbyDesyncRequest) GetRequestId() string {
@@ -756,7 +671,7 @@ type ReportStandbyDesyncResponse struct {
 
 func (x *ReportStandbyDesyncResponse) Reset() {
 	*x = ReportStandbyDesyncResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[11]
+	mi := &file_starlane_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +683,7 @@ func (x *ReportStandbyDesyncResponse) String() string {
 func (*ReportStandbyDesyncResponse) ProtoMessage() {}
 
 func (x *ReportStandbyDesyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[11]
+	mi := &file_starlane_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +696,7 @@ func (x *ReportStandbyDesyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStandbyDesyncResponse.ProtoReflect.Descriptor instead.
 func (*ReportStandbyDesyncResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportStandbyDesyncResponse) GetIndex() uint64 {
@@ -804,7 +719,7 @@ type RefuseAssignmentRequest struct {
 
 func (x *RefuseAssignmentRequest) Reset() {
 	*x = RefuseAssignmentRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[12]
+	mi := &file_starlane_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +731,7 @@ func (x *RefuseAssignmentRequest) String() string {
 func (*RefuseAssignmentRequest) ProtoMessage() {}
 
 func (x *RefuseAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[12]
+	mi := &file_starlane_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +744,7 @@ func (x *RefuseAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*RefuseAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RefuseAssignmentRequest) GetRequestId() string {
@@ -876,7 +791,7 @@ type RefuseAssignmentResponse struct {
 
 func (x *RefuseAssignmentResponse) Reset() {
 	*x = RefuseAssignmentResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[13]
+	mi := &file_starlane_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +803,7 @@ func (x *RefuseAssignmentResponse) String() string {
 func (*RefuseAssignmentResponse) ProtoMessage() {}
 
 func (x *RefuseAssignmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[13]
+	mi := &file_starlane_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +816,7 @@ func (x *RefuseAssignmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefuseAssignmentResponse.ProtoReflect.Descriptor instead.
 func (*RefuseAssignmentResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RefuseAssignmentResponse) GetIndex() uint64 {
@@ -924,7 +839,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[14]
+	mi := &file_starlane_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +851,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[14]
+	mi := &file_starlane_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +864,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RegisterRequest) GetRequestId() string {
@@ -985,7 +900,7 @@ type RegisterResponse struct {
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[15]
+	mi := &file_starlane_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +912,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[15]
+	mi := &file_starlane_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +925,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RegisterResponse) GetNodeId() string {
@@ -1053,7 +968,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[16]
+	mi := &file_starlane_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +980,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[16]
+	mi := &file_starlane_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +993,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HeartbeatRequest) GetNodeId() string {
@@ -1114,7 +1029,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_starlane_v1_node_proto_msgTypes[17]
+	mi := &file_starlane_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1041,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[17]
+	mi := &file_starlane_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1054,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HeartbeatResponse) GetLeaseTtlMs() uint32 {
@@ -1165,7 +1080,7 @@ type WatchAssignmentsRequest struct {
 
 func (x *WatchAssignmentsRequest) Reset() {
 	*x = WatchAssignmentsRequest{}
-	mi := &file_starlane_v1_node_proto_msgTypes[18]
+	mi := &file_starlane_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1092,7 @@ func (x *WatchAssignmentsRequest) String() string {
 func (*WatchAssignmentsRequest) ProtoMessage() {}
 
 func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[18]
+	mi := &file_starlane_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1105,7 @@ func (x *WatchAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*WatchAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchAssignmentsRequest) GetNodeId() string {
@@ -1215,7 +1130,7 @@ type AssignmentsUpdate struct {
 
 func (x *AssignmentsUpdate) Reset() {
 	*x = AssignmentsUpdate{}
-	mi := &file_starlane_v1_node_proto_msgTypes[19]
+	mi := &file_starlane_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1142,7 @@ func (x *AssignmentsUpdate) String() string {
 func (*AssignmentsUpdate) ProtoMessage() {}
 
 func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_node_proto_msgTypes[19]
+	mi := &file_starlane_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1155,7 @@ func (x *AssignmentsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsUpdate.ProtoReflect.Descriptor instead.
 func (*AssignmentsUpdate) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_node_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AssignmentsUpdate) GetIndex() uint64 {
@@ -1275,12 +1190,7 @@ var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"(\n" +
-	"\x0eGetSaveRequest\x12\x16\n" +
-	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"5\n" +
-	"\tSaveChunk\x12\x14\n" +
-	"\x05total\x18\x01 \x01(\x04R\x05total\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"\xc8\x01\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xfd\x01\n" +
 	"\x15UpdateReplicasRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1288,7 +1198,8 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06synced\x18\x05 \x03(\tR\x06synced\x12/\n" +
-	"\x04drop\x18\x06 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\"D\n" +
+	"\x04drop\x18\x06 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x123\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"D\n" +
 	"\x16UpdateReplicasResponse\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\x8f\x01\n" +
@@ -1371,7 +1282,7 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
 	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges\x12>\n" +
-	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess2\xfd\x06\n" +
+	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess2\xbb\x06\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
@@ -1381,8 +1292,7 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x11ReportPrimaryLost\x12%.starlane.v1.ReportPrimaryLostRequest\x1a&.starlane.v1.ReportPrimaryLostResponse\x12\\\n" +
 	"\x0fCompleteHandoff\x12#.starlane.v1.CompleteHandoffRequest\x1a$.starlane.v1.CompleteHandoffResponse\x12S\n" +
 	"\fAbortHandoff\x12 .starlane.v1.AbortHandoffRequest\x1a!.starlane.v1.AbortHandoffResponse\x12h\n" +
-	"\x13ReportStandbyDesync\x12'.starlane.v1.ReportStandbyDesyncRequest\x1a(.starlane.v1.ReportStandbyDesyncResponse\x12@\n" +
-	"\aGetSave\x12\x1b.starlane.v1.GetSaveRequest\x1a\x16.starlane.v1.SaveChunk0\x01B;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x13ReportStandbyDesync\x12'.starlane.v1.ReportStandbyDesyncRequest\x1a(.starlane.v1.ReportStandbyDesyncResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_node_proto_rawDescOnce sync.Once
@@ -1396,69 +1306,66 @@ func file_starlane_v1_node_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_node_proto_rawDescData
 }
 
-var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_starlane_v1_node_proto_goTypes = []any{
-	(*GetSaveRequest)(nil),              // 0: starlane.v1.GetSaveRequest
-	(*SaveChunk)(nil),                   // 1: starlane.v1.SaveChunk
-	(*UpdateReplicasRequest)(nil),       // 2: starlane.v1.UpdateReplicasRequest
-	(*UpdateReplicasResponse)(nil),      // 3: starlane.v1.UpdateReplicasResponse
-	(*ReportPrimaryLostRequest)(nil),    // 4: starlane.v1.ReportPrimaryLostRequest
-	(*ReportPrimaryLostResponse)(nil),   // 5: starlane.v1.ReportPrimaryLostResponse
-	(*CompleteHandoffRequest)(nil),      // 6: starlane.v1.CompleteHandoffRequest
-	(*CompleteHandoffResponse)(nil),     // 7: starlane.v1.CompleteHandoffResponse
-	(*AbortHandoffRequest)(nil),         // 8: starlane.v1.AbortHandoffRequest
-	(*AbortHandoffResponse)(nil),        // 9: starlane.v1.AbortHandoffResponse
-	(*ReportStandbyDesyncRequest)(nil),  // 10: starlane.v1.ReportStandbyDesyncRequest
-	(*ReportStandbyDesyncResponse)(nil), // 11: starlane.v1.ReportStandbyDesyncResponse
-	(*RefuseAssignmentRequest)(nil),     // 12: starlane.v1.RefuseAssignmentRequest
-	(*RefuseAssignmentResponse)(nil),    // 13: starlane.v1.RefuseAssignmentResponse
-	(*RegisterRequest)(nil),             // 14: starlane.v1.RegisterRequest
-	(*RegisterResponse)(nil),            // 15: starlane.v1.RegisterResponse
-	(*HeartbeatRequest)(nil),            // 16: starlane.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),           // 17: starlane.v1.HeartbeatResponse
-	(*WatchAssignmentsRequest)(nil),     // 18: starlane.v1.WatchAssignmentsRequest
-	(*AssignmentsUpdate)(nil),           // 19: starlane.v1.AssignmentsUpdate
-	(*DroppedStandby)(nil),              // 20: starlane.v1.DroppedStandby
-	(*Node)(nil),                        // 21: starlane.v1.Node
-	(*ShardStats)(nil),                  // 22: starlane.v1.ShardStats
-	(*BridgeEndStats)(nil),              // 23: starlane.v1.BridgeEndStats
-	(*NodeAssignment)(nil),              // 24: starlane.v1.NodeAssignment
-	(*BridgeRoute)(nil),                 // 25: starlane.v1.BridgeRoute
-	(*PlayerAccess)(nil),                // 26: starlane.v1.PlayerAccess
+	(*UpdateReplicasRequest)(nil),       // 0: starlane.v1.UpdateReplicasRequest
+	(*UpdateReplicasResponse)(nil),      // 1: starlane.v1.UpdateReplicasResponse
+	(*ReportPrimaryLostRequest)(nil),    // 2: starlane.v1.ReportPrimaryLostRequest
+	(*ReportPrimaryLostResponse)(nil),   // 3: starlane.v1.ReportPrimaryLostResponse
+	(*CompleteHandoffRequest)(nil),      // 4: starlane.v1.CompleteHandoffRequest
+	(*CompleteHandoffResponse)(nil),     // 5: starlane.v1.CompleteHandoffResponse
+	(*AbortHandoffRequest)(nil),         // 6: starlane.v1.AbortHandoffRequest
+	(*AbortHandoffResponse)(nil),        // 7: starlane.v1.AbortHandoffResponse
+	(*ReportStandbyDesyncRequest)(nil),  // 8: starlane.v1.ReportStandbyDesyncRequest
+	(*ReportStandbyDesyncResponse)(nil), // 9: starlane.v1.ReportStandbyDesyncResponse
+	(*RefuseAssignmentRequest)(nil),     // 10: starlane.v1.RefuseAssignmentRequest
+	(*RefuseAssignmentResponse)(nil),    // 11: starlane.v1.RefuseAssignmentResponse
+	(*RegisterRequest)(nil),             // 12: starlane.v1.RegisterRequest
+	(*RegisterResponse)(nil),            // 13: starlane.v1.RegisterResponse
+	(*HeartbeatRequest)(nil),            // 14: starlane.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),           // 15: starlane.v1.HeartbeatResponse
+	(*WatchAssignmentsRequest)(nil),     // 16: starlane.v1.WatchAssignmentsRequest
+	(*AssignmentsUpdate)(nil),           // 17: starlane.v1.AssignmentsUpdate
+	(*DroppedStandby)(nil),              // 18: starlane.v1.DroppedStandby
+	(*Node)(nil),                        // 19: starlane.v1.Node
+	(*ShardStats)(nil),                  // 20: starlane.v1.ShardStats
+	(*BridgeEndStats)(nil),              // 21: starlane.v1.BridgeEndStats
+	(*NodeAssignment)(nil),              // 22: starlane.v1.NodeAssignment
+	(*BridgeRoute)(nil),                 // 23: starlane.v1.BridgeRoute
+	(*PlayerAccess)(nil),                // 24: starlane.v1.PlayerAccess
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
-	20, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
-	21, // 1: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
-	22, // 2: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	23, // 3: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
-	24, // 4: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	25, // 5: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	26, // 6: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
-	14, // 7: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	16, // 8: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	18, // 9: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	12, // 10: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	2,  // 11: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
-	4,  // 12: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
-	6,  // 13: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
-	8,  // 14: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
-	10, // 15: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
-	0,  // 16: starlane.v1.NodeService.GetSave:input_type -> starlane.v1.GetSaveRequest
-	15, // 17: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	17, // 18: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	19, // 19: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	13, // 20: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	3,  // 21: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
-	5,  // 22: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
-	7,  // 23: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
-	9,  // 24: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
-	11, // 25: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
-	1,  // 26: starlane.v1.NodeService.GetSave:output_type -> starlane.v1.SaveChunk
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	18, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
+	18, // 1: starlane.v1.UpdateReplicasRequest.unsync:type_name -> starlane.v1.DroppedStandby
+	19, // 2: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
+	20, // 3: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
+	21, // 4: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
+	22, // 5: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	23, // 6: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
+	24, // 7: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
+	12, // 8: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	14, // 9: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	16, // 10: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	10, // 11: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	0,  // 12: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	2,  // 13: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	4,  // 14: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	6,  // 15: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	8,  // 16: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	13, // 17: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	15, // 18: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	17, // 19: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	11, // 20: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	1,  // 21: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	3,  // 22: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	5,  // 23: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	7,  // 24: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	9,  // 25: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -1475,7 +1382,7 @@ func file_starlane_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_node_proto_rawDesc), len(file_starlane_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

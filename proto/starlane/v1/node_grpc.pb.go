@@ -30,7 +30,6 @@ const (
 	NodeService_CompleteHandoff_FullMethodName     = "/starlane.v1.NodeService/CompleteHandoff"
 	NodeService_AbortHandoff_FullMethodName        = "/starlane.v1.NodeService/AbortHandoff"
 	NodeService_ReportStandbyDesync_FullMethodName = "/starlane.v1.NodeService/ReportStandbyDesync"
-	NodeService_GetSave_FullMethodName             = "/starlane.v1.NodeService/GetSave"
 )
 
 // NodeServiceClient is the client API for NodeService service.
@@ -86,10 +85,6 @@ type NodeServiceClient interface {
 	// ReportStandbyDesync records a hot standby whose state hash differed from the
 	// primary's: an event with the desync report the primary wrote. Write.
 	ReportStandbyDesync(ctx context.Context, in *ReportStandbyDesyncRequest, opts ...grpc.CallOption) (*ReportStandbyDesyncResponse, error)
-	// GetSave streams the content of a save the controllers keep, by its sha256,
-	// in chunks of at most 1 MiB (the first carries the total size). NOT_FOUND when
-	// this controller does not hold it. The node checks the hash of what it got.
-	GetSave(ctx context.Context, in *GetSaveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SaveChunk], error)
 }
 
 type nodeServiceClient struct {
@@ -199,25 +194,6 @@ func (c *nodeServiceClient) ReportStandbyDesync(ctx context.Context, in *ReportS
 	return out, nil
 }
 
-func (c *nodeServiceClient) GetSave(ctx context.Context, in *GetSaveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SaveChunk], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &NodeService_ServiceDesc.Streams[1], NodeService_GetSave_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[GetSaveRequest, SaveChunk]{ClientStream: stream}
-	if err := x.ClientStream.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := x.ClientStream.CloseSend(); err != nil {
-		return nil, err
-	}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type NodeService_GetSaveClient = grpc.ServerStreamingClient[SaveChunk]
-
 // NodeServiceServer is the server API for NodeService service.
 // All implementations must embed UnimplementedNodeServiceServer
 // for forward compatibility.
@@ -271,10 +247,6 @@ type NodeServiceServer interface {
 	// ReportStandbyDesync records a hot standby whose state hash differed from the
 	// primary's: an event with the desync report the primary wrote. Write.
 	ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error)
-	// GetSave streams the content of a save the controllers keep, by its sha256,
-	// in chunks of at most 1 MiB (the first carries the total size). NOT_FOUND when
-	// this controller does not hold it. The node checks the hash of what it got.
-	GetSave(*GetSaveRequest, grpc.ServerStreamingServer[SaveChunk]) error
 	mustEmbedUnimplementedNodeServiceServer()
 }
 
@@ -311,9 +283,6 @@ func (UnimplementedNodeServiceServer) AbortHandoff(context.Context, *AbortHandof
 }
 func (UnimplementedNodeServiceServer) ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportStandbyDesync not implemented")
-}
-func (UnimplementedNodeServiceServer) GetSave(*GetSaveRequest, grpc.ServerStreamingServer[SaveChunk]) error {
-	return status.Error(codes.Unimplemented, "method GetSave not implemented")
 }
 func (UnimplementedNodeServiceServer) mustEmbedUnimplementedNodeServiceServer() {}
 func (UnimplementedNodeServiceServer) testEmbeddedByValue()                     {}
@@ -491,17 +460,6 @@ func _NodeService_ReportStandbyDesync_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
-func _NodeService_GetSave_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(GetSaveRequest)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
-	}
-	return srv.(NodeServiceServer).GetSave(m, &grpc.GenericServerStream[GetSaveRequest, SaveChunk]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type NodeService_GetSaveServer = grpc.ServerStreamingServer[SaveChunk]
-
 // NodeService_ServiceDesc is the grpc.ServiceDesc for NodeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -546,11 +504,6 @@ var NodeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchAssignments",
 			Handler:       _NodeService_WatchAssignments_Handler,
-			ServerStreams: true,
-		},
-		{
-			StreamName:    "GetSave",
-			Handler:       _NodeService_GetSave_Handler,
 			ServerStreams: true,
 		},
 	},

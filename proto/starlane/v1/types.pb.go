@@ -326,8 +326,13 @@ type Node struct {
 	// filled by linearizable reads served by the leader.
 	LastHeartbeatUnixMs int64         `protobuf:"varint,20,opt,name=last_heartbeat_unix_ms,json=lastHeartbeatUnixMs,proto3" json:"last_heartbeat_unix_ms,omitempty"`
 	Shards              []*ShardStats `protobuf:"bytes,21,rep,name=shards,proto3" json:"shards,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// stale is set by the leader on a node listed up whose last heartbeat is older
+	// than two heartbeat intervals: its stats are old and it may be down.
+	Stale bool `protobuf:"varint,40,opt,name=stale,proto3" json:"stale,omitempty"`
+	// heartbeat_age_ms is how long ago the leader heard from the node.
+	HeartbeatAgeMs int64 `protobuf:"varint,41,opt,name=heartbeat_age_ms,json=heartbeatAgeMs,proto3" json:"heartbeat_age_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
@@ -449,6 +454,20 @@ func (x *Node) GetShards() []*ShardStats {
 		return x.Shards
 	}
 	return nil
+}
+
+func (x *Node) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *Node) GetHeartbeatAgeMs() int64 {
+	if x != nil {
+		return x.HeartbeatAgeMs
+	}
+	return 0
 }
 
 // ShardStats is what a node reports about one of its shards in each heartbeat.
@@ -1283,7 +1302,11 @@ type SurfaceStats struct {
 	// shards holds one entry per node reporting this surface (primary and standbys).
 	Shards []*NodeShardStats `protobuf:"bytes,8,rep,name=shards,proto3" json:"shards,omitempty"`
 	// production is the primary's production statistics.
-	Production    *ProductionStats `protobuf:"bytes,9,opt,name=production,proto3" json:"production,omitempty"`
+	Production *ProductionStats `protobuf:"bytes,9,opt,name=production,proto3" json:"production,omitempty"`
+	// age_ms is how old the primary's report is; stale is set when that is more than
+	// two heartbeat intervals (the tick and UPS are then not live).
+	AgeMs         int64 `protobuf:"varint,40,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
+	Stale         bool  `protobuf:"varint,41,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1379,6 +1402,20 @@ func (x *SurfaceStats) GetProduction() *ProductionStats {
 		return x.Production
 	}
 	return nil
+}
+
+func (x *SurfaceStats) GetAgeMs() int64 {
+	if x != nil {
+		return x.AgeMs
+	}
+	return 0
+}
+
+func (x *SurfaceStats) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 // NodeShardStats is one node's report about one surface.
@@ -1769,8 +1806,14 @@ type BridgeEndStats struct {
 	// error says why the end is not working (unknown port, stale epoch, ...).
 	Error          string `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
 	ReportedUnixMs int64  `protobuf:"varint,16,opt,name=reported_unix_ms,json=reportedUnixMs,proto3" json:"reported_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// space is the export port's sequence space (both ends report the one in use).
+	Space uint64 `protobuf:"varint,17,opt,name=space,proto3" json:"space,omitempty"`
+	// receiver: sequence numbers the destination gave up because the sender said
+	// they were acknowledged while it had not applied them (it lost confirmed state
+	// in a failure beyond what replication covers). Zero unless that happened.
+	LostSeqs      int64 `protobuf:"varint,18,opt,name=lost_seqs,json=lostSeqs,proto3" json:"lost_seqs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BridgeEndStats) Reset() {
@@ -1911,6 +1954,20 @@ func (x *BridgeEndStats) GetError() string {
 func (x *BridgeEndStats) GetReportedUnixMs() int64 {
 	if x != nil {
 		return x.ReportedUnixMs
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetSpace() uint64 {
+	if x != nil {
+		return x.Space
+	}
+	return 0
+}
+
+func (x *BridgeEndStats) GetLostSeqs() int64 {
+	if x != nil {
+		return x.LostSeqs
 	}
 	return 0
 }
@@ -2514,7 +2571,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x17starlane/v1/types.proto\x12\vstarlane.v1\"G\n" +
 	"\fNodeCapacity\x12!\n" +
 	"\fmax_surfaces\x18\x01 \x01(\rR\vmaxSurfaces\x12\x14\n" +
-	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xc6\x04\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\"\x86\x05\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
@@ -2529,7 +2586,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	" \x01(\x03R\x13statusChangedUnixMs\x12!\n" +
 	"\fmodify_index\x18\v \x01(\x04R\vmodifyIndex\x123\n" +
 	"\x16last_heartbeat_unix_ms\x18\x14 \x01(\x03R\x13lastHeartbeatUnixMs\x12/\n" +
-	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x1a9\n" +
+	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x12\x14\n" +
+	"\x05stale\x18( \x01(\bR\x05stale\x12(\n" +
+	"\x10heartbeat_age_ms\x18) \x01(\x03R\x0eheartbeatAgeMs\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x05\n" +
@@ -2615,7 +2674,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12 \n" +
 	"\fdone_unix_ms\x18\x06 \x01(\x03R\n" +
 	"doneUnixMs\x12\x14\n" +
-	"\x05epoch\x18\a \x01(\x04R\x05epoch\"\xe7\x02\n" +
+	"\x05epoch\x18\a \x01(\x04R\x05epoch\"\x94\x03\n" +
 	"\fSurfaceStats\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12%\n" +
 	"\x0econfirmed_tick\x18\x02 \x01(\x04R\rconfirmedTick\x12\x1d\n" +
@@ -2629,7 +2688,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x06shards\x18\b \x03(\v2\x1b.starlane.v1.NodeShardStatsR\x06shards\x12<\n" +
 	"\n" +
 	"production\x18\t \x01(\v2\x1c.starlane.v1.ProductionStatsR\n" +
-	"production\"S\n" +
+	"production\x12\x15\n" +
+	"\x06age_ms\x18( \x01(\x03R\x05ageMs\x12\x14\n" +
+	"\x05stale\x18) \x01(\bR\x05stale\"S\n" +
 	"\x0eNodeShardStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12-\n" +
 	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xa1\x05\n" +
@@ -2666,7 +2727,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\ato_port\x18\x05 \x01(\tR\x06toPort\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12\x14\n" +
 	"\x05items\x18\a \x03(\tR\x05items\x121\n" +
-	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xa3\x04\n" +
+	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xd6\x04\n" +
 	"\x0eBridgeEndStats\x12\x16\n" +
 	"\x06bridge\x18\x01 \x01(\tR\x06bridge\x12\x12\n" +
 	"\x04side\x18\x02 \x01(\tR\x04side\x12\x18\n" +
@@ -2684,7 +2745,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x11latency_ticks_p99\x18\r \x01(\x01R\x0flatencyTicksP99\x12\x1c\n" +
 	"\tconnected\x18\x0e \x01(\bR\tconnected\x12\x14\n" +
 	"\x05error\x18\x0f \x01(\tR\x05error\x12(\n" +
-	"\x10reported_unix_ms\x18\x10 \x01(\x03R\x0ereportedUnixMs\"Q\n" +
+	"\x10reported_unix_ms\x18\x10 \x01(\x03R\x0ereportedUnixMs\x12\x14\n" +
+	"\x05space\x18\x11 \x01(\x04R\x05space\x12\x1b\n" +
+	"\tlost_seqs\x18\x12 \x01(\x03R\blostSeqs\"Q\n" +
 	"\x0fBridgeItemCount\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x14\n" +
 	"\x05moved\x18\x02 \x01(\x03R\x05moved\x12\x14\n" +

@@ -1,0 +1,412 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
+)
+
+// saveJSON is the stable `save get/list --json` shape.
+type saveJSON struct {
+	Name          string   `json:"name"`
+	Sha256        string   `json:"sha256"`
+	Size          uint64   `json:"size"`
+	FormatVersion uint32   `json:"format_version"`
+	Bundle        string   `json:"bundle"`
+	Tick          uint64   `json:"tick"`
+	Surface       string   `json:"surface,omitempty"`
+	Planet        string   `json:"planet,omitempty"`
+	Created       string   `json:"created"`
+	Surfaces      []string `json:"surfaces,omitempty"`
+	Replicas      uint32   `json:"replicas,omitempty"`
+	Index         uint64   `json:"index,omitempty"`
+}
+
+func toSaveJSON(s *pb.SaveInfo) saveJSON {
+	return saveJSON{Name: s.Name, Sha256: s.Sha256, Size: s.Size, FormatVersion: s.FormatVersion, Bundle: s.BundleHash,
+		Tick: s.Tick, Surface: s.Surface, Planet: s.Planet, Created: time.UnixMilli(s.CreatedUnixMs).UTC().Format(time.RFC3339)}
+}
+
+func newSaveCmd() *cobra.Command {
+	o := &opFlags{}
+	cmd := &cobra.Command{
+		Use:   "save",
+		Short: "Upload, list, download and delete saves kept by the cluster",
+		Long: `Saves live in the cluster, not in a path: an uploaded save is checked by the
+controller (format version, checksum, prototype bundle), kept by its sha256 on a
+majority of controllers before the upload returns, and fetched by hash by the node
+that runs a surface made from it. Surfaces refer to a save by its name or hash:
+starlane surface create gleba --save NAME.`,
+	}
+	o.add(cmd)
+
+	var name string
+	upload := &cobra.Command{
+		Use:     "upload FILE",
+		Short:   "Upload a save (resumes an interrupted upload of the same file)",
+		Example: "  starlane save upload base.sav --name base",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, info, err := readSaveFile(args[0])
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = saveNameOf(args[0])
+			}
+			if err := validate.Name("--name", name); err != nil {
+				return fmt.Errorf("%s (derived from the file name; pass --name)", status.Convert(err).Message())
+			}
+			var done *pb.UploadSaveDone
+			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				done, err = uploadSave(ctx, cl, name, data, info, cmd.ErrOrStderr())
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if o.json {
+				js := toSaveJSON(done.Save)
+				js.Replicas, js.Index = done.Replicas, done.Index
+				return printJSON(cmd.OutOrStdout(), js)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "uploaded save %s (%s, sha256 %s), held by %s\n", done.Save.Name, humanBytes(done.Save.Size),
+				done.Save.Sha256[:12], plural(int(done.Replicas), "controller"))
+			return nil
+		},
+	}
+	upload.Flags().StringVar(&name, "name", "", "the save's name in the cluster (default: the file name without .sav)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the saves",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				var r *pb.ListSavesResponse
+				err := cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) (err error) {
+					r, err = pb.NewSaveServiceClient(cc).ListSaves(ctx, &pb.ListSavesRequest{})
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				out := []saveJSON{}
+				for _, s := range r.Saves {
+					out = append(out, toSaveJSON(s))
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tSIZE\tTICK\tSURFACE\tSHA256\tCREATED")
+				for _, s := range out {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, humanBytes(s.Size), s.Tick, orDash(s.Surface), s.Sha256[:12], s.Created)
+				}
+				return w.Flush()
+			})
+		},
+	}
+
+	get := &cobra.Command{
+		Use:   "get NAME|SHA256",
+		Short: "Describe a save and the surfaces made from it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				r, err := getSave(ctx, cl, args[0])
+				if err != nil {
+					return err
+				}
+				js := toSaveJSON(r.Save)
+				js.Surfaces, js.Index = r.Surfaces, r.Index
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), js)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "save:      %s\nsha256:    %s\nsize:      %s\nformat:    %d\nbundle:    %s\nstate:     %s on %s at tick %d\ncreated:   %s\nsurfaces:  %s\n",
+					js.Name, js.Sha256, humanBytes(js.Size), js.FormatVersion, js.Bundle[:min(12, len(js.Bundle))], orDash(js.Surface), orDash(js.Planet), js.Tick,
+					js.Created, orDash(strings.Join(js.Surfaces, ", ")))
+				return nil
+			})
+		},
+	}
+
+	var out string
+	download := &cobra.Command{
+		Use:     "download NAME|SHA256 --out FILE",
+		Short:   "Download a save's content (checked against its sha256)",
+		Example: "  starlane save download base --out base.sav",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("--out FILE is required")
+			}
+			var size uint64
+			var hash string
+			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				r, err := getSave(ctx, cl, args[0])
+				if err != nil {
+					return err
+				}
+				hash, size = r.Save.Sha256, r.Save.Size
+				return downloadBlob(ctx, cl, hash, size, out, cmd.ErrOrStderr())
+			})
+			if err != nil {
+				return err
+			}
+			return done(cmd, o, map[string]any{"save": args[0], "sha256": hash, "size": size, "out": out},
+				"wrote %s (%s, sha256 %s)", out, humanBytes(size), hash[:12])
+		},
+	}
+	download.Flags().StringVar(&out, "out", "", "file to write")
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a save (refused while a surface starts from it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rid := ctlclient.NewRequestID()
+			var idx uint64
+			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				return cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+					r, err := pb.NewSaveServiceClient(cc).DeleteSave(ctx, &pb.DeleteSaveRequest{RequestId: rid, Name: args[0]})
+					idx = r.GetIndex()
+					return err
+				})
+			})
+			if err != nil {
+				return err
+			}
+			return done(cmd, o, map[string]any{"deleted": args[0], "index": idx}, "deleted save %s", args[0])
+		},
+	}
+	cmd.AddCommand(upload, list, get, download, del)
+	return cmd
+}
+
+func getSave(ctx context.Context, cl *ctlclient.Client, ref string) (r *pb.GetSaveResponse, err error) {
+	err = cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		r, err = pb.NewSaveServiceClient(cc).GetSave(ctx, &pb.GetSaveRequest{Name: ref})
+		return err
+	})
+	return r, err
+}
+
+// saveNameOf derives a save name from a file name.
+func saveNameOf(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	b := []byte(strings.ToLower(base))
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+			b[i] = '-'
+		}
+	}
+	return strings.Trim(string(b[:min(len(b), validate.MaxNameBytes)]), "._-")
+}
+
+// uploadSave streams a save to a controller, resuming where an earlier upload
+// of the same content stopped, and reports progress on w.
+func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []byte, info sim.SaveInfo, w io.Writer) (*pb.UploadSaveDone, error) {
+	sum := sha256.Sum256(data)
+	start := &pb.UploadSaveStart{RequestId: ctlclient.NewRequestID(), Name: name, Sha256: hex.EncodeToString(sum[:]), Size: uint64(len(data)),
+		Tick: info.Tick, Surface: info.Name, Planet: info.Planet}
+	var done *pb.UploadSaveDone
+	err := cl.Do(ctx, func(_ context.Context, cc *grpc.ClientConn) error {
+		st, err := pb.NewSaveServiceClient(cc).UploadSave(ctx)
+		if err != nil {
+			return err
+		}
+		if err := st.Send(&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Start{Start: start}}); err != nil {
+			return recvErr(st, err)
+		}
+		m, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		off := int(m.GetReady().GetOffset())
+		p := newTransferBar(w, "upload "+name, len(data))
+		p.set(off)
+		for off < len(data) {
+			end := min(off+1<<20, len(data))
+			if err := st.Send(&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Chunk{Chunk: data[off:end]}}); err != nil {
+				return recvErr(st, err)
+			}
+			off = end
+			p.set(off)
+		}
+		if err := st.CloseSend(); err != nil {
+			return err
+		}
+		p.note("checking and copying to a majority of controllers")
+		m, err = st.Recv()
+		p.end()
+		if err != nil {
+			return err
+		}
+		done = m.GetDone()
+		if done == nil {
+			return status.Error(codes.Internal, "the controller ended the upload without an answer")
+		}
+		return nil
+	})
+	return done, err
+}
+
+// recvErr returns the status that ended a stream whose Send failed.
+func recvErr(st grpc.ClientStream, sendErr error) error {
+	if errors.Is(sendErr, io.EOF) {
+		if err := st.RecvMsg(new(pb.UploadSaveResponse)); err != nil {
+			return err
+		}
+	}
+	return sendErr
+}
+
+// downloadBlob fetches a blob from any controller into file, resuming from what
+// an earlier try wrote, and checks its hash.
+func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size uint64, file string, w io.Writer) error {
+	var buf bytes.Buffer
+	p := newTransferBar(w, "download "+filepath.Base(file), int(size))
+	err := cl.Do(ctx, func(_ context.Context, cc *grpc.ClientConn) error {
+		st, err := pb.NewBlobServiceClient(cc).FetchBlob(ctx, &pb.FetchBlobRequest{Sha256: hash, Offset: uint64(buf.Len())})
+		if err != nil {
+			return err
+		}
+		for {
+			m, err := st.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if status.Code(err) == codes.NotFound {
+				return status.Error(codes.Unavailable, status.Convert(err).Message()) // another controller holds it
+			}
+			if err != nil {
+				return err
+			}
+			if uint64(buf.Len()+len(m.Data)) > size {
+				return fmt.Errorf("the controller sent more than the save's %d bytes", size)
+			}
+			buf.Write(m.Data)
+			p.set(buf.Len())
+		}
+	})
+	p.end()
+	if err != nil {
+		return err
+	}
+	if sum := sha256.Sum256(buf.Bytes()); hex.EncodeToString(sum[:]) != hash {
+		return fmt.Errorf("the downloaded save does not match its sha256 %s", hash[:12])
+	}
+	return writeFileAtomic(file, buf.Bytes())
+}
+
+// writeFileAtomic writes data to a temporary file beside name and renames it
+// into place, so a crash never leaves half a file.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// transferBar draws a one-line progress bar on a terminal, or a line every few
+// seconds elsewhere, so a long transfer is never silent.
+type transferBar struct {
+	w     io.Writer
+	what  string
+	total int
+	tty   bool
+	last  time.Time
+	shown bool
+}
+
+func newTransferBar(w io.Writer, what string, total int) *transferBar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &transferBar{w: w, what: what, total: total, tty: tty}
+}
+
+func (p *transferBar) set(n int) {
+	now := time.Now()
+	every := 2 * time.Second
+	if p.tty {
+		every = 100 * time.Millisecond
+	}
+	if now.Sub(p.last) < every && n < p.total {
+		return
+	}
+	p.last, p.shown = now, true
+	pct := 100
+	if p.total > 0 {
+		pct = n * 100 / p.total
+	}
+	bar := strings.Repeat("#", pct/5) + strings.Repeat(".", 20-pct/5)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s [%s] %3d%% %s of %s", p.what, bar, pct, humanBytes(uint64(n)), humanBytes(uint64(p.total)))
+		return
+	}
+	fmt.Fprintf(p.w, "%s: %d%% (%s of %s)\n", p.what, pct, humanBytes(uint64(n)), humanBytes(uint64(p.total)))
+}
+
+func (p *transferBar) note(msg string) {
+	if p.tty && p.shown {
+		fmt.Fprintln(p.w)
+	}
+	fmt.Fprintf(p.w, "%s: %s\n", p.what, msg)
+	p.shown = false
+}
+
+func (p *transferBar) end() {
+	if p.tty && p.shown {
+		fmt.Fprintln(p.w)
+	}
+	p.shown = false
+}

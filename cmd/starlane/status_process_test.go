@@ -1,0 +1,63 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/internal/proctest"
+)
+
+// TestSilentNodeShowsStale: a node that stops reporting (SIGSTOP) is listed
+// stale, and its surface shows no UPS and says for how long it has been silent,
+// instead of its last figures as if live.
+func TestSilentNodeShowsStale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and a node")
+	}
+	dir := t.TempDir()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A long lease, so the node stays "up" (and must show stale) for a while.
+	c := proctest.StartCluster(t, bin, dir, "--lease-ttl", "60s")
+	n1 := c.StartNode("n1")
+	c.WaitNodes("n1")
+	c.CLI("surface", "create", "nauvis", "--map", "outpost")
+	ticking := func() bool {
+		var s struct {
+			Stats *struct {
+				Tick  uint64 `json:"tick"`
+				Stale bool   `json:"stale"`
+			} `json:"stats"`
+		}
+		c.JSON(&s, "surface", "get", "nauvis")
+		return s.Stats != nil && s.Stats.Tick > 60 && !s.Stats.Stale
+	}
+	proctest.Eventually(t, 60*time.Second, "nauvis to tick", ticking)
+	n1.Pause()
+	defer n1.Resume()
+	proctest.Eventually(t, 20*time.Second, "n1 listed stale", func() bool {
+		var nodes []struct {
+			ID    string `json:"id"`
+			Stale bool   `json:"stale"`
+		}
+		c.JSON(&nodes, "node", "list", "--json")
+		return len(nodes) == 1 && nodes[0].Stale
+	})
+	out := c.CLI("surface", "list")
+	if !strings.Contains(out, "stale: n1 silent for") {
+		t.Fatalf("surface list while n1 is silent:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "nauvis") && !strings.Contains(line, " - ") {
+			t.Fatalf("a silent surface shows UPS: %q", line)
+		}
+	}
+	if !strings.Contains(c.CLI("node", "list"), "stale") {
+		t.Fatal("node list does not say stale")
+	}
+	n1.Resume()
+	proctest.Eventually(t, 20*time.Second, "nauvis live again", ticking)
+}

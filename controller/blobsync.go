@@ -1,0 +1,67 @@
+package controller
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/starlane/starlane/internal/validate"
+)
+
+// blobGrace is how long a blob no save records is kept: an upload stores its
+// content (and copies it to peers) before the save is recorded.
+const blobGrace = 10 * time.Minute
+
+// syncBlobs makes this controller hold the content of every recorded save
+// (fetching it from its peers, resuming partial copies) and drops content no
+// save records any more. It runs on every controller, leader or not, woken by
+// applied commands and every few seconds.
+func (c *Controller) syncBlobs() {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		changed := c.fsm.Changed()
+		c.syncBlobsOnce()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Controller) syncBlobsOnce() {
+	want := c.fsm.savedHashes()
+	var addrs []string
+	if peers, err := c.peers(); err == nil {
+		for _, p := range peers {
+			if p.Id != c.id && p.ApiAddress != "" {
+				addrs = append(addrs, p.ApiAddress)
+			}
+		}
+	}
+	for h := range want {
+		if _, ok := c.blobs.Size(h); ok || len(addrs) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Minute)
+		if err := c.fetchBlob(ctx, h, validate.MaxSaveBytes, addrs); err != nil {
+			c.log.Warn("cannot fetch the content of a save yet", "sha256", h[:12], "err", err)
+		}
+		cancel()
+	}
+	have, err := c.blobs.List()
+	if err != nil {
+		return
+	}
+	for _, h := range have {
+		if _, ok := want[h]; ok {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(c.cfg.DataDir, "blobs", h)); err == nil && time.Since(st.ModTime()) > blobGrace {
+			c.blobs.Delete(h)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+)
+
+// Operator actions. Each is one POST of JSON that runs the same ctlclient call, with
+// the same validation, as the CLI command named beside it. The operator token the page
+// keeps (X-Starlane-Token) is passed on to the controller as gRPC metadata
+// "authorization: Bearer TOKEN"; the controller decides what a token may do.
+
+// TokenHeader is the request header that carries the operator's token.
+const TokenHeader = "X-Starlane-Token"
+
+type actionRequest struct {
+	Surface  string `json:"surface"`
+	To       string `json:"to"`
+	Node     string `json:"node"`
+	Cordoned bool   `json:"cordoned"`
+	From     string `json:"from"`
+	Name     string `json:"name"`
+	Items    string `json:"items"`
+}
+
+func (s *Server) action(w http.ResponseWriter, r *http.Request) {
+	// JSON only, from this origin: a cross-site form cannot send it, and a cross-site
+	// script must pass a CORS preflight this server never grants.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send the action as application/json"})
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "actions are accepted only from the dashboard's own pages"})
+			return
+		}
+	}
+	var req actionRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the action's body is not valid JSON: " + err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	if tok := strings.TrimSpace(r.Header.Get(TokenHeader)); tok != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
+	msg, err := s.runAction(ctx, r.PathValue("action"), req)
+	if err != nil {
+		code := http.StatusBadRequest
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			code = http.StatusServiceUnavailable
+		case codes.NotFound:
+			code = http.StatusNotFound
+		case codes.AlreadyExists:
+			code = http.StatusConflict
+		case codes.Unauthenticated:
+			code = http.StatusUnauthorized
+		case codes.PermissionDenied:
+			code = http.StatusForbidden
+		case codes.Internal, codes.Unknown:
+			if _, ok := status.FromError(err); ok {
+				code = http.StatusInternalServerError
+			}
+		}
+		s.log.Info("dashboard: action refused", "action", r.PathValue("action"), "err", err)
+		writeJSON(w, code, map[string]string{"error": errText(err)})
+		return
+	}
+	s.log.Info("dashboard: action", "action", r.PathValue("action"), "result", msg)
+	s.hub.poke()
+	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
+}
+
+func (s *Server) runAction(ctx context.Context, action string, req actionRequest) (string, error) {
+	cl := s.cl
+	switch action {
+	case "move": // starlane surface move NAME [--to NODE]
+		r, err := cl.StartMove(ctx, req.Surface, req.To)
+		if err != nil {
+			return "", err
+		}
+		if r.Already {
+			return fmt.Sprintf("surface %s already runs on %s", req.Surface, r.Target), nil
+		}
+		return fmt.Sprintf("moving %s from %s to %s; the events show its progress", req.Surface, r.From, r.Target), nil
+	case "cordon": // starlane node cordon|uncordon ID
+		if req.Node == "" {
+			return "", fmt.Errorf("name the node to cordon")
+		}
+		if _, err := cl.Cordon(ctx, req.Node, req.Cordoned); err != nil {
+			return "", err
+		}
+		if req.Cordoned {
+			return "cordoned " + req.Node + ": no new surfaces go there", nil
+		}
+		return "uncordoned " + req.Node, nil
+	case "drain": // starlane node drain ID (the page follows the moves in the events)
+		if req.Node == "" {
+			return "", fmt.Errorf("name the node to drain")
+		}
+		holds, err := cl.CheckDrain(ctx, req.Node)
+		if err != nil {
+			return "", err
+		}
+		if _, err := cl.Cordon(ctx, req.Node, true); err != nil {
+			return "", err
+		}
+		if !holds {
+			return "cordoned " + req.Node + "; it holds no surface", nil
+		}
+		return "cordoned " + req.Node + "; its surfaces are moving away (see the events)", nil
+	case "bridge": // starlane bridge create --from S:P --to S:P [--name N] [--items A,B]
+		b, err := ctlclient.NewBridge(req.From, req.To, req.Name, req.Items)
+		if err != nil {
+			return "", err
+		}
+		r, err := cl.CreateBridge(ctx, b)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("created bridge %s: %s:%s -> %s:%s (index %d)", b.Id, b.FromSurface, b.FromPort, b.ToSurface, b.ToPort, r.Index), nil
+	}
+	return "", fmt.Errorf("unknown action %q: use move, cordon, drain or bridge", action)
+}

@@ -1,0 +1,434 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/starlane/starlane/controller"
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/internal/tlsconf/tlstest"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+const testToken = "slj-dashboard-test"
+
+// startController runs a single-voter controller in this process and a dashboard
+// on it, served by an httptest server.
+func startController(t *testing.T) (*controller.Controller, *ctlclient.Client, *httptest.Server) {
+	t.Helper()
+	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
+		LeaseTTL: time.Second, RaftLogLevel: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), HeartbeatInterval: 100 * time.Millisecond, StatsInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(d.Close)
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(srv.Close)
+	cl, err := ctlclient.Dial([]string{c.APIAddr()}, tlsconf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return c, cl, srv
+}
+
+// heartbeat registers node id and keeps it alive, reporting a shard of nauvis whose
+// tick grows, until the test ends.
+func heartbeat(t *testing.T, cl *ctlclient.Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	if err := cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
+		_, err := n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: testToken,
+			Node: &pb.Node{Id: id, Address: "127.0.0.1:1", Capacity: &pb.NodeCapacity{Cores: 2}}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for tick := uint64(60); ctx.Err() == nil; tick += 6 {
+			// Report under nauvis's current epoch once it is placed here, as a node would.
+			var epoch uint64
+			cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+				r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: "nauvis"})
+				if err == nil {
+					epoch = r.Surface.GetAssignment().GetEpoch()
+				}
+				return nil
+			})
+			cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
+				_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id,
+					Shards: []*pb.ShardStats{{Surface: "nauvis", Epoch: epoch, Role: pb.ShardRole_SHARD_ROLE_PRIMARY, Tick: tick, UpsMilli: 60000, TickCostUs: 1000}}})
+				return err
+			})
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// sse reads server-sent events from the dashboard's stream.
+type sse struct {
+	r    *bufio.Reader
+	body io.Closer
+}
+
+func openStream(t *testing.T, base string) *sse {
+	t.Helper()
+	resp, err := http.Get(base + "/api/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("stream Content-Type %q", ct)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return &sse{r: bufio.NewReader(resp.Body), body: resp.Body}
+}
+
+// next returns the next event's name and data.
+func (s *sse) next(t *testing.T) (string, string) {
+	t.Helper()
+	var name, data string
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "" && name != "":
+			return name, data
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+}
+
+// until reads the stream until fn accepts an event, for at most d.
+func (s *sse) until(t *testing.T, d time.Duration, what string, fn func(name, data string) bool) {
+	t.Helper()
+	done := make(chan struct{})
+	timer := time.AfterFunc(d, func() { s.body.Close() })
+	defer timer.Stop()
+	defer close(done)
+	for {
+		name, data := s.next(t)
+		if fn(name, data) {
+			return
+		}
+		select {
+		case <-done:
+			t.Fatalf("no %s within %v", what, d)
+		default:
+		}
+	}
+}
+
+// The stream pushes the live stats of a heartbeating node as its tick grows, and
+// each event of the FSM as it is committed.
+func TestStreamPushesStatsAndEvents(t *testing.T) {
+	_, cl, srv := startController(t)
+	st := openStream(t, srv.URL)
+	heartbeat(t, cl, "n1")
+
+	st.until(t, 10*time.Second, "node n1 up with nauvis's tick", func(name, data string) bool {
+		if name != "state" {
+			return false
+		}
+		var s Snapshot
+		json.Unmarshal([]byte(data), &s)
+		for _, n := range s.Nodes {
+			if n.ID == "n1" && n.Status == "up" && n.LoadPct > 0 {
+				return len(s.Controllers) == 1 && s.Controllers[0].State == "leader"
+			}
+		}
+		return false
+	})
+
+	// A committed change arrives as an event.
+	if err := cl.Cluster(context.Background(), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: ctlclient.NewRequestID(), Name: "nauvis", Map: "starter", Replicas: 1})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.until(t, 5*time.Second, "the surface.created event", func(name, data string) bool {
+		var e Event
+		return name == "event" && json.Unmarshal([]byte(data), &e) == nil && e.Kind == "surface.created" && e.Subject == "nauvis"
+	})
+	// And the surface's tick, from the node's heartbeats, keeps growing in the state.
+	var last uint64
+	grew := 0
+	st.until(t, 10*time.Second, "nauvis's tick to grow", func(name, data string) bool {
+		if name != "state" {
+			return false
+		}
+		var s Snapshot
+		json.Unmarshal([]byte(data), &s)
+		for _, sf := range s.Surfaces {
+			if sf.Name == "nauvis" && sf.Node == "n1" && sf.Tick > last {
+				if last > 0 {
+					grew++
+				}
+				last = sf.Tick
+			}
+		}
+		return grew >= 3
+	})
+}
+
+func TestPagesRender(t *testing.T) {
+	c, cl, srv := startController(t)
+	heartbeat(t, cl, "n1")
+	// Wait for the first state so the pages have something to render.
+	st := openStream(t, srv.URL)
+	st.until(t, 10*time.Second, "n1 in the state", func(name, data string) bool {
+		return name == "state" && strings.Contains(data, `"id":"n1"`)
+	})
+	for path, want := range map[string]string{
+		"/":                 c.ID(),
+		"/surfaces":         `id="surfaces"`,
+		"/bridges":          `id="bridge-graph"`,
+		"/events":           `id="events"`,
+		"/map":              `id="map"`,
+		"/static/app.js":    "EventSource",
+		"/static/style.css": "--accent",
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, want 200 with %q", path, resp.StatusCode, want)
+		}
+		if !strings.HasPrefix(path, "/static/") && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Errorf("GET %s: no same-origin content security policy", path)
+		}
+	}
+	if resp, _ := http.Get(srv.URL + "/no-such-page"); resp.StatusCode != 404 {
+		t.Errorf("unknown page: %d, want 404", resp.StatusCode)
+	}
+}
+
+func post(t *testing.T, url, body string, hdr map[string]string) (int, map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]string
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// Actions validate as the CLI does and change the cluster through the same calls.
+func TestActions(t *testing.T) {
+	_, cl, srv := startController(t)
+	heartbeat(t, cl, "n1")
+	act := srv.URL + "/api/actions/"
+
+	code, out := post(t, act+"bridge", `{"from":"nauvis","to":"vulcanus:in"}`, nil)
+	if code != 400 || !strings.Contains(out["error"], `--from "nauvis": want SURFACE:PORT`) {
+		t.Errorf("bridge with a bad end: %d %v, want 400 with the CLI's message", code, out)
+	}
+	code, out = post(t, act+"bridge", `{"from":"nauvis:out","to":"vulcanus:in"}`, nil)
+	if code != 404 && code != 400 || out["error"] == "" {
+		t.Errorf("bridge between unknown surfaces: %d %v, want a refusal naming the problem", code, out)
+	}
+	code, out = post(t, act+"cordon", `{"node":"n9","cordoned":true}`, nil)
+	if code != 404 || !strings.Contains(out["error"], "n9") {
+		t.Errorf("cordon of an unknown node: %d %v, want 404 naming it", code, out)
+	}
+	code, out = post(t, act+"cordon", `{"node":"n1","cordoned":true}`, nil)
+	if code != 200 || !strings.Contains(out["message"], "cordoned n1") {
+		t.Fatalf("cordon n1: %d %v", code, out)
+	}
+	var cordoned bool
+	cl.Cluster(context.Background(), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: "n1"})
+		cordoned = err == nil && r.Node.Cordoned
+		return err
+	})
+	if !cordoned {
+		t.Error("the cordon action did not cordon n1")
+	}
+	code, out = post(t, act+"drain", `{"node":"n1"}`, nil)
+	if code != 200 {
+		t.Errorf("drain of a node holding nothing: %d %v, want 200", code, out)
+	}
+	code, out = post(t, act+"move", `{"surface":"nowhere"}`, nil)
+	if code != 404 || !strings.Contains(out["error"], "nowhere") {
+		t.Errorf("move of an unknown surface: %d %v, want 404 naming it", code, out)
+	}
+	if code, _ := post(t, act+"explode", `{}`, nil); code != 400 {
+		t.Errorf("unknown action: %d, want 400", code)
+	}
+	if code, _ := post(t, act+"cordon", `{"node":"n1"}`, map[string]string{"Origin": "http://evil.example"}); code != 403 {
+		t.Errorf("cross-origin action: %d, want 403", code)
+	}
+	if code, _ := post(t, act+"cordon", `{"node":"n1"}`, map[string]string{"Content-Type": "text/plain"}); code != 415 {
+		t.Errorf("form-encoded action: %d, want 415", code)
+	}
+}
+
+// tokenCatcher is a ClusterService that records the metadata of CordonNode calls.
+type tokenCatcher struct {
+	pb.UnimplementedClusterServiceServer
+	mu   sync.Mutex
+	auth []string
+}
+
+func (f *tokenCatcher) CordonNode(ctx context.Context, req *pb.CordonNodeRequest) (*pb.CordonNodeResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.mu.Lock()
+	f.auth = append(f.auth, strings.Join(md.Get("authorization"), ","))
+	f.mu.Unlock()
+	return &pb.CordonNodeResponse{Index: 7}, nil
+}
+
+// The operator token the page keeps reaches the controller with the action.
+func TestActionPassesOperatorToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &tokenCatcher{}
+	gs := grpc.NewServer()
+	pb.RegisterClusterServiceServer(gs, fake)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	d, err := New(Config{ControllerID: "c1", SelfAddr: ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(srv.Close)
+
+	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "op-secret"})
+	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, nil)
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if len(fake.auth) != 2 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "" {
+		t.Errorf("controller saw authorization %q, want [\"Bearer op-secret\" \"\"]", fake.auth)
+	}
+}
+
+func TestMapTileErrors(t *testing.T) {
+	_, _, srv := startController(t)
+	for path, want := range map[string]int{
+		"/api/map/nauvis/3/0/0.png":        400, // not a zoom level
+		"/api/map/nauvis/8/x/0.png":        400,
+		"/api/map/nauvis/8/0/99999999.png": 400, // beyond the map
+		"/api/map/nauvis/8/0/0.png":        502, // no such surface running
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || len(b) == 0 {
+			t.Errorf("GET %s: %d %q, want %d with a reason", path, resp.StatusCode, b, want)
+		}
+	}
+}
+
+// With TLS, the dashboard's own calls (as its controller) pass the API's
+// authorization, and only an operator's certificate opens it.
+func TestTLSDashboardNeedsOperatorCertificate(t *testing.T) {
+	certs := tlstest.Write(t, t.TempDir())
+	ctlTLS := certs.Config(tlsconf.RoleController)
+	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, TLS: ctlTLS, RaftLogLevel: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), TLS: ctlTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(d.Close)
+	srv := httptest.NewUnstartedServer(d.Handler())
+	if srv.TLS, err = ctlTLS.Server(); err != nil {
+		t.Fatal(err)
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client := func(role tlsconf.Role) *http.Client {
+		cfg, err := certs.Config(role).Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	}
+
+	op := client(tlsconf.RoleOperator)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var body struct{ State Snapshot }
+		resp, err := op.Get(srv.URL + "/api/state")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+		}
+		s := body.State
+		if err == nil && resp.StatusCode == 200 && s.Index > 0 && s.Error == "" && len(s.Controllers) == 1 && s.Controllers[0].State == "leader" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard never showed live state over TLS: %v %+v", err, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, role := range []tlsconf.Role{tlsconf.RoleNode, tlsconf.RolePlayer} {
+		resp, err := client(role).Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(b), "role operator") {
+			t.Errorf("dashboard with a %s certificate: %d %q, want 403 asking for an operator certificate", role, resp.StatusCode, b)
+		}
+	}
+}

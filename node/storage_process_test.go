@@ -1,0 +1,337 @@
+package node_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/starlane/starlane/internal/proctest"
+)
+
+// faultSurface is what these tests read of `surface get --json`.
+type faultSurface struct {
+	Primary string `json:"primary"`
+	Stats   *struct {
+		Tick          uint64 `json:"tick"`
+		ConfirmedTick uint64 `json:"confirmed_tick"`
+	} `json:"stats"`
+	Replication *struct {
+		Synced []string `json:"synced"`
+	} `json:"replication"`
+	Events []struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"events"`
+}
+
+func (s faultSurface) tick() uint64 {
+	if s.Stats == nil {
+		return 0
+	}
+	return s.Stats.Tick
+}
+
+func (s faultSurface) confirmed() uint64 {
+	if s.Stats == nil {
+		return 0
+	}
+	return s.Stats.ConfirmedTick
+}
+
+func faultSurfaceOf(t *testing.T, c *proctest.Cluster, name string) faultSurface {
+	t.Helper()
+	var s faultSurface
+	c.JSON(&s, "surface", "get", name)
+	return s
+}
+
+// listStatus runs `surface list` (the table an operator reads) and returns each
+// surface's STATUS column.
+func listStatus(t *testing.T, c *proctest.Cluster) map[string]string {
+	t.Helper()
+	out := c.CLI("surface", "list")
+	cols := regexp.MustCompile(`\s{2,}`)
+	st := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := cols.Split(strings.TrimSpace(line), -1)
+		st[f[0]] = f[len(f)-1]
+	}
+	return st
+}
+
+func hasEvent(s faultSurface, kind, text string) bool {
+	for _, e := range s.Events {
+		if e.Kind == kind && strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// ticking waits until surface name runs on node (any node if "") with its tick
+// moving past from.
+func ticking(t *testing.T, c *proctest.Cluster, d time.Duration, name, node string, from uint64) faultSurface {
+	t.Helper()
+	var s faultSurface
+	proctest.Eventually(t, d, name+" ticking on "+node, func() bool {
+		s = faultSurfaceOf(t, c, name)
+		return (node == "" || s.Primary == node) && s.tick() > from+30
+	})
+	return s
+}
+
+// dumpOnFailure logs the cluster's state and the processes' last lines when the
+// test fails.
+func dumpOnFailure(t *testing.T, c *proctest.Cluster) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		out, _, _ := proctest.Run(t, bin, 10*time.Second, "surface", "list", "--controller", c.CtlAddr)
+		t.Logf("surface list:\n%s", out)
+		for _, p := range append([]*proctest.Process{c.Controller}, c.Nodes["n1"], c.Nodes["n2"]) {
+			lines := strings.Split(p.Log(), "\n")
+			t.Logf("--- %s (last lines)\n%s", p.Name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
+}
+
+// logRoot returns the page of a shard store's input-log bucket root.
+func logRoot(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var root int64
+	_ = db.View(func(tx *bolt.Tx) error { root = int64(tx.Bucket([]byte("log")).RootPage()); return nil })
+	return root
+}
+
+func smash(t *testing.T, path string, off int64, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0x5a, 0xc3, 0x17, 0xe8}, n/4), off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCorruptShardStore stops a whole cluster, damages two shard stores on n1 (the
+// input log's root page of a, which has a synced standby on n2; both meta pages of
+// c, which has none) and starts it again. The node must not crash: it moves the
+// damaged files aside, a runs on from its standby with no confirmed tick lost, c
+// is listed `failed: store corrupt on n1` with an event, and b, on the same node
+// with an intact store, keeps running.
+func TestCorruptShardStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	for _, n := range []string{"n1", "n2"} {
+		c.StartNode(n, "--checkpoint-every", "120")
+	}
+	c.WaitNodes("n1", "n2")
+	dumpOnFailure(t, c)
+	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
+	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
+	c.CLI("surface", "create", "c", "--node", "n1", "--replicas", "1")
+	proctest.Eventually(t, 60*time.Second, "a synced on n2 and every surface past tick 300", func() bool {
+		a := faultSurfaceOf(t, c, "a")
+		return a.Replication != nil && len(a.Replication.Synced) == 1 && a.tick() > 300 &&
+			faultSurfaceOf(t, c, "b").tick() > 300 && faultSurfaceOf(t, c, "c").tick() > 300
+	})
+	c.Nodes["n1"].Stop()
+	c.Nodes["n2"].Stop()
+	c.Controller.Stop()
+	confirmed := map[string]uint64{}
+	for _, s := range []string{"a", "b", "c"} {
+		_, last := logTicks(t, filepath.Join(dir, "n1", "shards", s, "shard.db"))
+		confirmed[s] = last
+	}
+	storeA, storeC := filepath.Join(dir, "n1", "shards", "a", "shard.db"), filepath.Join(dir, "n1", "shards", "c", "shard.db")
+	smash(t, storeA, logRoot(t, storeA)*int64(os.Getpagesize()), 8192)
+	smash(t, storeC, 16, 48)
+	smash(t, storeC, int64(os.Getpagesize())+16, 48)
+
+	c.Controller.Restart(t)
+	c.Nodes["n1"].Restart(t)
+	c.Nodes["n2"].Restart(t)
+	restarted := time.Now()
+	// a is pinned to n1: it runs on n2 first, then moves back to n1's new copy.
+	a := ticking(t, c, 30*time.Second, "a", "", confirmed["a"])
+	t.Logf("a ticks again %v after the restart (tick %d, last durable tick before the stop %d)", time.Since(restarted).Round(time.Millisecond), a.tick(), confirmed["a"])
+	ticking(t, c, 30*time.Second, "b", "n1", confirmed["b"])
+	proctest.Eventually(t, 30*time.Second, "c listed as failed: store corrupt on n1", func() bool {
+		return listStatus(t, c)["c"] == "failed: store corrupt on n1"
+	})
+	// While n1 gets a new standby copy the status may name the placement under way.
+	proctest.Eventually(t, 30*time.Second, "a listed as placed after the takeover", func() bool {
+		return strings.HasPrefix(listStatus(t, c)["a"], "placed")
+	})
+	proctest.Eventually(t, 10*time.Second, "a surface.failed event for c", func() bool {
+		return hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "store corrupt")
+	})
+	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
+		t.Errorf("no promotion event for a: %+v", faultSurfaceOf(t, c, "a").Events)
+	}
+	for _, p := range []string{storeA, storeC} {
+		if m, _ := filepath.Glob(p + ".corrupt-*"); len(m) != 1 {
+			t.Errorf("%s was not moved aside: %v", p, m)
+		}
+	}
+	if log := c.Nodes["n1"].Log(); strings.Contains(log, "panic:") || strings.Contains(log, "fatal error") {
+		t.Errorf("n1 crashed:\n%s", log)
+	}
+}
+
+// logTicks reads the first and last tick of a stopped shard store's input log.
+func logTicks(t *testing.T, path string) (first, last uint64) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_ = db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket([]byte("log")).Cursor()
+		if k, _ := cur.First(); k != nil {
+			first = beUint64(k)
+		}
+		if k, _ := cur.Last(); k != nil {
+			last = beUint64(k)
+		}
+		return nil
+	})
+	return first, last
+}
+
+func beUint64(b []byte) uint64 {
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}
+
+// mountTmpfs mounts a small tmpfs at dir, or skips the test saying why not.
+func mountTmpfs(t *testing.T, dir, size string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("a full disk needs a small file system: mounting a %s tmpfs at %s failed (%v: %s); run as root (or with CAP_SYS_ADMIN) to test it", size, dir, err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Logf("umount %s: %v %s", dir, err, out)
+		}
+	})
+}
+
+// fill writes to path until the file system is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 16<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// TestDiskFull runs n1 on a 3 MB tmpfs and fills it while its surfaces tick. n1
+// checkpoints rarely, so their input logs grow and soon need a page the disk
+// cannot give. a, with a synced standby on n2, must tick there within 5 s of
+// failing, with no confirmed tick lost; b, with no standby, is listed `failed:
+// disk full on n1` with a surface.failed event; once the space is freed, b runs
+// again by itself from where it stood.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	mountTmpfs(t, filepath.Join(dir, "n1"), "3m")
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1", "--checkpoint-every", "1000000")
+	c.StartNode("n2")
+	c.WaitNodes("n1", "n2")
+	dumpOnFailure(t, c)
+	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
+	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
+	proctest.Eventually(t, 30*time.Second, "a placed on n1", func() bool { return faultSurfaceOf(t, c, "a").Primary == "n1" })
+	c.CLI("surface", "pin", "a", "--unpin") // the takeover must stay on n2
+	proctest.Eventually(t, 60*time.Second, "a synced on n2 and both surfaces past tick 200", func() bool {
+		a := faultSurfaceOf(t, c, "a")
+		return a.Replication != nil && len(a.Replication.Synced) == 1 && a.tick() > 200 && faultSurfaceOf(t, c, "b").tick() > 200
+	})
+	before := map[string]uint64{"a": faultSurfaceOf(t, c, "a").confirmed(), "b": faultSurfaceOf(t, c, "b").confirmed()}
+	filler := filepath.Join(dir, "n1", "filler")
+	fill(t, filler)
+	full := time.Now()
+
+	var failedAt time.Time
+	proctest.Eventually(t, 60*time.Second, "a to fail on n1's full disk", func() bool {
+		st := listStatus(t, c)
+		if st["a"] == "failed: disk full on n1" || faultSurfaceOf(t, c, "a").Primary == "n2" {
+			failedAt = time.Now()
+			return true
+		}
+		return false
+	})
+	a := ticking(t, c, 5*time.Second, "a", "n2", before["a"])
+	t.Logf("a failed %v after the disk filled and ticks on its standby n2 %v later (confirmed %d, before the fill %d)",
+		failedAt.Sub(full).Round(time.Millisecond), time.Since(failedAt).Round(time.Millisecond), a.confirmed(), before["a"])
+	if a.confirmed() < before["a"] {
+		t.Errorf("a lost confirmed ticks: %d before the disk filled, %d after the takeover", before["a"], a.confirmed())
+	}
+	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
+		t.Errorf("no promotion event for a")
+	}
+	proctest.Eventually(t, 30*time.Second, "b listed as failed: disk full on n1", func() bool {
+		return listStatus(t, c)["b"] == "failed: disk full on n1"
+	})
+	proctest.Eventually(t, 10*time.Second, "a surface.failed event for b", func() bool {
+		return hasEvent(faultSurfaceOf(t, c, "b"), "surface.failed", "disk full")
+	})
+	stuck := faultSurfaceOf(t, c, "b")
+	if stuck.confirmed() < before["b"] {
+		t.Errorf("b's confirmed tick went back from %d to %d", before["b"], stuck.confirmed())
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	b := ticking(t, c, 60*time.Second, "b", "n1", stuck.tick())
+	t.Logf("b runs again %v after the space was freed (tick %d; confirmed %d when it failed)", time.Since(freed).Round(time.Millisecond), b.tick(), stuck.confirmed())
+	proctest.Eventually(t, 10*time.Second, "b listed as placed again", func() bool {
+		return strings.HasPrefix(listStatus(t, c)["b"], "placed")
+	})
+	if b.confirmed() < stuck.confirmed() {
+		t.Errorf("b lost confirmed ticks: %d when the disk filled, %d after it resumed", stuck.confirmed(), b.confirmed())
+	}
+}

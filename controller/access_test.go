@@ -61,7 +61,11 @@ func TestOperatorTokens(t *testing.T) {
 	}
 	mk := func(name, role string, ttl int64) string {
 		t.Helper()
-		r, err := access.CreateToken(as(admin), &pb.CreateTokenRequest{Name: name, Role: role, TtlSeconds: ttl})
+		var r *pb.CreateTokenResponse
+		err := retry(func() (err error) {
+			r, err = access.CreateToken(as(admin), &pb.CreateTokenRequest{RequestId: NewSecret("t-")[:40], Name: name, Role: role, TtlSeconds: ttl})
+			return err
+		})
 		if err != nil {
 			t.Fatalf("create %s token: %v", role, err)
 		}
@@ -225,10 +229,13 @@ func TestPlayerTickets(t *testing.T) {
 	if !strings.HasPrefix(bob.Key, PlayerKeyPrefix) {
 		t.Fatalf("player key %q", bob.Key)
 	}
+	var r *pb.IssueTicketResponse
+	err = retry(func() (err error) {
+		r, err = access.IssueTicket(ctx, &pb.IssueTicketRequest{Player: "bob", PlayerKey: bob.Key})
+		return err
+	})
 	var pub ed25519.PublicKey
 	tc.get(0).fsm.read(func(s *state) { pub = s.access.playerAccess().TicketPublicKey })
-
-	r, err := access.IssueTicket(ctx, &pb.IssueTicketRequest{Player: "bob", PlayerKey: bob.Key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +327,18 @@ func TestAccessSnapshot(t *testing.T) {
 	}
 	if len(r.access.audit) != 5 || !proto.Equal(r.access.players["bob"], s.access.players["bob"]) {
 		t.Errorf("restored access: %d audit entries, bob %v", len(r.access.audit), r.access.players["bob"])
+	}
+}
+
+// retry retries a call while no leader answers (a young cluster may still move
+// its leadership).
+func retry(call func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := call()
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

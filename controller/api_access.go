@@ -239,7 +239,7 @@ func (a *accessAPI) IssueTicket(ctx context.Context, req *pb.IssueTicketRequest)
 // had one, the first admin token the controller was started with.
 func (c *Controller) ensureAccessKeys(ctx context.Context) {
 	var haveKey, haveTokens bool
-	c.fsm.read(func(s *state) { haveKey, haveTokens = s.access.ticketSeed != nil, len(s.access.tokens) > 0 })
+	c.fsm.read(func(s *state) { haveKey, haveTokens = s.access.ticketSeed != nil, s.access.hasBootstrapToken() })
 	if !haveKey {
 		seed := make([]byte, 32)
 		if _, err := rand.Read(seed); err != nil {

@@ -422,7 +422,29 @@ func (c *Controller) goRun(fn func()) {
 
 // tokens is the operator-token check of this controller's API.
 func (c *Controller) tokens() authz.Tokens {
-	return authz.Tokens{Store: c.fsm, Now: c.now}
+	return authz.Tokens{Store: bootstrapStore{FSM: c.fsm, pending: c.cfg.AdminToken}, Now: c.now}
+}
+
+// bootstrapStore enforces tokens from the first moment on a controller started
+// with an admin token to install: until the leader has committed it, that
+// token is the only one, so no caller can slip in a token of its own first.
+type bootstrapStore struct {
+	*FSM
+	pending string
+}
+
+func (b bootstrapStore) TokensEnforced() bool {
+	return b.pending != "" || b.FSM.TokensEnforced()
+}
+
+func (b bootstrapStore) LookupToken(hash string) (authz.TokenRecord, bool) {
+	if r, ok := b.FSM.LookupToken(hash); ok {
+		return r, true
+	}
+	if b.pending != "" && hash == authz.HashToken(b.pending) && !b.FSM.bootstrapInstalled() {
+		return authz.TokenRecord{ID: authz.TokenID(hash), Name: "bootstrap-admin", Role: authz.OpAdmin}, true
+	}
+	return authz.TokenRecord{}, false
 }
 
 // Authorize checks an operator token for a full gRPC method name, as the API

@@ -92,6 +92,23 @@ func (a *accessState) record(index uint64, unixMS int64, actor *pb.Actor, code c
 	}
 }
 
+// hasBootstrapToken reports whether the first admin token was installed.
+func (a *accessState) hasBootstrapToken() bool {
+	for _, t := range a.tokens {
+		if t.CreatedBy == "bootstrap" {
+			return true
+		}
+	}
+	return false
+}
+
+// bootstrapInstalled reports whether the first admin token was installed.
+func (f *FSM) bootstrapInstalled() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.access.hasBootstrapToken()
+}
+
 // usableAdmins counts admin tokens that are not revoked and do not expire
 // before now.
 func (a *accessState) usableAdmins(now int64, except string) int {
@@ -123,7 +140,7 @@ func (s *state) applyAccess(index uint64, now int64, cmd *pb.AccessCmd) (codes.C
 		if _, err := authz.ParseOpRole(t.Role); err != nil {
 			return fail(codes.InvalidArgument, "%v", err)
 		}
-		if op.CreateToken.OnlyIfNone && len(a.tokens) > 0 {
+		if op.CreateToken.OnlyIfNone && a.hasBootstrapToken() {
 			return codes.OK, ""
 		}
 		if a.tokens[t.Id] != nil {

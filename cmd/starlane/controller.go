@@ -148,14 +148,15 @@ func firstAdminToken(cfg *controller.Config) (bool, error) {
 		cfg.AdminToken = ""
 		return false, nil
 	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft.db")); err == nil {
+		cfg.AdminToken = ""
+		return false, nil // not a new cluster: its tokens are in its state
+	}
 	if cfg.AdminToken != "" {
 		if !strings.HasPrefix(cfg.AdminToken, authz.TokenPrefix) || len(cfg.AdminToken) < 24 {
 			return false, fmt.Errorf("--admin-token: an operator token starts with %q and has at least 24 characters", authz.TokenPrefix)
 		}
 		return false, nil
-	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft.db")); err == nil {
-		return false, nil // not a new cluster: its tokens are in its state
 	}
 	cfg.AdminToken = controller.NewSecret(authz.TokenPrefix)
 	return true, nil

@@ -48,6 +48,7 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "ListTokens":        OpAdmin,
 	accessSvc + "RevokeToken":       OpAdmin,
 	accessSvc + "SetAccessSettings": OpAdmin,
+	saveSvc + "DeleteSave":          OpAdmin,
 
 	// No token: a joining controller holds a controller certificate (TLS) and
 	// no token; a player proves itself with its player key.

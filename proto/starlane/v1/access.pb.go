@@ -1123,8 +1123,8 @@ func (*AccessCmd_Chat) isAccessCmd_Op() {}
 type CreateTokenCmd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Token *OperatorToken         `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	// only_if_none installs the token only in a cluster that never had one (the
-	// first admin token at bootstrap).
+	// only_if_none installs the token only if no first admin token was
+	// installed yet (created_by "bootstrap").
 	OnlyIfNone    bool `protobuf:"varint,2,opt,name=only_if_none,json=onlyIfNone,proto3" json:"only_if_none,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -78,8 +78,8 @@ func TestOperatorTokens(t *testing.T) {
 	short := mk("short", "read", 1)
 	revoked := mk("gone", "admin", 0)
 	var revokedID string
-	lt, err := access.ListTokens(as(admin), &pb.ListTokensRequest{})
-	if err != nil {
+	var lt *pb.ListTokensResponse
+	if err := retry(func() (err error) { lt, err = access.ListTokens(as(admin), &pb.ListTokensRequest{}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	for _, tk := range lt.Tokens {
@@ -90,20 +90,30 @@ func TestOperatorTokens(t *testing.T) {
 			t.Errorf("token list shows a hash: %+v", tk)
 		}
 	}
-	if _, err := access.RevokeToken(as(admin), &pb.RevokeTokenRequest{Id: revokedID}); err != nil {
+	if err := retry(func() error {
+		_, err := access.RevokeToken(as(admin), &pb.RevokeTokenRequest{RequestId: "revoke-gone", Id: revokedID})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var join string
-	if r, err := cluster.GetJoinToken(as(admin), &pb.GetJoinTokenRequest{}); err != nil {
+	if err := retry(func() error {
+		r, err := cluster.GetJoinToken(as(admin), &pb.GetJoinTokenRequest{})
+		if err == nil {
+			join = r.Token
+		}
+		return err
+	}); err != nil {
 		t.Fatal(err)
-	} else {
-		join = r.Token
 	}
 	// Working calls first: the refusals below are about tokens.
-	if _, err := cluster.ListSurfaces(as(reader), &pb.ListSurfacesRequest{}); err != nil {
+	if err := retry(func() error { _, err := cluster.ListSurfaces(as(reader), &pb.ListSurfacesRequest{}); return err }); err != nil {
 		t.Fatalf("read token listing surfaces: %v", err)
 	}
-	if _, err := cluster.CreateSurface(as(operator), &pb.CreateSurfaceRequest{Name: "nauvis"}); err != nil {
+	if err := retry(func() error {
+		_, err := cluster.CreateSurface(as(operator), &pb.CreateSurfaceRequest{RequestId: "create-nauvis", Name: "nauvis"})
+		return err
+	}); err != nil {
 		t.Fatalf("operate token creating a surface: %v", err)
 	}
 	time.Sleep(1100 * time.Millisecond) // the 1 s token expires
@@ -146,39 +156,41 @@ func TestOperatorTokens(t *testing.T) {
 			return err
 		}, codes.PermissionDenied, "a node join token grants no operator rights"},
 	} {
-		err := c.call()
+		err := retry(c.call)
 		if status.Code(err) != c.code || !strings.Contains(status.Convert(err).Message(), c.msg) {
 			t.Errorf("%s: %v; want %v %q", c.name, err, c.code, c.msg)
 		}
 	}
-	if err := func() error { _, err := cluster.ListSurfaces(as(short), &pb.ListSurfacesRequest{}); return err }(); !strings.Contains(status.Convert(err).Message(), "expired at") {
+	if err := retry(func() error { _, err := cluster.ListSurfaces(as(short), &pb.ListSurfacesRequest{}); return err }); !strings.Contains(status.Convert(err).Message(), "expired at") {
 		t.Errorf("expired token: %v", err)
 	}
 	// The join token reaches only what a node needs of the operator API.
 	jctx := metadata.AppendToOutgoingContext(ctx, authz.JoinTokenKey, join)
-	if _, err := cluster.GetSurface(jctx, &pb.GetSurfaceRequest{Name: "nauvis"}); err != nil {
+	if err := retry(func() error { _, err := cluster.GetSurface(jctx, &pb.GetSurfaceRequest{Name: "nauvis"}); return err }); err != nil {
 		t.Errorf("node join token locating a surface: %v", err)
 	}
-	if _, err := cluster.ListSurfaces(jctx, &pb.ListSurfacesRequest{}); status.Code(err) != codes.Unauthenticated {
+	if err := retry(func() error { _, err := cluster.ListSurfaces(jctx, &pb.ListSurfacesRequest{}); return err }); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("node join token listing surfaces: %v; want Unauthenticated", err)
 	}
 
 	// The last usable admin token cannot be revoked.
 	var adminID string
-	lt, _ = access.ListTokens(as(admin), &pb.ListTokensRequest{})
+	if err := retry(func() (err error) { lt, err = access.ListTokens(as(admin), &pb.ListTokensRequest{}); return err }); err != nil {
+		t.Fatal(err)
+	}
 	for _, tk := range lt.Tokens {
 		if tk.CreatedBy == "bootstrap" {
 			adminID = tk.Id
 		}
 	}
-	_, err = access.RevokeToken(as(admin), &pb.RevokeTokenRequest{Id: adminID})
+	err = retry(func() error { _, err := access.RevokeToken(as(admin), &pb.RevokeTokenRequest{Id: adminID}); return err })
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "last usable admin token") {
 		t.Errorf("revoking the last admin token: %v", err)
 	}
 
 	// The audit log names who did each write, refused writes included.
-	al, err := access.ListAudit(as(reader), &pb.ListAuditRequest{})
-	if err != nil {
+	var al *pb.ListAuditResponse
+	if err := retry(func() (err error) { al, err = access.ListAudit(as(reader), &pb.ListAuditRequest{}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

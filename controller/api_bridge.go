@@ -3,11 +3,14 @@ package controller
 import (
 	"context"
 	"sort"
+	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -17,6 +20,9 @@ func (a *clusterAPI) CreateBridge(ctx context.Context, req *pb.CreateBridgeReque
 	b := req.GetBridge()
 	if b == nil || b.Id == "" {
 		return nil, status.Error(codes.InvalidArgument, "a bridge needs an id")
+	}
+	if err := a.c.checkBridgePorts(ctx, b); err != nil {
+		return nil, err
 	}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateBridge{CreateBridge: &pb.CreateBridgeCmd{Bridge: b}}})
 	if err != nil {
@@ -135,4 +141,53 @@ func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 		out = append(out, r)
 	}
 	return out
+}
+
+// checkBridgePorts asks the nodes running a new bridge's surfaces whether its
+// ports exist with the right direction, so a misnamed or reversed port fails
+// now rather than later in a status column. A surface that is not running, or
+// whose node does not answer within a second, is not checked (its bridge end
+// then reports the problem).
+func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) error {
+	type end struct {
+		surface, port, addr string
+		export              bool
+	}
+	var ends []end
+	c.fsm.read(func(s *state) {
+		for _, e := range []end{{surface: b.FromSurface, port: b.FromPort, export: true}, {surface: b.ToSurface, port: b.ToPort}} {
+			sf := s.surfaces[e.surface]
+			if sf == nil || e.port == "" {
+				continue
+			}
+			if n := s.nodes[sf.GetAssignment().GetPrimary()]; n != nil && n.Address != "" {
+				e.addr = n.Address
+				ends = append(ends, e)
+			}
+		}
+	})
+	creds, err := ctlclient.Credentials(c.cfg.TLS)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ends {
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		cc, err := grpc.NewClient(e.addr, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			cancel()
+			continue
+		}
+		r, err := pb.NewShardServiceClient(cc).GetShard(qctx, &pb.GetShardRequest{Surface: e.surface, Ports: []*pb.PortQuery{{Name: e.port, Export: e.export}}})
+		cc.Close()
+		cancel()
+		if err != nil || len(r.PortErrors) == 0 || r.PortErrors[0] == "" {
+			continue
+		}
+		side := "--from"
+		if !e.export {
+			side = "--to"
+		}
+		return status.Errorf(codes.FailedPrecondition, "bridge %s: %s %s:%s: %s", b.Id, side, e.surface, e.port, r.PortErrors[0])
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -94,6 +95,13 @@ func receiveBlob(blobs *blobstore.Store, start *pb.UploadSaveStart, offset int64
 		}
 		if _, err := w.Write(m.GetChunk()); err != nil {
 			w.Close()
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+				// The part received is dropped: kept, it would leave the controller
+				// no room for its Raft log. Not retried by clients.
+				blobs.Delete(start.Sha256)
+				return status.Errorf(codes.ResourceExhausted, "disk full on this controller after %d of the save's %d bytes (%v); the partial upload was dropped. Free space in its data dir and run the command again",
+					w.Size(), start.Size, err)
+			}
 			return status.Errorf(codes.InvalidArgument, "%v: the upload said %d bytes", err, start.Size)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -434,6 +435,12 @@ func raftError(err error) error {
 		return status.Error(codes.Unavailable, "controller is shutting down; retry on another controller")
 	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return status.Error(codes.Unavailable, "leadership transfer in progress; retry")
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		// hashicorp/raft quotes the log store's error instead of wrapping it.
+		strings.Contains(err.Error(), syscall.ENOSPC.Error()) || strings.Contains(err.Error(), syscall.EDQUOT.Error()):
+		// Not retried by clients: the same write fails again until someone frees
+		// space. Nothing was committed (the log append failed as a whole).
+		return status.Errorf(codes.ResourceExhausted, "disk full: the leading controller cannot write its Raft log (%v); nothing was written. Free space in its data dir and retry", err)
 	}
 	return status.Errorf(codes.Internal, "raft: %v", err)
 }

@@ -66,9 +66,9 @@ func runUntilServingOrExit(t *testing.T, bin, logPath string, args []string, api
 }
 
 // TestDamagedControllerLog writes 20 acknowledged surfaces through a single
-// controller, stops it, and damages its raft.db in many ways (both meta pages,
-// 8 KiB of random bytes, 4-byte overwrites at many offsets, truncations, an empty
-// file). Every restart must either refuse to start — exit code 1, a message naming
+// controller, stops it, and damages its raft.db in many ways (each meta page and
+// both, 8 KiB of random bytes, 4-byte overwrites at random offsets, truncations,
+// an empty file). Every restart must either refuse to start — exit code 1, a message naming
 // raft.db and --rebuild-from-peers, never advice to use --bootstrap, no Go panic
 // text — or serve all 20 surfaces: never 19.
 func TestDamagedControllerLog(t *testing.T) {
@@ -123,7 +123,7 @@ func TestDamagedControllerLog(t *testing.T) {
 		{"truncated mid-page", func(b []byte) []byte { return b[:3*ps+123] }},
 		{"empty", func(b []byte) []byte { return b[:0] }},
 	}
-	for i := 0; i < 16; i++ {
+	for i := 0; i < 8; i++ {
 		off := 2*ps + r.IntN(used-2*ps-4)
 		cases = append(cases, damage{fmt.Sprintf("4 bytes at %d", off), overwrite(off, 4)})
 	}

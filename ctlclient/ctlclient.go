@@ -37,6 +37,11 @@ const DefaultAttemptTimeout = 5 * time.Second
 // minAttempt is the shortest try Do makes while the call's deadline allows it.
 const minAttempt = 500 * time.Millisecond
 
+// suspectFor is how long a controller that let a try time out is passed over
+// while another one is ready (about the time keepalive needs to drop its
+// connection).
+const suspectFor = KeepaliveTime + KeepaliveTimeout
+
 // connectGrace is how long Do waits for a controller connection to be ready before
 // it tries another controller that is. gRPC reports a connection ready only once
 // the server has answered the HTTP/2 handshake, so a paused controller, whose
@@ -81,7 +86,9 @@ func DialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
 // with GOAWAY), and that drop a client that stops answering pings.
 func ServerKeepalive() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveTime / 2, PermitWithoutStream: true}),
+		// Permissive on purpose: other clients of the node's server (bridges,
+		// replication) may ping more often than ctlclient does.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 250 * time.Millisecond, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 	}
 }
@@ -110,6 +117,10 @@ type Client struct {
 	mu    sync.Mutex
 	cur   int
 	extra map[string]*grpc.ClientConn // leaders found outside addrs
+	// suspect[i] is when controller i last let a try run out its time: a paused
+	// controller's old connection stays ready until keepalive gives up on it, so
+	// for suspectFor it is tried only when no other one is ready.
+	suspect map[int]time.Time
 }
 
 // ParseAddrs splits a comma-separated --controller value.
@@ -132,7 +143,7 @@ func Dial(addrs []string, t tlsconf.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{addrs: addrs, creds: creds, AttemptTimeout: DefaultAttemptTimeout, extra: map[string]*grpc.ClientConn{}}
+	c := &Client{addrs: addrs, creds: creds, AttemptTimeout: DefaultAttemptTimeout, extra: map[string]*grpc.ClientConn{}, suspect: map[int]time.Time{}}
 	for _, a := range addrs {
 		cc, err := grpc.NewClient(a, DialOptions(creds)...)
 		if err != nil {
@@ -197,19 +208,25 @@ func Retryable(err error) bool {
 func (c *Client) pick(ctx context.Context) (int, *grpc.ClientConn) {
 	c.mu.Lock()
 	cur, conns := c.cur, c.conns
-	c.mu.Unlock()
-	if len(conns) == 1 || conns[cur].GetState() == connectivity.Ready {
+	now := time.Now()
+	usable := func(i int) bool {
+		return conns[i].GetState() == connectivity.Ready && now.Sub(c.suspect[i]) > suspectFor
+	}
+	if len(conns) == 1 || usable(cur) {
+		c.mu.Unlock()
 		return cur, conns[cur]
 	}
+	c.mu.Unlock()
 	for _, cc := range conns {
 		cc.Connect()
 	}
-	deadline := time.Now().Add(connectGrace)
+	deadline := now.Add(connectGrace)
 	for {
+		c.mu.Lock()
+		now = time.Now()
 		for k := range conns {
 			i := (cur + k) % len(conns)
-			if conns[i].GetState() == connectivity.Ready {
-				c.mu.Lock()
+			if usable(i) {
 				if c.cur == cur {
 					c.cur = i
 				}
@@ -217,11 +234,19 @@ func (c *Client) pick(ctx context.Context) (int, *grpc.ClientConn) {
 				return i, conns[i]
 			}
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		c.mu.Unlock()
+		if now.After(deadline) || ctx.Err() != nil {
 			return cur, conns[cur]
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// markSuspect records that controller i let a try run out its time.
+func (c *Client) markSuspect(i int) {
+	c.mu.Lock()
+	c.suspect[i] = time.Now()
+	c.mu.Unlock()
 }
 
 // attemptTimeout is the deadline of one try: AttemptTimeout, and with a deadline
@@ -283,6 +308,9 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 		i, cc := c.pick(ctx)
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(ctx))
 		err := fn(actx, cc)
+		if status.Code(err) == codes.DeadlineExceeded && actx.Err() != nil && ctx.Err() == nil {
+			c.markSuspect(i)
+		}
 		cancel()
 		// A TLS failure seen on every controller in turn is a setup mistake,
 		// not an outage: say what is wrong now instead of retrying to the

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -148,5 +149,73 @@ func TestAttemptTimeoutIsAShareOfTheDeadline(t *testing.T) {
 	}
 	if d := c.attemptTimeout(context.Background()); d != DefaultAttemptTimeout {
 		t.Errorf("a try without a deadline may take %v, want %v", d, DefaultAttemptTimeout)
+	}
+}
+
+// hungHealth accepts calls and never answers them: a controller whose connection
+// was set up before it froze.
+type hungHealth struct {
+	healthpb.UnimplementedHealthServer
+}
+
+func (hungHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A controller whose ready connection lets a try time out is passed over while
+// another one is ready: only the first call pays for it.
+func TestDoPassesOverAControllerThatTimedOut(t *testing.T) {
+	t.Parallel()
+	serve := func(h healthpb.HealthServer) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer(ServerKeepalive()...)
+		healthpb.RegisterHealthServer(srv, h)
+		go srv.Serve(ln)
+		t.Cleanup(srv.Stop)
+		return ln.Addr().String()
+	}
+	c, err := Dial([]string{serve(hungHealth{}), serve(health.NewServer())}, tlsconf.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	call := func() time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		start := time.Now()
+		if err := c.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+			_, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	// Both connections ready, the hung controller current: the first call pays
+	// one try for it.
+	for _, cc := range c.conns {
+		cc.Connect()
+		for cc.GetState() != connectivity.Ready {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if !cc.WaitForStateChange(ctx, cc.GetState()) {
+				cancel()
+				t.Fatal("a connection did not become ready")
+			}
+			cancel()
+		}
+	}
+	first := call()
+	if first < 900*time.Millisecond {
+		t.Fatalf("the first call took %v: it did not try the hung controller first", first)
+	}
+	c.mu.Lock()
+	c.cur = 0 // as if another call had moved back to the hung one
+	c.mu.Unlock()
+	if second := call(); second > 300*time.Millisecond {
+		t.Fatalf("the first call took %v (one try on the hung controller), the second %v: it went back to it", first, second)
 	}
 }

@@ -64,7 +64,38 @@ func (a *playAPI) GetShard(ctx context.Context, req *pb.GetShardRequest) (*pb.Ge
 	if ts, err := sh.Store().CheckpointTicks(); err == nil && len(ts) > 0 {
 		out.CheckpointTick = ts[len(ts)-1]
 	}
+	for _, q := range req.Ports {
+		out.PortErrors = append(out.PortErrors, checkPort(sh, q))
+	}
 	return out, nil
+}
+
+// checkPort says what is wrong with a bridge port a new bridge names ("" when
+// it exists with the direction asked).
+func checkPort(sh *shard.Shard, q *pb.PortQuery) string {
+	var msg string
+	err := sh.Inspect(func(s shard.Simulation) {
+		ps, ok := s.(interface {
+			BridgePort(name string) (uint32, bool, error)
+		})
+		if !ok {
+			msg = "the simulation has no bridge ports"
+			return
+		}
+		_, export, err := ps.BridgePort(q.Name)
+		switch {
+		case err != nil:
+			msg = err.Error()
+		case export != q.Export && q.Export:
+			msg = fmt.Sprintf("port %s is a bridge-import, not a bridge-export: items leave a surface through an export port", q.Name)
+		case export != q.Export:
+			msg = fmt.Sprintf("port %s is a bridge-export, not a bridge-import: items arrive through an import port", q.Name)
+		}
+	})
+	if err != nil {
+		return ""
+	}
+	return msg
 }
 
 // Play runs one player session; see shard.proto. A session ends when the player

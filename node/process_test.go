@@ -240,7 +240,7 @@ func TestDevCluster(t *testing.T) {
 		if code != 3 || r.Desyncs != 1 {
 			t.Fatalf("tampered bot: %+v exit %d\n%s", r, code, errOut)
 		}
-		if !strings.Contains(errOut, "joining again") || !strings.Contains(errOut, "1 entities differ") {
+		if !strings.Contains(errOut, "joining again") || !strings.Contains(errOut, "entities differ") {
 			reports, _ := filepath.Glob(filepath.Join(dir, s.Primary, "shards", "fulgora", "desync", "*.json"))
 			for _, r := range reports {
 				b, _ := os.ReadFile(r)
@@ -262,7 +262,13 @@ func TestDevCluster(t *testing.T) {
 			} `json:"entities"`
 		}
 		json.Unmarshal(b, &rep)
-		if len(rep.Entities) != 1 || !strings.HasPrefix(rep.Entities[0].What, "wooden-chest") || rep.Entities[0].Server != "missing" || rep.ServerHash == rep.ClientHash {
+		// The tampered client's chest takes the next entity ID, so anything the bot
+		// builds after it gets another ID on the client than on the surface: the
+		// report names the chest, or, when the bot built in between, the entities
+		// whose IDs shifted, the last of them missing on the surface.
+		chest := len(rep.Entities) == 1 && strings.HasPrefix(rep.Entities[0].What, "wooden-chest") && rep.Entities[0].Server == "missing"
+		shifted := len(rep.Entities) > 1 && rep.Entities[len(rep.Entities)-1].Server == "missing"
+		if !(chest || shifted) || rep.ServerHash == rep.ClientHash {
 			t.Fatalf("report does not name the chest only the client has:\n%s", b)
 		}
 	})

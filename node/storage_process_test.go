@@ -335,3 +335,42 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("b lost confirmed ticks: %d when the disk filled, %d after it resumed", stuck.confirmed(), b.confirmed())
 	}
 }
+
+// TestControllerDiskFullDuringSaveUpload runs the controller on a 3 MB tmpfs and
+// uploads a 3.5 MB save with `surface create --map FILE`: the command fails at
+// once (exit 1, saying the disk is full, not retrying until --timeout), nothing
+// is half-created, and the controller keeps serving: a small surface is created
+// and placed right after, and the big one once there is room.
+func TestControllerDiskFullDuringSaveUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	mountTmpfs(t, filepath.Join(dir, "controller"), "3m")
+	big := filepath.Join(dir, "big.sav")
+	if _, errOut, code := proctest.Run(t, bin, 2*time.Minute, "sim", "run", "--map", "megabase-10k", "--ticks", "1", "--save", big); code != 0 {
+		t.Fatalf("make a big save: %s", errOut)
+	}
+	if fi, err := os.Stat(big); err != nil || fi.Size() < 3<<20 {
+		t.Fatalf("the save is too small to fill the disk: %v %v", fi.Size(), err)
+	}
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	dumpOnFailure(t, c)
+	start := time.Now()
+	_, errOut, code := proctest.Run(t, bin, time.Minute, "surface", "create", "big", "--map", big, "--controller", c.CtlAddr)
+	took := time.Since(start)
+	t.Logf("upload on a full disk: exit %d after %v: %s", code, took.Round(time.Millisecond), strings.TrimSpace(errOut))
+	if code != 1 || !strings.Contains(errOut, "disk full") || took > 15*time.Second {
+		t.Fatalf("uploading a save to a controller with a full disk: exit %d after %v\n%s", code, took, errOut)
+	}
+	if strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine") {
+		t.Errorf("Go runtime text in front of the user:\n%s", errOut)
+	}
+	c.CLI("surface", "create", "small")
+	ticking(t, c, 30*time.Second, "small", "n1", 0)
+	if st := listStatus(t, c); st["big"] != "" {
+		t.Errorf("the failed upload left a surface behind: %q", st["big"])
+	}
+}

@@ -267,6 +267,22 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 	ack := func(t uint64) error {
 		return st.Send(&pb.FollowRequest{Epoch: epoch, Msg: &pb.FollowRequest_Ack{Ack: &pb.FollowAck{Tick: t}}})
 	}
+	// broken returns the stream's error after a failed Send: the reader goroutine owns
+	// Recv, so it is taken from there (a second Recv would race with it).
+	broken := func() error {
+		select {
+		case err := <-errc:
+			if err == nil || errors.Is(err, io.EOF) {
+				return errors.New("the replication stream broke")
+			}
+			if c := status.Code(err); c == codes.FailedPrecondition || c == codes.NotFound {
+				return fmt.Errorf("the primary refused: %s", status.Convert(err).Message())
+			}
+			return err
+		case <-time.After(time.Second):
+			return errors.New("the replication stream broke")
+		}
+	}
 	var first *pb.FollowResponse
 	for first == nil {
 		if first, err = next(); err != nil {
@@ -314,7 +330,7 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 	f.setConnected(true)
 	pos, _, _ := sh.Position()
 	if err := ack(pos); err != nil {
-		return recvError(st)
+		return broken()
 	}
 	var held *pb.FollowResponse // a message taken while gathering ticks
 	for {
@@ -370,7 +386,7 @@ func (f *Follower) follow(addr string, epoch uint64) error {
 				return err
 			}
 			if err := ack(d); err != nil {
-				return recvError(st)
+				return broken()
 			}
 		case *pb.FollowResponse_NewCheckpoint:
 			c := msg.NewCheckpoint
@@ -399,7 +415,12 @@ func (f *Follower) reportDesync(st pb.ReplicationService_FollowClient, epoch uin
 		end := min(off+checkpointChunk, len(data))
 		if err := st.Send(&pb.FollowRequest{Epoch: epoch, Msg: &pb.FollowRequest_DesyncState{DesyncState: &pb.DesyncState{
 			DesyncTick: mm.Tick, Data: data[off:end], Last: end == len(data)}}}); err != nil {
-			return fmt.Errorf("%v; sending the state for the report: %w", mm, recvError(st))
+			// The stream's own error comes from the reader goroutine (through next), which
+			// owns Recv.
+			if _, nerr := next(); nerr != nil {
+				err = nerr
+			}
+			return fmt.Errorf("%v; sending the state for the report: %w", mm, err)
 		}
 		if end == len(data) {
 			break

@@ -181,6 +181,14 @@ func encodeBuild(e *encoder, b *BuildSpec) {
 			e.str(f.Mode)
 		}
 	}
+	// Modules come last and only when there are any, so a build without them
+	// encodes as it did before modules existed (the input log stays readable).
+	if len(b.Modules) > 0 {
+		e.u(uint64(len(b.Modules)))
+		for _, m := range b.Modules {
+			e.str(m)
+		}
+	}
 }
 
 func decodeBuild(d *decoder, b *BuildSpec) {
@@ -204,6 +212,12 @@ func decodeBuild(d *decoder, b *BuildSpec) {
 			inf.Filters = append(inf.Filters, InfinityFilter{Item: d.str(maxName), Count: d.i32(), Mode: d.str(maxName)})
 		}
 		b.Infinity = inf
+	}
+	if len(d.buf) > 0 && d.err == nil {
+		n := d.n(maxModules)
+		for k := 0; k < n && d.err == nil; k++ {
+			b.Modules = append(b.Modules, d.str(maxName))
+		}
 	}
 }
 
@@ -460,6 +474,9 @@ func (s *Surface) entityAtTile(x, y int32) (EntityID, error) {
 func (s *Surface) itemByName(name string) (ItemID, error) {
 	id, ok := s.b.ItemID(name)
 	if !ok {
+		if r, refused := s.b.RefusedItems[name]; refused {
+			return 0, fmt.Errorf("item %s cannot be used: %s", name, r)
+		}
 		return 0, fmt.Errorf("no such item %q", name)
 	}
 	return id, nil
@@ -605,6 +622,12 @@ func (s *Surface) doBuild(p *player, sp *BuildSpec) (EntityID, error) {
 		if item == 0 || slotsCount(p.inv, item) == 0 {
 			return 0, fmt.Errorf("cannot build %s: none in the inventory", sp.Name)
 		}
+		for name, n := range countNames(sp.Modules) {
+			id, _ := s.b.ItemID(name)
+			if have := slotsCount(p.inv, id); have < n {
+				return 0, fmt.Errorf("cannot build %s: %d %s in the inventory, the modules need %d", sp.Name, have, name, n)
+			}
+		}
 	}
 	if sp.Underground == "" && proto.Kind == KindUnderground {
 		sp.Underground = "input"
@@ -613,6 +636,7 @@ func (s *Surface) doBuild(p *player, sp *BuildSpec) (EntityID, error) {
 	if item != 0 {
 		slotsRemove(p.inv, item, 1)
 	}
+	s.takeModules(p, sp.Modules)
 	return id, nil
 }
 
@@ -635,14 +659,24 @@ func (s *Surface) contents(id EntityID) []Stack {
 		in := &s.ins[e.slot]
 		out = addStack(out, in.hand, in.handN)
 		out = addStack(out, in.fuel.fuel, in.fuel.n)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		out = s.crafterContents(&s.crafters[e.slot], out, true)
+		out = addModStacks(out, &s.crafters[e.slot].mods)
 	case KindDrill:
 		d := &s.drills[e.slot]
 		out = addStack(out, d.held, 1)
+		out = addStack(out, d.last, d.extra)
 		out = addStack(out, d.fuel.fuel, d.fuel.n)
+		out = addModStacks(out, &d.mods)
 	case KindLab:
 		out = s.labContents(&s.labs[e.slot], out)
+		out = addModStacks(out, &s.labs[e.slot].mods)
+	case KindBeacon:
+		out = addModStacks(out, &s.beacons[e.slot].mods)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		fe := &s.fents[e.slot]
+		out = addStack(out, fe.fuel.fuel, fe.fuel.n)
+		out = addModStacks(out, &fe.mods)
 	case KindContainer, KindBridgeExport, KindBridgeImport:
 		c := &s.chests[e.slot]
 		for _, st := range s.stacks[c.off : c.off+c.n] {
@@ -775,6 +809,9 @@ func (s *Surface) doSetRecipe(p *player, x, y int32, name string) (EntityID, err
 		ri = int32(r)
 	}
 	c := &s.crafters[e.slot]
+	if ri >= 0 && !s.b.Recipes[ri].Productivity && s.hasProductivity(&c.mods) {
+		return 0, s.prodRecipeError(name)
+	}
 	old := s.crafterContents(c, nil, true)
 	if p != nil {
 		room := append([]Stack(nil), p.inv...)
@@ -835,6 +872,17 @@ func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (Ent
 			return 0, fmt.Errorf("not enough %s: have %d, want %d", name, have, count)
 		}
 	}
+	if got, err, ok := s.insertModules(id, item, count); ok {
+		if err != nil {
+			return 0, err
+		}
+		if p != nil {
+			slotsRemove(p.inv, item, got)
+		} else {
+			s.stats.create(item, int64(got))
+		}
+		return id, nil
+	}
 	t := target{ent: id, kind: e.kind, slot: e.slot}
 	if t.isBelt() || e.kind == KindBridgeImport {
 		return 0, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
@@ -869,6 +917,9 @@ func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (Entit
 	}
 	src := target{ent: id, kind: e.kind, slot: e.slot}
 	got := s.take(&src, item, count)
+	if got == 0 && s.b.Items[item-1].Module != nil {
+		got = s.moduleTake(id, item, count)
+	}
 	if got == 0 {
 		return 0, fmt.Errorf("%s holds no %s to take", s.b.Entities[e.proto].Name, name)
 	}

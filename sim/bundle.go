@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/starlane/starlane/sim/fluid"
+	"github.com/starlane/starlane/sim/module"
 )
 
 // Units used everywhere in the simulation. All are integers.
@@ -57,6 +60,14 @@ const (
 	KindEnergyInterface
 	KindBridgeExport
 	KindBridgeImport
+	KindBeacon
+	KindPipe // pipes, pipes-to-ground and storage tanks
+	KindPump
+	KindOffshorePump
+	KindBoiler
+	KindSteamEngine
+	KindPumpjack
+	KindRocketSilo
 	numKinds
 )
 
@@ -66,7 +77,9 @@ var kindNames = [...]string{
 	KindFurnace: "furnace", KindDrill: "mining-drill", KindLab: "lab", KindContainer: "container",
 	KindInfinityChest: "infinity-container", KindPole: "electric-pole", KindSolar: "solar-panel",
 	KindAccumulator: "accumulator", KindEnergyInterface: "energy-interface",
-	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import",
+	KindBridgeExport: "bridge-export", KindBridgeImport: "bridge-import", KindBeacon: "beacon",
+	KindPipe: "pipe", KindPump: "pump", KindOffshorePump: "offshore-pump", KindBoiler: "boiler",
+	KindSteamEngine: "steam-engine", KindPumpjack: "pumpjack", KindRocketSilo: "rocket-silo",
 }
 
 func (k Kind) String() string {
@@ -101,6 +114,16 @@ type ItemProto struct {
 	PlaceResult string `json:"place_result,omitempty"`
 	// MiningWork is the work to mine one unit when the item is a resource (0: not one).
 	MiningWork int64 `json:"mining_work,omitempty"`
+	// Module is set when the item is a module.
+	Module *ModuleProto `json:"module,omitempty"`
+	// Fluid marks a fluid: it lives in fluid boxes, never in inventories. A
+	// fluid resource (crude oil) gives Yield per mining cycle at Normal amount.
+	Fluid  bool         `json:"fluid,omitempty"`
+	Normal int64        `json:"normal,omitempty"`
+	Yield  fluid.Amount `json:"yield,omitempty"`
+	// LaunchItem and LaunchCount are what a rocket launched with this item gives.
+	LaunchItem  string `json:"launch_item,omitempty"`
+	LaunchCount int32  `json:"launch_count,omitempty"`
 }
 
 // RecipeProto is a recipe prototype.
@@ -111,9 +134,12 @@ type RecipeProto struct {
 	Work        int64        `json:"work"`
 	Ingredients []ItemAmount `json:"ingredients"`
 	Results     []ItemAmount `json:"results"`
-	// Fluid names the fluid this recipe needs; fluids are not simulated, so such a
-	// recipe cannot be set on a machine.
-	Fluid string `json:"fluid,omitempty"`
+	// FluidIn and FluidOut are the recipe's fluids, with the machine box each uses.
+	FluidIn  []FluidAmount `json:"fluid_in,omitempty"`
+	FluidOut []FluidAmount `json:"fluid_out,omitempty"`
+	// Productivity says whether productivity modules act on this recipe (the
+	// game's allow_productivity: intermediates only).
+	Productivity bool `json:"allow_productivity,omitempty"`
 }
 
 // TechProto is a technology prototype.
@@ -179,6 +205,32 @@ type EntityProto struct {
 	Buffer     int64 `json:"buffer,omitempty"`
 	FlowIn     int64 `json:"flow_in,omitempty"`
 	FlowOut    int64 `json:"flow_out,omitempty"`
+
+	// Module receivers: slots, the effects they accept and whether beacons reach them.
+	ModuleSlots    int32          `json:"module_slots,omitempty"`
+	AllowedEffects module.Allowed `json:"allowed_effects,omitempty"`
+	BeaconTarget   bool           `json:"beacon_target,omitempty"`
+	// Beacons: how far beyond their footprint they reach (tiles), distribution
+	// effectivity in percent and the 2.0 profile in ten-thousandths.
+	BeaconReach  int32   `json:"beacon_reach,omitempty"`
+	Distribution int32   `json:"distribution,omitempty"`
+	Profile      []int32 `json:"profile,omitempty"`
+
+	// Fluid boxes; an assembling machine has them only with a fluid recipe.
+	Boxes                []FluidBoxProto `json:"fluid_boxes,omitempty"`
+	BoxesNeedFluidRecipe bool            `json:"boxes_need_fluid_recipe,omitempty"`
+	// Pumps, offshore pumps: fluid moved per tick; steam engines: steam used per
+	// tick at full power (Production is then that power). FluidMade is what an
+	// offshore pump pumps.
+	PumpRate  fluid.Amount `json:"pump_rate,omitempty"`
+	FluidMade string       `json:"fluid_made,omitempty"`
+
+	// Rocket silos: the fixed recipe, parts per rocket, launch time and the power
+	// drawn while launching.
+	FixedRecipe string `json:"fixed_recipe,omitempty"`
+	RocketParts int32  `json:"rocket_parts,omitempty"`
+	LaunchTicks int32  `json:"launch_ticks,omitempty"`
+	ActiveUsage int64  `json:"active_usage,omitempty"`
 }
 
 // Bundle is a versioned set of prototypes. Its content hash is a surface's "mod set":
@@ -197,6 +249,11 @@ type Bundle struct {
 	Techs           []TechProto   `json:"technologies"`
 	// Unsupported maps known game entities this bundle cannot simulate to the reason.
 	Unsupported map[string]string `json:"unsupported"`
+	// RefusedItems maps known game items the bundle cannot simulate (quality
+	// modules) to the reason.
+	RefusedItems map[string]string `json:"refused_items,omitempty"`
+	// ModuleLimits bound a receiver's summed module effects.
+	ModuleLimits module.Limits `json:"module_limits"`
 
 	hash      string
 	itemIdx   map[string]ItemID
@@ -312,6 +369,23 @@ func (b *Bundle) index() error {
 				return fmt.Errorf("recipe %s: amount of %s must be positive", r.Name, ia.Name)
 			}
 		}
+		for k := range r.FluidIn {
+			id, ok := b.itemIdx[r.FluidIn[k].Name]
+			if !ok || !b.Items[id-1].Fluid {
+				return fmt.Errorf("recipe %s uses unknown fluid %s", r.Name, r.FluidIn[k].Name)
+			}
+			b.Recipes[i].FluidIn[k].id = id
+		}
+		for k := range r.FluidOut {
+			id, ok := b.itemIdx[r.FluidOut[k].Name]
+			if !ok || !b.Items[id-1].Fluid {
+				return fmt.Errorf("recipe %s makes unknown fluid %s", r.Name, r.FluidOut[k].Name)
+			}
+			b.Recipes[i].FluidOut[k].id = id
+		}
+		if len(r.FluidIn) > maxFluidBoxes || len(r.FluidOut) > 3 {
+			return fmt.Errorf("recipe %s: too many fluids", r.Name)
+		}
 		b.recipeIdx[r.Name] = i
 	}
 	b.entIdx = make(map[string]int, len(b.Entities))
@@ -322,6 +396,12 @@ func (b *Bundle) index() error {
 		}
 		if e.Kind == KindNone || e.Kind >= numKinds {
 			return fmt.Errorf("entity %s: unknown kind %d", e.Name, e.Kind)
+		}
+		if e.ModuleSlots < 0 || e.ModuleSlots > maxModules {
+			return fmt.Errorf("entity %s: %d module slots, at most %d are supported", e.Name, e.ModuleSlots, maxModules)
+		}
+		if e.Kind == KindBeacon && (len(e.Profile) == 0 || e.Distribution <= 0) {
+			return fmt.Errorf("beacon %s: needs a profile and a distribution effectivity", e.Name)
 		}
 		b.entIdx[e.Name] = i
 		if id, ok := b.itemIdx[e.Name]; ok {
@@ -340,8 +420,8 @@ func (b *Bundle) index() error {
 			}
 			b.techIngIDs[i] = append(b.techIngIDs[i], id)
 		}
-		if len(t.Ingredients) > maxIngredients {
-			return fmt.Errorf("technology %s has %d ingredients, at most %d are supported", t.Name, len(t.Ingredients), maxIngredients)
+		if len(t.Ingredients) > maxTechPacks {
+			return fmt.Errorf("technology %s has %d ingredients, at most %d are supported", t.Name, len(t.Ingredients), maxTechPacks)
 		}
 	}
 	b.ingIDs = make([][]ItemID, len(b.Recipes))
@@ -372,7 +452,7 @@ func (b *Bundle) index() error {
 			b.smelt[i][j] = -1
 		}
 		for ri, r := range b.Recipes {
-			if len(r.Ingredients) != 1 || r.Fluid != "" {
+			if len(r.Ingredients) != 1 || len(r.FluidIn) > 0 || len(r.FluidOut) > 0 {
 				continue
 			}
 			for _, c := range e.Categories {
@@ -413,7 +493,7 @@ func (b *Bundle) WriteJSON(w io.Writer) error {
 	return enc.Encode(b)
 }
 
-//go:embed data/factorio-2.0.77.json data/starlane-extras.json
+//go:embed data/factorio-2.0.77.json data/starlane-extras.json data/modules.json data/fluids.json data/science.json
 var bundleData embed.FS
 
 var (
@@ -436,7 +516,22 @@ func DefaultBundle() *Bundle {
 			defaultBundleErr = err
 			return
 		}
-		defaultBundle, defaultBundleErr = BundleFromFacts(facts, extras)
+		modules, err := bundleData.ReadFile("data/modules.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		fluids, err := bundleData.ReadFile("data/fluids.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		science, err := bundleData.ReadFile("data/science.json")
+		if err != nil {
+			defaultBundleErr = err
+			return
+		}
+		defaultBundle, defaultBundleErr = BundleFromData(facts, extras, fluids, science, modules)
 	})
 	if defaultBundleErr != nil {
 		// The embedded data is part of the binary; failing here is a build defect.
@@ -448,12 +543,21 @@ func DefaultBundle() *Bundle {
 // maxIngredients and maxResults bound recipe shapes so machine state stays flat.
 const (
 	maxIngredients = 6
-	maxResults     = 4
+	// maxTechPacks bounds a technology's packs (a lab has at most 8 inputs).
+	maxTechPacks = 8
+	maxResults   = 4
 )
 
 // BundleFromFacts converts the Factorio facts file (read from the game's prototype data)
-// and Starlane's extras into a bundle.
+// and Starlane's extras into a bundle, without modules and beacons.
 func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
+	return BundleFromData(factsJSON, extrasJSON, nil, nil, nil)
+}
+
+// BundleFromData is BundleFromFacts plus the fluid data (data/fluids.json), the
+// science and rocket data (data/science.json, which needs the fluid data) and the
+// module and beacon data (data/modules.json); nil leaves one out.
+func BundleFromData(factsJSON, extrasJSON, fluidsJSON, scienceJSON, modulesJSON []byte) (*Bundle, error) {
 	var f factsFile
 	if err := json.Unmarshal(factsJSON, &f); err != nil {
 		return nil, fmt.Errorf("facts file: %w", err)
@@ -496,9 +600,10 @@ func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
 	}
 	for name, r := range f.Recipes {
 		rp := RecipeProto{Name: name, Category: r.Category, Work: secondsToWork(r.EnergyRequired)}
+		fluids := false
 		for _, in := range r.Ingredients {
 			if in.Type == "fluid" {
-				rp.Fluid = in.Name
+				fluids = true
 				continue
 			}
 			rp.Ingredients = append(rp.Ingredients, ItemAmount{in.Name, in.Amount})
@@ -506,10 +611,8 @@ func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
 		for _, out := range r.Results {
 			rp.Results = append(rp.Results, ItemAmount{out.Name, out.Amount})
 		}
-		if rp.Fluid != "" {
-			// Keep the recipe so the bundle knows it, but it names an item set that may
-			// include fluids; machines refuse it with a clear reason.
-			rp.Ingredients = nil
+		if fluids {
+			continue // recipes with fluids come from the fluid data, with their boxes
 		}
 		b.Recipes = append(b.Recipes, rp)
 	}
@@ -535,6 +638,24 @@ func BundleFromFacts(factsJSON, extrasJSON []byte) (*Bundle, error) {
 	}
 	if err := addFactsEntities(b, &f, &x); err != nil {
 		return nil, err
+	}
+	if fluidsJSON != nil {
+		if err := addFluids(b, fluidsJSON, &f); err != nil {
+			return nil, fmt.Errorf("fluids file: %w", err)
+		}
+	}
+	if scienceJSON != nil {
+		if fluidsJSON == nil {
+			return nil, fmt.Errorf("science file: needs the fluid data")
+		}
+		if err := addScience(b, scienceJSON); err != nil {
+			return nil, fmt.Errorf("science file: %w", err)
+		}
+	}
+	if modulesJSON != nil {
+		if err := addModules(b, modulesJSON, f.Sizes["beacon"]); err != nil {
+			return nil, fmt.Errorf("modules file: %w", err)
+		}
 	}
 	if err := b.index(); err != nil {
 		return nil, err

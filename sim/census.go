@@ -40,12 +40,25 @@ func (s *Surface) ItemTotals() map[string]int64 {
 		for _, st := range s.crafterContents(c, nil, false) {
 			add(st.Item, int64(st.Count))
 		}
+		for _, m := range c.mods {
+			add(m, 1)
+		}
+		if c.isSilo {
+			add(c.x.silo.cargo, 1)
+			add(c.x.silo.res, int64(c.x.silo.resN))
+			rp, _ := s.b.ItemID("rocket-part")
+			add(rp, int64(c.x.silo.parts))
+		}
 	}
 	for i := range s.drills {
 		d := &s.drills[i]
 		if d.ent != 0 {
 			add(d.held, 1)
+			add(d.last, int64(d.extra))
 			add(d.fuel.fuel, int64(d.fuel.n))
+			for _, m := range d.mods {
+				add(m, 1)
+			}
 		}
 	}
 	for i := range s.labs {
@@ -55,6 +68,21 @@ func (s *Surface) ItemTotals() map[string]int64 {
 		}
 		for _, st := range s.labContents(l, nil) {
 			add(st.Item, int64(st.Count))
+		}
+		for _, m := range l.mods {
+			add(m, 1)
+		}
+	}
+	for i := range s.beacons {
+		for _, m := range s.beacons[i].mods {
+			add(m, 1)
+		}
+	}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		add(fe.fuel.fuel, int64(fe.fuel.n))
+		for _, m := range fe.mods {
+			add(m, 1)
 		}
 	}
 	for _, p := range s.players {

@@ -33,6 +33,8 @@ func (e *encoder) bytes(p []byte) {
 type decoder struct {
 	buf []byte
 	err error
+	// remap translates indexes of a save made with an earlier bundle (legacy.go).
+	remap *remap
 }
 
 var errShort = errors.New("unexpected end of data")

@@ -151,19 +151,31 @@ func hashRun(t testing.TB, mapName string, ticks int, sleeping bool) []uint64 {
 func TestDeterminismSleepingChangesNothing(t *testing.T) {
 	t.Parallel()
 	const ticks = 6000
-	a := hashRun(t, "starter", ticks, true)
-	b := hashRun(t, "starter", ticks, false)
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("tick %d: hash %016x with sleeping, %016x without: sleeping changed the simulation", i+1, a[i], b[i])
+	for _, m := range determinismMaps {
+		a := hashRun(t, m, ticks, true)
+		b := hashRun(t, m, ticks, false)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s, tick %d: hash %016x with sleeping, %016x without: sleeping changed the simulation", m, i+1, a[i], b[i])
+			}
 		}
 	}
 }
 
+// determinismMaps are the maps the determinism tests run: the starter base (belts,
+// inserters, machines, solar) and petrochem (fluids, steam power, modules, beacons).
+var determinismMaps = []string{"starter", "petrochem"}
+
 func TestDeterminismSaveLoadContinues(t *testing.T) {
 	t.Parallel()
+	for _, m := range determinismMaps {
+		t.Run(m, func(t *testing.T) { saveLoadContinues(t, m) })
+	}
+}
+
+func saveLoadContinues(t *testing.T, mapName string) {
 	b := DefaultBundle()
-	s, err := NewMap(b, "starter", 3, "")
+	s, err := NewMap(b, mapName, 3, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +228,7 @@ func TestDeterminismAcrossProcesses(t *testing.T) {
 		return
 	}
 	const ticks = 3000
-	want := digest(hashRun(t, "starter", ticks, true))
+	want := digestMaps(t, ticks)
 	for _, procs := range []int{1, 2} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestDeterminismChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "STARLANE_DETERMINISM_CHILD="+strconv.Itoa(ticks), "GOMAXPROCS="+strconv.Itoa(procs))
@@ -241,7 +253,15 @@ func TestDeterminismChild(t *testing.T) {
 	if err != nil {
 		return // only does something as a child of TestDeterminismAcrossProcesses
 	}
-	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", digest(hashRun(t, "starter", n, true)), runtime.GOMAXPROCS(0))
+	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", digestMaps(t, n), runtime.GOMAXPROCS(0))
+}
+
+func digestMaps(t testing.TB, ticks int) string {
+	var parts []string
+	for _, m := range determinismMaps {
+		parts = append(parts, digest(hashRun(t, m, ticks, true)))
+	}
+	return strings.Join(parts, "+")
 }
 
 func digest(hs []uint64) string {

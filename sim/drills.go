@@ -10,14 +10,19 @@ type drill struct {
 	burner bool
 	tiles  []TilePos // resource tiles in the mining area, in row order
 	cur    int32     // next tile to mine from
-	work   int64
+	work   int64     // in 1/effOne work units
 	held   ItemID
-	done   bool // every tile is depleted
+	extra  int32 // units productivity added, still to put down (of held's item)
+	done   bool  // every tile is depleted
 	drop   target
-	speed  int32
+	speed  int32 // mining speed in hundredths × (100 + speed effect)
 	usage  int64
 	net    int32
 	fuel   burnerState
+	mods   modSlots
+	prod   int32  // productivity effect, percent
+	bonus  int32  // productivity bar, percent
+	last   ItemID // the resource extra units are of
 	// The chunk and index of tiles[cur], cached (derived state, not saved).
 	curChunk *chunk
 	curIdx   int
@@ -26,14 +31,14 @@ type drill struct {
 func (s *Surface) addDrill(id EntityID, pi int) int32 {
 	p := &s.b.Entities[pi]
 	e := &s.ents[id]
-	d := drill{ent: id, proto: int32(pi), burner: p.Burner, speed: p.Speed, usage: p.EnergyUsage, net: -1}
+	d := drill{ent: id, proto: int32(pi), burner: p.Burner, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1}
 	// The mining area is centred on the drill.
 	c := e.centre()
 	half := p.MiningArea * TileUnits / 2
 	x0, y0 := tileOfPos(c.X-half), tileOfPos(c.Y-half)
 	for y := y0; y < y0+p.MiningArea; y++ {
 		for x := x0; x < x0+p.MiningArea; x++ {
-			if r, a := s.ResourceAt(x, y); r != 0 && a > 0 {
+			if r, a := s.ResourceAt(x, y); r != 0 && a > 0 && !s.b.Items[r-1].Fluid {
 				d.tiles = append(d.tiles, TilePos{x, y})
 			}
 		}
@@ -53,7 +58,9 @@ func (s *Surface) removeDrill(i int32) []Stack {
 	d := &s.drills[i]
 	var items []Stack
 	items = addStack(items, d.held, 1)
+	items = addStack(items, d.last, d.extra)
 	items = addStack(items, d.fuel.fuel, d.fuel.n)
+	items = addModStacks(items, &d.mods)
 	s.drills[i] = drill{net: -1}
 	return items
 }
@@ -102,6 +109,9 @@ func (s *Surface) updateDrill(i int32) {
 		s.sleep(KindDrill, i)
 		return
 	}
+	if d.held == 0 && d.extra > 0 {
+		d.held, d.extra = d.last, d.extra-1
+	}
 	if d.held != 0 && !s.drillOutput(d) {
 		if !d.drop.isBelt() {
 			s.sleep(KindDrill, i) // woken when the target changes
@@ -125,7 +135,7 @@ func (s *Surface) updateDrill(i int32) {
 	}
 	d.work += gain
 	res := c.res[ci]
-	need := max(s.b.Items[res-1].MiningWork, 1)
+	need := max(s.b.Items[res-1].MiningWork, 1) * effOne
 	if d.work < need {
 		return
 	}
@@ -136,5 +146,11 @@ func (s *Surface) updateDrill(i int32) {
 	d.curChunk = nil
 	d.held = res
 	s.stats.produce(res, 1)
+	// Mining productivity: a full bonus bar is one more unit, not taken from the tile.
+	if n := bonusCrafts(&d.bonus, d.prod); n > 0 {
+		d.extra += n
+		d.last = res
+		s.stats.produce(res, int64(n))
+	}
 	s.drillOutput(d)
 }

@@ -107,7 +107,7 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 			return 0
 		}
 		return s.slotsRoom(s.stacks[c.off:c.off+c.n], item)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		return s.crafterAccepts(&s.crafters[t.slot], item)
 	case KindLab:
 		return s.labAccepts(&s.labs[t.slot], item)
@@ -121,6 +121,8 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 		if in.burner {
 			return s.fuelAccepts(&in.fuel, item)
 		}
+	case KindBoiler:
+		return s.fuelAccepts(&s.fents[t.slot].fuel, item)
 	}
 	return 0
 }
@@ -130,9 +132,12 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 // else that takes items.
 func (s *Surface) wantsAny(t *target) bool {
 	switch t.kind {
-	case KindNone, KindBridgeImport, KindSolar, KindAccumulator, KindEnergyInterface, KindPole:
+	case KindNone, KindBridgeImport, KindSolar, KindAccumulator, KindEnergyInterface, KindPole,
+		KindBeacon, KindPipe, KindPump, KindOffshorePump, KindSteamEngine, KindPumpjack:
 		return false
-	case KindAssembler, KindFurnace:
+	case KindBoiler:
+		return s.fents[t.slot].fuel.n < fuelLimit
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		c := &s.crafters[t.slot]
 		if c.burner && c.fuel.n < fuelLimit {
 			return true
@@ -171,7 +176,7 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 	case KindContainer, KindInfinityChest, KindBridgeExport:
 		c := &s.chests[t.slot]
 		got = s.slotsInsert(s.stacks[c.off:c.off+c.n], item, n)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		got = s.crafterInsert(t.slot, item, n)
 	case KindLab:
 		l := &s.labs[t.slot]
@@ -187,6 +192,8 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 		if in := &s.ins[t.slot]; in.burner {
 			got = s.fuelInsert(&in.fuel, item, n)
 		}
+	case KindBoiler:
+		got = s.fuelInsert(&s.fents[t.slot].fuel, item, n)
 	}
 	if got > 0 {
 		s.changed(t.ent)
@@ -205,7 +212,7 @@ func (s *Surface) offer(src, drop *target) (ItemID, int32) {
 				return slots[i].Item, slotsCount(slots, slots[i].Item)
 			}
 		}
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		return s.crafterOffer(&s.crafters[src.slot], drop)
 	case KindLab:
 		l := &s.labs[src.slot]
@@ -225,7 +232,7 @@ func (s *Surface) take(src *target, item ItemID, n int32) int32 {
 	case KindContainer, KindInfinityChest, KindBridgeImport:
 		c := &s.chests[src.slot]
 		got = slotsRemove(s.stacks[c.off:c.off+c.n], item, n)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		got = s.crafterTake(&s.crafters[src.slot], item, n)
 	case KindLab:
 		l := &s.labs[src.slot]

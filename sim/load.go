@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"github.com/starlane/starlane/sim/fluid"
 	"slices"
 )
 
@@ -24,7 +25,7 @@ const (
 
 // decodeState rebuilds a surface from a save body of the given format version. Every
 // index read is checked; anything inconsistent is an error naming what is wrong.
-func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error) {
+func decodeState(b *Bundle, body []byte, version uint32, rm *remap) (s *Surface, err error) {
 	defer func() {
 		// The checks below should catch every inconsistency; this keeps a corrupt save
 		// that slips past them an error rather than a crash.
@@ -32,7 +33,7 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 			s, err = nil, fmt.Errorf("inconsistent state: %v", r)
 		}
 	}()
-	d := &decoder{buf: body}
+	d := &decoder{buf: body, remap: rm}
 	name, planet := d.str(maxName), d.str(maxName)
 	seed := d.u()
 	cfg := Config{Name: name, Planet: planet, Seed: seed}
@@ -59,7 +60,20 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 	f.research = d.i32()
 	f.repeat = d.b()
 	f.progress = d.i()
-	if nd := d.n(len(b.Techs)); nd > 0 {
+	if rm != nil {
+		if f.research >= int32(len(rm.techs)) || f.research < -1 {
+			return nil, fmt.Errorf("research %d out of range", f.research)
+		}
+		if f.research >= 0 {
+			f.research = rm.techs[f.research]
+		}
+		if nd := d.n(len(rm.techs)); nd > 0 {
+			f.done = make([]bool, len(b.Techs))
+			for i := 0; i < nd; i++ {
+				f.done[rm.techs[i]] = d.b()
+			}
+		}
+	} else if nd := d.n(len(b.Techs)); nd > 0 {
 		f.done = make([]bool, nd)
 		for i := range f.done {
 			f.done[i] = d.b()
@@ -92,6 +106,12 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 	for i := 1; i < ne && d.err == nil; i++ {
 		en := &s.ents[i]
 		en.proto = d.i32()
+		if rm != nil && en.proto >= 0 {
+			if int(en.proto) >= len(rm.ents) {
+				return nil, fmt.Errorf("entity #%d: prototype %d out of range", i, en.proto)
+			}
+			en.proto = rm.ents[en.proto]
+		}
 		if en.proto < 0 {
 			en.proto = -1
 			continue
@@ -119,6 +139,9 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 		s.labels[id] = label
 	}
 	for k := range s.free {
+		if version < 5 && Kind(k) >= KindBeacon {
+			continue // beacons and the kinds after them came with format 5
+		}
 		n := d.n(maxSlotList)
 		s.free[k] = nil
 		for j := 0; j < n && d.err == nil; j++ {
@@ -158,7 +181,7 @@ func decodeState(b *Bundle, body []byte, version uint32) (s *Surface, err error)
 }
 
 func decodeCounts(d *decoder, b *Bundle) []int64 {
-	n := d.n(len(b.Items))
+	n := d.n(d.itemCount(b))
 	if n == 0 {
 		return nil
 	}
@@ -172,9 +195,12 @@ func decodeCounts(d *decoder, b *Bundle) []int64 {
 
 func (d *decoder) item(b *Bundle) ItemID {
 	v := d.u()
-	if v > uint64(len(b.Items)) {
+	if v > uint64(d.itemCount(b)) {
 		d.fail(fmt.Errorf("item %d out of range", v))
 		return 0
+	}
+	if d.remap != nil {
+		return d.remap.items[v]
 	}
 	return ItemID(v)
 }
@@ -318,6 +344,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		c := &s.crafters[i]
 		c.ent = EntityID(d.u32())
 		c.recipe = d.i32()
+		if rm := d.remap; rm != nil && c.recipe >= 0 {
+			if int(c.recipe) >= len(rm.recipes) {
+				return fmt.Errorf("machine %d: recipe %d out of range", i, c.recipe)
+			}
+			c.recipe = rm.recipes[c.recipe]
+		}
 		for k := range c.in {
 			c.in[k] = d.i32()
 			d.checkStack(b, 1, c.in[k])
@@ -326,9 +358,32 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			c.out[k] = d.i32()
 			d.checkStack(b, 1, c.out[k])
 		}
-		c.work = d.i()
+		c.work = workFrom(d.i(), version)
 		c.crafting = d.b()
 		decodeBurner(d, b, &c.fuel)
+		var x crafterExt
+		if version >= 5 {
+			decodeMods(d, b, &c.mods)
+			c.bonus = d.i32()
+			for k := range x.fout {
+				x.fout[k] = fluid.Amount(d.i())
+				if x.fout[k] < 0 || x.fout[k] > 1<<40 {
+					d.fail(fmt.Errorf("machine %d: fluid result %d out of range", i, x.fout[k]))
+				}
+			}
+		}
+		if version >= 5 {
+			st := &x.silo
+			st.parts = d.i32()
+			st.cargo = d.item(b)
+			st.launch = d.i32()
+			st.res = d.item(b)
+			st.resN = d.i32()
+			d.checkStack(b, st.res, st.resN)
+			if st.parts < 0 || st.parts > 1<<20 || st.launch < 0 || st.launch > 1<<20 {
+				d.fail(fmt.Errorf("machine %d: rocket state out of range", i))
+			}
+		}
 		c.net = -1
 		if d.err != nil {
 			return d.err
@@ -344,8 +399,20 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		pi := s.ents[c.ent].proto
 		p := &b.Entities[pi]
-		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed, p.EnergyUsage
+		c.proto, c.furnace, c.burner, c.speed, c.usage = pi, p.Kind == KindFurnace, p.Burner, p.Speed*effOne, p.EnergyUsage
+		c.isSilo = p.Kind == KindRocketSilo
+		if c.x = newCrafterExt(p); c.x != nil {
+			c.x.fout, c.x.silo = x.fout, x.silo
+		} else if x != (crafterExt{}) {
+			return fmt.Errorf("machine %d: fluid or rocket state on a %s", i, p.Name)
+		}
+		if !c.isSilo && x.silo != (siloState{}) {
+			return fmt.Errorf("machine %d: rocket state on a %s", i, p.Name)
+		}
 		c.limit = s.recipeLimits(c.speed, c.recipe)
+		if err := s.checkLoadedModules(c.ent, &c.mods, c.bonus); err != nil {
+			return err
+		}
 	}
 	n = d.n(maxCount)
 	s.drills = make([]drill, n)
@@ -357,10 +424,17 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			dr.tiles = append(dr.tiles, TilePos{d.i32(), d.i32()})
 		}
 		dr.cur = d.i32()
-		dr.work = d.i()
+		dr.work = workFrom(d.i(), version)
 		dr.held = d.item(b)
 		dr.done = d.b()
 		decodeBurner(d, b, &dr.fuel)
+		if version >= 5 {
+			decodeMods(d, b, &dr.mods)
+			dr.bonus = d.i32()
+			dr.extra = d.i32()
+			dr.last = d.item(b)
+			d.checkStack(b, dr.last, dr.extra)
+		}
 		dr.net = -1
 		if d.err != nil {
 			return d.err
@@ -376,7 +450,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		pi := s.ents[dr.ent].proto
 		p := &b.Entities[pi]
-		dr.proto, dr.burner, dr.speed, dr.usage = pi, p.Burner, p.Speed, p.EnergyUsage
+		dr.proto, dr.burner, dr.speed, dr.usage = pi, p.Burner, p.Speed*effOne, p.EnergyUsage
+		if err := s.checkLoadedModules(dr.ent, &dr.mods, dr.bonus); err != nil {
+			return err
+		}
 	}
 	n = d.n(maxCount)
 	s.labs = make([]lab, n)
@@ -387,8 +464,12 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			l.packs[k] = d.i32()
 			d.checkStack(b, 1, l.packs[k])
 		}
-		l.work = d.i()
+		l.work = workFrom(d.i(), version)
 		l.working = d.b()
+		if version >= 5 {
+			decodeMods(d, b, &l.mods)
+			l.bonus = d.i32()
+		}
 		l.net = -1
 		if d.err != nil {
 			return d.err
@@ -398,7 +479,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		}
 		if l.ent != 0 {
 			pi := s.ents[l.ent].proto
-			l.proto, l.speed, l.usage = pi, b.Entities[pi].Speed, b.Entities[pi].EnergyUsage
+			l.proto, l.speed, l.usage = pi, b.Entities[pi].Speed*effOne, b.Entities[pi].EnergyUsage
+			if err := s.checkLoadedModules(l.ent, &l.mods, l.bonus); err != nil {
+				return err
+			}
 		}
 	}
 	n = d.n(maxCount)
@@ -455,7 +539,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			p.outbox = append(p.outbox, o)
 		}
 		if version >= 3 {
-			nf := d.n(len(b.Items))
+			nf := d.n(d.itemCount(b))
 			for k := 0; k < nf && d.err == nil; k++ {
 				p.filter = append(p.filter, d.item(b))
 			}
@@ -515,7 +599,7 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		g := &s.gens[i]
 		g.ent = EntityID(d.u32())
 		g.energy = d.i()
-		g.net = -1
+		g.net, g.seg = -1, -1
 		if d.err != nil {
 			return d.err
 		}
@@ -527,6 +611,33 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			g.kind = s.ents[g.ent].kind
 		}
 	}
+	if version >= 5 {
+		n = d.n(maxCount)
+		s.beacons = make([]beacon, n)
+		for i := range s.beacons {
+			bc := &s.beacons[i]
+			bc.ent = EntityID(d.u32())
+			decodeMods(d, b, &bc.mods)
+			bc.net = -1
+			if d.err != nil {
+				return d.err
+			}
+			if err := s.checkOwner(bc.ent, KindBeacon, i); err != nil {
+				return err
+			}
+			if bc.ent != 0 {
+				bc.proto = s.ents[bc.ent].proto
+				if err := s.checkLoadedModules(bc.ent, &bc.mods, 0); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.decodeFluids(d); err != nil {
+			return err
+		}
+	}
+	s.effectsDirty = true
+	s.fluidDirty = true
 	// Every live entity must own its slot.
 	for i := 1; i < len(s.ents); i++ {
 		e := &s.ents[i]
@@ -549,6 +660,10 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			owner = slotEnt(s.poles, e.slot, func(x *pole) EntityID { return x.ent })
 		case KindSolar:
 			owner = slotEnt(s.gens, e.slot, func(x *generatorEnt) EntityID { return x.ent })
+		case KindBeacon:
+			owner = slotEnt(s.beacons, e.slot, func(x *beacon) EntityID { return x.ent })
+		case KindPipe:
+			owner = slotEnt(s.fents, e.slot, func(x *fluidEnt) EntityID { return x.ent })
 		default:
 			owner = EntityID(i)
 		}
@@ -637,8 +752,17 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 	}
 	st := &s.stats
 	st.researched = d.i()
+	// Per-item arrays are in the save's item order: with an earlier bundle, item i
+	// of the save is slot[i] here.
+	slot := func(i int) int { return i }
+	nItems := len(b.Items) + 1
+	if d.remap != nil {
+		slot = func(i int) int { return int(d.remap.items[i]) }
+		nItems = len(d.remap.items)
+	}
 	for _, c := range []*counter{&st.produced, &st.consumed, &st.lab} {
-		for i := range c.total {
+		for j := 0; j < nItems; j++ {
+			i := slot(j)
 			c.total[i] = d.i()
 			if version >= 2 {
 				c.cur[i] = d.i()
@@ -651,9 +775,47 @@ func (s *Surface) decodeRest(d *decoder, version uint32) error {
 		}
 	}
 	for _, arr := range [][]int64{st.created, st.voided, st.spilled, st.bridgedOut, st.bridgedIn} {
-		for i := range arr {
-			arr[i] = d.i()
+		for j := 0; j < nItems; j++ {
+			arr[slot(j)] = d.i()
 		}
 	}
 	return d.err
+}
+
+// workFrom converts a saved work counter to this build's units.
+func workFrom(w int64, version uint32) int64 {
+	if version < 5 {
+		return w * effOne
+	}
+	return w
+}
+
+func decodeMods(d *decoder, b *Bundle, m *modSlots) {
+	for k := range m {
+		m[k] = d.item(b)
+	}
+}
+
+// checkLoadedModules refuses module slots a running surface could not have:
+// non-modules, modules the entity does not accept, more than its slots, gaps,
+// or a productivity bar out of range.
+func (s *Surface) checkLoadedModules(id EntityID, m *modSlots, bonus int32) error {
+	if bonus < 0 || bonus >= 100 {
+		return fmt.Errorf("entity #%d: productivity bar %d out of range", id, bonus)
+	}
+	p := &s.b.Entities[s.ents[id].proto]
+	gap := false
+	for k, item := range m {
+		if item == 0 {
+			gap = true
+			continue
+		}
+		if gap || int32(k) >= p.ModuleSlots {
+			return fmt.Errorf("entity #%d: module in slot %d of %d", id, k, p.ModuleSlots)
+		}
+		if err := s.checkModule(p, item); err != nil {
+			return fmt.Errorf("entity #%d: %w", id, err)
+		}
+	}
+	return nil
 }

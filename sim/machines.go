@@ -1,6 +1,10 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/starlane/starlane/sim/fluid"
+)
 
 // Crafting machines (assembling machines and furnaces) and labs. A machine crafts while it
 // has ingredients, output room and energy; otherwise it sleeps until an inventory change
@@ -86,12 +90,33 @@ type crafter struct {
 	in       [maxIngredients]int32
 	limit    [maxIngredients]int32 // inserters fill an ingredient up to this
 	out      [maxResults]int32
-	work     int64
+	work     int64 // in 1/effOne work units
 	crafting bool
-	speed    int32
+	speed    int32 // crafting speed in hundredths × (100 + speed effect)
 	usage    int64
 	net      int32
 	fuel     burnerState
+	mods     modSlots
+	prod     int32 // productivity effect, percent
+	bonus    int32 // productivity bar, percent
+	isSilo   bool
+	// x holds what only machines with fluid boxes and silos need, apart so that
+	// the crafters the tick walks stay small.
+	x *crafterExt
+}
+
+// crafterExt is the state of a machine with fluid boxes or a rocket silo.
+type crafterExt struct {
+	fout [3]fluid.Amount      // fluid results waiting for room
+	fseg [maxFluidBoxes]int32 // derived: segment of each fluid box (-1 none)
+	silo siloState
+}
+
+func newCrafterExt(p *EntityProto) *crafterExt {
+	if len(p.Boxes) == 0 && p.Kind != KindRocketSilo {
+		return nil
+	}
+	return &crafterExt{fseg: [maxFluidBoxes]int32{-1, -1, -1, -1, -1}}
 }
 
 func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
@@ -100,8 +125,24 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 		return fmt.Errorf("no such recipe %q", name)
 	}
 	r := &s.b.Recipes[ri]
-	if r.Fluid != "" {
-		return fmt.Errorf("recipe %s needs fluid %s; fluids are not simulated", name, r.Fluid)
+	var ins, outs int8
+	for _, bp := range p.Boxes {
+		switch bp.Flow {
+		case flowIn:
+			ins++
+		case flowOut:
+			outs++
+		}
+	}
+	for _, fa := range r.FluidIn {
+		if fa.Box >= ins {
+			return fmt.Errorf("%s cannot craft %s: it needs fluid input box %d for %s, the machine has %d", p.Name, name, fa.Box+1, fa.Name, ins)
+		}
+	}
+	for _, fa := range r.FluidOut {
+		if fa.Box >= outs {
+			return fmt.Errorf("%s cannot craft %s: it needs fluid output box %d for %s, the machine has %d", p.Name, name, fa.Box+1, fa.Name, outs)
+		}
 	}
 	for _, c := range p.Categories {
 		if c == r.Category {
@@ -114,7 +155,11 @@ func (s *Surface) recipeAllowed(p *EntityProto, name string) error {
 func (s *Surface) addCrafter(id EntityID, pi int, recipe string) int32 {
 	p := &s.b.Entities[pi]
 	c := crafter{ent: id, proto: int32(pi), furnace: p.Kind == KindFurnace, burner: p.Burner,
-		recipe: -1, speed: p.Speed, usage: p.EnergyUsage, net: -1}
+		recipe: -1, speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1, x: newCrafterExt(p)}
+	if p.Kind == KindRocketSilo {
+		c.isSilo = true
+		recipe = p.FixedRecipe
+	}
 	i := s.allocSlot(KindAssembler, len(s.crafters))
 	if int(i) == len(s.crafters) {
 		s.crafters = append(s.crafters, c)
@@ -135,7 +180,13 @@ func (s *Surface) setRecipe(ci int32, ri int32) []Stack {
 	c := &s.crafters[ci]
 	out := s.crafterContents(c, nil, false)
 	c.in, c.out = [maxIngredients]int32{}, [maxResults]int32{}
-	c.work, c.crafting = 0, false
+	c.work, c.crafting, c.bonus = 0, false, 0
+	if c.x != nil {
+		c.x.fout = [3]fluid.Amount{}
+	}
+	if s.b.Entities[c.proto].BoxesNeedFluidRecipe {
+		s.fluidDirty = true // the machine's fluid boxes come and go with fluid recipes
+	}
 	c.recipe = ri
 	c.limit = s.recipeLimits(c.speed, ri)
 	s.active[KindAssembler].set(ci)
@@ -150,7 +201,8 @@ func (s *Surface) recipeLimits(speed int32, ri int32) [maxIngredients]int32 {
 		return lim
 	}
 	r := &s.b.Recipes[ri]
-	crafts := (int64(s.b.IngredientTicks)*int64(speed) + r.Work - 1) / r.Work
+	work := r.Work * effOne
+	crafts := (int64(s.b.IngredientTicks)*int64(speed) + work - 1) / work
 	mult := int32(1 + max(crafts, 1))
 	for k, ing := range r.Ingredients {
 		lim[k] = ing.Amount * mult
@@ -176,12 +228,18 @@ func (s *Surface) crafterContents(c *crafter, out []Stack, inProgress bool) []St
 		}
 	}
 	out = addStack(out, c.fuel.fuel, c.fuel.n)
+	if c.isSilo {
+		out = addStack(out, c.x.silo.cargo, 1)
+		out = addStack(out, c.x.silo.res, c.x.silo.resN)
+		rp, _ := s.b.ItemID("rocket-part")
+		out = addStack(out, rp, c.x.silo.parts)
+	}
 	return out
 }
 
 func (s *Surface) removeCrafter(ci int32) []Stack {
 	c := &s.crafters[ci]
-	items := s.crafterContents(c, nil, true)
+	items := addModStacks(s.crafterContents(c, nil, true), &c.mods)
 	if c.crafting {
 		// The ingredients of the unfinished craft go back, as in the game.
 		r := &s.b.Recipes[c.recipe]
@@ -210,6 +268,11 @@ func (s *Surface) furnaceRecipe(c *crafter, item ItemID) int32 {
 
 // crafterAccepts returns how many of an item an inserter may put into a machine now.
 func (s *Surface) crafterAccepts(c *crafter, item ItemID) int32 {
+	if c.isSilo {
+		if n := s.siloAccepts(c, item); n > 0 {
+			return n
+		}
+	}
 	if c.burner {
 		if n := s.fuelAccepts(&c.fuel, item); n > 0 {
 			return n
@@ -235,6 +298,10 @@ func (s *Surface) crafterAccepts(c *crafter, item ItemID) int32 {
 // inserters, a hand is put in whole once the machine wants any of it.
 func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 	c := &s.crafters[ci]
+	if c.isSilo && s.siloAccepts(c, item) > 0 {
+		c.x.silo.cargo = item
+		return 1
+	}
 	if c.burner && s.fuelAccepts(&c.fuel, item) > 0 {
 		return s.fuelInsert(&c.fuel, item, n)
 	}
@@ -261,6 +328,9 @@ func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 
 // crafterOffer returns a product an inserter may take for a drop target.
 func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
+	if c.isSilo && c.x.silo.resN > 0 && s.accepts(drop, c.x.silo.res) > 0 {
+		return c.x.silo.res, c.x.silo.resN
+	}
 	if c.recipe < 0 {
 		return 0, 0
 	}
@@ -278,6 +348,15 @@ func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
 }
 
 func (s *Surface) crafterTake(c *crafter, item ItemID, n int32) int32 {
+	if c.isSilo && item == c.x.silo.res && c.x.silo.resN > 0 {
+		n = min(n, c.x.silo.resN)
+		c.x.silo.resN -= n
+		if c.x.silo.resN == 0 {
+			c.x.silo.res = 0
+		}
+		s.active[KindAssembler].set(s.ents[c.ent].slot) // room for the next launch
+		return n
+	}
 	if c.recipe < 0 {
 		return 0
 	}
@@ -303,8 +382,14 @@ func (s *Surface) updateCrafter(ci int32) {
 		return
 	}
 	r := &s.b.Recipes[c.recipe]
+	if c.isSilo && !c.crafting && s.updateSilo(ci, c, &s.b.Entities[c.proto]) {
+		return
+	}
 	if !c.crafting && !s.startCraft(c, r) {
-		s.sleep(KindAssembler, ci)
+		if len(r.FluidIn) == 0 && len(r.FluidOut) == 0 {
+			s.sleep(KindAssembler, ci)
+		}
+		// A machine waiting for fluid stays awake: segments do not wake machines.
 		return
 	}
 	gain, ok := s.energy(c.burner, &c.fuel, c.net, c.usage, c.speed)
@@ -313,17 +398,33 @@ func (s *Surface) updateCrafter(ci int32) {
 		return
 	}
 	c.work += gain
-	if c.work < r.Work {
+	if c.work < r.Work*effOne {
 		return
 	}
-	c.work -= r.Work
+	c.work -= r.Work * effOne
 	c.crafting = false
+	times := int32(1)
+	if r.Productivity {
+		times += bonusCrafts(&c.bonus, c.prod)
+	}
 	for k, res := range r.Results {
-		c.out[k] += res.Amount
-		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount))
+		if c.isSilo {
+			c.x.silo.parts += res.Amount * times // built into the rocket
+		} else {
+			c.out[k] += res.Amount * times
+		}
+		s.stats.produce(s.b.resIDs[c.recipe][k], int64(res.Amount*times))
+	}
+	for k, fa := range r.FluidOut {
+		a := fa.Amount * fluid.Amount(times)
+		c.x.fout[k] += a
+		s.fluidStat(fa.id, a, false)
+	}
+	if len(r.FluidOut) > 0 {
+		s.flushFluids(c, r)
 	}
 	s.hash = (s.hash ^ uint64(c.ent)) * 0x100000001b3
-	if !s.startCraft(c, r) {
+	if (c.isSilo && c.x.silo.parts >= s.b.Entities[c.proto].RocketParts) || !s.startCraft(c, r) {
 		c.work = 0
 	}
 	s.changed(c.ent)
@@ -342,10 +443,14 @@ func (s *Surface) startCraft(c *crafter, r *RecipeProto) bool {
 			return false
 		}
 	}
+	if (len(r.FluidIn) > 0 || len(r.FluidOut) > 0) && !s.crafterFluidsReady(c, r) {
+		return false
+	}
 	for k, ing := range r.Ingredients {
 		c.in[k] -= ing.Amount
 		s.stats.consume(s.b.ingIDs[c.recipe][k], int64(ing.Amount))
 	}
+	s.takeFluids(c, r)
 	c.crafting = true
 	s.changed(c.ent)
 	return true
@@ -365,18 +470,21 @@ type lab struct {
 	ent     EntityID
 	proto   int32
 	packs   [8]int32 // per lab input
-	work    int64
+	work    int64    // in 1/effOne work units
 	working bool
-	speed   int32
+	speed   int32 // research speed in hundredths × (100 + speed effect)
 	usage   int64
 	net     int32
+	mods    modSlots
+	prod    int32 // productivity effect, percent
+	bonus   int32 // productivity bar, percent
 }
 
 const labPackLimit = 2 // inserters keep this many units' worth of each pack in a lab
 
 func (s *Surface) addLab(id EntityID, pi int) int32 {
 	p := &s.b.Entities[pi]
-	l := lab{ent: id, proto: int32(pi), speed: p.Speed, usage: p.EnergyUsage, net: -1}
+	l := lab{ent: id, proto: int32(pi), speed: p.Speed * effOne, usage: p.EnergyUsage, net: -1}
 	i := s.allocSlot(KindLab, len(s.labs))
 	if int(i) == len(s.labs) {
 		s.labs = append(s.labs, l)
@@ -395,7 +503,7 @@ func (s *Surface) labContents(l *lab, out []Stack) []Stack {
 }
 
 func (s *Surface) removeLab(li int32) []Stack {
-	items := s.labContents(&s.labs[li], nil)
+	items := addModStacks(s.labContents(&s.labs[li], nil), &s.labs[li].mods)
 	s.labs[li] = lab{net: -1}
 	return items
 }
@@ -454,21 +562,22 @@ func (s *Surface) updateLab(li int32) {
 		return
 	}
 	l.work += gain
-	if l.work < t.Work {
+	if l.work < t.Work*effOne {
 		return
 	}
-	l.work -= t.Work
+	l.work -= t.Work * effOne
 	l.working = false
 	s.hash = (s.hash ^ uint64(l.ent)<<1) * 0x100000001b3
-	f.progress++
+	// Research productivity: a full bonus bar is one more unit done.
+	f.progress += 1 + int64(bonusCrafts(&l.bonus, l.prod))
 	if f.progress >= t.Count {
 		s.researchDone()
 	}
 }
 
 // labTechInputs maps a tech's ingredients to a lab's input slots (-1: lab cannot take it).
-func (s *Surface) labTechInputs(l *lab, tech int32) [maxIngredients]int {
-	var out [maxIngredients]int
+func (s *Surface) labTechInputs(l *lab, tech int32) [maxTechPacks]int {
+	var out [maxTechPacks]int
 	for k, id := range s.b.techIngIDs[tech] {
 		out[k] = s.labInput(l, id)
 	}

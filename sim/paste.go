@@ -27,6 +27,8 @@ type PasteResult struct {
 	Skipped  map[string]int // unknown entities left out with PasteSkipUnknown
 	Tiles    int            // blueprint tiles (floors are not simulated)
 	Entities []EntityID
+	// Renamed lists the 1.x names the paste migrated to their 2.0 prototypes.
+	Renamed []blueprint.Renamed
 	// Shift is how far (in 1/256 tile) the blueprint was moved to sit on the tile grid:
 	// game-made strings often place entities half a tile off it, and the game snaps
 	// them the same way. Exporting with this as the origin gives the string's positions.
@@ -66,13 +68,25 @@ func mod(a, m int32) int32 {
 // PlanPaste turns a blueprint into build specs offset by whole tiles (dx, dy) after
 // snapping it to the tile grid. It fails on entities the bundle lacks (listing them,
 // unless skipUnknown), on entities off the blueprint's grid and on diagonal directions.
+// A Factorio 1.x blueprint is first migrated to 2.0 names as the game does
+// (blueprint.Migrate).
 func PlanPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, map[string]int, Vec, error) {
-	specs, _, unknown, shift, err := planPaste(b, bp, dx, dy, skipUnknown)
+	specs, _, unknown, shift, _, err := planPaste(b, bp, dx, dy, skipUnknown)
 	return specs, unknown, shift, err
 }
 
-// planPaste is PlanPaste that also returns each spec's entity_number, for errors.
-func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
+// planPaste is PlanPaste that also returns each spec's entity_number, for errors,
+// and the renames the migration applied.
+func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, []blueprint.Renamed, error) {
+	bp, renamed, err := blueprint.Migrate(bp)
+	if err != nil {
+		return nil, nil, nil, Vec{}, nil, fmt.Errorf("blueprint: %w", err)
+	}
+	specs, nums, unknown, shift, err := planMigrated(b, bp, dx, dy, skipUnknown)
+	return specs, nums, unknown, shift, renamed, err
+}
+
+func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
 	unknown := map[string]int{}
 	var specs []BuildSpec
 	var nums []uint32
@@ -112,6 +126,31 @@ func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		if be.Filter != nil {
 			sp.Filter = be.Filter.Name
 		}
+		for _, it := range be.Items {
+			ip, known := b.ItemID(it.Name)
+			switch {
+			case b.RefusedItems[it.Name] != "":
+				unknown["item "+it.Name+" ("+b.RefusedItems[it.Name]+")"] += int(it.Count)
+			case !known:
+				unknown["item "+it.Name]++
+			case b.Items[ip-1].Module == nil:
+				// Other requests (fuel, ammunition) are deliveries the game's robots
+				// would make; the paste builds the entity empty.
+			case it.Quality != "" && it.Quality != "normal":
+				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
+			default:
+				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
+					sp.Modules = append(sp.Modules, it.Name)
+				}
+			}
+		}
+		if b.Entities[pi].Kind == KindInserter {
+			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
+				// Inserter filters are not simulated: an inserter built without
+				// them would move items the blueprint says it must not.
+				unknown["setting filters on "+be.Name+" (inserter filters are not simulated)"]++
+			}
+		}
 		if be.Infinity != nil {
 			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
 			for _, f := range be.Infinity.Filters {
@@ -122,11 +161,8 @@ func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 		// Settings naming recipes or items the bundle lacks are unknown too: with
 		// skipUnknown the entity is built without them.
 		if sp.Recipe != "" {
-			if ri, ok := b.Recipe(sp.Recipe); !ok {
+			if _, ok := b.Recipe(sp.Recipe); !ok {
 				unknown["recipe "+sp.Recipe]++
-				sp.Recipe = ""
-			} else if b.Recipes[ri].Fluid != "" {
-				unknown["recipe "+sp.Recipe+" (needs fluids)"]++
 				sp.Recipe = ""
 			}
 		}
@@ -205,6 +241,10 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 				return nil, fmt.Errorf("%s cannot be built by players", sp.Name)
 			}
 			need[item]++
+			for name, n := range countNames(sp.Modules) {
+				id, _ := s.b.ItemID(name)
+				need[id] += n
+			}
 		}
 	}
 	if p != nil {
@@ -227,6 +267,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 		if p != nil {
 			slotsRemove(p.inv, s.b.placer[protos[i]], 1)
 		}
+		s.takeModules(p, specs[i].Modules)
 	}
 	return ids, nil
 }
@@ -253,7 +294,7 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, fmt.Errorf("blueprint: %w", err)
 	}
-	specs, nums, skipped, shift, err := planPaste(s.b, bp, dx, dy, skipUnknown)
+	specs, nums, skipped, shift, renamed, err := planPaste(s.b, bp, dx, dy, skipUnknown)
 	if err != nil {
 		return res, err
 	}
@@ -261,7 +302,7 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, err
 	}
-	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift}, nil
+	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed}, nil
 }
 
 // PasteAction returns the action that pastes a blueprint string offset by (dx, dy) whole

@@ -104,8 +104,9 @@ func TestPasteRefusesUnknownEntitiesUnlessSkipped(t *testing.T) {
 	s := newTestSurface(t)
 	str := realBlueprint(t, "oil_processing_1_1.txt")
 	_, err := s.Paste(str, 0, 0, 0, 0)
-	if err == nil || !strings.Contains(err.Error(), "oil-refinery ×8") || !strings.Contains(err.Error(), "pipe ×93") {
-		t.Fatalf("paste of a fluid build: %v, want a refusal listing the unknown entities", err)
+	// Fluids are simulated; the combinators and lamps are not.
+	if err == nil || !strings.Contains(err.Error(), "constant-combinator ×4") || !strings.Contains(err.Error(), "small-lamp ×5") {
+		t.Fatalf("paste of the oil build: %v, want a refusal listing the unknown entities", err)
 	}
 	if s.EntityCount() != 0 {
 		t.Fatalf("a refused paste built %d entities", s.EntityCount())
@@ -114,8 +115,8 @@ func TestPasteRefusesUnknownEntitiesUnlessSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// medium-electric-pole ×11, inserter ×1, steel-chest ×1 are simulated.
-	if res.Built != 13 || res.Skipped["pipe"] != 93 {
+	// Everything but the 4 combinators and 5 lamps is simulated.
+	if res.Built != 233 || res.Skipped["small-lamp"] != 5 {
 		t.Fatalf("skip-unknown paste built %d, skipped %v", res.Built, res.Skipped)
 	}
 }
@@ -212,10 +213,10 @@ func TestPastedBalancerBalances(t *testing.T) {
 }
 
 func TestPasteUnknownRecipesAndItems(t *testing.T) {
-	// A 2.0 blueprint of an assembling machine making engines (the bundle has no engine
-	// recipe) and a splitter filtering an unknown item.
+	// A 2.0 blueprint of an assembling machine making kovarex enrichment (the bundle has no
+	// such recipe) and a splitter filtering an unknown item.
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
-		{Number: 1, Name: "assembling-machine-2", Position: blueprint.Position{X: 384, Y: 384}, Recipe: "engine-unit"},
+		{Number: 1, Name: "assembling-machine-2", Position: blueprint.Position{X: 384, Y: 384}, Recipe: "kovarex-enrichment-process"},
 		{Number: 2, Name: "splitter", Position: blueprint.Position{X: 1024, Y: 128}, Filter: &blueprint.ItemFilter{Name: "uranium-238"}},
 	}}
 	str, err := blueprint.EncodeBlueprint(bp)
@@ -223,14 +224,14 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newTestSurface(t)
-	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "recipe engine-unit ×1") || !strings.Contains(err.Error(), "item uranium-238 ×1") {
+	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "recipe kovarex-enrichment-process ×1") || !strings.Contains(err.Error(), "item uranium-238 ×1") {
 		t.Fatalf("paste with unknown recipe and item: %v", err)
 	}
 	res, err := s.Paste(str, 0, 0, 0, PasteSkipUnknown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Built != 2 || res.Skipped["recipe engine-unit"] != 1 {
+	if res.Built != 2 || res.Skipped["recipe kovarex-enrichment-process"] != 1 {
 		t.Fatalf("skip-unknown paste: %+v", res)
 	}
 	if info, _ := s.Entity(res.Entities[0]); info.Recipe != "" {

@@ -1,6 +1,10 @@
 package sim
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/starlane/starlane/sim/fluid"
+)
 
 // Electric networks. Poles whose distance is within both poles' wire reach are connected
 // (the game connects a placed pole to its neighbours the same way); each connected group
@@ -24,6 +28,7 @@ type generatorEnt struct {
 	proto  int32
 	net    int32
 	energy int64 // accumulators: stored energy; kept per network while networks stand
+	seg    int32 // steam engines: the segment they draw steam from (derived)
 }
 
 type network struct {
@@ -39,6 +44,11 @@ type network struct {
 	accOut     int64
 	energy     int64 // stored in the network's accumulators
 	eei        bool  // an electric-energy-interface (unlimited source) is connected
+	// Steam engines: per steam segment, how many draw from it; the steam one engine
+	// uses per tick at full power and the energy per thousandth of a unit.
+	steam      []steamDraw
+	engineRate fluid.Amount
+	engineJ    int64
 }
 
 func (s *Surface) addPole(id EntityID) int32 {
@@ -57,7 +67,7 @@ func (s *Surface) addPole(id EntityID) int32 {
 func (s *Surface) removePole(i int32) { s.poles[i] = pole{net: -1} }
 
 func (s *Surface) addGenerator(id EntityID, p *EntityProto) int32 {
-	g := generatorEnt{ent: id, kind: p.Kind, proto: s.ents[id].proto, net: -1}
+	g := generatorEnt{ent: id, kind: p.Kind, proto: s.ents[id].proto, net: -1, seg: -1}
 	i := s.allocSlot(p.Kind, len(s.gens))
 	if int(i) == len(s.gens) {
 		s.gens = append(s.gens, g)
@@ -78,7 +88,7 @@ func (s *Surface) removeGenerator(i int32) {
 			n.acc--
 		}
 	}
-	s.gens[i] = generatorEnt{net: -1}
+	s.gens[i] = generatorEnt{net: -1, seg: -1}
 }
 
 // rebuildPower recomputes networks and which network every entity draws from.
@@ -237,6 +247,23 @@ func (s *Surface) rebuildPower() {
 		}
 		l.net = netAt(l.ent)
 	}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		if fe.ent == 0 || (fe.kind != KindPump && fe.kind != KindPumpjack) {
+			continue
+		}
+		fe.net = netAt(fe.ent)
+		addDrain(fe.net, s.b.Entities[fe.proto].Drain)
+	}
+	for i := range s.beacons {
+		bc := &s.beacons[i]
+		if bc.ent == 0 {
+			continue
+		}
+		// A beacon draws its whole usage all the time, working machines or not.
+		bc.net = netAt(bc.ent)
+		addDrain(bc.net, s.b.Entities[bc.proto].EnergyUsage)
+	}
 	for i := range s.gens {
 		g := &s.gens[i]
 		if g.ent == 0 {
@@ -258,6 +285,21 @@ func (s *Surface) rebuildPower() {
 			g.energy = 0
 		case KindEnergyInterface:
 			n.eei = true
+		case KindSteamEngine:
+			if g.seg < 0 {
+				continue
+			}
+			n.engineRate, n.engineJ = p.PumpRate, p.Production/int64(p.PumpRate)
+			found := false
+			for k := range n.steam {
+				if n.steam[k].seg == g.seg {
+					n.steam[k].engines++
+					found = true
+				}
+			}
+			if !found {
+				n.steam = append(n.steam, steamDraw{seg: g.seg, engines: 1})
+			}
 		}
 	}
 	s.wakeAll()
@@ -345,13 +387,23 @@ func (s *Surface) updatePower() {
 		solar := n.solar * light / SatOne
 		used := demand * int64(n.sat) / SatOne
 		fromSolar := min(solar, used)
-		if fromAcc := min(used-fromSolar, n.energy, n.acc*n.accOut); fromAcc > 0 {
+		// Steam engines (secondary) after solar, accumulators (tertiary) last.
+		var steamCap, fromSteam int64
+		if len(n.steam) > 0 {
+			steamCap = s.steamCapacity(n)
+			fromSteam = min(used-fromSolar, steamCap)
+			s.burnSteam(n, fromSteam, steamCap)
+		}
+		if fromAcc := min(used-fromSolar-fromSteam, n.energy, n.acc*n.accOut); fromAcc > 0 {
 			n.energy -= fromAcc
 		}
 		if surplus := solar - fromSolar; surplus > 0 && n.acc > 0 {
 			n.energy += min(surplus, n.acc*n.accIn, n.acc*n.accCap-n.energy)
 		}
 		avail := n.solar*next/SatOne + min(n.energy, n.acc*n.accOut)
+		if len(n.steam) > 0 {
+			avail += s.steamCapacity(n)
+		}
 		switch {
 		case demand == 0 || avail >= demand:
 			n.sat = SatOne

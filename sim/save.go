@@ -28,9 +28,13 @@ import (
 //	4  bridge sequence spaces: export ports keep their space and destination, import
 //	   ports what they lost, the surface its marks by space (older saves: unbound ports
 //	   whose marks the first space continues)
+//	5  modules, beacons, fluids and rockets: module slots and productivity bars of
+//	   machines, drills and labs, beacons, fluid entities and the contents of every
+//	   fluid box, rocket silos; free-slot lists for the new kinds; work counters of
+//	   machines, drills and labs in 1/100 work units (older saves: none of these, work × 100)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 4
+const SaveVersion = 5
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
@@ -236,11 +240,18 @@ func LoadLimited(b *Bundle, r io.Reader, max int64) (*Surface, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rm *remap
 	if info.BundleHash != b.Hash() {
-		return nil, fmt.Errorf("save was made with prototype bundle %s, this build has %s: load it with the same bundle",
-			info.BundleHash[:12], b.ShortHash())
+		rm, err = legacyRemap(b, info.BundleHash)
+		if err != nil {
+			return nil, err
+		}
+		if rm == nil {
+			return nil, fmt.Errorf("save was made with prototype bundle %s, this build has %s: load it with the same bundle",
+				info.BundleHash[:12], b.ShortHash())
+		}
 	}
-	s, err := decodeState(b, body, info.Version)
+	s, err := decodeState(b, body, info.Version, rm)
 	if err != nil {
 		return nil, fmt.Errorf("corrupt save: %w", err)
 	}
@@ -321,6 +332,9 @@ func (s *Surface) encodeState(version uint32) []byte {
 		e.str(s.labels[id])
 	}
 	for k := range s.free {
+		if version < 5 && Kind(k) >= KindBeacon {
+			continue
+		}
 		e.u(uint64(len(s.free[k])))
 		for _, v := range s.free[k] {
 			e.i(int64(v))
@@ -342,15 +356,15 @@ func (s *Surface) encodeState(version uint32) []byte {
 	}
 	e.u(uint64(len(s.crafters)))
 	for i := range s.crafters {
-		s.encodeCrafter(&e, int32(i))
+		s.encodeCrafter(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.drills)))
 	for i := range s.drills {
-		s.encodeDrill(&e, int32(i))
+		s.encodeDrill(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.labs)))
 	for i := range s.labs {
-		s.encodeLab(&e, int32(i))
+		s.encodeLab(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.chests)))
 	for i := range s.chests {
@@ -391,6 +405,14 @@ func (s *Surface) encodeState(version uint32) []byte {
 	for i := range s.gens {
 		e.u(uint64(s.gens[i].ent))
 		e.i(s.gens[i].energy)
+	}
+	if version >= 5 {
+		e.u(uint64(len(s.beacons)))
+		for i := range s.beacons {
+			e.u(uint64(s.beacons[i].ent))
+			encodeMods(&e, &s.beacons[i].mods)
+		}
+		s.encodeFluids(&e)
 	}
 
 	// Lanes (their layout is rebuilt from the belts; items are saved lane by lane).
@@ -514,7 +536,7 @@ func (s *Surface) encodeInserter(e *encoder, i int32) {
 	encodeBurner(e, &in.fuel)
 }
 
-func (s *Surface) encodeCrafter(e *encoder, i int32) {
+func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
 	c := &s.crafters[i]
 	e.u(uint64(c.ent))
 	e.i(int64(c.recipe))
@@ -524,12 +546,43 @@ func (s *Surface) encodeCrafter(e *encoder, i int32) {
 	for _, v := range c.out {
 		e.i(int64(v))
 	}
-	e.i(c.work)
+	e.i(workIn(c.work, version))
 	e.b(c.crafting)
 	encodeBurner(e, &c.fuel)
+	if version >= 5 {
+		encodeMods(e, &c.mods)
+		e.i(int64(c.bonus))
+		x := c.x
+		if x == nil {
+			x = &crafterExt{}
+		}
+		for _, a := range x.fout {
+			e.i(int64(a))
+		}
+		st := &x.silo
+		e.i(int64(st.parts))
+		e.u(uint64(st.cargo))
+		e.i(int64(st.launch))
+		e.u(uint64(st.res))
+		e.i(int64(st.resN))
+	}
 }
 
-func (s *Surface) encodeDrill(e *encoder, i int32) {
+// workIn converts a work counter to a save version's units.
+func workIn(w int64, version uint32) int64 {
+	if version < 5 {
+		return w / effOne
+	}
+	return w
+}
+
+func encodeMods(e *encoder, m *modSlots) {
+	for _, id := range m {
+		e.u(uint64(id))
+	}
+}
+
+func (s *Surface) encodeDrill(e *encoder, i int32, version uint32) {
 	d := &s.drills[i]
 	e.u(uint64(d.ent))
 	e.u(uint64(len(d.tiles)))
@@ -538,20 +591,30 @@ func (s *Surface) encodeDrill(e *encoder, i int32) {
 		e.i(int64(t.Y))
 	}
 	e.i(int64(d.cur))
-	e.i(d.work)
+	e.i(workIn(d.work, version))
 	e.u(uint64(d.held))
 	e.b(d.done)
 	encodeBurner(e, &d.fuel)
+	if version >= 5 {
+		encodeMods(e, &d.mods)
+		e.i(int64(d.bonus))
+		e.i(int64(d.extra))
+		e.u(uint64(d.last))
+	}
 }
 
-func (s *Surface) encodeLab(e *encoder, i int32) {
+func (s *Surface) encodeLab(e *encoder, i int32, version uint32) {
 	l := &s.labs[i]
 	e.u(uint64(l.ent))
 	for _, v := range l.packs {
 		e.i(int64(v))
 	}
-	e.i(l.work)
+	e.i(workIn(l.work, version))
 	e.b(l.working)
+	if version >= 5 {
+		encodeMods(e, &l.mods)
+		e.i(int64(l.bonus))
+	}
 }
 
 func (s *Surface) encodeContainer(e *encoder, i int32) {
@@ -619,12 +682,34 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 			}
 		case KindInserter:
 			s.encodeInserter(&e, en.slot)
-		case KindAssembler, KindFurnace:
-			s.encodeCrafter(&e, en.slot)
+		case KindAssembler, KindFurnace, KindRocketSilo:
+			s.encodeCrafter(&e, en.slot, SaveVersion)
 		case KindDrill:
-			s.encodeDrill(&e, en.slot)
+			s.encodeDrill(&e, en.slot, SaveVersion)
 		case KindLab:
-			s.encodeLab(&e, en.slot)
+			s.encodeLab(&e, en.slot, SaveVersion)
+		case KindBeacon:
+			encodeMods(&e, &s.beacons[en.slot].mods)
+		case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+			// The entity's own state and its segments' contents, so a desync in a
+			// fluid system names the entities of the segments that differ.
+			fe := &s.fents[en.slot]
+			encodeBurner(&e, &fe.fuel)
+			e.i(fe.work)
+			e.i(int64(fe.held))
+			encodeMods(&e, &fe.mods)
+			e.i(int64(fe.bonus))
+			for _, si := range fe.seg {
+				if sg := s.seg(si); sg != nil {
+					e.u(uint64(sg.Fluid))
+					e.i(int64(sg.Amount))
+				}
+			}
+		case KindSteamEngine:
+			if sg := s.seg(s.gens[en.slot].seg); sg != nil {
+				e.u(uint64(sg.Fluid))
+				e.i(int64(sg.Amount))
+			}
 		case KindContainer, KindInfinityChest, KindBridgeExport, KindBridgeImport:
 			s.encodeContainer(&e, en.slot)
 			if c := &s.chests[en.slot]; c.port >= 0 {

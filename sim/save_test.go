@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -102,9 +103,67 @@ func TestLoadNeverPanicsOnCorruptBodies(t *testing.T) {
 			mut = mut[:r.intn(uint64(len(mut)))]
 		}
 		// Either an error or a consistent surface that can run; never a panic.
-		got, err := decodeState(DefaultBundle(), mut, SaveVersion)
+		got, err := decodeState(DefaultBundle(), mut, SaveVersion, nil)
 		if err == nil {
 			got.Run(10)
 		}
+	}
+}
+
+// TestLoadsASaveFromTheLastFormat3Build loads a save the last build before
+// modules and fluids wrote (`starlane sim run --map starter --ticks 3600 --save`
+// at format 3): it loads, keeps making red science and saves again as format 4.
+func TestLoadsASaveFromTheLastFormat3Build(t *testing.T) {
+	raw, err := os.ReadFile("testdata/saves/starter-v3.sav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ReadSaveInfo(bytes.NewReader(raw))
+	if err != nil || info.Version != 3 || info.Tick != 3600 {
+		t.Fatalf("save info %+v (%v), want format 3 at tick 3600", info, err)
+	}
+	// The save's bundle (before modules, fluids and the rocket) is an earlier vanilla
+	// one: its indexes map to this bundle's by name.
+	if info.BundleHash == DefaultBundle().Hash() {
+		t.Fatal("the old save has this build's bundle; the test proves nothing")
+	}
+	s, err := Load(DefaultBundle(), bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, _ := s.b.ItemID("automation-science-pack")
+	gears, _ := s.b.ItemID("iron-gear-wheel")
+	made := s.stats.produced.total[red]
+	if made == 0 || s.stats.produced.total[gears] == 0 {
+		t.Fatalf("statistics lost in the migration: %d red science, %d gears", made, s.stats.produced.total[gears])
+	}
+	counts := map[string]int{}
+	s.Entities(func(e EntityInfo) bool { counts[e.Name]++; return true })
+	for _, n := range []string{"transport-belt", "electric-mining-drill", "electric-furnace", "assembling-machine-1", "lab", "solar-panel"} {
+		if counts[n] == 0 {
+			t.Errorf("no %s after the migration: %v", n, counts)
+		}
+	}
+	s.Run(3600)
+	if s.stats.produced.total[red] <= made {
+		t.Errorf("the migrated base made no red science in a minute (%d, before %d)", s.stats.produced.total[red], made)
+	}
+	// It saves as this format, with this bundle, and loads back the same.
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
+	if err != nil || l.FullHash() != s.FullHash() {
+		t.Fatalf("resave: %v", err)
+	}
+	if ni, _ := ReadSaveInfo(bytes.NewReader(buf.Bytes())); ni.Version != SaveVersion || ni.BundleHash != DefaultBundle().Hash() {
+		t.Errorf("resaved as %+v", ni)
+	}
+	// An unknown bundle is still refused by name.
+	bad := append([]byte(nil), raw...)
+	bad[30] ^= 0xff
+	if _, err := Load(DefaultBundle(), bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "load it with the same bundle") {
+		t.Errorf("unknown bundle: %v", err)
 	}
 }

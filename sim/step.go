@@ -26,6 +26,7 @@ func (s *Surface) Run(n int) {
 
 func (s *Surface) update() {
 	s.active[KindDrill].each(s.updateDrill)
+	s.active[KindPipe].each(s.updateFluidEnt)
 	s.active[KindInserter].each(s.updateInserter)
 	s.active[KindAssembler].each(s.updateCrafter)
 	s.active[KindLab].each(s.updateLab)

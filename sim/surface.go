@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"sort"
+
+	"github.com/starlane/starlane/sim/fluid"
 )
 
 // EntityID identifies an entity on a surface. IDs are never reused; 0 means none.
@@ -121,6 +123,12 @@ type Surface struct {
 	gens      []generatorEnt
 	nets      []network
 	ports     []port
+	beacons   []beacon
+	fents     []fluidEnt // pipes, tanks, pumps, offshore pumps, boilers, pumpjacks
+	// Fluid segments hold the fluid (state); fluidRem carries thousandths of fluid
+	// statistics per fluid (state).
+	fsegs    []fluid.Segment
+	fluidRem []fluid.Amount
 
 	free [numKinds][]int32 // free slots per kind
 
@@ -134,6 +142,14 @@ type Surface struct {
 	beltsDirty   bool
 	targetsDirty bool
 	powerDirty   bool
+	effectsDirty bool                      // module effects must be recomputed (modules.go)
+	fluidDirty   bool                      // fluid nodes and segments must be rebuilt (fluids.go)
+	fluidPending map[fluidNode]fluid.Share // loaded box contents, until the first rebuild
+	fnodes       []fluidNode
+	fnodeVol     []fluid.Amount
+	fnodeSeg     []int32
+	fconns       map[TilePos][]fconnPt
+	effects      []entEffect // by EntityID: beacons reaching it and its total effect
 	watchers     [][]watcher // by EntityID
 	active       [numKinds]bitset
 	laneActive   bitset
@@ -263,7 +279,7 @@ func (s *Surface) Entity(id EntityID) (EntityInfo, bool) {
 	e := &s.ents[id]
 	info := EntityInfo{ID: id, Name: s.b.Entities[e.proto].Name, Kind: e.kind, Dir: e.dir,
 		X: e.x, Y: e.y, W: e.w, H: e.h, Label: s.labels[id]}
-	if e.kind == KindAssembler || e.kind == KindFurnace {
+	if e.kind == KindAssembler || e.kind == KindFurnace || e.kind == KindRocketSilo {
 		if r := s.crafters[e.slot].recipe; r >= 0 {
 			info.Recipe = s.b.Recipes[r].Name
 		}
@@ -305,12 +321,14 @@ func slotFamily(k Kind) Kind {
 	switch k {
 	case KindUnderground:
 		return KindBelt
-	case KindFurnace:
+	case KindFurnace, KindRocketSilo:
 		return KindAssembler
 	case KindInfinityChest, KindBridgeExport, KindBridgeImport:
 		return KindContainer
-	case KindAccumulator, KindEnergyInterface:
+	case KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		return KindSolar
+	case KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		return KindPipe
 	}
 	return k
 }
@@ -344,6 +362,8 @@ type BuildSpec struct {
 	Infinity *InfinitySettings
 	// Label names bridge ports and other entities for operators.
 	Label string
+	// Modules go into the entity's module slots (machines, labs, beacons).
+	Modules []string
 }
 
 // InfinitySettings mirror the game's blueprint field infinity_settings.
@@ -386,11 +406,29 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 		return 0, fmt.Errorf("cannot build %s at %d,%d: collides with %s #%d at %d,%d",
 			sp.Name, sp.X, sp.Y, s.b.Entities[be.proto].Name, blocker, be.x, be.y)
 	}
+	if err := s.checkModules(p, sp.Modules); err != nil {
+		return 0, fmt.Errorf("cannot build %s: %w", sp.Name, err)
+	}
+	if err := s.checkFluidMix(p, sp); err != nil {
+		return 0, err
+	}
 	switch p.Kind {
+	case KindRocketSilo:
+		if sp.Recipe != "" && sp.Recipe != p.FixedRecipe {
+			return 0, fmt.Errorf("cannot build %s with recipe %s: its recipe is always %s", sp.Name, sp.Recipe, p.FixedRecipe)
+		}
 	case KindAssembler:
 		if sp.Recipe != "" {
 			if err := s.recipeAllowed(p, sp.Recipe); err != nil {
 				return 0, err
+			}
+			ri, _ := s.b.Recipe(sp.Recipe)
+			var m modSlots
+			for k, n := range sp.Modules {
+				m[k], _ = s.b.ItemID(n)
+			}
+			if !s.b.Recipes[ri].Productivity && s.hasProductivity(&m) {
+				return 0, fmt.Errorf("cannot build %s: %w", sp.Name, s.prodRecipeError(sp.Recipe))
 			}
 		}
 	case KindUnderground:
@@ -446,7 +484,7 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 		e.slot = s.addSplitter(id, sp)
 	case KindInserter:
 		e.slot = s.addInserter(id, p)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		e.slot = s.addCrafter(id, pi, sp.Recipe)
 	case KindDrill:
 		e.slot = s.addDrill(id, pi)
@@ -456,9 +494,14 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 		e.slot = s.addContainer(id, p, sp)
 	case KindPole:
 		e.slot = s.addPole(id)
-	case KindSolar, KindAccumulator, KindEnergyInterface:
+	case KindSolar, KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		e.slot = s.addGenerator(id, p)
+	case KindBeacon:
+		e.slot = s.addBeacon(id, pi)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		e.slot = s.addFluidEnt(id, pi)
 	}
+	s.setModules(id, sp.Modules)
 	s.topologyChanged(p.Kind)
 	s.hash = mix64(s.hash ^ uint64(id)<<20 ^ uint64(pi))
 	return id
@@ -471,6 +514,12 @@ func (s *Surface) topologyChanged(k Kind) {
 		s.beltsDirty = true
 	case KindPole:
 		s.powerDirty = true
+	case KindBeacon, KindAssembler, KindFurnace, KindDrill, KindLab, KindPumpjack, KindRocketSilo:
+		s.effectsDirty = true
+	}
+	switch k {
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindSteamEngine, KindPumpjack, KindAssembler:
+		s.fluidDirty = true // a fluid box joins or leaves a segment
 	}
 	// Any entity can be an inserter's or drill's source or target, or need power.
 	s.targetsDirty = true
@@ -484,7 +533,9 @@ func (s *Surface) Build(sp BuildSpec) (EntityID, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.build(pi, &sp), nil
+	id := s.build(pi, &sp)
+	s.takeModules(nil, sp.Modules)
+	return id, nil
 }
 
 // remove deletes an entity and returns the items it held (contents, hands, belts).
@@ -498,7 +549,7 @@ func (s *Surface) remove(id EntityID) []Stack {
 		items = s.removeSplitter(e.slot)
 	case KindInserter:
 		items = s.removeInserter(e.slot)
-	case KindAssembler, KindFurnace:
+	case KindAssembler, KindFurnace, KindRocketSilo:
 		items = s.removeCrafter(e.slot)
 	case KindDrill:
 		items = s.removeDrill(e.slot)
@@ -508,8 +559,12 @@ func (s *Surface) remove(id EntityID) []Stack {
 		items = s.removeContainer(e.slot)
 	case KindPole:
 		s.removePole(e.slot)
-	case KindSolar, KindAccumulator, KindEnergyInterface:
+	case KindSolar, KindAccumulator, KindEnergyInterface, KindSteamEngine:
 		s.removeGenerator(e.slot)
+	case KindBeacon:
+		items = s.removeBeacon(e.slot)
+	case KindPipe, KindPump, KindOffshorePump, KindBoiler, KindPumpjack:
+		items = s.removeFluidEnt(e.slot)
 	}
 	fam := slotFamily(e.kind)
 	s.free[fam] = append(s.free[fam], e.slot)
@@ -535,6 +590,10 @@ func (s *Surface) Remove(id EntityID) ([]Stack, error) {
 
 // prepare rebuilds derived state after topology changes. It runs before updates each tick.
 func (s *Surface) prepare() {
+	if s.fluidDirty {
+		s.rebuildFluids()
+		s.fluidDirty = false
+	}
 	if s.beltsDirty {
 		s.rebuildBelts()
 		s.beltsDirty = false
@@ -543,14 +602,22 @@ func (s *Surface) prepare() {
 	if s.powerDirty {
 		s.rebuildPower()
 		s.powerDirty = false
+		if len(s.beacons) > 0 {
+			s.effectsDirty = true // a beacon transmits only while on a network
+		}
 	}
 	if s.targetsDirty {
 		s.resolveTargets()
 		s.targetsDirty = false
+	}
+	if s.effectsDirty {
+		s.recomputeEffects()
+		s.effectsDirty = false
 	}
 }
 
 // scratch holds reusable buffers so that steady-state ticks do not allocate.
 type scratch struct {
 	stacks []Stack
+	ids    []EntityID
 }

@@ -119,7 +119,7 @@ func (s *Surface) sleep(fam Kind, slot int32) {
 
 // wakeAll puts every entity back on the active sets.
 func (s *Surface) wakeAll() {
-	for _, k := range []Kind{KindInserter, KindAssembler, KindDrill, KindLab, KindContainer} {
+	for _, k := range []Kind{KindInserter, KindAssembler, KindDrill, KindLab, KindContainer, KindPipe} {
 		var n int
 		switch k {
 		case KindInserter:
@@ -132,6 +132,8 @@ func (s *Surface) wakeAll() {
 			n = len(s.labs)
 		case KindContainer:
 			n = len(s.chests)
+		case KindPipe:
+			n = len(s.fents)
 		}
 		s.active[k] = s.active[k][:0]
 		for i := 0; i < n; i++ {

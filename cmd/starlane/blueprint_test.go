@@ -153,7 +153,8 @@ func TestBlueprintInspectUnsupportedNames(t *testing.T) {
 }
 
 // TestBlueprintInspectUsesSimBundle checks the CLI asks the simulation's own
-// bundle: fluids are out of scope (DESIGN.md), inserters and chests are in.
+// bundle: combinators and lamps are out of scope (sim/DESIGN.md); fluids,
+// inserters and chests are in.
 func TestBlueprintInspectUsesSimBundle(t *testing.T) {
 	out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", filepath.Join(blueprintDir, "oil_processing_1_1.txt"))
 	if err != nil {
@@ -166,10 +167,10 @@ func TestBlueprintInspectUsesSimBundle(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Unsupported["pipe"] != 93 || got.Unsupported["pipe-to-ground"] != 114 {
-		t.Errorf("fluid entities not reported unsupported: %v", got.Unsupported)
+	if got.Unsupported["constant-combinator"] != 4 || got.Unsupported["small-lamp"] != 5 {
+		t.Errorf("combinators and lamps not reported unsupported: %v", got.Unsupported)
 	}
-	for _, name := range []string{"inserter", "steel-chest"} {
+	for _, name := range []string{"inserter", "steel-chest", "pipe", "oil-refinery", "storage-tank"} {
 		if _, bad := got.Unsupported[name]; bad {
 			t.Errorf("%s reported unsupported: %v", name, got.Unsupported)
 		}

@@ -246,6 +246,9 @@ func printSummary(w io.Writer, s runSummary) {
 	if b := s.Blueprint; b != nil {
 		fmt.Fprintf(w, "pasted %d entities at %d,%d (snapped %s,%s tiles onto the grid)", b.Entities, b.At[0], b.At[1],
 			strconv.FormatFloat(b.Shift[0], 'f', -1, 64), strconv.FormatFloat(b.Shift[1], 'f', -1, 64))
+		if len(b.Migrated) > 0 {
+			fmt.Fprintf(w, "; migrated from 1.x: %s", strings.Join(b.Migrated, ", "))
+		}
 		if len(b.Skipped) > 0 {
 			fmt.Fprintf(w, "; left out %v", b.Skipped)
 		}
@@ -296,6 +299,7 @@ type pasteSummary struct {
 	Index        int            `json:"index"`
 	Entities     int            `json:"entities"`
 	Skipped      map[string]int `json:"skipped,omitempty"`
+	Migrated     []string       `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
 	TilesIgnored int            `json:"tiles_ignored,omitempty"`
 	Shift        [2]float64     `json:"shift"`
 }
@@ -314,7 +318,15 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 	if err != nil {
 		return pasteSummary{}, err
 	}
-	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped,
+	_, renamed, err := blueprint.Migrate(bp)
+	if err != nil {
+		return pasteSummary{}, err
+	}
+	var migrated []string
+	for _, r := range renamed {
+		migrated = append(migrated, r.String())
+	}
+	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, Migrated: migrated,
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
 }

@@ -61,3 +61,44 @@ func TestSilentNodeShowsStale(t *testing.T) {
 	n1.Resume()
 	proctest.Eventually(t, 20*time.Second, "nauvis live again", ticking)
 }
+
+// TestBridgePortsAreCheckedAtCreate: a bridge naming a port its surface does
+// not have, or a port of the wrong direction, is refused by `bridge create`
+// with exit 1, instead of being accepted and failing later in a status column.
+func TestBridgePortsAreCheckedAtCreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and a node")
+	}
+	dir := t.TempDir()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	c.CLI("surface", "create", "nauvis", "--map", "starter")
+	c.CLI("surface", "create", "vulcanus", "--map", "outpost")
+	for _, name := range []string{"nauvis", "vulcanus"} {
+		proctest.Eventually(t, 60*time.Second, name+" to tick", func() bool {
+			var s struct {
+				Stats *struct{ Tick uint64 } `json:"stats"`
+			}
+			c.JSON(&s, "surface", "get", name)
+			return s.Stats != nil && s.Stats.Tick > 0
+		})
+	}
+	for _, tc := range []struct {
+		from, to, want string
+	}{
+		{"nauvis:nosuch", "vulcanus:in", `--from nauvis:nosuch: surface nauvis has no entity labelled "nosuch"`},
+		{"nauvis:in", "vulcanus:in", "port in is a bridge-import, not a bridge-export"},
+		{"nauvis:out", "vulcanus:out", "port out is a bridge-export, not a bridge-import"},
+	} {
+		_, errOut, code := proctest.Run(t, bin, 30*time.Second, "bridge", "create", "--from", tc.from, "--to", tc.to, "--controller", c.CtlAddr)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("bridge %s -> %s: exit %d, %q; want exit 1 and %q", tc.from, tc.to, code, errOut, tc.want)
+		}
+	}
+	c.CLI("bridge", "create", "--from", "nauvis:out", "--to", "vulcanus:in")
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/status"
 	"io"
 	"os"
 	"strconv"
@@ -183,7 +184,7 @@ func newSurfaceCmd() *cobra.Command {
 				if upload != nil {
 					up, err := uploadSave(ctx, cl, saveNameOf(mapName), upload, uploadInfo, cmd.ErrOrStderr())
 					if err != nil {
-						return fmt.Errorf("upload %s: %w", mapName, err)
+						return fmt.Errorf("upload %s: %s", mapName, status.Convert(err).Message())
 					}
 					req.Map, req.FromSave = "", up.Save.Sha256
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/render"
 	"github.com/starlane/starlane/sim"
 )
@@ -57,11 +58,13 @@ network's wires. The dashboard draws its maps the same way.`,
 			if filepath.Ext(out) != ".png" {
 				return fmt.Errorf("--out %q: the map is a PNG; name the file *.png", out)
 			}
-			tmp := out + ".tmp"
-			if err := os.WriteFile(tmp, nil, 0o644); err != nil {
+			// Say now, not after the download, when the file cannot be written.
+			probe, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".probe-*")
+			if err != nil {
 				return fmt.Errorf("--out %s is not writable: %w", out, err)
 			}
-			defer os.Remove(tmp)
+			probe.Close()
+			os.Remove(probe.Name())
 			log := cmd.ErrOrStderr()
 			var res mapJSON
 			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {
@@ -83,10 +86,7 @@ network's wires. The dashboard draws its maps the same way.`,
 				if err := render.EncodePNG(&buf, img); err != nil {
 					return err
 				}
-				if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-					return fmt.Errorf("write %s: %w", out, err)
-				}
-				if err := os.Rename(tmp, out); err != nil {
+				if err := atomicfile.Write(out, buf.Bytes(), 0o644); err != nil {
 					return err
 				}
 				res = mapJSON{Surface: args[0], Node: st.Node, Tick: st.Tick, Area: a.String(), Scale: scale,

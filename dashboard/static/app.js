@@ -109,8 +109,31 @@ function render() {
   if (page === "map") mapTick();
 }
 
+// fill updates a table body to rows in place, row by row (keyed by the row's
+// data-node, data-surface, ... attribute) and cell by cell, so that a cell that did
+// not change keeps its elements: a button stays clickable and an open menu open
+// while the stats around it tick.
+const keyOf = (r) => r.dataset.node || r.dataset.surface || r.dataset.bridge || r.dataset.controller || "";
 function fill(tbody, rows) {
-  tbody.replaceChildren(...rows);
+  const old = new Map([...tbody.children].map((r) => [keyOf(r), r]));
+  rows.forEach((r, i) => {
+    const cur = old.get(keyOf(r));
+    if (!cur) {
+      tbody.insertBefore(r, tbody.children[i] || null);
+      return;
+    }
+    old.delete(keyOf(r));
+    if (tbody.children[i] !== cur) tbody.insertBefore(cur, tbody.children[i] || null);
+    cur.className = r.className;
+    const cells = [...r.children];
+    cells.forEach((cell, j) => {
+      const c = cur.children[j];
+      if (!c) cur.append(cell);
+      else if (c.outerHTML !== cell.outerHTML) c.replaceWith(cell);
+    });
+    while (cur.children.length > cells.length) cur.lastChild.remove();
+  });
+  old.forEach((r) => r.remove());
 }
 
 function renderCluster() {
@@ -238,7 +261,7 @@ function renderEvents(one) {
     while (list.children.length > 200) list.lastChild.remove();
     return;
   }
-  fill(list, events.slice().reverse().map(eventItem));
+  list.replaceChildren(...events.slice().reverse().map(eventItem));
 }
 
 // ---- map ----

@@ -169,7 +169,11 @@ func (c Checker) Request(req any) error {
 			Hash("bundle_hash", r.BundleHash, false), Text("client_version", r.ClientVersion, 64),
 			Printable("ticket", r.Ticket, MaxTicketBytes, false))
 	case *pb.GetShardRequest:
-		return Name("surface", r.Surface)
+		err := first(Name("surface", r.Surface), Count("ports", len(r.Ports), 4))
+		for _, q := range r.Ports {
+			err = first(err, Label("ports.name", q.GetName(), true))
+		}
+		return err
 	case *pb.GetStateRequest:
 		return Name("surface", r.Surface)
 	}

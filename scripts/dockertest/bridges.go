@@ -93,7 +93,7 @@ type loopCensus struct {
 // surface's store from the node running its primary, and rebuilds the surfaces.
 func census() (map[string]loopCensus, error) {
 	// All at once, so that no standby outlives its primary long enough to take over.
-	if err := docker("stop", "--time", "20", container("n1"), container("n2"), container("n3")); err != nil {
+	if err := docker("stop", "--time", "10", container("n1"), container("n2"), container("n3")); err != nil {
 		return nil, err
 	}
 	// Where the primaries are now (the controllers keep running).
@@ -203,16 +203,24 @@ func conserved(c map[string]loopCensus, want int64, when string) error {
 	return nil
 }
 
-// bridgeFaults runs rounds of the fault mix.
-func bridgeFaults(rng *rand.Rand, rounds int) error {
-	for i := 0; i < rounds; i++ {
+// Faults of the mix, run in the order given (each kind at least once per run).
+const (
+	faultRecreateBridge = iota
+	faultKillPrimary
+	faultKillPrimaryAndBest
+	faultPauseStandby
+)
+
+// bridgeFaults runs the given faults on a loop surface chosen at random.
+func bridgeFaults(rng *rand.Rand, faults ...int) error {
+	for _, k := range faults {
 		m, err := surfaces()
 		if err != nil {
 			return err
 		}
 		s := m[loopPair[rng.IntN(2)]]
-		switch k := rng.IntN(4); k {
-		case 0:
+		switch k {
+		case faultRecreateBridge:
 			fmt.Println("   bridge delete lab; bridge create lab")
 			if err := bridgeDelete("lab"); err != nil {
 				return err
@@ -220,12 +228,12 @@ func bridgeFaults(rng *rand.Rand, rounds int) error {
 			if err := cli(nil, "bridge", "create", "--from", "la:out", "--to", "lb:in", "--name", "lab"); err != nil {
 				return err
 			}
-		case 1:
+		case faultKillPrimary:
 			fmt.Printf("   docker kill %s (primary of %s), then docker start it\n", s.Primary, s.Name)
 			if err := killAndPromote(s, s.Primary); err != nil {
 				return err
 			}
-		case 2:
+		case faultKillPrimaryAndBest:
 			best, bestTick := "", uint64(0)
 			if s.Stats != nil {
 				for _, sh := range s.Stats.Shards {
@@ -238,15 +246,15 @@ func bridgeFaults(rng *rand.Rand, rounds int) error {
 				best = s.Replication.Synced[0]
 			}
 			if best == "" {
-				continue
+				return fmt.Errorf("%s has no standby to kill with its primary", s.Name)
 			}
 			fmt.Printf("   docker kill %s (primary of %s) and %s (its most up-to-date standby) together; the third copy takes over\n", s.Primary, s.Name, best)
 			if err := killAndPromote(s, s.Primary, best); err != nil {
 				return err
 			}
-		case 3:
+		case faultPauseStandby:
 			if len(s.Standbys) == 0 {
-				continue
+				return fmt.Errorf("%s has no standby to pause", s.Name)
 			}
 			sb := s.Standbys[rng.IntN(len(s.Standbys))]
 			fmt.Printf("   docker pause %s (a standby of %s) for 1.5s\n", sb, s.Name)
@@ -258,12 +266,14 @@ func bridgeFaults(rng *rand.Rand, rounds int) error {
 				return err
 			}
 		}
+		began := time.Now()
 		if _, err := waitFor(120*time.Second, "both loop surfaces ticking with a synced standby", loopHealthy(1)); err != nil {
 			return err
 		}
 		if err := flowing("the bridges to flow again"); err != nil {
 			return err
 		}
+		fmt.Printf("     healthy and flowing again %.0fs later\n", time.Since(began).Seconds())
 	}
 	return nil
 }
@@ -321,7 +331,7 @@ func bridgePhase() error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(5, 17))
-	if err := bridgeFaults(rng, 6); err != nil {
+	if err := bridgeFaults(rng, faultKillPrimaryAndBest, faultRecreateBridge, faultPauseStandby); err != nil {
 		return err
 	}
 
@@ -337,6 +347,7 @@ func bridgePhase() error {
 	if err != nil {
 		return err
 	}
+	fmt.Printf("   census taken at %.0fs into the phase\n", time.Since(start).Seconds())
 	if err := conserved(c, 4000, "before la is re-created"); err != nil {
 		return err
 	}
@@ -365,7 +376,7 @@ func bridgePhase() error {
 	if err := flowing("plates to cross both bridges after la was re-created"); err != nil {
 		return err
 	}
-	if err := bridgeFaults(rng, 3); err != nil {
+	if err := bridgeFaults(rng, faultKillPrimary); err != nil {
 		return err
 	}
 	c, err = census()
@@ -376,5 +387,10 @@ func bridgePhase() error {
 		return err
 	}
 	fmt.Printf("   bridge phase done in %.0fs\n", time.Since(start).Seconds())
+	for _, n := range loopPair {
+		if err := cli(nil, "surface", "delete", n); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -187,12 +187,6 @@ var world = []struct{ name, mapName string }{{"nauvis", "starter"}, {"vulcanus",
 
 // healthy: every surface has a ticking primary and a synced standby.
 func healthy() error {
-	// 5. A save that exists on no node's disk: uploaded from this host, run as a
-	// surface, moved, and downloaded again with the same hash.
-	if err := saveRoundTrip(); err != nil {
-		return err
-	}
-
 	m, err := surfaces()
 	if err != nil {
 		return err
@@ -414,9 +408,25 @@ func run() error {
 		return err
 	}
 
+	m, err := surfaces()
+	if err != nil {
+		return err
+	}
+	for _, w := range world {
+		c, _ := m[w.name].confirmedOn("")
+		fmt.Printf("   %s: primary %s, standbys %v, epoch %d, confirmed tick %d\n", w.name, m[w.name].Primary, m[w.name].Standbys, m[w.name].Epoch, c)
+	}
+
 	// 5. Bridges at the edges: two loop surfaces with two standbys each, bridged both
 	// ways, under bridge re-creation, killed primaries (alone and with their best
-	// standby), paused standbys and a re-created surface; plates counted from the stores.
+	// standby), a paused standby and a re-created surface; plates counted from the
+	// stores. The surfaces of steps 1-4 go first: on a small machine their copies
+	// would take most of the CPU.
+	for name := range m {
+		if err := cli(nil, "surface", "delete", name); err != nil {
+			return err
+		}
+	}
 	fmt.Println("5. bridges under faults, with two standbys per surface; plates counted on both surfaces:")
 	if err := bridgePhase(); err != nil {
 		return err
@@ -427,16 +437,7 @@ func run() error {
 	if err := saveRoundTrip(); err != nil {
 		return err
 	}
-
-	m, err := surfaces()
-	if err != nil {
-		return err
-	}
-	for _, w := range world {
-		c, _ := m[w.name].confirmedOn("")
-		fmt.Printf("   %s: primary %s, standbys %v, epoch %d, confirmed tick %d\n", w.name, m[w.name].Primary, m[w.name].Standbys, m[w.name].Epoch, c)
-	}
-	fmt.Printf("all checks passed in %.0fs (%d surfaces)\n", time.Since(start).Seconds(), len(m))
+	fmt.Printf("all checks passed in %.0fs\n", time.Since(start).Seconds())
 	return nil
 }
 

@@ -172,6 +172,17 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 				j++
 			}
 			s.EntityCounts[name] += j - i
+			if supported != nil {
+				// A 1.x name counts as supported when its 2.0 name is: pasting
+				// migrates it (Migrate).
+				n2 := name
+				if bp.Version.Legacy() {
+					n2, _ = Rename2(RenameEntity, name)
+				}
+				if !supported(n2) {
+					s.Unsupported[name] += j - i
+				}
+			}
 			i = j
 		}
 		s.Entries = append(s.Entries, EntrySummary{
@@ -183,13 +194,6 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 			Wires:       len(bp.Wires),
 			Tiles:       len(bp.Tiles),
 		})
-	}
-	if supported != nil {
-		for name, n := range s.EntityCounts {
-			if !supported(name) {
-				s.Unsupported[name] = n
-			}
-		}
 	}
 	for _, p := range o.Planners() {
 		s.Planners = append(s.Planners, PlannerSummary{

@@ -1451,8 +1451,11 @@ func (x *Redirect) GetReason() string {
 }
 
 type GetShardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	// ports asks whether these bridge ports exist on the surface with the given
+	// direction (the controller checks a new bridge's ends this way).
+	Ports         []*PortQuery `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1494,6 +1497,66 @@ func (x *GetShardRequest) GetSurface() string {
 	return ""
 }
 
+func (x *GetShardRequest) GetPorts() []*PortQuery {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+type PortQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the port's entity ID (decimal) or label.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Export        bool   `protobuf:"varint,2,opt,name=export,proto3" json:"export,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortQuery) Reset() {
+	*x = PortQuery{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortQuery) ProtoMessage() {}
+
+func (x *PortQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortQuery.ProtoReflect.Descriptor instead.
+func (*PortQuery) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PortQuery) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PortQuery) GetExport() bool {
+	if x != nil {
+		return x.Export
+	}
+	return false
+}
+
 type GetShardResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Surface        string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -1504,13 +1567,16 @@ type GetShardResponse struct {
 	Players        uint32                 `protobuf:"varint,6,opt,name=players,proto3" json:"players,omitempty"`
 	Fenced         bool                   `protobuf:"varint,7,opt,name=fenced,proto3" json:"fenced,omitempty"`
 	CheckpointTick uint64                 `protobuf:"varint,8,opt,name=checkpoint_tick,json=checkpointTick,proto3" json:"checkpoint_tick,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// port_errors answers ports, in order: "" when the port exists with that
+	// direction, else what is wrong.
+	PortErrors    []string `protobuf:"bytes,9,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetShardResponse) Reset() {
 	*x = GetShardResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1588,7 @@ func (x *GetShardResponse) String() string {
 func (*GetShardResponse) ProtoMessage() {}
 
 func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1601,7 @@ func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardResponse.ProtoReflect.Descriptor instead.
 func (*GetShardResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetShardResponse) GetSurface() string {
@@ -1592,6 +1658,13 @@ func (x *GetShardResponse) GetCheckpointTick() uint64 {
 		return x.CheckpointTick
 	}
 	return 0
+}
+
+func (x *GetShardResponse) GetPortErrors() []string {
+	if x != nil {
+		return x.PortErrors
+	}
+	return nil
 }
 
 var File_starlane_v1_shard_proto protoreflect.FileDescriptor
@@ -1709,9 +1782,13 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"+\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"Y\n" +
 	"\x0fGetShardRequest\x12\x18\n" +
-	"\asurface\x18\x01 \x01(\tR\asurface\"\xec\x01\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12,\n" +
+	"\x05ports\x18\x02 \x03(\v2\x16.starlane.v1.PortQueryR\x05ports\"7\n" +
+	"\tPortQuery\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06export\x18\x02 \x01(\bR\x06export\"\x8d\x02\n" +
 	"\x10GetShardResponse\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -1720,7 +1797,9 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04hash\x18\x05 \x01(\x06R\x04hash\x12\x18\n" +
 	"\aplayers\x18\x06 \x01(\rR\aplayers\x12\x16\n" +
 	"\x06fenced\x18\a \x01(\bR\x06fenced\x12'\n" +
-	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick2\xdd\x01\n" +
+	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick\x12\x1f\n" +
+	"\vport_errors\x18\t \x03(\tR\n" +
+	"portErrors2\xdd\x01\n" +
 	"\fShardService\x12?\n" +
 	"\x04Play\x12\x18.starlane.v1.PlayRequest\x1a\x19.starlane.v1.PlayResponse(\x010\x01\x12G\n" +
 	"\bGetShard\x12\x1c.starlane.v1.GetShardRequest\x1a\x1d.starlane.v1.GetShardResponse\x12C\n" +
@@ -1738,7 +1817,7 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
 	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
@@ -1760,8 +1839,9 @@ var file_starlane_v1_shard_proto_goTypes = []any{
 	(*Pong)(nil),             // 17: starlane.v1.Pong
 	(*Redirect)(nil),         // 18: starlane.v1.Redirect
 	(*GetShardRequest)(nil),  // 19: starlane.v1.GetShardRequest
-	(*GetShardResponse)(nil), // 20: starlane.v1.GetShardResponse
-	(*ChatMessage)(nil),      // 21: starlane.v1.ChatMessage
+	(*PortQuery)(nil),        // 20: starlane.v1.PortQuery
+	(*GetShardResponse)(nil), // 21: starlane.v1.GetShardResponse
+	(*ChatMessage)(nil),      // 22: starlane.v1.ChatMessage
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
 	5,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
@@ -1777,20 +1857,21 @@ var file_starlane_v1_shard_proto_depIdxs = []int32{
 	15, // 10: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
 	17, // 11: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
 	18, // 12: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
-	21, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
+	22, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
 	8,  // 14: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
 	9,  // 15: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
-	2,  // 16: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	19, // 17: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	0,  // 18: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
-	4,  // 19: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	20, // 20: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	1,  // 21: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
-	19, // [19:22] is the sub-list for method output_type
-	16, // [16:19] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	20, // 16: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
+	2,  // 17: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	19, // 18: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 19: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	4,  // 20: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	21, // 21: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 22: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_shard_proto_init() }
@@ -1823,7 +1904,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -43,9 +43,19 @@ func NewBridge(from, to, name, items string) (*pb.Bridge, error) {
 	return &pb.Bridge{Id: name, FromSurface: fs, FromPort: fp, ToSurface: ts, ToPort: tp, Items: list}, nil
 }
 
-// CreateBridge declares a bridge (one request ID across retries).
-func (c *Client) CreateBridge(ctx context.Context, b *pb.Bridge) (*pb.CreateBridgeResponse, error) {
-	rid := NewRequestID()
+// orNewID returns rid, or a fresh request ID when it is empty. A caller that may
+// send the same action again (the dashboard's page, after a lost answer) passes its
+// own ID, so that the controller applies it once.
+func orNewID(rid string) string {
+	if rid == "" {
+		return NewRequestID()
+	}
+	return rid
+}
+
+// CreateBridge declares a bridge (one request ID across retries; empty rid: a new one).
+func (c *Client) CreateBridge(ctx context.Context, rid string, b *pb.Bridge) (*pb.CreateBridgeResponse, error) {
+	rid = orNewID(rid)
 	var r *pb.CreateBridgeResponse
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
 		var err error
@@ -55,14 +65,14 @@ func (c *Client) CreateBridge(ctx context.Context, b *pb.Bridge) (*pb.CreateBrid
 	return r, err
 }
 
-// StartMove asks the controller to move a surface's primary to node to (empty: the
+// StartMove (empty rid: a new request ID) asks the controller to move a surface's primary to node to (empty: the
 // controller picks). The move runs on in the cluster; follow it with GetSurface or
 // the event log.
-func (c *Client) StartMove(ctx context.Context, surface, to string) (*pb.MoveSurfaceResponse, error) {
+func (c *Client) StartMove(ctx context.Context, rid, surface, to string) (*pb.MoveSurfaceResponse, error) {
 	if surface == "" {
 		return nil, fmt.Errorf("name the surface to move")
 	}
-	rid := NewRequestID()
+	rid = orNewID(rid)
 	var r *pb.MoveSurfaceResponse
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
 		var err error
@@ -73,8 +83,8 @@ func (c *Client) StartMove(ctx context.Context, surface, to string) (*pb.MoveSur
 }
 
 // Cordon sets or clears a node's cordon and returns the Raft index of the change.
-func (c *Client) Cordon(ctx context.Context, node string, on bool) (uint64, error) {
-	rid := NewRequestID()
+func (c *Client) Cordon(ctx context.Context, rid, node string, on bool) (uint64, error) {
+	rid = orNewID(rid)
 	var index uint64
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
 		r, err := cl.CordonNode(ctx, &pb.CordonNodeRequest{RequestId: rid, Id: node, Cordoned: on})

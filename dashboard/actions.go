@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
 )
 
 // Operator actions. Each is one POST of JSON that runs the same ctlclient call, with
@@ -24,6 +25,11 @@ import (
 
 // TokenHeader is the request header that carries the operator's token.
 const TokenHeader = "X-Starlane-Token"
+
+// RequestIDHeader carries the page's ID for one action: the page sends an action
+// again with the same ID when its answer was lost, and the controller's request
+// dedup applies it once.
+const RequestIDHeader = "X-Starlane-Request-Id"
 
 type actionRequest struct {
 	Surface  string `json:"surface"`
@@ -58,7 +64,12 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	if tok := strings.TrimSpace(r.Header.Get(TokenHeader)); tok != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
-	msg, err := s.runAction(ctx, r.PathValue("action"), req)
+	rid := r.Header.Get(RequestIDHeader)
+	if err := validate.RequestID(rid); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": errText(err)})
+		return
+	}
+	msg, err := s.runAction(ctx, rid, r.PathValue("action"), req)
 	if err != nil {
 		code := http.StatusBadRequest
 		switch status.Code(err) {
@@ -86,11 +97,11 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 }
 
-func (s *Server) runAction(ctx context.Context, action string, req actionRequest) (string, error) {
+func (s *Server) runAction(ctx context.Context, rid, action string, req actionRequest) (string, error) {
 	cl := s.cl
 	switch action {
 	case "move": // starlane surface move NAME [--to NODE]
-		r, err := cl.StartMove(ctx, req.Surface, req.To)
+		r, err := cl.StartMove(ctx, rid, req.Surface, req.To)
 		if err != nil {
 			return "", err
 		}
@@ -102,7 +113,7 @@ func (s *Server) runAction(ctx context.Context, action string, req actionRequest
 		if req.Node == "" {
 			return "", fmt.Errorf("name the node to cordon")
 		}
-		if _, err := cl.Cordon(ctx, req.Node, req.Cordoned); err != nil {
+		if _, err := cl.Cordon(ctx, rid, req.Node, req.Cordoned); err != nil {
 			return "", err
 		}
 		if req.Cordoned {
@@ -117,7 +128,7 @@ func (s *Server) runAction(ctx context.Context, action string, req actionRequest
 		if err != nil {
 			return "", err
 		}
-		if _, err := cl.Cordon(ctx, req.Node, true); err != nil {
+		if _, err := cl.Cordon(ctx, rid, req.Node, true); err != nil {
 			return "", err
 		}
 		if !holds {
@@ -129,7 +140,7 @@ func (s *Server) runAction(ctx context.Context, action string, req actionRequest
 		if err != nil {
 			return "", err
 		}
-		r, err := cl.CreateBridge(ctx, b)
+		r, err := cl.CreateBridge(ctx, rid, b)
 		if err != nil {
 			return "", err
 		}

@@ -387,6 +387,13 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 	}
 	var synced []string
 	var drop []*pb.DroppedStandby
+	// A standby dropped (or gone) is forgotten: if it is added again later, its time
+	// behind starts over instead of getting it dropped again at once.
+	for s := range watch {
+		if !slices.Contains(as.GetStandbys(), s) {
+			delete(watch, s)
+		}
+	}
 	for _, s := range as.GetStandbys() {
 		r := stats[s]
 		if r == nil {

@@ -253,10 +253,10 @@ func TestModulesSurviveSaveAndLoad(t *testing.T) {
 	}
 }
 
-func TestSaveMigratesVersion3(t *testing.T) {
-	// A version 3 save (before modules) loads: work counters move to the new unit
+func TestSaveMigratesVersion4(t *testing.T) {
+	// A version 4 save (before modules) loads: work counters move to the new unit
 	// and the run continues exactly as the surface it came from.
-	s, v3 := starterSave(t, 3)
+	s, v3 := starterSave(t, 4)
 	l, err := Load(DefaultBundle(), bytes.NewReader(v3))
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestSaveMigratesVersion3(t *testing.T) {
 		s.Step(nil)
 		l.Step(nil)
 		if s.Hash() != l.Hash() {
-			t.Fatalf("tick %d after loading a version 3 save: hashes differ", i)
+			t.Fatalf("tick %d after loading a version 4 save: hashes differ", i)
 		}
 	}
 	if l.FullHash() != s.FullHash() {

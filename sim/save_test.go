@@ -110,17 +110,23 @@ func TestLoadNeverPanicsOnCorruptBodies(t *testing.T) {
 	}
 }
 
-// TestLoadsASaveFromTheLastFormat3Build loads a save the last build before
-// modules and fluids wrote (`starlane sim run --map starter --ticks 3600 --save`
-// at format 3): it loads, keeps making red science and saves again as format 4.
-func TestLoadsASaveFromTheLastFormat3Build(t *testing.T) {
-	raw, err := os.ReadFile("testdata/saves/starter-v3.sav")
+// TestLoadsSavesOfEarlierBuilds loads saves builds before modules and fluids
+// wrote (`starlane sim run --map starter --ticks 3600 --save`, at formats 3 and
+// 4): each loads, keeps making red science and saves again in this format.
+func TestLoadsSavesOfEarlierBuilds(t *testing.T) {
+	for _, v := range []uint32{3, 4} {
+		t.Run(fmt.Sprintf("format %d", v), func(t *testing.T) { loadEarlierSave(t, v) })
+	}
+}
+
+func loadEarlierSave(t *testing.T, version uint32) {
+	raw, err := os.ReadFile(fmt.Sprintf("testdata/saves/starter-v%d.sav", version))
 	if err != nil {
 		t.Fatal(err)
 	}
 	info, err := ReadSaveInfo(bytes.NewReader(raw))
-	if err != nil || info.Version != 3 || info.Tick != 3600 {
-		t.Fatalf("save info %+v (%v), want format 3 at tick 3600", info, err)
+	if err != nil || info.Version != version || info.Tick != 3600 {
+		t.Fatalf("save info %+v (%v), want format %d at tick 3600", info, err, version)
 	}
 	// The save's bundle (before modules, fluids and the rocket) is an earlier vanilla
 	// one: its indexes map to this bundle's by name.

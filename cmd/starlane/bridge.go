@@ -119,7 +119,7 @@ source forgets them only once the destination confirmed applying them.`,
 				return err
 			}
 			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
-				r, err := cl.CreateBridge(ctx, br)
+				r, err := cl.CreateBridge(ctx, "", br)
 				if err != nil {
 					return err
 				}

@@ -59,6 +59,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	data := filepath.Join(dir, "dev")
 	proctest.Start(t, "dev", bin, filepath.Join(dir, "dev.log"), "dev", "--data-dir", data, "--port", "0", "--log-level", "warn")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(data, "logs", "controller.log"))
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			t.Logf("the controller's log ends:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
 	var info clusterJSON
 	proctest.Eventually(t, 120*time.Second, "starlane dev to write cluster.json", func() bool {
 		b, err := os.ReadFile(filepath.Join(data, "cluster.json"))
@@ -135,13 +142,13 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Cluster: the controller is the leader; both nodes are up.
 	run("open the cluster page", chromedp.Navigate(info.Dashboard))
-	waitJS(10*time.Second, "the live stream", `document.querySelector("#live").textContent === "live"`)
-	waitJS(20*time.Second, "two nodes up and a leader", rows(`#nodes td.status.up`)+` === 2 && `+rows(`#controllers td.role.leader`)+` === 1`)
+	waitJS(30*time.Second, "the live stream", `document.querySelector("#live").textContent === "live"`)
+	waitJS(30*time.Second, "two nodes up and a leader", rows(`#nodes td.status.up`)+` === 2 && `+rows(`#controllers td.role.leader`)+` === 1`)
 	shoot("cluster")
 
 	// Surfaces: three, ticking, with nauvis's new standby in sync before its node is killed.
 	run("open the surfaces page", chromedp.Navigate(strings.TrimSuffix(info.Dashboard, "/")+"/surfaces"))
-	waitJS(20*time.Second, "three surfaces", rows(`#surfaces tbody tr[data-surface]`)+` === 3`)
+	waitJS(30*time.Second, "three surfaces", rows(`#surfaces tbody tr[data-surface]`)+` === 3`)
 	tickOf := func(name string) uint64 {
 		var s string
 		if err := eval(fmt.Sprintf(`document.querySelector('#surfaces tr[data-surface=%q] td.tick').textContent`, name), &s); err != nil {
@@ -151,16 +158,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		return n
 	}
 	t0 := tickOf("nauvis")
-	waitJS(10*time.Second, "nauvis's tick to advance on the page",
+	waitJS(30*time.Second, "nauvis's tick to advance on the page",
 		fmt.Sprintf(`+document.querySelector('#surfaces tr[data-surface="nauvis"] td.tick').textContent > %d + 60`, t0))
 	waitJS(90*time.Second, "nauvis's standby to be in sync",
 		`document.querySelector('#surfaces tr[data-surface="nauvis"]').textContent.includes("✓")`)
-	waitJS(10*time.Second, "UPS sparklines", rows(`#surfaces svg.sparkline polyline`)+` === 3`)
+	waitJS(30*time.Second, "UPS sparklines", rows(`#surfaces svg.sparkline polyline`)+` === 3`)
 	shoot("surfaces")
 
 	// Bridges: three arrows in the graph and three rows.
 	run("open the bridges page", chromedp.Navigate(strings.TrimSuffix(info.Dashboard, "/")+"/bridges"))
-	waitJS(20*time.Second, "three bridges", rows(`#bridge-graph g.bridge`)+` === 3 && `+rows(`#bridges tbody tr[data-bridge]`)+` === 3 && `+rows(`#bridge-graph g.surface`)+` === 3`)
+	waitJS(30*time.Second, "three bridges", rows(`#bridge-graph g.bridge`)+` === 3 && `+rows(`#bridges tbody tr[data-bridge]`)+` === 3 && `+rows(`#bridge-graph g.surface`)+` === 3`)
 	shoot("bridges")
 
 	// Map: the starter's plate belt runs east along y = 0 from x = 0 to 19. At the
@@ -213,7 +220,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Failover: kill the node running nauvis; the events page shows the promotion.
 	run("open the events page", chromedp.Navigate(strings.TrimSuffix(info.Dashboard, "/")+"/events"))
-	waitJS(10*time.Second, "the live stream", `document.querySelector("#live").textContent === "live"`)
+	waitJS(30*time.Second, "the live stream", `document.querySelector("#live").textContent === "live"`)
 	var primary string
 	if err := eval(`fetch("/api/state").then(r => r.json()).then(j => j.state.surfaces.find(s => s.name === "nauvis").node)`, &primary); err != nil || primary == "" {
 		t.Fatalf("nauvis's node: %q, %v", primary, err)
@@ -254,9 +261,35 @@ func TestDashboardInBrowser(t *testing.T) {
 	button := func(on string) string {
 		return fmt.Sprintf(`#nodes tr[data-node=%q] button[data-action="cordon"][data-on=%q]`, other, on)
 	}
-	waitJS(10*time.Second, "the cordon button of "+other, rows(button("1"))+" === 1")
-	run("click cordon", chromedp.Click(chromedp.CSS(button("1"))))
-	waitJS(5*time.Second, other+" shown cordoned", fmt.Sprintf(`document.querySelector('#nodes tr[data-node=%q] td.status').textContent.includes("cordoned")`, other))
-	run("click uncordon", chromedp.Click(chromedp.CSS(button("0"))))
-	waitJS(5*time.Second, other+" shown uncordoned", fmt.Sprintf(`!document.querySelector('#nodes tr[data-node=%q] td.status').textContent.includes("cordoned")`, other))
+	waitJS(30*time.Second, "the cordon button of "+other, rows(button("1"))+" === 1")
+	click := func(sel string) {
+		t.Helper()
+		var ok bool
+		if err := eval(fmt.Sprintf(`(() => { const b = document.querySelector(%q); if (b) b.click(); return !!b })()`, sel), &ok); err != nil || !ok {
+			t.Fatalf("click %s: %v (found: %v)", sel, err, ok)
+		}
+	}
+	status := fmt.Sprintf(`document.querySelector('#nodes tr[data-node=%q] td.status').textContent`, other)
+	for _, step := range []struct{ button, what, want string }{
+		{button("1"), other + " shown cordoned", status + `.includes("cordoned")`},
+		{button("0"), other + " shown uncordoned", "!" + status + `.includes("cordoned")`},
+	} {
+		click(step.button)
+		start := time.Now()
+		for {
+			var done bool
+			if err := eval(step.want, &done); err == nil && done {
+				break
+			}
+			if time.Since(start) > 15*time.Second {
+				var toast, direct string
+				eval(`document.querySelector("#toast").textContent`, &toast)
+				eval(fmt.Sprintf(`(async () => { const t0 = performance.now();
+					const r = await fetch("/api/actions/cordon", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({node: %q, cordoned: true})});
+					return r.status + " " + await r.text() + " in " + Math.round(performance.now() - t0) + " ms" })()`, other), &direct)
+				t.Fatalf("waited 15s for %s; the page said %q; a direct POST from the page got %s", step.what, toast, direct)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }

@@ -99,7 +99,7 @@ picks the node (a standby already in sync, else the least loaded).`,
 
 // moveSurface starts a move and follows it to the end, printing progress to log.
 func moveSurface(ctx context.Context, cl *ctlclient.Client, name, to string, log io.Writer) (moveJSON, error) {
-	res, err := cl.StartMove(ctx, name, to)
+	res, err := cl.StartMove(ctx, "", name, to)
 	if err != nil {
 		return moveJSON{}, err
 	}
@@ -270,7 +270,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 	if _, err := cl.CheckDrain(ctx, id); err != nil {
 		return out, err
 	}
-	cordonIndex, err := cl.Cordon(ctx, id, true)
+	cordonIndex, err := cl.Cordon(ctx, "", id, true)
 	if err != nil {
 		return out, err
 	}

@@ -41,19 +41,29 @@ const tokenInput = $("#token");
 tokenInput.value = localStorage.getItem("starlane-token") || "";
 tokenInput.addEventListener("change", () => localStorage.setItem("starlane-token", tokenInput.value.trim()));
 
+// act posts an operator action. A request that got no answer (a dropped
+// connection) is sent again with the same request ID, which the controller
+// applies once.
 async function act(action, body) {
-  const headers = { "Content-Type": "application/json" };
+  const rid = "web-" + (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now());
+  const headers = { "Content-Type": "application/json", "X-Starlane-Request-Id": rid };
   const tok = (localStorage.getItem("starlane-token") || "").trim();
   if (tok) headers["X-Starlane-Token"] = tok;
-  try {
-    const r = await fetch("/api/actions/" + action, { method: "POST", headers, body: JSON.stringify(body) });
-    const js = await r.json();
-    if (!r.ok) toast(action + ": " + js.error, true);
-    else toast(js.message);
-    return r.ok;
-  } catch (e) {
-    toast(action + ": " + e, true);
-    return false;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await fetch("/api/actions/" + action, { method: "POST", headers, body: JSON.stringify(body) });
+      const js = await r.json();
+      if (!r.ok) toast(action + ": " + js.error, true);
+      else toast(js.message);
+      return r.ok;
+    } catch (e) {
+      if (attempt < 3) {
+        await new Promise((ok) => setTimeout(ok, 300 * attempt));
+        continue;
+      }
+      toast(action + ": " + e, true);
+      return false;
+    }
   }
 }
 
@@ -81,9 +91,16 @@ if (bridgeForm) {
 }
 
 // ---- live stream ----
+// A browser keeps at most six HTTP/1.1 connections to one host, and a page kept in
+// the back/forward cache would hold its stream's: close the stream when the page
+// is hidden and open it again if the page comes back.
+let es = null;
+window.addEventListener("pagehide", () => { if (es) es.close(); });
+window.addEventListener("pageshow", (e) => { if (e.persisted) connect(); });
+
 function connect() {
   const live = $("#live");
-  const es = new EventSource("/api/stream");
+  es = new EventSource("/api/stream");
   es.onopen = () => { live.textContent = "live"; live.className = "live on"; };
   es.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
   es.addEventListener("state", (m) => { snap = JSON.parse(m.data); render(); });

@@ -107,28 +107,31 @@ func (a *nodeAPI) WatchAssignments(req *pb.WatchAssignmentsRequest, ss pb.NodeSe
 	c := a.c
 	var last []*pb.NodeAssignment
 	var lastRoutes []*pb.BridgeRoute
+	var lastAccess *pb.PlayerAccess
 	first := true
 	same := func(x, y proto.Message) bool { return proto.Equal(x, y) }
 	for {
 		ch := c.fsm.Changed()
 		var cur []*pb.NodeAssignment
 		var routes []*pb.BridgeRoute
+		var access *pb.PlayerAccess
 		var index uint64
 		exists := false
 		c.fsm.read(func(s *state) {
 			_, exists = s.nodes[req.NodeId]
 			cur, index = assignmentsOf(s, req.NodeId), s.index
 			routes = bridgeRoutesOf(s, req.NodeId)
+			access = s.access.playerAccess()
 		})
 		if !exists {
 			return status.Errorf(codes.NotFound, "node %s is not registered", req.NodeId)
 		}
 		if first || !slices.EqualFunc(cur, last, func(x, y *pb.NodeAssignment) bool { return same(x, y) }) ||
-			!slices.EqualFunc(routes, lastRoutes, func(x, y *pb.BridgeRoute) bool { return same(x, y) }) {
-			if err := ss.Send(&pb.AssignmentsUpdate{Index: index, Assignments: cur, Bridges: routes}); err != nil {
+			!slices.EqualFunc(routes, lastRoutes, func(x, y *pb.BridgeRoute) bool { return same(x, y) }) || !same(access, lastAccess) {
+			if err := ss.Send(&pb.AssignmentsUpdate{Index: index, Assignments: cur, Bridges: routes, PlayerAccess: access}); err != nil {
 				return err
 			}
-			last, lastRoutes, first = cur, routes, false
+			last, lastRoutes, lastAccess, first = cur, routes, access, false
 		}
 		select {
 		case <-ss.Context().Done():

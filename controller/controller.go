@@ -62,6 +62,10 @@ type Config struct {
 	// generates one.
 	JoinToken string
 	TLS       tlsconf.Config
+	// AdminToken is installed as the first admin operator token when the cluster
+	// has never had one (bootstrap); empty installs none, and a cluster without
+	// operator tokens admits every call its certificates allow (tests, embedding).
+	AdminToken string
 	// Catalog names the planets and built-in maps requests may ask for (the
 	// simulation's); empty accepts any well-formed name.
 	Catalog validate.Catalog
@@ -304,9 +308,11 @@ func (c *Controller) start() error {
 	opts := []grpc.ServerOption{
 		// Who may call what is decided first, before metrics or forwarding: a
 		// refused call never reaches the leader. A halted controller (damaged
-		// log) refuses everything before that.
-		grpc.ChainUnaryInterceptor(c.refuseUnary, authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary),
-		grpc.ChainStreamInterceptor(c.refuseStream, authz.Controller.Stream),
+		// log) refuses everything before that. Operator tokens are checked
+		// after forwarding: a follower sends the caller's token on, and the
+		// leader, whose state is newest, checks it.
+		grpc.ChainUnaryInterceptor(c.refuseUnary, authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
+		grpc.ChainStreamInterceptor(c.refuseStream, authz.Controller.Stream, c.tokens().Stream),
 		grpc.MaxRecvMsgSize(validate.MaxRequestBytes),
 		grpc.MaxSendMsgSize(validate.MaxResponseBytes),
 		// Static windows: no BDP pings per request (see ctlclient.StreamWindow).
@@ -326,6 +332,7 @@ func (c *Controller) start() error {
 	c.grpc = grpc.NewServer(opts...)
 	pb.RegisterClusterServiceServer(c.grpc, &clusterAPI{c: c})
 	pb.RegisterNodeServiceServer(c.grpc, &nodeAPI{c: c})
+	pb.RegisterAccessServiceServer(c.grpc, &accessAPI{c: c})
 	pb.RegisterSaveServiceServer(c.grpc, &saveAPI{c: c})
 	pb.RegisterBlobServiceServer(c.grpc, &blobAPI{c: c})
 	pb.RegisterStatsServiceServer(c.grpc, &statsAPI{c: c})
@@ -412,6 +419,45 @@ func (c *Controller) goRun(fn func()) {
 		fn()
 	}()
 }
+
+// tokens is the operator-token check of this controller's API.
+func (c *Controller) tokens() authz.Tokens {
+	return authz.Tokens{Store: bootstrapStore{FSM: c.fsm, pending: c.cfg.AdminToken}, Now: c.now}
+}
+
+// bootstrapStore enforces tokens from the first moment on a controller started
+// with an admin token to install: until the leader has committed it, that
+// token is the only one, so no caller can slip in a token of its own first.
+type bootstrapStore struct {
+	*FSM
+	pending string
+}
+
+func (b bootstrapStore) TokensEnforced() bool {
+	return b.pending != "" || b.FSM.TokensEnforced()
+}
+
+func (b bootstrapStore) LookupToken(hash string) (authz.TokenRecord, bool) {
+	if r, ok := b.FSM.LookupToken(hash); ok {
+		return r, true
+	}
+	if b.pending != "" && hash == authz.HashToken(b.pending) && !b.FSM.bootstrapInstalled() {
+		return authz.TokenRecord{ID: authz.TokenID(hash), Name: "bootstrap-admin", Role: authz.OpAdmin}, true
+	}
+	return authz.TokenRecord{}, false
+}
+
+// Authorize checks an operator token for a full gRPC method name, as the API
+// does: other front ends of this controller (the web dashboard) call it for
+// the actions they offer.
+func (c *Controller) Authorize(token, method string) (authz.Caller, error) {
+	return c.tokens().Check(token, method)
+}
+
+// InternalReadToken returns a read token for this process's own front ends (the
+// web dashboard), valid on every controller of the cluster; "" until the first
+// leader set the cluster up.
+func (c *Controller) InternalReadToken() string { return c.fsm.InternalReadToken() }
 
 // ID returns the controller's Raft server ID.
 func (c *Controller) ID() string { return c.id }
@@ -567,7 +613,7 @@ func (c *Controller) setHealth(serving bool) {
 	if serving {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
-	for _, svc := range []string{"", pb.ClusterService_ServiceDesc.ServiceName, pb.NodeService_ServiceDesc.ServiceName} {
+	for _, svc := range []string{"", pb.ClusterService_ServiceDesc.ServiceName, pb.NodeService_ServiceDesc.ServiceName, pb.AccessService_ServiceDesc.ServiceName} {
 		c.health.SetServingStatus(svc, st)
 	}
 }

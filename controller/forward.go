@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -52,6 +53,17 @@ func init() {
 		pb.NodeService_CompleteHandoff_FullMethodName,
 		pb.NodeService_AbortHandoff_FullMethodName,
 		pb.NodeService_ReportStandbyDesync_FullMethodName,
+		pb.AccessService_CreateToken_FullMethodName,
+		pb.AccessService_ListTokens_FullMethodName,
+		pb.AccessService_RevokeToken_FullMethodName,
+		pb.AccessService_ListAudit_FullMethodName,
+		pb.AccessService_CreatePlayer_FullMethodName,
+		pb.AccessService_ListPlayers_FullMethodName,
+		pb.AccessService_SetPlayer_FullMethodName,
+		pb.AccessService_GetAccessSettings_FullMethodName,
+		pb.AccessService_SetAccessSettings_FullMethodName,
+		pb.AccessService_IssueTicket_FullMethodName,
+		pb.AccessService_PostChat_FullMethodName,
 		pb.SaveService_ListSaves_FullMethodName,
 		pb.SaveService_GetSave_FullMethodName,
 		pb.SaveService_DeleteSave_FullMethodName,
@@ -96,6 +108,7 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 		return nil, err
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, f.c.id)
+	ctx = withCallerCredentials(ctx)
 	if err := conn.Invoke(ctx, info.FullMethod, req, reply); err != nil {
 		return nil, err
 	}
@@ -113,7 +126,7 @@ func (f *forwarder) call(ctx context.Context, method string, req, reply proto.Me
 		if addr != "" {
 			var conn *grpc.ClientConn
 			if conn, err = f.conn(addr); err == nil {
-				err = conn.Invoke(ctx, method, req, reply)
+				err = conn.Invoke(withCallerCredentials(ctx), method, req, reply)
 			}
 		}
 		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
@@ -189,4 +202,20 @@ func (c *Controller) notLeaderStream(ss grpc.ServerStream) error {
 		return status.Errorf(codes.Unavailable, "not the leader; the leader is at %s", addr)
 	}
 	return status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+}
+
+// withCallerCredentials sends the caller's credentials on with a call made for
+// it: the leader checks the operator token (or a node's join token) itself and
+// trusts no word of the forwarding controller about who the caller is.
+func withCallerCredentials(ctx context.Context) context.Context {
+	md, ok := metadata.FromIncomingContext(ctx)
+	if !ok {
+		return ctx
+	}
+	for _, k := range []string{authz.AuthorizationKey, authz.JoinTokenKey} {
+		for _, v := range md.Get(k) {
+			ctx = metadata.AppendToOutgoingContext(ctx, k, v)
+		}
+	}
+	return ctx
 }

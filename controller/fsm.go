@@ -53,6 +53,8 @@ type state struct {
 	// saves are the uploaded saves by name; their content is in the
 	// controllers' blob stores (fsm_saves.go).
 	saves map[string]*pb.SaveInfo
+	// access holds operator tokens, players, the audit log and chat (fsm_access.go).
+	access accessState
 }
 
 func newState() *state {
@@ -63,6 +65,7 @@ func newState() *state {
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
 		saves:       map[string]*pb.SaveInfo{},
+		access:      newAccessState(),
 	}
 }
 
@@ -178,6 +181,9 @@ func (s *state) apply(index uint64, cmd *pb.Command, log *slog.Logger) *pb.Comma
 		}
 	}
 	code, msg := s.applyOp(index, cmd)
+	if cmd.Actor != nil {
+		s.access.record(index, cmd.UnixMs, cmd.Actor, code, msg)
+	}
 	if code == codes.Unimplemented && log != nil {
 		log.Error("raft command unknown to this controller version; upgrade this controller", "index", index)
 	}
@@ -479,6 +485,8 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyShardFailed(index, now, op.ShardFailed)
 	case *pb.Command_SetSurfaceStandbyMode:
 		return s.applySetStandbyMode(index, now, op.SetSurfaceStandbyMode)
+	case *pb.Command_Access:
+		return s.applyAccess(index, now, op.Access)
 	case *pb.Command_PutSave:
 		return s.applyPutSave(index, now, op.PutSave)
 	case *pb.Command_DeleteSave:
@@ -568,7 +576,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func (s *state) toProto() *pb.ClusterState {
 	out := &pb.ClusterState{
 		FormatVersion: stateFormat, Index: s.index, Events: slices.Clone(s.events),
-		NextEventSeq: s.nextEventSeq, JoinToken: s.joinToken, LastUnixMs: s.lastUnixMS,
+		NextEventSeq: s.nextEventSeq, JoinToken: s.joinToken, LastUnixMs: s.lastUnixMS, Access: s.access.toProto(),
 	}
 	for _, k := range sortedKeys(s.controllers) {
 		out.Controllers = append(out.Controllers, s.controllers[k])
@@ -628,6 +636,7 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 	for _, sv := range p.Saves {
 		s.saves[sv.Name] = sv
 	}
+	s.access = accessFromProto(p.Access)
 	return s, nil
 }
 
@@ -641,6 +650,7 @@ func (s *state) clone() *state {
 	c.events = slices.Clone(s.events)
 	c.dedup = maps.Clone(s.dedup)
 	c.saves = maps.Clone(s.saves)
+	c.access = s.access.clone()
 	c.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
 	c.dedupHead = 0
 	return &c

@@ -141,6 +141,7 @@ func (c *Controller) lead(ctx context.Context) {
 
 	c.ensureSelfRegistered(ctx)
 	c.ensureJoinToken(ctx)
+	c.ensureAccessKeys(ctx)
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -392,6 +393,9 @@ func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandR
 		cmd.RequestId = "ctl-" + randomHex(12)
 	}
 	cmd.UnixMs = c.now().UnixMilli()
+	if cmd.Actor == nil {
+		cmd.Actor = actorFor(ctx, cmd)
+	}
 	data, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode command: %v", err)

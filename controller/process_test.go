@@ -104,6 +104,7 @@ func TestThreeControllerProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl.Token = proctest.Token
 	defer cl.Close()
 	cl.AttemptTimeout = time.Second
 	waitFor(t, 15*time.Second, "the bootstrap controller to lead", func(ctx context.Context) bool {
@@ -244,6 +245,7 @@ func status(ctx context.Context, addr string) (*pb.GetStatusResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	cl.Token = proctest.Token
 	defer cl.Close()
 	var st *pb.GetStatusResponse
 	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {

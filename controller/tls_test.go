@@ -138,7 +138,8 @@ func TestTLSRefusesWithoutTheRightCertificate(t *testing.T) {
 	otherCfg.RootCAs = pool
 
 	// The operator certificate works: the refusals below are about certificates.
-	if _, err := asRole(tlsconf.RoleOperator).GetJoinToken(ctx, &pb.GetJoinTokenRequest{}); err != nil {
+	// (retried: a new leader serves before it has installed the join token)
+	if err := retry(func() error { _, err := asRole(tlsconf.RoleOperator).GetJoinToken(ctx, &pb.GetJoinTokenRequest{}); return err }); err != nil {
 		t.Fatalf("operator reading the join token: %v", err)
 	}
 	if _, err := asRole(tlsconf.RoleOperator).CreateSurface(ctx, &pb.CreateSurfaceRequest{Name: "nauvis"}); err != nil {

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -107,6 +108,11 @@ type Client struct {
 	// silent until its deadline.
 	Waiting     func(err error)
 	waitingOnce sync.Once
+	// Token is the operator token sent with every call ("authorization: Bearer
+	// TOKEN"); empty sends none. TokenFunc, if set and Token is empty, gives it
+	// at each call.
+	Token     string
+	TokenFunc func() string
 
 	mu    sync.Mutex
 	cur   int
@@ -290,6 +296,13 @@ func (c *Client) prefer(addr string) (*grpc.ClientConn, error) {
 func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.ClientConn) error) error {
 	backoff := 20 * time.Millisecond
 	start := time.Now()
+	tok := c.Token
+	if tok == "" && c.TokenFunc != nil {
+		tok = c.TokenFunc()
+	}
+	if tok != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
 	tlsFails := 0
 	for {
 		i, cc := c.pick(ctx)

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// (default 2 s): map tiles are cached per state downloaded.
 	MapRefresh time.Duration
 	Logger     *slog.Logger
+	// Token gives the operator token the dashboard reads the API with
+	// (controller.InternalReadToken).
+	Token func() string
 }
 
 // Server is a running dashboard.
@@ -95,12 +99,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cl.AttemptTimeout = 2 * time.Second
+	cl.TokenFunc = cfg.Token
 	creds, err := ctlclient.Credentials(cfg.TLS)
 	if err != nil {
 		cl.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, cl: cl, dialOpts: ctlclient.DialOptions(creds), conns: map[string]*grpc.ClientConn{},
+	s := &Server{cfg: cfg, log: cfg.Logger, cl: cl, dialOpts: tokenOpts(ctlclient.DialOptions(creds), cfg.Token), conns: map[string]*grpc.ClientConn{},
 		pages: map[string]*template.Template{}}
 	if s.self, err = s.conn(cfg.SelfAddr); err != nil {
 		cl.Close()
@@ -300,4 +305,11 @@ func errText(err error) string {
 		return st.Message()
 	}
 	return err.Error()
+}
+
+func tokenOpts(opts []grpc.DialOption, token func() string) []grpc.DialOption {
+	if token == nil {
+		return opts
+	}
+	return append(opts, grpc.WithPerRPCCredentials(authz.TokenCredentials(token)))
 }

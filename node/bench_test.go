@@ -158,7 +158,7 @@ func BenchmarkHundredBots(b *testing.B) {
 		// The bots run long enough to outlast the window: each counts its ticks from
 		// when it caught up with the surface.
 		ticks := int((settle+window)/time.Second)*60 + 1200
-		bot := exec.Command(bin, "bot", "--node", node, "--surface", "nauvis", "--count", fmt.Sprint(bots), "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
+		bot := exec.Command(bin, "bot", "--controller", ctl, "--node", node, "--surface", "nauvis", "--count", fmt.Sprint(bots), "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
 		var botOut, botErr bytes.Buffer
 		bot.Stdout, bot.Stderr = &botOut, &botErr
 		if err := bot.Start(); err != nil {

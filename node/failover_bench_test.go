@@ -96,7 +96,7 @@ func benchMove(b *testing.B, mapName string) {
 	waitReplicated(b, c, "x")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := join(b, ctx, c.NodeAddrs["n1"], "x", "watcher", false)
+	w := join(b, ctx, c.CtlAddr, c.NodeAddrs["n1"], "x", "watcher", false)
 	time.Sleep(3 * time.Second)
 	var pauses, gaps, usual []time.Duration
 	b.ResetTimer()

@@ -146,10 +146,10 @@ func (w *watcher) pos(name string) (int32, int32, bool) {
 }
 
 // join starts a client on surface via addr; act makes it a bot that acts.
-func join(t testing.TB, ctx context.Context, addr, surface, name string, act bool) *watcher {
+func join(t testing.TB, ctx context.Context, ctl, addr, surface, name string, act bool) *watcher {
 	t.Helper()
 	w := &watcher{arrived: map[uint64]time.Time{}, done: make(chan struct{}), acts: make(chan sim.Action, 4)}
-	c, err := player.Dial(ctx, player.Options{Node: addr, Surface: surface, Name: name, ReconnectFor: time.Minute,
+	c, err := player.Dial(ctx, player.Options{Node: addr, Surface: surface, Name: name, ReconnectFor: time.Minute, Ticket: ticketsFrom(t, ctl),
 		OnEvent: func(e player.Event) { w.mu.Lock(); w.events = append(w.events, e.Kind+": "+e.Message); w.mu.Unlock() }})
 	if err != nil {
 		t.Fatalf("join %s as %s: %v", surface, name, err)
@@ -330,7 +330,7 @@ func TestKillingTheBusiestNodeFailsOverEverySurface(t *testing.T) {
 	defer cancel()
 	var bots []*watcher
 	for i := range 3 {
-		bots = append(bots, join(t, ctx, c.NodeAddrs["n1"], "c", fmt.Sprintf("bot-%d", i), true))
+		bots = append(bots, join(t, ctx, c.CtlAddr, c.NodeAddrs["n1"], "c", fmt.Sprintf("bot-%d", i), true))
 	}
 	time.Sleep(3 * time.Second)
 
@@ -484,7 +484,7 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 	defer cancel()
 	var players []*watcher
 	for i := range 3 {
-		players = append(players, join(t, ctx, c.NodeAddrs["n1"], "a", fmt.Sprintf("player-%d", i), false))
+		players = append(players, join(t, ctx, c.CtlAddr, c.NodeAddrs["n1"], "a", fmt.Sprintf("player-%d", i), false))
 	}
 	time.Sleep(time.Second)
 	type result struct {
@@ -638,8 +638,8 @@ func TestPrimaryCutOffFromTheControllerFencesItself(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ghost := join(t, ctx, n1, "a", "ghost", false)
-	viewer := join(t, ctx, c.NodeAddrs["n2"], "a", "viewer", false)
+	ghost := join(t, ctx, c.CtlAddr, n1, "a", "ghost", false)
+	viewer := join(t, ctx, c.CtlAddr, c.NodeAddrs["n2"], "a", "viewer", false)
 	// A move before the partition takes effect: the test can tell.
 	proctest.Eventually(t, 10*time.Second, "ghost to have a character", func() bool { return ghost.c.Stats().Tick > 0 })
 	time.Sleep(500 * time.Millisecond)

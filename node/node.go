@@ -35,6 +35,7 @@ import (
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/rcon"
 	"github.com/starlane/starlane/replica"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
@@ -91,6 +92,14 @@ type Config struct {
 	// check; never in production).
 	TamperStandbyAt uint64
 
+	// RCONBind, if set, serves the admin console over Source RCON there
+	// (loopback only without TLS); RCONPassword is its password.
+	RCONBind     string
+	RCONPassword string
+	// ConsoleToken is an operator token (role operate) the console's /ban and
+	// /unban use; without it they only kick.
+	ConsoleToken string
+
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer
 	Now     func() time.Time
@@ -113,6 +122,11 @@ type Node struct {
 	shMet   *shard.Metrics
 	bundle  *sim.Bundle
 	bridges *bridgeSet
+	// gate admits players (tickets, bans) and holds their sessions.
+	gate *gate
+	// rcon serves the admin console (console.go) when --rcon-bind is set.
+	rcon   *rcon.Server
+	rconLn net.Listener
 
 	heartbeatEvery time.Duration
 	leaseTTL       time.Duration
@@ -229,7 +243,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
+	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
 		replConns: map[string]*grpc.ClientConn{}}
 	ok := false
 	defer func() {
@@ -259,6 +273,19 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.ln = ln
+	if cfg.RCONBind != "" {
+		if cfg.RCONPassword == "" {
+			ln.Close()
+			return nil, errors.New("--rcon-bind needs a password: put one in the file --rcon-password-file names")
+		}
+		rln, _, err := cfg.TLS.ListenTCP(cfg.RCONBind, "RCON console", n.log)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--rcon-bind: %w", err)
+		}
+		n.rconLn = rln
+		n.rcon = &rcon.Server{Password: cfg.RCONPassword, Handle: n.Console, Log: n.log.With("listener", "rcon")}
+	}
 	adv := cfg.Advertise
 	if adv == "" {
 		host, _, _ := net.SplitHostPort(cfg.Bind)
@@ -337,6 +364,14 @@ func loadID(dir, want string) (string, error) {
 func (n *Node) ID() string   { return n.id }
 func (n *Node) Addr() string { return n.cfg.Advertise }
 
+// RCONAddr returns the RCON console's listen address ("" when off).
+func (n *Node) RCONAddr() string {
+	if n.rconLn == nil {
+		return ""
+	}
+	return n.rconLn.Addr().String()
+}
+
 // register registers the node and sets the heartbeat timing it is given.
 func (n *Node) register(ctx context.Context) error {
 	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
@@ -385,8 +420,17 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- n.grpc.Serve(n.ln) }()
+	if n.rcon != nil {
+		go func() {
+			if err := n.rcon.Serve(n.rconLn); err != nil {
+				n.log.Error("RCON console stopped", "err", err)
+			}
+		}()
+		n.log.Info("RCON console listening", "addr", n.rconLn.Addr().String())
+	}
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); n.chatLoop(ctx) }()
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
 	go func() { defer wg.Done(); n.failureLoop(ctx) }()
 	go func() { defer wg.Done(); n.heartbeatLoop(ctx) }()
@@ -414,6 +458,11 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func (n *Node) closeResources() {
+	if n.rcon != nil {
+		n.rcon.Close()
+	} else if n.rconLn != nil {
+		n.rconLn.Close()
+	}
 	if n.ctl != nil {
 		n.ctl.Close()
 	}

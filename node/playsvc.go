@@ -98,8 +98,22 @@ func checkPort(sh *shard.Shard, q *pb.PortQuery) string {
 	return msg
 }
 
-// Play runs one player session; see shard.proto.
+// Play runs one player session; see shard.proto. A session ends when the player
+// leaves or is kicked (a ban, the console's /kick): the session runs in its own
+// goroutine so that a kick ends the call while it waits for the player.
 func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
+	kick := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.play(ss, kick) }()
+	select {
+	case err := <-done:
+		return err
+	case err := <-kick:
+		return err
+	}
+}
+
+func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	first, err := ss.Recv()
 	if err != nil {
 		return err
@@ -119,7 +133,13 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 		return status.Errorf(codes.FailedPrecondition, "your prototype bundle %s differs from the surface's %s: use the same Starlane build or bundle",
 			short(hello.BundleHash), a.n.bundle.ShortHash())
 	}
-	j, err := sh.Join(shard.JoinRequest{Name: hello.PlayerName, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
+	name, err := a.n.gate.admit(hello)
+	if err != nil {
+		return err
+	}
+	chat := make(chan *pb.ChatMessage, chatQueue)
+	defer a.n.gate.track(name, hello.Surface, kick, chat)()
+	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
 			errors.Is(err, shard.ErrFenced) || errors.Is(err, shard.ErrStandby) {
@@ -162,6 +182,20 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 	var acted atomic.Uint64
 	poke := make(chan struct{}, 1)
 	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &acted, poke) }()
+	go func() {
+		for {
+			select {
+			case m := <-chat:
+				select {
+				case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: m}}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	var state []byte
 	var pending *shard.Desync
@@ -236,6 +270,11 @@ func (a *playAPI) Play(ss pb.ShardService_PlayServer) error {
 		case *pb.PlayRequest_Ping:
 			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
 				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
+		case *pb.PlayRequest_Chat:
+			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
+				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
+					Text: "your message was not sent: " + status.Convert(err).Message()}}}
+			}
 		case *pb.PlayRequest_Hello:
 			cancel()
 			<-sendErr
@@ -347,6 +386,9 @@ func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error 
 	}
 	ctx, cancel := context.WithTimeout(ss.Context(), 3*time.Second)
 	defer cancel()
+	// The join token lets the node locate a surface without TLS (with TLS its
+	// node certificate does); it grants nothing else of the operator API.
+	ctx = n.withJoinToken(ctx)
 	var sf *pb.Surface
 	var node *pb.Node
 	err := n.ctl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {

@@ -129,8 +129,8 @@ type botJSON struct {
 	TickP99MS float64 `json:"tick_p99_ms"`
 }
 
-func runBots(t *testing.T, node, surface string, count, ticks int, extra ...string) (botJSON, string, int) {
-	args := append([]string{"bot", "--node", node, "--surface", surface, "--count", fmt.Sprint(count), "--ticks", fmt.Sprint(ticks), "--json"}, extra...)
+func runBots(t *testing.T, ctl, node, surface string, count, ticks int, extra ...string) (botJSON, string, int) {
+	args := append([]string{"bot", "--controller", ctl, "--node", node, "--surface", surface, "--count", fmt.Sprint(count), "--ticks", fmt.Sprint(ticks), "--json"}, extra...)
 	out, errOut, code := starlane(t, time.Duration(ticks)*time.Second/60+2*time.Minute, args...)
 	var r botJSON
 	dec := json.NewDecoder(strings.NewReader(out))
@@ -201,12 +201,12 @@ func TestDevCluster(t *testing.T) {
 	t.Run("StaleEpochIsRejected", func(t *testing.T) {
 		s := getSurface(t, ci.Controller, "nauvis")
 		for _, ep := range []uint64{s.Epoch - 1, s.Epoch + 1} {
-			code, msg := helloWithEpoch(t, ci.Nodes[s.Primary], "nauvis", ep)
+			code, msg := helloWithEpoch(t, ci.Controller, ci.Nodes[s.Primary], "nauvis", ep)
 			if code != codes.FailedPrecondition || !strings.Contains(msg, "epoch") {
 				t.Errorf("hello with epoch %d (current %d): %v %q", ep, s.Epoch, code, msg)
 			}
 		}
-		if code, msg := helloWithEpoch(t, ci.Nodes[s.Primary], "nauvis", s.Epoch); code != codes.OK {
+		if code, msg := helloWithEpoch(t, ci.Controller, ci.Nodes[s.Primary], "nauvis", s.Epoch); code != codes.OK {
 			t.Errorf("hello with the current epoch %d: %v %q", s.Epoch, code, msg)
 		}
 	})
@@ -225,7 +225,7 @@ func TestDevCluster(t *testing.T) {
 				if ci.Surfaces[job.surface] == "n1" {
 					other = ci.Nodes["n2"]
 				}
-				r, errOut, code := runBots(t, other, job.surface, job.count, 3600)
+				r, errOut, code := runBots(t, ci.Controller, other, job.surface, job.count, 3600)
 				if code != 0 || r.Desyncs != 0 || r.Ticks != 3600 || r.Actions < 10*job.count || r.TickP99MS <= 0 {
 					t.Errorf("%d bots on %s: %+v (exit %d)\n%s", job.count, job.surface, r, code, errOut)
 				}
@@ -236,7 +236,7 @@ func TestDevCluster(t *testing.T) {
 
 	t.Run("TamperedClientIsToldReportedAndResyncs", func(t *testing.T) {
 		s := getSurface(t, ci.Controller, "fulgora")
-		r, errOut, code := runBots(t, ci.Nodes[s.Primary], "fulgora", 1, 600, "--tamper-at", fmt.Sprint(s.Stats.Tick+240))
+		r, errOut, code := runBots(t, ci.Controller, ci.Nodes[s.Primary], "fulgora", 1, 600, "--tamper-at", fmt.Sprint(s.Stats.Tick+240))
 		if code != 3 || r.Desyncs != 1 {
 			t.Fatalf("tampered bot: %+v exit %d\n%s", r, code, errOut)
 		}
@@ -298,7 +298,7 @@ func TestDevCluster(t *testing.T) {
 		victim := ci.Surfaces["nauvis"]
 		var mu sync.Mutex
 		var events []string
-		c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes[victim], Surface: "nauvis", Name: "survivor",
+		c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes[victim], Surface: "nauvis", Name: "survivor", Ticket: ticketsFrom(t, ci.Controller),
 			OnEvent: func(e player.Event) { mu.Lock(); events = append(events, e.Kind+": "+e.Message); mu.Unlock() }})
 		if err != nil {
 			t.Fatal(err)
@@ -433,7 +433,7 @@ func TestDevCluster(t *testing.T) {
 
 // testPlay drives `starlane play`'s terminal client on a simulated screen.
 func testPlay(t *testing.T, ci *clusterInfo) {
-	c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes["n1"], Surface: "nauvis", Name: "tui"})
+	c, err := player.Dial(context.Background(), player.Options{Node: ci.Nodes["n1"], Surface: "nauvis", Name: "tui", Ticket: ticketsFrom(t, ci.Controller)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func testPlay(t *testing.T, ci *clusterInfo) {
 
 // helloWithEpoch opens a raw session stamped with epoch and returns how the node
 // answered.
-func helloWithEpoch(t *testing.T, addr, surface string, epoch uint64) (codes.Code, string) {
+func helloWithEpoch(t *testing.T, ctl, addr, surface string, epoch uint64) (codes.Code, string) {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -520,7 +520,12 @@ func helloWithEpoch(t *testing.T, addr, surface string, epoch uint64) (codes.Cod
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Send(&pb.PlayRequest{Epoch: epoch, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{Surface: surface, PlayerName: fmt.Sprintf("epoch-%d", epoch)}}})
+	name := fmt.Sprintf("epoch-%d", epoch)
+	tk, err := ticketsFrom(t, ctl)(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Send(&pb.PlayRequest{Epoch: epoch, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{Surface: surface, PlayerName: name, Ticket: tk}}})
 	m, err := st.Recv()
 	if err != nil {
 		s := status.Convert(err)

@@ -62,6 +62,7 @@ func (n *Node) watchLoop(ctx context.Context) {
 // surface's worker gets its new assignment (start, promote, demote, new epoch), and
 // surfaces no longer assigned here are stopped.
 func (n *Node) apply(ctx context.Context, up *pb.AssignmentsUpdate) {
+	n.gate.update(up.PlayerAccess)
 	n.mu.Lock()
 	if up.Index < n.lastIndex {
 		n.mu.Unlock()

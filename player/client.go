@@ -39,6 +39,9 @@ type Options struct {
 	ReconnectFor time.Duration
 	// OnEvent, if set, is told about joins, desyncs, reports and reconnects.
 	OnEvent func(Event)
+	// Ticket, if set, returns a player ticket for Name (Tickets.Get); a cluster
+	// admits players with a ticket only.
+	Ticket func(ctx context.Context, name string) (string, error)
 	// TamperAt, if non-zero, corrupts the local state after that tick (tests and
 	// the desync drill): a chest appears that the surface does not have.
 	TamperAt uint64
@@ -79,6 +82,35 @@ type Client struct {
 	executed uint64
 	rtt      time.Duration
 	tampered bool
+	chat     []*pb.ChatMessage // the newest lines, oldest first
+}
+
+// maxChatLines is how many chat lines a client keeps.
+const maxChatLines = 50
+
+// Chat says text to the surface's players, or with global to every surface's.
+func (c *Client) Chat(text string, global bool) error {
+	return c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_Chat{Chat: &pb.ChatSend{Text: text, Global: global}}})
+}
+
+// ChatLines returns the newest n chat lines as the game shows them
+// ("[global] alice: hi").
+func (c *Client) ChatLines(n int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.chat[max(0, len(c.chat)-n):] {
+		out = append(out, chatLine(m))
+	}
+	return out
+}
+
+func chatLine(m *pb.ChatMessage) string {
+	where := m.Surface
+	if m.Global {
+		where = "global"
+	}
+	return fmt.Sprintf("[%s] %s: %s", where, m.Player, m.Text)
 }
 
 // streamWindow is the client's HTTP/2 receive window, per stream and per connection.
@@ -134,11 +166,19 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 				return fmt.Errorf("node address %q: %w", c.addr, err)
 			}
 		}
+		var tk string
+		if c.opts.Ticket != nil {
+			var err error
+			if tk, err = c.opts.Ticket(ctx, c.opts.Name); err != nil {
+				return err
+			}
+		}
 		sctx, cancel := context.WithCancel(context.Background())
 		stream, err := pb.NewShardServiceClient(c.conn).Play(sctx)
 		if err == nil {
 			err = stream.Send(&pb.PlayRequest{Epoch: 0, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{
-				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version}}})
+				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version,
+				Ticket: tk}}})
 		}
 		var first *pb.PlayResponse
 		if err == nil {
@@ -470,6 +510,14 @@ func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
 				c.addr = r.Address
 			}
 			return &moved{addr: r.Address, reason: r.Reason}
+		case *pb.PlayResponse_Chat:
+			c.mu.Lock()
+			c.chat = append(c.chat, msg.Chat)
+			if len(c.chat) > maxChatLines {
+				c.chat = c.chat[len(c.chat)-maxChatLines:]
+			}
+			c.mu.Unlock()
+			c.event("chat", "%s", chatLine(msg.Chat))
 		case *pb.PlayResponse_Pong:
 			c.mu.Lock()
 			c.rtt = time.Since(time.Unix(0, msg.Pong.ClientUnixNano))

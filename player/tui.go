@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -44,6 +45,9 @@ type tuiState struct {
 	ticks    int
 	upsAt    time.Time
 	ups      float64
+	// prompt is the chat line being typed (shown while typing).
+	promptMu sync.Mutex
+	prompt   *string
 }
 
 var playBuildable = []string{"transport-belt", "inserter", "wooden-chest", "iron-chest", "stone-furnace", "burner-mining-drill",
@@ -56,7 +60,7 @@ func RunTUI(ctx context.Context, c *Client, screen tcell.Screen) error {
 	defer cancel()
 	frames := make(chan *frame, 1)
 	intents := make(chan intent, 64)
-	st := &tuiState{c: c, facing: [2]int32{1, 0}, upsAt: time.Now(), msg: "arrows/WASD walk, [ ] pick item, b build, m mine, r rotate, q quit"}
+	st := &tuiState{c: c, facing: [2]int32{1, 0}, upsAt: time.Now(), msg: "arrows/WASD walk, [ ] pick item, b build, m mine, r rotate, t chat, q quit"}
 	runErr := make(chan error, 1)
 	go func() {
 		lastPing := time.Time{}
@@ -111,6 +115,9 @@ func RunTUI(ctx context.Context, c *Client, screen tcell.Screen) error {
 			case *tcell.EventResize:
 				screen.Sync()
 			case *tcell.EventKey:
+				if st.typing(ev) {
+					continue
+				}
 				in, quit := keyIntent(ev)
 				if quit {
 					return nil
@@ -273,7 +280,13 @@ func entityRune(info sim.EntityInfo) rune {
 func (st *tuiState) render(w, h int) *frame {
 	s := st.c.Sim
 	f := &frame{w: w, h: h, cells: make([]cell, max(w*h, 0))}
-	mapH := max(h-3, 1)
+	chat := st.c.ChatLines(3)
+	st.promptMu.Lock()
+	if st.prompt != nil {
+		chat = append(chat, "say: "+*st.prompt+"_  (Enter sends; start with /shout for every surface; Esc cancels)")
+	}
+	st.promptMu.Unlock()
+	mapH := max(h-3-len(chat), 1)
 	p, joined := s.Player(st.c.Player())
 	cx, cy := int32(0), int32(0)
 	if joined {
@@ -320,6 +333,9 @@ func (st *tuiState) render(w, h int) *frame {
 			s.Name(), s.Tick(), stats.ServerTick, st.ups, stats.RTT.Milliseconds(), st.c.NodeName(), st.c.Player(), cx, cy),
 		fmt.Sprintf(" build: %s x%d   desyncs %d   %s", item, have, stats.Desyncs, st.msg),
 	}
+	for i := len(chat) - 1; i >= 0; i-- {
+		f.status = append([]string{" " + chat[i]}, f.status...)
+	}
 	return f
 }
 
@@ -347,4 +363,41 @@ func draw(screen tcell.Screen, f *frame) {
 		}
 	}
 	screen.Show()
+}
+
+// typing handles a key while a chat line is typed ('t' starts one) and reports
+// whether it took the key.
+func (st *tuiState) typing(ev *tcell.EventKey) bool {
+	st.promptMu.Lock()
+	defer st.promptMu.Unlock()
+	if st.prompt == nil {
+		if ev.Key() == tcell.KeyRune && ev.Rune() == 't' {
+			empty := ""
+			st.prompt = &empty
+			return true
+		}
+		return false
+	}
+	line := *st.prompt
+	switch ev.Key() {
+	case tcell.KeyEscape:
+		st.prompt = nil
+	case tcell.KeyEnter:
+		st.prompt = nil
+		text, global := strings.CutPrefix(line, "/shout ")
+		if text = strings.TrimSpace(text); text != "" {
+			go st.c.Chat(text, global)
+		}
+	case tcell.KeyBackspace, tcell.KeyBackspace2:
+		if r := []rune(line); len(r) > 0 {
+			line = string(r[:len(r)-1])
+		}
+		st.prompt = &line
+	case tcell.KeyRune:
+		if len(line) < 200 && ev.Rune() >= ' ' && ev.Rune() < 0x7f {
+			line += string(ev.Rune())
+		}
+		st.prompt = &line
+	}
+	return true
 }

@@ -33,6 +33,7 @@ func newBotCmd() *cobra.Command {
 		asJSON, quiet             bool
 		timeout                   time.Duration
 		tlsCfg                    tlsconf.Config
+		auth                      playerAuth
 	)
 	cmd := &cobra.Command{
 		Use:   "bot --node ADDR --surface S --count K --ticks T [--json]",
@@ -85,6 +86,11 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				name       string
 				start, end uint64
 			}
+			tickets, closeTickets, err := auth.tickets(tlsCfg)
+			if err != nil {
+				return err
+			}
+			defer closeTickets()
 			results := make([]result, count)
 			var wg sync.WaitGroup
 			for i := 0; i < count; i++ {
@@ -94,7 +100,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 					name := fmt.Sprintf("%s-%d", prefix, i+1)
 					res := &results[i]
 					res.name = name
-					opts := player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version,
+					opts := player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version, Ticket: tickets.Get,
 						OnEvent: func(e player.Event) { logf("%s: %s", name, e.Message) }}
 					if i == 0 {
 						opts.TamperAt = tamperAt
@@ -177,6 +183,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: the ticks' game time plus 2m)")
 	f.Uint64Var(&tamperAt, "tamper-at", 0, "corrupt the first bot's local state after this tick (a desync drill)")
 	f.MarkHidden("tamper-at")
+	auth.addFlags(f)
 	tlsCfg.AddFlags(f)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/controller"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/validate"
 	"github.com/starlane/starlane/sim"
@@ -73,6 +75,10 @@ on loopback addresses.`,
 			cfg.Metrics = reg
 			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps(), SaveVersion: sim.SaveVersion,
 				Bundles: []string{sim.DefaultBundle().Hash()}}
+			printToken, err := firstAdminToken(&cfg)
+			if err != nil {
+				return err
+			}
 			c, err := controller.New(cfg)
 			if err != nil {
 				return err
@@ -92,6 +98,9 @@ on loopback addresses.`,
 					c.Shutdown(false)
 					return err
 				}
+			}
+			if printToken {
+				fmt.Fprintf(cmd.OutOrStdout(), "first admin token (shown once, keep it; pass it as --token or STARLANE_TOKEN): %s\n", cfg.AdminToken)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -116,6 +125,7 @@ on loopback addresses.`,
 	f.BoolVar(&cfg.RebuildFromPeers, "rebuild-from-peers", false, "if this controller's Raft storage is damaged, move it aside and rejoin through --join as a new member that copies the state from its peers (instead of refusing to start)")
 	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
+	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "first admin operator token to install when bootstrapping (env STARLANE_TOKEN; default: generated and printed once)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")
@@ -129,6 +139,27 @@ on loopback addresses.`,
 	cmd.MarkFlagRequired("data-dir")
 	cmd.MarkFlagsMutuallyExclusive("bootstrap", "join")
 	return cmd
+}
+
+// firstAdminToken checks --admin-token, or makes one for a controller that
+// bootstraps a new cluster; it reports whether to print the made one.
+func firstAdminToken(cfg *controller.Config) (bool, error) {
+	if !cfg.Bootstrap {
+		cfg.AdminToken = ""
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft.db")); err == nil {
+		cfg.AdminToken = ""
+		return false, nil // not a new cluster: its tokens are in its state
+	}
+	if cfg.AdminToken != "" {
+		if !strings.HasPrefix(cfg.AdminToken, authz.TokenPrefix) || len(cfg.AdminToken) < 24 {
+			return false, fmt.Errorf("--admin-token: an operator token starts with %q and has at least 24 characters", authz.TokenPrefix)
+		}
+		return false, nil
+	}
+	cfg.AdminToken = controller.NewSecret(authz.TokenPrefix)
+	return true, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {

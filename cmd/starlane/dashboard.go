@@ -11,7 +11,7 @@ import (
 // API, served next to its metrics.
 func startDashboard(c *controller.Controller, cfg controller.Config, log *slog.Logger) (*dashboard.Server, error) {
 	d, err := dashboard.New(dashboard.Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), TLS: cfg.TLS,
-		HeartbeatInterval: cfg.HeartbeatInterval, Logger: log})
+		HeartbeatInterval: cfg.HeartbeatInterval, Logger: log, Token: c.InternalReadToken})
 	if err != nil {
 		return nil, err
 	}

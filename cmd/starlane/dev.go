@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
@@ -53,10 +56,12 @@ type clusterJSON struct {
 	// Bridges maps each bridge to "FROM:PORT -> TO:PORT".
 	Bridges   map[string]string `json:"bridges"`
 	JoinToken string            `json:"join_token"`
-	DataDir   string            `json:"data_dir"`
-	Metrics   map[string]string `json:"metrics"`
-	PIDs      map[string]int    `json:"pids"`
-	Logs      string            `json:"logs"`
+	// Token is the first admin operator token (for --token / STARLANE_TOKEN).
+	Token   string            `json:"token"`
+	DataDir string            `json:"data_dir"`
+	Metrics map[string]string `json:"metrics"`
+	PIDs    map[string]int    `json:"pids"`
+	Logs    string            `json:"logs"`
 }
 
 // devSurfaces is the default world.
@@ -139,6 +144,7 @@ type devCluster struct {
 	exe             string
 	ports           devPorts
 	token           string
+	adminToken      string
 
 	mu       sync.Mutex
 	procs    map[string]*devProc
@@ -266,7 +272,32 @@ func (d *devCluster) checkPortsFree() error {
 	return nil
 }
 
+// loadAdminToken picks the first admin token: STARLANE_TOKEN if set (so the
+// shell that started dev can use it as is), else the one an earlier start kept
+// in DATA_DIR/admin-token, else a new one. The controller child installs it at
+// bootstrap (it reads STARLANE_TOKEN).
+func (d *devCluster) loadAdminToken() error {
+	file := filepath.Join(d.dir, "admin-token")
+	tok := os.Getenv("STARLANE_TOKEN")
+	if tok == "" {
+		if b, err := os.ReadFile(file); err == nil {
+			tok = strings.TrimSpace(string(b))
+		}
+	}
+	if tok == "" {
+		tok = controller.NewSecret(authz.TokenPrefix)
+	}
+	d.adminToken = tok
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the admin token: %w", err)
+	}
+	return os.Setenv("STARLANE_TOKEN", tok)
+}
+
 func (d *devCluster) start(ctx context.Context) error {
+	if err := d.loadAdminToken(); err != nil {
+		return err
+	}
 	ctlAddr := d.addr(d.ports.ControllerAPI)
 	if err := d.spawn("controller", "controller", "--data-dir", filepath.Join(d.dir, "controller"), "--bind", ctlAddr,
 		"--raft-bind", d.addr(d.ports.ControllerRaft), "--bootstrap", "--metrics-bind", d.addr(d.ports.ControllerMet),
@@ -293,6 +324,11 @@ func (d *devCluster) start(ctx context.Context) error {
 		return err
 	}
 	defer cl.Close()
+	cl.Token = d.adminToken
+	// Players register themselves on a dev cluster: `starlane play --name X` just works.
+	if err := d.allowSelfRegistration(ctx, cl); err != nil {
+		return err
+	}
 	bundle := sim.DefaultBundle().Hash()
 	for _, s := range devSurfaces {
 		req := &pb.CreateSurfaceRequest{RequestId: "dev-create-" + s.name, Name: s.name, Planet: s.planet, Map: s.mapName, Seed: s.seed, BundleHash: bundle, Replicas: 1}
@@ -344,7 +380,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 
 	d.mu.Lock()
-	d.info = clusterJSON{Controller: ctlAddr, Dashboard: "http://" + d.addr(d.ports.ControllerMet) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token,
+	d.info = clusterJSON{Controller: ctlAddr, Dashboard: "http://" + d.addr(d.ports.ControllerMet) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token, Token: d.adminToken,
 		Bridges: map[string]string{},
 		DataDir: d.dir, Metrics: map[string]string{"controller": "http://" + d.addr(d.ports.ControllerMet) + "/metrics"},
 		Logs: filepath.Join(d.dir, "logs")}
@@ -370,6 +406,7 @@ func (d *devCluster) start(ctx context.Context) error {
 		fmt.Fprintf(w, "  node %-7s %s   metrics %s\n", n.Name, d.info.Nodes[n.Name], d.info.Metrics[n.Name])
 	}
 	fmt.Fprintf(w, "  join token   %s\n", d.token)
+	fmt.Fprintf(w, "  admin token  %s   (export STARLANE_TOKEN=%s)\n", d.adminToken, d.adminToken)
 	names := make([]string, 0, len(d.info.Surfaces))
 	for n := range d.info.Surfaces {
 		names = append(names, n)
@@ -384,6 +421,20 @@ func (d *devCluster) start(ctx context.Context) error {
 	fmt.Fprintf(w, "  cluster.json %s, logs in %s\n", filepath.Join(d.dir, "cluster.json"), d.info.Logs)
 	fmt.Fprintf(w, "Try:\n  starlane surface list --controller %s\n  starlane bridge list --controller %s\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
 		ctlAddr, ctlAddr, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
+	return nil
+}
+
+func (d *devCluster) allowSelfRegistration(ctx context.Context, cl *ctlclient.Client) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := cl.Do(cctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		_, err := pb.NewAccessServiceClient(cc).SetAccessSettings(ctx, &pb.SetAccessSettingsRequest{RequestId: "dev-self-register",
+			Settings: &pb.AccessSettings{SelfRegister: true}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("allow players to register: %w", apiErr(err))
+	}
 	return nil
 }
 

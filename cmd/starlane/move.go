@@ -64,7 +64,7 @@ picks the node (a standby already in sync, else the least loaded).`,
 			if wait <= 0 {
 				return fmt.Errorf("--wait must be positive")
 			}
-			cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
+			cl, err := o.dial()
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
   starlane node drain n1 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
+			cl, err := o.dial()
 			if err != nil {
 				return err
 			}

@@ -21,11 +21,12 @@ import (
 
 // agentFlags are the flags of `starlane node` when it runs the worker agent.
 type agentFlags struct {
-	cfg         node.Config
-	labels      []string
-	metricsBind string
-	logLevel    string
-	cpuProfile  string
+	rconPasswordFile, rconTokenFile string
+	cfg                             node.Config
+	labels                          []string
+	metricsBind                     string
+	logLevel                        string
+	cpuProfile                      string
 }
 
 func (a *agentFlags) add(cmd *cobra.Command) {
@@ -45,6 +46,9 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&a.cfg.StandbyDropAfter, "standby-drop-after", time.Second, "a primary asks to drop a synced standby that has been disconnected or far behind this long, so it stops waiting for it")
 	f.DurationVar(&a.cfg.HandoffTimeout, "handoff-timeout", 2*time.Second, "how long a primary stays stopped in a live move waiting for the target to hold its last tick")
 	f.Int64Var(&a.cfg.MaxStateBytes, "max-state-bytes", sim.DefaultMaxStateBytes, "refuse a save or checkpoint whose decompressed state is larger (a decompression bomb is refused before it is inflated)")
+	f.StringVar(&a.cfg.RCONBind, "rcon-bind", "", "serve the admin console over Source RCON on this address, e.g. 127.0.0.1:27015 (needs --rcon-password-file); off when empty")
+	f.StringVar(&a.rconPasswordFile, "rcon-password-file", "", "file holding the RCON console's password")
+	f.StringVar(&a.rconTokenFile, "rcon-token-file", "", "file holding an operator token (role operate) the console's /ban and /unban use")
 	f.StringVar(&a.metricsBind, "metrics-bind", "", "serve Prometheus metrics (/metrics) on this address, e.g. 127.0.0.1:7502; off when empty")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file")
@@ -72,6 +76,24 @@ func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
 		}
 		cfg.Labels[k] = v
 	}
+	if cfg.RCONBind != "" && a.rconPasswordFile == "" {
+		return fmt.Errorf("--rcon-bind needs --rcon-password-file: a file holding the console's password")
+	}
+	for _, f := range []struct {
+		flag, file string
+		dst        *string
+	}{{"rcon-password-file", a.rconPasswordFile, &cfg.RCONPassword}, {"rcon-token-file", a.rconTokenFile, &cfg.ConsoleToken}} {
+		if f.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", f.flag, err)
+		}
+		if *f.dst = strings.TrimSpace(string(b)); *f.dst == "" {
+			return fmt.Errorf("--%s: %s is empty", f.flag, f.file)
+		}
+	}
 	if cfg.CheckpointEvery == 0 {
 		return fmt.Errorf("--checkpoint-every must be at least 1 tick")
 	}
@@ -83,14 +105,16 @@ func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
 	cfg.Metrics = reg
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := node.New(cfg)
-	if err != nil {
-		return err
-	}
+	// Metrics first: a listener that cannot open fails before the node
+	// registers with the controllers.
 	if a.metricsBind != "" {
 		if err := serveMetrics(o.tls, a.metricsBind, reg, log); err != nil {
 			return err
 		}
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
 	}
 	if a.cpuProfile != "" {
 		f, err := os.Create(a.cpuProfile)

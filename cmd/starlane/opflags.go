@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -24,6 +25,7 @@ type opFlags struct {
 	json       bool
 	timeout    time.Duration
 	tls        tlsconf.Config
+	token      string
 }
 
 func (o *opFlags) add(cmd *cobra.Command) {
@@ -35,12 +37,32 @@ func (o *opFlags) add(cmd *cobra.Command) {
 	f.StringVar(&o.controller, "controller", def, "controller API address(es), comma-separated (env STARLANE_CONTROLLER)")
 	f.BoolVar(&o.json, "json", false, "print machine-readable JSON")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long (controllers are retried until then)")
+	f.StringVar(&o.token, "token", os.Getenv("STARLANE_TOKEN"), "operator token (env STARLANE_TOKEN; `starlane dev` writes one to its cluster.json)")
 	o.tls.AddFlags(f)
+}
+
+// dial connects to the controllers with the operator token.
+func (o *opFlags) dial() (*ctlclient.Client, error) {
+	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
+	if err != nil {
+		return nil, err
+	}
+	cl.Token = o.token
+	return cl, nil
+}
+
+// access runs one AccessService call with retries.
+func (o *opFlags) access(fn func(ctx context.Context, c pb.AccessServiceClient) error) error {
+	return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+		return cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+			return fn(ctx, pb.NewAccessServiceClient(cc))
+		})
+	})
 }
 
 // run dials the controllers and runs fn with a deadline.
 func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) error {
-	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
+	cl, err := o.dial()
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ func newPlayCmd() *cobra.Command {
 	var (
 		nodeAddr, surface, name string
 		tlsCfg                  tlsconf.Config
+		auth                    playerAuth
 	)
 	cmd := &cobra.Command{
 		Use:   "play --node ADDR --surface S [--name N]",
@@ -37,7 +38,12 @@ tick, UPS, ping and the outcome of your last action.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version})
+			tickets, closeTickets, err := auth.tickets(tlsCfg)
+			if err != nil {
+				return err
+			}
+			defer closeTickets()
+			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version, Ticket: tickets.Get})
 			if err != nil {
 				return fmt.Errorf("join %s at %s: %w", surface, nodeAddr, apiErr(err))
 			}
@@ -62,6 +68,7 @@ tick, UPS, ping and the outcome of your last action.`,
 	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (followed to the surface's primary)")
 	f.StringVar(&surface, "surface", "", "surface to join")
 	f.StringVar(&name, "name", def, "player name (your character is kept under it)")
+	auth.addFlags(f)
 	tlsCfg.AddFlags(f)
 	return cmd
 }

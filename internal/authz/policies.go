@@ -4,6 +4,7 @@ import "github.com/starlane/starlane/internal/tlsconf"
 
 const (
 	cluster     = "/starlane.v1.ClusterService/"
+	accessSvc   = "/starlane.v1.AccessService/"
 	nodeSvc     = "/starlane.v1.NodeService/"
 	statsSvc    = "/starlane.v1.StatsService/"
 	shardSvc    = "/starlane.v1.ShardService/"
@@ -36,14 +37,21 @@ var Controller = Policy{
 	cluster + "GetSurface":     {operator, controller, node},
 	cluster + "GetNode":        {operator, controller, node},
 	nodeSvc:                    {node, controller},
-	saveSvc:                    {operator, controller},
-	saveSvc + "PutSave":        {controller},
-	blobSvc + "FetchBlob":      {controller, node, operator},
-	blobSvc + "WantBlob":       {controller},
-	statsSvc:                   {operator, controller},
-	health:                     anyRole,
-	reflectV1:                  {operator, controller},
-	reflectV1a:                 {operator, controller},
+	// Access: operators; players ask for their tickets; a node relays an RCON
+	// /ban (its operator token, not its certificate, grants the right).
+	accessSvc:                 {operator, controller},
+	accessSvc + "IssueTicket": {operator, controller, player},
+	accessSvc + "SetPlayer":   {operator, controller, node},
+	accessSvc + "PostChat":    {operator, controller, node},
+	accessSvc + "WatchChat":   {operator, controller, node},
+	saveSvc:                   {operator, controller},
+	saveSvc + "PutSave":       {controller},
+	blobSvc + "FetchBlob":     {controller, node, operator},
+	blobSvc + "WantBlob":      {controller},
+	statsSvc:                  {operator, controller},
+	health:                    anyRole,
+	reflectV1:                 {operator, controller},
+	reflectV1a:                {operator, controller},
 }
 
 // Node is who may call a node's gRPC API: other nodes stream bridges and

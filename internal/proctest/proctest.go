@@ -19,9 +19,17 @@ import (
 	"time"
 )
 
+// Token is the operator token of the clusters tests start: Build exports it as
+// STARLANE_TOKEN, so a bootstrapping controller (and `starlane dev`) installs it
+// as the first admin token and every CLI command the test runs sends it.
+const Token = "slo-test-admin-token-0123456789abcdef"
+
 // Build compiles cmd/starlane into dir and returns the binary's path. Call it from
-// TestMain.
+// TestMain. It sets STARLANE_TOKEN to Token unless the environment has one.
 func Build(dir string) (string, error) {
+	if os.Getenv("STARLANE_TOKEN") == "" {
+		os.Setenv("STARLANE_TOKEN", Token)
+	}
 	bin := filepath.Join(dir, "starlane")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/starlane/starlane/cmd/starlane").CombinedOutput()
 	if err != nil {

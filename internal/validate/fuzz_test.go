@@ -52,6 +52,15 @@ var fuzzed = []func() proto.Message{
 	func() proto.Message { return &pb.GetShardRequest{} },
 	func() proto.Message { return &pb.Hello{} },
 	func() proto.Message { return &pb.GetStateRequest{} },
+	func() proto.Message { return &pb.CreateTokenRequest{} },
+	func() proto.Message { return &pb.RevokeTokenRequest{} },
+	func() proto.Message { return &pb.ListAuditRequest{} },
+	func() proto.Message { return &pb.CreatePlayerRequest{} },
+	func() proto.Message { return &pb.SetPlayerRequest{} },
+	func() proto.Message { return &pb.SetAccessSettingsRequest{} },
+	func() proto.Message { return &pb.IssueTicketRequest{} },
+	func() proto.Message { return &pb.PostChatRequest{} },
+	func() proto.Message { return &pb.WatchChatRequest{} },
 }
 
 var catalog = Catalog{Planets: []string{"aquilo", "fulgora", "gleba", "nauvis", "vulcanus"}, Maps: []string{"empty", "starter"}}
@@ -69,6 +78,9 @@ func FuzzRequest(f *testing.F) {
 		&pb.RegisterRequest{JoinToken: "slj-x", Node: &pb.Node{Id: "n1", Address: "127.0.0.1:7420", Labels: map[string]string{"zone": "a"}}},
 		&pb.HeartbeatRequest{NodeId: "n1", Shards: []*pb.ShardStats{{Surface: "nauvis", Error: "disk full"}}},
 		&pb.JoinControllerRequest{Id: "c2", RaftAddress: "127.0.0.1:7401", ApiAddress: "127.0.0.1:7400"},
+		&pb.CreateTokenRequest{Name: "ci", Role: "read", TtlSeconds: 3600},
+		&pb.IssueTicketRequest{Player: "bob", PlayerKey: "slp-00"},
+		&pb.Hello{Surface: "nauvis", PlayerName: "bob", Ticket: "slt1.AAAA.BBBB"},
 	}
 	for _, s := range seeds {
 		b, _ := proto.Marshal(s)

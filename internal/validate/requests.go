@@ -113,6 +113,39 @@ func (c Checker) Request(req any) error {
 	case *pb.FetchBlobRequest:
 		return Hash("sha256", r.Sha256, true)
 
+	// AccessService.
+	case *pb.CreateTokenRequest:
+		err := first(RequestID(r.RequestId), Label("name", r.Name, false), OneOf("role", r.Role, []string{"read", "operate", "admin"}, false, "token role"))
+		if err == nil && (r.TtlSeconds < 0 || r.TtlSeconds > MaxTokenTTLSeconds) {
+			err = Invalid("ttl_seconds", "%d is out of range: 0 (no expiry) to %d", r.TtlSeconds, MaxTokenTTLSeconds)
+		}
+		return err
+	case *pb.RevokeTokenRequest:
+		return first(RequestID(r.RequestId), Label("id", r.Id, true))
+	case *pb.ListAuditRequest:
+		return nil
+	case *pb.CreatePlayerRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name))
+	case *pb.SetPlayerRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name), Text("ban_reason", r.BanReason, MaxTextBytes))
+	case *pb.SetAccessSettingsRequest:
+		if r.Settings == nil {
+			return Invalid("settings", "is required")
+		}
+		return RequestID(r.RequestId)
+	case *pb.PostChatRequest:
+		err := first(RequestID(r.RequestId), Label("player", r.Player, true), OptName("surface", r.Surface), Text("text", r.Text, MaxChatBytes))
+		if err == nil && r.Text == "" {
+			err = Invalid("text", "is empty")
+		}
+		if err == nil && !r.Global && r.Surface == "" {
+			err = Invalid("surface", "is required for a message that is not global")
+		}
+		return err
+	case *pb.WatchChatRequest:
+		return nil
+	case *pb.IssueTicketRequest:
+		return first(RequestID(r.RequestId), Name("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
 	// SaveService and BlobService.
 	case *pb.GetSaveRequest:
 		return SaveRef("name", r.Name, true)
@@ -133,7 +166,8 @@ func (c Checker) Request(req any) error {
 	// Node API.
 	case *pb.Hello:
 		return first(Name("surface", r.Surface), Label("player_name", r.PlayerName, true),
-			Hash("bundle_hash", r.BundleHash, false), Text("client_version", r.ClientVersion, 64))
+			Hash("bundle_hash", r.BundleHash, false), Text("client_version", r.ClientVersion, 64),
+			Printable("ticket", r.Ticket, MaxTicketBytes, false))
 	case *pb.GetShardRequest:
 		err := first(Name("surface", r.Surface), Count("ports", len(r.Ports), 4))
 		for _, q := range r.Ports {

@@ -40,13 +40,19 @@ const (
 	MaxRequestIDBytes = 64
 	MaxAddressBytes   = 255
 	MaxTokenBytes     = 128
-	MaxTextBytes      = 1024
-	MaxLabelBytes     = 63
-	MaxLabelValue     = 255
-	MaxLabels         = 32
-	MaxBundles        = 64
-	MaxBridgeItems    = 64
-	MaxReplicas       = 5
+	// MaxChatBytes bounds a chat line.
+	MaxChatBytes = 500
+	// MaxTicketBytes bounds a player ticket (internal/ticket.MaxBytes).
+	MaxTicketBytes = 1024
+	// MaxTokenTTLSeconds bounds an operator token's lifetime (ten years).
+	MaxTokenTTLSeconds = 10 * 365 * 24 * 3600
+	MaxTextBytes       = 1024
+	MaxLabelBytes      = 63
+	MaxLabelValue      = 255
+	MaxLabels          = 32
+	MaxBundles         = 64
+	MaxBridgeItems     = 64
+	MaxReplicas        = 5
 	// MaxShardsPerNode bounds the shard and bridge lists of one heartbeat.
 	MaxShardsPerNode = 8192
 	// MaxSaveBytes is the largest save a client may send as content (a compressed

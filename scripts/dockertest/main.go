@@ -107,7 +107,7 @@ func cliWith(mounts []string, v any, args ...string) error {
 		full = append(full, "-v", m)
 	}
 	full = append(append(full, *image), args...)
-	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s",
+	full = append(full, "--controller", "c1:7400,c2:7400,c3:7400", "--timeout", "5s", "--token", composeToken(),
 		"--tls-ca", "/tls/ca.pem", "--tls-cert", "/tls/operator.pem", "--tls-key", "/tls/operator-key.pem", "--json")
 	out, err := cmd("docker", full...)
 	if err != nil {
@@ -512,4 +512,13 @@ func saveRoundTrip() error {
 	fmt.Printf("6. save uploaded from this host (held by %d controllers), gleba started from it on %s, moved to %s, save downloaded with an equal sha256 (%.1fs)\n",
 		up.Replicas, from, m["gleba"].Primary, time.Since(start).Seconds())
 	return nil
+}
+
+// composeToken is the operator token of the compose cluster: STARLANE_TOKEN, or
+// deploy/docker-compose.yml's default.
+func composeToken() string {
+	if t := os.Getenv("STARLANE_TOKEN"); t != "" {
+		return t
+	}
+	return "slo-compose-cluster-admin-token"
 }

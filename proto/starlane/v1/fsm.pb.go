@@ -62,7 +62,11 @@ type Command struct {
 	//	*Command_ShardFailed
 	//	*Command_PutSave
 	//	*Command_DeleteSave
-	Op            isCommand_Op `protobuf_oneof:"op"`
+	//	*Command_Access
+	Op isCommand_Op `protobuf_oneof:"op"`
+	// actor is the operator who asked for the command; set, the command is
+	// written to the audit log with its outcome.
+	Actor         *Actor `protobuf:"bytes,90,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -352,6 +356,22 @@ func (x *Command) GetDeleteSave() *DeleteSaveCmd {
 	return nil
 }
 
+func (x *Command) GetAccess() *AccessCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Access); ok {
+			return x.Access
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -462,6 +482,11 @@ type Command_DeleteSave struct {
 	DeleteSave *DeleteSaveCmd `protobuf:"bytes,51,opt,name=delete_save,json=deleteSave,proto3,oneof"`
 }
 
+type Command_Access struct {
+	// Access (tokens, players, settings) lives in access.proto.
+	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
+}
+
 func (*Command_RegisterController) isCommand_Op() {}
 
 func (*Command_RemoveController) isCommand_Op() {}
@@ -513,6 +538,8 @@ func (*Command_ShardFailed) isCommand_Op() {}
 func (*Command_PutSave) isCommand_Op() {}
 
 func (*Command_DeleteSave) isCommand_Op() {}
+
+func (*Command_Access) isCommand_Op() {}
 
 type RegisterControllerCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2212,6 +2239,7 @@ type ClusterState struct {
 	Dedup         []*DedupEntry          `protobuf:"bytes,10,rep,name=dedup,proto3" json:"dedup,omitempty"`
 	LastUnixMs    int64                  `protobuf:"varint,11,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
 	Saves         []*SaveInfo            `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
+	Access        *AccessState           `protobuf:"bytes,100,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2330,6 +2358,13 @@ func (x *ClusterState) GetSaves() []*SaveInfo {
 	return nil
 }
 
+func (x *ClusterState) GetAccess() *AccessState {
+	if x != nil {
+		return x.Access
+	}
+	return nil
+}
+
 // PutSaveCmd records a save whose content the controllers hold in their blob
 // stores (the log carries only its hash and metadata).
 type PutSaveCmd struct {
@@ -2424,7 +2459,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\x97\x0f\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xf3\x0f\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2459,7 +2494,9 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailed\x124\n" +
 	"\bput_save\x182 \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
 	"\vdelete_save\x183 \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
-	"deleteSaveB\x04\n" +
+	"deleteSave\x120\n" +
+	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
+	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2579,7 +2616,7 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\x83\x04\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xb5\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +
@@ -2595,7 +2632,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	" \x03(\v2\x17.starlane.v1.DedupEntryR\x05dedup\x12 \n" +
 	"\flast_unix_ms\x18\v \x01(\x03R\n" +
 	"lastUnixMs\x12+\n" +
-	"\x05saves\x18\f \x03(\v2\x15.starlane.v1.SaveInfoR\x05saves\"7\n" +
+	"\x05saves\x18\f \x03(\v2\x15.starlane.v1.SaveInfoR\x05saves\x120\n" +
+	"\x06access\x18d \x01(\v2\x18.starlane.v1.AccessStateR\x06access\"7\n" +
 	"\n" +
 	"PutSaveCmd\x12)\n" +
 	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"#\n" +
@@ -2649,14 +2687,17 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*PutSaveCmd)(nil),               // 30: starlane.v1.PutSaveCmd
 	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
 	(*ShardFailedCmd)(nil),           // 32: starlane.v1.ShardFailedCmd
-	(*Node)(nil),                     // 33: starlane.v1.Node
-	(*Surface)(nil),                  // 34: starlane.v1.Surface
-	(*Assignment)(nil),               // 35: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 36: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 37: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 38: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 39: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 40: starlane.v1.SaveInfo
+	(*AccessCmd)(nil),                // 33: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 34: starlane.v1.Actor
+	(*Node)(nil),                     // 35: starlane.v1.Node
+	(*Surface)(nil),                  // 36: starlane.v1.Surface
+	(*Assignment)(nil),               // 37: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 38: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 39: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 40: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 41: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 42: starlane.v1.SaveInfo
+	(*AccessState)(nil),              // 43: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2685,29 +2726,32 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	32, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
 	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
 	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
-	33, // 26: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	34, // 27: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 28: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	35, // 29: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	36, // 30: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	37, // 31: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	37, // 32: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
-	18, // 33: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	38, // 34: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 35: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 36: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	33, // 37: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	34, // 38: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	36, // 39: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	39, // 40: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 41: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	40, // 42: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	40, // 43: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	33, // 26: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	34, // 27: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	35, // 28: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	36, // 29: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 30: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	37, // 31: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	38, // 32: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	39, // 33: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	39, // 34: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 35: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	40, // 36: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 37: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 38: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	35, // 39: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	36, // 40: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	38, // 41: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	41, // 42: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 43: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	42, // 44: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	43, // 45: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	42, // 46: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2715,6 +2759,7 @@ func file_starlane_v1_fsm_proto_init() {
 	if File_starlane_v1_fsm_proto != nil {
 		return
 	}
+	file_starlane_v1_access_proto_init()
 	file_starlane_v1_failure_proto_init()
 	file_starlane_v1_types_proto_init()
 	file_starlane_v1_saves_proto_init()
@@ -2745,6 +2790,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_ShardFailed)(nil),
 		(*Command_PutSave)(nil),
 		(*Command_DeleteSave)(nil),
+		(*Command_Access)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1121,7 +1121,9 @@ type AssignmentsUpdate struct {
 	Assignments []*NodeAssignment      `protobuf:"bytes,2,rep,name=assignments,proto3" json:"assignments,omitempty"`
 	// bridges lists the bridges with an end on one of this node's primaries, with
 	// where the other end runs.
-	Bridges       []*BridgeRoute `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	Bridges []*BridgeRoute `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	// player_access is the ticket key and the banned players (access.proto).
+	PlayerAccess  *PlayerAccess `protobuf:"bytes,100,opt,name=player_access,json=playerAccess,proto3" json:"player_access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1177,11 +1179,18 @@ func (x *AssignmentsUpdate) GetBridges() []*BridgeRoute {
 	return nil
 }
 
+func (x *AssignmentsUpdate) GetPlayerAccess() *PlayerAccess {
+	if x != nil {
+		return x.PlayerAccess
+	}
+	return nil
+}
+
 var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xfd\x01\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xfd\x01\n" +
 	"\x15UpdateReplicasRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1268,11 +1277,12 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"leaseTtlMs\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"2\n" +
 	"\x17WatchAssignmentsRequest\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x9c\x01\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xdc\x01\n" +
 	"\x11AssignmentsUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
-	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges2\xbb\x06\n" +
+	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges\x12>\n" +
+	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess2\xbb\x06\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
@@ -1322,6 +1332,7 @@ var file_starlane_v1_node_proto_goTypes = []any{
 	(*BridgeEndStats)(nil),              // 21: starlane.v1.BridgeEndStats
 	(*NodeAssignment)(nil),              // 22: starlane.v1.NodeAssignment
 	(*BridgeRoute)(nil),                 // 23: starlane.v1.BridgeRoute
+	(*PlayerAccess)(nil),                // 24: starlane.v1.PlayerAccess
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
 	18, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
@@ -1331,29 +1342,30 @@ var file_starlane_v1_node_proto_depIdxs = []int32{
 	21, // 4: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
 	22, // 5: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
 	23, // 6: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	12, // 7: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	14, // 8: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	16, // 9: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	10, // 10: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	0,  // 11: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
-	2,  // 12: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
-	4,  // 13: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
-	6,  // 14: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
-	8,  // 15: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
-	13, // 16: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	15, // 17: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	17, // 18: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	11, // 19: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	1,  // 20: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
-	3,  // 21: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
-	5,  // 22: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
-	7,  // 23: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
-	9,  // 24: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	24, // 7: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
+	12, // 8: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	14, // 9: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	16, // 10: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	10, // 11: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	0,  // 12: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	2,  // 13: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	4,  // 14: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	6,  // 15: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	8,  // 16: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	13, // 17: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	15, // 18: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	17, // 19: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	11, // 20: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	1,  // 21: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	3,  // 22: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	5,  // 23: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	7,  // 24: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	9,  // 25: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -1361,6 +1373,7 @@ func file_starlane_v1_node_proto_init() {
 	if File_starlane_v1_node_proto != nil {
 		return
 	}
+	file_starlane_v1_access_proto_init()
 	file_starlane_v1_cluster_proto_init()
 	file_starlane_v1_types_proto_init()
 	type x struct{}

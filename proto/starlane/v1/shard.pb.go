@@ -138,6 +138,7 @@ type PlayRequest struct {
 	//	*PlayRequest_HashReport
 	//	*PlayRequest_DesyncState
 	//	*PlayRequest_Ping
+	//	*PlayRequest_Chat
 	Msg           isPlayRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -232,6 +233,15 @@ func (x *PlayRequest) GetPing() *Ping {
 	return nil
 }
 
+func (x *PlayRequest) GetChat() *ChatSend {
+	if x != nil {
+		if x, ok := x.Msg.(*PlayRequest_Chat); ok {
+			return x.Chat
+		}
+	}
+	return nil
+}
+
 type isPlayRequest_Msg interface {
 	isPlayRequest_Msg()
 }
@@ -256,6 +266,12 @@ type PlayRequest_Ping struct {
 	Ping *Ping `protobuf:"bytes,14,opt,name=ping,proto3,oneof"`
 }
 
+type PlayRequest_Chat struct {
+	// chat says something to the surface's players, or (global) to every
+	// surface's (access.proto's chat log orders it).
+	Chat *ChatSend `protobuf:"bytes,100,opt,name=chat,proto3,oneof"`
+}
+
 func (*PlayRequest_Hello) isPlayRequest_Msg() {}
 
 func (*PlayRequest_Action) isPlayRequest_Msg() {}
@@ -265,6 +281,60 @@ func (*PlayRequest_HashReport) isPlayRequest_Msg() {}
 func (*PlayRequest_DesyncState) isPlayRequest_Msg() {}
 
 func (*PlayRequest_Ping) isPlayRequest_Msg() {}
+
+func (*PlayRequest_Chat) isPlayRequest_Msg() {}
+
+type ChatSend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Global        bool                   `protobuf:"varint,2,opt,name=global,proto3" json:"global,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatSend) Reset() {
+	*x = ChatSend{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatSend) ProtoMessage() {}
+
+func (x *ChatSend) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatSend.ProtoReflect.Descriptor instead.
+func (*ChatSend) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ChatSend) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ChatSend) GetGlobal() bool {
+	if x != nil {
+		return x.Global
+	}
+	return false
+}
 
 type PlayResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -279,6 +349,7 @@ type PlayResponse struct {
 	//	*PlayResponse_DesyncReport
 	//	*PlayResponse_Pong
 	//	*PlayResponse_Redirect
+	//	*PlayResponse_Chat
 	Msg           isPlayResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -286,7 +357,7 @@ type PlayResponse struct {
 
 func (x *PlayResponse) Reset() {
 	*x = PlayResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	mi := &file_starlane_v1_shard_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +369,7 @@ func (x *PlayResponse) String() string {
 func (*PlayResponse) ProtoMessage() {}
 
 func (x *PlayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[3]
+	mi := &file_starlane_v1_shard_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +382,7 @@ func (x *PlayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayResponse.ProtoReflect.Descriptor instead.
 func (*PlayResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{3}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PlayResponse) GetEpoch() uint64 {
@@ -391,6 +462,15 @@ func (x *PlayResponse) GetRedirect() *Redirect {
 	return nil
 }
 
+func (x *PlayResponse) GetChat() *ChatMessage {
+	if x != nil {
+		if x, ok := x.Msg.(*PlayResponse_Chat); ok {
+			return x.Chat
+		}
+	}
+	return nil
+}
+
 type isPlayResponse_Msg interface {
 	isPlayResponse_Msg()
 }
@@ -423,6 +503,10 @@ type PlayResponse_Redirect struct {
 	Redirect *Redirect `protobuf:"bytes,16,opt,name=redirect,proto3,oneof"`
 }
 
+type PlayResponse_Chat struct {
+	Chat *ChatMessage `protobuf:"bytes,100,opt,name=chat,proto3,oneof"`
+}
+
 func (*PlayResponse_Welcome) isPlayResponse_Msg() {}
 
 func (*PlayResponse_Checkpoint) isPlayResponse_Msg() {}
@@ -437,6 +521,8 @@ func (*PlayResponse_Pong) isPlayResponse_Msg() {}
 
 func (*PlayResponse_Redirect) isPlayResponse_Msg() {}
 
+func (*PlayResponse_Chat) isPlayResponse_Msg() {}
+
 // Hello opens a session.
 type Hello struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -448,13 +534,16 @@ type Hello struct {
 	// bundle_hash is the client's prototype bundle; a mismatch is refused.
 	BundleHash    string `protobuf:"bytes,4,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
 	ClientVersion string `protobuf:"bytes,5,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// ticket is a player ticket from the controllers (AccessService.IssueTicket);
+	// a node that has the cluster's ticket key admits only its player.
+	Ticket        string `protobuf:"bytes,100,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[4]
+	mi := &file_starlane_v1_shard_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +555,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[4]
+	mi := &file_starlane_v1_shard_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +568,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{4}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Hello) GetSurface() string {
@@ -517,6 +606,13 @@ func (x *Hello) GetClientVersion() string {
 	return ""
 }
 
+func (x *Hello) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
 type Welcome struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Surface  string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -542,7 +638,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[5]
+	mi := &file_starlane_v1_shard_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +650,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[5]
+	mi := &file_starlane_v1_shard_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +663,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{5}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Welcome) GetSurface() string {
@@ -659,7 +755,7 @@ type CheckpointChunk struct {
 
 func (x *CheckpointChunk) Reset() {
 	*x = CheckpointChunk{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[6]
+	mi := &file_starlane_v1_shard_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +767,7 @@ func (x *CheckpointChunk) String() string {
 func (*CheckpointChunk) ProtoMessage() {}
 
 func (x *CheckpointChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[6]
+	mi := &file_starlane_v1_shard_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +780,7 @@ func (x *CheckpointChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointChunk.ProtoReflect.Descriptor instead.
 func (*CheckpointChunk) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{6}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CheckpointChunk) GetData() []byte {
@@ -711,7 +807,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[7]
+	mi := &file_starlane_v1_shard_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +819,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[7]
+	mi := &file_starlane_v1_shard_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +832,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{7}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Input) GetPlayer() uint32 {
@@ -766,7 +862,7 @@ type Tick struct {
 
 func (x *Tick) Reset() {
 	*x = Tick{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[8]
+	mi := &file_starlane_v1_shard_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +874,7 @@ func (x *Tick) String() string {
 func (*Tick) ProtoMessage() {}
 
 func (x *Tick) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[8]
+	mi := &file_starlane_v1_shard_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +887,7 @@ func (x *Tick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tick.ProtoReflect.Descriptor instead.
 func (*Tick) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{8}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Tick) GetTick() uint64 {
@@ -831,7 +927,7 @@ type TickBatch struct {
 
 func (x *TickBatch) Reset() {
 	*x = TickBatch{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[9]
+	mi := &file_starlane_v1_shard_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +939,7 @@ func (x *TickBatch) String() string {
 func (*TickBatch) ProtoMessage() {}
 
 func (x *TickBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[9]
+	mi := &file_starlane_v1_shard_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +952,7 @@ func (x *TickBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TickBatch.ProtoReflect.Descriptor instead.
 func (*TickBatch) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{9}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TickBatch) GetTicks() []*Tick {
@@ -884,7 +980,7 @@ type PlayerAction struct {
 
 func (x *PlayerAction) Reset() {
 	*x = PlayerAction{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[10]
+	mi := &file_starlane_v1_shard_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +992,7 @@ func (x *PlayerAction) String() string {
 func (*PlayerAction) ProtoMessage() {}
 
 func (x *PlayerAction) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[10]
+	mi := &file_starlane_v1_shard_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1005,7 @@ func (x *PlayerAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerAction.ProtoReflect.Descriptor instead.
 func (*PlayerAction) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{10}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PlayerAction) GetTargetTick() uint64 {
@@ -936,7 +1032,7 @@ type HashReport struct {
 
 func (x *HashReport) Reset() {
 	*x = HashReport{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[11]
+	mi := &file_starlane_v1_shard_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1044,7 @@ func (x *HashReport) String() string {
 func (*HashReport) ProtoMessage() {}
 
 func (x *HashReport) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[11]
+	mi := &file_starlane_v1_shard_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1057,7 @@ func (x *HashReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashReport.ProtoReflect.Descriptor instead.
 func (*HashReport) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{11}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HashReport) GetTick() uint64 {
@@ -990,7 +1086,7 @@ type Desync struct {
 
 func (x *Desync) Reset() {
 	*x = Desync{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[12]
+	mi := &file_starlane_v1_shard_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1098,7 @@ func (x *Desync) String() string {
 func (*Desync) ProtoMessage() {}
 
 func (x *Desync) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[12]
+	mi := &file_starlane_v1_shard_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1111,7 @@ func (x *Desync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Desync.ProtoReflect.Descriptor instead.
 func (*Desync) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{12}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Desync) GetTick() uint64 {
@@ -1051,7 +1147,7 @@ type DesyncState struct {
 
 func (x *DesyncState) Reset() {
 	*x = DesyncState{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[13]
+	mi := &file_starlane_v1_shard_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1159,7 @@ func (x *DesyncState) String() string {
 func (*DesyncState) ProtoMessage() {}
 
 func (x *DesyncState) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[13]
+	mi := &file_starlane_v1_shard_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1172,7 @@ func (x *DesyncState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DesyncState.ProtoReflect.Descriptor instead.
 func (*DesyncState) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{13}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DesyncState) GetDesyncTick() uint64 {
@@ -1115,7 +1211,7 @@ type DesyncReport struct {
 
 func (x *DesyncReport) Reset() {
 	*x = DesyncReport{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[14]
+	mi := &file_starlane_v1_shard_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1223,7 @@ func (x *DesyncReport) String() string {
 func (*DesyncReport) ProtoMessage() {}
 
 func (x *DesyncReport) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[14]
+	mi := &file_starlane_v1_shard_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1236,7 @@ func (x *DesyncReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DesyncReport.ProtoReflect.Descriptor instead.
 func (*DesyncReport) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{14}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DesyncReport) GetTick() uint64 {
@@ -1187,7 +1283,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[15]
+	mi := &file_starlane_v1_shard_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1295,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[15]
+	mi := &file_starlane_v1_shard_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1308,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{15}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Ping) GetClientUnixNano() int64 {
@@ -1233,7 +1329,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[16]
+	mi := &file_starlane_v1_shard_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1341,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[16]
+	mi := &file_starlane_v1_shard_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1354,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{16}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Pong) GetClientUnixNano() int64 {
@@ -1298,7 +1394,7 @@ type Redirect struct {
 
 func (x *Redirect) Reset() {
 	*x = Redirect{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[17]
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1406,7 @@ func (x *Redirect) String() string {
 func (*Redirect) ProtoMessage() {}
 
 func (x *Redirect) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[17]
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1419,7 @@ func (x *Redirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
 func (*Redirect) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{17}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Redirect) GetSurface() string {
@@ -1366,7 +1462,7 @@ type GetShardRequest struct {
 
 func (x *GetShardRequest) Reset() {
 	*x = GetShardRequest{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1474,7 @@ func (x *GetShardRequest) String() string {
 func (*GetShardRequest) ProtoMessage() {}
 
 func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1487,7 @@ func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardRequest.ProtoReflect.Descriptor instead.
 func (*GetShardRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetShardRequest) GetSurface() string {
@@ -1419,7 +1515,7 @@ type PortQuery struct {
 
 func (x *PortQuery) Reset() {
 	*x = PortQuery{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1527,7 @@ func (x *PortQuery) String() string {
 func (*PortQuery) ProtoMessage() {}
 
 func (x *PortQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1540,7 @@ func (x *PortQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortQuery.ProtoReflect.Descriptor instead.
 func (*PortQuery) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PortQuery) GetName() string {
@@ -1480,7 +1576,7 @@ type GetShardResponse struct {
 
 func (x *GetShardResponse) Reset() {
 	*x = GetShardResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1588,7 @@ func (x *GetShardResponse) String() string {
 func (*GetShardResponse) ProtoMessage() {}
 
 func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1601,7 @@ func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardResponse.ProtoReflect.Descriptor instead.
 func (*GetShardResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetShardResponse) GetSurface() string {
@@ -1575,14 +1671,14 @@ var File_starlane_v1_shard_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\"+\n" +
+	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\"+\n" +
 	"\x0fGetStateRequest\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\"J\n" +
 	"\n" +
 	"StateChunk\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\x04R\x04tick\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\xaf\x02\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xdc\x02\n" +
 	"\vPlayRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12*\n" +
 	"\x05hello\x18\n" +
@@ -1591,8 +1687,12 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\vhash_report\x18\f \x01(\v2\x17.starlane.v1.HashReportH\x00R\n" +
 	"hashReport\x12=\n" +
 	"\fdesync_state\x18\r \x01(\v2\x18.starlane.v1.DesyncStateH\x00R\vdesyncState\x12'\n" +
-	"\x04ping\x18\x0e \x01(\v2\x11.starlane.v1.PingH\x00R\x04pingB\x05\n" +
-	"\x03msg\"\x9c\x03\n" +
+	"\x04ping\x18\x0e \x01(\v2\x11.starlane.v1.PingH\x00R\x04ping\x12+\n" +
+	"\x04chat\x18d \x01(\v2\x15.starlane.v1.ChatSendH\x00R\x04chatB\x05\n" +
+	"\x03msg\"6\n" +
+	"\bChatSend\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
+	"\x06global\x18\x02 \x01(\bR\x06global\"\xcc\x03\n" +
 	"\fPlayResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x120\n" +
 	"\awelcome\x18\n" +
@@ -1604,8 +1704,9 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x06desync\x18\r \x01(\v2\x13.starlane.v1.DesyncH\x00R\x06desync\x12@\n" +
 	"\rdesync_report\x18\x0e \x01(\v2\x19.starlane.v1.DesyncReportH\x00R\fdesyncReport\x12'\n" +
 	"\x04pong\x18\x0f \x01(\v2\x11.starlane.v1.PongH\x00R\x04pong\x123\n" +
-	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirectB\x05\n" +
-	"\x03msg\"\xab\x01\n" +
+	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirect\x12.\n" +
+	"\x04chat\x18d \x01(\v2\x18.starlane.v1.ChatMessageH\x00R\x04chatB\x05\n" +
+	"\x03msg\"\xc3\x01\n" +
 	"\x05Hello\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1f\n" +
 	"\vplayer_name\x18\x02 \x01(\tR\n" +
@@ -1614,7 +1715,8 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"resumeTick\x12\x1f\n" +
 	"\vbundle_hash\x18\x04 \x01(\tR\n" +
 	"bundleHash\x12%\n" +
-	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\"\xbf\x02\n" +
+	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x16\n" +
+	"\x06ticket\x18d \x01(\tR\x06ticket\"\xbf\x02\n" +
 	"\aWelcome\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1b\n" +
 	"\tplayer_id\x18\x02 \x01(\rR\bplayerId\x12\x1d\n" +
@@ -1715,57 +1817,61 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
 	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
 	(*PlayRequest)(nil),      // 2: starlane.v1.PlayRequest
-	(*PlayResponse)(nil),     // 3: starlane.v1.PlayResponse
-	(*Hello)(nil),            // 4: starlane.v1.Hello
-	(*Welcome)(nil),          // 5: starlane.v1.Welcome
-	(*CheckpointChunk)(nil),  // 6: starlane.v1.CheckpointChunk
-	(*Input)(nil),            // 7: starlane.v1.Input
-	(*Tick)(nil),             // 8: starlane.v1.Tick
-	(*TickBatch)(nil),        // 9: starlane.v1.TickBatch
-	(*PlayerAction)(nil),     // 10: starlane.v1.PlayerAction
-	(*HashReport)(nil),       // 11: starlane.v1.HashReport
-	(*Desync)(nil),           // 12: starlane.v1.Desync
-	(*DesyncState)(nil),      // 13: starlane.v1.DesyncState
-	(*DesyncReport)(nil),     // 14: starlane.v1.DesyncReport
-	(*Ping)(nil),             // 15: starlane.v1.Ping
-	(*Pong)(nil),             // 16: starlane.v1.Pong
-	(*Redirect)(nil),         // 17: starlane.v1.Redirect
-	(*GetShardRequest)(nil),  // 18: starlane.v1.GetShardRequest
-	(*PortQuery)(nil),        // 19: starlane.v1.PortQuery
-	(*GetShardResponse)(nil), // 20: starlane.v1.GetShardResponse
+	(*ChatSend)(nil),         // 3: starlane.v1.ChatSend
+	(*PlayResponse)(nil),     // 4: starlane.v1.PlayResponse
+	(*Hello)(nil),            // 5: starlane.v1.Hello
+	(*Welcome)(nil),          // 6: starlane.v1.Welcome
+	(*CheckpointChunk)(nil),  // 7: starlane.v1.CheckpointChunk
+	(*Input)(nil),            // 8: starlane.v1.Input
+	(*Tick)(nil),             // 9: starlane.v1.Tick
+	(*TickBatch)(nil),        // 10: starlane.v1.TickBatch
+	(*PlayerAction)(nil),     // 11: starlane.v1.PlayerAction
+	(*HashReport)(nil),       // 12: starlane.v1.HashReport
+	(*Desync)(nil),           // 13: starlane.v1.Desync
+	(*DesyncState)(nil),      // 14: starlane.v1.DesyncState
+	(*DesyncReport)(nil),     // 15: starlane.v1.DesyncReport
+	(*Ping)(nil),             // 16: starlane.v1.Ping
+	(*Pong)(nil),             // 17: starlane.v1.Pong
+	(*Redirect)(nil),         // 18: starlane.v1.Redirect
+	(*GetShardRequest)(nil),  // 19: starlane.v1.GetShardRequest
+	(*PortQuery)(nil),        // 20: starlane.v1.PortQuery
+	(*GetShardResponse)(nil), // 21: starlane.v1.GetShardResponse
+	(*ChatMessage)(nil),      // 22: starlane.v1.ChatMessage
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
-	4,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
-	10, // 1: starlane.v1.PlayRequest.action:type_name -> starlane.v1.PlayerAction
-	11, // 2: starlane.v1.PlayRequest.hash_report:type_name -> starlane.v1.HashReport
-	13, // 3: starlane.v1.PlayRequest.desync_state:type_name -> starlane.v1.DesyncState
-	15, // 4: starlane.v1.PlayRequest.ping:type_name -> starlane.v1.Ping
-	5,  // 5: starlane.v1.PlayResponse.welcome:type_name -> starlane.v1.Welcome
-	6,  // 6: starlane.v1.PlayResponse.checkpoint:type_name -> starlane.v1.CheckpointChunk
-	9,  // 7: starlane.v1.PlayResponse.ticks:type_name -> starlane.v1.TickBatch
-	12, // 8: starlane.v1.PlayResponse.desync:type_name -> starlane.v1.Desync
-	14, // 9: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
-	16, // 10: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
-	17, // 11: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
-	7,  // 12: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
-	8,  // 13: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
-	19, // 14: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
-	2,  // 15: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	18, // 16: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	0,  // 17: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
-	3,  // 18: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	20, // 19: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	1,  // 20: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
-	18, // [18:21] is the sub-list for method output_type
-	15, // [15:18] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
+	11, // 1: starlane.v1.PlayRequest.action:type_name -> starlane.v1.PlayerAction
+	12, // 2: starlane.v1.PlayRequest.hash_report:type_name -> starlane.v1.HashReport
+	14, // 3: starlane.v1.PlayRequest.desync_state:type_name -> starlane.v1.DesyncState
+	16, // 4: starlane.v1.PlayRequest.ping:type_name -> starlane.v1.Ping
+	3,  // 5: starlane.v1.PlayRequest.chat:type_name -> starlane.v1.ChatSend
+	6,  // 6: starlane.v1.PlayResponse.welcome:type_name -> starlane.v1.Welcome
+	7,  // 7: starlane.v1.PlayResponse.checkpoint:type_name -> starlane.v1.CheckpointChunk
+	10, // 8: starlane.v1.PlayResponse.ticks:type_name -> starlane.v1.TickBatch
+	13, // 9: starlane.v1.PlayResponse.desync:type_name -> starlane.v1.Desync
+	15, // 10: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
+	17, // 11: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
+	18, // 12: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
+	22, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
+	8,  // 14: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
+	9,  // 15: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
+	20, // 16: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
+	2,  // 17: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	19, // 18: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 19: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	4,  // 20: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	21, // 21: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 22: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_shard_proto_init() }
@@ -1773,14 +1879,16 @@ func file_starlane_v1_shard_proto_init() {
 	if File_starlane_v1_shard_proto != nil {
 		return
 	}
+	file_starlane_v1_access_proto_init()
 	file_starlane_v1_shard_proto_msgTypes[2].OneofWrappers = []any{
 		(*PlayRequest_Hello)(nil),
 		(*PlayRequest_Action)(nil),
 		(*PlayRequest_HashReport)(nil),
 		(*PlayRequest_DesyncState)(nil),
 		(*PlayRequest_Ping)(nil),
+		(*PlayRequest_Chat)(nil),
 	}
-	file_starlane_v1_shard_proto_msgTypes[3].OneofWrappers = []any{
+	file_starlane_v1_shard_proto_msgTypes[4].OneofWrappers = []any{
 		(*PlayResponse_Welcome)(nil),
 		(*PlayResponse_Checkpoint)(nil),
 		(*PlayResponse_Ticks)(nil),
@@ -1788,6 +1896,7 @@ func file_starlane_v1_shard_proto_init() {
 		(*PlayResponse_DesyncReport)(nil),
 		(*PlayResponse_Pong)(nil),
 		(*PlayResponse_Redirect)(nil),
+		(*PlayResponse_Chat)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1795,7 +1904,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

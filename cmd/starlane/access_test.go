@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/controller"
+	"github.com/starlane/starlane/internal/authz"
+)
+
+// TestTokenCLI: the first admin token makes tokens; a read token is refused a
+// write with the reason; a revoked token stops working; the audit log names who
+// did each write.
+func TestTokenCLI(t *testing.T) {
+	admin := controller.NewSecret(authz.TokenPrefix)
+	c, err := controller.New(controller.Config{
+		ID: "c1", DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, AdminToken: admin, ElectionTimeout: 200 * time.Millisecond,
+		HeartbeatInterval: 100 * time.Millisecond, LeaseTTL: time.Second, RaftLogLevel: "off",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	t.Setenv("STARLANE_CONTROLLER", c.APIAddr())
+	t.Setenv("STARLANE_TOKEN", "")
+
+	var secret string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _, err := runStarlane(t, "", "token", "create", "--role", "read", "--name", "grafana", "--token", admin)
+		if err == nil {
+			secret = strings.TrimSpace(out)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token create: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.HasPrefix(secret, authz.TokenPrefix) {
+		t.Fatalf("token create printed %q, want the token alone", secret)
+	}
+	_, _, err = runStarlane(t, "", "surface", "list")
+	if err == nil || !strings.Contains(err.Error(), "needs an operator token with role read: pass --token or set STARLANE_TOKEN") {
+		t.Errorf("no token: %v", err)
+	}
+	if _, _, err := runStarlane(t, "", "surface", "list", "--token", secret); err != nil {
+		t.Errorf("read token listing: %v", err)
+	}
+	_, _, err = runStarlane(t, "", "surface", "create", "nauvis", "--token", secret)
+	if err == nil || !strings.Contains(err.Error(), "token grafana (") || !strings.Contains(err.Error(), "has role read; ClusterService/CreateSurface needs role operate") {
+		t.Errorf("read token writing: %v", err)
+	}
+	t.Setenv("STARLANE_TOKEN", secret)
+	_, _, err = runStarlane(t, "", "cluster", "join-token")
+	if err == nil || !strings.Contains(err.Error(), "GetJoinToken needs role admin") {
+		t.Errorf("read token from STARLANE_TOKEN reading the join token: %v", err)
+	}
+
+	out, _, err := runStarlane(t, "", "token", "list", "--json", "--token", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []tokenJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 {
+		t.Fatalf("token list --json: %v %s", err, out)
+	}
+	var id string
+	for _, tk := range list {
+		if tk.Name == "grafana" {
+			id = tk.ID
+		}
+		if tk.Secret != "" {
+			t.Errorf("token list shows a secret")
+		}
+	}
+	if _, _, err := runStarlane(t, "", "token", "revoke", id, "--token", admin); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runStarlane(t, "", "surface", "list")
+	if err == nil || !strings.Contains(err.Error(), "was revoked") {
+		t.Errorf("revoked token: %v", err)
+	}
+
+	out, _, err = runStarlane(t, "", "audit", "--json", "--token", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit []auditJSON
+	if err := json.Unmarshal([]byte(out), &audit); err != nil {
+		t.Fatalf("audit --json: %v %s", err, out)
+	}
+	var got []string
+	for _, e := range audit {
+		got = append(got, e.Method+" "+e.Outcome)
+	}
+	if strings.Join(got, ", ") != "AccessService/CreateToken ok, AccessService/RevokeToken ok" {
+		t.Errorf("audit: %v", got)
+	}
+	if len(audit) > 0 && (!strings.HasPrefix(audit[0].Who, "bootstrap-admin (") || audit[0].Role != "admin" || audit[0].Time == "") {
+		t.Errorf("audit entry: %+v", audit[0])
+	}
+}
+
+// TestListenersRefuseNonLoopbackWithoutTLS binds each listener a process opens
+// (controller API, Raft, metrics; node API, metrics, RCON console) to a
+// non-loopback address without TLS and expects a refusal.
+func TestListenersRefuseNonLoopbackWithoutTLS(t *testing.T) {
+	dir := t.TempDir()
+	ctlBase := []string{"controller", "--data-dir", filepath.Join(dir, "c"), "--bootstrap"}
+	nodeBase := []string{"node", "--data-dir", filepath.Join(dir, "n"), "--join-token", "x", "--controller", "127.0.0.1:1"}
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"controller API", append(ctlBase, "--bind", "0.0.0.0:0", "--raft-bind", "127.0.0.1:0"), "gRPC API: refusing plaintext on 0.0.0.0:0"},
+		{"Raft", append(ctlBase, "--bind", "127.0.0.1:0", "--raft-bind", "0.0.0.0:0"), "Raft: refusing plaintext on 0.0.0.0:0"},
+		{"controller metrics", append(ctlBase, "--bind", "127.0.0.1:0", "--raft-bind", "127.0.0.1:0", "--metrics-bind", "0.0.0.0:0"), "metrics: refusing plaintext on 0.0.0.0:0"},
+		{"node API", append(nodeBase, "--bind", "0.0.0.0:0"), "node API: refusing plaintext on 0.0.0.0:0"},
+		{"node RCON", append(nodeBase, "--bind", "127.0.0.1:0", "--rcon-bind", "0.0.0.0:0", "--rcon-password-file", pw), "RCON console: refusing plaintext on 0.0.0.0:0"},
+		{"node metrics", append(nodeBase, "--bind", "127.0.0.1:0", "--metrics-bind", "0.0.0.0:0"), "metrics: refusing plaintext on 0.0.0.0:0"},
+	} {
+		args := append([]string{}, tc.args...)
+		args[2] = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")) // a data dir of its own
+		done := make(chan error, 1)
+		go func() { _, _, err := runStarlane(t, "", args...); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s on 0.0.0.0 without TLS: %v; want %q", tc.name, err, tc.want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s on 0.0.0.0 without TLS is still running after 20 s; want a refusal", tc.name)
+		}
+	}
+}

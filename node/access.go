@@ -1,0 +1,185 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/internal/ticket"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// gate admits players: once the controllers sent the cluster's ticket key, a
+// player joins only with a valid ticket, as the ticket's player, and not while
+// banned. A ban that arrives later closes the player's sessions.
+type gate struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	pub      ed25519.PublicKey
+	banned   map[string]bool
+	sessions map[string][]session // player -> its sessions on this node
+}
+
+type session struct {
+	surface string
+	kick    chan error
+	// chat takes the chat lines for the session, in log order.
+	chat chan *pb.ChatMessage
+}
+
+func newGate(now func() time.Time) *gate {
+	return &gate{now: now, banned: map[string]bool{}, sessions: map[string][]session{}}
+}
+
+// update takes the access part of an assignments update and closes the
+// sessions of players banned since the last one.
+func (g *gate) update(pa *pb.PlayerAccess) {
+	if pa == nil || g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(pa.TicketPublicKey) == ed25519.PublicKeySize {
+		g.pub = slices.Clone(pa.TicketPublicKey)
+	}
+	banned := map[string]bool{}
+	for _, n := range pa.Banned {
+		banned[n] = true
+		if !g.banned[n] {
+			g.kickLocked(n, status.Errorf(codes.PermissionDenied, "player %s was banned", n))
+		}
+	}
+	g.banned = banned
+}
+
+// kick closes every session of player with err; it reports how many.
+func (g *gate) kick(player string, err error) int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.kickLocked(player, err)
+}
+
+func (g *gate) kickLocked(player string, err error) int {
+	n := 0
+	for _, se := range g.sessions[player] {
+		select {
+		case se.kick <- err:
+			n++
+		default:
+		}
+	}
+	return n
+}
+
+// admit checks a Hello and returns the name the player plays as.
+func (g *gate) admit(h *pb.Hello) (string, error) {
+	if g == nil { // a node built without New (tests of its parts)
+		return h.PlayerName, nil
+	}
+	g.mu.Lock()
+	pub := g.pub
+	g.mu.Unlock()
+	name := h.PlayerName
+	if pub != nil {
+		c, err := ticket.Verify(pub, h.Ticket, g.now())
+		if err != nil {
+			return "", status.Error(codes.Unauthenticated, err.Error())
+		}
+		if name != "" && name != c.Player {
+			return "", status.Errorf(codes.PermissionDenied, "the ticket is for player %s, not %s", c.Player, name)
+		}
+		name = c.Player
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.banned[name] {
+		return "", status.Errorf(codes.PermissionDenied, "player %s is banned", name)
+	}
+	return name, nil
+}
+
+// track registers a session's kick channel; the returned function unregisters it.
+func (g *gate) track(player, surface string, kick chan error, chat chan *pb.ChatMessage) func() {
+	if g == nil {
+		return func() {}
+	}
+	g.mu.Lock()
+	g.sessions[player] = append(g.sessions[player], session{surface: surface, kick: kick, chat: chat})
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list := slices.DeleteFunc(g.sessions[player], func(s session) bool { return s.kick == kick })
+		if len(list) == 0 {
+			delete(g.sessions, player)
+		} else {
+			g.sessions[player] = list
+		}
+	}
+}
+
+type surfacePlayers struct {
+	surface string
+	players []string
+}
+
+// players returns the connected players by surface, sorted.
+func (g *gate) players() []surfacePlayers {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	by := map[string][]string{}
+	for name, list := range g.sessions {
+		for _, s := range list {
+			by[s.surface] = append(by[s.surface], name)
+		}
+	}
+	g.mu.Unlock()
+	var out []surfacePlayers
+	for sf, names := range by {
+		slices.Sort(names)
+		out = append(out, surfacePlayers{sf, slices.Compact(names)})
+	}
+	slices.SortFunc(out, func(a, b surfacePlayers) int { return strings.Compare(a.surface, b.surface) })
+	return out
+}
+
+// chatQueue is how many chat lines a session may have waiting; a session that
+// falls further behind is closed rather than silently skipped.
+const chatQueue = 256
+
+// deliver hands a chat line to every session it is for: all of them for a
+// global line, the surface's otherwise. The lines arrive in log order and each
+// session's queue keeps it.
+func (g *gate) deliver(m *pb.ChatMessage) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, list := range g.sessions {
+		for _, se := range list {
+			if !m.Global && se.surface != m.Surface {
+				continue
+			}
+			select {
+			case se.chat <- m:
+			default:
+				select {
+				case se.kick <- status.Error(codes.ResourceExhausted, "the session fell too far behind the chat; join again"):
+				default:
+				}
+			}
+		}
+	}
+}

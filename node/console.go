@@ -1,0 +1,215 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/shard"
+)
+
+// consoleHelp lists the console's commands, as /help shows them.
+const consoleHelp = `/players            connected players per surface
+/kick NAME [REASON]  close a player's sessions on this node
+/ban NAME [REASON]   ban a player cluster-wide (needs --rcon-token-file) and kick them
+/unban NAME          lift a ban (needs --rcon-token-file)
+/save [SURFACE]      write a save of each primary surface (or one) at its confirmed tick
+/time                each surface's tick and game time
+/evolution           a status line per surface: tick, UPS, entities, players, epoch
+/show-time-usage     per-surface tick cost over the last second
+/help                this list`
+
+// Console runs one console command line (RCON) and returns its output, in the
+// game's style: short lines, one per surface where it applies.
+func (n *Node) Console(ctx context.Context, line string) string {
+	f := strings.Fields(strings.TrimSpace(line))
+	if len(f) == 0 {
+		return "type /help for the commands"
+	}
+	cmd, args := strings.TrimPrefix(strings.ToLower(f[0]), "/"), f[1:]
+	switch cmd {
+	case "help":
+		return consoleHelp
+	case "players":
+		return n.consolePlayers()
+	case "kick":
+		if len(args) == 0 {
+			return "usage: /kick NAME [REASON]"
+		}
+		reason := strings.Join(args[1:], " ")
+		msg := "kicked by an admin"
+		if reason != "" {
+			msg += ": " + reason
+		}
+		k := n.gate.kick(args[0], status.Error(codes.PermissionDenied, msg))
+		if k == 0 {
+			return fmt.Sprintf("player %s is not connected to node %s", args[0], n.id)
+		}
+		return fmt.Sprintf("kicked %s (%d session%s)", args[0], k, plural(k))
+	case "ban", "unban":
+		if len(args) == 0 {
+			return "usage: /" + cmd + " NAME [REASON]"
+		}
+		return n.consoleBan(ctx, cmd == "ban", args[0], strings.Join(args[1:], " "))
+	case "save":
+		return n.consoleSave(args)
+	case "time":
+		return n.eachPrimary(func(name string, sh *shard.Shard, st shard.Stats) string {
+			return fmt.Sprintf("%s: tick %d, %s of game time", name, st.Confirmed, gameTime(st.Confirmed))
+		})
+	case "evolution", "status":
+		return n.eachPrimary(func(name string, sh *shard.Shard, st shard.Stats) string {
+			return fmt.Sprintf("%s: tick %d (confirmed %d), %.1f UPS, %d entities, %d players, epoch %d%s",
+				name, st.Tick, st.Confirmed, st.UPS, st.Entities, st.Players, st.Epoch, fenced(st))
+		})
+	case "show-time-usage":
+		return n.eachPrimary(func(name string, sh *shard.Shard, st shard.Stats) string {
+			budget := float64(st.TickCost) / float64(time.Second/60) * 100
+			return fmt.Sprintf("%s: %.3f ms per tick (%.0f%% of a 60 UPS tick), %.1f UPS", name, float64(st.TickCost)/float64(time.Millisecond), budget, st.UPS)
+		})
+	}
+	return fmt.Sprintf("unknown command /%s; type /help", cmd)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func fenced(st shard.Stats) string {
+	if st.Fenced {
+		return " (fenced: lease lost)"
+	}
+	return ""
+}
+
+func gameTime(tick uint64) string {
+	return (time.Duration(tick) * time.Second / 60).Truncate(time.Second).String()
+}
+
+// eachPrimary runs fn for every surface whose primary runs here, by name.
+func (n *Node) eachPrimary(fn func(name string, sh *shard.Shard, st shard.Stats) string) string {
+	n.mu.Lock()
+	var names []string
+	shards := map[string]*shard.Shard{}
+	for name, h := range n.shards {
+		if h.role == pb.ShardRole_SHARD_ROLE_PRIMARY && h.sh != nil {
+			names = append(names, name)
+			shards[name] = h.sh
+		}
+	}
+	n.mu.Unlock()
+	if len(names) == 0 {
+		return fmt.Sprintf("node %s runs no surface's primary", n.id)
+	}
+	slices.Sort(names)
+	var lines []string
+	for _, name := range names {
+		lines = append(lines, fn(name, shards[name], shards[name].Stats()))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (n *Node) consolePlayers() string {
+	bySurface := n.gate.players()
+	if len(bySurface) == 0 {
+		return fmt.Sprintf("no players connected to node %s", n.id)
+	}
+	var lines []string
+	for _, sp := range bySurface {
+		lines = append(lines, fmt.Sprintf("%s (%d): %s", sp.surface, len(sp.players), strings.Join(sp.players, ", ")))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (n *Node) consoleBan(ctx context.Context, ban bool, name, reason string) string {
+	var kicked int
+	if ban {
+		msg := "banned by an admin"
+		if reason != "" {
+			msg += ": " + reason
+		}
+		kicked = n.gate.kick(name, status.Error(codes.PermissionDenied, msg))
+	}
+	if n.cfg.ConsoleToken == "" {
+		if ban {
+			return fmt.Sprintf("kicked %s (%d sessions) but could not ban them: this node has no operator token for the console (--rcon-token-file); run `starlane player ban %s`", name, kicked, name)
+		}
+		return fmt.Sprintf("cannot unban %s: this node has no operator token for the console (--rcon-token-file); run `starlane player unban %s`", name, name)
+	}
+	cl, err := ctlclient.Dial(n.cfg.Controllers, n.cfg.TLS)
+	if err != nil {
+		return "ban failed: " + err.Error()
+	}
+	defer cl.Close()
+	cl.Token = n.cfg.ConsoleToken
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req := &pb.SetPlayerRequest{RequestId: ctlclient.NewRequestID(), Name: name, Banned: &ban}
+	if ban {
+		req.BanReason = reason
+	}
+	err = cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		_, err := pb.NewAccessServiceClient(cc).SetPlayer(ctx, req)
+		return err
+	})
+	if err != nil {
+		return fmt.Sprintf("could not %s %s: %s", map[bool]string{true: "ban", false: "unban"}[ban], name, status.Convert(err).Message())
+	}
+	if !ban {
+		return fmt.Sprintf("unbanned %s", name)
+	}
+	return fmt.Sprintf("banned %s cluster-wide (%d session%s here closed)", name, kicked, plural(kicked))
+}
+
+// consoleSave writes saves of the primaries (all, or the one named) at their
+// confirmed ticks into DATA_DIR/saves.
+func (n *Node) consoleSave(args []string) string {
+	dir := filepath.Join(n.cfg.DataDir, "saves")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "save failed: " + err.Error()
+	}
+	saved := 0
+	out := n.eachPrimary(func(name string, sh *shard.Shard, _ shard.Stats) string {
+		if len(args) > 0 && args[0] != name {
+			return ""
+		}
+		saved++
+		s, err := sh.ConfirmedState()
+		if err != nil {
+			return fmt.Sprintf("%s: not saved: %v", name, err)
+		}
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			return fmt.Sprintf("%s: not saved: %v", name, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-t%d.save", name, s.Tick()))
+		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+			return fmt.Sprintf("%s: not saved: %v", name, err)
+		}
+		return fmt.Sprintf("%s: saved tick %d to %s (%d bytes)", name, s.Tick(), file, buf.Len())
+	})
+	if len(args) > 0 && saved == 0 {
+		return fmt.Sprintf("surface %s has no primary on node %s", args[0], n.id)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,70 @@
+package player
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/starlane/starlane/ctlclient"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+)
+
+// Tickets gets player tickets from the controllers and keeps the current one
+// until shortly before it expires. Give Tickets.Get as Options.Ticket.
+type Tickets struct {
+	// Ctl reaches the controllers; its Token, if set, is an operator token that
+	// may get a ticket for any player (and registers unknown ones).
+	Ctl *ctlclient.Client
+	// Key returns a player's key, which proves who asks when Ctl has no operator
+	// token (nil: ask without a key).
+	Key func(player string) (string, error)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	mu   sync.Mutex
+	have map[string]issued
+}
+
+type issued struct {
+	ticket string
+	exp    time.Time
+}
+
+// Get returns a ticket for player, asking the controllers when the kept one
+// has less than a minute left.
+func (t *Tickets) Get(ctx context.Context, player string) (string, error) {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if is, ok := t.have[player]; ok && now().Add(time.Minute).Before(is.exp) {
+		return is.ticket, nil
+	}
+	key := ""
+	if t.Key != nil {
+		var err error
+		if key, err = t.Key(player); err != nil {
+			return "", err
+		}
+	}
+	var res *pb.IssueTicketResponse
+	rid := ctlclient.NewRequestID()
+	err := t.Ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		var err error
+		res, err = pb.NewAccessServiceClient(cc).IssueTicket(ctx, &pb.IssueTicketRequest{RequestId: rid, Player: player, PlayerKey: key})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("get a ticket for player %s: %w", player, err)
+	}
+	if t.have == nil {
+		t.have = map[string]issued{}
+	}
+	t.have[player] = issued{ticket: res.Ticket, exp: time.UnixMilli(res.ExpiresUnixMs)}
+	return res.Ticket, nil
+}

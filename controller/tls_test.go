@@ -139,7 +139,10 @@ func TestTLSRefusesWithoutTheRightCertificate(t *testing.T) {
 
 	// The operator certificate works: the refusals below are about certificates.
 	// (retried: a new leader serves before it has installed the join token)
-	if err := retry(func() error { _, err := asRole(tlsconf.RoleOperator).GetJoinToken(ctx, &pb.GetJoinTokenRequest{}); return err }); err != nil {
+	if err := retry(func() error {
+		_, err := asRole(tlsconf.RoleOperator).GetJoinToken(ctx, &pb.GetJoinTokenRequest{})
+		return err
+	}); err != nil {
 		t.Fatalf("operator reading the join token: %v", err)
 	}
 	if _, err := asRole(tlsconf.RoleOperator).CreateSurface(ctx, &pb.CreateSurfaceRequest{Name: "nauvis"}); err != nil {

@@ -121,7 +121,9 @@ func TestDashboardInBrowser(t *testing.T) {
 				return time.Since(start)
 			}
 			if time.Since(start) > limit {
-				t.Fatalf("waited %v for %s (%s)", limit, what, expr)
+				var shown string
+				eval(`document.querySelector("main").innerText.slice(0, 800)`, &shown)
+				t.Fatalf("waited %v for %s (%s); load average %s; the page shows:\n%s", limit, what, expr, loadAvg(), shown)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}

@@ -56,6 +56,9 @@ type Config struct {
 	// aside and rejoin through Join as a new member, copying the state from its
 	// peers. Without it such a controller refuses to start.
 	RebuildFromPeers bool
+	// RebuildToken is the admin operator token a rebuilding controller uses to
+	// ask its peers to drop it (RemoveController needs the admin role).
+	RebuildToken string
 	// Join lists API addresses of existing controllers to join through.
 	Join []string
 	// JoinToken is the node join token a bootstrapping controller installs; empty

@@ -168,6 +168,7 @@ func (c *Controller) leaveThroughPeers() error {
 		return err
 	}
 	defer cl.Close()
+	cl.Token = c.cfg.RebuildToken
 	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
 	defer cancel()
 	c.log.Info("asking the other controllers to drop this member before it rejoins", "join", c.cfg.Join)
@@ -178,6 +179,9 @@ func (c *Controller) leaveThroughPeers() error {
 	})
 	if status.Code(err) == codes.NotFound {
 		return nil
+	}
+	if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated {
+		return fmt.Errorf("rebuild from peers: dropping this member needs an admin operator token: pass it as --admin-token or STARLANE_TOKEN (%w)", err)
 	}
 	if err != nil {
 		return fmt.Errorf("rebuild from peers: the other controllers at %v did not drop this member: %w", c.cfg.Join, err)

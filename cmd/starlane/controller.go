@@ -75,6 +75,10 @@ on loopback addresses.`,
 			cfg.Metrics = reg
 			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps(), SaveVersion: sim.SaveVersion,
 				Bundles: []string{sim.DefaultBundle().Hash()}}
+			// A rebuilding controller asks its peers to drop it with the admin
+			// token it was given (firstAdminToken keeps --admin-token only for a
+			// new cluster).
+			cfg.RebuildToken = cfg.AdminToken
 			printToken, err := firstAdminToken(&cfg)
 			if err != nil {
 				return err
@@ -125,7 +129,7 @@ on loopback addresses.`,
 	f.BoolVar(&cfg.RebuildFromPeers, "rebuild-from-peers", false, "if this controller's Raft storage is damaged, move it aside and rejoin through --join as a new member that copies the state from its peers (instead of refusing to start)")
 	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
-	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "first admin operator token to install when bootstrapping (env STARLANE_TOKEN; default: generated and printed once)")
+	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "admin operator token: installed first when bootstrapping (default: generated and printed once), used by --rebuild-from-peers (env STARLANE_TOKEN)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
@@ -230,8 +231,8 @@ func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []b
 	start := &pb.UploadSaveStart{RequestId: ctlclient.NewRequestID(), Name: name, Sha256: hex.EncodeToString(sum[:]), Size: uint64(len(data)),
 		Tick: info.Tick, Surface: info.Name, Planet: info.Planet}
 	var done *pb.UploadSaveDone
-	err := cl.Do(ctx, func(_ context.Context, cc *grpc.ClientConn) error {
-		st, err := pb.NewSaveServiceClient(cc).UploadSave(ctx)
+	err := cl.Do(ctx, func(actx context.Context, cc *grpc.ClientConn) error {
+		st, err := pb.NewSaveServiceClient(cc).UploadSave(streamCtx(ctx, actx))
 		if err != nil {
 			return err
 		}
@@ -271,6 +272,15 @@ func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []b
 	return done, err
 }
 
+// streamCtx is the context of a long transfer: the whole command's deadline
+// (not one try's) with the try's metadata (the operator token).
+func streamCtx(outer, try context.Context) context.Context {
+	if md, ok := metadata.FromOutgoingContext(try); ok {
+		return metadata.NewOutgoingContext(outer, md)
+	}
+	return outer
+}
+
 // recvErr returns the status that ended a stream whose Send failed.
 func recvErr(st grpc.ClientStream, sendErr error) error {
 	if errors.Is(sendErr, io.EOF) {
@@ -286,8 +296,8 @@ func recvErr(st grpc.ClientStream, sendErr error) error {
 func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size uint64, file string, w io.Writer) error {
 	var buf bytes.Buffer
 	p := newTransferBar(w, "download "+filepath.Base(file), int(size))
-	err := cl.Do(ctx, func(_ context.Context, cc *grpc.ClientConn) error {
-		st, err := pb.NewBlobServiceClient(cc).FetchBlob(ctx, &pb.FetchBlobRequest{Sha256: hash, Offset: uint64(buf.Len())})
+	err := cl.Do(ctx, func(actx context.Context, cc *grpc.ClientConn) error {
+		st, err := pb.NewBlobServiceClient(cc).FetchBlob(streamCtx(ctx, actx), &pb.FetchBlobRequest{Sha256: hash, Offset: uint64(buf.Len())})
 		if err != nil {
 			return err
 		}

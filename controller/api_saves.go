@@ -360,18 +360,11 @@ func (c *Controller) storeInlineSave(ctx context.Context, req *pb.CreateSurfaceR
 	return done.Save, nil
 }
 
-// saveName makes a save name from a file name: lowercase, other characters as
-// '-', at most 63; the surface's name when nothing is left.
+// saveName makes a save name from a file name; the surface's name when nothing
+// is left.
 func saveName(file, surface string) string {
-	b := []byte(strings.ToLower(file))
-	for i, ch := range b {
-		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
-			b[i] = '-'
-		}
+	if name := validate.NameFrom(file); name != "" {
+		return name
 	}
-	name := strings.TrimLeft(string(b[:min(len(b), 63)]), "._-")
-	if name == "" {
-		return surface
-	}
-	return name
+	return surface
 }

@@ -212,16 +212,9 @@ func getSave(ctx context.Context, cl *ctlclient.Client, ref string) (r *pb.GetSa
 	return r, err
 }
 
-// saveNameOf derives a save name from a file name.
+// saveNameOf derives a save name from a file name, without its extension.
 func saveNameOf(file string) string {
-	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	b := []byte(strings.ToLower(base))
-	for i, ch := range b {
-		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
-			b[i] = '-'
-		}
-	}
-	return strings.Trim(string(b[:min(len(b), validate.MaxNameBytes)]), "._-")
+	return validate.NameFrom(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
 }
 
 // uploadSave streams a save to a controller, resuming where an earlier upload

@@ -225,3 +225,16 @@ func printable(s string) bool {
 	}
 	return true
 }
+
+// NameFrom turns free text (a file name) into a valid name: lowercase, other
+// characters as '-', at most MaxNameBytes, no leading or trailing '.', '_' or
+// '-'. It returns "" when nothing is left.
+func NameFrom(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+			b[i] = '-'
+		}
+	}
+	return strings.Trim(string(b[:min(len(b), MaxNameBytes)]), "._-")
+}

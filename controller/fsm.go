@@ -271,8 +271,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 			Id: n.Id, Address: n.Address, Capacity: proto.Clone(orEmpty(n.Capacity)).(*pb.NodeCapacity),
 			Labels: maps.Clone(n.Labels), Version: n.Version, Bundles: sortedUnique(n.Bundles),
 			Status: pb.NodeStatus_NODE_STATUS_UP, RegisteredUnixMs: now, StatusChangedUnixMs: now, ModifyIndex: index,
+			Process: n.Process,
 		}
-		if old := s.nodes[n.Id]; old != nil {
+		old := s.nodes[n.Id]
+		if old != nil {
 			nn.Cordoned = old.Cordoned
 			if old.Status == pb.NodeStatus_NODE_STATUS_UP {
 				nn.StatusChangedUnixMs = old.StatusChangedUnixMs
@@ -281,6 +283,9 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		s.nodes[n.Id] = nn
 		s.clearRefusals(n.Id, index)
 		s.event(index, now, "node.registered", n.Id, fmt.Sprintf("node %s registered at %s (version %s)", n.Id, n.Address, n.Version))
+		if old != nil && old.Status == pb.NodeStatus_NODE_STATUS_UP && old.Process != "" && n.Process != old.Process {
+			s.promoteAfterRestart(index, now, n.Id)
+		}
 
 	case *pb.Command_SetNodeCordon:
 		c := op.SetNodeCordon

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -173,6 +174,39 @@ func (s *state) applyPromoteStandby(index uint64, now int64, c *pb.PromoteStandb
 	s.event(index, now, "surface.promoted", c.Surface, fmt.Sprintf("surface %s epoch %d: every synced standby lost primary %s (%s); promoted %s at tick %d",
 		c.Surface, index, old, best.Reason, best.Node, best.Tick))
 	return codes.OK, ""
+}
+
+// promoteAfterRestart hands every surface whose primary was node's previous process
+// to a synced standby that is up. A new process registering under the node's name
+// means the old one ended (it held the address until then), and with it the
+// primary's memory: a synced standby holds every confirmed tick and is hot, while
+// the restarted process would have to replay its log first. The old process can
+// confirm nothing more, so no standby reports are needed. Surfaces are taken in
+// name order and standbys in their synced order, so every replica decides alike.
+func (s *state) promoteAfterRestart(index uint64, now int64, node string) {
+	for _, name := range slices.Sorted(maps.Keys(s.surfaces)) {
+		sf := s.surfaces[name]
+		a := sf.GetAssignment()
+		if a.GetPrimary() != node {
+			continue
+		}
+		next := ""
+		for _, n := range a.Synced {
+			if n != node && s.nodeUp(n) {
+				next = n
+				break
+			}
+		}
+		if next == "" {
+			continue
+		}
+		na := &pb.Assignment{Primary: next, Standbys: without(a.Standbys, next, node), Synced: without(a.Synced, next, node),
+			PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
+		out := s.setAssignment(sf, na, index)
+		out.Migration = nil
+		s.event(index, now, "surface.promoted", name, fmt.Sprintf("surface %s epoch %d: primary %s restarted (a new process registered); promoted synced standby %s",
+			name, index, node, next))
+	}
 }
 
 func (s *state) applyMoveSurface(index uint64, now int64, c *pb.MoveSurfaceCmd) (codes.Code, string) {

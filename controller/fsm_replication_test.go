@@ -55,6 +55,25 @@ func TestFSMReplicationCommands(t *testing.T) {
 				wantEq(t, "start", a.Start, pb.PrimaryStart_PRIMARY_START_FRESH)
 				wantEq(t, "since", a.PrimarySince, uint64(8))
 			}},
+		{name: "a node's new process hands its primaries to a synced standby", cmds: []*pb.Command{regProc("n1", "p1")}, cmd: regProc("n1", "p2"),
+			check: func(t *testing.T, s *pb.ClusterState) {
+				a := nauvis(s).Assignment
+				wantEq(t, "primary", a.Primary, "n2")
+				wantEq(t, "epoch", a.Epoch, s.Index)
+				wantEq(t, "start", a.Start, pb.PrimaryStart_PRIMARY_START_PROMOTED)
+				wantLen(t, "standbys", len(a.Standbys), 0)
+				wantEq(t, "event", lastEvent(s).Kind, "surface.promoted")
+			}},
+		{name: "the same process registering again keeps its primaries", cmds: []*pb.Command{regProc("n1", "p1")}, cmd: regProc("n1", "p1"),
+			check: func(t *testing.T, s *pb.ClusterState) {
+				wantEq(t, "primary", nauvis(s).Assignment.Primary, "n1")
+				wantEq(t, "epoch", nauvis(s).Assignment.Epoch, uint64(8))
+			}},
+		{name: "a restart with no synced standby up keeps the primary", cmds: []*pb.Command{regProc("n1", "p1"), c(&pb.MarkNodeDownCmd{Id: "n2", Reason: "lease expired"})},
+			cmd: regProc("n1", "p2"),
+			check: func(t *testing.T, s *pb.ClusterState) {
+				wantEq(t, "primary", nauvis(s).Assignment.Primary, "n1")
+			}},
 		{name: "update replicas from a node that is not the primary", cmd: c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n2", Epoch: 8, Synced: []string{"n2"}}),
 			code: codes.FailedPrecondition},
 		{name: "update replicas for an old epoch", cmd: c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n1", Epoch: 7, Synced: []string{"n2"}}),
@@ -283,4 +302,11 @@ func TestFSMLiveMoveWithOneReplica(t *testing.T) {
 	if a.Primary != "n3" || len(a.Standbys) != 0 || len(a.Synced) != 0 {
 		t.Fatalf("after moving a one-replica surface: primary %s, standbys %v, synced %v; want n3 alone", a.Primary, a.Standbys, a.Synced)
 	}
+}
+
+// regProc registers node id as run by process proc.
+func regProc(id, proc string) *pb.Command {
+	cmd := regNode(id)
+	cmd.GetRegisterNode().Node.Process = proc
+	return cmd
 }

@@ -122,6 +122,9 @@ type Node struct {
 	shMet   *shard.Metrics
 	bundle  *sim.Bundle
 	bridges *bridgeSet
+	// process names this run of the node: registering with a new one tells the
+	// controllers the previous run ended, so its primaries go to synced standbys.
+	process string
 	// gate admits players (tickets, bans) and holds their sessions.
 	gate *gate
 	// rcon serves the admin console (console.go) when --rcon-bind is set.
@@ -244,7 +247,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
-		replConns: map[string]*grpc.ClientConn{}}
+		replConns: map[string]*grpc.ClientConn{}, process: strings.TrimPrefix(ctlclient.NewRequestID(), "req-")}
 	ok := false
 	defer func() {
 		if !ok {
@@ -376,7 +379,7 @@ func (n *Node) RCONAddr() string {
 func (n *Node) register(ctx context.Context) error {
 	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
 		Id: n.id, Address: n.cfg.Advertise, Capacity: &pb.NodeCapacity{Cores: n.cfg.Cores, MaxSurfaces: n.cfg.MaxSurfaces},
-		Labels: n.cfg.Labels, Version: n.cfg.Version, Bundles: []string{n.bundle.Hash()},
+		Labels: n.cfg.Labels, Version: n.cfg.Version, Bundles: []string{n.bundle.Hash()}, Process: n.process,
 	}}
 	var res *pb.RegisterResponse
 	sent := n.cfg.Now()

@@ -331,8 +331,12 @@ type Node struct {
 	Stale bool `protobuf:"varint,40,opt,name=stale,proto3" json:"stale,omitempty"`
 	// heartbeat_age_ms is how long ago the leader heard from the node.
 	HeartbeatAgeMs int64 `protobuf:"varint,41,opt,name=heartbeat_age_ms,json=heartbeatAgeMs,proto3" json:"heartbeat_age_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// process is a random id the node process picks when it starts: a registration
+	// with another process id means the previous process ended (see
+	// controller/DESIGN.md, "A node that restarts").
+	Process       string `protobuf:"bytes,140,opt,name=process,proto3" json:"process,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
@@ -468,6 +472,13 @@ func (x *Node) GetHeartbeatAgeMs() int64 {
 		return x.HeartbeatAgeMs
 	}
 	return 0
+}
+
+func (x *Node) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
 }
 
 // ShardStats is what a node reports about one of its shards in each heartbeat.
@@ -2571,7 +2582,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x17starlane/v1/types.proto\x12\vstarlane.v1\"G\n" +
 	"\fNodeCapacity\x12!\n" +
 	"\fmax_surfaces\x18\x01 \x01(\rR\vmaxSurfaces\x12\x14\n" +
-	"\x05cores\x18\x02 \x01(\rR\x05cores\"\x86\x05\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xa1\x05\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
@@ -2588,7 +2599,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x16last_heartbeat_unix_ms\x18\x14 \x01(\x03R\x13lastHeartbeatUnixMs\x12/\n" +
 	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x12\x14\n" +
 	"\x05stale\x18( \x01(\bR\x05stale\x12(\n" +
-	"\x10heartbeat_age_ms\x18) \x01(\x03R\x0eheartbeatAgeMs\x1a9\n" +
+	"\x10heartbeat_age_ms\x18) \x01(\x03R\x0eheartbeatAgeMs\x12\x19\n" +
+	"\aprocess\x18\x8c\x01 \x01(\tR\aprocess\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x05\n" +

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -256,8 +257,21 @@ func (c *Controller) liveNode(n *pb.Node, live map[string]lease) *pb.Node {
 		for _, sh := range l.shards {
 			out.Shards = append(out.Shards, proto.Clone(sh).(*pb.ShardStats))
 		}
+		out.Health = nodeHealth(l.shards)
 	}
 	return out
+}
+
+// nodeHealth is what makes a node unhealthy in its last heartbeat, or "": a copy
+// that cannot write because the node's disk is full. Such a node takes no new
+// copies until its shards write again.
+func nodeHealth(shards []*pb.ShardStats) string {
+	for _, sh := range shards {
+		if strings.HasPrefix(sh.Error, "disk full:") {
+			return "disk full"
+		}
+	}
+	return ""
 }
 
 // liveSurface returns a copy of sf with the leader's heartbeat stats filled in.

@@ -310,7 +310,8 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		st.Nodes = append(st.Nodes, scheduler.Node{
 			ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
 			MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
-			Bundles: n.Bundles, // read-only in the scheduler
+			Bundles:   n.Bundles, // read-only in the scheduler
+			Unhealthy: nodeHealth(live[n.Id].shards),
 		})
 	}
 	for _, sf := range surfaces {

@@ -267,8 +267,9 @@ func fill(t *testing.T, path string) {
 // checkpoints rarely, so their input logs grow and soon need a page the disk
 // cannot give. a, with a synced standby on n2, must tick there within 5 s of
 // failing, with no confirmed tick lost; b, with no standby, is listed `failed:
-// disk full on n1` with a surface.failed event; once the space is freed, b runs
-// again by itself from where it stood.
+// disk full on n1` with a surface.failed event, and n1 is listed unhealthy and
+// takes no new surface; once the space is freed, b runs again by itself from
+// where it stood and n1 is healthy again.
 func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -317,6 +318,18 @@ func TestDiskFull(t *testing.T) {
 	proctest.Eventually(t, 10*time.Second, "a surface.failed event for b", func() bool {
 		return hasEvent(faultSurfaceOf(t, c, "b"), "surface.failed", "disk full")
 	})
+	if h := nodeHealthOf(t, c, "n1"); h != "disk full" {
+		t.Errorf("node n1's health with its disk full is %q, want \"disk full\"", h)
+	}
+	if out := c.CLI("node", "list"); !strings.Contains(out, "unhealthy (disk full)") {
+		t.Errorf("node list does not show n1 unhealthy:\n%s", out)
+	}
+	// A new surface avoids the unhealthy node, even pinned nowhere and n1 lighter.
+	c.CLI("surface", "create", "d", "--replicas", "1")
+	proctest.Eventually(t, 30*time.Second, "d placed", func() bool { return faultSurfaceOf(t, c, "d").Primary != "" })
+	if p := faultSurfaceOf(t, c, "d").Primary; p != "n2" {
+		t.Errorf("new surface d was placed on %s, want n2 (n1's disk is full)", p)
+	}
 	stuck := faultSurfaceOf(t, c, "b")
 	if stuck.confirmed() < before["b"] {
 		t.Errorf("b's confirmed tick went back from %d to %d", before["b"], stuck.confirmed())
@@ -334,6 +347,24 @@ func TestDiskFull(t *testing.T) {
 	if b.confirmed() < stuck.confirmed() {
 		t.Errorf("b lost confirmed ticks: %d when the disk filled, %d after it resumed", stuck.confirmed(), b.confirmed())
 	}
+	proctest.Eventually(t, 10*time.Second, "n1 healthy again", func() bool { return nodeHealthOf(t, c, "n1") == "" })
+}
+
+// nodeHealthOf is a node's health as `node list --json` shows it.
+func nodeHealthOf(t *testing.T, c *proctest.Cluster, id string) string {
+	t.Helper()
+	var nodes []struct {
+		ID     string `json:"id"`
+		Health string `json:"health"`
+	}
+	c.JSON(&nodes, "node", "list", "--json")
+	for _, n := range nodes {
+		if n.ID == id {
+			return n.Health
+		}
+	}
+	t.Fatalf("node %s not listed", id)
+	return ""
 }
 
 // TestControllerDiskFullDuringSaveUpload runs the controller on a 3 MB tmpfs and

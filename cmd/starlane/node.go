@@ -26,10 +26,12 @@ type nodeJSON struct {
 	Cores         uint32            `json:"cores"`
 	LastHeartbeat int64             `json:"last_heartbeat_unix_ms"`
 	// Stale is set for a node listed up that has missed two heartbeats.
-	Stale          bool              `json:"stale"`
-	HeartbeatAgeMS int64             `json:"heartbeat_age_ms"`
-	Shards         []shardJSON       `json:"shards"`
-	Surfaces       []nodeSurfaceJSON `json:"surfaces,omitempty"`
+	Stale          bool  `json:"stale"`
+	HeartbeatAgeMS int64 `json:"heartbeat_age_ms"`
+	// Health is "" or why the node takes no new copies ("disk full").
+	Health   string            `json:"health"`
+	Shards   []shardJSON       `json:"shards"`
+	Surfaces []nodeSurfaceJSON `json:"surfaces,omitempty"`
 }
 
 type shardJSON struct {
@@ -85,7 +87,7 @@ func shardToJSON(s *pb.ShardStats) shardJSON {
 func toNodeJSON(n *pb.Node) nodeJSON {
 	out := nodeJSON{ID: n.Id, Address: n.Address, Status: statusName(n.Status), Cordoned: n.Cordoned, Version: n.Version,
 		Labels: n.Labels, Bundles: n.Bundles, MaxSurfaces: n.GetCapacity().GetMaxSurfaces(), Cores: n.GetCapacity().GetCores(),
-		LastHeartbeat: n.LastHeartbeatUnixMs, Stale: n.Stale, HeartbeatAgeMS: n.HeartbeatAgeMs, Shards: []shardJSON{}}
+		LastHeartbeat: n.LastHeartbeatUnixMs, Stale: n.Stale, HeartbeatAgeMS: n.HeartbeatAgeMs, Health: n.Health, Shards: []shardJSON{}}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
 	}
@@ -152,6 +154,9 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 					if n.Cordoned {
 						st += ",cordoned"
 					}
+					if n.Health != "" {
+						st += ",unhealthy (" + n.Health + ")"
+					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Id, n.Address, st, len(n.Shards), ago(n.LastHeartbeatUnixMs), n.Version)
 				}
 				return tw.Flush()
@@ -186,6 +191,9 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 				fmt.Fprintf(w, "node:       %s\naddress:    %s\nstatus:     %s\ncordoned:   %v\nversion:    %s\ncapacity:   %d cores, max %d surfaces\nlabels:     %s\nbundles:    %s\nheartbeat:  %s\n",
 					out.ID, out.Address, out.Status, out.Cordoned, out.Version, out.Cores, out.MaxSurfaces,
 					strings.Join(labels, " "), strings.Join(out.Bundles, " "), ago(out.LastHeartbeat))
+				if out.Health != "" {
+					fmt.Fprintf(w, "health:     unhealthy (%s): takes no new surfaces or standbys until its shards write again\n", out.Health)
+				}
 				fmt.Fprintln(w, "\nsurfaces:")
 				for _, s := range out.Surfaces {
 					fmt.Fprintf(w, "  %s\t%s\tepoch %d\n", s.Surface, s.Role, s.Epoch)

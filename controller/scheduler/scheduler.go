@@ -28,6 +28,10 @@ type Node struct {
 	Cores int
 	// Bundles are the prototype bundle hashes the node has.
 	Bundles []string
+	// Unhealthy says why the node should take no new copies (its disk is full);
+	// "" = healthy. The copies it has stay: a failed primary's synced standby takes
+	// over through promotion, and the node resumes the others once it has room.
+	Unhealthy string
 }
 
 // Surface is a surface with its current assignment and measured cost.
@@ -214,6 +218,10 @@ func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string
 		l := loads[id]
 		if r := exclusion(l, s, taken); r != "" {
 			why = append(why, r)
+			continue
+		}
+		if l.node.Unhealthy != "" {
+			why = append(why, id+" is unhealthy: "+l.node.Unhealthy)
 			continue
 		}
 		if r := fits(l, s); r != "" {

@@ -27,6 +27,19 @@ func TestSchedule(t *testing.T) {
 			want:  []Change{{Surface: "b", Assign: true, Primary: "n2", Reason: "placed primary on n2"}},
 		},
 		{
+			name: "an unhealthy node takes no new copy but keeps its own",
+			state: State{Nodes: []Node{up("n1"), {ID: "n2", Up: true, Unhealthy: "disk full"}, up("n3")}, Surfaces: []Surface{
+				{Name: "a", Replicas: 1, Primary: "n2", Epoch: 4, TickCostUS: 100}, {Name: "b", Replicas: 2, Primary: "n1", Epoch: 5},
+				{Name: "c", Replicas: 1, Primary: "n3", Epoch: 6, TickCostUS: 5000}}},
+			want: []Change{{Surface: "b", ExpectedEpoch: 5, Assign: true, Primary: "n1", Standbys: []string{"n3"}, Reason: "standbys [n3]"}},
+		},
+		{
+			name:   "no healthy node: placement says why",
+			state:  State{Nodes: []Node{{ID: "n1", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{{Name: "a", Replicas: 1}}},
+			want:   []Change{{Surface: "a"}},
+			errHas: "n1 is unhealthy: disk full",
+		},
+		{
 			name:  "standby lands on another node than the primary",
 			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{{Name: "a", Replicas: 2}}},
 			want:  []Change{{Surface: "a", Assign: true, Primary: "n1", Standbys: []string{"n2"}, Reason: "placed primary on n1; standbys [n2]"}},

@@ -334,7 +334,10 @@ type Node struct {
 	// process is a random id the node process picks when it starts: a registration
 	// with another process id means the previous process ended (see
 	// controller/DESIGN.md, "A node that restarts").
-	Process       string `protobuf:"bytes,140,opt,name=process,proto3" json:"process,omitempty"`
+	Process string `protobuf:"bytes,140,opt,name=process,proto3" json:"process,omitempty"`
+	// health is "" for a healthy node, or why it takes no new copies ("disk full"),
+	// from its last heartbeat (live data, like stale).
+	Health        string `protobuf:"bytes,141,opt,name=health,proto3" json:"health,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,6 +480,13 @@ func (x *Node) GetHeartbeatAgeMs() int64 {
 func (x *Node) GetProcess() string {
 	if x != nil {
 		return x.Process
+	}
+	return ""
+}
+
+func (x *Node) GetHealth() string {
+	if x != nil {
+		return x.Health
 	}
 	return ""
 }
@@ -2582,7 +2592,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x17starlane/v1/types.proto\x12\vstarlane.v1\"G\n" +
 	"\fNodeCapacity\x12!\n" +
 	"\fmax_surfaces\x18\x01 \x01(\rR\vmaxSurfaces\x12\x14\n" +
-	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xa1\x05\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xba\x05\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
@@ -2600,7 +2610,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x12\x14\n" +
 	"\x05stale\x18( \x01(\bR\x05stale\x12(\n" +
 	"\x10heartbeat_age_ms\x18) \x01(\x03R\x0eheartbeatAgeMs\x12\x19\n" +
-	"\aprocess\x18\x8c\x01 \x01(\tR\aprocess\x1a9\n" +
+	"\aprocess\x18\x8c\x01 \x01(\tR\aprocess\x12\x17\n" +
+	"\x06health\x18\x8d\x01 \x01(\tR\x06health\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x05\n" +

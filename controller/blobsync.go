@@ -34,6 +34,12 @@ func (c *Controller) syncBlobs() {
 
 func (c *Controller) syncBlobsOnce() {
 	want := c.fsm.savedHashes()
+	for h, size := range c.fsm.bundleHashes() {
+		want[h] = size
+	}
+	if b := c.builtinBundle(); b != nil {
+		want[b.Hash] = b.Size
+	}
 	var addrs []string
 	if peers, err := c.peers(); err == nil {
 		for _, p := range peers {
@@ -48,7 +54,7 @@ func (c *Controller) syncBlobsOnce() {
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Minute)
 		if err := c.fetchBlob(ctx, h, validate.MaxSaveBytes, addrs); err != nil {
-			c.log.Warn("cannot fetch the content of a save yet", "sha256", h[:12], "err", err)
+			c.log.Warn("cannot fetch the content of a save or bundle yet", "sha256", h[:12], "err", err)
 		}
 		cancel()
 	}

@@ -53,6 +53,8 @@ type state struct {
 	// saves are the uploaded saves by name; their content is in the
 	// controllers' blob stores (fsm_saves.go).
 	saves map[string]*pb.SaveInfo
+	// bundles are the uploaded prototype bundles by name (fsm_bundles.go).
+	bundles map[string]*pb.BundleInfo
 	// access holds operator tokens, players, the audit log and chat (fsm_access.go).
 	access accessState
 }
@@ -65,6 +67,7 @@ func newState() *state {
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
 		saves:       map[string]*pb.SaveInfo{},
+		bundles:     map[string]*pb.BundleInfo{},
 		access:      newAccessState(),
 	}
 }
@@ -269,9 +272,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		nn := &pb.Node{
 			Id: n.Id, Address: n.Address, Capacity: proto.Clone(orEmpty(n.Capacity)).(*pb.NodeCapacity),
-			Labels: maps.Clone(n.Labels), Version: n.Version, Bundles: sortedUnique(n.Bundles),
+			Labels: maps.Clone(n.Labels), Version: n.Version, BundlesFixed: n.BundlesFixed,
 			Status: pb.NodeStatus_NODE_STATUS_UP, RegisteredUnixMs: now, StatusChangedUnixMs: now, ModifyIndex: index,
 		}
+		nn.Bundles, nn.BundleNames = sortedBundles(n.Bundles, n.BundleNames)
 		if old := s.nodes[n.Id]; old != nil {
 			nn.Cordoned = old.Cordoned
 			if old.Status == pb.NodeStatus_NODE_STATUS_UP {
@@ -491,6 +495,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyPutSave(index, now, op.PutSave)
 	case *pb.Command_DeleteSave:
 		return s.applyDeleteSave(index, now, op.DeleteSave)
+	case *pb.Command_PutBundle:
+		return s.applyPutBundle(index, now, op.PutBundle)
+	case *pb.Command_DeleteBundle:
+		return s.applyDeleteBundle(index, now, op.DeleteBundle)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
@@ -596,6 +604,9 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, n := range sortedKeys(s.saves) {
 		out.Saves = append(out.Saves, s.saves[n])
 	}
+	for _, n := range sortedKeys(s.bundles) {
+		out.Bundles = append(out.Bundles, s.bundles[n])
+	}
 	if s.droppedUpTo > 0 {
 		// The first kept event tells a restored FSM what was dropped; keep it
 		// explicit so an empty event list after a drop is not mistaken for "all".
@@ -636,6 +647,9 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 	for _, sv := range p.Saves {
 		s.saves[sv.Name] = sv
 	}
+	for _, b := range p.Bundles {
+		s.bundles[b.Name] = b
+	}
 	s.access = accessFromProto(p.Access)
 	return s, nil
 }
@@ -650,6 +664,7 @@ func (s *state) clone() *state {
 	c.events = slices.Clone(s.events)
 	c.dedup = maps.Clone(s.dedup)
 	c.saves = maps.Clone(s.saves)
+	c.bundles = maps.Clone(s.bundles)
 	c.access = s.access.clone()
 	c.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
 	c.dedupHead = 0

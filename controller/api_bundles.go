@@ -263,7 +263,8 @@ func (c *Controller) resolveSurfaceBundle(req *pb.CreateSurfaceRequest) (string,
 				return
 			}
 			if req.BundleHash != "" && req.BundleHash != b.Hash {
-				err = status.Errorf(codes.InvalidArgument, "surface %s: bundle %s does not have hash %s", req.Name, bundleLabel(b.Name, b.Hash), short(req.BundleHash))
+				err = status.Errorf(codes.InvalidArgument, "bundle mismatch: the save was made with bundle (%s…), surface %s asks for bundle %s; leave out --bundle to use the save's",
+					short(req.BundleHash), req.Name, bundleLabel(b.Name, b.Hash))
 				return
 			}
 			hash = b.Hash

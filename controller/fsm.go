@@ -351,6 +351,17 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		if save != nil {
 			sf.SaveSha256, sf.Map = save.Sha256, save.Name
+			switch {
+			case sf.BundleHash == "":
+				sf.BundleHash = save.BundleHash
+			case save.BundleHash != "" && save.BundleHash != sf.BundleHash:
+				names := s.bundleNames()
+				return fail(codes.InvalidArgument, "bundle mismatch: save %s was made with bundle %s, surface %s asks for bundle %s; leave out --bundle to use the save's",
+					save.Name, bundleLabel(names[save.BundleHash], save.BundleHash), in.Name, bundleLabel(names[sf.BundleHash], sf.BundleHash))
+			}
+		}
+		if n := s.nodes[sf.Pin]; n != nil && !s.nodeCanGet(n, sf.BundleHash) {
+			return fail(codes.InvalidArgument, "cannot pin surface %s to node %s: %s", sf.Name, n.Id, bundleMismatch(sf.Name, sf.BundleHash, n.Id, n.Bundles, s.bundleNames()))
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"

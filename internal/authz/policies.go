@@ -49,7 +49,6 @@ var Controller = Policy{
 	saveSvc + "PutSave":       {controller},
 	bundleSvc:                 {operator, controller},
 	bundleSvc + "PutBundle":   {controller},
-	bundleSvc + "GetBundle":   {operator, controller, node},
 	blobSvc + "FetchBlob":     {controller, node, operator},
 	blobSvc + "WantBlob":      {controller},
 	statsSvc:                  {operator, controller},

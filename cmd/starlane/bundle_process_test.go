@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/internal/proctest"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
+)
+
+// modBundle writes a copy of the built-in bundle under another name and
+// version (a mod pack with its own hash) to file and returns it.
+func modBundle(t *testing.T, file, name, version string) *sim.Bundle {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := sim.DefaultBundle().WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	b, err := sim.LoadBundle(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Name, b.Version = name, version
+	buf.Reset()
+	if err := b.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sim.LoadBundle(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBundleCommands uploads a mod pack to a real controller process, creates a
+// surface with it on a node that has never seen it (the node fetches it by
+// hash and the surface ticks), and checks every refusal an operator or player
+// can meet: an unknown bundle, a node that cannot get the bundle, a save made
+// with a bundle the cluster lacks, a delete of a bundle in use, a file that is
+// no bundle, and a player whose bundle differs.
+func TestBundleCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and two nodes")
+	}
+	dir := t.TempDir()
+	bin, err := proctest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.StartNode("n2", "--fixed-bundles")
+	c.WaitNodes("n1", "n2")
+
+	file := filepath.Join(dir, "space-age.json")
+	mod := modBundle(t, file, "space-age", "2.0.76")
+	var up struct {
+		Name     string `json:"name"`
+		Hash     string `json:"hash"`
+		Replicas int    `json:"replicas"`
+	}
+	c.JSON(&up, "bundle", "upload", file)
+	if up.Name != "space-age" || up.Hash != mod.Hash() || up.Replicas != 1 {
+		t.Fatalf("upload answered %+v; want space-age with hash %s", up, mod.Hash())
+	}
+	var list []struct {
+		Name    string `json:"name"`
+		Hash    string `json:"hash"`
+		Builtin bool   `json:"builtin"`
+	}
+	c.JSON(&list, "bundle", "list", "--json")
+	if len(list) != 2 || !list[0].Builtin || list[0].Hash != sim.DefaultBundle().Hash() || list[1].Name != "space-age" {
+		t.Fatalf("bundle list: %+v", list)
+	}
+	back := filepath.Join(dir, "back.json")
+	c.CLI("bundle", "download", "space-age", "--out", back)
+	if got, err := os.Open(back); err != nil {
+		t.Fatal(err)
+	} else if b, err := sim.LoadBundle(got); err != nil || b.Hash() != mod.Hash() {
+		t.Fatalf("the downloaded bundle: %v, hash %v", err, b)
+	}
+
+	// n1 has never held space-age: it fetches it by hash and runs the surface.
+	c.CLI("surface", "create", "nauvis", "--bundle", "space-age", "--node", "n1", "--replicas", "1")
+	proctest.Eventually(t, 60*time.Second, "nauvis, made with an uploaded bundle, to tick on n1", func() bool {
+		var s struct {
+			Bundle  string                 `json:"bundle"`
+			Primary string                 `json:"primary"`
+			Stats   *struct{ Tick uint64 } `json:"stats"`
+		}
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "surface", "get", "nauvis", "--json", "--controller", c.CtlAddr)
+		return code == 0 && jsonInto(out, &s) && s.Bundle == mod.Hash() && s.Primary == "n1" && s.Stats != nil && s.Stats.Tick > 60
+	})
+
+	// A save made with a bundle the cluster does not have.
+	other := modBundle(t, filepath.Join(dir, "krastorio.json"), "krastorio", "1.3.0")
+	s, err := sim.NewMap(other, "starter", 1, "vulcanus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var save bytes.Buffer
+	if err := s.Save(&save); err != nil {
+		t.Fatal(err)
+	}
+	saveFile := filepath.Join(dir, "krastorio.sav")
+	os.WriteFile(saveFile, save.Bytes(), 0o644)
+	corrupt := filepath.Join(dir, "corrupt.json")
+	os.WriteFile(corrupt, []byte(`{"name": "broken", "items": 7}`), 0o644)
+
+	vanilla := "'vanilla' (" + sim.DefaultBundle().Hash()[:12] + "…)"
+	spaceAge := "'space-age' (" + mod.Hash()[:12] + "…)"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown bundle on create", []string{"surface", "create", "gleba", "--bundle", "nosuch"}, `there is no bundle "nosuch"`},
+		{"unknown bundle hash on create", []string{"surface", "create", "gleba", "--bundle", other.Hash()}, "there is no bundle"},
+		{"bundle mismatch at placement (create)", []string{"surface", "create", "fulgora", "--bundle", "space-age", "--node", "n2"},
+			"bundle mismatch: surface fulgora needs bundle " + spaceAge + ", node n2 has " + vanilla},
+		{"bundle mismatch at placement (move)", []string{"surface", "move", "nauvis", "--to", "n2"},
+			"bundle mismatch: surface nauvis needs bundle " + spaceAge + ", node n2 has " + vanilla},
+		{"save with an unknown bundle (upload)", []string{"save", "upload", saveFile}, "save was made with prototype bundle (" + other.Hash()[:12] + "…), which this cluster does not have"},
+		{"save with an unknown bundle (create)", []string{"surface", "create", "vulcanus", "--map", saveFile}, "which this cluster does not have"},
+		{"delete of a bundle in use", []string{"bundle", "delete", "space-age"}, "bundle " + spaceAge + " is in use by surface nauvis"},
+		{"delete of the built-in bundle", []string{"bundle", "delete", "vanilla"}, "is built in and cannot be deleted"},
+		{"corrupt bundle upload", []string{"bundle", "upload", corrupt}, "the file is not a prototype bundle Starlane can load"},
+	} {
+		out, errOut, code := proctest.Run(t, bin, 30*time.Second, append(tc.args, "--controller", c.CtlAddr)...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", tc.name, tc.args, code, out, errOut, tc.want)
+		}
+	}
+	var surfaces []struct{ Name string }
+	c.JSON(&surfaces, "surface", "list", "--json")
+	if len(surfaces) != 1 {
+		t.Fatalf("refused surfaces were stored: %+v", surfaces)
+	}
+
+	// A player whose client has the built-in bundle is told both sides.
+	var n1 struct{ Address string }
+	c.JSON(&n1, "node", "get", "n1", "--json")
+	cc, err := grpc.NewClient(n1.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := pb.NewShardServiceClient(cc).Play(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := sim.DefaultBundle()
+	st.Send(&pb.PlayRequest{Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{Surface: "nauvis", PlayerName: "alice", BundleHash: def.Hash(), BundleName: def.Name}}})
+	_, err = st.Recv()
+	want := "bundle mismatch: surface nauvis runs bundle 'space-age 2.0.76' (" + mod.Hash()[:12] + "…), your client has " + vanilla
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), want) {
+		t.Errorf("join with the built-in bundle: %v; want FailedPrecondition %q", err, want)
+	}
+
+	// Once nothing uses it, the bundle goes.
+	c.CLI("surface", "delete", "nauvis")
+	c.CLI("bundle", "delete", "space-age")
+	c.JSON(&list, "bundle", "list", "--json")
+	if len(list) != 1 || !list[0].Builtin {
+		t.Fatalf("bundle list after delete: %+v", list)
+	}
+}

@@ -277,4 +277,3 @@ func (c *Controller) resolveSurfaceBundle(req *pb.CreateSurfaceRequest) (string,
 	})
 	return hash, err
 }
-

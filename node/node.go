@@ -120,10 +120,10 @@ type Node struct {
 	ln    net.Listener
 	creds credentials.TransportCredentials
 	// blobs caches the saves this node fetched from the controllers.
-	blobs   *blobstore.Store
-	ctl     *ctlclient.Client
-	grpc    *grpc.Server
-	shMet   *shard.Metrics
+	blobs *blobstore.Store
+	ctl   *ctlclient.Client
+	grpc  *grpc.Server
+	shMet *shard.Metrics
 	// bundles are the prototype bundles this node holds (bundles.go).
 	bundles *bundleSet
 	bridges *bridgeSet

@@ -228,7 +228,9 @@ func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []b
 			return pb.NewSaveServiceClient(cc).UploadSave(ctx)
 		},
 		&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Start{Start: start}},
-		func(c []byte) *pb.UploadSaveRequest { return &pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Chunk{Chunk: c}} },
+		func(c []byte) *pb.UploadSaveRequest {
+			return &pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Chunk{Chunk: c}}
+		},
 		func(m *pb.UploadSaveResponse) uint64 { return m.GetReady().GetOffset() }, w)
 	if err != nil {
 		return nil, err

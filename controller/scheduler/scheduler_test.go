@@ -107,7 +107,7 @@ func TestSchedule(t *testing.T) {
 			errHas: "pinned node n1 cannot run it: n1 is down",
 		},
 		{
-			name:   "no node has the bundle",
+			name: "no node has the bundle",
 			state: State{Nodes: []Node{{ID: "n1", Up: true, Bundles: []string{"aaaa"}, BundleNames: map[string]string{"aaaa": "vanilla", "bbbb": "space-age"}}},
 				Surfaces: []Surface{{Name: "a", Replicas: 1, Bundle: "bbbb"}}},
 			want:   []Change{{Surface: "a"}},

@@ -160,11 +160,11 @@ func (c *Controller) checkBundle(fileHash, name string) (*pb.BundleInfo, error) 
 	}
 	p, err := c.cfg.Bundles.Parse(data)
 	if err != nil {
-		c.blobs.Delete(fileHash)
+		c.dropUpload(fileHash)
 		return nil, status.Errorf(codes.InvalidArgument, "the file is not a prototype bundle Starlane can load: %v", err)
 	}
 	if p.Hash != fileHash {
-		c.blobs.Delete(fileHash)
+		c.dropUpload(fileHash)
 	}
 	if name == "" {
 		if name = validate.NameFrom(p.Name); name == "" {

@@ -146,13 +146,13 @@ func (c *Controller) checkSave(hash string) (*pb.SaveInfo, error) {
 	}
 	h, err := savefile.Check(data, max)
 	if err != nil {
-		c.blobs.Delete(hash)
+		c.dropUpload(hash)
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	var known bool
 	c.fsm.read(func(s *state) { known = c.knownBundle(s, h.BundleHash) })
 	if !known {
-		c.blobs.Delete(hash)
+		c.dropUpload(hash)
 		return nil, c.unknownBundle("the save was", h.BundleHash)
 	}
 	return &pb.SaveInfo{Sha256: hash, Size: uint64(len(data)), FormatVersion: h.Version, BundleHash: h.BundleHash}, nil

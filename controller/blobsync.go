@@ -71,3 +71,19 @@ func (c *Controller) syncBlobsOnce() {
 		}
 	}
 }
+
+// dropUpload deletes an uploaded blob that was refused or is not kept, unless a
+// recorded save or bundle (or the built-in bundle) has the same content: the
+// same file sent as the wrong kind must not cost the cluster its copy.
+func (c *Controller) dropUpload(h string) {
+	if _, ok := c.fsm.savedHashes()[h]; ok {
+		return
+	}
+	if _, ok := c.fsm.bundleHashes()[h]; ok {
+		return
+	}
+	if b := c.builtinBundle(); b != nil && b.Hash == h {
+		return
+	}
+	c.blobs.Delete(h)
+}

@@ -145,6 +145,26 @@ func TestBundleCommands(t *testing.T) {
 			t.Errorf("%s: %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", tc.name, tc.args, code, out, errOut, tc.want)
 		}
 	}
+	// A save sent as a bundle by mistake is refused, and costs the cluster
+	// nothing: the save it already holds with that content stays whole.
+	vs, err := sim.NewMap(sim.DefaultBundle(), "starter", 1, "aquilo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	save.Reset()
+	vs.Save(&save)
+	vanillaSave := filepath.Join(dir, "aquilo.sav")
+	os.WriteFile(vanillaSave, save.Bytes(), 0o644)
+	c.CLI("save", "upload", vanillaSave)
+	if _, errOut, code := proctest.Run(t, bin, 30*time.Second, "bundle", "upload", vanillaSave, "--controller", c.CtlAddr); code != 1 || !strings.Contains(errOut, "not a prototype bundle") {
+		t.Errorf("a save uploaded as a bundle: exit %d, %q", code, errOut)
+	}
+	saveBack := filepath.Join(dir, "aquilo-back.sav")
+	c.CLI("save", "download", "aquilo", "--out", saveBack)
+	if got, _ := os.ReadFile(saveBack); !bytes.Equal(got, save.Bytes()) {
+		t.Error("the save's content was lost when the same file was refused as a bundle")
+	}
+
 	var surfaces []struct{ Name string }
 	c.JSON(&surfaces, "surface", "list", "--json")
 	if len(surfaces) != 1 {

@@ -64,7 +64,8 @@ func TestBundleCommands(t *testing.T) {
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.StartNode("n2", "--fixed-bundles")
-	c.WaitNodes("n1", "n2")
+	c.StartNode("n3")
+	c.WaitNodes("n1", "n2", "n3")
 
 	file := filepath.Join(dir, "space-age.json")
 	mod := modBundle(t, file, "space-age", "2.0.76")
@@ -94,17 +95,30 @@ func TestBundleCommands(t *testing.T) {
 		t.Fatalf("the downloaded bundle: %v, hash %v", err, b)
 	}
 
-	// n1 has never held space-age: it fetches it by hash and runs the surface.
-	c.CLI("surface", "create", "nauvis", "--bundle", "space-age", "--node", "n1", "--replicas", "1")
-	proctest.Eventually(t, 60*time.Second, "nauvis, made with an uploaded bundle, to tick on n1", func() bool {
+	// n1 and n3 have never held space-age: each fetches it by hash, n1 runs the
+	// surface and n3 keeps a hot standby that simulates it too and compares
+	// hashes (n2 runs only the bundles it holds, so it is no candidate).
+	c.CLI("surface", "create", "nauvis", "--bundle", "space-age", "--node", "n1", "--replicas", "2")
+	proctest.Eventually(t, 90*time.Second, "nauvis, made with an uploaded bundle, to tick on n1 with a synced standby on n3", func() bool {
 		var s struct {
-			Bundle  string                 `json:"bundle"`
-			Primary string                 `json:"primary"`
-			Stats   *struct{ Tick uint64 } `json:"stats"`
+			Bundle      string                 `json:"bundle"`
+			Primary     string                 `json:"primary"`
+			Stats       *struct{ Tick uint64 } `json:"stats"`
+			Replication *struct{ Synced []string }
 		}
 		out, _, code := proctest.Run(t, bin, 10*time.Second, "surface", "get", "nauvis", "--json", "--controller", c.CtlAddr)
-		return code == 0 && jsonInto(out, &s) && s.Bundle == mod.Hash() && s.Primary == "n1" && s.Stats != nil && s.Stats.Tick > 60
+		return code == 0 && jsonInto(out, &s) && s.Bundle == mod.Hash() && s.Primary == "n1" && s.Stats != nil && s.Stats.Tick > 60 &&
+			s.Replication != nil && len(s.Replication.Synced) == 1 && s.Replication.Synced[0] == "n3"
 	})
+	var events struct {
+		Events []struct{ Kind, Message string }
+	}
+	c.JSON(&events, "surface", "get", "nauvis", "--json")
+	for _, e := range events.Events {
+		if strings.Contains(e.Kind, "desync") || strings.Contains(e.Kind, "refused") {
+			t.Errorf("event %s: %s", e.Kind, e.Message)
+		}
+	}
 
 	// A save made with a bundle the cluster does not have.
 	other := modBundle(t, filepath.Join(dir, "krastorio.json"), "krastorio", "1.3.0")

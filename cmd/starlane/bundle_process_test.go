@@ -2,20 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
-
 	"github.com/starlane/starlane/internal/proctest"
-	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
 
@@ -188,23 +181,10 @@ func TestBundleCommands(t *testing.T) {
 	// A player whose client has the built-in bundle is told both sides.
 	var n1 struct{ Address string }
 	c.JSON(&n1, "node", "get", "n1", "--json")
-	cc, err := grpc.NewClient(n1.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := pb.NewShardServiceClient(cc).Play(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def := sim.DefaultBundle()
-	st.Send(&pb.PlayRequest{Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{Surface: "nauvis", PlayerName: "alice", BundleHash: def.Hash(), BundleName: def.Name}}})
-	_, err = st.Recv()
+	_, errOut, code := proctest.Run(t, bin, 60*time.Second, "bot", "--node", n1.Address, "--surface", "nauvis", "--count", "1", "--ticks", "60", "--controller", c.CtlAddr)
 	want := "bundle mismatch: surface nauvis runs bundle 'space-age 2.0.76' (" + mod.Hash()[:12] + "…), your client has " + vanilla
-	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), want) {
-		t.Errorf("join with the built-in bundle: %v; want FailedPrecondition %q", err, want)
+	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(errOut, "rpc error") {
+		t.Errorf("a bot with the built-in bundle: exit %d, %q; want exit 1 and %q", code, errOut, want)
 	}
 
 	// Once nothing uses it, the bundle goes.

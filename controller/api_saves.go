@@ -167,14 +167,6 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func shortHashes(hs []string) string {
-	var out []string
-	for _, h := range hs {
-		out = append(out, h[:min(12, len(h))])
-	}
-	return strings.Join(out, ", ")
-}
-
 // recordSave copies a stored save to a majority of controllers, then records it
 // through the leader.
 func (c *Controller) recordSave(ctx context.Context, requestID string, info *pb.SaveInfo) (*pb.UploadSaveDone, error) {

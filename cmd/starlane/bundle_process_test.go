@@ -60,6 +60,20 @@ func TestBundleCommands(t *testing.T) {
 	c.StartNode("n3")
 	c.WaitNodes("n1", "n2", "n3")
 
+	// Nodes report the bundles they hold, by name, and whether they fetch others.
+	var n2 struct {
+		Bundles      []string `json:"bundles"`
+		BundleNames  []string `json:"bundle_names"`
+		BundlesFixed bool     `json:"bundles_fixed"`
+	}
+	c.JSON(&n2, "node", "get", "n2", "--json")
+	if len(n2.Bundles) != 1 || n2.Bundles[0] != sim.DefaultBundle().Hash() || n2.BundleNames[0] != "vanilla" || !n2.BundlesFixed {
+		t.Fatalf("node get n2: %+v", n2)
+	}
+	if out := c.CLI("node", "get", "n2"); !strings.Contains(out, "vanilla ("+sim.DefaultBundle().Hash()[:12]+"); fixed") {
+		t.Errorf("node get n2 does not show its bundle and that it fetches no other:\n%s", out)
+	}
+
 	file := filepath.Join(dir, "space-age.json")
 	mod := modBundle(t, file, "space-age", "2.0.76")
 	var up struct {

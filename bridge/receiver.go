@@ -243,7 +243,7 @@ func (r *Receiver) serve(st pb.BridgeService_TransferServer, h *pb.BridgeHello) 
 	case err := <-errc:
 		if err != nil && !errors.Is(err, io.EOF) {
 			r.mu.Lock()
-			r.lastErr = err.Error()
+			r.lastErr = Reason(err)
 			r.mu.Unlock()
 		}
 		return err

@@ -286,7 +286,7 @@ func (s *Sender) run() {
 		s.mu.Lock()
 		s.connected = false
 		if err != nil && s.ctx.Err() == nil {
-			s.lastErr = err.Error()
+			s.lastErr = Reason(err) // the full error is logged below
 		}
 		s.mu.Unlock()
 		if s.ctx.Err() != nil {

@@ -90,34 +90,29 @@ func liveBridge(s *state, b *pb.Bridge, live map[string]lease) *pb.Bridge {
 			}
 		}
 	}
-	type counts struct{ exported, delivered, acked int64 }
-	items := map[string]*counts{}
-	get := func(name string) *counts {
-		if items[name] == nil {
-			items[name] = &counts{}
-		}
-		return items[name]
-	}
-	for _, it := range st.Sender.GetItems() {
-		c := get(it.Item)
-		c.exported, c.acked = it.Moved, it.Acked
-	}
-	for _, it := range st.Receiver.GetItems() {
-		get(it.Item).delivered = it.Moved
-	}
-	names := make([]string, 0, len(items))
-	for n := range items {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		c := items[n]
-		st.Items = append(st.Items, &pb.BridgeItemStatus{Item: n, Exported: c.exported, Delivered: c.delivered,
-			Acked: c.acked, Inflight: max(c.exported-c.delivered, 0)})
-	}
+	st.Items = bridgeItems(st.Sender)
 	if st.Sender != nil || st.Receiver != nil {
 		out.Status = st
 	}
+	return out
+}
+
+// bridgeItems are a bridge's per-item counters, all read from the sender's one
+// report: exported (left the source's state) and delivered (what the
+// destination confirmed it applied, as acknowledged into the source's state)
+// come from the same tick of the same state, so delivered never exceeds
+// exported, and inflight is exactly what the outbox holds. Pairing the
+// sender's exported with the receiver's own count would compare two
+// heartbeats taken at different instants on two nodes: a fresh receiver
+// report beside a stale sender one showed more delivered than exported. The
+// receiver's own count stays in its end's stats. Without a sender report there
+// is no consistent pair, and no items.
+func bridgeItems(sender *pb.BridgeEndStats) []*pb.BridgeItemStatus {
+	var out []*pb.BridgeItemStatus
+	for _, it := range sender.GetItems() {
+		out = append(out, &pb.BridgeItemStatus{Item: it.Item, Exported: it.Moved, Delivered: it.Acked, Acked: it.Acked, Inflight: it.Moved - it.Acked})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Item < out[j].Item })
 	return out
 }
 

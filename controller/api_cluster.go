@@ -399,7 +399,11 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 			replicas = 2
 		}
 	}
-	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: req.BundleHash, Replicas: replicas, Pin: req.Pin,
+	bundle, err := a.c.resolveSurfaceBundle(req)
+	if err != nil {
+		return nil, err
+	}
+	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: bundle, Replicas: replicas, Pin: req.Pin,
 		StandbyMode: req.StandbyMode}
 	switch {
 	case req.FromSave != "":

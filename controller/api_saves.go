@@ -58,11 +58,15 @@ func (a *saveAPI) UploadSave(ss pb.SaveService_UploadSaveServer) error {
 	if err := ss.Send(&pb.UploadSaveResponse{Msg: &pb.UploadSaveResponse_Ready{Ready: &pb.UploadSaveReady{Offset: uint64(offset)}}}); err != nil {
 		return err
 	}
+	recv := func() ([]byte, error) {
+		m, err := ss.Recv()
+		return m.GetChunk(), err
+	}
 	if !whole {
-		if err := receiveBlob(c.blobs, start, offset, ss); err != nil {
+		if err := receiveBlob(c.blobs, start.Sha256, start.Size, offset, recv, "save"); err != nil {
 			return err
 		}
-	} else if err := drain(ss); err != nil {
+	} else if err := drain(recv); err != nil {
 		return err
 	}
 	info, err := c.checkSave(start.Sha256)
@@ -77,15 +81,16 @@ func (a *saveAPI) UploadSave(ss pb.SaveService_UploadSaveServer) error {
 	return ss.Send(&pb.UploadSaveResponse{Msg: &pb.UploadSaveResponse_Done{Done: done}})
 }
 
-// receiveBlob appends an upload's chunks to the blob's partial file from
-// offset and commits it once the declared size has arrived.
-func receiveBlob(blobs *blobstore.Store, start *pb.UploadSaveStart, offset int64, ss pb.SaveService_UploadSaveServer) error {
-	w, err := blobs.Append(start.Sha256, offset, int64(start.Size))
+// receiveBlob appends an upload's chunks (what recv returns until io.EOF) to
+// the blob's partial file from offset and commits it once the declared size has
+// arrived. what names the content in messages.
+func receiveBlob(blobs *blobstore.Store, hash string, size uint64, offset int64, recv func() ([]byte, error), what string) error {
+	w, err := blobs.Append(hash, offset, int64(size))
 	if err != nil {
 		return status.Errorf(codes.Internal, "store upload: %v", err)
 	}
 	for {
-		m, err := ss.Recv()
+		chunk, err := recv()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -93,34 +98,34 @@ func receiveBlob(blobs *blobstore.Store, start *pb.UploadSaveStart, offset int64
 			w.Close() // the partial file stays: the client resumes from it
 			return err
 		}
-		if _, err := w.Write(m.GetChunk()); err != nil {
+		if _, err := w.Write(chunk); err != nil {
 			w.Close()
 			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 				// The part received is dropped: kept, it would leave the controller
 				// no room for its Raft log. Not retried by clients.
-				blobs.Delete(start.Sha256)
-				return status.Errorf(codes.ResourceExhausted, "disk full on this controller after %d of the save's %d bytes (%v); the partial upload was dropped. Free space in its data dir and run the command again",
-					w.Size(), start.Size, err)
+				blobs.Delete(hash)
+				return status.Errorf(codes.ResourceExhausted, "disk full on this controller after %d of the %s's %d bytes (%v); the partial upload was dropped. Free space in its data dir and run the command again",
+					w.Size(), what, size, err)
 			}
-			return status.Errorf(codes.InvalidArgument, "%v: the upload said %d bytes", err, start.Size)
+			return status.Errorf(codes.InvalidArgument, "%v: the upload said %d bytes", err, size)
 		}
 	}
-	if w.Size() != int64(start.Size) {
+	if w.Size() != int64(size) {
 		w.Close()
-		return status.Errorf(codes.InvalidArgument, "the upload ended after %d of the %d bytes it announced; run it again to resume", w.Size(), start.Size)
+		return status.Errorf(codes.InvalidArgument, "the upload ended after %d of the %d bytes it announced; run it again to resume", w.Size(), size)
 	}
 	if err := w.Commit(); err != nil {
 		if errors.Is(err, blobstore.ErrHashMismatch) {
-			return status.Errorf(codes.InvalidArgument, "the uploaded content does not match its sha256 %s", start.Sha256)
+			return status.Errorf(codes.InvalidArgument, "the uploaded content does not match its sha256 %s", hash)
 		}
 		return status.Errorf(codes.Internal, "store upload: %v", err)
 	}
 	return nil
 }
 
-func drain(ss pb.SaveService_UploadSaveServer) error {
+func drain(recv func() ([]byte, error)) error {
 	for {
-		if _, err := ss.Recv(); errors.Is(err, io.EOF) {
+		if _, err := recv(); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err
@@ -141,13 +146,14 @@ func (c *Controller) checkSave(hash string) (*pb.SaveInfo, error) {
 	}
 	h, err := savefile.Check(data, max)
 	if err != nil {
-		c.blobs.Delete(hash)
+		c.dropUpload(hash)
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if known := c.cfg.Catalog.Bundles; len(known) > 0 && !contains(known, h.BundleHash) {
-		c.blobs.Delete(hash)
-		return nil, status.Errorf(codes.FailedPrecondition, "the save was made with prototype bundle %s; this cluster has %s: load it with the bundle it was made with",
-			h.BundleHash[:12], shortHashes(known))
+	var known bool
+	c.fsm.read(func(s *state) { known = c.knownBundle(s, h.BundleHash) })
+	if !known {
+		c.dropUpload(hash)
+		return nil, c.unknownBundle("the save was", h.BundleHash)
 	}
 	return &pb.SaveInfo{Sha256: hash, Size: uint64(len(data)), FormatVersion: h.Version, BundleHash: h.BundleHash}, nil
 }
@@ -159,14 +165,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-func shortHashes(hs []string) string {
-	var out []string
-	for _, h := range hs {
-		out = append(out, h[:min(12, len(h))])
-	}
-	return strings.Join(out, ", ")
 }
 
 // recordSave copies a stored save to a majority of controllers, then records it
@@ -225,7 +223,7 @@ func (c *Controller) replicateBlob(ctx context.Context, hash string, size int64)
 		}
 	}
 	if held < need {
-		return held, status.Errorf(codes.Unavailable, "the save reached only %d of the %d controllers a majority needs (%s); retry: the upload resumes", held, need, strings.Join(errs, "; "))
+		return held, status.Errorf(codes.Unavailable, "the upload reached only %d of the %d controllers a majority needs (%s); retry: the upload resumes", held, need, strings.Join(errs, "; "))
 	}
 	return held, nil
 }

@@ -306,7 +306,7 @@ func TestUnplaceableSurfaceSaysWhy(t *testing.T) {
 		return err
 	})
 	s := waitSurface(t, cl, "gleba", "a placement error", func(s *pb.Surface) bool { return s.PlacementError != "" })
-	if !strings.Contains(s.PlacementError, "n1 lacks prototype bundle 91c2beef") {
+	if !strings.Contains(s.PlacementError, "bundle mismatch: surface gleba needs bundle (91c2beef") || !strings.Contains(s.PlacementError, "node n1 has (aaaaaaaaaaaa") {
 		t.Fatalf("placement error %q does not name the missing bundle", s.PlacementError)
 	}
 }

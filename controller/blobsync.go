@@ -34,6 +34,12 @@ func (c *Controller) syncBlobs() {
 
 func (c *Controller) syncBlobsOnce() {
 	want := c.fsm.savedHashes()
+	for h, size := range c.fsm.bundleHashes() {
+		want[h] = size
+	}
+	if b := c.builtinBundle(); b != nil {
+		want[b.Hash] = b.Size
+	}
 	var addrs []string
 	if peers, err := c.peers(); err == nil {
 		for _, p := range peers {
@@ -48,7 +54,7 @@ func (c *Controller) syncBlobsOnce() {
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Minute)
 		if err := c.fetchBlob(ctx, h, validate.MaxSaveBytes, addrs); err != nil {
-			c.log.Warn("cannot fetch the content of a save yet", "sha256", h[:12], "err", err)
+			c.log.Warn("cannot fetch the content of a save or bundle yet", "sha256", h[:12], "err", err)
 		}
 		cancel()
 	}
@@ -64,4 +70,20 @@ func (c *Controller) syncBlobsOnce() {
 			c.blobs.Delete(h)
 		}
 	}
+}
+
+// dropUpload deletes an uploaded blob that was refused or is not kept, unless a
+// recorded save or bundle (or the built-in bundle) has the same content: the
+// same file sent as the wrong kind must not cost the cluster its copy.
+func (c *Controller) dropUpload(h string) {
+	if _, ok := c.fsm.savedHashes()[h]; ok {
+		return
+	}
+	if _, ok := c.fsm.bundleHashes()[h]; ok {
+		return
+	}
+	if b := c.builtinBundle(); b != nil && b.Hash == h {
+		return
+	}
+	c.blobs.Delete(h)
 }

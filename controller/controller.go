@@ -72,6 +72,9 @@ type Config struct {
 	// Catalog names the planets and built-in maps requests may ask for (the
 	// simulation's); empty accepts any well-formed name.
 	Catalog validate.Catalog
+	// Bundles reads uploaded prototype bundles and names the built-in one; nil
+	// refuses bundle uploads.
+	Bundles BundleFormat
 
 	// HeartbeatInterval is what nodes are told to use; LeaseTTL is how long the
 	// leader waits for a heartbeat before marking a node down.
@@ -258,6 +261,9 @@ func (c *Controller) start() error {
 	if c.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
 		return err
 	}
+	if err := c.storeBuiltinBundle(); err != nil {
+		return fmt.Errorf("store the built-in bundle: %w", err)
+	}
 	logs, err := raft.NewLogCache(1024, store)
 	if err != nil {
 		return err
@@ -338,6 +344,7 @@ func (c *Controller) start() error {
 	pb.RegisterAccessServiceServer(c.grpc, &accessAPI{c: c})
 	pb.RegisterSaveServiceServer(c.grpc, &saveAPI{c: c})
 	pb.RegisterBlobServiceServer(c.grpc, &blobAPI{c: c})
+	pb.RegisterBundleServiceServer(c.grpc, &bundleAPI{c: c})
 	pb.RegisterStatsServiceServer(c.grpc, &statsAPI{c: c})
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	reflection.Register(c.grpc)

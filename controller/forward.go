@@ -68,6 +68,10 @@ func init() {
 		pb.SaveService_GetSave_FullMethodName,
 		pb.SaveService_DeleteSave_FullMethodName,
 		pb.SaveService_PutSave_FullMethodName,
+		pb.BundleService_ListBundles_FullMethodName,
+		pb.BundleService_GetBundle_FullMethodName,
+		pb.BundleService_DeleteBundle_FullMethodName,
+		pb.BundleService_PutBundle_FullMethodName,
 	} {
 		leaderMethods[m] = true
 	}

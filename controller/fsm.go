@@ -53,6 +53,8 @@ type state struct {
 	// saves are the uploaded saves by name; their content is in the
 	// controllers' blob stores (fsm_saves.go).
 	saves map[string]*pb.SaveInfo
+	// bundles are the uploaded prototype bundles by name (fsm_bundles.go).
+	bundles map[string]*pb.BundleInfo
 	// access holds operator tokens, players, the audit log and chat (fsm_access.go).
 	access accessState
 }
@@ -65,6 +67,7 @@ func newState() *state {
 		bridges:     map[string]*pb.Bridge{},
 		dedup:       map[string]*pb.DedupEntry{},
 		saves:       map[string]*pb.SaveInfo{},
+		bundles:     map[string]*pb.BundleInfo{},
 		access:      newAccessState(),
 	}
 }
@@ -269,10 +272,11 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		nn := &pb.Node{
 			Id: n.Id, Address: n.Address, Capacity: proto.Clone(orEmpty(n.Capacity)).(*pb.NodeCapacity),
-			Labels: maps.Clone(n.Labels), Version: n.Version, Bundles: sortedUnique(n.Bundles),
+			Labels: maps.Clone(n.Labels), Version: n.Version, BundlesFixed: n.BundlesFixed,
 			Status: pb.NodeStatus_NODE_STATUS_UP, RegisteredUnixMs: now, StatusChangedUnixMs: now, ModifyIndex: index,
 			Process: n.Process,
 		}
+		nn.Bundles, nn.BundleNames = sortedBundles(n.Bundles, n.BundleNames)
 		old := s.nodes[n.Id]
 		if old != nil {
 			nn.Cordoned = old.Cordoned
@@ -352,6 +356,17 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		if save != nil {
 			sf.SaveSha256, sf.Map = save.Sha256, save.Name
+			switch {
+			case sf.BundleHash == "":
+				sf.BundleHash = save.BundleHash
+			case save.BundleHash != "" && save.BundleHash != sf.BundleHash:
+				names := s.bundleNames()
+				return fail(codes.InvalidArgument, "bundle mismatch: save %s was made with bundle %s, surface %s asks for bundle %s; leave out --bundle to use the save's",
+					save.Name, bundleLabel(names[save.BundleHash], save.BundleHash), in.Name, bundleLabel(names[sf.BundleHash], sf.BundleHash))
+			}
+		}
+		if n := s.nodes[sf.Pin]; n != nil && !s.nodeCanGet(n, sf.BundleHash) {
+			return fail(codes.InvalidArgument, "cannot pin surface %s to node %s: %s", sf.Name, n.Id, bundleMismatch(sf.Name, sf.BundleHash, n.Id, n.Bundles, s.bundleNames()))
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"
@@ -496,6 +511,10 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyPutSave(index, now, op.PutSave)
 	case *pb.Command_DeleteSave:
 		return s.applyDeleteSave(index, now, op.DeleteSave)
+	case *pb.Command_PutBundle:
+		return s.applyPutBundle(index, now, op.PutBundle)
+	case *pb.Command_DeleteBundle:
+		return s.applyDeleteBundle(index, now, op.DeleteBundle)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
@@ -601,6 +620,9 @@ func (s *state) toProto() *pb.ClusterState {
 	for _, n := range sortedKeys(s.saves) {
 		out.Saves = append(out.Saves, s.saves[n])
 	}
+	for _, n := range sortedKeys(s.bundles) {
+		out.Bundles = append(out.Bundles, s.bundles[n])
+	}
 	if s.droppedUpTo > 0 {
 		// The first kept event tells a restored FSM what was dropped; keep it
 		// explicit so an empty event list after a drop is not mistaken for "all".
@@ -641,6 +663,9 @@ func stateFromProto(p *pb.ClusterState) (*state, error) {
 	for _, sv := range p.Saves {
 		s.saves[sv.Name] = sv
 	}
+	for _, b := range p.Bundles {
+		s.bundles[b.Name] = b
+	}
 	s.access = accessFromProto(p.Access)
 	return s, nil
 }
@@ -655,6 +680,7 @@ func (s *state) clone() *state {
 	c.events = slices.Clone(s.events)
 	c.dedup = maps.Clone(s.dedup)
 	c.saves = maps.Clone(s.saves)
+	c.bundles = maps.Clone(s.bundles)
 	c.access = s.access.clone()
 	c.dedupOrder = slices.Clone(s.dedupOrder[s.dedupHead:])
 	c.dedupHead = 0

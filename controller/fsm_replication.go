@@ -261,8 +261,8 @@ func (s *state) canHost(sf *pb.Surface, node string, now int64) (codes.Code, str
 		return fail(codes.InvalidArgument, "node %s is down", node)
 	case n.Cordoned:
 		return fail(codes.InvalidArgument, "node %s is cordoned", node)
-	case sf.BundleHash != "" && !slices.Contains(n.Bundles, sf.BundleHash):
-		return fail(codes.InvalidArgument, "node %s lacks prototype bundle %s that surface %s needs", node, short(sf.BundleHash), sf.Name)
+	case !s.nodeCanGet(n, sf.BundleHash):
+		return fail(codes.InvalidArgument, "%s", bundleMismatch(sf.Name, sf.BundleHash, node, n.Bundles, s.bundleNames()))
 	}
 	if r := activeRefusal(sf, node, now); r != "" {
 		return fail(codes.InvalidArgument, "node %s cannot take surface %s: %s", node, sf.Name, r)

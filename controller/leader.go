@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -287,7 +288,13 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 	}
 	var nodes []*pb.Node
 	var surfaces []*pb.Surface
+	var uploaded []string
+	var bundleNames map[string]string
 	c.fsm.read(func(s *state) {
+		bundleNames = s.bundleNames()
+		for _, n := range sortedKeys(s.bundles) {
+			uploaded = append(uploaded, s.bundles[n].Hash)
+		}
 		nodes = make([]*pb.Node, 0, len(s.nodes))
 		for _, n := range s.nodes {
 			nodes = append(nodes, n)
@@ -310,9 +317,13 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		st.Nodes = append(st.Nodes, scheduler.Node{
 			ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
 			MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
-			Bundles:   n.Bundles, // read-only in the scheduler
+			Bundles: n.Bundles, BundleNames: bundleNames, // read-only in the scheduler
 			Unhealthy: nodeHealth(live[n.Id].shards),
 		})
+		if !n.BundlesFixed && len(uploaded) > 0 {
+			// The node fetches any bundle the cluster has.
+			st.Nodes[len(st.Nodes)-1].Bundles = sortedUnique(append(slices.Clone(n.Bundles), uploaded...))
+		}
 	}
 	for _, sf := range surfaces {
 		a := sf.GetAssignment()

@@ -38,7 +38,7 @@ func playServer(t *testing.T, batch uint32) (pb.ShardServiceClient, *playAPI, *s
 		t.Fatal(err)
 	}
 	sh.Start()
-	n := &Node{cfg: Config{HashEvery: 60, PlayerBatchTicks: batch}, id: "test-node", log: slog.New(slog.DiscardHandler), bundle: b,
+	n := &Node{cfg: Config{HashEvery: 60, PlayerBatchTicks: batch}, id: "test-node", log: slog.New(slog.DiscardHandler), bundles: &bundleSet{builtin: b, byHash: map[string]*sim.Bundle{b.Hash(): b}},
 		shards: map[string]*hosted{"s": {name: "s", epoch: 1, role: pb.ShardRole_SHARD_ROLE_PRIMARY, sh: sh}}}
 	api := &playAPI{n: n}
 	srv := grpc.NewServer()

@@ -65,6 +65,10 @@ type Config struct {
 	// node loads (sim.DefaultMaxStateBytes when 0): a larger one is refused
 	// before it is inflated.
 	MaxStateBytes int64
+	// BundlesFixed makes the node run only the prototype bundles it holds (the
+	// built-in one and those fetched before) instead of fetching a surface's
+	// bundle from the controllers.
+	BundlesFixed bool
 	// PlayerBatchTicks is how many confirmed ticks a player's stream gathers into
 	// one message (2); 1 sends every tick on its own. A player who has just acted
 	// gets every tick as soon as it is confirmed, so only other players' actions
@@ -116,11 +120,12 @@ type Node struct {
 	ln    net.Listener
 	creds credentials.TransportCredentials
 	// blobs caches the saves this node fetched from the controllers.
-	blobs   *blobstore.Store
-	ctl     *ctlclient.Client
-	grpc    *grpc.Server
-	shMet   *shard.Metrics
-	bundle  *sim.Bundle
+	blobs *blobstore.Store
+	ctl   *ctlclient.Client
+	grpc  *grpc.Server
+	shMet *shard.Metrics
+	// bundles are the prototype bundles this node holds (bundles.go).
+	bundles *bundleSet
 	bridges *bridgeSet
 	// process names this run of the node: registering with a new one tells the
 	// controllers the previous run ended, so its primaries go to synced standbys.
@@ -246,7 +251,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{}, bundle: sim.DefaultBundle(),
+	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{},
 		replConns: map[string]*grpc.ClientConn{}, process: strings.TrimPrefix(ctlclient.NewRequestID(), "req-")}
 	ok := false
 	defer func() {
@@ -308,6 +313,11 @@ func New(cfg Config) (*Node, error) {
 	if n.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
 		return nil, err
 	}
+	bstore, err := blobstore.Open(filepath.Join(cfg.DataDir, "bundles"))
+	if err != nil {
+		return nil, err
+	}
+	n.bundles = newBundleSet(sim.DefaultBundle(), bstore)
 	n.shMet = shard.NewMetrics(cfg.Metrics)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout)
 	defer cancel()
@@ -379,8 +389,12 @@ func (n *Node) RCONAddr() string {
 func (n *Node) register(ctx context.Context) error {
 	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
 		Id: n.id, Address: n.cfg.Advertise, Capacity: &pb.NodeCapacity{Cores: n.cfg.Cores, MaxSurfaces: n.cfg.MaxSurfaces},
-		Labels: n.cfg.Labels, Version: n.cfg.Version, Bundles: []string{n.bundle.Hash()}, Process: n.process,
+		Labels: n.cfg.Labels, Version: n.cfg.Version, BundlesFixed: n.cfg.BundlesFixed, Process: n.process,
 	}}
+	for _, b := range n.bundles.held() {
+		req.Node.Bundles = append(req.Node.Bundles, b.Hash())
+		req.Node.BundleNames = append(req.Node.BundleNames, b.Name)
+	}
 	var res *pb.RegisterResponse
 	sent := n.cfg.Now()
 	err := n.ctl.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {

@@ -129,9 +129,14 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	if sh == nil {
 		return a.redirect(ss, hello.Surface)
 	}
-	if hello.BundleHash != "" && hello.BundleHash != a.n.bundle.Hash() {
-		return status.Errorf(codes.FailedPrecondition, "your prototype bundle %s differs from the surface's %s: use the same Starlane build or bundle",
-			short(hello.BundleHash), a.n.bundle.ShortHash())
+	bundle := a.n.surfaceBundle(hello.Surface)
+	if hello.BundleHash != "" && hello.BundleHash != bundle.Hash() {
+		client := "(" + short(hello.BundleHash) + "…)"
+		if hello.BundleName != "" {
+			client = "'" + hello.BundleName + "' " + client
+		}
+		return status.Errorf(codes.FailedPrecondition, "bundle mismatch: surface %s runs bundle %s, your client has %s: play with the surface's bundle",
+			hello.Surface, bundleLabel(bundle), client)
 	}
 	name, err := a.n.gate.admit(hello)
 	if err != nil {
@@ -153,7 +158,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	defer cancel()
 
 	w := &pb.Welcome{Surface: hello.Surface, PlayerId: se.Player(), StartTick: j.Start, Resumed: j.Checkpoint == nil,
-		Ups: 60, HashEvery: a.n.cfg.HashEvery, Node: a.n.id, BundleHash: a.n.bundle.Hash(), Peers: a.n.peers(hello.Surface)}
+		Ups: 60, HashEvery: a.n.cfg.HashEvery, Node: a.n.id, BundleHash: bundle.Hash(), Peers: a.n.peers(hello.Surface)}
 	if j.Checkpoint != nil {
 		w.StartHash, w.CheckpointBytes = j.Checkpoint.Hash, uint64(len(j.Checkpoint.Data))
 	} else if h, ok := sh.HashAt(j.Start); ok {

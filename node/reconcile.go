@@ -301,10 +301,10 @@ func (n *Node) teardown(h *hosted) {
 	}
 }
 
-// shardConfig is the shard configuration of a surface on this node.
-func (n *Node) shardConfig(a *pb.NodeAssignment) shard.Config {
+// shardConfig is the shard configuration of a surface on this node, which
+// runs with prototype bundle b.
+func (n *Node) shardConfig(a *pb.NodeAssignment, b *sim.Bundle) shard.Config {
 	sf := a.Surface
-	b := n.bundle
 	return shard.Config{
 		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: a.Epoch,
 		CheckpointEvery: n.cfg.CheckpointEvery, HashEvery: uint64(n.cfg.HashEvery), Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
@@ -315,20 +315,12 @@ func (n *Node) shardConfig(a *pb.NodeAssignment) shard.Config {
 			}
 			return s, nil
 		},
-		New: func() (shard.Simulation, error) { return n.newSurface(sf) },
+		New: func() (shard.Simulation, error) { return n.newSurface(sf, b) },
 		JoinInput: func(_ uint32, name string) []byte {
 			return sim.EncodeAction(sim.Action{Kind: sim.ActJoin, Name: name})
 		},
 		LeaveInput: func(uint32) []byte { return sim.EncodeAction(sim.Action{Kind: sim.ActLeave}) },
 	}
-}
-
-func (n *Node) checkBundle(sf *pb.Surface) error {
-	if want := sf.GetBundleHash(); want != "" && want != n.bundle.Hash() {
-		return &refusal{fmt.Sprintf("node %s lacks prototype bundle %s (it has %s); give the node that bundle or let the surface run elsewhere",
-			n.id, short(want), n.bundle.ShortHash())}
-	}
-	return nil
 }
 
 // openShard checks that this node can run the surface and opens its shard as
@@ -341,20 +333,22 @@ func (n *Node) openShard(a *pb.NodeAssignment) (*shard.Shard, error) {
 
 // openPrimary opens the primary; fresh allows starting from the map.
 func (n *Node) openPrimary(a *pb.NodeAssignment, fresh bool) (*shard.Shard, error) {
-	if err := n.checkBundle(a.Surface); err != nil {
+	b, err := n.bundleFor(a.Surface)
+	if err != nil {
 		return nil, err
 	}
-	cfg := n.shardConfig(a)
+	cfg := n.shardConfig(a, b)
 	cfg.Term, cfg.Fresh = a.Surface.GetAssignment().GetPrimarySince(), fresh
 	return shard.Open(cfg)
 }
 
 // openStandby checks that this node can keep a copy of the surface and opens it.
 func (n *Node) openStandby(a *pb.NodeAssignment) (*shard.Shard, error) {
-	if err := n.checkBundle(a.Surface); err != nil {
+	b, err := n.bundleFor(a.Surface)
+	if err != nil {
 		return nil, err
 	}
-	cfg := n.shardConfig(a)
+	cfg := n.shardConfig(a, b)
 	cfg.New = func() (shard.Simulation, error) { return nil, shard.ErrNoState }
 	if at := n.cfg.TamperStandbyAt; at != 0 {
 		load := cfg.Load
@@ -371,11 +365,11 @@ func (n *Node) openStandby(a *pb.NodeAssignment) (*shard.Shard, error) {
 
 // newSurface creates a surface's first state from its map: a built-in map, or a
 // save the controllers keep by hash. A node never opens a path a request named.
-func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
+func (n *Node) newSurface(sf *pb.Surface, b *sim.Bundle) (shard.Simulation, error) {
 	if sf.SaveSha256 == "" {
 		for _, m := range sim.Maps() {
 			if m.Name == sf.Map {
-				return sim.NewMap(n.bundle, sf.Map, sf.Seed, sf.Name)
+				return sim.NewMap(b, sf.Map, sf.Seed, sf.Name)
 			}
 		}
 		return nil, &refusal{fmt.Sprintf("surface %s names map %s, which is not a built-in map of node %s (saves are sent as content: re-create it with starlane surface create --map FILE)",
@@ -391,10 +385,10 @@ func (n *Node) newSurface(sf *pb.Surface) (shard.Simulation, error) {
 	if err != nil {
 		return nil, &refusal{fmt.Sprintf("node %s cannot load the save %s: %v", n.id, sf.Map, err)}
 	}
-	if info.BundleHash != n.bundle.Hash() {
-		return nil, &refusal{fmt.Sprintf("the save %s was made with prototype bundle %s, node %s has %s", sf.Map, short(info.BundleHash), n.id, n.bundle.ShortHash())}
+	if info.BundleHash != b.Hash() {
+		return nil, &refusal{fmt.Sprintf("bundle mismatch: the save %s was made with bundle (%s…), surface %s runs %s", sf.Map, short(info.BundleHash), sf.Name, bundleLabel(b))}
 	}
-	s, err := sim.LoadLimited(n.bundle, bytes.NewReader(data), n.maxState())
+	s, err := sim.LoadLimited(b, bytes.NewReader(data), n.maxState())
 	if err != nil {
 		return nil, &refusal{fmt.Sprintf("node %s cannot load the save %s: %v", n.id, sf.Map, err)}
 	}

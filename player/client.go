@@ -177,7 +177,7 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 		stream, err := pb.NewShardServiceClient(c.conn).Play(sctx)
 		if err == nil {
 			err = stream.Send(&pb.PlayRequest{Epoch: 0, Msg: &pb.PlayRequest_Hello{Hello: &pb.Hello{
-				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), ClientVersion: c.opts.Version,
+				Surface: c.opts.Surface, PlayerName: c.opts.Name, ResumeTick: resume, BundleHash: c.bundle.Hash(), BundleName: c.bundle.Name, ClientVersion: c.opts.Version,
 				Ticket: tk}}})
 		}
 		var first *pb.PlayResponse

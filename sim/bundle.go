@@ -486,6 +486,16 @@ func LoadBundle(r io.Reader) (*Bundle, error) {
 	return &b, nil
 }
 
+// CanonicalJSON returns the bytes the content hash is the sha256 of: a bundle
+// stored in this form is addressed by its Hash.
+func (b *Bundle) CanonicalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // WriteJSON writes the bundle in its canonical JSON form.
 func (b *Bundle) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/player"
@@ -142,7 +143,11 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 			out.Ticks = ticks
 			for _, r := range results {
 				if r.err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
+					err := r.err
+					if st, ok := status.FromError(err); ok {
+						err = errors.New(st.Message()) // the node's words, not gRPC's framing
+					}
+					errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 				}
 				out.Desyncs += r.st.Desyncs
 				out.Actions += r.st.Actions

@@ -75,6 +75,7 @@ on loopback addresses.`,
 			cfg.Metrics = reg
 			cfg.Catalog = validate.Catalog{Planets: sim.PlanetNames(), Maps: builtinMaps(), SaveVersion: sim.SaveVersion,
 				Bundles: []string{sim.DefaultBundle().Hash()}}
+			cfg.Bundles = simBundles{}
 			// A rebuilding controller asks its peers to drop it with the admin
 			// token it was given (firstAdminToken keeps --admin-token only for a
 			// new cluster).

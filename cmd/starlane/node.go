@@ -15,16 +15,20 @@ import (
 )
 
 type nodeJSON struct {
-	ID            string            `json:"id"`
-	Address       string            `json:"address"`
-	Status        string            `json:"status"`
-	Cordoned      bool              `json:"cordoned"`
-	Version       string            `json:"version"`
-	Labels        map[string]string `json:"labels"`
-	Bundles       []string          `json:"bundles"`
-	MaxSurfaces   uint32            `json:"max_surfaces"`
-	Cores         uint32            `json:"cores"`
-	LastHeartbeat int64             `json:"last_heartbeat_unix_ms"`
+	ID       string            `json:"id"`
+	Address  string            `json:"address"`
+	Status   string            `json:"status"`
+	Cordoned bool              `json:"cordoned"`
+	Version  string            `json:"version"`
+	Labels   map[string]string `json:"labels"`
+	Bundles  []string          `json:"bundles"`
+	// BundleNames name Bundles, in their order ("" where the node sent none);
+	// BundlesFixed: the node runs only those and fetches no other.
+	BundleNames   []string `json:"bundle_names"`
+	BundlesFixed  bool     `json:"bundles_fixed"`
+	MaxSurfaces   uint32   `json:"max_surfaces"`
+	Cores         uint32   `json:"cores"`
+	LastHeartbeat int64    `json:"last_heartbeat_unix_ms"`
 	// Stale is set for a node listed up that has missed two heartbeats.
 	Stale          bool  `json:"stale"`
 	HeartbeatAgeMS int64 `json:"heartbeat_age_ms"`
@@ -86,7 +90,7 @@ func shardToJSON(s *pb.ShardStats) shardJSON {
 
 func toNodeJSON(n *pb.Node) nodeJSON {
 	out := nodeJSON{ID: n.Id, Address: n.Address, Status: statusName(n.Status), Cordoned: n.Cordoned, Version: n.Version,
-		Labels: n.Labels, Bundles: n.Bundles, MaxSurfaces: n.GetCapacity().GetMaxSurfaces(), Cores: n.GetCapacity().GetCores(),
+		Labels: n.Labels, Bundles: n.Bundles, BundlesFixed: n.BundlesFixed, MaxSurfaces: n.GetCapacity().GetMaxSurfaces(), Cores: n.GetCapacity().GetCores(),
 		LastHeartbeat: n.LastHeartbeatUnixMs, Stale: n.Stale, HeartbeatAgeMS: n.HeartbeatAgeMs, Health: n.Health, Shards: []shardJSON{}}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
@@ -94,6 +98,8 @@ func toNodeJSON(n *pb.Node) nodeJSON {
 	if out.Bundles == nil {
 		out.Bundles = []string{}
 	}
+	out.BundleNames = make([]string, len(out.Bundles))
+	copy(out.BundleNames, n.BundleNames)
 	for _, s := range n.Shards {
 		out.Shards = append(out.Shards, shardToJSON(s))
 	}
@@ -190,7 +196,7 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 				sort.Strings(labels)
 				fmt.Fprintf(w, "node:       %s\naddress:    %s\nstatus:     %s\ncordoned:   %v\nversion:    %s\ncapacity:   %d cores, max %d surfaces\nlabels:     %s\nbundles:    %s\nheartbeat:  %s\n",
 					out.ID, out.Address, out.Status, out.Cordoned, out.Version, out.Cores, out.MaxSurfaces,
-					strings.Join(labels, " "), strings.Join(out.Bundles, " "), ago(out.LastHeartbeat))
+					strings.Join(labels, " "), nodeBundles(out), ago(out.LastHeartbeat))
 				if out.Health != "" {
 					fmt.Fprintf(w, "health:     unhealthy (%s): takes no new surfaces or standbys until its shards write again\n", out.Health)
 				}
@@ -232,4 +238,21 @@ func ago(unixMS int64) string {
 	}
 	d := time.Since(time.UnixMilli(unixMS)).Round(100 * time.Millisecond)
 	return d.String() + " ago"
+}
+
+// nodeBundles lists a node's bundles for humans: name (hash prefix), and
+// whether it fetches others.
+func nodeBundles(n nodeJSON) string {
+	var out []string
+	for i, h := range n.Bundles {
+		label := h[:min(12, len(h))]
+		if n.BundleNames[i] != "" {
+			label = n.BundleNames[i] + " (" + label + ")"
+		}
+		out = append(out, label)
+	}
+	if n.BundlesFixed {
+		return strings.Join(out, ", ") + "; fixed (fetches no other)"
+	}
+	return strings.Join(out, ", ") + "; fetches others from the controllers"
 }

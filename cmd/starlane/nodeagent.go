@@ -45,6 +45,7 @@ func (a *agentFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&a.cfg.StandbyLostAfter, "standby-lost-after", time.Second, "a synced standby reports its primary lost after its replication stream has been broken or silent this long (faster failover than the lease)")
 	f.DurationVar(&a.cfg.StandbyDropAfter, "standby-drop-after", time.Second, "a primary asks to drop a synced standby that has been disconnected or far behind this long, so it stops waiting for it")
 	f.DurationVar(&a.cfg.HandoffTimeout, "handoff-timeout", 2*time.Second, "how long a primary stays stopped in a live move waiting for the target to hold its last tick")
+	f.BoolVar(&a.cfg.BundlesFixed, "fixed-bundles", false, "run only the prototype bundles this node holds (the built-in one and those fetched before) instead of fetching a surface's bundle from the controllers")
 	f.Int64Var(&a.cfg.MaxStateBytes, "max-state-bytes", sim.DefaultMaxStateBytes, "refuse a save or checkpoint whose decompressed state is larger (a decompression bomb is refused before it is inflated)")
 	f.StringVar(&a.cfg.RCONBind, "rcon-bind", "", "serve the admin console over Source RCON on this address, e.g. 127.0.0.1:27015 (needs --rcon-password-file); off when empty")
 	f.StringVar(&a.rconPasswordFile, "rcon-password-file", "", "file holding the RCON console's password")

@@ -223,26 +223,51 @@ func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []b
 	sum := sha256.Sum256(data)
 	start := &pb.UploadSaveStart{RequestId: ctlclient.NewRequestID(), Name: name, Sha256: hex.EncodeToString(sum[:]), Size: uint64(len(data)),
 		Tick: info.Tick, Surface: info.Name, Planet: info.Planet}
-	var done *pb.UploadSaveDone
+	last, err := uploadBlob(ctx, cl, "upload "+name, data,
+		func(ctx context.Context, cc *grpc.ClientConn) (grpc.BidiStreamingClient[pb.UploadSaveRequest, pb.UploadSaveResponse], error) {
+			return pb.NewSaveServiceClient(cc).UploadSave(ctx)
+		},
+		&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Start{Start: start}},
+		func(c []byte) *pb.UploadSaveRequest {
+			return &pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Chunk{Chunk: c}}
+		},
+		func(m *pb.UploadSaveResponse) uint64 { return m.GetReady().GetOffset() }, w)
+	if err != nil {
+		return nil, err
+	}
+	if last.GetDone() == nil {
+		return nil, status.Error(codes.Internal, "the controller ended the upload without an answer")
+	}
+	return last.GetDone(), nil
+}
+
+// uploadBlob runs the resumable upload exchange saves and bundles share: send
+// start, read the offset the controller already holds from the ready answer,
+// send the rest in 1 MiB chunks with a progress bar on w, and return the
+// controller's last answer.
+func uploadBlob[Req, Resp any](ctx context.Context, cl *ctlclient.Client, what string, data []byte,
+	open func(context.Context, *grpc.ClientConn) (grpc.BidiStreamingClient[Req, Resp], error),
+	start *Req, chunk func([]byte) *Req, offset func(*Resp) uint64, w io.Writer) (*Resp, error) {
+	var last *Resp
 	err := cl.Do(ctx, func(actx context.Context, cc *grpc.ClientConn) error {
-		st, err := pb.NewSaveServiceClient(cc).UploadSave(streamCtx(ctx, actx))
+		st, err := open(streamCtx(ctx, actx), cc)
 		if err != nil {
 			return err
 		}
-		if err := st.Send(&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Start{Start: start}}); err != nil {
-			return recvErr(st, err)
+		if err := st.Send(start); err != nil {
+			return recvErr(st, err, new(Resp))
 		}
 		m, err := st.Recv()
 		if err != nil {
 			return err
 		}
-		off := int(m.GetReady().GetOffset())
-		p := newTransferBar(w, "upload "+name, len(data))
+		off := int(offset(m))
+		p := newTransferBar(w, what, len(data))
 		p.set(off)
 		for off < len(data) {
 			end := min(off+1<<20, len(data))
-			if err := st.Send(&pb.UploadSaveRequest{Msg: &pb.UploadSaveRequest_Chunk{Chunk: data[off:end]}}); err != nil {
-				return recvErr(st, err)
+			if err := st.Send(chunk(data[off:end])); err != nil {
+				return recvErr(st, err, new(Resp))
 			}
 			off = end
 			p.set(off)
@@ -251,18 +276,11 @@ func uploadSave(ctx context.Context, cl *ctlclient.Client, name string, data []b
 			return err
 		}
 		p.note("checking and copying to a majority of controllers")
-		m, err = st.Recv()
+		last, err = st.Recv()
 		p.end()
-		if err != nil {
-			return err
-		}
-		done = m.GetDone()
-		if done == nil {
-			return status.Error(codes.Internal, "the controller ended the upload without an answer")
-		}
-		return nil
+		return err
 	})
-	return done, err
+	return last, err
 }
 
 // streamCtx is the context of a long transfer: the whole command's deadline
@@ -274,10 +292,11 @@ func streamCtx(outer, try context.Context) context.Context {
 	return outer
 }
 
-// recvErr returns the status that ended a stream whose Send failed.
-func recvErr(st grpc.ClientStream, sendErr error) error {
+// recvErr returns the status that ended a stream whose Send failed; into
+// receives a message the stream may still hold.
+func recvErr(st grpc.ClientStream, sendErr error, into any) error {
 	if errors.Is(sendErr, io.EOF) {
-		if err := st.RecvMsg(new(pb.UploadSaveResponse)); err != nil {
+		if err := st.RecvMsg(into); err != nil {
 			return err
 		}
 	}
@@ -306,7 +325,7 @@ func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size u
 				return err
 			}
 			if uint64(buf.Len()+len(m.Data)) > size {
-				return fmt.Errorf("the controller sent more than the save's %d bytes", size)
+				return fmt.Errorf("the controller sent more than the %d bytes announced", size)
 			}
 			buf.Write(m.Data)
 			p.set(buf.Len())
@@ -317,7 +336,7 @@ func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size u
 		return err
 	}
 	if sum := sha256.Sum256(buf.Bytes()); hex.EncodeToString(sum[:]) != hash {
-		return fmt.Errorf("the downloaded save does not match its sha256 %s", hash[:12])
+		return fmt.Errorf("the downloaded content does not match its sha256 %s", hash[:12])
 	}
 	return writeFileAtomic(file, buf.Bytes())
 }

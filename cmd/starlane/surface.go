@@ -147,7 +147,7 @@ func newSurfaceCmd() *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create a surface; the scheduler places it on a node",
 		Example: `  starlane surface create nauvis --map megabase-10k --seed 42 --replicas 2
-  starlane surface create gleba --node n2 --bundle 91c2...`,
+  starlane surface create gleba --node n2 --bundle space-age`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var upload []byte
@@ -158,6 +158,7 @@ func newSurfaceCmd() *cobra.Command {
 			if fromSave != "" {
 				mapName = ""
 			}
+			bundleHash := ""
 			if fromSave == "" && !isBuiltinMap(mapName) {
 				// A save file is uploaded first: the controllers keep it by hash
 				// and nodes fetch it from them, so it need not exist on any node.
@@ -165,13 +166,12 @@ func newSurfaceCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if bundle == "" {
-					bundle = info.BundleHash
-				}
+				bundleHash = info.BundleHash
 				upload, uploadInfo = data, info
 			}
-			if bundle == "" {
-				bundle = sim.DefaultBundle().Hash()
+			if bundle == "" && bundleHash == "" && fromSave == "" {
+				// A built-in map runs with this build's bundle; a save names its own.
+				bundleHash = sim.DefaultBundle().Hash()
 			}
 			mode, err := parseStandbyMode(standbyMode)
 			if err != nil {
@@ -180,7 +180,7 @@ func newSurfaceCmd() *cobra.Command {
 			rid := ctlclient.NewRequestID()
 			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
 				req := &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, BundleHash: bundle, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave}
+					Map: mapName, Bundle: bundle, BundleHash: bundleHash, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave}
 				if upload != nil {
 					up, err := uploadSave(ctx, cl, saveNameOf(mapName), upload, uploadInfo, cmd.ErrOrStderr())
 					if err != nil {
@@ -214,7 +214,7 @@ func newSurfaceCmd() *cobra.Command {
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
 	cf.StringVar(&node, "node", "", "pin the primary to this node")
 	cf.StringVar(&planet, "planet", "nauvis", "planet type")
-	cf.StringVar(&bundle, "bundle", "", "prototype bundle hash the surface runs with (default: the save's, or this build's default bundle)")
+	cf.StringVar(&bundle, "bundle", "", "prototype bundle the surface runs with, by name or hash (see `starlane bundle list`; default: the save's, or the built-in bundle)")
 
 	list := &cobra.Command{
 		Use:   "list",

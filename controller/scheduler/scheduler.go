@@ -5,6 +5,7 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -26,8 +27,10 @@ type Node struct {
 	MaxSurfaces int
 	// Cores gives the node Cores*TickBudgetUS of tick time; 0 counts as 1.
 	Cores int
-	// Bundles are the prototype bundle hashes the node has.
+	// Bundles are the prototype bundle hashes the node has or can fetch.
 	Bundles []string
+	// BundleNames names bundle hashes for messages (read-only, may be shared).
+	BundleNames map[string]string
 	// Unhealthy says why the node should take no new copies (its disk is full);
 	// "" = healthy. The copies it has stay: a failed primary's synced standby takes
 	// over through promotion, and the node resumes the others once it has room.
@@ -181,7 +184,7 @@ func exclusion(l *nodeLoad, s *Surface, taken []string) string {
 	case n.Cordoned:
 		return n.ID + " is cordoned"
 	case s.Bundle != "" && !l.bundles[s.Bundle]:
-		return fmt.Sprintf("%s lacks prototype bundle %s", n.ID, short(s.Bundle))
+		return BundleMismatch(s.Name, s.Bundle, n)
 	case slices.Contains(taken, n.ID):
 		return n.ID + " already hosts a copy"
 	case s.Refused[n.ID] != "":
@@ -528,7 +531,7 @@ func (k *Checker) Check(c Change) error {
 		case n.Cordoned && !allowCordoned:
 			return fmt.Errorf("node %s is cordoned", id)
 		case sf.Bundle != "" && !slices.Contains(n.Bundles, sf.Bundle):
-			return fmt.Errorf("node %s lacks prototype bundle %s", id, short(sf.Bundle))
+			return errors.New(BundleMismatch(sf.Name, sf.Bundle, n))
 		case sf.Refused[id] != "":
 			return fmt.Errorf("node %s refused surface %s: %s", id, sf.Name, sf.Refused[id])
 		}
@@ -561,4 +564,25 @@ func (k *Checker) Check(c Change) error {
 		}
 	}
 	return nil
+}
+
+// BundleMismatch is the game-style message for a node that cannot run a
+// surface's prototype bundle; it names both sides ("bundle mismatch: surface
+// nauvis needs bundle 'space-age' (3f2a…), node n2 has 'vanilla' (9c1d…)").
+func BundleMismatch(surface, need string, n *Node) string {
+	label := func(h string) string {
+		if name := n.BundleNames[h]; name != "" {
+			return "'" + name + "' (" + short(h) + ")"
+		}
+		return "(" + short(h) + ")"
+	}
+	has := "no bundle"
+	if len(n.Bundles) > 0 {
+		var hs []string
+		for _, h := range n.Bundles {
+			hs = append(hs, label(h))
+		}
+		has = strings.Join(hs, ", ")
+	}
+	return fmt.Sprintf("bundle mismatch: surface %s needs bundle %s, node %s has %s", surface, label(need), n.ID, has)
 }

@@ -120,10 +120,11 @@ func TestSchedule(t *testing.T) {
 			errHas: "pinned node n1 cannot run it: n1 is down",
 		},
 		{
-			name:   "no node has the bundle",
-			state:  State{Nodes: []Node{{ID: "n1", Up: true, Bundles: []string{"aaaa"}}}, Surfaces: []Surface{{Name: "a", Replicas: 1, Bundle: "bbbb"}}},
+			name: "no node has the bundle",
+			state: State{Nodes: []Node{{ID: "n1", Up: true, Bundles: []string{"aaaa"}, BundleNames: map[string]string{"aaaa": "vanilla", "bbbb": "space-age"}}},
+				Surfaces: []Surface{{Name: "a", Replicas: 1, Bundle: "bbbb"}}},
 			want:   []Change{{Surface: "a"}},
-			errHas: "n1 lacks prototype bundle bbbb",
+			errHas: "bundle mismatch: surface a needs bundle 'space-age' (bbbb), node n1 has 'vanilla' (aaaa)",
 		},
 		{
 			name:  "bundle picks the node that has it",

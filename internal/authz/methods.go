@@ -1,7 +1,7 @@
 package authz
 
 // OperatorMethods is the one table of the operator role each ClusterService,
-// AccessService, SaveService and StatsService method needs (docs/api-limits.md shows it). A method missing
+// AccessService, SaveService, BundleService and StatsService method needs (docs/api-limits.md shows it). A method missing
 // here is refused to everyone, so a new RPC is closed until someone decides.
 var OperatorMethods = map[string]OpRole{
 	// Reads.
@@ -20,6 +20,8 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "WatchChat":         OpRead,
 	saveSvc + "ListSaves":           OpRead,
 	saveSvc + "GetSave":             OpRead,
+	bundleSvc + "ListBundles":       OpRead,
+	bundleSvc + "GetBundle":         OpRead,
 	statsSvc + "WatchStats":         OpRead,
 
 	// Operating the factory: create, move, drain, bridges, players.
@@ -36,6 +38,8 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "PostChat":            OpOperate,
 	saveSvc + "UploadSave":            OpOperate,
 	saveSvc + "PutSave":               OpOperate, // the uploader's, forwarded by the controller it uploaded to
+	bundleSvc + "UploadBundle":        OpOperate,
+	bundleSvc + "PutBundle":           OpOperate, // as PutSave
 
 	// Administration: tokens, the join token, snapshots, membership, deletes.
 	cluster + "GetJoinToken":        OpAdmin,
@@ -49,6 +53,7 @@ var OperatorMethods = map[string]OpRole{
 	accessSvc + "RevokeToken":       OpAdmin,
 	accessSvc + "SetAccessSettings": OpAdmin,
 	saveSvc + "DeleteSave":          OpAdmin,
+	bundleSvc + "DeleteBundle":      OpAdmin,
 
 	// No token: a joining controller holds a controller certificate (TLS) and
 	// no token; a player proves itself with its player key.

@@ -179,7 +179,7 @@ func (t Tokens) Check(token, method string) (Caller, error) {
 	need, known := OperatorMethods[method]
 	short := shortMethod(method)
 	if !known {
-		if strings.HasPrefix(method, cluster) || strings.HasPrefix(method, accessSvc) || strings.HasPrefix(method, saveSvc) || strings.HasPrefix(method, statsSvc) {
+		if strings.HasPrefix(method, cluster) || strings.HasPrefix(method, accessSvc) || strings.HasPrefix(method, saveSvc) || strings.HasPrefix(method, bundleSvc) || strings.HasPrefix(method, statsSvc) {
 			return Caller{}, status.Errorf(codes.PermissionDenied, "%s has no operator role assigned; nobody may call it", short)
 		}
 		// Not an operator method (NodeService, BlobService between controllers

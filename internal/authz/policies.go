@@ -12,6 +12,7 @@ const (
 	replication = "/starlane.v1.ReplicationService/"
 	saveSvc     = "/starlane.v1.SaveService/"
 	blobSvc     = "/starlane.v1.BlobService/"
+	bundleSvc   = "/starlane.v1.BundleService/"
 	health      = "/grpc.health.v1.Health/"
 	reflectV1   = "/grpc.reflection.v1.ServerReflection/"
 	reflectV1a  = "/grpc.reflection.v1alpha.ServerReflection/"
@@ -46,6 +47,8 @@ var Controller = Policy{
 	accessSvc + "WatchChat":   {operator, controller, node},
 	saveSvc:                   {operator, controller},
 	saveSvc + "PutSave":       {controller},
+	bundleSvc:                 {operator, controller},
+	bundleSvc + "PutBundle":   {controller},
 	blobSvc + "FetchBlob":     {controller, node, operator},
 	blobSvc + "WantBlob":      {controller},
 	statsSvc:                  {operator, controller},

@@ -153,6 +153,28 @@ func (c Checker) Request(req any) error {
 		return first(RequestID(r.RequestId), Name("name", r.Name))
 	case *pb.PutSaveRequest:
 		return first(RequestID(r.RequestId), saveInfo(r.Save))
+	// BundleService.
+	case *pb.GetBundleRequest:
+		return BundleRef("name", r.Name, true)
+	case *pb.DeleteBundleRequest:
+		return first(RequestID(r.RequestId), BundleRef("name", r.Name, true))
+	case *pb.PutBundleRequest:
+		b := r.Bundle
+		if b == nil {
+			return Invalid("bundle", "is required")
+		}
+		err := first(RequestID(r.RequestId), Name("bundle.name", b.Name), Hash("bundle.hash", b.Hash, true),
+			Text("bundle.bundle_name", b.BundleName, MaxNameBytes*2), Text("bundle.version", b.Version, 128))
+		if err == nil && (b.Size == 0 || b.Size > MaxBundleBytes) {
+			err = Invalid("bundle.size", "%d is out of range: a bundle is 1 to %d bytes", b.Size, MaxBundleBytes)
+		}
+		return err
+	case *pb.UploadBundleStart:
+		err := first(RequestID(r.RequestId), OptName("name", r.Name), Hash("sha256", r.Sha256, true))
+		if err == nil && (r.Size == 0 || r.Size > MaxBundleBytes) {
+			err = Invalid("size", "%d is out of range: a bundle file is 1 to %d bytes", r.Size, MaxBundleBytes)
+		}
+		return err
 	case *pb.WantBlobRequest:
 		return first(Hash("sha256", r.Sha256, true), Address("from", r.From, true))
 	case *pb.UploadSaveStart:
@@ -166,7 +188,7 @@ func (c Checker) Request(req any) error {
 	// Node API.
 	case *pb.Hello:
 		return first(Name("surface", r.Surface), Label("player_name", r.PlayerName, true),
-			Hash("bundle_hash", r.BundleHash, false), Text("client_version", r.ClientVersion, 64),
+			Hash("bundle_hash", r.BundleHash, false), Text("bundle_name", r.BundleName, 128), Text("client_version", r.ClientVersion, 64),
 			Printable("ticket", r.Ticket, MaxTicketBytes, false))
 	case *pb.GetShardRequest:
 		err := first(Name("surface", r.Surface), Count("ports", len(r.Ports), 4))
@@ -183,7 +205,7 @@ func (c Checker) Request(req any) error {
 func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
 	err := first(RequestID(r.RequestId), Name("name", r.Name),
 		OneOf("planet", r.Planet, c.Catalog.Planets, true, "planet"),
-		Hash("bundle_hash", r.BundleHash, false), OptName("pin", r.Pin), standbyMode("standby_mode", r.StandbyMode),
+		Hash("bundle_hash", r.BundleHash, false), BundleRef("bundle", r.Bundle, false), OptName("pin", r.Pin), standbyMode("standby_mode", r.StandbyMode),
 		Label("save_name", r.SaveName, false))
 	if err != nil {
 		return err

@@ -58,6 +58,9 @@ const (
 	// MaxSaveBytes is the largest save a client may send as content (a compressed
 	// megabase save is a few MB).
 	MaxSaveBytes = 64 << 20
+	// MaxBundleBytes is the largest prototype bundle file (the built-in one is
+	// under 2 MB of JSON).
+	MaxBundleBytes = 32 << 20
 	// quoteBytes is how much of a bad value an error message quotes.
 	quoteBytes = 32
 )
@@ -193,6 +196,18 @@ func SaveRef(field, v string, required bool) error {
 		return nil
 	}
 	return Invalid(field, "%s names no save: give a save's name (1-%d of a-z 0-9 . _ -) or its sha256", Quote(v), MaxNameBytes)
+}
+
+// BundleRef checks a reference to a prototype bundle: its name, its hash or
+// a prefix of 8 or more hex digits of its hash.
+func BundleRef(field, v string, required bool) error {
+	if v == "" && !required {
+		return nil
+	}
+	if Name(field, v) == nil || (len(v) >= 8 && len(v) <= 64 && strings.Trim(v, "0123456789abcdef") == "") {
+		return nil
+	}
+	return Invalid(field, "%s names no bundle: give a bundle's name (1-%d of a-z 0-9 . _ -) or its hash (see: starlane bundle list)", Quote(v), MaxNameBytes)
 }
 
 // OneOf checks that v is empty (when allowed) or one of known.

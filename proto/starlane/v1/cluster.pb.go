@@ -1002,7 +1002,11 @@ type CreateSurfaceRequest struct {
 	SaveName string `protobuf:"bytes,11,opt,name=save_name,json=saveName,proto3" json:"save_name,omitempty"`
 	// from_save names an uploaded save (SaveService) by its name or sha256 to
 	// start from, instead of map or save.
-	FromSave      string `protobuf:"bytes,12,opt,name=from_save,json=fromSave,proto3" json:"from_save,omitempty"`
+	FromSave string `protobuf:"bytes,12,opt,name=from_save,json=fromSave,proto3" json:"from_save,omitempty"`
+	// bundle names an uploaded prototype bundle (BundleService) by its name or
+	// hash; the controller resolves it into bundle_hash. An unknown bundle is
+	// INVALID_ARGUMENT.
+	Bundle        string `protobuf:"bytes,60,opt,name=bundle,proto3" json:"bundle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1117,6 +1121,13 @@ func (x *CreateSurfaceRequest) GetSaveName() string {
 func (x *CreateSurfaceRequest) GetFromSave() string {
 	if x != nil {
 		return x.FromSave
+	}
+	return ""
+}
+
+func (x *CreateSurfaceRequest) GetBundle() string {
+	if x != nil {
+		return x.Bundle
 	}
 	return ""
 }
@@ -2770,7 +2781,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcordoned\x18\x03 \x01(\bR\bcordoned\"*\n" +
 	"\x12CordonNodeResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\xe1\x02\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xf9\x02\n" +
 	"\x14CreateSurfaceRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2786,7 +2797,8 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x04save\x18\n" +
 	" \x01(\fR\x04save\x12\x1b\n" +
 	"\tsave_name\x18\v \x01(\tR\bsaveName\x12\x1b\n" +
-	"\tfrom_save\x18\f \x01(\tR\bfromSave\"]\n" +
+	"\tfrom_save\x18\f \x01(\tR\bfromSave\x12\x16\n" +
+	"\x06bundle\x18< \x01(\tR\x06bundle\"]\n" +
 	"\x15CreateSurfaceResponse\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"Q\n" +

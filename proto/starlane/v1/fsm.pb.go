@@ -62,6 +62,8 @@ type Command struct {
 	//	*Command_ShardFailed
 	//	*Command_PutSave
 	//	*Command_DeleteSave
+	//	*Command_PutBundle
+	//	*Command_DeleteBundle
 	//	*Command_Access
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
@@ -356,6 +358,24 @@ func (x *Command) GetDeleteSave() *DeleteSaveCmd {
 	return nil
 }
 
+func (x *Command) GetPutBundle() *PutBundleCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutBundle); ok {
+			return x.PutBundle
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteBundle() *DeleteBundleCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteBundle); ok {
+			return x.DeleteBundle
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetAccess() *AccessCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Access); ok {
@@ -482,6 +502,15 @@ type Command_DeleteSave struct {
 	DeleteSave *DeleteSaveCmd `protobuf:"bytes,51,opt,name=delete_save,json=deleteSave,proto3,oneof"`
 }
 
+type Command_PutBundle struct {
+	// 60 on: prototype bundles (mod packs).
+	PutBundle *PutBundleCmd `protobuf:"bytes,60,opt,name=put_bundle,json=putBundle,proto3,oneof"`
+}
+
+type Command_DeleteBundle struct {
+	DeleteBundle *DeleteBundleCmd `protobuf:"bytes,61,opt,name=delete_bundle,json=deleteBundle,proto3,oneof"`
+}
+
 type Command_Access struct {
 	// Access (tokens, players, settings) lives in access.proto.
 	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
@@ -538,6 +567,10 @@ func (*Command_ShardFailed) isCommand_Op() {}
 func (*Command_PutSave) isCommand_Op() {}
 
 func (*Command_DeleteSave) isCommand_Op() {}
+
+func (*Command_PutBundle) isCommand_Op() {}
+
+func (*Command_DeleteBundle) isCommand_Op() {}
 
 func (*Command_Access) isCommand_Op() {}
 
@@ -2239,6 +2272,7 @@ type ClusterState struct {
 	Dedup         []*DedupEntry          `protobuf:"bytes,10,rep,name=dedup,proto3" json:"dedup,omitempty"`
 	LastUnixMs    int64                  `protobuf:"varint,11,opt,name=last_unix_ms,json=lastUnixMs,proto3" json:"last_unix_ms,omitempty"`
 	Saves         []*SaveInfo            `protobuf:"bytes,12,rep,name=saves,proto3" json:"saves,omitempty"`
+	Bundles       []*BundleInfo          `protobuf:"bytes,60,rep,name=bundles,proto3" json:"bundles,omitempty"`
 	Access        *AccessState           `protobuf:"bytes,100,opt,name=access,proto3" json:"access,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2358,6 +2392,13 @@ func (x *ClusterState) GetSaves() []*SaveInfo {
 	return nil
 }
 
+func (x *ClusterState) GetBundles() []*BundleInfo {
+	if x != nil {
+		return x.Bundles
+	}
+	return nil
+}
+
 func (x *ClusterState) GetAccess() *AccessState {
 	if x != nil {
 		return x.Access
@@ -2455,11 +2496,101 @@ func (x *DeleteSaveCmd) GetName() string {
 	return ""
 }
 
+// PutBundleCmd records a prototype bundle whose canonical content the
+// controllers hold in their blob stores under its bundle hash.
+type PutBundleCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bundle        *BundleInfo            `protobuf:"bytes,1,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutBundleCmd) Reset() {
+	*x = PutBundleCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutBundleCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutBundleCmd) ProtoMessage() {}
+
+func (x *PutBundleCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutBundleCmd.ProtoReflect.Descriptor instead.
+func (*PutBundleCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PutBundleCmd) GetBundle() *BundleInfo {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
+type DeleteBundleCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBundleCmd) Reset() {
+	*x = DeleteBundleCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBundleCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBundleCmd) ProtoMessage() {}
+
+func (x *DeleteBundleCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBundleCmd.ProtoReflect.Descriptor instead.
+func (*DeleteBundleCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DeleteBundleCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xf3\x0f\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xf4\x10\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2494,7 +2625,10 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailed\x124\n" +
 	"\bput_save\x182 \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
 	"\vdelete_save\x183 \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
-	"deleteSave\x120\n" +
+	"deleteSave\x12:\n" +
+	"\n" +
+	"put_bundle\x18< \x01(\v2\x19.starlane.v1.PutBundleCmdH\x00R\tputBundle\x12C\n" +
+	"\rdelete_bundle\x18= \x01(\v2\x1c.starlane.v1.DeleteBundleCmdH\x00R\fdeleteBundle\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
 	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
@@ -2616,7 +2750,7 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xb5\x04\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xe8\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +
@@ -2632,12 +2766,17 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	" \x03(\v2\x17.starlane.v1.DedupEntryR\x05dedup\x12 \n" +
 	"\flast_unix_ms\x18\v \x01(\x03R\n" +
 	"lastUnixMs\x12+\n" +
-	"\x05saves\x18\f \x03(\v2\x15.starlane.v1.SaveInfoR\x05saves\x120\n" +
+	"\x05saves\x18\f \x03(\v2\x15.starlane.v1.SaveInfoR\x05saves\x121\n" +
+	"\abundles\x18< \x03(\v2\x17.starlane.v1.BundleInfoR\abundles\x120\n" +
 	"\x06access\x18d \x01(\v2\x18.starlane.v1.AccessStateR\x06access\"7\n" +
 	"\n" +
 	"PutSaveCmd\x12)\n" +
 	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"#\n" +
 	"\rDeleteSaveCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"?\n" +
+	"\fPutBundleCmd\x12/\n" +
+	"\x06bundle\x18\x01 \x01(\v2\x17.starlane.v1.BundleInfoR\x06bundle\"%\n" +
+	"\x0fDeleteBundleCmd\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04nameB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
@@ -2652,7 +2791,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -2686,18 +2825,21 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
 	(*PutSaveCmd)(nil),               // 30: starlane.v1.PutSaveCmd
 	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
-	(*ShardFailedCmd)(nil),           // 32: starlane.v1.ShardFailedCmd
-	(*AccessCmd)(nil),                // 33: starlane.v1.AccessCmd
-	(*Actor)(nil),                    // 34: starlane.v1.Actor
-	(*Node)(nil),                     // 35: starlane.v1.Node
-	(*Surface)(nil),                  // 36: starlane.v1.Surface
-	(*Assignment)(nil),               // 37: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 38: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 39: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 40: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 41: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 42: starlane.v1.SaveInfo
-	(*AccessState)(nil),              // 43: starlane.v1.AccessState
+	(*PutBundleCmd)(nil),             // 32: starlane.v1.PutBundleCmd
+	(*DeleteBundleCmd)(nil),          // 33: starlane.v1.DeleteBundleCmd
+	(*ShardFailedCmd)(nil),           // 34: starlane.v1.ShardFailedCmd
+	(*AccessCmd)(nil),                // 35: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 36: starlane.v1.Actor
+	(*Node)(nil),                     // 37: starlane.v1.Node
+	(*Surface)(nil),                  // 38: starlane.v1.Surface
+	(*Assignment)(nil),               // 39: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 40: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 41: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 42: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 43: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 44: starlane.v1.SaveInfo
+	(*BundleInfo)(nil),               // 45: starlane.v1.BundleInfo
+	(*AccessState)(nil),              // 46: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2723,35 +2865,39 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	32, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	34, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
 	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
 	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
-	33, // 26: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
-	34, // 27: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
-	35, // 28: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	36, // 29: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 30: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	37, // 31: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	38, // 32: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	39, // 33: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	39, // 34: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
-	18, // 35: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	40, // 36: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 37: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 38: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	35, // 39: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	36, // 40: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	38, // 41: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	41, // 42: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 43: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	42, // 44: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	43, // 45: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
-	42, // 46: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	32, // 26: starlane.v1.Command.put_bundle:type_name -> starlane.v1.PutBundleCmd
+	33, // 27: starlane.v1.Command.delete_bundle:type_name -> starlane.v1.DeleteBundleCmd
+	35, // 28: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	36, // 29: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	37, // 30: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	38, // 31: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 32: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	39, // 33: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	40, // 34: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	41, // 35: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	41, // 36: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 37: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	42, // 38: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 39: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 40: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	37, // 41: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	38, // 42: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	40, // 43: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	43, // 44: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 45: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	44, // 46: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	45, // 47: starlane.v1.ClusterState.bundles:type_name -> starlane.v1.BundleInfo
+	46, // 48: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	44, // 49: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	45, // 50: starlane.v1.PutBundleCmd.bundle:type_name -> starlane.v1.BundleInfo
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2762,6 +2908,7 @@ func file_starlane_v1_fsm_proto_init() {
 	file_starlane_v1_access_proto_init()
 	file_starlane_v1_failure_proto_init()
 	file_starlane_v1_types_proto_init()
+	file_starlane_v1_bundles_proto_init()
 	file_starlane_v1_saves_proto_init()
 	file_starlane_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_RegisterController)(nil),
@@ -2790,6 +2937,8 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_ShardFailed)(nil),
 		(*Command_PutSave)(nil),
 		(*Command_DeleteSave)(nil),
+		(*Command_PutBundle)(nil),
+		(*Command_DeleteBundle)(nil),
 		(*Command_Access)(nil),
 	}
 	type x struct{}
@@ -2798,7 +2947,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

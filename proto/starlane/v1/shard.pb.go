@@ -534,6 +534,8 @@ type Hello struct {
 	// bundle_hash is the client's prototype bundle; a mismatch is refused.
 	BundleHash    string `protobuf:"bytes,4,opt,name=bundle_hash,json=bundleHash,proto3" json:"bundle_hash,omitempty"`
 	ClientVersion string `protobuf:"bytes,5,opt,name=client_version,json=clientVersion,proto3" json:"client_version,omitempty"`
+	// bundle_name is the client's bundle's name (for the mismatch message).
+	BundleName string `protobuf:"bytes,60,opt,name=bundle_name,json=bundleName,proto3" json:"bundle_name,omitempty"`
 	// ticket is a player ticket from the controllers (AccessService.IssueTicket);
 	// a node that has the cluster's ticket key admits only its player.
 	Ticket        string `protobuf:"bytes,100,opt,name=ticket,proto3" json:"ticket,omitempty"`
@@ -602,6 +604,13 @@ func (x *Hello) GetBundleHash() string {
 func (x *Hello) GetClientVersion() string {
 	if x != nil {
 		return x.ClientVersion
+	}
+	return ""
+}
+
+func (x *Hello) GetBundleName() string {
+	if x != nil {
+		return x.BundleName
 	}
 	return ""
 }
@@ -1706,7 +1715,7 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04pong\x18\x0f \x01(\v2\x11.starlane.v1.PongH\x00R\x04pong\x123\n" +
 	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirect\x12.\n" +
 	"\x04chat\x18d \x01(\v2\x18.starlane.v1.ChatMessageH\x00R\x04chatB\x05\n" +
-	"\x03msg\"\xc3\x01\n" +
+	"\x03msg\"\xe4\x01\n" +
 	"\x05Hello\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1f\n" +
 	"\vplayer_name\x18\x02 \x01(\tR\n" +
@@ -1715,7 +1724,9 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"resumeTick\x12\x1f\n" +
 	"\vbundle_hash\x18\x04 \x01(\tR\n" +
 	"bundleHash\x12%\n" +
-	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x16\n" +
+	"\x0eclient_version\x18\x05 \x01(\tR\rclientVersion\x12\x1f\n" +
+	"\vbundle_name\x18< \x01(\tR\n" +
+	"bundleName\x12\x16\n" +
 	"\x06ticket\x18d \x01(\tR\x06ticket\"\xbf\x02\n" +
 	"\aWelcome\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x1b\n" +

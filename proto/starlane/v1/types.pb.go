@@ -322,6 +322,12 @@ type Node struct {
 	StatusChangedUnixMs int64 `protobuf:"varint,10,opt,name=status_changed_unix_ms,json=statusChangedUnixMs,proto3" json:"status_changed_unix_ms,omitempty"`
 	// modify_index is the Raft index of the last change to this record.
 	ModifyIndex uint64 `protobuf:"varint,11,opt,name=modify_index,json=modifyIndex,proto3" json:"modify_index,omitempty"`
+	// bundles_fixed: the node runs only the bundles it holds (listed in bundles)
+	// and fetches no other from the controllers.
+	BundlesFixed bool `protobuf:"varint,60,opt,name=bundles_fixed,json=bundlesFixed,proto3" json:"bundles_fixed,omitempty"`
+	// bundle_names are the names of bundles, in the order of bundles (for
+	// messages that name a bundle).
+	BundleNames []string `protobuf:"bytes,61,rep,name=bundle_names,json=bundleNames,proto3" json:"bundle_names,omitempty"`
 	// The fields below are live data held by the leader (not replicated); they are
 	// filled by linearizable reads served by the leader.
 	LastHeartbeatUnixMs int64         `protobuf:"varint,20,opt,name=last_heartbeat_unix_ms,json=lastHeartbeatUnixMs,proto3" json:"last_heartbeat_unix_ms,omitempty"`
@@ -447,6 +453,20 @@ func (x *Node) GetModifyIndex() uint64 {
 		return x.ModifyIndex
 	}
 	return 0
+}
+
+func (x *Node) GetBundlesFixed() bool {
+	if x != nil {
+		return x.BundlesFixed
+	}
+	return false
+}
+
+func (x *Node) GetBundleNames() []string {
+	if x != nil {
+		return x.BundleNames
+	}
+	return nil
 }
 
 func (x *Node) GetLastHeartbeatUnixMs() int64 {
@@ -2592,7 +2612,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x17starlane/v1/types.proto\x12\vstarlane.v1\"G\n" +
 	"\fNodeCapacity\x12!\n" +
 	"\fmax_surfaces\x18\x01 \x01(\rR\vmaxSurfaces\x12\x14\n" +
-	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xba\x05\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\"\x82\x06\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
@@ -2605,7 +2625,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x12registered_unix_ms\x18\t \x01(\x03R\x10registeredUnixMs\x123\n" +
 	"\x16status_changed_unix_ms\x18\n" +
 	" \x01(\x03R\x13statusChangedUnixMs\x12!\n" +
-	"\fmodify_index\x18\v \x01(\x04R\vmodifyIndex\x123\n" +
+	"\fmodify_index\x18\v \x01(\x04R\vmodifyIndex\x12#\n" +
+	"\rbundles_fixed\x18< \x01(\bR\fbundlesFixed\x12!\n" +
+	"\fbundle_names\x18= \x03(\tR\vbundleNames\x123\n" +
 	"\x16last_heartbeat_unix_ms\x18\x14 \x01(\x03R\x13lastHeartbeatUnixMs\x12/\n" +
 	"\x06shards\x18\x15 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x12\x14\n" +
 	"\x05stale\x18( \x01(\bR\x05stale\x12(\n" +

@@ -48,10 +48,10 @@ type clusterInfo struct {
 	PIDs       map[string]int    `json:"pids"`
 }
 
-// startDev runs `starlane dev` and waits for its cluster.json.
+// startDev runs `starlane dev --small` (one controller, two nodes) and waits for its cluster.json.
 func startDev(t *testing.T, dir string) (*exec.Cmd, *clusterInfo) {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "--data-dir", dir, "--port", "0", "--checkpoint-every", "600")
+	cmd := exec.Command(bin, "dev", "--small", "--data-dir", dir, "--port", "0", "--checkpoint-every", "600")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -133,12 +133,12 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 		return status.Errorf(codes.FailedPrecondition, "your prototype bundle %s differs from the surface's %s: use the same Starlane build or bundle",
 			short(hello.BundleHash), a.n.bundle.ShortHash())
 	}
-	name, err := a.n.gate.admit(hello)
+	name, admin, err := a.n.gate.admit(hello)
 	if err != nil {
 		return err
 	}
 	chat := make(chan *pb.ChatMessage, chatQueue)
-	defer a.n.gate.track(name, hello.Surface, kick, chat)()
+	defer a.n.gate.track(name, hello.Surface, admin, kick, chat)()
 	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
@@ -271,6 +271,18 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
 				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
 		case *pb.PlayRequest_Chat:
+			if line, ok := chatCommand(msg.Chat); ok {
+				// A command answers its sender only, like the game's console.
+				go func() {
+					reply := &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
+						Text: a.n.playerCommand(ctx, name, line)}}}
+					select {
+					case out <- reply:
+					case <-ctx.Done():
+					}
+				}()
+				continue
+			}
 			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
 				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
 					Text: "your message was not sent: " + status.Convert(err).Message()}}}

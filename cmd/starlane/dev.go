@@ -659,18 +659,31 @@ func (d *devCluster) voters(ctx context.Context, cl *ctlclient.Client) (int, str
 	return n, r.LeaderId
 }
 
+// allowSelfRegistration turns self-registration on once, when the dev cluster is
+// new (DATA_DIR/player-settings-set records it): later starts keep what the
+// operator set since (self-registration, the whitelist; players, admins and bans
+// live in the controllers' state and are kept anyway).
 func (d *devCluster) allowSelfRegistration(ctx context.Context, cl *ctlclient.Client) error {
+	marker := filepath.Join(d.dir, "player-settings-set")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := cl.Do(cctx, func(ctx context.Context, cc *grpc.ClientConn) error {
-		_, err := pb.NewAccessServiceClient(cc).SetAccessSettings(ctx, &pb.SetAccessSettingsRequest{RequestId: "dev-self-register",
-			Settings: &pb.AccessSettings{SelfRegister: true}})
+		ac := pb.NewAccessServiceClient(cc)
+		cur, err := ac.GetAccessSettings(ctx, &pb.GetAccessSettingsRequest{})
+		if err != nil {
+			return err
+		}
+		_, err = ac.SetAccessSettings(ctx, &pb.SetAccessSettingsRequest{RequestId: "dev-self-register",
+			Settings: &pb.AccessSettings{SelfRegister: true, Whitelist: cur.GetSettings().GetWhitelist()}})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("allow players to register: %w", apiErr(err))
 	}
-	return nil
+	return os.WriteFile(marker, []byte("self-registration was turned on at the first start; later starts leave the player settings alone\n"), 0o600)
 }
 
 // waitFor polls check until it returns "" (done) and meanwhile prints what it

@@ -199,6 +199,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 
 	var state []byte
 	var pending *shard.Desync
+	cmdSlot := make(chan struct{}, 1)
 	for {
 		m, err := ss.Recv()
 		if err != nil {
@@ -272,15 +273,23 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
 		case *pb.PlayRequest_Chat:
 			if line, ok := chatCommand(msg.Chat); ok {
-				// A command answers its sender only, like the game's console.
-				go func() {
-					reply := &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
-						Text: a.n.playerCommand(ctx, name, line)}}}
+				// A command answers its sender only, like the game's console; one
+				// runs at a time per session (a /save waits for its checkpoint).
+				answer := func(text string) {
 					select {
-					case out <- reply:
+					case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface, Text: text}}}:
 					case <-ctx.Done():
 					}
-				}()
+				}
+				select {
+				case cmdSlot <- struct{}{}:
+					go func() {
+						defer func() { <-cmdSlot }()
+						answer(a.n.playerCommand(ctx, name, line))
+					}()
+				default:
+					answer("your previous command is still running; try again when it answers")
+				}
 				continue
 			}
 			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {

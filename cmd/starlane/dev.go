@@ -296,6 +296,13 @@ func (d *devCluster) loadPorts(base int) error {
 		}
 	}
 	changed := !existed
+	if existed && len(p.Controllers) < d.shape.controllers {
+		// The surfaces get their standbys once the new nodes are up (start);
+		// the file says so until then, even across an interrupted start.
+		if err := os.WriteFile(filepath.Join(d.dir, devGrowFile), []byte("raise every surface's replicas to the full cluster's\n"), 0o600); err != nil {
+			return err
+		}
+	}
 	for i := len(p.Controllers); i < d.shape.controllers; i++ {
 		c := devCtlPort{Name: fmt.Sprintf("c%d", i+1)}
 		if d.shape.controllers == 1 {
@@ -383,6 +390,10 @@ func (d *devCluster) loadAdminToken() error {
 	}
 	return os.Setenv("STARLANE_TOKEN", tok)
 }
+
+// devGrowFile, in DATA_DIR, marks a --small cluster growing into the full one
+// until its surfaces have their standbys.
+const devGrowFile = "growing"
 
 // devShape is how many processes `starlane dev` runs and how many copies each
 // surface has.
@@ -515,6 +526,8 @@ func (d *devCluster) start(ctx context.Context) error {
 			return fmt.Errorf("create bridge %s: %w", b.Id, apiErr(err))
 		}
 	}
+	_, err = os.Stat(filepath.Join(d.dir, devGrowFile))
+	growing := err == nil
 	var surfaces []*pb.Surface
 	what := "every surface to tick on a node"
 	if d.shape.replicas > 1 {
@@ -536,8 +549,9 @@ func (d *devCluster) start(ctx context.Context) error {
 		ready := 0
 		for _, sf := range r.Surfaces {
 			a := sf.GetAssignment()
-			if sf.Replicas < uint32(d.shape.replicas) {
-				// A surface made by a smaller dev cluster in this data dir.
+			if growing && sf.Replicas < uint32(d.shape.replicas) {
+				// A surface made by the smaller dev cluster this one grew from
+				// (later starts leave an operator's replica count alone).
 				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				cl.Cluster(rctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 					_, err := c.SetSurfaceReplicas(ctx, &pb.SetSurfaceReplicasRequest{RequestId: fmt.Sprintf("dev-replicas-%s-%d", sf.Name, d.shape.replicas), Name: sf.Name, Replicas: uint32(d.shape.replicas)})
@@ -550,7 +564,7 @@ func (d *devCluster) start(ctx context.Context) error {
 				notes = append(notes, sf.Name+" not placed")
 			case sf.GetStats().GetTick() == 0:
 				notes = append(notes, sf.Name+" loading on "+a.GetPrimary())
-			case len(a.GetSynced()) < d.shape.replicas-1:
+			case len(a.GetSynced()) < min(int(sf.Replicas), d.shape.replicas)-1:
 				notes = append(notes, fmt.Sprintf("%s tick %d on %s, standby catching up", sf.Name, sf.GetStats().GetTick(), a.GetPrimary()))
 			default:
 				ready++
@@ -568,6 +582,9 @@ func (d *devCluster) start(ctx context.Context) error {
 		return err
 	}
 
+	if growing {
+		os.Remove(filepath.Join(d.dir, devGrowFile))
+	}
 	d.mu.Lock()
 	d.info = clusterJSON{Controller: d.addr(first.API), Controllers: map[string]string{}, ControllerAddrs: d.ctlAddrs(),
 		Dashboard: "http://" + d.addr(first.Metrics) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, Standbys: map[string][]string{},

@@ -286,9 +286,17 @@ func (a *accessState) playerAccess() *pb.PlayerAccess {
 	if k := a.ticketKey(); k != nil {
 		out.TicketPublicKey = k.Public().(ed25519.PublicKey)
 	}
+	out.Whitelist = a.settings.GetWhitelist()
 	for _, n := range sortedKeys(a.players) {
-		if a.players[n].Banned {
+		p := a.players[n]
+		if p.Banned {
 			out.Banned = append(out.Banned, n)
+		}
+		if p.Admin {
+			out.Admins = append(out.Admins, n)
+		}
+		if out.Whitelist && p.Whitelisted {
+			out.Whitelisted = append(out.Whitelisted, n)
 		}
 	}
 	return out

@@ -15,30 +15,37 @@ import (
 )
 
 // gate admits players: once the controllers sent the cluster's ticket key, a
-// player joins only with a valid ticket, as the ticket's player, and not while
-// banned. A ban that arrives later closes the player's sessions.
+// player joins only with a valid ticket, as the ticket's player, not while
+// banned, and (whitelist on) only whitelisted or admin. A ban, or a removal from
+// the whitelist, that arrives later closes the player's sessions at once.
 type gate struct {
 	now func() time.Time
 
-	mu       sync.Mutex
-	pub      ed25519.PublicKey
-	banned   map[string]bool
-	sessions map[string][]session // player -> its sessions on this node
+	mu          sync.Mutex
+	pub         ed25519.PublicKey
+	banned      map[string]bool
+	admins      map[string]bool
+	whitelist   bool
+	whitelisted map[string]bool
+	sessions    map[string][]session // player -> its sessions on this node
 }
 
 type session struct {
 	surface string
-	kick    chan error
+	// admin is the ticket's claim; it counts while the player is an admin.
+	admin bool
+	kick  chan error
 	// chat takes the chat lines for the session, in log order.
 	chat chan *pb.ChatMessage
 }
 
 func newGate(now func() time.Time) *gate {
-	return &gate{now: now, banned: map[string]bool{}, sessions: map[string][]session{}}
+	return &gate{now: now, banned: map[string]bool{}, admins: map[string]bool{}, whitelisted: map[string]bool{}, sessions: map[string][]session{}}
 }
 
 // update takes the access part of an assignments update and closes the
-// sessions of players banned since the last one.
+// sessions of players banned, or no longer let in by the whitelist, since the
+// last one.
 func (g *gate) update(pa *pb.PlayerAccess) {
 	if pa == nil || g == nil {
 		return
@@ -56,6 +63,49 @@ func (g *gate) update(pa *pb.PlayerAccess) {
 		}
 	}
 	g.banned = banned
+	wasWhitelist, wasListed := g.whitelist, g.whitelisted
+	g.admins, g.whitelisted = set(pa.Admins), set(pa.Whitelisted)
+	g.whitelist = pa.Whitelist
+	if !g.whitelist {
+		return
+	}
+	for n := range g.sessions {
+		if banned[n] || g.whitelisted[n] || g.admins[n] {
+			continue
+		}
+		msg := "the whitelist is on and player %s is not on it"
+		if wasWhitelist && wasListed[n] {
+			msg = "player %s was removed from the whitelist"
+		}
+		g.kickLocked(n, status.Errorf(codes.PermissionDenied, msg, n))
+	}
+}
+
+func set(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// isAdmin reports whether player may use the admin commands: its session's
+// ticket said so and the player is still an admin.
+func (g *gate) isAdmin(player string) bool {
+	if g == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.admins[player] {
+		return false
+	}
+	for _, se := range g.sessions[player] {
+		if se.admin {
+			return true
+		}
+	}
+	return false
 }
 
 // kick closes every session of player with err; it reports how many.
@@ -80,40 +130,44 @@ func (g *gate) kickLocked(player string, err error) int {
 	return n
 }
 
-// admit checks a Hello and returns the name the player plays as.
-func (g *gate) admit(h *pb.Hello) (string, error) {
+// admit checks a Hello and returns the name the player plays as and whether its
+// ticket makes it an admin.
+func (g *gate) admit(h *pb.Hello) (string, bool, error) {
 	if g == nil { // a node built without New (tests of its parts)
-		return h.PlayerName, nil
+		return h.PlayerName, false, nil
 	}
 	g.mu.Lock()
 	pub := g.pub
 	g.mu.Unlock()
-	name := h.PlayerName
+	name, admin := h.PlayerName, false
 	if pub != nil {
 		c, err := ticket.Verify(pub, h.Ticket, g.now())
 		if err != nil {
-			return "", status.Error(codes.Unauthenticated, err.Error())
+			return "", false, status.Error(codes.Unauthenticated, err.Error())
 		}
 		if name != "" && name != c.Player {
-			return "", status.Errorf(codes.PermissionDenied, "the ticket is for player %s, not %s", c.Player, name)
+			return "", false, status.Errorf(codes.PermissionDenied, "the ticket is for player %s, not %s", c.Player, name)
 		}
-		name = c.Player
+		name, admin = c.Player, c.Admin
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.banned[name] {
-		return "", status.Errorf(codes.PermissionDenied, "player %s is banned", name)
+		return "", false, status.Errorf(codes.PermissionDenied, "player %s is banned", name)
 	}
-	return name, nil
+	if g.whitelist && !g.whitelisted[name] && !g.admins[name] {
+		return "", false, status.Errorf(codes.PermissionDenied, "player %s is not on the whitelist", name)
+	}
+	return name, admin, nil
 }
 
 // track registers a session's kick channel; the returned function unregisters it.
-func (g *gate) track(player, surface string, kick chan error, chat chan *pb.ChatMessage) func() {
+func (g *gate) track(player, surface string, admin bool, kick chan error, chat chan *pb.ChatMessage) func() {
 	if g == nil {
 		return func() {}
 	}
 	g.mu.Lock()
-	g.sessions[player] = append(g.sessions[player], session{surface: surface, kick: kick, chat: chat})
+	g.sessions[player] = append(g.sessions[player], session{surface: surface, admin: admin, kick: kick, chat: chat})
 	g.mu.Unlock()
 	return func() {
 		g.mu.Lock()
@@ -132,7 +186,8 @@ type surfacePlayers struct {
 	players []string
 }
 
-// players returns the connected players by surface, sorted.
+// players returns the connected players by surface, sorted; an admin's name
+// is followed by " (admin)".
 func (g *gate) players() []surfacePlayers {
 	if g == nil {
 		return nil
@@ -141,7 +196,11 @@ func (g *gate) players() []surfacePlayers {
 	by := map[string][]string{}
 	for name, list := range g.sessions {
 		for _, s := range list {
-			by[s.surface] = append(by[s.surface], name)
+			shown := name
+			if s.admin && g.admins[name] {
+				shown += " (admin)"
+			}
+			by[s.surface] = append(by[s.surface], shown)
 		}
 	}
 	g.mu.Unlock()

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -24,7 +23,7 @@ const consoleHelp = `/players            connected players per surface
 /kick NAME [REASON]  close a player's sessions on this node
 /ban NAME [REASON]   ban a player cluster-wide (needs --rcon-token-file) and kick them
 /unban NAME          lift a ban (needs --rcon-token-file)
-/save [SURFACE]      write a save of each primary surface (or one) at its confirmed tick
+/save [SURFACE]      checkpoint each primary surface here (or one) now, and write it as a save
 /time                each surface's tick and game time
 /evolution           a status line per surface: tick, UPS, entities, players, epoch
 /show-time-usage     per-surface tick cost over the last second
@@ -63,7 +62,7 @@ func (n *Node) Console(ctx context.Context, line string) string {
 		}
 		return n.consoleBan(ctx, cmd == "ban", args[0], strings.Join(args[1:], " "))
 	case "save":
-		return n.consoleSave(args)
+		return n.consoleSave(ctx, args)
 	case "time":
 		return n.eachPrimary(func(name string, sh *shard.Shard, st shard.Stats) string {
 			return fmt.Sprintf("%s: tick %d, %s of game time", name, st.Confirmed, gameTime(st.Confirmed))
@@ -175,9 +174,46 @@ func (n *Node) consoleBan(ctx context.Context, ban bool, name, reason string) st
 	return fmt.Sprintf("banned %s cluster-wide (%d session%s here closed)", name, kicked, plural(kicked))
 }
 
-// consoleSave writes saves of the primaries (all, or the one named) at their
-// confirmed ticks into DATA_DIR/saves.
-func (n *Node) consoleSave(args []string) string {
+// playerCommands are the console commands every player may use in chat; the
+// others are for admins.
+var (
+	playerCommands = map[string]bool{"help": true, "players": true, "time": true}
+	adminCommands  = map[string]bool{"kick": true, "ban": true, "unban": true, "save": true, "evolution": true, "status": true, "show-time-usage": true}
+)
+
+// chatCommand tells a chat line that is a console command ("/kick bob") from
+// one to say; it returns the command line.
+func chatCommand(m *pb.ChatSend) (string, bool) {
+	t := strings.TrimSpace(m.GetText())
+	if !strings.HasPrefix(t, "/") || len(t) < 2 || t[1] == ' ' {
+		return "", false
+	}
+	return t, true
+}
+
+// playerCommand runs a console command a player typed in chat: /help, /players
+// and /time for anyone, the rest (/kick, /ban, /unban, /save, …) only for a
+// player whose ticket says admin and who is still one.
+func (n *Node) playerCommand(ctx context.Context, player, line string) string {
+	cmd := strings.TrimPrefix(strings.ToLower(strings.Fields(line)[0]), "/")
+	if cmd == "help" {
+		if n.gate.isAdmin(player) {
+			return consoleHelp
+		}
+		return "/players            connected players per surface\n/time               each surface's tick and game time\n/help                this list\n(the other console commands are for admins)"
+	}
+	if !playerCommands[cmd] && !n.gate.isAdmin(player) {
+		if !adminCommands[cmd] {
+			return fmt.Sprintf("unknown command /%s; type /help", cmd)
+		}
+		return fmt.Sprintf("/%s is for admins, and %s is not one (an operator makes a player admin with `starlane player admin NAME`)", cmd, player)
+	}
+	return n.Console(ctx, line)
+}
+
+// consoleSave checkpoints the primaries (all, or the one named) now and writes
+// each checkpoint as a save into DATA_DIR/saves; it answers with their ticks.
+func (n *Node) consoleSave(ctx context.Context, args []string) string {
 	dir := filepath.Join(n.cfg.DataDir, "saves")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "save failed: " + err.Error()
@@ -188,19 +224,21 @@ func (n *Node) consoleSave(args []string) string {
 			return ""
 		}
 		saved++
-		s, err := sh.ConfirmedState()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		tick, err := sh.Checkpoint(cctx)
 		if err != nil {
 			return fmt.Sprintf("%s: not saved: %v", name, err)
 		}
-		var buf bytes.Buffer
-		if err := s.Save(&buf); err != nil {
-			return fmt.Sprintf("%s: not saved: %v", name, err)
+		cp, err := sh.LatestCheckpoint()
+		if err != nil {
+			return fmt.Sprintf("%s: checkpoint at tick %d, but no save file: %v", name, tick, err)
 		}
-		file := filepath.Join(dir, fmt.Sprintf("%s-t%d.save", name, s.Tick()))
-		if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
-			return fmt.Sprintf("%s: not saved: %v", name, err)
+		file := filepath.Join(dir, fmt.Sprintf("%s-t%d.save", name, cp.Tick))
+		if err := os.WriteFile(file, cp.Data, 0o600); err != nil {
+			return fmt.Sprintf("%s: checkpoint at tick %d, but no save file: %v", name, cp.Tick, err)
 		}
-		return fmt.Sprintf("%s: saved tick %d to %s (%d bytes)", name, s.Tick(), file, buf.Len())
+		return fmt.Sprintf("%s: saved tick %d (checkpoint taken now) to %s (%d bytes)", name, cp.Tick, file, len(cp.Data))
 	})
 	if len(args) > 0 && saved == 0 {
 		return fmt.Sprintf("surface %s has no primary on node %s", args[0], n.id)

@@ -138,12 +138,12 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 		return status.Errorf(codes.FailedPrecondition, "bundle mismatch: surface %s runs bundle %s, your client has %s: play with the surface's bundle",
 			hello.Surface, bundleLabel(bundle), client)
 	}
-	name, err := a.n.gate.admit(hello)
+	name, admin, err := a.n.gate.admit(hello)
 	if err != nil {
 		return err
 	}
 	chat := make(chan *pb.ChatMessage, chatQueue)
-	defer a.n.gate.track(name, hello.Surface, kick, chat)()
+	defer a.n.gate.track(name, hello.Surface, admin, kick, chat)()
 	j, err := sh.Join(shard.JoinRequest{Name: name, Epoch: first.Epoch, ResumeTick: hello.ResumeTick})
 	if err != nil {
 		if errors.Is(err, shard.ErrAlreadyPlaying) || errors.As(err, new(*shard.EpochError)) || errors.Is(err, shard.ErrClosed) ||
@@ -204,6 +204,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 
 	var state []byte
 	var pending *shard.Desync
+	cmdSlot := make(chan struct{}, 1)
 	for {
 		m, err := ss.Recv()
 		if err != nil {
@@ -276,6 +277,26 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
 				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
 		case *pb.PlayRequest_Chat:
+			if line, ok := chatCommand(msg.Chat); ok {
+				// A command answers its sender only, like the game's console; one
+				// runs at a time per session (a /save waits for its checkpoint).
+				answer := func(text string) {
+					select {
+					case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface, Text: text}}}:
+					case <-ctx.Done():
+					}
+				}
+				select {
+				case cmdSlot <- struct{}{}:
+					go func() {
+						defer func() { <-cmdSlot }()
+						answer(a.n.playerCommand(ctx, name, line))
+					}()
+				default:
+					answer("your previous command is still running; try again when it answers")
+				}
+				continue
+			}
 			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
 				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
 					Text: "your message was not sent: " + status.Convert(err).Message()}}}

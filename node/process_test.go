@@ -48,10 +48,10 @@ type clusterInfo struct {
 	PIDs       map[string]int    `json:"pids"`
 }
 
-// startDev runs `starlane dev` and waits for its cluster.json.
+// startDev runs `starlane dev --small` (one controller, two nodes) and waits for its cluster.json.
 func startDev(t *testing.T, dir string) (*exec.Cmd, *clusterInfo) {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "--data-dir", dir, "--port", "0", "--checkpoint-every", "600")
+	cmd := exec.Command(bin, "dev", "--small", "--data-dir", dir, "--port", "0", "--checkpoint-every", "600")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -362,6 +362,20 @@ func TestDevCluster(t *testing.T) {
 	})
 
 	t.Run("CtrlCStopsCleanlyAndASecondStartResumes", func(t *testing.T) {
+		// Player settings an operator made must outlive a restart of dev.
+		cli := func(args ...string) string {
+			t.Helper()
+			out, errOut, code := starlane(t, 30*time.Second, append(args, "--controller", ci.Controller)...)
+			if code != 0 {
+				t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+			}
+			return out
+		}
+		cli("player", "create", "keeper", "--admin")
+		cli("player", "create", "guest", "--whitelist")
+		cli("player", "create", "griefer")
+		cli("player", "ban", "griefer", "griefing")
+		cli("player", "settings", "--whitelist", "on", "--self-register", "off")
 		before := getSurface(t, ci.Controller, "nauvis").Stats.Tick
 		if err := stopDev(); err != nil {
 			t.Fatalf("starlane dev did not exit cleanly on SIGINT: %v", err)
@@ -373,6 +387,19 @@ func TestDevCluster(t *testing.T) {
 		if s.Stats == nil || s.Stats.Tick < before {
 			t.Fatalf("nauvis stopped at tick %d and came back at %+v", before, s.Stats)
 		}
+		if got := cli("player", "settings", "--json"); !strings.Contains(got, `"self_register":false`) || !strings.Contains(got, `"whitelist":true`) {
+			t.Errorf("after a restart of dev the player settings are %s; want self-registration off and the whitelist on, as set before", got)
+		}
+		players := cli("player", "list", "--json")
+		for _, want := range []string{`"name":"keeper","admin":true`, `"name":"griefer","admin":false,"banned":true,"ban_reason":"griefing"`, `"name":"guest","admin":false,"banned":false`} {
+			if !strings.Contains(players, want) {
+				t.Errorf("after a restart of dev the players are %s; want %s", players, want)
+			}
+		}
+		if !strings.Contains(players, `"whitelisted":true`) {
+			t.Errorf("after a restart of dev guest is no longer whitelisted: %s", players)
+		}
+		cli("player", "settings", "--whitelist", "off", "--self-register", "on")
 	})
 
 	// Last: it may leave the surfaces on new epochs.

@@ -132,7 +132,7 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 		s.captured = append(s.captured, captured{tick: t, vals: vals})
 		s.relMu.Unlock()
 	}
-	if t%s.cfg.CheckpointEvery == 0 {
+	if t%s.cfg.CheckpointEvery == 0 || s.ckptNow.Swap(false) {
 		var buf bytes.Buffer
 		if err := sim.Save(&buf); err != nil {
 			s.log.Error("checkpoint failed; the log keeps growing until one succeeds", "tick", t, "err", err)

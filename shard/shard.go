@@ -194,6 +194,8 @@ type Shard struct {
 	held atomic.Bool
 	// ckptTick is the tick of the newest durable checkpoint.
 	ckptTick atomic.Uint64
+	// ckptNow asks the tick loop for a checkpoint after the next tick (Checkpoint).
+	ckptNow atomic.Bool
 	// termStart is the tick this primary's term continued after, and when its
 	// first tick executed (unix ms, 0 until then).
 	termStart   uint64

@@ -36,7 +36,7 @@ func chromiumPath() string {
 	return ""
 }
 
-// TestDashboardInBrowser runs `starlane dev` (a controller and two nodes as real
+// TestDashboardInBrowser runs `starlane dev --small` (a controller and two nodes as real
 // processes) and drives its dashboard in headless chromium: the cluster page shows
 // the controller and both nodes, the surfaces page three surfaces whose ticks
 // advance, the bridges page three bridges in the graph, the map of nauvis the starter
@@ -58,7 +58,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "dev")
-	proctest.Start(t, "dev", bin, filepath.Join(dir, "dev.log"), "dev", "--data-dir", data, "--port", "0", "--log-level", "warn")
+	proctest.Start(t, "dev", bin, filepath.Join(dir, "dev.log"), "dev", "--small", "--data-dir", data, "--port", "0", "--log-level", "warn")
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(data, "logs", "controller.log"))

@@ -32,27 +32,49 @@ import (
 )
 
 // devPorts is what `starlane dev` keeps in DATA_DIR/dev.json so that a second start
-// uses the same addresses (the controller's Raft address is part of its state).
+// uses the same addresses (a controller's Raft address is part of its state).
+// ControllerAPI, ControllerRaft and ControllerMet are the first controller's (a
+// one-controller cluster wrote only those); Controllers lists every controller.
 type devPorts struct {
-	Host           string `json:"host"`
-	ControllerAPI  int    `json:"controller_api"`
-	ControllerRaft int    `json:"controller_raft"`
-	ControllerMet  int    `json:"controller_metrics"`
-	Nodes          []struct {
-		Name    string `json:"name"`
-		API     int    `json:"api"`
-		Metrics int    `json:"metrics"`
-	} `json:"nodes"`
+	Host           string        `json:"host"`
+	ControllerAPI  int           `json:"controller_api"`
+	ControllerRaft int           `json:"controller_raft"`
+	ControllerMet  int           `json:"controller_metrics"`
+	Controllers    []devCtlPort  `json:"controllers,omitempty"`
+	Nodes          []devNodePort `json:"nodes"`
+}
+
+// devCtlPort is one controller of the dev cluster: its process name, data
+// directory (under DATA_DIR) and ports.
+type devCtlPort struct {
+	Name    string `json:"name"`
+	Dir     string `json:"dir"`
+	API     int    `json:"api"`
+	Raft    int    `json:"raft"`
+	Metrics int    `json:"metrics"`
+}
+
+type devNodePort struct {
+	Name    string `json:"name"`
+	API     int    `json:"api"`
+	Metrics int    `json:"metrics"`
 }
 
 // clusterJSON is DATA_DIR/cluster.json, written once the dev cluster is ready and
 // again whenever a process is restarted.
 type clusterJSON struct {
+	// Controller is the first controller's API address.
 	Controller string `json:"controller"`
+	// Controllers maps each controller to its API address; ControllerAddrs lists
+	// them all for --controller / STARLANE_CONTROLLER.
+	Controllers     map[string]string `json:"controllers"`
+	ControllerAddrs string            `json:"controller_addrs"`
 	// Dashboard is the controller's web dashboard.
 	Dashboard string            `json:"dashboard"`
 	Nodes     map[string]string `json:"nodes"`
 	Surfaces  map[string]string `json:"surfaces"`
+	// Standbys maps each surface to the nodes holding its standbys at start.
+	Standbys map[string][]string `json:"standbys,omitempty"`
 	// Bridges maps each bridge to "FROM:PORT -> TO:PORT".
 	Bridges   map[string]string `json:"bridges"`
 	JoinToken string            `json:"join_token"`
@@ -98,19 +120,28 @@ func newDevCmd() *cobra.Command {
 		port     int
 		logLevel string
 		ckpt     uint64
+		small    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [--data-dir D]",
-		Short: "Run a whole local cluster: a controller, two nodes and a default world",
-		Long: `Start a single-voter controller and two worker nodes as child processes on
-loopback, and create the default world: nauvis running the starter factory,
-vulcanus a mining outpost and fulgora a storage hub, each on a node the scheduler
-picks.
-The addresses, the join token and the data directory are printed, and written to
-DATA_DIR/cluster.json once everything ticks. A node or controller that dies is
-restarted. Ctrl-C stops everything cleanly; running it again with the same data
-directory resumes where it stopped.`,
+		Short: "Run a whole local HA cluster: three controllers, three nodes and a default world",
+		Long: `Start three controllers (one Raft cluster of three voters) and three worker
+nodes as child processes on loopback, and create the default world: nauvis running
+the starter factory, vulcanus a mining outpost and fulgora a storage hub, each
+with its primary on one node and a hot standby on another. Killing any one
+process (a controller, even the leader, or a node) freezes nothing: the other
+controllers keep a quorum, and a surface whose node died continues on its standby
+within seconds. --small runs one controller and two nodes with no standbys
+instead (lighter; a dead controller stops every surface until it is back).
+
+Progress is printed while it starts. The addresses, the join token, the admin
+operator token and the data directory are printed, and written to
+DATA_DIR/cluster.json once everything ticks. A process that dies is restarted.
+Ctrl-C stops everything cleanly; running it again with the same data directory
+resumes where it stopped (a --small data dir grows into the full cluster when
+started without --small).`,
 		Example: `  starlane dev
+  starlane dev --small                         # one controller, two nodes
   starlane dev --data-dir /tmp/sl --port 0     # random free ports`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -124,13 +155,17 @@ directory resumes where it stopped.`,
 			if err != nil {
 				return err
 			}
-			d := &devCluster{dir: abs, out: cmd.OutOrStdout(), logLevel: logLevel, checkpointEvery: ckpt}
+			d := &devCluster{dir: abs, out: cmd.OutOrStdout(), logLevel: logLevel, checkpointEvery: ckpt, shape: devHA}
+			if small {
+				d.shape = devSmall
+			}
 			return d.run(port)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "data-dir", defaultDevDir(), "directory for every process's data, the logs and cluster.json")
-	f.IntVar(&port, "port", 7400, "first port: controller API PORT, Raft PORT+1, nodes PORT+10 and PORT+20 (0: random free ports, kept for the next start)")
+	f.IntVar(&port, "port", 7400, "first port: controller c1's API PORT, Raft PORT+1, dashboard PORT+2 (c2 and c3 at PORT+3 and PORT+6), node APIs PORT+10, PORT+20, PORT+30 (0: random free ports, kept for the next start)")
+	f.BoolVar(&small, "small", false, "run one controller and two nodes, with no standbys (lighter, not fault tolerant)")
 	f.StringVar(&logLevel, "log-level", "info", "log level of the child processes (their logs go to DATA_DIR/logs)")
 	f.Uint64Var(&ckpt, "checkpoint-every", 1800, "nodes checkpoint each surface every this many ticks")
 	return cmd
@@ -141,6 +176,7 @@ type devCluster struct {
 	out             io.Writer
 	logLevel        string
 	checkpointEvery uint64
+	shape           devShape
 	exe             string
 	ports           devPorts
 	token           string
@@ -212,53 +248,114 @@ func (d *devCluster) run(basePort int) error {
 	return err
 }
 
+// loadPorts reads DATA_DIR/dev.json, or picks the ports of a new cluster, and
+// adds the controllers and nodes a larger shape needs (a one-controller data dir
+// grows into the three-controller cluster: the new controllers join the first).
 func (d *devCluster) loadPorts(base int) error {
 	file := filepath.Join(d.dir, "dev.json")
+	p := devPorts{Host: "127.0.0.1"}
+	existed := false
 	if b, err := os.ReadFile(file); err == nil {
-		if err := json.Unmarshal(b, &d.ports); err != nil {
+		if err := json.Unmarshal(b, &p); err != nil {
 			return fmt.Errorf("%s is corrupt (%v); delete it to pick new ports", file, err)
 		}
-		return nil
+		existed = true
+		if len(p.Controllers) == 0 && p.ControllerAPI != 0 {
+			p.Controllers = []devCtlPort{{Name: "controller", Dir: "controller", API: p.ControllerAPI, Raft: p.ControllerRaft, Metrics: p.ControllerMet}}
+		}
+		if base != 0 && len(p.Controllers) > 0 {
+			base = p.Controllers[0].API
+		}
+	}
+	if len(p.Controllers) > d.shape.controllers || len(p.Nodes) > d.shape.nodes {
+		return fmt.Errorf("%s holds a cluster of %d controllers and %d nodes, larger than the %s shape; run `starlane dev` without --small, or pass another --data-dir",
+			d.dir, len(p.Controllers), len(p.Nodes), d.shape.name)
+	}
+	used := map[int]bool{}
+	for _, c := range p.Controllers {
+		used[c.API], used[c.Raft], used[c.Metrics] = true, true, true
+	}
+	for _, n := range p.Nodes {
+		used[n.API], used[n.Metrics] = true, true
 	}
 	pick := func(offset int) (int, error) {
 		if base != 0 {
 			return base + offset, nil
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
+		for {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port := ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+			if !used[port] {
+				used[port] = true
+				return port, nil
+			}
 		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port, nil
 	}
-	p := devPorts{Host: "127.0.0.1"}
-	var err error
-	ports := []*int{&p.ControllerAPI, &p.ControllerRaft, &p.ControllerMet}
-	offsets := []int{0, 1, 2}
-	p.Nodes = make([]struct {
-		Name    string `json:"name"`
-		API     int    `json:"api"`
-		Metrics int    `json:"metrics"`
-	}, 2)
-	for i := range p.Nodes {
-		p.Nodes[i].Name = fmt.Sprintf("n%d", i+1)
-		ports = append(ports, &p.Nodes[i].API, &p.Nodes[i].Metrics)
-		offsets = append(offsets, 10*(i+1), 10*(i+1)+2)
-	}
-	for i, ptr := range ports {
-		if *ptr, err = pick(offsets[i]); err != nil {
+	changed := !existed
+	if existed && len(p.Controllers) < d.shape.controllers {
+		// The surfaces get their standbys once the new nodes are up (start);
+		// the file says so until then, even across an interrupted start.
+		if err := os.WriteFile(filepath.Join(d.dir, devGrowFile), []byte("raise every surface's replicas to the full cluster's\n"), 0o600); err != nil {
 			return err
 		}
 	}
+	for i := len(p.Controllers); i < d.shape.controllers; i++ {
+		c := devCtlPort{Name: fmt.Sprintf("c%d", i+1)}
+		if d.shape.controllers == 1 {
+			c.Name = "controller"
+		}
+		c.Dir = c.Name
+		var err error
+		for j, ptr := range []*int{&c.API, &c.Raft, &c.Metrics} {
+			if *ptr, err = pick(3*i + j); err != nil {
+				return err
+			}
+		}
+		p.Controllers = append(p.Controllers, c)
+		changed = true
+	}
+	for i := len(p.Nodes); i < d.shape.nodes; i++ {
+		n := devNodePort{Name: fmt.Sprintf("n%d", i+1)}
+		var err error
+		if n.API, err = pick(10 * (i + 1)); err != nil {
+			return err
+		}
+		if n.Metrics, err = pick(10*(i+1) + 2); err != nil {
+			return err
+		}
+		p.Nodes = append(p.Nodes, n)
+		changed = true
+	}
+	c1 := p.Controllers[0]
+	p.ControllerAPI, p.ControllerRaft, p.ControllerMet = c1.API, c1.Raft, c1.Metrics
 	d.ports = p
+	if !changed {
+		return nil
+	}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	return os.WriteFile(file, append(b, '\n'), 0o600)
 }
 
 func (d *devCluster) addr(port int) string { return net.JoinHostPort(d.ports.Host, strconv.Itoa(port)) }
 
+// ctlAddrs is every controller's API address, comma-separated (for --controller).
+func (d *devCluster) ctlAddrs() string {
+	var a []string
+	for _, c := range d.ports.Controllers {
+		a = append(a, d.addr(c.API))
+	}
+	return strings.Join(a, ",")
+}
+
 func (d *devCluster) checkPortsFree() error {
-	all := []int{d.ports.ControllerAPI, d.ports.ControllerRaft, d.ports.ControllerMet}
+	var all []int
+	for _, c := range d.ports.Controllers {
+		all = append(all, c.API, c.Raft, c.Metrics)
+	}
 	for _, n := range d.ports.Nodes {
 		all = append(all, n.API, n.Metrics)
 	}
@@ -294,44 +391,119 @@ func (d *devCluster) loadAdminToken() error {
 	return os.Setenv("STARLANE_TOKEN", tok)
 }
 
+// devGrowFile, in DATA_DIR, marks a --small cluster growing into the full one
+// until its surfaces have their standbys.
+const devGrowFile = "growing"
+
+// devShape is how many processes `starlane dev` runs and how many copies each
+// surface has.
+type devShape struct {
+	name                         string
+	controllers, nodes, replicas int
+}
+
+var (
+	// devHA survives the loss of any one process: three voters keep a quorum
+	// without one, and every surface's standby on another node takes over.
+	devHA    = devShape{name: "default", controllers: 3, nodes: 3, replicas: 2}
+	devSmall = devShape{name: "--small", controllers: 1, nodes: 2, replicas: 1}
+)
+
+func (d *devCluster) say(format string, a ...any) { fmt.Fprintf(d.out, format+"\n", a...) }
+
 func (d *devCluster) start(ctx context.Context) error {
 	if err := d.loadAdminToken(); err != nil {
 		return err
 	}
-	ctlAddr := d.addr(d.ports.ControllerAPI)
-	if err := d.spawn("controller", "controller", "--data-dir", filepath.Join(d.dir, "controller"), "--bind", ctlAddr,
-		"--raft-bind", d.addr(d.ports.ControllerRaft), "--bootstrap", "--metrics-bind", d.addr(d.ports.ControllerMet),
-		"--log-level", d.logLevel); err != nil {
+	ctls := d.ports.Controllers
+	first := ctls[0]
+	if len(ctls) == 1 {
+		d.say("starting the controller on %s…", d.addr(first.API))
+	} else {
+		d.say("starting controller %s on %s…", first.Name, d.addr(first.API))
+	}
+	if err := d.spawnController(first, "--bootstrap"); err != nil {
 		return err
 	}
-	tokFile := filepath.Join(d.dir, "controller", "join-token")
-	if err := d.waitFor(ctx, 30*time.Second, "the controller to install its join token", func() bool {
+	tokFile := filepath.Join(d.dir, first.Dir, "join-token")
+	if err := d.waitFor(ctx, 30*time.Second, "controller "+first.Name+" to install its join token", func() string {
 		b, err := os.ReadFile(tokFile)
 		d.token = strings.TrimSpace(string(b))
-		return err == nil && d.token != ""
+		if err == nil && d.token != "" {
+			return ""
+		}
+		return "not yet"
 	}); err != nil {
 		return err
 	}
-	for _, n := range d.ports.Nodes {
-		if err := d.spawn(n.Name, "node", "--controller", ctlAddr, "--join-token", d.token, "--data-dir", filepath.Join(d.dir, n.Name),
-			"--bind", d.addr(n.API), "--name", n.Name, "--metrics-bind", d.addr(n.Metrics), "--log-level", d.logLevel,
-			"--checkpoint-every", strconv.FormatUint(d.checkpointEvery, 10)); err != nil {
-			return err
-		}
-	}
-	cl, err := ctlclient.Dial([]string{ctlAddr}, tlsconf.Config{})
+	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(d.ctlAddrs()), tlsconf.Config{})
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	cl.Token = d.adminToken
+	if len(ctls) > 1 {
+		var names []string
+		for _, c := range ctls[1:] {
+			names = append(names, c.Name)
+			if err := d.spawnController(c, "--join", d.addr(first.API)); err != nil {
+				return err
+			}
+		}
+		d.say("starting controllers %s; they join %s…", strings.Join(names, ", "), first.Name)
+		if err := d.waitFor(ctx, 60*time.Second, fmt.Sprintf("%d controllers to vote", len(ctls)), func() string {
+			voters, leader := d.voters(ctx, cl)
+			if voters >= len(ctls) && leader != "" {
+				return ""
+			}
+			return fmt.Sprintf("%d of %d voting, leader %q", voters, len(ctls), leader)
+		}); err != nil {
+			return err
+		}
+	}
+	var nodeNames []string
+	for _, n := range d.ports.Nodes {
+		nodeNames = append(nodeNames, n.Name)
+		if err := d.spawn(n.Name, "node", "--controller", d.ctlAddrs(), "--join-token", d.token, "--data-dir", filepath.Join(d.dir, n.Name),
+			"--bind", d.addr(n.API), "--name", n.Name, "--metrics-bind", d.addr(n.Metrics), "--log-level", d.logLevel,
+			"--checkpoint-every", strconv.FormatUint(d.checkpointEvery, 10)); err != nil {
+			return err
+		}
+	}
+	d.say("starting nodes %s…", strings.Join(nodeNames, ", "))
 	// Players register themselves on a dev cluster: `starlane play --name X` just works.
 	if err := d.allowSelfRegistration(ctx, cl); err != nil {
 		return err
 	}
+	if err := d.waitFor(ctx, 60*time.Second, "every node to register", func() string {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var r *pb.ListNodesResponse
+		if err := cl.Cluster(qctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			var err error
+			r, err = ctlclient.ListNodes(ctx, c)
+			return err
+		}); err != nil {
+			return "asking the controllers: " + apiErr(err).Error()
+		}
+		var up []string
+		for _, n := range r.Nodes {
+			if n.Status == pb.NodeStatus_NODE_STATUS_UP {
+				up = append(up, n.Id)
+			}
+		}
+		if len(up) >= len(d.ports.Nodes) {
+			return ""
+		}
+		sort.Strings(up)
+		return fmt.Sprintf("%d of %d up (%s)", len(up), len(d.ports.Nodes), strings.Join(up, " "))
+	}); err != nil {
+		return err
+	}
+	d.say("creating the world: %d surfaces with %d cop%s each, %d bridges…", len(devSurfaces), d.shape.replicas, map[bool]string{true: "y", false: "ies"}[d.shape.replicas == 1], len(devBridges))
 	bundle := sim.DefaultBundle().Hash()
 	for _, s := range devSurfaces {
-		req := &pb.CreateSurfaceRequest{RequestId: "dev-create-" + s.name, Name: s.name, Planet: s.planet, Map: s.mapName, Seed: s.seed, BundleHash: bundle, Replicas: 1}
+		req := &pb.CreateSurfaceRequest{RequestId: "dev-create-" + s.name, Name: s.name, Planet: s.planet, Map: s.mapName, Seed: s.seed, BundleHash: bundle, Replicas: uint32(d.shape.replicas)}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := cl.Cluster(cctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 			_, err := c.CreateSurface(ctx, req)
@@ -354,8 +526,14 @@ func (d *devCluster) start(ctx context.Context) error {
 			return fmt.Errorf("create bridge %s: %w", b.Id, apiErr(err))
 		}
 	}
+	_, err = os.Stat(filepath.Join(d.dir, devGrowFile))
+	growing := err == nil
 	var surfaces []*pb.Surface
-	if err := d.waitFor(ctx, 90*time.Second, "every surface to tick on a node", func() bool {
+	what := "every surface to tick on a node"
+	if d.shape.replicas > 1 {
+		what = "every surface to tick with a standby in step"
+	}
+	if err := d.waitFor(ctx, 120*time.Second, what, func() string {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		var r *pb.ListSurfacesResponse
@@ -365,31 +543,66 @@ func (d *devCluster) start(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return false
+			return "asking the controllers: " + apiErr(err).Error()
 		}
+		var notes []string
 		ready := 0
 		for _, sf := range r.Surfaces {
-			if sf.GetAssignment().GetPrimary() != "" && sf.GetStats().GetTick() > 0 {
+			a := sf.GetAssignment()
+			if growing && sf.Replicas < uint32(d.shape.replicas) {
+				// A surface made by the smaller dev cluster this one grew from
+				// (later starts leave an operator's replica count alone).
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				cl.Cluster(rctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+					_, err := c.SetSurfaceReplicas(ctx, &pb.SetSurfaceReplicasRequest{RequestId: fmt.Sprintf("dev-replicas-%s-%d", sf.Name, d.shape.replicas), Name: sf.Name, Replicas: uint32(d.shape.replicas)})
+					return err
+				})
+				cancel()
+			}
+			switch {
+			case a.GetPrimary() == "":
+				notes = append(notes, sf.Name+" not placed")
+			case sf.GetStats().GetTick() == 0:
+				notes = append(notes, sf.Name+" loading on "+a.GetPrimary())
+			case len(a.GetSynced()) < min(int(sf.Replicas), d.shape.replicas)-1:
+				notes = append(notes, fmt.Sprintf("%s tick %d on %s, standby catching up", sf.Name, sf.GetStats().GetTick(), a.GetPrimary()))
+			default:
 				ready++
 			}
 		}
 		surfaces = r.Surfaces
-		return ready >= len(devSurfaces)
+		if ready >= len(devSurfaces) {
+			return ""
+		}
+		if len(notes) == 0 {
+			return "creating"
+		}
+		return strings.Join(notes, "; ")
 	}); err != nil {
 		return err
 	}
 
+	if growing {
+		os.Remove(filepath.Join(d.dir, devGrowFile))
+	}
 	d.mu.Lock()
-	d.info = clusterJSON{Controller: ctlAddr, Dashboard: "http://" + d.addr(d.ports.ControllerMet) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, JoinToken: d.token, Token: d.adminToken,
-		Bridges: map[string]string{},
-		DataDir: d.dir, Metrics: map[string]string{"controller": "http://" + d.addr(d.ports.ControllerMet) + "/metrics"},
-		Logs: filepath.Join(d.dir, "logs")}
+	d.info = clusterJSON{Controller: d.addr(first.API), Controllers: map[string]string{}, ControllerAddrs: d.ctlAddrs(),
+		Dashboard: "http://" + d.addr(first.Metrics) + "/", Nodes: map[string]string{}, Surfaces: map[string]string{}, Standbys: map[string][]string{},
+		JoinToken: d.token, Token: d.adminToken, Bridges: map[string]string{},
+		DataDir: d.dir, Metrics: map[string]string{}, Logs: filepath.Join(d.dir, "logs")}
+	for _, c := range ctls {
+		d.info.Controllers[c.Name] = d.addr(c.API)
+		d.info.Metrics[c.Name] = "http://" + d.addr(c.Metrics) + "/metrics"
+	}
 	for _, n := range d.ports.Nodes {
 		d.info.Nodes[n.Name] = d.addr(n.API)
 		d.info.Metrics[n.Name] = "http://" + d.addr(n.Metrics) + "/metrics"
 	}
 	for _, sf := range surfaces {
 		d.info.Surfaces[sf.Name] = sf.GetAssignment().GetPrimary()
+		if st := sf.GetAssignment().GetStandbys(); len(st) > 0 {
+			d.info.Standbys[sf.Name] = st
+		}
 	}
 	for _, b := range devBridges {
 		d.info.Bridges[b.Id] = b.FromSurface + ":" + b.FromPort + " -> " + b.ToSurface + ":" + b.ToPort
@@ -399,9 +612,11 @@ func (d *devCluster) start(ctx context.Context) error {
 		return err
 	}
 	w := d.out
-	fmt.Fprintf(w, "starlane dev is running; data in %s\n", d.dir)
+	fmt.Fprintf(w, "starlane dev is running (%d controller%s, %d nodes); data in %s\n", len(ctls), map[bool]string{true: "", false: "s"}[len(ctls) == 1], len(d.ports.Nodes), d.dir)
 	fmt.Fprintf(w, "  dashboard    %s\n", d.info.Dashboard)
-	fmt.Fprintf(w, "  controller   %s   metrics %s\n", ctlAddr, d.info.Metrics["controller"])
+	for _, c := range ctls {
+		fmt.Fprintf(w, "  %-12s %s   metrics %s\n", map[bool]string{true: "controller", false: "controller " + c.Name}[c.Name == "controller"], d.addr(c.API), d.info.Metrics[c.Name])
+	}
 	for _, n := range d.ports.Nodes {
 		fmt.Fprintf(w, "  node %-7s %s   metrics %s\n", n.Name, d.info.Nodes[n.Name], d.info.Metrics[n.Name])
 	}
@@ -413,44 +628,106 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  surface %-9s on %s\n", n, d.info.Surfaces[n])
+		if st := d.info.Standbys[n]; len(st) > 0 {
+			fmt.Fprintf(w, "  surface %-9s on %s, standby on %s\n", n, d.info.Surfaces[n], strings.Join(st, ", "))
+		} else {
+			fmt.Fprintf(w, "  surface %-9s on %s\n", n, d.info.Surfaces[n])
+		}
 	}
 	for _, b := range devBridges {
 		fmt.Fprintf(w, "  bridge  %-19s %s\n", b.Id, d.info.Bridges[b.Id])
 	}
 	fmt.Fprintf(w, "  cluster.json %s, logs in %s\n", filepath.Join(d.dir, "cluster.json"), d.info.Logs)
-	fmt.Fprintf(w, "Try:\n  starlane surface list --controller %s\n  starlane bridge list --controller %s\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
-		ctlAddr, ctlAddr, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
+	fmt.Fprintf(w, "Try:\n  export STARLANE_CONTROLLER=%s STARLANE_TOKEN=%s\n  starlane surface list\n  starlane bridge list\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
+		d.ctlAddrs(), d.adminToken, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
 	return nil
 }
 
+// spawnController starts one controller of the dev cluster with extra flags
+// (--bootstrap for the first, --join for the others; both are ignored once its
+// data directory has state).
+func (d *devCluster) spawnController(c devCtlPort, extra ...string) error {
+	args := []string{"controller", "--data-dir", filepath.Join(d.dir, c.Dir), "--bind", d.addr(c.API),
+		"--raft-bind", d.addr(c.Raft), "--metrics-bind", d.addr(c.Metrics), "--log-level", d.logLevel}
+	if c.Name != "controller" {
+		args = append(args, "--id", c.Name)
+	}
+	return d.spawn(c.Name, append(args, extra...)...)
+}
+
+// voters asks the controllers how many of them vote and who leads.
+func (d *devCluster) voters(ctx context.Context, cl *ctlclient.Client) (int, string) {
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var r *pb.GetStatusResponse
+	if err := cl.Cluster(qctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		var err error
+		r, err = c.GetStatus(ctx, &pb.GetStatusRequest{})
+		return err
+	}); err != nil {
+		return 0, ""
+	}
+	n := 0
+	for _, p := range r.Peers {
+		if p.Suffrage == "voter" {
+			n++
+		}
+	}
+	return n, r.LeaderId
+}
+
+// allowSelfRegistration turns self-registration on once, when the dev cluster is
+// new (DATA_DIR/player-settings-set records it): later starts keep what the
+// operator set since (self-registration, the whitelist; players, admins and bans
+// live in the controllers' state and are kept anyway).
 func (d *devCluster) allowSelfRegistration(ctx context.Context, cl *ctlclient.Client) error {
+	marker := filepath.Join(d.dir, "player-settings-set")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := cl.Do(cctx, func(ctx context.Context, cc *grpc.ClientConn) error {
-		_, err := pb.NewAccessServiceClient(cc).SetAccessSettings(ctx, &pb.SetAccessSettingsRequest{RequestId: "dev-self-register",
-			Settings: &pb.AccessSettings{SelfRegister: true}})
+		ac := pb.NewAccessServiceClient(cc)
+		cur, err := ac.GetAccessSettings(ctx, &pb.GetAccessSettingsRequest{})
+		if err != nil {
+			return err
+		}
+		_, err = ac.SetAccessSettings(ctx, &pb.SetAccessSettingsRequest{RequestId: "dev-self-register",
+			Settings: &pb.AccessSettings{SelfRegister: true, Whitelist: cur.GetSettings().GetWhitelist()}})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("allow players to register: %w", apiErr(err))
 	}
-	return nil
+	return os.WriteFile(marker, []byte("self-registration was turned on at the first start; later starts leave the player settings alone\n"), 0o600)
 }
 
-func (d *devCluster) waitFor(ctx context.Context, limit time.Duration, what string, cond func() bool) error {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %v waiting for %s; see the logs in %s", limit, what, filepath.Join(d.dir, "logs"))
+// waitFor polls check until it returns "" (done) and meanwhile prints what it
+// waits for, with check's note on the state so far, whenever the note changes and
+// at least every two seconds, so that a start is never silent for long.
+func (d *devCluster) waitFor(ctx context.Context, limit time.Duration, what string, check func() string) error {
+	start := time.Now()
+	var lastNote string
+	var lastSaid time.Time
+	for {
+		note := check()
+		if note == "" {
+			return nil
+		}
+		if time.Since(start) > limit {
+			return fmt.Errorf("timed out after %v waiting for %s (%s); see the logs in %s", limit, what, note, filepath.Join(d.dir, "logs"))
+		}
+		if time.Since(start) >= time.Second && (note != lastNote || time.Since(lastSaid) >= 2*time.Second) {
+			d.say("  waiting for %s: %s (%ds)", what, note, int(time.Since(start).Seconds()))
+			lastNote, lastSaid = note, time.Now()
 		}
 		select {
 		case <-ctx.Done():
 			return errors.New("interrupted while starting")
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return nil
 }
 
 func (d *devCluster) writeClusterJSON() error {
@@ -541,7 +818,7 @@ func (d *devCluster) launch(p *devProc) error {
 }
 
 // shutdown stops the nodes first (each flushes its shards' logs), then the
-// controller, killing whatever has not exited after 15 seconds.
+// controllers, killing whatever has not exited after 15 seconds.
 func (d *devCluster) shutdown() {
 	d.mu.Lock()
 	d.stopping = true
@@ -566,8 +843,12 @@ func (d *devCluster) shutdown() {
 			}
 		}
 	}
-	stop(func(n string) bool { return n != "controller" })
-	stop(func(n string) bool { return n == "controller" })
+	isCtl := map[string]bool{}
+	for _, c := range d.ports.Controllers {
+		isCtl[c.Name] = true
+	}
+	stop(func(n string) bool { return !isCtl[n] })
+	stop(func(n string) bool { return isCtl[n] })
 }
 
 // lastLines returns the last n non-empty lines of a file, indented.

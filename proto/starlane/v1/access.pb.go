@@ -814,8 +814,15 @@ type PlayerAccess struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	TicketPublicKey []byte                 `protobuf:"bytes,1,opt,name=ticket_public_key,json=ticketPublicKey,proto3" json:"ticket_public_key,omitempty"`
 	Banned          []string               `protobuf:"bytes,2,rep,name=banned,proto3" json:"banned,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// admins are the players who are admins now: a ticket's admin claim counts
+	// only while its player is listed (taking the right away is at once).
+	Admins []string `protobuf:"bytes,120,rep,name=admins,proto3" json:"admins,omitempty"`
+	// whitelist is on: only whitelisted players and admins may play, and a
+	// session of anyone else is closed at once.
+	Whitelist     bool     `protobuf:"varint,121,opt,name=whitelist,proto3" json:"whitelist,omitempty"`
+	Whitelisted   []string `protobuf:"bytes,122,rep,name=whitelisted,proto3" json:"whitelisted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PlayerAccess) Reset() {
@@ -858,6 +865,27 @@ func (x *PlayerAccess) GetTicketPublicKey() []byte {
 func (x *PlayerAccess) GetBanned() []string {
 	if x != nil {
 		return x.Banned
+	}
+	return nil
+}
+
+func (x *PlayerAccess) GetAdmins() []string {
+	if x != nil {
+		return x.Admins
+	}
+	return nil
+}
+
+func (x *PlayerAccess) GetWhitelist() bool {
+	if x != nil {
+		return x.Whitelist
+	}
+	return false
+}
+
+func (x *PlayerAccess) GetWhitelisted() []string {
+	if x != nil {
+		return x.Whitelisted
 	}
 	return nil
 }
@@ -2575,10 +2603,13 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\x05admin\x18\x02 \x01(\bR\x05admin\x12$\n" +
 	"\x0eissued_unix_ms\x18\x03 \x01(\x03R\fissuedUnixMs\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs\x12\x15\n" +
-	"\x06key_id\x18\x05 \x01(\tR\x05keyId\"R\n" +
+	"\x06key_id\x18\x05 \x01(\tR\x05keyId\"\xaa\x01\n" +
 	"\fPlayerAccess\x12*\n" +
 	"\x11ticket_public_key\x18\x01 \x01(\fR\x0fticketPublicKey\x12\x16\n" +
-	"\x06banned\x18\x02 \x03(\tR\x06banned\"\xd3\x02\n" +
+	"\x06banned\x18\x02 \x03(\tR\x06banned\x12\x16\n" +
+	"\x06admins\x18x \x03(\tR\x06admins\x12\x1c\n" +
+	"\twhitelist\x18y \x01(\bR\twhitelist\x12 \n" +
+	"\vwhitelisted\x18z \x03(\tR\vwhitelisted\"\xd3\x02\n" +
 	"\vAccessState\x122\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x1a.starlane.v1.OperatorTokenR\x06tokens\x12-\n" +
 	"\aplayers\x18\x02 \x03(\v2\x13.starlane.v1.PlayerR\aplayers\x12-\n" +

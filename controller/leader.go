@@ -144,9 +144,10 @@ func (c *Controller) lead(ctx context.Context) {
 	c.ensureAccessKeys(ctx)
 
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.expireLeases(ctx) }()
 	go func() { defer wg.Done(); c.reconcile(ctx) }()
+	go func() { defer wg.Done(); c.restoreLost(ctx) }()
 	wg.Wait()
 }
 
@@ -294,7 +295,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		}
 		if only != nil {
 			for name := range only {
-				if sf := s.surfaces[name]; sf != nil {
+				if sf := s.surfaces[name]; sf != nil && !sf.Stopped {
 					surfaces = append(surfaces, sf)
 				}
 			}
@@ -302,7 +303,9 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		}
 		surfaces = make([]*pb.Surface, 0, len(s.surfaces))
 		for _, sf := range s.surfaces {
-			surfaces = append(surfaces, sf)
+			if !sf.Stopped { // kept in the catalog, placed nowhere
+				surfaces = append(surfaces, sf)
+			}
 		}
 	})
 	st := scheduler.State{Nodes: make([]scheduler.Node, 0, len(nodes)), Surfaces: make([]scheduler.Surface, 0, len(surfaces))}

@@ -346,6 +346,7 @@ func (n *Node) openPrimary(a *pb.NodeAssignment, fresh bool) (*shard.Shard, erro
 	}
 	cfg := n.shardConfig(a)
 	cfg.Term, cfg.Fresh = a.Surface.GetAssignment().GetPrimarySince(), fresh
+	cfg.Restored = fresh && a.Surface.GetTimelineIndex() != 0 && a.Surface.GetSaveSha256() != ""
 	return shard.Open(cfg)
 }
 

@@ -62,6 +62,11 @@ type Command struct {
 	//	*Command_ShardFailed
 	//	*Command_PutSave
 	//	*Command_DeleteSave
+	//	*Command_StopSurface
+	//	*Command_StartSurface
+	//	*Command_SurfaceSaved
+	//	*Command_RollbackSurface
+	//	*Command_SetSurfaceAutosave
 	//	*Command_Access
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
@@ -356,6 +361,51 @@ func (x *Command) GetDeleteSave() *DeleteSaveCmd {
 	return nil
 }
 
+func (x *Command) GetStopSurface() *StopSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StopSurface); ok {
+			return x.StopSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStartSurface() *StartSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StartSurface); ok {
+			return x.StartSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSurfaceSaved() *SurfaceSavedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SurfaceSaved); ok {
+			return x.SurfaceSaved
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRollbackSurface() *RollbackSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RollbackSurface); ok {
+			return x.RollbackSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetSurfaceAutosave() *SetSurfaceAutosaveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetSurfaceAutosave); ok {
+			return x.SetSurfaceAutosave
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetAccess() *AccessCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Access); ok {
@@ -482,6 +532,26 @@ type Command_DeleteSave struct {
 	DeleteSave *DeleteSaveCmd `protobuf:"bytes,51,opt,name=delete_save,json=deleteSave,proto3,oneof"`
 }
 
+type Command_StopSurface struct {
+	StopSurface *StopSurfaceCmd `protobuf:"bytes,70,opt,name=stop_surface,json=stopSurface,proto3,oneof"`
+}
+
+type Command_StartSurface struct {
+	StartSurface *StartSurfaceCmd `protobuf:"bytes,71,opt,name=start_surface,json=startSurface,proto3,oneof"`
+}
+
+type Command_SurfaceSaved struct {
+	SurfaceSaved *SurfaceSavedCmd `protobuf:"bytes,72,opt,name=surface_saved,json=surfaceSaved,proto3,oneof"`
+}
+
+type Command_RollbackSurface struct {
+	RollbackSurface *RollbackSurfaceCmd `protobuf:"bytes,73,opt,name=rollback_surface,json=rollbackSurface,proto3,oneof"`
+}
+
+type Command_SetSurfaceAutosave struct {
+	SetSurfaceAutosave *SetSurfaceAutosaveCmd `protobuf:"bytes,74,opt,name=set_surface_autosave,json=setSurfaceAutosave,proto3,oneof"`
+}
+
 type Command_Access struct {
 	// Access (tokens, players, settings) lives in access.proto.
 	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
@@ -538,6 +608,16 @@ func (*Command_ShardFailed) isCommand_Op() {}
 func (*Command_PutSave) isCommand_Op() {}
 
 func (*Command_DeleteSave) isCommand_Op() {}
+
+func (*Command_StopSurface) isCommand_Op() {}
+
+func (*Command_StartSurface) isCommand_Op() {}
+
+func (*Command_SurfaceSaved) isCommand_Op() {}
+
+func (*Command_RollbackSurface) isCommand_Op() {}
+
+func (*Command_SetSurfaceAutosave) isCommand_Op() {}
 
 func (*Command_Access) isCommand_Op() {}
 
@@ -2455,11 +2535,333 @@ func (x *DeleteSaveCmd) GetName() string {
 	return ""
 }
 
+// StopSurfaceCmd asks a surface's primary to take a final save and release
+// the surface (surface stop). A surface that runs nowhere stops at once from
+// its newest save.
+type StopSurfaceCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopSurfaceCmd) Reset() {
+	*x = StopSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopSurfaceCmd) ProtoMessage() {}
+
+func (x *StopSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*StopSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *StopSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// StartSurfaceCmd lets the scheduler place a stopped surface again; it starts
+// from the save its stop recorded.
+type StartSurfaceCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartSurfaceCmd) Reset() {
+	*x = StartSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartSurfaceCmd) ProtoMessage() {}
+
+func (x *StartSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*StartSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *StartSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// SurfaceSavedCmd records a save a surface's primary took and uploaded to the
+// controllers: an autosave, or (final) the save its stop ends with.
+type SurfaceSavedCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Save          *SaveInfo              `protobuf:"bytes,4,opt,name=save,proto3" json:"save,omitempty"`
+	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurfaceSavedCmd) Reset() {
+	*x = SurfaceSavedCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurfaceSavedCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurfaceSavedCmd) ProtoMessage() {}
+
+func (x *SurfaceSavedCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurfaceSavedCmd.ProtoReflect.Descriptor instead.
+func (*SurfaceSavedCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SurfaceSavedCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *SurfaceSavedCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *SurfaceSavedCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *SurfaceSavedCmd) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *SurfaceSavedCmd) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+// RollbackSurfaceCmd restarts a surface from one of its saves at a new epoch:
+// an operator's rollback, or the leader restoring a surface whose only copy
+// is lost (restore set, lost_ticks and last_tick stamped by the leader).
+type RollbackSurfaceCmd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// save is the save's name or sha256.
+	Save    string `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
+	Restore bool   `protobuf:"varint,3,opt,name=restore,proto3" json:"restore,omitempty"`
+	// expected_epoch (restore): the epoch the decision was made on.
+	ExpectedEpoch uint64 `protobuf:"varint,4,opt,name=expected_epoch,json=expectedEpoch,proto3" json:"expected_epoch,omitempty"`
+	// last_tick is the newest tick the lost copy was known to hold.
+	LastTick      uint64 `protobuf:"varint,5,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSurfaceCmd) Reset() {
+	*x = RollbackSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSurfaceCmd) ProtoMessage() {}
+
+func (x *RollbackSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*RollbackSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RollbackSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceCmd) GetSave() string {
+	if x != nil {
+		return x.Save
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceCmd) GetRestore() bool {
+	if x != nil {
+		return x.Restore
+	}
+	return false
+}
+
+func (x *RollbackSurfaceCmd) GetExpectedEpoch() uint64 {
+	if x != nil {
+		return x.ExpectedEpoch
+	}
+	return 0
+}
+
+func (x *RollbackSurfaceCmd) GetLastTick() uint64 {
+	if x != nil {
+		return x.LastTick
+	}
+	return 0
+}
+
+func (x *RollbackSurfaceCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetSurfaceAutosaveCmd sets a surface's autosave interval and how many it keeps.
+type SetSurfaceAutosaveCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	EveryTicks    uint64                 `protobuf:"varint,2,opt,name=every_ticks,json=everyTicks,proto3" json:"every_ticks,omitempty"`
+	Keep          uint32                 `protobuf:"varint,3,opt,name=keep,proto3" json:"keep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceAutosaveCmd) Reset() {
+	*x = SetSurfaceAutosaveCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceAutosaveCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceAutosaveCmd) ProtoMessage() {}
+
+func (x *SetSurfaceAutosaveCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceAutosaveCmd.ProtoReflect.Descriptor instead.
+func (*SetSurfaceAutosaveCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SetSurfaceAutosaveCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetSurfaceAutosaveCmd) GetEveryTicks() uint64 {
+	if x != nil {
+		return x.EveryTicks
+	}
+	return 0
+}
+
+func (x *SetSurfaceAutosaveCmd) GetKeep() uint32 {
+	if x != nil {
+		return x.Keep
+	}
+	return 0
+}
+
 var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xf3\x0f\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xe5\x12\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2494,7 +2896,12 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\fshard_failed\x18( \x01(\v2\x1b.starlane.v1.ShardFailedCmdH\x00R\vshardFailed\x124\n" +
 	"\bput_save\x182 \x01(\v2\x17.starlane.v1.PutSaveCmdH\x00R\aputSave\x12=\n" +
 	"\vdelete_save\x183 \x01(\v2\x1a.starlane.v1.DeleteSaveCmdH\x00R\n" +
-	"deleteSave\x120\n" +
+	"deleteSave\x12@\n" +
+	"\fstop_surface\x18F \x01(\v2\x1b.starlane.v1.StopSurfaceCmdH\x00R\vstopSurface\x12C\n" +
+	"\rstart_surface\x18G \x01(\v2\x1c.starlane.v1.StartSurfaceCmdH\x00R\fstartSurface\x12C\n" +
+	"\rsurface_saved\x18H \x01(\v2\x1c.starlane.v1.SurfaceSavedCmdH\x00R\fsurfaceSaved\x12L\n" +
+	"\x10rollback_surface\x18I \x01(\v2\x1f.starlane.v1.RollbackSurfaceCmdH\x00R\x0frollbackSurface\x12V\n" +
+	"\x14set_surface_autosave\x18J \x01(\v2\".starlane.v1.SetSurfaceAutosaveCmdH\x00R\x12setSurfaceAutosave\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
 	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
@@ -2638,7 +3045,29 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"PutSaveCmd\x12)\n" +
 	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"#\n" +
 	"\rDeleteSaveCmd\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04nameB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x04name\x18\x01 \x01(\tR\x04name\"$\n" +
+	"\x0eStopSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"%\n" +
+	"\x0fStartSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x96\x01\n" +
+	"\x0fSurfaceSavedCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12)\n" +
+	"\x04save\x18\x04 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\x12\x14\n" +
+	"\x05final\x18\x05 \x01(\bR\x05final\"\xb2\x01\n" +
+	"\x12RollbackSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04save\x18\x02 \x01(\tR\x04save\x12\x18\n" +
+	"\arestore\x18\x03 \x01(\bR\arestore\x12%\n" +
+	"\x0eexpected_epoch\x18\x04 \x01(\x04R\rexpectedEpoch\x12\x1b\n" +
+	"\tlast_tick\x18\x05 \x01(\x04R\blastTick\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"`\n" +
+	"\x15SetSurfaceAutosaveCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vevery_ticks\x18\x02 \x01(\x04R\n" +
+	"everyTicks\x12\x12\n" +
+	"\x04keep\x18\x03 \x01(\rR\x04keepB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_fsm_proto_rawDescOnce sync.Once
@@ -2652,7 +3081,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -2686,18 +3115,23 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*ClusterState)(nil),             // 29: starlane.v1.ClusterState
 	(*PutSaveCmd)(nil),               // 30: starlane.v1.PutSaveCmd
 	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
-	(*ShardFailedCmd)(nil),           // 32: starlane.v1.ShardFailedCmd
-	(*AccessCmd)(nil),                // 33: starlane.v1.AccessCmd
-	(*Actor)(nil),                    // 34: starlane.v1.Actor
-	(*Node)(nil),                     // 35: starlane.v1.Node
-	(*Surface)(nil),                  // 36: starlane.v1.Surface
-	(*Assignment)(nil),               // 37: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 38: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 39: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 40: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 41: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 42: starlane.v1.SaveInfo
-	(*AccessState)(nil),              // 43: starlane.v1.AccessState
+	(*StopSurfaceCmd)(nil),           // 32: starlane.v1.StopSurfaceCmd
+	(*StartSurfaceCmd)(nil),          // 33: starlane.v1.StartSurfaceCmd
+	(*SurfaceSavedCmd)(nil),          // 34: starlane.v1.SurfaceSavedCmd
+	(*RollbackSurfaceCmd)(nil),       // 35: starlane.v1.RollbackSurfaceCmd
+	(*SetSurfaceAutosaveCmd)(nil),    // 36: starlane.v1.SetSurfaceAutosaveCmd
+	(*ShardFailedCmd)(nil),           // 37: starlane.v1.ShardFailedCmd
+	(*AccessCmd)(nil),                // 38: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 39: starlane.v1.Actor
+	(*Node)(nil),                     // 40: starlane.v1.Node
+	(*Surface)(nil),                  // 41: starlane.v1.Surface
+	(*Assignment)(nil),               // 42: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 43: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 44: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 45: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 46: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 47: starlane.v1.SaveInfo
+	(*AccessState)(nil),              // 48: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2723,35 +3157,41 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	32, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	37, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
 	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
 	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
-	33, // 26: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
-	34, // 27: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
-	35, // 28: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	36, // 29: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 30: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	37, // 31: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	38, // 32: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	39, // 33: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	39, // 34: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
-	18, // 35: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	40, // 36: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 37: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 38: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	35, // 39: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	36, // 40: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	38, // 41: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	41, // 42: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 43: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	42, // 44: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	43, // 45: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
-	42, // 46: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	32, // 26: starlane.v1.Command.stop_surface:type_name -> starlane.v1.StopSurfaceCmd
+	33, // 27: starlane.v1.Command.start_surface:type_name -> starlane.v1.StartSurfaceCmd
+	34, // 28: starlane.v1.Command.surface_saved:type_name -> starlane.v1.SurfaceSavedCmd
+	35, // 29: starlane.v1.Command.rollback_surface:type_name -> starlane.v1.RollbackSurfaceCmd
+	36, // 30: starlane.v1.Command.set_surface_autosave:type_name -> starlane.v1.SetSurfaceAutosaveCmd
+	38, // 31: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	39, // 32: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	40, // 33: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	41, // 34: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 35: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	42, // 36: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	43, // 37: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	44, // 38: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	44, // 39: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 40: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	45, // 41: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 42: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 43: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	40, // 44: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	41, // 45: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	43, // 46: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	46, // 47: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 48: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	47, // 49: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	48, // 50: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	47, // 51: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	47, // 52: starlane.v1.SurfaceSavedCmd.save:type_name -> starlane.v1.SaveInfo
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2790,6 +3230,11 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_ShardFailed)(nil),
 		(*Command_PutSave)(nil),
 		(*Command_DeleteSave)(nil),
+		(*Command_StopSurface)(nil),
+		(*Command_StartSurface)(nil),
+		(*Command_SurfaceSaved)(nil),
+		(*Command_RollbackSurface)(nil),
+		(*Command_SetSurfaceAutosave)(nil),
 		(*Command_Access)(nil),
 	}
 	type x struct{}
@@ -2798,7 +3243,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

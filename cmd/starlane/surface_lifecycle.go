@@ -32,7 +32,7 @@ func gameTicks(flag, v string) (uint64, error) {
 }
 
 func ticksAsTime(t uint64) string {
-	return (time.Duration(t) * (time.Second / ticksPerSecond)).String()
+	return (time.Duration(t) * time.Second / ticksPerSecond).Round(10 * time.Millisecond).String()
 }
 
 // rollbackBridgeNote is what a rollback does to items on bridges; the docs

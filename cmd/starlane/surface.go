@@ -309,6 +309,11 @@ func newSurfaceCmd() *cobra.Command {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "surface:   %s\nplanet:    %s\nmap:       %s (seed %d)\nbundle:    %s\nreplicas:  %d\npin:       %s\nprimary:   %s\nstandbys:  %s\nepoch:     %d\n",
 					js.Name, js.Planet, js.Map, js.Seed, orDash(js.Bundle), js.Replicas, orDash(js.Pin), orDash(js.Primary), orDash(strings.Join(js.Standbys, ", ")), js.Epoch)
+				if js.Stopped {
+					fmt.Fprintf(w, "state:     stopped (start it with: starlane surface start %s)\n", js.Name)
+				} else if js.Stopping {
+					fmt.Fprintf(w, "state:     stopping (its primary is taking its final save)\n")
+				}
 				if js.PlacementError != "" {
 					fmt.Fprintf(w, "problem:   %s\n", js.PlacementError)
 				}

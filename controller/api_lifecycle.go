@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -187,14 +188,13 @@ func (a *nodeAPI) AutosaveRecord(ctx context.Context, req *pb.AutosaveRecordRequ
 // restoreLost restores, from its newest autosave, every surface whose
 // primary's node has been down for RestoreAfter with no synced standby up to
 // take over: its state is nowhere else, and that node may never return.
-// lastTicks remembers the newest confirmed tick each primary reported, for the
-// event's count of lost ticks.
+// The event counts the lost ticks from the newest confirmed tick the primary
+// reported in a heartbeat; it may have confirmed a few more after that.
 func (c *Controller) restoreLost(ctx context.Context) {
 	after := c.cfg.RestoreAfter
 	if after <= 0 {
 		after = DefaultRestoreAfter
 	}
-	lastTicks := map[string]uint64{}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -203,13 +203,9 @@ func (c *Controller) restoreLost(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, l := range c.live.snapshot() {
-			for _, sh := range l.shards {
-				if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && sh.ConfirmedTick > lastTicks[sh.Surface] {
-					lastTicks[sh.Surface] = sh.ConfirmedTick
-				}
-			}
-		}
+		c.live.mu.Lock()
+		lastTicks := maps.Clone(c.live.lastPrimaryTick)
+		c.live.mu.Unlock()
 		corrupt := map[string]string{} // surface -> node whose primary copy is corrupt
 		for id, l := range c.live.snapshot() {
 			for _, sh := range l.shards {
@@ -247,7 +243,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				if sv == nil {
 					continue // no save of it anywhere: it waits for its node
 				}
-				last := max(lastTicks[name], sf.LastAutosaveTick)
+				last := max(lastTicks[name].tick, sf.LastAutosaveTick)
 				cmds = append(cmds, &pb.Command{Op: &pb.Command_RollbackSurface{RollbackSurface: &pb.RollbackSurfaceCmd{
 					Name: name, Save: sv.Name, Restore: true, ExpectedEpoch: a.GetEpoch(), LastTick: last, Reason: reason,
 				}}})

@@ -206,7 +206,7 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 		if c.LastTick > sv.Tick {
 			lost = c.LastTick - sv.Tick
 		}
-		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %d ticks lost (its only copy reached tick %d: %s)",
+		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %d ticks lost (at least: its only copy last reported tick %d; %s)",
 			c.Name, sv.Name, sv.Tick, lost, c.LastTick, c.Reason))
 		return codes.OK, ""
 	}

@@ -28,7 +28,15 @@ type liveState struct {
 	leases map[string]lease
 	// changed is closed when a heartbeat changes the leases (see api_stats.go).
 	changed chan struct{}
+	// lastPrimaryTick is the newest confirmed tick a primary of each surface
+	// reported while this member leads, kept after its node is gone: a restore
+	// from an autosave states how many ticks were lost (api_lifecycle.go).
+	lastPrimaryTick map[string]primaryTick
 }
+
+// primaryTick is a primary's newest reported confirmed tick under an epoch; a
+// newer epoch (a rollback starts over at an older tick) replaces it.
+type primaryTick struct{ epoch, tick uint64 }
 
 type lease struct {
 	deadline     time.Time
@@ -38,11 +46,14 @@ type lease struct {
 	bridges      []*pb.BridgeEndStats
 }
 
-func newLiveState() *liveState { return &liveState{leases: map[string]lease{}} }
+func newLiveState() *liveState {
+	return &liveState{leases: map[string]lease{}, lastPrimaryTick: map[string]primaryTick{}}
+}
 
 func (l *liveState) reset() {
 	l.mu.Lock()
 	l.leases = map[string]lease{}
+	l.lastPrimaryTick = map[string]primaryTick{}
 	l.mu.Unlock()
 }
 

@@ -221,7 +221,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				sf := s.surfaces[name]
 				a := sf.GetAssignment()
 				p := s.nodes[a.GetPrimary()]
-				if sf.Stopped || sf.StopRequested || p == nil {
+				if sf.Stopped || p == nil {
 					continue
 				}
 				reason := ""

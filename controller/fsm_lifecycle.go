@@ -49,6 +49,8 @@ func (s *state) applyStopSurface(index uint64, now int64, c *pb.StopSurfaceCmd) 
 		return fail(codes.FailedPrecondition, "surface %s is already stopped; start it with: starlane surface start %s", c.Name, c.Name)
 	case old.StopRequested:
 		return fail(codes.FailedPrecondition, "surface %s is already stopping: its primary is taking its final save", c.Name)
+	case old.Migration != nil:
+		return fail(codes.FailedPrecondition, "surface %s is moving to %s; stop it once the move is done (see: starlane surface get %s)", c.Name, old.Migration.Target, c.Name)
 	}
 	sf := proto.Clone(old).(*pb.Surface)
 	sf.ModifyIndex = index
@@ -189,7 +191,7 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 	if sv == nil {
 		return fail(codes.NotFound, "surface %s: there is no save %s (see: starlane surface saves %s)", c.Name, c.Save, c.Name)
 	}
-	if old.StopRequested {
+	if old.StopRequested && !c.Restore {
 		return fail(codes.FailedPrecondition, "surface %s is stopping; roll it back once it is stopped", c.Name)
 	}
 	if c.Restore && old.GetAssignment().GetEpoch() != c.ExpectedEpoch {
@@ -200,6 +202,11 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 	sf.SaveSha256, sf.Map = sv.Sha256, sv.Name
 	sf.Assignment, sf.Migration, sf.PlacementError = &pb.Assignment{Epoch: index}, nil, ""
 	sf.TimelineIndex, sf.LastAutosaveTick = index, sv.Tick
+	if old.StopRequested {
+		// Its primary was lost before its final save: the stop ends with the
+		// restored save as its state.
+		sf.Stopped, sf.StopRequested = true, false
+	}
 	s.surfaces[c.Name] = sf
 	if c.Restore {
 		lost := uint64(0)

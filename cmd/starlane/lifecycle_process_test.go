@@ -100,10 +100,12 @@ func TestSurfaceStopStart(t *testing.T) {
 	c.StartNode("n1")
 	c.StartNode("n2")
 	c.WaitNodes("n1", "n2")
-	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "1")
-	proctest.Eventually(t, time.Minute, "nauvis to tick", func() bool {
-		s := getLife(c, "nauvis")
-		return s.Stats != nil && s.Stats.ConfirmedTick > 120
+	// With a standby: the final save waits for it to confirm the last ticks.
+	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "2")
+	var running lifeSurface
+	proctest.Eventually(t, time.Minute, "nauvis to tick with a standby", func() bool {
+		running = getLife(c, "nauvis")
+		return running.Stats != nil && running.Stats.ConfirmedTick > 120 && len(running.Stats.Shards) == 2
 	})
 	var stop struct {
 		Tick      uint64 `json:"tick"`
@@ -141,14 +143,16 @@ func TestSurfaceStopStart(t *testing.T) {
 	refused(t, c, "surface nosuch not found", "surface", "stop", "nosuch")
 	refused(t, c, "surface nosuch not found", "surface", "start", "nosuch")
 
+	// Another node: the one it ran on is cordoned.
+	c.CLI("node", "cordon", running.Primary)
 	c.CLI("surface", "start", "nauvis")
 	proctest.Eventually(t, time.Minute, "nauvis to run again from its save", func() bool {
 		_, _, _, ok := getLife(c, "nauvis").primaryStart(stop.Tick)
 		return ok
 	})
 	node, tick, hash, _ := getLife(c, "nauvis").primaryStart(stop.Tick)
-	if tick != stop.Tick || hash != stop.StateHash {
-		t.Fatalf("started on %s at tick %d hash %s; the stop saved tick %d hash %s", node, tick, hash, stop.Tick, stop.StateHash)
+	if tick != stop.Tick || hash != stop.StateHash || node == running.Primary {
+		t.Fatalf("started on %s at tick %d hash %s; the stop saved tick %d hash %s on %s", node, tick, hash, stop.Tick, stop.StateHash, running.Primary)
 	}
 	t.Logf("started on %s at tick %d hash %s", node, tick, hash)
 	refused(t, c, "surface nauvis is already running", "surface", "start", "nauvis")
@@ -224,6 +228,10 @@ func TestAutosavesAndRollback(t *testing.T) {
 	refused(t, c, "surface nosuch not found", "surface", "rollback", "nosuch", "--to", "120", "--yes")
 	refused(t, c, "--to TICK|SAVE is required", "surface", "rollback", "nauvis", "--yes")
 	refused(t, c, "at least 1s", "surface", "autosave", "nauvis", "--every", "10ms")
+	refused(t, c, "at least 1s", "surface", "create", "gleba", "--autosave-every", "10ms")
+	refused(t, c, "autosave_keep: 101 is out of range", "surface", "create", "gleba", "--autosave-keep", "101")
+	refused(t, c, "keep: 101 is out of range", "surface", "autosave", "nauvis", "--keep", "101")
+	refused(t, c, "surface nosuch not found", "surface", "saves", "nosuch")
 	if s := getLife(c, "nauvis"); s.Epoch != before.Epoch {
 		t.Fatalf("a refused rollback changed the epoch %d -> %d", before.Epoch, s.Epoch)
 	}

@@ -348,6 +348,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		if save != nil {
 			sf.SaveSha256, sf.Map = save.Sha256, save.Name
+			sf.LastAutosaveTick = save.Tick // the first autosave comes an interval later
 		}
 		if sf.Planet == "" {
 			sf.Planet = "nauvis"

@@ -444,6 +444,11 @@ func TestFSMSurfaceLifecycle(t *testing.T) {
 	}
 	wantEq(t, "kept", strings.Join(names(), ","), "nauvis.auto.120,nauvis.auto.180")
 	must(c(&pb.StopSurfaceCmd{Name: "nauvis"}))
+	for _, cmd := range []*pb.Command{c(&pb.StopSurfaceCmd{Name: "nauvis"}), c(&pb.StartSurfaceCmd{Name: "nauvis"}), c(&pb.RollbackSurfaceCmd{Name: "nauvis", Save: "nauvis.auto.180"})} {
+		if res := applyCmd(t, f, cmd); codes.Code(res.Code) != codes.FailedPrecondition || !strings.Contains(res.Message, "stopping") {
+			t.Fatalf("%T while stopping: %v", cmd.Op, res)
+		}
+	}
 	must(c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n1", Epoch: epoch, Save: autoSaveInfo(200), Final: true}))
 	sf := stateOf(f).Surfaces[0]
 	wantEq(t, "stopped", sf.Stopped, true)

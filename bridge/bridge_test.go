@@ -145,6 +145,11 @@ func censusAt(t *testing.T, dir string, at uint64) census {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return censusOf(s)
+}
+
+// censusOf takes the census of a surface's state.
+func censusOf(s *sim.Surface) census {
 	var c census
 	c.items, c.tick = s.ItemTotals(), s.Tick()
 	out, _, _ := s.BridgePort("out")

@@ -404,7 +404,7 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 		return nil, err
 	}
 	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: bundle, Replicas: replicas, Pin: req.Pin,
-		StandbyMode: req.StandbyMode}
+		StandbyMode: req.StandbyMode, AutosaveEveryTicks: req.AutosaveEveryTicks, AutosaveKeep: req.AutosaveKeep}
 	switch {
 	case req.FromSave != "":
 		// The FSM resolves the name or hash, so the surface names the save

@@ -97,6 +97,14 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	c.live.mu.Lock()
 	prev := c.live.leases[req.NodeId]
 	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	for _, sh := range shards {
+		if sh.Role != pb.ShardRole_SHARD_ROLE_PRIMARY || sh.Error != "" {
+			continue
+		}
+		if old := c.live.lastPrimaryTick[sh.Surface]; sh.Epoch > old.epoch || sh.Epoch == old.epoch && sh.ConfirmedTick > old.tick {
+			c.live.lastPrimaryTick[sh.Surface] = primaryTick{sh.Epoch, sh.ConfirmedTick}
+		}
+	}
 	c.live.touchLocked()
 	c.live.mu.Unlock()
 	c.reportFailures(req.NodeId, prev.shards, shards)

@@ -80,6 +80,10 @@ type Config struct {
 	// leader waits for a heartbeat before marking a node down.
 	HeartbeatInterval time.Duration
 	LeaseTTL          time.Duration
+	// RestoreAfter is how long a surface whose only copy is on a down node waits
+	// for it before the leader restores it from its newest autosave
+	// (DefaultRestoreAfter when zero).
+	RestoreAfter time.Duration
 	// ElectionTimeout sets Raft's heartbeat and election timeouts (lease: half).
 	ElectionTimeout time.Duration
 	// SnapshotThreshold is how many log entries trigger a Raft snapshot.

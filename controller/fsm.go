@@ -353,9 +353,11 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 			Name: in.Name, Planet: in.Planet, Seed: in.Seed, Map: in.Map, BundleHash: in.BundleHash,
 			Replicas: in.Replicas, Pin: in.Pin, Assignment: &pb.Assignment{}, StandbyMode: in.StandbyMode,
 			CreatedUnixMs: now, CreateIndex: index, ModifyIndex: index,
+			AutosaveEveryTicks: in.AutosaveEveryTicks, AutosaveKeep: in.AutosaveKeep,
 		}
 		if save != nil {
 			sf.SaveSha256, sf.Map = save.Sha256, save.Name
+			sf.LastAutosaveTick = save.Tick // the first autosave comes an interval later
 			switch {
 			case sf.BundleHash == "":
 				sf.BundleHash = save.BundleHash
@@ -387,6 +389,11 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		}
 		delete(s.surfaces, name)
 		s.event(index, now, "surface.deleted", name, "surface "+name+" deleted")
+		for _, sv := range s.autosavesOf(name) {
+			if len(s.surfacesUsing(sv.Sha256)) == 0 {
+				delete(s.saves, sv.Name)
+			}
+		}
 		for _, id := range sortedKeys(s.bridges) {
 			if b := s.bridges[id]; b.FromSurface == name || b.ToSurface == name {
 				delete(s.bridges, id)
@@ -515,6 +522,16 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		return s.applyPutBundle(index, now, op.PutBundle)
 	case *pb.Command_DeleteBundle:
 		return s.applyDeleteBundle(index, now, op.DeleteBundle)
+	case *pb.Command_StopSurface:
+		return s.applyStopSurface(index, now, op.StopSurface)
+	case *pb.Command_StartSurface:
+		return s.applyStartSurface(index, now, op.StartSurface)
+	case *pb.Command_SurfaceSaved:
+		return s.applySurfaceSaved(index, now, op.SurfaceSaved)
+	case *pb.Command_RollbackSurface:
+		return s.applyRollback(index, now, op.RollbackSurface)
+	case *pb.Command_SetSurfaceAutosave:
+		return s.applySetAutosave(index, now, op.SetSurfaceAutosave)
 
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
@@ -526,7 +543,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 // every named node exists and is up. It reports whether it changed anything.
 func (s *state) applyChange(index uint64, now int64, ch *pb.PlanChange) bool {
 	old := s.surfaces[ch.Surface]
-	if old == nil || old.GetAssignment().GetEpoch() != ch.ExpectedEpoch {
+	if old == nil || old.GetAssignment().GetEpoch() != ch.ExpectedEpoch || old.Stopped {
 		return false
 	}
 	if a := ch.Assignment; a != nil {

@@ -111,6 +111,16 @@ func c(op any) *pb.Command {
 		cmd.Op = &pb.Command_StandbyDesync{StandbyDesync: o}
 	case *pb.SetSurfaceStandbyModeCmd:
 		cmd.Op = &pb.Command_SetSurfaceStandbyMode{SetSurfaceStandbyMode: o}
+	case *pb.StopSurfaceCmd:
+		cmd.Op = &pb.Command_StopSurface{StopSurface: o}
+	case *pb.StartSurfaceCmd:
+		cmd.Op = &pb.Command_StartSurface{StartSurface: o}
+	case *pb.SurfaceSavedCmd:
+		cmd.Op = &pb.Command_SurfaceSaved{SurfaceSaved: o}
+	case *pb.RollbackSurfaceCmd:
+		cmd.Op = &pb.Command_RollbackSurface{RollbackSurface: o}
+	case *pb.SetSurfaceAutosaveCmd:
+		cmd.Op = &pb.Command_SetSurfaceAutosave{SetSurfaceAutosave: o}
 	case nil:
 	default:
 		panic(fmt.Sprintf("unknown op %T", op))
@@ -211,6 +221,30 @@ func TestFSMCommandsSurviveSnapshot(t *testing.T) {
 		{"create bridge to itself", c(&pb.CreateBridgeCmd{Bridge: &pb.Bridge{Id: "loop", FromSurface: "gleba", FromPort: "a", ToSurface: "gleba", ToPort: "b"}}), codes.InvalidArgument, nil},
 		{"delete bridge", c(&pb.DeleteBridgeCmd{Id: "iron"}), codes.OK,
 			func(t *testing.T, s *pb.ClusterState) { wantLen(t, "bridges", len(s.Bridges), 0) }},
+		{"stop a running surface asks its primary", c(&pb.StopSurfaceCmd{Name: "nauvis"}), codes.OK,
+			func(t *testing.T, s *pb.ClusterState) {
+				wantEq(t, "stop requested", s.Surfaces[1].StopRequested, true)
+				wantEq(t, "stopped", s.Surfaces[1].Stopped, false)
+			}},
+		{"stop a surface placed nowhere", c(&pb.StopSurfaceCmd{Name: "gleba"}), codes.OK,
+			func(t *testing.T, s *pb.ClusterState) { wantEq(t, "stopped", s.Surfaces[0].Stopped, true) }},
+		{"stop a missing surface", c(&pb.StopSurfaceCmd{Name: "fulgora"}), codes.NotFound, nil},
+		{"start a running surface", c(&pb.StartSurfaceCmd{Name: "nauvis"}), codes.FailedPrecondition, nil},
+		{"autosave recorded", c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n1", Epoch: 7, Save: autoSaveInfo(100)}), codes.OK,
+			func(t *testing.T, s *pb.ClusterState) {
+				wantLen(t, "saves", len(s.Saves), 1)
+				wantEq(t, "name", s.Saves[0].Name, "nauvis.auto.100")
+				wantEq(t, "of", s.Saves[0].AutosaveOf, "nauvis")
+				wantEq(t, "last autosave", s.Surfaces[1].LastAutosaveTick, uint64(100))
+			}},
+		{"autosave from a node that is not the primary", c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n2", Epoch: 7, Save: autoSaveInfo(100)}), codes.FailedPrecondition, nil},
+		{"final save without a stop", c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n1", Epoch: 7, Save: autoSaveInfo(100), Final: true}), codes.FailedPrecondition, nil},
+		{"rollback to a missing save", c(&pb.RollbackSurfaceCmd{Name: "nauvis", Save: "nosuch"}), codes.NotFound, nil},
+		{"set autosave", c(&pb.SetSurfaceAutosaveCmd{Name: "nauvis", EveryTicks: 600, Keep: 2}), codes.OK,
+			func(t *testing.T, s *pb.ClusterState) {
+				wantEq(t, "every", s.Surfaces[1].AutosaveEveryTicks, uint64(600))
+				wantEq(t, "keep", s.Surfaces[1].AutosaveKeep, uint32(2))
+			}},
 		{"unknown command from a newer version", c(nil), codes.Unimplemented, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,4 +411,65 @@ func TestFSMTokenChangedOnlyOnTokenChange(t *testing.T) {
 	var tok string
 	f.read(func(s *state) { tok = s.joinToken })
 	wantEq(t, "token after restore", tok, "tok2")
+}
+
+func autoSaveInfo(tick uint64) *pb.SaveInfo {
+	return &pb.SaveInfo{Sha256: fmt.Sprintf("%064x", tick), Size: 100 + tick, Tick: tick, StateHash: fmt.Sprintf("%016x", tick*7)}
+}
+
+// TestFSMSurfaceLifecycle: stop, final save, start; autosaves pruned to keep
+// (never the one a surface starts from); a rollback starts a new history.
+func TestFSMSurfaceLifecycle(t *testing.T) {
+	t.Parallel()
+	f := NewFSM(nil)
+	must := func(cmd *pb.Command) {
+		t.Helper()
+		if res := applyCmd(t, f, cmd); res.Code != 0 {
+			t.Fatalf("%v", res)
+		}
+	}
+	must(regNode("n1"))
+	must(c(&pb.CreateSurfaceCmd{Surface: &pb.Surface{Name: "nauvis", Replicas: 1, AutosaveKeep: 2}}))
+	must(c(&pb.ApplyPlanCmd{Changes: []*pb.PlanChange{{Surface: "nauvis", Assignment: &pb.Assignment{Primary: "n1"}}}}))
+	epoch := stateOf(f).Surfaces[0].Assignment.Epoch
+	for _, tick := range []uint64{60, 120, 180} {
+		must(c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n1", Epoch: epoch, Save: autoSaveInfo(tick)}))
+	}
+	names := func() []string {
+		var out []string
+		for _, sv := range stateOf(f).Saves {
+			out = append(out, sv.Name)
+		}
+		return out
+	}
+	wantEq(t, "kept", strings.Join(names(), ","), "nauvis.auto.120,nauvis.auto.180")
+	must(c(&pb.StopSurfaceCmd{Name: "nauvis"}))
+	for _, cmd := range []*pb.Command{c(&pb.StopSurfaceCmd{Name: "nauvis"}), c(&pb.StartSurfaceCmd{Name: "nauvis"}), c(&pb.RollbackSurfaceCmd{Name: "nauvis", Save: "nauvis.auto.180"})} {
+		if res := applyCmd(t, f, cmd); codes.Code(res.Code) != codes.FailedPrecondition || !strings.Contains(res.Message, "stopping") {
+			t.Fatalf("%T while stopping: %v", cmd.Op, res)
+		}
+	}
+	must(c(&pb.SurfaceSavedCmd{Surface: "nauvis", Node: "n1", Epoch: epoch, Save: autoSaveInfo(200), Final: true}))
+	sf := stateOf(f).Surfaces[0]
+	wantEq(t, "stopped", sf.Stopped, true)
+	wantEq(t, "primary", sf.Assignment.GetPrimary(), "")
+	wantEq(t, "starts from", sf.SaveSha256, autoSaveInfo(200).Sha256)
+	wantEq(t, "kept", strings.Join(names(), ","), "nauvis.auto.180,nauvis.stop.200")
+	if res := applyCmd(t, f, c(&pb.StopSurfaceCmd{Name: "nauvis"})); codes.Code(res.Code) != codes.FailedPrecondition || !strings.Contains(res.Message, "already stopped") {
+		t.Fatalf("second stop: %v", res)
+	}
+	// The scheduler's plan does not place a stopped surface.
+	must(c(&pb.ApplyPlanCmd{Changes: []*pb.PlanChange{{Surface: "nauvis", ExpectedEpoch: sf.Assignment.Epoch, Assignment: &pb.Assignment{Primary: "n1"}}}}))
+	wantEq(t, "primary while stopped", stateOf(f).Surfaces[0].Assignment.GetPrimary(), "")
+	must(c(&pb.StartSurfaceCmd{Name: "nauvis"}))
+	wantEq(t, "stopped after start", stateOf(f).Surfaces[0].Stopped, false)
+	must(c(&pb.RollbackSurfaceCmd{Name: "nauvis", Save: "nauvis.auto.180"}))
+	sf = stateOf(f).Surfaces[0]
+	wantEq(t, "rolled back to", sf.SaveSha256, autoSaveInfo(180).Sha256)
+	wantEq(t, "timeline", sf.TimelineIndex, stateOf(f).Index)
+	var st *state
+	f.read(func(s *state) { st = s })
+	if rp := st.restorePoint(sf); rp == nil || rp.Name != "nauvis.auto.180" {
+		t.Fatalf("restore point after a rollback: %v", rp)
+	}
 }

@@ -29,7 +29,15 @@ type liveState struct {
 	leases map[string]lease
 	// changed is closed when a heartbeat changes the leases (see api_stats.go).
 	changed chan struct{}
+	// lastPrimaryTick is the newest confirmed tick a primary of each surface
+	// reported while this member leads, kept after its node is gone: a restore
+	// from an autosave states how many ticks were lost (api_lifecycle.go).
+	lastPrimaryTick map[string]primaryTick
 }
+
+// primaryTick is a primary's newest reported confirmed tick under an epoch; a
+// newer epoch (a rollback starts over at an older tick) replaces it.
+type primaryTick struct{ epoch, tick uint64 }
 
 type lease struct {
 	deadline     time.Time
@@ -39,11 +47,14 @@ type lease struct {
 	bridges      []*pb.BridgeEndStats
 }
 
-func newLiveState() *liveState { return &liveState{leases: map[string]lease{}} }
+func newLiveState() *liveState {
+	return &liveState{leases: map[string]lease{}, lastPrimaryTick: map[string]primaryTick{}}
+}
 
 func (l *liveState) reset() {
 	l.mu.Lock()
 	l.leases = map[string]lease{}
+	l.lastPrimaryTick = map[string]primaryTick{}
 	l.mu.Unlock()
 }
 
@@ -145,9 +156,10 @@ func (c *Controller) lead(ctx context.Context) {
 	c.ensureAccessKeys(ctx)
 
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.expireLeases(ctx) }()
 	go func() { defer wg.Done(); c.reconcile(ctx) }()
+	go func() { defer wg.Done(); c.restoreLost(ctx) }()
 	wg.Wait()
 }
 
@@ -301,7 +313,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		}
 		if only != nil {
 			for name := range only {
-				if sf := s.surfaces[name]; sf != nil {
+				if sf := s.surfaces[name]; sf != nil && !sf.Stopped {
 					surfaces = append(surfaces, sf)
 				}
 			}
@@ -309,7 +321,9 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		}
 		surfaces = make([]*pb.Surface, 0, len(s.surfaces))
 		for _, sf := range s.surfaces {
-			surfaces = append(surfaces, sf)
+			if !sf.Stopped { // kept in the catalog, placed nowhere
+				surfaces = append(surfaces, sf)
+			}
 		}
 	})
 	st := scheduler.State{Nodes: make([]scheduler.Node, 0, len(nodes)), Surfaces: make([]scheduler.Surface, 0, len(surfaces))}

@@ -171,6 +171,12 @@ func buildSurface(sf *pb.Surface) Surface {
 	out := Surface{Name: sf.Name, Planet: sf.Planet, Map: sf.Map, Node: a.GetPrimary(), Epoch: a.GetEpoch(), Replicas: sf.Replicas,
 		Tick: st.GetTick(), Confirmed: st.GetConfirmedTick(), UPS: float64(st.GetUpsMilli()) / 1000, Entities: st.GetEntityCount(),
 		Problem: sf.PlacementError, Moving: sf.GetMigration().GetTarget()}
+	switch {
+	case sf.Stopped:
+		out.Problem = "stopped (starlane surface start " + sf.Name + ")"
+	case sf.StopRequested:
+		out.Problem = "stopping: its primary is taking its final save"
+	}
 	for _, it := range st.GetProduction().GetItems() {
 		if strings.HasSuffix(it.Item, "-science-pack") && it.ConsumedPerMinute > 0 {
 			out.SPM = append(out.SPM, PackRate{Pack: it.Item, PerM: it.ConsumedPerMinute})

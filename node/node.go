@@ -191,6 +191,16 @@ type hosted struct {
 	restart     bool
 	retries     int
 	startedAt   time.Time
+	// Saves (autosave.go): saving while one is taken; lastAutosave is the tick
+	// of the last one in term saveTerm; stoppedEpoch is the epoch whose final
+	// save was recorded. startTick and startHash are where this copy's state
+	// began when it was opened as primary.
+	saving       bool
+	saveTerm     uint64
+	lastAutosave uint64
+	stoppedEpoch uint64
+	startTick    uint64
+	startHash    string
 }
 
 // New validates the configuration, locks the data directory, listens on the bind
@@ -446,7 +456,8 @@ func (n *Node) Run(ctx context.Context) error {
 		n.log.Info("RCON console listening", "addr", n.rconLn.Addr().String())
 	}
 	var wg sync.WaitGroup
-	wg.Add(6)
+	wg.Add(7)
+	go func() { defer wg.Done(); n.autosaveLoop(ctx) }()
 	go func() { defer wg.Done(); n.chatLoop(ctx) }()
 	go func() { defer wg.Done(); n.replicaLoop(ctx) }()
 	go func() { defer wg.Done(); n.failureLoop(ctx) }()

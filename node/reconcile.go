@@ -258,8 +258,10 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 		n.log.Error("cannot start surface", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		return
 	}
+	st := sh.Stats()
 	n.mu.Lock()
 	h.startedAt, h.failedEpoch = n.cfg.Now(), 0
+	h.startTick, h.startHash = st.Tick, hex16(st.Hash)
 	n.mu.Unlock()
 	if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
 		n.runPrimary(h, a, sh)
@@ -339,6 +341,7 @@ func (n *Node) openPrimary(a *pb.NodeAssignment, fresh bool) (*shard.Shard, erro
 	}
 	cfg := n.shardConfig(a, b)
 	cfg.Term, cfg.Fresh = a.Surface.GetAssignment().GetPrimarySince(), fresh
+	cfg.Restored = fresh && a.Surface.GetTimelineIndex() != 0 && a.Surface.GetSaveSha256() != ""
 	return shard.Open(cfg)
 }
 

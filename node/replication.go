@@ -526,6 +526,11 @@ func (n *Node) replicaStats(h *hosted, ss *pb.ShardStats) {
 		}
 		start, at := sh.TermStart()
 		ss.TermStartTick = start
+		n.mu.Lock()
+		if h.startTick == start && h.startHash != "" {
+			ss.TermStartHash = h.startHash
+		}
+		n.mu.Unlock()
 		if !at.IsZero() {
 			ss.TermStartUnixMs = at.UnixMilli()
 		}

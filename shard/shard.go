@@ -53,6 +53,10 @@ type Config struct {
 	// surface: the state must come from this node's copy.
 	Term  uint64
 	Fresh bool
+	// Restored says a fresh term starts from a save the controller chose on
+	// purpose (a rollback, or a restore from an autosave): a store of the
+	// surface moved aside as corrupt here does not hold it back.
+	Restored bool
 	// HashEvery is how often (ticks) a hot standby compares its state hash with
 	// the primary's (60).
 	HashEvery uint64
@@ -278,7 +282,7 @@ func (s *Shard) openTerm() error {
 	if have == s.cfg.Term {
 		return nil
 	}
-	if s.cfg.Fresh && have == 0 && hasQuarantined(s.cfg.Dir) {
+	if s.cfg.Fresh && !s.cfg.Restored && have == 0 && hasQuarantined(s.cfg.Dir) {
 		// A store of this surface was moved aside as corrupt: the surface has a
 		// history here, and starting it from its map would replace the copies of
 		// it that other nodes hold.

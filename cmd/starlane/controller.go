@@ -133,6 +133,7 @@ on loopback addresses.`,
 	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "admin operator token: installed first when bootstrapping (default: generated and printed once), used by --rebuild-from-peers (env STARLANE_TOKEN)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
+	f.DurationVar(&cfg.RestoreAfter, "restore-after", controller.DefaultRestoreAfter, "how long a surface whose only copy is on a down node waits for it before it is restored from its newest autosave on another node")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft heartbeat/election timeout; leader failover takes about 1-3x this")
 	f.StringVar(&metricsBind, "metrics-bind", "", "serve the web dashboard (/), Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:7402; off when empty")
 	f.BoolVar(&withDashboard, "dashboard", true, "serve the web dashboard at / on the --metrics-bind address")

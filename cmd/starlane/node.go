@@ -51,6 +51,9 @@ type shardJSON struct {
 	// TermStartTick: a primary's term continued after this tick (a promoted or
 	// moved primary took over there).
 	TermStartTick uint64 `json:"term_start_tick"`
+	// TermStartHash is the state hash at term_start_tick when this primary opened
+	// its copy (a surface started again from a save shows the save's hash).
+	TermStartHash string `json:"term_start_hash,omitempty"`
 	// Following: a standby is connected to its primary's replication stream.
 	Following bool   `json:"following,omitempty"`
 	Error     string `json:"error,omitempty"`
@@ -85,7 +88,7 @@ func statusName(s pb.NodeStatus) string {
 func shardToJSON(s *pb.ShardStats) shardJSON {
 	return shardJSON{Surface: s.Surface, Role: roleName(s.Role), Epoch: s.Epoch, Tick: s.Tick, ConfirmedTick: s.ConfirmedTick,
 		StateHash: s.StateHash, UPS: float64(s.UpsMilli) / 1000, TickCostUS: s.TickCostUs, EntityCount: s.EntityCount,
-		TermStartTick: s.TermStartTick, Following: s.Following, Error: s.Error}
+		TermStartTick: s.TermStartTick, TermStartHash: s.TermStartHash, Following: s.Following, Error: s.Error}
 }
 
 func toNodeJSON(n *pb.Node) nodeJSON {

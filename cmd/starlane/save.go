@@ -40,11 +40,17 @@ type saveJSON struct {
 	Surfaces      []string `json:"surfaces,omitempty"`
 	Replicas      uint32   `json:"replicas,omitempty"`
 	Index         uint64   `json:"index,omitempty"`
+	// AutosaveOf, Kind and StateHash are set on a surface's autosaves ("auto")
+	// and the final saves of its stops ("stop").
+	AutosaveOf string `json:"autosave_of,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	StateHash  string `json:"state_hash,omitempty"`
 }
 
 func toSaveJSON(s *pb.SaveInfo) saveJSON {
 	return saveJSON{Name: s.Name, Sha256: s.Sha256, Size: s.Size, FormatVersion: s.FormatVersion, Bundle: s.BundleHash,
-		Tick: s.Tick, Surface: s.Surface, Planet: s.Planet, Created: time.UnixMilli(s.CreatedUnixMs).UTC().Format(time.RFC3339)}
+		Tick: s.Tick, Surface: s.Surface, Planet: s.Planet, Created: time.UnixMilli(s.CreatedUnixMs).UTC().Format(time.RFC3339),
+		AutosaveOf: s.AutosaveOf, Kind: s.Kind, StateHash: s.StateHash}
 }
 
 func newSaveCmd() *cobra.Command {

@@ -48,6 +48,14 @@ type surfaceJSON struct {
 	Stats          *statsJSON  `json:"stats"`
 	Events         []eventJSON `json:"events,omitempty"`
 	Index          uint64      `json:"index,omitempty"`
+	// Stopped: kept in the catalog, running nowhere (surface stop); Stopping:
+	// its primary is taking its final save.
+	Stopped  bool `json:"stopped"`
+	Stopping bool `json:"stopping,omitempty"`
+	// AutosaveEveryTicks and AutosaveKeep: 0 means the defaults (5 min, 5).
+	AutosaveEveryTicks uint64 `json:"autosave_every_ticks"`
+	AutosaveKeep       uint32 `json:"autosave_keep"`
+	LastAutosaveTick   uint64 `json:"last_autosave_tick"`
 	// Replication: standby mode, synced set, per-standby lag, moves.
 	Replication *replicationJSON `json:"replication"`
 }
@@ -109,7 +117,8 @@ type eventJSON struct {
 func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	out := surfaceJSON{Name: s.Name, Planet: s.Planet, Seed: s.Seed, Map: s.Map, Bundle: s.BundleHash, Replicas: s.Replicas,
 		Pin: s.Pin, Primary: s.GetAssignment().GetPrimary(), Standbys: s.GetAssignment().GetStandbys(),
-		Epoch: s.GetAssignment().GetEpoch(), PlacementError: s.PlacementError, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		Epoch: s.GetAssignment().GetEpoch(), PlacementError: s.PlacementError, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
+		Stopped: s.Stopped, Stopping: s.StopRequested, AutosaveEveryTicks: s.AutosaveEveryTicks, AutosaveKeep: s.AutosaveKeep, LastAutosaveTick: s.LastAutosaveTick}
 	if out.Standbys == nil {
 		out.Standbys = []string{}
 	}
@@ -142,6 +151,8 @@ func newSurfaceCmd() *cobra.Command {
 		planet      string
 		bundle      string
 		standbyMode string
+		autoEvery   string
+		autoKeep    uint32
 	)
 	create := &cobra.Command{
 		Use:   "create NAME",
@@ -177,10 +188,17 @@ func newSurfaceCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--standby-mode: %w", err)
 			}
+			var autoTicks uint64
+			if autoEvery != "" {
+				if autoTicks, err = gameTicks("--autosave-every", autoEvery); err != nil {
+					return err
+				}
+			}
 			rid := ctlclient.NewRequestID()
 			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
 				req := &pb.CreateSurfaceRequest{RequestId: rid, Name: args[0], Planet: planet, Seed: seed,
-					Map: mapName, Bundle: bundle, BundleHash: bundleHash, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave}
+					Map: mapName, Bundle: bundle, BundleHash: bundleHash, Replicas: replicas, Pin: node, StandbyMode: mode, FromSave: fromSave,
+					AutosaveEveryTicks: autoTicks, AutosaveKeep: autoKeep}
 				if upload != nil {
 					up, err := uploadSave(ctx, cl, saveNameOf(mapName), upload, uploadInfo, cmd.ErrOrStderr())
 					if err != nil {
@@ -213,6 +231,8 @@ func newSurfaceCmd() *cobra.Command {
 	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
 	cf.StringVar(&node, "node", "", "pin the primary to this node")
+	cf.StringVar(&autoEvery, "autosave-every", "", "autosave interval in game time, such as 5m (default 5m)")
+	cf.Uint32Var(&autoKeep, "autosave-keep", 0, "how many autosaves to keep (default 5)")
 	cf.StringVar(&planet, "planet", "nauvis", "planet type")
 	cf.StringVar(&bundle, "bundle", "", "prototype bundle the surface runs with, by name or hash (see `starlane bundle list`; default: the save's, or the built-in bundle)")
 
@@ -243,6 +263,10 @@ func newSurfaceCmd() *cobra.Command {
 					}
 					st := "placed"
 					switch r := js.Replication; {
+					case js.Stopped:
+						st = "stopped"
+					case js.Stopping:
+						st = "stopping"
 					case failedStatus(js) != "":
 						st = failedStatus(js)
 					case js.Stats != nil && js.Stats.Stale:
@@ -285,6 +309,11 @@ func newSurfaceCmd() *cobra.Command {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "surface:   %s\nplanet:    %s\nmap:       %s (seed %d)\nbundle:    %s\nreplicas:  %d\npin:       %s\nprimary:   %s\nstandbys:  %s\nepoch:     %d\n",
 					js.Name, js.Planet, js.Map, js.Seed, orDash(js.Bundle), js.Replicas, orDash(js.Pin), orDash(js.Primary), orDash(strings.Join(js.Standbys, ", ")), js.Epoch)
+				if js.Stopped {
+					fmt.Fprintf(w, "state:     stopped (start it with: starlane surface start %s)\n", js.Name)
+				} else if js.Stopping {
+					fmt.Fprintf(w, "state:     stopping (its primary is taking its final save)\n")
+				}
 				if js.PlacementError != "" {
 					fmt.Fprintf(w, "problem:   %s\n", js.PlacementError)
 				}
@@ -382,6 +411,7 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o), newSurfaceMapCmd(o))
+	cmd.AddCommand(newSurfaceLifecycleCmds(o)...)
 	return cmd
 }
 

@@ -67,6 +67,37 @@ func (c Checker) Request(req any) error {
 		return err
 	case *pb.SetSurfaceStandbyModeRequest:
 		return first(RequestID(r.RequestId), Name("name", r.Name), standbyMode("mode", r.Mode))
+	case *pb.StopSurfaceRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name))
+	case *pb.StartSurfaceRequest:
+		return first(RequestID(r.RequestId), Name("name", r.Name))
+	case *pb.RollbackSurfaceRequest:
+		err := first(RequestID(r.RequestId), Name("name", r.Name))
+		if err == nil && (r.Save == "") == (r.Tick == 0) {
+			err = Invalid("save", "give either a save (name or sha256) or a tick to roll back to")
+		}
+		if err == nil && r.Save != "" {
+			err = SaveRef("save", r.Save, true)
+		}
+		return err
+	case *pb.SetSurfaceAutosaveRequest:
+		err := first(RequestID(r.RequestId), Name("name", r.Name))
+		if err == nil && r.Keep > MaxAutosaveKeep {
+			err = Invalid("keep", "%d is out of range: a surface keeps 1 to %d autosaves (0 picks the default)", r.Keep, MaxAutosaveKeep)
+		}
+		if err == nil && r.EveryTicks != 0 && r.EveryTicks < MinAutosaveTicks {
+			err = Invalid("every_ticks", "%d is too short: autosave at most every %d ticks (1 s of game time)", r.EveryTicks, MinAutosaveTicks)
+		}
+		return err
+	case *pb.AutosaveRecordRequest:
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), saveInfo(r.Save))
+	case *pb.AutosaveUploadStart:
+		err := first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Hash("sha256", r.Sha256, true),
+			Label("planet", r.Planet, false), Printable("state_hash", r.StateHash, 32, false))
+		if err == nil && (r.Size == 0 || r.Size > MaxSaveBytes) {
+			err = Invalid("size", "%d is out of range: a save is 1 to %d bytes", r.Size, MaxSaveBytes)
+		}
+		return err
 	case *pb.MoveSurfaceRequest:
 		return first(RequestID(r.RequestId), Name("name", r.Name), OptName("to", r.To))
 	case *pb.CreateBridgeRequest:
@@ -212,6 +243,12 @@ func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
 	}
 	if r.Replicas > MaxReplicas {
 		return Invalid("replicas", "%d is out of range: a surface has 1 (no standby) to %d copies (0 picks the default)", r.Replicas, MaxReplicas)
+	}
+	if r.AutosaveKeep > MaxAutosaveKeep {
+		return Invalid("autosave_keep", "%d is out of range: a surface keeps 1 to %d autosaves (0 picks the default)", r.AutosaveKeep, MaxAutosaveKeep)
+	}
+	if r.AutosaveEveryTicks != 0 && r.AutosaveEveryTicks < MinAutosaveTicks {
+		return Invalid("autosave_every_ticks", "%d is too short: autosave at most every %d ticks (1 s of game time)", r.AutosaveEveryTicks, MinAutosaveTicks)
 	}
 	if r.FromSave != "" {
 		if r.Map != "" || len(r.Save) > 0 {

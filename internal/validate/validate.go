@@ -53,6 +53,10 @@ const (
 	MaxBundles         = 64
 	MaxBridgeItems     = 64
 	MaxReplicas        = 5
+	// MaxAutosaveKeep bounds how many autosaves a surface keeps.
+	MaxAutosaveKeep = 100
+	// MinAutosaveTicks is the shortest autosave interval (1 s of game time).
+	MinAutosaveTicks = 60
 	// MaxShardsPerNode bounds the shard and bridge lists of one heartbeat.
 	MaxShardsPerNode = 8192
 	// MaxSaveBytes is the largest save a client may send as content (a compressed

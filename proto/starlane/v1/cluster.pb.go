@@ -1006,9 +1006,12 @@ type CreateSurfaceRequest struct {
 	// bundle names an uploaded prototype bundle (BundleService) by its name or
 	// hash; the controller resolves it into bundle_hash. An unknown bundle is
 	// INVALID_ARGUMENT.
-	Bundle        string `protobuf:"bytes,60,opt,name=bundle,proto3" json:"bundle,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Bundle string `protobuf:"bytes,60,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	// autosave_every_ticks and autosave_keep: see Surface (0: the defaults).
+	AutosaveEveryTicks uint64 `protobuf:"varint,70,opt,name=autosave_every_ticks,json=autosaveEveryTicks,proto3" json:"autosave_every_ticks,omitempty"`
+	AutosaveKeep       uint32 `protobuf:"varint,71,opt,name=autosave_keep,json=autosaveKeep,proto3" json:"autosave_keep,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CreateSurfaceRequest) Reset() {
@@ -1130,6 +1133,20 @@ func (x *CreateSurfaceRequest) GetBundle() string {
 		return x.Bundle
 	}
 	return ""
+}
+
+func (x *CreateSurfaceRequest) GetAutosaveEveryTicks() uint64 {
+	if x != nil {
+		return x.AutosaveEveryTicks
+	}
+	return 0
+}
+
+func (x *CreateSurfaceRequest) GetAutosaveKeep() uint32 {
+	if x != nil {
+		return x.AutosaveKeep
+	}
+	return 0
 }
 
 type CreateSurfaceResponse struct {
@@ -2716,11 +2733,446 @@ func (x *NodeAssignment) GetAddresses() map[string]string {
 	return nil
 }
 
+type StopSurfaceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopSurfaceRequest) Reset() {
+	*x = StopSurfaceRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopSurfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopSurfaceRequest) ProtoMessage() {}
+
+func (x *StopSurfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopSurfaceRequest.ProtoReflect.Descriptor instead.
+func (*StopSurfaceRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *StopSurfaceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StopSurfaceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type StopSurfaceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopSurfaceResponse) Reset() {
+	*x = StopSurfaceResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopSurfaceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopSurfaceResponse) ProtoMessage() {}
+
+func (x *StopSurfaceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopSurfaceResponse.ProtoReflect.Descriptor instead.
+func (*StopSurfaceResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *StopSurfaceResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type StartSurfaceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartSurfaceRequest) Reset() {
+	*x = StartSurfaceRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartSurfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartSurfaceRequest) ProtoMessage() {}
+
+func (x *StartSurfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartSurfaceRequest.ProtoReflect.Descriptor instead.
+func (*StartSurfaceRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *StartSurfaceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *StartSurfaceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type StartSurfaceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// save is the save the surface starts from.
+	Save          *SaveInfo `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartSurfaceResponse) Reset() {
+	*x = StartSurfaceResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartSurfaceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartSurfaceResponse) ProtoMessage() {}
+
+func (x *StartSurfaceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartSurfaceResponse.ProtoReflect.Descriptor instead.
+func (*StartSurfaceResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *StartSurfaceResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *StartSurfaceResponse) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+type RollbackSurfaceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// save is a save's name or sha256; tick picks the surface's autosave at that
+	// tick instead.
+	Save          string `protobuf:"bytes,3,opt,name=save,proto3" json:"save,omitempty"`
+	Tick          uint64 `protobuf:"varint,4,opt,name=tick,proto3" json:"tick,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSurfaceRequest) Reset() {
+	*x = RollbackSurfaceRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSurfaceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSurfaceRequest) ProtoMessage() {}
+
+func (x *RollbackSurfaceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSurfaceRequest.ProtoReflect.Descriptor instead.
+func (*RollbackSurfaceRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *RollbackSurfaceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceRequest) GetSave() string {
+	if x != nil {
+		return x.Save
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceRequest) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+type RollbackSurfaceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Save          *SaveInfo              `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSurfaceResponse) Reset() {
+	*x = RollbackSurfaceResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSurfaceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSurfaceResponse) ProtoMessage() {}
+
+func (x *RollbackSurfaceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSurfaceResponse.ProtoReflect.Descriptor instead.
+func (*RollbackSurfaceResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *RollbackSurfaceResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *RollbackSurfaceResponse) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+type SetSurfaceAutosaveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	EveryTicks    uint64                 `protobuf:"varint,3,opt,name=every_ticks,json=everyTicks,proto3" json:"every_ticks,omitempty"`
+	Keep          uint32                 `protobuf:"varint,4,opt,name=keep,proto3" json:"keep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceAutosaveRequest) Reset() {
+	*x = SetSurfaceAutosaveRequest{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceAutosaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceAutosaveRequest) ProtoMessage() {}
+
+func (x *SetSurfaceAutosaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceAutosaveRequest.ProtoReflect.Descriptor instead.
+func (*SetSurfaceAutosaveRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *SetSurfaceAutosaveRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetSurfaceAutosaveRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetSurfaceAutosaveRequest) GetEveryTicks() uint64 {
+	if x != nil {
+		return x.EveryTicks
+	}
+	return 0
+}
+
+func (x *SetSurfaceAutosaveRequest) GetKeep() uint32 {
+	if x != nil {
+		return x.Keep
+	}
+	return 0
+}
+
+type SetSurfaceAutosaveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceAutosaveResponse) Reset() {
+	*x = SetSurfaceAutosaveResponse{}
+	mi := &file_starlane_v1_cluster_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceAutosaveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceAutosaveResponse) ProtoMessage() {}
+
+func (x *SetSurfaceAutosaveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_cluster_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceAutosaveResponse.ProtoReflect.Descriptor instead.
+func (*SetSurfaceAutosaveResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_cluster_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *SetSurfaceAutosaveResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 var File_starlane_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x19starlane/v1/cluster.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\"\x12\n" +
+	"\x19starlane/v1/cluster.proto\x12\vstarlane.v1\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\x12\n" +
 	"\x10GetStatusRequest\"\xb2\x02\n" +
 	"\x11GetStatusResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -2781,7 +3233,7 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcordoned\x18\x03 \x01(\bR\bcordoned\"*\n" +
 	"\x12CordonNodeResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"\xf9\x02\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xd0\x03\n" +
 	"\x14CreateSurfaceRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
@@ -2798,7 +3250,9 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	" \x01(\fR\x04save\x12\x1b\n" +
 	"\tsave_name\x18\v \x01(\tR\bsaveName\x12\x1b\n" +
 	"\tfrom_save\x18\f \x01(\tR\bfromSave\x12\x16\n" +
-	"\x06bundle\x18< \x01(\tR\x06bundle\"]\n" +
+	"\x06bundle\x18< \x01(\tR\x06bundle\x120\n" +
+	"\x14autosave_every_ticks\x18F \x01(\x04R\x12autosaveEveryTicks\x12#\n" +
+	"\rautosave_keep\x18G \x01(\rR\fautosaveKeep\"]\n" +
 	"\x15CreateSurfaceResponse\x12.\n" +
 	"\asurface\x18\x01 \x01(\v2\x14.starlane.v1.SurfaceR\asurface\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\"Q\n" +
@@ -2903,7 +3357,38 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"\taddresses\x18\x04 \x03(\v2*.starlane.v1.NodeAssignment.AddressesEntryR\taddresses\x1a<\n" +
 	"\x0eAddressesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x90\x10\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\x12StopSurfaceRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"+\n" +
+	"\x13StopSurfaceResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"H\n" +
+	"\x13StartSurfaceRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"W\n" +
+	"\x14StartSurfaceResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12)\n" +
+	"\x04save\x18\x02 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"s\n" +
+	"\x16RollbackSurfaceRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04save\x18\x03 \x01(\tR\x04save\x12\x12\n" +
+	"\x04tick\x18\x04 \x01(\x04R\x04tick\"Z\n" +
+	"\x17RollbackSurfaceResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12)\n" +
+	"\x04save\x18\x02 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\"\x83\x01\n" +
+	"\x19SetSurfaceAutosaveRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
+	"\vevery_ticks\x18\x03 \x01(\x04R\n" +
+	"everyTicks\x12\x12\n" +
+	"\x04keep\x18\x04 \x01(\rR\x04keep\"2\n" +
+	"\x1aSetSurfaceAutosaveResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index2\xfc\x12\n" +
 	"\x0eClusterService\x12J\n" +
 	"\tGetStatus\x12\x1d.starlane.v1.GetStatusRequest\x1a\x1e.starlane.v1.GetStatusResponse\x12\\\n" +
 	"\x0fListControllers\x12#.starlane.v1.ListControllersRequest\x1a$.starlane.v1.ListControllersResponse\x12Y\n" +
@@ -2924,7 +3409,11 @@ const file_starlane_v1_cluster_proto_rawDesc = "" +
 	"PinSurface\x12\x1e.starlane.v1.PinSurfaceRequest\x1a\x1f.starlane.v1.PinSurfaceResponse\x12e\n" +
 	"\x12SetSurfaceReplicas\x12&.starlane.v1.SetSurfaceReplicasRequest\x1a'.starlane.v1.SetSurfaceReplicasResponse\x12n\n" +
 	"\x15SetSurfaceStandbyMode\x12).starlane.v1.SetSurfaceStandbyModeRequest\x1a*.starlane.v1.SetSurfaceStandbyModeResponse\x12P\n" +
-	"\vMoveSurface\x12\x1f.starlane.v1.MoveSurfaceRequest\x1a .starlane.v1.MoveSurfaceResponse\x12S\n" +
+	"\vMoveSurface\x12\x1f.starlane.v1.MoveSurfaceRequest\x1a .starlane.v1.MoveSurfaceResponse\x12P\n" +
+	"\vStopSurface\x12\x1f.starlane.v1.StopSurfaceRequest\x1a .starlane.v1.StopSurfaceResponse\x12S\n" +
+	"\fStartSurface\x12 .starlane.v1.StartSurfaceRequest\x1a!.starlane.v1.StartSurfaceResponse\x12\\\n" +
+	"\x0fRollbackSurface\x12#.starlane.v1.RollbackSurfaceRequest\x1a$.starlane.v1.RollbackSurfaceResponse\x12e\n" +
+	"\x12SetSurfaceAutosave\x12&.starlane.v1.SetSurfaceAutosaveRequest\x1a'.starlane.v1.SetSurfaceAutosaveResponse\x12S\n" +
 	"\fCreateBridge\x12 .starlane.v1.CreateBridgeRequest\x1a!.starlane.v1.CreateBridgeResponse\x12P\n" +
 	"\vListBridges\x12\x1f.starlane.v1.ListBridgesRequest\x1a .starlane.v1.ListBridgesResponse\x12J\n" +
 	"\tGetBridge\x12\x1d.starlane.v1.GetBridgeRequest\x1a\x1e.starlane.v1.GetBridgeResponse\x12S\n" +
@@ -2945,7 +3434,7 @@ func file_starlane_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_cluster_proto_rawDescData
 }
 
-var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_starlane_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_starlane_v1_cluster_proto_goTypes = []any{
 	(*GetStatusRequest)(nil),              // 0: starlane.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),             // 1: starlane.v1.GetStatusResponse
@@ -2995,90 +3484,109 @@ var file_starlane_v1_cluster_proto_goTypes = []any{
 	(*SnapshotChunk)(nil),                 // 45: starlane.v1.SnapshotChunk
 	(*RestoreSnapshotResponse)(nil),       // 46: starlane.v1.RestoreSnapshotResponse
 	(*NodeAssignment)(nil),                // 47: starlane.v1.NodeAssignment
-	nil,                                   // 48: starlane.v1.NodeAssignment.AddressesEntry
-	(*ControllerPeer)(nil),                // 49: starlane.v1.ControllerPeer
-	(*Node)(nil),                          // 50: starlane.v1.Node
-	(StandbyMode)(0),                      // 51: starlane.v1.StandbyMode
-	(*Surface)(nil),                       // 52: starlane.v1.Surface
-	(*Event)(nil),                         // 53: starlane.v1.Event
-	(*Bridge)(nil),                        // 54: starlane.v1.Bridge
-	(*ClusterView)(nil),                   // 55: starlane.v1.ClusterView
-	(ShardRole)(0),                        // 56: starlane.v1.ShardRole
+	(*StopSurfaceRequest)(nil),            // 48: starlane.v1.StopSurfaceRequest
+	(*StopSurfaceResponse)(nil),           // 49: starlane.v1.StopSurfaceResponse
+	(*StartSurfaceRequest)(nil),           // 50: starlane.v1.StartSurfaceRequest
+	(*StartSurfaceResponse)(nil),          // 51: starlane.v1.StartSurfaceResponse
+	(*RollbackSurfaceRequest)(nil),        // 52: starlane.v1.RollbackSurfaceRequest
+	(*RollbackSurfaceResponse)(nil),       // 53: starlane.v1.RollbackSurfaceResponse
+	(*SetSurfaceAutosaveRequest)(nil),     // 54: starlane.v1.SetSurfaceAutosaveRequest
+	(*SetSurfaceAutosaveResponse)(nil),    // 55: starlane.v1.SetSurfaceAutosaveResponse
+	nil,                                   // 56: starlane.v1.NodeAssignment.AddressesEntry
+	(*ControllerPeer)(nil),                // 57: starlane.v1.ControllerPeer
+	(*Node)(nil),                          // 58: starlane.v1.Node
+	(StandbyMode)(0),                      // 59: starlane.v1.StandbyMode
+	(*Surface)(nil),                       // 60: starlane.v1.Surface
+	(*Event)(nil),                         // 61: starlane.v1.Event
+	(*Bridge)(nil),                        // 62: starlane.v1.Bridge
+	(*ClusterView)(nil),                   // 63: starlane.v1.ClusterView
+	(ShardRole)(0),                        // 64: starlane.v1.ShardRole
+	(*SaveInfo)(nil),                      // 65: starlane.v1.SaveInfo
 }
 var file_starlane_v1_cluster_proto_depIdxs = []int32{
-	49, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
-	49, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
-	50, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
-	50, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
+	57, // 0: starlane.v1.GetStatusResponse.peers:type_name -> starlane.v1.ControllerPeer
+	57, // 1: starlane.v1.ListControllersResponse.peers:type_name -> starlane.v1.ControllerPeer
+	58, // 2: starlane.v1.ListNodesResponse.nodes:type_name -> starlane.v1.Node
+	58, // 3: starlane.v1.GetNodeResponse.node:type_name -> starlane.v1.Node
 	47, // 4: starlane.v1.GetNodeResponse.surfaces:type_name -> starlane.v1.NodeAssignment
-	51, // 5: starlane.v1.CreateSurfaceRequest.standby_mode:type_name -> starlane.v1.StandbyMode
-	52, // 6: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	52, // 7: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
-	52, // 8: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
-	53, // 9: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
-	51, // 10: starlane.v1.SetSurfaceStandbyModeRequest.mode:type_name -> starlane.v1.StandbyMode
-	54, // 11: starlane.v1.CreateBridgeRequest.bridge:type_name -> starlane.v1.Bridge
-	54, // 12: starlane.v1.CreateBridgeResponse.bridge:type_name -> starlane.v1.Bridge
-	54, // 13: starlane.v1.ListBridgesResponse.bridges:type_name -> starlane.v1.Bridge
-	54, // 14: starlane.v1.GetBridgeResponse.bridge:type_name -> starlane.v1.Bridge
-	55, // 15: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
-	53, // 16: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
-	52, // 17: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
-	56, // 18: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
-	48, // 19: starlane.v1.NodeAssignment.addresses:type_name -> starlane.v1.NodeAssignment.AddressesEntry
-	0,  // 20: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
-	2,  // 21: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
-	4,  // 22: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
-	6,  // 23: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
-	8,  // 24: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
-	10, // 25: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
-	12, // 26: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
-	14, // 27: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
-	16, // 28: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
-	18, // 29: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
-	20, // 30: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
-	22, // 31: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
-	24, // 32: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
-	26, // 33: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
-	28, // 34: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
-	30, // 35: starlane.v1.ClusterService.SetSurfaceStandbyMode:input_type -> starlane.v1.SetSurfaceStandbyModeRequest
-	32, // 36: starlane.v1.ClusterService.MoveSurface:input_type -> starlane.v1.MoveSurfaceRequest
-	34, // 37: starlane.v1.ClusterService.CreateBridge:input_type -> starlane.v1.CreateBridgeRequest
-	36, // 38: starlane.v1.ClusterService.ListBridges:input_type -> starlane.v1.ListBridgesRequest
-	38, // 39: starlane.v1.ClusterService.GetBridge:input_type -> starlane.v1.GetBridgeRequest
-	40, // 40: starlane.v1.ClusterService.DeleteBridge:input_type -> starlane.v1.DeleteBridgeRequest
-	42, // 41: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
-	44, // 42: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
-	45, // 43: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
-	1,  // 44: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
-	3,  // 45: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
-	5,  // 46: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
-	7,  // 47: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
-	9,  // 48: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
-	11, // 49: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
-	13, // 50: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
-	15, // 51: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
-	17, // 52: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
-	19, // 53: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
-	21, // 54: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
-	23, // 55: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
-	25, // 56: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
-	27, // 57: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
-	29, // 58: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
-	31, // 59: starlane.v1.ClusterService.SetSurfaceStandbyMode:output_type -> starlane.v1.SetSurfaceStandbyModeResponse
-	33, // 60: starlane.v1.ClusterService.MoveSurface:output_type -> starlane.v1.MoveSurfaceResponse
-	35, // 61: starlane.v1.ClusterService.CreateBridge:output_type -> starlane.v1.CreateBridgeResponse
-	37, // 62: starlane.v1.ClusterService.ListBridges:output_type -> starlane.v1.ListBridgesResponse
-	39, // 63: starlane.v1.ClusterService.GetBridge:output_type -> starlane.v1.GetBridgeResponse
-	41, // 64: starlane.v1.ClusterService.DeleteBridge:output_type -> starlane.v1.DeleteBridgeResponse
-	43, // 65: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
-	45, // 66: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
-	46, // 67: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
-	44, // [44:68] is the sub-list for method output_type
-	20, // [20:44] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	59, // 5: starlane.v1.CreateSurfaceRequest.standby_mode:type_name -> starlane.v1.StandbyMode
+	60, // 6: starlane.v1.CreateSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	60, // 7: starlane.v1.ListSurfacesResponse.surfaces:type_name -> starlane.v1.Surface
+	60, // 8: starlane.v1.GetSurfaceResponse.surface:type_name -> starlane.v1.Surface
+	61, // 9: starlane.v1.GetSurfaceResponse.events:type_name -> starlane.v1.Event
+	59, // 10: starlane.v1.SetSurfaceStandbyModeRequest.mode:type_name -> starlane.v1.StandbyMode
+	62, // 11: starlane.v1.CreateBridgeRequest.bridge:type_name -> starlane.v1.Bridge
+	62, // 12: starlane.v1.CreateBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	62, // 13: starlane.v1.ListBridgesResponse.bridges:type_name -> starlane.v1.Bridge
+	62, // 14: starlane.v1.GetBridgeResponse.bridge:type_name -> starlane.v1.Bridge
+	63, // 15: starlane.v1.WatchResponse.full_state:type_name -> starlane.v1.ClusterView
+	61, // 16: starlane.v1.WatchResponse.event:type_name -> starlane.v1.Event
+	60, // 17: starlane.v1.NodeAssignment.surface:type_name -> starlane.v1.Surface
+	64, // 18: starlane.v1.NodeAssignment.role:type_name -> starlane.v1.ShardRole
+	56, // 19: starlane.v1.NodeAssignment.addresses:type_name -> starlane.v1.NodeAssignment.AddressesEntry
+	65, // 20: starlane.v1.StartSurfaceResponse.save:type_name -> starlane.v1.SaveInfo
+	65, // 21: starlane.v1.RollbackSurfaceResponse.save:type_name -> starlane.v1.SaveInfo
+	0,  // 22: starlane.v1.ClusterService.GetStatus:input_type -> starlane.v1.GetStatusRequest
+	2,  // 23: starlane.v1.ClusterService.ListControllers:input_type -> starlane.v1.ListControllersRequest
+	4,  // 24: starlane.v1.ClusterService.JoinController:input_type -> starlane.v1.JoinControllerRequest
+	6,  // 25: starlane.v1.ClusterService.RemoveController:input_type -> starlane.v1.RemoveControllerRequest
+	8,  // 26: starlane.v1.ClusterService.TransferLeadership:input_type -> starlane.v1.TransferLeadershipRequest
+	10, // 27: starlane.v1.ClusterService.GetJoinToken:input_type -> starlane.v1.GetJoinTokenRequest
+	12, // 28: starlane.v1.ClusterService.ListNodes:input_type -> starlane.v1.ListNodesRequest
+	14, // 29: starlane.v1.ClusterService.GetNode:input_type -> starlane.v1.GetNodeRequest
+	16, // 30: starlane.v1.ClusterService.CordonNode:input_type -> starlane.v1.CordonNodeRequest
+	18, // 31: starlane.v1.ClusterService.CreateSurface:input_type -> starlane.v1.CreateSurfaceRequest
+	20, // 32: starlane.v1.ClusterService.ListSurfaces:input_type -> starlane.v1.ListSurfacesRequest
+	22, // 33: starlane.v1.ClusterService.GetSurface:input_type -> starlane.v1.GetSurfaceRequest
+	24, // 34: starlane.v1.ClusterService.DeleteSurface:input_type -> starlane.v1.DeleteSurfaceRequest
+	26, // 35: starlane.v1.ClusterService.PinSurface:input_type -> starlane.v1.PinSurfaceRequest
+	28, // 36: starlane.v1.ClusterService.SetSurfaceReplicas:input_type -> starlane.v1.SetSurfaceReplicasRequest
+	30, // 37: starlane.v1.ClusterService.SetSurfaceStandbyMode:input_type -> starlane.v1.SetSurfaceStandbyModeRequest
+	32, // 38: starlane.v1.ClusterService.MoveSurface:input_type -> starlane.v1.MoveSurfaceRequest
+	48, // 39: starlane.v1.ClusterService.StopSurface:input_type -> starlane.v1.StopSurfaceRequest
+	50, // 40: starlane.v1.ClusterService.StartSurface:input_type -> starlane.v1.StartSurfaceRequest
+	52, // 41: starlane.v1.ClusterService.RollbackSurface:input_type -> starlane.v1.RollbackSurfaceRequest
+	54, // 42: starlane.v1.ClusterService.SetSurfaceAutosave:input_type -> starlane.v1.SetSurfaceAutosaveRequest
+	34, // 43: starlane.v1.ClusterService.CreateBridge:input_type -> starlane.v1.CreateBridgeRequest
+	36, // 44: starlane.v1.ClusterService.ListBridges:input_type -> starlane.v1.ListBridgesRequest
+	38, // 45: starlane.v1.ClusterService.GetBridge:input_type -> starlane.v1.GetBridgeRequest
+	40, // 46: starlane.v1.ClusterService.DeleteBridge:input_type -> starlane.v1.DeleteBridgeRequest
+	42, // 47: starlane.v1.ClusterService.Watch:input_type -> starlane.v1.WatchRequest
+	44, // 48: starlane.v1.ClusterService.SaveSnapshot:input_type -> starlane.v1.SaveSnapshotRequest
+	45, // 49: starlane.v1.ClusterService.RestoreSnapshot:input_type -> starlane.v1.SnapshotChunk
+	1,  // 50: starlane.v1.ClusterService.GetStatus:output_type -> starlane.v1.GetStatusResponse
+	3,  // 51: starlane.v1.ClusterService.ListControllers:output_type -> starlane.v1.ListControllersResponse
+	5,  // 52: starlane.v1.ClusterService.JoinController:output_type -> starlane.v1.JoinControllerResponse
+	7,  // 53: starlane.v1.ClusterService.RemoveController:output_type -> starlane.v1.RemoveControllerResponse
+	9,  // 54: starlane.v1.ClusterService.TransferLeadership:output_type -> starlane.v1.TransferLeadershipResponse
+	11, // 55: starlane.v1.ClusterService.GetJoinToken:output_type -> starlane.v1.GetJoinTokenResponse
+	13, // 56: starlane.v1.ClusterService.ListNodes:output_type -> starlane.v1.ListNodesResponse
+	15, // 57: starlane.v1.ClusterService.GetNode:output_type -> starlane.v1.GetNodeResponse
+	17, // 58: starlane.v1.ClusterService.CordonNode:output_type -> starlane.v1.CordonNodeResponse
+	19, // 59: starlane.v1.ClusterService.CreateSurface:output_type -> starlane.v1.CreateSurfaceResponse
+	21, // 60: starlane.v1.ClusterService.ListSurfaces:output_type -> starlane.v1.ListSurfacesResponse
+	23, // 61: starlane.v1.ClusterService.GetSurface:output_type -> starlane.v1.GetSurfaceResponse
+	25, // 62: starlane.v1.ClusterService.DeleteSurface:output_type -> starlane.v1.DeleteSurfaceResponse
+	27, // 63: starlane.v1.ClusterService.PinSurface:output_type -> starlane.v1.PinSurfaceResponse
+	29, // 64: starlane.v1.ClusterService.SetSurfaceReplicas:output_type -> starlane.v1.SetSurfaceReplicasResponse
+	31, // 65: starlane.v1.ClusterService.SetSurfaceStandbyMode:output_type -> starlane.v1.SetSurfaceStandbyModeResponse
+	33, // 66: starlane.v1.ClusterService.MoveSurface:output_type -> starlane.v1.MoveSurfaceResponse
+	49, // 67: starlane.v1.ClusterService.StopSurface:output_type -> starlane.v1.StopSurfaceResponse
+	51, // 68: starlane.v1.ClusterService.StartSurface:output_type -> starlane.v1.StartSurfaceResponse
+	53, // 69: starlane.v1.ClusterService.RollbackSurface:output_type -> starlane.v1.RollbackSurfaceResponse
+	55, // 70: starlane.v1.ClusterService.SetSurfaceAutosave:output_type -> starlane.v1.SetSurfaceAutosaveResponse
+	35, // 71: starlane.v1.ClusterService.CreateBridge:output_type -> starlane.v1.CreateBridgeResponse
+	37, // 72: starlane.v1.ClusterService.ListBridges:output_type -> starlane.v1.ListBridgesResponse
+	39, // 73: starlane.v1.ClusterService.GetBridge:output_type -> starlane.v1.GetBridgeResponse
+	41, // 74: starlane.v1.ClusterService.DeleteBridge:output_type -> starlane.v1.DeleteBridgeResponse
+	43, // 75: starlane.v1.ClusterService.Watch:output_type -> starlane.v1.WatchResponse
+	45, // 76: starlane.v1.ClusterService.SaveSnapshot:output_type -> starlane.v1.SnapshotChunk
+	46, // 77: starlane.v1.ClusterService.RestoreSnapshot:output_type -> starlane.v1.RestoreSnapshotResponse
+	50, // [50:78] is the sub-list for method output_type
+	22, // [22:50] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_cluster_proto_init() }
@@ -3087,6 +3595,7 @@ func file_starlane_v1_cluster_proto_init() {
 		return
 	}
 	file_starlane_v1_types_proto_init()
+	file_starlane_v1_saves_proto_init()
 	file_starlane_v1_cluster_proto_msgTypes[43].OneofWrappers = []any{
 		(*WatchResponse_FullState)(nil),
 		(*WatchResponse_Event)(nil),
@@ -3097,7 +3606,7 @@ func file_starlane_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_cluster_proto_rawDesc), len(file_starlane_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

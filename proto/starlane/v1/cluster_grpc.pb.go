@@ -38,6 +38,10 @@ const (
 	ClusterService_SetSurfaceReplicas_FullMethodName    = "/starlane.v1.ClusterService/SetSurfaceReplicas"
 	ClusterService_SetSurfaceStandbyMode_FullMethodName = "/starlane.v1.ClusterService/SetSurfaceStandbyMode"
 	ClusterService_MoveSurface_FullMethodName           = "/starlane.v1.ClusterService/MoveSurface"
+	ClusterService_StopSurface_FullMethodName           = "/starlane.v1.ClusterService/StopSurface"
+	ClusterService_StartSurface_FullMethodName          = "/starlane.v1.ClusterService/StartSurface"
+	ClusterService_RollbackSurface_FullMethodName       = "/starlane.v1.ClusterService/RollbackSurface"
+	ClusterService_SetSurfaceAutosave_FullMethodName    = "/starlane.v1.ClusterService/SetSurfaceAutosave"
 	ClusterService_CreateBridge_FullMethodName          = "/starlane.v1.ClusterService/CreateBridge"
 	ClusterService_ListBridges_FullMethodName           = "/starlane.v1.ClusterService/ListBridges"
 	ClusterService_GetBridge_FullMethodName             = "/starlane.v1.ClusterService/GetBridge"
@@ -117,6 +121,21 @@ type ClusterServiceClient interface {
 	// FAILED_PRECONDITION (the surface is not running, its primary is down, or
 	// another move is in progress), INVALID_ARGUMENT (the node cannot run it).
 	MoveSurface(ctx context.Context, in *MoveSurfaceRequest, opts ...grpc.CallOption) (*MoveSurfaceResponse, error)
+	// StopSurface asks a surface's primary to take a final save, upload it and
+	// release the surface; it stays in the catalog, running nowhere. Returns once
+	// the request is recorded; the surface shows stopped when the save is in.
+	// NOT_FOUND; FAILED_PRECONDITION when already stopped or stopping. Write.
+	StopSurface(ctx context.Context, in *StopSurfaceRequest, opts ...grpc.CallOption) (*StopSurfaceResponse, error)
+	// StartSurface places a stopped surface again, from its final save.
+	// NOT_FOUND; FAILED_PRECONDITION when it is not stopped. Write.
+	StartSurface(ctx context.Context, in *StartSurfaceRequest, opts ...grpc.CallOption) (*StartSurfaceResponse, error)
+	// RollbackSurface restarts a surface from one of its saves (by tick, name or
+	// sha256) at a new epoch; everything after that save is lost. NOT_FOUND for
+	// an unknown surface or save. Write.
+	RollbackSurface(ctx context.Context, in *RollbackSurfaceRequest, opts ...grpc.CallOption) (*RollbackSurfaceResponse, error)
+	// SetSurfaceAutosave sets a surface's autosave interval (game ticks) and how
+	// many autosaves it keeps (0: the defaults). NOT_FOUND. Write.
+	SetSurfaceAutosave(ctx context.Context, in *SetSurfaceAutosaveRequest, opts ...grpc.CallOption) (*SetSurfaceAutosaveResponse, error)
 	// CreateBridge declares a bridge from an export port to an import port. Write.
 	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
 	// ALREADY_EXISTS (the id, or a port already used by another bridge).
@@ -318,6 +337,46 @@ func (c *clusterServiceClient) MoveSurface(ctx context.Context, in *MoveSurfaceR
 	return out, nil
 }
 
+func (c *clusterServiceClient) StopSurface(ctx context.Context, in *StopSurfaceRequest, opts ...grpc.CallOption) (*StopSurfaceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StopSurfaceResponse)
+	err := c.cc.Invoke(ctx, ClusterService_StopSurface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) StartSurface(ctx context.Context, in *StartSurfaceRequest, opts ...grpc.CallOption) (*StartSurfaceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartSurfaceResponse)
+	err := c.cc.Invoke(ctx, ClusterService_StartSurface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) RollbackSurface(ctx context.Context, in *RollbackSurfaceRequest, opts ...grpc.CallOption) (*RollbackSurfaceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RollbackSurfaceResponse)
+	err := c.cc.Invoke(ctx, ClusterService_RollbackSurface_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) SetSurfaceAutosave(ctx context.Context, in *SetSurfaceAutosaveRequest, opts ...grpc.CallOption) (*SetSurfaceAutosaveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetSurfaceAutosaveResponse)
+	err := c.cc.Invoke(ctx, ClusterService_SetSurfaceAutosave_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *clusterServiceClient) CreateBridge(ctx context.Context, in *CreateBridgeRequest, opts ...grpc.CallOption) (*CreateBridgeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateBridgeResponse)
@@ -479,6 +538,21 @@ type ClusterServiceServer interface {
 	// FAILED_PRECONDITION (the surface is not running, its primary is down, or
 	// another move is in progress), INVALID_ARGUMENT (the node cannot run it).
 	MoveSurface(context.Context, *MoveSurfaceRequest) (*MoveSurfaceResponse, error)
+	// StopSurface asks a surface's primary to take a final save, upload it and
+	// release the surface; it stays in the catalog, running nowhere. Returns once
+	// the request is recorded; the surface shows stopped when the save is in.
+	// NOT_FOUND; FAILED_PRECONDITION when already stopped or stopping. Write.
+	StopSurface(context.Context, *StopSurfaceRequest) (*StopSurfaceResponse, error)
+	// StartSurface places a stopped surface again, from its final save.
+	// NOT_FOUND; FAILED_PRECONDITION when it is not stopped. Write.
+	StartSurface(context.Context, *StartSurfaceRequest) (*StartSurfaceResponse, error)
+	// RollbackSurface restarts a surface from one of its saves (by tick, name or
+	// sha256) at a new epoch; everything after that save is lost. NOT_FOUND for
+	// an unknown surface or save. Write.
+	RollbackSurface(context.Context, *RollbackSurfaceRequest) (*RollbackSurfaceResponse, error)
+	// SetSurfaceAutosave sets a surface's autosave interval (game ticks) and how
+	// many autosaves it keeps (0: the defaults). NOT_FOUND. Write.
+	SetSurfaceAutosave(context.Context, *SetSurfaceAutosaveRequest) (*SetSurfaceAutosaveResponse, error)
 	// CreateBridge declares a bridge from an export port to an import port. Write.
 	// Errors: INVALID_ARGUMENT (bad id, same surface), NOT_FOUND (surface),
 	// ALREADY_EXISTS (the id, or a port already used by another bridge).
@@ -560,6 +634,18 @@ func (UnimplementedClusterServiceServer) SetSurfaceStandbyMode(context.Context, 
 }
 func (UnimplementedClusterServiceServer) MoveSurface(context.Context, *MoveSurfaceRequest) (*MoveSurfaceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MoveSurface not implemented")
+}
+func (UnimplementedClusterServiceServer) StopSurface(context.Context, *StopSurfaceRequest) (*StopSurfaceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopSurface not implemented")
+}
+func (UnimplementedClusterServiceServer) StartSurface(context.Context, *StartSurfaceRequest) (*StartSurfaceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartSurface not implemented")
+}
+func (UnimplementedClusterServiceServer) RollbackSurface(context.Context, *RollbackSurfaceRequest) (*RollbackSurfaceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RollbackSurface not implemented")
+}
+func (UnimplementedClusterServiceServer) SetSurfaceAutosave(context.Context, *SetSurfaceAutosaveRequest) (*SetSurfaceAutosaveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetSurfaceAutosave not implemented")
 }
 func (UnimplementedClusterServiceServer) CreateBridge(context.Context, *CreateBridgeRequest) (*CreateBridgeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateBridge not implemented")
@@ -909,6 +995,78 @@ func _ClusterService_MoveSurface_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_StopSurface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopSurfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).StopSurface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_StopSurface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).StopSurface(ctx, req.(*StopSurfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_StartSurface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartSurfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).StartSurface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_StartSurface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).StartSurface(ctx, req.(*StartSurfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_RollbackSurface_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RollbackSurfaceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).RollbackSurface(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_RollbackSurface_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).RollbackSurface(ctx, req.(*RollbackSurfaceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_SetSurfaceAutosave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetSurfaceAutosaveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).SetSurfaceAutosave(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_SetSurfaceAutosave_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).SetSurfaceAutosave(ctx, req.(*SetSurfaceAutosaveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ClusterService_CreateBridge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateBridgeRequest)
 	if err := dec(in); err != nil {
@@ -1084,6 +1242,22 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MoveSurface",
 			Handler:    _ClusterService_MoveSurface_Handler,
+		},
+		{
+			MethodName: "StopSurface",
+			Handler:    _ClusterService_StopSurface_Handler,
+		},
+		{
+			MethodName: "StartSurface",
+			Handler:    _ClusterService_StartSurface_Handler,
+		},
+		{
+			MethodName: "RollbackSurface",
+			Handler:    _ClusterService_RollbackSurface_Handler,
+		},
+		{
+			MethodName: "SetSurfaceAutosave",
+			Handler:    _ClusterService_SetSurfaceAutosave_Handler,
 		},
 		{
 			MethodName: "CreateBridge",

@@ -64,6 +64,11 @@ type Command struct {
 	//	*Command_DeleteSave
 	//	*Command_PutBundle
 	//	*Command_DeleteBundle
+	//	*Command_StopSurface
+	//	*Command_StartSurface
+	//	*Command_SurfaceSaved
+	//	*Command_RollbackSurface
+	//	*Command_SetSurfaceAutosave
 	//	*Command_Access
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
@@ -376,6 +381,51 @@ func (x *Command) GetDeleteBundle() *DeleteBundleCmd {
 	return nil
 }
 
+func (x *Command) GetStopSurface() *StopSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StopSurface); ok {
+			return x.StopSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStartSurface() *StartSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StartSurface); ok {
+			return x.StartSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSurfaceSaved() *SurfaceSavedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SurfaceSaved); ok {
+			return x.SurfaceSaved
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRollbackSurface() *RollbackSurfaceCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RollbackSurface); ok {
+			return x.RollbackSurface
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetSurfaceAutosave() *SetSurfaceAutosaveCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetSurfaceAutosave); ok {
+			return x.SetSurfaceAutosave
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetAccess() *AccessCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Access); ok {
@@ -511,6 +561,26 @@ type Command_DeleteBundle struct {
 	DeleteBundle *DeleteBundleCmd `protobuf:"bytes,61,opt,name=delete_bundle,json=deleteBundle,proto3,oneof"`
 }
 
+type Command_StopSurface struct {
+	StopSurface *StopSurfaceCmd `protobuf:"bytes,70,opt,name=stop_surface,json=stopSurface,proto3,oneof"`
+}
+
+type Command_StartSurface struct {
+	StartSurface *StartSurfaceCmd `protobuf:"bytes,71,opt,name=start_surface,json=startSurface,proto3,oneof"`
+}
+
+type Command_SurfaceSaved struct {
+	SurfaceSaved *SurfaceSavedCmd `protobuf:"bytes,72,opt,name=surface_saved,json=surfaceSaved,proto3,oneof"`
+}
+
+type Command_RollbackSurface struct {
+	RollbackSurface *RollbackSurfaceCmd `protobuf:"bytes,73,opt,name=rollback_surface,json=rollbackSurface,proto3,oneof"`
+}
+
+type Command_SetSurfaceAutosave struct {
+	SetSurfaceAutosave *SetSurfaceAutosaveCmd `protobuf:"bytes,74,opt,name=set_surface_autosave,json=setSurfaceAutosave,proto3,oneof"`
+}
+
 type Command_Access struct {
 	// Access (tokens, players, settings) lives in access.proto.
 	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
@@ -571,6 +641,16 @@ func (*Command_DeleteSave) isCommand_Op() {}
 func (*Command_PutBundle) isCommand_Op() {}
 
 func (*Command_DeleteBundle) isCommand_Op() {}
+
+func (*Command_StopSurface) isCommand_Op() {}
+
+func (*Command_StartSurface) isCommand_Op() {}
+
+func (*Command_SurfaceSaved) isCommand_Op() {}
+
+func (*Command_RollbackSurface) isCommand_Op() {}
+
+func (*Command_SetSurfaceAutosave) isCommand_Op() {}
 
 func (*Command_Access) isCommand_Op() {}
 
@@ -2586,11 +2666,333 @@ func (x *DeleteBundleCmd) GetName() string {
 	return ""
 }
 
+// StopSurfaceCmd asks a surface's primary to take a final save and release
+// the surface (surface stop). A surface that runs nowhere stops at once from
+// its newest save.
+type StopSurfaceCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopSurfaceCmd) Reset() {
+	*x = StopSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopSurfaceCmd) ProtoMessage() {}
+
+func (x *StopSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*StopSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *StopSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// StartSurfaceCmd lets the scheduler place a stopped surface again; it starts
+// from the save its stop recorded.
+type StartSurfaceCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartSurfaceCmd) Reset() {
+	*x = StartSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartSurfaceCmd) ProtoMessage() {}
+
+func (x *StartSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*StartSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *StartSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// SurfaceSavedCmd records a save a surface's primary took and uploaded to the
+// controllers: an autosave, or (final) the save its stop ends with.
+type SurfaceSavedCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Save          *SaveInfo              `protobuf:"bytes,4,opt,name=save,proto3" json:"save,omitempty"`
+	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurfaceSavedCmd) Reset() {
+	*x = SurfaceSavedCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurfaceSavedCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurfaceSavedCmd) ProtoMessage() {}
+
+func (x *SurfaceSavedCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurfaceSavedCmd.ProtoReflect.Descriptor instead.
+func (*SurfaceSavedCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SurfaceSavedCmd) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *SurfaceSavedCmd) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *SurfaceSavedCmd) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *SurfaceSavedCmd) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *SurfaceSavedCmd) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+// RollbackSurfaceCmd restarts a surface from one of its saves at a new epoch:
+// an operator's rollback, or the leader restoring a surface whose only copy
+// is lost (restore set, lost_ticks and last_tick stamped by the leader).
+type RollbackSurfaceCmd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// save is the save's name or sha256.
+	Save    string `protobuf:"bytes,2,opt,name=save,proto3" json:"save,omitempty"`
+	Restore bool   `protobuf:"varint,3,opt,name=restore,proto3" json:"restore,omitempty"`
+	// expected_epoch (restore): the epoch the decision was made on.
+	ExpectedEpoch uint64 `protobuf:"varint,4,opt,name=expected_epoch,json=expectedEpoch,proto3" json:"expected_epoch,omitempty"`
+	// last_tick is the newest tick the lost copy was known to hold.
+	LastTick      uint64 `protobuf:"varint,5,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackSurfaceCmd) Reset() {
+	*x = RollbackSurfaceCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackSurfaceCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackSurfaceCmd) ProtoMessage() {}
+
+func (x *RollbackSurfaceCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackSurfaceCmd.ProtoReflect.Descriptor instead.
+func (*RollbackSurfaceCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RollbackSurfaceCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceCmd) GetSave() string {
+	if x != nil {
+		return x.Save
+	}
+	return ""
+}
+
+func (x *RollbackSurfaceCmd) GetRestore() bool {
+	if x != nil {
+		return x.Restore
+	}
+	return false
+}
+
+func (x *RollbackSurfaceCmd) GetExpectedEpoch() uint64 {
+	if x != nil {
+		return x.ExpectedEpoch
+	}
+	return 0
+}
+
+func (x *RollbackSurfaceCmd) GetLastTick() uint64 {
+	if x != nil {
+		return x.LastTick
+	}
+	return 0
+}
+
+func (x *RollbackSurfaceCmd) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetSurfaceAutosaveCmd sets a surface's autosave interval and how many it keeps.
+type SetSurfaceAutosaveCmd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	EveryTicks    uint64                 `protobuf:"varint,2,opt,name=every_ticks,json=everyTicks,proto3" json:"every_ticks,omitempty"`
+	Keep          uint32                 `protobuf:"varint,3,opt,name=keep,proto3" json:"keep,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSurfaceAutosaveCmd) Reset() {
+	*x = SetSurfaceAutosaveCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSurfaceAutosaveCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSurfaceAutosaveCmd) ProtoMessage() {}
+
+func (x *SetSurfaceAutosaveCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSurfaceAutosaveCmd.ProtoReflect.Descriptor instead.
+func (*SetSurfaceAutosaveCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SetSurfaceAutosaveCmd) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetSurfaceAutosaveCmd) GetEveryTicks() uint64 {
+	if x != nil {
+		return x.EveryTicks
+	}
+	return 0
+}
+
+func (x *SetSurfaceAutosaveCmd) GetKeep() uint32 {
+	if x != nil {
+		return x.Keep
+	}
+	return 0
+}
+
 var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xf4\x10\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xe6\x13\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -2628,7 +3030,12 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"deleteSave\x12:\n" +
 	"\n" +
 	"put_bundle\x18< \x01(\v2\x19.starlane.v1.PutBundleCmdH\x00R\tputBundle\x12C\n" +
-	"\rdelete_bundle\x18= \x01(\v2\x1c.starlane.v1.DeleteBundleCmdH\x00R\fdeleteBundle\x120\n" +
+	"\rdelete_bundle\x18= \x01(\v2\x1c.starlane.v1.DeleteBundleCmdH\x00R\fdeleteBundle\x12@\n" +
+	"\fstop_surface\x18F \x01(\v2\x1b.starlane.v1.StopSurfaceCmdH\x00R\vstopSurface\x12C\n" +
+	"\rstart_surface\x18G \x01(\v2\x1c.starlane.v1.StartSurfaceCmdH\x00R\fstartSurface\x12C\n" +
+	"\rsurface_saved\x18H \x01(\v2\x1c.starlane.v1.SurfaceSavedCmdH\x00R\fsurfaceSaved\x12L\n" +
+	"\x10rollback_surface\x18I \x01(\v2\x1f.starlane.v1.RollbackSurfaceCmdH\x00R\x0frollbackSurface\x12V\n" +
+	"\x14set_surface_autosave\x18J \x01(\v2\".starlane.v1.SetSurfaceAutosaveCmdH\x00R\x12setSurfaceAutosave\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
 	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
@@ -2777,7 +3184,29 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\fPutBundleCmd\x12/\n" +
 	"\x06bundle\x18\x01 \x01(\v2\x17.starlane.v1.BundleInfoR\x06bundle\"%\n" +
 	"\x0fDeleteBundleCmd\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04nameB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x04name\x18\x01 \x01(\tR\x04name\"$\n" +
+	"\x0eStopSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"%\n" +
+	"\x0fStartSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x96\x01\n" +
+	"\x0fSurfaceSavedCmd\x12\x18\n" +
+	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12)\n" +
+	"\x04save\x18\x04 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\x12\x14\n" +
+	"\x05final\x18\x05 \x01(\bR\x05final\"\xb2\x01\n" +
+	"\x12RollbackSurfaceCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04save\x18\x02 \x01(\tR\x04save\x12\x18\n" +
+	"\arestore\x18\x03 \x01(\bR\arestore\x12%\n" +
+	"\x0eexpected_epoch\x18\x04 \x01(\x04R\rexpectedEpoch\x12\x1b\n" +
+	"\tlast_tick\x18\x05 \x01(\x04R\blastTick\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"`\n" +
+	"\x15SetSurfaceAutosaveCmd\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vevery_ticks\x18\x02 \x01(\x04R\n" +
+	"everyTicks\x12\x12\n" +
+	"\x04keep\x18\x03 \x01(\rR\x04keepB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_fsm_proto_rawDescOnce sync.Once
@@ -2791,7 +3220,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -2827,19 +3256,24 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*DeleteSaveCmd)(nil),            // 31: starlane.v1.DeleteSaveCmd
 	(*PutBundleCmd)(nil),             // 32: starlane.v1.PutBundleCmd
 	(*DeleteBundleCmd)(nil),          // 33: starlane.v1.DeleteBundleCmd
-	(*ShardFailedCmd)(nil),           // 34: starlane.v1.ShardFailedCmd
-	(*AccessCmd)(nil),                // 35: starlane.v1.AccessCmd
-	(*Actor)(nil),                    // 36: starlane.v1.Actor
-	(*Node)(nil),                     // 37: starlane.v1.Node
-	(*Surface)(nil),                  // 38: starlane.v1.Surface
-	(*Assignment)(nil),               // 39: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 40: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 41: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 42: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 43: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 44: starlane.v1.SaveInfo
-	(*BundleInfo)(nil),               // 45: starlane.v1.BundleInfo
-	(*AccessState)(nil),              // 46: starlane.v1.AccessState
+	(*StopSurfaceCmd)(nil),           // 34: starlane.v1.StopSurfaceCmd
+	(*StartSurfaceCmd)(nil),          // 35: starlane.v1.StartSurfaceCmd
+	(*SurfaceSavedCmd)(nil),          // 36: starlane.v1.SurfaceSavedCmd
+	(*RollbackSurfaceCmd)(nil),       // 37: starlane.v1.RollbackSurfaceCmd
+	(*SetSurfaceAutosaveCmd)(nil),    // 38: starlane.v1.SetSurfaceAutosaveCmd
+	(*ShardFailedCmd)(nil),           // 39: starlane.v1.ShardFailedCmd
+	(*AccessCmd)(nil),                // 40: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 41: starlane.v1.Actor
+	(*Node)(nil),                     // 42: starlane.v1.Node
+	(*Surface)(nil),                  // 43: starlane.v1.Surface
+	(*Assignment)(nil),               // 44: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 45: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 46: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 47: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 48: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 49: starlane.v1.SaveInfo
+	(*BundleInfo)(nil),               // 50: starlane.v1.BundleInfo
+	(*AccessState)(nil),              // 51: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -2865,39 +3299,45 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	34, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	39, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
 	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
 	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
 	32, // 26: starlane.v1.Command.put_bundle:type_name -> starlane.v1.PutBundleCmd
 	33, // 27: starlane.v1.Command.delete_bundle:type_name -> starlane.v1.DeleteBundleCmd
-	35, // 28: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
-	36, // 29: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
-	37, // 30: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	38, // 31: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 32: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	39, // 33: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	40, // 34: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	41, // 35: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	41, // 36: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
-	18, // 37: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	42, // 38: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 39: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 40: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	37, // 41: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	38, // 42: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	40, // 43: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	43, // 44: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 45: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	44, // 46: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	45, // 47: starlane.v1.ClusterState.bundles:type_name -> starlane.v1.BundleInfo
-	46, // 48: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
-	44, // 49: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	45, // 50: starlane.v1.PutBundleCmd.bundle:type_name -> starlane.v1.BundleInfo
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	34, // 28: starlane.v1.Command.stop_surface:type_name -> starlane.v1.StopSurfaceCmd
+	35, // 29: starlane.v1.Command.start_surface:type_name -> starlane.v1.StartSurfaceCmd
+	36, // 30: starlane.v1.Command.surface_saved:type_name -> starlane.v1.SurfaceSavedCmd
+	37, // 31: starlane.v1.Command.rollback_surface:type_name -> starlane.v1.RollbackSurfaceCmd
+	38, // 32: starlane.v1.Command.set_surface_autosave:type_name -> starlane.v1.SetSurfaceAutosaveCmd
+	40, // 33: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	41, // 34: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	42, // 35: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	43, // 36: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 37: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	44, // 38: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	45, // 39: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	46, // 40: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	46, // 41: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 42: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	47, // 43: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 44: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 45: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	42, // 46: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	43, // 47: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	45, // 48: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	48, // 49: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 50: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	49, // 51: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	50, // 52: starlane.v1.ClusterState.bundles:type_name -> starlane.v1.BundleInfo
+	51, // 53: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	49, // 54: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	50, // 55: starlane.v1.PutBundleCmd.bundle:type_name -> starlane.v1.BundleInfo
+	49, // 56: starlane.v1.SurfaceSavedCmd.save:type_name -> starlane.v1.SaveInfo
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -2939,6 +3379,11 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_DeleteSave)(nil),
 		(*Command_PutBundle)(nil),
 		(*Command_DeleteBundle)(nil),
+		(*Command_StopSurface)(nil),
+		(*Command_StartSurface)(nil),
+		(*Command_SurfaceSaved)(nil),
+		(*Command_RollbackSurface)(nil),
+		(*Command_SetSurfaceAutosave)(nil),
 		(*Command_Access)(nil),
 	}
 	type x struct{}
@@ -2947,7 +3392,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1186,11 +1186,398 @@ func (x *AssignmentsUpdate) GetPlayerAccess() *PlayerAccess {
 	return nil
 }
 
+type AutosaveUploadStart struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId    string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface   string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch     uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Sha256    string                 `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Size      uint64                 `protobuf:"varint,6,opt,name=size,proto3" json:"size,omitempty"`
+	Tick      uint64                 `protobuf:"varint,7,opt,name=tick,proto3" json:"tick,omitempty"`
+	StateHash string                 `protobuf:"bytes,8,opt,name=state_hash,json=stateHash,proto3" json:"state_hash,omitempty"`
+	Planet    string                 `protobuf:"bytes,9,opt,name=planet,proto3" json:"planet,omitempty"`
+	// final: the save a stop ends with.
+	Final         bool `protobuf:"varint,10,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutosaveUploadStart) Reset() {
+	*x = AutosaveUploadStart{}
+	mi := &file_starlane_v1_node_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutosaveUploadStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutosaveUploadStart) ProtoMessage() {}
+
+func (x *AutosaveUploadStart) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutosaveUploadStart.ProtoReflect.Descriptor instead.
+func (*AutosaveUploadStart) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AutosaveUploadStart) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *AutosaveUploadStart) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *AutosaveUploadStart) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *AutosaveUploadStart) GetStateHash() string {
+	if x != nil {
+		return x.StateHash
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetPlanet() string {
+	if x != nil {
+		return x.Planet
+	}
+	return ""
+}
+
+func (x *AutosaveUploadStart) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+type AutosaveUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*AutosaveUploadRequest_Start
+	//	*AutosaveUploadRequest_Chunk
+	Msg           isAutosaveUploadRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutosaveUploadRequest) Reset() {
+	*x = AutosaveUploadRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutosaveUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutosaveUploadRequest) ProtoMessage() {}
+
+func (x *AutosaveUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutosaveUploadRequest.ProtoReflect.Descriptor instead.
+func (*AutosaveUploadRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AutosaveUploadRequest) GetMsg() isAutosaveUploadRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *AutosaveUploadRequest) GetStart() *AutosaveUploadStart {
+	if x != nil {
+		if x, ok := x.Msg.(*AutosaveUploadRequest_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *AutosaveUploadRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*AutosaveUploadRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isAutosaveUploadRequest_Msg interface {
+	isAutosaveUploadRequest_Msg()
+}
+
+type AutosaveUploadRequest_Start struct {
+	Start *AutosaveUploadStart `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type AutosaveUploadRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*AutosaveUploadRequest_Start) isAutosaveUploadRequest_Msg() {}
+
+func (*AutosaveUploadRequest_Chunk) isAutosaveUploadRequest_Msg() {}
+
+type AutosaveUploadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Save          *SaveInfo              `protobuf:"bytes,1,opt,name=save,proto3" json:"save,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutosaveUploadResponse) Reset() {
+	*x = AutosaveUploadResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutosaveUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutosaveUploadResponse) ProtoMessage() {}
+
+func (x *AutosaveUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutosaveUploadResponse.ProtoReflect.Descriptor instead.
+func (*AutosaveUploadResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AutosaveUploadResponse) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *AutosaveUploadResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type AutosaveRecordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Surface       string                 `protobuf:"bytes,3,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Save          *SaveInfo              `protobuf:"bytes,5,opt,name=save,proto3" json:"save,omitempty"`
+	Final         bool                   `protobuf:"varint,6,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutosaveRecordRequest) Reset() {
+	*x = AutosaveRecordRequest{}
+	mi := &file_starlane_v1_node_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutosaveRecordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutosaveRecordRequest) ProtoMessage() {}
+
+func (x *AutosaveRecordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutosaveRecordRequest.ProtoReflect.Descriptor instead.
+func (*AutosaveRecordRequest) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AutosaveRecordRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AutosaveRecordRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *AutosaveRecordRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
+func (x *AutosaveRecordRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *AutosaveRecordRequest) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *AutosaveRecordRequest) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+type AutosaveRecordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Save          *SaveInfo              `protobuf:"bytes,1,opt,name=save,proto3" json:"save,omitempty"`
+	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutosaveRecordResponse) Reset() {
+	*x = AutosaveRecordResponse{}
+	mi := &file_starlane_v1_node_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutosaveRecordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutosaveRecordResponse) ProtoMessage() {}
+
+func (x *AutosaveRecordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_node_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutosaveRecordResponse.ProtoReflect.Descriptor instead.
+func (*AutosaveRecordResponse) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_node_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AutosaveRecordResponse) GetSave() *SaveInfo {
+	if x != nil {
+		return x.Save
+	}
+	return nil
+}
+
+func (x *AutosaveRecordResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 var File_starlane_v1_node_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\"\xfd\x01\n" +
+	"\x16starlane/v1/node.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/cluster.proto\x1a\x17starlane/v1/types.proto\x1a\x17starlane/v1/saves.proto\"\xfd\x01\n" +
 	"\x15UpdateReplicasRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -1282,7 +1669,39 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vassignments\x18\x02 \x03(\v2\x1b.starlane.v1.NodeAssignmentR\vassignments\x122\n" +
 	"\abridges\x18\x03 \x03(\v2\x18.starlane.v1.BridgeRouteR\abridges\x12>\n" +
-	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess2\xbb\x06\n" +
+	"\rplayer_access\x18d \x01(\v2\x19.starlane.v1.PlayerAccessR\fplayerAccess\"\x8a\x02\n" +
+	"\x13AutosaveUploadStart\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x06 \x01(\x04R\x04size\x12\x12\n" +
+	"\x04tick\x18\a \x01(\x04R\x04tick\x12\x1d\n" +
+	"\n" +
+	"state_hash\x18\b \x01(\tR\tstateHash\x12\x16\n" +
+	"\x06planet\x18\t \x01(\tR\x06planet\x12\x14\n" +
+	"\x05final\x18\n" +
+	" \x01(\bR\x05final\"p\n" +
+	"\x15AutosaveUploadRequest\x128\n" +
+	"\x05start\x18\x01 \x01(\v2 .starlane.v1.AutosaveUploadStartH\x00R\x05start\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x05\n" +
+	"\x03msg\"Y\n" +
+	"\x16AutosaveUploadResponse\x12)\n" +
+	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\"\xc0\x01\n" +
+	"\x15AutosaveRecordRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\asurface\x18\x03 \x01(\tR\asurface\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12)\n" +
+	"\x04save\x18\x05 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\x12\x14\n" +
+	"\x05final\x18\x06 \x01(\bR\x05final\"Y\n" +
+	"\x16AutosaveRecordResponse\x12)\n" +
+	"\x04save\x18\x01 \x01(\v2\x15.starlane.v1.SaveInfoR\x04save\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index2\xf3\a\n" +
 	"\vNodeService\x12G\n" +
 	"\bRegister\x12\x1c.starlane.v1.RegisterRequest\x1a\x1d.starlane.v1.RegisterResponse\x12J\n" +
 	"\tHeartbeat\x12\x1d.starlane.v1.HeartbeatRequest\x1a\x1e.starlane.v1.HeartbeatResponse\x12Z\n" +
@@ -1292,7 +1711,9 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x11ReportPrimaryLost\x12%.starlane.v1.ReportPrimaryLostRequest\x1a&.starlane.v1.ReportPrimaryLostResponse\x12\\\n" +
 	"\x0fCompleteHandoff\x12#.starlane.v1.CompleteHandoffRequest\x1a$.starlane.v1.CompleteHandoffResponse\x12S\n" +
 	"\fAbortHandoff\x12 .starlane.v1.AbortHandoffRequest\x1a!.starlane.v1.AbortHandoffResponse\x12h\n" +
-	"\x13ReportStandbyDesync\x12'.starlane.v1.ReportStandbyDesyncRequest\x1a(.starlane.v1.ReportStandbyDesyncResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
+	"\x13ReportStandbyDesync\x12'.starlane.v1.ReportStandbyDesyncRequest\x1a(.starlane.v1.ReportStandbyDesyncResponse\x12[\n" +
+	"\x0eAutosaveUpload\x12\".starlane.v1.AutosaveUploadRequest\x1a#.starlane.v1.AutosaveUploadResponse(\x01\x12Y\n" +
+	"\x0eAutosaveRecord\x12\".starlane.v1.AutosaveRecordRequest\x1a#.starlane.v1.AutosaveRecordResponseB;Z9github.com/starlane/starlane/proto/starlane/v1;starlanev1b\x06proto3"
 
 var (
 	file_starlane_v1_node_proto_rawDescOnce sync.Once
@@ -1306,7 +1727,7 @@ func file_starlane_v1_node_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_node_proto_rawDescData
 }
 
-var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_starlane_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_starlane_v1_node_proto_goTypes = []any{
 	(*UpdateReplicasRequest)(nil),       // 0: starlane.v1.UpdateReplicasRequest
 	(*UpdateReplicasResponse)(nil),      // 1: starlane.v1.UpdateReplicasResponse
@@ -1326,46 +1747,60 @@ var file_starlane_v1_node_proto_goTypes = []any{
 	(*HeartbeatResponse)(nil),           // 15: starlane.v1.HeartbeatResponse
 	(*WatchAssignmentsRequest)(nil),     // 16: starlane.v1.WatchAssignmentsRequest
 	(*AssignmentsUpdate)(nil),           // 17: starlane.v1.AssignmentsUpdate
-	(*DroppedStandby)(nil),              // 18: starlane.v1.DroppedStandby
-	(*Node)(nil),                        // 19: starlane.v1.Node
-	(*ShardStats)(nil),                  // 20: starlane.v1.ShardStats
-	(*BridgeEndStats)(nil),              // 21: starlane.v1.BridgeEndStats
-	(*NodeAssignment)(nil),              // 22: starlane.v1.NodeAssignment
-	(*BridgeRoute)(nil),                 // 23: starlane.v1.BridgeRoute
-	(*PlayerAccess)(nil),                // 24: starlane.v1.PlayerAccess
+	(*AutosaveUploadStart)(nil),         // 18: starlane.v1.AutosaveUploadStart
+	(*AutosaveUploadRequest)(nil),       // 19: starlane.v1.AutosaveUploadRequest
+	(*AutosaveUploadResponse)(nil),      // 20: starlane.v1.AutosaveUploadResponse
+	(*AutosaveRecordRequest)(nil),       // 21: starlane.v1.AutosaveRecordRequest
+	(*AutosaveRecordResponse)(nil),      // 22: starlane.v1.AutosaveRecordResponse
+	(*DroppedStandby)(nil),              // 23: starlane.v1.DroppedStandby
+	(*Node)(nil),                        // 24: starlane.v1.Node
+	(*ShardStats)(nil),                  // 25: starlane.v1.ShardStats
+	(*BridgeEndStats)(nil),              // 26: starlane.v1.BridgeEndStats
+	(*NodeAssignment)(nil),              // 27: starlane.v1.NodeAssignment
+	(*BridgeRoute)(nil),                 // 28: starlane.v1.BridgeRoute
+	(*PlayerAccess)(nil),                // 29: starlane.v1.PlayerAccess
+	(*SaveInfo)(nil),                    // 30: starlane.v1.SaveInfo
 }
 var file_starlane_v1_node_proto_depIdxs = []int32{
-	18, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
-	18, // 1: starlane.v1.UpdateReplicasRequest.unsync:type_name -> starlane.v1.DroppedStandby
-	19, // 2: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
-	20, // 3: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
-	21, // 4: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
-	22, // 5: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
-	23, // 6: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
-	24, // 7: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
-	12, // 8: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
-	14, // 9: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
-	16, // 10: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
-	10, // 11: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
-	0,  // 12: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
-	2,  // 13: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
-	4,  // 14: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
-	6,  // 15: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
-	8,  // 16: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
-	13, // 17: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
-	15, // 18: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
-	17, // 19: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
-	11, // 20: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
-	1,  // 21: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
-	3,  // 22: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
-	5,  // 23: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
-	7,  // 24: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
-	9,  // 25: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
-	17, // [17:26] is the sub-list for method output_type
-	8,  // [8:17] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	23, // 0: starlane.v1.UpdateReplicasRequest.drop:type_name -> starlane.v1.DroppedStandby
+	23, // 1: starlane.v1.UpdateReplicasRequest.unsync:type_name -> starlane.v1.DroppedStandby
+	24, // 2: starlane.v1.RegisterRequest.node:type_name -> starlane.v1.Node
+	25, // 3: starlane.v1.HeartbeatRequest.shards:type_name -> starlane.v1.ShardStats
+	26, // 4: starlane.v1.HeartbeatRequest.bridges:type_name -> starlane.v1.BridgeEndStats
+	27, // 5: starlane.v1.AssignmentsUpdate.assignments:type_name -> starlane.v1.NodeAssignment
+	28, // 6: starlane.v1.AssignmentsUpdate.bridges:type_name -> starlane.v1.BridgeRoute
+	29, // 7: starlane.v1.AssignmentsUpdate.player_access:type_name -> starlane.v1.PlayerAccess
+	18, // 8: starlane.v1.AutosaveUploadRequest.start:type_name -> starlane.v1.AutosaveUploadStart
+	30, // 9: starlane.v1.AutosaveUploadResponse.save:type_name -> starlane.v1.SaveInfo
+	30, // 10: starlane.v1.AutosaveRecordRequest.save:type_name -> starlane.v1.SaveInfo
+	30, // 11: starlane.v1.AutosaveRecordResponse.save:type_name -> starlane.v1.SaveInfo
+	12, // 12: starlane.v1.NodeService.Register:input_type -> starlane.v1.RegisterRequest
+	14, // 13: starlane.v1.NodeService.Heartbeat:input_type -> starlane.v1.HeartbeatRequest
+	16, // 14: starlane.v1.NodeService.WatchAssignments:input_type -> starlane.v1.WatchAssignmentsRequest
+	10, // 15: starlane.v1.NodeService.RefuseAssignment:input_type -> starlane.v1.RefuseAssignmentRequest
+	0,  // 16: starlane.v1.NodeService.UpdateReplicas:input_type -> starlane.v1.UpdateReplicasRequest
+	2,  // 17: starlane.v1.NodeService.ReportPrimaryLost:input_type -> starlane.v1.ReportPrimaryLostRequest
+	4,  // 18: starlane.v1.NodeService.CompleteHandoff:input_type -> starlane.v1.CompleteHandoffRequest
+	6,  // 19: starlane.v1.NodeService.AbortHandoff:input_type -> starlane.v1.AbortHandoffRequest
+	8,  // 20: starlane.v1.NodeService.ReportStandbyDesync:input_type -> starlane.v1.ReportStandbyDesyncRequest
+	19, // 21: starlane.v1.NodeService.AutosaveUpload:input_type -> starlane.v1.AutosaveUploadRequest
+	21, // 22: starlane.v1.NodeService.AutosaveRecord:input_type -> starlane.v1.AutosaveRecordRequest
+	13, // 23: starlane.v1.NodeService.Register:output_type -> starlane.v1.RegisterResponse
+	15, // 24: starlane.v1.NodeService.Heartbeat:output_type -> starlane.v1.HeartbeatResponse
+	17, // 25: starlane.v1.NodeService.WatchAssignments:output_type -> starlane.v1.AssignmentsUpdate
+	11, // 26: starlane.v1.NodeService.RefuseAssignment:output_type -> starlane.v1.RefuseAssignmentResponse
+	1,  // 27: starlane.v1.NodeService.UpdateReplicas:output_type -> starlane.v1.UpdateReplicasResponse
+	3,  // 28: starlane.v1.NodeService.ReportPrimaryLost:output_type -> starlane.v1.ReportPrimaryLostResponse
+	5,  // 29: starlane.v1.NodeService.CompleteHandoff:output_type -> starlane.v1.CompleteHandoffResponse
+	7,  // 30: starlane.v1.NodeService.AbortHandoff:output_type -> starlane.v1.AbortHandoffResponse
+	9,  // 31: starlane.v1.NodeService.ReportStandbyDesync:output_type -> starlane.v1.ReportStandbyDesyncResponse
+	20, // 32: starlane.v1.NodeService.AutosaveUpload:output_type -> starlane.v1.AutosaveUploadResponse
+	22, // 33: starlane.v1.NodeService.AutosaveRecord:output_type -> starlane.v1.AutosaveRecordResponse
+	23, // [23:34] is the sub-list for method output_type
+	12, // [12:23] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_node_proto_init() }
@@ -1376,13 +1811,18 @@ func file_starlane_v1_node_proto_init() {
 	file_starlane_v1_access_proto_init()
 	file_starlane_v1_cluster_proto_init()
 	file_starlane_v1_types_proto_init()
+	file_starlane_v1_saves_proto_init()
+	file_starlane_v1_node_proto_msgTypes[19].OneofWrappers = []any{
+		(*AutosaveUploadRequest_Start)(nil),
+		(*AutosaveUploadRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_node_proto_rawDesc), len(file_starlane_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

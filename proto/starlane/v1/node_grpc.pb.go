@@ -30,6 +30,8 @@ const (
 	NodeService_CompleteHandoff_FullMethodName     = "/starlane.v1.NodeService/CompleteHandoff"
 	NodeService_AbortHandoff_FullMethodName        = "/starlane.v1.NodeService/AbortHandoff"
 	NodeService_ReportStandbyDesync_FullMethodName = "/starlane.v1.NodeService/ReportStandbyDesync"
+	NodeService_AutosaveUpload_FullMethodName      = "/starlane.v1.NodeService/AutosaveUpload"
+	NodeService_AutosaveRecord_FullMethodName      = "/starlane.v1.NodeService/AutosaveRecord"
 )
 
 // NodeServiceClient is the client API for NodeService service.
@@ -85,6 +87,16 @@ type NodeServiceClient interface {
 	// ReportStandbyDesync records a hot standby whose state hash differed from the
 	// primary's: an event with the desync report the primary wrote. Write.
 	ReportStandbyDesync(ctx context.Context, in *ReportStandbyDesyncRequest, opts ...grpc.CallOption) (*ReportStandbyDesyncResponse, error)
+	// AutosaveUpload streams a save a surface's primary took (an autosave, or the
+	// final save of a stop) to the controller that answers: the first message
+	// is an AutosaveUploadStart, the rest are chunks of at most 1 MiB. The
+	// controller checks it as an upload, copies it to a majority of controllers
+	// and records it (AutosaveRecord through the leader). FAILED_PRECONDITION when
+	// the node is no longer the surface's primary at that epoch.
+	AutosaveUpload(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AutosaveUploadRequest, AutosaveUploadResponse], error)
+	// AutosaveRecord records a save of a surface that the controllers hold. Write.
+	// Called by controllers at the end of an AutosaveUpload.
+	AutosaveRecord(ctx context.Context, in *AutosaveRecordRequest, opts ...grpc.CallOption) (*AutosaveRecordResponse, error)
 }
 
 type nodeServiceClient struct {
@@ -194,6 +206,29 @@ func (c *nodeServiceClient) ReportStandbyDesync(ctx context.Context, in *ReportS
 	return out, nil
 }
 
+func (c *nodeServiceClient) AutosaveUpload(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AutosaveUploadRequest, AutosaveUploadResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NodeService_ServiceDesc.Streams[1], NodeService_AutosaveUpload_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AutosaveUploadRequest, AutosaveUploadResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NodeService_AutosaveUploadClient = grpc.ClientStreamingClient[AutosaveUploadRequest, AutosaveUploadResponse]
+
+func (c *nodeServiceClient) AutosaveRecord(ctx context.Context, in *AutosaveRecordRequest, opts ...grpc.CallOption) (*AutosaveRecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AutosaveRecordResponse)
+	err := c.cc.Invoke(ctx, NodeService_AutosaveRecord_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NodeServiceServer is the server API for NodeService service.
 // All implementations must embed UnimplementedNodeServiceServer
 // for forward compatibility.
@@ -247,6 +282,16 @@ type NodeServiceServer interface {
 	// ReportStandbyDesync records a hot standby whose state hash differed from the
 	// primary's: an event with the desync report the primary wrote. Write.
 	ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error)
+	// AutosaveUpload streams a save a surface's primary took (an autosave, or the
+	// final save of a stop) to the controller that answers: the first message
+	// is an AutosaveUploadStart, the rest are chunks of at most 1 MiB. The
+	// controller checks it as an upload, copies it to a majority of controllers
+	// and records it (AutosaveRecord through the leader). FAILED_PRECONDITION when
+	// the node is no longer the surface's primary at that epoch.
+	AutosaveUpload(grpc.ClientStreamingServer[AutosaveUploadRequest, AutosaveUploadResponse]) error
+	// AutosaveRecord records a save of a surface that the controllers hold. Write.
+	// Called by controllers at the end of an AutosaveUpload.
+	AutosaveRecord(context.Context, *AutosaveRecordRequest) (*AutosaveRecordResponse, error)
 	mustEmbedUnimplementedNodeServiceServer()
 }
 
@@ -283,6 +328,12 @@ func (UnimplementedNodeServiceServer) AbortHandoff(context.Context, *AbortHandof
 }
 func (UnimplementedNodeServiceServer) ReportStandbyDesync(context.Context, *ReportStandbyDesyncRequest) (*ReportStandbyDesyncResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportStandbyDesync not implemented")
+}
+func (UnimplementedNodeServiceServer) AutosaveUpload(grpc.ClientStreamingServer[AutosaveUploadRequest, AutosaveUploadResponse]) error {
+	return status.Error(codes.Unimplemented, "method AutosaveUpload not implemented")
+}
+func (UnimplementedNodeServiceServer) AutosaveRecord(context.Context, *AutosaveRecordRequest) (*AutosaveRecordResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AutosaveRecord not implemented")
 }
 func (UnimplementedNodeServiceServer) mustEmbedUnimplementedNodeServiceServer() {}
 func (UnimplementedNodeServiceServer) testEmbeddedByValue()                     {}
@@ -460,6 +511,31 @@ func _NodeService_ReportStandbyDesync_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NodeService_AutosaveUpload_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(NodeServiceServer).AutosaveUpload(&grpc.GenericServerStream[AutosaveUploadRequest, AutosaveUploadResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NodeService_AutosaveUploadServer = grpc.ClientStreamingServer[AutosaveUploadRequest, AutosaveUploadResponse]
+
+func _NodeService_AutosaveRecord_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AutosaveRecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NodeServiceServer).AutosaveRecord(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NodeService_AutosaveRecord_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NodeServiceServer).AutosaveRecord(ctx, req.(*AutosaveRecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NodeService_ServiceDesc is the grpc.ServiceDesc for NodeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -499,12 +575,21 @@ var NodeService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ReportStandbyDesync",
 			Handler:    _NodeService_ReportStandbyDesync_Handler,
 		},
+		{
+			MethodName: "AutosaveRecord",
+			Handler:    _NodeService_AutosaveRecord_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchAssignments",
 			Handler:       _NodeService_WatchAssignments_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "AutosaveUpload",
+			Handler:       _NodeService_AutosaveUpload_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "starlane/v1/node.proto",

@@ -39,6 +39,13 @@ type SaveInfo struct {
 	Planet        string `protobuf:"bytes,8,opt,name=planet,proto3" json:"planet,omitempty"`
 	CreatedUnixMs int64  `protobuf:"varint,9,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
 	CreateIndex   uint64 `protobuf:"varint,10,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// autosave_of names the surface whose autosave (or final save at a stop)
+	// this is; the controller keeps only its newest few.
+	AutosaveOf string `protobuf:"bytes,70,opt,name=autosave_of,json=autosaveOf,proto3" json:"autosave_of,omitempty"`
+	// state_hash is the simulation's state hash at tick (autosaves).
+	StateHash string `protobuf:"bytes,71,opt,name=state_hash,json=stateHash,proto3" json:"state_hash,omitempty"`
+	// kind is "auto" for an autosave, "stop" for the final save of surface stop.
+	Kind          string `protobuf:"bytes,72,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,6 +148,27 @@ func (x *SaveInfo) GetCreateIndex() uint64 {
 		return x.CreateIndex
 	}
 	return 0
+}
+
+func (x *SaveInfo) GetAutosaveOf() string {
+	if x != nil {
+		return x.AutosaveOf
+	}
+	return ""
+}
+
+func (x *SaveInfo) GetStateHash() string {
+	if x != nil {
+		return x.StateHash
+	}
+	return ""
+}
+
+func (x *SaveInfo) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
 }
 
 type UploadSaveRequest struct {
@@ -1116,7 +1144,7 @@ var File_starlane_v1_saves_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_saves_proto_rawDesc = "" +
 	"\n" +
-	"\x17starlane/v1/saves.proto\x12\vstarlane.v1\"\xa3\x02\n" +
+	"\x17starlane/v1/saves.proto\x12\vstarlane.v1\"\xf7\x02\n" +
 	"\bSaveInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
@@ -1129,7 +1157,12 @@ const file_starlane_v1_saves_proto_rawDesc = "" +
 	"\x06planet\x18\b \x01(\tR\x06planet\x12&\n" +
 	"\x0fcreated_unix_ms\x18\t \x01(\x03R\rcreatedUnixMs\x12!\n" +
 	"\fcreate_index\x18\n" +
-	" \x01(\x04R\vcreateIndex\"h\n" +
+	" \x01(\x04R\vcreateIndex\x12\x1f\n" +
+	"\vautosave_of\x18F \x01(\tR\n" +
+	"autosaveOf\x12\x1d\n" +
+	"\n" +
+	"state_hash\x18G \x01(\tR\tstateHash\x12\x12\n" +
+	"\x04kind\x18H \x01(\tR\x04kind\"h\n" +
 	"\x11UploadSaveRequest\x124\n" +
 	"\x05start\x18\x01 \x01(\v2\x1c.starlane.v1.UploadSaveStartH\x00R\x05start\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x05\n" +

@@ -549,8 +549,11 @@ type ShardStats struct {
 	TermStartUnixMs int64  `protobuf:"varint,18,opt,name=term_start_unix_ms,json=termStartUnixMs,proto3" json:"term_start_unix_ms,omitempty"`
 	// standby_desyncs (standby only): hot-standby hash mismatches with the primary.
 	StandbyDesyncs uint64 `protobuf:"varint,19,opt,name=standby_desyncs,json=standbyDesyncs,proto3" json:"standby_desyncs,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// term_start_hash is the state hash at term_start_tick (a primary only): a
+	// surface started again from a save shows the save's tick and hash here.
+	TermStartHash string `protobuf:"bytes,70,opt,name=term_start_hash,json=termStartHash,proto3" json:"term_start_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ShardStats) Reset() {
@@ -714,6 +717,13 @@ func (x *ShardStats) GetStandbyDesyncs() uint64 {
 		return x.StandbyDesyncs
 	}
 	return 0
+}
+
+func (x *ShardStats) GetTermStartHash() string {
+	if x != nil {
+		return x.TermStartHash
+	}
+	return ""
 }
 
 // ReplicaStats is the primary's view of one standby.
@@ -1546,6 +1556,22 @@ type Surface struct {
 	// save_sha256 names the save the surface starts from when it has no state
 	// anywhere (instead of map); nodes fetch it with NodeService.GetSave.
 	SaveSha256 string `protobuf:"bytes,17,opt,name=save_sha256,json=saveSha256,proto3" json:"save_sha256,omitempty"`
+	// stopped: the surface is kept in the catalog but runs nowhere (surface
+	// stop); save_sha256 is then its final state, which `surface start` resumes.
+	Stopped bool `protobuf:"varint,70,opt,name=stopped,proto3" json:"stopped,omitempty"`
+	// stop_requested: an operator asked to stop it; its primary takes a final
+	// save, uploads it and records it (SurfaceSavedCmd with final set).
+	StopRequested bool `protobuf:"varint,71,opt,name=stop_requested,json=stopRequested,proto3" json:"stop_requested,omitempty"`
+	// autosave_every_ticks is the autosave interval in game ticks (0: the
+	// cluster default, 5 minutes of game time).
+	AutosaveEveryTicks uint64 `protobuf:"varint,72,opt,name=autosave_every_ticks,json=autosaveEveryTicks,proto3" json:"autosave_every_ticks,omitempty"`
+	// autosave_keep is how many autosaves are kept (0: the default, 5).
+	AutosaveKeep uint32 `protobuf:"varint,73,opt,name=autosave_keep,json=autosaveKeep,proto3" json:"autosave_keep,omitempty"`
+	// last_autosave_tick is the tick of the newest recorded autosave.
+	LastAutosaveTick uint64 `protobuf:"varint,74,opt,name=last_autosave_tick,json=lastAutosaveTick,proto3" json:"last_autosave_tick,omitempty"`
+	// timeline_index is the index of the last rollback or restore: autosaves
+	// recorded before it belong to a history the surface left.
+	TimelineIndex uint64 `protobuf:"varint,75,opt,name=timeline_index,json=timelineIndex,proto3" json:"timeline_index,omitempty"`
 	// stats is live heartbeat data held by the leader (not replicated).
 	Stats         *SurfaceStats `protobuf:"bytes,20,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1699,6 +1725,48 @@ func (x *Surface) GetSaveSha256() string {
 		return x.SaveSha256
 	}
 	return ""
+}
+
+func (x *Surface) GetStopped() bool {
+	if x != nil {
+		return x.Stopped
+	}
+	return false
+}
+
+func (x *Surface) GetStopRequested() bool {
+	if x != nil {
+		return x.StopRequested
+	}
+	return false
+}
+
+func (x *Surface) GetAutosaveEveryTicks() uint64 {
+	if x != nil {
+		return x.AutosaveEveryTicks
+	}
+	return 0
+}
+
+func (x *Surface) GetAutosaveKeep() uint32 {
+	if x != nil {
+		return x.AutosaveKeep
+	}
+	return 0
+}
+
+func (x *Surface) GetLastAutosaveTick() uint64 {
+	if x != nil {
+		return x.LastAutosaveTick
+	}
+	return 0
+}
+
+func (x *Surface) GetTimelineIndex() uint64 {
+	if x != nil {
+		return x.TimelineIndex
+	}
+	return 0
 }
 
 func (x *Surface) GetStats() *SurfaceStats {
@@ -2636,7 +2704,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x06health\x18\x8d\x01 \x01(\tR\x06health\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x05\n" +
 	"\n" +
 	"ShardStats\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
@@ -2662,7 +2730,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\tfollowing\x18\x10 \x01(\bR\tfollowing\x12&\n" +
 	"\x0fterm_start_tick\x18\x11 \x01(\x04R\rtermStartTick\x12+\n" +
 	"\x12term_start_unix_ms\x18\x12 \x01(\x03R\x0ftermStartUnixMs\x12'\n" +
-	"\x0fstandby_desyncs\x18\x13 \x01(\x04R\x0estandbyDesyncs\"\xfb\x01\n" +
+	"\x0fstandby_desyncs\x18\x13 \x01(\x04R\x0estandbyDesyncs\x12&\n" +
+	"\x0fterm_start_hash\x18F \x01(\tR\rtermStartHash\"\xfb\x01\n" +
 	"\fReplicaStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1c\n" +
 	"\tconnected\x18\x02 \x01(\bR\tconnected\x12\x16\n" +
@@ -2738,7 +2807,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x05stale\x18) \x01(\bR\x05stale\"S\n" +
 	"\x0eNodeShardStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12-\n" +
-	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\xa1\x05\n" +
+	"\x05stats\x18\x02 \x01(\v2\x17.starlane.v1.ShardStatsR\x05stats\"\x8e\a\n" +
 	"\aSurface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06planet\x18\x02 \x01(\tR\x06planet\x12\x12\n" +
@@ -2761,7 +2830,13 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\tmigration\x18\x0f \x01(\v2\x16.starlane.v1.MigrationR\tmigration\x12.\n" +
 	"\tlast_move\x18\x10 \x01(\v2\x11.starlane.v1.MoveR\blastMove\x12\x1f\n" +
 	"\vsave_sha256\x18\x11 \x01(\tR\n" +
-	"saveSha256\x12/\n" +
+	"saveSha256\x12\x18\n" +
+	"\astopped\x18F \x01(\bR\astopped\x12%\n" +
+	"\x0estop_requested\x18G \x01(\bR\rstopRequested\x120\n" +
+	"\x14autosave_every_ticks\x18H \x01(\x04R\x12autosaveEveryTicks\x12#\n" +
+	"\rautosave_keep\x18I \x01(\rR\fautosaveKeep\x12,\n" +
+	"\x12last_autosave_tick\x18J \x01(\x04R\x10lastAutosaveTick\x12%\n" +
+	"\x0etimeline_index\x18K \x01(\x04R\rtimelineIndex\x12/\n" +
 	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xfc\x01\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +

@@ -1,0 +1,143 @@
+package bridge
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/internal/proctest"
+	"github.com/starlane/starlane/sim"
+)
+
+// TestStopStartKeepsBridgedItems: two loop surfaces bridged both ways; each is
+// stopped for a while (its bridges pause: the other side's exports wait in its
+// outbox) and started again, then both are stopped and the census of their
+// final saves must still count the 4,000 plates the maps started with, with
+// every exported plate delivered or in flight.
+func TestStopStartKeepsBridgedItems(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and two nodes")
+	}
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.StartNode("n2")
+	c.WaitNodes("n1", "n2")
+	c.CLI("surface", "create", "a", "--map", "loop", "--replicas", "1")
+	c.CLI("surface", "create", "b", "--map", "loop", "--replicas", "1")
+	c.CLI("bridge", "create", "--from", "a:out", "--to", "b:in", "--name", "ab")
+	c.CLI("bridge", "create", "--from", "b:out", "--to", "a:in", "--name", "ba")
+	delivered := func(name string) int64 {
+		var g bridgeGet
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "bridge", "get", name, "--json", "--controller", c.CtlAddr)
+		if code != 0 || jsonUnmarshal(out, &g) != nil {
+			return -1
+		}
+		return g.Delivered
+	}
+	proctest.Eventually(t, 60*time.Second, "plates to cross both bridges", func() bool {
+		return delivered("ab") > 0 && delivered("ba") > 0
+	})
+	for _, s := range []string{"a", "b"} {
+		c.CLI("surface", "stop", s)
+		time.Sleep(2 * time.Second) // the other surface keeps exporting into its outbox
+		c.CLI("surface", "start", s)
+		ab, ba := delivered("ab"), delivered("ba")
+		proctest.Eventually(t, 60*time.Second, "both bridges to flow again after "+s+" started", func() bool {
+			return delivered("ab") > ab+10 && delivered("ba") > ba+10
+		})
+	}
+	stopped := map[string]census{}
+	for _, s := range []string{"a", "b"} {
+		var stop struct {
+			Save string `json:"save"`
+		}
+		proctest.JSON(t, bin, &stop, "surface", "stop", s, "--json", "--controller", c.CtlAddr)
+		file := filepath.Join(dir, s+".sav")
+		c.CLI("save", "download", stop.Save, "--out", file)
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := sim.Load(sim.DefaultBundle(), f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped[s] = censusOf(st)
+	}
+	a, b := stopped["a"], stopped["b"]
+	flightAB, flightBA := inflight(a, b), inflight(b, a)
+	plates := a.items["iron-plate"] + b.items["iron-plate"] + flightAB["iron-plate"] + flightBA["iron-plate"]
+	t.Logf("a: %d plates at tick %d, b: %d at tick %d, in flight a->b %d, b->a %d; a->b exported %d delivered %d",
+		a.items["iron-plate"], a.tick, b.items["iron-plate"], b.tick, flightAB["iron-plate"], flightBA["iron-plate"], a.exported["iron-plate"], b.delivered["iron-plate"])
+	if plates != 4000 {
+		t.Fatalf("%d plates exist after stops and starts, the maps started with 4000", plates)
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to census
+		flight   map[string]int64
+	}{{"a->b", a, b, flightAB}, {"b->a", b, a, flightBA}} {
+		if got := tc.to.delivered["iron-plate"] + tc.flight["iron-plate"]; got != tc.from.exported["iron-plate"] {
+			t.Errorf("%s: %d exported, but %d delivered and %d in flight", tc.name, tc.from.exported["iron-plate"], tc.to.delivered["iron-plate"], tc.flight["iron-plate"])
+		}
+	}
+}
+
+// TestRollbackAcrossBridgesIsCounted: after a is rolled back to an older save,
+// the deliveries it had received (and acknowledged) since are gone from it;
+// the rollback says exactness across bridges is not guaranteed, and the loss
+// shows as lost_seqs on the receiving end instead of vanishing silently.
+func TestRollbackAcrossBridgesIsCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a controller and two nodes")
+	}
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	c.StartNode("n1")
+	c.StartNode("n2")
+	c.WaitNodes("n1", "n2")
+	c.CLI("surface", "create", "a", "--map", "loop", "--replicas", "1")
+	c.CLI("surface", "create", "b", "--map", "loop", "--replicas", "1")
+	c.CLI("bridge", "create", "--from", "a:out", "--to", "b:in", "--name", "ab")
+	c.CLI("bridge", "create", "--from", "b:out", "--to", "a:in", "--name", "ba")
+	type end struct {
+		LostSeqs int64 `json:"lost_seqs"`
+	}
+	type get struct {
+		Delivered int64 `json:"delivered"`
+		Receiver  *end  `json:"receiver"`
+	}
+	bridge := func(name string) get {
+		var g get
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "bridge", "get", name, "--json", "--controller", c.CtlAddr)
+		if code != 0 || jsonUnmarshal(out, &g) != nil {
+			return get{Delivered: -1}
+		}
+		return g
+	}
+	proctest.Eventually(t, 60*time.Second, "plates to cross both bridges", func() bool {
+		return bridge("ab").Delivered > 0 && bridge("ba").Delivered > 0
+	})
+	var stop struct {
+		Save string `json:"save"`
+	}
+	proctest.JSON(t, bin, &stop, "surface", "stop", "a", "--json", "--controller", c.CtlAddr)
+	c.CLI("surface", "start", "a")
+	ba := bridge("ba").Delivered
+	proctest.Eventually(t, 60*time.Second, "a to take more plates from b after its save", func() bool {
+		return bridge("ba").Delivered > ba+20
+	})
+	out, errOut, code := proctest.Run(t, bin, time.Minute, "surface", "rollback", "a", "--to", stop.Save, "--yes", "--controller", c.CtlAddr)
+	if code != 0 || !strings.Contains(errOut, "exactness across a rollback is not guaranteed") || !strings.Contains(out, "rolled a back to save "+stop.Save) {
+		t.Fatalf("rollback: exit %d\n%s%s", code, out, errOut)
+	}
+	proctest.Eventually(t, 60*time.Second, "the deliveries a lost counted as lost_seqs on ba", func() bool {
+		g := bridge("ba")
+		return g.Receiver != nil && g.Receiver.LostSeqs > 0
+	})
+	t.Logf("ba after the rollback: %d stacks counted lost", bridge("ba").Receiver.LostSeqs)
+}

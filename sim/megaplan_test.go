@@ -57,3 +57,40 @@ func TestPlanFullBalancesAt2700SPM(t *testing.T) {
 		t.Errorf("space science %v a second, want 45", f)
 	}
 }
+
+// The plan's rate for a beaconed assembler is what the simulation makes: the
+// automation and logistic pack lines, each machine built as the plan says (four
+// productivity-module-3, eight beacons of two speed-module-3), fed from chests.
+func TestPlanRatesMatchTheSimulation(t *testing.T) {
+	b := DefaultBundle()
+	p, err := PlanFull(b, big.NewRat(45, 1), 1_500_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string][]InfinityFilter{
+		"automation-science-pack": {{Item: "copper-plate", Count: 50, Mode: "exactly"}, {Item: "iron-gear-wheel", Count: 50, Mode: "exactly"}},
+		"logistic-science-pack":   {{Item: "inserter", Count: 50, Mode: "exactly"}, {Item: "transport-belt", Count: 50, Mode: "exactly"}},
+	}
+	checked := 0
+	for _, l := range p.Lines {
+		feed, ok := feeds[l.Task]
+		if !ok {
+			continue
+		}
+		checked++
+		s, _ := beaconedAssembler(t, l.Task, l.Modules, l.Beacons, []string{planSpeed, planSpeed}, feed)
+		id, _ := s.b.ItemID(l.Task)
+		s.Run(600)
+		a := s.stats.produced.total[id]
+		s.Run(3 * 3600)
+		got := float64(s.stats.produced.total[id]-a) / 180
+		want := l.PerMachine * float64(100+l.Productivity) / 100 // packs a second (one pack a craft)
+		if got < want*0.98 || got > want*1.02 {
+			t.Errorf("%s: a machine made %.3f packs a second, the plan says %.3f", l.Task, got, want)
+		}
+		t.Logf("%s: %.3f packs a second, plan %.3f", l.Task, got, want)
+	}
+	if checked != len(feeds) {
+		t.Fatalf("checked %d lines, want %d", checked, len(feeds))
+	}
+}

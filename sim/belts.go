@@ -313,6 +313,7 @@ type placedItem struct {
 
 // rebuildBelts recomputes every lane from the belt graph and moves the items over.
 func (s *Surface) rebuildBelts() {
+	s.lanePickers = s.lanePickers[:0] // lane numbers change; resolveTargets lists them again
 	var items []placedItem
 	for li := range s.lanes {
 		l := &s.lanes[li]

@@ -308,3 +308,55 @@ func TestEntityHashesNameTheEntityThatDiffers(t *testing.T) {
 		t.Fatalf("entities that differ: %v, want just the lab #%d", differ, lab)
 	}
 }
+
+// An inserter feeding a lab from a belt that carries only what the lab does not
+// take sleeps, and wakes when a pack first reaches the belt's lane; with sleeping
+// off every tick hashes the same, and the lab gets its packs.
+func TestBeltInserterSleepsUntilAWantedTypeArrives(t *testing.T) {
+	build := func(sleeping bool) (*Surface, EntityID, EntityID) {
+		s := newTestSurface(t)
+		powered(t, s, 4, -5)
+		for x := int32(0); x < 10; x++ {
+			mustBuild(t, s, BuildSpec{Name: "transport-belt", X: x, Y: 0, Dir: East})
+		}
+		mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: 1, Y: -2, Infinity: &InfinitySettings{
+			Filters: []InfinityFilter{{Item: "iron-plate", Count: 50, Mode: "exactly"}}}})
+		mustBuild(t, s, BuildSpec{Name: "inserter", X: 1, Y: -1, Dir: North})
+		mustBuild(t, s, BuildSpec{Name: "steel-chest", X: 3, Y: -2})
+		mustBuild(t, s, BuildSpec{Name: "inserter", X: 3, Y: -1, Dir: North})
+		// The belt's end is emptied into a void, past the lab's inserter.
+		mustBuild(t, s, BuildSpec{Name: "fast-inserter", X: 9, Y: -1, Dir: South})
+		mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: 9, Y: -2, Infinity: &InfinitySettings{RemoveUnfiltered: true}})
+		feeder := mustBuild(t, s, BuildSpec{Name: "inserter", X: 8, Y: 1, Dir: North})
+		lab := mustBuild(t, s, BuildSpec{Name: "lab", X: 7, Y: 2})
+		s.SetSleeping(sleeping)
+		return s, feeder, lab
+	}
+	a, feeder, lab := build(true)
+	b, _, _ := build(false)
+	step := func(n int) {
+		for i := 0; i < n; i++ {
+			a.Step(nil)
+			b.Step(nil)
+			if a.Hash() != b.Hash() {
+				t.Fatalf("tick %d: hash %016x with sleeping, %016x without", a.Tick(), a.Hash(), b.Hash())
+			}
+		}
+	}
+	step(900)
+	if slot := a.ents[feeder].slot; a.active[KindInserter].has(slot) {
+		t.Error("the lab's inserter is awake with only iron plates on the belt")
+	}
+	for _, s := range []*Surface{a, b} {
+		if _, err := s.doInsert(nil, 3, -2, "automation-science-pack", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(900)
+	if got := countIn(b, lab, "iron-plate"); got != 0 {
+		t.Fatalf("the lab took %d iron plates", got)
+	}
+	if got := countIn(a, lab, "automation-science-pack"); got != labPackLimit {
+		t.Errorf("the lab holds %d red packs, want %d", got, labPackLimit)
+	}
+}

@@ -1,6 +1,9 @@
 package sim
 
-import "math"
+import (
+	"math"
+	stdbits "math/bits"
+)
 
 // Inserters swing between a pickup and a drop position given by the prototype vectors,
 // rotated with the entity's direction (the direction names the pickup side). A swing from
@@ -315,6 +318,17 @@ func (s *Surface) inserterPickup(i int32, in *inserter) {
 		if in.handN > 0 {
 			want = min(hand, s.accepts(&in.drop, in.hand))
 		}
+		if in.handN == 0 && !s.mayPickFrom(in) {
+			// No item type put on these lanes since they were built is accepted, so
+			// the scan would find nothing. A machine or lab wakes its inserters when
+			// its contents change, and a lane when a new type reaches it; for other
+			// targets stay awake.
+			switch in.drop.kind {
+			case KindAssembler, KindFurnace, KindLab:
+				s.sleep(KindInserter, i)
+			}
+			return
+		}
 		if in.handN < want {
 			if li, j, it := s.beltPick(in); j >= 0 {
 				s.laneRemoveAt(li, j)
@@ -360,6 +374,36 @@ func (s *Surface) inserterRefuel(in *inserter) {
 			in.hand = 0
 		}
 	}
+}
+
+// mayPickFrom reports whether the drop target accepts any item type seen on the
+// pickup lanes (a superset of what is on them): when it does not, beltPick would
+// find nothing. It costs one accepts call per type seen, usually one or two, instead
+// of a walk over the lane's items.
+func (s *Surface) mayPickFrom(in *inserter) bool {
+	var seen [4]uint64
+	for _, li := range in.pick.lane {
+		if li >= 0 {
+			l := &s.lanes[li]
+			for w := range seen {
+				seen[w] |= l.seen[w]
+			}
+		}
+	}
+	if seen[3]&(1<<63) != 0 {
+		return true // an item type past the tracked ones: scan
+	}
+	for w, bits := range seen {
+		for bits != 0 {
+			b := bits & -bits
+			bits ^= b
+			id := ItemID(w*64 + stdbits.TrailingZeros64(b))
+			if s.accepts(&in.drop, id) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // beltPick finds an item on the pickup tile's lanes that the drop target accepts, nearest

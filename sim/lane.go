@@ -33,6 +33,30 @@ type lane struct {
 	pos       int32
 	nodeOff   int32 // nodes of the lane, from its end, in laneNodes
 	nodeN     int32
+	// seen holds a bit for every item type put on the lane since the lanes were built
+	// (types past the last bit share it): a superset of the types on it now. An
+	// inserter whose target accepts none of them does not scan the lane.
+	seen [4]uint64
+}
+
+// laneSeenBits is the number of item types seen tracks one by one.
+const laneSeenBits = 256
+
+// laneSee records that an item of this type went onto lane li. The first of its type
+// wakes the inserters picking from the lane: they sleep while their target accepts
+// none of the types seen there.
+func (s *Surface) laneSee(li int32, l *lane, item ItemID) {
+	i := min(uint32(item), laneSeenBits-1)
+	w, b := i/64, uint64(1)<<(i%64)
+	if l.seen[w]&b != 0 {
+		return
+	}
+	l.seen[w] |= b
+	if int(li) < len(s.lanePickers) {
+		for _, k := range s.lanePickers[li] {
+			s.active[KindInserter].set(k)
+		}
+	}
 }
 
 func (s *Surface) gapAt(l *lane, j int32) *int32 {
@@ -168,6 +192,7 @@ func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	l := &s.lanes[li]
 	j := (l.head + l.n) & l.mask
 	s.laneItems[l.off+j] = item
+	s.laneSee(li, l, item)
 	if l.n == 0 {
 		s.laneGaps[l.off+j] = d
 	} else {
@@ -236,6 +261,7 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	*next -= d - prev
 	*s.gapAt(l, j) = d - prev
 	s.laneItems[l.off+(l.head+j)&l.mask] = item
+	s.laneSee(li, l, item)
 	l.comp = min(l.comp, max(j-1, 0))
 	s.laneActive.set(li)
 	return true

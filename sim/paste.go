@@ -144,6 +144,20 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 				}
 			}
 		}
+		// Settings Starlane does not simulate are refused by name rather than dropped:
+		// an entity built without them would behave otherwise than the blueprint says.
+		if be.Quality != "" && be.Quality != "normal" {
+			unknown[be.Name+" of quality "+be.Quality+" (quality is not simulated)"]++
+		}
+		if be.RecipeQuality != "" && be.RecipeQuality != "normal" {
+			unknown["recipe "+be.Recipe+" of quality "+be.RecipeQuality+" (quality is not simulated)"]++
+		}
+		if _, ok := be.Extra.Get("bar"); ok {
+			unknown["inventory limit (bar) on "+be.Name+" (limited inventories are not simulated)"]++
+		}
+		if _, ok := be.Extra.Get("control_behavior"); ok {
+			unknown["circuit settings on "+be.Name+" (circuit networks are not simulated)"]++
+		}
 		if b.Entities[pi].Kind == KindInserter {
 			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
 				// Inserter filters are not simulated: an inserter built without

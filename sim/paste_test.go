@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -236,6 +237,50 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 	}
 	if info, _ := s.Entity(res.Entities[0]); info.Recipe != "" {
 		t.Fatalf("the machine was built with recipe %q", info.Recipe)
+	}
+}
+
+// Settings the simulation does not carry are refused by name, not dropped: an
+// inserter's filters, a chest's inventory limit, circuit conditions, quality. With
+// --skip-unknown the entities are built without them and the paste says so.
+func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
+	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "fast-inserter", Position: blueprint.Position{X: 128, Y: 128},
+			Extra: blueprint.Fields{{Key: "use_filter", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate"}]`)}}},
+		{Number: 2, Name: "steel-chest", Position: blueprint.Position{X: 384, Y: 128}, Extra: blueprint.Fields{{Key: "bar", Value: raw("5")}}},
+		{Number: 3, Name: "inserter", Position: blueprint.Position{X: 640, Y: 128},
+			Extra: blueprint.Fields{{Key: "control_behavior", Value: raw(`{"circuit_enabled":true}`)}}},
+		{Number: 4, Name: "assembling-machine-2", Position: blueprint.Position{X: 1408, Y: 384}, Quality: "rare"},
+		{Number: 5, Name: "assembling-machine-2", Position: blueprint.Position{X: 2176, Y: 384}, Recipe: "iron-gear-wheel", RecipeQuality: "epic"},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	_, err = s.Paste(str, 0, 0, 0, 0)
+	for _, want := range []string{
+		"setting filters on fast-inserter (inserter filters are not simulated)",
+		"inventory limit (bar) on steel-chest (limited inventories are not simulated)",
+		"circuit settings on inserter (circuit networks are not simulated)",
+		"assembling-machine-2 of quality rare (quality is not simulated)",
+		"recipe iron-gear-wheel of quality epic (quality is not simulated)",
+		"--skip-unknown",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("paste: %v, want a refusal naming %q", err, want)
+		}
+	}
+	if s.EntityCount() != 0 {
+		t.Fatalf("a refused paste built %d entities", s.EntityCount())
+	}
+	res, err := s.Paste(str, 0, 0, 0, PasteSkipUnknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Built != 5 || len(res.Skipped) != 5 {
+		t.Fatalf("skip-unknown paste: built %d, skipped %v", res.Built, res.Skipped)
 	}
 }
 

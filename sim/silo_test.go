@@ -1,32 +1,16 @@
 package sim
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestRocketLaunch(t *testing.T) {
 	// A rocket silo builds 100 rocket parts (3 s each at crafting speed 1: 300 s),
 	// then, with a satellite loaded, launches for 25.75 s (doors, rising, blinking,
 	// engine start: 1,545 ticks) and puts 1,000 space science packs (the satellite's
 	// launch products) in its result slot.
-	s, err := NewSurface(DefaultBundle(), Config{Name: "t", Seed: 1, BulkBonus: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	powered(t, s, 3, -5)
-	mustBuild(t, s, BuildSpec{Name: "substation", X: 3, Y: 12})
-	silo := mustBuild(t, s, BuildSpec{Name: "rocket-silo", X: 0, Y: 0})
-	// Parts' ingredients from infinity chests through bulk inserters on the north side.
-	for k, item := range []string{"processing-unit", "low-density-structure", "rocket-fuel"} {
-		x := int32(2 + 2*k)
-		mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: x, Y: -2, Infinity: &InfinitySettings{
-			Filters: []InfinityFilter{{Item: item, Count: 20, Mode: "exactly"}}}})
-		mustBuild(t, s, BuildSpec{Name: "bulk-inserter", X: x, Y: -1, Dir: North})
-	}
-	// A satellite in, space science out, on the south side.
-	mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: 2, Y: 10, Infinity: &InfinitySettings{
-		Filters: []InfinityFilter{{Item: "satellite", Count: 1, Mode: "exactly"}}}})
-	mustBuild(t, s, BuildSpec{Name: "inserter", X: 2, Y: 9, Dir: South})
-	mustBuild(t, s, BuildSpec{Name: "bulk-inserter", X: 6, Y: 9, Dir: North})
-	out := mustBuild(t, s, BuildSpec{Name: "steel-chest", X: 6, Y: 10})
+	s, silo, out := siloSurface(t)
 	space, _ := s.b.ItemID("space-science-pack")
 	rp, _ := s.b.ItemID("rocket-part")
 	c := &s.crafters[s.ents[silo].slot]
@@ -92,5 +76,81 @@ func TestResearchUsesAllSevenPacks(t *testing.T) {
 	}
 	if p.SPM < 1.9 || p.SPM > 2.1 {
 		t.Errorf("spm %.2f, want 2 (the smallest per-pack rate)", p.SPM)
+	}
+}
+
+// siloSurface builds a powered rocket silo fed from infinity chests, with an
+// inserter loading satellites and a chest taking space science out.
+func siloSurface(t *testing.T) (s *Surface, silo, out EntityID) {
+	t.Helper()
+	s, err := NewSurface(DefaultBundle(), Config{Name: "t", Seed: 1, BulkBonus: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	powered(t, s, 3, -5)
+	mustBuild(t, s, BuildSpec{Name: "substation", X: 3, Y: 12})
+	silo = mustBuild(t, s, BuildSpec{Name: "rocket-silo", X: 0, Y: 0})
+	// Parts' ingredients from infinity chests through bulk inserters on the north side.
+	for k, item := range []string{"processing-unit", "low-density-structure", "rocket-fuel"} {
+		x := int32(2 + 2*k)
+		mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: x, Y: -2, Infinity: &InfinitySettings{
+			Filters: []InfinityFilter{{Item: item, Count: 20, Mode: "exactly"}}}})
+		mustBuild(t, s, BuildSpec{Name: "bulk-inserter", X: x, Y: -1, Dir: North})
+	}
+	// A satellite in, space science out, on the south side.
+	mustBuild(t, s, BuildSpec{Name: "infinity-chest", X: 2, Y: 10, Infinity: &InfinitySettings{
+		Filters: []InfinityFilter{{Item: "satellite", Count: 1, Mode: "exactly"}}}})
+	mustBuild(t, s, BuildSpec{Name: "inserter", X: 2, Y: 9, Dir: South})
+	mustBuild(t, s, BuildSpec{Name: "bulk-inserter", X: 6, Y: 9, Dir: North})
+	out = mustBuild(t, s, BuildSpec{Name: "steel-chest", X: 6, Y: 10})
+	return s, silo, out
+}
+
+// A save taken while a rocket is being built and one taken during its launch load
+// into surfaces that continue exactly as the original (the same hash every tick,
+// the same bytes when saved again).
+func TestRocketSiloSaveLoadRoundTrip(t *testing.T) {
+	s, silo, _ := siloSurface(t)
+	c := &s.crafters[s.ents[silo].slot]
+	for _, stage := range []string{"building parts", "launching"} {
+		if stage == "launching" {
+			for tick := 0; tick < 310*60 && c.x.silo.launch == 0; tick++ {
+				s.Step(nil)
+			}
+			if c.x.silo.launch == 0 {
+				t.Fatal("no launch after 310 s")
+			}
+			s.Run(200)
+		} else {
+			s.Run(3000)
+		}
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := Load(s.b, bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loaded.FullHash() != s.FullHash() {
+			t.Fatalf("%s: the loaded surface differs from the saved one", stage)
+		}
+		for i := 0; i < 2000; i++ {
+			s.Step(nil)
+			loaded.Step(nil)
+			if s.Hash() != loaded.Hash() {
+				t.Fatalf("%s: tick %d: the loaded copy diverged", stage, s.Tick())
+			}
+		}
+		var a, b bytes.Buffer
+		if err := s.Save(&a); err != nil {
+			t.Fatal(err)
+		}
+		if err := loaded.Save(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Fatalf("%s: the two surfaces save differently", stage)
+		}
 	}
 }

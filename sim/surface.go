@@ -111,20 +111,22 @@ type Surface struct {
 	splitters []splitter
 	lanes     []lane
 	laneItems []ItemID
-	laneGaps  []int32
-	laneNodes []int32 // nodes of each lane, from its end (derived)
-	ins       []inserter
-	crafters  []crafter
-	drills    []drill
-	labs      []lab
-	chests    []container
-	stacks    []Stack // container slots
-	poles     []pole
-	gens      []generatorEnt
-	nets      []network
-	ports     []port
-	beacons   []beacon
-	fents     []fluidEnt // pipes, tanks, pumps, offshore pumps, boilers, pumpjacks
+	// lanePickers lists, per lane, the inserters picking from it (derived).
+	lanePickers [][]int32
+	laneGaps    []int32
+	laneNodes   []int32 // nodes of each lane, from its end (derived)
+	ins         []inserter
+	crafters    []crafter
+	drills      []drill
+	labs        []lab
+	chests      []container
+	stacks      []Stack // container slots
+	poles       []pole
+	gens        []generatorEnt
+	nets        []network
+	ports       []port
+	beacons     []beacon
+	fents       []fluidEnt // pipes, tanks, pumps, offshore pumps, boilers, pumpjacks
 	// Fluid segments hold the fluid (state); fluidRem carries thousandths of fluid
 	// statistics per fluid (state).
 	fsegs    []fluid.Segment

@@ -93,6 +93,26 @@ func (s *Surface) resolveTargets() {
 		d.drop = s.resolveAt(Vec{c.X + v.X, c.Y + v.Y}, true)
 		watch(d.drop.ent, watcher{KindDrill, int32(i)})
 	}
+	// The inserters picking from each lane, woken when a new item type reaches it.
+	if cap(s.lanePickers) >= len(s.lanes) {
+		s.lanePickers = s.lanePickers[:len(s.lanes)]
+		for i := range s.lanePickers {
+			s.lanePickers[i] = s.lanePickers[i][:0]
+		}
+	} else {
+		s.lanePickers = make([][]int32, len(s.lanes))
+	}
+	for i := range s.ins {
+		in := &s.ins[i]
+		if in.ent == 0 || !in.pick.isBelt() {
+			continue
+		}
+		for _, li := range in.pick.lane {
+			if li >= 0 && int(li) < len(s.lanePickers) {
+				s.lanePickers[li] = append(s.lanePickers[li], int32(i))
+			}
+		}
+	}
 	s.wakeAll()
 }
 

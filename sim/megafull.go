@@ -1,0 +1,267 @@
+package sim
+
+import (
+	"fmt"
+)
+
+// The megabase-full map: the science floor of a 2,700 SPM base with all seven packs,
+// built as the community builds beaconed 2.0 megabases and sized from PlanFull's
+// per-machine rates (the game's numbers). Each of fullCells identical cells holds:
+//
+//   - seven production rows of assembling machine 3 with productivity-module-3 where
+//     the recipe allows it (speed-module-3 otherwise), a beacon of two speed-module-3
+//     between neighbouring machines and a row of beacons behind them, so that each
+//     machine is reached by 4 to 5 beacons; one row per pack, each putting its pack on
+//     a lane of its own (one pack type per lane, so lanes never mix and never lock);
+//   - a rocket silo (productivity modules, six beacons) launching satellites, its space
+//     science leaving on the eighth lane;
+//   - four belts (eight lanes) that turn into a row of labs, each lab between two
+//     beacons and reached by four inserters, one per belt, researching the repeating
+//     refined-flammables-7, which takes one of each of the seven packs.
+//
+// The pack machines and the silo take their ingredients (plates, circuits, engines,
+// low density structures, rocket fuel, satellites, ...) from infinity chests, as the
+// map editor's sources: the mining, smelting, oil and intermediate lines of the plan
+// (about 19,000 of its 20,056 machines) are not laid out. One electric-energy-interface
+// per cell powers it through substations. What is simulated end to end is every pack
+// made by its beaconed machine, carried on belts and consumed by beaconed labs.
+//
+// Rows are over-provisioned (fullMargin) so that the labs set the rate; the lab count
+// per cell is sized for fullPacksPerSec / fullCells packs a second.
+
+const (
+	fullCells        = 5
+	fullPacksPerSec  = 46  // a little over 45 (2,700 SPM) for the labs' rounding
+	fullMarginPct    = 125 // production rows at 125 % of the labs' rate
+	fullBeaconsAsm   = 4   // beacons counted for sizing an assembler row (4 or 5 reach each)
+	fullBeaconsLab   = 1   // labs next to a substation gap have one beacon
+	fullBeaconsSilo  = 6   // the silo's beacons
+	fullCellPitch    = 66  // tiles between cells, north to south
+	fullBelt         = "express-transport-belt"
+	fullOutInserter  = "fast-inserter"
+	fullInInserter   = "bulk-inserter"
+	fullLongInserter = "long-handed-inserter"
+)
+
+// fullRow is one production row: an assembler row beside a belt.
+type fullRow struct {
+	pack string
+	asmY int32 // top of the assemblers
+	outY int32 // output inserters (machine -> belt)
+	inY  int32 // input inserters (chest -> machine)
+	chY  int32 // input chests
+	dir  Dir   // both inserters face (pick up from) this side
+	k0   int   // first column
+	n    int   // machines
+}
+
+func genMegabaseFull(b *Bundle, seed uint64, name string) (*Surface, error) {
+	return genMegabaseFullCells(b, seed, name, fullCells, fullPacksPerSec*1000/fullCells)
+}
+
+// fullSizing is a cell's machine counts.
+type fullSizing struct {
+	rows map[string]int // machines per pack recipe
+	labs int
+}
+
+// sizeFullCell sizes a cell for milliPacks/1000 packs a second of each pack.
+func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
+	pl := &planner{b: b}
+	sz := fullSizing{rows: map[string]int{}}
+	ceil := func(a, d int64) int { return int((a + d - 1) / d) }
+	for _, pack := range fullPackRows {
+		ri, ok := b.Recipe(pack)
+		if !ok {
+			return sz, fmt.Errorf("the bundle has no recipe %s", pack)
+		}
+		r := &b.Recipes[ri]
+		_, eff, p, err := pl.effects("assembling-machine-3", r.Productivity, fullBeaconsAsm)
+		if err != nil {
+			return sz, err
+		}
+		var out int64
+		for _, x := range r.Results {
+			if x.Name == pack {
+				out = int64(x.Amount)
+			}
+		}
+		// milli-packs a second of one machine: crafts × results × productivity.
+		per := int64(p.Speed) * int64(100+eff.Speed) * WorkPerSecond * out * int64(100+eff.Productivity) * 1000 /
+			(100 * 100 * r.Work * 100)
+		if per <= 0 {
+			return sz, fmt.Errorf("recipe %s: no output", pack)
+		}
+		sz.rows[pack] = ceil(milliPacks*fullMarginPct/100, per)
+	}
+	ti, ok := b.Tech("refined-flammables-7")
+	if !ok {
+		return sz, fmt.Errorf("the bundle has no refined-flammables-7 research")
+	}
+	_, eff, p, err := pl.effects("lab", true, fullBeaconsLab)
+	if err != nil {
+		return sz, err
+	}
+	// milli-units (one of each pack) a second of one lab.
+	per := int64(p.Speed) * int64(100+eff.Speed) * WorkPerSecond * 1000 / (100 * 100 * b.Techs[ti].Work)
+	if per <= 0 {
+		return sz, fmt.Errorf("labs research nothing")
+	}
+	sz.labs = ceil(milliPacks, per)
+	return sz, nil
+}
+
+// fullPackRows are the packs made by assembler rows (space science comes from the silo).
+var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
+	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
+
+// genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second.
+func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliPacks int64) (*Surface, error) {
+	sz, err := sizeFullCell(b, milliPacks)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = "nauvis"
+	}
+	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
+		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
+		Patches: []Patch{{X: -96, Y: -96, W: 4096, H: int32(cells)*fullCellPitch + 192}}})
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{s: s}
+	for c := 0; c < cells; c++ {
+		l.fullCell(b, &sz, 16, int32(c)*fullCellPitch+30)
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	return s, nil
+}
+
+// fullCell builds one cell; belt B runs along y = oy-2.
+func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
+	n := sz.rows
+	mid := n["chemical-science-pack"]
+	rows := []fullRow{
+		{pack: "automation-science-pack", asmY: -22, outY: -19, inY: -23, chY: -24, dir: North},
+		{pack: "logistic-science-pack", asmY: -16, outY: -17, inY: -13, chY: -12, dir: South},
+		{pack: "military-science-pack", asmY: -6, outY: -3, inY: -7, chY: -8, dir: North},
+		{pack: "chemical-science-pack", asmY: 0, outY: -1, inY: 3, chY: 4, dir: South},
+		{pack: "production-science-pack", asmY: 6, outY: 5, inY: 9, chY: 10, dir: South, k0: mid + 1},
+		{pack: "utility-science-pack", asmY: 16, outY: 19, inY: 15, chY: 14, dir: North},
+	}
+	K := 0
+	for i := range rows {
+		rows[i].n = n[rows[i].pack]
+		K = max(K, rows[i].k0+rows[i].n)
+	}
+	X := func(k int) int32 { return ox + 2 + 6*int32(k) }
+	G := func(k int) int32 { return ox + 5 + 6*int32(k) }
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
+	mods := func(entity string, prod bool) []string {
+		pi, _ := b.Entity(entity)
+		m := planSpeed
+		if prod {
+			m = planProd
+		}
+		out := make([]string, b.Entities[pi].ModuleSlots)
+		for i := range out {
+			out[i] = m
+		}
+		return out
+	}
+	feed := func(recipe string) *InfinitySettings {
+		ri, _ := b.Recipe(recipe)
+		var f []InfinityFilter
+		for _, x := range b.Recipes[ri].Ingredients {
+			f = append(f, InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
+		}
+		return &InfinitySettings{Filters: f}
+	}
+	for _, r := range rows {
+		ri, _ := b.Recipe(r.pack)
+		m := mods("assembling-machine-3", b.Recipes[ri].Productivity)
+		for k := r.k0; k < r.k0+r.n; k++ {
+			x := X(k)
+			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
+			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
+			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
+			l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+		}
+		// Gaps: a beacon west of the first column, then a substation every third gap
+		// (18 tiles, the substation's wire reach and supply width) and beacons between.
+		beacon(G(-1), oy+r.asmY)
+		for k := 0; k < K; k++ {
+			if k%3 == 0 {
+				l.put("substation", G(k), oy+r.asmY, North)
+			} else {
+				beacon(G(k), oy+r.asmY)
+			}
+		}
+	}
+	// Rows of beacons behind the machines.
+	for _, by := range []int32{-27, -11, 11} {
+		for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
+			beacon(x, oy+by)
+		}
+	}
+
+	// The silo west of the rows, on the south side of belt D (y = oy+20).
+	{
+		sx, sy := ox-12, oy+22
+		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: mods("rocket-silo", true)})
+		for _, dy := range []int32{0, 3, 6} {
+			beacon(sx-3, sy+dy)
+			beacon(sx+9, sy+dy)
+		}
+		for _, dx := range []int32{1, 3, 5} {
+			l.put(fullOutInserter, sx+dx, oy+21, South)
+		}
+		pi, _ := b.Entity("rocket-silo")
+		f := feed(b.Entities[pi].FixedRecipe)
+		f.Filters = append(f.Filters, InfinityFilter{Item: "satellite", Count: 5, Mode: "exactly"})
+		for _, dx := range []int32{1, 4, 7} {
+			l.put(fullInInserter, sx+dx, sy+9, South)
+			l.spec(BuildSpec{Name: "infinity-chest", X: sx + dx, Y: sy + 10, Infinity: f})
+		}
+		l.put("substation", sx-2, sy+9, North)
+		l.put("substation", sx-4, oy+19, North)
+		l.put("substation", ox-3, oy+18, North)
+		l.put("electric-energy-interface", ox-6, oy+17, North)
+	}
+
+	// Labs east of the turn column T, between belts B (north, normal inserters), A
+	// (north, long-handed), C (south, normal) and D (south, long-handed).
+	T := G(K-1) + 4
+	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
+	end := LX(sz.labs-1) + 6
+	l.put("substation", T+2, oy, North)
+	labMods := mods("lab", true)
+	for j := 0; j < sz.labs; j++ {
+		x := LX(j)
+		l.spec(BuildSpec{Name: "lab", X: x, Y: oy, Modules: labMods})
+		l.put(fullOutInserter, x, oy-1, North)
+		l.put(fullLongInserter, x+1, oy-1, North)
+		l.put(fullOutInserter, x, oy+3, South)
+		l.put(fullLongInserter, x+1, oy+3, South)
+		if j%3 == 2 {
+			l.put("substation", x+3, oy, North)
+		} else {
+			beacon(x+3, oy)
+		}
+	}
+
+	// Belts: A from the north rows turns south at T; B straight; C from the east end of
+	// the middle row; D from the silo turns north at T.
+	l.belt(fullBelt, ox, oy-18, East, T-ox)
+	l.belt(fullBelt, T, oy-18, South, 15)
+	l.belt(fullBelt, T, oy-3, East, end-T)
+	l.belt(fullBelt, ox, oy-2, East, end-ox)
+	l.belt(fullBelt, G(mid), oy+4, East, end-G(mid))
+	l.belt(fullBelt, ox-12, oy+20, East, T-(ox-12))
+	l.belt(fullBelt, T, oy+20, North, 15)
+	l.belt(fullBelt, T, oy+5, East, end-T)
+}

@@ -26,16 +26,16 @@ import (
 // per cell powers it through substations. What is simulated end to end is every pack
 // made by its beaconed machine, carried on belts and consumed by beaconed labs.
 //
-// Rows are over-provisioned (fullMargin) so that the labs set the rate; the lab count
+// Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
 
 const (
-	fullCells        = 5
+	fullCells        = 6
 	fullPacksPerSec  = 46  // a little over 45 (2,700 SPM) for the labs' rounding
 	fullMarginPct    = 125 // production rows at 125 % of the labs' rate
-	fullBeaconsAsm   = 4   // beacons counted for sizing an assembler row (4 or 5 reach each)
+	fullBeaconsAsm   = 4   // beacons counted for sizing a row with beacons behind it (4 or 5 reach each)
+	fullBeaconsMid   = 1   // the middle row has no beacon row behind it: 1 or 2 reach each
 	fullBeaconsLab   = 1   // labs next to a substation gap have one beacon
-	fullBeaconsSilo  = 6   // the silo's beacons
 	fullCellPitch    = 66  // tiles between cells, north to south
 	fullBelt         = "express-transport-belt"
 	fullOutInserter  = "fast-inserter"
@@ -76,7 +76,11 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 			return sz, fmt.Errorf("the bundle has no recipe %s", pack)
 		}
 		r := &b.Recipes[ri]
-		_, eff, p, err := pl.effects("assembling-machine-3", r.Productivity, fullBeaconsAsm)
+		beacons := fullBeaconsAsm
+		if pack == fullMidPack {
+			beacons = fullBeaconsMid
+		}
+		_, eff, p, err := pl.effects("assembling-machine-3", r.Productivity, beacons)
 		if err != nil {
 			return sz, err
 		}
@@ -111,6 +115,9 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 	return sz, nil
 }
 
+// fullMidPack is made by the middle row, between belts B and C.
+const fullMidPack = "chemical-science-pack"
+
 // fullPackRows are the packs made by assembler rows (space science comes from the silo).
 var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
@@ -143,12 +150,12 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 // fullCell builds one cell; belt B runs along y = oy-2.
 func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	n := sz.rows
-	mid := n["chemical-science-pack"]
+	mid := n[fullMidPack]
 	rows := []fullRow{
 		{pack: "automation-science-pack", asmY: -22, outY: -19, inY: -23, chY: -24, dir: North},
 		{pack: "logistic-science-pack", asmY: -16, outY: -17, inY: -13, chY: -12, dir: South},
 		{pack: "military-science-pack", asmY: -6, outY: -3, inY: -7, chY: -8, dir: North},
-		{pack: "chemical-science-pack", asmY: 0, outY: -1, inY: 3, chY: 4, dir: South},
+		{pack: fullMidPack, asmY: 0, outY: -1, inY: 3, chY: 4, dir: South},
 		{pack: "production-science-pack", asmY: 6, outY: 5, inY: 9, chY: 10, dir: South, k0: mid + 1},
 		{pack: "utility-science-pack", asmY: 16, outY: 19, inY: 15, chY: 14, dir: North},
 	}

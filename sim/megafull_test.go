@@ -20,9 +20,9 @@ func TestMegabaseFullOneCell(t *testing.T) {
 	}
 	s.prepare()
 	t.Logf("entities %d nets %d", s.EntityCount(), len(s.nets))
-	for m := 1; m <= 4; m++ {
+	for m := 1; m <= 12; m++ {
 		s.Run(3600)
 		p := s.Production()
-		t.Logf("minute %d: SPM %.1f %v", m, p.SPM, p.SPMByPack)
+		t.Logf("minute %d: SPM %.1f %v prod %v", m, p.SPM, p.SPMByPack, p.ProducedPerMinute)
 	}
 }

@@ -1,28 +1,219 @@
 package sim
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
-func TestMegabaseFullCellSizing(t *testing.T) {
-	sz, err := sizeFullCell(DefaultBundle(), fullPacksPerSec*1000/fullCells)
-	if err != nil {
-		t.Fatal(err)
+// allPacks are the seven science packs refined-flammables-7 takes.
+var allPacks = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
+	"chemical-science-pack", "production-science-pack", "utility-science-pack", "space-science-pack"}
+
+// fullCellMilli is one cell's share of megabase-full, in thousandths of a pack a second.
+const fullCellMilli = fullPacksPerSec * 1000 / fullCells
+
+// checkAllSevenPacks runs s for minutes game minutes after warm-up minutes and checks
+// that every pack is made by its machines and consumed by the labs at the same rate
+// (the plan's ratio: one of each pack per research unit), at least minSPM.
+func checkAllSevenPacks(t *testing.T, s *Surface, warm, minutes int, minSPM float64) {
+	t.Helper()
+	s.Run(warm * 3600)
+	before := s.Production()
+	for m := 1; m <= minutes; m++ {
+		s.Run(3600)
+		p := s.Production()
+		t.Logf("minute %d: SPM %.0f, made a minute %v", warm+m, p.SPM, p.ProducedPerMinute)
+		for _, pack := range allPacks {
+			if got := p.SPMByPack[pack]; got != p.SPM {
+				t.Errorf("minute %d: labs used %.0f %s a minute, %.0f of the slowest pack; all seven go at one rate", warm+m, got, pack, p.SPM)
+			}
+		}
+		if p.SPM < minSPM {
+			t.Errorf("minute %d: %.0f SPM, want at least %.0f", warm+m, p.SPM, minSPM)
+		}
 	}
-	t.Logf("cell: %v, %d labs", sz.rows, sz.labs)
+	after := s.Production()
+	secs := float64(minutes * 60)
+	for _, pack := range allPacks {
+		made := float64(after.Produced[pack]-before.Produced[pack]) / secs
+		used := float64(after.Consumed[pack]-before.Consumed[pack]) / secs
+		t.Logf("%s: made %.2f/s, labs used %.2f/s", pack, made, used)
+		// Space science arrives 1,000 at a launch, so its window may hold one launch
+		// less or more than the labs used; the others are made continuously.
+		slack := 0.0
+		if pack == "space-science-pack" {
+			slack = 1000 / secs
+		}
+		if used <= 0 || made+slack < used {
+			t.Errorf("%s: made %.2f a second, labs used %.2f; every pack must be made at least as fast as it is used", pack, made, used)
+		}
+	}
 }
 
-func TestMegabaseFullOneCell(t *testing.T) {
+// One cell of megabase-full at its share of the rate: every pack is made by beaconed
+// machines with modules, carried on belts and researched by labs.
+func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	b := DefaultBundle()
-	s, err := genMegabaseFullCells(b, 1, "", 1, fullPacksPerSec*1000/fullCells)
+	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.prepare()
-	t.Logf("entities %d nets %d", s.EntityCount(), len(s.nets))
-	for m := 1; m <= 12; m++ {
-		s.Run(3600)
-		p := s.Production()
-		t.Logf("minute %d: SPM %.1f %v prod %v", m, p.SPM, p.SPMByPack, p.ProducedPerMinute)
+	if len(s.nets) != 1 {
+		t.Fatalf("%d electric networks, want 1", len(s.nets))
 	}
+	unpowered := 0
+	for i := range s.crafters {
+		if c := &s.crafters[i]; c.ent != 0 && c.net < 0 {
+			unpowered++
+		}
+	}
+	for i := range s.ins {
+		if in := &s.ins[i]; in.ent != 0 && in.net < 0 {
+			unpowered++
+		}
+	}
+	for i := range s.labs {
+		if l := &s.labs[i]; l.ent != 0 && l.net < 0 {
+			unpowered++
+		}
+	}
+	if unpowered > 0 {
+		t.Fatalf("%d unpowered machines, inserters or labs", unpowered)
+	}
+	// Beacons and modules as sized: every pack machine and the silo are beaconed.
+	beaconed := map[string]int{}
+	for i := range s.crafters {
+		c := &s.crafters[i]
+		if c.ent == 0 {
+			continue
+		}
+		info, ok := s.Modules(c.ent)
+		if !ok || info.Beacons < 1 || info.Effect.Productivity <= 0 {
+			t.Fatalf("machine %d: modules %+v", c.ent, info)
+		}
+		beaconed[s.b.Entities[s.ents[c.ent].proto].Name]++
+	}
+	t.Logf("%d entities; beaconed machines with productivity: %v", s.EntityCount(), beaconed)
+	checkAllSevenPacks(t, s, 10, 2, float64(fullCellMilli)*60/1000)
+}
+
+// The whole map researches at 2,700 SPM or more with all seven packs.
+func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the full map for twelve game minutes")
+	}
+	s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAllSevenPacks(t, s, 10, 2, 2700)
+}
+
+// megaFullWarmTicks is how far the determinism checks run megabase-full before
+// comparing: past the first rocket launches, with the labs researching.
+const megaFullWarmTicks = 8 * 3600
+
+func megaFullDigest(t testing.TB, ticks int) string {
+	s, err := NewMap(DefaultBundle(), "megabase-full", 7, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := make([]uint64, 0, ticks)
+	s.Run(megaFullWarmTicks)
+	for i := 0; i < ticks; i++ {
+		s.Step(nil)
+		hs = append(hs, s.Hash())
+	}
+	return digest(hs) + fmt.Sprintf("/%016x", s.FullHash())
+}
+
+// The same megabase-full in child processes with GOMAXPROCS 1 and 2 gives the same
+// hash after every tick and the same full hash.
+func TestMegabaseFullDeterminismAcrossProcesses(t *testing.T) {
+	if os.Getenv("STARLANE_MEGAFULL_CHILD") != "" {
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs megabase-full three times")
+	}
+	const ticks = 1200
+	want := megaFullDigest(t, ticks)
+	for _, procs := range []int{1, 2} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMegabaseFullDeterminismChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "STARLANE_MEGAFULL_CHILD="+strconv.Itoa(ticks), "GOMAXPROCS="+strconv.Itoa(procs))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child with GOMAXPROCS=%d: %v\n%s", procs, err, out)
+		}
+		got := ""
+		for _, line := range strings.Split(string(out), "\n") {
+			if d, ok := strings.CutPrefix(line, "DIGEST "); ok {
+				got = strings.Fields(d)[0]
+			}
+		}
+		if got != want {
+			t.Errorf("GOMAXPROCS=%d: digest %s, this process %s\n%s", procs, got, want, out)
+		}
+	}
+}
+
+func TestMegabaseFullDeterminismChild(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("STARLANE_MEGAFULL_CHILD"))
+	if err != nil {
+		return // only does something as a child of TestMegabaseFullDeterminismAcrossProcesses
+	}
+	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", megaFullDigest(t, n), runtime.GOMAXPROCS(0))
+}
+
+// A running megabase-full saved and loaded continues exactly as the original, and
+// both save to the same bytes.
+func TestMegabaseFullSaveLoadContinues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs megabase-full for eight game minutes")
+	}
+	b := DefaultBundle()
+	s, err := NewMap(b, "megabase-full", 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Run(megaFullWarmTicks)
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(b, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Hash() != s.Hash() || loaded.FullHash() != s.FullHash() {
+		t.Fatalf("after load: hash %016x/%016x, before save %016x/%016x", loaded.Hash(), loaded.FullHash(), s.Hash(), s.FullHash())
+	}
+	for i := 0; i < 3600; i++ {
+		s.Step(nil)
+		loaded.Step(nil)
+		if s.Hash() != loaded.Hash() {
+			t.Fatalf("tick %d: the loaded copy diverged (%016x vs %016x)", s.Tick(), loaded.Hash(), s.Hash())
+		}
+	}
+	if s.FullHash() != loaded.FullHash() {
+		t.Fatalf("full hashes differ at the end")
+	}
+	var a, c bytes.Buffer
+	if err := s.Save(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Save(&c); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), c.Bytes()) {
+		t.Fatalf("the two surfaces save differently")
+	}
+	t.Logf("save %d bytes", a.Len())
 }

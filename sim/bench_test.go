@@ -129,3 +129,94 @@ func TestPetrochemTickDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.2f allocations per steady tick, want 0", a)
 	}
 }
+
+// megabase-full, warmed once per benchmark binary to steady state (labs researching at
+// 2,700 SPM or more, rockets launching).
+var (
+	warmFullOnce sync.Once
+	warmFullSave []byte
+	warmFullErr  error
+)
+
+const megaFullBenchWarmup = 12 * 3600
+
+func warmMegabaseFull(b *testing.B) *Surface {
+	b.Helper()
+	warmFullOnce.Do(func() {
+		s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+		if err != nil {
+			warmFullErr = err
+			return
+		}
+		s.Run(megaFullBenchWarmup)
+		var buf bytes.Buffer
+		warmFullErr = s.Save(&buf)
+		warmFullSave = buf.Bytes()
+	})
+	if warmFullErr != nil {
+		b.Fatal(warmFullErr)
+	}
+	s, err := Load(DefaultBundle(), bytes.NewReader(warmFullSave))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkMegabaseFullTick measures one steady-state tick of megabase-full.
+func BenchmarkMegabaseFullTick(b *testing.B) {
+	s := warmMegabaseFull(b)
+	s.Run(120)
+	if spm := s.Production().SPM; spm < 2700 {
+		b.Fatalf("megabase-full is not at steady state: %.0f SPM", spm)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Step(nil)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(s.EntityCount()), "entities")
+	b.ReportMetric(s.Production().SPM, "SPM")
+}
+
+func BenchmarkMegabaseFullSave(b *testing.B) {
+	s := warmMegabaseFull(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(buf.Len()))
+	}
+}
+
+func BenchmarkMegabaseFullLoad(b *testing.B) {
+	warmMegabaseFull(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(DefaultBundle(), bytes.NewReader(warmFullSave)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(warmFullSave)))
+}
+
+// TestMegabaseFullTickDoesNotAllocate checks the benchmark's 0 allocs/op on the
+// warmed map.
+func TestMegabaseFullTickDoesNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("warms megabase-full for twelve game minutes")
+	}
+	s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Run(megaFullBenchWarmup)
+	if a := testing.AllocsPerRun(600, func() { s.Step(nil) }); a != 0 {
+		t.Errorf("%.2f allocations per steady tick, want 0", a)
+	}
+}

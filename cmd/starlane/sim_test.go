@@ -159,3 +159,17 @@ func TestBenchJSONContract(t *testing.T) {
 		t.Errorf("bench result %+v", r)
 	}
 }
+
+func TestBenchMegabaseFull(t *testing.T) {
+	out, _, err := runStarlane(t, "", "bench", "--map", "megabase-full", "--ticks", "120", "--warmup", "60", "--runs", "2", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if r.Map != "megabase-full" || r.Entities < 40000 || r.Ticks != 120 || len(r.RunMeansMs) != 2 || r.FinalHash == "" {
+		t.Errorf("bench result %+v", r)
+	}
+}

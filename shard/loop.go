@@ -101,7 +101,9 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	t := sim.Tick() + 1
 	inputs := s.seq.take(t)
 	prev := sim.Hash()
-	r.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: prev, Inputs: inputs}}
+	if s.err() == nil {
+		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged)
+	}
 
 	// The step's CPU time (not only its wall time, which a busy machine inflates
 	// with preemption) tells the runtime's own CPU cost apart from the simulation's.
@@ -171,52 +173,36 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	s.advance()
 }
 
-// writer is the durable stage: it commits queued batches and checkpoints in order,
-// many per bbolt transaction (group commit), and marks them durable.
+// logged runs on the node log's committer once the batch of tick is durable (or
+// could not be written): it moves the durable tick and confirms what it can.
+func (s *Shard) logged(tick uint64, err error) {
+	if err != nil {
+		s.fail(fmt.Errorf("write the input log: %w", err))
+		return
+	}
+	if tick > s.durable.Load() {
+		s.durable.Store(tick)
+	}
+	s.advance()
+}
+
+// writer stores checkpoints (with the log before them) off the tick goroutine,
+// and when the run ends waits until every executed tick is durable.
 func (s *Shard) writer(r *run) {
 	defer close(r.wDone)
-	var batches []*Batch
-	var cps []*Checkpoint
-	add := func(r writeReq) {
-		if r.batch != nil {
-			batches = append(batches, r.batch)
-		}
-		if r.ckpt != nil {
-			cps = append(cps, r.ckpt)
-		}
-	}
+	defer s.store.waitIdle()
 	for req := range r.wch {
-		batches, cps = batches[:0], cps[:0]
-		add(req)
-	drain:
-		for len(batches) < 512 {
-			select {
-			case q, ok := <-r.wch:
-				if !ok {
-					break drain
-				}
-				add(q)
-			default:
-				break drain
-			}
-		}
-		if s.err() != nil {
+		if req.ckpt == nil || s.err() != nil {
 			continue
 		}
 		start := s.cfg.Now()
-		if err := s.store.write(batches, cps, keepCheckpoints); err != nil {
-			s.fail(fmt.Errorf("write the input log: %w", err))
+		if err := s.store.write(nil, []*Checkpoint{req.ckpt}, keepCheckpoints); err != nil {
+			s.fail(fmt.Errorf("write a checkpoint: %w", err))
 			continue
 		}
 		s.met.commitSeconds.Observe(s.cfg.Now().Sub(start).Seconds())
-		if len(batches) > 0 {
-			s.durable.Store(batches[len(batches)-1].Tick)
-		}
-		if len(cps) > 0 {
-			s.met.checkpoint.Set(float64(cps[len(cps)-1].Tick))
-			s.ckptTick.Store(cps[len(cps)-1].Tick)
-		}
-		s.advance()
+		s.met.checkpoint.Set(float64(req.ckpt.Tick))
+		s.ckptTick.Store(req.ckpt.Tick)
 	}
 }
 

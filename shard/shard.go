@@ -57,6 +57,10 @@ type Config struct {
 	// the primary's (60).
 	HashEvery uint64
 
+	// NodeLog is the node's write-ahead log the store appends its input log to.
+	// Without one, the shard opens a log of its own in Dir/wal.
+	NodeLog *NodeLog
+
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (time.Now when nil).
@@ -227,8 +231,7 @@ type run struct {
 }
 
 type writeReq struct {
-	batch *Batch
-	ckpt  *Checkpoint
+	ckpt *Checkpoint
 }
 
 type captured struct {
@@ -303,7 +306,24 @@ func newShard(cfg Config) (*Shard, error) {
 		return nil, err
 	}
 	path := filepath.Join(cfg.Dir, "shard.db")
-	store, err := OpenStore(path)
+	nl := cfg.NodeLog
+	if nl == nil {
+		var err error
+		if nl, err = OpenNodeLog(cfg.Dir, NodeLogOptions{Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		nl.private = true
+	}
+	store, err := openStoreFile(path)
+	if err == nil {
+		if err = nl.attach(store); err != nil {
+			store.db.Close()
+			store = nil
+		}
+	}
+	if err != nil && nl.private {
+		nl.Close()
+	}
 	if errors.Is(err, ErrStoreCorrupt) {
 		// The file is not used again: moved aside, it leaves room for a new copy
 		// (a standby's from its primary) and stays for the operator to inspect.

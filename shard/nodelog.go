@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -88,6 +87,7 @@ func (nl *NodeLog) recover() error {
 	if err != nil {
 		return err
 	}
+	keep := false
 	for _, name := range order {
 		path := filepath.Join(nl.root, filepath.FromSlash(name))
 		if _, err := os.Stat(path); err != nil {
@@ -101,13 +101,38 @@ func (nl *NodeLog) recover() error {
 			continue
 		}
 		n, err := st.merge(byStream[name])
-		cerr := st.db.Close()
-		if err != nil || cerr != nil {
-			return fmt.Errorf("move the logged ticks of %s into its store: %w", path, errors.Join(err, cerr))
+		if err == nil {
+			err = st.db.Close()
+		} else {
+			st.db.Close()
+		}
+		if err != nil {
+			// A full disk, say: the old segments stay until the next start, and the
+			// store opened in this run carries the ticks as its tail.
+			nl.log.Warn("could not move a store's logged ticks into it yet; the log keeps them", "store", path, "err", err)
+			keep = true
+			o := &orphan{gen: ^uint64(0)}
+			for _, e := range byStream[name] {
+				if o.gen != e.Gen {
+					o.gen, o.tail = e.Gen, nil
+				}
+				if len(o.tail) > 0 && e.Tick != o.tail[len(o.tail)-1].tick+1 {
+					if e.Tick <= o.tail[len(o.tail)-1].tick {
+						continue
+					}
+					break
+				}
+				o.tail = append(o.tail, tailRec{e.Tick, append([]byte(nil), e.Data...)})
+			}
+			nl.orphans[name] = o
+			continue
 		}
 		if n > 0 {
 			nl.log.Info("recovered logged ticks into a shard store", "store", path, "ticks", n)
 		}
+	}
+	if keep {
+		return nil
 	}
 	return nl.wal.DropRecovered()
 }
@@ -132,24 +157,24 @@ func (nl *NodeLog) attach(st *Store) error {
 	delete(nl.orphans, name)
 	nl.own++
 	nl.mu.Unlock()
-	if o != nil && o.gen == st.gen && len(o.tail) > 0 {
-		es := make([]wal.Entry, len(o.tail))
-		for i, r := range o.tail {
-			es[i] = wal.Entry{Gen: o.gen, Tick: r.tick, Data: r.data}
-		}
-		if _, err := st.merge(es); err != nil {
-			nl.mu.Lock()
-			nl.orphans[name] = o
-			nl.own--
-			nl.mu.Unlock()
-			return err
-		}
-	}
-	if o != nil {
-		o.stream.Close()
-	}
 	st.nlog, st.streamName = nl, name
-	st.stream = nl.wal.Stream(name)
+	if o != nil && o.gen == st.gen {
+		// The ticks are durable in the node log under that stream: the new store
+		// carries them on as its tail (no write now, which a full disk may refuse).
+		st.stream = o.stream
+		if st.stream == nil {
+			st.stream = nl.wal.Stream(name)
+		}
+		st.tail = o.tail
+		if len(o.tail) > 0 {
+			st.tailDur = o.tail[len(o.tail)-1].tick
+		}
+	} else {
+		if o != nil && o.stream != nil {
+			o.stream.Close()
+		}
+		st.stream = nl.wal.Stream(name)
+	}
 	return st.setLogRef(filepath.Join(nl.root, "wal"), name)
 }
 

@@ -174,6 +174,9 @@ type Shard struct {
 	notifyMu   sync.Mutex
 	notify     chan struct{} // closed and replaced when executed moves
 	confNotify chan struct{} // closed and replaced when confirmed moves
+	// notifyTaken and confTaken say whether anyone holds the channel: one no
+	// one waits on need not be closed and made again every tick.
+	notifyTaken, confTaken bool
 
 	ringMu sync.RWMutex
 	ring   []ringSlot // by tick % len
@@ -623,19 +626,23 @@ func (s *Shard) changed(confirmed bool) <-chan struct{} {
 	s.notifyMu.Lock()
 	defer s.notifyMu.Unlock()
 	if confirmed {
+		s.confTaken = true
 		return s.confNotify
 	}
+	s.notifyTaken = true
 	return s.notify
 }
 
 // notifyAll wakes readers of the executed tick, and of the confirmed tick if conf.
 func (s *Shard) notifyAll(conf bool) {
 	s.notifyMu.Lock()
-	close(s.notify)
-	s.notify = make(chan struct{})
-	if conf {
+	if s.notifyTaken {
+		close(s.notify)
+		s.notify, s.notifyTaken = make(chan struct{}), false
+	}
+	if conf && s.confTaken {
 		close(s.confNotify)
-		s.confNotify = make(chan struct{})
+		s.confNotify, s.confTaken = make(chan struct{}), false
 	}
 	s.notifyMu.Unlock()
 }

@@ -18,7 +18,8 @@ import (
 // surfaces (STARLANE_BENCH_DENSITY, default "1,100"; map STARLANE_BENCH_MAP,
 // default outpost) and reports the node's CPU per surface-tick beyond the
 // simulations' own CPU (overhead-ms/surface-tick), the total, and the slowest
-// surface's UPS over a steady window. With STARLANE_BENCH_OLD_BIN set it runs the
+// surface's UPS over a steady window. STARLANE_BENCH_BRIDGES=1 adds a bridge
+// between every pair of surfaces (N/2 bridges) and reports the items they move. With STARLANE_BENCH_OLD_BIN set it runs the
 // same with that binary first (an older build), so both appear side by side in
 // one run; STARLANE_BENCH_NODE_PROFILE=FILE saves a CPU profile of the node.
 //
@@ -81,6 +82,18 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 			b.Fatalf("surface create: %v: %s", err, out)
 		}
 	}
+	bridges := 0
+	if os.Getenv("STARLANE_BENCH_BRIDGES") != "" {
+		// Pairs of surfaces, each with a bridge from one's export port to the
+		// other's import port.
+		for i := 0; i+1 < n; i += 2 {
+			out, err := exec.Command(binary, "bridge", "create", "--from", fmt.Sprintf("s%03d:out", i), "--to", fmt.Sprintf("s%03d:in", i+1), "--controller", ctl).CombinedOutput()
+			if err != nil {
+				b.Fatalf("bridge create: %v: %s", err, out)
+			}
+			bridges++
+		}
+	}
 	metrics := "http://" + met + "/metrics"
 	deadline := time.Now().Add(2 * time.Minute)
 	for scrape(b, metrics, "starlane_shard_ups{") < float64(n)*50 || count(b, metrics, "starlane_shard_ups{") < n {
@@ -97,9 +110,10 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 			prof <- fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", met, int(window/time.Second)), path)
 		}()
 	}
-	type sample struct{ cpu, sim, ticks float64 }
+	type sample struct{ cpu, sim, ticks, items, skipped float64 }
 	take := func() sample {
-		return sample{scrape(b, metrics, "process_cpu_seconds_total"), scrape(b, metrics, "starlane_shard_sim_cpu_seconds_total{"), scrape(b, metrics, "starlane_shard_tick{")}
+		return sample{scrape(b, metrics, "process_cpu_seconds_total"), scrape(b, metrics, "starlane_shard_sim_cpu_seconds_total{"), scrape(b, metrics, "starlane_shard_tick{"),
+			scrape(b, metrics, "starlane_bridge_items_total{"), scrape(b, metrics, "starlane_shard_skipped_ticks_total{")}
 	}
 	a := take()
 	time.Sleep(window)
@@ -118,6 +132,11 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 	b.ReportMetric(minUPS, "min-ups")
 	b.ReportMetric(ticks/window.Seconds()/float64(n), "mean-ups")
 	b.ReportMetric(load, "loadavg")
+	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
+	if bridges > 0 {
+		b.ReportMetric(float64(bridges), "bridges")
+		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridged-items/s")
+	}
 	_ = nodeCmd
 }
 

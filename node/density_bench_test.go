@@ -19,7 +19,9 @@ import (
 // default outpost) and reports the node's CPU per surface-tick beyond the
 // simulations' own CPU (overhead-ms/surface-tick), the total, and the slowest
 // surface's UPS over a steady window. STARLANE_BENCH_BRIDGES=1 adds a bridge
-// between every pair of surfaces (N/2 bridges) and reports the items they move. With STARLANE_BENCH_OLD_BIN set it runs the
+// between every pair of surfaces (N/2 bridges) and reports the items they move
+// (bridge-end-items/s counts each item at both ends: sent and acknowledged,
+// delivered). With STARLANE_BENCH_OLD_BIN set it runs the
 // same with that binary first (an older build), so both appear side by side in
 // one run; STARLANE_BENCH_NODE_PROFILE=FILE saves a CPU profile of the node.
 //
@@ -135,7 +137,7 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
 	if bridges > 0 {
 		b.ReportMetric(float64(bridges), "bridges")
-		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridged-items/s")
+		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")
 	}
 	_ = nodeCmd
 }

@@ -20,7 +20,7 @@ func TestManySurfacesShareOneNodeLog(t *testing.T) {
 	const surfaces, inputs = 100, 30
 	root := t.TempDir()
 	var commits atomic.Int64
-	nl, err := OpenNodeLog(root, NodeLogOptions{Interval: time.Second / 60, Hook: func(s wal.Stage) {
+	nl, err := OpenNodeLog(root, NodeLogOptions{Interval: time.Second / 60, IdleDelay: 100 * time.Millisecond, Hook: func(s wal.Stage) {
 		if s == wal.BeforeWrite {
 			commits.Add(1)
 		}

@@ -49,7 +49,7 @@ func groupCrashChild(root, at string) {
 			select {}
 		}
 	}
-	nl, err := OpenNodeLog(root, NodeLogOptions{Interval: 3 * time.Millisecond, SegmentBytes: 4 << 10, Hook: hook})
+	nl, err := OpenNodeLog(root, NodeLogOptions{Interval: 3 * time.Millisecond, IdleDelay: 10 * time.Millisecond, SegmentBytes: 4 << 10, Hook: hook})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)

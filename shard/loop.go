@@ -105,7 +105,9 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	inputs := s.seq.take(t)
 	prev := sim.Hash()
 	if s.err() == nil {
-		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged)
+		// A tick without inputs that no player or bridge watches confirms
+		// nothing anyone waits for: it may share a later group commit.
+		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged, len(inputs) == 0 && !s.watched())
 	}
 
 	// The step's CPU time (not only its wall time, which a busy machine inflates
@@ -185,6 +187,17 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	s.met.simCPU.Add((cpu1 - cpu0).Seconds())
 	s.met.overheadSeconds.Observe((cost - stepped.Sub(stepStart)).Seconds())
 	s.advance()
+}
+
+// watched reports whether players or outlets (bridges) wait for confirmed ticks.
+func (s *Shard) watched() bool {
+	s.sessMu.Lock()
+	n := len(s.sessions)
+	s.sessMu.Unlock()
+	s.relMu.Lock()
+	n += len(s.outlets)
+	s.relMu.Unlock()
+	return n > 0
 }
 
 // logged runs on the node log's committer once the batch of tick is durable (or

@@ -41,6 +41,9 @@ type NodeLogOptions struct {
 	// Interval is the node tick: the shortest time between two group commits
 	// (appends arriving meanwhile share the next fdatasync). 0 commits at once.
 	Interval time.Duration
+	// IdleDelay is how long an idle tick no player or bridge watches may wait
+	// for a group commit that other ticks need (0: none).
+	IdleDelay time.Duration
 	// SegmentBytes is the size of a log segment file (64 MiB).
 	SegmentBytes int64
 	Logger       *slog.Logger
@@ -61,7 +64,7 @@ func OpenNodeLog(root string, opt NodeLogOptions) (*NodeLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := wal.Open(dir, wal.Options{Interval: opt.Interval, SegmentBytes: opt.SegmentBytes, Hook: opt.Hook})
+	l, err := wal.Open(dir, wal.Options{Interval: opt.Interval, IdleDelay: opt.IdleDelay, SegmentBytes: opt.SegmentBytes, Hook: opt.Hook})
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -315,7 +315,7 @@ func (s *Store) write(batches []*Batch, cps []*Checkpoint, keep int) error {
 		return s.writeFile(recs, cps, keep)
 	}
 	for _, b := range batches {
-		s.appendAsync(b, nil)
+		s.appendAsync(b, nil, false)
 	}
 	if len(batches) > 0 {
 		if err := s.waitDurable(batches[len(batches)-1].Tick); err != nil {
@@ -331,14 +331,21 @@ func (s *Store) write(batches []*Batch, cps []*Checkpoint, keep int) error {
 // appendAsync appends the batch of the next tick to the node log and returns at
 // once; done (if set) is called from the node log's committer once the batch is
 // durable, or with the error that kept it from being written.
-func (s *Store) appendAsync(b *Batch, done func(tick uint64, err error)) {
+//
+// A lazy batch (an idle tick no one watches) may wait for the node log's idle
+// delay instead of forcing a commit of its own.
+func (s *Store) appendAsync(b *Batch, done func(tick uint64, err error), lazy bool) {
 	rec := tailRec{b.Tick, encodeBatch(b)}
 	s.tailMu.Lock()
 	s.tail = append(s.tail, rec)
 	s.inFlight++
 	gen := s.gen
 	s.tailMu.Unlock()
-	s.stream.Append(gen, rec.tick, rec.data, func(err error) {
+	appendFn := s.stream.Append
+	if lazy {
+		appendFn = s.stream.AppendLazy
+	}
+	appendFn(gen, rec.tick, rec.data, func(err error) {
 		err = classify(err)
 		s.tailMu.Lock()
 		s.inFlight--
@@ -358,6 +365,7 @@ func (s *Store) appendAsync(b *Batch, done func(tick uint64, err error)) {
 
 // waitDurable waits until the tail is durable up to tick, or an append failed.
 func (s *Store) waitDurable(tick uint64) error {
+	s.stream.Hurry()
 	s.tailMu.Lock()
 	defer s.tailMu.Unlock()
 	for s.tailDur < tick && s.tailErr == nil && s.inFlight > 0 {
@@ -374,6 +382,9 @@ func (s *Store) waitDurable(tick uint64) error {
 
 // waitCovered waits until every appended tick up to tick is durable.
 func (s *Store) waitCovered(tick uint64) error {
+	if s.stream != nil {
+		s.stream.Hurry()
+	}
 	s.tailMu.Lock()
 	defer s.tailMu.Unlock()
 	for {
@@ -472,6 +483,7 @@ func (s *Store) waitIdle() {
 	if s.stream == nil {
 		return
 	}
+	s.stream.Hurry()
 	s.tailMu.Lock()
 	for s.inFlight > 0 {
 		s.tailCond.Wait()

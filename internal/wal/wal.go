@@ -55,6 +55,9 @@ type Options struct {
 	// meanwhile wait and share the next fsync (one per node tick). 0 commits as
 	// soon as the previous commit is done.
 	Interval time.Duration
+	// IdleDelay is how long entries appended with AppendLazy may wait for their
+	// commit while no other entry needs one (0: no longer than any other).
+	IdleDelay time.Duration
 	// SegmentBytes is the size past which the log starts a new segment (64 MiB).
 	SegmentBytes int64
 	// Hook, if set, is called at each stage of every commit (tests kill the
@@ -82,6 +85,9 @@ type Log struct {
 
 	mu        sync.Mutex
 	cond      *sync.Cond
+	kick      chan struct{} // an entry that cannot wait arrived, or Close
+	urgent    bool          // the queue holds an entry that cannot wait
+	firstAt   time.Time     // when the queue last became non-empty
 	queue     []pending
 	streams   map[uint32]*Stream
 	nextID    uint32
@@ -139,6 +145,7 @@ func Open(dir string, opt Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, opt: opt, streams: map[uint32]*Stream{}, nextID: 1, recovered: segs, done: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
+	l.kick = make(chan struct{}, 1)
 	if len(segs) > 0 {
 		n, _ := segNumber(segs[len(segs)-1])
 		l.segN = n
@@ -220,6 +227,18 @@ func (l *Log) Stream(name string) *Stream {
 // (nil error) or could not be written. Entries of one stream are written in the
 // order they were appended. done must not block.
 func (s *Stream) Append(gen, tick uint64, data []byte, done func(error)) {
+	s.append(gen, tick, data, done, false)
+}
+
+// AppendLazy is Append for an entry no one waits for yet (an idle tick of a
+// surface nothing watches): it may wait up to Options.IdleDelay for a commit
+// that other entries need, so that a node of idle surfaces does not fdatasync
+// every tick.
+func (s *Stream) AppendLazy(gen, tick uint64, data []byte, done func(error)) {
+	s.append(gen, tick, data, done, true)
+}
+
+func (s *Stream) append(gen, tick uint64, data []byte, done func(error), lazy bool) {
 	l := s.l
 	l.mu.Lock()
 	if l.closed || s.closed {
@@ -235,7 +254,30 @@ func (s *Stream) Append(gen, tick uint64, data []byte, done func(error)) {
 	}
 	l.queue = append(l.queue, pending{st: s, gen: gen, tick: tick, data: data, done: done})
 	if len(l.queue) == 1 {
+		l.firstAt = time.Now()
 		l.cond.Signal()
+	}
+	if !lazy && !l.urgent {
+		l.urgent = true
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	l.mu.Unlock()
+}
+
+// Hurry makes the next commit come without the idle delay: someone waits for
+// an entry appended with AppendLazy.
+func (s *Stream) Hurry() {
+	l := s.l
+	l.mu.Lock()
+	if len(l.queue) > 0 && !l.urgent {
+		l.urgent = true
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
 	}
 	l.mu.Unlock()
 }
@@ -266,6 +308,10 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	l.cond.Signal()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 	l.mu.Unlock()
 	<-l.done
 	l.mu.Lock()
@@ -288,6 +334,8 @@ func (l *Log) committer() {
 		}
 	}()
 	var batch []pending
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		l.mu.Lock()
 		for len(l.queue) == 0 && !l.closed {
@@ -297,13 +345,31 @@ func (l *Log) committer() {
 			l.mu.Unlock()
 			return
 		}
-		if wait := l.opt.Interval - time.Since(l.lastDone); l.opt.Interval > 0 && wait > 0 && !l.closed {
-			// One commit per interval: what arrives meanwhile shares it.
+		var wait time.Duration
+		if !l.closed {
+			// One commit per interval: what arrives meanwhile shares it. Entries
+			// that can wait, alone in the queue, wait longer.
+			wait = l.opt.Interval - time.Since(l.lastDone)
+			if !l.urgent {
+				wait = max(wait, l.opt.IdleDelay-time.Since(l.firstAt))
+			}
+		}
+		if wait > 0 {
 			l.mu.Unlock()
-			time.Sleep(wait)
-			l.mu.Lock()
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-l.kick:
+				timer.Stop()
+			}
+			continue
 		}
 		batch, l.queue = l.queue, batch[:0]
+		l.urgent = false
+		select {
+		case <-l.kick:
+		default:
+		}
 		l.mu.Unlock()
 		l.lastDone = time.Now()
 		err, fatal := l.commit(batch)

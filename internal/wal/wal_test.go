@@ -132,3 +132,40 @@ func TestIntervalGroupsAppends(t *testing.T) {
 		t.Fatalf("51 appends took %d commits", commits)
 	}
 }
+
+// A lazy entry waits for the idle delay unless another entry needs a commit or
+// someone hurries it.
+func TestLazyEntriesWaitForTheIdleDelay(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{IdleDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := l.Stream("s")
+	lazy := func(tick uint64) chan error {
+		done := make(chan error, 1)
+		s.AppendLazy(1, tick, []byte("x"), func(err error) { done <- err })
+		return done
+	}
+	start := time.Now()
+	if err := <-lazy(1); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("a lazy entry alone was committed after %v, before the idle delay", took)
+	}
+	start = time.Now()
+	d := lazy(2)
+	appendSync(t, l.Stream("u"), 1, 1, "urgent")
+	if err := <-d; err != nil {
+		t.Fatal(err)
+	}
+	d = lazy(3)
+	s.Hurry()
+	if err := <-d; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("lazy entries with an urgent one or hurried took %v", took)
+	}
+}

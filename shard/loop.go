@@ -30,6 +30,12 @@ func (s *Shard) loop(r *run) {
 		now := s.cfg.Now()
 		expired := s.leaseExpired(now)
 		if s.err() != nil || expired || s.held.Load() {
+			if s.err() == nil && expired && !s.fenced.Load() {
+				// The ticks sequenced before the lease ran out are still being
+				// confirmed (a group commit, the standbys' acks): the shard reports
+				// itself fenced once they are, so that nothing is confirmed after.
+				s.drain(r, fenceDrain)
+			}
 			if s.err() == nil && expired && !s.fenced.Swap(true) {
 				s.log.Warn("lease expired: stopped sequencing until the node renews it", "tick", s.executed.Load())
 				s.met.fenced.Set(1)
@@ -75,6 +81,30 @@ func (s *Shard) loop(r *run) {
 			s.met.skipped.Add(float64(lost))
 			s.log.Warn("tick loop fell too far behind; skipping ticks instead of catching up", "behind", behind.Round(time.Millisecond), "skipped", lost)
 			next = s.cfg.Now()
+		}
+	}
+}
+
+// fenceDrain bounds how long a shard whose lease ran out waits for the ticks it
+// already sequenced to be confirmed before it reports itself fenced.
+const fenceDrain = 250 * time.Millisecond
+
+// drain waits until every executed tick is durable and, within limit, confirmed.
+func (s *Shard) drain(r *run, limit time.Duration) {
+	s.store.waitIdle()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		ch := s.changed(true)
+		if s.confirmed.Load() >= s.executed.Load() || s.err() != nil {
+			return
+		}
+		select {
+		case <-ch:
+		case <-r.halt:
+			return
+		case <-deadline.C:
+			return
 		}
 	}
 }

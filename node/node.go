@@ -113,10 +113,12 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Node is a running node agent.
 type Node struct {
-	cfg   Config
-	id    string
-	log   *slog.Logger
-	lock  *os.File
+	cfg  Config
+	id   string
+	log  *slog.Logger
+	lock *os.File
+	// nlog is the write-ahead log every shard on the node appends its ticks to.
+	nlog  *shard.NodeLog
 	ln    net.Listener
 	creds credentials.TransportCredentials
 	// blobs caches the saves this node fetched from the controllers.
@@ -282,6 +284,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.log = cfg.Logger.With("node", n.id)
+	// Ticks a killed node left only in its log go into their stores before any
+	// shard opens; one group commit per node tick makes every shard's ticks durable.
+	if n.nlog, err = shard.OpenNodeLog(cfg.DataDir, shard.NodeLogOptions{Interval: time.Second / 60, IdleDelay: idleCommitDelay, Logger: n.log}); err != nil {
+		return nil, fmt.Errorf("open the node's input log: %w", err)
+	}
 
 	ln, srvTLS, err := cfg.TLS.ListenTCP(cfg.Bind, "node API", n.log)
 	if err != nil {
@@ -497,10 +504,21 @@ func (n *Node) closeResources() {
 	if n.ln != nil {
 		n.ln.Close()
 	}
+	if n.nlog != nil {
+		if err := n.nlog.Close(); err != nil {
+			n.log.Warn("close the node's input log", "err", err)
+		}
+	}
 	if n.lock != nil {
 		n.lock.Close()
 	}
 }
+
+// idleCommitDelay is how long the ticks of idle surfaces that no player or
+// bridge watches may wait for a group commit: a node of idle surfaces
+// fdatasyncs four times a second instead of sixty (each costs its process about
+// 0.4 ms of CPU on the development machine).
+const idleCommitDelay = 250 * time.Millisecond
 
 // stopAll stops every shard, in parallel, and waits for them.
 func (n *Node) stopAll() {

@@ -30,6 +30,12 @@ func (s *Shard) loop(r *run) {
 		now := s.cfg.Now()
 		expired := s.leaseExpired(now)
 		if s.err() != nil || expired || s.held.Load() {
+			if s.err() == nil && expired && !s.fenced.Load() {
+				// The ticks sequenced before the lease ran out are still being
+				// confirmed (a group commit, the standbys' acks): the shard reports
+				// itself fenced once they are, so that nothing is confirmed after.
+				s.drain(r, fenceDrain)
+			}
 			if s.err() == nil && expired && !s.fenced.Swap(true) {
 				s.log.Warn("lease expired: stopped sequencing until the node renews it", "tick", s.executed.Load())
 				s.met.fenced.Set(1)
@@ -79,10 +85,37 @@ func (s *Shard) loop(r *run) {
 	}
 }
 
+// fenceDrain bounds how long a shard whose lease ran out waits for the ticks it
+// already sequenced to be confirmed before it reports itself fenced.
+const fenceDrain = 250 * time.Millisecond
+
+// drain waits until every executed tick is durable and, within limit, confirmed.
+func (s *Shard) drain(r *run, limit time.Duration) {
+	s.store.waitIdle()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		ch := s.changed(true)
+		if s.confirmed.Load() >= s.executed.Load() || s.err() != nil {
+			return
+		}
+		select {
+		case <-ch:
+		case <-r.halt:
+			return
+		case <-deadline.C:
+			return
+		}
+	}
+}
+
 func (s *Shard) leaseExpired(now time.Time) bool {
 	l := s.lease.Load()
 	return l != 0 && now.UnixNano() >= l
 }
+
+// cpuSampleEvery is how often (ticks) the simulation's CPU time is measured.
+const cpuSampleEvery = 8
 
 // window accumulates one second of tick measurements for UPS and mean cost.
 type window struct {
@@ -101,19 +134,34 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	t := sim.Tick() + 1
 	inputs := s.seq.take(t)
 	prev := sim.Hash()
-	r.wch <- writeReq{batch: &Batch{Tick: t, PrevHash: prev, Inputs: inputs}}
+	if s.err() == nil {
+		// A tick without inputs that no player or bridge watches confirms
+		// nothing anyone waits for: it may share a later group commit.
+		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged, len(inputs) == 0 && !s.watched())
+	}
 
 	// The step's CPU time (not only its wall time, which a busy machine inflates
 	// with preemption) tells the runtime's own CPU cost apart from the simulation's.
-	runtime.LockOSThread()
-	cpu0, cpuOK := threadCPU()
+	// Reading a thread's CPU clock is a system call, two per tick a tenth of an
+	// idle surface's whole cost: every cpuSampleEvery-th tick is measured and
+	// counted for all of them.
+	sample := t%cpuSampleEvery == 0
+	var cpu0, cpu1 time.Duration
+	cpuOK := false
+	if sample {
+		runtime.LockOSThread()
+		cpu0, cpuOK = threadCPU()
+	}
 	stepStart := s.cfg.Now()
 	sim.Step(inputs)
 	stepped := s.cfg.Now()
-	cpu1, _ := threadCPU()
-	runtime.UnlockOSThread()
-	if !cpuOK {
-		cpu0, cpu1 = 0, stepped.Sub(stepStart)
+	if sample {
+		cpu1, _ = threadCPU()
+		runtime.UnlockOSThread()
+		if !cpuOK {
+			cpu0, cpu1 = 0, stepped.Sub(stepStart)
+		}
+		cpu1 = cpu0 + (cpu1-cpu0)*cpuSampleEvery
 	}
 	if got := sim.Tick(); got != t {
 		s.fail(fmt.Errorf("simulation stepped to tick %d, expected %d", got, t))
@@ -171,52 +219,47 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	s.advance()
 }
 
-// writer is the durable stage: it commits queued batches and checkpoints in order,
-// many per bbolt transaction (group commit), and marks them durable.
+// watched reports whether players or outlets (bridges) wait for confirmed ticks.
+func (s *Shard) watched() bool {
+	s.sessMu.Lock()
+	n := len(s.sessions)
+	s.sessMu.Unlock()
+	s.relMu.Lock()
+	n += len(s.outlets)
+	s.relMu.Unlock()
+	return n > 0
+}
+
+// logged runs on the node log's committer once the batch of tick is durable (or
+// could not be written): it moves the durable tick and confirms what it can.
+func (s *Shard) logged(tick uint64, err error) {
+	if err != nil {
+		s.fail(fmt.Errorf("write the input log: %w", err))
+		return
+	}
+	if tick > s.durable.Load() {
+		s.durable.Store(tick)
+	}
+	s.advance()
+}
+
+// writer stores checkpoints (with the log before them) off the tick goroutine,
+// and when the run ends waits until every executed tick is durable.
 func (s *Shard) writer(r *run) {
 	defer close(r.wDone)
-	var batches []*Batch
-	var cps []*Checkpoint
-	add := func(r writeReq) {
-		if r.batch != nil {
-			batches = append(batches, r.batch)
-		}
-		if r.ckpt != nil {
-			cps = append(cps, r.ckpt)
-		}
-	}
+	defer s.store.waitIdle()
 	for req := range r.wch {
-		batches, cps = batches[:0], cps[:0]
-		add(req)
-	drain:
-		for len(batches) < 512 {
-			select {
-			case q, ok := <-r.wch:
-				if !ok {
-					break drain
-				}
-				add(q)
-			default:
-				break drain
-			}
-		}
-		if s.err() != nil {
+		if req.ckpt == nil || s.err() != nil {
 			continue
 		}
 		start := s.cfg.Now()
-		if err := s.store.write(batches, cps, keepCheckpoints); err != nil {
-			s.fail(fmt.Errorf("write the input log: %w", err))
+		if err := s.store.write(nil, []*Checkpoint{req.ckpt}, keepCheckpoints); err != nil {
+			s.fail(fmt.Errorf("write a checkpoint: %w", err))
 			continue
 		}
 		s.met.commitSeconds.Observe(s.cfg.Now().Sub(start).Seconds())
-		if len(batches) > 0 {
-			s.durable.Store(batches[len(batches)-1].Tick)
-		}
-		if len(cps) > 0 {
-			s.met.checkpoint.Set(float64(cps[len(cps)-1].Tick))
-			s.ckptTick.Store(cps[len(cps)-1].Tick)
-		}
-		s.advance()
+		s.met.checkpoint.Set(float64(req.ckpt.Tick))
+		s.ckptTick.Store(req.ckpt.Tick)
 	}
 }
 

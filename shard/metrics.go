@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		overheadSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "starlane_shard_overhead_seconds",
 			Help: "Tick time spent outside the simulation (the runtime's own cost on the tick goroutine).", Buckets: []float64{.000005, .00001, .000025, .00005, .0001, .00025, .0005, .001, .005, .05}}, lbl),
 		commitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "starlane_shard_log_commit_seconds",
-			Help: "Time of one input-log commit (fsync included); several ticks share one.", Buckets: prometheus.ExponentialBuckets(.0001, 2, 14)}, lbl),
+			Help: "Time of one store write the shard waits for (fsync included): a checkpoint with the log before it, or a standby's replicated ticks (a node log group commit).", Buckets: prometheus.ExponentialBuckets(.0001, 2, 14)}, lbl),
 		ups:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starlane_shard_ups", Help: "Ticks per second over the last second."}, lbl),
 		entities:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starlane_shard_entities", Help: "Live entities on the surface."}, lbl),
 		tick:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starlane_shard_tick", Help: "Last executed tick."}, lbl),

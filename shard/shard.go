@@ -61,6 +61,10 @@ type Config struct {
 	// the primary's (60).
 	HashEvery uint64
 
+	// NodeLog is the node's write-ahead log the store appends its input log to.
+	// Without one, the shard opens a log of its own in Dir/wal.
+	NodeLog *NodeLog
+
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (time.Now when nil).
@@ -174,6 +178,9 @@ type Shard struct {
 	notifyMu   sync.Mutex
 	notify     chan struct{} // closed and replaced when executed moves
 	confNotify chan struct{} // closed and replaced when confirmed moves
+	// notifyTaken and confTaken say whether anyone holds the channel: one no
+	// one waits on need not be closed and made again every tick.
+	notifyTaken, confTaken bool
 
 	ringMu sync.RWMutex
 	ring   []ringSlot // by tick % len
@@ -233,8 +240,7 @@ type run struct {
 }
 
 type writeReq struct {
-	batch *Batch
-	ckpt  *Checkpoint
+	ckpt *Checkpoint
 }
 
 type captured struct {
@@ -309,7 +315,24 @@ func newShard(cfg Config) (*Shard, error) {
 		return nil, err
 	}
 	path := filepath.Join(cfg.Dir, "shard.db")
-	store, err := OpenStore(path)
+	nl := cfg.NodeLog
+	if nl == nil {
+		var err error
+		if nl, err = OpenNodeLog(cfg.Dir, NodeLogOptions{Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		nl.private = true
+	}
+	store, err := openStoreFile(path)
+	if err == nil {
+		if err = nl.attach(store); err != nil {
+			store.db.Close()
+			store = nil
+		}
+	}
+	if err != nil && nl.private {
+		nl.Close()
+	}
 	if errors.Is(err, ErrStoreCorrupt) {
 		// The file is not used again: moved aside, it leaves room for a new copy
 		// (a standby's from its primary) and stays for the operator to inspect.
@@ -609,19 +632,23 @@ func (s *Shard) changed(confirmed bool) <-chan struct{} {
 	s.notifyMu.Lock()
 	defer s.notifyMu.Unlock()
 	if confirmed {
+		s.confTaken = true
 		return s.confNotify
 	}
+	s.notifyTaken = true
 	return s.notify
 }
 
 // notifyAll wakes readers of the executed tick, and of the confirmed tick if conf.
 func (s *Shard) notifyAll(conf bool) {
 	s.notifyMu.Lock()
-	close(s.notify)
-	s.notify = make(chan struct{})
-	if conf {
+	if s.notifyTaken {
+		close(s.notify)
+		s.notify, s.notifyTaken = make(chan struct{}), false
+	}
+	if conf && s.confTaken {
 		close(s.confNotify)
-		s.confNotify = make(chan struct{})
+		s.confNotify, s.confTaken = make(chan struct{}), false
 	}
 	s.notifyMu.Unlock()
 }

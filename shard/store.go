@@ -7,20 +7,41 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/starlane/starlane/internal/boltcheck"
+	"github.com/starlane/starlane/internal/wal"
 )
 
-// Store is a shard's durable state in one bbolt file: the input log (one record per
-// tick), the latest checkpoints, and the player name table. Writes happen from one
-// goroutine (the shard's log writer); reads may run concurrently.
+// Store is a shard's durable state: one bbolt file with the latest checkpoints,
+// the player name table, the term and the input log up to the newest checkpoint,
+// and — once attached to a NodeLog — the ticks since then in the node's log (the
+// tail, also kept in memory). Ticks are appended from one goroutine at a time;
+// reads may run concurrently and see the file and the durable tail as one log.
 type Store struct {
 	db   *bolt.DB
 	path string
+	gen  uint64 // generation of the log: Install and Wipe start a new one
+
+	nlog       *NodeLog
+	stream     *wal.Stream
+	streamName string
+
+	tailMu   sync.Mutex
+	tailCond *sync.Cond
+	tail     []tailRec // appended to the node log, not yet in the file, tick order
+	tailDur  uint64    // the highest tick of the tail the node log made durable
+	tailErr  error     // the node log failed to write an entry
+	inFlight int       // entries appended whose commit is not reported yet
+}
+
+type tailRec struct {
+	tick uint64
+	data []byte
 }
 
 var (
@@ -31,6 +52,9 @@ var (
 	keyNextID    = []byte("next_player")
 	keyFormat    = []byte("format")
 	keyTerm      = []byte("term")
+	keyGen       = []byte("log_gen")
+	keyWALDir    = []byte("wal_dir")
+	keyWALStream = []byte("wal_stream")
 )
 
 // storeFormat is the on-disk layout version of a shard store.
@@ -124,7 +148,41 @@ func hasQuarantined(dir string) bool {
 
 // OpenStore opens (creating if needed) the store file at path. An existing file
 // is checked first (boltcheck): a damaged one is ErrStoreCorrupt, never a panic.
+// Ticks of it that are still only in the node log it was attached to (its node
+// was killed) are moved into the file first, so the store holds its whole log.
 func OpenStore(path string) (*Store, error) {
+	st, err := openStoreFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var dir, name string
+	err = st.view(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		dir, name = string(m.Get(keyWALDir)), string(m.Get(keyWALStream))
+		return nil
+	})
+	if err == nil && dir != "" {
+		var es []wal.Entry
+		err = wal.Scan(dir, func(e wal.Entry) error {
+			if e.Stream == name {
+				e.Data = append([]byte(nil), e.Data...)
+				es = append(es, e)
+			}
+			return nil
+		})
+		if err == nil {
+			_, err = st.merge(es)
+		}
+	}
+	if err != nil {
+		st.db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// openStoreFile opens the bbolt file alone.
+func openStoreFile(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, classify(fmt.Errorf("create shard dir: %w", err))
 	}
@@ -145,6 +203,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, classify(fmt.Errorf("open shard store %s: %w", path, err))
 	}
 	st := &Store{db: db, path: path}
+	st.tailCond = sync.NewCond(&st.tailMu)
 	err = st.update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketMeta, bucketPlayer} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -152,6 +211,9 @@ func OpenStore(path string) (*Store, error) {
 			}
 		}
 		m := tx.Bucket(bucketMeta)
+		if v := m.Get(keyGen); len(v) == 8 {
+			st.gen = binary.BigEndian.Uint64(v)
+		}
 		if v := m.Get(keyFormat); v != nil {
 			if f := binary.BigEndian.Uint32(v); f > storeFormat {
 				return fmt.Errorf("shard store %s has format %d, this build reads up to %d: upgrade this node", path, f, storeFormat)
@@ -167,8 +229,19 @@ func OpenStore(path string) (*Store, error) {
 	return st, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close moves the durable tail into the file and closes it. If that fails, the
+// tail stays in the node log for the next store opened at this path.
+func (s *Store) Close() error {
+	var ferr error
+	if s.stream != nil {
+		ferr = s.flush(nil, keepCheckpoints)
+		if derr := s.nlog.detach(s, ferr == nil); derr != nil {
+			ferr = errors.Join(ferr, derr)
+		}
+		s.stream = nil
+	}
+	return errors.Join(ferr, s.db.Close())
+}
 
 // Path returns the file the store lives in.
 func (s *Store) Path() string { return s.path }
@@ -228,14 +301,244 @@ func decodeBatch(tick uint64, v []byte) (Batch, error) {
 	return b, nil
 }
 
-// write is one log-writer transaction: batches in tick order, then checkpoints,
-// then truncation behind the oldest of the keep newest checkpoints. bbolt fsyncs on
-// commit, so when write returns everything in it is durable.
+// write makes batches (in tick order) and checkpoints durable and returns when
+// they are: the batches go to the node log (one group commit), the checkpoints
+// into the file with the log before them, truncating the log behind the oldest of
+// the keep newest checkpoints. A store without a node log writes it all to its
+// file in one transaction (bbolt fsyncs on commit).
 func (s *Store) write(batches []*Batch, cps []*Checkpoint, keep int) error {
+	if s.stream == nil {
+		recs := make([]tailRec, len(batches))
+		for i, b := range batches {
+			recs[i] = tailRec{b.Tick, encodeBatch(b)}
+		}
+		return s.writeFile(recs, cps, keep)
+	}
+	for _, b := range batches {
+		s.appendAsync(b, nil, false)
+	}
+	if len(batches) > 0 {
+		if err := s.waitDurable(batches[len(batches)-1].Tick); err != nil {
+			return err
+		}
+	}
+	if len(cps) == 0 {
+		return nil
+	}
+	return s.flush(cps, keep)
+}
+
+// appendAsync appends the batch of the next tick to the node log and returns at
+// once; done (if set) is called from the node log's committer once the batch is
+// durable, or with the error that kept it from being written.
+//
+// A lazy batch (an idle tick no one watches) may wait for the node log's idle
+// delay instead of forcing a commit of its own.
+func (s *Store) appendAsync(b *Batch, done func(tick uint64, err error), lazy bool) {
+	rec := tailRec{b.Tick, encodeBatch(b)}
+	s.tailMu.Lock()
+	s.tail = append(s.tail, rec)
+	s.inFlight++
+	gen := s.gen
+	s.tailMu.Unlock()
+	appendFn := s.stream.Append
+	if lazy {
+		appendFn = s.stream.AppendLazy
+	}
+	appendFn(gen, rec.tick, rec.data, func(err error) {
+		err = classify(err)
+		s.tailMu.Lock()
+		s.inFlight--
+		if err != nil && s.tailErr == nil {
+			s.tailErr = err
+		}
+		if err == nil && s.tailErr == nil && gen == s.gen {
+			s.tailDur = max(s.tailDur, rec.tick)
+		}
+		s.tailCond.Broadcast()
+		s.tailMu.Unlock()
+		if done != nil {
+			done(rec.tick, err)
+		}
+	})
+}
+
+// waitDurable waits until the tail is durable up to tick, or an append failed.
+func (s *Store) waitDurable(tick uint64) error {
+	s.stream.Hurry()
+	s.tailMu.Lock()
+	defer s.tailMu.Unlock()
+	for s.tailDur < tick && s.tailErr == nil && s.inFlight > 0 {
+		s.tailCond.Wait()
+	}
+	if s.tailErr != nil {
+		return fmt.Errorf("write the input log: %w", s.tailErr)
+	}
+	if s.tailDur < tick {
+		return fmt.Errorf("input log: tick %d was never appended", tick)
+	}
+	return nil
+}
+
+// waitCovered waits until every appended tick up to tick is durable.
+func (s *Store) waitCovered(tick uint64) error {
+	if s.stream != nil {
+		s.stream.Hurry()
+	}
+	s.tailMu.Lock()
+	defer s.tailMu.Unlock()
+	for {
+		if s.tailErr != nil {
+			return fmt.Errorf("write the input log: %w", s.tailErr)
+		}
+		if len(s.tail) == 0 || s.inFlight == 0 {
+			return nil
+		}
+		if min(tick, s.tail[len(s.tail)-1].tick) <= s.tailDur {
+			return nil
+		}
+		s.tailCond.Wait()
+	}
+}
+
+// merge adds log entries of this store's generation that continue its log (a
+// node log's entries after a crash), in one transaction, and returns how many.
+// Entries the file already holds, of another generation, or after a gap (a
+// commit cut off by a full disk) are left out.
+func (s *Store) merge(es []wal.Entry) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		last := uint64(0)
+		if k, _ := tx.Bucket(bucketLog).Cursor().Last(); k != nil {
+			last = binary.BigEndian.Uint64(k)
+		}
+		if k, _ := tx.Bucket(bucketCkpt).Cursor().Last(); k != nil {
+			last = max(last, binary.BigEndian.Uint64(k))
+		} else if last == 0 {
+			return nil // no state: nothing to continue
+		}
+		lb := tx.Bucket(bucketLog)
+		for _, e := range es {
+			if e.Gen != s.gen || e.Tick <= last {
+				continue
+			}
+			if e.Tick != last+1 {
+				break
+			}
+			if _, err := decodeBatch(e.Tick, e.Data); err != nil {
+				break
+			}
+			if err := lb.Put(tickKey(e.Tick), e.Data); err != nil {
+				return err
+			}
+			last++
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// setLogRef records which node log holds the store's tail, so that a store
+// opened by a tool after a crash finds it (OpenStore).
+func (s *Store) setLogRef(dir, name string) error {
+	var same bool
+	_ = s.view(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		same = string(m.Get(keyWALDir)) == dir && string(m.Get(keyWALStream)) == name
+		return nil
+	})
+	if same {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if err := m.Put(keyWALDir, []byte(dir)); err != nil {
+			return err
+		}
+		return m.Put(keyWALStream, []byte(name))
+	})
+}
+
+// newGen starts a new log generation in tx (Install, Wipe): entries of the old
+// one still in the node log are never merged into the new copy.
+func (s *Store) newGen(tx *bolt.Tx) error {
+	return tx.Bucket(bucketMeta).Put(keyGen, binary.BigEndian.AppendUint64(nil, s.gen+1))
+}
+
+// gotNewGen drops the in-memory tail once the new generation is committed.
+func (s *Store) gotNewGen() {
+	s.tailMu.Lock()
+	s.gen++
+	s.tail, s.tailDur = nil, 0
+	s.tailMu.Unlock()
+	if s.stream != nil {
+		s.stream.Release(^uint64(0))
+	}
+}
+
+// waitIdle waits until every append was reported (durable or failed).
+func (s *Store) waitIdle() {
+	if s.stream == nil {
+		return
+	}
+	s.stream.Hurry()
+	s.tailMu.Lock()
+	for s.inFlight > 0 {
+		s.tailCond.Wait()
+	}
+	s.tailMu.Unlock()
+}
+
+// durableTailLocked returns the part of the tail the node log made durable.
+func (s *Store) durableTailLocked() []tailRec {
+	n := 0
+	for n < len(s.tail) && s.tail[n].tick <= s.tailDur {
+		n++
+	}
+	return s.tail[:n:n]
+}
+
+// flush moves the durable tail into the file with the checkpoints (each waits
+// for the tail to be durable up to its tick, so the log the file holds never
+// ends before its newest checkpoint's predecessor), in one transaction, and then
+// tells the node log it need not keep those ticks.
+func (s *Store) flush(cps []*Checkpoint, keep int) error {
+	for _, cp := range cps {
+		if err := s.waitCovered(cp.Tick); err != nil {
+			return err
+		}
+	}
+	s.tailMu.Lock()
+	recs := s.durableTailLocked()
+	gen := s.gen
+	s.tailMu.Unlock()
+	if len(recs) == 0 && len(cps) == 0 {
+		return nil
+	}
+	if err := s.writeFile(recs, cps, keep); err != nil {
+		return err
+	}
+	s.tailMu.Lock()
+	if gen == s.gen && len(s.tail) >= len(recs) {
+		s.tail = append(s.tail[:0:0], s.tail[len(recs):]...)
+	}
+	s.tailMu.Unlock()
+	if len(recs) > 0 {
+		s.stream.Release(recs[len(recs)-1].tick)
+	}
+	return nil
+}
+
+// writeFile is one bbolt transaction: log records in tick order, then
+// checkpoints, then truncation behind the oldest of the keep newest checkpoints.
+// bbolt fsyncs on commit, so when it returns everything in it is durable.
+func (s *Store) writeFile(recs []tailRec, cps []*Checkpoint, keep int) error {
 	return s.update(func(tx *bolt.Tx) error {
 		lb := tx.Bucket(bucketLog)
-		for _, b := range batches {
-			if err := lb.Put(tickKey(b.Tick), encodeBatch(b)); err != nil {
+		for _, r := range recs {
+			if err := lb.Put(tickKey(r.tick), r.data); err != nil {
 				return err
 			}
 		}
@@ -322,8 +625,17 @@ func (s *Store) CheckpointTicks() ([]uint64, error) {
 	return out, err
 }
 
+// durableTail returns the durable part of the tail (taken before the file is
+// read: an entry that leaves the tail is in the file by then).
+func (s *Store) durableTail() []tailRec {
+	s.tailMu.Lock()
+	defer s.tailMu.Unlock()
+	return s.durableTailLocked()
+}
+
 // LogRange returns the first and last tick in the input log (0, 0 when empty).
 func (s *Store) LogRange() (first, last uint64, err error) {
+	tail := s.durableTail()
 	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		if k, _ := c.First(); k != nil {
@@ -334,16 +646,27 @@ func (s *Store) LogRange() (first, last uint64, err error) {
 		}
 		return nil
 	})
+	if len(tail) > 0 {
+		if first == 0 {
+			first = tail[0].tick
+		}
+		last = max(last, tail[len(tail)-1].tick)
+	}
 	return first, last, err
 }
 
 // Batches calls fn for each logged tick in [from, to], in order. A gap in that range
 // is an error: the caller asked for history the log no longer (or never) had.
 func (s *Store) Batches(from, to uint64, fn func(Batch) error) error {
-	return s.view(func(tx *bolt.Tx) error {
+	tail := s.durableTail()
+	fromFile := to
+	if len(tail) > 0 && tail[0].tick <= to {
+		fromFile = tail[0].tick - 1
+	}
+	want := from
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
-		want := from
-		for k, v := c.Seek(tickKey(from)); k != nil && want <= to; k, v = c.Next() {
+		for k, v := c.Seek(tickKey(from)); k != nil && want <= fromFile; k, v = c.Next() {
 			t := binary.BigEndian.Uint64(k)
 			if t != want {
 				return fmt.Errorf("input log has no tick %d (next is %d)", want, t)
@@ -357,11 +680,34 @@ func (s *Store) Batches(from, to uint64, fn func(Batch) error) error {
 			}
 			want++
 		}
-		if want <= to {
-			return fmt.Errorf("input log ends before tick %d", want)
-		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, r := range tail {
+		if want > to {
+			break
+		}
+		if r.tick < want {
+			continue
+		}
+		if r.tick != want {
+			return fmt.Errorf("input log has no tick %d (next is %d)", want, r.tick)
+		}
+		b, err := decodeBatch(r.tick, r.data)
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+		want++
+	}
+	if want <= to {
+		return fmt.Errorf("input log ends before tick %d", want)
+	}
+	return nil
 }
 
 // PlayerID returns the ID of the player called name, allocating the next free one
@@ -419,7 +765,10 @@ func (s *Store) SetTerm(t uint64) error {
 
 // Wipe discards the state: log, checkpoints, players and term.
 func (s *Store) Wipe() error {
-	return s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := s.newGen(tx); err != nil {
+			return err
+		}
 		for _, b := range [][]byte{bucketLog, bucketCkpt, bucketPlayer} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -434,12 +783,20 @@ func (s *Store) Wipe() error {
 		}
 		return m.Delete(keyNextID)
 	})
+	if err == nil {
+		s.gotNewGen()
+	}
+	return err
 }
 
 // install replaces the log and checkpoints with one checkpoint (a standby starting
 // over from its primary's state). Players are kept: they come from the primary.
 func (s *Store) install(cp *Checkpoint) error {
-	return s.update(func(tx *bolt.Tx) error {
+	s.waitIdle()
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := s.newGen(tx); err != nil {
+			return err
+		}
 		for _, b := range [][]byte{bucketLog, bucketCkpt} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -451,6 +808,10 @@ func (s *Store) install(cp *Checkpoint) error {
 		v := binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(cp.Data)), cp.Hash)
 		return tx.Bucket(bucketCkpt).Put(tickKey(cp.Tick), append(v, cp.Data...))
 	})
+	if err == nil {
+		s.gotNewGen()
+	}
+	return err
 }
 
 // Players returns the player name table.

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -124,8 +126,8 @@ func liveBridge(s *state, b *pb.Bridge, live map[string]lease) *pb.Bridge {
 // bridgeRoutesOf lists the bridges with an end on one of node's primaries.
 func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 	var out []*pb.BridgeRoute
-	for _, id := range sortedKeys(s.bridges) {
-		b := s.bridges[id]
+	// One pass and a sort of the node's own routes (see assignmentsOf).
+	for _, b := range s.bridges {
 		from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
 		if from.GetPrimary() != node && to.GetPrimary() != node {
 			continue
@@ -140,6 +142,7 @@ func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 		}
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(x, y *pb.BridgeRoute) int { return strings.Compare(x.Bridge.Id, y.Bridge.Id) })
 	return out
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -335,8 +336,10 @@ func (a *clusterAPI) GetNode(ctx context.Context, req *pb.GetNodeRequest) (*pb.G
 // assignmentsOf lists the surfaces assigned to a node, in name order.
 func assignmentsOf(s *state, node string) []*pb.NodeAssignment {
 	var out []*pb.NodeAssignment
-	for _, name := range sortedKeys(s.surfaces) {
-		sf := s.surfaces[name]
+	// One pass over the map and a sort of the node's own few: every node's
+	// watcher runs this after every commit, so sorting all surfaces' names
+	// each time cost the leader most of its CPU at cluster scale.
+	for _, sf := range s.surfaces {
 		a := sf.GetAssignment()
 		role := pb.ShardRole_SHARD_ROLE_UNSPECIFIED
 		if a.GetPrimary() == node {
@@ -354,6 +357,7 @@ func assignmentsOf(s *state, node string) []*pb.NodeAssignment {
 			out = append(out, &pb.NodeAssignment{Surface: sf, Role: role, Epoch: a.Epoch, Addresses: addrs})
 		}
 	}
+	slices.SortFunc(out, func(x, y *pb.NodeAssignment) int { return strings.Compare(x.Surface.Name, y.Surface.Name) })
 	return out
 }
 

@@ -51,9 +51,12 @@ func HasRaftState(dataDir string) bool {
 	return false
 }
 
-// walStore is a raft-wal WAL that also closes its meta file: raft-wal v0.4's
-// Close leaves wal-meta.db open (and bbolt's file lock held), so a controller
-// restarted in the same process would wait on it forever.
+// walStore is a raft-wal WAL that surely closes its meta file: raft-wal v0.4.0's
+// Close left wal-meta.db open (and bbolt's file lock held), so a controller
+// restarted in the same process waited on it forever; closing twice is harmless.
+// v0.4.1 is required: v0.4.0 marked the tail segment sealed on a tail truncation
+// (a follower dropping a conflicting suffix) without writing its index, and such
+// a log could not be read after a restart ("sealed segment has no index block").
 type walStore struct {
 	*wal.WAL
 	meta *metadb.BoltMetaDB

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -36,6 +40,11 @@ type Config struct {
 	Steady time.Duration
 	// Progress receives one line per phase.
 	Progress io.Writer
+	// ElectionTimeout is passed to the controllers (their default when zero).
+	ElectionTimeout time.Duration
+	// CPUProfile, if set, receives a CPU profile of the leader over the steady
+	// phase (from its --metrics-bind /debug/pprof).
+	CPUProfile string
 }
 
 // Report is what `starlane bench cluster --json` prints. Field names are a contract.
@@ -158,7 +167,7 @@ const adminToken = "slo-scaleharness00000000000000000"
 func (h *harness) run(ctx context.Context) (*Report, error) {
 	rep := &Report{Controllers: 3, Nodes: h.cfg.Nodes, Surfaces: h.cfg.Surfaces, Bridges: h.cfg.Bridges}
 	rep.LoadAverage[0] = loadavg()
-	var api []string
+	var api, metricsAddrs []string
 	var ctls []*proc
 	for i := 1; i <= 3; i++ {
 		a, err := freeAddr()
@@ -169,8 +178,16 @@ func (h *harness) run(ctx context.Context) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		m, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		metricsAddrs = append(metricsAddrs, m)
 		args := []string{"controller", "--id", fmt.Sprintf("c%d", i), "--data-dir", filepath.Join(h.cfg.Dir, fmt.Sprintf("c%d", i)),
-			"--bind", a, "--raft-bind", r}
+			"--bind", a, "--raft-bind", r, "--metrics-bind", m}
+		if h.cfg.ElectionTimeout > 0 {
+			args = append(args, "--election-timeout", h.cfg.ElectionTimeout.String())
+		}
 		if i == 1 {
 			args = append(args, "--bootstrap", "--admin-token", adminToken)
 		} else {
@@ -305,12 +322,22 @@ func (h *harness) run(ctx context.Context) (*Report, error) {
 
 	pid := leader.cmd.Process.Pid
 	cpu0, w0 := procCPU(pid), time.Now()
+	profDone := make(chan error, 1)
+	if h.cfg.CPUProfile != "" {
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddrs[slices.Index(ctls, leader)], int(h.cfg.Steady.Seconds()))
+		go func() { profDone <- fetchTo(ctx, url, h.cfg.CPUProfile) }()
+	} else {
+		profDone <- nil
+	}
 	sleepCtx(ctx, h.cfg.Steady)
 	cpu1, w1 := procCPU(pid), time.Now()
 	rep.SteadySeconds = w1.Sub(w0).Seconds()
 	rep.LeaderCPUPercent = 100 * (cpu1 - cpu0).Seconds() / rep.SteadySeconds
 	rep.LeaderRSSMiB = procStatusMiB(pid, "VmRSS")
 	h.say("leader: %.1f%% of a core, %.0f MiB resident", rep.LeaderCPUPercent, rep.LeaderRSSMiB)
+	if err := <-profDone; err != nil {
+		h.say("no CPU profile: %v", err)
+	}
 
 	t2 := time.Now()
 	out, err := exec.CommandContext(ctx, h.cfg.Bin, "surface", "list", "--json", "--controller", strings.Join(api, ","), "--token", adminToken).Output()
@@ -376,6 +403,30 @@ func (h *harness) run(ctx context.Context) (*Report, error) {
 	rep.LoadAverage[1] = loadavg()
 	h.say("done: %d lost, %d unplaced", rep.Lost, rep.Unplaced)
 	return rep, nil
+}
+
+func fetchTo(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func surfaceName(i int) string { return fmt.Sprintf("s%04d", i) }
@@ -449,9 +500,19 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				cctx, cancel := context.WithTimeout(ctx, time.Minute)
-				err := fn(cctx, i)
-				cancel()
+				// A few tries: on a machine this busy a leader election can
+				// outlast one call's deadline; retrying with a fresh request
+				// ID is safe (a duplicate name or ID is refused, see below).
+				var err error
+				for try := 0; try < 3 && ctx.Err() == nil; try++ {
+					cctx, cancel := context.WithTimeout(ctx, time.Minute)
+					err = fn(cctx, i)
+					cancel()
+					if err == nil || status.Code(err) == codes.AlreadyExists {
+						err = nil
+						break
+					}
+				}
 				if err != nil {
 					mu.Lock()
 					if first == nil {

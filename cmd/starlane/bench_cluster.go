@@ -18,8 +18,8 @@ import (
 func newBenchClusterCmd() *cobra.Command {
 	var (
 		nodes, surfaces, bridges int
-		steady                   time.Duration
-		dir                      string
+		steady, election         time.Duration
+		dir, prof                string
 		asJSON                   bool
 	)
 	cmd := &cobra.Command{
@@ -54,7 +54,7 @@ Every process it starts is stopped at the end.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			rep, err := scale.Run(ctx, scale.Config{Bin: bin, Dir: dir, Nodes: nodes, Surfaces: surfaces, Bridges: bridges,
-				Steady: steady, Progress: cmd.ErrOrStderr()})
+				Steady: steady, Progress: cmd.ErrOrStderr(), CPUProfile: prof, ElectionTimeout: election})
 			if err != nil {
 				return fmt.Errorf("cluster benchmark: %w (process logs in %s; pass --dir to keep them)", err, dir)
 			}
@@ -78,6 +78,8 @@ Every process it starts is stopped at the end.`,
 	f.DurationVar(&steady, "steady", 20*time.Second, "how long to sample the leader's CPU once everything is placed")
 	f.StringVar(&dir, "dir", "", "keep the controllers' data and the process logs here (default: a temporary dir, removed)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.DurationVar(&election, "election-timeout", 0, "the controllers' --election-timeout (default: theirs)")
+	f.StringVar(&prof, "cpuprofile", "", "write a CPU profile of the leader over the steady phase to this file")
 	return cmd
 }
 

@@ -123,6 +123,7 @@ type Controller struct {
 	leaderDone  chan struct{}
 	live        *liveState
 	lost        lostReports
+	stats       statsCache
 
 	// failed carries the StorageError once the FSM halted (see watchHalt).
 	failed     chan error

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/starlane/starlane/ctlclient"
@@ -58,6 +59,7 @@ type simNode struct {
 	synced map[string]uint64             // surface -> epoch whose standbys were reported synced
 	lost   map[string]uint64             // surface -> epoch reported lost
 	beat   time.Duration
+	busy   atomic.Bool // a pass of replicaWork is running
 }
 
 // NewFleet makes the nodes; Run starts them.
@@ -212,7 +214,7 @@ func (n *simNode) heartbeatLoop() {
 			shards = append(shards, &pb.ShardStats{Surface: a.Surface.GetName(), Epoch: a.Epoch, Role: a.Role,
 				Tick: tick, ConfirmedTick: tick, UpsMilli: 60_000, TickCostUs: 20, Following: a.Role == pb.ShardRole_SHARD_ROLE_STANDBY})
 		}
-		ctx, cancel := context.WithTimeout(n.ctx, beat)
+		ctx, cancel := context.WithTimeout(n.ctx, 3*beat)
 		err := n.f.cfg.Client.Node(ctx, func(ctx context.Context, c pb.NodeServiceClient) error {
 			_, err := c.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: n.id, Shards: shards})
 			return err
@@ -221,8 +223,16 @@ func (n *simNode) heartbeatLoop() {
 		if err != nil && n.ctx.Err() == nil && (strings.Contains(err.Error(), "register") || strings.Contains(err.Error(), "not registered")) {
 			return
 		}
-		for _, a := range asg {
-			n.replicaWork(a, tick)
+		// Replica updates and reports go beside the heartbeats, as a real
+		// node's shards send them: a slow controller must not delay the
+		// heartbeat (and so let the lease run out).
+		if n.busy.CompareAndSwap(false, true) {
+			go func() {
+				defer n.busy.Store(false)
+				for _, a := range asg {
+					n.replicaWork(a, tick)
+				}
+			}()
 		}
 		sleep(n.ctx, beat)
 	}

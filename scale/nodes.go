@@ -229,9 +229,13 @@ func (n *simNode) heartbeatLoop() {
 		if n.busy.CompareAndSwap(false, true) {
 			go func() {
 				defer n.busy.Store(false)
+				// Each shard reports on its own, as a node's shards do.
+				var wg sync.WaitGroup
 				for _, a := range asg {
-					n.replicaWork(a, tick)
+					wg.Add(1)
+					go func() { defer wg.Done(); n.replicaWork(a, tick) }()
 				}
+				wg.Wait()
 			}()
 		}
 		sleep(n.ctx, beat)

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -41,7 +43,8 @@ func (a *clusterAPI) ListBridges(ctx context.Context, req *pb.ListBridgesRequest
 	out := &pb.ListBridgesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		out.Bridges, out.NextPageToken = pageOf(sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], live) },
+		ends := bridgeEndsByID(live)
+		out.Bridges, out.NextPageToken = pageOf(sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], ends) },
 			req.PageSize, req.PageToken)
 	})
 	return out, err
@@ -51,7 +54,7 @@ func (a *clusterAPI) GetBridge(ctx context.Context, req *pb.GetBridgeRequest) (*
 	var out *pb.GetBridgeResponse
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		if b := s.bridges[req.Id]; b != nil {
-			out = &pb.GetBridgeResponse{Bridge: liveBridge(s, b, live), Index: s.index}
+			out = &pb.GetBridgeResponse{Bridge: liveBridge(s, b, bridgeEndsByID(live)), Index: s.index}
 		}
 	})
 	if err != nil {
@@ -73,21 +76,35 @@ func (a *clusterAPI) DeleteBridge(ctx context.Context, req *pb.DeleteBridgeReque
 
 // liveBridge adds the status the two ends last reported: the sender from the node
 // running the source's primary under its current epoch, the receiver likewise.
-func liveBridge(s *state, b *pb.Bridge, live map[string]lease) *pb.Bridge {
+// liveEnd is one node's report of one bridge end, for liveBridge.
+type liveEnd struct {
+	node string
+	e    *pb.BridgeEndStats
+}
+
+// bridgeEndsByID indexes the heartbeats' bridge ends by bridge, once per read
+// (see shardsBySurface).
+func bridgeEndsByID(live map[string]lease) map[string][]liveEnd {
+	out := map[string][]liveEnd{}
+	for _, nodeID := range sortedKeys(live) {
+		for _, e := range live[nodeID].bridges {
+			out[e.Bridge] = append(out[e.Bridge], liveEnd{node: nodeID, e: e})
+		}
+	}
+	return out
+}
+
+func liveBridge(s *state, b *pb.Bridge, ends map[string][]liveEnd) *pb.Bridge {
 	out := proto.Clone(b).(*pb.Bridge)
 	from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
 	st := &pb.BridgeStatus{}
-	for _, nodeID := range sortedKeys(live) {
-		for _, e := range live[nodeID].bridges {
-			if e.Bridge != b.Id {
-				continue
-			}
-			switch {
-			case e.Side == "sender" && nodeID == from.GetPrimary() && e.Epoch == from.GetEpoch():
-				st.Sender = proto.Clone(e).(*pb.BridgeEndStats)
-			case e.Side == "receiver" && nodeID == to.GetPrimary() && e.Epoch == to.GetEpoch():
-				st.Receiver = proto.Clone(e).(*pb.BridgeEndStats)
-			}
+	for _, le := range ends[b.Id] {
+		nodeID, e := le.node, le.e
+		switch {
+		case e.Side == "sender" && nodeID == from.GetPrimary() && e.Epoch == from.GetEpoch():
+			st.Sender = proto.Clone(e).(*pb.BridgeEndStats)
+		case e.Side == "receiver" && nodeID == to.GetPrimary() && e.Epoch == to.GetEpoch():
+			st.Receiver = proto.Clone(e).(*pb.BridgeEndStats)
 		}
 	}
 	st.Items = bridgeItems(st.Sender)
@@ -119,8 +136,8 @@ func bridgeItems(sender *pb.BridgeEndStats) []*pb.BridgeItemStatus {
 // bridgeRoutesOf lists the bridges with an end on one of node's primaries.
 func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 	var out []*pb.BridgeRoute
-	for _, id := range sortedKeys(s.bridges) {
-		b := s.bridges[id]
+	// One pass and a sort of the node's own routes (see assignmentsOf).
+	for _, b := range s.bridges {
 		from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
 		if from.GetPrimary() != node && to.GetPrimary() != node {
 			continue
@@ -135,6 +152,7 @@ func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 		}
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(x, y *pb.BridgeRoute) int { return strings.Compare(x.Bridge.Id, y.Bridge.Id) })
 	return out
 }
 

@@ -274,27 +274,45 @@ func nodeHealth(shards []*pb.ShardStats) string {
 	return ""
 }
 
-// liveSurface returns a copy of sf with the leader's heartbeat stats filled in.
-func (c *Controller) liveSurface(sf *pb.Surface, live map[string]lease) *pb.Surface {
-	out := proto.Clone(sf).(*pb.Surface)
-	var st *pb.SurfaceStats
+// liveShard is one node's report of one shard, for liveSurface.
+type liveShard struct {
+	node string
+	l    lease
+	sh   *pb.ShardStats
+}
+
+// shardsBySurface indexes the leader's heartbeat stats by surface (each
+// surface's reports in node order), once per read: looking every surface up in
+// every node's report made a list of all surfaces O(surfaces × shards), most of
+// the leader's CPU with thousands of surfaces.
+func shardsBySurface(live map[string]lease) map[string][]liveShard {
+	out := map[string][]liveShard{}
 	for _, nodeID := range sortedKeys(live) {
 		l := live[nodeID]
 		for _, sh := range l.shards {
-			if sh.Surface != sf.Name {
-				continue
-			}
-			if st == nil {
-				st = &pb.SurfaceStats{}
-			}
-			st.Shards = append(st.Shards, &pb.NodeShardStats{Node: nodeID, Stats: proto.Clone(sh).(*pb.ShardStats)})
-			if nodeID == sf.GetAssignment().GetPrimary() && sh.Epoch == sf.GetAssignment().GetEpoch() {
-				st.Tick, st.ConfirmedTick, st.StateHash = sh.Tick, sh.ConfirmedTick, sh.StateHash
-				st.UpsMilli, st.TickCostUs, st.EntityCount = sh.UpsMilli, sh.TickCostUs, sh.EntityCount
-				st.Production = proto.Clone(sh.Production).(*pb.ProductionStats)
-				st.ReportedUnixMs = l.lastBeat.UnixMilli()
-				st.AgeMs, st.Stale = c.now().Sub(l.lastBeat).Milliseconds(), c.staleAfter(l.lastBeat)
-			}
+			out[sh.Surface] = append(out[sh.Surface], liveShard{node: nodeID, l: l, sh: sh})
+		}
+	}
+	return out
+}
+
+// liveSurface returns a copy of sf with the leader's heartbeat stats (indexed by
+// shardsBySurface) filled in.
+func (c *Controller) liveSurface(sf *pb.Surface, shards map[string][]liveShard) *pb.Surface {
+	out := proto.Clone(sf).(*pb.Surface)
+	var st *pb.SurfaceStats
+	for _, ls := range shards[sf.Name] {
+		nodeID, l, sh := ls.node, ls.l, ls.sh
+		if st == nil {
+			st = &pb.SurfaceStats{}
+		}
+		st.Shards = append(st.Shards, &pb.NodeShardStats{Node: nodeID, Stats: proto.Clone(sh).(*pb.ShardStats)})
+		if nodeID == sf.GetAssignment().GetPrimary() && sh.Epoch == sf.GetAssignment().GetEpoch() {
+			st.Tick, st.ConfirmedTick, st.StateHash = sh.Tick, sh.ConfirmedTick, sh.StateHash
+			st.UpsMilli, st.TickCostUs, st.EntityCount = sh.UpsMilli, sh.TickCostUs, sh.EntityCount
+			st.Production = proto.Clone(sh.Production).(*pb.ProductionStats)
+			st.ReportedUnixMs = l.lastBeat.UnixMilli()
+			st.AgeMs, st.Stale = c.now().Sub(l.lastBeat).Milliseconds(), c.staleAfter(l.lastBeat)
 		}
 	}
 	out.Stats = st
@@ -349,8 +367,10 @@ func (a *clusterAPI) GetNode(ctx context.Context, req *pb.GetNodeRequest) (*pb.G
 // assignmentsOf lists the surfaces assigned to a node, in name order.
 func assignmentsOf(s *state, node string) []*pb.NodeAssignment {
 	var out []*pb.NodeAssignment
-	for _, name := range sortedKeys(s.surfaces) {
-		sf := s.surfaces[name]
+	// One pass over the map and a sort of the node's own few: every node's
+	// watcher runs this after every commit, so sorting all surfaces' names
+	// each time cost the leader most of its CPU at cluster scale.
+	for _, sf := range s.surfaces {
 		a := sf.GetAssignment()
 		role := pb.ShardRole_SHARD_ROLE_UNSPECIFIED
 		if a.GetPrimary() == node {
@@ -368,6 +388,7 @@ func assignmentsOf(s *state, node string) []*pb.NodeAssignment {
 			out = append(out, &pb.NodeAssignment{Surface: sf, Role: role, Epoch: a.Epoch, Addresses: addrs})
 		}
 	}
+	slices.SortFunc(out, func(x, y *pb.NodeAssignment) int { return strings.Compare(x.Surface.Name, y.Surface.Name) })
 	return out
 }
 
@@ -434,7 +455,8 @@ func (a *clusterAPI) ListSurfaces(ctx context.Context, req *pb.ListSurfacesReque
 	out := &pb.ListSurfacesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		out.Surfaces, out.NextPageToken = pageOf(sortedKeys(s.surfaces), func(name string) *pb.Surface { return a.c.liveSurface(s.surfaces[name], live) },
+		shards := shardsBySurface(live)
+		out.Surfaces, out.NextPageToken = pageOf(sortedKeys(s.surfaces), func(name string) *pb.Surface { return a.c.liveSurface(s.surfaces[name], shards) },
 			req.PageSize, req.PageToken)
 	})
 	return out, err
@@ -447,7 +469,7 @@ func (a *clusterAPI) GetSurface(ctx context.Context, req *pb.GetSurfaceRequest) 
 		if sf == nil {
 			return
 		}
-		out = &pb.GetSurfaceResponse{Surface: a.c.liveSurface(sf, live), Index: s.index}
+		out = &pb.GetSurfaceResponse{Surface: a.c.liveSurface(sf, shardsBySurface(live)), Index: s.index}
 		for i := len(s.events) - 1; i >= 0 && len(out.Events) < eventsPerSurface; i-- {
 			if e := s.events[i]; e.Subject == req.Name && e.Index >= sf.CreateIndex {
 				out.Events = append(out.Events, e)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -56,7 +57,7 @@ func (a *statsAPI) WatchStats(req *pb.WatchStatsRequest, ss pb.StatsService_Watc
 			return c.notLeaderStream(ss)
 		}
 		liveCh, fsmCh := c.live.changedCh(), c.fsm.Changed()
-		if err := ss.Send(c.liveStats()); err != nil {
+		if err := ss.Send(c.sharedLiveStats()); err != nil {
 			return err
 		}
 		sent := time.Now()
@@ -83,6 +84,33 @@ func (a *statsAPI) WatchStats(req *pb.WatchStatsRequest, ss pb.StatsService_Watc
 	}
 }
 
+// statsShareWindow is how old a LiveStats one stream built may be when another
+// stream sends it too: every dashboard (one per controller with --metrics-bind)
+// follows WatchStats on the leader, they wake on the same heartbeats, and each
+// built the whole catalog on its own — with thousands of surfaces and bridges,
+// most of a steady leader's CPU.
+const statsShareWindow = minStatsInterval
+
+// statsCache holds the last LiveStats built, shared read-only by the streams
+// (sending a message only reads it).
+type statsCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	msg *pb.LiveStats
+}
+
+// sharedLiveStats returns the LiveStats another stream built within
+// statsShareWindow, or builds a new one.
+func (c *Controller) sharedLiveStats() *pb.LiveStats {
+	c.stats.mu.Lock()
+	defer c.stats.mu.Unlock()
+	if c.stats.msg != nil && time.Since(c.stats.at) < statsShareWindow {
+		return c.stats.msg
+	}
+	c.stats.msg, c.stats.at = c.liveStats(), time.Now()
+	return c.stats.msg
+}
+
 // liveStats builds one LiveStats from the applied state and the leases, like
 // ListNodes, ListSurfaces and ListBridges together (without their quorum round: a
 // stream of the leader's own view).
@@ -94,11 +122,13 @@ func (c *Controller) liveStats() *pb.LiveStats {
 		for _, id := range sortedKeys(s.nodes) {
 			out.Nodes = append(out.Nodes, c.liveNode(s.nodes[id], live))
 		}
+		shards := shardsBySurface(live)
 		for _, name := range sortedKeys(s.surfaces) {
-			out.Surfaces = append(out.Surfaces, c.liveSurface(s.surfaces[name], live))
+			out.Surfaces = append(out.Surfaces, c.liveSurface(s.surfaces[name], shards))
 		}
+		ends := bridgeEndsByID(live)
 		for _, id := range sortedKeys(s.bridges) {
-			out.Bridges = append(out.Bridges, liveBridge(s, s.bridges[id], live))
+			out.Bridges = append(out.Bridges, liveBridge(s, s.bridges[id], ends))
 		}
 	})
 	return out

@@ -23,7 +23,7 @@ func TestBridgeCountersComeFromOneSnapshot(t *testing.T) {
 		"n2": {bridges: []*pb.BridgeEndStats{{Bridge: "ab", Side: "receiver", Epoch: 4, ReportedUnixMs: 3000,
 			Items: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 30}, {Item: "copper-plate", Moved: 9}}}}},
 	}
-	st := liveBridge(s, b, live).GetStatus()
+	st := liveBridge(s, b, bridgeEndsByID(live)).GetStatus()
 	if st == nil || len(st.Items) != 2 {
 		t.Fatalf("status %v; want two items", st)
 	}
@@ -43,7 +43,7 @@ func TestBridgeCountersComeFromOneSnapshot(t *testing.T) {
 
 	// Without the sender's report there is no consistent pair: no items.
 	delete(live, "n1")
-	if st := liveBridge(s, b, live).GetStatus(); len(st.GetItems()) != 0 {
+	if st := liveBridge(s, b, bridgeEndsByID(live)).GetStatus(); len(st.GetItems()) != 0 {
 		t.Errorf("items without a sender report: %v", st.GetItems())
 	}
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/bbolt"
 	"google.golang.org/grpc"
@@ -114,7 +113,8 @@ type Controller struct {
 	raft   *raft.Raft
 	rounds *rounds
 	trans  raft.Transport
-	store  *raftboltdb.BoltStore
+	store  logStore
+	lock   *os.File // held while the store is open (lockDataDir)
 	// blobs holds the content of uploaded saves (and bundles), by sha256.
 	blobs  *blobstore.Store
 	apiLn  net.Listener
@@ -130,6 +130,7 @@ type Controller struct {
 	leaderDone  chan struct{}
 	live        *liveState
 	lost        lostReports
+	stats       statsCache
 
 	// failed carries the StorageError once the FSM halted (see watchHalt).
 	failed     chan error
@@ -257,7 +258,7 @@ func (c *Controller) start() error {
 		})
 	}
 
-	store, err := c.openStore()
+	store, err := c.openStore(hl)
 	if err != nil {
 		return err
 	}
@@ -370,27 +371,32 @@ func (c *Controller) start() error {
 	return nil
 }
 
-// openStore checks raft.db (structure, then every log entry) and opens it. A
-// damaged store is a *StorageError, or, with RebuildFromPeers, is moved aside
-// and replaced by an empty one after the peers dropped this member.
-func (c *Controller) openStore() (*raftboltdb.BoltStore, error) {
-	path := filepath.Join(c.cfg.DataDir, "raft.db")
-	open := func() (*raftboltdb.BoltStore, error) {
-		if err := c.checkStoreFile(path); err != nil {
-			return nil, err
-		}
-		store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: boltOptions()})
-		if err != nil {
-			if errors.Is(err, bbolt.ErrTimeout) {
-				return nil, fmt.Errorf("open raft store %s: %w (is another controller using this data dir?)", path, err)
+// openStore opens the Raft log and stable store (raft-wal), migrating a raft.db
+// of an earlier version first. It checks the files (structure, then every log
+// entry); a damaged store is a *StorageError, or, with RebuildFromPeers, is moved
+// aside and replaced by an empty one after the peers dropped this member.
+func (c *Controller) openStore(hl hclog.Logger) (logStore, error) {
+	lock, err := lockDataDir(c.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	c.lock = lock
+	dir := filepath.Join(c.cfg.DataDir, walDirName)
+	open := func() (logStore, error) {
+		if _, err := os.Stat(filepath.Join(c.cfg.DataDir, boltLogName)); err == nil {
+			if err := c.migrateBoltLog(hl); err != nil {
+				return nil, err
 			}
-			return nil, &StorageError{ID: c.id, File: path, Err: fmt.Errorf("%w: %v", ErrStorage, err)}
 		}
-		if err := c.verifyLog(store, path); err != nil {
-			store.Close()
+		w, err := c.openWAL(dir, hl)
+		if err != nil {
 			return nil, err
 		}
-		return store, nil
+		if err := c.verifyLog(w, dir); err != nil {
+			w.Close()
+			return nil, err
+		}
+		return w, nil
 	}
 	store, err := open()
 	var se *StorageError
@@ -400,7 +406,7 @@ func (c *Controller) openStore() (*raftboltdb.BoltStore, error) {
 	if len(c.cfg.Join) == 0 {
 		return nil, fmt.Errorf("%w\n--rebuild-from-peers needs --join with the API address of a running controller", err)
 	}
-	c.log.Error("Raft storage damaged; rebuilding from peers (--rebuild-from-peers)", "err", se.Err, "file", path)
+	c.log.Error("Raft storage damaged; rebuilding from peers (--rebuild-from-peers)", "err", se.Err, "file", se.File)
 	if err := c.leaveThroughPeers(); err != nil {
 		return nil, err
 	}
@@ -551,6 +557,9 @@ func (c *Controller) closeAll() error {
 	if c.store != nil {
 		errs = append(errs, c.store.Close())
 	}
+	if c.lock != nil {
+		c.lock.Close()
+	}
 	if c.fwd != nil {
 		c.fwd.close()
 	}
@@ -571,7 +580,7 @@ func (c *Controller) watchHalt() {
 	case <-c.fsm.Halted():
 	}
 	h := c.fsm.Halt()
-	se := &StorageError{ID: c.id, File: filepath.Join(c.cfg.DataDir, "raft.db"), Index: h.Index, Err: fmt.Errorf("%w: %v", ErrStorage, h.Err)}
+	se := &StorageError{ID: c.id, File: filepath.Join(c.cfg.DataDir, walDirName), Index: h.Index, Err: fmt.Errorf("%w: %v", ErrStorage, h.Err)}
 	c.halted.Store(se)
 	c.setHealth(false)
 	c.log.Error("controller stopped: a committed entry cannot be applied", "index", h.Index, "file", se.File, "err", h.Err)

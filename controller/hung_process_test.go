@@ -114,7 +114,7 @@ func TestPausedFirstControllerCostsLittle(t *testing.T) {
 	}
 }
 
-// TestRebuildControllerFromPeers damages one of three controllers' raft.db while
+// TestRebuildControllerFromPeers damages one of three controllers' Raft log while
 // it is stopped: started again it refuses (exit 1, naming the file and
 // --rebuild-from-peers); started with --rebuild-from-peers it moves the damaged
 // files aside, rejoins, copies the state from its peers and becomes a voter again.
@@ -133,17 +133,17 @@ func TestRebuildControllerFromPeers(t *testing.T) {
 	}
 	// c3 is damaged (c1 bootstrapped and may lead; a follower shows the rebuild).
 	procs[2].Stop()
-	db := filepath.Join(dir, "c3", "raft.db")
-	overwrite := func(off int64) {
-		f, err := os.OpenFile(db, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteAt(bytes.Repeat([]byte{0xa5}, 48), off)
-		f.Close()
+	db := filepath.Join(dir, "c3", "raft-wal")
+	segs, _ := filepath.Glob(filepath.Join(db, "*.wal"))
+	if len(segs) == 0 {
+		t.Fatalf("c3 has no WAL segment in %s", db)
 	}
-	overwrite(16)
-	overwrite(int64(os.Getpagesize()) + 16)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(bytes.Repeat([]byte{0xa5}, 48), 200) // inside the first committed entries
+	f.Close()
 	args := procs[2].Args()
 	exited, code, out, _ := runUntilServingOrExit(t, bin, filepath.Join(dir, "c3-refused.log"), args, api[2])
 	if !exited || code != 1 || !strings.Contains(out, db) || !strings.Contains(out, "--rebuild-from-peers") {
@@ -179,6 +179,6 @@ func TestRebuildControllerFromPeers(t *testing.T) {
 	})
 	moved, _ := filepath.Glob(db + ".damaged-*")
 	if len(moved) != 1 {
-		t.Errorf("the damaged raft.db was not kept aside: %v", moved)
+		t.Errorf("the damaged raft-wal was not kept aside: %v", moved)
 	}
 }

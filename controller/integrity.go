@@ -85,12 +85,13 @@ func (e *StorageError) Unwrap() error { return e.Err }
 // ErrStorage is wrapped by every StorageError, for errors.Is.
 var ErrStorage = errors.New("damaged")
 
-// checkStoreFile runs the structure check on raft.db before bbolt opens it.
+// checkStoreFile runs the structure check on a bbolt file (an unmigrated
+// raft.db, the WAL's wal-meta.db) before bbolt opens it.
 func (c *Controller) checkStoreFile(path string) error {
 	err := boltcheck.Check(path, checkBudget)
 	switch {
 	case errors.Is(err, boltcheck.ErrBudget):
-		c.log.Warn("raft.db structure check cut short; opening it unchecked", "file", path, "budget", checkBudget)
+		c.log.Warn("bbolt structure check cut short; opening the file unchecked", "file", path, "budget", checkBudget)
 		return nil
 	case err != nil:
 		return &StorageError{ID: c.id, File: path, Err: fmt.Errorf("%w: %w", ErrStorage, err)}
@@ -100,7 +101,10 @@ func (c *Controller) checkStoreFile(path string) error {
 
 // verifyLog reads every entry of the opened log and checks each command; a bbolt
 // panic or fault while reading is a damaged file, not a crash.
-func (c *Controller) verifyLog(store *raftboltdb.BoltStore, path string) (err error) {
+func (c *Controller) verifyLog(store interface {
+	raft.LogStore
+	raft.StableStore
+}, path string) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
 		debug.SetPanicOnFault(old)
@@ -140,11 +144,11 @@ func (c *Controller) verifyLog(store *raftboltdb.BoltStore, path string) (err er
 	return nil
 }
 
-// quarantine moves raft.db and the snapshots aside (timestamped, never deleted)
+// quarantine moves the Raft log (raft-wal/, or an unmigrated raft.db) and the snapshots aside (timestamped, never deleted)
 // for --rebuild-from-peers.
 func (c *Controller) quarantine() error {
 	stamp := c.now().UTC().Format("20060102T150405Z")
-	for _, name := range []string{"raft.db", "snapshots"} {
+	for _, name := range []string{boltLogName, walDirName, "snapshots"} {
 		from := filepath.Join(c.cfg.DataDir, name)
 		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
 			continue

@@ -260,11 +260,17 @@ func (c *Controller) reconcile(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-ch:
-				// Let a burst of writes land before planning again.
+				// Let a burst of writes land before planning again, but never
+				// past the one-second round: a round's time includes waiting
+				// for its plan to commit, which on a loaded machine made the
+				// pause many seconds long and left a dead node's primaries
+				// waiting for it.
 				select {
 				case <-ctx.Done():
 					return
 				case <-time.After(pause):
+				case <-t.C:
+					noop = nil
 				}
 				break wait
 			case <-t.C:

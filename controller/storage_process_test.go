@@ -3,7 +3,6 @@ package controller_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -66,11 +65,12 @@ func runUntilServingOrExit(t *testing.T, bin, logPath string, args []string, api
 }
 
 // TestDamagedControllerLog writes 20 acknowledged surfaces through a single
-// controller, stops it, and damages its raft.db in many ways (each meta page and
-// both, 8 KiB of random bytes, 4-byte overwrites at random offsets, truncations,
-// an empty file). Every restart must either refuse to start — exit code 1, a message naming
-// raft.db and --rebuild-from-peers, never advice to use --bootstrap, no Go panic
-// text — or serve all 20 surfaces: never 19.
+// controller, stops it, and damages its Raft log (raft-wal/) in many ways: the
+// segment file (8 KiB of random bytes, 4-byte overwrites at random offsets of the
+// written part, truncations, an empty file) and the meta file wal-meta.db (each
+// bbolt meta page and both). Every restart must either refuse to start — exit
+// code 1, a message naming the log and --rebuild-from-peers, never advice to use
+// --bootstrap, no Go panic text — or serve all 20 surfaces: never 19.
 func TestDamagedControllerLog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a controller process a few dozen times; runs without -short")
@@ -92,15 +92,25 @@ func TestDamagedControllerLog(t *testing.T) {
 		}
 	}
 	p.Stop() // waits for the exit
-	orig, err := os.ReadFile(filepath.Join(data, "raft.db"))
+	walDir := filepath.Join(data, "raft-wal")
+	segs, _ := filepath.Glob(filepath.Join(walDir, "*.wal"))
+	if len(segs) != 1 {
+		t.Fatalf("want one WAL segment, have %v", segs)
+	}
+	seg, meta := segs[0], filepath.Join(walDir, "wal-meta.db")
+	origSeg, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origMeta, err := os.ReadFile(meta)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ps := os.Getpagesize()
-	// used is the part of the file bbolt's meta page counts (its high-water mark).
-	used := int(binary.LittleEndian.Uint64(orig[16+40:])) * ps
+	// used is the written part of the preallocated segment.
+	used := len(bytes.TrimRight(origSeg, "\x00"))
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("damage seed %d; raft.db is %d bytes, %d in use", seed, len(orig), used)
+	t.Logf("damage seed %d; the segment has %d bytes written", seed, used)
 	r := rand.New(rand.NewPCG(seed, 16))
 	overwrite := func(off, n int) func([]byte) []byte {
 		return func(b []byte) []byte {
@@ -112,24 +122,39 @@ func TestDamagedControllerLog(t *testing.T) {
 	}
 	type damage struct {
 		name  string
+		file  string
 		apply func([]byte) []byte
 	}
 	cases := []damage{
-		{"both meta pages", func(b []byte) []byte { overwrite(16, 48)(b); return overwrite(ps+16, 48)(b) }},
-		{"meta page 0", overwrite(16, 48)},
-		{"meta page 1", overwrite(ps+16, 48)},
-		{"8KiB in the middle", overwrite(used/2/ps*ps, 8192)},
-		{"truncated to a third", func(b []byte) []byte { return b[:len(b)/3] }},
-		{"truncated mid-page", func(b []byte) []byte { return b[:3*ps+123] }},
-		{"empty", func(b []byte) []byte { return b[:0] }},
+		{"meta: both meta pages", meta, func(b []byte) []byte { overwrite(16, 48)(b); return overwrite(ps+16, 48)(b) }},
+		{"meta: meta page 0", meta, overwrite(16, 48)},
+		{"meta: meta page 1", meta, overwrite(ps+16, 48)},
+		{"meta: empty", meta, func(b []byte) []byte { return b[:0] }},
+		{"segment: 8KiB in the middle", seg, overwrite(used/2, 8192)},
+		{"segment: the file header", seg, overwrite(0, 8)},
+		{"segment: truncated after the written part", seg, func(b []byte) []byte { return b[:used] }},
+		{"segment: truncated to a third", seg, func(b []byte) []byte { return b[:used/3] }},
+		{"segment: empty", seg, func(b []byte) []byte { return b[:0] }},
 	}
-	for i := 0; i < 8; i++ {
-		off := 2*ps + r.IntN(used-2*ps-4)
-		cases = append(cases, damage{fmt.Sprintf("4 bytes at %d", off), overwrite(off, 4)})
+	for i := 0; i < 10; i++ {
+		off := 32 + r.IntN(used-32-4)
+		cases = append(cases, damage{fmt.Sprintf("segment: 4 bytes at %d", off), seg, overwrite(off, 4)})
+	}
+	restore := func() {
+		for f, b := range map[string][]byte{seg: origSeg, meta: origMeta} {
+			if err := os.WriteFile(f, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	refused, served := 0, 0
 	for i, d := range cases {
-		if err := os.WriteFile(filepath.Join(data, "raft.db"), d.apply(bytes.Clone(orig)), 0o600); err != nil {
+		restore()
+		orig := origSeg
+		if d.file == meta {
+			orig = origMeta
+		}
+		if err := os.WriteFile(d.file, d.apply(bytes.Clone(orig)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		exited, code, out, names := runUntilServingOrExit(t, bin, filepath.Join(dir, fmt.Sprintf("case%02d.log", i)), args, ports[0])
@@ -139,8 +164,8 @@ func TestDamagedControllerLog(t *testing.T) {
 			if refused == 1 {
 				t.Logf("%s: refused:\n%s", d.name, out)
 			}
-			if code != 1 || !strings.Contains(out, filepath.Join(data, "raft.db")) || !strings.Contains(out, "--rebuild-from-peers") {
-				t.Errorf("%s: exit %d, want 1 with a message naming raft.db and the recovery:\n%s", d.name, code, out)
+			if code != 1 || !strings.Contains(out, walDir) || !strings.Contains(out, "--rebuild-from-peers") {
+				t.Errorf("%s: exit %d, want 1 with a message naming the Raft log and the recovery:\n%s", d.name, code, out)
 			}
 			if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") || strings.Contains(out, "use --bootstrap") || strings.Contains(out, "with --bootstrap") {
 				t.Errorf("%s: the output shows a crash or --bootstrap advice:\n%s", d.name, out)

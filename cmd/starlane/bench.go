@@ -133,5 +133,6 @@ state first (its factories fill their belts and buffers).`,
 	f.IntVar(&w, "warmup", 0, "ticks to run before measuring")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	f.StringVar(&prof, "cpuprofile", "", "write a CPU profile of the measured ticks of the first run to this file")
+	cmd.AddCommand(newBenchClusterCmd(), newBenchClusterNodesCmd())
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -45,7 +44,7 @@ func newControllerCmd() *cobra.Command {
 others with --join pointing at any running controller's API address. A restarted
 controller finds its state in --data-dir and needs neither flag.
 
-A controller whose Raft storage (DATA_DIR/raft.db) is damaged refuses to start
+A controller whose Raft storage (DATA_DIR/raft-wal) is damaged refuses to start
 and says so; one of several controllers rebuilds itself from its peers when
 started again with --rebuild-from-peers --join ADDR (the damaged files are moved
 aside, never deleted). Pass --rebuild-from-peers always to let it do that by
@@ -154,7 +153,7 @@ func firstAdminToken(cfg *controller.Config) (bool, error) {
 		cfg.AdminToken = ""
 		return false, nil
 	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "raft.db")); err == nil {
+	if controller.HasRaftState(cfg.DataDir) {
 		cfg.AdminToken = ""
 		return false, nil // not a new cluster: its tokens are in its state
 	}

@@ -25,6 +25,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -513,7 +514,7 @@ func (s *starlaneSys) start(dir string) ([]string, error) {
 			fmt.Fprintf(os.Stderr, "c%d: api %s metrics http://%s/metrics\n", i+1, ports[2*i], ports[6+i])
 		}
 		if i == 0 {
-			args = append(args, "--bootstrap")
+			args = append(args, "--bootstrap", "--admin-token", benchToken)
 		} else {
 			args = append(args, "--join", ports[0])
 		}
@@ -531,7 +532,7 @@ func (s *starlaneSys) start(dir string) ([]string, error) {
 	}
 	defer cc.Close()
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		st, err := pb.NewClusterServiceClient(cc).GetStatus(context.Background(), &pb.GetStatusRequest{})
+		st, err := pb.NewClusterServiceClient(cc).GetStatus(withToken(context.Background()), &pb.GetStatusRequest{})
 		if err != nil {
 			continue
 		}
@@ -550,7 +551,7 @@ func (s *starlaneSys) start(dir string) ([]string, error) {
 
 func (s *starlaneSys) leader(ctx context.Context, conns []*grpc.ClientConn) (int, error) {
 	for _, cc := range conns {
-		st, err := pb.NewClusterServiceClient(cc).GetStatus(ctx, &pb.GetStatusRequest{})
+		st, err := pb.NewClusterServiceClient(cc).GetStatus(withToken(ctx), &pb.GetStatusRequest{})
 		if err != nil {
 			continue
 		}
@@ -576,12 +577,20 @@ var (
 // Like etcd's Put below, the request is encoded by hand and the reply is not
 // decoded, so the client spends the same (small) CPU per write on both systems:
 // the client shares the machine's two cores with the members.
+// benchToken is the admin operator token the first controller installs: every
+// Starlane call carries it, as every ctlclient call does.
+const benchToken = "slo-benchcontroller00000000000000"
+
+func withToken(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+benchToken)
+}
+
 func (s *starlaneSys) write(ctx context.Context, cc *grpc.ClientConn, key string) error {
 	b := protowire.AppendTag(nil, fieldReqID, protowire.BytesType)
 	b = protowire.AppendString(b, fmt.Sprintf("bench-%d-%d", os.Getpid(), reqN.Add(1)))
 	b = protowire.AppendTag(b, fieldSurfName, protowire.BytesType)
 	b = protowire.AppendString(b, key)
-	return cc.Invoke(ctx, pb.ClusterService_CreateSurface_FullMethodName, &raw{b}, &raw{}, grpc.ForceCodec(rawCodec{}))
+	return cc.Invoke(withToken(ctx), pb.ClusterService_CreateSurface_FullMethodName, &raw{b}, &raw{}, grpc.ForceCodec(rawCodec{}))
 }
 
 // etcdSys runs etcd with default timeouts (heartbeat 100 ms, election 1000 ms).

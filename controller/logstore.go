@@ -30,7 +30,7 @@ const (
 	walDirName    = "raft-wal"
 	boltLogName   = "raft.db"
 	walLockName   = "raft-wal.lock"
-	walSegmentMiB = 16
+	walSegmentMiB = 1
 )
 
 // logStore is what Raft needs from the log and stable store.
@@ -110,6 +110,10 @@ func (c *Controller) openWAL(dir string, hl hclog.Logger) (*walStore, error) {
 	}
 	w, err := openWALDir(dir, hl)
 	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), syscall.ENOSPC.Error()) {
+			// Not damage: nothing was lost, and rebuilding would not help.
+			return nil, fmt.Errorf("disk full: the Raft log in %s cannot be opened (%v); free space in the controller's data dir (a log segment takes %d MiB) and start it again", dir, err, walSegmentMiB)
+		}
 		return nil, &StorageError{ID: c.id, File: dir, Err: fmt.Errorf("%w: %v", ErrStorage, err)}
 	}
 	return w, nil

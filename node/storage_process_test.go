@@ -399,6 +399,15 @@ func TestControllerDiskFullDuringSaveUpload(t *testing.T) {
 	if strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine") {
 		t.Errorf("Go runtime text in front of the user:\n%s", errOut)
 	}
+	// A controller whose disk cannot hold its Raft log refuses to start, saying
+	// the disk is full (not that its log is damaged).
+	tiny := filepath.Join(dir, "tiny")
+	mountTmpfs(t, tiny, "512k")
+	out, errTiny, code := proctest.Run(t, bin, 30*time.Second, "controller", "--data-dir", filepath.Join(tiny, "c"),
+		"--bind", "127.0.0.1:0", "--raft-bind", "127.0.0.1:0", "--bootstrap")
+	if code != 1 || !strings.Contains(errTiny, "disk full") || strings.Contains(errTiny, "damaged") {
+		t.Errorf("a controller on a 512 KiB disk: exit %d, want 1 saying the disk is full\n%s%s", code, out, errTiny)
+	}
 	c.CLI("surface", "create", "small")
 	ticking(t, c, 30*time.Second, "small", "n1", 0)
 	if st := listStatus(t, c); st["big"] != "" {

@@ -306,9 +306,13 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 	tlsFails := 0
 	for {
 		i, cc := c.pick(ctx)
-		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout(ctx))
+		d := c.attemptTimeout(ctx)
+		tried := time.Now()
+		actx, cancel := context.WithTimeout(ctx, d)
 		err := fn(actx, cc)
-		if status.Code(err) == codes.DeadlineExceeded && actx.Err() != nil && ctx.Err() == nil {
+		// The try ran out of its time: on this side, or on the controller's, whose
+		// copy of the deadline (sent with the call) can fire and answer first.
+		if status.Code(err) == codes.DeadlineExceeded && ctx.Err() == nil && (actx.Err() != nil || time.Since(tried) >= d*9/10) {
 			c.markSuspect(i)
 		}
 		cancel()

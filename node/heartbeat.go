@@ -18,16 +18,28 @@ import (
 // leader acknowledged: the leader's own timer started later than that, when the
 // heartbeat arrived, so the primaries stop sequencing before the leader can give
 // their surfaces to another node.
+//
+// A heartbeat that failed is tried again soon (100 ms, doubling up to the
+// interval) rather than a whole interval later: after a leader change the next
+// try usually reaches the new leader, well before the primaries would fence.
 func (n *Node) heartbeatLoop(ctx context.Context) {
 	failing := false
+	var retry time.Duration
 	for {
 		n.mu.Lock()
 		every := n.heartbeatEvery
 		n.mu.Unlock()
+		wait := every
+		if failing {
+			retry = min(max(2*retry, 100*time.Millisecond), every)
+			wait = retry
+		} else {
+			retry = 0
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-time.After(wait):
 		}
 		sent := n.cfg.Now()
 		req := &pb.HeartbeatRequest{NodeId: n.id, Shards: n.shardStats(), Bridges: n.bridgeStats()}

@@ -188,34 +188,12 @@ their bundle: starlane surface create gleba --bundle NAME.`,
 		},
 	}
 
-	var out string
-	download := &cobra.Command{
-		Use:     "download NAME|HASH --out FILE",
-		Short:   "Download a prototype bundle's canonical form (checked against its hash)",
-		Example: "  starlane bundle download space-age --out space-age.json",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return errors.New("--out FILE is required")
-			}
-			var size uint64
-			var hash string
-			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
-				r, err := getBundle(ctx, cl, args[0])
-				if err != nil {
-					return err
-				}
-				hash, size = r.Bundle.Hash, r.Bundle.Size
-				return downloadBlob(ctx, cl, hash, size, out, cmd.ErrOrStderr())
-			})
-			if err != nil {
-				return err
-			}
-			return done(cmd, o, map[string]any{"bundle": args[0], "hash": hash, "size": size, "out": out},
-				"wrote %s (%s, hash %s)", out, humanBytes(size), hash[:12])
-		},
-	}
-	download.Flags().StringVar(&out, "out", "", "file to write")
+	download := downloadCmd(o, "bundle", "hash", "download NAME|HASH --out FILE", "Download a prototype bundle's canonical form (checked against its hash)",
+		"  starlane bundle download space-age --out space-age.json",
+		func(ctx context.Context, cl *ctlclient.Client, ref string) (string, uint64, error) {
+			r, err := getBundle(ctx, cl, ref)
+			return r.GetBundle().GetHash(), r.GetBundle().GetSize(), err
+		})
 
 	del := &cobra.Command{
 		Use:   "delete NAME|HASH",

@@ -157,34 +157,12 @@ starlane surface create gleba --save NAME.`,
 		},
 	}
 
-	var out string
-	download := &cobra.Command{
-		Use:     "download NAME|SHA256 --out FILE",
-		Short:   "Download a save's content (checked against its sha256)",
-		Example: "  starlane save download base --out base.sav",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return errors.New("--out FILE is required")
-			}
-			var size uint64
-			var hash string
-			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
-				r, err := getSave(ctx, cl, args[0])
-				if err != nil {
-					return err
-				}
-				hash, size = r.Save.Sha256, r.Save.Size
-				return downloadBlob(ctx, cl, hash, size, out, cmd.ErrOrStderr())
-			})
-			if err != nil {
-				return err
-			}
-			return done(cmd, o, map[string]any{"save": args[0], "sha256": hash, "size": size, "out": out},
-				"wrote %s (%s, sha256 %s)", out, humanBytes(size), hash[:12])
-		},
-	}
-	download.Flags().StringVar(&out, "out", "", "file to write")
+	download := downloadCmd(o, "save", "sha256", "download NAME|SHA256 --out FILE", "Download a save's content (checked against its sha256)",
+		"  starlane save download base --out base.sav",
+		func(ctx context.Context, cl *ctlclient.Client, ref string) (string, uint64, error) {
+			r, err := getSave(ctx, cl, ref)
+			return r.GetSave().GetSha256(), r.GetSave().GetSize(), err
+		})
 
 	del := &cobra.Command{
 		Use:   "delete NAME",
@@ -437,4 +415,39 @@ func (p *transferBar) end() {
 		fmt.Fprintln(p.w)
 	}
 	p.shown = false
+}
+
+// downloadCmd is the download command of one kind of blob (a save, a bundle):
+// resolve names its content's hash and size, which downloadBlob fetches and checks.
+// The JSON answer names the blob under kind and its hash under hashKey.
+func downloadCmd(o *opFlags, kind, hashKey, use, short, example string,
+	resolve func(ctx context.Context, cl *ctlclient.Client, ref string) (hash string, size uint64, err error)) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("--out FILE is required")
+			}
+			var size uint64
+			var hash string
+			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				var err error
+				if hash, size, err = resolve(ctx, cl, args[0]); err != nil {
+					return err
+				}
+				return downloadBlob(ctx, cl, hash, size, out, cmd.ErrOrStderr())
+			})
+			if err != nil {
+				return err
+			}
+			return done(cmd, o, map[string]any{kind: args[0], hashKey: hash, "size": size, "out": out},
+				"wrote %s (%s, %s %s)", out, humanBytes(size), hashKey, hash[:12])
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write")
+	return cmd
 }

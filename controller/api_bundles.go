@@ -115,23 +115,14 @@ func (a *bundleAPI) UploadBundle(ss pb.BundleService_UploadBundleServer) error {
 	if err := (validate.Checker{}).Request(start); err != nil {
 		return err
 	}
-	offset := c.blobs.Partial(start.Sha256)
-	size, whole := c.blobs.Size(start.Sha256)
-	if whole {
-		offset = size
-	}
-	if err := ss.Send(&pb.UploadBundleResponse{Msg: &pb.UploadBundleResponse_Ready{Ready: &pb.UploadSaveReady{Offset: uint64(offset)}}}); err != nil {
-		return err
-	}
-	recv := func() ([]byte, error) {
-		m, err := ss.Recv()
-		return m.GetChunk(), err
-	}
-	if !whole {
-		if err := receiveBlob(c.blobs, start.Sha256, start.Size, offset, recv, "bundle"); err != nil {
-			return err
-		}
-	} else if err := drain(recv); err != nil {
+	if err := c.acceptUpload(start.Sha256, start.Size, "bundle",
+		func(offset uint64) error {
+			return ss.Send(&pb.UploadBundleResponse{Msg: &pb.UploadBundleResponse_Ready{Ready: &pb.UploadSaveReady{Offset: offset}}})
+		},
+		func() ([]byte, error) {
+			m, err := ss.Recv()
+			return m.GetChunk(), err
+		}); err != nil {
 		return err
 	}
 	info, err := c.checkBundle(start.Sha256, start.Name)

@@ -50,23 +50,14 @@ func (a *saveAPI) UploadSave(ss pb.SaveService_UploadSaveServer) error {
 	if taken != nil && taken.Sha256 != start.Sha256 {
 		return status.Errorf(codes.AlreadyExists, "save %s already exists with other content (%s); delete it first or pick another --name", start.Name, taken.Sha256[:12])
 	}
-	offset := c.blobs.Partial(start.Sha256)
-	size, whole := c.blobs.Size(start.Sha256)
-	if whole {
-		offset = size
-	}
-	if err := ss.Send(&pb.UploadSaveResponse{Msg: &pb.UploadSaveResponse_Ready{Ready: &pb.UploadSaveReady{Offset: uint64(offset)}}}); err != nil {
-		return err
-	}
-	recv := func() ([]byte, error) {
-		m, err := ss.Recv()
-		return m.GetChunk(), err
-	}
-	if !whole {
-		if err := receiveBlob(c.blobs, start.Sha256, start.Size, offset, recv, "save"); err != nil {
-			return err
-		}
-	} else if err := drain(recv); err != nil {
+	if err := c.acceptUpload(start.Sha256, start.Size, "save",
+		func(offset uint64) error {
+			return ss.Send(&pb.UploadSaveResponse{Msg: &pb.UploadSaveResponse_Ready{Ready: &pb.UploadSaveReady{Offset: offset}}})
+		},
+		func() ([]byte, error) {
+			m, err := ss.Recv()
+			return m.GetChunk(), err
+		}); err != nil {
 		return err
 	}
 	info, err := c.checkSave(start.Sha256)
@@ -79,6 +70,24 @@ func (a *saveAPI) UploadSave(ss pb.SaveService_UploadSaveServer) error {
 		return err
 	}
 	return ss.Send(&pb.UploadSaveResponse{Msg: &pb.UploadSaveResponse_Done{Done: done}})
+}
+
+// acceptUpload answers an upload's start with the offset to resume from (all of
+// it when the store already holds the content whole) and takes the rest of the
+// stream: into the blob store, or drained when there is nothing left to write.
+func (c *Controller) acceptUpload(hash string, size uint64, what string, ready func(offset uint64) error, recv func() ([]byte, error)) error {
+	offset := c.blobs.Partial(hash)
+	have, whole := c.blobs.Size(hash)
+	if whole {
+		offset = have
+	}
+	if err := ready(uint64(offset)); err != nil {
+		return err
+	}
+	if whole {
+		return drain(recv)
+	}
+	return receiveBlob(c.blobs, hash, size, offset, recv, what)
 }
 
 // receiveBlob appends an upload's chunks (what recv returns until io.EOF) to

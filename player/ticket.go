@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -60,6 +61,9 @@ func (t *Tickets) Get(ctx context.Context, player string) (string, error) {
 		return err
 	})
 	if err != nil {
+		if st, ok := status.FromError(err); ok {
+			err = plainStatus{st}
+		}
 		return "", fmt.Errorf("get a ticket for player %s: %w", player, err)
 	}
 	if t.have == nil {
@@ -68,3 +72,11 @@ func (t *Tickets) Get(ctx context.Context, player string) (string, error) {
 	t.have[player] = issued{ticket: res.Ticket, exp: time.UnixMilli(res.ExpiresUnixMs)}
 	return res.Ticket, nil
 }
+
+// plainStatus is a gRPC status error that reads as its message alone (no "rpc
+// error: code = ..." framing in front of a user), keeping the status for callers
+// that look at its code.
+type plainStatus struct{ st *status.Status }
+
+func (e plainStatus) Error() string              { return e.st.Message() }
+func (e plainStatus) GRPCStatus() *status.Status { return e.st }

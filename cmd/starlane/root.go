@@ -25,7 +25,7 @@ Start here:
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSaveCmd(), newBundleCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newDevCmd(), newPlayCmd(), newTLSCmd(), newTokenCmd(), newPlayerCmd(), newAuditCmd())
+	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSaveCmd(), newBundleCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newActCmd(), newDevCmd(), newPlayCmd(), newTLSCmd(), newTokenCmd(), newPlayerCmd(), newAuditCmd())
 	refuseUnknownSubcommands(root)
 	return root
 }

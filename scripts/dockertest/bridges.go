@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/starlane/starlane/shard"
@@ -209,6 +211,7 @@ const (
 	faultKillPrimary
 	faultKillPrimaryAndBest
 	faultPauseStandby
+	faultRebuildPorts
 )
 
 // bridgeFaults runs the given faults on a loop surface chosen at random.
@@ -265,6 +268,10 @@ func bridgeFaults(rng *rand.Rand, faults ...int) error {
 			if err := docker("unpause", container(sb)); err != nil {
 				return err
 			}
+		case faultRebuildPorts:
+			if err := rebuildPorts(s.Name); err != nil {
+				return err
+			}
 		}
 		began := time.Now()
 		if _, err := waitFor(120*time.Second, "both loop surfaces ticking with a synced standby", loopHealthy(1)); err != nil {
@@ -276,6 +283,56 @@ func bridgeFaults(rng *rand.Rand, faults ...int) error {
 		fmt.Printf("     healthy and flowing again %.0fs later\n", time.Since(began).Seconds())
 	}
 	return nil
+}
+
+// rebuildPorts rebuilds a loop surface's ports as a player would, with `starlane
+// act`: the import port "in" is mined (what it holds goes to the character's
+// inventory, which the census counts) and built again with its label, so the
+// surface-wide marks carry on; then the export port "out" is mined and rebuilt,
+// which starts a new sequence space, unless it holds unacknowledged entries: the
+// surface must then refuse the mine and keep them (bridge/DESIGN.md, invariant 4).
+func rebuildPorts(surface string) error {
+	fmt.Printf("   starlane act --surface %s 'mine 0,2' 'build bridge-import 0,2 label=in' (rebuild the import port)\n", surface)
+	if _, err := act(surface, "mine 0,2", "build bridge-import 0,2 label=in"); err != nil {
+		return err
+	}
+	fmt.Printf("   starlane act --surface %s 'mine 2,0' 'build bridge-export 2,0 label=out' (rebuild the export port)\n", surface)
+	out, err := act(surface, "mine 2,0", "build bridge-export 2,0 label=out")
+	if err == nil {
+		return nil
+	}
+	if len(out) == 1 && !out[0].OK && strings.Contains(out[0].Error, "not acknowledged yet") {
+		fmt.Printf("     refused, as it must be with entries in flight: %s\n", out[0].Error)
+		return nil
+	}
+	return err
+}
+
+// actOutcome is one step of `starlane act --json`.
+type actOutcome struct {
+	Step  string `json:"step"`
+	OK    bool   `json:"ok"`
+	Tick  uint64 `json:"tick"`
+	Error string `json:"error"`
+}
+
+// act runs `starlane act` as the player "chaos" in a container on the cluster's
+// network, with the operator's certificate and token, and returns its outcomes
+// (also when a step was refused, with the error).
+func act(surface string, steps ...string) ([]actOutcome, error) {
+	args := []string{"run", "--rm", "--network", network(), "-v", *project + "_tls:/tls:ro", *image,
+		"act", "--surface", surface, "--name", "chaos", "--node", "n1:7500", "--controller", "c1:7400,c2:7400,c3:7400",
+		"--token", composeToken(), "--timeout", "90s", "--json",
+		"--tls-ca", "/tls/ca.pem", "--tls-cert", "/tls/operator.pem", "--tls-key", "/tls/operator-key.pem"}
+	out, err := cmd("docker", append(args, steps...)...)
+	var res []actOutcome
+	if jerr := json.Unmarshal(out, &res); jerr != nil && err == nil {
+		return nil, fmt.Errorf("starlane act printed %q: %v", out, jerr)
+	}
+	for _, o := range res {
+		fmt.Printf("     %s: ok=%v at tick %d %s\n", o.Step, o.OK, o.Tick, o.Error)
+	}
+	return res, err
 }
 
 // killAndPromote kills nodes, waits until the surface runs on a node it did not kill,
@@ -331,7 +388,7 @@ func bridgePhase() error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(5, 17))
-	if err := bridgeFaults(rng, faultKillPrimaryAndBest, faultRecreateBridge, faultPauseStandby); err != nil {
+	if err := bridgeFaults(rng, faultKillPrimaryAndBest, faultRebuildPorts, faultRecreateBridge, faultPauseStandby); err != nil {
 		return err
 	}
 
@@ -376,7 +433,7 @@ func bridgePhase() error {
 	if err := flowing("plates to cross both bridges after la was re-created"); err != nil {
 		return err
 	}
-	if err := bridgeFaults(rng, faultKillPrimary); err != nil {
+	if err := bridgeFaults(rng, faultKillPrimary, faultRebuildPorts); err != nil {
 		return err
 	}
 	c, err = census()

@@ -6,9 +6,9 @@
 // again, that every surface ticks again on another node without losing a confirmed
 // tick, and that the node it lost comes back as a follower, not a second primary.
 // Then it bridges two loop surfaces with two standbys each and checks, by counting
-// plates in the nodes' stores, that bridge re-creation, killed primaries (alone and
-// with their best standby), paused standbys and a re-created surface neither lose
-// nor duplicate a plate (bridges.go).
+// plates in the nodes' stores, that bridge re-creation, ports rebuilt by a player
+// (`starlane act`), killed primaries (alone and with their best standby), paused
+// standbys and a re-created surface neither lose nor duplicate a plate (bridges.go).
 // It prints what it measured and exits non-zero on the first broken expectation.
 // The containers and volumes are removed at the end. Run by scripts/test-docker.
 package main

@@ -1,0 +1,70 @@
+package player
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/starlane/starlane/sim"
+)
+
+func TestParseStep(t *testing.T) {
+	st, err := ParseStep("  build bridge-import 0,-2 dir=east label=in ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.Action.Build
+	if st.Action.Kind != sim.ActBuild || b.Name != "bridge-import" || b.X != 0 || b.Y != -2 || b.Dir != sim.East || b.Label != "in" || st.At == nil || *st.At != [2]int32{0, -2} {
+		t.Errorf("build parsed as %+v", st)
+	}
+	if st, err := ParseStep("label 3,4"); err != nil || st.Action.Kind != sim.ActSetLabel || st.Action.Name != "" {
+		t.Errorf("label without a name (clears it): %+v, %v", st, err)
+	}
+	if st, err := ParseStep("insert 1,1 iron-plate 50"); err != nil || st.Action.Count != 50 || st.Action.Name != "iron-plate" {
+		t.Errorf("insert: %+v, %v", st, err)
+	}
+	if st, err := ParseStep("walk 2,3"); err != nil || st.At != nil || st.Action.X != 2*sim.TileUnits+sim.TileUnits/2 {
+		t.Errorf("walk goes to the tile's centre: %+v, %v", st, err)
+	}
+	for text, want := range map[string]string{
+		"":                           "an empty step",
+		"fly 1,1":                    `unknown action "fly"`,
+		"mine 1":                     `tile "1" is not X,Y`,
+		"mine 1,2 3,4":               `write it as "mine X,Y"`,
+		"build chest 1,1 dir=up":     `direction "up"`,
+		"build chest 1,1 colour=red": `unknown setting "colour"`,
+		"take 1,1 iron-plate -3":     `COUNT "-3"`,
+		"insert 1,1 iron-plate":      `write it as "insert X,Y ITEM COUNT"`,
+	} {
+		if _, err := ParseStep(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseStep(%q) = %v, want an error saying %s", text, err, want)
+		}
+	}
+}
+
+// A far tile is approached in steps no longer than a walk may be, and the last
+// ends within reach.
+func TestWalkingTowardATile(t *testing.T) {
+	pos := sim.Vec{X: 128, Y: 128}
+	for i := 0; ; i++ {
+		to, far := toward(pos, [2]int32{-40, 25})
+		if !far {
+			break
+		}
+		if d := dist(pos, to); d > 10*sim.TileUnits {
+			t.Fatalf("step %d walks %.1f tiles, more than the limit of 10", i, d/sim.TileUnits)
+		}
+		if i > 10 {
+			t.Fatal("never arrived")
+		}
+		pos = to
+	}
+	if d := dist(pos, sim.Vec{X: -40*sim.TileUnits + 128, Y: 25*sim.TileUnits + 128}); d > 10*sim.TileUnits {
+		t.Errorf("stopped %.1f tiles away, out of reach", d/sim.TileUnits)
+	}
+}
+
+func dist(a, b sim.Vec) float64 {
+	dx, dy := float64(a.X-b.X), float64(a.Y-b.Y)
+	return math.Hypot(dx, dy)
+}

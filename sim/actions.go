@@ -181,13 +181,17 @@ func encodeBuild(e *encoder, b *BuildSpec) {
 			e.str(f.Mode)
 		}
 	}
-	// Modules come last and only when there are any, so a build without them
-	// encodes as it did before modules existed (the input log stays readable).
-	if len(b.Modules) > 0 {
+	// Modules and then the inventory limit come last and only when there are any,
+	// so a build without them encodes as it did before they existed (the input log
+	// stays readable).
+	if len(b.Modules) > 0 || b.Bar != nil {
 		e.u(uint64(len(b.Modules)))
 		for _, m := range b.Modules {
 			e.str(m)
 		}
+	}
+	if b.Bar != nil {
+		e.i(int64(*b.Bar))
 	}
 }
 
@@ -218,6 +222,10 @@ func decodeBuild(d *decoder, b *BuildSpec) {
 		for k := 0; k < n && d.err == nil; k++ {
 			b.Modules = append(b.Modules, d.str(maxName))
 		}
+	}
+	if len(d.buf) > 0 && d.err == nil {
+		bar := d.i32()
+		b.Bar = &bar
 	}
 }
 
@@ -317,6 +325,16 @@ var starterKitNames = []struct {
 	{"electric-mining-drill", 10}, {"assembling-machine-1", 10}, {"lab", 2},
 	{"small-electric-pole", 50}, {"medium-electric-pole", 10}, {"solar-panel", 20},
 	{"accumulator", 10}, {"coal", 100}, {"iron-plate", 200}, {"copper-plate", 100},
+}
+
+// StarterKit returns what a character is given when it first joins, by item name:
+// a census of a surface's items counts it as created there.
+func StarterKit() map[string]int32 {
+	kit := make(map[string]int32, len(starterKitNames))
+	for _, k := range starterKitNames {
+		kit[k.name] += k.count
+	}
+	return kit
 }
 
 func (s *Surface) findPlayer(id uint32) *player {
@@ -887,10 +905,19 @@ func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (Ent
 	if t.isBelt() || e.kind == KindBridgeImport {
 		return 0, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
 	}
-	if s.accepts(&t, item) <= 0 {
-		return 0, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
+	var got int32
+	if e.kind == KindContainer {
+		// By hand, as in the game, a chest's inventory limit does not apply.
+		c := &s.chests[e.slot]
+		if got = s.slotsInsert(s.stacks[c.off:c.off+c.n], item, count); got > 0 {
+			s.changed(id)
+		}
+	} else {
+		if s.accepts(&t, item) <= 0 {
+			return 0, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
+		}
+		got = s.insertInto(&t, item, count)
 	}
-	got := s.insertInto(&t, item, count)
 	if got == 0 {
 		return 0, fmt.Errorf("%s has no room for %s", s.b.Entities[e.proto].Name, name)
 	}

@@ -19,6 +19,10 @@ type container struct {
 	n    int32
 	inf  *InfinitySettings
 	port int32 // index into Surface.ports, -1 if not a port
+	// bar is how many slots inserters may fill, from the first: the game's inventory
+	// limit (the blueprint field "bar"). n when the chest has no limit; players may
+	// still put items anywhere.
+	bar int32
 }
 
 // OutboxEntry is a stack that left a surface through an export port and waits to be
@@ -105,7 +109,10 @@ func (p *port) takes(item ItemID) bool {
 }
 
 func (s *Surface) addContainer(id EntityID, p *EntityProto, sp *BuildSpec) int32 {
-	c := container{ent: id, kind: p.Kind, off: int32(len(s.stacks)), n: p.Slots, port: -1}
+	c := container{ent: id, kind: p.Kind, off: int32(len(s.stacks)), n: p.Slots, port: -1, bar: p.Slots}
+	if sp.Bar != nil {
+		c.bar = *sp.Bar
+	}
 	s.stacks = append(s.stacks, make([]Stack, p.Slots)...)
 	if p.Kind == KindInfinityChest && sp.Infinity != nil {
 		inf := *sp.Infinity

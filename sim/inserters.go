@@ -109,7 +109,7 @@ func (s *Surface) accepts(t *target, item ItemID) int32 {
 		if c.port >= 0 && !s.ports[c.port].takes(item) {
 			return 0
 		}
-		return s.slotsRoom(s.stacks[c.off:c.off+c.n], item)
+		return s.slotsRoom(s.stacks[c.off:c.off+c.bar], item)
 	case KindAssembler, KindFurnace, KindRocketSilo:
 		return s.crafterAccepts(&s.crafters[t.slot], item)
 	case KindLab:
@@ -178,7 +178,7 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 	switch t.kind {
 	case KindContainer, KindInfinityChest, KindBridgeExport:
 		c := &s.chests[t.slot]
-		got = s.slotsInsert(s.stacks[c.off:c.off+c.n], item, n)
+		got = s.slotsInsert(s.stacks[c.off:c.off+c.bar], item, n)
 	case KindAssembler, KindFurnace, KindRocketSilo:
 		got = s.crafterInsert(t.slot, item, n)
 	case KindLab:

@@ -518,6 +518,13 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 			c.inf = inf
 		}
 		c.port = d.i32()
+		c.bar = c.n
+		if version >= 6 {
+			c.bar = d.i32()
+			if c.bar != c.n && (p.Kind != KindContainer || c.bar < 0 || c.bar > c.n) && d.err == nil {
+				return fmt.Errorf("chest %d: inventory limit %d out of range for %s", i, c.bar, p.Name)
+			}
+		}
 		if d.err != nil {
 			return d.err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/starlane/starlane/sim/blueprint"
@@ -152,8 +153,18 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if be.RecipeQuality != "" && be.RecipeQuality != "normal" {
 			unknown["recipe "+be.Recipe+" of quality "+be.RecipeQuality+" (quality is not simulated)"]++
 		}
-		if _, ok := be.Extra.Get("bar"); ok {
-			unknown["inventory limit (bar) on "+be.Name+" (limited inventories are not simulated)"]++
+		if v, ok := be.Extra.Get("bar"); ok {
+			bar, err := strconv.ParseInt(string(v), 10, 32)
+			switch {
+			case b.Entities[pi].Kind != KindContainer:
+				unknown["inventory limit (bar) on "+be.Name+" (only chests' limits are simulated)"]++
+			case err != nil || bar < 0 || bar > int64(b.Entities[pi].Slots):
+				return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): inventory limit (bar) %.20q is not a whole number between 0 and its %d slots",
+					be.Number, be.Name, v, b.Entities[pi].Slots)
+			default:
+				n := int32(bar)
+				sp.Bar = &n
+			}
 		}
 		if _, ok := be.Extra.Get("control_behavior"); ok {
 			unknown["circuit settings on "+be.Name+" (circuit networks are not simulated)"]++
@@ -361,6 +372,10 @@ func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string
 			be.InputPriority, be.OutputPriority = prioName(sp.inPrio), prioName(sp.outPrio)
 			if sp.filter != 0 {
 				be.Filter = &blueprint.ItemFilter{Name: s.b.ItemName(sp.filter)}
+			}
+		case KindContainer:
+			if c := &s.chests[e.slot]; c.bar != c.n {
+				be.Extra = append(be.Extra, blueprint.Field{Key: "bar", Value: []byte(strconv.Itoa(int(c.bar)))})
 			}
 		case KindInfinityChest:
 			if inf := s.chests[e.slot].inf; inf != nil {

@@ -241,14 +241,14 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 }
 
 // Settings the simulation does not carry are refused by name, not dropped: an
-// inserter's filters, a chest's inventory limit, circuit conditions, quality. With
+// inserter's filters, circuit conditions, quality. With
 // --skip-unknown the entities are built without them and the paste says so.
 func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
 		{Number: 1, Name: "fast-inserter", Position: blueprint.Position{X: 128, Y: 128},
 			Extra: blueprint.Fields{{Key: "use_filter", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate"}]`)}}},
-		{Number: 2, Name: "steel-chest", Position: blueprint.Position{X: 384, Y: 128}, Extra: blueprint.Fields{{Key: "bar", Value: raw("5")}}},
+		{Number: 2, Name: "stone-furnace", Position: blueprint.Position{X: 2816, Y: 256}, Extra: blueprint.Fields{{Key: "bar", Value: raw("5")}}},
 		{Number: 3, Name: "inserter", Position: blueprint.Position{X: 640, Y: 128},
 			Extra: blueprint.Fields{{Key: "control_behavior", Value: raw(`{"circuit_enabled":true}`)}}},
 		{Number: 4, Name: "assembling-machine-2", Position: blueprint.Position{X: 1408, Y: 384}, Quality: "rare"},
@@ -262,7 +262,7 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	_, err = s.Paste(str, 0, 0, 0, 0)
 	for _, want := range []string{
 		"setting filters on fast-inserter (inserter filters are not simulated)",
-		"inventory limit (bar) on steel-chest (limited inventories are not simulated)",
+		"inventory limit (bar) on stone-furnace (only chests' limits are simulated)",
 		"circuit settings on inserter (circuit networks are not simulated)",
 		"assembling-machine-2 of quality rare (quality is not simulated)",
 		"recipe iron-gear-wheel of quality epic (quality is not simulated)",

@@ -32,9 +32,11 @@ import (
 //	   machines, drills and labs, beacons, fluid entities and the contents of every
 //	   fluid box, rocket silos; free-slot lists for the new kinds; work counters of
 //	   machines, drills and labs in 1/100 work units (older saves: none of these, work × 100)
+//	6  chests keep their inventory limit, the slots inserters may fill (older saves:
+//	   every slot)
 
 // SaveVersion is the save format this build writes.
-const SaveVersion = 5
+const SaveVersion = 6
 
 var saveMagic = [8]byte{'S', 'T', 'A', 'R', 'L', 'A', 'N', 'E'}
 
@@ -368,7 +370,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 	}
 	e.u(uint64(len(s.chests)))
 	for i := range s.chests {
-		s.encodeContainer(&e, int32(i))
+		s.encodeContainer(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.ports)))
 	for i := range s.ports {
@@ -617,7 +619,7 @@ func (s *Surface) encodeLab(e *encoder, i int32, version uint32) {
 	}
 }
 
-func (s *Surface) encodeContainer(e *encoder, i int32) {
+func (s *Surface) encodeContainer(e *encoder, i int32, version uint32) {
 	c := &s.chests[i]
 	e.u(uint64(c.ent))
 	if c.ent == 0 {
@@ -638,6 +640,9 @@ func (s *Surface) encodeContainer(e *encoder, i int32) {
 		}
 	}
 	e.i(int64(c.port))
+	if version >= 6 {
+		e.i(int64(c.bar))
+	}
 }
 
 func (s *Surface) encodePort(e *encoder, i int32) {
@@ -711,7 +716,7 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 				e.i(int64(sg.Amount))
 			}
 		case KindContainer, KindInfinityChest, KindBridgeExport, KindBridgeImport:
-			s.encodeContainer(&e, en.slot)
+			s.encodeContainer(&e, en.slot, SaveVersion)
 			if c := &s.chests[en.slot]; c.port >= 0 {
 				s.encodePort(&e, c.port)
 			}

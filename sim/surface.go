@@ -366,6 +366,9 @@ type BuildSpec struct {
 	Label string
 	// Modules go into the entity's module slots (machines, labs, beacons).
 	Modules []string
+	// Bar limits a chest's inserters to its first Bar slots (the game's inventory
+	// limit, blueprint field "bar"); nil: no limit.
+	Bar *int32
 }
 
 // InfinitySettings mirror the game's blueprint field infinity_settings.
@@ -448,6 +451,16 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 				return 0, fmt.Errorf("cannot build %s: filter item %q is unknown", sp.Name, sp.Filter)
 			}
 		}
+	}
+	if sp.Bar != nil {
+		if p.Kind != KindContainer {
+			return 0, fmt.Errorf("cannot build %s with an inventory limit: only chests have one", sp.Name)
+		}
+		if *sp.Bar < 0 || *sp.Bar > p.Slots {
+			return 0, fmt.Errorf("cannot build %s with an inventory limit of %d slots: it has %d", sp.Name, *sp.Bar, p.Slots)
+		}
+	}
+	switch p.Kind {
 	case KindInfinityChest:
 		if sp.Infinity != nil {
 			for _, f := range sp.Infinity.Filters {

@@ -181,19 +181,43 @@ func encodeBuild(e *encoder, b *BuildSpec) {
 			e.str(f.Mode)
 		}
 	}
-	// Modules and then the inventory limit come last and only when there are any,
-	// so a build without them encodes as it did before they existed (the input log
-	// stays readable).
-	if len(b.Modules) > 0 || b.Bar != nil {
+	// Modules, then the settings added after them (flagged), come last and only
+	// when there are any, so a build without them encodes as it did before they
+	// existed (the input log stays readable).
+	var flags uint64
+	if b.Bar != nil {
+		flags |= buildBar
+	}
+	if b.FilterMode != "" || len(b.Filters) > 0 {
+		flags |= buildFilter
+	}
+	if len(b.Modules) > 0 || flags != 0 {
 		e.u(uint64(len(b.Modules)))
 		for _, m := range b.Modules {
 			e.str(m)
 		}
 	}
+	if flags == 0 {
+		return
+	}
+	e.u(flags)
 	if b.Bar != nil {
 		e.i(int64(*b.Bar))
 	}
+	if flags&buildFilter != 0 {
+		e.str(b.FilterMode)
+		e.u(uint64(len(b.Filters)))
+		for _, f := range b.Filters {
+			e.str(f)
+		}
+	}
 }
+
+// Settings of a build encoded after its modules.
+const (
+	buildBar = 1 << iota
+	buildFilter
+)
 
 func decodeBuild(d *decoder, b *BuildSpec) {
 	b.Name = d.str(maxName)
@@ -223,9 +247,24 @@ func decodeBuild(d *decoder, b *BuildSpec) {
 			b.Modules = append(b.Modules, d.str(maxName))
 		}
 	}
-	if len(d.buf) > 0 && d.err == nil {
+	if len(d.buf) == 0 || d.err != nil {
+		return
+	}
+	flags := d.u()
+	if flags&^(buildBar|buildFilter) != 0 {
+		d.fail(fmt.Errorf("unknown build settings %#x", flags))
+		return
+	}
+	if flags&buildBar != 0 {
 		bar := d.i32()
 		b.Bar = &bar
+	}
+	if flags&buildFilter != 0 {
+		b.FilterMode = d.str(maxName)
+		n := d.n(MaxInserterFilters)
+		for k := 0; k < n && d.err == nil; k++ {
+			b.Filters = append(b.Filters, d.str(maxName))
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	stdbits "math/bits"
 )
@@ -47,6 +48,79 @@ type inserter struct {
 	net    int32
 	power  int64 // watts while moving
 	fuel   burnerState
+	// filter holds the items of the inserter's filter, fmode whether it is off, a
+	// whitelist (only those are picked up) or a blacklist (all but those).
+	filter [MaxInserterFilters]ItemID
+	fmode  uint8
+}
+
+// Inserter filter modes.
+const (
+	filterOff uint8 = iota
+	filterWhitelist
+	filterBlacklist
+)
+
+// MaxInserterFilters is how many items an inserter's filter names: filter_count = 5
+// on every inserter of the game's data (base/prototypes/entity/entities.lua, 2.0.77:
+// burner, inserter, long-handed, fast and bulk).
+const MaxInserterFilters = 5
+
+// lets reports whether the inserter's filter lets it pick up an item.
+func (in *inserter) lets(item ItemID) bool {
+	if in.fmode == filterOff {
+		return true
+	}
+	listed := false
+	for _, f := range in.filter {
+		if f != 0 && f == item {
+			listed = true
+			break
+		}
+	}
+	return listed == (in.fmode == filterWhitelist)
+}
+
+// takes is how many of an item the inserter may pick up for its drop target now.
+func (s *Surface) takes(in *inserter, item ItemID) int32 {
+	if !in.lets(item) {
+		return 0
+	}
+	return s.accepts(&in.drop, item)
+}
+
+// checkFilter validates a build's inserter filter.
+func (s *Surface) checkFilter(p *EntityProto, sp *BuildSpec) error {
+	if p.Kind != KindInserter {
+		return fmt.Errorf("cannot build %s with an item filter: only inserters (and splitters, with their own filter) have one", sp.Name)
+	}
+	if sp.FilterMode != "whitelist" && sp.FilterMode != "blacklist" {
+		return fmt.Errorf("cannot build %s: filter mode %q is not whitelist or blacklist", sp.Name, sp.FilterMode)
+	}
+	if len(sp.Filters) > MaxInserterFilters {
+		return fmt.Errorf("cannot build %s with %d filters: an inserter has %d", sp.Name, len(sp.Filters), MaxInserterFilters)
+	}
+	for _, f := range sp.Filters {
+		if _, ok := s.b.ItemID(f); !ok {
+			return fmt.Errorf("cannot build %s: filter item %q is unknown", sp.Name, f)
+		}
+	}
+	return nil
+}
+
+// setFilter applies a build's inserter filter; checkBuild validated it.
+func (s *Surface) setFilter(in *inserter, sp *BuildSpec) {
+	switch sp.FilterMode {
+	case "":
+		return
+	case "blacklist":
+		in.fmode = filterBlacklist
+	default:
+		in.fmode = filterWhitelist
+	}
+	for k, name := range sp.Filters {
+		in.filter[k], _ = s.b.ItemID(name)
+	}
 }
 
 // inserterHalfSwing returns the ticks of a half swing: half a turn of rotation, or the
@@ -66,10 +140,11 @@ func abs64(v int64) int64 {
 	return v
 }
 
-func (s *Surface) addInserter(id EntityID, p *EntityProto) int32 {
+func (s *Surface) addInserter(id EntityID, p *EntityProto, sp *BuildSpec) int32 {
 	pi := s.ents[id].proto
 	in := inserter{ent: id, proto: pi, burner: p.Burner, bulk: p.Bulk, half: inserterHalfSwing(p), net: -1,
 		power: (p.EnergyPerRotation*int64(p.Rotation) + p.EnergyPerMove*int64(p.Extension)) * TicksPerSecond / 1000}
+	s.setFilter(&in, sp)
 	i := s.allocSlot(KindInserter, len(s.ins))
 	if int(i) == len(s.ins) {
 		s.ins = append(s.ins, in)
@@ -204,23 +279,25 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 	return got
 }
 
-// offer returns an item a source holds that the drop target accepts, and how many there are.
-func (s *Surface) offer(src, drop *target) (ItemID, int32) {
+// offer returns an item the inserter's source holds that its filter lets it pick up and
+// its drop target accepts, and how many there are.
+func (s *Surface) offer(in *inserter) (ItemID, int32) {
+	src := &in.pick
 	switch src.kind {
 	case KindContainer, KindInfinityChest, KindBridgeImport:
 		c := &s.chests[src.slot]
 		slots := s.stacks[c.off : c.off+c.n]
 		for i := len(slots) - 1; i >= 0; i-- {
-			if slots[i].Count > 0 && s.accepts(drop, slots[i].Item) > 0 {
+			if slots[i].Count > 0 && s.takes(in, slots[i].Item) > 0 {
 				return slots[i].Item, slotsCount(slots, slots[i].Item)
 			}
 		}
 	case KindAssembler, KindFurnace, KindRocketSilo:
-		return s.crafterOffer(&s.crafters[src.slot], drop)
+		return s.crafterOffer(&s.crafters[src.slot], in)
 	case KindLab:
 		l := &s.labs[src.slot]
 		for k, id := range s.b.labIn[l.proto] {
-			if k < len(l.packs) && l.packs[k] > 0 && s.accepts(drop, id) > 0 {
+			if k < len(l.packs) && l.packs[k] > 0 && s.takes(in, id) > 0 {
 				return id, l.packs[k]
 			}
 		}
@@ -346,7 +423,7 @@ func (s *Surface) inserterPickup(i int32, in *inserter) {
 		}
 		return
 	}
-	item, avail := s.offer(&in.pick, &in.drop)
+	item, avail := s.offer(in)
 	if item == 0 {
 		s.sleep(KindInserter, i) // woken when the source or the target changes
 		return
@@ -398,7 +475,7 @@ func (s *Surface) mayPickFrom(in *inserter) bool {
 			b := bits & -bits
 			bits ^= b
 			id := ItemID(w*64 + stdbits.TrailingZeros64(b))
-			if s.accepts(&in.drop, id) > 0 {
+			if s.takes(in, id) > 0 {
 				return true
 			}
 		}
@@ -430,7 +507,7 @@ func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 			if in.handN > 0 && it != in.hand {
 				continue
 			}
-			if s.accepts(&in.drop, it) > 0 {
+			if s.takes(in, it) > 0 {
 				bestLane, bestJ, bestD, bestItem = li, j, pos, it
 				break
 			}

@@ -322,6 +322,17 @@ func (s *Surface) decodeKinds(d *decoder, version uint32) error {
 		d.checkStack(b, in.hand, in.handN)
 		decodeBurner(d, b, &in.fuel)
 		in.net = -1
+		if version >= 6 && in.ent != 0 {
+			in.fmode = uint8(d.u())
+			if in.fmode > filterBlacklist && d.err == nil {
+				return fmt.Errorf("inserter %d: bad filter mode %d", i, in.fmode)
+			}
+			if in.fmode != filterOff {
+				for k := range in.filter {
+					in.filter[k] = d.item(b)
+				}
+			}
+		}
 		if d.err != nil {
 			return d.err
 		}

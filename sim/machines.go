@@ -327,8 +327,8 @@ func (s *Surface) crafterInsert(ci int32, item ItemID, n int32) int32 {
 }
 
 // crafterOffer returns a product an inserter may take for a drop target.
-func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
-	if c.isSilo && c.x.silo.resN > 0 && s.accepts(drop, c.x.silo.res) > 0 {
+func (s *Surface) crafterOffer(c *crafter, in *inserter) (ItemID, int32) {
+	if c.isSilo && c.x.silo.resN > 0 && s.takes(in, c.x.silo.res) > 0 {
 		return c.x.silo.res, c.x.silo.resN
 	}
 	if c.recipe < 0 {
@@ -340,7 +340,7 @@ func (s *Surface) crafterOffer(c *crafter, drop *target) (ItemID, int32) {
 			continue
 		}
 		id := s.b.resIDs[c.recipe][k]
-		if s.accepts(drop, id) > 0 {
+		if s.takes(in, id) > 0 {
 			return id, c.out[k]
 		}
 	}

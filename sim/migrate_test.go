@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,20 +54,96 @@ func TestPasteMigrates1xNamesAndRuns(t *testing.T) {
 	}
 }
 
-func TestPasteRefusesInserterFiltersItCannotHonour(t *testing.T) {
-	str := packJSON(t, `{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
- {"entity_number":1,"name":"filter-inserter","position":{"x":0.5,"y":0.5},"filters":[{"index":1,"name":"iron-plate"}]}]}}`)
+// Inserter filters from both eras: a 1.1 filter inserter (whitelist, migrated to a
+// fast inserter with use_filter on) and a 2.0 fast inserter with a blacklist, each
+// moving from a chest of iron and copper plates. They are exported as the game
+// writes them, kept by a save and load, and a filter the simulation cannot honour
+// (by quality) is refused by name.
+func TestPasteCarriesInserterFilters(t *testing.T) {
+	legacy := packJSON(t, `{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"steel-chest","position":{"x":0.5,"y":0.5}},
+ {"entity_number":2,"name":"filter-inserter","position":{"x":1.5,"y":0.5},"direction":2,"filters":[{"index":1,"name":"iron-plate"}]},
+ {"entity_number":3,"name":"steel-chest","position":{"x":2.5,"y":0.5}},
+ {"entity_number":4,"name":"substation","position":{"x":1,"y":2}},
+ {"entity_number":5,"name":"electric-energy-interface","position":{"x":3,"y":2}}]}}`)
+	modern := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
+ {"entity_number":1,"name":"steel-chest","position":{"x":0.5,"y":0.5}},
+ {"entity_number":2,"name":"fast-inserter","position":{"x":1.5,"y":0.5},"direction":4,"use_filter":true,"filter_mode":"blacklist","filters":[{"index":2,"name":"iron-plate","quality":"normal","comparator":"="}]},
+ {"entity_number":3,"name":"steel-chest","position":{"x":2.5,"y":0.5}},
+ {"entity_number":4,"name":"substation","position":{"x":1,"y":2}},
+ {"entity_number":5,"name":"electric-energy-interface","position":{"x":3,"y":2}}]}}`)
 	s := newTestSurface(t)
-	_, err := s.Paste(str, 0, 0, 0, 0)
-	if err == nil || !strings.Contains(err.Error(), "filters on fast-inserter") {
-		t.Fatalf("paste of a filter inserter: %v, want a refusal naming the filters", err)
+	var west [2]EntityID
+	for k, str := range []string{legacy, modern} {
+		res, err := s.Paste(str, 0, int32(10*k), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		west[k] = res.Entities[0]
+		if e, _ := s.Entity(res.Entities[1]); e.Name != "fast-inserter" {
+			t.Errorf("blueprint %d built %s, want fast-inserter", k, e.Name)
+		}
+		for _, item := range []string{"iron-plate", "copper-plate"} {
+			if _, err := s.doInsert(nil, 2, int32(10*k), item, 20); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	res, err := s.Paste(str, 0, 0, 0, PasteSkipUnknown)
-	if err != nil || res.Built != 1 {
-		t.Fatalf("with skip-unknown: built %d, %v; want the inserter without filters", res.Built, err)
+	s.Run(1400)
+	for k, want := range []map[string]int64{{"iron-plate": 20, "copper-plate": 0}, {"iron-plate": 0, "copper-plate": 20}} {
+		for item, n := range want {
+			if got := countIn(s, west[k], item); got != n {
+				t.Errorf("blueprint %d: the west chest holds %d %s, want %d", k, got, item, n)
+			}
+		}
 	}
-	if e, _ := s.Entity(res.Entities[0]); e.Name != "fast-inserter" {
-		t.Errorf("built %s, want fast-inserter", e.Name)
+
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sf := range []*Surface{s, back} {
+		if _, err := sf.doInsert(nil, 2, 10, "iron-plate", 5); err != nil {
+			t.Fatal(err)
+		}
+		sf.Run(300)
+	}
+	if s.Hash() != back.Hash() || countIn(back, west[1], "iron-plate") != 0 {
+		t.Errorf("after a save and load the blacklist moved %d iron plates (hashes %x, %x)", countIn(back, west[1], "iron-plate"), back.Hash(), s.Hash())
+	}
+
+	bp, err := s.ExportBlueprint(0, 0, 3, 12, Vec{}, "filters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, be := range bp.Entities {
+		if v, ok := be.Extra.Get("filters"); ok {
+			mode, _ := be.Extra.Get("filter_mode")
+			got = append(got, string(v)+" "+string(mode))
+		}
+	}
+	if want := []string{`[{"index":1,"name":"iron-plate"}] `, `[{"index":1,"name":"iron-plate"}] "blacklist"`}; !slices.Equal(got, want) {
+		t.Errorf("exported filters %q, want %q", got, want)
+	}
+
+	for _, tc := range []struct{ filter, want string }{
+		{`"filters":[{"index":1,"name":"iron-plate","quality":"rare"}]`, "filters by quality on fast-inserter (quality is not simulated)"},
+		{`"filters":[{"index":6,"name":"iron-plate"}]`, "filter index 6 is not between 1 and 5"},
+		{`"filter_mode":"greylist"`, `filter_mode "\"greylist\"" is not`},
+	} {
+		str := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
+ {"entity_number":1,"name":"fast-inserter","position":{"x":0.5,"y":0.5},"use_filter":true,`+tc.filter+`}]}}`)
+		if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("paste with %s: %v, want an error saying %s", tc.filter, err, tc.want)
+		}
+	}
+	if _, err := newTestSurface(t).Build(BuildSpec{Name: "wooden-chest", FilterMode: "whitelist"}); err == nil || !strings.Contains(err.Error(), "only inserters") {
+		t.Errorf("a chest with an item filter: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -171,9 +172,9 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		}
 		if b.Entities[pi].Kind == KindInserter {
 			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
-				// Inserter filters are not simulated: an inserter built without
-				// them would move items the blueprint says it must not.
-				unknown["setting filters on "+be.Name+" (inserter filters are not simulated)"]++
+				if err := pasteFilter(b, be, &sp, unknown); err != nil {
+					return nil, nil, nil, shift, err
+				}
 			}
 		}
 		if be.Infinity != nil {
@@ -373,6 +374,10 @@ func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string
 			if sp.filter != 0 {
 				be.Filter = &blueprint.ItemFilter{Name: s.b.ItemName(sp.filter)}
 			}
+		case KindInserter:
+			if in := &s.ins[e.slot]; in.fmode != filterOff {
+				be.Extra = append(be.Extra, exportFilter(s.b, in)...)
+			}
 		case KindContainer:
 			if c := &s.chests[e.slot]; c.bar != c.n {
 				be.Extra = append(be.Extra, blueprint.Field{Key: "bar", Value: []byte(strconv.Itoa(int(c.bar)))})
@@ -389,6 +394,70 @@ func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string
 		bp.Entities = append(bp.Entities, be)
 	}
 	return bp, nil
+}
+
+// exportFilter writes an inserter's filter as the game does.
+func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
+	type filter struct {
+		Index int    `json:"index"`
+		Name  string `json:"name"`
+	}
+	list := []filter{}
+	for _, f := range in.filter {
+		if f != 0 {
+			list = append(list, filter{Index: len(list) + 1, Name: b.ItemName(f)})
+		}
+	}
+	raw, _ := json.Marshal(list)
+	out := blueprint.Fields{{Key: "use_filter", Value: []byte("true")}, {Key: "filters", Value: raw}}
+	if in.fmode == filterBlacklist {
+		out = append(out, blueprint.Field{Key: "filter_mode", Value: []byte(`"blacklist"`)})
+	}
+	return out
+}
+
+// pasteFilter reads an inserter's filter (use_filter on: filters, filter_mode) into
+// sp. What the simulation cannot honour (a filter by quality) goes to unknown.
+func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[string]int) error {
+	sp.FilterMode = "whitelist"
+	if v, ok := be.Extra.Get("filter_mode"); ok {
+		var mode string
+		if err := json.Unmarshal(v, &mode); err != nil || mode != "whitelist" && mode != "blacklist" {
+			return fmt.Errorf("entity %d (%s): filter_mode %.20q is not \"whitelist\" or \"blacklist\"", be.Number, be.Name, v)
+		}
+		sp.FilterMode = mode
+	}
+	v, ok := be.Extra.Get("filters")
+	if !ok {
+		return nil // on with no filters: a whitelist of nothing, as in the game
+	}
+	var list []struct {
+		Index      int    `json:"index"`
+		Name       string `json:"name"`
+		Quality    string `json:"quality"`
+		Comparator string `json:"comparator"`
+	}
+	if err := json.Unmarshal(v, &list); err != nil {
+		return fmt.Errorf("entity %d (%s): filters: %v", be.Number, be.Name, err)
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Index < list[j].Index })
+	for _, f := range list {
+		switch {
+		case f.Index < 1 || f.Index > MaxInserterFilters:
+			return fmt.Errorf("entity %d (%s): filter index %d is not between 1 and %d", be.Number, be.Name, f.Index, MaxInserterFilters)
+		case f.Name == "" || f.Quality != "" && f.Quality != "normal" || f.Comparator != "" && f.Comparator != "=":
+			unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
+		case b.RefusedItems[f.Name] != "":
+			unknown["item "+f.Name+" ("+b.RefusedItems[f.Name]+")"]++
+		default:
+			if _, known := b.ItemID(f.Name); !known {
+				unknown["item "+f.Name]++
+				continue
+			}
+			sp.Filters = append(sp.Filters, f.Name)
+		}
+	}
+	return nil
 }
 
 func prioName(p int8) string {

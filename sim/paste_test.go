@@ -241,13 +241,13 @@ func TestPasteUnknownRecipesAndItems(t *testing.T) {
 }
 
 // Settings the simulation does not carry are refused by name, not dropped: an
-// inserter's filters, circuit conditions, quality. With
+// inserter's filter by quality, circuit conditions, quality. With
 // --skip-unknown the entities are built without them and the paste says so.
 func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
 		{Number: 1, Name: "fast-inserter", Position: blueprint.Position{X: 128, Y: 128},
-			Extra: blueprint.Fields{{Key: "use_filter", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate"}]`)}}},
+			Extra: blueprint.Fields{{Key: "use_filter", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate","quality":"rare"}]`)}}},
 		{Number: 2, Name: "stone-furnace", Position: blueprint.Position{X: 2816, Y: 256}, Extra: blueprint.Fields{{Key: "bar", Value: raw("5")}}},
 		{Number: 3, Name: "inserter", Position: blueprint.Position{X: 640, Y: 128},
 			Extra: blueprint.Fields{{Key: "control_behavior", Value: raw(`{"circuit_enabled":true}`)}}},
@@ -261,7 +261,7 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	s := newTestSurface(t)
 	_, err = s.Paste(str, 0, 0, 0, 0)
 	for _, want := range []string{
-		"setting filters on fast-inserter (inserter filters are not simulated)",
+		"filters by quality on fast-inserter (quality is not simulated)",
 		"inventory limit (bar) on stone-furnace (only chests' limits are simulated)",
 		"circuit settings on inserter (circuit networks are not simulated)",
 		"assembling-machine-2 of quality rare (quality is not simulated)",

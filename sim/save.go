@@ -32,8 +32,8 @@ import (
 //	   machines, drills and labs, beacons, fluid entities and the contents of every
 //	   fluid box, rocket silos; free-slot lists for the new kinds; work counters of
 //	   machines, drills and labs in 1/100 work units (older saves: none of these, work × 100)
-//	6  chests keep their inventory limit, the slots inserters may fill (older saves:
-//	   every slot)
+//	6  chests keep their inventory limit, the slots inserters may fill, and inserters
+//	   their item filter (older saves: every slot, no filter)
 
 // SaveVersion is the save format this build writes.
 const SaveVersion = 6
@@ -354,7 +354,7 @@ func (s *Surface) encodeState(version uint32) []byte {
 	}
 	e.u(uint64(len(s.ins)))
 	for i := range s.ins {
-		s.encodeInserter(&e, int32(i))
+		s.encodeInserter(&e, int32(i), version)
 	}
 	e.u(uint64(len(s.crafters)))
 	for i := range s.crafters {
@@ -528,7 +528,7 @@ func (s *Surface) encodeSplitter(e *encoder, i int32) {
 	e.u(uint64(sp.toggle[1]))
 }
 
-func (s *Surface) encodeInserter(e *encoder, i int32) {
+func (s *Surface) encodeInserter(e *encoder, i int32, version uint32) {
 	in := &s.ins[i]
 	e.u(uint64(in.ent))
 	e.u(uint64(in.state))
@@ -536,6 +536,14 @@ func (s *Surface) encodeInserter(e *encoder, i int32) {
 	e.u(uint64(in.hand))
 	e.i(int64(in.handN))
 	encodeBurner(e, &in.fuel)
+	if version >= 6 && in.ent != 0 {
+		e.u(uint64(in.fmode))
+		if in.fmode != filterOff {
+			for _, f := range in.filter {
+				e.u(uint64(f))
+			}
+		}
+	}
 }
 
 func (s *Surface) encodeCrafter(e *encoder, i int32, version uint32) {
@@ -686,7 +694,7 @@ func (s *Surface) EntityHashes() map[uint32]uint64 {
 				s.encodeSplitter(&e, en.slot)
 			}
 		case KindInserter:
-			s.encodeInserter(&e, en.slot)
+			s.encodeInserter(&e, en.slot, SaveVersion)
 		case KindAssembler, KindFurnace, KindRocketSilo:
 			s.encodeCrafter(&e, en.slot, SaveVersion)
 		case KindDrill:

@@ -369,6 +369,10 @@ type BuildSpec struct {
 	// Bar limits a chest's inserters to its first Bar slots (the game's inventory
 	// limit, blueprint field "bar"); nil: no limit.
 	Bar *int32
+	// FilterMode is an inserter's filter: "" (none), "whitelist" (it picks up only
+	// Filters) or "blacklist" (anything but Filters); at most MaxInserterFilters items.
+	FilterMode string
+	Filters    []string
 }
 
 // InfinitySettings mirror the game's blueprint field infinity_settings.
@@ -452,6 +456,11 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 			}
 		}
 	}
+	if sp.FilterMode != "" || len(sp.Filters) > 0 {
+		if err := s.checkFilter(p, sp); err != nil {
+			return 0, err
+		}
+	}
 	if sp.Bar != nil {
 		if p.Kind != KindContainer {
 			return 0, fmt.Errorf("cannot build %s with an inventory limit: only chests have one", sp.Name)
@@ -498,7 +507,7 @@ func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
 	case KindSplitter:
 		e.slot = s.addSplitter(id, sp)
 	case KindInserter:
-		e.slot = s.addInserter(id, p)
+		e.slot = s.addInserter(id, p, sp)
 	case KindAssembler, KindFurnace, KindRocketSilo:
 		e.slot = s.addCrafter(id, pi, sp.Recipe)
 	case KindDrill:

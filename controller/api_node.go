@@ -96,7 +96,7 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	}
 	c.live.mu.Lock()
 	prev := c.live.leases[req.NodeId]
-	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges, health: req.Health}
 	for _, sh := range shards {
 		if sh.Role != pb.ShardRole_SHARD_ROLE_PRIMARY || sh.Error != "" {
 			continue

@@ -266,10 +266,12 @@ func fill(t *testing.T, path string) {
 // TestDiskFull runs n1 on a 3 MB tmpfs and fills it while its surfaces tick. n1
 // checkpoints rarely, so their input logs grow and soon need a page the disk
 // cannot give. a, with a synced standby on n2, must tick there within 5 s of
-// failing, with no confirmed tick lost; b, with no standby, is listed `failed:
-// disk full on n1` with a surface.failed event, and n1 is listed unhealthy and
-// takes no new surface; once the space is freed, b runs again by itself from
-// where it stood and n1 is healthy again.
+// failing, with no confirmed tick lost; b, with no standby, is reported failed
+// (a surface.failed event saying the disk is full) and moves live to n2 from
+// n1's copy, which keeps serving its state: it ticks there with no confirmed
+// tick lost, and the move's event says why. n1 is listed unhealthy and takes no
+// new surface while its disk is full, even with nothing left on it; once the
+// space is freed it is healthy again, and b keeps running on n2.
 func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -283,8 +285,11 @@ func TestDiskFull(t *testing.T) {
 	dumpOnFailure(t, c)
 	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
 	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
-	proctest.Eventually(t, 30*time.Second, "a placed on n1", func() bool { return faultSurfaceOf(t, c, "a").Primary == "n1" })
+	proctest.Eventually(t, 30*time.Second, "a and b placed on n1", func() bool {
+		return faultSurfaceOf(t, c, "a").Primary == "n1" && faultSurfaceOf(t, c, "b").Primary == "n1"
+	})
 	c.CLI("surface", "pin", "a", "--unpin") // the takeover must stay on n2
+	c.CLI("surface", "pin", "b", "--unpin") // b may move off n1
 	proctest.Eventually(t, 60*time.Second, "a synced on n2 and both surfaces past tick 200", func() bool {
 		a := faultSurfaceOf(t, c, "a")
 		return a.Replication != nil && len(a.Replication.Synced) == 1 && a.tick() > 200 && faultSurfaceOf(t, c, "b").tick() > 200
@@ -312,12 +317,32 @@ func TestDiskFull(t *testing.T) {
 	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
 		t.Errorf("no promotion event for a")
 	}
-	proctest.Eventually(t, 30*time.Second, "b listed as failed: disk full on n1", func() bool {
-		return listStatus(t, c)["b"] == "failed: disk full on n1"
-	})
 	proctest.Eventually(t, 10*time.Second, "a surface.failed event for b", func() bool {
 		return hasEvent(faultSurfaceOf(t, c, "b"), "surface.failed", "disk full")
 	})
+	var failed faultSurface
+	for _, e := range faultSurfaceOf(t, c, "b").Events {
+		if e.Kind == "surface.failed" {
+			t.Logf("b: %s", e.Message)
+		}
+	}
+	b := ticking(t, c, 30*time.Second, "b", "n2", before["b"])
+	t.Logf("b ticks on n2 %v after the disk filled (tick %d, confirmed %d; confirmed %d before the fill)",
+		time.Since(full).Round(time.Millisecond), b.tick(), b.confirmed(), before["b"])
+	if b.confirmed() < before["b"] {
+		t.Errorf("b lost confirmed ticks: %d before the disk filled, %d after the move", before["b"], b.confirmed())
+	}
+	if !hasEvent(b, "surface.moved", "disk full on n1") {
+		t.Errorf("no surface.moved event for b naming n1's full disk: %+v", b.Events)
+	}
+	failed = b
+	var fs syscall.Statfs_t
+	_ = syscall.Statfs(filepath.Join(dir, "n1"), &fs)
+	t.Logf("n1's disk after b moved: %d KiB free", fs.Bavail*uint64(fs.Bsize)>>10)
+	proctest.Eventually(t, 10*time.Second, "b listed as placed on n2", func() bool {
+		return strings.HasPrefix(listStatus(t, c)["b"], "placed")
+	})
+	// Nothing runs on n1 any more, but its disk is still full: it stays unhealthy.
 	if h := nodeHealthOf(t, c, "n1"); h != "disk full" {
 		t.Errorf("node n1's health with its disk full is %q, want \"disk full\"", h)
 	}
@@ -330,24 +355,17 @@ func TestDiskFull(t *testing.T) {
 	if p := faultSurfaceOf(t, c, "d").Primary; p != "n2" {
 		t.Errorf("new surface d was placed on %s, want n2 (n1's disk is full)", p)
 	}
-	stuck := faultSurfaceOf(t, c, "b")
-	if stuck.confirmed() < before["b"] {
-		t.Errorf("b's confirmed tick went back from %d to %d", before["b"], stuck.confirmed())
-	}
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	b := ticking(t, c, 60*time.Second, "b", "n1", stuck.tick())
-	t.Logf("b runs again %v after the space was freed (tick %d; confirmed %d when it failed)", time.Since(freed).Round(time.Millisecond), b.tick(), stuck.confirmed())
-	proctest.Eventually(t, 10*time.Second, "b listed as placed again", func() bool {
-		return strings.HasPrefix(listStatus(t, c)["b"], "placed")
-	})
-	if b.confirmed() < stuck.confirmed() {
-		t.Errorf("b lost confirmed ticks: %d when the disk filled, %d after it resumed", stuck.confirmed(), b.confirmed())
+	proctest.Eventually(t, 15*time.Second, "n1 healthy again", func() bool { return nodeHealthOf(t, c, "n1") == "" })
+	t.Logf("n1 healthy again %v after the space was freed", time.Since(freed).Round(time.Millisecond))
+	b = ticking(t, c, 10*time.Second, "b", "n2", failed.tick())
+	if b.confirmed() < failed.confirmed() {
+		t.Errorf("b's confirmed tick went back from %d to %d", failed.confirmed(), b.confirmed())
 	}
-	proctest.Eventually(t, 10*time.Second, "n1 healthy again", func() bool { return nodeHealthOf(t, c, "n1") == "" })
 }
 
 // nodeHealthOf is a node's health as `node list --json` shows it.

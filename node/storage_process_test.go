@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,6 +100,9 @@ func dumpOnFailure(t *testing.T, c *proctest.Cluster) {
 		out, _, _ := proctest.Run(t, bin, 10*time.Second, "surface", "list", "--controller", c.CtlAddr)
 		t.Logf("surface list:\n%s", out)
 		for _, p := range append([]*proctest.Process{c.Controller}, c.Nodes["n1"], c.Nodes["n2"]) {
+			if p == nil {
+				continue
+			}
 			lines := strings.Split(p.Log(), "\n")
 			t.Logf("--- %s (last lines)\n%s", p.Name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
 		}
@@ -365,6 +369,93 @@ func TestDiskFull(t *testing.T) {
 	b = ticking(t, c, 10*time.Second, "b", "n2", failed.tick())
 	if b.confirmed() < failed.confirmed() {
 		t.Errorf("b's confirmed tick went back from %d to %d", failed.confirmed(), b.confirmed())
+	}
+}
+
+// TestDiskFullDuringCheckpoint runs a one-node cluster on a 12 MB tmpfs with a
+// checkpoint every 60 ticks, and a surface whose checkpoint takes about 600 KB.
+// The disk is filled and then given back 128 KiB: enough for the input log's
+// next ticks, not for the next checkpoint, so the checkpoint write is what finds
+// no space. The surface is listed `failed: disk full on n1` with an event (there
+// is no other node to move it to), the node is unhealthy, and the shard's
+// directory holds no partial checkpoint or temporary file; once the space is
+// freed the node is healthy again and the surface resumes on n1 by itself, its
+// confirmed tick not gone back.
+func TestDiskFullDuringCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	mountTmpfs(t, filepath.Join(dir, "n1"), "12m")
+	c := proctest.StartCluster(t, bin, dir)
+	n1 := c.StartNode("n1", "--checkpoint-every", "60")
+	c.WaitNodes("n1")
+	dumpOnFailure(t, c)
+	c.CLI("surface", "create", "m", "--map", "megabase-full", "--replicas", "1")
+	ticking(t, c, 2*time.Minute, "m", "n1", 60) // past its first checkpoint after the initial one
+	shardDir := filepath.Join(dir, "n1", "shards", "m")
+	files := func() []string {
+		ents, err := os.ReadDir(shardDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	had := files()
+	before := faultSurfaceOf(t, c, "m")
+
+	filler := filepath.Join(dir, "n1", "filler")
+	fill(t, filler)
+	fi, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, max(0, fi.Size()-128<<10)); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Now()
+	proctest.Eventually(t, 60*time.Second, "m listed as failed: disk full on n1", func() bool {
+		return listStatus(t, c)["m"] == "failed: disk full on n1"
+	})
+	t.Logf("m failed %v after the disk filled", time.Since(full).Round(time.Millisecond))
+	logText := n1.Log()
+	if !regexp.MustCompile(`shard failed; it stops sequencing.*surface=m.*write a checkpoint: disk full`).MatchString(logText) {
+		lines := strings.Split(logText, "\n")
+		t.Fatalf("the disk was to fill on a checkpoint write; n1 logged:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
+	proctest.Eventually(t, 10*time.Second, "a surface.failed event for m", func() bool {
+		return hasEvent(faultSurfaceOf(t, c, "m"), "surface.failed", "disk full")
+	})
+	if h := nodeHealthOf(t, c, "n1"); h != "disk full" {
+		t.Errorf("node n1's health with its disk full is %q, want \"disk full\"", h)
+	}
+	if now := files(); !slices.Equal(now, had) {
+		t.Errorf("the failed checkpoint changed the shard's directory: %v before, %v after", had, now)
+	}
+	stuck := faultSurfaceOf(t, c, "m")
+	if stuck.confirmed() < before.confirmed() {
+		t.Errorf("m's confirmed tick went back from %d to %d", before.confirmed(), stuck.confirmed())
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	m := ticking(t, c, 60*time.Second, "m", "n1", stuck.tick())
+	t.Logf("m runs again on n1 %v after the space was freed (tick %d, confirmed %d; confirmed %d when it failed)",
+		time.Since(freed).Round(time.Millisecond), m.tick(), m.confirmed(), stuck.confirmed())
+	if m.confirmed() < stuck.confirmed() {
+		t.Errorf("m lost confirmed ticks: %d when it failed, %d after it resumed", stuck.confirmed(), m.confirmed())
+	}
+	proctest.Eventually(t, 15*time.Second, "n1 healthy and m placed again", func() bool {
+		return nodeHealthOf(t, c, "n1") == "" && strings.HasPrefix(listStatus(t, c)["m"], "placed")
+	})
+	if now := files(); !slices.Equal(now, had) {
+		t.Errorf("the shard's directory after the restart: %v, before the fill %v", now, had)
 	}
 }
 

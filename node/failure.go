@@ -22,9 +22,13 @@ import (
 //     the primary lost, and the controller promotes the synced one holding the
 //     most ticks. Nothing unconfirmed ever left the primary, so nothing is lost or
 //     sent twice.
+//   - Except on a full disk with no synced standby: then the failed primary keeps
+//     serving replication (its state stays readable), the node reports itself
+//     "disk full", and the leader moves the surface live to a healthy node.
 //   - The node retries by itself, with backoff: a primary nobody took over is
 //     reopened from its store (the log holds every durable tick), a copy that
-//     could not open is opened again. A full disk thus heals once there is room.
+//     could not open is opened again — after a full disk, only once a probe write
+//     fits. A full disk thus heals once there is room.
 
 const (
 	// firstRetry and maxRetry bound the backoff of reopening a failed copy.

@@ -75,20 +75,22 @@ func (n *Node) failureLoop(ctx context.Context) {
 				continue
 			}
 			err := h.sh.Stats().Err
-			full = full || errors.Is(err, shard.ErrDiskFull)
-			if h.role != pb.ShardRole_SHARD_ROLE_PRIMARY {
-				continue
-			}
 			if err != nil && h.failedEpoch != h.epoch+1 {
+				// A new failure (once per copy and epoch): a copy that failed
+				// earlier and still reports it does not mark the disk full again
+				// after a probe found room.
 				h.failedEpoch = h.epoch + 1
-				failed = append(failed, h)
+				full = full || errors.Is(err, shard.ErrDiskFull)
+				if h.role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+					failed = append(failed, h)
+				}
 			} else if err == nil && h.retries > 0 && now.Sub(h.startedAt) > healthyAfter {
 				h.retries = 0
 			}
 		}
 		wasFull := n.diskFull
 		n.mu.Unlock()
-		if full && !wasFull {
+		if full {
 			n.markDiskFull()
 		} else if wasFull && now.Sub(probed) >= spaceProbeEvery {
 			probed = now
@@ -211,7 +213,8 @@ func (n *Node) retryLater(h *hosted, a *pb.NodeAssignment, extra time.Duration) 
 }
 
 // retry reopens a failed copy. One that failed for want of space is reopened
-// only once a probe write fits (checked every spaceProbeEvery): until then a
+// only once the node's probe write fits (failureLoop, every spaceProbeEvery;
+// retry looks every spaceProbeEvery whether it did): until then a
 // failed primary keeps serving its state for a move, and reopening could only
 // fail again. A frozen primary (a handoff in progress) is left alone.
 func (n *Node) retry(h *hosted, epoch uint64) {
@@ -223,7 +226,7 @@ func (n *Node) retry(h *hosted, epoch uint64) {
 		return
 	}
 	full := sh != nil && errors.Is(sh.Stats().Err, shard.ErrDiskFull) || sh == nil && strings.HasPrefix(errText, "disk full:")
-	if full && !n.hasRoom() || sh != nil && sh.Frozen() {
+	if full && n.health() != "" || sh != nil && sh.Frozen() {
 		time.AfterFunc(spaceProbeEvery, func() { n.retry(h, epoch) })
 		return
 	}

@@ -373,10 +373,11 @@ func TestDiskFull(t *testing.T) {
 }
 
 // TestDiskFullDuringCheckpoint runs a one-node cluster on a 12 MB tmpfs with a
-// checkpoint every 60 ticks, and a surface whose checkpoint takes about 600 KB.
-// The disk is filled and then given back 128 KiB: enough for the input log's
-// next ticks, not for the next checkpoint, so the checkpoint write is what finds
-// no space. The surface is listed `failed: disk full on n1` with an event (there
+// checkpoint every 300 ticks, and a surface whose checkpoint takes about 600 KB.
+// Soon after the surface starts (its store holds only the initial checkpoint, so
+// the next one needs new pages: none were freed yet) the disk is filled and then
+// given back 128 KiB: enough for the input log's next ticks, not for the
+// checkpoint at tick 300, so the checkpoint write is what finds no space. The surface is listed `failed: disk full on n1` with an event (there
 // is no other node to move it to), the node is unhealthy, and the shard's
 // directory holds no partial checkpoint or temporary file; once the space is
 // freed the node is healthy again and the surface resumes on n1 by itself, its
@@ -388,11 +389,11 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	mountTmpfs(t, filepath.Join(dir, "n1"), "12m")
 	c := proctest.StartCluster(t, bin, dir)
-	n1 := c.StartNode("n1", "--checkpoint-every", "60")
+	n1 := c.StartNode("n1", "--checkpoint-every", "300")
 	c.WaitNodes("n1")
 	dumpOnFailure(t, c)
 	c.CLI("surface", "create", "m", "--map", "megabase-full", "--replicas", "1")
-	ticking(t, c, 2*time.Minute, "m", "n1", 60) // past its first checkpoint after the initial one
+	ticking(t, c, 2*time.Minute, "m", "n1", 0)
 	shardDir := filepath.Join(dir, "n1", "shards", "m")
 	files := func() []string {
 		ents, err := os.ReadDir(shardDir)
@@ -418,6 +419,9 @@ func TestDiskFullDuringCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := time.Now()
+	if tk := faultSurfaceOf(t, c, "m").tick(); tk >= 290 {
+		t.Fatalf("the disk filled at tick %d, too close to the checkpoint at tick 300 to be sure it is what fails", tk)
+	}
 	proctest.Eventually(t, 60*time.Second, "m listed as failed: disk full on n1", func() bool {
 		return listStatus(t, c)["m"] == "failed: disk full on n1"
 	})

@@ -27,7 +27,7 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 		if len(a.GetSynced()) > 0 {
 			msg += fmt.Sprintf("; a synced standby (%s) takes over from the last confirmed tick, nothing confirmed is lost", strings.Join(a.GetSynced(), ", "))
 		} else if strings.HasPrefix(c.Error, "disk full:") {
-			msg += fmt.Sprintf("; no synced standby: it moves to a healthy node from %s's copy, which keeps serving it (from tick %d, nothing confirmed is lost), or resumes on %s once it has room", c.Node, c.ConfirmedTick, c.Node)
+			msg += fmt.Sprintf("; no synced standby: it moves live to a healthy node from %s's copy, which keeps serving it (every tick up to %d, the confirmed one, goes along), or resumes on %s once it has room", c.Node, c.ConfirmedTick, c.Node)
 		} else {
 			msg += fmt.Sprintf("; no synced standby: the surface waits for %s to recover (ticks after %d that were not confirmed are run again)", c.Node, c.ConfirmedTick)
 		}

@@ -257,16 +257,21 @@ func (c *Controller) liveNode(n *pb.Node, live map[string]lease) *pb.Node {
 		for _, sh := range l.shards {
 			out.Shards = append(out.Shards, proto.Clone(sh).(*pb.ShardStats))
 		}
-		out.Health = nodeHealth(l.shards)
+		out.Health = l.nodeHealth()
 	}
 	return out
 }
 
-// nodeHealth is what makes a node unhealthy in its last heartbeat, or "": a copy
-// that cannot write because the node's disk is full. Such a node takes no new
-// copies until its shards write again.
-func nodeHealth(shards []*pb.ShardStats) string {
-	for _, sh := range shards {
+// nodeHealth is what makes a node unhealthy in its last heartbeat, or "": its
+// disk is full, as the node itself reports (it keeps reporting it after the
+// copies that failed moved away, until a probe write fits), or a copy that
+// cannot write because the disk is full. Such a node takes no new copies, and
+// its primaries without a synced standby move off it (scheduler).
+func (l lease) nodeHealth() string {
+	if l.health != "" {
+		return l.health
+	}
+	for _, sh := range l.shards {
 		if strings.HasPrefix(sh.Error, "disk full:") {
 			return "disk full"
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -96,7 +97,7 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	}
 	c.live.mu.Lock()
 	prev := c.live.leases[req.NodeId]
-	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges}
+	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges, health: validHealth(req.Health)}
 	for _, sh := range shards {
 		if sh.Role != pb.ShardRole_SHARD_ROLE_PRIMARY || sh.Error != "" {
 			continue
@@ -162,4 +163,16 @@ func (a *nodeAPI) RefuseAssignment(ctx context.Context, req *pb.RefuseAssignment
 		return nil, err
 	}
 	return &pb.RefuseAssignmentResponse{Index: res.Index}, nil
+}
+
+// validHealth is a node's reported health as the leader keeps it: short, one line.
+func validHealth(h string) string {
+	h = strings.TrimSpace(h)
+	if i := strings.IndexAny(h, "\r\n"); i >= 0 {
+		h = h[:i]
+	}
+	if len(h) > 100 {
+		h = h[:100]
+	}
+	return h
 }

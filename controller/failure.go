@@ -14,8 +14,9 @@ import (
 // applyShardFailed records a node's report that its copy of a surface failed (a
 // damaged store, a full disk) as a surface.failed event. It changes no
 // assignment: a failed primary stops replicating, so its synced standbys report
-// it lost and the usual promotion moves the surface (see DESIGN.md, "Damaged
-// storage and full disks").
+// it lost and the usual promotion moves the surface; one on a full disk without
+// a synced standby keeps serving its state, and the scheduler moves it live to
+// a healthy node (see DESIGN.md, "Damaged storage and full disks").
 func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) (codes.Code, string) {
 	sf := s.surfaces[c.Surface]
 	if sf == nil {
@@ -25,6 +26,8 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 	if a := sf.GetAssignment(); c.Role == "primary" && a.GetPrimary() == c.Node {
 		if len(a.GetSynced()) > 0 {
 			msg += fmt.Sprintf("; a synced standby (%s) takes over from the last confirmed tick, nothing confirmed is lost", strings.Join(a.GetSynced(), ", "))
+		} else if strings.HasPrefix(c.Error, "disk full:") {
+			msg += fmt.Sprintf("; no synced standby: it moves live to a healthy node from %s's copy, which keeps serving it (every tick up to %d, the confirmed one, goes along), or resumes on %s once it has room", c.Node, c.ConfirmedTick, c.Node)
 		} else {
 			msg += fmt.Sprintf("; no synced standby: the surface waits for %s to recover (ticks after %d that were not confirmed are run again)", c.Node, c.ConfirmedTick)
 		}

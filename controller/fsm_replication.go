@@ -240,12 +240,12 @@ func (s *state) applyMoveSurface(index uint64, now int64, c *pb.MoveSurfaceCmd) 
 		na.HandoffTo = ""
 		out = s.setAssignment(out, na, index)
 	}
-	out.Migration = &pb.Migration{Target: c.Target, StartedUnixMs: now, StartIndex: index}
-	s.surfaces[c.Surface] = out
 	reason := c.Reason
 	if reason == "" {
 		reason = "operator request"
 	}
+	out.Migration = &pb.Migration{Target: c.Target, StartedUnixMs: now, StartIndex: index, Reason: reason}
+	s.surfaces[c.Surface] = out
 	s.event(index, now, "surface.move_started", c.Surface, fmt.Sprintf("surface %s: moving from %s to %s (%s); the target catches up as a standby first",
 		c.Surface, a.Primary, c.Target, reason))
 	return codes.OK, ""
@@ -321,8 +321,11 @@ func (s *state) applyCompleteHandoff(index uint64, now int64, c *pb.CompleteHand
 	// synced standby (first), unless its node is being drained.
 	// A surface without standbys (replicas 1) keeps none: the old primary is then
 	// neither a standby nor in the set that confirms the new primary's ticks.
+	// Nor does it when the move left a full disk: it could not write a tick there.
+	why := moveWhy(sf.GetMigration().GetReason(), target)
+	leftFull := strings.HasPrefix(why, "disk full")
 	var standbys, synced []string
-	if n := s.nodes[old]; n != nil && !n.Cordoned && activeRefusal(sf, old, now) == "" {
+	if n := s.nodes[old]; n != nil && !n.Cordoned && !leftFull && activeRefusal(sf, old, now) == "" {
 		standbys = []string{old}
 	}
 	for _, x := range a.Standbys {
@@ -349,8 +352,11 @@ func (s *state) applyCompleteHandoff(index uint64, now int64, c *pb.CompleteHand
 		mv.StartedUnixMs = m.StartedUnixMs
 	}
 	out.LastMove, out.Migration = mv, nil
-	s.event(index, now, "surface.moved", c.Surface, fmt.Sprintf("surface %s epoch %d: moved from %s to %s; %s stopped after tick %d and %s continues after it",
-		c.Surface, index, old, target, old, c.Tick, target))
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	s.event(index, now, "surface.moved", c.Surface, fmt.Sprintf("surface %s epoch %d: moved from %s to %s%s; %s stopped after tick %d and %s continues after it",
+		c.Surface, index, old, target, why, old, c.Tick, target))
 	return codes.OK, ""
 }
 
@@ -461,4 +467,13 @@ func nextAssignment(old *pb.Assignment, primary string, standbys []string, index
 func underReplicated(sf *pb.Surface) bool {
 	a := sf.GetAssignment()
 	return a.GetPrimary() != "" && len(a.GetSynced()) < int(max(sf.Replicas, 1))-1
+}
+
+// moveWhy is why a move was started, from its recorded reason: the scheduler's
+// "moving to N (WHY)" gives WHY ("disk full on n1", "n1 is cordoned").
+func moveWhy(reason, target string) string {
+	if in, ok := strings.CutPrefix(reason, "moving to "+target+" ("); ok && strings.HasSuffix(in, ")") {
+		return strings.TrimSuffix(in, ")")
+	}
+	return reason
 }

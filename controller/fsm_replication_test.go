@@ -310,3 +310,46 @@ func regProc(id, proc string) *pb.Command {
 	cmd.GetRegisterNode().Node.Process = proc
 	return cmd
 }
+
+// TestFSMLiveMoveOffFullDisk: the scheduler moves a primary off a node whose disk
+// is full. The old primary is not kept as a standby (it could not write a tick
+// there), and the move's events say why it moved.
+func TestFSMLiveMoveOffFullDisk(t *testing.T) {
+	t.Parallel()
+	f := NewFSM(nil)
+	for _, cmd := range replBase() {
+		if res := applyCmd(t, f, cmd); res.Code != 0 {
+			t.Fatalf("setup: %v", res)
+		}
+	}
+	apply := func(op any) *pb.ClusterState {
+		t.Helper()
+		if res := applyCmd(t, f, c(op)); res.Code != 0 {
+			t.Fatalf("%T: %v (%s)", op, codes.Code(res.Code), res.Message)
+		}
+		return stateOf(f)
+	}
+	s := apply(&pb.MoveSurfaceCmd{Surface: "nauvis", Target: "n3", Reason: "moving to n3 (disk full on n1)"})
+	if r := nauvis(s).Migration.GetReason(); r != "moving to n3 (disk full on n1)" {
+		t.Fatalf("migration reason %q", r)
+	}
+	if e := lastEvent(s); e.Kind != "surface.move_started" || !strings.Contains(e.Message, "disk full on n1") {
+		t.Fatalf("event %v", e)
+	}
+	e1 := nauvis(s).Assignment.Epoch
+	apply(&pb.BeginHandoffCmd{Surface: "nauvis", Epoch: e1, Target: "n3"})
+	s = apply(&pb.CompleteHandoffCmd{Surface: "nauvis", Node: "n1", Epoch: e1, Tick: 500})
+	a := nauvis(s).Assignment
+	if a.Primary != "n3" || slices.Contains(a.Standbys, "n1") || slices.Contains(a.Synced, "n1") {
+		t.Fatalf("after moving off n1's full disk: %v; n1 must not stay a standby", a)
+	}
+	if !slices.Equal(a.Standbys, []string{"n2"}) || !slices.Equal(a.Synced, []string{"n2"}) {
+		t.Fatalf("the other synced standby should stay: %v", a)
+	}
+	if e := lastEvent(s); e.Kind != "surface.moved" || !strings.Contains(e.Message, "moved from n1 to n3 (disk full on n1)") {
+		t.Fatalf("event %v", e)
+	}
+	if diff := cmp.Diff(stateOf(f), stateOf(roundTrip(t, f)), protocmp.Transform()); diff != "" {
+		t.Fatal(diff)
+	}
+}

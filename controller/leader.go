@@ -45,6 +45,8 @@ type lease struct {
 	lastBeat     time.Time
 	shards       []*pb.ShardStats
 	bridges      []*pb.BridgeEndStats
+	// health is the node's own report of its health ("" or "disk full").
+	health string
 }
 
 func newLiveState() *liveState {
@@ -338,7 +340,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 			ID: n.Id, Up: n.Status == pb.NodeStatus_NODE_STATUS_UP, Cordoned: n.Cordoned,
 			MaxSurfaces: int(n.GetCapacity().GetMaxSurfaces()), Cores: int(n.GetCapacity().GetCores()),
 			Bundles: n.Bundles, BundleNames: bundleNames, // read-only in the scheduler
-			Unhealthy: nodeHealth(live[n.Id].shards),
+			Unhealthy: live[n.Id].nodeHealth(),
 		})
 		if !n.BundlesFixed && len(uploaded) > 0 {
 			// The node fetches any bundle the cluster has.

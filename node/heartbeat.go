@@ -42,7 +42,7 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		sent := n.cfg.Now()
-		req := &pb.HeartbeatRequest{NodeId: n.id, Shards: n.shardStats(), Bridges: n.bridgeStats()}
+		req := &pb.HeartbeatRequest{NodeId: n.id, Shards: n.shardStats(), Bridges: n.bridgeStats(), Health: n.health()}
 		actx, cancel := context.WithTimeout(ctx, every)
 		var res *pb.HeartbeatResponse
 		err := n.ctl.Node(actx, func(ctx context.Context, c pb.NodeServiceClient) error {

@@ -160,6 +160,10 @@ type Node struct {
 	lastIndex uint64
 	// leaseUntil is when the primaries must stop sequencing without a heartbeat.
 	leaseUntil time.Time
+	// diskFull is set when a copy here failed to write for want of space, and
+	// cleared once a probe write in the data dir succeeds (failure.go). The
+	// heartbeat reports it as the node's health.
+	diskFull bool
 }
 
 // hosted is one surface this node holds a copy of, and what it does for it. Its

@@ -160,13 +160,25 @@ func (n *Node) step(h *hosted, a *pb.NodeAssignment) {
 	h.restart = false
 	n.mu.Unlock()
 	primary := a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY
+	n.mu.Lock()
+	serving := sh != nil && !restart && servesFailed(h, a)
+	n.mu.Unlock()
 	switch {
-	case restart && cur == a, sh != nil && sh.Stats().Err != nil:
-		// A failed copy's retry (failure.go), or a new assignment for a failed
-		// copy: reopen it from its store in the role asked for.
+	case restart && cur != nil && cur.Epoch == a.Epoch, sh != nil && sh.Stats().Err != nil && !serving && (!primary || cur == nil || cur.Epoch != a.Epoch || cur.Role != a.Role):
+		// A failed copy's retry (failure.go), or a new assignment (epoch or
+		// role) for a failed copy: reopen it from its store in the role asked
+		// for. The same assignment sent again (every update carries them all)
+		// leaves it to its retry: reopening a failed primary at its last durable
+		// tick while its synced standby waits to take over would make that
+		// standby's copy, which holds later ticks, start over.
 		n.log.Info("reopening the surface after a failure", "surface", h.name, "role", roleWord(a.Role))
 		n.teardown(h)
 		n.start(h, a)
+	case sh != nil && sh.Stats().Err != nil && !serving:
+		// The same assignment again for a failed primary: its retry reopens it.
+		n.mu.Lock()
+		h.asg = a
+		n.mu.Unlock()
 	case sh == nil:
 		if cur != nil && cur.Epoch == a.Epoch && cur.Role == a.Role {
 			return // this start already failed or was refused
@@ -248,6 +260,7 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 		n.mu.Lock()
 		h.err = failureText(err)
 		n.mu.Unlock()
+		n.markDiskFull()
 		n.log.Error("cannot start surface: disk full; retrying", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		n.retryLater(h, a, 0)
 		return

@@ -428,7 +428,11 @@ func (n *Node) checkReplicas(ctx context.Context, h *hosted) {
 			drop = append(drop, &pb.DroppedStandby{Node: s, Reason: why})
 			continue
 		}
-		if !isSynced && r.Connected && !r.CatchingUp && r.AckedTick >= confirmed && r.AckedTick+syncLagTicks >= executed {
+		// A failed primary (kept serving on a full disk, see failure.go) reports
+		// no new synced standby: it is left by a live move, and a synced standby
+		// would stop the scheduler from starting one while nothing promotes it
+		// (its stream never ends).
+		if !isSynced && r.Connected && !r.CatchingUp && r.AckedTick >= confirmed && r.AckedTick+syncLagTicks >= executed && sh.Stats().Err == nil {
 			synced = append(synced, s)
 		}
 	}

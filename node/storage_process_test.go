@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,6 +100,9 @@ func dumpOnFailure(t *testing.T, c *proctest.Cluster) {
 		out, _, _ := proctest.Run(t, bin, 10*time.Second, "surface", "list", "--controller", c.CtlAddr)
 		t.Logf("surface list:\n%s", out)
 		for _, p := range append([]*proctest.Process{c.Controller}, c.Nodes["n1"], c.Nodes["n2"]) {
+			if p == nil {
+				continue
+			}
 			lines := strings.Split(p.Log(), "\n")
 			t.Logf("--- %s (last lines)\n%s", p.Name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
 		}
@@ -266,10 +270,12 @@ func fill(t *testing.T, path string) {
 // TestDiskFull runs n1 on a 3 MB tmpfs and fills it while its surfaces tick. n1
 // checkpoints rarely, so their input logs grow and soon need a page the disk
 // cannot give. a, with a synced standby on n2, must tick there within 5 s of
-// failing, with no confirmed tick lost; b, with no standby, is listed `failed:
-// disk full on n1` with a surface.failed event, and n1 is listed unhealthy and
-// takes no new surface; once the space is freed, b runs again by itself from
-// where it stood and n1 is healthy again.
+// failing, with no confirmed tick lost; b, with no standby, is reported failed
+// (a surface.failed event saying the disk is full) and moves live to n2 from
+// n1's copy, which keeps serving its state: it ticks there with no confirmed
+// tick lost, and the move's event says why. n1 is listed unhealthy and takes no
+// new surface while its disk is full, even with nothing left on it; once the
+// space is freed it is healthy again, and b keeps running on n2.
 func TestDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -283,8 +289,11 @@ func TestDiskFull(t *testing.T) {
 	dumpOnFailure(t, c)
 	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
 	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
-	proctest.Eventually(t, 30*time.Second, "a placed on n1", func() bool { return faultSurfaceOf(t, c, "a").Primary == "n1" })
+	proctest.Eventually(t, 30*time.Second, "a and b placed on n1", func() bool {
+		return faultSurfaceOf(t, c, "a").Primary == "n1" && faultSurfaceOf(t, c, "b").Primary == "n1"
+	})
 	c.CLI("surface", "pin", "a", "--unpin") // the takeover must stay on n2
+	c.CLI("surface", "pin", "b", "--unpin") // b may move off n1
 	proctest.Eventually(t, 60*time.Second, "a synced on n2 and both surfaces past tick 200", func() bool {
 		a := faultSurfaceOf(t, c, "a")
 		return a.Replication != nil && len(a.Replication.Synced) == 1 && a.tick() > 200 && faultSurfaceOf(t, c, "b").tick() > 200
@@ -312,12 +321,32 @@ func TestDiskFull(t *testing.T) {
 	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
 		t.Errorf("no promotion event for a")
 	}
-	proctest.Eventually(t, 30*time.Second, "b listed as failed: disk full on n1", func() bool {
-		return listStatus(t, c)["b"] == "failed: disk full on n1"
-	})
 	proctest.Eventually(t, 10*time.Second, "a surface.failed event for b", func() bool {
 		return hasEvent(faultSurfaceOf(t, c, "b"), "surface.failed", "disk full")
 	})
+	var failed faultSurface
+	for _, e := range faultSurfaceOf(t, c, "b").Events {
+		if e.Kind == "surface.failed" {
+			t.Logf("b: %s", e.Message)
+		}
+	}
+	b := ticking(t, c, 30*time.Second, "b", "n2", before["b"])
+	t.Logf("b ticks on n2 %v after the disk filled (tick %d, confirmed %d; confirmed %d before the fill)",
+		time.Since(full).Round(time.Millisecond), b.tick(), b.confirmed(), before["b"])
+	if b.confirmed() < before["b"] {
+		t.Errorf("b lost confirmed ticks: %d before the disk filled, %d after the move", before["b"], b.confirmed())
+	}
+	if !hasEvent(b, "surface.moved", "disk full on n1") {
+		t.Errorf("no surface.moved event for b naming n1's full disk: %+v", b.Events)
+	}
+	failed = b
+	var fs syscall.Statfs_t
+	_ = syscall.Statfs(filepath.Join(dir, "n1"), &fs)
+	t.Logf("n1's disk after b moved: %d KiB free", fs.Bavail*uint64(fs.Bsize)>>10)
+	proctest.Eventually(t, 10*time.Second, "b listed as placed on n2", func() bool {
+		return strings.HasPrefix(listStatus(t, c)["b"], "placed")
+	})
+	// Nothing runs on n1 any more, but its disk is still full: it stays unhealthy.
 	if h := nodeHealthOf(t, c, "n1"); h != "disk full" {
 		t.Errorf("node n1's health with its disk full is %q, want \"disk full\"", h)
 	}
@@ -330,24 +359,108 @@ func TestDiskFull(t *testing.T) {
 	if p := faultSurfaceOf(t, c, "d").Primary; p != "n2" {
 		t.Errorf("new surface d was placed on %s, want n2 (n1's disk is full)", p)
 	}
-	stuck := faultSurfaceOf(t, c, "b")
-	if stuck.confirmed() < before["b"] {
-		t.Errorf("b's confirmed tick went back from %d to %d", before["b"], stuck.confirmed())
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	freed := time.Now()
+	proctest.Eventually(t, 15*time.Second, "n1 healthy again", func() bool { return nodeHealthOf(t, c, "n1") == "" })
+	t.Logf("n1 healthy again %v after the space was freed", time.Since(freed).Round(time.Millisecond))
+	b = ticking(t, c, 10*time.Second, "b", "n2", failed.tick())
+	if b.confirmed() < failed.confirmed() {
+		t.Errorf("b's confirmed tick went back from %d to %d", failed.confirmed(), b.confirmed())
+	}
+}
+
+// TestDiskFullDuringCheckpoint runs a one-node cluster on a 12 MB tmpfs with a
+// checkpoint every 300 ticks, and a surface whose checkpoint takes about 600 KB.
+// Soon after the surface starts (its store holds only the initial checkpoint, so
+// the next one needs new pages: none were freed yet) the disk is filled and then
+// given back 128 KiB: enough for the input log's next ticks, not for the
+// checkpoint at tick 300, so the checkpoint write is what finds no space. The surface is listed `failed: disk full on n1` with an event (there
+// is no other node to move it to), the node is unhealthy, and the shard's
+// directory holds no partial checkpoint or temporary file; once the space is
+// freed the node is healthy again and the surface resumes on n1 by itself, its
+// confirmed tick not gone back.
+func TestDiskFullDuringCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	mountTmpfs(t, filepath.Join(dir, "n1"), "12m")
+	c := proctest.StartCluster(t, bin, dir)
+	n1 := c.StartNode("n1", "--checkpoint-every", "300")
+	c.WaitNodes("n1")
+	dumpOnFailure(t, c)
+	c.CLI("surface", "create", "m", "--map", "megabase-full", "--replicas", "1")
+	ticking(t, c, 2*time.Minute, "m", "n1", 0)
+	shardDir := filepath.Join(dir, "n1", "shards", "m")
+	files := func() []string {
+		ents, err := os.ReadDir(shardDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	had := files()
+	before := faultSurfaceOf(t, c, "m")
+
+	filler := filepath.Join(dir, "n1", "filler")
+	fill(t, filler)
+	fi, err := os.Stat(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filler, max(0, fi.Size()-128<<10)); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Now()
+	if tk := faultSurfaceOf(t, c, "m").tick(); tk >= 290 {
+		t.Fatalf("the disk filled at tick %d, too close to the checkpoint at tick 300 to be sure it is what fails", tk)
+	}
+	proctest.Eventually(t, 60*time.Second, "m listed as failed: disk full on n1", func() bool {
+		return listStatus(t, c)["m"] == "failed: disk full on n1"
+	})
+	t.Logf("m failed %v after the disk filled", time.Since(full).Round(time.Millisecond))
+	logText := n1.Log()
+	if !regexp.MustCompile(`shard failed; it stops sequencing.*surface=m.*write a checkpoint: disk full`).MatchString(logText) {
+		lines := strings.Split(logText, "\n")
+		t.Fatalf("the disk was to fill on a checkpoint write; n1 logged:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
+	proctest.Eventually(t, 10*time.Second, "a surface.failed event for m", func() bool {
+		return hasEvent(faultSurfaceOf(t, c, "m"), "surface.failed", "disk full")
+	})
+	if h := nodeHealthOf(t, c, "n1"); h != "disk full" {
+		t.Errorf("node n1's health with its disk full is %q, want \"disk full\"", h)
+	}
+	if now := files(); !slices.Equal(now, had) {
+		t.Errorf("the failed checkpoint changed the shard's directory: %v before, %v after", had, now)
+	}
+	stuck := faultSurfaceOf(t, c, "m")
+	if stuck.confirmed() < before.confirmed() {
+		t.Errorf("m's confirmed tick went back from %d to %d", before.confirmed(), stuck.confirmed())
 	}
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	b := ticking(t, c, 60*time.Second, "b", "n1", stuck.tick())
-	t.Logf("b runs again %v after the space was freed (tick %d; confirmed %d when it failed)", time.Since(freed).Round(time.Millisecond), b.tick(), stuck.confirmed())
-	proctest.Eventually(t, 10*time.Second, "b listed as placed again", func() bool {
-		return strings.HasPrefix(listStatus(t, c)["b"], "placed")
-	})
-	if b.confirmed() < stuck.confirmed() {
-		t.Errorf("b lost confirmed ticks: %d when the disk filled, %d after it resumed", stuck.confirmed(), b.confirmed())
+	m := ticking(t, c, 60*time.Second, "m", "n1", stuck.tick())
+	t.Logf("m runs again on n1 %v after the space was freed (tick %d, confirmed %d; confirmed %d when it failed)",
+		time.Since(freed).Round(time.Millisecond), m.tick(), m.confirmed(), stuck.confirmed())
+	if m.confirmed() < stuck.confirmed() {
+		t.Errorf("m lost confirmed ticks: %d when it failed, %d after it resumed", stuck.confirmed(), m.confirmed())
 	}
-	proctest.Eventually(t, 10*time.Second, "n1 healthy again", func() bool { return nodeHealthOf(t, c, "n1") == "" })
+	proctest.Eventually(t, 15*time.Second, "n1 healthy and m placed again", func() bool {
+		return nodeHealthOf(t, c, "n1") == "" && strings.HasPrefix(listStatus(t, c)["m"], "placed")
+	})
+	if now := files(); !slices.Equal(now, had) {
+		t.Errorf("the shard's directory after the restart: %v, before the fill %v", now, had)
+	}
 }
 
 // nodeHealthOf is a node's health as `node list --json` shows it.

@@ -32,8 +32,10 @@ type Node struct {
 	// BundleNames names bundle hashes for messages (read-only, may be shared).
 	BundleNames map[string]string
 	// Unhealthy says why the node should take no new copies (its disk is full);
-	// "" = healthy. The copies it has stay: a failed primary's synced standby takes
-	// over through promotion, and the node resumes the others once it has room.
+	// "" = healthy. A primary there with a synced standby stays (if it fails, the
+	// standby takes over through promotion); one without moves live to a healthy
+	// node (a failed primary keeps serving its state for that), or stays until the
+	// node has room again when no node can take it.
 	Unhealthy string
 }
 
@@ -310,6 +312,11 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 		leave := ""
 		if r := exclusion(loads[cur], s, nil); r != "" {
 			leave = r
+		} else if u := unhealthy(loads, cur); u != "" && !syncedUp(s, loads) {
+			// Its disk is full: the primary has failed or soon will, and no synced
+			// standby can be promoted. A failed primary keeps serving its state,
+			// so a copy on a healthy node catches up from it and takes over.
+			leave = u + " on " + cur
 		} else if s.Pin != "" && s.Pin != cur {
 			leave = "pinned to " + s.Pin
 		}
@@ -410,6 +417,27 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 	}
 	c.Reason = strings.Join(reasons, "; ")
 	return c, true
+}
+
+// unhealthy is why node id should take no copies ("disk full"), or "".
+func unhealthy(loads map[string]*nodeLoad, id string) string {
+	if l := loads[id]; l != nil {
+		return l.node.Unhealthy
+	}
+	return ""
+}
+
+// syncedUp reports whether s has a synced standby on an up node, which a
+// failed primary's surface is promoted to instead of moving.
+func syncedUp(s *Surface, loads map[string]*nodeLoad) bool {
+	for _, id := range s.Synced {
+		if id != s.Primary && slices.Contains(s.Standbys, id) {
+			if l := loads[id]; l != nil && l.node.Up {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sameSet(a, b []string) bool {

@@ -27,11 +27,26 @@ func TestSchedule(t *testing.T) {
 			want:  []Change{{Surface: "b", Assign: true, Primary: "n2", Reason: "placed primary on n2"}},
 		},
 		{
-			name: "an unhealthy node takes no new copy but keeps its own",
+			name: "an unhealthy node takes no new copy, and its primary without a synced standby moves to a healthy node",
 			state: State{Nodes: []Node{up("n1"), {ID: "n2", Up: true, Unhealthy: "disk full"}, up("n3")}, Surfaces: []Surface{
 				{Name: "a", Replicas: 1, Primary: "n2", Epoch: 4, TickCostUS: 100}, {Name: "b", Replicas: 2, Primary: "n1", Epoch: 5},
 				{Name: "c", Replicas: 1, Primary: "n3", Epoch: 6, TickCostUS: 5000}}},
-			want: []Change{{Surface: "b", ExpectedEpoch: 5, Assign: true, Primary: "n1", Standbys: []string{"n3"}, Reason: "standbys [n3]"}},
+			want: []Change{
+				{Surface: "a", ExpectedEpoch: 4, Migrate: "n1", Reason: "moving to n1 (disk full on n2)"},
+				{Surface: "b", ExpectedEpoch: 5, Assign: true, Primary: "n1", Standbys: []string{"n3"}, Reason: "standbys [n3]"},
+			},
+		},
+		{
+			name: "a primary on an unhealthy node with a synced standby stays: if it fails, the standby is promoted",
+			state: State{Nodes: []Node{up("n1"), {ID: "n2", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Primary: "n2", Standbys: []string{"n1"}, Synced: []string{"n1"}, Epoch: 4}}},
+		},
+		{
+			name: "a primary on an unhealthy node waits there when no healthy node can take it",
+			state: State{Nodes: []Node{{ID: "n1", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{
+				{Name: "a", Replicas: 1, Primary: "n1", Epoch: 4}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 4}},
+			errHas: "cannot move off n1 (disk full on n1): n1 already hosts a copy",
 		},
 		{
 			name:   "no healthy node: placement says why",

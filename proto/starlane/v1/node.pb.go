@@ -961,7 +961,12 @@ type HeartbeatRequest struct {
 	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	Shards []*ShardStats          `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
 	// bridges reports the bridge ends this node runs.
-	Bridges       []*BridgeEndStats `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	Bridges []*BridgeEndStats `protobuf:"bytes,3,rep,name=bridges,proto3" json:"bridges,omitempty"`
+	// health is "" for a healthy node, or why it should take no new copies, as the
+	// node itself finds it ("disk full": a write of a copy here failed for want of
+	// space and the data dir has no room yet). It outlives the copies that failed:
+	// a node whose surfaces moved away keeps reporting it until a write succeeds.
+	Health        string `protobuf:"bytes,50,opt,name=health,proto3" json:"health,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1015,6 +1020,13 @@ func (x *HeartbeatRequest) GetBridges() []*BridgeEndStats {
 		return x.Bridges
 	}
 	return nil
+}
+
+func (x *HeartbeatRequest) GetHealth() string {
+	if x != nil {
+		return x.Health
+	}
+	return ""
 }
 
 type HeartbeatResponse struct {
@@ -1654,11 +1666,12 @@ const file_starlane_v1_node_proto_rawDesc = "" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\rR\x13heartbeatIntervalMs\x12 \n" +
 	"\flease_ttl_ms\x18\x03 \x01(\rR\n" +
 	"leaseTtlMs\x12\x14\n" +
-	"\x05index\x18\x04 \x01(\x04R\x05index\"\x93\x01\n" +
+	"\x05index\x18\x04 \x01(\x04R\x05index\"\xab\x01\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12/\n" +
 	"\x06shards\x18\x02 \x03(\v2\x17.starlane.v1.ShardStatsR\x06shards\x125\n" +
-	"\abridges\x18\x03 \x03(\v2\x1b.starlane.v1.BridgeEndStatsR\abridges\"K\n" +
+	"\abridges\x18\x03 \x03(\v2\x1b.starlane.v1.BridgeEndStatsR\abridges\x12\x16\n" +
+	"\x06health\x182 \x01(\tR\x06health\"K\n" +
 	"\x11HeartbeatResponse\x12 \n" +
 	"\flease_ttl_ms\x18\x01 \x01(\rR\n" +
 	"leaseTtlMs\x12\x14\n" +

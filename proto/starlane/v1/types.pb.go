@@ -1169,6 +1169,8 @@ type Migration struct {
 	LastError string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	// handoff_unix_ms is when the current handoff was asked for.
 	HandoffUnixMs int64 `protobuf:"varint,6,opt,name=handoff_unix_ms,json=handoffUnixMs,proto3" json:"handoff_unix_ms,omitempty"`
+	// reason is why the move was started ("operator request", "disk full on n1").
+	Reason        string `protobuf:"bytes,50,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1243,6 +1245,13 @@ func (x *Migration) GetHandoffUnixMs() int64 {
 		return x.HandoffUnixMs
 	}
 	return 0
+}
+
+func (x *Migration) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 // Move is the record of the last completed migration of a surface.
@@ -2769,7 +2778,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"handoff_to\x18\a \x01(\tR\thandoffTo\x12\x1d\n" +
 	"\n" +
-	"start_tick\x18\b \x01(\x04R\tstartTick\"\xcf\x01\n" +
+	"start_tick\x18\b \x01(\x04R\tstartTick\"\xe7\x01\n" +
 	"\tMigration\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12&\n" +
 	"\x0fstarted_unix_ms\x18\x02 \x01(\x03R\rstartedUnixMs\x12\x1f\n" +
@@ -2778,7 +2787,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\battempts\x18\x04 \x01(\rR\battempts\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x05 \x01(\tR\tlastError\x12&\n" +
-	"\x0fhandoff_unix_ms\x18\x06 \x01(\x03R\rhandoffUnixMs\"\xc0\x01\n" +
+	"\x0fhandoff_unix_ms\x18\x06 \x01(\x03R\rhandoffUnixMs\x12\x16\n" +
+	"\x06reason\x182 \x01(\tR\x06reason\"\xc0\x01\n" +
 	"\x04Move\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +

@@ -30,13 +30,19 @@ import (
 // Then, over a second window of the same length (so that scraping every 100 ms
 // does not count in the CPU figures), it reports the lag in ticks: each surface's
 // executed tick (starlane_shard_tick) is sampled every 100 ms; at sample i, taken
-// at time t_i, the surface's lag is max over its samples j <= i of
-// (tick_j + 60*(t_i - t_j)) - tick_i, that is how many ticks it is behind a 60 UPS
-// wall clock started at its most advanced point of the window so far (a surface
-// that keeps up, or catches up after a stall, is at 0). lag-p99-ticks is the 99th
-// percentile of every surface's lag over every sample after the first,
-// lag-max-ticks the largest. The resolution is about one tick: the gauge moves
-// once a tick and the sample time is when the node answered.
+// at time t_i, the surface's lag is floor(max over its samples j <= i of
+// (tick_j + 60*(t_i - t_j))) - tick_i: the whole ticks a 60 UPS wall clock,
+// started at the surface's most advanced point of the window so far, has made due
+// and the surface has not executed (a surface that keeps its schedule, or catches
+// up after a stall, is at 0). lag-p99-ticks is the 99th percentile of every
+// surface's lag over every sample after the first, lag-max-ticks the largest;
+// a sample's time is the midpoint of its request. The node reads its gauges at
+// some moment between the request and its answer: lag-p99-high-ticks takes the
+// least favourable of those moments (the request's send time for the anchor, its
+// answer's for the sample) and is at least the p99, lag-p99-low-ticks the most
+// favourable ones and is at most the p99. lag-scrape-p50-ms and lag-scrape-max-ms
+// are the requests' times: one slow request as an anchor moves the high bound up
+// by 0.06 ticks per ms it took, so the bounds mean something on a quiet machine.
 //
 // STARLANE_BENCH_BRIDGES=1 adds a bridge between every pair of surfaces (N/2
 // bridges) and reports the items they move (bridge-end-items/s counts each item at
@@ -206,7 +212,7 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 	if inputs && scrape(b, metrics, "starlane_shard_players{") != float64(n) {
 		b.Fatalf("%v of %d bots were connected at the end of the window: it was not steady", scrape(b, metrics, "starlane_shard_players{"), n)
 	}
-	lagP99, lagMax := tickLag(b, metrics, window)
+	lag := tickLag(b, metrics, window)
 	ticks := z.ticks - a.ticks
 	b.ReportMetric((z.cpu-a.cpu)/ticks*1000, "node-cpu-ms/surface-tick")
 	b.ReportMetric(((z.cpu-a.cpu)-(z.sim-a.sim))/ticks*1000, "overhead-ms/surface-tick")
@@ -216,8 +222,12 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 	b.ReportMetric(load, "loadavg")
 	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
 	b.ReportMetric(float64(count(b, metrics, "starlane_shard_ups{")), "running")
-	b.ReportMetric(lagP99, "lag-p99-ticks")
-	b.ReportMetric(lagMax, "lag-max-ticks")
+	b.ReportMetric(lag.p99, "lag-p99-ticks")
+	b.ReportMetric(lag.most, "lag-max-ticks")
+	b.ReportMetric(lag.p99High, "lag-p99-high-ticks")
+	b.ReportMetric(lag.p99Low, "lag-p99-low-ticks")
+	b.ReportMetric(lag.scrapeP50, "lag-scrape-p50-ms")
+	b.ReportMetric(lag.slow, "lag-scrape-max-ms")
 	if bridges > 0 {
 		b.ReportMetric(float64(bridges), "bridges")
 		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")
@@ -268,43 +278,69 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 	}
 }
 
-// tickLag samples every surface's executed tick every 100 ms for d and returns the
-// 99th percentile and the largest of their lags behind a 60 UPS wall clock (see
-// BenchmarkNodeDensity).
-func tickLag(tb testing.TB, url string, d time.Duration) (p99, most float64) {
-	best := map[string]float64{} // max(tick_j - 60*t_j) over the samples so far
-	var lags []float64
+// lagStats are the lag figures of BenchmarkNodeDensity, in ticks.
+type lagStats struct {
+	p99, most       float64 // samples taken at the midpoint of their request
+	p99High, p99Low float64 // bounds of p99
+	scrapeP50, slow float64 // the requests' time, median and slowest, in ms
+}
+
+// tickLag samples every surface's executed tick every 100 ms for d and returns
+// the 99th percentile and the largest of their lags behind a 60 UPS wall clock
+// (see BenchmarkNodeDensity). The node reads the gauges at some moment between
+// sending a request and receiving the answer: the midpoint is the estimate;
+// taking the send time for the anchor and the receipt for the sample bounds each
+// lag from above, the other way round from below.
+func tickLag(tb testing.TB, url string, d time.Duration) lagStats {
+	// For each way of timing a sample (midpoint, high, low): the anchor and
+	// sample times' offsets from the send time, as fractions of the request's time.
+	ways := [3][2]float64{{0.5, 0.5}, {0, 1}, {1, 0}}
+	var best [3]map[string]float64 // max(tick_j - 60*t_j) so far
+	var lags [3][]float64
+	for w := range best {
+		best[w] = map[string]float64{}
+	}
+	var took []float64
 	start := time.Now()
 	for first := true; time.Since(start) < d; first = false {
-		ticks, at := surfaceTicks(tb, url)
-		t := at.Sub(start).Seconds()
+		ticks, sent, got := surfaceTicks(tb, url)
+		took = append(took, float64(got.Sub(sent).Microseconds())/1000)
+		ts, tr := sent.Sub(start).Seconds(), got.Sub(start).Seconds()
 		for s, tick := range ticks {
-			v := tick - 60*t
-			b, seen := best[s]
-			if !seen || v > b {
-				best[s], b = v, v
-			}
-			if !first && seen {
-				lags = append(lags, b-v)
+			_, seen := best[0][s]
+			for w, way := range ways {
+				anchor, at := ts+way[0]*(tr-ts), ts+way[1]*(tr-ts)
+				if v := tick - 60*anchor; !seen || v > best[w][s] {
+					best[w][s] = v
+				}
+				if !first && seen {
+					lags[w] = append(lags[w], max(0, math.Floor(best[w][s]+60*at-tick+1e-9)))
+				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if len(lags) == 0 {
+	if len(lags[0]) == 0 {
 		tb.Fatal("no lag samples")
 	}
-	slices.Sort(lags)
-	return lags[int(math.Ceil(float64(len(lags))*0.99))-1], lags[len(lags)-1]
+	p99 := func(v []float64) float64 {
+		slices.Sort(v)
+		return v[int(math.Ceil(float64(len(v))*0.99))-1]
+	}
+	r := lagStats{p99: p99(lags[0]), most: lags[0][len(lags[0])-1], p99High: p99(lags[1]), p99Low: p99(lags[2])}
+	slices.Sort(took)
+	r.scrapeP50, r.slow = took[len(took)/2], took[len(took)-1]
+	return r
 }
 
-// surfaceTicks returns every surface's starlane_shard_tick at url and when the
-// node answered.
-func surfaceTicks(tb testing.TB, url string) (map[string]float64, time.Time) {
+// surfaceTicks returns every surface's starlane_shard_tick at url, when the
+// request was sent and when its answer was read.
+func surfaceTicks(tb testing.TB, url string) (map[string]float64, time.Time, time.Time) {
+	sent := time.Now()
 	resp, err := http.Get(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	at := time.Now()
 	defer resp.Body.Close()
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
@@ -322,7 +358,7 @@ func surfaceTicks(tb testing.TB, url string) (map[string]float64, time.Time) {
 		v, _ := strconv.ParseFloat(val, 64)
 		out[name] = v
 	}
-	return out, at
+	return out, sent, time.Now()
 }
 
 // durableSurface rebuilds a stopped shard's surface at its last durable tick from

@@ -22,6 +22,8 @@ import (
 // own CPU per tick (sim-ms/tick-*) and the standby node's CPU per tick
 // (standby-node-cpu-ms/tick) are reported alongside. Both nodes have every other
 // cost in all phases (they are up, heartbeating); n2 runs nothing but the standby.
+// With STARLANE_BENCH_OLD_BIN set it runs the same with that binary first (an
+// older build), so both appear side by side in one run.
 //
 //	go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
 //	STARLANE_BENCH_MAP=megabase-10k go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
@@ -30,15 +32,23 @@ func BenchmarkStandbyCost(b *testing.B) {
 	if v := os.Getenv("STARLANE_BENCH_MAP"); v != "" {
 		mapName = v
 	}
-	for i := 0; i < b.N; i++ {
-		standbyCostRun(b, mapName)
+	builds := [][2]string{{"new", bin}}
+	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
+		builds = [][2]string{{"old", old}, {"new", bin}}
+	}
+	for _, bd := range builds {
+		b.Run(bd[0], func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				standbyCostRun(b, bd[1], mapName)
+			}
+		})
 	}
 }
 
-func standbyCostRun(b *testing.B, mapName string) {
+func standbyCostRun(b *testing.B, binary, mapName string) {
 	const window = 10 * time.Second
 	dir := b.TempDir()
-	c := proctest.StartCluster(b, bin, dir, "--log-level", "warn")
+	c := proctest.StartCluster(b, binary, dir, "--log-level", "warn")
 	met := map[string]string{}
 	for _, n := range []string{"n1", "n2"} {
 		met[n] = freeAddr(b)

@@ -2,28 +2,67 @@ package node_test
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/starlane/starlane/shard"
+	"github.com/starlane/starlane/sim"
 )
 
 // BenchmarkNodeDensity runs one controller and one node process with N idle
 // surfaces (STARLANE_BENCH_DENSITY, default "1,100"; map STARLANE_BENCH_MAP,
 // default outpost) and reports the node's CPU per surface-tick beyond the
 // simulations' own CPU (overhead-ms/surface-tick), the total, and the slowest
-// surface's UPS over a steady window. STARLANE_BENCH_BRIDGES=1 adds a bridge
-// between every pair of surfaces (N/2 bridges) and reports the items they move
-// (bridge-end-items/s counts each item at both ends: sent and acknowledged,
-// delivered). With STARLANE_BENCH_OLD_BIN set it runs the
-// same with that binary first (an older build), so both appear side by side in
-// one run; STARLANE_BENCH_NODE_PROFILE=FILE saves a CPU profile of the node.
+// surface's UPS over a steady window.
+//
+// Then, over a second window of the same length (so that scraping every 100 ms
+// does not count in the CPU figures), it reports the lag in ticks: each surface's
+// executed tick (starlane_shard_tick) is sampled every 100 ms; at sample i, taken
+// at time t_i, the surface's lag is floor(max over its samples j <= i of
+// (tick_j + 60*(t_i - t_j))) - tick_i: the whole ticks a 60 UPS wall clock,
+// started at the surface's most advanced point of the window so far, has made due
+// and the surface has not executed (a surface that keeps its schedule, or catches
+// up after a stall, is at 0). lag-p99-ticks is the 99th percentile of every
+// surface's lag over every sample after the first, lag-max-ticks the largest;
+// a sample's time is the midpoint of its request. The node reads its gauges at
+// some moment between the request and its answer: lag-p99-high-ticks takes the
+// least favourable of those moments (the request's send time for the anchor, its
+// answer's for the sample) and is at least the p99, lag-p99-low-ticks the most
+// favourable ones and is at most the p99. lag-scrape-p50-ms and lag-scrape-max-ms
+// are the requests' times: one slow request as an anchor moves the high bound up
+// by 0.06 ticks per ms it took, so the bounds mean something on a quiet machine.
+//
+// STARLANE_BENCH_BRIDGES=1 adds a bridge between every pair of surfaces (N/2
+// bridges) and reports the items they move (bridge-end-items/s counts each item at
+// both ends: sent and acknowledged, delivered); at the end the node is stopped
+// cleanly and every pair's stores are read back: what the sender's export port
+// moved must equal what the receiver's import port was delivered plus what is in
+// flight (the sender's outbox entries above the receiver's mark), item by item,
+// or the benchmark fails (bridge-items-lost reports the difference, 0;
+// bridge-items-checked what the export ports moved in all).
+//
+// STARLANE_BENCH_INPUTS=1 also runs one `starlane bot` process per surface
+// acting every tick (--act-every 1), so that the window has player inputs on every
+// surface-tick it can (stopped after both windows; the benchmark fails if one is
+// not connected at the end of a window or reports a desync); actions/surface-tick
+// reports how many were sent. The bots' own CPU is in their processes, not the
+// node's.
+//
+// With STARLANE_BENCH_OLD_BIN set it runs the same with that binary first (an
+// older build), so both appear side by side in one run;
+// STARLANE_BENCH_NODE_PROFILE=FILE saves a CPU profile of the node.
 //
 //	go test ./node/ -run '^$' -bench NodeDensity -benchtime 1x
 func BenchmarkNodeDensity(b *testing.B) {
@@ -39,21 +78,29 @@ func BenchmarkNodeDensity(b *testing.B) {
 	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
 		builds = [][2]string{{"old", old}, {"new", bin}}
 	}
+	inputs := os.Getenv("STARLANE_BENCH_INPUTS") != ""
+	suffix := ""
+	if inputs {
+		suffix = "/inputs"
+	}
 	for _, c := range strings.Split(counts, ",") {
 		var n int
 		fmt.Sscan(c, &n)
 		for _, bd := range builds {
-			b.Run(fmt.Sprintf("%s/surfaces=%d", bd[0], n), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/surfaces=%d%s", bd[0], n, suffix), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					densityRun(b, bd[1], n, mapName)
+					densityRun(b, bd[1], n, mapName, inputs)
 				}
 			})
 		}
 	}
 }
 
-func densityRun(b *testing.B, binary string, n int, mapName string) {
-	const window = 10 * time.Second
+func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool) {
+	const (
+		window = 10 * time.Second
+		settle = 3 * time.Second
+	)
 	dir := b.TempDir()
 	ctl, raft, node, met := freeAddr(b), freeAddr(b), freeAddr(b), freeAddr(b)
 	var cmds []*exec.Cmd
@@ -67,10 +114,16 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 		cmds = append(cmds, cmd)
 		return cmd
 	}
+	stop := func(cmd *exec.Cmd) error {
+		if cmd.ProcessState != nil {
+			return nil // stopped already
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		return cmd.Wait()
+	}
 	defer func() {
 		for i := len(cmds) - 1; i >= 0; i-- {
-			cmds[i].Process.Signal(syscall.SIGTERM)
-			cmds[i].Wait()
+			stop(cmds[i])
 		}
 	}()
 	start("controller", "controller", "--data-dir", filepath.Join(dir, "c"), "--bind", ctl, "--raft-bind", raft, "--bootstrap", "--join-token", "bench-token", "--log-level", "warn")
@@ -106,7 +159,36 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second)
+	var bots []*exec.Cmd
+	var botOut []*bytes.Buffer
+	if inputs {
+		// The bots run until they are stopped after the windows (an hour at
+		// most), however long all of them take to join.
+		ticks := 3600 * 60
+		for i := range n {
+			bot := exec.Command(binary, "bot", "--controller", ctl, "--node", node, "--surface", fmt.Sprintf("s%03d", i), "--count", "1",
+				"--act-every", "1", "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
+			var out bytes.Buffer
+			bot.Stdout = &out
+			logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("bot%03d.log", i)))
+			bot.Stderr = logf
+			if err := bot.Start(); err != nil {
+				b.Fatal(err)
+			}
+			cmds = append(cmds, bot)
+			bots, botOut = append(bots, bot), append(botOut, &out)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for scrape(b, metrics, "starlane_shard_players{") < float64(n) {
+			if time.Now().After(deadline) {
+				b.Fatalf("only %v of %d bots joined within 2 minutes", scrape(b, metrics, "starlane_shard_players{"), n)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		time.Sleep(settle)
+	} else {
+		time.Sleep(2 * time.Second)
+	}
 	var prof chan error
 	if path := os.Getenv("STARLANE_BENCH_NODE_PROFILE"); path != "" {
 		prof = make(chan error, 1)
@@ -129,6 +211,10 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 			b.Fatal(err)
 		}
 	}
+	if inputs && scrape(b, metrics, "starlane_shard_players{") != float64(n) {
+		b.Fatalf("%v of %d bots were connected at the end of the window: it was not steady", scrape(b, metrics, "starlane_shard_players{"), n)
+	}
+	lag := tickLag(b, metrics, window)
 	ticks := z.ticks - a.ticks
 	b.ReportMetric((z.cpu-a.cpu)/ticks*1000, "node-cpu-ms/surface-tick")
 	b.ReportMetric(((z.cpu-a.cpu)-(z.sim-a.sim))/ticks*1000, "overhead-ms/surface-tick")
@@ -138,11 +224,212 @@ func densityRun(b *testing.B, binary string, n int, mapName string) {
 	b.ReportMetric(load, "loadavg")
 	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
 	b.ReportMetric(float64(count(b, metrics, "starlane_shard_ups{")), "running")
+	b.ReportMetric(lag.p99, "lag-p99-ticks")
+	b.ReportMetric(lag.most, "lag-max-ticks")
+	b.ReportMetric(lag.p99High, "lag-p99-high-ticks")
+	b.ReportMetric(lag.p99Low, "lag-p99-low-ticks")
+	b.ReportMetric(lag.scrapeP50, "lag-scrape-p50-ms")
+	b.ReportMetric(lag.slow, "lag-scrape-max-ms")
 	if bridges > 0 {
 		b.ReportMetric(float64(bridges), "bridges")
 		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")
 	}
-	_ = nodeCmd
+	if inputs {
+		if p := scrape(b, metrics, "starlane_shard_players{"); p != float64(n) {
+			b.Fatalf("%v of %d bots were connected at the end of the lag window", p, n)
+		}
+		var actions, ticks float64
+		for i, bot := range bots {
+			// Stopped, a bot prints what it did and exits with an error: it ran
+			// fewer ticks than asked.
+			stop(bot)
+			var r botJSON
+			if err := json.Unmarshal(botOut[i].Bytes(), &r); err != nil || r.Desyncs != 0 {
+				b.Fatalf("bot for s%03d: %v: %s", i, err, botOut[i].String())
+			}
+			actions += float64(r.Actions)
+			ticks += float64(r.Ticks)
+		}
+		b.ReportMetric(actions/ticks, "actions/surface-tick")
+	}
+	if bridges > 0 {
+		// A clean stop: every store holds its whole log, up to its last tick.
+		if err := stop(nodeCmd); err != nil {
+			b.Fatalf("node stop: %v", err)
+		}
+		var lost, moved int64
+		for i := 0; i+1 < n; i += 2 {
+			from := durableSurface(b, filepath.Join(dir, "n", "shards", fmt.Sprintf("s%03d", i), "shard.db"))
+			to := durableSurface(b, filepath.Join(dir, "n", "shards", fmt.Sprintf("s%03d", i+1), "shard.db"))
+			out, _, _ := from.BridgePort("out")
+			exported, _ := from.BridgeCounts(out)
+			for _, k := range exported {
+				moved += k
+			}
+			if d := bridgeImbalance(b, from, to); len(d) > 0 {
+				b.Errorf("bridge s%03d:out -> s%03d:in: items exported minus delivered minus in flight: %v (lost if positive, duplicated if negative)", i, i+1, d)
+				for _, v := range d {
+					lost += v
+				}
+			}
+		}
+		b.ReportMetric(float64(moved), "bridge-items-checked")
+		b.ReportMetric(float64(lost), "bridge-items-lost")
+	}
+}
+
+// lagStats are the lag figures of BenchmarkNodeDensity, in ticks.
+type lagStats struct {
+	p99, most       float64 // samples taken at the midpoint of their request
+	p99High, p99Low float64 // bounds of p99
+	scrapeP50, slow float64 // the requests' time, median and slowest, in ms
+}
+
+// tickLag samples every surface's executed tick every 100 ms for d and returns
+// the 99th percentile and the largest of their lags behind a 60 UPS wall clock
+// (see BenchmarkNodeDensity). The node reads the gauges at some moment between
+// sending a request and receiving the answer: the midpoint is the estimate;
+// taking the send time for the anchor and the receipt for the sample bounds each
+// lag from above, the other way round from below.
+func tickLag(tb testing.TB, url string, d time.Duration) lagStats {
+	// For each way of timing a sample (midpoint, high, low): the anchor and
+	// sample times' offsets from the send time, as fractions of the request's time.
+	ways := [3][2]float64{{0.5, 0.5}, {0, 1}, {1, 0}}
+	var best [3]map[string]float64 // max(tick_j - 60*t_j) so far
+	var lags [3][]float64
+	for w := range best {
+		best[w] = map[string]float64{}
+	}
+	var took []float64
+	start := time.Now()
+	for first := true; time.Since(start) < d; first = false {
+		ticks, sent, got := surfaceTicks(tb, url)
+		took = append(took, float64(got.Sub(sent).Microseconds())/1000)
+		ts, tr := sent.Sub(start).Seconds(), got.Sub(start).Seconds()
+		for s, tick := range ticks {
+			_, seen := best[0][s]
+			for w, way := range ways {
+				anchor, at := ts+way[0]*(tr-ts), ts+way[1]*(tr-ts)
+				if v := tick - 60*anchor; !seen || v > best[w][s] {
+					best[w][s] = v
+				}
+				if !first && seen {
+					lags[w] = append(lags[w], max(0, math.Floor(best[w][s]+60*at-tick+1e-9)))
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(lags[0]) == 0 {
+		tb.Fatal("no lag samples")
+	}
+	p99 := func(v []float64) float64 {
+		slices.Sort(v)
+		return v[int(math.Ceil(float64(len(v))*0.99))-1]
+	}
+	r := lagStats{p99: p99(lags[0]), most: lags[0][len(lags[0])-1], p99High: p99(lags[1]), p99Low: p99(lags[2])}
+	slices.Sort(took)
+	r.scrapeP50, r.slow = took[len(took)/2], took[len(took)-1]
+	return r
+}
+
+// surfaceTicks returns every surface's starlane_shard_tick at url, when the
+// request was sent and when its answer was read.
+func surfaceTicks(tb testing.TB, url string) (map[string]float64, time.Time, time.Time) {
+	sent := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, `starlane_shard_tick{surface="`)
+		if !ok {
+			continue
+		}
+		name, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(val, 64)
+		out[name] = v
+	}
+	return out, sent, time.Now()
+}
+
+// durableSurface rebuilds a stopped shard's surface at its last durable tick from
+// its store (its newest checkpoint and the log after it), the way a restart would.
+func durableSurface(tb testing.TB, path string) *sim.Surface {
+	tb.Helper()
+	st, err := shard.OpenStore(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer st.Close()
+	_, last, _ := st.LogRange()
+	cp, err := st.LatestCheckpoint(^uint64(0))
+	if err != nil || cp == nil {
+		tb.Fatalf("%s: no checkpoint: %v", path, err)
+	}
+	s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(cp.Data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if last > cp.Tick {
+		err = st.Batches(cp.Tick+1, last, func(b shard.Batch) error {
+			if b.PrevHash != s.Hash() {
+				return fmt.Errorf("tick %d does not follow the state", b.Tick)
+			}
+			s.Step(b.Inputs)
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+	}
+	return s
+}
+
+// bridgeImbalance returns, per item, what from's export port "out" moved minus
+// what to's import port "in" was delivered minus what is in flight (from's outbox
+// entries above to's mark for from's space); only the items where that is not 0.
+// to's import port takes deliveries from this bridge only.
+func bridgeImbalance(tb testing.TB, from, to *sim.Surface) map[string]int64 {
+	out, _, err := from.BridgePort("out")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in, _, err := to.BridgePort("in")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := map[string]int64{}
+	exported, _ := from.BridgeCounts(out)
+	for item, k := range exported {
+		d[item] += k
+	}
+	delivered, _ := to.BridgeCounts(in)
+	for item, k := range delivered {
+		d[item] -= k
+	}
+	space, _ := from.BridgePortSpace(out)
+	hwm, _ := to.BridgeImportMark(space)
+	from.BridgeOutbox(out, 0, func(seq, _ uint64, item string, k int32) bool {
+		if seq > hwm {
+			d[item] -= int64(k)
+		}
+		return true
+	})
+	for item, k := range d {
+		if k == 0 {
+			delete(d, item)
+		}
+	}
+	return d
 }
 
 // count returns how many samples start with prefix.

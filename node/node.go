@@ -361,7 +361,7 @@ func New(cfg Config) (*Node, error) {
 		Metrics: bridge.NewMetrics(cfg.Metrics), Now: cfg.Now})
 	pb.RegisterBridgeServiceServer(n.grpc, n.bridges.server)
 	n.replMet = replica.NewMetrics(cfg.Metrics)
-	n.repl = replica.NewServer(replica.Config{Node: n.id, Logger: n.log, Metrics: n.replMet, Now: cfg.Now, HashEvery: cfg.HashEvery})
+	n.repl = replica.NewServer(replica.Config{Node: n.id, Logger: n.log, Metrics: n.replMet, Now: cfg.Now, HashEvery: cfg.HashEvery, IdleDelay: idleCommitDelay})
 	pb.RegisterReplicationServiceServer(n.grpc, n.repl)
 	ok = true
 	return n, nil

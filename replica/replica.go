@@ -34,6 +34,11 @@ type Config struct {
 	MaxTicks int
 	// Keepalive is how often an idle primary tells its standbys it is alive (200ms).
 	Keepalive time.Duration
+	// IdleDelay is how long ticks without inputs on a surface no player or bridge
+	// watches may wait to be sent to its standbys with later ones (0: each is sent at
+	// once). Such ticks wait as long for the node's group commit, so their
+	// confirmation is no later for it; a freeze (handoff) sends them at once.
+	IdleDelay time.Duration
 	// AwaitPrimary is how long a Follow stream naming a surface this node does not
 	// serve yet, or a newer epoch than its shard's, waits for that promotion to land
 	// before it is refused (500ms).

@@ -51,17 +51,25 @@ func shardConfig(dir string, tamperAt uint64) shard.Config {
 }
 
 type rig struct {
-	t       *testing.T
-	primary *shard.Shard
-	src     *Source
-	met     *Metrics
-	addr    string
-	srv     *grpc.Server
-	conns   []*grpc.ClientConn
-	mu      sync.Mutex
+	t *testing.T
+	// lostAfter is the standbys' LostAfter (300ms when 0).
+	lostAfter time.Duration
+	primary   *shard.Shard
+	src       *Source
+	met       *Metrics
+	addr      string
+	srv       *grpc.Server
+	conns     []*grpc.ClientConn
+	mu        sync.Mutex
 }
 
 func newRig(t *testing.T, standbys ...string) *rig {
+	t.Helper()
+	return newRigWith(t, Config{Node: "n1", HashEvery: 30}, standbys...)
+}
+
+// newRigWith is newRig with the primary's replication config (Metrics is set here).
+func newRigWith(t *testing.T, cfg Config, standbys ...string) *rig {
 	t.Helper()
 	p, err := shard.Open(shardConfig(t.TempDir(), 0))
 	if err != nil {
@@ -70,7 +78,8 @@ func newRig(t *testing.T, standbys ...string) *rig {
 	p.SetStandbys(standbys)
 	p.Start()
 	r := &rig{t: t, primary: p, met: NewMetrics(nil)}
-	server := NewServer(Config{Node: "n1", Metrics: r.met, HashEvery: 30})
+	cfg.Metrics = r.met
+	server := NewServer(cfg)
 	r.src = server.Add("nauvis", p, standbys)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,8 +118,12 @@ func (r *rig) standby(node, dir string, hot bool, tamperAt uint64, onLost func(e
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	lost := r.lostAfter
+	if lost == 0 {
+		lost = 300 * time.Millisecond
+	}
 	f := NewFollower(FollowerConfig{Config: Config{Node: node}, Surface: "nauvis", Shard: sb, Dial: r.dial,
-		LostAfter: 300 * time.Millisecond, OnLost: onLost})
+		LostAfter: lost, OnLost: onLost})
 	f.Update("n1", r.addr, r.primary.Epoch())
 	r.t.Cleanup(func() { f.Stop(); sb.Stop() })
 	return sb, f
@@ -169,6 +182,44 @@ func TestStandbyFollowsAndTakesOver(t *testing.T) {
 				t.Fatalf("player table on the standby: %v %v", ids, err)
 			}
 		})
+	}
+}
+
+// An idle surface (no inputs, no player or bridge watching) sends its ticks to its
+// standbys a few times a second instead of once a tick, and a handoff does not wait
+// for the held ticks: the freeze sends them at once.
+func TestIdleTicksGoToStandbysInBatches(t *testing.T) {
+	t.Parallel()
+	const hold = time.Second
+	r := newRigWith(t, Config{Node: "n1", HashEvery: 30, IdleDelay: hold, Keepalive: 200 * time.Millisecond}, "n2")
+	r.lostAfter = 3 * time.Second
+	sb, _ := r.standby("n2", t.TempDir(), true, 0, nil)
+	waitFor(t, 10*time.Second, "confirmation through the standby", func() bool { return r.primary.Confirmed() > 60 })
+
+	// Count the standby's position changes over three seconds (180 ticks).
+	seen, last := 0, uint64(0)
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if pos, _, _ := sb.Position(); pos != last {
+			seen, last = seen+1, pos
+		}
+	}
+	if seen > 8 || seen < 2 {
+		t.Errorf("the standby's copy moved %d times in 3 s with ticks held up to %v: want a few batches, not one a tick", seen, hold)
+	}
+
+	// Right after a batch the next one would wait about a second; a handoff must not.
+	pos, _, _ := sb.Position()
+	waitFor(t, 5*time.Second, "the next batch", func() bool { p, _, _ := sb.Position(); return p != pos })
+	began := time.Now()
+	tick, _, err := r.src.Handoff(context.Background(), "n2", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > hold/2 {
+		t.Errorf("the handoff took %v: it waited for the held ticks instead of sending them", took)
+	}
+	if p, _, _ := sb.Position(); p < tick {
+		t.Errorf("the handoff returned tick %d with the standby at %d", tick, p)
 	}
 }
 

@@ -403,12 +403,35 @@ func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h 
 	if cp != nil {
 		lastCkpt = cp.Tick
 	}
+	// held are executed ticks not sent yet: quiet ones (no inputs, nothing watching)
+	// wait up to IdleDelay from the first, so that an idle surface's standbys get a
+	// few messages a second instead of one per tick.
+	var (
+		held     []shard.Record
+		heldFrom time.Time
+	)
 	for {
-		rctx, rcancel := context.WithTimeout(ctx, cfg.Keepalive)
-		recs, err := sh.ReadExecuted(rctx, next, cfg.MaxTicks)
+		wait := cfg.Keepalive
+		if len(held) > 0 {
+			wait = max(cfg.IdleDelay-cfg.Now().Sub(heldFrom), time.Millisecond)
+		}
+		rctx, rcancel := context.WithTimeout(ctx, wait)
+		recs, err := sh.ReadExecuted(rctx, next, cfg.MaxTicks-len(held))
 		rcancel()
 		switch {
 		case err == nil:
+			next = recs[len(recs)-1].Tick + 1
+			if len(held) == 0 {
+				heldFrom = cfg.Now()
+			}
+			held = append(held, recs...)
+			if cfg.IdleDelay > 0 && len(held) < cfg.MaxTicks && cfg.Now().Sub(heldFrom) < cfg.IdleDelay && quiet(recs) && !sh.Watched() && !sh.Frozen() {
+				continue
+			}
+		case len(held) > 0 && (errors.Is(err, shard.ErrFrozen) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil):
+			// Held long enough, or a handoff waits: send them.
+		case errors.Is(err, shard.ErrFrozen):
+			continue
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			// Idle (frozen, fenced or slow): tell the standby the primary is alive.
 			if err := send(&pb.FollowResponse{Msg: &pb.FollowResponse_Ticks{Ticks: &pb.ReplicaTicks{ConfirmedTick: sh.Confirmed()}}}); err != nil {
@@ -433,6 +456,7 @@ func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h 
 		default:
 			return status.Errorf(codes.Unavailable, "read ticks from %d: %v; follow again", next, err)
 		}
+		recs, held = held, nil
 		ticks, size := fromRecords(recs)
 		msg := &pb.ReplicaTicks{Ticks: ticks, ConfirmedTick: sh.Confirmed()}
 		if g := sh.PlayerGen(); g != gen {
@@ -445,7 +469,6 @@ func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h 
 			return err
 		}
 		last := recs[len(recs)-1].Tick
-		next = last + 1
 		src.mu.Lock()
 		f.sent = last
 		f.pending += size
@@ -469,6 +492,16 @@ func (src *Source) serve(st pb.ReplicationService_FollowServer, epoch uint64, h 
 			}
 		}
 	}
+}
+
+// quiet reports whether no tick of recs has inputs.
+func quiet(recs []shard.Record) bool {
+	for _, r := range recs {
+		if len(r.Inputs) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (src *Source) count(node string, n int64) {

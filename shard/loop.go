@@ -219,6 +219,11 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	s.advance()
 }
 
+// Watched reports whether players or outlets (bridges) wait for confirmed ticks:
+// when none do, ticks without inputs may wait for a later commit, and for a later
+// message to the standbys.
+func (s *Shard) Watched() bool { return s.watched() }
+
 // watched reports whether players or outlets (bridges) wait for confirmed ticks.
 func (s *Shard) watched() bool {
 	s.sessMu.Lock()

@@ -54,6 +54,9 @@ func (s *Shard) read(ctx context.Context, from uint64, max int, confirmed bool) 
 		case <-s.stop:
 			return nil, ErrClosed
 		case <-ch:
+			if !confirmed && s.held.Load() && upto() < from {
+				return nil, ErrFrozen
+			}
 		}
 	}
 }

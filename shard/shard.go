@@ -123,6 +123,9 @@ var (
 	ErrNoState = errors.New("this node holds no copy of the surface's state")
 	// ErrStandby means the call needs a primary, and the shard is a standby.
 	ErrStandby = errors.New("the shard is a standby")
+	// ErrFrozen is returned by ReadExecuted when a Freeze woke it with no new tick:
+	// whatever the caller holds back should go now (a handoff waits for it).
+	ErrFrozen = errors.New("the shard is frozen")
 )
 
 // Record is one executed tick as it leaves the shard.

@@ -304,6 +304,7 @@ func (s *Shard) Freeze() (uint64, error) {
 	if err := s.Inspect(func(Simulation) {}); err != nil {
 		return 0, err
 	}
+	s.notifyAll(false) // readers of executed ticks holding some back send them now
 	return s.executed.Load(), nil
 }
 

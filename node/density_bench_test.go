@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -365,34 +366,15 @@ func surfaceTicks(tb testing.TB, url string) (map[string]float64, time.Time, tim
 // its store (its newest checkpoint and the log after it), the way a restart would.
 func durableSurface(tb testing.TB, path string) *sim.Surface {
 	tb.Helper()
-	st, err := shard.OpenStore(path)
+	s, err := shard.Replay(path, loadSurface)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("%s: %v", path, err)
 	}
-	defer st.Close()
-	_, last, _ := st.LogRange()
-	cp, err := st.LatestCheckpoint(^uint64(0))
-	if err != nil || cp == nil {
-		tb.Fatalf("%s: no checkpoint: %v", path, err)
-	}
-	s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(cp.Data))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if last > cp.Tick {
-		err = st.Batches(cp.Tick+1, last, func(b shard.Batch) error {
-			if b.PrevHash != s.Hash() {
-				return fmt.Errorf("tick %d does not follow the state", b.Tick)
-			}
-			s.Step(b.Inputs)
-			return nil
-		})
-		if err != nil {
-			tb.Fatalf("%s: %v", path, err)
-		}
-	}
-	return s
+	return s.(*sim.Surface)
 }
+
+// loadSurface reads a checkpoint of the built-in bundle's surfaces.
+func loadSurface(r io.Reader) (shard.Simulation, error) { return sim.Load(sim.DefaultBundle(), r) }
 
 // bridgeImbalance returns, per item, what from's export port "out" moved minus
 // what to's import port "in" was delivered minus what is in flight (from's outbox

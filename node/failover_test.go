@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -204,32 +203,11 @@ func plates(t testing.TB, dir string, where map[string]string) int64 {
 		s      *sim.Surface
 	}
 	read := func(surface string) cen {
-		st, err := shard.OpenStore(filepath.Join(dir, where[surface], "shards", surface, "shard.db"))
+		ss, err := shard.Replay(filepath.Join(dir, where[surface], "shards", surface, "shard.db"), loadSurface)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s on %s: %v", surface, where[surface], err)
 		}
-		defer st.Close()
-		_, last, _ := st.LogRange()
-		cp, err := st.LatestCheckpoint(^uint64(0))
-		if err != nil || cp == nil {
-			t.Fatalf("%s on %s: no checkpoint: %v", surface, where[surface], err)
-		}
-		s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(cp.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if last > cp.Tick {
-			err = st.Batches(cp.Tick+1, last, func(b shard.Batch) error {
-				if b.PrevHash != s.Hash() {
-					return fmt.Errorf("tick %d does not follow the state", b.Tick)
-				}
-				s.Step(b.Inputs)
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("%s on %s: %v", surface, where[surface], err)
-			}
-		}
+		s := ss.(*sim.Surface)
 		c := cen{items: s.ItemTotals(), outbox: map[uint64]int64{}}
 		// Players' characters start with plates of their own; the watching players
 		// of these tests never move them, so they are not part of the loop.

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -138,35 +138,11 @@ func census() (map[string]loopCensus, error) {
 
 func readCensus(path string) (loopCensus, error) {
 	var c loopCensus
-	st, err := shard.OpenStore(path)
+	ss, err := shard.Replay(path, func(r io.Reader) (shard.Simulation, error) { return sim.Load(sim.DefaultBundle(), r) })
 	if err != nil {
 		return c, err
 	}
-	defer st.Close()
-	cp, err := st.LatestCheckpoint(^uint64(0))
-	if err != nil || cp == nil {
-		return c, fmt.Errorf("no checkpoint: %v", err)
-	}
-	s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(cp.Data))
-	if err != nil {
-		return c, err
-	}
-	_, last, err := st.LogRange()
-	if err != nil {
-		return c, err
-	}
-	if last > cp.Tick {
-		err = st.Batches(cp.Tick+1, last, func(b shard.Batch) error {
-			if b.PrevHash != s.Hash() {
-				return fmt.Errorf("tick %d does not follow the state", b.Tick)
-			}
-			s.Step(b.Inputs)
-			return nil
-		})
-		if err != nil {
-			return c, err
-		}
-	}
+	s := ss.(*sim.Surface)
 	c.plates, c.outbox, c.s = s.ItemTotals()["iron-plate"], map[uint64]int64{}, s
 	c.given = int64(len(s.Players())) * int64(sim.StarterKit()["iron-plate"])
 	out, _, err := s.BridgePort("out")

@@ -80,6 +80,8 @@ type Client struct {
 	actions  int
 	costs    []uint32
 	executed uint64
+	// simTick is Sim's tick, for Stats from other goroutines than Run's.
+	simTick uint64
 	rtt      time.Duration
 	tampered bool
 	chat     []*pb.ChatMessage // the newest lines, oldest first
@@ -234,6 +236,9 @@ func (c *Client) join(ctx context.Context, resume uint64) error {
 				return fmt.Errorf("checkpoint loads as tick %d hash %016x, the node said tick %d hash %016x", s.Tick(), s.Hash(), w.StartTick, w.StartHash)
 			}
 			c.Sim = s
+			c.mu.Lock()
+			c.simTick = s.Tick()
+			c.mu.Unlock()
 		}
 		c.stream, c.cancel = stream, cancel
 		c.player, c.epoch, c.hashEvery, c.nodeName = w.PlayerId, first.Epoch, uint64(max(w.HashEvery, 1)), w.Node
@@ -307,9 +312,7 @@ func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := Stats{Desyncs: c.desyncs, Actions: c.actions, ServerTick: c.executed, RTT: c.rtt, TickCosts: append([]uint32(nil), c.costs...)}
-	if c.Sim != nil {
-		st.Tick = c.Sim.Tick()
-	}
+	st.Tick = c.simTick
 	return st
 }
 
@@ -458,6 +461,7 @@ func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
 				}
 				c.Sim.Step(in)
 				c.mu.Lock()
+				c.simTick = t.Tick
 				c.costs = append(c.costs, t.CostUs)
 				c.mu.Unlock()
 				if c.opts.TamperAt != 0 && t.Tick == c.opts.TamperAt && !c.tampered {

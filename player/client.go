@@ -81,7 +81,7 @@ type Client struct {
 	costs    []uint32
 	executed uint64
 	// simTick is Sim's tick, for Stats from other goroutines than Run's.
-	simTick uint64
+	simTick  uint64
 	rtt      time.Duration
 	tampered bool
 	chat     []*pb.ChatMessage // the newest lines, oldest first

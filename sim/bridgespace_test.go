@@ -142,14 +142,7 @@ func TestSequenceSpaces(t *testing.T) {
 	}
 
 	// Marks and spaces survive a save.
-	var buf bytes.Buffer
-	if err := b.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	lb, err := Load(DefaultBundle(), &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb := reload(t, b)
 	if lb.Hash() != b.Hash() || lb.BridgeImportLost(in) != 5 {
 		t.Fatalf("reloaded: hash %x vs %x, lost %d", lb.Hash(), b.Hash(), lb.BridgeImportLost(in))
 	}

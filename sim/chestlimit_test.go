@@ -57,14 +57,7 @@ func TestChestInventoryLimit(t *testing.T) {
 	}
 
 	// The limit survives a save and load, and the surface goes on the same.
-	var buf bytes.Buffer
-	if err := s.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := reload(t, s)
 	s.Run(600)
 	back.Run(600)
 	if s.Hash() != back.Hash() || plates(back, limited) != 100 {

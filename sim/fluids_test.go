@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"sort"
 	"strings"
 	"testing"
@@ -257,14 +256,7 @@ func TestChemicalPlantPlasticAndSulfur(t *testing.T) {
 func TestFluidsSurviveSaveAndLoad(t *testing.T) {
 	s := steamColumn(t, 50)
 	s.Run(700)
-	var buf bytes.Buffer
-	if err := s.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	l, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := reload(t, s)
 	if l.FullHash() != s.FullHash() {
 		t.Fatal("loaded state differs")
 	}

@@ -98,14 +98,7 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
 		}
 	}
 
-	var buf bytes.Buffer
-	if err := s.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := reload(t, s)
 	for _, sf := range []*Surface{s, back} {
 		if _, err := sf.doInsert(nil, 2, 10, "iron-plate", 5); err != nil {
 			t.Fatal(err)

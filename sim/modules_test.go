@@ -226,14 +226,7 @@ func TestModulesSurviveSaveAndLoad(t *testing.T) {
 		8, []string{"speed-module-3", "speed-module-3"},
 		[]InfinityFilter{{Item: "copper-plate", Count: 50, Mode: "exactly"}, {Item: "iron-gear-wheel", Count: 50, Mode: "exactly"}})
 	s.Run(777)
-	var buf bytes.Buffer
-	if err := s.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	l, err := Load(DefaultBundle(), bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := reload(t, s)
 	if l.FullHash() != s.FullHash() {
 		t.Fatal("loaded state differs")
 	}

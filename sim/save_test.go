@@ -173,3 +173,17 @@ func loadEarlierSave(t *testing.T, version uint32) {
 		t.Errorf("unknown bundle: %v", err)
 	}
 }
+
+// reload saves s and loads the save back.
+func reload(t *testing.T, s *Surface) *Surface {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(DefaultBundle(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

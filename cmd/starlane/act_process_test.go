@@ -16,14 +16,7 @@ import (
 // into it. A refused step ends the run with exit 1 and the surface's reason, and
 // a step that cannot be read fails before anything joins.
 func TestActRebuildsAPort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-process test")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "multi-process test")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.WaitNodes("n1")

@@ -46,14 +46,7 @@ func modBundle(t *testing.T, file, name, version string) *sim.Bundle {
 // with a bundle the cluster lacks, a delete of a bundle in use, a file that is
 // no bundle, and a player whose bundle differs.
 func TestBundleCommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and two nodes")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and two nodes")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.StartNode("n2", "--fixed-bundles")

@@ -20,14 +20,7 @@ import (
 // the node's live stats and draws nauvis's map (the controller downloads the surface
 // from the node with its own certificate); a node's certificate is refused.
 func TestDashboardOverTLS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	tlsDir := filepath.Join(dir, "tls")
 	if out, errOut, code := proctest.Run(t, bin, time.Minute, "tls", "init", "--dir", tlsDir, "--controller", "c1", "--node", "n1", "--operator", "op"); code != 0 {
 		t.Fatalf("tls init: exit %d\n%s%s", code, out, errOut)

@@ -32,14 +32,7 @@ import (
 // process; the next kill waits until the cluster is whole again (three voters,
 // every surface with a standby in step).
 func TestDevSurvivesAnyOneKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a dev cluster of six processes")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a dev cluster of six processes")
 	data := filepath.Join(dir, "dev")
 	dev := proctest.Start(t, "dev", bin, filepath.Join(dir, "dev.log"), "dev", "--data-dir", data, "--port", "0", "--log-level", "warn")
 	var info clusterJSON

@@ -28,14 +28,7 @@ import (
 // missing path told the caller which files exist on every node, and a 3.9 MB
 // planet was stored in Raft until `surface list` failed for every operator.
 func TestHostileRequestsAreRefusedAtTheAPI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.WaitNodes("n1")
@@ -103,14 +96,7 @@ func TestHostileRequestsAreRefusedAtTheAPI(t *testing.T) {
 // refused by `sim run` in a few seconds and within a few MB of memory. On main
 // before the limit came from the frame it used 3.13 GB and 27 s.
 func TestSaveBombIsRefusedCheaply(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes and reads a 1.5 GB decompression bomb")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "writes and reads a 1.5 GB decompression bomb")
 	bomb := filepath.Join(dir, "bomb.sav")
 	if err := os.WriteFile(bomb, mustBomb(t, 1500<<20), 0o644); err != nil {
 		t.Fatal(err)
@@ -119,7 +105,7 @@ func TestSaveBombIsRefusedCheaply(t *testing.T) {
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	took := time.Since(start)
 	if err == nil {
 		t.Fatal("sim run loaded a decompression bomb")
@@ -150,14 +136,7 @@ func mustBomb(t *testing.T, size int64) []byte {
 // surface by name, downloaded with an equal hash, and deleted only once no
 // surface uses it; a save no node could load is refused before it is sent.
 func TestSaveCommands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.WaitNodes("n1")

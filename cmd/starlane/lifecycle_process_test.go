@@ -87,14 +87,7 @@ func refused(t *testing.T, c *proctest.Cluster, want string, args ...string) {
 // node and shows `stopped`; started again, its primary (on any node) begins at
 // the tick and state hash the stop saved. Stop, start and their refusals.
 func TestSurfaceStopStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and two nodes")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and two nodes")
 	c := proctest.StartCluster(t, bin, dir)
 	logsOnFailure(t, c)
 	c.StartNode("n1")
@@ -163,14 +156,7 @@ func TestSurfaceStopStart(t *testing.T) {
 // without --yes says what would be lost and changes nothing, with --yes the
 // surface restarts from that save at a new epoch.
 func TestAutosavesAndRollback(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	c := proctest.StartCluster(t, bin, dir)
 	logsOnFailure(t, c)
 	c.StartNode("n1")
@@ -266,14 +252,7 @@ func TestAutosavesAndRollback(t *testing.T) {
 // dies for good (kill -9) is restored from its newest autosave on another node,
 // with an event saying the tick it resumed at and how many ticks were lost.
 func TestRestoreFromAutosaveAfterKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and two nodes")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and two nodes")
 	c := proctest.StartCluster(t, bin, dir, "--restore-after", "3s")
 	logsOnFailure(t, c)
 	c.StartNode("n1")

@@ -17,14 +17,7 @@ import (
 // TestLiveSurfaceSaveAndExport runs a controller and a node as processes, exports the starter factory's plate belt from the running surface, and downloads
 // the surface as a save that loads and continues.
 func TestLiveSurfaceSaveAndExport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.WaitNodes("n1")

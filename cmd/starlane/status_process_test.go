@@ -12,14 +12,7 @@ import (
 // stale, and its surface shows no UPS and says for how long it has been silent,
 // instead of its last figures as if live.
 func TestSilentNodeShowsStale(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	// A long lease, so the node stays "up" (and must show stale) for a while.
 	c := proctest.StartCluster(t, bin, dir, "--lease-ttl", "60s")
 	n1 := c.StartNode("n1")
@@ -66,14 +59,7 @@ func TestSilentNodeShowsStale(t *testing.T) {
 // not have, or a port of the wrong direction, is refused by `bridge create`
 // with exit 1, instead of being accepted and failing later in a status column.
 func TestBridgePortsAreCheckedAtCreate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	c := proctest.StartCluster(t, bin, dir)
 	c.StartNode("n1")
 	c.WaitNodes("n1")

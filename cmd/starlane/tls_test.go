@@ -68,14 +68,7 @@ func TestTLSInitWritesRoles(t *testing.T) {
 // node certificate, the operator's certificate drives the CLI, and a CLI with
 // only the CA, or with the node's certificate, fails at once with a reason.
 func TestTLSClusterWithRoles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a controller and a node")
-	}
-	dir := t.TempDir()
-	bin, err := proctest.Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := processTest(t, "starts a controller and a node")
 	tlsDir := filepath.Join(dir, "tls")
 	proctest.Run(t, bin, time.Minute, "tls", "init", "--dir", tlsDir, "--controller", "c1", "--node", "n1", "--operator", "op")
 	flags := func(name string) []string {

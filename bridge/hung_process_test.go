@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -65,11 +64,12 @@ func TestPausedBridgeReceiver(t *testing.T) {
 	proctest.Eventually(t, 30*time.Second, "the bridges to flow again after the pause", func() bool {
 		return delivered("ab") > before+20 && delivered("ba") > 0
 	})
+	aDir, bDir := settledPrimary(t, c, dir, "a", "n1"), settledPrimary(t, c, dir, "b", "n2")
 	c.Nodes["n1"].Stop()
 	c.Nodes["n2"].Stop()
 
-	a := takeCensus(t, filepath.Join(dir, "n1", "shards", "a"), "a")
-	b := takeCensus(t, filepath.Join(dir, "n2", "shards", "b"), "b")
+	a := takeCensus(t, aDir, "a")
+	b := takeCensus(t, bDir, "b")
 	flightAB, flightBA := inflight(a, b), inflight(b, a)
 	plates := a.items["iron-plate"] + b.items["iron-plate"] + flightAB["iron-plate"] + flightBA["iron-plate"]
 	if plates != 4000 {

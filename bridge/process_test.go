@@ -123,13 +123,16 @@ func TestBridgesSurviveFaults(t *testing.T) {
 	proctest.Eventually(t, 60*time.Second, "the bridges to flow again after the faults", func() bool {
 		return delivered("ab") > before+20
 	})
+	// A kill may have promoted a surface's standby on the other node; the census
+	// reads the primary's store, so wait until each is back on its pinned node.
+	aDir, bDir := settledPrimary(t, c, dir, "a", "n1"), settledPrimary(t, c, dir, "b", "n2")
 	c.Nodes["n1"].Stop()
 	c.Nodes["n2"].Stop()
 
 	// The census of each surface's last confirmed state, rebuilt from the stopped
 	// nodes' stores (checkpoint plus input log, as a restart would).
-	a := takeCensus(t, filepath.Join(dir, "n1", "shards", "a"), "a")
-	b := takeCensus(t, filepath.Join(dir, "n2", "shards", "b"), "b")
+	a := takeCensus(t, aDir, "a")
+	b := takeCensus(t, bDir, "b")
 	flightAB, flightBA := inflight(a, b), inflight(b, a)
 	plates := a.items["iron-plate"] + b.items["iron-plate"] + flightAB["iron-plate"] + flightBA["iron-plate"]
 	t.Logf("a: %d plates at tick %d, b: %d at tick %d, in flight a->b %d, b->a %d; a->b exported %d delivered %d; b->a exported %d delivered %d",
@@ -147,4 +150,47 @@ func TestBridgesSurviveFaults(t *testing.T) {
 			t.Errorf("%s: %d exported, but %d delivered and %d in flight", tc.name, tc.from.exported["iron-plate"], tc.to.delivered["iron-plate"], tc.flight["iron-plate"])
 		}
 	}
+}
+
+// settledPrimary waits until surface runs its primary on node pin with no move under
+// way, and returns the directory of that primary's store. A kill -9 of the pinned node
+// promotes the standby on the other node, and the scheduler moves the surface back
+// when its node returns: until then the pinned node holds only a standby's copy, whose
+// census is behind what the other surface already received.
+func settledPrimary(t *testing.T, c *proctest.Cluster, dir, surface, pin string) string {
+	t.Helper()
+	var last string
+	start, first := time.Now(), ""
+	defer func() {
+		if first != pin {
+			t.Logf("%s ran on %q when the faults ended; back on %s %v later", surface, first, pin, time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	proctest.Eventually(t, 60*time.Second, surface+" to run on its pinned node "+pin, func() bool {
+		var g struct {
+			Primary     string `json:"primary"`
+			Replication *struct {
+				Migration *struct {
+					Target string `json:"target"`
+				} `json:"migration"`
+			} `json:"replication"`
+		}
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "surface", "get", surface, "--json", "--controller", c.CtlAddr)
+		if code != 0 || jsonUnmarshal(out, &g) != nil {
+			return false
+		}
+		last = g.Primary
+		if first == "" {
+			first = last + " "
+			if g.Replication != nil && g.Replication.Migration != nil {
+				first += "(moving to " + g.Replication.Migration.Target + ")"
+			}
+			first = strings.TrimSpace(first)
+		}
+		return g.Primary == pin && (g.Replication == nil || g.Replication.Migration == nil)
+	})
+	if last != pin {
+		t.Fatalf("%s runs on %q, want %s", surface, last, pin)
+	}
+	return filepath.Join(dir, pin, "shards", surface)
 }

@@ -45,6 +45,14 @@ import (
 // are the requests' times: one slow request as an anchor moves the high bound up
 // by 0.06 ticks per ms it took, so the bounds mean something on a quiet machine.
 //
+// The node also measures the lag itself: every tick records how late it started
+// against its surface's schedule (starlane_shard_tick_lateness_seconds, a histogram
+// in whole ticks, split by whether players or bridges watch the surface). Over the
+// CPU window, sched-lag-p99-watched-ticks and sched-lag-p99-idle-ticks are the 99th
+// percentiles of the ticks' lag, in whole ticks, exact at that resolution (no
+// scrape's timing enters them); idle surfaces tick in bursts (shard.Config.IdleBurst),
+// so theirs is up to a burst by design.
+//
 // STARLANE_BENCH_BRIDGES=1 adds a bridge between every pair of surfaces (N/2
 // bridges) and reports the items they move (bridge-end-items/s counts each item at
 // both ends: sent and acknowledged, delivered); at the end the node is stopped
@@ -202,9 +210,9 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 		return sample{scrape(b, metrics, "process_cpu_seconds_total"), scrape(b, metrics, "starlane_shard_sim_cpu_seconds_total{"), scrape(b, metrics, "starlane_shard_tick{"),
 			scrape(b, metrics, "starlane_bridge_items_total{"), scrape(b, metrics, "starlane_shard_skipped_ticks_total{")}
 	}
-	a := take()
+	a, lateA := take(), lateness(b, metrics)
 	time.Sleep(window)
-	z := take()
+	z, lateZ := take(), lateness(b, metrics)
 	minUPS := minSample(b, metrics, "starlane_shard_ups{")
 	load := loadAvg()
 	if prof != nil {
@@ -231,6 +239,11 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 	b.ReportMetric(lag.p99Low, "lag-p99-low-ticks")
 	b.ReportMetric(lag.scrapeP50, "lag-scrape-p50-ms")
 	b.ReportMetric(lag.slow, "lag-scrape-max-ms")
+	for _, w := range []struct{ label, unit string }{{"true", "sched-lag-p99-watched-ticks"}, {"false", "sched-lag-p99-idle-ticks"}} {
+		if p, ok := latenessP99(lateA[w.label], lateZ[w.label]); ok {
+			b.ReportMetric(p, w.unit)
+		}
+	}
 	if bridges > 0 {
 		b.ReportMetric(float64(bridges), "bridges")
 		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")
@@ -414,6 +427,58 @@ func bridgeImbalance(tb testing.TB, from, to *sim.Surface) map[string]int64 {
 	return d
 }
 
+// lateness reads the node's tick lateness histogram (starlane_shard_tick_lateness_seconds):
+// per value of its watched label, the cumulative count of each bucket, by upper bound.
+func lateness(tb testing.TB, url string) map[string]map[float64]float64 {
+	out := map[string]map[float64]float64{}
+	eachLine(tb, url, "starlane_shard_tick_lateness_seconds_bucket{", func(line string) {
+		labels, value, _ := strings.Cut(strings.TrimPrefix(line, "starlane_shard_tick_lateness_seconds_bucket{"), "} ")
+		var watched string
+		le := math.Inf(1)
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			v = strings.Trim(v, `"`)
+			switch k {
+			case "watched":
+				watched = v
+			case "le":
+				if v != "+Inf" {
+					le, _ = strconv.ParseFloat(v, 64)
+				}
+			}
+		}
+		n, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if out[watched] == nil {
+			out[watched] = map[float64]float64{}
+		}
+		out[watched][le] = n
+	})
+	return out
+}
+
+// latenessP99 is the 99th percentile of the lag of the ticks run between two reads of
+// the lateness histogram, in whole ticks: a tick that started less than k/60 s late
+// ran at most k-1 ticks behind its schedule, so the answer is k-1 for the smallest
+// bucket k/60 that holds 99 % of them (60 if none below a second does). It is exact
+// at whole ticks: no scrape's timing enters it.
+func latenessP99(before, after map[float64]float64) (float64, bool) {
+	total := after[math.Inf(1)] - before[math.Inf(1)]
+	if total <= 0 {
+		return 0, false
+	}
+	bounds := make([]float64, 0, len(after))
+	for le := range after {
+		bounds = append(bounds, le)
+	}
+	slices.Sort(bounds)
+	for _, le := range bounds {
+		if after[le]-before[le] >= 0.99*total {
+			return math.Round(le*60) - 1, true
+		}
+	}
+	return 60, true
+}
+
 // count returns how many samples start with prefix.
 func count(tb testing.TB, url, prefix string) int {
 	n := 0
@@ -435,6 +500,15 @@ func minSample(tb testing.TB, url, prefix string) float64 {
 // eachSample calls fn with the value of every sample at url whose name and
 // labels start with prefix.
 func eachSample(tb testing.TB, url, prefix string, fn func(float64)) {
+	eachLine(tb, url, prefix, func(line string) {
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		fn(v)
+	})
+}
+
+// eachLine calls fn with every line of the metrics page at url that starts with prefix.
+func eachLine(tb testing.TB, url, prefix string, fn func(string)) {
 	resp, err := http.Get(url)
 	if err != nil {
 		tb.Fatal(err)
@@ -444,9 +518,7 @@ func eachSample(tb testing.TB, url, prefix string, fn func(float64)) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		if line := sc.Text(); strings.HasPrefix(line, prefix) {
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			fn(v)
+			fn(line)
 		}
 	}
 }

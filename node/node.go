@@ -524,6 +524,13 @@ func (n *Node) closeResources() {
 // 0.4 ms of CPU on the development machine).
 const idleCommitDelay = 250 * time.Millisecond
 
+// idleBurst is how many ticks' time a surface that no player or bridge watches
+// and that has no input waiting may let come due before it runs them back to
+// back (shard.Config.IdleBurst): its tick loop wakes ten times a second instead
+// of sixty. Kept short so that a large idle surface's burst (six of its ticks)
+// holds a core no longer than a few of a watched surface's ticks.
+var idleBurst = time.Second / 10
+
 // stopAll stops every shard, in parallel, and waits for them.
 func (n *Node) stopAll() {
 	n.mu.Lock()

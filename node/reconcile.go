@@ -323,7 +323,7 @@ func (n *Node) shardConfig(a *pb.NodeAssignment, b *sim.Bundle) shard.Config {
 	return shard.Config{
 		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: a.Epoch,
 		CheckpointEvery: n.cfg.CheckpointEvery, HashEvery: uint64(n.cfg.HashEvery), Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
-		NodeLog: n.nlog,
+		NodeLog: n.nlog, IdleBurst: idleBurst,
 		Load: func(r io.Reader) (shard.Simulation, error) {
 			s, err := sim.LoadLimited(b, r, n.maxState())
 			if err != nil {

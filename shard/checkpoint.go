@@ -17,6 +17,7 @@ func (s *Shard) Checkpoint(ctx context.Context) (uint64, error) {
 	}
 	from := s.Executed()
 	s.ckptNow.Store(true)
+	s.kick()
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	for {

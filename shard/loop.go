@@ -60,6 +60,12 @@ func (s *Shard) loop(r *run) {
 			s.met.fenced.Set(0)
 		}
 		if wait := next.Sub(now); wait > 0 {
+			if s.cfg.IdleBurst > 0 {
+				s.bursting.Store(true)
+				if s.burstable() {
+					wait += s.cfg.IdleBurst - interval
+				}
+			}
 			timer.Reset(wait)
 			select {
 			case <-r.halt:
@@ -72,9 +78,12 @@ func (s *Shard) loop(r *run) {
 				timer.Stop()
 			case <-timer.C:
 			}
+			s.bursting.Store(false)
 			continue
 		}
-		s.tickOnce(r, now, &win)
+		// The last tick due (the next one's time has not come): the loop is on
+		// schedule after it, also at the end of an idle burst.
+		s.tickOnce(r, now, &win, now.Sub(next))
 		next = next.Add(interval)
 		if behind := s.cfg.Now().Sub(next); behind > s.cfg.MaxLag {
 			lost := uint64(behind / interval)
@@ -129,15 +138,26 @@ type window struct {
 // Execution does not wait for the batch to be durable: nothing the tick produced
 // leaves the shard before it is confirmed, so running ahead is safe and hides the
 // disk (and, with standbys, the replication) latency.
-func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
+//
+// late is how far behind its schedule the tick starts. The UPS window closes
+// after a second at a tick that leaves the loop on schedule (the last one due),
+// so that an idle burst is counted whole; a loop that never catches up closes it
+// after two.
+func (s *Shard) tickOnce(r *run, start time.Time, win *window, late time.Duration) {
 	sim := s.sim
 	t := sim.Tick() + 1
 	inputs := s.seq.take(t)
 	prev := sim.Hash()
+	watched := s.watched()
+	if watched {
+		s.met.lateWatched.Observe(late.Seconds())
+	} else {
+		s.met.lateIdle.Observe(late.Seconds())
+	}
 	if s.err() == nil {
 		// A tick without inputs that no player or bridge watches confirms
 		// nothing anyone waits for: it may share a later group commit.
-		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged, len(inputs) == 0 && !s.watched())
+		s.store.appendAsync(&Batch{Tick: t, PrevHash: prev, Inputs: inputs}, s.logged, len(inputs) == 0 && !watched)
 	}
 
 	// The step's CPU time (not only its wall time, which a busy machine inflates
@@ -198,7 +218,8 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 
 	win.ticks++
 	win.cost += cost
-	if el := end.Sub(win.start); el >= time.Second {
+	lastDue := late < time.Second/time.Duration(s.cfg.UPS)
+	if el := end.Sub(win.start); el >= time.Second && lastDue || el >= 2*time.Second {
 		ups := float64(win.ticks) / el.Seconds()
 		mean := win.cost / time.Duration(win.ticks)
 		s.met.ups.Set(ups)
@@ -217,6 +238,12 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window) {
 	s.met.simCPU.Add((cpu1 - cpu0).Seconds())
 	s.met.overheadSeconds.Observe((cost - stepped.Sub(stepStart)).Seconds())
 	s.advance()
+}
+
+// burstable reports whether the loop may sleep through an idle burst: nobody
+// watches the surface's ticks, no input waits, and nothing asked for a checkpoint.
+func (s *Shard) burstable() bool {
+	return !s.watched() && s.seq.len() == 0 && !s.ckptNow.Load() && !s.held.Load()
 }
 
 // Watched reports whether players or outlets (bridges) wait for confirmed ticks:
@@ -286,6 +313,7 @@ func (s *Shard) AddOutlet(o Outlet) {
 	s.relMu.Lock()
 	s.outlets = append(s.outlets[:len(s.outlets):len(s.outlets)], o)
 	s.relMu.Unlock()
+	s.kick()
 }
 
 // RemoveOutlet unregisters an outlet; what it captured and was not released yet is

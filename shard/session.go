@@ -110,6 +110,7 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 	s.sessions[id] = se
 	s.met.players.Set(float64(len(s.sessions)))
 	s.sessMu.Unlock()
+	s.kick()
 
 	j := &Joined{Session: se}
 	// A client resumes from its own state when it holds no tick the shard has not

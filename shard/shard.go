@@ -32,6 +32,14 @@ type Config struct {
 	// MaxLag is how far behind schedule the loop may fall before it gives up on the
 	// lost ticks instead of catching them up (1s).
 	MaxLag time.Duration
+	// IdleBurst lets a surface nobody watches (no player, no bridge) and with no
+	// input waiting run its ticks in bursts: it sleeps until IdleBurst's worth of
+	// ticks is due and runs them back to back, so that an idle surface wakes a few
+	// times a second instead of UPS times. Anything that would see the difference
+	// (an input, a player joining, a bridge, a checkpoint asked for, a freeze) wakes
+	// it at once and it catches up to the schedule. 0: every tick on its own. It must
+	// stay well below MaxLag.
+	IdleBurst time.Duration
 	// History is how many recent ticks are kept in memory for players and hash checks
 	// (7200: two minutes).
 	History int
@@ -206,6 +214,9 @@ type Shard struct {
 
 	// held stops sequencing while set (Freeze: a live migration's handoff).
 	held atomic.Bool
+	// bursting is set while the tick loop sleeps through an idle burst
+	// (Config.IdleBurst): whatever should end it must wake the loop (kick).
+	bursting atomic.Bool
 	// ckptTick is the tick of the newest durable checkpoint.
 	ckptTick atomic.Uint64
 	// ckptNow asks the tick loop for a checkpoint after the next tick (Checkpoint).
@@ -560,7 +571,24 @@ func (s *Shard) Submit(in Input, target uint64) error {
 	if s.standby.Load() {
 		return ErrStandby
 	}
-	return s.seq.submit(in, target)
+	if err := s.seq.submit(in, target); err != nil {
+		return err
+	}
+	s.kick()
+	return nil
+}
+
+// kick ends an idle burst (Config.IdleBurst): the tick loop catches up to its
+// schedule and ticks on its own again. The loop sets bursting before it looks
+// for reasons not to burst, and callers make their reason visible before they
+// read it, so no reason is missed.
+func (s *Shard) kick() {
+	if s.bursting.Load() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Inspect runs fn on the tick goroutine between two ticks and waits for it. fn must

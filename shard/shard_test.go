@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func openStarted(t *testing.T, cfg Config) *Shard {
@@ -341,5 +343,96 @@ func TestResumeJoinSkipsTheCheckpoint(t *testing.T) {
 	}
 	if _, err := s.Join(JoinRequest{Name: "carol"}); !errors.Is(err, ErrAlreadyPlaying) {
 		t.Fatalf("second session for one name: %v", err)
+	}
+}
+
+// TestIdleShardTicksInBursts: a surface nobody watches and with nothing to do runs
+// its ticks in bursts (Config.IdleBurst) at the same mean rate; an input ends the
+// burst at once, and while a player watches, ticks run one at a time again.
+func TestIdleShardTicksInBursts(t *testing.T) {
+	t.Parallel()
+	const burst = 400 * time.Millisecond
+	cfg := testConfig(t.TempDir())
+	cfg.UPS, cfg.IdleBurst = 60, burst
+	reg := prometheus.NewRegistry()
+	cfg.Metrics = NewMetrics(reg)
+	s := openStarted(t, cfg)
+	// late returns how many ticks of the watched or idle series of the lateness
+	// histogram ran, and how many of them started less than k ticks late.
+	late := func(watched string, k float64) (all, within uint64) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "starlane_shard_tick_lateness_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() != watched {
+					continue
+				}
+				all = m.GetHistogram().GetSampleCount()
+				for _, b := range m.GetHistogram().GetBucket() {
+					if b.GetUpperBound() <= k/60+1e-9 {
+						within = b.GetCumulativeCount()
+					}
+				}
+			}
+		}
+		return all, within
+	}
+	// advances samples the executed tick every millisecond for d and returns how
+	// many ticks ran and in how many separate steps the counter moved.
+	advances := func(d time.Duration) (ticks, steps uint64) {
+		first := s.Executed()
+		last := first
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if e := s.Executed(); e != last {
+				steps++
+				last = e
+			}
+		}
+		return last - first, steps
+	}
+	time.Sleep(burst)
+	ticks, steps := advances(2 * time.Second)
+	// The window may begin or end between two bursts: 120 ± one burst (24 ticks).
+	if ticks < 120-24-4 || ticks > 120+24+4 {
+		t.Fatalf("an idle shard ran %d ticks in 2 s at 60 UPS, want about 120", ticks)
+	}
+	if steps > 12 {
+		t.Fatalf("an idle shard woke %d times in 2 s to run %d ticks: it does not tick in bursts", steps, ticks)
+	}
+	if ups := s.Stats().UPS; ups < 57 || ups > 63 {
+		t.Fatalf("an idle shard ticking in bursts reports %.1f UPS, want 60", ups)
+	}
+	// Most ticks of a 24-tick burst started behind their schedule, and the
+	// lateness histogram says so.
+	if all, within := late("false", 11); all < 100 || within > all*3/4 {
+		t.Fatalf("lateness of idle ticks: %d of %d started less than 10 ticks late; bursts should make most of them later", within, all)
+	}
+
+	before, at := s.Executed(), time.Now()
+	if err := s.Submit(Input{Player: 1, Data: []byte{3}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(burst, func() bool { return s.Executed() > before }) {
+		t.Fatal("an input did not end the idle burst")
+	}
+	if waited := time.Since(at); waited > burst/2 {
+		t.Fatalf("an input waited %v for the idle burst (%v) to end", waited, burst)
+	}
+
+	if _, err := s.Join(JoinRequest{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	ticks, steps = advances(time.Second)
+	if steps < ticks*3/4 || ticks < 45 {
+		t.Fatalf("with a player watching, %d ticks ran in %d steps in 1 s: want one at a time at 60 UPS", ticks, steps)
+	}
+	if all, within := late("true", 2); all < 45 || within < all*3/4 {
+		t.Fatalf("lateness of watched ticks: %d of %d started less than 2 ticks late, want nearly all", within, all)
 	}
 }

@@ -301,6 +301,7 @@ func (s *Shard) Promote(epoch uint64) error {
 // tick: no tick after it runs until Thaw. A live migration's handoff uses it.
 func (s *Shard) Freeze() (uint64, error) {
 	s.held.Store(true)
+	s.kick()
 	if err := s.Inspect(func(Simulation) {}); err != nil {
 		return 0, err
 	}

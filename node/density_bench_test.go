@@ -98,18 +98,34 @@ func BenchmarkNodeDensity(b *testing.B) {
 		for _, bd := range builds {
 			b.Run(fmt.Sprintf("%s/surfaces=%d%s", bd[0], n, suffix), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					densityRun(b, bd[1], n, mapName, inputs)
+					res := densityRun(b, bd[1], n, mapName, densityOpts{window: 10 * time.Second, inputs: inputs, bridges: os.Getenv("STARLANE_BENCH_BRIDGES") != ""})
+					units := make([]string, 0, len(res))
+					for u := range res {
+						units = append(units, u)
+					}
+					slices.Sort(units)
+					for _, u := range units {
+						b.ReportMetric(res[u], u)
+					}
 				}
 			})
 		}
 	}
 }
 
-func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool) {
-	const (
-		window = 10 * time.Second
-		settle = 3 * time.Second
-	)
+// densityOpts are what a density run measures: its CPU window's length, whether a
+// bot plays every surface, and whether pairs of surfaces are bridged.
+type densityOpts struct {
+	window          time.Duration
+	inputs, bridges bool
+}
+
+// densityRun runs a controller and a node with n surfaces of mapName and returns
+// its figures by unit (the benchmark's metrics).
+func densityRun(b testing.TB, binary string, n int, mapName string, o densityOpts) map[string]float64 {
+	const settle = 3 * time.Second
+	window, inputs := o.window, o.inputs
+	res := map[string]float64{}
 	dir := b.TempDir()
 	ctl, raft, node, met := freeAddr(b), freeAddr(b), freeAddr(b), freeAddr(b)
 	var cmds []*exec.Cmd
@@ -147,7 +163,7 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 		}
 	}
 	bridges := 0
-	if os.Getenv("STARLANE_BENCH_BRIDGES") != "" {
+	if o.bridges {
 		// Pairs of surfaces, each with a bridge from one's export port to the
 		// other's import port.
 		for i := 0; i+1 < n; i += 2 {
@@ -225,28 +241,28 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 	}
 	lag := tickLag(b, metrics, window)
 	ticks := z.ticks - a.ticks
-	b.ReportMetric((z.cpu-a.cpu)/ticks*1000, "node-cpu-ms/surface-tick")
-	b.ReportMetric(((z.cpu-a.cpu)-(z.sim-a.sim))/ticks*1000, "overhead-ms/surface-tick")
-	b.ReportMetric((z.cpu-a.cpu)/window.Seconds(), "cores")
-	b.ReportMetric(minUPS, "min-ups")
-	b.ReportMetric(ticks/window.Seconds()/float64(n), "mean-ups")
-	b.ReportMetric(load, "loadavg")
-	b.ReportMetric(z.skipped-a.skipped, "skipped-ticks")
-	b.ReportMetric(float64(count(b, metrics, "starlane_shard_ups{")), "running")
-	b.ReportMetric(lag.p99, "lag-p99-ticks")
-	b.ReportMetric(lag.most, "lag-max-ticks")
-	b.ReportMetric(lag.p99High, "lag-p99-high-ticks")
-	b.ReportMetric(lag.p99Low, "lag-p99-low-ticks")
-	b.ReportMetric(lag.scrapeP50, "lag-scrape-p50-ms")
-	b.ReportMetric(lag.slow, "lag-scrape-max-ms")
+	res["node-cpu-ms/surface-tick"] = (z.cpu - a.cpu) / ticks * 1000
+	res["overhead-ms/surface-tick"] = ((z.cpu - a.cpu) - (z.sim - a.sim)) / ticks * 1000
+	res["cores"] = (z.cpu - a.cpu) / window.Seconds()
+	res["min-ups"] = minUPS
+	res["mean-ups"] = ticks / window.Seconds() / float64(n)
+	res["loadavg"] = load
+	res["skipped-ticks"] = z.skipped - a.skipped
+	res["running"] = float64(count(b, metrics, "starlane_shard_ups{"))
+	res["lag-p99-ticks"] = lag.p99
+	res["lag-max-ticks"] = lag.most
+	res["lag-p99-high-ticks"] = lag.p99High
+	res["lag-p99-low-ticks"] = lag.p99Low
+	res["lag-scrape-p50-ms"] = lag.scrapeP50
+	res["lag-scrape-max-ms"] = lag.slow
 	for _, w := range []struct{ label, unit string }{{"true", "sched-lag-p99-watched-ticks"}, {"false", "sched-lag-p99-idle-ticks"}} {
 		if p, ok := latenessP99(lateA[w.label], lateZ[w.label]); ok {
-			b.ReportMetric(p, w.unit)
+			res[w.unit] = p
 		}
 	}
 	if bridges > 0 {
-		b.ReportMetric(float64(bridges), "bridges")
-		b.ReportMetric((z.items-a.items)/window.Seconds(), "bridge-end-items/s")
+		res["bridges"] = float64(bridges)
+		res["bridge-end-items/s"] = (z.items - a.items) / window.Seconds()
 	}
 	if inputs {
 		if p := scrape(b, metrics, "starlane_shard_players{"); p != float64(n) {
@@ -264,7 +280,7 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 			actions += float64(r.Actions)
 			ticks += float64(r.Ticks)
 		}
-		b.ReportMetric(actions/ticks, "actions/surface-tick")
+		res["actions/surface-tick"] = actions / ticks
 	}
 	if bridges > 0 {
 		// A clean stop: every store holds its whole log, up to its last tick.
@@ -287,9 +303,10 @@ func densityRun(b *testing.B, binary string, n int, mapName string, inputs bool)
 				}
 			}
 		}
-		b.ReportMetric(float64(moved), "bridge-items-checked")
-		b.ReportMetric(float64(lost), "bridge-items-lost")
+		res["bridge-items-checked"] = float64(moved)
+		res["bridge-items-lost"] = float64(lost)
 	}
+	return res
 }
 
 // lagStats are the lag figures of BenchmarkNodeDensity, in ticks.
@@ -520,5 +537,35 @@ func eachLine(tb testing.TB, url, prefix string, fn func(string)) {
 		if line := sc.Text(); strings.HasPrefix(line, prefix) {
 			fn(line)
 		}
+	}
+}
+
+// TestNodeDensityShort is the short form of BenchmarkNodeDensity, as a test of
+// behaviour: one real node with 20 outposts, ten bridged pairs of them, runs every
+// surface at 60 UPS with its ticks on schedule, and the bridges move items without
+// losing or doubling one (counted from the stores after a clean stop). The
+// figures come from the benchmark.
+func TestNodeDensityShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process: starts a controller and a node")
+	}
+	res := densityRun(t, bin, 20, "outpost", densityOpts{window: 3 * time.Second, bridges: true})
+	t.Logf("%v", res)
+	if res["running"] != 20 || res["min-ups"] < 45 {
+		t.Errorf("%v of 20 surfaces running, the slowest at %.1f UPS", res["running"], res["min-ups"])
+	}
+	if res["skipped-ticks"] != 0 {
+		t.Errorf("the node gave up %v ticks", res["skipped-ticks"])
+	}
+	// Every surface is bridged, so watched: its ticks run one at a time on
+	// schedule (the benchmark's p99 is 0 ticks; a busy CI machine gets slack).
+	if lag, ok := res["sched-lag-p99-watched-ticks"]; !ok || lag > 10 {
+		t.Errorf("p99 of the ticks' lag behind schedule: %v ticks (measured: %v)", lag, ok)
+	}
+	if res["bridge-items-checked"] == 0 {
+		t.Error("no item crossed a bridge")
+	}
+	if res["bridge-items-lost"] != 0 {
+		t.Errorf("%v items lost or doubled on the bridges", res["bridge-items-lost"])
 	}
 }

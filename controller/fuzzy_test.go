@@ -250,15 +250,27 @@ func TestFuzzyRaftCluster(t *testing.T) {
 		nd.trans.set(0.05, 3*time.Millisecond)
 	}
 	// The chaos runs for run, and on a machine so loaded that elections keep
-	// failing, on until enough writes got through to make the checks below mean
-	// something (up to a minute more).
+	// failing (or never start), on until enough writes got through and enough
+	// terms had a leader to make the checks below mean something (up to a minute
+	// more).
 	deadline, hard := time.Now().Add(run), time.Now().Add(run+time.Minute)
 	ackedCount := func() int {
 		ackMu.Lock()
 		defer ackMu.Unlock()
 		return len(acked)
 	}
-	for round := 0; time.Now().Before(deadline) || ackedCount() < 50 && time.Now().Before(hard); round++ {
+	minTerms := 3
+	if testing.Short() {
+		minTerms = 2
+	}
+	termCount := func() int {
+		termsMu.Lock()
+		defer termsMu.Unlock()
+		return len(leaders)
+	}
+	// Enough writes and enough elections: on a loaded machine a round's cut may
+	// heal before anyone times out, so the chaos goes on until both are there.
+	for round := 0; time.Now().Before(deadline) || (ackedCount() < 50 || termCount() < minTerms) && time.Now().Before(hard); round++ {
 		cut := map[int]bool{}
 		choice := rng.IntN(5)
 		if round == 0 {
@@ -364,10 +376,6 @@ func TestFuzzyRaftCluster(t *testing.T) {
 	termsMu.Lock()
 	defer termsMu.Unlock()
 	t.Logf("%d commands applied, %d acknowledged creates, %d terms with a leader", len(ref), len(acked), len(leaders))
-	minTerms := 3
-	if testing.Short() {
-		minTerms = 2
-	}
 	if len(leaders) < minTerms {
 		t.Errorf("only %d terms had a leader: the chaos did not force elections", len(leaders))
 	}

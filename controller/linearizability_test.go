@@ -156,7 +156,21 @@ func TestLinearizableCatalog(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(seed, 99))
 	leaderChanges := 0
-	for deadline := time.Now().Add(run); time.Now().Before(deadline); {
+	completed := func() int {
+		hmu.Lock()
+		defer hmu.Unlock()
+		n := 0
+		for _, op := range history {
+			if !op.Output.(catOutput).unknown {
+				n++
+			}
+		}
+		return n
+	}
+	// The disruptions go on for run, and on a loaded machine until the history is
+	// thick enough to check (up to a minute more).
+	hard := time.Now().Add(run + time.Minute)
+	for deadline := time.Now().Add(run); time.Now().Before(deadline) || (completed() < 100 || leaderChanges < 2) && time.Now().Before(hard); {
 		time.Sleep(time.Duration(300+rng.IntN(400)) * time.Millisecond)
 		l := tc.leader()
 		if l < 0 {

@@ -19,12 +19,16 @@ import (
 //     beacons and reached by four inserters, one per belt, researching the repeating
 //     refined-flammables-7, which takes one of each of the seven packs.
 //
-// The pack machines and the silo take their ingredients (plates, circuits, engines,
-// low density structures, rocket fuel, satellites, ...) from infinity chests, as the
-// map editor's sources: the mining, smelting, oil and intermediate lines of the plan
-// (about 19,000 of its 20,056 machines) are not laid out. One electric-energy-interface
-// per cell powers it through substations. What is simulated end to end is every pack
-// made by its beaconed machine, carried on belts and consumed by beaconed labs.
+// The automation-science row is fed from ore (megafeed.go): drills on generated iron
+// and copper patches, beaconed electric furnaces and a gear assembler, sized with the
+// plan's planner. The other pack machines and the silo take their ingredients from
+// infinity chests, as the map editor's sources (fullInfinityItems in the tests lists
+// them: circuits, engines, low density structures, rocket fuel, satellites, ...): most
+// of the plan's mining, smelting, oil and intermediate lines are not laid out. Power
+// is not generated either: one electric-energy-interface per cell powers it through
+// substations (the whole plan would draw 13 GW, some 14,000 steam engines). What is
+// simulated end to end is every pack made by its beaconed machine, carried on belts
+// and consumed by beaconed labs, and red science from ore.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -63,6 +67,7 @@ func genMegabaseFull(b *Bundle, seed uint64, name string) (*Surface, error) {
 type fullSizing struct {
 	rows map[string]int // machines per pack recipe
 	labs int
+	feed map[string]int // machines per task of the lines feeding the fed rows (planFullFeed)
 }
 
 // sizeFullCell sizes a cell for milliPacks/1000 packs a second of each pack.
@@ -112,6 +117,14 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 		return sz, fmt.Errorf("labs research nothing")
 	}
 	sz.labs = ceil(milliPacks, per)
+	fp, err := planFullFeed(b, milliPacks)
+	if err != nil {
+		return sz, err
+	}
+	sz.feed = map[string]int{}
+	for _, l := range fp.Lines {
+		sz.feed[l.Task] = l.Machines
+	}
 	return sz, nil
 }
 
@@ -131,15 +144,23 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	if name == "" {
 		name = "nauvis"
 	}
+	const ox = 16
+	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
+	// No procedural ore under the base; the feed lines' ore patches go on top.
+	patches := []Patch{{X: -160, Y: -96, W: 4160, H: int32(cells)*fullCellPitch + 192}}
+	for c := 0; c < cells; c++ {
+		g := newFullFeedGeom(sz.feed, ox, oy(c))
+		patches = append(patches, g.patches(b)...)
+	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
-		Patches: []Patch{{X: -96, Y: -96, W: 4096, H: int32(cells)*fullCellPitch + 192}}})
+		Patches: patches})
 	if err != nil {
 		return nil, err
 	}
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
-		l.fullCell(b, &sz, 16, int32(c)*fullCellPitch+30)
+		l.fullCell(b, &sz, ox, oy(c))
 	}
 	if l.err != nil {
 		return nil, l.err
@@ -191,12 +212,24 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	for _, r := range rows {
 		ri, _ := b.Recipe(r.pack)
 		m := mods("assembling-machine-3", b.Recipes[ri].Productivity)
+		fed := fullFed(r.pack)
 		for k := r.k0; k < r.k0+r.n; k++ {
 			x := X(k)
 			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
-			l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+			if !fed {
+				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+			}
+		}
+		if fed {
+			// The feed lines west of the cell; their belt runs under the input inserters.
+			if r.chY != fullFeedBeltY || r.k0 != 0 {
+				l.err = fmt.Errorf("megabase-full: the %s row is not where its feed lines expect it", r.pack)
+				return
+			}
+			g := newFullFeedGeom(sz.feed, ox, oy)
+			l.fullFeed(&g, oy, X(r.n-1)+3)
 		}
 		// Gaps: a beacon west of the first column, then a substation every third gap
 		// (18 tiles, the substation's wire reach and supply width) and beacons between.

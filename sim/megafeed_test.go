@@ -11,20 +11,16 @@ import (
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
 // ingredients of the pack rows not yet fed from ore and of the rocket silos.
 var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "engine-unit", "flying-robot-frame",
-	"grenade", "inserter", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
-	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall", "sulfur", "transport-belt"}
+	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
+	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall", "sulfur"}
 
-// A cell of megabase-full lays out the lines feeding its automation row from ore with
-// the machine counts of the plan for that row (PlanFull's planner, the beacons this
+// A cell of megabase-full lays out the lines feeding its automation and logistic rows
+// from ore with the machine counts of the plan for each row (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
 func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	b := DefaultBundle()
 	sz, err := sizeFullCell(b, fullCellMilli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := planFullFeed(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,26 +33,55 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		fullPer[l.Task] = l
 	}
 	want := map[string]int{}
-	for _, l := range fp.Lines {
-		want[l.Task] = l.Machines
-		f := fullPer[l.Task]
-		t.Logf("%-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
-			l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
-		// Same machine, modules and productivity as the whole base's plan; only the
-		// beacons (so the speed) may differ.
-		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
-			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+	for _, pack := range fullFedPacks {
+		fp, err := planFullFeed(b, fullCellMilli, pack)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if l.Beacons == f.Beacons && l.PerMachine != f.PerMachine {
-			t.Errorf("%s: %.4f a second each, PlanFull %.4f with the same beacons", l.Task, l.PerMachine, f.PerMachine)
+		lines := map[string]int{}
+		for _, l := range fp.Lines {
+			lines[l.Task] = l.Machines
+			f := fullPer[l.Task]
+			t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+				pack, l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+			// Same machine, modules and productivity as the whole base's plan; only the
+			// beacons (so the speed) may differ.
+			if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+				t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+			}
+			if l.Beacons == f.Beacons && l.PerMachine != f.PerMachine {
+				t.Errorf("%s: %.4f a second each, PlanFull %.4f with the same beacons", l.Task, l.PerMachine, f.PerMachine)
+			}
 		}
-	}
-	if want["automation-science-pack"] != sz.rows["automation-science-pack"] {
-		t.Errorf("the plan has %d automation machines, the row %d", want["automation-science-pack"], sz.rows["automation-science-pack"])
-	}
-	for _, task := range []string{"copper-plate", "iron-plate", "iron-gear-wheel", "mine copper-ore", "mine iron-ore"} {
-		if want[task] <= 0 {
-			t.Errorf("the feed plan has no %s line", task)
+		if lines[pack] != sz.rows[pack] {
+			t.Errorf("the plan has %d %s machines, the row %d", lines[pack], pack, sz.rows[pack])
+		}
+		if pack == "logistic-science-pack" {
+			// Circuit and inserter assemblers are paired (fullInserterCols); the iron is
+			// split between three blocks, each rounded up: at most two furnaces and two
+			// drills more than planned.
+			n := fullInserterCols(lines)
+			if n != max(lines["electronic-circuit"], lines["inserter"]) {
+				t.Errorf("%d circuit/inserter pairs, plan %d and %d", n, lines["electronic-circuit"], lines["inserter"])
+			}
+			lines["electronic-circuit"], lines["inserter"] = n, n
+			var f, d int
+			for _, ir := range sz.feed.iron {
+				f += ir.furn
+				d += ir.drills
+			}
+			if f < lines["iron-plate"] || f > lines["iron-plate"]+2 || d < lines["mine iron-ore"] || d > lines["mine iron-ore"]+2 {
+				t.Errorf("logistic iron: %d furnaces and %d drills in three blocks, the plan %d and %d", f, d, lines["iron-plate"], lines["mine iron-ore"])
+			}
+			lines["iron-plate"], lines["mine iron-ore"] = f, d
+		}
+		for _, task := range []string{"copper-plate", "iron-plate", "iron-gear-wheel", "mine copper-ore", "mine iron-ore"} {
+			if lines[task] <= 0 {
+				t.Errorf("the plan feeding %s has no %s line", pack, task)
+			}
+		}
+		for task, n := range lines {
+			want[task] += n
 		}
 	}
 
@@ -68,9 +93,9 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	got := map[string]int{}
 	sized := func(id EntityID, task string) {
 		info, _ := s.Modules(id)
-		if int(info.Beacons) < fullFeedBeacons[task] || info.Effect.Productivity <= 0 {
-			t.Errorf("%s machine %d: %d beacons, +%d%% productivity; sized for %d beacons and productivity modules",
-				task, id, info.Beacons, info.Effect.Productivity, fullFeedBeacons[task])
+		if int(info.Beacons) < fullFeedBeacons[task] || info.Effect.Productivity != fullPer[task].Productivity {
+			t.Errorf("%s machine %d: %d beacons, %+d%% productivity; sized for %d beacons and %+d%%",
+				task, id, info.Beacons, info.Effect.Productivity, fullFeedBeacons[task], fullPer[task].Productivity)
 		}
 	}
 	for i := range s.crafters {

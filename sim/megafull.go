@@ -19,16 +19,17 @@ import (
 //     beacons and reached by four inserters, one per belt, researching the repeating
 //     refined-flammables-7, which takes one of each of the seven packs.
 //
-// The automation-science row is fed from ore (megafeed.go): drills on generated iron
-// and copper patches, beaconed electric furnaces and a gear assembler, sized with the
-// plan's planner. The other pack machines and the silo take their ingredients from
-// infinity chests, as the map editor's sources (fullInfinityItems in the tests lists
-// them: circuits, engines, low density structures, rocket fuel, satellites, ...): most
-// of the plan's mining, smelting, oil and intermediate lines are not laid out. Power
-// is not generated either: one electric-energy-interface per cell powers it through
-// substations (the whole plan would draw 13 GW, some 14,000 steam engines). What is
-// simulated end to end is every pack made by its beaconed machine, carried on belts
-// and consumed by beaconed labs, and red science from ore.
+// The automation and logistic science rows are fed from ore (megafeed.go): drills on
+// generated iron and copper patches, beaconed electric furnaces and beaconed gear,
+// cable, circuit, inserter and transport-belt assemblers, sized with the plan's
+// planner. The other pack machines and the silo take their ingredients from infinity
+// chests, as the map editor's sources (fullInfinityItems in the tests lists them:
+// circuits for the other rows, engines, low density structures, rocket fuel,
+// satellites, ...): the plan's oil lines, steel, stone and most intermediates are not
+// laid out. Power is not generated either: one electric-energy-interface per cell
+// powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
+// engines). What is simulated end to end is every pack made by its beaconed machine,
+// carried on belts and consumed by beaconed labs, and red and green science from ore.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -67,7 +68,7 @@ func genMegabaseFull(b *Bundle, seed uint64, name string) (*Surface, error) {
 type fullSizing struct {
 	rows map[string]int // machines per pack recipe
 	labs int
-	feed map[string]int // machines per task of the lines feeding the fed rows (planFullFeed)
+	feed fullFeedSizing // the lines feeding the fed rows
 }
 
 // sizeFullCell sizes a cell for milliPacks/1000 packs a second of each pack.
@@ -117,15 +118,8 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 		return sz, fmt.Errorf("labs research nothing")
 	}
 	sz.labs = ceil(milliPacks, per)
-	fp, err := planFullFeed(b, milliPacks)
-	if err != nil {
-		return sz, err
-	}
-	sz.feed = map[string]int{}
-	for _, l := range fp.Lines {
-		sz.feed[l.Task] = l.Machines
-	}
-	return sz, nil
+	sz.feed, err = sizeFullFeed(b, milliPacks)
+	return sz, err
 }
 
 // fullMidPack is made by the middle row, between belts B and C.
@@ -149,7 +143,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	// No procedural ore under the base; the feed lines' ore patches go on top.
 	patches := []Patch{{X: -160, Y: -96, W: 4160, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
-		g := newFullFeedGeom(sz.feed, ox, oy(c))
+		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
@@ -223,13 +217,12 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			}
 		}
 		if fed {
-			// The feed lines west of the cell; their belt runs under the input inserters.
-			if r.chY != fullFeedBeltY || r.k0 != 0 {
+			// The feed lines west of the cell; their belts run under the input inserters.
+			want := map[string]int32{"automation-science-pack": fullFeedBeltY, "logistic-science-pack": fullGreenBeltY}
+			if r.chY != want[r.pack] || r.k0 != 0 {
 				l.err = fmt.Errorf("megabase-full: the %s row is not where its feed lines expect it", r.pack)
 				return
 			}
-			g := newFullFeedGeom(sz.feed, ox, oy)
-			l.fullFeed(&g, oy, X(r.n-1)+3)
 		}
 		// Gaps: a beacon west of the first column, then a substation every third gap
 		// (18 tiles, the substation's wire reach and supply width) and beacons between.
@@ -242,6 +235,9 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			}
 		}
 	}
+	g := newFullFeedGeom(&sz.feed, ox, oy)
+	l.fullFeed(&g, ox, oy, X(n["automation-science-pack"]-1)+3, X(n["logistic-science-pack"]-1)+3)
+
 	// Rows of beacons behind the machines.
 	for _, by := range []int32{-27, -11, 11} {
 		for x := G(-1); x+2 <= G(K-1)+2; x += 3 {

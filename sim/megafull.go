@@ -183,18 +183,6 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	G := func(k int) int32 { return ox + 5 + 6*int32(k) }
 	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
-	mods := func(entity string, prod bool) []string {
-		pi, _ := b.Entity(entity)
-		m := planSpeed
-		if prod {
-			m = planProd
-		}
-		out := make([]string, b.Entities[pi].ModuleSlots)
-		for i := range out {
-			out[i] = m
-		}
-		return out
-	}
 	feed := func(recipe string) *InfinitySettings {
 		ri, _ := b.Recipe(recipe)
 		var f []InfinityFilter
@@ -205,7 +193,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	}
 	for _, r := range rows {
 		ri, _ := b.Recipe(r.pack)
-		m := mods("assembling-machine-3", b.Recipes[ri].Productivity)
+		m := l.modules("assembling-machine-3", b.Recipes[ri].Productivity)
 		fed := fullFed(r.pack)
 		for k := r.k0; k < r.k0+r.n; k++ {
 			x := X(k)
@@ -248,7 +236,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
 	{
 		sx, sy := ox-12, oy+22
-		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: mods("rocket-silo", true)})
+		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
 		for _, dy := range []int32{0, 3, 6} {
 			beacon(sx-3, sy+dy)
 			beacon(sx+9, sy+dy)
@@ -275,7 +263,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	l.put("substation", T+2, oy, North)
-	labMods := mods("lab", true)
+	labMods := l.modules("lab", true)
 	for j := 0; j < sz.labs; j++ {
 		x := LX(j)
 		l.spec(BuildSpec{Name: "lab", X: x, Y: oy, Modules: labMods})

@@ -126,6 +126,18 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("machines per task in a cell (-plan +map):\n%s", diff)
 	}
 
+	chests, names := fullInfinityChests(s)
+	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
+		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
+	}
+	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
+		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
+	}
+	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
+}
+
+// fullInfinityChests counts a surface's infinity chests and lists the items they hold.
+func fullInfinityChests(s *Surface) (int, []string) {
 	chests := 0
 	items := map[string]bool{}
 	for i := range s.chests {
@@ -143,17 +155,17 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
-		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
-	}
-	wantChests := 3 // the silo's
+	return chests, names
+}
+
+// fullCellInfinityChests is how many infinity chests a cell has: one per machine of
+// the rows not fed from ore, three for the silo.
+func fullCellInfinityChests(sz fullSizing) int {
+	n := 3
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) {
-			wantChests += sz.rows[pack]
+			n += sz.rows[pack]
 		}
 	}
-	if chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
-	}
-	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
+	return n
 }

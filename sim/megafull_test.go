@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,9 +114,20 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full map for twelve game minutes")
 	}
-	s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+	b := DefaultBundle()
+	s, err := NewMap(b, "megabase-full", 1, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only the rows not fed from ore and the silos take from infinity chests
+	// (TestMegabaseFullFeedLinesMatchThePlan checks one cell's lines).
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chests, items := fullInfinityChests(s)
+	if want := fullCells * fullCellInfinityChests(sz); chests != want || !slices.Equal(items, fullInfinityItems) {
+		t.Errorf("%d infinity chests holding %v; want %d holding %v", chests, items, want, fullInfinityItems)
 	}
 	checkAllSevenPacks(t, s, fullCells, 10, 2, 2700)
 }

@@ -39,6 +39,10 @@ var fullFeedBeacons = map[string]int{
 	"copper-plate":            3,
 }
 
+// fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
+// yield, the figure the plan's published numbers use (docs/benchmarks.md).
+const fullOilAmount = 1_500_000
+
 // fullFedPacks are the pack rows fed from ore; the others take their ingredients
 // from infinity chests.
 var fullFedPacks = []string{"automation-science-pack", "logistic-science-pack"}
@@ -58,7 +62,7 @@ func fullFed(pack string) bool {
 // line down to the ore.
 func planFullFeed(b *Bundle, milliPacks int64, pack string) (*Plan, error) {
 	rates := map[string]*big.Rat{pack: big.NewRat(milliPacks*fullMarginPct, 100*1000)}
-	p, err := planPart(b, rates, fullFeedBeacons)
+	p, err := planPart(b, rates, fullFeedBeacons, fullOilAmount)
 	if err != nil {
 		return nil, fmt.Errorf("plan the lines feeding %s: %w", pack, err)
 	}

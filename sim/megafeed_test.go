@@ -24,7 +24,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := PlanFull(b, big.NewRat(45, 1), 1_500_000)
+	full, err := PlanFull(b, big.NewRat(45, 1), fullOilAmount)
 	if err != nil {
 		t.Fatal(err)
 	}

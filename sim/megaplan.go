@@ -162,10 +162,11 @@ func (p *Plan) finish(pl *planner, packsPerSec *big.Rat) {
 }
 
 // planPart plans the lines that make rates (items a second) and everything they
-// take, down to ore, with the same recipes, machines and modules as PlanFull;
-// beacons gives the beacons reaching each task's machines where a layout has fewer
-// than planBeacons. megabase-full sizes the lines it lays out with it.
-func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int) (*Plan, error) {
+// take, down to ore and crude oil (tiles holding oilAmount), with the same recipes,
+// machines and modules as PlanFull; beacons gives the beacons reaching each task's
+// machines where a layout has fewer than planBeacons. megabase-full sizes the lines
+// it lays out with it.
+func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64) (*Plan, error) {
 	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}, beacons: beacons}
 	p := &Plan{Flows: map[string]float64{}, balance: map[string]*big.Rat{}}
 	pl.plan = p
@@ -177,7 +178,7 @@ func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int) (*Pl
 	for _, n := range names {
 		pl.need(n, rates[n])
 	}
-	if err := pl.solve(1); err != nil {
+	if err := pl.solve(oilAmount); err != nil {
 		return nil, err
 	}
 	p.finish(pl, new(big.Rat))

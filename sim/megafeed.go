@@ -88,6 +88,8 @@ const (
 	greenIronRest
 )
 
+// sizeFullFeed sizes the lines feeding the fed rows of a cell sized for
+// milliPacks/1000 packs a second of each pack.
 func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
 	fs := fullFeedSizing{lines: map[string]fullFeedCounts{}}
 	for _, pack := range fullFedPacks {

@@ -37,6 +37,11 @@ var fullFeedBeacons = map[string]int{
 	"transport-belt":          2,
 	"iron-plate":              3,
 	"copper-plate":            3,
+	// The oil block (megaoil.go).
+	"sulfur":                  2,
+	"advanced-oil-processing": 2,
+	"heavy-oil-cracking":      2,
+	"light-oil-cracking":      2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -79,6 +84,8 @@ type fullFeedSizing struct {
 	// The logistic row's iron blocks: for the circuits, for the gears and for the
 	// inserter and belt assemblers; furnaces and drills of each, rounded up.
 	iron [3]struct{ furn, drills int }
+	// oil is the oil block's machines per task (planFullSulfur).
+	oil fullFeedCounts
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -91,7 +98,14 @@ const (
 // sizeFullFeed sizes the lines feeding the fed rows of a cell sized for
 // milliPacks/1000 packs a second of each pack.
 func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
-	fs := fullFeedSizing{lines: map[string]fullFeedCounts{}}
+	fs := fullFeedSizing{lines: map[string]fullFeedCounts{}, oil: fullFeedCounts{}}
+	op, err := planFullSulfur(b, milliPacks)
+	if err != nil {
+		return fs, err
+	}
+	for _, l := range op.Lines {
+		fs.oil[l.Task] = l.Machines
+	}
 	for _, pack := range fullFedPacks {
 		p, err := planFullFeed(b, milliPacks, pack)
 		if err != nil {

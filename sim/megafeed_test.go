@@ -9,10 +9,11 @@ import (
 )
 
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
-// ingredients of the pack rows not yet fed from ore and of the rocket silos.
+// ingredients of the pack rows not yet fed from ore (but the chemical row's sulfur,
+// from the oil block) and of the rocket silos.
 var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "engine-unit", "flying-robot-frame",
 	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
-	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall", "sulfur"}
+	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore with the machine counts of the plan for each row (PlanFull's planner, the beacons this
@@ -85,12 +86,48 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		}
 	}
 
+	// The oil block: one of each machine for the chemical row's sulfur.
+	op, err := planFullSulfur(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range op.Lines {
+		f := fullPer[l.Task]
+		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+			"sulfur", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+		}
+		want[l.Task] += l.Machines
+	}
+	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
+		if want[task] <= 0 {
+			t.Errorf("the oil block's plan has no %s line", task)
+		}
+	}
+
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Run(2 * 3600) // every furnace has picked its recipe
 	got := map[string]int{}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		if fe.ent == 0 {
+			continue
+		}
+		switch b.Entities[fe.proto].Name {
+		case "pumpjack":
+			pd := fullPer["mine crude-oil"]
+			if info, _ := s.Modules(fe.ent); info.Beacons != 0 || info.Effect.Productivity != pd.Productivity {
+				t.Errorf("pumpjack %d: %d beacons, %+d%% productivity; the plan's have none and %+d%%", fe.ent, info.Beacons, info.Effect.Productivity, pd.Productivity)
+			}
+			got["mine crude-oil"]++
+		case "offshore-pump":
+			got["pump water"]++
+		}
+	}
 	sized := func(id EntityID, task string) {
 		info, _ := s.Modules(id)
 		if int(info.Beacons) < fullFeedBeacons[task] || info.Effect.Productivity != fullPer[task].Productivity {

@@ -22,14 +22,17 @@ import (
 // The automation and logistic science rows are fed from ore (megafeed.go): drills on
 // generated iron and copper patches, beaconed electric furnaces and beaconed gear,
 // cable, circuit, inserter and transport-belt assemblers, sized with the plan's
-// planner. The other pack machines and the silo take their ingredients from infinity
-// chests, as the map editor's sources (fullInfinityItems in the tests lists them:
-// circuits for the other rows, engines, low density structures, rocket fuel,
-// satellites, ...): the plan's oil lines, steel, stone and most intermediates are not
-// laid out. Power is not generated either: one electric-energy-interface per cell
+// planner. The chemical row's sulfur comes from crude oil (megaoil.go: a pumpjack,
+// an offshore pump, a refinery on advanced oil processing, heavy and light oil
+// cracking and a sulfur plant, piped together). The other ingredients of the other
+// pack machines and the silo come from infinity chests, as the map editor's sources
+// (fullInfinityItems in the tests lists them: advanced circuits, engines, low density
+// structures, rocket fuel, satellites, ...): the rest of the plan's oil lines, steel,
+// stone and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
 // powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
 // engines). What is simulated end to end is every pack made by its beaconed machine,
-// carried on belts and consumed by beaconed labs, and red and green science from ore.
+// carried on belts and consumed by beaconed labs, red and green science from ore and
+// the chemical packs' sulfur from crude oil.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -145,6 +148,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
+		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -187,6 +191,9 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		ri, _ := b.Recipe(recipe)
 		var f []InfinityFilter
 		for _, x := range b.Recipes[ri].Ingredients {
+			if x.Name == "sulfur" && fullSulfurPacks[recipe] {
+				continue // from the oil block
+			}
 			f = append(f, InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
 		return &InfinitySettings{Filters: f}
@@ -203,6 +210,13 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			if !fed {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
+			if fullSulfurPacks[r.pack] {
+				l.put(fullLongInserter, x, oy+r.inY, r.dir) // sulfur from the oil block's belt
+			}
+		}
+		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != South || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where the sulfur belt expects it", r.pack)
+			return
 		}
 		if fed {
 			// The feed lines west of the cell; their belts run under the input inserters.
@@ -225,6 +239,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	}
 	g := newFullFeedGeom(&sz.feed, ox, oy)
 	l.fullFeed(&g, ox, oy, X(n["automation-science-pack"]-1)+3, X(n["logistic-science-pack"]-1)+3)
+	l.fullOil(ox, oy, X(mid-1)+3)
 
 	// Rows of beacons behind the machines.
 	for _, by := range []int32{-27, -11, 11} {

@@ -28,11 +28,11 @@ import (
 // pack machines and the silo come from infinity chests, as the map editor's sources
 // (fullInfinityItems in the tests lists them: advanced circuits, engines, low density
 // structures, rocket fuel, satellites, ...): the rest of the plan's oil lines, steel,
-// stone and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
-// powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
-// engines). What is simulated end to end is every pack made by its beaconed machine,
-// carried on belts and consumed by beaconed labs, red and green science from ore and
-// the chemical packs' sulfur from crude oil.
+// stone and most intermediates are not laid out. Power is not generated either: one
+// electric-energy-interface per cell powers it through substations (the whole plan
+// would draw 13 GW, some 14,000 steam engines). What is simulated end to end is every
+// pack made by its beaconed machine, carried on belts and consumed by beaconed labs,
+// red and green science from ore and the chemical packs' sulfur from crude oil.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.

@@ -23,7 +23,7 @@ var builtinMaps = []MapInfo{
 	{"loop", "a closed test world: 2,000 iron plates leave through bridge port \"out\"; port \"in\" unloads into a chest that also feeds \"out\"", genLoop},
 	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub},
 	{"megabase-10k", "a generated base researching at 10,000 SPM of red and green science, from ore to labs", genMegabase},
-	{"megabase-full", "a generated science floor researching at 2,700 SPM with all seven packs: beaconed assemblers with modules, rocket silos and labs, fed from infinity chests", genMegabaseFull},
+	{"megabase-full", "a generated science floor researching at 2,700 SPM with all seven packs: beaconed assemblers with modules, rocket silos and labs; red and green science from ore, sulfur from crude oil, the other ingredients from infinity chests", genMegabaseFull},
 	{"petrochem", "steam power from an offshore pump, boilers and steam engines running a pumpjack, a refinery and a chemical plant making plastic, and a beaconed assembler with productivity modules", genPetrochem},
 }
 

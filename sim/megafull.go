@@ -19,12 +19,20 @@ import (
 //     beacons and reached by four inserters, one per belt, researching the repeating
 //     refined-flammables-7, which takes one of each of the seven packs.
 //
-// The pack machines and the silo take their ingredients (plates, circuits, engines,
-// low density structures, rocket fuel, satellites, ...) from infinity chests, as the
-// map editor's sources: the mining, smelting, oil and intermediate lines of the plan
-// (about 19,000 of its 20,056 machines) are not laid out. One electric-energy-interface
-// per cell powers it through substations. What is simulated end to end is every pack
-// made by its beaconed machine, carried on belts and consumed by beaconed labs.
+// The automation and logistic science rows are fed from ore (megafeed.go): drills on
+// generated iron and copper patches, beaconed electric furnaces and beaconed gear,
+// cable, circuit, inserter and transport-belt assemblers, sized with the plan's
+// planner. The chemical row's sulfur comes from crude oil (megaoil.go: a pumpjack,
+// an offshore pump, a refinery on advanced oil processing, heavy and light oil
+// cracking and a sulfur plant, piped together). The other ingredients of the other
+// pack machines and the silo come from infinity chests, as the map editor's sources
+// (fullInfinityItems in the tests lists them: advanced circuits, engines, low density
+// structures, rocket fuel, satellites, ...): the rest of the plan's oil lines, steel,
+// stone and most intermediates are not laid out. Power is not generated either: one
+// electric-energy-interface per cell powers it through substations (the whole plan
+// would draw 13 GW, some 14,000 steam engines). What is simulated end to end is every
+// pack made by its beaconed machine, carried on belts and consumed by beaconed labs,
+// red and green science from ore and the chemical packs' sulfur from crude oil.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -63,6 +71,7 @@ func genMegabaseFull(b *Bundle, seed uint64, name string) (*Surface, error) {
 type fullSizing struct {
 	rows map[string]int // machines per pack recipe
 	labs int
+	feed fullFeedSizing // the lines feeding the fed rows
 }
 
 // sizeFullCell sizes a cell for milliPacks/1000 packs a second of each pack.
@@ -112,7 +121,8 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 		return sz, fmt.Errorf("labs research nothing")
 	}
 	sz.labs = ceil(milliPacks, per)
-	return sz, nil
+	sz.feed, err = sizeFullFeed(b, milliPacks)
+	return sz, err
 }
 
 // fullMidPack is made by the middle row, between belts B and C.
@@ -131,15 +141,24 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	if name == "" {
 		name = "nauvis"
 	}
+	const ox = 16
+	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
+	// No procedural ore under the base; the feed lines' ore patches go on top.
+	patches := []Patch{{X: -160, Y: -96, W: 4160, H: int32(cells)*fullCellPitch + 192}}
+	for c := 0; c < cells; c++ {
+		g := newFullFeedGeom(&sz.feed, ox, oy(c))
+		patches = append(patches, g.patches(b)...)
+		patches = append(patches, fullOilPatch(b, ox, oy(c)))
+	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
-		Patches: []Patch{{X: -96, Y: -96, W: 4096, H: int32(cells)*fullCellPitch + 192}}})
+		Patches: patches})
 	if err != nil {
 		return nil, err
 	}
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
-		l.fullCell(b, &sz, 16, int32(c)*fullCellPitch+30)
+		l.fullCell(b, &sz, ox, oy(c))
 	}
 	if l.err != nil {
 		return nil, l.err
@@ -168,35 +187,44 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	G := func(k int) int32 { return ox + 5 + 6*int32(k) }
 	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
-	mods := func(entity string, prod bool) []string {
-		pi, _ := b.Entity(entity)
-		m := planSpeed
-		if prod {
-			m = planProd
-		}
-		out := make([]string, b.Entities[pi].ModuleSlots)
-		for i := range out {
-			out[i] = m
-		}
-		return out
-	}
 	feed := func(recipe string) *InfinitySettings {
 		ri, _ := b.Recipe(recipe)
 		var f []InfinityFilter
 		for _, x := range b.Recipes[ri].Ingredients {
+			if x.Name == "sulfur" && fullSulfurPacks[recipe] {
+				continue // from the oil block
+			}
 			f = append(f, InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
 		return &InfinitySettings{Filters: f}
 	}
 	for _, r := range rows {
 		ri, _ := b.Recipe(r.pack)
-		m := mods("assembling-machine-3", b.Recipes[ri].Productivity)
+		m := l.modules("assembling-machine-3", b.Recipes[ri].Productivity)
+		fed := fullFed(r.pack)
 		for k := r.k0; k < r.k0+r.n; k++ {
 			x := X(k)
 			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
-			l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+			if !fed {
+				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+			}
+			if fullSulfurPacks[r.pack] {
+				l.put(fullLongInserter, x, oy+r.inY, r.dir) // sulfur from the oil block's belt
+			}
+		}
+		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != South || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where the sulfur belt expects it", r.pack)
+			return
+		}
+		if fed {
+			// The feed lines west of the cell; their belts run under the input inserters.
+			want := map[string]int32{"automation-science-pack": fullFeedBeltY, "logistic-science-pack": fullGreenBeltY}
+			if r.chY != want[r.pack] || r.k0 != 0 {
+				l.err = fmt.Errorf("megabase-full: the %s row is not where its feed lines expect it", r.pack)
+				return
+			}
 		}
 		// Gaps: a beacon west of the first column, then a substation every third gap
 		// (18 tiles, the substation's wire reach and supply width) and beacons between.
@@ -209,6 +237,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			}
 		}
 	}
+	g := newFullFeedGeom(&sz.feed, ox, oy)
+	l.fullFeed(&g, ox, oy, X(n["automation-science-pack"]-1)+3, X(n["logistic-science-pack"]-1)+3)
+	l.fullOil(ox, oy, X(mid-1)+3)
+
 	// Rows of beacons behind the machines.
 	for _, by := range []int32{-27, -11, 11} {
 		for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
@@ -219,7 +251,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
 	{
 		sx, sy := ox-12, oy+22
-		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: mods("rocket-silo", true)})
+		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
 		for _, dy := range []int32{0, 3, 6} {
 			beacon(sx-3, sy+dy)
 			beacon(sx+9, sy+dy)
@@ -246,7 +278,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	l.put("substation", T+2, oy, North)
-	labMods := mods("lab", true)
+	labMods := l.modules("lab", true)
 	for j := 0; j < sz.labs; j++ {
 		x := LX(j)
 		l.spec(BuildSpec{Name: "lab", X: x, Y: oy, Modules: labMods})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,7 +88,10 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	if unpowered > 0 {
 		t.Fatalf("%d unpowered machines, inserters or labs", unpowered)
 	}
-	// Beacons and modules as sized: every pack machine and the silo are beaconed.
+	// Beacons and modules as sized: every machine and the silo are beaconed, with
+	// productivity wherever the recipe allows it (speed modules elsewhere: inserters
+	// and belts for the logistic row). Furnaces pick their recipe later: all smelting
+	// takes productivity.
 	beaconed := map[string]int{}
 	for i := range s.crafters {
 		c := &s.crafters[i]
@@ -95,12 +99,13 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 			continue
 		}
 		info, ok := s.Modules(c.ent)
-		if !ok || info.Beacons < 1 || info.Effect.Productivity <= 0 {
+		prod := c.recipe < 0 || s.b.Recipes[c.recipe].Productivity
+		if !ok || info.Beacons < 1 || prod != (info.Effect.Productivity > 0) || !prod && info.Effect.Speed <= 0 {
 			t.Fatalf("machine %d: modules %+v", c.ent, info)
 		}
 		beaconed[s.b.Entities[s.ents[c.ent].proto].Name]++
 	}
-	t.Logf("%d entities; beaconed machines with productivity: %v", s.EntityCount(), beaconed)
+	t.Logf("%d entities; beaconed machines with modules: %v", s.EntityCount(), beaconed)
 	checkAllSevenPacks(t, s, 1, 10, 2, float64(fullCellMilli)*60/1000)
 }
 
@@ -109,9 +114,20 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full map for twelve game minutes")
 	}
-	s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+	b := DefaultBundle()
+	s, err := NewMap(b, "megabase-full", 1, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Only the rows not fed from ore and the silos take from infinity chests
+	// (TestMegabaseFullFeedLinesMatchThePlan checks one cell's lines).
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chests, items := fullInfinityChests(s)
+	if want := fullCells * fullCellInfinityChests(sz); chests != want || !slices.Equal(items, fullInfinityItems) {
+		t.Errorf("%d infinity chests holding %v; want %d holding %v", chests, items, want, fullInfinityItems)
 	}
 	checkAllSevenPacks(t, s, fullCells, 10, 2, 2700)
 }

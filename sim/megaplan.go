@@ -140,6 +140,12 @@ func PlanFull(b *Bundle, packsPerSec *big.Rat, oilAmount int64) (*Plan, error) {
 	if err := pl.solve(oilAmount); err != nil {
 		return nil, err
 	}
+	p.finish(pl, packsPerSec)
+	return p, nil
+}
+
+// finish sorts the lines and fills in the exported figures.
+func (p *Plan) finish(pl *planner, packsPerSec *big.Rat) {
 	sort.SliceStable(p.Lines, func(i, j int) bool { return p.Lines[i].Task < p.Lines[j].Task })
 	for i := range p.Lines {
 		l := &p.Lines[i]
@@ -153,6 +159,29 @@ func PlanFull(b *Bundle, packsPerSec *big.Rat, oilAmount int64) (*Plan, error) {
 	for n, r := range pl.produced {
 		p.Flows[n], _ = r.Float64()
 	}
+}
+
+// planPart plans the lines that make rates (items a second) and everything they
+// take, down to ore and crude oil (tiles holding oilAmount), with the same recipes,
+// machines and modules as PlanFull; beacons gives the beacons reaching each task's
+// machines where a layout has fewer than planBeacons. megabase-full sizes the lines
+// it lays out with it.
+func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64) (*Plan, error) {
+	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}, beacons: beacons}
+	p := &Plan{Flows: map[string]float64{}, balance: map[string]*big.Rat{}}
+	pl.plan = p
+	names := make([]string, 0, len(rates))
+	for n := range rates {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		pl.need(n, rates[n])
+	}
+	if err := pl.solve(oilAmount); err != nil {
+		return nil, err
+	}
+	p.finish(pl, new(big.Rat))
 	return p, nil
 }
 
@@ -162,6 +191,10 @@ type planner struct {
 	demand   map[string]*big.Rat // consumption per second, per item or fluid
 	produced map[string]*big.Rat
 	made     map[string]bool // items whose producer line is planned
+	// beacons, when set, is how many beacons reach the machines of a task (a recipe
+	// name) in a layout that gives them fewer than planBeacons; tasks not in it get
+	// planBeacons.
+	beacons map[string]int
 }
 
 func (pl *planner) need(item string, r *big.Rat) {
@@ -235,6 +268,9 @@ func (pl *planner) effects(machine string, prodOK bool, beacons int) ([]string, 
 // the machine's speed; it returns the line's productivity factor through the plan.
 func (pl *planner) line(task, machine string, prodOK bool, rate, perTask *big.Rat, work int64) error {
 	beacons := planBeacons
+	if n, ok := pl.beacons[task]; ok {
+		beacons = n
+	}
 	if machine == "electric-mining-drill" || machine == "pumpjack" {
 		beacons = 0 // drills sit on ore in rows of their own, unbeaconed
 	}

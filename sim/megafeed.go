@@ -1,0 +1,476 @@
+package sim
+
+import (
+	"fmt"
+	"math/big"
+)
+
+// The production lines of megabase-full that make a row's ingredients from ore
+// instead of taking them from infinity chests. They are sized with planPart, the
+// planner of PlanFull (same recipes, machines and modules, the game's numbers), given
+// the beacons each line's machines get in this layout, for the rate the row they feed
+// can consume (its machines' full speed: fullMarginPct of the cell's share).
+//
+// Today the automation and logistic science rows are fed this way, west of the
+// cell's rows (the logistic row's lines are described at fullGreenGeom). The
+// automation row's:
+//
+//   - a copper block north of the row's ingredient belt: electric mining drills with
+//     productivity modules on both sides of an ore belt, unbeaconed as in the plan,
+//     then a row of electric furnaces (productivity modules, a row of beacons on the
+//     far side of the ore belt: three reach each furnace) taking ore from the belt with
+//     bulk inserters and putting copper plates on the ingredient belt's south lane;
+//   - an iron block south of it, the same shape, putting iron plates on a plate belt;
+//   - gear assemblers (productivity modules, a beacon each side) between the two,
+//     taking iron plates from the plate belt and putting gears on the ingredient belt's
+//     north lane, which runs east under the automation-science row's input inserters.
+
+// fullFeedBeacons is how many beacons reach, at least, each machine of a fed line in
+// this layout (tasks as in PlanLine: recipe names); the pack row's as sizeFullCell.
+var fullFeedBeacons = map[string]int{
+	"automation-science-pack": fullBeaconsAsm,
+	"logistic-science-pack":   fullBeaconsAsm,
+	"iron-gear-wheel":         2,
+	"copper-cable":            2,
+	"electronic-circuit":      2,
+	"inserter":                2,
+	"transport-belt":          2,
+	"iron-plate":              3,
+	"copper-plate":            3,
+	// The oil block (megaoil.go).
+	"sulfur":                  2,
+	"advanced-oil-processing": 2,
+	"heavy-oil-cracking":      2,
+	"light-oil-cracking":      2,
+}
+
+// fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
+// yield, the figure the plan's published numbers use (docs/benchmarks.md).
+const fullOilAmount = 1_500_000
+
+// fullFedPacks are the pack rows fed from ore; the others take their ingredients
+// from infinity chests.
+var fullFedPacks = []string{"automation-science-pack", "logistic-science-pack"}
+
+// fullFed reports whether the row making pack is fed from ore.
+func fullFed(pack string) bool {
+	for _, p := range fullFedPacks {
+		if p == pack {
+			return true
+		}
+	}
+	return false
+}
+
+// planFullFeed plans the lines feeding the fed rows of one cell sized for
+// milliPacks/1000 packs a second: the rows' own machines (at fullMarginPct) and every
+// line down to the ore.
+func planFullFeed(b *Bundle, milliPacks int64, pack string) (*Plan, error) {
+	rates := map[string]*big.Rat{pack: big.NewRat(milliPacks*fullMarginPct, 100*1000)}
+	p, err := planPart(b, rates, fullFeedBeacons, fullOilAmount)
+	if err != nil {
+		return nil, fmt.Errorf("plan the lines feeding %s: %w", pack, err)
+	}
+	return p, nil
+}
+
+// fullFeedCounts is machines per task of the lines feeding one row.
+type fullFeedCounts map[string]int
+
+// fullFeedSizing is machines per task of every fed row's lines, by pack, and how the
+// logistic row's iron is split between its three iron blocks.
+type fullFeedSizing struct {
+	lines map[string]fullFeedCounts
+	// The logistic row's iron blocks: for the circuits, for the gears and for the
+	// inserter and belt assemblers; furnaces and drills of each, rounded up.
+	iron [3]struct{ furn, drills int }
+	// oil is the oil block's machines per task (planFullSulfur).
+	oil fullFeedCounts
+}
+
+// Indexes into fullFeedSizing.iron.
+const (
+	greenIronCircuits = iota
+	greenIronGears
+	greenIronRest
+)
+
+// sizeFullFeed sizes the lines feeding the fed rows of a cell sized for
+// milliPacks/1000 packs a second of each pack.
+func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
+	fs := fullFeedSizing{lines: map[string]fullFeedCounts{}, oil: fullFeedCounts{}}
+	op, err := planFullSulfur(b, milliPacks)
+	if err != nil {
+		return fs, err
+	}
+	for _, l := range op.Lines {
+		fs.oil[l.Task] = l.Machines
+	}
+	for _, pack := range fullFedPacks {
+		p, err := planFullFeed(b, milliPacks, pack)
+		if err != nil {
+			return fs, err
+		}
+		c := fullFeedCounts{}
+		lines := map[string]*PlanLine{}
+		for i := range p.Lines {
+			c[p.Lines[i].Task] = p.Lines[i].Machines
+			lines[p.Lines[i].Task] = &p.Lines[i]
+		}
+		fs.lines[pack] = c
+		if pack != "logistic-science-pack" {
+			continue
+		}
+		// Iron plate crafts a second (net of the furnaces' productivity) for the
+		// circuits, for the gears and for the rest.
+		furn, mine := lines["iron-plate"], lines["mine iron-ore"]
+		if furn == nil || mine == nil {
+			return fs, fmt.Errorf("the logistic row's plan lacks iron plates or iron ore")
+		}
+		pf, err := (&planner{b: b}).prodFactor("electric-furnace", true)
+		if err != nil {
+			return fs, err
+		}
+		ore := new(big.Rat).Quo(mine.rate, furn.rate) // ore per plate craft
+		rest := new(big.Rat).Set(furn.rate)
+		for k, task := range []string{"electronic-circuit", "iron-gear-wheel", ""} {
+			crafts := rest
+			if task != "" {
+				l := lines[task]
+				if l == nil {
+					return fs, fmt.Errorf("the logistic row's plan lacks %s", task)
+				}
+				ri, _ := b.Recipe(task)
+				var iron int64
+				for _, x := range b.Recipes[ri].Ingredients {
+					if x.Name == "iron-plate" {
+						iron = int64(x.Amount)
+					}
+				}
+				crafts = new(big.Rat).Quo(new(big.Rat).Mul(l.rate, big.NewRat(iron, 1)), pf)
+				rest = new(big.Rat).Sub(rest, crafts)
+			}
+			fs.iron[k].furn = ratCeil(new(big.Rat).Quo(crafts, furn.per))
+			fs.iron[k].drills = ratCeil(new(big.Rat).Quo(new(big.Rat).Mul(crafts, ore), mine.per))
+		}
+	}
+	return fs, nil
+}
+
+// ratCeil rounds r up.
+func ratCeil(r *big.Rat) int {
+	n := new(big.Int).Quo(r.Num(), r.Denom())
+	if new(big.Rat).SetInt(n).Cmp(r) < 0 {
+		n.Add(n, big.NewInt(1))
+	}
+	return int(n.Int64())
+}
+
+// smeltBlock is where a block of drills and furnaces lies: drills on both sides of
+// an ore belt (west), furnaces beside the same belt (east, ending at xE), their output
+// inserters putting plates on the plate belt at y = pb. north says the block lies north
+// of the plate belt.
+type smeltBlock struct {
+	north              bool
+	pb                 int32
+	drills             int
+	drillCols, dGaps   []int32
+	furnCols, furnGaps []int32
+	xd, xs, xE         int32 // west end of the drills, of the furnaces; east end
+}
+
+func newSmeltBlock(drills, furnaces int, xE, pb int32, north bool) smeltBlock {
+	g := smeltBlock{north: north, pb: pb, drills: drills, xE: xE}
+	_, _, fw := columns(0, furnaces)
+	g.xs = xE - fw - 1 // the beacon row's last beacon ends at xE-1
+	g.furnCols, g.furnGaps, _ = columns(g.xs, furnaces)
+	_, _, dw := columns(0, (drills+1)/2)
+	g.xd = g.xs - dw - 2 // the beacons, reaching 3 tiles, stop at the last drill gap
+	g.drillCols, g.dGaps, _ = columns(g.xd, (drills+1)/2)
+	return g
+}
+
+// y gives the top row of a thing 'depth' rows from the plate belt, h tall, on the
+// block's side.
+func (g *smeltBlock) y(depth, h int32) int32 {
+	if g.north {
+		return g.pb - depth - h + 1
+	}
+	return g.pb + depth
+}
+
+// facing is the direction of the plate belt, seen from inside the block.
+func (g *smeltBlock) facing() Dir {
+	if g.north {
+		return South
+	}
+	return North
+}
+
+// away is the direction away from the plate belt.
+func (g *smeltBlock) away() Dir {
+	if g.north {
+		return North
+	}
+	return South
+}
+
+// Rows, counted from the plate belt: output inserters 1, furnaces 2–4, input inserters
+// 5, ore belt 6, far drills and the beacon row 7–9; near drills 3–5 west of the
+// furnaces.
+
+// patch is the ore under the drills.
+func (g *smeltBlock) patch(ore ItemID, amount uint32) Patch {
+	x0 := g.drillCols[0]
+	x1 := g.drillCols[len(g.drillCols)-1] + 3
+	return Patch{Resource: ore, X: x0, Y: g.y(3, 7), W: x1 - x0, H: 7, Amount: amount}
+}
+
+func (l *layout) smeltBlock(g *smeltBlock) {
+	const (
+		drill = "electric-mining-drill"
+		furn  = "electric-furnace"
+	)
+	drillMods := l.modules(drill, true)
+	furnMods := l.modules(furn, true)
+	speed2 := []string{planSpeed, planSpeed}
+	near := g.drills - len(g.drillCols)
+	for i, x := range g.drillCols {
+		l.spec(BuildSpec{Name: drill, X: x, Y: g.y(7, 3), Dir: g.facing(), Modules: drillMods})
+		if i < near {
+			l.spec(BuildSpec{Name: drill, X: x, Y: g.y(3, 3), Dir: g.away(), Modules: drillMods})
+		}
+	}
+	for _, x := range g.dGaps {
+		l.put("substation", x, g.y(7, 2), North)
+	}
+	for _, x := range g.furnCols {
+		l.put(fullOutInserter, x+1, g.y(1, 1), g.away())
+		l.spec(BuildSpec{Name: furn, X: x, Y: g.y(2, 3), Modules: furnMods})
+		l.put(fullInInserter, x+1, g.y(5, 1), g.away())
+	}
+	for _, x := range g.furnGaps {
+		l.put("substation", x, g.y(2, 2), North)
+	}
+	last := g.furnCols[len(g.furnCols)-1]
+	for x := g.furnCols[0] - 3; x <= last+3; x += 3 {
+		l.spec(BuildSpec{Name: "beacon", X: x, Y: g.y(7, 3), Modules: speed2})
+	}
+	l.belt(fullBelt, g.xd, g.y(6, 1), East, last+3-g.xd)
+}
+
+// modules fills every module slot of an entity with productivity-module-3 (prod) or
+// speed-module-3.
+func (l *layout) modules(entity string, prod bool) []string {
+	b := l.s.b
+	pi, _ := b.Entity(entity)
+	m := planSpeed
+	if prod {
+		m = planProd
+	}
+	out := make([]string, b.Entities[pi].ModuleSlots)
+	for i := range out {
+		out[i] = m
+	}
+	return out
+}
+
+// fullFeedGeom is where one cell's feed lines lie. The automation row's: its
+// ingredient belt at y = oy-24, copper north of it, gears and the iron plate belt
+// (oy-18) south. The logistic row's, west of those: see fullGreen.
+type fullFeedGeom struct {
+	copper, iron smeltBlock
+	gears        int
+	gx0          int32 // west end of the gear section (a beacon)
+	xE           int32
+	green        fullGreenGeom
+}
+
+const (
+	fullFeedBeltY  = -24 // the automation row's ingredient belt (its chests' row)
+	fullIronBeltY  = -18
+	fullGearY      = -22 // gear assemblers, level with the automation row
+	fullFeedMargin = 4   // tiles between the feed lines and the cell's rows
+	fullGreenBeltY = -12 // the logistic row's ingredient belt (its chests' row)
+)
+
+func newFullFeedGeom(fs *fullFeedSizing, ox, oy int32) fullFeedGeom {
+	red := fs.lines["automation-science-pack"]
+	xE := ox - fullFeedMargin
+	g := fullFeedGeom{xE: xE, gears: red["iron-gear-wheel"]}
+	g.gx0 = xE - 6*int32(g.gears) - 3
+	g.copper = newSmeltBlock(red["mine copper-ore"], red["copper-plate"], xE, oy+fullFeedBeltY, true)
+	// The iron furnaces end where the gears begin: every plate they put on the belt
+	// passes the gear assemblers' inserters.
+	g.iron = newSmeltBlock(red["mine iron-ore"], red["iron-plate"], g.gx0, oy+fullIronBeltY, false)
+	g.green = newFullGreenGeom(fs, min(g.copper.xd, g.iron.xd)-fullFeedMargin, oy)
+	return g
+}
+
+func (g *fullFeedGeom) patches(b *Bundle) []Patch {
+	iron, _ := b.ItemID("iron-ore")
+	copper, _ := b.ItemID("copper-ore")
+	return []Patch{g.copper.patch(copper, megaOre), g.iron.patch(iron, megaOre),
+		g.green.copper.patch(copper, megaOre), g.green.circIron.patch(iron, megaOre),
+		g.green.gearIron.patch(iron, megaOre), g.green.restIron.patch(iron, megaOre)}
+}
+
+// fullFeed builds the fed rows' lines; their ingredient belts run to redEnd and
+// greenEnd.
+func (l *layout) fullFeed(g *fullFeedGeom, ox, oy, redEnd, greenEnd int32) {
+	l.smeltBlock(&g.copper)
+	l.smeltBlock(&g.iron)
+	asmMods := l.modules("assembling-machine-3", true)
+	speed2 := []string{planSpeed, planSpeed}
+	for j := 0; j <= g.gears; j++ {
+		x := g.gx0 + 6*int32(j)
+		l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + fullGearY, Modules: speed2})
+		if j < g.gears {
+			l.spec(BuildSpec{Name: "assembling-machine-3", X: x + 3, Y: oy + fullGearY, Recipe: "iron-gear-wheel", Modules: asmMods})
+			l.put(fullInInserter, x+4, oy+fullFeedBeltY+1, South) // gears -> ingredient belt
+			l.put(fullInInserter, x+4, oy+fullIronBeltY-1, South) // iron plates -> gears
+		}
+	}
+	west := min(g.copper.xs, g.gx0)
+	l.belt(fullBelt, west, oy+fullFeedBeltY, East, redEnd-west)
+	l.belt(fullBelt, g.iron.xs, oy+fullIronBeltY, East, g.xE-g.iron.xs)
+	l.fullGreen(&g.green, ox, oy, greenEnd)
+}
+
+// The logistic row's lines, west of the automation row's (rows relative to the cell's
+// origin, everything flowing east; an express lane carries 22.5 items a second, so
+// the iron travels on three lanes):
+//
+//	-34..-26  copper block, copper plates on belt K (-25)
+//	-23..-21  cable assemblers: copper from K, cable onto belt H (-19)
+//	-18..-10  iron block for the circuits, iron plates onto H (west of the cables),
+//	          and west of it the iron block for the inserter and belt assemblers,
+//	          iron plates onto belt F (-9)
+//	-17..-15  circuit assemblers: iron and cable from H, circuits straight into
+//	-13..-11  inserter assemblers: iron and gears from F
+//	-7..-5    gear assemblers (west of the belt assemblers): iron from belt G (-3),
+//	          gears onto F
+//	-2..6     iron block for the gears, iron plates onto G
+//	-8        belt O: inserters (long-handed, over F) and belts from
+//	-6..-4    transport-belt assemblers (iron and gears from F, long-handed)
+//
+// O runs east to the cell, turns north at ox-3 and becomes the logistic row's
+// ingredient belt at -12. Every assembler has a beacon on each side; circuit and
+// inserter assemblers are paired (direct insertion), so both lines have the same
+// count (fullInserterCols).
+type fullGreenGeom struct {
+	copper, circIron, gearIron, restIron smeltBlock
+	cable, gears, circ, belts            int
+	gx0, cx0, xW                         int32 // gear/cable section, circuit/inserter/belt section, east end
+}
+
+const (
+	greenK     = -25
+	greenCable = -23
+	greenH     = -19
+	greenCirc  = -17
+	greenIns   = -13
+	greenF     = -9
+	greenO     = -8
+	greenGear  = -7
+	greenBelt  = -6
+	greenG     = -3
+)
+
+// fullInserterCols is how many circuit/inserter assembler pairs the logistic row's
+// lines have: the larger of the two plan counts.
+func fullInserterCols(c fullFeedCounts) int {
+	return max(c["electronic-circuit"], c["inserter"])
+}
+
+func newFullGreenGeom(fs *fullFeedSizing, xW, oy int32) fullGreenGeom {
+	c := fs.lines["logistic-science-pack"]
+	g := fullGreenGeom{cable: c["copper-cable"], gears: c["iron-gear-wheel"],
+		circ: fullInserterCols(c), belts: c["transport-belt"], xW: xW}
+	nIB := max(g.circ, g.belts)
+	g.cx0 = xW - 6*int32(nIB) - 3
+	gearEnd := g.cx0 - 2 // a column of substations between the sections
+	g.gx0 = gearEnd - 6*int32(max(g.cable, g.gears)) - 3
+	g.copper = newSmeltBlock(c["mine copper-ore"], c["copper-plate"], g.gx0, oy+greenK, true)
+	ir := &fs.iron
+	g.circIron = newSmeltBlock(ir[greenIronCircuits].drills, ir[greenIronCircuits].furn, g.gx0, oy+greenH, false)
+	g.gearIron = newSmeltBlock(ir[greenIronGears].drills, ir[greenIronGears].furn, g.gx0, oy+greenG, false)
+	g.restIron = newSmeltBlock(ir[greenIronRest].drills, ir[greenIronRest].furn, g.circIron.xd-fullFeedMargin, oy+greenF, true)
+	return g
+}
+
+func (l *layout) fullGreen(g *fullGreenGeom, ox, oy, rowEnd int32) {
+	l.smeltBlock(&g.copper)
+	l.smeltBlock(&g.circIron)
+	l.smeltBlock(&g.gearIron)
+	l.smeltBlock(&g.restIron)
+	prod := l.modules("assembling-machine-3", true)
+	speed := l.modules("assembling-machine-3", false)
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+	asm := func(x, y int32, recipe string, mods []string) {
+		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe, Modules: mods})
+	}
+	// Cables and gears.
+	n := max(g.cable, g.gears)
+	for j := 0; j <= n; j++ {
+		x := g.gx0 + 6*int32(j)
+		beacon(x, greenCable)
+		beacon(x, greenGear)
+		l.put("substation", x, oy+greenCirc, North) // links the blocks to the sections
+		x += 3
+		if j < g.cable {
+			asm(x, greenCable, "copper-cable", prod)
+			l.put(fullInInserter, x+1, oy+greenCable-1, North) // copper from K
+			l.put(fullInInserter, x+2, oy+greenCable+3, North) // cable onto H: an inserter
+			l.put(fullInInserter, x, oy+greenCable+3, North)   // puts one a tick, two keep up
+		}
+		if j < g.gears {
+			asm(x, greenGear, "iron-gear-wheel", prod)
+			l.put(fullInInserter, x+1, oy+greenGear+3, South) // iron from G
+			l.put(fullInInserter, x+2, oy+greenGear-1, South) // gears onto F
+		}
+	}
+	// Circuits into inserters; belts.
+	n = max(g.circ, g.belts)
+	for j := 0; j <= n; j++ {
+		x := g.cx0 + 6*int32(j)
+		beacon(x, greenCirc)
+		beacon(x, greenIns)
+		beacon(x, greenBelt)
+		x += 3
+		if j < g.circ {
+			asm(x, greenCirc, "electronic-circuit", prod)
+			// Iron and cable from H: a bulk inserter's hand holds one item type, and a
+			// circuit takes three cables, so three of them.
+			for dx := int32(0); dx < 3; dx++ {
+				l.put(fullInInserter, x+dx, oy+greenCirc-1, North)
+			}
+			l.put(fullInInserter, x+1, oy+greenCirc+3, North) // circuits into the inserter assembler
+			asm(x, greenIns, "inserter", speed)
+			l.put(fullInInserter, x+1, oy+greenIns+3, South) // iron and gears from F
+			l.put(fullLongInserter, x, oy+greenIns+3, North) // inserters onto O, over F
+			l.put(fullLongInserter, x+2, oy+greenIns+3, North)
+		}
+		if j < g.belts {
+			asm(x, greenBelt, "transport-belt", speed)
+			l.put(fullLongInserter, x+1, oy+greenBelt-1, North) // iron and gears from F, over O
+			l.put(fullLongInserter, x+2, oy+greenBelt-1, North)
+			l.put(fullInInserter, x, oy+greenBelt-1, South) // belts onto O
+		}
+	}
+	for _, x := range []int32{g.cx0 - 2, g.xW} {
+		for _, y := range []int32{greenCable, greenIns - 1, greenBelt + 1} {
+			l.put("substation", x, oy+y, North)
+		}
+	}
+	l.belt(fullBelt, g.copper.xs, oy+greenK, East, g.cx0-2-g.copper.xs)
+	l.belt(fullBelt, g.circIron.xs, oy+greenH, East, g.xW-g.circIron.xs)
+	l.belt(fullBelt, g.restIron.xs, oy+greenF, East, g.xW-g.restIron.xs)
+	l.belt(fullBelt, g.gearIron.xs, oy+greenG, East, g.cx0-2-g.gearIron.xs)
+	// O: east to the cell, north at ox-3, east under the logistic row.
+	turn := ox - 3
+	l.belt(fullBelt, g.cx0, oy+greenO, East, turn-g.cx0)
+	l.belt(fullBelt, turn, oy+greenO, North, greenO-fullGreenBeltY)
+	l.belt(fullBelt, turn, oy+fullGreenBeltY, East, rowEnd-turn)
+}

@@ -1,0 +1,208 @@
+package sim
+
+import (
+	"math/big"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fullInfinityItems are the items megabase-full still takes from infinity chests: the
+// ingredients of the pack rows not yet fed from ore (but the chemical row's sulfur,
+// from the oil block) and of the rocket silos.
+var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "engine-unit", "flying-robot-frame",
+	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
+	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
+
+// A cell of megabase-full lays out the lines feeding its automation and logistic rows
+// from ore with the machine counts of the plan for each row (PlanFull's planner, the beacons this
+// layout gives), each machine with the modules and at least the beacons it was sized
+// for; the remaining infinity chests supply exactly fullInfinityItems.
+func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
+	b := DefaultBundle()
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := PlanFull(b, big.NewRat(45, 1), fullOilAmount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullPer := map[string]PlanLine{}
+	for _, l := range full.Lines {
+		fullPer[l.Task] = l
+	}
+	want := map[string]int{}
+	for _, pack := range fullFedPacks {
+		fp, err := planFullFeed(b, fullCellMilli, pack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := map[string]int{}
+		for _, l := range fp.Lines {
+			lines[l.Task] = l.Machines
+			f := fullPer[l.Task]
+			t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+				pack, l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+			// Same machine, modules and productivity as the whole base's plan; only the
+			// beacons (so the speed) may differ.
+			if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+				t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+			}
+			if l.Beacons == f.Beacons && l.PerMachine != f.PerMachine {
+				t.Errorf("%s: %.4f a second each, PlanFull %.4f with the same beacons", l.Task, l.PerMachine, f.PerMachine)
+			}
+		}
+		if lines[pack] != sz.rows[pack] {
+			t.Errorf("the plan has %d %s machines, the row %d", lines[pack], pack, sz.rows[pack])
+		}
+		if pack == "logistic-science-pack" {
+			// Circuit and inserter assemblers are paired (fullInserterCols); the iron is
+			// split between three blocks, each rounded up: at most two furnaces and two
+			// drills more than planned.
+			n := fullInserterCols(lines)
+			if n != max(lines["electronic-circuit"], lines["inserter"]) {
+				t.Errorf("%d circuit/inserter pairs, plan %d and %d", n, lines["electronic-circuit"], lines["inserter"])
+			}
+			lines["electronic-circuit"], lines["inserter"] = n, n
+			var f, d int
+			for _, ir := range sz.feed.iron {
+				f += ir.furn
+				d += ir.drills
+			}
+			if f < lines["iron-plate"] || f > lines["iron-plate"]+2 || d < lines["mine iron-ore"] || d > lines["mine iron-ore"]+2 {
+				t.Errorf("logistic iron: %d furnaces and %d drills in three blocks, the plan %d and %d", f, d, lines["iron-plate"], lines["mine iron-ore"])
+			}
+			lines["iron-plate"], lines["mine iron-ore"] = f, d
+		}
+		for _, task := range []string{"copper-plate", "iron-plate", "iron-gear-wheel", "mine copper-ore", "mine iron-ore"} {
+			if lines[task] <= 0 {
+				t.Errorf("the plan feeding %s has no %s line", pack, task)
+			}
+		}
+		for task, n := range lines {
+			want[task] += n
+		}
+	}
+
+	// The oil block: one of each machine for the chemical row's sulfur.
+	op, err := planFullSulfur(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range op.Lines {
+		f := fullPer[l.Task]
+		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+			"sulfur", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+		}
+		want[l.Task] += l.Machines
+	}
+	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
+		if want[task] <= 0 {
+			t.Errorf("the oil block's plan has no %s line", task)
+		}
+	}
+
+	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Run(2 * 3600) // every furnace has picked its recipe
+	got := map[string]int{}
+	for i := range s.fents {
+		fe := &s.fents[i]
+		if fe.ent == 0 {
+			continue
+		}
+		switch b.Entities[fe.proto].Name {
+		case "pumpjack":
+			pd := fullPer["mine crude-oil"]
+			if info, _ := s.Modules(fe.ent); info.Beacons != 0 || info.Effect.Productivity != pd.Productivity {
+				t.Errorf("pumpjack %d: %d beacons, %+d%% productivity; the plan's have none and %+d%%", fe.ent, info.Beacons, info.Effect.Productivity, pd.Productivity)
+			}
+			got["mine crude-oil"]++
+		case "offshore-pump":
+			got["pump water"]++
+		}
+	}
+	sized := func(id EntityID, task string) {
+		info, _ := s.Modules(id)
+		if int(info.Beacons) < fullFeedBeacons[task] || info.Effect.Productivity != fullPer[task].Productivity {
+			t.Errorf("%s machine %d: %d beacons, %+d%% productivity; sized for %d beacons and %+d%%",
+				task, id, info.Beacons, info.Effect.Productivity, fullFeedBeacons[task], fullPer[task].Productivity)
+		}
+	}
+	for i := range s.crafters {
+		c := &s.crafters[i]
+		if c.ent == 0 || c.isSilo || c.recipe < 0 {
+			continue
+		}
+		task := b.Recipes[c.recipe].Name
+		if _, planned := want[task]; planned {
+			got[task]++
+			sized(c.ent, task)
+		}
+	}
+	for i := range s.drills {
+		d := &s.drills[i]
+		if d.ent == 0 || len(d.tiles) == 0 {
+			continue
+		}
+		r, _ := s.ResourceAt(d.tiles[0].X, d.tiles[0].Y)
+		got["mine "+b.Item(r).Name]++
+		pd := fullPer["mine iron-ore"]
+		if info, _ := s.Modules(d.ent); info.Beacons != 0 || info.Effect.Speed != pd.Speed || info.Effect.Productivity != pd.Productivity {
+			t.Errorf("drill %d: %d beacons, speed %+d%%, productivity %+d%%; the plan's drills have no beacons, %+d%%, %+d%%",
+				d.ent, info.Beacons, info.Effect.Speed, info.Effect.Productivity, pd.Speed, pd.Productivity)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("machines per task in a cell (-plan +map):\n%s", diff)
+	}
+
+	chests, names := fullInfinityChests(s)
+	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
+		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
+	}
+	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
+		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
+	}
+	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
+}
+
+// fullInfinityChests counts a surface's infinity chests and lists the items they hold.
+func fullInfinityChests(s *Surface) (int, []string) {
+	chests := 0
+	items := map[string]bool{}
+	for i := range s.chests {
+		c := &s.chests[i]
+		if c.ent == 0 || c.kind != KindInfinityChest {
+			continue
+		}
+		chests++
+		for _, f := range c.inf.Filters {
+			items[f.Item] = true
+		}
+	}
+	var names []string
+	for n := range items {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return chests, names
+}
+
+// fullCellInfinityChests is how many infinity chests a cell has: one per machine of
+// the rows not fed from ore, three for the silo.
+func fullCellInfinityChests(sz fullSizing) int {
+	n := 3
+	for _, pack := range fullPackRows {
+		if !fullFed(pack) {
+			n += sz.rows[pack]
+		}
+	}
+	return n
+}

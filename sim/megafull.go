@@ -144,10 +144,12 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []Patch{{X: -160, Y: -96, W: 4160, H: int32(cells)*fullCellPitch + 192}}
+	patches := []Patch{{X: -480, Y: -96, W: 4480, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
+		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
+		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
@@ -207,7 +209,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
-			if !fed {
+			if !fed && !fullEnginePacks[r.pack] {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
@@ -216,6 +218,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the sulfur belt expects it", r.pack)
+			return
+		}
+		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != South || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
 			return
 		}
 		if fed {
@@ -240,6 +246,8 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	g := newFullFeedGeom(&sz.feed, ox, oy)
 	l.fullFeed(&g, ox, oy, X(n["automation-science-pack"]-1)+3, X(n["logistic-science-pack"]-1)+3)
 	l.fullOil(ox, oy, X(mid-1)+3)
+	eg := newFullEngineGeom(&sz.feed.engines, ox, oy)
+	l.fullEngines(&eg, ox, oy, X(mid-1)+3)
 
 	// Rows of beacons behind the machines.
 	for _, by := range []int32{-27, -11, 11} {

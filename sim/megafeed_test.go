@@ -131,6 +131,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if ef < eng["iron-plate"] || ef > eng["iron-plate"]+1 || ed < eng["mine iron-ore"] || ed > eng["mine iron-ore"]+1 {
 		t.Errorf("engine iron: %d furnaces and %d drills in two blocks, the plan %d and %d", ef, ed, eng["iron-plate"], eng["mine iron-ore"])
 	}
+	t.Logf("engine iron: blocks of %+v (furnaces, drills), the plan %d and %d", sz.feed.engines.iron, eng["iron-plate"], eng["mine iron-ore"])
 	eng["iron-plate"], eng["mine iron-ore"] = ef, ed
 	for task, n := range eng {
 		want[task] += n

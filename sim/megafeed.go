@@ -42,6 +42,10 @@ var fullFeedBeacons = map[string]int{
 	"advanced-oil-processing": 2,
 	"heavy-oil-cracking":      2,
 	"light-oil-cracking":      2,
+	// The engine line (megaengine.go).
+	"engine-unit": 2,
+	"steel-plate": 2,
+	"pipe":        2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -86,6 +90,8 @@ type fullFeedSizing struct {
 	iron [3]struct{ furn, drills int }
 	// oil is the oil block's machines per task (planFullSulfur).
 	oil fullFeedCounts
+	// engines is the engine line's (sizeFullEngines).
+	engines fullEngineSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -105,6 +111,9 @@ func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
 	}
 	for _, l := range op.Lines {
 		fs.oil[l.Task] = l.Machines
+	}
+	if fs.engines, err = sizeFullEngines(b, milliPacks); err != nil {
+		return fs, err
 	}
 	for _, pack := range fullFedPacks {
 		p, err := planFullFeed(b, milliPacks, pack)

@@ -10,13 +10,15 @@ import (
 
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
 // ingredients of the pack rows not yet fed from ore (but the chemical row's sulfur,
-// from the oil block) and of the rocket silos.
-var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "engine-unit", "flying-robot-frame",
+// from the oil block, and its engine units, from the engine line) and of the rocket
+// silos.
+var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "flying-robot-frame",
 	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
 	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
-// from ore with the machine counts of the plan for each row (PlanFull's planner, the beacons this
+// from ore, its chemical row's sulfur from crude oil and its engine units from ore,
+// with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
 func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
@@ -100,6 +102,40 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		}
 		want[l.Task] += l.Machines
 	}
+	// The engine line: the plan's counts, but the iron, split between two blocks each
+	// rounded up (at most one furnace and one drill more than planned).
+	ep, err := planFullEngines(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := map[string]int{}
+	for _, l := range ep.Lines {
+		f := fullPer[l.Task]
+		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+			"engine-unit", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+		}
+		eng[l.Task] = l.Machines
+	}
+	for _, task := range []string{"engine-unit", "steel-plate", "iron-gear-wheel", "pipe", "iron-plate", "mine iron-ore"} {
+		if eng[task] <= 0 {
+			t.Errorf("the engine line's plan has no %s line", task)
+		}
+	}
+	var ef, ed int
+	for _, ir := range sz.feed.engines.iron {
+		ef += ir.furn
+		ed += ir.drills
+	}
+	if ef < eng["iron-plate"] || ef > eng["iron-plate"]+1 || ed < eng["mine iron-ore"] || ed > eng["mine iron-ore"]+1 {
+		t.Errorf("engine iron: %d furnaces and %d drills in two blocks, the plan %d and %d", ef, ed, eng["iron-plate"], eng["mine iron-ore"])
+	}
+	t.Logf("engine iron: blocks of %+v (furnaces, drills), the plan %d and %d", sz.feed.engines.iron, eng["iron-plate"], eng["mine iron-ore"])
+	eng["iron-plate"], eng["mine iron-ore"] = ef, ed
+	for task, n := range eng {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -168,7 +204,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, two for advanced circuits, three for the silo)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -196,11 +232,15 @@ func fullInfinityChests(s *Surface) (int, []string) {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore, three for the silo.
+// the rows not fed from ore, two for the chemical row's advanced circuits, three for
+// the silo.
 func fullCellInfinityChests(sz fullSizing) int {
 	n := 3
 	for _, pack := range fullPackRows {
-		if !fullFed(pack) {
+		switch {
+		case fullEnginePacks[pack]:
+			n += 2
+		case !fullFed(pack):
 			n += sz.rows[pack]
 		}
 	}

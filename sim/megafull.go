@@ -24,15 +24,17 @@ import (
 // cable, circuit, inserter and transport-belt assemblers, sized with the plan's
 // planner. The chemical row's sulfur comes from crude oil (megaoil.go: a pumpjack,
 // an offshore pump, a refinery on advanced oil processing, heavy and light oil
-// cracking and a sulfur plant, piped together). The other ingredients of the other
-// pack machines and the silo come from infinity chests, as the map editor's sources
-// (fullInfinityItems in the tests lists them: advanced circuits, engines, low density
-// structures, rocket fuel, satellites, ...): the rest of the plan's oil lines, steel,
-// stone and most intermediates are not laid out. Power is not generated either: one
-// electric-energy-interface per cell powers it through substations (the whole plan
-// would draw 13 GW, some 14,000 steam engines). What is simulated end to end is every
-// pack made by its beaconed machine, carried on belts and consumed by beaconed labs,
-// red and green science from ore and the chemical packs' sulfur from crude oil.
+// cracking and a sulfur plant, piped together), its engine units from iron ore
+// (megaengine.go: steel furnaces, gear, pipe and engine assemblers). The other
+// ingredients of the other pack machines and the silo, and the chemical row's advanced
+// circuits, come from infinity chests, as the map editor's sources (fullInfinityItems
+// in the tests lists them: advanced circuits, low density structures, rocket fuel,
+// satellites, ...): the rest of the plan's oil lines, stone and most intermediates are
+// not laid out. Power is not generated either: one electric-energy-interface per cell
+// powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
+// engines). What is simulated end to end is every pack made by its beaconed machine,
+// carried on belts and consumed by beaconed labs, red and green science from ore, and
+// the chemical packs' sulfur from crude oil and engine units from iron ore.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -144,10 +146,12 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []Patch{{X: -160, Y: -96, W: 4160, H: int32(cells)*fullCellPitch + 192}}
+	patches := []Patch{{X: -480, Y: -96, W: 4480, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
+		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
+		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
@@ -207,7 +211,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
-			if !fed {
+			if !fed && !fullEnginePacks[r.pack] {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
@@ -216,6 +220,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the sulfur belt expects it", r.pack)
+			return
+		}
+		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != South || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
 			return
 		}
 		if fed {
@@ -240,6 +248,8 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	g := newFullFeedGeom(&sz.feed, ox, oy)
 	l.fullFeed(&g, ox, oy, X(n["automation-science-pack"]-1)+3, X(n["logistic-science-pack"]-1)+3)
 	l.fullOil(ox, oy, X(mid-1)+3)
+	eg := newFullEngineGeom(&sz.feed.engines, ox, oy)
+	l.fullEngines(&eg, ox, oy, X(mid-1)+3)
 
 	// Rows of beacons behind the machines.
 	for _, by := range []int32{-27, -11, 11} {

@@ -61,9 +61,12 @@ func (s *Shard) loop(r *run) {
 		}
 		if wait := next.Sub(now); wait > 0 {
 			if s.cfg.IdleBurst > 0 {
+				// The flag first, then the reasons not to burst (kick).
 				s.bursting.Store(true)
 				if s.burstable() {
 					wait += s.cfg.IdleBurst - interval
+				} else {
+					s.bursting.Store(false) // an ordinary wait: inputs need not wake it
 				}
 			}
 			timer.Reset(wait)
@@ -81,8 +84,8 @@ func (s *Shard) loop(r *run) {
 			s.bursting.Store(false)
 			continue
 		}
-		// The last tick due (the next one's time has not come): the loop is on
-		// schedule after it, also at the end of an idle burst.
+		// How late the tick starts: recorded, and less than an interval means
+		// the loop is on schedule after it (also at the end of an idle burst).
 		s.tickOnce(r, now, &win, now.Sub(next))
 		next = next.Add(interval)
 		if behind := s.cfg.Now().Sub(next); behind > s.cfg.MaxLag {

@@ -146,13 +146,15 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []Patch{{X: -480, Y: -96, W: 4480, H: int32(cells)*fullCellPitch + 192}}
+	patches := []Patch{{X: -800, Y: -96, W: 4800, H: int32(cells)*fullCellPitch + 192}}
+	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
 		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
+		patches = append(patches, cg.patches(b, oy(c))...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -163,6 +165,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
 		l.fullCell(b, &sz, ox, oy(c))
+		l.fullCircuits(&cg, ox, oy(c))
 	}
 	if l.err != nil {
 		return nil, l.err

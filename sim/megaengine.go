@@ -25,8 +25,8 @@ import (
 //
 // Z runs east to ox-3, turns north, passes under the sulfur belt (an underground pair)
 // and runs east along oy+4 under the chemical row, whose input inserters take from it
-// where their infinity chests stood. The row's advanced circuits still come from two
-// infinity chests, put on the same belt's south lane where it turns east.
+// where their infinity chests stood. The row's advanced circuits join Z's south lane
+// from the south at x = −1 (megacircuit.go).
 
 const (
 	engIS    = 11  // iron plates for steel; then belt Z (engines)

@@ -9,15 +9,16 @@ import (
 )
 
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
-// ingredients of the pack rows not yet fed from ore (but the chemical row's sulfur,
-// from the oil block, and its engine units, from the engine line) and of the rocket
-// silos.
+// ingredients of the pack rows not yet fed from ore (the chemical row's all come from
+// lines: sulfur from the oil block, engine units from the engine line, advanced
+// circuits from the advanced-circuit line) and of the rocket silos.
 var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
 	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
 	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
-// from ore, its chemical row's sulfur from crude oil and its engine units from ore,
+// from ore, its chemical row's sulfur from crude oil, its engine units from ore and its
+// advanced circuits from ore, coal and crude oil,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.

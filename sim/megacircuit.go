@@ -14,8 +14,8 @@ import (
 //
 //	−23        water from an offshore pump, down to both refineries and along x = X0−4
 //	           to the crackers' water pipe (−5)
-//	−22..−20   two pumpjacks (no beacons: three tiles clear of every beacon)
-//	−18..−14   two refineries facing south on advanced oil processing, a beacon beside each
+//	−22..−20   two pumpjacks (no beacons: more than three tiles from every beacon)
+//	−18..−14   two refineries facing south on advanced oil processing, beacons beside them
 //	−11 −9 −7  petroleum gas, light oil, heavy oil; the refineries' light and heavy oil
 //	           reach their rows under pipe-to-ground pairs
 //	−5         water for the crackers
@@ -28,9 +28,12 @@ import (
 //	8          belt P2: plastic (south lane) | electronic circuits (north lane)
 //	10..12     two pairs: a cable assembler handing cable straight to a circuit assembler
 //	14         belt M: copper plates (copper block, north-west) | iron plates (iron block,
-//	           south-west); beacons for the pairs under it
-//	16..18     two cable assemblers for the advanced circuits: one puts cable on the
-//	           south lane of P1, the other on a short belt that side-loads P1's north lane
+//	           south-west) for the pairs; beacons for the pairs under it. East of the pairs
+//	           the same row carries the copper of a block of its own (27..35, south-west),
+//	           whose belt (36) comes up x = X0+18
+//	16..18     two cable assemblers for the advanced circuits, taking that copper: one puts
+//	           cable on the south lane of P1, the other on a short belt that side-loads
+//	           P1's north lane
 //	19, 20     P2 (turned south at X0+36) and P1 (cable | cable) along the advanced-circuit row
 //	22..24     advanced-circuit assemblers: cable from P1, plastic and circuits from P2
 //	           (long-handed)
@@ -58,9 +61,6 @@ const (
 	acCu2    = 36   // plate belt of the advanced circuits' cable copper (block north of it)
 	acEnd    = -420 // east end of the advanced-circuit row, from ox (x = −404)
 )
-
-// fullCircuitPacks are the pack rows whose advanced circuits come from this line.
-var fullCircuitPacks = map[string]bool{"chemical-science-pack": true}
 
 // fullCircuitFixed are the line's machine counts the layout is drawn for; sizing
 // fails if the plan asks for others.
@@ -149,7 +149,7 @@ type fullCircuitGeom struct {
 	xa, x0       int32 // the advanced-circuit row's first beacon; the first refinery
 	coalCols     []int32
 	coalGaps     []int32
-	coal         int
+	coal         int // coal drills
 	copper, iron smeltBlock
 	copper2      smeltBlock // the advanced circuits' cable copper
 	crude        [2]int32   // pumpjack x
@@ -163,8 +163,9 @@ func newFullCircuitGeom(cs *fullCircuitSizing, ox int32) fullCircuitGeom {
 	g.xa = g.acEast - 6*int32(g.n) - 2
 	g.x0 = g.xa - 37
 	g.coalCols, g.coalGaps, _ = columns(g.x0-34, (g.coal+1)/2)
-	// Copper north-west of M, its beacons four tiles clear of the coal drills; iron
-	// south-west of it.
+	// Copper north-west of M, its beacons out of reach of the coal drills; iron
+	// south-west of it; the cable copper south of the line, its beacons out of reach
+	// of the iron drills.
 	g.copper = newSmeltBlock(cs.copper[0].drills, cs.copper[0].furn, g.coalGaps[0]-1, 0, true)
 	g.copper2 = newSmeltBlock(cs.copper[1].drills, cs.copper[1].furn, g.x0+16, 0, true)
 	g.iron = newSmeltBlock(c["mine iron-ore"], c["iron-plate"], g.x0-4, 0, false)
@@ -172,7 +173,7 @@ func newFullCircuitGeom(cs *fullCircuitSizing, ox int32) fullCircuitGeom {
 	return g
 }
 
-// at returns the geometry with the blocks' plate belt on M for a cell at oy.
+// at returns the geometry with the blocks' plate belts placed for a cell at oy.
 func (g fullCircuitGeom) at(oy int32) fullCircuitGeom {
 	g.copper.pb = oy + acM
 	g.iron.pb = oy + acM

@@ -25,8 +25,8 @@ import (
 //
 // Z runs east to ox-3, turns north, passes under the sulfur belt (an underground pair)
 // and runs east along oy+4 under the chemical row, whose input inserters take from it
-// where their infinity chests stood. The row's advanced circuits still come from two
-// infinity chests, put on the same belt's south lane where it turns east.
+// where their infinity chests stood. The row's advanced circuits join Z's south lane
+// from the south at x = −1 (megacircuit.go).
 
 const (
 	engIS    = 11  // iron plates for steel; then belt Z (engines)
@@ -229,10 +229,4 @@ func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 	l.spec(BuildSpec{Name: "express-underground-belt", X: turn, Y: oy + fullSulfurBeltY + 3, Dir: North, Underground: "output"})
 	l.belt(fullBelt, turn, oy+fullSulfurBeltY+2, North, fullSulfurBeltY+2-engChemY)
 	l.belt(fullBelt, turn, oy+engChemY, East, rowEnd-turn)
-	// The advanced circuits, from infinity chests onto the south lane.
-	f := &InfinitySettings{Filters: []InfinityFilter{{Item: "advanced-circuit", Count: 100, Mode: "exactly"}}}
-	for _, x := range []int32{turn, turn + 1} {
-		l.spec(BuildSpec{Name: "infinity-chest", X: x, Y: oy + engChemY - 2, Infinity: f})
-		l.put(fullInInserter, x, oy+engChemY-1, North)
-	}
 }

@@ -46,6 +46,9 @@ var fullFeedBeacons = map[string]int{
 	"engine-unit": 2,
 	"steel-plate": 2,
 	"pipe":        2,
+	// The advanced-circuit line (megacircuit.go).
+	"advanced-circuit": 2,
+	"plastic-bar":      2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -92,6 +95,8 @@ type fullFeedSizing struct {
 	oil fullFeedCounts
 	// engines is the engine line's (sizeFullEngines).
 	engines fullEngineSizing
+	// circuits is the advanced-circuit line's machines per task (sizeFullCircuits).
+	circuits fullCircuitSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -113,6 +118,9 @@ func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
 		fs.oil[l.Task] = l.Machines
 	}
 	if fs.engines, err = sizeFullEngines(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.circuits, err = sizeFullCircuits(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {
@@ -180,7 +188,9 @@ func ratCeil(r *big.Rat) int {
 // inserters putting plates on the plate belt at y = pb. north says the block lies north
 // of the plate belt.
 type smeltBlock struct {
-	north              bool
+	north bool
+	out   string // the furnaces' output inserters
+
 	pb                 int32
 	drills             int
 	drillCols, dGaps   []int32

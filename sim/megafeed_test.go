@@ -9,15 +9,16 @@ import (
 )
 
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
-// ingredients of the pack rows not yet fed from ore (but the chemical row's sulfur,
-// from the oil block, and its engine units, from the engine line) and of the rocket
-// silos.
-var fullInfinityItems = []string{"advanced-circuit", "electric-furnace", "flying-robot-frame",
+// ingredients of the pack rows not yet fed from ore (the chemical row's all come from
+// lines: sulfur from the oil block, engine units from the engine line, advanced
+// circuits from the advanced-circuit line) and of the rocket silos.
+var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
 	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
 	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
-// from ore, its chemical row's sulfur from crude oil and its engine units from ore,
+// from ore, its chemical row's sulfur from crude oil, its engine units from ore and its
+// advanced circuits from ore, coal and crude oil,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -136,6 +137,41 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range eng {
 		want[task] += n
 	}
+	// The advanced-circuit line: the plan's counts.
+	cp, err := planFullCircuits(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range cp.Lines {
+		f := fullPer[l.Task]
+		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+			"advanced-circuit", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+		}
+		if l.Task == "copper-plate" || l.Task == "mine copper-ore" {
+			continue // split between two blocks, below
+		}
+		want[l.Task] += l.Machines
+	}
+	// Its copper, split between two blocks each rounded up: at most one furnace and
+	// one drill more than planned.
+	var cf, cd int
+	for _, c := range sz.feed.circuits.copper {
+		cf += c.furn
+		cd += c.drills
+	}
+	if pc := sz.feed.circuits.lines; cf < pc["copper-plate"] || cf > pc["copper-plate"]+1 || cd < pc["mine copper-ore"] || cd > pc["mine copper-ore"]+1 {
+		t.Errorf("advanced-circuit copper: %d furnaces and %d drills in two blocks, the plan %d and %d", cf, cd, pc["copper-plate"], pc["mine copper-ore"])
+	}
+	t.Logf("advanced-circuit copper: blocks of %+v (furnaces, drills)", sz.feed.circuits.copper)
+	want["copper-plate"] += cf
+	want["mine copper-ore"] += cd
+	for _, task := range []string{"advanced-circuit", "plastic-bar", "mine coal", "copper-cable", "electronic-circuit"} {
+		if want[task] <= 0 {
+			t.Errorf("the advanced-circuit line's plan has no %s line", task)
+		}
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -204,7 +240,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, two for advanced circuits, three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -232,15 +268,12 @@ func fullInfinityChests(s *Surface) (int, []string) {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore, two for the chemical row's advanced circuits, three for
-// the silo.
+// the rows not fed from ore (the chemical row's ingredients all come from lines),
+// three for the silo.
 func fullCellInfinityChests(sz fullSizing) int {
 	n := 3
 	for _, pack := range fullPackRows {
-		switch {
-		case fullEnginePacks[pack]:
-			n += 2
-		case !fullFed(pack):
+		if !fullFed(pack) && !fullEnginePacks[pack] {
 			n += sz.rows[pack]
 		}
 	}

@@ -25,16 +25,17 @@ import (
 // planner. The chemical row's sulfur comes from crude oil (megaoil.go: a pumpjack,
 // an offshore pump, a refinery on advanced oil processing, heavy and light oil
 // cracking and a sulfur plant, piped together), its engine units from iron ore
-// (megaengine.go: steel furnaces, gear, pipe and engine assemblers). The other
-// ingredients of the other pack machines and the silo, and the chemical row's advanced
-// circuits, come from infinity chests, as the map editor's sources (fullInfinityItems
-// in the tests lists them: advanced circuits, low density structures, rocket fuel,
+// (megaengine.go: steel furnaces, gear, pipe and engine assemblers), its advanced
+// circuits from ore, coal and crude oil (megacircuit.go: a second oil block, plastic
+// plants, cable, circuit and advanced-circuit assemblers). The ingredients of the other
+// pack machines and the silo come from infinity chests, as the map editor's sources
+// (fullInfinityItems in the tests lists them: low density structures, rocket fuel,
 // satellites, ...): the rest of the plan's oil lines, stone and most intermediates are
 // not laid out. Power is not generated either: one electric-energy-interface per cell
 // powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
 // engines). What is simulated end to end is every pack made by its beaconed machine,
 // carried on belts and consumed by beaconed labs, red and green science from ore, and
-// the chemical packs' sulfur from crude oil and engine units from iron ore.
+// the chemical packs' sulfur, engine units and advanced circuits from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -146,13 +147,15 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []Patch{{X: -480, Y: -96, W: 4480, H: int32(cells)*fullCellPitch + 192}}
+	patches := []Patch{{X: -800, Y: -96, W: 4800, H: int32(cells)*fullCellPitch + 192}}
+	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
 		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
+		patches = append(patches, cg.patches(b, oy(c))...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -163,6 +166,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
 		l.fullCell(b, &sz, ox, oy(c))
+		l.fullCircuits(&cg, ox, oy(c))
 	}
 	if l.err != nil {
 		return nil, l.err

@@ -1,0 +1,377 @@
+package sim
+
+import (
+	"fmt"
+	"math/big"
+)
+
+// The advanced-circuit line of a megabase-full cell: the chemical row's advanced
+// circuits from ore, coal, crude oil and water, west of everything else (x < −402,
+// free in every cell's rows). Sized by planPart for the row's advanced circuits at
+// fullMarginPct with the beacons this layout gives (two for every assembler and
+// plant, three for the furnaces). Rows, from oy, and columns, from X0 (the first
+// refinery's west edge); everything flows east:
+//
+//	−23        water from an offshore pump, down to both refineries and along x = X0−4
+//	           to the crackers' water pipe (−5)
+//	−22..−20   two pumpjacks (no beacons: more than three tiles from every beacon)
+//	−18..−14   two refineries facing south on advanced oil processing, beacons beside them
+//	−11 −9 −7  petroleum gas, light oil, heavy oil; the refineries' light and heavy oil
+//	           reach their rows under pipe-to-ground pairs
+//	−5         water for the crackers
+//	−3..−1     light cracker, light cracker, heavy cracker facing north; light oil and
+//	           heavy oil come up under the water row; the heavy cracker's light oil goes
+//	           round the east end back to the light-oil row
+//	0          petroleum gas: the refineries' (down x = X0−2) and the light crackers'
+//	2          coal belt from the coal drills (west); plastic plants' gas under it
+//	4..6       three plastic plants facing north, a beacon between neighbours
+//	8          belt P2: plastic (south lane) | electronic circuits (north lane)
+//	10..12     two pairs: a cable assembler handing cable straight to a circuit assembler
+//	14         belt M: copper plates (copper block, north-west) | iron plates (iron block,
+//	           south-west) for the pairs; beacons for the pairs under it. East of the pairs
+//	           the same row carries the copper of a block of its own (27..35, south-west),
+//	           whose belt (36) comes up x = X0+18
+//	16..18     two cable assemblers for the advanced circuits, taking that copper: one puts
+//	           cable on the south lane of P1, the other on a short belt that side-loads
+//	           P1's north lane
+//	19, 20     P2 (turned south at X0+36) and P1 (cable | cable) along the advanced-circuit row
+//	22..24     advanced-circuit assemblers: cable from P1, plastic and circuits from P2
+//	           (long-handed)
+//	26         belt O: the advanced circuits, east to x = −1, north and side-loaded onto
+//	           the south lane of the engine belt Z at (−1, oy+11)
+const (
+	acWater  = -23
+	acJack   = -22
+	acRef    = -18
+	acGas    = -11
+	acLight  = -9
+	acHeavy  = -7
+	acWater2 = -5
+	acCrack  = -3
+	acGasRow = 0
+	acCoal   = 2
+	acPlant  = 4
+	acP2     = 8
+	acPair   = 10
+	acM      = 14
+	acCable  = 16
+	acP1     = 20
+	acAsm    = 22
+	acOut    = 26
+	acCu2    = 36   // plate belt of the advanced circuits' cable copper (block north of it)
+	acEnd    = -420 // east end of the advanced-circuit row, from ox (x = −404)
+)
+
+// fullCircuitFixed are the line's machine counts the layout is drawn for; sizing
+// fails if the plan asks for others.
+var fullCircuitFixed = map[string]int{
+	"advanced-oil-processing": 2, "heavy-oil-cracking": 1, "light-oil-cracking": 2,
+	"plastic-bar": 3, "mine crude-oil": 2, "pump water": 1,
+	"electronic-circuit": 2, "copper-cable": 4,
+}
+
+// planFullCircuits plans the advanced-circuit line for one cell's chemical row at
+// fullMarginPct of milliPacks/1000 packs a second.
+func planFullCircuits(b *Bundle, milliPacks int64) (*Plan, error) {
+	rate, err := fullChemRate(b, milliPacks, "advanced-circuit")
+	if err != nil {
+		return nil, err
+	}
+	p, err := planPart(b, map[string]*big.Rat{"advanced-circuit": rate}, fullFeedBeacons, fullOilAmount)
+	if err != nil {
+		return nil, fmt.Errorf("plan the chemical row's advanced circuits: %w", err)
+	}
+	return p, nil
+}
+
+// fullCircuitSizing is the advanced-circuit line's machines per task and how its
+// copper is split between the block feeding the cable/circuit pairs (0) and the one
+// feeding the advanced circuits' cable assemblers (1), each rounded up.
+type fullCircuitSizing struct {
+	lines  fullFeedCounts
+	copper [2]struct{ furn, drills int }
+}
+
+// sizeFullCircuits sizes the advanced-circuit line.
+func sizeFullCircuits(b *Bundle, milliPacks int64) (fullCircuitSizing, error) {
+	cs := fullCircuitSizing{lines: fullFeedCounts{}}
+	p, err := planFullCircuits(b, milliPacks)
+	if err != nil {
+		return cs, err
+	}
+	lines := map[string]*PlanLine{}
+	for i := range p.Lines {
+		cs.lines[p.Lines[i].Task] = p.Lines[i].Machines
+		lines[p.Lines[i].Task] = &p.Lines[i]
+	}
+	c := cs.lines
+	for task, n := range fullCircuitFixed {
+		if c[task] != n {
+			return cs, fmt.Errorf("the chemical row's advanced circuits need %d machines for %s; the line is laid out for %d", c[task], task, n)
+		}
+	}
+	for _, task := range []string{"advanced-circuit", "copper-plate", "iron-plate", "mine copper-ore", "mine iron-ore", "mine coal"} {
+		if c[task] <= 0 {
+			return cs, fmt.Errorf("the advanced-circuit line's plan lacks %s", task)
+		}
+	}
+	if len(c) != len(fullCircuitFixed)+6 {
+		return cs, fmt.Errorf("the advanced-circuit line's plan has tasks the layout does not place: %v", c)
+	}
+	// Cable per craft of each consumer, so the share of the copper each block makes.
+	cable := func(recipe string) int64 {
+		ri, _ := b.Recipe(recipe)
+		for _, x := range b.Recipes[ri].Ingredients {
+			if x.Name == "copper-cable" {
+				return int64(x.Amount)
+			}
+		}
+		return 0
+	}
+	ec := new(big.Rat).Mul(lines["electronic-circuit"].rate, big.NewRat(cable("electronic-circuit"), 1))
+	ac := new(big.Rat).Mul(lines["advanced-circuit"].rate, big.NewRat(cable("advanced-circuit"), 1))
+	if ec.Sign() <= 0 || ac.Sign() <= 0 {
+		return cs, fmt.Errorf("the advanced-circuit line's circuits take no cable")
+	}
+	furn, mine := lines["copper-plate"], lines["mine copper-ore"]
+	forPairs := new(big.Rat).Mul(furn.rate, new(big.Rat).Quo(ec, new(big.Rat).Add(ec, ac)))
+	ore := new(big.Rat).Quo(mine.rate, furn.rate) // ore per plate craft
+	for k, crafts := range []*big.Rat{forPairs, new(big.Rat).Sub(furn.rate, forPairs)} {
+		cs.copper[k].furn = ratCeil(new(big.Rat).Quo(crafts, furn.per))
+		cs.copper[k].drills = ratCeil(new(big.Rat).Quo(new(big.Rat).Mul(crafts, ore), mine.per))
+	}
+	return cs, nil
+}
+
+// fullCircuitGeom is where one cell's advanced-circuit line lies.
+type fullCircuitGeom struct {
+	n            int   // advanced-circuit assemblers
+	xa, x0       int32 // the advanced-circuit row's first beacon; the first refinery
+	coalCols     []int32
+	coalGaps     []int32
+	coal         int // coal drills
+	copper, iron smeltBlock
+	copper2      smeltBlock // the advanced circuits' cable copper
+	crude        [2]int32   // pumpjack x
+	acEast       int32      // the advanced-circuit row's east end
+}
+
+func newFullCircuitGeom(cs *fullCircuitSizing, ox int32) fullCircuitGeom {
+	c := cs.lines
+	g := fullCircuitGeom{n: c["advanced-circuit"], coal: c["mine coal"]}
+	g.acEast = ox + acEnd
+	g.xa = g.acEast - 6*int32(g.n) - 2
+	g.x0 = g.xa - 37
+	g.coalCols, g.coalGaps, _ = columns(g.x0-34, (g.coal+1)/2)
+	// Copper north-west of M, its beacons out of reach of the coal drills; iron
+	// south-west of it; the cable copper south of the line, its beacons out of reach
+	// of the iron drills.
+	g.copper = newSmeltBlock(cs.copper[0].drills, cs.copper[0].furn, g.coalGaps[0]-1, 0, true)
+	g.copper2 = newSmeltBlock(cs.copper[1].drills, cs.copper[1].furn, g.x0+16, 0, true)
+	g.iron = newSmeltBlock(c["mine iron-ore"], c["iron-plate"], g.x0-4, 0, false)
+	g.crude = [2]int32{g.x0 + 1, g.x0 + 9}
+	return g
+}
+
+// at returns the geometry with the blocks' plate belts placed for a cell at oy.
+func (g fullCircuitGeom) at(oy int32) fullCircuitGeom {
+	g.copper.pb = oy + acM
+	g.iron.pb = oy + acM
+	g.copper2.pb = oy + acCu2
+	return g
+}
+
+func (g *fullCircuitGeom) patches(b *Bundle, oy int32) []Patch {
+	iron, _ := b.ItemID("iron-ore")
+	copper, _ := b.ItemID("copper-ore")
+	coal, _ := b.ItemID("coal")
+	crude, _ := b.ItemID("crude-oil")
+	h := g.at(oy)
+	x1 := g.coalCols[len(g.coalCols)-1] + 3
+	ps := []Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre),
+		{Resource: coal, X: g.coalCols[0], Y: oy + acCoal - 3, W: x1 - g.coalCols[0], H: 7, Amount: megaOre}}
+	for _, x := range g.crude {
+		ps = append(ps, Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
+	}
+	return ps
+}
+
+// fullCircuits builds the advanced-circuit line of a cell at (ox, oy).
+func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
+	g := g0.at(oy)
+	X0 := g.x0
+	y := func(r int32) int32 { return oy + r }
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, r int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	pipes := func(x0, r0, x1, r1 int32) { // a straight run, both ends included
+		for x := min(x0, x1); x <= max(x0, x1); x++ {
+			for r := min(r0, r1); r <= max(r0, r1); r++ {
+				l.put("pipe", x, y(r), North)
+			}
+		}
+	}
+	under := func(x, rTop, rBottom int32) { // a pipe-to-ground pair in column x
+		l.put("pipe-to-ground", x, y(rTop), North)
+		l.put("pipe-to-ground", x, y(rBottom), South)
+	}
+	chem := l.modules("chemical-plant", true)
+	plant := func(x, r int32, recipe string) {
+		l.spec(BuildSpec{Name: "chemical-plant", X: x, Y: y(r), Recipe: recipe, Modules: chem})
+	}
+	asm := func(x, r int32, recipe string) {
+		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", true)})
+	}
+
+	// Crude oil and water into the refineries.
+	for k, jx := range g.crude {
+		rx := X0 + 8*int32(k)
+		l.spec(BuildSpec{Name: "pumpjack", X: jx, Y: y(acJack), Dir: South, Modules: l.modules("pumpjack", true)})
+		l.spec(BuildSpec{Name: "oil-refinery", X: rx, Y: y(acRef), Dir: South, Recipe: "advanced-oil-processing",
+			Modules: l.modules("oil-refinery", true)})
+		l.put("pipe", rx+1, y(acRef-1), North) // crude
+		pipes(rx+4, acWater+1, rx+4, acRef-1)  // water
+		l.put("pipe", rx+3, y(acRef-1), North)
+		// Gas straight down to its row; light and heavy oil under it.
+		pipes(rx, acRef+5, rx, acGas-1)
+		under(rx+2, acRef+5, acLight-1)
+		under(rx+4, acRef+5, acHeavy-1)
+	}
+	for _, x := range []int32{X0 - 3, X0 + 5, X0 + 13} {
+		beacon(x, acRef+2)
+	}
+	l.put("offshore-pump", X0-5, y(acWater), West)
+	pipes(X0-4, acWater, X0+12, acWater)
+	pipes(X0-4, acWater+1, X0-4, acWater2)
+	pipes(X0-3, acWater2, X0+32, acWater2)
+	// The rows of gas, light oil and heavy oil.
+	pipes(X0-2, acGas, X0+8, acGas)
+	pipes(X0+2, acLight, X0+38, acLight)
+	pipes(X0+4, acHeavy, X0+34, acHeavy)
+	// The refineries' gas down x = X0−2, under the water row, to the gas row.
+	pipes(X0-2, acGas+1, X0-2, acWater2-2)
+	l.put("pipe-to-ground", X0-2, y(acWater2-1), North)
+	l.put("pipe-to-ground", X0-2, y(acWater2+1), South)
+	pipes(X0-2, acWater2+2, X0-2, acGasRow-1)
+	pipes(X0-2, acGasRow, X0+26, acGasRow)
+
+	// Crackers: light, light, heavy, a beacon between neighbours.
+	for j := int32(0); j <= 3; j++ {
+		beacon(X0+17+6*j, acCrack)
+	}
+	for j, recipe := range []string{"light-oil-cracking", "light-oil-cracking", "heavy-oil-cracking"} {
+		x := X0 + 20 + 6*int32(j)
+		plant(x, acCrack, recipe)
+		l.put("pipe", x, y(acCrack-1), North) // water from the row above
+		if j < 2 {
+			under(x+2, acLight+1, acCrack-1) // light oil
+		} else {
+			under(x+2, acHeavy+1, acCrack-1) // heavy oil
+		}
+	}
+	// The heavy cracker's light oil: east along the gas row's line, up, under the
+	// water and heavy-oil rows into the light-oil row.
+	pipes(X0+32, acGasRow, X0+38, acGasRow)
+	pipes(X0+38, acCrack, X0+38, acGasRow-1)
+	under(X0+38, acLight+1, acCrack-1)
+
+	// Plastic plants: gas from the gas row under the coal belt, coal from it, plastic
+	// onto P2's south lane.
+	for j := int32(0); j <= 3; j++ {
+		beacon(X0-2+6*j, acPlant)
+	}
+	for j := int32(0); j < 3; j++ {
+		x := X0 + 1 + 6*j
+		plant(x, acPlant, "plastic-bar")
+		under(x, acGasRow+1, acPlant-1)
+		l.put(fullInInserter, x+1, y(acPlant-1), North) // coal
+		l.put(fullInInserter, x, y(acPlant+3), North)   // plastic: an inserter puts one a
+		l.put(fullInInserter, x+2, y(acPlant+3), North) // tick, two keep up
+	}
+	// Coal drills on both sides of the coal belt.
+	drillMods := l.modules("electric-mining-drill", true)
+	near := g.coal - len(g.coalCols)
+	for i, x := range g.coalCols {
+		l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(acCoal - 3), Dir: South, Modules: drillMods})
+		if i < near {
+			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(acCoal + 1), Dir: North, Modules: drillMods})
+		}
+	}
+	for _, x := range g.coalGaps {
+		l.put("substation", x, y(acCoal-3), North)
+	}
+	l.belt(fullBelt, g.coalCols[0], y(acCoal), East, X0+15-g.coalCols[0])
+
+	// Copper and iron onto M; two cable/circuit pairs over it.
+	l.smeltBlock(&g.copper)
+	l.smeltBlock(&g.iron)
+	mx := min(g.copper.xs, g.iron.xs)
+	l.belt(fullBelt, mx, y(acM), East, X0+17-mx)
+	// The cable assemblers' copper: from the block south-west, north up x = X0+18,
+	// east along M's row.
+	l.smeltBlock(&g.copper2)
+	l.belt(fullBelt, g.copper2.xs, y(acCu2), East, X0+18-g.copper2.xs)
+	l.belt(fullBelt, X0+18, y(acCu2), North, acCu2-acM)
+	l.belt(fullBelt, X0+18, y(acM), East, 12)
+	for k := int32(0); k < 2; k++ {
+		kx := X0 + 1 + 9*k
+		ex := kx + 4
+		asm(kx, acPair, "copper-cable")
+		asm(ex, acPair, "electronic-circuit")
+		l.put(fullInInserter, kx+3, y(acPair+1), West)  // cable into the circuit assembler
+		l.put(fullInInserter, kx+1, y(acM-1), South)    // copper from M
+		l.put(fullInInserter, ex+1, y(acM-1), South)    // iron from M
+		l.put(fullInInserter, ex, y(acPair-1), South)   // circuits onto P2's north lane
+		l.put(fullInInserter, ex+2, y(acPair-1), South) // (two keep up)
+		beacon(kx-1, acM+1)
+		beacon(kx+5, acM+1)
+	}
+	// The advanced circuits' cable: KA onto P1's south lane, KB onto a short belt
+	// side-loading its north lane.
+	ka, kb := X0+22, X0+28
+	for _, x := range []int32{X0 + 19, X0 + 25, X0 + 33} {
+		beacon(x, acCable)
+	}
+	for _, x := range []int32{ka, kb} {
+		asm(x, acCable, "copper-cable")
+		l.put(fullInInserter, x+1, y(acCable-1), North) // copper from M
+	}
+	l.put(fullInInserter, ka, y(acCable+3), North)
+	l.put(fullInInserter, ka+2, y(acCable+3), North)
+	l.put(fullInInserter, kb+3, y(acCable), West)
+	l.put(fullInInserter, kb+3, y(acCable+2), West)
+	l.belt(fullBelt, kb+4, y(acCable), South, acP1-acCable)
+
+	// P2 east, then south to its row beside P1; P1; the advanced-circuit row.
+	turn := g.xa - 1
+	l.belt(fullBelt, X0, y(acP2), East, turn-X0)
+	l.belt(fullBelt, turn, y(acP2), South, acP1-1-acP2)
+	l.belt(fullBelt, turn, y(acP1-1), East, g.acEast+1-turn)
+	l.belt(fullBelt, ka, y(acP1), East, g.acEast+1-ka)
+	for j := 0; j <= g.n; j++ {
+		x := g.xa + 6*int32(j)
+		beacon(x, acAsm)
+		if j == g.n {
+			break
+		}
+		x += 3
+		asm(x, acAsm, "advanced-circuit")
+		l.put(fullInInserter, x+1, y(acAsm-1), North)  // cable from P1
+		l.put(fullLongInserter, x, y(acAsm-1), North)  // plastic and circuits from P2
+		l.put(fullOutInserter, x+1, y(acAsm+3), North) // advanced circuits onto O
+	}
+	// O: east to x = −1, north, side-loaded onto Z's south lane.
+	zx := ox - 17
+	l.belt(fullBelt, g.xa+3, y(acOut), East, zx-(g.xa+3))
+	l.belt(fullBelt, zx, y(acOut), North, acOut-engIS)
+
+	// Substations.
+	for _, p := range [][2]int32{{X0 - 7, -13}, {X0 + 15, -13}, {X0 + 4, -3}, {X0 + 14, -3}, {X0 + 29, 1},
+		{X0 + 8, acPair}, {X0 + 17, acPair}, {X0 + 33, acPair}, {X0 + 37, acCable}} {
+		l.put("substation", p[0], y(p[1]), North)
+	}
+	for x := g.xa; x < g.acEast; x += 18 {
+		l.put("substation", x, y(acOut+1), North)
+	}
+	l.put("substation", g.acEast-2, y(acOut+1), North)
+}

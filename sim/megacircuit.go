@@ -89,7 +89,7 @@ func planFullCircuits(b *Bundle, milliPacks int64) (*Plan, error) {
 // feeding the advanced circuits' cable assemblers (1), each rounded up.
 type fullCircuitSizing struct {
 	lines  fullFeedCounts
-	copper [2]struct{ furn, drills int }
+	copper [2]blockCount
 }
 
 // sizeFullCircuits sizes the advanced-circuit line.
@@ -348,18 +348,12 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	l.belt(fullBelt, turn, y(acP2), South, acP1-1-acP2)
 	l.belt(fullBelt, turn, y(acP1-1), East, g.acEast+1-turn)
 	l.belt(fullBelt, ka, y(acP1), East, g.acEast+1-ka)
-	for j := 0; j <= g.n; j++ {
-		x := g.xa + 6*int32(j)
-		beacon(x, acAsm)
-		if j == g.n {
-			break
-		}
-		x += 3
+	machineRow(g.xa, g.n, func(x int32) { beacon(x, acAsm) }, func(_ int, x int32) {
 		asm(x, acAsm, "advanced-circuit")
 		l.put(fullInInserter, x+1, y(acAsm-1), North)  // cable from P1
 		l.put(fullLongInserter, x, y(acAsm-1), North)  // plastic and circuits from P2
 		l.put(fullOutInserter, x+1, y(acAsm+3), North) // advanced circuits onto O
-	}
+	})
 	// O: east to x = −1, north, side-loaded onto Z's south lane.
 	zx := ox - 17
 	l.belt(fullBelt, g.xa+3, y(acOut), East, zx-(g.xa+3))

@@ -93,7 +93,7 @@ func planFullEngines(b *Bundle, milliPacks int64) (*Plan, error) {
 // between block A (the steel's) and block B (the gears' and pipes'), each rounded up.
 type fullEngineSizing struct {
 	lines fullFeedCounts
-	iron  [2]struct{ furn, drills int }
+	iron  [2]blockCount
 }
 
 // sizeFullEngines sizes the engine line.
@@ -157,6 +157,19 @@ func (g *fullEngineGeom) patches(b *Bundle) []Patch {
 	return []Patch{g.blockA.patch(iron, megaOre), g.blockB.patch(iron, megaOre)}
 }
 
+// machineRow lays n machines at a pitch of six tiles from x0 with a beacon before
+// each and one after the last: beacon(x) at x0+6j for j = 0..n, and machine(j, x)
+// at x0+6j+3 for j < n.
+func machineRow(x0 int32, n int, beacon func(x int32), machine func(j int, x int32)) {
+	for j := 0; j <= n; j++ {
+		x := x0 + 6*int32(j)
+		beacon(x)
+		if j < n {
+			machine(j, x+3)
+		}
+	}
+}
+
 // fullEngines builds the engine line; the chemical row's ingredient belt runs to
 // rowEnd.
 func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
@@ -168,33 +181,21 @@ func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 	// The machine row: steel furnaces, then engines.
 	n := g.steel + g.engines
 	furnMods := l.modules("electric-furnace", true)
-	for j := 0; j <= n; j++ {
-		x := g.x0 + 6*int32(j)
-		beacon(x, engRow)
-		if j == n {
-			break
-		}
-		x += 3
+	machineRow(g.x0, n, func(x int32) { beacon(x, engRow) }, func(j int, x int32) {
 		if j < g.steel {
 			l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: oy + engRow, Modules: furnMods})
 			l.put(fullInInserter, x+1, oy+engRow-1, North)  // plates from IS
 			l.put(fullOutInserter, x+1, oy+engRow+3, North) // steel onto S1's south lane
-			continue
+			return
 		}
 		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engRow, Recipe: "engine-unit", Modules: prod})
 		l.put(fullOutInserter, x+1, oy+engRow-1, South) // engines onto Z's north lane
 		l.put(fullInInserter, x+1, oy+engRow+3, South)  // steel and gears from S1
 		l.put(fullLongInserter, x, oy+engRow+3, South)  // pipes from S2
-	}
+	})
 	// Gears and pipes under the first steel furnaces.
 	m := g.gears + g.pipes
-	for j := 0; j <= m; j++ {
-		x := g.x0 + 6*int32(j)
-		beacon(x, engGP)
-		if j == m {
-			break
-		}
-		x += 3
+	machineRow(g.x0, m, func(x int32) { beacon(x, engGP) }, func(j int, x int32) {
 		recipe := "pipe"
 		if j < g.gears {
 			recipe = "iron-gear-wheel"
@@ -208,7 +209,7 @@ func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engGP, Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", l.s.b.Recipes[ri].Productivity)})
 		l.put(fullInInserter, x+1, oy+engGP+3, South) // plates from IG
-	}
+	})
 	l.put("substation", g.x0-3, oy+engSub, North)
 	xEnd := g.x0 + 6*int32(n) + 2
 	for x := g.x0 + 6*int32(m) + 3; x <= xEnd; x += 18 {

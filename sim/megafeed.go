@@ -90,7 +90,7 @@ type fullFeedSizing struct {
 	lines map[string]fullFeedCounts
 	// The logistic row's iron blocks: for the circuits, for the gears and for the
 	// inserter and belt assemblers; furnaces and drills of each, rounded up.
-	iron [3]struct{ furn, drills int }
+	iron [3]blockCount
 	// oil is the oil block's machines per task (planFullSulfur).
 	oil fullFeedCounts
 	// engines is the engine line's (sizeFullEngines).
@@ -182,6 +182,9 @@ func ratCeil(r *big.Rat) int {
 	}
 	return int(n.Int64())
 }
+
+// blockCount is how many furnaces and drills one smelting block of a line has.
+type blockCount struct{ furn, drills int }
 
 // smeltBlock is where a block of drills and furnaces lies: drills on both sides of
 // an ore belt (west), furnaces beside the same belt (east, ending at xE), their output

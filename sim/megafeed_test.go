@@ -69,11 +69,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 				t.Errorf("%d circuit/inserter pairs, plan %d and %d", n, lines["electronic-circuit"], lines["inserter"])
 			}
 			lines["electronic-circuit"], lines["inserter"] = n, n
-			var f, d int
-			for _, ir := range sz.feed.iron {
-				f += ir.furn
-				d += ir.drills
-			}
+			f, d := blockTotals(sz.feed.iron[:])
 			if f < lines["iron-plate"] || f > lines["iron-plate"]+2 || d < lines["mine iron-ore"] || d > lines["mine iron-ore"]+2 {
 				t.Errorf("logistic iron: %d furnaces and %d drills in three blocks, the plan %d and %d", f, d, lines["iron-plate"], lines["mine iron-ore"])
 			}
@@ -94,13 +90,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range op.Lines {
-		f := fullPer[l.Task]
-		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
-			"sulfur", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
-		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
-			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
-		}
+	for _, l := range checkPlanLines(t, "sulfur", op, fullPer) {
 		want[l.Task] += l.Machines
 	}
 	// The engine line: the plan's counts, but the iron, split between two blocks each
@@ -110,13 +100,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := map[string]int{}
-	for _, l := range ep.Lines {
-		f := fullPer[l.Task]
-		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
-			"engine-unit", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
-		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
-			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
-		}
+	for _, l := range checkPlanLines(t, "engine-unit", ep, fullPer) {
 		eng[l.Task] = l.Machines
 	}
 	for _, task := range []string{"engine-unit", "steel-plate", "iron-gear-wheel", "pipe", "iron-plate", "mine iron-ore"} {
@@ -124,11 +108,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 			t.Errorf("the engine line's plan has no %s line", task)
 		}
 	}
-	var ef, ed int
-	for _, ir := range sz.feed.engines.iron {
-		ef += ir.furn
-		ed += ir.drills
-	}
+	ef, ed := blockTotals(sz.feed.engines.iron[:])
 	if ef < eng["iron-plate"] || ef > eng["iron-plate"]+1 || ed < eng["mine iron-ore"] || ed > eng["mine iron-ore"]+1 {
 		t.Errorf("engine iron: %d furnaces and %d drills in two blocks, the plan %d and %d", ef, ed, eng["iron-plate"], eng["mine iron-ore"])
 	}
@@ -142,13 +122,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range cp.Lines {
-		f := fullPer[l.Task]
-		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
-			"advanced-circuit", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
-		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
-			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
-		}
+	for _, l := range checkPlanLines(t, "advanced-circuit", cp, fullPer) {
 		if l.Task == "copper-plate" || l.Task == "mine copper-ore" {
 			continue // split between two blocks, below
 		}
@@ -156,11 +130,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	}
 	// Its copper, split between two blocks each rounded up: at most one furnace and
 	// one drill more than planned.
-	var cf, cd int
-	for _, c := range sz.feed.circuits.copper {
-		cf += c.furn
-		cd += c.drills
-	}
+	cf, cd := blockTotals(sz.feed.circuits.copper[:])
 	if pc := sz.feed.circuits.lines; cf < pc["copper-plate"] || cf > pc["copper-plate"]+1 || cd < pc["mine copper-ore"] || cd > pc["mine copper-ore"]+1 {
 		t.Errorf("advanced-circuit copper: %d furnaces and %d drills in two blocks, the plan %d and %d", cf, cd, pc["copper-plate"], pc["mine copper-ore"])
 	}
@@ -278,4 +248,28 @@ func fullCellInfinityChests(sz fullSizing) int {
 		}
 	}
 	return n
+}
+
+// checkPlanLines logs a feed line's plan and checks that each of its tasks uses the
+// machine, modules and productivity PlanFull chose for it; it returns the lines.
+func checkPlanLines(t *testing.T, what string, p *Plan, fullPer map[string]PlanLine) []PlanLine {
+	t.Helper()
+	for _, l := range p.Lines {
+		f := fullPer[l.Task]
+		t.Logf("%-22s %-24s %-22s %3d machines, %d beacons, %.4f/s each (PlanFull: %d beacons, %.4f/s each)",
+			what, l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine, f.Beacons, f.PerMachine)
+		if l.Machine != f.Machine || l.Productivity != f.Productivity || !cmp.Equal(l.Modules, f.Modules) {
+			t.Errorf("%s: %s %v +%d%% productivity, PlanFull has %s %v +%d%%", l.Task, l.Machine, l.Modules, l.Productivity, f.Machine, f.Modules, f.Productivity)
+		}
+	}
+	return p.Lines
+}
+
+// blockTotals sums the furnaces and drills of smelting blocks.
+func blockTotals(blocks []blockCount) (furnaces, drills int) {
+	for _, b := range blocks {
+		furnaces += b.furn
+		drills += b.drills
+	}
+	return furnaces, drills
 }

@@ -31,33 +31,10 @@ var fullSulfurPacks = map[string]bool{"chemical-science-pack": true}
 // planFullSulfur plans the oil block for the sulfur of one cell's chemical row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullSulfur(b *Bundle, milliPacks int64) (*Plan, error) {
-	const pack = "chemical-science-pack"
-	ri, ok := b.Recipe(pack)
-	if !ok {
-		return nil, fmt.Errorf("the bundle has no recipe %s", pack)
-	}
-	r := &b.Recipes[ri]
-	var sulfur, made int64
-	for _, x := range r.Ingredients {
-		if x.Name == "sulfur" {
-			sulfur = int64(x.Amount)
-		}
-	}
-	for _, x := range r.Results {
-		if x.Name == pack {
-			made = int64(x.Amount)
-		}
-	}
-	if sulfur == 0 || made == 0 {
-		return nil, fmt.Errorf("recipe %s takes no sulfur", pack)
-	}
-	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", r.Productivity)
+	rate, err := fullChemRate(b, milliPacks, "sulfur")
 	if err != nil {
 		return nil, err
 	}
-	// Sulfur a second: packs / (packs a craft × productivity) × sulfur a craft.
-	rate := big.NewRat(milliPacks*fullMarginPct*sulfur, 100*1000*made)
-	rate.Quo(rate, pf)
 	p, err := planPart(b, map[string]*big.Rat{"sulfur": rate}, fullFeedBeacons, fullOilAmount)
 	if err != nil {
 		return nil, fmt.Errorf("plan the chemical row's sulfur: %w", err)

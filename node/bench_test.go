@@ -264,3 +264,20 @@ func runCmd(tb testing.TB, args ...string) (string, string, int) {
 	}
 	return stdout.String(), stderr.String(), 0
 }
+
+// benchMap is the map a node benchmark runs: STARLANE_BENCH_MAP, or def.
+func benchMap(def string) string {
+	if v := os.Getenv("STARLANE_BENCH_MAP"); v != "" {
+		return v
+	}
+	return def
+}
+
+// benchBuilds are the binaries a node benchmark runs, by name: this build ("new"),
+// after the one STARLANE_BENCH_OLD_BIN names ("old"), so both appear side by side.
+func benchBuilds() [][2]string {
+	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
+		return [][2]string{{"old", old}, {"new", bin}}
+	}
+	return [][2]string{{"new", bin}}
+}

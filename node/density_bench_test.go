@@ -79,14 +79,7 @@ func BenchmarkNodeDensity(b *testing.B) {
 	if v := os.Getenv("STARLANE_BENCH_DENSITY"); v != "" {
 		counts = v
 	}
-	mapName := "outpost"
-	if v := os.Getenv("STARLANE_BENCH_MAP"); v != "" {
-		mapName = v
-	}
-	builds := [][2]string{{"new", bin}}
-	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
-		builds = [][2]string{{"old", old}, {"new", bin}}
-	}
+	mapName, builds := benchMap("outpost"), benchBuilds()
 	inputs := os.Getenv("STARLANE_BENCH_INPUTS") != ""
 	suffix := ""
 	if inputs {

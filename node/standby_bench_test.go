@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -28,15 +27,8 @@ import (
 //	go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
 //	STARLANE_BENCH_MAP=megabase-10k go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
 func BenchmarkStandbyCost(b *testing.B) {
-	mapName := "starter"
-	if v := os.Getenv("STARLANE_BENCH_MAP"); v != "" {
-		mapName = v
-	}
-	builds := [][2]string{{"new", bin}}
-	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
-		builds = [][2]string{{"old", old}, {"new", bin}}
-	}
-	for _, bd := range builds {
+	mapName := benchMap("starter")
+	for _, bd := range benchBuilds() {
 		b.Run(bd[0], func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				standbyCostRun(b, bd[1], mapName)

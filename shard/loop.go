@@ -255,15 +255,7 @@ func (s *Shard) burstable() bool {
 func (s *Shard) Watched() bool { return s.watched() }
 
 // watched reports whether players or outlets (bridges) wait for confirmed ticks.
-func (s *Shard) watched() bool {
-	s.sessMu.Lock()
-	n := len(s.sessions)
-	s.sessMu.Unlock()
-	s.relMu.Lock()
-	n += len(s.outlets)
-	s.relMu.Unlock()
-	return n > 0
-}
+func (s *Shard) watched() bool { return s.nSessions.Load()+s.nOutlets.Load() > 0 }
 
 // logged runs on the node log's committer once the batch of tick is durable (or
 // could not be written): it moves the durable tick and confirms what it can.
@@ -315,6 +307,7 @@ type Outlet interface {
 func (s *Shard) AddOutlet(o Outlet) {
 	s.relMu.Lock()
 	s.outlets = append(s.outlets[:len(s.outlets):len(s.outlets)], o)
+	s.nOutlets.Store(int32(len(s.outlets)))
 	s.relMu.Unlock()
 	s.kick()
 }
@@ -331,6 +324,7 @@ func (s *Shard) RemoveOutlet(o Outlet) {
 		}
 	}
 	s.outlets = next
+	s.nOutlets.Store(int32(len(next)))
 	for i := range s.captured {
 		vals := s.captured[i].vals[:0:0]
 		for _, cv := range s.captured[i].vals {

@@ -108,6 +108,7 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyPlaying, req.Name)
 	}
 	s.sessions[id] = se
+	s.nSessions.Store(int32(len(s.sessions)))
 	s.met.players.Set(float64(len(s.sessions)))
 	s.sessMu.Unlock()
 	s.kick()
@@ -233,6 +234,7 @@ func (se *Session) closeLocked() bool {
 	close(se.finished)
 	if se.sh.sessions[se.player] == se {
 		delete(se.sh.sessions, se.player)
+		se.sh.nSessions.Store(int32(len(se.sh.sessions)))
 		se.sh.met.players.Set(float64(len(se.sh.sessions)))
 	}
 	return true

@@ -208,6 +208,10 @@ type Shard struct {
 
 	sessMu   sync.Mutex
 	sessions map[uint32]*Session
+	// nSessions and nOutlets are len(sessions) and len(outlets), stored under
+	// their locks whenever those change, so that the tick loop can ask whether
+	// anyone watches (watched) without taking either lock every tick.
+	nSessions, nOutlets atomic.Int32
 	// playerGen moves whenever a join may have added a player name (replication
 	// sends the table again).
 	playerGen atomic.Uint64

@@ -367,6 +367,7 @@ func (s *Shard) Demote(hot bool) error {
 	s.sbMu.Unlock()
 	s.relMu.Lock()
 	s.replicas, s.acks, s.captured, s.outlets = map[string]uint64{}, map[string]uint64{}, nil, nil
+	s.nOutlets.Store(0)
 	s.relMu.Unlock()
 	s.seq.take(^uint64(0))
 	s.sessMu.Lock()

@@ -129,7 +129,7 @@ on loopback addresses.`,
 	f.BoolVar(&cfg.RebuildFromPeers, "rebuild-from-peers", false, "if this controller's Raft storage is damaged, move it aside and rejoin through --join as a new member that copies the state from its peers (instead of refusing to start)")
 	f.StringVar(&join, "join", "", "API address(es), comma-separated, of running controllers to join through")
 	f.StringVar(&cfg.JoinToken, "join-token", "", "node join token to install when bootstrapping (default: generated); written to DATA_DIR/join-token")
-	f.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("STARLANE_TOKEN"), "admin operator token: installed first when bootstrapping (default: generated and printed once), used by --rebuild-from-peers (env STARLANE_TOKEN)")
+	secretVar(f, &cfg.AdminToken, "admin-token", "STARLANE_TOKEN", "admin operator token: installed first when bootstrapping (default: generated and printed once), used by --rebuild-from-peers (env STARLANE_TOKEN)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", time.Second, "how often nodes are told to heartbeat")
 	f.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "how long without a heartbeat before a node is marked down")
 	f.DurationVar(&cfg.RestoreAfter, "restore-after", controller.DefaultRestoreAfter, "how long a surface whose only copy is on a down node waits for it before it is restored from its newest autosave on another node")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -37,8 +38,16 @@ func (o *opFlags) add(cmd *cobra.Command) {
 	f.StringVar(&o.controller, "controller", def, "controller API address(es), comma-separated (env STARLANE_CONTROLLER)")
 	f.BoolVar(&o.json, "json", false, "print machine-readable JSON")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up after this long (controllers are retried until then)")
-	f.StringVar(&o.token, "token", os.Getenv("STARLANE_TOKEN"), "operator token (env STARLANE_TOKEN; `starlane dev` writes one to its cluster.json)")
+	secretVar(f, &o.token, "token", "STARLANE_TOKEN", "operator token (env STARLANE_TOKEN; 'starlane dev' writes one to its cluster.json)")
 	o.tls.AddFlags(f)
+}
+
+// secretVar registers a string flag whose value defaults to an environment
+// variable without showing it: --help prints a flag's default, and a token or key
+// does not belong on a screen or in a terminal log.
+func secretVar(f *pflag.FlagSet, p *string, name, env, usage string) {
+	f.StringVar(p, name, "", usage)
+	*p = os.Getenv(env)
 }
 
 // dial connects to the controllers with the operator token.

@@ -31,8 +31,8 @@ func (p *playerAuth) addFlags(f *pflag.FlagSet) {
 		def = "127.0.0.1:7400"
 	}
 	f.StringVar(&p.controller, "controller", def, "controller address(es) to get a player ticket from (env STARLANE_CONTROLLER)")
-	f.StringVar(&p.token, "token", os.Getenv("STARLANE_TOKEN"), "operator token that may get a ticket for any player (env STARLANE_TOKEN)")
-	f.StringVar(&p.key, "player-key", os.Getenv("STARLANE_PLAYER_KEY"), "the player's key from `starlane player create` (env STARLANE_PLAYER_KEY; default: the one kept for the name)")
+	secretVar(f, &p.token, "token", "STARLANE_TOKEN", "operator token that may get a ticket for any player (env STARLANE_TOKEN)")
+	secretVar(f, &p.key, "player-key", "STARLANE_PLAYER_KEY", "the player's key from 'starlane player create' (env STARLANE_PLAYER_KEY; default: the one kept for the name)")
 }
 
 // tickets returns the ticket source and a function closing its connections.

@@ -225,8 +225,8 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 	cf := create.Flags()
-	cf.StringVar(&mapName, "map", "starter", "a built-in map (see `starlane sim maps`) or a save file, which is uploaded first (starlane save upload)")
-	cf.StringVar(&fromSave, "save", "", "start from an uploaded save, by name or sha256 (see `starlane save list`)")
+	cf.StringVar(&mapName, "map", "starter", "a built-in map (see 'starlane sim maps') or a save file, which is uploaded first (starlane save upload)")
+	cf.StringVar(&fromSave, "save", "", "start from an uploaded save, by name or sha256 (see 'starlane save list')")
 	cf.Uint64Var(&seed, "seed", 0, "map generation seed")
 	cf.Uint32Var(&replicas, "replicas", 0, "copies to keep: the primary plus replicas-1 standbys on other nodes (0: one standby when the cluster has two or more nodes up)")
 	cf.StringVar(&standbyMode, "standby-mode", "hot", "hot: standbys simulate and compare hashes with the primary; warm: they only store")
@@ -234,7 +234,7 @@ func newSurfaceCmd() *cobra.Command {
 	cf.StringVar(&autoEvery, "autosave-every", "", "autosave interval in game time, such as 5m (default 5m)")
 	cf.Uint32Var(&autoKeep, "autosave-keep", 0, "how many autosaves to keep (default 5)")
 	cf.StringVar(&planet, "planet", "nauvis", "planet type")
-	cf.StringVar(&bundle, "bundle", "", "prototype bundle the surface runs with, by name or hash (see `starlane bundle list`; default: the save's, or the built-in bundle)")
+	cf.StringVar(&bundle, "bundle", "", "prototype bundle the surface runs with, by name or hash (see 'starlane bundle list'; default: the save's, or the built-in bundle)")
 
 	list := &cobra.Command{
 		Use:   "list",

@@ -17,7 +17,7 @@ func (s *Shard) loop(r *run) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	next := s.cfg.Now()
-	win := window{start: next}
+	win := window{start: next, span: firstWindow}
 	for {
 		select {
 		case <-r.halt:
@@ -129,12 +129,19 @@ func (s *Shard) leaseExpired(now time.Time) bool {
 // cpuSampleEvery is how often (ticks) the simulation's CPU time is measured.
 const cpuSampleEvery = 8
 
-// window accumulates one second of tick measurements for UPS and mean cost.
+// window accumulates one second of tick measurements for UPS and mean cost. The
+// first window of a run closes after firstWindow instead, so that a surface just
+// started, promoted or moved reports its rate with the node's next heartbeat
+// rather than 0 UPS for a second or two.
 type window struct {
 	start time.Time
 	ticks int
 	cost  time.Duration
+	span  time.Duration
 }
+
+// firstWindow is the length of a run's first UPS window.
+const firstWindow = 250 * time.Millisecond
 
 // tickOnce runs the pipeline for one tick: sequence, hand the batch to the log
 // writer (durable), execute, capture outputs, and advance confirmation (release).
@@ -222,7 +229,7 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window, late time.Duratio
 	win.ticks++
 	win.cost += cost
 	lastDue := late < time.Second/time.Duration(s.cfg.UPS)
-	if el := end.Sub(win.start); el >= time.Second && lastDue || el >= 2*time.Second {
+	if el := end.Sub(win.start); el >= win.span && lastDue || el >= 2*time.Second {
 		ups := float64(win.ticks) / el.Seconds()
 		mean := win.cost / time.Duration(win.ticks)
 		s.met.ups.Set(ups)
@@ -232,7 +239,7 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window, late time.Duratio
 			s.setStats(func(st *Stats) { st.Entities = n })
 		}
 		s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
-		*win = window{start: end}
+		*win = window{start: end, span: time.Second}
 	}
 	s.setStats(func(st *Stats) { st.Tick, st.Hash = t, h })
 	s.met.tick.Set(float64(t))

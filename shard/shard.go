@@ -448,9 +448,7 @@ func (s *Shard) restore(create bool) error {
 		st.Tick, st.Confirmed, st.Hash, st.Epoch = t, s.confirmed.Load(), sim.Hash(), s.epoch.Load()
 	})
 	s.met.tick.Set(float64(t))
-	if ec, ok := sim.(EntityCounter); ok {
-		s.met.entities.Set(float64(ec.EntityCount()))
-	}
+	s.countEntities()
 	s.log.Info("shard state loaded", "tick", t, "hash", fmt.Sprintf("%016x", sim.Hash()), "checkpoint", cp.Tick,
 		"replayed", replayed, "took", s.cfg.Now().Sub(start).Round(time.Millisecond))
 	return nil
@@ -637,6 +635,16 @@ func (s *Shard) Stats() Stats {
 	st.Players = len(s.sessions)
 	s.sessMu.Unlock()
 	return st
+}
+
+// countEntities publishes the simulation's entity count (stats and gauge) where
+// the state was loaded or taken over; the tick loop refreshes it every UPS window.
+func (s *Shard) countEntities() {
+	if ec, ok := s.sim.(EntityCounter); ok {
+		n := ec.EntityCount()
+		s.met.entities.Set(float64(n))
+		s.setStats(func(st *Stats) { st.Entities = n })
+	}
 }
 
 func (s *Shard) setStats(fn func(*Stats)) {

@@ -156,6 +156,11 @@ func TestRestartResumesAtTheSameTickAndHash(t *testing.T) {
 		t.Fatalf("restart resumed at tick %d hash %016x, stopped at tick %d hash %016x",
 			after.Tick, after.Hash, before.Tick, before.Hash)
 	}
+	// What an operator sees right after a restart, promotion or move: the
+	// entities at once, and a rate within the first UPS window, not 0 for a second.
+	if after.Entities != 3 {
+		t.Fatalf("reopened shard reports %d entities before its first tick, want the 3 it holds", after.Entities)
+	}
 	// With standbys, the restarted primary confirms only what they acknowledge again:
 	// it cannot know whether they held its last ticks (on the old main every durable
 	// tick was confirmed at once, standbys or not).
@@ -185,6 +190,15 @@ func TestRestartResumesAtTheSameTickAndHash(t *testing.T) {
 	first, last, _ := s2.store.LogRange()
 	if len(cps) != 2 || cps[1] != before.Tick/50*50 || first != cps[0]+1 || last != before.Tick {
 		t.Fatalf("checkpoints %v, log %d..%d at tick %d: want the two newest checkpoints and the log after the older", cps, first, last, before.Tick)
+	}
+	// Ticking again, it reports a rate within its first UPS window.
+	started := time.Now()
+	s2.Start()
+	if !waitFor(2*time.Second, func() bool { return s2.Stats().UPS > 0 }) {
+		t.Fatal("restarted shard reported no UPS within 2 s")
+	}
+	if el := time.Since(started); el > 700*time.Millisecond {
+		t.Errorf("restarted shard reported its first UPS after %v; want its first window", el)
 	}
 }
 

@@ -285,9 +285,7 @@ func (s *Shard) Promote(epoch uint64) error {
 	s.termStart = t
 	s.termStartMS.Store(0)
 	s.setStats(func(st *Stats) { st.Tick, st.Confirmed, st.Epoch = t, t, epoch })
-	if ec, ok := s.sim.(EntityCounter); ok {
-		s.met.entities.Set(float64(ec.EntityCount()))
-	}
+	s.countEntities()
 	// A promoted term begins at the promoting assignment's epoch.
 	if err := s.store.SetTerm(epoch); err != nil {
 		return err

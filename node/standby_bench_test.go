@@ -2,6 +2,8 @@ package node_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,20 +26,35 @@ import (
 // With STARLANE_BENCH_OLD_BIN set it runs the same with that binary first (an
 // older build), so both appear side by side in one run.
 //
+// STARLANE_BENCH_STANDBY_SURFACES=N runs N such surfaces instead of one (all
+// pinned to n1, all given a hot standby on n2 together): the figures are then
+// per surface-tick, and primary-overhead-ms/surface-tick-* and
+// standby-overhead-ms/surface-tick give each node's CPU beyond the simulations'
+// own, the replication's fixed cost per surface on both sides of the node pair.
+//
 //	go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
 //	STARLANE_BENCH_MAP=megabase-10k go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
+//	STARLANE_BENCH_MAP=outpost STARLANE_BENCH_STANDBY_SURFACES=100 go test ./node/ -run '^$' -bench StandbyCost -benchtime 1x
 func BenchmarkStandbyCost(b *testing.B) {
 	mapName := benchMap("starter")
+	surfaces := 1
+	if v := os.Getenv("STARLANE_BENCH_STANDBY_SURFACES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("STARLANE_BENCH_STANDBY_SURFACES=%q: want a number of surfaces", v)
+		}
+		surfaces = n
+	}
 	for _, bd := range benchBuilds() {
 		b.Run(bd[0], func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				standbyCostRun(b, bd[1], mapName)
+				standbyCostRun(b, bd[1], mapName, surfaces)
 			}
 		})
 	}
 }
 
-func standbyCostRun(b *testing.B, binary, mapName string) {
+func standbyCostRun(b *testing.B, binary, mapName string, surfaces int) {
 	const window = 10 * time.Second
 	dir := b.TempDir()
 	c := proctest.StartCluster(b, binary, dir, "--log-level", "warn")
@@ -47,46 +64,55 @@ func standbyCostRun(b *testing.B, binary, mapName string) {
 		c.StartNode(n, "--metrics-bind", met[n], "--log-level", "warn")
 	}
 	c.WaitNodes("n1", "n2")
-	const surface = "sb"
-	c.CLI("surface", "create", surface, "--map", mapName, "--node", "n1", "--replicas", "1")
+	names := make([]string, surfaces)
+	for i := range names {
+		names[i] = fmt.Sprintf("sb%03d", i)
+		c.CLI("surface", "create", names[i], "--map", mapName, "--node", "n1", "--replicas", "1")
+	}
 	url := func(n string) string { return "http://" + met[n] + "/metrics" }
-	tickOn := func(n string) float64 {
-		return scrape(b, url(n), fmt.Sprintf(`starlane_shard_tick{surface="%s"}`, surface))
+	// tickOn is the sum of the surfaces' ticks on a node, running counts how many
+	// run there, slowest the least advanced one's tick.
+	tickOn := func(n string) float64 { return scrape(b, url(n), `starlane_shard_tick{`) }
+	running := func(n string) int { return count(b, url(n), `starlane_shard_tick{`) }
+	slowest := func(n string) float64 { return minSample(b, url(n), `starlane_shard_tick{`) }
+	proctest.Eventually(b, 2*time.Minute, "the surfaces to run on n1", func() bool {
+		return running("n1") == surfaces && slowest("n1") >= 120
+	})
+	setReplicas := func(r string) {
+		for _, name := range names {
+			c.CLI("surface", "replicas", name, r)
+		}
 	}
-	hasShard := func(n string) bool {
-		return count(b, url(n), fmt.Sprintf(`starlane_shard_tick{surface="%s"}`, surface)) > 0
-	}
-	proctest.Eventually(b, 2*time.Minute, "the surface to run on n1", func() bool { return tickOn("n1") >= 120 })
 
-	type phase struct{ cpu, sim, standbyCPU, ticks float64 }
+	type phase struct{ cpu, sim, standbyCPU, standbySim, ticks float64 }
 	measure := func() phase {
 		time.Sleep(2 * time.Second)
-		take := func() (cpu, sim, tick, cpu2 float64) {
-			return scrape(b, url("n1"), "process_cpu_seconds_total"), scrape(b, url("n1"), fmt.Sprintf(`starlane_shard_sim_cpu_seconds_total{surface="%s"}`, surface)),
-				tickOn("n1"), scrape(b, url("n2"), "process_cpu_seconds_total")
+		take := func() (cpu, sim, tick, cpu2, sim2 float64) {
+			return scrape(b, url("n1"), "process_cpu_seconds_total"), scrape(b, url("n1"), `starlane_shard_sim_cpu_seconds_total{`),
+				tickOn("n1"), scrape(b, url("n2"), "process_cpu_seconds_total"), scrape(b, url("n2"), `starlane_shard_sim_cpu_seconds_total{`)
 		}
-		c0, s0, t0, d0 := take()
+		c0, s0, t0, d0, e0 := take()
 		time.Sleep(window)
-		c1, s1, t1, d1 := take()
+		c1, s1, t1, d1, e1 := take()
 		n := t1 - t0
-		return phase{(c1 - c0) / n * 1000, (s1 - s0) / n * 1000, (d1 - d0) / n * 1000, n}
+		return phase{(c1 - c0) / n * 1000, (s1 - s0) / n * 1000, (d1 - d0) / n * 1000, (e1 - e0) / n * 1000, n}
 	}
 	alone1 := measure()
-	if hasShard("n2") {
-		b.Fatal("n2 runs a copy of the surface with replicas 1")
+	if running("n2") > 0 {
+		b.Fatal("n2 runs a copy of a surface with replicas 1")
 	}
 
-	c.CLI("surface", "replicas", surface, "2")
-	proctest.Eventually(b, 2*time.Minute, "the hot standby on n2 to catch up", func() bool {
-		return hasShard("n2") && tickOn("n2")+60 >= tickOn("n1")
+	setReplicas("2")
+	proctest.Eventually(b, 2*time.Minute, "the hot standbys on n2 to catch up", func() bool {
+		return running("n2") == surfaces && slowest("n2")+60 >= slowest("n1")
 	})
 	hot := measure()
-	if !hasShard("n2") || tickOn("n2")+120 < tickOn("n1") {
-		b.Fatalf("the standby fell behind during the window: n1 at tick %v, n2 at %v", tickOn("n1"), tickOn("n2"))
+	if running("n2") != surfaces || slowest("n2")+120 < slowest("n1") {
+		b.Fatalf("a standby fell behind during the window: n1's slowest surface at tick %v, n2's at %v", slowest("n1"), slowest("n2"))
 	}
 
-	c.CLI("surface", "replicas", surface, "1")
-	proctest.Eventually(b, 2*time.Minute, "the standby on n2 to stop", func() bool { return !hasShard("n2") })
+	setReplicas("1")
+	proctest.Eventually(b, 2*time.Minute, "the standbys on n2 to stop", func() bool { return running("n2") == 0 })
 	alone2 := measure()
 	load := loadAvg()
 
@@ -98,6 +124,9 @@ func standbyCostRun(b *testing.B, binary, mapName string) {
 	b.ReportMetric((alone1.sim+alone2.sim)/2, "sim-ms/tick-alone")
 	b.ReportMetric(hot.sim, "sim-ms/tick-hot")
 	b.ReportMetric(hot.standbyCPU, "standby-node-cpu-ms/tick")
-	b.ReportMetric((alone1.ticks+hot.ticks+alone2.ticks)/3/window.Seconds(), "ups")
+	b.ReportMetric(alone-(alone1.sim+alone2.sim)/2, "primary-overhead-ms/surface-tick-alone")
+	b.ReportMetric(hot.cpu-hot.sim, "primary-overhead-ms/surface-tick-hot")
+	b.ReportMetric(hot.standbyCPU-hot.standbySim, "standby-overhead-ms/surface-tick")
+	b.ReportMetric((alone1.ticks+hot.ticks+alone2.ticks)/3/window.Seconds()/float64(surfaces), "ups")
 	b.ReportMetric(load, "loadavg")
 }

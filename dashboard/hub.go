@@ -48,7 +48,7 @@ type hub struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, snap: &Snapshot{}, history: map[string][]float64{}, subs: map[chan message]struct{}{}, refresh: make(chan struct{}, 1)}
+	return &hub{s: s, history: map[string][]float64{}, subs: map[chan message]struct{}{}, refresh: make(chan struct{}, 1)}
 }
 
 func (h *hub) run(ctx context.Context) {
@@ -56,12 +56,27 @@ func (h *hub) run(ctx context.Context) {
 	go h.stats(ctx)
 	t := time.NewTicker(controllersEvery)
 	defer t.Stop()
+	gap := time.NewTimer(0)
+	defer gap.Stop()
 	for {
 		ctrls := h.s.controllers(ctx)
 		h.mu.Lock()
 		h.ctrls = ctrls
 		h.publishLocked()
+		watched := len(h.subs) > 0
 		h.mu.Unlock()
+		// A write storm applies events faster than anyone can read them: the
+		// rounds they prompt are spaced, and the pokes in between coalesce.
+		if watched {
+			gap.Reset(refreshGap)
+		} else {
+			gap.Reset(unwatchedRefreshGap)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-gap.C:
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -74,6 +89,14 @@ func (h *hub) run(ctx context.Context) {
 // controllersEvery is how often the controllers are asked for their Raft state
 // when no event prompts it.
 const controllersEvery = 5 * time.Second
+
+// refreshGap is the least time between two rounds of asking the controllers and
+// publishing the state while a page is open; unwatchedRefreshGap while none is
+// (the state is then only kept, for the next page, not encoded).
+const (
+	refreshGap          = 250 * time.Millisecond
+	unwatchedRefreshGap = time.Second
+)
 
 // poke asks for a fresh read soon (the FSM changed).
 func (h *hub) poke() {
@@ -205,9 +228,26 @@ func (h *hub) sampleLocked(m *pb.LiveStats) {
 	}
 }
 
-// publishLocked builds the snapshot from the latest stats and controller states and
-// sends it to every page.
+// publishLocked marks the snapshot stale and, while a page is open, builds it
+// from the latest stats and controller states and sends it to every page. With no
+// page open nothing is encoded: the snapshot is built when one asks for it
+// (snapshotLocked). Building and encoding it is O(catalog), and the leader's
+// dashboard publishes on every applied event: a write storm spent most of the
+// leader's CPU here for no viewer.
 func (h *hub) publishLocked() {
+	h.snap = nil
+	if len(h.subs) == 0 {
+		return
+	}
+	data, _ := json.Marshal(h.snapshotLocked())
+	h.broadcastLocked(message{"state", data})
+}
+
+// snapshotLocked returns the current snapshot, building it if it is stale.
+func (h *hub) snapshotLocked() *Snapshot {
+	if h.snap != nil {
+		return h.snap
+	}
 	snap := &Snapshot{UnixMS: time.Now().UnixMilli(), Served: h.s.cfg.ControllerID, Controllers: h.ctrls, Error: h.statsErr}
 	for _, c := range h.ctrls {
 		if c.State == "leader" {
@@ -227,8 +267,7 @@ func (h *hub) publishLocked() {
 		}
 	}
 	h.snap = snap
-	data, _ := json.Marshal(snap)
-	h.broadcastLocked(message{"state", data})
+	return snap
 }
 
 func (h *hub) broadcastLocked(m message) {
@@ -250,7 +289,8 @@ func (h *hub) subscribe() (*Snapshot, []Event, chan message) {
 	if len(ev) > eventsKept {
 		ev = ev[len(ev)-eventsKept:]
 	}
-	return h.snap, append([]Event(nil), ev...), ch
+	h.poke() // the controllers' states may be a second old: ask again
+	return h.snapshotLocked(), append([]Event(nil), ev...), ch
 }
 
 func (h *hub) unsubscribe(ch chan message) {
@@ -267,7 +307,7 @@ func (h *hub) current() (*Snapshot, []Event) {
 	if len(ev) > eventsKept {
 		ev = ev[len(ev)-eventsKept:]
 	}
-	return h.snap, append([]Event(nil), ev...)
+	return h.snapshotLocked(), append([]Event(nil), ev...)
 }
 
 // conn returns a cached connection to a controller's API address.

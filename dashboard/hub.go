@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -44,11 +45,13 @@ type hub struct {
 	sampledMS int64
 	subs      map[chan message]struct{}
 
-	refresh chan struct{}
+	refresh    chan struct{}
+	pageOpened chan struct{} // a page opened while none was: follow the stats faster
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, history: map[string][]float64{}, subs: map[chan message]struct{}{}, refresh: make(chan struct{}, 1)}
+	return &hub{s: s, history: map[string][]float64{}, subs: map[chan message]struct{}{}, refresh: make(chan struct{}, 1),
+		pageOpened: make(chan struct{}, 1)}
 }
 
 func (h *hub) run(ctx context.Context) {
@@ -163,6 +166,9 @@ func (h *hub) stats(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errPageOpened) {
+			continue // the same controller, at the pages' rate
+		}
 		if leader != "" && leader != addr {
 			addr = leader // the stream's trailer named the leader: go there at once
 			continue
@@ -181,22 +187,52 @@ func (h *hub) stats(ctx context.Context) {
 	}
 }
 
+// errPageOpened ends a stats stream followed at the slow rate when a page opens.
+var errPageOpened = errors.New("a page opened")
+
 // statsOnce reads one WatchStats stream from the controller at addr until it ends;
-// it returns the leader's address when the controller named it.
+// it returns the leader's address when the controller named it. With no page open
+// it asks for the stats once a second, the UPS history's resolution, instead of at
+// the pages' rate (each update is the whole catalog, encoded by the leader for
+// each controller's dashboard), and starts again faster when a page opens.
 func (h *hub) statsOnce(ctx context.Context, addr string) (string, error) {
 	cc, err := h.s.conn(addr)
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := pb.NewStatsServiceClient(cc).WatchStats(ctx, &pb.WatchStatsRequest{MinIntervalMs: uint32(h.s.cfg.StatsInterval.Milliseconds())})
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	every := h.s.cfg.StatsInterval
+	h.mu.Lock()
+	watched := len(h.subs) > 0
+	h.mu.Unlock()
+	if !watched && every < time.Second {
+		every = time.Second
+		select {
+		case <-h.pageOpened: // a page opened and closed since: stale
+		default:
+		}
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-h.pageOpened:
+				cancel(errPageOpened)
+			}
+		}()
+	}
+	st, err := pb.NewStatsServiceClient(cc).WatchStats(ctx, &pb.WatchStatsRequest{MinIntervalMs: uint32(every.Milliseconds())})
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errPageOpened) {
+			return "", errPageOpened
+		}
 		return "", err
 	}
 	for {
 		m, err := st.Recv()
 		if err != nil {
+			if errors.Is(context.Cause(ctx), errPageOpened) {
+				return "", errPageOpened
+			}
 			if l := st.Trailer().Get(leaderTrailer); len(l) > 0 {
 				return l[0], err
 			}
@@ -285,6 +321,12 @@ func (h *hub) subscribe() (*Snapshot, []Event, chan message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[ch] = struct{}{}
+	if len(h.subs) == 1 {
+		select {
+		case h.pageOpened <- struct{}{}:
+		default:
+		}
+	}
 	ev := h.events
 	if len(ev) > eventsKept {
 		ev = ev[len(ev)-eventsKept:]

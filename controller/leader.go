@@ -350,7 +350,7 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 	for _, sf := range surfaces {
 		a := sf.GetAssignment()
 		st.Surfaces = append(st.Surfaces, scheduler.Surface{
-			Name: sf.Name, Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
+			Name: sf.Name, Kind: surfaceKind(sf), Bundle: sf.BundleHash, Replicas: int(sf.Replicas), Pin: sf.Pin,
 			Primary: a.GetPrimary(), Standbys: a.GetStandbys(), // read-only in the scheduler
 			Epoch: a.GetEpoch(), TickCostUS: cost[sf.Name], ConfirmedTicks: ticks[sf.Name],
 			PlacementError: sf.PlacementError, Refused: refusalsOf(sf, now),
@@ -358,6 +358,15 @@ func (c *Controller) schedulerState(only map[string]bool) scheduler.State {
 		})
 	}
 	return st
+}
+
+// surfaceKind groups surfaces for the scheduler's cost estimate: those that start
+// from the same save or the same built-in map (any seed) with the same bundle.
+func surfaceKind(sf *pb.Surface) string {
+	if sf.SaveSha256 != "" {
+		return "save " + sf.SaveSha256 + " " + sf.BundleHash
+	}
+	return "map " + sf.Map + " " + sf.BundleHash
 }
 
 // scheduleOnce plans and commits one round. skip is the encoding of a plan that

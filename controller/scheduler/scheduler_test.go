@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -222,6 +223,32 @@ func TestScheduleSpreadsLoad(t *testing.T) {
 	// n3 has twice the cores, so twice the surfaces.
 	if diff := cmp.Diff(map[string]int{"n1": 2, "n2": 2, "n3": 4}, count); diff != "" {
 		t.Errorf("spread (-want +got):\n%s", diff)
+	}
+}
+
+// Surfaces created in a burst are placed before they report a cost: a new one is
+// assumed to cost what its measured siblings cost, not DefaultTickCostUS, so the
+// node holding the measured ones does not look nearly empty and take the burst.
+func TestUnmeasuredSurfacesCostWhatTheirKindCosts(t *testing.T) {
+	t.Parallel()
+	s := State{Nodes: []Node{up("n1"), up("n2")}}
+	for i := range 10 {
+		s.Surfaces = append(s.Surfaces, Surface{Name: fmt.Sprintf("m%d", i), Kind: "outpost", Replicas: 1, Primary: "n1", Epoch: 1, TickCostUS: 20})
+	}
+	for i := range 2 {
+		s.Surfaces = append(s.Surfaces, Surface{Name: fmt.Sprintf("u%d", i), Kind: "outpost", Replicas: 1, Primary: "n2", Epoch: 1})
+	}
+	s.Surfaces = append(s.Surfaces, Surface{Name: "new", Kind: "outpost", Replicas: 1})
+	want := []Change{{Surface: "new", Assign: true, Primary: "n2", Reason: "placed primary on n2"}}
+	if diff := cmp.Diff(want, Schedule(s).Changes, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	// A surface of another kind, never measured, still counts DefaultTickCostUS.
+	s.Surfaces[len(s.Surfaces)-1].Kind = "megabase"
+	s.Surfaces = append(s.Surfaces, Surface{Name: "mega2", Kind: "megabase", Replicas: 1, Primary: "n2", Epoch: 1})
+	want = []Change{{Surface: "new", Assign: true, Primary: "n1", Reason: "placed primary on n1"}}
+	if diff := cmp.Diff(want, Schedule(s).Changes, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("plan with an unmeasured kind (-want +got):\n%s", diff)
 	}
 }
 

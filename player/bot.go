@@ -17,7 +17,12 @@ type Bot struct {
 	every uint64
 	mine  []sim.EntityID
 	last  uint64 // newest tick counted; a resync replays older ones
-	// Applied and Rejected count this bot's actions by outcome.
+	// since is the primary's newest executed tick when the bot first looked: its
+	// actions land after it, so results of its player up to it are an earlier
+	// run's under the same name.
+	since uint64
+	// Applied and Rejected count this bot's actions by outcome (the joins the
+	// client sends for it are not its actions).
 	Applied, Rejected int
 }
 
@@ -36,8 +41,11 @@ func (b *Bot) OnTick(t uint64) {
 	me := b.c.Player()
 	fresh := t > b.last
 	b.last = max(b.last, t)
+	if b.since == 0 {
+		b.since = max(b.c.ServerTick(), 1)
+	}
 	for _, res := range s.LastResults() {
-		if res.Player != me || !fresh {
+		if res.Player != me || !fresh || t <= b.since || !botActs(res.Kind) {
 			continue
 		}
 		if res.Err != "" {
@@ -67,6 +75,15 @@ func (b *Bot) OnTick(t uint64) {
 	if a, ok := b.choose(s, p); ok {
 		b.c.Act(a)
 	}
+}
+
+// botActs reports whether the bot sends actions of kind k.
+func botActs(k sim.ActionKind) bool {
+	switch k {
+	case sim.ActMove, sim.ActBuild, sim.ActMine, sim.ActRotate:
+		return true
+	}
+	return false
 }
 
 func tileOf(pos int32) int32 {

@@ -154,9 +154,19 @@ func parseTile(s string) (int32, int32, error) {
 	x, err1 := strconv.ParseInt(xs, 10, 32)
 	y, err2 := strconv.ParseInt(ys, 10, 32)
 	if !ok || err1 != nil || err2 != nil {
+		if errors.Is(err1, strconv.ErrRange) || errors.Is(err2, strconv.ErrRange) {
+			return 0, 0, outsideMap(s)
+		}
 		return 0, 0, fmt.Errorf("tile %q is not X,Y (whole numbers, e.g. 0,2)", s)
 	}
+	if x < -sim.MapRadius || x >= sim.MapRadius || y < -sim.MapRadius || y >= sim.MapRadius {
+		return 0, 0, outsideMap(s)
+	}
 	return int32(x), int32(y), nil
+}
+
+func outsideMap(tile string) error {
+	return fmt.Errorf("tile %s is outside the map (tiles %d to %d on each axis)", tile, -sim.MapRadius, sim.MapRadius-1)
 }
 
 // Outcome is what became of one step: the stable shape of `starlane act --json`.
@@ -186,6 +196,9 @@ const (
 	// a dropped action has no outcome, so sending it again cannot apply it twice.
 	retryAfter = 180
 	maxTries   = 3
+	// maxWalkTiles is the farthest a step walks the character: a walk is a round
+	// trip to the surface every 9 tiles, so 1,000 tiles take some 20 s.
+	maxWalkTiles = 1_000
 )
 
 // RunScript runs steps in order on a joined client, one at a time: each is sent
@@ -204,9 +217,20 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		sentAt   uint64
 		tries    int
 		lastSeen uint64
+		// after is the primary's newest executed tick when the pending action was
+		// sent: the action lands in a later tick, so results of this player in
+		// ticks up to it are an earlier session's (a script run just before under
+		// the same name), never this action's.
+		after uint64
+		// joinedAt is the primary's newest executed tick when the first tick
+		// arrived: nothing is sent before the view has replayed up to it, so the
+		// character's position is its own, not one from before an earlier
+		// session's last walk.
+		joinedAt uint64
 	)
 	send := func(a sim.Action, isStep bool, t uint64) {
 		pending, final, sentAt = &a, isStep, t
+		after = max(c.ServerTick(), t)
 		if err := c.Act(a); err != nil {
 			refused = fmt.Errorf("send %q: %w", steps[i].Text, err)
 			cancel()
@@ -217,7 +241,10 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		me := c.Player()
 		fresh := t > lastSeen
 		lastSeen = max(lastSeen, t)
-		if pending != nil && fresh {
+		if joinedAt == 0 {
+			joinedAt = max(c.ServerTick(), 1)
+		}
+		if pending != nil && fresh && t > after {
 			for _, res := range s.LastResults() {
 				if res.Player != me || res.Kind != pending.Kind {
 					continue
@@ -256,7 +283,7 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 			}
 			return
 		}
-		if c.ServerTick() > t+30 {
+		if c.ServerTick() > t+30 || t < joinedAt {
 			return // still replaying the log: our view is too old to act on
 		}
 		p, ok := s.Player(me)
@@ -264,6 +291,21 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 			return // our join is not applied yet
 		}
 		st := steps[i]
+		target, walks := st.Action, st.Action.Kind == sim.ActMove
+		if st.At != nil {
+			target, walks = sim.Action{X: (*st.At)[0]*sim.TileUnits + sim.TileUnits/2, Y: (*st.At)[1]*sim.TileUnits + sim.TileUnits/2}, true
+		}
+		if d := dist(p.Pos, sim.Vec{X: target.X, Y: target.Y}) / sim.TileUnits; walks && d > maxWalkTiles+approach/sim.TileUnits {
+			o := Outcome{Step: st.Text, Tick: t, Error: fmt.Sprintf("the tile is %.0f tiles from the character (at %d,%d); a step walks at most %d tiles: walk there in several steps",
+				d, floorTile(p.Pos.X), floorTile(p.Pos.Y), maxWalkTiles)}
+			out = append(out, o)
+			if progress != nil {
+				progress(o)
+			}
+			refused = &RefusedError{Outcome: o}
+			cancel()
+			return
+		}
 		if st.At != nil {
 			if to, far := toward(p.Pos, *st.At); far {
 				send(sim.Action{Kind: sim.ActMove, X: to.X, Y: to.Y}, false, t)
@@ -287,6 +329,20 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		return out, fmt.Errorf("stopped before %q: %w", steps[i].Text, err)
 	}
 	return out, nil
+}
+
+// dist is the distance between two positions, in tile units.
+func dist(a, b sim.Vec) float64 {
+	return math.Hypot(float64(a.X)-float64(b.X), float64(a.Y)-float64(b.Y))
+}
+
+// floorTile is the tile a position coordinate lies on.
+func floorTile(v int32) int32 {
+	t := v / sim.TileUnits
+	if v < 0 && v%sim.TileUnits != 0 {
+		t--
+	}
+	return t
 }
 
 // toward returns where to walk next to get within reach of a tile's centre, and

@@ -1,7 +1,6 @@
 package player
 
 import (
-	"math"
 	"strings"
 	"testing"
 
@@ -35,6 +34,9 @@ func TestParseStep(t *testing.T) {
 		"build chest 1,1 colour=red": `unknown setting "colour"`,
 		"take 1,1 iron-plate -3":     `COUNT "-3"`,
 		"insert 1,1 iron-plate":      `write it as "insert X,Y ITEM COUNT"`,
+		"walk 1000000000,0":          "outside the map (tiles -1000000 to 999999",
+		"walk 99999999999,0":         "outside the map",
+		"mine 0,1000000":             "outside the map",
 	} {
 		if _, err := ParseStep(text); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseStep(%q) = %v, want an error saying %s", text, err, want)
@@ -62,9 +64,4 @@ func TestWalkingTowardATile(t *testing.T) {
 	if d := dist(pos, sim.Vec{X: -40*sim.TileUnits + 128, Y: 25*sim.TileUnits + 128}); d > 10*sim.TileUnits {
 		t.Errorf("stopped %.1f tiles away, out of reach", d/sim.TileUnits)
 	}
-}
-
-func dist(a, b sim.Vec) float64 {
-	dx, dy := float64(a.X-b.X), float64(a.Y-b.Y)
-	return math.Hypot(dx, dy)
 }

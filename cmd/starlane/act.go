@@ -77,6 +77,9 @@ Steps:
 			}
 			defer closeTickets()
 			stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface); err != nil {
+				return err
+			}
 			fmt.Fprintf(stderr, "joining %s as %s...\n", surface, name)
 			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version, Ticket: tickets.Get,
 				OnEvent: func(e player.Event) {
@@ -85,7 +88,7 @@ Steps:
 					}
 				}})
 			if err != nil {
-				return fmt.Errorf("join %s at %s: %w", surface, nodeAddr, apiErr(err))
+				return joinErr(surface, nodeAddr, err)
 			}
 			defer c.Close()
 			fmt.Fprintf(stderr, "joined %s on node %s; catching up with the surface\n", surface, c.NodeName())
@@ -122,7 +125,7 @@ Steps:
 		def = "operator"
 	}
 	f := cmd.Flags()
-	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (followed to the surface's primary)")
+	f.StringVar(&nodeAddr, "node", "", nodeUsage)
 	f.StringVar(&surface, "surface", "", "surface to act on")
 	f.StringVar(&name, "name", def, "player name (the character is kept under it, with its inventory)")
 	f.StringVar(&file, "file", "", "read the steps from FILE, one per line (- for stdin)")

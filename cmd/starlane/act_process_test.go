@@ -68,7 +68,30 @@ func TestActRebuildsAPort(t *testing.T) {
 	}
 	t.Logf("refused as expected: %s", res[0].Error)
 
-	out, errOut, code := proctest.Run(t, bin, 10*time.Second, "act", "--node", n1, "--surface", "la", "--controller", c.CtlAddr, "mine x")
+	// Runs right after one another under the same name: each reports what became
+	// of its own steps, never a result the run before left in the recent ticks.
+	var last uint64
+	for i, to := range []string{"walk 30,0", "walk 26,0", "walk 30,0", "walk 26,0"} {
+		res, errOut, code = act(to)
+		if code != 0 || len(res) != 1 || !res[0].OK {
+			t.Fatalf("run %d, %q: exit %d, outcomes %+v\n%s", i, to, code, res, errOut)
+		}
+		if res[0].Tick <= last {
+			t.Errorf("run %d, %q reported tick %d, not after the previous run's step at %d: an earlier session's result", i, to, res[0].Tick, last)
+		}
+		last = res[0].Tick
+	}
+	// Without --node, act asks the controllers where the surface runs.
+	out, errOut, code := proctest.Run(t, bin, 90*time.Second, "act", "--surface", "la", "--name", "builder", "--json", "--controller", c.CtlAddr, "walk 30,0")
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || len(res) != 1 || !res[0].OK || res[0].Tick <= last {
+		t.Errorf("act without --node: exit %d, %q (%v), want the walk done after tick %d\n%s", code, out, err, last, errOut)
+	}
+	res, _, code = act("walk 900000,0")
+	if code != 1 || len(res) != 1 || !strings.Contains(res[0].Error, "a step walks at most 1000 tiles") {
+		t.Errorf("a walk of 900,000 tiles: exit %d, outcomes %+v; want it refused at once", code, res)
+	}
+
+	out, errOut, code = proctest.Run(t, bin, 10*time.Second, "act", "--node", n1, "--surface", "la", "--controller", c.CtlAddr, "mine x")
 	if code != 1 || !strings.Contains(errOut, `tile "x" is not X,Y`) || strings.Contains(errOut, "joining") {
 		t.Errorf("an unreadable step: exit %d, stdout %q, stderr %q; want exit 1 before joining", code, out, errOut)
 	}

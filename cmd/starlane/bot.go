@@ -22,6 +22,8 @@ import (
 type botJSON struct {
 	Desyncs   int     `json:"desyncs"`
 	Actions   int     `json:"actions"`
+	Applied   int     `json:"applied"`
+	Rejected  int     `json:"rejected"`
 	Ticks     uint64  `json:"ticks"`
 	TickP99MS float64 `json:"tick_p99_ms"`
 }
@@ -92,6 +94,9 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				return err
 			}
 			defer closeTickets()
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface); err != nil {
+				return err
+			}
 			results := make([]result, count)
 			var wg sync.WaitGroup
 			for i := 0; i < count; i++ {
@@ -151,6 +156,8 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				}
 				out.Desyncs += r.st.Desyncs
 				out.Actions += r.st.Actions
+				out.Applied += r.applied
+				out.Rejected += r.rejected
 				out.Ticks = min(out.Ticks, r.ran)
 				costs = append(costs, r.st.TickCosts...)
 				logf("%s: ticks %d..%d, %d actions sent (%d applied, %d rejected), %d desyncs", r.name, r.start, r.end, r.st.Actions, r.applied, r.rejected, r.st.Desyncs)
@@ -177,13 +184,13 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (the bots follow a redirect to the surface's primary)")
+	f.StringVar(&nodeAddr, "node", "", nodeUsage)
 	f.StringVar(&surface, "surface", "", "surface to join")
 	f.IntVar(&count, "count", 1, "number of bots")
 	f.Uint64Var(&ticks, "ticks", 600, "ticks each bot simulates before the run ends")
 	f.Uint64Var(&actEvery, "act-every", 20, "each bot acts about once every this many ticks")
 	f.StringVar(&prefix, "name-prefix", "bot", "bots are named PREFIX-1, PREFIX-2, ...")
-	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","ticks","tick_p99_ms"} as JSON`)
+	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","applied","rejected","ticks","tick_p99_ms"} as JSON`)
 	f.BoolVar(&quiet, "quiet", false, "no per-bot lines on stderr")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: the ticks' game time plus 2m)")
 	f.Uint64Var(&tamperAt, "tamper-at", 0, "corrupt the first bot's local state after this tick (a desync drill)")

@@ -30,7 +30,8 @@ every confirmed tick, and this terminal client simulates the surface itself.
 Keys: arrows or WASD walk, [ and ] pick what to build, b builds it on the tile you
 face, m mines that tile, r rotates it, q or Esc quits. The bottom lines show the
 tick, UPS, ping and the outcome of your last action.`,
-		Example: `  starlane play --node 127.0.0.1:7410 --surface nauvis`,
+		Example: `  starlane play --surface nauvis
+  starlane play --node 127.0.0.1:7410 --surface nauvis   # through a given node`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if surface == "" {
@@ -43,9 +44,12 @@ tick, UPS, ping and the outcome of your last action.`,
 				return err
 			}
 			defer closeTickets()
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, cmd.ErrOrStderr(), nodeAddr, surface); err != nil {
+				return err
+			}
 			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version, Ticket: tickets.Get})
 			if err != nil {
-				return fmt.Errorf("join %s at %s: %w", surface, nodeAddr, apiErr(err))
+				return joinErr(surface, nodeAddr, err)
 			}
 			defer c.Close()
 			screen, err := tcell.NewScreen()
@@ -65,7 +69,7 @@ tick, UPS, ping and the outcome of your last action.`,
 		def = "player"
 	}
 	f := cmd.Flags()
-	f.StringVar(&nodeAddr, "node", "127.0.0.1:7410", "address of a node (followed to the surface's primary)")
+	f.StringVar(&nodeAddr, "node", "", nodeUsage)
 	f.StringVar(&surface, "surface", "", "surface to join")
 	f.StringVar(&name, "name", def, "player name (your character is kept under it)")
 	auth.addFlags(f)

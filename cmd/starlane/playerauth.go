@@ -1,18 +1,24 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/player"
+	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
 // playerAuth is how `play` and `bot` get player tickets: from the controllers,
@@ -73,4 +79,61 @@ func storedPlayerKey(name string) (string, error) {
 		return "", fmt.Errorf("keep the player key: %w", err)
 	}
 	return key, nil
+}
+
+// nodeUsage is the --node flag's text for the commands that join a surface.
+const nodeUsage = "address of a node to join through (followed to the surface's primary; default: the primary's node, asked of --controller)"
+
+// nodeFor returns the node to join surface through: addr if given, else the
+// node that runs the surface's primary, asked of the controllers with the
+// operator token. Waiting for a controller is said on w.
+func (p *playerAuth) nodeFor(ctx context.Context, t tlsconf.Config, w io.Writer, addr, surface string) (string, error) {
+	if addr != "" {
+		return addr, nil
+	}
+	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(p.controller), t)
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	cl.Token = p.token
+	cl.Waiting = func(err error) {
+		fmt.Fprintf(w, "starlane: no controller answers at %s yet (%s); retrying\n", p.controller, status.Convert(err).Message())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var node string
+	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		sf, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: surface})
+		if err != nil {
+			return err
+		}
+		id := sf.GetSurface().GetAssignment().GetPrimary()
+		if id == "" {
+			why := sf.GetSurface().GetPlacementError()
+			if why == "" {
+				why = "it is stopped or not placed yet"
+			}
+			return status.Errorf(codes.FailedPrecondition, "surface %s runs on no node now: %s", surface, why)
+		}
+		n, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: id})
+		if err != nil {
+			return err
+		}
+		node = n.GetNode().GetAddress()
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("find the node that runs %s (asked the controllers at %s): %w; or pass --node ADDR", surface, p.controller, apiErr(err))
+	}
+	return node, nil
+}
+
+// joinErr says why joining a surface at a node failed, naming the node (not a
+// controller) when it cannot be reached.
+func joinErr(surface, addr string, err error) error {
+	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
+		return fmt.Errorf("join %s: node %s is unreachable (%s); 'starlane node list' shows the nodes' addresses", surface, addr, st.Message())
+	}
+	return fmt.Errorf("join %s at %s: %w", surface, addr, apiErr(err))
 }

@@ -32,7 +32,7 @@ face, m mines that tile, r rotates it, q or Esc quits. The bottom lines show the
 tick, UPS, ping and the outcome of your last action.`,
 		Example: `  starlane play --surface nauvis
   starlane play --node 127.0.0.1:7410 --surface nauvis   # through a given node`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if surface == "" {
 				return errors.New("--surface is required")

@@ -144,6 +144,7 @@ func (p *portSim) BridgePortSpace(uint32) (uint64, string)          { return p.s
 func (p *portSim) BridgeImportMark(uint64) (uint64, bool)           { return p.hwm, p.hwm > 0 }
 func (p *portSim) BridgeImportLost(uint32) int64                    { return 0 }
 func (p *portSim) BridgePortFilter(uint32) []string                 { return nil }
+func (p *portSim) CheckItems([]string) error                        { return nil }
 func (p *portSim) BridgeCounts(port uint32) (map[string]int64, map[string]int64) {
 	if port == 1 {
 		return map[string]int64{"iron-plate": p.out * 100}, map[string]int64{"iron-plate": int64(p.acked) * 100}

@@ -33,6 +33,8 @@ type Sim interface {
 	BridgeImportMark(space uint64) (hwm uint64, known bool)
 	BridgeImportLost(port uint32) int64
 	BridgePortFilter(port uint32) []string
+	// CheckItems says which of names are not items of the surface (nil: all are).
+	CheckItems(names []string) error
 	BridgeCounts(port uint32) (moved, acked map[string]int64)
 }
 

@@ -97,11 +97,18 @@ func NewSender(cfg Config, sh Shard, route Route, dial Dialer) (*Sender, error) 
 	s.port.Store(port)
 	s.capFirst.Store(true)
 	var filter []string
+	var badItems error
 	_ = sh.Inspect(func(sim shard.Simulation) {
 		if bs, ok := sim.(Sim); ok {
 			filter = bs.BridgePortFilter(port)
+			badItems = bs.CheckItems(route.Items)
 		}
 	})
+	if badItems != nil {
+		// The surface would refuse the filter and the port keep taking any item.
+		cancel()
+		return nil, fmt.Errorf("bridge %s: --items: %w", route.Bridge, badItems)
+	}
 	if !slices.Equal(filter, route.Items) {
 		if err := sh.Submit(shard.Input{Data: cfg.Codec.FilterInput(port, route.Items)}, 0); err != nil {
 			cancel()

@@ -190,7 +190,11 @@ func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) error {
 			cancel()
 			continue
 		}
-		r, err := pb.NewShardServiceClient(cc).GetShard(qctx, &pb.GetShardRequest{Surface: e.surface, Ports: []*pb.PortQuery{{Name: e.port, Export: e.export}}})
+		q := &pb.PortQuery{Name: e.port, Export: e.export}
+		if e.export {
+			q.Items = b.Items
+		}
+		r, err := pb.NewShardServiceClient(cc).GetShard(qctx, &pb.GetShardRequest{Surface: e.surface, Ports: []*pb.PortQuery{q}})
 		cc.Close()
 		cancel()
 		if err != nil || len(r.PortErrors) == 0 || r.PortErrors[0] == "" {

@@ -86,6 +86,16 @@ func checkPort(sh *shard.Shard, q *pb.PortQuery) string {
 		switch {
 		case err != nil:
 			msg = err.Error()
+		case q.Export && len(q.Items) > 0:
+			if ic, ok := s.(interface{ CheckItems([]string) error }); ok {
+				if err := ic.CheckItems(q.Items); err != nil {
+					msg = err.Error()
+					return
+				}
+			}
+			if !export {
+				msg = fmt.Sprintf("port %s is a bridge-import, not a bridge-export: items leave a surface through an export port", q.Name)
+			}
 		case export != q.Export && q.Export:
 			msg = fmt.Sprintf("port %s is a bridge-import, not a bridge-export: items leave a surface through an export port", q.Name)
 		case export != q.Export:

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // The bridge runtime's view of a surface's ports. These methods use only basic types so
@@ -92,6 +94,38 @@ func (BridgeCodec) DeliverSpaceInput(port uint32, space, base, first uint64, ite
 // its credit.
 func (BridgeCodec) AckSpaceInput(port uint32, space, seq uint64, credit int64) []byte {
 	return EncodeAction(Action{Kind: ActAckSpace, Entity: EntityID(port), Space: space, Seq: seq, Credit: credit})
+}
+
+// CheckItems says which of names are not items of the surface's prototype bundle
+// (nil when all are): a bridge's item filter is checked with it before it is set,
+// since a filter action naming an unknown item is refused and the port would keep
+// taking any item.
+func (s *Surface) CheckItems(names []string) error {
+	var unknown []string
+	for _, n := range names {
+		if _, err := s.itemByName(n); err != nil {
+			unknown = append(unknown, strconv.Quote(n))
+		}
+	}
+	switch len(unknown) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("item %s is not in the surface's prototype bundle (%s)", unknown[0], s.bundleRef())
+	}
+	return fmt.Errorf("items %s are not in the surface's prototype bundle (%s)", strings.Join(unknown, ", "), s.bundleRef())
+}
+
+// bundleRef names the surface's bundle for messages: its name and hash prefix.
+func (s *Surface) bundleRef() string {
+	h := s.b.Hash()
+	if len(h) > 12 {
+		h = h[:12]
+	}
+	if s.b.Name == "" {
+		return h
+	}
+	return s.b.Name + " " + h
 }
 
 // FilterInput limits which items inserters may put into an export port (none: any).

@@ -75,15 +75,24 @@ func TestBridgePortsAreCheckedAtCreate(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct {
-		from, to, want string
+		from, to, items, want string
 	}{
-		{"nauvis:nosuch", "vulcanus:in", `--from nauvis:nosuch: surface nauvis has no entity labelled "nosuch"`},
-		{"nauvis:in", "vulcanus:in", "port in is a bridge-import, not a bridge-export"},
-		{"nauvis:out", "vulcanus:out", "port out is a bridge-export, not a bridge-import"},
+		{"nauvis:nosuch", "vulcanus:in", "", `--from nauvis:nosuch: surface nauvis has no entity labelled "nosuch"`},
+		{"nauvis:in", "vulcanus:in", "", "port in is a bridge-import, not a bridge-export"},
+		{"nauvis:out", "vulcanus:out", "", "port out is a bridge-export, not a bridge-import"},
+		// A filter of unknown items would be refused by the surface and the port
+		// would take any item: refused here instead.
+		{"nauvis:out", "vulcanus:in", "unobtainium", `--from nauvis:out: item "unobtainium" is not in the surface's prototype bundle`},
+		{"nauvis:out", "vulcanus:in", "iron-plate,nosuch,alsonot", `items "nosuch", "alsonot" are not in the surface's prototype bundle`},
+		{"nauvis:out", "vulcanus:in", "iron-plate,iron-plate", `"iron-plate" is listed twice`},
 	} {
-		_, errOut, code := proctest.Run(t, bin, 30*time.Second, "bridge", "create", "--from", tc.from, "--to", tc.to, "--controller", c.CtlAddr)
+		args := []string{"bridge", "create", "--from", tc.from, "--to", tc.to, "--controller", c.CtlAddr}
+		if tc.items != "" {
+			args = append(args, "--items", tc.items)
+		}
+		_, errOut, code := proctest.Run(t, bin, 30*time.Second, args...)
 		if code != 1 || !strings.Contains(errOut, tc.want) {
-			t.Errorf("bridge %s -> %s: exit %d, %q; want exit 1 and %q", tc.from, tc.to, code, errOut, tc.want)
+			t.Errorf("bridge %s -> %s (items %q): exit %d, %q; want exit 1 and %q", tc.from, tc.to, tc.items, code, errOut, tc.want)
 		}
 	}
 	c.CLI("bridge", "create", "--from", "nauvis:out", "--to", "vulcanus:in")

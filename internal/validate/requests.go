@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"strings"
 
 	"google.golang.org/grpc"
 
@@ -310,8 +311,17 @@ func bridge(b *pb.Bridge) error {
 	}
 	err := first(Name("bridge.id", b.Id), Name("bridge.from_surface", b.FromSurface), Label("bridge.from_port", b.FromPort, false),
 		Name("bridge.to_surface", b.ToSurface), Label("bridge.to_port", b.ToPort, false), Count("bridge.items", len(b.Items), MaxBridgeItems))
+	seen := map[string]bool{}
 	for _, it := range b.Items {
 		err = first(err, Label("bridge.items", it, true))
+		switch {
+		case err != nil:
+		case strings.ContainsAny(it, " \t"):
+			err = Invalid("bridge.items", "%s: an item name has no spaces (the game's names, such as iron-plate)", Quote(it))
+		case seen[it]:
+			err = Invalid("bridge.items", "%s is listed twice", Quote(it))
+		}
+		seen[it] = true
 	}
 	if err == nil && b.Status != nil {
 		err = Invalid("bridge.status", "is reported by the nodes, not set by a request")

@@ -1516,8 +1516,11 @@ func (x *GetShardRequest) GetPorts() []*PortQuery {
 type PortQuery struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is the port's entity ID (decimal) or label.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Export        bool   `protobuf:"varint,2,opt,name=export,proto3" json:"export,omitempty"`
+	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Export bool   `protobuf:"varint,2,opt,name=export,proto3" json:"export,omitempty"`
+	// items, for an export port, are the items a bridge would let through it: each
+	// must be an item of the surface's prototype bundle.
+	Items         []string `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1564,6 +1567,13 @@ func (x *PortQuery) GetExport() bool {
 		return x.Export
 	}
 	return false
+}
+
+func (x *PortQuery) GetItems() []string {
+	if x != nil {
+		return x.Items
+	}
+	return nil
 }
 
 type GetShardResponse struct {
@@ -1796,10 +1806,11 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"Y\n" +
 	"\x0fGetShardRequest\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12,\n" +
-	"\x05ports\x18\x02 \x03(\v2\x16.starlane.v1.PortQueryR\x05ports\"7\n" +
+	"\x05ports\x18\x02 \x03(\v2\x16.starlane.v1.PortQueryR\x05ports\"M\n" +
 	"\tPortQuery\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06export\x18\x02 \x01(\bR\x06export\"\x8d\x02\n" +
+	"\x06export\x18\x02 \x01(\bR\x06export\x12\x14\n" +
+	"\x05items\x18\x03 \x03(\tR\x05items\"\x8d\x02\n" +
 	"\x10GetShardResponse\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +

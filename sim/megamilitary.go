@@ -44,8 +44,11 @@ const (
 	milM      = -9  // belt M: grenades (north lane) | piercing rounds (south lane)
 	milW      = -8  // belt W: walls
 	milRowA   = -13 // wall and piercing-line machines (3 tall)
-	milPI     = -15 // iron | firearm magazines
-	milPC     = -16 // copper | steel
+	milPI     = -15 // iron | steel
+	milPC     = -16 // copper | firearm magazines
+	milRowF   = -21 // firearm-magazine assemblers (3 tall)
+	milFB     = -17 // firearm magazines
+	milFI     = -23 // their iron
 	milRowG   = -14 // grenade assemblers (3 tall)
 	milGB     = -10 // grenades
 	milCoal   = -16 // coal
@@ -64,7 +67,7 @@ var fullMilitaryPacks = map[string]bool{"military-science-pack": true}
 type fullMilitarySizing struct {
 	lines fullFeedCounts
 	stone [2]blockCount // blocks P and Q, half the bricks each
-	iron  [2]blockCount // the grenades'; the firearm magazines' and steel's
+	iron  [3]blockCount // the grenades', the firearm magazines' and the steel's
 }
 
 // fullMilitaryTasks are the tasks the military lines lay out.
@@ -97,13 +100,17 @@ func sizeFullMilitary(b *Bundle, milliPacks int64) (fullMilitarySizing, error) {
 	if err != nil {
 		return ms, err
 	}
-	// Iron plate crafts a second (net of the furnaces' productivity) for the grenades;
-	// the rest for the firearm magazines and the steel.
-	g := lines["grenade"]
-	gi := new(big.Rat).Quo(new(big.Rat).Mul(g.rate, big.NewRat(recipeIn(b, "grenade", "iron-plate"), 1)), pf)
+	// Iron plate crafts a second (net of the furnaces' productivity) for the grenades
+	// and for the firearm magazines; the rest for the steel.
+	iron := func(task string) *big.Rat {
+		n := recipeIn(b, task, "iron-plate")
+		return new(big.Rat).Quo(new(big.Rat).Mul(lines[task].rate, big.NewRat(n, 1)), pf)
+	}
+	gi, fi := iron("grenade"), iron("firearm-magazine")
 	furn := lines["iron-plate"]
-	split := splitBlocks(furn, lines["mine iron-ore"], gi, new(big.Rat).Sub(furn.rate, gi))
-	copy(ms.iron[:], split)
+	si := new(big.Rat).Sub(furn.rate, gi)
+	si.Sub(si, fi)
+	copy(ms.iron[:], splitBlocks(furn, lines["mine iron-ore"], gi, fi, si))
 	bricks := lines["stone-brick"]
 	half := new(big.Rat).Quo(bricks.rate, big.NewRat(2, 1))
 	copy(ms.stone[:], splitBlocks(bricks, lines["mine stone"], half, half))
@@ -146,9 +153,10 @@ func smeltBlockAt(drills, furnaces int, west, pb int32, north bool) smeltBlock {
 // fullMilitaryGeom is where one cell's military lines lie (x absolute, rows from oy).
 type fullMilitaryGeom struct {
 	walls, grenades, piercing, firearm, steel, coal int
-	wx0, gx0, px0                                   int32 // first beacon of the wall, grenade and piercing rows
-	cp                                              int32 // where P's bricks turn south onto BR
-	stoneP, stoneQ, grenIron, copper, pierIron      smeltBlock
+	wx0, gx0, px0, fx0                              int32 // first beacon of the wall, grenade, piercing and firearm rows
+	cp, cf                                          int32 // where P's bricks turn south onto BR, the magazines onto PC
+	stoneP, stoneQ, grenIron, copper, fireIron      smeltBlock
+	steelIron                                       smeltBlock
 	coalCols, coalGaps                              []int32
 	xEnd                                            int32
 }
@@ -161,10 +169,12 @@ func newFullMilitaryGeom(ms *fullMilitarySizing, x0, oy int32) fullMilitaryGeom 
 	g := fullMilitaryGeom{walls: c["stone-wall"], grenades: c["grenade"], piercing: c["piercing-rounds-magazine"],
 		firearm: c["firearm-magazine"], steel: c["steel-plate"], coal: c["mine coal"], px0: x0}
 	const m = fullFeedMargin
-	pe := rowEnd(g.px0, g.piercing+g.firearm+g.steel)
-	g.copper = smeltBlockAt(c["mine copper-ore"], c["copper-plate"], pe+m, oy+milPC, true)
-	g.pierIron = smeltBlockAt(ms.iron[1].drills, ms.iron[1].furn, g.copper.xE+m, oy+milPI, true)
-	g.gx0 = g.pierIron.xE + m
+	g.cf = rowEnd(g.px0, g.piercing+g.steel) + m
+	g.fx0 = g.cf + 2
+	g.fireIron = smeltBlockAt(ms.iron[1].drills, ms.iron[1].furn, rowEnd(g.fx0, g.firearm)+m, oy+milFI, true)
+	g.copper = smeltBlockAt(c["mine copper-ore"], c["copper-plate"], g.fireIron.xE+m, oy+milPC, true)
+	g.steelIron = smeltBlockAt(ms.iron[2].drills, ms.iron[2].furn, g.copper.xE+m, oy+milPI, true)
+	g.gx0 = g.steelIron.xE + m
 	g.grenIron = smeltBlockAt(ms.iron[0].drills, ms.iron[0].furn, rowEnd(g.gx0, g.grenades)+m, oy+milGI, true)
 	var coalEnd int32
 	g.coalCols, g.coalGaps, coalEnd = columns(g.grenIron.xE+m, (g.coal+1)/2)
@@ -184,7 +194,7 @@ func (g *fullMilitaryGeom) patches(b *Bundle, oy int32) []Patch {
 	x0 := g.coalCols[0]
 	x1 := g.coalCols[len(g.coalCols)-1] + 3
 	return []Patch{g.stoneP.patch(stone, megaOre), g.stoneQ.patch(stone, megaOre), g.grenIron.patch(iron, megaOre),
-		g.copper.patch(copper, megaOre), g.pierIron.patch(iron, megaOre),
+		g.copper.patch(copper, megaOre), g.fireIron.patch(iron, megaOre), g.steelIron.patch(iron, megaOre),
 		{Resource: coal, X: x0, Y: oy + milCoal - 3, W: x1 - x0, H: 7, Amount: megaOre}}
 }
 
@@ -205,30 +215,35 @@ func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), West, x1-x0+1) }
 	lastFurnace := func(g *smeltBlock) int32 { return g.furnCols[len(g.furnCols)-1] }
 
-	// Piercing rounds, firearm magazines, steel.
+	// Piercing rounds and steel; the firearm magazines north of PC.
+	l.smeltBlock(&g.fireIron)
 	l.smeltBlock(&g.copper)
-	l.smeltBlock(&g.pierIron)
-	machineRow(g.px0, g.piercing+g.firearm+g.steel, beacon(milRowA), func(j int, x int32) {
-		switch {
-		case j < g.piercing:
+	l.smeltBlock(&g.steelIron)
+	machineRow(g.px0, g.piercing+g.steel, beacon(milRowA), func(j int, x int32) {
+		if j < g.piercing {
 			asm(x, milRowA, "piercing-rounds-magazine")
-			l.put(fullInInserter, x+1, y(milRowA-1), North)   // firearm magazines from PI
-			l.put(fullLongInserter, x, y(milRowA-1), North)   // copper and steel
+			l.put(fullInInserter, x+1, y(milRowA-1), North)   // steel from PI
+			l.put(fullLongInserter, x, y(milRowA-1), North)   // copper and magazines
 			l.put(fullLongInserter, x+2, y(milRowA-1), North) // from PC
 			l.put(fullOutInserter, x+1, y(milRowA+3), North)  // onto M's south lane
-		case j < g.piercing+g.firearm:
-			asm(x, milRowA, "firearm-magazine")
-			l.put(fullInInserter, x+1, y(milRowA-1), North) // iron from PI: four plates a
-			l.put(fullInInserter, x+2, y(milRowA-1), North) // magazine, two keep up
-			l.put(fullOutInserter, x, y(milRowA-1), South)  // magazines onto PI's north lane
-		default:
-			l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: y(milRowA), Modules: l.modules("electric-furnace", true)})
-			l.put(fullInInserter, x+1, y(milRowA-1), North) // iron from PI
-			l.put(fullLongInserter, x, y(milRowA-1), South) // steel onto PC's north lane
+			return
 		}
+		l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: y(milRowA), Modules: l.modules("electric-furnace", true)})
+		l.put(fullInInserter, x+1, y(milRowA-1), North) // iron from PI
+		l.put(fullOutInserter, x, y(milRowA-1), South)  // steel onto PI's north lane
 	})
+	machineRow(g.fx0, g.firearm, beacon(milRowF), func(_ int, x int32) {
+		asm(x, milRowF, "firearm-magazine")
+		l.put(fullInInserter, x+1, y(milRowF-1), North)  // iron from FI: four plates a
+		l.put(fullInInserter, x+2, y(milRowF-1), North)  // magazine, two keep up
+		l.put(fullOutInserter, x+1, y(milRowF+3), North) // magazines onto FB
+	})
+	l.put("substation", g.cf, y(milRowF), North) // links the firearm line to row -7
+	west(lastFurnace(&g.fireIron)+2, g.fx0+3, milFI)
+	west(rowEnd(g.fx0, g.firearm), g.cf+1, milFB)
+	l.belt(fullBelt, g.cf, y(milFB), South, 1) // side-loads PC's north lane
 	west(lastFurnace(&g.copper)+2, g.px0+3, milPC)
-	west(lastFurnace(&g.pierIron)+2, g.px0+3, milPI)
+	west(lastFurnace(&g.steelIron)+2, g.px0+3, milPI)
 
 	// Grenades.
 	l.smeltBlock(&g.grenIron)

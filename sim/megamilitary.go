@@ -8,22 +8,25 @@ import (
 // The military row's lines of a megabase-full cell: piercing rounds magazines from
 // iron and copper ore (firearm magazines, steel), grenades from coal and iron ore,
 // stone walls from stone (bricks), east of the turn column T where the cell has free
-// rows from oy-34 to oy-4 (north of belt A's eastward run, which serves the labs).
+// rows from oy-34 to oy-4 (north of belt A's eastward run, which serves the labs;
+// the lines use oy-32 to oy-7).
 // Sized by planPart for the row's packs at fullMarginPct with the beacons this layout
 // gives (fullFeedBeacons: 2 for every assembler and the steel furnaces, 3 for the
 // smelting blocks' furnaces). Belt M (-9) takes grenades and piercing rounds, belt W
 // (-8) walls, west to the military row. Everything flows west; from west to east:
 //
 //   - Piercing rounds: one row (rows -13..-11) of piercing-rounds assemblers, then
-//     the firearm-magazine assemblers, then the steel furnaces. Belt PI (-15) carries
-//     iron on its south lane (an iron block north of it, east of the copper block,
-//     under which it passes) and firearm magazines on its north lane (the firearm
-//     assemblers put them there from the south); belt PC (-16) copper on its south
-//     lane (a copper block north of it) and steel on its north lane (the steel
-//     furnaces put it there with long-handed inserters, over PI). Furnaces take only
-//     iron from PI: nothing smelts magazines. The piercing assemblers take magazines
-//     from PI (bulk: the largest flow), copper and steel from PC (long-handed) and
-//     put the rounds on M's south lane.
+//     the steel furnaces, over belts PI (-15: iron | steel) and PC (-16: copper |
+//     firearm magazines). The steel furnaces take iron from PI and put steel on its
+//     north lane from the south; the piercing assemblers take steel from PI (bulk),
+//     copper and magazines from PC (long-handed) and put the rounds on M's south
+//     lane. Furnaces take only iron from PI: nothing smelts steel. East of the row
+//     the firearm-magazine assemblers (rows -21..-19) take iron from belt FI (-23)
+//     and put magazines on belt FB (-17), which side-loads PC's north lane; then the
+//     magazines' iron block (north of FI), a copper block north of PC (its furnaces
+//     fill PC's south lane) and the steel's iron block north of PI, PI passing under
+//     the others. One iron lane would not carry the magazines' and the steel's iron
+//     together (20.8 plates a second; its last furnaces found no gap).
 //   - Grenades: grenade assemblers (rows -14..-12) take coal from belt C (-16, bulk)
 //     and iron from belt GI (-17, two long-handed inserters) and put grenades on belt
 //     GB (-10), which turns south at the row's west end and side-loads M's north

@@ -29,7 +29,7 @@ import (
 // this layout (tasks as in PlanLine: recipe names); the pack row's as sizeFullCell.
 var fullFeedBeacons = map[string]int{
 	"automation-science-pack": fullBeaconsAsm,
-	"logistic-science-pack":   fullBeaconsAsm,
+	"logistic-science-pack":   fullBeaconsMid, // no row of beacons behind it (fullRowBeacons)
 	"iron-gear-wheel":         2,
 	"copper-cable":            2,
 	"electronic-circuit":      2,
@@ -49,14 +49,22 @@ var fullFeedBeacons = map[string]int{
 	// The advanced-circuit line (megacircuit.go).
 	"advanced-circuit": 2,
 	"plastic-bar":      2,
+	// The military lines (megamilitary.go).
+	"military-science-pack":    fullBeaconsMid,
+	"piercing-rounds-magazine": 2,
+	"firearm-magazine":         2,
+	"grenade":                  2,
+	"stone-wall":               2,
+	"stone-brick":              3,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
 // yield, the figure the plan's published numbers use (docs/benchmarks.md).
 const fullOilAmount = 1_500_000
 
-// fullFedPacks are the pack rows fed from ore; the others take their ingredients
-// from infinity chests.
+// fullFedPacks are the pack rows fed by this file's lines; the chemical row's come
+// from megaoil.go, megaengine.go and megacircuit.go, the military row's from
+// megamilitary.go, the others' from infinity chests.
 var fullFedPacks = []string{"automation-science-pack", "logistic-science-pack"}
 
 // fullFed reports whether the row making pack is fed from ore.
@@ -97,6 +105,8 @@ type fullFeedSizing struct {
 	engines fullEngineSizing
 	// circuits is the advanced-circuit line's machines per task (sizeFullCircuits).
 	circuits fullCircuitSizing
+	// military is the military lines' (sizeFullMilitary).
+	military fullMilitarySizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -121,6 +131,9 @@ func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.circuits, err = sizeFullCircuits(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.military, err = sizeFullMilitary(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -11,14 +11,16 @@ import (
 // fullInfinityItems are the items megabase-full still takes from infinity chests: the
 // ingredients of the pack rows not yet fed from ore (the chemical row's all come from
 // lines: sulfur from the oil block, engine units from the engine line, advanced
-// circuits from the advanced-circuit line) and of the rocket silos.
+// circuits from the advanced-circuit line; the military row's from the military
+// lines) and of the rocket silos.
 var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
-	"grenade", "low-density-structure", "piercing-rounds-magazine", "processing-unit",
-	"productivity-module", "rail", "rocket-fuel", "satellite", "stone-wall"}
+	"low-density-structure", "processing-unit", "productivity-module", "rail",
+	"rocket-fuel", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
-// from ore, its chemical row's sulfur from crude oil, its engine units from ore and its
-// advanced circuits from ore, coal and crude oil,
+// from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
+// advanced circuits from ore, coal and crude oil and its military row's magazines,
+// grenades and walls from ore, coal and stone,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -142,6 +144,41 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 			t.Errorf("the advanced-circuit line's plan has no %s line", task)
 		}
 	}
+	// The military lines: the plan's counts, but the stone, split between two blocks,
+	// and the iron, split between three, each rounded up (at most one furnace and one
+	// drill more than planned for each block but the first).
+	mp, err := planFullFeed(b, fullCellMilli, "military-science-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mil := map[string]int{}
+	for _, l := range checkPlanLines(t, "military-science-pack", mp, fullPer) {
+		mil[l.Task] = l.Machines
+	}
+	if mil["military-science-pack"] != sz.rows["military-science-pack"] {
+		t.Errorf("the plan has %d military-science-pack machines, the row %d", mil["military-science-pack"], sz.rows["military-science-pack"])
+	}
+	for _, task := range fullMilitaryTasks {
+		if mil[task] <= 0 {
+			t.Errorf("the military lines' plan has no %s line", task)
+		}
+	}
+	ms := &sz.feed.military
+	for _, sp := range []struct {
+		furn, mine string
+		blocks     []blockCount
+	}{{"stone-brick", "mine stone", ms.stone[:]}, {"iron-plate", "mine iron-ore", ms.iron[:]}} {
+		f, d := blockTotals(sp.blocks)
+		extra := len(sp.blocks) - 1
+		if f < mil[sp.furn] || f > mil[sp.furn]+extra || d < mil[sp.mine] || d > mil[sp.mine]+extra {
+			t.Errorf("military %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), mil[sp.furn], mil[sp.mine])
+		}
+		t.Logf("military %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, mil[sp.furn], mil[sp.mine])
+		mil[sp.furn], mil[sp.mine] = f, d
+	}
+	for task, n := range mil {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -243,7 +280,7 @@ func fullInfinityChests(s *Surface) (int, []string) {
 func fullCellInfinityChests(sz fullSizing) int {
 	n := 3
 	for _, pack := range fullPackRows {
-		if !fullFed(pack) && !fullEnginePacks[pack] {
+		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] {
 			n += sz.rows[pack]
 		}
 	}

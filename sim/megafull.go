@@ -8,11 +8,12 @@ import (
 // built as the community builds beaconed 2.0 megabases and sized from PlanFull's
 // per-machine rates (the game's numbers). Each of fullCells identical cells holds:
 //
-//   - seven production rows of assembling machine 3 with productivity-module-3 where
+//   - six production rows of assembling machine 3 with productivity-module-3 where
 //     the recipe allows it (speed-module-3 otherwise), a beacon of two speed-module-3
-//     between neighbouring machines and a row of beacons behind them, so that each
-//     machine is reached by 4 to 5 beacons; one row per pack, each putting its pack on
-//     a lane of its own (one pack type per lane, so lanes never mix and never lock);
+//     between neighbouring machines and, for three of them, a row of beacons behind
+//     them, so that each machine is reached by 4 to 5 beacons (1 or 2 in the logistic,
+//     military and chemical rows); one row per pack, each putting its pack on a lane of
+//     its own (one pack type per lane, so lanes never mix and never lock);
 //   - a rocket silo (productivity modules, six beacons) launching satellites, its space
 //     science leaving on the eighth lane;
 //   - four belts (eight lanes) that turn into a row of labs, each lab between two
@@ -27,15 +28,17 @@ import (
 // cracking and a sulfur plant, piped together), its engine units from iron ore
 // (megaengine.go: steel furnaces, gear, pipe and engine assemblers), its advanced
 // circuits from ore, coal and crude oil (megacircuit.go: a second oil block, plastic
-// plants, cable, circuit and advanced-circuit assemblers). The ingredients of the other
-// pack machines and the silo come from infinity chests, as the map editor's sources
-// (fullInfinityItems in the tests lists them: low density structures, rocket fuel,
-// satellites, ...): the rest of the plan's oil lines, stone and most intermediates are
-// not laid out. Power is not generated either: one electric-energy-interface per cell
+// plants, cable, circuit and advanced-circuit assemblers). The military row's
+// piercing rounds, grenades and walls come from ore, coal and stone (megamilitary.go,
+// east of the turn column). The ingredients of the production and utility rows and
+// the silo come from infinity chests, as the map editor's sources (fullInfinityItems
+// in the tests lists them: low density structures, rocket fuel, satellites, ...): the
+// rest of the plan's oil lines and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
 // powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
 // engines). What is simulated end to end is every pack made by its beaconed machine,
 // carried on belts and consumed by beaconed labs, red and green science from ore, and
-// the chemical packs' sulfur, engine units and advanced circuits from raw resources.
+// the chemical packs' sulfur, engine units and advanced circuits and the military
+// packs' ingredients from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -88,11 +91,7 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 			return sz, fmt.Errorf("the bundle has no recipe %s", pack)
 		}
 		r := &b.Recipes[ri]
-		beacons := fullBeaconsAsm
-		if pack == fullMidPack {
-			beacons = fullBeaconsMid
-		}
-		_, eff, p, err := pl.effects("assembling-machine-3", r.Productivity, beacons)
+		_, eff, p, err := pl.effects("assembling-machine-3", r.Productivity, fullRowBeacons(pack))
 		if err != nil {
 			return sz, err
 		}
@@ -131,6 +130,33 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 // fullMidPack is made by the middle row, between belts B and C.
 const fullMidPack = "chemical-science-pack"
 
+// fullRowBeacons is how many beacons, at least, reach each machine of a pack row: the
+// rows with a row of beacons behind them get 4 or 5, the others 1 or 2 (one beacon
+// between neighbours, a substation in every third gap). The middle row has no room
+// for one; the logistic and military rows share the rows between them with the
+// military row's belts.
+func fullRowBeacons(pack string) int {
+	switch pack {
+	case fullMidPack, "logistic-science-pack", "military-science-pack":
+		return fullBeaconsMid
+	}
+	return fullBeaconsAsm
+}
+
+// fullColumns is how many machine columns a cell's rows take (the production row
+// starts east of the middle row).
+func fullColumns(sz *fullSizing) int {
+	K := sz.rows[fullMidPack] + 1 + sz.rows["production-science-pack"]
+	for _, n := range sz.rows {
+		K = max(K, n)
+	}
+	return K
+}
+
+// fullTurnX is the turn column T of a cell at ox, east of its rows, where belts A and
+// D turn towards the labs.
+func fullTurnX(sz *fullSizing, ox int32) int32 { return ox + 5 + 6*int32(fullColumns(sz)-1) + 4 }
+
 // fullPackRows are the packs made by assembler rows (space science comes from the silo).
 var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
@@ -156,6 +182,8 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 		patches = append(patches, cg.patches(b, oy(c))...)
+		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
+		patches = append(patches, mg.patches(b, oy(c))...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -215,7 +243,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
-			if !fed && !fullEnginePacks[r.pack] {
+			if fullMilitaryPacks[r.pack] {
+				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // grenades and rounds from M, over W
+			}
+			if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
@@ -228,6 +259,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
+			return
+		}
+		if fullMilitaryPacks[r.pack] && (r.inY != milMilInY || r.chY != milW || r.dir != North || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
 		if fed {
@@ -255,8 +290,9 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	eg := newFullEngineGeom(&sz.feed.engines, ox, oy)
 	l.fullEngines(&eg, ox, oy, X(mid-1)+3)
 
-	// Rows of beacons behind the machines.
-	for _, by := range []int32{-27, -11, 11} {
+	// Rows of beacons behind the machines (the logistic and military rows' would
+	// stand where the military row's belts run).
+	for _, by := range []int32{-27, 11} {
 		for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
 			beacon(x, oy+by)
 		}
@@ -289,6 +325,12 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
 	// (north, long-handed), C (south, normal) and D (south, long-handed).
 	T := G(K-1) + 4
+	if K != fullColumns(sz) || T != fullTurnX(sz, ox) {
+		l.err = fmt.Errorf("megabase-full: %d columns, turn at %d; fullTurnX says %d", K, T, fullTurnX(sz, ox))
+		return
+	}
+	mg := newFullMilitaryGeom(&sz.feed.military, T+3, oy)
+	l.fullMilitary(&mg, T, oy, X(0))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	l.put("substation", T+2, oy, North)

@@ -17,7 +17,7 @@ func (s *Shard) loop(r *run) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	next := s.cfg.Now()
-	win := window{start: next, span: firstWindow}
+	win := window{span: firstWindow, waitFrom: next} // opens at the first tick on schedule
 	for {
 		select {
 		case <-r.halt:
@@ -134,10 +134,28 @@ const cpuSampleEvery = 8
 // started, promoted or moved reports its rate with the node's next heartbeat
 // rather than 0 UPS for a second or two.
 type window struct {
-	start time.Time
+	start time.Time // zero: the first window, not open yet
 	ticks int
 	cost  time.Duration
 	span  time.Duration
+	// waitFrom is when the run began waiting for a tick on schedule to open its
+	// first window.
+	waitFrom time.Time
+}
+
+// closeWindow publishes a window's UPS and mean tick cost and the entity count,
+// and opens the next window at end.
+func (s *Shard) closeWindow(win *window, el time.Duration, end time.Time, sim Simulation) {
+	ups := float64(win.ticks) / el.Seconds()
+	mean := win.cost / time.Duration(win.ticks)
+	s.met.ups.Set(ups)
+	if ec, ok := sim.(EntityCounter); ok {
+		n := ec.EntityCount()
+		s.met.entities.Set(float64(n))
+		s.setStats(func(st *Stats) { st.Entities = n })
+	}
+	s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
+	*win = window{start: end, span: time.Second}
 }
 
 // firstWindow is the length of a run's first UPS window.
@@ -226,22 +244,23 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window, late time.Duratio
 		s.termStartMS.Store(end.UnixMilli())
 	}
 
-	win.ticks++
-	win.cost += cost
 	lastDue := late < time.Second/time.Duration(s.cfg.UPS)
-	if el := end.Sub(win.start); el >= win.span && lastDue || el >= 2*time.Second {
-		ups := float64(win.ticks) / el.Seconds()
-		mean := win.cost / time.Duration(win.ticks)
-		s.met.ups.Set(ups)
-		if ec, ok := sim.(EntityCounter); ok {
-			n := ec.EntityCount()
-			s.met.entities.Set(float64(n))
-			s.setStats(func(st *Stats) { st.Entities = n })
+	if win.start.IsZero() {
+		// The ticks a surface runs back to back to catch up after it starts, is
+		// promoted or is moved are not its rate (they showed as 63 UPS): the first
+		// window opens at the first tick on schedule (or after 2 s of none).
+		if lastDue || end.Sub(win.waitFrom) >= 2*time.Second {
+			win.start = end
 		}
-		s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
-		*win = window{start: end, span: time.Second}
+	} else {
+		win.ticks++
+		win.cost += cost
+		if el := end.Sub(win.start); el >= win.span && lastDue || el >= 2*time.Second {
+			s.closeWindow(win, el, end, sim)
+		}
 	}
 	s.setStats(func(st *Stats) { st.Tick, st.Hash = t, h })
+
 	s.met.tick.Set(float64(t))
 	s.met.tickSeconds.Observe(cost.Seconds())
 	s.met.simSeconds.Observe(stepped.Sub(stepStart).Seconds())

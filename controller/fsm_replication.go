@@ -217,7 +217,11 @@ func (s *state) applyMoveSurface(index uint64, now int64, c *pb.MoveSurfaceCmd) 
 	a := sf.GetAssignment()
 	switch {
 	case a.GetPrimary() == "":
-		return fail(codes.FailedPrecondition, "surface %s has no primary to move: %s", c.Surface, sf.PlacementError)
+		why := sf.PlacementError
+		if why == "" {
+			why = "it is not placed yet (or stopped); try again once 'starlane surface get " + c.Surface + "' shows a primary"
+		}
+		return fail(codes.FailedPrecondition, "surface %s has no primary to move: %s", c.Surface, why)
 	case !s.nodeUp(a.Primary):
 		return fail(codes.FailedPrecondition, "surface %s's primary %s is down: the surface fails over to a standby instead of moving", c.Surface, a.Primary)
 	case c.Target == a.Primary:

@@ -159,12 +159,22 @@ func (a *clusterAPI) MoveSurface(ctx context.Context, req *pb.MoveSurfaceRequest
 		return nil, status.Error(codes.Unavailable, "this controller is not the leader; retry")
 	}
 	var sf *pb.Surface
-	c.fsm.read(func(s *state) { sf = s.surfaces[req.Name] })
+	targetKnown := false
+	c.fsm.read(func(s *state) { sf, targetKnown = s.surfaces[req.Name], s.nodes[req.To] != nil })
 	if sf == nil {
 		return nil, status.Errorf(codes.NotFound, "surface %s not found", req.Name)
 	}
+	if req.To != "" && !targetKnown {
+		return nil, status.Errorf(codes.NotFound, "node %s not found", req.To)
+	}
 	from := sf.GetAssignment().GetPrimary()
 	target := req.To
+	if pin := sf.GetPin(); pin != "" && target != "" && target != pin {
+		// The scheduler keeps a pinned primary on its pin: the move would be
+		// undone at once, after two handoffs.
+		return nil, status.Errorf(codes.FailedPrecondition, "surface %s is pinned to %s, so the scheduler would move it straight back; pin it to %s instead (starlane surface pin %s %s) or unpin it first (starlane surface pin %s --unpin)",
+			req.Name, pin, target, req.Name, target, req.Name)
+	}
 	if m := sf.Migration; target == "" && m != nil {
 		target = m.Target
 	}

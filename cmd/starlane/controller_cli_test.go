@@ -171,10 +171,15 @@ func TestSurfaceCLIContract(t *testing.T) {
 		t.Fatalf("surface list: %v\n%s", err, out)
 	}
 
+	if _, _, err := runStarlane(t, "", "surface", "pin", "nauvis", primary); err != nil {
+		t.Fatalf("surface pin nauvis %s: %v", primary, err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		// Pinned: the scheduler would move it straight back.
+		{[]string{"surface", "move", "nauvis", "--to", standbys[0]}, "surface nauvis is pinned to " + primary},
 		{[]string{"surface", "get", "vulcanus"}, "surface vulcanus not found"},
 		{[]string{"surface", "create", "nauvis"}, "surface nauvis already exists"},
 		{[]string{"surface", "replicas", "nauvis", "0"}, "at least 1"},

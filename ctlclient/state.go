@@ -33,10 +33,14 @@ func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState,
 			return err
 		}
 		out.Node = r.Surface.GetAssignment().GetPrimary()
+		if sf := r.Surface; out.Node == "" && sf.GetStopped() {
+			return fmt.Errorf("surface %s is stopped; its final state is save %s (starlane save download %s --out FILE), or start it again (starlane surface start %s)",
+				surface, sf.GetSaveSha256(), sf.GetSaveSha256(), surface)
+		}
 		if out.Node == "" {
 			reason := r.Surface.GetPlacementError()
 			if reason == "" {
-				reason = "not placed yet"
+				reason = "not placed yet; try again in a moment"
 			}
 			return fmt.Errorf("surface %s is not running on any node: %s", surface, reason)
 		}

@@ -133,6 +133,7 @@ func TestSurfaceStopStart(t *testing.T) {
 		return true
 	})
 	refused(t, c, "surface nauvis is already stopped", "surface", "stop", "nauvis")
+	refused(t, c, "surface nauvis is stopped; its final state is save", "surface", "save", "nauvis", "--out", filepath.Join(t.TempDir(), "n.sav"))
 	refused(t, c, "surface nosuch not found", "surface", "stop", "nosuch")
 	refused(t, c, "surface nosuch not found", "surface", "start", "nosuch")
 

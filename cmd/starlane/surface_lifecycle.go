@@ -94,11 +94,14 @@ the sending surface's outbox (and its export port) and none are lost or duplicat
 					case <-time.After(200 * time.Millisecond):
 					}
 				}
-				sv := &pb.SaveInfo{Name: sf.Map}
-				if sf.SaveSha256 != "" {
-					if r, err := getSave(ctx, cl, sf.SaveSha256); err == nil {
-						sv = r.Save
-					}
+				if sf.SaveSha256 == "" {
+					// It never ran: there is no save, it starts from its map again.
+					return done(cmd, o, map[string]any{"surface": name, "stopped": true, "save": "", "map": sf.Map, "tick": 0, "state_hash": "", "sha256": ""},
+						"stopped surface %s; it never ran, so it has no save: started again, it begins from map %s (starlane surface start %s)", name, sf.Map, name)
+				}
+				sv := &pb.SaveInfo{Name: sf.SaveSha256}
+				if r, err := getSave(ctx, cl, sf.SaveSha256); err == nil {
+					sv = r.Save
 				}
 				return done(cmd, o, map[string]any{"surface": name, "stopped": true, "save": sv.Name, "tick": sv.Tick, "state_hash": sv.StateHash, "sha256": sv.Sha256},
 					"stopped surface %s at tick %d (state hash %s); its state is save %s; start it with: starlane surface start %s", name, sv.Tick, orDash(sv.StateHash), sv.Name, name)
@@ -118,6 +121,10 @@ the sending surface's outbox (and its export port) and none are lost or duplicat
 					return err
 				}
 				sv := r.GetSave()
+				if sv.GetName() == "" {
+					return done(cmd, o, map[string]any{"surface": args[0], "save": "", "tick": 0, "state_hash": "", "index": r.Index},
+						"started surface %s; it never ran, so it begins from its map; see starlane surface get %s for its placement", args[0], args[0])
+				}
 				return done(cmd, o, map[string]any{"surface": args[0], "save": sv.GetName(), "tick": sv.GetTick(), "state_hash": sv.GetStateHash(), "index": r.Index},
 					"started surface %s; it resumes from save %s at tick %d; see starlane surface get %s for its placement", args[0], orDash(sv.GetName()), sv.GetTick(), args[0])
 			})

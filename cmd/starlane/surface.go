@@ -275,6 +275,8 @@ func newSurfaceCmd() *cobra.Command {
 						st = "placed, not reporting yet"
 					case js.PlacementError != "":
 						st = "problem: " + js.PlacementError
+					case js.Primary == "":
+						st = "waiting for placement"
 					case r.Migration != nil:
 						st = "moving to " + r.Migration.Target
 					case r.UnderReplicated:

@@ -357,7 +357,11 @@ func TestMapTileErrors(t *testing.T) {
 		"/api/map/nauvis/3/0/0.png":        400, // not a zoom level
 		"/api/map/nauvis/8/x/0.png":        400,
 		"/api/map/nauvis/8/0/99999999.png": 400, // beyond the map
-		"/api/map/nauvis/8/0/0.png":        502, // no such surface running
+		// So far beyond that the tile's first game tile would wrap into the map.
+		"/api/map/nauvis/1/-9223372036854775808/0.png": 400,
+		"/api/map/nauvis/1/-36028797018963968/0.png":   400,
+		"/api/map/nauvis/8/0/0.png":                    404, // no such surface
+		"/api/map/nauvis/0/info/0":                     404,
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {

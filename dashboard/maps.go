@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/starlane/starlane/render"
 	"github.com/starlane/starlane/sim"
 )
@@ -138,7 +141,7 @@ func (s *Server) mapTile(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("tx") == "info" {
 		st, err := s.maps.state(r.Context(), surface, want)
 		if err != nil {
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": errText(err)})
+			writeJSON(w, mapErrCode(err), map[string]string{"error": errText(err)})
 			return
 		}
 		st.mu.Lock()
@@ -156,14 +159,15 @@ func (s *Server) mapTile(w http.ResponseWriter, r *http.Request) {
 	tx, err1 := strconv.Atoi(r.PathValue("tx"))
 	ty, err2 := strconv.Atoi(strings.TrimSuffix(r.PathValue("ty"), ".png"))
 	span := tilePx / scale
-	if err1 != nil || err2 != nil || abs(tx)*span > sim.MapRadius || abs(ty)*span > sim.MapRadius {
+	limit := sim.MapRadius / span // compared before multiplying: a huge index must not wrap into the map
+	if err1 != nil || err2 != nil || tx < -limit || tx > limit || ty < -limit || ty > limit {
 		http.Error(w, "map tile coordinates must be whole numbers within the map", http.StatusBadRequest)
 		return
 	}
 	opt := render.Options{Scale: scale, Power: q.Get("power") != "0", Items: q.Get("items") != "0"}
 	st, err := s.maps.state(r.Context(), surface, want)
 	if err != nil {
-		http.Error(w, "map of "+surface+": "+errText(err), http.StatusBadGateway)
+		http.Error(w, "map of "+surface+": "+errText(err), mapErrCode(err))
 		return
 	}
 	// Drawing holds the state's lock: a surface is not safe for concurrent use, and
@@ -194,9 +198,11 @@ func (s *Server) mapTile(w http.ResponseWriter, r *http.Request) {
 	w.Write(png)
 }
 
-func abs(v int) int {
-	if v < 0 {
-		return -v
+// mapErrCode is the HTTP status for a failed read of a surface's state: 404 for a
+// surface the cluster does not have, 502 for a node or controller that failed.
+func mapErrCode(err error) int {
+	if status.Code(err) == codes.NotFound || strings.Contains(err.Error(), "not found") {
+		return http.StatusNotFound
 	}
-	return v
+	return http.StatusBadGateway
 }

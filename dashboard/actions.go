@@ -3,10 +3,12 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -56,12 +58,18 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	}
 	var req actionRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the action's body is not valid JSON: " + err.Error()})
+		msg := "the action's body is not valid JSON"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			msg = fmt.Sprintf("the action's field %q must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind()), te.Value)
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	if tok := strings.TrimSpace(r.Header.Get(TokenHeader)); tok != "" {
+	tok := strings.TrimSpace(r.Header.Get(TokenHeader))
+	if tok != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
 	rid := r.Header.Get(RequestIDHeader)
@@ -89,12 +97,34 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.log.Info("dashboard: action refused", "action", r.PathValue("action"), "err", err)
-		writeJSON(w, code, map[string]string{"error": errText(err)})
+		msg := errText(err)
+		if tok == "" && (code == http.StatusForbidden || code == http.StatusUnauthorized) {
+			// The call went with the dashboard's own access, and the refusal
+			// speaks of that internal identity, not of what the operator can do.
+			code = http.StatusUnauthorized
+			msg = "this action needs an operator token: paste one with role operate or admin into the token field ('starlane token create --role operate' makes one)"
+		}
+		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
 	s.log.Info("dashboard: action", "action", r.PathValue("action"), "result", msg)
 	s.hub.poke()
 	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
+}
+
+// jsonKind names a Go kind as JSON calls it.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "boolean (true or false)"
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "number"
 }
 
 func (s *Server) runAction(ctx context.Context, rid, action string, req actionRequest) (string, error) {

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
@@ -318,8 +320,13 @@ type tokenCatcher struct {
 func (f *tokenCatcher) CordonNode(ctx context.Context, req *pb.CordonNodeRequest) (*pb.CordonNodeResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	f.mu.Lock()
-	f.auth = append(f.auth, strings.Join(md.Get("authorization"), ","))
+	auth := strings.Join(md.Get("authorization"), ",")
+	f.auth = append(f.auth, auth)
 	f.mu.Unlock()
+	if auth == "" {
+		// As a controller with operator tokens answers the dashboard's own identity.
+		return nil, status.Error(codes.PermissionDenied, "token controllers' own read access (internal) has role read; ClusterService/CordonNode needs role operate")
+	}
 	return &pb.CordonNodeResponse{Index: 7}, nil
 }
 
@@ -343,7 +350,16 @@ func TestActionPassesOperatorToken(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "op-secret"})
-	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, nil)
+	// Without a token the page is told to paste one, not about the dashboard's
+	// own identity.
+	code, out := post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, nil)
+	if code != 401 || !strings.Contains(out["error"], "needs an operator token") || strings.Contains(out["error"], "internal") {
+		t.Errorf("an action without a token: %d %v", code, out)
+	}
+	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":"yes"}`, map[string]string{TokenHeader: "op-secret"})
+	if code != 400 || !strings.Contains(out["error"], `field "cordoned" must be a JSON boolean`) || strings.Contains(out["error"], "struct") {
+		t.Errorf("a string for a boolean: %d %v", code, out)
+	}
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
 	if len(fake.auth) != 2 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "" {

@@ -21,9 +21,13 @@ import (
 type gate struct {
 	now func() time.Time
 
-	mu          sync.Mutex
-	pub         ed25519.PublicKey
-	banned      map[string]bool
+	mu     sync.Mutex
+	pub    ed25519.PublicKey
+	banned map[string]bool
+	// held are bans made on this node's console, kept until the controllers'
+	// list has them (or for heldBanFor): the session is closed at once, and the
+	// player must not get back in before the ban has come round.
+	held        map[string]time.Time
 	admins      map[string]bool
 	whitelist   bool
 	whitelisted map[string]bool
@@ -40,7 +44,7 @@ type session struct {
 }
 
 func newGate(now func() time.Time) *gate {
-	return &gate{now: now, banned: map[string]bool{}, admins: map[string]bool{}, whitelisted: map[string]bool{}, sessions: map[string][]session{}}
+	return &gate{now: now, banned: map[string]bool{}, held: map[string]time.Time{}, admins: map[string]bool{}, whitelisted: map[string]bool{}, sessions: map[string][]session{}}
 }
 
 // update takes the access part of an assignments update and closes the
@@ -60,6 +64,14 @@ func (g *gate) update(pa *pb.PlayerAccess) {
 		banned[n] = true
 		if !g.banned[n] {
 			g.kickLocked(n, status.Errorf(codes.PermissionDenied, "player %s was banned", n))
+		}
+	}
+	for n, until := range g.held {
+		switch {
+		case banned[n], g.now().After(until):
+			delete(g.held, n)
+		default:
+			banned[n] = true
 		}
 	}
 	g.banned = banned
@@ -106,6 +118,35 @@ func (g *gate) isAdmin(player string) bool {
 		}
 	}
 	return false
+}
+
+// heldBanFor is how long a ban made on this node's console holds here without
+// the controllers' list: it is recorded there within seconds, or failed.
+const heldBanFor = 30 * time.Second
+
+// ban bans player on this node at once (until the controllers' list has it) and
+// closes its sessions with err; it reports how many. unban lifts a held ban.
+func (g *gate) ban(player string, err error) int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.banned[player] = true
+	g.held[player] = g.now().Add(heldBanFor)
+	return g.kickLocked(player, err)
+}
+
+func (g *gate) unban(player string) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.held[player]; ok {
+		delete(g.banned, player) // banned here only: the controllers' list decides
+		delete(g.held, player)
+	}
 }
 
 // kick closes every session of player with err; it reports how many.

@@ -177,13 +177,14 @@ func TestPlayerAccessAndConsole(t *testing.T) {
 		t.Errorf("/ban: %q", got)
 	}
 	wantRefusal(t, "banned bob's session", bob.ended(t), codes.PermissionDenied, "banned")
-	proctest.Eventually(t, 10*time.Second, "the node to hear of the ban", func() bool {
-		s, err := hello(t, node, "nauvis", "bob", bobTicket)
+	// At once: the node that banned him holds the ban before the controllers'
+	// list comes round (a bot rejoining at once was let in once).
+	if s, err := hello(t, node, "nauvis", "bob", bobTicket); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "player bob is banned") {
 		if s != nil {
 			s.cancel()
 		}
-		return status.Code(err) == codes.PermissionDenied && strings.Contains(err.Error(), "player bob is banned")
-	})
+		t.Errorf("bob rejoining right after the ban: %v; want refused as banned", err)
+	}
 	_, err = ticketsFrom(t, c.CtlAddr)(ctx, "bob") // a fresh source: the first keeps bob's ticket
 	wantRefusal(t, "a ticket for banned bob", errorsCause(err), codes.PermissionDenied, "player bob is banned: griefing")
 	out := c.CLI("player", "list", "--json")

@@ -141,7 +141,11 @@ func (n *Node) consoleBan(ctx context.Context, ban bool, name, reason string) st
 		if reason != "" {
 			msg += ": " + reason
 		}
-		kicked = n.gate.kick(name, status.Error(codes.PermissionDenied, msg))
+		if n.cfg.ConsoleToken == "" {
+			kicked = n.gate.kick(name, status.Error(codes.PermissionDenied, msg))
+		} else {
+			kicked = n.gate.ban(name, status.Error(codes.PermissionDenied, msg))
+		}
 	}
 	if n.cfg.ConsoleToken == "" {
 		if ban {
@@ -166,9 +170,13 @@ func (n *Node) consoleBan(ctx context.Context, ban bool, name, reason string) st
 		return err
 	})
 	if err != nil {
+		if ban {
+			n.gate.unban(name) // not recorded: the ban does not hold here either
+		}
 		return fmt.Sprintf("could not %s %s: %s", map[bool]string{true: "ban", false: "unban"}[ban], name, status.Convert(err).Message())
 	}
 	if !ban {
+		n.gate.unban(name)
 		return fmt.Sprintf("unbanned %s", name)
 	}
 	return fmt.Sprintf("banned %s cluster-wide (%d session%s here closed)", name, kicked, plural(kicked))

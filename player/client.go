@@ -325,6 +325,12 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if st, ok := status.FromError(err); ok && st.Code() == codes.PermissionDenied {
+			// Kicked or banned by an admin, or taken off the whitelist: joining
+			// again at once would only be refused (or let in by a node that has not
+			// heard of the ban yet), so the session ends here, in the node's words.
+			return &RefusedJoin{Reason: st.Message()}
+		}
 		var rs *resync
 		var mv *moved
 		resume := c.Sim.Tick()
@@ -349,6 +355,9 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if st, ok := status.FromError(jerr); ok && (st.Code() == codes.PermissionDenied || st.Code() == codes.Unauthenticated) {
+				return &RefusedJoin{Reason: st.Message()}
+			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("could not rejoin %s within %v: %w", c.opts.Surface, c.opts.ReconnectFor, jerr)
 			}
@@ -367,6 +376,12 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 		}
 	}
 }
+
+// RefusedJoin ends Run when the node closed the session for the player (kicked,
+// banned, off the whitelist) or refuses to let it in again.
+type RefusedJoin struct{ Reason string }
+
+func (e *RefusedJoin) Error() string { return e.Reason }
 
 // moved ends a stream whose node stopped running the surface's primary (a live
 // move or a failover): the client follows to addr at once, resuming from its own

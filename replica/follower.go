@@ -172,7 +172,7 @@ func (f *Follower) checkLost(err error) {
 	tick, _, _ := f.cfg.Shard.Position()
 	reason := "the replication stream broke"
 	if err != nil {
-		reason = fmt.Sprintf("no replication from the primary for %v: %v", f.cfg.LostAfter, err)
+		reason = fmt.Sprintf("no replication from the primary for %v: %v", f.cfg.LostAfter, status.Convert(err).Message())
 	}
 	// Suspend first, so no acknowledgement can leave after the report.
 	f.mu.Lock()

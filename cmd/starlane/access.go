@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/validate"
 	"github.com/starlane/starlane/internal/authz"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -69,6 +70,9 @@ token is shown once, when it is created.`,
 			}
 			if name == "" {
 				name = r.String()
+			}
+			if max := time.Duration(validate.MaxTokenTTLSeconds) * time.Second; ttl < 0 || ttl > max {
+				return fmt.Errorf("--ttl %v: a token lives at most %v (ten years); leave --ttl out for one that does not expire", ttl, max)
 			}
 			rid := ctlclient.NewRequestID()
 			return o.access(func(ctx context.Context, c pb.AccessServiceClient) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -34,4 +35,29 @@ func TestFlagHelpReadsRight(t *testing.T) {
 		}
 	}
 	walk(newRootCmd())
+}
+
+// Values that cannot be used are refused in the tool's words, before anything is
+// sent, with no Go parser text (strconv, maps) in front of the user.
+func TestBadValuesAreRefusedPlainly(t *testing.T) {
+	bp := "../../testdata/blueprints/rs_latch_2_0.txt"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"surface", "create", "g", "--replicas", "-1", "--controller", "127.0.0.1:1"}, `invalid argument "-1" for "--replicas" flag: want a whole number, 0 or more`},
+		{[]string{"bench", "--ticks", "abc"}, `invalid argument "abc" for "--ticks" flag: want a whole number`},
+		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "99999999999,0", "--ticks", "1"}, "--at: 99999999999,0 is outside the map (tiles -1000000 to 999999 on each axis)"},
+		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "1,x", "--ticks", "1"}, `"1,x" is not X,Y`},
+		{[]string{"token", "create", "--role", "admin", "--ttl", "100000h", "--controller", "127.0.0.1:1"}, "--ttl 100000h0m0s: a token lives at most 87600h0m0s (ten years)"},
+	} {
+		root := newRootCmd()
+		root.SetArgs(tc.args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "strconv") {
+			t.Errorf("starlane %s: %v; want an error saying %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
 }

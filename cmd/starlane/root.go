@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -27,7 +28,31 @@ Start here:
 	}
 	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSaveCmd(), newBundleCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newActCmd(), newDevCmd(), newPlayCmd(), newTLSCmd(), newTokenCmd(), newPlayerCmd(), newAuditCmd())
 	refuseUnknownSubcommands(root)
+	root.SetFlagErrorFunc(plainFlagError)
 	return root
+}
+
+// plainFlagError rewords pflag's errors for a value that does not parse, which
+// quote Go's strconv ("strconv.ParseUint: parsing "-1": invalid syntax").
+func plainFlagError(_ *cobra.Command, err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, ": strconv.")
+	if i < 0 {
+		return err
+	}
+	what := "a whole number"
+	switch {
+	case strings.Contains(msg, "ParseUint"):
+		what = "a whole number, 0 or more"
+	case strings.Contains(msg, "ParseFloat"):
+		what = "a number"
+	case strings.Contains(msg, "ParseBool"):
+		what = "true or false"
+	}
+	if strings.HasSuffix(msg, "value out of range") {
+		what += " in range"
+	}
+	return fmt.Errorf("%s: want %s", msg[:i], what)
 }
 
 // refuseUnknownSubcommands makes every command group that does nothing itself

@@ -250,7 +250,11 @@ func printSummary(w io.Writer, s runSummary) {
 			fmt.Fprintf(w, "; migrated from 1.x: %s", strings.Join(b.Migrated, ", "))
 		}
 		if len(b.Skipped) > 0 {
-			fmt.Fprintf(w, "; left out %v", b.Skipped)
+			var left []string
+			for _, name := range sortedKeys(b.Skipped) {
+				left = append(left, fmt.Sprintf("%d %s", b.Skipped[name], name))
+			}
+			fmt.Fprintf(w, "; left out %s", strings.Join(left, ", "))
 		}
 		if b.TilesIgnored > 0 {
 			fmt.Fprintf(w, "; %d tiles ignored (floors are not simulated)", b.TilesIgnored)
@@ -282,13 +286,14 @@ func parseXY(s string) (int32, int32, error) {
 	if !ok {
 		return 0, 0, fmt.Errorf("%q is not X,Y", s)
 	}
-	x, err := strconv.ParseInt(strings.TrimSpace(a), 10, 32)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%q is not X,Y: %w", s, err)
-	}
-	y, err := strconv.ParseInt(strings.TrimSpace(b), 10, 32)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%q is not X,Y: %w", s, err)
+	x, errX := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	y, errY := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+	switch {
+	case errors.Is(errX, strconv.ErrRange) || errors.Is(errY, strconv.ErrRange) ||
+		errX == nil && errY == nil && (x < -sim.MapRadius || x >= sim.MapRadius || y < -sim.MapRadius || y >= sim.MapRadius):
+		return 0, 0, fmt.Errorf("%s is outside the map (tiles %d to %d on each axis)", s, -sim.MapRadius, sim.MapRadius-1)
+	case errX != nil || errY != nil:
+		return 0, 0, fmt.Errorf("%q is not X,Y (whole numbers of tiles, e.g. 0,-20)", s)
 	}
 	return int32(x), int32(y), nil
 }
@@ -354,11 +359,19 @@ func readBlueprintString(stdin io.Reader, name string) (string, error) {
 }
 
 func newSimMapsCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "maps",
 		Short: "List the built-in maps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				out := []map[string]string{}
+				for _, m := range sim.Maps() {
+					out = append(out, map[string]string{"name": m.Name, "description": m.Description})
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			for _, m := range sim.Maps() {
 				fmt.Fprintf(tw, "%s\t%s\n", m.Name, m.Description)
@@ -366,6 +379,8 @@ func newSimMapsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print [{"name","description"}] as JSON`)
+	return cmd
 }
 
 // progress prints a progress line to stderr now and then during long runs.

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/starlane/starlane/ctlclient"
-	"github.com/starlane/starlane/internal/validate"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 

@@ -69,6 +69,19 @@ func (a *clusterAPI) RollbackSurface(ctx context.Context, req *pb.RollbackSurfac
 			return nil, status.Errorf(codes.NotFound, "surface %s has no save at tick %d (its saves are at ticks: %s; see: starlane surface saves %s)", req.Name, req.Tick, list, req.Name)
 		}
 	}
+	var why string
+	a.c.fsm.read(func(s *state) {
+		sv := s.saveByRefOrPrefix(ref)
+		if sv != nil {
+			ref = sv.Name // the command names the save in full
+		}
+		if sf := s.surfaces[req.Name]; sf != nil && sv != nil {
+			why = RollbackRefusal(sf, sv)
+		}
+	})
+	if why != "" {
+		return nil, status.Error(codes.FailedPrecondition, why)
+	}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_RollbackSurface{RollbackSurface: &pb.RollbackSurfaceCmd{Name: req.Name, Save: ref}}})
 	if err != nil {
 		return nil, err
@@ -76,6 +89,23 @@ func (a *clusterAPI) RollbackSurface(ctx context.Context, req *pb.RollbackSurfac
 	out := &pb.RollbackSurfaceResponse{Index: res.Index}
 	a.c.fsm.read(func(s *state) { out.Save = s.saveByRef(ref) })
 	return out, nil
+}
+
+// RollbackRefusal says why surface sf may not roll back to save sv ("" if it
+// may): an autosave or final save of another surface, or a save of another
+// planet, is not the surface's past. Its state carries that surface's bridge
+// outboxes and sequence spaces, so bridging it afterwards could deliver twice.
+// Starting another surface from such a save is surface create --save.
+func RollbackRefusal(sf *pb.Surface, sv *pb.SaveInfo) string {
+	if of := sv.GetAutosaveOf(); of != "" && of != sf.GetName() {
+		return fmt.Sprintf("save %s belongs to surface %s, not %s: a rollback goes back to one of the surface's own saves (see: starlane surface saves %s); to run that state, create a surface from it (starlane surface create NAME --save %s)",
+			sv.GetName(), of, sf.GetName(), sf.GetName(), sv.GetName())
+	}
+	if p := sv.GetPlanet(); p != "" && sf.GetPlanet() != "" && p != sf.GetPlanet() {
+		return fmt.Sprintf("save %s is a surface of planet %s, and %s is on %s: a rollback stays on the surface's planet (to run that state, create a surface from it: starlane surface create NAME --save %s)",
+			sv.GetName(), p, sf.GetName(), sf.GetPlanet(), sv.GetName())
+	}
+	return ""
 }
 
 func (a *clusterAPI) SetSurfaceAutosave(ctx context.Context, req *pb.SetSurfaceAutosaveRequest) (*pb.SetSurfaceAutosaveResponse, error) {

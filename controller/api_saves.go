@@ -261,7 +261,7 @@ func (a *saveAPI) ListSaves(ctx context.Context, _ *pb.ListSavesRequest) (*pb.Li
 func (a *saveAPI) GetSave(ctx context.Context, req *pb.GetSaveRequest) (*pb.GetSaveResponse, error) {
 	var out *pb.GetSaveResponse
 	err := a.c.readLinearizable(ctx, func(s *state, _ map[string]lease) {
-		if sv := s.saveByRef(req.Name); sv != nil {
+		if sv := s.saveByRefOrPrefix(req.Name); sv != nil {
 			out = &pb.GetSaveResponse{Save: sv, Surfaces: s.surfacesUsing(sv.Sha256), Index: s.index}
 		}
 	})

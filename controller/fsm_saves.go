@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -58,6 +59,26 @@ func (s *state) saveByRef(ref string) *pb.SaveInfo {
 		}
 	}
 	return nil
+}
+
+// saveByRefOrPrefix is saveByRef that also takes a unique prefix of at least 8
+// hex digits of a save's sha256 (the lists print 12). For reads and for the API
+// to resolve a reference before it proposes; commands keep saveByRef, whose
+// meaning is part of the log.
+func (s *state) saveByRefOrPrefix(ref string) *pb.SaveInfo {
+	if sv := s.saveByRef(ref); sv != nil || len(ref) < 8 || strings.Trim(ref, "0123456789abcdef") != "" {
+		return sv
+	}
+	var found *pb.SaveInfo
+	for _, n := range sortedKeys(s.saves) {
+		if sv := s.saves[n]; strings.HasPrefix(sv.Sha256, ref) {
+			if found != nil && found.Sha256 != sv.Sha256 {
+				return nil // ambiguous
+			}
+			found = sv
+		}
+	}
+	return found
 }
 
 // surfacesUsing lists the surfaces that start from the save with hash h.

@@ -219,6 +219,10 @@ func TestAutosavesAndRollback(t *testing.T) {
 	refused(t, c, "autosave_keep: 101 is out of range", "surface", "create", "gleba", "--autosave-keep", "101")
 	refused(t, c, "keep: 101 is out of range", "surface", "autosave", "nauvis", "--keep", "101")
 	refused(t, c, "surface nosuch not found", "surface", "saves", "nosuch")
+	// Another surface's autosave is not this one's past.
+	c.CLI("surface", "create", "vulcanus", "--map", "outpost", "--replicas", "1")
+	refused(t, c, "save "+target.Name+" belongs to surface nauvis, not vulcanus", "surface", "rollback", "vulcanus", "--to", target.Name, "--yes")
+	refused(t, c, "belongs to surface nauvis", "surface", "rollback", "vulcanus", "--to", target.Name)
 	if s := getLife(c, "nauvis"); s.Epoch != before.Epoch {
 		t.Fatalf("a refused rollback changed the epoch %d -> %d", before.Epoch, s.Epoch)
 	}
@@ -226,7 +230,8 @@ func TestAutosavesAndRollback(t *testing.T) {
 		Tick      uint64 `json:"tick"`
 		StateHash string `json:"state_hash"`
 	}
-	c.JSON(&rb, "surface", "rollback", "nauvis", "--to", fmt.Sprint(target.Tick), "--yes", "--json")
+	// The 12 hex digits the lists print name the save too.
+	c.JSON(&rb, "surface", "rollback", "nauvis", "--to", target.Sha256[:12], "--yes", "--json")
 	if rb.Tick != target.Tick || rb.StateHash != target.StateHash {
 		t.Fatalf("rollback answered %+v, want tick %d hash %s", rb, target.Tick, target.StateHash)
 	}

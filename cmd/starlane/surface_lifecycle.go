@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -210,6 +211,9 @@ only says what would be lost.
 				target, err := rollbackTarget(ctx, cl, name, req)
 				if err != nil {
 					return err
+				}
+				if why := controller.RollbackRefusal(sf, target); why != "" {
+					return errors.New(why)
 				}
 				cur := sf.GetStats().GetConfirmedTick()
 				lost := "everything it did after that tick"

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -185,6 +186,21 @@ func splitList(s string) []string {
 	return out
 }
 
+// withRoles lets a request through over TLS only with a client certificate of one
+// of roles (plaintext listeners are loopback only).
+func withRoles(h http.Handler, roles ...tlsconf.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			role, name, err := tlsconf.PeerRole(*r.TLS)
+			if err != nil || !slices.Contains(roles, role) {
+				http.Error(w, fmt.Sprintf("certificate %q (role %s) may not read %s; it is for %v certificates", name, role, r.URL.Path, roles), http.StatusForbidden)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // serveMetrics serves /metrics and /debug/pprof/ on addr, and pages (the controller's
 // dashboard) at / when given.
 func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *slog.Logger, pages ...http.Handler) error {
@@ -193,10 +209,14 @@ func serveMetrics(t tlsconf.Config, addr string, reg *prometheus.Registry, log *
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// With TLS, the metrics are for the cluster's own certificates and its
+	// operators, and the Go profiles (goroutine stacks, heap, a CPU profile the
+	// caller starts) for operators and controllers only: a player's certificate
+	// opens neither.
+	mux.Handle("/metrics", withRoles(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), tlsconf.RoleOperator, tlsconf.RoleController, tlsconf.RoleNode))
+	mux.Handle("/debug/pprof/", withRoles(http.HandlerFunc(pprof.Index), tlsconf.RoleOperator, tlsconf.RoleController))
+	mux.Handle("/debug/pprof/profile", withRoles(http.HandlerFunc(pprof.Profile), tlsconf.RoleOperator, tlsconf.RoleController))
+	mux.Handle("/debug/pprof/trace", withRoles(http.HandlerFunc(pprof.Trace), tlsconf.RoleOperator, tlsconf.RoleController))
 	for _, p := range pages {
 		mux.Handle("/", p)
 	}

@@ -102,4 +102,33 @@ func TestDashboardOverTLS(t *testing.T) {
 	if resp.StatusCode != 403 || !strings.Contains(string(b), "role operator") {
 		t.Errorf("dashboard with the node's certificate: %d %q, want 403 asking for an operator certificate", resp.StatusCode, b)
 	}
+
+	// The metrics and Go profiles on the same listener: a player's certificate
+	// opens neither, a node's the metrics only, an operator's both.
+	if out, errOut, code := proctest.Run(t, bin, time.Minute, "tls", "cert", "alice", "--role", "player", "--dir", tlsDir); code != 0 {
+		t.Fatalf("tls cert alice: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		who, path string
+		want      int
+	}{
+		{"alice", "/metrics", 403},
+		{"alice", "/debug/pprof/", 403},
+		{"alice", "/debug/pprof/goroutine?debug=2", 403},
+		{"alice", "/debug/pprof/profile?seconds=1", 403},
+		{"n1", "/metrics", 200},
+		{"n1", "/debug/pprof/heap", 403},
+		{"op", "/metrics", 200},
+		{"op", "/debug/pprof/", 200},
+	} {
+		resp, err := client(tc.who).Get(base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s with %s's certificate: %d, want %d", tc.path, tc.who, resp.StatusCode, tc.want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -60,4 +61,32 @@ func TestBadValuesAreRefusedPlainly(t *testing.T) {
 			t.Errorf("starlane %s: %v; want an error saying %q", strings.Join(tc.args, " "), err, tc.want)
 		}
 	}
+}
+
+// Game time given as a duration is an exact number of ticks, and a number of
+// ticks prints back as the duration asked for, however long.
+func TestGameTicksAreExact(t *testing.T) {
+	for v, want := range map[string]uint64{"1s": 60, "5m": 18_000, "20000h": 0, "1000h": 216_000_000, "1.5s": 90, "10000h": 2_160_000_000} {
+		got, err := gameTicks("--every", v)
+		if want == 0 {
+			if err == nil || !strings.Contains(err.Error(), "at most 10000h0m0s of game time") {
+				t.Errorf("gameTicks(%s) = %d, %v; want refused as too long", v, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("gameTicks(%s) = %d, %v; want %d", v, got, err, want)
+		}
+		if back := ticksAsTime(got); back != mustDuration(t, v).String() {
+			t.Errorf("ticksAsTime(%d) = %s, want %s", got, back, mustDuration(t, v))
+		}
+	}
+}
+
+func mustDuration(t *testing.T, v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -29,11 +29,20 @@ func gameTicks(flag, v string) (uint64, error) {
 	if err != nil || d < time.Second {
 		return 0, fmt.Errorf("%s %q: give a duration of game time of at least 1s, such as 5m or 90s", flag, v)
 	}
-	return uint64(d / (time.Second / ticksPerSecond)), nil
+	if d > maxGameDuration {
+		return 0, fmt.Errorf("%s %q: at most %v of game time", flag, v, maxGameDuration)
+	}
+	// Whole seconds and the rest apart: 1/60 s is not a whole number of
+	// nanoseconds, and dividing by it counted 172 ticks too many in 20000h.
+	return uint64(d/time.Second)*ticksPerSecond + uint64(d%time.Second)*ticksPerSecond/uint64(time.Second), nil
 }
 
+// maxGameDuration bounds the game-time intervals operators give (autosaves).
+const maxGameDuration = 10_000 * time.Hour
+
 func ticksAsTime(t uint64) string {
-	return (time.Duration(t) * time.Second / ticksPerSecond).Round(10 * time.Millisecond).String()
+	d := time.Duration(t/ticksPerSecond)*time.Second + time.Duration(t%ticksPerSecond)*time.Second/ticksPerSecond
+	return d.Round(10 * time.Millisecond).String()
 }
 
 // rollbackBridgeNote is what a rollback does to items on bridges; the docs

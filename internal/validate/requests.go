@@ -86,6 +86,9 @@ func (c Checker) Request(req any) error {
 		if err == nil && r.Keep > MaxAutosaveKeep {
 			err = Invalid("keep", "%d is out of range: a surface keeps 1 to %d autosaves (0 picks the default)", r.Keep, MaxAutosaveKeep)
 		}
+		if err == nil && r.EveryTicks > MaxAutosaveTicks {
+			err = Invalid("every_ticks", "%d is too long: autosave at least every %d ticks (10,000 hours of game time)", r.EveryTicks, MaxAutosaveTicks)
+		}
 		if err == nil && r.EveryTicks != 0 && r.EveryTicks < MinAutosaveTicks {
 			err = Invalid("every_ticks", "%d is too short: autosave at most every %d ticks (1 s of game time)", r.EveryTicks, MinAutosaveTicks)
 		}
@@ -247,6 +250,9 @@ func (c Checker) createSurface(r *pb.CreateSurfaceRequest) error {
 	}
 	if r.AutosaveKeep > MaxAutosaveKeep {
 		return Invalid("autosave_keep", "%d is out of range: a surface keeps 1 to %d autosaves (0 picks the default)", r.AutosaveKeep, MaxAutosaveKeep)
+	}
+	if r.AutosaveEveryTicks > MaxAutosaveTicks {
+		return Invalid("autosave_every_ticks", "%d is too long: autosave at least every %d ticks (10,000 hours of game time)", r.AutosaveEveryTicks, MaxAutosaveTicks)
 	}
 	if r.AutosaveEveryTicks != 0 && r.AutosaveEveryTicks < MinAutosaveTicks {
 		return Invalid("autosave_every_ticks", "%d is too short: autosave at most every %d ticks (1 s of game time)", r.AutosaveEveryTicks, MinAutosaveTicks)

@@ -57,6 +57,8 @@ const (
 	MaxAutosaveKeep = 100
 	// MinAutosaveTicks is the shortest autosave interval (1 s of game time).
 	MinAutosaveTicks = 60
+	// MaxAutosaveTicks bounds the autosave interval: 10,000 hours of game time.
+	MaxAutosaveTicks = 10_000 * 3600 * 60
 	// MaxShardsPerNode bounds the shard and bridge lists of one heartbeat.
 	MaxShardsPerNode = 8192
 	// MaxSaveBytes is the largest save a client may send as content (a compressed

@@ -273,7 +273,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				if sv == nil {
 					continue // no save of it anywhere: it waits for its node
 				}
-				last := max(lastTicks[name].tick, sf.LastAutosaveTick)
+				last := lastTicks[name].tick
 				cmds = append(cmds, &pb.Command{Op: &pb.Command_RollbackSurface{RollbackSurface: &pb.RollbackSurfaceCmd{
 					Name: name, Save: sv.Name, Restore: true, ExpectedEpoch: a.GetEpoch(), LastTick: last, Reason: reason,
 				}}})

@@ -209,12 +209,14 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 	}
 	s.surfaces[c.Name] = sf
 	if c.Restore {
-		lost := uint64(0)
+		// The controller knows the copy's confirmed tick only from heartbeats:
+		// it may have run further before it went silent, so the count is a floor.
+		lost := "the ticks it ran after the autosave, if any, are lost (its last report, tick " + fmt.Sprint(c.LastTick) + ", was not later than the autosave)"
 		if c.LastTick > sv.Tick {
-			lost = c.LastTick - sv.Tick
+			lost = fmt.Sprintf("%d ticks or more are lost (its only copy last reported confirmed tick %d, and may have run further before it went silent)", c.LastTick-sv.Tick, c.LastTick)
 		}
-		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %d ticks lost (at least: its only copy last reported tick %d; %s)",
-			c.Name, sv.Name, sv.Tick, lost, c.LastTick, c.Reason))
+		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %s; %s",
+			c.Name, sv.Name, sv.Tick, lost, c.Reason))
 		return codes.OK, ""
 	}
 	how := "it restarts from it at a new epoch"

@@ -45,7 +45,7 @@ func TestCorruptStoreRestoresFromAutosave(t *testing.T) {
 		}
 	}
 	t.Logf("event: %s (the store's log reached tick %d)", msg, last)
-	if !strings.Contains(msg, "resumes at tick ") || !strings.Contains(msg, "ticks lost") {
+	if !strings.Contains(msg, "resumes at tick ") || !strings.Contains(msg, "are lost") {
 		t.Fatalf("restore event %q does not say where it resumed and what was lost", msg)
 	}
 	ticking(t, c, 60*time.Second, "c", "n1", 0)

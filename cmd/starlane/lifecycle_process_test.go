@@ -276,6 +276,10 @@ func TestRestoreFromAutosaveAfterKill(t *testing.T) {
 	if s.Primary != "n1" {
 		t.Fatalf("nauvis runs on %q, want n1", s.Primary)
 	}
+	// A second more, reported: n1 has confirmed ticks its autosaves do not hold.
+	time.Sleep(1500 * time.Millisecond)
+	s = getLife(c, "nauvis")
+	t.Logf("before the kill: confirmed tick %d", s.Stats.ConfirmedTick)
 	c.Nodes["n1"].Kill()
 	var after lifeSurface
 	proctest.Eventually(t, time.Minute, "nauvis restored on n2", func() bool {
@@ -290,10 +294,22 @@ func TestRestoreFromAutosaveAfterKill(t *testing.T) {
 			msg = e.Message
 		}
 	}
-	if !strings.Contains(msg, fmt.Sprintf("resumes at tick %d;", tick)) || !strings.Contains(msg, "ticks lost") {
+	if !strings.Contains(msg, fmt.Sprintf("resumes at tick %d;", tick)) || !strings.Contains(msg, "are lost") {
 		t.Fatalf("restored at tick %d; event %q", tick, msg)
 	}
 	t.Logf("event: %s", msg)
+	// It says how much was lost: at least what n1 had confirmed past the
+	// autosave when it was last heard of (read just before the kill).
+	var lost uint64
+	if i := strings.Index(msg, " ticks or more are lost"); i > 0 {
+		fmt.Sscan(msg[strings.LastIndex(msg[:i], " ")+1:i], &lost)
+	}
+	if s.Stats == nil {
+		t.Fatal("no stats of nauvis before the kill")
+	}
+	if lost+tick < s.Stats.ConfirmedTick {
+		t.Errorf("the event says %d ticks lost from tick %d; n1 had confirmed tick %d before the kill", lost, tick, s.Stats.ConfirmedTick)
+	}
 	// It keeps ticking there.
 	proctest.Eventually(t, 30*time.Second, "nauvis ticking on n2", func() bool {
 		s := getLife(c, "nauvis")

@@ -90,3 +90,15 @@ func mustDuration(t *testing.T, v string) time.Duration {
 	}
 	return d
 }
+
+// save upload speaks of its file argument, not of surface create's --map.
+func TestSaveUploadNamesItsFile(t *testing.T) {
+	root := newRootCmd()
+	root.SetArgs([]string{"save", "upload", "flagusage_test.go", "--name", "x", "--controller", "127.0.0.1:1"})
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	err := root.Execute()
+	if err == nil || !strings.HasPrefix(err.Error(), "flagusage_test.go: not a Starlane save") {
+		t.Errorf("save upload of a file that is not a save: %v", err)
+	}
+}

@@ -73,15 +73,19 @@ starlane surface create gleba --save NAME.`,
 		Example: "  starlane save upload base.sav --name base",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, info, err := readSaveFile(args[0])
+			data, info, err := readSaveFile("", args[0])
 			if err != nil {
 				return err
 			}
-			if name == "" {
+			derived := name == ""
+			if derived {
 				name = saveNameOf(args[0])
 			}
 			if err := validate.Name("--name", name); err != nil {
-				return fmt.Errorf("%s (derived from the file name; pass --name)", status.Convert(err).Message())
+				if derived {
+					return fmt.Errorf("%s (derived from the file name; pass --name)", status.Convert(err).Message())
+				}
+				return errors.New(status.Convert(err).Message())
 			}
 			var done *pb.UploadSaveDone
 			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {

@@ -173,7 +173,7 @@ func newSurfaceCmd() *cobra.Command {
 			if fromSave == "" && !isBuiltinMap(mapName) {
 				// A save file is uploaded first: the controllers keep it by hash
 				// and nodes fetch it from them, so it need not exist on any node.
-				data, info, err := readSaveFile(mapName)
+				data, info, err := readSaveFile("--map", mapName)
 				if err != nil {
 					return err
 				}
@@ -435,23 +435,31 @@ func orDash(s string) string {
 
 // readSaveFile reads a save to send as content and checks it here first: a
 // save that no node could load (not a save, corrupt, from a newer Starlane, too
-// large) fails now, not later in a status column.
-func readSaveFile(name string) ([]byte, sim.SaveInfo, error) {
+// large) fails now, not later in a status column. what names the argument in
+// messages ("--map" for surface create, "" for a plain file argument).
+func readSaveFile(what, name string) ([]byte, sim.SaveInfo, error) {
 	var info sim.SaveInfo
+	label := name
+	if what != "" {
+		label = what + " " + name
+	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, info, fmt.Errorf("--map %q is neither a built-in map (%s) nor a readable save file", name, strings.Join(builtinMaps(), ", "))
+		if what == "--map" {
+			return nil, info, fmt.Errorf("--map %q is neither a built-in map (%s) nor a readable save file", name, strings.Join(builtinMaps(), ", "))
+		}
+		return nil, info, fmt.Errorf("%s: %w", label, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, validate.MaxSaveBytes+1))
 	if err != nil {
-		return nil, info, fmt.Errorf("--map %s: %w", name, err)
+		return nil, info, fmt.Errorf("%s: %w", label, err)
 	}
 	if len(data) > validate.MaxSaveBytes {
-		return nil, info, fmt.Errorf("--map %s is over the %d MiB limit of a save", name, validate.MaxSaveBytes>>20)
+		return nil, info, fmt.Errorf("%s is over the %d MiB limit of a save", label, validate.MaxSaveBytes>>20)
 	}
 	if info, err = sim.ReadSaveInfo(bytes.NewReader(data)); err != nil {
-		return nil, info, fmt.Errorf("--map %s: %w", name, err)
+		return nil, info, fmt.Errorf("%s: %w", label, err)
 	}
 	return data, info, nil
 }

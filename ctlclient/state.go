@@ -8,6 +8,8 @@ import (
 	"io"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -59,9 +61,18 @@ func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState,
 		return nil, err
 	}
 	defer conn.Close()
+	// Errors here are the node's, not a controller's: said as such, without
+	// gRPC's framing (a caller's "controller unavailable" would mislead).
+	nodeErr := func(err error) error {
+		st := status.Convert(err)
+		if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
+			return fmt.Errorf("surface %s runs on node %s (%s), which does not answer: %s", surface, out.Node, addr, st.Message())
+		}
+		return fmt.Errorf("download surface %s from node %s (%s): %s", surface, out.Node, addr, st.Message())
+	}
 	st, err := pb.NewShardServiceClient(conn).GetState(ctx, &pb.GetStateRequest{Surface: surface})
 	if err != nil {
-		return nil, err
+		return nil, nodeErr(err)
 	}
 	var data bytes.Buffer
 	for {
@@ -70,7 +81,7 @@ func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState,
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("download surface %s from node %s (%s): %w", surface, out.Node, addr, err)
+			return nil, nodeErr(err)
 		}
 		if ch.Tick != 0 {
 			out.Tick, out.Epoch = ch.Tick, ch.Epoch

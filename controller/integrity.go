@@ -76,7 +76,7 @@ func (e *StorageError) Error() string {
 		"To recover, if it is one of several controllers, rebuild it from its peers: start it again with the same flags plus "+
 		"--rebuild-from-peers --join PEER_API_ADDR (the damaged files are moved aside, never deleted, and it rejoins as a new member "+
 		"and copies the state from the others). If it was the only controller, keep this data dir for inspection and restore your last backup "+
-		"(`starlane cluster snapshot restore FILE`) into a new controller in another data dir.",
+		"(`starlane cluster snapshot restore FILE --yes`) into a new controller in another data dir.",
 		e.ID, e.File, what, e.Err)
 }
 

@@ -163,16 +163,44 @@ func newClusterCmd() *cobra.Command {
 			return done(cmd, o, map[string]any{"file": args[0], "index": index}, "saved controller state at index %d to %s", index, args[0])
 		},
 	}
+	var yes bool
 	restore := &cobra.Command{
-		Use:   "restore FILE",
+		Use:   "restore FILE --yes",
 		Short: "Replace the whole replicated state with a backup",
-		Args:  cobra.ExactArgs(1),
+		Long: `Replace the whole replicated state (surfaces, bridges, nodes, tokens, players,
+bundles, saves, events) with a backup made by 'starlane cluster snapshot save'.
+Every change made after the backup is undone: what was created since disappears,
+what was deleted comes back, and surfaces start again from the saves and
+assignments the backup names. Without --yes it says what it would undo and
+changes nothing.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return fmt.Errorf("open backup: %w", err)
 			}
 			defer f.Close()
+			if !yes {
+				at, err := ctlclient.BackupIndex(f)
+				if err != nil {
+					return err
+				}
+				var now uint64
+				if err := o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
+					st, err := c.GetStatus(ctx, &pb.GetStatusRequest{})
+					now = st.GetAppliedIndex()
+					return err
+				}); err != nil {
+					return err
+				}
+				undone := "every change after it"
+				if now > at {
+					undone = fmt.Sprintf("the %d log entries after it (the cluster is at index %d)", now-at, now)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "starlane: the backup %s was taken at index %d; restoring it undoes %s: surfaces, bridges, tokens, players, bundles and saves created since disappear, those deleted since come back, and surfaces start again from what the backup names.\nAdd --yes to restore.\n",
+					args[0], at, undone)
+				return exitError{1}
+			}
 			var index uint64
 			if err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
 				var err error
@@ -184,6 +212,7 @@ func newClusterCmd() *cobra.Command {
 			return done(cmd, o, map[string]any{"file": args[0], "index": index}, "restored controller state from %s (index %d)", args[0], index)
 		},
 	}
+	restore.Flags().BoolVar(&yes, "yes", false, "restore (without it, say what would be undone and change nothing)")
 	snapshot.AddCommand(save, restore)
 	cmd.AddCommand(status, peers, removePeer, transfer, joinToken, snapshot)
 	return cmd

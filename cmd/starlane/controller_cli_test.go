@@ -200,6 +200,29 @@ func TestSurfaceCLIContract(t *testing.T) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
 	}
+
+	// Restoring a backup undoes everything after it: said first, done only
+	// with --yes.
+	backup := filepath.Join(t.TempDir(), "state.bin")
+	if _, _, err := runStarlane(t, "", "cluster", "snapshot", "save", backup); err != nil {
+		t.Fatalf("cluster snapshot save: %v", err)
+	}
+	if _, _, err := runStarlane(t, "", "surface", "create", "after-backup"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := runStarlane(t, "", "cluster", "snapshot", "restore", backup)
+	if err == nil || !strings.Contains(errOut, "undoes the") || !strings.Contains(errOut, "Add --yes to restore") {
+		t.Errorf("snapshot restore without --yes: %v, %q; want it to say what it undoes and stop", err, errOut)
+	}
+	if out, _, err := runStarlane(t, "", "surface", "list"); err != nil || !strings.Contains(out, "after-backup") {
+		t.Errorf("a restore without --yes changed the catalog: %v\n%s", err, out)
+	}
+	if _, _, err := runStarlane(t, "", "cluster", "snapshot", "restore", backup, "--yes"); err != nil {
+		t.Fatalf("snapshot restore --yes: %v", err)
+	}
+	if out, _, _ := runStarlane(t, "", "surface", "list"); strings.Contains(out, "after-backup") {
+		t.Errorf("after the restore the surface created after the backup is still listed:\n%s", out)
+	}
 }
 
 // Deleting a surface deletes the bridges to and from it, and says which.

@@ -22,11 +22,38 @@ import (
 // fsm_lifecycle.go.
 
 func (a *clusterAPI) StopSurface(ctx context.Context, req *pb.StopSurfaceRequest) (*pb.StopSurfaceResponse, error) {
+	if err := a.c.primaryReporting(req.Name); err != nil {
+		return nil, err
+	}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_StopSurface{StopSurface: &pb.StopSurfaceCmd{Name: req.Name}}})
 	if err != nil {
 		return nil, err
 	}
 	return &pb.StopSurfaceResponse{Index: res.Index}, nil
+}
+
+// primaryReporting refuses a stop while the surface's primary's node has gone
+// silent but is not marked down yet (its lease runs for seconds after a crash):
+// its final save could not be taken, and the stop would wait for it in vain.
+func (c *Controller) primaryReporting(surface string) error {
+	var node string
+	c.fsm.read(func(s *state) {
+		if sf := s.surfaces[surface]; sf != nil && !sf.Stopped {
+			node = sf.GetAssignment().GetPrimary()
+		}
+	})
+	if node == "" {
+		return nil // the FSM says what applies
+	}
+	c.live.mu.Lock()
+	last := c.live.leases[node].lastBeat
+	c.live.mu.Unlock()
+	silent := c.now().Sub(last)
+	if last.IsZero() || silent <= 2*c.cfg.HeartbeatInterval+500*time.Millisecond {
+		return nil // reporting, or not heard of since this controller leads
+	}
+	return status.Errorf(codes.FailedPrecondition, "surface %s: its primary's node %s has not reported for %v, so it cannot take the final save now; wait until it reports again, or until it is marked down (the surface then fails over to a standby, or is restored from its newest autosave)",
+		surface, node, silent.Round(100*time.Millisecond))
 }
 
 func (a *clusterAPI) StartSurface(ctx context.Context, req *pb.StartSurfaceRequest) (*pb.StartSurfaceResponse, error) {

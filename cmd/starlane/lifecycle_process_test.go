@@ -14,11 +14,12 @@ import (
 
 // lifeSurface is the part of `surface get --json` these tests read.
 type lifeSurface struct {
-	Primary string `json:"primary"`
-	Epoch   uint64 `json:"epoch"`
-	Stopped bool   `json:"stopped"`
-	Map     string `json:"map"`
-	Stats   *struct {
+	Primary  string `json:"primary"`
+	Epoch    uint64 `json:"epoch"`
+	Stopped  bool   `json:"stopped"`
+	Stopping bool   `json:"stopping"`
+	Map      string `json:"map"`
+	Stats    *struct {
 		Tick          uint64 `json:"tick"`
 		ConfirmedTick uint64 `json:"confirmed_tick"`
 		Stale         bool   `json:"stale"`
@@ -281,6 +282,17 @@ func TestRestoreFromAutosaveAfterKill(t *testing.T) {
 	s = getLife(c, "nauvis")
 	t.Logf("before the kill: confirmed tick %d", s.Stats.ConfirmedTick)
 	c.Nodes["n1"].Kill()
+	// A stop while n1 is silent but not yet marked down is refused at once: the
+	// final save could not be taken, and the stop would wait for it in vain.
+	time.Sleep(3 * time.Second)
+	start := time.Now()
+	_, errOut, code := proctest.Run(t, c.Bin, time.Minute, "surface", "stop", "nauvis", "--controller", c.CtlAddr)
+	if code != 1 || !strings.Contains(errOut, "n1") || time.Since(start) > 10*time.Second {
+		t.Errorf("surface stop with its only node dead: exit %d after %v, %q; want it refused at once", code, time.Since(start).Round(time.Millisecond), errOut)
+	}
+	if st := getLife(c, "nauvis"); st.Stopping {
+		t.Errorf("the refused stop left nauvis stopping")
+	}
 	var after lifeSurface
 	proctest.Eventually(t, time.Minute, "nauvis restored on n2", func() bool {
 		after = getLife(c, "nauvis")

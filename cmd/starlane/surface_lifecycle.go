@@ -86,6 +86,7 @@ the sending surface's outbox (and its export port) and none are lost or duplicat
 					return err
 				}
 				var sf *pb.Surface
+				started, said := time.Now(), time.Time{}
 				for {
 					err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 						r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: name})
@@ -94,6 +95,11 @@ the sending surface's outbox (and its export port) and none are lost or duplicat
 					})
 					if err != nil {
 						return err
+					}
+					if waited := time.Since(started); !sf.Stopped && waited > 2*time.Second && time.Since(said) > 5*time.Second {
+						said = time.Now()
+						fmt.Fprintf(cmd.ErrOrStderr(), "starlane: waiting %v for %s to take %s's final save and record it (until --timeout %v)\n",
+							waited.Round(time.Second), orDash(sf.GetAssignment().GetPrimary()), name, o.timeout)
 					}
 					if sf.Stopped {
 						break

@@ -32,6 +32,9 @@ type bridgeJSON struct {
 	Sender          *bridgeEndJSON `json:"sender"`
 	Receiver        *bridgeEndJSON `json:"receiver"`
 	Index           uint64         `json:"index,omitempty"`
+	// Status is the STATUS column of bridge list: flowing, connecting, waiting
+	// for both ends to report, sender: …, receiver: ….
+	Status string `json:"status"`
 }
 
 type bridgeItemJSON struct {
@@ -91,6 +94,7 @@ func toBridgeJSON(b *pb.Bridge) bridgeJSON {
 		out.LatencyTicksP50, out.LatencyTicksP99 = r.LatencyTicksP50, r.LatencyTicksP99
 	}
 	out.Sender, out.Receiver = toBridgeEndJSON(st.GetSender()), toBridgeEndJSON(st.GetReceiver())
+	out.Status = bridgeState(out)
 	return out
 }
 

@@ -58,6 +58,9 @@ type surfaceJSON struct {
 	LastAutosaveTick   uint64 `json:"last_autosave_tick"`
 	// Replication: standby mode, synced set, per-standby lag, moves.
 	Replication *replicationJSON `json:"replication"`
+	// Status is the STATUS column of surface list: placed, stopped, stopping,
+	// failed: …, stale: …, problem: …, moving to …, waiting for placement, ….
+	Status string `json:"status"`
 }
 
 type statsJSON struct {
@@ -131,7 +134,35 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
 		}
 	}
+	out.Status = surfaceStatus(out)
 	return out
+}
+
+// surfaceStatus is the one-line state `surface list` shows in its STATUS
+// column and --json in "status".
+func surfaceStatus(js surfaceJSON) string {
+	r := js.Replication
+	switch {
+	case js.Stopped:
+		return "stopped"
+	case js.Stopping:
+		return "stopping"
+	case failedStatus(js) != "":
+		return failedStatus(js)
+	case js.Stats != nil && js.Stats.Stale:
+		return fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
+	case js.Primary != "" && js.Stats == nil:
+		return "placed, not reporting yet"
+	case js.PlacementError != "":
+		return "problem: " + js.PlacementError
+	case js.Primary == "":
+		return "waiting for placement"
+	case r != nil && r.Migration != nil:
+		return "moving to " + r.Migration.Target
+	case r != nil && r.UnderReplicated:
+		return "placed, under-replicated"
+	}
+	return "placed"
 }
 
 func newSurfaceCmd() *cobra.Command {
@@ -261,28 +292,7 @@ func newSurfaceCmd() *cobra.Command {
 					if js.Stats != nil && js.Stats.Reported != 0 && !js.Stats.Stale {
 						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
 					}
-					st := "placed"
-					switch r := js.Replication; {
-					case js.Stopped:
-						st = "stopped"
-					case js.Stopping:
-						st = "stopping"
-					case failedStatus(js) != "":
-						st = failedStatus(js)
-					case js.Stats != nil && js.Stats.Stale:
-						st = fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
-					case js.Primary != "" && js.Stats == nil:
-						st = "placed, not reporting yet"
-					case js.PlacementError != "":
-						st = "problem: " + js.PlacementError
-					case js.Primary == "":
-						st = "waiting for placement"
-					case r.Migration != nil:
-						st = "moving to " + r.Migration.Target
-					case r.UnderReplicated:
-						st = "placed, under-replicated"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, st)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, js.Status)
 				}
 				return tw.Flush()
 			})

@@ -52,6 +52,11 @@ func init() {
 		pb.ClusterService_StartSurface_FullMethodName,
 		pb.ClusterService_RollbackSurface_FullMethodName,
 		pb.ClusterService_SetSurfaceAutosave_FullMethodName,
+		pb.ClusterService_CreateBridge_FullMethodName,
+		pb.ClusterService_ListBridges_FullMethodName,
+		pb.ClusterService_GetBridge_FullMethodName,
+		pb.ClusterService_DeleteBridge_FullMethodName,
+		pb.NodeService_RefuseAssignment_FullMethodName,
 		pb.NodeService_AutosaveRecord_FullMethodName,
 		pb.NodeService_UpdateReplicas_FullMethodName,
 		pb.NodeService_ReportPrimaryLost_FullMethodName,
@@ -80,6 +85,16 @@ func init() {
 	} {
 		leaderMethods[m] = true
 	}
+}
+
+// localMethods are the unary RPCs every controller answers itself (its own
+// view: status, members, the blobs it holds). TestEveryUnaryMethodIsRouted
+// checks that each unary RPC is in one of the two lists.
+var localMethods = map[string]bool{
+	pb.ClusterService_GetStatus_FullMethodName:       true,
+	pb.ClusterService_ListControllers_FullMethodName: true,
+	pb.BlobService_FetchBlob_FullMethodName:          true,
+	pb.BlobService_WantBlob_FullMethodName:           true,
 }
 
 // forwarder sends leader-only calls that reach a follower on to the leader,

@@ -266,7 +266,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 		corrupt := map[string]string{} // surface -> node whose primary copy is corrupt
 		for id, l := range c.live.snapshot() {
 			for _, sh := range l.shards {
-				if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && strings.HasPrefix(sh.Error, "store corrupt") {
+				if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && (strings.HasPrefix(sh.Error, "store corrupt") || strings.HasPrefix(sh.Error, "no copy here")) {
 					corrupt[sh.Surface] = id
 				}
 			}
@@ -284,7 +284,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				reason := ""
 				switch {
 				case corrupt[name] == p.Id && p.Status == pb.NodeStatus_NODE_STATUS_UP:
-					reason = fmt.Sprintf("its store on %s is corrupt and no standby holds it", p.Id)
+					reason = fmt.Sprintf("its copy on %s is corrupt or gone and no standby holds it", p.Id)
 				case p.Status == pb.NodeStatus_NODE_STATUS_DOWN && now-p.StatusChangedUnixMs >= after.Milliseconds():
 					reason = fmt.Sprintf("node %s has been down for %v and no standby holds it", p.Id, (time.Duration(now-p.StatusChangedUnixMs) * time.Millisecond).Round(time.Second))
 				default:

@@ -38,7 +38,7 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 
 // failureKinds are the shard errors a node reports that are failures worth an
 // event (as opposed to "starting" or a refusal, which have their own).
-var failureKinds = []string{"disk full", "store corrupt", "failed"}
+var failureKinds = []string{"disk full", "store corrupt", "no copy here", "failed"}
 
 func isFailure(errText string) bool {
 	for _, k := range failureKinds {

@@ -290,6 +290,9 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if old != nil && old.Status == pb.NodeStatus_NODE_STATUS_UP && old.Process != "" && n.Process != old.Process {
 			s.promoteAfterRestart(index, now, n.Id)
 		}
+		if old != nil && n.NewDataDir && n.Process != old.Process {
+			s.forgetCopies(index, now, n.Id)
+		}
 
 	case *pb.Command_SetNodeCordon:
 		c := op.SetNodeCordon

@@ -209,6 +209,37 @@ func (s *state) promoteAfterRestart(index uint64, now int64, node string) {
 	}
 }
 
+// forgetCopies handles a node that registered again on a data dir it created:
+// whatever copies it held are gone (a replaced disk, a wiped dir). It no longer
+// counts as synced anywhere, so it is never promoted on the strength of a copy
+// it lost; and a surface whose primary it still is (no synced standby was up to
+// take over) continues its term instead of starting it again: the node finds no
+// copy and says so, and the surface is restored from its newest autosave or
+// waits. Before, such a surface's first term was still marked fresh, and the node
+// started it again from its map at tick 0 under the same epoch, with no word.
+func (s *state) forgetCopies(index uint64, now int64, node string) {
+	for _, name := range slices.Sorted(maps.Keys(s.surfaces)) {
+		sf := s.surfaces[name]
+		a := sf.GetAssignment()
+		primary := a.GetPrimary() == node
+		if !primary && !slices.Contains(a.GetSynced(), node) {
+			continue
+		}
+		na := proto.Clone(a).(*pb.Assignment)
+		na.Synced = without(na.Synced, node)
+		if primary && na.Start == pb.PrimaryStart_PRIMARY_START_FRESH {
+			na.Start = pb.PrimaryStart_PRIMARY_START_UNSPECIFIED
+		}
+		s.surfaces[name] = s.setAssignment(sf, na, index)
+		if primary {
+			s.event(index, now, "surface.copy_lost", name, fmt.Sprintf("surface %s: node %s registered on a new data dir, and its copy there was the primary's; the surface is restored from its newest autosave, or waits for a copy",
+				name, node))
+		} else {
+			s.event(index, now, "surface.copy_lost", name, fmt.Sprintf("surface %s: node %s registered on a new data dir; its standby copy there starts again from the primary", name, node))
+		}
+	}
+}
+
 func (s *state) applyMoveSurface(index uint64, now int64, c *pb.MoveSurfaceCmd) (codes.Code, string) {
 	sf := s.surfaces[c.Surface]
 	if sf == nil {

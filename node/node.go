@@ -132,6 +132,9 @@ type Node struct {
 	// process names this run of the node: registering with a new one tells the
 	// controllers the previous run ended, so its primaries go to synced standbys.
 	process string
+	// newDataDir: this process created its data dir (no node-id file was
+	// there), so it holds no copy of any surface; said at registration.
+	newDataDir bool
 	// gate admits players (tickets, bans) and holds their sessions.
 	gate *gate
 	// rcon serves the admin console (console.go) when --rcon-bind is set.
@@ -284,7 +287,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s is in use by another starlane node; give each node its own --data-dir", cfg.DataDir)
 	}
 	n.lock = lock
-	if n.id, err = loadID(cfg.DataDir, cfg.Name); err != nil {
+	if n.id, n.newDataDir, err = loadID(cfg.DataDir, cfg.Name); err != nil {
 		return nil, err
 	}
 	n.log = cfg.Logger.With("node", n.id)
@@ -367,18 +370,20 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func loadID(dir, want string) (string, error) {
+// loadID returns the node's ID from dir/node-id, writing want (or a new ID)
+// there on first start, and whether it did: the data dir is new.
+func loadID(dir, want string) (string, bool, error) {
 	file := filepath.Join(dir, "node-id")
 	b, err := os.ReadFile(file)
 	switch {
 	case err == nil:
 		have := strings.TrimSpace(string(b))
 		if want != "" && want != have {
-			return "", fmt.Errorf("data dir %s belongs to node %q, not %q; use another --data-dir or drop --name", dir, have, want)
+			return "", false, fmt.Errorf("data dir %s belongs to node %q, not %q; use another --data-dir or drop --name", dir, have, want)
 		}
-		return have, nil
+		return have, false, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("read node id: %w", err)
+		return "", false, fmt.Errorf("read node id: %w", err)
 	}
 	if want == "" {
 		b := make([]byte, 3)
@@ -386,12 +391,12 @@ func loadID(dir, want string) (string, error) {
 		want = "n-" + hex.EncodeToString(b)
 	}
 	if !nameRE.MatchString(want) {
-		return "", fmt.Errorf("--name %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", want)
+		return "", false, fmt.Errorf("--name %q: use 1-63 lowercase letters, digits, '.', '_' or '-'", want)
 	}
 	if err := os.WriteFile(file, []byte(want+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write node id: %w", err)
+		return "", false, fmt.Errorf("write node id: %w", err)
 	}
-	return want, nil
+	return want, true, nil
 }
 
 // ID returns the node's ID; Addr the address it advertises.
@@ -410,7 +415,7 @@ func (n *Node) RCONAddr() string {
 func (n *Node) register(ctx context.Context) error {
 	req := &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: n.cfg.JoinToken, Node: &pb.Node{
 		Id: n.id, Address: n.cfg.Advertise, Capacity: &pb.NodeCapacity{Cores: n.cfg.Cores, MaxSurfaces: n.cfg.MaxSurfaces},
-		Labels: n.cfg.Labels, Version: n.cfg.Version, BundlesFixed: n.cfg.BundlesFixed, Process: n.process,
+		Labels: n.cfg.Labels, Version: n.cfg.Version, BundlesFixed: n.cfg.BundlesFixed, Process: n.process, NewDataDir: n.newDataDir,
 	}}
 	for _, b := range n.bundles.held() {
 		req.Node.Bundles = append(req.Node.Bundles, b.Hash())

@@ -264,6 +264,14 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 		n.log.Error("cannot start surface: disk full; retrying", "surface", h.name, "role", roleWord(a.Role), "err", err)
 		n.retryLater(h, a, 0)
 		return
+	case errors.Is(err, shard.ErrNoState) && a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY:
+		// The term continues from a copy this node does not have (its data dir
+		// was replaced): reported, so that the controller restores the surface.
+		n.mu.Lock()
+		h.err = failureText(err)
+		n.mu.Unlock()
+		n.log.Error("cannot start surface: no copy of it here", "surface", h.name, "err", err)
+		return
 	case err != nil:
 		n.mu.Lock()
 		h.err = "cannot start: " + err.Error()

@@ -328,3 +328,47 @@ func TestRestoreFromAutosaveAfterKill(t *testing.T) {
 		return s.Stats != nil && s.Stats.ConfirmedTick > tick+60 && !s.Stats.Stale
 	})
 }
+
+// TestNodeBackOnANewDataDir: a node killed and started again under its name on an
+// empty data dir (a replaced disk) has lost its copies. A surface whose only copy
+// was there is restored from its newest autosave, with events saying so, instead
+// of starting again from its map at tick 0 under the same epoch.
+func TestNodeBackOnANewDataDir(t *testing.T) {
+	dir, bin := processTest(t, "starts a controller and a node")
+	c := proctest.StartCluster(t, bin, dir)
+	logsOnFailure(t, c)
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "1", "--autosave-every", "1s")
+	proctest.Eventually(t, time.Minute, "two autosaves of nauvis", func() bool {
+		var l []struct{ Tick uint64 }
+		c.JSON(&l, "surface", "saves", "nauvis", "--json")
+		return len(l) >= 2
+	})
+	before := getLife(c, "nauvis")
+	c.Nodes["n1"].Kill()
+	if err := os.RemoveAll(filepath.Join(c.Dir, "n1")); err != nil {
+		t.Fatal(err)
+	}
+	c.Nodes["n1"].Restart(t)
+	var after lifeSurface
+	proctest.Eventually(t, time.Minute, "nauvis restored from an autosave on the new n1", func() bool {
+		after = getLife(c, "nauvis")
+		for _, e := range after.Events {
+			if e.Kind == "surface.restored" {
+				return after.Stats != nil && after.Stats.Tick > 0 && after.Epoch > before.Epoch
+			}
+		}
+		return false
+	})
+	kinds := map[string]bool{}
+	for _, e := range after.Events {
+		kinds[e.Kind] = true
+	}
+	if !kinds["surface.copy_lost"] {
+		t.Errorf("no surface.copy_lost event: %+v", after.Events)
+	}
+	if _, tick, _, ok := after.primaryStart(0); !ok || tick == 0 {
+		t.Errorf("nauvis started again at tick %d on the new data dir, want its newest autosave's tick", tick)
+	}
+}

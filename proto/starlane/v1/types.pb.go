@@ -343,7 +343,11 @@ type Node struct {
 	Process string `protobuf:"bytes,140,opt,name=process,proto3" json:"process,omitempty"`
 	// health is "" for a healthy node, or why it takes no new copies ("disk full"),
 	// from its last heartbeat (live data, like stale).
-	Health        string `protobuf:"bytes,141,opt,name=health,proto3" json:"health,omitempty"`
+	Health string `protobuf:"bytes,141,opt,name=health,proto3" json:"health,omitempty"`
+	// new_data_dir, in a registration, says the process started on a data dir it
+	// created: it holds no copy of any surface. A node known under that name whose
+	// copies were in its old data dir has lost them (replaced disk, wiped dir).
+	NewDataDir    bool `protobuf:"varint,142,opt,name=new_data_dir,json=newDataDir,proto3" json:"new_data_dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +513,13 @@ func (x *Node) GetHealth() string {
 		return x.Health
 	}
 	return ""
+}
+
+func (x *Node) GetNewDataDir() bool {
+	if x != nil {
+		return x.NewDataDir
+	}
+	return false
 }
 
 // ShardStats is what a node reports about one of its shards in each heartbeat.
@@ -2689,7 +2700,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x17starlane/v1/types.proto\x12\vstarlane.v1\"G\n" +
 	"\fNodeCapacity\x12!\n" +
 	"\fmax_surfaces\x18\x01 \x01(\rR\vmaxSurfaces\x12\x14\n" +
-	"\x05cores\x18\x02 \x01(\rR\x05cores\"\x82\x06\n" +
+	"\x05cores\x18\x02 \x01(\rR\x05cores\"\xa5\x06\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x125\n" +
@@ -2710,7 +2721,9 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x05stale\x18( \x01(\bR\x05stale\x12(\n" +
 	"\x10heartbeat_age_ms\x18) \x01(\x03R\x0eheartbeatAgeMs\x12\x19\n" +
 	"\aprocess\x18\x8c\x01 \x01(\tR\aprocess\x12\x17\n" +
-	"\x06health\x18\x8d\x01 \x01(\tR\x06health\x1a9\n" +
+	"\x06health\x18\x8d\x01 \x01(\tR\x06health\x12!\n" +
+	"\fnew_data_dir\x18\x8e\x01 \x01(\bR\n" +
+	"newDataDir\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x05\n" +

@@ -161,6 +161,8 @@ func TestRefusalsNameTheFieldAndQuoteShort(t *testing.T) {
 		{&pb.SetSurfaceReplicasRequest{Name: "a", Replicas: 0}, "replicas: 0 is out of range"},
 		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", ToSurface: "b", Status: &pb.BridgeStatus{}}}, "bridge.status: is reported by the nodes"},
 		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", ToSurface: "B"}}, `bridge.to_surface: "B" is not a valid name`},
+		{&pb.CreatePlayerRequest{Name: "server"}, `name: "server" is reserved`},
+		{&pb.IssueTicketRequest{Player: "server"}, `player: "server" is reserved`},
 		{&pb.SetSurfaceAutosaveRequest{Name: "a", EveryTicks: 216_000_008_640}, "every_ticks: 216000008640 is too long"},
 		{&pb.CreateSurfaceRequest{Name: "a", AutosaveEveryTicks: 2_160_000_001}, "autosave_every_ticks: 2160000001 is too long"},
 		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", ToSurface: "b", Items: []string{"iron-plate", "iron-plate"}}}, `bridge.items: "iron-plate" is listed twice`},

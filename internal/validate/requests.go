@@ -160,7 +160,7 @@ func (c Checker) Request(req any) error {
 	case *pb.ListAuditRequest:
 		return nil
 	case *pb.CreatePlayerRequest:
-		return first(RequestID(r.RequestId), Name("name", r.Name))
+		return first(RequestID(r.RequestId), PlayerName("name", r.Name))
 	case *pb.SetPlayerRequest:
 		return first(RequestID(r.RequestId), Name("name", r.Name), Text("ban_reason", r.BanReason, MaxTextBytes))
 	case *pb.SetAccessSettingsRequest:
@@ -180,7 +180,7 @@ func (c Checker) Request(req any) error {
 	case *pb.WatchChatRequest:
 		return nil
 	case *pb.IssueTicketRequest:
-		return first(RequestID(r.RequestId), Name("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
+		return first(RequestID(r.RequestId), PlayerName("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
 	// SaveService and BlobService.
 	case *pb.GetSaveRequest:
 		return SaveRef("name", r.Name, true)

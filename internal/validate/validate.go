@@ -138,6 +138,22 @@ func Text(field, v string, max int) error {
 	return nil
 }
 
+// reservedPlayerNames are names the cluster itself speaks under in chat: a
+// player by one of them could forge its lines.
+var reservedPlayerNames = map[string]bool{"server": true, "console": true, "controller": true, "system": true}
+
+// PlayerName checks a player's name: a Name that is not one the cluster speaks
+// under.
+func PlayerName(field, v string) error {
+	if err := Name(field, v); err != nil {
+		return err
+	}
+	if reservedPlayerNames[v] {
+		return Invalid(field, "%q is reserved: the cluster speaks under it in chat; choose another name", v)
+	}
+	return nil
+}
+
 // Label checks a short printable label (a bridge port, an item name).
 func Label(field, v string, required bool) error {
 	if v == "" {

@@ -361,6 +361,9 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		if save != nil {
 			sf.SaveSha256, sf.Map = save.Sha256, save.Name
 			sf.LastAutosaveTick = save.Tick // the first autosave comes an interval later
+			if sf.Planet == "" {
+				sf.Planet = save.Planet // the save's state says which planet it is
+			}
 			switch {
 			case sf.BundleHash == "":
 				sf.BundleHash = save.BundleHash

@@ -224,6 +224,7 @@ func TestAutosavesAndRollback(t *testing.T) {
 	c.CLI("surface", "create", "vulcanus", "--map", "outpost", "--replicas", "1")
 	refused(t, c, "save "+target.Name+" belongs to surface nauvis, not vulcanus", "surface", "rollback", "vulcanus", "--to", target.Name, "--yes")
 	refused(t, c, "belongs to surface nauvis", "surface", "rollback", "vulcanus", "--to", target.Name)
+	refused(t, c, "--planet: a surface made from a save has the save's planet", "surface", "create", "copy", "--save", target.Name, "--planet", "gleba")
 	if s := getLife(c, "nauvis"); s.Epoch != before.Epoch {
 		t.Fatalf("a refused rollback changed the epoch %d -> %d", before.Epoch, s.Epoch)
 	}

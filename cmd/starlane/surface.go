@@ -200,6 +200,17 @@ func newSurfaceCmd() *cobra.Command {
 			if fromSave != "" {
 				mapName = ""
 			}
+			fromFile := fromSave == "" && !isBuiltinMap(mapName)
+			if fromSave != "" || fromFile {
+				// A save's state has its planet and seed: a flag could only
+				// contradict it.
+				for _, f := range []string{"planet", "seed"} {
+					if cmd.Flags().Changed(f) {
+						return fmt.Errorf("--%s: a surface made from a save has the save's %s; leave out --%s", f, f, f)
+					}
+				}
+				planet = ""
+			}
 			bundleHash := ""
 			if fromSave == "" && !isBuiltinMap(mapName) {
 				// A save file is uploaded first: the controllers keep it by hash

@@ -131,6 +131,7 @@ type Controller struct {
 	live        *liveState
 	lost        lostReports
 	stats       statsCache
+	denied      deniedAudit
 
 	// failed carries the StorageError once the FSM halted (see watchHalt).
 	failed     chan error
@@ -442,7 +443,63 @@ func (c *Controller) goRun(fn func()) {
 
 // tokens is the operator-token check of this controller's API.
 func (c *Controller) tokens() authz.Tokens {
-	return authz.Tokens{Store: bootstrapStore{FSM: c.fsm, pending: c.cfg.AdminToken}, Now: c.now}
+	return authz.Tokens{Store: bootstrapStore{FSM: c.fsm, pending: c.cfg.AdminToken}, Now: c.now, Denied: c.auditDenied}
+}
+
+// deniedAudit bounds the audit entries of refused calls: at most
+// deniedPerWindow per token in deniedWindow, the others counted into the next
+// one recorded (a token holder cannot fill the Raft log by calling what it may
+// not).
+type deniedAudit struct {
+	mu         sync.Mutex
+	window     map[string]time.Time // token ID -> start of its current window
+	count      map[string]int
+	suppressed map[string]uint64
+}
+
+const (
+	deniedWindow    = 10 * time.Second
+	deniedPerWindow = 5
+)
+
+// auditDenied records a call refused to a known token for want of a role in the
+// audit log, in the background. Writes and leader reads reach the token check on
+// the leader (a follower forwards them first), so the leader records them; a
+// refusal of a call a follower answers itself is only logged there.
+func (c *Controller) auditDenied(who authz.Caller, err error) {
+	if !c.IsLeader() {
+		c.log.Info("call refused for want of a role", "who", who.Name, "method", who.Method)
+		return
+	}
+	now := c.now()
+	d := &c.denied
+	d.mu.Lock()
+	if d.window == nil {
+		d.window, d.count, d.suppressed = map[string]time.Time{}, map[string]int{}, map[string]uint64{}
+	}
+	id := who.TokenID
+	if now.Sub(d.window[id]) >= deniedWindow {
+		d.window[id], d.count[id] = now, 0
+	}
+	if d.count[id] >= deniedPerWindow {
+		d.suppressed[id]++
+		d.mu.Unlock()
+		return
+	}
+	d.count[id]++
+	suppressed := d.suppressed[id]
+	delete(d.suppressed, id)
+	d.mu.Unlock()
+	cmd := &pb.Command{RequestId: "denied-" + randomHex(12), UnixMs: now.UnixMilli(),
+		Actor: &pb.Actor{Name: who.Name, TokenId: who.TokenID, Role: who.Role.String(), Method: who.Method, What: "refused"},
+		Op:    &pb.Command_AuditDenied{AuditDenied: &pb.AuditDeniedCmd{Message: status.Convert(err).Message(), Suppressed: suppressed}}}
+	c.goRun(func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if _, err := c.propose(ctx, cmd); err != nil && status.Code(err) != codes.PermissionDenied {
+			c.log.Warn("could not record a refused call in the audit log", "who", who.Name, "method", who.Method, "err", err)
+		}
+	})
 }
 
 // bootstrapStore enforces tokens from the first moment on a controller started

@@ -539,6 +539,14 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 	case *pb.Command_SetSurfaceAutosave:
 		return s.applySetAutosave(index, now, op.SetSurfaceAutosave)
 
+	case *pb.Command_AuditDenied:
+		// Only the audit entry: apply records the actor with this outcome.
+		msg := op.AuditDenied.Message
+		if n := op.AuditDenied.Suppressed; n > 0 {
+			msg += fmt.Sprintf(" (and %d more refusals of this token since the last one recorded)", n)
+		}
+		return codes.PermissionDenied, msg
+
 	default:
 		return fail(codes.Unimplemented, "raft command at index %d is unknown to this controller version; upgrade it to the cluster's newest version", index)
 	}

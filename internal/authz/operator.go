@@ -160,6 +160,10 @@ type Tokens struct {
 	Store TokenStore
 	// Now is the clock for expiry (time.Now when nil).
 	Now func() time.Time
+	// Denied, if set, is told of every call refused to a known, valid token for
+	// want of a role (an operate token creating an admin token): the audit log
+	// records those attempts.
+	Denied func(c Caller, err error)
 }
 
 // Methods that a node may call with its join token (no TLS) or its node
@@ -207,7 +211,8 @@ func (t Tokens) Check(token, method string) (Caller, error) {
 		return Caller{}, err
 	}
 	if c.Role < need {
-		return Caller{}, status.Errorf(codes.PermissionDenied, "token %s has role %s; %s needs role %s", c.Name, c.Role, short, need)
+		// The caller is returned with the refusal: who was refused is known.
+		return c, status.Errorf(codes.PermissionDenied, "token %s has role %s; %s needs role %s", c.Name, c.Role, short, need)
 	}
 	return c, nil
 }
@@ -262,6 +267,9 @@ func (t Tokens) authorize(ctx context.Context, method string) (context.Context, 
 	}
 	c, err := t.Check(tok, method)
 	if err != nil {
+		if c.TokenID != "" && t.Denied != nil {
+			t.Denied(c, err)
+		}
 		return ctx, err
 	}
 	return WithCaller(ctx, c), nil

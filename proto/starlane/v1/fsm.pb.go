@@ -69,6 +69,7 @@ type Command struct {
 	//	*Command_SurfaceSaved
 	//	*Command_RollbackSurface
 	//	*Command_SetSurfaceAutosave
+	//	*Command_AuditDenied
 	//	*Command_Access
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
@@ -426,6 +427,15 @@ func (x *Command) GetSetSurfaceAutosave() *SetSurfaceAutosaveCmd {
 	return nil
 }
 
+func (x *Command) GetAuditDenied() *AuditDeniedCmd {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AuditDenied); ok {
+			return x.AuditDenied
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetAccess() *AccessCmd {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Access); ok {
@@ -581,6 +591,10 @@ type Command_SetSurfaceAutosave struct {
 	SetSurfaceAutosave *SetSurfaceAutosaveCmd `protobuf:"bytes,74,opt,name=set_surface_autosave,json=setSurfaceAutosave,proto3,oneof"`
 }
 
+type Command_AuditDenied struct {
+	AuditDenied *AuditDeniedCmd `protobuf:"bytes,75,opt,name=audit_denied,json=auditDenied,proto3,oneof"`
+}
+
 type Command_Access struct {
 	// Access (tokens, players, settings) lives in access.proto.
 	Access *AccessCmd `protobuf:"bytes,100,opt,name=access,proto3,oneof"`
@@ -651,6 +665,8 @@ func (*Command_SurfaceSaved) isCommand_Op() {}
 func (*Command_RollbackSurface) isCommand_Op() {}
 
 func (*Command_SetSurfaceAutosave) isCommand_Op() {}
+
+func (*Command_AuditDenied) isCommand_Op() {}
 
 func (*Command_Access) isCommand_Op() {}
 
@@ -2928,6 +2944,63 @@ func (x *RollbackSurfaceCmd) GetReason() string {
 }
 
 // SetSurfaceAutosaveCmd sets a surface's autosave interval and how many it keeps.
+// AuditDeniedCmd records in the audit log a call refused for want of a role
+// (the command's actor says who and what); it changes nothing else.
+type AuditDeniedCmd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// message is the refusal the caller got.
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// suppressed counts the same token's refusals not recorded since its last one
+	// (a controller records at most a few per token every ten seconds).
+	Suppressed    uint64 `protobuf:"varint,2,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditDeniedCmd) Reset() {
+	*x = AuditDeniedCmd{}
+	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditDeniedCmd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditDeniedCmd) ProtoMessage() {}
+
+func (x *AuditDeniedCmd) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditDeniedCmd.ProtoReflect.Descriptor instead.
+func (*AuditDeniedCmd) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AuditDeniedCmd) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *AuditDeniedCmd) GetSuppressed() uint64 {
+	if x != nil {
+		return x.Suppressed
+	}
+	return 0
+}
+
 type SetSurfaceAutosaveCmd struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2939,7 +3012,7 @@ type SetSurfaceAutosaveCmd struct {
 
 func (x *SetSurfaceAutosaveCmd) Reset() {
 	*x = SetSurfaceAutosaveCmd{}
-	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2951,7 +3024,7 @@ func (x *SetSurfaceAutosaveCmd) String() string {
 func (*SetSurfaceAutosaveCmd) ProtoMessage() {}
 
 func (x *SetSurfaceAutosaveCmd) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_fsm_proto_msgTypes[38]
+	mi := &file_starlane_v1_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2964,7 +3037,7 @@ func (x *SetSurfaceAutosaveCmd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSurfaceAutosaveCmd.ProtoReflect.Descriptor instead.
 func (*SetSurfaceAutosaveCmd) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{38}
+	return file_starlane_v1_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetSurfaceAutosaveCmd) GetName() string {
@@ -2992,7 +3065,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xe6\x13\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xa8\x14\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -3035,7 +3108,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\rstart_surface\x18G \x01(\v2\x1c.starlane.v1.StartSurfaceCmdH\x00R\fstartSurface\x12C\n" +
 	"\rsurface_saved\x18H \x01(\v2\x1c.starlane.v1.SurfaceSavedCmdH\x00R\fsurfaceSaved\x12L\n" +
 	"\x10rollback_surface\x18I \x01(\v2\x1f.starlane.v1.RollbackSurfaceCmdH\x00R\x0frollbackSurface\x12V\n" +
-	"\x14set_surface_autosave\x18J \x01(\v2\".starlane.v1.SetSurfaceAutosaveCmdH\x00R\x12setSurfaceAutosave\x120\n" +
+	"\x14set_surface_autosave\x18J \x01(\v2\".starlane.v1.SetSurfaceAutosaveCmdH\x00R\x12setSurfaceAutosave\x12@\n" +
+	"\faudit_denied\x18K \x01(\v2\x1b.starlane.v1.AuditDeniedCmdH\x00R\vauditDenied\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
 	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
 	"\x02op\"k\n" +
@@ -3201,7 +3275,12 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\arestore\x18\x03 \x01(\bR\arestore\x12%\n" +
 	"\x0eexpected_epoch\x18\x04 \x01(\x04R\rexpectedEpoch\x12\x1b\n" +
 	"\tlast_tick\x18\x05 \x01(\x04R\blastTick\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"`\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"J\n" +
+	"\x0eAuditDeniedCmd\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x02 \x01(\x04R\n" +
+	"suppressed\"`\n" +
 	"\x15SetSurfaceAutosaveCmd\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vevery_ticks\x18\x02 \x01(\x04R\n" +
@@ -3220,7 +3299,7 @@ func file_starlane_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_fsm_proto_rawDescData
 }
 
-var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_starlane_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*Command)(nil),                  // 0: starlane.v1.Command
 	(*RegisterControllerCmd)(nil),    // 1: starlane.v1.RegisterControllerCmd
@@ -3260,20 +3339,21 @@ var file_starlane_v1_fsm_proto_goTypes = []any{
 	(*StartSurfaceCmd)(nil),          // 35: starlane.v1.StartSurfaceCmd
 	(*SurfaceSavedCmd)(nil),          // 36: starlane.v1.SurfaceSavedCmd
 	(*RollbackSurfaceCmd)(nil),       // 37: starlane.v1.RollbackSurfaceCmd
-	(*SetSurfaceAutosaveCmd)(nil),    // 38: starlane.v1.SetSurfaceAutosaveCmd
-	(*ShardFailedCmd)(nil),           // 39: starlane.v1.ShardFailedCmd
-	(*AccessCmd)(nil),                // 40: starlane.v1.AccessCmd
-	(*Actor)(nil),                    // 41: starlane.v1.Actor
-	(*Node)(nil),                     // 42: starlane.v1.Node
-	(*Surface)(nil),                  // 43: starlane.v1.Surface
-	(*Assignment)(nil),               // 44: starlane.v1.Assignment
-	(*Bridge)(nil),                   // 45: starlane.v1.Bridge
-	(*DroppedStandby)(nil),           // 46: starlane.v1.DroppedStandby
-	(StandbyMode)(0),                 // 47: starlane.v1.StandbyMode
-	(*Event)(nil),                    // 48: starlane.v1.Event
-	(*SaveInfo)(nil),                 // 49: starlane.v1.SaveInfo
-	(*BundleInfo)(nil),               // 50: starlane.v1.BundleInfo
-	(*AccessState)(nil),              // 51: starlane.v1.AccessState
+	(*AuditDeniedCmd)(nil),           // 38: starlane.v1.AuditDeniedCmd
+	(*SetSurfaceAutosaveCmd)(nil),    // 39: starlane.v1.SetSurfaceAutosaveCmd
+	(*ShardFailedCmd)(nil),           // 40: starlane.v1.ShardFailedCmd
+	(*AccessCmd)(nil),                // 41: starlane.v1.AccessCmd
+	(*Actor)(nil),                    // 42: starlane.v1.Actor
+	(*Node)(nil),                     // 43: starlane.v1.Node
+	(*Surface)(nil),                  // 44: starlane.v1.Surface
+	(*Assignment)(nil),               // 45: starlane.v1.Assignment
+	(*Bridge)(nil),                   // 46: starlane.v1.Bridge
+	(*DroppedStandby)(nil),           // 47: starlane.v1.DroppedStandby
+	(StandbyMode)(0),                 // 48: starlane.v1.StandbyMode
+	(*Event)(nil),                    // 49: starlane.v1.Event
+	(*SaveInfo)(nil),                 // 50: starlane.v1.SaveInfo
+	(*BundleInfo)(nil),               // 51: starlane.v1.BundleInfo
+	(*AccessState)(nil),              // 52: starlane.v1.AccessState
 }
 var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	1,  // 0: starlane.v1.Command.register_controller:type_name -> starlane.v1.RegisterControllerCmd
@@ -3299,7 +3379,7 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	23, // 20: starlane.v1.Command.cancel_move:type_name -> starlane.v1.CancelMoveCmd
 	24, // 21: starlane.v1.Command.standby_desync:type_name -> starlane.v1.StandbyDesyncCmd
 	25, // 22: starlane.v1.Command.set_surface_standby_mode:type_name -> starlane.v1.SetSurfaceStandbyModeCmd
-	39, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
+	40, // 23: starlane.v1.Command.shard_failed:type_name -> starlane.v1.ShardFailedCmd
 	30, // 24: starlane.v1.Command.put_save:type_name -> starlane.v1.PutSaveCmd
 	31, // 25: starlane.v1.Command.delete_save:type_name -> starlane.v1.DeleteSaveCmd
 	32, // 26: starlane.v1.Command.put_bundle:type_name -> starlane.v1.PutBundleCmd
@@ -3308,36 +3388,37 @@ var file_starlane_v1_fsm_proto_depIdxs = []int32{
 	35, // 29: starlane.v1.Command.start_surface:type_name -> starlane.v1.StartSurfaceCmd
 	36, // 30: starlane.v1.Command.surface_saved:type_name -> starlane.v1.SurfaceSavedCmd
 	37, // 31: starlane.v1.Command.rollback_surface:type_name -> starlane.v1.RollbackSurfaceCmd
-	38, // 32: starlane.v1.Command.set_surface_autosave:type_name -> starlane.v1.SetSurfaceAutosaveCmd
-	40, // 33: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
-	41, // 34: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
-	42, // 35: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
-	43, // 36: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
-	12, // 37: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
-	44, // 38: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
-	45, // 39: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
-	46, // 40: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
-	46, // 41: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
-	18, // 42: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
-	47, // 43: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
-	26, // 44: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
-	27, // 45: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
-	42, // 46: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
-	43, // 47: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
-	45, // 48: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
-	48, // 49: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
-	28, // 50: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
-	49, // 51: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
-	50, // 52: starlane.v1.ClusterState.bundles:type_name -> starlane.v1.BundleInfo
-	51, // 53: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
-	49, // 54: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
-	50, // 55: starlane.v1.PutBundleCmd.bundle:type_name -> starlane.v1.BundleInfo
-	49, // 56: starlane.v1.SurfaceSavedCmd.save:type_name -> starlane.v1.SaveInfo
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	39, // 32: starlane.v1.Command.set_surface_autosave:type_name -> starlane.v1.SetSurfaceAutosaveCmd
+	38, // 33: starlane.v1.Command.audit_denied:type_name -> starlane.v1.AuditDeniedCmd
+	41, // 34: starlane.v1.Command.access:type_name -> starlane.v1.AccessCmd
+	42, // 35: starlane.v1.Command.actor:type_name -> starlane.v1.Actor
+	43, // 36: starlane.v1.RegisterNodeCmd.node:type_name -> starlane.v1.Node
+	44, // 37: starlane.v1.CreateSurfaceCmd.surface:type_name -> starlane.v1.Surface
+	12, // 38: starlane.v1.ApplyPlanCmd.changes:type_name -> starlane.v1.PlanChange
+	45, // 39: starlane.v1.PlanChange.assignment:type_name -> starlane.v1.Assignment
+	46, // 40: starlane.v1.CreateBridgeCmd.bridge:type_name -> starlane.v1.Bridge
+	47, // 41: starlane.v1.UpdateReplicasCmd.drop:type_name -> starlane.v1.DroppedStandby
+	47, // 42: starlane.v1.UpdateReplicasCmd.unsync:type_name -> starlane.v1.DroppedStandby
+	18, // 43: starlane.v1.PromoteStandbyCmd.reports:type_name -> starlane.v1.StandbyReport
+	48, // 44: starlane.v1.SetSurfaceStandbyModeCmd.mode:type_name -> starlane.v1.StandbyMode
+	26, // 45: starlane.v1.DedupEntry.result:type_name -> starlane.v1.CommandResult
+	27, // 46: starlane.v1.ClusterState.controllers:type_name -> starlane.v1.ControllerInfo
+	43, // 47: starlane.v1.ClusterState.nodes:type_name -> starlane.v1.Node
+	44, // 48: starlane.v1.ClusterState.surfaces:type_name -> starlane.v1.Surface
+	46, // 49: starlane.v1.ClusterState.bridges:type_name -> starlane.v1.Bridge
+	49, // 50: starlane.v1.ClusterState.events:type_name -> starlane.v1.Event
+	28, // 51: starlane.v1.ClusterState.dedup:type_name -> starlane.v1.DedupEntry
+	50, // 52: starlane.v1.ClusterState.saves:type_name -> starlane.v1.SaveInfo
+	51, // 53: starlane.v1.ClusterState.bundles:type_name -> starlane.v1.BundleInfo
+	52, // 54: starlane.v1.ClusterState.access:type_name -> starlane.v1.AccessState
+	50, // 55: starlane.v1.PutSaveCmd.save:type_name -> starlane.v1.SaveInfo
+	51, // 56: starlane.v1.PutBundleCmd.bundle:type_name -> starlane.v1.BundleInfo
+	50, // 57: starlane.v1.SurfaceSavedCmd.save:type_name -> starlane.v1.SaveInfo
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_fsm_proto_init() }
@@ -3384,6 +3465,7 @@ func file_starlane_v1_fsm_proto_init() {
 		(*Command_SurfaceSaved)(nil),
 		(*Command_RollbackSurface)(nil),
 		(*Command_SetSurfaceAutosave)(nil),
+		(*Command_AuditDenied)(nil),
 		(*Command_Access)(nil),
 	}
 	type x struct{}
@@ -3392,7 +3474,7 @@ func file_starlane_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_fsm_proto_rawDesc), len(file_starlane_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -195,6 +195,10 @@ func TestAutosavesAndRollback(t *testing.T) {
 	target := saves[1]
 	file := filepath.Join(dir, "auto.sav")
 	c.CLI("save", "download", target.Name, "--out", file)
+	refused(t, c, "is a directory; give a file name", "save", "download", target.Name, "--out", dir)
+	if out := c.CLI("save", "download", target.Name, "--out", "-"); func() bool { b, _ := os.ReadFile(file); return out != string(b) }() {
+		t.Errorf("save download --out - did not write the save to standard output")
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
@@ -326,31 +327,11 @@ func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size u
 	if sum := sha256.Sum256(buf.Bytes()); hex.EncodeToString(sum[:]) != hash {
 		return fmt.Errorf("the downloaded content does not match its sha256 %s", hash[:12])
 	}
-	return writeFileAtomic(file, buf.Bytes())
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames it
-// into place, so a crash never leaves half a file.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
+	if file == "-" {
+		_, err := os.Stdout.Write(buf.Bytes())
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), name)
+	return atomicfile.Write(file, buf.Bytes(), 0o644)
 }
 
 func humanBytes(n uint64) string {
@@ -434,7 +415,10 @@ func downloadCmd(o *opFlags, kind, hashKey, use, short, example string,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return errors.New("--out FILE is required")
+				return errors.New("--out FILE is required (- for standard output)")
+			}
+			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+				return fmt.Errorf("--out %s is a directory; give a file name, such as %s", out, filepath.Join(out, args[0]+".sav"))
 			}
 			var size uint64
 			var hash string
@@ -448,10 +432,15 @@ func downloadCmd(o *opFlags, kind, hashKey, use, short, example string,
 			if err != nil {
 				return err
 			}
+			if out == "-" {
+				// The content went to standard output: the summary goes to stderr.
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s to standard output (%s %s)\n", humanBytes(size), hashKey, hash[:12])
+				return nil
+			}
 			return done(cmd, o, map[string]any{kind: args[0], hashKey: hash, "size": size, "out": out},
 				"wrote %s (%s, %s %s)", out, humanBytes(size), hashKey, hash[:12])
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "file to write")
+	cmd.Flags().StringVar(&out, "out", "", "file to write (- for standard output)")
 	return cmd
 }

@@ -155,8 +155,8 @@ func resolvePort(sh Shard, name string, export bool) (uint32, error) {
 	return id, err
 }
 
-// itemCounts converts count maps for heartbeats, in item order.
-func itemCounts(moved, acked map[string]int64) []*pb.BridgeItemCount {
+// ItemCounts converts a port's count maps for heartbeats, in item order.
+func ItemCounts(moved, acked map[string]int64) []*pb.BridgeItemCount {
 	names := make([]string, 0, len(moved))
 	for n := range moved {
 		names = append(names, n)

@@ -360,7 +360,7 @@ func (r *Receiver) Stats() *pb.BridgeEndStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out.Bridge, out.Surface, out.Epoch = r.route.Bridge, r.route.ToSurface, r.sh.Epoch()
-	out.Items = itemCounts(moved, nil)
+	out.Items = ItemCounts(moved, nil)
 	out.LastSeq, out.Credit, out.Connected, out.Error = r.hwm, r.room, r.active != nil, r.lastErr
 	out.Space, out.LostSeqs = r.space.Load(), r.lost
 	out.StacksPerSecond, out.ItemsPerSecond = r.rates.rate(r.cfg.Now())

@@ -526,7 +526,7 @@ func (s *Sender) Stats() *pb.BridgeEndStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out.Bridge, out.Surface, out.Epoch = s.route.Bridge, s.route.FromSurface, s.route.FromEpoch
-	out.Items = itemCounts(moved, acked)
+	out.Items = ItemCounts(moved, acked)
 	out.LastSeq, out.AckedSeq, out.Credit, out.OutboxEntries = last, ackedSeq, credit, uint32(outbox)
 	out.Connected, out.Error, out.Space = s.connected, s.lastErr, space
 	out.StacksPerSecond, out.ItemsPerSecond = s.rates.rate(s.cfg.Now())

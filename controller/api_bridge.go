@@ -23,9 +23,12 @@ func (a *clusterAPI) CreateBridge(ctx context.Context, req *pb.CreateBridgeReque
 	if b == nil || b.Id == "" {
 		return nil, status.Error(codes.InvalidArgument, "a bridge needs an id")
 	}
-	if err := a.c.checkBridgePorts(ctx, b); err != nil {
+	base, err := a.c.checkBridgePorts(ctx, b)
+	if err != nil {
 		return nil, err
 	}
+	b = proto.Clone(b).(*pb.Bridge)
+	b.Base = base
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_CreateBridge{CreateBridge: &pb.CreateBridgeCmd{Bridge: b}}})
 	if err != nil {
 		return nil, err
@@ -107,7 +110,7 @@ func liveBridge(s *state, b *pb.Bridge, ends map[string][]liveEnd) *pb.Bridge {
 			st.Receiver = proto.Clone(e).(*pb.BridgeEndStats)
 		}
 	}
-	st.Items = bridgeItems(st.Sender)
+	st.Items = bridgeItems(st.Sender, b.Base)
 	if st.Sender != nil || st.Receiver != nil {
 		out.Status = st
 	}
@@ -124,10 +127,22 @@ func liveBridge(s *state, b *pb.Bridge, ends map[string][]liveEnd) *pb.Bridge {
 // report beside a stale sender one showed more delivered than exported. The
 // receiver's own count stays in its end's stats. Without a sender report there
 // is no consistent pair, and no items.
-func bridgeItems(sender *pb.BridgeEndStats) []*pb.BridgeItemStatus {
+//
+// The port's counters include what earlier bridges on the same port moved: the
+// bridge's own figures count from base, the port's counts at its creation.
+func bridgeItems(sender *pb.BridgeEndStats, base []*pb.BridgeItemCount) []*pb.BridgeItemStatus {
+	from := map[string]*pb.BridgeItemCount{}
+	for _, it := range base {
+		from[it.Item] = it
+	}
 	var out []*pb.BridgeItemStatus
 	for _, it := range sender.GetItems() {
-		out = append(out, &pb.BridgeItemStatus{Item: it.Item, Exported: it.Moved, Delivered: it.Acked, Acked: it.Acked, Inflight: it.Moved - it.Acked})
+		moved, acked := it.Moved-from[it.Item].GetMoved(), it.Acked-from[it.Item].GetAcked()
+		moved, acked = max(moved, 0), max(acked, 0)
+		if moved == 0 && acked == 0 {
+			continue // an earlier bridge's item
+		}
+		out = append(out, &pb.BridgeItemStatus{Item: it.Item, Exported: moved, Delivered: acked, Acked: acked, Inflight: max(moved-acked, 0)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Item < out[j].Item })
 	return out
@@ -161,7 +176,7 @@ func bridgeRoutesOf(s *state, node string) []*pb.BridgeRoute {
 // now rather than later in a status column. A surface that is not running, or
 // whose node does not answer within a second, is not checked (its bridge end
 // then reports the problem).
-func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) error {
+func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) ([]*pb.BridgeItemCount, error) {
 	type end struct {
 		surface, port, addr string
 		export              bool
@@ -181,8 +196,9 @@ func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) error {
 	})
 	creds, err := ctlclient.Credentials(c.cfg.TLS)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
+	var base []*pb.BridgeItemCount
 	for _, e := range ends {
 		qctx, cancel := context.WithTimeout(ctx, time.Second)
 		cc, err := grpc.NewClient(e.addr, grpc.WithTransportCredentials(creds))
@@ -197,14 +213,20 @@ func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) error {
 		r, err := pb.NewShardServiceClient(cc).GetShard(qctx, &pb.GetShardRequest{Surface: e.surface, Ports: []*pb.PortQuery{q}})
 		cc.Close()
 		cancel()
-		if err != nil || len(r.PortErrors) == 0 || r.PortErrors[0] == "" {
+		if err != nil || len(r.PortErrors) == 0 {
+			continue
+		}
+		if r.PortErrors[0] == "" {
+			if e.export && len(r.PortCounts) > 0 {
+				base = r.PortCounts[0].Items
+			}
 			continue
 		}
 		side := "--from"
 		if !e.export {
 			side = "--to"
 		}
-		return status.Errorf(codes.FailedPrecondition, "bridge %s: %s %s:%s: %s", b.Id, side, e.surface, e.port, r.PortErrors[0])
+		return nil, status.Errorf(codes.FailedPrecondition, "bridge %s: %s %s:%s: %s", b.Id, side, e.surface, e.port, r.PortErrors[0])
 	}
-	return nil
+	return base, nil
 }

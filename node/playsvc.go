@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/starlane/starlane/bridge"
 	"sync/atomic"
 	"time"
 
@@ -66,8 +67,31 @@ func (a *playAPI) GetShard(ctx context.Context, req *pb.GetShardRequest) (*pb.Ge
 	}
 	for _, q := range req.Ports {
 		out.PortErrors = append(out.PortErrors, checkPort(sh, q))
+		out.PortCounts = append(out.PortCounts, portCounts(sh, q))
 	}
 	return out, nil
+}
+
+// portCounts reads what a bridge port has moved so far (nothing when it does not
+// exist): a new bridge on the port counts from there.
+func portCounts(sh *shard.Shard, q *pb.PortQuery) *pb.PortCounts {
+	out := &pb.PortCounts{}
+	_ = sh.Inspect(func(s shard.Simulation) {
+		ps, ok := s.(interface {
+			BridgePort(name string) (uint32, bool, error)
+			BridgeCounts(port uint32) (moved, acked map[string]int64)
+		})
+		if !ok {
+			return
+		}
+		id, _, err := ps.BridgePort(q.Name)
+		if err != nil {
+			return
+		}
+		moved, acked := ps.BridgeCounts(id)
+		out.Items = bridge.ItemCounts(moved, acked)
+	})
+	return out
 }
 
 // checkPort says what is wrong with a bridge port a new bridge names ("" when

@@ -58,6 +58,26 @@ func TestActRebuildsAPort(t *testing.T) {
 		return b.Delivered > 10
 	})
 
+	// A new bridge on the same ports counts from its creation, not the port's
+	// totals (which the deleted bridge's items are in).
+	var old struct {
+		Exported int64 `json:"exported"`
+	}
+	c.JSON(&old, "bridge", "get", "lba")
+	c.CLI("bridge", "delete", "lba")
+	c.CLI("bridge", "create", "--from", "lb:out", "--to", "la:in", "--name", "lbb")
+	var fresh struct {
+		Exported int64  `json:"exported"`
+		Status   string `json:"status"`
+	}
+	proctest.Eventually(t, 30*time.Second, "the new bridge's first report", func() bool {
+		c.JSON(&fresh, "bridge", "get", "lbb")
+		return fresh.Status != "waiting for both ends to report"
+	})
+	if old.Exported < 10 || fresh.Exported >= old.Exported {
+		t.Errorf("a new bridge on lb:out shows %d exported right after its creation; the deleted one had %d", fresh.Exported, old.Exported)
+	}
+
 	// Walks there (20 tiles, more than one step) and finds nothing to mine.
 	res, errOut, code = act("mine 20,0")
 	if code != 1 || len(res) != 1 || res[0].OK || res[0].Error == "" {

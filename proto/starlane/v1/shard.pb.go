@@ -1588,7 +1588,11 @@ type GetShardResponse struct {
 	CheckpointTick uint64                 `protobuf:"varint,8,opt,name=checkpoint_tick,json=checkpointTick,proto3" json:"checkpoint_tick,omitempty"`
 	// port_errors answers ports, in order: "" when the port exists with that
 	// direction, else what is wrong.
-	PortErrors    []string `protobuf:"bytes,9,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty"`
+	PortErrors []string `protobuf:"bytes,9,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty"`
+	// port_counts answers ports, in order: what each has moved so far (per item;
+	// for an export port also what was acknowledged), at the primary's newest
+	// executed tick. A new bridge counts from there.
+	PortCounts    []*PortCounts `protobuf:"bytes,10,rep,name=port_counts,json=portCounts,proto3" json:"port_counts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1686,11 +1690,62 @@ func (x *GetShardResponse) GetPortErrors() []string {
 	return nil
 }
 
+func (x *GetShardResponse) GetPortCounts() []*PortCounts {
+	if x != nil {
+		return x.PortCounts
+	}
+	return nil
+}
+
+type PortCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*BridgeItemCount     `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortCounts) Reset() {
+	*x = PortCounts{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortCounts) ProtoMessage() {}
+
+func (x *PortCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortCounts.ProtoReflect.Descriptor instead.
+func (*PortCounts) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PortCounts) GetItems() []*BridgeItemCount {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 var File_starlane_v1_shard_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\"+\n" +
+	"\x17starlane/v1/shard.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x17starlane/v1/types.proto\"+\n" +
 	"\x0fGetStateRequest\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\"J\n" +
 	"\n" +
@@ -1810,7 +1865,7 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\tPortQuery\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06export\x18\x02 \x01(\bR\x06export\x12\x14\n" +
-	"\x05items\x18\x03 \x03(\tR\x05items\"\x8d\x02\n" +
+	"\x05items\x18\x03 \x03(\tR\x05items\"\xc7\x02\n" +
 	"\x10GetShardResponse\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -1821,7 +1876,13 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x06fenced\x18\a \x01(\bR\x06fenced\x12'\n" +
 	"\x0fcheckpoint_tick\x18\b \x01(\x04R\x0echeckpointTick\x12\x1f\n" +
 	"\vport_errors\x18\t \x03(\tR\n" +
-	"portErrors2\xdd\x01\n" +
+	"portErrors\x128\n" +
+	"\vport_counts\x18\n" +
+	" \x03(\v2\x17.starlane.v1.PortCountsR\n" +
+	"portCounts\"@\n" +
+	"\n" +
+	"PortCounts\x122\n" +
+	"\x05items\x18\x01 \x03(\v2\x1c.starlane.v1.BridgeItemCountR\x05items2\xdd\x01\n" +
 	"\fShardService\x12?\n" +
 	"\x04Play\x12\x18.starlane.v1.PlayRequest\x1a\x19.starlane.v1.PlayResponse(\x010\x01\x12G\n" +
 	"\bGetShard\x12\x1c.starlane.v1.GetShardRequest\x1a\x1d.starlane.v1.GetShardResponse\x12C\n" +
@@ -1839,7 +1900,7 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
 	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
@@ -1863,7 +1924,9 @@ var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetShardRequest)(nil),  // 19: starlane.v1.GetShardRequest
 	(*PortQuery)(nil),        // 20: starlane.v1.PortQuery
 	(*GetShardResponse)(nil), // 21: starlane.v1.GetShardResponse
-	(*ChatMessage)(nil),      // 22: starlane.v1.ChatMessage
+	(*PortCounts)(nil),       // 22: starlane.v1.PortCounts
+	(*ChatMessage)(nil),      // 23: starlane.v1.ChatMessage
+	(*BridgeItemCount)(nil),  // 24: starlane.v1.BridgeItemCount
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
 	5,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
@@ -1879,21 +1942,23 @@ var file_starlane_v1_shard_proto_depIdxs = []int32{
 	15, // 10: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
 	17, // 11: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
 	18, // 12: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
-	22, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
+	23, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
 	8,  // 14: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
 	9,  // 15: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
 	20, // 16: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
-	2,  // 17: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	19, // 18: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	0,  // 19: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
-	4,  // 20: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	21, // 21: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	1,  // 22: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
-	20, // [20:23] is the sub-list for method output_type
-	17, // [17:20] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	22, // 17: starlane.v1.GetShardResponse.port_counts:type_name -> starlane.v1.PortCounts
+	24, // 18: starlane.v1.PortCounts.items:type_name -> starlane.v1.BridgeItemCount
+	2,  // 19: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	19, // 20: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 21: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	4,  // 22: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	21, // 23: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 24: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	22, // [22:25] is the sub-list for method output_type
+	19, // [19:22] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_shard_proto_init() }
@@ -1902,6 +1967,7 @@ func file_starlane_v1_shard_proto_init() {
 		return
 	}
 	file_starlane_v1_access_proto_init()
+	file_starlane_v1_types_proto_init()
 	file_starlane_v1_shard_proto_msgTypes[2].OneofWrappers = []any{
 		(*PlayRequest_Hello)(nil),
 		(*PlayRequest_Action)(nil),
@@ -1926,7 +1992,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

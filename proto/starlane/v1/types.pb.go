@@ -1810,6 +1810,12 @@ type Bridge struct {
 	CreateIndex uint64 `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
 	// items, if any, are the only items the export port takes.
 	Items []string `protobuf:"bytes,7,rep,name=items,proto3" json:"items,omitempty"`
+	// base is what the export port had moved and had acknowledged when the bridge
+	// was created (per item): its counters are the port's, which an earlier
+	// bridge on the same port had moved, and the bridge's own figures start from
+	// them. Empty when the port could not be read at create (its surface was not
+	// running): the figures are then the port's since it was built.
+	Base []*BridgeItemCount `protobuf:"bytes,8,rep,name=base,proto3" json:"base,omitempty"`
 	// status is live data from the two ends' heartbeats, held by the leader (not
 	// replicated).
 	Status        *BridgeStatus `protobuf:"bytes,20,opt,name=status,proto3" json:"status,omitempty"`
@@ -1892,6 +1898,13 @@ func (x *Bridge) GetCreateIndex() uint64 {
 func (x *Bridge) GetItems() []string {
 	if x != nil {
 		return x.Items
+	}
+	return nil
+}
+
+func (x *Bridge) GetBase() []*BridgeItemCount {
+	if x != nil {
+		return x.Base
 	}
 	return nil
 }
@@ -2860,7 +2873,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\rautosave_keep\x18I \x01(\rR\fautosaveKeep\x12,\n" +
 	"\x12last_autosave_tick\x18J \x01(\x04R\x10lastAutosaveTick\x12%\n" +
 	"\x0etimeline_index\x18K \x01(\x04R\rtimelineIndex\x12/\n" +
-	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xfc\x01\n" +
+	"\x05stats\x18\x14 \x01(\v2\x19.starlane.v1.SurfaceStatsR\x05stats\"\xae\x02\n" +
 	"\x06Bridge\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\ffrom_surface\x18\x02 \x01(\tR\vfromSurface\x12\x1b\n" +
@@ -2869,7 +2882,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"to_surface\x18\x04 \x01(\tR\ttoSurface\x12\x17\n" +
 	"\ato_port\x18\x05 \x01(\tR\x06toPort\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12\x14\n" +
-	"\x05items\x18\a \x03(\tR\x05items\x121\n" +
+	"\x05items\x18\a \x03(\tR\x05items\x120\n" +
+	"\x04base\x18\b \x03(\v2\x1c.starlane.v1.BridgeItemCountR\x04base\x121\n" +
 	"\x06status\x18\x14 \x01(\v2\x19.starlane.v1.BridgeStatusR\x06status\"\xd6\x04\n" +
 	"\x0eBridgeEndStats\x12\x16\n" +
 	"\x06bridge\x18\x01 \x01(\tR\x06bridge\x12\x12\n" +
@@ -3021,21 +3035,22 @@ var file_starlane_v1_types_proto_depIdxs = []int32{
 	12, // 16: starlane.v1.Surface.migration:type_name -> starlane.v1.Migration
 	13, // 17: starlane.v1.Surface.last_move:type_name -> starlane.v1.Move
 	14, // 18: starlane.v1.Surface.stats:type_name -> starlane.v1.SurfaceStats
-	20, // 19: starlane.v1.Bridge.status:type_name -> starlane.v1.BridgeStatus
-	19, // 20: starlane.v1.BridgeEndStats.items:type_name -> starlane.v1.BridgeItemCount
-	21, // 21: starlane.v1.BridgeStatus.items:type_name -> starlane.v1.BridgeItemStatus
-	18, // 22: starlane.v1.BridgeStatus.sender:type_name -> starlane.v1.BridgeEndStats
-	18, // 23: starlane.v1.BridgeStatus.receiver:type_name -> starlane.v1.BridgeEndStats
-	17, // 24: starlane.v1.BridgeRoute.bridge:type_name -> starlane.v1.Bridge
-	24, // 25: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
-	5,  // 26: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
-	16, // 27: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
-	17, // 28: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	19, // 19: starlane.v1.Bridge.base:type_name -> starlane.v1.BridgeItemCount
+	20, // 20: starlane.v1.Bridge.status:type_name -> starlane.v1.BridgeStatus
+	19, // 21: starlane.v1.BridgeEndStats.items:type_name -> starlane.v1.BridgeItemCount
+	21, // 22: starlane.v1.BridgeStatus.items:type_name -> starlane.v1.BridgeItemStatus
+	18, // 23: starlane.v1.BridgeStatus.sender:type_name -> starlane.v1.BridgeEndStats
+	18, // 24: starlane.v1.BridgeStatus.receiver:type_name -> starlane.v1.BridgeEndStats
+	17, // 25: starlane.v1.BridgeRoute.bridge:type_name -> starlane.v1.Bridge
+	24, // 26: starlane.v1.ClusterView.controllers:type_name -> starlane.v1.ControllerPeer
+	5,  // 27: starlane.v1.ClusterView.nodes:type_name -> starlane.v1.Node
+	16, // 28: starlane.v1.ClusterView.surfaces:type_name -> starlane.v1.Surface
+	17, // 29: starlane.v1.ClusterView.bridges:type_name -> starlane.v1.Bridge
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_types_proto_init() }

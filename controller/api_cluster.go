@@ -434,8 +434,21 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	switch {
 	case req.FromSave != "":
 		// The FSM resolves the name or hash, so the surface names the save
-		// recorded when the command applies.
+		// recorded when the command applies; a save whose bundle was deleted
+		// since is refused here, as a file of it would be (no node could run it).
+		var bundle string
 		sf.SaveSha256 = req.FromSave
+		a.c.fsm.read(func(s *state) {
+			if sv := s.saveByRefOrPrefix(req.FromSave); sv != nil {
+				sf.SaveSha256 = sv.Sha256 // a prefix, as the lists print it, names it in full
+				if !a.c.knownBundle(s, sv.BundleHash) {
+					bundle = sv.BundleHash
+				}
+			}
+		})
+		if bundle != "" {
+			return nil, a.c.unknownBundle("save "+req.FromSave+" was", bundle)
+		}
 	case len(req.Save) > 0:
 		// Content sent inline is stored as an upload would be; the log carries
 		// only its hash.

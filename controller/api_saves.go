@@ -238,6 +238,19 @@ func (c *Controller) replicateBlob(ctx context.Context, hash string, size int64)
 }
 
 func (a *saveAPI) PutSave(ctx context.Context, req *pb.PutSaveRequest) (*pb.PutSaveResponse, error) {
+	// The controller that took the upload checked the bundle against its own
+	// view, which may not have applied a bundle delete yet: the leader checks
+	// again against everything committed.
+	if h := req.GetSave().GetBundleHash(); h != "" {
+		if err := a.c.linearize(ctx); err != nil {
+			return nil, err
+		}
+		var known bool
+		a.c.fsm.read(func(s *state) { known = a.c.knownBundle(s, h) })
+		if !known {
+			return nil, a.c.unknownBundle("the save was", h)
+		}
+	}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_PutSave{PutSave: &pb.PutSaveCmd{Save: req.Save}}})
 	if err != nil {
 		return nil, err

@@ -159,13 +159,18 @@ func (a *clusterAPI) MoveSurface(ctx context.Context, req *pb.MoveSurfaceRequest
 		return nil, status.Error(codes.Unavailable, "this controller is not the leader; retry")
 	}
 	var sf *pb.Surface
-	targetKnown := false
-	c.fsm.read(func(s *state) { sf, targetKnown = s.surfaces[req.Name], s.nodes[req.To] != nil })
+	hostCode, hostMsg := codes.OK, ""
+	c.fsm.read(func(s *state) {
+		if sf = s.surfaces[req.Name]; sf != nil && req.To != "" && req.To != sf.GetAssignment().GetPrimary() {
+			hostCode, hostMsg = s.canHost(sf, req.To, c.now().UnixMilli())
+		}
+	})
 	if sf == nil {
 		return nil, status.Errorf(codes.NotFound, "surface %s not found", req.Name)
 	}
-	if req.To != "" && !targetKnown {
-		return nil, status.Errorf(codes.NotFound, "node %s not found", req.To)
+	if hostCode != codes.OK {
+		// Why the target cannot take it at all comes before the pin.
+		return nil, status.Error(hostCode, hostMsg)
 	}
 	from := sf.GetAssignment().GetPrimary()
 	target := req.To

@@ -194,11 +194,24 @@ func TestBundleCommands(t *testing.T) {
 		t.Errorf("a bot with the built-in bundle: exit %d, %q; want exit 1 and %q", code, errOut, want)
 	}
 
+	// A save of it, as a file.
+	moddedFile := filepath.Join(t.TempDir(), "nauvis.sav")
+	c.CLI("surface", "save", "nauvis", "--out", moddedFile)
+
 	// Once nothing uses it, the bundle goes.
 	c.CLI("surface", "delete", "nauvis")
 	c.CLI("bundle", "delete", "space-age")
 	c.JSON(&list, "bundle", "list", "--json")
 	if len(list) != 1 || !list[0].Builtin {
 		t.Fatalf("bundle list after delete: %+v", list)
+	}
+	// Its saves can then run nowhere: an upload right after the delete is
+	// refused (the controller that takes it may not have applied the delete
+	// yet; the leader checks again), and so is the next.
+	for _, args := range [][]string{{"save", "upload", moddedFile, "--name", "modded"}, {"save", "upload", moddedFile, "--name", "again"}} {
+		_, errOut, code := proctest.Run(t, bin, 60*time.Second, append(args, "--controller", c.CtlAddr)...)
+		if code != 1 || !strings.Contains(errOut, "which this cluster does not have") {
+			t.Errorf("starlane %s after the bundle was deleted: exit %d, %q", strings.Join(args, " "), code, errOut)
+		}
 	}
 }

@@ -334,6 +334,12 @@ func (b *Bundle) UnsupportedReason(name string) string {
 
 // index builds lookup tables and the content hash. The canonical form sorts every list
 // by name so that the hash does not depend on how the bundle was written.
+// MaxStackSize bounds an item's stack size. Item counts are 32-bit: a stack of
+// 2^31-1 overflowed the first time two stacks were added, so a hot standby's
+// state drifted from its primary's and never synced. The game's own items stack
+// to at most 500 and "stack size" mods to some tens of thousands.
+const MaxStackSize = 1_000_000
+
 func (b *Bundle) index() error {
 	sort.Slice(b.Items, func(i, j int) bool { return b.Items[i].Name < b.Items[j].Name })
 	sort.Slice(b.Recipes, func(i, j int) bool { return b.Recipes[i].Name < b.Recipes[j].Name })
@@ -344,8 +350,8 @@ func (b *Bundle) index() error {
 	}
 	b.itemIdx = make(map[string]ItemID, len(b.Items))
 	for i, it := range b.Items {
-		if it.StackSize <= 0 {
-			return fmt.Errorf("item %s: stack size %d must be positive", it.Name, it.StackSize)
+		if it.StackSize <= 0 || it.StackSize > MaxStackSize {
+			return fmt.Errorf("item %s: stack size %d is out of range: 1 to %d", it.Name, it.StackSize, MaxStackSize)
 		}
 		if _, dup := b.itemIdx[it.Name]; dup {
 			return fmt.Errorf("item %s defined twice", it.Name)

@@ -151,10 +151,12 @@ func surfaceStatus(js surfaceJSON) string {
 		return failedStatus(js)
 	case js.Stats != nil && js.Stats.Stale:
 		return fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
+	case js.PlacementError != "":
+		// Before "not reporting": a primary whose node is down reports nothing,
+		// and the problem says why and what happens next.
+		return "problem: " + js.PlacementError
 	case js.Primary != "" && js.Stats == nil:
 		return "placed, not reporting yet"
-	case js.PlacementError != "":
-		return "problem: " + js.PlacementError
 	case js.Primary == "":
 		return "waiting for placement"
 	case r != nil && r.Migration != nil:

@@ -180,6 +180,7 @@ type devCluster struct {
 	exe             string
 	ports           devPorts
 	token           string
+	tokenFile       string // the first controller's join-token file, which nodes read the token from
 	adminToken      string
 
 	mu       sync.Mutex
@@ -426,6 +427,7 @@ func (d *devCluster) start(ctx context.Context) error {
 		return err
 	}
 	tokFile := filepath.Join(d.dir, first.Dir, "join-token")
+	d.tokenFile = tokFile
 	if err := d.waitFor(ctx, 30*time.Second, "controller "+first.Name+" to install its join token", func() string {
 		b, err := os.ReadFile(tokFile)
 		d.token = strings.TrimSpace(string(b))
@@ -464,7 +466,7 @@ func (d *devCluster) start(ctx context.Context) error {
 	var nodeNames []string
 	for _, n := range d.ports.Nodes {
 		nodeNames = append(nodeNames, n.Name)
-		if err := d.spawn(n.Name, "node", "--controller", d.ctlAddrs(), "--join-token", d.token, "--data-dir", filepath.Join(d.dir, n.Name),
+		if err := d.spawn(n.Name, "node", "--controller", d.ctlAddrs(), "--join-token-file", d.tokenFile, "--data-dir", filepath.Join(d.dir, n.Name),
 			"--bind", d.addr(n.API), "--name", n.Name, "--metrics-bind", d.addr(n.Metrics), "--log-level", d.logLevel,
 			"--checkpoint-every", strconv.FormatUint(d.checkpointEvery, 10)); err != nil {
 			return err
@@ -638,8 +640,8 @@ func (d *devCluster) start(ctx context.Context) error {
 		fmt.Fprintf(w, "  bridge  %-19s %s\n", b.Id, d.info.Bridges[b.Id])
 	}
 	fmt.Fprintf(w, "  cluster.json %s, logs in %s\n", filepath.Join(d.dir, "cluster.json"), d.info.Logs)
-	fmt.Fprintf(w, "Try:\n  export STARLANE_CONTROLLER=%s STARLANE_TOKEN=%s\n  starlane surface list\n  starlane bridge list\n  starlane play --node %s --surface nauvis\n  starlane bot --node %s --surface nauvis --count 5 --ticks 3600\n",
-		d.ctlAddrs(), d.adminToken, d.info.Nodes[d.info.Surfaces["nauvis"]], d.info.Nodes[d.ports.Nodes[0].Name])
+	fmt.Fprintf(w, "Try:\n  export STARLANE_CONTROLLER=%s STARLANE_TOKEN=%s\n  starlane surface list\n  starlane bridge list\n  starlane play --surface nauvis\n  starlane bot --surface nauvis --count 5 --ticks 3600\n",
+		d.ctlAddrs(), d.adminToken)
 	return nil
 }
 

@@ -127,7 +127,7 @@ Without them, use the subcommands below to inspect and manage nodes.`,
   starlane node list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("join-token") && !cmd.Flags().Changed("data-dir") {
+			if !cmd.Flags().Changed("join-token") && !cmd.Flags().Changed("join-token-file") && !cmd.Flags().Changed("data-dir") {
 				return cmd.Help()
 			}
 			return runAgent(cmd, o, af)

@@ -21,7 +21,7 @@ import (
 
 // agentFlags are the flags of `starlane node` when it runs the worker agent.
 type agentFlags struct {
-	rconPasswordFile, rconTokenFile string
+	rconPasswordFile, rconTokenFile, joinTokenFile string
 	cfg                             node.Config
 	labels                          []string
 	metricsBind                     string
@@ -31,7 +31,8 @@ type agentFlags struct {
 
 func (a *agentFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&a.cfg.JoinToken, "join-token", "", "the cluster's node join token (print it with: starlane cluster join-token)")
+	secretVar(f, &a.cfg.JoinToken, "join-token", "STARLANE_JOIN_TOKEN", "the cluster's node join token (print it with: starlane cluster join-token; env STARLANE_JOIN_TOKEN; or --join-token-file, which keeps it out of the process list)")
+	f.StringVar(&a.joinTokenFile, "join-token-file", "", "file holding the node join token")
 	f.StringVar(&a.cfg.DataDir, "data-dir", "", "directory for the node ID and every shard's input log and checkpoints")
 	f.StringVar(&a.cfg.Bind, "bind", "127.0.0.1:7500", "node API listen address (players, other nodes)")
 	f.StringVar(&a.cfg.Advertise, "advertise", "", "address others dial for this node (default: the --bind address)")
@@ -83,7 +84,7 @@ func runAgent(cmd *cobra.Command, o *opFlags, a *agentFlags) error {
 	for _, f := range []struct {
 		flag, file string
 		dst        *string
-	}{{"rcon-password-file", a.rconPasswordFile, &cfg.RCONPassword}, {"rcon-token-file", a.rconTokenFile, &cfg.ConsoleToken}} {
+	}{{"rcon-password-file", a.rconPasswordFile, &cfg.RCONPassword}, {"rcon-token-file", a.rconTokenFile, &cfg.ConsoleToken}, {"join-token-file", a.joinTokenFile, &cfg.JoinToken}} {
 		if f.file == "" {
 			continue
 		}

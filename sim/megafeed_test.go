@@ -246,6 +246,11 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
+	// The production row takes its rails from belts R1 and R2, loaded from chests at
+	// their heads: no chest beside the row holds rails.
+	if n := fullChestsHolding(s, "rail"); n != fullRailFeedChests {
+		t.Errorf("%d infinity chests hold rails, want the %d loading the rail belts", n, fullRailFeedChests)
+	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
 		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
 	}
@@ -274,11 +279,29 @@ func fullInfinityChests(s *Surface) (int, []string) {
 	return chests, names
 }
 
+// fullChestsHolding counts a surface's infinity chests that hold item.
+func fullChestsHolding(s *Surface, item string) int {
+	n := 0
+	for i := range s.chests {
+		c := &s.chests[i]
+		if c.ent == 0 || c.kind != KindInfinityChest {
+			continue
+		}
+		for _, f := range c.inf.Filters {
+			if f.Item == item {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore (the chemical row's ingredients all come from lines),
-// three for the silo.
+// three for the silo and those loading the production row's rail belts.
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3
+	n := 3 + fullRailFeedChests
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] {
 			n += sz.rows[pack]

@@ -12,15 +12,16 @@ import (
 // ingredients of the pack rows not yet fed from ore (the chemical row's all come from
 // lines: sulfur from the oil block, engine units from the engine line, advanced
 // circuits from the advanced-circuit line; the military row's from the military
-// lines) and of the rocket silos.
+// lines; the production row's rails from the rail line) and of the rocket silos.
 var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
-	"low-density-structure", "processing-unit", "productivity-module", "rail",
+	"low-density-structure", "processing-unit", "productivity-module",
 	"rocket-fuel", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
-// advanced circuits from ore, coal and crude oil and its military row's magazines,
-// grenades and walls from ore, coal and stone,
+// advanced circuits from ore, coal and crude oil, its military row's magazines,
+// grenades and walls from ore, coal and stone and its production row's rails from
+// ore and stone,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -179,6 +180,52 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range mil {
 		want[task] += n
 	}
+	// The rail line: the plan's counts, but four rail and four iron-stick assemblers
+	// (one rail assembler per lane of R1 and R2, each handed its sticks by its own
+	// stick assembler), the steel furnaces split between two lines and four rows
+	// (the plan's total), the iron between ten blocks and the stone between two
+	// fields, each rounded up (at most one furnace and one drill more than planned
+	// for each block or field but the first).
+	rp, err := planFullRails(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rail := map[string]int{}
+	for _, l := range checkPlanLines(t, "rail", rp, fullPer) {
+		rail[l.Task] = l.Machines
+	}
+	for _, task := range fullRailTasks {
+		if rail[task] <= 0 {
+			t.Errorf("the rail line's plan has no %s line", task)
+		}
+	}
+	rs := &sz.feed.rails
+	if rail["rail"] > fullRailAsms || rail["iron-stick"] > fullStickAsms {
+		t.Errorf("the plan has %d rail and %d iron-stick assemblers, the layout %d and %d", rail["rail"], rail["iron-stick"], fullRailAsms, fullStickAsms)
+	}
+	rail["rail"], rail["iron-stick"] = fullRailAsms, fullStickAsms
+	steel := 0
+	for _, line := range rs.steel {
+		for _, n := range line {
+			steel += n
+		}
+	}
+	if steel != rail["steel-plate"] {
+		t.Errorf("%d steel furnaces in the rail line, the plan %d", steel, rail["steel-plate"])
+	}
+	f, d := blockTotals(rs.iron[:])
+	if extra := len(rs.iron) - 1; f < rail["iron-plate"] || f > rail["iron-plate"]+extra || d < rail["mine iron-ore"] || d > rail["mine iron-ore"]+extra {
+		t.Errorf("rail iron: %d furnaces and %d drills in %d blocks, the plan %d and %d", f, d, len(rs.iron), rail["iron-plate"], rail["mine iron-ore"])
+	}
+	t.Logf("rail iron: blocks of %+v (furnaces, drills), the plan %d and %d", rs.iron, rail["iron-plate"], rail["mine iron-ore"])
+	rail["iron-plate"], rail["mine iron-ore"] = f, d
+	if st := rs.stone[0] + rs.stone[1]; st < rail["mine stone"] || st > rail["mine stone"]+1 {
+		t.Errorf("rail stone: %v drills in two fields, the plan %d", rs.stone, rail["mine stone"])
+	}
+	rail["mine stone"] = rs.stone[0] + rs.stone[1]
+	for task, n := range rail {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -246,11 +293,6 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
-	// The production row takes its rails from belts R1 and R2, loaded from chests at
-	// their heads: no chest beside the row holds rails.
-	if n := fullChestsHolding(s, "rail"); n != fullRailFeedChests {
-		t.Errorf("%d infinity chests hold rails, want the %d loading the rail belts", n, fullRailFeedChests)
-	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
 		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
 	}
@@ -279,29 +321,11 @@ func fullInfinityChests(s *Surface) (int, []string) {
 	return chests, names
 }
 
-// fullChestsHolding counts a surface's infinity chests that hold item.
-func fullChestsHolding(s *Surface, item string) int {
-	n := 0
-	for i := range s.chests {
-		c := &s.chests[i]
-		if c.ent == 0 || c.kind != KindInfinityChest {
-			continue
-		}
-		for _, f := range c.inf.Filters {
-			if f.Item == item {
-				n++
-				break
-			}
-		}
-	}
-	return n
-}
-
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore (the chemical row's ingredients all come from lines),
-// three for the silo and those loading the production row's rail belts.
+// three for the silo.
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3 + fullRailFeedChests
+	n := 3
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] {
 			n += sz.rows[pack]

@@ -30,9 +30,9 @@ import (
 // circuits from ore, coal and crude oil (megacircuit.go: a second oil block, plastic
 // plants, cable, circuit and advanced-circuit assemblers). The military row's
 // piercing rounds, grenades and walls come from ore, coal and stone (megamilitary.go,
-// east of the turn column). The production row takes its rails from two belts
-// (megaproduction.go), loaded from infinity chests east of the turn column until a
-// rail line stands there. The ingredients of the production and utility rows and
+// east of the turn column), the production row's rails from iron ore and stone
+// (megaproduction.go: steel furnaces, iron-stick and rail assemblers, east of the turn
+// column, on two belts). The other ingredients of the production and utility rows and
 // the silo come from infinity chests, as the map editor's sources (fullInfinityItems
 // in the tests lists them: low density structures, rocket fuel, satellites, ...): the
 // rest of the plan's oil lines and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
@@ -187,6 +187,8 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 		patches = append(patches, cg.patches(b, oy(c))...)
 		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
 		patches = append(patches, mg.patches(b, oy(c))...)
+		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
+		patches = append(patches, rg.patches(b, oy(c))...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -343,9 +345,14 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	}
 	mg := newFullMilitaryGeom(&sz.feed.military, T+3, oy)
 	l.fullMilitary(&mg, T, oy, X(0))
-	l.fullProductionRails(T, oy, X(mid+1))
+	rg := newFullRailGeom(&sz.feed.rails, T, oy)
+	l.fullProductionRails(&rg, T, oy, X(mid+1))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
+	if rg.xEnd >= end {
+		l.err = fmt.Errorf("megabase-full: the labs end at %d, the rail line at %d", end, rg.xEnd)
+		return
+	}
 	l.put("substation", T+2, oy, North)
 	labMods := l.modules("lab", true)
 	for j := 0; j < sz.labs; j++ {

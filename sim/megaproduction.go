@@ -51,8 +51,8 @@ import (
 //     lines a small block each (iron for the sticks) puts its iron on the belt after
 //     the last steel furnace: with the sticks' iron in the steel blocks, the steel
 //     furnaces (more than the steel needs, as every line is sized at fullMarginPct)
-//     took it all until the steel backed up, and the first rails came four game
-//     minutes late.
+//     took it all until the steel backed up, and the rails came at the full rate
+//     four game minutes late.
 //
 // The rail line stands this close to T because its rails would otherwise travel the
 // labs' length: laid east of the labs (first try), R1 and R2 were 1,300 tiles long,

@@ -56,6 +56,10 @@ var fullFeedBeacons = map[string]int{
 	"grenade":                  2,
 	"stone-wall":               2,
 	"stone-brick":              3,
+	// The rail line (megaproduction.go).
+	"production-science-pack": fullBeaconsMid,
+	"rail":                    2,
+	"iron-stick":              2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -107,6 +111,8 @@ type fullFeedSizing struct {
 	circuits fullCircuitSizing
 	// military is the military lines' (sizeFullMilitary).
 	military fullMilitarySizing
+	// rails is the production row's rail line's (sizeFullRails).
+	rails fullRailSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -134,6 +140,9 @@ func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.military, err = sizeFullMilitary(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.rails, err = sizeFullRails(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

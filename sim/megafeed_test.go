@@ -12,15 +12,16 @@ import (
 // ingredients of the pack rows not yet fed from ore (the chemical row's all come from
 // lines: sulfur from the oil block, engine units from the engine line, advanced
 // circuits from the advanced-circuit line; the military row's from the military
-// lines) and of the rocket silos.
+// lines; the production row's rails from the rail line) and of the rocket silos.
 var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
-	"low-density-structure", "processing-unit", "productivity-module", "rail",
+	"low-density-structure", "processing-unit", "productivity-module",
 	"rocket-fuel", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
-// advanced circuits from ore, coal and crude oil and its military row's magazines,
-// grenades and walls from ore, coal and stone,
+// advanced circuits from ore, coal and crude oil, its military row's magazines,
+// grenades and walls from ore, coal and stone and its production row's rails from
+// ore and stone,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -177,6 +178,52 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		mil[sp.furn], mil[sp.mine] = f, d
 	}
 	for task, n := range mil {
+		want[task] += n
+	}
+	// The rail line: the plan's counts, but four rail and four iron-stick assemblers
+	// (one rail assembler per lane of R1 and R2, each handed its sticks by its own
+	// stick assembler), the steel furnaces split between two lines and four rows
+	// (the plan's total), the iron between ten blocks and the stone between two
+	// fields, each rounded up (at most one furnace and one drill more than planned
+	// for each block or field but the first).
+	rp, err := planFullRails(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rail := map[string]int{}
+	for _, l := range checkPlanLines(t, "rail", rp, fullPer) {
+		rail[l.Task] = l.Machines
+	}
+	for _, task := range fullRailTasks {
+		if rail[task] <= 0 {
+			t.Errorf("the rail line's plan has no %s line", task)
+		}
+	}
+	rs := &sz.feed.rails
+	if rail["rail"] > fullRailAsms || rail["iron-stick"] > fullStickAsms {
+		t.Errorf("the plan has %d rail and %d iron-stick assemblers, the layout %d and %d", rail["rail"], rail["iron-stick"], fullRailAsms, fullStickAsms)
+	}
+	rail["rail"], rail["iron-stick"] = fullRailAsms, fullStickAsms
+	steel := 0
+	for _, line := range rs.steel {
+		for _, n := range line {
+			steel += n
+		}
+	}
+	if steel != rail["steel-plate"] {
+		t.Errorf("%d steel furnaces in the rail line, the plan %d", steel, rail["steel-plate"])
+	}
+	f, d := blockTotals(rs.iron[:])
+	if extra := len(rs.iron) - 1; f < rail["iron-plate"] || f > rail["iron-plate"]+extra || d < rail["mine iron-ore"] || d > rail["mine iron-ore"]+extra {
+		t.Errorf("rail iron: %d furnaces and %d drills in %d blocks, the plan %d and %d", f, d, len(rs.iron), rail["iron-plate"], rail["mine iron-ore"])
+	}
+	t.Logf("rail iron: blocks of %+v (furnaces, drills), the plan %d and %d", rs.iron, rail["iron-plate"], rail["mine iron-ore"])
+	rail["iron-plate"], rail["mine iron-ore"] = f, d
+	if st := rs.stone[0] + rs.stone[1]; st < rail["mine stone"] || st > rail["mine stone"]+1 {
+		t.Errorf("rail stone: %v drills in two fields, the plan %d", rs.stone, rail["mine stone"])
+	}
+	rail["mine stone"] = rs.stone[0] + rs.stone[1]
+	for task, n := range rail {
 		want[task] += n
 	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {

@@ -10,9 +10,9 @@ import (
 //
 //   - six production rows of assembling machine 3 with productivity-module-3 where
 //     the recipe allows it (speed-module-3 otherwise), a beacon of two speed-module-3
-//     between neighbouring machines and, for three of them, a row of beacons behind
-//     them, so that each machine is reached by 4 to 5 beacons (1 or 2 in the logistic,
-//     military and chemical rows); one row per pack, each putting its pack on a lane of
+//     between neighbouring machines and, for the automation row, a row of beacons
+//     behind them, so that each of its machines is reached by 4 to 5 beacons (1 or 2 in
+//     the other rows); one row per pack, each putting its pack on a lane of
 //     its own (one pack type per lane, so lanes never mix and never lock);
 //   - a rocket silo (productivity modules, six beacons) launching satellites, its space
 //     science leaving on the eighth lane;
@@ -30,7 +30,9 @@ import (
 // circuits from ore, coal and crude oil (megacircuit.go: a second oil block, plastic
 // plants, cable, circuit and advanced-circuit assemblers). The military row's
 // piercing rounds, grenades and walls come from ore, coal and stone (megamilitary.go,
-// east of the turn column). The ingredients of the production and utility rows and
+// east of the turn column), the production row's rails from iron ore and stone
+// (megaproduction.go: steel furnaces, iron-stick and rail assemblers, east of the turn
+// column, on two belts). The other ingredients of the production and utility rows and
 // the silo come from infinity chests, as the map editor's sources (fullInfinityItems
 // in the tests lists them: low density structures, rocket fuel, satellites, ...): the
 // rest of the plan's oil lines and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
@@ -137,7 +139,8 @@ const fullMidPack = "chemical-science-pack"
 // military row's belts.
 func fullRowBeacons(pack string) int {
 	switch pack {
-	case fullMidPack, "logistic-science-pack", "military-science-pack":
+	case fullMidPack, "logistic-science-pack", "military-science-pack",
+		"production-science-pack", "utility-science-pack":
 		return fullBeaconsMid
 	}
 	return fullBeaconsAsm
@@ -184,6 +187,8 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 		patches = append(patches, cg.patches(b, oy(c))...)
 		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
 		patches = append(patches, mg.patches(b, oy(c))...)
+		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
+		patches = append(patches, rg.patches(b, oy(c))...)
 	}
 	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -230,6 +235,9 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			if x.Name == "sulfur" && fullSulfurPacks[recipe] {
 				continue // from the oil block
 			}
+			if x.Name == "rail" && fullProductionPacks[recipe] {
+				continue // from belts R1 and R2
+			}
 			f = append(f, InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
 		return &InfinitySettings{Filters: f}
@@ -246,7 +254,11 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			if fullMilitaryPacks[r.pack] {
 				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // grenades and rounds from M, over W
 			}
-			if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
+			if fullProductionPacks[r.pack] {
+				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // rails from R2, over R1
+				l.put(fullLongInserter, x, oy+r.outY, North)  // from the chest, over C
+				l.spec(BuildSpec{Name: "infinity-chest", X: x, Y: oy + prodChestY, Infinity: feed(r.pack)})
+			} else if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
@@ -259,6 +271,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
+			return
+		}
+		if fullProductionPacks[r.pack] && (r.chY != prodR1 || r.inY != prodR1-1 || r.outY != prodChestY+2 || r.dir != South) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
 		if fullMilitaryPacks[r.pack] && (r.inY != milMilInY || r.chY != milW || r.dir != North || r.k0 != 0) {
@@ -290,12 +306,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	eg := newFullEngineGeom(&sz.feed.engines, ox, oy)
 	l.fullEngines(&eg, ox, oy, X(mid-1)+3)
 
-	// Rows of beacons behind the machines (the logistic and military rows' would
-	// stand where the military row's belts run).
-	for _, by := range []int32{-27, 11} {
-		for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
-			beacon(x, oy+by)
-		}
+	// A row of beacons behind the automation row (the other rows' would stand where
+	// the military and production rows' belts run).
+	for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
+		beacon(x, oy-27)
 	}
 
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
@@ -331,8 +345,14 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	}
 	mg := newFullMilitaryGeom(&sz.feed.military, T+3, oy)
 	l.fullMilitary(&mg, T, oy, X(0))
+	rg := newFullRailGeom(&sz.feed.rails, T, oy)
+	l.fullProductionRails(&rg, T, oy, X(mid+1))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
+	if rg.xEnd >= end {
+		l.err = fmt.Errorf("megabase-full: the labs end at %d, the rail line at %d", end, rg.xEnd)
+		return
+	}
 	l.put("substation", T+2, oy, North)
 	labMods := l.modules("lab", true)
 	for j := 0; j < sz.labs; j++ {

@@ -502,7 +502,19 @@ func (d *devCluster) start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	d.say("creating the world: %d surfaces with %d cop%s each, %d bridges…", len(devSurfaces), d.shape.replicas, map[bool]string{true: "y", false: "ies"}[d.shape.replicas == 1], len(devBridges))
+	existing := 0
+	lctx, lcancel := context.WithTimeout(ctx, 30*time.Second)
+	_ = cl.Cluster(lctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := ctlclient.ListSurfaces(ctx, c)
+		existing = len(r.GetSurfaces())
+		return err
+	})
+	lcancel()
+	if existing > 0 {
+		d.say("resuming the world in %s: %d surfaces…", d.dir, existing)
+	} else {
+		d.say("creating the world: %d surfaces with %d cop%s each, %d bridges…", len(devSurfaces), d.shape.replicas, map[bool]string{true: "y", false: "ies"}[d.shape.replicas == 1], len(devBridges))
+	}
 	bundle := sim.DefaultBundle().Hash()
 	for _, s := range devSurfaces {
 		req := &pb.CreateSurfaceRequest{RequestId: "dev-create-" + s.name, Name: s.name, Planet: s.planet, Map: s.mapName, Seed: s.seed, BundleHash: bundle, Replicas: uint32(d.shape.replicas)}
@@ -600,13 +612,27 @@ func (d *devCluster) start(ctx context.Context) error {
 		d.info.Nodes[n.Name] = d.addr(n.API)
 		d.info.Metrics[n.Name] = "http://" + d.addr(n.Metrics) + "/metrics"
 	}
+	stopped := map[string]bool{}
 	for _, sf := range surfaces {
 		d.info.Surfaces[sf.Name] = sf.GetAssignment().GetPrimary()
+		stopped[sf.Name] = sf.Stopped
 		if st := sf.GetAssignment().GetStandbys(); len(st) > 0 {
 			d.info.Standbys[sf.Name] = st
 		}
 	}
-	for _, b := range devBridges {
+	// Every bridge of the world, not only the ones dev made: a resumed world
+	// has the operator's too.
+	bridges := devBridges
+	bctx, bcancel := context.WithTimeout(ctx, 30*time.Second)
+	_ = cl.Cluster(bctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := ctlclient.ListBridges(ctx, c)
+		if err == nil {
+			bridges = r.Bridges
+		}
+		return err
+	})
+	bcancel()
+	for _, b := range bridges {
 		d.info.Bridges[b.Id] = b.FromSurface + ":" + b.FromPort + " -> " + b.ToSurface + ":" + b.ToPort
 	}
 	d.mu.Unlock()
@@ -630,13 +656,17 @@ func (d *devCluster) start(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if stopped[n] {
+			fmt.Fprintf(w, "  surface %-9s stopped (starlane surface start %s)\n", n, n)
+			continue
+		}
 		if st := d.info.Standbys[n]; len(st) > 0 {
 			fmt.Fprintf(w, "  surface %-9s on %s, standby on %s\n", n, d.info.Surfaces[n], strings.Join(st, ", "))
 		} else {
 			fmt.Fprintf(w, "  surface %-9s on %s\n", n, d.info.Surfaces[n])
 		}
 	}
-	for _, b := range devBridges {
+	for _, b := range bridges {
 		fmt.Fprintf(w, "  bridge  %-19s %s\n", b.Id, d.info.Bridges[b.Id])
 	}
 	fmt.Fprintf(w, "  cluster.json %s, logs in %s\n", filepath.Join(d.dir, "cluster.json"), d.info.Logs)

@@ -276,7 +276,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// dashboard itself only reads); with dev's admin token in the page's token
 	// field it goes through.
 	click(button("1"))
-	waitJS(15*time.Second, "the refusal of a cordon without a token", `document.querySelector("#toast").textContent.includes("needs role operate")`)
+	waitJS(15*time.Second, "the refusal of a cordon without a token", `document.querySelector("#toast").textContent.includes("needs an operator token: paste one with role operate")`)
 	if info.Token == "" {
 		t.Fatal("dev wrote no admin token to cluster.json")
 	}

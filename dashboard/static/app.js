@@ -201,15 +201,16 @@ function renderSurfaces() {
     return h("tr", { "data-surface": s.name },
       h("td", {}, h("a", { href: "/map?surface=" + encodeURIComponent(s.name) }, s.name), h("br"), h("small", {}, s.planet + " · " + s.map)),
       h("td", {}, s.node || "—", s.moving ? h("small", {}, " → " + s.moving) : null),
-      h("td", {}, "primary · " + s.epoch),
+      h("td", {}, s.node ? "primary · " + s.epoch : "—"),
       h("td", { class: "tick" }, s.tick),
       h("td", {}, f1(s.ups)),
       h("td", { class: "spark" }, sparkline(s.ups_history || [])),
       h("td", {}, (s.spm || []).length ? s.spm.map((p) => [p.pack.replace("-science-pack", "") + " " + f1(p.per_minute) + "/min", h("br")]) : "—"),
       h("td", {}, (s.standbys || []).length ? s.standbys.map((b) => [b.node + " (" + b.lag_ticks + " ticks, " + b.state + ")" + (b.synced ? " ✓" : ""), h("br")]) : "none"),
+      // A surface that runs nowhere (stopped, not placed) has nothing to move.
       h("td", { class: "actions" }, s.problem ? h("small", { class: "bad" }, s.problem) : null,
-        h("select", { "aria-label": "move " + s.name + " to" }, h("option", { value: "" }, "any node"), others.map((n) => h("option", { value: n }, n))),
-        h("button", { "data-action": "move", "data-surface": s.name }, "move")));
+        s.node ? h("select", { "aria-label": "move " + s.name + " to" }, h("option", { value: "" }, "any node"), others.map((n) => h("option", { value: n }, n))) : null,
+        s.node ? h("button", { "data-action": "move", "data-surface": s.name }, "move") : null));
   }));
 }
 

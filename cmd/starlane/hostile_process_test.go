@@ -180,7 +180,7 @@ func TestSaveCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"save", "upload", corrupt}, "checksum mismatch"},
-		{[]string{"save", "upload", filepath.Join(dir, "missing.sav")}, "nor a readable save file"},
+		{[]string{"save", "upload", filepath.Join(dir, "missing.sav")}, "missing.sav is not a readable save file: no such file or directory"},
 		{[]string{"surface", "create", "gleba", "--save", "nosuch"}, "there is no save nosuch"},
 		{[]string{"surface", "create", "gleba", "--save", "hub-base", "--map", "starter"}, "give --map or --save, not both"},
 	} {

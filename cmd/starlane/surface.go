@@ -471,7 +471,11 @@ func readSaveFile(what, name string) ([]byte, sim.SaveInfo, error) {
 		if what == "--map" {
 			return nil, info, fmt.Errorf("--map %q is neither a built-in map (%s) nor a readable save file", name, strings.Join(builtinMaps(), ", "))
 		}
-		return nil, info, fmt.Errorf("%s: %w", label, err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
+		}
+		return nil, info, fmt.Errorf("%s is not a readable save file: %v", label, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, validate.MaxSaveBytes+1))

@@ -22,11 +22,11 @@ import (
 // agentFlags are the flags of `starlane node` when it runs the worker agent.
 type agentFlags struct {
 	rconPasswordFile, rconTokenFile, joinTokenFile string
-	cfg                             node.Config
-	labels                          []string
-	metricsBind                     string
-	logLevel                        string
-	cpuProfile                      string
+	cfg                                            node.Config
+	labels                                         []string
+	metricsBind                                    string
+	logLevel                                       string
+	cpuProfile                                     string
 }
 
 func (a *agentFlags) add(cmd *cobra.Command) {

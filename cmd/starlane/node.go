@@ -166,7 +166,13 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 					if n.Health != "" {
 						st += ",unhealthy (" + n.Health + ")"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Id, n.Address, st, len(n.Shards), ago(n.LastHeartbeatUnixMs), n.Version)
+					shards, beat := fmt.Sprint(len(n.Shards)), ago(n.LastHeartbeatUnixMs)
+					if n.Status == pb.NodeStatus_NODE_STATUS_DOWN {
+						// Nothing live is known of a node that is down: say since when
+						// (node get lists the surfaces still assigned to it).
+						shards, beat = "-", "down "+ago(n.StatusChangedUnixMs)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Id, n.Address, st, shards, beat, n.Version)
 				}
 				return tw.Flush()
 			})

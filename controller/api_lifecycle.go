@@ -315,7 +315,7 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				c.log.Warn("restore a lost surface from its autosave", "surface", name, "err", err)
 				continue
 			}
-			c.log.Warn("surface restored from its autosave: its only copy was on a node that is down", "surface", name, "save", cmd.GetRollbackSurface().Save)
+			c.log.Warn("surface restored from its autosave: its only copy is gone (its node down, or the copy corrupt or missing)", "surface", name, "save", cmd.GetRollbackSurface().Save, "reason", cmd.GetRollbackSurface().Reason)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func TestCorruptStoreRestoresFromAutosave(t *testing.T) {
 	smash(t, store, int64(os.Getpagesize())+16, 48)
 	c.Nodes["n1"].Restart(t)
 	proctest.Eventually(t, 60*time.Second, "a surface.restored event for c", func() bool {
-		return hasEvent(faultSurfaceOf(t, c, "c"), "surface.restored", "store on n1 is corrupt")
+		return hasEvent(faultSurfaceOf(t, c, "c"), "surface.restored", "copy on n1 is corrupt or gone")
 	})
 	var msg string
 	for _, e := range faultSurfaceOf(t, c, "c").Events {

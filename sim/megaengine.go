@@ -103,17 +103,12 @@ func sizeFullEngines(b *Bundle, milliPacks int64) (fullEngineSizing, error) {
 	if err != nil {
 		return es, err
 	}
-	lines := map[string]*PlanLine{}
-	for i := range p.Lines {
-		es.lines[p.Lines[i].Task] = p.Lines[i].Machines
-		lines[p.Lines[i].Task] = &p.Lines[i]
+	counts, lines, err := planTasks(p, "engine line", []string{"engine-unit", "steel-plate", "iron-gear-wheel", "pipe", "iron-plate", "mine iron-ore"}, false)
+	if err != nil {
+		return es, err
 	}
+	es.lines = counts
 	furn, mine, steel := lines["iron-plate"], lines["mine iron-ore"], lines["steel-plate"]
-	for _, task := range []string{"engine-unit", "steel-plate", "iron-gear-wheel", "pipe", "iron-plate", "mine iron-ore"} {
-		if lines[task] == nil {
-			return es, fmt.Errorf("the engine line's plan lacks %s", task)
-		}
-	}
 	pf, err := (&planner{b: b}).prodFactor("electric-furnace", true)
 	if err != nil {
 		return es, err

@@ -96,6 +96,26 @@ func planFullFeed(b *Bundle, milliPacks int64, pack string) (*Plan, error) {
 // fullFeedCounts is machines per task of the lines feeding one row.
 type fullFeedCounts map[string]int
 
+// planTasks indexes a feed line's plan by task: the machine count of each, and
+// the line itself. It fails when the plan lacks a task of want, or, with exact,
+// has a task the layout does not place; what names the line in the message.
+func planTasks(p *Plan, what string, want []string, exact bool) (fullFeedCounts, map[string]*PlanLine, error) {
+	counts, lines := fullFeedCounts{}, map[string]*PlanLine{}
+	for i := range p.Lines {
+		counts[p.Lines[i].Task] = p.Lines[i].Machines
+		lines[p.Lines[i].Task] = &p.Lines[i]
+	}
+	for _, task := range want {
+		if lines[task] == nil {
+			return nil, nil, fmt.Errorf("the %s's plan lacks %s", what, task)
+		}
+	}
+	if exact && len(lines) != len(want) {
+		return nil, nil, fmt.Errorf("the %s's plan has %d tasks, the layout %d", what, len(lines), len(want))
+	}
+	return counts, lines, nil
+}
+
 // fullFeedSizing is machines per task of every fed row's lines, by pack, and how the
 // logistic row's iron is split between its three iron blocks.
 type fullFeedSizing struct {

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"fmt"
-	"math/big"
-)
+import "math/big"
 
 // The military row's lines of a megabase-full cell: piercing rounds magazines from
 // iron and copper ore (firearm magazines, steel), grenades from coal and iron ore,
@@ -86,19 +83,11 @@ func sizeFullMilitary(b *Bundle, milliPacks int64) (fullMilitarySizing, error) {
 	if err != nil {
 		return ms, err
 	}
-	lines := map[string]*PlanLine{}
-	for i := range p.Lines {
-		ms.lines[p.Lines[i].Task] = p.Lines[i].Machines
-		lines[p.Lines[i].Task] = &p.Lines[i]
+	counts, lines, err := planTasks(p, "military lines", fullMilitaryTasks, true)
+	if err != nil {
+		return ms, err
 	}
-	for _, task := range fullMilitaryTasks {
-		if lines[task] == nil {
-			return ms, fmt.Errorf("the military lines' plan lacks %s", task)
-		}
-	}
-	if len(lines) != len(fullMilitaryTasks) {
-		return ms, fmt.Errorf("the military lines' plan has %d tasks, the layout %d", len(lines), len(fullMilitaryTasks))
-	}
+	ms.lines = counts
 	pf, err := (&planner{b: b}).prodFactor("electric-furnace", true)
 	if err != nil {
 		return ms, err

@@ -155,19 +155,11 @@ func sizeFullRails(b *Bundle, milliPacks int64) (fullRailSizing, error) {
 	if err != nil {
 		return rs, err
 	}
-	lines := map[string]*PlanLine{}
-	for i := range p.Lines {
-		rs.lines[p.Lines[i].Task] = p.Lines[i].Machines
-		lines[p.Lines[i].Task] = &p.Lines[i]
+	counts, lines, err := planTasks(p, "rail line", fullRailTasks, true)
+	if err != nil {
+		return rs, err
 	}
-	for _, task := range fullRailTasks {
-		if lines[task] == nil {
-			return rs, fmt.Errorf("the rail line's plan lacks %s", task)
-		}
-	}
-	if len(lines) != len(fullRailTasks) {
-		return rs, fmt.Errorf("the rail line's plan has %d tasks, the layout %d", len(lines), len(fullRailTasks))
-	}
+	rs.lines = counts
 	if rs.lines["rail"] > fullRailAsms || rs.lines["iron-stick"] > fullStickAsms {
 		return rs, fmt.Errorf("the rail line's plan has %d rail and %d iron-stick assemblers, the layout %d and %d",
 			rs.lines["rail"], rs.lines["iron-stick"], fullRailAsms, fullStickAsms)

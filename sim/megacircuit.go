@@ -289,14 +289,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 		l.put(fullInInserter, x+2, y(acPlant+3), North) // tick, two keep up
 	}
 	// Coal drills on both sides of the coal belt.
-	drillMods := l.modules("electric-mining-drill", true)
-	near := g.coal - len(g.coalCols)
-	for i, x := range g.coalCols {
-		l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(acCoal - 3), Dir: South, Modules: drillMods})
-		if i < near {
-			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(acCoal + 1), Dir: North, Modules: drillMods})
-		}
-	}
+	l.drillsBeside(g.coalCols, g.coal, y(acCoal))
 	for _, x := range g.coalGaps {
 		l.put("substation", x, y(acCoal-3), North)
 	}

@@ -96,6 +96,20 @@ func planFullFeed(b *Bundle, milliPacks int64, pack string) (*Plan, error) {
 // fullFeedCounts is machines per task of the lines feeding one row.
 type fullFeedCounts map[string]int
 
+// drillsBeside puts n drills with productivity modules along a belt at row
+// beltY (absolute): one facing south above it at each of cols, and, for the
+// first n-len(cols) of them, one facing north below it.
+func (l *layout) drillsBeside(cols []int32, n int, beltY int32) {
+	mods := l.modules("electric-mining-drill", true)
+	below := n - len(cols)
+	for i, x := range cols {
+		l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY - 3, Dir: South, Modules: mods})
+		if i < below {
+			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY + 1, Dir: North, Modules: mods})
+		}
+	}
+}
+
 // planTasks indexes a feed line's plan by task: the machine count of each, and
 // the line itself. It fails when the plan lacks a task of want, or, with exact,
 // has a task the layout does not place; what names the line in the message.

@@ -109,13 +109,21 @@ func sizeFullMilitary(b *Bundle, milliPacks int64) (fullMilitarySizing, error) {
 	return ms, nil
 }
 
-// recipeIn is how many of item a craft of recipe takes.
-func recipeIn(b *Bundle, recipe, item string) int64 {
+// recipeIn is how many of item a craft of recipe takes; recipeOut how many it
+// makes.
+func recipeIn(b *Bundle, recipe, item string) int64  { return recipeAmount(b, recipe, item, false) }
+func recipeOut(b *Bundle, recipe, item string) int64 { return recipeAmount(b, recipe, item, true) }
+
+func recipeAmount(b *Bundle, recipe, item string, results bool) int64 {
 	ri, ok := b.Recipe(recipe)
 	if !ok {
 		return 0
 	}
-	for _, x := range b.Recipes[ri].Ingredients {
+	xs := b.Recipes[ri].Ingredients
+	if results {
+		xs = b.Recipes[ri].Results
+	}
+	for _, x := range xs {
 		if x.Name == item {
 			return int64(x.Amount)
 		}
@@ -246,14 +254,7 @@ func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 		l.put(fullLongInserter, x+2, y(milRowG-1), North) // (two keep up)
 		l.put(fullOutInserter, x+1, y(milRowG+3), North)  // grenades onto GB
 	})
-	drillMods := l.modules("electric-mining-drill", true)
-	near := g.coal - len(g.coalCols)
-	for i, x := range g.coalCols {
-		l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(milCoal - 3), Dir: South, Modules: drillMods})
-		if i < near {
-			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(milCoal + 1), Dir: North, Modules: drillMods})
-		}
-	}
+	l.drillsBeside(g.coalCols, g.coal, y(milCoal))
 	for _, x := range g.coalGaps {
 		l.put("substation", x, y(milCoal+1), North)
 	}

@@ -134,20 +134,6 @@ func planFullRails(b *Bundle, milliPacks int64) (*Plan, error) {
 	return p, nil
 }
 
-// recipeOut is how many of item a craft of recipe makes.
-func recipeOut(b *Bundle, recipe, item string) int64 {
-	ri, ok := b.Recipe(recipe)
-	if !ok {
-		return 0
-	}
-	for _, x := range b.Recipes[ri].Results {
-		if x.Name == item {
-			return int64(x.Amount)
-		}
-	}
-	return 0
-}
-
 // sizeFullRails sizes the rail line for a cell of milliPacks/1000 packs a second.
 func sizeFullRails(b *Bundle, milliPacks int64) (fullRailSizing, error) {
 	rs := fullRailSizing{lines: fullFeedCounts{}}
@@ -347,14 +333,7 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 		west(cols[len(cols)-1]+2, c+2, p.stone)
 		under(c+1, c-1, p.stone)
 		west(c-2, c-3, p.stone)
-		drillMods := l.modules("electric-mining-drill", true)
-		near := g.stoneDrills[k] - len(cols)
-		for i, x := range cols {
-			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(p.stone - 3), Dir: South, Modules: drillMods})
-			if i < near {
-				l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: y(p.stone + 1), Dir: North, Modules: drillMods})
-			}
-		}
+		l.drillsBeside(cols, g.stoneDrills[k], y(p.stone))
 		for _, x := range g.stoneGap[k] {
 			l.put("substation", x, y(p.stone+1), North)
 		}

@@ -264,18 +264,7 @@ func TestAutosavesAndRollback(t *testing.T) {
 // dies for good (kill -9) is restored from its newest autosave on another node,
 // with an event saying the tick it resumed at and how many ticks were lost.
 func TestRestoreFromAutosaveAfterKill(t *testing.T) {
-	dir, bin := processTest(t, "starts a controller and two nodes")
-	c := proctest.StartCluster(t, bin, dir, "--restore-after", "3s")
-	logsOnFailure(t, c)
-	c.StartNode("n1")
-	c.WaitNodes("n1")
-	// Only n1 exists when it is placed, so it runs there.
-	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "1", "--autosave-every", "1s")
-	proctest.Eventually(t, time.Minute, "an autosave of nauvis", func() bool {
-		var l []struct{ Tick uint64 }
-		c.JSON(&l, "surface", "saves", "nauvis", "--json")
-		return len(l) >= 2
-	})
+	c := autosavingOnN1(t, "starts a controller and two nodes", "--restore-after", "3s")
 	c.StartNode("n2")
 	c.WaitNodes("n2")
 	s := getLife(c, "nauvis")
@@ -339,17 +328,7 @@ func TestRestoreFromAutosaveAfterKill(t *testing.T) {
 // was there is restored from its newest autosave, with events saying so, instead
 // of starting again from its map at tick 0 under the same epoch.
 func TestNodeBackOnANewDataDir(t *testing.T) {
-	dir, bin := processTest(t, "starts a controller and a node")
-	c := proctest.StartCluster(t, bin, dir)
-	logsOnFailure(t, c)
-	c.StartNode("n1")
-	c.WaitNodes("n1")
-	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "1", "--autosave-every", "1s")
-	proctest.Eventually(t, time.Minute, "two autosaves of nauvis", func() bool {
-		var l []struct{ Tick uint64 }
-		c.JSON(&l, "surface", "saves", "nauvis", "--json")
-		return len(l) >= 2
-	})
+	c := autosavingOnN1(t, "starts a controller and a node")
 	before := getLife(c, "nauvis")
 	c.Nodes["n1"].Kill()
 	if err := os.RemoveAll(filepath.Join(c.Dir, "n1")); err != nil {
@@ -376,4 +355,23 @@ func TestNodeBackOnANewDataDir(t *testing.T) {
 	if _, tick, _, ok := after.primaryStart(0); !ok || tick == 0 {
 		t.Errorf("nauvis started again at tick %d on the new data dir, want its newest autosave's tick", tick)
 	}
+}
+
+// autosavingOnN1 starts a controller (with extra flags) and node n1, and an
+// outpost surface nauvis without standby on n1 that autosaves every second, and
+// waits for two autosaves of it.
+func autosavingOnN1(t *testing.T, why string, extra ...string) *proctest.Cluster {
+	dir, bin := processTest(t, why)
+	c := proctest.StartCluster(t, bin, dir, extra...)
+	logsOnFailure(t, c)
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	// Only n1 exists when it is placed, so it runs there.
+	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "1", "--autosave-every", "1s")
+	proctest.Eventually(t, time.Minute, "two autosaves of nauvis", func() bool {
+		var l []struct{ Tick uint64 }
+		c.JSON(&l, "surface", "saves", "nauvis", "--json")
+		return len(l) >= 2
+	})
+	return c
 }

@@ -297,7 +297,7 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		}
 		if d := dist(p.Pos, sim.Vec{X: target.X, Y: target.Y}) / sim.TileUnits; walks && d > maxWalkTiles+approach/sim.TileUnits {
 			o := Outcome{Step: st.Text, Tick: t, Error: fmt.Sprintf("the tile is %.0f tiles from the character (at %d,%d); a step walks at most %d tiles: walk there in several steps",
-				d, floorTile(p.Pos.X), floorTile(p.Pos.Y), maxWalkTiles)}
+				d, tileOf(p.Pos.X), tileOf(p.Pos.Y), maxWalkTiles)}
 			out = append(out, o)
 			if progress != nil {
 				progress(o)
@@ -334,15 +334,6 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 // dist is the distance between two positions, in tile units.
 func dist(a, b sim.Vec) float64 {
 	return math.Hypot(float64(a.X)-float64(b.X), float64(a.Y)-float64(b.Y))
-}
-
-// floorTile is the tile a position coordinate lies on.
-func floorTile(v int32) int32 {
-	t := v / sim.TileUnits
-	if v < 0 && v%sim.TileUnits != 0 {
-		t--
-	}
-	return t
 }
 
 // toward returns where to walk next to get within reach of a tile's centre, and

@@ -130,37 +130,12 @@ func TestPetrochemTickDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// megabase-full, warmed once per benchmark binary to steady state (labs researching at
-// 2,700 SPM or more, rockets launching).
-var (
-	warmFullOnce sync.Once
-	warmFullSave []byte
-	warmFullErr  error
-)
-
-const megaFullBenchWarmup = 12 * 3600
-
+// The megabase-full benchmarks run on the map the tests share (megaFullSeed1), warmed
+// once per binary to steady state (labs researching at 2,700 SPM or more, rockets
+// launching).
 func warmMegabaseFull(b *testing.B) *Surface {
 	b.Helper()
-	warmFullOnce.Do(func() {
-		s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
-		if err != nil {
-			warmFullErr = err
-			return
-		}
-		s.Run(megaFullBenchWarmup)
-		var buf bytes.Buffer
-		warmFullErr = s.Save(&buf)
-		warmFullSave = buf.Bytes()
-	})
-	if warmFullErr != nil {
-		b.Fatal(warmFullErr)
-	}
-	s, err := Load(DefaultBundle(), bytes.NewReader(warmFullSave))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
+	return loadMegaFull(b, megaFullSeed1(b).minute12)
 }
 
 // BenchmarkMegabaseFullTick measures one steady-state tick of megabase-full.
@@ -194,28 +169,25 @@ func BenchmarkMegabaseFullSave(b *testing.B) {
 }
 
 func BenchmarkMegabaseFullLoad(b *testing.B) {
-	warmMegabaseFull(b)
+	save := megaFullSeed1(b).minute12
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := Load(DefaultBundle(), bytes.NewReader(warmFullSave)); err != nil {
+		if _, err := Load(DefaultBundle(), bytes.NewReader(save)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.SetBytes(int64(len(warmFullSave)))
+	b.SetBytes(int64(len(save)))
 }
 
 // TestMegabaseFullTickDoesNotAllocate checks the benchmark's 0 allocs/op on the
-// warmed map.
+// warmed map: its own copy of the shared seed-1 map, loaded at minute 12. It does not
+// run in parallel: AllocsPerRun counts every allocation in the process.
 func TestMegabaseFullTickDoesNotAllocate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("warms megabase-full for twelve game minutes")
 	}
-	s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Run(megaFullBenchWarmup)
+	s := loadMegaFull(t, megaFullSeed1(t).minute12)
 	if a := testing.AllocsPerRun(600, func() { s.Step(nil) }); a != 0 {
 		t.Errorf("%.2f allocations per steady tick, want 0", a)
 	}

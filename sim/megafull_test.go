@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -19,12 +20,16 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 // fullCellMilli is one cell's share of megabase-full, in thousandths of a pack a second.
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
-// checkAllSevenPacks runs s for minutes game minutes after warm-up minutes and checks
-// that every pack is made by its machines and consumed by the labs at the same rate
-// (the plan's ratio: one of each pack per research unit), at least minSPM.
+// checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
+// loaded save), then for minutes game minutes, and checks that every pack is made by its
+// machines and consumed by the labs at the same rate (the plan's ratio: one of each pack
+// per research unit), at least minSPM.
 func checkAllSevenPacks(t *testing.T, s *Surface, silos, warm, minutes int, minSPM float64) {
 	t.Helper()
-	s.Run(warm * 3600)
+	if s.Tick() > uint64(warm*3600) {
+		t.Fatalf("the surface is at tick %d, past minute %d", s.Tick(), warm)
+	}
+	s.Run(warm*3600 - int(s.Tick()))
 	before := s.Production()
 	for m := 1; m <= minutes; m++ {
 		s.Run(3600)
@@ -109,27 +114,88 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	checkAllSevenPacks(t, s, 1, 10, 2, float64(fullCellMilli)*60/1000)
 }
 
-// The whole map researches at 2,700 SPM or more with all seven packs.
+// The whole map researches at 2,700 SPM or more with all seven packs. It measures
+// minutes 11 and 12 on its own copy of the shared seed-1 map, loaded at minute 10.
 func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full map for twelve game minutes")
 	}
+	t.Parallel()
+	w := megaFullSeed1(t)
 	b := DefaultBundle()
-	s, err := NewMap(b, "megabase-full", 1, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Only the rows not fed from ore and the silos take from infinity chests
-	// (TestMegabaseFullFeedLinesMatchThePlan checks one cell's lines).
+	// (TestMegabaseFullFeedLinesMatchThePlan checks one cell's lines); counted on the
+	// freshly generated map.
 	sz, err := sizeFullCell(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chests, items := fullInfinityChests(s)
-	if want := fullCells * fullCellInfinityChests(sz); chests != want || !slices.Equal(items, fullInfinityItems) {
-		t.Errorf("%d infinity chests holding %v; want %d holding %v", chests, items, want, fullInfinityItems)
+	if want := fullCells * fullCellInfinityChests(sz); w.chests != want || !slices.Equal(w.chestItems, fullInfinityItems) {
+		t.Errorf("%d infinity chests holding %v; want %d holding %v", w.chests, w.chestItems, want, fullInfinityItems)
 	}
+	s := loadMegaFull(t, w.minute10)
 	checkAllSevenPacks(t, s, fullCells, 10, 2, 2700)
+}
+
+// megaFullWarm is megabase-full with seed 1 as the tests and benchmarks that need it
+// warmed share it: generating the map and running it for twelve game minutes is the
+// slow part, so it is done once per test binary and kept as saves. Each test loads its
+// own copy (loadMegaFull), so the tests stay independent and may run in parallel; a
+// loaded surface continues exactly as the one saved (TestMegabaseFullSaveLoadContinues).
+type megaFullWarm struct {
+	chests     int      // infinity chests on the freshly generated map
+	chestItems []string // the items they supply
+	minute10   []byte   // saved at minute 10, before the 2,700 SPM test measures
+	minute12   []byte   // saved at minute 12: steady state, rockets launching
+	err        error
+}
+
+// megaFullWarmMinutes is how far megaFullSeed1 runs the map for its steady-state save.
+const megaFullWarmMinutes = 12
+
+var (
+	megaFullOnce sync.Once
+	megaFull     megaFullWarm
+)
+
+// megaFullSeed1 generates and warms megabase-full (seed 1) the first time it is called
+// in a test binary, and returns the shared result.
+func megaFullSeed1(tb testing.TB) *megaFullWarm {
+	tb.Helper()
+	megaFullOnce.Do(func() {
+		w := &megaFull
+		s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+		if err != nil {
+			w.err = err
+			return
+		}
+		w.chests, w.chestItems = fullInfinityChests(s)
+		save := func() []byte {
+			var buf bytes.Buffer
+			if err := s.Save(&buf); err != nil && w.err == nil {
+				w.err = err
+			}
+			return buf.Bytes()
+		}
+		s.Run(10 * 3600)
+		w.minute10 = save()
+		s.Run((megaFullWarmMinutes - 10) * 3600)
+		w.minute12 = save()
+	})
+	if megaFull.err != nil {
+		tb.Fatal(megaFull.err)
+	}
+	return &megaFull
+}
+
+// loadMegaFull loads a copy of the shared megabase-full from one of its saves.
+func loadMegaFull(tb testing.TB, save []byte) *Surface {
+	tb.Helper()
+	s, err := Load(DefaultBundle(), bytes.NewReader(save))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 // megaFullWarmTicks is how far the determinism checks run megabase-full before

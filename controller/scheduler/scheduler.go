@@ -111,6 +111,13 @@ type nodeLoad struct {
 	slots   int
 	costUS  uint64
 	bundles map[string]bool
+	// primaries and standbys count the node's copies by role: among nodes
+	// equally loaded, a new primary goes to the one with the fewest primaries
+	// (and a standby to the one with the fewest standbys). Without it, equal
+	// costs and a fixed scan order put every primary of a burst of creations on
+	// every other node and every standby on the rest, so losing one node lost
+	// twice its share of primaries (60 of 3,000 on one of 100 nodes).
+	primaries, standbys int
 }
 
 func (l *nodeLoad) budget() uint64 {
@@ -198,6 +205,11 @@ func buildLoads(s State) (map[string]*nodeLoad, []string) {
 			if l := loads[id]; l != nil {
 				l.slots++
 				l.costUS += cost(sf)
+				if id == sf.Primary {
+					l.primaries++
+				} else {
+					l.standbys++
+				}
 			}
 		}
 	}
@@ -248,7 +260,7 @@ func usable(loads map[string]*nodeLoad, s *Surface, id string) bool {
 
 // pick returns the least loaded node that can take a new copy of s, or the reasons
 // why none can.
-func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string, only string) (string, []string) {
+func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string, only string, primary bool) (string, []string) {
 	var best *nodeLoad
 	var why []string
 	for _, id := range order {
@@ -268,7 +280,7 @@ func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string
 			why = append(why, r)
 			continue
 		}
-		if best == nil || less(l, best, cost(s)) {
+		if best == nil || less(l, best, cost(s), primary) {
 			best = l
 		}
 	}
@@ -285,12 +297,20 @@ func pick(s *Surface, loads map[string]*nodeLoad, order []string, taken []string
 }
 
 // less orders candidates by the load fraction they would have after taking c,
-// then by slots used, then by ID (the caller iterates IDs in order).
-func less(a, b *nodeLoad, c uint64) bool {
+// then by the copies they hold of the role asked for (primary or standby), then
+// by slots used, then by ID (the caller iterates IDs in order).
+func less(a, b *nodeLoad, c uint64, primary bool) bool {
 	fa := (a.costUS + c) * b.budget()
 	fb := (b.costUS + c) * a.budget()
 	if fa != fb {
 		return fa < fb
+	}
+	ra, rb := a.standbys, b.standbys
+	if primary {
+		ra, rb = a.primaries, b.primaries
+	}
+	if ra != rb {
+		return ra < rb
 	}
 	return a.slots < b.slots
 }
@@ -309,7 +329,7 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 	switch cur := s.Primary; {
 	case cur == "":
 		// Nothing holds the surface's state: place it fresh.
-		id, why := pick(s, loads, order, nil, s.Pin)
+		id, why := pick(s, loads, order, nil, s.Pin, true)
 		if id == "" {
 			if s.Pin != "" {
 				problems = append(problems, fmt.Sprintf("pinned node %s cannot run it: %s", s.Pin, strings.Join(why, "; ")))
@@ -318,7 +338,7 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 			}
 		} else {
 			primary = id
-			add(loads, id, s)
+			add(loads, id, s, true)
 		}
 	case !up(cur):
 		// Failover: only a standby holding every confirmed tick may take over.
@@ -386,7 +406,7 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 			standbys = append(standbys, target)
 			extra = 1
 			if !slices.Contains(s.Standbys, target) {
-				add(loads, target, s)
+				add(loads, target, s, false)
 			}
 		}
 		for _, synced := range []bool{true, false} {
@@ -400,13 +420,13 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 		want += extra
 		for len(standbys) < want-1 {
 			taken := append([]string{primary}, standbys...)
-			id, why := pick(s, loads, order, taken, "")
+			id, why := pick(s, loads, order, taken, "", false)
 			if id == "" {
 				problems = append(problems, fmt.Sprintf("placed %d of %d standbys: %s", len(standbys), want-1, strings.Join(why, "; ")))
 				break
 			}
 			standbys = append(standbys, id)
-			add(loads, id, s)
+			add(loads, id, s, false)
 		}
 	}
 	// Free the load of copies that were dropped.
@@ -498,7 +518,7 @@ func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string,
 		if l := loads[s.Pin]; l != nil && exclusion(l, s, nil) == "" {
 			return s.Pin, nil
 		}
-		return pick(s, loads, order, []string{s.Primary}, s.Pin)
+		return pick(s, loads, order, []string{s.Primary}, s.Pin, true)
 	}
 	// A standby already holding a copy catches up fastest: synced first, then the
 	// most up-to-date.
@@ -517,7 +537,7 @@ func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string,
 	if best != "" {
 		return best, nil
 	}
-	return pick(s, loads, order, append([]string{s.Primary}, s.Standbys...), "")
+	return pick(s, loads, order, append([]string{s.Primary}, s.Standbys...), "", true)
 }
 
 // MoveTarget is where the controller moves a surface when the operator names no
@@ -535,10 +555,15 @@ func MoveTarget(st State, surface string) (string, string) {
 	return "", "surface " + surface + " not found"
 }
 
-func add(loads map[string]*nodeLoad, id string, s *Surface) {
+func add(loads map[string]*nodeLoad, id string, s *Surface, primary bool) {
 	l := loads[id]
 	l.slots++
 	l.costUS += cost(s)
+	if primary {
+		l.primaries++
+	} else {
+		l.standbys++
+	}
 }
 
 func short(h string) string {

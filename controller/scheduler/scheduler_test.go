@@ -252,6 +252,32 @@ func TestUnmeasuredSurfacesCostWhatTheirKindCosts(t *testing.T) {
 	}
 }
 
+// A burst of creations with two copies each spreads the primaries as evenly as
+// the standbys: with equal costs, a fixed scan order put every primary on every
+// other node, and losing one node lost twice its share of primaries.
+func TestBurstSpreadsPrimaries(t *testing.T) {
+	t.Parallel()
+	s := State{}
+	for i := range 10 {
+		s.Nodes = append(s.Nodes, up(fmt.Sprintf("n%02d", i)))
+	}
+	for i := range 60 {
+		s.Surfaces = append(s.Surfaces, Surface{Name: fmt.Sprintf("s%02d", i), Kind: "outpost", Replicas: 2})
+	}
+	primaries, standbys := map[string]int{}, map[string]int{}
+	for _, c := range Schedule(s).Changes {
+		primaries[c.Primary]++
+		for _, sb := range c.Standbys {
+			standbys[sb]++
+		}
+	}
+	for _, n := range s.Nodes {
+		if primaries[n.ID] != 6 || standbys[n.ID] != 6 {
+			t.Errorf("node %s got %d primaries and %d standbys of 60 surfaces on 10 nodes, want 6 and 6", n.ID, primaries[n.ID], standbys[n.ID])
+		}
+	}
+}
+
 func TestCheckRejectsStalePlans(t *testing.T) {
 	t.Parallel()
 	s := State{Nodes: []Node{up("n1"), {ID: "n2"}, {ID: "n3", Up: true, Cordoned: true}}, Surfaces: []Surface{{Name: "a", Replicas: 2, Epoch: 10, Pin: "n1"}}}

@@ -211,9 +211,14 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 	if c.Restore {
 		// The controller knows the copy's confirmed tick only from heartbeats:
 		// it may have run further before it went silent, so the count is a floor.
-		lost := "the ticks it ran after the autosave, if any, are lost (its last report, tick " + fmt.Sprint(c.LastTick) + ", was not later than the autosave)"
-		if c.LastTick > sv.Tick {
+		var lost string
+		switch {
+		case c.LastTick > sv.Tick:
 			lost = fmt.Sprintf("%d ticks or more are lost (its only copy last reported confirmed tick %d, and may have run further before it went silent)", c.LastTick-sv.Tick, c.LastTick)
+		case c.LastTick == 0:
+			lost = "the ticks it ran after the autosave, if any, are lost (no report of its confirmed tick reached the leader since it took over)"
+		default:
+			lost = fmt.Sprintf("the ticks it ran after the autosave, if any, are lost (its last report, tick %d, was not later than the autosave)", c.LastTick)
 		}
 		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %s; %s",
 			c.Name, sv.Name, sv.Tick, lost, c.Reason))

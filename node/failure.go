@@ -42,10 +42,10 @@ const (
 )
 
 // failureText is a shard error as the heartbeat reports it: its kind first.
-// NoCopyPrefix starts the failure a node reports for a primary whose state is
+// noCopyPrefix starts the failure a node reports for a primary whose state is
 // not on the node (its data dir was replaced): the controller restores such a
 // surface from its newest autosave at once, as one whose store is corrupt.
-const NoCopyPrefix = "no copy here: "
+const noCopyPrefix = "no copy here: "
 
 func failureText(err error) string {
 	switch {
@@ -54,7 +54,7 @@ func failureText(err error) string {
 	case errors.Is(err, shard.ErrStoreCorrupt):
 		return "store corrupt: " + err.Error()
 	case errors.Is(err, shard.ErrNoState):
-		return NoCopyPrefix + err.Error()
+		return noCopyPrefix + err.Error()
 	}
 	return "failed: " + err.Error()
 }

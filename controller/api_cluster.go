@@ -513,6 +513,23 @@ func (a *clusterAPI) DeleteSurface(ctx context.Context, req *pb.DeleteSurfaceReq
 }
 
 func (a *clusterAPI) PinSurface(ctx context.Context, req *pb.PinSurfaceRequest) (*pb.PinSurfaceResponse, error) {
+	// A pin to a node that cannot run the surface (cordoned, without its
+	// bundle) would leave it nowhere to go: refused now, with the fix. A node
+	// that is down may come back, and the surface waits for it.
+	var why error
+	a.c.fsm.read(func(s *state) {
+		sf, n := s.surfaces[req.Name], s.nodes[req.Node]
+		switch {
+		case sf == nil || n == nil || req.Node == "":
+		case n.Cordoned:
+			why = status.Errorf(codes.FailedPrecondition, "node %s is cordoned: surface %s pinned there could not run; uncordon it first (starlane node uncordon %s)", req.Node, req.Name, req.Node)
+		case !s.nodeCanGet(n, sf.BundleHash):
+			why = status.Error(codes.FailedPrecondition, bundleMismatch(sf.Name, sf.BundleHash, req.Node, n.Bundles, s.bundleNames()))
+		}
+	})
+	if why != nil {
+		return nil, why
+	}
 	res, err := a.c.propose(ctx, &pb.Command{RequestId: req.RequestId, Op: &pb.Command_PinSurface{PinSurface: &pb.PinSurfaceCmd{Name: req.Name, Node: req.Node}}})
 	if err != nil {
 		return nil, err

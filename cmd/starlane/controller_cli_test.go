@@ -129,6 +129,18 @@ func TestSurfaceCLIContract(t *testing.T) {
 		t.Fatalf("replication %s (%v)", got["replication"], err)
 	}
 
+	// Pinned, a surface is not moved elsewhere: the scheduler would move it
+	// straight back.
+	if _, _, err := runStarlane(t, "", "surface", "pin", "nauvis", primary); err != nil {
+		t.Fatalf("surface pin nauvis %s: %v", primary, err)
+	}
+	if _, _, err := runStarlane(t, "", "surface", "move", "nauvis", "--to", standbys[0]); err == nil || !strings.Contains(err.Error(), "surface nauvis is pinned to "+primary) {
+		t.Errorf("moving a pinned surface elsewhere: %v", err)
+	}
+	if _, _, err := runStarlane(t, "", "surface", "pin", "nauvis", "--unpin"); err != nil {
+		t.Fatal(err)
+	}
+
 	// Cordoning the primary's node starts a live move to the other node: it becomes
 	// the primary once it has caught up (these fake nodes never do).
 	if _, _, err := runStarlane(t, "", "node", "cordon", primary, "--controller", addr); err != nil {
@@ -171,15 +183,12 @@ func TestSurfaceCLIContract(t *testing.T) {
 		t.Fatalf("surface list: %v\n%s", err, out)
 	}
 
-	if _, _, err := runStarlane(t, "", "surface", "pin", "nauvis", primary); err != nil {
-		t.Fatalf("surface pin nauvis %s: %v", primary, err)
-	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		// Pinned: the scheduler would move it straight back.
-		{[]string{"surface", "move", "nauvis", "--to", standbys[0]}, "surface nauvis is pinned to " + primary},
+		// A pin where it could not run is refused.
+		{[]string{"surface", "pin", "nauvis", primary}, "node " + primary + " is cordoned: surface nauvis pinned there could not run"},
 		{[]string{"surface", "get", "vulcanus"}, "surface vulcanus not found"},
 		{[]string{"surface", "create", "nauvis"}, "surface nauvis already exists"},
 		{[]string{"surface", "replicas", "nauvis", "0"}, "at least 1"},
@@ -199,6 +208,11 @@ func TestSurfaceCLIContract(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
+	}
+
+	// More copies than nodes: accepted, and said.
+	if _, errOut, err := runStarlane(t, "", "surface", "replicas", "nauvis", "5"); err != nil || !strings.Contains(errOut, "note: 5 copies asked, but 1 node is up and uncordoned: 4 copies wait for more nodes") {
+		t.Errorf("surface replicas nauvis 5 on one usable node: %v, %q", err, errOut)
 	}
 
 	// Restoring a backup undoes everything after it: said first, done only

@@ -431,6 +431,20 @@ func newSurfaceCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// More copies than nodes that can hold one: accepted (nodes may
+				// join), and said, since the missing ones wait for them.
+				if nl, err := c.ListNodes(ctx, &pb.ListNodesRequest{}); err == nil {
+					usable := 0
+					for _, nd := range nl.Nodes {
+						if nd.Status == pb.NodeStatus_NODE_STATUS_UP && !nd.Cordoned {
+							usable++
+						}
+					}
+					if int(n) > usable {
+						fmt.Fprintf(cmd.ErrOrStderr(), "starlane: note: %d copies asked, but %d node%s up and uncordoned: %d cop%s wait%s for more nodes (each copy is on its own node)\n",
+							n, usable, map[bool]string{true: " is", false: "s are"}[usable == 1], int(n)-usable, map[bool]string{true: "y", false: "ies"}[int(n)-usable == 1], map[bool]string{true: "s", false: ""}[int(n)-usable == 1])
+					}
+				}
 				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %s", args[0], plural(int(n), "replica"))
 			})
 		},

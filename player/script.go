@@ -237,6 +237,9 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		}
 	}
 	err := c.Run(ctx, func(t uint64) {
+		if refused != nil {
+			return // the run ended; a tick or two may arrive before Run sees it
+		}
 		s := c.Sim
 		me := c.Player()
 		fresh := t > lastSeen

@@ -451,10 +451,15 @@ func (c *Controller) tokens() authz.Tokens {
 // one recorded (a token holder cannot fill the Raft log by calling what it may
 // not).
 type deniedAudit struct {
-	mu         sync.Mutex
-	window     map[string]time.Time // token ID -> start of its current window
-	count      map[string]int
-	suppressed map[string]uint64
+	mu     sync.Mutex
+	tokens map[string]*deniedWindowOf // by token ID
+}
+
+// deniedWindowOf is one token's current window of refusals.
+type deniedWindowOf struct {
+	start      time.Time
+	recorded   int
+	suppressed uint64 // refusals not recorded since the last one that was
 }
 
 const (
@@ -474,23 +479,27 @@ func (c *Controller) auditDenied(who authz.Caller, err error) {
 	now := c.now()
 	d := &c.denied
 	d.mu.Lock()
-	if d.window == nil {
-		d.window, d.count, d.suppressed = map[string]time.Time{}, map[string]int{}, map[string]uint64{}
+	if d.tokens == nil {
+		d.tokens = map[string]*deniedWindowOf{}
 	}
-	id := who.TokenID
-	if now.Sub(d.window[id]) >= deniedWindow {
-		d.window[id], d.count[id] = now, 0
+	w := d.tokens[who.TokenID]
+	if w == nil {
+		w = &deniedWindowOf{}
+		d.tokens[who.TokenID] = w
 	}
-	if d.count[id] >= deniedPerWindow {
-		d.suppressed[id]++
+	if now.Sub(w.start) >= deniedWindow {
+		w.start, w.recorded = now, 0
+	}
+	if w.recorded >= deniedPerWindow {
+		w.suppressed++
 		d.mu.Unlock()
 		return
 	}
-	d.count[id]++
-	suppressed := d.suppressed[id]
-	delete(d.suppressed, id)
+	w.recorded++
+	suppressed := w.suppressed
+	w.suppressed = 0
 	d.mu.Unlock()
-	cmd := &pb.Command{RequestId: "denied-" + randomHex(12), UnixMs: now.UnixMilli(),
+	cmd := &pb.Command{ // propose adds the request ID and the time
 		Actor: &pb.Actor{Name: who.Name, TokenId: who.TokenID, Role: who.Role.String(), Method: who.Method, What: "refused"},
 		Op:    &pb.Command_AuditDenied{AuditDenied: &pb.AuditDeniedCmd{Message: status.Convert(err).Message(), Suppressed: suppressed}}}
 	c.goRun(func() {

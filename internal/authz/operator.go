@@ -177,7 +177,8 @@ var nodeReads = map[string]bool{
 }
 
 // Check returns the caller for token calling method, or an UNAUTHENTICATED or
-// PERMISSION_DENIED status. It is the whole decision, so other front ends (the
+// PERMISSION_DENIED status (with the caller too when a known token's role is too
+// low, so that the refusal can be recorded). It is the whole decision, so other front ends (the
 // web dashboard) can ask the same question for a token they were given.
 func (t Tokens) Check(token, method string) (Caller, error) {
 	need, known := OperatorMethods[method]

@@ -145,15 +145,12 @@ type window struct {
 
 // closeWindow publishes a window's UPS and mean tick cost and the entity count,
 // and opens the next window at end.
-func (s *Shard) closeWindow(win *window, el time.Duration, end time.Time, sim Simulation) {
+// It runs on the tick goroutine, which owns s.sim.
+func (s *Shard) closeWindow(win *window, el time.Duration, end time.Time) {
 	ups := float64(win.ticks) / el.Seconds()
 	mean := win.cost / time.Duration(win.ticks)
 	s.met.ups.Set(ups)
-	if ec, ok := sim.(EntityCounter); ok {
-		n := ec.EntityCount()
-		s.met.entities.Set(float64(n))
-		s.setStats(func(st *Stats) { st.Entities = n })
-	}
+	s.countEntities()
 	s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
 	*win = window{start: end, span: time.Second}
 }
@@ -256,11 +253,10 @@ func (s *Shard) tickOnce(r *run, start time.Time, win *window, late time.Duratio
 		win.ticks++
 		win.cost += cost
 		if el := end.Sub(win.start); el >= win.span && lastDue || el >= 2*time.Second {
-			s.closeWindow(win, el, end, sim)
+			s.closeWindow(win, el, end)
 		}
 	}
 	s.setStats(func(st *Stats) { st.Tick, st.Hash = t, h })
-
 	s.met.tick.Set(float64(t))
 	s.met.tickSeconds.Observe(cost.Seconds())
 	s.met.simSeconds.Observe(stepped.Sub(stepStart).Seconds())

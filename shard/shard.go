@@ -637,8 +637,9 @@ func (s *Shard) Stats() Stats {
 	return st
 }
 
-// countEntities publishes the simulation's entity count (stats and gauge) where
-// the state was loaded or taken over; the tick loop refreshes it every UPS window.
+// countEntities publishes the simulation's entity count (stats and gauge): where
+// the state is loaded or taken over, and at the end of every UPS window. Its
+// caller owns s.sim (the tick goroutine, or the shard before it starts).
 func (s *Shard) countEntities() {
 	if ec, ok := s.sim.(EntityCounter); ok {
 		n := ec.EntityCount()

@@ -140,9 +140,9 @@ func cost(s *Surface) uint64 {
 // honours pins and bundles, keeps standbys off their primary's node, and balances
 // by measured tick cost. Surfaces that already are as they should be get no change.
 func Schedule(s State) Plan {
-	surfaces := slices.Clone(s.Surfaces)
-	estimateCosts(surfaces)
-	loads, order := buildLoads(State{Nodes: s.Nodes, Surfaces: surfaces})
+	s = withEstimates(s)
+	loads, order := buildLoads(s)
+	surfaces := s.Surfaces
 	slices.SortFunc(surfaces, func(a, b Surface) int { return strings.Compare(a.Name, b.Name) })
 	moving := map[string]int{} // moves in progress by source node
 	for i := range surfaces {
@@ -158,6 +158,15 @@ func Schedule(s State) Plan {
 		}
 	}
 	return plan
+}
+
+// withEstimates returns s with its own copy of the surfaces, each that has not
+// reported a tick cost given the mean cost of the surfaces of its kind that have
+// (s is only read).
+func withEstimates(s State) State {
+	s.Surfaces = slices.Clone(s.Surfaces)
+	estimateCosts(s.Surfaces)
+	return s
 }
 
 // estimateCosts gives each surface that has not reported a tick cost the mean
@@ -202,14 +211,8 @@ func buildLoads(s State) (map[string]*nodeLoad, []string) {
 	for i := range s.Surfaces {
 		sf := &s.Surfaces[i]
 		for _, id := range copies(sf) {
-			if l := loads[id]; l != nil {
-				l.slots++
-				l.costUS += cost(sf)
-				if id == sf.Primary {
-					l.primaries++
-				} else {
-					l.standbys++
-				}
+			if loads[id] != nil {
+				add(loads, id, sf, id == sf.Primary)
 			}
 		}
 	}
@@ -543,8 +546,7 @@ func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string,
 // MoveTarget is where the controller moves a surface when the operator names no
 // node: see moveTarget. It returns "" and the reasons if nowhere fits.
 func MoveTarget(st State, surface string) (string, string) {
-	st.Surfaces = slices.Clone(st.Surfaces)
-	estimateCosts(st.Surfaces)
+	st = withEstimates(st)
 	loads, order := buildLoads(st)
 	for i := range st.Surfaces {
 		if s := &st.Surfaces[i]; s.Name == surface {

@@ -66,70 +66,46 @@ func (a *playAPI) GetShard(ctx context.Context, req *pb.GetShardRequest) (*pb.Ge
 		out.CheckpointTick = ts[len(ts)-1]
 	}
 	for _, q := range req.Ports {
-		out.PortErrors = append(out.PortErrors, checkPort(sh, q))
-		out.PortCounts = append(out.PortCounts, portCounts(sh, q))
+		msg, counts := checkPort(sh, q)
+		out.PortErrors, out.PortCounts = append(out.PortErrors, msg), append(out.PortCounts, counts)
 	}
 	return out, nil
 }
 
-// portCounts reads what a bridge port has moved so far (nothing when it does not
-// exist): a new bridge on the port counts from there.
-func portCounts(sh *shard.Shard, q *pb.PortQuery) *pb.PortCounts {
-	out := &pb.PortCounts{}
-	_ = sh.Inspect(func(s shard.Simulation) {
-		ps, ok := s.(interface {
-			BridgePort(name string) (uint32, bool, error)
-			BridgeCounts(port uint32) (moved, acked map[string]int64)
-		})
-		if !ok {
-			return
-		}
-		id, _, err := ps.BridgePort(q.Name)
-		if err != nil {
-			return
-		}
-		moved, acked := ps.BridgeCounts(id)
-		out.Items = bridge.ItemCounts(moved, acked)
-	})
-	return out
-}
-
 // checkPort says what is wrong with a bridge port a new bridge names ("" when
-// it exists with the direction asked).
-func checkPort(sh *shard.Shard, q *pb.PortQuery) string {
+// it exists with the direction asked and, for an export port, takes the items
+// asked), and reads what the port has moved so far: a new bridge on it counts
+// from there.
+func checkPort(sh *shard.Shard, q *pb.PortQuery) (string, *pb.PortCounts) {
 	var msg string
+	counts := &pb.PortCounts{}
 	err := sh.Inspect(func(s shard.Simulation) {
-		ps, ok := s.(interface {
-			BridgePort(name string) (uint32, bool, error)
-		})
+		ps, ok := s.(bridge.Sim)
 		if !ok {
 			msg = "the simulation has no bridge ports"
 			return
 		}
-		_, export, err := ps.BridgePort(q.Name)
+		id, export, err := ps.BridgePort(q.Name)
 		switch {
 		case err != nil:
 			msg = err.Error()
-		case q.Export && len(q.Items) > 0:
-			if ic, ok := s.(interface{ CheckItems([]string) error }); ok {
-				if err := ic.CheckItems(q.Items); err != nil {
-					msg = err.Error()
-					return
-				}
-			}
-			if !export {
-				msg = fmt.Sprintf("port %s is a bridge-import, not a bridge-export: items leave a surface through an export port", q.Name)
-			}
 		case export != q.Export && q.Export:
 			msg = fmt.Sprintf("port %s is a bridge-import, not a bridge-export: items leave a surface through an export port", q.Name)
 		case export != q.Export:
 			msg = fmt.Sprintf("port %s is a bridge-export, not a bridge-import: items arrive through an import port", q.Name)
+		case len(q.Items) > 0:
+			if err := ps.CheckItems(q.Items); err != nil {
+				msg = err.Error()
+			}
+		}
+		if err == nil {
+			counts.Items = bridge.ItemCounts(ps.BridgeCounts(id))
 		}
 	})
 	if err != nil {
-		return ""
+		return "", counts
 	}
-	return msg
+	return msg, counts
 }
 
 // Play runs one player session; see shard.proto. A session ends when the player

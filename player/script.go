@@ -159,14 +159,14 @@ func parseTile(s string) (int32, int32, error) {
 		}
 		return 0, 0, fmt.Errorf("tile %q is not X,Y (whole numbers, e.g. 0,2)", s)
 	}
-	if x < -sim.MapRadius || x >= sim.MapRadius || y < -sim.MapRadius || y >= sim.MapRadius {
+	if !sim.TileOnMap(x, y) {
 		return 0, 0, outsideMap(s)
 	}
 	return int32(x), int32(y), nil
 }
 
 func outsideMap(tile string) error {
-	return fmt.Errorf("tile %s is outside the map (tiles %d to %d on each axis)", tile, -sim.MapRadius, sim.MapRadius-1)
+	return fmt.Errorf("tile %s is outside the map (%s)", tile, sim.MapExtent)
 }
 
 // Outcome is what became of one step: the stable shape of `starlane act --json`.

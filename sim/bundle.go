@@ -38,6 +38,9 @@ const (
 	EnergyPerJoule = TicksPerSecond
 )
 
+// MapExtent says where the map is, for messages about what lies outside it.
+var MapExtent = fmt.Sprintf("tiles %d to %d on each axis", -MapRadius, MapRadius-1)
+
 // Kind is what an entity does in the simulation.
 type Kind uint8
 

@@ -87,6 +87,9 @@ func (s *Surface) areaFree(x, y, w, h int32) EntityID {
 	return 0
 }
 
+// TileOnMap reports whether tile x, y lies on the map.
+func TileOnMap(x, y int64) bool { return onMap(x, y, 1, 1) }
+
 // onMap reports whether a w×h footprint with its top-left tile at x, y lies on the map.
 func onMap(x, y int64, w, h int32) bool {
 	return x >= -MapRadius && y >= -MapRadius && x+int64(w) <= MapRadius && y+int64(h) <= MapRadius

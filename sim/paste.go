@@ -114,8 +114,8 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		ly := be.Position.Y + shift.Y - h*TileUnits/2
 		x, y := int64(floorDiv(lx, TileUnits))+int64(dx), int64(floorDiv(ly, TileUnits))+int64(dy)
 		if !onMap(x, y, w, h) {
-			return nil, nil, nil, shift, fmt.Errorf("entity %d (%s) would be at %d,%d, outside the map (tiles %d to %d on each axis)",
-				be.Number, be.Name, x, y, -MapRadius, MapRadius-1)
+			return nil, nil, nil, shift, fmt.Errorf("entity %d (%s) would be at %d,%d, outside the map (%s)",
+				be.Number, be.Name, x, y, MapExtent)
 		}
 		sp := BuildSpec{Name: be.Name, X: int32(x), Y: int32(y), Dir: d,
 			Recipe: be.Recipe, InputPriority: be.InputPriority, OutputPriority: be.OutputPriority}

@@ -408,7 +408,7 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 	p := &s.b.Entities[pi]
 	w, h := footprint(p, sp.Dir)
 	if !onMap(int64(sp.X), int64(sp.Y), w, h) {
-		return 0, fmt.Errorf("cannot build %s at %d,%d: outside the map (tiles %d to %d on each axis)", sp.Name, sp.X, sp.Y, -MapRadius, MapRadius-1)
+		return 0, fmt.Errorf("cannot build %s at %d,%d: outside the map (%s)", sp.Name, sp.X, sp.Y, MapExtent)
 	}
 	if blocker := s.areaFree(sp.X, sp.Y, w, h); blocker != 0 {
 		be := &s.ents[blocker]

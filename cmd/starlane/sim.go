@@ -289,9 +289,8 @@ func parseXY(s string) (int32, int32, error) {
 	x, errX := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
 	y, errY := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
 	switch {
-	case errors.Is(errX, strconv.ErrRange) || errors.Is(errY, strconv.ErrRange) ||
-		errX == nil && errY == nil && (x < -sim.MapRadius || x >= sim.MapRadius || y < -sim.MapRadius || y >= sim.MapRadius):
-		return 0, 0, fmt.Errorf("%s is outside the map (tiles %d to %d on each axis)", s, -sim.MapRadius, sim.MapRadius-1)
+	case errors.Is(errX, strconv.ErrRange) || errors.Is(errY, strconv.ErrRange) || errX == nil && errY == nil && !sim.TileOnMap(x, y):
+		return 0, 0, fmt.Errorf("%s is outside the map (%s)", s, sim.MapExtent)
 	case errX != nil || errY != nil:
 		return 0, 0, fmt.Errorf("%q is not X,Y (whole numbers of tiles, e.g. 0,-20)", s)
 	}

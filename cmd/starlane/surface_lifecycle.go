@@ -18,10 +18,11 @@ import (
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
 )
 
 // ticksPerSecond is the game's tick rate; autosave intervals are game time.
-const ticksPerSecond = 60
+const ticksPerSecond = sim.TicksPerSecond
 
 // gameTicks reads a game-time duration ("5m", "90s") as ticks.
 func gameTicks(flag, v string) (uint64, error) {

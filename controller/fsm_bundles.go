@@ -77,16 +77,26 @@ func (s *state) bundleByRef(ref string) *pb.BundleInfo {
 	if b := s.bundles[ref]; b != nil {
 		return b
 	}
-	if b := s.bundleByHash(ref); b != nil || len(ref) < 8 {
+	if b := s.bundleByHash(ref); b != nil {
 		return b
 	}
-	var found *pb.BundleInfo
-	for _, n := range sortedKeys(s.bundles) {
-		if strings.HasPrefix(s.bundles[n].Hash, ref) {
-			if found != nil {
-				return nil
+	return byHashPrefix(s.bundles, ref, (*pb.BundleInfo).GetHash)
+}
+
+// byHashPrefix finds the entry of m whose content hash starts with prefix (at
+// least 8 hex digits, as the lists print 12): nil when none does or entries with
+// different hashes do.
+func byHashPrefix[T any](m map[string]*T, prefix string, hash func(*T) string) *T {
+	if len(prefix) < 8 || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil
+	}
+	var found *T
+	for _, n := range sortedKeys(m) {
+		if h := hash(m[n]); strings.HasPrefix(h, prefix) {
+			if found != nil && hash(found) != h {
+				return nil // ambiguous
 			}
-			found = s.bundles[n]
+			found = m[n]
 		}
 	}
 	return found

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -66,19 +65,10 @@ func (s *state) saveByRef(ref string) *pb.SaveInfo {
 // to resolve a reference before it proposes; commands keep saveByRef, whose
 // meaning is part of the log.
 func (s *state) saveByRefOrPrefix(ref string) *pb.SaveInfo {
-	if sv := s.saveByRef(ref); sv != nil || len(ref) < 8 || strings.Trim(ref, "0123456789abcdef") != "" {
+	if sv := s.saveByRef(ref); sv != nil {
 		return sv
 	}
-	var found *pb.SaveInfo
-	for _, n := range sortedKeys(s.saves) {
-		if sv := s.saves[n]; strings.HasPrefix(sv.Sha256, ref) {
-			if found != nil && found.Sha256 != sv.Sha256 {
-				return nil // ambiguous
-			}
-			found = sv
-		}
-	}
-	return found
+	return byHashPrefix(s.saves, ref, (*pb.SaveInfo).GetSha256)
 }
 
 // surfacesUsing lists the surfaces that start from the save with hash h.

@@ -43,8 +43,8 @@ func readBackup(r io.Reader) (*pb.SnapshotChunk, []byte, error) {
 	return &hdr, rest[k+int(n):], nil
 }
 
-// BackupIndex returns the Raft index a backup file was taken at, reading only
-// its header: what a restore would roll the cluster back to.
+// BackupIndex returns the Raft index a backup file was taken at (it reads and
+// checks the whole file): what a restore would roll the cluster back to.
 func BackupIndex(r io.Reader) (uint64, error) {
 	hdr, _, err := readBackup(r)
 	if err != nil {

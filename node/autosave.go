@@ -14,6 +14,7 @@ import (
 	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
+	"github.com/starlane/starlane/sim"
 )
 
 // Autosaves and the final save of a stop. A primary saves its state at a
@@ -33,19 +34,23 @@ func autosaveEvery(sf *pb.Surface) uint64 {
 
 // autosaveLoop starts an autosave of each primary whose confirmed tick passed
 // a multiple of its interval, and the final save of each primary asked to stop.
+// It looks again when the next autosave is due (at most housekeepEvery later),
+// when the assignments change (a stop asked for), and every autosaveWatchEvery
+// while a save runs or a stop waits for its final save (a failed one is tried
+// again then).
 func (n *Node) autosaveLoop(ctx context.Context) {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	t := time.NewTimer(housekeepEvery)
+	every := housekeepEvery
+	for sleep(ctx.Done(), t, every, n.hk.autosaves) {
+		every = housekeepEvery
 		n.mu.Lock()
 		for _, h := range n.shards {
 			a, sh := h.asg, h.sh
-			if sh == nil || a == nil || h.role != pb.ShardRole_SHARD_ROLE_PRIMARY || h.saving || sh.Stats().Err != nil {
+			if sh == nil || a == nil || h.role != pb.ShardRole_SHARD_ROLE_PRIMARY || sh.Stats().Err != nil {
+				continue
+			}
+			if h.saving {
+				every = autosaveWatchEvery
 				continue
 			}
 			sf := a.Surface
@@ -56,20 +61,28 @@ func (n *Node) autosaveLoop(ctx context.Context) {
 				if h.stoppedEpoch == a.Epoch {
 					continue // saved and recorded; the assignment goes next
 				}
-				h.saving = true
+				h.saving, every = true, autosaveWatchEvery
 				go n.finalSave(ctx, h, a, sh)
 				continue
 			}
-			every := autosaveEvery(sf)
+			interval := autosaveEvery(sf)
 			last := max(h.lastAutosave, sf.GetLastAutosaveTick())
-			if conf := sh.Confirmed(); conf/every > last/every && !sh.Frozen() {
-				h.saving = true
+			conf := sh.Confirmed()
+			if conf/interval > last/interval && !sh.Frozen() {
+				h.saving, every = true, autosaveWatchEvery
 				go n.autosave(ctx, h, a, sh)
+				continue
 			}
+			due := time.Duration((conf/interval+1)*interval-conf) * time.Second / sim.TicksPerSecond
+			every = min(every, max(due, autosaveWatchEvery))
 		}
 		n.mu.Unlock()
 	}
 }
+
+// autosaveWatchEvery is how soon the autosave loop looks again while a save
+// runs or a stop waits, and the least it waits for an autosave due.
+const autosaveWatchEvery = 200 * time.Millisecond
 
 func (n *Node) autosave(ctx context.Context, h *hosted, a *pb.NodeAssignment, sh *shard.Shard) {
 	defer n.doneSaving(h)

@@ -63,16 +63,13 @@ func failureText(err error) string {
 // that a standby takes over, and schedules reopening them. It also keeps the
 // node's disk health: set when a copy fails to write for want of space, cleared
 // once a probe write in the data dir succeeds.
+//
+// A copy that fails wakes it (shard.Config.OnFail); otherwise it looks every
+// housekeepEvery, which is also how often a full disk is probed.
 func (n *Node) failureLoop(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
+	t := time.NewTimer(housekeepEvery)
 	var probed time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	for sleep(ctx.Done(), t, housekeepEvery, n.hk.failures) {
 		now := n.cfg.Now()
 		n.mu.Lock()
 		var failed []*hosted

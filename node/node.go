@@ -167,6 +167,8 @@ type Node struct {
 	// cleared once a probe write in the data dir succeeds (failure.go). The
 	// heartbeat reports it as the node's health.
 	diskFull bool
+	// hk wakes the housekeeping loops (housekeeping.go).
+	hk housekeeping
 }
 
 // hosted is one surface this node holds a copy of, and what it does for it. Its
@@ -270,7 +272,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, gate: newGate(cfg.Now), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{},
+	n := &Node{cfg: cfg, gate: newGate(cfg.Now), hk: newHousekeeping(), shards: map[string]*hosted{}, closing: map[string]*hosted{}, refused: map[string]string{},
 		replConns: map[string]*grpc.ClientConn{}, process: strings.TrimPrefix(ctlclient.NewRequestID(), "req-")}
 	ok := false
 	defer func() {
@@ -531,10 +533,13 @@ const idleCommitDelay = 250 * time.Millisecond
 
 // idleBurst is how many ticks' time a surface that no player or bridge watches
 // and that has no input waiting may let come due before it runs them back to
-// back (shard.Config.IdleBurst): its tick loop wakes ten times a second instead
-// of sixty. Kept short so that a large idle surface's burst (six of its ticks)
-// holds a core no longer than a few of a watched surface's ticks.
-var idleBurst = time.Second / 10
+// back (shard.Config.IdleBurst): a small surface's tick loop wakes four times a
+// second instead of sixty, as often as its idle ticks are committed
+// (idleCommitDelay). A surface whose ticks cost more takes shorter bursts (the
+// shard keeps a burst's ticks within a couple of milliseconds, six ticks at
+// least), so that its burst holds a core no longer than a few of a watched
+// surface's ticks.
+var idleBurst = time.Second / 4
 
 // stopAll stops every shard, in parallel, and waits for them.
 func (n *Node) stopAll() {

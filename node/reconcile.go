@@ -142,6 +142,7 @@ func (n *Node) runHosted(h *hosted, prev *hosted) {
 		}
 		if !closed {
 			n.step(h, a)
+			n.hk.assignmentsChanged()
 		}
 	}
 	h.cancel()
@@ -331,7 +332,7 @@ func (n *Node) shardConfig(a *pb.NodeAssignment, b *sim.Bundle) shard.Config {
 	return shard.Config{
 		Name: sf.Name, Dir: filepath.Join(n.cfg.DataDir, "shards", sf.Name), Epoch: a.Epoch,
 		CheckpointEvery: n.cfg.CheckpointEvery, HashEvery: uint64(n.cfg.HashEvery), Logger: n.log, Metrics: n.shMet, Now: n.cfg.Now,
-		NodeLog: n.nlog, IdleBurst: idleBurst,
+		NodeLog: n.nlog, IdleBurst: idleBurst, OnFail: n.hk.copyFailed,
 		Load: func(r io.Reader) (shard.Simulation, error) {
 			s, err := sim.LoadLimited(b, r, n.maxState())
 			if err != nil {

@@ -323,29 +323,36 @@ func (n *Node) reportUnsync(h *hosted, sh *shard.Shard, node, reason string) {
 	sh.SetStandbys(keep)
 }
 
+// replicaWatchEvery is how often the replica loop looks at the standbys of
+// primaries that have some (and at fenced primaries' players).
+const replicaWatchEvery = 100 * time.Millisecond
+
 // replicaLoop watches every primary's standbys and reports to the controller the
 // ones that caught up (synced) and the ones to drop (disconnected or lagging for
 // StandbyDropAfter): a synced standby that stops acknowledging stalls the
 // primary's confirmation, and dropping it through Raft is what lets the primary
 // confirm without it, fenced.
+//
+// It looks every replicaWatchEvery while a primary here has standbys or is
+// fenced, and otherwise every housekeepEvery or when the assignments change
+// (which is how standbys arrive).
 func (n *Node) replicaLoop(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	t := time.NewTimer(housekeepEvery)
+	every := housekeepEvery
+	for sleep(ctx.Done(), t, every, n.hk.replicas) {
 		n.mu.Lock()
 		var hs, fenced []*hosted
 		now := n.cfg.Now()
+		every = housekeepEvery
 		for _, h := range n.shards {
 			if h.role != pb.ShardRole_SHARD_ROLE_PRIMARY || h.sh == nil {
 				continue
 			}
 			if h.src != nil && !h.reporting {
 				hs = append(hs, h)
+			}
+			if len(h.asg.GetSurface().GetAssignment().GetStandbys()) > 0 || h.sh.Fenced() {
+				every = replicaWatchEvery
 			}
 			// Players of a primary fenced for a while are sent on: the surface may
 			// well run elsewhere by now, and they cannot tell from here.

@@ -64,7 +64,7 @@ func (s *Shard) loop(r *run) {
 				// The flag first, then the reasons not to burst (kick).
 				s.bursting.Store(true)
 				if s.burstable() {
-					wait += s.cfg.IdleBurst - interval
+					wait += burstLen(s.cfg.IdleBurst, interval, win.mean) - interval
 				} else {
 					s.bursting.Store(false) // an ordinary wait: inputs need not wake it
 				}
@@ -138,6 +138,8 @@ type window struct {
 	ticks int
 	cost  time.Duration
 	span  time.Duration
+	// mean is the mean tick cost of the last window closed (0 before the first).
+	mean time.Duration
 	// waitFrom is when the run began waiting for a tick on schedule to open its
 	// first window.
 	waitFrom time.Time
@@ -152,7 +154,34 @@ func (s *Shard) closeWindow(win *window, el time.Duration, end time.Time) {
 	s.met.ups.Set(ups)
 	s.countEntities()
 	s.setStats(func(st *Stats) { st.UPS, st.TickCost = ups, mean })
-	*win = window{start: end, span: time.Second}
+	*win = window{start: end, span: time.Second, mean: mean}
+}
+
+// burstHold bounds how long an idle burst longer than minBurstTicks may hold a
+// core with its ticks back to back, and minBurstTicks is the burst every
+// surface may take whatever its ticks cost (as many as Config.IdleBurst allows).
+const (
+	burstHold     = 2 * time.Millisecond
+	minBurstTicks = 6
+)
+
+// burstLen is how long an idle burst lasts: Config.IdleBurst for a surface
+// whose ticks are cheap, so that a node of small idle surfaces wakes a few times
+// a second; for one whose ticks cost more (tickCost, the last window's mean), as
+// many ticks as fit in burstHold, and never fewer than minBurstTicks, so that a
+// large idle surface does not keep a watched surface on the node waiting for the
+// core. Before the first window closes the cost is unknown and the burst is the
+// shortest.
+func burstLen(longest, interval, tickCost time.Duration) time.Duration {
+	n := longest / interval
+	switch {
+	case n <= minBurstTicks:
+	case tickCost <= 0:
+		n = minBurstTicks
+	case n*tickCost > burstHold:
+		n = max(burstHold/tickCost, minBurstTicks)
+	}
+	return n * interval
 }
 
 // firstWindow is the length of a run's first UPS window.

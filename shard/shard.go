@@ -69,6 +69,11 @@ type Config struct {
 	// the primary's (60).
 	HashEvery uint64
 
+	// OnFail, if set, is called once when the shard fails (Stats().Err is set from
+	// then on), outside the shard's locks: the node reacts at once instead of
+	// polling every copy for failures.
+	OnFail func()
+
 	// NodeLog is the node's write-ahead log the store appends its input log to.
 	// Without one, the shard opens a log of its own in Dir/wal.
 	NodeLog *NodeLog
@@ -662,11 +667,15 @@ func (s *Shard) err() error {
 
 func (s *Shard) fail(err error) {
 	s.writeMu.Lock()
-	if s.failure == nil {
+	first := s.failure == nil
+	if first {
 		s.failure = err
 		s.log.Error("shard failed; it stops sequencing", "err", err)
 	}
 	s.writeMu.Unlock()
+	if first && s.cfg.OnFail != nil {
+		s.cfg.OnFail()
+	}
 }
 
 // changed returns a channel closed at the next move of the executed tick, or of

@@ -450,3 +450,27 @@ func TestIdleShardTicksInBursts(t *testing.T) {
 		t.Fatalf("lateness of watched ticks: %d of %d started less than 2 ticks late, want nearly all", within, all)
 	}
 }
+
+// TestIdleBurstLengthFollowsTheTickCost: a surface whose ticks are cheap sleeps
+// through the whole idle burst; one whose ticks cost more takes as many as fit in
+// a couple of milliseconds, never fewer than six; before its cost is known, six.
+func TestIdleBurstLengthFollowsTheTickCost(t *testing.T) {
+	const interval = time.Second / 60
+	for _, c := range []struct {
+		name    string
+		longest time.Duration
+		cost    time.Duration
+		ticks   time.Duration
+	}{
+		{"outpost-sized ticks take the whole burst", 250 * time.Millisecond, 20 * time.Microsecond, 15},
+		{"cost not measured yet", 250 * time.Millisecond, 0, 6},
+		{"megabase-sized ticks take six", 250 * time.Millisecond, 700 * time.Microsecond, 6},
+		{"mid-sized ticks fill the hold", 250 * time.Millisecond, 200 * time.Microsecond, 10},
+		{"a burst of six or fewer is never shortened", 100 * time.Millisecond, 5 * time.Millisecond, 6},
+		{"a short burst stays short", 50 * time.Millisecond, 0, 3},
+	} {
+		if got := burstLen(c.longest, interval, c.cost); got != c.ticks*interval {
+			t.Errorf("%s: burst of %v (%.1f ticks), want %d ticks", c.name, got, float64(got)/float64(interval), c.ticks)
+		}
+	}
+}

@@ -175,7 +175,27 @@ type Outcome struct {
 	OK     bool   `json:"ok"`
 	Tick   uint64 `json:"tick"`
 	Entity uint32 `json:"entity,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Count is how many items an insert or take moved, which can be fewer than
+	// the step asked for; Asked is how many it asked for.
+	Count int32 `json:"count,omitempty"`
+	Asked int32 `json:"asked,omitempty"`
+	// Moved says what an insert or take moved, in words: "took 12 iron-plate
+	// (asked for 50; the wooden-chest held 12)".
+	Moved string `json:"moved,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// movedText says what an applied insert or take moved, and why it was fewer
+// items than asked for when it was.
+func movedText(a sim.Action, r sim.Result) string {
+	s := fmt.Sprintf("took %d %s", r.Count, a.Name)
+	if a.Kind == sim.ActInsert {
+		s = fmt.Sprintf("put %d %s in", r.Count, a.Name)
+	}
+	if r.Count < a.Count {
+		s += fmt.Sprintf(" (asked for %d; %s)", a.Count, r.Short)
+	}
+	return s
 }
 
 // RefusedError is returned by RunScript when the surface refused a step.
@@ -258,6 +278,9 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 					break // a walk toward the step's tile: go on with the step
 				}
 				o := Outcome{Step: steps[i].Text, OK: res.Err == "", Tick: t, Entity: uint32(res.Entity), Error: res.Err}
+				if a := steps[i].Action; o.OK && (a.Kind == sim.ActInsert || a.Kind == sim.ActTake) {
+					o.Count, o.Asked, o.Moved = res.Count, a.Count, movedText(a, res)
+				}
 				out = append(out, o)
 				if progress != nil {
 					progress(o)

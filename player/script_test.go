@@ -65,3 +65,23 @@ func TestWalkingTowardATile(t *testing.T) {
 		t.Errorf("stopped %.1f tiles away, out of reach", d/sim.TileUnits)
 	}
 }
+
+// TestMovedText: an insert or take that moved fewer items than asked says how many
+// and why; one that moved them all says just how many.
+func TestMovedText(t *testing.T) {
+	for _, c := range []struct {
+		a    sim.Action
+		r    sim.Result
+		want string
+	}{
+		{sim.Action{Kind: sim.ActTake, Name: "iron-plate", Count: 50}, sim.Result{Count: 12, Short: "the wooden-chest held 12"},
+			"took 12 iron-plate (asked for 50; the wooden-chest held 12)"},
+		{sim.Action{Kind: sim.ActTake, Name: "coal", Count: 5}, sim.Result{Count: 5}, "took 5 coal"},
+		{sim.Action{Kind: sim.ActInsert, Name: "coal", Count: 80}, sim.Result{Count: 30, Short: "the stone-furnace had room for 30"},
+			"put 30 coal in (asked for 80; the stone-furnace had room for 30)"},
+	} {
+		if got := movedText(c.a, c.r); got != c.want {
+			t.Errorf("movedText(%+v, %+v) = %q, want %q", c.a, c.r, got, c.want)
+		}
+	}
+}

@@ -461,7 +461,7 @@ func (s *Surface) apply(in Input) {
 	a, err := DecodeAction(in.Data)
 	res := Result{Player: in.Player, Kind: a.Kind}
 	if err == nil {
-		res.Entity, err = s.do(in.Player, &a)
+		res.Entity, err = s.do(in.Player, &a, &res)
 	}
 	if err != nil {
 		res.Err = err.Error()
@@ -539,8 +539,9 @@ func (s *Surface) itemByName(name string) (ItemID, error) {
 	return id, nil
 }
 
-// do applies a decoded action for a player.
-func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
+// do applies a decoded action for a player; an insert or take also records in res
+// how many items it moved.
+func (s *Surface) do(pid uint32, a *Action, res *Result) (EntityID, error) {
 	switch a.Kind {
 	case ActJoin:
 		if pid == 0 {
@@ -585,9 +586,13 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 	case ActSetRecipe:
 		return s.doSetRecipe(p, a.X, a.Y, a.Name)
 	case ActInsert:
-		return s.doInsert(p, a.X, a.Y, a.Name, a.Count)
+		id, m, err := s.doInsert(p, a.X, a.Y, a.Name, a.Count)
+		res.Count, res.Short = m.n, m.short
+		return id, err
 	case ActTake:
-		return s.doTake(p, a.X, a.Y, a.Name, a.Count)
+		id, m, err := s.doTake(p, a.X, a.Y, a.Name, a.Count)
+		res.Count, res.Short = m.n, m.short
+		return id, err
 	case ActSetResearch:
 		return 0, s.SetResearch(a.Name)
 	case ActSetLabel:
@@ -919,30 +924,30 @@ func (s *Surface) itemAction(p *player, x, y int32, name string, count int32) (E
 	return id, e, item, nil
 }
 
-func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, error) {
+func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, moved, error) {
 	id, e, item, err := s.itemAction(p, x, y, name, count)
 	if err != nil {
-		return 0, err
+		return 0, moved{}, err
 	}
 	if p != nil {
 		if have := slotsCount(p.inv, item); have < count {
-			return 0, fmt.Errorf("not enough %s: have %d, want %d", name, have, count)
+			return 0, moved{}, fmt.Errorf("not enough %s: have %d, want %d", name, have, count)
 		}
 	}
 	if got, err, ok := s.insertModules(id, item, count); ok {
 		if err != nil {
-			return 0, err
+			return 0, moved{}, err
 		}
 		if p != nil {
 			slotsRemove(p.inv, item, got)
 		} else {
 			s.stats.create(item, int64(got))
 		}
-		return id, nil
+		return id, s.moved(got, count, "%s had room for %d", e), nil
 	}
 	t := target{ent: id, kind: e.kind, slot: e.slot}
 	if t.isBelt() || e.kind == KindBridgeImport {
-		return 0, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
+		return 0, moved{}, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
 	}
 	var got int32
 	if e.kind == KindContainer {
@@ -953,31 +958,32 @@ func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (Ent
 		}
 	} else {
 		if s.accepts(&t, item) <= 0 {
-			return 0, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
+			return 0, moved{}, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
 		}
 		got = s.insertInto(&t, item, count)
 	}
 	if got == 0 {
-		return 0, fmt.Errorf("%s has no room for %s", s.b.Entities[e.proto].Name, name)
+		return 0, moved{}, fmt.Errorf("%s has no room for %s", s.b.Entities[e.proto].Name, name)
 	}
 	if p != nil {
 		slotsRemove(p.inv, item, got)
 	} else {
 		s.stats.create(item, int64(got))
 	}
-	return id, nil
+	return id, s.moved(got, count, "%s had room for %d", e), nil
 }
 
-func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (EntityID, error) {
+func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (EntityID, moved, error) {
 	id, e, item, err := s.itemAction(p, x, y, name, count)
 	if err != nil {
-		return 0, err
+		return 0, moved{}, err
 	}
+	want := count
 	if p != nil {
 		if room := s.slotsRoom(p.inv, item); room < count {
 			count = room
 			if count == 0 {
-				return 0, fmt.Errorf("no room in the inventory for %s", name)
+				return 0, moved{}, fmt.Errorf("no room in the inventory for %s", name)
 			}
 		}
 	}
@@ -987,14 +993,34 @@ func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (Entit
 		got = s.moduleTake(id, item, count)
 	}
 	if got == 0 {
-		return 0, fmt.Errorf("%s holds no %s to take", s.b.Entities[e.proto].Name, name)
+		return 0, moved{}, fmt.Errorf("%s holds no %s to take", s.b.Entities[e.proto].Name, name)
 	}
 	if p != nil {
 		s.slotsInsert(p.inv, item, got)
 	} else {
 		s.stats.void(item, int64(got))
 	}
-	return id, nil
+	if got == count && count < want {
+		return id, moved{n: got, short: fmt.Sprintf("the inventory had room for %d", got)}, nil
+	}
+	return id, s.moved(got, want, "%s held %d", e), nil
+}
+
+// moved is what an insert or take moved and, when it is fewer items than asked
+// for, why.
+type moved struct {
+	n     int32
+	short string
+}
+
+// moved reports got of want items moved; when fewer, short says what the entity
+// held or had room for, written by format from the entity's name and got. The
+// text is made only then, so a full move allocates nothing.
+func (s *Surface) moved(got, want int32, format string, e *entity) moved {
+	if got >= want {
+		return moved{n: got}
+	}
+	return moved{n: got, short: fmt.Sprintf("the "+format, s.b.Entities[e.proto].Name, got)}
 }
 
 // SetResearch sets the technology labs work on ("" stops research).

@@ -79,6 +79,11 @@ func ParseStep(text string) (Step, error) {
 		if len(args) == 2 {
 			st.Action.Name = args[1]
 		}
+		if verb == "label" {
+			if err := sim.CheckLabel(st.Action.Name); err != nil {
+				return bad("%v", err)
+			}
+		}
 	case "insert", "take":
 		if err := need(3, 3); err != nil {
 			return st, err
@@ -115,6 +120,9 @@ func ParseStep(text string) (Step, error) {
 				}
 				b.Dir = d
 			case k == "label":
+				if err := sim.CheckLabel(v); err != nil {
+					return bad("%v", err)
+				}
 				b.Label = v
 			case k == "recipe":
 				b.Recipe = v

@@ -26,17 +26,19 @@ func TestParseStep(t *testing.T) {
 		t.Errorf("walk goes to the tile's centre: %+v, %v", st, err)
 	}
 	for text, want := range map[string]string{
-		"":                           "an empty step",
-		"fly 1,1":                    `unknown action "fly"`,
-		"mine 1":                     `tile "1" is not X,Y`,
-		"mine 1,2 3,4":               `write it as "mine X,Y"`,
-		"build chest 1,1 dir=up":     `direction "up"`,
-		"build chest 1,1 colour=red": `unknown setting "colour"`,
-		"take 1,1 iron-plate -3":     `COUNT "-3"`,
-		"insert 1,1 iron-plate":      `write it as "insert X,Y ITEM COUNT"`,
-		"walk 1000000000,0":          "outside the map (tiles -1000000 to 999999",
-		"walk 99999999999,0":         "outside the map",
-		"mine 0,1000000":             "outside the map",
+		"":                                     "an empty step",
+		"fly 1,1":                              `unknown action "fly"`,
+		"mine 1":                               `tile "1" is not X,Y`,
+		"mine 1,2 3,4":                         `write it as "mine X,Y"`,
+		"build chest 1,1 dir=up":               `direction "up"`,
+		"build chest 1,1 colour=red":           `unknown setting "colour"`,
+		"take 1,1 iron-plate -3":               `COUNT "-3"`,
+		"insert 1,1 iron-plate":                `write it as "insert X,Y ITEM COUNT"`,
+		"walk 1000000000,0":                    "outside the map (tiles -1000000 to 999999",
+		"walk 99999999999,0":                   "outside the map",
+		"mine 0,1000000":                       "outside the map",
+		"label 0,2 " + strings.Repeat("p", 64): "is 64 characters: a label is at most 63 printable ASCII characters",
+		"build chest 1,1 label=" + strings.Repeat("p", 70): "is 70 characters: a label is at most 63",
 	} {
 		if _, err := ParseStep(text); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseStep(%q) = %v, want an error saying %s", text, err, want)

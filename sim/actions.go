@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Input is one sequenced input of a tick: who sent it and the encoded action. Player 0 is
@@ -71,6 +72,34 @@ type Action struct {
 	Counts []int32
 	Build  BuildSpec
 	Data   []byte
+}
+
+// MaxLabelBytes is the longest entity label, in printable ASCII characters.
+// Bridges find their ports by label, and a bridge's port name is held to the
+// same limit at the API's edge (internal/validate.MaxLabelBytes), so a longer
+// label could name no port. Saves written before the limit keep their labels.
+const MaxLabelBytes = 63
+
+// CheckLabel says why label cannot be an entity's label, naming the limit; nil
+// if it can ("" clears a label and is always allowed).
+func CheckLabel(label string) error {
+	for i := 0; i < len(label); i++ {
+		if label[i] < 0x20 || label[i] > 0x7e {
+			return fmt.Errorf("label %s has a character that is not printable ASCII: a label is at most %d printable ASCII characters, the longest name a bridge port can have", quoteLabel(label), MaxLabelBytes)
+		}
+	}
+	if len(label) > MaxLabelBytes {
+		return fmt.Errorf("label %s is %d characters: a label is at most %d printable ASCII characters, the longest name a bridge port can have", quoteLabel(label), len(label), MaxLabelBytes)
+	}
+	return nil
+}
+
+// quoteLabel quotes at most the first 32 bytes of a label for a message.
+func quoteLabel(l string) string {
+	if len(l) <= 32 {
+		return strconv.Quote(l)
+	}
+	return strconv.Quote(l[:32]) + "…"
 }
 
 const (
@@ -601,6 +630,9 @@ func (s *Surface) do(pid uint32, a *Action, res *Result) (EntityID, error) {
 			return 0, err
 		}
 		if err := s.inReach(p, s.ents[id].centre()); err != nil {
+			return 0, err
+		}
+		if err := CheckLabel(a.Name); err != nil {
 			return 0, err
 		}
 		if a.Name != s.labels[id] {

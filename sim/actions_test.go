@@ -1,6 +1,9 @@
 package sim
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestInsertAndTakeReportWhatMoved: an insert or take's result says how many items
 // it moved, and when that is fewer than asked for, why — a take of 50 from a chest
@@ -50,5 +53,37 @@ func TestInsertAndTakeReportWhatMoved(t *testing.T) {
 		if s.b.Items[st.Item-1].Name == "iron-plate" && st.Count != 200 {
 			t.Errorf("the character has %d iron-plate after putting 12 in and taking them out, want 200", st.Count)
 		}
+	}
+}
+
+// TestLabelsAreAtMostABridgePortName: a label longer than a bridge port's name can
+// be (63 printable ASCII characters) is refused, naming the limit, when set or
+// built with; one of 63 is kept and a bridge finds the port by it.
+func TestLabelsAreAtMostABridgePortName(t *testing.T) {
+	s, err := NewMap(DefaultBundle(), "loop", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _, err := s.BridgePort("in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, max := strings.Repeat("x", 64), strings.Repeat("x", 63)
+	for _, c := range []struct {
+		a    Action
+		want string
+	}{
+		{Action{Kind: ActSetLabel, X: 0, Y: 2, Name: long}, `label "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… is 64 characters: a label is at most 63 printable ASCII characters, the longest name a bridge port can have`},
+		{Action{Kind: ActSetLabel, X: 0, Y: 2, Name: "in\n"}, "is not printable ASCII: a label is at most 63"},
+		{Action{Kind: ActBuild, Build: BuildSpec{Name: "wooden-chest", X: 10, Y: 10, Label: long}}, "cannot build wooden-chest: label"},
+		{Action{Kind: ActSetLabel, X: 0, Y: 2, Name: max}, ""},
+	} {
+		s.Step([]Input{{Player: 0, Data: EncodeAction(c.a)}})
+		if got := s.LastResults()[0].Err; (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%v %q: result %q, want %q", c.a.Kind, c.a.Name+c.a.Build.Label, got, c.want)
+		}
+	}
+	if id, _, err := s.BridgePort(max); err != nil || id != port {
+		t.Errorf("the port labelled with 63 characters resolves to #%d (%v), want #%d", id, err, port)
 	}
 }

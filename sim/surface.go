@@ -412,6 +412,9 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 	if !sp.Dir.valid() {
 		return 0, fmt.Errorf("cannot build %s: direction %d is not north (0), east (4), south (8) or west (12)", sp.Name, sp.Dir)
 	}
+	if err := CheckLabel(sp.Label); err != nil {
+		return 0, fmt.Errorf("cannot build %s: %w", sp.Name, err)
+	}
 	p := &s.b.Entities[pi]
 	w, h := footprint(p, sp.Dir)
 	if !onMap(int64(sp.X), int64(sp.Y), w, h) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -158,7 +159,11 @@ func (s *state) applyAccess(index uint64, now int64, cmd *pb.AccessCmd) (codes.C
 			return fail(codes.NotFound, "no operator token %s; `starlane token list` shows the ids", id)
 		}
 		if old.Revoked {
-			return codes.OK, ""
+			// Like a delete of what is gone: said, not passed off as done (the
+			// CLI's --ignore-revoked accepts it). A retry of the revoke that did
+			// it gets that revoke's result from the request ID, not this.
+			return fail(codes.FailedPrecondition, "token %s (%s) was already revoked at %s; nothing changed",
+				id, old.Name, time.UnixMilli(old.RevokedUnixMs).UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
 		if old.Role == authz.OpAdmin.String() && a.usableAdmins(now, id) == 0 {
 			return fail(codes.FailedPrecondition, "token %s is the last usable admin token; create another admin token first", id)
@@ -202,6 +207,12 @@ func (s *state) applyAccess(index uint64, now int64, cmd *pb.AccessCmd) (codes.C
 			}
 		}
 		if proto.Equal(p, old) {
+			if c.Banned != nil && !*c.Banned {
+				// An unban of a player who is not banned is said, like a
+				// revoke of a revoked token (the CLI's --ignore-not-banned
+				// accepts it).
+				return fail(codes.FailedPrecondition, "player %s is not banned; nothing changed", c.Name)
+			}
 			return codes.OK, ""
 		}
 		a.players[c.Name] = p

@@ -236,6 +236,10 @@ func New(cfg Config) (*Node, error) {
 	if _, _, err := net.SplitHostPort(cfg.Bind); err != nil {
 		return nil, fmt.Errorf("--bind %q is not HOST:PORT", cfg.Bind)
 	}
+	// The controllers would refuse the registration; say so before starting.
+	if err := validate.NodeLabels("--label", cfg.Labels); err != nil {
+		return nil, errors.New(status.Convert(err).Message())
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -79,6 +79,11 @@ func ParseStep(text string) (Step, error) {
 		if len(args) == 2 {
 			st.Action.Name = args[1]
 		}
+		if verb == "label" {
+			if err := sim.CheckLabel(st.Action.Name); err != nil {
+				return bad("%v", err)
+			}
+		}
 	case "insert", "take":
 		if err := need(3, 3); err != nil {
 			return st, err
@@ -115,6 +120,9 @@ func ParseStep(text string) (Step, error) {
 				}
 				b.Dir = d
 			case k == "label":
+				if err := sim.CheckLabel(v); err != nil {
+					return bad("%v", err)
+				}
 				b.Label = v
 			case k == "recipe":
 				b.Recipe = v
@@ -175,7 +183,27 @@ type Outcome struct {
 	OK     bool   `json:"ok"`
 	Tick   uint64 `json:"tick"`
 	Entity uint32 `json:"entity,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Count is how many items an insert or take moved, which can be fewer than
+	// the step asked for; Asked is how many it asked for.
+	Count int32 `json:"count,omitempty"`
+	Asked int32 `json:"asked,omitempty"`
+	// Moved says what an insert or take moved, in words: "took 12 iron-plate
+	// (asked for 50; the wooden-chest held 12)".
+	Moved string `json:"moved,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// movedText says what an applied insert or take moved, and why it was fewer
+// items than asked for when it was.
+func movedText(a sim.Action, r sim.Result) string {
+	s := fmt.Sprintf("took %d %s", r.Count, a.Name)
+	if a.Kind == sim.ActInsert {
+		s = fmt.Sprintf("put %d %s in", r.Count, a.Name)
+	}
+	if r.Count < a.Count {
+		s += fmt.Sprintf(" (asked for %d; %s)", a.Count, r.Short)
+	}
+	return s
 }
 
 // RefusedError is returned by RunScript when the surface refused a step.
@@ -258,6 +286,9 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 					break // a walk toward the step's tile: go on with the step
 				}
 				o := Outcome{Step: steps[i].Text, OK: res.Err == "", Tick: t, Entity: uint32(res.Entity), Error: res.Err}
+				if a := steps[i].Action; o.OK && (a.Kind == sim.ActInsert || a.Kind == sim.ActTake) {
+					o.Count, o.Asked, o.Moved = res.Count, a.Count, movedText(a, res)
+				}
 				out = append(out, o)
 				if progress != nil {
 					progress(o)

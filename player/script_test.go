@@ -26,17 +26,19 @@ func TestParseStep(t *testing.T) {
 		t.Errorf("walk goes to the tile's centre: %+v, %v", st, err)
 	}
 	for text, want := range map[string]string{
-		"":                           "an empty step",
-		"fly 1,1":                    `unknown action "fly"`,
-		"mine 1":                     `tile "1" is not X,Y`,
-		"mine 1,2 3,4":               `write it as "mine X,Y"`,
-		"build chest 1,1 dir=up":     `direction "up"`,
-		"build chest 1,1 colour=red": `unknown setting "colour"`,
-		"take 1,1 iron-plate -3":     `COUNT "-3"`,
-		"insert 1,1 iron-plate":      `write it as "insert X,Y ITEM COUNT"`,
-		"walk 1000000000,0":          "outside the map (tiles -1000000 to 999999",
-		"walk 99999999999,0":         "outside the map",
-		"mine 0,1000000":             "outside the map",
+		"":                                     "an empty step",
+		"fly 1,1":                              `unknown action "fly"`,
+		"mine 1":                               `tile "1" is not X,Y`,
+		"mine 1,2 3,4":                         `write it as "mine X,Y"`,
+		"build chest 1,1 dir=up":               `direction "up"`,
+		"build chest 1,1 colour=red":           `unknown setting "colour"`,
+		"take 1,1 iron-plate -3":               `COUNT "-3"`,
+		"insert 1,1 iron-plate":                `write it as "insert X,Y ITEM COUNT"`,
+		"walk 1000000000,0":                    "outside the map (tiles -1000000 to 999999",
+		"walk 99999999999,0":                   "outside the map",
+		"mine 0,1000000":                       "outside the map",
+		"label 0,2 " + strings.Repeat("p", 64): "is 64 characters: a label is at most 63 printable ASCII characters",
+		"build chest 1,1 label=" + strings.Repeat("p", 70): "is 70 characters: a label is at most 63",
 	} {
 		if _, err := ParseStep(text); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseStep(%q) = %v, want an error saying %s", text, err, want)
@@ -63,5 +65,25 @@ func TestWalkingTowardATile(t *testing.T) {
 	}
 	if d := dist(pos, sim.Vec{X: -40*sim.TileUnits + 128, Y: 25*sim.TileUnits + 128}); d > 10*sim.TileUnits {
 		t.Errorf("stopped %.1f tiles away, out of reach", d/sim.TileUnits)
+	}
+}
+
+// TestMovedText: an insert or take that moved fewer items than asked says how many
+// and why; one that moved them all says just how many.
+func TestMovedText(t *testing.T) {
+	for _, c := range []struct {
+		a    sim.Action
+		r    sim.Result
+		want string
+	}{
+		{sim.Action{Kind: sim.ActTake, Name: "iron-plate", Count: 50}, sim.Result{Count: 12, Short: "the wooden-chest held 12"},
+			"took 12 iron-plate (asked for 50; the wooden-chest held 12)"},
+		{sim.Action{Kind: sim.ActTake, Name: "coal", Count: 5}, sim.Result{Count: 5}, "took 5 coal"},
+		{sim.Action{Kind: sim.ActInsert, Name: "coal", Count: 80}, sim.Result{Count: 30, Short: "the stone-furnace had room for 30"},
+			"put 30 coal in (asked for 80; the stone-furnace had room for 30)"},
+	} {
+		if got := movedText(c.a, c.r); got != c.want {
+			t.Errorf("movedText(%+v, %+v) = %q, want %q", c.a, c.r, got, c.want)
+		}
 	}
 }

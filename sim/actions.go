@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 )
 
 // Input is one sequenced input of a tick: who sent it and the encoded action. Player 0 is
@@ -71,6 +72,34 @@ type Action struct {
 	Counts []int32
 	Build  BuildSpec
 	Data   []byte
+}
+
+// MaxLabelBytes is the longest entity label, in printable ASCII characters.
+// Bridges find their ports by label, and a bridge's port name is held to the
+// same limit at the API's edge (internal/validate.MaxLabelBytes), so a longer
+// label could name no port. Saves written before the limit keep their labels.
+const MaxLabelBytes = 63
+
+// CheckLabel says why label cannot be an entity's label, naming the limit; nil
+// if it can ("" clears a label and is always allowed).
+func CheckLabel(label string) error {
+	for i := 0; i < len(label); i++ {
+		if label[i] < 0x20 || label[i] > 0x7e {
+			return fmt.Errorf("label %s has a character that is not printable ASCII: a label is at most %d printable ASCII characters, the longest name a bridge port can have", quoteLabel(label), MaxLabelBytes)
+		}
+	}
+	if len(label) > MaxLabelBytes {
+		return fmt.Errorf("label %s is %d characters: a label is at most %d printable ASCII characters, the longest name a bridge port can have", quoteLabel(label), len(label), MaxLabelBytes)
+	}
+	return nil
+}
+
+// quoteLabel quotes at most the first 32 bytes of a label for a message.
+func quoteLabel(l string) string {
+	if len(l) <= 32 {
+		return strconv.Quote(l)
+	}
+	return strconv.Quote(l[:32]) + "…"
 }
 
 const (
@@ -461,7 +490,7 @@ func (s *Surface) apply(in Input) {
 	a, err := DecodeAction(in.Data)
 	res := Result{Player: in.Player, Kind: a.Kind}
 	if err == nil {
-		res.Entity, err = s.do(in.Player, &a)
+		res.Entity, err = s.do(in.Player, &a, &res)
 	}
 	if err != nil {
 		res.Err = err.Error()
@@ -539,8 +568,9 @@ func (s *Surface) itemByName(name string) (ItemID, error) {
 	return id, nil
 }
 
-// do applies a decoded action for a player.
-func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
+// do applies a decoded action for a player; an insert or take also records in res
+// how many items it moved.
+func (s *Surface) do(pid uint32, a *Action, res *Result) (EntityID, error) {
 	switch a.Kind {
 	case ActJoin:
 		if pid == 0 {
@@ -585,9 +615,13 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 	case ActSetRecipe:
 		return s.doSetRecipe(p, a.X, a.Y, a.Name)
 	case ActInsert:
-		return s.doInsert(p, a.X, a.Y, a.Name, a.Count)
+		id, m, err := s.doInsert(p, a.X, a.Y, a.Name, a.Count)
+		res.Count, res.Short = m.n, m.short
+		return id, err
 	case ActTake:
-		return s.doTake(p, a.X, a.Y, a.Name, a.Count)
+		id, m, err := s.doTake(p, a.X, a.Y, a.Name, a.Count)
+		res.Count, res.Short = m.n, m.short
+		return id, err
 	case ActSetResearch:
 		return 0, s.SetResearch(a.Name)
 	case ActSetLabel:
@@ -596,6 +630,9 @@ func (s *Surface) do(pid uint32, a *Action) (EntityID, error) {
 			return 0, err
 		}
 		if err := s.inReach(p, s.ents[id].centre()); err != nil {
+			return 0, err
+		}
+		if err := CheckLabel(a.Name); err != nil {
 			return 0, err
 		}
 		if a.Name != s.labels[id] {
@@ -919,30 +956,30 @@ func (s *Surface) itemAction(p *player, x, y int32, name string, count int32) (E
 	return id, e, item, nil
 }
 
-func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, error) {
+func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (EntityID, moved, error) {
 	id, e, item, err := s.itemAction(p, x, y, name, count)
 	if err != nil {
-		return 0, err
+		return 0, moved{}, err
 	}
 	if p != nil {
 		if have := slotsCount(p.inv, item); have < count {
-			return 0, fmt.Errorf("not enough %s: have %d, want %d", name, have, count)
+			return 0, moved{}, fmt.Errorf("not enough %s: have %d, want %d", name, have, count)
 		}
 	}
 	if got, err, ok := s.insertModules(id, item, count); ok {
 		if err != nil {
-			return 0, err
+			return 0, moved{}, err
 		}
 		if p != nil {
 			slotsRemove(p.inv, item, got)
 		} else {
 			s.stats.create(item, int64(got))
 		}
-		return id, nil
+		return id, s.moved(got, count, "%s had room for %d", e), nil
 	}
 	t := target{ent: id, kind: e.kind, slot: e.slot}
 	if t.isBelt() || e.kind == KindBridgeImport {
-		return 0, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
+		return 0, moved{}, fmt.Errorf("cannot insert into %s", s.b.Entities[e.proto].Name)
 	}
 	var got int32
 	if e.kind == KindContainer {
@@ -953,31 +990,32 @@ func (s *Surface) doInsert(p *player, x, y int32, name string, count int32) (Ent
 		}
 	} else {
 		if s.accepts(&t, item) <= 0 {
-			return 0, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
+			return 0, moved{}, fmt.Errorf("%s does not take %s now", s.b.Entities[e.proto].Name, name)
 		}
 		got = s.insertInto(&t, item, count)
 	}
 	if got == 0 {
-		return 0, fmt.Errorf("%s has no room for %s", s.b.Entities[e.proto].Name, name)
+		return 0, moved{}, fmt.Errorf("%s has no room for %s", s.b.Entities[e.proto].Name, name)
 	}
 	if p != nil {
 		slotsRemove(p.inv, item, got)
 	} else {
 		s.stats.create(item, int64(got))
 	}
-	return id, nil
+	return id, s.moved(got, count, "%s had room for %d", e), nil
 }
 
-func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (EntityID, error) {
+func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (EntityID, moved, error) {
 	id, e, item, err := s.itemAction(p, x, y, name, count)
 	if err != nil {
-		return 0, err
+		return 0, moved{}, err
 	}
+	want := count
 	if p != nil {
 		if room := s.slotsRoom(p.inv, item); room < count {
 			count = room
 			if count == 0 {
-				return 0, fmt.Errorf("no room in the inventory for %s", name)
+				return 0, moved{}, fmt.Errorf("no room in the inventory for %s", name)
 			}
 		}
 	}
@@ -987,14 +1025,34 @@ func (s *Surface) doTake(p *player, x, y int32, name string, count int32) (Entit
 		got = s.moduleTake(id, item, count)
 	}
 	if got == 0 {
-		return 0, fmt.Errorf("%s holds no %s to take", s.b.Entities[e.proto].Name, name)
+		return 0, moved{}, fmt.Errorf("%s holds no %s to take", s.b.Entities[e.proto].Name, name)
 	}
 	if p != nil {
 		s.slotsInsert(p.inv, item, got)
 	} else {
 		s.stats.void(item, int64(got))
 	}
-	return id, nil
+	if got == count && count < want {
+		return id, moved{n: got, short: fmt.Sprintf("the inventory had room for %d", got)}, nil
+	}
+	return id, s.moved(got, want, "%s held %d", e), nil
+}
+
+// moved is what an insert or take moved and, when it is fewer items than asked
+// for, why.
+type moved struct {
+	n     int32
+	short string
+}
+
+// moved reports got of want items moved; when fewer, short says what the entity
+// held or had room for, written by format from the entity's name and got. The
+// text is made only then, so a full move allocates nothing.
+func (s *Surface) moved(got, want int32, format string, e *entity) moved {
+	if got >= want {
+		return moved{n: got}
+	}
+	return moved{n: got, short: fmt.Sprintf("the "+format, s.b.Entities[e.proto].Name, got)}
 }
 
 // SetResearch sets the technology labs work on ("" stops research).

@@ -52,7 +52,7 @@ func TestChestInventoryLimit(t *testing.T) {
 	if got := plates(s, open); got <= 100 {
 		t.Errorf("the open chest holds only %d plates after 90 s; the limited one's figure proves nothing", got)
 	}
-	if _, err := s.doInsert(nil, 2, 0, "copper-plate", 50); err != nil {
+	if _, _, err := s.doInsert(nil, 2, 0, "copper-plate", 50); err != nil {
 		t.Errorf("putting copper into the limited chest by hand: %v", err)
 	}
 

@@ -348,7 +348,7 @@ func TestBeltInserterSleepsUntilAWantedTypeArrives(t *testing.T) {
 		t.Error("the lab's inserter is awake with only iron plates on the belt")
 	}
 	for _, s := range []*Surface{a, b} {
-		if _, err := s.doInsert(nil, 3, -2, "automation-science-pack", 10); err != nil {
+		if _, _, err := s.doInsert(nil, 3, -2, "automation-science-pack", 10); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -37,7 +37,7 @@ func steamColumn(t *testing.T, loadBeacons int) *Surface {
 	}
 	s.Step(nil)
 	for k := int32(0); k < 20; k++ {
-		if _, err := s.doInsert(nil, 3*k, 0, "coal", 50); err != nil {
+		if _, _, err := s.doInsert(nil, 3*k, 0, "coal", 50); err != nil {
 			t.Fatal(err)
 		}
 	}

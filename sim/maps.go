@@ -247,7 +247,7 @@ func genLoop(b *Bundle, seed uint64, name string) (*Surface, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
-	if _, err := s.doInsert(nil, 0, 0, "iron-plate", 2000); err != nil {
+	if _, _, err := s.doInsert(nil, 0, 0, "iron-plate", 2000); err != nil {
 		return nil, err
 	}
 	return s, nil

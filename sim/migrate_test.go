@@ -44,7 +44,7 @@ func TestPasteMigrates1xNamesAndRuns(t *testing.T) {
 		t.Fatalf("entity 2 is %s facing %s, want bulk-inserter facing east", ins.Name, ins.Dir)
 	}
 	s.Run(1)
-	if _, err := s.doInsert(nil, 12, 10, "iron-plate", 100); err != nil {
+	if _, _, err := s.doInsert(nil, 12, 10, "iron-plate", 100); err != nil {
 		t.Fatal(err)
 	}
 	// Two plates a hand (no capacity research) every 26 ticks: 100 plates in 1,300 ticks.
@@ -84,7 +84,7 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
 			t.Errorf("blueprint %d built %s, want fast-inserter", k, e.Name)
 		}
 		for _, item := range []string{"iron-plate", "copper-plate"} {
-			if _, err := s.doInsert(nil, 2, int32(10*k), item, 20); err != nil {
+			if _, _, err := s.doInsert(nil, 2, int32(10*k), item, 20); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -100,7 +100,7 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
 
 	back := reload(t, s)
 	for _, sf := range []*Surface{s, back} {
-		if _, err := sf.doInsert(nil, 2, 10, "iron-plate", 5); err != nil {
+		if _, _, err := sf.doInsert(nil, 2, 10, "iron-plate", 5); err != nil {
 			t.Fatal(err)
 		}
 		sf.Run(300)

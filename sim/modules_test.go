@@ -104,7 +104,7 @@ func TestModuleEffectsFollowChangesNotTicks(t *testing.T) {
 	}
 	// Taking a module out of one beacon halves what it sends.
 	bc := s.EntityAt(-1, -3)
-	if _, err := s.doTake(nil, -1, -3, "speed-module-3", 1); err != nil {
+	if _, _, err := s.doTake(nil, -1, -3, "speed-module-3", 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := speed(); got != (150+75)*7071/10000 {
@@ -155,13 +155,13 @@ func TestModuleLimitsAndRefusals(t *testing.T) {
 	// A productivity module cannot go into a machine making a final product, and a
 	// machine with one cannot switch to such a recipe.
 	am3 := mustBuild(t, s, BuildSpec{Name: "assembling-machine-3", X: 14, Y: 4, Recipe: "transport-belt"})
-	if _, err := s.doInsert(nil, 14, 4, "productivity-module", 1); err == nil || !strings.Contains(err.Error(), "intermediate") {
+	if _, _, err := s.doInsert(nil, 14, 4, "productivity-module", 1); err == nil || !strings.Contains(err.Error(), "intermediate") {
 		t.Errorf("prod module into a belt machine: %v", err)
 	}
 	if _, err := s.doSetRecipe(nil, 14, 4, "iron-gear-wheel"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.doInsert(nil, 14, 4, "productivity-module", 1); err != nil {
+	if _, _, err := s.doInsert(nil, 14, 4, "productivity-module", 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.doSetRecipe(nil, 14, 4, "inserter"); err == nil || !strings.Contains(err.Error(), "intermediate") {
@@ -170,7 +170,7 @@ func TestModuleLimitsAndRefusals(t *testing.T) {
 	if info, _ := s.Modules(am3); len(info.Modules) != 1 || info.Effect.Productivity != 4 {
 		t.Errorf("modules %+v, want one productivity module (+4 %%)", info)
 	}
-	if _, err := s.doInsert(nil, 14, 4, "quality-module-3", 1); err == nil || !strings.Contains(err.Error(), "quality is not simulated") {
+	if _, _, err := s.doInsert(nil, 14, 4, "quality-module-3", 1); err == nil || !strings.Contains(err.Error(), "quality is not simulated") {
 		t.Errorf("quality module insert: %v", err)
 	}
 }

@@ -84,7 +84,7 @@ func genPetrochem(b *Bundle, seed uint64, name string) (*Surface, error) {
 	// The boilers start with some coal so that the inserters feeding them have power.
 	s.prepare()
 	for k := int32(0); k < 20; k++ {
-		if _, err := s.doInsert(nil, 3*k, 0, "coal", 5); err != nil {
+		if _, _, err := s.doInsert(nil, 3*k, 0, "coal", 5); err != nil {
 			return nil, err
 		}
 	}

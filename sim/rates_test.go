@@ -222,7 +222,7 @@ func TestPowerShortageSlowsMachinesInProportion(t *testing.T) {
 	mustBuild(t, s, BuildSpec{Name: "small-electric-pole", X: 3, Y: 1})
 	mustBuild(t, s, BuildSpec{Name: "solar-panel", X: 4, Y: 0})
 	s.prepare()
-	_, err := s.doInsert(nil, 0, 0, "iron-plate", 100)
+	_, _, err := s.doInsert(nil, 0, 0, "iron-plate", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,10 +243,10 @@ func TestBurnerFurnaceBurnsCoalByFuelValue(t *testing.T) {
 	s := newTestSurface(t)
 	furnace := mustBuild(t, s, BuildSpec{Name: "stone-furnace", X: 0, Y: 0})
 	s.prepare()
-	if _, err := s.doInsert(nil, 0, 0, "coal", 5); err != nil {
+	if _, _, err := s.doInsert(nil, 0, 0, "coal", 5); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.doInsert(nil, 0, 0, "iron-ore", 50); err != nil {
+	if _, _, err := s.doInsert(nil, 0, 0, "iron-ore", 50); err != nil {
 		t.Fatal(err)
 	}
 	coal, _ := s.b.ItemID("coal")

@@ -168,6 +168,13 @@ type Result struct {
 	Err string
 	// Entity is the entity the action built or touched, if any.
 	Entity EntityID
+	// Count is how many items an insert or take moved: fewer than it asked for
+	// when the entity held (or had room for) less, or the character's inventory
+	// had room for less.
+	Count int32
+	// Short says why Count is less than the action asked for ("the wooden-chest
+	// held 12"); empty when it moved all of them.
+	Short string
 }
 
 // Config describes a new surface.
@@ -404,6 +411,9 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 	}
 	if !sp.Dir.valid() {
 		return 0, fmt.Errorf("cannot build %s: direction %d is not north (0), east (4), south (8) or west (12)", sp.Name, sp.Dir)
+	}
+	if err := CheckLabel(sp.Label); err != nil {
+		return 0, fmt.Errorf("cannot build %s: %w", sp.Name, err)
 	}
 	p := &s.b.Entities[pi]
 	w, h := footprint(p, sp.Dir)

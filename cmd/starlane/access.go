@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/authz"
@@ -137,15 +138,25 @@ token is shown once, when it is created.`,
 			})
 		},
 	}
+	var ignoreRevoked bool
 	revoke := &cobra.Command{
-		Use:     "revoke ID",
-		Short:   "Revoke a token (by the id `token list` shows)",
+		Use:   "revoke ID",
+		Short: "Revoke a token (by the id `token list` shows)",
+		Long: `Revoke a token (by the id ` + "`token list`" + ` shows). A token that was already revoked is
+an error (exit status 1), as a delete of what is gone is in kubectl; with
+--ignore-revoked it is done (exit status 0, "already_revoked": true in --json).`,
 		Example: `  starlane token revoke 3f2a9c01d4e5`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rid := ctlclient.NewRequestID()
 			return o.access(func(ctx context.Context, c pb.AccessServiceClient) error {
 				r, err := c.RevokeToken(ctx, &pb.RevokeTokenRequest{RequestId: rid, Id: args[0]})
+				if status.Code(err) == codes.FailedPrecondition && tokenRevoked(ctx, c, args[0]) {
+					if !ignoreRevoked {
+						return fmt.Errorf("%s (--ignore-revoked treats an already revoked token as done)", status.Convert(err).Message())
+					}
+					return done(cmd, o, map[string]any{"revoked": args[0], "already_revoked": true}, "token %s was already revoked", args[0])
+				}
 				if err != nil {
 					return err
 				}
@@ -153,8 +164,24 @@ token is shown once, when it is created.`,
 			})
 		},
 	}
+	revoke.Flags().BoolVar(&ignoreRevoked, "ignore-revoked", false, "a token that was already revoked is done, not an error (exit status 0)")
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// tokenRevoked says whether the token with this id is known to be revoked: a
+// revoke refused for that reason, not another (the last admin token).
+func tokenRevoked(ctx context.Context, c pb.AccessServiceClient, id string) bool {
+	r, err := c.ListTokens(ctx, &pb.ListTokensRequest{})
+	if err != nil {
+		return false
+	}
+	for _, t := range r.Tokens {
+		if t.Id == id {
+			return t.Revoked
+		}
+	}
+	return false
 }
 
 type playerJSON struct {
@@ -166,6 +193,22 @@ type playerJSON struct {
 	Created     string `json:"created"`
 	Key         string `json:"key,omitempty"`
 	Index       uint64 `json:"index,omitempty"`
+	// Unchanged is set when unban --ignore-not-banned found the player not banned.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// playerNamed returns the player called name, or nil if it cannot be read.
+func playerNamed(ctx context.Context, c pb.AccessServiceClient, name string) *pb.Player {
+	r, err := c.ListPlayers(ctx, &pb.ListPlayersRequest{})
+	if err != nil {
+		return nil
+	}
+	for _, p := range r.Players {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 func toPlayerJSON(p *pb.Player) playerJSON {
@@ -241,6 +284,7 @@ player's sessions are closed and no new ticket is issued.`,
 			})
 		},
 	}
+	var ignoreNotBanned bool
 	set := func(use, short string, req func(name string) *pb.SetPlayerRequest, word string) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.MinimumNArgs(1),
@@ -254,6 +298,20 @@ player's sessions are closed and no new ticket is issued.`,
 				r.RequestId = ctlclient.NewRequestID()
 				return o.access(func(ctx context.Context, c pb.AccessServiceClient) error {
 					res, err := c.SetPlayer(ctx, r)
+					if unban := r.Banned != nil && !*r.Banned; unban && status.Code(err) == codes.FailedPrecondition {
+						if p := playerNamed(ctx, c, args[0]); p != nil && !p.Banned {
+							if !ignoreNotBanned {
+								return fmt.Errorf("%s (--ignore-not-banned treats this as done)", status.Convert(err).Message())
+							}
+							if o.json {
+								js := toPlayerJSON(p)
+								js.Unchanged = true
+								return printJSON(cmd.OutOrStdout(), js)
+							}
+							fmt.Fprintf(cmd.OutOrStdout(), "player %s is not banned\n", args[0])
+							return nil
+						}
+					}
 					if err != nil {
 						return err
 					}
@@ -273,6 +331,10 @@ player's sessions are closed and no new ticket is issued.`,
 		return &pb.SetPlayerRequest{Name: n, Banned: &t}
 	}, "banned")
 	unban := set("unban NAME", "Lift a ban", func(n string) *pb.SetPlayerRequest { return &pb.SetPlayerRequest{Name: n, Banned: &f} }, "unbanned")
+	unban.Long = `Lift a ban. A player who is not banned is an error (exit status 1), as a delete
+of what is gone is in kubectl; with --ignore-not-banned it is done (exit status 0,
+"unchanged": true in --json).`
+	unban.Flags().BoolVar(&ignoreNotBanned, "ignore-not-banned", false, "a player who is not banned is done, not an error (exit status 0)")
 	var remove bool
 	adminCmd := set("admin NAME", "Make a player an admin (--remove: no longer)", func(n string) *pb.SetPlayerRequest {
 		v := !remove

@@ -106,6 +106,47 @@ func TestTokenCLI(t *testing.T) {
 	if len(audit) > 0 && (!strings.HasPrefix(audit[0].Who, "bootstrap-admin (") || audit[0].Role != "admin" || audit[0].Time == "") {
 		t.Errorf("audit entry: %+v", audit[0])
 	}
+
+	// Undoing what is already undone says so and fails (exit status 1), as a
+	// delete of what is gone does in kubectl; the --ignore flag makes it done.
+	out, _, err = runStarlane(t, "", "token", "revoke", id, "--token", admin)
+	if err == nil || !strings.Contains(err.Error(), "token "+id+" (grafana) was already revoked at ") || !strings.Contains(err.Error(), "--ignore-revoked") {
+		t.Errorf("revoking a revoked token again: %v (stdout %q); want an error saying it was already revoked", err, out)
+	}
+	out, _, err = runStarlane(t, "", "token", "revoke", id, "--ignore-revoked", "--token", admin)
+	if err != nil || strings.TrimSpace(out) != "token "+id+" was already revoked" {
+		t.Errorf("revoke --ignore-revoked of a revoked token: %v, %q", err, out)
+	}
+	out, _, err = runStarlane(t, "", "token", "revoke", id, "--ignore-revoked", "--json", "--token", admin)
+	var rev struct {
+		Revoked        string `json:"revoked"`
+		AlreadyRevoked bool   `json:"already_revoked"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rev) != nil || rev.Revoked != id || !rev.AlreadyRevoked {
+		t.Errorf("revoke --ignore-revoked --json of a revoked token: %v, %q", err, out)
+	}
+	if _, _, err := runStarlane(t, "", "token", "revoke", "000000000000", "--ignore-revoked", "--token", admin); err == nil || !strings.Contains(err.Error(), "no operator token 000000000000") {
+		t.Errorf("revoke --ignore-revoked of an unknown token: %v; want it refused", err)
+	}
+
+	if _, _, err := runStarlane(t, "", "player", "create", "bob", "--token", admin); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runStarlane(t, "", "player", "unban", "bob", "--token", admin)
+	if err == nil || !strings.Contains(err.Error(), "player bob is not banned; nothing changed") || !strings.Contains(err.Error(), "--ignore-not-banned") {
+		t.Errorf("unbanning a player who is not banned: %v; want an error saying so", err)
+	}
+	out, _, err = runStarlane(t, "", "player", "unban", "bob", "--ignore-not-banned", "--json", "--token", admin)
+	var pj playerJSON
+	if err != nil || json.Unmarshal([]byte(out), &pj) != nil || pj.Name != "bob" || pj.Banned || !pj.Unchanged {
+		t.Errorf("unban --ignore-not-banned --json of a player who is not banned: %v, %q", err, out)
+	}
+	if _, _, err := runStarlane(t, "", "player", "ban", "bob", "spam", "--token", admin); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runStarlane(t, "", "player", "unban", "bob", "--token", admin); err != nil || !strings.Contains(out, "player bob unbanned") {
+		t.Errorf("unbanning a banned player: %v, %q", err, out)
+	}
 }
 
 // TestListenersRefuseNonLoopbackWithoutTLS binds each listener a process opens

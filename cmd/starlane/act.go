@@ -38,7 +38,13 @@ ends the run with exit status 1 and the surface's reason. A step is one argument
 Steps:
 ` + player.ScriptHelp() + `
 
---json prints [{"step","ok","tick","entity","error"}], one per step carried out.`,
+An insert or take moves what it can: fewer items than asked for when the entity
+holds (or has room for) less, or the inventory has room for less; the step says
+how many it moved and why ("took 12 iron-plate (asked for 50; the wooden-chest
+held 12)").
+
+--json prints [{"step","ok","tick","entity","count","asked","moved","error"}], one
+per step carried out (count, asked and moved for an insert or take).`,
 		Example: `  # rebuild the import port "in" of a loop surface, on tile 0,2
   starlane act --surface la 'mine 0,2' 'build bridge-import 0,2 label=in'
   starlane act --surface nauvis --file steps.txt --json`,
@@ -101,6 +107,9 @@ Steps:
 					if o.Entity != 0 {
 						what = fmt.Sprintf(" (entity #%d)", o.Entity)
 					}
+					if o.Moved != "" {
+						what += ": " + o.Moved
+					}
 					fmt.Fprintf(stdout, "%s: done at tick %d%s\n", o.Step, o.Tick, what)
 				} else {
 					fmt.Fprintf(stdout, "%s: refused at tick %d: %s\n", o.Step, o.Tick, o.Error)
@@ -129,7 +138,7 @@ Steps:
 	f.StringVar(&surface, "surface", "", "surface to act on")
 	f.StringVar(&name, "name", def, "player name (the character is kept under it, with its inventory)")
 	f.StringVar(&file, "file", "", "read the steps from FILE, one per line (- for stdin)")
-	f.BoolVar(&asJSON, "json", false, `print [{"step","ok","tick","entity","error"}] as JSON`)
+	f.BoolVar(&asJSON, "json", false, `print [{"step","ok","tick","entity","count","asked","moved","error"}] as JSON`)
 	f.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
 	auth.addFlags(f)
 	tlsCfg.AddFlags(f)

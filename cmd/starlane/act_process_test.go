@@ -78,6 +78,23 @@ func TestActRebuildsAPort(t *testing.T) {
 		t.Errorf("a new bridge on lb:out shows %d exported right after its creation; the deleted one had %d", fresh.Exported, old.Exported)
 	}
 
+	// A take of more than the chest holds takes what it holds and says so.
+	res, errOut, code = act("build wooden-chest 10,-5", "insert 10,-5 iron-plate 12", "take 10,-5 iron-plate 50")
+	if code != 0 || len(res) != 3 || !res[2].OK {
+		t.Fatalf("taking 50 plates out of a chest with 12: exit %d, outcomes %+v\n%s", code, res, errOut)
+	}
+	if want := "took 12 iron-plate (asked for 50; the wooden-chest held 12)"; res[2].Count != 12 || res[2].Asked != 50 || res[2].Moved != want {
+		t.Errorf("taking 50 plates out of a chest with 12 reports %+v, want count 12, asked 50, moved %q", res[2], want)
+	}
+	if res[1].Count != 12 || res[1].Moved != "put 12 iron-plate in" {
+		t.Errorf("inserting 12 plates reports %+v", res[1])
+	}
+	out, errOut, code := proctest.Run(t, bin, 90*time.Second, "act", "--node", n1, "--surface", "la", "--name", "builder", "--controller", c.CtlAddr,
+		"insert 10,-5 iron-plate 3", "take 10,-5 iron-plate 10")
+	if code != 0 || !strings.Contains(out, "take 10,-5 iron-plate 10: done at tick") || !strings.Contains(out, "took 3 iron-plate (asked for 10; the wooden-chest held 3)") {
+		t.Errorf("a short take in text: exit %d, stdout %q, stderr %q; want what it took and why", code, out, errOut)
+	}
+
 	// Walks there (20 tiles, more than one step) and finds nothing to mine.
 	res, errOut, code = act("mine 20,0")
 	if code != 1 || len(res) != 1 || res[0].OK || res[0].Error == "" {
@@ -102,7 +119,7 @@ func TestActRebuildsAPort(t *testing.T) {
 		last = res[0].Tick
 	}
 	// Without --node, act asks the controllers where the surface runs.
-	out, errOut, code := proctest.Run(t, bin, 90*time.Second, "act", "--surface", "la", "--name", "builder", "--json", "--controller", c.CtlAddr, "walk 30,0")
+	out, errOut, code = proctest.Run(t, bin, 90*time.Second, "act", "--surface", "la", "--name", "builder", "--json", "--controller", c.CtlAddr, "walk 30,0")
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || len(res) != 1 || !res[0].OK || res[0].Tick <= last {
 		t.Errorf("act without --node: exit %d, %q (%v), want the walk done after tick %d\n%s", code, out, err, last, errOut)
 	}

@@ -224,21 +224,53 @@ function renderBridges() {
   drawGraph($("#bridge-graph"), snap.surfaces || [], bridges);
 }
 
-// drawGraph places the surfaces on a circle and draws each bridge as an arrow,
-// labelled with its rate and what is in flight.
+// graphLayout places n surface nodes of radius r, whose labels are up to labelW
+// wide, on a ring: an ellipse (1.6 times as wide as tall) for a few, a circle for
+// more, always sized so that neighbours are at least a node (or its label) and a
+// gap apart. It returns the view's size and each node's centre.
+function graphLayout(n, r, labelW) {
+  const gap = 12, margin = r + 16;
+  const need = Math.max(2 * r, labelW) + gap;
+  const aspect = n <= 9 ? 1.6 : 1;
+  const ring = (ry) => Array.from({ length: n }, (_, i) => {
+    const a = -Math.PI / 2 + i * 2 * Math.PI / n;
+    return [ry * aspect * Math.cos(a), ry * Math.sin(a)];
+  });
+  let ry = 150;
+  if (n > 1) {
+    // Distances grow in proportion to the ring's size: scale it up until the
+    // closest neighbours are far enough apart.
+    const p = ring(ry);
+    let closest = Infinity;
+    for (let i = 0; i < n; i++) {
+      const q = p[(i + 1) % n];
+      closest = Math.min(closest, Math.hypot(q[0] - p[i][0], q[1] - p[i][1]));
+    }
+    if (closest < need) ry *= need / closest;
+  }
+  const W = Math.max(800, Math.ceil(2 * (ry * aspect + margin))), H = Math.max(420, Math.ceil(2 * (ry + margin)));
+  return { W, H, pos: ring(ry).map(([x, y]) => [W / 2 + x, H / 2 + y]) };
+}
+
+// drawGraph places the surfaces on a ring (graphLayout) and draws each bridge as
+// an arrow, labelled with its rate and what is in flight.
 function drawGraph(svg, surfaces, bridges) {
-  const ns = svg.namespaceURI, W = 800, H = 420, R = 150, cx = W / 2, cy = H / 2;
+  const ns = svg.namespaceURI, r = 44;
   const el = (tag, attrs, text) => {
     const e = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
     if (text !== undefined) e.textContent = text;
     return e;
   };
+  const label = (s) => (s.node || "—") + " · " + f1(s.ups) + " UPS";
+  // About 8.5 px a character of the bold 14 px name, 7 px of the 12 px line under it.
+  const labelW = Math.max(0, ...surfaces.map((s) => Math.max(8.5 * s.name.length, 7 * label(s).length)));
+  const { W, H, pos: at } = graphLayout(surfaces.length, r, labelW);
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  // The page's scale (900 px for 800 units) whatever the size; narrower windows shrink it.
+  svg.style.maxWidth = Math.round(W * 9 / 8) + "px";
   const pos = {};
-  surfaces.forEach((s, i) => {
-    const a = -Math.PI / 2 + i * 2 * Math.PI / surfaces.length;
-    pos[s.name] = [cx + R * Math.cos(a) * 1.6, cy + R * Math.sin(a)];
-  });
+  surfaces.forEach((s, i) => { pos[s.name] = at[i]; });
   const kids = [el("defs", {})];
   kids[0].append(el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" }));
   kids[0].firstChild.append(el("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }));
@@ -247,7 +279,7 @@ function drawGraph(svg, surfaces, bridges) {
     if (!p || !q) return;
     // Offset the two directions of a pair so both arrows show.
     const dx = q[0] - p[0], dy = q[1] - p[1], len = Math.hypot(dx, dy) || 1;
-    const nx = -dy / len * 10, ny = dx / len * 10, shrink = 46 / len;
+    const nx = -dy / len * 10, ny = dx / len * 10, shrink = (r + 2) / len;
     const x1 = p[0] + dx * shrink + nx, y1 = p[1] + dy * shrink + ny, x2 = q[0] - dx * shrink + nx, y2 = q[1] - dy * shrink + ny;
     const g = el("g", { class: "bridge" + (b.connected ? " up" : " down"), "data-bridge": b.id });
     g.append(el("line", { x1, y1, x2, y2, "marker-end": "url(#arrow)" }));
@@ -258,9 +290,9 @@ function drawGraph(svg, surfaces, bridges) {
   surfaces.forEach((s) => {
     const [x, y] = pos[s.name];
     const g = el("g", { class: "surface", "data-surface": s.name });
-    g.append(el("circle", { cx: x, cy: y, r: 44 }));
+    g.append(el("circle", { cx: x, cy: y, r }));
     g.append(el("text", { x, y: y - 4, "text-anchor": "middle", class: "name" }, s.name));
-    g.append(el("text", { x, y: y + 14, "text-anchor": "middle" }, (s.node || "—") + " · " + f1(s.ups) + " UPS"));
+    g.append(el("text", { x, y: y + 14, "text-anchor": "middle" }, label(s)));
     kids.push(g);
   });
   svg.replaceChildren(...kids);

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
+	"github.com/starlane/starlane/sim"
 )
 
 // fuzzed lists the request types the fuzzer builds from raw protobuf bytes:
@@ -174,6 +175,12 @@ func TestRefusalsNameTheFieldAndQuoteShort(t *testing.T) {
 		{&pb.FetchBlobRequest{Sha256: "../../etc/passwd"}, "sha256"},
 		{&pb.GetSaveRequest{Name: "../../etc/passwd"}, "names no save"},
 		{&pb.UploadSaveStart{Name: "s", Sha256: strings.Repeat("a", 64), Size: 1 << 40}, "size: 1099511627776 is out of range"},
+		{&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "x", FromSurface: "a", FromPort: strings.Repeat("p", 64), ToSurface: "b"}},
+			"bridge.from_port: \"" + strings.Repeat("p", 32) + "\"… (64 bytes): a port is named by its entity ID or its label, and a label is at most 63 printable ASCII characters"},
+		{&pb.RegisterRequest{Node: &pb.Node{Id: "n1", Address: "n1:1", Labels: map[string]string{strings.Repeat("k", 64): "v"}}},
+			"node.labels: key \"" + strings.Repeat("k", 32) + "\"… (64 bytes): use 1-63 printable ASCII characters (a key is a name; its value may be up to 255 bytes)"},
+		{&pb.RegisterRequest{Node: &pb.Node{Id: "n1", Address: "n1:1", Labels: map[string]string{"zone": strings.Repeat("v", 256)}}},
+			"node.labels: value of zone: \"" + strings.Repeat("v", 32) + "\"… (256 bytes): use at most 255 bytes of UTF-8 (a value is free text, longer than the 63 of a key or a bridge port's label on purpose)"},
 	} {
 		err := c.Request(tc.req)
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tc.want) {
@@ -188,9 +195,29 @@ func TestRefusalsNameTheFieldAndQuoteShort(t *testing.T) {
 		&pb.CreateSurfaceRequest{Name: "gleba", Planet: "gleba", Map: "", Save: []byte("content"), SaveName: "gleba.sav"},
 		&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in"}},
 		&pb.RegisterRequest{JoinToken: "t", Node: &pb.Node{Id: "n1", Address: "[::1]:7420"}},
+		&pb.CreateBridgeRequest{Bridge: &pb.Bridge{Id: "a-to-b", FromSurface: "a", FromPort: strings.Repeat("p", 63), ToSurface: "b", ToPort: "in"}},
+		&pb.RegisterRequest{JoinToken: "t", Node: &pb.Node{Id: "n1", Address: "[::1]:7420", Labels: map[string]string{strings.Repeat("k", 63): strings.Repeat("v", 255)}}},
 	} {
 		if err := c.Request(ok); err != nil {
 			t.Errorf("%T refused: %v", ok, err)
+		}
+	}
+}
+
+// TestPortNamesAndEntityLabelsShareOneLimit: a bridge finds its port by the
+// entity's label, so the simulation takes exactly the labels a bridge can name:
+// 63 printable ASCII characters, not one more.
+func TestPortNamesAndEntityLabelsShareOneLimit(t *testing.T) {
+	if sim.MaxLabelBytes != MaxLabelBytes {
+		t.Fatalf("the simulation takes labels of up to %d bytes, a bridge port name is at most %d", sim.MaxLabelBytes, MaxLabelBytes)
+	}
+	for _, l := range []string{strings.Repeat("a", 63), strings.Repeat("a", 64), "out é", "out\tport"} {
+		simErr, portErr := sim.CheckLabel(l), Port("bridge.to_port", l, true)
+		if (simErr == nil) != (portErr == nil) {
+			t.Errorf("label %q: the simulation says %v, a bridge port says %v", l, simErr, portErr)
+		}
+		if simErr != nil && !strings.Contains(simErr.Error(), "at most 63 printable ASCII characters") {
+			t.Errorf("label %q refused as %q: want the limit named", l, simErr)
 		}
 	}
 }

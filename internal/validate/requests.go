@@ -228,7 +228,7 @@ func (c Checker) Request(req any) error {
 	case *pb.GetShardRequest:
 		err := first(Name("surface", r.Surface), Count("ports", len(r.Ports), 4))
 		for _, q := range r.Ports {
-			err = first(err, Label("ports.name", q.GetName(), true))
+			err = first(err, Port("ports.name", q.GetName(), true))
 		}
 		return err
 	case *pb.GetStateRequest:
@@ -315,8 +315,8 @@ func bridge(b *pb.Bridge) error {
 	if b == nil {
 		return Invalid("bridge", "is required")
 	}
-	err := first(Name("bridge.id", b.Id), Name("bridge.from_surface", b.FromSurface), Label("bridge.from_port", b.FromPort, false),
-		Name("bridge.to_surface", b.ToSurface), Label("bridge.to_port", b.ToPort, false), Count("bridge.items", len(b.Items), MaxBridgeItems))
+	err := first(Name("bridge.id", b.Id), Name("bridge.from_surface", b.FromSurface), Port("bridge.from_port", b.FromPort, false),
+		Name("bridge.to_surface", b.ToSurface), Port("bridge.to_port", b.ToPort, false), Count("bridge.items", len(b.Items), MaxBridgeItems))
 	seen := map[string]bool{}
 	for _, it := range b.Items {
 		err = first(err, Label("bridge.items", it, true))
@@ -340,11 +340,8 @@ func node(n *pb.Node) error {
 		return Invalid("node", "is required")
 	}
 	err := first(Name("node.id", n.Id), Address("node.address", n.Address, false), Text("node.version", n.Version, 64),
-		Count("node.labels", len(n.Labels), MaxLabels), Count("node.bundles", len(n.Bundles), MaxBundles),
+		NodeLabels("node.labels", n.Labels), Count("node.bundles", len(n.Bundles), MaxBundles),
 		Count("node.shards", len(n.Shards), MaxShardsPerNode))
-	for k, v := range n.Labels {
-		err = first(err, Label("node.labels key", k, true), Text("node.labels value", v, MaxLabelValue))
-	}
 	for _, h := range n.Bundles {
 		err = first(err, Hash("node.bundles", h, true))
 	}

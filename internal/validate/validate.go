@@ -14,7 +14,8 @@
 //	addresses                                        HOST:PORT, ≤ 255 bytes
 //	join tokens                                      ≤ 128 bytes
 //	free text (reasons, errors, versions)            ≤ 1,024 bytes
-//	port labels, item names                          ≤ 63 bytes, printable
+//	bridge ports, entity labels, item names          ≤ 63 bytes, printable ASCII
+//	node labels                                      ≤ 32; keys ≤ 63 printable, values ≤ 255 UTF-8
 //	lists in one request                             see the Max* constants
 //
 // gRPC message sizes are set on every server and client from the constants
@@ -23,6 +24,7 @@ package validate
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"slices"
@@ -47,12 +49,18 @@ const (
 	// MaxTokenTTLSeconds bounds an operator token's lifetime (ten years).
 	MaxTokenTTLSeconds = 10 * 365 * 24 * 3600
 	MaxTextBytes       = 1024
-	MaxLabelBytes      = 63
-	MaxLabelValue      = 255
-	MaxLabels          = 32
-	MaxBundles         = 64
-	MaxBridgeItems     = 64
-	MaxReplicas        = 5
+	// MaxLabelBytes bounds a bridge port's name, an item name and a node label's
+	// key. A port is named by its entity label, so it is the simulation's
+	// sim.MaxLabelBytes too (a test holds the two equal).
+	MaxLabelBytes = 63
+	// MaxLabelValue bounds a node label's value. It is longer on purpose: a value
+	// is free text an operator matches placement on ("rack 12 in eu-west with NVMe"),
+	// never a name another request refers to.
+	MaxLabelValue  = 255
+	MaxLabels      = 32
+	MaxBundles     = 64
+	MaxBridgeItems = 64
+	MaxReplicas    = 5
 	// MaxAutosaveKeep bounds how many autosaves a surface keeps.
 	MaxAutosaveKeep = 100
 	// MinAutosaveTicks is the shortest autosave interval (1 s of game time).
@@ -163,6 +171,40 @@ func Label(field, v string, required bool) error {
 		return nil
 	}
 	return Printable(field, v, MaxLabelBytes, required)
+}
+
+// Port checks a bridge port's name: the port's entity ID or its entity label,
+// which the simulation limits to MaxLabelBytes printable ASCII characters.
+func Port(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return Invalid(field, "is required")
+		}
+		return nil
+	}
+	if len(v) > MaxLabelBytes || !printable(v) {
+		return Invalid(field, "%s: a port is named by its entity ID or its label, and a label is at most %d printable ASCII characters (the simulation refuses longer ones)", Quote(v), MaxLabelBytes)
+	}
+	return nil
+}
+
+// NodeLabels checks a node's placement labels, in key order so that the same
+// labels always give the same first error: at most MaxLabels, keys of at most
+// MaxLabelBytes printable ASCII characters, values of at most MaxLabelValue
+// bytes of UTF-8.
+func NodeLabels(field string, labels map[string]string) error {
+	if err := Count(field, len(labels), MaxLabels); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if k == "" || len(k) > MaxLabelBytes || !printable(k) {
+			return Invalid(field, "key %s: use 1-%d printable ASCII characters (a key is a name; its value may be up to %d bytes)", Quote(k), MaxLabelBytes, MaxLabelValue)
+		}
+		if v := labels[k]; len(v) > MaxLabelValue || !utf8.ValidString(v) {
+			return Invalid(field, "value of %s: %s: use at most %d bytes of UTF-8 (a value is free text, longer than the %d of a key or a bridge port's label on purpose)", k, Quote(v), MaxLabelValue, MaxLabelBytes)
+		}
+	}
+	return nil
 }
 
 // Printable checks a value of at most max printable ASCII characters.

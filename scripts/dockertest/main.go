@@ -15,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -38,8 +39,24 @@ var (
 	verbose = flag.Bool("v", false, "print every command")
 )
 
+// secrets are the variables deploy/docker-compose.yml refuses to start without,
+// with the prefix of each kind of token.
+var secrets = []struct{ name, prefix string }{{"STARLANE_JOIN_TOKEN", "slj-"}, {"STARLANE_TOKEN", "slo-"}}
+
 func main() {
 	flag.Parse()
+	// A run makes its own secrets (unless given), passed to every docker-compose
+	// command through the environment.
+	for _, v := range secrets {
+		if os.Getenv(v.name) == "" {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				fmt.Fprintln(os.Stderr, "FAIL:", err)
+				os.Exit(1)
+			}
+			os.Setenv(v.name, v.prefix+hex.EncodeToString(b))
+		}
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -49,7 +66,8 @@ func main() {
 	}()
 	err := run()
 	if *keep && err == nil {
-		fmt.Printf("cluster left running: docker-compose -f %s -p %s down -v\n", *file, *project)
+		fmt.Printf("cluster left running: STARLANE_JOIN_TOKEN=%s STARLANE_TOKEN=%s docker-compose -f %s -p %s down -v\n",
+			os.Getenv("STARLANE_JOIN_TOKEN"), os.Getenv("STARLANE_TOKEN"), *file, *project)
 	} else {
 		if err != nil {
 			fmt.Println("\n--- logs of the cluster ---")
@@ -318,6 +336,9 @@ func run() error {
 	if err := docker("image", "inspect", *image); err != nil {
 		return fmt.Errorf("image %s missing (make docker): %w", *image, err)
 	}
+	if err := refusesWithoutSecrets(); err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := compose("up", "-d"); err != nil {
 		return err
@@ -514,11 +535,30 @@ func saveRoundTrip() error {
 	return nil
 }
 
-// composeToken is the operator token of the compose cluster: STARLANE_TOKEN, or
-// deploy/docker-compose.yml's default.
-func composeToken() string {
-	if t := os.Getenv("STARLANE_TOKEN"); t != "" {
-		return t
+// composeToken is the operator token of the compose cluster: STARLANE_TOKEN,
+// made for the run unless given.
+func composeToken() string { return os.Getenv("STARLANE_TOKEN") }
+
+// refusesWithoutSecrets checks that the compose file will not start a cluster
+// when a secret is missing, and that its refusal says which and how to make one.
+func refusesWithoutSecrets() error {
+	for _, missing := range secrets {
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, missing.name+"=") {
+				env = append(env, kv)
+			}
+		}
+		c := exec.Command("docker-compose", "-f", *file, "-p", *project, "config", "-q")
+		c.Env = env
+		out, err := c.CombinedOutput()
+		if err == nil {
+			return fmt.Errorf("docker-compose accepts %s without %s: a cluster would start on a well-known secret", *file, missing.name)
+		}
+		if want := missing.name + " is not set - export it as " + missing.prefix; !strings.Contains(string(out), want) {
+			return fmt.Errorf("docker-compose without %s says %q; want it to say %q", missing.name, strings.TrimSpace(string(out)), want)
+		}
 	}
-	return "slo-compose-cluster-admin-token"
+	fmt.Println("0. the compose file refuses to start without STARLANE_JOIN_TOKEN or STARLANE_TOKEN, saying how to make one")
+	return nil
 }

@@ -54,7 +54,8 @@ type AccessServiceClient interface {
 	// ListTokens lists tokens (never their secrets). Linearizable; admin.
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
 	// RevokeToken revokes a token by its id. Write; admin. FAILED_PRECONDITION
-	// for the last usable admin token, NOT_FOUND for an unknown id.
+	// for the last usable admin token and for a token already revoked (nothing
+	// changes), NOT_FOUND for an unknown id.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
 	// ListAudit returns the audit log of operator writes, oldest first.
 	// Linearizable; read.
@@ -65,6 +66,8 @@ type AccessServiceClient interface {
 	// ListPlayers lists players. Linearizable; read.
 	ListPlayers(ctx context.Context, in *ListPlayersRequest, opts ...grpc.CallOption) (*ListPlayersResponse, error)
 	// SetPlayer bans, unbans, makes admin or whitelists a player. Write; operate.
+	// NOT_FOUND for an unknown player; FAILED_PRECONDITION for an unban of a
+	// player who is not banned (nothing changes).
 	SetPlayer(ctx context.Context, in *SetPlayerRequest, opts ...grpc.CallOption) (*SetPlayerResponse, error)
 	// GetAccessSettings and SetAccessSettings read and change self-registration
 	// and the whitelist switch. Read: read; write: admin.
@@ -242,7 +245,8 @@ type AccessServiceServer interface {
 	// ListTokens lists tokens (never their secrets). Linearizable; admin.
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
 	// RevokeToken revokes a token by its id. Write; admin. FAILED_PRECONDITION
-	// for the last usable admin token, NOT_FOUND for an unknown id.
+	// for the last usable admin token and for a token already revoked (nothing
+	// changes), NOT_FOUND for an unknown id.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
 	// ListAudit returns the audit log of operator writes, oldest first.
 	// Linearizable; read.
@@ -253,6 +257,8 @@ type AccessServiceServer interface {
 	// ListPlayers lists players. Linearizable; read.
 	ListPlayers(context.Context, *ListPlayersRequest) (*ListPlayersResponse, error)
 	// SetPlayer bans, unbans, makes admin or whitelists a player. Write; operate.
+	// NOT_FOUND for an unknown player; FAILED_PRECONDITION for an unban of a
+	// player who is not banned (nothing changes).
 	SetPlayer(context.Context, *SetPlayerRequest) (*SetPlayerResponse, error)
 	// GetAccessSettings and SetAccessSettings read and change self-registration
 	// and the whitelist switch. Read: read; write: admin.

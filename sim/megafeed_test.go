@@ -294,7 +294,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per machine of the rows not fed from ore, three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (one per utility machine, two at the head of FM, three for the silo)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -322,12 +322,12 @@ func fullInfinityChests(s *Surface) (int, []string) {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore (the chemical row's ingredients all come from lines),
-// three for the silo.
+// the rows not fed from ore or from belts (the utility row), two at the head of the
+// production row's belt FM, three for the silo.
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3
+	n := 3 + 2
 	for _, pack := range fullPackRows {
-		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] {
+		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] {
 			n += sz.rows[pack]
 		}
 	}

@@ -32,9 +32,11 @@ import (
 // piercing rounds, grenades and walls come from ore, coal and stone (megamilitary.go,
 // east of the turn column), the production row's rails from iron ore and stone
 // (megaproduction.go: steel furnaces, iron-stick and rail assemblers, east of the turn
-// column, on two belts). The other ingredients of the production and utility rows and
-// the silo come from infinity chests, as the map editor's sources (fullInfinityItems
-// in the tests lists them: low density structures, rocket fuel, satellites, ...): the
+// column, on two belts); its electric furnaces and productivity modules come on one
+// belt, FM, from two infinity chests at its head in the band south of belt D. The
+// other ingredients of the utility row (a chest a machine) and of the silo come from
+// infinity chests, as the map editor's sources (fullInfinityItems in the tests lists every
+// item still taken from a chest: low density structures, rocket fuel, satellites, ...): the
 // rest of the plan's oil lines and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
 // powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
 // engines). What is simulated end to end is every pack made by its beaconed machine,
@@ -256,8 +258,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			}
 			if fullProductionPacks[r.pack] {
 				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // rails from R2, over R1
-				l.put(fullLongInserter, x, oy+r.outY, North)  // from the chest, over C
-				l.spec(BuildSpec{Name: "infinity-chest", X: x, Y: oy + prodChestY, Infinity: feed(r.pack)})
+				l.put(fullLongInserter, x, oy+r.outY, North)  // furnaces and modules from FM, over C
 			} else if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
 				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
@@ -273,7 +274,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
 			return
 		}
-		if fullProductionPacks[r.pack] && (r.chY != prodR1 || r.inY != prodR1-1 || r.outY != prodChestY+2 || r.dir != South) {
+		if fullProductionPacks[r.pack] && (r.chY != prodR1 || r.inY != prodR1-1 || r.outY != prodFM+2 || r.dir != South) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
@@ -347,6 +348,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	l.fullMilitary(&mg, T, oy, X(0))
 	rg := newFullRailGeom(&sz.feed.rails, T, oy)
 	l.fullProductionRails(&rg, T, oy, X(mid+1))
+	l.fullProductionFM(oy, X(mid+1), X(mid+n["production-science-pack"])+2)
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	if rg.xEnd >= end {

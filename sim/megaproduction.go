@@ -11,9 +11,10 @@ import (
 // (30 a craft of 3), so a cell's row takes 68 rails a second at fullMarginPct, more
 // than one express belt carries (45). Each machine takes rails from R1 with a bulk
 // inserter and from R2 with a long-handed inserter over R1 (row 9), and its electric
-// furnaces and productivity modules from an infinity chest on the north side (row 3)
-// with a long-handed inserter over belt C (row 5). The production and utility rows
-// now get 1 or 2 beacons (the beacons between neighbours) and are sized for one.
+// furnaces and productivity modules from belt FM on the north side (row 3) with a
+// long-handed inserter over belt C (row 5; fullProductionFM). The production and
+// utility rows now get 1 or 2 beacons (the beacons between neighbours) and are sized
+// for one.
 //
 // R1 and R2 come from the rail line in the rows east of T that the labs leave free
 // (rows 6..31, from T+5 to T+721; the labs end at T+1,283): R1 runs west along
@@ -64,7 +65,8 @@ import (
 const (
 	prodR1     = 10 // rails, both lanes
 	prodR2     = 11 // rails, both lanes
-	prodChestY = 3  // the production row's infinity chests (electric furnaces, productivity modules)
+	prodFM     = 3  // belt FM: electric furnaces and productivity modules
+	prodFMHead = 24 // FM's head in the band south of belt D: chests and their inserters
 
 	// The rail pairs, east of T (rows 6..31).
 	railBeacon1 = 6  // pair 1's beacons (3 tall)
@@ -365,4 +367,38 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 			}
 		}
 	}
+}
+
+// fullProductionFM builds belt FM, which carries the production row's electric furnaces
+// and productivity modules (one item a lane) to its machines, whose long-handed
+// inserters (row 5, over belt C) take them from row 3. FM starts in the band south of
+// belt D (rows 21 and below, free between the silo and T) in column xu, the east
+// edge of the row's last machine: north under D (an underground pair, rows 21 to 19),
+// up rows 18..13, under R2, R1, the row and C (rows 12 to 3, the express underground's
+// reach of 9), then a turn through row 2 into row 3 and west to the row's first
+// machine at rowX. At its head (row 24) an infinity chest on each side puts its item
+// on its own lane: the map editor's source until those items come from lines.
+func (l *layout) fullProductionFM(oy, rowX, xu int32) {
+	y := func(r int32) int32 { return oy + r }
+	under := func(rIn, rOut int32) {
+		l.spec(BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rIn), Dir: North, Underground: "input"})
+		l.spec(BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rOut), Dir: North, Underground: "output"})
+	}
+	const d = 20 // belt D's row
+	l.belt(fullBelt, xu, y(prodFMHead), North, prodFMHead-d-1)
+	under(d+1, d-1)
+	l.belt(fullBelt, xu, y(d-2), North, d-2-(prodR2+1))
+	under(prodR2+1, prodFM)
+	l.put(fullBelt, xu, y(prodFM-1), West)
+	l.put(fullBelt, xu-1, y(prodFM-1), South)
+	l.belt(fullBelt, xu-1, y(prodFM), West, xu-1-rowX+1)
+	chest := func(x int32, item string) {
+		l.spec(BuildSpec{Name: "infinity-chest", X: x, Y: y(prodFMHead - 1),
+			Infinity: &InfinitySettings{Filters: []InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
+	}
+	chest(xu-2, "productivity-module")
+	l.put(fullOutInserter, xu-1, y(prodFMHead-1), West)
+	chest(xu+2, "electric-furnace")
+	l.put(fullOutInserter, xu+1, y(prodFMHead-1), East)
+	l.put("substation", xu+3, y(prodFMHead-2), North)
 }

@@ -557,6 +557,22 @@ func (c *Controller) RaftAddr() string { return string(c.trans.LocalAddr()) }
 // Raft exposes the Raft node (tests and metrics).
 func (c *Controller) Raft() *raft.Raft { return c.raft }
 
+// leaderSilence reports how long this follower has not heard from the leader,
+// and whether that is longer than a leader that is alive stays silent: it sends
+// heartbeats ten times per election timeout, and silent means half of one
+// without any (the follower itself calls an election after a whole one).
+func (c *Controller) leaderSilence() (time.Duration, bool) {
+	if c.raft.State() != raft.Follower {
+		return 0, false
+	}
+	last := c.raft.LastContact()
+	if last.IsZero() {
+		return 0, false
+	}
+	quiet := time.Since(last)
+	return quiet, quiet > c.cfg.ElectionTimeout/2
+}
+
 // IsLeader reports whether this controller is the leader and ready to serve.
 func (c *Controller) IsLeader() bool {
 	return c.raft.State() == raft.Leader && c.leaderReady.Load()

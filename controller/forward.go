@@ -123,6 +123,9 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	if id == f.c.id {
 		return nil, status.Error(codes.Unavailable, "this controller is becoming the leader; retry")
 	}
+	if quiet, silent := f.c.leaderSilence(); silent {
+		return nil, leaderSilentError(id, quiet)
+	}
 	conn, err := f.conn(addr)
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "dial leader %s at %s: %v", id, addr, err)
@@ -133,12 +136,56 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, f.c.id)
 	ctx = withCallerCredentials(ctx)
-	if err := conn.Invoke(ctx, info.FullMethod, req, reply); err != nil {
+	// A leader that stops answering (a paused process, a hung host) would hold
+	// the call until the caller's deadline, though the other controllers elect
+	// a new one within about a second: the call is given up as soon as this
+	// follower stops hearing from the leader, and the caller retries (a write
+	// carries its request ID, so a retry is never applied twice).
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go f.watchLeader(fctx, cancel)
+	if err := conn.Invoke(fctx, info.FullMethod, req, reply); err != nil {
+		if quiet, ok := context.Cause(fctx).(errLeaderSilent); ok && ctx.Err() == nil {
+			return nil, leaderSilentError(id, time.Duration(quiet))
+		}
 		return nil, err
 	}
 	f.c.met.forwarded.Inc()
 	return reply, nil
 }
+
+// errLeaderSilent cancels a forwarded call whose leader went silent; its value
+// is how long it had been silent.
+type errLeaderSilent time.Duration
+
+func (e errLeaderSilent) Error() string { return "the leader went silent" }
+
+// leaderSilentError is what a caller gets when the leader is not answering.
+func leaderSilentError(id string, quiet time.Duration) error {
+	return status.Errorf(codes.Unavailable, "the leader %s has not been heard from for %v; retry: the other controllers elect a new one within about a second", id, quiet.Round(time.Millisecond))
+}
+
+// watchLeader cancels ctx once this follower has not heard from the leader for
+// longer than a leader that is alive stays silent, checking every leaderWatchEvery
+// until ctx ends.
+func (f *forwarder) watchLeader(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(leaderWatchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if quiet, silent := f.c.leaderSilence(); silent {
+			cancel(errLeaderSilent(quiet))
+			return
+		}
+	}
+}
+
+// leaderWatchEvery is how often a forwarded call checks that the leader is still heard.
+const leaderWatchEvery = 50 * time.Millisecond
 
 // call makes a leader-only call on behalf of this controller (not of a client):
 // to itself when it leads, else to the leader, retrying while leadership moves.

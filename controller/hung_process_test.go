@@ -114,6 +114,61 @@ func TestPausedFirstControllerCostsLittle(t *testing.T) {
 	}
 }
 
+// TestPausedLeaderCostsOneElection pauses the leader with SIGSTOP and runs
+// commands at once, through a --controller list that starts with a follower:
+// the follower must not hold a call for the paused leader until the command's
+// deadline, but give it up once it stops hearing from the leader, so that the
+// command is answered as soon as the others have elected a new one (it used to
+// take a whole 5 s try, and to fail with --timeout 2s).
+func TestPausedLeaderCostsOneElection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three controller processes; runs without -short")
+	}
+	dir := t.TempDir()
+	bin := mustBuild(t, dir)
+	api, procs := startThree(t, bin, dir)
+	for round := 0; round < 2; round++ {
+		leader := -1
+		waitFor(t, 15*time.Second, "a leader", func(ctx context.Context) bool {
+			for i := range api {
+				if st, err := status(ctx, api[i]); err == nil && st.State == "leader" {
+					leader = i
+					return true
+				}
+			}
+			return false
+		})
+		// Followers first: the paused leader is the last one the command tries.
+		var order []string
+		for i := range api {
+			if i != leader {
+				order = append(order, api[i])
+			}
+		}
+		ctl := strings.Join(append(order, api[leader]), ",")
+		procs[leader].Pause()
+		// The default --timeout first (each try may take 5 s), then a short one.
+		args := []string{"surface", "list", "--controller", ctl}
+		if round == 1 {
+			args = []string{"surface", "create", "after-pause", "--controller", ctl, "--timeout", "2s"}
+		}
+		start := time.Now()
+		_, errOut, code := proctest.Run(t, bin, 20*time.Second, args...)
+		took := time.Since(start)
+		procs[leader].Resume()
+		t.Logf("starlane %s with the leader c%d paused: exit %d after %v", args[0]+" "+args[1], leader+1, code, took.Round(time.Millisecond))
+		if code != 0 {
+			t.Fatalf("starlane %s with the leader paused: exit %d after %v\n%s", strings.Join(args, " "), code, took, errOut)
+		}
+		if took > 3*time.Second {
+			t.Errorf("starlane %s took %v with the leader paused; an election takes about a second", strings.Join(args[:2], " "), took)
+		}
+		if strings.Contains(errOut, "rpc error") {
+			t.Errorf("gRPC's text in front of the user:\n%s", errOut)
+		}
+	}
+}
+
 // TestRebuildControllerFromPeers damages one of three controllers' Raft log while
 // it is stopped: started again it refuses (exit 1, naming the file and
 // --rebuild-from-peers); started with --rebuild-from-peers it moves the damaged

@@ -328,7 +328,7 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil && Retryable(err) {
-				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)
+				return &unansweredError{tried: c.addrs, last: err}
 			}
 			return err
 		}
@@ -340,13 +340,32 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("no controller answered in time (tried %s): %w", strings.Join(c.addrs, ", "), err)
+				return &unansweredError{tried: c.addrs, last: err}
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 500*time.Millisecond)
 		}
 	}
 }
+
+// unansweredError is Do's error when the call's time ran out with no controller
+// answering: it says which were tried and, in words, what the last one said
+// (not gRPC's "rpc error: code = … desc = …"), and unwraps to that error, whose
+// status code callers still read.
+type unansweredError struct {
+	tried []string
+	last  error
+}
+
+func (e *unansweredError) Error() string {
+	why := status.Convert(e.last).Message()
+	if status.Code(e.last) == codes.DeadlineExceeded {
+		why = "the last try ran out of time"
+	}
+	return fmt.Sprintf("no controller answered in time (tried %s): %s", strings.Join(e.tried, ", "), why)
+}
+
+func (e *unansweredError) Unwrap() error { return e.last }
 
 // Cluster runs fn with a ClusterService client, with Do's retries.
 func (c *Client) Cluster(ctx context.Context, fn func(ctx context.Context, cl pb.ClusterServiceClient) error) error {

@@ -60,6 +60,17 @@ func TestDoMovesOnAndSticks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no controller answered in time") || status.Code(err) != codes.Unavailable {
 		t.Fatalf("exhausted retries: %v", err)
 	}
+	// What the user reads is the controller's words, not gRPC's rendering.
+	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = c.Do(ctx, func(ctx context.Context, _ *grpc.ClientConn) error {
+		<-ctx.Done()
+		return status.FromContextError(ctx.Err()).Err()
+	})
+	if err == nil || strings.Contains(err.Error(), "rpc error") || strings.Contains(err.Error(), "code =") ||
+		!strings.Contains(err.Error(), "ran out of time") || status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("timed out: %v (code %v)", err, status.Code(err))
+	}
 }
 
 func TestDialNeedsAnAddress(t *testing.T) {

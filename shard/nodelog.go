@@ -1,10 +1,13 @@
 package shard
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +31,9 @@ type NodeLog struct {
 	orphans map[string]*orphan
 	own     int // stores attached; a private log closes with its last
 	private bool
+	// damaged holds the stores moved aside because the log was found damaged
+	// when it opened (path -> why), until a shard tries to open one.
+	damaged map[string]string
 }
 
 type orphan struct {
@@ -87,6 +93,10 @@ func (nl *NodeLog) recover() error {
 		byStream[e.Stream] = append(byStream[e.Stream], e)
 		return nil
 	})
+	var damage *wal.CorruptError
+	if errors.As(err, &damage) {
+		return nl.damagedLog(damage, order)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,6 +148,63 @@ func (nl *NodeLog) recover() error {
 		return nil
 	}
 	return nl.wal.DropRecovered()
+}
+
+// damagedLog handles a log found damaged when it opened: frames that were
+// durable (their ticks confirmed, maybe replicated, bridged, seen by players)
+// are lost, and which stores they belonged to cannot be told. Running any store
+// on it from what is left would resume a surface before ticks it confirmed, as
+// if they never happened. So every store on the log is moved aside as corrupt
+// (kept for the operator), the damaged segment too, and each shard opening one
+// of them fails with ErrStoreCorrupt and the reason: its surface continues from
+// a standby, or is restored from its newest autosave, with the loss stated.
+func (nl *NodeLog) damagedLog(damage *wal.CorruptError, streams []string) error {
+	now := time.Now()
+	why := fmt.Sprintf("the node's write-ahead log was found damaged (%v) and this copy's logged ticks cannot be trusted", damage)
+	paths := map[string]bool{}
+	for _, name := range streams {
+		paths[filepath.Join(nl.root, filepath.FromSlash(name))] = true
+	}
+	for _, pattern := range []string{filepath.Join(nl.root, "shard.db"), filepath.Join(nl.root, "shards", "*", "shard.db")} {
+		m, _ := filepath.Glob(pattern)
+		for _, p := range m {
+			paths[p] = true
+		}
+	}
+	nl.damaged = map[string]string{}
+	var moved []string
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		to, err := Quarantine(p, now)
+		if err != nil {
+			return fmt.Errorf("%s; moving the stores on it aside failed: %w", why, err)
+		}
+		nl.damaged[p] = fmt.Sprintf("%s; the copy was moved aside to %s", why, filepath.Base(to))
+		moved = append(moved, p)
+	}
+	seg := damage.Segment + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	if err := os.Rename(damage.Segment, seg); err != nil {
+		return fmt.Errorf("%s; moving the damaged segment aside failed: %w", why, err)
+	}
+	nl.log.Error("the node's write-ahead log is damaged: frames that were durable are lost; every copy on it was moved aside, and its surfaces continue from a standby or their newest autosave",
+		"err", damage, "segment_moved_to", seg, "copies_moved_aside", len(moved))
+	return nl.wal.DropRecovered()
+}
+
+// damagedStore returns why the store at path was moved aside when the log
+// opened, once ("" if it was not).
+func (nl *NodeLog) damagedStore(path string) string {
+	nl.mu.Lock()
+	defer nl.mu.Unlock()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	why := nl.damaged[abs]
+	delete(nl.damaged, abs)
+	return why
 }
 
 // Close closes the log; the stores attached to it must be closed first.

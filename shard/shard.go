@@ -346,6 +346,13 @@ func newShard(cfg Config) (*Shard, error) {
 		}
 		nl.private = true
 	}
+	if why := nl.damagedStore(path); why != "" {
+		if nl.private {
+			nl.Close()
+		}
+		cfg.Logger.Error("shard store moved aside: the node's write-ahead log is damaged", "surface", cfg.Name, "why", why)
+		return nil, fmt.Errorf("%w: %s", ErrStoreCorrupt, why)
+	}
 	store, err := openStoreFile(path)
 	if err == nil {
 		if err = nl.attach(store); err != nil {

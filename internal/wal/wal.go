@@ -505,9 +505,31 @@ func (l *Log) DropRecovered() error {
 	return nil
 }
 
+// ErrCorrupt means a segment holds a frame that fails its check with valid
+// frames after it: not the torn tail of an unfinished commit, which nothing
+// follows, but damage to frames that were durable (their writers were told so).
+// What the damaged frames held is lost, and which streams they belonged to
+// cannot be told.
+var ErrCorrupt = errors.New("the write-ahead log is damaged")
+
+// CorruptError says where Scan found a segment damaged; it matches ErrCorrupt.
+type CorruptError struct {
+	Segment string // the segment file's path
+	Offset  int    // the byte where the first frame that fails its check starts
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%v: segment %s: the frame at byte %d fails its check and valid frames follow it", ErrCorrupt, filepath.Base(e.Segment), e.Offset)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
 // Scan calls fn for every entry in the segments of dir, oldest first. A frame
 // that is cut short or fails its checksum ends its segment (a commit the process
-// did not finish; its writers were never told it was durable).
+// did not finish; its writers were never told it was durable) when nothing valid
+// follows it; when valid frames follow, the segment is damaged and Scan returns
+// an error wrapping ErrCorrupt after the entries before the damage.
 func Scan(dir string, fn func(Entry) error) error {
 	segs, err := segments(dir)
 	if err != nil {
@@ -530,15 +552,18 @@ func scanSegment(path string, fn func(Entry) error) error {
 		return fmt.Errorf("read write-ahead log segment: %w", err)
 	}
 	names := map[uint64]string{}
+	whole := data
 	for len(data) >= frameHeader {
 		n := binary.LittleEndian.Uint32(data[0:4])
-		if n > maxFrame || int(n) > len(data)-frameHeader {
-			return nil
+		if n > maxFrame || int(n) > len(data)-frameHeader ||
+			crc32.Checksum(data[frameHeader:frameHeader+int(n)], castagnoli) != binary.LittleEndian.Uint32(data[4:8]) {
+			at := len(whole) - len(data)
+			if validFrameAfter(whole, at) {
+				return &CorruptError{Segment: path, Offset: at}
+			}
+			return nil // the torn tail of the last commit
 		}
 		payload := data[frameHeader : frameHeader+int(n)]
-		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(data[4:8]) {
-			return nil
-		}
 		data = data[frameHeader+int(n):]
 		if err := scanFrame(payload, names, fn); err != nil {
 			return fmt.Errorf("write-ahead log segment %s: %w", filepath.Base(path), err)
@@ -546,6 +571,36 @@ func scanSegment(path string, fn func(Entry) error) error {
 	}
 	return nil
 }
+
+// validFrameAfter reports whether a frame that passes its check starts in data
+// after the bad frame at byte at: at the bad frame's end if its length is
+// plausible, else anywhere after it (frames up to searchFrame bytes, so that a
+// search through a damaged segment checksums no more than about its own size).
+// A frame of zero bytes never counts (zeros left by a torn write would pass).
+func validFrameAfter(data []byte, at int) bool {
+	valid := func(off int, most uint32) bool {
+		if off+frameHeader > len(data) {
+			return false
+		}
+		n := binary.LittleEndian.Uint32(data[off : off+4])
+		if n == 0 || n > most || int(n) > len(data)-off-frameHeader {
+			return false
+		}
+		return crc32.Checksum(data[off+frameHeader:off+frameHeader+int(n)], castagnoli) == binary.LittleEndian.Uint32(data[off+4:off+8])
+	}
+	if n := int(binary.LittleEndian.Uint32(data[at : at+4])); n <= maxFrame && at+frameHeader+n < len(data) && valid(at+frameHeader+n, maxFrame) {
+		return true
+	}
+	for off := at + 1; off+frameHeader <= len(data); off++ {
+		if valid(off, searchFrame) {
+			return true
+		}
+	}
+	return false
+}
+
+// searchFrame is the largest frame validFrameAfter looks for byte by byte.
+const searchFrame = 64 << 10
 
 func scanFrame(p []byte, names map[uint64]string, fn func(Entry) error) error {
 	bad := errors.New("malformed frame")

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -175,4 +176,71 @@ func TestLazyEntriesWaitForTheIdleDelay(t *testing.T) {
 	if took := time.Since(start); took > 250*time.Millisecond {
 		t.Errorf("lazy entries with an urgent one or hurried took %v", took)
 	}
+}
+
+// A frame damaged in the middle of a segment (valid frames after it) is not a
+// torn tail: Scan returns the entries before it and an error wrapping
+// ErrCorrupt, whether the damage hit a frame's payload, its checksum or its
+// length. A torn tail of zeros (a write the disk never finished) is still a
+// torn tail.
+func TestScanTellsDamageFromATornTail(t *testing.T) {
+	write := func(t *testing.T) (string, string, []int64) {
+		dir := t.TempDir()
+		l, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := l.Stream("a")
+		var ends []int64
+		segs := func() string { s, _ := segments(dir); return s[0] }
+		for tick := uint64(1); tick <= 5; tick++ {
+			appendSync(t, a, 1, tick, "tick data of some length")
+			fi, _ := os.Stat(segs())
+			ends = append(ends, fi.Size())
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return dir, segs(), ends
+	}
+	for _, c := range []struct {
+		name string
+		off  func(ends []int64) int64 // where to write 0xdeadbeef
+	}{
+		{"payload", func(e []int64) int64 { return e[1] + 12 }},
+		{"checksum", func(e []int64) int64 { return e[1] + 4 }},
+		{"length", func(e []int64) int64 { return e[1] }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, seg, ends := write(t)
+			f, err := os.OpenFile(seg, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef}, c.off(ends)); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			var ticks []uint64
+			err = Scan(dir, func(e Entry) error { ticks = append(ticks, e.Tick); return nil })
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("damage to the third frame's %s: Scan returned %v, want ErrCorrupt", c.name, err)
+			}
+			if len(ticks) != 2 || ticks[1] != 2 {
+				t.Fatalf("entries before the damage: %v, want ticks 1 and 2", ticks)
+			}
+		})
+	}
+	t.Run("torn tail of zeros", func(t *testing.T) {
+		dir, seg, ends := write(t)
+		if err := os.Truncate(seg, ends[3]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(seg, ends[4]+4096); err != nil { // the last frame and more read as zeros
+			t.Fatal(err)
+		}
+		if got := scanAll(t, dir); len(got) != 4 {
+			t.Fatalf("a torn tail of zeros: %d entries, want 4", len(got))
+		}
+	})
 }

@@ -296,6 +296,8 @@ func (l *layout) fill(name string, x0, y0, x1, y1 int32, n int) {
 
 // ChargeAccumulators fills every accumulator on the surface. A generated map starts at noon
 // with its accumulators charged, so map generators call it once all entities are placed.
+// It is for generators only: it changes state outside Step, so calling it on a surface
+// that has started ticking would make it differ from its peers.
 func (s *Surface) ChargeAccumulators() {
 	for i := range s.gens {
 		g := &s.gens[i]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/sim"
+	_ "github.com/starlane/starlane/sim/megabase" // registers megabase-10k
 )
 
 func starter(t testing.TB, ticks int) *sim.Surface {

@@ -16,6 +16,7 @@ import (
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
+	_ "github.com/starlane/starlane/sim/megabase" // registers megabase-10k
 )
 
 // BenchmarkPrimaryTicks runs a primary shard on a map, alone and with one standby

@@ -12,6 +12,7 @@ import (
 	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
+	_ "github.com/starlane/starlane/sim/megabase" // registers megabase-10k
 )
 
 // BenchmarkUnthrottledSurfaces runs one surface (STARLANE_BENCH_MAP, default

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	// The generated megabase maps register themselves with sim's built-in maps.
+	_ "github.com/starlane/starlane/sim/megabase"
 )
 
 func main() {

@@ -37,6 +37,30 @@ func TestSimRunJSONContract(t *testing.T) {
 	}
 }
 
+// TestSimMapsListsEveryBuiltinMap checks that the binary lists the maps generated in
+// sim and those the megabase package registers, in name order.
+func TestSimMapsListsEveryBuiltinMap(t *testing.T) {
+	out, _, err := runStarlane(t, "", "sim", "maps", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var maps []struct{ Name, Description string }
+	if err := json.Unmarshal([]byte(out), &maps); err != nil {
+		t.Fatalf("not a JSON list: %v\n%s", err, out)
+	}
+	var names []string
+	for _, m := range maps {
+		names = append(names, m.Name)
+		if m.Description == "" {
+			t.Errorf("map %s has no description", m.Name)
+		}
+	}
+	want := []string{"empty", "hub", "loop", "megabase-10k", "megabase-full", "outpost", "petrochem", "starter"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("sim maps (-want +got):\n%s", diff)
+	}
+}
+
 func TestSimRunSaveAndContinue(t *testing.T) {
 	dir := t.TempDir()
 	save := filepath.Join(dir, "starter.sav")

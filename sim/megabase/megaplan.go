@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 	"sort"
@@ -108,7 +110,7 @@ type Plan struct {
 
 // PlanFull plans a base making packsPerSec of each of the seven packs (2,700 SPM is
 // 45 a second), with crude oil from pumpjacks on tiles holding oilAmount.
-func PlanFull(b *Bundle, packsPerSec *big.Rat, oilAmount int64) (*Plan, error) {
+func PlanFull(b *sim.Bundle, packsPerSec *big.Rat, oilAmount int64) (*Plan, error) {
 	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}}
 	p := &Plan{Flows: map[string]float64{}, balance: map[string]*big.Rat{}}
 	pl.plan = p
@@ -166,7 +168,7 @@ func (p *Plan) finish(pl *planner, packsPerSec *big.Rat) {
 // machines and modules as PlanFull; beacons gives the beacons reaching each task's
 // machines where a layout has fewer than planBeacons. megabase-full sizes the lines
 // it lays out with it.
-func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64) (*Plan, error) {
+func planPart(b *sim.Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64) (*Plan, error) {
 	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}, beacons: beacons}
 	p := &Plan{Flows: map[string]float64{}, balance: map[string]*big.Rat{}}
 	pl.plan = p
@@ -186,7 +188,7 @@ func planPart(b *Bundle, rates map[string]*big.Rat, beacons map[string]int, oilA
 }
 
 type planner struct {
-	b        *Bundle
+	b        *sim.Bundle
 	plan     *Plan
 	demand   map[string]*big.Rat // consumption per second, per item or fluid
 	produced map[string]*big.Rat
@@ -224,7 +226,7 @@ func (pl *planner) bal(item string) *big.Rat {
 }
 
 // effects returns a machine's modules and total effect, as recomputeEffects does.
-func (pl *planner) effects(machine string, prodOK bool, beacons int) ([]string, module.Effect, *EntityProto, error) {
+func (pl *planner) effects(machine string, prodOK bool, beacons int) ([]string, module.Effect, *sim.EntityProto, error) {
 	b := pl.b
 	pi, ok := b.Entity(machine)
 	if !ok {
@@ -279,7 +281,7 @@ func (pl *planner) line(task, machine string, prodOK bool, rate, perTask *big.Ra
 		return err
 	}
 	// Tasks per second of one machine: speed/100 × (100+speed%)/100 × WorkPerSecond / work.
-	per := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*WorkPerSecond, 100*100*work)
+	per := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*sim.WorkPerSecond, 100*100*work)
 	per.Mul(per, perTask)
 	n := new(big.Rat).Quo(rate, per)
 	count := new(big.Int).Quo(n.Num(), n.Denom())
@@ -341,7 +343,7 @@ func (pl *planner) recipe(rn, out string, rate *big.Rat) error {
 }
 
 // craft books crafts a second of r: ingredients needed, results produced.
-func (pl *planner) craft(r *RecipeProto, crafts, pf *big.Rat) {
+func (pl *planner) craft(r *sim.RecipeProto, crafts, pf *big.Rat) {
 	for _, x := range r.Ingredients {
 		pl.need(x.Name, new(big.Rat).Mul(crafts, new(big.Rat).SetInt64(int64(x.Amount))))
 	}
@@ -376,7 +378,7 @@ func (pl *planner) silos(rockets *big.Rat) error {
 	parts := new(big.Rat).Mul(rockets, new(big.Rat).SetInt64(int64(p.RocketParts)))
 	crafts := new(big.Rat).Quo(parts, pf)
 	// Seconds per rocket: the crafts for its parts, then the launch.
-	craftSec := new(big.Rat).SetFrac64(r.Work*100*100, int64(p.Speed)*int64(100+eff.Speed)*WorkPerSecond)
+	craftSec := new(big.Rat).SetFrac64(r.Work*100*100, int64(p.Speed)*int64(100+eff.Speed)*sim.WorkPerSecond)
 	perRocket := new(big.Rat).Mul(craftSec, new(big.Rat).Quo(new(big.Rat).SetInt64(int64(p.RocketParts)), pf))
 	perRocket.Add(perRocket, new(big.Rat).SetFrac64(int64(p.LaunchTicks), 60))
 	per := new(big.Rat).Inv(perRocket)
@@ -476,7 +478,7 @@ func (pl *planner) solve(oilAmount int64) error {
 func (pl *planner) oil() error {
 	b := pl.b
 	type rec struct {
-		r  *RecipeProto
+		r  *sim.RecipeProto
 		pf *big.Rat
 	}
 	get := func(n string) (rec, error) {
@@ -619,7 +621,7 @@ func (pl *planner) raw(oilAmount int64) error {
 			}
 			perCycle := new(big.Rat).SetFrac(big.NewInt(int64(it.Yield)*oilAmount), big.NewInt(int64(fluid.Unit)*it.Normal))
 			perCycle.Mul(perCycle, new(big.Rat).SetFrac64(int64(100+eff.Productivity), 100))
-			cycles := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*WorkPerSecond, 100*100*it.MiningWork)
+			cycles := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*sim.WorkPerSecond, 100*100*it.MiningWork)
 			per := new(big.Rat).Mul(perCycle, cycles)
 			pl.rawLine("mine "+n, "pumpjack", r, per, module.Scale(p.EnergyUsage, eff.Consumption))
 			l := &pl.plan.Lines[len(pl.plan.Lines)-1]
@@ -634,7 +636,7 @@ func (pl *planner) raw(oilAmount int64) error {
 		if err != nil {
 			return err
 		}
-		per := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*WorkPerSecond*int64(100+eff.Productivity), 100*100*it.MiningWork*100)
+		per := new(big.Rat).SetFrac64(int64(p.Speed)*int64(100+eff.Speed)*sim.WorkPerSecond*int64(100+eff.Productivity), 100*100*it.MiningWork*100)
 		pl.rawLine("mine "+n, "electric-mining-drill", r, per, module.Scale(p.EnergyUsage, eff.Consumption))
 		l := &pl.plan.Lines[len(pl.plan.Lines)-1]
 		l.Modules, l.Speed, l.Productivity = mods, eff.Speed, eff.Productivity

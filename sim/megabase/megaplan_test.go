@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"math/big"
 	"testing"
 )
@@ -9,7 +11,7 @@ import (
 // fluid the plan consumes is made at exactly that rate, all seven packs and the
 // rocket are in it, and the beaconed machines get the game's numbers.
 func TestPlanFullBalancesAt2700SPM(t *testing.T) {
-	b := DefaultBundle()
+	b := sim.DefaultBundle()
 	p, err := PlanFull(b, big.NewRat(45, 1), 1_500_000)
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +64,12 @@ func TestPlanFullBalancesAt2700SPM(t *testing.T) {
 // automation and logistic pack lines, each machine built as the plan says (four
 // productivity-module-3, eight beacons of two speed-module-3), fed from chests.
 func TestPlanRatesMatchTheSimulation(t *testing.T) {
-	b := DefaultBundle()
+	b := sim.DefaultBundle()
 	p, err := PlanFull(b, big.NewRat(45, 1), 1_500_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	feeds := map[string][]InfinityFilter{
+	feeds := map[string][]sim.InfinityFilter{
 		"automation-science-pack": {{Item: "copper-plate", Count: 50, Mode: "exactly"}, {Item: "iron-gear-wheel", Count: 50, Mode: "exactly"}},
 		"logistic-science-pack":   {{Item: "inserter", Count: 50, Mode: "exactly"}, {Item: "transport-belt", Count: 50, Mode: "exactly"}},
 	}
@@ -79,11 +81,10 @@ func TestPlanRatesMatchTheSimulation(t *testing.T) {
 		}
 		checked++
 		s, _ := beaconedAssembler(t, l.Task, l.Modules, l.Beacons, []string{planSpeed, planSpeed}, feed)
-		id, _ := s.b.ItemID(l.Task)
 		s.Run(600)
-		a := s.stats.produced.total[id]
+		a := s.Production().Produced[l.Task]
 		s.Run(3 * 3600)
-		got := float64(s.stats.produced.total[id]-a) / 180
+		got := float64(s.Production().Produced[l.Task]-a) / 180
 		want := l.PerMachine * float64(100+l.Productivity) / 100 // packs a second (one pack a craft)
 		if got < want*0.98 || got > want*1.02 {
 			t.Errorf("%s: a machine made %.3f packs a second, the plan says %.3f", l.Task, got, want)

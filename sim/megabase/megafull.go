@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 )
 
@@ -64,16 +66,16 @@ const (
 // fullRow is one production row: an assembler row beside a belt.
 type fullRow struct {
 	pack string
-	asmY int32 // top of the assemblers
-	outY int32 // output inserters (machine -> belt)
-	inY  int32 // input inserters (chest -> machine)
-	chY  int32 // input chests
-	dir  Dir   // both inserters face (pick up from) this side
-	k0   int   // first column
-	n    int   // machines
+	asmY int32   // top of the assemblers
+	outY int32   // output inserters (machine -> belt)
+	inY  int32   // input inserters (chest -> machine)
+	chY  int32   // input chests
+	dir  sim.Dir // both inserters face (pick up from) this side
+	k0   int     // first column
+	n    int     // machines
 }
 
-func genMegabaseFull(b *Bundle, seed uint64, name string) (*Surface, error) {
+func genMegabaseFull(b *sim.Bundle, seed uint64, name string) (*sim.Surface, error) {
 	return genMegabaseFullCells(b, seed, name, fullCells, fullPacksPerSec*1000/fullCells)
 }
 
@@ -85,7 +87,7 @@ type fullSizing struct {
 }
 
 // sizeFullCell sizes a cell for milliPacks/1000 packs a second of each pack.
-func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
+func sizeFullCell(b *sim.Bundle, milliPacks int64) (fullSizing, error) {
 	pl := &planner{b: b}
 	sz := fullSizing{rows: map[string]int{}}
 	ceil := func(a, d int64) int { return int((a + d - 1) / d) }
@@ -106,7 +108,7 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 			}
 		}
 		// milli-packs a second of one machine: crafts × results × productivity.
-		per := int64(p.Speed) * int64(100+eff.Speed) * WorkPerSecond * out * int64(100+eff.Productivity) * 1000 /
+		per := int64(p.Speed) * int64(100+eff.Speed) * sim.WorkPerSecond * out * int64(100+eff.Productivity) * 1000 /
 			(100 * 100 * r.Work * 100)
 		if per <= 0 {
 			return sz, fmt.Errorf("recipe %s: no output", pack)
@@ -122,7 +124,7 @@ func sizeFullCell(b *Bundle, milliPacks int64) (fullSizing, error) {
 		return sz, err
 	}
 	// milli-units (one of each pack) a second of one lab.
-	per := int64(p.Speed) * int64(100+eff.Speed) * WorkPerSecond * 1000 / (100 * 100 * b.Techs[ti].Work)
+	per := int64(p.Speed) * int64(100+eff.Speed) * sim.WorkPerSecond * 1000 / (100 * 100 * b.Techs[ti].Work)
 	if per <= 0 {
 		return sz, fmt.Errorf("labs research nothing")
 	}
@@ -167,7 +169,7 @@ var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", 
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
 
 // genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second.
-func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliPacks int64) (*Surface, error) {
+func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64) (*sim.Surface, error) {
 	sz, err := sizeFullCell(b, milliPacks)
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []Patch{{X: -800, Y: -96, W: 4800, H: int32(cells)*fullCellPitch + 192}}
+	patches := []sim.Patch{{X: -800, Y: -96, W: 4800, H: int32(cells)*fullCellPitch + 192}}
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
@@ -192,7 +194,7 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
 		patches = append(patches, rg.patches(b, oy(c))...)
 	}
-	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed,
+	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
 		Patches: patches})
 	if err != nil {
@@ -210,16 +212,16 @@ func genMegabaseFullCells(b *Bundle, seed uint64, name string, cells int, milliP
 }
 
 // fullCell builds one cell; belt B runs along y = oy-2.
-func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
+func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	n := sz.rows
 	mid := n[fullMidPack]
 	rows := []fullRow{
-		{pack: "automation-science-pack", asmY: -22, outY: -19, inY: -23, chY: -24, dir: North},
-		{pack: "logistic-science-pack", asmY: -16, outY: -17, inY: -13, chY: -12, dir: South},
-		{pack: "military-science-pack", asmY: -6, outY: -3, inY: -7, chY: -8, dir: North},
-		{pack: fullMidPack, asmY: 0, outY: -1, inY: 3, chY: 4, dir: South},
-		{pack: "production-science-pack", asmY: 6, outY: 5, inY: 9, chY: 10, dir: South, k0: mid + 1},
-		{pack: "utility-science-pack", asmY: 16, outY: 19, inY: 15, chY: 14, dir: North},
+		{pack: "automation-science-pack", asmY: -22, outY: -19, inY: -23, chY: -24, dir: sim.North},
+		{pack: "logistic-science-pack", asmY: -16, outY: -17, inY: -13, chY: -12, dir: sim.South},
+		{pack: "military-science-pack", asmY: -6, outY: -3, inY: -7, chY: -8, dir: sim.North},
+		{pack: fullMidPack, asmY: 0, outY: -1, inY: 3, chY: 4, dir: sim.South},
+		{pack: "production-science-pack", asmY: 6, outY: 5, inY: 9, chY: 10, dir: sim.South, k0: mid + 1},
+		{pack: "utility-science-pack", asmY: 16, outY: 19, inY: 15, chY: 14, dir: sim.North},
 	}
 	K := 0
 	for i := range rows {
@@ -229,10 +231,10 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	X := func(k int) int32 { return ox + 2 + 6*int32(k) }
 	G := func(k int) int32 { return ox + 5 + 6*int32(k) }
 	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
-	feed := func(recipe string) *InfinitySettings {
+	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
+	feed := func(recipe string) *sim.InfinitySettings {
 		ri, _ := b.Recipe(recipe)
-		var f []InfinityFilter
+		var f []sim.InfinityFilter
 		for _, x := range b.Recipes[ri].Ingredients {
 			if x.Name == "sulfur" && fullSulfurPacks[recipe] {
 				continue // from the oil block
@@ -240,9 +242,9 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 			if x.Name == "rail" && fullProductionPacks[recipe] {
 				continue // from belts R1 and R2
 			}
-			f = append(f, InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
+			f = append(f, sim.InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
-		return &InfinitySettings{Filters: f}
+		return &sim.InfinitySettings{Filters: f}
 	}
 	for _, r := range rows {
 		ri, _ := b.Recipe(r.pack)
@@ -250,35 +252,35 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		fed := fullFed(r.pack)
 		for k := r.k0; k < r.k0+r.n; k++ {
 			x := X(k)
-			l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
+			l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + r.asmY, Recipe: r.pack, Modules: m})
 			l.put(fullOutInserter, x+1, oy+r.outY, r.dir)
 			l.put(fullInInserter, x+1, oy+r.inY, r.dir)
 			if fullMilitaryPacks[r.pack] {
 				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // grenades and rounds from M, over W
 			}
 			if fullProductionPacks[r.pack] {
-				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // rails from R2, over R1
-				l.put(fullLongInserter, x, oy+r.outY, North)  // furnaces and modules from FM, over C
+				l.put(fullLongInserter, x+2, oy+r.inY, r.dir)    // rails from R2, over R1
+				l.put(fullLongInserter, x, oy+r.outY, sim.North) // furnaces and modules from FM, over C
 			} else if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
-				l.spec(BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
+				l.spec(sim.BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
 				l.put(fullLongInserter, x, oy+r.inY, r.dir) // sulfur from the oil block's belt
 			}
 		}
-		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != South || r.k0 != 0) {
+		if fullSulfurPacks[r.pack] && (r.inY+2 != fullSulfurBeltY || r.dir != sim.South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the sulfur belt expects it", r.pack)
 			return
 		}
-		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != South || r.k0 != 0) {
+		if fullEnginePacks[r.pack] && (r.chY != engChemY || r.dir != sim.South || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where the engine belt expects it", r.pack)
 			return
 		}
-		if fullProductionPacks[r.pack] && (r.chY != prodR1 || r.inY != prodR1-1 || r.outY != prodFM+2 || r.dir != South) {
+		if fullProductionPacks[r.pack] && (r.chY != prodR1 || r.inY != prodR1-1 || r.outY != prodFM+2 || r.dir != sim.South) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
-		if fullMilitaryPacks[r.pack] && (r.inY != milMilInY || r.chY != milW || r.dir != North || r.k0 != 0) {
+		if fullMilitaryPacks[r.pack] && (r.inY != milMilInY || r.chY != milW || r.dir != sim.North || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
@@ -295,7 +297,7 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		beacon(G(-1), oy+r.asmY)
 		for k := 0; k < K; k++ {
 			if k%3 == 0 {
-				l.put("substation", G(k), oy+r.asmY, North)
+				l.put("substation", G(k), oy+r.asmY, sim.North)
 			} else {
 				beacon(G(k), oy+r.asmY)
 			}
@@ -316,25 +318,25 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
 	{
 		sx, sy := ox-12, oy+22
-		l.spec(BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
+		l.spec(sim.BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
 		for _, dy := range []int32{0, 3, 6} {
 			beacon(sx-3, sy+dy)
 			beacon(sx+9, sy+dy)
 		}
 		for _, dx := range []int32{1, 3, 5} {
-			l.put(fullOutInserter, sx+dx, oy+21, South)
+			l.put(fullOutInserter, sx+dx, oy+21, sim.South)
 		}
 		pi, _ := b.Entity("rocket-silo")
 		f := feed(b.Entities[pi].FixedRecipe)
-		f.Filters = append(f.Filters, InfinityFilter{Item: "satellite", Count: 5, Mode: "exactly"})
+		f.Filters = append(f.Filters, sim.InfinityFilter{Item: "satellite", Count: 5, Mode: "exactly"})
 		for _, dx := range []int32{1, 4, 7} {
-			l.put(fullInInserter, sx+dx, sy+9, South)
-			l.spec(BuildSpec{Name: "infinity-chest", X: sx + dx, Y: sy + 10, Infinity: f})
+			l.put(fullInInserter, sx+dx, sy+9, sim.South)
+			l.spec(sim.BuildSpec{Name: "infinity-chest", X: sx + dx, Y: sy + 10, Infinity: f})
 		}
-		l.put("substation", sx-2, sy+9, North)
-		l.put("substation", sx-4, oy+19, North)
-		l.put("substation", ox-3, oy+18, North)
-		l.put("electric-energy-interface", ox-6, oy+17, North)
+		l.put("substation", sx-2, sy+9, sim.North)
+		l.put("substation", sx-4, oy+19, sim.North)
+		l.put("substation", ox-3, oy+18, sim.North)
+		l.put("electric-energy-interface", ox-6, oy+17, sim.North)
 	}
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
@@ -355,17 +357,17 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 		l.err = fmt.Errorf("megabase-full: the labs end at %d, the rail line at %d", end, rg.xEnd)
 		return
 	}
-	l.put("substation", T+2, oy, North)
+	l.put("substation", T+2, oy, sim.North)
 	labMods := l.modules("lab", true)
 	for j := 0; j < sz.labs; j++ {
 		x := LX(j)
-		l.spec(BuildSpec{Name: "lab", X: x, Y: oy, Modules: labMods})
-		l.put(fullOutInserter, x, oy-1, North)
-		l.put(fullLongInserter, x+1, oy-1, North)
-		l.put(fullOutInserter, x, oy+3, South)
-		l.put(fullLongInserter, x+1, oy+3, South)
+		l.spec(sim.BuildSpec{Name: "lab", X: x, Y: oy, Modules: labMods})
+		l.put(fullOutInserter, x, oy-1, sim.North)
+		l.put(fullLongInserter, x+1, oy-1, sim.North)
+		l.put(fullOutInserter, x, oy+3, sim.South)
+		l.put(fullLongInserter, x+1, oy+3, sim.South)
 		if j%3 == 2 {
-			l.put("substation", x+3, oy, North)
+			l.put("substation", x+3, oy, sim.North)
 		} else {
 			beacon(x+3, oy)
 		}
@@ -373,12 +375,12 @@ func (l *layout) fullCell(b *Bundle, sz *fullSizing, ox, oy int32) {
 
 	// Belts: A from the north rows turns south at T; B straight; C from the east end of
 	// the middle row; D from the silo turns north at T.
-	l.belt(fullBelt, ox, oy-18, East, T-ox)
-	l.belt(fullBelt, T, oy-18, South, 15)
-	l.belt(fullBelt, T, oy-3, East, end-T)
-	l.belt(fullBelt, ox, oy-2, East, end-ox)
-	l.belt(fullBelt, G(mid), oy+4, East, end-G(mid))
-	l.belt(fullBelt, ox-12, oy+20, East, T-(ox-12))
-	l.belt(fullBelt, T, oy+20, North, 15)
-	l.belt(fullBelt, T, oy+5, East, end-T)
+	l.belt(fullBelt, ox, oy-18, sim.East, T-ox)
+	l.belt(fullBelt, T, oy-18, sim.South, 15)
+	l.belt(fullBelt, T, oy-3, sim.East, end-T)
+	l.belt(fullBelt, ox, oy-2, sim.East, end-ox)
+	l.belt(fullBelt, G(mid), oy+4, sim.East, end-G(mid))
+	l.belt(fullBelt, ox-12, oy+20, sim.East, T-(ox-12))
+	l.belt(fullBelt, T, oy+20, sim.North, 15)
+	l.belt(fullBelt, T, oy+5, sim.East, end-T)
 }

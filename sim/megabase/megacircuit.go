@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 )
@@ -72,7 +74,7 @@ var fullCircuitFixed = map[string]int{
 
 // planFullCircuits plans the advanced-circuit line for one cell's chemical row at
 // fullMarginPct of milliPacks/1000 packs a second.
-func planFullCircuits(b *Bundle, milliPacks int64) (*Plan, error) {
+func planFullCircuits(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	rate, err := fullChemRate(b, milliPacks, "advanced-circuit")
 	if err != nil {
 		return nil, err
@@ -93,7 +95,7 @@ type fullCircuitSizing struct {
 }
 
 // sizeFullCircuits sizes the advanced-circuit line.
-func sizeFullCircuits(b *Bundle, milliPacks int64) (fullCircuitSizing, error) {
+func sizeFullCircuits(b *sim.Bundle, milliPacks int64) (fullCircuitSizing, error) {
 	cs := fullCircuitSizing{lines: fullFeedCounts{}}
 	p, err := planFullCircuits(b, milliPacks)
 	if err != nil {
@@ -181,17 +183,17 @@ func (g fullCircuitGeom) at(oy int32) fullCircuitGeom {
 	return g
 }
 
-func (g *fullCircuitGeom) patches(b *Bundle, oy int32) []Patch {
+func (g *fullCircuitGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	iron, _ := b.ItemID("iron-ore")
 	copper, _ := b.ItemID("copper-ore")
 	coal, _ := b.ItemID("coal")
 	crude, _ := b.ItemID("crude-oil")
 	h := g.at(oy)
 	x1 := g.coalCols[len(g.coalCols)-1] + 3
-	ps := []Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre),
+	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre),
 		{Resource: coal, X: g.coalCols[0], Y: oy + acCoal - 3, W: x1 - g.coalCols[0], H: 7, Amount: megaOre}}
 	for _, x := range g.crude {
-		ps = append(ps, Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
+		ps = append(ps, sim.Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
 	}
 	return ps
 }
@@ -202,36 +204,36 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	X0 := g.x0
 	y := func(r int32) int32 { return oy + r }
 	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
 	pipes := func(x0, r0, x1, r1 int32) { // a straight run, both ends included
 		for x := min(x0, x1); x <= max(x0, x1); x++ {
 			for r := min(r0, r1); r <= max(r0, r1); r++ {
-				l.put("pipe", x, y(r), North)
+				l.put("pipe", x, y(r), sim.North)
 			}
 		}
 	}
 	under := func(x, rTop, rBottom int32) { // a pipe-to-ground pair in column x
-		l.put("pipe-to-ground", x, y(rTop), North)
-		l.put("pipe-to-ground", x, y(rBottom), South)
+		l.put("pipe-to-ground", x, y(rTop), sim.North)
+		l.put("pipe-to-ground", x, y(rBottom), sim.South)
 	}
 	chem := l.modules("chemical-plant", true)
 	plant := func(x, r int32, recipe string) {
-		l.spec(BuildSpec{Name: "chemical-plant", X: x, Y: y(r), Recipe: recipe, Modules: chem})
+		l.spec(sim.BuildSpec{Name: "chemical-plant", X: x, Y: y(r), Recipe: recipe, Modules: chem})
 	}
 	asm := func(x, r int32, recipe string) {
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", true)})
 	}
 
 	// Crude oil and water into the refineries.
 	for k, jx := range g.crude {
 		rx := X0 + 8*int32(k)
-		l.spec(BuildSpec{Name: "pumpjack", X: jx, Y: y(acJack), Dir: South, Modules: l.modules("pumpjack", true)})
-		l.spec(BuildSpec{Name: "oil-refinery", X: rx, Y: y(acRef), Dir: South, Recipe: "advanced-oil-processing",
+		l.spec(sim.BuildSpec{Name: "pumpjack", X: jx, Y: y(acJack), Dir: sim.South, Modules: l.modules("pumpjack", true)})
+		l.spec(sim.BuildSpec{Name: "oil-refinery", X: rx, Y: y(acRef), Dir: sim.South, Recipe: "advanced-oil-processing",
 			Modules: l.modules("oil-refinery", true)})
-		l.put("pipe", rx+1, y(acRef-1), North) // crude
-		pipes(rx+4, acWater+1, rx+4, acRef-1)  // water
-		l.put("pipe", rx+3, y(acRef-1), North)
+		l.put("pipe", rx+1, y(acRef-1), sim.North) // crude
+		pipes(rx+4, acWater+1, rx+4, acRef-1)      // water
+		l.put("pipe", rx+3, y(acRef-1), sim.North)
 		// Gas straight down to its row; light and heavy oil under it.
 		pipes(rx, acRef+5, rx, acGas-1)
 		under(rx+2, acRef+5, acLight-1)
@@ -240,7 +242,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	for _, x := range []int32{X0 - 3, X0 + 5, X0 + 13} {
 		beacon(x, acRef+2)
 	}
-	l.put("offshore-pump", X0-5, y(acWater), West)
+	l.put("offshore-pump", X0-5, y(acWater), sim.West)
 	pipes(X0-4, acWater, X0+12, acWater)
 	pipes(X0-4, acWater+1, X0-4, acWater2)
 	pipes(X0-3, acWater2, X0+32, acWater2)
@@ -250,8 +252,8 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	pipes(X0+4, acHeavy, X0+34, acHeavy)
 	// The refineries' gas down x = X0−2, under the water row, to the gas row.
 	pipes(X0-2, acGas+1, X0-2, acWater2-2)
-	l.put("pipe-to-ground", X0-2, y(acWater2-1), North)
-	l.put("pipe-to-ground", X0-2, y(acWater2+1), South)
+	l.put("pipe-to-ground", X0-2, y(acWater2-1), sim.North)
+	l.put("pipe-to-ground", X0-2, y(acWater2+1), sim.South)
 	pipes(X0-2, acWater2+2, X0-2, acGasRow-1)
 	pipes(X0-2, acGasRow, X0+26, acGasRow)
 
@@ -262,7 +264,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	for j, recipe := range []string{"light-oil-cracking", "light-oil-cracking", "heavy-oil-cracking"} {
 		x := X0 + 20 + 6*int32(j)
 		plant(x, acCrack, recipe)
-		l.put("pipe", x, y(acCrack-1), North) // water from the row above
+		l.put("pipe", x, y(acCrack-1), sim.North) // water from the row above
 		if j < 2 {
 			under(x+2, acLight+1, acCrack-1) // light oil
 		} else {
@@ -284,38 +286,38 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 		x := X0 + 1 + 6*j
 		plant(x, acPlant, "plastic-bar")
 		under(x, acGasRow+1, acPlant-1)
-		l.put(fullInInserter, x+1, y(acPlant-1), North) // coal
-		l.put(fullInInserter, x, y(acPlant+3), North)   // plastic: an inserter puts one a
-		l.put(fullInInserter, x+2, y(acPlant+3), North) // tick, two keep up
+		l.put(fullInInserter, x+1, y(acPlant-1), sim.North) // coal
+		l.put(fullInInserter, x, y(acPlant+3), sim.North)   // plastic: an inserter puts one a
+		l.put(fullInInserter, x+2, y(acPlant+3), sim.North) // tick, two keep up
 	}
 	// Coal drills on both sides of the coal belt.
 	l.drillsBeside(g.coalCols, g.coal, y(acCoal))
 	for _, x := range g.coalGaps {
-		l.put("substation", x, y(acCoal-3), North)
+		l.put("substation", x, y(acCoal-3), sim.North)
 	}
-	l.belt(fullBelt, g.coalCols[0], y(acCoal), East, X0+15-g.coalCols[0])
+	l.belt(fullBelt, g.coalCols[0], y(acCoal), sim.East, X0+15-g.coalCols[0])
 
 	// Copper and iron onto M; two cable/circuit pairs over it.
 	l.smeltBlock(&g.copper)
 	l.smeltBlock(&g.iron)
 	mx := min(g.copper.xs, g.iron.xs)
-	l.belt(fullBelt, mx, y(acM), East, X0+17-mx)
+	l.belt(fullBelt, mx, y(acM), sim.East, X0+17-mx)
 	// The cable assemblers' copper: from the block south-west, north up x = X0+18,
 	// east along M's row.
 	l.smeltBlock(&g.copper2)
-	l.belt(fullBelt, g.copper2.xs, y(acCu2), East, X0+18-g.copper2.xs)
-	l.belt(fullBelt, X0+18, y(acCu2), North, acCu2-acM)
-	l.belt(fullBelt, X0+18, y(acM), East, 12)
+	l.belt(fullBelt, g.copper2.xs, y(acCu2), sim.East, X0+18-g.copper2.xs)
+	l.belt(fullBelt, X0+18, y(acCu2), sim.North, acCu2-acM)
+	l.belt(fullBelt, X0+18, y(acM), sim.East, 12)
 	for k := int32(0); k < 2; k++ {
 		kx := X0 + 1 + 9*k
 		ex := kx + 4
 		asm(kx, acPair, "copper-cable")
 		asm(ex, acPair, "electronic-circuit")
-		l.put(fullInInserter, kx+3, y(acPair+1), West)  // cable into the circuit assembler
-		l.put(fullInInserter, kx+1, y(acM-1), South)    // copper from M
-		l.put(fullInInserter, ex+1, y(acM-1), South)    // iron from M
-		l.put(fullInInserter, ex, y(acPair-1), South)   // circuits onto P2's north lane
-		l.put(fullInInserter, ex+2, y(acPair-1), South) // (two keep up)
+		l.put(fullInInserter, kx+3, y(acPair+1), sim.West)  // cable into the circuit assembler
+		l.put(fullInInserter, kx+1, y(acM-1), sim.South)    // copper from M
+		l.put(fullInInserter, ex+1, y(acM-1), sim.South)    // iron from M
+		l.put(fullInInserter, ex, y(acPair-1), sim.South)   // circuits onto P2's north lane
+		l.put(fullInInserter, ex+2, y(acPair-1), sim.South) // (two keep up)
 		beacon(kx-1, acM+1)
 		beacon(kx+5, acM+1)
 	}
@@ -327,38 +329,38 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	}
 	for _, x := range []int32{ka, kb} {
 		asm(x, acCable, "copper-cable")
-		l.put(fullInInserter, x+1, y(acCable-1), North) // copper from M
+		l.put(fullInInserter, x+1, y(acCable-1), sim.North) // copper from M
 	}
-	l.put(fullInInserter, ka, y(acCable+3), North)
-	l.put(fullInInserter, ka+2, y(acCable+3), North)
-	l.put(fullInInserter, kb+3, y(acCable), West)
-	l.put(fullInInserter, kb+3, y(acCable+2), West)
-	l.belt(fullBelt, kb+4, y(acCable), South, acP1-acCable)
+	l.put(fullInInserter, ka, y(acCable+3), sim.North)
+	l.put(fullInInserter, ka+2, y(acCable+3), sim.North)
+	l.put(fullInInserter, kb+3, y(acCable), sim.West)
+	l.put(fullInInserter, kb+3, y(acCable+2), sim.West)
+	l.belt(fullBelt, kb+4, y(acCable), sim.South, acP1-acCable)
 
 	// P2 east, then south to its row beside P1; P1; the advanced-circuit row.
 	turn := g.xa - 1
-	l.belt(fullBelt, X0, y(acP2), East, turn-X0)
-	l.belt(fullBelt, turn, y(acP2), South, acP1-1-acP2)
-	l.belt(fullBelt, turn, y(acP1-1), East, g.acEast+1-turn)
-	l.belt(fullBelt, ka, y(acP1), East, g.acEast+1-ka)
+	l.belt(fullBelt, X0, y(acP2), sim.East, turn-X0)
+	l.belt(fullBelt, turn, y(acP2), sim.South, acP1-1-acP2)
+	l.belt(fullBelt, turn, y(acP1-1), sim.East, g.acEast+1-turn)
+	l.belt(fullBelt, ka, y(acP1), sim.East, g.acEast+1-ka)
 	machineRow(g.xa, g.n, func(x int32) { beacon(x, acAsm) }, func(_ int, x int32) {
 		asm(x, acAsm, "advanced-circuit")
-		l.put(fullInInserter, x+1, y(acAsm-1), North)  // cable from P1
-		l.put(fullLongInserter, x, y(acAsm-1), North)  // plastic and circuits from P2
-		l.put(fullOutInserter, x+1, y(acAsm+3), North) // advanced circuits onto O
+		l.put(fullInInserter, x+1, y(acAsm-1), sim.North)  // cable from P1
+		l.put(fullLongInserter, x, y(acAsm-1), sim.North)  // plastic and circuits from P2
+		l.put(fullOutInserter, x+1, y(acAsm+3), sim.North) // advanced circuits onto O
 	})
 	// O: east to x = −1, north, side-loaded onto Z's south lane.
 	zx := ox - 17
-	l.belt(fullBelt, g.xa+3, y(acOut), East, zx-(g.xa+3))
-	l.belt(fullBelt, zx, y(acOut), North, acOut-engIS)
+	l.belt(fullBelt, g.xa+3, y(acOut), sim.East, zx-(g.xa+3))
+	l.belt(fullBelt, zx, y(acOut), sim.North, acOut-engIS)
 
 	// Substations.
 	for _, p := range [][2]int32{{X0 - 7, -13}, {X0 + 15, -13}, {X0 + 4, -3}, {X0 + 14, -3}, {X0 + 29, 1},
 		{X0 + 8, acPair}, {X0 + 17, acPair}, {X0 + 33, acPair}, {X0 + 37, acCable}} {
-		l.put("substation", p[0], y(p[1]), North)
+		l.put("substation", p[0], y(p[1]), sim.North)
 	}
 	for x := g.xa; x < g.acEast; x += 18 {
-		l.put("substation", x, y(acOut+1), North)
+		l.put("substation", x, y(acOut+1), sim.North)
 	}
-	l.put("substation", g.acEast-2, y(acOut+1), North)
+	l.put("substation", g.acEast-2, y(acOut+1), sim.North)
 }

@@ -1,4 +1,6 @@
-package sim
+package megabase
+
+import "github.com/starlane/starlane/sim"
 
 // The megabase-10k map: 100 identical cells, each researching at 100 SPM of red and
 // green science from ore to labs. A cell, from west to east along its plate belt:
@@ -74,13 +76,13 @@ func megaGeometry() cellGeometry {
 	return g
 }
 
-func genMegabase(b *Bundle, seed uint64, name string) (*Surface, error) {
+func genMegabase(b *sim.Bundle, seed uint64, name string) (*sim.Surface, error) {
 	return genMegabaseCells(b, seed, name, megaCellsX, megaCellsY, true)
 }
 
 // genMegabaseCells builds nx × ny cells; solar powers them, or else one
 // electric-energy-interface per cell (used by tests that measure a cell's demand).
-func genMegabaseCells(b *Bundle, seed uint64, name string, nx, ny int, solar bool) (*Surface, error) {
+func genMegabaseCells(b *sim.Bundle, seed uint64, name string, nx, ny int, solar bool) (*sim.Surface, error) {
 	iron, _ := b.ItemID("iron-ore")
 	copper, _ := b.ItemID("copper-ore")
 	g := megaGeometry()
@@ -88,21 +90,21 @@ func genMegabaseCells(b *Bundle, seed uint64, name string, nx, ny int, solar boo
 	origin := func(cx, cy int) (int32, int32) { return int32(cx) * (g.width + 8), int32(cy)*cellH + 10 }
 	// No procedural ore under the base: a stray tile of coal in a drill's area would
 	// block the drill's furnace. Later patches win, so the ore patches go on top.
-	patches := []Patch{{X: -64, Y: -64, W: int32(nx)*(g.width+8) + 128, H: int32(ny)*cellH + 128}}
+	patches := []sim.Patch{{X: -64, Y: -64, W: int32(nx)*(g.width+8) + 128, H: int32(ny)*cellH + 128}}
 	for cy := 0; cy < ny; cy++ {
 		for cx := 0; cx < nx; cx++ {
 			ox, oy := origin(cx, cy)
 			first, last := g.plateCols[0], g.plateCols[len(g.plateCols)-1]+3
 			patches = append(patches,
-				Patch{Resource: iron, X: ox + first, Y: oy + 5, W: last - first, H: 3, Amount: megaOre},
-				Patch{Resource: copper, X: ox + first, Y: oy - 7, W: g.plateCols[copperCols-1] + 3 - first, H: 3, Amount: megaOre},
-				Patch{Resource: iron, X: ox + g.greenCols[0], Y: oy + 11, W: g.greenCols[len(g.greenCols)-1] + 3 - g.greenCols[0], H: 3, Amount: megaOre})
+				sim.Patch{Resource: iron, X: ox + first, Y: oy + 5, W: last - first, H: 3, Amount: megaOre},
+				sim.Patch{Resource: copper, X: ox + first, Y: oy - 7, W: g.plateCols[copperCols-1] + 3 - first, H: 3, Amount: megaOre},
+				sim.Patch{Resource: iron, X: ox + g.greenCols[0], Y: oy + 11, W: g.greenCols[len(g.greenCols)-1] + 3 - g.greenCols[0], H: 3, Amount: megaOre})
 		}
 	}
 	if name == "" {
 		name = "nauvis"
 	}
-	s, err := NewSurface(b, Config{Name: name, Planet: "nauvis", Seed: seed, Patches: patches,
+	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed, Patches: patches,
 		Research: "logistics-2", Repeat: true, InserterBonus: 2, BulkBonus: 10})
 	if err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func genMegabaseCells(b *Bundle, seed uint64, name string, nx, ny int, solar boo
 	if l.err != nil {
 		return nil, l.err
 	}
-	s.chargeAccumulators()
+	s.ChargeAccumulators()
 	return s, nil
 }
 
@@ -134,33 +136,33 @@ func (l *layout) cell(g *cellGeometry, ox, oy int32, solar bool) {
 	)
 	m, ls := ox+g.m, ox+g.ls
 	machine := func(x, y int32, recipe string) {
-		l.spec(BuildSpec{Name: asm, X: x, Y: oy + y, Recipe: recipe})
+		l.spec(sim.BuildSpec{Name: asm, X: x, Y: oy + y, Recipe: recipe})
 	}
 
 	// Plate belt smelting: iron pairs south of the belt, copper pairs north of it.
 	for i, c := range g.plateCols {
 		x := ox + c
-		l.put(fast, x+1, oy+1, South)
-		l.put(furn, x, oy+2, North)
-		l.put(drill, x, oy+5, North)
+		l.put(fast, x+1, oy+1, sim.South)
+		l.put(furn, x, oy+2, sim.North)
+		l.put(drill, x, oy+5, sim.North)
 		if i < copperCols {
-			l.put(fast, x+1, oy-1, North)
-			l.put(furn, x, oy-4, North)
-			l.put(drill, x, oy-7, South)
+			l.put(fast, x+1, oy-1, sim.North)
+			l.put(furn, x, oy-4, sim.North)
+			l.put(drill, x, oy-7, sim.South)
 		}
 	}
 	for _, gx := range g.plateGaps {
-		l.put(sub, ox+gx, oy+5, North)
+		l.put(sub, ox+gx, oy+5, sim.North)
 	}
 	// The green row's iron: pairs south of its belt (y+6).
 	for _, c := range g.greenCols {
 		x := ox + c
-		l.put(fast, x+1, oy+7, South)
-		l.put(furn, x, oy+8, North)
-		l.put(drill, x, oy+11, North)
+		l.put(fast, x+1, oy+7, sim.South)
+		l.put(furn, x, oy+8, sim.North)
+		l.put(drill, x, oy+11, sim.North)
 	}
 	for _, gx := range g.greenGaps {
-		l.put(sub, ox+gx, oy+2, North)
+		l.put(sub, ox+gx, oy+2, sim.North)
 	}
 
 	// Red row: [red i gears i red] units north of the plate belt.
@@ -169,32 +171,32 @@ func (l *layout) cell(g *cellGeometry, ox, oy int32, solar bool) {
 		machine(x, -4, "automation-science-pack")
 		machine(x+4, -4, "iron-gear-wheel")
 		machine(x+8, -4, "automation-science-pack")
-		l.put(fast, x+3, oy-3, East) // gears -> west red
-		l.put(fast, x+7, oy-3, West) // gears -> east red
-		l.put(fast, x+5, oy-1, South)
-		l.put(fast, x+1, oy-1, South)
-		l.put(fast, x+9, oy-1, South)
-		l.put(fast, x+1, oy-5, South) // red -> red belt
-		l.put(fast, x+9, oy-5, South)
-		l.put(sub, x+11, oy-4, North)
+		l.put(fast, x+3, oy-3, sim.East) // gears -> west red
+		l.put(fast, x+7, oy-3, sim.West) // gears -> east red
+		l.put(fast, x+5, oy-1, sim.South)
+		l.put(fast, x+1, oy-1, sim.South)
+		l.put(fast, x+9, oy-1, sim.South)
+		l.put(fast, x+1, oy-5, sim.South) // red -> red belt
+		l.put(fast, x+9, oy-5, sim.South)
+		l.put(sub, x+11, oy-4, sim.North)
 	}
 	// Gear/circuit row south of the plate belt.
 	for _, x := range []int32{m, m + 4} {
 		machine(x, 2, "iron-gear-wheel")
-		l.put(fast, x+1, oy+1, North)
-		l.put(fast, x+1, oy+5, North) // gears -> green belt, south lane
+		l.put(fast, x+1, oy+1, sim.North)
+		l.put(fast, x+1, oy+5, sim.North) // gears -> green belt, south lane
 	}
 	machine(m+8, 2, "copper-cable")
 	machine(m+12, 2, "electronic-circuit")
 	machine(m+16, 2, "copper-cable")
-	l.put(fast, m+9, oy+1, North)
-	l.put(fast, m+13, oy+1, North)
-	l.put(fast, m+17, oy+1, North)
-	l.put(fast, m+11, oy+3, West)
-	l.put(fast, m+15, oy+3, East)
-	l.put(long, m+13, oy+5, North) // circuits -> circuit belt
+	l.put(fast, m+9, oy+1, sim.North)
+	l.put(fast, m+13, oy+1, sim.North)
+	l.put(fast, m+17, oy+1, sim.North)
+	l.put(fast, m+11, oy+3, sim.West)
+	l.put(fast, m+15, oy+3, sim.East)
+	l.put(long, m+13, oy+5, sim.North) // circuits -> circuit belt
 	for x := m + 4; x < m+4*greenMachs+8; x += 16 {
-		l.put(sub, x, oy+14, North) // below the green belt, covering the green row
+		l.put(sub, x, oy+14, sim.North) // below the green belt, covering the green row
 	}
 	// Green row: belts, green, inserters, green, belts, ...
 	kinds := []string{"transport-belt", "logistic-science-pack", "inserter", "logistic-science-pack"}
@@ -204,47 +206,47 @@ func (l *layout) cell(g *cellGeometry, ox, oy int32, solar bool) {
 		machine(x, 9, recipe)
 		switch recipe {
 		case "transport-belt":
-			l.put(long, x, oy+8, North)
+			l.put(long, x, oy+8, sim.North)
 		case "inserter":
-			l.put(long, x, oy+8, North)
-			l.put(fast, x+1, oy+8, North)
+			l.put(long, x, oy+8, sim.North)
+			l.put(fast, x+1, oy+8, sim.North)
 		default:
-			l.put(fast, x+1, oy+12, North) // green -> green belt
+			l.put(fast, x+1, oy+12, sim.North) // green -> green belt
 		}
 		if k+1 < greenMachs {
 			if recipe == "logistic-science-pack" {
-				l.put(fast, x+3, oy+10, East)
+				l.put(fast, x+3, oy+10, sim.East)
 			} else {
-				l.put(fast, x+3, oy+10, West)
+				l.put(fast, x+3, oy+10, sim.West)
 			}
 		}
 	}
 
 	// Belts.
-	l.belt(belt, ox, oy, East, m+13*redUnits-ox)
-	l.belt(belt, ox+g.greenCols[0], oy+6, East, m+4*greenMachs-(ox+g.greenCols[0]))
-	l.belt(belt, m, oy+7, East, 4*greenMachs)
-	l.belt(belt, m, oy-6, East, ls+cellLabs*labPitch-m)
+	l.belt(belt, ox, oy, sim.East, m+13*redUnits-ox)
+	l.belt(belt, ox+g.greenCols[0], oy+6, sim.East, m+4*greenMachs-(ox+g.greenCols[0]))
+	l.belt(belt, m, oy+7, sim.East, 4*greenMachs)
+	l.belt(belt, m, oy-6, sim.East, ls+cellLabs*labPitch-m)
 	turn := ox + g.turn
-	l.belt(belt, m, oy+13, East, turn-m)
-	l.belt(belt, turn, oy+13, North, 13)
-	l.belt(belt, turn, oy, East, ls+cellLabs*labPitch-turn)
+	l.belt(belt, m, oy+13, sim.East, turn-m)
+	l.belt(belt, turn, oy+13, sim.North, 13)
+	l.belt(belt, turn, oy, sim.East, ls+cellLabs*labPitch-turn)
 
 	// Labs between the red belt (north) and the green belt (south).
 	for j := int32(0); j < cellLabs; j++ {
 		x := ls + labPitch*j
-		l.put("lab", x, oy-4, North)
-		l.put(fast, x+1, oy-5, North)
-		l.put(fast, x+1, oy-1, South)
+		l.put("lab", x, oy-4, sim.North)
+		l.put(fast, x+1, oy-5, sim.North)
+		l.put(fast, x+1, oy-1, sim.South)
 	}
 	// A row of substations north of the red belt covers everything north of the plate
 	// belt, the labs included, and links the cell's substations into one network.
 	for x := ox; x < ox+g.width; x += 16 {
-		l.put(sub, x, oy-9, North)
+		l.put(sub, x, oy-9, sim.North)
 	}
 
 	if !solar {
-		l.put("electric-energy-interface", ox+3, oy-12, North)
+		l.put("electric-energy-interface", ox+3, oy-12, sim.North)
 		return
 	}
 	l.solarField(ox, oy+g.solarY, g.width, g.solarH)
@@ -262,7 +264,7 @@ func (l *layout) solarField(ox, y0, w, h int32) {
 	// Substations on a 16-tile grid, then panels and accumulators in the free space.
 	for y := y0; y < y0+h; y += 16 {
 		for x := ox; x < ox+w; x += 16 {
-			l.put("substation", x, y, North)
+			l.put("substation", x, y, sim.North)
 		}
 	}
 	l.fill("solar-panel", ox, y0, ox+w-1, y0+h-1, cellSolar)

@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 )
@@ -111,7 +113,7 @@ type fullRailSizing struct {
 }
 
 // planFullRails plans the rails of a cell's production row at fullMarginPct.
-func planFullRails(b *Bundle, milliPacks int64) (*Plan, error) {
+func planFullRails(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	pl := &planner{b: b}
 	pf, err := pl.prodFactor("assembling-machine-3", true)
 	if err != nil {
@@ -137,7 +139,7 @@ func planFullRails(b *Bundle, milliPacks int64) (*Plan, error) {
 }
 
 // sizeFullRails sizes the rail line for a cell of milliPacks/1000 packs a second.
-func sizeFullRails(b *Bundle, milliPacks int64) (fullRailSizing, error) {
+func sizeFullRails(b *sim.Bundle, milliPacks int64) (fullRailSizing, error) {
 	rs := fullRailSizing{lines: fullFeedCounts{}}
 	p, err := planFullRails(b, milliPacks)
 	if err != nil {
@@ -241,14 +243,14 @@ func newFullRailGeom(rs *fullRailSizing, T, oy int32) fullRailGeom {
 	return g
 }
 
-func (g *fullRailGeom) patches(b *Bundle, oy int32) []Patch {
+func (g *fullRailGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	iron, _ := b.ItemID("iron-ore")
 	stone, _ := b.ItemID("stone")
-	var ps []Patch
+	var ps []sim.Patch
 	for k, r := range []int32{railK1, railK2} {
 		cols := g.stoneCols[k]
 		x0, x1 := cols[0], cols[len(cols)-1]+3
-		ps = append(ps, Patch{Resource: stone, X: x0, Y: oy + r - 3, W: x1 - x0, H: 7, Amount: megaOre})
+		ps = append(ps, sim.Patch{Resource: stone, X: x0, Y: oy + r - 3, W: x1 - x0, H: 7, Amount: megaOre})
 	}
 	for i := range g.blocks {
 		ps = append(ps, g.blocks[i].patch(iron, megaOre))
@@ -264,47 +266,47 @@ func (g *fullRailGeom) patches(b *Bundle, oy int32) []Patch {
 func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 	speed2 := []string{planSpeed, planSpeed}
 	y := func(r int32) int32 { return oy + r }
-	beacon := func(x, r int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
 	asm := func(x, r int32, recipe string) {
-		ri, _ := l.s.b.Recipe(recipe)
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
-			Modules: l.modules("assembling-machine-3", l.s.b.Recipes[ri].Productivity)})
+		ri, _ := l.s.Bundle().Recipe(recipe)
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", l.s.Bundle().Recipes[ri].Productivity)})
 	}
-	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), West, x1-x0+1) }
+	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), sim.West, x1-x0+1) }
 	under := func(xIn, xOut, r int32) {
-		l.spec(BuildSpec{Name: "express-underground-belt", X: xIn, Y: y(r), Dir: West, Underground: "input"})
-		l.spec(BuildSpec{Name: "express-underground-belt", X: xOut, Y: y(r), Dir: West, Underground: "output"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xIn, Y: y(r), Dir: sim.West, Underground: "input"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xOut, Y: y(r), Dir: sim.West, Underground: "output"})
 	}
 	c := g.c
 
 	// R1 and R2: west from the pairs, north at T+3 and T+2, west under belt D at T.
 	west(c, T+4, railR1)
-	l.belt(fullBelt, T+3, y(railR1), North, railR1-prodR1)
+	l.belt(fullBelt, T+3, y(railR1), sim.North, railR1-prodR1)
 	west(T+3, T+2, prodR1)
 	west(c, T+3, railR2)
-	l.belt(fullBelt, T+2, y(railR2), North, railR2-prodR2)
+	l.belt(fullBelt, T+2, y(railR2), sim.North, railR2-prodR2)
 	west(T+2, T+2, prodR2)
 	for _, r := range []int32{prodR1, prodR2} {
 		under(T+1, T-1, r)
 		west(T-2, rowX, r)
 	}
 	// The rail pairs: V1 south into R1, V2 north into R2.
-	l.belt(fullBelt, c, y(railRow1), South, railR1-railRow1)
-	l.belt(fullBelt, c, y(railRow2+2), North, railRow2+2-railR2)
+	l.belt(fullBelt, c, y(railRow1), sim.South, railR1-railRow1)
+	l.belt(fullBelt, c, y(railRow2+2), sim.North, railRow2+2-railR2)
 	for k, p := range []struct {
 		row, steel, stone  int32
-		steelDir, stoneDir Dir // where the input inserters pick up from
+		steelDir, stoneDir sim.Dir // where the input inserters pick up from
 		beacons            int32
-	}{{railRow1, railP1, railK1, North, South, railBeacon1}, {railRow2, railP2, railK2, South, North, railBeacon2}} {
+	}{{railRow1, railP1, railK1, sim.North, sim.South, railBeacon1}, {railRow2, railP2, railK2, sim.South, sim.North, railBeacon2}} {
 		steelIn := p.row - 1 // input inserters' rows
 		stoneIn := p.row + 3
-		if p.steelDir == South {
+		if p.steelDir == sim.South {
 			steelIn, stoneIn = p.row+3, p.row-1
 		}
 		for _, s := range []struct {
 			rail, stick, side int32
-			d                 Dir // the output inserter picks up from this side
-		}{{c - 4, c - 8, -1, West}, {c + 2, c + 6, 1, East}} {
+			d                 sim.Dir // the output inserter picks up from this side
+		}{{c - 4, c - 8, -1, sim.West}, {c + 2, c + 6, 1, sim.East}} {
 			asm(s.rail, p.row, "rail")
 			asm(s.stick, p.row, "iron-stick")
 			l.put(fullInInserter, s.rail+1, y(steelIn), p.steelDir)  // steel
@@ -325,9 +327,9 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 		lr := []int32{railL1, railL2}[k]
 		west(last.furnCols[len(last.furnCols)-1]+2, g.turn+1, lr)
 		if k == 0 {
-			l.belt(fullBelt, g.turn, y(lr), North, lr-p.steel)
+			l.belt(fullBelt, g.turn, y(lr), sim.North, lr-p.steel)
 		} else {
-			l.belt(fullBelt, g.turn, y(lr), South, p.steel-lr)
+			l.belt(fullBelt, g.turn, y(lr), sim.South, p.steel-lr)
 		}
 		west(g.turn, c-7, p.steel)
 		// Stone: both sides of K through the field, under V.
@@ -337,12 +339,12 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 		west(c-2, c-3, p.stone)
 		l.drillsBeside(cols, g.stoneDrills[k], y(p.stone))
 		for _, x := range g.stoneGap[k] {
-			l.put("substation", x, y(p.stone+1), North)
+			l.put("substation", x, y(p.stone+1), sim.North)
 		}
 	}
-	l.put("substation", c-10, y(16), North) // links the pairs to the labs' substations
-	l.put("substation", c-2, y(16), North)
-	l.put("substation", c-2, y(20), North)
+	l.put("substation", c-10, y(16), sim.North) // links the pairs to the labs' substations
+	l.put("substation", c-2, y(16), sim.North)
+	l.put("substation", c-2, y(20), sim.North)
 
 	// Steel lines; the sticks' iron enters P after the last steel furnace.
 	l.smeltBlock(&g.stickIron[0])
@@ -350,18 +352,18 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 	for i := range g.blocks {
 		bl := &g.blocks[i]
 		l.smeltBlock(bl)
-		row, inY, pick, drop, sub := int32(railF1), int32(railF1-1), North, South, int32(railSubF1)
+		row, inY, pick, drop, sub := int32(railF1), int32(railF1-1), sim.North, sim.South, int32(railSubF1)
 		if i >= railUnits {
-			row, inY, pick, drop, sub = railF2, railF2+3, South, North, railSubF2
+			row, inY, pick, drop, sub = railF2, railF2+3, sim.South, sim.North, railSubF2
 		}
 		machineRow(bl.xd, g.steel[i/railUnits][i%railUnits], func(x int32) { beacon(x, row) }, func(_ int, x int32) {
-			l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: y(row), Modules: l.modules("electric-furnace", true)})
+			l.spec(sim.BuildSpec{Name: "electric-furnace", X: x, Y: y(row), Modules: l.modules("electric-furnace", true)})
 			l.put(fullInInserter, x+1, y(inY), pick) // iron from P
 			l.put(fullOutInserter, x, y(inY), drop)  // steel onto P's other lane
 		})
 		// A substation supplies 8 tiles west and 10 east of its x.
 		for x := bl.xd; ; x = min(x+16, g.steelEnd(i)-1) {
-			l.put("substation", x, y(sub), North)
+			l.put("substation", x, y(sub), sim.North)
 			if x+10 > g.steelEnd(i) {
 				break
 			}
@@ -381,24 +383,24 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 func (l *layout) fullProductionFM(oy, rowX, xu int32) {
 	y := func(r int32) int32 { return oy + r }
 	under := func(rIn, rOut int32) {
-		l.spec(BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rIn), Dir: North, Underground: "input"})
-		l.spec(BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rOut), Dir: North, Underground: "output"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rIn), Dir: sim.North, Underground: "input"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rOut), Dir: sim.North, Underground: "output"})
 	}
 	const d = 20 // belt D's row
-	l.belt(fullBelt, xu, y(prodFMHead), North, prodFMHead-d-1)
+	l.belt(fullBelt, xu, y(prodFMHead), sim.North, prodFMHead-d-1)
 	under(d+1, d-1)
-	l.belt(fullBelt, xu, y(d-2), North, d-2-(prodR2+1))
+	l.belt(fullBelt, xu, y(d-2), sim.North, d-2-(prodR2+1))
 	under(prodR2+1, prodFM)
-	l.put(fullBelt, xu, y(prodFM-1), West)
-	l.put(fullBelt, xu-1, y(prodFM-1), South)
-	l.belt(fullBelt, xu-1, y(prodFM), West, xu-1-rowX+1)
+	l.put(fullBelt, xu, y(prodFM-1), sim.West)
+	l.put(fullBelt, xu-1, y(prodFM-1), sim.South)
+	l.belt(fullBelt, xu-1, y(prodFM), sim.West, xu-1-rowX+1)
 	chest := func(x int32, item string) {
-		l.spec(BuildSpec{Name: "infinity-chest", X: x, Y: y(prodFMHead - 1),
-			Infinity: &InfinitySettings{Filters: []InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
+		l.spec(sim.BuildSpec{Name: "infinity-chest", X: x, Y: y(prodFMHead - 1),
+			Infinity: &sim.InfinitySettings{Filters: []sim.InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
 	}
 	chest(xu-2, "productivity-module")
-	l.put(fullOutInserter, xu-1, y(prodFMHead-1), West)
+	l.put(fullOutInserter, xu-1, y(prodFMHead-1), sim.West)
 	chest(xu+2, "electric-furnace")
-	l.put(fullOutInserter, xu+1, y(prodFMHead-1), East)
-	l.put("substation", xu+3, y(prodFMHead-2), North)
+	l.put(fullOutInserter, xu+1, y(prodFMHead-1), sim.East)
+	l.put("substation", xu+3, y(prodFMHead-2), sim.North)
 }

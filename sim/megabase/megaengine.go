@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 )
@@ -45,7 +47,7 @@ var fullEnginePacks = map[string]bool{"chemical-science-pack": true}
 
 // fullChemRate is how many of item a second the chemical row takes at fullMarginPct
 // of milliPacks/1000 packs a second (its machines' productivity counted).
-func fullChemRate(b *Bundle, milliPacks int64, item string) (*big.Rat, error) {
+func fullChemRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
 	const pack = "chemical-science-pack"
 	ri, ok := b.Recipe(pack)
 	if !ok {
@@ -77,7 +79,7 @@ func fullChemRate(b *Bundle, milliPacks int64, item string) (*big.Rat, error) {
 
 // planFullEngines plans the engine line for one cell's chemical row at fullMarginPct
 // of milliPacks/1000 packs a second.
-func planFullEngines(b *Bundle, milliPacks int64) (*Plan, error) {
+func planFullEngines(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	rate, err := fullChemRate(b, milliPacks, "engine-unit")
 	if err != nil {
 		return nil, err
@@ -97,7 +99,7 @@ type fullEngineSizing struct {
 }
 
 // sizeFullEngines sizes the engine line.
-func sizeFullEngines(b *Bundle, milliPacks int64) (fullEngineSizing, error) {
+func sizeFullEngines(b *sim.Bundle, milliPacks int64) (fullEngineSizing, error) {
 	es := fullEngineSizing{lines: fullFeedCounts{}}
 	p, err := planFullEngines(b, milliPacks)
 	if err != nil {
@@ -147,9 +149,9 @@ func newFullEngineGeom(es *fullEngineSizing, ox, oy int32) fullEngineGeom {
 	return g
 }
 
-func (g *fullEngineGeom) patches(b *Bundle) []Patch {
+func (g *fullEngineGeom) patches(b *sim.Bundle) []sim.Patch {
 	iron, _ := b.ItemID("iron-ore")
-	return []Patch{g.blockA.patch(iron, megaOre), g.blockB.patch(iron, megaOre)}
+	return []sim.Patch{g.blockA.patch(iron, megaOre), g.blockB.patch(iron, megaOre)}
 }
 
 // machineRow lays n machines at a pitch of six tiles from x0 with a beacon before
@@ -171,22 +173,22 @@ func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 	l.smeltBlock(&g.blockA)
 	l.smeltBlock(&g.blockB)
 	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
 	prod := l.modules("assembling-machine-3", true)
 	// The machine row: steel furnaces, then engines.
 	n := g.steel + g.engines
 	furnMods := l.modules("electric-furnace", true)
 	machineRow(g.x0, n, func(x int32) { beacon(x, engRow) }, func(j int, x int32) {
 		if j < g.steel {
-			l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: oy + engRow, Modules: furnMods})
-			l.put(fullInInserter, x+1, oy+engRow-1, North)  // plates from IS
-			l.put(fullOutInserter, x+1, oy+engRow+3, North) // steel onto S1's south lane
+			l.spec(sim.BuildSpec{Name: "electric-furnace", X: x, Y: oy + engRow, Modules: furnMods})
+			l.put(fullInInserter, x+1, oy+engRow-1, sim.North)  // plates from IS
+			l.put(fullOutInserter, x+1, oy+engRow+3, sim.North) // steel onto S1's south lane
 			return
 		}
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engRow, Recipe: "engine-unit", Modules: prod})
-		l.put(fullOutInserter, x+1, oy+engRow-1, South) // engines onto Z's north lane
-		l.put(fullInInserter, x+1, oy+engRow+3, South)  // steel and gears from S1
-		l.put(fullLongInserter, x, oy+engRow+3, South)  // pipes from S2
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engRow, Recipe: "engine-unit", Modules: prod})
+		l.put(fullOutInserter, x+1, oy+engRow-1, sim.South) // engines onto Z's north lane
+		l.put(fullInInserter, x+1, oy+engRow+3, sim.South)  // steel and gears from S1
+		l.put(fullLongInserter, x, oy+engRow+3, sim.South)  // pipes from S2
 	})
 	// Gears and pipes under the first steel furnaces.
 	m := g.gears + g.pipes
@@ -194,35 +196,35 @@ func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 		recipe := "pipe"
 		if j < g.gears {
 			recipe = "iron-gear-wheel"
-			l.put(fullLongInserter, x, oy+engSub, South) // gears onto S1's north lane, over S2
-			l.put(fullLongInserter, x+2, oy+engSub, South)
+			l.put(fullLongInserter, x, oy+engSub, sim.South) // gears onto S1's north lane, over S2
+			l.put(fullLongInserter, x+2, oy+engSub, sim.South)
 		} else {
-			l.put(fullInInserter, x+1, oy+engSub, South) // pipes onto S2: one inserter
-			l.put(fullInInserter, x+2, oy+engSub, South) // puts one a tick, two keep up
+			l.put(fullInInserter, x+1, oy+engSub, sim.South) // pipes onto S2: one inserter
+			l.put(fullInInserter, x+2, oy+engSub, sim.South) // puts one a tick, two keep up
 		}
-		ri, _ := l.s.b.Recipe(recipe)
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engGP, Recipe: recipe,
-			Modules: l.modules("assembling-machine-3", l.s.b.Recipes[ri].Productivity)})
-		l.put(fullInInserter, x+1, oy+engGP+3, South) // plates from IG
+		ri, _ := l.s.Bundle().Recipe(recipe)
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + engGP, Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", l.s.Bundle().Recipes[ri].Productivity)})
+		l.put(fullInInserter, x+1, oy+engGP+3, sim.South) // plates from IG
 	})
-	l.put("substation", g.x0-3, oy+engSub, North)
+	l.put("substation", g.x0-3, oy+engSub, sim.North)
 	xEnd := g.x0 + 6*int32(n) + 2
 	for x := g.x0 + 6*int32(m) + 3; x <= xEnd; x += 18 {
-		l.put("substation", x, oy+engSub, North)
+		l.put("substation", x, oy+engSub, sim.North)
 	}
 	// Belts.
 	lastSteel := g.x0 + 6*int32(g.steel-1) + 3
-	l.belt(fullBelt, g.blockA.xd, oy+engIS, East, lastSteel+2-g.blockA.xd) // ends a tile short of Z
-	l.belt(fullBelt, g.blockB.xd, oy+engIG, East, g.x0+6*int32(m)-g.blockB.xd)
-	l.belt(fullBelt, g.x0, oy+engS1, East, xEnd-g.x0)
-	l.belt(fullBelt, g.x0+3, oy+engS2, East, xEnd-g.x0-3)
+	l.belt(fullBelt, g.blockA.xd, oy+engIS, sim.East, lastSteel+2-g.blockA.xd) // ends a tile short of Z
+	l.belt(fullBelt, g.blockB.xd, oy+engIG, sim.East, g.x0+6*int32(m)-g.blockB.xd)
+	l.belt(fullBelt, g.x0, oy+engS1, sim.East, xEnd-g.x0)
+	l.belt(fullBelt, g.x0+3, oy+engS2, sim.East, xEnd-g.x0-3)
 	// Z: east to ox-3, north under the sulfur belt, east under the chemical row.
 	turn := ox - 3
 	z := g.x0 + 6*int32(g.steel)
-	l.belt(fullBelt, z, oy+engIS, East, turn-z)
-	l.put(fullBelt, turn, oy+engIS, North)
-	l.spec(BuildSpec{Name: "express-underground-belt", X: turn, Y: oy + engIS - 1, Dir: North, Underground: "input"})
-	l.spec(BuildSpec{Name: "express-underground-belt", X: turn, Y: oy + fullSulfurBeltY + 3, Dir: North, Underground: "output"})
-	l.belt(fullBelt, turn, oy+fullSulfurBeltY+2, North, fullSulfurBeltY+2-engChemY)
-	l.belt(fullBelt, turn, oy+engChemY, East, rowEnd-turn)
+	l.belt(fullBelt, z, oy+engIS, sim.East, turn-z)
+	l.put(fullBelt, turn, oy+engIS, sim.North)
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: turn, Y: oy + engIS - 1, Dir: sim.North, Underground: "input"})
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: turn, Y: oy + fullSulfurBeltY + 3, Dir: sim.North, Underground: "output"})
+	l.belt(fullBelt, turn, oy+fullSulfurBeltY+2, sim.North, fullSulfurBeltY+2-engChemY)
+	l.belt(fullBelt, turn, oy+engChemY, sim.East, rowEnd-turn)
 }

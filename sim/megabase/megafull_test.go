@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"bytes"
 	"fmt"
 	"os"
@@ -24,7 +26,7 @@ const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 // loaded save), then for minutes game minutes, and checks that every pack is made by its
 // machines and consumed by the labs at the same rate (the plan's ratio: one of each pack
 // per research unit), at least minSPM.
-func checkAllSevenPacks(t *testing.T, s *Surface, silos, warm, minutes int, minSPM float64) {
+func checkAllSevenPacks(t *testing.T, s *sim.Surface, silos, warm, minutes int, minSPM float64) {
 	t.Helper()
 	if s.Tick() > uint64(warm*3600) {
 		t.Fatalf("the surface is at tick %d, past minute %d", s.Tick(), warm)
@@ -65,51 +67,38 @@ func checkAllSevenPacks(t *testing.T, s *Surface, silos, warm, minutes int, minS
 // One cell of megabase-full at its share of the rate: every pack is made by beaconed
 // machines with modules, carried on belts and researched by labs.
 func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
-	b := DefaultBundle()
+	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.prepare()
-	if len(s.nets) != 1 {
-		t.Fatalf("%d electric networks, want 1", len(s.nets))
+	s.Step(nil) // a tick builds the electric networks
+	if n := s.Power().Networks; n != 1 {
+		t.Fatalf("%d electric networks, want 1", n)
 	}
-	unpowered := 0
-	for i := range s.crafters {
-		if c := &s.crafters[i]; c.ent != 0 && c.net < 0 {
-			unpowered++
-		}
-	}
-	for i := range s.ins {
-		if in := &s.ins[i]; in.ent != 0 && in.net < 0 {
-			unpowered++
-		}
-	}
-	for i := range s.labs {
-		if l := &s.labs[i]; l.ent != 0 && l.net < 0 {
-			unpowered++
-		}
-	}
-	if unpowered > 0 {
-		t.Fatalf("%d unpowered machines, inserters or labs", unpowered)
+	if n := unpowered(s, sim.KindAssembler, sim.KindFurnace, sim.KindRocketSilo, sim.KindInserter, sim.KindLab); n > 0 {
+		t.Fatalf("%d unpowered machines, inserters or labs", n)
 	}
 	// Beacons and modules as sized: every machine and the silo are beaconed, with
 	// productivity wherever the recipe allows it (speed modules elsewhere: inserters
 	// and belts for the logistic row). Furnaces pick their recipe later: all smelting
 	// takes productivity.
 	beaconed := map[string]int{}
-	for i := range s.crafters {
-		c := &s.crafters[i]
-		if c.ent == 0 {
-			continue
+	s.Entities(func(e sim.EntityInfo) bool {
+		if e.Kind != sim.KindAssembler && e.Kind != sim.KindFurnace && e.Kind != sim.KindRocketSilo {
+			return true
 		}
-		info, ok := s.Modules(c.ent)
-		prod := c.recipe < 0 || s.b.Recipes[c.recipe].Productivity
+		info, ok := s.Modules(e.ID)
+		prod := true
+		if ri, set := b.Recipe(e.Recipe); set {
+			prod = b.Recipes[ri].Productivity
+		}
 		if !ok || info.Beacons < 1 || prod != (info.Effect.Productivity > 0) || !prod && info.Effect.Speed <= 0 {
-			t.Fatalf("machine %d: modules %+v", c.ent, info)
+			t.Fatalf("machine %d: modules %+v", e.ID, info)
 		}
-		beaconed[s.b.Entities[s.ents[c.ent].proto].Name]++
-	}
+		beaconed[e.Name]++
+		return true
+	})
 	t.Logf("%d entities; beaconed machines with modules: %v", s.EntityCount(), beaconed)
 	checkAllSevenPacks(t, s, 1, 10, 2, float64(fullCellMilli)*60/1000)
 }
@@ -122,7 +111,7 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	}
 	t.Parallel()
 	w := megaFullSeed1(t)
-	b := DefaultBundle()
+	b := sim.DefaultBundle()
 	// Only the rows not fed from ore and the silos take from infinity chests
 	// (TestMegabaseFullFeedLinesMatchThePlan checks one cell's lines); counted on the
 	// freshly generated map.
@@ -164,7 +153,7 @@ func megaFullSeed1(tb testing.TB) *megaFullWarm {
 	tb.Helper()
 	megaFullOnce.Do(func() {
 		w := &megaFull
-		s, err := NewMap(DefaultBundle(), "megabase-full", 1, "")
+		s, err := sim.NewMap(sim.DefaultBundle(), "megabase-full", 1, "")
 		if err != nil {
 			w.err = err
 			return
@@ -189,9 +178,9 @@ func megaFullSeed1(tb testing.TB) *megaFullWarm {
 }
 
 // loadMegaFull loads a copy of the shared megabase-full from one of its saves.
-func loadMegaFull(tb testing.TB, save []byte) *Surface {
+func loadMegaFull(tb testing.TB, save []byte) *sim.Surface {
 	tb.Helper()
-	s, err := Load(DefaultBundle(), bytes.NewReader(save))
+	s, err := sim.Load(sim.DefaultBundle(), bytes.NewReader(save))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -203,7 +192,7 @@ func loadMegaFull(tb testing.TB, save []byte) *Surface {
 const megaFullWarmTicks = 8 * 3600
 
 func megaFullDigest(t testing.TB, ticks int) string {
-	s, err := NewMap(DefaultBundle(), "megabase-full", 7, "")
+	s, err := sim.NewMap(sim.DefaultBundle(), "megabase-full", 7, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,8 +249,8 @@ func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs megabase-full for eight game minutes")
 	}
-	b := DefaultBundle()
-	s, err := NewMap(b, "megabase-full", 3, "")
+	b := sim.DefaultBundle()
+	s, err := sim.NewMap(b, "megabase-full", 3, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +259,7 @@ func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if err := s.Save(&buf); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := Load(b, bytes.NewReader(buf.Bytes()))
+	loaded, err := sim.Load(b, bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package sim
+package megabase
+
+import "github.com/starlane/starlane/sim"
 
 import "math/big"
 
@@ -77,7 +79,7 @@ var fullMilitaryTasks = []string{"military-science-pack", "piercing-rounds-magaz
 
 // sizeFullMilitary sizes the military lines for a cell of milliPacks/1000 packs a
 // second.
-func sizeFullMilitary(b *Bundle, milliPacks int64) (fullMilitarySizing, error) {
+func sizeFullMilitary(b *sim.Bundle, milliPacks int64) (fullMilitarySizing, error) {
 	ms := fullMilitarySizing{lines: fullFeedCounts{}}
 	p, err := planFullFeed(b, milliPacks, "military-science-pack")
 	if err != nil {
@@ -111,10 +113,10 @@ func sizeFullMilitary(b *Bundle, milliPacks int64) (fullMilitarySizing, error) {
 
 // recipeIn is how many of item a craft of recipe takes; recipeOut how many it
 // makes.
-func recipeIn(b *Bundle, recipe, item string) int64  { return recipeAmount(b, recipe, item, false) }
-func recipeOut(b *Bundle, recipe, item string) int64 { return recipeAmount(b, recipe, item, true) }
+func recipeIn(b *sim.Bundle, recipe, item string) int64  { return recipeAmount(b, recipe, item, false) }
+func recipeOut(b *sim.Bundle, recipe, item string) int64 { return recipeAmount(b, recipe, item, true) }
 
-func recipeAmount(b *Bundle, recipe, item string, results bool) int64 {
+func recipeAmount(b *sim.Bundle, recipe, item string, results bool) int64 {
 	ri, ok := b.Recipe(recipe)
 	if !ok {
 		return 0
@@ -186,14 +188,14 @@ func newFullMilitaryGeom(ms *fullMilitarySizing, x0, oy int32) fullMilitaryGeom 
 	return g
 }
 
-func (g *fullMilitaryGeom) patches(b *Bundle, oy int32) []Patch {
+func (g *fullMilitaryGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	iron, _ := b.ItemID("iron-ore")
 	copper, _ := b.ItemID("copper-ore")
 	stone, _ := b.ItemID("stone")
 	coal, _ := b.ItemID("coal")
 	x0 := g.coalCols[0]
 	x1 := g.coalCols[len(g.coalCols)-1] + 3
-	return []Patch{g.stoneP.patch(stone, megaOre), g.stoneQ.patch(stone, megaOre), g.grenIron.patch(iron, megaOre),
+	return []sim.Patch{g.stoneP.patch(stone, megaOre), g.stoneQ.patch(stone, megaOre), g.grenIron.patch(iron, megaOre),
 		g.copper.patch(copper, megaOre), g.fireIron.patch(iron, megaOre), g.steelIron.patch(iron, megaOre),
 		{Resource: coal, X: x0, Y: oy + milCoal - 3, W: x1 - x0, H: 7, Amount: megaOre}}
 }
@@ -203,16 +205,16 @@ func (g *fullMilitaryGeom) patches(b *Bundle, oy int32) []Patch {
 func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(y int32) func(x int32) {
-		return func(x int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+		return func(x int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
 	}
 	asm := func(x, y int32, recipe string) {
-		ri, _ := l.s.b.Recipe(recipe)
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe,
-			Modules: l.modules("assembling-machine-3", l.s.b.Recipes[ri].Productivity)})
+		ri, _ := l.s.Bundle().Recipe(recipe)
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", l.s.Bundle().Recipes[ri].Productivity)})
 	}
 	y := func(r int32) int32 { return oy + r }
 	// west lays a belt flowing west at row r from x1 to x0, both included.
-	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), West, x1-x0+1) }
+	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), sim.West, x1-x0+1) }
 	lastFurnace := func(g *smeltBlock) int32 { return g.furnCols[len(g.furnCols)-1] }
 
 	// Piercing rounds and steel; the firearm magazines north of PC.
@@ -222,26 +224,26 @@ func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 	machineRow(g.px0, g.piercing+g.steel, beacon(milRowA), func(j int, x int32) {
 		if j < g.piercing {
 			asm(x, milRowA, "piercing-rounds-magazine")
-			l.put(fullInInserter, x+1, y(milRowA-1), North)   // steel from PI
-			l.put(fullLongInserter, x, y(milRowA-1), North)   // copper and magazines
-			l.put(fullLongInserter, x+2, y(milRowA-1), North) // from PC
-			l.put(fullOutInserter, x+1, y(milRowA+3), North)  // onto M's south lane
+			l.put(fullInInserter, x+1, y(milRowA-1), sim.North)   // steel from PI
+			l.put(fullLongInserter, x, y(milRowA-1), sim.North)   // copper and magazines
+			l.put(fullLongInserter, x+2, y(milRowA-1), sim.North) // from PC
+			l.put(fullOutInserter, x+1, y(milRowA+3), sim.North)  // onto M's south lane
 			return
 		}
-		l.spec(BuildSpec{Name: "electric-furnace", X: x, Y: y(milRowA), Modules: l.modules("electric-furnace", true)})
-		l.put(fullInInserter, x+1, y(milRowA-1), North) // iron from PI
-		l.put(fullOutInserter, x, y(milRowA-1), South)  // steel onto PI's north lane
+		l.spec(sim.BuildSpec{Name: "electric-furnace", X: x, Y: y(milRowA), Modules: l.modules("electric-furnace", true)})
+		l.put(fullInInserter, x+1, y(milRowA-1), sim.North) // iron from PI
+		l.put(fullOutInserter, x, y(milRowA-1), sim.South)  // steel onto PI's north lane
 	})
 	machineRow(g.fx0, g.firearm, beacon(milRowF), func(_ int, x int32) {
 		asm(x, milRowF, "firearm-magazine")
-		l.put(fullInInserter, x+1, y(milRowF-1), North)  // iron from FI: four plates a
-		l.put(fullInInserter, x+2, y(milRowF-1), North)  // magazine, two keep up
-		l.put(fullOutInserter, x+1, y(milRowF+3), North) // magazines onto FB
+		l.put(fullInInserter, x+1, y(milRowF-1), sim.North)  // iron from FI: four plates a
+		l.put(fullInInserter, x+2, y(milRowF-1), sim.North)  // magazine, two keep up
+		l.put(fullOutInserter, x+1, y(milRowF+3), sim.North) // magazines onto FB
 	})
-	l.put("substation", g.cf, y(milRowF), North) // links the firearm line to row -7
+	l.put("substation", g.cf, y(milRowF), sim.North) // links the firearm line to row -7
 	west(lastFurnace(&g.fireIron)+2, g.fx0+3, milFI)
 	west(rowEnd(g.fx0, g.firearm), g.cf+1, milFB)
-	l.belt(fullBelt, g.cf, y(milFB), South, 1) // side-loads PC's north lane
+	l.belt(fullBelt, g.cf, y(milFB), sim.South, 1) // side-loads PC's north lane
 	west(lastFurnace(&g.copper)+2, g.px0+3, milPC)
 	west(lastFurnace(&g.steelIron)+2, g.px0+3, milPI)
 
@@ -249,19 +251,19 @@ func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 	l.smeltBlock(&g.grenIron)
 	machineRow(g.gx0, g.grenades, beacon(milRowG), func(_ int, x int32) {
 		asm(x, milRowG, "grenade")
-		l.put(fullInInserter, x+1, y(milRowG-1), North)   // coal from C
-		l.put(fullLongInserter, x, y(milRowG-1), North)   // iron from GI
-		l.put(fullLongInserter, x+2, y(milRowG-1), North) // (two keep up)
-		l.put(fullOutInserter, x+1, y(milRowG+3), North)  // grenades onto GB
+		l.put(fullInInserter, x+1, y(milRowG-1), sim.North)   // coal from C
+		l.put(fullLongInserter, x, y(milRowG-1), sim.North)   // iron from GI
+		l.put(fullLongInserter, x+2, y(milRowG-1), sim.North) // (two keep up)
+		l.put(fullOutInserter, x+1, y(milRowG+3), sim.North)  // grenades onto GB
 	})
 	l.drillsBeside(g.coalCols, g.coal, y(milCoal))
 	for _, x := range g.coalGaps {
-		l.put("substation", x, y(milCoal+1), North)
+		l.put("substation", x, y(milCoal+1), sim.North)
 	}
 	west(g.coalCols[len(g.coalCols)-1]+2, g.gx0+3, milCoal)
 	west(lastFurnace(&g.grenIron)+2, g.gx0+3, milGI)
 	west(rowEnd(g.gx0, g.grenades), g.gx0, milGB)
-	l.put(fullBelt, g.gx0-1, y(milGB), South) // side-loads M's north lane
+	l.put(fullBelt, g.gx0-1, y(milGB), sim.South) // side-loads M's north lane
 
 	// Walls.
 	l.smeltBlock(&g.stoneP)
@@ -269,22 +271,22 @@ func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
 	machineRow(g.wx0, g.walls, beacon(milRowA), func(_ int, x int32) {
 		asm(x, milRowA, "stone-wall")
 		for dx := int32(0); dx < 3; dx++ {
-			l.put(fullInInserter, x+dx, y(milRowA-1), North)   // bricks from BR
-			l.put(fullLongInserter, x+dx, y(milRowA+3), North) // walls onto W, over M
+			l.put(fullInInserter, x+dx, y(milRowA-1), sim.North)   // bricks from BR
+			l.put(fullLongInserter, x+dx, y(milRowA+3), sim.North) // walls onto W, over M
 		}
 	})
 	west(lastFurnace(&g.stoneP)+2, g.cp+1, milBrickP)
-	l.belt(fullBelt, g.cp, y(milBrickP), South, milBR-milBrickP) // side-loads BR's north lane
+	l.belt(fullBelt, g.cp, y(milBrickP), sim.South, milBR-milBrickP) // side-loads BR's north lane
 	west(lastFurnace(&g.stoneQ)+2, g.wx0+3, milBR)
 
 	// M and W to the military row, under belt A at T.
 	for _, b := range []struct{ r, end int32 }{{milM, g.gx0 + 1}, {milW, rowEnd(g.wx0, g.walls)}} {
 		west(b.end, T+2, b.r)
-		l.spec(BuildSpec{Name: "express-underground-belt", X: T + 1, Y: y(b.r), Dir: West, Underground: "input"})
-		l.spec(BuildSpec{Name: "express-underground-belt", X: T - 1, Y: y(b.r), Dir: West, Underground: "output"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: T + 1, Y: y(b.r), Dir: sim.West, Underground: "input"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: T - 1, Y: y(b.r), Dir: sim.West, Underground: "output"})
 		west(T-2, rowX, b.r)
 	}
 	for x := T + 2; x <= g.xEnd; x += 16 {
-		l.put("substation", x, y(milSubY), North)
+		l.put("substation", x, y(milSubY), sim.North)
 	}
 }

@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 )
@@ -84,7 +86,7 @@ func fullFed(pack string) bool {
 // planFullFeed plans the lines feeding the fed rows of one cell sized for
 // milliPacks/1000 packs a second: the rows' own machines (at fullMarginPct) and every
 // line down to the ore.
-func planFullFeed(b *Bundle, milliPacks int64, pack string) (*Plan, error) {
+func planFullFeed(b *sim.Bundle, milliPacks int64, pack string) (*Plan, error) {
 	rates := map[string]*big.Rat{pack: big.NewRat(milliPacks*fullMarginPct, 100*1000)}
 	p, err := planPart(b, rates, fullFeedBeacons, fullOilAmount)
 	if err != nil {
@@ -103,9 +105,9 @@ func (l *layout) drillsBeside(cols []int32, n int, beltY int32) {
 	mods := l.modules("electric-mining-drill", true)
 	below := n - len(cols)
 	for i, x := range cols {
-		l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY - 3, Dir: South, Modules: mods})
+		l.spec(sim.BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY - 3, Dir: sim.South, Modules: mods})
 		if i < below {
-			l.spec(BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY + 1, Dir: North, Modules: mods})
+			l.spec(sim.BuildSpec{Name: "electric-mining-drill", X: x, Y: beltY + 1, Dir: sim.North, Modules: mods})
 		}
 	}
 }
@@ -158,7 +160,7 @@ const (
 
 // sizeFullFeed sizes the lines feeding the fed rows of a cell sized for
 // milliPacks/1000 packs a second of each pack.
-func sizeFullFeed(b *Bundle, milliPacks int64) (fullFeedSizing, error) {
+func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 	fs := fullFeedSizing{lines: map[string]fullFeedCounts{}, oil: fullFeedCounts{}}
 	op, err := planFullSulfur(b, milliPacks)
 	if err != nil {
@@ -278,19 +280,19 @@ func (g *smeltBlock) y(depth, h int32) int32 {
 }
 
 // facing is the direction of the plate belt, seen from inside the block.
-func (g *smeltBlock) facing() Dir {
+func (g *smeltBlock) facing() sim.Dir {
 	if g.north {
-		return South
+		return sim.South
 	}
-	return North
+	return sim.North
 }
 
 // away is the direction away from the plate belt.
-func (g *smeltBlock) away() Dir {
+func (g *smeltBlock) away() sim.Dir {
 	if g.north {
-		return North
+		return sim.North
 	}
-	return South
+	return sim.South
 }
 
 // Rows, counted from the plate belt: output inserters 1, furnaces 2–4, input inserters
@@ -298,10 +300,10 @@ func (g *smeltBlock) away() Dir {
 // furnaces.
 
 // patch is the ore under the drills.
-func (g *smeltBlock) patch(ore ItemID, amount uint32) Patch {
+func (g *smeltBlock) patch(ore sim.ItemID, amount uint32) sim.Patch {
 	x0 := g.drillCols[0]
 	x1 := g.drillCols[len(g.drillCols)-1] + 3
-	return Patch{Resource: ore, X: x0, Y: g.y(3, 7), W: x1 - x0, H: 7, Amount: amount}
+	return sim.Patch{Resource: ore, X: x0, Y: g.y(3, 7), W: x1 - x0, H: 7, Amount: amount}
 }
 
 func (l *layout) smeltBlock(g *smeltBlock) {
@@ -314,33 +316,33 @@ func (l *layout) smeltBlock(g *smeltBlock) {
 	speed2 := []string{planSpeed, planSpeed}
 	near := g.drills - len(g.drillCols)
 	for i, x := range g.drillCols {
-		l.spec(BuildSpec{Name: drill, X: x, Y: g.y(7, 3), Dir: g.facing(), Modules: drillMods})
+		l.spec(sim.BuildSpec{Name: drill, X: x, Y: g.y(7, 3), Dir: g.facing(), Modules: drillMods})
 		if i < near {
-			l.spec(BuildSpec{Name: drill, X: x, Y: g.y(3, 3), Dir: g.away(), Modules: drillMods})
+			l.spec(sim.BuildSpec{Name: drill, X: x, Y: g.y(3, 3), Dir: g.away(), Modules: drillMods})
 		}
 	}
 	for _, x := range g.dGaps {
-		l.put("substation", x, g.y(7, 2), North)
+		l.put("substation", x, g.y(7, 2), sim.North)
 	}
 	for _, x := range g.furnCols {
 		l.put(fullOutInserter, x+1, g.y(1, 1), g.away())
-		l.spec(BuildSpec{Name: furn, X: x, Y: g.y(2, 3), Modules: furnMods})
+		l.spec(sim.BuildSpec{Name: furn, X: x, Y: g.y(2, 3), Modules: furnMods})
 		l.put(fullInInserter, x+1, g.y(5, 1), g.away())
 	}
 	for _, x := range g.furnGaps {
-		l.put("substation", x, g.y(2, 2), North)
+		l.put("substation", x, g.y(2, 2), sim.North)
 	}
 	last := g.furnCols[len(g.furnCols)-1]
 	for x := g.furnCols[0] - 3; x <= last+3; x += 3 {
-		l.spec(BuildSpec{Name: "beacon", X: x, Y: g.y(7, 3), Modules: speed2})
+		l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: g.y(7, 3), Modules: speed2})
 	}
-	l.belt(fullBelt, g.xd, g.y(6, 1), East, last+3-g.xd)
+	l.belt(fullBelt, g.xd, g.y(6, 1), sim.East, last+3-g.xd)
 }
 
 // modules fills every module slot of an entity with productivity-module-3 (prod) or
 // speed-module-3.
 func (l *layout) modules(entity string, prod bool) []string {
-	b := l.s.b
+	b := l.s.Bundle()
 	pi, _ := b.Entity(entity)
 	m := planSpeed
 	if prod {
@@ -385,10 +387,10 @@ func newFullFeedGeom(fs *fullFeedSizing, ox, oy int32) fullFeedGeom {
 	return g
 }
 
-func (g *fullFeedGeom) patches(b *Bundle) []Patch {
+func (g *fullFeedGeom) patches(b *sim.Bundle) []sim.Patch {
 	iron, _ := b.ItemID("iron-ore")
 	copper, _ := b.ItemID("copper-ore")
-	return []Patch{g.copper.patch(copper, megaOre), g.iron.patch(iron, megaOre),
+	return []sim.Patch{g.copper.patch(copper, megaOre), g.iron.patch(iron, megaOre),
 		g.green.copper.patch(copper, megaOre), g.green.circIron.patch(iron, megaOre),
 		g.green.gearIron.patch(iron, megaOre), g.green.restIron.patch(iron, megaOre)}
 }
@@ -402,16 +404,16 @@ func (l *layout) fullFeed(g *fullFeedGeom, ox, oy, redEnd, greenEnd int32) {
 	speed2 := []string{planSpeed, planSpeed}
 	for j := 0; j <= g.gears; j++ {
 		x := g.gx0 + 6*int32(j)
-		l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + fullGearY, Modules: speed2})
+		l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + fullGearY, Modules: speed2})
 		if j < g.gears {
-			l.spec(BuildSpec{Name: "assembling-machine-3", X: x + 3, Y: oy + fullGearY, Recipe: "iron-gear-wheel", Modules: asmMods})
-			l.put(fullInInserter, x+4, oy+fullFeedBeltY+1, South) // gears -> ingredient belt
-			l.put(fullInInserter, x+4, oy+fullIronBeltY-1, South) // iron plates -> gears
+			l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x + 3, Y: oy + fullGearY, Recipe: "iron-gear-wheel", Modules: asmMods})
+			l.put(fullInInserter, x+4, oy+fullFeedBeltY+1, sim.South) // gears -> ingredient belt
+			l.put(fullInInserter, x+4, oy+fullIronBeltY-1, sim.South) // iron plates -> gears
 		}
 	}
 	west := min(g.copper.xs, g.gx0)
-	l.belt(fullBelt, west, oy+fullFeedBeltY, East, redEnd-west)
-	l.belt(fullBelt, g.iron.xs, oy+fullIronBeltY, East, g.xE-g.iron.xs)
+	l.belt(fullBelt, west, oy+fullFeedBeltY, sim.East, redEnd-west)
+	l.belt(fullBelt, g.iron.xs, oy+fullIronBeltY, sim.East, g.xE-g.iron.xs)
 	l.fullGreen(&g.green, ox, oy, greenEnd)
 }
 
@@ -485,9 +487,9 @@ func (l *layout) fullGreen(g *fullGreenGeom, ox, oy, rowEnd int32) {
 	prod := l.modules("assembling-machine-3", true)
 	speed := l.modules("assembling-machine-3", false)
 	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
 	asm := func(x, y int32, recipe string, mods []string) {
-		l.spec(BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe, Modules: mods})
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe, Modules: mods})
 	}
 	// Cables and gears.
 	n := max(g.cable, g.gears)
@@ -495,18 +497,18 @@ func (l *layout) fullGreen(g *fullGreenGeom, ox, oy, rowEnd int32) {
 		x := g.gx0 + 6*int32(j)
 		beacon(x, greenCable)
 		beacon(x, greenGear)
-		l.put("substation", x, oy+greenCirc, North) // links the blocks to the sections
+		l.put("substation", x, oy+greenCirc, sim.North) // links the blocks to the sections
 		x += 3
 		if j < g.cable {
 			asm(x, greenCable, "copper-cable", prod)
-			l.put(fullInInserter, x+1, oy+greenCable-1, North) // copper from K
-			l.put(fullInInserter, x+2, oy+greenCable+3, North) // cable onto H: an inserter
-			l.put(fullInInserter, x, oy+greenCable+3, North)   // puts one a tick, two keep up
+			l.put(fullInInserter, x+1, oy+greenCable-1, sim.North) // copper from K
+			l.put(fullInInserter, x+2, oy+greenCable+3, sim.North) // cable onto H: an inserter
+			l.put(fullInInserter, x, oy+greenCable+3, sim.North)   // puts one a tick, two keep up
 		}
 		if j < g.gears {
 			asm(x, greenGear, "iron-gear-wheel", prod)
-			l.put(fullInInserter, x+1, oy+greenGear+3, South) // iron from G
-			l.put(fullInInserter, x+2, oy+greenGear-1, South) // gears onto F
+			l.put(fullInInserter, x+1, oy+greenGear+3, sim.South) // iron from G
+			l.put(fullInInserter, x+2, oy+greenGear-1, sim.South) // gears onto F
 		}
 	}
 	// Circuits into inserters; belts.
@@ -522,33 +524,33 @@ func (l *layout) fullGreen(g *fullGreenGeom, ox, oy, rowEnd int32) {
 			// Iron and cable from H: a bulk inserter's hand holds one item type, and a
 			// circuit takes three cables, so three of them.
 			for dx := int32(0); dx < 3; dx++ {
-				l.put(fullInInserter, x+dx, oy+greenCirc-1, North)
+				l.put(fullInInserter, x+dx, oy+greenCirc-1, sim.North)
 			}
-			l.put(fullInInserter, x+1, oy+greenCirc+3, North) // circuits into the inserter assembler
+			l.put(fullInInserter, x+1, oy+greenCirc+3, sim.North) // circuits into the inserter assembler
 			asm(x, greenIns, "inserter", speed)
-			l.put(fullInInserter, x+1, oy+greenIns+3, South) // iron and gears from F
-			l.put(fullLongInserter, x, oy+greenIns+3, North) // inserters onto O, over F
-			l.put(fullLongInserter, x+2, oy+greenIns+3, North)
+			l.put(fullInInserter, x+1, oy+greenIns+3, sim.South) // iron and gears from F
+			l.put(fullLongInserter, x, oy+greenIns+3, sim.North) // inserters onto O, over F
+			l.put(fullLongInserter, x+2, oy+greenIns+3, sim.North)
 		}
 		if j < g.belts {
 			asm(x, greenBelt, "transport-belt", speed)
-			l.put(fullLongInserter, x+1, oy+greenBelt-1, North) // iron and gears from F, over O
-			l.put(fullLongInserter, x+2, oy+greenBelt-1, North)
-			l.put(fullInInserter, x, oy+greenBelt-1, South) // belts onto O
+			l.put(fullLongInserter, x+1, oy+greenBelt-1, sim.North) // iron and gears from F, over O
+			l.put(fullLongInserter, x+2, oy+greenBelt-1, sim.North)
+			l.put(fullInInserter, x, oy+greenBelt-1, sim.South) // belts onto O
 		}
 	}
 	for _, x := range []int32{g.cx0 - 2, g.xW} {
 		for _, y := range []int32{greenCable, greenIns - 1, greenBelt + 1} {
-			l.put("substation", x, oy+y, North)
+			l.put("substation", x, oy+y, sim.North)
 		}
 	}
-	l.belt(fullBelt, g.copper.xs, oy+greenK, East, g.cx0-2-g.copper.xs)
-	l.belt(fullBelt, g.circIron.xs, oy+greenH, East, g.xW-g.circIron.xs)
-	l.belt(fullBelt, g.restIron.xs, oy+greenF, East, g.xW-g.restIron.xs)
-	l.belt(fullBelt, g.gearIron.xs, oy+greenG, East, g.cx0-2-g.gearIron.xs)
+	l.belt(fullBelt, g.copper.xs, oy+greenK, sim.East, g.cx0-2-g.copper.xs)
+	l.belt(fullBelt, g.circIron.xs, oy+greenH, sim.East, g.xW-g.circIron.xs)
+	l.belt(fullBelt, g.restIron.xs, oy+greenF, sim.East, g.xW-g.restIron.xs)
+	l.belt(fullBelt, g.gearIron.xs, oy+greenG, sim.East, g.cx0-2-g.gearIron.xs)
 	// O: east to the cell, north at ox-3, east under the logistic row.
 	turn := ox - 3
-	l.belt(fullBelt, g.cx0, oy+greenO, East, turn-g.cx0)
-	l.belt(fullBelt, turn, oy+greenO, North, greenO-fullGreenBeltY)
-	l.belt(fullBelt, turn, oy+fullGreenBeltY, East, rowEnd-turn)
+	l.belt(fullBelt, g.cx0, oy+greenO, sim.East, turn-g.cx0)
+	l.belt(fullBelt, turn, oy+greenO, sim.North, greenO-fullGreenBeltY)
+	l.belt(fullBelt, turn, oy+fullGreenBeltY, sim.East, rowEnd-turn)
 }

@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"fmt"
 	"math/big"
 )
@@ -30,7 +32,7 @@ var fullSulfurPacks = map[string]bool{"chemical-science-pack": true}
 
 // planFullSulfur plans the oil block for the sulfur of one cell's chemical row at
 // fullMarginPct of milliPacks/1000 packs a second.
-func planFullSulfur(b *Bundle, milliPacks int64) (*Plan, error) {
+func planFullSulfur(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	rate, err := fullChemRate(b, milliPacks, "sulfur")
 	if err != nil {
 		return nil, err
@@ -52,10 +54,10 @@ func planFullSulfur(b *Bundle, milliPacks int64) (*Plan, error) {
 func fullOilOrigin(ox, oy int32) (int32, int32) { return ox - 27, oy - 3 }
 
 // fullOilPatch is the crude-oil tile under the pumpjack.
-func fullOilPatch(b *Bundle, ox, oy int32) Patch {
+func fullOilPatch(b *sim.Bundle, ox, oy int32) sim.Patch {
 	crude, _ := b.ItemID("crude-oil")
 	h, v := fullOilOrigin(ox, oy)
-	return Patch{Resource: crude, X: h + 18, Y: v + 1, W: 1, H: 1, Amount: fullOilAmount}
+	return sim.Patch{Resource: crude, X: h + 18, Y: v + 1, W: 1, H: 1, Amount: fullOilAmount}
 }
 
 // fullOil builds the oil block and the sulfur belt, which runs under the chemical
@@ -64,39 +66,39 @@ func (l *layout) fullOil(ox, oy, rowEnd int32) {
 	h, v := fullOilOrigin(ox, oy)
 	chem := l.modules("chemical-plant", true)
 	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
+	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
 	pipes := func(x0, y0, x1, y1 int32) { // a straight run, both ends included
 		for x := min(x0, x1); x <= max(x0, x1); x++ {
 			for y := min(y0, y1); y <= max(y0, y1); y++ {
-				l.put("pipe", x, y, North)
+				l.put("pipe", x, y, sim.North)
 			}
 		}
 	}
-	l.spec(BuildSpec{Name: "chemical-plant", X: h, Y: v, Recipe: "heavy-oil-cracking", Modules: chem})
-	l.spec(BuildSpec{Name: "chemical-plant", X: h - 2, Y: v + 4, Recipe: "light-oil-cracking", Modules: chem})
-	l.spec(BuildSpec{Name: "chemical-plant", X: h - 4, Y: v + 8, Recipe: "sulfur", Modules: chem})
-	l.spec(BuildSpec{Name: "oil-refinery", X: h + 11, Y: v + 1, Dir: West, Recipe: "advanced-oil-processing",
+	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h, Y: v, Recipe: "heavy-oil-cracking", Modules: chem})
+	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h - 2, Y: v + 4, Recipe: "light-oil-cracking", Modules: chem})
+	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h - 4, Y: v + 8, Recipe: "sulfur", Modules: chem})
+	l.spec(sim.BuildSpec{Name: "oil-refinery", X: h + 11, Y: v + 1, Dir: sim.West, Recipe: "advanced-oil-processing",
 		Modules: l.modules("oil-refinery", true)})
-	l.spec(BuildSpec{Name: "pumpjack", X: h + 17, Y: v, Dir: West, Modules: l.modules("pumpjack", true)})
-	l.put("offshore-pump", h-7, v+7, West)
+	l.spec(sim.BuildSpec{Name: "pumpjack", X: h + 17, Y: v, Dir: sim.West, Modules: l.modules("pumpjack", true)})
+	l.put("offshore-pump", h-7, v+7, sim.West)
 
 	// Heavy oil: west out of the refinery, up under the light and gas rows, west into
 	// the heavy cracker.
 	pipes(h+10, v+5, h+8, v+5)
-	l.put("pipe-to-ground", h+8, v+4, South)
-	l.put("pipe-to-ground", h+8, v, North)
+	l.put("pipe-to-ground", h+8, v+4, sim.South)
+	l.put("pipe-to-ground", h+8, v, sim.North)
 	pipes(h+8, v-1, h+2, v-1)
 	// Light oil: straight west into the pipe between the two crackers.
 	pipes(h+10, v+3, h, v+3)
 	// Petroleum gas: west, down under the light row, west into the pipe between the
 	// light cracker and the sulfur plant.
 	pipes(h+10, v+1, h+6, v+1)
-	l.put("pipe-to-ground", h+6, v+2, North)
-	l.put("pipe-to-ground", h+6, v+4, South)
+	l.put("pipe-to-ground", h+6, v+2, sim.North)
+	l.put("pipe-to-ground", h+6, v+4, sim.South)
 	pipes(h+6, v+5, h+6, v+7)
 	pipes(h+5, v+7, h-2, v+7)
 	// Crude oil: pumpjack to refinery.
-	l.put("pipe", h+16, v+2, North)
+	l.put("pipe", h+16, v+2, sim.North)
 	// Water: pump, a column west of the plants with a stub to each, round the top to
 	// the refinery.
 	pipes(h-6, v-3, h-6, v+7)
@@ -115,16 +117,16 @@ func (l *layout) fullOil(ox, oy, rowEnd int32) {
 	beacon(h+11, v+6)
 	beacon(h+14, v+6)
 	for _, p := range [][2]int32{{h - 9, v + 1}, {h + 2, v + 9}, {h + 13, v - 2}} {
-		l.put("substation", p[0], p[1], North)
+		l.put("substation", p[0], p[1], sim.North)
 	}
 
 	// Sulfur: onto a belt east along v+12, north at ox-2, east under the chemical row.
-	l.put(fullOutInserter, h-3, v+11, North)
+	l.put(fullOutInserter, h-3, v+11, sim.North)
 	y := v + 12
 	turn := ox - 2
-	l.belt(fullBelt, h-3, y, East, turn-(h-3))
-	l.belt(fullBelt, turn, y, North, y-(oy+fullSulfurBeltY))
-	l.belt(fullBelt, turn, oy+fullSulfurBeltY, East, rowEnd-turn)
+	l.belt(fullBelt, h-3, y, sim.East, turn-(h-3))
+	l.belt(fullBelt, turn, y, sim.North, y-(oy+fullSulfurBeltY))
+	l.belt(fullBelt, turn, oy+fullSulfurBeltY, sim.East, rowEnd-turn)
 }
 
 // fullSulfurBeltY is the row of the sulfur belt under the chemical row.

@@ -1,6 +1,8 @@
-package sim
+package megabase
 
 import (
+	"github.com/starlane/starlane/sim"
+
 	"math/big"
 	"sort"
 	"testing"
@@ -26,7 +28,7 @@ var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
 func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
-	b := DefaultBundle()
+	b := sim.DefaultBundle()
 	sz, err := sizeFullCell(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
@@ -238,53 +240,42 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	}
 	s.Run(2 * 3600) // every furnace has picked its recipe
 	got := map[string]int{}
-	for i := range s.fents {
-		fe := &s.fents[i]
-		if fe.ent == 0 {
-			continue
-		}
-		switch b.Entities[fe.proto].Name {
-		case "pumpjack":
-			pd := fullPer["mine crude-oil"]
-			if info, _ := s.Modules(fe.ent); info.Beacons != 0 || info.Effect.Productivity != pd.Productivity {
-				t.Errorf("pumpjack %d: %d beacons, %+d%% productivity; the plan's have none and %+d%%", fe.ent, info.Beacons, info.Effect.Productivity, pd.Productivity)
-			}
-			got["mine crude-oil"]++
-		case "offshore-pump":
-			got["pump water"]++
-		}
-	}
-	sized := func(id EntityID, task string) {
+	sized := func(id sim.EntityID, task string) {
 		info, _ := s.Modules(id)
 		if int(info.Beacons) < fullFeedBeacons[task] || info.Effect.Productivity != fullPer[task].Productivity {
 			t.Errorf("%s machine %d: %d beacons, %+d%% productivity; sized for %d beacons and %+d%%",
 				task, id, info.Beacons, info.Effect.Productivity, fullFeedBeacons[task], fullPer[task].Productivity)
 		}
 	}
-	for i := range s.crafters {
-		c := &s.crafters[i]
-		if c.ent == 0 || c.isSilo || c.recipe < 0 {
-			continue
+	s.Entities(func(e sim.EntityInfo) bool {
+		switch {
+		case e.Name == "pumpjack":
+			pd := fullPer["mine crude-oil"]
+			if info, _ := s.Modules(e.ID); info.Beacons != 0 || info.Effect.Productivity != pd.Productivity {
+				t.Errorf("pumpjack %d: %d beacons, %+d%% productivity; the plan's have none and %+d%%", e.ID, info.Beacons, info.Effect.Productivity, pd.Productivity)
+			}
+			got["mine crude-oil"]++
+		case e.Name == "offshore-pump":
+			got["pump water"]++
+		case e.Kind == sim.KindAssembler || e.Kind == sim.KindFurnace:
+			if _, planned := want[e.Recipe]; planned && e.Recipe != "" {
+				got[e.Recipe]++
+				sized(e.ID, e.Recipe)
+			}
+		case e.Kind == sim.KindDrill:
+			ore, ok := drillOre(s, e)
+			if !ok {
+				return true
+			}
+			got["mine "+ore]++
+			pd := fullPer["mine iron-ore"]
+			if info, _ := s.Modules(e.ID); info.Beacons != 0 || info.Effect.Speed != pd.Speed || info.Effect.Productivity != pd.Productivity {
+				t.Errorf("drill %d: %d beacons, speed %+d%%, productivity %+d%%; the plan's drills have no beacons, %+d%%, %+d%%",
+					e.ID, info.Beacons, info.Effect.Speed, info.Effect.Productivity, pd.Speed, pd.Productivity)
+			}
 		}
-		task := b.Recipes[c.recipe].Name
-		if _, planned := want[task]; planned {
-			got[task]++
-			sized(c.ent, task)
-		}
-	}
-	for i := range s.drills {
-		d := &s.drills[i]
-		if d.ent == 0 || len(d.tiles) == 0 {
-			continue
-		}
-		r, _ := s.ResourceAt(d.tiles[0].X, d.tiles[0].Y)
-		got["mine "+b.Item(r).Name]++
-		pd := fullPer["mine iron-ore"]
-		if info, _ := s.Modules(d.ent); info.Beacons != 0 || info.Effect.Speed != pd.Speed || info.Effect.Productivity != pd.Productivity {
-			t.Errorf("drill %d: %d beacons, speed %+d%%, productivity %+d%%; the plan's drills have no beacons, %+d%%, %+d%%",
-				d.ent, info.Beacons, info.Effect.Speed, info.Effect.Productivity, pd.Speed, pd.Productivity)
-		}
-	}
+		return true
+	})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("machines per task in a cell (-plan +map):\n%s", diff)
 	}
@@ -299,26 +290,66 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
 
-// fullInfinityChests counts a surface's infinity chests and lists the items they hold.
-func fullInfinityChests(s *Surface) (int, []string) {
+// fullInfinityChests counts a surface's infinity chests and lists the items their
+// filters keep in them.
+func fullInfinityChests(s *sim.Surface) (int, []string) {
 	chests := 0
 	items := map[string]bool{}
-	for i := range s.chests {
-		c := &s.chests[i]
-		if c.ent == 0 || c.kind != KindInfinityChest {
-			continue
+	s.Entities(func(e sim.EntityInfo) bool {
+		if e.Kind != sim.KindInfinityChest {
+			return true
 		}
 		chests++
-		for _, f := range c.inf.Filters {
-			items[f.Item] = true
+		// The chest's filters, as a blueprint of it carries them.
+		bp, err := s.ExportBlueprint(e.X, e.Y, e.X, e.Y, sim.Vec{}, "")
+		if err != nil {
+			return true
 		}
-	}
+		for _, be := range bp.Entities {
+			if be.Infinity == nil {
+				continue
+			}
+			for _, f := range be.Infinity.Filters {
+				items[f.Name] = true
+			}
+		}
+		return true
+	})
 	var names []string
 	for n := range items {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return chests, names
+}
+
+// drillOre names the solid resource a drill mines first: the first resource tile of
+// its mining area, in row order, as the drill itself picks it.
+func drillOre(s *sim.Surface, e sim.EntityInfo) (string, bool) {
+	b := s.Bundle()
+	pi, _ := b.Entity(e.Name)
+	area := b.Entities[pi].MiningArea
+	// The mining area is centred on the drill's footprint.
+	cx, cy := e.X*sim.TileUnits+e.W*sim.TileUnits/2, e.Y*sim.TileUnits+e.H*sim.TileUnits/2
+	half := area * sim.TileUnits / 2
+	x0, y0 := floorTile(cx-half), floorTile(cy-half)
+	for y := y0; y < y0+area; y++ {
+		for x := x0; x < x0+area; x++ {
+			if r, a := s.ResourceAt(x, y); r != 0 && a > 0 && !b.Item(r).Fluid {
+				return b.Item(r).Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// floorTile is the tile holding position p (in sim.TileUnits per tile).
+func floorTile(p int32) int32 {
+	t := p / sim.TileUnits
+	if p%sim.TileUnits != 0 && p < 0 {
+		t--
+	}
+	return t
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of

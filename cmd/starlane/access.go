@@ -276,7 +276,7 @@ player's sessions are closed and no new ticket is issued.`,
 				for _, p := range r.Players {
 					ban := "-"
 					if p.Banned {
-						ban = "yes " + p.BanReason
+						ban = "yes " + printable(p.BanReason)
 					}
 					fmt.Fprintf(w, "%s\t%t\t%t\t%s\n", p.Name, p.Admin, p.Whitelisted, ban)
 				}
@@ -453,7 +453,7 @@ func newAuditCmd() *cobra.Command {
 					if e.Message != "" && oc != "ok" {
 						oc += ": " + e.Message
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time, e.Who, e.Method, oc, e.What)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time, printable(e.Who), e.Method, printable(oc), printable(e.What))
 				}
 				return w.Flush()
 			})

@@ -147,6 +147,22 @@ func TestTokenCLI(t *testing.T) {
 	if out, _, err := runStarlane(t, "", "player", "unban", "bob", "--token", admin); err != nil || !strings.Contains(out, "player bob unbanned") {
 		t.Errorf("unbanning a banned player: %v, %q", err, out)
 	}
+
+	// A reason that would write a row of its own into the audit log or the player
+	// list, or drive the admin's terminal, is refused where it is written.
+	for _, reason := range []string{"grief\nFAKE AUDIT LINE", "x\x1b[31mred", "tab\there"} {
+		_, _, err := runStarlane(t, "", "player", "ban", "bob", reason, "--token", admin)
+		if err == nil || !strings.Contains(err.Error(), "control character") || !strings.Contains(err.Error(), "one line of printable characters") {
+			t.Errorf("ban reason %q: %v; want a refusal naming the control character", reason, err)
+		}
+	}
+	out, _, err = runStarlane(t, "", "audit", "--token", admin)
+	if err != nil || strings.Contains(out, "FAKE AUDIT LINE") || strings.Contains(out, "\x1b") {
+		t.Errorf("the audit log after refused reasons: %v\n%s", err, out)
+	}
+	if p := printable("a\nb\x1b[2Kc\u2028"); p != `a\nb\x1b[2Kc\u2028` {
+		t.Errorf("printable escapes control characters: got %q", p)
+	}
 }
 
 // TestListenersRefuseNonLoopbackWithoutTLS binds each listener a process opens

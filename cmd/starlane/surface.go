@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -305,7 +306,7 @@ func newSurfaceCmd() *cobra.Command {
 					if js.Stats != nil && js.Stats.Reported != 0 && !js.Stats.Stale {
 						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, js.Status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, printable(js.Status))
 				}
 				return tw.Flush()
 			})
@@ -340,7 +341,7 @@ func newSurfaceCmd() *cobra.Command {
 					fmt.Fprintf(w, "state:     stopping (its primary is taking its final save)\n")
 				}
 				if js.PlacementError != "" {
-					fmt.Fprintf(w, "problem:   %s\n", js.PlacementError)
+					fmt.Fprintf(w, "problem:   %s\n", printable(js.PlacementError))
 				}
 				if st := js.Stats; st != nil {
 					fmt.Fprintf(w, "tick:      %d (confirmed %d), %.1f UPS, %d us/tick, %d entities, hash %s\n", st.Tick, st.ConfirmedTick, st.UPS, st.TickCostUS, st.EntityCount, orDash(st.StateHash))
@@ -350,7 +351,7 @@ func newSurfaceCmd() *cobra.Command {
 				}
 				fmt.Fprintln(w, "\nevents:")
 				for _, e := range js.Events {
-					fmt.Fprintf(w, "  %s  #%d  %s  %s\n", e.Time, e.Index, e.Kind, e.Message)
+					fmt.Fprintf(w, "  %s  #%d  %s  %s\n", e.Time, e.Index, e.Kind, printable(e.Message))
 				}
 				return nil
 			})
@@ -462,6 +463,29 @@ func isBuiltinMap(m string) bool {
 	}
 	return false
 }
+
+// printable escapes the control characters of text a table prints that came
+// from elsewhere (a reason, an error, an event): a newline would start a row
+// that is not one, and an escape sequence would drive the reader's terminal.
+// The controllers refuse such text where it is written; this also covers what
+// was stored before they did.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
 func orDash(s string) string {
 	if s == "" {

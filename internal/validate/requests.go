@@ -125,7 +125,7 @@ func (c Checker) Request(req any) error {
 	case *pb.WatchAssignmentsRequest:
 		return Name("node_id", r.NodeId)
 	case *pb.RefuseAssignmentRequest:
-		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
 	case *pb.UpdateReplicasRequest:
 		err := first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
 			Count("synced", len(r.Synced), MaxReplicas), Count("drop", len(r.Drop), MaxReplicas))
@@ -133,15 +133,15 @@ func (c Checker) Request(req any) error {
 			err = first(err, Name("synced", s))
 		}
 		for _, d := range r.Drop {
-			err = first(err, Name("drop.node", d.GetNode()), Text("drop.reason", d.GetReason(), MaxTextBytes))
+			err = first(err, Name("drop.node", d.GetNode()), Line("drop.reason", d.GetReason(), MaxTextBytes))
 		}
 		return err
 	case *pb.ReportPrimaryLostRequest:
-		return first(Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+		return first(Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
 	case *pb.CompleteHandoffRequest:
 		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface))
 	case *pb.AbortHandoffRequest:
-		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
 	case *pb.ReportStandbyDesyncRequest:
 		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
 			Name("standby", r.Standby), Text("report_path", r.ReportPath, MaxTextBytes))
@@ -162,14 +162,14 @@ func (c Checker) Request(req any) error {
 	case *pb.CreatePlayerRequest:
 		return first(RequestID(r.RequestId), PlayerName("name", r.Name))
 	case *pb.SetPlayerRequest:
-		return first(RequestID(r.RequestId), Name("name", r.Name), Text("ban_reason", r.BanReason, MaxTextBytes))
+		return first(RequestID(r.RequestId), Name("name", r.Name), Line("ban_reason", r.BanReason, MaxTextBytes))
 	case *pb.SetAccessSettingsRequest:
 		if r.Settings == nil {
 			return Invalid("settings", "is required")
 		}
 		return RequestID(r.RequestId)
 	case *pb.PostChatRequest:
-		err := first(RequestID(r.RequestId), Label("player", r.Player, true), OptName("surface", r.Surface), Text("text", r.Text, MaxChatBytes))
+		err := first(RequestID(r.RequestId), Label("player", r.Player, true), OptName("surface", r.Surface), Line("text", r.Text, MaxChatBytes))
 		if err == nil && r.Text == "" {
 			err = Invalid("text", "is empty")
 		}
@@ -199,7 +199,7 @@ func (c Checker) Request(req any) error {
 			return Invalid("bundle", "is required")
 		}
 		err := first(RequestID(r.RequestId), Name("bundle.name", b.Name), Hash("bundle.hash", b.Hash, true),
-			Text("bundle.bundle_name", b.BundleName, MaxNameBytes*2), Text("bundle.version", b.Version, 128))
+			Line("bundle.bundle_name", b.BundleName, MaxNameBytes*2), Line("bundle.version", b.Version, 128))
 		if err == nil && (b.Size == 0 || b.Size > MaxBundleBytes) {
 			err = Invalid("bundle.size", "%d is out of range: a bundle is 1 to %d bytes", b.Size, MaxBundleBytes)
 		}
@@ -223,7 +223,7 @@ func (c Checker) Request(req any) error {
 	// Node API.
 	case *pb.Hello:
 		return first(Name("surface", r.Surface), Label("player_name", r.PlayerName, true),
-			Hash("bundle_hash", r.BundleHash, false), Text("bundle_name", r.BundleName, 128), Text("client_version", r.ClientVersion, 64),
+			Hash("bundle_hash", r.BundleHash, false), Line("bundle_name", r.BundleName, 128), Line("client_version", r.ClientVersion, 64),
 			Printable("ticket", r.Ticket, MaxTicketBytes, false))
 	case *pb.GetShardRequest:
 		err := first(Name("surface", r.Surface), Count("ports", len(r.Ports), 4))
@@ -339,7 +339,7 @@ func node(n *pb.Node) error {
 	if n == nil {
 		return Invalid("node", "is required")
 	}
-	err := first(Name("node.id", n.Id), Address("node.address", n.Address, false), Text("node.version", n.Version, 64),
+	err := first(Name("node.id", n.Id), Address("node.address", n.Address, false), Line("node.version", n.Version, 64),
 		NodeLabels("node.labels", n.Labels), Count("node.bundles", len(n.Bundles), MaxBundles),
 		Count("node.shards", len(n.Shards), MaxShardsPerNode))
 	for _, h := range n.Bundles {

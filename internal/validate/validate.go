@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -142,6 +143,22 @@ func Text(field, v string, max int) error {
 	}
 	if !utf8.ValidString(v) {
 		return Invalid(field, "%s is not UTF-8", Quote(v))
+	}
+	return nil
+}
+
+// Line checks free text that people read in tables, logs and terminals (a ban
+// reason, a chat line, a bundle's name): Text, on one line of printable
+// characters. A newline could forge a row of the audit log or the player list,
+// and an escape sequence would drive the terminal of whoever lists it.
+func Line(field, v string, max int) error {
+	if err := Text(field, v, max); err != nil {
+		return err
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return Invalid(field, "%s has a control character (%U, such as a newline or a terminal escape) at byte %d: write it on one line of printable characters", Quote(v), r, i)
+		}
 	}
 	return nil
 }

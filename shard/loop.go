@@ -150,6 +150,9 @@ type window struct {
 // It runs on the tick goroutine, which owns s.sim.
 func (s *Shard) closeWindow(win *window, el time.Duration, end time.Time) {
 	ups := float64(win.ticks) / el.Seconds()
+	if s.err() != nil {
+		ups = 0 // failed meanwhile: it ticks no more
+	}
 	mean := win.cost / time.Duration(win.ticks)
 	s.met.ups.Set(ups)
 	s.countEntities()

@@ -680,7 +680,15 @@ func (s *Shard) fail(err error) {
 		s.log.Error("shard failed; it stops sequencing", "err", err)
 	}
 	s.writeMu.Unlock()
-	if first && s.cfg.OnFail != nil {
+	if !first {
+		return
+	}
+	// A failed shard ticks no more: it reports no rate rather than its last one.
+	s.setStats(func(st *Stats) { st.UPS = 0 })
+	if s.met != nil {
+		s.met.ups.Set(0)
+	}
+	if s.cfg.OnFail != nil {
 		s.cfg.OnFail()
 	}
 }

@@ -474,3 +474,21 @@ func TestIdleBurstLengthFollowsTheTickCost(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedShardReportsNoRate: a shard that failed ticks no more, and says so
+// with 0 UPS instead of the rate of its last window (a failed surface showed
+// 60.0 UPS in `surface list` for as long as it stayed failed).
+func TestFailedShardReportsNoRate(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t.TempDir())
+	cfg.UPS = 60
+	s := openStarted(t, cfg)
+	if !waitFor(5*time.Second, func() bool { return s.Stats().UPS > 50 }) {
+		t.Fatalf("no rate before the failure: %.1f UPS", s.Stats().UPS)
+	}
+	s.fail(errors.New("write the input log: no space left on device"))
+	time.Sleep(1500 * time.Millisecond) // a window would have closed meanwhile
+	if st := s.Stats(); st.Err == nil || st.UPS != 0 {
+		t.Fatalf("a failed shard reports %.1f UPS (err %v), want 0 and its error", st.UPS, st.Err)
+	}
+}

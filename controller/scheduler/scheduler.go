@@ -376,7 +376,12 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 			// so a copy on a healthy node catches up from it and takes over.
 			leave = u + " on " + cur
 		} else if s.Pin != "" && s.Pin != cur {
-			leave = "pinned to " + s.Pin
+			if u := unhealthy(loads, s.Pin); u != "" {
+				// Back to its pin once the pin can hold it, not onto a full disk.
+				problems = append(problems, fmt.Sprintf("pinned to %s, which is unhealthy (%s): staying on %s until it is healthy", s.Pin, u, cur))
+			} else {
+				leave = "pinned to " + s.Pin
+			}
 		}
 		switch {
 		case leave == "" || s.MigrationTarget != "":
@@ -517,6 +522,9 @@ func moveTarget(s *Surface, loads map[string]*nodeLoad, order []string) (string,
 	if s.Pin != "" {
 		if s.Pin == s.Primary {
 			return "", []string{"it is pinned to " + s.Pin}
+		}
+		if u := unhealthy(loads, s.Pin); u != "" {
+			return "", []string{"it is pinned to " + s.Pin + ", which is unhealthy: " + u}
 		}
 		if l := loads[s.Pin]; l != nil && exclusion(l, s, nil) == "" {
 			return s.Pin, nil

@@ -50,6 +50,13 @@ func TestSchedule(t *testing.T) {
 			errHas: "cannot move off n1 (disk full on n1): n1 already hosts a copy",
 		},
 		{
+			name: "a surface that failed over from its pinned node does not move back while that node is unhealthy",
+			state: State{Nodes: []Node{up("n1"), {ID: "n4", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Pin: "n4", Primary: "n1", Standbys: []string{"n4"}, Epoch: 7}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 7}},
+			errHas: "pinned to n4, which is unhealthy (disk full): staying on n1 until it is healthy",
+		},
+		{
 			name:   "no healthy node: placement says why",
 			state:  State{Nodes: []Node{{ID: "n1", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{{Name: "a", Replicas: 1}}},
 			want:   []Change{{Surface: "a"}},

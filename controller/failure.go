@@ -28,6 +28,13 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 			msg += fmt.Sprintf("; a synced standby (%s) takes over from the last confirmed tick, nothing confirmed is lost", strings.Join(a.GetSynced(), ", "))
 		} else if strings.HasPrefix(c.Error, "disk full:") {
 			msg += fmt.Sprintf("; no synced standby: it moves live to a healthy node from %s's copy, which keeps serving it (every tick up to %d, the confirmed one, goes along), or resumes on %s once it has room", c.Node, c.ConfirmedTick, c.Node)
+		} else if strings.HasPrefix(c.Error, "store corrupt") || strings.HasPrefix(c.Error, "no copy here") {
+			// The copy is gone: waiting for the node would be waiting forever.
+			if sv := s.restorePoint(sf); sv != nil {
+				msg += fmt.Sprintf("; no synced standby: it is restored from its newest autosave %s (tick %d)", sv.Name, sv.Tick)
+			} else {
+				msg += fmt.Sprintf("; no synced standby and no autosave hold it, so its state is lost: `starlane surface delete %s` and create it again, or start it from a save you keep with `starlane surface create --save`", c.Surface)
+			}
 		} else {
 			msg += fmt.Sprintf("; no synced standby: the surface waits for %s to recover (ticks after %d that were not confirmed are run again)", c.Node, c.ConfirmedTick)
 		}
@@ -64,8 +71,16 @@ func (c *Controller) reportFailures(node string, prev, cur []*pb.ShardStats) {
 		if sh.Role == pb.ShardRole_SHARD_ROLE_STANDBY {
 			role = "standby"
 		}
+		// A copy that failed as it opened reports tick 0: the newest confirmed tick
+		// a primary of the surface reported says what it had reached.
+		confirmed := sh.ConfirmedTick
+		c.live.mu.Lock()
+		if last := c.live.lastPrimaryTick[sh.Surface]; role == "primary" && last.tick > confirmed {
+			confirmed = last.tick
+		}
+		c.live.mu.Unlock()
 		cmd := &pb.Command{RequestId: fmt.Sprintf("failed-%s-%s-%d-%d", node, sh.Surface, sh.Epoch, sh.Tick), Op: &pb.Command_ShardFailed{ShardFailed: &pb.ShardFailedCmd{
-			Node: node, Surface: sh.Surface, Role: role, Error: sh.Error, Tick: sh.Tick, ConfirmedTick: sh.ConfirmedTick}}}
+			Node: node, Surface: sh.Surface, Role: role, Error: sh.Error, Tick: sh.Tick, ConfirmedTick: confirmed}}}
 		c.goRun(func() {
 			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 			defer cancel()

@@ -52,7 +52,8 @@ func failureText(err error) string {
 	case errors.Is(err, shard.ErrDiskFull):
 		return "disk full: " + err.Error()
 	case errors.Is(err, shard.ErrStoreCorrupt):
-		return "store corrupt: " + err.Error()
+		// The error usually starts with the kind already ("store corrupt: …").
+		return "store corrupt: " + strings.TrimPrefix(err.Error(), shard.ErrStoreCorrupt.Error()+": ")
 	case errors.Is(err, shard.ErrNoState):
 		return noCopyPrefix + err.Error()
 	}

@@ -138,7 +138,8 @@ func smash(t *testing.T, path string, off int64, n int) {
 // input log's root page of a, which has a synced standby on n2; both meta pages of
 // c, which has none) and starts it again. The node must not crash: it moves the
 // damaged files aside, a runs on from its standby with no confirmed tick lost, c
-// is listed `failed: store corrupt on n1` with an event, and b, on the same node
+// is listed `failed: store corrupt on n1` with an event that says its state is
+// lost (no standby, no autosave) and what to do, and b, on the same node
 // with an intact store, keeps running.
 func TestCorruptShardStore(t *testing.T) {
 	if testing.Short() {
@@ -190,6 +191,12 @@ func TestCorruptShardStore(t *testing.T) {
 	proctest.Eventually(t, 10*time.Second, "a surface.failed event for c", func() bool {
 		return hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "store corrupt")
 	})
+	// c has no standby and no autosave: its event says the state is lost and what
+	// to do, not that it waits for n1 (which is up, and never gets the copy back).
+	if !hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "no synced standby and no autosave hold it, so its state is lost: `starlane surface delete c`") ||
+		hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "store corrupt: store corrupt") {
+		t.Errorf("c's failure event: %+v", faultSurfaceOf(t, c, "c").Events)
+	}
 	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
 		t.Errorf("no promotion event for a: %+v", faultSurfaceOf(t, c, "a").Events)
 	}

@@ -18,6 +18,34 @@ type BundleFormat interface {
 	Parse(data []byte) (ParsedBundle, error)
 	// Builtin is the bundle every build carries.
 	Builtin() ParsedBundle
+	// CheckMap returns the error a node would meet generating the built-in map
+	// mapName with the bundle of this canonical form.
+	CheckMap(canonical []byte, mapName string, seed uint64) error
+}
+
+// checkMapBundle refuses a surface of a built-in map that cannot be generated
+// with the uploaded bundle it names (the map is built from a resource or entity
+// the bundle lacks): the surface would fail on every node it is placed on.
+func (c *Controller) checkMapBundle(req *pb.CreateSurfaceRequest, hash string) error {
+	if c.cfg.Bundles == nil || hash == "" || req.FromSave != "" || len(req.Save) > 0 {
+		return nil
+	}
+	if b := c.builtinBundle(); b != nil && b.Hash == hash {
+		return nil
+	}
+	mapName := req.Map
+	if mapName == "" {
+		mapName = "starter"
+	}
+	data, err := c.blobs.ReadAll(hash)
+	if err != nil {
+		return nil // not held here yet: the node checks it
+	}
+	if err := c.cfg.Bundles.CheckMap(data, mapName, req.Seed); err != nil {
+		return status.Errorf(codes.InvalidArgument, "surface %s: map %s cannot be generated with bundle %s: %v; pick a map the bundle has everything for (--map, or --map FILE with a save made with it)",
+			req.Name, mapName, validate.Quote(req.Bundle), err)
+	}
+	return nil
 }
 
 // ParsedBundle is a prototype bundle as the controller keeps it.

@@ -429,6 +429,9 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 	if err != nil {
 		return nil, err
 	}
+	if err := a.c.checkMapBundle(req, bundle); err != nil {
+		return nil, err
+	}
 	sf := &pb.Surface{Name: req.Name, Planet: req.Planet, Seed: req.Seed, Map: req.Map, BundleHash: bundle, Replicas: replicas, Pin: req.Pin,
 		StandbyMode: req.StandbyMode, AutosaveEveryTicks: req.AutosaveEveryTicks, AutosaveKeep: req.AutosaveKeep}
 	switch {

@@ -6,9 +6,11 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -487,12 +489,56 @@ func LoadBundle(r io.Reader) (*Bundle, error) {
 	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("read prototype bundle: %w", err)
+		return nil, fmt.Errorf("read prototype bundle: %w", jsonProblem(err))
 	}
 	if err := b.index(); err != nil {
 		return nil, fmt.Errorf("prototype bundle %s: %w", b.Name, err)
 	}
 	return &b, nil
+}
+
+// jsonProblem words a JSON decoding error for the person who wrote the file:
+// where it is and what is wrong, not the Go type it was to fill.
+func jsonProblem(err error) error {
+	var typ *json.UnmarshalTypeError
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &typ):
+		want := "a " + typ.Type.Kind().String()
+		switch typ.Type.Kind() {
+		case reflect.Int32:
+			want = "a whole number from -2147483648 to 2147483647"
+		case reflect.Int64, reflect.Int:
+			want = "a whole number"
+		case reflect.Uint32:
+			want = "a whole number from 0 to 4294967295"
+		case reflect.Uint8:
+			want = "a whole number from 0 to 255"
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.String:
+			want = "a string"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Slice, reflect.Array:
+			want = "a list"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		}
+		field := typ.Field
+		if field == "" {
+			field = "the top level"
+		}
+		return fmt.Errorf("field %s (byte %d): %s is not %s", field, typ.Offset, typ.Value, want)
+	case errors.As(err, &syn):
+		return fmt.Errorf("not valid JSON at byte %d: %v", syn.Offset, syn)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("the file ends before the bundle does (is it cut short?)")
+	}
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s: a bundle has only the fields `starlane bundle download vanilla` shows", msg)
+	}
+	return err
 }
 
 // CanonicalJSON returns the bytes the content hash is the sha256 of: a bundle

@@ -33,3 +33,29 @@ func TestBundleStackSizesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// A bundle file that does not decode says where and what is wrong in the file's
+// terms, not the Go type it was to fill ("cannot unmarshal number … into Go
+// struct field ItemProto.items.stack_size of type int32").
+func TestBundleDecodeErrorsReadPlainly(t *testing.T) {
+	data, err := DefaultBundle().CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// field replaces the value of the first stack_size with v.
+	field := func(v string) string {
+		return strings.Replace(string(data), `"stack_size":`, `"stack_size":`+v+`,"stack_size_was":`, 1)
+	}
+	for name, c := range map[string]struct{ file, want string }{
+		"number out of range": {field("1000000000000000000000000000000"), "field items.stack_size (byte"},
+		"wrong type":          {field(`"fifty"`), "string is not a whole number from -2147483648 to 2147483647"},
+		"unknown field":       {strings.Replace(string(data), `"stack_size":`, `"stack_sise":`, 1), `unknown field "stack_sise"`},
+		"not JSON":            {"Some text, not a bundle", "not valid JSON at byte 1"},
+		"cut short":           {string(data[:len(data)/2]), "the file ends before the bundle does"},
+	} {
+		_, err := LoadBundle(strings.NewReader(c.file))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "json:") {
+			t.Errorf("%s: %v; want it to say %q in plain words", name, err, c.want)
+		}
+	}
+}

@@ -14,17 +14,19 @@ type MapInfo struct {
 	Name        string
 	Description string
 	generate    func(b *Bundle, seed uint64, name string) (*Surface, error)
+	// registered: added by RegisterMap (a generated base, costly to build).
+	registered bool
 }
 
 // builtinMaps lists the maps sim generates itself, followed by those RegisterMap added
 // at init.
 var builtinMaps = []MapInfo{
-	{"empty", "a blank surface with the planet's procedural resources", genEmpty},
-	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs; surplus plates leave through bridge port \"out\", port \"in\" unloads into a chest", genStarter},
-	{"outpost", "a solar-powered mining outpost: coal leaves through bridge port \"out\", stone through \"out2\"; port \"in\" unloads into chests", genOutpost},
-	{"loop", "a closed test world: 2,000 iron plates leave through bridge port \"out\"; port \"in\" unloads into a chest that also feeds \"out\"", genLoop},
-	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub},
-	{"petrochem", "steam power from an offshore pump, boilers and steam engines running a pumpjack, a refinery and a chemical plant making plastic, and a beaconed assembler with productivity modules", genPetrochem},
+	{"empty", "a blank surface with the planet's procedural resources", genEmpty, false},
+	{"starter", "a small solar-powered factory that mines, smelts and makes red science for two labs; surplus plates leave through bridge port \"out\", port \"in\" unloads into a chest", genStarter, false},
+	{"outpost", "a solar-powered mining outpost: coal leaves through bridge port \"out\", stone through \"out2\"; port \"in\" unloads into chests", genOutpost, false},
+	{"loop", "a closed test world: 2,000 iron plates leave through bridge port \"out\"; port \"in\" unloads into a chest that also feeds \"out\"", genLoop, false},
+	{"hub", "a warehouse for shared storage: four import ports (in1..in4) unload into steel chests that four export ports (out1..out4) reload from", genHub, false},
+	{"petrochem", "steam power from an offshore pump, boilers and steam engines running a pumpjack, a refinery and a chemical plant making plastic, and a beaconed assembler with productivity modules", genPetrochem, false},
 }
 
 // RegisterMap adds a built-in map generated outside sim. Generators that build through
@@ -40,7 +42,27 @@ func RegisterMap(name, description string, gen func(b *Bundle, seed uint64, name
 			panic(fmt.Sprintf("sim: built-in map %q registered twice", name))
 		}
 	}
-	builtinMaps = append(builtinMaps, MapInfo{Name: name, Description: description, generate: gen})
+	builtinMaps = append(builtinMaps, MapInfo{Name: name, Description: description, generate: gen, registered: true})
+}
+
+// CheckMap generates the built-in map mapName with bundle b as a node would and
+// returns the error the node would meet (a resource or entity the bundle lacks),
+// so that a surface that cannot start is refused when it is created. The maps
+// RegisterMap added (generated bases that take seconds and hundreds of MiB to
+// build) are not generated here: only their name is checked.
+func CheckMap(b *Bundle, mapName string, seed uint64) error {
+	for _, m := range builtinMaps {
+		if m.Name != mapName {
+			continue
+		}
+		if m.registered {
+			return nil
+		}
+		_, err := NewMap(b, mapName, seed, "")
+		return err
+	}
+	_, err := NewMap(b, mapName, seed, "")
+	return err
 }
 
 // Maps lists the built-in maps.

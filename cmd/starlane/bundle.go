@@ -37,6 +37,14 @@ func (simBundles) Parse(data []byte) (controller.ParsedBundle, error) {
 	return parsed(b)
 }
 
+func (simBundles) CheckMap(canonical []byte, mapName string, seed uint64) error {
+	b, err := sim.LoadBundle(bytes.NewReader(canonical))
+	if err != nil {
+		return err
+	}
+	return sim.CheckMap(b, mapName, seed)
+}
+
 func (simBundles) Builtin() controller.ParsedBundle {
 	p, err := parsed(sim.DefaultBundle())
 	if err != nil {
@@ -242,6 +250,9 @@ func readBundleFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle file: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory: give a bundle file (JSON, as `starlane bundle download vanilla` writes)", name)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, validate.MaxBundleBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("bundle file %s: %w", name, err)
@@ -251,6 +262,11 @@ func readBundleFile(name string) ([]byte, error) {
 	}
 	if len(data) > validate.MaxBundleBytes {
 		return nil, fmt.Errorf("bundle file %s is over the %d MiB limit of a bundle", name, validate.MaxBundleBytes>>20)
+	}
+	// Checked here first, as the controllers check it, so that a file that cannot
+	// load fails in milliseconds instead of after its upload.
+	if _, err := sim.LoadBundle(bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("%s is not a prototype bundle Starlane can load: %v", name, err)
 	}
 	return data, nil
 }

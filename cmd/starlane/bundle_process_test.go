@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,6 +135,24 @@ func TestBundleCommands(t *testing.T) {
 	os.WriteFile(saveFile, save.Bytes(), 0o644)
 	corrupt := filepath.Join(dir, "corrupt.json")
 	os.WriteFile(corrupt, []byte(`{"name": "broken", "items": 7}`), 0o644)
+	// A bundle that loads but holds none of what the built-in maps are built from.
+	canon, err := sim.DefaultBundle().CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bare map[string]any
+	if err := json.Unmarshal(canon, &bare); err != nil {
+		t.Fatal(err)
+	}
+	bare["name"] = "bare"
+	for _, k := range []string{"items", "recipes", "entities", "technologies"} {
+		bare[k] = []any{}
+	}
+	bareFile := filepath.Join(dir, "bare.json")
+	if data, err := json.Marshal(bare); err != nil || os.WriteFile(bareFile, data, 0o644) != nil {
+		t.Fatal(err)
+	}
+	c.CLI("bundle", "upload", bareFile)
 
 	vanilla := "'vanilla' (" + sim.DefaultBundle().Hash()[:12] + "…)"
 	spaceAge := "'space-age' (" + mod.Hash()[:12] + "…)"
@@ -152,13 +171,16 @@ func TestBundleCommands(t *testing.T) {
 		{"save with an unknown bundle (create)", []string{"surface", "create", "vulcanus", "--map", saveFile}, "which this cluster does not have"},
 		{"delete of a bundle in use", []string{"bundle", "delete", "space-age"}, "bundle " + spaceAge + " is in use by surface nauvis"},
 		{"delete of the built-in bundle", []string{"bundle", "delete", "vanilla"}, "is built in and cannot be deleted"},
-		{"corrupt bundle upload", []string{"bundle", "upload", corrupt}, "the file is not a prototype bundle Starlane can load"},
+		{"a map the bundle lacks the resources of", []string{"surface", "create", "barren", "--bundle", "bare"},
+			"surface barren: map starter cannot be generated with bundle \"bare\": generate map starter: planet nauvis: resource iron-ore is not in the prototype bundle"},
+		{"corrupt bundle upload", []string{"bundle", "upload", corrupt}, "corrupt.json is not a prototype bundle Starlane can load: read prototype bundle: field items (byte"},
 	} {
 		out, errOut, code := proctest.Run(t, bin, 30*time.Second, append(tc.args, "--controller", c.CtlAddr)...)
 		if code != 1 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%s: %v: exit %d, stdout %q, stderr %q; want exit 1 and %q", tc.name, tc.args, code, out, errOut, tc.want)
 		}
 	}
+	c.CLI("bundle", "delete", "bare")
 	// A save sent as a bundle by mistake is refused, and costs the cluster
 	// nothing: the save it already holds with that content stays whole.
 	vs, err := sim.NewMap(sim.DefaultBundle(), "starter", 1, "aquilo")

@@ -316,6 +316,24 @@ func (c *Client) Stats() Stats {
 	return st
 }
 
+// endWords says why a session ended in words: a node's own reason as it gave it,
+// and a broken connection as one, not gRPC's "rpc error: code = … desc = …".
+func endWords(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err.Error()
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return "the node's connection broke: " + st.Message()
+	case codes.DeadlineExceeded:
+		return "the node stopped answering"
+	case codes.Canceled:
+		return "the stream was closed"
+	}
+	return st.Message()
+}
+
 // Run applies confirmed ticks as they arrive and calls onTick after each, until ctx
 // ends. A broken stream is rejoined (resuming from the local state when the node
 // still has the log after it); a desync is reported and resynced.
@@ -339,7 +357,7 @@ func (c *Client) Run(ctx context.Context, onTick func(tick uint64)) error {
 		} else if code := status.Code(err); code == codes.FailedPrecondition || code == codes.OutOfRange {
 			resume = 0 // the stream's epoch or history is gone: start from a checkpoint
 		}
-		c.event("reconnect", "session ended (%v); joining again", err)
+		c.event("reconnect", "session ended (%s); joining again", endWords(err))
 		if errors.As(err, &mv) && mv.addr == "" {
 			c.nextNode()
 		}

@@ -1,8 +1,12 @@
 package player
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/sim"
 )
@@ -84,6 +88,20 @@ func TestMovedText(t *testing.T) {
 	} {
 		if got := movedText(c.a, c.r); got != c.want {
 			t.Errorf("movedText(%+v, %+v) = %q, want %q", c.a, c.r, got, c.want)
+		}
+	}
+}
+
+// TestSessionEndReadsAsWords: a session that ended is told in words, not in
+// gRPC's rendering of its status.
+func TestSessionEndReadsAsWords(t *testing.T) {
+	for err, want := range map[error]string{
+		status.Error(codes.Unavailable, "error reading from server: EOF"):                   "the node's connection broke: error reading from server: EOF",
+		status.Error(codes.FailedPrecondition, "surface fulgora no longer runs on node n1"): "surface fulgora no longer runs on node n1",
+		errors.New("desync at tick 5"):                                                      "desync at tick 5",
+	} {
+		if got := endWords(err); got != want || strings.Contains(got, "rpc error") {
+			t.Errorf("endWords(%v) = %q, want %q", err, got, want)
 		}
 	}
 }

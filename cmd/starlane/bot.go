@@ -20,10 +20,14 @@ import (
 
 // botJSON is the stable `starlane bot --json` shape.
 type botJSON struct {
-	Desyncs   int     `json:"desyncs"`
-	Actions   int     `json:"actions"`
-	Applied   int     `json:"applied"`
-	Rejected  int     `json:"rejected"`
+	Desyncs  int `json:"desyncs"`
+	Actions  int `json:"actions"`
+	Applied  int `json:"applied"`
+	Rejected int `json:"rejected"`
+	// Unseen are actions sent whose outcome the bot did not see: still in flight
+	// at the end, or applied in ticks a rejoin from a checkpoint skipped (after a
+	// move, a node the surface left no longer has the log from the bot's tick).
+	Unseen    int     `json:"unseen"`
 	Ticks     uint64  `json:"ticks"`
 	TickP99MS float64 `json:"tick_p99_ms"`
 }
@@ -158,9 +162,15 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				out.Actions += r.st.Actions
 				out.Applied += r.applied
 				out.Rejected += r.rejected
+				unseen := max(r.st.Actions-r.applied-r.rejected, 0)
+				out.Unseen += unseen
 				out.Ticks = min(out.Ticks, r.ran)
 				costs = append(costs, r.st.TickCosts...)
-				logf("%s: ticks %d..%d, %d actions sent (%d applied, %d rejected), %d desyncs", r.name, r.start, r.end, r.st.Actions, r.applied, r.rejected, r.st.Desyncs)
+				seen := ""
+				if unseen > 0 {
+					seen = fmt.Sprintf(", %d not seen: in flight at the end, or in ticks a rejoin from a checkpoint skipped", unseen)
+				}
+				logf("%s: ticks %d..%d, %d actions sent (%d applied, %d rejected%s), %d desyncs", r.name, r.start, r.end, r.st.Actions, r.applied, r.rejected, seen, r.st.Desyncs)
 			}
 			if len(costs) > 0 {
 				slices.Sort(costs)
@@ -190,7 +200,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 	f.Uint64Var(&ticks, "ticks", 600, "ticks each bot simulates before the run ends")
 	f.Uint64Var(&actEvery, "act-every", 20, "each bot acts about once every this many ticks")
 	f.StringVar(&prefix, "name-prefix", "bot", "bots are named PREFIX-1, PREFIX-2, ...")
-	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","applied","rejected","ticks","tick_p99_ms"} as JSON`)
+	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","applied","rejected","unseen","ticks","tick_p99_ms"} as JSON`)
 	f.BoolVar(&quiet, "quiet", false, "no per-bot lines on stderr")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: the ticks' game time plus 2m)")
 	f.Uint64Var(&tamperAt, "tamper-at", 0, "corrupt the first bot's local state after this tick (a desync drill)")

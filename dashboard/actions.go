@@ -1,14 +1,18 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,14 +37,68 @@ const TokenHeader = "X-Starlane-Token"
 // dedup applies it once.
 const RequestIDHeader = "X-Starlane-Request-Id"
 
+// actionRequest is the body of every action; each action takes only some of its
+// fields (actionFields), and the decoder refuses the rest.
 type actionRequest struct {
-	Surface  string `json:"surface"`
-	To       string `json:"to"`
-	Node     string `json:"node"`
-	Cordoned bool   `json:"cordoned"`
-	From     string `json:"from"`
-	Name     string `json:"name"`
-	Items    string `json:"items"`
+	Surface string `json:"surface,omitempty"`
+	To      string `json:"to,omitempty"`
+	Node    string `json:"node,omitempty"`
+	// Cordoned is a pointer so that a body without it is refused rather than
+	// read as false, which would uncordon the node.
+	Cordoned *bool  `json:"cordoned,omitempty"`
+	From     string `json:"from,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Items    string `json:"items,omitempty"`
+}
+
+// actionFields are the JSON fields each action takes, in the order its message
+// names them.
+var actionFields = map[string][]string{
+	"move":   {"surface", "to"},
+	"cordon": {"node", "cordoned"},
+	"drain":  {"node"},
+	"bridge": {"from", "to", "name", "items"},
+}
+
+// maxActionBody is the most an action's body may hold; an action is a few short
+// strings, so more is a mistake or an attack.
+const maxActionBody = 64 << 10
+
+// decodeAction reads the body of action: one JSON object with only the fields the
+// action takes. It returns the HTTP status and message of a refusal.
+func decodeAction(action string, body io.Reader) (actionRequest, int, string) {
+	var req actionRequest
+	fields := actionFields[action]
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return req, http.StatusBadRequest, "the action's body could not be read: " + err.Error()
+	}
+	// Decode into a map first: only the action's own fields are allowed, and a
+	// field the action does not take (a misspelt one, or another action's) is
+	// refused rather than ignored.
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return req, http.StatusBadRequest, fmt.Sprintf("the action's body is not a valid JSON object; the %s action takes %s", action, strings.Join(fields, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(fields, k) {
+			return req, http.StatusBadRequest, fmt.Sprintf("unknown field %q; the %s action takes %s", k, action, strings.Join(fields, ", "))
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		msg := "the action's body is not valid JSON"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			msg = fmt.Sprintf("the action's field %q must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind()), te.Value)
+		}
+		return req, http.StatusBadRequest, msg
+	}
+	if action == "cordon" && req.Cordoned == nil {
+		return req, http.StatusBadRequest, "missing field cordoned (true or false): true cordons the node, false uncordons it"
+	}
+	return req, 0, ""
 }
 
 func (s *Server) action(w http.ResponseWriter, r *http.Request) {
@@ -56,14 +114,14 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var req actionRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		msg := "the action's body is not valid JSON"
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			msg = fmt.Sprintf("the action's field %q must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind()), te.Value)
-		}
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+	action := r.PathValue("action")
+	if _, ok := actionFields[action]; !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unknown action %q: use move, cordon, drain or bridge", action)})
+		return
+	}
+	req, code, msg := decodeAction(action, http.MaxBytesReader(w, r.Body, maxActionBody))
+	if code != 0 {
+		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -77,7 +135,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": errText(err)})
 		return
 	}
-	msg, err := s.runAction(ctx, rid, r.PathValue("action"), req)
+	msg, err := s.runAction(ctx, rid, action, req)
 	if err != nil {
 		code := http.StatusBadRequest
 		switch status.Code(err) {
@@ -96,7 +154,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 				code = http.StatusInternalServerError
 			}
 		}
-		s.log.Info("dashboard: action refused", "action", r.PathValue("action"), "err", err)
+		s.log.Info("dashboard: action refused", "action", action, "err", err)
 		msg := errText(err)
 		if tok == "" && (code == http.StatusForbidden || code == http.StatusUnauthorized) {
 			// The call went with the dashboard's own access, and the refusal
@@ -107,7 +165,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	s.log.Info("dashboard: action", "action", r.PathValue("action"), "result", msg)
+	s.log.Info("dashboard: action", "action", action, "result", msg)
 	s.hub.poke()
 	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 }
@@ -143,10 +201,10 @@ func (s *Server) runAction(ctx context.Context, rid, action string, req actionRe
 		if req.Node == "" {
 			return "", fmt.Errorf("name the node to cordon")
 		}
-		if _, err := cl.Cordon(ctx, rid, req.Node, req.Cordoned); err != nil {
+		if _, err := cl.Cordon(ctx, rid, req.Node, *req.Cordoned); err != nil {
 			return "", err
 		}
-		if req.Cordoned {
+		if *req.Cordoned {
 			return "cordoned " + req.Node + ": no new surfaces go there", nil
 		}
 		return "uncordoned " + req.Node, nil

@@ -291,6 +291,32 @@ func TestActions(t *testing.T) {
 	if !cordoned {
 		t.Error("the cordon action did not cordon n1")
 	}
+	// A misspelt field, or a body without cordoned, is refused: read as
+	// cordoned=false it would uncordon the node.
+	for _, tc := range []struct{ action, body, want string }{
+		{"cordon", `{"node":"n1","cordon":true}`, `unknown field "cordon"; the cordon action takes node, cordoned`},
+		{"cordon", `{"node":"n1"}`, "missing field cordoned (true or false)"},
+		{"cordon", `{"node":"n1","cordoned":null}`, "missing field cordoned (true or false)"},
+		{"cordon", `{"node":"n1","Cordoned":false}`, `unknown field "Cordoned"`},
+		{"cordon", `{"node":"n1","cordoned":false,"surface":"nauvis"}`, `unknown field "surface"; the cordon action takes node, cordoned`},
+		{"move", `{"surface":"nauvis","to":"n1","extra":1}`, `unknown field "extra"; the move action takes surface, to`},
+		{"drain", `{"node":"n1","cordoned":true}`, `unknown field "cordoned"; the drain action takes node`},
+		{"bridge", `{"from":"a:b","to":"c:d","item":"iron-plate"}`, `unknown field "item"; the bridge action takes from, to, name, items`},
+		{"cordon", `{"node":"n1","cordoned":false} {}`, "not a valid JSON object; the cordon action takes node, cordoned"},
+	} {
+		code, out := post(t, act+tc.action, tc.body, nil)
+		if code != 400 || !strings.Contains(out["error"], tc.want) {
+			t.Errorf("%s %s: %d %v, want 400 with %q", tc.action, tc.body, code, out, tc.want)
+		}
+	}
+	cl.Cluster(context.Background(), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: "n1"})
+		cordoned = err == nil && r.Node.Cordoned
+		return err
+	})
+	if !cordoned {
+		t.Error("a refused cordon action uncordoned n1")
+	}
 	code, out = post(t, act+"drain", `{"node":"n1"}`, nil)
 	if code != 200 {
 		t.Errorf("drain of a node holding nothing: %d %v, want 200", code, out)
@@ -299,8 +325,8 @@ func TestActions(t *testing.T) {
 	if code != 404 || !strings.Contains(out["error"], "nowhere") {
 		t.Errorf("move of an unknown surface: %d %v, want 404 naming it", code, out)
 	}
-	if code, _ := post(t, act+"explode", `{}`, nil); code != 400 {
-		t.Errorf("unknown action: %d, want 400", code)
+	if code, out := post(t, act+"explode", `{}`, nil); code != 400 || !strings.Contains(out["error"], "use move, cordon, drain or bridge") {
+		t.Errorf("unknown action: %d %v, want 400 naming the actions", code, out)
 	}
 	if code, _ := post(t, act+"cordon", `{"node":"n1"}`, map[string]string{"Origin": "http://evil.example"}); code != 403 {
 		t.Errorf("cross-origin action: %d, want 403", code)

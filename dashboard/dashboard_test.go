@@ -59,6 +59,13 @@ func startController(t *testing.T) (*controller.Controller, *ctlclient.Client, *
 // tick grows, until the test ends.
 func heartbeat(t *testing.T, cl *ctlclient.Client, id string) {
 	t.Helper()
+	heartbeatWithError(t, cl, id, "")
+}
+
+// heartbeatWithError is heartbeat with shardErr as the error of nauvis's shard, as a
+// node reports a copy that failed ("store corrupt: …").
+func heartbeatWithError(t *testing.T, cl *ctlclient.Client, id, shardErr string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -84,7 +91,7 @@ func heartbeat(t *testing.T, cl *ctlclient.Client, id string) {
 			})
 			cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
 				_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id,
-					Shards: []*pb.ShardStats{{Surface: "nauvis", Epoch: epoch, Role: pb.ShardRole_SHARD_ROLE_PRIMARY, Tick: tick, UpsMilli: 60000, TickCostUs: 1000}}})
+					Shards: []*pb.ShardStats{{Surface: "nauvis", Epoch: epoch, Role: pb.ShardRole_SHARD_ROLE_PRIMARY, Tick: tick, UpsMilli: 60000, TickCostUs: 1000, Error: shardErr}}})
 				return err
 			})
 			select {

@@ -70,6 +70,10 @@ func decodeAction(action string, body io.Reader) (actionRequest, int, string) {
 	var req actionRequest
 	fields := actionFields[action]
 	data, err := io.ReadAll(body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return req, http.StatusRequestEntityTooLarge, fmt.Sprintf("the action's body is over %d KiB; the %s action takes only %s", maxActionBody>>10, action, strings.Join(fields, ", "))
+	}
 	if err != nil {
 		return req, http.StatusBadRequest, "the action's body could not be read: " + err.Error()
 	}
@@ -156,11 +160,18 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("dashboard: action refused", "action", action, "err", err)
 		msg := errText(err)
-		if tok == "" && (code == http.StatusForbidden || code == http.StatusUnauthorized) {
+		switch {
+		case tok == "" && (code == http.StatusForbidden || code == http.StatusUnauthorized):
 			// The call went with the dashboard's own access, and the refusal
 			// speaks of that internal identity, not of what the operator can do.
 			code = http.StatusUnauthorized
-			msg = "this action needs an operator token: paste one with role operate or admin into the token field ('starlane token create --role operate' makes one)"
+			msg = "this action needs an operator token: paste one with role operate or admin into the \"operator token\" field at the top of the page ('starlane token create --role operate' makes one)"
+		case code == http.StatusUnauthorized:
+			// The controller's words are for the CLI (--token, STARLANE_TOKEN);
+			// on the page the token is the one in its token field.
+			msg = "the token in the page's token field was refused (" + pageReason(msg) + "): " + pasteToken
+		case code == http.StatusForbidden && tok != "":
+			msg += "; " + pasteToken
 		}
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
@@ -168,6 +179,20 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("dashboard: action", "action", action, "result", msg)
 	s.hub.poke()
 	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
+}
+
+// pasteToken is what a page user does about a missing, refused or too weak token.
+const pasteToken = "paste a valid operator token with role operate or admin into the \"operator token\" field at the top of the page ('starlane token create --role operate' makes one)"
+
+// pageReason is the controller's reason for refusing a token without its advice to
+// the CLI user (--token, STARLANE_TOKEN), which means nothing on the page.
+func pageReason(msg string) string {
+	for _, cli := range []string{"; check --token or STARLANE_TOKEN", ": pass --token or set STARLANE_TOKEN", "; create a new one with `starlane token create`"} {
+		if i := strings.Index(msg, cli); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	return msg
 }
 
 // jsonKind names a Go kind as JSON calls it.

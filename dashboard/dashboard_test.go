@@ -59,6 +59,13 @@ func startController(t *testing.T) (*controller.Controller, *ctlclient.Client, *
 // tick grows, until the test ends.
 func heartbeat(t *testing.T, cl *ctlclient.Client, id string) {
 	t.Helper()
+	heartbeatWithError(t, cl, id, "")
+}
+
+// heartbeatWithError is heartbeat with shardErr as the error of nauvis's shard, as a
+// node reports a copy that failed ("store corrupt: …").
+func heartbeatWithError(t *testing.T, cl *ctlclient.Client, id, shardErr string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -84,7 +91,7 @@ func heartbeat(t *testing.T, cl *ctlclient.Client, id string) {
 			})
 			cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
 				_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id,
-					Shards: []*pb.ShardStats{{Surface: "nauvis", Epoch: epoch, Role: pb.ShardRole_SHARD_ROLE_PRIMARY, Tick: tick, UpsMilli: 60000, TickCostUs: 1000}}})
+					Shards: []*pb.ShardStats{{Surface: "nauvis", Epoch: epoch, Role: pb.ShardRole_SHARD_ROLE_PRIMARY, Tick: tick, UpsMilli: 60000, TickCostUs: 1000, Error: shardErr}}})
 				return err
 			})
 			select {
@@ -291,6 +298,32 @@ func TestActions(t *testing.T) {
 	if !cordoned {
 		t.Error("the cordon action did not cordon n1")
 	}
+	// A misspelt field, or a body without cordoned, is refused: read as
+	// cordoned=false it would uncordon the node.
+	for _, tc := range []struct{ action, body, want string }{
+		{"cordon", `{"node":"n1","cordon":true}`, `unknown field "cordon"; the cordon action takes node, cordoned`},
+		{"cordon", `{"node":"n1"}`, "missing field cordoned (true or false)"},
+		{"cordon", `{"node":"n1","cordoned":null}`, "missing field cordoned (true or false)"},
+		{"cordon", `{"node":"n1","Cordoned":false}`, `unknown field "Cordoned"`},
+		{"cordon", `{"node":"n1","cordoned":false,"surface":"nauvis"}`, `unknown field "surface"; the cordon action takes node, cordoned`},
+		{"move", `{"surface":"nauvis","to":"n1","extra":1}`, `unknown field "extra"; the move action takes surface, to`},
+		{"drain", `{"node":"n1","cordoned":true}`, `unknown field "cordoned"; the drain action takes node`},
+		{"bridge", `{"from":"a:b","to":"c:d","item":"iron-plate"}`, `unknown field "item"; the bridge action takes from, to, name, items`},
+		{"cordon", `{"node":"n1","cordoned":false} {}`, "not a valid JSON object; the cordon action takes node, cordoned"},
+	} {
+		code, out := post(t, act+tc.action, tc.body, nil)
+		if code != 400 || !strings.Contains(out["error"], tc.want) {
+			t.Errorf("%s %s: %d %v, want 400 with %q", tc.action, tc.body, code, out, tc.want)
+		}
+	}
+	cl.Cluster(context.Background(), func(ctx context.Context, c pb.ClusterServiceClient) error {
+		r, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: "n1"})
+		cordoned = err == nil && r.Node.Cordoned
+		return err
+	})
+	if !cordoned {
+		t.Error("a refused cordon action uncordoned n1")
+	}
 	code, out = post(t, act+"drain", `{"node":"n1"}`, nil)
 	if code != 200 {
 		t.Errorf("drain of a node holding nothing: %d %v, want 200", code, out)
@@ -299,11 +332,16 @@ func TestActions(t *testing.T) {
 	if code != 404 || !strings.Contains(out["error"], "nowhere") {
 		t.Errorf("move of an unknown surface: %d %v, want 404 naming it", code, out)
 	}
-	if code, _ := post(t, act+"explode", `{}`, nil); code != 400 {
-		t.Errorf("unknown action: %d, want 400", code)
+	if code, out := post(t, act+"explode", `{}`, nil); code != 400 || !strings.Contains(out["error"], "use move, cordon, drain or bridge") {
+		t.Errorf("unknown action: %d %v, want 400 naming the actions", code, out)
 	}
 	if code, _ := post(t, act+"cordon", `{"node":"n1"}`, map[string]string{"Origin": "http://evil.example"}); code != 403 {
 		t.Errorf("cross-origin action: %d, want 403", code)
+	}
+	// A body over the limit is refused as too large, not as bad JSON.
+	big := `{"from":"nauvis:out","to":"fulgora:in1","items":"` + strings.Repeat("a", 70<<10) + `"}`
+	if code, out := post(t, act+"bridge", big, nil); code != 413 || !strings.Contains(out["error"], "over 64 KiB") {
+		t.Errorf("a 70 KiB action: %d %v, want 413 naming the 64 KiB limit", code, out)
 	}
 	if code, _ := post(t, act+"cordon", `{"node":"n1"}`, map[string]string{"Content-Type": "text/plain"}); code != 415 {
 		t.Errorf("form-encoded action: %d, want 415", code)
@@ -323,6 +361,10 @@ func (f *tokenCatcher) CordonNode(ctx context.Context, req *pb.CordonNodeRequest
 	auth := strings.Join(md.Get("authorization"), ",")
 	f.auth = append(f.auth, auth)
 	f.mu.Unlock()
+	if auth == "Bearer slo-unknown" {
+		// As the controller's token interceptor answers a token it does not know.
+		return nil, status.Error(codes.Unauthenticated, "ClusterService/CordonNode: unknown operator token; check --token or STARLANE_TOKEN")
+	}
 	if auth == "" {
 		// As a controller with operator tokens answers the dashboard's own identity.
 		return nil, status.Error(codes.PermissionDenied, "token controllers' own read access (internal) has role read; ClusterService/CordonNode needs role operate")
@@ -360,10 +402,17 @@ func TestActionPassesOperatorToken(t *testing.T) {
 	if code != 400 || !strings.Contains(out["error"], `field "cordoned" must be a JSON boolean`) || strings.Contains(out["error"], "struct") {
 		t.Errorf("a string for a boolean: %d %v", code, out)
 	}
+	// A token the controller does not know: the page user is told what to do on
+	// the page, not the CLI's --token or STARLANE_TOKEN.
+	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "slo-unknown"})
+	if code != 401 || !strings.Contains(out["error"], "unknown operator token") || !strings.Contains(out["error"], `into the "operator token" field at the top of the page`) ||
+		strings.Contains(out["error"], "--token") || strings.Contains(out["error"], "STARLANE_TOKEN") {
+		t.Errorf("an action with an unknown token: %d %v, want 401 saying to paste a valid token into the page's token field", code, out)
+	}
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
-	if len(fake.auth) != 2 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "" {
-		t.Errorf("controller saw authorization %q, want [\"Bearer op-secret\" \"\"]", fake.auth)
+	if len(fake.auth) != 3 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "" || fake.auth[2] != "Bearer slo-unknown" {
+		t.Errorf("controller saw authorization %q, want [\"Bearer op-secret\" \"\" \"Bearer slo-unknown\"]", fake.auth)
 	}
 }
 
@@ -387,6 +436,18 @@ func TestMapTileErrors(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want || len(b) == 0 {
 			t.Errorf("GET %s: %d %q, want %d with a reason", path, resp.StatusCode, b, want)
+		}
+	}
+	// A name no surface can have is the asker's mistake, answered with the rule.
+	for _, path := range []string{"/api/map/..%2f..%2fetc/1/0/0.png", "/api/map/Nauvis/8/0/0.png", "/api/map/..%2fetc/0/info/0"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "is not a valid name: use 1-") {
+			t.Errorf("GET %s: %d %q, want 400 with the name rule", path, resp.StatusCode, b)
 		}
 	}
 }

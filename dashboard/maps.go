@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/internal/validate"
 	"github.com/starlane/starlane/render"
 	"github.com/starlane/starlane/sim"
 )
@@ -136,6 +137,12 @@ func (m *mapCache) put(key string, png []byte) {
 // or /api/map/{surface}/0/info/0 for the map's tick and extent.
 func (s *Server) mapTile(w http.ResponseWriter, r *http.Request) {
 	surface := r.PathValue("surface")
+	// A name the cluster could never hold is the asker's mistake (400), not a
+	// failure of the node or controller behind the map (502).
+	if err := validate.Name("surface", surface); err != nil {
+		writeMapError(w, r, http.StatusBadRequest, "map of a surface: "+err.Error())
+		return
+	}
 	q := r.URL.Query()
 	want, _ := strconv.ParseUint(q.Get("tick"), 10, 64)
 	if r.PathValue("tx") == "info" {
@@ -199,10 +206,24 @@ func (s *Server) mapTile(w http.ResponseWriter, r *http.Request) {
 }
 
 // mapErrCode is the HTTP status for a failed read of a surface's state: 404 for a
-// surface the cluster does not have, 502 for a node or controller that failed.
+// surface the cluster does not have, 400 for a request the controller refused as
+// invalid, 502 for a node or controller that failed.
 func mapErrCode(err error) int {
-	if status.Code(err) == codes.NotFound || strings.Contains(err.Error(), "not found") {
+	switch {
+	case status.Code(err) == codes.NotFound || strings.Contains(err.Error(), "not found"):
 		return http.StatusNotFound
+	case status.Code(err) == codes.InvalidArgument:
+		return http.StatusBadRequest
 	}
 	return http.StatusBadGateway
+}
+
+// writeMapError answers a map request with msg: as JSON for the info request the
+// page reads, as text for a tile.
+func writeMapError(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if r.PathValue("tx") == "info" {
+		writeJSON(w, code, map[string]string{"error": msg})
+		return
+	}
+	http.Error(w, msg, code)
 }

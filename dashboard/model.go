@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -49,11 +50,17 @@ type Node struct {
 
 // Surface is one surface with its placement and live stats.
 type Surface struct {
-	Name      string     `json:"name"`
-	Planet    string     `json:"planet"`
-	Map       string     `json:"map"`
-	Node      string     `json:"node"`
-	Epoch     uint64     `json:"epoch"`
+	Name   string `json:"name"`
+	Planet string `json:"planet"`
+	Map    string `json:"map"`
+	Node   string `json:"node"`
+	Epoch  uint64 `json:"epoch"`
+	// Status is the STATUS column of `starlane surface list` (ctlclient.SurfaceStatus):
+	// placed, stopped, failed: KIND on NODE, stale: …, problem: …, …; Healthy says
+	// whether it needs no attention (placed, or moving), and the page highlights
+	// the others.
+	Status    string     `json:"status"`
+	Healthy   bool       `json:"healthy"`
 	Tick      uint64     `json:"tick"`
 	Confirmed uint64     `json:"confirmed_tick"`
 	UPS       float64    `json:"ups"`
@@ -170,7 +177,8 @@ func buildSurface(sf *pb.Surface) Surface {
 	st := sf.GetStats()
 	out := Surface{Name: sf.Name, Planet: sf.Planet, Map: sf.Map, Node: a.GetPrimary(), Epoch: a.GetEpoch(), Replicas: sf.Replicas,
 		Tick: st.GetTick(), Confirmed: st.GetConfirmedTick(), UPS: float64(st.GetUpsMilli()) / 1000, Entities: st.GetEntityCount(),
-		Problem: sf.PlacementError, Moving: sf.GetMigration().GetTarget()}
+		Problem: sf.PlacementError, Moving: sf.GetMigration().GetTarget(), Status: ctlclient.SurfaceStatus(sf)}
+	out.Healthy = ctlclient.SurfaceHealthy(out.Status)
 	switch {
 	case sf.Stopped:
 		out.Problem = "stopped (starlane surface start " + sf.Name + ")"

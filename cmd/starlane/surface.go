@@ -135,37 +135,8 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 			out.Stats.Shards = append(out.Stats.Shards, nodeShardJSON{Node: sh.Node, shardJSON: shardToJSON(sh.Stats)})
 		}
 	}
-	out.Status = surfaceStatus(out)
+	out.Status = ctlclient.SurfaceStatus(s)
 	return out
-}
-
-// surfaceStatus is the one-line state `surface list` shows in its STATUS
-// column and --json in "status".
-func surfaceStatus(js surfaceJSON) string {
-	r := js.Replication
-	switch {
-	case js.Stopped:
-		return "stopped"
-	case js.Stopping:
-		return "stopping"
-	case failedStatus(js) != "":
-		return failedStatus(js)
-	case js.Stats != nil && js.Stats.Stale:
-		return fmt.Sprintf("stale: %s silent for %s", js.Primary, (time.Duration(js.Stats.AgeMS) * time.Millisecond).Round(time.Second))
-	case js.PlacementError != "":
-		// Before "not reporting": a primary whose node is down reports nothing,
-		// and the problem says why and what happens next.
-		return "problem: " + js.PlacementError
-	case js.Primary != "" && js.Stats == nil:
-		return "placed, not reporting yet"
-	case js.Primary == "":
-		return "waiting for placement"
-	case r != nil && r.Migration != nil:
-		return "moving to " + r.Migration.Target
-	case r != nil && r.UnderReplicated:
-		return "placed, under-replicated"
-	}
-	return "placed"
 }
 
 func newSurfaceCmd() *cobra.Command {
@@ -527,20 +498,4 @@ func readSaveFile(what, name string) ([]byte, sim.SaveInfo, error) {
 		return nil, info, fmt.Errorf("%s: %w", label, err)
 	}
 	return data, info, nil
-}
-
-// failedStatus is "failed: KIND on NODE" when the primary's node reports its copy
-// failed (a full disk, a corrupt store, a start that failed), else "".
-func failedStatus(js surfaceJSON) string {
-	if js.Stats == nil || js.Primary == "" {
-		return ""
-	}
-	for _, sh := range js.Stats.Shards {
-		if sh.Node != js.Primary || sh.Role != "primary" || sh.Error == "" || sh.Error == "starting" {
-			continue
-		}
-		kind, _, _ := strings.Cut(sh.Error, ":")
-		return "failed: " + kind + " on " + sh.Node
-	}
-	return ""
 }

@@ -200,6 +200,7 @@ function renderSurfaces() {
     const others = nodes.filter((n) => n !== s.node);
     return h("tr", { "data-surface": s.name },
       h("td", {}, h("a", { href: "/map?surface=" + encodeURIComponent(s.name) }, s.name), h("br"), h("small", {}, s.planet + " · " + s.map)),
+      h("td", { class: "status " + (s.healthy ? "ok" : "attention") }, s.status),
       h("td", {}, s.node || "—", s.moving ? h("small", {}, " → " + s.moving) : null),
       h("td", {}, s.node ? "primary · " + s.epoch : "—"),
       h("td", { class: "tick" }, s.tick),

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -36,6 +38,9 @@ Start here:
 // quote Go's strconv ("strconv.ParseUint: parsing "-1": invalid syntax").
 func plainFlagError(_ *cobra.Command, err error) error {
 	msg := err.Error()
+	if i := strings.Index(msg, ": time: invalid duration"); i >= 0 {
+		return fmt.Errorf("%s: want a duration such as 90s, 15m or 8760h, at most %dh", msg[:i], int64(math.MaxInt64/int64(time.Hour)))
+	}
 	i := strings.Index(msg, ": strconv.")
 	if i < 0 {
 		return err

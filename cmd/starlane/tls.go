@@ -50,12 +50,23 @@ written into it decides what its holder may call:
   player      joining and playing a surface, nothing else
 
 Each certificate names its host (the NAME argument and every --host) and, so that
-local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.`,
+local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
+
+What is made stays valid for --valid (a year by default). Every command, node and
+controller checks its own certificate before it dials or serves and refuses one that
+has expired or is not yet valid, naming the command that makes a new one.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", ".", "directory holding ca.pem and ca-key.pem, where certificates are written")
 	cmd.PersistentFlags().DurationVar(&valid, "valid", 365*24*time.Hour, "how long what is made stays valid")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print machine-readable JSON")
 
+	// A certificate that is not valid now would be refused by every peer.
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if valid <= 0 {
+			return fmt.Errorf("--valid %v: want a positive duration, such as 8760h for a year", valid)
+		}
+		return nil
+	}
 	hostsFor := func(name string) []string {
 		hs := append([]string{name}, hosts...)
 		for _, l := range []string{"localhost", "127.0.0.1", "::1"} {

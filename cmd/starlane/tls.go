@@ -49,7 +49,9 @@ written into it decides what its holder may call:
   operator    the operator API (surfaces, bridges, join token, snapshots) and surface downloads
   player      joining and playing a surface, nothing else
 
-Each certificate names its host (the NAME argument and every --host) and, so that
+NAME follows the rule of every Starlane name (1-63 of a-z 0-9 . _ -, starting with a
+letter or digit): it is the file name, the certificate's name and a host name. Each
+certificate names its host (the NAME argument and every --host) and, so that
 local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
 
 What is made stays valid for --valid (a year by default). Every command, node and
@@ -127,6 +129,9 @@ has expired or is not yet valid, naming the command that makes a new one.`,
   starlane tls cert alice --role operator --dir /etc/starlane/tls    # for the CLI`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tlsconf.CheckName(args[0]); err != nil {
+				return err
+			}
 			if role == "" {
 				return fmt.Errorf("--role is required: one of controller, node, operator, player")
 			}
@@ -172,6 +177,9 @@ the role asked for: one made before roles existed is reported, not silently reus
 			var wants []want
 			for _, r := range tlsconf.Roles {
 				for _, n := range *byRole[r] {
+					if err := tlsconf.CheckName(n); err != nil {
+						return fmt.Errorf("--%s: %w", r, err)
+					}
 					wants = append(wants, want{n, r})
 				}
 			}

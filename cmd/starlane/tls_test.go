@@ -247,3 +247,44 @@ func TestExpiredCertificateFailsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSCertRefusesBadNames: a certificate name is a file name, a CN and a
+// host name, so one that would leave --dir or break a line is refused with the
+// rule, and nothing is written.
+func TestTLSCertRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "tls")
+	if _, _, err := runStarlane(t, "", "tls", "ca", "--dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	const rule = "use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tls", "cert", "../../evil", "--role", "operator"}, `certificate name "../../evil": ` + rule},
+		{[]string{"tls", "cert", "a\nb", "--role", "operator"}, `certificate name "a\nb": ` + rule},
+		{[]string{"tls", "cert", "Alice", "--role", "operator"}, `certificate name "Alice": ` + rule},
+		{[]string{"tls", "cert", strings.Repeat("n", 64), "--role", "node"}, rule},
+		{[]string{"tls", "init", "--node", "n1,../n2"}, `--node: certificate name "../n2": ` + rule},
+	} {
+		_, _, err := runStarlane(t, "", append(tc.args, "--dir", dir)...)
+		if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%q: exit %d, %v; want exit 1 saying %q", tc.args, exitCode(err), err, tc.want)
+		}
+	}
+	var files []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, strings.TrimPrefix(p, root))
+		}
+		return nil
+	})
+	if want := "/a/tls/ca-key.pem /a/tls/ca.pem"; strings.Join(files, " ") != want {
+		t.Errorf("files written: %v; want only %s", files, want)
+	}
+	if out, _, err := runStarlane(t, "", "tls", "cert", "n1.eu-west_2", "--role", "node", "--dir", dir); err != nil || !strings.Contains(out, "n1.eu-west_2.pem") {
+		t.Errorf("a valid name: %v\n%s", err, out)
+	}
+}

@@ -130,15 +130,12 @@ func checkValidity(file string, leaf *x509.Certificate, role Role, now time.Time
 }
 
 // certName is the NAME to give `starlane tls cert` for a new copy of leaf: its
-// common name when that is a plain name, else a placeholder.
+// common name when that is a valid certificate name, else a placeholder.
 func certName(leaf *x509.Certificate) string {
-	cn := leaf.Subject.CommonName
-	if cn == "" || len(cn) > 63 || strings.ContainsFunc(cn, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
-	}) {
-		return "NAME"
+	if CheckName(leaf.Subject.CommonName) == nil {
+		return leaf.Subject.CommonName
 	}
-	return cn
+	return "NAME"
 }
 
 // RequireOwnRole checks, at start, that this process's certificate carries

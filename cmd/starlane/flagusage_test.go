@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +106,38 @@ func TestSaveUploadNamesItsFile(t *testing.T) {
 	err := root.Execute()
 	if err == nil || !strings.HasPrefix(err.Error(), "flagusage_test.go: not a Starlane save") {
 		t.Errorf("save upload of a file that is not a save: %v", err)
+	}
+}
+
+// TestSaveFileEdgesArePlain: a directory or a too-short file given to save
+// upload, and a download into a directory that does not exist, are refused
+// before anything goes over the wire, in words rather than Go's.
+func TestSaveFileEdgesArePlain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.sav")
+	if err := os.WriteFile(junk, []byte("SLSAV"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nonexistent", "dir")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"save", "upload", dir}, dir + " is a directory: give a save file"},
+		{[]string{"save", "upload", junk}, junk + ": not a Starlane save: it ends before its header"},
+		{[]string{"save", "download", "starter", "--out", filepath.Join(missing, "x.sav")},
+			"--out " + filepath.Join(missing, "x.sav") + ": directory " + missing + " does not exist"},
+		{[]string{"save", "download", "starter", "--out", filepath.Join(junk, "x.sav")},
+			"--out " + filepath.Join(junk, "x.sav") + ": " + junk + " is not a directory"},
+	} {
+		start := time.Now()
+		_, _, err := runStarlane(t, "", append(tc.args, "--controller", "127.0.0.1:1", "--timeout", "3s")...)
+		if exitCode(err) != 1 || !strings.HasPrefix(fmt.Sprint(err), tc.want) {
+			t.Errorf("%q: exit %d, %v; want exit 1, %q", tc.args, exitCode(err), err, tc.want)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%q took %v: it must fail before dialing", tc.args, took.Round(time.Millisecond))
+		}
 	}
 }

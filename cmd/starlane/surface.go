@@ -516,6 +516,9 @@ func readSaveFile(what, name string) ([]byte, sim.SaveInfo, error) {
 		return nil, info, fmt.Errorf("%s is not a readable save file: %v", label, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, info, fmt.Errorf("%s is a directory: give a save file", label)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, validate.MaxSaveBytes+1))
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", label, err)

@@ -141,3 +141,27 @@ func TestSaveFileEdgesArePlain(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallRefusalsSayTheRule: a non-positive --timeout is refused before
+// dialing, and a number too large for its flag names the largest it takes.
+func TestSmallRefusalsSayTheRule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"surface", "list", "--timeout", "0s"}, "--timeout 0s: want a positive duration, such as 30s"},
+		{[]string{"surface", "list", "--timeout", "-5s"}, "--timeout -5s: want a positive duration, such as 30s"},
+		{[]string{"audit", "--limit", "99999999999"}, `invalid argument "99999999999" for "--limit" flag: want a whole number, 0 or more in range, at most 4294967295`},
+		{[]string{"surface", "create", "g", "--replicas", "99999999999"}, `invalid argument "99999999999" for "--replicas" flag: want a whole number, 0 or more in range, at most 4294967295`},
+	} {
+		start := time.Now()
+		_, _, err := runStarlane(t, "", append(tc.args, "--controller", "127.0.0.1:1")...)
+		if exitCode(err) != 1 || fmt.Sprint(err) != tc.want {
+			t.Errorf("%q: exit %d, %v; want exit 1, %q", tc.args, exitCode(err), err, tc.want)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%q took %v: it must fail before dialing", tc.args, took.Round(time.Millisecond))
+		}
+	}
+}

@@ -251,7 +251,7 @@ func (a *bundleAPI) GetBundle(ctx context.Context, req *pb.GetBundleRequest) (*p
 		return nil, err
 	}
 	if out == nil {
-		return nil, status.Errorf(codes.NotFound, "there is no bundle %s (see: starlane bundle list)", req.Name)
+		return nil, status.Errorf(codes.NotFound, "there is no bundle %s%s (see: starlane bundle list)", req.Name, shortPrefixHint(req.Name))
 	}
 	return out, nil
 }

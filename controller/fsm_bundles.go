@@ -43,7 +43,7 @@ func (s *state) applyPutBundle(index uint64, now int64, c *pb.PutBundleCmd) (cod
 func (s *state) applyDeleteBundle(index uint64, now int64, c *pb.DeleteBundleCmd) (codes.Code, string) {
 	b := s.bundleByRef(c.Name)
 	if b == nil {
-		return fail(codes.NotFound, "there is no uploaded bundle %s (see: starlane bundle list; the built-in bundle cannot be deleted)", c.Name)
+		return fail(codes.NotFound, "there is no uploaded bundle %s%s (see: starlane bundle list; the built-in bundle cannot be deleted)", c.Name, shortPrefixHint(c.Name))
 	}
 	surfaces, saves := s.bundleUsers(b.Hash)
 	if len(surfaces)+len(saves) > 0 {
@@ -81,6 +81,15 @@ func (s *state) bundleByRef(ref string) *pb.BundleInfo {
 		return b
 	}
 	return byHashPrefix(s.bundles, ref, (*pb.BundleInfo).GetHash)
+}
+
+// shortPrefixHint explains, for a reference that names nothing and looks like
+// a hash prefix, why it was not taken as one.
+func shortPrefixHint(ref string) string {
+	if ref != "" && len(ref) < 8 && strings.Trim(ref, "0123456789abcdef") == "" {
+		return " (a hash prefix needs 8 or more hex digits)"
+	}
+	return ""
 }
 
 // byHashPrefix finds the entry of m whose content hash starts with prefix (at

@@ -62,6 +62,8 @@ func TestFSMBundleCommands(t *testing.T) {
 		{"delete a bundle a save uses", bundleCmd(&pb.DeleteBundleCmd{Name: krast[:10]}), codes.FailedPrecondition,
 			"bundle 'krastorio' (7a7a7a7a7a7a…) is in use by save base; delete those first", nil},
 		{"delete an unknown bundle", bundleCmd(&pb.DeleteBundleCmd{Name: "nosuch"}), codes.NotFound, "there is no uploaded bundle nosuch", nil},
+		{"delete by a hash prefix too short to be one", bundleCmd(&pb.DeleteBundleCmd{Name: krast[:4]}), codes.NotFound,
+			"there is no uploaded bundle 7a7a (a hash prefix needs 8 or more hex digits)", nil},
 		{"pin to a node that cannot get the bundle", c(&pb.CreateSurfaceCmd{Surface: &pb.Surface{Name: "gleba", BundleHash: space, Pin: "n2"}}), codes.InvalidArgument,
 			"cannot pin surface gleba to node n2: bundle mismatch: surface gleba needs bundle 'space-age' (3f3f3f3f3f3f…), node n2 has 'vanilla' (111111111111…)", nil},
 		{"pin to a node that fetches the bundle", c(&pb.CreateSurfaceCmd{Surface: &pb.Surface{Name: "gleba", BundleHash: space, Pin: "n1"}}), codes.OK, "",

@@ -9,13 +9,15 @@ import (
 )
 
 // ErrTLS marks a connection that failed for a TLS reason retrying cannot fix:
-// an untrusted certificate, a name mismatch, a certificate the controller
-// refused, or one side speaking TLS and the other not.
+// an untrusted certificate, a name mismatch, an expired certificate on either
+// side, a certificate the controller refused, or one side speaking TLS and the other not.
 var ErrTLS = errors.New("TLS")
 
 // tlsProblems maps what gRPC reports of a failed handshake to what a user can
 // do about it. Order matters: the first match wins.
 var tlsProblems = []struct{ says, means string }{
+	{"certificate has expired or is not yet valid", "the controller's certificate has expired (or is not yet valid): make it a new one with `starlane tls cert NAME --role controller` and restart it, or check the clocks of both hosts"},
+	{"remote error: tls: expired certificate", "the controller refused the certificate given as --tls-cert as expired (or not yet valid): make a new one with `starlane tls cert`, or check the clocks of both hosts"},
 	{"certificate signed by unknown authority", "the controller's certificate is not signed by the CA given as --tls-ca; use the cluster's ca.pem"},
 	{"failed to verify certificate", "the controller's certificate does not verify against --tls-ca"},
 	{"certificate is valid for", "the controller's certificate does not name the address dialled; dial it by a name its certificate lists (starlane tls cert --host)"},

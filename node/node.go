@@ -448,6 +448,10 @@ func (n *Node) register(ctx context.Context) error {
 
 func registerError(addrs []string, err error) error {
 	where := strings.Join(addrs, ", ")
+	if errors.Is(err, ctlclient.ErrTLS) {
+		// The controller answered; the handshake failed. Its address is right.
+		return fmt.Errorf("cannot register with the controller at %s: %w", where, err)
+	}
 	st, _ := status.FromError(err)
 	switch st.Code() {
 	case codes.Unauthenticated:

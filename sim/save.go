@@ -143,7 +143,9 @@ func hexEncode(p []byte) string {
 func readSave(r io.Reader, max int64) (SaveInfo, []byte, error) {
 	var info SaveInfo
 	var hdr [headerSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	if _, err := io.ReadFull(r, hdr[:]); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return info, nil, fmt.Errorf("not a Starlane save: it ends before its header (%d bytes)", headerSize)
+	} else if err != nil {
 		return info, nil, fmt.Errorf("not a Starlane save (header: %w)", err)
 	}
 	h, err := savefile.Parse(hdr[:], SaveVersion)

@@ -196,6 +196,54 @@ type devProc struct {
 	done chan struct{}
 	// quickExits counts exits in a row within quickExit of starting.
 	quickExits int
+	// started is when the process was last started, up whether it runs now,
+	// and gaveUp that it is not restarted any more (all under devCluster.mu).
+	started time.Time
+	up      bool
+	gaveUp  bool
+}
+
+// procTrouble says why the process name does not run steadily, or "" when it
+// does: it was given up, it exited and waits to be restarted, or it is up again
+// for less than quickExit after exiting right after its start.
+func (d *devCluster) procTrouble(name string, now time.Time) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.procs[name]
+	switch {
+	case p == nil:
+		return ""
+	case p.gaveUp:
+		return fmt.Sprintf("%s was given up: it exited %s right after starting (see %s)", name, plural(p.quickExits, "time"), filepath.Join(d.dir, "logs", name+".log"))
+	case p.quickExits > 0 && (!p.up || now.Sub(p.started) < quickExit):
+		return fmt.Sprintf("%s is restarting: it exited %s right after starting", name, plural(p.quickExits, "time"))
+	case !p.up:
+		return name + " exited and is restarting"
+	}
+	return ""
+}
+
+// runningSummary is the line that says what runs: only the processes that do,
+// and what is wrong with the others.
+func (d *devCluster) runningSummary(ctls, nodes []string, now time.Time) string {
+	var troubles []string
+	count := func(names []string) int {
+		ok := 0
+		for _, n := range names {
+			if t := d.procTrouble(n, now); t != "" {
+				troubles = append(troubles, t)
+			} else {
+				ok++
+			}
+		}
+		return ok
+	}
+	okCtls, okNodes := count(ctls), count(nodes)
+	if len(troubles) == 0 {
+		return fmt.Sprintf("starlane dev is running (%s, %s)", plural(len(ctls), "controller"), plural(len(nodes), "node"))
+	}
+	return fmt.Sprintf("starlane dev is running %d of %s and %d of %s; %s",
+		okCtls, plural(len(ctls), "controller"), okNodes, plural(len(nodes), "node"), strings.Join(troubles, "; "))
 }
 
 // A process that exits within quickExit of starting, maxQuickExits times in a
@@ -640,7 +688,11 @@ func (d *devCluster) start(ctx context.Context) error {
 		return err
 	}
 	w := d.out
-	fmt.Fprintf(w, "starlane dev is running (%d controller%s, %d nodes); data in %s\n", len(ctls), map[bool]string{true: "", false: "s"}[len(ctls) == 1], len(d.ports.Nodes), d.dir)
+	var ctlNames []string
+	for _, c := range ctls {
+		ctlNames = append(ctlNames, c.Name)
+	}
+	fmt.Fprintf(w, "%s; data in %s\n", d.runningSummary(ctlNames, nodeNames, time.Now()), d.dir)
 	fmt.Fprintf(w, "  dashboard    %s\n", d.info.Dashboard)
 	for _, c := range ctls {
 		fmt.Fprintf(w, "  %-12s %s   metrics %s\n", map[bool]string{true: "controller", false: "controller " + c.Name}[c.Name == "controller"], d.addr(c.API), d.info.Metrics[c.Name])
@@ -805,31 +857,35 @@ func (d *devCluster) launch(p *devProc) error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	done := make(chan struct{})
+	started := time.Now()
 	d.mu.Lock()
 	p.cmd, p.done = cmd, done
+	p.started, p.up = started, true
 	d.mu.Unlock()
-	started := time.Now()
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
 		close(done)
 		d.mu.Lock()
 		stopping := d.stopping
-		d.mu.Unlock()
-		if stopping {
-			return
-		}
+		p.up = false
 		if time.Since(started) < quickExit {
 			p.quickExits++
 		} else {
 			p.quickExits = 0
 		}
-		if p.quickExits >= maxQuickExits {
-			fmt.Fprintf(d.out, "%s exited %d times right after starting (%v); not restarting it. Its last words (%s):\n%s\n",
-				p.name, p.quickExits, err, filepath.Join(d.dir, "logs", p.name+".log"), lastLines(filepath.Join(d.dir, "logs", p.name+".log"), 3))
+		quickExits := p.quickExits
+		p.gaveUp = quickExits >= maxQuickExits && !stopping
+		d.mu.Unlock()
+		if stopping {
 			return
 		}
-		delay := time.Second << max(p.quickExits-1, 0)
+		if quickExits >= maxQuickExits {
+			fmt.Fprintf(d.out, "%s exited %d times right after starting (%v); not restarting it: starlane dev runs on without it. Its last words (%s):\n%s\n",
+				p.name, quickExits, err, filepath.Join(d.dir, "logs", p.name+".log"), lastLines(filepath.Join(d.dir, "logs", p.name+".log"), 3))
+			return
+		}
+		delay := time.Second << max(quickExits-1, 0)
 		fmt.Fprintf(d.out, "%s exited (%v); restarting it in %v\n", p.name, err, delay)
 		time.Sleep(delay)
 		d.mu.Lock()
@@ -839,6 +895,9 @@ func (d *devCluster) launch(p *devProc) error {
 			return
 		}
 		if err := d.launch(p); err != nil {
+			d.mu.Lock()
+			p.gaveUp = true
+			d.mu.Unlock()
 			fmt.Fprintf(d.out, "restart %s: %v\n", p.name, err)
 			return
 		}

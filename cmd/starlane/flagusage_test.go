@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +106,62 @@ func TestSaveUploadNamesItsFile(t *testing.T) {
 	err := root.Execute()
 	if err == nil || !strings.HasPrefix(err.Error(), "flagusage_test.go: not a Starlane save") {
 		t.Errorf("save upload of a file that is not a save: %v", err)
+	}
+}
+
+// TestSaveFileEdgesArePlain: a directory or a too-short file given to save
+// upload, and a download into a directory that does not exist, are refused
+// before anything goes over the wire, in words rather than Go's.
+func TestSaveFileEdgesArePlain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.sav")
+	if err := os.WriteFile(junk, []byte("SLSAV"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nonexistent", "dir")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"save", "upload", dir}, dir + " is a directory: give a save file"},
+		{[]string{"save", "upload", junk}, junk + ": not a Starlane save: it ends before its header"},
+		{[]string{"save", "download", "starter", "--out", filepath.Join(missing, "x.sav")},
+			"--out " + filepath.Join(missing, "x.sav") + ": directory " + missing + " does not exist"},
+		{[]string{"save", "download", "starter", "--out", filepath.Join(junk, "x.sav")},
+			"--out " + filepath.Join(junk, "x.sav") + ": " + junk + " is not a directory"},
+	} {
+		start := time.Now()
+		_, _, err := runStarlane(t, "", append(tc.args, "--controller", "127.0.0.1:1", "--timeout", "3s")...)
+		if exitCode(err) != 1 || !strings.HasPrefix(fmt.Sprint(err), tc.want) {
+			t.Errorf("%q: exit %d, %v; want exit 1, %q", tc.args, exitCode(err), err, tc.want)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%q took %v: it must fail before dialing", tc.args, took.Round(time.Millisecond))
+		}
+	}
+}
+
+// TestSmallRefusalsSayTheRule: a non-positive --timeout is refused before
+// dialing, and a number too large for its flag names the largest it takes.
+func TestSmallRefusalsSayTheRule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"surface", "list", "--timeout", "0s"}, "--timeout 0s: want a positive duration, such as 30s"},
+		{[]string{"surface", "list", "--timeout", "-5s"}, "--timeout -5s: want a positive duration, such as 30s"},
+		{[]string{"audit", "--limit", "99999999999"}, `invalid argument "99999999999" for "--limit" flag: want a whole number, 0 or more in range, at most 4294967295`},
+		{[]string{"surface", "create", "g", "--replicas", "99999999999"}, `invalid argument "99999999999" for "--replicas" flag: want a whole number, 0 or more in range, at most 4294967295`},
+	} {
+		start := time.Now()
+		_, _, err := runStarlane(t, "", append(tc.args, "--controller", "127.0.0.1:1")...)
+		if exitCode(err) != 1 || fmt.Sprint(err) != tc.want {
+			t.Errorf("%q: exit %d, %v; want exit 1, %q", tc.args, exitCode(err), err, tc.want)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%q took %v: it must fail before dialing", tc.args, took.Round(time.Millisecond))
+		}
 	}
 }

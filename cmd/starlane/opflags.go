@@ -52,6 +52,9 @@ func secretVar(f *pflag.FlagSet, p *string, name, env, usage string) {
 
 // dial connects to the controllers with the operator token.
 func (o *opFlags) dial() (*ctlclient.Client, error) {
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %v: want a positive duration, such as 30s", o.timeout)
+	}
 	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(o.controller), o.tls)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,8 +37,11 @@ Start here:
 
 // plainFlagError rewords pflag's errors for a value that does not parse, which
 // quote Go's strconv ("strconv.ParseUint: parsing "-1": invalid syntax").
-func plainFlagError(_ *cobra.Command, err error) error {
+func plainFlagError(cmd *cobra.Command, err error) error {
 	msg := err.Error()
+	if i := strings.Index(msg, ": time: invalid duration"); i >= 0 {
+		return fmt.Errorf("%s: want a duration such as 90s, 15m or 8760h, at most %dh", msg[:i], int64(math.MaxInt64/int64(time.Hour)))
+	}
 	i := strings.Index(msg, ": strconv.")
 	if i < 0 {
 		return err
@@ -51,6 +57,9 @@ func plainFlagError(_ *cobra.Command, err error) error {
 	}
 	if strings.HasSuffix(msg, "value out of range") {
 		what += " in range"
+		if max := flagMax(cmd, msg); max != "" {
+			what += ", at most " + max
+		}
 	}
 	return fmt.Errorf("%s: want %s", msg[:i], what)
 }
@@ -71,4 +80,27 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 			return cmd.Help()
 		}
 	}
+}
+
+// flagMax is the largest value the integer flag named in a pflag error
+// (`invalid argument "…" for "-l, --limit" flag: …`) takes, or "".
+func flagMax(cmd *cobra.Command, msg string) string {
+	i := strings.LastIndex(msg, `--`)
+	j := strings.Index(msg[max(i, 0):], `" flag`)
+	if cmd == nil || i < 0 || j < 0 {
+		return ""
+	}
+	f := cmd.Flags().Lookup(msg[i+2 : i+j])
+	if f == nil {
+		return ""
+	}
+	maxOf := map[string]uint64{
+		"int": math.MaxInt, "int8": math.MaxInt8, "int16": math.MaxInt16, "int32": math.MaxInt32, "int64": math.MaxInt64,
+		"uint": math.MaxUint, "uint8": math.MaxUint8, "uint16": math.MaxUint16, "uint32": math.MaxUint32, "uint64": math.MaxUint64,
+	}
+	m, ok := maxOf[f.Value.Type()]
+	if !ok {
+		return ""
+	}
+	return strconv.FormatUint(m, 10)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -419,6 +420,14 @@ func downloadCmd(o *opFlags, kind, hashKey, use, short, example string,
 			}
 			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 				return fmt.Errorf("--out %s is a directory; give a file name, such as %s", out, filepath.Join(out, args[0]+".sav"))
+			}
+			// Fail before the transfer, not after it, when the file cannot be made.
+			if dir := filepath.Dir(out); out != "-" {
+				if fi, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("--out %s: directory %s does not exist", out, dir)
+				} else if err == nil && !fi.IsDir() {
+					return fmt.Errorf("--out %s: %s is not a directory", out, dir)
+				}
 			}
 			var size uint64
 			var hash string

@@ -139,6 +139,17 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	return out
 }
 
+// upsColumn is the UPS column of surface list: "-" unless st carries a live
+// rate of the current primary. A primary reports 0 UPS until its first window
+// closes (right after a start, a promotion or a move): a rate it has not
+// measured yet, not a stall, as any closed window counts at least one tick.
+func upsColumn(st *statsJSON) string {
+	if st == nil || st.Reported == 0 || st.Stale || st.UPS <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(st.UPS, 'f', 1, 64)
+}
+
 func newSurfaceCmd() *cobra.Command {
 	o := &opFlags{}
 	cmd := &cobra.Command{
@@ -273,11 +284,7 @@ func newSurfaceCmd() *cobra.Command {
 				fmt.Fprintln(tw, "NAME\tPLANET\tPRIMARY\tSTANDBYS\tEPOCH\tUPS\tSTATUS")
 				for _, s := range r.Surfaces {
 					js := toSurfaceJSON(s)
-					ups := "-"
-					if js.Stats != nil && js.Stats.Reported != 0 && !js.Stats.Stale {
-						ups = strconv.FormatFloat(js.Stats.UPS, 'f', 1, 64)
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, ups, printable(js.Status))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, upsColumn(js.Stats), printable(js.Status))
 				}
 				return tw.Flush()
 			})
@@ -315,7 +322,11 @@ func newSurfaceCmd() *cobra.Command {
 					fmt.Fprintf(w, "problem:   %s\n", printable(js.PlacementError))
 				}
 				if st := js.Stats; st != nil {
-					fmt.Fprintf(w, "tick:      %d (confirmed %d), %.1f UPS, %d us/tick, %d entities, hash %s\n", st.Tick, st.ConfirmedTick, st.UPS, st.TickCostUS, st.EntityCount, orDash(st.StateHash))
+					ups := fmt.Sprintf("%.1f UPS", st.UPS)
+					if st.UPS == 0 {
+						ups = "- UPS (not measured yet)"
+					}
+					fmt.Fprintf(w, "tick:      %d (confirmed %d), %s, %d us/tick, %d entities, hash %s\n", st.Tick, st.ConfirmedTick, ups, st.TickCostUS, st.EntityCount, orDash(st.StateHash))
 				}
 				if js.Primary != "" {
 					printReplication(w, js.Replication)
@@ -487,6 +498,9 @@ func readSaveFile(what, name string) ([]byte, sim.SaveInfo, error) {
 		return nil, info, fmt.Errorf("%s is not a readable save file: %v", label, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, info, fmt.Errorf("%s is a directory: give a save file", label)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, validate.MaxSaveBytes+1))
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", label, err)

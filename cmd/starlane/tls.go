@@ -49,13 +49,26 @@ written into it decides what its holder may call:
   operator    the operator API (surfaces, bridges, join token, snapshots) and surface downloads
   player      joining and playing a surface, nothing else
 
-Each certificate names its host (the NAME argument and every --host) and, so that
-local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.`,
+NAME follows the rule of every Starlane name (1-63 of a-z 0-9 . _ -, starting with a
+letter or digit): it is the file name, the certificate's name and a host name. Each
+certificate names its host (the NAME argument and every --host) and, so that
+local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
+
+What is made stays valid for --valid (a year by default). Every command, node and
+controller checks its own certificate before it dials or serves and refuses one that
+has expired or is not yet valid, naming the command that makes a new one.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", ".", "directory holding ca.pem and ca-key.pem, where certificates are written")
 	cmd.PersistentFlags().DurationVar(&valid, "valid", 365*24*time.Hour, "how long what is made stays valid")
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print machine-readable JSON")
 
+	// A certificate that is not valid now would be refused by every peer.
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if valid <= 0 {
+			return fmt.Errorf("--valid %v: want a positive duration, such as 8760h for a year", valid)
+		}
+		return nil
+	}
 	hostsFor := func(name string) []string {
 		hs := append([]string{name}, hosts...)
 		for _, l := range []string{"localhost", "127.0.0.1", "::1"} {
@@ -116,6 +129,9 @@ local tools work too, localhost, 127.0.0.1 and ::1. Files are never overwritten.
   starlane tls cert alice --role operator --dir /etc/starlane/tls    # for the CLI`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tlsconf.CheckName(args[0]); err != nil {
+				return err
+			}
 			if role == "" {
 				return fmt.Errorf("--role is required: one of controller, node, operator, player")
 			}
@@ -161,6 +177,9 @@ the role asked for: one made before roles existed is reported, not silently reus
 			var wants []want
 			for _, r := range tlsconf.Roles {
 				for _, n := range *byRole[r] {
+					if err := tlsconf.CheckName(n); err != nil {
+						return fmt.Errorf("--%s: %w", r, err)
+					}
 					wants = append(wants, want{n, r})
 				}
 			}

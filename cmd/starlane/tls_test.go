@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,5 +190,101 @@ func TestTLSClusterWithRoles(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("join token with %s took %v to fail; a refusal is not worth retrying", name, took)
 		}
+	}
+}
+
+// exitCode is the status main exits with for err.
+func exitCode(err error) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return 1
+}
+
+// TestExpiredCertificateFailsAtOnce: a command given an expired certificate
+// says so, with when and how to make a new one, before dialing, instead of
+// retrying until --timeout; `tls cert --valid` refuses what would make one.
+func TestExpiredCertificateFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, _, err := runStarlane(t, "", "tls", "ca", "--dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := tlsconf.LoadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ca.WriteIssued(dir, "old", tlsconf.RoleOperator, []string{"localhost"}, -time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := tlsconf.IssuedFiles(dir, "old")
+	start := time.Now()
+	_, _, err = runStarlane(t, "", "surface", "list", "--controller", "127.0.0.1:1", "--timeout", "5s",
+		"--tls-ca", filepath.Join(dir, tlsconf.CAFileName), "--tls-cert", cert, "--tls-key", key)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %v; want a failure before dialing", took.Round(time.Millisecond))
+	}
+	if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), cert+" expired at ") ||
+		!strings.Contains(fmt.Sprint(err), "make a new one with `starlane tls cert old --role operator`") {
+		t.Errorf("exit %d, %v; want exit 1 saying the certificate expired and how to make a new one", exitCode(err), err)
+	}
+
+	for _, tc := range []struct{ valid, want string }{
+		{"-1h", "--valid -1h0m0s: want a positive duration"},
+		{"0s", "--valid 0s: want a positive duration"},
+		{"10000000h", `invalid argument "10000000h" for "--valid" flag: want a duration such as 90s, 15m or 8760h, at most 2562047h`},
+	} {
+		_, _, err := runStarlane(t, "", "tls", "cert", "x", "--role", "operator", "--dir", dir, "--valid", tc.valid)
+		if exitCode(err) != 1 || !strings.HasPrefix(fmt.Sprint(err), tc.want) {
+			t.Errorf("--valid %s: exit %d, %v; want exit 1, %q", tc.valid, exitCode(err), err, tc.want)
+		}
+		if _, serr := os.Stat(filepath.Join(dir, "x.pem")); serr == nil {
+			t.Fatalf("--valid %s wrote x.pem", tc.valid)
+		}
+	}
+}
+
+// TestTLSCertRefusesBadNames: a certificate name is a file name, a CN and a
+// host name, so one that would leave --dir or break a line is refused with the
+// rule, and nothing is written.
+func TestTLSCertRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "tls")
+	if _, _, err := runStarlane(t, "", "tls", "ca", "--dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	const rule = "use 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tls", "cert", "../../evil", "--role", "operator"}, `certificate name "../../evil": ` + rule},
+		{[]string{"tls", "cert", "a\nb", "--role", "operator"}, `certificate name "a\nb": ` + rule},
+		{[]string{"tls", "cert", "Alice", "--role", "operator"}, `certificate name "Alice": ` + rule},
+		{[]string{"tls", "cert", strings.Repeat("n", 64), "--role", "node"}, rule},
+		{[]string{"tls", "init", "--node", "n1,../n2"}, `--node: certificate name "../n2": ` + rule},
+	} {
+		_, _, err := runStarlane(t, "", append(tc.args, "--dir", dir)...)
+		if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%q: exit %d, %v; want exit 1 saying %q", tc.args, exitCode(err), err, tc.want)
+		}
+	}
+	var files []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, strings.TrimPrefix(p, root))
+		}
+		return nil
+	})
+	if want := "/a/tls/ca-key.pem /a/tls/ca.pem"; strings.Join(files, " ") != want {
+		t.Errorf("files written: %v; want only %s", files, want)
+	}
+	if out, _, err := runStarlane(t, "", "tls", "cert", "n1.eu-west_2", "--role", "node", "--dir", dir); err != nil || !strings.Contains(out, "n1.eu-west_2.pem") {
+		t.Errorf("a valid name: %v\n%s", err, out)
 	}
 }

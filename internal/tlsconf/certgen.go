@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/starlane/starlane/internal/validate"
 )
 
 // A CA signs the certificates of a cluster's controllers, nodes and clients: the
@@ -144,6 +146,18 @@ func LoadCA(dir string) (*CA, error) {
 	return &CA{Cert: cert, Key: key, PEM: certPEM}, nil
 }
 
+// CheckName checks the name of a certificate to issue. A name becomes the file
+// names NAME.pem and NAME-key.pem, the certificate's common name and one of its
+// host names, and is the controller or node ID its holder runs as, so it follows
+// the rule of every other Starlane name.
+func CheckName(name string) error {
+	if validate.IsName(name) {
+		return nil
+	}
+	return fmt.Errorf("certificate name %s: use 1-%d lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes the file name NAME.pem, the certificate's name and a host name)",
+		validate.Quote(name), validate.MaxNameBytes)
+}
+
 // IssuedFiles are the certificate and key files WriteIssued writes for name.
 func IssuedFiles(dir, name string) (certFile, keyFile string) {
 	return filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
@@ -153,6 +167,9 @@ func IssuedFiles(dir, name string) (certFile, keyFile string) {
 // NAME-key.pem into dir, refusing to replace existing files. It returns the two
 // paths.
 func (ca *CA) WriteIssued(dir, name string, role Role, hosts []string, valid time.Duration) (certFile, keyFile string, err error) {
+	if err := CheckName(name); err != nil {
+		return "", "", err
+	}
 	certPEM, keyPEM, err := ca.Issue(name, role, hosts, valid)
 	if err != nil {
 		return "", "", err

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	// CAFile is the cluster CA (PEM) that peers' certificates are checked against,
 	// both ways: servers demand a client certificate signed by it.
 	CAFile string
+	// Now is the clock the own certificate's validity is checked against
+	// (time.Now when nil).
+	Now func() time.Time
 }
 
 // AddFlags registers --tls-cert, --tls-key and --tls-ca on fs.
@@ -92,11 +96,46 @@ func (c Config) loadPair() (tls.Certificate, error) {
 	if err != nil {
 		return cert, fmt.Errorf("TLS certificate %s: %w", c.CertFile, err)
 	}
-	if _, err := RoleOf(leaf); err != nil {
+	role, err := RoleOf(leaf)
+	if err != nil {
 		return cert, fmt.Errorf("TLS certificate %s: %w", c.CertFile, err)
+	}
+	if err := checkValidity(c.CertFile, leaf, role, c.now()); err != nil {
+		return cert, err
 	}
 	cert.Leaf = leaf
 	return cert, nil
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// checkValidity refuses a certificate that is expired or not yet valid at now:
+// every peer would refuse it in the handshake, so a process says so before
+// dialing or serving instead of retrying until its deadline.
+func checkValidity(file string, leaf *x509.Certificate, role Role, now time.Time) error {
+	remake := fmt.Sprintf("make a new one with `starlane tls cert %s --role %s`", certName(leaf), role)
+	const when = "2006-01-02 15:04 UTC"
+	if now.After(leaf.NotAfter) {
+		return fmt.Errorf("%s expired at %s; %s", file, leaf.NotAfter.UTC().Format(when), remake)
+	}
+	if now.Before(leaf.NotBefore) {
+		return fmt.Errorf("%s is not valid until %s; check this host's clock, or %s", file, leaf.NotBefore.UTC().Format(when), remake)
+	}
+	return nil
+}
+
+// certName is the NAME to give `starlane tls cert` for a new copy of leaf: its
+// common name when that is a valid certificate name, else a placeholder.
+func certName(leaf *x509.Certificate) string {
+	if CheckName(leaf.Subject.CommonName) == nil {
+		return leaf.Subject.CommonName
+	}
+	return "NAME"
 }
 
 // RequireOwnRole checks, at start, that this process's certificate carries

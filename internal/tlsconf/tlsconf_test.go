@@ -135,3 +135,52 @@ func TestMutualTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnCertificateOutsideItsValidity: a process refuses, before dialing or
+// serving, its own certificate when it is expired or not yet valid, and says
+// when and how to make a new one.
+func TestOwnCertificateOutsideItsValidity(t *testing.T) {
+	t.Parallel()
+	certs := tlstest.Write(t, t.TempDir())
+	cfg := certs.Config(tlsconf.RoleOperator)
+	pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	notAfter := leaf.NotAfter
+	for _, tc := range []struct {
+		name  string
+		shift time.Duration
+		want  string
+	}{
+		{"expired", 2 * time.Hour, cfg.CertFile + " expired at "},
+		{"not yet valid", -2 * time.Hour, cfg.CertFile + " is not valid until "},
+	} {
+		c := cfg
+		c.Now = func() time.Time { return time.Now().Add(tc.shift) }
+		for what, fn := range map[string]func() error{
+			"Client": func() error { _, err := c.Client(); return err },
+			"Server": func() error { _, err := c.Server(); return err },
+			"Role":   func() error { return c.RequireOwnRole(tlsconf.RoleOperator) },
+		} {
+			err := fn()
+			if err == nil || !strings.Contains(err.Error(), tc.want) ||
+				!strings.Contains(err.Error(), "make a new one with `starlane tls cert operator --role operator`") {
+				t.Errorf("%s, %s: %v; want %q and how to make a new one", tc.name, what, err, tc.want)
+			}
+		}
+	}
+	c := cfg
+	c.Now = func() time.Time { return notAfter.Add(2 * time.Minute) }
+	_, err = c.Client()
+	if want := notAfter.UTC().Format("2006-01-02 15:04 UTC"); err == nil || !strings.Contains(err.Error(), "expired at "+want) {
+		t.Errorf("expired: %v; want the expiry %s", err, want)
+	}
+	if _, err := cfg.Client(); err != nil {
+		t.Errorf("a valid certificate: %v", err)
+	}
+}

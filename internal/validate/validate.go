@@ -123,6 +123,12 @@ func Name(field, v string) error {
 	return nil
 }
 
+// IsName reports whether v is a valid name (1-63 of [a-z0-9._-], starting
+// alphanumeric), for checks whose refusal is not a gRPC status.
+func IsName(v string) bool {
+	return nameRE.MatchString(v)
+}
+
 // OptName checks a name that may be empty.
 func OptName(field, v string) error {
 	if v == "" {

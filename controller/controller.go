@@ -116,13 +116,15 @@ type Controller struct {
 	store  logStore
 	lock   *os.File // held while the store is open (lockDataDir)
 	// blobs holds the content of uploaded saves (and bundles), by sha256.
-	blobs  *blobstore.Store
-	apiLn  net.Listener
-	apiAdv string
-	grpc   *grpc.Server
-	health *health.Server
-	fwd    *forwarder
-	met    *metrics
+	blobs *blobstore.Store
+	// blobKick wakes syncBlobs at once (a damaged copy was set aside).
+	blobKick chan struct{}
+	apiLn    net.Listener
+	apiAdv   string
+	grpc     *grpc.Server
+	health   *health.Server
+	fwd      *forwarder
+	met      *metrics
 
 	leaderReady atomic.Bool
 	leaderMu    sync.Mutex
@@ -181,7 +183,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1)}
+	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1), blobKick: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fsm = NewFSM(c.log)
 	if err := c.start(); err != nil {

@@ -119,12 +119,14 @@ type Controller struct {
 	blobs *blobstore.Store
 	// blobKick wakes syncBlobs at once (a damaged copy was set aside).
 	blobKick chan struct{}
-	apiLn    net.Listener
-	apiAdv   string
-	grpc     *grpc.Server
-	health   *health.Server
-	fwd      *forwarder
-	met      *metrics
+	// health is the leader's view of its followers (peerhealth.go).
+	peerHealth peerHealth
+	apiLn      net.Listener
+	apiAdv     string
+	grpc       *grpc.Server
+	health     *health.Server
+	fwd        *forwarder
+	met        *metrics
 
 	leaderReady atomic.Bool
 	leaderMu    sync.Mutex
@@ -367,6 +369,7 @@ func (c *Controller) start() error {
 	c.goRun(c.watchHalt)
 	c.goRun(c.writeJoinTokenFile)
 	c.goRun(c.syncBlobs)
+	c.goRun(c.watchPeerHealth)
 	if len(cfg.Join) > 0 {
 		c.goRun(c.joinLoop)
 	}

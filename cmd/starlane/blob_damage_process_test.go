@@ -22,24 +22,7 @@ import (
 // good copy again within seconds (the bad one kept in quarantine).
 func TestDownloadSkipsADamagedControllerCopy(t *testing.T) {
 	dir, bin := processTest(t, "starts three controllers")
-	api := []string{proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)}
-	for i := range api {
-		id := fmt.Sprintf("c%d", i+1)
-		args := []string{"controller", "--id", id, "--data-dir", filepath.Join(dir, id), "--bind", api[i],
-			"--raft-bind", proctest.FreeAddr(t), "--election-timeout", "500ms"}
-		if i == 0 {
-			args = append(args, "--bootstrap")
-		} else {
-			args = append(args, "--join", api[0])
-		}
-		proctest.Start(t, id, bin, filepath.Join(dir, id+".log"), args...)
-		if i == 0 {
-			proctest.Eventually(t, 30*time.Second, "c1 to elect itself", func() bool {
-				_, _, code := proctest.Run(t, bin, 5*time.Second, "cluster", "status", "--controller", api[0], "--timeout", "2s")
-				return code == 0
-			})
-		}
-	}
+	api, _ := startThreeControllers(t, dir, bin)
 	all := strings.Join(api, ",")
 
 	s, err := sim.NewMap(sim.DefaultBundle(), "starter", 7, "nauvis")
@@ -98,4 +81,30 @@ func TestDownloadSkipsADamagedControllerCopy(t *testing.T) {
 	if log, _ := os.ReadFile(filepath.Join(dir, "c2.log")); !bytes.Contains(log, []byte("does not match its sha256")) {
 		t.Error("c2 does not log that its copy was damaged")
 	}
+}
+
+// startThreeControllers starts controllers c1 (bootstrapping), c2 and c3 as
+// processes and returns their API addresses.
+func startThreeControllers(t *testing.T, dir, bin string) ([]string, []*proctest.Process) {
+	t.Helper()
+	api := []string{proctest.FreeAddr(t), proctest.FreeAddr(t), proctest.FreeAddr(t)}
+	var procs []*proctest.Process
+	for i := range api {
+		id := fmt.Sprintf("c%d", i+1)
+		args := []string{"controller", "--id", id, "--data-dir", filepath.Join(dir, id), "--bind", api[i],
+			"--raft-bind", proctest.FreeAddr(t), "--election-timeout", "500ms"}
+		if i == 0 {
+			args = append(args, "--bootstrap")
+		} else {
+			args = append(args, "--join", api[0])
+		}
+		procs = append(procs, proctest.Start(t, id, bin, filepath.Join(dir, id+".log"), args...))
+		if i == 0 {
+			proctest.Eventually(t, 30*time.Second, "c1 to elect itself", func() bool {
+				_, _, code := proctest.Run(t, bin, 5*time.Second, "cluster", "status", "--controller", api[0], "--timeout", "2s")
+				return code == 0
+			})
+		}
+	}
+	return api, procs
 }

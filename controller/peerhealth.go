@@ -97,7 +97,9 @@ func (c *Controller) fillHealth(ctx context.Context, peers []*pb.ControllerPeer)
 	}
 	lid, laddr := c.leaderAPIAddr()
 	var fromLeader map[string]*pb.ControllerPeer
-	if laddr != "" && lid != c.id {
+	// A silent leader (paused, cut off) is not asked: it would only hold the
+	// answer up.
+	if _, silent := c.leaderSilence(); laddr != "" && lid != c.id && !silent {
 		if cc, err := c.fwd.conn(laddr); err == nil {
 			// The leader checks the caller's own credentials, as for a forwarded call.
 			actx, cancel := context.WithTimeout(withCallerCredentials(ctx), time.Second)

@@ -40,6 +40,7 @@ func (a *clusterAPI) GetStatus(ctx context.Context, _ *pb.GetStatusRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
+	c.fillHealth(ctx, peers)
 	return &pb.GetStatusResponse{
 		Id: c.id, State: stateName(c.raft.State()), LeaderId: lid, LeaderApiAddress: laddr,
 		Term: c.raft.CurrentTerm(), CommitIndex: c.raft.CommitIndex(), AppliedIndex: c.raft.AppliedIndex(),
@@ -103,6 +104,7 @@ func (a *clusterAPI) ListControllers(ctx context.Context, _ *pb.ListControllersR
 	if err != nil {
 		return nil, err
 	}
+	a.c.fillHealth(ctx, peers)
 	return &pb.ListControllersResponse{Peers: peers, Index: a.c.fsm.Index()}, nil
 }
 

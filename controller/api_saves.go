@@ -298,8 +298,14 @@ func (a *saveAPI) DeleteSave(ctx context.Context, req *pb.DeleteSaveRequest) (*p
 	return &pb.DeleteSaveResponse{Index: res.Index}, nil
 }
 
+// FetchBlob streams a blob, checking its hash as it goes: a copy found damaged
+// ends the stream with DataLoss instead of its last chunk (see blobDamaged).
 func (a *blobAPI) FetchBlob(req *pb.FetchBlobRequest, ss pb.BlobService_FetchBlobServer) error {
-	r, total, err := a.c.blobs.Open(req.Sha256, int64(req.Offset))
+	r, total, err := a.c.blobs.OpenChecked(req.Sha256, int64(req.Offset))
+	if errors.Is(err, blobstore.ErrHashMismatch) {
+		defer r.Close()
+		return a.c.blobDamaged(r, req.Sha256)
+	}
 	if err != nil {
 		return status.Errorf(codes.NotFound, "controller %s does not hold blob %s", a.c.id, req.Sha256[:12])
 	}
@@ -308,6 +314,9 @@ func (a *blobAPI) FetchBlob(req *pb.FetchBlobRequest, ss pb.BlobService_FetchBlo
 	first := true
 	for {
 		n, err := io.ReadFull(r, buf)
+		if errors.Is(err, blobstore.ErrHashMismatch) {
+			return a.c.blobDamaged(r, req.Sha256)
+		}
 		if n > 0 || first {
 			msg := &pb.BlobChunk{Data: buf[:n]}
 			if first {

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/starlane/starlane/internal/blobstore"
 	"github.com/starlane/starlane/internal/validate"
 )
 
@@ -16,7 +20,8 @@ const blobGrace = 10 * time.Minute
 // syncBlobs makes this controller hold the content of every recorded save
 // (fetching it from its peers, resuming partial copies) and drops content no
 // save records any more. It runs on every controller, leader or not, woken by
-// applied commands and every few seconds.
+// applied commands, by a damaged copy being set aside (blobDamaged) and every
+// few seconds.
 func (c *Controller) syncBlobs() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -27,6 +32,7 @@ func (c *Controller) syncBlobs() {
 		case <-c.ctx.Done():
 			return
 		case <-changed:
+		case <-c.blobKick:
 		case <-tick.C:
 		}
 	}
@@ -86,4 +92,26 @@ func (c *Controller) dropUpload(h string) {
 		return
 	}
 	c.blobs.Delete(h)
+}
+
+// blobDamaged sets aside this controller's copy of a blob whose content was
+// found not to match its sha256 while serving it (moved to the store's
+// quarantine directory, never deleted), says so in the log, and wakes
+// syncBlobs to fetch a good copy from a peer. It returns the error to end the
+// transfer with: DataLoss, which clients take as "try another controller".
+func (c *Controller) blobDamaged(r *blobstore.Checked, hash string) error {
+	moved, err := r.Quarantine(c.now())
+	switch {
+	case err != nil:
+		c.log.Error("the copy of a save or bundle on this controller does not match its sha256 and cannot be set aside",
+			"sha256", hash, "err", err)
+	case moved != "":
+		c.log.Error("the copy of a save or bundle on this controller does not match its sha256: set it aside and fetching it again from a peer",
+			"sha256", hash, "moved_to", moved)
+	}
+	select {
+	case c.blobKick <- struct{}{}:
+	default:
+	}
+	return status.Errorf(codes.DataLoss, "controller %s's copy of %s is damaged (its content does not match its sha256); it was set aside and a good copy is being fetched from another controller", c.id, hash[:12])
 }

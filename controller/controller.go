@@ -97,6 +97,8 @@ type Config struct {
 
 	// Transport replaces the TCP Raft transport (tests use raft's in-memory one).
 	Transport raft.Transport
+	// wrapStore, when set, wraps the Raft log store (tests inject write failures).
+	wrapStore func(logStore) logStore
 }
 
 // apiStreamWorkers is how many goroutines serve gRPC calls (see NumStreamWorkers
@@ -114,15 +116,21 @@ type Controller struct {
 	rounds *rounds
 	trans  raft.Transport
 	store  logStore
-	lock   *os.File // held while the store is open (lockDataDir)
+	// space wraps store for Raft and remembers a write that found the disk full.
+	space *spaceWatch
+	lock  *os.File // held while the store is open (lockDataDir)
 	// blobs holds the content of uploaded saves (and bundles), by sha256.
-	blobs  *blobstore.Store
-	apiLn  net.Listener
-	apiAdv string
-	grpc   *grpc.Server
-	health *health.Server
-	fwd    *forwarder
-	met    *metrics
+	blobs *blobstore.Store
+	// blobKick wakes syncBlobs at once (a damaged copy was set aside).
+	blobKick chan struct{}
+	// health is the leader's view of its followers (peerhealth.go).
+	peerHealth peerHealth
+	apiLn      net.Listener
+	apiAdv     string
+	grpc       *grpc.Server
+	health     *health.Server
+	fwd        *forwarder
+	met        *metrics
 
 	leaderReady atomic.Bool
 	leaderMu    sync.Mutex
@@ -181,7 +189,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1)}
+	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1), blobKick: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fsm = NewFSM(c.log)
 	if err := c.start(); err != nil {
@@ -264,13 +272,17 @@ func (c *Controller) start() error {
 		return err
 	}
 	c.store = store
+	c.space = &spaceWatch{logStore: store, now: c.now}
+	if cfg.wrapStore != nil {
+		c.space.logStore = cfg.wrapStore(store)
+	}
 	if c.blobs, err = blobstore.Open(filepath.Join(cfg.DataDir, "blobs")); err != nil {
 		return err
 	}
 	if err := c.storeBuiltinBundle(); err != nil {
 		return fmt.Errorf("store the built-in bundle: %w", err)
 	}
-	logs, err := raft.NewLogCache(1024, store)
+	logs, err := raft.NewLogCache(1024, c.space)
 	if err != nil {
 		return err
 	}
@@ -293,11 +305,11 @@ func (c *Controller) start() error {
 	if cfg.SnapshotThreshold > 0 {
 		rc.SnapshotThreshold = cfg.SnapshotThreshold
 	}
-	existing, err := raft.HasExistingState(logs, store, snaps)
+	existing, err := raft.HasExistingState(logs, c.space, snaps)
 	if err != nil {
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
-	r, err := raft.NewRaft(rc, c.fsm, logs, store, snaps, c.trans)
+	r, err := raft.NewRaft(rc, c.fsm, logs, c.space, snaps, c.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -365,6 +377,7 @@ func (c *Controller) start() error {
 	c.goRun(c.watchHalt)
 	c.goRun(c.writeJoinTokenFile)
 	c.goRun(c.syncBlobs)
+	c.goRun(c.watchPeerHealth)
 	if len(cfg.Join) > 0 {
 		c.goRun(c.joinLoop)
 	}

@@ -118,9 +118,13 @@ func (f *forwarder) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	}
 	id, addr := f.c.leaderAPIAddr()
 	if id == "" || addr == "" {
-		return nil, status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+		return nil, f.c.noLeaderError()
 	}
 	if id == f.c.id {
+		if f.c.space.full.Load() != nil {
+			// It won an election but cannot write the entry that would make it ready.
+			return nil, f.c.noLeaderError()
+		}
 		return nil, status.Error(codes.Unavailable, "this controller is becoming the leader; retry")
 	}
 	if quiet, silent := f.c.leaderSilence(); silent {
@@ -272,7 +276,7 @@ func (c *Controller) notLeaderStream(ss grpc.ServerStream) error {
 		ss.SetTrailer(metadata.Pairs(leaderTrailer, addr))
 		return status.Errorf(codes.Unavailable, "not the leader; the leader is at %s", addr)
 	}
-	return status.Error(codes.Unavailable, "no controller leader is known right now; retry")
+	return c.noLeaderError()
 }
 
 // withCallerCredentials sends the caller's credentials on with a call made for

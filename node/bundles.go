@@ -117,8 +117,9 @@ func (n *Node) bundleFor(sf *pb.Surface) (*sim.Bundle, error) {
 	defer cancel()
 	err := n.ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
 		err := blobstore.Fetch(ctx, pb.NewBlobServiceClient(cc), n.bundles.store, want, validate.MaxBundleBytes)
-		if status.Code(err) == codes.NotFound {
-			return status.Error(codes.Unavailable, err.Error()) // another controller has it
+		if blobstore.Elsewhere(err) {
+			// This controller lacks it or its copy is damaged; another has a good one.
+			return status.Error(codes.Unavailable, err.Error())
 		}
 		return err
 	})

@@ -435,8 +435,9 @@ func (n *Node) fetchSave(ctx context.Context, hash string) ([]byte, error) {
 	if _, ok := n.blobs.Size(hash); !ok {
 		err := n.ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
 			err := blobstore.Fetch(ctx, pb.NewBlobServiceClient(cc), n.blobs, hash, validate.MaxSaveBytes)
-			if status.Code(err) == codes.NotFound {
-				// This controller has not fetched it yet; another has.
+			if blobstore.Elsewhere(err) {
+				// This controller has not fetched it yet, or its copy is
+				// damaged (and dropped here); another has a good one.
 				return status.Error(codes.Unavailable, err.Error())
 			}
 			return err

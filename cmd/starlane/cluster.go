@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,14 +22,87 @@ type peerJSON struct {
 	APIAddress  string `json:"api_address"`
 	Suffrage    string `json:"suffrage"`
 	Leader      bool   `json:"leader"`
+	// Health is "up", "unreachable" or "unknown", as the answering controller sees it.
+	Health        string `json:"health"`
+	LastContactMs int64  `json:"last_contact_ms,omitempty"`
+	UnreachableMs int64  `json:"unreachable_ms,omitempty"`
 }
 
 func peersJSON(ps []*pb.ControllerPeer) []peerJSON {
 	out := []peerJSON{}
 	for _, p := range ps {
-		out = append(out, peerJSON{ID: p.Id, RaftAddress: p.RaftAddress, APIAddress: p.ApiAddress, Suffrage: p.Suffrage, Leader: p.Leader})
+		out = append(out, peerJSON{ID: p.Id, RaftAddress: p.RaftAddress, APIAddress: p.ApiAddress, Suffrage: p.Suffrage, Leader: p.Leader,
+			Health: p.Health, LastContactMs: p.LastContactMs, UnreachableMs: p.UnreachableMs})
 	}
 	return out
+}
+
+// faultTolerance counts the voters and those up, and says in words how many
+// more controller failures the cluster survives before writes stop.
+func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
+	var unknown []string
+	for _, p := range peers {
+		if p.Suffrage != "voter" {
+			continue
+		}
+		voters++
+		switch p.Health {
+		case "up":
+			up++
+		case "unknown", "":
+			unknown = append(unknown, p.Id)
+		}
+	}
+	if voters == 0 {
+		return 0, 0, "no voters known"
+	}
+	if len(unknown) > 0 {
+		return voters, up, fmt.Sprintf("%d of %d voters known up; the health of %s is unknown (no leader to ask)", up, voters, strings.Join(unknown, ", "))
+	}
+	quorum := voters/2 + 1
+	spare := up - quorum
+	switch {
+	case spare < 0:
+		more := "one more is"
+		if spare < -1 {
+			more = fmt.Sprintf("%d more are", -spare)
+		}
+		say = fmt.Sprintf("%d of %d voters up: no majority, writes stop until %s back", up, voters, more)
+	case spare == 0 && up == voters:
+		say = fmt.Sprintf("%d of %s up: no fault tolerance, any failure stops writes", up, plural(voters, "voter"))
+	case spare == 0:
+		say = fmt.Sprintf("%d of %d voters up: one more failure stops writes", up, voters)
+	case up == voters:
+		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, plural(spare, "failure"))
+	default:
+		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, plural(spare, "more failure"))
+	}
+	return voters, up, say
+}
+
+// healthText is a peer's HEALTH column: "up", "unreachable for 2m10s", "unknown".
+func healthText(p *pb.ControllerPeer) string {
+	switch p.Health {
+	case "":
+		return "-"
+	case "unreachable":
+		if p.UnreachableMs > 0 {
+			return "unreachable for " + shortDur(p.UnreachableMs)
+		}
+	case "up":
+		if p.LastContactMs >= 1000 {
+			return "up, last contact " + shortDur(p.LastContactMs) + " ago"
+		}
+	}
+	return p.Health
+}
+
+func shortDur(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func newClusterCmd() *cobra.Command {
@@ -49,19 +124,20 @@ func newClusterCmd() *cobra.Command {
 					return err
 				}
 				w := cmd.OutOrStdout()
+				voters, up, tolerance := faultTolerance(s.Peers)
 				if o.json {
 					return printJSON(w, map[string]any{
 						"id": s.Id, "state": s.State, "leader_id": s.LeaderId, "leader_address": s.LeaderApiAddress,
 						"term": s.Term, "commit_index": s.CommitIndex, "applied_index": s.AppliedIndex, "last_index": s.LastIndex,
-						"peers": peersJSON(s.Peers),
+						"peers": peersJSON(s.Peers), "voters": voters, "voters_up": up, "fault_tolerance": tolerance,
 					})
 				}
 				leader := s.LeaderId
 				if leader == "" {
 					leader = "(none known)"
 				}
-				fmt.Fprintf(w, "answered by:  %s (%s)\nleader:       %s %s\nterm:         %d\ncommit index: %d\napplied:      %d\n\n",
-					s.Id, s.State, leader, s.LeaderApiAddress, s.Term, s.CommitIndex, s.AppliedIndex)
+				fmt.Fprintf(w, "answered by:  %s (%s)\nleader:       %s %s\nterm:         %d\ncommit index: %d\napplied:      %d\nvoters:       %s\n\n",
+					s.Id, s.State, leader, s.LeaderApiAddress, s.Term, s.CommitIndex, s.AppliedIndex, tolerance)
 				printPeers(cmd, s.Peers)
 				return nil
 			})
@@ -82,6 +158,8 @@ func newClusterCmd() *cobra.Command {
 					return printJSON(cmd.OutOrStdout(), peersJSON(r.Peers))
 				}
 				printPeers(cmd, r.Peers)
+				_, _, tolerance := faultTolerance(r.Peers)
+				fmt.Fprintf(cmd.OutOrStdout(), "\n%s\n", tolerance)
 				return nil
 			})
 		},
@@ -220,13 +298,13 @@ changes nothing.`,
 
 func printPeers(cmd *cobra.Command, peers []*pb.ControllerPeer) {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAPI\tRAFT\tSUFFRAGE\tLEADER")
+	fmt.Fprintln(tw, "ID\tAPI\tRAFT\tSUFFRAGE\tLEADER\tHEALTH")
 	for _, p := range peers {
 		l := ""
 		if p.Leader {
 			l = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Id, p.ApiAddress, p.RaftAddress, p.Suffrage, l)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Id, p.ApiAddress, p.RaftAddress, p.Suffrage, l, healthText(p))
 	}
 	tw.Flush()
 }

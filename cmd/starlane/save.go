@@ -294,9 +294,13 @@ func recvErr(st grpc.ClientStream, sendErr error, into any) error {
 }
 
 // downloadBlob fetches a blob from any controller into file, resuming from what
-// an earlier try wrote, and checks its hash.
+// an earlier try wrote, and checks its hash. A controller whose copy turns out
+// damaged (it ends the transfer with DataLoss, and sets its copy aside) is left
+// for the next one, starting over, and the command says which copy was bad.
 func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size uint64, file string, w io.Writer) error {
 	var buf bytes.Buffer
+	var damaged []string
+	var from string
 	p := newTransferBar(w, "download "+filepath.Base(file), int(size))
 	err := cl.Do(ctx, func(actx context.Context, cc *grpc.ClientConn) error {
 		st, err := pb.NewBlobServiceClient(cc).FetchBlob(streamCtx(ctx, actx), &pb.FetchBlobRequest{Sha256: hash, Offset: uint64(buf.Len())})
@@ -306,10 +310,18 @@ func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size u
 		for {
 			m, err := st.Recv()
 			if errors.Is(err, io.EOF) {
+				from = cc.Target()
 				return nil
 			}
 			if status.Code(err) == codes.NotFound {
 				return status.Error(codes.Unavailable, status.Convert(err).Message()) // another controller holds it
+			}
+			if status.Code(err) == codes.DataLoss {
+				// What came so far is from the damaged copy: start over elsewhere.
+				damaged = append(damaged, fmt.Sprintf("%s: %s", cc.Target(), status.Convert(err).Message()))
+				buf.Reset()
+				p.set(0)
+				return status.Error(codes.Unavailable, status.Convert(err).Message())
 			}
 			if err != nil {
 				return err
@@ -322,6 +334,13 @@ func downloadBlob(ctx context.Context, cl *ctlclient.Client, hash string, size u
 		}
 	})
 	p.end()
+	for _, d := range damaged {
+		if err == nil {
+			fmt.Fprintf(w, "%s; downloaded from %s instead\n", d, from)
+		} else {
+			fmt.Fprintln(w, d)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -157,6 +157,13 @@ func (w *Writer) Size() int64 { return w.size }
 // Close closes the partial file, keeping it for a later resume.
 func (w *Writer) Close() error { return w.f.Close() }
 
+// Discard closes and deletes the partial file: what it holds came from a copy
+// known damaged, so resuming it elsewhere would only fail the hash check.
+func (w *Writer) Discard() {
+	w.f.Close()
+	os.Remove(w.s.part(w.h))
+}
+
 // Commit checks the partial blob against its hash, syncs it and moves it into
 // place. A mismatch deletes the partial file: resuming it cannot help.
 func (w *Writer) Commit() error {

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 func hashOf(b []byte) string {
@@ -79,5 +82,76 @@ func TestResumeCommitAndRefuse(t *testing.T) {
 	}
 	if _, ok := s.Size(h); ok {
 		t.Fatal("deleted blob still there")
+	}
+}
+
+// A blob changed on disk is read through OpenChecked up to, never including,
+// its last bytes: the read that would return them says ErrHashMismatch, from
+// any offset, and Quarantine moves it out of the store without deleting it. An
+// intact blob reads whole.
+func TestCheckedReadWithholdsTheEndOfADamagedBlob(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("0123456789abcdef"), 300000) // 4.8 MB, several chunks
+	h, err := s.Put(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(offset int64) ([]byte, error) {
+		r, _, err := s.OpenChecked(h, offset)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		var got []byte
+		buf := make([]byte, 1<<20)
+		for {
+			n, err := r.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				return got, nil
+			}
+			if err != nil {
+				return got, err
+			}
+		}
+	}
+	if got, err := read(0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("intact blob: %d bytes, %v", len(got), err)
+	}
+
+	bad := append([]byte(nil), data...)
+	bad[2000000] ^= 0xff
+	if err := os.WriteFile(filepath.Join(s.dir, h), bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{0, 3000000, int64(len(data))} {
+		got, err := read(off)
+		if !errors.Is(err, ErrHashMismatch) {
+			t.Fatalf("damaged blob from %d: %v; want a hash mismatch", off, err)
+		}
+		if off+int64(len(got)) >= int64(len(data)) && off < int64(len(data)) {
+			t.Fatalf("damaged blob from %d: its last bytes were returned", off)
+		}
+	}
+	r, _, err := s.OpenChecked(h, int64(len(data)))
+	if !errors.Is(err, ErrHashMismatch) {
+		t.Fatal(err)
+	}
+	moved, err := r.Quarantine(time.Unix(1, 0))
+	r.Close()
+	if err != nil || moved == "" {
+		t.Fatalf("quarantine: %q, %v", moved, err)
+	}
+	if kept, _ := os.ReadFile(moved); !bytes.Equal(kept, bad) {
+		t.Fatal("the quarantined file is not the damaged blob")
+	}
+	if _, ok := s.Size(h); ok {
+		t.Fatal("the damaged blob is still in the store")
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Fatalf("list = %v", list)
 	}
 }

@@ -10,7 +10,10 @@ import (
 )
 
 // Fetch copies blob hash (at most max bytes) from a BlobService into blobs,
-// resuming a partial copy, and checks it.
+// resuming a partial copy, and checks it. When the sender says its copy is
+// damaged (codes.DataLoss) the partial copy is dropped, so the next try, on
+// another controller, starts over instead of resuming bad bytes; Elsewhere
+// tells such an error apart.
 func Fetch(ctx context.Context, cl pb.BlobServiceClient, blobs *Store, hash string, max int64) error {
 	if _, ok := blobs.Size(hash); ok {
 		return nil
@@ -28,6 +31,10 @@ func Fetch(ctx context.Context, cl pb.BlobServiceClient, blobs *Store, hash stri
 		m, err := st.Recv()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if Damaged(err) {
+			w.Discard()
+			return err
 		}
 		if err != nil {
 			w.Close()

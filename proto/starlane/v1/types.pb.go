@@ -2505,8 +2505,18 @@ type ControllerPeer struct {
 	// api_address is where its gRPC API listens (empty if it never registered one).
 	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
 	// suffrage is "voter", "nonvoter" or "staging".
-	Suffrage      string `protobuf:"bytes,4,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
-	Leader        bool   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	Suffrage string `protobuf:"bytes,4,opt,name=suffrage,proto3" json:"suffrage,omitempty"`
+	Leader   bool   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	// health is the answering controller's view of this controller: "up" (it
+	// answers Raft), "unreachable" (it has not answered for unreachable_ms; down,
+	// paused, refusing to start or cut off) or "unknown" (no leader to ask).
+	// Empty from controllers older than this field.
+	Health string `protobuf:"bytes,6,opt,name=health,proto3" json:"health,omitempty"`
+	// last_contact_ms is how long ago the answering controller last heard from
+	// it over Raft (0 when up and in constant contact, or never heard from).
+	LastContactMs int64 `protobuf:"varint,7,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
+	// unreachable_ms is how long it has not answered (health "unreachable").
+	UnreachableMs int64 `protobuf:"varint,8,opt,name=unreachable_ms,json=unreachableMs,proto3" json:"unreachable_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2574,6 +2584,27 @@ func (x *ControllerPeer) GetLeader() bool {
 		return x.Leader
 	}
 	return false
+}
+
+func (x *ControllerPeer) GetHealth() string {
+	if x != nil {
+		return x.Health
+	}
+	return ""
+}
+
+func (x *ControllerPeer) GetLastContactMs() int64 {
+	if x != nil {
+		return x.LastContactMs
+	}
+	return 0
+}
+
+func (x *ControllerPeer) GetUnreachableMs() int64 {
+	if x != nil {
+		return x.UnreachableMs
+	}
+	return 0
 }
 
 // ClusterView is the whole replicated catalog at one Raft index.
@@ -2935,14 +2966,17 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\aunix_ms\x18\x03 \x01(\x03R\x06unixMs\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"\x98\x01\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\"\xff\x01\n" +
 	"\x0eControllerPeer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
 	"apiAddress\x12\x1a\n" +
 	"\bsuffrage\x18\x04 \x01(\tR\bsuffrage\x12\x16\n" +
-	"\x06leader\x18\x05 \x01(\bR\x06leader\"\xec\x01\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\x12\x16\n" +
+	"\x06health\x18\x06 \x01(\tR\x06health\x12&\n" +
+	"\x0flast_contact_ms\x18\a \x01(\x03R\rlastContactMs\x12%\n" +
+	"\x0eunreachable_ms\x18\b \x01(\x03R\runreachableMs\"\xec\x01\n" +
 	"\vClusterView\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12=\n" +
 	"\vcontrollers\x18\x02 \x03(\v2\x1b.starlane.v1.ControllerPeerR\vcontrollers\x12'\n" +

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starlane/starlane/internal/proctest"
+)
+
+// TestClusterPeersShowADownController kills one of three controller processes:
+// `cluster peers` and `cluster status` (human and --json), asked through
+// either survivor, name it unreachable and say the cluster has no failure to
+// spare.
+func TestClusterPeersShowADownController(t *testing.T) {
+	dir, bin := processTest(t, "starts three controllers")
+	api, procs := startThreeControllers(t, dir, bin)
+	all := strings.Join(api, ",")
+	proctest.Eventually(t, 30*time.Second, "three voters, all up", func() bool {
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", all)
+		return code == 0 && strings.Contains(out, "3 of 3 voters up: the cluster survives 1 failure")
+	})
+
+	procs[2].Kill()
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last cluster peers:\n%s", last)
+		}
+	}()
+	for _, addr := range api[:2] {
+		proctest.Eventually(t, 20*time.Second, "c3 to show unreachable through "+addr, func() bool {
+			out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", addr)
+			if code != 0 {
+				return false
+			}
+			var c3 string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "c3 ") {
+					c3 = l
+				}
+			}
+			last = out
+			return strings.Contains(c3, "unreachable for ") && strings.Contains(out, "2 of 3 voters up: one more failure stops writes")
+		})
+	}
+	out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "status", "--controller", all)
+	if code != 0 || !strings.Contains(out, "voters:       2 of 3 voters up: one more failure stops writes") {
+		t.Errorf("cluster status with c3 down (exit %d):\n%s", code, out)
+	}
+	var st struct {
+		VotersUp       int    `json:"voters_up"`
+		FaultTolerance string `json:"fault_tolerance"`
+		Peers          []struct {
+			ID            string `json:"id"`
+			Health        string `json:"health"`
+			UnreachableMs int64  `json:"unreachable_ms"`
+		} `json:"peers"`
+	}
+	out, _, code = proctest.Run(t, bin, 10*time.Second, "cluster", "status", "--json", "--controller", all)
+	if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil {
+		t.Fatalf("cluster status --json: exit %d, %v\n%s", code, err, out)
+	}
+	health := map[string]string{}
+	for _, p := range st.Peers {
+		health[p.ID] = p.Health
+		if p.ID == "c3" && p.UnreachableMs <= 0 {
+			t.Errorf("c3 unreachable_ms = %d", p.UnreachableMs)
+		}
+	}
+	if st.VotersUp != 2 || health["c1"] != "up" || health["c2"] != "up" || health["c3"] != "unreachable" || !strings.Contains(st.FaultTolerance, "one more failure stops writes") {
+		t.Errorf("cluster status --json with c3 down: %s", out)
+	}
+}

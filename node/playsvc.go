@@ -199,13 +199,17 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	go func() { sendErr <- a.sendLoop(ctx, ss, sh, se, j.Start, out, &acted, poke) }()
 	go func() {
 		for {
+			var msg *pb.PlayResponse
 			select {
 			case m := <-chat:
-				select {
-				case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: m}}:
-				case <-ctx.Done():
-					return
-				}
+				msg = &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: m}}
+			case r := <-se.Refused():
+				msg = refusedMsg(sh, r)
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- msg:
 			case <-ctx.Done():
 				return
 			}
@@ -234,7 +238,17 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 			// The action goes into a tick after the executed one: until that tick is
 			// sent back, the sender sends every tick at once.
 			acted.Store(max(sh.Executed(), 1))
-			if err := se.Act(msg.Action.Data, msg.Action.TargetTick); err != nil && !errors.Is(err, shard.ErrBusy) {
+			if err := se.Act(msg.Action.Data, msg.Action.TargetTick); errors.Is(err, shard.ErrBusy) || errors.Is(err, shard.ErrMoving) {
+				// Not taken, and never will be: the client is told, not left waiting.
+				why := err.Error()
+				if errors.Is(err, shard.ErrBusy) {
+					why = "the surface's input queue is full (too many actions at once); send it again"
+				}
+				select {
+				case out <- refusedMsg(sh, shard.Refusal{Data: msg.Action.Data, Target: msg.Action.TargetTick, Reason: why}):
+				case <-ctx.Done():
+				}
+			} else if err != nil {
 				cancel()
 				<-sendErr
 				return shardError(err)
@@ -454,4 +468,9 @@ func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error 
 	}
 	return ss.Send(&pb.PlayResponse{Epoch: sf.Assignment.Epoch, Msg: &pb.PlayResponse_Redirect{Redirect: &pb.Redirect{
 		Surface: surface, Node: node.Id, Address: node.Address, Reason: fmt.Sprintf("surface %s runs on node %s", surface, node.Id)}}})
+}
+
+// refusedMsg tells a client that one of its actions will never run, and why.
+func refusedMsg(sh *shard.Shard, r shard.Refusal) *pb.PlayResponse {
+	return &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Refused{Refused: &pb.ActionRefused{TargetTick: r.Target, Data: r.Data, Reason: r.Reason}}}
 }

@@ -127,6 +127,7 @@ type botJSON struct {
 	Actions   int     `json:"actions"`
 	Applied   int     `json:"applied"`
 	Rejected  int     `json:"rejected"`
+	Refused   int     `json:"refused"`
 	Unseen    int     `json:"unseen"`
 	Ticks     uint64  `json:"ticks"`
 	TickP99MS float64 `json:"tick_p99_ms"`
@@ -232,7 +233,7 @@ func TestDevCluster(t *testing.T) {
 				// Every outcome counted is of an action the bots sent (some sent
 				// in the last ticks have none yet: those are unseen).
 				if code != 0 || r.Desyncs != 0 || r.Ticks != 3600 || r.Actions < 10*job.count || r.TickP99MS <= 0 ||
-					r.Applied+r.Rejected > r.Actions || r.Applied+r.Rejected < r.Actions*9/10 || r.Applied+r.Rejected+r.Unseen != r.Actions {
+					r.Applied+r.Rejected > r.Actions || r.Applied+r.Rejected < r.Actions*9/10 || r.Applied+r.Rejected+r.Refused+r.Unseen != r.Actions {
 					t.Errorf("%d bots on %s: %+v (exit %d)\n%s", job.count, job.surface, r, code, errOut)
 				}
 			}()

@@ -78,6 +78,7 @@ type Client struct {
 	mu       sync.Mutex
 	desyncs  int
 	actions  int
+	refused  int
 	costs    []uint32
 	executed uint64
 	// simTick is Sim's tick, for Stats from other goroutines than Run's.
@@ -289,6 +290,13 @@ func (c *Client) Ping() error {
 	return c.send(&pb.PlayRequest{Msg: &pb.PlayRequest_Ping{Ping: &pb.Ping{ClientUnixNano: time.Now().UnixNano()}}})
 }
 
+// Refused returns how many actions the node answered it will never run.
+func (c *Client) Refused() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused
+}
+
 // ServerTick returns the primary's newest executed tick last heard of.
 func (c *Client) ServerTick() uint64 {
 	c.mu.Lock()
@@ -299,7 +307,10 @@ func (c *Client) ServerTick() uint64 {
 // Stats is what a client measured.
 type Stats struct {
 	Desyncs, Actions int
-	Tick             uint64
+	// Refused counts actions the node answered it will never run (its queue
+	// was full, or the surface was being handed to another node).
+	Refused int
+	Tick    uint64
 	// ServerTick is the primary's newest executed tick last heard of.
 	ServerTick uint64
 	RTT        time.Duration
@@ -311,7 +322,7 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Stats{Desyncs: c.desyncs, Actions: c.actions, ServerTick: c.executed, RTT: c.rtt, TickCosts: append([]uint32(nil), c.costs...)}
+	st := Stats{Desyncs: c.desyncs, Actions: c.actions, Refused: c.refused, ServerTick: c.executed, RTT: c.rtt, TickCosts: append([]uint32(nil), c.costs...)}
 	st.Tick = c.simTick
 	return st
 }
@@ -555,6 +566,11 @@ func (c *Client) runStream(ctx context.Context, onTick func(uint64)) error {
 			}
 			c.mu.Unlock()
 			c.event("chat", "%s", chatLine(msg.Chat))
+		case *pb.PlayResponse_Refused:
+			c.mu.Lock()
+			c.refused++
+			c.mu.Unlock()
+			c.event("refused", "an action was not applied: %s", msg.Refused.Reason)
 		case *pb.PlayResponse_Pong:
 			c.mu.Lock()
 			c.rtt = time.Since(time.Unix(0, msg.Pong.ClientUnixNano))

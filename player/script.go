@@ -245,6 +245,10 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		sentAt   uint64
 		tries    int
 		lastSeen uint64
+		// refusedSeen is the client's count of refused actions when the
+		// pending one was sent: a refusal after it is the pending action's (one
+		// is in flight at a time), which is then sent again at once.
+		refusedSeen int
 		// after is the primary's newest executed tick when the pending action was
 		// sent: the action lands in a later tick, so results of this player in
 		// ticks up to it are an earlier session's (a script run just before under
@@ -259,6 +263,7 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 	send := func(a sim.Action, isStep bool, t uint64) {
 		pending, final, sentAt = &a, isStep, t
 		after = max(c.ServerTick(), t)
+		refusedSeen = c.Refused()
 		if err := c.Act(a); err != nil {
 			refused = fmt.Errorf("send %q: %w", steps[i].Text, err)
 			cancel()
@@ -307,6 +312,18 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 			return
 		}
 		if pending != nil {
+			if c.Refused() > refusedSeen {
+				// The node answered it will never run it (the surface was being
+				// handed to another node, or its queue was full): not applied, so
+				// sending it again cannot apply it twice.
+				if tries++; tries >= maxTries {
+					refused = fmt.Errorf("%q was refused %d times by the node; see the events above", steps[i].Text, maxTries)
+					cancel()
+					return
+				}
+				send(*pending, final, t)
+				return
+			}
 			if t-sentAt > retryAfter {
 				if tries++; tries >= maxTries {
 					refused = fmt.Errorf("%q had no outcome after %d tries of %d ticks each; the surface may be overloaded", steps[i].Text, maxTries, retryAfter)

@@ -58,3 +58,22 @@ func (q *sequencer) len() int {
 	defer q.mu.Unlock()
 	return len(q.pending)
 }
+
+// takePlayers removes every pending input of a player (not the bridges' and the
+// console's, player 0) and returns them in arrival order.
+func (q *sequencer) takePlayers() []pendingInput {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []pendingInput
+	keep := q.pending[:0]
+	for _, p := range q.pending {
+		if p.in.Player != 0 {
+			out = append(out, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	clear(q.pending[len(keep):])
+	q.pending = keep
+	return out
+}

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,30 @@ type Session struct {
 	closed   bool
 	desyncs  int
 	finished chan struct{}
+	// refused carries the session's actions the shard will never sequence
+	// (Refused).
+	refused chan Refusal
 }
+
+// Refusal is a player's action the shard will never sequence, and why: the
+// shard was frozen to hand the surface to another node. The client is told, so
+// that no action is dropped without an answer.
+type Refusal struct {
+	Data   []byte
+	Target uint64
+	Reason string
+}
+
+// refusedQueue is how many refusals a session holds for its sender.
+const refusedQueue = 64
+
+// ErrMoving is what Act returns while the shard is frozen to hand the surface
+// to another node: the action is not taken.
+var ErrMoving = errors.New("the surface is being handed to another node; send the action again once it runs there")
+
+// Refused delivers the session's actions that were queued but will never be
+// sequenced (see Refusal).
+func (se *Session) Refused() <-chan Refusal { return se.refused }
 
 // Join starts a player session: it finds or allocates the player's ID, picks the
 // starting state (a checkpoint, or the client's own tick when resuming) and queues
@@ -101,7 +125,7 @@ func (s *Shard) Join(req JoinRequest) (*Joined, error) {
 		return nil, fmt.Errorf("player table: %w", err)
 	}
 	s.playerGen.Add(1)
-	se := &Session{sh: s, player: id, name: req.Name, finished: make(chan struct{})}
+	se := &Session{sh: s, player: id, name: req.Name, finished: make(chan struct{}), refused: make(chan Refusal, refusedQueue)}
 	s.sessMu.Lock()
 	if _, dup := s.sessions[id]; dup {
 		s.sessMu.Unlock()
@@ -184,7 +208,36 @@ func (se *Session) Act(data []byte, target uint64) error {
 	if closed {
 		return ErrClosed
 	}
+	if se.sh.held.Load() {
+		return ErrMoving
+	}
 	return se.sh.Submit(Input{Player: se.player, Data: data}, target)
+}
+
+// refusePlayers takes every queued input of a player out of the sequencer and
+// tells each one's session why it will not run: nothing a player sent is
+// dropped without an answer when the surface leaves this node.
+func (s *Shard) refusePlayers(reason string) {
+	ins := s.seq.takePlayers()
+	if len(ins) == 0 {
+		return
+	}
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	for _, p := range ins {
+		se := s.sessions[p.in.Player]
+		if se == nil || s.cfg.JoinInput != nil && bytes.Equal(p.in.Data, s.cfg.JoinInput(p.in.Player, se.name)) {
+			// A join, or a player's leave (its session is gone): the shard's own
+			// inputs, not the player's actions. They stay queued, as before, for a
+			// handoff that is called off.
+			_ = s.seq.submit(p.in, p.target)
+			continue
+		}
+		select {
+		case se.refused <- Refusal{Data: p.in.Data, Target: p.target, Reason: reason}:
+		default: // more than the channel holds: the session ends with the move anyway
+		}
+	}
 }
 
 // Desync is a hash mismatch between a client and the shard.

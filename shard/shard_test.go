@@ -1,10 +1,12 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -490,5 +492,42 @@ func TestFailedShardReportsNoRate(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // a window would have closed meanwhile
 	if st := s.Stats(); st.Err == nil || st.UPS != 0 {
 		t.Fatalf("a failed shard reports %.1f UPS (err %v), want 0 and its error", st.UPS, st.Err)
+	}
+}
+
+// TestFrozenShardAnswersPlayersActions: a shard frozen to hand its surface to
+// another node answers the actions players had queued for ticks it will not
+// run, and refuses new ones, instead of dropping them without a word.
+func TestFrozenShardAnswersPlayersActions(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t.TempDir())
+	cfg.UPS = 60
+	s := openStarted(t, cfg)
+	j, err := s.Join(JoinRequest{Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := j.Session
+	// Queued for a tick far ahead: still waiting when the shard freezes.
+	if err := se.Act([]byte{7}, s.Executed()+100_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-se.Refused():
+		if !bytes.Equal(r.Data, []byte{7}) || !strings.Contains(r.Reason, "handed to another node") {
+			t.Errorf("refusal %+v, want the queued action and why", r)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the queued action was not answered when the shard froze")
+	}
+	if err := se.Act([]byte{8}, 0); !errors.Is(err, ErrMoving) {
+		t.Errorf("an action sent while frozen: %v, want ErrMoving", err)
+	}
+	s.Thaw()
+	if err := se.Act([]byte{9}, 0); err != nil {
+		t.Errorf("an action after the freeze was called off: %v", err)
 	}
 }

@@ -303,6 +303,9 @@ func (s *Shard) Freeze() (uint64, error) {
 	if err := s.Inspect(func(Simulation) {}); err != nil {
 		return 0, err
 	}
+	// Actions players queued for ticks this node will not run are answered now
+	// (new ones are refused while frozen: Session.Act).
+	s.refusePlayers(ErrMoving.Error())
 	s.notifyAll(false) // readers of executed ticks holding some back send them now
 	return s.executed.Load(), nil
 }
@@ -346,6 +349,8 @@ func (s *Shard) Demote(hot bool) error {
 	if !s.held.Load() {
 		return errors.New("freeze the shard before demoting it")
 	}
+	// An action that passed Act's check as the shard froze is answered too.
+	s.refusePlayers(ErrMoving.Error())
 	s.halt()
 	if err := s.err(); err != nil {
 		return err

@@ -24,6 +24,9 @@ type botJSON struct {
 	Actions  int `json:"actions"`
 	Applied  int `json:"applied"`
 	Rejected int `json:"rejected"`
+	// Refused are actions the node answered it would never run: its queue was
+	// full, or the surface was being handed to another node.
+	Refused int `json:"refused"`
 	// Unseen are actions sent whose outcome the bot did not see: still in flight
 	// at the end, or applied in ticks a rejoin from a checkpoint skipped (after a
 	// move, a node the surface left no longer has the log from the bot's tick).
@@ -162,13 +165,17 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				out.Actions += r.st.Actions
 				out.Applied += r.applied
 				out.Rejected += r.rejected
-				unseen := max(r.st.Actions-r.applied-r.rejected, 0)
+				unseen := max(r.st.Actions-r.applied-r.rejected-r.st.Refused, 0)
 				out.Unseen += unseen
+				out.Refused += r.st.Refused
 				out.Ticks = min(out.Ticks, r.ran)
 				costs = append(costs, r.st.TickCosts...)
 				seen := ""
 				if unseen > 0 {
 					seen = fmt.Sprintf(", %d not seen: in flight at the end, or in ticks a rejoin from a checkpoint skipped", unseen)
+				}
+				if r.st.Refused > 0 {
+					seen = fmt.Sprintf(", %d refused by the node", r.st.Refused) + seen
 				}
 				logf("%s: ticks %d..%d, %d actions sent (%d applied, %d rejected%s), %d desyncs", r.name, r.start, r.end, r.st.Actions, r.applied, r.rejected, seen, r.st.Desyncs)
 			}
@@ -200,7 +207,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 	f.Uint64Var(&ticks, "ticks", 600, "ticks each bot simulates before the run ends")
 	f.Uint64Var(&actEvery, "act-every", 20, "each bot acts about once every this many ticks")
 	f.StringVar(&prefix, "name-prefix", "bot", "bots are named PREFIX-1, PREFIX-2, ...")
-	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","applied","rejected","unseen","ticks","tick_p99_ms"} as JSON`)
+	f.BoolVar(&asJSON, "json", false, `print {"desyncs","actions","applied","rejected","refused","unseen","ticks","tick_p99_ms"} as JSON`)
 	f.BoolVar(&quiet, "quiet", false, "no per-bot lines on stderr")
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (default: the ticks' game time plus 2m)")
 	f.Uint64Var(&tamperAt, "tamper-at", 0, "corrupt the first bot's local state after this tick (a desync drill)")

@@ -349,6 +349,7 @@ type PlayResponse struct {
 	//	*PlayResponse_DesyncReport
 	//	*PlayResponse_Pong
 	//	*PlayResponse_Redirect
+	//	*PlayResponse_Refused
 	//	*PlayResponse_Chat
 	Msg           isPlayResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
@@ -462,6 +463,15 @@ func (x *PlayResponse) GetRedirect() *Redirect {
 	return nil
 }
 
+func (x *PlayResponse) GetRefused() *ActionRefused {
+	if x != nil {
+		if x, ok := x.Msg.(*PlayResponse_Refused); ok {
+			return x.Refused
+		}
+	}
+	return nil
+}
+
 func (x *PlayResponse) GetChat() *ChatMessage {
 	if x != nil {
 		if x, ok := x.Msg.(*PlayResponse_Chat); ok {
@@ -503,6 +513,10 @@ type PlayResponse_Redirect struct {
 	Redirect *Redirect `protobuf:"bytes,16,opt,name=redirect,proto3,oneof"`
 }
 
+type PlayResponse_Refused struct {
+	Refused *ActionRefused `protobuf:"bytes,17,opt,name=refused,proto3,oneof"`
+}
+
 type PlayResponse_Chat struct {
 	Chat *ChatMessage `protobuf:"bytes,100,opt,name=chat,proto3,oneof"`
 }
@@ -520,6 +534,8 @@ func (*PlayResponse_DesyncReport) isPlayResponse_Msg() {}
 func (*PlayResponse_Pong) isPlayResponse_Msg() {}
 
 func (*PlayResponse_Redirect) isPlayResponse_Msg() {}
+
+func (*PlayResponse_Refused) isPlayResponse_Msg() {}
 
 func (*PlayResponse_Chat) isPlayResponse_Msg() {}
 
@@ -1391,6 +1407,70 @@ func (x *Pong) GetConfirmedTick() uint64 {
 // session whose node stopped running the primary (a live move, or a failover):
 // the client joins there again, resuming from its own state. An empty address
 // means this node does not know where the primary is now: try the Welcome's peers.
+// ActionRefused answers an action the node did not sequence and never will: the
+// surface's input queue was full, or the surface was frozen to be handed to
+// another node. The action was not applied; the client may send it again (on the
+// node the surface moves to).
+type ActionRefused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TargetTick    uint64                 `protobuf:"varint,1,opt,name=target_tick,json=targetTick,proto3" json:"target_tick,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActionRefused) Reset() {
+	*x = ActionRefused{}
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActionRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActionRefused) ProtoMessage() {}
+
+func (x *ActionRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActionRefused.ProtoReflect.Descriptor instead.
+func (*ActionRefused) Descriptor() ([]byte, []int) {
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ActionRefused) GetTargetTick() uint64 {
+	if x != nil {
+		return x.TargetTick
+	}
+	return 0
+}
+
+func (x *ActionRefused) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ActionRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type Redirect struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
@@ -1403,7 +1483,7 @@ type Redirect struct {
 
 func (x *Redirect) Reset() {
 	*x = Redirect{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1495,7 @@ func (x *Redirect) String() string {
 func (*Redirect) ProtoMessage() {}
 
 func (x *Redirect) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[18]
+	mi := &file_starlane_v1_shard_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1508,7 @@ func (x *Redirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Redirect.ProtoReflect.Descriptor instead.
 func (*Redirect) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{18}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Redirect) GetSurface() string {
@@ -1471,7 +1551,7 @@ type GetShardRequest struct {
 
 func (x *GetShardRequest) Reset() {
 	*x = GetShardRequest{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1563,7 @@ func (x *GetShardRequest) String() string {
 func (*GetShardRequest) ProtoMessage() {}
 
 func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[19]
+	mi := &file_starlane_v1_shard_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1576,7 @@ func (x *GetShardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardRequest.ProtoReflect.Descriptor instead.
 func (*GetShardRequest) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{19}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetShardRequest) GetSurface() string {
@@ -1527,7 +1607,7 @@ type PortQuery struct {
 
 func (x *PortQuery) Reset() {
 	*x = PortQuery{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1619,7 @@ func (x *PortQuery) String() string {
 func (*PortQuery) ProtoMessage() {}
 
 func (x *PortQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[20]
+	mi := &file_starlane_v1_shard_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1632,7 @@ func (x *PortQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortQuery.ProtoReflect.Descriptor instead.
 func (*PortQuery) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{20}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PortQuery) GetName() string {
@@ -1599,7 +1679,7 @@ type GetShardResponse struct {
 
 func (x *GetShardResponse) Reset() {
 	*x = GetShardResponse{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[21]
+	mi := &file_starlane_v1_shard_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1611,7 +1691,7 @@ func (x *GetShardResponse) String() string {
 func (*GetShardResponse) ProtoMessage() {}
 
 func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[21]
+	mi := &file_starlane_v1_shard_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1624,7 +1704,7 @@ func (x *GetShardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetShardResponse.ProtoReflect.Descriptor instead.
 func (*GetShardResponse) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{21}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetShardResponse) GetSurface() string {
@@ -1706,7 +1786,7 @@ type PortCounts struct {
 
 func (x *PortCounts) Reset() {
 	*x = PortCounts{}
-	mi := &file_starlane_v1_shard_proto_msgTypes[22]
+	mi := &file_starlane_v1_shard_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1798,7 @@ func (x *PortCounts) String() string {
 func (*PortCounts) ProtoMessage() {}
 
 func (x *PortCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_starlane_v1_shard_proto_msgTypes[22]
+	mi := &file_starlane_v1_shard_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1811,7 @@ func (x *PortCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortCounts.ProtoReflect.Descriptor instead.
 func (*PortCounts) Descriptor() ([]byte, []int) {
-	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{22}
+	return file_starlane_v1_shard_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PortCounts) GetItems() []*BridgeItemCount {
@@ -1766,7 +1846,7 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x03msg\"6\n" +
 	"\bChatSend\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
-	"\x06global\x18\x02 \x01(\bR\x06global\"\xcc\x03\n" +
+	"\x06global\x18\x02 \x01(\bR\x06global\"\x84\x04\n" +
 	"\fPlayResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x120\n" +
 	"\awelcome\x18\n" +
@@ -1778,7 +1858,8 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x06desync\x18\r \x01(\v2\x13.starlane.v1.DesyncH\x00R\x06desync\x12@\n" +
 	"\rdesync_report\x18\x0e \x01(\v2\x19.starlane.v1.DesyncReportH\x00R\fdesyncReport\x12'\n" +
 	"\x04pong\x18\x0f \x01(\v2\x11.starlane.v1.PongH\x00R\x04pong\x123\n" +
-	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirect\x12.\n" +
+	"\bredirect\x18\x10 \x01(\v2\x15.starlane.v1.RedirectH\x00R\bredirect\x126\n" +
+	"\arefused\x18\x11 \x01(\v2\x1a.starlane.v1.ActionRefusedH\x00R\arefused\x12.\n" +
 	"\x04chat\x18d \x01(\v2\x18.starlane.v1.ChatMessageH\x00R\x04chatB\x05\n" +
 	"\x03msg\"\xe4\x01\n" +
 	"\x05Hello\x12\x18\n" +
@@ -1853,7 +1934,12 @@ const file_starlane_v1_shard_proto_rawDesc = "" +
 	"\x04Pong\x12(\n" +
 	"\x10client_unix_nano\x18\x01 \x01(\x03R\x0eclientUnixNano\x12#\n" +
 	"\rexecuted_tick\x18\x02 \x01(\x04R\fexecutedTick\x12%\n" +
-	"\x0econfirmed_tick\x18\x03 \x01(\x04R\rconfirmedTick\"j\n" +
+	"\x0econfirmed_tick\x18\x03 \x01(\x04R\rconfirmedTick\"\\\n" +
+	"\rActionRefused\x12\x1f\n" +
+	"\vtarget_tick\x18\x01 \x01(\x04R\n" +
+	"targetTick\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"j\n" +
 	"\bRedirect\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
@@ -1900,7 +1986,7 @@ func file_starlane_v1_shard_proto_rawDescGZIP() []byte {
 	return file_starlane_v1_shard_proto_rawDescData
 }
 
-var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_starlane_v1_shard_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_starlane_v1_shard_proto_goTypes = []any{
 	(*GetStateRequest)(nil),  // 0: starlane.v1.GetStateRequest
 	(*StateChunk)(nil),       // 1: starlane.v1.StateChunk
@@ -1920,13 +2006,14 @@ var file_starlane_v1_shard_proto_goTypes = []any{
 	(*DesyncReport)(nil),     // 15: starlane.v1.DesyncReport
 	(*Ping)(nil),             // 16: starlane.v1.Ping
 	(*Pong)(nil),             // 17: starlane.v1.Pong
-	(*Redirect)(nil),         // 18: starlane.v1.Redirect
-	(*GetShardRequest)(nil),  // 19: starlane.v1.GetShardRequest
-	(*PortQuery)(nil),        // 20: starlane.v1.PortQuery
-	(*GetShardResponse)(nil), // 21: starlane.v1.GetShardResponse
-	(*PortCounts)(nil),       // 22: starlane.v1.PortCounts
-	(*ChatMessage)(nil),      // 23: starlane.v1.ChatMessage
-	(*BridgeItemCount)(nil),  // 24: starlane.v1.BridgeItemCount
+	(*ActionRefused)(nil),    // 18: starlane.v1.ActionRefused
+	(*Redirect)(nil),         // 19: starlane.v1.Redirect
+	(*GetShardRequest)(nil),  // 20: starlane.v1.GetShardRequest
+	(*PortQuery)(nil),        // 21: starlane.v1.PortQuery
+	(*GetShardResponse)(nil), // 22: starlane.v1.GetShardResponse
+	(*PortCounts)(nil),       // 23: starlane.v1.PortCounts
+	(*ChatMessage)(nil),      // 24: starlane.v1.ChatMessage
+	(*BridgeItemCount)(nil),  // 25: starlane.v1.BridgeItemCount
 }
 var file_starlane_v1_shard_proto_depIdxs = []int32{
 	5,  // 0: starlane.v1.PlayRequest.hello:type_name -> starlane.v1.Hello
@@ -1941,24 +2028,25 @@ var file_starlane_v1_shard_proto_depIdxs = []int32{
 	13, // 9: starlane.v1.PlayResponse.desync:type_name -> starlane.v1.Desync
 	15, // 10: starlane.v1.PlayResponse.desync_report:type_name -> starlane.v1.DesyncReport
 	17, // 11: starlane.v1.PlayResponse.pong:type_name -> starlane.v1.Pong
-	18, // 12: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
-	23, // 13: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
-	8,  // 14: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
-	9,  // 15: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
-	20, // 16: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
-	22, // 17: starlane.v1.GetShardResponse.port_counts:type_name -> starlane.v1.PortCounts
-	24, // 18: starlane.v1.PortCounts.items:type_name -> starlane.v1.BridgeItemCount
-	2,  // 19: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
-	19, // 20: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
-	0,  // 21: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
-	4,  // 22: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
-	21, // 23: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
-	1,  // 24: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
-	22, // [22:25] is the sub-list for method output_type
-	19, // [19:22] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	19, // 12: starlane.v1.PlayResponse.redirect:type_name -> starlane.v1.Redirect
+	18, // 13: starlane.v1.PlayResponse.refused:type_name -> starlane.v1.ActionRefused
+	24, // 14: starlane.v1.PlayResponse.chat:type_name -> starlane.v1.ChatMessage
+	8,  // 15: starlane.v1.Tick.inputs:type_name -> starlane.v1.Input
+	9,  // 16: starlane.v1.TickBatch.ticks:type_name -> starlane.v1.Tick
+	21, // 17: starlane.v1.GetShardRequest.ports:type_name -> starlane.v1.PortQuery
+	23, // 18: starlane.v1.GetShardResponse.port_counts:type_name -> starlane.v1.PortCounts
+	25, // 19: starlane.v1.PortCounts.items:type_name -> starlane.v1.BridgeItemCount
+	2,  // 20: starlane.v1.ShardService.Play:input_type -> starlane.v1.PlayRequest
+	20, // 21: starlane.v1.ShardService.GetShard:input_type -> starlane.v1.GetShardRequest
+	0,  // 22: starlane.v1.ShardService.GetState:input_type -> starlane.v1.GetStateRequest
+	4,  // 23: starlane.v1.ShardService.Play:output_type -> starlane.v1.PlayResponse
+	22, // 24: starlane.v1.ShardService.GetShard:output_type -> starlane.v1.GetShardResponse
+	1,  // 25: starlane.v1.ShardService.GetState:output_type -> starlane.v1.StateChunk
+	23, // [23:26] is the sub-list for method output_type
+	20, // [20:23] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_starlane_v1_shard_proto_init() }
@@ -1984,6 +2072,7 @@ func file_starlane_v1_shard_proto_init() {
 		(*PlayResponse_DesyncReport)(nil),
 		(*PlayResponse_Pong)(nil),
 		(*PlayResponse_Redirect)(nil),
+		(*PlayResponse_Refused)(nil),
 		(*PlayResponse_Chat)(nil),
 	}
 	type x struct{}
@@ -1992,7 +2081,7 @@ func file_starlane_v1_shard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_starlane_v1_shard_proto_rawDesc), len(file_starlane_v1_shard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -308,7 +308,7 @@ func (c *Client) ServerTick() uint64 {
 type Stats struct {
 	Desyncs, Actions int
 	// Refused counts actions the node answered it will never run (its queue
-	// was full, or the surface was being handed to another node).
+	// was full, or the surface was frozen to move to another node or to stop).
 	Refused int
 	Tick    uint64
 	// ServerTick is the primary's newest executed tick last heard of.

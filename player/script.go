@@ -313,8 +313,8 @@ func RunScript(ctx context.Context, c *Client, steps []Step, progress func(Outco
 		}
 		if pending != nil {
 			if c.Refused() > refusedSeen {
-				// The node answered it will never run it (the surface was being
-				// handed to another node, or its queue was full): not applied, so
+				// The node answered it will never run it (the surface was frozen
+				// to move or to stop, or its queue was full): not applied, so
 				// sending it again cannot apply it twice.
 				if tries++; tries >= maxTries {
 					refused = fmt.Errorf("%q was refused %d times by the node; see the events above", steps[i].Text, maxTries)

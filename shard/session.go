@@ -75,8 +75,8 @@ type Session struct {
 }
 
 // Refusal is a player's action the shard will never sequence, and why: the
-// shard was frozen to hand the surface to another node. The client is told, so
-// that no action is dropped without an answer.
+// shard was frozen to hand the surface to another node, or to stop it. The
+// client is told, so that no action is dropped without an answer.
 type Refusal struct {
 	Data   []byte
 	Target uint64
@@ -87,8 +87,8 @@ type Refusal struct {
 const refusedQueue = 64
 
 // ErrMoving is what Act returns while the shard is frozen to hand the surface
-// to another node: the action is not taken.
-var ErrMoving = errors.New("the surface is being handed to another node; send the action again once it runs there")
+// to another node (or to stop it): the action is not taken.
+var ErrMoving = errors.New("the surface is frozen to move to another node or to stop; send the action again once it runs")
 
 // Refused delivers the session's actions that were queued but will never be
 // sequenced (see Refusal).

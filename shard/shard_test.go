@@ -496,7 +496,7 @@ func TestFailedShardReportsNoRate(t *testing.T) {
 }
 
 // TestFrozenShardAnswersPlayersActions: a shard frozen to hand its surface to
-// another node answers the actions players had queued for ticks it will not
+// another node (or to stop it) answers the actions players had queued for ticks it will not
 // run, and refuses new ones, instead of dropping them without a word.
 func TestFrozenShardAnswersPlayersActions(t *testing.T) {
 	t.Parallel()
@@ -517,7 +517,7 @@ func TestFrozenShardAnswersPlayersActions(t *testing.T) {
 	}
 	select {
 	case r := <-se.Refused():
-		if !bytes.Equal(r.Data, []byte{7}) || !strings.Contains(r.Reason, "handed to another node") {
+		if !bytes.Equal(r.Data, []byte{7}) || !strings.Contains(r.Reason, "frozen to move to another node or to stop") {
 			t.Errorf("refusal %+v, want the queued action and why", r)
 		}
 	case <-time.After(2 * time.Second):

@@ -25,7 +25,7 @@ type botJSON struct {
 	Applied  int `json:"applied"`
 	Rejected int `json:"rejected"`
 	// Refused are actions the node answered it would never run: its queue was
-	// full, or the surface was being handed to another node.
+	// full, or the surface was frozen to move to another node or to stop.
 	Refused int `json:"refused"`
 	// Unseen are actions sent whose outcome the bot did not see: still in flight
 	// at the end, or applied in ticks a rejoin from a checkpoint skipped (after a

@@ -1409,8 +1409,8 @@ func (x *Pong) GetConfirmedTick() uint64 {
 // means this node does not know where the primary is now: try the Welcome's peers.
 // ActionRefused answers an action the node did not sequence and never will: the
 // surface's input queue was full, or the surface was frozen to be handed to
-// another node. The action was not applied; the client may send it again (on the
-// node the surface moves to).
+// another node or to stop. The action was not applied; the client may send it
+// again (on the node the surface moves to).
 type ActionRefused struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TargetTick    uint64                 `protobuf:"varint,1,opt,name=target_tick,json=targetTick,proto3" json:"target_tick,omitempty"`

@@ -125,7 +125,7 @@ func (c Checker) Request(req any) error {
 	case *pb.WatchAssignmentsRequest:
 		return Name("node_id", r.NodeId)
 	case *pb.RefuseAssignmentRequest:
-		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
 	case *pb.UpdateReplicasRequest:
 		err := first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
 			Count("synced", len(r.Synced), MaxReplicas), Count("drop", len(r.Drop), MaxReplicas))
@@ -133,15 +133,15 @@ func (c Checker) Request(req any) error {
 			err = first(err, Name("synced", s))
 		}
 		for _, d := range r.Drop {
-			err = first(err, Name("drop.node", d.GetNode()), Line("drop.reason", d.GetReason(), MaxTextBytes))
+			err = first(err, Name("drop.node", d.GetNode()), Text("drop.reason", d.GetReason(), MaxTextBytes))
 		}
 		return err
 	case *pb.ReportPrimaryLostRequest:
-		return first(Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
+		return first(Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
 	case *pb.CompleteHandoffRequest:
 		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface))
 	case *pb.AbortHandoffRequest:
-		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Line("reason", r.Reason, MaxTextBytes))
+		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface), Text("reason", r.Reason, MaxTextBytes))
 	case *pb.ReportStandbyDesyncRequest:
 		return first(RequestID(r.RequestId), Name("node_id", r.NodeId), Name("surface", r.Surface),
 			Name("standby", r.Standby), Text("report_path", r.ReportPath, MaxTextBytes))

@@ -56,6 +56,20 @@ func (s *Store) Size(h string) (int64, bool) {
 
 // Open opens blob h for reading from offset.
 func (s *Store) Open(h string, offset int64) (io.ReadCloser, int64, error) {
+	f, size, err := s.openFile(h, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, size, nil
+}
+
+// openFile opens blob h's file at its start and returns it with its size,
+// refusing an offset outside it.
+func (s *Store) openFile(h string, offset int64) (*os.File, int64, error) {
 	if !ValidHash(h) {
 		return nil, 0, fs.ErrNotExist
 	}
@@ -71,10 +85,6 @@ func (s *Store) Open(h string, offset int64) (io.ReadCloser, int64, error) {
 	if offset < 0 || offset > st.Size() {
 		f.Close()
 		return nil, 0, fmt.Errorf("offset %d is outside blob %s of %d bytes", offset, h[:12], st.Size())
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, 0, err
 	}
 	return f, st.Size(), nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,23 +39,11 @@ type Checked struct {
 // up to offset == size) returns ErrHashMismatch with the reader, so the caller
 // can Quarantine it.
 func (s *Store) OpenChecked(h string, offset int64) (*Checked, int64, error) {
-	if !ValidHash(h) {
-		return nil, 0, fs.ErrNotExist
-	}
-	f, err := os.Open(s.path(h))
+	f, size, err := s.openFile(h, offset)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if offset < 0 || offset > st.Size() {
-		f.Close()
-		return nil, 0, fmt.Errorf("offset %d is outside blob %s of %d bytes", offset, h[:12], st.Size())
-	}
-	c := &Checked{s: s, h: h, f: f, sum: sha256.New(), size: st.Size()}
+	c := &Checked{s: s, h: h, f: f, sum: sha256.New(), size: size}
 	if _, err := io.CopyN(c.sum, f, offset); err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("read blob %s: %w", h[:12], err)

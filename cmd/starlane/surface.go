@@ -12,7 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -452,12 +451,12 @@ func isBuiltinMap(m string) bool {
 // The controllers refuse such text where it is written; this also covers what
 // was stored before they did.
 func printable(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
+	if !strings.ContainsFunc(s, validate.IsControl) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		if validate.IsControl(r) {
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
 			continue
@@ -466,8 +465,6 @@ func printable(s string) string {
 	}
 	return b.String()
 }
-
-func isControl(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
 func orDash(s string) string {
 	if s == "" {

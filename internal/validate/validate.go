@@ -162,12 +162,16 @@ func Line(field, v string, max int) error {
 		return err
 	}
 	for i, r := range v {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if IsControl(r) {
 			return Invalid(field, "%s has a control character (%U, such as a newline or a terminal escape) at byte %d: write it on one line of printable characters", Quote(v), r, i)
 		}
 	}
 	return nil
 }
+
+// IsControl reports whether r moves a terminal or a table rather than printing:
+// a control character, or a Unicode line or paragraph separator.
+func IsControl(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
 // reservedPlayerNames are names the cluster itself speaks under in chat: a
 // player by one of them could forge its lines.

@@ -28,29 +28,9 @@ func TestBridgeGraphNodesDoNotOverlap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts chromium; run without -short")
 	}
-	chrome := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chrome = p
-			break
-		}
-	}
-	if chrome == "" {
-		t.Fatal("chromium is not installed: `apt-get install chromium` (CI's .ci/run installs it); run with -short to skip browser tests")
-	}
 	_, cl, srv := startController(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser, on a context without a deadline
-		t.Fatalf("start chromium %s: %v", chrome, err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
+	ctx := startBrowser(t, 3*time.Minute)
 	eval := func(expr string, v any) error {
 		raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -136,4 +116,33 @@ func TestBridgeGraphNodesDoNotOverlap(t *testing.T) {
 			os.WriteFile(filepath.Join(t.ArtifactDir(), fmt.Sprintf("bridges-%d.png", n)), buf, 0o644)
 		}
 	}
+}
+
+// startBrowser starts headless chromium for a browser test and returns a
+// context on it with the given deadline; everything stops when the test ends.
+// A missing chromium fails the test with how to install it.
+func startBrowser(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	chrome := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			chrome = p
+			break
+		}
+	}
+	if chrome == "" {
+		t.Fatal("chromium is not installed: `apt-get install chromium` (CI's .ci/run installs it); run with -short to skip browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser, on a context without a deadline
+		t.Fatalf("start chromium %s: %v", chrome, err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, limit)
+	t.Cleanup(cancel)
+	return ctx
 }

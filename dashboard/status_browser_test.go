@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,29 +90,9 @@ func TestSurfacesPageShowsStatusInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts chromium; run without -short")
 	}
-	chrome := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			chrome = p
-			break
-		}
-	}
-	if chrome == "" {
-		t.Fatal("chromium is not installed: `apt-get install chromium` (CI's .ci/run installs it); run with -short to skip browser tests")
-	}
 	srv := failedAndStopped(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium %s: %v", chrome, err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
+	ctx := startBrowser(t, 2*time.Minute)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/surfaces")); err != nil {
 		t.Fatal(err)
 	}

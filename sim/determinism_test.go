@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/starlane/starlane/internal/proctest"
 )
 
 // randomInputs drives a surface with a few players acting randomly: building whatever
@@ -229,23 +230,7 @@ func TestDeterminismAcrossProcesses(t *testing.T) {
 	}
 	const ticks = 3000
 	want := digestMaps(t, ticks)
-	for _, procs := range []int{1, 2} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDeterminismChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "STARLANE_DETERMINISM_CHILD="+strconv.Itoa(ticks), "GOMAXPROCS="+strconv.Itoa(procs))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("child with GOMAXPROCS=%d: %v\n%s", procs, err, out)
-		}
-		got := ""
-		for _, line := range strings.Split(string(out), "\n") {
-			if d, ok := strings.CutPrefix(line, "DIGEST "); ok {
-				got = strings.Fields(d)[0]
-			}
-		}
-		if got != want {
-			t.Errorf("GOMAXPROCS=%d: hash sequence digest %s, this process %s\n%s", procs, got, want, out)
-		}
-	}
+	proctest.SameAcrossProcesses(t, "TestDeterminismChild", "STARLANE_DETERMINISM_CHILD", ticks, want)
 }
 
 func TestDeterminismChild(t *testing.T) {

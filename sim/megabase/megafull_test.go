@@ -1,18 +1,17 @@
 package megabase
 
 import (
-	"github.com/starlane/starlane/sim"
-
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/starlane/starlane/internal/proctest"
+	"github.com/starlane/starlane/sim"
 )
 
 // allPacks are the seven science packs refined-flammables-7 takes.
@@ -216,23 +215,7 @@ func TestMegabaseFullDeterminismAcrossProcesses(t *testing.T) {
 	}
 	const ticks = 1200
 	want := megaFullDigest(t, ticks)
-	for _, procs := range []int{1, 2} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMegabaseFullDeterminismChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "STARLANE_MEGAFULL_CHILD="+strconv.Itoa(ticks), "GOMAXPROCS="+strconv.Itoa(procs))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("child with GOMAXPROCS=%d: %v\n%s", procs, err, out)
-		}
-		got := ""
-		for _, line := range strings.Split(string(out), "\n") {
-			if d, ok := strings.CutPrefix(line, "DIGEST "); ok {
-				got = strings.Fields(d)[0]
-			}
-		}
-		if got != want {
-			t.Errorf("GOMAXPROCS=%d: digest %s, this process %s\n%s", procs, got, want, out)
-		}
-	}
+	proctest.SameAcrossProcesses(t, "TestMegabaseFullDeterminismChild", "STARLANE_MEGAFULL_CHILD", ticks, want)
 }
 
 func TestMegabaseFullDeterminismChild(t *testing.T) {

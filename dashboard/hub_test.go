@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"context"
+	"net"
+	"strings"
 	"testing"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -46,5 +49,25 @@ func TestHubEncodesOnlyForOpenPages(t *testing.T) {
 	}
 	if snap, _ := h.current(); len(snap.Surfaces) != 2 {
 		t.Fatalf("current state has %d surfaces, want 2", len(snap.Surfaces))
+	}
+}
+
+// A controller that is down shows on the page as not answering, in words, not as
+// gRPC's transport text.
+func TestUnreachableControllerIsSaidInWords(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	s, err := New(Config{ControllerID: "c1", SelfAddr: dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := s.status(context.Background(), &pb.ControllerPeer{Id: "c2", ApiAddress: dead})
+	if c.State != "unreachable" || !strings.Contains(c.Error, "not answering") || strings.Contains(c.Error, "transport") || strings.Contains(c.Error, "desc =") {
+		t.Errorf("a stopped controller shows as %q: %q, want unreachable and not answering, in words", c.State, c.Error)
 	}
 }

@@ -50,6 +50,8 @@ func TestBadValuesAreRefusedPlainly(t *testing.T) {
 		want string
 	}{
 		{[]string{"surface", "create", "g", "--replicas", "-1", "--controller", "127.0.0.1:1"}, `invalid argument "-1" for "--replicas" flag: want a whole number, 0 or more`},
+		{[]string{"surface", "create", "g", "--planet", "", "--controller", "127.0.0.1:1"}, "--planet is empty: give one of aquilo, fulgora, gleba, nauvis, vulcanus, or leave out --planet for nauvis"},
+		{[]string{"surface", "create", "g", "--save", " ", "--controller", "127.0.0.1:1"}, "--save is empty: give a save's name or sha256"},
 		{[]string{"bench", "--ticks", "abc"}, `invalid argument "abc" for "--ticks" flag: want a whole number`},
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "99999999999,0", "--ticks", "1"}, "--at: 99999999999,0 is outside the map (tiles -1000000 to 999999 on each axis)"},
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "1,x", "--ticks", "1"}, `"1,x" is not X,Y`},

@@ -181,6 +181,15 @@ func newSurfaceCmd() *cobra.Command {
 			if fromSave != "" && cmd.Flags().Changed("map") {
 				return errors.New("give --map or --save, not both")
 			}
+			for _, f := range []struct{ flag, value, hint string }{
+				{"planet", planet, "one of " + strings.Join(sim.PlanetNames(), ", ") + ", or leave out --planet for nauvis"},
+				{"map", mapName, "a built-in map or a save file, or leave out --map"},
+				{"save", fromSave, "a save's name or sha256 (see 'starlane save list'), or leave out --save"},
+			} {
+				if cmd.Flags().Changed(f.flag) && strings.TrimSpace(f.value) == "" {
+					return fmt.Errorf("--%s is empty: give %s", f.flag, f.hint)
+				}
+			}
 			if fromSave != "" {
 				mapName = ""
 			}

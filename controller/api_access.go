@@ -342,7 +342,7 @@ func (a *accessAPI) WatchChat(req *pb.WatchChatRequest, ss pb.AccessService_Watc
 	c := a.c
 	after := req.AfterIndex
 	for {
-		ch := c.fsm.Changed()
+		ch := c.fsm.ChatChanged()
 		var batch []*pb.ChatMessage
 		c.fsm.read(func(s *state) {
 			for _, m := range s.access.chat {

@@ -21,17 +21,18 @@ const blobGrace = 10 * time.Minute
 // syncBlobs makes this controller hold the content of every recorded save
 // (fetching it from its peers, resuming partial copies) and drops content no
 // save records any more. It runs on every controller, leader or not, woken by
-// applied commands, by a damaged copy being set aside (blobDamaged) and every
-// few seconds. An applied command that leaves the set of recorded contents as it
-// was, and found nothing missing before, costs only that comparison: a round
-// asks Raft for its configuration and lists the blob directory, which once per
-// applied write took CPU and leader-loop wake-ups from a stream of writes.
+// saves and bundles being recorded or removed, by a damaged copy being set
+// aside (blobDamaged) and every few seconds — not by every applied write: a
+// round asks Raft for its configuration and lists the blob directory, which once
+// per applied write took CPU and leader-loop wake-ups from a stream of writes.
+// A round that leaves the set of recorded contents as it was, after one that
+// found nothing missing, costs only that comparison.
 func (c *Controller) syncBlobs() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	var done map[string]uint64 // the wanted set of the last round that found nothing missing
 	for {
-		changed := c.fsm.Changed()
+		changed := c.fsm.ContentChanged()
 		if want := c.wantedBlobs(); done == nil || !maps.Equal(want, done) {
 			done = nil
 			if c.syncBlobsOnce(want) {

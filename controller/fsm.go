@@ -55,6 +55,10 @@ type state struct {
 	saves map[string]*pb.SaveInfo
 	// bundles are the uploaded prototype bundles by name (fsm_bundles.go).
 	bundles map[string]*pb.BundleInfo
+	// contentGen counts changes to saves and bundles (records added or
+	// removed), so that what keeps their content wakes only for those. Not
+	// part of the snapshot: it only orders wake-ups on this member.
+	contentGen uint64
 	// access holds operator tokens, players, the audit log and chat (fsm_access.go).
 	access accessState
 }
@@ -80,9 +84,11 @@ type FSM struct {
 	mu      sync.RWMutex
 	st      *state
 	changed chan struct{} // closed and replaced after every applied batch
-	// tokenChanged is closed and replaced when the join token changes, so the
-	// token-file writer does not wake up for every write.
-	tokenChanged chan struct{}
+	// tokenChanged, contentChanged and chatChanged are closed and replaced
+	// when the join token, the saves and bundles, or the chat log change, so
+	// the token-file writer, the blob sync and the chat streams do not wake up
+	// for every write.
+	tokenChanged, contentChanged, chatChanged chan struct{}
 
 	// halt is set by the first committed entry that does not verify: from then
 	// on nothing is applied (halted is closed), since skipping an entry would
@@ -118,7 +124,8 @@ func NewFSM(log *slog.Logger) *FSM {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{}), halted: make(chan struct{})}
+	return &FSM{log: log, st: newState(), changed: make(chan struct{}), tokenChanged: make(chan struct{}),
+		contentChanged: make(chan struct{}), chatChanged: make(chan struct{}), halted: make(chan struct{})}
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -132,7 +139,7 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	f.mu.Lock()
-	token := f.st.joinToken
+	before := f.st.marks()
 	for i, l := range logs {
 		if f.halt != nil {
 			out[i] = &pb.CommandResult{Code: uint32(codes.Unavailable), Message: "this controller stopped applying the Raft log: " + f.halt.Error(), Index: l.Index}
@@ -153,23 +160,54 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			f.st.index = l.Index
 		}
 	}
-	wake := f.swapNotifyLocked(token)
+	wake := f.swapNotifyLocked(before, false)
 	f.mu.Unlock()
 	wake()
 	return out
 }
 
-// swapNotifyLocked replaces the Changed channel, and the TokenChanged one if the
-// join token is no longer oldToken, and returns a function that closes the old
-// ones (to call after unlocking). f.mu must be held.
-func (f *FSM) swapNotifyLocked(oldToken string) func() {
-	changed, token := f.changed, f.tokenChanged
-	f.changed = make(chan struct{})
-	if f.st.joinToken == oldToken {
-		return func() { close(changed) }
+// notifyMarks is what of the state the topic channels (TokenChanged,
+// ContentChanged, ChatChanged) follow.
+type notifyMarks struct {
+	token      string
+	contentGen uint64
+	lastChat   uint64
+}
+
+func (s *state) marks() notifyMarks {
+	m := notifyMarks{token: s.joinToken, contentGen: s.contentGen}
+	if n := len(s.access.chat); n > 0 {
+		m.lastChat = s.access.chat[n-1].Index
 	}
-	f.tokenChanged = make(chan struct{})
-	return func() { close(changed); close(token) }
+	return m
+}
+
+// swapNotifyLocked replaces the Changed channel, and each topic channel whose
+// part of the state differs from before, and returns a function that closes the
+// old ones (to call after unlocking). A restored snapshot wakes every topic.
+// f.mu must be held.
+func (f *FSM) swapNotifyLocked(before notifyMarks, restored bool) func() {
+	after := f.st.marks()
+	every := restored
+	closing := []chan struct{}{f.changed}
+	f.changed = make(chan struct{})
+	if every || after.token != before.token {
+		closing = append(closing, f.tokenChanged)
+		f.tokenChanged = make(chan struct{})
+	}
+	if every || after.contentGen != before.contentGen {
+		closing = append(closing, f.contentChanged)
+		f.contentChanged = make(chan struct{})
+	}
+	if every || after.lastChat != before.lastChat {
+		closing = append(closing, f.chatChanged)
+		f.chatChanged = make(chan struct{})
+	}
+	return func() {
+		for _, ch := range closing {
+			close(ch)
+		}
+	}
 }
 
 // apply runs one decoded command; it is what ApplyBatch and tests call.
@@ -398,6 +436,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		for _, sv := range s.autosavesOf(name) {
 			if len(s.surfacesUsing(sv.Sha256)) == 0 {
 				delete(s.saves, sv.Name)
+				s.contentGen++
 			}
 		}
 		for _, id := range sortedKeys(s.bridges) {
@@ -738,9 +777,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.mu.Lock()
-	token := f.st.joinToken
+	before := f.st.marks()
 	f.st = st
-	wake := f.swapNotifyLocked(token)
+	wake := f.swapNotifyLocked(before, true)
 	f.mu.Unlock()
 	wake()
 	return nil
@@ -797,6 +836,22 @@ func (f *FSM) TokenChanged() <-chan struct{} {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.tokenChanged
+}
+
+// ContentChanged returns a channel closed when a save or bundle is next
+// recorded or removed (or a snapshot is restored).
+func (f *FSM) ContentChanged() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.contentChanged
+}
+
+// ChatChanged returns a channel closed when the next chat message is applied
+// (or a snapshot is restored).
+func (f *FSM) ChatChanged() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.chatChanged
 }
 
 // Index returns the last applied log index.

@@ -36,6 +36,7 @@ func (s *state) applyPutBundle(index uint64, now int64, c *pb.PutBundleCmd) (cod
 	b := proto.Clone(in).(*pb.BundleInfo)
 	b.CreatedUnixMs, b.CreateIndex, b.Builtin = now, index, false
 	s.bundles[b.Name] = b
+	s.contentGen++
 	s.event(index, now, "bundle.uploaded", b.Name, fmt.Sprintf("bundle %s uploaded (%s %s, %d bytes)", bundleLabel(b.Name, b.Hash), b.BundleName, b.Version, b.Size))
 	return codes.OK, ""
 }
@@ -57,6 +58,7 @@ func (s *state) applyDeleteBundle(index uint64, now int64, c *pb.DeleteBundleCmd
 		return fail(codes.FailedPrecondition, "bundle %s is in use by %s; delete those first", bundleLabel(b.Name, b.Hash), strings.Join(users, " and "))
 	}
 	delete(s.bundles, b.Name)
+	s.contentGen++
 	s.event(index, now, "bundle.deleted", b.Name, "bundle "+bundleLabel(b.Name, b.Hash)+" deleted")
 	return codes.OK, ""
 }

@@ -21,6 +21,8 @@ func bundleCmd(op any) *pb.Command {
 		cmd.Op = &pb.Command_DeleteBundle{DeleteBundle: o}
 	case *pb.PutSaveCmd:
 		cmd.Op = &pb.Command_PutSave{PutSave: o}
+	case *pb.DeleteSaveCmd:
+		cmd.Op = &pb.Command_DeleteSave{DeleteSave: o}
 	default:
 		panic(fmt.Sprintf("unknown op %T", op))
 	}

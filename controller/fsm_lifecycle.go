@@ -120,6 +120,7 @@ func (s *state) applySurfaceSaved(index uint64, now int64, c *pb.SurfaceSavedCmd
 	sv.AutosaveOf, sv.Kind, sv.Surface = c.Surface, kind, c.Surface
 	sv.CreatedUnixMs, sv.CreateIndex = now, index
 	s.saves[sv.Name] = sv
+	s.contentGen++
 	sf := proto.Clone(old).(*pb.Surface)
 	sf.ModifyIndex = index
 	if sv.Tick > sf.LastAutosaveTick || c.Final {
@@ -178,6 +179,7 @@ func (s *state) pruneAutosaves(index uint64, now int64, sf *pb.Surface) {
 			continue
 		}
 		delete(s.saves, sv.Name)
+		s.contentGen++
 		extra--
 	}
 }

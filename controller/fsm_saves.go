@@ -30,6 +30,7 @@ func (s *state) applyPutSave(index uint64, now int64, c *pb.PutSaveCmd) (codes.C
 	sv := proto.Clone(in).(*pb.SaveInfo)
 	sv.CreatedUnixMs, sv.CreateIndex = now, index
 	s.saves[sv.Name] = sv
+	s.contentGen++
 	s.event(index, now, "save.uploaded", sv.Name, fmt.Sprintf("save %s uploaded (%d bytes, %s, tick %d)", sv.Name, sv.Size, sv.Sha256[:12], sv.Tick))
 	return codes.OK, ""
 }
@@ -43,6 +44,7 @@ func (s *state) applyDeleteSave(index uint64, now int64, c *pb.DeleteSaveCmd) (c
 		return fail(codes.FailedPrecondition, "save %s is what surface %s starts from; delete the surface first", c.Name, users[0])
 	}
 	delete(s.saves, c.Name)
+	s.contentGen++
 	s.event(index, now, "save.deleted", c.Name, "save "+c.Name+" deleted")
 	return codes.OK, ""
 }

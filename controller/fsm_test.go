@@ -473,3 +473,40 @@ func TestFSMSurfaceLifecycle(t *testing.T) {
 		t.Fatalf("restore point after a rollback: %v", rp)
 	}
 }
+
+// The blob sync waits on ContentChanged and each chat stream on ChatChanged:
+// each must fire when a save or a chat message is applied, and not for a write
+// that changes neither (a stream of surface creates woke both per write).
+func TestFSMTopicChannelsFireOnlyForTheirTopic(t *testing.T) {
+	f := NewFSM(nil)
+	fired := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	content, chat := f.ContentChanged(), f.ChatChanged()
+	applyCmd(t, f, newSurface("a"))
+	if fired(content) || fired(chat) {
+		t.Fatalf("a surface create woke the blob sync (%v) or the chat streams (%v)", fired(content), fired(chat))
+	}
+	applyCmd(t, f, bundleCmd(&pb.PutSaveCmd{Save: &pb.SaveInfo{Name: "base", Sha256: strings.Repeat("ab", 32), Size: 10}}))
+	if !fired(content) || fired(chat) {
+		t.Fatalf("recording a save: content fired %v (want true), chat %v (want false)", fired(content), fired(chat))
+	}
+	content = f.ContentChanged()
+	msg := &pb.Command{RequestId: "chat-1", UnixMs: 1_700_000_000_000, Actor: &pb.Actor{Name: "t", Method: "M"},
+		Op: &pb.Command_Access{Access: &pb.AccessCmd{Op: &pb.AccessCmd_Chat{Chat: &pb.ChatMessage{Player: "ann", Text: "hello", Global: true}}}}}
+	if res := applyCmd(t, f, msg); res.Code != 0 {
+		t.Fatalf("chat message refused: %s", res.Message)
+	}
+	if !fired(chat) || fired(content) {
+		t.Fatalf("a chat message: chat fired %v (want true), content %v (want false)", fired(chat), fired(content))
+	}
+	applyCmd(t, f, bundleCmd(&pb.DeleteSaveCmd{Name: "base"}))
+	if !fired(content) {
+		t.Fatal("deleting a save did not wake the blob sync")
+	}
+}

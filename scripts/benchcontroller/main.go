@@ -42,7 +42,7 @@ func main() {
 		only     = flag.String("only", "", "run only this system (starlane or etcd)")
 		metrics  = flag.Bool("metrics", false, "start the controllers with --metrics-bind (addresses printed) to profile them")
 		profDir  = flag.String("profile", "", "write CPU profiles of the Starlane leader and a follower for each phase of each run to this directory (implies -metrics)")
-		traceDur = flag.Duration("trace", 0, "with -profile, also write a 'go tool trace' execution trace of this length of the leader in each phase")
+		traceDur = flag.Duration("trace", 0, "with -profile, also write 'go tool trace' execution traces of this length of the leader and a follower in each phase")
 	)
 	flag.Parse()
 	if *static {
@@ -174,17 +174,24 @@ func (p profiler) start(s system, leader int, phase string, d time.Duration) fun
 		}()
 	}
 	if p.trace > 0 {
-		// Traced in the middle of the phase, after the CPU profile started.
-		url := fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", ps.profileURL(leader), p.trace.Seconds())
-		file := filepath.Join(p.dir, fmt.Sprintf("%s-run%d-%s-leader.trace", s.name(), p.run, phase))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Second)
-			if err := fetch(url, file); err != nil {
-				fmt.Fprintf(os.Stderr, "trace %s: %v\n", file, err)
+		// Traced in the middle of the phase, after the CPU profile started: the
+		// leader and the same follower, at the same time.
+		for _, i := range []int{leader, (leader + 1) % 3} {
+			role := "leader"
+			if i != leader {
+				role = "follower"
 			}
-		}()
+			url := fmt.Sprintf("%s/debug/pprof/trace?seconds=%g", ps.profileURL(i), p.trace.Seconds())
+			file := filepath.Join(p.dir, fmt.Sprintf("%s-run%d-%s-%s.trace", s.name(), p.run, phase, role))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Second)
+				if err := fetch(url, file); err != nil {
+					fmt.Fprintf(os.Stderr, "trace %s: %v\n", file, err)
+				}
+			}()
+		}
 	}
 	return wg.Wait
 }

@@ -41,3 +41,22 @@ func tlsProblem(err error) string {
 	}
 	return ""
 }
+
+// PlainError turns a controller's gRPC status into a plain message a user can
+// act on ("controller unavailable: …" when none answered), without gRPC's
+// "rpc error: code = … desc = …". TLS failures and errors that carry no status
+// are returned as they are.
+func PlainError(err error) error {
+	if err == nil || errors.Is(err, ErrTLS) {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return errors.New("controller unavailable: " + st.Message())
+	}
+	return errors.New(st.Message())
+}

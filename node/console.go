@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
 )
@@ -55,7 +56,7 @@ func (n *Node) Console(ctx context.Context, line string) string {
 		if k == 0 {
 			return fmt.Sprintf("player %s is not connected to node %s", args[0], n.id)
 		}
-		return fmt.Sprintf("kicked %s (%d session%s)", args[0], k, plural(k))
+		return fmt.Sprintf("kicked %s (%s)", args[0], words.Plural(k, "session"))
 	case "ban", "unban":
 		if len(args) == 0 {
 			return "usage: /" + cmd + " NAME [REASON]"
@@ -79,13 +80,6 @@ func (n *Node) Console(ctx context.Context, line string) string {
 		})
 	}
 	return fmt.Sprintf("unknown command /%s; type /help", cmd)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func fenced(st shard.Stats) string {
@@ -179,7 +173,7 @@ func (n *Node) consoleBan(ctx context.Context, ban bool, name, reason string) st
 		n.gate.unban(name)
 		return fmt.Sprintf("unbanned %s", name)
 	}
-	return fmt.Sprintf("banned %s cluster-wide (%d session%s here closed)", name, kicked, plural(kicked))
+	return fmt.Sprintf("banned %s cluster-wide (%s here closed)", name, words.Plural(kicked, "session"))
 }
 
 // playerCommands are the console commands every player may use in chat; the

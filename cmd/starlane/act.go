@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/player"
 )
@@ -126,7 +127,7 @@ per step carried out (count, asked and moved for an insert or take).`,
 			if errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("%w (after --timeout %v; %d of %d steps done)", err, timeout, len(out), len(steps))
 			}
-			return apiErr(err)
+			return ctlclient.PlainError(err)
 		},
 	}
 	def := os.Getenv("USER")

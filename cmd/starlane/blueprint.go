@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/internal/words"
 	"github.com/starlane/starlane/sim"
 	"github.com/starlane/starlane/sim/blueprint"
 )
@@ -120,15 +121,15 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 	}
 	fmt.Fprintln(w, head)
 	if s.Kind == blueprint.KindBook {
-		fmt.Fprintf(w, "%s, %s\n", plural(s.Blueprints, "blueprint"), plural(len(s.Planners), "planner"))
+		fmt.Fprintf(w, "%s, %s\n", words.Plural(s.Blueprints, "blueprint"), words.Plural(len(s.Planners), "planner"))
 	}
 	if s.Blueprints > 0 {
-		line := []string{plural(s.Entities, "entity"), plural(s.Wires, "wire")}
+		line := []string{words.Plural(s.Entities, "entity"), words.Plural(s.Wires, "wire")}
 		if s.Tiles > 0 {
-			line = append(line, plural(s.Tiles, "tile"))
+			line = append(line, words.Plural(s.Tiles, "tile"))
 		}
 		if s.Parameters > 0 {
-			line = append(line, plural(s.Parameters, "parameter"))
+			line = append(line, words.Plural(s.Parameters, "parameter"))
 		}
 		fmt.Fprintln(w, strings.Join(line, ", "))
 	}
@@ -195,14 +196,4 @@ func slotPath(slots []int) string {
 		parts[i] = strconv.Itoa(s)
 	}
 	return strings.Join(parts, "/")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	if strings.HasSuffix(word, "y") {
-		return strconv.Itoa(n) + " " + strings.TrimSuffix(word, "y") + "ies"
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }

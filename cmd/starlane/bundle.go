@@ -22,6 +22,7 @@ import (
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/validate"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -134,7 +135,7 @@ their bundle: starlane surface create gleba --bundle NAME.`,
 				return printJSON(cmd.OutOrStdout(), js)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "uploaded bundle %s (%s %s, %s, hash %s), held by %s\n", done.Bundle.Name, done.Bundle.BundleName, done.Bundle.Version,
-				humanBytes(done.Bundle.Size), done.Bundle.Hash[:12], plural(int(done.Replicas), "controller"))
+				humanBytes(done.Bundle.Size), done.Bundle.Hash[:12], words.Plural(int(done.Replicas), "controller"))
 			return nil
 		},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/atomicfile"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -69,13 +70,13 @@ func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
 		}
 		say = fmt.Sprintf("%d of %d voters up: no majority, writes stop until %s back", up, voters, more)
 	case spare == 0 && up == voters:
-		say = fmt.Sprintf("%d of %s up: no fault tolerance, any failure stops writes", up, plural(voters, "voter"))
+		say = fmt.Sprintf("%d of %s up: no fault tolerance, any failure stops writes", up, words.Plural(voters, "voter"))
 	case spare == 0:
 		say = fmt.Sprintf("%d of %d voters up: one more failure stops writes", up, voters)
 	case up == voters:
-		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, plural(spare, "failure"))
+		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, words.Plural(spare, "failure"))
 	default:
-		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, plural(spare, "more failure"))
+		say = fmt.Sprintf("%d of %d voters up: the cluster survives %s", up, voters, words.Plural(spare, "more failure"))
 	}
 	return voters, up, say
 }

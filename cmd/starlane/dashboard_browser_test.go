@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/starlane/starlane/internal/devcluster"
 	"github.com/starlane/starlane/internal/proctest"
 )
 
@@ -66,7 +67,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Logf("the controller's log ends:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
 		}
 	})
-	var info clusterJSON
+	var info devcluster.Info
 	proctest.Eventually(t, 120*time.Second, "starlane dev to write cluster.json", func() bool {
 		b, err := os.ReadFile(filepath.Join(data, "cluster.json"))
 		return err == nil && json.Unmarshal(b, &info) == nil && info.Dashboard != ""

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/devcluster"
 	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/internal/tlsconf"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -35,7 +38,7 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 	dir, bin := processTest(t, "starts a dev cluster of six processes")
 	data := filepath.Join(dir, "dev")
 	dev := proctest.Start(t, "dev", bin, filepath.Join(dir, "dev.log"), "dev", "--data-dir", data, "--port", "0", "--log-level", "warn")
-	var info clusterJSON
+	var info devcluster.Info
 	readInfo := func() bool {
 		b, err := os.ReadFile(filepath.Join(data, "cluster.json"))
 		return err == nil && json.Unmarshal(b, &info) == nil && info.ControllerAddrs != ""
@@ -143,18 +146,18 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 		var wg sync.WaitGroup
 		out := map[string]uint64{}
 		for _, cc := range conns {
-			for _, sf := range devSurfaces {
+			for name := range info.Surfaces {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 					defer cancel()
-					r, err := pb.NewShardServiceClient(cc).GetShard(ctx, &pb.GetShardRequest{Surface: sf.name})
+					r, err := pb.NewShardServiceClient(cc).GetShard(ctx, &pb.GetShardRequest{Surface: name})
 					if err != nil || r.Fenced {
 						return
 					}
 					mu.Lock()
-					out[sf.name] = max(out[sf.name], r.ConfirmedTick)
+					out[name] = max(out[name], r.ConfirmedTick)
 					mu.Unlock()
 				}()
 			}
@@ -179,7 +182,7 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 		first := map[string]uint64{}
 		back := map[string]time.Duration{}
 		var last map[string]uint64
-		for len(back) < len(devSurfaces) && time.Since(killed) < 5*time.Second {
+		for len(back) < len(info.Surfaces) && time.Since(killed) < 5*time.Second {
 			last = confirmed()
 			for name, c := range last {
 				if _, done := back[name]; done {
@@ -198,7 +201,7 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 		seen := map[string]uint64{}
 		listed := map[string]time.Duration{}
 		var lastList map[string]*pb.Surface
-		for len(listed) < len(devSurfaces) && time.Since(killed) < 15*time.Second {
+		for len(listed) < len(info.Surfaces) && time.Since(killed) < 15*time.Second {
 			m, ok := surfaces()
 			if !ok {
 				time.Sleep(100 * time.Millisecond)
@@ -219,8 +222,7 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		var report []string
-		for _, sf := range devSurfaces {
-			name := sf.name
+		for _, name := range slices.Sorted(maps.Keys(info.Surfaces)) {
 			got := "no report"
 			if s := lastList[name]; s.GetStats() != nil {
 				got = fmt.Sprintf("listed at tick %d on %s (stale %v)", s.Stats.Tick, s.GetAssignment().GetPrimary(), s.Stats.Stale)
@@ -231,10 +233,10 @@ func TestDevSurvivesAnyOneKill(t *testing.T) {
 		}
 		ld, _ := os.ReadFile("/proc/loadavg")
 		t.Logf("killed %s (pid %d), load average %s:\n  %s", victim, pid, strings.TrimSpace(string(ld)), strings.Join(report, "\n  "))
-		if len(back) < len(devSurfaces) {
+		if len(back) < len(info.Surfaces) {
 			t.Fatalf("after killing %s not every surface was ticking again within 5 s (load average %s):\n  %s", victim, strings.TrimSpace(string(ld)), strings.Join(report, "\n  "))
 		}
-		if len(listed) < len(devSurfaces) {
+		if len(listed) < len(info.Surfaces) {
 			t.Fatalf("after killing %s, surface list did not show every surface ticking within 15 s (load average %s):\n  %s", victim, strings.TrimSpace(string(ld)), strings.Join(report, "\n  "))
 		}
 	}

@@ -73,7 +73,7 @@ picks the node (a standby already in sync, else the least loaded).`,
 			defer cancel()
 			res, err := moveSurface(ctx, cl, args[0], to, cmd.ErrOrStderr())
 			if err != nil {
-				return apiErr(err)
+				return ctlclient.PlainError(err)
 			}
 			if o.json {
 				return printJSON(cmd.OutOrStdout(), res)
@@ -237,7 +237,7 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 			defer cancel()
 			res, err := drainNode(ctx, cl, args[0], cmd.ErrOrStderr())
 			if err != nil {
-				return apiErr(err)
+				return ctlclient.PlainError(err)
 			}
 			if o.json {
 				return printJSON(cmd.OutOrStdout(), res)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
@@ -88,7 +86,7 @@ func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	return apiErr(fn(ctx, cl))
+	return ctlclient.PlainError(fn(ctx, cl))
 }
 
 // cluster runs one ClusterService call with retries.
@@ -96,22 +94,6 @@ func (o *opFlags) cluster(fn func(ctx context.Context, c pb.ClusterServiceClient
 	return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
 		return cl.Cluster(ctx, fn)
 	})
-}
-
-// apiErr turns a gRPC status into a plain message a user can act on.
-func apiErr(err error) error {
-	if err == nil || errors.Is(err, ctlclient.ErrTLS) {
-		return err
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return err
-	}
-	switch st.Code() {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return fmt.Errorf("controller unavailable: %s", st.Message())
-	}
-	return fmt.Errorf("%s", st.Message())
 }
 
 // printJSON prints v as one JSON document on one line (pipe it to jq to read).

@@ -124,7 +124,7 @@ func (p *playerAuth) nodeFor(ctx context.Context, t tlsconf.Config, w io.Writer,
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("find the node that runs %s (asked the controllers at %s): %w; or pass --node ADDR", surface, p.controller, apiErr(err))
+		return "", fmt.Errorf("find the node that runs %s (asked the controllers at %s): %w; or pass --node ADDR", surface, p.controller, ctlclient.PlainError(err))
 	}
 	return node, nil
 }
@@ -135,5 +135,5 @@ func joinErr(surface, addr string, err error) error {
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Unavailable {
 		return fmt.Errorf("join %s: node %s is unreachable (%s); 'starlane node list' shows the nodes' addresses", surface, addr, st.Message())
 	}
-	return fmt.Errorf("join %s at %s: %w", surface, addr, apiErr(err))
+	return fmt.Errorf("join %s at %s: %w", surface, addr, ctlclient.PlainError(err))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/internal/validate"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -103,7 +104,7 @@ starlane surface create gleba --save NAME.`,
 				return printJSON(cmd.OutOrStdout(), js)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "uploaded save %s (%s, sha256 %s), held by %s\n", done.Save.Name, humanBytes(done.Save.Size),
-				done.Save.Sha256[:12], plural(int(done.Replicas), "controller"))
+				done.Save.Sha256[:12], words.Plural(int(done.Replicas), "controller"))
 			return nil
 		},
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"google.golang.org/grpc/status"
 	"io"
 	"os"
 	"strconv"
@@ -13,10 +12,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/validate"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -370,7 +372,7 @@ func newSurfaceCmd() *cobra.Command {
 				}
 				also := ""
 				if len(bridges) > 0 {
-					also = " and its " + plural(len(bridges), "bridge") + ": " + strings.Join(bridges, ", ")
+					also = " and its " + words.Plural(len(bridges), "bridge") + ": " + strings.Join(bridges, ", ")
 				}
 				return done(cmd, o, map[string]any{"deleted": args[0], "bridges_deleted": bridges, "index": r.Index}, "deleted surface %s%s", args[0], also)
 			})
@@ -436,7 +438,7 @@ func newSurfaceCmd() *cobra.Command {
 							n, usable, map[bool]string{true: " is", false: "s are"}[usable == 1], int(n)-usable, map[bool]string{true: "y", false: "ies"}[int(n)-usable == 1], map[bool]string{true: "s", false: ""}[int(n)-usable == 1])
 					}
 				}
-				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %s", args[0], plural(int(n), "replica"))
+				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %s", args[0], words.Plural(int(n), "replica"))
 			})
 		},
 	}

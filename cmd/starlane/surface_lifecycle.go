@@ -17,6 +17,7 @@ import (
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/sim"
 )
@@ -255,7 +256,7 @@ only says what would be lost.
 				}
 				if !yes {
 					fmt.Fprintf(cmd.ErrOrStderr(), "starlane: rolling %s back to save %s (tick %d) loses %s; %s touch it.\n%s\nAdd --yes to roll back.\n",
-						name, target.Name, target.Tick, lost, plural(bridges, "bridge"), rollbackBridgeNote)
+						name, target.Name, target.Tick, lost, words.Plural(bridges, "bridge"), rollbackBridgeNote)
 					return exitError{1}
 				}
 				var r *pb.RollbackSurfaceResponse

@@ -1,4 +1,4 @@
-package main
+package devcluster
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 func TestDevSummaryClaimsOnlyWhatRuns(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	d := &devCluster{dir: "/data", procs: map[string]*devProc{
+	d := &cluster{dir: "/data", procs: map[string]*proc{
 		"c1": {name: "c1", up: true, started: now.Add(-time.Minute)},
 		"c2": {name: "c2", up: true, started: now.Add(-time.Minute)},
 		"c3": {name: "c3", up: true, started: now.Add(-time.Minute)},
@@ -21,8 +21,8 @@ func TestDevSummaryClaimsOnlyWhatRuns(t *testing.T) {
 	if got, want := d.runningSummary(ctls, nodes, now), "starlane dev is running (3 controllers, 1 node)"; got != want {
 		t.Errorf("all up: %q, want %q", got, want)
 	}
-	d.procs["c3"] = &devProc{name: "c3", quickExits: 3, gaveUp: true}
-	d.procs["n1"] = &devProc{name: "n1", quickExits: 1, up: true, started: now.Add(-time.Second)}
+	d.procs["c3"] = &proc{name: "c3", quickExits: 3, gaveUp: true}
+	d.procs["n1"] = &proc{name: "n1", quickExits: 1, up: true, started: now.Add(-time.Second)}
 	want := "starlane dev is running 2 of 3 controllers and 0 of 1 node; " +
 		"c3 was given up: it exited 3 times right after starting (see /data/logs/c3.log); " +
 		"n1 is restarting: it exited 1 time right after starting"

@@ -48,6 +48,9 @@ func ReadPacket(r io.Reader) (Packet, error) {
 		return Packet{}, err
 	}
 	size := int32(binary.LittleEndian.Uint32(hdr[:]))
+	if size > MaxPacket && size <= maxSkip {
+		return Packet{}, &TooLongError{Size: size}
+	}
 	if size < minPacket || size > MaxPacket {
 		return Packet{}, fmt.Errorf("%w: size %d outside %d..%d", ErrPacket, size, minPacket, MaxPacket)
 	}
@@ -59,6 +62,33 @@ func ReadPacket(r io.Reader) (Packet, error) {
 		return Packet{}, err
 	}
 	return decode(buf)
+}
+
+// maxSkip is the largest packet ReadPacket reports as too long (and Skip
+// reads past) rather than as damaged.
+const maxSkip = 1 << 20
+
+// TooLongError is a packet over MaxPacket but small enough to read past: the
+// connection can go on after Skip.
+type TooLongError struct{ Size int32 }
+
+func (e *TooLongError) Error() string {
+	return fmt.Sprintf("%v: size %d over %d", ErrPacket, e.Size, MaxPacket)
+}
+
+func (e *TooLongError) Unwrap() error { return ErrPacket }
+
+// Skip reads the rest of the too-long packet from r (what follows its size
+// field) and returns its id, so the answer can name it.
+func (e *TooLongError) Skip(r io.Reader) (int32, error) {
+	var id [4]byte
+	if _, err := io.ReadFull(r, id[:]); err != nil {
+		return 0, err
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(e.Size)-4); err != nil {
+		return 0, err
+	}
+	return int32(binary.LittleEndian.Uint32(id[:])), nil
 }
 
 // decode parses a packet's bytes after the size field.

@@ -276,7 +276,7 @@ player's sessions are closed and no new ticket is issued.`,
 				for _, p := range r.Players {
 					ban := "-"
 					if p.Banned {
-						ban = "yes " + printable(p.BanReason)
+						ban = "yes " + validate.Escape(p.BanReason)
 					}
 					fmt.Fprintf(w, "%s\t%t\t%t\t%s\n", p.Name, p.Admin, p.Whitelisted, ban)
 				}
@@ -453,7 +453,7 @@ func newAuditCmd() *cobra.Command {
 					if e.Message != "" && oc != "ok" {
 						oc += ": " + e.Message
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time, printable(e.Who), e.Method, printable(oc), printable(e.What))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Time, validate.Escape(e.Who), e.Method, validate.Escape(oc), validate.Escape(e.What))
 				}
 				return w.Flush()
 			})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/internal/authz"
+	"github.com/starlane/starlane/internal/validate"
 )
 
 // TestTokenCLI: the first admin token makes tokens; a read token is refused a
@@ -160,7 +161,7 @@ func TestTokenCLI(t *testing.T) {
 	if err != nil || strings.Contains(out, "FAKE AUDIT LINE") || strings.Contains(out, "\x1b") {
 		t.Errorf("the audit log after refused reasons: %v\n%s", err, out)
 	}
-	if p := printable("a\nb\x1b[2Kc\u2028"); p != `a\nb\x1b[2Kc\u2028` {
+	if p := validate.Escape("a\nb\x1b[2Kc\u2028"); p != `a\nb\x1b[2Kc\u2028` {
 		t.Errorf("printable escapes control characters: got %q", p)
 	}
 }

@@ -294,7 +294,7 @@ func newSurfaceCmd() *cobra.Command {
 				fmt.Fprintln(tw, "NAME\tPLANET\tPRIMARY\tSTANDBYS\tEPOCH\tUPS\tSTATUS")
 				for _, s := range r.Surfaces {
 					js := toSurfaceJSON(s)
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, upsColumn(js.Stats), printable(js.Status))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", js.Name, js.Planet, orDash(js.Primary), orDash(strings.Join(js.Standbys, ",")), js.Epoch, upsColumn(js.Stats), validate.Escape(js.Status))
 				}
 				return tw.Flush()
 			})
@@ -329,7 +329,7 @@ func newSurfaceCmd() *cobra.Command {
 					fmt.Fprintf(w, "state:     stopping (its primary is taking its final save)\n")
 				}
 				if js.PlacementError != "" {
-					fmt.Fprintf(w, "problem:   %s\n", printable(js.PlacementError))
+					fmt.Fprintf(w, "problem:   %s\n", validate.Escape(js.PlacementError))
 				}
 				if st := js.Stats; st != nil {
 					ups := fmt.Sprintf("%.1f UPS", st.UPS)
@@ -343,7 +343,7 @@ func newSurfaceCmd() *cobra.Command {
 				}
 				fmt.Fprintln(w, "\nevents:")
 				for _, e := range js.Events {
-					fmt.Fprintf(w, "  %s  #%d  %s  %s\n", e.Time, e.Index, e.Kind, printable(e.Message))
+					fmt.Fprintf(w, "  %s  #%d  %s  %s\n", e.Time, e.Index, e.Kind, validate.Escape(e.Message))
 				}
 				return nil
 			})
@@ -454,27 +454,6 @@ func isBuiltinMap(m string) bool {
 		}
 	}
 	return false
-}
-
-// printable escapes the control characters of text a table prints that came
-// from elsewhere (a reason, an error, an event): a newline would start a row
-// that is not one, and an escape sequence would drive the reader's terminal.
-// The controllers refuse such text where it is written; this also covers what
-// was stored before they did.
-func printable(s string) string {
-	if !strings.ContainsFunc(s, validate.IsControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if validate.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func orDash(s string) string {

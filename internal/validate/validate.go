@@ -173,6 +173,25 @@ func Line(field, v string, max int) error {
 // a control character, or a Unicode line or paragraph separator.
 func IsControl(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
 
+// Escape writes s's control characters (IsControl) as Go escapes (\n, \x1b,
+// \u2028), so that text stored before the edge refused them, or repeated back
+// as given, cannot forge lines or drive a terminal where it is shown.
+func Escape(s string) string {
+	if !strings.ContainsFunc(s, IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // reservedPlayerNames are names the cluster itself speaks under in chat: a
 // player by one of them could forge its lines.
 var reservedPlayerNames = map[string]bool{"server": true, "console": true, "controller": true, "system": true}

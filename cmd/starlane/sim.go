@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,12 +113,9 @@ unknown entities out instead).`,
 			}
 			// A save that cannot be written is said before the run, not after it.
 			if saveTo != "" {
-				f, err := os.CreateTemp(filepath.Dir(saveTo), ".starlane-save-check-*")
-				if err != nil {
+				if err := atomicfile.CheckWritable(saveTo); err != nil {
 					return fmt.Errorf("--save %s: cannot write there: %w", saveTo, err)
 				}
-				f.Close()
-				os.Remove(f.Name())
 			}
 			s, err := openSurface(mapArg, seed)
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -59,12 +58,9 @@ network's wires. The dashboard draws its maps the same way.`,
 				return fmt.Errorf("--out %q: the map is a PNG; name the file *.png", out)
 			}
 			// Say now, not after the download, when the file cannot be written.
-			probe, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".probe-*")
-			if err != nil {
+			if err := atomicfile.CheckWritable(out); err != nil {
 				return fmt.Errorf("--out %s is not writable: %w", out, err)
 			}
-			probe.Close()
-			os.Remove(probe.Name())
 			log := cmd.ErrOrStderr()
 			var res mapJSON
 			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {

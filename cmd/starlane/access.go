@@ -69,6 +69,11 @@ token is shown once, when it is created.`,
 			if ttl < 0 {
 				return fmt.Errorf("--ttl %v: give a positive duration, or 0 for a token that does not expire", ttl)
 			}
+			if ttl > 0 && ttl < time.Second {
+				// The controllers keep a lifetime in whole seconds; rounding down
+				// would make 0, a token that never expires.
+				return fmt.Errorf("--ttl %v: a token lives whole seconds; give at least 1s, or leave --ttl out for one that does not expire", ttl)
+			}
 			if name == "" {
 				name = r.String()
 			}
@@ -77,7 +82,7 @@ token is shown once, when it is created.`,
 			}
 			rid := ctlclient.NewRequestID()
 			return o.access(func(ctx context.Context, c pb.AccessServiceClient) error {
-				res, err := c.CreateToken(ctx, &pb.CreateTokenRequest{RequestId: rid, Name: name, Role: r.String(), TtlSeconds: int64(ttl / time.Second)})
+				res, err := c.CreateToken(ctx, &pb.CreateTokenRequest{RequestId: rid, Name: name, Role: r.String(), TtlSeconds: int64((ttl + time.Second - 1) / time.Second)})
 				if err != nil {
 					return err
 				}

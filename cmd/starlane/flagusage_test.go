@@ -56,6 +56,7 @@ func TestBadValuesAreRefusedPlainly(t *testing.T) {
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "99999999999,0", "--ticks", "1"}, "--at: 99999999999,0 is outside the map (tiles -1000000 to 999999 on each axis)"},
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "1,x", "--ticks", "1"}, `"1,x" is not X,Y`},
 		{[]string{"token", "create", "--role", "admin", "--ttl", "100000h", "--controller", "127.0.0.1:1"}, "--ttl 100000h0m0s: a token lives at most 87600h0m0s (ten years)"},
+		{[]string{"token", "create", "--role", "admin", "--ttl", "999ms", "--controller", "127.0.0.1:1"}, "--ttl 999ms: a token lives whole seconds; give at least 1s"},
 		{[]string{"act", "--surface", "la", "--controller", "127.0.0.1:1", "label 0,2 " + strings.Repeat("p", 64)}, "a label is at most 63 printable ASCII characters, the longest name a bridge port can have"},
 		{[]string{"node", "--controller", "127.0.0.1:1", "--join-token", "x", "--data-dir", "unused", "--label", "zone=" + strings.Repeat("v", 256)},
 			"--label: value of zone: \"" + strings.Repeat("v", 32) + "\"… (256 bytes): use at most 255 bytes of UTF-8"},

@@ -303,7 +303,7 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 	if tok != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
-	tlsFails := 0
+	tlsFails, strangers := 0, map[int]string{}
 	for {
 		i, cc := c.pick(ctx)
 		d := c.attemptTimeout(ctx)
@@ -325,6 +325,18 @@ func (c *Client) Do(ctx context.Context, fn func(ctx context.Context, cc *grpc.C
 			}
 		} else {
 			tlsFails = 0
+		}
+		// An address that answers as something else (a dashboard's HTTP/1.1,
+		// a node's gRPC) will not turn into a controller: try the others, and
+		// once every one has answered so, say which address is wrong.
+		if why := notController(err); why != "" {
+			strangers[i] = why
+			if len(strangers) == len(c.conns) {
+				return &NotControllerError{Addr: c.addrs[i], Why: why, All: len(c.conns) > 1}
+			}
+			c.markSuspect(i)
+			c.next(i)
+			continue
 		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil && Retryable(err) {
@@ -358,11 +370,64 @@ type unansweredError struct {
 }
 
 func (e *unansweredError) Error() string {
-	why := status.Convert(e.last).Message()
+	why := Describe(e.last)
 	if status.Code(e.last) == codes.DeadlineExceeded {
 		why = "the last try ran out of time"
 	}
 	return fmt.Sprintf("no controller answered in time (tried %s): %s", strings.Join(e.tried, ", "), why)
+}
+
+// NotControllerError is Do's error when every address answered, but not as a
+// controller: a mistaken --controller that waiting would not mend.
+type NotControllerError struct {
+	Addr, Why string
+	All       bool // more than one address was given and none is a controller
+}
+
+func (e *NotControllerError) Error() string {
+	which := e.Addr + " is not a controller's API address"
+	if e.All {
+		which = "none of the addresses is a controller's API address (the last, " + e.Addr + ")"
+	}
+	return which + ": " + e.Why + "; give the controllers' API addresses (`starlane dev` prints them as controller c1, c2, c3, and writes them to DATA_DIR/cluster.json as controller_addrs)"
+}
+
+// notController says why err shows that the address answered as something
+// other than a controller, or "" if it does not.
+func notController(err error) string {
+	st := status.Convert(err)
+	msg := st.Message()
+	switch {
+	case st.Code() == codes.Unavailable && strings.Contains(msg, "HTTP/1.1 header"):
+		return "it answers in HTTP/1.1, not gRPC (a dashboard or metrics address?)"
+	case st.Code() == codes.Unimplemented && strings.HasPrefix(msg, "unknown service starlane.v1."):
+		return "it speaks gRPC but serves no " + strings.TrimPrefix(msg, "unknown service ") + " (a node's address?)"
+	}
+	return ""
+}
+
+// Describe says in words why a call got no answer, without gRPC's transport
+// text ("connection error: desc = transport: Error while dialing: ..."); other
+// errors are their status message.
+func Describe(err error) string {
+	st := status.Convert(err)
+	msg := st.Message()
+	if st.Code() == codes.Unavailable {
+		switch {
+		case strings.Contains(msg, "connection refused"):
+			return "nothing accepts connections there (the process is stopped, still starting, or listens elsewhere)"
+		case strings.Contains(msg, "no route to host"), strings.Contains(msg, "network is unreachable"), strings.Contains(msg, "i/o timeout"):
+			return "its host cannot be reached over the network"
+		case strings.Contains(msg, "no such host"):
+			return "its host name does not resolve"
+		case strings.Contains(msg, "connection reset"), strings.Contains(msg, "EOF"):
+			return "the connection was closed before it answered"
+		}
+	}
+	if st.Code() == codes.DeadlineExceeded {
+		return "no answer in time"
+	}
+	return msg
 }
 
 func (e *unansweredError) Unwrap() error { return e.last }

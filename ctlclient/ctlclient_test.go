@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -228,5 +229,69 @@ func TestDoPassesOverAControllerThatTimedOut(t *testing.T) {
 	c.mu.Unlock()
 	if second := call(); second > 300*time.Millisecond {
 		t.Fatalf("the first call took %v (one try on the hung controller), the second %v: it went back to it", first, second)
+	}
+}
+
+// A --controller that points at something else — a dashboard's HTTP/1.1 port, a
+// node's gRPC port, a closed port — is said in words; the first two fail at
+// once instead of retrying until the deadline, since waiting will not mend them.
+func TestWrongAddressesAreSaidPlainly(t *testing.T) {
+	t.Parallel()
+	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Server{Handler: http.NotFoundHandler()}
+	go web.Serve(httpLn)
+	defer web.Close()
+	nodeLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	healthpb.RegisterHealthServer(gs, health.NewServer()) // gRPC, but no ClusterService
+	go gs.Serve(nodeLn)
+	defer gs.Stop()
+	closedLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := closedLn.Addr().String()
+	closedLn.Close()
+
+	list := func(addrs string, timeout time.Duration) (error, time.Duration) {
+		c, err := Dial(ParseAddrs(addrs), tlsconf.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		start := time.Now()
+		err = c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
+			_, err := cl.ListNodes(ctx, &pb.ListNodesRequest{})
+			return err
+		})
+		return PlainError(err), time.Since(start)
+	}
+	for _, tc := range []struct {
+		addr, want string
+	}{
+		{httpLn.Addr().String(), "answers in HTTP/1.1, not gRPC (a dashboard or metrics address?)"},
+		{nodeLn.Addr().String(), "serves no starlane.v1.ClusterService (a node's address?)"},
+	} {
+		err, took := list(tc.addr, 10*time.Second)
+		if err == nil || !strings.Contains(err.Error(), tc.addr+" is not a controller's API address") || !strings.Contains(err.Error(), tc.want) ||
+			strings.Contains(err.Error(), "desc =") || took > 3*time.Second {
+			t.Errorf("--controller %s: after %v: %v; want at once that it is not a controller: %s", tc.addr, took, err, tc.want)
+		}
+	}
+	// One wrong address among good ones is passed over, not reported.
+	if err, _ := list(httpLn.Addr().String()+","+nodeLn.Addr().String(), 10*time.Second); err == nil || !strings.Contains(err.Error(), "none of the addresses is a controller's") {
+		t.Errorf("two wrong addresses: %v", err)
+	}
+	err, _ = list(closed, 500*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "nothing accepts connections there") || strings.Contains(err.Error(), "desc =") || strings.Contains(err.Error(), "transport:") {
+		t.Errorf("a closed port: %v; want it said in words", err)
 	}
 }

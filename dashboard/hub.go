@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/starlane/starlane/ctlclient"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -401,28 +399,6 @@ func (s *Server) controllers(ctx context.Context) []Controller {
 	return out
 }
 
-// unreachableText says in words why a controller did not answer its status call,
-// not in gRPC's transport text ("connection error: desc = transport: Error while
-// dialing: ...").
-func unreachableText(err error) string {
-	switch status.Code(err) {
-	case codes.Unavailable:
-		msg := status.Convert(err).Message()
-		switch {
-		case strings.Contains(msg, "connection refused"):
-			return "not answering: nothing accepts connections at its API address (the process is stopped or listens elsewhere)"
-		case strings.Contains(msg, "no route to host"), strings.Contains(msg, "network is unreachable"), strings.Contains(msg, "i/o timeout"):
-			return "not answering: its host cannot be reached over the network"
-		case strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
-			return "refused the TLS handshake (certificates do not match)"
-		}
-		return "not answering"
-	case codes.DeadlineExceeded:
-		return "no answer within 1 s (the process may be paused, overloaded or cut off)"
-	}
-	return errText(err)
-}
-
 // status asks one controller for its own Raft state.
 func (s *Server) status(ctx context.Context, p *pb.ControllerPeer) Controller {
 	c := Controller{ID: p.Id, API: p.ApiAddress, Raft: p.RaftAddress, Suffrage: p.Suffrage, Leader: p.Leader, State: "unreachable"}
@@ -439,7 +415,7 @@ func (s *Server) status(ctx context.Context, p *pb.ControllerPeer) Controller {
 	defer cancel()
 	r, err := pb.NewClusterServiceClient(cc).GetStatus(ctx, &pb.GetStatusRequest{})
 	if err != nil {
-		c.Error = unreachableText(err)
+		c.Error = "not answering: " + ctlclient.Describe(err)
 		return c
 	}
 	c.State, c.Term, c.Applied = r.State, r.Term, r.AppliedIndex

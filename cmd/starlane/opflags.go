@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/tlsconf"
@@ -78,11 +77,7 @@ func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) 
 	}
 	defer cl.Close()
 	cl.Waiting = func(err error) {
-		msg := err.Error()
-		if st, ok := status.FromError(err); ok {
-			msg = st.Message()
-		}
-		fmt.Fprintf(os.Stderr, "starlane: no controller answers at %s yet (%s); retrying until --timeout %v\n", o.controller, msg, o.timeout)
+		fmt.Fprintf(os.Stderr, "starlane: no controller answers at %s yet (%s); retrying until --timeout %v\n", o.controller, ctlclient.Describe(err), o.timeout)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()

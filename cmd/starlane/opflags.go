@@ -77,7 +77,7 @@ func (o *opFlags) run(fn func(ctx context.Context, cl *ctlclient.Client) error) 
 	}
 	defer cl.Close()
 	cl.Waiting = func(err error) {
-		fmt.Fprintf(os.Stderr, "starlane: no controller answers at %s yet (%s); retrying until --timeout %v\n", o.controller, ctlclient.Describe(err), o.timeout)
+		fmt.Fprintf(os.Stderr, "starlane: no controller answers at %s yet: %s; retrying until --timeout %v\n", o.controller, ctlclient.Describe(err), o.timeout)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()

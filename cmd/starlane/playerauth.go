@@ -98,7 +98,7 @@ func (p *playerAuth) nodeFor(ctx context.Context, t tlsconf.Config, w io.Writer,
 	defer cl.Close()
 	cl.Token = p.token
 	cl.Waiting = func(err error) {
-		fmt.Fprintf(w, "starlane: no controller answers at %s yet (%s); retrying\n", p.controller, ctlclient.Describe(err))
+		fmt.Fprintf(w, "starlane: no controller answers at %s yet: %s; retrying\n", p.controller, ctlclient.Describe(err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -226,13 +226,38 @@ func (a *accessAPI) IssueTicket(ctx context.Context, req *pb.IssueTicketRequest)
 	if settings.GetWhitelist() && !p.Whitelisted && !p.Admin {
 		return nil, status.Errorf(codes.PermissionDenied, "player %s is not on this cluster's whitelist", p.Name)
 	}
+	var nodeAddr string
+	if req.Surface != "" {
+		// A player with only a key cannot read the catalog; where the surface
+		// it is about to join runs is all it is told.
+		var why error
+		c.fsm.read(func(s *state) {
+			sf := s.surfaces[req.Surface]
+			if sf == nil {
+				why = status.Errorf(codes.NotFound, "surface %s does not exist", req.Surface)
+				return
+			}
+			if n := s.nodes[sf.GetAssignment().GetPrimary()]; n != nil && !sf.Stopped {
+				nodeAddr = n.Address
+				return
+			}
+			msg := "it is stopped or not placed yet"
+			if sf.PlacementError != "" {
+				msg = sf.PlacementError
+			}
+			why = status.Errorf(codes.FailedPrecondition, "surface %s runs on no node now: %s", req.Surface, msg)
+		})
+		if why != nil {
+			return nil, why
+		}
+	}
 	now := c.now()
 	exp := now.Add(ticket.DefaultTTL)
 	t, err := ticket.Sign(ed25519Key(key), &pb.PlayerTicket{Player: p.Name, Admin: p.Admin, IssuedUnixMs: now.UnixMilli(), ExpiresUnixMs: exp.UnixMilli()})
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	return &pb.IssueTicketResponse{Ticket: t, ExpiresUnixMs: exp.UnixMilli(), Player: p}, nil
+	return &pb.IssueTicketResponse{Ticket: t, ExpiresUnixMs: exp.UnixMilli(), Player: p, NodeAddress: nodeAddr}, nil
 }
 
 // ensureAccessKeys installs the ticket signing key and, on a cluster that never

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,6 +133,16 @@ func TestPlayerAccessAndConsole(t *testing.T) {
 	alice, err := hello(t, node, "nauvis", "alice", aliceTicket)
 	if err != nil {
 		t.Fatalf("alice with her ticket: %v", err)
+	}
+
+	// A player with only its key (no operator token, no --node) finds the node
+	// that runs the surface by itself: reading the catalog needs a token.
+	created := strings.Split(strings.TrimSpace(c.CLI("player", "create", "dora")), "\n")
+	key := created[len(created)-1]
+	act := exec.Command(bin, "act", "--controller", c.CtlAddr, "--surface", "nauvis", "--name", "dora", "--player-key", key, "walk 1,1")
+	act.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "STARLANE_TOKEN=") })
+	if out, err := act.CombinedOutput(); err != nil || !strings.Contains(string(out), "walk 1,1: done") {
+		t.Errorf("a player with only a key acting without --node: %v\n%s", err, out)
 	}
 
 	// The console.

@@ -46,31 +46,55 @@ func (t *Tickets) Get(ctx context.Context, player string) (string, error) {
 	if is, ok := t.have[player]; ok && now().Add(time.Minute).Before(is.exp) {
 		return is.ticket, nil
 	}
+	res, err := t.issue(ctx, player, "")
+	if err != nil {
+		return "", err
+	}
+	return res.Ticket, nil
+}
+
+// Locate asks the controllers, as player, for the address of the node that
+// runs surface's primary: what a player with only its key (no operator token,
+// which reading the catalog needs) joins through. The ticket that comes with
+// the answer is kept for Get.
+func (t *Tickets) Locate(ctx context.Context, player, surface string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	res, err := t.issue(ctx, player, surface)
+	if err != nil {
+		return "", err
+	}
+	return res.NodeAddress, nil
+}
+
+// issue asks for a ticket (and where surface runs, if set) and keeps it. t.mu
+// is held.
+func (t *Tickets) issue(ctx context.Context, player, surface string) (*pb.IssueTicketResponse, error) {
 	key := ""
 	if t.Key != nil {
 		var err error
 		if key, err = t.Key(player); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	var res *pb.IssueTicketResponse
 	rid := ctlclient.NewRequestID()
 	err := t.Ctl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
 		var err error
-		res, err = pb.NewAccessServiceClient(cc).IssueTicket(ctx, &pb.IssueTicketRequest{RequestId: rid, Player: player, PlayerKey: key})
+		res, err = pb.NewAccessServiceClient(cc).IssueTicket(ctx, &pb.IssueTicketRequest{RequestId: rid, Player: player, PlayerKey: key, Surface: surface})
 		return err
 	})
 	if err != nil {
 		if st, ok := status.FromError(err); ok {
 			err = plainStatus{st}
 		}
-		return "", fmt.Errorf("get a ticket for player %s: %w", player, err)
+		return nil, fmt.Errorf("get a ticket for player %s: %w", player, err)
 	}
 	if t.have == nil {
 		t.have = map[string]issued{}
 	}
 	t.have[player] = issued{ticket: res.Ticket, exp: time.UnixMilli(res.ExpiresUnixMs)}
-	return res.Ticket, nil
+	return res, nil
 }
 
 // plainStatus is a gRPC status error that reads as its message alone (no "rpc

@@ -84,7 +84,7 @@ per step carried out (count, asked and moved for an insert or take).`,
 			}
 			defer closeTickets()
 			stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
-			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface); err != nil {
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface, tickets, name); err != nil {
 				return err
 			}
 			fmt.Fprintf(stderr, "joining %s as %s...\n", surface, name)

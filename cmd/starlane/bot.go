@@ -101,7 +101,7 @@ primary's tick time over those ticks. The exit status is 3 if any bot desynced.`
 				return err
 			}
 			defer closeTickets()
-			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface); err != nil {
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, stderr, nodeAddr, surface, tickets, prefix+"-1"); err != nil {
 				return err
 			}
 			results := make([]result, count)

@@ -44,7 +44,7 @@ tick, UPS, ping and the outcome of your last action.`,
 				return err
 			}
 			defer closeTickets()
-			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, cmd.ErrOrStderr(), nodeAddr, surface); err != nil {
+			if nodeAddr, err = auth.nodeFor(ctx, tlsCfg, cmd.ErrOrStderr(), nodeAddr, surface, tickets, name); err != nil {
 				return err
 			}
 			c, err := player.Dial(ctx, player.Options{Node: nodeAddr, Surface: surface, Name: name, TLS: tlsCfg, Version: version, Ticket: tickets.Get})

@@ -86,10 +86,20 @@ const nodeUsage = "address of a node to join through (followed to the surface's 
 
 // nodeFor returns the node to join surface through: addr if given, else the
 // node that runs the surface's primary, asked of the controllers with the
-// operator token. Waiting for a controller is said on w.
-func (p *playerAuth) nodeFor(ctx context.Context, t tlsconf.Config, w io.Writer, addr, surface string) (string, error) {
+// operator token, or without one as the player name (with its key, as a ticket
+// is asked for). Waiting for a controller is said on w.
+func (p *playerAuth) nodeFor(ctx context.Context, t tlsconf.Config, w io.Writer, addr, surface string, tickets *player.Tickets, name string) (string, error) {
 	if addr != "" {
 		return addr, nil
+	}
+	if p.token == "" {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		node, err := tickets.Locate(ctx, name, surface)
+		if err != nil {
+			return "", fmt.Errorf("find the node that runs %s (asked the controllers at %s): %w; or pass --node ADDR", surface, p.controller, err)
+		}
+		return node, nil
 	}
 	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(p.controller), t)
 	if err != nil {

@@ -180,7 +180,7 @@ func (c Checker) Request(req any) error {
 	case *pb.WatchChatRequest:
 		return nil
 	case *pb.IssueTicketRequest:
-		return first(RequestID(r.RequestId), PlayerName("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false))
+		return first(RequestID(r.RequestId), PlayerName("player", r.Player), Printable("player_key", r.PlayerKey, MaxTokenBytes, false), OptName("surface", r.Surface))
 	// SaveService and BlobService.
 	case *pb.GetSaveRequest:
 		return SaveRef("name", r.Name, true)

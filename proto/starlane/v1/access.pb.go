@@ -2416,7 +2416,10 @@ type IssueTicketRequest struct {
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Player    string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
 	// player_key proves the caller is the player (empty with an operator token).
-	PlayerKey     string `protobuf:"bytes,3,opt,name=player_key,json=playerKey,proto3" json:"player_key,omitempty"`
+	PlayerKey string `protobuf:"bytes,3,opt,name=player_key,json=playerKey,proto3" json:"player_key,omitempty"`
+	// surface, if set, asks where that surface runs (node_address in the
+	// answer), so a player with only a key can find the node to join.
+	Surface       string `protobuf:"bytes,4,opt,name=surface,proto3" json:"surface,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2472,12 +2475,22 @@ func (x *IssueTicketRequest) GetPlayerKey() string {
 	return ""
 }
 
+func (x *IssueTicketRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
 type IssueTicketResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ticket is "slt1.PAYLOAD.SIGNATURE" (base64url), valid until expires_unix_ms.
 	Ticket        string  `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	ExpiresUnixMs int64   `protobuf:"varint,2,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
 	Player        *Player `protobuf:"bytes,3,opt,name=player,proto3" json:"player,omitempty"`
+	// node_address is the address of the node running the asked surface's
+	// primary (empty when no surface was asked).
+	NodeAddress   string `protobuf:"bytes,4,opt,name=node_address,json=nodeAddress,proto3" json:"node_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2531,6 +2544,13 @@ func (x *IssueTicketResponse) GetPlayer() *Player {
 		return x.Player
 	}
 	return nil
+}
+
+func (x *IssueTicketResponse) GetNodeAddress() string {
+	if x != nil {
+		return x.NodeAddress
+	}
+	return ""
 }
 
 var File_starlane_v1_access_proto protoreflect.FileDescriptor
@@ -2716,17 +2736,19 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x127\n" +
 	"\bsettings\x18\x02 \x01(\v2\x1b.starlane.v1.AccessSettingsR\bsettings\"1\n" +
 	"\x19SetAccessSettingsResponse\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x04R\x05index\"j\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\x84\x01\n" +
 	"\x12IssueTicketRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1d\n" +
 	"\n" +
-	"player_key\x18\x03 \x01(\tR\tplayerKey\"\x82\x01\n" +
+	"player_key\x18\x03 \x01(\tR\tplayerKey\x12\x18\n" +
+	"\asurface\x18\x04 \x01(\tR\asurface\"\xa5\x01\n" +
 	"\x13IssueTicketResponse\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x12&\n" +
 	"\x0fexpires_unix_ms\x18\x02 \x01(\x03R\rexpiresUnixMs\x12+\n" +
-	"\x06player\x18\x03 \x01(\v2\x13.starlane.v1.PlayerR\x06player2\xec\a\n" +
+	"\x06player\x18\x03 \x01(\v2\x13.starlane.v1.PlayerR\x06player\x12!\n" +
+	"\fnode_address\x18\x04 \x01(\tR\vnodeAddress2\xec\a\n" +
 	"\rAccessService\x12P\n" +
 	"\vCreateToken\x12\x1f.starlane.v1.CreateTokenRequest\x1a .starlane.v1.CreateTokenResponse\x12M\n" +
 	"\n" +

@@ -33,7 +33,7 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 			if sv := s.restorePoint(sf); sv != nil {
 				msg += fmt.Sprintf("; no synced standby: it is restored from its newest autosave %s (tick %d)", sv.Name, sv.Tick)
 			} else {
-				msg += fmt.Sprintf("; no synced standby and no autosave hold it, so its state is lost: `starlane surface delete %s` and create it again, or start it from a save you keep with `starlane surface create --save`", c.Surface)
+				msg += fmt.Sprintf("; no synced standby and no autosave hold it, so its state is lost: `starlane surface delete %s --yes` and create it again, or start it from a save you keep with `starlane surface create --save`", c.Surface)
 			}
 		} else {
 			msg += fmt.Sprintf("; no synced standby: the surface waits for %s to recover (ticks after %d that were not confirmed are run again)", c.Node, c.ConfirmedTick)

@@ -193,7 +193,7 @@ func TestCorruptShardStore(t *testing.T) {
 	})
 	// c has no standby and no autosave: its event says the state is lost and what
 	// to do, not that it waits for n1 (which is up, and never gets the copy back).
-	if !hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "no synced standby and no autosave hold it, so its state is lost: `starlane surface delete c`") ||
+	if !hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "no synced standby and no autosave hold it, so its state is lost: `starlane surface delete c --yes`") ||
 		hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "store corrupt: store corrupt") {
 		t.Errorf("c's failure event: %+v", faultSurfaceOf(t, c, "c").Events)
 	}

@@ -221,7 +221,7 @@ func TestBundleCommands(t *testing.T) {
 	c.CLI("surface", "save", "nauvis", "--out", moddedFile)
 
 	// Once nothing uses it, the bundle goes.
-	c.CLI("surface", "delete", "nauvis")
+	c.CLI("surface", "delete", "nauvis", "--yes")
 	c.CLI("bundle", "delete", "space-age")
 	c.JSON(&list, "bundle", "list", "--json")
 	if len(list) != 1 || !list[0].Builtin {

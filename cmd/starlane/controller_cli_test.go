@@ -239,7 +239,8 @@ func TestSurfaceCLIContract(t *testing.T) {
 	}
 }
 
-// Deleting a surface deletes the bridges to and from it, and says which.
+// Deleting a surface asks for --yes first, saying what would be lost; then it
+// deletes the bridges to and from it, and says which.
 func TestSurfaceDeleteNamesItsBridges(t *testing.T) {
 	t.Setenv("STARLANE_CONTROLLER", startController(t))
 	for _, name := range []string{"a", "b", "c"} {
@@ -252,7 +253,14 @@ func TestSurfaceDeleteNamesItsBridges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, _, err := runStarlane(t, "", "surface", "delete", "a", "--json")
+	_, errOut, err := runStarlane(t, "", "surface", "delete", "a")
+	if err == nil || !strings.Contains(errOut, "deleting surface a loses its state") || !strings.Contains(errOut, "2 bridges (") || !strings.Contains(errOut, "Add --yes to delete") {
+		t.Fatalf("surface delete without --yes: %v %q; want it refused, saying what would be lost", err, errOut)
+	}
+	if out, _, err := runStarlane(t, "", "surface", "get", "a", "--json"); err != nil || !strings.Contains(out, `"name":"a"`) {
+		t.Fatalf("surface a is gone after a delete without --yes: %v %s", err, out)
+	}
+	out, _, err := runStarlane(t, "", "surface", "delete", "a", "--yes", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}

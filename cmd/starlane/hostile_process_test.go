@@ -189,6 +189,6 @@ func TestSaveCommands(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want exit 1 and %q", tc.args, code, errOut, tc.want)
 		}
 	}
-	c.CLI("surface", "delete", "fulgora")
+	c.CLI("surface", "delete", "fulgora", "--yes")
 	c.CLI("save", "delete", "hub-base")
 }

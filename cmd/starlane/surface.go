@@ -350,34 +350,77 @@ func newSurfaceCmd() *cobra.Command {
 		},
 	}
 
+	var yes bool
 	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a surface, its assignment and the bridges to and from it",
-		Args:  cobra.ExactArgs(1),
+		Use:   "delete NAME --yes",
+		Short: "Delete a surface with its state, its autosaves and the bridges to and from it",
+		Long: `Delete a surface: its running state, its autosaves and the save its last stop
+took (unless another surface starts from the same content), its assignment and the
+bridges to and from it. Nothing of it can be brought back afterwards; keep a save
+first (starlane surface save NAME --out FILE, or starlane save download). Without
+--yes it only says what would be lost.`,
+		Example: "  starlane surface delete vulcanus          # says what would be lost\n  starlane surface delete vulcanus --yes",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
 			rid := ctlclient.NewRequestID()
-			return o.cluster(func(ctx context.Context, c pb.ClusterServiceClient) error {
-				// The bridges go with the surface: name them.
+			return o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				var sf *pb.Surface
 				bridges := []string{}
-				if br, err := ctlclient.ListBridges(ctx, c); err == nil {
+				err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+					r, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: name})
+					if err != nil {
+						return err
+					}
+					sf = r.GetSurface()
+					// The bridges go with the surface: name them.
+					br, err := ctlclient.ListBridges(ctx, c)
+					if err != nil {
+						return err
+					}
+					bridges = bridges[:0]
 					for _, b := range br.Bridges {
-						if b.FromSurface == args[0] || b.ToSurface == args[0] {
+						if b.FromSurface == name || b.ToSurface == name {
 							bridges = append(bridges, b.Id)
 						}
 					}
-				}
-				r, err := c.DeleteSurface(ctx, &pb.DeleteSurfaceRequest{RequestId: rid, Name: args[0]})
+					return nil
+				})
 				if err != nil {
 					return err
 				}
-				also := ""
-				if len(bridges) > 0 {
-					also = " and its " + words.Plural(len(bridges), "bridge") + ": " + strings.Join(bridges, ", ")
+				if !yes {
+					saves, err := surfaceSaves(ctx, cl, name)
+					if err != nil {
+						return err
+					}
+					state := "its state"
+					if t := sf.GetStats().GetConfirmedTick(); t > 0 {
+						state = fmt.Sprintf("its state at tick %d (%s of game time)", t, ticksAsTime(t))
+					}
+					lost := []string{state, words.Plural(len(saves), "save") + " of its own"}
+					if len(bridges) > 0 {
+						lost = append(lost, words.Plural(len(bridges), "bridge")+" ("+strings.Join(bridges, ", ")+")")
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "starlane: deleting surface %s loses %s; nothing of it can be brought back.\nKeep a save first (starlane surface save %s --out FILE) if you may want it. Add --yes to delete.\n",
+						name, strings.Join(lost, ", "), name)
+					return exitError{1}
 				}
-				return done(cmd, o, map[string]any{"deleted": args[0], "bridges_deleted": bridges, "index": r.Index}, "deleted surface %s%s", args[0], also)
+				return cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+					r, err := c.DeleteSurface(ctx, &pb.DeleteSurfaceRequest{RequestId: rid, Name: name})
+					if err != nil {
+						return err
+					}
+					also := ""
+					if len(bridges) > 0 {
+						also = " and its " + words.Plural(len(bridges), "bridge") + ": " + strings.Join(bridges, ", ")
+					}
+					return done(cmd, o, map[string]any{"deleted": name, "bridges_deleted": bridges, "index": r.Index}, "deleted surface %s%s", name, also)
+				})
 			})
 		},
 	}
+	del.Flags().BoolVar(&yes, "yes", false, "confirm: the surface's state, autosaves and bridges are lost")
 
 	var unpin bool
 	pin := &cobra.Command{

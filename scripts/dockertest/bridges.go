@@ -398,7 +398,7 @@ func bridgePhase() error {
 	if _, err := waitFor(120*time.Second, "both loop surfaces ticking after the census", loopHealthy(1)); err != nil {
 		return err
 	}
-	if err := cli(nil, "surface", "delete", "la"); err != nil {
+	if err := cli(nil, "surface", "delete", "la", "--yes"); err != nil {
 		return err
 	}
 	if err := cli(nil, "surface", "create", "la", "--map", "loop", "--replicas", "3"); err != nil {
@@ -425,7 +425,7 @@ func bridgePhase() error {
 	}
 	fmt.Printf("   bridge phase done in %.0fs\n", time.Since(start).Seconds())
 	for _, n := range loopPair {
-		if err := cli(nil, "surface", "delete", n); err != nil {
+		if err := cli(nil, "surface", "delete", n, "--yes"); err != nil {
 			return err
 		}
 	}

@@ -444,7 +444,7 @@ func run() error {
 	// stores. The surfaces of steps 1-4 go first: on a small machine their copies
 	// would take most of the CPU.
 	for name := range m {
-		if err := cli(nil, "surface", "delete", name); err != nil {
+		if err := cli(nil, "surface", "delete", name, "--yes"); err != nil {
 			return err
 		}
 	}

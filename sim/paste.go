@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +129,7 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if be.Filter != nil {
 			sp.Filter = be.Filter.Name
 		}
+		var modulesAsked int64
 		for _, it := range be.Items {
 			ip, known := b.ItemID(it.Name)
 			switch {
@@ -141,10 +143,15 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			case it.Quality != "" && it.Quality != "normal":
 				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
 			default:
+				modulesAsked += max(it.Count, 0)
 				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
 					sp.Modules = append(sp.Modules, it.Name)
 				}
 			}
+		}
+		if slots := int64(b.Entities[pi].ModuleSlots); modulesAsked > slots && modulesAsked > int64(len(sp.Modules)) {
+			// The list was cut short (a request may ask for billions); say what was asked.
+			return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): %d modules, %s has %d module slots", be.Number, be.Name, modulesAsked, be.Name, slots)
 		}
 		// Settings Starlane does not simulate are refused by name rather than dropped:
 		// an entity built without them would behave otherwise than the blueprint says.
@@ -391,9 +398,50 @@ func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string
 				be.Infinity = bi
 			}
 		}
+		if m, _ := s.moduleSlots(id); m != nil {
+			be.Items = exportModules(s.b, e.kind, m)
+		}
 		bp.Entities = append(bp.Entities, be)
 	}
 	return bp, nil
+}
+
+// moduleInventory is the game's inventory index of a kind's module slots, by
+// which a 2.0 blueprint's item requests say where each module goes
+// (defines.inventory in Factorio 2.0: beacon_modules 1, mining_drill_modules 2
+// — pumpjacks are mining drills —, lab_modules 3, crafter_modules 4 for
+// assembling machines, furnaces, chemical plants, refineries and the silo).
+func moduleInventory(k Kind) int {
+	switch k {
+	case KindBeacon:
+		return 1
+	case KindDrill, KindPumpjack:
+		return 2
+	case KindLab:
+		return 3
+	}
+	return 4
+}
+
+// exportModules writes an entity's modules as the item requests a 2.0
+// blueprint carries: one request per module type, in slot order, each module
+// at its slot.
+func exportModules(b *Bundle, k Kind, m *modSlots) []blueprint.ItemRequest {
+	var out []blueprint.ItemRequest
+	for slot, v := range m {
+		if v == 0 {
+			continue
+		}
+		name := b.ItemName(v)
+		i := slices.IndexFunc(out, func(q blueprint.ItemRequest) bool { return q.Name == name })
+		if i < 0 {
+			i = len(out)
+			out = append(out, blueprint.ItemRequest{Name: name})
+		}
+		out[i].Count++
+		out[i].Slots = append(out[i].Slots, blueprint.InventorySlot{Inventory: moduleInventory(k), Stack: slot, Count: 1})
+	}
+	return out
 }
 
 // exportFilter writes an inserter's filter as the game does.

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -351,5 +352,91 @@ func TestPasteErrorsNameEntityNumbers(t *testing.T) {
 	}
 	if _, err := s.Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "blueprint entity 7:") {
 		t.Fatalf("paste onto a chest: %v; want it to name entity 7", err)
+	}
+}
+
+// Modules survive an export: an assembler's, a beacon's, a drill's and a lab's
+// modules are written as 2.0 item requests at their slots (the game's module
+// inventories; which slot holds which module is not simulated, so they come
+// back in request order), and pasting the export builds the same modules again. A request
+// for more modules than slots is refused with the count asked.
+func TestExportKeepsModules(t *testing.T) {
+	mods := func(inv int, names ...string) []blueprint.ItemRequest {
+		var out []blueprint.ItemRequest
+		for slot, n := range names {
+			i := slices.IndexFunc(out, func(q blueprint.ItemRequest) bool { return q.Name == n })
+			if i < 0 {
+				i = len(out)
+				out = append(out, blueprint.ItemRequest{Name: n})
+			}
+			out[i].Count++
+			out[i].Slots = append(out[i].Slots, blueprint.InventorySlot{Inventory: inv, Stack: slot, Count: 1})
+		}
+		return out
+	}
+	src := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "assembling-machine-3", Position: blueprint.Position{X: 3 * TileUnits / 2, Y: 3 * TileUnits / 2}, Recipe: "iron-gear-wheel",
+			Items: mods(4, "productivity-module-3", "productivity-module-3", "productivity-module-3", "speed-module-3")},
+		{Number: 2, Name: "beacon", Position: blueprint.Position{X: 3*TileUnits + 3*TileUnits/2, Y: 3 * TileUnits / 2}, Items: mods(1, "speed-module-3", "speed-module-3")},
+		{Number: 3, Name: "electric-mining-drill", Position: blueprint.Position{X: 3 * TileUnits / 2, Y: 6*TileUnits + 3*TileUnits/2}, Items: mods(2, "efficiency-module", "productivity-module")},
+		{Number: 4, Name: "lab", Position: blueprint.Position{X: 6*TileUnits + 3*TileUnits/2, Y: 6*TileUnits + 3*TileUnits/2}, Items: mods(3, "speed-module-2")},
+	}}
+	str, err := blueprint.EncodeBlueprint(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modulesOf := func(s *Surface) map[string][]string {
+		out := map[string][]string{}
+		s.Entities(func(e EntityInfo) bool {
+			if info, ok := s.Modules(e.ID); ok {
+				out[e.Name] = info.Modules
+			}
+			return true
+		})
+		return out
+	}
+	s := newTestSurface(t)
+	if _, err := s.Paste(str, 0, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	want := modulesOf(s)
+	if len(want["assembling-machine-3"]) != 4 || len(want["beacon"]) != 2 || len(want["electric-mining-drill"]) != 2 || len(want["lab"]) != 1 {
+		t.Fatalf("pasted modules: %v", want)
+	}
+	bp, err := s.ExportBlueprint(-100, -100, 100, 100, Vec{}, "modules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, be := range bp.Entities {
+		var orig *blueprint.Entity
+		for i := range src.Entities {
+			if src.Entities[i].Name == be.Name {
+				orig = &src.Entities[i]
+			}
+		}
+		if d := cmp.Diff(orig.Items, be.Items); d != "" {
+			t.Errorf("%s exported with other item requests (-pasted +exported):\n%s", be.Name, d)
+		}
+	}
+	exported, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := newTestSurface(t)
+	if _, err := again.Paste(exported, 0, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, modulesOf(again)); d != "" {
+		t.Errorf("paste(export) has other modules (-first paste +second):\n%s", d)
+	}
+
+	src.Entities = src.Entities[:1]
+	src.Entities[0].Items = []blueprint.ItemRequest{{Name: "speed-module", Count: 20}}
+	str, err = blueprint.EncodeBlueprint(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "20 modules, assembling-machine-3 has 4 module slots") {
+		t.Errorf("20 modules in 4 slots: %v, want the 20 asked in the refusal", err)
 	}
 }

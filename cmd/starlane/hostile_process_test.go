@@ -190,5 +190,12 @@ func TestSaveCommands(t *testing.T) {
 		}
 	}
 	c.CLI("surface", "delete", "fulgora", "--yes")
-	c.CLI("save", "delete", "hub-base")
+	// Deleted by a prefix of its hash, as the other save commands take it.
+	if out := c.CLI("save", "delete", up.Sha256[:12]); !strings.Contains(out, "deleted save hub-base") {
+		t.Fatalf("save delete by hash prefix: %q", out)
+	}
+	c.JSON(&list, "save", "list", "--json")
+	if len(list) != 0 {
+		t.Fatalf("saves left after the delete: %+v", list)
+	}
 }

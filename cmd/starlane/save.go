@@ -172,15 +172,26 @@ starlane surface create gleba --save NAME.`,
 		})
 
 	del := &cobra.Command{
-		Use:   "delete NAME",
+		Use:   "delete NAME|SHA256",
 		Short: "Delete a save (refused while a surface starts from it)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a save, named as every save command takes it: its name, its sha256 or a
+prefix of 8 or more hex digits of it (a prefix that matches several saves is refused).
+A save a surface starts from cannot be deleted.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rid := ctlclient.NewRequestID()
 			var idx uint64
+			name := args[0]
 			err := o.run(func(ctx context.Context, cl *ctlclient.Client) error {
+				// A hash or prefix names the save as the other save commands
+				// take it; the controllers delete by name.
+				sv, err := getSave(ctx, cl, args[0])
+				if err != nil {
+					return err
+				}
+				name = sv.GetSave().GetName()
 				return cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
-					r, err := pb.NewSaveServiceClient(cc).DeleteSave(ctx, &pb.DeleteSaveRequest{RequestId: rid, Name: args[0]})
+					r, err := pb.NewSaveServiceClient(cc).DeleteSave(ctx, &pb.DeleteSaveRequest{RequestId: rid, Name: name})
 					idx = r.GetIndex()
 					return err
 				})
@@ -188,7 +199,7 @@ starlane surface create gleba --save NAME.`,
 			if err != nil {
 				return err
 			}
-			return done(cmd, o, map[string]any{"deleted": args[0], "index": idx}, "deleted save %s", args[0])
+			return done(cmd, o, map[string]any{"deleted": name, "index": idx}, "deleted save %s", name)
 		},
 	}
 	cmd.AddCommand(upload, list, get, download, del)

@@ -1,11 +1,13 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/atomicfile"
 	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 	"github.com/starlane/starlane/shard"
@@ -213,8 +216,13 @@ func (n *Node) playerCommand(ctx context.Context, player, line string) string {
 	return n.Console(ctx, line)
 }
 
+// consoleSavesKept is how many console saves of a surface DATA_DIR/saves keeps:
+// a script or an admin saving again and again must not fill the node's disk.
+const consoleSavesKept = 10
+
 // consoleSave checkpoints the primaries (all, or the one named) now and writes
-// each checkpoint as a save into DATA_DIR/saves; it answers with their ticks.
+// each checkpoint as a save into DATA_DIR/saves, keeping each surface's newest
+// consoleSavesKept; it answers with their ticks.
 func (n *Node) consoleSave(ctx context.Context, args []string) string {
 	dir := filepath.Join(n.cfg.DataDir, "saves")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -237,10 +245,14 @@ func (n *Node) consoleSave(ctx context.Context, args []string) string {
 			return fmt.Sprintf("%s: checkpoint at tick %d, but no save file: %v", name, tick, err)
 		}
 		file := filepath.Join(dir, fmt.Sprintf("%s-t%d.save", name, cp.Tick))
-		if err := os.WriteFile(file, cp.Data, 0o600); err != nil {
+		if err := atomicfile.Write(file, cp.Data, 0o600); err != nil {
 			return fmt.Sprintf("%s: checkpoint at tick %d, but no save file: %v", name, cp.Tick, err)
 		}
-		return fmt.Sprintf("%s: saved tick %d (checkpoint taken now) to %s (%d bytes)", name, cp.Tick, file, len(cp.Data))
+		msg := fmt.Sprintf("%s: saved tick %d (checkpoint taken now) to %s (%d bytes)", name, cp.Tick, file, len(cp.Data))
+		if removed := pruneConsoleSaves(dir, name, consoleSavesKept); removed > 0 {
+			msg += fmt.Sprintf("; removed %s of %s (the newest %d are kept)", words.Plural(removed, "older console save"), name, consoleSavesKept)
+		}
+		return msg
 	})
 	if len(args) > 0 && saved == 0 {
 		return fmt.Sprintf("surface %s has no primary on node %s", args[0], n.id)
@@ -252,4 +264,45 @@ func (n *Node) consoleSave(ctx context.Context, args []string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// pruneConsoleSaves removes surface's console saves (SURFACE-tTICK.save) in dir
+// beyond the newest keep, by tick, and returns how many it removed.
+func pruneConsoleSaves(dir, surface string, keep int) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	type save struct {
+		tick uint64
+		name string
+	}
+	var saves []save
+	prefix := surface + "-t"
+	for _, e := range entries {
+		mid, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		mid, ok = strings.CutSuffix(mid, ".save")
+		if !ok {
+			continue
+		}
+		tick, err := strconv.ParseUint(mid, 10, 64)
+		if err != nil || !e.Type().IsRegular() {
+			continue // another surface's (a name with "-t" in it), or not a save
+		}
+		saves = append(saves, save{tick, e.Name()})
+	}
+	if len(saves) <= keep {
+		return 0
+	}
+	slices.SortFunc(saves, func(a, b save) int { return cmp.Compare(b.tick, a.tick) })
+	removed := 0
+	for _, sv := range saves[keep:] {
+		if os.Remove(filepath.Join(dir, sv.name)) == nil {
+			removed++
+		}
+	}
+	return removed
 }

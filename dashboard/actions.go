@@ -130,7 +130,12 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	tok := strings.TrimSpace(r.Header.Get(TokenHeader))
+	// The page's token field wins; else the token the operator logged in with.
+	field := strings.TrimSpace(r.Header.Get(TokenHeader))
+	tok := field
+	if tok == "" {
+		tok = sessionToken(r)
+	}
 	if tok != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
@@ -166,6 +171,8 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 			// speaks of that internal identity, not of what the operator can do.
 			code = http.StatusUnauthorized
 			msg = "this action needs an operator token: paste one with role operate or admin into the \"operator token\" field at the top of the page ('starlane token create --role operate' makes one)"
+		case code == http.StatusUnauthorized && field == "":
+			msg = "the token you logged in with was refused (" + pageReason(msg) + "): log in again (/logout) with a valid one, or " + pasteToken
 		case code == http.StatusUnauthorized:
 			// The controller's words are for the CLI (--token, STARLANE_TOKEN);
 			// on the page the token is the one in its token field.

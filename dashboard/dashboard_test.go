@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/authz"
 	"github.com/starlane/starlane/internal/tlsconf"
 	"github.com/starlane/starlane/internal/tlsconf/tlstest"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
@@ -355,6 +357,19 @@ type tokenCatcher struct {
 	auth []string
 }
 
+// GetStatus answers the dashboard's gate as a controller with tokens in force:
+// the reader's and the operator's tokens may read.
+func (f *tokenCatcher) GetStatus(ctx context.Context, _ *pb.GetStatusRequest) (*pb.GetStatusResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	switch strings.Join(md.Get("authorization"), ",") {
+	case "Bearer reader", "Bearer op-secret":
+		return &pb.GetStatusResponse{}, nil
+	case "":
+		return nil, status.Error(codes.Unauthenticated, "ClusterService/GetStatus needs an operator token with role read: pass --token or set STARLANE_TOKEN")
+	}
+	return nil, status.Error(codes.Unauthenticated, "ClusterService/GetStatus: unknown operator token; check --token or STARLANE_TOKEN")
+}
+
 func (f *tokenCatcher) CordonNode(ctx context.Context, req *pb.CordonNodeRequest) (*pb.CordonNodeResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	f.mu.Lock()
@@ -365,9 +380,9 @@ func (f *tokenCatcher) CordonNode(ctx context.Context, req *pb.CordonNodeRequest
 		// As the controller's token interceptor answers a token it does not know.
 		return nil, status.Error(codes.Unauthenticated, "ClusterService/CordonNode: unknown operator token; check --token or STARLANE_TOKEN")
 	}
-	if auth == "" {
-		// As a controller with operator tokens answers the dashboard's own identity.
-		return nil, status.Error(codes.PermissionDenied, "token controllers' own read access (internal) has role read; ClusterService/CordonNode needs role operate")
+	if auth == "Bearer reader" {
+		// As a controller answers a token with role read.
+		return nil, status.Error(codes.PermissionDenied, "token reader has role read; ClusterService/CordonNode needs role operate")
 	}
 	return &pb.CordonNodeResponse{Index: 7}, nil
 }
@@ -391,28 +406,41 @@ func TestActionPassesOperatorToken(t *testing.T) {
 	srv := httptest.NewServer(d.Handler())
 	t.Cleanup(srv.Close)
 
-	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "op-secret"})
-	// Without a token the page is told to paste one, not about the dashboard's
-	// own identity.
-	code, out := post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, nil)
-	if code != 401 || !strings.Contains(out["error"], "needs an operator token") || strings.Contains(out["error"], "internal") {
-		t.Errorf("an action without a token: %d %v", code, out)
+	// Not logged in: the gate refuses before any action reaches the controller.
+	code, out := post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "op-secret"})
+	if code != 401 || !strings.Contains(out["error"], "log in with an operator token") {
+		t.Errorf("an action without logging in: %d %v", code, out)
 	}
-	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":"yes"}`, map[string]string{TokenHeader: "op-secret"})
+	session := map[string]string{"Authorization": "Bearer reader"} // what the login cookie carries, as a script sends it
+	with := func(field string) map[string]string {
+		h := map[string]string{"Authorization": session["Authorization"]}
+		if field != "" {
+			h[TokenHeader] = field
+		}
+		return h
+	}
+	post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, with("op-secret"))
+	// With no token in the page's field the action goes with the login's
+	// token; a read token is told its role and what to paste.
+	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, with(""))
+	if code != 403 || !strings.Contains(out["error"], "has role read") || !strings.Contains(out["error"], `"operator token" field`) {
+		t.Errorf("an action with the login's read token: %d %v", code, out)
+	}
+	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":"yes"}`, with("op-secret"))
 	if code != 400 || !strings.Contains(out["error"], `field "cordoned" must be a JSON boolean`) || strings.Contains(out["error"], "struct") {
 		t.Errorf("a string for a boolean: %d %v", code, out)
 	}
 	// A token the controller does not know: the page user is told what to do on
 	// the page, not the CLI's --token or STARLANE_TOKEN.
-	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, map[string]string{TokenHeader: "slo-unknown"})
+	code, out = post(t, srv.URL+"/api/actions/cordon", `{"node":"n1","cordoned":true}`, with("slo-unknown"))
 	if code != 401 || !strings.Contains(out["error"], "unknown operator token") || !strings.Contains(out["error"], `into the "operator token" field at the top of the page`) ||
 		strings.Contains(out["error"], "--token") || strings.Contains(out["error"], "STARLANE_TOKEN") {
 		t.Errorf("an action with an unknown token: %d %v, want 401 saying to paste a valid token into the page's token field", code, out)
 	}
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
-	if len(fake.auth) != 3 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "" || fake.auth[2] != "Bearer slo-unknown" {
-		t.Errorf("controller saw authorization %q, want [\"Bearer op-secret\" \"\" \"Bearer slo-unknown\"]", fake.auth)
+	if len(fake.auth) != 3 || fake.auth[0] != "Bearer op-secret" || fake.auth[1] != "Bearer reader" || fake.auth[2] != "Bearer slo-unknown" {
+		t.Errorf("controller saw authorization %q, want [\"Bearer op-secret\" \"Bearer reader\" \"Bearer slo-unknown\"]", fake.auth)
 	}
 }
 
@@ -511,5 +539,109 @@ func TestTLSDashboardNeedsOperatorCertificate(t *testing.T) {
 		if resp.StatusCode != 403 || !strings.Contains(string(b), "role operator") {
 			t.Errorf("dashboard with a %s certificate: %d %q, want 403 asking for an operator certificate", role, resp.StatusCode, b)
 		}
+	}
+}
+
+// With tokens in force and no TLS, the dashboard shows nothing without a token
+// that may read, as the gRPC API does: a page answers with the login page, the
+// API with 401; a wrong token is refused in the controller's words; logging in
+// keeps the token in an HttpOnly cookie that opens the pages, the API and the
+// stream; a bearer header opens the API for scripts.
+func TestDashboardAsksForAToken(t *testing.T) {
+	admin := controller.NewSecret(authz.TokenPrefix)
+	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
+		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, RaftLogLevel: "off", AdminToken: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(false) })
+	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), Token: c.InternalReadToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	t.Cleanup(d.Close)
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(srv.Close)
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string, hdr map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// The controller elects itself and installs the admin token first.
+	eventually(t, 15*time.Second, func() bool {
+		code, _ := get("/api/state", map[string]string{"Authorization": "Bearer " + admin})
+		return code == 200
+	})
+
+	if code, body := get("/", nil); code != 401 || !strings.Contains(body, `action="/login"`) || strings.Contains(body, c.ID()) {
+		t.Errorf("GET / without a token: %d, want 401 with the login page and nothing of the cluster:\n%.300s", code, body)
+	}
+	for _, path := range []string{"/api/state", "/api/stream", "/api/map/nauvis/1/0/0"} {
+		if code, body := get(path, nil); code != 401 || !strings.Contains(body, "log in with an operator token") {
+			t.Errorf("GET %s without a token: %d %.200s, want 401 asking for a token", path, code, body)
+		}
+	}
+	if code, body := get("/api/state", map[string]string{"Authorization": "Bearer slo-not-a-token"}); code != 401 || !strings.Contains(body, "the token was refused") {
+		t.Errorf("a wrong token: %d %.200s, want 401 saying it was refused", code, body)
+	}
+	if code, _ := get("/static/style.css", nil); code != 200 {
+		t.Errorf("the login page's style: %d", code)
+	}
+
+	form := url.Values{"token": {"slo-wrong"}, "next": {"/surfaces"}}
+	resp, err := noRedirect.PostForm(srv.URL+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), "the token was refused") || len(resp.Cookies()) != 0 {
+		t.Errorf("log in with a wrong token: %d %.200s, cookies %v", resp.StatusCode, b, resp.Cookies())
+	}
+	form.Set("token", admin)
+	form.Set("next", "https://elsewhere.example/")
+	resp, err = noRedirect.PostForm(srv.URL+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == SessionCookie {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" || session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("log in: %d to %q, cookie %+v; want a redirect to this dashboard's / and an HttpOnly same-site cookie", resp.StatusCode, resp.Header.Get("Location"), session)
+	}
+	cookie := map[string]string{"Cookie": session.Name + "=" + session.Value}
+	if code, body := get("/", cookie); code != 200 || !strings.Contains(body, c.ID()) {
+		t.Errorf("GET / logged in: %d %.200s", code, body)
+	}
+	if code, _ := get("/api/state", cookie); code != 200 {
+		t.Errorf("GET /api/state logged in: %d", code)
+	}
+}
+
+// eventually polls cond until it holds or limit passes.
+func eventually(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

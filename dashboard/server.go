@@ -71,6 +71,8 @@ type Server struct {
 	connMu sync.Mutex
 	conns  map[string]*grpc.ClientConn
 
+	gate *gate
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -111,6 +113,14 @@ func New(cfg Config) (*Server, error) {
 		cl.Close()
 		return nil, err
 	}
+	// The gate asks with the visitor's token only: not through s.self, whose
+	// calls carry the dashboard's own.
+	gc, err := grpc.NewClient(cfg.SelfAddr, ctlclient.DialOptions(creds)...)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	s.gate = &gate{conn: gc, answers: map[[32]byte]gateAnswer{}}
 	for _, p := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
@@ -142,6 +152,7 @@ func (s *Server) Close() {
 		<-s.done
 	}
 	s.cl.Close()
+	s.gate.conn.Close()
 	s.connMu.Lock()
 	for _, cc := range s.conns {
 		cc.Close()
@@ -152,12 +163,15 @@ func (s *Server) Close() {
 // Handler serves the pages, the event stream, the maps and the actions. With TLS
 // the listener has already demanded a certificate from the cluster CA; only an
 // operator's opens the dashboard (its reads and actions are the operator API's).
-// Without TLS the listener is on loopback only and every request passes, as the
-// gRPC API's authorization does.
+// Without TLS a request needs a token that may read, as the gRPC API's
+// authorization does (gate.go): the login page asks for it once.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkPeer(r); err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		if !s.admit(w, r) {
 			return
 		}
 		s.mux.ServeHTTP(w, r)
@@ -191,6 +205,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/stream", s.stream)
 	m.HandleFunc("GET /api/map/{surface}/{scale}/{tx}/{ty}", s.mapTile)
 	m.HandleFunc("POST /api/actions/{action}", s.action)
+	m.HandleFunc("GET /login", s.login)
+	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("GET /logout", s.logout)
 	s.mux = m
 }
 

@@ -671,7 +671,7 @@ func (d *cluster) start(ctx context.Context) error {
 		ctlNames = append(ctlNames, c.Name)
 	}
 	fmt.Fprintf(w, "%s; data in %s\n", d.runningSummary(ctlNames, nodeNames, time.Now()), d.dir)
-	fmt.Fprintf(w, "  dashboard    %s\n", d.info.Dashboard)
+	fmt.Fprintf(w, "  dashboard    %s   (log in with the admin token below)\n", d.info.Dashboard)
 	for _, c := range ctls {
 		fmt.Fprintf(w, "  %-12s %s   metrics %s\n", map[bool]string{true: "controller", false: "controller " + c.Name}[c.Name == "controller"], d.addr(c.API), d.info.Metrics[c.Name])
 	}

@@ -381,3 +381,49 @@ func retry(call func() error) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// An admin token that expires does not count as the other admin the last
+// lasting one needs before it is revoked: once it expired, no admin would be
+// left and nothing could make one. An expiring admin token can still be revoked
+// while a lasting one remains, and a lasting one once another lasting one exists.
+func TestLastLastingAdminTokenIsKept(t *testing.T) {
+	t.Parallel()
+	admin := NewSecret(authz.TokenPrefix)
+	tc := newCluster(t, 1, false, func(_ int, c *Config) { c.AdminToken = admin })
+	l := tc.waitLeader(5 * time.Second)
+	ctx := metadata.AppendToOutgoingContext(ctxT(t, 60*time.Second), "authorization", "Bearer "+admin)
+	cc, err := grpc.NewClient(tc.cfgs[l].BindAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	access := pb.NewAccessServiceClient(cc)
+	var lt *pb.ListTokensResponse
+	if err := retry(func() (err error) { lt, err = access.ListTokens(ctx, &pb.ListTokensRequest{}); return err }); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := lt.Tokens[0].Id
+	create := func(name string, ttl int64) string {
+		t.Helper()
+		r, err := access.CreateToken(ctx, &pb.CreateTokenRequest{RequestId: NewSecret("t-")[:40], Name: name, Role: "admin", TtlSeconds: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Token.Id
+	}
+	revoke := func(id string) error {
+		_, err := access.RevokeToken(ctx, &pb.RevokeTokenRequest{RequestId: NewSecret("t-")[:40], Id: id})
+		return err
+	}
+	short := create("short", 3600)
+	if err := revoke(bootstrap); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "last admin token that does not expire") {
+		t.Fatalf("revoking the lasting admin token while only an expiring one is left: %v, want refused", err)
+	}
+	if err := revoke(short); err != nil {
+		t.Fatalf("revoking the expiring admin token: %v", err)
+	}
+	create("second", 0)
+	if err := revoke(bootstrap); err != nil {
+		t.Fatalf("revoking a lasting admin token once another exists: %v", err)
+	}
+}

@@ -88,6 +88,19 @@ func (a *accessAPI) ListTokens(ctx context.Context, _ *pb.ListTokensRequest) (*p
 }
 
 func (a *accessAPI) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest) (*pb.RevokeTokenResponse, error) {
+	// Checked here, not in the FSM, so that replaying an older log applies
+	// its revokes as they were: an admin token that expires is not the other
+	// admin the last lasting one needs, since once it expired no admin would be
+	// left and nothing could make one.
+	var refuse error
+	a.c.fsm.read(func(s *state) {
+		if t := s.access.tokens[req.Id]; t != nil && !t.Revoked && t.Role == authz.OpAdmin.String() && t.ExpiresUnixMs == 0 && s.access.lastingAdmins(req.Id) == 0 {
+			refuse = status.Errorf(codes.FailedPrecondition, "token %s is the last admin token that does not expire (the others expire); create another admin token without --ttl first", req.Id)
+		}
+	})
+	if refuse != nil {
+		return nil, refuse
+	}
 	res, err := a.c.propose(ctx, accessCmd(req.RequestId, &pb.AccessCmd{Op: &pb.AccessCmd_RevokeToken{RevokeToken: &pb.RevokeTokenCmd{Id: req.Id}}}))
 	if err != nil {
 		return nil, err

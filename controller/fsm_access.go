@@ -112,6 +112,18 @@ func (f *FSM) bootstrapInstalled() bool {
 
 // usableAdmins counts admin tokens that are not revoked and do not expire
 // before now.
+// lastingAdmins counts the admin tokens other than except that are neither
+// revoked nor ever expire.
+func (a *accessState) lastingAdmins(except string) int {
+	n := 0
+	for id, t := range a.tokens {
+		if id != except && t.Role == authz.OpAdmin.String() && !t.Revoked && t.ExpiresUnixMs == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *accessState) usableAdmins(now int64, except string) int {
 	n := 0
 	for id, t := range a.tokens {

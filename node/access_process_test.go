@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/starlane/starlane/internal/proctest"
+	"github.com/starlane/starlane/internal/validate"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -308,4 +309,49 @@ func TestChat(t *testing.T) {
 			t.Errorf("%s read %q; want %q", who, g, w)
 		}
 	}
+}
+
+// A session that ends while the node still posts its chat lines (a burst, then
+// the player goes) ends on the node too: the same player joins again at once,
+// not "already connected" to a session nobody serves.
+func TestChatBurstEndsWithItsSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	t.Parallel()
+	c := proctest.StartCluster(t, bin, t.TempDir())
+	c.StartNode("n1")
+	c.WaitNodes("n1")
+	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
+	tickets := ticketsFrom(t, c.CtlAddr)
+	tk, err := tickets(context.Background(), "flooder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s *session
+	proctest.Eventually(t, 60*time.Second, "flooder to join", func() bool {
+		s, err = hello(t, c.NodeAddrs["n1"], "a", "flooder", tk)
+		return err == nil
+	})
+	// Lines the node refuses at once, each answered "not sent", while this
+	// client reads nothing: its stream's window fills, the node's sender waits,
+	// and the answers queue up behind it.
+	long := strings.Repeat("x", validate.MaxChatBytes+1)
+	go func() {
+		for range 3000 {
+			if err := s.st.Send(&pb.PlayRequest{Epoch: s.epoch, Msg: &pb.PlayRequest_Chat{Chat: &pb.ChatSend{Text: long, Global: true}}}); err != nil {
+				return // the session is gone (the send may have blocked on a full window until then)
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	s.cancel()
+	start := time.Now()
+	var again *session
+	proctest.Eventually(t, 15*time.Second, "flooder to join again after leaving", func() bool {
+		again, err = hello(t, c.NodeAddrs["n1"], "a", "flooder", tk)
+		return err == nil
+	})
+	again.cancel()
+	t.Logf("joined again %v after leaving", time.Since(start).Round(time.Millisecond))
 }

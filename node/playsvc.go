@@ -216,6 +216,16 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 		}
 	}()
 
+	// reply queues a message for the sender. Never a bare send: once the call
+	// has ended (a kick ends it while this loop still works), the sender is
+	// gone, and a send nobody takes would keep this session — its player,
+	// listed and "already connected" — forever.
+	reply := func(m *pb.PlayResponse) {
+		select {
+		case out <- m:
+		case <-ctx.Done():
+		}
+	}
 	var state []byte
 	var pending *shard.Desync
 	cmdSlot := make(chan struct{}, 1)
@@ -244,10 +254,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 				if errors.Is(err, shard.ErrBusy) {
 					why = "the surface's input queue is full (too many actions at once); send it again"
 				}
-				select {
-				case out <- refusedMsg(sh, shard.Refusal{Data: msg.Action.Data, Target: msg.Action.TargetTick, Reason: why}):
-				case <-ctx.Done():
-				}
+				reply(refusedMsg(sh, shard.Refusal{Data: msg.Action.Data, Target: msg.Action.TargetTick, Reason: why}))
 			} else if err != nil {
 				cancel()
 				<-sendErr
@@ -261,7 +268,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 			d, err := se.CheckHash(msg.HashReport.Tick, msg.HashReport.Hash)
 			if err == nil && d != nil && pending == nil {
 				pending = d
-				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Desync{Desync: &pb.Desync{Tick: d.Tick, ServerHash: d.Server, ClientHash: d.ClientHash}}}
+				reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Desync{Desync: &pb.Desync{Tick: d.Tick, ServerHash: d.Server, ClientHash: d.ClientHash}}})
 			}
 		case *pb.PlayRequest_DesyncState:
 			if pending == nil || msg.DesyncState.DesyncTick != pending.Tick {
@@ -292,23 +299,17 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 						msg.Entities = append(msg.Entities, fmt.Sprintf("#%d %s (server %s, client %s)", e.ID, e.What, e.Server, e.Client))
 					}
 				}
-				select {
-				case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_DesyncReport{DesyncReport: msg}}:
-				case <-ctx.Done():
-				}
+				reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_DesyncReport{DesyncReport: msg}})
 			}()
 		case *pb.PlayRequest_Ping:
-			out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
-				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}}
+			reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Pong{Pong: &pb.Pong{ClientUnixNano: msg.Ping.ClientUnixNano,
+				ExecutedTick: sh.Executed(), ConfirmedTick: sh.Confirmed()}}})
 		case *pb.PlayRequest_Chat:
 			if line, ok := chatCommand(msg.Chat); ok {
 				// A command answers its sender only, like the game's console; one
 				// runs at a time per session (a /save waits for its checkpoint).
 				answer := func(text string) {
-					select {
-					case out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface, Text: text}}}:
-					case <-ctx.Done():
-					}
+					reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface, Text: text}}})
 				}
 				select {
 				case cmdSlot <- struct{}{}:
@@ -322,8 +323,8 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 				continue
 			}
 			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
-				out <- &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
-					Text: "your message was not sent: " + status.Convert(err).Message()}}}
+				reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
+					Text: "your message was not sent: " + status.Convert(err).Message()}}})
 			}
 		case *pb.PlayRequest_Hello:
 			cancel()

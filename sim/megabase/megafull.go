@@ -189,10 +189,12 @@ func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, mi
 	}
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
-	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []sim.Patch{{X: -1200, Y: -96, W: 5200, H: int32(cells)*fullCellPitch + 192}}
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
+	// No procedural ore under the base, from west of the module line; the feed lines'
+	// ore patches go on top.
+	west := mdg.west() - 16
+	patches := []sim.Patch{{X: west, Y: -96, W: 4000 - west, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)

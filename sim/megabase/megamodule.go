@@ -190,6 +190,18 @@ func newFullModuleGeom(ms *fullModuleSizing, cg *fullCircuitGeom) fullModuleGeom
 	return g
 }
 
+// west is the line's west edge: its westmost block's first drill gap.
+func (g *fullModuleGeom) west() int32 {
+	x := g.coalCols[0]
+	for i := range g.copper {
+		x = min(x, g.copper[i].xd)
+	}
+	for i := range g.iron {
+		x = min(x, g.iron[i].xd)
+	}
+	return x
+}
+
 // at returns the geometry with the blocks' plate belts placed for a cell at oy.
 func (g fullModuleGeom) at(oy int32) fullModuleGeom {
 	g.copper[modPairsA].pb = oy + acM

@@ -125,34 +125,37 @@ func sizeFullModules(b *sim.Bundle, milliPacks int64) (fullModuleSizing, error) 
 	// Circuits a second for the advanced circuits (pairs A) and for the modules
 	// (pairs B), and cable a second for each and for the advanced circuits, so the
 	// share of the copper and iron each block makes.
-	ec := func(task string) *big.Rat {
-		return new(big.Rat).Mul(lines[task].rate, big.NewRat(recipeIn(b, task, "electronic-circuit"), 1))
+	mul := func(xs ...*big.Rat) *big.Rat {
+		r := big.NewRat(1, 1)
+		for _, x := range xs {
+			r.Mul(r, x)
+		}
+		return r
 	}
-	forAC, forMods := ec("advanced-circuit"), ec("productivity-module")
-	all := new(big.Rat).Add(forAC, forMods)
+	in := func(recipe, item string) *big.Rat { return big.NewRat(recipeIn(b, recipe, item), 1) }
+	forAC := mul(lines["advanced-circuit"].rate, in("advanced-circuit", "electronic-circuit"))
+	forMods := mul(lines["productivity-module"].rate, in("productivity-module", "electronic-circuit"))
 	if forAC.Sign() <= 0 || forMods.Sign() <= 0 {
 		return ms, fmt.Errorf("the module line's modules or advanced circuits take no circuits")
 	}
-	circuits := lines["electronic-circuit"].rate
+	all := new(big.Rat).Add(forAC, forMods)
+	share := [2]*big.Rat{new(big.Rat).Quo(forAC, all), new(big.Rat).Quo(forMods, all)}
+	circuitCable := mul(lines["electronic-circuit"].rate, in("electronic-circuit", "copper-cable"))
 	cable := [3]*big.Rat{
-		new(big.Rat).Mul(circuits, new(big.Rat).Quo(forAC, all)),
-		new(big.Rat).Mul(circuits, new(big.Rat).Quo(forMods, all)),
-		nil,
+		modPairsA: mul(circuitCable, share[modPairsA]),
+		modPairsB: mul(circuitCable, share[modPairsB]),
+		modCable:  mul(lines["advanced-circuit"].rate, in("advanced-circuit", "copper-cable")),
 	}
-	for k := range 2 {
-		cable[k].Mul(cable[k], big.NewRat(recipeIn(b, "electronic-circuit", "copper-cable"), 1))
-	}
-	cable[modCable] = new(big.Rat).Mul(lines["advanced-circuit"].rate, big.NewRat(recipeIn(b, "advanced-circuit", "copper-cable"), 1))
 	total := new(big.Rat).Add(cable[0], cable[1])
-	total.Add(total, cable[modCable])
+	total.Add(total, cable[2])
+	copper := lines["copper-plate"]
 	var cu [3]*big.Rat
 	for k := range cu {
-		cu[k] = new(big.Rat).Mul(lines["copper-plate"].rate, new(big.Rat).Quo(cable[k], total))
+		cu[k] = mul(copper.rate, cable[k], new(big.Rat).Inv(total))
 	}
-	copy(ms.copper[:], splitBlocks(lines["copper-plate"], lines["mine copper-ore"], cu[:]...))
-	iron := lines["iron-plate"].rate
-	copy(ms.iron[:], splitBlocks(lines["iron-plate"], lines["mine iron-ore"],
-		new(big.Rat).Mul(iron, new(big.Rat).Quo(forAC, all)), new(big.Rat).Mul(iron, new(big.Rat).Quo(forMods, all))))
+	copy(ms.copper[:], splitBlocks(copper, lines["mine copper-ore"], cu[:]...))
+	iron := lines["iron-plate"]
+	copy(ms.iron[:], splitBlocks(iron, lines["mine iron-ore"], mul(iron.rate, share[modPairsA]), mul(iron.rate, share[modPairsB])))
 	return ms, nil
 }
 

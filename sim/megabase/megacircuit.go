@@ -62,6 +62,8 @@ const (
 	acOut    = 26
 	acCu2    = 36   // plate belt of the advanced circuits' cable copper (block north of it)
 	acEnd    = -420 // east end of the advanced-circuit row, from ox (x = −404)
+
+	fullOColumn = -17 // belt O's northward run to Z, from ox (x = −1)
 )
 
 // fullCircuitFixed are the line's machine counts the layout is drawn for; sizing
@@ -205,6 +207,58 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	y := func(r int32) int32 { return oy + r }
 	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	asm := func(x, r int32, recipe string) {
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", true)})
+	}
+
+	l.fullOilPlastic(X0, oy, g.crude)
+
+	// Coal drills on both sides of the coal belt.
+	l.drillsBeside(g.coalCols, g.coal, y(acCoal))
+	for _, x := range g.coalGaps {
+		l.put("substation", x, y(acCoal-3), sim.North)
+	}
+	l.belt(fullBelt, g.coalCols[0], y(acCoal), sim.East, X0+15-g.coalCols[0])
+
+	ka := l.fullCablePairs(X0, oy, &g.copper, &g.iron, &g.copper2)
+
+	// P2 east, then south to its row beside P1; P1; the advanced-circuit row.
+	turn := g.xa - 1
+	l.belt(fullBelt, X0, y(acP2), sim.East, turn-X0)
+	l.belt(fullBelt, turn, y(acP2), sim.South, acP1-1-acP2)
+	l.belt(fullBelt, turn, y(acP1-1), sim.East, g.acEast+1-turn)
+	l.belt(fullBelt, ka, y(acP1), sim.East, g.acEast+1-ka)
+	machineRow(g.xa, g.n, func(x int32) { beacon(x, acAsm) }, func(_ int, x int32) {
+		asm(x, acAsm, "advanced-circuit")
+		l.put(fullInInserter, x+1, y(acAsm-1), sim.North)  // cable from P1
+		l.put(fullLongInserter, x, y(acAsm-1), sim.North)  // plastic and circuits from P2
+		l.put(fullOutInserter, x+1, y(acAsm+3), sim.North) // advanced circuits onto O
+	})
+	// O: east to x = −1, north, side-loaded onto Z's south lane.
+	zx := ox + fullOColumn
+	l.belt(fullBelt, g.xa+3, y(acOut), sim.East, zx-(g.xa+3))
+	l.belt(fullBelt, zx, y(acOut), sim.North, acOut-engIS)
+
+	// Substations.
+	for _, p := range [][2]int32{{X0 - 7, -13}, {X0 + 15, -13}, {X0 + 4, -3}, {X0 + 14, -3}, {X0 + 29, 1},
+		{X0 + 8, acPair}, {X0 + 17, acPair}, {X0 + 33, acPair}, {X0 + 37, acCable}} {
+		l.put("substation", p[0], y(p[1]), sim.North)
+	}
+	for x := g.xa; x < g.acEast; x += 18 {
+		l.put("substation", x, y(acOut+1), sim.North)
+	}
+	l.put("substation", g.acEast-2, y(acOut+1), sim.North)
+}
+
+// fullOilPlastic builds the oil block and the plastic plants of an advanced-circuit
+// line whose first refinery's west edge is at X0 (rows acWater to acPlant+3 from oy,
+// see fullCircuits), its pumpjacks at crude: the plants take coal from the coal belt
+// at row acCoal and put plastic on row acP2's south lane.
+func (l *layout) fullOilPlastic(X0, oy int32, crude [2]int32) {
+	y := func(r int32) int32 { return oy + r }
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
 	pipes := func(x0, r0, x1, r1 int32) { // a straight run, both ends included
 		for x := min(x0, x1); x <= max(x0, x1); x++ {
 			for r := min(r0, r1); r <= max(r0, r1); r++ {
@@ -220,13 +274,8 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	plant := func(x, r int32, recipe string) {
 		l.spec(sim.BuildSpec{Name: "chemical-plant", X: x, Y: y(r), Recipe: recipe, Modules: chem})
 	}
-	asm := func(x, r int32, recipe string) {
-		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
-			Modules: l.modules("assembling-machine-3", true)})
-	}
-
 	// Crude oil and water into the refineries.
-	for k, jx := range g.crude {
+	for k, jx := range crude {
 		rx := X0 + 8*int32(k)
 		l.spec(sim.BuildSpec{Name: "pumpjack", X: jx, Y: y(acJack), Dir: sim.South, Modules: l.modules("pumpjack", true)})
 		l.spec(sim.BuildSpec{Name: "oil-refinery", X: rx, Y: y(acRef), Dir: sim.South, Recipe: "advanced-oil-processing",
@@ -290,22 +339,30 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 		l.put(fullInInserter, x, y(acPlant+3), sim.North)   // plastic: an inserter puts one a
 		l.put(fullInInserter, x+2, y(acPlant+3), sim.North) // tick, two keep up
 	}
-	// Coal drills on both sides of the coal belt.
-	l.drillsBeside(g.coalCols, g.coal, y(acCoal))
-	for _, x := range g.coalGaps {
-		l.put("substation", x, y(acCoal-3), sim.North)
-	}
-	l.belt(fullBelt, g.coalCols[0], y(acCoal), sim.East, X0+15-g.coalCols[0])
+}
 
+// fullCablePairs builds the circuits of an advanced-circuit line whose first refinery's
+// west edge is at X0 (rows acP2 to acP1 from oy, see fullCircuits): copper and iron
+// onto M, two cable/circuit pairs over it putting circuits on P2's north lane, and
+// the two cable assemblers filling P1 from copper2's belt. It returns where P1 starts.
+func (l *layout) fullCablePairs(X0, oy int32, copper, iron, copper2 *smeltBlock) (ka int32) {
+	y := func(r int32) int32 { return oy + r }
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	asm := func(x, r int32, recipe string) {
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", true)})
+	}
+	var kb int32
 	// Copper and iron onto M; two cable/circuit pairs over it.
-	l.smeltBlock(&g.copper)
-	l.smeltBlock(&g.iron)
-	mx := min(g.copper.xs, g.iron.xs)
+	l.smeltBlock(copper)
+	l.smeltBlock(iron)
+	mx := min(copper.xs, iron.xs)
 	l.belt(fullBelt, mx, y(acM), sim.East, X0+17-mx)
 	// The cable assemblers' copper: from the block south-west, north up x = X0+18,
 	// east along M's row.
-	l.smeltBlock(&g.copper2)
-	l.belt(fullBelt, g.copper2.xs, y(acCu2), sim.East, X0+18-g.copper2.xs)
+	l.smeltBlock(copper2)
+	l.belt(fullBelt, copper2.xs, y(acCu2), sim.East, X0+18-copper2.xs)
 	l.belt(fullBelt, X0+18, y(acCu2), sim.North, acCu2-acM)
 	l.belt(fullBelt, X0+18, y(acM), sim.East, 12)
 	for k := int32(0); k < 2; k++ {
@@ -323,7 +380,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	}
 	// The advanced circuits' cable: KA onto P1's south lane, KB onto a short belt
 	// side-loading its north lane.
-	ka, kb := X0+22, X0+28
+	ka, kb = X0+22, X0+28
 	for _, x := range []int32{X0 + 19, X0 + 25, X0 + 33} {
 		beacon(x, acCable)
 	}
@@ -336,31 +393,5 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	l.put(fullInInserter, kb+3, y(acCable), sim.West)
 	l.put(fullInInserter, kb+3, y(acCable+2), sim.West)
 	l.belt(fullBelt, kb+4, y(acCable), sim.South, acP1-acCable)
-
-	// P2 east, then south to its row beside P1; P1; the advanced-circuit row.
-	turn := g.xa - 1
-	l.belt(fullBelt, X0, y(acP2), sim.East, turn-X0)
-	l.belt(fullBelt, turn, y(acP2), sim.South, acP1-1-acP2)
-	l.belt(fullBelt, turn, y(acP1-1), sim.East, g.acEast+1-turn)
-	l.belt(fullBelt, ka, y(acP1), sim.East, g.acEast+1-ka)
-	machineRow(g.xa, g.n, func(x int32) { beacon(x, acAsm) }, func(_ int, x int32) {
-		asm(x, acAsm, "advanced-circuit")
-		l.put(fullInInserter, x+1, y(acAsm-1), sim.North)  // cable from P1
-		l.put(fullLongInserter, x, y(acAsm-1), sim.North)  // plastic and circuits from P2
-		l.put(fullOutInserter, x+1, y(acAsm+3), sim.North) // advanced circuits onto O
-	})
-	// O: east to x = −1, north, side-loaded onto Z's south lane.
-	zx := ox - 17
-	l.belt(fullBelt, g.xa+3, y(acOut), sim.East, zx-(g.xa+3))
-	l.belt(fullBelt, zx, y(acOut), sim.North, acOut-engIS)
-
-	// Substations.
-	for _, p := range [][2]int32{{X0 - 7, -13}, {X0 + 15, -13}, {X0 + 4, -3}, {X0 + 14, -3}, {X0 + 29, 1},
-		{X0 + 8, acPair}, {X0 + 17, acPair}, {X0 + 33, acPair}, {X0 + 37, acCable}} {
-		l.put("substation", p[0], y(p[1]), sim.North)
-	}
-	for x := g.xa; x < g.acEast; x += 18 {
-		l.put("substation", x, y(acOut+1), sim.North)
-	}
-	l.put("substation", g.acEast-2, y(acOut+1), sim.North)
+	return ka
 }

@@ -62,6 +62,8 @@ var fullFeedBeacons = map[string]int{
 	"production-science-pack": fullBeaconsMid,
 	"rail":                    2,
 	"iron-stick":              2,
+	// The module line (megamodule.go).
+	"productivity-module": 2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -149,6 +151,8 @@ type fullFeedSizing struct {
 	military fullMilitarySizing
 	// rails is the production row's rail line's (sizeFullRails).
 	rails fullRailSizing
+	// modules is the production row's module line's (sizeFullModules).
+	modules fullModuleSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -179,6 +183,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.rails, err = sizeFullRails(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.modules, err = sizeFullModules(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -14,16 +14,16 @@ import (
 // ingredients of the pack rows not yet fed from ore (the chemical row's all come from
 // lines: sulfur from the oil block, engine units from the engine line, advanced
 // circuits from the advanced-circuit line; the military row's from the military
-// lines; the production row's rails from the rail line) and of the rocket silos.
+// lines; the production row's rails from the rail line and its productivity modules
+// from the module line) and of the rocket silos.
 var fullInfinityItems = []string{"electric-furnace", "flying-robot-frame",
-	"low-density-structure", "processing-unit", "productivity-module",
-	"rocket-fuel", "satellite"}
+	"low-density-structure", "processing-unit", "rocket-fuel", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
-// ore and stone,
+// ore and stone and productivity modules from ore, coal and crude oil,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -228,6 +228,38 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range rail {
 		want[task] += n
 	}
+	// The module line: the plan's counts, but the copper split between three blocks
+	// and the iron between two, each rounded up (at most one furnace and one drill
+	// more than planned for each block but the first).
+	mdp, err := planFullModules(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := map[string]int{}
+	for _, l := range checkPlanLines(t, "productivity-module", mdp, fullPer) {
+		mods[l.Task] = l.Machines
+	}
+	for _, task := range fullModuleTasks {
+		if mods[task] <= 0 {
+			t.Errorf("the module line's plan has no %s line", task)
+		}
+	}
+	mds := &sz.feed.modules
+	for _, sp := range []struct {
+		furn, mine string
+		blocks     []blockCount
+	}{{"copper-plate", "mine copper-ore", mds.copper[:]}, {"iron-plate", "mine iron-ore", mds.iron[:]}} {
+		f, d := blockTotals(sp.blocks)
+		extra := len(sp.blocks) - 1
+		if f < mods[sp.furn] || f > mods[sp.furn]+extra || d < mods[sp.mine] || d > mods[sp.mine]+extra {
+			t.Errorf("module line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), mods[sp.furn], mods[sp.mine])
+		}
+		t.Logf("module line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, mods[sp.furn], mods[sp.mine])
+		mods[sp.furn], mods[sp.mine] = f, d
+	}
+	for task, n := range mods {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -285,7 +317,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per utility machine, two at the head of FM, three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (one per utility machine, one for FM's electric furnaces, three for the silo)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -353,10 +385,10 @@ func floorTile(p int32) int32 {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore or from belts (the utility row), two at the head of the
-// production row's belt FM, three for the silo.
+// the rows not fed from ore or from belts (the utility row), one putting electric
+// furnaces on the production row's belt FM, three for the silo.
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3 + 2
+	n := 3 + 1
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] {
 			n += sz.rows[pack]

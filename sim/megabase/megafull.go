@@ -35,7 +35,9 @@ import (
 // east of the turn column), the production row's rails from iron ore and stone
 // (megaproduction.go: steel furnaces, iron-stick and rail assemblers, east of the turn
 // column, on two belts); its electric furnaces and productivity modules come on one
-// belt, FM, from two infinity chests at its head in the band south of belt D. The
+// belt, FM, the furnaces from an infinity chest, the modules from ore, coal and crude
+// oil (megamodule.go: a third oil block, plastic, cable, circuit, advanced-circuit
+// and module assemblers, west of the advanced-circuit line). The
 // other ingredients of the utility row (a chest a machine) and of the silo come from
 // infinity chests, as the map editor's sources (fullInfinityItems in the tests lists every
 // item still taken from a chest: low density structures, rocket fuel, satellites, ...): the
@@ -43,8 +45,9 @@ import (
 // powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
 // engines). What is simulated end to end is every pack made by its beaconed machine,
 // carried on belts and consumed by beaconed labs, red and green science from ore, and
-// the chemical packs' sulfur, engine units and advanced circuits and the military
-// packs' ingredients from raw resources.
+// the chemical packs' sulfur, engine units and advanced circuits, the military
+// packs' ingredients and the production packs' rails and productivity modules from
+// raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -57,6 +60,7 @@ const (
 	fullBeaconsMid   = 1   // the middle row has no beacon row behind it: 1 or 2 reach each
 	fullBeaconsLab   = 1   // labs next to a substation gap have one beacon
 	fullCellPitch    = 66  // tiles between cells, north to south
+	fullSiloX        = -12 // the silo's west edge, from ox
 	fullBelt         = "express-transport-belt"
 	fullOutInserter  = "fast-inserter"
 	fullInInserter   = "bulk-inserter"
@@ -164,6 +168,12 @@ func fullColumns(sz *fullSizing) int {
 // D turn towards the labs.
 func fullTurnX(sz *fullSizing, ox int32) int32 { return ox + 5 + 6*int32(fullColumns(sz)-1) + 4 }
 
+// fullFMColumn is the column of a cell's belt FM at its head (fullProductionFM): the
+// gap between the chemical row and the production row.
+func fullFMColumn(sz *fullSizing, ox int32) int32 {
+	return ox + 3 + 6*int32(sz.rows[fullMidPack])
+}
+
 // fullPackRows are the packs made by assembler rows (space science comes from the silo).
 var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
@@ -179,9 +189,12 @@ func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, mi
 	}
 	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
-	// No procedural ore under the base; the feed lines' ore patches go on top.
-	patches := []sim.Patch{{X: -800, Y: -96, W: 4800, H: int32(cells)*fullCellPitch + 192}}
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
+	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
+	// No procedural ore under the base, from west of the module line; the feed lines'
+	// ore patches go on top.
+	west := mdg.west() - 16
+	patches := []sim.Patch{{X: west, Y: -96, W: 4000 - west, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
@@ -189,6 +202,7 @@ func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, mi
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 		patches = append(patches, cg.patches(b, oy(c))...)
+		patches = append(patches, mdg.patches(b, oy(c))...)
 		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
 		patches = append(patches, mg.patches(b, oy(c))...)
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
@@ -204,6 +218,10 @@ func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, mi
 	for c := 0; c < cells; c++ {
 		l.fullCell(b, &sz, ox, oy(c))
 		l.fullCircuits(&cg, ox, oy(c))
+		fg := newFullFeedGeom(&sz.feed, ox, oy(c))
+		// Belt MD turns north west of the next cell's logistic copper block (rows 32
+		// to 40 of this cell).
+		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
 	}
 	if l.err != nil {
 		return nil, l.err
@@ -317,7 +335,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
 	{
-		sx, sy := ox-12, oy+22
+		sx, sy := ox+fullSiloX, oy+22
 		l.spec(sim.BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
 		for _, dy := range []int32{0, 3, 6} {
 			beacon(sx-3, sy+dy)
@@ -350,7 +368,11 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	l.fullMilitary(&mg, T, oy, X(0))
 	rg := newFullRailGeom(&sz.feed.rails, T, oy)
 	l.fullProductionRails(&rg, T, oy, X(mid+1))
-	l.fullProductionFM(oy, X(mid+1), X(mid+n["production-science-pack"])+2)
+	if xf := X(mid) + 1; xf != fullFMColumn(sz, ox) {
+		l.err = fmt.Errorf("megabase-full: belt FM's head at %d; fullFMColumn says %d", xf, fullFMColumn(sz, ox))
+		return
+	}
+	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	if rg.xEnd >= end {

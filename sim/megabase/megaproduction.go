@@ -68,7 +68,7 @@ const (
 	prodR1     = 10 // rails, both lanes
 	prodR2     = 11 // rails, both lanes
 	prodFM     = 3  // belt FM: electric furnaces and productivity modules
-	prodFMHead = 24 // FM's head in the band south of belt D: chests and their inserters
+	prodFMHead = 22 // FM's head in the band south of belt D, where belt MD joins it
 
 	// The rail pairs, east of T (rows 6..31).
 	railBeacon1 = 6  // pair 1's beacons (3 tall)
@@ -373,34 +373,23 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 
 // fullProductionFM builds belt FM, which carries the production row's electric furnaces
 // and productivity modules (one item a lane) to its machines, whose long-handed
-// inserters (row 5, over belt C) take them from row 3. FM starts in the band south of
-// belt D (rows 21 and below, free between the silo and T) in column xu, the east
-// edge of the row's last machine: north under D (an underground pair, rows 21 to 19),
-// up rows 18..13, under R2, R1, the row and C (rows 12 to 3, the express underground's
-// reach of 9), then a turn through row 2 into row 3 and west to the row's first
-// machine at rowX. At its head (row 24) an infinity chest on each side puts its item
-// on its own lane: the map editor's source until those items come from lines.
-func (l *layout) fullProductionFM(oy, rowX, xu int32) {
+// inserters (row 5, over belt C) take them from row 3. FM's head is in the band south
+// of belt D (row 22, free between the silo and T), in column xf, the gap west of the
+// row's first machine, where the module line's belt MD joins it from the west
+// (fullModules): north under D and the utility row (an underground pair, rows 21 to
+// 12, the express underground's reach of 9), up rows 11..4 through the gap (R1 and
+// R2 end east of it), then east along row 3 to the row's last machine at lastX. An
+// infinity chest north of row 3 (row 1, in the chemical row's beacon gap) puts the
+// electric furnaces on FM's south lane: the map editor's source until they come from
+// a line. The modules come on its north lane.
+func (l *layout) fullProductionFM(oy, xf, lastX int32) {
 	y := func(r int32) int32 { return oy + r }
-	under := func(rIn, rOut int32) {
-		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rIn), Dir: sim.North, Underground: "input"})
-		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xu, Y: y(rOut), Dir: sim.North, Underground: "output"})
-	}
-	const d = 20 // belt D's row
-	l.belt(fullBelt, xu, y(prodFMHead), sim.North, prodFMHead-d-1)
-	under(d+1, d-1)
-	l.belt(fullBelt, xu, y(d-2), sim.North, d-2-(prodR2+1))
-	under(prodR2+1, prodFM)
-	l.put(fullBelt, xu, y(prodFM-1), sim.West)
-	l.put(fullBelt, xu-1, y(prodFM-1), sim.South)
-	l.belt(fullBelt, xu-1, y(prodFM), sim.West, xu-1-rowX+1)
-	chest := func(x int32, item string) {
-		l.spec(sim.BuildSpec{Name: "infinity-chest", X: x, Y: y(prodFMHead - 1),
-			Infinity: &sim.InfinitySettings{Filters: []sim.InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
-	}
-	chest(xu-2, "productivity-module")
-	l.put(fullOutInserter, xu-1, y(prodFMHead-1), sim.West)
-	chest(xu+2, "electric-furnace")
-	l.put(fullOutInserter, xu+1, y(prodFMHead-1), sim.East)
-	l.put("substation", xu+3, y(prodFMHead-2), sim.North)
+	l.put(fullBelt, xf, y(prodFMHead), sim.North)
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xf, Y: y(prodFMHead - 1), Dir: sim.North, Underground: "input"})
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xf, Y: y(prodR2 + 1), Dir: sim.North, Underground: "output"})
+	l.belt(fullBelt, xf, y(prodR2), sim.North, prodR2-prodFM)
+	l.belt(fullBelt, xf, y(prodFM), sim.East, lastX-xf+1)
+	l.spec(sim.BuildSpec{Name: "infinity-chest", X: xf + 1, Y: y(prodFM - 2),
+		Infinity: &sim.InfinitySettings{Filters: []sim.InfinityFilter{{Item: "electric-furnace", Count: 100, Mode: "exactly"}}}})
+	l.put(fullOutInserter, xf+1, y(prodFM-1), sim.North)
 }

@@ -141,3 +141,29 @@ func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 		t.Errorf("satisfaction fell to %.4f in the first ten minutes, %.4f in the day after", warmSat, lowSat)
 	}
 }
+
+// The whole map keeps full satisfaction for a whole day from minute 10 (the shared
+// seed-1 map: the cells are full, the second night starts 17 seconds later).
+func TestMegabaseFullSolarLastsTheDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs megabase-full for a game day after its shared warm-up")
+	}
+	s := loadMegaFull(t, megaFullSeed1(t).minute10)
+	ai, _ := s.Bundle().Entity("accumulator")
+	full := int64(fullCells) * int64(mustSizeFullSolar(t).accumulators) * s.Bundle().Entities[ai].Buffer / sim.EnergyPerJoule
+	mean, peak, lowSat, lowJ := demand(s, s.Bundle().DayTicks)
+	t.Logf("a day from minute 10: demand mean %d W, peak %d W; lowest satisfaction %.4f; least stored %d of %d MJ; %.0f SPM at the end",
+		mean, peak, lowSat, lowJ/1_000_000, full/1_000_000, s.Production().SPM)
+	if lowSat < 1 {
+		t.Errorf("satisfaction fell to %.4f during the day", lowSat)
+	}
+}
+
+func mustSizeFullSolar(t *testing.T) fullSolar {
+	t.Helper()
+	f, err := sizeFullSolar(sim.DefaultBundle(), fullCellDemandW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

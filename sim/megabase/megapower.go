@@ -12,19 +12,22 @@ import (
 //
 // The field is sized from a cell's measured demand and the simulation's own day:
 //
-//   - demand: one cell (fullCellMilli) powered by an electric-energy-interface, run to
-//     game minute 10 and then for a whole day (25,000 ticks), reading sim's Power().DemandW
-//     every tick (TestMegabaseFullCellDemandFitsItsField measures it and fails if the cell
-//     ever asks for more than fullCellDemandW): mean 1,016 MW, peak 1,038 MW;
+//   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
+//     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
+//     reading sim's Power().DemandW every tick: mean 1,548 MW, peak 1,589 MW (seed 1;
+//     911 beacons draw a constant 437 MW of it). TestMegabaseFullCellDemandFitsItsField
+//     repeats the measurement and fails if the cell asks for more than fullCellDemandW or
+//     its peak drifts from fullCellPeakW;
 //   - solar: the bundle's solar-panel production (60 kW at full light) and sim.Daylight with
 //     the bundle's DayTicks (25,000): full light for half the day, a linear dusk and dawn of
 //     a fifth each and a tenth of the day dark, so a panel gives 70 % of its peak over a day;
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
-// sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top)
-// as a constant draw all day: enough panels that a day's light gives a day's energy at
-// that draw, and the fewest accumulators that carry it through the evening, the night and
-// the morning (computed tick by tick as sim's updatePower settles a network: solar first,
+// sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
+// 1,669.5 MW) as a constant draw all day: enough panels that a day's light gives a day's
+// energy at that draw (39,751), and the fewest accumulators that carry it through the
+// evening, the night and the morning (33,390: 167 GJ; their output limit alone would
+// need 5,565), computed tick by tick as sim's updatePower settles a network (solar first,
 // then accumulators within their output limit, the surplus charging them within their
 // input limit), starting full at noon and checked over two days.
 const (

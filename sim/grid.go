@@ -66,10 +66,16 @@ func (s *Surface) ResourceAt(x, y int32) (ItemID, uint32) {
 	return c.res[i], c.amount[i]
 }
 
+// setTiles marks a rectangle of tiles as id's, looking each chunk up once per row it
+// crosses (loading a save sets every entity's tiles).
 func (s *Surface) setTiles(x, y, w, h int32, id EntityID) {
 	for ty := y; ty < y+h; ty++ {
+		var c *chunk
 		for tx := x; tx < x+w; tx++ {
-			c, i := s.chunkAt(tx, ty)
+			if c == nil || tx&chunkMask == 0 {
+				c, _ = s.chunkAt(tx, ty)
+			}
+			_, i := chunkOf(tx, ty)
 			c.ent[i] = id
 		}
 	}
@@ -78,9 +84,16 @@ func (s *Surface) setTiles(x, y, w, h int32, id EntityID) {
 // areaFree reports whether every tile of a rectangle is free, or names the blocking entity.
 func (s *Surface) areaFree(x, y, w, h int32) EntityID {
 	for ty := y; ty < y+h; ty++ {
+		var c *chunk
 		for tx := x; tx < x+w; tx++ {
-			if id := s.EntityAt(tx, ty); id != 0 {
-				return id
+			if tx == x || tx&chunkMask == 0 {
+				c, _ = s.peekChunk(tx, ty)
+			}
+			if c == nil {
+				continue
+			}
+			if _, i := chunkOf(tx, ty); c.ent[i] != 0 {
+				return c.ent[i]
 			}
 		}
 	}

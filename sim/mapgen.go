@@ -163,6 +163,18 @@ func (g *generator) tile(x, y int32) (ItemID, uint32) {
 
 func (g *generator) fill(c *chunk, k chunkKey) {
 	x0, y0 := k.cx<<chunkBits, k.cy<<chunkBits
+	// A chunk inside the last patch over it (a cleared base, an ore field) is that patch
+	// on every tile: tile would find it first for each.
+	if list := g.byChunk[k]; len(list) > 0 {
+		p := &g.patches[list[len(list)-1]]
+		if int64(p.X) <= int64(x0) && int64(x0)+chunkSize <= int64(p.X)+int64(p.W) &&
+			int64(p.Y) <= int64(y0) && int64(y0)+chunkSize <= int64(p.Y)+int64(p.H) {
+			for i := range c.res {
+				c.res[i], c.amount[i] = p.Resource, p.Amount
+			}
+			return
+		}
+	}
 	for ty := int32(0); ty < chunkSize; ty++ {
 		for tx := int32(0); tx < chunkSize; tx++ {
 			r, a := g.tile(x0+tx, y0+ty)

@@ -63,3 +63,64 @@ func TestMapReadersAgreeWithTileAndEntityViews(t *testing.T) {
 		t.Error("no poles on the starter map")
 	}
 }
+
+// A chunk generated for a build holds the same resources as map generation gives each of
+// its tiles, whether a patch covers it whole (a cleared base, an ore field) or in part,
+// and a footprint across chunk edges is occupied and freed on every tile.
+func TestBuiltChunksKeepTheGeneratedResources(t *testing.T) {
+	b := DefaultBundle()
+	iron, _ := b.ItemID("iron-ore")
+	coal, _ := b.ItemID("coal")
+	cfg := Config{Name: "test", Planet: "nauvis", Seed: 3, Patches: []Patch{
+		{X: -100, Y: -100, W: 300, H: 300},                             // cleared: whole chunks and edges
+		{Resource: iron, X: 32, Y: 32, W: 64, H: 32, Amount: 500},      // exactly two chunks
+		{Resource: coal, X: 40, Y: 50, W: 10, H: 30, Amount: 700},      // part of a chunk, over the iron
+		{Resource: coal, X: 150, Y: -70, W: 100, H: 100, Amount: 900},  // whole chunks and past the clearing
+		{Resource: iron, X: -300, Y: 90, W: 1000, H: 1000, Amount: 10}, // under the clearing: loses there
+	}}
+	fresh, err := NewSurface(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSurface(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 3×3 panel astride each chunk corner of the area generates the chunks around it.
+	var ids []EntityID
+	for y := int32(-127); y < 260; y += 32 {
+		for x := int32(-127); x < 260; x += 32 {
+			id, err := s.Build(BuildSpec{Name: "solar-panel", X: x - 2, Y: y - 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			for dy := int32(-2); dy <= 0; dy++ {
+				for dx := int32(-2); dx <= 0; dx++ {
+					if s.EntityAt(x+dx, y+dy) != id {
+						t.Fatalf("tile %d,%d: entity %d, want the panel %d", x+dx, y+dy, s.EntityAt(x+dx, y+dy), id)
+					}
+				}
+			}
+			if _, err := s.Build(BuildSpec{Name: "accumulator", X: x - 1, Y: y}); err == nil {
+				t.Fatalf("an accumulator over the panel at %d,%d was built", x-2, y-2)
+			}
+		}
+	}
+	for y := int32(-160); y < 300; y++ {
+		for x := int32(-160); x < 300; x++ {
+			r, a := s.ResourceAt(x, y)
+			if wr, wa := fresh.ResourceAt(x, y); r != wr || a != wa {
+				t.Fatalf("tile %d,%d: %d×%d in a built chunk, map generation says %d×%d", x, y, r, a, wr, wa)
+			}
+		}
+	}
+	for _, id := range ids {
+		if _, err := s.Remove(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id := s.EntityAt(31, 31); id != 0 {
+		t.Fatalf("tile 31,31 still holds entity %d after its panel was removed", id)
+	}
+}

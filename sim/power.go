@@ -349,11 +349,15 @@ func (s *Surface) spreadAccumulatorEnergy() {
 	}
 }
 
-// daylight returns solar output at a tick as a fraction of SatOne. The day starts at noon:
-// full light until dusk (a quarter day), fading to dark by evening (0.45), dark until
-// morning (0.55), brightening until dawn (0.75), as on Nauvis.
-func (s *Surface) daylight(tick uint64) int64 {
-	day := s.b.DayTicks
+// daylight returns solar output at a tick as a fraction of SatOne (Daylight with the
+// bundle's day).
+func (s *Surface) daylight(tick uint64) int64 { return Daylight(s.b.DayTicks, tick) }
+
+// Daylight returns solar output at a tick of a day of day ticks as a fraction of SatOne
+// (full output without a day). The day starts at noon: full light until dusk (a quarter
+// day), fading to dark by evening (0.45), dark until morning (0.55), brightening until
+// dawn (0.75), as on Nauvis. Map generators size solar fields with it.
+func Daylight(day int64, tick uint64) int64 {
 	if day <= 0 {
 		return SatOne
 	}
@@ -418,6 +422,9 @@ type PowerStats struct {
 	Networks     int
 	Satisfaction []float64 // per network, 0..1
 	StoredJ      int64
+	// DemandW is what every network asked for in the last tick, drain included, in W
+	// (what the machines would draw at full satisfaction).
+	DemandW int64
 }
 
 // Power returns a summary of the electric networks (for reports, not simulation).
@@ -426,6 +433,7 @@ func (s *Surface) Power() PowerStats {
 	for i := range s.nets {
 		ps.Satisfaction = append(ps.Satisfaction, float64(s.nets[i].sat)/SatOne)
 		ps.StoredJ += s.nets[i].energy / EnergyPerJoule
+		ps.DemandW += s.nets[i].lastDemand
 	}
 	sort.Float64s(ps.Satisfaction)
 	return ps

@@ -41,9 +41,10 @@ import (
 // other ingredients of the utility row (a chest a machine) and of the silo come from
 // infinity chests, as the map editor's sources (fullInfinityItems in the tests lists every
 // item still taken from a chest: low density structures, rocket fuel, satellites, ...): the
-// rest of the plan's oil lines and most intermediates are not laid out. Power is not generated either: one electric-energy-interface per cell
-// powers it through substations (the whole plan would draw 13 GW, some 14,000 steam
-// engines). What is simulated end to end is every pack made by its beaconed machine,
+// rest of the plan's oil lines and most intermediates are not laid out. Each cell is
+// powered by its own field of solar panels and accumulators east of its labs
+// (megapower.go), sized from the cell's measured demand (1.59 GW at its peak) and the
+// simulation's day. What is simulated end to end is every pack made by its beaconed machine,
 // carried on belts and consumed by beaconed labs, red and green science from ore, and
 // the chemical packs' sulfur, engine units and advanced circuits, the military
 // packs' ingredients and the production packs' rails and productivity modules from
@@ -81,6 +82,12 @@ type fullRow struct {
 
 func genMegabaseFull(b *sim.Bundle, seed uint64, name string) (*sim.Surface, error) {
 	return genMegabaseFullCells(b, seed, name, fullCells, fullPacksPerSec*1000/fullCells)
+}
+
+// genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second
+// and powered by its solar field.
+func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64) (*sim.Surface, error) {
+	return genMegabaseFullPowered(b, seed, name, cells, milliPacks, fullPowerSolar)
 }
 
 // fullSizing is a cell's machine counts.
@@ -178,23 +185,32 @@ func fullFMColumn(sz *fullSizing, ox int32) int32 {
 var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", "military-science-pack",
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
 
-// genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second.
-func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64) (*sim.Surface, error) {
+// genMegabaseFullPowered builds cells cells, each sized for milliPacks/1000 packs a
+// second and powered as power says.
+func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64, power fullPower) (*sim.Surface, error) {
 	sz, err := sizeFullCell(b, milliPacks)
 	if err != nil {
 		return nil, err
 	}
+	const ox = 16
+	// The solar field is sized for a cell of megabase-full; a cell sized for another
+	// rate gets a field in proportion to its packs.
+	field, err := sizeFullSolar(b, fullCellDemandW*milliPacks/(fullPacksPerSec*1000/fullCells))
+	if err != nil {
+		return nil, err
+	}
+	fieldX := fullLabsEnd(&sz, ox)
 	if name == "" {
 		name = "nauvis"
 	}
-	const ox = 16
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
-	// No procedural ore under the base, from west of the module line; the feed lines'
-	// ore patches go on top.
+	// No procedural ore under the base, from west of the module line to east of
+	// the solar fields; the feed lines' ore patches go on top.
 	west := mdg.west() - 16
-	patches := []sim.Patch{{X: west, Y: -96, W: 4000 - west, H: int32(cells)*fullCellPitch + 192}}
+	east := max(4000, fieldX+fullFieldWidth(field)+96)
+	patches := []sim.Patch{{X: west, Y: -96, W: east - west, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
 		g := newFullFeedGeom(&sz.feed, ox, oy(c))
 		patches = append(patches, g.patches(b)...)
@@ -222,10 +238,17 @@ func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, mi
 		// Belt MD turns north west of the next cell's logistic copper block (rows 32
 		// to 40 of this cell).
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
+		switch power {
+		case fullPowerSolar:
+			l.fullSolarField(field, fieldX, oy(c))
+		case fullPowerEEI:
+			l.put("electric-energy-interface", ox-6, oy(c)+17, sim.North)
+		}
 	}
 	if l.err != nil {
 		return nil, l.err
 	}
+	s.ChargeAccumulators()
 	return s, nil
 }
 
@@ -354,7 +377,6 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.put("substation", sx-2, sy+9, sim.North)
 		l.put("substation", sx-4, oy+19, sim.North)
 		l.put("substation", ox-3, oy+18, sim.North)
-		l.put("electric-energy-interface", ox-6, oy+17, sim.North)
 	}
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A

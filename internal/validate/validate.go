@@ -169,9 +169,20 @@ func Line(field, v string, max int) error {
 	return nil
 }
 
-// IsControl reports whether r moves a terminal or a table rather than printing:
-// a control character, or a Unicode line or paragraph separator.
-func IsControl(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
+// IsControl reports whether r moves a terminal or a table rather than printing,
+// or changes how the text around it reads: a control character, a Unicode line
+// or paragraph separator, or a bidirectional control (an override such as
+// U+202E shows the rest of a line reversed, so "hi \u202enimda si revres"
+// reads "hi server is admin").
+func IsControl(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
+		return true
+	}
+	return false
+}
 
 // Escape writes s's control characters (IsControl) as Go escapes (\n, \x1b,
 // \u2028), so that text stored before the edge refused them, or repeated back

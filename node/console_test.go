@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // Console saves do not pile up: each surface keeps its newest consoleSavesKept
@@ -45,5 +46,29 @@ func TestConsoleSavesArePruned(t *testing.T) {
 	}
 	if got := pruneConsoleSaves(dir, "a", 10); got != 0 {
 		t.Fatalf("a second prune removed %d", got)
+	}
+}
+
+// A player may say chatBurst lines at once and then chatPerSecond a second.
+func TestChatBucket(t *testing.T) {
+	start := time.Unix(1000, 0)
+	b := chatBucket{tokens: chatBurst, at: start}
+	sent := 0
+	for range 50 {
+		if b.take(start) {
+			sent++
+		}
+	}
+	if sent != chatBurst {
+		t.Fatalf("a burst sent %d lines, want %d", sent, chatBurst)
+	}
+	sent = 0
+	for i := range 100 { // ten seconds, a line every 100 ms
+		if b.take(start.Add(time.Duration(i+1) * 100 * time.Millisecond)) {
+			sent++
+		}
+	}
+	if sent < 10*chatPerSecond-1 || sent > 10*chatPerSecond+1 {
+		t.Fatalf("ten seconds at ten lines a second sent %d, want about %d", sent, 10*chatPerSecond)
 	}
 }

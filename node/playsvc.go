@@ -229,6 +229,7 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 	var state []byte
 	var pending *shard.Desync
 	cmdSlot := make(chan struct{}, 1)
+	talk := chatBucket{tokens: chatBurst, at: time.Now()}
 	for {
 		m, err := ss.Recv()
 		if err != nil {
@@ -320,6 +321,13 @@ func (a *playAPI) play(ss pb.ShardService_PlayServer, kick chan error) error {
 				default:
 					answer("your previous command is still running; try again when it answers")
 				}
+				continue
+			}
+			if msg.Chat.GetText() != "" && !talk.take(time.Now()) {
+				// Every line is a write to the controllers' log: one player must
+				// not grow it at will, nor lose lines without being told.
+				reply(&pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Chat{Chat: &pb.ChatMessage{Player: "server", Surface: hello.Surface,
+					Text: fmt.Sprintf("your message was not sent: you are sending chat too fast (at most %d lines a second, %d at once); wait a moment", chatPerSecond, chatBurst)}}})
 				continue
 			}
 			if err := a.n.postChat(ctx, name, hello.Surface, msg.Chat); err != nil {
@@ -474,4 +482,28 @@ func (a *playAPI) redirect(ss pb.ShardService_PlayServer, surface string) error 
 // refusedMsg tells a client that one of its actions will never run, and why.
 func refusedMsg(sh *shard.Shard, r shard.Refusal) *pb.PlayResponse {
 	return &pb.PlayResponse{Epoch: sh.Epoch(), Msg: &pb.PlayResponse_Refused{Refused: &pb.ActionRefused{TargetTick: r.Target, Data: r.Data, Reason: r.Reason}}}
+}
+
+// A player's chat is limited to chatPerSecond lines a second, with bursts of up
+// to chatBurst (a token bucket per session); a line over the limit is answered,
+// not posted.
+const (
+	chatPerSecond = 5
+	chatBurst     = 10
+)
+
+type chatBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// take spends a token if there is one at now, refilling first.
+func (b *chatBucket) take(now time.Time) bool {
+	b.tokens = min(chatBurst, b.tokens+now.Sub(b.at).Seconds()*chatPerSecond)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

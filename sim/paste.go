@@ -219,6 +219,13 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		specs = append(specs, sp)
 		nums = append(nums, be.Number)
 	}
+	// Copper wires join poles, which the simulation joins by reach anyway; a
+	// circuit wire means a circuit network, which it does not simulate.
+	for _, w := range bp.Wires {
+		if w.SourceConnector <= blueprint.CombinatorOutputGreen || w.TargetConnector <= blueprint.CombinatorOutputGreen {
+			unknown["circuit wire (circuit networks are not simulated)"]++
+		}
+	}
 	if len(unknown) > 0 && !skipUnknown {
 		return nil, nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
 			b.ShortHash(), describeCounts(b, unknown))

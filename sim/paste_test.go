@@ -440,3 +440,38 @@ func TestExportKeepsModules(t *testing.T) {
 		t.Errorf("20 modules in 4 slots: %v, want the 20 asked in the refusal", err)
 	}
 }
+
+// A circuit wire is refused by name like the circuit entities (circuit networks
+// are not simulated), and left out and listed with --skip-unknown; a copper wire
+// between poles is no refusal, as poles join by reach here.
+func TestPasteRefusesCircuitWires(t *testing.T) {
+	chests := []blueprint.Entity{
+		{Number: 1, Name: "iron-chest", Position: blueprint.Position{X: TileUnits / 2, Y: TileUnits / 2}},
+		{Number: 2, Name: "iron-chest", Position: blueprint.Position{X: 3 * TileUnits / 2, Y: TileUnits / 2}},
+	}
+	wired, err := blueprint.EncodeBlueprint(&blueprint.Blueprint{Version: blueprint.Version20, Entities: chests,
+		Wires: []blueprint.Wire{{SourceEntity: 1, SourceConnector: blueprint.CircuitRed, TargetEntity: 2, TargetConnector: blueprint.CircuitRed}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	if _, err := s.Paste(wired, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "circuit wire (circuit networks are not simulated) ×1") {
+		t.Fatalf("paste of two chests with a red wire: %v, want the wire refused by name", err)
+	}
+	res, err := s.Paste(wired, 0, 0, 0, PasteSkipUnknown)
+	if err != nil || res.Built != 2 || res.Skipped["circuit wire (circuit networks are not simulated)"] != 1 {
+		t.Fatalf("paste with --skip-unknown: %+v %v, want both chests built and the wire listed as left out", res, err)
+	}
+	poles := []blueprint.Entity{
+		{Number: 1, Name: "small-electric-pole", Position: blueprint.Position{X: TileUnits / 2, Y: 20*TileUnits + TileUnits/2}},
+		{Number: 2, Name: "small-electric-pole", Position: blueprint.Position{X: 5*TileUnits + TileUnits/2, Y: 20*TileUnits + TileUnits/2}},
+	}
+	copper, err := blueprint.EncodeBlueprint(&blueprint.Blueprint{Version: blueprint.Version20, Entities: poles,
+		Wires: []blueprint.Wire{{SourceEntity: 1, SourceConnector: blueprint.Copper, TargetEntity: 2, TargetConnector: blueprint.Copper}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := newTestSurface(t).Paste(copper, 0, 0, 0, 0); err != nil || res.Built != 2 {
+		t.Fatalf("paste of two poles with a copper wire: %+v %v", res, err)
+	}
+}

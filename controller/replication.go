@@ -168,6 +168,14 @@ func (a *clusterAPI) MoveSurface(ctx context.Context, req *pb.MoveSurfaceRequest
 	if sf == nil {
 		return nil, status.Errorf(codes.NotFound, "surface %s not found", req.Name)
 	}
+	if sf.Stopped {
+		// Waiting would not give it a primary: only a start does.
+		where := "`starlane surface start " + req.Name + "` places it again"
+		if req.To != "" {
+			where = "`starlane surface pin " + req.Name + " " + req.To + "` and then `starlane surface start " + req.Name + "` start it there"
+		}
+		return nil, status.Errorf(codes.FailedPrecondition, "surface %s is stopped, so it has no primary to move: %s", req.Name, where)
+	}
 	if hostCode != codes.OK {
 		// Why the target cannot take it at all comes before the pin.
 		return nil, status.Error(hostCode, hostMsg)

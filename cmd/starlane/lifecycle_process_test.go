@@ -137,6 +137,7 @@ func TestSurfaceStopStart(t *testing.T) {
 	refused(t, c, "surface nauvis is stopped; its final state is save", "surface", "save", "nauvis", "--out", filepath.Join(t.TempDir(), "n.sav"))
 	refused(t, c, "surface nosuch not found", "surface", "stop", "nosuch")
 	refused(t, c, "surface nosuch not found", "surface", "start", "nosuch")
+	refused(t, c, "surface nauvis is stopped, so it has no primary to move: `starlane surface start nauvis` places it again", "surface", "move", "nauvis")
 
 	// Another node: the one it ran on is cordoned.
 	c.CLI("node", "cordon", running.Primary)

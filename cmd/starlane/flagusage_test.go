@@ -53,6 +53,8 @@ func TestBadValuesAreRefusedPlainly(t *testing.T) {
 		{[]string{"surface", "create", "g", "--planet", "", "--controller", "127.0.0.1:1"}, "--planet is empty: give one of aquilo, fulgora, gleba, nauvis, vulcanus, or leave out --planet for nauvis"},
 		{[]string{"surface", "create", "g", "--save", " ", "--controller", "127.0.0.1:1"}, "--save is empty: give a save's name or sha256"},
 		{[]string{"bench", "--ticks", "abc"}, `invalid argument "abc" for "--ticks" flag: want a whole number`},
+		{[]string{"surface", "get"}, "starlane surface get: wrong number of arguments (none given); usage: starlane surface get NAME (see 'starlane surface get --help')"},
+		{[]string{"player", "ban"}, "starlane player ban: wrong number of arguments (none given); usage: starlane player ban NAME [REASON...]"},
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "99999999999,0", "--ticks", "1"}, "--at: 99999999999,0 is outside the map (tiles -1000000 to 999999 on each axis)"},
 		{[]string{"sim", "run", "--map", "empty", "--blueprint", bp, "--at", "1,x", "--ticks", "1"}, `"1,x" is not X,Y`},
 		{[]string{"token", "create", "--role", "admin", "--ttl", "100000h", "--controller", "127.0.0.1:1"}, "--ttl 100000h0m0s: a token lives at most 87600h0m0s (ten years)"},

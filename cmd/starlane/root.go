@@ -31,8 +31,33 @@ Start here:
 	}
 	root.AddCommand(newBlueprintCmd(), newControllerCmd(), newClusterCmd(), newNodeCmd(), newSurfaceCmd(), newSaveCmd(), newBundleCmd(), newSimCmd(), newBenchCmd(), newBridgeCmd(), newBotCmd(), newActCmd(), newDevCmd(), newPlayCmd(), newTLSCmd(), newTokenCmd(), newPlayerCmd(), newAuditCmd())
 	refuseUnknownSubcommands(root)
+	plainArgErrors(root)
 	root.SetFlagErrorFunc(plainFlagError)
 	return root
+}
+
+// plainArgErrors makes every command's argument check say what to type (its
+// usage line and where its help is) instead of cobra's "accepts 1 arg(s),
+// received 0".
+func plainArgErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		plainArgErrors(sub)
+	}
+	check := c.Args
+	if check == nil {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		if err == nil || !strings.Contains(err.Error(), "arg(s)") {
+			return err // a command's own words
+		}
+		got := "none given"
+		if len(args) > 0 {
+			got = fmt.Sprintf("%d given: %s", len(args), strings.Join(args, " "))
+		}
+		return fmt.Errorf("%s: wrong number of arguments (%s); usage: %s (see '%s --help')", cmd.CommandPath(), got, strings.TrimSuffix(cmd.UseLine(), " [flags]"), cmd.CommandPath())
+	}
 }
 
 // plainFlagError rewords pflag's errors for a value that does not parse, which

@@ -427,3 +427,30 @@ func TestLastLastingAdminTokenIsKept(t *testing.T) {
 		t.Fatalf("revoking a lasting admin token once another exists: %v", err)
 	}
 }
+
+// A ticket asked with a token too weak to act for players, and no key, is
+// refused for the token's role, not for a missing key.
+func TestTicketWithAReadTokenSaysTheRole(t *testing.T) {
+	t.Parallel()
+	admin := NewSecret(authz.TokenPrefix)
+	tc := newCluster(t, 1, false, func(_ int, c *Config) { c.AdminToken = admin })
+	l := tc.waitLeader(5 * time.Second)
+	ctx := ctxT(t, 60*time.Second)
+	cc, err := grpc.NewClient(tc.cfgs[l].BindAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	access := pb.NewAccessServiceClient(cc)
+	var reader *pb.CreateTokenResponse
+	if err := retry(func() (err error) {
+		reader, err = access.CreateToken(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+admin), &pb.CreateTokenRequest{RequestId: NewSecret("t-")[:40], Name: "viewer", Role: "read"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = access.IssueTicket(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+reader.Secret), &pb.IssueTicketRequest{RequestId: NewSecret("t-")[:40], Player: "carol"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "token viewer (") || !strings.Contains(err.Error(), "has role read; a ticket for player carol needs role operate") {
+		t.Fatalf("a ticket with a read token: %v; want refused for the token's role", err)
+	}
+}

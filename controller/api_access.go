@@ -94,7 +94,9 @@ func (a *accessAPI) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest)
 	// left and nothing could make one.
 	var refuse error
 	a.c.fsm.read(func(s *state) {
-		if t := s.access.tokens[req.Id]; t != nil && !t.Revoked && t.Role == authz.OpAdmin.String() && t.ExpiresUnixMs == 0 && s.access.lastingAdmins(req.Id) == 0 {
+		if t := s.access.tokens[req.Id]; t != nil && !t.Revoked && t.Role == authz.OpAdmin.String() && t.ExpiresUnixMs == 0 &&
+			s.access.lastingAdmins(req.Id) == 0 && s.access.usableAdmins(a.c.now().UnixMilli(), req.Id) > 0 {
+			// (With no other usable admin at all the FSM refuses it, in the audit.)
 			refuse = status.Errorf(codes.FailedPrecondition, "token %s is the last admin token that does not expire (the others expire); create another admin token without --ttl first", req.Id)
 		}
 	})
@@ -192,6 +194,11 @@ func (a *accessAPI) IssueTicket(ctx context.Context, req *pb.IssueTicketRequest)
 	}
 	caller, _ := authz.CallerFrom(ctx)
 	operator := caller.Role >= authz.OpOperate
+	if caller.TokenID != "" && !operator && req.PlayerKey == "" {
+		// A token too weak to act for players, and no key: say so, rather than
+		// that the key is missing.
+		return nil, status.Errorf(codes.PermissionDenied, "token %s has role %s; a ticket for player %s needs role operate, or the player's own key (--player-key)", caller.Name, caller.Role, req.Player)
+	}
 	var p *pb.Player
 	var settings *pb.AccessSettings
 	var key []byte

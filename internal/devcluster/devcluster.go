@@ -160,6 +160,7 @@ type cluster struct {
 	token           string
 	tokenFile       string // the first controller's join-token file, which nodes read the token from
 	adminToken      string
+	adminTokenFrom  string // where adminToken came from, for messages
 
 	mu       sync.Mutex
 	procs    map[string]*proc
@@ -403,13 +404,16 @@ func (d *cluster) checkPortsFree() error {
 func (d *cluster) loadAdminToken() error {
 	file := filepath.Join(d.dir, "admin-token")
 	tok := os.Getenv("STARLANE_TOKEN")
+	d.adminTokenFrom = "STARLANE_TOKEN"
 	if tok == "" {
 		if b, err := os.ReadFile(file); err == nil {
 			tok = strings.TrimSpace(string(b))
+			d.adminTokenFrom = file
 		}
 	}
 	if tok == "" {
 		tok = controller.NewSecret(authz.TokenPrefix)
+		d.adminTokenFrom = "made at the first start"
 	}
 	d.adminToken = tok
 	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
@@ -488,6 +492,9 @@ func (d *cluster) start(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+	}
+	if err := d.checkAdminToken(ctx, cl); err != nil {
+		return err
 	}
 	var nodeNames []string
 	for _, n := range d.ports.Nodes {
@@ -742,6 +749,26 @@ func (d *cluster) voters(ctx context.Context, cl *ctlclient.Client) (int, string
 // new (DATA_DIR/player-settings-set records it): later starts keep what the
 // operator set since (self-registration, the whitelist; players, admins and bans
 // live in the controllers' state and are kept anyway).
+// checkAdminToken asks the controllers whether the admin token dev works with is
+// still theirs: an operator may have revoked it (or it expired) since an earlier
+// start, and every later step would wait on refusals.
+func (d *cluster) checkAdminToken(ctx context.Context, cl *ctlclient.Client) error {
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	err := cl.Cluster(cctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		_, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+		return err
+	})
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return fmt.Errorf("the controllers refuse the admin token dev uses (%s): %s; start dev with STARLANE_TOKEN set to an admin token of this cluster (dev keeps it in %s from then on)",
+			d.adminTokenFrom, status.Convert(err).Message(), filepath.Join(d.dir, "admin-token"))
+	}
+	return fmt.Errorf("asking the controllers: %w", ctlclient.PlainError(err))
+}
+
 func (d *cluster) allowSelfRegistration(ctx context.Context, cl *ctlclient.Client) error {
 	marker := filepath.Join(d.dir, "player-settings-set")
 	if _, err := os.Stat(marker); err == nil {

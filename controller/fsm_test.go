@@ -367,14 +367,6 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 // a restore changes the token, and must not fire for every other write.
 func TestFSMTokenChangedOnlyOnTokenChange(t *testing.T) {
 	f := NewFSM(nil)
-	fired := func(ch <-chan struct{}) bool {
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
 	ch := f.TokenChanged()
 	applyCmd(t, f, newSurface("a"))
 	if fired(ch) {
@@ -479,14 +471,6 @@ func TestFSMSurfaceLifecycle(t *testing.T) {
 // that changes neither (a stream of surface creates woke both per write).
 func TestFSMTopicChannelsFireOnlyForTheirTopic(t *testing.T) {
 	f := NewFSM(nil)
-	fired := func(ch <-chan struct{}) bool {
-		select {
-		case <-ch:
-			return true
-		default:
-			return false
-		}
-	}
 	content, chat := f.ContentChanged(), f.ChatChanged()
 	applyCmd(t, f, newSurface("a"))
 	if fired(content) || fired(chat) {
@@ -508,5 +492,15 @@ func TestFSMTopicChannelsFireOnlyForTheirTopic(t *testing.T) {
 	applyCmd(t, f, bundleCmd(&pb.DeleteSaveCmd{Name: "base"}))
 	if !fired(content) {
 		t.Fatal("deleting a save did not wake the blob sync")
+	}
+}
+
+// fired reports whether ch has been closed (or sent on), without waiting.
+func fired(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }

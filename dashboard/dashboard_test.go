@@ -33,15 +33,22 @@ const testToken = "slj-dashboard-test"
 // startController runs a single-voter controller in this process and a dashboard
 // on it, served by an httptest server.
 func startController(t *testing.T) (*controller.Controller, *ctlclient.Client, *httptest.Server) {
+	return startControllerWith(t, "")
+}
+
+// startControllerWith is startController with operator tokens in force when
+// admin (the first admin token) is set; the client carries it.
+func startControllerWith(t *testing.T, admin string) (*controller.Controller, *ctlclient.Client, *httptest.Server) {
 	t.Helper()
 	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
 		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
-		LeaseTTL: time.Second, RaftLogLevel: "off"})
+		LeaseTTL: time.Second, RaftLogLevel: "off", AdminToken: admin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Shutdown(false) })
-	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), HeartbeatInterval: 100 * time.Millisecond, StatsInterval: 100 * time.Millisecond})
+	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), HeartbeatInterval: 100 * time.Millisecond, StatsInterval: 100 * time.Millisecond,
+		Token: c.InternalReadToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +60,7 @@ func startController(t *testing.T) (*controller.Controller, *ctlclient.Client, *
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl.Token = admin
 	t.Cleanup(func() { cl.Close() })
 	return c, cl, srv
 }
@@ -549,20 +557,7 @@ func TestTLSDashboardNeedsOperatorCertificate(t *testing.T) {
 // stream; a bearer header opens the API for scripts.
 func TestDashboardAsksForAToken(t *testing.T) {
 	admin := controller.NewSecret(authz.TokenPrefix)
-	c, err := controller.New(controller.Config{DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
-		Bootstrap: true, JoinToken: testToken, ElectionTimeout: 300 * time.Millisecond, RaftLogLevel: "off", AdminToken: admin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Shutdown(false) })
-	d, err := New(Config{ControllerID: c.ID(), SelfAddr: c.APIAddr(), Token: c.InternalReadToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Start()
-	t.Cleanup(d.Close)
-	srv := httptest.NewServer(d.Handler())
-	t.Cleanup(srv.Close)
+	c, _, srv := startControllerWith(t, admin)
 	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string, hdr map[string]string) (int, string) {
 		t.Helper()

@@ -268,20 +268,7 @@ func TestChat(t *testing.T) {
 	c.WaitNodes("n1", "n2")
 	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
 	c.CLI("surface", "create", "b", "--map", "starter", "--node", "n2")
-	tickets := ticketsFrom(t, c.CtlAddr)
-	join := func(node, surface, name string) *session {
-		t.Helper()
-		tk, err := tickets(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s *session
-		proctest.Eventually(t, 60*time.Second, name+" to join "+surface, func() bool {
-			s, err = hello(t, c.NodeAddrs[node], surface, name, tk)
-			return err == nil
-		})
-		return s
-	}
+	join := func(node, surface, name string) *session { return joinWithTicket(t, c, node, surface, name) }
 	alice, carol, bob := join("n1", "a", "alice"), join("n1", "a", "carol"), join("n2", "b", "bob")
 	got := map[string]func() []string{"alice": alice.collect(), "carol": carol.collect(), "bob": bob.collect()}
 	say := func(s *session, text string, global bool) {
@@ -323,16 +310,7 @@ func TestChatBurstEndsWithItsSession(t *testing.T) {
 	c.StartNode("n1")
 	c.WaitNodes("n1")
 	c.CLI("surface", "create", "a", "--map", "starter", "--node", "n1")
-	tickets := ticketsFrom(t, c.CtlAddr)
-	tk, err := tickets(context.Background(), "flooder")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s *session
-	proctest.Eventually(t, 60*time.Second, "flooder to join", func() bool {
-		s, err = hello(t, c.NodeAddrs["n1"], "a", "flooder", tk)
-		return err == nil
-	})
+	s := joinWithTicket(t, c, "n1", "a", "flooder")
 	// Lines the node refuses at once, each answered "not sent", while this
 	// client reads nothing: its stream's window fills, the node's sender waits,
 	// and the answers queue up behind it.
@@ -347,6 +325,10 @@ func TestChatBurstEndsWithItsSession(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	s.cancel()
 	start := time.Now()
+	tk, err := ticketsFrom(t, c.CtlAddr)(context.Background(), "flooder")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var again *session
 	proctest.Eventually(t, 15*time.Second, "flooder to join again after leaving", func() bool {
 		again, err = hello(t, c.NodeAddrs["n1"], "a", "flooder", tk)
@@ -354,4 +336,20 @@ func TestChatBurstEndsWithItsSession(t *testing.T) {
 	})
 	again.cancel()
 	t.Logf("joined again %v after leaving", time.Since(start).Round(time.Millisecond))
+}
+
+// joinWithTicket gets a ticket for name from the cluster's controllers and joins
+// surface through node as name, waiting (up to a minute) until the node lets it in.
+func joinWithTicket(t *testing.T, c *proctest.Cluster, node, surface, name string) *session {
+	t.Helper()
+	tk, err := ticketsFrom(t, c.CtlAddr)(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s *session
+	proctest.Eventually(t, 60*time.Second, name+" to join "+surface, func() bool {
+		s, err = hello(t, c.NodeAddrs[node], surface, name, tk)
+		return err == nil
+	})
+	return s
 }

@@ -146,19 +146,27 @@ func TestMegabaseFullFurnaceLineFeedsTheProductionRow(t *testing.T) {
 	made := func() int64 { return s.Production().Produced["electric-furnace"] }
 	used := func() int64 { return s.Production().Consumed["electric-furnace"] }
 	firstMade, firstUsed := -1, -1
-	for tick := 0; tick < from*3600; tick += 60 {
+	var spm []float64
+	for tick := 60; tick <= from*3600; tick += 60 {
 		s.Run(60)
 		if firstMade < 0 && made() > 0 {
-			firstMade = tick + 60
+			firstMade = tick
 		}
 		if firstUsed < 0 && used() > 0 {
-			firstUsed = tick + 60
+			firstUsed = tick
+		}
+		if tick%3600 == 0 && tick >= 9*3600 {
+			spm = append(spm, s.Production().SPM)
 		}
 	}
 	t.Logf("first electric furnaces made at game second %d, first used by the row at %d", firstMade/60, firstUsed/60)
 	before := s.Production()
-	s.Run(minutes * 3600)
+	for m := 1; m <= minutes; m++ {
+		s.Run(3600)
+		spm = append(spm, s.Production().SPM)
+	}
 	after := s.Production()
+	t.Logf("SPM at minutes 9 to %d: %.0f", from+minutes, spm)
 	secs := float64(minutes * 60)
 	rate := func(total func(sim.Production) map[string]int64, item string) float64 {
 		return float64(total(after)[item]-total(before)[item]) / secs

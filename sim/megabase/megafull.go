@@ -211,8 +211,9 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
 	fng := newFullFurnaceGeom(&sz.feed.furnaces, mdg.west()-fullFeedMargin)
-	// No procedural ore under the base, from west of the furnace line to east of
-	// the solar fields; the feed lines' ore patches go on top.
+	// No procedural ore under the base, from west of the module line (of the
+	// furnace line, when laid out) to east of the solar fields; the feed lines' ore
+	// patches go on top.
 	west := mdg.west() - 16
 	if furnaces {
 		west = fng.west() - 16

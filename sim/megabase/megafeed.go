@@ -64,6 +64,8 @@ var fullFeedBeacons = map[string]int{
 	"iron-stick":              2,
 	// The module line (megamodule.go).
 	"productivity-module": 2,
+	// The electric-furnace line (megafurnace.go).
+	"electric-furnace": 2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -153,6 +155,8 @@ type fullFeedSizing struct {
 	rails fullRailSizing
 	// modules is the production row's module line's (sizeFullModules).
 	modules fullModuleSizing
+	// furnaces is the production row's electric-furnace line's (sizeFullFurnaces).
+	furnaces fullFurnaceSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -186,6 +190,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.modules, err = sizeFullModules(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.furnaces, err = sizeFullFurnaces(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

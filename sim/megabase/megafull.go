@@ -87,7 +87,7 @@ func genMegabaseFull(b *sim.Bundle, seed uint64, name string) (*sim.Surface, err
 // genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second
 // and powered by its solar field.
 func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64) (*sim.Surface, error) {
-	return genMegabaseFullPowered(b, seed, name, cells, milliPacks, fullPowerSolar)
+	return genMegabaseFullPowered(b, seed, name, cells, milliPacks, fullPowerSolar, false)
 }
 
 // fullSizing is a cell's machine counts.
@@ -186,8 +186,12 @@ var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", 
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
 
 // genMegabaseFullPowered builds cells cells, each sized for milliPacks/1000 packs a
-// second and powered as power says.
-func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64, power fullPower) (*sim.Surface, error) {
+// second and powered as power says. With furnaces, each cell has the electric-furnace
+// line (megafurnace.go) in place of the infinity chest that puts the production
+// row's electric furnaces on belt FM; the map does not lay it out yet: its furnaces
+// reach the row two and a half game minutes after the modules, and the labs reach
+// their rate that much later (sim/megabase/DESIGN.md).
+func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64, power fullPower, furnaces bool) (*sim.Surface, error) {
 	sz, err := sizeFullCell(b, milliPacks)
 	if err != nil {
 		return nil, err
@@ -206,9 +210,14 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	oy := func(c int) int32 { return int32(c)*fullCellPitch + 30 }
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
-	// No procedural ore under the base, from west of the module line to east of
-	// the solar fields; the feed lines' ore patches go on top.
+	fng := newFullFurnaceGeom(&sz.feed.furnaces, mdg.west()-fullFeedMargin)
+	// No procedural ore under the base, from west of the module line (of the
+	// furnace line, when laid out) to east of the solar fields; the feed lines' ore
+	// patches go on top.
 	west := mdg.west() - 16
+	if furnaces {
+		west = fng.west() - 16
+	}
 	east := max(4000, fieldX+fullFieldWidth(field)+96)
 	patches := []sim.Patch{{X: west, Y: -96, W: east - west, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
@@ -219,6 +228,9 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 		patches = append(patches, cg.patches(b, oy(c))...)
 		patches = append(patches, mdg.patches(b, oy(c))...)
+		if furnaces {
+			patches = append(patches, fng.patches(b, oy(c))...)
+		}
 		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
 		patches = append(patches, mg.patches(b, oy(c))...)
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
@@ -232,12 +244,15 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	}
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
-		l.fullCell(b, &sz, ox, oy(c))
+		l.fullCell(b, &sz, ox, oy(c), !furnaces)
 		l.fullCircuits(&cg, ox, oy(c))
 		fg := newFullFeedGeom(&sz.feed, ox, oy(c))
 		// Belt MD turns north west of the next cell's logistic copper block (rows 32
 		// to 40 of this cell).
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
+		if furnaces {
+			l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
+		}
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))
@@ -253,7 +268,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 }
 
 // fullCell builds one cell; belt B runs along y = oy-2.
-func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
+func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32, furnaceChest bool) {
 	n := sz.rows
 	mid := n[fullMidPack]
 	rows := []fullRow{
@@ -394,7 +409,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.err = fmt.Errorf("megabase-full: belt FM's head at %d; fullFMColumn says %d", xf, fullFMColumn(sz, ox))
 		return
 	}
-	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]))
+	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]), furnaceChest)
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	if rg.xEnd >= end {

@@ -193,6 +193,10 @@ func newFullModuleGeom(ms *fullModuleSizing, cg *fullCircuitGeom) fullModuleGeom
 	return g
 }
 
+// mdStart is the column where belt MD starts (row 20), after the output inserter of
+// the first module assembler; the furnace line's belt MF feeds it from behind.
+func (g *fullModuleGeom) mdStart() int32 { return g.xa + 6*int32(g.n) + 4 }
+
 // west is the line's west edge: its westmost block's first drill gap.
 func (g *fullModuleGeom) west() int32 {
 	x := g.coalCols[0]
@@ -299,7 +303,7 @@ func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, sx, xf int32) {
 	l.belt(fullBelt, turn, y(acP2), sim.South, acP1-1-acP2)
 	east(turn, p1End, acP1-1)
 	east(ka, p1End, acP1)
-	mx := p1End + 4 // the first module assembler's output inserter
+	mx := g.mdStart() // the first module assembler's output inserter
 	machineRow(g.xa, g.n+g.m, func(x int32) { beacon(x, acAsm) }, func(j int, x int32) {
 		if j < g.n {
 			asm(x, acAsm, "advanced-circuit")

@@ -32,7 +32,7 @@ func TestMegabaseFullCellDemandFitsItsField(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cell of megabase-full for 17 game minutes")
 	}
-	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI)
+	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI, false)
 	if err != nil {
 		t.Fatal(err)
 	}

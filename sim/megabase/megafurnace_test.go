@@ -1,0 +1,215 @@
+package megabase
+
+import (
+	"math/big"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/starlane/starlane/sim"
+)
+
+// A cell's electric-furnace line has the plan's machine counts (PlanFull's planner,
+// the beacons this layout gives), each machine with the modules and at least the
+// beacons it was sized for, drills with none; the documented differences: the copper
+// is split between two blocks, the iron between the circuits' block and six steel
+// units and the stone between two blocks, each rounded up (at most one furnace and
+// one drill more than planned for each block but the first), and the steel furnaces
+// are split between the units (the plan's total). The cell is one electric network
+// with every machine powered, and no infinity chest holds electric furnaces.
+func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
+	b := sim.DefaultBundle()
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := PlanFull(b, big.NewRat(45, 1), fullOilAmount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullPer := map[string]PlanLine{}
+	for _, l := range full.Lines {
+		fullPer[l.Task] = l
+	}
+	p, err := planFullFurnaces(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, l := range checkPlanLines(t, "electric-furnace", p, fullPer) {
+		want[l.Task] = l.Machines
+	}
+	for _, task := range fullFurnaceTasks {
+		if want[task] <= 0 {
+			t.Errorf("the furnace line's plan has no %s line", task)
+		}
+	}
+	fs := &sz.feed.furnaces
+	steel := 0
+	for _, line := range fs.steel {
+		for _, n := range line {
+			steel += n
+		}
+	}
+	if steel != want["steel-plate"] {
+		t.Errorf("%d steel furnaces in the furnace line, the plan %d", steel, want["steel-plate"])
+	}
+	for _, sp := range []struct {
+		furn, mine string
+		blocks     []blockCount
+	}{{"copper-plate", "mine copper-ore", fs.copper[:]}, {"iron-plate", "mine iron-ore", fs.iron[:]},
+		{"stone-brick", "mine stone", fs.stone[:]}} {
+		f, d := blockTotals(sp.blocks)
+		extra := len(sp.blocks) - 1
+		if f < want[sp.furn] || f > want[sp.furn]+extra || d < want[sp.mine] || d > want[sp.mine]+extra {
+			t.Errorf("furnace line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), want[sp.furn], want[sp.mine])
+		}
+		t.Logf("furnace line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, want[sp.furn], want[sp.mine])
+		want[sp.furn], want[sp.mine] = f, d
+	}
+
+	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerSolar, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Step(nil) // a tick builds the electric networks
+	if n := s.Power().Networks; n != 1 {
+		t.Fatalf("%d electric networks, want 1", n)
+	}
+	if n := unpowered(s, sim.KindAssembler, sim.KindFurnace, sim.KindDrill, sim.KindInserter, sim.KindLab); n > 0 {
+		t.Fatalf("%d unpowered machines, drills or inserters", n)
+	}
+	s.Run(2 * 3600) // every furnace has picked its recipe
+	// The line's machines are those west of the module line.
+	cg := newFullCircuitGeom(&sz.feed.circuits, 16)
+	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
+	got := map[string]int{}
+	s.Entities(func(e sim.EntityInfo) bool {
+		if e.X >= mdg.west()-fullFeedMargin {
+			return true
+		}
+		task := e.Recipe
+		switch {
+		case e.Name == "pumpjack":
+			task = "mine crude-oil"
+		case e.Name == "offshore-pump":
+			task = "pump water"
+		case e.Kind == sim.KindDrill:
+			ore, ok := drillOre(s, e)
+			if !ok {
+				t.Errorf("drill %d at %d,%d mines nothing", e.ID, e.X, e.Y)
+				return true
+			}
+			task = "mine " + ore
+		case e.Kind != sim.KindAssembler && e.Kind != sim.KindFurnace:
+			return true
+		}
+		got[task]++
+		info, _ := s.Modules(e.ID)
+		beacons := fullFeedBeacons[task]
+		if e.Kind == sim.KindDrill || e.Name == "pumpjack" {
+			beacons = 0
+			if info.Beacons != 0 {
+				t.Errorf("%s %d: %d beacons; the plan's have none", e.Name, e.ID, info.Beacons)
+			}
+		}
+		if e.Name != "offshore-pump" && (int(info.Beacons) < beacons || info.Effect.Productivity != fullPer[task].Productivity) {
+			t.Errorf("%s machine %d: %d beacons, %+d%% productivity; sized for %d beacons and %+d%%",
+				task, e.ID, info.Beacons, info.Effect.Productivity, beacons, fullPer[task].Productivity)
+		}
+		return true
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("machines per task in the furnace line (-plan +map):\n%s", diff)
+	}
+	chests, names := fullInfinityChests(s)
+	if slices.Contains(names, "electric-furnace") || chests != fullCellInfinityChests(sz)-1 {
+		t.Errorf("with the furnace line, %d infinity chests a cell supplying %v; want %d, none of electric furnaces", chests, names, fullCellInfinityChests(sz)-1)
+	}
+}
+
+// A cell's furnace line makes the production row's electric furnaces at the rate the
+// plan sizes it for, and they reach the row on belt FM's south lane, the modules on
+// its north lane. It logs when the first furnaces and modules reach the row.
+func TestMegabaseFullFurnaceLineFeedsTheProductionRow(t *testing.T) {
+	b := sim.DefaultBundle()
+	p, err := planFullFurnaces(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := p.Flows["electric-furnace"]
+	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerEEI, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const from, minutes = 12, 4
+	made := func() int64 { return s.Production().Produced["electric-furnace"] }
+	used := func() int64 { return s.Production().Consumed["electric-furnace"] }
+	firstMade, firstUsed := -1, -1
+	var spm []float64
+	for tick := 60; tick <= from*3600; tick += 60 {
+		s.Run(60)
+		if firstMade < 0 && made() > 0 {
+			firstMade = tick
+		}
+		if firstUsed < 0 && used() > 0 {
+			firstUsed = tick
+		}
+		if tick%3600 == 0 && tick >= 9*3600 {
+			spm = append(spm, s.Production().SPM)
+		}
+	}
+	t.Logf("first electric furnaces made at game second %d, first used by the row at %d", firstMade/60, firstUsed/60)
+	before := s.Production()
+	for m := 1; m <= minutes; m++ {
+		s.Run(3600)
+		spm = append(spm, s.Production().SPM)
+	}
+	after := s.Production()
+	t.Logf("SPM at minutes 9 to %d: %.0f", from+minutes, spm)
+	secs := float64(minutes * 60)
+	rate := func(total func(sim.Production) map[string]int64, item string) float64 {
+		return float64(total(after)[item]-total(before)[item]) / secs
+	}
+	produced := func(p sim.Production) map[string]int64 { return p.Produced }
+	consumed := func(p sim.Production) map[string]int64 { return p.Consumed }
+	mr, ur := rate(produced, "electric-furnace"), rate(consumed, "electric-furnace")
+	t.Logf("minutes %d to %d: %.3f electric furnaces a second made (planned %.3f), %.3f used, %.2f production packs made",
+		from, from+minutes, mr, planned, ur, rate(produced, "production-science-pack"))
+	if mr < planned*0.97 {
+		t.Errorf("the furnace line makes %.3f electric furnaces a second, planned %.3f", mr, planned)
+	}
+	if ur < mr*0.97 {
+		t.Errorf("the production row used %.3f electric furnaces a second of %.3f made", ur, mr)
+	}
+
+	// Belt FM along row 3 of the cell: modules on one lane, furnaces on the other.
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ox, oy = 16, 30
+	xf := fullFMColumn(&sz, ox)
+	lanes := map[string]map[uint8]int{}
+	s.BeltItems(func(bi sim.BeltItem) bool {
+		if bi.Y != oy+prodFM || bi.X < xf {
+			return true
+		}
+		name := b.Item(bi.Item).Name
+		if lanes[name] == nil {
+			lanes[name] = map[uint8]int{}
+		}
+		lanes[name][bi.Lane]++
+		return true
+	})
+	t.Logf("belt FM: %v", lanes)
+	mods, furn := lanes["productivity-module"], lanes["electric-furnace"]
+	if len(lanes) != 2 || len(mods) != 1 || len(furn) != 1 {
+		t.Fatalf("belt FM carries %v; want productivity modules on one lane and electric furnaces on the other", lanes)
+	}
+	for lane := range mods {
+		if furn[lane] > 0 {
+			t.Errorf("productivity modules and electric furnaces share lane %d of belt FM", lane)
+		}
+	}
+}

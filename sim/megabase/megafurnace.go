@@ -38,23 +38,7 @@ var fullFurnaceTasks = []string{"electric-furnace", "advanced-circuit", "electro
 // planFullFurnaces plans the electric furnaces of a cell's production row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullFurnaces(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", true)
-	if err != nil {
-		return nil, err
-	}
-	packs := recipeOut(b, "production-science-pack", "production-science-pack")
-	furns := recipeIn(b, "production-science-pack", "electric-furnace")
-	if packs <= 0 || furns <= 0 {
-		return nil, fmt.Errorf("production-science-pack takes no electric furnaces")
-	}
-	// Furnaces a second: packs a second / (packs a craft × productivity) × furnaces a craft.
-	rate := big.NewRat(milliPacks*fullMarginPct*furns, 100*1000*packs)
-	rate.Quo(rate, pf)
-	p, err := planPart(b, map[string]*big.Rat{"electric-furnace": rate}, fullFeedBeacons, fullOilAmount)
-	if err != nil {
-		return nil, fmt.Errorf("plan the production row's electric furnaces: %w", err)
-	}
-	return p, nil
+	return planProductionInput(b, milliPacks, "electric-furnace", "electric furnaces")
 }
 
 // The furnace line's rows, from oy, and columns, from X0 (the first refinery's west

@@ -77,21 +77,27 @@ const (
 // planFullModules plans the productivity modules of a cell's production row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullModules(b *sim.Bundle, milliPacks int64) (*Plan, error) {
+	return planProductionInput(b, milliPacks, "productivity-module", "productivity modules")
+}
+
+// planProductionInput plans item, an ingredient of the production row's packs,
+// at the rate the row takes it at fullMarginPct of milliPacks/1000 packs a second.
+func planProductionInput(b *sim.Bundle, milliPacks int64, item, what string) (*Plan, error) {
 	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", true)
 	if err != nil {
 		return nil, err
 	}
 	packs := recipeOut(b, "production-science-pack", "production-science-pack")
-	mods := recipeIn(b, "production-science-pack", "productivity-module")
-	if packs <= 0 || mods <= 0 {
-		return nil, fmt.Errorf("production-science-pack takes no productivity modules")
+	per := recipeIn(b, "production-science-pack", item)
+	if packs <= 0 || per <= 0 {
+		return nil, fmt.Errorf("production-science-pack takes no %s", what)
 	}
-	// Modules a second: packs a second / (packs a craft × productivity) × modules a craft.
-	rate := big.NewRat(milliPacks*fullMarginPct*mods, 100*1000*packs)
+	// Items a second: packs a second / (packs a craft × productivity) × items a craft.
+	rate := big.NewRat(milliPacks*fullMarginPct*per, 100*1000*packs)
 	rate.Quo(rate, pf)
-	p, err := planPart(b, map[string]*big.Rat{"productivity-module": rate}, fullFeedBeacons, fullOilAmount)
+	p, err := planPart(b, map[string]*big.Rat{item: rate}, fullFeedBeacons, fullOilAmount)
 	if err != nil {
-		return nil, fmt.Errorf("plan the production row's productivity modules: %w", err)
+		return nil, fmt.Errorf("plan the production row's %s: %w", what, err)
 	}
 	return p, nil
 }

@@ -164,7 +164,7 @@ func Credentials(t tlsconf.Config) (credentials.TransportCredentials, error) {
 	if cfg == nil {
 		return insecure.NewCredentials(), nil
 	}
-	return credentials.NewTLS(cfg), nil
+	return peekTLS{credentials.NewTLS(cfg)}, nil
 }
 
 // Close closes every connection.

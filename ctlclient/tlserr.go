@@ -1,10 +1,15 @@
 package ctlclient
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
@@ -59,4 +64,61 @@ func PlainError(err error) error {
 		return errors.New("controller unavailable: " + st.Message())
 	}
 	return errors.New(st.Message())
+}
+
+// peekTLS is the client's TLS credentials with one step added after the
+// handshake: wait briefly for the server's first bytes. With TLS 1.3 a client's
+// handshake ends before the server has checked the client's certificate, so a
+// server that refuses it (expired, another CA) answers with an alert the client
+// only sees if it reads; gRPC writes its preface first, and the write then fails
+// as a broken pipe, which says nothing of the certificate and is retried until
+// the deadline. A gRPC server sends its own preface at once, so the wait is
+// short; what is read is given back to gRPC.
+type peekTLS struct {
+	credentials.TransportCredentials
+}
+
+// peekWait bounds the wait for the server's first bytes.
+const peekWait = 2 * time.Second
+
+func (p peekTLS) ClientHandshake(ctx context.Context, authority string, raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := p.TransportCredentials.ClientHandshake(ctx, authority, raw)
+	if err != nil {
+		return conn, info, err
+	}
+	deadline := time.Now().Add(peekWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetReadDeadline(deadline)
+	buf := make([]byte, 1)
+	n, rerr := conn.Read(buf)
+	conn.SetReadDeadline(time.Time{})
+	if rerr != nil && n == 0 {
+		var ne net.Error
+		if !errors.As(rerr, &ne) || !ne.Timeout() {
+			conn.Close()
+			return nil, nil, fmt.Errorf("tls: the server closed the connection after the handshake: %w", rerr)
+		}
+	}
+	return &peekedConn{Conn: conn, first: buf[:n]}, info, nil
+}
+
+func (p peekTLS) Clone() credentials.TransportCredentials {
+	return peekTLS{p.TransportCredentials.Clone()}
+}
+
+// peekedConn reads what the peek took before the rest of the connection.
+type peekedConn struct {
+	net.Conn
+	first []byte
+}
+
+func (c *peekedConn) Read(b []byte) (int, error) {
+	if len(c.first) > 0 {
+		n := copy(b, c.first)
+		c.first = c.first[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
 }

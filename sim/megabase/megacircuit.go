@@ -109,10 +109,8 @@ func sizeFullCircuits(b *sim.Bundle, milliPacks int64) (fullCircuitSizing, error
 		lines[p.Lines[i].Task] = &p.Lines[i]
 	}
 	c := cs.lines
-	for task, n := range fullCircuitFixed {
-		if c[task] != n {
-			return cs, fmt.Errorf("the chemical row's advanced circuits need %d machines for %s; the line is laid out for %d", c[task], task, n)
-		}
+	if err := checkFixed(c, fullCircuitFixed, "the chemical row's advanced circuits"); err != nil {
+		return cs, err
 	}
 	for _, task := range []string{"advanced-circuit", "copper-plate", "iron-plate", "mine copper-ore", "mine iron-ore", "mine coal"} {
 		if c[task] <= 0 {

@@ -4,7 +4,9 @@ import (
 	"github.com/starlane/starlane/sim"
 
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 )
 
 // The production lines of megabase-full that make a row's ingredients from ore
@@ -134,6 +136,17 @@ func planTasks(p *Plan, what string, want []string, exact bool) (fullFeedCounts,
 		return nil, nil, fmt.Errorf("the %s's plan has %d tasks, the layout %d", what, len(lines), len(want))
 	}
 	return counts, lines, nil
+}
+
+// checkFixed fails when the plan asks for other counts of the machines a line's
+// layout draws a fixed number of; what names what the line makes.
+func checkFixed(counts fullFeedCounts, fixed map[string]int, what string) error {
+	for _, task := range slices.Sorted(maps.Keys(fixed)) {
+		if n := fixed[task]; counts[task] != n {
+			return fmt.Errorf("%s need %d machines for %s; the line is laid out for %d", what, counts[task], task, n)
+		}
+	}
+	return nil
 }
 
 // fullFeedSizing is machines per task of every fed row's lines, by pack, and how the

@@ -101,10 +101,8 @@ func sizeFullFurnaces(b *sim.Bundle, milliPacks int64) (fullFurnaceSizing, error
 		return fs, err
 	}
 	fs.lines = counts
-	for task, n := range fullFurnaceFixed {
-		if counts[task] != n {
-			return fs, fmt.Errorf("the production row's electric furnaces need %d machines for %s; the line is laid out for %d", counts[task], task, n)
-		}
+	if err := checkFixed(counts, fullFurnaceFixed, "the production row's electric furnaces"); err != nil {
+		return fs, err
 	}
 	if counts["electric-furnace"] > 2 {
 		return fs, fmt.Errorf("the production row's electric furnaces need %d assemblers; the line is laid out for 2", counts["electric-furnace"])

@@ -1,8 +1,10 @@
 package megabase
 
-import "github.com/starlane/starlane/sim"
+import (
+	"math/big"
 
-import "math/big"
+	"github.com/starlane/starlane/sim"
+)
 
 // The military row's lines of a megabase-full cell: piercing rounds magazines from
 // iron and copper ore (firearm magazines, steel), grenades from coal and iron ore,

@@ -123,10 +123,8 @@ func sizeFullModules(b *sim.Bundle, milliPacks int64) (fullModuleSizing, error) 
 		return ms, err
 	}
 	ms.lines = counts
-	for task, n := range fullModuleFixed {
-		if counts[task] != n {
-			return ms, fmt.Errorf("the production row's modules need %d machines for %s; the line is laid out for %d", counts[task], task, n)
-		}
+	if err := checkFixed(counts, fullModuleFixed, "the production row's modules"); err != nil {
+		return ms, err
 	}
 	// Circuits a second for the advanced circuits (pairs A) and for the modules
 	// (pairs B), and cable a second for each and for the advanced circuits, so the

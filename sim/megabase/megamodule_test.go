@@ -45,6 +45,13 @@ func TestMegabaseFullModuleLineFeedsTheProductionRow(t *testing.T) {
 	}
 
 	// Belt FM along row 3 of the cell: modules on one lane, furnaces on the other.
+	checkFMLanes(t, b, s)
+}
+
+// checkFMLanes checks that belt FM (row 3 of the first cell) carries productivity
+// modules on one lane and electric furnaces on the other, and nothing else.
+func checkFMLanes(t *testing.T, b *sim.Bundle, s *sim.Surface) {
+	t.Helper()
 	sz, err := sizeFullCell(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,31 +21,22 @@ const blobGrace = 10 * time.Minute
 // (fetching it from its peers, resuming partial copies) and drops content no
 // save records any more. It runs on every controller, leader or not, woken by
 // saves and bundles being recorded or removed, by a damaged copy being set
-// aside (blobDamaged) and every few seconds — not by every applied write: a
-// round asks Raft for its configuration and lists the blob directory, which once
-// per applied write took CPU and leader-loop wake-ups from a stream of writes.
-// A round that leaves the set of recorded contents as it was, after one that
-// found nothing missing, costs only that comparison.
+// aside (blobDamaged) and every few seconds (what could not be fetched is tried
+// again then) — not by every applied write: a round asks Raft for its
+// configuration and lists the blob directory, which once per applied write took
+// CPU and leader-loop wake-ups from a stream of writes.
 func (c *Controller) syncBlobs() {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	var done map[string]uint64 // the wanted set of the last round that found nothing missing
 	for {
 		changed := c.fsm.ContentChanged()
-		if want := c.wantedBlobs(); done == nil || !maps.Equal(want, done) {
-			done = nil
-			if c.syncBlobsOnce(want) {
-				done = want
-			}
-		}
+		c.syncBlobsOnce(c.wantedBlobs())
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-changed:
 		case <-c.blobKick:
-			done = nil
 		case <-tick.C:
-			done = nil
 		}
 	}
 }
@@ -65,8 +55,8 @@ func (c *Controller) wantedBlobs() map[string]uint64 {
 }
 
 // syncBlobsOnce fetches what of want is missing and drops what is neither
-// wanted nor recent; it reports whether every wanted content is here.
-func (c *Controller) syncBlobsOnce(want map[string]uint64) bool {
+// wanted nor recent.
+func (c *Controller) syncBlobsOnce(want map[string]uint64) {
 	var addrs []string
 	if peers, err := c.peers(); err == nil {
 		for _, p := range peers {
@@ -75,25 +65,19 @@ func (c *Controller) syncBlobsOnce(want map[string]uint64) bool {
 			}
 		}
 	}
-	complete := true
 	for h := range want {
-		if _, ok := c.blobs.Size(h); ok {
-			continue
-		}
-		if len(addrs) == 0 {
-			complete = false
+		if _, ok := c.blobs.Size(h); ok || len(addrs) == 0 {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Minute)
 		if err := c.fetchBlob(ctx, h, validate.MaxSaveBytes, addrs); err != nil {
-			complete = false
 			c.log.Warn("cannot fetch the content of a save or bundle yet", "sha256", h[:12], "err", err)
 		}
 		cancel()
 	}
 	have, err := c.blobs.List()
 	if err != nil {
-		return false
+		return
 	}
 	for _, h := range have {
 		if _, ok := want[h]; ok {
@@ -103,7 +87,6 @@ func (c *Controller) syncBlobsOnce(want map[string]uint64) bool {
 			c.blobs.Delete(h)
 		}
 	}
-	return complete
 }
 
 // dropUpload deletes an uploaded blob that was refused or is not kept, unless a

@@ -276,3 +276,60 @@ func TestSurfaceDeleteNamesItsBridges(t *testing.T) {
 		t.Fatalf("bridges left: %v %s; want only b to c", err, out)
 	}
 }
+
+// A drain that leaves a surface with fewer standbys than asked says so: the
+// copy was dropped, not moved, and why.
+func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
+	t.Setenv("STARLANE_CONTROLLER", startController(t))
+	if _, _, err := runStarlane(t, "", "surface", "create", "nauvis", "--replicas", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var sf struct {
+		Primary  string   `json:"primary"`
+		Standbys []string `json:"standbys"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(sf.Standbys) == 0; time.Sleep(50 * time.Millisecond) {
+		out, _, _ := runStarlane(t, "", "surface", "get", "nauvis", "--json")
+		json.Unmarshal([]byte(out), &sf)
+		if time.Now().After(deadline) {
+			t.Fatalf("nauvis got no standby: %s", out)
+		}
+	}
+	// The only other node holds the primary: the standby has nowhere to go.
+	out, _, err := runStarlane(t, "", "node", "drain", sf.Standbys[0], "--wait", "30s")
+	if err != nil {
+		t.Fatalf("node drain %s: %v", sf.Standbys[0], err)
+	}
+	if strings.Contains(out, "moved") || !strings.Contains(out, "standby copy of nauvis dropped: no other node can hold it (") ||
+		!strings.Contains(out, "nauvis now has 0 of 1 standbys") || !strings.Contains(out, "warning: 1 surface has fewer standbys than asked") {
+		t.Errorf("drain output:\n%s\nwant the standby said dropped, with the reason and a warning", out)
+	}
+	runStarlane(t, "", "node", "uncordon", sf.Standbys[0])
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, _, _ := runStarlane(t, "", "surface", "get", "nauvis", "--json")
+		json.Unmarshal([]byte(out), &sf)
+		if len(sf.Standbys) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nauvis got no standby back after the uncordon: %s", out)
+		}
+	}
+	var res struct {
+		StandbysMoved   []string `json:"standbys_moved"`
+		StandbysDropped []struct {
+			Surface  string `json:"surface"`
+			Standbys int    `json:"standbys"`
+			Wanted   int    `json:"wanted"`
+			Reason   string `json:"reason"`
+		} `json:"standbys_dropped"`
+	}
+	out, _, err = runStarlane(t, "", "node", "drain", sf.Standbys[0], "--json", "--wait", "30s")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("drain --json: %v\n%s", err, out)
+	}
+	if len(res.StandbysMoved) != 0 || len(res.StandbysDropped) != 1 || res.StandbysDropped[0].Surface != "nauvis" ||
+		res.StandbysDropped[0].Wanted != 1 || res.StandbysDropped[0].Standbys != 0 || !strings.Contains(res.StandbysDropped[0].Reason, "already hosts a copy") {
+		t.Errorf("drain --json: %+v", res)
+	}
+}

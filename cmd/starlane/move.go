@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -42,7 +43,18 @@ type drainJSON struct {
 	Cordoned      bool       `json:"cordoned"`
 	Moves         []moveJSON `json:"moves"`
 	StandbysMoved []string   `json:"standbys_moved"`
-	DurationMS    int64      `json:"duration_ms"`
+	// StandbysDropped are the standby copies that left the node with no
+	// replacement elsewhere: those surfaces now run with fewer standbys than asked.
+	StandbysDropped []droppedJSON `json:"standbys_dropped"`
+	DurationMS      int64         `json:"duration_ms"`
+}
+
+// droppedJSON is a standby copy a drain could not put on another node.
+type droppedJSON struct {
+	Surface  string `json:"surface"`
+	Standbys int    `json:"standbys"` // the surface's standbys after the drain
+	Wanted   int    `json:"wanted"`
+	Reason   string `json:"reason"`
 }
 
 func newSurfaceMoveCmd(o *opFlags) *cobra.Command {
@@ -222,7 +234,10 @@ func newNodeDrainCmd(o *opFlags) *cobra.Command {
 		Long: `Cordon the node (nothing new is placed on it), then move its surfaces away:
 each primary moves live to another node (one at a time, as ` + "`surface move`" + ` does),
 and each standby copy is replaced by one on another node that catches up from a
-checkpoint. Returns when the node holds no surface. --json reports each move.
+checkpoint, or dropped when no other node can hold one (said, with the reason and a
+warning: the surface then runs with fewer standbys until a node can take them).
+Returns when the node holds no surface. --json reports each move, the standbys moved
+and the standbys dropped.
 Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 		Example: `  starlane node drain n1
   starlane node drain n1 --json`,
@@ -251,9 +266,21 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 				fmt.Fprintf(w, "moved %s to %s after tick %d (%s)\n", m.Surface, m.To, m.SwitchTick, pause)
 			}
 			for _, s := range res.StandbysMoved {
-				fmt.Fprintf(w, "standby copy of %s moved elsewhere\n", s)
+				fmt.Fprintf(w, "standby copy of %s moved to another node\n", s)
+			}
+			for _, d := range res.StandbysDropped {
+				fmt.Fprintf(w, "standby copy of %s dropped: no other node can hold it (%s); %s now has %d of %d standbys\n",
+					d.Surface, d.Reason, d.Surface, d.Standbys, d.Wanted)
 			}
 			fmt.Fprintf(w, "node %s is drained and cordoned (%d ms)\n", res.Node, res.DurationMS)
+			if n := len(res.StandbysDropped); n > 0 {
+				verb := "have"
+				if n == 1 {
+					verb = "has"
+				}
+				fmt.Fprintf(w, "warning: %s %s fewer standbys than asked; uncordon a node or add one and the scheduler places them\n",
+					words.Plural(n, "surface"), verb)
+			}
 			return nil
 		},
 	}
@@ -264,7 +291,7 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 // drainNode cordons id and waits until it holds no surface, collecting the moves.
 func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writer) (drainJSON, error) {
 	start := time.Now()
-	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}}
+	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}, StandbysDropped: []droppedJSON{}}
 	// A surface pinned to the node cannot leave it, and nothing leaves when no other
 	// node can take it: say so before touching anything.
 	if _, err := cl.CheckDrain(ctx, id); err != nil {
@@ -317,8 +344,19 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 				continue
 			}
 			if role == pb.ShardRole_SHARD_ROLE_STANDBY && !now[name] {
-				out.StandbysMoved = append(out.StandbysMoved, name)
+				// The scheduler drops a copy and places its replacement in one
+				// assignment, so the surface's standbys now say which it was.
 				reported[name] = true
+				have, wanted := len(sf.GetAssignment().GetStandbys()), max(int(sf.Replicas)-1, 0)
+				if have >= wanted {
+					out.StandbysMoved = append(out.StandbysMoved, name)
+					continue
+				}
+				reason := sf.PlacementError
+				if reason == "" {
+					reason = "the scheduler found no node for it"
+				}
+				out.StandbysDropped = append(out.StandbysDropped, droppedJSON{Surface: name, Standbys: have, Wanted: wanted, Reason: reason})
 				continue
 			}
 			if now[name] && sf.PlacementError != "" {
@@ -333,6 +371,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 		if len(now) == 0 {
 			sort.Slice(out.Moves, func(i, j int) bool { return out.Moves[i].Epoch < out.Moves[j].Epoch })
 			slices.Sort(out.StandbysMoved)
+			slices.SortFunc(out.StandbysDropped, func(a, b droppedJSON) int { return strings.Compare(a.Surface, b.Surface) })
 			out.DurationMS = time.Since(start).Milliseconds()
 			return out, nil
 		}

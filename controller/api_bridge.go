@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -46,7 +47,7 @@ func (a *clusterAPI) ListBridges(ctx context.Context, req *pb.ListBridgesRequest
 	out := &pb.ListBridgesResponse{}
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		ends := bridgeEndsByID(live)
+		ends := bridgeEndsByID(live, a.c.live.lastSenders())
 		out.Bridges, out.NextPageToken = pageOf(sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], ends) },
 			req.PageSize, req.PageToken)
 	})
@@ -57,7 +58,7 @@ func (a *clusterAPI) GetBridge(ctx context.Context, req *pb.GetBridgeRequest) (*
 	var out *pb.GetBridgeResponse
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		if b := s.bridges[req.Id]; b != nil {
-			out = &pb.GetBridgeResponse{Bridge: liveBridge(s, b, bridgeEndsByID(live)), Index: s.index}
+			out = &pb.GetBridgeResponse{Bridge: liveBridge(s, b, bridgeEndsByID(live, a.c.live.lastSenders())), Index: s.index}
 		}
 	})
 	if err != nil {
@@ -85,23 +86,28 @@ type liveEnd struct {
 	e    *pb.BridgeEndStats
 }
 
-// bridgeEndsByID indexes the heartbeats' bridge ends by bridge, once per read
-// (see shardsBySurface).
-func bridgeEndsByID(live map[string]lease) map[string][]liveEnd {
-	out := map[string][]liveEnd{}
+// bridgeEnds are the heartbeats' bridge ends by bridge, indexed once per read
+// (see shardsBySurface), and the last sender reports kept (liveState.lastSender).
+type bridgeEnds struct {
+	byID map[string][]liveEnd
+	last map[string]senderReport
+}
+
+func bridgeEndsByID(live map[string]lease, last map[string]senderReport) bridgeEnds {
+	out := bridgeEnds{byID: map[string][]liveEnd{}, last: last}
 	for _, nodeID := range sortedKeys(live) {
 		for _, e := range live[nodeID].bridges {
-			out[e.Bridge] = append(out[e.Bridge], liveEnd{node: nodeID, e: e})
+			out.byID[e.Bridge] = append(out.byID[e.Bridge], liveEnd{node: nodeID, e: e})
 		}
 	}
 	return out
 }
 
-func liveBridge(s *state, b *pb.Bridge, ends map[string][]liveEnd) *pb.Bridge {
+func liveBridge(s *state, b *pb.Bridge, ends bridgeEnds) *pb.Bridge {
 	out := proto.Clone(b).(*pb.Bridge)
 	from, to := s.surfaces[b.FromSurface].GetAssignment(), s.surfaces[b.ToSurface].GetAssignment()
 	st := &pb.BridgeStatus{}
-	for _, le := range ends[b.Id] {
+	for _, le := range ends.byID[b.Id] {
 		nodeID, e := le.node, le.e
 		switch {
 		case e.Side == "sender" && nodeID == from.GetPrimary() && e.Epoch == from.GetEpoch():
@@ -110,11 +116,43 @@ func liveBridge(s *state, b *pb.Bridge, ends map[string][]liveEnd) *pb.Bridge {
 			st.Receiver = proto.Clone(e).(*pb.BridgeEndStats)
 		}
 	}
-	st.Items = bridgeItems(st.Sender, b.Base)
-	if st.Sender != nil || st.Receiver != nil {
+	if st.Sender != nil {
+		st.Items = bridgeItems(st.Sender, b.Base)
+	} else if last, ok := ends.last[b.Id]; ok && last.createIndex == b.CreateIndex {
+		// The sender is not reporting now: its last report, said as such, rather
+		// than counters that drop to zero and come back.
+		st.Items = bridgeItems(last.e, b.Base)
+		st.ItemsAsOfUnixMs = last.e.ReportedUnixMs
+	}
+	st.Paused = bridgePaused(s, b)
+	if st.Sender != nil || st.Receiver != nil || st.Paused != "" || len(st.Items) > 0 {
 		out.Status = st
 	}
 	return out
+}
+
+// bridgePaused says why b cannot move items now when one of its ends cannot run:
+// stopped, stopping or not placed, with what resumes it; "" otherwise.
+func bridgePaused(s *state, b *pb.Bridge) string {
+	for _, end := range [2][2]string{{"source", b.FromSurface}, {"destination", b.ToSurface}} {
+		role, name := end[0], end[1]
+		sf := s.surfaces[name]
+		switch {
+		case sf == nil:
+			return fmt.Sprintf("%s surface %s does not exist", role, name)
+		case sf.Stopped:
+			return fmt.Sprintf("%s %s is stopped (starlane surface start %s)", role, name, name)
+		case sf.StopRequested:
+			return fmt.Sprintf("%s %s is stopping", role, name)
+		case sf.GetAssignment().GetPrimary() == "":
+			why := sf.PlacementError
+			if why == "" {
+				why = "waiting for a node"
+			}
+			return fmt.Sprintf("%s %s is not placed: %s", role, name, why)
+		}
+	}
+	return ""
 }
 
 // bridgeItems are a bridge's per-item counters, all read from the sender's one

@@ -78,7 +78,13 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 		return nil, status.Error(codes.Unavailable, "this controller is not the leader; retry")
 	}
 	var n *pb.Node
-	c.fsm.read(func(s *state) { n = s.nodes[req.NodeId] })
+	created := make([]uint64, len(req.Bridges)) // each bridge end's bridge's create index
+	c.fsm.read(func(s *state) {
+		n = s.nodes[req.NodeId]
+		for i, b := range req.Bridges {
+			created[i] = s.bridges[b.Bridge].GetCreateIndex()
+		}
+	})
 	if n == nil {
 		return nil, status.Errorf(codes.NotFound, "node %s is not registered; register it", req.NodeId)
 	}
@@ -98,6 +104,9 @@ func (a *nodeAPI) Heartbeat(ctx context.Context, req *pb.HeartbeatRequest) (*pb.
 	c.live.mu.Lock()
 	prev := c.live.leases[req.NodeId]
 	c.live.leases[req.NodeId] = lease{deadline: now.Add(c.cfg.LeaseTTL), registeredMS: n.RegisteredUnixMs, lastBeat: now, shards: shards, bridges: bridges, health: validHealth(req.Health)}
+	for i, b := range bridges {
+		c.live.noteSenderLocked(b, created[i])
+	}
 	for _, sh := range shards {
 		if sh.Role != pb.ShardRole_SHARD_ROLE_PRIMARY || sh.Error != "" {
 			continue

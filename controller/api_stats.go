@@ -126,7 +126,7 @@ func (c *Controller) liveStats() *pb.LiveStats {
 		for _, name := range sortedKeys(s.surfaces) {
 			out.Surfaces = append(out.Surfaces, c.liveSurface(s.surfaces[name], shards))
 		}
-		ends := bridgeEndsByID(live)
+		ends := bridgeEndsByID(live, c.live.lastSenders())
 		for _, id := range sortedKeys(s.bridges) {
 			out.Bridges = append(out.Bridges, liveBridge(s, s.bridges[id], ends))
 		}

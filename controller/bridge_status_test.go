@@ -23,7 +23,7 @@ func TestBridgeCountersComeFromOneSnapshot(t *testing.T) {
 		"n2": {bridges: []*pb.BridgeEndStats{{Bridge: "ab", Side: "receiver", Epoch: 4, ReportedUnixMs: 3000,
 			Items: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 30}, {Item: "copper-plate", Moved: 9}}}}},
 	}
-	st := liveBridge(s, b, bridgeEndsByID(live)).GetStatus()
+	st := liveBridge(s, b, bridgeEndsByID(live, nil)).GetStatus()
 	if st == nil || len(st.Items) != 2 {
 		t.Fatalf("status %v; want two items", st)
 	}
@@ -43,7 +43,51 @@ func TestBridgeCountersComeFromOneSnapshot(t *testing.T) {
 
 	// Without the sender's report there is no consistent pair: no items.
 	delete(live, "n1")
-	if st := liveBridge(s, b, bridgeEndsByID(live)).GetStatus(); len(st.GetItems()) != 0 {
+	if st := liveBridge(s, b, bridgeEndsByID(live, nil)).GetStatus(); len(st.GetItems()) != 0 {
 		t.Errorf("items without a sender report: %v", st.GetItems())
+	}
+}
+
+// A bridge whose sender stops reporting (its surface stopped, moving, failing
+// over) keeps its counters as of the last report, said as such, and a stopped
+// or unplaced end is said with what resumes it.
+func TestBridgeStatusWhileAnEndCannotRun(t *testing.T) {
+	s := newState()
+	s.surfaces["a"] = &pb.Surface{Name: "a", Assignment: &pb.Assignment{Primary: "n1", Epoch: 3}}
+	s.surfaces["b"] = &pb.Surface{Name: "b", Assignment: &pb.Assignment{Primary: "n2", Epoch: 4}}
+	b := &pb.Bridge{Id: "ab", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in", CreateIndex: 7,
+		Base: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 2, Acked: 2}}}
+	s.bridges["ab"] = b
+	l := newLiveState()
+	sender := &pb.BridgeEndStats{Bridge: "ab", Side: "sender", Epoch: 3, ReportedUnixMs: 5000,
+		Items: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 575, Acked: 559}}}
+	l.noteSenderLocked(sender, 7)
+	l.noteSenderLocked(&pb.BridgeEndStats{Bridge: "ab", Side: "receiver", Epoch: 4}, 7)
+	// An older epoch's report (a deposed primary's last heartbeat) does not replace it.
+	l.noteSenderLocked(&pb.BridgeEndStats{Bridge: "ab", Side: "sender", Epoch: 2, Items: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 9}}}, 7)
+
+	// Both ends run, but the sender has not reported under this epoch yet.
+	st := liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus()
+	if len(st.GetItems()) != 1 || st.Items[0].Exported != 573 || st.Items[0].Delivered != 557 || st.Items[0].Inflight != 16 ||
+		st.ItemsAsOfUnixMs != 5000 || st.Paused != "" {
+		t.Errorf("status with the sender not reporting: %v; want the last report's counts as of 5000 ms", st)
+	}
+
+	s.surfaces["a"] = &pb.Surface{Name: "a", Stopped: true, Assignment: &pb.Assignment{Epoch: 3}}
+	st = liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus()
+	if want := "source a is stopped (starlane surface start a)"; st.GetPaused() != want || len(st.Items) != 1 {
+		t.Errorf("status with the source stopped: %v; want paused %q and the counts kept", st, want)
+	}
+	s.surfaces["a"] = &pb.Surface{Name: "a", Assignment: &pb.Assignment{Primary: "n1", Epoch: 5}}
+	s.surfaces["b"] = &pb.Surface{Name: "b", PlacementError: "no node is up", Assignment: &pb.Assignment{Epoch: 4}}
+	if st := liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus(); st.GetPaused() != "destination b is not placed: no node is up" {
+		t.Errorf("status with the destination unplaced: %v", st)
+	}
+
+	// A bridge declared again under the same name does not show the old one's report.
+	b2 := &pb.Bridge{Id: "ab", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in", CreateIndex: 9}
+	s.surfaces["b"] = &pb.Surface{Name: "b", Assignment: &pb.Assignment{Primary: "n2", Epoch: 4}}
+	if st := liveBridge(s, b2, bridgeEndsByID(nil, l.lastSenders())).GetStatus(); st != nil {
+		t.Errorf("a new bridge of the same name shows %v", st)
 	}
 }

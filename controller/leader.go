@@ -33,6 +33,17 @@ type liveState struct {
 	// reported while this member leads, kept after its node is gone: a restore
 	// from an autosave states how many ticks were lost (api_lifecycle.go).
 	lastPrimaryTick map[string]primaryTick
+	// lastSender is each bridge's newest sender report while this member leads,
+	// kept after the sender stops reporting (its surface stopped, moving or failing
+	// over): a bridge's counters are then shown as of that report, never as zeros.
+	lastSender map[string]senderReport
+}
+
+// senderReport is a bridge's sender report with the bridge's create index at the
+// time, so that a bridge deleted and declared again is not shown the old one's.
+type senderReport struct {
+	e           *pb.BridgeEndStats
+	createIndex uint64
 }
 
 // primaryTick is a primary's newest reported confirmed tick under an epoch; a
@@ -50,14 +61,37 @@ type lease struct {
 }
 
 func newLiveState() *liveState {
-	return &liveState{leases: map[string]lease{}, lastPrimaryTick: map[string]primaryTick{}}
+	return &liveState{leases: map[string]lease{}, lastPrimaryTick: map[string]primaryTick{}, lastSender: map[string]senderReport{}}
 }
 
 func (l *liveState) reset() {
 	l.mu.Lock()
 	l.leases = map[string]lease{}
 	l.lastPrimaryTick = map[string]primaryTick{}
+	l.lastSender = map[string]senderReport{}
 	l.mu.Unlock()
+}
+
+// noteSenderLocked keeps e as its bridge's last sender report unless one from a
+// newer epoch of the same bridge is kept. Reports are never modified once stored.
+func (l *liveState) noteSenderLocked(e *pb.BridgeEndStats, createIndex uint64) {
+	if e.Side != "sender" || createIndex == 0 {
+		return
+	}
+	if old, ok := l.lastSender[e.Bridge]; !ok || old.createIndex != createIndex || e.Epoch >= old.e.Epoch {
+		l.lastSender[e.Bridge] = senderReport{e: e, createIndex: createIndex}
+	}
+}
+
+// lastSenders returns a copy of the kept sender reports.
+func (l *liveState) lastSenders() map[string]senderReport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]senderReport, len(l.lastSender))
+	for k, v := range l.lastSender {
+		out[k] = v
+	}
+	return out
 }
 
 // snapshot returns a copy of the leases.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,8 +33,14 @@ type bridgeJSON struct {
 	Sender          *bridgeEndJSON `json:"sender"`
 	Receiver        *bridgeEndJSON `json:"receiver"`
 	Index           uint64         `json:"index,omitempty"`
-	// Status is the STATUS column of bridge list: flowing, connecting, waiting
-	// for both ends to report, sender: …, receiver: ….
+	// Paused says why the bridge cannot move items now (an end stopped or not
+	// placed) and what resumes it; empty while both ends can run.
+	Paused string `json:"paused"`
+	// ItemsAsOfUnixMs is set when the sender is not reporting: the counters are
+	// its last report, from then (they never drop to zero meanwhile).
+	ItemsAsOfUnixMs int64 `json:"items_as_of_unix_ms,omitempty"`
+	// Status is the STATUS column of bridge list: paused: …, flowing, connecting,
+	// waiting for both ends to report, sender: …, receiver: ….
 	Status string `json:"status"`
 }
 
@@ -93,6 +100,7 @@ func toBridgeJSON(b *pb.Bridge) bridgeJSON {
 	if r := st.GetReceiver(); r != nil {
 		out.LatencyTicksP50, out.LatencyTicksP99 = r.LatencyTicksP50, r.LatencyTicksP99
 	}
+	out.Paused, out.ItemsAsOfUnixMs = st.GetPaused(), st.GetItemsAsOfUnixMs()
 	out.Sender, out.Receiver = toBridgeEndJSON(st.GetSender()), toBridgeEndJSON(st.GetReceiver())
 	out.Status = bridgeState(out)
 	return out
@@ -194,8 +202,13 @@ source forgets them only once the destination confirmed applying them.`,
 				if r := js.Receiver; r != nil && r.LostSeqs > 0 {
 					fmt.Fprintf(w, "LOST:      %d stacks: %s had acknowledged them and then lost them (a failure beyond what its standbys cover)\n", r.LostSeqs, r.Surface)
 				}
-				fmt.Fprintf(w, "rate:      %.1f items/s (%.1f stacks/s)   latency p50 %.1f ticks, p99 %.1f ticks\n\n",
+				fmt.Fprintf(w, "rate:      %.1f items/s (%.1f stacks/s)   latency p50 %.1f ticks, p99 %.1f ticks\n",
 					js.ItemsPerSecond, js.StacksPerSecond, js.LatencyTicksP50, js.LatencyTicksP99)
+				if js.ItemsAsOfUnixMs > 0 {
+					fmt.Fprintf(w, "counts:    as the sender last reported them, %s (it is not reporting now)\n",
+						time.UnixMilli(js.ItemsAsOfUnixMs).UTC().Format(time.RFC3339))
+				}
+				fmt.Fprintln(w)
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 				fmt.Fprintln(tw, "item\texported\tdelivered\tacked\tinflight\t")
 				for _, it := range js.Stats {
@@ -232,6 +245,10 @@ source forgets them only once the destination confirmed applying them.`,
 // bridgeState summarises both ends for humans.
 func bridgeState(js bridgeJSON) string {
 	switch {
+	case js.Paused != "":
+		// What the ends report then (a closed stream, an unplaced peer) follows
+		// from it.
+		return "paused: " + js.Paused
 	case js.Sender != nil && js.Sender.Error != "":
 		return "sender: " + js.Sender.Error
 	case js.Receiver != nil && js.Receiver.Error != "":

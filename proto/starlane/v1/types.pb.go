@@ -2179,11 +2179,18 @@ type BridgeStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// items: per item, exported (left the source's state), delivered (applied at the
 	// destination), acked, and inflight (exported, not yet delivered, as last reported).
-	Items         []*BridgeItemStatus `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
-	Sender        *BridgeEndStats     `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
-	Receiver      *BridgeEndStats     `protobuf:"bytes,3,opt,name=receiver,proto3" json:"receiver,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Items    []*BridgeItemStatus `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	Sender   *BridgeEndStats     `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	Receiver *BridgeEndStats     `protobuf:"bytes,3,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	// paused says why the bridge cannot move items now, with the command that
+	// resumes it (an end stopped or not placed); empty while both ends can run.
+	Paused string `protobuf:"bytes,4,opt,name=paused,proto3" json:"paused,omitempty"`
+	// items_as_of_unix_ms: when the sender is not reporting (its surface stopped,
+	// moving or failing over), items are its last report this leader received, from
+	// that time; 0 while they are current. The counters never go backwards.
+	ItemsAsOfUnixMs int64 `protobuf:"varint,5,opt,name=items_as_of_unix_ms,json=itemsAsOfUnixMs,proto3" json:"items_as_of_unix_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *BridgeStatus) Reset() {
@@ -2235,6 +2242,20 @@ func (x *BridgeStatus) GetReceiver() *BridgeEndStats {
 		return x.Receiver
 	}
 	return nil
+}
+
+func (x *BridgeStatus) GetPaused() string {
+	if x != nil {
+		return x.Paused
+	}
+	return ""
+}
+
+func (x *BridgeStatus) GetItemsAsOfUnixMs() int64 {
+	if x != nil {
+		return x.ItemsAsOfUnixMs
+	}
+	return 0
 }
 
 type BridgeItemStatus struct {
@@ -2939,11 +2960,13 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x0fBridgeItemCount\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x14\n" +
 	"\x05moved\x18\x02 \x01(\x03R\x05moved\x12\x14\n" +
-	"\x05acked\x18\x03 \x01(\x03R\x05acked\"\xb1\x01\n" +
+	"\x05acked\x18\x03 \x01(\x03R\x05acked\"\xf7\x01\n" +
 	"\fBridgeStatus\x123\n" +
 	"\x05items\x18\x01 \x03(\v2\x1d.starlane.v1.BridgeItemStatusR\x05items\x123\n" +
 	"\x06sender\x18\x02 \x01(\v2\x1b.starlane.v1.BridgeEndStatsR\x06sender\x127\n" +
-	"\breceiver\x18\x03 \x01(\v2\x1b.starlane.v1.BridgeEndStatsR\breceiver\"\x92\x01\n" +
+	"\breceiver\x18\x03 \x01(\v2\x1b.starlane.v1.BridgeEndStatsR\breceiver\x12\x16\n" +
+	"\x06paused\x18\x04 \x01(\tR\x06paused\x12,\n" +
+	"\x13items_as_of_unix_ms\x18\x05 \x01(\x03R\x0fitemsAsOfUnixMs\"\x92\x01\n" +
 	"\x10BridgeItemStatus\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x1a\n" +
 	"\bexported\x18\x02 \x01(\x03R\bexported\x12\x1c\n" +

@@ -312,10 +312,10 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				c.log.Warn("restore a lost surface from its autosave", "surface", name, "err", err)
+				c.log.Warn("restore a lost surface from its newest save", "surface", name, "err", err)
 				continue
 			}
-			c.log.Warn("surface restored from its autosave: its only copy is gone (its node down, or the copy corrupt or missing)", "surface", name, "save", cmd.GetRollbackSurface().Save, "reason", cmd.GetRollbackSurface().Reason)
+			c.log.Warn("surface restored from its newest save: its only copy is gone (its node down, or the copy corrupt or missing)", "surface", name, "save", cmd.GetRollbackSurface().Save, "reason", cmd.GetRollbackSurface().Reason)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func (s *state) applyShardFailed(index uint64, now int64, c *pb.ShardFailedCmd) 
 		} else if strings.HasPrefix(c.Error, "store corrupt") || strings.HasPrefix(c.Error, "no copy here") {
 			// The copy is gone: waiting for the node would be waiting forever.
 			if sv := s.restorePoint(sf); sv != nil {
-				msg += fmt.Sprintf("; no synced standby: it is restored from its newest autosave %s (tick %d)", sv.Name, sv.Tick)
+				msg += fmt.Sprintf("; no synced standby: it is restored from its newest save %s (tick %d)", sv.Name, sv.Tick)
 			} else {
 				msg += fmt.Sprintf("; no synced standby and no autosave hold it, so its state is lost: `starlane surface delete %s --yes` and create it again, or start it from a save you keep with `starlane surface create --save`", c.Surface)
 			}

@@ -222,7 +222,7 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 		default:
 			lost = fmt.Sprintf("the ticks it ran after the autosave, if any, are lost (its last report, tick %d, was not later than the autosave)", c.LastTick)
 		}
-		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its autosave %s: it resumes at tick %d; %s; %s",
+		s.event(index, now, "surface.restored", c.Name, fmt.Sprintf("surface %s restored from its save %s: it resumes at tick %d; %s; %s",
 			c.Name, sv.Name, sv.Tick, lost, c.Reason))
 		return codes.OK, ""
 	}
@@ -247,17 +247,26 @@ func (s *state) applySetAutosave(index uint64, now int64, c *pb.SetSurfaceAutosa
 	return codes.OK, ""
 }
 
-// restorePoint is the save a surface whose only copy is lost restarts from:
-// its newest autosave of its current history, else the save it started from.
+// restorePoint is the save a surface whose only copy is lost restarts from: the
+// newest (by tick) of the saves of its current history the cluster keeps — its
+// autosaves, its stop saves, the console's saves, all made after its timeline
+// began — and the save it started from. A surface stopped and started again
+// has its stop save as the newest: restoring an autosave from before the stop
+// would lose what ran between them.
 func (s *state) restorePoint(sf *pb.Surface) *pb.SaveInfo {
 	var best *pb.SaveInfo
+	newer := func(sv *pb.SaveInfo) bool {
+		return best == nil || sv.Tick > best.Tick || sv.Tick == best.Tick && sv.CreateIndex > best.CreateIndex
+	}
 	for _, sv := range s.autosavesOf(sf.Name) {
-		if sv.CreateIndex > sf.TimelineIndex && sv.Kind == "auto" {
+		if sv.CreateIndex > sf.TimelineIndex && newer(sv) {
 			best = sv
 		}
 	}
-	if best == nil && sf.SaveSha256 != "" {
-		best = s.saveByRef(sf.SaveSha256)
+	if sf.SaveSha256 != "" {
+		if sv := s.saveByRef(sf.SaveSha256); sv != nil && newer(sv) {
+			best = sv
+		}
 	}
 	return best
 }

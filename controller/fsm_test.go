@@ -455,6 +455,15 @@ func TestFSMSurfaceLifecycle(t *testing.T) {
 	wantEq(t, "primary while stopped", stateOf(f).Surfaces[0].Assignment.GetPrimary(), "")
 	must(c(&pb.StartSurfaceCmd{Name: "nauvis"}))
 	wantEq(t, "stopped after start", stateOf(f).Surfaces[0].Stopped, false)
+	// Started again, its only copy lost: it resumes from the stop save, not from
+	// the older autosave (which would lose the ticks between them).
+	{
+		var st *state
+		f.read(func(s *state) { st = s })
+		if rp := st.restorePoint(stateOf(f).Surfaces[0]); rp == nil || rp.Name != "nauvis.stop.200" {
+			t.Fatalf("restore point after a stop and start: %v, want nauvis.stop.200", rp)
+		}
+	}
 	must(c(&pb.RollbackSurfaceCmd{Name: "nauvis", Save: "nauvis.auto.180"}))
 	sf = stateOf(f).Surfaces[0]
 	wantEq(t, "rolled back to", sf.SaveSha256, autoSaveInfo(180).Sha256)

@@ -63,7 +63,7 @@ func TestCorruptStoreIsQuarantined(t *testing.T) {
 			if !errors.Is(err, ErrStoreCorrupt) {
 				t.Fatalf("Open of a damaged store: %v, want ErrStoreCorrupt", err)
 			}
-			moved := path + ".corrupt-20261206T193000Z"
+			moved := path + ".corrupt-20261206T193000Z-standby" // opened without a primary term
 			if !strings.Contains(err.Error(), moved) {
 				t.Errorf("the error does not say where the file went: %v", err)
 			}
@@ -80,6 +80,49 @@ func TestCorruptStoreIsQuarantined(t *testing.T) {
 				t.Errorf("a new copy starts at tick 0, this one at %d", s2.Executed())
 			}
 		})
+	}
+}
+
+// A store moved aside when it was opened as a term's primary holds back a fresh
+// start of that same term (its history is on other copies, newer than the save
+// the term began from), but not a later term's start from a save: a surface
+// stopped and started again, or restored, on the node whose copy was once
+// damaged.
+func TestQuarantineHoldsBackOnlyItsOwnTerm(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Term, cfg.Fresh = 7, true
+	s := openStarted(t, cfg)
+	if !waitFor(5*time.Second, func() bool { return s.Confirmed() >= 100 }) {
+		t.Fatal("no ticks")
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "shard.db")
+	overwrite(t, path, 16, 48)
+	overwrite(t, path, int64(os.Getpagesize())+16, 48)
+	if _, err := Open(cfg); !errors.Is(err, ErrStoreCorrupt) {
+		t.Fatalf("Open of a damaged store: %v, want ErrStoreCorrupt", err)
+	}
+	if _, err := Open(cfg); !errors.Is(err, ErrNoState) {
+		t.Fatalf("a fresh start of term 7 after its store was moved aside: %v, want ErrNoState", err)
+	}
+	cfg.Term = 9
+	s2, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("a fresh start of term 9 on the node whose term-7 copy was moved aside: %v", err)
+	}
+	s2.Stop()
+	// A store moved aside without its term (the node's whole log was damaged)
+	// holds back every fresh start, as before.
+	if err := os.WriteFile(path+".corrupt-20261206T193000Z", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path)
+	cfg.Term = 11
+	if _, err := Open(cfg); !errors.Is(err, ErrNoState) {
+		t.Fatalf("a fresh start beside a store moved aside with no term: %v, want ErrNoState", err)
 	}
 }
 

@@ -311,7 +311,7 @@ func (s *Shard) openTerm() error {
 	if have == s.cfg.Term {
 		return nil
 	}
-	if s.cfg.Fresh && !s.cfg.Restored && have == 0 && hasQuarantined(s.cfg.Dir) {
+	if s.cfg.Fresh && !s.cfg.Restored && have == 0 && quarantinedFor(s.cfg.Dir, s.cfg.Term) {
 		// A store of this surface was moved aside as corrupt: the surface has a
 		// history here, and starting it from its map would replace the copies of
 		// it that other nodes hold.
@@ -366,7 +366,7 @@ func newShard(cfg Config) (*Shard, error) {
 	if errors.Is(err, ErrStoreCorrupt) {
 		// The file is not used again: moved aside, it leaves room for a new copy
 		// (a standby's from its primary) and stays for the operator to inspect.
-		to, qerr := Quarantine(path, cfg.Now())
+		to, qerr := quarantineTerm(path, cfg.Now(), cfg.Term)
 		if qerr != nil {
 			return nil, errors.Join(err, qerr)
 		}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -113,7 +115,21 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 // time in its name (never deleting it: an operator may want to look at it or
 // recover from it), and returns the new path.
 func Quarantine(path string, now time.Time) (string, error) {
-	to := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	return quarantineAs(path, path+".corrupt-"+now.UTC().Format("20060102T150405Z"))
+}
+
+// quarantineTerm moves a damaged store aside as Quarantine does, naming in the
+// new name the primary term it was opened for (term 0: as a standby), so that
+// only a fresh start of that same term is held back by it (see Shard.openTerm).
+func quarantineTerm(path string, now time.Time, term uint64) (string, error) {
+	kind := "standby"
+	if term != 0 {
+		kind = "term" + strconv.FormatUint(term, 10)
+	}
+	return quarantineAs(path, path+".corrupt-"+now.UTC().Format("20060102T150405Z")+"-"+kind)
+}
+
+func quarantineAs(path, to string) (string, error) {
 	if err := os.Rename(path, to); err != nil {
 		return "", fmt.Errorf("move the damaged store %s aside: %w", path, err)
 	}
@@ -140,10 +156,27 @@ type Checkpoint struct {
 	Data []byte
 }
 
-// hasQuarantined reports whether dir holds a store moved aside by Quarantine.
-func hasQuarantined(dir string) bool {
+// quarantinedFor reports whether dir holds a store moved aside that a fresh
+// start of term must not replace: one moved aside when it was opened as that
+// term's primary, or one whose term is not known (moved aside with the node's
+// whole log, or by a version that did not name it). A store moved aside in an
+// earlier term, or as a standby's copy, says nothing about a later term: the
+// controller started that one from a save on purpose.
+func quarantinedFor(dir string, term uint64) bool {
 	m, _ := filepath.Glob(filepath.Join(dir, "shard.db.corrupt-*"))
-	return len(m) > 0
+	for _, p := range m {
+		_, kind, ok := strings.Cut(strings.TrimPrefix(filepath.Base(p), "shard.db.corrupt-"), "-")
+		switch {
+		case !ok:
+			return true
+		case kind == "standby":
+		case kind == "term"+strconv.FormatUint(term, 10):
+			return true
+		case !strings.HasPrefix(kind, "term"):
+			return true
+		}
+	}
+	return false
 }
 
 // OpenStore opens (creating if needed) the store file at path. An existing file

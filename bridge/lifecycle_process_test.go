@@ -119,7 +119,9 @@ func TestRollbackAcrossBridgesIsCounted(t *testing.T) {
 	c.CLI("bridge", "create", "--from", "a:out", "--to", "b:in", "--name", "ab")
 	c.CLI("bridge", "create", "--from", "b:out", "--to", "a:in", "--name", "ba")
 	type end struct {
-		LostSeqs int64 `json:"lost_seqs"`
+		LostSeqs int64  `json:"lost_seqs"`
+		LastSeq  uint64 `json:"last_seq"`
+		Error    string `json:"error"`
 	}
 	type get struct {
 		Delivered int64 `json:"delivered"`
@@ -140,11 +142,22 @@ func TestRollbackAcrossBridgesIsCounted(t *testing.T) {
 		Save string `json:"save"`
 	}
 	proctest.JSON(t, bin, &stop, "surface", "stop", "a", "--json", "--controller", c.CtlAddr)
+	mark := func(name string) uint64 {
+		if g := bridge(name); g.Receiver != nil {
+			return g.Receiver.LastSeq
+		}
+		return 0
+	}
 	c.CLI("surface", "start", "a")
 	ba := bridge("ba").Delivered
-	proctest.Eventually(t, 60*time.Second, "a to take more plates from b after its save", func() bool {
-		return bridge("ba").Delivered > ba+20
+	var abMark uint64
+	proctest.Eventually(t, 60*time.Second, "ab's receiver to see a's save at its mark", func() bool { abMark = mark("ab"); return abMark > 0 })
+	// a sends well over an outbox's credit of stacks after its save, so that the
+	// rolled-back a is further behind b's mark than it can send in one go.
+	proctest.Eventually(t, 120*time.Second, "a to take more plates from b and send 100 stacks more to b after its save", func() bool {
+		return bridge("ba").Delivered > ba+20 && mark("ab") > abMark+100
 	})
+	abMark = mark("ab")
 	out, errOut, code := proctest.Run(t, bin, time.Minute, "surface", "rollback", "a", "--to", stop.Save, "--yes", "--controller", c.CtlAddr)
 	if code != 0 || !strings.Contains(errOut, "exactness across a rollback is not guaranteed") || !strings.Contains(out, "rolled a back to save "+stop.Save) {
 		t.Fatalf("rollback: exit %d\n%s%s", code, out, errOut)
@@ -154,4 +167,12 @@ func TestRollbackAcrossBridgesIsCounted(t *testing.T) {
 		return g.Receiver != nil && g.Receiver.LostSeqs > 0
 	})
 	t.Logf("ba after the rollback: %d stacks counted lost", bridge("ba").Receiver.LostSeqs)
+	// ab goes on: a's re-exports under numbers b already applied are dropped as
+	// duplicates until a's numbers pass b's mark, and then b applies new ones.
+	for deadline := time.Now().Add(120 * time.Second); mark("ab") <= abMark; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			out, _, _ := proctest.Run(t, bin, 10*time.Second, "bridge", "get", "ab", "--json", "--controller", c.CtlAddr)
+			t.Fatalf("b applied nothing from the rolled-back a beyond its mark %d in 2 minutes: %s", abMark, out)
+		}
+	}
 }

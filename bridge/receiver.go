@@ -329,6 +329,16 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 		next++
 	}
 	if len(items) == 0 {
+		if n := len(b.Entries); n > 0 && b.Entries[n-1].Seq <= r.hwm && r.confirmed && r.active != nil {
+			// Every entry is one this surface applied already: its sender was rolled
+			// back or restored and numbers its exports again from its save. The mark
+			// has not moved, so no ack would follow; say it again, or the sender
+			// waits for one with its outbox full (see Sender.onAck).
+			select {
+			case r.active.notify <- struct{}{}:
+			default:
+			}
+		}
 		return nil
 	}
 	in := shard.Input{Data: r.cfg.Codec.DeliverSpaceInput(r.port.Load(), space, r.base, first, items, counts)}

@@ -61,6 +61,8 @@ type Sender struct {
 	lastBind  time.Time
 	stale     string // why this end must be started again (port or route changed)
 	rates     rateMeter
+	// aheadLogged: an ack above the entries sent was logged (see onAck).
+	aheadLogged bool
 }
 
 // entry is one outbox entry as the sender keeps it (plain values: capturing thousands
@@ -441,9 +443,16 @@ func (s *Sender) receiveAcks(st pb.BridgeService_TransferClient, r Route, space 
 	}
 }
 
-// onAck prunes the queue and submits the acknowledgement to the source's shard. An
-// ack above every entry released in its space is refused (and the stream ended): it
-// cannot be about these entries, and applying it would drop some unsent.
+// onAck prunes the queue and submits the acknowledgement to the source's shard.
+//
+// An ack above every entry released in its space means the receiver applied
+// numbers this surface has not sent in its present history: the source was rolled
+// back or restored from a save, and its re-exports under numbers the receiver
+// already applied are duplicates to it, dropped (bridge/DESIGN.md, "Known
+// limits"). The ack is taken as far as the entries sent, never further (acking
+// entries not yet released would drop them unsent), so the source's numbers climb
+// past the receiver's mark and the bridge goes on. Refusing it stopped the bridge
+// for good once the marks were further apart than the outbox's credit.
 func (s *Sender) onAck(space, hwm uint64, credit int64) error {
 	s.mu.Lock()
 	if space != s.space {
@@ -455,8 +464,12 @@ func (s *Sender) onAck(space, hwm uint64, credit int64) error {
 		top = s.queue[len(s.queue)-1].seq
 	}
 	if hwm > top {
-		s.mu.Unlock()
-		return fmt.Errorf("the receiver acknowledged sequence %d of space %016x, above the last entry sent (%d): refused", hwm, space, top)
+		if !s.aheadLogged {
+			s.aheadLogged = true
+			s.cfg.Logger.Warn("the receiver holds numbers this surface has not sent since it was rolled back or restored: its exports under them are dropped as duplicates until it passes the receiver's mark",
+				"bridge", s.route.Bridge, "receiver_mark", hwm, "last_sent", top)
+		}
+		hwm = top
 	}
 	if hwm > s.acked {
 		s.acked = hwm

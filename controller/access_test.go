@@ -398,9 +398,16 @@ func TestLastLastingAdminTokenIsKept(t *testing.T) {
 	}
 	defer cc.Close()
 	access := pb.NewAccessServiceClient(cc)
+	// The bootstrap admin token is installed by a write of the new leader: wait
+	// until it is listed.
 	var lt *pb.ListTokensResponse
-	if err := retry(func() (err error) { lt, err = access.ListTokens(ctx, &pb.ListTokensRequest{}); return err }); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(10 * time.Second); len(lt.GetTokens()) == 0; time.Sleep(50 * time.Millisecond) {
+		if err := retry(func() (err error) { lt, err = access.ListTokens(ctx, &pb.ListTokensRequest{}); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the bootstrap admin token was not listed within 10s")
+		}
 	}
 	bootstrap := lt.Tokens[0].Id
 	create := func(name string, ttl int64) string {

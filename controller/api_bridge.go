@@ -167,7 +167,11 @@ func bridgePaused(s *state, b *pb.Bridge) string {
 // is no consistent pair, and no items.
 //
 // The port's counters include what earlier bridges on the same port moved: the
-// bridge's own figures count from base, the port's counts at its creation.
+// bridge's own figures count from base, the port's counts at its creation. Both
+// count from what the port had moved by then: stacks an earlier bridge left in
+// flight are acknowledged (in order, before this bridge's) after it was
+// created, and counting them as delivered but not as exported showed more
+// delivered than exported for good.
 func bridgeItems(sender *pb.BridgeEndStats, base []*pb.BridgeItemCount) []*pb.BridgeItemStatus {
 	from := map[string]*pb.BridgeItemCount{}
 	for _, it := range base {
@@ -175,7 +179,7 @@ func bridgeItems(sender *pb.BridgeEndStats, base []*pb.BridgeItemCount) []*pb.Br
 	}
 	var out []*pb.BridgeItemStatus
 	for _, it := range sender.GetItems() {
-		moved, acked := it.Moved-from[it.Item].GetMoved(), it.Acked-from[it.Item].GetAcked()
+		moved, acked := it.Moved-from[it.Item].GetMoved(), it.Acked-from[it.Item].GetMoved()
 		moved, acked = max(moved, 0), max(acked, 0)
 		if moved == 0 && acked == 0 {
 			continue // an earlier bridge's item

@@ -91,3 +91,32 @@ func TestBridgeStatusWhileAnEndCannotRun(t *testing.T) {
 		t.Errorf("a new bridge of the same name shows %v", st)
 	}
 }
+
+// A bridge declared on a port an earlier bridge left stacks in flight on counts
+// neither those stacks' export nor their delivery: delivered never exceeds
+// exported.
+func TestRecreatedBridgeCountsOnlyItsOwnStacks(t *testing.T) {
+	s := newState()
+	s.surfaces["a"] = &pb.Surface{Name: "a", Assignment: &pb.Assignment{Primary: "n1", Epoch: 3}}
+	s.surfaces["b"] = &pb.Surface{Name: "b", Assignment: &pb.Assignment{Primary: "n2", Epoch: 4}}
+	// At creation the port had moved 100 plates, 76 of them acknowledged.
+	b := &pb.Bridge{Id: "ab", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in", CreateIndex: 3,
+		Base: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 100, Acked: 76}}}
+	s.bridges["ab"] = b
+	for _, tc := range []struct{ moved, acked, exported, delivered int64 }{
+		{110, 90, 10, 0},  // the old 24 in flight are still being acknowledged
+		{154, 178 - 24, 54, 54},
+		{154, 130, 54, 30},
+	} {
+		live := map[string]lease{"n1": {bridges: []*pb.BridgeEndStats{{Bridge: "ab", Side: "sender", Epoch: 3,
+			Items: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: tc.moved, Acked: tc.acked}}}}}}
+		st := liveBridge(s, b, bridgeEndsByID(live, nil)).GetStatus()
+		var it *pb.BridgeItemStatus
+		if len(st.GetItems()) == 1 {
+			it = st.Items[0]
+		}
+		if it.GetExported() != tc.exported || it.GetDelivered() != tc.delivered || it.GetDelivered() > it.GetExported() {
+			t.Errorf("port moved %d, acked %d: %v; want exported %d, delivered %d", tc.moved, tc.acked, it, tc.exported, tc.delivered)
+		}
+	}
+}

@@ -149,7 +149,7 @@ source forgets them only once the destination confirmed applying them.`,
 	cf.StringVar(&from, "from", "", "source SURFACE:PORT (a bridge-export entity's ID or label)")
 	cf.StringVar(&to, "to", "", "destination SURFACE:PORT (a bridge-import entity's ID or label)")
 	cf.StringVar(&name, "name", "", "bridge name (default FROM-to-TO)")
-	cf.StringVar(&items, "items", "", "comma-separated items the bridge carries (default: any)")
+	cf.StringVar(&items, "items", "", "comma-separated items the bridge carries (default: any); stacks the port exported before the bridge existed go first whatever they hold")
 	_ = create.MarkFlagRequired("from")
 	_ = create.MarkFlagRequired("to")
 
@@ -257,6 +257,10 @@ func bridgeState(js bridgeJSON) string {
 		return "waiting for both ends to report"
 	case !js.Sender.Connected:
 		return "connecting"
+	case js.ItemsPerSecond == 0 && js.Inflight == 0:
+		// Connected with nothing to carry: an empty export port, or one whose
+		// inserters hold only items the bridge's --items leaves out.
+		return "idle: connected, nothing exported lately"
 	}
 	return "flowing"
 }

@@ -104,7 +104,7 @@ func TestRecreatedBridgeCountsOnlyItsOwnStacks(t *testing.T) {
 		Base: []*pb.BridgeItemCount{{Item: "iron-plate", Moved: 100, Acked: 76}}}
 	s.bridges["ab"] = b
 	for _, tc := range []struct{ moved, acked, exported, delivered int64 }{
-		{110, 90, 10, 0},  // the old 24 in flight are still being acknowledged
+		{110, 90, 10, 0}, // the old 24 in flight are still being acknowledged
 		{154, 178 - 24, 54, 54},
 		{154, 130, 54, 30},
 	} {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -18,6 +19,62 @@ import (
 type peerHealth struct {
 	mu      sync.Mutex
 	failing map[string]peerFailing
+	// silentSince is when a follower first did not answer the leader's health
+	// probe (see probePeers); cleared when it answers.
+	silentSince map[string]time.Time
+}
+
+// peerProbeTimeout bounds the leader's health probe of a follower.
+const peerProbeTimeout = 700 * time.Millisecond
+
+// probePeers asks every other controller's API, at once, whether it answers,
+// and returns since when each one that did not has been silent. Raft reports a
+// follower whose heartbeats fail only once its transport times out (some 10 s
+// and more for a paused process, whose socket still accepts), and a new leader
+// knows nothing of its followers yet: without the probe it would call a paused
+// controller up right after taking over, when operators look.
+func (c *Controller) probePeers(ctx context.Context, peers []*pb.ControllerPeer) map[string]time.Time {
+	answered := make([]bool, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		if p.Id == c.id || p.ApiAddress == "" {
+			answered[i] = true
+			continue
+		}
+		cc, err := c.fwd.conn(p.ApiAddress)
+		if err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, peerProbeTimeout)
+			defer cancel()
+			_, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
+			answered[i] = err == nil
+		}()
+	}
+	wg.Wait()
+	now := c.now()
+	c.peerHealth.mu.Lock()
+	defer c.peerHealth.mu.Unlock()
+	if c.peerHealth.silentSince == nil {
+		c.peerHealth.silentSince = map[string]time.Time{}
+	}
+	out := map[string]time.Time{}
+	for i, p := range peers {
+		if answered[i] {
+			delete(c.peerHealth.silentSince, p.Id)
+			continue
+		}
+		since, ok := c.peerHealth.silentSince[p.Id]
+		if !ok {
+			since = now.Add(-peerProbeTimeout)
+			c.peerHealth.silentSince[p.Id] = since
+		}
+		out[p.Id] = since
+	}
+	return out
 }
 
 type peerFailing struct {
@@ -75,10 +132,15 @@ func (c *Controller) fillHealth(ctx context.Context, peers []*pb.ControllerPeer)
 	switch c.raft.State() {
 	case raft.Leader:
 		term := c.raft.CurrentTerm()
+		silent := c.probePeers(ctx, peers)
 		c.peerHealth.mu.Lock()
 		defer c.peerHealth.mu.Unlock()
 		for _, p := range peers {
 			f, ok := c.peerHealth.failing[p.Id]
+			if since, quiet := silent[p.Id]; quiet && (!ok || f.term != term) {
+				p.Health, p.UnreachableMs = "unreachable", now.Sub(since).Milliseconds()
+				continue
+			}
 			if p.Id == c.id || !ok || f.term != term {
 				p.Health = "up"
 				continue

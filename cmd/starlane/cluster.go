@@ -38,6 +38,17 @@ func peersJSON(ps []*pb.ControllerPeer) []peerJSON {
 	return out
 }
 
+// failuresTolerated is how many more voters may fail before writes stop (0 when
+// they have stopped already), or nil when a voter's health is unknown.
+func failuresTolerated(peers []*pb.ControllerPeer, voters, up int) any {
+	for _, p := range peers {
+		if p.Suffrage == "voter" && (p.Health == "unknown" || p.Health == "") {
+			return nil
+		}
+	}
+	return max(up-(voters/2+1), 0)
+}
+
 // faultTolerance counts the voters and those up, and says in words how many
 // more controller failures the cluster survives before writes stop.
 func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
@@ -58,7 +69,7 @@ func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
 		return 0, 0, "no voters known"
 	}
 	if len(unknown) > 0 {
-		return voters, up, fmt.Sprintf("%d of %d voters known up; the health of %s is unknown (no leader to ask)", up, voters, strings.Join(unknown, ", "))
+		return voters, up, fmt.Sprintf("%d of %d voters known up; the health of %s is unknown (the leader could not be asked)", up, voters, strings.Join(unknown, ", "))
 	}
 	quorum := voters/2 + 1
 	spare := up - quorum
@@ -131,6 +142,7 @@ func newClusterCmd() *cobra.Command {
 						"id": s.Id, "state": s.State, "leader_id": s.LeaderId, "leader_address": s.LeaderApiAddress,
 						"term": s.Term, "commit_index": s.CommitIndex, "applied_index": s.AppliedIndex, "last_index": s.LastIndex,
 						"peers": peersJSON(s.Peers), "voters": voters, "voters_up": up, "fault_tolerance": tolerance,
+						"quorum": voters/2 + 1, "failures_tolerated": failuresTolerated(s.Peers, voters, up),
 					})
 				}
 				leader := s.LeaderId

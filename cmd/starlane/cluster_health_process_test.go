@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +73,65 @@ func TestClusterPeersShowADownController(t *testing.T) {
 	if st.VotersUp != 2 || health["c1"] != "up" || health["c2"] != "up" || health["c3"] != "unreachable" || !strings.Contains(st.FaultTolerance, "one more failure stops writes") {
 		t.Errorf("cluster status --json with c3 down: %s", out)
 	}
+}
+
+// TestClusterPeersShowAPausedLeaderAfterFailover pauses the leading controller
+// (SIGSTOP: its sockets still accept, so Raft's transport only times out much
+// later): the leader elected after it must call it unreachable within seconds,
+// not up while the cluster in fact has no failure to spare.
+func TestClusterPeersShowAPausedLeaderAfterFailover(t *testing.T) {
+	dir, bin := processTest(t, "starts three controllers")
+	api, procs := startThreeControllers(t, dir, bin)
+	all := strings.Join(api, ",")
+	proctest.Eventually(t, 30*time.Second, "three voters, all up", func() bool {
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", all)
+		return code == 0 && strings.Contains(out, "3 of 3 voters up: the cluster survives 1 failure")
+	})
+	var st struct {
+		ID       string `json:"id"`
+		LeaderID string `json:"leader_id"`
+	}
+	proctest.JSON(t, bin, &st, "cluster", "status", "--json", "--controller", all)
+	old := st.LeaderID
+	var paused *proctest.Process
+	var others []string
+	for i, p := range procs {
+		if fmt.Sprintf("c%d", i+1) == old {
+			paused = p
+		} else {
+			others = append(others, api[i])
+		}
+	}
+	if paused == nil {
+		t.Fatalf("leader %q is none of c1..c3", old)
+	}
+	paused.Pause()
+	defer paused.Resume()
+	var elected time.Time
+	proctest.Eventually(t, 30*time.Second, "a new leader", func() bool {
+		out, _, code := proctest.Run(t, bin, 5*time.Second, "cluster", "status", "--json", "--controller", strings.Join(others, ","), "--timeout", "3s")
+		if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.LeaderID == "" || st.LeaderID == old {
+			return false
+		}
+		elected = time.Now()
+		return true
+	})
+	var last string
+	for {
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", strings.Join(others, ","))
+		last = out
+		if code == 0 && strings.Contains(out, "2 of 3 voters up: one more failure stops writes") {
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, old+" ") && !strings.Contains(l, "unreachable") {
+					t.Errorf("the paused %s is not said unreachable:\n%s", old, out)
+				}
+			}
+			break
+		}
+		if time.Since(elected) > 8*time.Second {
+			t.Fatalf("8s after %s took over from the paused %s, cluster peers still says:\n%s", st.LeaderID, old, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("%s said unreachable %v after %s took over", old, time.Since(elected).Round(time.Millisecond), st.LeaderID)
 }

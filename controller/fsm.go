@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -621,6 +622,14 @@ func (s *state) applyChange(index uint64, now int64, ch *pb.PlanChange) bool {
 		sf.Assignment = nextAssignment(old.GetAssignment(), a.Primary, a.Standbys, index)
 		if sf.Assignment.Primary != old.GetAssignment().GetPrimary() || sf.Assignment.Primary == "" {
 			sf.Migration = nil
+		} else if m := sf.Migration; m != nil && slices.Contains(old.GetAssignment().GetStandbys(), m.Target) && !slices.Contains(a.Standbys, m.Target) {
+			// The plan dropped the move's target (its disk filled before it caught up).
+			sf.Migration = nil
+			msg := fmt.Sprintf("surface %s: the move to %s was given up: the plan dropped its copy there", sf.Name, m.Target)
+			if strings.Contains(ch.PlacementError, "the move to "+m.Target) {
+				msg = fmt.Sprintf("surface %s: %s", sf.Name, ch.PlacementError)
+			}
+			s.event(index, now, "surface.move_failed", sf.Name, msg)
 		}
 		changed = true
 		kind := "surface.placed"

@@ -353,3 +353,30 @@ func TestFSMLiveMoveOffFullDisk(t *testing.T) {
 		t.Fatal(diff)
 	}
 }
+
+// A plan that drops a move's target (its disk filled before it caught up) gives
+// the move up, with an event saying why.
+func TestFSMPlanDroppingTheMoveTargetGivesTheMoveUp(t *testing.T) {
+	f := NewFSM(nil)
+	for _, cmd := range append(replBase(), c(&pb.MoveSurfaceCmd{Surface: "nauvis", Target: "n3"})) {
+		if res := applyCmd(t, f, cmd); res.Code != 0 {
+			t.Fatalf("setup command failed: %v", res)
+		}
+	}
+	sf := nauvis(stateOf(f))
+	if sf.Migration.GetTarget() != "n3" {
+		t.Fatalf("no move to n3: %v", sf.Migration)
+	}
+	applyCmd(t, f, c(&pb.ApplyPlanCmd{Changes: []*pb.PlanChange{{Surface: "nauvis", ExpectedEpoch: sf.Assignment.Epoch,
+		Assignment:     &pb.Assignment{Primary: "n1", Standbys: []string{"n2"}},
+		PlacementError: "the move to n3 is given up: n3 is unhealthy (disk full)"}}}))
+	s := stateOf(f)
+	sf = nauvis(s)
+	wantEq(t, "migration", sf.Migration == nil, true)
+	wantEq(t, "standbys", strings.Join(sf.Assignment.Standbys, ","), "n2")
+	found := false
+	for _, e := range s.Events {
+		found = found || e.Kind == "surface.move_failed" && e.Message == "surface nauvis: the move to n3 is given up: n3 is unhealthy (disk full)"
+	}
+	wantEq(t, "move_failed event", found, true)
+}

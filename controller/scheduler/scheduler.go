@@ -406,6 +406,16 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 		standbys = s.Standbys
 	} else if primary != "" {
 		target := s.MigrationTarget
+		giveUp := ""
+		if target != "" && target != primary && !slices.Contains(s.Synced, target) {
+			// A move whose target's disk filled before it caught up is given up:
+			// its copy is dropped, and the surface stays until the target is
+			// healthy (or moves elsewhere, if it must leave).
+			if u := unhealthy(loads, target); u != "" {
+				problems = append(problems, fmt.Sprintf("the move to %s is given up: %s is unhealthy (%s)", target, target, u))
+				giveUp, target = target, ""
+			}
+		}
 		if target == "" {
 			target = migrate
 		}
@@ -419,7 +429,7 @@ func placeOne(s *Surface, loads map[string]*nodeLoad, order []string, moving map
 		}
 		for _, synced := range []bool{true, false} {
 			for _, id := range s.Standbys {
-				if id != primary && !slices.Contains(standbys, id) && slices.Contains(s.Synced, id) == synced &&
+				if id != primary && id != giveUp && !slices.Contains(standbys, id) && slices.Contains(s.Synced, id) == synced &&
 					len(standbys) < want-1+extra && usable(loads, s, id) {
 					standbys = append(standbys, id)
 				}

@@ -57,6 +57,13 @@ func TestSchedule(t *testing.T) {
 			errHas: "pinned to n4, which is unhealthy (disk full): staying on n1 until it is healthy",
 		},
 		{
+			name: "a move to a node whose disk fills before the target caught up is given up",
+			state: State{Nodes: []Node{up("n1"), up("n2"), {ID: "n4", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Pin: "n4", Primary: "n1", Standbys: []string{"n2", "n4"}, Synced: []string{"n2"}, MigrationTarget: "n4", Epoch: 9}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 9, Assign: true, Primary: "n1", Standbys: []string{"n2"}, Reason: "standbys [n2]"}},
+			errHas: "the move to n4 is given up: n4 is unhealthy (disk full)",
+		},
+		{
 			name:   "no healthy node: placement says why",
 			state:  State{Nodes: []Node{{ID: "n1", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{{Name: "a", Replicas: 1}}},
 			want:   []Change{{Surface: "a"}},

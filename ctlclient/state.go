@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,6 +29,42 @@ type SurfaceState struct {
 // the node that runs its primary: the consistent read behind `surface save`,
 // `blueprint export --surface`, `surface map` and the dashboard's maps.
 func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState, error) {
+	return c.FetchStateLog(ctx, surface, nil)
+}
+
+// firstChunkWait is how long the primary's node may take to start sending before
+// FetchStateLog asks the controller again where the surface runs: a node that is
+// paused or cut off accepts the call and never answers, and a standby takes over
+// after a few seconds.
+const firstChunkWait = 4 * time.Second
+
+// errNodeSilent marks a primary's node that did not start sending in time.
+var errNodeSilent = errors.New("does not answer")
+
+// FetchStateLog is FetchState saying on log (if not nil) what it waits for when
+// the primary's node does not answer: it asks the controller again where the
+// surface runs and downloads it from there, until ctx ends.
+func (c *Client) FetchStateLog(ctx context.Context, surface string, log io.Writer) (*SurfaceState, error) {
+	start := time.Now()
+	var said time.Time
+	for {
+		st, err := c.fetchState(ctx, surface)
+		if err == nil || !errors.Is(err, errNodeSilent) || ctx.Err() != nil {
+			return st, err
+		}
+		if log != nil && time.Since(said) >= 2*time.Second {
+			said = time.Now()
+			fmt.Fprintf(log, "%v; waiting for it or for a standby to take over (%s so far)\n", err, time.Since(start).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) fetchState(ctx context.Context, surface string) (*SurfaceState, error) {
 	out := &SurfaceState{Surface: surface}
 	var addr string
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
@@ -61,16 +99,33 @@ func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState,
 		return nil, err
 	}
 	defer conn.Close()
+	// The node must start sending within firstChunkWait; then the download may
+	// take as long as the caller's ctx allows (a big surface's save is large).
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var started atomic.Bool
+	silent := time.AfterFunc(firstChunkWait, func() {
+		if !started.Load() {
+			cancel()
+		}
+	})
+	defer silent.Stop()
 	// Errors here are the node's, not a controller's: said as such, without
 	// gRPC's framing (a caller's "controller unavailable" would mislead).
 	nodeErr := func(err error) error {
 		st := status.Convert(err)
-		if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
+		if ctx.Err() == nil && dctx.Err() != nil && !started.Load() {
+			return fmt.Errorf("surface %s runs on node %s (%s), which %w within %v", surface, out.Node, addr, errNodeSilent, firstChunkWait)
+		}
+		if st.Code() == codes.Unavailable {
+			return fmt.Errorf("surface %s runs on node %s (%s), which %w: %s", surface, out.Node, addr, errNodeSilent, st.Message())
+		}
+		if st.Code() == codes.DeadlineExceeded {
 			return fmt.Errorf("surface %s runs on node %s (%s), which does not answer: %s", surface, out.Node, addr, st.Message())
 		}
 		return fmt.Errorf("download surface %s from node %s (%s): %s", surface, out.Node, addr, st.Message())
 	}
-	st, err := pb.NewShardServiceClient(conn).GetState(ctx, &pb.GetStateRequest{Surface: surface})
+	st, err := pb.NewShardServiceClient(conn).GetState(dctx, &pb.GetStateRequest{Surface: surface})
 	if err != nil {
 		return nil, nodeErr(err)
 	}
@@ -83,6 +138,7 @@ func (c *Client) FetchState(ctx context.Context, surface string) (*SurfaceState,
 		if err != nil {
 			return nil, nodeErr(err)
 		}
+		started.Store(true)
 		if ch.Tick != 0 {
 			out.Tick, out.Epoch = ch.Tick, ch.Epoch
 		}

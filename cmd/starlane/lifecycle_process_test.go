@@ -376,3 +376,42 @@ func autosavingOnN1(t *testing.T, why string, extra ...string) *proctest.Cluster
 	})
 	return c
 }
+
+// TestSurfaceSaveWaitsOutAPausedPrimary: with the primary's node paused (its
+// socket accepts, nothing answers), `surface save` says what it waits for and
+// downloads the surface from the standby that takes over, instead of hanging
+// silently until its timeout and failing.
+func TestSurfaceSaveWaitsOutAPausedPrimary(t *testing.T) {
+	dir, bin := processTest(t, "starts a controller and two nodes")
+	c := proctest.StartCluster(t, bin, dir)
+	logsOnFailure(t, c)
+	nodes := map[string]*proctest.Process{"n1": c.StartNode("n1"), "n2": c.StartNode("n2")}
+	c.WaitNodes("n1", "n2")
+	c.CLI("surface", "create", "nauvis", "--map", "outpost", "--replicas", "2")
+	var running lifeSurface
+	proctest.Eventually(t, time.Minute, "nauvis to tick with a standby", func() bool {
+		running = getLife(c, "nauvis")
+		return running.Stats != nil && running.Stats.ConfirmedTick > 120 && len(running.Stats.Shards) == 2
+	})
+	nodes[running.Primary].Pause()
+	defer nodes[running.Primary].Resume()
+	file := filepath.Join(t.TempDir(), "nauvis.sav")
+	start := time.Now()
+	out, errOut, code := proctest.Run(t, bin, 90*time.Second, "surface", "save", "nauvis", "--out", file, "--timeout", "60s", "--controller", c.CtlAddr)
+	t.Logf("surface save took %v:\n%s%s", time.Since(start).Round(time.Millisecond), errOut, out)
+	if code != 0 || !strings.Contains(errOut, "node "+running.Primary) || !strings.Contains(errOut, "waiting for it or for a standby to take over") {
+		t.Fatalf("surface save with %s paused: exit %d; want it to say what it waits for and succeed", running.Primary, code)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := sim.Load(sim.DefaultBundle(), f)
+	if err != nil {
+		t.Fatalf("the save does not load: %v", err)
+	}
+	if s.Tick() < running.Stats.ConfirmedTick {
+		t.Fatalf("the save is at tick %d, before the tick %d confirmed before the pause", s.Tick(), running.Stats.ConfirmedTick)
+	}
+}

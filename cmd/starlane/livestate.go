@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -14,11 +15,11 @@ import (
 
 // liveState downloads a save of a running surface at its confirmed tick from the node
 // that runs its primary.
-func liveState(ctx context.Context, o *opFlags, surface string) ([]byte, uint64, error) {
+func liveState(ctx context.Context, o *opFlags, surface string, log io.Writer) ([]byte, uint64, error) {
 	var st *ctlclient.SurfaceState
 	err := o.run(func(_ context.Context, cl *ctlclient.Client) error {
 		var err error
-		st, err = cl.FetchState(ctx, surface)
+		st, err = cl.FetchStateLog(ctx, surface, log)
 		return err
 	})
 	if err != nil {
@@ -29,7 +30,7 @@ func liveState(ctx context.Context, o *opFlags, surface string) ([]byte, uint64,
 
 // loadLive downloads a running surface and loads it.
 func loadLive(ctx context.Context, o *opFlags, surface string) (*sim.Surface, error) {
-	data, _, err := liveState(ctx, o, surface)
+	data, _, err := liveState(ctx, o, surface, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +50,8 @@ latest confirmed tick. 'sim run --map FILE' runs it locally; 'surface create
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 			defer cancel()
-			data, tick, err := liveState(ctx, o, args[0])
+			fmt.Fprintf(cmd.ErrOrStderr(), "downloading surface %s at its confirmed tick…\n", args[0])
+			data, tick, err := liveState(ctx, o, args[0], cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

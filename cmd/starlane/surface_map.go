@@ -65,7 +65,7 @@ network's wires. The dashboard draws its maps the same way.`,
 			var res mapJSON
 			err = o.run(func(ctx context.Context, cl *ctlclient.Client) error {
 				fmt.Fprintf(log, "downloading surface %s at its confirmed tick…\n", args[0])
-				st, err := cl.FetchState(ctx, args[0])
+				st, err := cl.FetchStateLog(ctx, args[0], log)
 				if err != nil {
 					return err
 				}

@@ -65,11 +65,14 @@ type Route struct {
 	FromSurface string
 	FromPort    string
 	FromEpoch   uint64
-	ToSurface   string
-	ToPort      string
-	ToEpoch     uint64
-	ToAddress   string
-	Items       []string
+	// FromNode is the node the controller runs the source's primary on: the only
+	// sender a receiver accepts for this epoch.
+	FromNode  string
+	ToSurface string
+	ToPort    string
+	ToEpoch   uint64
+	ToAddress string
+	Items     []string
 	// CreateIndex tells a bridge re-created under the same name from the old one.
 	CreateIndex uint64
 }
@@ -87,7 +90,7 @@ func (r Route) sameBridge(o Route) bool {
 // RouteFromProto converts the controller's route.
 func RouteFromProto(r *pb.BridgeRoute) Route {
 	b := r.GetBridge()
-	return Route{Bridge: b.GetId(), FromSurface: b.GetFromSurface(), FromPort: b.GetFromPort(), FromEpoch: r.GetFromEpoch(),
+	return Route{Bridge: b.GetId(), FromSurface: b.GetFromSurface(), FromPort: b.GetFromPort(), FromEpoch: r.GetFromEpoch(), FromNode: r.GetFromNode(),
 		ToSurface: b.GetToSurface(), ToPort: b.GetToPort(), ToEpoch: r.GetToEpoch(), ToAddress: r.GetToAddress(), Items: b.GetItems(), CreateIndex: b.GetCreateIndex()}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -435,5 +436,76 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 	_ = b.Inspect(func(ss shard.Simulation) { hwm, known = ss.(*sim.Surface).BridgeImportMark(42) })
 	if known || hwm != 0 || plates(b) != platesBefore {
 		t.Fatalf("a stale batch was applied: mark %d (known %v), %d plates on b, %d before", hwm, known, plates(b), platesBefore)
+	}
+}
+
+// A stream from another node than the one the controller runs the source on is
+// refused (it would replace the real sender's), and a batch with a count no
+// export port sends ends the stream without spending its number.
+func TestForgedSendersAndCountsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	b := openShard(t, dir, "b", 7)
+	defer b.Stop()
+	srv := NewServer()
+	addr := serve(t, srv)
+	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, FromNode: "n1", ToSurface: "b", ToPort: "in", ToEpoch: 7}
+	r, err := NewReceiver(Config{Codec: sim.BridgeCodec{}}, b, route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	srv.Add("ab", r)
+	d := &dialer{}
+	defer d.close()
+	client, err := d.dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(sender string) (pb.BridgeService_TransferClient, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		t.Cleanup(cancel)
+		st, err := client.Transfer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Hello{Hello: &pb.BridgeHello{Bridge: "ab", FromSurface: "a", FromEpoch: 5, ToSurface: "b", ToEpoch: 7, Space: 42, Sender: sender}}})
+		_, err = st.Recv()
+		return st, err
+	}
+	if _, err := open("evil"); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "comes from node n1") {
+		t.Fatalf("a hello from another node: %v, want PermissionDenied", err)
+	}
+	for _, count := range []int32{2_000_000_000, -500, 0} {
+		st, err := open("n1")
+		if err != nil {
+			t.Fatalf("the routed sender: %v", err)
+		}
+		st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: 5, ToEpoch: 7, Space: 42,
+			Entries: []*pb.BridgeEntry{{Seq: 1, Item: "iron-plate", Count: count}}}}})
+		for {
+			if _, err := st.Recv(); err != nil {
+				if status.Code(err) != codes.InvalidArgument {
+					t.Fatalf("a batch of %d plates: %v, want InvalidArgument", count, err)
+				}
+				break
+			}
+		}
+	}
+	// The number was not spent: the real entry 1 still applies.
+	st, err := open("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Send(&pb.BridgeSend{Msg: &pb.BridgeSend_Batch{Batch: &pb.BridgeBatch{FromEpoch: 5, ToEpoch: 7, Space: 42,
+		Entries: []*pb.BridgeEntry{{Seq: 1, Item: "iron-plate", Count: 3}}}}})
+	waitFor(t, 10*time.Second, "entry 1 to apply", func() bool {
+		var hwm uint64
+		_ = b.Inspect(func(ss shard.Simulation) { hwm, _ = ss.(*sim.Surface).BridgeImportMark(42) })
+		return hwm == 1
+	})
+	var lost int64
+	_ = b.Inspect(func(ss shard.Simulation) { lost = ss.(*sim.Surface).BridgeImportLost(r.port.Load()) })
+	if lost != 0 {
+		t.Errorf("%d entries counted lost", lost)
 	}
 }

@@ -212,6 +212,14 @@ func (r *Receiver) serve(st pb.BridgeService_TransferServer, h *pb.BridgeHello) 
 	if h.Space == 0 {
 		return status.Errorf(codes.FailedPrecondition, "the sender of bridge %s names no sequence space: its node runs an older Starlane; upgrade it", h.Bridge)
 	}
+	r.mu.Lock()
+	from := r.route.FromNode
+	r.mu.Unlock()
+	if from != "" && h.Sender != from {
+		// Same epoch (checked above), another node: not the sender the controller
+		// routed, which this stream would otherwise replace.
+		return status.Errorf(codes.PermissionDenied, "bridge %s comes from node %s this epoch, not %q", h.Bridge, from, h.Sender)
+	}
 	a := &rstream{notify: make(chan struct{}, 1), done: make(chan struct{})}
 	r.mu.Lock()
 	if r.active != nil {
@@ -293,6 +301,10 @@ func (r *Receiver) receive(st pb.BridgeService_TransferServer, a *rstream) error
 	}
 }
 
+// maxEntryCount bounds one entry's count: an export port sends a stack at a
+// time, and no item stacks to more than this.
+const maxEntryCount = 1 << 16
+
 // submit hands a batch's new entries to the shard in sequence order. Entries a confirmed
 // tick already applied are dropped here; the simulation drops any other duplicate.
 func (r *Receiver) submit(b *pb.BridgeBatch) error {
@@ -312,6 +324,13 @@ func (r *Receiver) submit(b *pb.BridgeBatch) error {
 	// sender's floor is a safe start: entries between it and the surface's mark are
 	// duplicates the simulation skips, and a start below the mark leaves no gap.
 	// One input carries the batch's run of new, consecutive entries.
+	// A stack's count comes from a source's state: one that cannot be (not
+	// positive, or beyond any stack) is refused before its number is spent.
+	for _, e := range b.Entries {
+		if e.Count <= 0 || e.Count > maxEntryCount || e.Item == "" {
+			return status.Errorf(codes.InvalidArgument, "bridge %s: entry %d carries %d of %q, which no export port sends", r.route.Bridge, e.Seq, e.Count, e.Item)
+		}
+	}
 	var items []string
 	var counts []int32
 	// Below the sender's floor nothing is left to send; if this surface's mark is

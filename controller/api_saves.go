@@ -282,7 +282,7 @@ func (a *saveAPI) GetSave(ctx context.Context, req *pb.GetSaveRequest) (*pb.GetS
 		return nil, err
 	}
 	if out == nil {
-		return nil, status.Errorf(codes.NotFound, "there is no save %s (see: starlane save list)", req.Name)
+		return nil, status.Errorf(codes.NotFound, "there is no save %s%s (see: starlane save list)", req.Name, shortPrefixHint(req.Name))
 	}
 	if _, ok := a.c.blobs.Size(out.Save.Sha256); ok {
 		out.HeldBy = []string{a.c.id}

@@ -388,7 +388,7 @@ func (s *state) applyOp(index uint64, cmd *pb.Command) (codes.Code, string) {
 		var save *pb.SaveInfo
 		if in.SaveSha256 != "" {
 			if save = s.saveByRef(in.SaveSha256); save == nil {
-				return fail(codes.NotFound, "surface %s: there is no save %s; upload it first (starlane save upload FILE)", in.Name, in.SaveSha256)
+				return fail(codes.NotFound, "surface %s: there is no save %s%s; upload it first (starlane save upload FILE)", in.Name, in.SaveSha256, shortPrefixHint(in.SaveSha256))
 			}
 		}
 		sf := &pb.Surface{

@@ -191,7 +191,7 @@ func (s *state) applyRollback(index uint64, now int64, c *pb.RollbackSurfaceCmd)
 	}
 	sv := s.saveByRef(c.Save)
 	if sv == nil {
-		return fail(codes.NotFound, "surface %s: there is no save %s (see: starlane surface saves %s)", c.Name, c.Save, c.Name)
+		return fail(codes.NotFound, "surface %s: there is no save %s%s (see: starlane surface saves %s)", c.Name, c.Save, shortPrefixHint(c.Save), c.Name)
 	}
 	if old.StopRequested && !c.Restore {
 		return fail(codes.FailedPrecondition, "surface %s is stopping; roll it back once it is stopped", c.Name)

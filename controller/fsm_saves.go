@@ -38,7 +38,7 @@ func (s *state) applyPutSave(index uint64, now int64, c *pb.PutSaveCmd) (codes.C
 func (s *state) applyDeleteSave(index uint64, now int64, c *pb.DeleteSaveCmd) (codes.Code, string) {
 	sv := s.saves[c.Name]
 	if sv == nil {
-		return fail(codes.NotFound, "save %s not found", c.Name)
+		return fail(codes.NotFound, "save %s not found%s (see: starlane save list)", c.Name, shortPrefixHint(c.Name))
 	}
 	if users := s.surfacesUsing(sv.Sha256); len(users) > 0 {
 		return fail(codes.FailedPrecondition, "save %s is what surface %s starts from; delete the surface first", c.Name, users[0])

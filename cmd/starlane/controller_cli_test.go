@@ -333,3 +333,15 @@ func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 		t.Errorf("drain --json: %+v", res)
 	}
 }
+
+// A short hash prefix that names no save says why it was not taken as one, as
+// the bundle commands do.
+func TestShortSavePrefixIsExplained(t *testing.T) {
+	t.Setenv("STARLANE_CONTROLLER", startController(t))
+	for _, args := range [][]string{{"save", "get", "1f22"}, {"save", "delete", "1f22"}} {
+		_, _, err := runStarlane(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "a hash prefix needs 8 or more hex digits") {
+			t.Errorf("%v: %v; want the prefix length explained", args, err)
+		}
+	}
+}

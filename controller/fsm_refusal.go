@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -66,8 +67,13 @@ func refusalsOf(sf *pb.Surface, nowMS int64) map[string]string {
 	}
 	out := make(map[string]string, len(sf.Refusals))
 	for _, r := range sf.Refusals {
-		if r.UntilUnixMs == 0 || r.UntilUnixMs > nowMS {
+		switch {
+		case r.UntilUnixMs == 0:
 			out[r.Node] = r.Reason
+		case r.UntilUnixMs > nowMS:
+			// A cool-down: said with when it ends, a fixed time (the text is the
+			// placement error, which is written only when it changes).
+			out[r.Node] = fmt.Sprintf("%s; tried again from %s", r.Reason, time.UnixMilli(r.UntilUnixMs).UTC().Format("15:04:05Z"))
 		}
 	}
 	return out

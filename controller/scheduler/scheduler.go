@@ -239,6 +239,10 @@ func exclusion(l *nodeLoad, s *Surface, taken []string) string {
 		return BundleMismatch(s.Name, s.Bundle, n)
 	case slices.Contains(taken, n.ID):
 		return n.ID + " already hosts a copy"
+	case strings.HasPrefix(s.Refused[n.ID], "standby dropped"):
+		// Not the node's refusal: the controller dropped its copy and holds it
+		// back for a while.
+		return n.ID + " is held back after its copy was dropped (" + strings.TrimPrefix(s.Refused[n.ID], "standby dropped: ") + ")"
 	case s.Refused[n.ID] != "":
 		return n.ID + " refused it: " + s.Refused[n.ID]
 	}

@@ -57,6 +57,13 @@ func TestSchedule(t *testing.T) {
 			errHas: "pinned to n4, which is unhealthy (disk full): staying on n1 until it is healthy",
 		},
 		{
+			name: "a node whose standby was dropped is said held back, with when it is tried again",
+			state: State{Nodes: []Node{up("n1"), up("n2")}, Surfaces: []Surface{
+				{Name: "a", Replicas: 2, Primary: "n1", Epoch: 5, Refused: map[string]string{"n2": "standby dropped: disconnected for 1s; tried again from 14:49:40Z"}}}},
+			want:   []Change{{Surface: "a", ExpectedEpoch: 5}},
+			errHas: "n2 is held back after its copy was dropped (disconnected for 1s; tried again from 14:49:40Z)",
+		},
+		{
 			name: "a move to a node whose disk fills before the target caught up is given up",
 			state: State{Nodes: []Node{up("n1"), up("n2"), {ID: "n4", Up: true, Unhealthy: "disk full"}}, Surfaces: []Surface{
 				{Name: "a", Replicas: 2, Pin: "n4", Primary: "n1", Standbys: []string{"n2", "n4"}, Synced: []string{"n2"}, MigrationTarget: "n4", Epoch: 9}}},

@@ -36,6 +36,11 @@ type moveJSON struct {
 	CatchUpMS  int64 `json:"catch_up_ms"`
 	DurationMS int64 `json:"duration_ms"`
 	Already    bool  `json:"already,omitempty"`
+	// Promoted: the old primary failed during the hand-off and the target, a
+	// synced standby by then, was promoted instead: the surface runs where asked,
+	// nothing confirmed lost; Note says so.
+	Promoted bool   `json:"promoted,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
 type drainJSON struct {
@@ -95,6 +100,10 @@ picks the node (a standby already in sync, else the least loaded).`,
 				fmt.Fprintf(w, "surface %s already runs on %s\n", res.Surface, res.To)
 				return nil
 			}
+			if res.Promoted {
+				fmt.Fprintf(w, "surface %s now runs on %s as asked: %s\n", res.Surface, res.To, res.Note)
+				return nil
+			}
 			pause := "not reported"
 			if res.PauseMS >= 0 {
 				pause = fmt.Sprintf("%d ms", res.PauseMS)
@@ -148,11 +157,22 @@ func followMove(ctx context.Context, cl *ctlclient.Client, name, target string, 
 		}
 		if sf.Migration == nil || sf.Migration.Target != target {
 			why := "the controller gave it up"
+			var promoted *pb.Event
 			for i := len(r.Events) - 1; i >= 0; i-- {
 				if e := r.Events[i]; e.Index > index && (e.Kind == "surface.move_failed" || e.Kind == "surface.promoted") {
 					why = e.Message
+					if e.Kind == "surface.promoted" {
+						promoted = e
+					}
 					break
 				}
+			}
+			if promoted != nil && a.Primary == target {
+				// The old primary died during the hand-off and the target was
+				// promoted: where the operator asked, nothing confirmed lost.
+				out.Epoch, out.Promoted = a.Epoch, true
+				out.Note = fmt.Sprintf("the old primary failed during the hand-off; %s was promoted instead (%s)", target, promoted.Message)
+				return out, nil
 			}
 			return out, fmt.Errorf("the move of %s to %s did not finish: %s", name, target, why)
 		}

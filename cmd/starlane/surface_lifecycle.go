@@ -100,15 +100,21 @@ the sending surface's outbox (and its export port) and none are lost or duplicat
 					}
 					if waited := time.Since(started); !sf.Stopped && waited > 2*time.Second && time.Since(said) > 5*time.Second {
 						said = time.Now()
-						fmt.Fprintf(cmd.ErrOrStderr(), "starlane: waiting %v for %s to take %s's final save and record it (until --timeout %v)\n",
-							waited.Round(time.Second), orDash(sf.GetAssignment().GetPrimary()), name, o.timeout)
+						why := ""
+						if p := sf.GetPlacementError(); p != "" {
+							// Its node down, say: the stop waits for it or for a failover.
+							why = "; meanwhile: " + p
+						}
+						fmt.Fprintf(cmd.ErrOrStderr(), "starlane: waiting %v for %s to take %s's final save and record it (until --timeout %v)%s\n",
+							waited.Round(time.Second), orDash(sf.GetAssignment().GetPrimary()), name, o.timeout, why)
 					}
 					if sf.Stopped {
 						break
 					}
 					select {
 					case <-ctx.Done():
-						return fmt.Errorf("surface %s is stopping but its final save was not recorded within --timeout; see starlane surface get %s", name, name)
+						return fmt.Errorf("surface %s is still stopping: its final save was not recorded within --timeout %v; the stop goes on by itself and completes once its primary (%s) takes the save; see starlane surface get %s",
+							name, o.timeout, orDash(sf.GetAssignment().GetPrimary()), name)
 					case <-time.After(200 * time.Millisecond):
 					}
 				}

@@ -278,7 +278,25 @@ func uploadBlob[Req, Resp any](ctx context.Context, cl *ctlclient.Client, what s
 			return err
 		}
 		p.note("checking and copying to a majority of controllers")
-		last, err = st.Recv()
+		// That takes a Raft write, which waits out a leader election: say so
+		// every few seconds rather than going silent.
+		waitStart := time.Now()
+		quiet := time.NewTicker(3 * time.Second)
+		got := make(chan struct{})
+		go func() {
+			defer close(got)
+			last, err = st.Recv()
+		}()
+		for waiting := true; waiting; {
+			select {
+			case <-got:
+				waiting = false
+			case <-quiet.C:
+				p.note(fmt.Sprintf("still waiting for a majority of controllers to record it (%s; a leader election, or a controller copying it)",
+					time.Since(waitStart).Round(time.Second)))
+			}
+		}
+		quiet.Stop()
 		p.end()
 		return err
 	})

@@ -74,7 +74,7 @@ func (e *StorageError) Error() string {
 	}
 	return fmt.Sprintf("controller %s: the Raft log %s %s: %v. This controller does not serve from it. "+
 		"To recover, if it is one of several controllers, rebuild it from its peers: start it again with the same flags plus "+
-		"--rebuild-from-peers --join PEER_API_ADDR (the damaged files are moved aside, never deleted, and it rejoins as a new member "+
+		"--rebuild-from-peers --join PEER_API_ADDR and an admin operator token in STARLANE_TOKEN (the damaged files are moved aside, never deleted, and it rejoins as a new member "+
 		"and copies the state from the others). If it was the only controller, keep this data dir for inspection and restore your last backup "+
 		"(`starlane cluster snapshot restore FILE --yes`) into a new controller in another data dir.",
 		e.ID, e.File, what, e.Err)
@@ -185,7 +185,7 @@ func (c *Controller) leaveThroughPeers() error {
 		return nil
 	}
 	if status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated {
-		return fmt.Errorf("rebuild from peers: dropping this member needs an admin operator token: pass it as --admin-token or STARLANE_TOKEN (%w)", err)
+		return fmt.Errorf("rebuild from peers: dropping this member needs an admin operator token, and the others refused this one (%s): set STARLANE_TOKEN (or --admin-token) to an admin token (the first was printed at bootstrap; `starlane token create --role admin` makes more)", status.Code(err))
 	}
 	if err != nil {
 		return fmt.Errorf("rebuild from peers: the other controllers at %v did not drop this member: %w", c.cfg.Join, err)

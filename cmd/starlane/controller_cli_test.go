@@ -214,6 +214,9 @@ func TestSurfaceCLIContract(t *testing.T) {
 	if _, errOut, err := runStarlane(t, "", "surface", "replicas", "nauvis", "5"); err != nil || !strings.Contains(errOut, "note: 5 copies asked, but 1 node is up and uncordoned: 4 copies wait for more nodes") {
 		t.Errorf("surface replicas nauvis 5 on one usable node: %v, %q", err, errOut)
 	}
+	if _, errOut, err := runStarlane(t, "", "surface", "create", "many", "--replicas", "3"); err != nil || !strings.Contains(errOut, "note: 3 copies asked, but 1 node is up and uncordoned: 2 copies wait for more nodes") {
+		t.Errorf("surface create --replicas 3 on one usable node: %v, %q", err, errOut)
+	}
 
 	// Restoring a backup undoes everything after it: said first, done only
 	// with --yes.

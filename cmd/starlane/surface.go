@@ -251,6 +251,12 @@ func newSurfaceCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if replicas > 0 {
+					_ = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+						noteReplicas(ctx, c, cmd.ErrOrStderr(), int(replicas))
+						return nil
+					})
+				}
 				if o.json {
 					js := toSurfaceJSON(r.Surface)
 					js.Index = r.Index
@@ -467,20 +473,7 @@ first (starlane surface save NAME --out FILE, or starlane save download). Withou
 				if err != nil {
 					return err
 				}
-				// More copies than nodes that can hold one: accepted (nodes may
-				// join), and said, since the missing ones wait for them.
-				if nl, err := c.ListNodes(ctx, &pb.ListNodesRequest{}); err == nil {
-					usable := 0
-					for _, nd := range nl.Nodes {
-						if nd.Status == pb.NodeStatus_NODE_STATUS_UP && !nd.Cordoned {
-							usable++
-						}
-					}
-					if int(n) > usable {
-						fmt.Fprintf(cmd.ErrOrStderr(), "starlane: note: %d copies asked, but %d node%s up and uncordoned: %d cop%s wait%s for more nodes (each copy is on its own node)\n",
-							n, usable, map[bool]string{true: " is", false: "s are"}[usable == 1], int(n)-usable, map[bool]string{true: "y", false: "ies"}[int(n)-usable == 1], map[bool]string{true: "s", false: ""}[int(n)-usable == 1])
-					}
-				}
+				noteReplicas(ctx, c, cmd.ErrOrStderr(), int(n))
 				return done(cmd, o, map[string]any{"surface": args[0], "replicas": n, "index": r.Index}, "surface %s keeps %s", args[0], words.Plural(int(n), "replica"))
 			})
 		},
@@ -488,6 +481,33 @@ first (starlane surface save NAME --out FILE, or starlane save download). Withou
 	cmd.AddCommand(create, list, get, del, pin, reps, newSurfaceSaveCmd(o), newSurfaceMoveCmd(o), newSurfaceStandbyModeCmd(o), newSurfaceMapCmd(o))
 	cmd.AddCommand(newSurfaceLifecycleCmds(o)...)
 	return cmd
+}
+
+// noteReplicas says on w when n copies are more than the nodes that can hold one:
+// accepted (nodes may join), but the missing copies wait for them.
+func noteReplicas(ctx context.Context, c pb.ClusterServiceClient, w io.Writer, n int) {
+	nl, err := c.ListNodes(ctx, &pb.ListNodesRequest{})
+	if err != nil {
+		return
+	}
+	usable := 0
+	for _, nd := range nl.Nodes {
+		if nd.Status == pb.NodeStatus_NODE_STATUS_UP && !nd.Cordoned {
+			usable++
+		}
+	}
+	if n <= usable {
+		return
+	}
+	are, wait := "s are", ""
+	if usable == 1 {
+		are = " is"
+	}
+	if n-usable == 1 {
+		wait = "s"
+	}
+	fmt.Fprintf(w, "starlane: note: %d copies asked, but %d node%s up and uncordoned: %s wait%s for more nodes (each copy is on its own node)\n",
+		n, usable, are, words.Plural(n-usable, "copy"), wait)
 }
 
 func isBuiltinMap(m string) bool {

@@ -33,7 +33,8 @@ func AutosaveEvery(sf *pb.Surface) uint64 {
 	return DefaultAutosaveEveryTicks
 }
 
-func autosaveKeep(sf *pb.Surface) int {
+// AutosaveKeep is how many of a surface's autosaves are kept.
+func AutosaveKeep(sf *pb.Surface) int {
 	if sf.GetAutosaveKeep() > 0 {
 		return int(sf.AutosaveKeep)
 	}
@@ -170,7 +171,7 @@ func (s *state) autosavesOf(surface string) []*pb.SaveInfo {
 // one a surface starts from; blobsync drops their content once no save names it.
 func (s *state) pruneAutosaves(index uint64, now int64, sf *pb.Surface) {
 	all := s.autosavesOf(sf.Name)
-	extra := len(all) - autosaveKeep(sf)
+	extra := len(all) - AutosaveKeep(sf)
 	for _, sv := range all {
 		if extra <= 0 {
 			break
@@ -242,7 +243,7 @@ func (s *state) applySetAutosave(index uint64, now int64, c *pb.SetSurfaceAutosa
 	sf := proto.Clone(old).(*pb.Surface)
 	sf.AutosaveEveryTicks, sf.AutosaveKeep, sf.ModifyIndex = c.EveryTicks, c.Keep, index
 	s.surfaces[c.Name] = sf
-	s.event(index, now, "surface.autosave", c.Name, fmt.Sprintf("surface %s autosaves every %d ticks and keeps %d", c.Name, AutosaveEvery(sf), autosaveKeep(sf)))
+	s.event(index, now, "surface.autosave", c.Name, fmt.Sprintf("surface %s autosaves every %d ticks and keeps %d", c.Name, AutosaveEvery(sf), AutosaveKeep(sf)))
 	s.pruneAutosaves(index, now, sf)
 	return codes.OK, ""
 }

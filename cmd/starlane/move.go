@@ -66,7 +66,7 @@ func newSurfaceMoveCmd(o *opFlags) *cobra.Command {
 	var to string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "move NAME --to NODE",
+		Use:   "move NAME [--to NODE]",
 		Short: "Move a running surface to another node live: the target catches up, then takes over at an agreed tick",
 		Long: `Move a surface's primary to another node without stopping it. The target
 becomes a hot standby and catches up (progress is printed to stderr); then the

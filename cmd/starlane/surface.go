@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/controller"
 	"github.com/starlane/starlane/ctlclient"
 	"github.com/starlane/starlane/internal/validate"
 	"github.com/starlane/starlane/internal/words"
@@ -54,7 +55,8 @@ type surfaceJSON struct {
 	// its primary is taking its final save.
 	Stopped  bool `json:"stopped"`
 	Stopping bool `json:"stopping,omitempty"`
-	// AutosaveEveryTicks and AutosaveKeep: 0 means the defaults (5 min, 5).
+	// AutosaveEveryTicks and AutosaveKeep are the values in effect (the defaults,
+	// 5 min and 5, when none were set).
 	AutosaveEveryTicks uint64 `json:"autosave_every_ticks"`
 	AutosaveKeep       uint32 `json:"autosave_keep"`
 	LastAutosaveTick   uint64 `json:"last_autosave_tick"`
@@ -123,7 +125,7 @@ func toSurfaceJSON(s *pb.Surface) surfaceJSON {
 	out := surfaceJSON{Name: s.Name, Planet: s.Planet, Seed: s.Seed, Map: s.Map, Bundle: s.BundleHash, Replicas: s.Replicas,
 		Pin: s.Pin, Primary: s.GetAssignment().GetPrimary(), Standbys: s.GetAssignment().GetStandbys(),
 		Epoch: s.GetAssignment().GetEpoch(), PlacementError: s.PlacementError, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex,
-		Stopped: s.Stopped, Stopping: s.StopRequested, AutosaveEveryTicks: s.AutosaveEveryTicks, AutosaveKeep: s.AutosaveKeep, LastAutosaveTick: s.LastAutosaveTick}
+		Stopped: s.Stopped, Stopping: s.StopRequested, AutosaveEveryTicks: controller.AutosaveEvery(s), AutosaveKeep: uint32(controller.AutosaveKeep(s)), LastAutosaveTick: s.LastAutosaveTick}
 	if out.Standbys == nil {
 		out.Standbys = []string{}
 	}

@@ -136,6 +136,7 @@ func (c *Controller) startLeading() {
 		defer close(done)
 		c.lead(ctx)
 	}()
+	go c.probePeers(ctx)
 }
 
 func (c *Controller) stopLeading() {

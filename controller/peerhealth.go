@@ -24,57 +24,72 @@ type peerHealth struct {
 	silentSince map[string]time.Time
 }
 
-// peerProbeTimeout bounds the leader's health probe of a follower.
-const peerProbeTimeout = 700 * time.Millisecond
+// peerProbeTimeout bounds the leader's health probe of a follower, and
+// peerProbeEvery is how often the leader probes them.
+const (
+	peerProbeTimeout = 700 * time.Millisecond
+	peerProbeEvery   = time.Second
+)
 
-// probePeers asks every other controller's API, at once, whether it answers,
-// and returns since when each one that did not has been silent. Raft reports a
-// follower whose heartbeats fail only once its transport times out (some 10 s
-// and more for a paused process, whose socket still accepts), and a new leader
-// knows nothing of its followers yet: without the probe it would call a paused
-// controller up right after taking over, when operators look.
-func (c *Controller) probePeers(ctx context.Context, peers []*pb.ControllerPeer) map[string]time.Time {
-	answered := make([]bool, len(peers))
-	var wg sync.WaitGroup
-	for i, p := range peers {
-		if p.Id == c.id || p.ApiAddress == "" {
-			answered[i] = true
-			continue
-		}
-		cc, err := c.fwd.conn(p.ApiAddress)
-		if err != nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, peerProbeTimeout)
-			defer cancel()
-			_, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
-			answered[i] = err == nil
-		}()
-	}
-	wg.Wait()
-	now := c.now()
+// probePeers runs while this controller leads: every peerProbeEvery it asks every
+// other controller's API, at once, whether it answers, and notes since when each
+// one that did not has been silent. Raft reports a follower whose heartbeats fail
+// only once its transport times out (some 10 s and more for a paused process,
+// whose socket still accepts), and a new leader knows nothing of its followers
+// yet: without the probe it would call a paused controller up right after taking
+// over, when operators look. It runs in the background so that no status call
+// waits on a silent peer.
+func (c *Controller) probePeers(ctx context.Context) {
 	c.peerHealth.mu.Lock()
-	defer c.peerHealth.mu.Unlock()
-	if c.peerHealth.silentSince == nil {
-		c.peerHealth.silentSince = map[string]time.Time{}
-	}
-	out := map[string]time.Time{}
-	for i, p := range peers {
-		if answered[i] {
-			delete(c.peerHealth.silentSince, p.Id)
-			continue
+	c.peerHealth.silentSince = map[string]time.Time{}
+	c.peerHealth.mu.Unlock()
+	t := time.NewTicker(peerProbeEvery)
+	defer t.Stop()
+	for {
+		var peers []*pb.ControllerInfo
+		c.fsm.read(func(s *state) {
+			for _, id := range sortedKeys(s.controllers) {
+				if ci := s.controllers[id]; id != c.id && ci.ApiAddress != "" {
+					peers = append(peers, ci)
+				}
+			}
+		})
+		answered := make([]bool, len(peers))
+		var wg sync.WaitGroup
+		for i, p := range peers {
+			cc, err := c.fwd.conn(p.ApiAddress)
+			if err != nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pctx, cancel := context.WithTimeout(ctx, peerProbeTimeout)
+				defer cancel()
+				_, err := healthpb.NewHealthClient(cc).Check(pctx, &healthpb.HealthCheckRequest{})
+				answered[i] = err == nil
+			}()
 		}
-		since, ok := c.peerHealth.silentSince[p.Id]
-		if !ok {
-			since = now.Add(-peerProbeTimeout)
-			c.peerHealth.silentSince[p.Id] = since
+		wg.Wait()
+		if ctx.Err() != nil {
+			return
 		}
-		out[p.Id] = since
+		now := c.now()
+		c.peerHealth.mu.Lock()
+		for i, p := range peers {
+			if answered[i] {
+				delete(c.peerHealth.silentSince, p.Id)
+			} else if _, ok := c.peerHealth.silentSince[p.Id]; !ok {
+				c.peerHealth.silentSince[p.Id] = now.Add(-peerProbeTimeout)
+			}
+		}
+		c.peerHealth.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	return out
 }
 
 type peerFailing struct {
@@ -132,12 +147,11 @@ func (c *Controller) fillHealth(ctx context.Context, peers []*pb.ControllerPeer)
 	switch c.raft.State() {
 	case raft.Leader:
 		term := c.raft.CurrentTerm()
-		silent := c.probePeers(ctx, peers)
 		c.peerHealth.mu.Lock()
 		defer c.peerHealth.mu.Unlock()
 		for _, p := range peers {
 			f, ok := c.peerHealth.failing[p.Id]
-			if since, quiet := silent[p.Id]; quiet && (!ok || f.term != term) {
+			if since, quiet := c.peerHealth.silentSince[p.Id]; quiet && p.Id != c.id && (!ok || f.term != term) {
 				p.Health, p.UnreachableMs = "unreachable", now.Sub(since).Milliseconds()
 				continue
 			}

@@ -55,7 +55,7 @@ func TestPasteMigrates1xNamesAndRuns(t *testing.T) {
 }
 
 // Inserter filters from both eras: a 1.1 filter inserter (whitelist, migrated to a
-// fast inserter with use_filter on) and a 2.0 fast inserter with a blacklist, each
+// fast inserter with use_filters on) and a 2.0 fast inserter with a blacklist, each
 // moving from a chest of iron and copper plates. They are exported as the game
 // writes them, kept by a save and load, and a filter the simulation cannot honour
 // (by quality) is refused by name.
@@ -68,7 +68,7 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
  {"entity_number":5,"name":"electric-energy-interface","position":{"x":3,"y":2}}]}}`)
 	modern := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
  {"entity_number":1,"name":"steel-chest","position":{"x":0.5,"y":0.5}},
- {"entity_number":2,"name":"fast-inserter","position":{"x":1.5,"y":0.5},"direction":4,"use_filter":true,"filter_mode":"blacklist","filters":[{"index":2,"name":"iron-plate","quality":"normal","comparator":"="}]},
+ {"entity_number":2,"name":"fast-inserter","position":{"x":1.5,"y":0.5},"direction":4,"use_filters":true,"filter_mode":"blacklist","filters":[{"index":2,"name":"iron-plate","quality":"normal","comparator":"="}]},
  {"entity_number":3,"name":"steel-chest","position":{"x":2.5,"y":0.5}},
  {"entity_number":4,"name":"substation","position":{"x":1,"y":2}},
  {"entity_number":5,"name":"electric-energy-interface","position":{"x":3,"y":2}}]}}`)
@@ -130,10 +130,37 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
 		{`"filter_mode":"greylist"`, `filter_mode "\"greylist\"" is not`},
 	} {
 		str := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
- {"entity_number":1,"name":"fast-inserter","position":{"x":0.5,"y":0.5},"use_filter":true,`+tc.filter+`}]}}`)
+ {"entity_number":1,"name":"fast-inserter","position":{"x":0.5,"y":0.5},"use_filters":true,`+tc.filter+`}]}}`)
 		if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("paste with %s: %v, want an error saying %s", tc.filter, err, tc.want)
 		}
+	}
+	// The game writes use_filters; strings Starlane exported before it wrote the
+	// key right (use_filter) keep their filters too. An unknown filter item is
+	// refused, not dropped.
+	for _, key := range []string{"use_filters", "use_filter"} {
+		str := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
+ {"entity_number":1,"name":"fast-inserter","position":{"x":0.5,"y":0.5},"`+key+`":true,"filters":[{"index":1,"name":"copper-plate"}]}]}}`)
+		s := newTestSurface(t)
+		if _, err := s.Paste(str, 0, 0, 0, 0); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		bp, err := s.ExportBlueprint(-2, -2, 2, 2, Vec{}, "filters")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bp.Entities) != 1 {
+			t.Fatalf("%s: exported %d entities", key, len(bp.Entities))
+		} else if v, _ := bp.Entities[0].Extra.Get("use_filters"); string(v) != "true" {
+			t.Errorf("%s: exported use_filters %q, want true", key, v)
+		} else if f, _ := bp.Entities[0].Extra.Get("filters"); !strings.Contains(string(f), "copper-plate") {
+			t.Errorf("%s: exported filters %s, want copper-plate", key, f)
+		}
+	}
+	unknownItem := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[
+ {"entity_number":1,"name":"fast-inserter","position":{"x":0.5,"y":0.5},"use_filters":true,"filters":[{"index":1,"name":"unobtainium-plate"}]}]}}`)
+	if _, err := newTestSurface(t).Paste(unknownItem, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "unobtainium-plate") {
+		t.Errorf("a filter of an unknown item: %v, want it refused by name", err)
 	}
 	if _, err := newTestSurface(t).Build(BuildSpec{Name: "wooden-chest", FilterMode: "whitelist"}); err == nil || !strings.Contains(err.Error(), "only inserters") {
 		t.Errorf("a chest with an item filter: %v", err)

@@ -178,7 +178,14 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			unknown["circuit settings on "+be.Name+" (circuit networks are not simulated)"]++
 		}
 		if b.Entities[pi].Kind == KindInserter {
-			if v, ok := be.Extra.Get("use_filter"); ok && string(v) == "true" {
+			// use_filters is the game's key; use_filter is what Starlane's own
+			// exports wrote before they were corrected, read so those strings
+			// keep their filters.
+			v, ok := be.Extra.Get("use_filters")
+			if !ok {
+				v, ok = be.Extra.Get("use_filter")
+			}
+			if ok && string(v) == "true" {
 				if err := pasteFilter(b, be, &sp, unknown); err != nil {
 					return nil, nil, nil, shift, err
 				}
@@ -464,14 +471,14 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 		}
 	}
 	raw, _ := json.Marshal(list)
-	out := blueprint.Fields{{Key: "use_filter", Value: []byte("true")}, {Key: "filters", Value: raw}}
+	out := blueprint.Fields{{Key: "use_filters", Value: []byte("true")}, {Key: "filters", Value: raw}}
 	if in.fmode == filterBlacklist {
 		out = append(out, blueprint.Field{Key: "filter_mode", Value: []byte(`"blacklist"`)})
 	}
 	return out
 }
 
-// pasteFilter reads an inserter's filter (use_filter on: filters, filter_mode) into
+// pasteFilter reads an inserter's filter (use_filters on: filters, filter_mode) into
 // sp. What the simulation cannot honour (a filter by quality) goes to unknown.
 func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[string]int) error {
 	sp.FilterMode = "whitelist"

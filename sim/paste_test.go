@@ -248,7 +248,7 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
 		{Number: 1, Name: "fast-inserter", Position: blueprint.Position{X: 128, Y: 128},
-			Extra: blueprint.Fields{{Key: "use_filter", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate","quality":"rare"}]`)}}},
+			Extra: blueprint.Fields{{Key: "use_filters", Value: raw("true")}, {Key: "filters", Value: raw(`[{"index":1,"name":"iron-plate","quality":"rare"}]`)}}},
 		{Number: 2, Name: "stone-furnace", Position: blueprint.Position{X: 2816, Y: 256}, Extra: blueprint.Fields{{Key: "bar", Value: raw("5")}}},
 		{Number: 3, Name: "inserter", Position: blueprint.Position{X: 640, Y: 128},
 			Extra: blueprint.Fields{{Key: "control_behavior", Value: raw(`{"circuit_enabled":true}`)}}},

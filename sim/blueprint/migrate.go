@@ -37,7 +37,7 @@ type renameStep struct {
 type renameFile struct {
 	Steps    []renameStep `json:"steps"`
 	Settings struct {
-		UseFilterFrom []string `json:"use_filter_when_renamed_from"`
+		UseFilterFrom []string `json:"use_filters_when_renamed_from"`
 	} `json:"settings"`
 }
 
@@ -139,7 +139,7 @@ func (r Renamed) String() string {
 // game's migrations do, settings kept (recipes, item requests, splitter and
 // infinity filters, inserter and logistic filters, chest bars and other raw
 // settings), and a filter inserter's filters switched on as 2.0 writes them
-// (use_filter). A 2.0 blueprint is returned as it is. The list says what was
+// (use_filters). A 2.0 blueprint is returned as it is. The list says what was
 // renamed, sorted.
 func Migrate(bp *Blueprint) (*Blueprint, []Renamed, error) {
 	if !bp.Version.Legacy() {
@@ -188,8 +188,8 @@ func Migrate(bp *Blueprint) (*Blueprint, []Renamed, error) {
 		}
 		if r.useFilter[oldName] {
 			if _, ok := extra.Get("filters"); ok {
-				if _, set := extra.Get("use_filter"); !set {
-					extra = append(extra[:len(extra):len(extra)], Field{Key: "use_filter", Value: json.RawMessage("true")})
+				if _, set := extra.Get("use_filters"); !set {
+					extra = append(extra[:len(extra):len(extra)], Field{Key: "use_filters", Value: json.RawMessage("true")})
 				}
 			}
 		}

@@ -93,14 +93,14 @@ func TestMigrateRenamesAndKeepsSettings(t *testing.T) {
 	if len(filters) != 2 || filters[0].Name != "iron-plate" || filters[1].Name != "barrel" || filters[1].Index != 2 {
 		t.Errorf("filters %+v, want iron-plate and barrel in slots 1 and 2", filters)
 	}
-	if v, _ := m.Entities[0].Extra.Get("use_filter"); string(v) != "true" {
-		t.Errorf("use_filter %q, want true", v)
+	if v, _ := m.Entities[0].Extra.Get("use_filters"); string(v) != "true" {
+		t.Errorf("use_filters %q, want true", v)
 	}
 	if v, _ := m.Entities[0].Extra.Get("filter_mode"); string(v) != `"blacklist"` {
 		t.Errorf("filter_mode %s, want blacklist kept", v)
 	}
-	if v, _ := m.Entities[4].Extra.Get("use_filter"); v != nil {
-		t.Errorf("a stack inserter (no filters) got use_filter %s", v)
+	if v, _ := m.Entities[4].Extra.Get("use_filters"); v != nil {
+		t.Errorf("a stack inserter (no filters) got use_filters %s", v)
 	}
 	raw, _ = m.Entities[1].Extra.Get("request_filters")
 	var reqs []struct {

@@ -493,10 +493,10 @@ func TestIdleShardTicksInBursts(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	ticks, steps = advances(time.Second)
 	t.Logf("with a player watching: %d ticks in %d steps in 1 s", ticks, steps)
-	// A loop woken late by a busy machine catches up with two or three ticks back
-	// to back (48 steps for 60 ticks were seen under the race detector); a burst
-	// would take a step for 6 to 24.
-	if steps < ticks/2 || ticks < 45 {
+	// A loop woken late by a busy machine catches up with ticks back to back (48
+	// steps for 60 ticks were seen under the race detector, 33 for 72 at a load
+	// average of 27); a burst would take one step for 6 to 24 ticks (here 24).
+	if steps < ticks/4 || ticks < 45 {
 		t.Fatalf("with a player watching, %d ticks ran in %d steps in 1 s: want one at a time at 60 UPS", ticks, steps)
 	}
 	if all, within := late("true", 2); all < 45 || within < all*3/4 {

@@ -386,7 +386,9 @@ func (s *Sender) stream() error {
 				Entries: batch[:n], Resend: resend, Space: space, Base: base}}}
 			resend = false
 			if err := st.Send(msg); err != nil {
-				return recvErr(st)
+				// receiveAcks is reading the stream and gets its real error: a
+				// second Recv from here would race with it.
+				return <-recvDone
 			}
 			s.mu.Lock()
 			s.sent = max(s.sent, batch[n-1].Seq)
@@ -429,6 +431,9 @@ func (s *Sender) receiveAcks(st pb.BridgeService_TransferClient, r Route, space 
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return errors.New("the receiver closed the stream")
+			}
+			if status.Code(err) == codes.FailedPrecondition {
+				return fmt.Errorf("receiver refused: %s", status.Convert(err).Message())
 			}
 			return err
 		}
@@ -505,7 +510,8 @@ func (s *Sender) onAck(space, hwm uint64, credit int64) error {
 	return nil
 }
 
-// recvErr returns the stream's real error after a failed Send.
+// recvErr returns the stream's real error after a failed Send, while nothing
+// else reads the stream.
 func recvErr(st pb.BridgeService_TransferClient) error {
 	_, err := st.Recv()
 	if err == nil || errors.Is(err, io.EOF) {

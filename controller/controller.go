@@ -114,8 +114,12 @@ type Controller struct {
 	fsm    *FSM
 	raft   *raft.Raft
 	rounds *rounds
-	trans  raft.Transport
-	store  logStore
+	// raftStopped is closed once Raft is shut down: a future it never answered
+	// is not waited for after that (rounds.settle).
+	raftStopped  chan struct{}
+	raftStopOnce sync.Once
+	trans        raft.Transport
+	store        logStore
 	// space wraps store for Raft and remembers a write that found the disk full.
 	space *spaceWatch
 	lock  *os.File // held while the store is open (lockDataDir)
@@ -189,7 +193,7 @@ func New(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1), blobKick: make(chan struct{}, 1)}
+	c := &Controller{cfg: cfg, id: id, log: cfg.Logger.With("controller", id), now: cfg.Now, live: newLiveState(), failed: make(chan error, 1), blobKick: make(chan struct{}, 1), raftStopped: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fsm = NewFSM(c.log)
 	if err := c.start(); err != nil {
@@ -314,7 +318,7 @@ func (c *Controller) start() error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	c.raft = r
-	c.rounds = &rounds{r: r, max: maxRounds}
+	c.rounds = &rounds{r: r, max: maxRounds, stopped: c.raftStopped}
 	switch {
 	case cfg.Bootstrap && !existing:
 		c.log.Info("bootstrapping a new cluster", "raft", c.trans.LocalAddr())
@@ -642,6 +646,7 @@ func (c *Controller) closeAll() error {
 	var errs []error
 	if c.raft != nil {
 		errs = append(errs, c.raft.Shutdown().Error())
+		c.raftStopOnce.Do(func() { close(c.raftStopped) })
 	}
 	if c.grpc == nil && c.apiLn != nil {
 		c.apiLn.Close()

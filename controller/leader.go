@@ -156,7 +156,7 @@ func (c *Controller) stopLeading() {
 // then self-registration, the join token, lease timers and the scheduler loop.
 func (c *Controller) lead(ctx context.Context) {
 	for {
-		err := c.raft.Barrier(applyTimeout).Error()
+		err := waitFuture(c.raft.Barrier(applyTimeout), c.raftStopped)
 		if err == nil {
 			break
 		}

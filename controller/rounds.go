@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -41,11 +43,13 @@ const (
 // The log and its entries are unchanged: every command is still its own Raft
 // entry with its own index and future.
 type rounds struct {
-	r      *raft.Raft
-	max    int
-	mu     sync.Mutex
-	active int         // rounds in Raft
-	queue  []*proposal // waiting for the next round; non-empty only if active == max
+	r   *raft.Raft
+	max int
+	// stopped is closed once Raft is shut down (nil: never). See settle.
+	stopped <-chan struct{}
+	mu      sync.Mutex
+	active  int         // rounds in Raft
+	queue   []*proposal // waiting for the next round; non-empty only if active == max
 }
 
 // maxRounds is how many rounds of proposals may be in Raft at once.
@@ -56,8 +60,9 @@ const maxRounds = 1
 // future and ctx's error. max 0 turns rounds off.
 func (q *rounds) apply(ctx context.Context, data []byte) (raft.ApplyFuture, error) {
 	if q.max <= 0 {
-		f := q.r.ApplyLog(commandLog(data), applyTimeout)
-		return f, f.Error()
+		p := &proposal{f: q.r.ApplyLog(commandLog(data), applyTimeout)}
+		q.settle(p)
+		return p.f, p.f.Error()
 	}
 	p := &proposal{data: data}
 	q.mu.Lock()
@@ -92,7 +97,7 @@ func (q *rounds) apply(ctx context.Context, data []byte) (raft.ApplyFuture, erro
 // waiting for it to its first proposal.
 func (q *rounds) wait(round []*proposal, self *proposal) {
 	for _, p := range round {
-		p.f.Error()
+		q.settle(p)
 		if p != self {
 			p.wake <- nil
 		}
@@ -116,6 +121,49 @@ func (q *rounds) wait(round []*proposal, self *proposal) {
 	}
 	next[0].wake <- next
 }
+
+// settle waits for p's future, or for Raft to be shut down, whichever comes
+// first; in the second case p's future becomes one that failed with
+// ErrRaftShutdown. With BatchApplyCh a proposal can wait in Raft's apply
+// channel when Raft shuts down, and nothing ever answers its future
+// (hashicorp/raft#498): the leader's work blocked in it, and the controller's
+// Shutdown waited for that forever.
+func (q *rounds) settle(p *proposal) {
+	if err := waitFuture(p.f, q.stopped); errors.Is(err, errShutdownWait) {
+		p.f = shutdownFuture{}
+	}
+}
+
+// errShutdownWait is waitFuture's error when Raft was shut down first.
+var errShutdownWait = fmt.Errorf("%w before the command's outcome was known", raft.ErrRaftShutdown)
+
+// waitFuture returns f's error, or errShutdownWait once stopped is closed if f
+// has not settled by then.
+func waitFuture(f raft.Future, stopped <-chan struct{}) error {
+	if stopped == nil {
+		return f.Error()
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-stopped:
+		select {
+		case err := <-done:
+			return err
+		default:
+			return errShutdownWait
+		}
+	}
+}
+
+// shutdownFuture is the outcome of a proposal Raft shut down without answering.
+type shutdownFuture struct{}
+
+func (shutdownFuture) Error() error          { return errShutdownWait }
+func (shutdownFuture) Index() uint64         { return 0 }
+func (shutdownFuture) Response() interface{} { return nil }
 
 // commandLog is the log entry of a proposed command, with its checksum.
 func commandLog(data []byte) raft.Log {

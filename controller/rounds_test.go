@@ -243,3 +243,39 @@ func TestRoundsDropAbandonedProposals(t *testing.T) {
 		t.Errorf("applied = %v, want first and third", fsm.applied)
 	}
 }
+
+// A proposal made as Raft shuts down ends with ErrRaftShutdown. With
+// BatchApplyCh, ApplyLog can leave its entry in Raft's apply channel after the
+// shutdown, where nothing ever answers it (hashicorp/raft#498): the leader's
+// work waited in it and the controller's Shutdown waited for the leader's work
+// forever (a test binary hung in Controller.Shutdown).
+func TestProposalsEndWhenRaftShutsDown(t *testing.T) {
+	fsm := &recordFSM{applied: map[string]uint64{}}
+	r := singleRaft(t, fsm)
+	stopped := make(chan struct{})
+	q := &rounds{r: r, max: 1, stopped: stopped}
+	if err := r.Shutdown().Error(); err != nil {
+		t.Fatal(err)
+	}
+	close(stopped)
+	// ApplyLog after Shutdown picks at random between failing at once and
+	// queueing the entry: twenty tries queue one nearly always.
+	for i := range 20 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := q.apply(context.Background(), []byte(fmt.Sprintf("after-%d", i)))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, raft.ErrRaftShutdown) {
+				t.Fatalf("proposal %d after the shutdown: %v, want ErrRaftShutdown", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("proposal %d after the shutdown has no outcome after 5 s", i)
+		}
+	}
+	if err := waitFuture(r.Barrier(time.Second), stopped); !errors.Is(err, raft.ErrRaftShutdown) {
+		t.Fatalf("barrier after the shutdown: %v, want ErrRaftShutdown", err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
@@ -31,7 +33,9 @@ func (c *Client) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 	return c.prefer(st.LeaderApiAddress)
 }
 
-var errNoLeader = errors.New("no controller leader is known right now")
+// errNoLeader is Unavailable, as the controllers' own answer is: an election is
+// under way, and Do tries again until the call's deadline.
+var errNoLeader = status.Error(codes.Unavailable, "no controller leader is known right now")
 
 // SaveSnapshot writes a backup of the controller state to w and returns its Raft
 // index. It is served by the leader.

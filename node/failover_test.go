@@ -464,6 +464,18 @@ func TestMovingASurfaceBackAndForthUnderLoad(t *testing.T) {
 	for i := range 3 {
 		players = append(players, join(t, ctx, c.CtlAddr, c.NodeAddrs["n1"], "a", fmt.Sprintf("player-%d", i), false))
 	}
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		// What a player that stopped following the surface went through.
+		for i, p := range players {
+			p.mu.Lock()
+			events := append([]string(nil), p.events...)
+			p.mu.Unlock()
+			t.Logf("player-%d: %+v; events: %q", i, p.c.Stats(), events)
+		}
+	}()
 	time.Sleep(time.Second)
 	type result struct {
 		From       string `json:"from"`

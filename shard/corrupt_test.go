@@ -159,3 +159,29 @@ func overwrite(t *testing.T, path string, off int64, n int) {
 		t.Fatal(err)
 	}
 }
+
+// TestInterruptedStoreCreationIsNotCorrupt: a node killed while a new surface's
+// store was being created leaves at most a half-made file beside shard.db, never
+// an empty shard.db that the next start would take for a damaged store and move
+// aside (TestKillDuringGroupCommit hit it when a kill landed while the last of its
+// shards was still opening).
+func TestInterruptedStoreCreationIsNotCorrupt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "shard.db")
+	// What a creation killed before bbolt wrote its first pages leaves.
+	if err := os.WriteFile(path+".new", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(testConfig(dir))
+	if err != nil {
+		t.Fatalf("Open after an interrupted creation: %v", err)
+	}
+	defer s.Stop()
+	if _, err := os.Stat(path + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the half-made file is still there: %v", err)
+	}
+	if hasQuarantined(dir) {
+		t.Error("a store was moved aside")
+	}
+}

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -89,6 +90,19 @@ func groupCrashChild(root, at string) {
 	}
 }
 
+// wholeLines splits lines like bufio.ScanLines but drops an unterminated last
+// one: the child's buffered output can be flushed in the middle of a line just
+// before it is killed ("s2 ... 1cc6af13d was confirmed", a hash cut short).
+func wholeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF {
+		return len(data), nil, nil
+	}
+	return 0, nil, nil
+}
+
 // TestKillDuringGroupCommit kills a process running several shards on one node
 // log at random points of a group commit — before the frame is written, halfway
 // through writing it, before and after its fdatasync, halfway through telling
@@ -130,6 +144,7 @@ func TestKillDuringGroupCommit(t *testing.T) {
 		timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 		last := make([]uint64, groupCrashSurfaces)
 		sc := bufio.NewScanner(stdout)
+		sc.Split(wholeLines)
 		for sc.Scan() {
 			f := strings.Fields(sc.Text())
 			if len(f) != 4 || f[0] != "c" {

@@ -221,13 +221,34 @@ func TestTickLoopCatchesUpAfterAStallWithoutBusyWaiting(t *testing.T) {
 	}
 	var ru0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	s, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The schedule begins when the loop starts, not before Open (which writes and
+	// syncs the tick-0 checkpoint).
 	start := time.Now()
-	s := openStarted(t, cfg)
+	s.Start()
+	t.Cleanup(func() { s.Stop() })
 	time.Sleep(1500 * time.Millisecond)
-	got, el := s.Executed(), time.Since(start)
-	want := uint64(el.Seconds() * 60)
-	// After a 400 ms stall (24 ticks) the loop must have caught up to schedule.
-	if got+6 < want || got > want+2 {
+	// After a 400 ms stall (24 ticks) the loop must have caught up to schedule. One
+	// reading can find the loop descheduled a few ticks short of a schedule it keeps,
+	// so it is read until it is on schedule once; a loop that gave up the stall's
+	// ticks stays 24 behind at every reading. The counter is read before the clock:
+	// it can never be ahead.
+	var got, want uint64
+	var el time.Duration
+	for end := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got, el = s.Executed(), time.Since(start)
+		want = uint64(el.Seconds() * 60)
+		if got > want+2 {
+			t.Fatalf("after %v the shard is at tick %d, want about %d: it ran ahead of schedule", el, got, want)
+		}
+		if got+6 >= want || time.Now().After(end) {
+			break
+		}
+	}
+	if got+6 < want {
 		t.Fatalf("after %v the shard is at tick %d, want about %d: it did not catch up", el, got, want)
 	}
 	var ru1 syscall.Rusage
@@ -372,6 +393,23 @@ func TestIdleShardTicksInBursts(t *testing.T) {
 	cfg.UPS, cfg.IdleBurst = 60, burst
 	reg := prometheus.NewRegistry()
 	cfg.Metrics = NewMetrics(reg)
+	// When each tick began, seen from the tick goroutine itself: a test goroutine
+	// polling the counter misses steps whenever it waits for a CPU.
+	var (
+		mu      sync.Mutex
+		startAt = map[uint64]time.Time{}
+	)
+	cfg.New = func() (Simulation, error) {
+		f := newFake()
+		f.stall = func(tick uint64) {
+			mu.Lock()
+			if _, ok := startAt[tick]; !ok {
+				startAt[tick] = time.Now()
+			}
+			mu.Unlock()
+		}
+		return f, nil
+	}
 	s := openStarted(t, cfg)
 	// late returns how many ticks of the watched or idle series of the lateness
 	// histogram ran, and how many of them started less than k ticks late.
@@ -398,35 +436,46 @@ func TestIdleShardTicksInBursts(t *testing.T) {
 		}
 		return all, within
 	}
-	// advances samples the executed tick every millisecond for d and returns how
-	// many ticks ran and in how many separate steps the counter moved.
-	advances := func(d time.Duration) (ticks, steps uint64) {
-		first := s.Executed()
-		last := first
-		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Millisecond) {
-			if e := s.Executed(); e != last {
+	// advances returns how many ticks ran in the next d, and in how many separate
+	// steps: a tick that began less than half an interval after the one before
+	// ran in the same step.
+	advances := func(d time.Duration) (ticks, steps uint64, el time.Duration) {
+		first, start := s.Executed(), time.Now()
+		time.Sleep(d)
+		last := s.Executed()
+		el = time.Since(start) // more than d when the sleep overran
+		mu.Lock()
+		defer mu.Unlock()
+		for tick := first + 1; tick <= last; tick++ {
+			prev, ok := startAt[tick-1]
+			if !ok || startAt[tick].Sub(prev) > time.Second/60/2 {
 				steps++
-				last = e
 			}
 		}
-		return last - first, steps
+		return last - first, steps, el
 	}
 	time.Sleep(burst)
-	ticks, steps := advances(2 * time.Second)
-	// The window may begin or end between two bursts: 120 ± one burst (24 ticks).
-	if ticks < 120-24-4 || ticks > 120+24+4 {
-		t.Fatalf("an idle shard ran %d ticks in 2 s at 60 UPS, want about 120", ticks)
+	ticks, steps, el := advances(2 * time.Second)
+	t.Logf("idle: %d ticks in %d steps in %v; mean tick cost %v", ticks, steps, el, s.Stats().TickCost)
+	// The window may begin or end between two bursts: 60 a second ± one burst (24
+	// ticks).
+	if due := uint64(el.Seconds() * 60); ticks+24+4 < due || ticks > due+24+4 {
+		t.Fatalf("an idle shard ran %d ticks in %v at 60 UPS, want about %d", ticks, el, due)
 	}
-	if steps > 12 {
-		t.Fatalf("an idle shard woke %d times in 2 s to run %d ticks: it does not tick in bursts", steps, ticks)
+	// How long a burst is follows the mean tick cost the loop measured, wall time
+	// that a busy machine inflates (TestIdleBurstLengthFollowsTheTickCost checks
+	// the lengths): cheap ticks take 24 at a time here, but never fewer than six.
+	if steps > ticks/minBurstTicks+2 {
+		t.Fatalf("an idle shard woke %d times in %v to run %d ticks: it does not tick in bursts of at least %d", steps, el, ticks, minBurstTicks)
 	}
 	if ups := s.Stats().UPS; ups < 57 || ups > 63 {
 		t.Fatalf("an idle shard ticking in bursts reports %.1f UPS, want 60", ups)
 	}
-	// Most ticks of a 24-tick burst started behind their schedule, and the
-	// lateness histogram says so.
-	if all, within := late("false", 11); all < 100 || within > all*3/4 {
-		t.Fatalf("lateness of idle ticks: %d of %d started less than 10 ticks late; bursts should make most of them later", within, all)
+	// Ticks of a burst start behind their schedule, all but the last one or two
+	// by two ticks or more (of six, four), and the lateness histogram says so;
+	// ticks run one at a time start less than two late.
+	if all, within := late("false", 2); all < 100 || within > all/2 {
+		t.Fatalf("lateness of idle ticks: %d of %d started less than 2 ticks late; bursts should make most of them later", within, all)
 	}
 
 	before, at := s.Executed(), time.Now()
@@ -444,9 +493,13 @@ func TestIdleShardTicksInBursts(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	ticks, steps = advances(time.Second)
-	if steps < ticks*3/4 || ticks < 45 {
-		t.Fatalf("with a player watching, %d ticks ran in %d steps in 1 s: want one at a time at 60 UPS", ticks, steps)
+	ticks, steps, el = advances(time.Second)
+	t.Logf("with a player watching: %d ticks in %d steps in %v", ticks, steps, el)
+	// A loop woken late by a busy machine catches up with ticks back to back (48
+	// steps for 60 ticks were seen under the race detector, 33 for 72 at a load
+	// average of 27); a burst would take one step for 6 to 24 ticks (here 24).
+	if steps < ticks/4 || ticks < 45 {
+		t.Fatalf("with a player watching, %d ticks ran in %d steps in %v: want one at a time at 60 UPS", ticks, steps, el)
 	}
 	if all, within := late("true", 2); all < 45 || within < all*3/4 {
 		t.Fatalf("lateness of watched ticks: %d of %d started less than 2 ticks late, want nearly all", within, all)

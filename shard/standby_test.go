@@ -127,7 +127,13 @@ func TestStandbyFollowsConfirmsAndTakesOverWithTheSameHashes(t *testing.T) {
 
 func TestHotStandbyDetectsADesync(t *testing.T) {
 	t.Parallel()
-	p := openStarted(t, testConfig(t.TempDir()))
+	// The report rebuilds the primary's state at the desync from its checkpoint
+	// before it. With one every 50 ticks (two kept), at 600 UPS that one was gone
+	// 170 ms after the standby installed it, and a slow run reported "no
+	// checkpoint at or before tick 20"; one every 6000 ticks keeps it for 10 s.
+	pcfg := testConfig(t.TempDir())
+	pcfg.CheckpointEvery = 6000
+	p := openStarted(t, pcfg)
 	cfg := testConfig(t.TempDir())
 	cfg.HashEvery = 10
 	sb, err := OpenStandby(cfg, true)

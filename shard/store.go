@@ -219,6 +219,11 @@ func openStoreFile(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, classify(fmt.Errorf("create shard dir: %w", err))
 	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := createStoreFile(path); err != nil {
+			return nil, classify(fmt.Errorf("create shard store %s: %w", path, err))
+		}
+	}
 	if err := boltcheck.Check(path, checkBudget); errors.Is(err, boltcheck.ErrCorrupt) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrStoreCorrupt, path, err)
 	} else if err != nil && !errors.Is(err, boltcheck.ErrBudget) {
@@ -260,6 +265,38 @@ func openStoreFile(path string) (*Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// createStoreFile creates an empty bbolt file at path, whole or not at all. bbolt
+// creates its file and only then writes its first pages: a node killed in between
+// (placing a new surface) left an empty shard.db, which the next start took for a
+// damaged store and moved aside, failing a surface that had never held a tick.
+// The file is made under another name and renamed into place once synced.
+func createStoreFile(path string) error {
+	tmp := path + ".new" // a leftover of a creation killed halfway is replaced
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := db.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Close moves the durable tail into the file and closes it. If that fails, the

@@ -518,3 +518,51 @@ func TestMembership(t *testing.T) {
 		t.Fatalf("remove an unknown controller: %v, want NotFound", err)
 	}
 }
+
+// A request_id reused for another request is refused, not answered with the
+// first request's outcome (which reported a write done that never happened);
+// the same request again is a retry and gets the first outcome.
+func TestRequestIDReusedForAnotherRequestIsRefused(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 1, false, nil)
+	l := tc.waitLeader(5 * time.Second)
+	cl := tc.client(l)
+	ctx := ctxT(t, 30*time.Second)
+	var first *pb.CreateSurfaceResponse
+	call := func(f func(c pb.ClusterServiceClient) error) error {
+		return cl.Cluster(ctx, func(_ context.Context, c pb.ClusterServiceClient) error { return f(c) })
+	}
+	if err := call(func(c pb.ClusterServiceClient) (err error) {
+		first, err = c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: "rid-1", Name: "a", Map: "empty"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var again *pb.CreateSurfaceResponse
+	if err := call(func(c pb.ClusterServiceClient) (err error) {
+		again, err = c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: "rid-1", Name: "a", Map: "empty"})
+		return err
+	}); err != nil || again.Index != first.Index {
+		t.Fatalf("a retry of the same request: %v, index %d; want the first outcome (index %d)", err, again.GetIndex(), first.Index)
+	}
+	for name, f := range map[string]func(c pb.ClusterServiceClient) error{
+		"another surface": func(c pb.ClusterServiceClient) error {
+			_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: "rid-1", Name: "b", Map: "empty"})
+			return err
+		},
+		"another method": func(c pb.ClusterServiceClient) error {
+			_, err := c.DeleteSurface(ctx, &pb.DeleteSurfaceRequest{RequestId: "rid-1", Name: "a"})
+			return err
+		},
+	} {
+		if err := call(f); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `request_id "rid-1" was already used for another request`) {
+			t.Errorf("%s under a used request_id: %v, want InvalidArgument", name, err)
+		}
+	}
+	if err := call(func(c pb.ClusterServiceClient) error {
+		_, err := c.GetSurface(ctx, &pb.GetSurfaceRequest{Name: "a"})
+		return err
+	}); err != nil {
+		t.Errorf("surface a after the refused delete: %v", err)
+	}
+}

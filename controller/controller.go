@@ -342,7 +342,7 @@ func (c *Controller) start() error {
 		// log) refuses everything before that. Operator tokens are checked
 		// after forwarding: a follower sends the caller's token on, and the
 		// leader, whose state is newest, checks it.
-		grpc.ChainUnaryInterceptor(c.refuseUnary, authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
+		grpc.ChainUnaryInterceptor(c.refuseUnary, requestHashUnary, authz.Controller.Unary, validate.Checker{Catalog: cfg.Catalog}.Unary, c.met.unary, c.fwd.unary, c.tokens().Unary),
 		grpc.ChainStreamInterceptor(c.refuseStream, authz.Controller.Stream, c.tokens().Stream),
 		grpc.MaxRecvMsgSize(validate.MaxRequestBytes),
 		grpc.MaxSendMsgSize(validate.MaxResponseBytes),

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -219,6 +220,12 @@ func (s *state) apply(index uint64, cmd *pb.Command, log *slog.Logger) *pb.Comma
 	s.expireDedup(cmd.UnixMs)
 	if cmd.RequestId != "" {
 		if d, ok := s.dedup[cmd.RequestId]; ok {
+			if len(d.RequestHash) > 0 && len(cmd.RequestHash) > 0 && !bytes.Equal(d.RequestHash, cmd.RequestHash) {
+				// Not a retry: another write under an ID already used. Answering
+				// with the first one's outcome would report it done.
+				return &pb.CommandResult{Code: uint32(codes.InvalidArgument), Index: index,
+					Message: fmt.Sprintf("request_id %q was already used for another request in the last %d minutes; give each write its own request_id (a retry of the same write reuses it)", cmd.RequestId, dedupWindowMS/60000)}
+			}
 			return d.Result
 		}
 	}
@@ -231,7 +238,7 @@ func (s *state) apply(index uint64, cmd *pb.Command, log *slog.Logger) *pb.Comma
 	}
 	res := &pb.CommandResult{Code: uint32(code), Message: msg, Index: index}
 	if cmd.RequestId != "" {
-		s.dedup[cmd.RequestId] = &pb.DedupEntry{RequestId: cmd.RequestId, UnixMs: cmd.UnixMs, Result: res}
+		s.dedup[cmd.RequestId] = &pb.DedupEntry{RequestId: cmd.RequestId, UnixMs: cmd.UnixMs, Result: res, RequestHash: cmd.RequestHash}
 		s.dedupOrder = append(s.dedupOrder, cmd.RequestId)
 	}
 	return res

@@ -474,6 +474,9 @@ func (c *Controller) propose(ctx context.Context, cmd *pb.Command) (*pb.CommandR
 	if cmd.Actor == nil {
 		cmd.Actor = actorFor(ctx, cmd)
 	}
+	if cmd.RequestHash == nil {
+		cmd.RequestHash = requestHashOf(ctx)
+	}
 	data, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode command: %v", err)

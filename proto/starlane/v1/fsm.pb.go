@@ -74,7 +74,13 @@ type Command struct {
 	Op isCommand_Op `protobuf_oneof:"op"`
 	// actor is the operator who asked for the command; set, the command is
 	// written to the audit log with its outcome.
-	Actor         *Actor `protobuf:"bytes,90,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *Actor `protobuf:"bytes,90,opt,name=actor,proto3" json:"actor,omitempty"`
+	// request_hash identifies the API request the command came from (the first 8
+	// bytes of the SHA-256 of the request message, deterministically encoded,
+	// without its request_id): a second command under the same request_id whose
+	// hash differs is another request, refused rather than answered with the
+	// first one's outcome. Empty for commands the controllers make themselves.
+	RequestHash   []byte `protobuf:"bytes,3,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -448,6 +454,13 @@ func (x *Command) GetAccess() *AccessCmd {
 func (x *Command) GetActor() *Actor {
 	if x != nil {
 		return x.Actor
+	}
+	return nil
+}
+
+func (x *Command) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
 	}
 	return nil
 }
@@ -2294,10 +2307,12 @@ func (x *ControllerInfo) GetApiAddress() string {
 }
 
 type DedupEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	UnixMs        int64                  `protobuf:"varint,2,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
-	Result        *CommandResult         `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	UnixMs    int64                  `protobuf:"varint,2,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	Result    *CommandResult         `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	// request_hash is the first command's (see Command.request_hash).
+	RequestHash   []byte `protobuf:"bytes,4,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2349,6 +2364,13 @@ func (x *DedupEntry) GetUnixMs() int64 {
 func (x *DedupEntry) GetResult() *CommandResult {
 	if x != nil {
 		return x.Result
+	}
+	return nil
+}
+
+func (x *DedupEntry) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
 	}
 	return nil
 }
@@ -3065,7 +3087,7 @@ var File_starlane_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xa8\x14\n" +
+	"\x15starlane/v1/fsm.proto\x12\vstarlane.v1\x1a\x18starlane/v1/access.proto\x1a\x19starlane/v1/failure.proto\x1a\x17starlane/v1/types.proto\x1a\x19starlane/v1/bundles.proto\x1a\x17starlane/v1/saves.proto\"\xcb\x14\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
@@ -3111,7 +3133,8 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x14set_surface_autosave\x18J \x01(\v2\".starlane.v1.SetSurfaceAutosaveCmdH\x00R\x12setSurfaceAutosave\x12@\n" +
 	"\faudit_denied\x18K \x01(\v2\x1b.starlane.v1.AuditDeniedCmdH\x00R\vauditDenied\x120\n" +
 	"\x06access\x18d \x01(\v2\x16.starlane.v1.AccessCmdH\x00R\x06access\x12(\n" +
-	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actorB\x04\n" +
+	"\x05actor\x18Z \x01(\v2\x12.starlane.v1.ActorR\x05actor\x12!\n" +
+	"\frequest_hash\x18\x03 \x01(\fR\vrequestHashB\x04\n" +
 	"\x02op\"k\n" +
 	"\x15RegisterControllerCmd\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -3225,13 +3248,14 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"x\n" +
+	"apiAddress\"\x9b\x01\n" +
 	"\n" +
 	"DedupEntry\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\aunix_ms\x18\x02 \x01(\x03R\x06unixMs\x122\n" +
-	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\"\xe8\x04\n" +
+	"\x06result\x18\x03 \x01(\v2\x1a.starlane.v1.CommandResultR\x06result\x12!\n" +
+	"\frequest_hash\x18\x04 \x01(\fR\vrequestHash\"\xe8\x04\n" +
 	"\fClusterState\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x04R\x05index\x12=\n" +

@@ -95,7 +95,7 @@ func BenchmarkMegabaseGenerate(b *testing.B) {
 // launching).
 func warmMegabaseFull(b *testing.B) *sim.Surface {
 	b.Helper()
-	return loadMegaFull(b, megaFullSeed1(b).minute12)
+	return loadMegaFull(b, megaFullSeed1(b).steady)
 }
 
 // BenchmarkMegabaseFullTick measures one steady-state tick of megabase-full.
@@ -129,7 +129,7 @@ func BenchmarkMegabaseFullSave(b *testing.B) {
 }
 
 func BenchmarkMegabaseFullLoad(b *testing.B) {
-	save := megaFullSeed1(b).minute12
+	save := megaFullSeed1(b).steady
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -141,13 +141,13 @@ func BenchmarkMegabaseFullLoad(b *testing.B) {
 }
 
 // TestMegabaseFullTickDoesNotAllocate checks the benchmark's 0 allocs/op on the
-// warmed map: its own copy of the shared seed-1 map, loaded at minute 12. It does not
+// warmed map: its own copy of the shared seed-1 map, loaded at minute 15. It does not
 // run in parallel: AllocsPerRun counts every allocation in the process.
 func TestMegabaseFullTickDoesNotAllocate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("warms megabase-full for twelve game minutes")
+		t.Skip("warms megabase-full for fifteen game minutes")
 	}
-	s := loadMegaFull(t, megaFullSeed1(t).minute12)
+	s := loadMegaFull(t, megaFullSeed1(t).steady)
 	if a := testing.AllocsPerRun(600, func() { s.Step(nil) }); a != 0 {
 		t.Errorf("%.2f allocations per steady tick, want 0", a)
 	}

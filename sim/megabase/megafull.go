@@ -35,19 +35,21 @@ import (
 // east of the turn column), the production row's rails from iron ore and stone
 // (megaproduction.go: steel furnaces, iron-stick and rail assemblers, east of the turn
 // column, on two belts); its electric furnaces and productivity modules come on one
-// belt, FM, the furnaces from an infinity chest, the modules from ore, coal and crude
-// oil (megamodule.go: a third oil block, plastic, cable, circuit, advanced-circuit
-// and module assemblers, west of the advanced-circuit line). The
-// other ingredients of the utility row (a chest a machine) and of the silo come from
+// belt, FM, both from ore, coal and crude oil: the modules from the module line
+// (megamodule.go: a third oil block, plastic, cable, circuit, advanced-circuit and
+// module assemblers, west of the advanced-circuit line), the furnaces from the
+// furnace line (megafurnace.go: a fourth oil block and advanced-circuit line, steel
+// and stone lines and two electric-furnace assemblers, west of the module line). The
+// ingredients of the utility row (a chest a machine) and of the silo come from
 // infinity chests, as the map editor's sources (fullInfinityItems in the tests lists every
 // item still taken from a chest: low density structures, rocket fuel, satellites, ...): the
 // rest of the plan's oil lines and most intermediates are not laid out. Each cell is
 // powered by its own field of solar panels and accumulators east of its labs
-// (megapower.go), sized from the cell's measured demand (1.59 GW at its peak) and the
-// simulation's day. What is simulated end to end is every pack made by its beaconed machine,
-// carried on belts and consumed by beaconed labs, red and green science from ore, and
-// the chemical packs' sulfur, engine units and advanced circuits, the military
-// packs' ingredients and the production packs' rails and productivity modules from
+// (megapower.go), sized from the cell's measured demand and the simulation's day. What
+// is simulated end to end is every pack made by its beaconed machine, carried on belts
+// and consumed by beaconed labs, red and green science from ore, and the chemical
+// packs' sulfur, engine units and advanced circuits, the military packs' ingredients
+// and the production packs' rails, productivity modules and electric furnaces from
 // raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
@@ -87,7 +89,7 @@ func genMegabaseFull(b *sim.Bundle, seed uint64, name string) (*sim.Surface, err
 // genMegabaseFullCells builds cells cells, each sized for milliPacks/1000 packs a second
 // and powered by its solar field.
 func genMegabaseFullCells(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64) (*sim.Surface, error) {
-	return genMegabaseFullPowered(b, seed, name, cells, milliPacks, fullPowerSolar, false)
+	return genMegabaseFullPowered(b, seed, name, cells, milliPacks, fullPowerSolar)
 }
 
 // fullSizing is a cell's machine counts.
@@ -186,12 +188,8 @@ var fullPackRows = []string{"automation-science-pack", "logistic-science-pack", 
 	"chemical-science-pack", "production-science-pack", "utility-science-pack"}
 
 // genMegabaseFullPowered builds cells cells, each sized for milliPacks/1000 packs a
-// second and powered as power says. With furnaces, each cell has the electric-furnace
-// line (megafurnace.go) in place of the infinity chest that puts the production
-// row's electric furnaces on belt FM; the map does not lay it out yet: its furnaces
-// reach the row two and a half game minutes after the modules, and the labs reach
-// their rate that much later (sim/megabase/DESIGN.md).
-func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64, power fullPower, furnaces bool) (*sim.Surface, error) {
+// second and powered as power says.
+func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, milliPacks int64, power fullPower) (*sim.Surface, error) {
 	sz, err := sizeFullCell(b, milliPacks)
 	if err != nil {
 		return nil, err
@@ -211,13 +209,9 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
 	fng := newFullFurnaceGeom(&sz.feed.furnaces, mdg.west()-fullFeedMargin)
-	// No procedural ore under the base, from west of the module line (of the
-	// furnace line, when laid out) to east of the solar fields; the feed lines' ore
-	// patches go on top.
-	west := mdg.west() - 16
-	if furnaces {
-		west = fng.west() - 16
-	}
+	// No procedural ore under the base, from west of the furnace line to east of the
+	// solar fields; the feed lines' ore patches go on top.
+	west := fng.west() - 16
 	east := max(4000, fieldX+fullFieldWidth(field)+96)
 	patches := []sim.Patch{{X: west, Y: -96, W: east - west, H: int32(cells)*fullCellPitch + 192}}
 	for c := 0; c < cells; c++ {
@@ -228,9 +222,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
 		patches = append(patches, cg.patches(b, oy(c))...)
 		patches = append(patches, mdg.patches(b, oy(c))...)
-		if furnaces {
-			patches = append(patches, fng.patches(b, oy(c))...)
-		}
+		patches = append(patches, fng.patches(b, oy(c))...)
 		mg := newFullMilitaryGeom(&sz.feed.military, fullTurnX(&sz, ox)+3, oy(c))
 		patches = append(patches, mg.patches(b, oy(c))...)
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
@@ -244,15 +236,13 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	}
 	l := &layout{s: s}
 	for c := 0; c < cells; c++ {
-		l.fullCell(b, &sz, ox, oy(c), !furnaces)
+		l.fullCell(b, &sz, ox, oy(c))
 		l.fullCircuits(&cg, ox, oy(c))
 		fg := newFullFeedGeom(&sz.feed, ox, oy(c))
 		// Belt MD turns north west of the next cell's logistic copper block (rows 32
 		// to 40 of this cell).
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
-		if furnaces {
-			l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
-		}
+		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))
@@ -268,7 +258,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 }
 
 // fullCell builds one cell; belt B runs along y = oy-2.
-func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32, furnaceChest bool) {
+func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	n := sz.rows
 	mid := n[fullMidPack]
 	rows := []fullRow{
@@ -409,7 +399,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32, furnaceCh
 		l.err = fmt.Errorf("megabase-full: belt FM's head at %d; fullFMColumn says %d", xf, fullFMColumn(sz, ox))
 		return
 	}
-	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]), furnaceChest)
+	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	if rg.xEnd >= end {

@@ -21,6 +21,12 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 // fullCellMilli is one cell's share of megabase-full, in thousandths of a pack a second.
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
+// fullWarmMinutes is the game minute after which the tests measure megabase-full's
+// research: the labs are full from minute 14. The production row's electric furnaces
+// come from the furnace line, some 1,760 tiles of belt away; a cell is at 137, 231,
+// 320, 401, 464 and 510 SPM at minutes 9 to 14 (sim/megabase/DESIGN.md).
+const fullWarmMinutes = 13
+
 // checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
 // loaded save), then for minutes game minutes, and checks that every pack is made by its
 // machines and consumed by the labs at the same rate (the plan's ratio: one of each pack
@@ -99,14 +105,14 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		return true
 	})
 	t.Logf("%d entities; beaconed machines with modules: %v", s.EntityCount(), beaconed)
-	checkAllSevenPacks(t, s, 1, 10, 2, float64(fullCellMilli)*60/1000)
+	checkAllSevenPacks(t, s, 1, fullWarmMinutes, 2, float64(fullCellMilli)*60/1000)
 }
 
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures
-// minutes 11 and 12 on its own copy of the shared seed-1 map, loaded at minute 10.
+// minutes 14 and 15 on its own copy of the shared seed-1 map, loaded at minute 13.
 func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the full map for twelve game minutes")
+		t.Skip("runs the full map for fifteen game minutes")
 	}
 	t.Parallel()
 	w := megaFullSeed1(t)
@@ -121,25 +127,25 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if want := fullCells * fullCellInfinityChests(sz); w.chests != want || !slices.Equal(w.chestItems, fullInfinityItems) {
 		t.Errorf("%d infinity chests holding %v; want %d holding %v", w.chests, w.chestItems, want, fullInfinityItems)
 	}
-	s := loadMegaFull(t, w.minute10)
-	checkAllSevenPacks(t, s, fullCells, 10, 2, 2700)
+	s := loadMegaFull(t, w.warm)
+	checkAllSevenPacks(t, s, fullCells, fullWarmMinutes, 2, 2700)
 }
 
 // megaFullWarm is megabase-full with seed 1 as the tests and benchmarks that need it
-// warmed share it: generating the map and running it for twelve game minutes is the
+// warmed share it: generating the map and running it for fifteen game minutes is the
 // slow part, so it is done once per test binary and kept as saves. Each test loads its
 // own copy (loadMegaFull), so the tests stay independent and may run in parallel; a
 // loaded surface continues exactly as the one saved (TestMegabaseFullSaveLoadContinues).
 type megaFullWarm struct {
 	chests     int      // infinity chests on the freshly generated map
 	chestItems []string // the items they supply
-	minute10   []byte   // saved at minute 10, before the 2,700 SPM test measures
-	minute12   []byte   // saved at minute 12: steady state, rockets launching
+	warm       []byte   // saved at fullWarmMinutes (13), before the 2,700 SPM test measures
+	steady     []byte   // saved at megaFullWarmMinutes (15): steady state, rockets launching
 	err        error
 }
 
 // megaFullWarmMinutes is how far megaFullSeed1 runs the map for its steady-state save.
-const megaFullWarmMinutes = 12
+const megaFullWarmMinutes = fullWarmMinutes + 2
 
 var (
 	megaFullOnce sync.Once
@@ -165,10 +171,10 @@ func megaFullSeed1(tb testing.TB) *megaFullWarm {
 			}
 			return buf.Bytes()
 		}
-		s.Run(10 * 3600)
-		w.minute10 = save()
-		s.Run((megaFullWarmMinutes - 10) * 3600)
-		w.minute12 = save()
+		s.Run(fullWarmMinutes * 3600)
+		w.warm = save()
+		s.Run((megaFullWarmMinutes - fullWarmMinutes) * 3600)
+		w.steady = save()
 	})
 	if megaFull.err != nil {
 		tb.Fatal(megaFull.err)
@@ -227,17 +233,17 @@ func TestMegabaseFullDeterminismChild(t *testing.T) {
 }
 
 // A running megabase-full saved and loaded continues exactly as the original, and
-// both save to the same bytes.
+// both save to the same bytes. The running map is a copy of the shared seed-1 map
+// (minute 13: the labs filling, rockets launching), run for ten game seconds after
+// its load before it is saved again: warming a map of its own took the test
+// eight game minutes of the whole map.
 func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs megabase-full for eight game minutes")
+		t.Skip("warms megabase-full for thirteen game minutes")
 	}
 	b := sim.DefaultBundle()
-	s, err := sim.NewMap(b, "megabase-full", 3, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Run(megaFullWarmTicks)
+	s := loadMegaFull(t, megaFullSeed1(t).warm)
+	s.Run(600)
 	var buf bytes.Buffer
 	if err := s.Save(&buf); err != nil {
 		t.Fatal(err)

@@ -16,10 +16,9 @@ import (
 // at fullMarginPct with the beacons this layout gives (two for every assembler,
 // plant and steel furnace, three for the iron and brick furnaces).
 //
-// The map does not lay it out yet (genMegabaseFullPowered does with furnaces): west
-// of the module line, its furnaces travel some 1,760 tiles to the row and reach it
-// 2.5 game minutes after the modules, and the labs reach their rate that much later
-// (sim/megabase/DESIGN.md).
+// It stands west of the module line: its furnaces travel some 1,760 tiles to the row
+// and reach it 2.5 game minutes after the modules, so the labs reach their rate that
+// much later, from game minute 14 (sim/megabase/DESIGN.md).
 
 // fullFurnaceFixed are the furnace line's machine counts the layout is drawn for;
 // sizing fails if the plan asks for others.

@@ -68,7 +68,7 @@ func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
 		want[sp.furn], want[sp.mine] = f, d
 	}
 
-	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerSolar, true)
+	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerSolar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +123,28 @@ func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
 		t.Errorf("machines per task in the furnace line (-plan +map):\n%s", diff)
 	}
 	chests, names := fullInfinityChests(s)
-	if slices.Contains(names, "electric-furnace") || chests != fullCellInfinityChests(sz)-1 {
-		t.Errorf("with the furnace line, %d infinity chests a cell supplying %v; want %d, none of electric furnaces", chests, names, fullCellInfinityChests(sz)-1)
+	if slices.Contains(names, "electric-furnace") || chests != fullCellInfinityChests(sz) {
+		t.Errorf("with the furnace line, %d infinity chests a cell supplying %v; want %d, none of electric furnaces", chests, names, fullCellInfinityChests(sz))
 	}
 }
 
-// A cell's furnace line makes the production row's electric furnaces at the rate the
-// plan sizes it for, and they reach the row on belt FM's south lane, the modules on
-// its north lane. It logs when the first furnaces and modules reach the row.
-func TestMegabaseFullFurnaceLineFeedsTheProductionRow(t *testing.T) {
+// A cell's module and furnace lines make the production row's productivity modules and
+// electric furnaces at the rates the plan sizes them for, and they reach the row on
+// belt FM, the modules on its north lane and the furnaces on its south lane. It logs
+// when the first furnaces reach the row and the SPM as the labs fill. (One test for
+// both lines: they feed one row, and a cell run for 16 game minutes is the cost.)
+func TestMegabaseFullModuleAndFurnaceLinesFeedTheProductionRow(t *testing.T) {
 	b := sim.DefaultBundle()
-	p, err := planFullFurnaces(b, fullCellMilli)
-	if err != nil {
-		t.Fatal(err)
+	planned := map[string]float64{}
+	for item, plan := range map[string]func(*sim.Bundle, int64) (*Plan, error){
+		"productivity-module": planFullModules, "electric-furnace": planFullFurnaces} {
+		p, err := plan(b, fullCellMilli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planned[item] = p.Flows[item]
 	}
-	planned := p.Flows["electric-furnace"]
-	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerEEI, true)
+	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,14 +179,17 @@ func TestMegabaseFullFurnaceLineFeedsTheProductionRow(t *testing.T) {
 	}
 	produced := func(p sim.Production) map[string]int64 { return p.Produced }
 	consumed := func(p sim.Production) map[string]int64 { return p.Consumed }
-	mr, ur := rate(produced, "electric-furnace"), rate(consumed, "electric-furnace")
-	t.Logf("minutes %d to %d: %.3f electric furnaces a second made (planned %.3f), %.3f used, %.2f production packs made",
-		from, from+minutes, mr, planned, ur, rate(produced, "production-science-pack"))
-	if mr < planned*0.97 {
-		t.Errorf("the furnace line makes %.3f electric furnaces a second, planned %.3f", mr, planned)
-	}
-	if ur < mr*0.97 {
-		t.Errorf("the production row used %.3f electric furnaces a second of %.3f made", ur, mr)
+	for _, item := range []string{"productivity-module", "electric-furnace"} {
+		mr, ur := rate(produced, item), rate(consumed, item)
+		t.Logf("minutes %d to %d: %.3f %s a second made (planned %.3f), %.3f used, %.2f production packs made",
+			from, from+minutes, mr, item, planned[item], ur, rate(produced, "production-science-pack"))
+		if mr < planned[item]*0.97 {
+			t.Errorf("the line makes %.3f %s a second, planned %.3f", mr, item, planned[item])
+		}
+		// The row takes what the line makes (a few stay on the belts).
+		if ur < mr*0.97 {
+			t.Errorf("the production row used %.3f %s a second of %.3f made", ur, item, mr)
+		}
 	}
 
 	// Belt FM along row 3 of the cell: modules on one lane, furnaces on the other.

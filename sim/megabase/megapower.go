@@ -14,9 +14,10 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 1,728 MW, peak 1,774 MW (seed 1,
-//     with the module line; before it, 1,548 and 1,589 MW, of which the cell's 911
-//     beacons drew a constant 437 MW). TestMegabaseFullCellDemandFitsItsField
+//     reading sim's Power().DemandW every tick: mean 2,099 MW, peak 2,188 MW (seed 1,
+//     with the module and furnace lines; with the module line only, 1,728 and 1,774 MW;
+//     before it, 1,548 and 1,589 MW, of which the cell's 911 beacons drew a constant
+//     437 MW). TestMegabaseFullCellDemandFitsItsField
 //     repeats the measurement and fails if the cell asks for more than fullCellDemandW or
 //     its peak drifts from fullCellPeakW;
 //   - solar: the bundle's solar-panel production (60 kW at full light) and sim.Daylight with
@@ -25,14 +26,14 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 1,863.75 MW) as a constant draw all day: enough panels that a day's light gives a day's
-// energy at that draw (44,376), and the fewest accumulators that carry it through the
-// evening, the night and the morning (37,275: 186 GJ; their output limit alone would
-// need 6,213), computed tick by tick as sim's updatePower settles a network (solar first,
+// 2,297.4 MW) as a constant draw all day: enough panels that a day's light gives a day's
+// energy at that draw (54,701), and the fewest accumulators that carry it through the
+// evening, the night and the morning (45,949: 230 GJ; their output limit alone would
+// need 7,658), computed tick by tick as sim's updatePower settles a network (solar first,
 // then accumulators within their output limit, the surplus charging them within their
 // input limit), starting full at noon and checked over two days.
 const (
-	fullCellPeakW      = 1_775_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 2_188_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

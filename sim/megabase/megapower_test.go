@@ -32,7 +32,7 @@ func TestMegabaseFullCellDemandFitsItsField(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cell of megabase-full for 17 game minutes")
 	}
-	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI, false)
+	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,17 +142,17 @@ func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 	}
 }
 
-// The whole map keeps full satisfaction for a whole day from minute 10 (the shared
-// seed-1 map: the cells are full, the second night starts 17 seconds later).
+// The whole map keeps full satisfaction for a whole day from minute 13 (the shared
+// seed-1 map, as the cells fill; the day holds the second night).
 func TestMegabaseFullSolarLastsTheDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs megabase-full for a game day after its shared warm-up")
 	}
-	s := loadMegaFull(t, megaFullSeed1(t).minute10)
+	s := loadMegaFull(t, megaFullSeed1(t).warm)
 	ai, _ := s.Bundle().Entity("accumulator")
 	full := int64(fullCells) * int64(mustSizeFullSolar(t).accumulators) * s.Bundle().Entities[ai].Buffer / sim.EnergyPerJoule
 	mean, peak, lowSat, lowJ := demand(s, s.Bundle().DayTicks)
-	t.Logf("a day from minute 10: demand mean %d W, peak %d W; lowest satisfaction %.4f; least stored %d of %d MJ; %.0f SPM at the end",
+	t.Logf("a day from minute %d: demand mean %d W, peak %d W; lowest satisfaction %.4f; least stored %d of %d MJ; %.0f SPM at the end", fullWarmMinutes,
 		mean, peak, lowSat, lowJ/1_000_000, full/1_000_000, s.Production().SPM)
 	if lowSat < 1 {
 		t.Errorf("satisfaction fell to %.4f during the day", lowSat)

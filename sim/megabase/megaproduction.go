@@ -379,21 +379,14 @@ func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
 // (fullModules): north under D and the utility row (an underground pair, rows 21 to
 // 12, the express underground's reach of 9), up rows 11..4 through the gap (R1 and
 // R2 end east of it), then east along row 3 to the row's last machine at lastX. MD
-// brings the modules on its north lane. With furnaceChest, an infinity chest north of
-// row 3 (row 1, in the chemical row's beacon gap) puts the electric furnaces on FM's
-// south lane, the map editor's source; without it they come from the furnace line
-// (fullFurnaces, which feeds MD's start) on MD's south lane, and the head's two
+// brings the modules on its north lane and the electric furnaces, from the furnace
+// line (fullFurnaces, which feeds MD's start), on its south lane; the head's two
 // turns keep the lanes, so FM carries them the same way.
-func (l *layout) fullProductionFM(oy, xf, lastX int32, furnaceChest bool) {
+func (l *layout) fullProductionFM(oy, xf, lastX int32) {
 	y := func(r int32) int32 { return oy + r }
 	l.put(fullBelt, xf, y(prodFMHead), sim.North)
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xf, Y: y(prodFMHead - 1), Dir: sim.North, Underground: "input"})
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: xf, Y: y(prodR2 + 1), Dir: sim.North, Underground: "output"})
 	l.belt(fullBelt, xf, y(prodR2), sim.North, prodR2-prodFM)
 	l.belt(fullBelt, xf, y(prodFM), sim.East, lastX-xf+1)
-	if furnaceChest {
-		l.spec(sim.BuildSpec{Name: "infinity-chest", X: xf + 1, Y: y(prodFM - 2),
-			Infinity: &sim.InfinitySettings{Filters: []sim.InfinityFilter{{Item: "electric-furnace", Count: 100, Mode: "exactly"}}}})
-		l.put(fullOutInserter, xf+1, y(prodFM-1), sim.North)
-	}
 }

@@ -202,3 +202,18 @@ func TestPasteCarriesModulesFromBothEras(t *testing.T) {
 		t.Errorf("paste with a quality module: %v, want a refusal naming it", err)
 	}
 }
+
+// Settings that change what an entity does and that the simulation does not
+// model are refused by name, not pasted without them.
+func TestPasteRefusesSettingsItCannotHonour(t *testing.T) {
+	for _, tc := range []struct{ entity, want string }{
+		{`"name":"bulk-inserter","position":{"x":0.5,"y":0.5},"override_stack_size":3`, "a hand stack size override on bulk-inserter"},
+		{`"name":"fast-inserter","position":{"x":0.5,"y":0.5},"drop_position":{"x":0,"y":-1.2}`, "adjusted pickup or drop positions on fast-inserter"},
+		{`"name":"assembling-machine-2","position":{"x":1.5,"y":1.5},"mirror":true`, "a mirrored assembling-machine-2"},
+	} {
+		str := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[{"entity_number":1,`+tc.entity+`}]}}`)
+		if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("paste of %s: %v, want it refused naming %q", tc.entity, err, tc.want)
+		}
+	}
+}

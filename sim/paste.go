@@ -177,6 +177,18 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if _, ok := be.Extra.Get("control_behavior"); ok {
 			unknown["circuit settings on "+be.Name+" (circuit networks are not simulated)"]++
 		}
+		// Settings that change what the entity does, which the simulation does
+		// not model: refused by name like the rest, not built without them.
+		if _, ok := be.Extra.Get("override_stack_size"); ok {
+			unknown["a hand stack size override on "+be.Name+" (not simulated)"]++
+		}
+		_, drop := be.Extra.Get("drop_position")
+		if _, pick := be.Extra.Get("pickup_position"); drop || pick {
+			unknown["adjusted pickup or drop positions on "+be.Name+" (not simulated)"]++
+		}
+		if v, ok := be.Extra.Get("mirror"); ok && string(v) == "true" {
+			unknown["a mirrored "+be.Name+" (mirroring is not simulated)"]++
+		}
 		if b.Entities[pi].Kind == KindInserter {
 			// use_filters is the game's key; use_filter is what Starlane's own
 			// exports wrote before they were corrected, read so those strings

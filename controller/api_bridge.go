@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -45,13 +46,14 @@ func (a *clusterAPI) CreateBridge(ctx context.Context, req *pb.CreateBridgeReque
 
 func (a *clusterAPI) ListBridges(ctx context.Context, req *pb.ListBridgesRequest) (*pb.ListBridgesResponse, error) {
 	out := &pb.ListBridgesResponse{}
+	var perr error
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
 		ends := bridgeEndsByID(live, a.c.live.lastSenders())
-		out.Bridges, out.NextPageToken = pageOf(sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], ends) },
+		out.Bridges, out.NextPageToken, perr = pageOf("bridges", sortedKeys(s.bridges), func(id string) *pb.Bridge { return liveBridge(s, s.bridges[id], ends) },
 			req.PageSize, req.PageToken)
 	})
-	return out, err
+	return out, cmp.Or(err, perr)
 }
 
 func (a *clusterAPI) GetBridge(ctx context.Context, req *pb.GetBridgeRequest) (*pb.GetBridgeResponse, error) {

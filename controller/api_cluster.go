@@ -2,6 +2,7 @@ package controller
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -345,12 +346,13 @@ func (c *Controller) readLinearizable(ctx context.Context, fn func(s *state, liv
 
 func (a *clusterAPI) ListNodes(ctx context.Context, req *pb.ListNodesRequest) (*pb.ListNodesResponse, error) {
 	out := &pb.ListNodesResponse{}
+	var perr error
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
-		out.Nodes, out.NextPageToken = pageOf(sortedKeys(s.nodes), func(id string) *pb.Node { return a.c.liveNode(s.nodes[id], live) },
+		out.Nodes, out.NextPageToken, perr = pageOf("nodes", sortedKeys(s.nodes), func(id string) *pb.Node { return a.c.liveNode(s.nodes[id], live) },
 			req.PageSize, req.PageToken)
 	})
-	return out, err
+	return out, cmp.Or(err, perr)
 }
 
 func (a *clusterAPI) GetNode(ctx context.Context, req *pb.GetNodeRequest) (*pb.GetNodeResponse, error) {
@@ -476,13 +478,14 @@ func (a *clusterAPI) CreateSurface(ctx context.Context, req *pb.CreateSurfaceReq
 
 func (a *clusterAPI) ListSurfaces(ctx context.Context, req *pb.ListSurfacesRequest) (*pb.ListSurfacesResponse, error) {
 	out := &pb.ListSurfacesResponse{}
+	var perr error
 	err := a.c.readLinearizable(ctx, func(s *state, live map[string]lease) {
 		out.Index = s.index
 		shards := shardsBySurface(live)
-		out.Surfaces, out.NextPageToken = pageOf(sortedKeys(s.surfaces), func(name string) *pb.Surface { return a.c.liveSurface(s.surfaces[name], shards) },
+		out.Surfaces, out.NextPageToken, perr = pageOf("surfaces", sortedKeys(s.surfaces), func(name string) *pb.Surface { return a.c.liveSurface(s.surfaces[name], shards) },
 			req.PageSize, req.PageToken)
 	})
-	return out, err
+	return out, cmp.Or(err, perr)
 }
 
 func (a *clusterAPI) GetSurface(ctx context.Context, req *pb.GetSurfaceRequest) (*pb.GetSurfaceResponse, error) {

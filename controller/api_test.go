@@ -566,3 +566,47 @@ func TestRequestIDReusedForAnotherRequestIsRefused(t *testing.T) {
 		t.Errorf("surface a after the refused delete: %v", err)
 	}
 }
+
+// Lists page through every record with the tokens they return, and refuse a
+// token that is not one of theirs instead of answering with an empty last page.
+func TestListPagesAndRefusesForeignTokens(t *testing.T) {
+	t.Parallel()
+	tc := newCluster(t, 1, false, nil)
+	l := tc.waitLeader(5 * time.Second)
+	cl := tc.client(l)
+	ctx := ctxT(t, 30*time.Second)
+	err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		for _, n := range []string{"a", "b", "c", "d", "e"} {
+			if _, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: "create-" + n, Name: n, Map: "empty"}); err != nil {
+				return err
+			}
+		}
+		var names []string
+		token := ""
+		for pages := 0; ; pages++ {
+			r, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{PageSize: 2, PageToken: token})
+			if err != nil {
+				return err
+			}
+			for _, s := range r.Surfaces {
+				names = append(names, s.Name)
+			}
+			if token = r.NextPageToken; token == "" || pages > 5 {
+				break
+			}
+		}
+		if strings.Join(names, ",") != "a,b,c,d,e" {
+			t.Errorf("paged through %v, want a..e", names)
+		}
+		for _, bad := range []string{"zzz", "bridges:a", "surfaces:"} {
+			_, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{PageToken: bad})
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "is not a next_page_token of the surfaces list") {
+				t.Errorf("page_token %q: %v, want InvalidArgument", bad, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -371,7 +371,8 @@ func page(size uint32, token string) error {
 	if size > MaxPageSize {
 		return Invalid("page_size", "%d is over the limit of %d", size, MaxPageSize)
 	}
-	return Label("page_token", token, false)
+	// A token is a list's name and a record's name (controller/api_page.go).
+	return Printable("page_token", token, MaxNameBytes+32, false)
 }
 
 func first(errs ...error) error {

@@ -656,7 +656,8 @@ type ListNodesRequest struct {
 	// page_size is the most records to return (0: 500, at most 2000); a page is
 	// also cut short before its encoding reaches 2 MiB.
 	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token is the previous page's next_page_token ("" for the first page).
+	// page_token is the previous page's next_page_token ("" for the first page): a
+	// cursor after the last record of that page; another list's token is refused.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1206,7 +1207,8 @@ type ListSurfacesRequest struct {
 	// page_size is the most records to return (0: 500, at most 2000); a page is
 	// also cut short before its encoding reaches 2 MiB.
 	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token is the previous page's next_page_token ("" for the first page).
+	// page_token is the previous page's next_page_token ("" for the first page): a
+	// cursor after the last record of that page; another list's token is refused.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2071,7 +2073,8 @@ type ListBridgesRequest struct {
 	// page_size is the most records to return (0: 500, at most 2000); a page is
 	// also cut short before its encoding reaches 2 MiB.
 	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token is the previous page's next_page_token ("" for the first page).
+	// page_token is the previous page's next_page_token ("" for the first page): a
+	// cursor after the last record of that page; another list's token is refused.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -45,7 +45,7 @@ started without --small).`,
 			if _, err := newLogger(logLevel); err != nil {
 				return err
 			}
-			return devcluster.Run(devcluster.Options{Dir: dir, Out: cmd.OutOrStdout(), LogLevel: logLevel, CheckpointEvery: ckpt, Small: small, Port: port})
+			return devcluster.Run(devcluster.Options{Dir: dir, Out: cmd.OutOrStdout(), LogLevel: logLevel, CheckpointEvery: ckpt, Small: small, Port: port, PortGiven: cmd.Flags().Changed("port")})
 		},
 	}
 	f := cmd.Flags()

@@ -133,6 +133,9 @@ type Options struct {
 	Small bool
 	// Port is the first port (0: random free ports, kept for the next start).
 	Port int
+	// PortGiven says Port was asked for, not a default: a data dir whose cluster
+	// listens elsewhere is then refused instead of started on its own ports.
+	PortGiven bool
 }
 
 // Run starts the cluster and keeps it running until SIGINT or SIGTERM, then
@@ -146,6 +149,7 @@ func Run(o Options) error {
 	if o.Small {
 		d.shape = smallShape
 	}
+	d.portGiven = o.PortGiven
 	return d.run(o.Port)
 }
 
@@ -159,6 +163,8 @@ type cluster struct {
 	ports           portFile
 	token           string
 	tokenFile       string // the first controller's join-token file, which nodes read the token from
+	portGiven       bool   // --port was given (Options.PortGiven)
+	portsKept       bool   // the ports are the data dir's, from an earlier start
 	adminToken      string
 	adminTokenFrom  string // where adminToken came from, for messages
 
@@ -288,8 +294,15 @@ func (d *cluster) loadPorts(base int) error {
 			return fmt.Errorf("%s is corrupt (%v); delete it to pick new ports", file, err)
 		}
 		existed = true
+		d.portsKept = true
 		if len(p.Controllers) == 0 && p.ControllerAPI != 0 {
 			p.Controllers = []ctlPorts{{Name: "controller", Dir: "controller", API: p.ControllerAPI, Raft: p.ControllerRaft, Metrics: p.ControllerMet}}
+		}
+		if len(p.Controllers) > 0 && d.portGiven && base != 0 && base != p.Controllers[0].API {
+			// A cluster's addresses are in its Raft configuration and its nodes'
+			// registrations: it cannot move to other ports.
+			return fmt.Errorf("the cluster in %s listens from port %d (controller %s's API); --port %d cannot move it: drop --port to start it there, or pass a new --data-dir",
+				d.dir, p.Controllers[0].API, p.Controllers[0].Name, base)
 		}
 		if base != 0 && len(p.Controllers) > 0 {
 			base = p.Controllers[0].API
@@ -390,7 +403,10 @@ func (d *cluster) checkPortsFree() error {
 	for _, p := range all {
 		ln, err := net.Listen("tcp", d.addr(p))
 		if err != nil {
-			return fmt.Errorf("port %d is already in use: is another `starlane dev` running? pass --port BASE (or 0) with a new --data-dir", p)
+			if d.portsKept {
+				return fmt.Errorf("port %d, which the cluster in %s listens on, is already in use: is another `starlane dev` running on it? stop it, or start a new cluster with --data-dir NEW (and --port BASE, or 0 for free ports)", p, d.dir)
+			}
+			return fmt.Errorf("port %d is already in use: is another `starlane dev` running? pass --port BASE (or 0 for free ports)", p)
 		}
 		ln.Close()
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/starlane/starlane/sim/blueprint"
 )
 
 func packJSON(t *testing.T, json string) string {
@@ -215,5 +217,33 @@ func TestPasteRefusesSettingsItCannotHonour(t *testing.T) {
 		if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("paste of %s: %v, want it refused naming %q", tc.entity, err, tc.want)
 		}
+	}
+}
+
+// A bridge port's label (what bridges find it by) survives an export and a
+// paste, in the entity's tags; a paste that would label two entities alike is
+// refused.
+func TestPortLabelsRoundTrip(t *testing.T) {
+	s := newTestSurface(t)
+	if _, err := s.Build(BuildSpec{Name: "bridge-export", X: 2, Y: 2, Label: "out"}); err != nil {
+		t.Fatal(err)
+	}
+	bp, err := s.ExportBlueprint(0, 0, 5, 5, Vec{}, "ports")
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newTestSurface(t)
+	if _, err := other.Paste(str, 0, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if id, export, err := other.BridgePort("out"); err != nil || !export || id == 0 {
+		t.Fatalf("the pasted port labelled out: #%d export %v, %v", id, export, err)
+	}
+	if _, err := other.Paste(str, 10, 0, 0, 0); err == nil || !strings.Contains(err.Error(), `label "out" is already entity #`) {
+		t.Errorf("a second paste of the labelled port: %v, want refused", err)
 	}
 }

@@ -174,6 +174,17 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 				sp.Bar = &n
 			}
 		}
+		if v, ok := be.Extra.Get("tags"); ok {
+			var tags map[string]json.RawMessage
+			if err := json.Unmarshal(v, &tags); err != nil {
+				return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): tags: %v", be.Number, be.Name, err)
+			}
+			if raw, ok := tags[labelTag]; ok {
+				if err := json.Unmarshal(raw, &sp.Label); err != nil {
+					return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): tags.%s %.40s is not a string", be.Number, be.Name, labelTag, raw)
+				}
+			}
+		}
 		if _, ok := be.Extra.Get("control_behavior"); ok {
 			unknown["circuit settings on "+be.Name+" (circuit networks are not simulated)"]++
 		}
@@ -275,6 +286,7 @@ func describeCounts(b *Bundle, m map[string]int) string {
 func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID, error) {
 	// Entities of the blueprint must not overlap each other or the map.
 	claimed := map[TilePos]int{}
+	labels := map[string]int{}
 	need := map[ItemID]int32{}
 	protos := make([]int, len(specs))
 	for i := range specs {
@@ -282,6 +294,16 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 		pi, err := s.checkBuild(sp)
 		if err != nil {
 			return nil, fmt.Errorf("blueprint entity %d: %w", nums[i], err)
+		}
+		// A label names one entity of the surface (bridges find ports by it).
+		if sp.Label != "" {
+			if other := s.FindByLabel(sp.Label); other != 0 {
+				return nil, fmt.Errorf("blueprint entity %d (%s): label %q is already entity #%d's on this surface; paste it once that one is gone, or relabel one", nums[i], sp.Name, sp.Label, other)
+			}
+			if j, dup := labels[sp.Label]; dup {
+				return nil, fmt.Errorf("blueprint entities %d and %d are both labelled %q", nums[j], nums[i], sp.Label)
+			}
+			labels[sp.Label] = i
 		}
 		protos[i] = pi
 		w, h := footprint(&s.b.Entities[pi], sp.Dir)
@@ -370,6 +392,10 @@ func PasteAction(str string, dx, dy int32, index int, flags uint32) Action {
 	return Action{Kind: ActPaste, Data: []byte(str), X: dx, Y: dy, Count: int32(index), Flags: flags}
 }
 
+// labelTag is the blueprint entity tag an entity's label (a bridge port's
+// name) travels in.
+const labelTag = "starlane_label"
+
 // ExportBlueprint returns the entities whose top-left tile lies in the rectangle
 // [x0, x1] × [y0, y1] as a Factorio 2.0 blueprint, with positions relative to origin (in
 // 1/256 tile; zero keeps world positions, so pasting the result at 0,0 onto an empty
@@ -391,6 +417,12 @@ func (s *Surface) ExportBlueprint(x0, y0, x1, y1 int32, origin Vec, label string
 		be := blueprint.Entity{Number: uint32(len(bp.Entities) + 1), Name: p.Name,
 			Position:  blueprint.Position{X: e.x*TileUnits + e.w*TileUnits/2 - origin.X, Y: e.y*TileUnits + e.h*TileUnits/2 - origin.Y},
 			Direction: blueprint.Direction(e.dir)}
+		if l := s.labels[id]; l != "" {
+			// The game keeps a blueprint entity's tags as they are (mods store
+			// their data there): the label rides in one, and a paste reads it back.
+			tags, _ := json.Marshal(map[string]string{labelTag: l})
+			be.Extra = append(be.Extra, blueprint.Field{Key: "tags", Value: tags})
+		}
 		switch e.kind {
 		case KindAssembler:
 			if r := s.crafters[e.slot].recipe; r >= 0 {

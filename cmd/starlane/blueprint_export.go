@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/starlane/starlane/internal/words"
 	"github.com/starlane/starlane/sim"
 	"github.com/starlane/starlane/sim/blueprint"
 )
@@ -91,6 +92,20 @@ is the reported snap shift, gives back the positions written in S.`,
 				fmt.Fprintln(cmd.OutOrStdout(), str)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d entities\n", len(bp.Entities))
+			ports := 0
+			for _, e := range bp.Entities {
+				if e.Name == "bridge-export" || e.Name == "bridge-import" {
+					ports++
+				}
+			}
+			if ports > 0 {
+				are := "are"
+				if ports == 1 {
+					are = "is"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s (bridge-export, bridge-import) %s Starlane's own: Starlane pastes them back with their labels, the game refuses the string; leave them out of --area for the game\n",
+					words.Plural(ports, "bridge port"), are)
+			}
 			return nil
 		},
 	}

@@ -266,9 +266,9 @@ func (c *Controller) checkBridgePorts(ctx context.Context, b *pb.Bridge) ([]*pb.
 			}
 			continue
 		}
-		side := "--from"
+		side := "source port"
 		if !e.export {
-			side = "--to"
+			side = "destination port"
 		}
 		return nil, status.Errorf(codes.FailedPrecondition, "bridge %s: %s %s:%s: %s", b.Id, side, e.surface, e.port, r.PortErrors[0])
 	}

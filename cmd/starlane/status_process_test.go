@@ -77,12 +77,12 @@ func TestBridgePortsAreCheckedAtCreate(t *testing.T) {
 	for _, tc := range []struct {
 		from, to, items, want string
 	}{
-		{"nauvis:nosuch", "vulcanus:in", "", `--from nauvis:nosuch: surface nauvis has no entity labelled "nosuch"`},
+		{"nauvis:nosuch", "vulcanus:in", "", `source port nauvis:nosuch: surface nauvis has no entity labelled "nosuch"`},
 		{"nauvis:in", "vulcanus:in", "", "port in is a bridge-import, not a bridge-export"},
 		{"nauvis:out", "vulcanus:out", "", "port out is a bridge-export, not a bridge-import"},
 		// A filter of unknown items would be refused by the surface and the port
 		// would take any item: refused here instead.
-		{"nauvis:out", "vulcanus:in", "unobtainium", `--from nauvis:out: item "unobtainium" is not in the surface's prototype bundle`},
+		{"nauvis:out", "vulcanus:in", "unobtainium", `source port nauvis:out: item "unobtainium" is not in the surface's prototype bundle`},
 		{"nauvis:out", "vulcanus:in", "iron-plate,nosuch,alsonot", `items "nosuch", "alsonot" are not in the surface's prototype bundle`},
 		{"nauvis:out", "vulcanus:in", "iron-plate,iron-plate", `"iron-plate" is listed twice`},
 	} {

@@ -23,7 +23,7 @@ type Step struct {
 
 // scriptUsage is each step's form and what it does, in the order help shows them.
 var scriptUsage = [][2]string{
-	{"walk X,Y", "walk to tile X,Y (in steps of at most 10 tiles)"},
+	{"walk X,Y", "walk to tile X,Y, at most 1000 tiles from where the character stands"},
 	{"mine X,Y", "mine the entity on tile X,Y; it and its contents go to your inventory"},
 	{"build NAME X,Y [dir=D] [label=L] [recipe=R]", "build NAME from your inventory with its top-left tile at X,Y (D: north, east, south or west)"},
 	{"rotate X,Y", "turn the entity on X,Y clockwise"},

@@ -56,12 +56,18 @@ token is shown once, when it is created.`,
 	var role, name string
 	var ttl time.Duration
 	create := &cobra.Command{
-		Use:   "create --role ROLE [--ttl D] [--name N]",
+		Use:   "create [NAME] --role ROLE [--ttl D]",
 		Short: "Create a token and print it (once)",
-		Example: `  starlane token create --role read --name grafana
+		Example: `  starlane token create grafana --role read
   starlane token create --role operate --ttl 24h --name alice`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if name != "" && name != args[0] {
+					return fmt.Errorf("the token is named twice (%q and --name %q): give one", args[0], name)
+				}
+				name = args[0]
+			}
 			r, err := authz.ParseOpRole(role)
 			if err != nil {
 				return err

@@ -170,6 +170,10 @@ func TestTokenCLI(t *testing.T) {
 	if p := validate.Escape("a\nb\x1b[2Kc\u2028"); p != `a\nb\x1b[2Kc\u2028` {
 		t.Errorf("printable escapes control characters: got %q", p)
 	}
+	// The name may also come as the argument.
+	if out, _, err := runStarlane(t, "", "token", "create", "dashboards", "--role", "read", "--token", admin, "--json"); err != nil || !strings.Contains(out, `"name":"dashboards"`) {
+		t.Errorf("token create NAME: %v, %s", err, out)
+	}
 }
 
 // TestListenersRefuseNonLoopbackWithoutTLS binds each listener a process opens

@@ -121,6 +121,10 @@ unknown entities out instead).`,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("seed") && !isBuiltinMap(mapArg) && s.Seed() != seed {
+				// A save carries its own seed; generating is over.
+				return fmt.Errorf("--seed %d: %s is a save, which keeps the seed it was made with (%d); --seed is for built-in maps", seed, mapArg, s.Seed())
+			}
 			// A paste is the first tick's input, applied like a player's.
 			var first []sim.Input
 			var pasted *pasteSummary

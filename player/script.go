@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ var scriptUsage = [][2]string{
 	{"insert X,Y ITEM COUNT", "put COUNT of ITEM from your inventory into the entity on X,Y"},
 	{"take X,Y ITEM COUNT", "take COUNT of ITEM out of the entity on X,Y"},
 	{"research [TECH]", "research TECH; no TECH stops research"},
+	{"paste FILE X,Y [book=N] [skip-unknown]", "paste the blueprint string in FILE with its origin at tile X,Y, built from your inventory (every entity and module of it, or nothing); book= picks a book's entry (from 0), skip-unknown leaves out what the simulation cannot run instead of refusing"},
 }
 
 // ScriptHelp lists the steps ParseStep understands, one per line.
@@ -61,10 +63,11 @@ func ParseStep(text string) (Step, error) {
 		return nil
 	}
 	kinds := map[string]sim.ActionKind{"walk": sim.ActMove, "mine": sim.ActMine, "rotate": sim.ActRotate, "build": sim.ActBuild,
-		"label": sim.ActSetLabel, "recipe": sim.ActSetRecipe, "insert": sim.ActInsert, "take": sim.ActTake, "research": sim.ActSetResearch}
+		"label": sim.ActSetLabel, "recipe": sim.ActSetRecipe, "insert": sim.ActInsert, "take": sim.ActTake, "research": sim.ActSetResearch,
+		"paste": sim.ActPaste}
 	kind, ok := kinds[verb]
 	if !ok {
-		return bad("unknown action %q; the actions are walk, mine, build, rotate, label, recipe, insert, take and research", f[0])
+		return bad("unknown action %q; the actions are walk, mine, build, rotate, label, recipe, insert, take, research and paste", f[0])
 	}
 	st.Action.Kind = kind
 	switch verb {
@@ -93,6 +96,36 @@ func ParseStep(text string) (Step, error) {
 			return bad("COUNT %q is not a positive whole number", args[2])
 		}
 		st.Action.Name, st.Action.Count = args[1], int32(n)
+	case "paste":
+		if err := need(2, 4); err != nil {
+			return st, err
+		}
+		index, flags := 0, uint32(0)
+		for _, opt := range args[2:] {
+			k, v, _ := strings.Cut(opt, "=")
+			switch {
+			case opt == "skip-unknown":
+				flags |= sim.PasteSkipUnknown
+			case k == "book":
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return bad("book=%q is not a book entry (a whole number from 0)", v)
+				}
+				index = n
+			default:
+				return bad("unknown setting %q (book=N or skip-unknown)", opt)
+			}
+		}
+		str, err := os.ReadFile(args[0])
+		if err != nil {
+			return bad("read the blueprint: %v", err)
+		}
+		x, y, err := parseTile(args[1])
+		if err != nil {
+			return bad("%v", err)
+		}
+		st.Action = sim.PasteAction(strings.TrimSpace(string(str)), x, y, index, flags)
+		return st, nil
 	case "research":
 		if err := need(0, 1); err != nil {
 			return st, err

@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/starlane/starlane/internal/proctest"
 	"github.com/starlane/starlane/player"
+	"github.com/starlane/starlane/sim"
+	"github.com/starlane/starlane/sim/blueprint"
 )
 
 // TestActRebuildsAPort drives `starlane act` against a real controller and node:
@@ -93,6 +97,40 @@ func TestActRebuildsAPort(t *testing.T) {
 		"insert 10,-5 iron-plate 3", "take 10,-5 iron-plate 10")
 	if code != 0 || !strings.Contains(out, "take 10,-5 iron-plate 10: done at tick") || !strings.Contains(out, "took 3 iron-plate (asked for 10; the wooden-chest held 3)") {
 		t.Errorf("a short take in text: exit %d, stdout %q, stderr %q; want what it took and why", code, out, errOut)
+	}
+
+	// A blueprint pasted into the running surface, built from the inventory; the
+	// same paste again on the same tiles is refused (they are taken).
+	bpFile := filepath.Join(t.TempDir(), "two-chests.txt")
+	{
+		s, err := sim.NewMap(sim.DefaultBundle(), "empty", 1, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []int32{0, 2} {
+			if _, err := s.Build(sim.BuildSpec{Name: "wooden-chest", X: x, Y: 0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bp, err := s.ExportBlueprint(0, 0, 3, 0, sim.Vec{}, "two chests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		str, err := blueprint.EncodeBlueprint(bp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bpFile, []byte(str), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, errOut, code = act("paste " + bpFile + " 14,-8")
+	if code != 0 || len(res) != 1 || !res[0].OK || res[0].Entity == 0 {
+		t.Fatalf("pasting two chests: exit %d, outcomes %+v\n%s", code, res, errOut)
+	}
+	res, _, code = act("paste " + bpFile + " 14,-8")
+	if code != 1 || len(res) != 1 || res[0].OK || !strings.Contains(res[0].Error, "collides with wooden-chest") {
+		t.Errorf("pasting onto the chests just pasted: exit %d, outcomes %+v; want it refused", code, res)
 	}
 
 	// Walks there (20 tiles, more than one step) and finds nothing to mine.

@@ -240,10 +240,30 @@ const (
 	maxQuickExits = 3
 )
 
+// checkDataDir refuses a directory that holds other things and no dev cluster:
+// dev writes a dozen directories and files into its data dir (--data-dir ~
+// would litter the home directory).
+func checkDataDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return nil // new or empty: dev creates it
+	}
+	for _, e := range entries {
+		if e.Name() == "dev.json" || e.Name() == "dev.lock" || e.Name() == "logs" || e.Name() == "cluster.json" {
+			return nil // a dev cluster's, perhaps one that stopped while starting
+		}
+	}
+	return fmt.Errorf("%s holds other files (%s, …) and no `starlane dev` cluster; pass a new or empty --data-dir (dev writes its controllers, nodes and logs there)",
+		dir, entries[0].Name())
+}
+
 func (d *cluster) run(basePort int) error {
 	var err error
 	if d.exe, err = os.Executable(); err != nil {
 		return fmt.Errorf("find the starlane binary: %w", err)
+	}
+	if err := checkDataDir(d.dir); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(d.dir, "logs"), 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)

@@ -37,3 +37,24 @@ func TestGivenPortMustMatchTheDataDirsCluster(t *testing.T) {
 		}
 	}
 }
+
+// dev refuses a directory that holds other things, and takes a new, empty or
+// dev-made one.
+func TestDataDirOfOtherThingsIsRefused(t *testing.T) {
+	junk := t.TempDir()
+	if err := os.WriteFile(filepath.Join(junk, "notes.txt"), []byte("hi"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkDataDir(junk); err == nil || !strings.Contains(err.Error(), "holds other files (notes.txt, …) and no `starlane dev` cluster") {
+		t.Errorf("a directory of notes: %v", err)
+	}
+	ours := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ours, "dev.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(junk, "new"), t.TempDir(), ours} {
+		if err := checkDataDir(dir); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+	}
+}

@@ -105,7 +105,7 @@ func TestChestInventoryLimitInBlueprints(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ entity, want string }{
-		{`{"entity_number":1,"name":"wooden-chest","position":{"x":0.5,"y":0.5},"bar":17}`, "not a whole number between 0 and its 16 slots"},
+		{`{"entity_number":1,"name":"wooden-chest","position":{"x":0.5,"y":0.5},"bar":17}`, "inventory limit (bar) 17 is out of range: a wooden-chest has 16 slots (give 0 to 16)"},
 		{`{"entity_number":1,"name":"wooden-chest","position":{"x":0.5,"y":0.5},"bar":"x"}`, "not a whole number"},
 		{`{"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"bar":1}`, "inventory limit (bar) on stone-furnace (only chests' limits are simulated)"},
 	} {

@@ -166,9 +166,12 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			switch {
 			case b.Entities[pi].Kind != KindContainer:
 				unknown["inventory limit (bar) on "+be.Name+" (only chests' limits are simulated)"]++
-			case err != nil || bar < 0 || bar > int64(b.Entities[pi].Slots):
-				return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): inventory limit (bar) %.20q is not a whole number between 0 and its %d slots",
+			case err != nil:
+				return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): inventory limit (bar) %.20q is not a whole number (0 to its %d slots)",
 					be.Number, be.Name, v, b.Entities[pi].Slots)
+			case bar < 0 || bar > int64(b.Entities[pi].Slots):
+				return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): inventory limit (bar) %d is out of range: a %s has %d slots (give 0 to %d)",
+					be.Number, be.Name, bar, be.Name, b.Entities[pi].Slots, b.Entities[pi].Slots)
 			default:
 				n := int32(bar)
 				sp.Bar = &n

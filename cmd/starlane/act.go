@@ -70,6 +70,10 @@ per step carried out (count, asked and moved for an insert or take).`,
 			for _, l := range lines {
 				st, err := player.ParseStep(l)
 				if err != nil {
+					if asJSON {
+						// A tool reading stdout gets the refusal as an outcome too.
+						_ = printJSON(cmd.OutOrStdout(), []player.Outcome{{Step: strings.Join(strings.Fields(l), " "), Error: err.Error()}})
+					}
 					return err
 				}
 				steps = append(steps, st)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -143,15 +144,15 @@ func (a *accessAPI) CreatePlayer(ctx context.Context, req *pb.CreatePlayerReques
 	return out, nil
 }
 
-func (a *accessAPI) ListPlayers(ctx context.Context, _ *pb.ListPlayersRequest) (*pb.ListPlayersResponse, error) {
+func (a *accessAPI) ListPlayers(ctx context.Context, req *pb.ListPlayersRequest) (*pb.ListPlayersResponse, error) {
 	out := &pb.ListPlayersResponse{}
+	var perr error
 	err := a.c.readLinearizable(ctx, func(s *state, _ map[string]lease) {
 		out.Index = s.index
-		for _, n := range sortedKeys(s.access.players) {
-			out.Players = append(out.Players, s.access.players[n])
-		}
+		out.Players, out.NextPageToken, perr = pageOf("players", sortedKeys(s.access.players), func(n string) *pb.Player { return s.access.players[n] },
+			req.PageSize, req.PageToken)
 	})
-	return out, err
+	return out, cmp.Or(err, perr)
 }
 
 func (a *accessAPI) SetPlayer(ctx context.Context, req *pb.SetPlayerRequest) (*pb.SetPlayerResponse, error) {

@@ -598,6 +598,36 @@ func TestListPagesAndRefusesForeignTokens(t *testing.T) {
 		if strings.Join(names, ",") != "a,b,c,d,e" {
 			t.Errorf("paged through %v, want a..e", names)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Players page too (self-registration makes them many).
+	err = cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn) error {
+		ac := pb.NewAccessServiceClient(cc)
+		for _, n := range []string{"p1", "p2", "p3"} {
+			if _, err := ac.CreatePlayer(ctx, &pb.CreatePlayerRequest{RequestId: "player-" + n, Name: n}); err != nil {
+				return err
+			}
+		}
+		first, err := ac.ListPlayers(ctx, &pb.ListPlayersRequest{PageSize: 2})
+		if err != nil {
+			return err
+		}
+		rest, err := ac.ListPlayers(ctx, &pb.ListPlayersRequest{PageSize: 2, PageToken: first.NextPageToken})
+		if err != nil {
+			return err
+		}
+		if len(first.Players) != 2 || len(rest.Players) != 1 || rest.NextPageToken != "" || rest.Players[0].Name != "p3" {
+			t.Errorf("players in pages of 2: %v then %v (next %q)", first.Players, rest.Players, rest.NextPageToken)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
 		for _, bad := range []string{"zzz", "bridges:a", "surfaces:"} {
 			_, err := c.ListSurfaces(ctx, &pb.ListSurfacesRequest{PageToken: bad})
 			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "is not a next_page_token of the surfaces list") {

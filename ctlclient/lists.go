@@ -56,3 +56,12 @@ func ListBridges(ctx context.Context, c pb.ClusterServiceClient) (*pb.ListBridge
 	})
 	return &pb.ListBridgesResponse{Bridges: items, Index: index}, err
 }
+
+// ListPlayers reads every page of AccessService.ListPlayers.
+func ListPlayers(ctx context.Context, c pb.AccessServiceClient) (*pb.ListPlayersResponse, error) {
+	items, index, err := allPages(func(token string) ([]*pb.Player, uint64, string, error) {
+		r, err := c.ListPlayers(ctx, &pb.ListPlayersRequest{PageToken: token})
+		return r.GetPlayers(), r.GetIndex(), r.GetNextPageToken(), err
+	})
+	return &pb.ListPlayersResponse{Players: items, Index: index}, err
+}

@@ -210,7 +210,7 @@ type playerJSON struct {
 
 // playerNamed returns the player called name, or nil if it cannot be read.
 func playerNamed(ctx context.Context, c pb.AccessServiceClient, name string) *pb.Player {
-	r, err := c.ListPlayers(ctx, &pb.ListPlayersRequest{})
+	r, err := ctlclient.ListPlayers(ctx, c)
 	if err != nil {
 		return nil
 	}
@@ -271,7 +271,7 @@ player's sessions are closed and no new ticket is issued.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return o.access(func(ctx context.Context, c pb.AccessServiceClient) error {
-				r, err := c.ListPlayers(ctx, &pb.ListPlayersRequest{})
+				r, err := ctlclient.ListPlayers(ctx, c)
 				if err != nil {
 					return err
 				}

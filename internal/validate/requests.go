@@ -157,6 +157,8 @@ func (c Checker) Request(req any) error {
 		return err
 	case *pb.RevokeTokenRequest:
 		return first(RequestID(r.RequestId), Label("id", r.Id, true))
+	case *pb.ListPlayersRequest:
+		return page(r.PageSize, r.PageToken)
 	case *pb.ListAuditRequest:
 		return nil
 	case *pb.CreatePlayerRequest:

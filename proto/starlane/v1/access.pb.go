@@ -2012,7 +2012,12 @@ func (x *CreatePlayerResponse) GetIndex() uint64 {
 }
 
 type ListPlayersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size bounds the players of one page (0: the default); page_token is the
+	// previous page's next_page_token ("" for the first page). Players grow with
+	// self-registration, so the list pages as ListSurfaces does.
+	PageSize      uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2047,10 +2052,26 @@ func (*ListPlayersRequest) Descriptor() ([]byte, []int) {
 	return file_starlane_v1_access_proto_rawDescGZIP(), []int{29}
 }
 
+func (x *ListPlayersRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPlayersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListPlayersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Players       []*Player              `protobuf:"bytes,1,rep,name=players,proto3" json:"players,omitempty"`
-	Index         uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Players []*Player              `protobuf:"bytes,1,rep,name=players,proto3" json:"players,omitempty"`
+	Index   uint64                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// next_page_token continues the list; "" on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2097,6 +2118,13 @@ func (x *ListPlayersResponse) GetIndex() uint64 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *ListPlayersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type SetPlayerRequest struct {
@@ -2708,11 +2736,15 @@ const file_starlane_v1_access_proto_rawDesc = "" +
 	"\x14CreatePlayerResponse\x12+\n" +
 	"\x06player\x18\x01 \x01(\v2\x13.starlane.v1.PlayerR\x06player\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
-	"\x05index\x18\x03 \x01(\x04R\x05index\"\x14\n" +
-	"\x12ListPlayersRequest\"Z\n" +
+	"\x05index\x18\x03 \x01(\x04R\x05index\"P\n" +
+	"\x12ListPlayersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x82\x01\n" +
 	"\x13ListPlayersResponse\x12-\n" +
 	"\aplayers\x18\x01 \x03(\v2\x13.starlane.v1.PlayerR\aplayers\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index\"\xe8\x01\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xe8\x01\n" +
 	"\x10SetPlayerRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +

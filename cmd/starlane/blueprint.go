@@ -64,8 +64,9 @@ counts, wires, tiles, and the entities the built-in prototype bundle lacks
 
 FILE holds the string as copied from the game; - reads standard input.
 --json prints one object with the fields kind, label, game_version, blueprints,
-entities, entity_counts, wires and unsupported, plus tiles, parameters,
-entries (one per blueprint), planners and bundle.`,
+entities, entity_counts, wires and unsupported, plus migrated (the 1.x names a
+paste renames), tiles, parameters, entries (one per blueprint), planners and
+bundle.`,
 		Example: `  starlane blueprint inspect balancer.txt
   xclip -o | starlane blueprint inspect --json -`,
 		Args: cobra.ExactArgs(1),
@@ -136,6 +137,12 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 	if len(s.EntityCounts) > 0 {
 		fmt.Fprintln(w, "\nentities:")
 		writeCounts(w, s.EntityCounts, nil)
+	}
+	if len(s.Migrated) > 0 {
+		fmt.Fprintln(w, "\n1.x names a paste renames to 2.0 (as the game does on import):")
+		for _, m := range s.Migrated {
+			fmt.Fprintf(w, "  %s\n", m)
+		}
 	}
 	if len(s.Unsupported) > 0 {
 		fmt.Fprintf(w, "\nnot in prototype bundle %s (a paste refuses these unless --skip-unknown):\n", b.ShortHash())

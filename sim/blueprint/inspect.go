@@ -3,6 +3,7 @@ package blueprint
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Entry is one blueprint of a string, books flattened.
@@ -117,6 +118,9 @@ type Summary struct {
 	Wires int `json:"wires"`
 	// Unsupported counts entities whose names the prototype bundle lacks.
 	Unsupported map[string]int `json:"unsupported"`
+	// Migrated lists the 1.x names a paste renames to 2.0 ones, as the game does
+	// on import ("entity stack-inserter → bulk-inserter ×4"); empty for 2.0.
+	Migrated []string `json:"migrated"`
 
 	Tiles      int              `json:"tiles"`
 	Parameters int              `json:"parameters"`
@@ -155,9 +159,20 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 		Unsupported:  map[string]int{},
 		Entries:      []EntrySummary{},
 		Planners:     []PlannerSummary{},
+		Migrated:     []string{},
 	}
+	renamed := map[Renamed]int{} // counts summed over a book's blueprints
 	for _, e := range o.Blueprints() {
 		bp := e.Blueprint
+		if bp.Version.Legacy() {
+			if _, list, err := Migrate(bp); err == nil {
+				for _, r := range list {
+					n := r.Count
+					r.Count = 0
+					renamed[r] += n
+				}
+			}
+		}
 		s.Blueprints++
 		s.Entities += len(bp.Entities)
 		s.Wires += len(bp.Wires)
@@ -203,6 +218,11 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 			GameVersion: p.Planner.Version.String(),
 		})
 	}
+	for r, n := range renamed {
+		r.Count = n
+		s.Migrated = append(s.Migrated, r.String())
+	}
+	sort.Strings(s.Migrated)
 	return s
 }
 

@@ -2,6 +2,7 @@ package blueprint
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -169,5 +170,21 @@ func TestInspectCountsMigratedNamesAsSupported(t *testing.T) {
 	}
 	if sum.EntityCounts["stack-inserter"] != 1 {
 		t.Errorf("entity counts keep the names the string has: %v", sum.EntityCounts)
+	}
+	// Inspect says what a paste will rename, as Migrate does.
+	_, renamed, err := Migrate(o.Blueprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range renamed {
+		want = append(want, r.String())
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !slices.Equal(sum.Migrated, want) || !slices.Contains(sum.Migrated, "entity stack-inserter → bulk-inserter ×1") {
+		t.Errorf("inspect's migrated %q, want Migrate's %q", sum.Migrated, want)
+	}
+	if two := Inspect(mustDecodeJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[]}}`), nil); len(two.Migrated) != 0 {
+		t.Errorf("a 2.0 blueprint lists migrations %q", two.Migrated)
 	}
 }

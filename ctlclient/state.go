@@ -47,18 +47,26 @@ var errNodeSilent = errors.New("does not answer")
 func (c *Client) FetchStateLog(ctx context.Context, surface string, log io.Writer) (*SurfaceState, error) {
 	start := time.Now()
 	var said time.Time
+	var silent error // the last silent node's error, said rather than a timeout's
 	for {
 		st, err := c.fetchState(ctx, surface)
-		if err == nil || !errors.Is(err, errNodeSilent) || ctx.Err() != nil {
-			return st, err
+		if err == nil {
+			return st, nil
 		}
+		if ctx.Err() != nil && silent != nil {
+			return nil, fmt.Errorf("%w; gave up after %s", silent, time.Since(start).Round(time.Second))
+		}
+		if !errors.Is(err, errNodeSilent) || ctx.Err() != nil {
+			return nil, err
+		}
+		silent = err
 		if log != nil && time.Since(said) >= 2*time.Second {
 			said = time.Now()
-			fmt.Fprintf(log, "%v; waiting for it or for a standby to take over (%s so far)\n", err, time.Since(start).Round(time.Second))
+			fmt.Fprintf(log, "%v (%s so far)\n", err, time.Since(start).Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return nil, fmt.Errorf("%w; gave up after %s", err, time.Since(start).Round(time.Second))
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -67,12 +75,14 @@ func (c *Client) FetchStateLog(ctx context.Context, surface string, log io.Write
 func (c *Client) fetchState(ctx context.Context, surface string) (*SurfaceState, error) {
 	out := &SurfaceState{Surface: surface}
 	var addr string
+	var standbys int // synced standbys, which could take over
 	err := c.Cluster(ctx, func(ctx context.Context, cl pb.ClusterServiceClient) error {
 		r, err := cl.GetSurface(ctx, &pb.GetSurfaceRequest{Name: surface})
 		if err != nil {
 			return err
 		}
 		out.Node = r.Surface.GetAssignment().GetPrimary()
+		standbys = len(r.Surface.GetAssignment().GetSynced())
 		if sf := r.Surface; out.Node == "" && sf.GetStopped() {
 			return fmt.Errorf("surface %s is stopped; its final state is save %s (starlane save download %s --out FILE), or start it again (starlane surface start %s)",
 				surface, sf.GetSaveSha256(), sf.GetSaveSha256(), surface)
@@ -114,11 +124,15 @@ func (c *Client) fetchState(ctx context.Context, surface string) (*SurfaceState,
 	// gRPC's framing (a caller's "controller unavailable" would mislead).
 	nodeErr := func(err error) error {
 		st := status.Convert(err)
+		next := "for it or for a standby to take over"
+		if standbys == 0 {
+			next = "for it to answer: the surface has no synced standby to take over"
+		}
 		if ctx.Err() == nil && dctx.Err() != nil && !started.Load() {
-			return fmt.Errorf("surface %s runs on node %s (%s), which %w within %v", surface, out.Node, addr, errNodeSilent, firstChunkWait)
+			return fmt.Errorf("surface %s runs on node %s (%s), which %w within %v; waiting %s", surface, out.Node, addr, errNodeSilent, firstChunkWait, next)
 		}
 		if st.Code() == codes.Unavailable {
-			return fmt.Errorf("surface %s runs on node %s (%s), which %w: %s", surface, out.Node, addr, errNodeSilent, st.Message())
+			return fmt.Errorf("surface %s runs on node %s (%s), which %w (%s); waiting %s", surface, out.Node, addr, errNodeSilent, st.Message(), next)
 		}
 		if st.Code() == codes.DeadlineExceeded {
 			return fmt.Errorf("surface %s runs on node %s (%s), which does not answer: %s", surface, out.Node, addr, st.Message())

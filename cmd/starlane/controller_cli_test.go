@@ -303,8 +303,8 @@ func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node drain %s: %v", sf.Standbys[0], err)
 	}
-	if strings.Contains(out, "moved") || !strings.Contains(out, "standby copy of nauvis dropped: no other node can hold it (") ||
-		!strings.Contains(out, "nauvis now has 0 of 1 standbys") || !strings.Contains(out, "warning: 1 surface has fewer standbys than asked") {
+	if strings.Contains(out, "moved") || !strings.Contains(out, "nauvis now has 0 of 1 standbys: a standby copy was dropped and no other node can hold one (") ||
+		!strings.Contains(out, "warning: 1 surface has fewer standbys than asked") {
 		t.Errorf("drain output:\n%s\nwant the standby said dropped, with the reason and a warning", out)
 	}
 	runStarlane(t, "", "node", "uncordon", sf.Standbys[0])

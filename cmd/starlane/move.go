@@ -289,8 +289,8 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 				fmt.Fprintf(w, "standby copy of %s moved to another node\n", s)
 			}
 			for _, d := range res.StandbysDropped {
-				fmt.Fprintf(w, "standby copy of %s dropped: no other node can hold it (%s); %s now has %d of %d standbys\n",
-					d.Surface, d.Reason, d.Surface, d.Standbys, d.Wanted)
+				fmt.Fprintf(w, "%s now has %d of %d standbys: a standby copy was dropped and no other node can hold one (%s)\n",
+					d.Surface, d.Standbys, d.Wanted, d.Reason)
 			}
 			fmt.Fprintf(w, "node %s is drained and cordoned (%d ms)\n", res.Node, res.DurationMS)
 			if n := len(res.StandbysDropped); n > 0 {
@@ -324,6 +324,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 	out.Cordoned = true
 	fmt.Fprintf(log, "cordoned %s; moving its surfaces away\n", id)
 	held := map[string]pb.ShardRole{} // what the node held when the drain began
+	var emptied time.Time             // when the node first held nothing
 	reported := map[string]bool{}
 	lastProblem := ""
 	for {
@@ -388,7 +389,36 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 				}
 			}
 		}
+		if len(now) == 0 && emptied.IsZero() {
+			emptied = time.Now()
+		}
+		// A primary that moved onto the node holding its only standby, with no
+		// other node to take a new one, is short of standbys too. The scheduler
+		// places the new standby (or says why it cannot) a moment after the move:
+		// wait for that, up to a few seconds.
+		var short []droppedJSON
+		settled := true
 		if len(now) == 0 {
+			for _, sf := range sr.Surfaces {
+				if _, was := held[sf.Name]; !was || slices.ContainsFunc(out.StandbysDropped, func(d droppedJSON) bool { return d.Surface == sf.Name }) {
+					continue
+				}
+				have, wanted := len(sf.GetAssignment().GetStandbys()), max(int(sf.Replicas)-1, 0)
+				if have < wanted {
+					reason := sf.PlacementError
+					if reason == "" {
+						settled = false
+						reason = "the scheduler found no node for it"
+					}
+					short = append(short, droppedJSON{Surface: sf.Name, Standbys: have, Wanted: wanted, Reason: reason})
+				}
+			}
+		}
+		if len(now) == 0 && (settled || time.Since(emptied) > 3*time.Second) {
+			for _, d := range short {
+				out.StandbysDropped = append(out.StandbysDropped, d)
+				out.StandbysMoved = slices.DeleteFunc(out.StandbysMoved, func(n string) bool { return n == d.Surface })
+			}
 			sort.Slice(out.Moves, func(i, j int) bool { return out.Moves[i].Epoch < out.Moves[j].Epoch })
 			slices.Sort(out.StandbysMoved)
 			slices.SortFunc(out.StandbysDropped, func(a, b droppedJSON) int { return strings.Compare(a.Surface, b.Surface) })

@@ -61,8 +61,11 @@ type Sender struct {
 	lastBind  time.Time
 	stale     string // why this end must be started again (port or route changed)
 	rates     rateMeter
-	// aheadLogged: an ack above the entries sent was logged (see onAck).
+	// aheadLogged: an ack above the entries sent was logged (see onAck);
+	// aheadMark is the highest such ack, the receiver's mark the source's
+	// numbers must pass before its exports are applied again.
 	aheadLogged bool
+	aheadMark   uint64
 }
 
 // entry is one outbox entry as the sender keeps it (plain values: capturing thousands
@@ -474,6 +477,7 @@ func (s *Sender) onAck(space, hwm uint64, credit int64) error {
 			s.cfg.Logger.Warn("the receiver holds numbers this surface has not sent since it was rolled back or restored: its exports under them are dropped as duplicates until it passes the receiver's mark",
 				"bridge", s.route.Bridge, "receiver_mark", hwm, "last_sent", top)
 		}
+		s.aheadMark = max(s.aheadMark, hwm)
 		hwm = top
 	}
 	if hwm > s.acked {
@@ -548,6 +552,11 @@ func (s *Sender) Stats() *pb.BridgeEndStats {
 	out.Items = ItemCounts(moved, acked)
 	out.LastSeq, out.AckedSeq, out.Credit, out.OutboxEntries = last, ackedSeq, credit, uint32(outbox)
 	out.Connected, out.Error, out.Space = s.connected, s.lastErr, space
+	if s.aheadMark > last && out.Error == "" {
+		// Rolled back or restored behind what the receiver applied: what it
+		// exports now is dropped as duplicates until its numbers pass the mark.
+		out.Error = fmt.Sprintf("behind the receiver after a rollback or restore: exports up to #%d are dropped as duplicates (now at #%d)", s.aheadMark, last)
+	}
 	out.StacksPerSecond, out.ItemsPerSecond = s.rates.rate(s.cfg.Now())
 	if m := s.cfg.Metrics; m != nil {
 		m.inflight.WithLabelValues(s.route.Bridge).Set(float64(outbox))

@@ -91,7 +91,7 @@ is the reported snap shift, gives back the positions written in S.`,
 			if out == "" {
 				fmt.Fprintln(cmd.OutOrStdout(), str)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d entities\n", len(bp.Entities))
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s\n", words.Plural(len(bp.Entities), "entity"))
 			ports := 0
 			for _, e := range bp.Entities {
 				if e.Name == "bridge-export" || e.Name == "bridge-import" {

@@ -253,8 +253,12 @@ func checkDataDir(dir string) error {
 			return nil // a dev cluster's, perhaps one that stopped while starting
 		}
 	}
-	return fmt.Errorf("%s holds other files (%s, …) and no `starlane dev` cluster; pass a new or empty --data-dir (dev writes its controllers, nodes and logs there)",
-		dir, entries[0].Name())
+	some := entries[0].Name()
+	if len(entries) > 1 {
+		some += ", …"
+	}
+	return fmt.Errorf("%s holds other files (%s) and no `starlane dev` cluster; pass a new or empty --data-dir (dev writes its controllers, nodes and logs there)",
+		dir, some)
 }
 
 func (d *cluster) run(basePort int) error {

@@ -45,7 +45,7 @@ func TestDataDirOfOtherThingsIsRefused(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(junk, "notes.txt"), []byte("hi"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkDataDir(junk); err == nil || !strings.Contains(err.Error(), "holds other files (notes.txt, …) and no `starlane dev` cluster") {
+	if err := checkDataDir(junk); err == nil || !strings.Contains(err.Error(), "holds other files (notes.txt) and no `starlane dev` cluster") {
 		t.Errorf("a directory of notes: %v", err)
 	}
 	ours := t.TempDir()

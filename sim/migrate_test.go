@@ -247,3 +247,18 @@ func TestPortLabelsRoundTrip(t *testing.T) {
 		t.Errorf("a second paste of the labelled port: %v, want refused", err)
 	}
 }
+
+// 2.0 module requests name their slots: one beyond the machine's module slots,
+// or a slot named twice, is refused rather than renumbered.
+func TestPasteRefusesImpossibleModuleSlots(t *testing.T) {
+	for _, tc := range []struct{ items, want string }{
+		{`[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":4,"stack":9}]}}]`, "speed-module in module slot 9, but assembling-machine-3 has 4 module slots (0 to 3)"},
+		{`[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":4,"stack":0},{"inventory":4,"stack":0}]}}]`, "two modules in module slot 0"},
+	} {
+		str := packJSON(t, `{"blueprint":{"item":"blueprint","version":562949954142211,"entities":[
+ {"entity_number":1,"name":"assembling-machine-3","position":{"x":1.5,"y":1.5},"recipe":"iron-gear-wheel","items":`+tc.items+`}]}}`)
+		if _, err := newTestSurface(t).Paste(str, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("paste with modules %s: %v, want %q", tc.items, err, tc.want)
+		}
+	}
+}

@@ -130,6 +130,7 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			sp.Filter = be.Filter.Name
 		}
 		var modulesAsked int64
+		usedSlot := map[[2]int]bool{} // inventory and stack of the modules placed so far
 		for _, it := range be.Items {
 			ip, known := b.ItemID(it.Name)
 			switch {
@@ -143,6 +144,20 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			case it.Quality != "" && it.Quality != "normal":
 				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
 			default:
+				// 2.0 names each module's slot: one outside the machine's module
+				// inventory, or taken twice, is no blueprint the game writes.
+				for _, sl := range it.Slots {
+					if n := int(b.Entities[pi].ModuleSlots); n == 0 {
+						break // said below: modules where there are no slots
+					} else if sl.Stack < 0 || sl.Stack >= n {
+						return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): %s in module slot %d, but %s has %d module slots (0 to %d)",
+							be.Number, be.Name, it.Name, sl.Stack, be.Name, n, n-1)
+					}
+					if usedSlot[[2]int{sl.Inventory, sl.Stack}] {
+						return nil, nil, nil, shift, fmt.Errorf("entity %d (%s): two modules in module slot %d", be.Number, be.Name, sl.Stack)
+					}
+					usedSlot[[2]int{sl.Inventory, sl.Stack}] = true
+				}
 				modulesAsked += max(it.Count, 0)
 				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
 					sp.Modules = append(sp.Modules, it.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -87,11 +88,7 @@ func (l *liveState) noteSenderLocked(e *pb.BridgeEndStats, createIndex uint64) {
 func (l *liveState) lastSenders() map[string]senderReport {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]senderReport, len(l.lastSender))
-	for k, v := range l.lastSender {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(l.lastSender)
 }
 
 // snapshot returns a copy of the leases.

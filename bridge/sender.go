@@ -267,6 +267,7 @@ func (s *Sender) Release(_ uint64, v any) {
 			// the old one, which the port no longer holds.
 			s.space, s.queue, s.gen = c.space, s.queue[:0], s.gen+1
 			s.acked, s.ackedSent, s.sent, s.ackInput = c.acked, c.acked, c.acked, false
+			s.aheadLogged, s.aheadMark = false, 0 // a mark of the old space
 		} else {
 			// The source (re)started: what it acknowledged is its own state.
 			s.acked = max(s.acked, c.acked)

@@ -318,6 +318,10 @@ func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 			t.Fatalf("nauvis got no standby back after the uncordon: %s", out)
 		}
 	}
+	// A cordon says what becomes of what the node holds.
+	if _, errOut, err := runStarlane(t, "", "node", "cordon", sf.Standbys[0]); err != nil || !strings.Contains(errOut, "holds 0 primaries and 1 standby: primaries move off live") {
+		t.Errorf("node cordon of a node with a standby: %v, %q", err, errOut)
+	}
 	var res struct {
 		StandbysMoved   []string `json:"standbys_moved"`
 		StandbysDropped []struct {

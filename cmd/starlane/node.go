@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/words"
 	pb "github.com/starlane/starlane/proto/starlane/v1"
 )
 
@@ -230,6 +231,19 @@ Without them, use the subcommands below to inspect and manage nodes.`,
 					if err != nil {
 						return err
 					}
+					if to && !o.json {
+						// Say what happens to what the node holds.
+						if nr, err := c.GetNode(ctx, &pb.GetNodeRequest{Id: args[0]}); err == nil && len(nr.Surfaces) > 0 {
+							primaries := 0
+							for _, a := range nr.Surfaces {
+								if a.Role == pb.ShardRole_SHARD_ROLE_PRIMARY {
+									primaries++
+								}
+							}
+							fmt.Fprintf(cmd.ErrOrStderr(), "starlane: %s holds %s and %s: primaries move off live, one at a time; standbys are placed on other nodes, or dropped where none can hold one (`starlane surface list` says which; `starlane node drain` waits and reports)\n",
+								args[0], words.Plural(primaries, "primary"), standbysText(len(nr.Surfaces)-primaries))
+						}
+					}
 					return done(cmd, o, map[string]any{"node": args[0], "cordoned": to, "index": r.Index}, "node %s %sed", args[0], use)
 				})
 			},
@@ -264,4 +278,12 @@ func nodeBundles(n nodeJSON) string {
 		return strings.Join(out, ", ") + "; fixed (fetches no other)"
 	}
 	return strings.Join(out, ", ") + "; fetches others from the controllers"
+}
+
+// standbysText is "1 standby" or "N standbys" (words.Plural would say standbies).
+func standbysText(n int) string {
+	if n == 1 {
+		return "1 standby"
+	}
+	return fmt.Sprintf("%d standbys", n)
 }

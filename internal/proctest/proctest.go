@@ -51,13 +51,30 @@ func CPUTime() time.Duration {
 // FreeAddr returns a loopback address with a port nobody listens on right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		// The kernel may hand a port just closed out again: never give the same
+		// one twice in a test process (a controller's API and Raft ports alike
+		// would stop it from starting).
+		givenMu.Lock()
+		seen := given[addr]
+		given[addr] = true
+		givenMu.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+var (
+	givenMu sync.Mutex
+	given   = map[string]bool{} // addresses FreeAddr handed out
+)
 
 // Run runs the binary to completion and returns stdout, stderr and the exit code.
 func Run(t testing.TB, bin string, timeout time.Duration, args ...string) (string, string, int) {
@@ -225,10 +242,21 @@ func StartCluster(t testing.TB, bin, dir string, extra ...string) *Cluster {
 	args := append([]string{"controller", "--data-dir", filepath.Join(dir, "controller"), "--bind", c.CtlAddr,
 		"--raft-bind", FreeAddr(t), "--bootstrap", "--join-token", c.Token}, extra...)
 	c.Controller = Start(t, "controller", bin, filepath.Join(dir, "controller.log"), args...)
-	Eventually(t, 30*time.Second, "the controller to elect itself", func() bool {
-		_, _, code := Run(t, bin, 5*time.Second, "cluster", "status", "--controller", c.CtlAddr, "--timeout", "2s")
-		return code == 0
-	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, errOut, code := Run(t, bin, 5*time.Second, "cluster", "status", "--controller", c.CtlAddr, "--timeout", "2s")
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			log := c.Controller.Log()
+			if len(log) > 3000 {
+				log = log[len(log)-3000:]
+			}
+			t.Fatalf("timed out after 30s waiting for the controller to elect itself; cluster status said %q; the controller's log ends:\n%s", errOut, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return c
 }
 

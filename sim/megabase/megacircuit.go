@@ -103,12 +103,11 @@ func sizeFullCircuits(b *sim.Bundle, milliPacks int64) (fullCircuitSizing, error
 	if err != nil {
 		return cs, err
 	}
-	lines := map[string]*PlanLine{}
-	for i := range p.Lines {
-		cs.lines[p.Lines[i].Task] = p.Lines[i].Machines
-		lines[p.Lines[i].Task] = &p.Lines[i]
+	c, lines, err := planTasks(p, "advanced-circuit line", nil, false)
+	if err != nil {
+		return cs, err
 	}
-	c := cs.lines
+	cs.lines = c
 	if err := checkFixed(c, fullCircuitFixed, "the chemical row's advanced circuits"); err != nil {
 		return cs, err
 	}
@@ -120,29 +119,26 @@ func sizeFullCircuits(b *sim.Bundle, milliPacks int64) (fullCircuitSizing, error
 	if len(c) != len(fullCircuitFixed)+6 {
 		return cs, fmt.Errorf("the advanced-circuit line's plan has tasks the layout does not place: %v", c)
 	}
-	// Cable per craft of each consumer, so the share of the copper each block makes.
-	cable := func(recipe string) int64 {
-		ri, _ := b.Recipe(recipe)
-		for _, x := range b.Recipes[ri].Ingredients {
-			if x.Name == "copper-cable" {
-				return int64(x.Amount)
-			}
-		}
-		return 0
+	cs.copper, err = copperForPairs(b, lines, "advanced-circuit line")
+	return cs, err
+}
+
+// copperForPairs splits a line's copper plate between the block feeding its
+// cable/circuit pairs (0) and the one feeding its advanced circuits' cable (1), by
+// the cable each consumer takes, each rounded up.
+func copperForPairs(b *sim.Bundle, lines map[string]*PlanLine, what string) ([2]blockCount, error) {
+	var out [2]blockCount
+	cable := func(recipe string) *big.Rat {
+		return new(big.Rat).Mul(lines[recipe].rate, big.NewRat(recipeIn(b, recipe, "copper-cable"), 1))
 	}
-	ec := new(big.Rat).Mul(lines["electronic-circuit"].rate, big.NewRat(cable("electronic-circuit"), 1))
-	ac := new(big.Rat).Mul(lines["advanced-circuit"].rate, big.NewRat(cable("advanced-circuit"), 1))
+	ec, ac := cable("electronic-circuit"), cable("advanced-circuit")
 	if ec.Sign() <= 0 || ac.Sign() <= 0 {
-		return cs, fmt.Errorf("the advanced-circuit line's circuits take no cable")
+		return out, fmt.Errorf("the %s's circuits take no cable", what)
 	}
-	furn, mine := lines["copper-plate"], lines["mine copper-ore"]
-	forPairs := new(big.Rat).Mul(furn.rate, new(big.Rat).Quo(ec, new(big.Rat).Add(ec, ac)))
-	ore := new(big.Rat).Quo(mine.rate, furn.rate) // ore per plate craft
-	for k, crafts := range []*big.Rat{forPairs, new(big.Rat).Sub(furn.rate, forPairs)} {
-		cs.copper[k].furn = ratCeil(new(big.Rat).Quo(crafts, furn.per))
-		cs.copper[k].drills = ratCeil(new(big.Rat).Quo(new(big.Rat).Mul(crafts, ore), mine.per))
-	}
-	return cs, nil
+	copper := lines["copper-plate"]
+	forPairs := new(big.Rat).Mul(copper.rate, new(big.Rat).Quo(ec, new(big.Rat).Add(ec, ac)))
+	copy(out[:], splitBlocks(copper, lines["mine copper-ore"], forPairs, new(big.Rat).Sub(copper.rate, forPairs)))
+	return out, nil
 }
 
 // fullCircuitGeom is where one cell's advanced-circuit line lies.

@@ -111,15 +111,9 @@ func sizeFullFurnaces(b *sim.Bundle, milliPacks int64) (fullFurnaceSizing, error
 	if err != nil {
 		return fs, err
 	}
-	// Copper plate crafts for the pairs' cable and for the advanced circuits' cable.
-	ec := new(big.Rat).Mul(lines["electronic-circuit"].rate, in("electronic-circuit", "copper-cable"))
-	ac := new(big.Rat).Mul(lines["advanced-circuit"].rate, in("advanced-circuit", "copper-cable"))
-	if ec.Sign() <= 0 || ac.Sign() <= 0 {
-		return fs, fmt.Errorf("the furnace line's circuits take no cable")
+	if fs.copper, err = copperForPairs(b, lines, "furnace line"); err != nil {
+		return fs, err
 	}
-	copper := lines["copper-plate"]
-	forPairs := new(big.Rat).Mul(copper.rate, new(big.Rat).Quo(ec, new(big.Rat).Add(ec, ac)))
-	copy(fs.copper[:], splitBlocks(copper, lines["mine copper-ore"], forPairs, new(big.Rat).Sub(copper.rate, forPairs)))
 	// Iron plate crafts for the circuits; the rest for the steel, a sixth a unit.
 	iron := lines["iron-plate"]
 	circuits := new(big.Rat).Quo(new(big.Rat).Mul(lines["electronic-circuit"].rate, in("electronic-circuit", "iron-plate")), pf)

@@ -352,28 +352,35 @@ func TestStalledReceiverBoundsMemory(t *testing.T) {
 	t.Logf("outbox entries while stalled: %v; plates backed up in the export port: %d", outbox, exportPort())
 }
 
-// TestStaleEpochsAreRefused checks the receiver's fencing: a sender from an older epoch
-// of the source (a fenced old primary) and a sender addressing another epoch of the
-// destination are refused; a source epoch newer than the receiver knows is retried.
-func TestStaleEpochsAreRefused(t *testing.T) {
-	dir := t.TempDir()
-	b := openShard(t, dir, "b", 7)
-	defer b.Stop()
+// receiverOn serves a receiver of route on a shard of surface b at epoch 7 and
+// returns the shard, the receiver and a client of its server.
+func receiverOn(t *testing.T, route Route) (*shard.Shard, *Receiver, pb.BridgeServiceClient) {
+	t.Helper()
+	b := openShard(t, t.TempDir(), "b", 7)
+	t.Cleanup(func() { b.Stop() })
 	srv := NewServer()
 	addr := serve(t, srv)
-	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, ToSurface: "b", ToPort: "in", ToEpoch: 7}
 	r, err := NewReceiver(Config{Codec: sim.BridgeCodec{}}, b, route)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Stop()
-	srv.Add("ab", r)
+	t.Cleanup(r.Stop)
+	srv.Add(route.Bridge, r)
 	d := &dialer{}
-	defer d.close()
+	t.Cleanup(d.close)
 	client, err := d.dial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, r, client
+}
+
+// TestStaleEpochsAreRefused checks the receiver's fencing: a sender from an older epoch
+// of the source (a fenced old primary) and a sender addressing another epoch of the
+// destination are refused; a source epoch newer than the receiver knows is retried.
+func TestStaleEpochsAreRefused(t *testing.T) {
+	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, ToSurface: "b", ToPort: "in", ToEpoch: 7}
+	b, _, client := receiverOn(t, route)
 	for _, tc := range []struct {
 		name     string
 		from, to uint64
@@ -443,24 +450,8 @@ func TestStaleEpochsAreRefused(t *testing.T) {
 // refused (it would replace the real sender's), and a batch with a count no
 // export port sends ends the stream without spending its number.
 func TestForgedSendersAndCountsAreRefused(t *testing.T) {
-	dir := t.TempDir()
-	b := openShard(t, dir, "b", 7)
-	defer b.Stop()
-	srv := NewServer()
-	addr := serve(t, srv)
 	route := Route{Bridge: "ab", FromSurface: "a", FromPort: "out", FromEpoch: 5, FromNode: "n1", ToSurface: "b", ToPort: "in", ToEpoch: 7}
-	r, err := NewReceiver(Config{Codec: sim.BridgeCodec{}}, b, route)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Stop()
-	srv.Add("ab", r)
-	d := &dialer{}
-	defer d.close()
-	client, err := d.dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, r, client := receiverOn(t, route)
 	open := func(sender string) (pb.BridgeService_TransferClient, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		t.Cleanup(cancel)

@@ -15,13 +15,7 @@ import (
 // either survivor, name it unreachable and say the cluster has no failure to
 // spare.
 func TestClusterPeersShowADownController(t *testing.T) {
-	dir, bin := processTest(t, "starts three controllers")
-	api, procs := startThreeControllers(t, dir, bin)
-	all := strings.Join(api, ",")
-	proctest.Eventually(t, 30*time.Second, "three voters, all up", func() bool {
-		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", all)
-		return code == 0 && strings.Contains(out, "3 of 3 voters up: the cluster survives 1 failure")
-	})
+	bin, api, procs, all := startThreeUp(t)
 
 	procs[2].Kill()
 	var last string
@@ -95,13 +89,7 @@ func TestClusterPeersShowADownController(t *testing.T) {
 // later): the leader elected after it must call it unreachable within seconds,
 // not up while the cluster in fact has no failure to spare.
 func TestClusterPeersShowAPausedLeaderAfterFailover(t *testing.T) {
-	dir, bin := processTest(t, "starts three controllers")
-	api, procs := startThreeControllers(t, dir, bin)
-	all := strings.Join(api, ",")
-	proctest.Eventually(t, 30*time.Second, "three voters, all up", func() bool {
-		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", all)
-		return code == 0 && strings.Contains(out, "3 of 3 voters up: the cluster survives 1 failure")
-	})
+	bin, api, procs, all := startThreeUp(t)
 	var st struct {
 		ID       string `json:"id"`
 		LeaderID string `json:"leader_id"`
@@ -149,4 +137,18 @@ func TestClusterPeersShowAPausedLeaderAfterFailover(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("%s said unreachable %v after %s took over", old, time.Since(elected).Round(time.Millisecond), st.LeaderID)
+}
+
+// startThreeUp starts three controllers and waits until cluster peers says all
+// three voters are up; all is their API addresses for --controller.
+func startThreeUp(t *testing.T) (bin string, api []string, procs []*proctest.Process, all string) {
+	t.Helper()
+	dir, bin := processTest(t, "starts three controllers")
+	api, procs = startThreeControllers(t, dir, bin)
+	all = strings.Join(api, ",")
+	proctest.Eventually(t, 30*time.Second, "three voters, all up", func() bool {
+		out, _, code := proctest.Run(t, bin, 10*time.Second, "cluster", "peers", "--controller", all)
+		return code == 0 && strings.Contains(out, "3 of 3 voters up: the cluster survives 1 failure")
+	})
+	return bin, api, procs, all
 }

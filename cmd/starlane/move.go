@@ -54,6 +54,17 @@ type drainJSON struct {
 	DurationMS      int64         `json:"duration_ms"`
 }
 
+// standbysShort says whether sf has fewer standbys than it asks for, and by how
+// many, with the scheduler's reason (a default while it has given none).
+func standbysShort(sf *pb.Surface) (droppedJSON, bool) {
+	have, wanted := len(sf.GetAssignment().GetStandbys()), max(int(sf.Replicas)-1, 0)
+	reason := sf.PlacementError
+	if reason == "" {
+		reason = "the scheduler found no node for it"
+	}
+	return droppedJSON{Surface: sf.Name, Standbys: have, Wanted: wanted, Reason: reason}, have < wanted
+}
+
 // droppedJSON is a standby copy a drain could not put on another node.
 type droppedJSON struct {
 	Surface  string `json:"surface"`
@@ -368,16 +379,11 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 				// The scheduler drops a copy and places its replacement in one
 				// assignment, so the surface's standbys now say which it was.
 				reported[name] = true
-				have, wanted := len(sf.GetAssignment().GetStandbys()), max(int(sf.Replicas)-1, 0)
-				if have >= wanted {
+				if d, short := standbysShort(sf); short {
+					out.StandbysDropped = append(out.StandbysDropped, d)
+				} else {
 					out.StandbysMoved = append(out.StandbysMoved, name)
-					continue
 				}
-				reason := sf.PlacementError
-				if reason == "" {
-					reason = "the scheduler found no node for it"
-				}
-				out.StandbysDropped = append(out.StandbysDropped, droppedJSON{Surface: name, Standbys: have, Wanted: wanted, Reason: reason})
 				continue
 			}
 			if now[name] && sf.PlacementError != "" {
@@ -403,14 +409,9 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 				if _, was := held[sf.Name]; !was || slices.ContainsFunc(out.StandbysDropped, func(d droppedJSON) bool { return d.Surface == sf.Name }) {
 					continue
 				}
-				have, wanted := len(sf.GetAssignment().GetStandbys()), max(int(sf.Replicas)-1, 0)
-				if have < wanted {
-					reason := sf.PlacementError
-					if reason == "" {
-						settled = false
-						reason = "the scheduler found no node for it"
-					}
-					short = append(short, droppedJSON{Surface: sf.Name, Standbys: have, Wanted: wanted, Reason: reason})
+				if d, isShort := standbysShort(sf); isShort {
+					settled = settled && sf.PlacementError != ""
+					short = append(short, d)
 				}
 			}
 		}

@@ -275,10 +275,28 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		}
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
-			b.ShortHash(), describeCounts(b, unknown))
+		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeCounts(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
+}
+
+// UnknownContentError refuses a paste whose blueprint holds what the bundle cannot
+// simulate; What lists it with counts and reasons.
+type UnknownContentError struct {
+	Bundle string
+	What   string
+	// Step is set when the paste came as an action (an `act` paste step or an API
+	// client's ActPaste), where skip-unknown is a word of the step or a flag of the
+	// action rather than a command-line flag.
+	Step bool
+}
+
+func (e *UnknownContentError) Error() string {
+	hint := "paste with --skip-unknown to leave them out"
+	if e.Step {
+		hint = "add skip-unknown to the paste step, or the PasteSkipUnknown flag to the action, to leave them out"
+	}
+	return fmt.Sprintf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (%s)", e.Bundle, e.What, hint)
 }
 
 // describeCounts lists names with counts and the bundle's reason, sorted by name.
@@ -374,6 +392,9 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 // doPaste applies a paste action.
 func (s *Surface) doPaste(p *player, a *Action) (EntityID, error) {
 	res, err := s.pasteString(p, string(a.Data), a.X, a.Y, int(a.Count), a.Flags&PasteSkipUnknown != 0)
+	if u := (*UnknownContentError)(nil); errors.As(err, &u) {
+		u.Step = true
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -285,6 +285,33 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	}
 }
 
+// A paste that came as an action (an act paste step, an API client's ActPaste) is
+// refused with the step's word for leaving the unknown out, not the command-line
+// flag's; with the flag set the rest is pasted.
+func TestPasteActionRefusalNamesTheStepsSkipUnknown(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "wooden-chest", Position: blueprint.Position{X: 128, Y: 128}},
+		{Number: 2, Name: "constant-combinator", Position: blueprint.Position{X: 640, Y: 128}},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	s.Step([]Input{{Player: 0, Data: EncodeAction(PasteAction(str, 0, 0, 0, 0))}})
+	got := s.LastResults()[0].Err
+	if !strings.Contains(got, "constant-combinator") || !strings.Contains(got, "add skip-unknown to the paste step") || strings.Contains(got, "--skip-unknown") {
+		t.Errorf("refused paste action: %q, want the combinator named and the step's skip-unknown", got)
+	}
+	if s.EntityCount() != 0 {
+		t.Fatalf("a refused paste built %d entities", s.EntityCount())
+	}
+	s.Step([]Input{{Player: 0, Data: EncodeAction(PasteAction(str, 0, 0, 0, PasteSkipUnknown))}})
+	if got := s.LastResults()[0].Err; got != "" || s.EntityCount() != 1 {
+		t.Errorf("paste action with PasteSkipUnknown: %q, %d entities; want the chest alone", got, s.EntityCount())
+	}
+}
+
 // Nothing is built off the map: a build, a paste offset near the int32 range (which
 // used to wrap around and overlap) and a walk are refused whole, the map's edge
 // tiles are usable, and a negative book index is refused instead of meaning 0.

@@ -89,12 +89,47 @@ func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 	return specs, nums, unknown, shift, renamed, err
 }
 
+// checkAbsoluteSnapping refuses an offset off the world grid a blueprint with
+// absolute snapping is bound to: the game only places such a blueprint on its grid
+// (snap-to-grid cells, shifted by position-relative-to-grid), so a paste elsewhere
+// would be one the game never makes. Relative snapping only guides the cursor and
+// means nothing for an explicit offset.
+func checkAbsoluteSnapping(bp *blueprint.Blueprint, dx, dy int32) error {
+	if v, ok := bp.Extra.Get("absolute-snapping"); !ok || string(v) != "true" {
+		return nil
+	}
+	type xy struct{ X, Y int64 }
+	var grid, rel xy
+	raw, ok := bp.Extra.Get("snap-to-grid")
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &grid); err != nil || grid.X < 1 || grid.Y < 1 {
+		return fmt.Errorf("the blueprint's snap-to-grid %s is not a grid size of at least 1 by 1 tile", raw)
+	}
+	if raw, ok := bp.Extra.Get("position-relative-to-grid"); ok {
+		if err := json.Unmarshal(raw, &rel); err != nil {
+			return fmt.Errorf("the blueprint's position-relative-to-grid %s is not a tile offset", raw)
+		}
+	}
+	mod := func(a, m int64) int64 { return (a%m + m) % m }
+	ox, oy := mod(int64(dx)-rel.X, grid.X), mod(int64(dy)-rel.Y, grid.Y)
+	if ox == 0 && oy == 0 {
+		return nil
+	}
+	return fmt.Errorf("the blueprint snaps to a %d×%d grid of the world (absolute snapping, offset %d,%d), so the game places it only on that grid: paste it at a tile such as %d,%d, or turn absolute snapping off in the game and export it again",
+		grid.X, grid.Y, mod(rel.X, grid.X), mod(rel.Y, grid.Y), int64(dx)-ox, int64(dy)-oy)
+}
+
 func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
 	unknown := map[string]int{}
 	var specs []BuildSpec
 	var nums []uint32
 	shift, err := gridShift(b, bp)
 	if err != nil {
+		return nil, nil, nil, shift, err
+	}
+	if err := checkAbsoluteSnapping(bp, dx, dy); err != nil {
 		return nil, nil, nil, shift, err
 	}
 	for i := range bp.Entities {

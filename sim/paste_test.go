@@ -285,6 +285,54 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	}
 }
 
+// A blueprint with absolute snapping goes only where the game would put it, on its
+// world grid; elsewhere it is refused with a tile that is on the grid. Relative
+// snapping guides only the game's cursor and does not bind an explicit offset.
+func TestPasteHonoursAbsoluteSnapping(t *testing.T) {
+	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "wooden-chest", Position: blueprint.Position{X: 128, Y: 128}},
+	}, Extra: blueprint.Fields{
+		{Key: "snap-to-grid", Value: raw(`{"x":32,"y":16}`)},
+		{Key: "absolute-snapping", Value: raw("true")},
+		{Key: "position-relative-to-grid", Value: raw(`{"x":2,"y":0}`)},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	for _, at := range [][2]int32{{2, 0}, {34, -16}, {-30, 48}} {
+		if _, err := s.Paste(str, at[0], at[1], 0, 0); err != nil {
+			t.Errorf("paste on the grid at %v: %v", at, err)
+		}
+	}
+	for _, tc := range []struct {
+		at   [2]int32
+		want string
+	}{
+		{[2]int32{5, 3}, "paste it at a tile such as 2,0"},
+		{[2]int32{-1, -1}, "paste it at a tile such as -30,-16"},
+	} {
+		n := s.EntityCount()
+		_, err := s.Paste(str, tc.at[0], tc.at[1], 0, 0)
+		if err == nil || !strings.Contains(err.Error(), "snaps to a 32×16 grid of the world (absolute snapping, offset 2,0)") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("paste off the grid at %v: %v, want it refused with %q", tc.at, err, tc.want)
+		}
+		if s.EntityCount() != n {
+			t.Errorf("a paste refused off the grid built %d entities", s.EntityCount()-n)
+		}
+	}
+	// The same grid without absolute snapping: any offset.
+	bp.Extra = bp.Extra[:1]
+	if str, err = blueprint.EncodeBlueprint(bp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paste(str, 5, 3, 0, 0); err != nil {
+		t.Errorf("paste with relative snapping at 5,3: %v", err)
+	}
+}
+
 // A paste that came as an action (an act paste step, an API client's ActPaste) is
 // refused with the step's word for leaving the unknown out, not the command-line
 // flag's; with the flag set the rest is pasted.

@@ -450,6 +450,13 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 				return 0, fmt.Errorf("cannot build %s: %w", sp.Name, s.prodRecipeError(sp.Recipe))
 			}
 		}
+	case KindPumpjack:
+		// As in the game, a pumpjack only stands on a fluid resource: elsewhere it
+		// would be built and never pump.
+		cx, cy := sp.X+w/2, sp.Y+h/2
+		if r, _ := s.ResourceAt(cx, cy); r == 0 || !s.b.Items[r-1].Fluid {
+			return 0, fmt.Errorf("cannot build %s at %d,%d: there is no crude oil under its centre tile %d,%d; place it with its centre on a crude-oil tile", sp.Name, sp.X, sp.Y, cx, cy)
+		}
 	case KindUnderground:
 		if sp.Underground != "" && sp.Underground != "input" && sp.Underground != "output" {
 			return 0, fmt.Errorf("cannot build %s: underground type %q is not input or output", sp.Name, sp.Underground)

@@ -68,6 +68,9 @@ var fullFeedBeacons = map[string]int{
 	"productivity-module": 2,
 	// The electric-furnace line (megafurnace.go).
 	"electric-furnace": 2,
+	// The processing-unit line (megaprocessing.go).
+	"processing-unit": 2,
+	"sulfuric-acid":   2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -170,6 +173,8 @@ type fullFeedSizing struct {
 	modules fullModuleSizing
 	// furnaces is the production row's electric-furnace line's (sizeFullFurnaces).
 	furnaces fullFurnaceSizing
+	// processing is the utility row's processing-unit line's (sizeFullProcessing).
+	processing fullProcessingSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -206,6 +211,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.furnaces, err = sizeFullFurnaces(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.processing, err = sizeFullProcessing(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -261,6 +261,43 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range mods {
 		want[task] += n
 	}
+	// The processing-unit line: so far its circuits, the plan's cable/circuit pairs,
+	// and the pairs' share of its copper and iron, split between the groups of pairs,
+	// each rounded up (at most one furnace and one drill more than the share for each
+	// group but the first; the rest of the plan's copper and iron is for the advanced
+	// circuits' cable and the sulfuric acid, not laid out yet).
+	pp, err := planFullProcessing(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu := map[string]int{}
+	for _, l := range checkPlanLines(t, "processing-unit", pp, fullPer) {
+		pu[l.Task] = l.Machines
+	}
+	for _, task := range fullProcessingTasks {
+		if pu[task] <= 0 {
+			t.Errorf("the processing-unit line's plan has no %s line", task)
+		}
+	}
+	ps := &sz.feed.processing
+	if pairs := ps.pairs[0] + ps.pairs[1] + ps.pairs[2]; pairs != pu["electronic-circuit"] || pu["copper-cable"] < pairs {
+		t.Errorf("%d cable/circuit pairs; the plan has %d circuit and %d cable assemblers", pairs, pu["electronic-circuit"], pu["copper-cable"])
+	}
+	want["electronic-circuit"] += pu["electronic-circuit"]
+	want["copper-cable"] += pu["electronic-circuit"]
+	for _, sp := range []struct {
+		furn, mine string
+		blocks     []blockCount
+	}{{"copper-plate", "mine copper-ore", ps.copper[:]}, {"iron-plate", "mine iron-ore", ps.iron[:]}} {
+		f, d := blockTotals(sp.blocks)
+		extra := len(sp.blocks) - 1
+		if f > pu[sp.furn]+extra || d > pu[sp.mine]+extra {
+			t.Errorf("processing-unit line %s: %d furnaces and %d drills in %d groups, more than the plan's %d and %d", sp.furn, f, d, len(sp.blocks), pu[sp.furn], pu[sp.mine])
+		}
+		t.Logf("processing-unit line %s: groups' blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, pu[sp.furn], pu[sp.mine])
+		want[sp.furn] += f
+		want[sp.mine] += d
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)

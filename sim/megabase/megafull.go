@@ -210,6 +210,11 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
 	fng := newFullFurnaceGeom(&sz.feed.furnaces, mdg.west()-fullFeedMargin)
+	// The processing-unit line east of the rail line, west of the labs' end.
+	pug := newFullProcessingGeom(&sz.feed.processing, newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), 0).xEnd+1+fullFeedMargin)
+	if pug.xEnd >= fieldX {
+		return nil, fmt.Errorf("megabase-full: the processing-unit line ends at %d, the labs at %d", pug.xEnd, fieldX)
+	}
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -228,6 +233,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, mg.patches(b, oy(c))...)
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
 		patches = append(patches, rg.patches(b, oy(c))...)
+		patches = append(patches, pug.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -244,6 +250,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		// to 40 of this cell).
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
+		l.fullProcessing(&pug, oy(c))
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

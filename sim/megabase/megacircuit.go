@@ -250,6 +250,12 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 // see fullCircuits), its pumpjacks at crude: the plants take coal from the coal belt
 // at row acCoal and put plastic on row acP2's south lane.
 func (l *layout) fullOilPlastic(X0, oy int32, crude [2]int32) {
+	l.fullOilPlants(X0, oy, crude, 3)
+}
+
+// fullOilPlants is fullOilPlastic with plastics plastic plants (the first of the
+// three slots), a beacon between neighbours.
+func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
 	y := func(r int32) int32 { return oy + r }
 	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
@@ -322,10 +328,10 @@ func (l *layout) fullOilPlastic(X0, oy int32, crude [2]int32) {
 
 	// Plastic plants: gas from the gas row under the coal belt, coal from it, plastic
 	// onto P2's south lane.
-	for j := int32(0); j <= 3; j++ {
+	for j := int32(0); j <= plastics; j++ {
 		beacon(X0-2+6*j, acPlant)
 	}
-	for j := int32(0); j < 3; j++ {
+	for j := int32(0); j < plastics; j++ {
 		x := X0 + 1 + 6*j
 		plant(x, acPlant, "plastic-bar")
 		under(x, acGasRow+1, acPlant-1)
@@ -347,7 +353,6 @@ func (l *layout) fullCablePairs(X0, oy int32, copper, iron, copper2 *smeltBlock)
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", true)})
 	}
-	var kb int32
 	// Copper and iron onto M; two cable/circuit pairs over it.
 	l.smeltBlock(copper)
 	l.smeltBlock(iron)
@@ -372,9 +377,22 @@ func (l *layout) fullCablePairs(X0, oy int32, copper, iron, copper2 *smeltBlock)
 		beacon(kx-1, acM+1)
 		beacon(kx+5, acM+1)
 	}
-	// The advanced circuits' cable: KA onto P1's south lane, KB onto a short belt
-	// side-loading its north lane.
-	ka, kb = X0+22, X0+28
+	return l.fullACCable(X0, oy)
+}
+
+// fullACCable builds the two cable assemblers of an advanced-circuit line whose first
+// refinery's west edge is at X0 (rows acCable to acP1 from oy, see fullCircuits),
+// taking copper from row acM: KA puts its cable on P1's south lane, KB on a short
+// belt side-loading its north lane. It returns where P1 starts.
+func (l *layout) fullACCable(X0, oy int32) (ka int32) {
+	y := func(r int32) int32 { return oy + r }
+	speed2 := []string{planSpeed, planSpeed}
+	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	asm := func(x, r int32, recipe string) {
+		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
+			Modules: l.modules("assembling-machine-3", true)})
+	}
+	ka, kb := X0+22, X0+28
 	for _, x := range []int32{X0 + 19, X0 + 25, X0 + 33} {
 		beacon(x, acCable)
 	}

@@ -15,8 +15,9 @@ import (
 // lines: sulfur from the oil block, engine units from the engine line, advanced
 // circuits from the advanced-circuit line; the military row's from the military
 // lines; the production row's rails from the rail line, its productivity modules
-// from the module line and its electric furnaces from the furnace line) and of the
-// rocket silos.
+// from the module line and its electric furnaces from the furnace line; the utility
+// row's processing units from the processing-unit line) and of the rocket silos (whose
+// chests still hold processing units).
 var fullInfinityItems = []string{"flying-robot-frame",
 	"low-density-structure", "processing-unit", "rocket-fuel", "satellite"}
 
@@ -24,7 +25,8 @@ var fullInfinityItems = []string{"flying-robot-frame",
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
-// ore and stone and productivity modules from ore, coal and crude oil,
+// ore and stone and productivity modules from ore, coal and crude oil, and its
+// utility row's processing units from ore, coal, crude oil and water,
 // with the machine counts of the plan for each line (PlanFull's planner, the beacons this
 // layout gives), each machine with the modules and at least the beacons it was sized
 // for; the remaining infinity chests supply exactly fullInfinityItems.
@@ -261,11 +263,10 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range mods {
 		want[task] += n
 	}
-	// The processing-unit line: so far its circuits, the plan's cable/circuit pairs,
-	// and the pairs' share of its copper and iron, split between the groups of pairs,
-	// each rounded up (at most one furnace and one drill more than the share for each
-	// group but the first; the rest of the plan's copper and iron is for the advanced
-	// circuits' cable and the sulfuric acid, not laid out yet).
+	// The processing-unit line: the plan's counts, but the copper and iron split
+	// between the groups of cable/circuit pairs (by their circuits) and the advanced
+	// circuits' cable or the sulfuric acid, each rounded up (at most one furnace and
+	// one drill more than planned for each block but the first).
 	pp, err := planFullProcessing(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
@@ -280,23 +281,27 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		}
 	}
 	ps := &sz.feed.processing
-	if pairs := ps.pairs[0] + ps.pairs[1] + ps.pairs[2]; pairs != pu["electronic-circuit"] || pu["copper-cable"] < pairs {
-		t.Errorf("%d cable/circuit pairs; the plan has %d circuit and %d cable assemblers", pairs, pu["electronic-circuit"], pu["copper-cable"])
+	pairs := 0
+	for _, n := range ps.pairs {
+		pairs += n
 	}
-	want["electronic-circuit"] += pu["electronic-circuit"]
-	want["copper-cable"] += pu["electronic-circuit"]
+	if pairs != pu["electronic-circuit"] || pu["copper-cable"] != pairs+2 {
+		t.Errorf("%d cable/circuit pairs and two cable assemblers; the plan has %d circuit and %d cable assemblers", pairs, pu["electronic-circuit"], pu["copper-cable"])
+	}
 	for _, sp := range []struct {
 		furn, mine string
 		blocks     []blockCount
 	}{{"copper-plate", "mine copper-ore", ps.copper[:]}, {"iron-plate", "mine iron-ore", ps.iron[:]}} {
 		f, d := blockTotals(sp.blocks)
 		extra := len(sp.blocks) - 1
-		if f > pu[sp.furn]+extra || d > pu[sp.mine]+extra {
-			t.Errorf("processing-unit line %s: %d furnaces and %d drills in %d groups, more than the plan's %d and %d", sp.furn, f, d, len(sp.blocks), pu[sp.furn], pu[sp.mine])
+		if f < pu[sp.furn] || f > pu[sp.furn]+extra || d < pu[sp.mine] || d > pu[sp.mine]+extra {
+			t.Errorf("processing-unit line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), pu[sp.furn], pu[sp.mine])
 		}
-		t.Logf("processing-unit line %s: groups' blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, pu[sp.furn], pu[sp.mine])
-		want[sp.furn] += f
-		want[sp.mine] += d
+		t.Logf("processing-unit line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, pu[sp.furn], pu[sp.mine])
+		pu[sp.furn], pu[sp.mine] = f, d
+	}
+	for task, n := range pu {
+		want[task] += n
 	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
@@ -362,7 +367,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, three at the utility belts' heads)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, two at U1's head)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -431,10 +436,10 @@ func floorTile(p int32) int32 {
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore or from belts (none left), three for the silo and one per
-// lane of the utility row's belts U1 and U2 that no line fills yet (frames, low
-// density structures and processing units, at the belts' heads).
+// lane of the utility row's belt U1 that no line fills yet (frames and low density
+// structures, at its head; U2's processing units come from the processing-unit line).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3 + 3
+	n := 3 + 2
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]

@@ -40,18 +40,22 @@ import (
 // module assemblers, west of the advanced-circuit line), the furnaces from the
 // furnace line (megafurnace.go: a fourth oil block and advanced-circuit line, steel
 // and stone lines and two electric-furnace assemblers, west of the module line). The
-// utility row takes its ingredients from two belts, U1 and U2 (megautility.go), which
-// infinity chests at their heads fill, and the silo from infinity chests, as the map
+// utility row takes its ingredients from two belts, U1 and U2 (megautility.go): its
+// processing units come on U2 from ore, coal, crude oil and water (megaprocessing.go:
+// cable/circuit pairs east of the rail line, a fifth oil block, plastic, sulfur and
+// sulfuric-acid plants, advanced-circuit and processing-unit assemblers east of the
+// labs), its flying robot frames and low density structures from infinity chests at
+// U1's head, and the silo takes its ingredients from infinity chests, as the map
 // editor's sources (fullInfinityItems in the tests lists every item still taken from a
 // chest: low density structures, rocket fuel, satellites, ...): the rest of the plan's
 // oil lines and most intermediates are not laid out. Each cell is
-// powered by its own field of solar panels and accumulators east of its labs
-// (megapower.go), sized from the cell's measured demand and the simulation's day. What
-// is simulated end to end is every pack made by its beaconed machine, carried on belts
-// and consumed by beaconed labs, red and green science from ore, and the chemical
-// packs' sulfur, engine units and advanced circuits, the military packs' ingredients
-// and the production packs' rails, productivity modules and electric furnaces from
-// raw resources.
+// powered by its own field of solar panels and accumulators east of its labs and its
+// processing-unit line (megapower.go), sized from the cell's measured demand and the
+// simulation's day. What is simulated end to end is every pack made by its beaconed
+// machine, carried on belts and consumed by beaconed labs, red and green science from
+// ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
+// packs' ingredients, the production packs' rails, productivity modules and electric
+// furnaces and the utility packs' processing units from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -210,11 +214,14 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	cg := newFullCircuitGeom(&sz.feed.circuits, ox)
 	mdg := newFullModuleGeom(&sz.feed.modules, &cg)
 	fng := newFullFurnaceGeom(&sz.feed.furnaces, mdg.west()-fullFeedMargin)
-	// The processing-unit line east of the rail line, west of the labs' end.
-	pug := newFullProcessingGeom(&sz.feed.processing, newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), 0).xEnd+1+fullFeedMargin)
-	if pug.xEnd >= fieldX {
-		return nil, fmt.Errorf("megabase-full: the processing-unit line ends at %d, the labs at %d", pug.xEnd, fieldX)
+	// The processing-unit line: its circuits east of the rail line, the rest east of
+	// the labs, the solar field east of it.
+	labsEnd := fieldX
+	pug := newFullProcessingGeom(&sz.feed.processing, newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), 0).xEnd+1+fullFeedMargin, labsEnd)
+	if pug.cC+1 >= labsEnd {
+		return nil, fmt.Errorf("megabase-full: the processing-unit line's circuits end at %d, the labs at %d", pug.cC, labsEnd)
 	}
+	fieldX = pug.fieldX()
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -250,7 +257,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		// to 40 of this cell).
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
-		l.fullProcessing(&pug, oy(c))
+		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

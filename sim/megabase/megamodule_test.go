@@ -18,7 +18,7 @@ func checkFMLanes(t *testing.T, b *sim.Bundle, s *sim.Surface) {
 	xf := fullFMColumn(&sz, ox)
 	lanes := map[string]map[uint8]int{}
 	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != oy+prodFM || bi.X < xf {
+		if bi.Y != oy+prodFM || bi.X < xf || bi.X >= fullTurnX(&sz, ox) { // FM ends west of T
 			return true
 		}
 		name := b.Item(bi.Item).Name

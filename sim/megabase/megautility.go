@@ -17,10 +17,12 @@ import (
 // Both belts run west from heads east of FM's column to the row's first machine. Each
 // head is a northward stub that turns west (a turn keeps the lanes: the stub's west
 // lane becomes the belt's south lane): U1's at column c1 (rows 15, 14), U2's at c2
-// (rows 14, 13). Items no line makes yet are put on their lanes by infinity chests
-// beside the stubs with bulk inserters (one puts about 12 items a second on a lane; a
-// cell's row takes 6.85 low density structures, 2.28 frames and 4.56 processing units
-// at fullMarginPct): three chests a cell instead of one per machine.
+// (rows 14, 13). Belt PU from the processing-unit line (megaprocessing.go) comes up
+// under the row into U2's stub, its units on the stub's west lane. Items no line makes
+// yet are put on U1's lanes by infinity chests beside its stub with bulk inserters (one
+// puts about 12 items a second on a lane; a cell's row takes 6.85 low density
+// structures and 2.28 frames at fullMarginPct): two chests a cell instead of one per
+// machine.
 
 const (
 	utilU1  = 14 // belt U1: flying robot frames (north lane) | low density structures (south lane)
@@ -35,7 +37,7 @@ var fullUtilityPacks = map[string]bool{"utility-science-pack": true}
 
 // fullUtilityBelts builds belts U1 and U2 from their heads east of belt FM's column xf
 // west to the row's first machine at rowX, and the infinity chests that put the
-// utility packs' ingredients on their lanes.
+// utility packs' frames and low density structures on U1's lanes.
 func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	y := func(r int32) int32 { return oy + r }
 	chest := func(x, r int32, item string) {
@@ -51,9 +53,8 @@ func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	chest(c1+2, utilU1+1, "low-density-structure")
 	l.put(fullInInserter, c1-1, y(utilU1+1), sim.West)
 	chest(c1-2, utilU1+1, "flying-robot-frame")
-	// U2: the stub at c2 and west along row 13; processing units on its south lane.
+	// U2: the stub at c2 and west along row 13; processing units on its south lane,
+	// from belt PU (fullProcessing), which comes up under the row into the stub.
 	l.put(fullBelt, c2, y(utilU2+1), sim.North)
 	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
-	l.put(fullInInserter, c2+1, y(utilU2+1), sim.East)
-	chest(c2+2, utilU2+1, "processing-unit")
 }

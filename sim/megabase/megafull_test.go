@@ -264,7 +264,7 @@ func TestMegabaseFullDeterminismChild(t *testing.T) {
 // eight game minutes of the whole map.
 func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if testing.Short() {
-		t.Skip("warms megabase-full for thirteen game minutes")
+		t.Skip("warms megabase-full for fourteen game minutes")
 	}
 	b := sim.DefaultBundle()
 	s := loadMegaFull(t, megaFullSeed1(t).warm)

@@ -23,8 +23,8 @@ const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
 // research: the labs are full from minute 15. The utility row's processing units come
-// from the processing-unit line, some 1,900 tiles of belt away (the first utility pack
-// is made at game second 410); a cell is at 69, 138, 220, 276, 390, 454, 507 and 505
+// from the processing-unit line, some 1,680 tiles of belt away (the first utility pack
+// is made at game second 428); a cell is at 42, 122, 204, 299, 374, 447, 511 and 511
 // SPM at minutes 9 to 16 (sim/megabase/DESIGN.md).
 const fullWarmMinutes = 14
 
@@ -125,6 +125,30 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	t.Logf("processing units: made %.2f a second (planned %.2f), the utility row used %.2f packs a second, needing %.2f", made, planned, packs, need)
 	if made < planned*fullPUMinPct/100 || made < need {
 		t.Errorf("the processing-unit line made %.2f units a second; planned %.2f, the utility row needs %.2f", made, planned, need)
+	}
+	// Belt U2 (row 13, west from its head) carries processing units on its south lane
+	// only, as the infinity chest put them there before the line.
+	const ox, oy = 16, 30
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := fullFMColumn(&sz, ox) + utilC2
+	u2 := map[string]map[uint8]int{}
+	s.BeltItems(func(bi sim.BeltItem) bool {
+		if bi.Y != oy+utilU2 || bi.X > head || bi.Dir != sim.West {
+			return true
+		}
+		name := b.Item(bi.Item).Name
+		if u2[name] == nil {
+			u2[name] = map[uint8]int{}
+		}
+		u2[name][bi.Lane]++ // 0: the left lane of a belt going west, its south lane
+		return true
+	})
+	t.Logf("belt U2: %v", u2)
+	if len(u2) != 1 || len(u2["processing-unit"]) != 1 || u2["processing-unit"][0] == 0 {
+		t.Errorf("belt U2 carries %v; want processing units on its south lane only", u2)
 	}
 }
 

@@ -141,7 +141,7 @@ func BenchmarkMegabaseFullLoad(b *testing.B) {
 }
 
 // TestMegabaseFullTickDoesNotAllocate checks the benchmark's 0 allocs/op on the
-// warmed map: its own copy of the shared seed-1 map, loaded at minute 16. It does not
+// warmed map: its own copy of the shared seed-1 map, loaded at minute 15. It does not
 // run in parallel: AllocsPerRun counts every allocation in the process.
 func TestMegabaseFullTickDoesNotAllocate(t *testing.T) {
 	if testing.Short() {

@@ -42,9 +42,9 @@ import (
 // and stone lines and two electric-furnace assemblers, west of the module line). The
 // utility row takes its ingredients from two belts, U1 and U2 (megautility.go): its
 // processing units come on U2 from ore, coal, crude oil and water (megaprocessing.go:
-// cable/circuit pairs east of the rail line, a fifth oil block, plastic, sulfur and
-// sulfuric-acid plants, advanced-circuit and processing-unit assemblers east of the
-// labs), its flying robot frames and low density structures from infinity chests at
+// cable/circuit pairs and processing-unit assemblers east of the rail line, a fifth oil
+// block, plastic, sulfur and sulfuric-acid plants and advanced-circuit assemblers east
+// of the labs), its flying robot frames and low density structures from infinity chests at
 // U1's head, and the silo takes its ingredients from infinity chests, as the map
 // editor's sources (fullInfinityItems in the tests lists every item still taken from a
 // chest: low density structures, rocket fuel, satellites, ...): the rest of the plan's
@@ -218,8 +218,8 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	// the labs, the solar field east of it.
 	labsEnd := fieldX
 	pug := newFullProcessingGeom(&sz.feed.processing, newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), 0).xEnd+1+fullFeedMargin, labsEnd)
-	if pug.cC+1 >= labsEnd {
-		return nil, fmt.Errorf("megabase-full: the processing-unit line's circuits end at %d, the labs at %d", pug.cC, labsEnd)
+	if pug.xEnd+4 >= labsEnd {
+		return nil, fmt.Errorf("megabase-full: the processing-unit row ends at %d, the labs at %d", pug.xEnd, labsEnd)
 	}
 	fieldX = pug.fieldX()
 	// No procedural ore under the base, from west of the furnace line to east of the

@@ -22,11 +22,13 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
-// research: the labs are full from minute 15. The utility row's processing units come
-// from the processing-unit line, some 1,680 tiles of belt away (the first utility pack
-// is made at game second 428); a cell is at 42, 122, 204, 299, 374, 447, 511 and 511
-// SPM at minutes 9 to 16 (sim/megabase/DESIGN.md).
-const fullWarmMinutes = 14
+// research: from minute 14 the labs research above the rate a cell is sized for (479
+// and 511 SPM at minutes 14 and 15, 460 sized; the map at 2,869 and 3,071). The production
+// row's electric furnaces come from the furnace line, some 1,760 tiles of belt away,
+// the utility row's processing units from the processing-unit line, some 1,500; a cell
+// is at 70, 148, 243, 325, 408, 479 and 511 SPM at minutes 9 to 15
+// (sim/megabase/DESIGN.md).
+const fullWarmMinutes = 13
 
 // checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
 // loaded save), then for minutes game minutes, and checks that every pack is made by its
@@ -153,12 +155,13 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 }
 
 // fullPUMinPct is the share of its planned rate the processing-unit line makes, at
-// least, at steady state (measured: 93 %, the last assemblers short of circuits at
-// times; sim/megabase/DESIGN.md).
+// least over the measured minutes (100 % at minutes 14 and 15; about 91 % over minutes
+// 15 to 22 with the labs full, the advanced circuits short at times;
+// sim/megabase/DESIGN.md).
 const fullPUMinPct = 90
 
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures
-// minutes 15 and 16 on its own copy of the shared seed-1 map, loaded at minute 14.
+// minutes 14 and 15 on its own copy of the shared seed-1 map, loaded at minute 13.
 func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the full map for fifteen game minutes")
@@ -188,8 +191,8 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 type megaFullWarm struct {
 	chests     int      // infinity chests on the freshly generated map
 	chestItems []string // the items they supply
-	warm       []byte   // saved at fullWarmMinutes (14), before the 2,700 SPM test measures
-	steady     []byte   // saved at megaFullWarmMinutes (16): steady state, rockets launching
+	warm       []byte   // saved at fullWarmMinutes (13), before the 2,700 SPM test measures
+	steady     []byte   // saved at megaFullWarmMinutes (15): steady state, rockets launching
 	err        error
 }
 
@@ -283,12 +286,12 @@ func TestMegabaseFullDeterminismChild(t *testing.T) {
 
 // A running megabase-full saved and loaded continues exactly as the original, and
 // both save to the same bytes. The running map is a copy of the shared seed-1 map
-// (minute 14: the labs filling, rockets launching), run for ten game seconds after
+// (minute 13: the labs filling, rockets launching), run for ten game seconds after
 // its load before it is saved again: warming a map of its own took the test
 // eight game minutes of the whole map.
 func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if testing.Short() {
-		t.Skip("warms megabase-full for fourteen game minutes")
+		t.Skip("warms megabase-full for thirteen game minutes")
 	}
 	b := sim.DefaultBundle()
 	s := loadMegaFull(t, megaFullSeed1(t).warm)

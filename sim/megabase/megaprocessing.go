@@ -36,12 +36,12 @@ import (
 //	16..25     each group's iron block, its plates on M's north lane
 //	17..19     the pairs' beacons, under M: two reach each machine
 //
-// CB turns south at column cC, east of the groups, to row 22; CB and C3 run east,
-// past the labs' end, into the second part.
+// CB turns south at column cC, east of the groups, to row 22 and runs east past the
+// labs' end to the advanced-circuit row; C3 runs east to the processing-unit row.
 //
-// The rest, east of the labs' end (the solar field moves east of it): the
-// advanced-circuit line's shape (fullOilPlants, fullACCable, its machine row) with its
-// rows shifted 5 up (q = oy+puQ), then a row of processing-unit assemblers:
+// The rest: the advanced-circuit line's shape east of the labs' end (the solar field
+// moves east of it: fieldX), with its rows shifted 5 up (q = oy+puQ), and a row of
+// processing-unit assemblers east of cC, west of the labs' end:
 //
 //	−28..2     the oil block, the coal field and two plastic plants (fullOilPlants);
 //	           in the third plant's slot the sulfur plant (water down column X0+13
@@ -56,11 +56,11 @@ import (
 //	14..20     the advanced-circuit row as in the advanced-circuit line: cable from P1,
 //	           plastic from P2 (turned south, 14), circuits from CB (long-handed, over
 //	           O, beside the output inserter); advanced circuits onto O
-//	21         belt O: advanced circuits
-//	22         belt CB: circuits on both lanes
-//	23         substations along the advanced-circuit row; east of it, the
-//	           processing-unit assemblers' input inserters: long-handed from O over
-//	           CB, a bulk inserter from CB
+//	21         belt O: advanced circuits, west to the processing-unit row
+//	22         belt CB: circuits on both lanes, east
+//	23         substations along the advanced-circuit row; the processing-unit
+//	           assemblers' input inserters: long-handed from O over CB, a bulk
+//	           inserter from CB
 //	24..26     processing-unit assemblers facing south (their fluid input is the
 //	           middle of the south edge), a beacon between neighbours, medium poles
 //	           above and below the beacons
@@ -68,12 +68,11 @@ import (
 //	           and pipe-to-ground pairs to the acid row
 //	28         belt C3: circuits on both lanes
 //	29         belt PU, west, turning south at the row's west edge
-//	31         sulfuric acid, from the acid plant down column X0+17 (under P2, M, CB
-//	           and C3 through pipe-to-ground pairs), under PU's southward run
-//	32         belt PU west, past the labs and the rail line, to column fullFMColumn+
-//	           utilC2, north and under belt D and the utility row (an underground
-//	           pair, rows 21 to 15) into U2's head, so the processing units ride
-//	           U2's south lane
+//	31         sulfuric acid, from the acid plant down column X0+17 (under P2, M, O and
+//	           CB through pipe-to-ground pairs) and west to the processing-unit row
+//	32         belt PU west, past the rail line, to column fullFMColumn+utilC2, north
+//	           and under belt D and the utility row (an underground pair, rows 21 to
+//	           15) into U2's head, so the processing units ride U2's south lane
 //
 // Every inserter carries one item (lanes never mix), so none holds an item its machine
 // has no room for while the machine waits for another.
@@ -283,7 +282,8 @@ func newFullProcessingGeom(ps *fullProcessingSizing, west, labsEnd int32) fullPr
 	g.crude = [2]int32{g.X0 + 1, g.X0 + 9}
 	g.xa = g.X0 + 37
 	g.acEast = rowEnd(g.xa, g.ac)
-	g.xp = g.acEast + 1
+	// The processing-unit row east of CB's southward run, west of the labs' end.
+	g.xp = g.cC + 2
 	g.xEnd = rowEnd(g.xp, g.pu)
 	return g
 }
@@ -395,12 +395,12 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 		default: // C3: south and east
 			east(x1, gr.end, puOut)
 			south(gr.end+1, puOut, puRunC3-1)
-			east(gr.end+1, g.xEnd, puRunC3)
+			east(gr.end+1, g.xEnd, puRunC3) // to the processing-unit row's end
 		}
 	}
 	// CB south at cC to its row and east.
 	south(g.cC, puCB, puCBE-1)
-	east(g.cC, g.xEnd, puCBE)
+	east(g.cC, g.acEast, puCBE) // past the processing-unit row to the advanced-circuit row
 
 	// East of the labs: oil, coal, two plastic plants, the sulfur and acid plants.
 	q := oy + puQ
@@ -439,25 +439,16 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	l.put(fullInInserter, xq+1, yq(acPlant+3), sim.South) // iron from P2
 	beacon(xq+3, puQ+acPlant)
 	beacon(xs-1, puP2+1)
-	// The acid down column xq under P2, M, CB, G2 and C3 to its row, then east.
+	// The acid down column xq under P2, M, O and CB to its row, then west to the
+	// processing-unit row.
 	under(xq, puQ+acPlant+3, puP2+1)
 	pipes(xq, puP2+2, puKM-2)
 	under(xq, puKM-1, puKM+1)
-	pipes(xq, puKM+2, puCBE-2)
-	under(xq, puCBE-1, puCBE+1)
-	pipes(xq, puCBE+2, puRunO-2)
-	under(xq, puRunO-1, puRunC3+1)
-	pipes(xq, puRunC3+2, puAcid)
-	for x := xq + 1; x <= g.xEnd; x++ {
-		switch x {
-		case g.xp - 1: // under belt PU's southward run
-			l.put("pipe-to-ground", x, y(puAcid), sim.West)
-		case g.xp:
-		case g.xp + 1:
-			l.put("pipe-to-ground", x, y(puAcid), sim.East)
-		default:
-			l.put("pipe", x, y(puAcid), sim.North)
-		}
+	pipes(xq, puKM+2, puO-2)
+	under(xq, puO-1, puCBE+1)
+	pipes(xq, puCBE+2, puAcid)
+	for x := g.xp + 4; x < xq; x++ {
+		l.put("pipe", x, y(puAcid), sim.North)
 	}
 
 	// P2: the acid's iron (a block south of it) and the plastic, east, south at
@@ -472,7 +463,7 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	l.belt(fullBelt, g.copper.xs, y(puKM), sim.East, X0+30-g.copper.xs)
 	ka := l.fullACCable(X0, q)
 	east(ka, g.acEast, puQ+acP1)
-	east(g.xa+3, g.xEnd, puO)
+	l.belt(fullBelt, g.acEast, y(puO), sim.West, g.acEast-g.xp-2) // O: west to the processing-unit row
 	machineRow(g.xa, g.ac, func(x int32) { beacon(x, puQ+acAsm) }, func(_ int, x int32) {
 		asm(x, puQ+acAsm, "advanced-circuit", sim.North)
 		l.put(fullInInserter, x+1, yq(acAsm-1), sim.North)  // cable from P1
@@ -517,10 +508,12 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 		l.put("substation", x, y(puSub), sim.North)
 	}
 	l.put("substation", g.acEast-2, y(puSub), sim.North)
-	l.put("substation", g.xEnd+3, y(puO), sim.North)
-	l.put("substation", g.xEnd+3, y(6), sim.North)
+	l.put("substation", g.acEast+3, y(puO), sim.North)
+	l.put("substation", g.acEast+3, y(6), sim.North)
+	l.put("substation", g.xEnd+2, y(puSub+1), sim.North) // the processing-unit row's poles
+	l.put("substation", g.xEnd+2, y(8), sim.North)       // to the labs' substations
 }
 
 // fieldX is where the solar field starts, east of the processing-unit line's last
 // substations.
-func (g *fullProcessingGeom) fieldX() int32 { return g.xEnd + 9 }
+func (g *fullProcessingGeom) fieldX() int32 { return g.acEast + 9 }

@@ -334,6 +334,17 @@ func (e *UnknownContentError) Error() string {
 	return fmt.Sprintf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (%s)", e.Bundle, e.What, hint)
 }
 
+// unknownKind splits a key of a paste's unknown counts into the prototype family
+// and name it stands for ("item X", "recipe X", or an entity's name).
+func unknownKind(key string) (blueprint.RenameKind, string) {
+	for _, k := range []blueprint.RenameKind{blueprint.RenameItem, blueprint.RenameRecipe} {
+		if n, ok := strings.CutPrefix(key, string(k)+" "); ok {
+			return k, n
+		}
+	}
+	return blueprint.RenameEntity, key
+}
+
 // describeCounts lists names with counts and the bundle's reason, sorted by name.
 func describeCounts(b *Bundle, m map[string]int) string {
 	names := make([]string, 0, len(m))
@@ -345,6 +356,8 @@ func describeCounts(b *Bundle, m map[string]int) string {
 	for _, n := range names {
 		p := fmt.Sprintf("%s ×%d", n, m[n])
 		if r, ok := b.Unsupported[n]; ok {
+			p += " (" + r + ")"
+		} else if r := spaceAgeReason(unknownKind(n)); r != "" {
 			p += " (" + r + ")"
 		}
 		parts = append(parts, p)

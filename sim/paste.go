@@ -596,9 +596,9 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 		Name  string `json:"name"`
 	}
 	list := []filter{}
-	for _, f := range in.filter {
+	for k, f := range in.filter {
 		if f != 0 {
-			list = append(list, filter{Index: len(list) + 1, Name: b.ItemName(f)})
+			list = append(list, filter{Index: k + 1, Name: b.ItemName(f)})
 		}
 	}
 	raw, _ := json.Marshal(list)
@@ -647,7 +647,10 @@ func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[str
 				unknown["item "+f.Name]++
 				continue
 			}
-			sp.Filters = append(sp.Filters, f.Name)
+			for len(sp.Filters) < f.Index {
+				sp.Filters = append(sp.Filters, "")
+			}
+			sp.Filters[f.Index-1] = f.Name
 		}
 	}
 	return nil

@@ -170,13 +170,19 @@ func (s *state) applyPromoteStandby(index uint64, now int64, c *pb.PromoteStandb
 		return fail(codes.FailedPrecondition, "no synced standby of surface %s is up", c.Surface)
 	}
 	old := a.Primary
-	na := &pb.Assignment{Primary: best.Node, Standbys: without(a.Standbys, best.Node, old), Synced: without(a.Synced, best.Node, old),
-		PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
-	out := s.setAssignment(sf, na, index)
-	out.Migration = nil
+	s.promoteTo(sf, best.Node, old, index)
 	s.event(index, now, "surface.promoted", c.Surface, fmt.Sprintf("surface %s epoch %d: every synced standby lost primary %s (%s); promoted %s at tick %d",
 		c.Surface, index, old, best.Reason, best.Node, best.Tick))
 	return codes.OK, ""
+}
+
+// promoteTo makes standby to sf's primary in a new epoch (index), dropping the
+// old primary and any move under way.
+func (s *state) promoteTo(sf *pb.Surface, to, old string, index uint64) {
+	a := sf.GetAssignment()
+	na := &pb.Assignment{Primary: to, Standbys: without(a.Standbys, to, old), Synced: without(a.Synced, to, old),
+		PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
+	s.setAssignment(sf, na, index).Migration = nil
 }
 
 // recoverFromStandby promotes a standby that is not synced, when the primary's
@@ -198,11 +204,7 @@ func (s *state) recoverFromStandby(index uint64, now int64, sf *pb.Surface, c *p
 	if slices.ContainsFunc(a.Synced, s.nodeUp) {
 		return fail(codes.FailedPrecondition, "surface %s has a synced standby up: it is promoted instead", c.Surface)
 	}
-	old := a.Primary
-	na := &pb.Assignment{Primary: r.Node, Standbys: without(a.Standbys, r.Node, old), Synced: without(a.Synced, r.Node, old),
-		PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
-	out := s.setAssignment(sf, na, index)
-	out.Migration = nil
+	s.promoteTo(sf, r.Node, a.Primary, index)
 	reach := fmt.Sprintf("every tick a primary reported confirmed (%d)", c.LastConfirmed)
 	if r.Tick < c.LastConfirmed {
 		reach = fmt.Sprintf("%d ticks short of the newest tick a primary reported confirmed (%d): those are lost", c.LastConfirmed-r.Tick, c.LastConfirmed)
@@ -236,10 +238,7 @@ func (s *state) promoteAfterRestart(index uint64, now int64, node string) {
 		if next == "" {
 			continue
 		}
-		na := &pb.Assignment{Primary: next, Standbys: without(a.Standbys, next, node), Synced: without(a.Synced, next, node),
-			PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
-		out := s.setAssignment(sf, na, index)
-		out.Migration = nil
+		s.promoteTo(sf, next, node, index)
 		s.event(index, now, "surface.promoted", name, fmt.Sprintf("surface %s epoch %d: primary %s restarted (a new process registered); promoted synced standby %s",
 			name, index, node, next))
 	}

@@ -134,6 +134,23 @@ func smash(t *testing.T, path string, off int64, n int) {
 	}
 }
 
+// twoNodesCheckpointing starts a controller and nodes n1 and n2 checkpointing
+// every 120 ticks, in a temporary dir it returns.
+func twoNodesCheckpointing(t *testing.T) (string, *proctest.Cluster) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	dir := t.TempDir()
+	c := proctest.StartCluster(t, bin, dir)
+	for _, n := range []string{"n1", "n2"} {
+		c.StartNode(n, "--checkpoint-every", "120")
+	}
+	c.WaitNodes("n1", "n2")
+	dumpOnFailure(t, c)
+	return dir, c
+}
+
 // TestCorruptShardStore stops a whole cluster, damages two shard stores on n1 (the
 // input log's root page of a, which has a synced standby on n2; both meta pages of
 // c, which has none) and starts it again. The node must not crash: it moves the
@@ -146,16 +163,7 @@ func smash(t *testing.T, path string, off int64, n int) {
 // state left, newer than any save, and d goes on from it (promoted back) at or
 // after its last durable tick, with an event saying so.
 func TestCorruptShardStore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-process test")
-	}
-	dir := t.TempDir()
-	c := proctest.StartCluster(t, bin, dir)
-	for _, n := range []string{"n1", "n2"} {
-		c.StartNode(n, "--checkpoint-every", "120")
-	}
-	c.WaitNodes("n1", "n2")
-	dumpOnFailure(t, c)
+	dir, c := twoNodesCheckpointing(t)
 	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
 	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
 	c.CLI("surface", "create", "c", "--node", "n1", "--replicas", "1")
@@ -232,16 +240,7 @@ func TestCorruptShardStore(t *testing.T) {
 // takes a new copy from the primary on its own, and the leader records an event
 // saying so (the surface never stopped, but a disk damaged a file).
 func TestCorruptStandbyStoreIsReplaced(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-process test")
-	}
-	dir := t.TempDir()
-	c := proctest.StartCluster(t, bin, dir)
-	for _, n := range []string{"n1", "n2"} {
-		c.StartNode(n, "--checkpoint-every", "120")
-	}
-	c.WaitNodes("n1", "n2")
-	dumpOnFailure(t, c)
+	dir, c := twoNodesCheckpointing(t)
 	c.CLI("surface", "create", "e", "--node", "n1", "--replicas", "2")
 	proctest.Eventually(t, 60*time.Second, "e synced on n2 past tick 300", func() bool {
 		e := faultSurfaceOf(t, c, "e")

@@ -220,6 +220,8 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
+		rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+		patches = append(patches, rf.patches(b, oy(c))...)
 		patches = append(patches, cg.patches(b, oy(c))...)
 		patches = append(patches, mdg.patches(b, oy(c))...)
 		patches = append(patches, fng.patches(b, oy(c))...)
@@ -287,6 +289,9 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 			}
 			if x.Name == "rail" && fullProductionPacks[recipe] {
 				continue // from belts R1 and R2
+			}
+			if x.Name == "rocket-fuel" && recipe == "rocket-part" {
+				continue // from the rocket-fuel line
 			}
 			f = append(f, sim.InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
@@ -383,6 +388,8 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.put("substation", sx-4, oy+19, sim.North)
 		l.put("substation", ox-3, oy+18, sim.North)
 	}
+	rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+	l.fullRocketFuel(&rf, oy, ox+fullSiloX, oy+22)
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
 	// (north, long-handed), C (south, normal) and D (south, long-handed).

@@ -1,0 +1,60 @@
+package megabase
+
+import (
+	"testing"
+
+	"github.com/starlane/starlane/sim"
+)
+
+// One cell's silo launches with rocket fuel from its rocket-fuel line: no chest holds
+// rocket fuel, and from minute 10 to 40, window by window, the line makes rocket fuel
+// at least as fast as the silo uses it, the silo uses at least the cell's share (the
+// labs' rate), its solid fuel is used as fast as it is made (every oil product goes
+// somewhere: the line never stops on a backed-up fluid) and the labs stay full.
+func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
+	b := sim.DefaultBundle()
+	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, items := fullInfinityChests(s); containsString(items, "rocket-fuel") {
+		t.Fatalf("infinity chests still hold rocket fuel: %v", items)
+	}
+	need, err := fullSiloRate(b, fullCellMilli*100/fullMarginPct, "rocket-fuel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	needPerSec, _ := need.Float64()
+	s.Run(10 * 3600)
+	const window = 5 // game minutes
+	for m := 10; m < 40; m += window {
+		before := s.Production()
+		s.Run(window * 3600)
+		after := s.Production()
+		rate := func(item string, p map[string]int64, q map[string]int64) float64 {
+			return float64(q[item]-p[item]) / (window * 60)
+		}
+		made, used := rate("rocket-fuel", before.Produced, after.Produced), rate("rocket-fuel", before.Consumed, after.Consumed)
+		sfMade, sfUsed := rate("solid-fuel", before.Produced, after.Produced), rate("solid-fuel", before.Consumed, after.Consumed)
+		t.Logf("minutes %d to %d: rocket fuel made %.2f/s, used %.2f/s (the cell's share %.2f); solid fuel made %.1f/s, used %.1f/s; %.0f SPM",
+			m, m+window, made, used, needPerSec, sfMade, sfUsed, after.SPM)
+		if made < used*0.98 || used < needPerSec*0.95 {
+			t.Errorf("minutes %d to %d: rocket fuel made %.2f/s, used %.2f/s; want made ≥ used ≥ %.2f", m, m+window, made, used, needPerSec*0.95)
+		}
+		if sfMade <= 0 || sfUsed < sfMade*0.98 || sfUsed > sfMade*1.02 {
+			t.Errorf("minutes %d to %d: solid fuel made %.1f/s, used %.1f/s; the line must use what it makes", m, m+window, sfMade, sfUsed)
+		}
+		if min := float64(fullCellMilli) * 60 / 1000; m >= 15 && after.SPM < min {
+			t.Errorf("minute %d: %.0f SPM, want at least %.0f", m+window, after.SPM, min)
+		}
+	}
+}
+
+func containsString(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -33,7 +33,7 @@ import (
 // then accumulators within their output limit, the surplus charging them within their
 // input limit), starting full at noon and checked over two days.
 const (
-	fullCellPeakW      = 2_188_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 2_314_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

@@ -25,9 +25,10 @@ var fullInfinityItems = []string{"flying-robot-frame",
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
-// silo's rocket fuel from crude oil, with the machine counts of the plan for each line (PlanFull's planner, the beacons this
-// layout gives), each machine with the modules and at least the beacons it was sized
-// for; the remaining infinity chests supply exactly fullInfinityItems.
+// silo's rocket fuel from crude oil, with the machine counts of the plan for each line
+// (PlanFull's planner, the beacons this layout gives), each machine with the modules
+// and at least the beacons it was sized for; the remaining infinity chests supply
+// exactly fullInfinityItems.
 func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	b := sim.DefaultBundle()
 	sz, err := sizeFullCell(b, fullCellMilli)

@@ -40,17 +40,20 @@ import (
 // module assemblers, west of the advanced-circuit line), the furnaces from the
 // furnace line (megafurnace.go: a fourth oil block and advanced-circuit line, steel
 // and stone lines and two electric-furnace assemblers, west of the module line). The
-// ingredients of the utility row (a chest a machine) and of the silo come from
-// infinity chests, as the map editor's sources (fullInfinityItems in the tests lists every
-// item still taken from a chest: low density structures, rocket fuel, satellites, ...): the
-// rest of the plan's oil lines and most intermediates are not laid out. Each cell is
+// silo's rocket fuel comes from crude oil (megarocket.go: pumpjacks, an offshore pump,
+// refineries on advanced oil processing, solid-fuel plants on heavy oil, light oil and
+// gas and rocket-fuel assemblers, east of the silo). The ingredients of the utility row
+// (a chest a machine) and the silo's others come from infinity chests, as the map
+// editor's sources (fullInfinityItems in the tests lists every item still taken from a
+// chest: low density structures, processing units, satellites, ...): the rest of the
+// plan's oil lines and most intermediates are not laid out. Each cell is
 // powered by its own field of solar panels and accumulators east of its labs
 // (megapower.go), sized from the cell's measured demand and the simulation's day. What
 // is simulated end to end is every pack made by its beaconed machine, carried on belts
 // and consumed by beaconed labs, red and green science from ore, and the chemical
-// packs' sulfur, engine units and advanced circuits, the military packs' ingredients
-// and the production packs' rails, productivity modules and electric furnaces from
-// raw resources.
+// packs' sulfur, engine units and advanced circuits, the military packs' ingredients,
+// the production packs' rails, productivity modules and electric furnaces and the
+// silo's rocket fuel from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.

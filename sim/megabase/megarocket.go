@@ -7,6 +7,21 @@ import (
 	"math/big"
 )
 
+// The rocket-fuel line of a megabase-full cell: its silo's rocket fuel from crude oil
+// and water, in the band south of belt D east of the silo. Sized by planPartWith with
+// solid fuel from all three oil products (planChoices) and two beacons a machine. From
+// west to east, rows from oy (the rf constants):
+//
+//   - two rows of machines facing the fluid header along rfHeader between them: the
+//     rocket-fuel assemblers, then the solid-fuel plants on light oil, heavy oil and
+//     gas, each group on its own stretch of the header; the plants put solid fuel on
+//     the belts beyond their inserters (rfSolidN, rfSolidS), which run west under the
+//     assemblers, and the assemblers put rocket fuel over them on rfBeltN and rfBeltS,
+//     which run to a bulk inserter on the silo's south side;
+//   - refineries facing south, pumpjacks north of them on a crude header, water from an
+//     offshore pump down under it; their gas, heavy oil and light oil run west along
+//     rfGas, rfHeavy and rfLight and come up to their stretches of the header.
+
 // fullSiloRate is how many of item a second a cell's rocket silo takes for its
 // rocket parts at fullMarginPct of milliPacks/1000 space science packs a second
 // (a launch gives the satellite's launch products; the silo's productivity counted).
@@ -79,7 +94,7 @@ func sizeFullRocketFuel(b *sim.Bundle, milliPacks int64) (fullFeedCounts, error)
 const (
 	rfWater  = 22 // water header (refinery part)
 	rfJack   = 23 // pumpjacks, facing south
-	rfBeltN  = 23 // rocket fuel, north machine row's (machine part)
+	rfBeltN  = 23 // rocket fuel from the north assemblers; over the plants, their second solid-fuel belt
 	rfSolidN = 24 // solid fuel for the north machine row
 	rfInsN   = 25 // north row's inserters
 	rfRowN   = 26 // north machine row, facing south

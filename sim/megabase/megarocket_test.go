@@ -9,8 +9,9 @@ import (
 // One cell's silo launches with rocket fuel from its rocket-fuel line: no chest holds
 // rocket fuel, and from minute 10 to 40, window by window, the line makes rocket fuel
 // at least as fast as the silo uses it, the silo uses at least the cell's share (the
-// labs' rate), its solid fuel is used as fast as it is made (every oil product goes
-// somewhere: the line never stops on a backed-up fluid) and the labs stay full.
+// labs' rate) and launches as fast as the labs use space science, the line's solid
+// fuel is used as fast as it is made (every oil product goes somewhere: the line never
+// stops on a backed-up fluid) and the labs stay full.
 func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
 	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
@@ -43,6 +44,12 @@ func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
 		}
 		if sfMade <= 0 || sfUsed < sfMade*0.98 || sfUsed > sfMade*1.02 {
 			t.Errorf("minutes %d to %d: solid fuel made %.1f/s, used %.1f/s; the line must use what it makes", m, m+window, sfMade, sfUsed)
+		}
+		// The silo launches: each rocket's 1,000 space science packs keep up with the
+		// labs (a window may hold one launch less than they used).
+		space, spaceUsed := rate("space-science-pack", before.Produced, after.Produced), rate("space-science-pack", before.Consumed, after.Consumed)
+		if space <= 0 || space+1000.0/(window*60) < spaceUsed {
+			t.Errorf("minutes %d to %d: space science made %.2f/s, used %.2f/s", m, m+window, space, spaceUsed)
 		}
 		if min := float64(fullCellMilli) * 60 / 1000; m >= 15 && after.SPM < min {
 			t.Errorf("minute %d: %.0f SPM, want at least %.0f", m+window, after.SPM, min)

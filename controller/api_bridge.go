@@ -134,25 +134,35 @@ func liveBridge(s *state, b *pb.Bridge, ends bridgeEnds) *pb.Bridge {
 }
 
 // bridgePaused says why b cannot move items now when one of its ends cannot run:
-// stopped, stopping or not placed, with what resumes it; "" otherwise.
+// stopped, stopping or not placed, with what resumes it; "" otherwise. Both ends
+// are named when both cannot run, so starting one is not taken for the cure.
 func bridgePaused(s *state, b *pb.Bridge) string {
+	var why []string
 	for _, end := range [2][2]string{{"source", b.FromSurface}, {"destination", b.ToSurface}} {
-		role, name := end[0], end[1]
-		sf := s.surfaces[name]
-		switch {
-		case sf == nil:
-			return fmt.Sprintf("%s surface %s does not exist", role, name)
-		case sf.Stopped:
-			return fmt.Sprintf("%s %s is stopped (starlane surface start %s)", role, name, name)
-		case sf.StopRequested:
-			return fmt.Sprintf("%s %s is stopping", role, name)
-		case sf.GetAssignment().GetPrimary() == "":
-			why := sf.PlacementError
-			if why == "" {
-				why = "waiting for a node"
-			}
-			return fmt.Sprintf("%s %s is not placed: %s", role, name, why)
+		if w := bridgeEndPaused(s, end[0], end[1]); w != "" {
+			why = append(why, w)
 		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// bridgeEndPaused says why a bridge's end (role "source" or "destination") cannot
+// run, or "".
+func bridgeEndPaused(s *state, role, name string) string {
+	sf := s.surfaces[name]
+	switch {
+	case sf == nil:
+		return fmt.Sprintf("%s surface %s does not exist", role, name)
+	case sf.Stopped:
+		return fmt.Sprintf("%s %s is stopped (starlane surface start %s)", role, name, name)
+	case sf.StopRequested:
+		return fmt.Sprintf("%s %s is stopping", role, name)
+	case sf.GetAssignment().GetPrimary() == "":
+		why := sf.PlacementError
+		if why == "" {
+			why = "waiting for a node"
+		}
+		return fmt.Sprintf("%s %s is not placed: %s", role, name, why)
 	}
 	return ""
 }

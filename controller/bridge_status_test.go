@@ -83,9 +83,16 @@ func TestBridgeStatusWhileAnEndCannotRun(t *testing.T) {
 	if st := liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus(); st.GetPaused() != "destination b is not placed: no node is up" {
 		t.Errorf("status with the destination unplaced: %v", st)
 	}
+	// Both ends stopped: both are named, so starting one is not taken for the cure.
+	s.surfaces["a"] = &pb.Surface{Name: "a", Stopped: true, Assignment: &pb.Assignment{Epoch: 5}}
+	s.surfaces["b"] = &pb.Surface{Name: "b", Stopped: true, Assignment: &pb.Assignment{Epoch: 4}}
+	if want := "source a is stopped (starlane surface start a); destination b is stopped (starlane surface start b)"; liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus().GetPaused() != want {
+		t.Errorf("status with both ends stopped: %v; want paused %q", liveBridge(s, b, bridgeEndsByID(nil, l.lastSenders())).GetStatus(), want)
+	}
 
 	// A bridge declared again under the same name does not show the old one's report.
 	b2 := &pb.Bridge{Id: "ab", FromSurface: "a", FromPort: "out", ToSurface: "b", ToPort: "in", CreateIndex: 9}
+	s.surfaces["a"] = &pb.Surface{Name: "a", Assignment: &pb.Assignment{Primary: "n1", Epoch: 5}}
 	s.surfaces["b"] = &pb.Surface{Name: "b", Assignment: &pb.Assignment{Primary: "n2", Epoch: 4}}
 	if st := liveBridge(s, b2, bridgeEndsByID(nil, l.lastSenders())).GetStatus(); st != nil {
 		t.Errorf("a new bridge of the same name shows %v", st)

@@ -124,6 +124,21 @@ func oilSurface(t *testing.T) *Surface {
 	return s
 }
 
+// A pumpjack stands only on crude oil, as in the game: off the field it is refused
+// with the tile to move it to, not built to pump nothing.
+func TestPumpjackNeedsCrudeOilUnderIt(t *testing.T) {
+	s := oilSurface(t)
+	_, err := s.Build(BuildSpec{Name: "pumpjack", X: 4, Y: 10})
+	if err == nil || !strings.Contains(err.Error(), "no crude oil under its centre tile 5,11") {
+		t.Fatalf("pumpjack off the oil: %v, want it refused naming its centre tile", err)
+	}
+	n := s.EntityCount()
+	mustBuild(t, s, BuildSpec{Name: "pumpjack", X: 0, Y: 10})
+	if s.EntityCount() != n+1 {
+		t.Fatalf("%d entities after building a pumpjack on the oil, want %d", s.EntityCount(), n+1)
+	}
+}
+
 func TestBasicOilProcessing(t *testing.T) {
 	// A pumpjack on a 200 % tile pumps 20 crude/s; a refinery doing basic oil
 	// processing turns 100 crude into 45 petroleum gas every 5 s: 20 crude/s in,

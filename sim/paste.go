@@ -89,12 +89,47 @@ func planPaste(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown boo
 	return specs, nums, unknown, shift, renamed, err
 }
 
+// checkAbsoluteSnapping refuses an offset off the world grid a blueprint with
+// absolute snapping is bound to: the game only places such a blueprint on its grid
+// (snap-to-grid cells, shifted by position-relative-to-grid), so a paste elsewhere
+// would be one the game never makes. Relative snapping only guides the cursor and
+// means nothing for an explicit offset.
+func checkAbsoluteSnapping(bp *blueprint.Blueprint, dx, dy int32) error {
+	if v, ok := bp.Extra.Get("absolute-snapping"); !ok || string(v) != "true" {
+		return nil
+	}
+	type xy struct{ X, Y int64 }
+	var grid, rel xy
+	raw, ok := bp.Extra.Get("snap-to-grid")
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(raw, &grid); err != nil || grid.X < 1 || grid.Y < 1 {
+		return fmt.Errorf("the blueprint's snap-to-grid %s is not a grid size of at least 1 by 1 tile", raw)
+	}
+	if raw, ok := bp.Extra.Get("position-relative-to-grid"); ok {
+		if err := json.Unmarshal(raw, &rel); err != nil {
+			return fmt.Errorf("the blueprint's position-relative-to-grid %s is not a tile offset", raw)
+		}
+	}
+	mod := func(a, m int64) int64 { return (a%m + m) % m }
+	ox, oy := mod(int64(dx)-rel.X, grid.X), mod(int64(dy)-rel.Y, grid.Y)
+	if ox == 0 && oy == 0 {
+		return nil
+	}
+	return fmt.Errorf("the blueprint snaps to a %d×%d grid of the world (absolute snapping, offset %d,%d), so the game places it only on that grid: paste it at a tile such as %d,%d, or turn absolute snapping off in the game and export it again",
+		grid.X, grid.Y, mod(rel.X, grid.X), mod(rel.Y, grid.Y), int64(dx)-ox, int64(dy)-oy)
+}
+
 func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown bool) ([]BuildSpec, []uint32, map[string]int, Vec, error) {
 	unknown := map[string]int{}
 	var specs []BuildSpec
 	var nums []uint32
 	shift, err := gridShift(b, bp)
 	if err != nil {
+		return nil, nil, nil, shift, err
+	}
+	if err := checkAbsoluteSnapping(bp, dx, dy); err != nil {
 		return nil, nil, nil, shift, err
 	}
 	for i := range bp.Entities {
@@ -275,10 +310,39 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		}
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, nil, unknown, shift, fmt.Errorf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (paste with --skip-unknown to leave them out)",
-			b.ShortHash(), describeCounts(b, unknown))
+		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeCounts(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
+}
+
+// UnknownContentError refuses a paste whose blueprint holds what the bundle cannot
+// simulate; What lists it with counts and reasons.
+type UnknownContentError struct {
+	Bundle string
+	What   string
+	// Step is set when the paste came as an action (an `act` paste step or an API
+	// client's ActPaste), where skip-unknown is a word of the step or a flag of the
+	// action rather than a command-line flag.
+	Step bool
+}
+
+func (e *UnknownContentError) Error() string {
+	hint := "paste with --skip-unknown to leave them out"
+	if e.Step {
+		hint = "add skip-unknown to the paste step, or the PasteSkipUnknown flag to the action, to leave them out"
+	}
+	return fmt.Sprintf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (%s)", e.Bundle, e.What, hint)
+}
+
+// unknownKind splits a key of a paste's unknown counts into the prototype family
+// and name it stands for ("item X", "recipe X", or an entity's name).
+func unknownKind(key string) (blueprint.RenameKind, string) {
+	for _, k := range []blueprint.RenameKind{blueprint.RenameItem, blueprint.RenameRecipe} {
+		if n, ok := strings.CutPrefix(key, string(k)+" "); ok {
+			return k, n
+		}
+	}
+	return blueprint.RenameEntity, key
 }
 
 // describeCounts lists names with counts and the bundle's reason, sorted by name.
@@ -292,6 +356,8 @@ func describeCounts(b *Bundle, m map[string]int) string {
 	for _, n := range names {
 		p := fmt.Sprintf("%s ×%d", n, m[n])
 		if r, ok := b.Unsupported[n]; ok {
+			p += " (" + r + ")"
+		} else if r := spaceAgeReason(unknownKind(n)); r != "" {
 			p += " (" + r + ")"
 		}
 		parts = append(parts, p)
@@ -374,6 +440,9 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 // doPaste applies a paste action.
 func (s *Surface) doPaste(p *player, a *Action) (EntityID, error) {
 	res, err := s.pasteString(p, string(a.Data), a.X, a.Y, int(a.Count), a.Flags&PasteSkipUnknown != 0)
+	if u := (*UnknownContentError)(nil); errors.As(err, &u) {
+		u.Step = true
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -527,9 +596,9 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 		Name  string `json:"name"`
 	}
 	list := []filter{}
-	for _, f := range in.filter {
+	for k, f := range in.filter {
 		if f != 0 {
-			list = append(list, filter{Index: len(list) + 1, Name: b.ItemName(f)})
+			list = append(list, filter{Index: k + 1, Name: b.ItemName(f)})
 		}
 	}
 	raw, _ := json.Marshal(list)
@@ -578,7 +647,10 @@ func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[str
 				unknown["item "+f.Name]++
 				continue
 			}
-			sp.Filters = append(sp.Filters, f.Name)
+			for len(sp.Filters) < f.Index {
+				sp.Filters = append(sp.Filters, "")
+			}
+			sp.Filters[f.Index-1] = f.Name
 		}
 	}
 	return nil

@@ -285,6 +285,110 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	}
 }
 
+// A 2.0 blueprint made with Space Age is refused naming each Space Age prototype as
+// such (not as an unknown name): its entities (stack-inserter is Space Age's new
+// inserter in a 2.0 string, not 1.x's, which a 1.x string renames to
+// bulk-inserter) and its recipes.
+func TestPasteNamesSpaceAgePrototypes(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "foundry", Position: blueprint.Position{X: 640, Y: 640}},
+		{Number: 2, Name: "stack-inserter", Position: blueprint.Position{X: 1664, Y: 128}},
+		{Number: 3, Name: "assembling-machine-2", Position: blueprint.Position{X: 2432, Y: 384}, Recipe: "tungsten-carbide"},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	for _, want := range []string{
+		"foundry ×1 (a Space Age entity; Starlane simulates the base game without Space Age)",
+		"stack-inserter ×1 (a Space Age entity;",
+		"recipe tungsten-carbide ×1 (a Space Age recipe;",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("paste: %v, want %q", err, want)
+		}
+	}
+	if _, err := newTestSurface(t).Build(BuildSpec{Name: "foundry"}); err == nil || !strings.Contains(err.Error(), "cannot build foundry: a Space Age entity") {
+		t.Errorf("build a foundry: %v", err)
+	}
+}
+
+// A blueprint with absolute snapping goes only where the game would put it, on its
+// world grid; elsewhere it is refused with a tile that is on the grid. Relative
+// snapping guides only the game's cursor and does not bind an explicit offset.
+func TestPasteHonoursAbsoluteSnapping(t *testing.T) {
+	raw := func(v string) json.RawMessage { return json.RawMessage(v) }
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "wooden-chest", Position: blueprint.Position{X: 128, Y: 128}},
+	}, Extra: blueprint.Fields{
+		{Key: "snap-to-grid", Value: raw(`{"x":32,"y":16}`)},
+		{Key: "absolute-snapping", Value: raw("true")},
+		{Key: "position-relative-to-grid", Value: raw(`{"x":2,"y":0}`)},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	for _, at := range [][2]int32{{2, 0}, {34, -16}, {-30, 48}} {
+		if _, err := s.Paste(str, at[0], at[1], 0, 0); err != nil {
+			t.Errorf("paste on the grid at %v: %v", at, err)
+		}
+	}
+	for _, tc := range []struct {
+		at   [2]int32
+		want string
+	}{
+		{[2]int32{5, 3}, "paste it at a tile such as 2,0"},
+		{[2]int32{-1, -1}, "paste it at a tile such as -30,-16"},
+	} {
+		n := s.EntityCount()
+		_, err := s.Paste(str, tc.at[0], tc.at[1], 0, 0)
+		if err == nil || !strings.Contains(err.Error(), "snaps to a 32×16 grid of the world (absolute snapping, offset 2,0)") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("paste off the grid at %v: %v, want it refused with %q", tc.at, err, tc.want)
+		}
+		if s.EntityCount() != n {
+			t.Errorf("a paste refused off the grid built %d entities", s.EntityCount()-n)
+		}
+	}
+	// The same grid without absolute snapping: any offset.
+	bp.Extra = bp.Extra[:1]
+	if str, err = blueprint.EncodeBlueprint(bp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paste(str, 5, 3, 0, 0); err != nil {
+		t.Errorf("paste with relative snapping at 5,3: %v", err)
+	}
+}
+
+// A paste that came as an action (an act paste step, an API client's ActPaste) is
+// refused with the step's word for leaving the unknown out, not the command-line
+// flag's; with the flag set the rest is pasted.
+func TestPasteActionRefusalNamesTheStepsSkipUnknown(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "wooden-chest", Position: blueprint.Position{X: 128, Y: 128}},
+		{Number: 2, Name: "constant-combinator", Position: blueprint.Position{X: 640, Y: 128}},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	s.Step([]Input{{Player: 0, Data: EncodeAction(PasteAction(str, 0, 0, 0, 0))}})
+	got := s.LastResults()[0].Err
+	if !strings.Contains(got, "constant-combinator") || !strings.Contains(got, "add skip-unknown to the paste step") || strings.Contains(got, "--skip-unknown") {
+		t.Errorf("refused paste action: %q, want the combinator named and the step's skip-unknown", got)
+	}
+	if s.EntityCount() != 0 {
+		t.Fatalf("a refused paste built %d entities", s.EntityCount())
+	}
+	s.Step([]Input{{Player: 0, Data: EncodeAction(PasteAction(str, 0, 0, 0, PasteSkipUnknown))}})
+	if got := s.LastResults()[0].Err; got != "" || s.EntityCount() != 1 {
+		t.Errorf("paste action with PasteSkipUnknown: %q, %d entities; want the chest alone", got, s.EntityCount())
+	}
+}
+
 // Nothing is built off the map: a build, a paste offset near the int32 range (which
 // used to wrap around and overlap) and a walk are refused whole, the map's edge
 // tiles are usable, and a negative book index is refused instead of meaning 0.

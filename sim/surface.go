@@ -377,7 +377,9 @@ type BuildSpec struct {
 	// limit, blueprint field "bar"); nil: no limit.
 	Bar *int32
 	// FilterMode is an inserter's filter: "" (none), "whitelist" (it picks up only
-	// Filters) or "blacklist" (anything but Filters); at most MaxInserterFilters items.
+	// Filters) or "blacklist" (anything but Filters); at most MaxInserterFilters
+	// slots, in slot order, "" for an empty slot (a blueprint's filter at index 3
+	// stays in the third slot).
 	FilterMode string
 	Filters    []string
 }
@@ -449,6 +451,13 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 			if !s.b.Recipes[ri].Productivity && s.hasProductivity(&m) {
 				return 0, fmt.Errorf("cannot build %s: %w", sp.Name, s.prodRecipeError(sp.Recipe))
 			}
+		}
+	case KindPumpjack:
+		// As in the game, a pumpjack only stands on a fluid resource: elsewhere it
+		// would be built and never pump.
+		cx, cy := sp.X+w/2, sp.Y+h/2
+		if r, _ := s.ResourceAt(cx, cy); r == 0 || !s.b.Items[r-1].Fluid {
+			return 0, fmt.Errorf("cannot build %s at %d,%d: there is no crude oil under its centre tile %d,%d; place it with its centre on a crude-oil tile", sp.Name, sp.X, sp.Y, cx, cy)
 		}
 	case KindUnderground:
 		if sp.Underground != "" && sp.Underground != "input" && sp.Underground != "output" {

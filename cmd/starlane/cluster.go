@@ -53,7 +53,9 @@ func failuresTolerated(peers []*pb.ControllerPeer, voters, up int) any {
 // more controller failures the cluster survives before writes stop.
 func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
 	var unknown []string
+	leader := false
 	for _, p := range peers {
+		leader = leader || p.Leader
 		if p.Suffrage != "voter" {
 			continue
 		}
@@ -67,6 +69,10 @@ func faultTolerance(peers []*pb.ControllerPeer) (voters, up int, say string) {
 	}
 	if voters == 0 {
 		return 0, 0, "no voters known"
+	}
+	if len(unknown) > 0 && !leader {
+		return voters, up, fmt.Sprintf("no leader: writes stop until %d of the %d voters reach each other and elect one; the health of %s is unknown (there is no leader to ask)",
+			voters/2+1, voters, strings.Join(unknown, ", "))
 	}
 	if len(unknown) > 0 {
 		return voters, up, fmt.Sprintf("%d of %d voters known up; the health of %s is unknown (the leader could not be asked)", up, voters, strings.Join(unknown, ", "))

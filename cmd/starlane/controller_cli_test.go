@@ -20,8 +20,11 @@ import (
 
 // startController runs a one-member controller and two registered nodes that
 // keep heartbeating; it returns the API address.
-func startController(t *testing.T) string {
+func startController(t *testing.T, nodes ...string) string {
 	t.Helper()
+	if len(nodes) == 0 {
+		nodes = []string{"n1", "n2"}
+	}
 	c, err := controller.New(controller.Config{
 		ID: "c1", DataDir: filepath.Join(t.TempDir(), "c1"), BindAddr: "127.0.0.1:0", RaftBind: "127.0.0.1:0",
 		Bootstrap: true, JoinToken: "tok", ElectionTimeout: 200 * time.Millisecond,
@@ -39,7 +42,7 @@ func startController(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
-	for _, id := range []string{"n1", "n2"} {
+	for _, id := range nodes {
 		err := cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
 			_, err := n.Register(ctx, &pb.RegisterRequest{RequestId: ctlclient.NewRequestID(), JoinToken: "tok", Node: &pb.Node{Id: id, Capacity: &pb.NodeCapacity{Cores: 2}, Bundles: []string{sim.DefaultBundle().Hash()}}})
 			return err
@@ -51,7 +54,7 @@ func startController(t *testing.T) string {
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			for _, id := range []string{"n1", "n2"} {
+			for _, id := range nodes {
 				cl.Node(ctx, func(ctx context.Context, n pb.NodeServiceClient) error {
 					_, err := n.Heartbeat(ctx, &pb.HeartbeatRequest{NodeId: id})
 					if status.Code(err) == codes.FailedPrecondition { // marked down: register again
@@ -338,6 +341,53 @@ func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 	if len(res.StandbysMoved) != 0 || len(res.StandbysDropped) != 1 || res.StandbysDropped[0].Surface != "nauvis" ||
 		res.StandbysDropped[0].Wanted != 1 || res.StandbysDropped[0].Standbys != 0 || !strings.Contains(res.StandbysDropped[0].Reason, "already hosts a copy") {
 		t.Errorf("drain --json: %+v", res)
+	}
+}
+
+// A drain that moves a standby copy says which node holds it now.
+func TestDrainSaysWhereStandbysWent(t *testing.T) {
+	t.Setenv("STARLANE_CONTROLLER", startController(t, "n1", "n2", "n3"))
+	if _, _, err := runStarlane(t, "", "surface", "create", "nauvis", "--replicas", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var sf struct {
+		Primary  string   `json:"primary"`
+		Standbys []string `json:"standbys"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(sf.Standbys) == 0; time.Sleep(50 * time.Millisecond) {
+		out, _, _ := runStarlane(t, "", "surface", "get", "nauvis", "--json")
+		json.Unmarshal([]byte(out), &sf)
+		if time.Now().After(deadline) {
+			t.Fatalf("nauvis got no standby: %s", out)
+		}
+	}
+	drained := sf.Standbys[0]
+	third := ""
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if n != drained && n != sf.Primary {
+			third = n
+		}
+	}
+	out, _, err := runStarlane(t, "", "node", "drain", drained, "--json", "--wait", "30s")
+	if err != nil {
+		t.Fatalf("node drain %s: %v", drained, err)
+	}
+	var res struct {
+		StandbysMoved []string `json:"standbys_moved"`
+		StandbyMoves  []struct {
+			Surface string `json:"surface"`
+			To      string `json:"to"`
+		} `json:"standby_moves"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.StandbysMoved) != 1 || len(res.StandbyMoves) != 1 ||
+		res.StandbyMoves[0].Surface != "nauvis" || res.StandbyMoves[0].To != third {
+		t.Fatalf("drain --json of the standby's node %s: %v %s; want nauvis's standby moved to %s", drained, err, out, third)
+	}
+	// Draining the new standby's node says the same in words.
+	runStarlane(t, "", "node", "uncordon", drained)
+	out, _, err = runStarlane(t, "", "node", "drain", third, "--wait", "30s")
+	if err != nil || !strings.Contains(out, "standby copy of nauvis moved to "+drained+"\n") {
+		t.Errorf("node drain %s: %v\n%s\nwant the standby said moved to %s", third, err, out, drained)
 	}
 }
 

@@ -48,6 +48,9 @@ type drainJSON struct {
 	Cordoned      bool       `json:"cordoned"`
 	Moves         []moveJSON `json:"moves"`
 	StandbysMoved []string   `json:"standbys_moved"`
+	// StandbyMoves says where each moved standby copy went (standbys_moved names
+	// the surfaces alone).
+	StandbyMoves []standbyMoveJSON `json:"standby_moves"`
 	// StandbysDropped are the standby copies that left the node with no
 	// replacement elsewhere: those surfaces now run with fewer standbys than asked.
 	StandbysDropped []droppedJSON `json:"standbys_dropped"`
@@ -63,6 +66,23 @@ func standbysShort(sf *pb.Surface) (droppedJSON, bool) {
 		reason = "the scheduler found no node for it"
 	}
 	return droppedJSON{Surface: sf.Name, Standbys: have, Wanted: wanted, Reason: reason}, have < wanted
+}
+
+// standbyMoveJSON is a standby copy a drain moved: To is the node that holds it now
+// ("" if the drain could not tell).
+type standbyMoveJSON struct {
+	Surface string `json:"surface"`
+	To      string `json:"to"`
+}
+
+// newStandby is the node in sf's standbys now that held no copy of it before.
+func newStandby(sf *pb.Surface, before map[string]bool, drained string) string {
+	for _, n := range sf.GetAssignment().GetStandbys() {
+		if !before[n] && n != drained {
+			return n
+		}
+	}
+	return ""
 }
 
 // droppedJSON is a standby copy a drain could not put on another node.
@@ -296,8 +316,12 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 				}
 				fmt.Fprintf(w, "moved %s to %s after tick %d (%s)\n", m.Surface, m.To, m.SwitchTick, pause)
 			}
-			for _, s := range res.StandbysMoved {
-				fmt.Fprintf(w, "standby copy of %s moved to another node\n", s)
+			for _, m := range res.StandbyMoves {
+				to := "another node"
+				if m.To != "" {
+					to = m.To
+				}
+				fmt.Fprintf(w, "standby copy of %s moved to %s\n", m.Surface, to)
 			}
 			for _, d := range res.StandbysDropped {
 				fmt.Fprintf(w, "%s now has %d of %d standbys: a standby copy was dropped and no other node can hold one (%s)\n",
@@ -322,10 +346,24 @@ Uncordon with ` + "`starlane node uncordon ID`" + `.`,
 // drainNode cordons id and waits until it holds no surface, collecting the moves.
 func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writer) (drainJSON, error) {
 	start := time.Now()
-	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}, StandbysDropped: []droppedJSON{}}
+	out := drainJSON{Node: id, Moves: []moveJSON{}, StandbysMoved: []string{}, StandbyMoves: []standbyMoveJSON{}, StandbysDropped: []droppedJSON{}}
 	// A surface pinned to the node cannot leave it, and nothing leaves when no other
 	// node can take it: say so before touching anything.
 	if _, err := cl.CheckDrain(ctx, id); err != nil {
+		return out, err
+	}
+	// Which nodes held each surface's standbys before, to tell where a moved one went.
+	before := map[string]map[string]bool{}
+	if err := cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+		sr, err := ctlclient.ListSurfaces(ctx, c)
+		for _, sf := range sr.GetSurfaces() {
+			before[sf.Name] = map[string]bool{}
+			for _, n := range sf.GetAssignment().GetStandbys() {
+				before[sf.Name][n] = true
+			}
+		}
+		return err
+	}); err != nil {
 		return out, err
 	}
 	cordonIndex, err := cl.Cordon(ctx, "", id, true)
@@ -383,6 +421,7 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 					out.StandbysDropped = append(out.StandbysDropped, d)
 				} else {
 					out.StandbysMoved = append(out.StandbysMoved, name)
+					out.StandbyMoves = append(out.StandbyMoves, standbyMoveJSON{Surface: name, To: newStandby(sf, before[name], id)})
 				}
 				continue
 			}
@@ -419,9 +458,11 @@ func drainNode(ctx context.Context, cl *ctlclient.Client, id string, log io.Writ
 			for _, d := range short {
 				out.StandbysDropped = append(out.StandbysDropped, d)
 				out.StandbysMoved = slices.DeleteFunc(out.StandbysMoved, func(n string) bool { return n == d.Surface })
+				out.StandbyMoves = slices.DeleteFunc(out.StandbyMoves, func(m standbyMoveJSON) bool { return m.Surface == d.Surface })
 			}
 			sort.Slice(out.Moves, func(i, j int) bool { return out.Moves[i].Epoch < out.Moves[j].Epoch })
 			slices.Sort(out.StandbysMoved)
+			slices.SortFunc(out.StandbyMoves, func(a, b standbyMoveJSON) int { return strings.Compare(a.Surface, b.Surface) })
 			slices.SortFunc(out.StandbysDropped, func(a, b droppedJSON) int { return strings.Compare(a.Surface, b.Surface) })
 			out.DurationMS = time.Since(start).Milliseconds()
 			return out, nil

@@ -100,9 +100,11 @@ hashes, production and consumption, and science per minute (SPM).
 offset by --at X,Y whole tiles (--index N picks an entry of a book, numbered as
 'blueprint inspect' lists them). Strings whose entities sit half a tile off the
 grid (the game writes many that way) are snapped onto it as the game does; the
-summary reports the shift. The paste is all or nothing: a collision or an entity
-the prototype bundle lacks refuses it with the reason (--skip-unknown leaves
-unknown entities out instead).`,
+summary reports the shift. A blueprint saved with absolute snapping goes only on
+its world grid, as in the game: --at must be a tile of that grid (a refusal names
+one). The paste is all or nothing: a collision or an entity the prototype bundle
+lacks refuses it with the reason (--skip-unknown leaves unknown entities out
+instead).`,
 		Example: `  starlane sim run --map starter --ticks 3600
   starlane sim run --map megabase-10k --ticks 600 --json
   starlane sim run --map starter --ticks 36000 --save starter.sav && starlane sim run --map starter.sav --ticks 60`,

@@ -339,7 +339,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (one per utility machine, three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, three at the utility belts' heads)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -407,11 +407,13 @@ func floorTile(p int32) int32 {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore or from belts (the utility row) and three for the silo.
+// the rows not fed from ore or from belts (none left), three for the silo and one per
+// lane of the utility row's belts U1 and U2 that no line fills yet (frames, low
+// density structures and processing units, at the belts' heads).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3
+	n := 3 + 3
 	for _, pack := range fullPackRows {
-		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] {
+		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]
 		}
 	}

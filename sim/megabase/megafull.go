@@ -42,11 +42,12 @@ import (
 // and stone lines and two electric-furnace assemblers, west of the module line). The
 // silo's rocket fuel comes from crude oil (megarocket.go: pumpjacks, an offshore pump,
 // refineries on advanced oil processing, solid-fuel plants on heavy oil, light oil and
-// gas and rocket-fuel assemblers, east of the silo). The ingredients of the utility row
-// (a chest a machine) and the silo's others come from infinity chests, as the map
-// editor's sources (fullInfinityItems in the tests lists every item still taken from a
-// chest: low density structures, processing units, satellites, ...): the rest of the
-// plan's oil lines and most intermediates are not laid out. Each cell is
+// gas and rocket-fuel assemblers, east of the silo). The utility row takes its
+// ingredients from two belts, U1 and U2 (megautility.go), which infinity chests at
+// their heads fill, and the silo its others from infinity chests, as the map editor's
+// sources (fullInfinityItems in the tests lists every item still taken from a chest:
+// low density structures, processing units, satellites, ...): the rest of the plan's
+// oil lines and most intermediates are not laid out. Each cell is
 // powered by its own field of solar panels and accumulators east of its labs
 // (megapower.go), sized from the cell's measured demand and the simulation's day. What
 // is simulated end to end is every pack made by its beaconed machine, carried on belts
@@ -312,10 +313,13 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 			if fullMilitaryPacks[r.pack] {
 				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // grenades and rounds from M, over W
 			}
+			if fullUtilityPacks[r.pack] {
+				l.put(fullLongInserter, x+2, oy+r.inY, r.dir) // processing units from U2, over U1
+			}
 			if fullProductionPacks[r.pack] {
 				l.put(fullLongInserter, x+2, oy+r.inY, r.dir)    // rails from R2, over R1
 				l.put(fullLongInserter, x, oy+r.outY, sim.North) // furnaces and modules from FM, over C
-			} else if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] {
+			} else if !fed && !fullEnginePacks[r.pack] && !fullMilitaryPacks[r.pack] && !fullUtilityPacks[r.pack] {
 				l.spec(sim.BuildSpec{Name: "infinity-chest", X: x + 1, Y: oy + r.chY, Infinity: feed(r.pack)})
 			}
 			if fullSulfurPacks[r.pack] {
@@ -335,6 +339,10 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 			return
 		}
 		if fullMilitaryPacks[r.pack] && (r.inY != milMilInY || r.chY != milW || r.dir != sim.North || r.k0 != 0) {
+			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
+			return
+		}
+		if fullUtilityPacks[r.pack] && (r.chY != utilU1 || r.inY != utilInY || r.dir != sim.North || r.k0 != 0) {
 			l.err = fmt.Errorf("megabase-full: the %s row is not where its belts expect it", r.pack)
 			return
 		}
@@ -410,6 +418,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		return
 	}
 	l.fullProductionFM(oy, fullFMColumn(sz, ox), X(mid+n["production-science-pack"]))
+	l.fullUtilityBelts(oy, fullFMColumn(sz, ox), X(0))
 	LX := func(j int) int32 { return T + 5 + 6*int32(j) }
 	end := LX(sz.labs-1) + 6
 	if rg.xEnd >= end {

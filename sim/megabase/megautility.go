@@ -1,0 +1,59 @@
+package megabase
+
+import (
+	"github.com/starlane/starlane/sim"
+)
+
+// The utility row's belts in a megabase-full cell. A utility pack takes three
+// ingredients (processing units, flying robot frames and low density structures), so
+// the row takes them from two belts, one item a lane, as the military and production
+// rows do: each machine's bulk inserter (row 15, where its infinity chest's inserter
+// stood) takes from belt U1 (row 14: low density structures on the south lane, flying
+// robot frames on the north lane), a long-handed inserter beside it from belt U2 (row
+// 13, over U1: processing units on its south lane). Rows 12 to 15 are free east of the
+// row's last machine and rows 13 to 14 over its machines, but for belt FM's
+// underground pair in column fullFMColumn (rows 21 to 12), which U1 and U2 cross.
+//
+// Both belts run west from heads east of FM's column to the row's first machine. Each
+// head is a northward stub that turns west (a turn keeps the lanes: the stub's west
+// lane becomes the belt's south lane): U1's at column c1 (rows 15, 14), U2's at c2
+// (rows 14, 13). Items no line makes yet are put on their lanes by infinity chests
+// beside the stubs with bulk inserters (one puts about 12 items a second on a lane; a
+// cell's row takes 6.85 low density structures, 2.28 frames and 4.56 processing units
+// at fullMarginPct): three chests a cell instead of one per machine.
+
+const (
+	utilU1  = 14 // belt U1: flying robot frames (north lane) | low density structures (south lane)
+	utilU2  = 13 // belt U2: processing units (south lane)
+	utilInY = 15 // the utility row's input inserters
+	utilC1  = 5  // U1's head, columns east of fullFMColumn
+	utilC2  = 11 // U2's head
+)
+
+// fullUtilityPacks are the pack rows that take their ingredients from belts U1 and U2.
+var fullUtilityPacks = map[string]bool{"utility-science-pack": true}
+
+// fullUtilityBelts builds belts U1 and U2 from their heads east of belt FM's column xf
+// west to the row's first machine at rowX, and the infinity chests that put the
+// utility packs' ingredients on their lanes.
+func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
+	y := func(r int32) int32 { return oy + r }
+	chest := func(x, r int32, item string) {
+		l.spec(sim.BuildSpec{Name: "infinity-chest", X: x, Y: y(r), Infinity: &sim.InfinitySettings{
+			Filters: []sim.InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
+	}
+	c1, c2 := xf+utilC1, xf+utilC2
+	// U1: the stub at c1 and west along row 14. An inserter east of the stub drops on
+	// its west lane (U1's south lane), one west of it on its east lane (the north lane).
+	l.put(fullBelt, c1, y(utilU1+1), sim.North)
+	l.belt(fullBelt, c1, y(utilU1), sim.West, c1-rowX+1)
+	l.put(fullInInserter, c1+1, y(utilU1+1), sim.East)
+	chest(c1+2, utilU1+1, "low-density-structure")
+	l.put(fullInInserter, c1-1, y(utilU1+1), sim.West)
+	chest(c1-2, utilU1+1, "flying-robot-frame")
+	// U2: the stub at c2 and west along row 13; processing units on its south lane.
+	l.put(fullBelt, c2, y(utilU2+1), sim.North)
+	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
+	l.put(fullInInserter, c2+1, y(utilU2+1), sim.East)
+	chest(c2+2, utilU2+1, "processing-unit")
+}

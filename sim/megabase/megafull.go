@@ -400,6 +400,10 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.put("substation", ox-3, oy+18, sim.North)
 	}
 	rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+	if xf := fullFMColumn(sz, ox); rf.east() >= xf-2 {
+		l.err = fmt.Errorf("megabase-full: the rocket-fuel line reaches x = %d, belt FM's head is at %d", rf.east(), xf)
+		return
+	}
 	l.fullRocketFuel(&rf, oy, ox+fullSiloX, oy+22)
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A

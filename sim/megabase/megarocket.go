@@ -145,6 +145,9 @@ func newFullRocketFuelGeom(c fullFeedCounts, ox int32) fullRocketFuelGeom {
 	return g
 }
 
+// east is the line's last column (the last refinery's east beacon).
+func (g *fullRocketFuelGeom) east() int32 { return g.xR + 8*int32(g.nR-1) + 7 }
+
 // patches are the crude-oil tiles under the pumpjacks.
 func (g *fullRocketFuelGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	crude, _ := b.ItemID("crude-oil")

@@ -65,3 +65,47 @@ func containsString(xs []string, x string) bool {
 	}
 	return false
 }
+
+// The rocket-fuel line stops when the silo stops taking rocket fuel and starts again
+// when it takes it again: with the silo's rocket-fuel inserter gone for ten game
+// minutes, rocket fuel, solid fuel and the refineries' three fluids back up until
+// nothing is made; with it back, the line makes rocket fuel at its full rate again
+// (minutes 5 to 10 after; a backed-up fluid never holds it).
+func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
+	b := sim.DefaultBundle()
+	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sx, sy := int32(16+fullSiloX), int32(30+22) // cell 0: ox 16, oy 30
+	ins := s.EntityAt(sx+8, sy+9)
+	if e, ok := s.Entity(ins); !ok || e.Name != fullInInserter {
+		t.Fatalf("no %s takes rocket fuel into the silo at (%d, %d): %+v", fullInInserter, sx+8, sy+9, e)
+	}
+	s.Run(10 * 3600)
+	made := func(minutes int) (rocket, solid float64) {
+		before := s.Production()
+		s.Run(minutes * 3600)
+		after := s.Production()
+		secs := float64(minutes * 60)
+		return float64(after.Produced["rocket-fuel"]-before.Produced["rocket-fuel"]) / secs,
+			float64(after.Produced["solid-fuel"]-before.Produced["solid-fuel"]) / secs
+	}
+	steady, _ := made(5)
+	if _, err := s.Remove(ins); err != nil {
+		t.Fatal(err)
+	}
+	s.Run(5 * 3600)
+	stopped, stoppedSolid := made(5)
+	mustBuild(t, s, sim.BuildSpec{Name: fullInInserter, X: sx + 8, Y: sy + 9, Dir: sim.South})
+	s.Run(5 * 3600)
+	again, againSolid := made(5)
+	t.Logf("rocket fuel a second: %.2f before, %.2f (solid fuel %.1f) with the silo's inserter gone, %.2f (solid fuel %.1f) once it is back",
+		steady, stopped, stoppedSolid, again, againSolid)
+	if stopped > 0.01 || stoppedSolid > 0.1 {
+		t.Errorf("with the silo taking no rocket fuel the line still made %.2f rocket fuel and %.1f solid fuel a second; it should have backed up", stopped, stoppedSolid)
+	}
+	if again < steady*0.95 {
+		t.Errorf("the line makes %.2f rocket fuel a second once the silo takes it again, %.2f before it backed up", again, steady)
+	}
+}

@@ -598,7 +598,7 @@ func (pl *planner) oilToSolidFuel(aop *sim.RecipeProto, apf *big.Rat) error {
 	}
 	type sf struct {
 		r    *sim.RecipeProto
-		pf   *big.Rat
+		pf   *big.Rat // solid fuel a craft of r, productivity counted
 		made *big.Rat // fluid a craft of aop makes
 		in   *big.Rat // fluid a craft of r takes
 		d    *big.Rat // the base's own demand for the fluid
@@ -635,7 +635,7 @@ func (pl *planner) oilToSolidFuel(aop *sim.RecipeProto, apf *big.Rat) error {
 		if x.made.Sign() == 0 || x.in.Sign() == 0 || out == 0 {
 			return fmt.Errorf("recipe %s does not make solid fuel from %s made by %s", s.recipe, s.fluid, aop.Name)
 		}
-		x.pf.Mul(x.pf, new(big.Rat).SetInt64(out)) // solid fuel a craft
+		x.pf.Mul(x.pf, new(big.Rat).SetInt64(out))
 		num.Add(num, new(big.Rat).Quo(new(big.Rat).Mul(x.pf, x.d), x.in))
 		den.Add(den, new(big.Rat).Quo(new(big.Rat).Mul(x.pf, x.made), x.in))
 		rs = append(rs, x)

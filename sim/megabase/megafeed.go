@@ -68,6 +68,11 @@ var fullFeedBeacons = map[string]int{
 	"productivity-module": 2,
 	// The electric-furnace line (megafurnace.go).
 	"electric-furnace": 2,
+	// The rocket-fuel line (megarocket.go).
+	"rocket-fuel":                   2,
+	"solid-fuel-from-heavy-oil":     2,
+	"solid-fuel-from-light-oil":     2,
+	"solid-fuel-from-petroleum-gas": 2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -170,6 +175,8 @@ type fullFeedSizing struct {
 	modules fullModuleSizing
 	// furnaces is the production row's electric-furnace line's (sizeFullFurnaces).
 	furnaces fullFurnaceSizing
+	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
+	rocketFuel fullFeedCounts
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -206,6 +213,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.furnaces, err = sizeFullFurnaces(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.rocketFuel, err = sizeFullRocketFuel(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -13,6 +13,9 @@ import (
 // fuel is used as fast as it is made (every oil product goes somewhere: the line never
 // stops on a backed-up fluid) and the labs stay full.
 func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a cell for 30 or more game minutes")
+	}
 	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {
@@ -72,6 +75,9 @@ func containsString(xs []string, x string) bool {
 // nothing is made; with it back, the line makes rocket fuel at its full rate again
 // (minutes 5 to 10 after; a backed-up fluid never holds it).
 func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a cell for 30 or more game minutes")
+	}
 	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {

@@ -76,9 +76,9 @@ func TestStopStartKeepsBridgedItems(t *testing.T) {
 	if plates != 4000 {
 		t.Fatalf("%d plates exist after stops and starts, the maps started with 4000", plates)
 	}
-	// With both ends stopped, a bridge says it is paused and why, and keeps the
-	// counts the sender last reported: what it had exported by then, no more
-	// than the final save holds, never zeros.
+	// With both ends stopped, a bridge says it is paused and why (both ends named),
+	// and keeps the counts the sender last reported: what it had exported by then,
+	// no more than the final save holds, never zeros.
 	var ab struct {
 		bridgeGet
 		Paused          string `json:"paused"`
@@ -86,7 +86,7 @@ func TestStopStartKeepsBridgedItems(t *testing.T) {
 		Status          string `json:"status"`
 	}
 	proctest.JSON(t, bin, &ab, "bridge", "get", "ab", "--json", "--controller", c.CtlAddr)
-	if ab.Paused != "source a is stopped (starlane surface start a)" || !strings.HasPrefix(ab.Status, "paused: ") ||
+	if ab.Paused != "source a is stopped (starlane surface start a); destination b is stopped (starlane surface start b)" || !strings.HasPrefix(ab.Status, "paused: ") ||
 		ab.Exported <= 0 || ab.Exported > a.exported["iron-plate"] || ab.ItemsAsOfUnixMs == 0 {
 		t.Errorf("bridge ab with both surfaces stopped: %+v; want it paused with the sender's last counts (a exported %d)", ab, a.exported["iron-plate"])
 	}

@@ -263,11 +263,20 @@ func (c *Controller) restoreLost(ctx context.Context) {
 		c.live.mu.Lock()
 		lastTicks := maps.Clone(c.live.lastPrimaryTick)
 		c.live.mu.Unlock()
-		corrupt := map[string]string{} // surface -> node whose primary copy is corrupt
+		corrupt := map[string]string{}                   // surface -> node whose primary copy is corrupt
+		copies := map[string]map[string]*pb.ShardStats{} // surface -> node -> its running standby copy
 		for id, l := range c.live.snapshot() {
 			for _, sh := range l.shards {
 				if sh.Role == pb.ShardRole_SHARD_ROLE_PRIMARY && (strings.HasPrefix(sh.Error, "store corrupt") || strings.HasPrefix(sh.Error, "no copy here")) {
 					corrupt[sh.Surface] = id
+				}
+				// A standby whose primary cannot serve it reports "not following the
+				// primary": its copy is still whole, and may be the newest left.
+				if sh.Role == pb.ShardRole_SHARD_ROLE_STANDBY && (sh.Error == "" || strings.HasPrefix(sh.Error, "not following the primary")) && sh.Tick > 0 {
+					if copies[sh.Surface] == nil {
+						copies[sh.Surface] = map[string]*pb.ShardStats{}
+					}
+					copies[sh.Surface][id] = sh
 				}
 			}
 		}
@@ -284,9 +293,9 @@ func (c *Controller) restoreLost(ctx context.Context) {
 				reason := ""
 				switch {
 				case corrupt[name] == p.Id && p.Status == pb.NodeStatus_NODE_STATUS_UP:
-					reason = fmt.Sprintf("its copy on %s is corrupt or gone and no standby holds it", p.Id)
+					reason = fmt.Sprintf("its copy on %s is corrupt or gone", p.Id)
 				case p.Status == pb.NodeStatus_NODE_STATUS_DOWN && now-p.StatusChangedUnixMs >= after.Milliseconds():
-					reason = fmt.Sprintf("node %s has been down for %v and no standby holds it", p.Id, (time.Duration(now-p.StatusChangedUnixMs) * time.Millisecond).Round(time.Second))
+					reason = fmt.Sprintf("node %s has been down for %v", p.Id, (time.Duration(now-p.StatusChangedUnixMs) * time.Millisecond).Round(time.Second))
 				default:
 					continue
 				}
@@ -297,16 +306,37 @@ func (c *Controller) restoreLost(ctx context.Context) {
 					continue // the scheduler promotes it
 				}
 				sv := s.restorePoint(sf)
+				last := lastTicks[name].tick
+				// A standby that is not synced may still hold a newer copy than any
+				// save: the old primary's, say, demoted when a synced standby took
+				// over after a restart and then found its own copy damaged.
+				if best := newestCopy(s, a, copies[name]); best != nil && (sv == nil || best.Tick > sv.Tick) {
+					cmds = append(cmds, &pb.Command{Op: &pb.Command_PromoteStandby{PromoteStandby: &pb.PromoteStandbyCmd{
+						Surface: name, Epoch: a.GetEpoch(), Recover: true, LastConfirmed: last,
+						Reports: []*pb.StandbyReport{{Node: best.node, Tick: best.Tick, Reason: reason}},
+					}}})
+					continue
+				}
 				if sv == nil {
 					continue // no save of it anywhere: it waits for its node
 				}
-				last := lastTicks[name].tick
 				cmds = append(cmds, &pb.Command{Op: &pb.Command_RollbackSurface{RollbackSurface: &pb.RollbackSurfaceCmd{
-					Name: name, Save: sv.Name, Restore: true, ExpectedEpoch: a.GetEpoch(), LastTick: last, Reason: reason,
+					Name: name, Save: sv.Name, Restore: true, ExpectedEpoch: a.GetEpoch(), LastTick: last, Reason: reason + " and no standby holds it",
 				}}})
 			}
 		})
 		for _, cmd := range cmds {
+			if p := cmd.GetPromoteStandby(); p != nil {
+				if _, err := c.propose(ctx, cmd); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					c.log.Warn("recover a lost surface from a standby's copy", "surface", p.Surface, "err", err)
+					continue
+				}
+				c.log.Warn("surface recovered from a standby's copy: its primary's copy is gone (its node down, or the copy corrupt or missing)", "surface", p.Surface, "standby", p.Reports[0].Node, "tick", p.Reports[0].Tick, "reason", p.Reports[0].Reason)
+				continue
+			}
 			name := cmd.GetRollbackSurface().Name
 			if _, err := c.propose(ctx, cmd); err != nil {
 				if ctx.Err() != nil {
@@ -318,6 +348,27 @@ func (c *Controller) restoreLost(ctx context.Context) {
 			c.log.Warn("surface restored from its newest save: its only copy is gone (its node down, or the copy corrupt or missing)", "surface", name, "save", cmd.GetRollbackSurface().Save, "reason", cmd.GetRollbackSurface().Reason)
 		}
 	}
+}
+
+// standbyCopy is a standby's running copy as its node's heartbeat reports it.
+type standbyCopy struct {
+	*pb.ShardStats
+	node string
+}
+
+// newestCopy picks, among a's standbys that are up and report a running copy of
+// the surface, the one holding the most ticks (ties: the first in name order).
+func newestCopy(s *state, a *pb.Assignment, copies map[string]*pb.ShardStats) *standbyCopy {
+	var best *standbyCopy
+	for _, n := range sortedKeys(copies) {
+		if !slices.Contains(a.GetStandbys(), n) || !s.nodeUp(n) {
+			continue
+		}
+		if sh := copies[n]; best == nil || sh.Tick > best.Tick {
+			best = &standbyCopy{ShardStats: sh, node: n}
+		}
+	}
+	return best
 }
 
 // DefaultRestoreAfter is how long a surface whose only copy is on a down node

@@ -143,6 +143,9 @@ func (s *state) applyPromoteStandby(index uint64, now int64, c *pb.PromoteStandb
 	if a.GetEpoch() != c.Epoch {
 		return fail(codes.FailedPrecondition, "surface %s moved to epoch %d since the reports (epoch %d)", c.Surface, a.GetEpoch(), c.Epoch)
 	}
+	if c.Recover {
+		return s.recoverFromStandby(index, now, sf, c)
+	}
 	if len(a.Synced) == 0 {
 		return fail(codes.FailedPrecondition, "surface %s has no synced standby to promote", c.Surface)
 	}
@@ -167,12 +170,47 @@ func (s *state) applyPromoteStandby(index uint64, now int64, c *pb.PromoteStandb
 		return fail(codes.FailedPrecondition, "no synced standby of surface %s is up", c.Surface)
 	}
 	old := a.Primary
-	na := &pb.Assignment{Primary: best.Node, Standbys: without(a.Standbys, best.Node, old), Synced: without(a.Synced, best.Node, old),
-		PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
-	out := s.setAssignment(sf, na, index)
-	out.Migration = nil
+	s.promoteTo(sf, best.Node, old, index)
 	s.event(index, now, "surface.promoted", c.Surface, fmt.Sprintf("surface %s epoch %d: every synced standby lost primary %s (%s); promoted %s at tick %d",
 		c.Surface, index, old, best.Reason, best.Node, best.Tick))
+	return codes.OK, ""
+}
+
+// promoteTo makes standby to sf's primary in a new epoch (index), dropping the
+// old primary and any move under way.
+func (s *state) promoteTo(sf *pb.Surface, to, old string, index uint64) {
+	a := sf.GetAssignment()
+	na := &pb.Assignment{Primary: to, Standbys: without(a.Standbys, to, old), Synced: without(a.Synced, to, old),
+		PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
+	s.setAssignment(sf, na, index).Migration = nil
+}
+
+// recoverFromStandby promotes a standby that is not synced, when the primary's
+// copy is corrupt or gone (or its node long down) and no synced standby is up:
+// its copy is the newest state of the surface left anywhere, newer than its
+// saves (restoreLost decides that). Typically the old primary, whose intact copy
+// became a standby when a synced standby was promoted after a restart and then
+// found its own copy damaged. The event says how far the copy reaches against
+// the newest confirmed tick a primary reported.
+func (s *state) recoverFromStandby(index uint64, now int64, sf *pb.Surface, c *pb.PromoteStandbyCmd) (codes.Code, string) {
+	a := sf.GetAssignment()
+	if len(c.Reports) != 1 {
+		return fail(codes.InvalidArgument, "recovering surface %s takes one standby, not %d", c.Surface, len(c.Reports))
+	}
+	r := c.Reports[0]
+	if !slices.Contains(a.Standbys, r.Node) || !s.nodeUp(r.Node) {
+		return fail(codes.FailedPrecondition, "%s is not an up standby of surface %s", r.Node, c.Surface)
+	}
+	if slices.ContainsFunc(a.Synced, s.nodeUp) {
+		return fail(codes.FailedPrecondition, "surface %s has a synced standby up: it is promoted instead", c.Surface)
+	}
+	s.promoteTo(sf, r.Node, a.Primary, index)
+	reach := fmt.Sprintf("every tick a primary reported confirmed (%d)", c.LastConfirmed)
+	if r.Tick < c.LastConfirmed {
+		reach = fmt.Sprintf("%d ticks short of the newest tick a primary reported confirmed (%d): those are lost", c.LastConfirmed-r.Tick, c.LastConfirmed)
+	}
+	s.event(index, now, "surface.promoted", c.Surface, fmt.Sprintf("surface %s epoch %d: %s and no synced standby is up; promoted standby %s, whose copy reaches tick %d, %s",
+		c.Surface, index, r.Reason, r.Node, r.Tick, reach))
 	return codes.OK, ""
 }
 
@@ -200,10 +238,7 @@ func (s *state) promoteAfterRestart(index uint64, now int64, node string) {
 		if next == "" {
 			continue
 		}
-		na := &pb.Assignment{Primary: next, Standbys: without(a.Standbys, next, node), Synced: without(a.Synced, next, node),
-			PrimarySince: index, Start: pb.PrimaryStart_PRIMARY_START_PROMOTED}
-		out := s.setAssignment(sf, na, index)
-		out.Migration = nil
+		s.promoteTo(sf, next, node, index)
 		s.event(index, now, "surface.promoted", name, fmt.Sprintf("surface %s epoch %d: primary %s restarted (a new process registered); promoted synced standby %s",
 			name, index, node, next))
 	}

@@ -116,6 +116,27 @@ func TestFSMReplicationCommands(t *testing.T) {
 				wantLen(t, "standbys", len(a.Standbys), 0)
 				wantEq(t, "event", lastEvent(s).Kind, "surface.promoted")
 			}},
+		{name: "recovery from a standby that is not synced, the primary's copy gone",
+			cmds: []*pb.Command{c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n1", Epoch: 8, Unsync: []*pb.DroppedStandby{{Node: "n2", Reason: "resync"}}})},
+			cmd: c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Recover: true, LastConfirmed: 950,
+				Reports: []*pb.StandbyReport{{Node: "n2", Tick: 900, Reason: "its copy on n1 is corrupt or gone"}}}),
+			check: func(t *testing.T, s *pb.ClusterState) {
+				a := nauvis(s).Assignment
+				wantEq(t, "primary", a.Primary, "n2")
+				wantEq(t, "start", a.Start, pb.PrimaryStart_PRIMARY_START_PROMOTED)
+				wantLen(t, "standbys", len(a.Standbys), 0)
+				wantEq(t, "event", lastEvent(s).Kind, "surface.promoted")
+				if m := lastEvent(s).Message; !strings.Contains(m, "its copy on n1 is corrupt or gone and no synced standby is up; promoted standby n2, whose copy reaches tick 900, 50 ticks short of the newest tick a primary reported confirmed (950): those are lost") {
+					t.Errorf("event %q", m)
+				}
+			}},
+		{name: "no recovery from an unsynced standby while a synced one is up",
+			cmd:  c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Recover: true, Reports: []*pb.StandbyReport{{Node: "n2", Tick: 900}}}),
+			code: codes.FailedPrecondition},
+		{name: "no recovery from a node that is not a standby",
+			cmds: []*pb.Command{c(&pb.UpdateReplicasCmd{Surface: "nauvis", Node: "n1", Epoch: 8, Unsync: []*pb.DroppedStandby{{Node: "n2", Reason: "resync"}}})},
+			cmd:  c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Recover: true, Reports: []*pb.StandbyReport{{Node: "n3", Tick: 900}}}),
+			code: codes.FailedPrecondition},
 		{name: "no promotion while a synced standby has not reported",
 			cmd:  c(&pb.PromoteStandbyCmd{Surface: "nauvis", Epoch: 8, Reports: []*pb.StandbyReport{{Node: "n3", Tick: 900}}}),
 			code: codes.FailedPrecondition},

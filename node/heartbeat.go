@@ -22,6 +22,10 @@ import (
 // A heartbeat that failed is tried again soon (100 ms, doubling up to the
 // interval) rather than a whole interval later: after a leader change the next
 // try usually reaches the new leader, well before the primaries would fence.
+// noticeFor is how long a copy's notice rides in heartbeats: long enough for a
+// leader elected meanwhile to hear it (the event's request ID keeps it to one).
+const noticeFor = time.Minute
+
 func (n *Node) heartbeatLoop(ctx context.Context) {
 	failing := false
 	var retry time.Duration
@@ -126,8 +130,12 @@ func (n *Node) shardStats() []*pb.ShardStats {
 	for _, h := range hs {
 		n.mu.Lock()
 		sh, errText, epoch, role := h.sh, h.err, h.epoch, h.role
+		notice := ""
+		if h.notice != "" && time.Since(h.noticeAt) < noticeFor {
+			notice = h.notice
+		}
 		n.mu.Unlock()
-		ss := &pb.ShardStats{Surface: h.name, Epoch: epoch, Role: role, Error: errText}
+		ss := &pb.ShardStats{Surface: h.name, Epoch: epoch, Role: role, Error: errText, Notice: notice}
 		if sh == nil {
 			if ss.Error == "" {
 				ss.Error = "starting"

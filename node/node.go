@@ -189,6 +189,10 @@ type hosted struct {
 	src   *replica.Source    // primary: the standbys' replication source
 	fol   *replica.Follower  // standby: following the primary
 	err   string
+	// notice and noticeAt: what the node did to this copy on its own (a damaged
+	// store moved aside), reported in heartbeats for noticeFor.
+	notice   string
+	noticeAt time.Time
 	// handoffEpoch is the epoch a handoff was started for.
 	handoffEpoch uint64
 	// watch and reporting: the primary's standby bookkeeping (replicaLoop).

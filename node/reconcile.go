@@ -251,6 +251,13 @@ func (n *Node) start(h *hosted, a *pb.NodeAssignment) {
 			n.log.Error("cannot start surface after moving its corrupt store aside", "surface", h.name, "err", err)
 			return
 		}
+		if a.Role != pb.ShardRole_SHARD_ROLE_PRIMARY {
+			// The standby runs again from a new copy: nothing is wrong now, but
+			// the disk damaged a file, which the operator hears of as an event.
+			n.mu.Lock()
+			h.notice, h.noticeAt = corrupt+"; the damaged store was moved aside and a new copy is taken from the primary", time.Now()
+			n.mu.Unlock()
+		}
 	}
 	var rf *refusal
 	switch {

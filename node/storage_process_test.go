@@ -134,14 +134,10 @@ func smash(t *testing.T, path string, off int64, n int) {
 	}
 }
 
-// TestCorruptShardStore stops a whole cluster, damages two shard stores on n1 (the
-// input log's root page of a, which has a synced standby on n2; both meta pages of
-// c, which has none) and starts it again. The node must not crash: it moves the
-// damaged files aside, a runs on from its standby with no confirmed tick lost, c
-// is listed `failed: store corrupt on n1` with an event that says its state is
-// lost (no standby, no autosave) and what to do, and b, on the same node
-// with an intact store, keeps running.
-func TestCorruptShardStore(t *testing.T) {
+// twoNodesCheckpointing starts a controller and nodes n1 and n2 checkpointing
+// every 120 ticks, in a temporary dir it returns.
+func twoNodesCheckpointing(t *testing.T) (string, *proctest.Cluster) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
@@ -152,19 +148,37 @@ func TestCorruptShardStore(t *testing.T) {
 	}
 	c.WaitNodes("n1", "n2")
 	dumpOnFailure(t, c)
+	return dir, c
+}
+
+// TestCorruptShardStore stops a whole cluster, damages two shard stores on n1 (the
+// input log's root page of a, which has a synced standby on n2; both meta pages of
+// c, which has none) and starts it again. The node must not crash: it moves the
+// damaged files aside, a runs on from its standby with no confirmed tick lost, c
+// is listed `failed: store corrupt on n1` with an event that says its state is
+// lost (no standby, no autosave) and what to do, and b, on the same node
+// with an intact store, keeps running. d's standby copy on n2 is damaged the
+// same way: when n1 registers again the leader promotes d's synced standby on n2,
+// which finds its copy gone; n1's intact copy, a standby now, is then the newest
+// state left, newer than any save, and d goes on from it (promoted back) at or
+// after its last durable tick, with an event saying so.
+func TestCorruptShardStore(t *testing.T) {
+	dir, c := twoNodesCheckpointing(t)
 	c.CLI("surface", "create", "a", "--node", "n1", "--replicas", "2")
 	c.CLI("surface", "create", "b", "--node", "n1", "--replicas", "1")
 	c.CLI("surface", "create", "c", "--node", "n1", "--replicas", "1")
-	proctest.Eventually(t, 60*time.Second, "a synced on n2 and every surface past tick 300", func() bool {
-		a := faultSurfaceOf(t, c, "a")
+	c.CLI("surface", "create", "d", "--node", "n1", "--replicas", "2")
+	proctest.Eventually(t, 60*time.Second, "a and d synced on n2 and every surface past tick 300", func() bool {
+		a, d := faultSurfaceOf(t, c, "a"), faultSurfaceOf(t, c, "d")
 		return a.Replication != nil && len(a.Replication.Synced) == 1 && a.tick() > 300 &&
+			d.Replication != nil && len(d.Replication.Synced) == 1 && d.tick() > 300 &&
 			faultSurfaceOf(t, c, "b").tick() > 300 && faultSurfaceOf(t, c, "c").tick() > 300
 	})
 	c.Nodes["n1"].Stop()
 	c.Nodes["n2"].Stop()
 	c.Controller.Stop()
 	confirmed := map[string]uint64{}
-	for _, s := range []string{"a", "b", "c"} {
+	for _, s := range []string{"a", "b", "c", "d"} {
 		_, last := logTicks(t, filepath.Join(dir, "n1", "shards", s, "shard.db"))
 		confirmed[s] = last
 	}
@@ -172,6 +186,10 @@ func TestCorruptShardStore(t *testing.T) {
 	smash(t, storeA, logRoot(t, storeA)*int64(os.Getpagesize()), 8192)
 	smash(t, storeC, 16, 48)
 	smash(t, storeC, int64(os.Getpagesize())+16, 48)
+	// d's standby copy on n2 loses both meta pages too.
+	standbyD := filepath.Join(dir, "n2", "shards", "d", "shard.db")
+	smash(t, standbyD, 16, 48)
+	smash(t, standbyD, int64(os.Getpagesize())+16, 48)
 
 	c.Controller.Restart(t)
 	c.Nodes["n1"].Restart(t)
@@ -197,6 +215,13 @@ func TestCorruptShardStore(t *testing.T) {
 		hasEvent(faultSurfaceOf(t, c, "c"), "surface.failed", "store corrupt: store corrupt") {
 		t.Errorf("c's failure event: %+v", faultSurfaceOf(t, c, "c").Events)
 	}
+	d := ticking(t, c, 30*time.Second, "d", "n1", confirmed["d"])
+	if !hasEvent(d, "surface.promoted", "promoted standby n1, whose copy reaches tick") {
+		t.Errorf("d runs on n1 again without an event saying it went on from n1's copy: %+v", d.Events)
+	}
+	if m, _ := filepath.Glob(standbyD + ".corrupt-*"); len(m) != 1 {
+		t.Errorf("%s was not moved aside: %v", standbyD, m)
+	}
 	if !hasEvent(faultSurfaceOf(t, c, "a"), "surface.promoted", "n2") {
 		t.Errorf("no promotion event for a: %+v", faultSurfaceOf(t, c, "a").Events)
 	}
@@ -207,6 +232,35 @@ func TestCorruptShardStore(t *testing.T) {
 	}
 	if log := c.Nodes["n1"].Log(); strings.Contains(log, "panic:") || strings.Contains(log, "fatal error") {
 		t.Errorf("n1 crashed:\n%s", log)
+	}
+}
+
+// TestCorruptStandbyStoreIsReplaced damages a standby's store while its node is
+// stopped and its primary runs on: the standby's node moves the file aside and
+// takes a new copy from the primary on its own, and the leader records an event
+// saying so (the surface never stopped, but a disk damaged a file).
+func TestCorruptStandbyStoreIsReplaced(t *testing.T) {
+	dir, c := twoNodesCheckpointing(t)
+	c.CLI("surface", "create", "e", "--node", "n1", "--replicas", "2")
+	proctest.Eventually(t, 60*time.Second, "e synced on n2 past tick 300", func() bool {
+		e := faultSurfaceOf(t, c, "e")
+		return e.Replication != nil && len(e.Replication.Synced) == 1 && e.tick() > 300
+	})
+	c.Nodes["n2"].Stop()
+	store := filepath.Join(dir, "n2", "shards", "e", "shard.db")
+	smash(t, store, 16, 48)
+	smash(t, store, int64(os.Getpagesize())+16, 48)
+	c.Nodes["n2"].Restart(t)
+	proctest.Eventually(t, 60*time.Second, "e's new standby copy on n2 synced, and an event for the damaged one", func() bool {
+		e := faultSurfaceOf(t, c, "e")
+		return e.Primary == "n1" && e.Replication != nil && len(e.Replication.Synced) == 1 &&
+			hasEvent(e, "surface.failed", "its standby on n2 failed as it opened: store corrupt")
+	})
+	if e := faultSurfaceOf(t, c, "e"); !hasEvent(e, "surface.failed", "the damaged store was moved aside and a new copy is taken from the primary") {
+		t.Errorf("e's event does not say what became of the damaged copy: %+v", e.Events)
+	}
+	if m, _ := filepath.Glob(store + ".corrupt-*"); len(m) != 1 {
+		t.Errorf("%s was not moved aside: %v", store, m)
 	}
 }
 

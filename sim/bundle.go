@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/starlane/starlane/sim/blueprint"
 	"github.com/starlane/starlane/sim/fluid"
 	"github.com/starlane/starlane/sim/module"
 )
@@ -334,7 +335,18 @@ func (b *Bundle) UnsupportedReason(name string) string {
 	if r, ok := b.Unsupported[name]; ok {
 		return r
 	}
+	if r := spaceAgeReason(blueprint.RenameEntity, name); r != "" {
+		return r
+	}
 	return "not in prototype bundle " + b.ShortHash()
+}
+
+// spaceAgeReason says why a prototype Space Age adds is not simulated, or "".
+func spaceAgeReason(kind blueprint.RenameKind, name string) string {
+	if blueprint.SpaceAge(kind, name) {
+		return "a Space Age " + string(kind) + "; Starlane simulates the base game without Space Age"
+	}
+	return ""
 }
 
 // index builds lookup tables and the content hash. The canonical form sorts every list

@@ -101,6 +101,9 @@ func (s *Surface) checkFilter(p *EntityProto, sp *BuildSpec) error {
 		return fmt.Errorf("cannot build %s with %d filters: an inserter has %d", sp.Name, len(sp.Filters), MaxInserterFilters)
 	}
 	for _, f := range sp.Filters {
+		if f == "" {
+			continue // an empty slot
+		}
 		if _, ok := s.b.ItemID(f); !ok {
 			return fmt.Errorf("cannot build %s: filter item %q is unknown", sp.Name, f)
 		}

@@ -59,7 +59,7 @@ func TestPasteMigrates1xNamesAndRuns(t *testing.T) {
 // Inserter filters from both eras: a 1.1 filter inserter (whitelist, migrated to a
 // fast inserter with use_filters on) and a 2.0 fast inserter with a blacklist, each
 // moving from a chest of iron and copper plates. They are exported as the game
-// writes them, kept by a save and load, and a filter the simulation cannot honour
+// writes them, each in its slot, kept by a save and load, and a filter the simulation cannot honour
 // (by quality) is refused by name.
 func TestPasteCarriesInserterFilters(t *testing.T) {
 	legacy := packJSON(t, `{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
@@ -122,7 +122,8 @@ func TestPasteCarriesInserterFilters(t *testing.T) {
 			got = append(got, string(v)+" "+string(mode))
 		}
 	}
-	if want := []string{`[{"index":1,"name":"iron-plate"}] `, `[{"index":1,"name":"iron-plate"}] "blacklist"`}; !slices.Equal(got, want) {
+	// Each filter keeps its slot: the 2.0 blueprint's is at index 2.
+	if want := []string{`[{"index":1,"name":"iron-plate"}] `, `[{"index":2,"name":"iron-plate"}] "blacklist"`}; !slices.Equal(got, want) {
 		t.Errorf("exported filters %q, want %q", got, want)
 	}
 

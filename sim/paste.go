@@ -334,6 +334,17 @@ func (e *UnknownContentError) Error() string {
 	return fmt.Sprintf("the blueprint has entities, recipes or items prototype bundle %s cannot simulate: %s (%s)", e.Bundle, e.What, hint)
 }
 
+// unknownKind splits a key of a paste's unknown counts into the prototype family
+// and name it stands for ("item X", "recipe X", or an entity's name).
+func unknownKind(key string) (blueprint.RenameKind, string) {
+	for _, k := range []blueprint.RenameKind{blueprint.RenameItem, blueprint.RenameRecipe} {
+		if n, ok := strings.CutPrefix(key, string(k)+" "); ok {
+			return k, n
+		}
+	}
+	return blueprint.RenameEntity, key
+}
+
 // describeCounts lists names with counts and the bundle's reason, sorted by name.
 func describeCounts(b *Bundle, m map[string]int) string {
 	names := make([]string, 0, len(m))
@@ -345,6 +356,8 @@ func describeCounts(b *Bundle, m map[string]int) string {
 	for _, n := range names {
 		p := fmt.Sprintf("%s ×%d", n, m[n])
 		if r, ok := b.Unsupported[n]; ok {
+			p += " (" + r + ")"
+		} else if r := spaceAgeReason(unknownKind(n)); r != "" {
 			p += " (" + r + ")"
 		}
 		parts = append(parts, p)
@@ -583,9 +596,9 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 		Name  string `json:"name"`
 	}
 	list := []filter{}
-	for _, f := range in.filter {
+	for k, f := range in.filter {
 		if f != 0 {
-			list = append(list, filter{Index: len(list) + 1, Name: b.ItemName(f)})
+			list = append(list, filter{Index: k + 1, Name: b.ItemName(f)})
 		}
 	}
 	raw, _ := json.Marshal(list)
@@ -634,7 +647,10 @@ func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[str
 				unknown["item "+f.Name]++
 				continue
 			}
-			sp.Filters = append(sp.Filters, f.Name)
+			for len(sp.Filters) < f.Index {
+				sp.Filters = append(sp.Filters, "")
+			}
+			sp.Filters[f.Index-1] = f.Name
 		}
 	}
 	return nil

@@ -285,6 +285,35 @@ func TestPasteRefusesSettingsItCannotSimulate(t *testing.T) {
 	}
 }
 
+// A 2.0 blueprint made with Space Age is refused naming each Space Age prototype as
+// such (not as an unknown name): its entities (stack-inserter is Space Age's new
+// inserter in a 2.0 string, not 1.x's, which a 1.x string renames to
+// bulk-inserter) and its recipes.
+func TestPasteNamesSpaceAgePrototypes(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "foundry", Position: blueprint.Position{X: 640, Y: 640}},
+		{Number: 2, Name: "stack-inserter", Position: blueprint.Position{X: 1664, Y: 128}},
+		{Number: 3, Name: "assembling-machine-2", Position: blueprint.Position{X: 2432, Y: 384}, Recipe: "tungsten-carbide"},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	for _, want := range []string{
+		"foundry ×1 (a Space Age entity; Starlane simulates the base game without Space Age)",
+		"stack-inserter ×1 (a Space Age entity;",
+		"recipe tungsten-carbide ×1 (a Space Age recipe;",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("paste: %v, want %q", err, want)
+		}
+	}
+	if _, err := newTestSurface(t).Build(BuildSpec{Name: "foundry"}); err == nil || !strings.Contains(err.Error(), "cannot build foundry: a Space Age entity") {
+		t.Errorf("build a foundry: %v", err)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -377,7 +377,9 @@ type BuildSpec struct {
 	// limit, blueprint field "bar"); nil: no limit.
 	Bar *int32
 	// FilterMode is an inserter's filter: "" (none), "whitelist" (it picks up only
-	// Filters) or "blacklist" (anything but Filters); at most MaxInserterFilters items.
+	// Filters) or "blacklist" (anything but Filters); at most MaxInserterFilters
+	// slots, in slot order, "" for an empty slot (a blueprint's filter at index 3
+	// stays in the third slot).
 	FilterMode string
 	Filters    []string
 }

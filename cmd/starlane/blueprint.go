@@ -147,11 +147,19 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 	if len(s.Unsupported) > 0 {
 		fmt.Fprintf(w, "\nnot in prototype bundle %s (a paste refuses these unless --skip-unknown):\n", b.ShortHash())
 		writeCounts(w, s.Unsupported, func(name string) string {
+			// A 1.x name is refused as the 2.0 name a paste renames it to.
+			as, n2 := "", name
+			if to, ok := s.UnsupportedAs[name]; ok {
+				as, n2 = "as "+to, to
+			}
 			// The generic reason repeats the heading; keep specific ones.
-			if r := b.UnsupportedReason(name); !strings.HasPrefix(r, "not in prototype bundle") {
+			if r := b.UnsupportedReason(n2); !strings.HasPrefix(r, "not in prototype bundle") {
+				if as != "" {
+					return as + ": " + r
+				}
 				return r
 			}
-			return ""
+			return as
 		})
 	} else if s.Entities > 0 {
 		fmt.Fprintf(w, "\nevery entity type is in prototype bundle %s (recipes, filters and placement are checked when pasting)\n", b.ShortHash())

@@ -77,6 +77,19 @@ func TestBlueprintInspectStdinAndText(t *testing.T) {
 	}
 }
 
+// A 1.x name the bundle lacks under its 2.0 name is listed with that name and its
+// reason, as a paste would refuse it.
+func TestBlueprintInspectGivesTheReasonOfA1xName(t *testing.T) {
+	str := `0eJxNjFEKwjAQRO8y36nY0tq6VxERWxZdaNKabMQScnej/ggDjxmGlzDOkVcvTkEJomxBf5vBk32QxYGaoW77Y9N3h5J2MGCnosIBdEq/sl1ctCN7UG3grpaLa15uElSmarpz0MrzIxaWj8G6hCL4uBNeoP2uM9i+zPmc8xsCLjPi`
+	out, _, err := runStarlane(t, str, "blueprint", "inspect", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "logistic-chest-requester    as requester-chest: logistic robots are not simulated") {
+		t.Errorf("inspect of a 1.x requester chest:\n%s\nwant its 2.0 name and reason", out)
+	}
+}
+
 func TestBlueprintInspectBadInput(t *testing.T) {
 	dir := t.TempDir()
 	good, err := os.ReadFile(filepath.Join(blueprintDir, "belt_balancer_4x4.txt"))

@@ -283,24 +283,34 @@ func TestSurfaceDeleteNamesItsBridges(t *testing.T) {
 	}
 }
 
+// surfacePlacement is a surface's placement as `surface get --json` gives it.
+type surfacePlacement struct {
+	Primary  string   `json:"primary"`
+	Standbys []string `json:"standbys"`
+}
+
+// createWithStandby creates a surface with one standby and waits for it placed.
+func createWithStandby(t *testing.T, name string) surfacePlacement {
+	t.Helper()
+	if _, _, err := runStarlane(t, "", "surface", "create", name, "--replicas", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var sf surfacePlacement
+	for deadline := time.Now().Add(10 * time.Second); len(sf.Standbys) == 0; time.Sleep(50 * time.Millisecond) {
+		out, _, _ := runStarlane(t, "", "surface", "get", name, "--json")
+		json.Unmarshal([]byte(out), &sf)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s got no standby: %s", name, out)
+		}
+	}
+	return sf
+}
+
 // A drain that leaves a surface with fewer standbys than asked says so: the
 // copy was dropped, not moved, and why.
 func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 	t.Setenv("STARLANE_CONTROLLER", startController(t))
-	if _, _, err := runStarlane(t, "", "surface", "create", "nauvis", "--replicas", "2"); err != nil {
-		t.Fatal(err)
-	}
-	var sf struct {
-		Primary  string   `json:"primary"`
-		Standbys []string `json:"standbys"`
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(sf.Standbys) == 0; time.Sleep(50 * time.Millisecond) {
-		out, _, _ := runStarlane(t, "", "surface", "get", "nauvis", "--json")
-		json.Unmarshal([]byte(out), &sf)
-		if time.Now().After(deadline) {
-			t.Fatalf("nauvis got no standby: %s", out)
-		}
-	}
+	sf := createWithStandby(t, "nauvis")
 	// The only other node holds the primary: the standby has nowhere to go.
 	out, _, err := runStarlane(t, "", "node", "drain", sf.Standbys[0], "--wait", "30s")
 	if err != nil {
@@ -347,20 +357,7 @@ func TestDrainSaysWhichStandbysWereDropped(t *testing.T) {
 // A drain that moves a standby copy says which node holds it now.
 func TestDrainSaysWhereStandbysWent(t *testing.T) {
 	t.Setenv("STARLANE_CONTROLLER", startController(t, "n1", "n2", "n3"))
-	if _, _, err := runStarlane(t, "", "surface", "create", "nauvis", "--replicas", "2"); err != nil {
-		t.Fatal(err)
-	}
-	var sf struct {
-		Primary  string   `json:"primary"`
-		Standbys []string `json:"standbys"`
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(sf.Standbys) == 0; time.Sleep(50 * time.Millisecond) {
-		out, _, _ := runStarlane(t, "", "surface", "get", "nauvis", "--json")
-		json.Unmarshal([]byte(out), &sf)
-		if time.Now().After(deadline) {
-			t.Fatalf("nauvis got no standby: %s", out)
-		}
-	}
+	sf := createWithStandby(t, "nauvis")
 	drained := sf.Standbys[0]
 	third := ""
 	for _, n := range []string{"n1", "n2", "n3"} {

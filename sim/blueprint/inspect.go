@@ -121,6 +121,9 @@ type Summary struct {
 	// Migrated lists the 1.x names a paste renames to 2.0 ones, as the game does
 	// on import ("entity stack-inserter → bulk-inserter ×4"); empty for 2.0.
 	Migrated []string `json:"migrated"`
+	// UnsupportedAs gives, for an unsupported 1.x name, the 2.0 name a paste
+	// would look for (and whose reason it gives).
+	UnsupportedAs map[string]string `json:"unsupported_as,omitempty"`
 
 	Tiles      int              `json:"tiles"`
 	Parameters int              `json:"parameters"`
@@ -196,6 +199,12 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 				}
 				if !supported(n2) {
 					s.Unsupported[name] += j - i
+					if n2 != name {
+						if s.UnsupportedAs == nil {
+							s.UnsupportedAs = map[string]string{}
+						}
+						s.UnsupportedAs[name] = n2
+					}
 				}
 			}
 			i = j

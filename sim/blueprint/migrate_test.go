@@ -168,6 +168,10 @@ func TestInspectCountsMigratedNamesAsSupported(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"logistic-chest-requester": 1}, sum.Unsupported); diff != "" {
 		t.Errorf("unsupported (-want +got):\n%s", diff)
 	}
+	// An unsupported 1.x name says which 2.0 name a paste looks for (and refuses).
+	if diff := cmp.Diff(map[string]string{"logistic-chest-requester": "requester-chest"}, sum.UnsupportedAs); diff != "" {
+		t.Errorf("unsupported_as (-want +got):\n%s", diff)
+	}
 	if sum.EntityCounts["stack-inserter"] != 1 {
 		t.Errorf("entity counts keep the names the string has: %v", sum.EntityCounts)
 	}

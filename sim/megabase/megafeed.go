@@ -71,6 +71,11 @@ var fullFeedBeacons = map[string]int{
 	// The processing-unit line (megaprocessing.go).
 	"processing-unit": 2,
 	"sulfuric-acid":   2,
+	// The rocket-fuel line (megarocket.go).
+	"rocket-fuel":                   2,
+	"solid-fuel-from-heavy-oil":     2,
+	"solid-fuel-from-light-oil":     2,
+	"solid-fuel-from-petroleum-gas": 2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -175,6 +180,8 @@ type fullFeedSizing struct {
 	furnaces fullFurnaceSizing
 	// processing is the utility row's processing-unit line's (sizeFullProcessing).
 	processing fullProcessingSizing
+	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
+	rocketFuel fullFeedCounts
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -214,6 +221,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.processing, err = sizeFullProcessing(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.rocketFuel, err = sizeFullRocketFuel(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -17,19 +17,21 @@ import (
 // lines; the production row's rails from the rail line, its productivity modules
 // from the module line and its electric furnaces from the furnace line; the utility
 // row's processing units from the processing-unit line) and of the rocket silos (whose
-// chests still hold processing units).
+// chests still hold processing units; their rocket fuel comes from the rocket-fuel
+// line).
 var fullInfinityItems = []string{"flying-robot-frame",
-	"low-density-structure", "processing-unit", "rocket-fuel", "satellite"}
+	"low-density-structure", "processing-unit", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
-// utility row's processing units from ore, coal, crude oil and water,
-// with the machine counts of the plan for each line (PlanFull's planner, the beacons this
-// layout gives), each machine with the modules and at least the beacons it was sized
-// for; the remaining infinity chests supply exactly fullInfinityItems.
+// utility row's processing units from ore, coal, crude oil and water, and its silo's
+// rocket fuel from crude oil, with the machine counts of the plan for each line
+// (PlanFull's planner, the beacons this layout gives), each machine with the modules
+// and at least the beacons it was sized for; the remaining infinity chests supply
+// exactly fullInfinityItems.
 func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	b := sim.DefaultBundle()
 	sz, err := sizeFullCell(b, fullCellMilli)
@@ -99,6 +101,19 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range checkPlanLines(t, "sulfur", op, fullPer) {
+		want[l.Task] += l.Machines
+	}
+	// The rocket-fuel line: the plan's counts. PlanFull makes solid fuel from light
+	// oil only; the line also makes it from heavy oil and gas (planChoices), in the
+	// same chemical plant with the same modules.
+	for _, task := range []string{"solid-fuel-from-heavy-oil", "solid-fuel-from-petroleum-gas"} {
+		fullPer[task] = fullPer["solid-fuel-from-light-oil"]
+	}
+	fp, err := planFullRocketFuel(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range checkPlanLines(t, "rocket-fuel", fp, fullPer) {
 		want[l.Task] += l.Machines
 	}
 	// The engine line: the plan's counts, but the iron, split between two blocks each

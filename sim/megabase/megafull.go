@@ -40,22 +40,25 @@ import (
 // module assemblers, west of the advanced-circuit line), the furnaces from the
 // furnace line (megafurnace.go: a fourth oil block and advanced-circuit line, steel
 // and stone lines and two electric-furnace assemblers, west of the module line). The
-// utility row takes its ingredients from two belts, U1 and U2 (megautility.go): its
-// processing units come on U2 from ore, coal, crude oil and water (megaprocessing.go:
-// cable/circuit pairs and processing-unit assemblers east of the rail line, a fifth oil
-// block, plastic, sulfur and sulfuric-acid plants and advanced-circuit assemblers east
-// of the labs), its flying robot frames and low density structures from infinity chests at
-// U1's head, and the silo takes its ingredients from infinity chests, as the map
-// editor's sources (fullInfinityItems in the tests lists every item still taken from a
-// chest: low density structures, rocket fuel, satellites, ...): the rest of the plan's
-// oil lines and most intermediates are not laid out. Each cell is
-// powered by its own field of solar panels and accumulators east of its labs and its
-// processing-unit line (megapower.go), sized from the cell's measured demand and the
-// simulation's day. What is simulated end to end is every pack made by its beaconed
-// machine, carried on belts and consumed by beaconed labs, red and green science from
-// ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
-// packs' ingredients, the production packs' rails, productivity modules and electric
-// furnaces and the utility packs' processing units from raw resources.
+// silo's rocket fuel comes from crude oil (megarocket.go: pumpjacks, an offshore pump,
+// refineries on advanced oil processing, solid-fuel plants on heavy oil, light oil and
+// gas and rocket-fuel assemblers, east of the silo). The utility row takes its
+// ingredients from two belts, U1 and U2 (megautility.go): its processing units come on
+// U2 from ore, coal, crude oil and water (megaprocessing.go: cable/circuit pairs and
+// processing-unit assemblers east of the rail line, a fifth oil block, plastic, sulfur
+// and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its flying
+// robot frames and low density structures from infinity chests at U1's head, and the
+// silo takes its other ingredients from infinity chests, as the map editor's sources
+// (fullInfinityItems in the tests lists every item still taken from a chest: low density
+// structures, processing units for the silo, satellites, ...): the rest of the plan's
+// oil lines and most intermediates are not laid out. Each cell is powered by its own
+// field of solar panels and accumulators east of its labs and its processing-unit line
+// (megapower.go), sized from the cell's measured demand and the simulation's day. What
+// is simulated end to end is every pack made by its beaconed machine, carried on belts
+// and consumed by beaconed labs, red and green science from ore, and the chemical
+// packs' sulfur, engine units and advanced circuits, the military packs' ingredients,
+// the production packs' rails, productivity modules and electric furnaces, the utility
+// packs' processing units and the silo's rocket fuel from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -233,6 +236,8 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
+		rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+		patches = append(patches, rf.patches(b, oy(c))...)
 		patches = append(patches, cg.patches(b, oy(c))...)
 		patches = append(patches, mdg.patches(b, oy(c))...)
 		patches = append(patches, fng.patches(b, oy(c))...)
@@ -302,6 +307,9 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 			}
 			if x.Name == "rail" && fullProductionPacks[recipe] {
 				continue // from belts R1 and R2
+			}
+			if x.Name == "rocket-fuel" && recipe == "rocket-part" {
+				continue // from the rocket-fuel line
 			}
 			f = append(f, sim.InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
@@ -405,6 +413,12 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.put("substation", sx-4, oy+19, sim.North)
 		l.put("substation", ox-3, oy+18, sim.North)
 	}
+	rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+	if xf := fullFMColumn(sz, ox); rf.east() >= xf-2 {
+		l.err = fmt.Errorf("megabase-full: the rocket-fuel line reaches x = %d, belt FM's head is at %d", rf.east(), xf)
+		return
+	}
+	l.fullRocketFuel(&rf, oy, ox+fullSiloX, oy+22)
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
 	// (north, long-handed), C (south, normal) and D (south, long-handed).

@@ -22,7 +22,9 @@ import (
 // launch products, the pumpjack's yield and the lab's research speed. The plan
 // itself only chooses what a player chooses: which machine, which modules, how many
 // beacons, which recipe makes an item (solid fuel from light oil; advanced oil
-// processing with both crackings), how rich the oil field is.
+// processing with both crackings; for a part of a base that makes only rocket
+// fuel, solid fuel from all three oil products instead: planChoices), how rich the
+// oil field is.
 //
 // The arithmetic is exact (rationals); machine counts are rounded up.
 
@@ -169,7 +171,24 @@ func (p *Plan) finish(pl *planner, packsPerSec *big.Rat) {
 // machines where a layout has fewer than planBeacons. megabase-full sizes the lines
 // it lays out with it.
 func planPart(b *sim.Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64) (*Plan, error) {
-	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}, beacons: beacons}
+	return planPartWith(b, rates, beacons, oilAmount, planChoices{})
+}
+
+// planChoices are the choices a part of a base makes differently from PlanFull.
+type planChoices struct {
+	// solidFuelFromOil makes solid fuel from all three oil products (heavy oil,
+	// light oil and petroleum gas, each with its own recipe) with no cracking: a
+	// line whose only oil product is solid fuel, or rocket fuel, which takes solid
+	// fuel and light oil, uses every fluid advanced oil processing makes that way
+	// (cracking alone cannot balance it: cracking makes gas, which rocket fuel does
+	// not take). The refinery's heavy oil and gas all become solid fuel, and so does
+	// the light oil left over.
+	solidFuelFromOil bool
+}
+
+// planPartWith is planPart with choices.
+func planPartWith(b *sim.Bundle, rates map[string]*big.Rat, beacons map[string]int, oilAmount int64, choices planChoices) (*Plan, error) {
+	pl := &planner{b: b, demand: map[string]*big.Rat{}, made: map[string]bool{}, beacons: beacons, choices: choices}
 	p := &Plan{Flows: map[string]float64{}, balance: map[string]*big.Rat{}}
 	pl.plan = p
 	names := make([]string, 0, len(rates))
@@ -197,6 +216,7 @@ type planner struct {
 	// name) in a layout that gives them fewer than planBeacons; tasks not in it get
 	// planBeacons.
 	beacons map[string]int
+	choices planChoices
 }
 
 func (pl *planner) need(item string, r *big.Rat) {
@@ -458,6 +478,9 @@ func (pl *planner) solve(oilAmount int64) error {
 			if item == "rocket-part" {
 				continue // the silos made them
 			}
+			if item == "solid-fuel" && pl.choices.solidFuelFromOil {
+				continue // planned with the oil
+			}
 			if r := pl.demand[item]; r != nil && r.Sign() > 0 {
 				if err := pl.recipe(planRecipeFor[item], item, r); err != nil {
 					return err
@@ -493,6 +516,9 @@ func (pl *planner) oil() error {
 	aop, err := get("advanced-oil-processing")
 	if err != nil {
 		return err
+	}
+	if pl.choices.solidFuelFromOil {
+		return pl.oilToSolidFuel(aop.r, aop.pf)
 	}
 	hc, err := get("heavy-oil-cracking")
 	if err != nil {
@@ -544,6 +570,97 @@ func (pl *planner) oil() error {
 			return err
 		}
 		pl.craft(rc.r, x[j], rc.pf)
+	}
+	return nil
+}
+
+// planSolidFuelFrom is the solid-fuel recipe for each oil product.
+var planSolidFuelFrom = []struct{ fluid, recipe string }{
+	{"heavy-oil", "solid-fuel-from-heavy-oil"},
+	{"light-oil", "solid-fuel-from-light-oil"},
+	{"petroleum-gas", "solid-fuel-from-petroleum-gas"},
+}
+
+// oilToSolidFuel plans advanced oil processing (aop, productivity factor apf) and
+// the three solid-fuel recipes so that every oil product is used: the base's own
+// demand for each fluid first, the rest into solid fuel, and exactly the solid
+// fuel the base needs. With a crafts a second of aop, making P_f of fluid f a craft,
+// recipe f takes in_f of it for pf_f solid fuel, so it runs x_f = (P_f·a − D_f)/in_f
+// crafts and Σ pf_f·x_f = D_solid gives
+// a = (D_solid + Σ pf_f·D_f/in_f) / Σ pf_f·P_f/in_f.
+func (pl *planner) oilToSolidFuel(aop *sim.RecipeProto, apf *big.Rat) error {
+	b := pl.b
+	demand := func(n string) *big.Rat {
+		if r := pl.demand[n]; r != nil {
+			return new(big.Rat).Set(r)
+		}
+		return new(big.Rat)
+	}
+	type sf struct {
+		r    *sim.RecipeProto
+		pf   *big.Rat // solid fuel a craft of r, productivity counted
+		made *big.Rat // fluid a craft of aop makes
+		in   *big.Rat // fluid a craft of r takes
+		d    *big.Rat // the base's own demand for the fluid
+	}
+	var rs []sf
+	num, den := demand("solid-fuel"), new(big.Rat)
+	for _, s := range planSolidFuelFrom {
+		ri, ok := b.Recipe(s.recipe)
+		if !ok {
+			return fmt.Errorf("the bundle has no recipe %s", s.recipe)
+		}
+		r := &b.Recipes[ri]
+		pf, err := pl.prodFactor(planMachineFor[r.Category], r.Productivity)
+		if err != nil {
+			return err
+		}
+		x := sf{r: r, pf: pf, made: new(big.Rat), in: new(big.Rat), d: demand(s.fluid)}
+		for _, f := range aop.FluidOut {
+			if f.Name == s.fluid {
+				x.made.Mul(apf, new(big.Rat).SetFrac64(int64(f.Amount), int64(fluid.Unit)))
+			}
+		}
+		for _, f := range r.FluidIn {
+			if f.Name == s.fluid {
+				x.in.SetFrac64(int64(f.Amount), int64(fluid.Unit))
+			}
+		}
+		var out int64
+		for _, it := range r.Results {
+			if it.Name == "solid-fuel" {
+				out = int64(it.Amount)
+			}
+		}
+		if x.made.Sign() == 0 || x.in.Sign() == 0 || out == 0 {
+			return fmt.Errorf("recipe %s does not make solid fuel from %s made by %s", s.recipe, s.fluid, aop.Name)
+		}
+		x.pf.Mul(x.pf, new(big.Rat).SetInt64(out))
+		num.Add(num, new(big.Rat).Quo(new(big.Rat).Mul(x.pf, x.d), x.in))
+		den.Add(den, new(big.Rat).Quo(new(big.Rat).Mul(x.pf, x.made), x.in))
+		rs = append(rs, x)
+	}
+	a := new(big.Rat).Quo(num, den)
+	if a.Sign() == 0 {
+		return nil
+	}
+	if err := pl.line(aop.Name, planMachineFor[aop.Category], aop.Productivity, a, big.NewRat(1, 1), aop.Work); err != nil {
+		return err
+	}
+	pl.craft(aop, a, apf)
+	for _, x := range rs {
+		crafts := new(big.Rat).Quo(new(big.Rat).Sub(new(big.Rat).Mul(x.made, a), x.d), x.in)
+		if crafts.Sign() < 0 {
+			return fmt.Errorf("the oil plan needs %s at a negative rate: the base wants more of its fluid than solid fuel leaves", x.r.Name)
+		}
+		if crafts.Sign() == 0 {
+			continue
+		}
+		if err := pl.line(x.r.Name, planMachineFor[x.r.Category], x.r.Productivity, crafts, big.NewRat(1, 1), x.r.Work); err != nil {
+			return err
+		}
+		pf, _ := pl.prodFactor(planMachineFor[x.r.Category], x.r.Productivity)
+		pl.craft(x.r, crafts, pf)
 	}
 	return nil
 }

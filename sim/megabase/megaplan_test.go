@@ -95,3 +95,42 @@ func TestPlanRatesMatchTheSimulation(t *testing.T) {
 		t.Fatalf("checked %d lines, want %d", checked, len(feeds))
 	}
 }
+
+// A part of a base making only rocket fuel cannot balance its oil with cracking
+// (rocket fuel takes light oil and solid fuel, cracking makes gas); with solid fuel
+// from all three oil products every fluid the refineries make is used, exactly.
+func TestPlanPartRocketFuelUsesEveryOilProduct(t *testing.T) {
+	b := sim.DefaultBundle()
+	rate := big.NewRat(7, 1)
+	if _, err := planPart(b, map[string]*big.Rat{"rocket-fuel": rate}, nil, fullOilAmount); err == nil {
+		t.Errorf("rocket fuel alone balanced with cracking; the solid-fuel choice is not needed")
+	}
+	p, err := planPartWith(b, map[string]*big.Rat{"rocket-fuel": rate}, nil, fullOilAmount, planChoices{solidFuelFromOil: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for item, r := range p.balance {
+		if r.Sign() != 0 {
+			f, _ := r.Float64()
+			t.Errorf("%s: made minus used %.4f a second, want 0", item, f)
+		}
+	}
+	lines := map[string]PlanLine{}
+	for _, l := range p.Lines {
+		lines[l.Task] = l
+	}
+	for _, task := range []string{"rocket-fuel", "advanced-oil-processing", "solid-fuel-from-heavy-oil",
+		"solid-fuel-from-light-oil", "solid-fuel-from-petroleum-gas", "mine crude-oil", "pump water"} {
+		if lines[task].Machines <= 0 {
+			t.Errorf("the plan has no %s", task)
+		}
+	}
+	for _, task := range []string{"heavy-oil-cracking", "light-oil-cracking"} {
+		if _, ok := lines[task]; ok {
+			t.Errorf("the plan cracks oil (%s)", task)
+		}
+	}
+	if f := p.Flows["rocket-fuel"]; f != 7 {
+		t.Errorf("rocket fuel %v a second, want 7", f)
+	}
+}

@@ -14,9 +14,11 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 2,388 MW, peak 2,491 MW (seed 1,
-//     with the module, furnace and processing-unit lines; before the processing-unit
-//     line 2,099 and 2,188 MW; with the module line only, 1,728 and 1,774 MW;
+//     reading sim's Power().DemandW every tick: mean 2,511 MW, peak 2,617 MW (seed 1,
+//     with the module, furnace, rocket-fuel and processing-unit lines; with the module,
+//     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
+//     and rocket-fuel lines 2,222 and 2,314 MW; before both 2,099 and 2,188 MW; with
+//     the module line only, 1,728 and 1,774 MW;
 //     before it, 1,548 and 1,589 MW, of which the cell's 911 beacons drew a constant
 //     437 MW). TestMegabaseFullCellDemandFitsItsField
 //     repeats the measurement and fails if the cell asks for more than fullCellDemandW or
@@ -27,14 +29,15 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 2,615.55 MW) as a constant draw all day: enough panels that a day's light gives a
-// day's energy at that draw (62,276), and the fewest accumulators that carry it through
-// the evening, the night and the morning (52,312: 262 GJ; their output limit alone would
-// need 8,719), computed tick by tick as sim's updatePower settles a network (solar first,
-// then accumulators within their output limit, the surplus charging them within their
-// input limit), starting full at noon and checked over two days.
+// 2,747.85 MW) as a constant draw all day: enough panels that a day's light gives a
+// day's energy at that draw (65,426), and the fewest accumulators that carry it through
+// the evening, the night and the morning (54,958: 275 GJ; their output limit alone
+// would need 9,160), computed tick by tick as sim's
+// updatePower settles a network (solar first, then accumulators within their output
+// limit, the surplus charging them within their input limit), starting full at noon and
+// checked over two days.
 const (
-	fullCellPeakW      = 2_491_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 2_617_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

@@ -1573,10 +1573,17 @@ func (x *UpdateReplicasCmd) GetUnsync() []*DroppedStandby {
 // PromoteStandbyCmd: every synced standby reported losing the primary under epoch;
 // promote the one with the highest tick (ties: lowest node ID) among those up.
 type PromoteStandbyCmd struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Surface       string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Reports       []*StandbyReport       `protobuf:"bytes,3,rep,name=reports,proto3" json:"reports,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Surface string                 `protobuf:"bytes,1,opt,name=surface,proto3" json:"surface,omitempty"`
+	Epoch   uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reports []*StandbyReport       `protobuf:"bytes,3,rep,name=reports,proto3" json:"reports,omitempty"`
+	// recover promotes the one standby in reports although it is not synced: the
+	// primary's copy is corrupt or gone (or its node long down), no synced standby
+	// is up, and that standby's copy is newer than any save of the surface.
+	Recover bool `protobuf:"varint,4,opt,name=recover,proto3" json:"recover,omitempty"`
+	// last_confirmed is the newest tick a primary of the surface reported
+	// confirmed (for the event: what the recovered copy may lack).
+	LastConfirmed uint64 `protobuf:"varint,5,opt,name=last_confirmed,json=lastConfirmed,proto3" json:"last_confirmed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1630,6 +1637,20 @@ func (x *PromoteStandbyCmd) GetReports() []*StandbyReport {
 		return x.Reports
 	}
 	return nil
+}
+
+func (x *PromoteStandbyCmd) GetRecover() bool {
+	if x != nil {
+		return x.Recover
+	}
+	return false
+}
+
+func (x *PromoteStandbyCmd) GetLastConfirmed() uint64 {
+	if x != nil {
+		return x.LastConfirmed
+	}
+	return 0
 }
 
 type StandbyReport struct {
@@ -3192,11 +3213,13 @@ const file_starlane_v1_fsm_proto_rawDesc = "" +
 	"\x06synced\x18\x04 \x03(\tR\x06synced\x12/\n" +
 	"\x04drop\x18\x05 \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x04drop\x12*\n" +
 	"\x11cooldown_until_ms\x18\x06 \x01(\x03R\x0fcooldownUntilMs\x123\n" +
-	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"y\n" +
+	"\x06unsync\x18\a \x03(\v2\x1b.starlane.v1.DroppedStandbyR\x06unsync\"\xba\x01\n" +
 	"\x11PromoteStandbyCmd\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x124\n" +
-	"\areports\x18\x03 \x03(\v2\x1a.starlane.v1.StandbyReportR\areports\"O\n" +
+	"\areports\x18\x03 \x03(\v2\x1a.starlane.v1.StandbyReportR\areports\x12\x18\n" +
+	"\arecover\x18\x04 \x01(\bR\arecover\x12%\n" +
+	"\x0elast_confirmed\x18\x05 \x01(\x04R\rlastConfirmed\"O\n" +
 	"\rStandbyReport\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
 	"\x04tick\x18\x02 \x01(\x04R\x04tick\x12\x16\n" +

@@ -563,6 +563,11 @@ type ShardStats struct {
 	// term_start_hash is the state hash at term_start_tick (a primary only): a
 	// surface started again from a save shows the save's tick and hash here.
 	TermStartHash string `protobuf:"bytes,70,opt,name=term_start_hash,json=termStartHash,proto3" json:"term_start_hash,omitempty"`
+	// notice is something the node did to this copy on its own that an operator
+	// should hear of although the copy runs: a damaged store moved aside and a new
+	// copy taken from the primary. Reported for a minute; the leader records it as
+	// a surface.failed event once.
+	Notice        string `protobuf:"bytes,71,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,6 +738,13 @@ func (x *ShardStats) GetStandbyDesyncs() uint64 {
 func (x *ShardStats) GetTermStartHash() string {
 	if x != nil {
 		return x.TermStartHash
+	}
+	return ""
+}
+
+func (x *ShardStats) GetNotice() string {
+	if x != nil {
+		return x.Notice
 	}
 	return ""
 }
@@ -2791,7 +2803,7 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"newDataDir\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x05\n" +
 	"\n" +
 	"ShardStats\x12\x18\n" +
 	"\asurface\x18\x01 \x01(\tR\asurface\x12\x14\n" +
@@ -2818,7 +2830,8 @@ const file_starlane_v1_types_proto_rawDesc = "" +
 	"\x0fterm_start_tick\x18\x11 \x01(\x04R\rtermStartTick\x12+\n" +
 	"\x12term_start_unix_ms\x18\x12 \x01(\x03R\x0ftermStartUnixMs\x12'\n" +
 	"\x0fstandby_desyncs\x18\x13 \x01(\x04R\x0estandbyDesyncs\x12&\n" +
-	"\x0fterm_start_hash\x18F \x01(\tR\rtermStartHash\"\xfb\x01\n" +
+	"\x0fterm_start_hash\x18F \x01(\tR\rtermStartHash\x12\x16\n" +
+	"\x06notice\x18G \x01(\tR\x06notice\"\xfb\x01\n" +
 	"\fReplicaStats\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1c\n" +
 	"\tconnected\x18\x02 \x01(\bR\tconnected\x12\x16\n" +

@@ -81,3 +81,24 @@ func (l *layout) free(x, y, w, h int32) bool {
 	}
 	return true
 }
+
+// beacon places a beacon of two speed-module-3, the only beacon the maps use.
+func (l *layout) beacon(x, y int32) {
+	l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y, Modules: []string{planSpeed, planSpeed}})
+}
+
+// pipes lays a straight run of pipes from (x0, y0) to (x1, y1), both ends included.
+func (l *layout) pipes(x0, y0, x1, y1 int32) {
+	for x := min(x0, x1); x <= max(x0, x1); x++ {
+		for y := min(y0, y1); y <= max(y0, y1); y++ {
+			l.put("pipe", x, y, sim.North)
+		}
+	}
+}
+
+// pipeUnder places a pipe-to-ground pair in column x, entering at yTop and leaving
+// at yBottom.
+func (l *layout) pipeUnder(x, yTop, yBottom int32) {
+	l.put("pipe-to-ground", x, yTop, sim.North)
+	l.put("pipe-to-ground", x, yBottom, sim.South)
+}

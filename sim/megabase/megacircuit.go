@@ -199,8 +199,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 	g := g0.at(oy)
 	X0 := g.x0
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string) {
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", true)})
@@ -257,19 +256,9 @@ func (l *layout) fullOilPlastic(X0, oy int32, crude [2]int32) {
 // three slots), a beacon between neighbours.
 func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
-	pipes := func(x0, r0, x1, r1 int32) { // a straight run, both ends included
-		for x := min(x0, x1); x <= max(x0, x1); x++ {
-			for r := min(r0, r1); r <= max(r0, r1); r++ {
-				l.put("pipe", x, y(r), sim.North)
-			}
-		}
-	}
-	under := func(x, rTop, rBottom int32) { // a pipe-to-ground pair in column x
-		l.put("pipe-to-ground", x, y(rTop), sim.North)
-		l.put("pipe-to-ground", x, y(rBottom), sim.South)
-	}
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
+	pipes := func(x0, r0, x1, r1 int32) { l.pipes(x0, y(r0), x1, y(r1)) }
+	under := func(x, rTop, rBottom int32) { l.pipeUnder(x, y(rTop), y(rBottom)) }
 	chem := l.modules("chemical-plant", true)
 	plant := func(x, r int32, recipe string) {
 		l.spec(sim.BuildSpec{Name: "chemical-plant", X: x, Y: y(r), Recipe: recipe, Modules: chem})
@@ -347,8 +336,7 @@ func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
 // the two cable assemblers filling P1 from copper2's belt. It returns where P1 starts.
 func (l *layout) fullCablePairs(X0, oy int32, copper, iron, copper2 *smeltBlock) (ka int32) {
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string) {
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", true)})
@@ -386,8 +374,7 @@ func (l *layout) fullCablePairs(X0, oy int32, copper, iron, copper2 *smeltBlock)
 // belt side-loading its north lane. It returns where P1 starts.
 func (l *layout) fullACCable(X0, oy int32) (ka int32) {
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string) {
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,
 			Modules: l.modules("assembling-machine-3", true)})

@@ -172,8 +172,7 @@ func machineRow(x0 int32, n int, beacon func(x int32), machine func(j int, x int
 func (l *layout) fullEngines(g *fullEngineGeom, ox, oy, rowEnd int32) {
 	l.smeltBlock(&g.blockA)
 	l.smeltBlock(&g.blockB)
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+	beacon := func(x, y int32) { l.beacon(x, oy+y) }
 	prod := l.modules("assembling-machine-3", true)
 	// The machine row: steel furnaces, then engines.
 	n := g.steel + g.engines

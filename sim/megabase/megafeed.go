@@ -358,7 +358,6 @@ func (l *layout) smeltBlock(g *smeltBlock) {
 	)
 	drillMods := l.modules(drill, true)
 	furnMods := l.modules(furn, true)
-	speed2 := []string{planSpeed, planSpeed}
 	near := g.drills - len(g.drillCols)
 	for i, x := range g.drillCols {
 		l.spec(sim.BuildSpec{Name: drill, X: x, Y: g.y(7, 3), Dir: g.facing(), Modules: drillMods})
@@ -379,7 +378,7 @@ func (l *layout) smeltBlock(g *smeltBlock) {
 	}
 	last := g.furnCols[len(g.furnCols)-1]
 	for x := g.furnCols[0] - 3; x <= last+3; x += 3 {
-		l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: g.y(7, 3), Modules: speed2})
+		l.beacon(x, g.y(7, 3))
 	}
 	l.belt(fullBelt, g.xd, g.y(6, 1), sim.East, last+3-g.xd)
 }
@@ -446,10 +445,9 @@ func (l *layout) fullFeed(g *fullFeedGeom, ox, oy, redEnd, greenEnd int32) {
 	l.smeltBlock(&g.copper)
 	l.smeltBlock(&g.iron)
 	asmMods := l.modules("assembling-machine-3", true)
-	speed2 := []string{planSpeed, planSpeed}
 	for j := 0; j <= g.gears; j++ {
 		x := g.gx0 + 6*int32(j)
-		l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + fullGearY, Modules: speed2})
+		l.beacon(x, oy+fullGearY)
 		if j < g.gears {
 			l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x + 3, Y: oy + fullGearY, Recipe: "iron-gear-wheel", Modules: asmMods})
 			l.put(fullInInserter, x+4, oy+fullFeedBeltY+1, sim.South) // gears -> ingredient belt
@@ -531,8 +529,7 @@ func (l *layout) fullGreen(g *fullGreenGeom, ox, oy, rowEnd int32) {
 	l.smeltBlock(&g.restIron)
 	prod := l.modules("assembling-machine-3", true)
 	speed := l.modules("assembling-machine-3", false)
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+	beacon := func(x, y int32) { l.beacon(x, oy+y) }
 	asm := func(x, y int32, recipe string, mods []string) {
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: oy + y, Recipe: recipe, Modules: mods})
 	}

@@ -296,8 +296,6 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	}
 	X := func(k int) int32 { return ox + 2 + 6*int32(k) }
 	G := func(k int) int32 { return ox + 5 + 6*int32(k) }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
 	feed := func(recipe string) *sim.InfinitySettings {
 		ri, _ := b.Recipe(recipe)
 		var f []sim.InfinityFilter
@@ -370,12 +368,12 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		// Gaps: a beacon west of the first column, then a substation every third gap
 		// (18 tiles, the substation's wire reach and supply width) and beacons between.
-		beacon(G(-1), oy+r.asmY)
+		l.beacon(G(-1), oy+r.asmY)
 		for k := 0; k < K; k++ {
 			if k%3 == 0 {
 				l.put("substation", G(k), oy+r.asmY, sim.North)
 			} else {
-				beacon(G(k), oy+r.asmY)
+				l.beacon(G(k), oy+r.asmY)
 			}
 		}
 	}
@@ -388,7 +386,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	// A row of beacons behind the automation row (the other rows' would stand where
 	// the military and production rows' belts run).
 	for x := G(-1); x+2 <= G(K-1)+2; x += 3 {
-		beacon(x, oy-27)
+		l.beacon(x, oy-27)
 	}
 
 	// The silo west of the rows, on the south side of belt D (y = oy+20).
@@ -396,8 +394,8 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		sx, sy := ox+fullSiloX, oy+22
 		l.spec(sim.BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
 		for _, dy := range []int32{0, 3, 6} {
-			beacon(sx-3, sy+dy)
-			beacon(sx+9, sy+dy)
+			l.beacon(sx-3, sy+dy)
+			l.beacon(sx+9, sy+dy)
 		}
 		for _, dx := range []int32{1, 3, 5} {
 			l.put(fullOutInserter, sx+dx, oy+21, sim.South)
@@ -455,7 +453,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		if j%3 == 2 {
 			l.put("substation", x+3, oy, sim.North)
 		} else {
-			beacon(x+3, oy)
+			l.beacon(x+3, oy)
 		}
 	}
 

@@ -205,9 +205,8 @@ func (g *fullMilitaryGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 // fullMilitary builds the military lines of the cell whose turn column is T; belts W
 // and M run west to the military row's first machine at rowX.
 func (l *layout) fullMilitary(g *fullMilitaryGeom, T, oy, rowX int32) {
-	speed2 := []string{planSpeed, planSpeed}
 	beacon := func(y int32) func(x int32) {
-		return func(x int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: oy + y, Modules: speed2}) }
+		return func(x int32) { l.beacon(x, oy+y) }
 	}
 	asm := func(x, y int32, recipe string) {
 		ri, _ := l.s.Bundle().Recipe(recipe)

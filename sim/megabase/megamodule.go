@@ -251,8 +251,7 @@ func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, sx, xf int32) {
 	g := g0.at(oy)
 	X0 := g.x0
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string) {
 		ri, _ := l.s.Bundle().Recipe(recipe)
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,

@@ -65,15 +65,7 @@ func fullOilPatch(b *sim.Bundle, ox, oy int32) sim.Patch {
 func (l *layout) fullOil(ox, oy, rowEnd int32) {
 	h, v := fullOilOrigin(ox, oy)
 	chem := l.modules("chemical-plant", true)
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, y int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y, Modules: speed2}) }
-	pipes := func(x0, y0, x1, y1 int32) { // a straight run, both ends included
-		for x := min(x0, x1); x <= max(x0, x1); x++ {
-			for y := min(y0, y1); y <= max(y0, y1); y++ {
-				l.put("pipe", x, y, sim.North)
-			}
-		}
-	}
+	beacon, pipes := l.beacon, l.pipes
 	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h, Y: v, Recipe: "heavy-oil-cracking", Modules: chem})
 	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h - 2, Y: v + 4, Recipe: "light-oil-cracking", Modules: chem})
 	l.spec(sim.BuildSpec{Name: "chemical-plant", X: h - 4, Y: v + 8, Recipe: "sulfur", Modules: chem})

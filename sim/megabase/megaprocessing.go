@@ -325,8 +325,7 @@ func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	g := g0.at(oy)
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string, d sim.Dir) {
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe, Dir: d,
 			Modules: l.modules("assembling-machine-3", true)})
@@ -334,15 +333,8 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	east := func(x0, x1, r int32) { l.belt(fullBelt, x0, y(r), sim.East, x1-x0+1) }
 	south := func(x, r0, r1 int32) { l.belt(fullBelt, x, y(r0), sim.South, r1-r0+1) }
 	north := func(x, r0, r1 int32) { l.belt(fullBelt, x, y(r0), sim.North, r0-r1+1) }
-	pipes := func(x, r0, r1 int32) { // a run down column x, both ends included
-		for r := r0; r <= r1; r++ {
-			l.put("pipe", x, y(r), sim.North)
-		}
-	}
-	under := func(x, rTop, rBottom int32) { // a pipe-to-ground pair in column x
-		l.put("pipe-to-ground", x, y(rTop), sim.North)
-		l.put("pipe-to-ground", x, y(rBottom), sim.South)
-	}
+	pipes := func(x, r0, r1 int32) { l.pipes(x, y(r0), x, y(r1)) } // a run down column x
+	under := func(x, rTop, rBottom int32) { l.pipeUnder(x, y(rTop), y(rBottom)) }
 	ug := func(x, r int32, d sim.Dir, kind string) {
 		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: x, Y: y(r), Dir: d, Underground: kind})
 	}

@@ -264,9 +264,8 @@ func (g *fullRailGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 // fullProductionRails builds the rail line and belts R1 and R2 from it west to the
 // production row's first machine at rowX.
 func (l *layout) fullProductionRails(g *fullRailGeom, T, oy, rowX int32) {
-	speed2 := []string{planSpeed, planSpeed}
 	y := func(r int32) int32 { return oy + r }
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	asm := func(x, r int32, recipe string) {
 		ri, _ := l.s.Bundle().Recipe(recipe)
 		l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(r), Recipe: recipe,

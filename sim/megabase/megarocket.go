@@ -162,19 +162,9 @@ func (g *fullRocketFuelGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 // brings its rocket fuel to the silo at (sx, sy).
 func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, sx, sy int32) {
 	y := func(r int32) int32 { return oy + r }
-	speed2 := []string{planSpeed, planSpeed}
-	beacon := func(x, r int32) { l.spec(sim.BuildSpec{Name: "beacon", X: x, Y: y(r), Modules: speed2}) }
-	pipes := func(x0, r0, x1, r1 int32) { // a straight run, both ends included
-		for x := min(x0, x1); x <= max(x0, x1); x++ {
-			for r := min(r0, r1); r <= max(r0, r1); r++ {
-				l.put("pipe", x, y(r), sim.North)
-			}
-		}
-	}
-	under := func(x, rTop, rBottom int32) { // a pipe-to-ground pair in column x
-		l.put("pipe-to-ground", x, y(rTop), sim.North)
-		l.put("pipe-to-ground", x, y(rBottom), sim.South)
-	}
+	beacon := func(x, r int32) { l.beacon(x, y(r)) }
+	pipes := func(x0, r0, x1, r1 int32) { l.pipes(x0, y(r0), x1, y(r1)) }
+	under := func(x, rTop, rBottom int32) { l.pipeUnder(x, y(rTop), y(rBottom)) }
 	pole := func(x, r int32) { l.put("medium-electric-pole", x, y(r), sim.North) }
 	x0 := g.x0
 

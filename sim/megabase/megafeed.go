@@ -146,6 +146,19 @@ func planTasks(p *Plan, what string, want []string, exact bool) (fullFeedCounts,
 	return counts, lines, nil
 }
 
+// planFixedTasks is planTasks (exact) for a line whose layout draws a fixed number of
+// some machines, then checkFixed: line names the line, makes what it makes.
+func planFixedTasks(p *Plan, line string, want []string, fixed map[string]int, makes string) (fullFeedCounts, map[string]*PlanLine, error) {
+	counts, lines, err := planTasks(p, line, want, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkFixed(counts, fixed, makes); err != nil {
+		return nil, nil, err
+	}
+	return counts, lines, nil
+}
+
 // checkFixed fails when the plan asks for other counts of the machines a line's
 // layout draws a fixed number of; what names what the line makes.
 func checkFixed(counts fullFeedCounts, fixed map[string]int, what string) error {

@@ -95,14 +95,11 @@ func sizeFullFurnaces(b *sim.Bundle, milliPacks int64) (fullFurnaceSizing, error
 	if err != nil {
 		return fs, err
 	}
-	counts, lines, err := planTasks(p, "furnace line", fullFurnaceTasks, true)
+	counts, lines, err := planFixedTasks(p, "furnace line", fullFurnaceTasks, fullFurnaceFixed, "the production row's electric furnaces")
 	if err != nil {
 		return fs, err
 	}
 	fs.lines = counts
-	if err := checkFixed(counts, fullFurnaceFixed, "the production row's electric furnaces"); err != nil {
-		return fs, err
-	}
 	if counts["electric-furnace"] > 2 {
 		return fs, fmt.Errorf("the production row's electric furnaces need %d assemblers; the line is laid out for 2", counts["electric-furnace"])
 	}

@@ -118,14 +118,11 @@ func sizeFullModules(b *sim.Bundle, milliPacks int64) (fullModuleSizing, error) 
 	if err != nil {
 		return ms, err
 	}
-	counts, lines, err := planTasks(p, "module line", fullModuleTasks, true)
+	counts, lines, err := planFixedTasks(p, "module line", fullModuleTasks, fullModuleFixed, "the production row's modules")
 	if err != nil {
 		return ms, err
 	}
 	ms.lines = counts
-	if err := checkFixed(counts, fullModuleFixed, "the production row's modules"); err != nil {
-		return ms, err
-	}
 	// Circuits a second for the advanced circuits (pairs A) and for the modules
 	// (pairs B), and cable a second for each and for the advanced circuits, so the
 	// share of the copper and iron each block makes.

@@ -168,14 +168,11 @@ func sizeFullProcessing(b *sim.Bundle, milliPacks int64) (fullProcessingSizing, 
 	if err != nil {
 		return ps, err
 	}
-	counts, lines, err := planTasks(p, "processing-unit line", fullProcessingTasks, true)
+	counts, lines, err := planFixedTasks(p, "processing-unit line", fullProcessingTasks, fullProcessingFixed, "the utility row's processing units")
 	if err != nil {
 		return ps, err
 	}
 	ps.lines = counts
-	if err := checkFixed(counts, fullProcessingFixed, "the utility row's processing units"); err != nil {
-		return ps, err
-	}
 	n := counts["electronic-circuit"]
 	if n < puGroups {
 		return ps, fmt.Errorf("the processing-unit line's plan has %d circuit assemblers; the layout has %d groups of pairs", n, puGroups)

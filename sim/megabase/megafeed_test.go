@@ -185,18 +185,8 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		}
 	}
 	ms := &sz.feed.military
-	for _, sp := range []struct {
-		furn, mine string
-		blocks     []blockCount
-	}{{"stone-brick", "mine stone", ms.stone[:]}, {"iron-plate", "mine iron-ore", ms.iron[:]}} {
-		f, d := blockTotals(sp.blocks)
-		extra := len(sp.blocks) - 1
-		if f < mil[sp.furn] || f > mil[sp.furn]+extra || d < mil[sp.mine] || d > mil[sp.mine]+extra {
-			t.Errorf("military %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), mil[sp.furn], mil[sp.mine])
-		}
-		t.Logf("military %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, mil[sp.furn], mil[sp.mine])
-		mil[sp.furn], mil[sp.mine] = f, d
-	}
+	checkSplit(t, "military", mil, "stone-brick", "mine stone", ms.stone[:])
+	checkSplit(t, "military", mil, "iron-plate", "mine iron-ore", ms.iron[:])
 	for task, n := range mil {
 		want[task] += n
 	}
@@ -210,15 +200,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rail := map[string]int{}
-	for _, l := range checkPlanLines(t, "rail", rp, fullPer) {
-		rail[l.Task] = l.Machines
-	}
-	for _, task := range fullRailTasks {
-		if rail[task] <= 0 {
-			t.Errorf("the rail line's plan has no %s line", task)
-		}
-	}
+	rail := planCounts(t, "rail", "rail line", rp, fullPer, fullRailTasks)
 	rs := &sz.feed.rails
 	if rail["rail"] > fullRailAsms || rail["iron-stick"] > fullStickAsms {
 		t.Errorf("the plan has %d rail and %d iron-stick assemblers, the layout %d and %d", rail["rail"], rail["iron-stick"], fullRailAsms, fullStickAsms)
@@ -233,12 +215,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if steel != rail["steel-plate"] {
 		t.Errorf("%d steel furnaces in the rail line, the plan %d", steel, rail["steel-plate"])
 	}
-	f, d := blockTotals(rs.iron[:])
-	if extra := len(rs.iron) - 1; f < rail["iron-plate"] || f > rail["iron-plate"]+extra || d < rail["mine iron-ore"] || d > rail["mine iron-ore"]+extra {
-		t.Errorf("rail iron: %d furnaces and %d drills in %d blocks, the plan %d and %d", f, d, len(rs.iron), rail["iron-plate"], rail["mine iron-ore"])
-	}
-	t.Logf("rail iron: blocks of %+v (furnaces, drills), the plan %d and %d", rs.iron, rail["iron-plate"], rail["mine iron-ore"])
-	rail["iron-plate"], rail["mine iron-ore"] = f, d
+	checkSplit(t, "rail line", rail, "iron-plate", "mine iron-ore", rs.iron[:])
 	if st := rs.stone[0] + rs.stone[1]; st < rail["mine stone"] || st > rail["mine stone"]+1 {
 		t.Errorf("rail stone: %v drills in two fields, the plan %d", rs.stone, rail["mine stone"])
 	}
@@ -253,28 +230,10 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mods := map[string]int{}
-	for _, l := range checkPlanLines(t, "productivity-module", mdp, fullPer) {
-		mods[l.Task] = l.Machines
-	}
-	for _, task := range fullModuleTasks {
-		if mods[task] <= 0 {
-			t.Errorf("the module line's plan has no %s line", task)
-		}
-	}
+	mods := planCounts(t, "productivity-module", "module line", mdp, fullPer, fullModuleTasks)
 	mds := &sz.feed.modules
-	for _, sp := range []struct {
-		furn, mine string
-		blocks     []blockCount
-	}{{"copper-plate", "mine copper-ore", mds.copper[:]}, {"iron-plate", "mine iron-ore", mds.iron[:]}} {
-		f, d := blockTotals(sp.blocks)
-		extra := len(sp.blocks) - 1
-		if f < mods[sp.furn] || f > mods[sp.furn]+extra || d < mods[sp.mine] || d > mods[sp.mine]+extra {
-			t.Errorf("module line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), mods[sp.furn], mods[sp.mine])
-		}
-		t.Logf("module line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, mods[sp.furn], mods[sp.mine])
-		mods[sp.furn], mods[sp.mine] = f, d
-	}
+	checkSplit(t, "module line", mods, "copper-plate", "mine copper-ore", mds.copper[:])
+	checkSplit(t, "module line", mods, "iron-plate", "mine iron-ore", mds.iron[:])
 	for task, n := range mods {
 		want[task] += n
 	}
@@ -286,15 +245,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pu := map[string]int{}
-	for _, l := range checkPlanLines(t, "processing-unit", pp, fullPer) {
-		pu[l.Task] = l.Machines
-	}
-	for _, task := range fullProcessingTasks {
-		if pu[task] <= 0 {
-			t.Errorf("the processing-unit line's plan has no %s line", task)
-		}
-	}
+	pu := planCounts(t, "processing-unit", "processing-unit line", pp, fullPer, fullProcessingTasks)
 	ps := &sz.feed.processing
 	pairs := 0
 	for _, n := range ps.pairs {
@@ -303,18 +254,8 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	if pairs != pu["electronic-circuit"] || pu["copper-cable"] != pairs+2 {
 		t.Errorf("%d cable/circuit pairs and two cable assemblers; the plan has %d circuit and %d cable assemblers", pairs, pu["electronic-circuit"], pu["copper-cable"])
 	}
-	for _, sp := range []struct {
-		furn, mine string
-		blocks     []blockCount
-	}{{"copper-plate", "mine copper-ore", ps.copper[:]}, {"iron-plate", "mine iron-ore", ps.iron[:]}} {
-		f, d := blockTotals(sp.blocks)
-		extra := len(sp.blocks) - 1
-		if f < pu[sp.furn] || f > pu[sp.furn]+extra || d < pu[sp.mine] || d > pu[sp.mine]+extra {
-			t.Errorf("processing-unit line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), pu[sp.furn], pu[sp.mine])
-		}
-		t.Logf("processing-unit line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, pu[sp.furn], pu[sp.mine])
-		pu[sp.furn], pu[sp.mine] = f, d
-	}
+	checkSplit(t, "processing-unit line", pu, "copper-plate", "mine copper-ore", ps.copper[:])
+	checkSplit(t, "processing-unit line", pu, "iron-plate", "mine iron-ore", ps.iron[:])
 	for task, n := range pu {
 		want[task] += n
 	}
@@ -476,6 +417,36 @@ func checkPlanLines(t *testing.T, what string, p *Plan, fullPer map[string]PlanL
 		}
 	}
 	return p.Lines
+}
+
+// planCounts checks a line's plan (checkPlanLines) and that it has every task the
+// layout places (tasks, named for line in messages); it returns machines per task.
+func planCounts(t *testing.T, what, line string, p *Plan, fullPer map[string]PlanLine, tasks []string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, l := range checkPlanLines(t, what, p, fullPer) {
+		counts[l.Task] = l.Machines
+	}
+	for _, task := range tasks {
+		if counts[task] <= 0 {
+			t.Errorf("the %s's plan has no %s line", line, task)
+		}
+	}
+	return counts
+}
+
+// checkSplit checks smelting blocks that split a plan's furnaces (task furn) and
+// drills (task mine), each block rounded up: at most one furnace and one drill more
+// than planned for each block but the first. It sets the counts to the blocks'.
+func checkSplit(t *testing.T, what string, counts map[string]int, furn, mine string, blocks []blockCount) {
+	t.Helper()
+	f, d := blockTotals(blocks)
+	extra := len(blocks) - 1
+	if f < counts[furn] || f > counts[furn]+extra || d < counts[mine] || d > counts[mine]+extra {
+		t.Errorf("%s %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", what, furn, f, d, len(blocks), counts[furn], counts[mine])
+	}
+	t.Logf("%s %s: blocks of %+v (furnaces, drills), the plan %d and %d", what, furn, blocks, counts[furn], counts[mine])
+	counts[furn], counts[mine] = f, d
 }
 
 // blockTotals sums the furnaces and drills of smelting blocks.

@@ -35,15 +35,7 @@ func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{}
-	for _, l := range checkPlanLines(t, "electric-furnace", p, fullPer) {
-		want[l.Task] = l.Machines
-	}
-	for _, task := range fullFurnaceTasks {
-		if want[task] <= 0 {
-			t.Errorf("the furnace line's plan has no %s line", task)
-		}
-	}
+	want := planCounts(t, "electric-furnace", "furnace line", p, fullPer, fullFurnaceTasks)
 	fs := &sz.feed.furnaces
 	steel := 0
 	for _, line := range fs.steel {
@@ -54,19 +46,9 @@ func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
 	if steel != want["steel-plate"] {
 		t.Errorf("%d steel furnaces in the furnace line, the plan %d", steel, want["steel-plate"])
 	}
-	for _, sp := range []struct {
-		furn, mine string
-		blocks     []blockCount
-	}{{"copper-plate", "mine copper-ore", fs.copper[:]}, {"iron-plate", "mine iron-ore", fs.iron[:]},
-		{"stone-brick", "mine stone", fs.stone[:]}} {
-		f, d := blockTotals(sp.blocks)
-		extra := len(sp.blocks) - 1
-		if f < want[sp.furn] || f > want[sp.furn]+extra || d < want[sp.mine] || d > want[sp.mine]+extra {
-			t.Errorf("furnace line %s: %d furnaces and %d drills in %d blocks, the plan %d and %d", sp.furn, f, d, len(sp.blocks), want[sp.furn], want[sp.mine])
-		}
-		t.Logf("furnace line %s: blocks of %+v (furnaces, drills), the plan %d and %d", sp.furn, sp.blocks, want[sp.furn], want[sp.mine])
-		want[sp.furn], want[sp.mine] = f, d
-	}
+	checkSplit(t, "furnace line", want, "copper-plate", "mine copper-ore", fs.copper[:])
+	checkSplit(t, "furnace line", want, "iron-plate", "mine iron-ore", fs.iron[:])
+	checkSplit(t, "furnace line", want, "stone-brick", "mine stone", fs.stone[:])
 
 	s, err := genMegabaseFullPowered(b, 1, "", 1, fullCellMilli, fullPowerSolar)
 	if err != nil {

@@ -1,6 +1,9 @@
 package megabase
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/starlane/starlane/sim"
 
 	"math/big"
@@ -19,12 +22,7 @@ func TestPlanFullBalancesAt2700SPM(t *testing.T) {
 	if p.SPM != 2700 {
 		t.Fatalf("plan SPM %v, want 2700", p.SPM)
 	}
-	for item, r := range p.balance {
-		if r.Sign() != 0 {
-			f, _ := r.Float64()
-			t.Errorf("%s: made minus used %.4f a second, want 0", item, f)
-		}
-	}
+	checkBalanced(t, p)
 	lines := map[string]PlanLine{}
 	for _, l := range p.Lines {
 		lines[l.Task] = l
@@ -109,12 +107,7 @@ func TestPlanPartRocketFuelUsesEveryOilProduct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for item, r := range p.balance {
-		if r.Sign() != 0 {
-			f, _ := r.Float64()
-			t.Errorf("%s: made minus used %.4f a second, want 0", item, f)
-		}
-	}
+	checkBalanced(t, p)
 	lines := map[string]PlanLine{}
 	for _, l := range p.Lines {
 		lines[l.Task] = l
@@ -132,5 +125,17 @@ func TestPlanPartRocketFuelUsesEveryOilProduct(t *testing.T) {
 	}
 	if f := p.Flows["rocket-fuel"]; f != 7 {
 		t.Errorf("rocket fuel %v a second, want 7", f)
+	}
+}
+
+// checkBalanced fails for every item or fluid the plan makes faster or slower than
+// it uses.
+func checkBalanced(t *testing.T, p *Plan) {
+	t.Helper()
+	for _, item := range slices.Sorted(maps.Keys(p.balance)) {
+		if r := p.balance[item]; r.Sign() != 0 {
+			f, _ := r.Float64()
+			t.Errorf("%s: made minus used %.4f a second, want 0", item, f)
+		}
 	}
 }

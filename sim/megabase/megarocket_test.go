@@ -1,6 +1,7 @@
 package megabase
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/starlane/starlane/sim"
@@ -13,15 +14,8 @@ import (
 // fuel is used as fast as it is made (every oil product goes somewhere: the line never
 // stops on a backed-up fluid) and the labs stay full.
 func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates a cell for 30 or more game minutes")
-	}
-	b := sim.DefaultBundle()
-	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, items := fullInfinityChests(s); containsString(items, "rocket-fuel") {
+	b, s := longCell(t)
+	if _, items := fullInfinityChests(s); slices.Contains(items, "rocket-fuel") {
 		t.Fatalf("infinity chests still hold rocket fuel: %v", items)
 	}
 	need, err := fullSiloRate(b, fullCellMilli*100/fullMarginPct, "rocket-fuel")
@@ -60,21 +54,10 @@ func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
 	}
 }
 
-func containsString(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// The rocket-fuel line stops when the silo stops taking rocket fuel and starts again
-// when it takes it again: with the silo's rocket-fuel inserter gone for ten game
-// minutes, rocket fuel, solid fuel and the refineries' three fluids back up until
-// nothing is made; with it back, the line makes rocket fuel at its full rate again
-// (minutes 5 to 10 after; a backed-up fluid never holds it).
-func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
+// longCell generates one cell of megabase-full for a test that runs it for many game
+// minutes (skipped in short mode).
+func longCell(t *testing.T) (*sim.Bundle, *sim.Surface) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("simulates a cell for 30 or more game minutes")
 	}
@@ -83,6 +66,16 @@ func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, s
+}
+
+// The rocket-fuel line stops when the silo stops taking rocket fuel and starts again
+// when it takes it again: with the silo's rocket-fuel inserter gone for ten game
+// minutes, rocket fuel, solid fuel and the refineries' three fluids back up until
+// nothing is made; with it back, the line makes rocket fuel at its full rate again
+// (minutes 5 to 10 after; a backed-up fluid never holds it).
+func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
+	_, s := longCell(t)
 	sx, sy := int32(16+fullSiloX), int32(30+22) // cell 0: ox 16, oy 30
 	ins := s.EntityAt(sx+8, sy+9)
 	if e, ok := s.Entity(ins); !ok || e.Name != fullInInserter {

@@ -15,7 +15,9 @@ install:
 
 # The full suite: unit, determinism (GOMAXPROCS 1 and 2), multi-process tests, then
 # the race detector over the short variants of every concurrent package and the
-# determinism tests.
+# determinism tests (the megabase tests that simulate a cell for many game minutes
+# skip in short mode: the simulation is single-threaded, and under the race detector
+# they took some seven minutes).
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...

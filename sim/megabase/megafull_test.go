@@ -75,6 +75,9 @@ func checkAllSevenPacks(t *testing.T, s *sim.Surface, silos, warm, minutes int, 
 // One cell of megabase-full at its share of the rate: every pack is made by beaconed
 // machines with modules, carried on belts and researched by labs.
 func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a cell for 15 game minutes")
+	}
 	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {

@@ -116,6 +116,9 @@ func TestMegabaseFullFurnaceLineMatchesThePlan(t *testing.T) {
 // when the first furnaces reach the row and the SPM as the labs fill. (One test for
 // both lines: they feed one row, and a cell run for 16 game minutes is the cost.)
 func TestMegabaseFullModuleAndFurnaceLinesFeedTheProductionRow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a cell for 16 game minutes")
+	}
 	b := sim.DefaultBundle()
 	planned := map[string]float64{}
 	for item, plan := range map[string]func(*sim.Bundle, int64) (*Plan, error){

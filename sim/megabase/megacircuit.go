@@ -77,7 +77,7 @@ var fullCircuitFixed = map[string]int{
 // planFullCircuits plans the advanced-circuit line for one cell's chemical row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullCircuits(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullChemRate(b, milliPacks, "advanced-circuit")
+	rate, err := fullRowRate(b, milliPacks, "chemical-science-pack", "advanced-circuit")
 	if err != nil {
 		return nil, err
 	}

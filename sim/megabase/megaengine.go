@@ -45,42 +45,10 @@ const (
 // fullEnginePacks are the pack rows whose engine units come from the engine line.
 var fullEnginePacks = map[string]bool{"chemical-science-pack": true}
 
-// fullChemRate is how many of item a second the chemical row takes at fullMarginPct
-// of milliPacks/1000 packs a second (its machines' productivity counted).
-func fullChemRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
-	const pack = "chemical-science-pack"
-	ri, ok := b.Recipe(pack)
-	if !ok {
-		return nil, fmt.Errorf("the bundle has no recipe %s", pack)
-	}
-	r := &b.Recipes[ri]
-	var need, made int64
-	for _, x := range r.Ingredients {
-		if x.Name == item {
-			need = int64(x.Amount)
-		}
-	}
-	for _, x := range r.Results {
-		if x.Name == pack {
-			made = int64(x.Amount)
-		}
-	}
-	if need == 0 || made == 0 {
-		return nil, fmt.Errorf("recipe %s takes no %s", pack, item)
-	}
-	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", r.Productivity)
-	if err != nil {
-		return nil, err
-	}
-	// packs / (packs a craft × productivity) × items a craft.
-	rate := big.NewRat(milliPacks*fullMarginPct*need, 100*1000*made)
-	return rate.Quo(rate, pf), nil
-}
-
 // planFullEngines plans the engine line for one cell's chemical row at fullMarginPct
 // of milliPacks/1000 packs a second.
 func planFullEngines(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullChemRate(b, milliPacks, "engine-unit")
+	rate, err := fullRowRate(b, milliPacks, "chemical-science-pack", "engine-unit")
 	if err != nil {
 		return nil, err
 	}

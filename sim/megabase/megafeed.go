@@ -109,6 +109,27 @@ func planFullFeed(b *sim.Bundle, milliPacks int64, pack string) (*Plan, error) {
 	return p, nil
 }
 
+// fullRowRate is how many of item a second a cell's row making pack takes at
+// fullMarginPct of milliPacks/1000 packs a second (its machines' productivity
+// counted).
+func fullRowRate(b *sim.Bundle, milliPacks int64, pack, item string) (*big.Rat, error) {
+	ri, ok := b.Recipe(pack)
+	if !ok {
+		return nil, fmt.Errorf("the bundle has no recipe %s", pack)
+	}
+	made, need := recipeOut(b, pack, pack), recipeIn(b, pack, item)
+	if made <= 0 || need <= 0 {
+		return nil, fmt.Errorf("recipe %s takes no %s", pack, item)
+	}
+	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", b.Recipes[ri].Productivity)
+	if err != nil {
+		return nil, err
+	}
+	// packs / (packs a craft × productivity) × items a craft.
+	rate := big.NewRat(milliPacks*fullMarginPct*need, 100*1000*made)
+	return rate.Quo(rate, pf), nil
+}
+
 // fullFeedCounts is machines per task of the lines feeding one row.
 type fullFeedCounts map[string]int
 

@@ -118,7 +118,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	// holds them at U2's head), at the rate it is planned for and faster than the
 	// row uses them.
 	p := s.Production()
-	rate, err := fullUtilityRate(b, fullCellMilli, "processing-unit")
+	rate, err := fullRowRate(b, fullCellMilli, "utility-science-pack", "processing-unit")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ var fullSulfurPacks = map[string]bool{"chemical-science-pack": true}
 // planFullSulfur plans the oil block for the sulfur of one cell's chemical row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullSulfur(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullChemRate(b, milliPacks, "sulfur")
+	rate, err := fullRowRate(b, milliPacks, "chemical-science-pack", "sulfur")
 	if err != nil {
 		return nil, err
 	}

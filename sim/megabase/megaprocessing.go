@@ -77,31 +77,10 @@ import (
 // Every inserter carries one item (lanes never mix), so none holds an item its machine
 // has no room for while the machine waits for another.
 
-// fullUtilityRate is how many of item a cell's utility row takes a second at
-// fullMarginPct of milliPacks/1000 packs a second.
-func fullUtilityRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
-	const pack = "utility-science-pack"
-	ri, ok := b.Recipe(pack)
-	if !ok {
-		return nil, fmt.Errorf("the bundle has no recipe %s", pack)
-	}
-	made, need := recipeOut(b, pack, pack), recipeIn(b, pack, item)
-	if made <= 0 || need <= 0 {
-		return nil, fmt.Errorf("recipe %s takes no %s", pack, item)
-	}
-	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", b.Recipes[ri].Productivity)
-	if err != nil {
-		return nil, err
-	}
-	// packs / (packs a craft × productivity) × items a craft.
-	rate := big.NewRat(milliPacks*fullMarginPct*need, 100*1000*made)
-	return rate.Quo(rate, pf), nil
-}
-
 // planFullProcessing plans the processing-unit line for one cell's utility row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullProcessing(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullUtilityRate(b, milliPacks, "processing-unit")
+	rate, err := fullRowRate(b, milliPacks, "utility-science-pack", "processing-unit")
 	if err != nil {
 		return nil, err
 	}

@@ -185,13 +185,8 @@ func (g *fullCircuitGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	coal, _ := b.ItemID("coal")
 	crude, _ := b.ItemID("crude-oil")
 	h := g.at(oy)
-	x1 := g.coalCols[len(g.coalCols)-1] + 3
-	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre),
-		{Resource: coal, X: g.coalCols[0], Y: oy + acCoal - 3, W: x1 - g.coalCols[0], H: 7, Amount: megaOre}}
-	for _, x := range g.crude {
-		ps = append(ps, sim.Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
-	}
-	return ps
+	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre)}
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy)...)
 }
 
 // fullCircuits builds the advanced-circuit line of a cell at (ox, oy).
@@ -242,6 +237,18 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 		l.put("substation", x, y(acOut+1), sim.North)
 	}
 	l.put("substation", g.acEast-2, y(acOut+1), sim.North)
+}
+
+// coalAndCrude are the patches under an oil and plastic block drawn at row origin oy
+// (fullOilPlants): the coal field under the drills in coalCols, and one crude-oil tile
+// under each pumpjack's centre.
+func coalAndCrude(coal, crude sim.ItemID, coalCols []int32, jacks [2]int32, oy int32) []sim.Patch {
+	x1 := coalCols[len(coalCols)-1] + 3
+	ps := []sim.Patch{{Resource: coal, X: coalCols[0], Y: oy + acCoal - 3, W: x1 - coalCols[0], H: 7, Amount: megaOre}}
+	for _, x := range jacks {
+		ps = append(ps, sim.Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
+	}
+	return ps
 }
 
 // fullOilPlastic builds the oil block and the plastic plants of an advanced-circuit

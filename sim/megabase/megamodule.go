@@ -233,12 +233,7 @@ func (g *fullModuleGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	for i := range h.iron {
 		ps = append(ps, h.iron[i].patch(iron, megaOre))
 	}
-	x1 := g.coalCols[len(g.coalCols)-1] + 3
-	ps = append(ps, sim.Patch{Resource: coal, X: g.coalCols[0], Y: oy + acCoal - 3, W: x1 - g.coalCols[0], H: 7, Amount: megaOre})
-	for _, x := range g.crude {
-		ps = append(ps, sim.Patch{Resource: crude, X: x + 1, Y: oy + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
-	}
-	return ps
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy)...)
 }
 
 // fullModules builds the module line of a cell at oy and belt MD from it to the head

@@ -286,13 +286,7 @@ func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 		ps = append(ps, h.groups[k].copper.patch(copper, megaOre), h.groups[k].iron.patch(iron, megaOre))
 	}
 	ps = append(ps, h.iron.patch(iron, megaOre), h.copper.patch(copper, megaOre))
-	q := oy + puQ
-	x1 := g.coalCols[len(g.coalCols)-1] + 3
-	ps = append(ps, sim.Patch{Resource: coal, X: g.coalCols[0], Y: q + acCoal - 3, W: x1 - g.coalCols[0], H: 7, Amount: megaOre})
-	for _, x := range g.crude {
-		ps = append(ps, sim.Patch{Resource: crude, X: x + 1, Y: q + acJack + 1, W: 1, H: 1, Amount: fullOilAmount})
-	}
-	return ps
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy+puQ)...)
 }
 
 // fullProcessing builds the processing-unit line of a cell at oy and belt PU from it

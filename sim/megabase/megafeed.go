@@ -71,6 +71,11 @@ var fullFeedBeacons = map[string]int{
 	// The processing-unit line (megaprocessing.go).
 	"processing-unit": 2,
 	"sulfuric-acid":   2,
+	// The flying-robot-frame line (megaframe.go).
+	"flying-robot-frame":   2,
+	"electric-engine-unit": 2,
+	"battery":              2,
+	"lubricant":            2,
 	// The rocket-fuel line (megarocket.go).
 	"rocket-fuel":                   2,
 	"solid-fuel-from-heavy-oil":     2,
@@ -216,6 +221,8 @@ type fullFeedSizing struct {
 	processing fullProcessingSizing
 	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
 	rocketFuel fullFeedCounts
+	// frames is the utility row's flying-robot-frame line's (sizeFullFrames).
+	frames fullFrameSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -258,6 +265,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.rocketFuel, err = sizeFullRocketFuel(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.frames, err = sizeFullFrames(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -184,6 +184,14 @@ type planChoices struct {
 	// not take). The refinery's heavy oil and gas all become solid fuel, and so does
 	// the light oil left over.
 	solidFuelFromOil bool
+	// gasSurplusToSolidFuel balances the oil of a line that takes more heavy oil for
+	// each unit of petroleum gas than advanced oil processing and cracking can give
+	// (lubricant and sulfur: the solve asks for heavy-oil cracking at a negative rate).
+	// The refineries are sized for the heavy oil, with no heavy-oil cracking, all the
+	// light oil not used is cracked, and the gas not used becomes solid fuel
+	// (solid-fuel-from-petroleum-gas), which the plan leaves over for the layout to
+	// burn: the only item it makes faster than it uses.
+	gasSurplusToSolidFuel bool
 }
 
 // planPartWith is planPart with choices.
@@ -496,14 +504,17 @@ func (pl *planner) solve(oilAmount int64) error {
 	return pl.raw(oilAmount)
 }
 
+// planRecipe is a recipe and its productivity factor in the machine the plan gives it.
+type planRecipe struct {
+	r  *sim.RecipeProto
+	pf *big.Rat
+}
+
 // oil plans advanced oil processing, heavy and light oil cracking so that they
 // make exactly the heavy oil, light oil and petroleum gas the base needs.
 func (pl *planner) oil() error {
 	b := pl.b
-	type rec struct {
-		r  *sim.RecipeProto
-		pf *big.Rat
-	}
+	type rec = planRecipe
 	get := func(n string) (rec, error) {
 		ri, ok := b.Recipe(n)
 		if !ok {
@@ -527,6 +538,13 @@ func (pl *planner) oil() error {
 	lc, err := get("light-oil-cracking")
 	if err != nil {
 		return err
+	}
+	if pl.choices.gasSurplusToSolidFuel {
+		sf, err := get("solid-fuel-from-petroleum-gas")
+		if err != nil {
+			return err
+		}
+		return pl.oilGasSurplus([3]rec{aop, lc, sf})
 	}
 	fluidIdx := map[string]int{"heavy-oil": 0, "light-oil": 1, "petroleum-gas": 2}
 	// net[i][j]: fluid i made (+) or used (-) by one craft of recipe j.
@@ -570,6 +588,53 @@ func (pl *planner) oil() error {
 			return err
 		}
 		pl.craft(rc.r, x[j], rc.pf)
+	}
+	return nil
+}
+
+// oilGasSurplus plans advanced oil processing (rs[0]) for exactly the heavy oil the
+// base takes, light-oil cracking (rs[1]) for the light oil it does not take and
+// solid fuel from the gas left over (rs[2]), each with its productivity factor:
+// with a crafts a second of rs[0] making P_f of fluid f, light cracking taking in_l
+// for out_l gas, and the base taking D_f, a = D_heavy/P_heavy, l = (P_light·a −
+// D_light)/in_l, and the surplus gas P_gas·a + out_l·l − D_gas goes into solid fuel.
+func (pl *planner) oilGasSurplus(rs [3]planRecipe) error {
+	amount := func(fs []sim.FluidAmount, name string) *big.Rat {
+		for _, f := range fs {
+			if f.Name == name {
+				return new(big.Rat).SetFrac64(int64(f.Amount), int64(fluid.Unit))
+			}
+		}
+		return new(big.Rat)
+	}
+	demand := func(n string) *big.Rat {
+		if r := pl.demand[n]; r != nil {
+			return new(big.Rat).Set(r)
+		}
+		return new(big.Rat)
+	}
+	aop, lc, sf := rs[0], rs[1], rs[2]
+	made := func(n string) *big.Rat { return new(big.Rat).Mul(aop.pf, amount(aop.r.FluidOut, n)) }
+	if made("heavy-oil").Sign() <= 0 || amount(lc.r.FluidIn, "light-oil").Sign() <= 0 || amount(sf.r.FluidIn, "petroleum-gas").Sign() <= 0 {
+		return fmt.Errorf("recipes %s, %s and %s do not make heavy oil, crack light oil and burn gas", aop.r.Name, lc.r.Name, sf.r.Name)
+	}
+	a := new(big.Rat).Quo(demand("heavy-oil"), made("heavy-oil"))
+	l := new(big.Rat).Quo(new(big.Rat).Sub(new(big.Rat).Mul(made("light-oil"), a), demand("light-oil")), amount(lc.r.FluidIn, "light-oil"))
+	gas := new(big.Rat).Mul(made("petroleum-gas"), a)
+	gas.Add(gas, new(big.Rat).Mul(l, new(big.Rat).Mul(lc.pf, amount(lc.r.FluidOut, "petroleum-gas"))))
+	gas.Sub(gas, demand("petroleum-gas"))
+	s := new(big.Rat).Quo(gas, amount(sf.r.FluidIn, "petroleum-gas"))
+	for j, x := range []*big.Rat{a, l, s} {
+		if x.Sign() < 0 {
+			return fmt.Errorf("the oil plan needs %s at a negative rate: the base wants more light oil or gas than the refineries make for its heavy oil", rs[j].r.Name)
+		}
+		if x.Sign() == 0 {
+			continue
+		}
+		if err := pl.line(rs[j].r.Name, planMachineFor[rs[j].r.Category], rs[j].r.Productivity, x, big.NewRat(1, 1), rs[j].r.Work); err != nil {
+			return err
+		}
+		pl.craft(rs[j].r, x, rs[j].pf)
 	}
 	return nil
 }

@@ -139,3 +139,50 @@ func checkBalanced(t *testing.T, p *Plan) {
 		}
 	}
 }
+
+// The flying-robot-frame line takes more heavy oil (lubricant) for each unit of gas
+// (sulfur) than advanced oil processing and cracking give, so the cracking plan
+// fails for it; with the refineries sized for the heavy oil, the light oil all
+// cracked and the gas left over made into solid fuel, every item and fluid balances
+// but the solid fuel, which the line's boilers burn, and no heavy oil is cracked.
+func TestPlanPartFramesBurnTheirSurplusGas(t *testing.T) {
+	b := sim.DefaultBundle()
+	rate, err := fullRowRate(b, fullCellMilli, "utility-science-pack", "flying-robot-frame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := planPart(b, map[string]*big.Rat{"flying-robot-frame": rate}, fullFeedBeacons, fullOilAmount); err == nil {
+		t.Errorf("the frames' oil balanced with cracking; the surplus-gas choice is not needed")
+	}
+	p, err := planFullFrames(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := p.balance["solid-fuel"]
+	if sf == nil || sf.Sign() <= 0 {
+		t.Fatalf("the plan leaves no solid fuel over: %v", sf)
+	}
+	delete(p.balance, "solid-fuel")
+	checkBalanced(t, p)
+	lines := map[string]PlanLine{}
+	for _, l := range p.Lines {
+		lines[l.Task] = l
+		t.Logf("%-30s %-22s %3d machines, %d beacons, %.4f/s each", l.Task, l.Machine, l.Machines, l.Beacons, l.PerMachine)
+	}
+	if _, ok := lines["heavy-oil-cracking"]; ok {
+		t.Errorf("the plan cracks heavy oil")
+	}
+	f, _ := sf.Float64()
+	t.Logf("solid fuel left over: %.4f a second; heavy oil %.2f, gas %.2f, lubricant %.2f, acid %.2f a second",
+		f, p.Flows["heavy-oil"], p.Flows["petroleum-gas"], p.Flows["lubricant"], p.Flows["sulfuric-acid"])
+	fs, err := sizeFullFrames(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.boilers <= 0 {
+		t.Errorf("%d boilers for the solid fuel", fs.boilers)
+	}
+	checkSplit(t, "frame line", map[string]int{"iron-plate": lines["iron-plate"].Machines, "mine iron-ore": lines["mine iron-ore"].Machines},
+		"iron-plate", "mine iron-ore", fs.iron[:])
+	t.Logf("%d boilers, iron blocks %+v", fs.boilers, fs.iron)
+}

@@ -392,8 +392,9 @@ func floorTile(p int32) int32 {
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore or from belts (none left), three for the silo and one per
-// lane of the utility row's belt U1 that no line fills yet (frames and low density
-// structures, at its head; U2's processing units come from the processing-unit line).
+// lane of the utility row's belt U1 that no line fills yet (frames at U1's head, low
+// density structures at belt UL's east end; U2's processing units come from the
+// processing-unit line).
 func fullCellInfinityChests(sz fullSizing) int {
 	n := 3 + 2
 	for _, pack := range fullPackRows {

@@ -47,7 +47,8 @@ import (
 // U2 from ore, coal, crude oil and water (megaprocessing.go: cable/circuit pairs and
 // processing-unit assemblers east of the rail line, a fifth oil block, plastic, sulfur
 // and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its flying
-// robot frames and low density structures from infinity chests at U1's head, and the
+// robot frames and low density structures from infinity chests (at U1's head and at
+// the east end of belt UL, which brings U1's items from east of the labs), and the
 // silo takes its other ingredients from infinity chests, as the map editor's sources
 // (fullInfinityItems in the tests lists every item still taken from a chest: low density
 // structures, processing units for the silo, satellites, ...): the rest of the plan's
@@ -224,7 +225,9 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	if pug.xEnd+4 >= labsEnd {
 		return nil, fmt.Errorf("megabase-full: the processing-unit row ends at %d, the labs at %d", pug.xEnd, labsEnd)
 	}
-	fieldX = pug.fieldX()
+	// Belt UL starts east of the processing-unit line, the solar field east of it.
+	ulEast := pug.fieldX()
+	fieldX = ulEast + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -263,6 +266,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
+		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

@@ -132,29 +132,56 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		t.Errorf("the processing-unit line made %.2f units a second; planned %.2f, the utility row needs %.2f", made, planned, need)
 	}
 	// Belt U2 (row 13, west from its head) carries processing units on its south lane
-	// only, as the infinity chest put them there before the line.
+	// only, as the infinity chest put them there before the line; belt U1 (row 14),
+	// which belt UL feeds from east of the labs, low density structures on its south
+	// lane and flying robot frames on its north lane.
 	const ox, oy = 16, 30
 	sz, err := sizeFullCell(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
-	head := fullFMColumn(&sz, ox) + utilC2
-	u2 := map[string]map[uint8]int{}
+	xf := fullFMColumn(&sz, ox)
+	for _, c := range []struct {
+		name      string
+		row, head int32
+		want      map[string]uint8 // item: lane (0: the south lane of a belt going west)
+	}{
+		{"U2", utilU2, xf + utilC2, map[string]uint8{"processing-unit": 0}},
+		{"U1", utilU1, xf + utilC1, map[string]uint8{"low-density-structure": 0, "flying-robot-frame": 1}},
+	} {
+		lanes := westLanes(s, oy+c.row, c.head)
+		t.Logf("belt %s: %v", c.name, lanes)
+		for item, lane := range c.want {
+			if lanes[item][lane] == 0 {
+				t.Errorf("belt %s carries %v; want %s on lane %d", c.name, lanes, item, lane)
+			}
+		}
+		for item, on := range lanes {
+			if lane, ok := c.want[item]; !ok || len(on) != 1 || on[lane] == 0 {
+				t.Errorf("belt %s carries %v; want only %v (item: lane)", c.name, lanes, c.want)
+				break
+			}
+		}
+	}
+}
+
+// westLanes counts the items on the westward belts of row y west of column head, by
+// item and lane (0: the left lane of a belt going west, its south lane).
+func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
+	b := s.Bundle()
+	lanes := map[string]map[uint8]int{}
 	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != oy+utilU2 || bi.X > head || bi.Dir != sim.West {
+		if bi.Y != y || bi.X > head || bi.Dir != sim.West {
 			return true
 		}
 		name := b.Item(bi.Item).Name
-		if u2[name] == nil {
-			u2[name] = map[uint8]int{}
+		if lanes[name] == nil {
+			lanes[name] = map[uint8]int{}
 		}
-		u2[name][bi.Lane]++ // 0: the left lane of a belt going west, its south lane
+		lanes[name][bi.Lane]++
 		return true
 	})
-	t.Logf("belt U2: %v", u2)
-	if len(u2) != 1 || len(u2["processing-unit"]) != 1 || u2["processing-unit"][0] == 0 {
-		t.Errorf("belt U2 carries %v; want processing units on its south lane only", u2)
-	}
+	return lanes
 }
 
 // fullPUMinPct is the share of its planned rate the processing-unit line makes, at

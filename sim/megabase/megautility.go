@@ -19,10 +19,18 @@ import (
 // lane becomes the belt's south lane): U1's at column c1 (rows 15, 14), U2's at c2
 // (rows 14, 13). Belt PU from the processing-unit line (megaprocessing.go) comes up
 // under the row into U2's stub, its units on the stub's west lane. Items no line makes
-// yet are put on U1's lanes by infinity chests beside its stub with bulk inserters (one
-// puts about 12 items a second on a lane; a cell's row takes 6.85 low density
-// structures and 2.28 frames at fullMarginPct): two chests a cell instead of one per
-// machine.
+// yet are put on U1's lanes by infinity chests with bulk inserters (one puts about 12
+// items a second on a lane; a cell's row takes 6.85 low density structures and 2.28
+// frames at fullMarginPct): two chests a cell instead of one per machine.
+//
+// U1's items come from east of the labs, where there is room for their lines: belt UL
+// (fullUtilityUL) runs west along row 33, the one row free for the labs' whole length
+// between a cell's belts and the next cell's military lines, to U1's head column, north
+// up it and under belt D and the utility row into U1's stub. UL's south lane becomes
+// the stub's west lane and U1's south lane (low density structures), its north lane
+// U1's north lane (frames): a line north of UL puts structures on it with inserters
+// (an inserter drops on the far lane) and frames by side-loading (a belt ending on UL's
+// side fills the near lane).
 
 const (
 	utilU1  = 14 // belt U1: flying robot frames (north lane) | low density structures (south lane)
@@ -30,14 +38,18 @@ const (
 	utilInY = 15 // the utility row's input inserters
 	utilC1  = 5  // U1's head, columns east of fullFMColumn
 	utilC2  = 11 // U2's head
+	utilUL  = 33 // belt UL's run west to U1's head column
+	// utilUnder is where belt UL dives under belt D (row 20) to come up in row 19,
+	// south of U1's stub.
+	utilUnder = 21
 )
 
 // fullUtilityPacks are the pack rows that take their ingredients from belts U1 and U2.
 var fullUtilityPacks = map[string]bool{"utility-science-pack": true}
 
 // fullUtilityBelts builds belts U1 and U2 from their heads east of belt FM's column xf
-// west to the row's first machine at rowX, and the infinity chests that put the
-// utility packs' frames and low density structures on U1's lanes.
+// west to the row's first machine at rowX, and the infinity chest that puts the
+// utility packs' frames on U1's north lane.
 func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	y := func(r int32) int32 { return oy + r }
 	chest := func(x, r int32, item string) {
@@ -47,14 +59,30 @@ func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	c1, c2 := xf+utilC1, xf+utilC2
 	// U1: the stub at c1 and west along row 14. An inserter east of the stub drops on
 	// its west lane (U1's south lane), one west of it on its east lane (the north lane).
+	// Belt UL comes up into the stub from the south (fullUtilityUL).
 	l.put(fullBelt, c1, y(utilU1+1), sim.North)
 	l.belt(fullBelt, c1, y(utilU1), sim.West, c1-rowX+1)
-	l.put(fullInInserter, c1+1, y(utilU1+1), sim.East)
-	chest(c1+2, utilU1+1, "low-density-structure")
 	l.put(fullInInserter, c1-1, y(utilU1+1), sim.West)
 	chest(c1-2, utilU1+1, "flying-robot-frame")
 	// U2: the stub at c2 and west along row 13; processing units on its south lane,
 	// from belt PU (fullProcessing), which comes up under the row into the stub.
 	l.put(fullBelt, c2, y(utilU2+1), sim.North)
 	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
+}
+
+// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs and
+// the processing-unit line) west along row utilUL to U1's head column, north, and under
+// belt D into U1's stub (fullUtilityBelts), with an infinity chest at its east end that
+// puts low density structures on its south lane.
+func (l *layout) fullUtilityUL(oy, xf, east int32) {
+	y := func(r int32) int32 { return oy + r }
+	c1 := xf + utilC1
+	l.belt(fullBelt, east, y(utilUL), sim.West, east-c1)
+	l.belt(fullBelt, c1, y(utilUL), sim.North, utilUL-utilUnder)
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder), Dir: sim.North, Underground: "input"})
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder - 2), Dir: sim.North, Underground: "output"})
+	l.belt(fullBelt, c1, y(utilUnder-3), sim.North, utilUnder-3-utilU1-1)
+	l.put(fullInInserter, east, y(utilUL-1), sim.North)
+	l.spec(sim.BuildSpec{Name: "infinity-chest", X: east, Y: y(utilUL - 2), Infinity: &sim.InfinitySettings{
+		Filters: []sim.InfinityFilter{{Item: "low-density-structure", Count: 100, Mode: "exactly"}}}})
 }

@@ -16,19 +16,19 @@ import (
 // circuits from the advanced-circuit line; the military row's from the military
 // lines; the production row's rails from the rail line, its productivity modules
 // from the module line and its electric furnaces from the furnace line; the utility
-// row's processing units from the processing-unit line) and of the rocket silos (whose
-// chests still hold processing units; their rocket fuel comes from the rocket-fuel
-// line).
-var fullInfinityItems = []string{"flying-robot-frame",
-	"low-density-structure", "processing-unit", "satellite"}
+// row's processing units from the processing-unit line and its flying robot frames
+// from the frame line) and of the rocket silos (whose chests still hold processing
+// units; their rocket fuel comes from the rocket-fuel line).
+var fullInfinityItems = []string{"low-density-structure", "processing-unit", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
-// utility row's processing units from ore, coal, crude oil and water, and its silo's
-// rocket fuel from crude oil, with the machine counts of the plan for each line
+// utility row's processing units from ore, coal, crude oil and water and its flying
+// robot frames from ore, crude oil and water, and its silo's rocket fuel from crude
+// oil, with the machine counts of the plan for each line
 // (PlanFull's planner, the beacons this layout gives), each machine with the modules
 // and at least the beacons it was sized for; the remaining infinity chests supply
 // exactly fullInfinityItems.
@@ -259,6 +259,23 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range pu {
 		want[task] += n
 	}
+	// The frame line: the plan's counts, but two cable assemblers for the plan's one
+	// (a bulk inserter puts about 12 cables a second on a belt, the circuit assembler
+	// takes 15.5) and the iron split between two blocks, each rounded up (at most one
+	// furnace and one drill more than planned).
+	frp, err := planFullFrames(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := planCounts(t, "flying-robot-frame", "frame line", frp, fullPer, fullFrameTasks)
+	if fr["copper-cable"] > fullFrameCables {
+		t.Errorf("the frame line's plan has %d cable assemblers, the layout %d", fr["copper-cable"], fullFrameCables)
+	}
+	fr["copper-cable"] = fullFrameCables
+	checkSplit(t, "frame line", fr, "iron-plate", "mine iron-ore", sz.feed.frames.iron[:])
+	for task, n := range fr {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -323,7 +340,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, two at U1's head)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, one at belt UL's east end)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -392,11 +409,11 @@ func floorTile(p int32) int32 {
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore or from belts (none left), three for the silo and one per
-// lane of the utility row's belt U1 that no line fills yet (frames at U1's head, low
-// density structures at belt UL's east end; U2's processing units come from the
-// processing-unit line).
+// lane of the utility row's belt U1 that no line fills yet (low density structures, at
+// belt UL's east end; its frames come from the frame line, U2's processing units from
+// the processing-unit line).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3 + 2
+	n := 3 + 1
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]

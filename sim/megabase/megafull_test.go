@@ -22,13 +22,13 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
-// research: from minute 14 the labs research above the rate a cell is sized for (479
-// and 511 SPM at minutes 14 and 15, 460 sized; the map at 2,869 and 3,071). The production
-// row's electric furnaces come from the furnace line, some 1,760 tiles of belt away,
-// the utility row's processing units from the processing-unit line, some 1,500; a cell
-// is at 70, 148, 243, 325, 408, 479 and 511 SPM at minutes 9 to 15
-// (sim/megabase/DESIGN.md).
-const fullWarmMinutes = 13
+// research: from minute 17 the labs research above the rate a cell is sized for (507
+// and 511 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces
+// come from the furnace line, some 1,760 tiles of belt away, the utility row's
+// processing units from the processing-unit line, some 1,500, its flying robot frames
+// from the frame line, some 2,000 (belt UL and U1), made from minute 3; a cell is at
+// 120, 201, 291, 376, 455, 507 and 511 SPM at minutes 12 to 18 (sim/megabase/DESIGN.md).
+const fullWarmMinutes = 16
 
 // checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
 // loaded save), then for minutes game minutes, and checks that every pack is made by its
@@ -131,6 +131,20 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	if made < planned*fullPUMinPct/100 || made < need {
 		t.Errorf("the processing-unit line made %.2f units a second; planned %.2f, the utility row needs %.2f", made, planned, need)
 	}
+	// Its flying robot frames come from the frame line (no chest holds them), at
+	// about the rate it is planned for and as fast as the row uses them.
+	rate, err = fullRowRate(b, fullCellMilli, "utility-science-pack", "flying-robot-frame")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned, _ = rate.Float64()
+	made = float64(p.Produced["flying-robot-frame"]-before.Produced["flying-robot-frame"]) / secs
+	used := float64(p.Consumed["flying-robot-frame"]-before.Consumed["flying-robot-frame"]) / secs
+	need = packs / 3 / 1.4 // one frame for three packs, +40 % productivity
+	t.Logf("flying robot frames: made %.2f a second (planned %.2f), used %.2f, the utility row needing %.2f", made, planned, used, need)
+	if made < planned*fullFRFMinPct/100 || made < need*0.98 {
+		t.Errorf("the frame line made %.2f frames a second; planned %.2f, the utility row needs %.2f", made, planned, need)
+	}
 	// Belt U2 (row 13, west from its head) carries processing units on its south lane
 	// only, as the infinity chest put them there before the line; belt U1 (row 14),
 	// which belt UL feeds from east of the labs, low density structures on its south
@@ -190,11 +204,16 @@ func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
 // sim/megabase/DESIGN.md).
 const fullPUMinPct = 90
 
+// fullFRFMinPct is the share of its planned rate the frame line makes, at least, over
+// the measured minutes (92 % at minutes 17 and 18, where the row takes what it makes:
+// the plan is sized for fullMarginPct of the labs' rate; sim/megabase/DESIGN.md).
+const fullFRFMinPct = 85
+
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures
-// minutes 14 and 15 on its own copy of the shared seed-1 map, loaded at minute 13.
+// minutes 17 and 18 on its own copy of the shared seed-1 map, loaded at minute 16.
 func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the full map for fifteen game minutes")
+		t.Skip("runs the full map for eighteen game minutes")
 	}
 	t.Parallel()
 	w := megaFullSeed1(t)
@@ -214,15 +233,15 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 }
 
 // megaFullWarm is megabase-full with seed 1 as the tests and benchmarks that need it
-// warmed share it: generating the map and running it for fifteen game minutes is the
+// warmed share it: generating the map and running it for eighteen game minutes is the
 // slow part, so it is done once per test binary and kept as saves. Each test loads its
 // own copy (loadMegaFull), so the tests stay independent and may run in parallel; a
 // loaded surface continues exactly as the one saved (TestMegabaseFullSaveLoadContinues).
 type megaFullWarm struct {
 	chests     int      // infinity chests on the freshly generated map
 	chestItems []string // the items they supply
-	warm       []byte   // saved at fullWarmMinutes (13), before the 2,700 SPM test measures
-	steady     []byte   // saved at megaFullWarmMinutes (15): steady state, rockets launching
+	warm       []byte   // saved at fullWarmMinutes (16), before the 2,700 SPM test measures
+	steady     []byte   // saved at megaFullWarmMinutes (18): steady state, rockets launching
 	err        error
 }
 
@@ -316,12 +335,12 @@ func TestMegabaseFullDeterminismChild(t *testing.T) {
 
 // A running megabase-full saved and loaded continues exactly as the original, and
 // both save to the same bytes. The running map is a copy of the shared seed-1 map
-// (minute 13: the labs filling, rockets launching), run for ten game seconds after
+// (minute 16: the labs filling, rockets launching), run for ten game seconds after
 // its load before it is saved again: warming a map of its own took the test
 // eight game minutes of the whole map.
 func TestMegabaseFullSaveLoadContinues(t *testing.T) {
 	if testing.Short() {
-		t.Skip("warms megabase-full for thirteen game minutes")
+		t.Skip("warms megabase-full for sixteen game minutes")
 	}
 	b := sim.DefaultBundle()
 	s := loadMegaFull(t, megaFullSeed1(t).warm)

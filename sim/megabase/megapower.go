@@ -37,7 +37,7 @@ import (
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 2_617_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 2_637_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )
@@ -73,10 +73,7 @@ func sizeFullSolar(b *sim.Bundle, demandW int64) (fullSolar, error) {
 	}
 	// A day's light, in SatOne-ticks; energy is in W-ticks (sim's units: a power of P W
 	// is P energy units a tick).
-	var light int64
-	for t := int64(0); t < day; t++ {
-		light += sim.Daylight(day, uint64(t))
-	}
+	light := dayLight(day)
 	// panels × production × light / SatOne ≥ demand × day, rounded up (big: the product
 	// exceeds 63 bits from 5 GW on).
 	num := new(big.Int).Mul(big.NewInt(demandW), big.NewInt(day))
@@ -108,6 +105,15 @@ func sizeFullSolar(b *sim.Bundle, demandW int64) (fullSolar, error) {
 	}
 	f.accumulators = int(n)
 	return f, nil
+}
+
+// dayLight is a day of day ticks' light, in SatOne-ticks (sim.Daylight summed).
+func dayLight(day int64) int64 {
+	var light int64
+	for t := int64(0); t < day; t++ {
+		light += sim.Daylight(day, uint64(t))
+	}
+	return light
 }
 
 func entityProto(b *sim.Bundle, name string) (*sim.EntityProto, error) {

@@ -18,10 +18,11 @@ import (
 // head is a northward stub that turns west (a turn keeps the lanes: the stub's west
 // lane becomes the belt's south lane): U1's at column c1 (rows 15, 14), U2's at c2
 // (rows 14, 13). Belt PU from the processing-unit line (megaprocessing.go) comes up
-// under the row into U2's stub, its units on the stub's west lane. Items no line makes
-// yet are put on U1's lanes by infinity chests with bulk inserters (one puts about 12
-// items a second on a lane; a cell's row takes 6.85 low density structures and 2.28
-// frames at fullMarginPct): two chests a cell instead of one per machine.
+// under the row into U2's stub, its units on the stub's west lane. Low density
+// structures, which no line makes yet, are put on UL's south lane by an infinity chest
+// with a bulk inserter at UL's east end (one puts about 12 items a second on a lane; a
+// cell's row takes 6.85 structures at fullMarginPct); the frames come from the frame
+// line (megaframe.go), which side-loads UL's north lane.
 //
 // U1's items come from east of the labs, where there is room for their lines: belt UL
 // (fullUtilityUL) runs west along row 33, the one row free for the labs' whole length
@@ -48,22 +49,14 @@ const (
 var fullUtilityPacks = map[string]bool{"utility-science-pack": true}
 
 // fullUtilityBelts builds belts U1 and U2 from their heads east of belt FM's column xf
-// west to the row's first machine at rowX, and the infinity chest that puts the
-// utility packs' frames on U1's north lane.
+// west to the row's first machine at rowX.
 func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	y := func(r int32) int32 { return oy + r }
-	chest := func(x, r int32, item string) {
-		l.spec(sim.BuildSpec{Name: "infinity-chest", X: x, Y: y(r), Infinity: &sim.InfinitySettings{
-			Filters: []sim.InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
-	}
 	c1, c2 := xf+utilC1, xf+utilC2
-	// U1: the stub at c1 and west along row 14. An inserter east of the stub drops on
-	// its west lane (U1's south lane), one west of it on its east lane (the north lane).
-	// Belt UL comes up into the stub from the south (fullUtilityUL).
+	// U1: the stub at c1 and west along row 14; belt UL comes up into the stub from
+	// the south (fullUtilityUL), its lanes becoming U1's.
 	l.put(fullBelt, c1, y(utilU1+1), sim.North)
 	l.belt(fullBelt, c1, y(utilU1), sim.West, c1-rowX+1)
-	l.put(fullInInserter, c1-1, y(utilU1+1), sim.West)
-	chest(c1-2, utilU1+1, "flying-robot-frame")
 	// U2: the stub at c2 and west along row 13; processing units on its south lane,
 	// from belt PU (fullProcessing), which comes up under the row into the stub.
 	l.put(fullBelt, c2, y(utilU2+1), sim.North)

@@ -18,8 +18,8 @@ import (
 // Lubricant and sulfur take more heavy oil for each unit of petroleum gas than
 // advanced oil processing and cracking can give (the plan's solve asks for heavy-oil
 // cracking at a negative rate), so the line's refinery is sized for the heavy oil
-// (gasSurplusToSolidFuel): its light oil is all cracked and the gas neither the sulfur
-// plant takes becomes solid fuel, which boilers burn for steam engines on the cell's
+// (gasSurplusToSolidFuel): its light oil is all cracked and the gas the sulfur plant
+// does not take becomes solid fuel, which boilers burn for steam engines on the cell's
 // network. The engines give power only when the solar field gives less than the cell
 // asks (sim/DESIGN.md, steam after solar), so the boilers are sized to burn a day's
 // solid fuel in the ticks below the day's mean light, and a belt holds what is made

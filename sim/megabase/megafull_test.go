@@ -26,7 +26,7 @@ const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 // and 511 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces
 // come from the furnace line, some 1,760 tiles of belt away, the utility row's
 // processing units from the processing-unit line, some 1,500, its flying robot frames
-// from the frame line, some 2,000 (belt UL and U1), made from minute 3; a cell is at
+// from the frame line, some 2,100 (belts FO, UL and U1), made from minute 3; a cell is at
 // 120, 201, 291, 376, 455, 507 and 511 SPM at minutes 12 to 18 (sim/megabase/DESIGN.md).
 const fullWarmMinutes = 16
 

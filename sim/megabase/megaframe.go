@@ -191,7 +191,7 @@ const (
 
 	frGap    = 51  // BB's southward column; EN's (52) and F2's (53) northward ones
 	frPCol   = 14  // P's northward column to the chemical row
-	frPTurn  = 45  // P's turn from row 14 to row 7
+	frPTurn  = 45  // P's turn from its row to row 7
 	frIACol  = 111 // iron A's northward column to row 1
 	frBlocks = 116 // the copper and iron B blocks' west edge (beyond the steel furnaces' beacons)
 )

@@ -286,7 +286,7 @@ func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 		ps = append(ps, h.groups[k].copper.patch(copper, megaOre), h.groups[k].iron.patch(iron, megaOre))
 	}
 	ps = append(ps, h.iron.patch(iron, megaOre), h.copper.patch(copper, megaOre))
-	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy+puQ)...)
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy+puQ)...)
 }
 
 // fullProcessing builds the processing-unit line of a cell at oy and belt PU from it

@@ -80,15 +80,7 @@ import (
 // planFullProcessing plans the processing-unit line for one cell's utility row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullProcessing(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullRowRate(b, milliPacks, "utility-science-pack", "processing-unit")
-	if err != nil {
-		return nil, err
-	}
-	p, err := planPart(b, map[string]*big.Rat{"processing-unit": rate}, fullFeedBeacons, fullOilAmount)
-	if err != nil {
-		return nil, fmt.Errorf("plan the utility row's processing units: %w", err)
-	}
-	return p, nil
+	return planRowItem(b, milliPacks, "utility-science-pack", "processing-unit", "the utility row's processing units")
 }
 
 const (

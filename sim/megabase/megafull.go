@@ -46,20 +46,23 @@ import (
 // ingredients from two belts, U1 and U2 (megautility.go): its processing units come on
 // U2 from ore, coal, crude oil and water (megaprocessing.go: cable/circuit pairs and
 // processing-unit assemblers east of the rail line, a fifth oil block, plastic, sulfur
-// and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its flying
-// robot frames and low density structures from infinity chests (at U1's head and at
-// the east end of belt UL, which brings U1's items from east of the labs), and the
-// silo takes its other ingredients from infinity chests, as the map editor's sources
-// (fullInfinityItems in the tests lists every item still taken from a chest: low density
-// structures, processing units for the silo, satellites, ...): the rest of the plan's
-// oil lines and most intermediates are not laid out. Each cell is powered by its own
-// field of solar panels and accumulators east of its labs and its processing-unit line
-// (megapower.go), sized from the cell's measured demand and the simulation's day. What
-// is simulated end to end is every pack made by its beaconed machine, carried on belts
-// and consumed by beaconed labs, red and green science from ore, and the chemical
-// packs' sulfur, engine units and advanced circuits, the military packs' ingredients,
-// the production packs' rails, productivity modules and electric furnaces, the utility
-// packs' processing units and the silo's rocket fuel from raw resources.
+// and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its low
+// density structures on U1 from ore, coal, crude oil and water (megalds.go: copper
+// blocks, steel units, a sixth oil block with plastic plants and structure assemblers
+// east of the processing-unit line, putting them on belt UL, which brings U1's items
+// from east of the labs), its flying robot frames from an infinity chest at U1's head,
+// and the silo takes its other ingredients from infinity chests, as the map editor's
+// sources (fullInfinityItems in the tests lists every item still taken from a chest:
+// frames, and the silo's low density structures, processing units and satellites):
+// the rest of the plan's oil lines and most intermediates are not laid out. Each cell
+// is powered by its own field of solar panels and accumulators east of its labs, its
+// processing-unit line and its low-density-structure line (megapower.go), sized from
+// the cell's measured demand and the simulation's day. What is simulated end to end is
+// every pack made by its beaconed machine, carried on belts and consumed by beaconed
+// labs, red and green science from ore, and the chemical packs' sulfur, engine units
+// and advanced circuits, the military packs' ingredients, the production packs' rails,
+// productivity modules and electric furnaces, the utility packs' processing units and
+// low density structures and the silo's rocket fuel from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -225,8 +228,10 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	if pug.xEnd+4 >= labsEnd {
 		return nil, fmt.Errorf("megabase-full: the processing-unit row ends at %d, the labs at %d", pug.xEnd, labsEnd)
 	}
-	// Belt UL starts east of the processing-unit line, the solar field east of it.
-	ulEast := pug.fieldX()
+	// The low-density-structure line east of the processing-unit line; belt UL starts
+	// at its east edge, the solar field east of it.
+	ldg := newFullLDSGeom(&sz.feed.lds, pug.fieldX())
+	ulEast := ldg.east()
 	fieldX = ulEast + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
@@ -249,6 +254,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		rg := newFullRailGeom(&sz.feed.rails, fullTurnX(&sz, ox), oy(c))
 		patches = append(patches, rg.patches(b, oy(c))...)
 		patches = append(patches, pug.patches(b, oy(c))...)
+		patches = append(patches, ldg.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -266,6 +272,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
+		l.fullLDS(&ldg, oy(c))
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
 		switch power {
 		case fullPowerSolar:

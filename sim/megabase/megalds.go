@@ -161,3 +161,176 @@ func pairWidth(north, south blockCount) int {
 	a, c := smeltBlockAt(north.drills, north.furn, 0, 0, true), smeltBlockAt(south.drills, south.furn, 0, 0, false)
 	return int(max(a.xE, c.xE))
 }
+
+// fullLDSGeom is where one cell's low-density-structure line lies (x absolute, rows
+// from oy).
+type fullLDSGeom struct {
+	x0, cW, cS, cE     int32 // west edge; the columns of P2W, F and P2E
+	X0                 int32 // the oil block's first refinery
+	coalCols, coalGaps []int32
+	coal               int
+	crude              []int32
+	units              [ldsUnits]smeltBlock
+	steel              [ldsUnits]int
+	pairs              [ldsGroups][2]smeltBlock // north and south copper blocks
+	n                  [ldsGroups]int           // assemblers per group
+	tc, xg             [ldsGroups]int32         // each pair's southward column; its group's first beacon
+	split              int32                    // the beacon column where P2W and P2E end
+}
+
+// newFullLDSGeom lays the line out from column x0 eastwards.
+func newFullLDSGeom(ls *fullLDSSizing, x0 int32) fullLDSGeom {
+	const m = fullFeedMargin
+	g := fullLDSGeom{x0: x0, cW: x0 + 1, cS: x0 + 3, coal: ls.lines["mine coal"], steel: ls.steel, n: ls.groups}
+	// South: the copper pairs, each group's assemblers ending west of its column tc.
+	x := g.cS + 2 + m
+	for k := range g.pairs {
+		cn, cs := ls.copper[2*k], ls.copper[2*k+1]
+		xE := max(smeltBlockAt(cn.drills, cn.furn, x, 0, true).xE, smeltBlockAt(cs.drills, cs.furn, x, 0, false).xE)
+		g.pairs[k] = [2]smeltBlock{newSmeltBlock(cn.drills, cn.furn, xE, 0, true), newSmeltBlock(cs.drills, cs.furn, xE, 0, false)}
+		g.tc[k] = xE + 1
+		g.xg[k] = g.tc[k] - 1 - (6*int32(g.n[k]) + 2)
+		x = g.tc[k] + 2 + m
+	}
+	east := x
+	// The plastic belts meet at the beacon before the first assembler of the second
+	// half.
+	h := 0
+	for k := range g.n {
+		h += g.n[k]
+	}
+	h /= 2
+	for k := range g.n {
+		if h <= g.n[k] {
+			g.split = g.xg[k] + 6*int32(h)
+			break
+		}
+		h -= g.n[k]
+	}
+	// North: the steel units (their steel travels least to the first group), the coal
+	// field, the oil block.
+	x = g.cS + 2 + m
+	for u := range g.units {
+		a := ls.iron[u]
+		g.units[u] = smeltBlockAt(a.drills, a.furn, x, 0, true)
+		x = g.units[u].xE + m
+	}
+	_, _, coalW := columns(0, (g.coal+1)/2)
+	g.X0 = x + coalW + 12
+	g.coalCols, g.coalGaps, _ = columns(g.X0-12-coalW, (g.coal+1)/2)
+	for k := range fullLDSFixed["advanced-oil-processing"] {
+		g.crude = append(g.crude, g.X0+1+8*int32(k))
+	}
+	// East of the oil block's last substation and of the copper pairs.
+	g.cE = max(g.X0+20+6*ldsLight+10+m, east) + 1
+	return g
+}
+
+// east is the line's east edge: belt UL starts there.
+func (g *fullLDSGeom) east() int32 { return g.cE + 3 }
+
+// at returns the geometry with the blocks' plate belts placed for a cell at oy.
+func (g fullLDSGeom) at(oy int32) fullLDSGeom {
+	for k := range g.pairs {
+		g.pairs[k][0].pb = oy + ldsCu
+		g.pairs[k][1].pb = oy + ldsCu
+	}
+	for u := range g.units {
+		g.units[u].pb = oy + ldsL
+	}
+	return g
+}
+
+func (g *fullLDSGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
+	iron, _ := b.ItemID("iron-ore")
+	copper, _ := b.ItemID("copper-ore")
+	coal, _ := b.ItemID("coal")
+	crude, _ := b.ItemID("crude-oil")
+	h := g.at(oy)
+	var ps []sim.Patch
+	for k := range h.pairs {
+		ps = append(ps, h.pairs[k][0].patch(copper, megaOre), h.pairs[k][1].patch(copper, megaOre))
+	}
+	for u := range h.units {
+		ps = append(ps, h.units[u].patch(iron, megaOre))
+	}
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy+ldsQ)...)
+}
+
+// fullLDS builds the low-density-structure line of a cell at oy; its assemblers put
+// their structures on the south lane of belt UL (row utilUL), which starts at the
+// line's east edge (fullUtilityUL).
+func (l *layout) fullLDS(g0 *fullLDSGeom, oy int32) {
+	g := g0.at(oy)
+	y := func(r int32) int32 { return oy + r }
+	q := oy + ldsQ
+	X0 := g.X0
+	east := func(x0, x1, r int32) { l.belt(fullBelt, x0, y(r), sim.East, x1-x0+1) }
+	west := func(x1, x0, r int32) { l.belt(fullBelt, x1, y(r), sim.West, x1-x0+1) }
+	south := func(x, r0, r1 int32) { l.belt(fullBelt, x, y(r0), sim.South, r1-r0+1) }
+
+	// North: coal, oil and plastic; the plastic belts.
+	l.fullOilBlock(X0, q, g.crude, ldsLight, ldsPlastic)
+	l.drillsBeside(g.coalCols, g.coal, q+acCoal)
+	for _, x := range g.coalGaps {
+		l.put("substation", x, q+acCoal-3, sim.North)
+	}
+	l.belt(fullBelt, g.coalCols[0], q+acCoal, sim.East, X0+6*ldsPlastic-3-g.coalCols[0])
+	for _, p := range [][2]int32{{X0 - 7, -13}, {X0 + 13, -13}, {X0 + 4, -3}, {X0 + 14, -3}, {X0 + 29, 1}, {X0 + 45, 1}} {
+		l.put("substation", p[0], q+p[1], sim.North)
+	}
+	// P2W under the first two plants, west and down cW; P2E under the others, east and
+	// down cE.
+	west(X0+10, g.cW+1, ldsP2)
+	south(g.cW, ldsP2, ldsPl-1)
+	east(g.cW, g.split, ldsPl)
+	east(X0+12, g.cE-1, ldsP2)
+	south(g.cE, ldsP2, ldsPl-1)
+	west(g.cE, g.split+2, ldsPl)
+
+	// The steel units, their steel on F: west, down cS under P2W, east along the
+	// machine row.
+	for u := range g.units {
+		l.steelUnit(&g.units[u], g.steel[u], y(ldsL))
+	}
+	lu := ldsUnits - 1
+	west(rowEnd(g.units[lu].xd, g.steel[lu]), g.cS+1, ldsF)
+	south(g.cS, ldsF, ldsP2-2)
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: g.cS, Y: y(ldsP2 - 1), Dir: sim.South, Underground: "input"})
+	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: g.cS, Y: y(ldsP2 + 1), Dir: sim.South, Underground: "output"})
+	south(g.cS, ldsP2+2, ldsSteel-1)
+	east(g.cS, rowEnd(g.xg[ldsGroups-1], g.n[ldsGroups-1]), ldsSteel)
+	l.put("substation", g.units[0].xd-2, y(ldsP2-7), sim.North) // joins the units to the row below
+
+	// South: the copper pairs and their groups of assemblers.
+	asmMods := l.modules("assembling-machine-3", true)
+	for k := range g.pairs {
+		cn, cs := &g.pairs[k][0], &g.pairs[k][1]
+		l.smeltBlock(cn)
+		l.smeltBlock(cs)
+		tc, xg := g.tc[k], g.xg[k]
+		east(min(cn.xs, cs.xs), tc-1, ldsCu)
+		south(tc, ldsCu, ldsCuRow-1)
+		west(tc, xg, ldsCuRow)
+		l.put("substation", xg-2, y(ldsAsm), sim.North)
+		machineRow(xg, g.n[k], func(x int32) {
+			l.beacon(x, y(ldsAsm))
+			l.put("medium-electric-pole", x+1, y(ldsIn), sim.North)
+			l.put("medium-electric-pole", x+1, y(ldsOut), sim.North)
+		}, func(_ int, x int32) {
+			l.spec(sim.BuildSpec{Name: "assembling-machine-3", X: x, Y: y(ldsAsm), Recipe: "low-density-structure", Modules: asmMods})
+			l.put(fullLongInserter, x, y(ldsIn), sim.North)   // copper from the pair's belt, over F
+			l.put(fullInInserter, x+1, y(ldsIn), sim.North)   // steel from F
+			l.put(fullLongInserter, x+2, y(ldsIn), sim.North) // copper
+			l.put(fullLongInserter, x, y(ldsOut), sim.North)  // structures onto UL, over the plastic
+			l.put(fullInInserter, x+1, y(ldsOut), sim.South)  // plastic
+		})
+	}
+
+	// Substations along row ldsSub joining the parts, the PU line west of x0 and the
+	// solar field east of the line.
+	for x := g.cS + 2; x+1 < g.cE-1; x += 16 {
+		l.put("substation", x, y(ldsSub), sim.North)
+	}
+	l.put("substation", g.cE+1, y(ldsSub), sim.North)
+}

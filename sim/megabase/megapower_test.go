@@ -142,7 +142,7 @@ func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 	}
 }
 
-// The whole map keeps full satisfaction for a whole day from minute 13 (the shared
+// The whole map keeps full satisfaction for a whole day from minute 14 (the shared
 // seed-1 map, as the cells fill; the day holds the second night).
 func TestMegabaseFullSolarLastsTheDay(t *testing.T) {
 	if testing.Short() {

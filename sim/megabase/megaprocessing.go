@@ -468,6 +468,7 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	l.put("substation", g.xEnd+2, y(8), sim.North)       // to the labs' substations
 }
 
-// fieldX is where the solar field starts, east of the processing-unit line's last
-// substations.
+// fieldX is the first column east of the processing-unit line's last substations,
+// where the solar field started: the low-density-structure line stands there now, the
+// field east of it (newFullLDSGeom, fullLDSGeom.east).
 func (g *fullProcessingGeom) fieldX() int32 { return g.acEast + 9 }

@@ -70,10 +70,10 @@ func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
 }
 
-// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs and
-// the processing-unit line) west along row utilUL to U1's head column, north, and under
-// belt D into U1's stub (fullUtilityBelts), with an infinity chest at its east end that
-// puts low density structures on its south lane.
+// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs, the
+// processing-unit line and the low-density-structure line, which puts its structures on
+// UL's south lane: megalds.go) west along row utilUL to U1's head column, north, and
+// under belt D into U1's stub (fullUtilityBelts).
 func (l *layout) fullUtilityUL(oy, xf, east int32) {
 	y := func(r int32) int32 { return oy + r }
 	c1 := xf + utilC1
@@ -82,7 +82,4 @@ func (l *layout) fullUtilityUL(oy, xf, east int32) {
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder), Dir: sim.North, Underground: "input"})
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder - 2), Dir: sim.North, Underground: "output"})
 	l.belt(fullBelt, c1, y(utilUnder-3), sim.North, utilUnder-3-utilU1-1)
-	l.put(fullInInserter, east, y(utilUL-1), sim.North)
-	l.spec(sim.BuildSpec{Name: "infinity-chest", X: east, Y: y(utilUL - 2), Infinity: &sim.InfinitySettings{
-		Filters: []sim.InfinityFilter{{Item: "low-density-structure", Count: 100, Mode: "exactly"}}}})
 }

@@ -192,7 +192,7 @@ func newFullLDSGeom(ls *fullLDSSizing, x0 int32) fullLDSGeom {
 		g.xg[k] = g.tc[k] - 1 - (6*int32(g.n[k]) + 2)
 		x = g.tc[k] + 2 + m
 	}
-	east := x
+	pairsEnd := x
 	// The plastic belts meet at the beacon before the first assembler of the second
 	// half.
 	h := 0
@@ -222,7 +222,7 @@ func newFullLDSGeom(ls *fullLDSSizing, x0 int32) fullLDSGeom {
 		g.crude = append(g.crude, g.X0+1+8*int32(k))
 	}
 	// East of the oil block's last substation and of the copper pairs.
-	g.cE = max(g.X0+20+6*ldsLight+10+m, east) + 1
+	g.cE = max(g.X0+20+6*ldsLight+10+m, pairsEnd) + 1
 	return g
 }
 
@@ -327,8 +327,8 @@ func (l *layout) fullLDS(g0 *fullLDSGeom, oy int32) {
 		})
 	}
 
-	// Substations along row ldsSub joining the parts, the PU line west of x0 and the
-	// solar field east of the line.
+	// Substations along row ldsSub joining the parts, the processing-unit line's last
+	// substations west of x0 and the solar field's first, east of the line.
 	for x := g.cS + 2; x+1 < g.cE-1; x += 16 {
 		l.put("substation", x, y(ldsSub), sim.North)
 	}

@@ -46,8 +46,7 @@ import (
 // units stand west of the oil block so that the steel reaches the first group (the
 // nearest to the utility row) first: with the oil block west of them and F running
 // east to the line's end and back (some 650 tiles), the first group got its steel
-// last and the cell was at 424 SPM at minute 14 instead of 445. Every inserter
-// carries one item and every lane one item.
+// last. Every inserter carries one item and every lane one item.
 
 const (
 	ldsQ     = -9       // the oil block's rows origin (fullOilBlock's oy)

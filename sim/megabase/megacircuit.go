@@ -186,7 +186,7 @@ func (g *fullCircuitGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	crude, _ := b.ItemID("crude-oil")
 	h := g.at(oy)
 	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre)}
-	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy)...)
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy)...)
 }
 
 // fullCircuits builds the advanced-circuit line of a cell at (ox, oy).
@@ -242,7 +242,7 @@ func (l *layout) fullCircuits(g0 *fullCircuitGeom, ox, oy int32) {
 // coalAndCrude are the patches under an oil and plastic block drawn at row origin oy
 // (fullOilPlants): the coal field under the drills in coalCols, and one crude-oil tile
 // under each pumpjack's centre.
-func coalAndCrude(coal, crude sim.ItemID, coalCols []int32, jacks [2]int32, oy int32) []sim.Patch {
+func coalAndCrude(coal, crude sim.ItemID, coalCols []int32, jacks []int32, oy int32) []sim.Patch {
 	x1 := coalCols[len(coalCols)-1] + 3
 	ps := []sim.Patch{{Resource: coal, X: coalCols[0], Y: oy + acCoal - 3, W: x1 - coalCols[0], H: 7, Amount: megaOre}}
 	for _, x := range jacks {
@@ -262,6 +262,13 @@ func (l *layout) fullOilPlastic(X0, oy int32, crude [2]int32) {
 // fullOilPlants is fullOilPlastic with plastics plastic plants (the first of the
 // three slots), a beacon between neighbours.
 func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
+	l.fullOilBlock(X0, oy, crude[:], 2, plastics)
+}
+
+// fullOilBlock is fullOilPlants with a refinery under each pumpjack at crude (the
+// k-th at X0+8k, eight columns apart) and light light-oil crackers before the heavy
+// one; the rows of gas, light oil, heavy oil and water grow east with them.
+func (l *layout) fullOilBlock(X0, oy int32, crude []int32, light, plastics int32) {
 	y := func(r int32) int32 { return oy + r }
 	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	pipes := func(x0, r0, x1, r1 int32) { l.pipes(x0, y(r0), x1, y(r1)) }
@@ -284,33 +291,39 @@ func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
 		under(rx+2, acRef+5, acLight-1)
 		under(rx+4, acRef+5, acHeavy-1)
 	}
-	for _, x := range []int32{X0 - 3, X0 + 5, X0 + 13} {
+	last := X0 + 8*int32(len(crude)-1) // the last refinery
+	for x := X0 - 3; x <= last+5; x += 8 {
 		beacon(x, acRef+2)
 	}
+	hx := X0 + 20 + 6*light // the heavy cracker
 	l.put("offshore-pump", X0-5, y(acWater), sim.West)
-	pipes(X0-4, acWater, X0+12, acWater)
+	pipes(X0-4, acWater, last+4, acWater)
 	pipes(X0-4, acWater+1, X0-4, acWater2)
-	pipes(X0-3, acWater2, X0+32, acWater2)
+	pipes(X0-3, acWater2, hx, acWater2)
 	// The rows of gas, light oil and heavy oil.
-	pipes(X0-2, acGas, X0+8, acGas)
-	pipes(X0+2, acLight, X0+38, acLight)
-	pipes(X0+4, acHeavy, X0+34, acHeavy)
+	pipes(X0-2, acGas, last, acGas)
+	pipes(X0+2, acLight, hx+6, acLight)
+	pipes(X0+4, acHeavy, hx+2, acHeavy)
 	// The refineries' gas down x = X0−2, under the water row, to the gas row.
 	pipes(X0-2, acGas+1, X0-2, acWater2-2)
 	l.put("pipe-to-ground", X0-2, y(acWater2-1), sim.North)
 	l.put("pipe-to-ground", X0-2, y(acWater2+1), sim.South)
 	pipes(X0-2, acWater2+2, X0-2, acGasRow-1)
-	pipes(X0-2, acGasRow, X0+26, acGasRow)
+	pipes(X0-2, acGasRow, hx-6, acGasRow)
 
-	// Crackers: light, light, heavy, a beacon between neighbours.
-	for j := int32(0); j <= 3; j++ {
+	// Crackers: the light ones, then the heavy one, a beacon between neighbours.
+	for j := int32(0); j <= light+1; j++ {
 		beacon(X0+17+6*j, acCrack)
 	}
-	for j, recipe := range []string{"light-oil-cracking", "light-oil-cracking", "heavy-oil-cracking"} {
-		x := X0 + 20 + 6*int32(j)
-		plant(x, acCrack, recipe)
+	for j := int32(0); j <= light; j++ {
+		x := X0 + 20 + 6*j
+		if j < light {
+			plant(x, acCrack, "light-oil-cracking")
+		} else {
+			plant(x, acCrack, "heavy-oil-cracking")
+		}
 		l.put("pipe", x, y(acCrack-1), sim.North) // water from the row above
-		if j < 2 {
+		if j < light {
 			under(x+2, acLight+1, acCrack-1) // light oil
 		} else {
 			under(x+2, acHeavy+1, acCrack-1) // heavy oil
@@ -318,9 +331,9 @@ func (l *layout) fullOilPlants(X0, oy int32, crude [2]int32, plastics int32) {
 	}
 	// The heavy cracker's light oil: east along the gas row's line, up, under the
 	// water and heavy-oil rows into the light-oil row.
-	pipes(X0+32, acGasRow, X0+38, acGasRow)
-	pipes(X0+38, acCrack, X0+38, acGasRow-1)
-	under(X0+38, acLight+1, acCrack-1)
+	pipes(hx, acGasRow, hx+6, acGasRow)
+	pipes(hx+6, acCrack, hx+6, acGasRow-1)
+	under(hx+6, acLight+1, acCrack-1)
 
 	// Plastic plants: gas from the gas row under the coal belt, coal from it, plastic
 	// onto P2's south lane.

@@ -81,6 +81,8 @@ var fullFeedBeacons = map[string]int{
 	"solid-fuel-from-heavy-oil":     2,
 	"solid-fuel-from-light-oil":     2,
 	"solid-fuel-from-petroleum-gas": 2,
+	// The low-density-structure line (megalds.go).
+	"low-density-structure": 2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -133,6 +135,20 @@ func fullRowRate(b *sim.Bundle, milliPacks int64, pack, item string) (*big.Rat, 
 	// packs / (packs a craft × productivity) × items a craft.
 	rate := big.NewRat(milliPacks*fullMarginPct*need, 100*1000*made)
 	return rate.Quo(rate, pf), nil
+}
+
+// planRowItem plans a line making item for a cell's row making pack, at the rate the
+// row takes it (fullRowRate); what names the item in errors.
+func planRowItem(b *sim.Bundle, milliPacks int64, pack, item, what string) (*Plan, error) {
+	rate, err := fullRowRate(b, milliPacks, pack, item)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planPart(b, map[string]*big.Rat{item: rate}, fullFeedBeacons, fullOilAmount)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", what, err)
+	}
+	return p, nil
 }
 
 // fullFeedCounts is machines per task of the lines feeding one row.
@@ -221,6 +237,8 @@ type fullFeedSizing struct {
 	processing fullProcessingSizing
 	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
 	rocketFuel fullFeedCounts
+	// lds is the utility row's low-density-structure line's (sizeFullLDS).
+	lds fullLDSSizing
 	// frames is the utility row's flying-robot-frame line's (sizeFullFrames).
 	frames fullFrameSizing
 }
@@ -265,6 +283,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.rocketFuel, err = sizeFullRocketFuel(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.lds, err = sizeFullLDS(b, milliPacks); err != nil {
 		return fs, err
 	}
 	if fs.frames, err = sizeFullFrames(b, milliPacks); err != nil {

@@ -16,9 +16,10 @@ import (
 // circuits from the advanced-circuit line; the military row's from the military
 // lines; the production row's rails from the rail line, its productivity modules
 // from the module line and its electric furnaces from the furnace line; the utility
-// row's processing units from the processing-unit line and its flying robot frames
-// from the frame line) and of the rocket silos (whose chests still hold processing
-// units; their rocket fuel comes from the rocket-fuel line).
+// row's processing units from the processing-unit line, its low density structures
+// from the low-density-structure line and its flying robot frames from the frame line)
+// and of the rocket silos (whose chests still hold low density structures, processing
+// units and satellites; their rocket fuel comes from the rocket-fuel line).
 var fullInfinityItems = []string{"low-density-structure", "processing-unit", "satellite"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
@@ -26,9 +27,9 @@ var fullInfinityItems = []string{"low-density-structure", "processing-unit", "sa
 // advanced circuits from ore, coal and crude oil, its military row's magazines,
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
-// utility row's processing units from ore, coal, crude oil and water and its flying
-// robot frames from ore, crude oil and water, and its silo's rocket fuel from crude
-// oil, with the machine counts of the plan for each line
+// utility row's processing units and low density structures from ore, coal, crude oil
+// and water and its flying robot frames from ore, crude oil and water, and its silo's
+// rocket fuel from crude oil, with the machine counts of the plan for each line
 // (PlanFull's planner, the beacons this layout gives), each machine with the modules
 // and at least the beacons it was sized for; the remaining infinity chests supply
 // exactly fullInfinityItems.
@@ -259,6 +260,31 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range pu {
 		want[task] += n
 	}
+	// The low-density-structure line: the plan's counts, but the copper split between
+	// the groups' pairs of blocks and the iron between the steel units, each rounded up
+	// (at most one furnace and one drill more than planned for each block but the
+	// first); the steel furnaces are the plan's, split between the units.
+	lp, err := planFullLDS(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lds := planCounts(t, "low-density-structure", "low-density-structure line", lp, fullPer, fullLDSTasks)
+	ls := &sz.feed.lds
+	asms, steelFurn := 0, 0
+	for _, n := range ls.groups {
+		asms += n
+	}
+	for _, n := range ls.steel {
+		steelFurn += n
+	}
+	if asms != lds["low-density-structure"] || steelFurn != lds["steel-plate"] {
+		t.Errorf("%d structure assemblers and %d steel furnaces in the line; the plan has %d and %d", asms, steelFurn, lds["low-density-structure"], lds["steel-plate"])
+	}
+	checkSplit(t, "low-density-structure line", lds, "copper-plate", "mine copper-ore", ls.copper[:])
+	checkSplit(t, "low-density-structure line", lds, "iron-plate", "mine iron-ore", ls.iron[:])
+	for task, n := range lds {
+		want[task] += n
+	}
 	// The frame line: the plan's counts, but two cable assemblers for the plan's one
 	// (a bulk inserter puts about 12 cables a second on a belt, the circuit assembler
 	// takes 15.5) and the iron split between two blocks, each rounded up (at most one
@@ -340,7 +366,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (three for the silo, one at belt UL's east end)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (three for the silo)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -409,11 +435,11 @@ func floorTile(p int32) int32 {
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
 // the rows not fed from ore or from belts (none left), three for the silo and one per
-// lane of the utility row's belt U1 that no line fills yet (low density structures, at
-// belt UL's east end; its frames come from the frame line, U2's processing units from
-// the processing-unit line).
+// lane of the utility row's belt U1 that no line fills yet (none: the low density
+// structures come on belt UL from the low-density-structure line, the frames from the
+// frame line, U2's processing units from the processing-unit line).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3 + 1
+	n := 3
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]

@@ -196,6 +196,10 @@ const (
 	frBlocks = 116 // the copper and iron B blocks' west edge (beyond the steel furnaces' beacons)
 )
 
+// fullFrameGap is the columns between the frame line's east end (fullFrameGeom.east)
+// and the low-density-structure line's west column.
+const fullFrameGap = 2
+
 // fullFrameCables is how many cable assemblers the frame line lays out for the plan's
 // one (fullFrames).
 const fullFrameCables = 2
@@ -223,7 +227,8 @@ func newFullFrameGeom(fs *fullFrameSizing, x0 int32) fullFrameGeom {
 	return g
 }
 
-// east is the line's east end: belt UL starts there.
+// east is the line's east end (the low-density-structure line stands east of it;
+// belt UL passes FO's end).
 func (g *fullFrameGeom) east() int32 { return g.xEnd + 2 }
 
 // at returns the geometry with the blocks' plate belts placed for a cell at oy.

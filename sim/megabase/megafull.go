@@ -46,24 +46,25 @@ import (
 // ingredients from two belts, U1 and U2 (megautility.go): its processing units come on
 // U2 from ore, coal, crude oil and water (megaprocessing.go: cable/circuit pairs and
 // processing-unit assemblers east of the rail line, a fifth oil block, plastic, sulfur
-// and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its flying
-// robot frames on U1 from ore, crude oil and water (megaframe.go: a sixth oil block,
+// and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its low
+// density structures and flying robot frames on U1 (megaframe.go: an oil block,
 // lubricant, sulfur, acid and battery plants, engine, electric-engine and frame
-// assemblers east of the processing-unit line, its frames on belt UL, which brings U1's
-// items from east of the labs), its low density structures from an infinity chest at
-// UL's east end, and the silo takes its other ingredients from infinity chests, as the
-// map editor's sources (fullInfinityItems in the tests lists every item still taken
-// from a chest: low density structures, processing units for the silo, satellites):
-// the plan's lines for those are not laid out. Each cell is powered by its own field of
-// solar panels and accumulators east of its labs, its processing-unit line and its
-// frame line (megapower.go), sized from the cell's measured demand and the simulation's
-// day, and by the frame line's steam engines, which burn its surplus gas as solid fuel. What
-// is simulated end to end is every pack made by its beaconed machine, carried on belts
-// and consumed by beaconed labs, red and green science from ore, and the chemical
-// packs' sulfur, engine units and advanced circuits, the military packs' ingredients,
-// the production packs' rails, productivity modules and electric furnaces, the utility
-// packs' processing units and flying robot frames and the silo's rocket fuel from raw
-// resources.
+// assemblers east of the processing-unit line; megalds.go: copper blocks, steel units,
+// an oil block with plastic plants and structure assemblers east of that), both
+// putting them on belt UL, which brings U1's items from east of the labs, and the silo
+// takes its other ingredients from infinity chests, as the map editor's sources
+// (fullInfinityItems in the tests lists every item still taken from a chest: the silo's
+// low density structures, processing units and satellites): the plan's lines for those
+// are not laid out. Each cell is powered by its own field of solar panels and
+// accumulators east of its labs, its processing-unit line, its low-density-structure
+// line and its frame line (megapower.go), sized from the cell's measured demand and the
+// simulation's day, and by the frame line's steam engines, which burn its surplus gas
+// as solid fuel. What is simulated end to end is every pack made by its beaconed
+// machine, carried on belts and consumed by beaconed labs, red and green science from
+// ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
+// packs' ingredients, the production packs' rails, productivity modules and electric
+// furnaces, the utility packs' processing units, low density structures and flying
+// robot frames and the silo's rocket fuel from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -229,10 +230,13 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	if pug.xEnd+4 >= labsEnd {
 		return nil, fmt.Errorf("megabase-full: the processing-unit row ends at %d, the labs at %d", pug.xEnd, labsEnd)
 	}
-	// The frame line east of the processing-unit line, belt UL from its east end, the
-	// solar field east of that.
+	// The frame line east of the processing-unit line, the low-density-structure line
+	// east of it (the frames travel farther from their first made, at minute 3, so
+	// they stand nearer the row); belt UL starts at the low-density-structure line's
+	// east edge, the solar field east of it.
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
-	ulEast := frg.east()
+	ldg := newFullLDSGeom(&sz.feed.lds, frg.east()+fullFrameGap)
+	ulEast := ldg.east()
 	fieldX = ulEast + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
@@ -256,6 +260,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, rg.patches(b, oy(c))...)
 		patches = append(patches, pug.patches(b, oy(c))...)
 		patches = append(patches, frg.patches(b, oy(c))...)
+		patches = append(patches, ldg.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -274,6 +279,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		l.fullFrames(&frg, oy(c))
+		l.fullLDS(&ldg, oy(c))
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
 		switch power {
 		case fullPowerSolar:

@@ -22,12 +22,13 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
-// research: from minute 17 the labs research above the rate a cell is sized for (507
-// and 511 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces
-// come from the furnace line, some 1,760 tiles of belt away, the utility row's
-// processing units from the processing-unit line, some 1,500, its flying robot frames
-// from the frame line, some 2,100 (belts FO, UL and U1), made from minute 3; a cell is at
-// 120, 201, 291, 376, 455, 507 and 511 SPM at minutes 12 to 18 (sim/megabase/DESIGN.md).
+// research: from minute 17 the labs research above the rate a cell is sized for (501
+// and 514 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces come from the furnace line, some
+// 1,760 tiles of belt away, the utility row's processing units from the processing-unit
+// line, some 1,500, its low density structures from the low-density-structure line,
+// some 1,620 to 1,880 on belt UL, and its flying robot frames from the frame line, some
+// 2,100 (belts FO, UL and U1), made from minute 3; a cell was at 120, 201, 291, 376, 455,
+// 507 and 511 SPM at minutes 12 to 18 with the frame line alone (sim/megabase/DESIGN.md).
 const fullWarmMinutes = 16
 
 // checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
@@ -145,6 +146,19 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	if made < planned*fullFRFMinPct/100 || made < need*0.98 {
 		t.Errorf("the frame line made %.2f frames a second; planned %.2f, the utility row needs %.2f", made, planned, need)
 	}
+	// The low density structures come from the low-density-structure line (no chest
+	// holds them at belt UL's east end), at the rate it is planned for.
+	ldsRate, err := fullRowRate(b, fullCellMilli, "utility-science-pack", "low-density-structure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ldsPlanned, _ := ldsRate.Float64()
+	ldsMade := float64(p.Produced["low-density-structure"]-before.Produced["low-density-structure"]) / secs
+	ldsNeed := packs / 1.4 // three structures for three packs, +40 % productivity
+	t.Logf("low density structures: made %.2f a second (planned %.2f), the utility row needing %.2f", ldsMade, ldsPlanned, ldsNeed)
+	if ldsMade < ldsPlanned*fullLDSMinPct/100 || ldsMade < ldsNeed {
+		t.Errorf("the low-density-structure line made %.2f a second; planned %.2f, the utility row needs %.2f", ldsMade, ldsPlanned, ldsNeed)
+	}
 	// Belt U2 (row 13, west from its head) carries processing units on its south lane
 	// only, as the infinity chest put them there before the line; belt U1 (row 14),
 	// which belt UL feeds from east of the labs, low density structures on its south
@@ -199,15 +213,20 @@ func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
 }
 
 // fullPUMinPct is the share of its planned rate the processing-unit line makes, at
-// least over the measured minutes (100 % at minutes 14 and 15; about 91 % over minutes
-// 15 to 22 with the labs full, the advanced circuits short at times;
-// sim/megabase/DESIGN.md).
+// least over the measured minutes (100 % at minutes 14 and 15, 93 % at minutes 15 and
+// 16; about 91 % over minutes 15 to 22 with the labs full, the advanced circuits short
+// at times; sim/megabase/DESIGN.md).
 const fullPUMinPct = 90
 
 // fullFRFMinPct is the share of its planned rate the frame line makes, at least, over
 // the measured minutes (92 % at minutes 17 and 18, where the row takes what it makes:
 // the plan is sized for fullMarginPct of the labs' rate; sim/megabase/DESIGN.md).
 const fullFRFMinPct = 85
+
+// fullLDSMinPct is the share of its planned rate the low-density-structure line makes,
+// at least over the measured minutes (6.78 to 7.03 a second a minute from minute 4,
+// planned 6.84; sim/megabase/DESIGN.md).
+const fullLDSMinPct = 95
 
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures
 // minutes 17 and 18 on its own copy of the shared seed-1 map, loaded at minute 16.

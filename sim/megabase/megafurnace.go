@@ -226,7 +226,7 @@ func (g *fullFurnaceGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	for i := range h.stone {
 		ps = append(ps, h.stone[i].patch(stone, megaOre))
 	}
-	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy)...)
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy)...)
 }
 
 // fullFurnaces builds the furnace line of a cell at oy and belt MF from it into the
@@ -280,20 +280,7 @@ func (l *layout) fullFurnaces(g0 *fullFurnaceGeom, oy, mdX, subX int32) {
 	// Steel and stone: units of an iron block over its belt L and a row of steel
 	// furnaces under it putting steel on F; the stone blocks' bricks on F's other lane.
 	for i := range g.units {
-		bl := &g.units[i]
-		l.smeltBlock(bl)
-		L := []int32{furnLA, furnLB}[i/furnUnits]
-		n := g.steel[i/furnUnits][i%furnUnits]
-		l.put("substation", bl.xd-2, y(L+2), sim.North)
-		machineRow(bl.xd, n, func(x int32) {
-			beacon(x, L+2)
-			l.put("medium-electric-pole", x+1, y(L+5), sim.North)
-		}, func(_ int, x int32) {
-			l.spec(sim.BuildSpec{Name: "electric-furnace", X: x, Y: y(L + 2), Modules: l.modules("electric-furnace", true)})
-			l.put(fullInInserter, x+1, y(L+1), sim.North)  // iron from L
-			l.put(fullOutInserter, x+1, y(L+5), sim.North) // steel onto F
-		})
-		west(bl.furnCols[len(bl.furnCols)-1]+2, bl.xd, L) // the block's iron flows west to its steel furnaces
+		l.steelUnit(&g.units[i], g.steel[i/furnUnits][i%furnUnits], y([]int32{furnLA, furnLB}[i/furnUnits]))
 	}
 	for k, c := range []int32{g.xA - 1, g.xA + 4} {
 		st := &g.stone[k]
@@ -335,4 +322,24 @@ func (l *layout) fullFurnaces(g0 *fullFurnaceGeom, oy, mdX, subX int32) {
 		l.put("substation", x, y(furnRoute+1), sim.North)
 	}
 	l.put("substation", subX-8, y(furnRoute+1), sim.North)
+}
+
+// steelUnit builds a unit of a steel line: the iron block bl north of its iron belt at
+// row L (absolute), the block's plates flowing west along L to a row of n steel
+// furnaces under its drills (a beacon between neighbours, medium poles between them on
+// the output row) that take iron from L and put steel on the far (south) lane of the
+// belt at L+6, which the caller lays.
+func (l *layout) steelUnit(bl *smeltBlock, n int, L int32) {
+	l.smeltBlock(bl)
+	l.put("substation", bl.xd-2, L+2, sim.North)
+	machineRow(bl.xd, n, func(x int32) {
+		l.beacon(x, L+2)
+		l.put("medium-electric-pole", x+1, L+5, sim.North)
+	}, func(_ int, x int32) {
+		l.spec(sim.BuildSpec{Name: "electric-furnace", X: x, Y: L + 2, Modules: l.modules("electric-furnace", true)})
+		l.put(fullInInserter, x+1, L+1, sim.North)  // iron from L
+		l.put(fullOutInserter, x+1, L+5, sim.North) // steel onto F
+	})
+	x1 := bl.furnCols[len(bl.furnCols)-1] + 2 // the block's iron flows west to its steel furnaces
+	l.belt(fullBelt, x1, L, sim.West, x1-bl.xd+1)
 }

@@ -233,7 +233,7 @@ func (g *fullModuleGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	for i := range h.iron {
 		ps = append(ps, h.iron[i].patch(iron, megaOre))
 	}
-	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy)...)
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy)...)
 }
 
 // fullModules builds the module line of a cell at oy and belt MD from it to the head

@@ -14,8 +14,10 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 2,511 MW, peak 2,617 MW (seed 1,
-//     with the module, furnace, rocket-fuel and processing-unit lines; with the module,
+//     reading sim's Power().DemandW every tick: mean 2,987 MW, peak 3,115 MW (seed 1,
+//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure and
+//     frame lines; without the frame line 2,868 and 2,979 MW; without either 2,511 and
+//     2,617 MW; with the module,
 //     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
 //     and rocket-fuel lines 2,222 and 2,314 MW; before both 2,099 and 2,188 MW; with
 //     the module line only, 1,728 and 1,774 MW;
@@ -29,15 +31,15 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 2,747.85 MW) as a constant draw all day: enough panels that a day's light gives a
-// day's energy at that draw (65,426), and the fewest accumulators that carry it through
-// the evening, the night and the morning (54,958: 275 GJ; their output limit alone
-// would need 9,160), computed tick by tick as sim's
+// 3,270.75 MW) as a constant draw all day: enough panels that a day's light gives a
+// day's energy at that draw (77,876), and the fewest accumulators that carry it through
+// the evening, the night and the morning (65,416: 327 GJ; their output limit alone
+// would need 10,903), computed tick by tick as sim's
 // updatePower settles a network (solar first, then accumulators within their output
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 2_637_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 3_115_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )
@@ -160,8 +162,8 @@ func fullLabsEnd(sz *fullSizing, ox int32) int32 {
 }
 
 // fullSolarField lays out a cell's field from column x0 (east of the processing-unit
-// line, fullProcessingGeom.fieldX), joined to the line's last substations by one at
-// (x0, oy), between the field's first rows of substations.
+// and low-density-structure lines, fullLDSGeom.east), joined to the line's last
+// substations by one at (x0, oy), between the field's first rows of substations.
 func (l *layout) fullSolarField(f fullSolar, x0, oy int32) {
 	p, a := fullFieldSlabs(f)
 	y0, y1 := oy+fullFieldTop, oy+fullFieldTop+fullFieldH-1

@@ -80,15 +80,7 @@ import (
 // planFullProcessing plans the processing-unit line for one cell's utility row at
 // fullMarginPct of milliPacks/1000 packs a second.
 func planFullProcessing(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullRowRate(b, milliPacks, "utility-science-pack", "processing-unit")
-	if err != nil {
-		return nil, err
-	}
-	p, err := planPart(b, map[string]*big.Rat{"processing-unit": rate}, fullFeedBeacons, fullOilAmount)
-	if err != nil {
-		return nil, fmt.Errorf("plan the utility row's processing units: %w", err)
-	}
-	return p, nil
+	return planRowItem(b, milliPacks, "utility-science-pack", "processing-unit", "the utility row's processing units")
 }
 
 const (
@@ -286,7 +278,7 @@ func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 		ps = append(ps, h.groups[k].copper.patch(copper, megaOre), h.groups[k].iron.patch(iron, megaOre))
 	}
 	ps = append(ps, h.iron.patch(iron, megaOre), h.copper.patch(copper, megaOre))
-	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude, oy+puQ)...)
+	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy+puQ)...)
 }
 
 // fullProcessing builds the processing-unit line of a cell at oy and belt PU from it
@@ -476,6 +468,7 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	l.put("substation", g.xEnd+2, y(8), sim.North)       // to the labs' substations
 }
 
-// fieldX is where the solar field starts, east of the processing-unit line's last
-// substations.
+// fieldX is the first column east of the processing-unit line's last substations,
+// where the solar field started: the low-density-structure line stands there now, the
+// field east of it (newFullLDSGeom, fullLDSGeom.east).
 func (g *fullProcessingGeom) fieldX() int32 { return g.acEast + 9 }

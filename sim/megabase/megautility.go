@@ -18,11 +18,10 @@ import (
 // head is a northward stub that turns west (a turn keeps the lanes: the stub's west
 // lane becomes the belt's south lane): U1's at column c1 (rows 15, 14), U2's at c2
 // (rows 14, 13). Belt PU from the processing-unit line (megaprocessing.go) comes up
-// under the row into U2's stub, its units on the stub's west lane. Low density
-// structures, which no line makes yet, are put on UL's south lane by an infinity chest
-// with a bulk inserter at UL's east end (one puts about 12 items a second on a lane; a
-// cell's row takes 6.85 structures at fullMarginPct); the frames come from the frame
-// line (megaframe.go), which side-loads UL's north lane.
+// under the row into U2's stub, its units on the stub's west lane. The low density
+// structures come from the low-density-structure line (megalds.go), which puts them on
+// UL's south lane, the frames from the frame line (megaframe.go), which side-loads
+// UL's north lane.
 //
 // U1's items come from east of the labs, where there is room for their lines: belt UL
 // (fullUtilityUL) runs west along row 33, the one row free for the labs' whole length
@@ -63,10 +62,11 @@ func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
 }
 
-// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs and
-// the processing-unit line) west along row utilUL to U1's head column, north, and under
-// belt D into U1's stub (fullUtilityBelts), with an infinity chest at its east end that
-// puts low density structures on its south lane.
+// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs, the
+// processing-unit line, the low-density-structure line, which puts its structures on
+// UL's south lane: megalds.go, and the frame line, whose frames side-load its north
+// lane: megaframe.go) west along row utilUL to U1's head column, north, and
+// under belt D into U1's stub (fullUtilityBelts).
 func (l *layout) fullUtilityUL(oy, xf, east int32) {
 	y := func(r int32) int32 { return oy + r }
 	c1 := xf + utilC1
@@ -75,7 +75,4 @@ func (l *layout) fullUtilityUL(oy, xf, east int32) {
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder), Dir: sim.North, Underground: "input"})
 	l.spec(sim.BuildSpec{Name: "express-underground-belt", X: c1, Y: y(utilUnder - 2), Dir: sim.North, Underground: "output"})
 	l.belt(fullBelt, c1, y(utilUnder-3), sim.North, utilUnder-3-utilU1-1)
-	l.put(fullInInserter, east, y(utilUL-1), sim.North)
-	l.spec(sim.BuildSpec{Name: "infinity-chest", X: east, Y: y(utilUL - 2), Infinity: &sim.InfinitySettings{
-		Filters: []sim.InfinityFilter{{Item: "low-density-structure", Count: 100, Mode: "exactly"}}}})
 }

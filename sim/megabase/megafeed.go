@@ -140,11 +140,16 @@ func fullRowRate(b *sim.Bundle, milliPacks int64, pack, item string) (*big.Rat, 
 // planRowItem plans a line making item for a cell's row making pack, at the rate the
 // row takes it (fullRowRate); what names the item in errors.
 func planRowItem(b *sim.Bundle, milliPacks int64, pack, item, what string) (*Plan, error) {
+	return planRowItemWith(b, milliPacks, pack, item, what, planChoices{})
+}
+
+// planRowItemWith is planRowItem with choices (planPartWith).
+func planRowItemWith(b *sim.Bundle, milliPacks int64, pack, item, what string, choices planChoices) (*Plan, error) {
 	rate, err := fullRowRate(b, milliPacks, pack, item)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planPart(b, map[string]*big.Rat{item: rate}, fullFeedBeacons, fullOilAmount)
+	p, err := planPartWith(b, map[string]*big.Rat{item: rate}, fullFeedBeacons, fullOilAmount, choices)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", what, err)
 	}

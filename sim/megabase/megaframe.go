@@ -42,16 +42,8 @@ var fullFrameTasks = []string{"flying-robot-frame", "electric-engine-unit", "eng
 // planFullFrames plans the frame line for one cell's utility row at fullMarginPct of
 // milliPacks/1000 packs a second.
 func planFullFrames(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	rate, err := fullRowRate(b, milliPacks, "utility-science-pack", "flying-robot-frame")
-	if err != nil {
-		return nil, err
-	}
-	p, err := planPartWith(b, map[string]*big.Rat{"flying-robot-frame": rate}, fullFeedBeacons, fullOilAmount,
-		planChoices{gasSurplusToSolidFuel: true})
-	if err != nil {
-		return nil, fmt.Errorf("plan the utility row's flying robot frames: %w", err)
-	}
-	return p, nil
+	return planRowItemWith(b, milliPacks, "utility-science-pack", "flying-robot-frame",
+		"the utility row's flying robot frames", planChoices{gasSurplusToSolidFuel: true})
 }
 
 // fullFrameSizing is the frame line's machines per task, how its iron is split

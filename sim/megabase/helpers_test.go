@@ -84,3 +84,13 @@ func beaconedAssembler(t *testing.T, recipe string, mods []string, beacons int, 
 	}
 	return s, am
 }
+
+// madeOver runs s for minutes game minutes and returns how many of items a and b it
+// made a second.
+func madeOver(s *sim.Surface, minutes int, a, b string) (float64, float64) {
+	before := s.Production()
+	s.Run(minutes * 3600)
+	after := s.Production()
+	secs := float64(minutes * 60)
+	return float64(after.Produced[a]-before.Produced[a]) / secs, float64(after.Produced[b]-before.Produced[b]) / secs
+}

@@ -102,3 +102,12 @@ func (l *layout) pipeUnder(x, yTop, yBottom int32) {
 	l.put("pipe-to-ground", x, yTop, sim.North)
 	l.put("pipe-to-ground", x, yBottom, sim.South)
 }
+
+// oreIDs are the raw resources the generated lines' patches hold.
+func oreIDs(b *sim.Bundle) (iron, copper, coal, stone, crude sim.ItemID) {
+	id := func(name string) sim.ItemID {
+		i, _ := b.ItemID(name)
+		return i
+	}
+	return id("iron-ore"), id("copper-ore"), id("coal"), id("stone"), id("crude-oil")
+}

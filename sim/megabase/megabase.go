@@ -83,8 +83,7 @@ func genMegabase(b *sim.Bundle, seed uint64, name string) (*sim.Surface, error) 
 // genMegabaseCells builds nx × ny cells; solar powers them, or else one
 // electric-energy-interface per cell (used by tests that measure a cell's demand).
 func genMegabaseCells(b *sim.Bundle, seed uint64, name string, nx, ny int, solar bool) (*sim.Surface, error) {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
+	iron, copper, _, _, _ := oreIDs(b)
 	g := megaGeometry()
 	cellH := g.solarY + g.solarH + 12
 	origin := func(cx, cy int) (int32, int32) { return int32(cx) * (g.width + 8), int32(cy)*cellH + 10 }

@@ -180,10 +180,7 @@ func (g fullCircuitGeom) at(oy int32) fullCircuitGeom {
 }
 
 func (g *fullCircuitGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	coal, _ := b.ItemID("coal")
-	crude, _ := b.ItemID("crude-oil")
+	iron, copper, coal, _, crude := oreIDs(b)
 	h := g.at(oy)
 	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.iron.patch(iron, megaOre), h.copper2.patch(copper, megaOre)}
 	return append(ps, coalAndCrude(coal, crude, g.coalCols, g.crude[:], oy)...)

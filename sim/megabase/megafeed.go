@@ -502,8 +502,7 @@ func newFullFeedGeom(fs *fullFeedSizing, ox, oy int32) fullFeedGeom {
 }
 
 func (g *fullFeedGeom) patches(b *sim.Bundle) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
+	iron, copper, _, _, _ := oreIDs(b)
 	return []sim.Patch{g.copper.patch(copper, megaOre), g.iron.patch(iron, megaOre),
 		g.green.copper.patch(copper, megaOre), g.green.circIron.patch(iron, megaOre),
 		g.green.gearIron.patch(iron, megaOre), g.green.restIron.patch(iron, megaOre)}

@@ -232,9 +232,7 @@ func (g fullFrameGeom) at(oy int32) fullFrameGeom {
 }
 
 func (g *fullFrameGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	crude, _ := b.ItemID("crude-oil")
+	iron, copper, _, _, crude := oreIDs(b)
 	h := g.at(oy)
 	return []sim.Patch{h.copper.patch(copper, megaOre), h.ironB.patch(iron, megaOre), h.ironA.patch(iron, megaOre),
 		{Resource: crude, X: g.x0 + 8, Y: oy + frJack + 1, W: 1, H: 1, Amount: fullOilAmount}}

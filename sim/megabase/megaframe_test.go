@@ -30,12 +30,7 @@ func TestMegabaseFullFrameLineRestartsAfterBackingUp(t *testing.T) {
 	}
 	s.Run(10 * 3600)
 	made := func(minutes int) (frames, lube float64) {
-		before := s.Production()
-		s.Run(minutes * 3600)
-		after := s.Production()
-		secs := float64(minutes * 60)
-		return float64(after.Produced["flying-robot-frame"]-before.Produced["flying-robot-frame"]) / secs,
-			float64(after.Produced["lubricant"]-before.Produced["lubricant"]) / secs
+		return madeOver(s, minutes, "flying-robot-frame", "lubricant")
 	}
 	steady, _ := made(5)
 	if _, err := s.Remove(fo.ID); err != nil {

@@ -213,11 +213,7 @@ func (g fullFurnaceGeom) at(oy int32) fullFurnaceGeom {
 }
 
 func (g *fullFurnaceGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	stone, _ := b.ItemID("stone")
-	coal, _ := b.ItemID("coal")
-	crude, _ := b.ItemID("crude-oil")
+	iron, copper, coal, stone, crude := oreIDs(b)
 	h := g.at(oy)
 	ps := []sim.Patch{h.copper.patch(copper, megaOre), h.cable.patch(copper, megaOre), h.iron.patch(iron, megaOre)}
 	for i := range h.units {

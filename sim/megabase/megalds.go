@@ -241,10 +241,7 @@ func (g fullLDSGeom) at(oy int32) fullLDSGeom {
 }
 
 func (g *fullLDSGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	coal, _ := b.ItemID("coal")
-	crude, _ := b.ItemID("crude-oil")
+	iron, copper, coal, _, crude := oreIDs(b)
 	h := g.at(oy)
 	var ps []sim.Patch
 	for k := range h.pairs {

@@ -191,10 +191,7 @@ func newFullMilitaryGeom(ms *fullMilitarySizing, x0, oy int32) fullMilitaryGeom 
 }
 
 func (g *fullMilitaryGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	stone, _ := b.ItemID("stone")
-	coal, _ := b.ItemID("coal")
+	iron, copper, coal, stone, _ := oreIDs(b)
 	x0 := g.coalCols[0]
 	x1 := g.coalCols[len(g.coalCols)-1] + 3
 	return []sim.Patch{g.stoneP.patch(stone, megaOre), g.stoneQ.patch(stone, megaOre), g.grenIron.patch(iron, megaOre),

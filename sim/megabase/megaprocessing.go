@@ -268,10 +268,7 @@ func (g fullProcessingGeom) at(oy int32) fullProcessingGeom {
 }
 
 func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	copper, _ := b.ItemID("copper-ore")
-	coal, _ := b.ItemID("coal")
-	crude, _ := b.ItemID("crude-oil")
+	iron, copper, coal, _, crude := oreIDs(b)
 	h := g.at(oy)
 	var ps []sim.Patch
 	for k := range h.groups {

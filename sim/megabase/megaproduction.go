@@ -244,8 +244,7 @@ func newFullRailGeom(rs *fullRailSizing, T, oy int32) fullRailGeom {
 }
 
 func (g *fullRailGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
-	iron, _ := b.ItemID("iron-ore")
-	stone, _ := b.ItemID("stone")
+	iron, _, _, stone, _ := oreIDs(b)
 	var ps []sim.Patch
 	for k, r := range []int32{railK1, railK2} {
 		cols := g.stoneCols[k]

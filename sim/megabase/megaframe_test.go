@@ -13,6 +13,7 @@ import (
 // (minutes 5 to 10 after): every fluid has a consumer, so none holds the refinery once
 // the frames leave. (The solid fuel the boilers burn is the one by-product.)
 func TestMegabaseFullFrameLineRestartsAfterBackingUp(t *testing.T) {
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	_, s := longCell(t)
 	const oy = 30 // cell 0
 	// FO's first tile east of the last frame assembler's output (the belt east of it,

@@ -79,6 +79,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a cell for 15 game minutes")
 	}
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	b := sim.DefaultBundle()
 	s, err := genMegabaseFullCells(b, 1, "", 1, fullCellMilli)
 	if err != nil {

@@ -119,6 +119,7 @@ func TestMegabaseFullModuleAndFurnaceLinesFeedTheProductionRow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a cell for 16 game minutes")
 	}
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	b := sim.DefaultBundle()
 	planned := map[string]float64{}
 	for item, plan := range map[string]func(*sim.Bundle, int64) (*Plan, error){

@@ -32,6 +32,7 @@ func TestMegabaseFullCellDemandFitsItsField(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cell of megabase-full for 17 game minutes")
 	}
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +124,7 @@ func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cell of megabase-full for 17 game minutes")
 	}
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	s, err := genMegabaseFullCells(sim.DefaultBundle(), 1, "", 1, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // may differ: the silo, sized above the labs' rate, backs up once belt D's space
 // science lane is full (from about minute 30), and the line with it.
 func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	b, s := longCell(t)
 	if _, items := fullInfinityChests(s); slices.Contains(items, "rocket-fuel") {
 		t.Fatalf("infinity chests still hold rocket fuel: %v", items)
@@ -81,9 +82,11 @@ func longCell(t *testing.T) (*sim.Bundle, *sim.Surface) {
 // The rocket-fuel line stops when the silo stops taking rocket fuel and starts again
 // when it takes it again: with the silo's rocket-fuel inserter gone for ten game
 // minutes, rocket fuel, solid fuel and the refineries' three fluids back up until
-// nothing is made (but the frame line's solid fuel for its boilers); with it back, the line makes rocket fuel at its full rate again
-// (minutes 5 to 10 after; a backed-up fluid never holds it).
+// nothing is made (but the frame line's solid fuel for its boilers); with it back,
+// the line makes rocket fuel at its full rate again (minutes 5 to 10 after; a
+// backed-up fluid never holds it).
 func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
+	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	_, s := longCell(t)
 	sx, sy := int32(16+fullSiloX), int32(30+22) // cell 0: ox 16, oy 30
 	ins := s.EntityAt(sx+8, sy+9)

@@ -62,11 +62,11 @@ func (l *layout) fullUtilityBelts(oy, xf, rowX int32) {
 	l.belt(fullBelt, c2, y(utilU2), sim.West, c2-rowX+1)
 }
 
-// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs, the
-// processing-unit line, the low-density-structure line, which puts its structures on
-// UL's south lane: megalds.go, and the frame line, whose frames side-load its north
-// lane: megaframe.go) west along row utilUL to U1's head column, north, and
-// under belt D into U1's stub (fullUtilityBelts).
+// fullUtilityUL builds belt UL of the cell at oy from column east (east of the labs,
+// the processing-unit line, the frame line, whose frames side-load UL's north lane:
+// megaframe.go, and the low-density-structure line, which puts its structures on UL's
+// south lane: megalds.go) west along row utilUL to U1's head column, north, and under
+// belt D into U1's stub (fullUtilityBelts).
 func (l *layout) fullUtilityUL(oy, xf, east int32) {
 	y := func(r int32) int32 { return oy + r }
 	c1 := xf + utilC1

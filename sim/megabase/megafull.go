@@ -76,7 +76,7 @@ const (
 	fullBeaconsAsm   = 4   // beacons counted for sizing a row with beacons behind it (4 or 5 reach each)
 	fullBeaconsMid   = 1   // the middle row has no beacon row behind it: 1 or 2 reach each
 	fullBeaconsLab   = 1   // labs next to a substation gap have one beacon
-	fullCellPitch    = 66  // tiles between cells, north to south
+	fullCellPitch    = 70  // tiles between cells, north to south
 	fullSiloX        = -12 // the silo's west edge, from ox
 	fullBelt         = "express-transport-belt"
 	fullOutInserter  = "fast-inserter"

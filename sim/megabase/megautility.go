@@ -42,6 +42,14 @@ const (
 	// utilUnder is where belt UL dives under belt D (row 20) to come up in row 19,
 	// south of U1's stub.
 	utilUnder = 21
+	// utilSA and utilSB are the two rows south of belt UL that no cell uses (the cell
+	// pitch leaves them free across the whole width): belts bringing the silo's and the
+	// satellite's ingredients from east of the labs. SA carries solar panels (north
+	// lane) and accumulators (south lane), SB the silo's and the satellite's processing
+	// units (north lane) and radars (south lane). Each lane has one item and ends at
+	// the machines that take it, so no lane can lock.
+	utilSA = 34
+	utilSB = 35
 )
 
 // fullUtilityPacks are the pack rows that take their ingredients from belts U1 and U2.

@@ -122,7 +122,10 @@ type Controller struct {
 	store        logStore
 	// space wraps store for Raft and remembers a write that found the disk full.
 	space *spaceWatch
-	lock  *os.File // held while the store is open (lockDataDir)
+	// llog is what Raft writes its log through: the leader's writes run beside
+	// replication, and the FSM applies only what is durable here (leaderlog.go).
+	llog *leaderLog
+	lock *os.File // held while the store is open (lockDataDir)
 	// blobs holds the content of uploaded saves (and bundles), by sha256.
 	blobs *blobstore.Store
 	// blobKick wakes syncBlobs at once (a damaged copy was set aside).
@@ -286,7 +289,20 @@ func (c *Controller) start() error {
 	if err := c.storeBuiltinBundle(); err != nil {
 		return fmt.Errorf("store the built-in bundle: %w", err)
 	}
-	logs, err := raft.NewLogCache(1024, c.space)
+	// The leader's log writes run beside replication (leaderlog.go).
+	var rp atomic.Pointer[raft.Raft]
+	c.llog, err = newLeaderLog(c.space, leadsCluster(&rp), func(err error) {
+		c.log.Warn("the leader's Raft log write failed; handing leadership to another controller", "err", err)
+		if r := rp.Load(); r != nil {
+			if err := r.LeadershipTransfer().Error(); err != nil {
+				c.log.Warn("leadership transfer after a failed log write", "err", err)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("read the Raft log: %w", err)
+	}
+	logs, err := raft.NewLogCache(1024, c.llog)
 	if err != nil {
 		return err
 	}
@@ -313,10 +329,11 @@ func (c *Controller) start() error {
 	if err != nil {
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
-	r, err := raft.NewRaft(rc, c.fsm, logs, c.space, snaps, c.trans)
+	r, err := raft.NewRaft(rc, gatedFSM{BatchingFSM: c.fsm, log: c.llog}, logs, c.space, snaps, &commitCap{Transport: c.trans, durable: c.llog.Durable})
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
+	rp.Store(r)
 	c.raft = r
 	c.rounds = &rounds{r: r, max: maxRounds, stopped: c.raftStopped}
 	switch {
@@ -644,9 +661,15 @@ func (c *Controller) Shutdown(graceful bool) error {
 func (c *Controller) closeAll() error {
 	c.cancel()
 	var errs []error
+	if c.llog != nil {
+		c.llog.abandon() // an FSM waiting on a write that cannot be made must not hold up Raft's shutdown
+	}
 	if c.raft != nil {
 		errs = append(errs, c.raft.Shutdown().Error())
 		c.raftStopOnce.Do(func() { close(c.raftStopped) })
+	}
+	if c.llog != nil {
+		c.llog.Close()
 	}
 	if c.grpc == nil && c.apiLn != nil {
 		c.apiLn.Close()

@@ -87,8 +87,13 @@ func (c *Controller) noLeaderError() error {
 }
 
 // voters is how many voters the Raft configuration has (0 when unknown).
-func (c *Controller) voters() int {
-	f := c.raft.GetConfiguration()
+func (c *Controller) voters() int { return votersOf(c.raft) }
+
+// votersOf is how many voters r's latest configuration has (0 when unknown).
+// hashicorp/raft answers it without its main goroutine, so it may be asked
+// from a call Raft makes.
+func votersOf(r *raft.Raft) int {
+	f := r.GetConfiguration()
 	if f.Error() != nil {
 		return 0
 	}

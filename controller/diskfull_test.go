@@ -92,3 +92,44 @@ func TestFullDiskSaysWhyNoLeader(t *testing.T) {
 		return create(ctxT(t, 3*time.Second), fmt.Sprintf("after-%d", time.Now().UnixNano())) == nil
 	})
 }
+
+// TestFullDiskOnTheLeaderOfThree: the leader of three writes its log beside
+// replication (leaderlog.go), so its disk filling up shows after it has sent
+// the entries on. The write the client made is either answered by the cluster
+// or refused, the leader hands over to a controller with room, writes go on
+// there, and the full controller catches up once space is freed.
+func TestFullDiskOnTheLeaderOfThree(t *testing.T) {
+	t.Parallel()
+	full := make([]atomic.Bool, 3)
+	tc := newCluster(t, 3, false, func(i int, c *Config) {
+		c.wrapStore = func(s logStore) logStore { return fullDisk{logStore: s, full: &full[i]} }
+	})
+	old := tc.waitLeader(15 * time.Second)
+	cl := tc.client()
+	create := func(ctx context.Context, name string) error {
+		id := ctlclient.NewRequestID() // the same on the client's retries: a retried write is answered, not refused as a duplicate
+		return cl.Cluster(ctx, func(ctx context.Context, c pb.ClusterServiceClient) error {
+			_, err := c.CreateSurface(ctx, &pb.CreateSurfaceRequest{RequestId: id, Name: name})
+			return err
+		})
+	}
+	if err := create(ctxT(t, 10*time.Second), "before"); err != nil {
+		t.Fatal(err)
+	}
+
+	full[old].Store(true)
+	if err := create(ctxT(t, 10*time.Second), "during"); err != nil && status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("write as the leader's disk fills: %v", err)
+	}
+	var n int
+	waitFor(t, 15*time.Second, "writes to go on under another leader", func() bool {
+		n++
+		return create(ctxT(t, 3*time.Second), fmt.Sprintf("moved-%d", n)) == nil && tc.leader() != old
+	})
+
+	full[old].Store(false)
+	want := tc.get(tc.leader()).Raft().LastIndex()
+	waitFor(t, 20*time.Second, "the full controller to catch up once space is freed", func() bool {
+		return tc.get(old).Raft().AppliedIndex() >= want
+	})
+}

@@ -167,11 +167,20 @@ func TestFuzzyRaftCluster(t *testing.T) {
 		conf.BatchApplyCh = true
 		conf.SnapshotThreshold = 1 << 30 // keep full logs so histories compare entry by entry
 		conf.Logger = hclog.NewNullLogger()
+		// As in a controller: the leader's log writes run beside replication
+		// (leaderlog.go), each taking up to 2 ms here like an fdatasync.
 		store := raft.NewInmemStore()
-		r, err := raft.NewRaft(conf, nd.fsm, store, store, raft.NewInmemSnapshotStore(), nd.trans)
+		var rp atomic.Pointer[raft.Raft]
+		ll, err := newLeaderLog(&slowStore{InmemStore: store, rng: rand.New(rand.NewPCG(seed, uint64(len(nodes))+100)), max: 2 * time.Millisecond}, leadsCluster(&rp), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer ll.Close()
+		r, err := raft.NewRaft(conf, gatedFSM{BatchingFSM: nd.fsm, log: ll}, ll, store, raft.NewInmemSnapshotStore(), &commitCap{Transport: nd.trans, durable: ll.Durable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp.Store(r)
 		nd.r = r
 		id := nd.id
 		r.RegisterObserver(raft.NewObserver(nil, false, func(o *raft.Observation) bool {

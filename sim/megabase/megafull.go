@@ -235,8 +235,11 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	// they stand nearer the row); belt UL starts at the low-density-structure line's
 	// east edge, the solar field east of it.
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
-	ldg := newFullLDSGeom(&sz.feed.lds, frg.east()+fullFrameGap)
-	ulEast := ldg.east()
+	ldg := newFullLDSLineGeom(&sz.feed.lds, frg.east()+fullFrameGap)
+	// The silo's and the satellites' processing-unit line east of the
+	// low-density-structure line; belt UL starts at its east edge.
+	pu2 := newFullProcessing2Geom(&sz.feed.processing2, ldg.east()+1)
+	ulEast := pu2.east()
 	fieldX = ulEast + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
@@ -261,6 +264,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, pug.patches(b, oy(c))...)
 		patches = append(patches, frg.patches(b, oy(c))...)
 		patches = append(patches, ldg.patches(b, oy(c))...)
+		patches = append(patches, pu2.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -279,7 +283,8 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		l.fullFrames(&frg, oy(c))
-		l.fullLDS(&ldg, oy(c))
+		l.fullLDSLine(&ldg, oy(c))
+		l.fullProcessing2(&pu2, oy(c), labsEnd)
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
 		switch power {
 		case fullPowerSolar:

@@ -27,7 +27,7 @@ const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 // and 514 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces come from the furnace line, some
 // 1,760 tiles of belt away, the utility row's processing units from the processing-unit
 // line, some 1,500, its low density structures from the low-density-structure line,
-// some 1,620 to 1,880 on belt UL, and its flying robot frames from the frame line, some
+// some 1,820 to 2,510 on belt UL, and its flying robot frames from the frame line, some
 // 2,100 (belts FO, UL and U1), made from minute 3; a cell was at 120, 201, 291, 376, 455,
 // 507 and 511 SPM at minutes 12 to 18 with the frame line alone (sim/megabase/DESIGN.md).
 const fullWarmMinutes = 16
@@ -277,8 +277,9 @@ var fullPU2Minutes = [2]int{10, 15}
 const fullFRFMinPct = 85
 
 // fullLDSMinPct is the share of its planned rate the low-density-structure line makes,
-// at least over the measured minutes (6.78 to 7.03 a second a minute from minute 4,
-// planned 6.84; sim/megabase/DESIGN.md).
+// at least over the measured minutes (14.1 to 14.4 a second in two-minute windows from
+// minute 2, 14.33 at minutes 17 and 18, planned 14.65 for the row, the silo and the
+// satellites; sim/megabase/DESIGN.md).
 const fullLDSMinPct = 95
 
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures

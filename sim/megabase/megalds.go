@@ -7,22 +7,26 @@ import (
 	"math/big"
 )
 
-// The low-density-structure line of a megabase-full cell: the utility row's low density
-// structures from ore, coal, crude oil and water, east of the processing-unit line (the
-// solar field moves east of it), in the cell's band of rows oy−32 to oy+32. Sized by
-// planPart for the row's structures at fullMarginPct (6.85 a second a cell) with the
+// The low-density-structure line of a megabase-full cell: the low density structures
+// of the utility row, of the silo's rocket parts and of the satellites (fullLDSRate,
+// 14.65 a second a cell at fullMarginPct) from ore, coal, crude oil and water, east of
+// the frame line, in the cell's band of rows oy−32 to oy+32. It is ldsHalves identical
+// halves (fullLDSLineGeom), each sized by planPart for half the structures with the
 // beacons this layout gives (two for every assembler, steel furnace and chemical plant,
-// three for the smelting blocks' furnaces). A structure takes 20 copper plates, 2 steel
-// and 5 plastic, so the line carries some 98 copper plates, 9.8 steel and 24.5 plastic a
-// second: more copper than four lanes (a lane that inserters fill carries about 19 a
-// second) and more plastic than one. Rows from oy, columns from the line's west edge x0
-// eastwards:
+// three for the smelting blocks' furnaces): one plan for them all asks for two heavy
+// crackers, which an oil block has no room for. A structure takes 20 copper plates, 2
+// steel and 5 plastic, so a half carries some 105 copper plates, 10.5 steel and 26.2
+// plastic a second: more copper than five lanes (a lane that inserters fill carries
+// about 19 a second) and more plastic than one. Both halves put their structures on
+// belt UL's south lane (14.65 a second, within those 19). Rows from oy, columns from a
+// half's west edge x0 eastwards:
 //
 //	−32..−17   north: ldsUnits steel units (steelUnit: an iron block north of its iron
 //	           belt at ldsL, steel furnaces under its drills putting steel on belt F at
 //	           ldsF, which runs west), then the coal field and an oil block
-//	           (fullOilBlock: three pumpjacks over three refineries, three light and one
-//	           heavy cracker, four plastic plants; rows q−23..q+6, q = oy+ldsQ)
+//	           (fullOilBlock: three pumpjacks over three refineries, four light and one
+//	           heavy cracker, four plastic plants; rows q−23..q+6, q = oy+ldsQ; the
+//	           fourth pumpjack east of the refineries, extraJacks)
 //	−1         the plastic plants' belts: P2W under the first two plants runs west to
 //	           column cW = x0+1, P2E under the other two east to column cE
 //	2          a row of substations joining the parts

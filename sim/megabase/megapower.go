@@ -164,8 +164,8 @@ func fullLabsEnd(sz *fullSizing, ox int32) int32 {
 	return fullTurnX(sz, ox) + 5 + 6*int32(sz.labs-1) + 6
 }
 
-// fullSolarField lays out a cell's field from column x0 (east of the processing-unit
-// and low-density-structure lines, fullLDSGeom.east), joined to the line's last
+// fullSolarField lays out a cell's field from column x0 (east of the lines east of the
+// labs, fullProcessing2Geom.east), joined to the last line's last
 // substations by one at (x0, oy), between the field's first rows of substations.
 func (l *layout) fullSolarField(f fullSolar, x0, oy int32) {
 	p, a := fullFieldSlabs(f)

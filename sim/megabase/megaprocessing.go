@@ -43,7 +43,9 @@ import (
 // moves east of it: fieldX), with its rows shifted 5 up (q = oy+puQ), and a row of
 // processing-unit assemblers east of cC, west of the labs' end:
 //
-//	−28..2     the oil block, the coal field and two plastic plants (fullOilPlants);
+//	−28..2     the oil block, the coal field and two plastic plants (fullOilBlock:
+//	           two refineries under the two pumpjacks in this line; a line with one
+//	           refinery pipes the second pumpjack's crude oil to it, extraJacks);
 //	           in the third plant's slot the sulfur plant (water down column X0+13
 //	           and gas under the coal belt), east of it the sulfuric-acid plant, the
 //	           sulfur handed across by an inserter where the slot's beacon stood;
@@ -488,6 +490,7 @@ func (l *layout) fullProcessingLine(g0 *fullProcessingGeom, oy, labsEnd int32, o
 }
 
 // fieldX is the first column east of the processing-unit line's last substations,
-// where the solar field started: the low-density-structure line stands there now, the
-// field east of it (newFullLDSGeom, fullLDSGeom.east).
+// where the solar field started: the frame line stands there now, the field east of
+// the lines east of it (fullProcessing2Geom.east); in the second processing-unit line,
+// where its next half starts.
 func (g *fullProcessingGeom) fieldX() int32 { return g.acEast + 9 }

@@ -237,12 +237,10 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	}
 	// The frame line east of the processing-unit line, the low-density-structure line
 	// east of it (the frames travel farther from their first made, at minute 3, so
-	// they stand nearer the row); belt UL starts at the low-density-structure line's
-	// east edge, the solar field east of it.
+	// they stand nearer the row), the silo's and the satellites' processing-unit line
+	// east of that; belt UL starts at its east edge, the solar field east of it.
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
 	ldg := newFullLDSLineGeom(&sz.feed.lds, frg.east()+fullFrameGap)
-	// The silo's and the satellites' processing-unit line east of the
-	// low-density-structure line; belt UL starts at its east edge.
 	pu2 := newFullProcessing2Geom(&sz.feed.processing2, ldg.east()+1)
 	ulEast := pu2.east()
 	fieldX = ulEast + 1

@@ -245,7 +245,7 @@ type fullFeedSizing struct {
 	processing2 fullProcessingSizing
 	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
 	rocketFuel fullFeedCounts
-	// lds is the utility row's low-density-structure line's (sizeFullLDS).
+	// lds is one half of the low-density-structure line (sizeFullLDS).
 	lds fullLDSSizing
 	// frames is the utility row's flying-robot-frame line's (sizeFullFrames).
 	frames fullFrameSizing

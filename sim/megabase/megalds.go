@@ -139,7 +139,7 @@ func planFullLDS(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	return p, nil
 }
 
-// fullLDSSizing is the line's machines per task and how they are split: the
+// fullLDSSizing is a half's machines per task and how they are split: the
 // assemblers between the groups, the copper between each group's two blocks (a
 // group's share by its assemblers), the iron between the steel units and the steel
 // furnaces between the units, each rounded up.
@@ -151,7 +151,7 @@ type fullLDSSizing struct {
 	steel  [ldsUnits]int
 }
 
-// sizeFullLDS sizes the low-density-structure line.
+// sizeFullLDS sizes one half of the low-density-structure line.
 func sizeFullLDS(b *sim.Bundle, milliPacks int64) (fullLDSSizing, error) {
 	ls := fullLDSSizing{lines: fullFeedCounts{}}
 	p, err := planFullLDS(b, milliPacks)

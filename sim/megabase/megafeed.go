@@ -240,9 +240,12 @@ type fullFeedSizing struct {
 	furnaces fullFurnaceSizing
 	// processing is the utility row's processing-unit line's (sizeFullProcessing).
 	processing fullProcessingSizing
+	// processing2 is one half of the silo's and the satellites' processing-unit line
+	// (sizeFullProcessing2).
+	processing2 fullProcessingSizing
 	// rocketFuel is the silo's rocket-fuel line's machines per task (planFullRocketFuel).
 	rocketFuel fullFeedCounts
-	// lds is the utility row's low-density-structure line's (sizeFullLDS).
+	// lds is one half of the low-density-structure line (sizeFullLDS).
 	lds fullLDSSizing
 	// frames is the utility row's flying-robot-frame line's (sizeFullFrames).
 	frames fullFrameSizing
@@ -285,6 +288,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.processing, err = sizeFullProcessing(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.processing2, err = sizeFullProcessing2(b, milliPacks); err != nil {
 		return fs, err
 	}
 	if fs.rocketFuel, err = sizeFullRocketFuel(b, milliPacks); err != nil {

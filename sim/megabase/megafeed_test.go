@@ -28,8 +28,10 @@ var fullInfinityItems = []string{"low-density-structure", "processing-unit", "sa
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
 // utility row's processing units and low density structures from ore, coal, crude oil
-// and water and its flying robot frames from ore, crude oil and water, and its silo's
-// rocket fuel from crude oil, with the machine counts of the plan for each line
+// and water (the structures' line also making the silo's and the satellites') and its
+// flying robot frames from ore, crude oil and water, its silo's and satellites'
+// processing units from ore, coal, crude oil and water and its silo's rocket fuel
+// from crude oil, with the machine counts of the plan for each line
 // (PlanFull's planner, the beacons this layout gives), each machine with the modules
 // and at least the beacons it was sized for; the remaining infinity chests supply
 // exactly fullInfinityItems.
@@ -260,10 +262,35 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range pu {
 		want[task] += n
 	}
-	// The low-density-structure line: the plan's counts, but the copper split between
-	// the groups' pairs of blocks and the iron between the steel units, each rounded up
-	// (at most one furnace and one drill more than planned for each block but the
-	// first); the steel furnaces are the plan's, split between the units.
+	// The silo's and the satellites' processing-unit line: two identical halves, each
+	// with its plan's counts (half the units), split as the first line's, but two cable
+	// assemblers for the advanced circuits (KA and KB) for the plan's one.
+	pp2, err := planFullProcessing2(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu2 := planCounts(t, "processing-unit (silo)", "second processing-unit line", pp2, fullPer, fullProcessingTasks)
+	ps2 := &sz.feed.processing2
+	pairs = 0
+	for _, n := range ps2.pairs {
+		pairs += n
+	}
+	if pairs != pu2["electronic-circuit"] || pu2["copper-cable"] != pairs+fullProcessing2ACCable {
+		t.Errorf("%d cable/circuit pairs a half and two cable assemblers for the advanced circuits; the plan has %d circuit and %d cable assemblers",
+			pairs, pu2["electronic-circuit"], pu2["copper-cable"])
+	}
+	pu2["copper-cable"] = pairs + 2
+	checkSplit(t, "second processing-unit line", pu2, "copper-plate", "mine copper-ore", ps2.copper[:])
+	checkSplit(t, "second processing-unit line", pu2, "iron-plate", "mine iron-ore", ps2.iron[:])
+	for task, n := range pu2 {
+		want[task] += pu2Halves * n // identical halves
+	}
+	// The low-density-structure line: two identical halves, each with the counts of
+	// its plan (half the structures of the utility row, the silo and the satellites),
+	// but the copper split between the groups' pairs of blocks and the iron between
+	// the steel units, each rounded up (at most one furnace and one drill more than
+	// planned for each block but the first); the steel furnaces are the plan's, split
+	// between the units.
 	lp, err := planFullLDS(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +310,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	checkSplit(t, "low-density-structure line", lds, "copper-plate", "mine copper-ore", ls.copper[:])
 	checkSplit(t, "low-density-structure line", lds, "iron-plate", "mine iron-ore", ls.iron[:])
 	for task, n := range lds {
-		want[task] += n
+		want[task] += ldsHalves * n // identical halves
 	}
 	// The frame line: the plan's counts, but two cable assemblers for the plan's one
 	// (a bulk inserter puts about 12 cables a second on a belt, the circuit assembler

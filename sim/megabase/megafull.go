@@ -49,22 +49,27 @@ import (
 // and sulfuric-acid plants and advanced-circuit assemblers east of the labs), its low
 // density structures and flying robot frames on U1 (megaframe.go: an oil block,
 // lubricant, sulfur, acid and battery plants, engine, electric-engine and frame
-// assemblers east of the processing-unit line; megalds.go: copper blocks, steel units,
-// an oil block with plastic plants and structure assemblers east of that), both
-// putting them on belt UL, which brings U1's items from east of the labs, and the silo
-// takes its other ingredients from infinity chests, as the map editor's sources
-// (fullInfinityItems in the tests lists every item still taken from a chest: the silo's
-// low density structures, processing units and satellites): the plan's lines for those
-// are not laid out. Each cell is powered by its own field of solar panels and
-// accumulators east of its labs, its processing-unit line, its low-density-structure
-// line and its frame line (megapower.go), sized from the cell's measured demand and the
-// simulation's day, and by the frame line's steam engines, which burn its surplus gas
-// as solid fuel. What is simulated end to end is every pack made by its beaconed
+// assemblers east of the processing-unit line; megalds.go: two halves of copper blocks,
+// steel units, an oil block with plastic plants and structure assemblers east of that,
+// sized for the row's, the silo's and the satellites' structures), both putting them on
+// belt UL, which brings U1's items from east of the labs. The silo's and the
+// satellites' processing units come from a second processing-unit line east of the
+// low-density-structure line (megaprocessing2.go: two halves laid out as the first
+// line), which puts them on belt SB's north lane from its east edge to the labs' end.
+// The silo still takes its ingredients but rocket fuel from infinity chests, as the map
+// editor's sources (fullInfinityItems in the tests lists every item still taken from a
+// chest: the silo's low density structures, processing units and satellites): it does
+// not stand by belts UL and SB yet, and the satellites' other ingredients have no line.
+// Each cell is powered by its own field of solar panels and accumulators east of its
+// labs and of all those lines (megapower.go), sized from the cell's measured demand and
+// the simulation's day, and by the frame line's steam engines, which burn its surplus
+// gas as solid fuel. What is simulated end to end is every pack made by its beaconed
 // machine, carried on belts and consumed by beaconed labs, red and green science from
 // ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
 // packs' ingredients, the production packs' rails, productivity modules and electric
 // furnaces, the utility packs' processing units, low density structures and flying
-// robot frames and the silo's rocket fuel from raw resources.
+// robot frames and the silo's rocket fuel from raw resources (and the silo's and the
+// satellites' structures and units, which nothing takes yet).
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -232,11 +237,12 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	}
 	// The frame line east of the processing-unit line, the low-density-structure line
 	// east of it (the frames travel farther from their first made, at minute 3, so
-	// they stand nearer the row); belt UL starts at the low-density-structure line's
-	// east edge, the solar field east of it.
+	// they stand nearer the row), the silo's and the satellites' processing-unit line
+	// east of that; belt UL starts at its east edge, the solar field east of it.
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
-	ldg := newFullLDSGeom(&sz.feed.lds, frg.east()+fullFrameGap)
-	ulEast := ldg.east()
+	ldg := newFullLDSLineGeom(&sz.feed.lds, frg.east()+fullFrameGap)
+	pu2 := newFullProcessing2Geom(&sz.feed.processing2, ldg.east()+1)
+	ulEast := pu2.east()
 	fieldX = ulEast + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
@@ -261,6 +267,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, pug.patches(b, oy(c))...)
 		patches = append(patches, frg.patches(b, oy(c))...)
 		patches = append(patches, ldg.patches(b, oy(c))...)
+		patches = append(patches, pu2.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -279,7 +286,8 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		l.fullFrames(&frg, oy(c))
-		l.fullLDS(&ldg, oy(c))
+		l.fullLDSLine(&ldg, oy(c))
+		l.fullProcessing2(&pu2, oy(c), labsEnd)
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
 		switch power {
 		case fullPowerSolar:

@@ -3,6 +3,7 @@ package megabase
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -26,7 +27,7 @@ const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 // and 514 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces come from the furnace line, some
 // 1,760 tiles of belt away, the utility row's processing units from the processing-unit
 // line, some 1,500, its low density structures from the low-density-structure line,
-// some 1,620 to 1,880 on belt UL, and its flying robot frames from the frame line, some
+// some 1,820 to 2,510 on belt UL, and its flying robot frames from the frame line, some
 // 2,100 (belts FO, UL and U1), made from minute 3; a cell was at 120, 201, 291, 376, 455,
 // 507 and 511 SPM at minutes 12 to 18 with the frame line alone (sim/megabase/DESIGN.md).
 const fullWarmMinutes = 16
@@ -113,12 +114,53 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		return true
 	})
 	t.Logf("%d entities; beaconed machines with modules: %v", s.EntityCount(), beaconed)
+	const ox, oy = 16, 30
+	sz, err := sizeFullCell(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second processing-unit line's units ride belt SB (row 35) from east of the
+	// labs on its north lane (lane 1 of a belt going west); every processing unit on
+	// a belt east of the labs is that line's (the first line's stand west of them).
+	// Nothing takes them yet: SB (some 2,400 tiles) fills from its west end and
+	// backs up past the line's first half from about minute 17, so the line's rate is
+	// measured over minutes 10 to 15 (the units are on their way from minute 3).
+	labsEnd := fullLabsEnd(&sz, ox)
+	east := func() (belts, sb int) {
+		s.BeltItems(func(bi sim.BeltItem) bool {
+			if bi.X >= labsEnd && b.Item(bi.Item).Name == "processing-unit" {
+				belts++
+				if bi.Y == oy+utilSB && bi.Dir == sim.West && bi.Lane == 1 {
+					sb++
+				}
+			}
+			return true
+		})
+		return belts, sb
+	}
+	rate2, err := fullProcessing2Rate(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned2, _ := rate2.Float64()
+	s.Run(fullPU2Minutes[0]*3600 - int(s.Tick()))
+	belts0, sb0 := east()
+	s.Run(fullPU2Minutes[1]*3600 - int(s.Tick()))
+	belts1, sb1 := east()
+	secs2 := float64(60 * (fullPU2Minutes[1] - fullPU2Minutes[0]))
+	made2, onSB := float64(belts1-belts0)/secs2, float64(sb1-sb0)/secs2
+	t.Logf("second processing-unit line, minutes %d to %d: %.2f units a second (planned %.2f), %.2f a second onto SB's north lane",
+		fullPU2Minutes[0], fullPU2Minutes[1], made2, planned2, onSB)
+	if made2 < planned2*fullPUMinPct/100 || onSB < planned2*fullPUMinPct/100 {
+		t.Errorf("the second processing-unit line made %.2f units a second, %.2f onto belt SB; planned %.2f", made2, onSB, planned2)
+	}
 	s.Run(fullWarmMinutes*3600 - int(s.Tick()))
 	before := s.Production()
+	belts0, _ = east()
 	checkAllSevenPacks(t, s, 1, fullWarmMinutes, 2, float64(fullCellMilli)*60/1000)
 	// The utility row's processing units come from the processing-unit line (no chest
 	// holds them at U2's head), at the rate it is planned for and faster than the
-	// row uses them.
+	// row uses them: what the cell made less what the second line put on its belts.
 	p := s.Production()
 	rate, err := fullRowRate(b, fullCellMilli, "utility-science-pack", "processing-unit")
 	if err != nil {
@@ -126,10 +168,11 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	}
 	planned, _ := rate.Float64()
 	secs := float64(s.Tick()-before.Tick) / 60
-	made := float64(p.Produced["processing-unit"]-before.Produced["processing-unit"]) / secs
+	belts1, _ = east()
+	made := float64(p.Produced["processing-unit"]-before.Produced["processing-unit"]-int64(belts1-belts0)) / secs
 	packs := float64(p.Consumed["utility-science-pack"]-before.Consumed["utility-science-pack"]) / secs
 	need := packs * 2 / 3 / 1.4 // two units for three packs, +40 % productivity
-	t.Logf("processing units: made %.2f a second (planned %.2f), the utility row used %.2f packs a second, needing %.2f", made, planned, packs, need)
+	t.Logf("processing units: the first line made %.2f a second (planned %.2f), the utility row used %.2f packs a second, needing %.2f", made, planned, packs, need)
 	if made < planned*fullPUMinPct/100 || made < need {
 		t.Errorf("the processing-unit line made %.2f units a second; planned %.2f, the utility row needs %.2f", made, planned, need)
 	}
@@ -148,8 +191,10 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		t.Errorf("the frame line made %.2f frames a second; planned %.2f, the utility row needs %.2f", made, planned, need)
 	}
 	// The low density structures come from the low-density-structure line (no chest
-	// holds them at belt UL's east end), at the rate it is planned for.
-	ldsRate, err := fullRowRate(b, fullCellMilli, "utility-science-pack", "low-density-structure")
+	// holds them at belt UL's east end), at the rate it is planned for: the row's, the
+	// silo's and the satellites' (the silo still takes its own from a chest, so UL
+	// fills with the rest; some 3,700 tiles, it is not full by minute 18).
+	ldsRate, err := fullLDSRate(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,22 +208,19 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	// Belt U2 (row 13, west from its head) carries processing units on its south lane
 	// only, as the infinity chest put them there before the line; belt U1 (row 14),
 	// which belt UL feeds from east of the labs, low density structures on its south
-	// lane and flying robot frames on its north lane.
-	const ox, oy = 16, 30
-	sz, err := sizeFullCell(b, fullCellMilli)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// lane and flying robot frames on its north lane; belt SB (row 35, east of the
+	// labs) processing units on its north lane.
 	xf := fullFMColumn(&sz, ox)
 	for _, c := range []struct {
-		name      string
-		row, head int32
-		want      map[string]uint8 // item: lane (0: the south lane of a belt going west)
+		name            string
+		row, tail, head int32
+		want            map[string]uint8 // item: lane (0: the south lane of a belt going west)
 	}{
-		{"U2", utilU2, xf + utilC2, map[string]uint8{"processing-unit": 0}},
-		{"U1", utilU1, xf + utilC1, map[string]uint8{"low-density-structure": 0, "flying-robot-frame": 1}},
+		{"U2", utilU2, math.MinInt32, xf + utilC2, map[string]uint8{"processing-unit": 0}},
+		{"U1", utilU1, math.MinInt32, xf + utilC1, map[string]uint8{"low-density-structure": 0, "flying-robot-frame": 1}},
+		{"SB", utilSB, labsEnd, math.MaxInt32, map[string]uint8{"processing-unit": 1}},
 	} {
-		lanes := westLanes(s, oy+c.row, c.head)
+		lanes := westLanesFrom(s, oy+c.row, c.tail, c.head)
 		t.Logf("belt %s: %v", c.name, lanes)
 		for item, lane := range c.want {
 			if lanes[item][lane] == 0 {
@@ -197,10 +239,15 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 // westLanes counts the items on the westward belts of row y west of column head, by
 // item and lane (0: the left lane of a belt going west, its south lane).
 func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
+	return westLanesFrom(s, y, math.MinInt32, head)
+}
+
+// westLanesFrom is westLanes for the columns from tail to head.
+func westLanesFrom(s *sim.Surface, y, tail, head int32) map[string]map[uint8]int {
 	b := s.Bundle()
 	lanes := map[string]map[uint8]int{}
 	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != y || bi.X > head || bi.Dir != sim.West {
+		if bi.Y != y || bi.X > head || bi.X < tail || bi.Dir != sim.West {
 			return true
 		}
 		name := b.Item(bi.Item).Name
@@ -219,14 +266,20 @@ func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
 // at times; sim/megabase/DESIGN.md).
 const fullPUMinPct = 90
 
+// fullPU2Minutes are the game minutes between which the tests measure the second
+// processing-unit line (belt SB, which nothing takes from yet, backs up past the
+// line's first half later; sim/megabase/DESIGN.md).
+var fullPU2Minutes = [2]int{10, 15}
+
 // fullFRFMinPct is the share of its planned rate the frame line makes, at least, over
 // the measured minutes (92 % at minutes 17 and 18, where the row takes what it makes:
 // the plan is sized for fullMarginPct of the labs' rate; sim/megabase/DESIGN.md).
 const fullFRFMinPct = 85
 
 // fullLDSMinPct is the share of its planned rate the low-density-structure line makes,
-// at least over the measured minutes (6.78 to 7.03 a second a minute from minute 4,
-// planned 6.84; sim/megabase/DESIGN.md).
+// at least over the measured minutes (14.1 to 14.4 a second in two-minute windows from
+// minute 2, 14.33 at minutes 17 and 18, planned 14.65 for the row, the silo and the
+// satellites; sim/megabase/DESIGN.md).
 const fullLDSMinPct = 95
 
 // The whole map researches at 2,700 SPM or more with all seven packs. It measures

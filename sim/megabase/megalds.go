@@ -7,22 +7,26 @@ import (
 	"math/big"
 )
 
-// The low-density-structure line of a megabase-full cell: the utility row's low density
-// structures from ore, coal, crude oil and water, east of the processing-unit line (the
-// solar field moves east of it), in the cell's band of rows oy−32 to oy+32. Sized by
-// planPart for the row's structures at fullMarginPct (6.85 a second a cell) with the
+// The low-density-structure line of a megabase-full cell: the low density structures
+// of the utility row, of the silo's rocket parts and of the satellites (fullLDSRate,
+// 14.65 a second a cell at fullMarginPct) from ore, coal, crude oil and water, east of
+// the frame line, in the cell's band of rows oy−32 to oy+32. It is ldsHalves identical
+// halves (fullLDSLineGeom), each sized by planPart for half the structures with the
 // beacons this layout gives (two for every assembler, steel furnace and chemical plant,
-// three for the smelting blocks' furnaces). A structure takes 20 copper plates, 2 steel
-// and 5 plastic, so the line carries some 98 copper plates, 9.8 steel and 24.5 plastic a
-// second: more copper than four lanes (a lane that inserters fill carries about 19 a
-// second) and more plastic than one. Rows from oy, columns from the line's west edge x0
-// eastwards:
+// three for the smelting blocks' furnaces): one plan for them all asks for two heavy
+// crackers, which an oil block has no room for. A structure takes 20 copper plates, 2
+// steel and 5 plastic, so a half carries some 105 copper plates, 10.5 steel and 26.2
+// plastic a second: more copper than five lanes (a lane that inserters fill carries
+// about 19 a second) and more plastic than one. Both halves put their structures on
+// belt UL's south lane (14.65 a second, within those 19). Rows from oy, columns from a
+// half's west edge x0 eastwards:
 //
 //	−32..−17   north: ldsUnits steel units (steelUnit: an iron block north of its iron
 //	           belt at ldsL, steel furnaces under its drills putting steel on belt F at
 //	           ldsF, which runs west), then the coal field and an oil block
-//	           (fullOilBlock: three pumpjacks over three refineries, three light and one
-//	           heavy cracker, four plastic plants; rows q−23..q+6, q = oy+ldsQ)
+//	           (fullOilBlock: three pumpjacks over three refineries, four light and one
+//	           heavy cracker, four plastic plants; rows q−23..q+6, q = oy+ldsQ; the
+//	           fourth pumpjack east of the refineries, extraJacks)
 //	−1         the plastic plants' belts: P2W under the first two plants runs west to
 //	           column cW = x0+1, P2E under the other two east to column cE
 //	2          a row of substations joining the parts
@@ -64,8 +68,13 @@ const (
 
 	ldsGroups  = 3 // copper pairs, each feeding a group of assemblers
 	ldsUnits   = 3 // steel units
-	ldsLight   = 3 // light-oil crackers
+	ldsRef     = 3 // refineries
+	ldsJacks   = 4 // pumpjacks: one over each refinery, the last east of them (extraJacks)
+	ldsLight   = 4 // light-oil crackers
 	ldsPlastic = 4 // plastic plants
+	// ldsHalves is how many identical halves the line has, each sized for its share
+	// of the structures (planFullLDS).
+	ldsHalves = 2
 )
 
 // fullLDSTasks are the tasks of the line's plan.
@@ -76,17 +85,61 @@ var fullLDSTasks = []string{"low-density-structure", "steel-plate", "plastic-bar
 // fullLDSFixed are the line's machine counts the layout is drawn for; sizing fails if
 // the plan asks for others.
 var fullLDSFixed = map[string]int{
-	"advanced-oil-processing": 3, "mine crude-oil": 3, "heavy-oil-cracking": 1, "light-oil-cracking": ldsLight,
+	"advanced-oil-processing": ldsRef, "mine crude-oil": ldsJacks, "heavy-oil-cracking": 1, "light-oil-cracking": ldsLight,
 	"plastic-bar": ldsPlastic, "pump water": 1,
 }
 
-// planFullLDS plans the low-density-structure line for one cell's utility row at
-// fullMarginPct of milliPacks/1000 packs a second.
-func planFullLDS(b *sim.Bundle, milliPacks int64) (*Plan, error) {
-	return planRowItem(b, milliPacks, "utility-science-pack", "low-density-structure", "the utility row's low density structures")
+// fullLDSRate is how many low density structures a second one cell's line makes at
+// fullMarginPct of milliPacks/1000 packs a second: the utility row's, the silo's
+// rocket parts' and the satellites' (one a rocket).
+func fullLDSRate(b *sim.Bundle, milliPacks int64) (*big.Rat, error) {
+	const item = "low-density-structure"
+	row, err := fullRowRate(b, milliPacks, "utility-science-pack", item)
+	if err != nil {
+		return nil, err
+	}
+	silo, err := fullSiloRate(b, milliPacks, item)
+	if err != nil {
+		return nil, err
+	}
+	sat, err := fullSatelliteItemRate(b, milliPacks, item)
+	if err != nil {
+		return nil, err
+	}
+	return new(big.Rat).Add(row, new(big.Rat).Add(silo, sat)), nil
 }
 
-// fullLDSSizing is the line's machines per task and how they are split: the
+// fullSatelliteItemRate is how many of item a second the satellites of a cell's silo
+// take at fullMarginPct of milliPacks/1000 space science packs a second: one
+// satellite a rocket (a launch gives the satellite's launch products; the silo's
+// productivity makes rocket parts, not satellites).
+func fullSatelliteItemRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
+	sat, ok := b.ItemID("satellite")
+	need := recipeIn(b, "satellite", item)
+	if !ok || need <= 0 || b.Item(sat).LaunchCount == 0 {
+		return nil, fmt.Errorf("the bundle's satellite takes no %s, or launches nothing", item)
+	}
+	return big.NewRat(milliPacks*fullMarginPct*need, 100*1000*int64(b.Item(sat).LaunchCount)), nil
+}
+
+// planFullLDS plans one half of the low-density-structure line (ldsHalves): its share
+// of one cell's utility row's, silo's and satellites' structures (fullLDSRate). One
+// plan for the whole rate asks for two heavy-oil crackers, which an oil block
+// (fullOilBlock) does not have room for.
+func planFullLDS(b *sim.Bundle, milliPacks int64) (*Plan, error) {
+	rate, err := fullLDSRate(b, milliPacks)
+	if err != nil {
+		return nil, err
+	}
+	rate.Quo(rate, big.NewRat(ldsHalves, 1))
+	p, err := planPart(b, map[string]*big.Rat{"low-density-structure": rate}, fullFeedBeacons, fullOilAmount)
+	if err != nil {
+		return nil, fmt.Errorf("plan the low density structures of the utility row, the silo and the satellites: %w", err)
+	}
+	return p, nil
+}
+
+// fullLDSSizing is a half's machines per task and how they are split: the
 // assemblers between the groups, the copper between each group's two blocks (a
 // group's share by its assemblers), the iron between the steel units and the steel
 // furnaces between the units, each rounded up.
@@ -98,14 +151,14 @@ type fullLDSSizing struct {
 	steel  [ldsUnits]int
 }
 
-// sizeFullLDS sizes the low-density-structure line.
+// sizeFullLDS sizes one half of the low-density-structure line.
 func sizeFullLDS(b *sim.Bundle, milliPacks int64) (fullLDSSizing, error) {
 	ls := fullLDSSizing{lines: fullFeedCounts{}}
 	p, err := planFullLDS(b, milliPacks)
 	if err != nil {
 		return ls, err
 	}
-	counts, lines, err := planFixedTasks(p, "low-density-structure line", fullLDSTasks, fullLDSFixed, "the utility row's low density structures")
+	counts, lines, err := planFixedTasks(p, "low-density-structure line", fullLDSTasks, fullLDSFixed, "the utility row's, the silo's and the satellites' low density structures")
 	if err != nil {
 		return ls, err
 	}
@@ -217,7 +270,7 @@ func newFullLDSGeom(ls *fullLDSSizing, x0 int32) fullLDSGeom {
 	_, _, coalW := columns(0, (g.coal+1)/2)
 	g.X0 = x + coalW + 12
 	g.coalCols, g.coalGaps, _ = columns(g.X0-12-coalW, (g.coal+1)/2)
-	for k := range fullLDSFixed["advanced-oil-processing"] {
+	for k := range ldsJacks {
 		g.crude = append(g.crude, g.X0+1+8*int32(k))
 	}
 	// East of the oil block's last substation and of the copper pairs.
@@ -225,8 +278,62 @@ func newFullLDSGeom(ls *fullLDSSizing, x0 int32) fullLDSGeom {
 	return g
 }
 
-// east is the line's east edge: belt UL starts there.
+// east is the half's east edge.
 func (g *fullLDSGeom) east() int32 { return g.cE + 3 }
+
+// fullLDSLineGeom is where one cell's low-density-structure line lies: its
+// ldsHalves identical halves from x0 eastwards, each starting east of the one before
+// (its row of substations along ldsSub joined to that half's last).
+type fullLDSLineGeom [ldsHalves]fullLDSGeom
+
+// newFullLDSLineGeom lays the line's halves out from column x0 eastwards.
+func newFullLDSLineGeom(ls *fullLDSSizing, x0 int32) fullLDSLineGeom {
+	var g fullLDSLineGeom
+	for h := range g {
+		g[h] = newFullLDSGeom(ls, x0)
+		x0 = g[h].east() + 1
+	}
+	return g
+}
+
+// east is the line's east edge: the lines east of it start there.
+func (g *fullLDSLineGeom) east() int32 { return g[len(g)-1].east() }
+
+func (g *fullLDSLineGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
+	var ps []sim.Patch
+	for h := range g {
+		ps = append(ps, g[h].patches(b, oy)...)
+	}
+	return ps
+}
+
+// fullLDSLine builds the low-density-structure line of a cell at oy: both halves
+// put their structures on the south lane of belt UL (row utilUL).
+func (l *layout) fullLDSLine(g *fullLDSLineGeom, oy int32) {
+	for h := range g {
+		l.fullLDS(&g[h], oy)
+	}
+}
+
+// extraJacks builds the pumpjacks at jacks east of an oil block's refineries
+// (fullOilBlock, refineries refineries drawn from X0 at row origin oy), which it has
+// no refinery for: they stand in the next refinery slots (X0+1+8k), out of the
+// beacons' reach, and put their crude oil on a pipe along the refineries' input row
+// (acRef−1) west to the last refinery's crude input, passing under its water input
+// through a pipe-to-ground pair.
+func (l *layout) extraJacks(X0, oy int32, refineries int, jacks []int32) {
+	if len(jacks) == 0 {
+		return
+	}
+	y := func(r int32) int32 { return oy + r }
+	last := X0 + 8*int32(refineries-1)
+	for _, x := range jacks {
+		l.spec(sim.BuildSpec{Name: "pumpjack", X: x, Y: y(acJack), Dir: sim.South, Modules: l.modules("pumpjack", true)})
+	}
+	l.put("pipe-to-ground", last+2, y(acRef-1), sim.West)
+	l.put("pipe-to-ground", last+5, y(acRef-1), sim.East)
+	l.pipes(last+6, y(acRef-1), jacks[len(jacks)-1], y(acRef-1))
+}
 
 // at returns the geometry with the blocks' plate belts placed for a cell at oy.
 func (g fullLDSGeom) at(oy int32) fullLDSGeom {
@@ -266,7 +373,9 @@ func (l *layout) fullLDS(g0 *fullLDSGeom, oy int32) {
 	south := func(x, r0, r1 int32) { l.belt(fullBelt, x, y(r0), sim.South, r1-r0+1) }
 
 	// North: coal, oil and plastic; the plastic belts.
-	l.fullOilBlock(X0, q, g.crude, ldsLight, ldsPlastic)
+	l.fullOilBlock(X0, q, g.crude[:ldsRef], ldsLight, ldsPlastic)
+	l.extraJacks(X0, q, ldsRef, g.crude[ldsRef:])
+	l.put("substation", X0+8*ldsRef-3, q+acJack+1, sim.North) // the last pumpjack's
 	l.drillsBeside(g.coalCols, g.coal, q+acCoal)
 	for _, x := range g.coalGaps {
 		l.put("substation", x, q+acCoal-3, sim.North)

@@ -14,9 +14,12 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 2,987 MW, peak 3,115 MW (seed 1,
+//     reading sim's Power().DemandW every tick: mean 3,912 MW, peak 4,057 MW (seed 1,
 //     with the module, furnace, rocket-fuel, processing-unit, low-density-structure and
-//     frame lines; without the frame line 2,868 and 2,979 MW; without either 2,511 and
+//     frame lines, the low-density-structure line sized for the row, the silo and the
+//     satellites and the silo's and satellites' processing-unit line; with the
+//     low-density-structure line for the row only and without the second
+//     processing-unit line 2,987 and 3,115 MW; without the frame line 2,868 and 2,979 MW; without either 2,511 and
 //     2,617 MW; with the module,
 //     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
 //     and rocket-fuel lines 2,222 and 2,314 MW; before both 2,099 and 2,188 MW; with
@@ -31,15 +34,15 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 3,270.75 MW) as a constant draw all day: enough panels that a day's light gives a
-// day's energy at that draw (77,876), and the fewest accumulators that carry it through
-// the evening, the night and the morning (65,416: 327 GJ; their output limit alone
-// would need 10,903), computed tick by tick as sim's
+// 4,259.85 MW) as a constant draw all day: enough panels that a day's light gives a
+// day's energy at that draw (101,426), and the fewest accumulators that carry it
+// through the evening, the night and the morning (85,198: 426 GJ; their output limit
+// alone would need 14,200), computed tick by tick as sim's
 // updatePower settles a network (solar first, then accumulators within their output
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 3_115_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 4_057_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )
@@ -161,8 +164,8 @@ func fullLabsEnd(sz *fullSizing, ox int32) int32 {
 	return fullTurnX(sz, ox) + 5 + 6*int32(sz.labs-1) + 6
 }
 
-// fullSolarField lays out a cell's field from column x0 (east of the processing-unit
-// and low-density-structure lines, fullLDSGeom.east), joined to the line's last
+// fullSolarField lays out a cell's field from column x0 (east of the lines east of the
+// labs, fullProcessing2Geom.east), joined to the last line's last
 // substations by one at (x0, oy), between the field's first rows of substations.
 func (l *layout) fullSolarField(f fullSolar, x0, oy int32) {
 	p, a := fullFieldSlabs(f)

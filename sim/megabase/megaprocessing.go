@@ -43,7 +43,9 @@ import (
 // moves east of it: fieldX), with its rows shifted 5 up (q = oy+puQ), and a row of
 // processing-unit assemblers east of cC, west of the labs' end:
 //
-//	−28..2     the oil block, the coal field and two plastic plants (fullOilPlants);
+//	−28..2     the oil block, the coal field and two plastic plants (fullOilBlock:
+//	           two refineries under the two pumpjacks in this line; a line with one
+//	           refinery pipes the second pumpjack's crude oil to it, extraJacks);
 //	           in the third plant's slot the sulfur plant (water down column X0+13
 //	           and gas under the coal belt), east of it the sulfuric-acid plant, the
 //	           sulfur handed across by an inserter where the slot's beacon stood;
@@ -134,22 +136,30 @@ type fullProcessingSizing struct {
 
 // sizeFullProcessing sizes the processing-unit line.
 func sizeFullProcessing(b *sim.Bundle, milliPacks int64) (fullProcessingSizing, error) {
-	ps := fullProcessingSizing{lines: fullFeedCounts{}}
 	p, err := planFullProcessing(b, milliPacks)
 	if err != nil {
-		return ps, err
+		return fullProcessingSizing{}, err
 	}
-	counts, lines, err := planFixedTasks(p, "processing-unit line", fullProcessingTasks, fullProcessingFixed, "the utility row's processing units")
+	return sizeProcessingPlan(b, p, "processing-unit line", fullProcessingFixed, 2, "the utility row's processing units")
+}
+
+// sizeProcessingPlan sizes a line laid out as the processing-unit line for its plan
+// p: line names it, fixed are the counts its layout is drawn for, acCable the plan's
+// cable assemblers for the advanced circuits (the layout's two, KA and KB, stand
+// for them), makes what it makes.
+func sizeProcessingPlan(b *sim.Bundle, p *Plan, line string, fixed map[string]int, acCable int, makes string) (fullProcessingSizing, error) {
+	ps := fullProcessingSizing{lines: fullFeedCounts{}}
+	counts, lines, err := planFixedTasks(p, line, fullProcessingTasks, fixed, makes)
 	if err != nil {
 		return ps, err
 	}
 	ps.lines = counts
 	n := counts["electronic-circuit"]
 	if n < puGroups {
-		return ps, fmt.Errorf("the processing-unit line's plan has %d circuit assemblers; the layout has %d groups of pairs", n, puGroups)
+		return ps, fmt.Errorf("the %s's plan has %d circuit assemblers; the layout has %d groups of pairs", line, n, puGroups)
 	}
-	if counts["copper-cable"] != n+2 {
-		return ps, fmt.Errorf("the processing-unit line's plan has %d cable assemblers for %d circuit assemblers; the layout has one a pair and two for the advanced circuits", counts["copper-cable"], n)
+	if counts["copper-cable"] != n+acCable {
+		return ps, fmt.Errorf("the %s's plan has %d cable assemblers for %d circuit assemblers; the layout has one a pair and two for the advanced circuits, which stand for %d", line, counts["copper-cable"], n, acCable)
 	}
 	for k := range ps.pairs { // the last groups take the rest: the last one fills two lanes
 		ps.pairs[k] = n / puGroups
@@ -158,7 +168,7 @@ func sizeFullProcessing(b *sim.Bundle, milliPacks int64) (fullProcessingSizing, 
 		}
 	}
 	if ps.pairs[0] != 2 || ps.pairs[puGroups-1] > 3 {
-		return ps, fmt.Errorf("the processing-unit line's %d circuit assemblers make groups of %v pairs; the layout is drawn for two in each but the last, three in that", n, ps.pairs)
+		return ps, fmt.Errorf("the %s's %d circuit assemblers make groups of %v pairs; the layout is drawn for two in each but the last, three in that", line, n, ps.pairs)
 	}
 	// The pairs' share of the copper (by the cable the circuits and the advanced
 	// circuits take) and of the iron (the rest is the sulfuric acid's), a group's
@@ -211,17 +221,19 @@ type fullProcessingGeom struct {
 	coalCols     []int32
 	coalGaps     []int32
 	coal         int
-	crude        [2]int32
-	ac, pu       int   // advanced-circuit and processing-unit assemblers
-	xa, acEast   int32 // the advanced-circuit row's first beacon and east end
-	xp, xEnd     int32 // the processing-unit row's first beacon and east end
+	crude        [2]int32 // the pumpjacks
+	refineries   int      // under the first pumpjacks (the others: extraJacks)
+	ac, pu       int      // advanced-circuit and processing-unit assemblers
+	xa, acEast   int32    // the advanced-circuit row's first beacon and east end
+	xp, xEnd     int32    // the processing-unit row's first beacon and east end
 }
 
 // newFullProcessingGeom lays the processing-unit line out: the circuits from column
 // west, the rest from the labs' east end labsEnd.
 func newFullProcessingGeom(ps *fullProcessingSizing, west, labsEnd int32) fullProcessingGeom {
 	const m = fullFeedMargin
-	g := fullProcessingGeom{x0: west, coal: ps.lines["mine coal"], ac: ps.lines["advanced-circuit"], pu: ps.lines["processing-unit"]}
+	g := fullProcessingGeom{x0: west, coal: ps.lines["mine coal"], ac: ps.lines["advanced-circuit"], pu: ps.lines["processing-unit"],
+		refineries: ps.lines["advanced-oil-processing"]}
 	x := west
 	for k := range g.groups {
 		gr := &g.groups[k]
@@ -282,6 +294,22 @@ func (g *fullProcessingGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 // into U2's head at column u2 (fullUtilityBelts), with a substation at (labsEnd, oy)
 // joining it to the labs and two east of it joining it to the solar field.
 func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
+	l.fullProcessingLine(g0, oy, labsEnd, func() {
+		// West along row 32 to u2, north, under belt D and the utility row into U2's
+		// head.
+		y := func(r int32) int32 { return oy + r }
+		l.belt(fullBelt, g0.xp, y(puBack), sim.West, g0.xp-u2)
+		l.belt(fullBelt, u2, y(puBack), sim.North, puBack-puUnder)
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: u2, Y: y(puUnder), Dir: sim.North, Underground: "input"})
+		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: u2, Y: y(utilInY), Dir: sim.North, Underground: "output"})
+	})
+}
+
+// fullProcessingLine builds a processing-unit line of a cell at oy as laid out above
+// (its rest east of labsEnd, a substation at (labsEnd, oy)) with belt PU from the
+// processing-unit row to its west edge and south to row puBack−1, from where out
+// lays it on (from (xp, puBack)).
+func (l *layout) fullProcessingLine(g0 *fullProcessingGeom, oy, labsEnd int32, out func()) {
 	g := g0.at(oy)
 	y := func(r int32) int32 { return oy + r }
 	beacon := func(x, r int32) { l.beacon(x, y(r)) }
@@ -294,9 +322,6 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	north := func(x, r0, r1 int32) { l.belt(fullBelt, x, y(r0), sim.North, r0-r1+1) }
 	pipes := func(x, r0, r1 int32) { l.pipes(x, y(r0), x, y(r1)) } // a run down column x
 	under := func(x, rTop, rBottom int32) { l.pipeUnder(x, y(rTop), y(rBottom)) }
-	ug := func(x, r int32, d sim.Dir, kind string) {
-		l.spec(sim.BuildSpec{Name: "express-underground-belt", X: x, Y: y(r), Dir: d, Underground: kind})
-	}
 
 	// The circuits: four groups of pairs.
 	last := &g.groups[puGroups-1]
@@ -358,7 +383,8 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	yq := func(r int32) int32 { return q + r }
 	X0 := g.X0
 	l.put("substation", labsEnd, y(0), sim.North) // joins the line to the labs
-	l.fullOilPlants(X0, q, g.crude, 2)
+	l.fullOilBlock(X0, q, g.crude[:g.refineries], 2, 2)
+	l.extraJacks(X0, q, g.refineries, g.crude[g.refineries:])
 	l.drillsBeside(g.coalCols, g.coal, yq(acCoal))
 	for _, x := range g.coalGaps {
 		l.put("substation", x, yq(acCoal-3), sim.North)
@@ -440,14 +466,10 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 		under(x+1, puOutI, puAcid-1)                     // acid
 	})
 	// PU: west, south at the row's west edge (over the acid row's pipe-to-ground
-	// pair), west along row 32 to u2, north, under belt D and the utility row into
-	// U2's head.
+	// pair) to row 31; out lays it on.
 	l.belt(fullBelt, g.xEnd-3, y(puBelt), sim.West, g.xEnd-3-g.xp)
 	south(g.xp, puBelt, puBack-1)
-	l.belt(fullBelt, g.xp, y(puBack), sim.West, g.xp-u2)
-	north(u2, puBack, puUnder+1)
-	ug(u2, puUnder, sim.North, "input")
-	ug(u2, utilInY, sim.North, "output")
+	out()
 
 	// Substations: the cable assemblers', the acid's, along the advanced-circuit row,
 	// and east of the processing-unit row joining it to the field.
@@ -458,7 +480,9 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 	for x := g.xa; x+1 < g.acEast; x += 16 {
 		l.put("substation", x, y(puSub), sim.North)
 	}
-	l.put("substation", g.acEast-2, y(puSub), sim.North)
+	if (g.acEast-2-g.xa)%16 != 0 { // the row's last, unless the loop put it there
+		l.put("substation", g.acEast-2, y(puSub), sim.North)
+	}
 	l.put("substation", g.acEast+3, y(puO), sim.North)
 	l.put("substation", g.acEast+3, y(6), sim.North)
 	l.put("substation", g.xEnd+2, y(puSub+1), sim.North) // the processing-unit row's poles
@@ -466,6 +490,7 @@ func (l *layout) fullProcessing(g0 *fullProcessingGeom, oy, labsEnd, u2 int32) {
 }
 
 // fieldX is the first column east of the processing-unit line's last substations,
-// where the solar field started: the low-density-structure line stands there now, the
-// field east of it (newFullLDSGeom, fullLDSGeom.east).
+// where the solar field started: the frame line stands there now, the field east of
+// the lines east of it (fullProcessing2Geom.east); in the second processing-unit line,
+// where its next half starts.
 func (g *fullProcessingGeom) fieldX() int32 { return g.acEast + 9 }

@@ -116,8 +116,8 @@ const (
 	rfOut    = 32 // refinery outputs: gas, light oil, heavy oil
 	rfInsS   = 33 // south row's inserters
 	rfSolidS = 34 // solid fuel for the south machine row
-	rfGas    = 34 // petroleum gas, east of the machine part
-	rfBeltS  = 35 // rocket fuel, south machine row's
+	rfGas    = 34 // petroleum gas, west of the machine part (refinery part)
+	rfBeltS  = 35 // rocket fuel, south machine row's; on east to the silo
 	rfHeavy  = 36 // heavy oil
 	rfLight  = 38 // light oil
 )

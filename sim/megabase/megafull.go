@@ -469,7 +469,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	}
 
 	// Belts: A from the north rows turns south at T; B straight; C from the east end of
-	// the middle row; D from the silo turns north at T.
+	// the middle row; D, from west of the rows past the silo, turns north at T.
 	l.belt(fullBelt, ox, oy-18, sim.East, T-ox)
 	l.belt(fullBelt, T, oy-18, sim.South, 15)
 	l.belt(fullBelt, T, oy-3, sim.East, end-T)

@@ -10,17 +10,21 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fullInfinityItems are the items megabase-full still takes from infinity chests: the
-// ingredients of the pack rows not yet fed from ore (the chemical row's all come from
-// lines: sulfur from the oil block, engine units from the engine line, advanced
+// fullInfinityItems are the items megabase-full still takes from infinity chests, all
+// in fullSiloStandIn: the satellite's solar panels, accumulators and radars and the
+// silo's and the satellite's processing units, put on belts SA and SB at the labs'
+// east end where the lines east of the labs will put them, and low density structures
+// topping up belt UL's south lane (the low-density-structure line is sized for the
+// utility row alone). Every pack row's ingredients come from lines (the chemical
+// row's sulfur from the oil block, engine units from the engine line, advanced
 // circuits from the advanced-circuit line; the military row's from the military
-// lines; the production row's rails from the rail line, its productivity modules
-// from the module line and its electric furnaces from the furnace line; the utility
-// row's processing units from the processing-unit line, its low density structures
-// from the low-density-structure line and its flying robot frames from the frame line)
-// and of the rocket silos (whose chests still hold low density structures, processing
-// units and satellites; their rocket fuel comes from the rocket-fuel line).
-var fullInfinityItems = []string{"low-density-structure", "processing-unit", "satellite"}
+// lines; the production row's rails from the rail line, its productivity modules from
+// the module line and its electric furnaces from the furnace line; the utility row's
+// processing units from the processing-unit line, its low density structures from
+// the low-density-structure line and its flying robot frames from the frame line), and
+// the silo takes its ingredients from belts: rocket fuel from the rocket-fuel line,
+// satellites from its satellite assembler.
+var fullInfinityItems = []string{"accumulator", "low-density-structure", "processing-unit", "radar", "solar-panel"}
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
@@ -393,7 +397,7 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (three for the silo)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d (the silo's stand-in)", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -461,12 +465,10 @@ func floorTile(p int32) int32 {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore or from belts (none left), three for the silo and one per
-// lane of the utility row's belt U1 that no line fills yet (none: the low density
-// structures come on belt UL from the low-density-structure line, the frames from the
-// frame line, U2's processing units from the processing-unit line).
+// the rows not fed from ore or from belts (none left) and fullSiloStandInChests for
+// the silo's and the satellite's ingredients (fullSiloStandIn).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := 3
+	n := fullSiloStandInChests
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]
@@ -474,6 +476,11 @@ func fullCellInfinityChests(sz fullSizing) int {
 	}
 	return n
 }
+
+// fullSiloStandInChests is how many infinity chests fullSiloStandIn places: one each
+// for solar panels, accumulators and radars, two for processing units, three for low
+// density structures.
+const fullSiloStandInChests = 8
 
 // checkPlanLines logs a feed line's plan and checks that each of its tasks uses the
 // machine, modules and productivity PlanFull chose for it; it returns the lines.

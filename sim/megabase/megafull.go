@@ -16,8 +16,8 @@ import (
 //     behind them, so that each of its machines is reached by 4 to 5 beacons (1 or 2 in
 //     the other rows); one row per pack, each putting its pack on a lane of
 //     its own (one pack type per lane, so lanes never mix and never lock);
-//   - a rocket silo (productivity modules, six beacons) launching satellites, its space
-//     science leaving on the eighth lane;
+//   - a rocket silo (productivity modules, six beacons) launching satellites made by an
+//     assembler beside it, its space science leaving on the eighth lane;
 //   - four belts (eight lanes) that turn into a row of labs, each lab between two
 //     beacons and reached by four inserters, one per belt, researching the repeating
 //     refined-flammables-7, which takes one of each of the seven packs.
@@ -40,9 +40,14 @@ import (
 // module assemblers, west of the advanced-circuit line), the furnaces from the
 // furnace line (megafurnace.go: a fourth oil block and advanced-circuit line, steel
 // and stone lines and two electric-furnace assemblers, west of the module line). The
-// silo's rocket fuel comes from crude oil (megarocket.go: pumpjacks, an offshore pump,
-// refineries on advanced oil processing, solid-fuel plants on heavy oil, light oil and
-// gas and rocket-fuel assemblers, east of the silo). The utility row takes its
+// silo stands south of belt D, east of belt PU's northward column (megasilo.go), and takes
+// every ingredient from belts: its rocket fuel from crude oil (megarocket.go:
+// pumpjacks, an offshore pump, refineries on advanced oil processing, solid-fuel plants
+// on gas, heavy oil and light oil and rocket-fuel assemblers, west of the silo), its
+// low density structures from belt UL, its processing units from belt SB, its
+// satellites from an assembler beside it, which takes structures from UL, processing
+// units and radars from SB, rocket fuel from the silo's belt and solar panels and
+// accumulators from belt SA. The utility row takes its
 // ingredients from two belts, U1 and U2 (megautility.go): its processing units come on
 // U2 from ore, coal, crude oil and water (megaprocessing.go: cable/circuit pairs and
 // processing-unit assemblers east of the rail line, a fifth oil block, plastic, sulfur
@@ -53,23 +58,21 @@ import (
 // steel units, an oil block with plastic plants and structure assemblers east of that,
 // sized for the row's, the silo's and the satellites' structures), both putting them on
 // belt UL, which brings U1's items from east of the labs. The silo's and the
-// satellites' processing units come from a second processing-unit line east of the
-// low-density-structure line (megaprocessing2.go: two halves laid out as the first
-// line), which puts them on belt SB's north lane from its east edge to the labs' end.
-// The silo still takes its ingredients but rocket fuel from infinity chests, as the map
-// editor's sources (fullInfinityItems in the tests lists every item still taken from a
-// chest: the silo's low density structures, processing units and satellites): it does
-// not stand by belts UL and SB yet, and the satellites' other ingredients have no line.
-// Each cell is powered by its own field of solar panels and accumulators east of its
-// labs and of all those lines (megapower.go), sized from the cell's measured demand and
-// the simulation's day, and by the frame line's steam engines, which burn its surplus
-// gas as solid fuel. What is simulated end to end is every pack made by its beaconed
+// satellites' processing units come on belt SB's north lane from a second
+// processing-unit line east of the low-density-structure line (megaprocessing2.go: two
+// halves laid out as the first line), the satellites' solar panels and accumulators on
+// belt SA and their radars on SB's south lane from the satellite-parts line east of
+// that (megasatellite.go). Each cell is powered by its own field of solar panels and
+// accumulators east of its labs and of all those lines (megapower.go), sized from the
+// cell's measured demand and the simulation's day, and by the frame line's steam
+// engines, which burn its surplus gas as solid fuel. What is simulated end to end is
+// every pack made by its beaconed
 // machine, carried on belts and consumed by beaconed labs, red and green science from
 // ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
 // packs' ingredients, the production packs' rails, productivity modules and electric
 // furnaces, the utility packs' processing units, low density structures and flying
-// robot frames and the silo's rocket fuel from raw resources (and the silo's and the
-// satellites' structures and units, which nothing takes yet).
+// robot frames, and the silo's rocket fuel, structures, processing units and satellites
+// from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.
@@ -82,7 +85,6 @@ const (
 	fullBeaconsMid   = 1   // the middle row has no beacon row behind it: 1 or 2 reach each
 	fullBeaconsLab   = 1   // labs next to a substation gap have one beacon
 	fullCellPitch    = 70  // tiles between cells, north to south
-	fullSiloX        = -12 // the silo's west edge, from ox
 	fullBelt         = "express-transport-belt"
 	fullOutInserter  = "fast-inserter"
 	fullInInserter   = "bulk-inserter"
@@ -255,7 +257,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		eg := newFullEngineGeom(&sz.feed.engines, ox, oy(c))
 		patches = append(patches, eg.patches(b)...)
 		patches = append(patches, fullOilPatch(b, ox, oy(c)))
-		rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
+		rf := newFullRocketFuelGeom(sz.feed.rocketFuel, fullRocketFuelMerge(&sz, ox))
 		patches = append(patches, rf.patches(b, oy(c))...)
 		patches = append(patches, cg.patches(b, oy(c))...)
 		patches = append(patches, mdg.patches(b, oy(c))...)
@@ -282,7 +284,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		fg := newFullFeedGeom(&sz.feed, ox, oy(c))
 		// Belt MD turns north west of the next cell's logistic copper block (rows 32
 		// to 40 of this cell).
-		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, ox+fullSiloX, fullFMColumn(&sz, ox))
+		l.fullModules(&mdg, oy(c), fg.green.copper.xd-fullFeedMargin-1, ox+fullOColumn, fullFMColumn(&sz, ox))
 		l.fullFurnaces(&fng, oy(c), mdg.mdStart(), mdg.xa)
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		l.fullFrames(&frg, oy(c))
@@ -331,9 +333,6 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 			}
 			if x.Name == "rail" && fullProductionPacks[recipe] {
 				continue // from belts R1 and R2
-			}
-			if x.Name == "rocket-fuel" && recipe == "rocket-part" {
-				continue // from the rocket-fuel line
 			}
 			f = append(f, sim.InfinityFilter{Item: x.Name, Count: 100, Mode: "exactly"})
 		}
@@ -394,11 +393,14 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		}
 		// Gaps: a beacon west of the first column, then a substation every third gap
 		// (18 tiles, the substation's wire reach and supply width) and beacons between.
+		// East of the utility row's last machine its gap beacons reach nothing; the
+		// silo's north beacons stand where they would (fullSilo).
 		l.beacon(G(-1), oy+r.asmY)
+		sx := fullSiloWest(sz, ox)
 		for k := 0; k < K; k++ {
 			if k%3 == 0 {
 				l.put("substation", G(k), oy+r.asmY, sim.North)
-			} else {
+			} else if !fullUtilityPacks[r.pack] || k < r.n || G(k)+2 < sx || G(k) > sx+8 {
 				l.beacon(G(k), oy+r.asmY)
 			}
 		}
@@ -415,34 +417,21 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 		l.beacon(x, oy-27)
 	}
 
-	// The silo west of the rows, on the south side of belt D (y = oy+20).
-	{
-		sx, sy := ox+fullSiloX, oy+22
-		l.spec(sim.BuildSpec{Name: "rocket-silo", X: sx, Y: sy, Modules: l.modules("rocket-silo", true)})
-		for _, dy := range []int32{0, 3, 6} {
-			l.beacon(sx-3, sy+dy)
-			l.beacon(sx+9, sy+dy)
-		}
-		for _, dx := range []int32{1, 3, 5} {
-			l.put(fullOutInserter, sx+dx, oy+21, sim.South)
-		}
-		pi, _ := b.Entity("rocket-silo")
-		f := feed(b.Entities[pi].FixedRecipe)
-		f.Filters = append(f.Filters, sim.InfinityFilter{Item: "satellite", Count: 5, Mode: "exactly"})
-		for _, dx := range []int32{1, 4, 7} {
-			l.put(fullInInserter, sx+dx, sy+9, sim.South)
-			l.spec(sim.BuildSpec{Name: "infinity-chest", X: sx + dx, Y: sy + 10, Infinity: f})
-		}
-		l.put("substation", sx-2, sy+9, sim.North)
-		l.put("substation", sx-4, oy+19, sim.North)
-		l.put("substation", ox-3, oy+18, sim.North)
-	}
-	rf := newFullRocketFuelGeom(sz.feed.rocketFuel, ox)
-	if xf := fullFMColumn(sz, ox); rf.east() >= xf-2 {
-		l.err = fmt.Errorf("megabase-full: the rocket-fuel line reaches x = %d, belt FM's head is at %d", rf.east(), xf)
+	// Where the silo stood west of the rows, two substations join the cell's west part
+	// (the engine line, belt O) to the rows'.
+	l.put("substation", ox-16, oy+19, sim.North)
+	l.put("substation", ox-3, oy+18, sim.North)
+	// The rocket-fuel line south of belt D, its rocket-fuel assemblers at its east
+	// end, west of belt UL's northward column; the silo east of belt PU's (megasilo.go).
+	rf := newFullRocketFuelGeom(sz.feed.rocketFuel, fullRocketFuelMerge(sz, ox))
+	if rf.west() < ox-4 {
+		l.err = fmt.Errorf("megabase-full: the rocket-fuel line starts at x = %d, west of %d", rf.west(), ox-4)
 		return
 	}
-	l.fullRocketFuel(&rf, oy, ox+fullSiloX, oy+22)
+	sx := fullSiloWest(sz, ox)
+	l.fullRocketFuel(&rf, oy, sx-2)
+	l.fullSilo(sx, oy, fullLabsEnd(sz, ox))
+	l.fullSiloStandIn(oy, fullLabsEnd(sz, ox), sx)
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
 	// (north, long-handed), C (south, normal) and D (south, long-handed).
@@ -484,7 +473,7 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	}
 
 	// Belts: A from the north rows turns south at T; B straight; C from the east end of
-	// the middle row; D from the silo turns north at T.
+	// the middle row; D, from west of the rows past the silo, turns north at T.
 	l.belt(fullBelt, ox, oy-18, sim.East, T-ox)
 	l.belt(fullBelt, T, oy-18, sim.South, 15)
 	l.belt(fullBelt, T, oy-3, sim.East, end-T)

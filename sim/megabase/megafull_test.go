@@ -23,8 +23,10 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
-// research: from minute 17 the labs research above the rate a cell is sized for (501
-// and 514 SPM at minutes 17 and 18, 460 sized). The production row's electric furnaces come from the furnace line, some
+// research: from minute 17 the labs research above the rate a cell is sized for (503
+// and 510 SPM at minutes 17 and 18, 460 sized; the silo launches from minute 6, its
+// satellites' parts travelling some 1,400 tiles on belts SA and SB, so space science
+// is not what the labs wait for). The production row's electric furnaces come from the furnace line, some
 // 1,760 tiles of belt away, the utility row's processing units from the processing-unit
 // line, some 1,500, its low density structures from the low-density-structure line,
 // some 1,820 to 2,510 on belt UL, and its flying robot frames from the frame line, some

@@ -41,7 +41,7 @@ import (
 // its modules on belt MD along row 20, after P1's end. MD runs east past the line's
 // end (column cm), south to row 37 (free between cells in the west), east to the
 // column west of the next cell's logistic copper block, north (under O) to row 21
-// and east along it (under O's northward run at x = −1 and the silo's inserters) to
+// and east along it (under O's northward run at x = −1) to
 // the head of belt FM (fullProductionFM), in the gap west of the production row; the
 // modules ride FM's north lane.
 const (
@@ -235,8 +235,8 @@ func (g *fullModuleGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 
 // fullModules builds the module line of a cell at oy and belt MD from it to the head
 // of belt FM in column xf (fullProductionFM); MD turns north at xc and passes under
-// belt O's northward run at oz and the silo's output inserters at sx+1..sx+5.
-func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, sx, xf int32) {
+// belt O's northward run at oz.
+func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, xf int32) {
 	g := g0.at(oy)
 	X0 := g.x0
 	y := func(r int32) int32 { return oy + r }
@@ -312,7 +312,7 @@ func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, sx, xf int32) {
 	east(g.xa+3, g.rowEnd, acOut)
 
 	// MD: east along row 20 to cm, south to row 37, east to xc, north under O to
-	// row 21, east under O's northward run and the silo's inserters, and through
+	// row 21, east under O's northward run, and through
 	// row 22 into FM's head from the west.
 	east(mx, g.cm-1, acP1)
 	l.belt(fullBelt, g.cm, y(acP1), sim.South, modRoute-acP1)
@@ -322,9 +322,7 @@ func (l *layout) fullModules(g0 *fullModuleGeom, oy, xc, oz, sx, xf int32) {
 	l.belt(fullBelt, xc, y(acOut-2), sim.North, acOut-2-modBand)
 	east(xc, oz-2, modBand)
 	under(oz-1, modBand, oz+1, modBand, sim.East)
-	east(oz+2, sx-1, modBand)
-	under(sx, modBand, sx+6, modBand, sim.East)
-	east(sx+7, xf-2, modBand)
+	east(oz+2, xf-2, modBand)
 	l.put(fullBelt, xf-1, y(modBand), sim.South)
 	l.put(fullBelt, xf-1, y(prodFMHead), sim.East)
 

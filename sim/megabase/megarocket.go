@@ -7,20 +7,26 @@ import (
 	"math/big"
 )
 
-// The rocket-fuel line of a megabase-full cell: its silo's rocket fuel from crude oil
-// and water, in the band south of belt D east of the silo. Sized by planPartWith with
-// solid fuel from all three oil products (planChoices) and two beacons a machine. From
-// west to east, rows from oy (the rf constants):
+// The rocket-fuel line of a megabase-full cell: its silo's and its satellite
+// assembler's rocket fuel from crude oil and water, in the band south of belt D west of
+// the silo (megasilo.go). Sized by planPartWith with solid fuel from all three oil
+// products (planChoices) and two beacons a machine. From west to east, rows from oy
+// (the rf constants):
 //
-//   - two rows of machines facing the fluid header along rfHeader between them: the
-//     rocket-fuel assemblers, then the solid-fuel plants on light oil, heavy oil and
-//     gas, each group on its own stretch of the header; the plants put solid fuel on
-//     the belts beyond their inserters (rfSolidN, rfSolidS), which run west under the
-//     assemblers, and the assemblers put rocket fuel over them on rfBeltN and rfBeltS,
-//     which run to a bulk inserter on the silo's south side;
 //   - refineries facing south, pumpjacks north of them on a crude header, water from an
-//     offshore pump down under it; their gas, heavy oil and light oil run west along
-//     rfGas, rfHeavy and rfLight and come up to their stretches of the header.
+//     offshore pump down under it; their gas, heavy oil and light oil run east along
+//     rfGas, rfHeavy and rfLight and come up to their stretches of the header;
+//   - two rows of machines facing the fluid header along rfHeader between them: the
+//     solid-fuel plants on gas, heavy oil and light oil, each group on its own stretch
+//     of the header, then the rocket-fuel assemblers, nearest the silo; the plants put
+//     solid fuel on the belts beyond their inserters (rfSolidN, rfSolidS), which run
+//     east under the assemblers, and the assemblers put rocket fuel over them on
+//     rfBeltN and rfBeltS, which run east past the line's end, join, and take the
+//     rocket fuel under belts UL and PU to the silo's west side (fullSilo).
+//
+// The line is the mirror image of the one that stood east of the silo when the silo
+// stood west of the rows: the refineries are not mirrored (a refinery's inputs and
+// outputs are not symmetric), only their place and the way their pipes run.
 
 // fullSiloRate is how many of item a second a cell's rocket silo takes for its
 // rocket parts at fullMarginPct of milliPacks/1000 space science packs a second
@@ -55,14 +61,19 @@ func fullSiloRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error
 	return rate.Quo(rate, pf), nil
 }
 
-// planFullRocketFuel plans the rocket-fuel line for one cell's silo at
-// fullMarginPct of milliPacks/1000 packs a second: solid fuel from all three oil
-// products (planChoices), so every fluid the refineries make is used.
+// planFullRocketFuel plans the rocket-fuel line for one cell's silo and satellite
+// assembler at fullMarginPct of milliPacks/1000 packs a second: solid fuel from all
+// three oil products (planChoices), so every fluid the refineries make is used.
 func planFullRocketFuel(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 	rate, err := fullSiloRate(b, milliPacks, "rocket-fuel")
 	if err != nil {
 		return nil, err
 	}
+	sat, err := fullSatelliteRate(b, milliPacks, "rocket-fuel")
+	if err != nil {
+		return nil, err
+	}
+	rate.Add(rate, sat)
 	p, err := planPartWith(b, map[string]*big.Rat{"rocket-fuel": rate}, fullFeedBeacons, fullOilAmount,
 		planChoices{solidFuelFromOil: true})
 	if err != nil {
@@ -105,39 +116,45 @@ const (
 	rfOut    = 32 // refinery outputs: gas, light oil, heavy oil
 	rfInsS   = 33 // south row's inserters
 	rfSolidS = 34 // solid fuel for the south machine row
-	rfGas    = 34 // petroleum gas, east of the machine part
-	rfBeltS  = 35 // rocket fuel, south machine row's
+	rfGas    = 34 // petroleum gas, west of the machine part (refinery part)
+	rfBeltS  = 35 // rocket fuel, south machine row's; on east to the silo
 	rfHeavy  = 36 // heavy oil
 	rfLight  = 38 // light oil
 )
 
-// fullRocketFuelX0 is the west edge of the line's first rocket-fuel assembler, east
-// of the silo's beacons (the belt to the silo turns south in the column X0-4).
-func fullRocketFuelX0(ox int32) int32 { return ox + fullSiloX + 16 }
-
 // fullRocketFuelGeom is where the line's machines stand, west to east.
 type fullRocketFuelGeom struct {
-	x0                  int32   // first rocket-fuel assembler's west edge
 	nRF, nL, nH, nG, nR int     // machines: rocket fuel, solid fuel from light, heavy, gas; refineries
 	nJ                  int     // pumpjacks
-	xL, xH, xG          int32   // first plant of each solid-fuel group
-	c, h, e             int32   // columns where light oil, heavy oil and gas reach the header
 	xR                  int32   // first refinery's west edge
+	e, h, c             int32   // columns where gas, heavy oil and light oil reach the header
+	xG, xH, xL          int32   // first plant of each solid-fuel group
+	x0                  int32   // first rocket-fuel assembler's west edge
+	merge               int32   // the column where rfBeltN comes down to rfBeltS, east of the line
 	jacks               []int32 // pumpjacks' west edges
 }
 
-func newFullRocketFuelGeom(c fullFeedCounts, ox int32) fullRocketFuelGeom {
-	g := fullRocketFuelGeom{x0: fullRocketFuelX0(ox), nRF: c["rocket-fuel"], nL: c["solid-fuel-from-light-oil"],
+// newFullRocketFuelGeom places the line so that rfBeltN comes down column merge,
+// just east of its last beacon.
+func newFullRocketFuelGeom(c fullFeedCounts, merge int32) fullRocketFuelGeom {
+	g := fullRocketFuelGeom{nRF: c["rocket-fuel"], nL: c["solid-fuel-from-light-oil"],
 		nH: c["solid-fuel-from-heavy-oil"], nG: c["solid-fuel-from-petroleum-gas"], nR: c["advanced-oil-processing"],
 		nJ: c["mine crude-oil"]}
 	cols := func(n int) int32 { return int32((n + 1) / 2) }
-	g.xL = g.x0 + 6*cols(g.nRF)
-	g.c = g.xL + 6*(cols(g.nL)-1) + 3
-	g.xH = g.c + 2
-	g.h = g.xH + 6*(cols(g.nH)-1) + 3
-	g.xG = g.h + 2
-	g.e = g.xG + 6*(cols(g.nG)-1) + 3
-	g.xR = g.e + 5
+	// From a west edge at 0, then shifted: the refineries (a beacon west of the first,
+	// one east of each), a free column, each group's riser west of its plants, a beacon
+	// west of each rocket-fuel assembler and one east of the last.
+	g.xR = 3
+	g.e = g.xR + 8*int32(g.nR-1) + 7 + 2
+	g.xG = g.e + 1
+	g.h = g.xG + 6*(cols(g.nG)-1) + 2 + 2
+	g.xH = g.h + 1
+	g.c = g.xH + 6*(cols(g.nH)-1) + 2 + 2
+	g.xL = g.c + 1
+	g.x0 = g.xL + 6*(cols(g.nL)-1) + 2 + 4
+	d := merge - 1 - g.east()
+	g.xR, g.e, g.xG, g.h, g.xH, g.c, g.xL, g.x0 = g.xR+d, g.e+d, g.xG+d, g.h+d, g.xH+d, g.c+d, g.xL+d, g.x0+d
+	g.merge = merge
 	for j := 0; len(g.jacks) < g.nJ; j++ {
 		x := g.xR + 8*int32(j/2) + 5*int32(j%2)
 		g.jacks = append(g.jacks, x)
@@ -145,8 +162,14 @@ func newFullRocketFuelGeom(c fullFeedCounts, ox int32) fullRocketFuelGeom {
 	return g
 }
 
-// east is the line's last column (the last refinery's east beacon).
-func (g *fullRocketFuelGeom) east() int32 { return g.xR + 8*int32(g.nR-1) + 7 }
+// lastRF is the last (easternmost) rocket-fuel assembler's west edge.
+func (g *fullRocketFuelGeom) lastRF() int32 { return g.x0 + 6*int32((g.nRF+1)/2-1) }
+
+// east is the line's last column (the last rocket-fuel assembler's east beacon).
+func (g *fullRocketFuelGeom) east() int32 { return g.lastRF() + 5 }
+
+// west is the line's first column (the first refinery's west beacon).
+func (g *fullRocketFuelGeom) west() int32 { return g.xR - 3 }
 
 // patches are the crude-oil tiles under the pumpjacks.
 func (g *fullRocketFuelGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
@@ -158,19 +181,18 @@ func (g *fullRocketFuelGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 	return ps
 }
 
-// fullRocketFuel builds the rocket-fuel line of a cell at oy and the belt that
-// brings its rocket fuel to the silo at (sx, sy).
-func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, sx, sy int32) {
+// fullRocketFuel builds the rocket-fuel line of a cell at oy and its belts east to
+// column x, where rfBeltS turns north (the silo's rocket-fuel belt, fullSilo).
+func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, x int32) {
 	y := func(r int32) int32 { return oy + r }
 	beacon := func(x, r int32) { l.beacon(x, y(r)) }
 	pipes := func(x0, r0, x1, r1 int32) { l.pipes(x0, y(r0), x1, y(r1)) }
 	under := func(x, rTop, rBottom int32) { l.pipeUnder(x, y(rTop), y(rBottom)) }
 	pole := func(x, r int32) { l.put("medium-electric-pole", x, y(r), sim.North) }
-	x0 := g.x0
 
 	// Two machine rows either side of the fluid header, a beacon between neighbours in
-	// each: the rocket-fuel assemblers, then the solid-fuel plants from light oil,
-	// heavy oil and gas, each group on its own stretch of the header.
+	// each: the solid-fuel plants from gas, heavy oil and light oil, each group on its
+	// own stretch of the header, then the rocket-fuel assemblers.
 	asm := l.modules("assembling-machine-3", true)
 	chem := l.modules("chemical-plant", true)
 	machine := func(x int32, north bool, recipe string) {
@@ -196,7 +218,7 @@ func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, sx, sy int32) {
 			l.put(fullLongInserter, x+2, y(ins), out) // and onto the belt beyond it
 		}
 	}
-	group := func(x int32, n int, recipe string, beaconsAfter bool) {
+	group := func(x int32, n int, recipe string, beaconsBefore bool) {
 		cols := (n + 1) / 2
 		for k := 0; k < cols; k++ {
 			xk := x + 6*int32(k)
@@ -204,48 +226,50 @@ func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, sx, sy int32) {
 			if k < n/2 {
 				machine(xk, false, recipe)
 			}
-			if k < cols-1 || beaconsAfter {
-				beacon(xk+3, rfRowN)
-				beacon(xk+3, rfRowS)
+			if k > 0 || beaconsBefore {
+				beacon(xk-3, rfRowN)
+				beacon(xk-3, rfRowS)
 			}
-			// Medium poles on both inserter rows, east of each column.
-			pole(xk+4, rfInsN)
-			pole(xk+4, rfInsS)
+			// Medium poles on both inserter rows, west of each column.
+			pole(xk-2, rfInsN)
+			pole(xk-2, rfInsS)
 		}
 	}
-	beacon(x0-3, rfRowN)
-	beacon(x0-3, rfRowS)
-	group(x0, g.nRF, "rocket-fuel", true)
-	group(g.xL, g.nL, "solid-fuel-from-light-oil", false)
-	group(g.xH, g.nH, "solid-fuel-from-heavy-oil", false)
 	group(g.xG, g.nG, "solid-fuel-from-petroleum-gas", false)
-	// The header: light oil from the assemblers to c, heavy oil from xH to h, gas
-	// from xG to e; each comes up from its row south of the line.
-	pipes(x0+1, rfHeader, g.c, rfHeader)
-	pipes(g.xH, rfHeader, g.h, rfHeader)
-	pipes(g.xG, rfHeader, g.e, rfHeader)
+	group(g.xH, g.nH, "solid-fuel-from-heavy-oil", false)
+	group(g.xL, g.nL, "solid-fuel-from-light-oil", false)
+	group(g.x0, g.nRF, "rocket-fuel", true)
+	xk := g.lastRF()
+	beacon(xk+3, rfRowN)
+	beacon(xk+3, rfRowS)
+	// The header: gas from e over its plants, heavy oil from h, light oil from c to
+	// the last assembler; each comes up from its row south of the line.
+	pipes(g.e, rfHeader, g.h-2, rfHeader)
+	pipes(g.h, rfHeader, g.c-2, rfHeader)
+	pipes(g.c, rfHeader, xk+1, rfHeader)
 	pipes(g.c, rfHeader+1, g.c, rfInsS-1)
 	under(g.c, rfInsS, rfLight-1)
 	pipes(g.h, rfHeader+1, g.h, rfInsS-1)
 	under(g.h, rfInsS, rfHeavy-1)
 	pipes(g.e, rfHeader+1, g.e, rfGas)
 
-	// Solid fuel west to the assemblers; rocket fuel west to the silo.
-	// The north plants fill both lanes of theirs: a fast inserter puts solid fuel on
-	// its north lane, a long-handed one on a belt along rfBeltN that flows east and
-	// turns round into it, its north lane becoming the south lane. (The south plants
-	// fill one lane, about 19 a second.)
-	l.belt(fullBelt, g.xL, y(rfBeltN), sim.East, g.e-1-g.xL)
-	l.put(fullBelt, g.e-1, y(rfBeltN), sim.South)
-	l.belt(fullBelt, g.e-1, y(rfSolidN), sim.West, g.e-x0)
-	l.belt(fullBelt, g.e-1, y(rfSolidS), sim.West, g.e-x0)
-	xe := g.xL - 4 // the last assembler's long-handed inserters drop here
-	l.belt(fullBelt, xe, y(rfBeltN), sim.West, xe-(x0-4))
-	l.belt(fullBelt, x0-4, y(rfBeltN), sim.South, sy+9-y(rfBeltN)+1)
-	l.belt(fullBelt, x0-4, sy+10, sim.West, x0-4-(sx+8)+1)
-	l.belt(fullBelt, xe, y(rfBeltS), sim.West, xe-(x0-5))
-	l.belt(fullBelt, x0-5, y(rfBeltS), sim.North, y(rfBeltS)-(sy+10))
-	l.put(fullInInserter, sx+8, sy+9, sim.South)
+	// Solid fuel east to the assemblers; rocket fuel east to the silo. The north
+	// plants fill both lanes of theirs: a fast inserter puts solid fuel on its north
+	// lane, a long-handed one on a belt along rfBeltN that flows west and turns round
+	// into it, its north lane becoming the south lane. (The south plants fill one
+	// lane, about 19 a second.)
+	lEnd := g.x0 - 4 // the last light plant's long-handed inserter drops here
+	l.belt(fullBelt, lEnd, y(rfBeltN), sim.West, lEnd-g.e-1)
+	l.put(fullBelt, g.e+1, y(rfBeltN), sim.South)
+	l.belt(fullBelt, g.e+1, y(rfSolidN), sim.East, xk-g.e)
+	l.belt(fullBelt, g.e+1, y(rfSolidS), sim.East, xk-g.e)
+	// Rocket fuel: rfBeltN east past the line and down column merge onto rfBeltS's
+	// north lane; rfBeltS east along its row to x, past belts UL and PU, which turn
+	// north further west.
+	xs := g.x0 + 2 // the first assembler's long-handed inserters drop here
+	l.belt(fullBelt, xs, y(rfBeltN), sim.East, g.merge-xs)
+	l.belt(fullBelt, g.merge, y(rfBeltN), sim.South, rfBeltS-rfBeltN)
+	l.belt(fullBelt, xs, y(rfBeltS), sim.East, x-xs)
 
 	// Refineries facing south, a beacon each side; pumpjacks north of them (out of
 	// the beacons' reach) feed a crude header that hops over the water inputs, which
@@ -276,12 +300,15 @@ func (l *layout) fullRocketFuel(g *fullRocketFuelGeom, oy, sx, sy int32) {
 	}
 	pipes(g.xR+3, rfWater, xl+3, rfWater)
 	l.put("offshore-pump", xl+4, y(rfWater), sim.East)
-	pipes(g.e+1, rfGas, xl, rfGas)
-	pipes(g.h, rfHeavy, xl+4, rfHeavy)
-	pipes(g.c, rfLight, xl+2, rfLight)
+	pipes(g.xR, rfGas, g.e-1, rfGas)
+	pipes(g.xR+4, rfHeavy, g.h, rfHeavy)
+	pipes(g.xR+2, rfLight, g.c, rfLight)
 
-	// The machine rows' poles join the cell's substations west of the line.
-	pole(x0-3, rfInsN)
-	pole(x0-2, rfInsS)
-	l.put("medium-electric-pole", sx+9, sy+9, sim.North)
+	// A pole for the first refinery's west beacon. The machine rows' poles join the
+	// silo's substation east of the line (fullSilo): two in the last beacon's column,
+	// one beside column merge.
+	pole(g.xR-2, rfOut)
+	pole(xk+4, rfInsN)
+	pole(xk+4, rfInsS)
+	pole(g.merge+1, rfHeader+1)
 }

@@ -79,32 +79,46 @@ func longCell(t *testing.T) (*sim.Bundle, *sim.Surface) {
 	return b, s
 }
 
-// The rocket-fuel line stops when the silo stops taking rocket fuel and starts again
-// when it takes it again: with the silo's rocket-fuel inserter gone for ten game
-// minutes, rocket fuel, solid fuel and the refineries' three fluids back up until
-// nothing is made (but the frame line's solid fuel for its boilers); with it back,
-// the line makes rocket fuel at its full rate again (minutes 5 to 10 after; a
-// backed-up fluid never holds it).
+// The rocket-fuel line stops when the silo and the satellite assembler stop taking
+// rocket fuel and starts again when they take it again: with the three inserters that
+// take rocket fuel from its belt (the silo's two and the satellite assembler's) gone
+// for ten game minutes, rocket fuel, solid fuel and the refineries' three fluids back
+// up until nothing is made (but the frame line's solid fuel for its boilers); with
+// them back, the line makes rocket fuel at its full rate again (minutes 5 to 10 after;
+// a backed-up fluid never holds it).
 func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
 	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	_, s := longCell(t)
-	sx, sy := int32(16+fullSiloX), int32(30+22) // cell 0: ox 16, oy 30
-	ins := s.EntityAt(sx+8, sy+9)
-	if e, ok := s.Entity(ins); !ok || e.Name != fullInInserter {
-		t.Fatalf("no %s takes rocket fuel into the silo at (%d, %d): %+v", fullInInserter, sx+8, sy+9, e)
+	sx, sy := siloAt(t), int32(30+siloTop) // cell 0: oy 30
+	takers := []sim.BuildSpec{
+		{Name: fullInInserter, X: sx - 1, Y: sy + 1, Dir: sim.West},
+		{Name: fullInInserter, X: sx - 1, Y: sy + 5, Dir: sim.West},
+		{Name: fullLongInserter, X: sx + 11, Y: int32(30 + siloSat - 1), Dir: sim.North},
+	}
+	var ids []sim.EntityID
+	for _, sp := range takers {
+		id := s.EntityAt(sp.X, sp.Y)
+		if e, ok := s.Entity(id); !ok || e.Name != sp.Name || e.Dir != sp.Dir {
+			t.Fatalf("no %s takes rocket fuel at (%d, %d): %+v", sp.Name, sp.X, sp.Y, e)
+		}
+		ids = append(ids, id)
 	}
 	s.Run(10 * 3600)
 	made := func(minutes int) (rocket, solid float64) { return madeOver(s, minutes, "rocket-fuel", "solid-fuel") }
 	steady, _ := made(5)
-	if _, err := s.Remove(ins); err != nil {
-		t.Fatal(err)
+	for _, id := range ids {
+		if _, err := s.Remove(id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.Run(5 * 3600)
 	stopped, stoppedSolid := made(5)
-	mustBuild(t, s, sim.BuildSpec{Name: fullInInserter, X: sx + 8, Y: sy + 9, Dir: sim.South})
+	for _, sp := range takers {
+		mustBuild(t, s, sp)
+	}
 	s.Run(5 * 3600)
 	again, againSolid := made(5)
-	t.Logf("rocket fuel a second: %.2f before, %.2f (solid fuel %.1f) with the silo's inserter gone, %.2f (solid fuel %.1f) once it is back",
+	t.Logf("rocket fuel a second: %.2f before, %.2f (solid fuel %.1f) with the inserters gone, %.2f (solid fuel %.1f) once they are back",
 		steady, stopped, stoppedSolid, again, againSolid)
 	// The frame line makes solid fuel for its boilers all along (megaframe.go).
 	fp, err := planFullFrames(sim.DefaultBundle(), fullCellMilli)
@@ -112,9 +126,19 @@ func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	if frames := fp.Flows["solid-fuel"]; stopped > 0.01 || stoppedSolid > frames+0.1 {
-		t.Errorf("with the silo taking no rocket fuel the line still made %.2f rocket fuel and %.1f solid fuel a second (the frame line %.2f); it should have backed up", stopped, stoppedSolid, frames)
+		t.Errorf("with nothing taking rocket fuel the line still made %.2f rocket fuel and %.1f solid fuel a second (the frame line %.2f); it should have backed up", stopped, stoppedSolid, frames)
 	}
 	if again < steady*0.95 {
-		t.Errorf("the line makes %.2f rocket fuel a second once the silo takes it again, %.2f before it backed up", again, steady)
+		t.Errorf("the line makes %.2f rocket fuel a second once the silo and the satellite assembler take it again, %.2f before it backed up", again, steady)
 	}
+}
+
+// siloAt is the west edge of cell 0's silo (ox 16).
+func siloAt(t *testing.T) int32 {
+	t.Helper()
+	sz, err := sizeFullCell(sim.DefaultBundle(), fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fullSiloWest(&sz, 16)
 }

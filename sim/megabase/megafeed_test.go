@@ -28,8 +28,9 @@ var fullInfinityItems = []string{"low-density-structure", "processing-unit", "sa
 // grenades and walls from ore, coal and stone and its production row's rails from
 // ore and stone and productivity modules from ore, coal and crude oil, and its
 // utility row's processing units and low density structures from ore, coal, crude oil
-// and water and its flying robot frames from ore, crude oil and water, and its silo's
-// rocket fuel from crude oil, with the machine counts of the plan for each line
+// and water and its flying robot frames from ore, crude oil and water, its silo's
+// rocket fuel from crude oil, and its satellites' solar panels, accumulators and radars
+// from ore, crude oil and water, with the machine counts of the plan for each line
 // (PlanFull's planner, the beacons this layout gives), each machine with the modules
 // and at least the beacons it was sized for; the remaining infinity chests supply
 // exactly fullInfinityItems.
@@ -300,6 +301,30 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	fr["copper-cable"] = fullFrameCables
 	checkSplit(t, "frame line", fr, "iron-plate", "mine iron-ore", sz.feed.frames.iron[:])
 	for task, n := range fr {
+		want[task] += n
+	}
+	// The satellite-parts line: the plan's counts, but the copper split between two
+	// blocks (belt P's and belt M's) and the iron between the steel units and those
+	// two, each rounded up (at most one furnace and one drill more than planned for
+	// each block but the first); the steel furnaces are the plan's, split between the
+	// units.
+	sap, err := planFullSatParts(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := planCounts(t, "satellite", "satellite-parts line", sap, fullPer, fullSatTasks)
+	ss := &sz.feed.sat
+	satSteel := 0
+	for _, n := range ss.steel {
+		satSteel += n
+	}
+	if satSteel != sat["steel-plate"] || ss.pairs != sat["electronic-circuit"] || ss.pairs != sat["copper-cable"] || ss.battery != sat["battery"] {
+		t.Errorf("%d steel furnaces, %d cable/circuit pairs and %d battery plants in the line; the plan has %d, %d/%d and %d",
+			satSteel, ss.pairs, ss.battery, sat["steel-plate"], sat["copper-cable"], sat["electronic-circuit"], sat["battery"])
+	}
+	checkSplit(t, "satellite-parts line", sat, "copper-plate", "mine copper-ore", ss.copper[:])
+	checkSplit(t, "satellite-parts line", sat, "iron-plate", "mine iron-ore", ss.iron[:])
+	for task, n := range sat {
 		want[task] += n
 	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {

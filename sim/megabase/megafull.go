@@ -237,7 +237,10 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
 	ldg := newFullLDSGeom(&sz.feed.lds, frg.east()+fullFrameGap)
 	ulEast := ldg.east()
-	fieldX = ulEast + 1
+	// The satellite-parts line east of the low-density-structure line (its outputs
+	// take row 33 in its columns, so belt UL starts west of it), the field east of it.
+	sag := newFullSatGeom(&sz.feed.sat, ulEast+satGap)
+	fieldX = sag.east() + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -261,6 +264,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, pug.patches(b, oy(c))...)
 		patches = append(patches, frg.patches(b, oy(c))...)
 		patches = append(patches, ldg.patches(b, oy(c))...)
+		patches = append(patches, sag.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -281,6 +285,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullFrames(&frg, oy(c))
 		l.fullLDS(&ldg, oy(c))
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
+		l.fullSatParts(&sag, oy(c), labsEnd+1)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

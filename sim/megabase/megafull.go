@@ -51,20 +51,26 @@ import (
 // lubricant, sulfur, acid and battery plants, engine, electric-engine and frame
 // assemblers east of the processing-unit line; megalds.go: copper blocks, steel units,
 // an oil block with plastic plants and structure assemblers east of that), both
-// putting them on belt UL, which brings U1's items from east of the labs, and the silo
-// takes its other ingredients from infinity chests, as the map editor's sources
+// putting them on belt UL, which brings U1's items from east of the labs. The
+// satellites' solar panels, accumulators and radars come from ore, crude oil and water
+// (megasatellite.go: an oil block, sulfur, acid and battery plants, accumulator, steel,
+// cable, circuit, gear, radar and solar-panel machines east of the low-density-structure
+// line), which put them on belts SA and SB (megautility.go) running west to the labs'
+// east end. The silo takes its other ingredients from infinity chests, as the map
+// editor's sources
 // (fullInfinityItems in the tests lists every item still taken from a chest: the silo's
 // low density structures, processing units and satellites): the plan's lines for those
 // are not laid out. Each cell is powered by its own field of solar panels and
-// accumulators east of its labs, its processing-unit line, its low-density-structure
-// line and its frame line (megapower.go), sized from the cell's measured demand and the
-// simulation's day, and by the frame line's steam engines, which burn its surplus gas
-// as solid fuel. What is simulated end to end is every pack made by its beaconed
+// accumulators east of its labs, its processing-unit line, its frame line, its
+// low-density-structure line and its satellite-parts line (megapower.go), sized from
+// the cell's measured demand and the simulation's day, and by the frame line's steam
+// engines, which burn its surplus gas as solid fuel. What is simulated end to end is every pack made by its beaconed
 // machine, carried on belts and consumed by beaconed labs, red and green science from
 // ore, and the chemical packs' sulfur, engine units and advanced circuits, the military
 // packs' ingredients, the production packs' rails, productivity modules and electric
 // furnaces, the utility packs' processing units, low density structures and flying
-// robot frames and the silo's rocket fuel from raw resources.
+// robot frames, the silo's rocket fuel and the satellites' solar panels, accumulators
+// and radars from raw resources.
 //
 // Rows are over-provisioned (fullMarginPct) so that the labs set the rate; the lab count
 // per cell is sized for fullPacksPerSec / fullCells packs a second.

@@ -14,9 +14,10 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 2,987 MW, peak 3,115 MW (seed 1,
-//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure and
-//     frame lines; without the frame line 2,868 and 2,979 MW; without either 2,511 and
+//     reading sim's Power().DemandW every tick: mean 3,144 MW, peak 3,277 MW (seed 1,
+//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure,
+//     frame and satellite-parts lines; without the satellite-parts line 2,987 and
+//     3,115 MW; without the frame line 2,868 and 2,979 MW; without either 2,511 and
 //     2,617 MW; with the module,
 //     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
 //     and rocket-fuel lines 2,222 and 2,314 MW; before both 2,099 and 2,188 MW; with
@@ -31,15 +32,15 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 3,270.75 MW) as a constant draw all day: enough panels that a day's light gives a
-// day's energy at that draw (77,876), and the fewest accumulators that carry it through
-// the evening, the night and the morning (65,416: 327 GJ; their output limit alone
-// would need 10,903), computed tick by tick as sim's
+// 3,440.85 MW) as a constant draw all day: enough panels that a day's light gives a
+// day's energy at that draw (81,926), and the fewest accumulators that carry it through
+// the evening, the night and the morning (68,818: 344 GJ; their output limit alone
+// would need 11,470), computed tick by tick as sim's
 // updatePower settles a network (solar first, then accumulators within their output
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 3_115_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 3_277_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

@@ -291,7 +291,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullFrames(&frg, oy(c))
 		l.fullLDS(&ldg, oy(c))
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
-		l.fullSatParts(&sag, oy(c), labsEnd+1)
+		l.fullSatParts(&sag, oy(c), labsEnd+1, labsEnd+1) // the silo's belts start at labsEnd
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

@@ -295,9 +295,11 @@ func (g *fullSatGeom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 }
 
 // fullSatParts builds the satellite-parts line of a cell at oy and belts SA and SB from
-// its outputs west to column west (SA: solar panels on the north lane, accumulators on
-// the south lane; SB: radars on the south lane).
-func (l *layout) fullSatParts(g0 *fullSatGeom, oy, west int32) {
+// its outputs west to columns saWest and sbWest (SA: solar panels on the north lane,
+// accumulators on the south lane; SB: radars on the south lane). A belt that goes on
+// west of them (the silo's, or SB from a line west of this one, which puts its items on
+// SB's north lane) takes the lanes as they are.
+func (l *layout) fullSatParts(g0 *fullSatGeom, oy, saWest, sbWest int32) {
 	g := g0.at(oy)
 	y := func(r int32) int32 { return oy + r }
 	q := oy + satQ
@@ -444,8 +446,8 @@ func (l *layout) fullSatParts(g0 *fullSatGeom, oy, west int32) {
 	south(g.e1, satSP, utilSA-1)
 
 	// SA and SB from the head west.
-	westBelt(g.head, west, utilSA)
-	westBelt(g.head, west, utilSB)
+	westBelt(g.head, saWest, utilSA)
+	westBelt(g.head, sbWest, utilSB)
 
 	// Substations: one near each point of a grid ten tiles apart (wire reach 18,
 	// supply 18×18), wherever two free columns and rows are found near it, joining the

@@ -151,7 +151,7 @@ func planFullSatParts(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 
 // fullSatSizing is the satellite-parts line's machines per task and how its plates are
 // split, each block rounded up: the copper between P (the batteries') and M (the
-// cable's and the solar panels'), the iron between the steel unit, P (batteries, acid
+// cable's and the solar panels'), the iron between the steel units, P (batteries, acid
 // and accumulators) and M (circuits, radars and gears).
 type fullSatSizing struct {
 	lines   fullFeedCounts
@@ -182,20 +182,20 @@ func sizeFullSatParts(b *sim.Bundle, milliPacks int64) (fullSatSizing, error) {
 	if err != nil {
 		return ss, err
 	}
-	// Plate crafts a second (net of the furnaces' productivity) for what recipes take.
-	crafts := func(uses ...string) *big.Rat {
+	// Crafts a second of plate (net of the furnaces' productivity) for what the
+	// recipes' lines take.
+	crafts := func(plate string, recipes ...string) *big.Rat {
 		r := new(big.Rat)
-		for i := 0; i < len(uses); i += 2 {
-			n := recipeIn(b, uses[i], uses[i+1])
-			r.Add(r, new(big.Rat).Mul(lines[uses[i]].rate, big.NewRat(n, 1)))
+		for _, rn := range recipes {
+			r.Add(r, new(big.Rat).Mul(lines[rn].rate, big.NewRat(recipeIn(b, rn, plate), 1)))
 		}
 		return r.Quo(r, pf)
 	}
 	copper, iron := lines["copper-plate"], lines["iron-plate"]
-	pCu := crafts("battery", "copper-plate")
+	pCu := crafts("copper-plate", "battery")
 	copy(ss.copper[:], splitBlocks(copper, lines["mine copper-ore"], pCu, new(big.Rat).Sub(copper.rate, pCu)))
-	steel := crafts("steel-plate", "iron-plate")
-	pFe := crafts("battery", "iron-plate", "sulfuric-acid", "iron-plate", "accumulator", "iron-plate")
+	steel := crafts("iron-plate", "steel-plate")
+	pFe := crafts("iron-plate", "battery", "sulfuric-acid", "accumulator")
 	mFe := new(big.Rat).Sub(iron.rate, steel)
 	mFe.Sub(mFe, pFe)
 	var parts []*big.Rat
@@ -231,8 +231,8 @@ type fullSatGeom struct {
 	e1                int32 // belt SP's southward column
 	head              int32 // where SA and SB start
 	xEnd              int32
-	radarX, gearX     int32
-	solarX, lastSolar int32
+	radarX            int32 // the radar assembler
+	solarX, lastSolar int32 // the first and last solar-panel assemblers
 }
 
 // newFullSatGeom lays the line out from column x0 eastwards.
@@ -259,7 +259,7 @@ func newFullSatGeom(ss *fullSatSizing, x0 int32) fullSatGeom {
 	}
 	last := satUnits - 1
 	g.xr = max(g.gx+9*int32(g.pairs)+1, rowEnd(g.steel[last].xd, g.steelN[last])+1)
-	g.gearX, g.radarX, g.solarX = g.xr+3, g.xr+9, g.xr+15
+	g.radarX, g.solarX = g.xr+9, g.xr+15 // after the gear assembler (xr+3)
 	g.lastSolar = g.solarX + 6*int32(g.solar-1)
 	g.e1 = rowEnd(g.xr, 2+g.solar) + 1
 	g.head = g.e1 + 2

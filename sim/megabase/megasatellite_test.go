@@ -13,25 +13,19 @@ import (
 const fullSatMinPct = 95
 
 // laneItems counts the items on the westward belts of row y from column x0 to x1, by
-// item and lane (0: the left lane of a belt going west, its south lane).
+// item and lane (0: the left lane of a belt going west, its south lane), as westLanes.
 func laneItems(s *sim.Surface, y, x0, x1 int32) map[string]map[uint8]int {
-	lanes := map[string]map[uint8]int{}
-	for name, l := range westLanes(s, y, x1) {
-		lanes[name] = l
-	}
-	// westLanes counts from the row's west end; take off what lies west of x0.
 	b := s.Bundle()
+	lanes := map[string]map[uint8]int{}
 	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y == y && bi.X < x0 && bi.Dir == sim.West {
-			name := b.Item(bi.Item).Name
-			lanes[name][bi.Lane]--
-			if lanes[name][bi.Lane] == 0 {
-				delete(lanes[name], bi.Lane)
-			}
-			if len(lanes[name]) == 0 {
-				delete(lanes, name)
-			}
+		if bi.Y != y || bi.X < x0 || bi.X > x1 || bi.Dir != sim.West {
+			return true
 		}
+		name := b.Item(bi.Item).Name
+		if lanes[name] == nil {
+			lanes[name] = map[uint8]int{}
+		}
+		lanes[name][bi.Lane]++
 		return true
 	})
 	return lanes

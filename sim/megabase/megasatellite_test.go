@@ -8,7 +8,7 @@ import (
 )
 
 // fullSatMinPct is the share of its planned rate the satellite-parts line makes, at
-// least, of each item over the measured minutes (solar panels 102 %, accumulators
+// least, of each item over the measured minutes (solar panels 103 %, accumulators
 // 102 %, radars 118 % at minutes 10 to 15; sim/megabase/DESIGN.md).
 const fullSatMinPct = 95
 

@@ -83,6 +83,10 @@ var fullFeedBeacons = map[string]int{
 	"solid-fuel-from-petroleum-gas": 2,
 	// The low-density-structure line (megalds.go).
 	"low-density-structure": 2,
+	// The satellite-parts line (megasatellite.go).
+	"solar-panel": 2,
+	"accumulator": 2,
+	"radar":       2,
 }
 
 // fullOilAmount is what a crude-oil tile holds in the plans of the fed rows: 500 %
@@ -249,6 +253,8 @@ type fullFeedSizing struct {
 	lds fullLDSSizing
 	// frames is the utility row's flying-robot-frame line's (sizeFullFrames).
 	frames fullFrameSizing
+	// sat is the satellite-parts line's (sizeFullSatParts).
+	sat fullSatSizing
 }
 
 // Indexes into fullFeedSizing.iron.
@@ -300,6 +306,9 @@ func sizeFullFeed(b *sim.Bundle, milliPacks int64) (fullFeedSizing, error) {
 		return fs, err
 	}
 	if fs.frames, err = sizeFullFrames(b, milliPacks); err != nil {
+		return fs, err
+	}
+	if fs.sat, err = sizeFullSatParts(b, milliPacks); err != nil {
 		return fs, err
 	}
 	for _, pack := range fullFedPacks {

@@ -8,23 +8,22 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// fullInfinityItems are the items megabase-full still takes from infinity chests, all
-// in fullSiloStandIn: the satellite's solar panels, accumulators and radars and the
-// silo's and the satellite's processing units, put on belts SA and SB at the labs'
-// east end where the lines east of the labs will put them, and low density structures
-// topping up belt UL's south lane (the low-density-structure line is sized for the
-// utility row alone). Every pack row's ingredients come from lines (the chemical
-// row's sulfur from the oil block, engine units from the engine line, advanced
-// circuits from the advanced-circuit line; the military row's from the military
-// lines; the production row's rails from the rail line, its productivity modules from
-// the module line and its electric furnaces from the furnace line; the utility row's
-// processing units from the processing-unit line, its low density structures from
-// the low-density-structure line and its flying robot frames from the frame line), and
-// the silo takes its ingredients from belts: rocket fuel from the rocket-fuel line,
-// satellites from its satellite assembler.
-var fullInfinityItems = []string{"accumulator", "low-density-structure", "processing-unit", "radar", "solar-panel"}
+// fullInfinityItems are the items megabase-full still takes from infinity chests:
+// none. Every pack row's ingredients come from lines (the chemical row's sulfur from
+// the oil block, engine units from the engine line, advanced circuits from the
+// advanced-circuit line; the military row's from the military lines; the production
+// row's rails from the rail line, its productivity modules from the module line and
+// its electric furnaces from the furnace line; the utility row's processing units from
+// the processing-unit line, its low density structures from the low-density-structure
+// line and its flying robot frames from the frame line), and the silo takes its
+// ingredients from belts: rocket fuel from the rocket-fuel line, low density structures
+// from the low-density-structure line, processing units from the second
+// processing-unit line, satellites from its satellite assembler, whose solar panels,
+// accumulators and radars come from the satellite-parts line.
+var fullInfinityItems []string
 
 // A cell of megabase-full lays out the lines feeding its automation and logistic rows
 // from ore, its chemical row's sulfur from crude oil, its engine units from ore, its
@@ -34,8 +33,9 @@ var fullInfinityItems = []string{"accumulator", "low-density-structure", "proces
 // utility row's processing units and low density structures from ore, coal, crude oil
 // and water (the structures' line also making the silo's and the satellites') and its
 // flying robot frames from ore, crude oil and water, its silo's and satellites'
-// processing units from ore, coal, crude oil and water and its silo's rocket fuel
-// from crude oil, with the machine counts of the plan for each line
+// processing units from ore, coal, crude oil and water, its silo's rocket fuel from
+// crude oil, and its satellites' solar panels, accumulators and radars from ore, crude
+// oil and water, with the machine counts of the plan for each line
 // (PlanFull's planner, the beacons this layout gives), each machine with the modules
 // and at least the beacons it was sized for; the remaining infinity chests supply
 // exactly fullInfinityItems.
@@ -333,6 +333,30 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	for task, n := range fr {
 		want[task] += n
 	}
+	// The satellite-parts line: the plan's counts, but the copper split between two
+	// blocks (belt P's and belt M's) and the iron between the steel units and those
+	// two, each rounded up (at most one furnace and one drill more than planned for
+	// each block but the first); the steel furnaces are the plan's, split between the
+	// units.
+	sap, err := planFullSatParts(b, fullCellMilli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sat := planCounts(t, "satellite", "satellite-parts line", sap, fullPer, fullSatTasks)
+	ss := &sz.feed.sat
+	satSteel := 0
+	for _, n := range ss.steel {
+		satSteel += n
+	}
+	if satSteel != sat["steel-plate"] || ss.pairs != sat["electronic-circuit"] || ss.pairs != sat["copper-cable"] || ss.battery != sat["battery"] {
+		t.Errorf("%d steel furnaces, %d cable/circuit pairs and %d battery plants in the line; the plan has %d, %d/%d and %d",
+			satSteel, ss.pairs, ss.battery, sat["steel-plate"], sat["copper-cable"], sat["electronic-circuit"], sat["battery"])
+	}
+	checkSplit(t, "satellite-parts line", sat, "copper-plate", "mine copper-ore", ss.copper[:])
+	checkSplit(t, "satellite-parts line", sat, "iron-plate", "mine iron-ore", ss.iron[:])
+	for task, n := range sat {
+		want[task] += n
+	}
 	for _, task := range []string{"sulfur", "advanced-oil-processing", "heavy-oil-cracking", "light-oil-cracking", "mine crude-oil", "pump water"} {
 		if want[task] <= 0 {
 			t.Errorf("the oil block's plan has no %s line", task)
@@ -393,11 +417,11 @@ func TestMegabaseFullFeedLinesMatchThePlan(t *testing.T) {
 	}
 
 	chests, names := fullInfinityChests(s)
-	if diff := cmp.Diff(fullInfinityItems, names); diff != "" {
+	if diff := cmp.Diff(fullInfinityItems, names, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("items from infinity chests (-want +got):\n%s", diff)
 	}
 	if wantChests := fullCellInfinityChests(sz); chests != wantChests {
-		t.Errorf("%d infinity chests in a cell, want %d (the silo's stand-in)", chests, wantChests)
+		t.Errorf("%d infinity chests in a cell, want %d", chests, wantChests)
 	}
 	t.Logf("%d infinity chests a cell, supplying %v", chests, names)
 }
@@ -465,10 +489,9 @@ func floorTile(p int32) int32 {
 }
 
 // fullCellInfinityChests is how many infinity chests a cell has: one per machine of
-// the rows not fed from ore or from belts (none left) and fullSiloStandInChests for
-// the silo's and the satellite's ingredients (fullSiloStandIn).
+// the rows not fed from ore or from belts (none left).
 func fullCellInfinityChests(sz fullSizing) int {
-	n := fullSiloStandInChests
+	n := 0
 	for _, pack := range fullPackRows {
 		if !fullFed(pack) && !fullEnginePacks[pack] && !fullMilitaryPacks[pack] && !fullProductionPacks[pack] && !fullUtilityPacks[pack] {
 			n += sz.rows[pack]
@@ -476,11 +499,6 @@ func fullCellInfinityChests(sz fullSizing) int {
 	}
 	return n
 }
-
-// fullSiloStandInChests is how many infinity chests fullSiloStandIn places: one each
-// for solar panels, accumulators and radars, two for processing units, three for low
-// density structures.
-const fullSiloStandInChests = 8
 
 // checkPlanLines logs a feed line's plan and checks that each of its tasks uses the
 // machine, modules and productivity PlanFull chose for it; it returns the lines.

@@ -62,7 +62,8 @@ import (
 // processing-unit line east of the low-density-structure line (megaprocessing2.go: two
 // halves laid out as the first line), the satellites' solar panels and accumulators on
 // belt SA and their radars on SB's south lane from the satellite-parts line east of
-// that (megasatellite.go). Each cell is powered by its own field of solar panels and
+// that (megasatellite.go: an oil block, sulfur, acid and battery plants, accumulator,
+// steel, cable, circuit, gear, radar and solar-panel machines). Each cell is powered by its own field of solar panels and
 // accumulators east of its labs and of all those lines (megapower.go), sized from the
 // cell's measured demand and the simulation's day, and by the frame line's steam
 // engines, which burn its surplus gas as solid fuel. What is simulated end to end is
@@ -245,7 +246,10 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	ldg := newFullLDSLineGeom(&sz.feed.lds, frg.east()+fullFrameGap)
 	pu2 := newFullProcessing2Geom(&sz.feed.processing2, ldg.east()+1)
 	ulEast := pu2.east()
-	fieldX = ulEast + 1
+	// The satellite-parts line east of the second processing-unit line (its outputs
+	// take row 33 in its columns, so belt UL starts west of it), the field east of it.
+	sag := newFullSatGeom(&sz.feed.sat, ulEast+satGap)
+	fieldX = sag.east() + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -270,6 +274,7 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		patches = append(patches, frg.patches(b, oy(c))...)
 		patches = append(patches, ldg.patches(b, oy(c))...)
 		patches = append(patches, pu2.patches(b, oy(c))...)
+		patches = append(patches, sag.patches(b, oy(c))...)
 	}
 	s, err := sim.NewSurface(b, sim.Config{Name: name, Planet: "nauvis", Seed: seed,
 		Research: "refined-flammables-7", Repeat: true, InserterBonus: 2, BulkBonus: 10,
@@ -291,6 +296,9 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullLDSLine(&ldg, oy(c))
 		l.fullProcessing2(&pu2, oy(c), labsEnd)
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
+		// SA on to the labs' east end, where the silo's belts start; SB on to the
+		// second processing-unit line's east edge, where its SB starts.
+		l.fullSatParts(&sag, oy(c), labsEnd+1, pu2.east()+1)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))
@@ -431,7 +439,6 @@ func (l *layout) fullCell(b *sim.Bundle, sz *fullSizing, ox, oy int32) {
 	sx := fullSiloWest(sz, ox)
 	l.fullRocketFuel(&rf, oy, sx-2)
 	l.fullSilo(sx, oy, fullLabsEnd(sz, ox))
-	l.fullSiloStandIn(oy, fullLabsEnd(sz, ox), sx)
 
 	// Labs east of the turn column T, between belts B (north, normal inserters), A
 	// (north, long-handed), C (south, normal) and D (south, long-handed).

@@ -14,12 +14,13 @@ import (
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
 //     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean 3,912 MW, peak 4,057 MW (seed 1,
-//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure and
-//     frame lines, the low-density-structure line sized for the row, the silo and the
-//     satellites and the silo's and satellites' processing-unit line; with the
-//     low-density-structure line for the row only and without the second
-//     processing-unit line 2,987 and 3,115 MW; without the frame line 2,868 and 2,979 MW; without either 2,511 and
+//     reading sim's Power().DemandW every tick: mean MEANX MW, peak PEAKX MW (seed 1,
+//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure,
+//     frame and satellite-parts lines, the low-density-structure line sized for the
+//     row, the silo and the satellites and the silo's and satellites' processing-unit
+//     line; with the low-density-structure line for the row only, without the second
+//     processing-unit line and the satellite-parts line 2,987 and 3,115 MW; without the
+//     frame line 2,868 and 2,979 MW; without either 2,511 and
 //     2,617 MW; with the module,
 //     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
 //     and rocket-fuel lines 2,222 and 2,314 MW; before both 2,099 and 2,188 MW; with
@@ -42,7 +43,7 @@ import (
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 4_057_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 4_225_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

@@ -1,9 +1,6 @@
 package megabase
 
 import (
-	"fmt"
-	"math/big"
-
 	"github.com/starlane/starlane/sim"
 )
 
@@ -70,43 +67,6 @@ func fullSiloWest(sz *fullSizing, ox int32) int32 { return fullFMColumn(sz, ox) 
 // fullRocketFuelMerge is the column where the rocket-fuel line's two belts join, just
 // east of the line and west of belt UL's northward column (fullFMColumn + utilC1).
 func fullRocketFuelMerge(sz *fullSizing, ox int32) int32 { return fullFMColumn(sz, ox) + utilC1 - 2 }
-
-// fullSatelliteRate is how many of item a second a cell's satellite assembler takes
-// at fullMarginPct of milliPacks/1000 space science packs a second: one satellite a
-// rocket, each rocket's satellite giving its launch products, the assembler's
-// productivity counted (as in fullSiloRate).
-func fullSatelliteRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
-	sat, ok := b.ItemID("satellite")
-	if !ok || b.Item(sat).LaunchCount == 0 {
-		return nil, fmt.Errorf("the bundle has no satellite, or it launches nothing")
-	}
-	ri, ok := b.Recipe("satellite")
-	if !ok {
-		return nil, fmt.Errorf("the bundle has no recipe satellite")
-	}
-	r := &b.Recipes[ri]
-	var need, made int64
-	for _, x := range r.Ingredients {
-		if x.Name == item {
-			need = int64(x.Amount)
-		}
-	}
-	for _, x := range r.Results {
-		if x.Name == "satellite" {
-			made = int64(x.Amount)
-		}
-	}
-	if need == 0 || made == 0 {
-		return nil, fmt.Errorf("the satellite takes no %s, or the recipe makes none", item)
-	}
-	pf, err := (&planner{b: b}).prodFactor("assembling-machine-3", r.Productivity)
-	if err != nil {
-		return nil, err
-	}
-	// satellites (one a rocket) × items a satellite / (satellites a craft × productivity).
-	rate := big.NewRat(milliPacks*fullMarginPct*need, 100*1000*int64(b.Item(sat).LaunchCount)*made)
-	return rate.Quo(rate, pf), nil
-}
 
 // fullSilo builds a cell's rocket silo at (sx, oy+22), its satellite assembler, the
 // rocket-fuel belt from column sx-2 (where the rocket-fuel line's rfBeltS arrives
@@ -194,45 +154,4 @@ func (l *layout) fullSilo(sx, oy, east int32) {
 	l.put("medium-electric-pole", sx-1, y(siloIns), sim.North)
 	l.put("medium-electric-pole", sx+4, y(siloIns), sim.North)
 	l.put("substation", sx+16, y(siloTop+3), sim.North)
-}
-
-// fullSiloStandIn puts on belts SA and SB, at the labs' east end (column east), the
-// items the lines east of the labs will put there, from infinity chests: solar panels
-// on SA's north lane, accumulators on its south lane, processing units on SB's north
-// lane, radars on its south lane. It also tops up belt UL's south lane with low
-// density structures just east of the silo (sx), since the low-density-structure line
-// is sized for the utility row alone. It is the only place the map takes items from
-// infinity chests, and goes when those lines are laid out.
-func (l *layout) fullSiloStandIn(oy, east, sx int32) {
-	y := func(r int32) int32 { return oy + r }
-	chest := func(x, r int32, item string) {
-		l.spec(sim.BuildSpec{Name: "infinity-chest", X: x, Y: y(r), Infinity: &sim.InfinitySettings{
-			Filters: []sim.InfinityFilter{{Item: item, Count: 100, Mode: "exactly"}}}})
-	}
-	// SA: three tiles east of its head; solar panels dropped on the far (north) lane
-	// from the south, accumulators side-loaded onto the near (south) lane.
-	l.belt(fullBelt, east+3, y(utilSA), sim.West, 3)
-	l.put(fullInInserter, east+3, y(utilSB), sim.South)
-	chest(east+3, utilSB+1, "solar-panel")
-	l.put(fullBelt, east+1, y(utilSB), sim.North)
-	l.put(fullInInserter, east+1, y(utilSB+1), sim.South)
-	chest(east+1, utilSB+2, "accumulator")
-	// SB: processing units dropped on the far (north) lane from the south, radars
-	// side-loaded onto the near (south) lane.
-	for _, x := range []int32{east, east - 2} {
-		l.put(fullInInserter, x, y(utilSB+1), sim.South)
-		chest(x, utilSB+2, "processing-unit")
-	}
-	l.put(fullBelt, east-1, y(utilSB+1), sim.North)
-	l.put(fullInInserter, east-1, y(utilSB+2), sim.South)
-	chest(east-1, utilSB+3, "radar")
-	// Power from the processing-unit line's substation at (east-22, oy+24).
-	l.put("substation", east-12, y(utilSB+1), sim.North)
-	l.put("substation", east+4, y(utilSB+1), sim.North)
-	// Low density structures onto UL's south lane (the far lane from the north), just
-	// east of the silo, within its east substation's reach.
-	for _, x := range []int32{sx + 20, sx + 21, sx + 22} {
-		l.put(fullLongInserter, x, y(siloIns), sim.North)
-		chest(x, siloIns-2, "low-density-structure")
-	}
 }

@@ -122,24 +122,19 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second processing-unit line's units ride belt SB (row 35) from east of the
-	// labs on its north lane (lane 1 of a belt going west); every processing unit on
-	// a belt east of the labs is that line's (the first line's stand west of them).
-	// The silo does not take them yet: without a consumer SB (some 2,400 tiles) fills
-	// from its west end and backs up past the line's first half from about minute 17,
-	// so three bulk inserters at SB's west end put them in an infinity chest that
-	// keeps none, standing in for the silo (on a network of their own, an
-	// electric-energy-interface's).
+	// labs on its north lane (lane 1 of a belt going west) to the silo and its
+	// satellite assembler; every processing unit on a belt east of the labs, on SB's
+	// row or on the silo's belts beside it is that line's (the first line's stand west
+	// of the labs and ride belt PU, row 32, and U2).
 	labsEnd := fullLabsEnd(&sz, ox)
-	sink := &sim.InfinitySettings{Filters: []sim.InfinityFilter{{Item: "processing-unit", Count: 0, Mode: "exactly"}}}
-	for x := labsEnd; x < labsEnd+3; x++ {
-		mustBuild(t, s, sim.BuildSpec{Name: fullInInserter, X: x, Y: oy + utilSB + 1, Dir: sim.North})
-		mustBuild(t, s, sim.BuildSpec{Name: "infinity-chest", X: x, Y: oy + utilSB + 2, Infinity: sink})
-	}
-	mustBuild(t, s, sim.BuildSpec{Name: "medium-electric-pole", X: labsEnd + 3, Y: oy + utilSB + 2, Dir: sim.North})
-	mustBuild(t, s, sim.BuildSpec{Name: "electric-energy-interface", X: labsEnd + 4, Y: oy + utilSB + 1, Dir: sim.North})
+	sx := fullSiloWest(&sz, ox)
 	east := func() (belts, sb int) {
 		s.BeltItems(func(bi sim.BeltItem) bool {
-			if bi.X >= labsEnd && b.Item(bi.Item).Name == "processing-unit" {
+			if b.Item(bi.Item).Name != "processing-unit" {
+				return true
+			}
+			silo := bi.X >= sx && bi.X <= sx+20 && bi.Y >= oy+siloTop-1 && bi.Y <= oy+utilSB+1 && bi.Y != oy+puBack && bi.Y != oy+utilUL
+			if bi.X >= labsEnd || bi.Y == oy+utilSB || silo {
 				belts++
 				if bi.Y == oy+utilSB && bi.Dir == sim.West && bi.Lane == 1 {
 					sb++
@@ -158,7 +153,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	checkAllSevenPacks(t, s, 1, fullWarmMinutes, 2, float64(fullCellMilli)*60/1000)
 	// The utility row's processing units come from the processing-unit line (no chest
 	// holds them at U2's head), the silo's and the satellites' from the second line
-	// (what went onto the belts east of the labs and into the sink), both at the
+	// (what went onto its belts and what the silo and its satellites took), both at the
 	// rates they are planned for, the first faster than the row uses them. The
 	// second's rate varies from minute to minute (its advanced circuits run short at
 	// times, as the first line's), so it is measured from minute fullPU2From.
@@ -175,15 +170,20 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	planned2, _ := rate2.Float64()
 	secs := float64(s.Tick()-before.Tick) / 60
 	belts1, sb1 := east()
-	sunk := func(q sim.Production) int64 { return p.Voided["processing-unit"] - q.Voided["processing-unit"] }
-	made := float64(p.Produced["processing-unit"]-before.Produced["processing-unit"]-int64(belts1-belts0)-sunk(before)) / secs
+	// What the silo and its satellite assembler took: every processing unit used but
+	// the utility row's (two a craft of three packs, +40 % productivity).
+	silo := func(q sim.Production) int64 {
+		row := float64(p.Produced["utility-science-pack"]-q.Produced["utility-science-pack"]) * 2 / 3 / 1.4
+		return p.Consumed["processing-unit"] - q.Consumed["processing-unit"] - int64(row+0.5)
+	}
+	made := float64(p.Produced["processing-unit"]-before.Produced["processing-unit"]-int64(belts1-belts0)-silo(before)) / secs
 	secs2 := float64(s.Tick()-from.Tick) / 60
-	made2 := float64(int64(belts1-beltsFrom)+sunk(from)) / secs2
-	onSB := float64(int64(sb1-sbFrom)+sunk(from)) / secs2
-	t.Logf("the second processing-unit line at minutes 17 and 18: %.2f units a second", float64(int64(belts1-belts0)+sunk(before))/secs)
+	made2 := float64(int64(belts1-beltsFrom)+silo(from)) / secs2
+	onSB := float64(int64(sb1-sbFrom)+silo(from)) / secs2
+	t.Logf("the second processing-unit line at minutes 17 and 18: %.2f units a second; the silo and the satellites took %.2f a second", float64(int64(belts1-belts0)+silo(before))/secs, float64(silo(before))/secs)
 	packs := float64(p.Consumed["utility-science-pack"]-before.Consumed["utility-science-pack"]) / secs
 	need := packs * 2 / 3 / 1.4 // two units for three packs, +40 % productivity
-	t.Logf("processing units: the first line made %.2f a second (planned %.2f), the utility row used %.2f packs a second, needing %.2f; from minute %d the second line %.2f (planned %.2f), %.2f a second reaching SB's west end or on its north lane",
+	t.Logf("processing units: the first line made %.2f a second (planned %.2f), the utility row used %.2f packs a second, needing %.2f; from minute %d the second line %.2f (planned %.2f), %.2f a second onto SB's north lane",
 		made, planned, packs, need, fullPU2From, made2, planned2, onSB)
 	if made < planned*fullPUMinPct/100 || made < need {
 		t.Errorf("the processing-unit line made %.2f units a second; planned %.2f, the utility row needs %.2f", made, planned, need)
@@ -207,8 +207,8 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	}
 	// The low density structures come from the low-density-structure line (no chest
 	// holds them at belt UL's east end), at the rate it is planned for: the row's, the
-	// silo's and the satellites' (the silo still takes its own from a chest, so UL
-	// fills with the rest; some 3,700 tiles, it is not full by minute 18).
+	// silo's and the satellites' (the silo and its satellite assembler take theirs from
+	// UL upstream of the row).
 	ldsRate, err := fullLDSRate(b, fullCellMilli)
 	if err != nil {
 		t.Fatal(err)

@@ -240,16 +240,18 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 	}
 	// The frame line east of the processing-unit line, the low-density-structure line
 	// east of it (the frames travel farther from their first made, at minute 3, so
-	// they stand nearer the row), the silo's and the satellites' processing-unit line
-	// east of that; belt UL starts at its east edge, the solar field east of it.
+	// they stand nearer the row); belt UL starts at its east edge. Then the
+	// satellite-parts line (its outputs take row 33 in its columns, where UL would
+	// run) and the silo's and the satellites' processing-unit line east of that: the
+	// silo waits for both before it launches, and the satellites' solar panels and
+	// accumulators, made at a trickle, would take longest to come from farthest. The
+	// solar field east of them.
 	frg := newFullFrameGeom(&sz.feed.frames, pug.fieldX())
 	ldg := newFullLDSLineGeom(&sz.feed.lds, frg.east()+fullFrameGap)
-	pu2 := newFullProcessing2Geom(&sz.feed.processing2, ldg.east()+1)
-	ulEast := pu2.east()
-	// The satellite-parts line east of the second processing-unit line (its outputs
-	// take row 33 in its columns, so belt UL starts west of it), the field east of it.
+	ulEast := ldg.east()
 	sag := newFullSatGeom(&sz.feed.sat, ulEast+satGap)
-	fieldX = sag.east() + 1
+	pu2 := newFullProcessing2Geom(&sz.feed.processing2, sag.east()+1)
+	fieldX = pu2.east() + 1
 	// No procedural ore under the base, from west of the furnace line to east of the
 	// solar fields; the feed lines' ore patches go on top.
 	west := fng.west() - 16
@@ -294,11 +296,12 @@ func genMegabaseFullPowered(b *sim.Bundle, seed uint64, name string, cells int, 
 		l.fullProcessing(&pug, oy(c), labsEnd, fullFMColumn(&sz, ox)+utilC2)
 		l.fullFrames(&frg, oy(c))
 		l.fullLDSLine(&ldg, oy(c))
-		l.fullProcessing2(&pu2, oy(c), labsEnd)
 		l.fullUtilityUL(oy(c), fullFMColumn(&sz, ox), ulEast)
-		// SA on to the labs' east end, where the silo's belts start; SB on to the
-		// second processing-unit line's east edge, where its SB starts.
-		l.fullSatParts(&sag, oy(c), labsEnd+1, pu2.east()+1)
+		// SA and SB on to the labs' east end, where the silo's belts start; the second
+		// processing-unit line's SB on to the satellite-parts line's east edge, where
+		// that line's SB takes it on.
+		l.fullSatParts(&sag, oy(c), labsEnd+1, labsEnd+1)
+		l.fullProcessing2(&pu2, oy(c), sag.head+1)
 		switch power {
 		case fullPowerSolar:
 			l.fullSolarField(field, fieldX, oy(c))

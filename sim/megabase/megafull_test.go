@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,16 +24,17 @@ var allPacks = []string{"automation-science-pack", "logistic-science-pack", "mil
 const fullCellMilli = fullPacksPerSec * 1000 / fullCells
 
 // fullWarmMinutes is the game minute after which the tests measure megabase-full's
-// research: from minute 17 the labs research above the rate a cell is sized for (503
-// and 510 SPM at minutes 17 and 18, 460 sized; the silo launches from minute 6, its
-// satellites' parts travelling some 1,400 tiles on belts SA and SB, so space science
-// is not what the labs wait for). The production row's electric furnaces come from the furnace line, some
-// 1,760 tiles of belt away, the utility row's processing units from the processing-unit
-// line, some 1,500, its low density structures from the low-density-structure line,
-// some 1,820 to 2,510 on belt UL, and its flying robot frames from the frame line, some
-// 2,100 (belts FO, UL and U1), made from minute 3; a cell was at 120, 201, 291, 376, 455,
-// 507 and 511 SPM at minutes 12 to 18 with the frame line alone (sim/megabase/DESIGN.md).
-const fullWarmMinutes = 16
+// research: from minute 23 the labs research above the rate a cell is sized for (460
+// SPM). Space science is what they wait for: the silo launches only once its
+// satellite assembler has made a satellite, at about minute 18, its solar panels,
+// accumulators and radars coming some 2,900 tiles on belts SA and SB from the
+// satellite-parts line and the silo's processing units as far on SB from the second
+// processing-unit line, and each launch's space science travels some 1,400 tiles on
+// belt D to the labs (a cell: 64, 179, 299, 408, 501 and 508 SPM at minutes 19 to 24;
+// sim/megabase/DESIGN.md, "The silo and its satellites"). Before the silo took its
+// ingredients from belts the labs were full from minute 17, waiting for the utility
+// row's lines.
+const fullWarmMinutes = 22
 
 // checkAllSevenPacks runs s to game minute warm (from wherever it is: a fresh map or a
 // loaded save), then for minutes game minutes, and checks that every pack is made by its
@@ -151,6 +153,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	before := s.Production()
 	belts0, _ := east()
 	checkAllSevenPacks(t, s, 1, fullWarmMinutes, 2, float64(fullCellMilli)*60/1000)
+	t.Run("SiloLaunchesSatellitesFromBelts", func(t *testing.T) { checkSiloFedFromBelts(t, b, s) })
 	// The utility row's processing units come from the processing-unit line (no chest
 	// holds them at U2's head), the silo's and the satellites' from the second line
 	// (what went onto its belts and what the silo and its satellites took), both at the
@@ -233,7 +236,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 	}{
 		{"U2", utilU2, math.MinInt32, xf + utilC2, map[string]uint8{"processing-unit": 0}},
 		{"U1", utilU1, math.MinInt32, xf + utilC1, map[string]uint8{"low-density-structure": 0, "flying-robot-frame": 1}},
-		{"SB", utilSB, labsEnd, math.MaxInt32, map[string]uint8{"processing-unit": 1}},
+		{"SB", utilSB, labsEnd, math.MaxInt32, map[string]uint8{"processing-unit": 1, "radar": 0}},
 	} {
 		lanes := westLanesFrom(s, oy+c.row, c.tail, c.head)
 		t.Logf("belt %s: %v", c.name, lanes)
@@ -328,8 +331,8 @@ func TestMegabaseFullResearchesAt2700SPM(t *testing.T) {
 type megaFullWarm struct {
 	chests     int      // infinity chests on the freshly generated map
 	chestItems []string // the items they supply
-	warm       []byte   // saved at fullWarmMinutes (16), before the 2,700 SPM test measures
-	steady     []byte   // saved at megaFullWarmMinutes (18): steady state, rockets launching
+	warm       []byte   // saved at fullWarmMinutes (22), before the 2,700 SPM test measures
+	steady     []byte   // saved at megaFullWarmMinutes (24): steady state, rockets launching
 	err        error
 }
 
@@ -381,17 +384,23 @@ func loadMegaFull(tb testing.TB, save []byte) *sim.Surface {
 	return s
 }
 
-// megaFullWarmTicks is how far the determinism checks run megabase-full before
-// comparing: past the first rocket launches, with the labs researching.
-const megaFullWarmTicks = 8 * 3600
-
-func megaFullDigest(t testing.TB, ticks int) string {
-	s, err := sim.NewMap(sim.DefaultBundle(), "megabase-full", 7, "")
-	if err != nil {
-		t.Fatal(err)
+// megaFullDigest is the digest of megabase-full's hashes over ticks ticks: from a
+// freshly generated map, or, when save is set, from that save loaded.
+func megaFullDigest(t testing.TB, ticks int, save string) string {
+	var s *sim.Surface
+	if save == "" {
+		var err error
+		if s, err = sim.NewMap(sim.DefaultBundle(), "megabase-full", 7, ""); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		data, err := os.ReadFile(save)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = loadMegaFull(t, data)
 	}
 	hs := make([]uint64, 0, ticks)
-	s.Run(megaFullWarmTicks)
 	for i := 0; i < ticks; i++ {
 		s.Step(nil)
 		hs = append(hs, s.Hash())
@@ -400,17 +409,27 @@ func megaFullDigest(t testing.TB, ticks int) string {
 }
 
 // The same megabase-full in child processes with GOMAXPROCS 1 and 2 gives the same
-// hash after every tick and the same full hash.
+// hash after every tick and the same full hash: generated afresh, and from the shared
+// steady-state save (the labs full, rockets launching, every line running; warming
+// a map of its own to that point three times took longer than the rest of the
+// package's tests).
 func TestMegabaseFullDeterminismAcrossProcesses(t *testing.T) {
 	if os.Getenv("STARLANE_MEGAFULL_CHILD") != "" {
 		return
 	}
 	if testing.Short() {
-		t.Skip("runs megabase-full three times")
+		t.Skip("runs megabase-full six times")
 	}
 	const ticks = 1200
-	want := megaFullDigest(t, ticks)
-	proctest.SameAcrossProcesses(t, "TestMegabaseFullDeterminismChild", "STARLANE_MEGAFULL_CHILD", ticks, want)
+	t.Setenv("STARLANE_MEGAFULL_SAVE", "")
+	proctest.SameAcrossProcesses(t, "TestMegabaseFullDeterminismChild", "STARLANE_MEGAFULL_CHILD", ticks, megaFullDigest(t, ticks, ""))
+
+	save := filepath.Join(t.TempDir(), "steady.save")
+	if err := os.WriteFile(save, megaFullSeed1(t).steady, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STARLANE_MEGAFULL_SAVE", save)
+	proctest.SameAcrossProcesses(t, "TestMegabaseFullDeterminismChild", "STARLANE_MEGAFULL_CHILD", ticks, megaFullDigest(t, ticks, save))
 }
 
 func TestMegabaseFullDeterminismChild(t *testing.T) {
@@ -418,7 +437,7 @@ func TestMegabaseFullDeterminismChild(t *testing.T) {
 	if err != nil {
 		return // only does something as a child of TestMegabaseFullDeterminismAcrossProcesses
 	}
-	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", megaFullDigest(t, n), runtime.GOMAXPROCS(0))
+	fmt.Printf("DIGEST %s (GOMAXPROCS %d)\n", megaFullDigest(t, n, os.Getenv("STARLANE_MEGAFULL_SAVE")), runtime.GOMAXPROCS(0))
 }
 
 // A running megabase-full saved and loaded continues exactly as the original, and

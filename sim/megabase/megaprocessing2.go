@@ -130,9 +130,9 @@ func (g *fullProcessing2Geom) patches(b *sim.Bundle, oy int32) []sim.Patch {
 }
 
 // fullProcessing2 builds the second processing-unit line of a cell at oy and belt SB
-// from its east edge west to the column east of labsEnd (the silo's SB goes on from
-// labsEnd), its units on SB's north lane.
-func (l *layout) fullProcessing2(g *fullProcessing2Geom, oy, labsEnd int32) {
+// from its east edge west to column sbWest (a line west of it takes SB on from there),
+// its units on SB's north lane.
+func (l *layout) fullProcessing2(g *fullProcessing2Geom, oy, sbWest int32) {
 	y := func(r int32) int32 { return oy + r }
 	for h := range g.halves {
 		xp := g.halves[h].xp
@@ -153,5 +153,5 @@ func (l *layout) fullProcessing2(g *fullProcessing2Geom, oy, labsEnd int32) {
 		l.put("substation", xp+2, y(pu2Join), sim.North)
 	}
 	east := g.east()
-	l.belt(fullBelt, east, y(utilSB), sim.West, east-labsEnd) // the silo's SB starts at labsEnd
+	l.belt(fullBelt, east, y(utilSB), sim.West, east-sbWest+1)
 }

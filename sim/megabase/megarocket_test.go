@@ -8,8 +8,10 @@ import (
 )
 
 // One cell's silo launches with rocket fuel from its rocket-fuel line: no chest holds
-// rocket fuel, and from minute 10 to 40 the silo uses at least the cell's share (the
-// labs' rate) and launches as fast as the labs use space science, window by window,
+// rocket fuel, and for 15 game minutes from fullWarmMinutes (the silo launches from
+// about minute 18, once its satellite assembler has made a satellite) the silo uses at
+// least the cell's share (the labs' rate) and launches as fast as the labs use space
+// science, window by window,
 // and the labs stay full; over the whole run the line makes rocket fuel as fast as the
 // silo uses it and its solid fuel is used as fast as it is made (every oil product
 // goes somewhere: the line never stops on a backed-up fluid). Window by window the two
@@ -26,10 +28,10 @@ func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
 		t.Fatal(err)
 	}
 	needPerSec, _ := need.Float64()
-	s.Run(10 * 3600)
-	const window = 5 // game minutes
+	s.Run(fullWarmMinutes * 3600)               // the silo launches from about minute 18
+	const window, end = 5, fullWarmMinutes + 15 // game minutes
 	var made, used, sfMade, sfUsed float64
-	for m := 10; m < 40; m += window {
+	for m := fullWarmMinutes; m < end; m += window {
 		before := s.Production()
 		s.Run(window * 3600)
 		after := s.Production()
@@ -50,17 +52,18 @@ func TestMegabaseFullRocketFuelLineFeedsTheSilo(t *testing.T) {
 		if space <= 0 || space+1000.0/(window*60) < spaceUsed {
 			t.Errorf("minutes %d to %d: space science made %.2f/s, used %.2f/s", m, m+window, space, spaceUsed)
 		}
-		if min := float64(fullCellMilli) * 60 / 1000; m >= 15 && after.SPM < min {
+		if min := float64(fullCellMilli) * 60 / 1000; after.SPM < min {
 			t.Errorf("minute %d: %.0f SPM, want at least %.0f", m+window, after.SPM, min)
 		}
 	}
 	// The sums of the windows' rates (the frame line's solid fuel, made for its
 	// boilers and burnt by them, is in both).
+	const windows = (end - fullWarmMinutes) / window
 	if made < used*0.98 {
-		t.Errorf("minutes 10 to 40: rocket fuel made %.2f a second, used %.2f; want made ≥ used", made/6, used/6)
+		t.Errorf("minutes %d to %d: rocket fuel made %.2f a second, used %.2f; want made ≥ used", fullWarmMinutes, end, made/windows, used/windows)
 	}
 	if sfMade <= 0 || sfUsed < sfMade*0.98 || sfUsed > sfMade*1.02 {
-		t.Errorf("minutes 10 to 40: solid fuel made %.1f a second, used %.1f; the line must use what it makes", sfMade/6, sfUsed/6)
+		t.Errorf("minutes %d to %d: solid fuel made %.1f a second, used %.1f; the line must use what it makes", fullWarmMinutes, end, sfMade/windows, sfUsed/windows)
 	}
 }
 
@@ -103,7 +106,7 @@ func TestMegabaseFullRocketFuelLineRestartsAfterBackingUp(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	s.Run(10 * 3600)
+	s.Run(19 * 3600) // the silo takes rocket fuel steadily once it has its first satellite, at about minute 18
 	made := func(minutes int) (rocket, solid float64) { return madeOver(s, minutes, "rocket-fuel", "solid-fuel") }
 	steady, _ := made(5)
 	for _, id := range ids {

@@ -30,16 +30,16 @@ func demand(s *sim.Surface, ticks int64) (mean, peak int64, lowSat float64, lowJ
 // the field is sized from is the measured one (re-measure it when the cell changes).
 func TestMegabaseFullCellDemandFitsItsField(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a cell of megabase-full for 17 game minutes")
+		t.Skip("runs a cell of megabase-full for 29 game minutes")
 	}
 	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	s, err := genMegabaseFullPowered(sim.DefaultBundle(), 1, "", 1, fullCellMilli, fullPowerEEI)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Run(10 * 3600)
+	s.Run(fullWarmMinutes * 3600) // the labs at full rate
 	mean, peak, _, _ := demand(s, s.Bundle().DayTicks)
-	t.Logf("a cell over a day from minute 10: mean %d W, peak %d W; sized for %d W; %.0f SPM", mean, peak, int64(fullCellDemandW), s.Production().SPM)
+	t.Logf("a cell over a day from minute %d: mean %d W, peak %d W; sized for %d W; %.0f SPM", fullWarmMinutes, mean, peak, int64(fullCellDemandW), s.Production().SPM)
 	if peak > fullCellDemandW {
 		t.Errorf("a cell asks for up to %d W, more than the %d W its field is sized for", peak, int64(fullCellDemandW))
 	}
@@ -117,12 +117,12 @@ func TestMegabaseFullIsPoweredBySolar(t *testing.T) {
 }
 
 // One cell of megabase-full on its solar field keeps every network fully satisfied from
-// the start (two nights while the cell fills) and for a whole day at steady state: the
+// the start (three nights while the cell fills) and for a whole day at steady state: the
 // evening, the night and the morning on accumulators. (The map's cells and fields are
 // copies of this one, on one network.)
 func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a cell of megabase-full for 17 game minutes")
+		t.Skip("runs a cell of megabase-full for 29 game minutes")
 	}
 	t.Parallel() // one cell of its own: runs beside the package's other long tests
 	s, err := genMegabaseFullCells(sim.DefaultBundle(), 1, "", 1, fullCellMilli)
@@ -134,18 +134,18 @@ func TestMegabaseFullCellSolarLastsTheDay(t *testing.T) {
 		t.Fatalf("%d electric networks, want 1", n)
 	}
 	full := s.Power().StoredJ
-	_, _, warmSat, warmJ := demand(s, 10*3600-int64(s.Tick()))
+	_, _, warmSat, warmJ := demand(s, fullWarmMinutes*3600-int64(s.Tick()))
 	spm0 := s.Production().SPM
 	mean, peak, lowSat, lowJ := demand(s, s.Bundle().DayTicks)
-	t.Logf("minutes 0 to 10: lowest satisfaction %.4f, least stored %d of %d MJ, %.0f SPM at minute 10; a day from minute 10: demand mean %d W, peak %d W, lowest satisfaction %.4f, least stored %d MJ, %.0f SPM",
-		warmSat, warmJ/1_000_000, full/1_000_000, spm0, mean, peak, lowSat, lowJ/1_000_000, s.Production().SPM)
+	t.Logf("minutes 0 to %d: lowest satisfaction %.4f, least stored %d of %d MJ, %.0f SPM at minute %d; a day from minute %d: demand mean %d W, peak %d W, lowest satisfaction %.4f, least stored %d MJ, %.0f SPM",
+		fullWarmMinutes, warmSat, warmJ/1_000_000, full/1_000_000, spm0, fullWarmMinutes, fullWarmMinutes, mean, peak, lowSat, lowJ/1_000_000, s.Production().SPM)
 	if warmSat < 1 || lowSat < 1 {
-		t.Errorf("satisfaction fell to %.4f in the first ten minutes, %.4f in the day after", warmSat, lowSat)
+		t.Errorf("satisfaction fell to %.4f in the first %d minutes, %.4f in the day after", warmSat, fullWarmMinutes, lowSat)
 	}
 }
 
-// The whole map keeps full satisfaction for a whole day from minute 16 (the shared
-// seed-1 map, as the cells fill; the day holds the second night).
+// The whole map keeps full satisfaction for a whole day from minute 22 (the shared
+// seed-1 map at fullWarmMinutes, the labs full; the day holds a night).
 func TestMegabaseFullSolarLastsTheDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs megabase-full for a game day after its shared warm-up")

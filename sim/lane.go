@@ -68,8 +68,8 @@ func (s *Surface) itemAt(l *lane, j int32) ItemID {
 }
 
 // laneLimit returns how far past its end (negative) or short of it (positive) the front
-// item of a lane may move this tick.
-func (s *Surface) laneLimit(l *lane, item ItemID) int32 {
+// item of a lane may move this tick. Only a splitter looks at the item.
+func (s *Surface) laneLimit(l *lane) int32 {
 	switch l.end {
 	case endLane:
 		return s.tailLimit(l.next, l.speed)
@@ -79,7 +79,7 @@ func (s *Surface) laneLimit(l *lane, item ItemID) int32 {
 		}
 		return 0
 	case endSplit:
-		a, b := s.splitOutputs(l, item)
+		a, b := s.splitOutputs(l, s.itemAt(l, 0))
 		lim := int32(0)
 		if a >= 0 {
 			lim = s.tailLimit(a, l.speed)
@@ -117,7 +117,7 @@ func (s *Surface) updateLane(li int32) {
 		l.total -= r
 		return
 	}
-	limit := s.laneLimit(l, s.itemAt(l, 0))
+	limit := s.laneLimit(l)
 	nd := max(d0-r, limit)
 	if nd > d0 {
 		nd = d0
@@ -230,17 +230,11 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	if d < 0 || d >= l.length || l.n == l.mask+1 {
 		return false
 	}
-	var pos, prev int32
-	j := int32(0)
-	for ; j < l.n; j++ {
-		p := pos + *s.gapAt(l, j)
-		if p > d-itemSpacing && p < d+itemSpacing {
-			return false
-		}
-		if p >= d+itemSpacing {
-			break
-		}
-		prev, pos = p, p
+	// Positions grow along the lane: walk from whichever end is nearer d (total is
+	// the last item's position). Both walks find the same place.
+	j, prev, ok := s.laneSlot(l, d, 2*d > l.total)
+	if !ok {
+		return false
 	}
 	if j == l.n {
 		s.lanePushBack(li, d, item)
@@ -265,6 +259,40 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	l.comp = min(l.comp, max(j-1, 0))
 	s.laneActive.set(li)
 	return true
+}
+
+// laneSlot finds where an item at position d would go: j is the first item at or past
+// d+itemSpacing (l.n if none) and prev the position of the item before it (0 if j is
+// 0). ok is false when an item lies closer to d than itemSpacing. It walks from the
+// front or from the back.
+func (s *Surface) laneSlot(l *lane, d int32, fromBack bool) (j, prev int32, ok bool) {
+	if !fromBack {
+		var pos int32
+		for ; j < l.n; j++ {
+			p := pos + *s.gapAt(l, j)
+			if p > d-itemSpacing && p < d+itemSpacing {
+				return 0, 0, false
+			}
+			if p >= d+itemSpacing {
+				break
+			}
+			prev, pos = p, p
+		}
+		return j, prev, true
+	}
+	j = l.n
+	pos := l.total // the position of item j-1
+	for j > 0 && pos >= d+itemSpacing {
+		pos -= *s.gapAt(l, j-1)
+		j--
+	}
+	if j > 0 {
+		if pos > d-itemSpacing {
+			return 0, 0, false
+		}
+		prev = pos
+	}
+	return j, prev, true
 }
 
 // laneFind returns the index and item of the item closest to the lane end whose position

@@ -139,6 +139,7 @@ func (s *Surface) sleep(fam Kind, slot int32) {
 
 // wakeAll puts every entity back on the active sets.
 func (s *Surface) wakeAll() {
+	s.wakeNaps()
 	for _, k := range []Kind{KindInserter, KindAssembler, KindDrill, KindLab, KindContainer, KindPipe} {
 		var n int
 		switch k {

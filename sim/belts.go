@@ -490,6 +490,7 @@ func (s *Surface) rebuildBelts() {
 	s.laneItems = make([]ItemID, total)
 	s.laneGaps = make([]int32, total)
 	s.laneActive = make(bitset, (len(s.lanes)+63)/64)
+	s.listFeeders()
 
 	// Put the items back, in position order per lane.
 	type laneItem struct {

@@ -115,6 +115,7 @@ func (s *Surface) updateLane(li int32) {
 		// Front item is far from the end: every item moves the full speed.
 		*g0 = d0 - r
 		l.total -= r
+		s.wakeFeeders(li)
 		return
 	}
 	limit := s.laneLimit(l)
@@ -124,6 +125,7 @@ func (s *Surface) updateLane(li int32) {
 	}
 	m := d0 - nd
 	*g0 = nd
+	moved := m > 0
 	if m < r {
 		// The front is held back: items behind it close up until one moves freely.
 		i := max(l.comp, 0) + 1
@@ -135,15 +137,60 @@ func (s *Surface) updateLane(li int32) {
 				l.comp = i
 			}
 			m = mi
+			moved = moved || mi > 0
 		}
 	}
 	l.total -= m
 	if nd < 0 {
 		s.laneTransfer(li, nd)
+		s.wakeFeeders(li)
 		return
 	}
-	if !s.noSleep && l.end == endNone && nd == 0 && l.comp >= l.n-1 {
+	if moved {
+		s.wakeFeeders(li)
+	}
+	if s.noSleep || l.comp < l.n-1 {
+		return
+	}
+	switch {
+	case l.end == endNone && nd == 0:
 		s.laneSleep(li)
+	case !moved && (l.end == endLane || l.end == endSide):
+		// Nothing moved and nothing will until the lane it ends on changes, which
+		// wakes it (wakeFeeders), or this lane changes.
+		s.laneSleep(li)
+	}
+}
+
+// listFeeders lists, per lane, the lanes that end on it or side-load into it.
+func (s *Surface) listFeeders() {
+	n := len(s.lanes)
+	s.laneFeedOff = append(s.laneFeedOff[:0], make([]int32, n+1)...)
+	for li := range s.lanes {
+		if l := &s.lanes[li]; l.end == endLane || l.end == endSide {
+			s.laneFeedOff[l.next+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		s.laneFeedOff[i] += s.laneFeedOff[i-1]
+	}
+	s.laneFeed = append(s.laneFeed[:0], make([]int32, s.laneFeedOff[n])...)
+	fill := make([]int32, n)
+	for li := range s.lanes {
+		if l := &s.lanes[li]; l.end == endLane || l.end == endSide {
+			s.laneFeed[s.laneFeedOff[l.next]+fill[l.next]] = int32(li)
+			fill[l.next]++
+		}
+	}
+}
+
+// wakeFeeders wakes the lanes that end on or side-load into lane li after it changed:
+// a lane blocked by it sleeps until then.
+func (s *Surface) wakeFeeders(li int32) {
+	if int(li)+1 < len(s.laneFeedOff) {
+		for _, f := range s.laneFeed[s.laneFeedOff[li]:s.laneFeedOff[li+1]] {
+			s.laneActive.set(f)
+		}
 	}
 }
 
@@ -201,6 +248,7 @@ func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	l.total = d
 	l.n++
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 }
 
 // laneHasRoom reports whether an item fits at position d of a lane.
@@ -258,6 +306,7 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	s.laneSee(li, l, item)
 	l.comp = min(l.comp, max(j-1, 0))
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 	return true
 }
 
@@ -320,6 +369,7 @@ func (s *Surface) laneRemoveAt(li int32, j int32) {
 		g := *s.gapAt(l, 0)
 		s.lanePopFront(li, g)
 		s.laneActive.set(li)
+		s.wakeFeeders(li)
 		return
 	}
 	g := *s.gapAt(l, j)
@@ -337,6 +387,7 @@ func (s *Surface) laneRemoveAt(li int32, j int32) {
 	l.n--
 	l.comp = min(l.comp, j-1)
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 }
 
 func (s *Surface) laneSleep(li int32) {

@@ -115,6 +115,10 @@ type Surface struct {
 	lanePickers [][]int32
 	laneGaps    []int32
 	laneNodes   []int32 // nodes of each lane, from its end (derived)
+	// laneFeed lists, per lane, the lanes that end on it or side-load into it, lane li's
+	// from laneFeedOff[li] to laneFeedOff[li+1] (derived): they are woken when it changes.
+	laneFeed    []int32
+	laneFeedOff []int32
 	ins         []inserter
 	crafters    []crafter
 	drills      []drill

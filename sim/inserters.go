@@ -507,9 +507,11 @@ func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 		if l.n == 0 {
 			continue
 		}
-		// Positions grow along the lane: walk from whichever end is nearer the window
-		// (total is the last item's position). Both walks find the same item.
-		if j, pos, it := s.pickOnLane(in, l, lo, min(hi, bestD), 2*lo > l.total); j >= 0 {
+		// Positions grow along the lane: walk from the front, past its packed run, or
+		// from the back, whichever has fewer items to cross (total is the last item's
+		// position). Both walks find the same item.
+		_, start := l.packedUpTo(lo - 1)
+		if j, pos, it := s.pickOnLane(in, l, lo, min(hi, bestD), lo-start > l.total-lo); j >= 0 {
 			bestLane, bestJ, bestD, bestItem = li, j, pos, it
 		}
 	}
@@ -522,7 +524,11 @@ func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 func (s *Surface) pickOnLane(in *inserter, l *lane, lo, end int32, fromBack bool) (int32, int32, ItemID) {
 	if !fromBack {
 		var pos int32
-		for j := int32(0); j < l.n; j++ {
+		j0 := int32(0)
+		if k, p := l.packedUpTo(lo - 1); k >= 0 {
+			j0, pos = k+1, p // items 0..k lie before the window
+		}
+		for j := j0; j < l.n; j++ {
 			pos += *s.gapAt(l, j)
 			if pos >= end {
 				break

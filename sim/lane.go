@@ -22,17 +22,20 @@ const (
 type lane struct {
 	off, mask int32 // ring buffer: item j is at laneItems[off + (head+j)&mask]
 	head, n   int32
-	total     int32 // distance from the lane end to the last item
-	length    int32
-	speed     int32
-	comp      int32 // items 1..comp are known to sit exactly itemSpacing behind the one in front
-	end       uint8
-	lane      uint8 // endSplit: which lane (0 left, 1 right) of the splitter this is
-	side      uint8 // endSplit: which input side
-	next      int32
-	pos       int32
-	nodeOff   int32 // nodes of the lane, from its end, in laneNodes
-	nodeN     int32
+	// front is the front item's gap (its position), kept here rather than in the ring so
+	// that moving a flowing lane touches nothing but the lane: gapAt(l, 0) is &front.
+	front   int32
+	total   int32 // distance from the lane end to the last item
+	length  int32
+	speed   int32
+	comp    int32 // items 1..comp are known to sit exactly itemSpacing behind the one in front
+	end     uint8
+	lane    uint8 // endSplit: which lane (0 left, 1 right) of the splitter this is
+	side    uint8 // endSplit: which input side
+	next    int32
+	pos     int32
+	nodeOff int32 // nodes of the lane, from its end, in laneNodes
+	nodeN   int32
 	// seen holds a bit for every item type put on the lane since the lanes were built
 	// (types past the last bit share it): a superset of the types on it now. An
 	// inserter whose target accepts none of them does not scan the lane.
@@ -60,6 +63,9 @@ func (s *Surface) laneSee(li int32, l *lane, item ItemID) {
 }
 
 func (s *Surface) gapAt(l *lane, j int32) *int32 {
+	if j == 0 {
+		return &l.front
+	}
 	return &s.laneGaps[l.off+(l.head+j)&l.mask]
 }
 
@@ -228,8 +234,10 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 	if l.n == 0 {
 		l.total = 0
 		l.head = 0
+		l.front = 0
 	} else {
-		*s.gapAt(l, 0) += nd
+		// The new front's gap moves out of the ring into the lane.
+		l.front = s.laneGaps[l.off+l.head] + nd
 	}
 	l.comp = max(l.comp-1, 0)
 }
@@ -241,7 +249,7 @@ func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	s.laneItems[l.off+j] = item
 	s.laneSee(li, l, item)
 	if l.n == 0 {
-		s.laneGaps[l.off+j] = d
+		l.front = d
 	} else {
 		s.laneGaps[l.off+j] = d - l.total
 	}
@@ -278,9 +286,11 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	if d < 0 || d >= l.length || l.n == l.mask+1 {
 		return false
 	}
-	// Positions grow along the lane: walk from whichever end is nearer d (total is
-	// the last item's position). Both walks find the same place.
-	j, prev, ok := s.laneSlot(l, d, 2*d > l.total)
+	// Positions grow along the lane: walk from the front, past its packed run, or from
+	// the back, whichever has fewer items to cross (total is the last item's position).
+	// Both walks find the same place.
+	_, start := l.packedUpTo(d - itemSpacing)
+	j, prev, ok := s.laneSlot(l, d, d-start > l.total-d)
 	if !ok {
 		return false
 	}
@@ -293,7 +303,7 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 		dst := l.off + (l.head+k)&l.mask
 		src := l.off + (l.head+k-1)&l.mask
 		s.laneItems[dst] = s.laneItems[src]
-		s.laneGaps[dst] = s.laneGaps[src]
+		s.laneGaps[dst] = *s.gapAt(l, k-1) // the front's gap is in the lane
 	}
 	l.n++
 	if j == 0 {
@@ -310,6 +320,17 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	return true
 }
 
+// packedUpTo returns the index and position of the last item at or before position p
+// in the lane's packed front run (item 0 and items 1..comp, each itemSpacing behind the
+// one in front), found without walking; -1 when the front item is past p.
+func (l *lane) packedUpTo(p int32) (int32, int32) {
+	if l.n == 0 || l.front > p {
+		return -1, 0
+	}
+	j := min(max(l.comp, 0), l.n-1, (p-l.front)/itemSpacing)
+	return j, l.front + j*itemSpacing
+}
+
 // laneSlot finds where an item at position d would go: j is the first item at or past
 // d+itemSpacing (l.n if none) and prev the position of the item before it (0 if j is
 // 0). ok is false when an item lies closer to d than itemSpacing. It walks from the
@@ -317,6 +338,9 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 func (s *Surface) laneSlot(l *lane, d int32, fromBack bool) (j, prev int32, ok bool) {
 	if !fromBack {
 		var pos int32
+		if k, p := l.packedUpTo(d - itemSpacing); k >= 0 {
+			j, pos, prev = k+1, p, p // items 0..k lie before d-itemSpacing
+		}
 		for ; j < l.n; j++ {
 			p := pos + *s.gapAt(l, j)
 			if p > d-itemSpacing && p < d+itemSpacing {

@@ -22,20 +22,23 @@ const (
 type lane struct {
 	off, mask int32 // ring buffer: item j is at laneItems[off + (head+j)&mask]
 	head, n   int32
-	// front is the front item's gap (its position), kept here rather than in the ring so
-	// that moving a flowing lane touches nothing but the lane: gapAt(l, 0) is &front.
-	front   int32
-	total   int32 // distance from the lane end to the last item
-	length  int32
-	speed   int32
-	comp    int32 // items 1..comp are known to sit exactly itemSpacing behind the one in front
-	end     uint8
-	lane    uint8 // endSplit: which lane (0 left, 1 right) of the splitter this is
-	side    uint8 // endSplit: which input side
-	next    int32
-	pos     int32
-	nodeOff int32 // nodes of the lane, from its end, in laneNodes
-	nodeN   int32
+	// front and frontItem are the front item's gap (its position) and item, kept here
+	// rather than in the ring so that moving a flowing lane, and passing its front item
+	// on, touch nothing but the lane: gapAt(l, 0) is &front, itemAt(l, 0) frontItem, and
+	// the ring's slot at head is unused.
+	front     int32
+	frontItem ItemID
+	total     int32 // distance from the lane end to the last item
+	length    int32
+	speed     int32
+	comp      int32 // items 1..comp are known to sit exactly itemSpacing behind the one in front
+	end       uint8
+	lane      uint8 // endSplit: which lane (0 left, 1 right) of the splitter this is
+	side      uint8 // endSplit: which input side
+	next      int32
+	pos       int32
+	nodeOff   int32 // nodes of the lane, from its end, in laneNodes
+	nodeN     int32
 	// seen holds a bit for every item type put on the lane since the lanes were built
 	// (types past the last bit share it): a superset of the types on it now. An
 	// inserter whose target accepts none of them does not scan the lane.
@@ -70,6 +73,9 @@ func (s *Surface) gapAt(l *lane, j int32) *int32 {
 }
 
 func (s *Surface) itemAt(l *lane, j int32) ItemID {
+	if j == 0 {
+		return l.frontItem
+	}
 	return s.laneItems[l.off+(l.head+j)&l.mask]
 }
 
@@ -234,10 +240,11 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 	if l.n == 0 {
 		l.total = 0
 		l.head = 0
-		l.front = 0
+		l.front, l.frontItem = 0, 0
 	} else {
-		// The new front's gap moves out of the ring into the lane.
+		// The new front's gap and item move out of the ring into the lane.
 		l.front = s.laneGaps[l.off+l.head] + nd
+		l.frontItem = s.laneItems[l.off+l.head]
 	}
 	l.comp = max(l.comp-1, 0)
 }
@@ -246,11 +253,11 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	l := &s.lanes[li]
 	j := (l.head + l.n) & l.mask
-	s.laneItems[l.off+j] = item
 	s.laneSee(li, l, item)
 	if l.n == 0 {
-		l.front = d
+		l.front, l.frontItem = d, item
 	} else {
+		s.laneItems[l.off+j] = item
 		s.laneGaps[l.off+j] = d - l.total
 	}
 	l.total = d
@@ -301,9 +308,8 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	// Open a hole at index j by moving items j..n-1 one slot back.
 	for k := l.n; k > j; k-- {
 		dst := l.off + (l.head+k)&l.mask
-		src := l.off + (l.head+k-1)&l.mask
-		s.laneItems[dst] = s.laneItems[src]
-		s.laneGaps[dst] = *s.gapAt(l, k-1) // the front's gap is in the lane
+		s.laneItems[dst] = s.itemAt(l, k-1) // the front's gap and item are in the lane
+		s.laneGaps[dst] = *s.gapAt(l, k-1)
 	}
 	l.n++
 	if j == 0 {
@@ -312,7 +318,11 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	next := s.gapAt(l, j+1)
 	*next -= d - prev
 	*s.gapAt(l, j) = d - prev
-	s.laneItems[l.off+(l.head+j)&l.mask] = item
+	if j == 0 {
+		l.frontItem = item
+	} else {
+		s.laneItems[l.off+(l.head+j)&l.mask] = item
+	}
 	s.laneSee(li, l, item)
 	l.comp = min(l.comp, max(j-1, 0))
 	s.laneActive.set(li)

@@ -487,8 +487,7 @@ func (s *Surface) rebuildBelts() {
 		l.off, l.mask = total, c-1
 		total += c
 	}
-	s.laneItems = make([]ItemID, total)
-	s.laneGaps = make([]int32, total)
+	s.laneRing = make([]ringSlot, total)
 	s.laneActive = make(bitset, (len(s.lanes)+63)/64)
 	s.listFeeders()
 

@@ -20,7 +20,7 @@ const (
 )
 
 type lane struct {
-	off, mask int32 // ring buffer: item j is at laneItems[off + (head+j)&mask]
+	off, mask int32 // ring buffer: item j is at laneRing[off + (head+j)&mask]
 	head, n   int32
 	// front and frontItem are the front item's gap (its position) and item, kept here
 	// rather than in the ring so that moving a flowing lane, and passing its front item
@@ -43,6 +43,13 @@ type lane struct {
 	// (types past the last bit share it): a superset of the types on it now. An
 	// inserter whose target accepts none of them does not scan the lane.
 	seen [4]uint64
+}
+
+// ringSlot is an item of a lane's ring and its gap to the item in front: one cache
+// line holds both.
+type ringSlot struct {
+	gap  int32
+	item ItemID
 }
 
 // laneSeenBits is the number of item types seen tracks one by one.
@@ -69,14 +76,14 @@ func (s *Surface) gapAt(l *lane, j int32) *int32 {
 	if j == 0 {
 		return &l.front
 	}
-	return &s.laneGaps[l.off+(l.head+j)&l.mask]
+	return &s.laneRing[l.off+(l.head+j)&l.mask].gap
 }
 
 func (s *Surface) itemAt(l *lane, j int32) ItemID {
 	if j == 0 {
 		return l.frontItem
 	}
-	return s.laneItems[l.off+(l.head+j)&l.mask]
+	return s.laneRing[l.off+(l.head+j)&l.mask].item
 }
 
 // laneLimit returns how far past its end (negative) or short of it (positive) the front
@@ -243,8 +250,8 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 		l.front, l.frontItem = 0, 0
 	} else {
 		// The new front's gap and item move out of the ring into the lane.
-		l.front = s.laneGaps[l.off+l.head] + nd
-		l.frontItem = s.laneItems[l.off+l.head]
+		r := &s.laneRing[l.off+l.head]
+		l.front, l.frontItem = r.gap+nd, r.item
 	}
 	l.comp = max(l.comp-1, 0)
 }
@@ -257,8 +264,7 @@ func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	if l.n == 0 {
 		l.front, l.frontItem = d, item
 	} else {
-		s.laneItems[l.off+j] = item
-		s.laneGaps[l.off+j] = d - l.total
+		s.laneRing[l.off+j] = ringSlot{gap: d - l.total, item: item}
 	}
 	l.total = d
 	l.n++
@@ -308,8 +314,8 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	// Open a hole at index j by moving items j..n-1 one slot back.
 	for k := l.n; k > j; k-- {
 		dst := l.off + (l.head+k)&l.mask
-		s.laneItems[dst] = s.itemAt(l, k-1) // the front's gap and item are in the lane
-		s.laneGaps[dst] = *s.gapAt(l, k-1)
+		// The front's gap and item are in the lane.
+		s.laneRing[dst] = ringSlot{gap: *s.gapAt(l, k-1), item: s.itemAt(l, k-1)}
 	}
 	l.n++
 	if j == 0 {
@@ -321,7 +327,7 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	if j == 0 {
 		l.frontItem = item
 	} else {
-		s.laneItems[l.off+(l.head+j)&l.mask] = item
+		s.laneRing[l.off+(l.head+j)&l.mask].item = item
 	}
 	s.laneSee(li, l, item)
 	l.comp = min(l.comp, max(j-1, 0))
@@ -415,8 +421,7 @@ func (s *Surface) laneRemoveAt(li int32, j int32) {
 	for k := j; k < l.n-1; k++ {
 		dst := l.off + (l.head+k)&l.mask
 		src := l.off + (l.head+k+1)&l.mask
-		s.laneItems[dst] = s.laneItems[src]
-		s.laneGaps[dst] = s.laneGaps[src]
+		s.laneRing[dst] = s.laneRing[src]
 	}
 	l.n--
 	l.comp = min(l.comp, j-1)

@@ -110,10 +110,9 @@ type Surface struct {
 	belts     []beltNode
 	splitters []splitter
 	lanes     []lane
-	laneItems []ItemID
+	laneRing  []ringSlot // the lanes' items and gaps, a ring per lane
 	// lanePickers lists, per lane, the inserters picking from it (derived).
 	lanePickers [][]int32
-	laneGaps    []int32
 	laneNodes   []int32 // nodes of each lane, from its end (derived)
 	// laneFeed lists, per lane, the lanes that end on it or side-load into it, lane li's
 	// from laneFeedOff[li] to laneFeedOff[li+1] (derived): they are woken when it changes.

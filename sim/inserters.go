@@ -277,7 +277,7 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 		got = s.fuelInsert(&s.fents[t.slot].fuel, item, n)
 	}
 	if got > 0 {
-		s.changed(t.ent)
+		s.changedTarget(t)
 	}
 	return got
 }
@@ -325,7 +325,7 @@ func (s *Surface) take(src *target, item ItemID, n int32) int32 {
 		}
 	}
 	if got > 0 {
-		s.changed(src.ent)
+		s.changedTarget(src)
 	}
 	return got
 }

@@ -572,6 +572,13 @@ func (s *Surface) itemByName(name string) (ItemID, error) {
 // how many items it moved.
 func (s *Surface) do(pid uint32, a *Action, res *Result) (EntityID, error) {
 	switch a.Kind {
+	case ActNone, ActJoin, ActLeave, ActMove, ActSetLabel, ActGive, ActSetResearch, ActDeliver,
+		ActAck, ActDeliverSpace, ActAckSpace:
+		// These touch no drill or inserter mid-cycle.
+	default:
+		s.wakeNaps()
+	}
+	switch a.Kind {
 	case ActJoin:
 		if pid == 0 {
 			return 0, errors.New("the shard has no character")

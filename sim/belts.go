@@ -487,9 +487,9 @@ func (s *Surface) rebuildBelts() {
 		l.off, l.mask = total, c-1
 		total += c
 	}
-	s.laneItems = make([]ItemID, total)
-	s.laneGaps = make([]int32, total)
+	s.laneRing = make([]ringSlot, total)
 	s.laneActive = make(bitset, (len(s.lanes)+63)/64)
+	s.listFeeders()
 
 	// Put the items back, in position order per lane.
 	type laneItem struct {

@@ -104,6 +104,10 @@ func (s *Surface) nextResource(d *drill) (*chunk, int, bool) {
 
 // updateDrill advances one drill by a tick.
 func (s *Surface) updateDrill(i int32) {
+	if s.drillNapping(i) {
+		s.active[KindDrill].clear(i) // woken by a change it does not watch mid-cycle
+		return
+	}
 	d := &s.drills[i]
 	if d.ent == 0 {
 		s.sleep(KindDrill, i)
@@ -137,6 +141,7 @@ func (s *Surface) updateDrill(i int32) {
 	res := c.res[ci]
 	need := max(s.b.Items[res-1].MiningWork, 1) * effOne
 	if d.work < need {
+		s.napDrill(i, d, c, ci, gain, need)
 		return
 	}
 	d.work -= need

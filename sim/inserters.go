@@ -277,7 +277,7 @@ func (s *Surface) insertInto(t *target, item ItemID, n int32) int32 {
 		got = s.fuelInsert(&s.fents[t.slot].fuel, item, n)
 	}
 	if got > 0 {
-		s.changed(t.ent)
+		s.changedTarget(t)
 	}
 	return got
 }
@@ -325,13 +325,17 @@ func (s *Surface) take(src *target, item ItemID, n int32) int32 {
 		}
 	}
 	if got > 0 {
-		s.changed(src.ent)
+		s.changedTarget(src)
 	}
 	return got
 }
 
 // updateInserter advances one inserter by a tick.
 func (s *Surface) updateInserter(i int32) {
+	if s.insNapping(i) {
+		s.active[KindInserter].clear(i) // woken by a change it does not watch mid-swing
+		return
+	}
 	in := &s.ins[i]
 	if in.ent == 0 {
 		s.sleep(KindInserter, i)
@@ -376,6 +380,9 @@ func (s *Surface) inserterMove(i int32, in *inserter) bool {
 	}
 	in.move += gain
 	if in.move < in.half*SatOne {
+		if !in.burner {
+			s.napInserter(i, in, gain)
+		}
 		return false
 	}
 	in.move = 0
@@ -487,7 +494,7 @@ func (s *Surface) mayPickFrom(in *inserter) bool {
 }
 
 // beltPick finds an item on the pickup tile's lanes that the drop target accepts, nearest
-// the lane end first.
+// the lane end first (on the first lane when both lanes have one at the same distance).
 func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 	bestLane, bestJ, bestD := int32(-1), int32(-1), int32(math.MaxInt32)
 	var bestItem ItemID
@@ -497,10 +504,33 @@ func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 			continue
 		}
 		l := &s.lanes[li]
+		if l.n == 0 {
+			continue
+		}
+		// Positions grow along the lane: walk from the front, past its packed run, or
+		// from the back, whichever has fewer items to cross (total is the last item's
+		// position). Both walks find the same item.
+		_, start := l.packedUpTo(lo - 1)
+		if j, pos, it := s.pickOnLane(in, l, lo, min(hi, bestD), lo-start > l.total-lo); j >= 0 {
+			bestLane, bestJ, bestD, bestItem = li, j, pos, it
+		}
+	}
+	return bestLane, bestJ, bestItem
+}
+
+// pickOnLane returns the index, position and item of the item nearest the lane end
+// whose position lies in [lo, end), which the inserter can add to its hand and its
+// target accepts; j is -1 when there is none. It walks from the front or the back.
+func (s *Surface) pickOnLane(in *inserter, l *lane, lo, end int32, fromBack bool) (int32, int32, ItemID) {
+	if !fromBack {
 		var pos int32
-		for j := int32(0); j < l.n; j++ {
+		j0 := int32(0)
+		if k, p := l.packedUpTo(lo - 1); k >= 0 {
+			j0, pos = k+1, p // items 0..k lie before the window
+		}
+		for j := j0; j < l.n; j++ {
 			pos += *s.gapAt(l, j)
-			if pos >= hi || pos >= bestD {
+			if pos >= end {
 				break
 			}
 			if pos < lo {
@@ -511,12 +541,24 @@ func (s *Surface) beltPick(in *inserter) (int32, int32, ItemID) {
 				continue
 			}
 			if s.takes(in, it) > 0 {
-				bestLane, bestJ, bestD, bestItem = li, j, pos, it
-				break
+				return j, pos, it
 			}
 		}
+		return -1, 0, 0
 	}
-	return bestLane, bestJ, bestItem
+	// From the back, keeping the last match seen: the one nearest the lane end.
+	bestJ, bestPos, bestItem := int32(-1), int32(0), ItemID(0)
+	pos := l.total
+	for j := l.n - 1; j >= 0 && pos >= lo; j-- {
+		if pos < end {
+			it := s.itemAt(l, j)
+			if (in.handN == 0 || it == in.hand) && s.takes(in, it) > 0 {
+				bestJ, bestPos, bestItem = j, pos, it
+			}
+		}
+		pos -= *s.gapAt(l, j)
+	}
+	return bestJ, bestPos, bestItem
 }
 
 func (s *Surface) inserterDrop(i int32, in *inserter) {

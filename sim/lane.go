@@ -20,8 +20,14 @@ const (
 )
 
 type lane struct {
-	off, mask int32 // ring buffer: item j is at laneItems[off + (head+j)&mask]
+	off, mask int32 // ring buffer: item j is at laneRing[off + (head+j)&mask]
 	head, n   int32
+	// front and frontItem are the front item's gap (its position) and item, kept here
+	// rather than in the ring so that moving a flowing lane, and passing its front item
+	// on, touch nothing but the lane: gapAt(l, 0) is &front, itemAt(l, 0) frontItem, and
+	// the ring's slot at head is unused.
+	front     int32
+	frontItem ItemID
 	total     int32 // distance from the lane end to the last item
 	length    int32
 	speed     int32
@@ -37,6 +43,13 @@ type lane struct {
 	// (types past the last bit share it): a superset of the types on it now. An
 	// inserter whose target accepts none of them does not scan the lane.
 	seen [4]uint64
+}
+
+// ringSlot is an item of a lane's ring and its gap to the item in front: one cache
+// line holds both.
+type ringSlot struct {
+	gap  int32
+	item ItemID
 }
 
 // laneSeenBits is the number of item types seen tracks one by one.
@@ -60,16 +73,22 @@ func (s *Surface) laneSee(li int32, l *lane, item ItemID) {
 }
 
 func (s *Surface) gapAt(l *lane, j int32) *int32 {
-	return &s.laneGaps[l.off+(l.head+j)&l.mask]
+	if j == 0 {
+		return &l.front
+	}
+	return &s.laneRing[l.off+(l.head+j)&l.mask].gap
 }
 
 func (s *Surface) itemAt(l *lane, j int32) ItemID {
-	return s.laneItems[l.off+(l.head+j)&l.mask]
+	if j == 0 {
+		return l.frontItem
+	}
+	return s.laneRing[l.off+(l.head+j)&l.mask].item
 }
 
 // laneLimit returns how far past its end (negative) or short of it (positive) the front
-// item of a lane may move this tick.
-func (s *Surface) laneLimit(l *lane, item ItemID) int32 {
+// item of a lane may move this tick. Only a splitter looks at the item.
+func (s *Surface) laneLimit(l *lane) int32 {
 	switch l.end {
 	case endLane:
 		return s.tailLimit(l.next, l.speed)
@@ -79,7 +98,7 @@ func (s *Surface) laneLimit(l *lane, item ItemID) int32 {
 		}
 		return 0
 	case endSplit:
-		a, b := s.splitOutputs(l, item)
+		a, b := s.splitOutputs(l, s.itemAt(l, 0))
 		lim := int32(0)
 		if a >= 0 {
 			lim = s.tailLimit(a, l.speed)
@@ -115,15 +134,17 @@ func (s *Surface) updateLane(li int32) {
 		// Front item is far from the end: every item moves the full speed.
 		*g0 = d0 - r
 		l.total -= r
+		s.wakeFeeders(li)
 		return
 	}
-	limit := s.laneLimit(l, s.itemAt(l, 0))
+	limit := s.laneLimit(l)
 	nd := max(d0-r, limit)
 	if nd > d0 {
 		nd = d0
 	}
 	m := d0 - nd
 	*g0 = nd
+	moved := m > 0
 	if m < r {
 		// The front is held back: items behind it close up until one moves freely.
 		i := max(l.comp, 0) + 1
@@ -135,15 +156,60 @@ func (s *Surface) updateLane(li int32) {
 				l.comp = i
 			}
 			m = mi
+			moved = moved || mi > 0
 		}
 	}
 	l.total -= m
 	if nd < 0 {
 		s.laneTransfer(li, nd)
+		s.wakeFeeders(li)
 		return
 	}
-	if !s.noSleep && l.end == endNone && nd == 0 && l.comp >= l.n-1 {
+	if moved {
+		s.wakeFeeders(li)
+	}
+	if s.noSleep || l.comp < l.n-1 {
+		return
+	}
+	switch {
+	case l.end == endNone && nd == 0:
 		s.laneSleep(li)
+	case !moved && (l.end == endLane || l.end == endSide):
+		// Nothing moved and nothing will until the lane it ends on changes, which
+		// wakes it (wakeFeeders), or this lane changes.
+		s.laneSleep(li)
+	}
+}
+
+// listFeeders lists, per lane, the lanes that end on it or side-load into it.
+func (s *Surface) listFeeders() {
+	n := len(s.lanes)
+	s.laneFeedOff = append(s.laneFeedOff[:0], make([]int32, n+1)...)
+	for li := range s.lanes {
+		if l := &s.lanes[li]; l.end == endLane || l.end == endSide {
+			s.laneFeedOff[l.next+1]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		s.laneFeedOff[i] += s.laneFeedOff[i-1]
+	}
+	s.laneFeed = append(s.laneFeed[:0], make([]int32, s.laneFeedOff[n])...)
+	fill := make([]int32, n)
+	for li := range s.lanes {
+		if l := &s.lanes[li]; l.end == endLane || l.end == endSide {
+			s.laneFeed[s.laneFeedOff[l.next]+fill[l.next]] = int32(li)
+			fill[l.next]++
+		}
+	}
+}
+
+// wakeFeeders wakes the lanes that end on or side-load into lane li after it changed:
+// a lane blocked by it sleeps until then.
+func (s *Surface) wakeFeeders(li int32) {
+	if int(li)+1 < len(s.laneFeedOff) {
+		for _, f := range s.laneFeed[s.laneFeedOff[li]:s.laneFeedOff[li+1]] {
+			s.laneActive.set(f)
+		}
 	}
 }
 
@@ -181,8 +247,11 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 	if l.n == 0 {
 		l.total = 0
 		l.head = 0
+		l.front, l.frontItem = 0, 0
 	} else {
-		*s.gapAt(l, 0) += nd
+		// The new front's gap and item move out of the ring into the lane.
+		r := &s.laneRing[l.off+l.head]
+		l.front, l.frontItem = r.gap+nd, r.item
 	}
 	l.comp = max(l.comp-1, 0)
 }
@@ -191,16 +260,16 @@ func (s *Surface) lanePopFront(li int32, nd int32) {
 func (s *Surface) lanePushBack(li int32, d int32, item ItemID) {
 	l := &s.lanes[li]
 	j := (l.head + l.n) & l.mask
-	s.laneItems[l.off+j] = item
 	s.laneSee(li, l, item)
 	if l.n == 0 {
-		s.laneGaps[l.off+j] = d
+		l.front, l.frontItem = d, item
 	} else {
-		s.laneGaps[l.off+j] = d - l.total
+		s.laneRing[l.off+j] = ringSlot{gap: d - l.total, item: item}
 	}
 	l.total = d
 	l.n++
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 }
 
 // laneHasRoom reports whether an item fits at position d of a lane.
@@ -230,17 +299,13 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	if d < 0 || d >= l.length || l.n == l.mask+1 {
 		return false
 	}
-	var pos, prev int32
-	j := int32(0)
-	for ; j < l.n; j++ {
-		p := pos + *s.gapAt(l, j)
-		if p > d-itemSpacing && p < d+itemSpacing {
-			return false
-		}
-		if p >= d+itemSpacing {
-			break
-		}
-		prev, pos = p, p
+	// Positions grow along the lane: walk from the front, past its packed run, or from
+	// the back, whichever has fewer items to cross (total is the last item's position).
+	// Both walks find the same place.
+	_, start := l.packedUpTo(d - itemSpacing)
+	j, prev, ok := s.laneSlot(l, d, d-start > l.total-d)
+	if !ok {
+		return false
 	}
 	if j == l.n {
 		s.lanePushBack(li, d, item)
@@ -249,9 +314,8 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	// Open a hole at index j by moving items j..n-1 one slot back.
 	for k := l.n; k > j; k-- {
 		dst := l.off + (l.head+k)&l.mask
-		src := l.off + (l.head+k-1)&l.mask
-		s.laneItems[dst] = s.laneItems[src]
-		s.laneGaps[dst] = s.laneGaps[src]
+		// The front's gap and item are in the lane.
+		s.laneRing[dst] = ringSlot{gap: *s.gapAt(l, k-1), item: s.itemAt(l, k-1)}
 	}
 	l.n++
 	if j == 0 {
@@ -260,11 +324,64 @@ func (s *Surface) laneInsert(li int32, d int32, item ItemID) bool {
 	next := s.gapAt(l, j+1)
 	*next -= d - prev
 	*s.gapAt(l, j) = d - prev
-	s.laneItems[l.off+(l.head+j)&l.mask] = item
+	if j == 0 {
+		l.frontItem = item
+	} else {
+		s.laneRing[l.off+(l.head+j)&l.mask].item = item
+	}
 	s.laneSee(li, l, item)
 	l.comp = min(l.comp, max(j-1, 0))
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 	return true
+}
+
+// packedUpTo returns the index and position of the last item at or before position p
+// in the lane's packed front run (item 0 and items 1..comp, each itemSpacing behind the
+// one in front), found without walking; -1 when the front item is past p.
+func (l *lane) packedUpTo(p int32) (int32, int32) {
+	if l.n == 0 || l.front > p {
+		return -1, 0
+	}
+	j := min(max(l.comp, 0), l.n-1, (p-l.front)/itemSpacing)
+	return j, l.front + j*itemSpacing
+}
+
+// laneSlot finds where an item at position d would go: j is the first item at or past
+// d+itemSpacing (l.n if none) and prev the position of the item before it (0 if j is
+// 0). ok is false when an item lies closer to d than itemSpacing. It walks from the
+// front or from the back.
+func (s *Surface) laneSlot(l *lane, d int32, fromBack bool) (j, prev int32, ok bool) {
+	if !fromBack {
+		var pos int32
+		if k, p := l.packedUpTo(d - itemSpacing); k >= 0 {
+			j, pos, prev = k+1, p, p // items 0..k lie before d-itemSpacing
+		}
+		for ; j < l.n; j++ {
+			p := pos + *s.gapAt(l, j)
+			if p > d-itemSpacing && p < d+itemSpacing {
+				return 0, 0, false
+			}
+			if p >= d+itemSpacing {
+				break
+			}
+			prev, pos = p, p
+		}
+		return j, prev, true
+	}
+	j = l.n
+	pos := l.total // the position of item j-1
+	for j > 0 && pos >= d+itemSpacing {
+		pos -= *s.gapAt(l, j-1)
+		j--
+	}
+	if j > 0 {
+		if pos > d-itemSpacing {
+			return 0, 0, false
+		}
+		prev = pos
+	}
+	return j, prev, true
 }
 
 // laneFind returns the index and item of the item closest to the lane end whose position
@@ -292,6 +409,7 @@ func (s *Surface) laneRemoveAt(li int32, j int32) {
 		g := *s.gapAt(l, 0)
 		s.lanePopFront(li, g)
 		s.laneActive.set(li)
+		s.wakeFeeders(li)
 		return
 	}
 	g := *s.gapAt(l, j)
@@ -303,12 +421,12 @@ func (s *Surface) laneRemoveAt(li int32, j int32) {
 	for k := j; k < l.n-1; k++ {
 		dst := l.off + (l.head+k)&l.mask
 		src := l.off + (l.head+k+1)&l.mask
-		s.laneItems[dst] = s.laneItems[src]
-		s.laneGaps[dst] = s.laneGaps[src]
+		s.laneRing[dst] = s.laneRing[src]
 	}
 	l.n--
 	l.comp = min(l.comp, j-1)
 	s.laneActive.set(li)
+	s.wakeFeeders(li)
 }
 
 func (s *Surface) laneSleep(li int32) {

@@ -49,6 +49,12 @@ type network struct {
 	steam      []steamDraw
 	engineRate fluid.Amount
 	engineJ    int64
+	// Naps (naps.go, derived): the usage of this network's napping entities, drawn on
+	// every tick they skip, how many there are, and the first tick on which its
+	// entities may nap again after its satisfaction changed.
+	napDemand int64
+	naps      int32
+	stable    uint64
 }
 
 func (s *Surface) addPole(id EntityID) int32 {
@@ -381,39 +387,52 @@ func (s *Surface) updatePower() {
 	next := s.daylight(s.tick + 1)
 	for i := range s.nets {
 		n := &s.nets[i]
-		demand := n.demand + n.drain
-		n.demand = 0
-		n.lastDemand = demand
-		if n.eei {
-			n.sat = SatOne
-			continue
+		old := n.sat
+		s.settlePower(n, light, next)
+		if n.sat != old {
+			n.stable = s.tick + napSettle
+			if n.naps > 0 {
+				s.wakeNetNaps(int32(i))
+			}
 		}
-		solar := n.solar * light / SatOne
-		used := demand * int64(n.sat) / SatOne
-		fromSolar := min(solar, used)
-		// Steam engines (secondary) after solar, accumulators (tertiary) last.
-		var steamCap, fromSteam int64
-		if len(n.steam) > 0 {
-			steamCap = s.steamCapacity(n)
-			fromSteam = min(used-fromSolar, steamCap)
-			s.burnSteam(n, fromSteam, steamCap)
-		}
-		if fromAcc := min(used-fromSolar-fromSteam, n.energy, n.acc*n.accOut); fromAcc > 0 {
-			n.energy -= fromAcc
-		}
-		if surplus := solar - fromSolar; surplus > 0 && n.acc > 0 {
-			n.energy += min(surplus, n.acc*n.accIn, n.acc*n.accCap-n.energy)
-		}
-		avail := n.solar*next/SatOne + min(n.energy, n.acc*n.accOut)
-		if len(n.steam) > 0 {
-			avail += s.steamCapacity(n)
-		}
-		switch {
-		case demand == 0 || avail >= demand:
-			n.sat = SatOne
-		default:
-			n.sat = int32(avail * SatOne / demand)
-		}
+	}
+}
+
+// settlePower settles one network's energy for this tick and sets its satisfaction for
+// the next.
+func (s *Surface) settlePower(n *network, light, next int64) {
+	demand := n.demand + n.drain + n.napDemand
+	n.demand = 0
+	n.lastDemand = demand
+	if n.eei {
+		n.sat = SatOne
+		return
+	}
+	solar := n.solar * light / SatOne
+	used := demand * int64(n.sat) / SatOne
+	fromSolar := min(solar, used)
+	// Steam engines (secondary) after solar, accumulators (tertiary) last.
+	var steamCap, fromSteam int64
+	if len(n.steam) > 0 {
+		steamCap = s.steamCapacity(n)
+		fromSteam = min(used-fromSolar, steamCap)
+		s.burnSteam(n, fromSteam, steamCap)
+	}
+	if fromAcc := min(used-fromSolar-fromSteam, n.energy, n.acc*n.accOut); fromAcc > 0 {
+		n.energy -= fromAcc
+	}
+	if surplus := solar - fromSolar; surplus > 0 && n.acc > 0 {
+		n.energy += min(surplus, n.acc*n.accIn, n.acc*n.accCap-n.energy)
+	}
+	avail := n.solar*next/SatOne + min(n.energy, n.acc*n.accOut)
+	if len(n.steam) > 0 {
+		avail += s.steamCapacity(n)
+	}
+	switch {
+	case demand == 0 || avail >= demand:
+		n.sat = SatOne
+	default:
+		n.sat = int32(avail * SatOne / demand)
 	}
 }
 

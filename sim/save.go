@@ -534,7 +534,7 @@ func (s *Surface) encodeInserter(e *encoder, i int32, version uint32) {
 	in := &s.ins[i]
 	e.u(uint64(in.ent))
 	e.u(uint64(in.state))
-	e.i(int64(in.move))
+	e.i(int64(s.napMove(i)))
 	e.u(uint64(in.hand))
 	e.i(int64(in.handN))
 	encodeBurner(e, &in.fuel)
@@ -603,7 +603,7 @@ func (s *Surface) encodeDrill(e *encoder, i int32, version uint32) {
 		e.i(int64(t.Y))
 	}
 	e.i(int64(d.cur))
-	e.i(workIn(d.work, version))
+	e.i(workIn(s.napWork(i), version))
 	e.u(uint64(d.held))
 	e.b(d.done)
 	encodeBurner(e, &d.fuel)

@@ -4,6 +4,7 @@ package sim
 // derived state if the inputs changed the topology, then updates every active entity,
 // kind by kind in a fixed order and within a kind in slot order.
 func (s *Surface) Step(inputs []Input) {
+	s.stepping = true
 	s.tick++
 	s.results = s.results[:0]
 	for _, in := range inputs {
@@ -15,6 +16,7 @@ func (s *Surface) Step(inputs []Input) {
 		s.stats.roll(s.tick/TicksPerSecond - 1)
 	}
 	s.hash = mix64(s.hash ^ s.tick)
+	s.stepping = false
 }
 
 // Run advances the surface by n ticks without inputs.
@@ -25,6 +27,7 @@ func (s *Surface) Run(n int) {
 }
 
 func (s *Surface) update() {
+	s.napWakeDue()
 	s.active[KindDrill].each(s.updateDrill)
 	s.active[KindPipe].each(s.updateFluidEnt)
 	s.active[KindInserter].each(s.updateInserter)

@@ -110,11 +110,14 @@ type Surface struct {
 	belts     []beltNode
 	splitters []splitter
 	lanes     []lane
-	laneItems []ItemID
+	laneRing  []ringSlot // the lanes' items and gaps, a ring per lane
 	// lanePickers lists, per lane, the inserters picking from it (derived).
 	lanePickers [][]int32
-	laneGaps    []int32
 	laneNodes   []int32 // nodes of each lane, from its end (derived)
+	// laneFeed lists, per lane, the lanes that end on it or side-load into it, lane li's
+	// from laneFeedOff[li] to laneFeedOff[li+1] (derived): they are woken when it changes.
+	laneFeed    []int32
+	laneFeedOff []int32
 	ins         []inserter
 	crafters    []crafter
 	drills      []drill
@@ -156,6 +159,8 @@ type Surface struct {
 	active       [numKinds]bitset
 	laneActive   bitset
 	noSleep      bool // testing: keep every entity awake to prove sleeping changes nothing
+	naps         naps // drills and inserters in a timed sleep (naps.go)
+	stepping     bool // inside Step: the current tick's updates are not complete
 	results      []Result
 	scratch      scratch
 }
@@ -264,6 +269,7 @@ func (s *Surface) LastResults() []Result { return s.results }
 // SetSleeping turns entity sleeping on or off. Sleeping is purely an optimisation: a
 // surface with it off computes exactly the same states, only slower. Tests use this.
 func (s *Surface) SetSleeping(on bool) {
+	s.wakeNaps()
 	s.noSleep = !on
 	s.wakeAll()
 }
@@ -511,6 +517,7 @@ func (s *Surface) checkBuild(sp *BuildSpec) (int, error) {
 
 // build places an entity. It assumes checkBuild passed.
 func (s *Surface) build(pi int, sp *BuildSpec) EntityID {
+	s.wakeNaps()
 	p := &s.b.Entities[pi]
 	w, h := footprint(p, sp.Dir)
 	id := EntityID(len(s.ents))
@@ -583,6 +590,7 @@ func (s *Surface) Build(sp BuildSpec) (EntityID, error) {
 
 // remove deletes an entity and returns the items it held (contents, hands, belts).
 func (s *Surface) remove(id EntityID) []Stack {
+	s.wakeNaps()
 	e := &s.ents[id]
 	var items []Stack
 	switch e.kind {
@@ -633,6 +641,9 @@ func (s *Surface) Remove(id EntityID) ([]Stack, error) {
 
 // prepare rebuilds derived state after topology changes. It runs before updates each tick.
 func (s *Surface) prepare() {
+	if s.fluidDirty || s.beltsDirty || s.powerDirty || s.targetsDirty || s.effectsDirty {
+		s.wakeNaps() // rebuilds may change what a napping entity would do
+	}
 	if s.fluidDirty {
 		s.rebuildFluids()
 		s.fluidDirty = false

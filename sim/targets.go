@@ -130,6 +130,20 @@ func (s *Surface) changed(id EntityID) {
 	}
 }
 
+// changedTarget is changed for a resolved target, whose kind and slot are those of its
+// entity: it spares a read of the entity table.
+func (s *Surface) changedTarget(t *target) {
+	switch fam := slotFamily(t.kind); fam {
+	case KindAssembler, KindLab, KindContainer, KindDrill, KindInserter:
+		s.active[fam].set(t.slot)
+	}
+	if int(t.ent) < len(s.watchers) {
+		for _, w := range s.watchers[t.ent] {
+			s.active[w.kind].set(w.slot)
+		}
+	}
+}
+
 // sleep takes an entity off its kind's active set until something wakes it.
 func (s *Surface) sleep(fam Kind, slot int32) {
 	if !s.noSleep {
@@ -139,6 +153,7 @@ func (s *Surface) sleep(fam Kind, slot int32) {
 
 // wakeAll puts every entity back on the active sets.
 func (s *Surface) wakeAll() {
+	s.wakeNaps()
 	for _, k := range []Kind{KindInserter, KindAssembler, KindDrill, KindLab, KindContainer, KindPipe} {
 		var n int
 		switch k {

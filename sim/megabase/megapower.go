@@ -43,7 +43,7 @@ import (
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.
 const (
-	fullCellPeakW      = 4_225_000_000 // measured peak of a cell, W (rounded up to a MW)
+	fullCellPeakW      = 4_199_000_000 // measured peak of a cell, W (rounded up to a MW)
 	fullSolarMarginPct = 105           // the field is sized for 105 % of the measured peak
 	fullCellDemandW    = fullCellPeakW * fullSolarMarginPct / 100
 )

@@ -92,5 +92,7 @@ func TestMegabaseFullSatellitePartsLineMakesItsItems(t *testing.T) {
 		}
 	}
 	only("SA", sa, map[string]uint8{"solar-panel": 1, "accumulator": 0})
-	only("SB", sb, map[string]uint8{"radar": 0})
+	// The second processing-unit line, east of this one, sends its units west on SB's
+	// north lane through this line's columns.
+	only("SB", sb, map[string]uint8{"radar": 0, "processing-unit": 1})
 }

@@ -13,13 +13,15 @@ import (
 // The field is sized from a cell's measured demand and the simulation's own day:
 //
 //   - demand: one cell (fullCellMilli) powered by an electric-energy-interface
-//     (fullPowerEEI), run to game minute 10 and then for a whole day (25,000 ticks),
-//     reading sim's Power().DemandW every tick: mean MEANX MW, peak PEAKX MW (seed 1,
-//     with the module, furnace, rocket-fuel, processing-unit, low-density-structure,
+//     (fullPowerEEI), run to game minute 22 (the labs full) and then for a whole day
+//     (25,000 ticks), reading sim's Power().DemandW every tick: mean 4,083 MW, peak
+//     4,199 MW (seed 1, with the silo fed from belts, the module, furnace, rocket-fuel,
+//     processing-unit, low-density-structure,
 //     frame and satellite-parts lines, the low-density-structure line sized for the
 //     row, the silo and the satellites and the silo's and satellites' processing-unit
 //     line; with the low-density-structure line for the row only, without the second
-//     processing-unit line and the satellite-parts line 2,987 and 3,115 MW; without the
+//     processing-unit line and the satellite-parts line, from minute 10, 2,987 and
+//     3,115 MW; without the
 //     frame line 2,868 and 2,979 MW; without either 2,511 and
 //     2,617 MW; with the module,
 //     furnace and processing-unit lines 2,388 and 2,491 MW; with the module, furnace
@@ -35,10 +37,10 @@ import (
 //   - accumulators: the bundle's buffer (5 MJ) and input and output limits (300 kW each).
 //
 // sizeFullSolar takes fullCellDemandW (the measured peak with fullSolarMarginPct on top,
-// 4,259.85 MW) as a constant draw all day: enough panels that a day's light gives a
-// day's energy at that draw (101,426), and the fewest accumulators that carry it
-// through the evening, the night and the morning (85,198: 426 GJ; their output limit
-// alone would need 14,200), computed tick by tick as sim's
+// 4,408.95 MW) as a constant draw all day: enough panels that a day's light gives a
+// day's energy at that draw (104,976), and the fewest accumulators that carry it
+// through the evening, the night and the morning (88,180: 441 GJ; their output limit
+// alone would need 14,697), computed tick by tick as sim's
 // updatePower settles a network (solar first, then accumulators within their output
 // limit, the surplus charging them within their input limit), starting full at noon and
 // checked over two days.

@@ -49,7 +49,7 @@ state hash (equal across runs and machines: the simulation is deterministic).
 --warmup runs ticks before measuring, so that a generated map reaches steady
 state first (its factories fill their belts and buffers).`,
 		Example: `  starlane bench --map megabase-10k --ticks 1000 --warmup 3600
-  starlane bench --map megabase-full --ticks 3600 --warmup 54000
+  starlane bench --map megabase-full --ticks 3600 --warmup 84000
   starlane bench --map starter --ticks 6000 --runs 3 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -9,5 +9,5 @@ import "github.com/starlane/starlane/sim"
 
 func init() {
 	sim.RegisterMap("megabase-10k", "a generated base researching at 10,000 SPM of red and green science, from ore to labs", genMegabase)
-	sim.RegisterMap("megabase-full", "a generated science floor researching at 2,700 SPM with all seven packs: beaconed assemblers with modules, rocket silos and labs; the automation, logistic, military, chemical and production rows, the utility row's processing units, low density structures and flying robot frames and the silos' rocket fuel fed from ore, coal, stone, crude oil and water, the silos taking every ingredient from belts and their satellites made beside them, the satellites' solar panels, accumulators and radars and the silos' processing units from infinity chests; powered by solar panels and accumulators", genMegabaseFull)
+	sim.RegisterMap("megabase-full", "a generated base researching at 2,700 SPM with all seven packs from ore, coal, stone, crude oil and water: beaconed assemblers with modules, rocket silos and labs; every row, the rocket silos' parts and their satellites (made beside them) fed by lines from raw resources; powered by solar panels and accumulators", genMegabaseFull)
 }

@@ -94,3 +94,22 @@ func madeOver(s *sim.Surface, minutes int, a, b string) (float64, float64) {
 	secs := float64(minutes * 60)
 	return float64(after.Produced[a]-before.Produced[a]) / secs, float64(after.Produced[b]-before.Produced[b]) / secs
 }
+
+// beltLanes counts the items on the belts of row y from column x0 to x1 that face d,
+// by item and lane (0: the belt's left lane).
+func beltLanes(s *sim.Surface, y, x0, x1 int32, d sim.Dir) map[string]map[uint8]int {
+	b := s.Bundle()
+	lanes := map[string]map[uint8]int{}
+	s.BeltItems(func(bi sim.BeltItem) bool {
+		if bi.Y != y || bi.X < x0 || bi.X > x1 || bi.Dir != d {
+			return true
+		}
+		name := b.Item(bi.Item).Name
+		if lanes[name] == nil {
+			lanes[name] = map[uint8]int{}
+		}
+		lanes[name][bi.Lane]++
+		return true
+	})
+	return lanes
+}

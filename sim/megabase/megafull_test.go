@@ -264,7 +264,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 		{"U1", utilU1, math.MinInt32, xf + utilC1, map[string]uint8{"low-density-structure": 0, "flying-robot-frame": 1}},
 		{"SB", utilSB, labsEnd, math.MaxInt32, map[string]uint8{"processing-unit": 1, "radar": 0}},
 	} {
-		lanes := westLanesFrom(s, oy+c.row, c.tail, c.head)
+		lanes := beltLanes(s, oy+c.row, c.tail, c.head, sim.West)
 		t.Logf("belt %s: %v", c.name, lanes)
 		for item, lane := range c.want {
 			if lanes[item][lane] == 0 {
@@ -283,25 +283,7 @@ func TestMegabaseFullCellMakesAndUsesAllSevenPacks(t *testing.T) {
 // westLanes counts the items on the westward belts of row y west of column head, by
 // item and lane (0: the left lane of a belt going west, its south lane).
 func westLanes(s *sim.Surface, y, head int32) map[string]map[uint8]int {
-	return westLanesFrom(s, y, math.MinInt32, head)
-}
-
-// westLanesFrom is westLanes for the columns from tail to head.
-func westLanesFrom(s *sim.Surface, y, tail, head int32) map[string]map[uint8]int {
-	b := s.Bundle()
-	lanes := map[string]map[uint8]int{}
-	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != y || bi.X > head || bi.X < tail || bi.Dir != sim.West {
-			return true
-		}
-		name := b.Item(bi.Item).Name
-		if lanes[name] == nil {
-			lanes[name] = map[uint8]int{}
-		}
-		lanes[name][bi.Lane]++
-		return true
-	})
-	return lanes
+	return beltLanes(s, y, math.MinInt32, head, sim.West)
 }
 
 // fullPUMinPct is the share of its planned rate the processing-unit line makes, at

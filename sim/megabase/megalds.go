@@ -102,24 +102,11 @@ func fullLDSRate(b *sim.Bundle, milliPacks int64) (*big.Rat, error) {
 	if err != nil {
 		return nil, err
 	}
-	sat, err := fullSatelliteItemRate(b, milliPacks, item)
+	sat, err := fullSatelliteRate(b, milliPacks, item)
 	if err != nil {
 		return nil, err
 	}
 	return new(big.Rat).Add(row, new(big.Rat).Add(silo, sat)), nil
-}
-
-// fullSatelliteItemRate is how many of item a second the satellites of a cell's silo
-// take at fullMarginPct of milliPacks/1000 space science packs a second: one
-// satellite a rocket (a launch gives the satellite's launch products; the silo's
-// productivity makes rocket parts, not satellites).
-func fullSatelliteItemRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
-	sat, ok := b.ItemID("satellite")
-	need := recipeIn(b, "satellite", item)
-	if !ok || need <= 0 || b.Item(sat).LaunchCount == 0 {
-		return nil, fmt.Errorf("the bundle's satellite takes no %s, or launches nothing", item)
-	}
-	return big.NewRat(milliPacks*fullMarginPct*need, 100*1000*int64(b.Item(sat).LaunchCount)), nil
 }
 
 // planFullLDS plans one half of the low-density-structure line (ldsHalves): its share

@@ -58,7 +58,7 @@ func fullProcessing2Rate(b *sim.Bundle, milliPacks int64) (*big.Rat, error) {
 	if err != nil {
 		return nil, err
 	}
-	sat, err := fullSatelliteItemRate(b, milliPacks, item)
+	sat, err := fullSatelliteRate(b, milliPacks, item)
 	if err != nil {
 		return nil, err
 	}

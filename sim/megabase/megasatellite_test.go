@@ -12,25 +12,6 @@ import (
 // 102 %, radars 118 % at minutes 10 to 15; sim/megabase/DESIGN.md).
 const fullSatMinPct = 95
 
-// laneItems counts the items on the westward belts of row y from column x0 to x1, by
-// item and lane (0: the left lane of a belt going west, its south lane), as westLanes.
-func laneItems(s *sim.Surface, y, x0, x1 int32) map[string]map[uint8]int {
-	b := s.Bundle()
-	lanes := map[string]map[uint8]int{}
-	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != y || bi.X < x0 || bi.X > x1 || bi.Dir != sim.West {
-			return true
-		}
-		name := b.Item(bi.Item).Name
-		if lanes[name] == nil {
-			lanes[name] = map[uint8]int{}
-		}
-		lanes[name][bi.Lane]++
-		return true
-	})
-	return lanes
-}
-
 // The satellite-parts line makes a cell's satellites' solar panels, accumulators and
 // radars from ore, crude oil and water at the planned rates (minutes 10 to 15 of a
 // one-cell run), and puts each on a lane of its own between its outputs and the labs'
@@ -73,7 +54,7 @@ func TestMegabaseFullSatellitePartsLineMakesItsItems(t *testing.T) {
 		}
 	}
 	// Each item on its lane only, from the outputs to the labs' east end.
-	sa, sb := laneItems(s, oy+utilSA, west, head), laneItems(s, oy+utilSB, west, head)
+	sa, sb := beltLanes(s, oy+utilSA, west, head, sim.West), beltLanes(s, oy+utilSB, west, head, sim.West)
 	t.Logf("belt SA: %v; belt SB: %v", sa, sb)
 	only := func(belt string, lanes map[string]map[uint8]int, want map[string]uint8) {
 		t.Helper()

@@ -131,25 +131,6 @@ func dirVec(d sim.Dir) (int32, int32) {
 	return 0, -1
 }
 
-// beltLanes counts the items on the belts of row y from column x0 to x1 that face d,
-// by item and lane (0: the belt's left lane).
-func beltLanes(s *sim.Surface, y, x0, x1 int32, d sim.Dir) map[string]map[uint8]int {
-	b := s.Bundle()
-	lanes := map[string]map[uint8]int{}
-	s.BeltItems(func(bi sim.BeltItem) bool {
-		if bi.Y != y || bi.X < x0 || bi.X > x1 || bi.Dir != d {
-			return true
-		}
-		name := b.Item(bi.Item).Name
-		if lanes[name] == nil {
-			lanes[name] = map[uint8]int{}
-		}
-		lanes[name][bi.Lane]++
-		return true
-	})
-	return lanes
-}
-
 // checkLanes fails unless a belt carries only items of want, each on its lane only,
 // and, if all, every item of want.
 func checkLanes(t *testing.T, name string, lanes map[string]map[uint8]int, want map[string]uint8, all bool) {

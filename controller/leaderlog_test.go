@@ -176,14 +176,16 @@ func TestLeaderWritesBesideReplication(t *testing.T) {
 			t.Fatalf("member %d applied index %d before the leader's copy was durable", i, idx)
 		}
 	}
+	// One goroutine waits on the future (its Error is not safe to call from two).
+	answered := errCh(f)
 	select {
-	case <-errCh(f):
+	case <-answered:
 		t.Fatal("the leader answered its client before its own copy was durable")
 	case <-time.After(50 * time.Millisecond):
 	}
 
 	unhold()
-	if err := f.Error(); err != nil {
+	if err := <-answered; err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "every member to apply the entry", func() bool {

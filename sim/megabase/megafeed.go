@@ -95,7 +95,8 @@ const fullOilAmount = 1_500_000
 
 // fullFedPacks are the pack rows fed by this file's lines; the chemical row's come
 // from megaoil.go, megaengine.go and megacircuit.go, the military row's from
-// megamilitary.go, the others' from infinity chests.
+// megamilitary.go, the production and utility rows' from megaproduction.go and
+// megautility.go and the lines they name.
 var fullFedPacks = []string{"automation-science-pack", "logistic-science-pack"}
 
 // fullFed reports whether the row making pack is fed from ore.

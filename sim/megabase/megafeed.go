@@ -154,6 +154,12 @@ func planRowItemWith(b *sim.Bundle, milliPacks int64, pack, item, what string, c
 	if err != nil {
 		return nil, err
 	}
+	return planFeedItem(b, item, rate, what, choices)
+}
+
+// planFeedItem plans a feed line making item at rate a second from raw resources, with
+// the feed lines' beacons and oil yield; what names the line in an error.
+func planFeedItem(b *sim.Bundle, item string, rate *big.Rat, what string, choices planChoices) (*Plan, error) {
 	p, err := planPartWith(b, map[string]*big.Rat{item: rate}, fullFeedBeacons, fullOilAmount, choices)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", what, err)

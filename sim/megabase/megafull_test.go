@@ -301,7 +301,7 @@ const fullPU2From = fullSteadyMinutes - 10
 // its steady state: every line back at its full rate after the rows backed up while
 // the labs waited for the silo's first launch, every pack made as fast as it is used
 // (a cell: green and military packs made at 440 and 480 a minute at minute 34, against
-// 486 used, and at 489 to 504 against 489 to 513 from minute 47).
+// 486 used, and at 484 to 504 against 489 to 513 from minute 47).
 const fullSteadyMinutes = 48
 
 // fullSteadyPct is how close to the labs' use a pack's output must be over the cell

@@ -119,11 +119,7 @@ func planFullLDS(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 		return nil, err
 	}
 	rate.Quo(rate, big.NewRat(ldsHalves, 1))
-	p, err := planPart(b, map[string]*big.Rat{"low-density-structure": rate}, fullFeedBeacons, fullOilAmount)
-	if err != nil {
-		return nil, fmt.Errorf("plan the low density structures of the utility row, the silo and the satellites: %w", err)
-	}
-	return p, nil
+	return planFeedItem(b, "low-density-structure", rate, "the low density structures of the utility row, the silo and the satellites", planChoices{})
 }
 
 // fullLDSSizing is a half's machines per task and how they are split: the

@@ -3,7 +3,6 @@ package megabase
 import (
 	"github.com/starlane/starlane/sim"
 
-	"fmt"
 	"math/big"
 )
 
@@ -73,11 +72,7 @@ func planFullProcessing2(b *sim.Bundle, milliPacks int64) (*Plan, error) {
 		return nil, err
 	}
 	rate.Quo(rate, big.NewRat(pu2Halves, 1))
-	p, err := planPart(b, map[string]*big.Rat{"processing-unit": rate}, fullFeedBeacons, fullOilAmount)
-	if err != nil {
-		return nil, fmt.Errorf("plan the processing units of the silo and the satellites: %w", err)
-	}
-	return p, nil
+	return planFeedItem(b, "processing-unit", rate, "the processing units of the silo and the satellites", planChoices{})
 }
 
 // sizeFullProcessing2 sizes one half of the second processing-unit line.

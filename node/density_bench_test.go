@@ -2,8 +2,8 @@ package node_test
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,10 +14,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/starlane/starlane/ctlclient"
+	"github.com/starlane/starlane/internal/tlsconf"
+	"github.com/starlane/starlane/player"
 	"github.com/starlane/starlane/shard"
 	"github.com/starlane/starlane/sim"
 )
@@ -63,12 +67,15 @@ import (
 // or the benchmark fails (bridge-items-lost reports the difference, 0;
 // bridge-items-checked what the export ports moved in all).
 //
-// STARLANE_BENCH_INPUTS=1 also runs one `starlane bot` process per surface
-// acting every tick (--act-every 1), so that the window has player inputs on every
-// surface-tick it can (stopped after both windows; the benchmark fails if one is
-// not connected at the end of a window or reports a desync); actions/surface-tick
-// reports how many were sent. The bots' own CPU is in their processes, not the
-// node's.
+// STARLANE_BENCH_INPUTS=1 also plays one lockstep bot on every surface, acting
+// every tick (player.NewBot with every 1, as `starlane bot --act-every 1`), so
+// that the window has player inputs on every surface-tick it can (stopped after
+// both windows; the benchmark fails if one is not connected at the end of a
+// window, ends with an error or reports a desync); actions/surface-tick reports
+// how many were sent. The bots run in the benchmark's process, over the real
+// Play protocol and with tickets from the controller: their CPU is not the
+// node's, and a hundred of them cost one Go runtime, not a hundred (a process
+// per bot could not get a hundred joined on two cores).
 //
 // With STARLANE_BENCH_OLD_BIN set it runs the same with that binary first (an
 // older build), so both appear side by side in one run;
@@ -189,27 +196,15 @@ func densityRun(b testing.TB, binary string, n int, mapName string, o densityOpt
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	var bots []*exec.Cmd
-	var botOut []*bytes.Buffer
+	var bots *benchBots
 	if inputs {
-		// The bots run until they are stopped after the windows (an hour at
-		// most), however long all of them take to join.
-		ticks := 3600 * 60
-		for i := range n {
-			bot := exec.Command(binary, "bot", "--controller", ctl, "--node", node, "--surface", fmt.Sprintf("s%03d", i), "--count", "1",
-				"--act-every", "1", "--ticks", fmt.Sprint(ticks), "--json", "--quiet")
-			var out bytes.Buffer
-			bot.Stdout = &out
-			logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("bot%03d.log", i)))
-			bot.Stderr = logf
-			if err := bot.Start(); err != nil {
-				b.Fatal(err)
-			}
-			cmds = append(cmds, bot)
-			bots, botOut = append(bots, bot), append(botOut, &out)
-		}
+		bots = startBots(b, ctl, node, n)
+		defer bots.stop()
 		deadline := time.Now().Add(2 * time.Minute)
 		for scrape(b, metrics, "starlane_shard_players{") < float64(n) {
+			if err := bots.failed(); err != nil {
+				b.Fatal(err)
+			}
 			if time.Now().After(deadline) {
 				b.Fatalf("only %v of %d bots joined within 2 minutes", scrape(b, metrics, "starlane_shard_players{"), n)
 			}
@@ -280,17 +275,9 @@ func densityRun(b testing.TB, binary string, n int, mapName string, o densityOpt
 		if p := scrape(b, metrics, "starlane_shard_players{"); p != float64(n) {
 			b.Fatalf("%v of %d bots were connected at the end of the lag window", p, n)
 		}
-		var actions, ticks float64
-		for i, bot := range bots {
-			// Stopped, a bot prints what it did and exits with an error: it ran
-			// fewer ticks than asked.
-			stop(bot)
-			var r botJSON
-			if err := json.Unmarshal(botOut[i].Bytes(), &r); err != nil || r.Desyncs != 0 {
-				b.Fatalf("bot for s%03d: %v: %s", i, err, botOut[i].String())
-			}
-			actions += float64(r.Actions)
-			ticks += float64(r.Ticks)
+		actions, ticks, err := bots.stop()
+		if err != nil {
+			b.Fatal(err)
 		}
 		res["actions/surface-tick"] = actions / ticks
 	}
@@ -580,4 +567,96 @@ func TestNodeDensityShort(t *testing.T) {
 	if res["bridge-items-lost"] != 0 {
 		t.Errorf("%v items lost or doubled on the bridges", res["bridge-items-lost"])
 	}
+}
+
+// benchBots are lockstep bots playing one surface each from the benchmark's
+// process (STARLANE_BENCH_INPUTS).
+type benchBots struct {
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex // guards errs
+	stopped bool
+	stats   []player.Stats
+	ran     []uint64
+	errs    []error
+	close   func()
+}
+
+// startBots joins a bot acting every tick to each of the n surfaces s000…,
+// through node, with tickets from the controller at ctl for the operator.
+func startBots(b testing.TB, ctl, node string, n int) *benchBots {
+	cl, err := ctlclient.Dial(ctlclient.ParseAddrs(ctl), tlsconf.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The operator token (proctest.Main's, which the controller installed at
+	// bootstrap) may get a ticket for any player.
+	cl.Token = os.Getenv("STARLANE_TOKEN")
+	tickets := &player.Tickets{Ctl: cl}
+	ctx, cancel := context.WithCancel(context.Background())
+	bb := &benchBots{cancel: cancel, stats: make([]player.Stats, n), ran: make([]uint64, n), errs: make([]error, n), close: func() { cl.Close() }}
+	for i := range n {
+		bb.wg.Add(1)
+		go func() {
+			defer bb.wg.Done()
+			name := fmt.Sprintf("bench-%03d", i)
+			c, err := player.Dial(ctx, player.Options{Node: node, Surface: fmt.Sprintf("s%03d", i), Name: name, Ticket: tickets.Get})
+			if err != nil {
+				bb.fail(i, fmt.Errorf("bot %s: %w", name, err))
+				return
+			}
+			defer c.Close()
+			bot := player.NewBot(c, 1)
+			var first uint64
+			err = c.Run(ctx, func(t uint64) {
+				bot.OnTick(t)
+				if first == 0 {
+					first = t
+				}
+				bb.ran[i] = t - first + 1
+			})
+			bb.stats[i] = c.Stats()
+			if err != nil {
+				bb.fail(i, fmt.Errorf("bot %s: %w", name, err))
+			}
+		}()
+	}
+	return bb
+}
+
+func (bb *benchBots) fail(i int, err error) {
+	bb.mu.Lock()
+	bb.errs[i] = err
+	bb.mu.Unlock()
+}
+
+// failed returns the errors of the bots that have ended with one.
+func (bb *benchBots) failed() error {
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	return errors.Join(bb.errs...)
+}
+
+// stop stops the bots (once) and returns the actions they sent, the ticks they
+// simulated, and what went wrong: a bot that ended with an error or desynced.
+func (bb *benchBots) stop() (actions, ticks float64, err error) {
+	if bb.stopped {
+		return 0, 0, nil
+	}
+	bb.stopped = true
+	bb.cancel()
+	bb.wg.Wait()
+	bb.close()
+	var errs []error
+	for i, st := range bb.stats {
+		if bb.errs[i] != nil {
+			errs = append(errs, bb.errs[i])
+		}
+		if st.Desyncs != 0 {
+			errs = append(errs, fmt.Errorf("bot on s%03d: %d desyncs", i, st.Desyncs))
+		}
+		actions += float64(st.Actions)
+		ticks += float64(bb.ran[i])
+	}
+	return actions, ticks, errors.Join(errs...)
 }

@@ -41,13 +41,16 @@ const fullWarmMinutes = 22
 // machines and consumed by the labs at the same rate (the plan's ratio: one of each pack
 // per research unit), at least minSPM.
 //
-// With steady false the rows may still be drawing on their belts' stock: the rows
+// With steady false the rows may still be drawing on their machines' stock: the rows
 // back up while the labs wait for the silo's first launch (until about minute 19),
-// and the lines that feed them take some 25 game minutes to come back to their full
-// rate, the labs meanwhile researching at full rate from the packs on the belts
-// (sim/megabase/DESIGN.md, "The silo and its satellites"). Every pack must then be
-// made at least at half the rate it is used; with steady true, at the rate it is used
-// within fullSteadyPct.
+// each machine holding up to a stack of packs, and when the labs start the first
+// machines of a row fill every gap on its belt from their stacks while the machines
+// after them, never reached, make nothing; the red, green and military rows make
+// fewer packs than the labs use for some 25 game minutes, the labs meanwhile
+// researching at full rate from full belts (sim/megabase/DESIGN.md, "Why a row that
+// backed up makes fewer packs than it delivers"). Every pack must then be made at
+// least at half the rate it is used; with steady true, at the rate it is used within
+// fullSteadyPct.
 func checkAllSevenPacks(t *testing.T, s *sim.Surface, silos, warm, minutes int, minSPM float64, steady bool) {
 	t.Helper()
 	if s.Tick() > uint64(warm*3600) {
@@ -298,10 +301,12 @@ const fullPUMinPct = 90
 const fullPU2From = fullSteadyMinutes - 10
 
 // fullSteadyMinutes is the game minute after which the cell test measures a cell in
-// its steady state: every line back at its full rate after the rows backed up while
-// the labs waited for the silo's first launch, every pack made as fast as it is used
-// (a cell: green and military packs made at 440 and 480 a minute at minute 34, against
-// 486 used, and at 484 to 504 against 489 to 513 from minute 47).
+// its steady state: every row's machines reached by the gaps on its belt again after
+// the rows backed up while the labs waited for the silo's first launch (the green
+// row's thirteenth machine empties its stack at minute 46; sim/megabase/DESIGN.md,
+// "Why a row that backed up makes fewer packs than it delivers"), every pack made as
+// fast as it is used (a cell: green and military packs made at 440 and 480 a minute at
+// minute 34, against 486 used, and at 484 to 504 against 489 to 513 from minute 47).
 const fullSteadyMinutes = 48
 
 // fullSteadyPct is how close to the labs' use a pack's output must be over the cell

@@ -26,6 +26,12 @@ import (
 // With STARLANE_BENCH_OLD_BIN set it runs the same with that binary first (an
 // older build), so both appear side by side in one run.
 //
+// STARLANE_BENCH_WINDOW (default 10s) is each phase's length. A surface takes a
+// checkpoint every 1,800 ticks (30 s), and with a standby also sends it: a window
+// of 30 s or a multiple holds one or more of them in every phase, a 10 s window
+// in one phase and not in another, which on a large map moves the figures more
+// than the standby's own cost does.
+//
 // STARLANE_BENCH_STANDBY_SURFACES=N runs N such surfaces instead of one (all
 // pinned to n1, all given a hot standby on n2 together): the figures are then
 // per surface-tick, and primary-overhead-ms/surface-tick-* and
@@ -55,7 +61,14 @@ func BenchmarkStandbyCost(b *testing.B) {
 }
 
 func standbyCostRun(b *testing.B, binary, mapName string, surfaces int) {
-	const window = 10 * time.Second
+	window := 10 * time.Second
+	if v := os.Getenv("STARLANE_BENCH_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			b.Fatalf("STARLANE_BENCH_WINDOW=%q: want a duration of 1s or more, such as 30s", v)
+		}
+		window = d
+	}
 	dir := b.TempDir()
 	c := proctest.StartCluster(b, binary, dir, "--log-level", "warn")
 	met := map[string]string{}

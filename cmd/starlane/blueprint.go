@@ -139,7 +139,7 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 		writeCounts(w, s.EntityCounts, nil)
 	}
 	if len(s.Migrated) > 0 {
-		fmt.Fprintln(w, "\n1.x names a paste renames to 2.0 (as the game does on import):")
+		fmt.Fprintln(w, "\nolder names a paste renames to 2.0 ones (as the game migrates them):")
 		for _, m := range s.Migrated {
 			fmt.Fprintf(w, "  %s\n", m)
 		}

@@ -249,7 +249,7 @@ func printSummary(w io.Writer, s runSummary) {
 		fmt.Fprintf(w, "pasted %d entities at %d,%d (snapped %s,%s tiles onto the grid)", b.Entities, b.At[0], b.At[1],
 			strconv.FormatFloat(b.Shift[0], 'f', -1, 64), strconv.FormatFloat(b.Shift[1], 'f', -1, 64))
 		if len(b.Migrated) > 0 {
-			fmt.Fprintf(w, "; migrated from 1.x: %s", strings.Join(b.Migrated, ", "))
+			fmt.Fprintf(w, "; migrated to 2.0 names: %s", strings.Join(b.Migrated, ", "))
 		}
 		if len(b.Skipped) > 0 {
 			var left []string

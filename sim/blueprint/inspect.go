@@ -195,7 +195,7 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 				// migrates it (Migrate).
 				n2 := name
 				if bp.Version.Legacy() {
-					n2, _ = Rename2(RenameEntity, name)
+					n2, _ = RenameSince(bp.Version, RenameEntity, name)
 				}
 				if !supported(n2) {
 					s.Unsupported[name] += j - i

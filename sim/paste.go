@@ -310,7 +310,7 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		}
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeCounts(b, unknown)}
+		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeUnknown(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
 }
@@ -345,24 +345,36 @@ func unknownKind(key string) (blueprint.RenameKind, string) {
 	return blueprint.RenameEntity, key
 }
 
-// describeCounts lists names with counts and the bundle's reason, sorted by name.
-func describeCounts(b *Bundle, m map[string]int) string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, n := range names {
+// describeUnknown lists what a paste cannot simulate with counts and the
+// reason for each, sorted by key.
+func describeUnknown(b *Bundle, m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, n := range sortedNames(m) {
 		p := fmt.Sprintf("%s ×%d", n, m[n])
-		if r, ok := b.Unsupported[n]; ok {
-			p += " (" + r + ")"
-		} else if r := spaceAgeReason(unknownKind(n)); r != "" {
+		if r := b.UnknownReason(n); r != "" {
 			p += " (" + r + ")"
 		}
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// describeCounts lists names with counts, sorted by name.
+func describeCounts(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, n := range sortedNames(m) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", n, m[n]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // paste checks a whole paste and builds it, or changes nothing. nums are the
@@ -420,7 +432,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("not enough items in the inventory: missing %s", describeCounts(s.b, missing))
+			return nil, fmt.Errorf("not enough items in the inventory: missing %s", describeCounts(missing))
 		}
 	}
 	ids := make([]EntityID, 0, len(specs))

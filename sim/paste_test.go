@@ -314,6 +314,53 @@ func TestPasteNamesSpaceAgePrototypes(t *testing.T) {
 	}
 }
 
+// Every name a paste refuses says why: a base-game prototype the bundle does not
+// simulate is not a mod's name or a typo, and a parameterised blueprint's
+// placeholder recipe is neither. The same reasons come with PasteSkipUnknown.
+func TestPasteSaysWhyEachNameIsRefused(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "radar", Position: blueprint.Position{X: 384, Y: 384}},
+		{Number: 2, Name: "kr-advanced-assembling-machine", Position: blueprint.Position{X: 1664, Y: 384}},
+		{Number: 3, Name: "assembling-machine-2", Position: blueprint.Position{X: 2432, Y: 384}, Recipe: "medium-electric-pole"},
+		{Number: 4, Name: "assembling-machine-2", Position: blueprint.Position{X: 3200, Y: 384}, Recipe: "parameter-0"},
+		{Number: 5, Name: "assembling-machine-2", Position: blueprint.Position{X: 3968, Y: 384}, Recipe: "kr-imersite-gear-wheel"},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"radar ×1 (a base-game entity Starlane does not simulate)",
+		"kr-advanced-assembling-machine ×1 (no Factorio 2.0 entity has this name: a mod's, or misspelt)",
+		"recipe medium-electric-pole ×1 (a base-game recipe Starlane does not simulate)",
+		"recipe parameter-0 ×1 (a blueprint parameter, which the game asks a value for when the blueprint is placed; Starlane pastes no parameters)",
+		"recipe kr-imersite-gear-wheel ×1 (no Factorio 2.0 recipe has this name: a mod's, or misspelt)",
+	}
+	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("paste: %v\nwant %q", err, w)
+		}
+	}
+	res, err := newTestSurface(t).Paste(str, 0, 0, 0, PasteSkipUnknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := DefaultBundle()
+	for _, w := range want {
+		key, _, _ := strings.Cut(w, " ×")
+		if res.Skipped[key] != 1 {
+			t.Errorf("skipped %v, want %s once", res.Skipped, key)
+		}
+		if got := b.UnknownReason(key); !strings.HasSuffix(w, "("+got+")") {
+			t.Errorf("UnknownReason(%q) = %q, want the refusal's %q", key, got, w)
+		}
+	}
+	if _, err := newTestSurface(t).Build(BuildSpec{Name: "radar"}); err == nil || !strings.Contains(err.Error(), "cannot build radar: a base-game entity Starlane does not simulate") {
+		t.Errorf("build a radar: %v", err)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/starlane/starlane/sim/blueprint"
 )
 
 const blueprintDir = "../../testdata/blueprints"
@@ -190,5 +193,45 @@ func TestBlueprintInspectUsesSimBundle(t *testing.T) {
 	}
 	if got.Bundle == "" {
 		t.Error("no bundle hash in --json output")
+	}
+}
+
+// What a paste leaves out with --skip-unknown is listed with the reason the
+// refusal gives, and inspect words a mod's entity as no Factorio prototype.
+func TestSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "radar", Position: blueprint.Position{X: 384, Y: 384}},
+		{Number: 2, Name: "kr-advanced-assembling-machine", Position: blueprint.Position{X: 1664, Y: 384}},
+		{Number: 3, Name: "transport-belt", Position: blueprint.Position{X: 2432, Y: 128}},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--skip-unknown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"1 radar (a base-game entity Starlane does not simulate)",
+		"1 kr-advanced-assembling-machine (no Factorio 2.0 entity has this name: a mod's, or misspelt)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sim run --skip-unknown output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--skip-unknown", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"skipped_reasons":{"kr-advanced-assembling-machine":"no Factorio 2.0 entity has this name: a mod's, or misspelt","radar":"a base-game entity Starlane does not simulate"}`) {
+		t.Errorf("sim run --json lacks the skipped reasons:\n%s", out)
+	}
+	out, _, err = runStarlane(t, str, "blueprint", "inspect", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`kr-advanced-assembling-machine +no Factorio 2\.0 entity has this name: a mod's, or misspelt`).MatchString(out) {
+		t.Errorf("inspect does not say a mod's entity is no Factorio prototype:\n%s", out)
 	}
 }

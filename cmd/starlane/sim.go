@@ -254,7 +254,11 @@ func printSummary(w io.Writer, s runSummary) {
 		if len(b.Skipped) > 0 {
 			var left []string
 			for _, name := range sortedKeys(b.Skipped) {
-				left = append(left, fmt.Sprintf("%d %s", b.Skipped[name], name))
+				item := fmt.Sprintf("%d %s", b.Skipped[name], name)
+				if r := b.SkippedReasons[name]; r != "" {
+					item += " (" + r + ")"
+				}
+				left = append(left, item)
 			}
 			fmt.Fprintf(w, "; left out %s", strings.Join(left, ", "))
 		}
@@ -301,13 +305,16 @@ func parseXY(s string) (int32, int32, error) {
 
 // pasteSummary reports a paste in `sim run --json`.
 type pasteSummary struct {
-	At           [2]int32       `json:"at"`
-	Index        int            `json:"index"`
-	Entities     int            `json:"entities"`
-	Skipped      map[string]int `json:"skipped,omitempty"`
-	Migrated     []string       `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
-	TilesIgnored int            `json:"tiles_ignored,omitempty"`
-	Shift        [2]float64     `json:"shift"`
+	At       [2]int32       `json:"at"`
+	Index    int            `json:"index"`
+	Entities int            `json:"entities"`
+	Skipped  map[string]int `json:"skipped,omitempty"`
+	// SkippedReasons says why each skipped name is not simulated, for the names
+	// whose key does not already say it ("radar": "a base-game entity …").
+	SkippedReasons map[string]string `json:"skipped_reasons,omitempty"`
+	Migrated       []string          `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
+	TilesIgnored   int               `json:"tiles_ignored,omitempty"`
+	Shift          [2]float64        `json:"shift"`
 }
 
 // planPaste checks a paste without a surface and summarises it.
@@ -332,7 +339,16 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 	for _, r := range renamed {
 		migrated = append(migrated, r.String())
 	}
-	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, Migrated: migrated,
+	var reasons map[string]string
+	for name := range skipped {
+		if r := sim.DefaultBundle().UnknownReason(name); r != "" {
+			if reasons == nil {
+				reasons = map[string]string{}
+			}
+			reasons[name] = r
+		}
+	}
+	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, SkippedReasons: reasons, Migrated: migrated,
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
 }

@@ -67,12 +67,51 @@ func (o *Object) Select(n int) (*Blueprint, error) {
 	}
 	switch {
 	case len(all) == 0:
-		return nil, fmt.Errorf("the %s holds no blueprint", o.Kind)
+		return nil, o.nothingToPaste()
 	case o.Kind == KindBlueprint:
 		return nil, fmt.Errorf("index %d: the string is a single blueprint; use index 0", n)
 	default:
 		return nil, fmt.Errorf("index %d: the book holds %d blueprints (indexes 0 to %d)", n, len(all), len(all)-1)
 	}
+}
+
+// nothingToPaste says what a string without a blueprint is and what to give
+// instead.
+func (o *Object) nothingToPaste() error {
+	const hint = "Starlane reports planners (blueprint inspect) and never applies them; copy a blueprint, or a book holding one, out of the game"
+	label := func(l string) string {
+		if l == "" {
+			return ""
+		}
+		return fmt.Sprintf(" %q", l)
+	}
+	switch {
+	case o.Planner != nil:
+		what := "an upgrade planner"
+		if o.Kind == KindDeconstructionPlanner {
+			what = "a deconstruction planner"
+		}
+		return fmt.Errorf("the string is %s%s, which has nothing to paste: %s", what, paren(label(o.Planner.Label)), hint)
+	case o.Book != nil:
+		n := len(o.Planners())
+		if n == 0 {
+			return fmt.Errorf("the book%s is empty: it has nothing to paste", label(o.Book.Label))
+		}
+		planners := "1 planner"
+		if n > 1 {
+			planners = fmt.Sprintf("%d planners", n)
+		}
+		return fmt.Errorf("the book%s holds %s and no blueprint, so it has nothing to paste: %s", label(o.Book.Label), planners, hint)
+	}
+	return fmt.Errorf("the %s holds no blueprint", o.Kind)
+}
+
+// paren turns ` "label"` into ` ("label")`, and "" into "".
+func paren(l string) string {
+	if l == "" {
+		return ""
+	}
+	return " (" + l[1:] + ")"
 }
 
 // Bounds returns the smallest box holding every entity and tile of the

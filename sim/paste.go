@@ -250,6 +250,9 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if _, pick := be.Extra.Get("pickup_position"); drop || pick {
 			unknown["adjusted pickup or drop positions on "+be.Name+" (not simulated)"]++
 		}
+		if b.Entities[pi].Kind == KindEnergyInterface && !eeiIsSource(be) {
+			unknown["an "+be.Name+" set to draw power (power_usage) or to give none (not simulated: Starlane's is an unlimited source)"]++
+		}
 		if v, ok := be.Extra.Get("mirror"); ok && string(v) == "true" {
 			unknown["a mirrored "+be.Name+" (mirroring is not simulated)"]++
 		}
@@ -313,6 +316,30 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeUnknown(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
+}
+
+// eeiIsSource reports whether a blueprint's electric energy interface gives
+// power and draws none, as the game's default one does (500 GW out, nothing
+// in): that is the unlimited source Starlane simulates. The game writes its
+// settings as power_production and power_usage in joules a tick.
+func eeiIsSource(be *blueprint.Entity) bool {
+	positive := func(key string) (bool, bool) {
+		v, ok := be.Extra.Get(key)
+		if !ok {
+			return false, false
+		}
+		// A JSON number is above zero when it has no sign and a non-zero digit
+		// before its exponent; read from the text, with no floating point.
+		mant, _, _ := strings.Cut(strings.ToLower(string(v)), "e")
+		return !strings.HasPrefix(mant, "-") && strings.ContainsAny(mant, "123456789"), true
+	}
+	if draws, _ := positive("power_usage"); draws {
+		return false
+	}
+	if gives, set := positive("power_production"); set && !gives {
+		return false
+	}
+	return true
 }
 
 // UnknownContentError refuses a paste whose blueprint holds what the bundle cannot

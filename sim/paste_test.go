@@ -361,6 +361,38 @@ func TestPasteSaysWhyEachNameIsRefused(t *testing.T) {
 	}
 }
 
+// An electric energy interface is Starlane's unlimited source, as the game's
+// default one (500 GW out, nothing in); one a blueprint sets to draw power, or
+// to give none, is a load or a dead box the simulation would turn into a
+// source, so it is refused by name.
+func TestPasteRefusesEnergyInterfacesThatAreNotSources(t *testing.T) {
+	eei := func(extra string) string {
+		return `{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[{"entity_number":1,"name":"electric-energy-interface","position":{"x":1,"y":1}` + extra + `}]}}`
+	}
+	for _, tc := range []struct{ json, refused string }{
+		{eei(`,"buffer_size":10000000000`), ""},
+		{eei(`,"buffer_size":10000000000,"power_production":8333333333,"power_usage":0`), ""},
+		{eei(`,"power_production":0,"power_usage":166666.66666666666`), "an electric-energy-interface set to draw power (power_usage) or to give none (not simulated: Starlane's is an unlimited source) ×1"},
+		{eei(`,"power_production":0,"power_usage":0`), "an electric-energy-interface set to draw power (power_usage) or to give none"},
+	} {
+		o, err := blueprint.DecodeJSON([]byte(tc.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		str, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s: %v", tc.json, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%s: %v, want a refusal naming %q", tc.json, err, tc.refused)
+		}
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

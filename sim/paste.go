@@ -270,6 +270,11 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 				}
 			}
 		}
+		for _, f := range be.Extra {
+			if !pasteKnownSettings[f.Key] {
+				unknown["setting "+f.Key+" on "+be.Name+" (not simulated)"]++
+			}
+		}
 		if be.Infinity != nil {
 			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
 			for _, f := range be.Infinity.Filters {
@@ -316,6 +321,25 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeUnknown(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
+}
+
+// pasteKnownSettings are the entity settings (raw blueprint keys) a paste
+// reads, refuses by name above, or knows to change nothing in the simulation.
+// Any other key is refused by name: a game version or a mod may write one that
+// changes what the entity does, and building without it would be a silent
+// drop. The keys are the game's (lua-api.factorio.com, BlueprintEntity).
+var pasteKnownSettings = map[string]bool{
+	// Read, or refused with their own reason.
+	"bar": true, "tags": true, "control_behavior": true, "override_stack_size": true,
+	"drop_position": true, "pickup_position": true, "mirror": true,
+	"use_filters": true, "use_filter": true, "filters": true, "filter_mode": true,
+	"power_production": true, "power_usage": true,
+	// Change nothing here: an interface's buffer (Starlane's is unlimited), the
+	// order a Space Age inserter takes spoiling items in (the base game has
+	// none), a player's note, and the silo's launch switch (a silo launches as
+	// soon as its rocket and satellite are ready).
+	"buffer_size": true, "spoil_priority": true, "player_description": true,
+	"auto_launch": true, "launch_to_orbit_automatically": true,
 }
 
 // eeiIsSource reports whether a blueprint's electric energy interface gives

@@ -393,6 +393,34 @@ func TestPasteRefusesEnergyInterfacesThatAreNotSources(t *testing.T) {
 	}
 }
 
+// A setting the paste does not know on an entity it builds is refused by its
+// key, not dropped: a later game version, or a mod, may add one that changes
+// what the entity does. Settings known to change nothing here pass.
+func TestPasteRefusesSettingsItDoesNotKnow(t *testing.T) {
+	one := func(extra string) string {
+		o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[{"entity_number":1,"name":"inserter","position":{"x":0.5,"y":0.5}` + extra + `}]}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	_, err := newTestSurface(t).Paste(one(`,"grab_priority":"fresh-first"`), 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "setting grab_priority on inserter (not simulated) ×1") {
+		t.Errorf("paste with an unknown setting: %v", err)
+	}
+	res, err := newTestSurface(t).Paste(one(`,"grab_priority":"fresh-first"`), 0, 0, 0, PasteSkipUnknown)
+	if err != nil || res.Built != 1 {
+		t.Errorf("paste with an unknown setting and skip-unknown: built %d, %v", res.Built, err)
+	}
+	if _, err := newTestSurface(t).Paste(one(`,"spoil_priority":"spoiled-first","player_description":"feeds the lab"`), 0, 0, 0, 0); err != nil {
+		t.Errorf("settings that change nothing without spoilage: %v", err)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -27,6 +27,9 @@ func TestRename2FollowsTheGameMigrations(t *testing.T) {
 		{RenameItem, "used-up-uranium-fuel-cell", "depleted-uranium-fuel-cell"},
 		{RenameRecipe, "fill-crude-oil-barrel", "crude-oil-barrel"},
 		{RenameRecipe, "effectivity-module-3", "efficiency-module-3"},
+		// 2.0 kept 1.x rails as legacy rails (changelog 2.0.7).
+		{RenameEntity, "straight-rail", "legacy-straight-rail"},
+		{RenameEntity, "curved-rail", "legacy-curved-rail"},
 		// Unchanged names stay.
 		{RenameEntity, "transport-belt", "transport-belt"},
 		{RenameEntity, "fast-inserter", "fast-inserter"},
@@ -235,6 +238,9 @@ func TestMigrateAppliesTheStepsTheBlueprintPredates(t *testing.T) {
 	m, _, err = Migrate(recent)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if to, _ := RenameSince(Version20, RenameEntity, "straight-rail"); to != "straight-rail" {
+		t.Errorf("a 2.0 straight-rail became %s", to)
 	}
 	if m.Entities[0].Recipe != "science-pack-1" || m.Entities[2].Name != "wall" || m.Entities[3].Name != "bulk-inserter" {
 		t.Errorf("1.1 blueprint got the 0.17 renames (%q, %q) or lost the 2.0 ones (%q)", m.Entities[0].Recipe, m.Entities[2].Name, m.Entities[3].Name)

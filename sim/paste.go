@@ -32,6 +32,10 @@ type PasteResult struct {
 	Entities []EntityID
 	// Renamed lists the 1.x names the paste migrated to their 2.0 prototypes.
 	Renamed []blueprint.Renamed
+	// Undelivered counts the items the blueprint requests besides modules
+	// (fuel, ammunition): deliveries the game's robots make, so the entities
+	// are built without them.
+	Undelivered map[string]int
 	// Shift is how far (in 1/256 tile) the blueprint was moved to sit on the tile grid:
 	// game-made strings often place entities half a tile off it, and the game snaps
 	// them the same way. Exporting with this as the origin gives the string's positions.
@@ -533,7 +537,38 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, err
 	}
-	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed}, nil
+	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed,
+		Undelivered: UndeliveredRequests(s.b, bp)}, nil
+}
+
+// UndeliveredRequests counts, by item, what a blueprint's entities request
+// that a paste does not put in: every request of an entity the bundle
+// simulates for a known item that is not a module (fuel, ammunition). In the
+// game robots deliver these after building; a paste builds the entities empty.
+// Nil when there are none.
+func UndeliveredRequests(b *Bundle, bp *blueprint.Blueprint) map[string]int {
+	bp, _, err := blueprint.Migrate(bp)
+	if err != nil {
+		return nil
+	}
+	var out map[string]int
+	for i := range bp.Entities {
+		be := &bp.Entities[i]
+		if !b.Has(be.Name) {
+			continue
+		}
+		for _, it := range be.Items {
+			ip, known := b.ItemID(it.Name)
+			if !known || b.RefusedItems[it.Name] != "" || b.Items[ip-1].Module != nil || it.Count <= 0 {
+				continue
+			}
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[it.Name] += int(min(it.Count, 1<<31-1))
+		}
+	}
+	return out
 }
 
 // PasteAction returns the action that pastes a blueprint string offset by (dx, dy) whole

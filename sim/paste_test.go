@@ -421,6 +421,33 @@ func TestPasteRefusesSettingsItDoesNotKnow(t *testing.T) {
 	}
 }
 
+// Item requests other than modules (fuel, ammunition) are deliveries the game's
+// robots make: the paste builds the entities empty and says which requests it
+// did not fill, rather than dropping them without a word.
+func TestPasteReportsRequestsItDoesNotDeliver(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"items":{"coal":5}},
+ {"entity_number":2,"name":"boiler","position":{"x":5.5,"y":1},"items":{"coal":10}},
+ {"entity_number":3,"name":"assembling-machine-2","position":{"x":10.5,"y":1.5},"recipe":"iron-gear-wheel","items":{"speed-module":2}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"coal": 15}, res.Undelivered); diff != "" {
+		t.Errorf("undelivered requests (-want +got):\n%s", diff)
+	}
+	if got := UndeliveredRequests(DefaultBundle(), o.Blueprint); !cmp.Equal(got, res.Undelivered) {
+		t.Errorf("UndeliveredRequests = %v, the paste reported %v", got, res.Undelivered)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

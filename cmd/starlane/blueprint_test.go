@@ -235,3 +235,27 @@ func TestSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
 		t.Errorf("inspect does not say a mod's entity is no Factorio prototype:\n%s", out)
 	}
 }
+
+// Fuel a blueprint requests is not put in by a paste; sim run says so.
+func TestSimRunNamesUndeliveredRequests(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"items":{"coal":5}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "built without the items it requests, which the game's robots deliver: coal ×5") {
+		t.Errorf("sim run does not name the undelivered coal:\n%s", out)
+	}
+	out, _, err = runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--json")
+	if err != nil || !strings.Contains(out, `"undelivered":{"coal":5}`) {
+		t.Errorf("sim run --json: %v\n%s", err, out)
+	}
+}

@@ -262,6 +262,13 @@ func printSummary(w io.Writer, s runSummary) {
 			}
 			fmt.Fprintf(w, "; left out %s", strings.Join(left, ", "))
 		}
+		if len(b.Undelivered) > 0 {
+			var items []string
+			for _, name := range sortedKeys(b.Undelivered) {
+				items = append(items, fmt.Sprintf("%s ×%d", name, b.Undelivered[name]))
+			}
+			fmt.Fprintf(w, "; built without the items it requests, which the game's robots deliver: %s", strings.Join(items, ", "))
+		}
 		if b.TilesIgnored > 0 {
 			fmt.Fprintf(w, "; %d tiles ignored (floors are not simulated)", b.TilesIgnored)
 		}
@@ -313,8 +320,11 @@ type pasteSummary struct {
 	// whose key does not already say it ("radar": "a base-game entity …").
 	SkippedReasons map[string]string `json:"skipped_reasons,omitempty"`
 	Migrated       []string          `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
-	TilesIgnored   int               `json:"tiles_ignored,omitempty"`
-	Shift          [2]float64        `json:"shift"`
+	// Undelivered counts the non-module items the blueprint requests (fuel,
+	// ammunition), which the game's robots would deliver: built without them.
+	Undelivered  map[string]int `json:"undelivered,omitempty"`
+	TilesIgnored int            `json:"tiles_ignored,omitempty"`
+	Shift        [2]float64     `json:"shift"`
 }
 
 // planPaste checks a paste without a surface and summarises it.
@@ -349,6 +359,7 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 		}
 	}
 	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, SkippedReasons: reasons, Migrated: migrated,
+		Undelivered:  sim.UndeliveredRequests(sim.DefaultBundle(), bp),
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
 }

@@ -166,7 +166,11 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			}
 		}
 		if be.Filter != nil {
-			sp.Filter = be.Filter.Name
+			if byQuality(be.Filter.Quality, be.Filter.Comparator) {
+				unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
+			} else {
+				sp.Filter = be.Filter.Name
+			}
 		}
 		var modulesAsked int64
 		usedSlot := map[[2]int]bool{} // inventory and stack of the modules placed so far
@@ -282,6 +286,10 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if be.Infinity != nil {
 			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
 			for _, f := range be.Infinity.Filters {
+				if byQuality(f.Quality, "") {
+					unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
+					continue
+				}
 				inf.Filters = append(inf.Filters, InfinityFilter{Item: f.Name, Count: int32(min(f.Count, 1<<31-1)), Mode: f.Mode})
 			}
 			sp.Infinity = inf
@@ -707,6 +715,14 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 	return out
 }
 
+// byQuality reports whether a 2.0 item filter asks for more than the item: a
+// quality other than normal, or a comparison other than equality. Every item
+// in the simulation is of normal quality, so such a filter would match other
+// items than in the game.
+func byQuality(quality, comparator string) bool {
+	return quality != "" && quality != "normal" || comparator != "" && comparator != "="
+}
+
 // pasteFilter reads an inserter's filter (use_filters on: filters, filter_mode) into
 // sp. What the simulation cannot honour (a filter by quality) goes to unknown.
 func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[string]int) error {
@@ -736,7 +752,7 @@ func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[str
 		switch {
 		case f.Index < 1 || f.Index > MaxInserterFilters:
 			return fmt.Errorf("entity %d (%s): filter index %d is not between 1 and %d", be.Number, be.Name, f.Index, MaxInserterFilters)
-		case f.Name == "" || f.Quality != "" && f.Quality != "normal" || f.Comparator != "" && f.Comparator != "=":
+		case f.Name == "" || byQuality(f.Quality, f.Comparator):
 			unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
 		case b.RefusedItems[f.Name] != "":
 			unknown["item "+f.Name+" ("+b.RefusedItems[f.Name]+")"]++

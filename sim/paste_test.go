@@ -448,6 +448,42 @@ func TestPasteReportsRequestsItDoesNotDeliver(t *testing.T) {
 	}
 }
 
+// A splitter or infinity chest filter by quality is refused as inserter filters
+// by quality are: with every item of normal quality, a filter for rare plates
+// would match none in the game and all here.
+func TestPasteRefusesSplitterAndInfinityFiltersByQuality(t *testing.T) {
+	paste := func(entity string) error {
+		o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[` + entity + `]}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		str, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+		return err
+	}
+	for _, tc := range []struct{ entity, refused string }{
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"normal","comparator":"="},"output_priority":"left"}`, ""},
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"rare","comparator":"="},"output_priority":"left"}`,
+			"filters by quality on splitter (quality is not simulated) ×1"},
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"normal","comparator":"≠"},"output_priority":"left"}`,
+			"filters by quality on splitter (quality is not simulated) ×1"},
+		{`{"entity_number":1,"name":"infinity-chest","position":{"x":0.5,"y":0.5},"infinity_settings":{"filters":[{"index":1,"name":"iron-plate","quality":"normal","count":50,"mode":"at-least"}]}}`, ""},
+		{`{"entity_number":1,"name":"infinity-chest","position":{"x":0.5,"y":0.5},"infinity_settings":{"filters":[{"index":1,"name":"iron-plate","quality":"epic","count":50,"mode":"at-least"}]}}`,
+			"filters by quality on infinity-chest (quality is not simulated) ×1"},
+	} {
+		err := paste(tc.entity)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s: %v", tc.entity, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%s: %v, want a refusal naming %q", tc.entity, err, tc.refused)
+		}
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -259,3 +259,12 @@ func TestSimRunNamesUndeliveredRequests(t *testing.T) {
 		t.Errorf("sim run --json: %v\n%s", err, out)
 	}
 }
+
+// A paste onto a map's entities says where it collides and how to place it.
+func TestSimRunCollisionSaysHowToPlace(t *testing.T) {
+	_, _, err := runStarlane(t, "", "sim", "run", "--map", "starter", "--ticks", "1", "--skip-unknown",
+		"--blueprint", filepath.Join(blueprintDir, "community", "nilaus_starter_base_0_16.txt"))
+	if err == nil || !strings.Contains(err.Error(), "collides with") || !strings.Contains(err.Error(), "paste it elsewhere with --at X,Y, or onto --map empty") {
+		t.Errorf("paste onto the starter map's entities: %v", err)
+	}
+}

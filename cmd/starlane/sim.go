@@ -161,6 +161,9 @@ instead).`,
 				s.Step(first)
 				if first != nil {
 					if r := s.LastResults()[0]; r.Err != "" {
+						if strings.Contains(r.Err, " collides with ") {
+							return fmt.Errorf("blueprint %s: %s (the map has entities there: paste it elsewhere with --at X,Y, or onto --map empty)", bpFile, r.Err)
+						}
 						return fmt.Errorf("blueprint %s: %s", bpFile, r.Err)
 					}
 					first = nil

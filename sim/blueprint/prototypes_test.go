@@ -22,6 +22,14 @@ func TestSpaceAgeNames(t *testing.T) {
 		{RenameEntity, "bulk-inserter", false},
 		{RenameItem, "processing-unit", false},
 		{RenameRecipe, "advanced-oil-processing", false},
+		// The expansion's other two mods: elevated rails and quality.
+		{RenameEntity, "elevated-straight-rail", true},
+		{RenameEntity, "rail-ramp", true},
+		{RenameEntity, "rail-support", true},
+		{RenameEntity, "recycler", true},
+		{RenameItem, "quality-module-3", true},
+		{RenameRecipe, "quality-module", true},
+		{RenameEntity, "straight-rail", false},
 	} {
 		if got := SpaceAge(tc.kind, tc.name); got != tc.want {
 			t.Errorf("SpaceAge(%s, %s) = %v, want %v", tc.kind, tc.name, got, tc.want)

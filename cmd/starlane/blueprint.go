@@ -49,7 +49,10 @@ single blueprints, blueprint books and planners.`,
 // names are a contract) plus the bundle the names were checked against.
 type inspectJSON struct {
 	blueprint.Summary
-	Bundle string `json:"bundle"`
+	// UnsupportedReasons says why each unsupported name is not simulated (a
+	// 1.x name by the 2.0 name a paste renames it to).
+	UnsupportedReasons map[string]string `json:"unsupported_reasons,omitempty"`
+	Bundle             string            `json:"bundle"`
 }
 
 func newBlueprintInspectCmd(bundle func() entityBundle) *cobra.Command {
@@ -64,9 +67,9 @@ counts, wires, tiles, and the entities the built-in prototype bundle lacks
 
 FILE holds the string as copied from the game; - reads standard input.
 --json prints one object with the fields kind, label, game_version, blueprints,
-entities, entity_counts, wires and unsupported, plus migrated (the 1.x names a
-paste renames), tiles, parameters, entries (one per blueprint), planners and
-bundle.`,
+entities, entity_counts, wires and unsupported, plus unsupported_reasons (why
+each is not simulated), migrated (the older names a paste renames), tiles,
+parameters, entries (one per blueprint), planners and bundle.`,
 		Example: `  starlane blueprint inspect balancer.txt
   xclip -o | starlane blueprint inspect --json -`,
 		Args: cobra.ExactArgs(1),
@@ -78,7 +81,18 @@ bundle.`,
 			b := bundle()
 			sum := blueprint.Inspect(o, b.Has)
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(inspectJSON{sum, b.ShortHash()})
+				out := inspectJSON{Summary: sum, Bundle: b.ShortHash()}
+				for name := range sum.Unsupported {
+					n2 := name
+					if to, ok := sum.UnsupportedAs[name]; ok {
+						n2 = to
+					}
+					if out.UnsupportedReasons == nil {
+						out.UnsupportedReasons = map[string]string{}
+					}
+					out.UnsupportedReasons[name] = b.UnsupportedReason(n2)
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 			}
 			return writeSummary(cmd.OutOrStdout(), sum, b)
 		},

@@ -62,6 +62,12 @@ func TestBlueprintInspectJSONContract(t *testing.T) {
 	if _, ok := got["unsupported"]; !ok {
 		t.Error("no unsupported field")
 	}
+	// Each unsupported name comes with the reason the text output gives.
+	var reasons map[string]string
+	if err := json.Unmarshal(got["unsupported_reasons"], &reasons); err != nil ||
+		reasons["constant-combinator"] != "circuit networks are not simulated" || reasons["small-lamp"] != "lamps and circuit networks are not simulated" {
+		t.Errorf("unsupported_reasons = %s (%v)", got["unsupported_reasons"], err)
+	}
 }
 
 func TestBlueprintInspectStdinAndText(t *testing.T) {

@@ -274,3 +274,15 @@ func TestSimRunCollisionSaysHowToPlace(t *testing.T) {
 		t.Errorf("paste onto the starter map's entities: %v", err)
 	}
 }
+
+// Pasting a book says which of its blueprints went in and how to pick another.
+func TestSimRunSaysWhichBookEntryItPasted(t *testing.T) {
+	path := filepath.Join(blueprintDir, "community", "modules_book_1_1.txt")
+	out, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "1", "--skip-unknown", "--blueprint", path, "--index", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `book entry 4 of 5 ("ageuhega"; --index N pastes another): pasted 192 entities`) {
+		t.Errorf("sim run of a book entry:\n%s", out)
+	}
+}

@@ -249,6 +249,9 @@ func printSummary(w io.Writer, s runSummary) {
 		tw.Flush()
 	}
 	if b := s.Blueprint; b != nil {
+		if b.BookEntries > 0 {
+			fmt.Fprintf(w, "book entry %d of %d (%q; --index N pastes another): ", b.Index, b.BookEntries, b.Label)
+		}
 		fmt.Fprintf(w, "pasted %d entities at %d,%d (snapped %s,%s tiles onto the grid)", b.Entities, b.At[0], b.At[1],
 			strconv.FormatFloat(b.Shift[0], 'f', -1, 64), strconv.FormatFloat(b.Shift[1], 'f', -1, 64))
 		if len(b.Migrated) > 0 {
@@ -315,10 +318,14 @@ func parseXY(s string) (int32, int32, error) {
 
 // pasteSummary reports a paste in `sim run --json`.
 type pasteSummary struct {
-	At       [2]int32       `json:"at"`
-	Index    int            `json:"index"`
-	Entities int            `json:"entities"`
-	Skipped  map[string]int `json:"skipped,omitempty"`
+	At    [2]int32 `json:"at"`
+	Index int      `json:"index"`
+	// Label is the pasted blueprint's; BookEntries how many blueprints the
+	// book holds (0 for a single blueprint), which --index chooses among.
+	Label       string         `json:"label,omitempty"`
+	BookEntries int            `json:"book_entries,omitempty"`
+	Entities    int            `json:"entities"`
+	Skipped     map[string]int `json:"skipped,omitempty"`
 	// SkippedReasons says why each skipped name is not simulated, for the names
 	// whose key does not already say it ("radar": "a base-game entity …").
 	SkippedReasons map[string]string `json:"skipped_reasons,omitempty"`
@@ -361,7 +368,11 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 			reasons[name] = r
 		}
 	}
-	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, SkippedReasons: reasons, Migrated: migrated,
+	entries := 0
+	if o.Kind == blueprint.KindBook {
+		entries = len(o.Blueprints())
+	}
+	return pasteSummary{At: [2]int32{x, y}, Index: index, Label: bp.Label, BookEntries: entries, Entities: len(specs), Skipped: skipped, SkippedReasons: reasons, Migrated: migrated,
 		Undelivered:  sim.UndeliveredRequests(sim.DefaultBundle(), bp),
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil

@@ -348,10 +348,11 @@ var pasteKnownSettings = map[string]bool{
 	"power_production": true, "power_usage": true,
 	// Change nothing here: an interface's buffer (Starlane's is unlimited), the
 	// order a Space Age inserter takes spoiling items in (the base game has
-	// none), a player's note, and the silo's launch switch (a silo launches as
-	// soon as its rocket and satellite are ready).
+	// none), a player's note, the 1.x silo's launch switch (a silo launches as
+	// soon as its rocket and satellite are ready) and the 2.0 silo's requests
+	// for space platforms (Space Age's).
 	"buffer_size": true, "spoil_priority": true, "player_description": true,
-	"auto_launch": true, "launch_to_orbit_automatically": true,
+	"auto_launch": true, "use_transitional_requests": true, "transitional_request_index": true,
 }
 
 // eeiIsSource reports whether a blueprint's electric energy interface gives

@@ -416,7 +416,7 @@ func TestPasteRefusesSettingsItDoesNotKnow(t *testing.T) {
 	if err != nil || res.Built != 1 {
 		t.Errorf("paste with an unknown setting and skip-unknown: built %d, %v", res.Built, err)
 	}
-	if _, err := newTestSurface(t).Paste(one(`,"spoil_priority":"spoiled-first","player_description":"feeds the lab"`), 0, 0, 0, 0); err != nil {
+	if _, err := newTestSurface(t).Paste(one(`,"spoil_priority":"spoiled-first","player_description":"feeds the lab","transitional_request_index":0`), 0, 0, 0, 0); err != nil {
 		t.Errorf("settings that change nothing without spoilage: %v", err)
 	}
 }

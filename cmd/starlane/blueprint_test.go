@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -284,5 +285,48 @@ func TestSimRunSaysWhichBookEntryItPasted(t *testing.T) {
 	}
 	if !strings.Contains(out, `book entry 4 of 5 ("ageuhega"; --index N pastes another): pasted 192 entities`) {
 		t.Errorf("sim run of a book entry:\n%s", out)
+	}
+}
+
+// Every community string goes through the commands a new user runs: inspect
+// (text and --json) succeeds, and sim run --skip-unknown pastes every blueprint
+// of it, or, for a planner, fails saying there is nothing to paste.
+func TestCommunityStringsThroughTheCLI(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(blueprintDir, "community", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no community strings: %v", err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			if _, _, err := runStarlane(t, "", "blueprint", "inspect", path); err != nil {
+				t.Fatalf("inspect: %v", err)
+			}
+			out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", path)
+			if err != nil {
+				t.Fatalf("inspect --json: %v", err)
+			}
+			var sum struct {
+				Kind    string `json:"kind"`
+				Entries []struct {
+					Index int `json:"index"`
+				} `json:"entries"`
+			}
+			if err := json.Unmarshal([]byte(out), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if len(sum.Entries) == 0 {
+				_, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "1", "--skip-unknown", "--blueprint", path)
+				if err == nil || !strings.Contains(err.Error(), "has nothing to paste") {
+					t.Errorf("sim run of a %s: %v", sum.Kind, err)
+				}
+				return
+			}
+			for _, e := range sum.Entries {
+				if _, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "60", "--skip-unknown",
+					"--blueprint", path, "--index", strconv.Itoa(e.Index)); err != nil {
+					t.Errorf("sim run --index %d: %v", e.Index, err)
+				}
+			}
+		})
 	}
 }

@@ -330,3 +330,20 @@ func TestCommunityStringsThroughTheCLI(t *testing.T) {
 		})
 	}
 }
+
+// inspect tells, for each blueprint of a book, whether it pastes whole, needs
+// --skip-unknown or is refused, so a reader of a big book need not try each.
+func TestInspectSaysWhatEachBookEntryPastes(t *testing.T) {
+	path := filepath.Join(blueprintDir, "community", "capsules_book_1_1.txt")
+	out, _, err := runStarlane(t, "", "blueprint", "inspect", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)paste at 0,0\n  0 .*needs --skip-unknown\n  1 .*needs --skip-unknown$`).MatchString(out) {
+		t.Errorf("inspect of a book:\n%s", out)
+	}
+	out, _, err = runStarlane(t, "", "blueprint", "inspect", "--json", filepath.Join(blueprintDir, "community", "pipe_lint_2_0.txt"))
+	if err != nil || !strings.Contains(out, `"pastes":["whole"]`) {
+		t.Errorf("inspect --json of a blueprint that pastes whole: %v\n%s", err, out)
+	}
+}

@@ -279,7 +279,18 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			}
 		}
 		for _, f := range be.Extra {
-			if !pasteKnownSettings[f.Key] {
+			switch {
+			case f.Key == "burner_fuel_inventory":
+				// 2.0 writes a burner's fuel slots; only filters or a limit
+				// on them would change what it burns.
+				var inv struct {
+					Bar     json.RawMessage   `json:"bar"`
+					Filters []json.RawMessage `json:"filters"`
+				}
+				if json.Unmarshal(f.Value, &inv) != nil || inv.Bar != nil || len(inv.Filters) > 0 {
+					unknown["fuel filters or a fuel slot limit on "+be.Name+" (not simulated)"]++
+				}
+			case !pasteKnownSettings[f.Key]:
 				unknown["setting "+f.Key+" on "+be.Name+" (not simulated)"]++
 			}
 		}

@@ -419,6 +419,15 @@ func TestPasteRefusesSettingsItDoesNotKnow(t *testing.T) {
 	if _, err := newTestSurface(t).Paste(one(`,"spoil_priority":"spoiled-first","player_description":"feeds the lab","transitional_request_index":0`), 0, 0, 0, 0); err != nil {
 		t.Errorf("settings that change nothing without spoilage: %v", err)
 	}
+	// A 2.0 burner's fuel inventory passes when it sets nothing; fuel filters
+	// or a limit on it are refused.
+	if _, err := newTestSurface(t).Paste(one(`,"burner_fuel_inventory":{}`), 0, 0, 0, 0); err != nil {
+		t.Errorf("an empty burner_fuel_inventory: %v", err)
+	}
+	_, err = newTestSurface(t).Paste(one(`,"burner_fuel_inventory":{"filters":[{"index":1,"name":"coal"}]}`), 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "fuel filters or a fuel slot limit on inserter (not simulated) ×1") {
+		t.Errorf("paste with fuel filters: %v", err)
+	}
 }
 
 // Item requests other than modules (fuel, ammunition) are deliveries the game's

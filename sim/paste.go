@@ -187,9 +187,16 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			case it.Quality != "" && it.Quality != "normal":
 				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
 			default:
-				// 2.0 names each module's slot: one outside the machine's module
-				// inventory, or taken twice, is no blueprint the game writes.
-				for _, sl := range it.Slots {
+				// 2.0 names the inventory each item goes to: only modules asked
+				// into the module inventory are installed; into a chest or a
+				// machine's input they are deliveries (UndeliveredRequests).
+				count, slots := moduleRequest(b.Entities[pi].Kind, it)
+				if count == 0 {
+					continue
+				}
+				// A module's slot outside the machine's module inventory, or
+				// taken twice, is no blueprint the game writes.
+				for _, sl := range slots {
 					if n := int(b.Entities[pi].ModuleSlots); n == 0 {
 						break // said below: modules where there are no slots
 					} else if sl.Stack < 0 || sl.Stack >= n {
@@ -201,8 +208,8 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 					}
 					usedSlot[[2]int{sl.Inventory, sl.Stack}] = true
 				}
-				modulesAsked += max(it.Count, 0)
-				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
+				modulesAsked += count
+				for k := int64(0); k < count && len(sp.Modules) < maxModules+1; k++ {
 					sp.Modules = append(sp.Modules, it.Name)
 				}
 			}
@@ -561,6 +568,27 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 		Undelivered: UndeliveredRequests(s.b, bp)}, nil
 }
 
+// moduleRequest returns how many of a module request go into the module
+// inventory of an entity of kind k, and the slots they take there. A 1.x
+// request names no slots: its modules are all the entity's (1.x blueprints
+// requested only modules, fuel and ammunition). A 2.0 request names an
+// inventory per slot; the slots in other inventories are deliveries.
+func moduleRequest(k Kind, it blueprint.ItemRequest) (int64, []blueprint.InventorySlot) {
+	if len(it.Slots) == 0 {
+		return max(it.Count, 0), nil
+	}
+	inv := moduleInventory(k)
+	var n int64
+	var slots []blueprint.InventorySlot
+	for _, sl := range it.Slots {
+		if sl.Inventory == inv {
+			n += max(sl.Count, 0)
+			slots = append(slots, sl)
+		}
+	}
+	return n, slots
+}
+
 // UndeliveredRequests counts, by item, what a blueprint's entities request
 // that a paste does not put in: every request of an entity the bundle
 // simulates for a known item that is not a module (fuel, ammunition). In the
@@ -574,18 +602,27 @@ func UndeliveredRequests(b *Bundle, bp *blueprint.Blueprint) map[string]int {
 	var out map[string]int
 	for i := range bp.Entities {
 		be := &bp.Entities[i]
-		if !b.Has(be.Name) {
+		pi, ok := b.Entity(be.Name)
+		if !ok {
 			continue
 		}
 		for _, it := range be.Items {
 			ip, known := b.ItemID(it.Name)
-			if !known || b.RefusedItems[it.Name] != "" || b.Items[ip-1].Module != nil || it.Count <= 0 {
+			if !known || b.RefusedItems[it.Name] != "" || it.Count <= 0 {
+				continue
+			}
+			n := it.Count
+			if b.Items[ip-1].Module != nil {
+				installed, _ := moduleRequest(b.Entities[pi].Kind, it)
+				n -= installed
+			}
+			if n <= 0 {
 				continue
 			}
 			if out == nil {
 				out = map[string]int{}
 			}
-			out[it.Name] += int(min(it.Count, 1<<31-1))
+			out[it.Name] += int(min(n, 1<<31-1))
 		}
 	}
 	return out

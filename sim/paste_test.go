@@ -493,6 +493,41 @@ func TestPasteRefusesSplitterAndInfinityFiltersByQuality(t *testing.T) {
 	}
 }
 
+// A 2.0 request names the inventory each item goes to: modules asked into a
+// machine's module inventory are installed, the same modules asked into a chest
+// or a machine's input are deliveries, left undelivered like fuel.
+func TestPasteInstallsOnlyModulesAskedIntoModuleSlots(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[
+ {"entity_number":1,"name":"steel-chest","position":{"x":0.5,"y":0.5},
+  "items":[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":1,"stack":0,"count":2}]}}]},
+ {"entity_number":2,"name":"assembling-machine-2","position":{"x":3.5,"y":1.5},"recipe":"speed-module",
+  "items":[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":4,"stack":0},{"inventory":4,"stack":1},{"inventory":2,"stack":0,"count":3}]}}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	res, err := s.Paste(str, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var installed []string
+	for _, id := range res.Entities {
+		if m, ok := s.Modules(id); ok {
+			installed = append(installed, m.Modules...)
+		}
+	}
+	if diff := cmp.Diff([]string{"speed-module", "speed-module"}, installed); diff != "" {
+		t.Errorf("installed modules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"speed-module": 5}, res.Undelivered); diff != "" {
+		t.Errorf("undelivered (-want +got):\n%s", diff)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -263,6 +263,52 @@ func TestCommunityBlueprintsPasteAndRun(t *testing.T) {
 					}
 				}
 				s.Run(600)
+				// What was built exports back to the blueprint's own entities
+				// (older names migrated, the unknown ones left out), and that
+				// export pastes to the same machines, recipes and modules.
+				migrated, _, err := blueprint.Migrate(e.Blueprint)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var kept blueprint.Blueprint
+				for _, be := range migrated.Entities {
+					if s.b.Has(be.Name) {
+						kept.Entities = append(kept.Entities, be)
+					}
+				}
+				exp, err := s.ExportBlueprint(-10000, -10000, 10000, 10000, res.Shift, "export")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, have := entitiesOf(&kept, 0, 0), entitiesOf(exp, 0, 0)
+				sortPlaced(want)
+				sortPlaced(have)
+				if d := cmp.Diff(want, have); d != "" {
+					t.Errorf("export of the paste differs from the blueprint (-want +got):\n%s", d)
+				}
+				expStr, err := blueprint.EncodeBlueprint(exp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s2 := newTestSurface(t)
+				res2, err := s2.Paste(expStr, 0, 0, 0, 0)
+				if err != nil {
+					t.Fatalf("paste of the export: %v", err)
+				}
+				again := communityWant{built: res2.Built, recipes: map[string]int{}, modules: map[string]int{}}
+				for _, id := range res2.Entities {
+					if info, _ := s2.Entity(id); info.Recipe != "" {
+						again.recipes[info.Recipe]++
+					}
+					if m, ok := s2.Modules(id); ok {
+						for _, n := range m.Modules {
+							again.modules[n]++
+						}
+					}
+				}
+				if d := cmp.Diff(got, again, cmp.AllowUnexported(communityWant{})); d != "" {
+					t.Errorf("paste of the export differs from the paste (-paste +again):\n%s", d)
+				}
 				if !known {
 					t.Fatalf("a community blueprint this test does not know; it built %d entities, recipes %v, modules %v, refused: %q",
 						got.built, got.recipes, got.modules, refused)

@@ -263,6 +263,19 @@ func TestCommunityBlueprintsPasteAndRun(t *testing.T) {
 					}
 				}
 				s.Run(600)
+				if key == "beacons_2_0" {
+					// The one beacon in reach of the assembler, powered by the
+					// blueprint's interface, gives it its two speed modules 3:
+					// 2 × 50 % × distribution effectivity 1.5 × profile(1) = 150 %.
+					for _, id := range res.Entities {
+						if info, _ := s.Entity(id); info.Name == "assembling-machine-3" {
+							m, _ := s.Modules(id)
+							if m.Beacons != 1 || m.Effect.Speed != 150 {
+								t.Errorf("assembler reached by %d beacons, speed %+d %%; want 1 beacon, +150 %%", m.Beacons, m.Effect.Speed)
+							}
+						}
+					}
+				}
 				// What was built exports back to the blueprint's own entities
 				// (older names migrated, the unknown ones left out), and that
 				// export pastes to the same machines, recipes and modules.

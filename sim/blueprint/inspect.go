@@ -79,11 +79,11 @@ func (o *Object) Select(n int) (*Blueprint, error) {
 // instead.
 func (o *Object) nothingToPaste() error {
 	const hint = "Starlane reports planners (blueprint inspect) and never applies them; copy a blueprint, or a book holding one, out of the game"
-	label := func(l string) string {
-		if l == "" {
+	quoted := func(label, format string) string {
+		if label == "" {
 			return ""
 		}
-		return fmt.Sprintf(" %q", l)
+		return fmt.Sprintf(format, label)
 	}
 	switch {
 	case o.Planner != nil:
@@ -91,27 +91,19 @@ func (o *Object) nothingToPaste() error {
 		if o.Kind == KindDeconstructionPlanner {
 			what = "a deconstruction planner"
 		}
-		return fmt.Errorf("the string is %s%s, which has nothing to paste: %s", what, paren(label(o.Planner.Label)), hint)
+		return fmt.Errorf("the string is %s%s, which has nothing to paste: %s", what, quoted(o.Planner.Label, " (%q)"), hint)
 	case o.Book != nil:
-		n := len(o.Planners())
-		if n == 0 {
-			return fmt.Errorf("the book%s is empty: it has nothing to paste", label(o.Book.Label))
+		book := "the book" + quoted(o.Book.Label, " %q")
+		switch n := len(o.Planners()); n {
+		case 0:
+			return fmt.Errorf("%s is empty: it has nothing to paste", book)
+		case 1:
+			return fmt.Errorf("%s holds 1 planner and no blueprint, so it has nothing to paste: %s", book, hint)
+		default:
+			return fmt.Errorf("%s holds %d planners and no blueprint, so it has nothing to paste: %s", book, n, hint)
 		}
-		planners := "1 planner"
-		if n > 1 {
-			planners = fmt.Sprintf("%d planners", n)
-		}
-		return fmt.Errorf("the book%s holds %s and no blueprint, so it has nothing to paste: %s", label(o.Book.Label), planners, hint)
 	}
 	return fmt.Errorf("the %s holds no blueprint", o.Kind)
-}
-
-// paren turns ` "label"` into ` ("label")`, and "" into "".
-func paren(l string) string {
-	if l == "" {
-		return ""
-	}
-	return " (" + l[1:] + ")"
 }
 
 // Bounds returns the smallest box holding every entity and tile of the

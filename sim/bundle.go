@@ -364,6 +364,9 @@ func (b *Bundle) unknownReason(kind blueprint.RenameKind, name string) string {
 	if blueprint.BaseGame(kind, name) {
 		return "a base-game " + string(kind) + " Starlane does not simulate"
 	}
+	if blueprint.RemovedIn20(kind, name) {
+		return "a Factorio 1.1 " + string(kind) + " that 2.0 removed"
+	}
 	return "no Factorio 2.0 " + string(kind) + " has this name: a mod's, or misspelt"
 }
 

@@ -324,6 +324,7 @@ func TestPasteSaysWhyEachNameIsRefused(t *testing.T) {
 		{Number: 3, Name: "assembling-machine-2", Position: blueprint.Position{X: 2432, Y: 384}, Recipe: "medium-electric-pole"},
 		{Number: 4, Name: "assembling-machine-2", Position: blueprint.Position{X: 3200, Y: 384}, Recipe: "parameter-0"},
 		{Number: 5, Name: "assembling-machine-2", Position: blueprint.Position{X: 3968, Y: 384}, Recipe: "kr-imersite-gear-wheel"},
+		{Number: 6, Name: "assembling-machine-2", Position: blueprint.Position{X: 4736, Y: 384}, Recipe: "rocket-control-unit"},
 	}}
 	str, err := blueprint.EncodeBlueprint(bp)
 	if err != nil {
@@ -335,6 +336,7 @@ func TestPasteSaysWhyEachNameIsRefused(t *testing.T) {
 		"recipe medium-electric-pole ×1 (a base-game recipe Starlane does not simulate)",
 		"recipe parameter-0 ×1 (a blueprint parameter, which the game asks a value for when the blueprint is placed; Starlane pastes no parameters)",
 		"recipe kr-imersite-gear-wheel ×1 (no Factorio 2.0 recipe has this name: a mod's, or misspelt)",
+		"recipe rocket-control-unit ×1 (a Factorio 1.1 recipe that 2.0 removed)",
 	}
 	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
 	for _, w := range want {

@@ -64,3 +64,23 @@ func TestBaseGameNames(t *testing.T) {
 		}
 	}
 }
+
+// The removed table knows the 1.1 names 2.0 dropped, and no 2.0 name.
+func TestRemovedIn20Names(t *testing.T) {
+	for _, tc := range []struct {
+		kind RenameKind
+		name string
+		want bool
+	}{
+		{RenameRecipe, "rocket-control-unit", true},
+		{RenameItem, "rocket-control-unit", true},
+		{RenameRecipe, "filter-inserter", true},
+		{RenameRecipe, "fast-inserter", false},
+		{RenameItem, "processing-unit", false},
+		{RenameEntity, "filter-inserter", false}, // renamed to fast-inserter, not removed
+	} {
+		if got := RemovedIn20(tc.kind, tc.name); got != tc.want {
+			t.Errorf("RemovedIn20(%s, %s) = %v, want %v", tc.kind, tc.name, got, tc.want)
+		}
+	}
+}

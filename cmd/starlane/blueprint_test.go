@@ -205,7 +205,7 @@ func TestBlueprintInspectUsesSimBundle(t *testing.T) {
 
 // What a paste leaves out with --skip-unknown is listed with the reason the
 // refusal gives, and inspect words a mod's entity as no Factorio prototype.
-func TestSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
+func TestBlueprintSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
 	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
 		{Number: 1, Name: "radar", Position: blueprint.Position{X: 384, Y: 384}},
 		{Number: 2, Name: "kr-advanced-assembling-machine", Position: blueprint.Position{X: 1664, Y: 384}},
@@ -244,7 +244,7 @@ func TestSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
 }
 
 // Fuel a blueprint requests is not put in by a paste; sim run says so.
-func TestSimRunNamesUndeliveredRequests(t *testing.T) {
+func TestPasteUndeliveredRequestsNamedBySimRun(t *testing.T) {
 	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
  {"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"items":{"coal":5}}]}}`))
 	if err != nil {
@@ -268,7 +268,7 @@ func TestSimRunNamesUndeliveredRequests(t *testing.T) {
 }
 
 // A paste onto a map's entities says where it collides and how to place it.
-func TestSimRunCollisionSaysHowToPlace(t *testing.T) {
+func TestPasteCollisionSaysHowToPlace(t *testing.T) {
 	_, _, err := runStarlane(t, "", "sim", "run", "--map", "starter", "--ticks", "1", "--skip-unknown",
 		"--blueprint", filepath.Join(blueprintDir, "community", "nilaus_starter_base_0_16.txt"))
 	if err == nil || !strings.Contains(err.Error(), "collides with") || !strings.Contains(err.Error(), "paste it elsewhere with --at X,Y, or onto --map empty") {
@@ -291,7 +291,7 @@ func TestSimRunSaysWhichBookEntryItPasted(t *testing.T) {
 // Every community string goes through the commands a new user runs: inspect
 // (text and --json) succeeds, and sim run --skip-unknown pastes every blueprint
 // of it, or, for a planner, fails saying there is nothing to paste.
-func TestCommunityStringsThroughTheCLI(t *testing.T) {
+func TestCommunityBlueprintsThroughTheCLI(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(blueprintDir, "community", "*.txt"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no community strings: %v", err)

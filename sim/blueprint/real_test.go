@@ -124,10 +124,10 @@ func TestInspectRealStringsMatchSources(t *testing.T) {
 	}
 }
 
-// TestInspectCommunityStringsMatchSources checks inspect against the facts
+// TestInspectCommunityBlueprintsMatchSources checks inspect against the facts
 // recorded with each community string (books and planners among them), and
 // that each encodes back to the same model.
-func TestInspectCommunityStringsMatchSources(t *testing.T) {
+func TestInspectCommunityBlueprintsMatchSources(t *testing.T) {
 	facts := readSources(t)
 	files, err := filepath.Glob(filepath.Join(realDir, "community", "*.txt"))
 	if err != nil || len(files) == 0 {

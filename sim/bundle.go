@@ -332,13 +332,42 @@ func (b *Bundle) UnsupportedReason(name string) string {
 	if b.Has(name) {
 		return ""
 	}
-	if r, ok := b.Unsupported[name]; ok {
+	return b.unknownReason(blueprint.RenameEntity, name)
+}
+
+// UnknownReason says why a paste refuses, or leaves out, what a key of its
+// unknown counts (PasteResult.Skipped) names: an entity's name, "recipe X" or
+// "item X". Keys that carry their reason in parentheses (settings, wires,
+// quality) give "".
+func (b *Bundle) UnknownReason(key string) string {
+	if strings.HasSuffix(key, ")") && strings.Contains(key, " (") {
+		return ""
+	}
+	return b.unknownReason(unknownKind(key))
+}
+
+// unknownReason words why a prototype the bundle lacks is not simulated: the
+// bundle's own reason, Space Age's, a base-game prototype Starlane leaves out,
+// a blueprint parameter, or no Factorio prototype at all.
+func (b *Bundle) unknownReason(kind blueprint.RenameKind, name string) string {
+	if kind == blueprint.RenameEntity {
+		if r, ok := b.Unsupported[name]; ok {
+			return r
+		}
+	}
+	if r := spaceAgeReason(kind, name); r != "" {
 		return r
 	}
-	if r := spaceAgeReason(blueprint.RenameEntity, name); r != "" {
-		return r
+	if n, ok := strings.CutPrefix(name, "parameter-"); ok && kind != blueprint.RenameEntity && n != "" && strings.Trim(n, "0123456789") == "" {
+		return "a blueprint parameter, which the game asks a value for when the blueprint is placed; Starlane pastes no parameters"
 	}
-	return "not in prototype bundle " + b.ShortHash()
+	if blueprint.BaseGame(kind, name) {
+		return "a base-game " + string(kind) + " Starlane does not simulate"
+	}
+	if blueprint.RemovedIn20(kind, name) {
+		return "a Factorio 1.1 " + string(kind) + " that 2.0 removed"
+	}
+	return "no Factorio 2.0 " + string(kind) + " has this name: a mod's, or misspelt"
 }
 
 // spaceAgeReason says why a prototype Space Age adds is not simulated, or "".

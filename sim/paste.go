@@ -32,6 +32,10 @@ type PasteResult struct {
 	Entities []EntityID
 	// Renamed lists the 1.x names the paste migrated to their 2.0 prototypes.
 	Renamed []blueprint.Renamed
+	// Undelivered counts the items the blueprint requests besides modules
+	// (fuel, ammunition): deliveries the game's robots make, so the entities
+	// are built without them.
+	Undelivered map[string]int
 	// Shift is how far (in 1/256 tile) the blueprint was moved to sit on the tile grid:
 	// game-made strings often place entities half a tile off it, and the game snaps
 	// them the same way. Exporting with this as the origin gives the string's positions.
@@ -162,7 +166,11 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			}
 		}
 		if be.Filter != nil {
-			sp.Filter = be.Filter.Name
+			if byQuality(be.Filter.Quality, be.Filter.Comparator) {
+				unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
+			} else {
+				sp.Filter = be.Filter.Name
+			}
 		}
 		var modulesAsked int64
 		usedSlot := map[[2]int]bool{} // inventory and stack of the modules placed so far
@@ -179,9 +187,16 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 			case it.Quality != "" && it.Quality != "normal":
 				unknown["item "+it.Name+" of quality "+it.Quality+" (quality is not simulated)"] += int(it.Count)
 			default:
-				// 2.0 names each module's slot: one outside the machine's module
-				// inventory, or taken twice, is no blueprint the game writes.
-				for _, sl := range it.Slots {
+				// 2.0 names the inventory each item goes to: only modules asked
+				// into the module inventory are installed; into a chest or a
+				// machine's input they are deliveries (UndeliveredRequests).
+				count, slots := moduleRequest(b.Entities[pi].Kind, it)
+				if count == 0 {
+					continue
+				}
+				// A module's slot outside the machine's module inventory, or
+				// taken twice, is no blueprint the game writes.
+				for _, sl := range slots {
 					if n := int(b.Entities[pi].ModuleSlots); n == 0 {
 						break // said below: modules where there are no slots
 					} else if sl.Stack < 0 || sl.Stack >= n {
@@ -193,8 +208,8 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 					}
 					usedSlot[[2]int{sl.Inventory, sl.Stack}] = true
 				}
-				modulesAsked += max(it.Count, 0)
-				for k := int64(0); k < it.Count && len(sp.Modules) < maxModules+1; k++ {
+				modulesAsked += count
+				for k := int64(0); k < count && len(sp.Modules) < maxModules+1; k++ {
 					sp.Modules = append(sp.Modules, it.Name)
 				}
 			}
@@ -250,6 +265,9 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		if _, pick := be.Extra.Get("pickup_position"); drop || pick {
 			unknown["adjusted pickup or drop positions on "+be.Name+" (not simulated)"]++
 		}
+		if b.Entities[pi].Kind == KindEnergyInterface && !eeiIsSource(be) {
+			unknown["an "+be.Name+" set to draw power (power_usage) or to give none (not simulated: Starlane's is an unlimited source)"]++
+		}
 		if v, ok := be.Extra.Get("mirror"); ok && string(v) == "true" {
 			unknown["a mirrored "+be.Name+" (mirroring is not simulated)"]++
 		}
@@ -267,9 +285,29 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 				}
 			}
 		}
+		for _, f := range be.Extra {
+			switch {
+			case f.Key == "burner_fuel_inventory":
+				// 2.0 writes a burner's fuel slots; only filters or a limit
+				// on them would change what it burns.
+				var inv struct {
+					Bar     json.RawMessage   `json:"bar"`
+					Filters []json.RawMessage `json:"filters"`
+				}
+				if json.Unmarshal(f.Value, &inv) != nil || inv.Bar != nil || len(inv.Filters) > 0 {
+					unknown["fuel filters or a fuel slot limit on "+be.Name+" (not simulated)"]++
+				}
+			case !pasteKnownSettings[f.Key]:
+				unknown["setting "+f.Key+" on "+be.Name+" (not simulated)"]++
+			}
+		}
 		if be.Infinity != nil {
 			inf := &InfinitySettings{RemoveUnfiltered: be.Infinity.RemoveUnfilteredItems}
 			for _, f := range be.Infinity.Filters {
+				if byQuality(f.Quality, "") {
+					unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
+					continue
+				}
 				inf.Filters = append(inf.Filters, InfinityFilter{Item: f.Name, Count: int32(min(f.Count, 1<<31-1)), Mode: f.Mode})
 			}
 			sp.Infinity = inf
@@ -310,9 +348,53 @@ func planMigrated(b *Bundle, bp *blueprint.Blueprint, dx, dy int32, skipUnknown 
 		}
 	}
 	if len(unknown) > 0 && !skipUnknown {
-		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeCounts(b, unknown)}
+		return nil, nil, unknown, shift, &UnknownContentError{Bundle: b.ShortHash(), What: describeUnknown(b, unknown)}
 	}
 	return specs, nums, unknown, shift, nil
+}
+
+// pasteKnownSettings are the entity settings (raw blueprint keys) a paste
+// reads, refuses by name above, or knows to change nothing in the simulation.
+// Any other key is refused by name: a game version or a mod may write one that
+// changes what the entity does, and building without it would be a silent
+// drop. The keys are the game's (lua-api.factorio.com, BlueprintEntity).
+var pasteKnownSettings = map[string]bool{
+	// Read, or refused with their own reason.
+	"bar": true, "tags": true, "control_behavior": true, "override_stack_size": true,
+	"drop_position": true, "pickup_position": true, "mirror": true,
+	"use_filters": true, "use_filter": true, "filters": true, "filter_mode": true,
+	"power_production": true, "power_usage": true,
+	// Change nothing here: an interface's buffer (Starlane's is unlimited), the
+	// order a Space Age inserter takes spoiling items in (the base game has
+	// none), a player's note, the 1.x silo's launch switch (a silo launches as
+	// soon as its rocket and satellite are ready) and the 2.0 silo's requests
+	// for space platforms (Space Age's).
+	"buffer_size": true, "spoil_priority": true, "player_description": true,
+	"auto_launch": true, "use_transitional_requests": true, "transitional_request_index": true,
+}
+
+// eeiIsSource reports whether a blueprint's electric energy interface gives
+// power and draws none, as the game's default one does (500 GW out, nothing
+// in): that is the unlimited source Starlane simulates. The game writes its
+// settings as power_production and power_usage in joules a tick.
+func eeiIsSource(be *blueprint.Entity) bool {
+	positive := func(key string) (bool, bool) {
+		v, ok := be.Extra.Get(key)
+		if !ok {
+			return false, false
+		}
+		// A JSON number is above zero when it has no sign and a non-zero digit
+		// before its exponent; read from the text, with no floating point.
+		mant, _, _ := strings.Cut(strings.ToLower(string(v)), "e")
+		return !strings.HasPrefix(mant, "-") && strings.ContainsAny(mant, "123456789"), true
+	}
+	if draws, _ := positive("power_usage"); draws {
+		return false
+	}
+	if gives, set := positive("power_production"); set && !gives {
+		return false
+	}
+	return true
 }
 
 // UnknownContentError refuses a paste whose blueprint holds what the bundle cannot
@@ -345,24 +427,36 @@ func unknownKind(key string) (blueprint.RenameKind, string) {
 	return blueprint.RenameEntity, key
 }
 
-// describeCounts lists names with counts and the bundle's reason, sorted by name.
-func describeCounts(b *Bundle, m map[string]int) string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, n := range names {
+// describeUnknown lists what a paste cannot simulate with counts and the
+// reason for each, sorted by key.
+func describeUnknown(b *Bundle, m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, n := range sortedNames(m) {
 		p := fmt.Sprintf("%s ×%d", n, m[n])
-		if r, ok := b.Unsupported[n]; ok {
-			p += " (" + r + ")"
-		} else if r := spaceAgeReason(unknownKind(n)); r != "" {
+		if r := b.UnknownReason(n); r != "" {
 			p += " (" + r + ")"
 		}
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// describeCounts lists names with counts, sorted by name.
+func describeCounts(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for _, n := range sortedNames(m) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", n, m[n]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // paste checks a whole paste and builds it, or changes nothing. nums are the
@@ -420,7 +514,7 @@ func (s *Surface) paste(p *player, specs []BuildSpec, nums []uint32) ([]EntityID
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("not enough items in the inventory: missing %s", describeCounts(s.b, missing))
+			return nil, fmt.Errorf("not enough items in the inventory: missing %s", describeCounts(missing))
 		}
 	}
 	ids := make([]EntityID, 0, len(specs))
@@ -470,7 +564,68 @@ func (s *Surface) pasteString(p *player, str string, dx, dy int32, index int, sk
 	if err != nil {
 		return res, err
 	}
-	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed}, nil
+	return PasteResult{Built: len(ids), Skipped: skipped, Tiles: len(bp.Tiles), Entities: ids, Shift: shift, Renamed: renamed,
+		Undelivered: UndeliveredRequests(s.b, bp)}, nil
+}
+
+// moduleRequest returns how many of a module request go into the module
+// inventory of an entity of kind k, and the slots they take there. A 1.x
+// request names no slots: its modules are all the entity's (1.x blueprints
+// requested only modules, fuel and ammunition). A 2.0 request names an
+// inventory per slot; the slots in other inventories are deliveries.
+func moduleRequest(k Kind, it blueprint.ItemRequest) (int64, []blueprint.InventorySlot) {
+	if len(it.Slots) == 0 {
+		return max(it.Count, 0), nil
+	}
+	inv := moduleInventory(k)
+	var n int64
+	var slots []blueprint.InventorySlot
+	for _, sl := range it.Slots {
+		if sl.Inventory == inv {
+			n += max(sl.Count, 0)
+			slots = append(slots, sl)
+		}
+	}
+	return n, slots
+}
+
+// UndeliveredRequests counts, by item, what a blueprint's entities request
+// that a paste does not put in: every request of an entity the bundle
+// simulates for a known item that is not a module (fuel, ammunition). In the
+// game robots deliver these after building; a paste builds the entities empty.
+// Nil when there are none.
+func UndeliveredRequests(b *Bundle, bp *blueprint.Blueprint) map[string]int {
+	bp, _, err := blueprint.Migrate(bp)
+	if err != nil {
+		return nil
+	}
+	var out map[string]int
+	for i := range bp.Entities {
+		be := &bp.Entities[i]
+		pi, ok := b.Entity(be.Name)
+		if !ok {
+			continue
+		}
+		for _, it := range be.Items {
+			ip, known := b.ItemID(it.Name)
+			if !known || b.RefusedItems[it.Name] != "" || it.Count <= 0 {
+				continue
+			}
+			n := it.Count
+			if b.Items[ip-1].Module != nil {
+				installed, _ := moduleRequest(b.Entities[pi].Kind, it)
+				n -= installed
+			}
+			if n <= 0 {
+				continue
+			}
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[it.Name] += int(min(n, 1<<31-1))
+		}
+	}
+	return out
 }
 
 // PasteAction returns the action that pastes a blueprint string offset by (dx, dy) whole
@@ -609,6 +764,14 @@ func exportFilter(b *Bundle, in *inserter) blueprint.Fields {
 	return out
 }
 
+// byQuality reports whether a 2.0 item filter asks for more than the item: a
+// quality other than normal, or a comparison other than equality. Every item
+// in the simulation is of normal quality, so such a filter would match other
+// items than in the game.
+func byQuality(quality, comparator string) bool {
+	return quality != "" && quality != "normal" || comparator != "" && comparator != "="
+}
+
 // pasteFilter reads an inserter's filter (use_filters on: filters, filter_mode) into
 // sp. What the simulation cannot honour (a filter by quality) goes to unknown.
 func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[string]int) error {
@@ -638,7 +801,7 @@ func pasteFilter(b *Bundle, be *blueprint.Entity, sp *BuildSpec, unknown map[str
 		switch {
 		case f.Index < 1 || f.Index > MaxInserterFilters:
 			return fmt.Errorf("entity %d (%s): filter index %d is not between 1 and %d", be.Number, be.Name, f.Index, MaxInserterFilters)
-		case f.Name == "" || f.Quality != "" && f.Quality != "normal" || f.Comparator != "" && f.Comparator != "=":
+		case f.Name == "" || byQuality(f.Quality, f.Comparator):
 			unknown["filters by quality on "+be.Name+" (quality is not simulated)"]++
 		case b.RefusedItems[f.Name] != "":
 			unknown["item "+f.Name+" ("+b.RefusedItems[f.Name]+")"]++

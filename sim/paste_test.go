@@ -314,6 +314,222 @@ func TestPasteNamesSpaceAgePrototypes(t *testing.T) {
 	}
 }
 
+// Every name a paste refuses says why: a base-game prototype the bundle does not
+// simulate is not a mod's name or a typo, and a parameterised blueprint's
+// placeholder recipe is neither. The same reasons come with PasteSkipUnknown.
+func TestPasteSaysWhyEachNameIsRefused(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "radar", Position: blueprint.Position{X: 384, Y: 384}},
+		{Number: 2, Name: "kr-advanced-assembling-machine", Position: blueprint.Position{X: 1664, Y: 384}},
+		{Number: 3, Name: "assembling-machine-2", Position: blueprint.Position{X: 2432, Y: 384}, Recipe: "medium-electric-pole"},
+		{Number: 4, Name: "assembling-machine-2", Position: blueprint.Position{X: 3200, Y: 384}, Recipe: "parameter-0"},
+		{Number: 5, Name: "assembling-machine-2", Position: blueprint.Position{X: 3968, Y: 384}, Recipe: "kr-imersite-gear-wheel"},
+		{Number: 6, Name: "assembling-machine-2", Position: blueprint.Position{X: 4736, Y: 384}, Recipe: "rocket-control-unit"},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"radar ×1 (a base-game entity Starlane does not simulate)",
+		"kr-advanced-assembling-machine ×1 (no Factorio 2.0 entity has this name: a mod's, or misspelt)",
+		"recipe medium-electric-pole ×1 (a base-game recipe Starlane does not simulate)",
+		"recipe parameter-0 ×1 (a blueprint parameter, which the game asks a value for when the blueprint is placed; Starlane pastes no parameters)",
+		"recipe kr-imersite-gear-wheel ×1 (no Factorio 2.0 recipe has this name: a mod's, or misspelt)",
+		"recipe rocket-control-unit ×1 (a Factorio 1.1 recipe that 2.0 removed)",
+	}
+	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("paste: %v\nwant %q", err, w)
+		}
+	}
+	res, err := newTestSurface(t).Paste(str, 0, 0, 0, PasteSkipUnknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := DefaultBundle()
+	for _, w := range want {
+		key, _, _ := strings.Cut(w, " ×")
+		if res.Skipped[key] != 1 {
+			t.Errorf("skipped %v, want %s once", res.Skipped, key)
+		}
+		if got := b.UnknownReason(key); !strings.HasSuffix(w, "("+got+")") {
+			t.Errorf("UnknownReason(%q) = %q, want the refusal's %q", key, got, w)
+		}
+	}
+	if _, err := newTestSurface(t).Build(BuildSpec{Name: "radar"}); err == nil || !strings.Contains(err.Error(), "cannot build radar: a base-game entity Starlane does not simulate") {
+		t.Errorf("build a radar: %v", err)
+	}
+}
+
+// An electric energy interface is Starlane's unlimited source, as the game's
+// default one (500 GW out, nothing in); one a blueprint sets to draw power, or
+// to give none, is a load or a dead box the simulation would turn into a
+// source, so it is refused by name.
+func TestPasteRefusesEnergyInterfacesThatAreNotSources(t *testing.T) {
+	eei := func(extra string) string {
+		return `{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[{"entity_number":1,"name":"electric-energy-interface","position":{"x":1,"y":1}` + extra + `}]}}`
+	}
+	for _, tc := range []struct{ json, refused string }{
+		{eei(`,"buffer_size":10000000000`), ""},
+		{eei(`,"buffer_size":10000000000,"power_production":8333333333,"power_usage":0`), ""},
+		{eei(`,"power_production":0,"power_usage":166666.66666666666`), "an electric-energy-interface set to draw power (power_usage) or to give none (not simulated: Starlane's is an unlimited source) ×1"},
+		{eei(`,"power_production":0,"power_usage":0`), "an electric-energy-interface set to draw power (power_usage) or to give none"},
+	} {
+		o, err := blueprint.DecodeJSON([]byte(tc.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		str, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s: %v", tc.json, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%s: %v, want a refusal naming %q", tc.json, err, tc.refused)
+		}
+	}
+}
+
+// A setting the paste does not know on an entity it builds is refused by its
+// key, not dropped: a later game version, or a mod, may add one that changes
+// what the entity does. Settings known to change nothing here pass.
+func TestPasteRefusesSettingsItDoesNotKnow(t *testing.T) {
+	one := func(extra string) string {
+		o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[{"entity_number":1,"name":"inserter","position":{"x":0.5,"y":0.5}` + extra + `}]}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	_, err := newTestSurface(t).Paste(one(`,"grab_priority":"fresh-first"`), 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "setting grab_priority on inserter (not simulated) ×1") {
+		t.Errorf("paste with an unknown setting: %v", err)
+	}
+	res, err := newTestSurface(t).Paste(one(`,"grab_priority":"fresh-first"`), 0, 0, 0, PasteSkipUnknown)
+	if err != nil || res.Built != 1 {
+		t.Errorf("paste with an unknown setting and skip-unknown: built %d, %v", res.Built, err)
+	}
+	if _, err := newTestSurface(t).Paste(one(`,"spoil_priority":"spoiled-first","player_description":"feeds the lab","transitional_request_index":0`), 0, 0, 0, 0); err != nil {
+		t.Errorf("settings that change nothing without spoilage: %v", err)
+	}
+	// A 2.0 burner's fuel inventory passes when it sets nothing; fuel filters
+	// or a limit on it are refused.
+	if _, err := newTestSurface(t).Paste(one(`,"burner_fuel_inventory":{}`), 0, 0, 0, 0); err != nil {
+		t.Errorf("an empty burner_fuel_inventory: %v", err)
+	}
+	_, err = newTestSurface(t).Paste(one(`,"burner_fuel_inventory":{"filters":[{"index":1,"name":"coal"}]}`), 0, 0, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "fuel filters or a fuel slot limit on inserter (not simulated) ×1") {
+		t.Errorf("paste with fuel filters: %v", err)
+	}
+}
+
+// Item requests other than modules (fuel, ammunition) are deliveries the game's
+// robots make: the paste builds the entities empty and says which requests it
+// did not fill, rather than dropping them without a word.
+func TestPasteReportsRequestsItDoesNotDeliver(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"items":{"coal":5}},
+ {"entity_number":2,"name":"boiler","position":{"x":5.5,"y":1},"items":{"coal":10}},
+ {"entity_number":3,"name":"assembling-machine-2","position":{"x":10.5,"y":1.5},"recipe":"iron-gear-wheel","items":{"speed-module":2}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"coal": 15}, res.Undelivered); diff != "" {
+		t.Errorf("undelivered requests (-want +got):\n%s", diff)
+	}
+	if got := UndeliveredRequests(DefaultBundle(), o.Blueprint); !cmp.Equal(got, res.Undelivered) {
+		t.Errorf("UndeliveredRequests = %v, the paste reported %v", got, res.Undelivered)
+	}
+}
+
+// A splitter or infinity chest filter by quality is refused as inserter filters
+// by quality are: with every item of normal quality, a filter for rare plates
+// would match none in the game and all here.
+func TestPasteRefusesSplitterAndInfinityFiltersByQuality(t *testing.T) {
+	paste := func(entity string) error {
+		o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[` + entity + `]}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		str, err := blueprint.Encode(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+		return err
+	}
+	for _, tc := range []struct{ entity, refused string }{
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"normal","comparator":"="},"output_priority":"left"}`, ""},
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"rare","comparator":"="},"output_priority":"left"}`,
+			"filters by quality on splitter (quality is not simulated) ×1"},
+		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"normal","comparator":"≠"},"output_priority":"left"}`,
+			"filters by quality on splitter (quality is not simulated) ×1"},
+		{`{"entity_number":1,"name":"infinity-chest","position":{"x":0.5,"y":0.5},"infinity_settings":{"filters":[{"index":1,"name":"iron-plate","quality":"normal","count":50,"mode":"at-least"}]}}`, ""},
+		{`{"entity_number":1,"name":"infinity-chest","position":{"x":0.5,"y":0.5},"infinity_settings":{"filters":[{"index":1,"name":"iron-plate","quality":"epic","count":50,"mode":"at-least"}]}}`,
+			"filters by quality on infinity-chest (quality is not simulated) ×1"},
+	} {
+		err := paste(tc.entity)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s: %v", tc.entity, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%s: %v, want a refusal naming %q", tc.entity, err, tc.refused)
+		}
+	}
+}
+
+// A 2.0 request names the inventory each item goes to: modules asked into a
+// machine's module inventory are installed, the same modules asked into a chest
+// or a machine's input are deliveries, left undelivered like fuel.
+func TestPasteInstallsOnlyModulesAskedIntoModuleSlots(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[
+ {"entity_number":1,"name":"steel-chest","position":{"x":0.5,"y":0.5},
+  "items":[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":1,"stack":0,"count":2}]}}]},
+ {"entity_number":2,"name":"assembling-machine-2","position":{"x":3.5,"y":1.5},"recipe":"speed-module",
+  "items":[{"id":{"name":"speed-module"},"items":{"in_inventory":[{"inventory":4,"stack":0},{"inventory":4,"stack":1},{"inventory":2,"stack":0,"count":3}]}}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestSurface(t)
+	res, err := s.Paste(str, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var installed []string
+	for _, id := range res.Entities {
+		if m, ok := s.Modules(id); ok {
+			installed = append(installed, m.Modules...)
+		}
+	}
+	if diff := cmp.Diff([]string{"speed-module", "speed-module"}, installed); diff != "" {
+		t.Errorf("installed modules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"speed-module": 5}, res.Undelivered); diff != "" {
+		t.Errorf("undelivered (-want +got):\n%s", diff)
+	}
+}
+
 // A blueprint with absolute snapping goes only where the game would put it, on its
 // world grid; elsewhere it is refused with a tile that is on the grid. Relative
 // snapping guides only the game's cursor and does not bind an explicit offset.

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +50,37 @@ single blueprints, blueprint books and planners.`,
 // names are a contract) plus the bundle the names were checked against.
 type inspectJSON struct {
 	blueprint.Summary
-	Bundle string `json:"bundle"`
+	// UnsupportedReasons says why each unsupported name is not simulated (a
+	// 1.x name by the 2.0 name a paste renames it to).
+	UnsupportedReasons map[string]string `json:"unsupported_reasons,omitempty"`
+	// Pastes says, for each blueprint (by entries' index), what a paste at 0,0
+	// does: "whole", "needs --skip-unknown" or "refused: " and the reason.
+	Pastes []string `json:"pastes,omitempty"`
+	Bundle string   `json:"bundle"`
+}
+
+// pasteVerdicts says what pasting each blueprint of o at 0,0 onto an empty
+// surface does, as sim run would: a book's reader learns which entries paste
+// whole without trying each. Nil when the bundle is not the simulation's.
+func pasteVerdicts(o *blueprint.Object, b entityBundle) []string {
+	sb, ok := b.(*sim.Bundle)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range o.Blueprints() {
+		_, _, _, err := sim.PlanPaste(sb, e.Blueprint, 0, 0, false)
+		var u *sim.UnknownContentError
+		switch {
+		case err == nil:
+			out = append(out, "whole")
+		case errors.As(err, &u):
+			out = append(out, "needs --skip-unknown")
+		default:
+			out = append(out, "refused: "+err.Error())
+		}
+	}
+	return out
 }
 
 func newBlueprintInspectCmd(bundle func() entityBundle) *cobra.Command {
@@ -64,9 +95,10 @@ counts, wires, tiles, and the entities the built-in prototype bundle lacks
 
 FILE holds the string as copied from the game; - reads standard input.
 --json prints one object with the fields kind, label, game_version, blueprints,
-entities, entity_counts, wires and unsupported, plus migrated (the 1.x names a
-paste renames), tiles, parameters, entries (one per blueprint), planners and
-bundle.`,
+entities, entity_counts, wires and unsupported, plus unsupported_reasons (why
+each is not simulated), migrated (the older names a paste renames), tiles,
+parameters, entries (one per blueprint), pastes (per entry, what a paste at 0,0
+does: whole, needs --skip-unknown, or refused and why), planners and bundle.`,
 		Example: `  starlane blueprint inspect balancer.txt
   xclip -o | starlane blueprint inspect --json -`,
 		Args: cobra.ExactArgs(1),
@@ -78,9 +110,20 @@ bundle.`,
 			b := bundle()
 			sum := blueprint.Inspect(o, b.Has)
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(inspectJSON{sum, b.ShortHash()})
+				out := inspectJSON{Summary: sum, Bundle: b.ShortHash(), Pastes: pasteVerdicts(o, b)}
+				for name := range sum.Unsupported {
+					n2 := name
+					if to, ok := sum.UnsupportedAs[name]; ok {
+						n2 = to
+					}
+					if out.UnsupportedReasons == nil {
+						out.UnsupportedReasons = map[string]string{}
+					}
+					out.UnsupportedReasons[name] = b.UnsupportedReason(n2)
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 			}
-			return writeSummary(cmd.OutOrStdout(), sum, b)
+			return writeSummary(cmd.OutOrStdout(), sum, b, pasteVerdicts(o, b))
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of text")
@@ -108,7 +151,7 @@ func readBlueprint(stdin io.Reader, name string) (*blueprint.Object, error) {
 	return o, nil
 }
 
-func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
+func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle, pastes []string) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	kind := strings.ReplaceAll(string(s.Kind), "_", " ")
 	head := kind
@@ -139,7 +182,7 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 		writeCounts(w, s.EntityCounts, nil)
 	}
 	if len(s.Migrated) > 0 {
-		fmt.Fprintln(w, "\n1.x names a paste renames to 2.0 (as the game does on import):")
+		fmt.Fprintln(w, "\nolder names a paste renames to 2.0 ones (as the game migrates them):")
 		for _, m := range s.Migrated {
 			fmt.Fprintf(w, "  %s\n", m)
 		}
@@ -166,9 +209,21 @@ func writeSummary(out io.Writer, s blueprint.Summary, b entityBundle) error {
 	}
 	if s.Kind == blueprint.KindBook && len(s.Entries) > 0 {
 		fmt.Fprintln(w, "\nblueprints (select one with --index N):")
-		fmt.Fprintln(w, "  index\tslot\tlabel\tentities\tversion")
-		for _, e := range s.Entries {
-			fmt.Fprintf(w, "  %d\t%s\t%s\t%d\t%s\n", e.Index, slotPath(e.Slots), strconv.Quote(e.Label), e.Entities, e.GameVersion)
+		if len(pastes) == len(s.Entries) {
+			fmt.Fprintln(w, "  index\tslot\tlabel\tentities\tversion\tpaste at 0,0")
+		} else {
+			fmt.Fprintln(w, "  index\tslot\tlabel\tentities\tversion")
+		}
+		for i, e := range s.Entries {
+			line := fmt.Sprintf("  %d\t%s\t%s\t%d\t%s", e.Index, slotPath(e.Slots), strconv.Quote(e.Label), e.Entities, e.GameVersion)
+			if len(pastes) == len(s.Entries) {
+				verdict := pastes[i]
+				if strings.HasPrefix(verdict, "refused: ") {
+					verdict = "refused (sim run --index N says why)"
+				}
+				line += "\t" + verdict
+			}
+			fmt.Fprintln(w, line)
 		}
 	}
 	if len(s.Planners) > 0 && s.Kind == blueprint.KindBook {

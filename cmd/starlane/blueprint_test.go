@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/starlane/starlane/sim/blueprint"
 )
 
 const blueprintDir = "../../testdata/blueprints"
@@ -58,6 +62,12 @@ func TestBlueprintInspectJSONContract(t *testing.T) {
 	}
 	if _, ok := got["unsupported"]; !ok {
 		t.Error("no unsupported field")
+	}
+	// Each unsupported name comes with the reason the text output gives.
+	var reasons map[string]string
+	if err := json.Unmarshal(got["unsupported_reasons"], &reasons); err != nil ||
+		reasons["constant-combinator"] != "circuit networks are not simulated" || reasons["small-lamp"] != "lamps and circuit networks are not simulated" {
+		t.Errorf("unsupported_reasons = %s (%v)", got["unsupported_reasons"], err)
 	}
 }
 
@@ -190,5 +200,150 @@ func TestBlueprintInspectUsesSimBundle(t *testing.T) {
 	}
 	if got.Bundle == "" {
 		t.Error("no bundle hash in --json output")
+	}
+}
+
+// What a paste leaves out with --skip-unknown is listed with the reason the
+// refusal gives, and inspect words a mod's entity as no Factorio prototype.
+func TestBlueprintSkippedAndUnsupportedNamesSayWhy(t *testing.T) {
+	bp := &blueprint.Blueprint{Version: blueprint.Version20, Entities: []blueprint.Entity{
+		{Number: 1, Name: "radar", Position: blueprint.Position{X: 384, Y: 384}},
+		{Number: 2, Name: "kr-advanced-assembling-machine", Position: blueprint.Position{X: 1664, Y: 384}},
+		{Number: 3, Name: "transport-belt", Position: blueprint.Position{X: 2432, Y: 128}},
+	}}
+	str, err := blueprint.EncodeBlueprint(bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--skip-unknown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"1 radar (a base-game entity Starlane does not simulate)",
+		"1 kr-advanced-assembling-machine (no Factorio 2.0 entity has this name: a mod's, or misspelt)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sim run --skip-unknown output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--skip-unknown", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"skipped_reasons":{"kr-advanced-assembling-machine":"no Factorio 2.0 entity has this name: a mod's, or misspelt","radar":"a base-game entity Starlane does not simulate"}`) {
+		t.Errorf("sim run --json lacks the skipped reasons:\n%s", out)
+	}
+	out, _, err = runStarlane(t, str, "blueprint", "inspect", "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`kr-advanced-assembling-machine +no Factorio 2\.0 entity has this name: a mod's, or misspelt`).MatchString(out) {
+		t.Errorf("inspect does not say a mod's entity is no Factorio prototype:\n%s", out)
+	}
+}
+
+// Fuel a blueprint requests is not put in by a paste; sim run says so.
+func TestPasteUndeliveredRequestsNamedBySimRun(t *testing.T) {
+	o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":281479275675648,"entities":[
+ {"entity_number":1,"name":"stone-furnace","position":{"x":1,"y":1},"items":{"coal":5}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "built without the items it requests, which the game's robots deliver: coal ×5") {
+		t.Errorf("sim run does not name the undelivered coal:\n%s", out)
+	}
+	out, _, err = runStarlane(t, str, "sim", "run", "--map", "empty", "--blueprint", "-", "--ticks", "1", "--json")
+	if err != nil || !strings.Contains(out, `"undelivered":{"coal":5}`) {
+		t.Errorf("sim run --json: %v\n%s", err, out)
+	}
+}
+
+// A paste onto a map's entities says where it collides and how to place it.
+func TestPasteCollisionSaysHowToPlace(t *testing.T) {
+	_, _, err := runStarlane(t, "", "sim", "run", "--map", "starter", "--ticks", "1", "--skip-unknown",
+		"--blueprint", filepath.Join(blueprintDir, "community", "nilaus_starter_base_0_16.txt"))
+	if err == nil || !strings.Contains(err.Error(), "collides with") || !strings.Contains(err.Error(), "paste it elsewhere with --at X,Y, or onto --map empty") {
+		t.Errorf("paste onto the starter map's entities: %v", err)
+	}
+}
+
+// Pasting a book says which of its blueprints went in and how to pick another.
+func TestSimRunSaysWhichBookEntryItPasted(t *testing.T) {
+	path := filepath.Join(blueprintDir, "community", "modules_book_1_1.txt")
+	out, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "1", "--skip-unknown", "--blueprint", path, "--index", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `book entry 4 of 5 ("ageuhega"; --index N pastes another): pasted 192 entities`) {
+		t.Errorf("sim run of a book entry:\n%s", out)
+	}
+}
+
+// Every community string goes through the commands a new user runs: inspect
+// (text and --json) succeeds, and sim run --skip-unknown pastes every blueprint
+// of it, or, for a planner, fails saying there is nothing to paste.
+func TestCommunityBlueprintsThroughTheCLI(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(blueprintDir, "community", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no community strings: %v", err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			if _, _, err := runStarlane(t, "", "blueprint", "inspect", path); err != nil {
+				t.Fatalf("inspect: %v", err)
+			}
+			out, _, err := runStarlane(t, "", "blueprint", "inspect", "--json", path)
+			if err != nil {
+				t.Fatalf("inspect --json: %v", err)
+			}
+			var sum struct {
+				Kind    string `json:"kind"`
+				Entries []struct {
+					Index int `json:"index"`
+				} `json:"entries"`
+			}
+			if err := json.Unmarshal([]byte(out), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if len(sum.Entries) == 0 {
+				_, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "1", "--skip-unknown", "--blueprint", path)
+				if err == nil || !strings.Contains(err.Error(), "has nothing to paste") {
+					t.Errorf("sim run of a %s: %v", sum.Kind, err)
+				}
+				return
+			}
+			for _, e := range sum.Entries {
+				if _, _, err := runStarlane(t, "", "sim", "run", "--map", "empty", "--ticks", "60", "--skip-unknown",
+					"--blueprint", path, "--index", strconv.Itoa(e.Index)); err != nil {
+					t.Errorf("sim run --index %d: %v", e.Index, err)
+				}
+			}
+		})
+	}
+}
+
+// inspect tells, for each blueprint of a book, whether it pastes whole, needs
+// --skip-unknown or is refused, so a reader of a big book need not try each.
+func TestInspectSaysWhatEachBookEntryPastes(t *testing.T) {
+	path := filepath.Join(blueprintDir, "community", "capsules_book_1_1.txt")
+	out, _, err := runStarlane(t, "", "blueprint", "inspect", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)paste at 0,0\n  0 .*needs --skip-unknown\n  1 .*needs --skip-unknown$`).MatchString(out) {
+		t.Errorf("inspect of a book:\n%s", out)
+	}
+	out, _, err = runStarlane(t, "", "blueprint", "inspect", "--json", filepath.Join(blueprintDir, "community", "pipe_lint_2_0.txt"))
+	if err != nil || !strings.Contains(out, `"pastes":["whole"]`) {
+		t.Errorf("inspect --json of a blueprint that pastes whole: %v\n%s", err, out)
 	}
 }

@@ -161,6 +161,9 @@ instead).`,
 				s.Step(first)
 				if first != nil {
 					if r := s.LastResults()[0]; r.Err != "" {
+						if strings.Contains(r.Err, " collides with ") {
+							return fmt.Errorf("blueprint %s: %s (the map has entities there: paste it elsewhere with --at X,Y, or onto --map empty)", bpFile, r.Err)
+						}
 						return fmt.Errorf("blueprint %s: %s", bpFile, r.Err)
 					}
 					first = nil
@@ -246,17 +249,31 @@ func printSummary(w io.Writer, s runSummary) {
 		tw.Flush()
 	}
 	if b := s.Blueprint; b != nil {
+		if b.BookEntries > 0 {
+			fmt.Fprintf(w, "book entry %d of %d (%q; --index N pastes another): ", b.Index, b.BookEntries, b.Label)
+		}
 		fmt.Fprintf(w, "pasted %d entities at %d,%d (snapped %s,%s tiles onto the grid)", b.Entities, b.At[0], b.At[1],
 			strconv.FormatFloat(b.Shift[0], 'f', -1, 64), strconv.FormatFloat(b.Shift[1], 'f', -1, 64))
 		if len(b.Migrated) > 0 {
-			fmt.Fprintf(w, "; migrated from 1.x: %s", strings.Join(b.Migrated, ", "))
+			fmt.Fprintf(w, "; migrated to 2.0 names: %s", strings.Join(b.Migrated, ", "))
 		}
 		if len(b.Skipped) > 0 {
 			var left []string
 			for _, name := range sortedKeys(b.Skipped) {
-				left = append(left, fmt.Sprintf("%d %s", b.Skipped[name], name))
+				item := fmt.Sprintf("%d %s", b.Skipped[name], name)
+				if r := b.SkippedReasons[name]; r != "" {
+					item += " (" + r + ")"
+				}
+				left = append(left, item)
 			}
 			fmt.Fprintf(w, "; left out %s", strings.Join(left, ", "))
+		}
+		if len(b.Undelivered) > 0 {
+			var items []string
+			for _, name := range sortedKeys(b.Undelivered) {
+				items = append(items, fmt.Sprintf("%s ×%d", name, b.Undelivered[name]))
+			}
+			fmt.Fprintf(w, "; built without the items it requests, which the game's robots deliver: %s", strings.Join(items, ", "))
 		}
 		if b.TilesIgnored > 0 {
 			fmt.Fprintf(w, "; %d tiles ignored (floors are not simulated)", b.TilesIgnored)
@@ -301,11 +318,21 @@ func parseXY(s string) (int32, int32, error) {
 
 // pasteSummary reports a paste in `sim run --json`.
 type pasteSummary struct {
-	At           [2]int32       `json:"at"`
-	Index        int            `json:"index"`
-	Entities     int            `json:"entities"`
-	Skipped      map[string]int `json:"skipped,omitempty"`
-	Migrated     []string       `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
+	At    [2]int32 `json:"at"`
+	Index int      `json:"index"`
+	// Label is the pasted blueprint's; BookEntries how many blueprints the
+	// book holds (0 for a single blueprint), which --index chooses among.
+	Label       string         `json:"label,omitempty"`
+	BookEntries int            `json:"book_entries,omitempty"`
+	Entities    int            `json:"entities"`
+	Skipped     map[string]int `json:"skipped,omitempty"`
+	// SkippedReasons says why each skipped name is not simulated, for the names
+	// whose key does not already say it ("radar": "a base-game entity …").
+	SkippedReasons map[string]string `json:"skipped_reasons,omitempty"`
+	Migrated       []string          `json:"migrated,omitempty"` // 1.x names renamed to 2.0 ("entity stack-inserter → bulk-inserter ×4")
+	// Undelivered counts the non-module items the blueprint requests (fuel,
+	// ammunition), which the game's robots would deliver: built without them.
+	Undelivered  map[string]int `json:"undelivered,omitempty"`
 	TilesIgnored int            `json:"tiles_ignored,omitempty"`
 	Shift        [2]float64     `json:"shift"`
 }
@@ -332,7 +359,21 @@ func planPaste(str string, x, y int32, index int, skipUnknown bool) (pasteSummar
 	for _, r := range renamed {
 		migrated = append(migrated, r.String())
 	}
-	return pasteSummary{At: [2]int32{x, y}, Index: index, Entities: len(specs), Skipped: skipped, Migrated: migrated,
+	var reasons map[string]string
+	for name := range skipped {
+		if r := sim.DefaultBundle().UnknownReason(name); r != "" {
+			if reasons == nil {
+				reasons = map[string]string{}
+			}
+			reasons[name] = r
+		}
+	}
+	entries := 0
+	if o.Kind == blueprint.KindBook {
+		entries = len(o.Blueprints())
+	}
+	return pasteSummary{At: [2]int32{x, y}, Index: index, Label: bp.Label, BookEntries: entries, Entities: len(specs), Skipped: skipped, SkippedReasons: reasons, Migrated: migrated,
+		Undelivered:  sim.UndeliveredRequests(sim.DefaultBundle(), bp),
 		TilesIgnored: len(bp.Tiles),
 		Shift:        [2]float64{float64(shift.X) / sim.TileUnits, float64(shift.Y) / sim.TileUnits}}, nil
 }

@@ -44,7 +44,7 @@ func (l Limits) DecodeReader(r io.Reader) (*Object, error) {
 func (l Limits) Inflate(s string) ([]byte, error) {
 	// Pastes from editors and web pages bring a byte-order mark, line breaks and
 	// non-breaking spaces; none of them is part of an exchange string.
-	s = strings.TrimPrefix(strings.TrimSpace(s), "\ufeff")
+	s = unwrap(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff"))
 	if strings.IndexFunc(s, isSpace) >= 0 {
 		s = strings.Map(func(r rune) rune {
 			if isSpace(r) {
@@ -97,6 +97,25 @@ func (l Limits) Inflate(s string) ([]byte, error) {
 		return nil, newError("", "broken zlib data (%v); the string is damaged", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// unwrap drops what a string copied out of a JSON file, a chat message or a
+// Markdown page is wrapped in: a Markdown code fence (with its language tag),
+// or a pair of quotes or backticks. No exchange string contains either, so
+// nothing of the string is lost; an unbalanced wrapper stays, and is refused
+// as a version character.
+func unwrap(s string) string {
+	if body, ok := strings.CutPrefix(s, "```"); ok && strings.HasSuffix(body, "```") && len(body) >= 3 {
+		body = strings.TrimSuffix(body, "```")
+		if i := strings.IndexAny(body, "\r\n"); i >= 0 && strings.IndexFunc(body[:i], isSpace) < 0 && !strings.HasPrefix(body, "0") {
+			body = body[i:] // the fence's language tag, such as "text"
+		}
+		return strings.TrimSpace(body)
+	}
+	if len(s) >= 2 && strings.ContainsRune(`"'`+"`", rune(s[0])) && s[len(s)-1] == s[0] {
+		return strings.TrimSpace(s[1 : len(s)-1])
+	}
+	return s
 }
 
 func isSpace(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b' }

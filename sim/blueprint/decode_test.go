@@ -244,3 +244,28 @@ func TestWhitespaceAndPaddingTolerated(t *testing.T) {
 		}
 	}
 }
+
+// A string copied out of a JSON file, a chat message or a Markdown page comes
+// wrapped in quotes or a code fence; no exchange string contains either, so
+// the wrapping is dropped as whitespace is.
+func TestDecodeUnwrapsQuotesAndCodeFences(t *testing.T) {
+	t.Parallel()
+	good := pack(t, `{"blueprint":{"entities":[],"label":"wrapped","version":`+v20+`}}`)
+	for _, in := range []string{
+		`"` + good + `"`,
+		"'" + good + "'",
+		"`" + good + "`",
+		"```\n" + good + "\n```\n",
+		"```text\r\n" + good[:20] + "\r\n" + good[20:] + "\r\n```",
+	} {
+		o, err := Decode(in)
+		if err != nil || o.Blueprint.Label != "wrapped" {
+			t.Errorf("Decode(%.30q…): %v", in, err)
+			continue
+		}
+	}
+	// Unbalanced wrapping is no exchange string: say what was found.
+	if _, err := Decode(`"` + good); err == nil || !strings.Contains(err.Error(), `unsupported exchange string version '"'`) {
+		t.Errorf("an opening quote alone: %v", err)
+	}
+}

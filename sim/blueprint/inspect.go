@@ -67,12 +67,43 @@ func (o *Object) Select(n int) (*Blueprint, error) {
 	}
 	switch {
 	case len(all) == 0:
-		return nil, fmt.Errorf("the %s holds no blueprint", o.Kind)
+		return nil, o.nothingToPaste()
 	case o.Kind == KindBlueprint:
 		return nil, fmt.Errorf("index %d: the string is a single blueprint; use index 0", n)
 	default:
 		return nil, fmt.Errorf("index %d: the book holds %d blueprints (indexes 0 to %d)", n, len(all), len(all)-1)
 	}
+}
+
+// nothingToPaste says what a string without a blueprint is and what to give
+// instead.
+func (o *Object) nothingToPaste() error {
+	const hint = "Starlane reports planners (blueprint inspect) and never applies them; copy a blueprint, or a book holding one, out of the game"
+	quoted := func(label, format string) string {
+		if label == "" {
+			return ""
+		}
+		return fmt.Sprintf(format, label)
+	}
+	switch {
+	case o.Planner != nil:
+		what := "an upgrade planner"
+		if o.Kind == KindDeconstructionPlanner {
+			what = "a deconstruction planner"
+		}
+		return fmt.Errorf("the string is %s%s, which has nothing to paste: %s", what, quoted(o.Planner.Label, " (%q)"), hint)
+	case o.Book != nil:
+		book := "the book" + quoted(o.Book.Label, " %q")
+		switch n := len(o.Planners()); n {
+		case 0:
+			return fmt.Errorf("%s is empty: it has nothing to paste", book)
+		case 1:
+			return fmt.Errorf("%s holds 1 planner and no blueprint, so it has nothing to paste: %s", book, hint)
+		default:
+			return fmt.Errorf("%s holds %d planners and no blueprint, so it has nothing to paste: %s", book, n, hint)
+		}
+	}
+	return fmt.Errorf("the %s holds no blueprint", o.Kind)
 }
 
 // Bounds returns the smallest box holding every entity and tile of the
@@ -195,7 +226,7 @@ func Inspect(o *Object, supported func(name string) bool) Summary {
 				// migrates it (Migrate).
 				n2 := name
 				if bp.Version.Legacy() {
-					n2, _ = Rename2(RenameEntity, name)
+					n2, _ = RenameSince(bp.Version, RenameEntity, name)
 				}
 				if !supported(n2) {
 					s.Unsupported[name] += j - i

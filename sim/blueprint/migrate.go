@@ -29,6 +29,7 @@ const (
 
 type renameStep struct {
 	File   string      `json:"file"`
+	Before string      `json:"before"`
 	Entity [][2]string `json:"entity"`
 	Item   [][2]string `json:"item"`
 	Recipe [][2]string `json:"recipe"`
@@ -41,9 +42,12 @@ type renameFile struct {
 	} `json:"settings"`
 }
 
-// renames maps a 1.x name to its 2.0 name per family, composed over all steps.
+// renames holds, for each step, the renames of that step and every later one
+// composed: a blueprint gets the steps written after it, and the steps are in
+// version order, so what applies to it is a suffix of the list.
 type renames struct {
-	byKind    map[RenameKind]map[string]string
+	before    []Version                          // step i applies to blueprints older than before[i]
+	byKind    []map[RenameKind]map[string]string // suffix i composed; one more, empty, for none
 	useFilter map[string]bool
 }
 
@@ -62,60 +66,92 @@ func loadRenames() *renames {
 		if err := json.Unmarshal(raw, &f); err != nil {
 			panic("blueprint: embedded rename table invalid: " + err.Error())
 		}
-		renameTable = composeRenames(&f)
+		renameTable, err = composeRenames(&f)
+		if err != nil {
+			panic("blueprint: embedded rename table invalid: " + err.Error())
+		}
 	})
 	return renameTable
 }
 
-// composeRenames folds the steps into one map per family: every name a step
-// renames is run through all steps in order, so a name renamed by one step and
-// again by a later one maps to its final name. Within a step each name moves
-// at most once, so a swap is a swap.
-func composeRenames(f *renameFile) *renames {
-	r := &renames{byKind: map[RenameKind]map[string]string{}, useFilter: map[string]bool{}}
-	for _, k := range []RenameKind{RenameEntity, RenameItem, RenameRecipe} {
-		steps := make([]map[string]string, len(f.Steps))
-		for i, st := range f.Steps {
-			var pairs [][2]string
-			switch k {
-			case RenameEntity:
-				pairs = st.Entity
-			case RenameItem:
-				pairs = st.Item
-			case RenameRecipe:
-				pairs = st.Recipe
-			}
-			steps[i] = map[string]string{}
-			for _, p := range pairs {
-				steps[i][p[0]] = p[1]
-			}
+// composeRenames folds each suffix of the steps into one map per family: every
+// name a step renames is run through the suffix's steps in order, so a name
+// renamed by one step and again by a later one maps to its final name. Within
+// a step each name moves at most once, so a swap is a swap.
+func composeRenames(f *renameFile) (*renames, error) {
+	r := &renames{useFilter: map[string]bool{}}
+	for i, st := range f.Steps {
+		v, err := ParseVersion(st.Before)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", st.File, err)
 		}
-		final := map[string]string{}
-		for _, st := range steps {
-			for from := range st {
-				cur := from
-				for _, st2 := range steps {
-					if to, ok := st2[cur]; ok {
-						cur = to
+		if i > 0 && v < r.before[i-1] {
+			return nil, fmt.Errorf("step %s: before %s comes after a step for %s", st.File, v, r.before[i-1])
+		}
+		r.before = append(r.before, v)
+	}
+	r.byKind = make([]map[RenameKind]map[string]string, len(f.Steps)+1)
+	for first := range r.byKind {
+		r.byKind[first] = map[RenameKind]map[string]string{}
+		for _, k := range []RenameKind{RenameEntity, RenameItem, RenameRecipe} {
+			steps := make([]map[string]string, 0, len(f.Steps)-first)
+			for _, st := range f.Steps[first:] {
+				var pairs [][2]string
+				switch k {
+				case RenameEntity:
+					pairs = st.Entity
+				case RenameItem:
+					pairs = st.Item
+				case RenameRecipe:
+					pairs = st.Recipe
+				}
+				m := map[string]string{}
+				for _, p := range pairs {
+					m[p[0]] = p[1]
+				}
+				steps = append(steps, m)
+			}
+			final := map[string]string{}
+			for _, st := range steps {
+				for from := range st {
+					cur := from
+					for _, st2 := range steps {
+						if to, ok := st2[cur]; ok {
+							cur = to
+						}
+					}
+					if cur != from {
+						final[from] = cur
 					}
 				}
-				if cur != from {
-					final[from] = cur
-				}
 			}
+			r.byKind[first][k] = final
 		}
-		r.byKind[k] = final
 	}
 	for _, n := range f.Settings.UseFilterFrom {
 		r.useFilter[n] = true
 	}
-	return r
+	return r, nil
+}
+
+// since returns the composed renames for a blueprint written by version v:
+// those of every step whose version is later than v.
+func (r *renames) since(v Version) map[RenameKind]map[string]string {
+	i := sort.Search(len(r.before), func(i int) bool { return r.before[i] > v })
+	return r.byKind[i]
 }
 
 // Rename2 returns the Factorio 2.0 name of a 1.x prototype name of a family,
 // and whether it changed.
 func Rename2(kind RenameKind, name string) (string, bool) {
-	to, ok := loadRenames().byKind[kind][name]
+	return RenameSince(MakeVersion(1, 0, 0, 0), kind, name)
+}
+
+// RenameSince returns the Factorio 2.0 name of a prototype name of a family
+// as a blueprint of version v names it, and whether it changed: the renames
+// of every migration the game made after v.
+func RenameSince(v Version, kind RenameKind, name string) (string, bool) {
+	to, ok := loadRenames().since(v)[kind][name]
 	if !ok {
 		return name, false
 	}
@@ -146,9 +182,10 @@ func Migrate(bp *Blueprint) (*Blueprint, []Renamed, error) {
 		return bp, nil, nil
 	}
 	r := loadRenames()
+	table := r.since(bp.Version)
 	counts := map[Renamed]int{}
 	rename := func(kind RenameKind, name string) string {
-		if to, ok := r.byKind[kind][name]; ok {
+		if to, ok := table[kind][name]; ok {
 			counts[Renamed{Kind: kind, From: name, To: to}]++
 			return to
 		}

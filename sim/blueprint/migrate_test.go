@@ -3,6 +3,8 @@ package blueprint
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,6 +27,9 @@ func TestRename2FollowsTheGameMigrations(t *testing.T) {
 		{RenameItem, "used-up-uranium-fuel-cell", "depleted-uranium-fuel-cell"},
 		{RenameRecipe, "fill-crude-oil-barrel", "crude-oil-barrel"},
 		{RenameRecipe, "effectivity-module-3", "efficiency-module-3"},
+		// 2.0 kept 1.x rails as legacy rails (changelog 2.0.7).
+		{RenameEntity, "straight-rail", "legacy-straight-rail"},
+		{RenameEntity, "curved-rail", "legacy-curved-rail"},
 		// Unchanged names stay.
 		{RenameEntity, "transport-belt", "transport-belt"},
 		{RenameEntity, "fast-inserter", "fast-inserter"},
@@ -190,5 +195,59 @@ func TestInspectCountsMigratedNamesAsSupported(t *testing.T) {
 	}
 	if two := Inspect(mustDecodeJSON(t, `{"blueprint":{"item":"blueprint","version":562949954076673,"entities":[]}}`), nil); len(two.Migrated) != 0 {
 		t.Errorf("a 2.0 blueprint lists migrations %q", two.Migrated)
+	}
+}
+
+// A 0.16 blueprint names the science packs and the wall as 0.16 did; the game's
+// 0.17 migrations renamed them, and only blueprints older than a migration
+// get it (a 1.1 string naming science-pack-1 names nothing the 1.1 game had).
+func TestMigrateAppliesTheStepsTheBlueprintPredates(t *testing.T) {
+	const entities = `"entities":[
+ {"entity_number":1,"name":"assembling-machine-2","position":{"x":1.5,"y":1.5},"recipe":"science-pack-1"},
+ {"entity_number":2,"name":"assembling-machine-2","position":{"x":4.5,"y":1.5},"recipe":"high-tech-science-pack"},
+ {"entity_number":3,"name":"wall","position":{"x":0.5,"y":4.5}},
+ {"entity_number":4,"name":"stack-filter-inserter","position":{"x":1.5,"y":4.5},"filters":[{"index":1,"name":"raw-wood"}]}]`
+	old := mustDecodeJSON(t, `{"blueprint":{"item":"blueprint","version":`+strconv.FormatUint(uint64(MakeVersion(0, 16, 51, 0)), 10)+`,`+entities+`}}`).Blueprint
+	m, renamed, err := Migrate(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Entities[0].Recipe != "automation-science-pack" || m.Entities[1].Recipe != "utility-science-pack" || m.Entities[2].Name != "stone-wall" {
+		t.Errorf("0.16 blueprint migrated to recipes %q, %q and entity %q; want automation-science-pack, utility-science-pack, stone-wall",
+			m.Entities[0].Recipe, m.Entities[1].Recipe, m.Entities[2].Name)
+	}
+	if raw, _ := m.Entities[3].Extra.Get("filters"); !strings.Contains(string(raw), `"wood"`) {
+		t.Errorf("filters %s, want raw-wood renamed to wood", raw)
+	}
+	var got []string
+	for _, r := range renamed {
+		got = append(got, r.String())
+	}
+	want := []string{
+		"entity stack-filter-inserter → bulk-inserter ×1",
+		"entity wall → stone-wall ×1",
+		"item raw-wood → wood ×1",
+		"recipe high-tech-science-pack → utility-science-pack ×1",
+		"recipe science-pack-1 → automation-science-pack ×1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("renames (-want +got):\n%s", diff)
+	}
+
+	recent := mustDecodeJSON(t, `{"blueprint":{"item":"blueprint","version":`+strconv.FormatUint(uint64(MakeVersion(1, 1, 110, 0)), 10)+`,`+entities+`}}`).Blueprint
+	m, _, err = Migrate(recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if to, _ := RenameSince(Version20, RenameEntity, "straight-rail"); to != "straight-rail" {
+		t.Errorf("a 2.0 straight-rail became %s", to)
+	}
+	if m.Entities[0].Recipe != "science-pack-1" || m.Entities[2].Name != "wall" || m.Entities[3].Name != "bulk-inserter" {
+		t.Errorf("1.1 blueprint got the 0.17 renames (%q, %q) or lost the 2.0 ones (%q)", m.Entities[0].Recipe, m.Entities[2].Name, m.Entities[3].Name)
+	}
+	// Inspect follows the same versions: the 0.16 wall is a stone wall.
+	sum := Inspect(&Object{Kind: KindBlueprint, Blueprint: old}, func(n string) bool { return n == "stone-wall" || n == "assembling-machine-2" || n == "bulk-inserter" })
+	if len(sum.Unsupported) != 0 {
+		t.Errorf("inspect of the 0.16 blueprint lists unsupported %v", sum.Unsupported)
 	}
 }

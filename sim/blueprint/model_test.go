@@ -353,3 +353,23 @@ func TestInspectJSONContract(t *testing.T) {
 		t.Errorf("summary JSON %s", b)
 	}
 }
+
+// A planner, or a book of planners only, has nothing to paste: the error says
+// what the string is and what to give instead, not just that no blueprint
+// was found.
+func TestSelectPlannerSaysWhatToPaste(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ json, want string }{
+		{`{"upgrade_planner":{"item":"upgrade-planner","label":"Furnaces","settings":{},"version":` + v11 + `}}`,
+			`the string is an upgrade planner ("Furnaces"), which has nothing to paste: Starlane reports planners (blueprint inspect) and never applies them; copy a blueprint, or a book holding one, out of the game`},
+		{`{"deconstruction_planner":{"item":"deconstruction-planner","settings":{},"version":` + v11 + `}}`,
+			`the string is a deconstruction planner, which has nothing to paste`},
+		{`{"blueprint_book":{"item":"blueprint-book","label":"Tools","blueprints":[{"index":0,"upgrade_planner":{"item":"upgrade-planner","settings":{}}}],"version":` + v11 + `}}`,
+			`the book "Tools" holds 1 planner and no blueprint, so it has nothing to paste`},
+	} {
+		_, err := mustDecodeJSON(t, tc.json).Select(0)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Select(0): %v\nwant %q", err, tc.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 // sourceFacts are what SOURCES.md, written when the strings were collected,
 // says about one real string.
 type sourceFacts struct {
+	kind       Kind
 	version    string
 	blueprints int
 	entities   int
@@ -49,14 +50,17 @@ func readSources(t *testing.T) map[string]sourceFacts {
 			return n
 		}
 		f := sourceFacts{names: map[string]int{}}
+		f.kind = Kind(grab("top-level key: `([a-z_]+)`")[1])
 		f.version = grab(`Game version\(s\): ([0-9.]+);`)[1]
 		f.blueprints = atoi(grab(`blueprints: (\d+);`)[1])
 		f.entities = atoi(grab(`Entity count \(all blueprints\): (\d+);`)[1])
 		f.wires20 = atoi(grab("top-level 2.0 `wires` entries: (\\d+);")[1])
-		for _, d := range strings.Split(grab(`direction values seen: \[([0-9, ]*)\]`)[1], ",") {
-			f.directions = append(f.directions, atoi(strings.TrimSpace(d)))
+		if ds := grab(`direction values seen: \[([0-9, ]*)\]`)[1]; ds != "" {
+			for _, d := range strings.Split(ds, ",") {
+				f.directions = append(f.directions, atoi(strings.TrimSpace(d)))
+			}
 		}
-		if l := grab(`Labels: \[(.*)\]`)[1]; l != "None" {
+		if l := grab(`Labels: \[(.*)\]`)[1]; l != "None" && !strings.Contains(l, ",") {
 			f.label = strings.Trim(l, "'")
 		}
 		for _, m := range regexp.MustCompile(`([a-z0-9-]+) x(\d+)`).FindAllStringSubmatch(grab(`Entity names: (.*)`)[1], -1) {
@@ -71,6 +75,11 @@ func readSources(t *testing.T) map[string]sourceFacts {
 // recorded with each real string when it was collected.
 func TestInspectRealStringsMatchSources(t *testing.T) {
 	facts := readSources(t)
+	for name := range facts {
+		if strings.HasPrefix(name, "community/") {
+			delete(facts, name)
+		}
+	}
 	strs := realStrings(t)
 	if len(facts) != len(strs) {
 		t.Fatalf("SOURCES.md describes %d strings, %s holds %d", len(facts), realDir, len(strs))
@@ -112,6 +121,54 @@ func TestInspectRealStringsMatchSources(t *testing.T) {
 				t.Errorf("normalised directions %v, want %v (raw %v)", got, want, f.directions)
 			}
 		})
+	}
+}
+
+// TestInspectCommunityBlueprintsMatchSources checks inspect against the facts
+// recorded with each community string (books and planners among them), and
+// that each encodes back to the same model.
+func TestInspectCommunityBlueprintsMatchSources(t *testing.T) {
+	facts := readSources(t)
+	files, err := filepath.Glob(filepath.Join(realDir, "community", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no community strings: %v", err)
+	}
+	for _, path := range files {
+		name := "community/" + strings.TrimSuffix(filepath.Base(path), ".txt")
+		t.Run(name, func(t *testing.T) {
+			f, ok := facts[name]
+			if !ok {
+				t.Fatalf("%s is not in SOURCES.md", name)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := mustDecode(t, string(raw))
+			sum := Inspect(o, nil)
+			if sum.Kind != f.kind || sum.GameVersion != f.version || sum.Blueprints != f.blueprints || sum.Entities != f.entities {
+				t.Errorf("summary kind %s version %s, %d blueprints, %d entities; SOURCES.md says %s %s, %d, %d",
+					sum.Kind, sum.GameVersion, sum.Blueprints, sum.Entities, f.kind, f.version, f.blueprints, f.entities)
+			}
+			if diff := cmp.Diff(f.names, sum.EntityCounts); diff != "" {
+				t.Errorf("entity_counts differ from SOURCES.md (-want +got):\n%s", diff)
+			}
+			if f.wires20 > 0 && sum.Wires < f.wires20 {
+				t.Errorf("wires = %d, SOURCES.md lists %d top-level wires", sum.Wires, f.wires20)
+			}
+			enc, err := Encode(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(o, mustDecode(t, enc)); diff != "" {
+				t.Errorf("decode(encode(x)) differs (-orig +round trip):\n%s", diff)
+			}
+		})
+	}
+	for name := range facts {
+		if strings.HasPrefix(name, "community/") && !slices.Contains(files, filepath.Join(realDir, name+".txt")) {
+			t.Errorf("SOURCES.md describes %s, which is not there", name)
+		}
 	}
 }
 

@@ -32,6 +32,12 @@ import (
 // in one phase and not in another, which on a large map moves the figures more
 // than the standby's own cost does.
 //
+// STARLANE_BENCH_NEIGHBOUR=1 adds a control phase after the three: n2 runs
+// surfaces of the same map of its own instead of standbys, so that on a machine
+// whose two nodes share the cores the primary's CPU with a neighbour as busy as
+// the standby (primary-cpu-ms/tick-neighbour, hot/neighbour) tells what the
+// replication costs from what sharing the cores costs.
+//
 // STARLANE_BENCH_STANDBY_SURFACES=N runs N such surfaces instead of one (all
 // pinned to n1, all given a hot standby on n2 together): the figures are then
 // per surface-tick, and primary-overhead-ms/surface-tick-* and
@@ -142,4 +148,21 @@ func standbyCostRun(b *testing.B, binary, mapName string, surfaces int) {
 	b.ReportMetric(hot.standbyCPU-hot.standbySim, "standby-overhead-ms/surface-tick")
 	b.ReportMetric((alone1.ticks+hot.ticks+alone2.ticks)/3/window.Seconds()/float64(surfaces), "ups")
 	b.ReportMetric(load, "loadavg")
+
+	if os.Getenv("STARLANE_BENCH_NEIGHBOUR") == "" {
+		return
+	}
+	// The control: n2 runs surfaces of the same map of its own (no standby of
+	// n1's), so that its simulations share the machine's cores with n1's as the
+	// hot standbys' did, without any replication.
+	for i := range names {
+		c.CLI("surface", "create", fmt.Sprintf("nb%03d", i), "--map", mapName, "--node", "n2", "--replicas", "1")
+	}
+	proctest.Eventually(b, 2*time.Minute, "the neighbours to run on n2", func() bool {
+		return running("n2") == surfaces && slowest("n2") >= 120
+	})
+	nb := measure()
+	b.ReportMetric(nb.cpu, "primary-cpu-ms/tick-neighbour")
+	b.ReportMetric(nb.cpu-nb.sim, "primary-overhead-ms/surface-tick-neighbour")
+	b.ReportMetric(hot.cpu/nb.cpu, "hot/neighbour")
 }

@@ -305,6 +305,20 @@ func benchMap(def string) string {
 
 // benchBuilds are the binaries a node benchmark runs, by name: this build ("new"),
 // after the one STARLANE_BENCH_OLD_BIN names ("old"), so both appear side by side.
+// benchWindow is a benchmark's measuring window: STARLANE_BENCH_WINDOW, 10 s
+// by default.
+func benchWindow(b testing.TB) time.Duration {
+	v := os.Getenv("STARLANE_BENCH_WINDOW")
+	if v == "" {
+		return 10 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		b.Fatalf("STARLANE_BENCH_WINDOW=%q: want a duration of 1s or more, such as 30s", v)
+	}
+	return d
+}
+
 func benchBuilds() [][2]string {
 	if old := os.Getenv("STARLANE_BENCH_OLD_BIN"); old != "" {
 		return [][2]string{{"old", old}, {"new", bin}}

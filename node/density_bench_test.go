@@ -92,14 +92,7 @@ func BenchmarkNodeDensity(b *testing.B) {
 	}
 	mapName, builds := benchMap("outpost"), benchBuilds()
 	inputs := os.Getenv("STARLANE_BENCH_INPUTS") != ""
-	window := 10 * time.Second
-	if v := os.Getenv("STARLANE_BENCH_WINDOW"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			b.Fatalf("STARLANE_BENCH_WINDOW=%q: want a duration of 1s or more, such as 30s", v)
-		}
-		window = d
-	}
+	window := benchWindow(b)
 	suffix := ""
 	if inputs {
 		suffix = "/inputs"

@@ -67,14 +67,7 @@ func BenchmarkStandbyCost(b *testing.B) {
 }
 
 func standbyCostRun(b *testing.B, binary, mapName string, surfaces int) {
-	window := 10 * time.Second
-	if v := os.Getenv("STARLANE_BENCH_WINDOW"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			b.Fatalf("STARLANE_BENCH_WINDOW=%q: want a duration of 1s or more, such as 30s", v)
-		}
-		window = d
-	}
+	window := benchWindow(b)
 	dir := b.TempDir()
 	c := proctest.StartCluster(b, binary, dir, "--log-level", "warn")
 	met := map[string]string{}

@@ -386,12 +386,7 @@ func TestPasteRefusesEnergyInterfacesThatAreNotSources(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
-		switch {
-		case tc.refused == "" && err != nil:
-			t.Errorf("%s: %v", tc.json, err)
-		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
-			t.Errorf("%s: %v, want a refusal naming %q", tc.json, err, tc.refused)
-		}
+		checkRefusal(t, tc.json, err, tc.refused)
 	}
 }
 
@@ -486,12 +481,7 @@ func TestPasteRefusesSplitterAndInfinityFiltersByQuality(t *testing.T) {
 			"filters by quality on infinity-chest (quality is not simulated) ×1"},
 	} {
 		err := paste(tc.entity)
-		switch {
-		case tc.refused == "" && err != nil:
-			t.Errorf("%s: %v", tc.entity, err)
-		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
-			t.Errorf("%s: %v, want a refusal naming %q", tc.entity, err, tc.refused)
-		}
+		checkRefusal(t, tc.entity, err, tc.refused)
 	}
 }
 
@@ -793,5 +783,17 @@ func TestPasteRefusesCircuitWires(t *testing.T) {
 	}
 	if res, err := newTestSurface(t).Paste(copper, 0, 0, 0, 0); err != nil || res.Built != 2 {
 		t.Fatalf("paste of two poles with a copper wire: %+v %v", res, err)
+	}
+}
+
+// checkRefusal fails t unless err is nil where refused is empty, or names
+// refused where it is not; what names the case in a failure.
+func checkRefusal(t *testing.T, what string, err error, refused string) {
+	t.Helper()
+	switch {
+	case refused == "" && err != nil:
+		t.Errorf("%s: %v", what, err)
+	case refused != "" && (err == nil || !strings.Contains(err.Error(), refused)):
+		t.Errorf("%s: %v, want a refusal naming %q", what, err, refused)
 	}
 }

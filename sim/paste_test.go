@@ -377,16 +377,7 @@ func TestPasteRefusesEnergyInterfacesThatAreNotSources(t *testing.T) {
 		{eei(`,"power_production":0,"power_usage":166666.66666666666`), "an electric-energy-interface set to draw power (power_usage) or to give none (not simulated: Starlane's is an unlimited source) ×1"},
 		{eei(`,"power_production":0,"power_usage":0`), "an electric-energy-interface set to draw power (power_usage) or to give none"},
 	} {
-		o, err := blueprint.DecodeJSON([]byte(tc.json))
-		if err != nil {
-			t.Fatal(err)
-		}
-		str, err := blueprint.Encode(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
-		checkRefusal(t, tc.json, err, tc.refused)
+		checkRefusal(t, tc.json, pasteJSON(t, tc.json), tc.refused)
 	}
 }
 
@@ -459,16 +450,7 @@ func TestPasteReportsRequestsItDoesNotDeliver(t *testing.T) {
 // would match none in the game and all here.
 func TestPasteRefusesSplitterAndInfinityFiltersByQuality(t *testing.T) {
 	paste := func(entity string) error {
-		o, err := blueprint.DecodeJSON([]byte(`{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[` + entity + `]}}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		str, err := blueprint.Encode(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
-		return err
+		return pasteJSON(t, `{"blueprint":{"item":"blueprint","version":562949955256320,"entities":[`+entity+`]}}`)
 	}
 	for _, tc := range []struct{ entity, refused string }{
 		{`{"entity_number":1,"name":"splitter","position":{"x":1,"y":0.5},"filter":{"name":"iron-plate","quality":"normal","comparator":"="},"output_priority":"left"}`, ""},
@@ -796,4 +778,20 @@ func checkRefusal(t *testing.T, what string, err error, refused string) {
 	case refused != "" && (err == nil || !strings.Contains(err.Error(), refused)):
 		t.Errorf("%s: %v, want a refusal naming %q", what, err, refused)
 	}
+}
+
+// pasteJSON pastes the blueprint whose JSON is js onto a fresh test surface at
+// 0,0 and returns the paste's error.
+func pasteJSON(t *testing.T, js string) error {
+	t.Helper()
+	o, err := blueprint.DecodeJSON([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := blueprint.Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newTestSurface(t).Paste(str, 0, 0, 0, 0)
+	return err
 }

@@ -98,15 +98,11 @@ func fullLDSRate(b *sim.Bundle, milliPacks int64) (*big.Rat, error) {
 	if err != nil {
 		return nil, err
 	}
-	silo, err := fullSiloRate(b, milliPacks, item)
+	launch, err := fullLaunchRate(b, milliPacks, item)
 	if err != nil {
 		return nil, err
 	}
-	sat, err := fullSatelliteRate(b, milliPacks, item)
-	if err != nil {
-		return nil, err
-	}
-	return new(big.Rat).Add(row, new(big.Rat).Add(silo, sat)), nil
+	return launch.Add(launch, row), nil
 }
 
 // planFullLDS plans one half of the low-density-structure line (ldsHalves): its share

@@ -52,7 +52,13 @@ const fullProcessing2ACCable = 1
 // for its rocket parts and its satellites at fullMarginPct of milliPacks/1000 packs a
 // second.
 func fullProcessing2Rate(b *sim.Bundle, milliPacks int64) (*big.Rat, error) {
-	const item = "processing-unit"
+	return fullLaunchRate(b, milliPacks, "processing-unit")
+}
+
+// fullLaunchRate is how much of item a second one cell's silo takes for its rocket
+// parts and its satellites together at fullMarginPct of milliPacks/1000 packs a
+// second.
+func fullLaunchRate(b *sim.Bundle, milliPacks int64, item string) (*big.Rat, error) {
 	silo, err := fullSiloRate(b, milliPacks, item)
 	if err != nil {
 		return nil, err
